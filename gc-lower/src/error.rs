@@ -1,0 +1,45 @@
+//! Errors that name a feature gc-lower does not handle.
+//!
+//! Every phase reports input it cannot lower with an [`Unsupported`] error (wrapped in
+//! `anyhow::Error`) so that callers — the CLI and the `wast` differential runner — can tell
+//! "this input uses a feature we do not lower" apart from a bug or malformed input.
+
+use std::fmt;
+
+/// A feature of the input that gc-lower does not lower.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// What is unsupported, e.g. ``"shared memories"`` or ``"strings at the host boundary"``.
+    pub what: String,
+    /// `true` when support is planned (`not supported yet: …`), `false` when the feature is
+    /// out of scope for gc-lower (`… are not supported`).
+    pub planned: bool,
+}
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.planned {
+            write!(f, "not supported yet: {}", self.what)
+        } else {
+            write!(f, "{} are not supported", self.what)
+        }
+    }
+}
+
+impl std::error::Error for Unsupported {}
+
+/// Returns an `anyhow::Error` for a feature whose support is planned (`not supported yet: …`).
+pub fn not_yet(what: impl Into<String>) -> anyhow::Error {
+    Unsupported { what: what.into(), planned: true }.into()
+}
+
+/// Returns an `anyhow::Error` for a feature out of gc-lower's scope (`… are not supported`).
+/// `what` is a plural noun phrase: ``"shared memories"``.
+pub fn unsupported(what: impl Into<String>) -> anyhow::Error {
+    Unsupported { what: what.into(), planned: false }.into()
+}
+
+/// Finds an [`Unsupported`] anywhere in `err`'s chain of causes.
+pub fn find_unsupported(err: &anyhow::Error) -> Option<&Unsupported> {
+    err.chain().find_map(|e| e.downcast_ref::<Unsupported>())
+}

@@ -1,0 +1,117 @@
+//! The `gc-lower` command line.
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+
+/// Lower a WebAssembly component into one self-contained core module.
+///
+/// Modules that the component instantiates several times are emitted once; each core
+/// instance's memories, tables and globals become Wasm GC values in a vmctx struct that its
+/// functions receive as an implicit extra parameter. The output speaks the component model's
+/// guest core ABI and runs on any engine with Wasm GC; `wasm-tools component new` turns it back
+/// into a component.
+#[derive(Parser)]
+#[command(name = "gc-lower", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    lower: LowerOpts,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run `.wast` scripts natively in wasmtime and lowered, and compare the results.
+    Wast(gc_lower::wast::WastOpts),
+}
+
+/// Options of the main job: lowering one component.
+#[derive(clap::Args)]
+struct LowerOpts {
+    /// The component to lower: a `.wasm` binary or `.wat` text; `-` reads standard input.
+    input: Option<PathBuf>,
+    /// Where to write the core module; `-` (the default) writes standard output.
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// Write the WebAssembly text format instead of the binary format.
+    #[arg(short = 't', long = "wat")]
+    wat: bool,
+    /// Which core modules get their state reified into Wasm GC values.
+    #[arg(long, value_enum, default_value_t)]
+    reify: gc_lower::ReifyMode,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Wast(opts)) => opts.run(),
+        None => cli.lower.run().map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:?}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+impl LowerOpts {
+    fn run(self) -> Result<()> {
+        let Some(input) = self.input else {
+            anyhow::bail!("no input component given (try `gc-lower --help`)");
+        };
+        let bytes = read_input(&input)?;
+        let options = gc_lower::Options { reify: self.reify };
+        let module = gc_lower::lower(&bytes, &options)
+            .with_context(|| format!("failed to lower `{}`", input.display()))?;
+        let out = if self.wat {
+            wasmprinter::print_bytes(&module)
+                .context("failed to print the lowered module as text")?
+                .into_bytes()
+        } else {
+            module
+        };
+        write_output(self.output.as_deref(), &out)
+    }
+}
+
+/// Reads `path` (`-` for standard input); text (`.wat`) is parsed into binary.
+fn read_input(path: &Path) -> Result<Vec<u8>> {
+    let bytes = if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).context("failed to read standard input")?;
+        buf
+    } else {
+        std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?
+    };
+    let bytes = wat::parse_bytes(&bytes)
+        .with_context(|| format!("failed to parse `{}` as WebAssembly text", path.display()))?;
+    Ok(bytes.into_owned())
+}
+
+/// Writes `bytes` to `path` atomically (a temporary file in the same directory, then a
+/// rename), or to standard output for `-` or no path.
+fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match path {
+        None => std::io::stdout().write_all(bytes).context("failed to write standard output"),
+        Some(p) if p == Path::new("-") => {
+            std::io::stdout().write_all(bytes).context("failed to write standard output")
+        }
+        Some(p) => {
+            let dir = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
+            tmp.write_all(bytes).context("failed to write the output")?;
+            tmp.persist(p).with_context(|| format!("failed to write `{}`", p.display()))?;
+            Ok(())
+        }
+    }
+}
