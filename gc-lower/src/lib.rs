@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod host;
 pub mod wast;
 
 pub use error::{Unsupported, find_unsupported};

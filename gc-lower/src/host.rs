@@ -1,0 +1,1156 @@
+//! The host interface of the lowered module: which functions it imports from the host and
+//! exports to it, under which names, with which core types (`DESIGN.md` §4).
+//!
+//! The output core module speaks the component model's *guest core ABI*, with the names that
+//! wit-component's legacy mangling expects from a wit-bindgen-made core module, and it embeds the
+//! input's WIT world in a `component-type` custom section. `wit-component` (see
+//! [`crate::rewrap`]) therefore turns the output back into a component with the same component
+//! type as the input:
+//!
+//! | component item                                   | core item of the output              |
+//! |--------------------------------------------------|--------------------------------------|
+//! | imported function `f`                            | import `"$root" "f"`                 |
+//! | function `f` of imported instance `ns:pkg/i@1.0.0` (or plain `host`) | import `"ns:pkg/i@1.0.0" "f"` |
+//! | exported function `f`                            | export `"f"`                         |
+//! | function `f` of exported instance `ns:pkg/i`     | export `"ns:pkg/i#f"`                |
+//! | `post-return` of an exported function `e`        | export `"cabi_post_e"`               |
+//!
+//! For example the component
+//!
+//! ```wat
+//! (component
+//!   (import "tick" (func $tick (result u64)))
+//!   (core func $tick (canon lower (func $tick)))
+//!   (core module $M
+//!     (import "" "tick" (func (result i64)))
+//!     (func (export "add") (param i32 i32) (result i32)
+//!       (i32.add (local.get 0) (local.get 1))))
+//!   (core instance $m (instantiate $M (with "" (instance (export "tick" (func $tick))))))
+//!   (func $add (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $m "add")))
+//!   (instance $i (export "add" (func $add)))
+//!   (export "ns:pkg/math" (instance $i)))
+//! ```
+//!
+//! has the host interface
+//!
+//! ```wat
+//! (import "$root" "tick" (func (result i64)))             ;; lowered by trampoline 0
+//! (export "ns:pkg/math#add" (func (param i32 i32) (result i32)))
+//! (@custom "component-type:gc-lower" ...)                 ;; the input's WIT world
+//! ```
+//!
+//! Core types follow the canonical ABI's `flatten_functype` (`CanonicalABI.md`): at most
+//! `MAX_FLAT_PARAMS` (16) flat parameters and `MAX_FLAT_RESULTS` (1) flat result, records and
+//! tuples flatten field by field, variants (options, results, enums) to an `i32` discriminant
+//! followed by the join of their cases' payloads.
+//!
+//! Known limits of this stage: only functions whose core signature needs no linear memory are
+//! supported. Strings, lists, maps, resources, futures, streams, error contexts, more than 16
+//! flat parameters or more than one flat result, async functions, lifts and lowers, instances
+//! nested in instances and core modules or components crossing the root are reported as
+//! [`crate::error::not_yet`]. An imported instance that holds only types is not imported back
+//! by wit-component (it prunes imports that no core import uses), so such a component's
+//! re-wrapped type lacks that import.
+
+use anyhow::Context as _;
+use hashbrown::HashMap;
+use wasmtime_environ::component::{
+    ComponentTranslation, ComponentTypes, CoreDef, Export, GlobalInitializer, InterfaceType,
+    LoweredIndex, NameMapNoIntern, OptionsIndex, RuntimePostReturnIndex, Trampoline,
+    TrampolineIndex, TypeComponentInstanceIndex, TypeDef, TypeFuncIndex,
+};
+use wasmtime_environ::wasmparser::{FuncType, ValType};
+
+use crate::error::not_yet;
+
+/// Canonical ABI `MAX_FLAT_PARAMS`: more flat parameters are passed through linear memory.
+const MAX_FLAT_PARAMS: usize = 16;
+/// Canonical ABI `MAX_FLAT_RESULTS`: more flat results are returned through linear memory.
+const MAX_FLAT_RESULTS: usize = 1;
+
+/// Module name of the core imports of world-level functions (wit-component's legacy mangling).
+pub const ROOT_IMPORT_MODULE: &str = "$root";
+/// Name of the custom section that holds the input's WIT world.
+pub const COMPONENT_TYPE_SECTION: &str = "component-type:gc-lower";
+
+/// The host interface of the lowered module: its imports, its exports and the custom section
+/// that describes its component type.
+#[derive(Debug, Clone)]
+pub struct HostInterface {
+    /// Functions the output imports from the host, one per function the component imports, in
+    /// the component's import order (functions of an imported instance in the instance type's
+    /// export order). `(module, name)` pairs are unique, as wit-component requires.
+    pub imports: Vec<HostImport>,
+    /// Functions the output exports, one per lifted function the component exports, in the
+    /// component's export order.
+    pub exports: Vec<HostExport>,
+    /// The `component-type:…` custom section: (name, data).
+    pub component_type: (String, Vec<u8>),
+}
+
+impl HostInterface {
+    /// Returns the index in [`HostInterface::imports`] of the host import that the
+    /// `LowerImport` trampoline `trampoline` lowers, if it is one.
+    pub fn import_of(&self, trampoline: TrampolineIndex) -> Option<usize> {
+        self.imports
+            .iter()
+            .position(|import| import.lowerings.iter().any(|l| l.trampoline == trampoline))
+    }
+}
+
+/// A function the output imports from the host.
+#[derive(Debug, Clone)]
+pub struct HostImport {
+    /// Core module name: [`ROOT_IMPORT_MODULE`] for a world-level function, else the name
+    /// under which the component imports the instance (`ns:pkg/iface@1.0.0`, `host`).
+    pub module: String,
+    /// Core field name: the function's name in the component or in its instance.
+    pub name: String,
+    /// Core type, the component function type flattened in the lower direction.
+    pub ty: FuncType,
+    /// The component function type of the import.
+    pub component_ty: TypeFuncIndex,
+    /// Every `LowerImport` trampoline that lowers this function; empty when the component
+    /// imports the function but never lowers it (the output still imports it so that the
+    /// re-wrapped component keeps the import).
+    pub lowerings: Vec<HostLowering>,
+}
+
+/// One `canon lower` of a host import (a `Trampoline::LowerImport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostLowering {
+    /// The trampoline in [`ComponentTranslation::trampolines`].
+    pub trampoline: TrampolineIndex,
+    /// The lowering's index (`GlobalInitializer::LowerImport`'s `index`).
+    pub lowered: LoweredIndex,
+    /// The canonical options of the lowering.
+    pub options: OptionsIndex,
+}
+
+/// A function the output exports to the host.
+#[derive(Debug, Clone)]
+pub struct HostExport {
+    /// Core export name: `f` for a world-level function, `ns:pkg/iface@1.0.0#f` (or `name#f`)
+    /// for a function of an exported instance.
+    pub name: String,
+    /// Core type, the component function type flattened in the lift direction.
+    pub ty: FuncType,
+    /// The component function type of the export.
+    pub component_ty: TypeFuncIndex,
+    /// The lifted core function.
+    pub func: CoreDef,
+    /// The canonical options of the lift.
+    pub options: OptionsIndex,
+    /// The post-return function, exported as [`HostExport::post_return_name`]; its core type
+    /// takes the flat results of [`HostExport::ty`] and returns nothing.
+    pub post_return: Option<CoreDef>,
+}
+
+impl HostExport {
+    /// The core export name of the post-return function: `cabi_post_<name>`.
+    pub fn post_return_name(&self) -> String {
+        format!("cabi_post_{}", self.name)
+    }
+}
+
+/// Computes the host interface of the component `component` (binary), translated into
+/// `translation` and `types` by wasmtime-environ's `component::Translator`.
+///
+/// Errors: [`crate::error::not_yet`] for everything this stage does not support (see the
+/// module docs), e.g. `not supported yet: strings at the host boundary`.
+pub fn host_interface(
+    component: &[u8],
+    translation: &ComponentTranslation,
+    types: &ComponentTypes,
+) -> anyhow::Result<HostInterface> {
+    let imports = imports(translation, types).context("failed to compute the host imports")?;
+    let exports = exports(translation, types).context("failed to compute the host exports")?;
+    let component_type = component_type(component)?;
+    Ok(HostInterface {
+        imports,
+        exports,
+        component_type,
+    })
+}
+
+/// Lists the imported functions and attaches each `LowerImport` trampoline to its function.
+fn imports(
+    translation: &ComponentTranslation,
+    types: &ComponentTypes,
+) -> anyhow::Result<Vec<HostImport>> {
+    let component = &translation.component;
+    let mut imports = Vec::new();
+    // (import name, function name within the instance or "") -> index in `imports`
+    let mut by_path: HashMap<(String, String), usize> = HashMap::new();
+    for (_, (import_name, ext)) in component.import_types.iter() {
+        match ext.ty {
+            TypeDef::ComponentFunc(ty) => {
+                let flat = flatten_func(types, ty, import_name)?;
+                by_path.insert((import_name.clone(), String::new()), imports.len());
+                imports.push(HostImport {
+                    module: ROOT_IMPORT_MODULE.to_string(),
+                    name: import_name.clone(),
+                    ty: flat,
+                    component_ty: ty,
+                    lowerings: Vec::new(),
+                });
+            }
+            TypeDef::ComponentInstance(instance) => {
+                for (func_name, ty) in instance_funcs(types, instance, import_name)? {
+                    let flat = flatten_func(types, ty, &func_name)?;
+                    by_path.insert((import_name.clone(), func_name.clone()), imports.len());
+                    imports.push(HostImport {
+                        module: import_name.clone(),
+                        name: func_name,
+                        ty: flat,
+                        component_ty: ty,
+                        lowerings: Vec::new(),
+                    });
+                }
+            }
+            TypeDef::Interface(_) => {}
+            TypeDef::Resource(_) => return Err(not_yet("resources at the host boundary")),
+            TypeDef::Module(_) => {
+                return Err(not_yet(format!(
+                    "core module `{import_name}` imported by the root component"
+                )));
+            }
+            TypeDef::Component(_) => {
+                return Err(not_yet(format!(
+                    "component `{import_name}` imported by the root component"
+                )));
+            }
+            TypeDef::CoreFunc(_) => {
+                return Err(not_yet(format!(
+                    "core function `{import_name}` imported by the root component"
+                )));
+            }
+        }
+    }
+
+    let trampolines: HashMap<LoweredIndex, (TrampolineIndex, OptionsIndex)> = translation
+        .trampolines
+        .iter()
+        .filter_map(|(trampoline, t)| match t {
+            Trampoline::LowerImport { index, options, .. } => {
+                Some((*index, (trampoline, *options)))
+            }
+            _ => None,
+        })
+        .collect();
+    for init in &component.initializers {
+        let GlobalInitializer::LowerImport { index, import } = init else {
+            continue;
+        };
+        let (import_index, path) = &component.imports[*import];
+        let import_name = &component.import_types[*import_index].0;
+        let key = match path.as_slice() {
+            [] => (import_name.clone(), String::new()),
+            [func] => (import_name.clone(), func.clone()),
+            _ => {
+                return Err(not_yet(format!(
+                    "functions of instances nested in imported instance `{import_name}`"
+                )));
+            }
+        };
+        let Some(&position) = by_path.get(&key) else {
+            anyhow::bail!(
+                "lowered import `{}` is not an imported function",
+                path.join("/")
+            );
+        };
+        let Some(&(trampoline, options)) = trampolines.get(index) else {
+            anyhow::bail!("lowered import {} has no trampoline", index.as_u32());
+        };
+        if component.options[options].async_ {
+            return Err(not_yet("async lowers at the host boundary"));
+        }
+        imports[position].lowerings.push(HostLowering {
+            trampoline,
+            lowered: *index,
+            options,
+        });
+    }
+    Ok(imports)
+}
+
+/// The functions of the imported instance type `instance`, by name, in export order.
+fn instance_funcs(
+    types: &ComponentTypes,
+    instance: TypeComponentInstanceIndex,
+    import_name: &str,
+) -> anyhow::Result<Vec<(String, TypeFuncIndex)>> {
+    let mut funcs = Vec::new();
+    for (name, ext) in &types[instance].exports {
+        match ext.ty {
+            TypeDef::ComponentFunc(ty) => funcs.push((name.clone(), ty)),
+            TypeDef::Interface(_) => {}
+            TypeDef::Resource(_) => return Err(not_yet("resources at the host boundary")),
+            TypeDef::ComponentInstance(_) => {
+                return Err(not_yet(format!(
+                    "instance `{name}` nested in imported instance `{import_name}`"
+                )));
+            }
+            TypeDef::Module(_) | TypeDef::Component(_) | TypeDef::CoreFunc(_) => {
+                return Err(not_yet(format!(
+                    "`{name}` of imported instance `{import_name}`, which is not a function"
+                )));
+            }
+        }
+    }
+    Ok(funcs)
+}
+
+/// Lists the exported lifted functions with their post-return functions.
+fn exports(
+    translation: &ComponentTranslation,
+    types: &ComponentTypes,
+) -> anyhow::Result<Vec<HostExport>> {
+    let component = &translation.component;
+    let post_returns: HashMap<RuntimePostReturnIndex, &CoreDef> = component
+        .initializers
+        .iter()
+        .filter_map(|init| match init {
+            GlobalInitializer::ExtractPostReturn(p) => Some((p.index, &p.def)),
+            _ => None,
+        })
+        .collect();
+    let lifted = |name: String, ty: TypeFuncIndex, func: &CoreDef, options: OptionsIndex| {
+        let opts = &component.options[options];
+        if opts.async_ || opts.callback.is_some() {
+            return Err(not_yet("async lifts at the host boundary"));
+        }
+        let flat = flatten_func(types, ty, &name)?;
+        let post_return = match opts.post_return {
+            None => None,
+            Some(index) => match post_returns.get(&index) {
+                Some(def) => Some((*def).clone()),
+                None => anyhow::bail!("post-return of `{name}` is never extracted"),
+            },
+        };
+        Ok(HostExport {
+            name,
+            ty: flat,
+            component_ty: ty,
+            func: func.clone(),
+            options,
+            post_return,
+        })
+    };
+
+    let mut exports = Vec::new();
+    for (name, (index, _)) in component.exports.raw_iter() {
+        let name: &str = name;
+        match &component.export_items[*index] {
+            Export::LiftedFunction { ty, func, options } => {
+                exports.push(lifted(name.to_string(), *ty, func, *options)?);
+            }
+            Export::Instance {
+                ty,
+                exports: members,
+            } => {
+                // The instance type lists the members in declaration order; `members` may not.
+                for member in types[*ty].exports.keys() {
+                    let Some((index, _)) = members.get(member, &NameMapNoIntern) else {
+                        anyhow::bail!("exported instance `{name}` lacks its member `{member}`");
+                    };
+                    match &component.export_items[*index] {
+                        Export::LiftedFunction { ty, func, options } => {
+                            exports.push(lifted(format!("{name}#{member}"), *ty, func, *options)?);
+                        }
+                        Export::Type(TypeDef::Resource(_)) => {
+                            return Err(not_yet("resources at the host boundary"));
+                        }
+                        Export::Type(_) => {}
+                        Export::Instance { .. } => {
+                            return Err(not_yet(format!(
+                                "instance `{member}` nested in exported instance `{name}`"
+                            )));
+                        }
+                        Export::ModuleStatic { .. } | Export::ModuleImport { .. } => {
+                            return Err(not_yet(format!(
+                                "core module `{member}` exported by instance `{name}`"
+                            )));
+                        }
+                    }
+                }
+            }
+            Export::Type(TypeDef::Resource(_)) => {
+                return Err(not_yet("resources at the host boundary"));
+            }
+            Export::Type(_) => {}
+            Export::ModuleStatic { .. } | Export::ModuleImport { .. } => {
+                return Err(not_yet(format!(
+                    "core module `{name}` exported by the root component"
+                )));
+            }
+        }
+    }
+    Ok(exports)
+}
+
+/// Encodes the component's WIT world as a `component-type` custom section.
+fn component_type(component: &[u8]) -> anyhow::Result<(String, Vec<u8>)> {
+    let decoded = wit_component::decode(component)
+        .map_err(|err| not_yet(format!("component types that WIT cannot describe: {err:#}")))?;
+    let wit_component::DecodedWasm::Component(resolve, world) = decoded else {
+        anyhow::bail!("input is a WIT package, not a component");
+    };
+    check_mergeable(&resolve, world)?;
+    let data =
+        wit_component::metadata::encode(&resolve, world, wit_component::StringEncoding::UTF8, None)
+            .context("failed to encode the component's WIT world")?;
+    Ok((COMPONENT_TYPE_SECTION.to_string(), data))
+}
+
+/// Fails with `not_yet` when wit-component could not take the world back in.
+///
+/// `ComponentEncoder` merges the embedded world into its own, copying world-level items; the
+/// copy (wit-parser's `Cloner`) panics when a world-level function or type refers to a type of
+/// an interface directly rather than through a world-level `use` alias. Components made by
+/// wit-component never do (they import such a type at the root), but a hand-written one may:
+/// its root function can use a type exported by an imported instance.
+fn check_mergeable(
+    resolve: &wit_parser::Resolve,
+    world: wit_parser::WorldId,
+) -> anyhow::Result<()> {
+    use wit_parser::{TypeOwner, WorldItem, WorldKey};
+    let w = &resolve.worlds[world];
+    for (key, item) in w.imports.iter().chain(w.exports.iter()) {
+        let WorldKey::Name(name) = key else { continue };
+        let (owner, tys): (TypeOwner, Vec<wit_parser::Type>) = match item {
+            WorldItem::Function(func) => (TypeOwner::World(world), func_types(func)),
+            WorldItem::Type { id, .. } => {
+                (TypeOwner::World(world), vec![wit_parser::Type::Id(*id)])
+            }
+            WorldItem::Interface { id, .. } => {
+                let interface = &resolve.interfaces[*id];
+                if interface.name.is_some() {
+                    continue;
+                }
+                let types = interface.types.values().map(|id| wit_parser::Type::Id(*id));
+                let funcs = interface.functions.values().flat_map(func_types);
+                (TypeOwner::Interface(*id), types.chain(funcs).collect())
+            }
+        };
+        let mut seen = hashbrown::HashSet::new();
+        for ty in tys {
+            if let Some(foreign) = foreign_type(resolve, owner, ty, &mut seen) {
+                let ty_name = resolve.types[foreign]
+                    .name
+                    .as_deref()
+                    .unwrap_or("<anonymous>");
+                return Err(not_yet(format!(
+                    "component types that WIT cannot describe: `{name}` uses type `{ty_name}` \
+                     of an interface without importing it at the root"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The parameter and result types of `func`.
+fn func_types(func: &wit_parser::Function) -> Vec<wit_parser::Type> {
+    let params = func.params.iter().map(|p| p.ty);
+    params.chain(func.result).collect()
+}
+
+/// Finds a type reachable from `ty` that wit-parser's `Cloner` would copy although it is not
+/// owned by `owner` (see [`check_mergeable`]).
+fn foreign_type(
+    resolve: &wit_parser::Resolve,
+    owner: wit_parser::TypeOwner,
+    ty: wit_parser::Type,
+    seen: &mut hashbrown::HashSet<wit_parser::TypeId>,
+) -> Option<wit_parser::TypeId> {
+    use wit_parser::{Handle, Type, TypeDefKind, TypeOwner};
+    let Type::Id(id) = ty else { return None };
+    if !seen.insert(id) {
+        return None;
+    }
+    let def = &resolve.types[id];
+    if def.owner != TypeOwner::None && def.owner != owner {
+        return Some(id);
+    }
+    let mut walk = |ty: &Type| foreign_type(resolve, owner, *ty, seen);
+    match &def.kind {
+        // An alias of another owner's type is left as-is (a `use`).
+        TypeDefKind::Type(Type::Id(target)) if resolve.types[*target].owner != owner => None,
+        TypeDefKind::Type(ty)
+        | TypeDefKind::Option(ty)
+        | TypeDefKind::List(ty)
+        | TypeDefKind::FixedLengthList(ty, _) => walk(ty),
+        TypeDefKind::Handle(Handle::Own(target) | Handle::Borrow(target)) => {
+            walk(&Type::Id(*target))
+        }
+        TypeDefKind::Map(k, v) => walk(k).or_else(|| walk(v)),
+        TypeDefKind::Tuple(t) => t.types.iter().find_map(walk),
+        TypeDefKind::Record(r) => r.fields.iter().find_map(|f| walk(&f.ty)),
+        TypeDefKind::Variant(v) => v.cases.iter().filter_map(|c| c.ty.as_ref()).find_map(walk),
+        TypeDefKind::Result(r) => r.ok.iter().chain(r.err.iter()).find_map(walk),
+        TypeDefKind::Future(t) | TypeDefKind::Stream(t) => t.as_ref().and_then(walk),
+        TypeDefKind::Resource
+        | TypeDefKind::Flags(_)
+        | TypeDefKind::Enum(_)
+        | TypeDefKind::Unknown => None,
+    }
+}
+
+/// Flattens the component function type `ty` into its core type (`flatten_functype` of the
+/// canonical ABI, synchronous, no memory), or reports why memory would be needed.
+fn flatten_func(types: &ComponentTypes, ty: TypeFuncIndex, name: &str) -> anyhow::Result<FuncType> {
+    let func = &types[ty];
+    if func.async_ {
+        return Err(not_yet("async functions at the host boundary"));
+    }
+    let params = &types[func.params].types;
+    let results = &types[func.results].types;
+    for ty in params.iter().chain(results.iter()) {
+        check_flat(types, ty)?;
+    }
+    let too_many = |tys: &[InterfaceType], max: usize| {
+        let mut count = 0usize;
+        for ty in tys {
+            match types.canonical_abi(ty).flat_count(max) {
+                Some(n) => count += n,
+                None => return true,
+            }
+        }
+        count > max
+    };
+    if too_many(params, MAX_FLAT_PARAMS) {
+        return Err(not_yet(format!(
+            "functions with more than {MAX_FLAT_PARAMS} flat parameters at the host boundary \
+             (`{name}`)"
+        )));
+    }
+    if too_many(results, MAX_FLAT_RESULTS) {
+        return Err(not_yet(format!(
+            "functions with more than one flat result at the host boundary (`{name}`)"
+        )));
+    }
+    let mut flat_params = Vec::new();
+    for ty in params.iter() {
+        flatten(types, ty, &mut flat_params);
+    }
+    let mut flat_results = Vec::new();
+    for ty in results.iter() {
+        flatten(types, ty, &mut flat_results);
+    }
+    Ok(FuncType::new(flat_params, flat_results))
+}
+
+/// Fails with `not_yet` when `ty` holds a value that crosses the boundary through linear
+/// memory or a handle table.
+fn check_flat(types: &ComponentTypes, ty: &InterfaceType) -> anyhow::Result<()> {
+    match *ty {
+        InterfaceType::Bool
+        | InterfaceType::S8
+        | InterfaceType::U8
+        | InterfaceType::S16
+        | InterfaceType::U16
+        | InterfaceType::S32
+        | InterfaceType::U32
+        | InterfaceType::S64
+        | InterfaceType::U64
+        | InterfaceType::Float32
+        | InterfaceType::Float64
+        | InterfaceType::Char
+        | InterfaceType::Flags(_)
+        | InterfaceType::Enum(_) => Ok(()),
+        InterfaceType::String => Err(not_yet("strings at the host boundary")),
+        InterfaceType::List(_) => Err(not_yet("lists at the host boundary")),
+        InterfaceType::Map(_) => Err(not_yet("maps at the host boundary")),
+        InterfaceType::Own(_) | InterfaceType::Borrow(_) => {
+            Err(not_yet("resources at the host boundary"))
+        }
+        InterfaceType::Future(_) => Err(not_yet("futures at the host boundary")),
+        InterfaceType::Stream(_) => Err(not_yet("streams at the host boundary")),
+        InterfaceType::ErrorContext(_) => Err(not_yet("error contexts at the host boundary")),
+        InterfaceType::Record(i) => types[i]
+            .fields
+            .iter()
+            .try_for_each(|field| check_flat(types, &field.ty)),
+        InterfaceType::Tuple(i) => types[i]
+            .types
+            .iter()
+            .try_for_each(|ty| check_flat(types, ty)),
+        InterfaceType::Variant(i) => types[i]
+            .cases
+            .values()
+            .flatten()
+            .try_for_each(|ty| check_flat(types, ty)),
+        InterfaceType::Option(i) => check_flat(types, &types[i].ty),
+        InterfaceType::Result(i) => {
+            let result = &types[i];
+            result
+                .ok
+                .iter()
+                .chain(result.err.iter())
+                .try_for_each(|ty| check_flat(types, ty))
+        }
+        InterfaceType::FixedLengthList(i) => check_flat(types, &types[i].element),
+    }
+}
+
+/// Appends the flat core types of `ty` (canonical ABI `flatten_type`) to `out`.
+///
+/// The caller has checked with [`check_flat`] and the ABI's flat counts that `ty` is small
+/// and holds no memory-bound values.
+fn flatten(types: &ComponentTypes, ty: &InterfaceType, out: &mut Vec<ValType>) {
+    match *ty {
+        InterfaceType::Bool
+        | InterfaceType::S8
+        | InterfaceType::U8
+        | InterfaceType::S16
+        | InterfaceType::U16
+        | InterfaceType::S32
+        | InterfaceType::U32
+        | InterfaceType::Char
+        | InterfaceType::Enum(_)
+        | InterfaceType::Own(_)
+        | InterfaceType::Borrow(_)
+        | InterfaceType::Future(_)
+        | InterfaceType::Stream(_)
+        | InterfaceType::ErrorContext(_) => out.push(ValType::I32),
+        InterfaceType::S64 | InterfaceType::U64 => out.push(ValType::I64),
+        InterfaceType::Float32 => out.push(ValType::F32),
+        InterfaceType::Float64 => out.push(ValType::F64),
+        InterfaceType::String | InterfaceType::List(_) | InterfaceType::Map(_) => {
+            out.extend([ValType::I32, ValType::I32]);
+        }
+        InterfaceType::Flags(i) => {
+            let words = types[i].names.len().div_ceil(32);
+            out.extend(std::iter::repeat_n(ValType::I32, words));
+        }
+        InterfaceType::Record(i) => {
+            for field in types[i].fields.iter() {
+                flatten(types, &field.ty, out);
+            }
+        }
+        InterfaceType::Tuple(i) => {
+            for ty in types[i].types.iter() {
+                flatten(types, ty, out);
+            }
+        }
+        InterfaceType::FixedLengthList(i) => {
+            let list = &types[i];
+            for _ in 0..list.size {
+                flatten(types, &list.element, out);
+            }
+        }
+        InterfaceType::Variant(i) => flatten_variant(types, types[i].cases.values().copied(), out),
+        InterfaceType::Option(i) => flatten_variant(types, [None, Some(types[i].ty)], out),
+        InterfaceType::Result(i) => {
+            let result = &types[i];
+            flatten_variant(types, [result.ok, result.err], out);
+        }
+    }
+}
+
+/// Canonical ABI `flatten_variant`: the `i32` discriminant, then the case payloads joined
+/// position by position.
+fn flatten_variant(
+    types: &ComponentTypes,
+    cases: impl IntoIterator<Item = Option<InterfaceType>>,
+    out: &mut Vec<ValType>,
+) {
+    let mut joined: Vec<ValType> = Vec::new();
+    let mut case_flat = Vec::new();
+    for case in cases.into_iter().flatten() {
+        case_flat.clear();
+        flatten(types, &case, &mut case_flat);
+        for (i, ty) in case_flat.iter().enumerate() {
+            match joined.get_mut(i) {
+                Some(slot) => *slot = join(*slot, *ty),
+                None => joined.push(*ty),
+            }
+        }
+    }
+    out.push(ValType::I32);
+    out.extend(joined);
+}
+
+/// Canonical ABI `join` of two flat types that share a variant payload position.
+fn join(a: ValType, b: ValType) -> ValType {
+    match (a, b) {
+        _ if a == b => a,
+        (ValType::I32, ValType::F32) | (ValType::F32, ValType::I32) => ValType::I32,
+        _ => ValType::I64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_encoder::{
+        CodeSection, CustomSection, EntityType, ExportKind, ExportSection, Function,
+        FunctionSection, ImportSection, Instruction, Module, TypeSection,
+    };
+    use wasmtime_environ::component::{ComponentTypesBuilder, Translator};
+    use wasmtime_environ::wasmparser::{Validator, WasmFeatures};
+    use wasmtime_environ::{ScopeVec, Tunables};
+
+    /// Translates `bytes` the way the front end does.
+    fn translate_for_tests(bytes: &[u8]) -> (ComponentTranslation, ComponentTypes) {
+        let mut tunables = Tunables::default_host();
+        tunables.concurrency_support = false;
+        let mut validator = Validator::new_with_features(WasmFeatures::default());
+        let mut types = ComponentTypesBuilder::new(&validator);
+        let scope = ScopeVec::new();
+        let (translation, _modules) =
+            Translator::new(&tunables, &mut validator, &mut types, &scope)
+                .translate(bytes)
+                .expect("test component translates");
+        let (types, _) = types.finish(&translation.component);
+        (translation, types)
+    }
+
+    fn interface_of(
+        wat: &str,
+    ) -> anyhow::Result<(HostInterface, ComponentTranslation, ComponentTypes)> {
+        let bytes = wat::parse_str(wat).expect("test component parses");
+        let (translation, types) = translate_for_tests(&bytes);
+        let host = host_interface(&bytes, &translation, &types)?;
+        Ok((host, translation, types))
+    }
+
+    fn val_type(ty: &ValType) -> wasm_encoder::ValType {
+        match ty {
+            ValType::I32 => wasm_encoder::ValType::I32,
+            ValType::I64 => wasm_encoder::ValType::I64,
+            ValType::F32 => wasm_encoder::ValType::F32,
+            ValType::F64 => wasm_encoder::ValType::F64,
+            other => panic!("unexpected flat type {other:?}"),
+        }
+    }
+
+    /// A core module with the host interface and no code: every export traps.
+    fn stub_module(host: &HostInterface) -> Vec<u8> {
+        let mut types = TypeSection::new();
+        let mut imports = ImportSection::new();
+        let mut funcs = FunctionSection::new();
+        let mut exports = ExportSection::new();
+        let mut code = CodeSection::new();
+        let mut add_type = |ty: &FuncType| {
+            let index = types.len();
+            types.ty().function(
+                ty.params().iter().map(val_type),
+                ty.results().iter().map(val_type),
+            );
+            index
+        };
+        for import in &host.imports {
+            let ty = add_type(&import.ty);
+            imports.import(&import.module, &import.name, EntityType::Function(ty));
+        }
+        let mut func_index = imports.len();
+        let mut define = |name: &str, ty: u32| {
+            funcs.function(ty);
+            let mut body = Function::new([]);
+            body.instruction(&Instruction::Unreachable);
+            body.instruction(&Instruction::End);
+            code.function(&body);
+            exports.export(name, ExportKind::Func, func_index);
+            func_index += 1;
+        };
+        for export in &host.exports {
+            let ty = add_type(&export.ty);
+            define(&export.name, ty);
+            if export.post_return.is_some() {
+                let post = FuncType::new(export.ty.results().iter().copied(), []);
+                let ty = add_type(&post);
+                define(&export.post_return_name(), ty);
+            }
+        }
+        let mut module = Module::new();
+        module.section(&types);
+        module.section(&imports);
+        module.section(&funcs);
+        module.section(&exports);
+        module.section(&code);
+        module.section(&CustomSection {
+            name: host.component_type.0.as_str().into(),
+            data: host.component_type.1.as_slice().into(),
+        });
+        module.finish()
+    }
+
+    /// The component's WIT world, printed with every package it refers to.
+    fn wit_of(component: &[u8]) -> String {
+        let decoded = wit_component::decode(component).expect("component decodes as WIT");
+        let resolve = decoded.resolve();
+        let main = decoded.package();
+        let nested: Vec<_> = resolve
+            .packages
+            .iter()
+            .map(|(id, _)| id)
+            .filter(|id| *id != main)
+            .collect();
+        let mut printer = wit_component::WitPrinter::default();
+        printer.print(resolve, main, &nested).expect("WIT prints");
+        sort_world_items(&printer.output.to_string())
+    }
+
+    /// Sorts the items of `world … { … }` blocks: wit-component lists a world's functions
+    /// before its interfaces, an order that the component type does not depend on. Every
+    /// world item of the test components prints on one line.
+    fn sort_world_items(wit: &str) -> String {
+        let mut out = Vec::new();
+        let mut items: Option<Vec<&str>> = None;
+        for line in wit.lines() {
+            match &mut items {
+                None => {
+                    out.push(line.to_string());
+                    if line.trim_start().starts_with("world ") {
+                        items = Some(Vec::new());
+                    }
+                }
+                Some(block) if line.trim() == "}" => {
+                    block.sort_unstable();
+                    out.extend(block.drain(..).map(str::to_string));
+                    out.push(line.to_string());
+                    items = None;
+                }
+                Some(block) => {
+                    if !line.trim().is_empty() {
+                        block.push(line);
+                    }
+                }
+            }
+        }
+        out.join("\n")
+    }
+
+    /// Checks that the stub module of `wat`'s host interface re-wraps into a component with
+    /// the same WIT world, and that every flat type agrees with wasmtime's core types.
+    fn round_trip(wat: &str) -> HostInterface {
+        let bytes = wat::parse_str(wat).expect("test component parses");
+        let (translation, types) = translate_for_tests(&bytes);
+        let host = host_interface(&bytes, &translation, &types).expect("host interface");
+        let core_ty = |options: OptionsIndex| {
+            let ty = types[translation.component.options[options].core_type].unwrap_func();
+            let conv = |t: &wasmtime_environ::WasmValType| match t {
+                wasmtime_environ::WasmValType::I32 => ValType::I32,
+                wasmtime_environ::WasmValType::I64 => ValType::I64,
+                wasmtime_environ::WasmValType::F32 => ValType::F32,
+                wasmtime_environ::WasmValType::F64 => ValType::F64,
+                other => panic!("unexpected core type {other:?}"),
+            };
+            FuncType::new(ty.params().iter().map(conv), ty.results().iter().map(conv))
+        };
+        for import in &host.imports {
+            for lowering in &import.lowerings {
+                assert_eq!(
+                    core_ty(lowering.options),
+                    import.ty,
+                    "import `{}`",
+                    import.name
+                );
+            }
+        }
+        for export in &host.exports {
+            assert_eq!(
+                core_ty(export.options),
+                export.ty,
+                "export `{}`",
+                export.name
+            );
+        }
+        let stub = stub_module(&host);
+        Validator::new()
+            .validate_all(&stub)
+            .expect("stub module validates");
+        let rewrapped = crate::rewrap(&stub).expect("stub module re-wraps");
+        assert_eq!(wit_of(&rewrapped), wit_of(&bytes));
+        host
+    }
+
+    fn names(host: &HostInterface) -> (Vec<(String, String)>, Vec<String>) {
+        (
+            host.imports
+                .iter()
+                .map(|i| (i.module.clone(), i.name.clone()))
+                .collect(),
+            host.exports.iter().map(|e| e.name.clone()).collect(),
+        )
+    }
+
+    #[test]
+    fn root_function_exports() {
+        let host = round_trip(
+            r#"(component
+              (core module $M
+                (global $g (mut i32) (i32.const 0))
+                (func (export "bump") (result i32)
+                  (global.set $g (i32.add (global.get $g) (i32.const 1)))
+                  (global.get $g))
+                (func (export "poke") (param i32 i64))
+                (func (export "mix") (param f32 f64 i32) (result f64) unreachable))
+              (core instance $a (instantiate $M))
+              (core instance $b (instantiate $M))
+              (func (export "bump-a") (result u32) (canon lift (core func $a "bump")))
+              (func (export "bump-b") (result u32) (canon lift (core func $b "bump")))
+              (func (export "poke-a") (param "addr" u32) (param "val" s64)
+                (canon lift (core func $a "poke")))
+              (func (export "mix") (param "a" f32) (param "b" f64) (param "c" char) (result f64)
+                (canon lift (core func $b "mix")))
+            )"#,
+        );
+        let (imports, exports) = names(&host);
+        assert!(imports.is_empty());
+        assert_eq!(exports, ["bump-a", "bump-b", "poke-a", "mix"]);
+        assert_eq!(host.exports[0].ty, FuncType::new([], [ValType::I32]));
+        assert_eq!(
+            host.exports[2].ty,
+            FuncType::new([ValType::I32, ValType::I64], [])
+        );
+        assert_eq!(
+            host.exports[3].ty,
+            FuncType::new([ValType::F32, ValType::F64, ValType::I32], [ValType::F64])
+        );
+        assert!(host.component_type.0.starts_with("component-type"));
+    }
+
+    #[test]
+    fn exported_interfaces() {
+        let host = round_trip(
+            r#"(component
+              (core module $M
+                (func (export "add") (param i32 i32) (result i32)
+                  (i32.add (local.get 0) (local.get 1)))
+                (func (export "neg") (param f32) (result f32) (f32.neg (local.get 0))))
+              (core instance $m (instantiate $M))
+              (func $add (param "a" u32) (param "b" u32) (result u32)
+                (canon lift (core func $m "add")))
+              (func $neg (param "x" f32) (result f32) (canon lift (core func $m "neg")))
+              (instance $math (export "add" (func $add)) (export "neg" (func $neg)))
+              (instance $v (export "neg" (func $neg)))
+              (export "ns:pkg/math" (instance $math))
+              (export "ns:pkg/versioned@1.0.0" (instance $v))
+              (export "top" (func $add))
+            )"#,
+        );
+        let (_, exports) = names(&host);
+        assert_eq!(
+            exports,
+            [
+                "ns:pkg/math#add",
+                "ns:pkg/math#neg",
+                "ns:pkg/versioned@1.0.0#neg",
+                "top"
+            ]
+        );
+    }
+
+    #[test]
+    fn imported_interfaces_and_root_functions() {
+        let host = round_trip(
+            r#"(component
+              (import "ns:pkg/host@1.0.0" (instance $h
+                (export "log" (func (param "x" u32)))
+                (export "now" (func (result u64)))))
+              (import "tick" (func $tick (result s32)))
+              (import "unused" (func (param "x" bool)))
+              (core func $log (canon lower (func $h "log")))
+              (core func $tick (canon lower (func $tick)))
+              (core func $tick2 (canon lower (func $tick) string-encoding=utf16))
+              (core module $M
+                (import "" "log" (func $log (param i32)))
+                (import "" "tick" (func $tick (result i32)))
+                (import "" "tick2" (func $tick2 (result i32)))
+                (func (export "run") (result i32)
+                  (call $log (i32.const 1))
+                  (i32.add (call $tick) (call $tick2))))
+              (core instance $m (instantiate $M (with "" (instance
+                (export "log" (func $log))
+                (export "tick" (func $tick))
+                (export "tick2" (func $tick2))))))
+              (func (export "run") (result s32) (canon lift (core func $m "run")))
+            )"#,
+        );
+        let (imports, exports) = names(&host);
+        let pair = |m: &str, n: &str| (m.to_string(), n.to_string());
+        assert_eq!(
+            imports,
+            [
+                pair("ns:pkg/host@1.0.0", "log"),
+                pair("ns:pkg/host@1.0.0", "now"),
+                pair("$root", "tick"),
+                pair("$root", "unused"),
+            ]
+        );
+        assert_eq!(exports, ["run"]);
+        assert_eq!(host.imports[0].lowerings.len(), 1);
+        assert!(host.imports[1].lowerings.is_empty());
+        assert_eq!(host.imports[2].lowerings.len(), 2);
+        assert_eq!(host.imports[1].ty, FuncType::new([], [ValType::I64]));
+        let trampoline = host.imports[2].lowerings[1].trampoline;
+        assert_eq!(host.import_of(trampoline), Some(2));
+    }
+
+    #[test]
+    fn plain_named_instance_import() {
+        let host = round_trip(
+            r#"(component
+              (import "host" (instance $h (export "get" (func (result u32)))))
+              (core func $get (canon lower (func $h "get")))
+              (core module $M
+                (import "" "get" (func $get (result i32)))
+                (func (export "run") (result i32) (call $get)))
+              (core instance $m (instantiate $M (with "" (instance (export "get" (func $get))))))
+              (func (export "run") (result u32) (canon lift (core func $m "run")))
+            )"#,
+        );
+        assert_eq!(host.imports[0].module, "host");
+        assert_eq!(host.imports[0].name, "get");
+    }
+
+    #[test]
+    fn post_return() {
+        let host = round_trip(
+            r#"(component
+              (core module $M
+                (func (export "f") (param i32) (result i64) (i64.extend_i32_u (local.get 0)))
+                (func (export "f-post") (param i64)))
+              (core instance $m (instantiate $M))
+              (func $f (param "x" u8) (result u64)
+                (canon lift (core func $m "f") (post-return (func $m "f-post"))))
+              (export "f" (func $f))
+              (instance $i (export "g" (func $f)))
+              (export "ns:pkg/iface" (instance $i))
+            )"#,
+        );
+        assert!(host.exports.iter().all(|e| e.post_return.is_some()));
+        let posts: Vec<_> = host
+            .exports
+            .iter()
+            .map(HostExport::post_return_name)
+            .collect();
+        assert_eq!(posts, ["cabi_post_f", "cabi_post_ns:pkg/iface#g"]);
+    }
+
+    #[test]
+    fn variants_flatten_with_joined_payloads() {
+        let host = round_trip(
+            r#"(component
+              (import "ns:pkg/types" (instance $t
+                (type $e (enum "a" "b" "c"))
+                (export "e" (type (eq $e)))
+                (type $fl (flags "x" "y"))
+                (export "fl" (type (eq $fl)))))
+              (alias export $t "e" (type $e))
+              (alias export $t "fl" (type $fl))
+              (import "e" (type $e2 (eq $e)))
+              (import "fl" (type $fl2 (eq $fl)))
+              (core module $M
+                (func (export "f")
+                  (param i32 i64 i32 i32 i32 f64 i32 i32 i32 i64) (result i32) unreachable))
+              (core instance $m (instantiate $M))
+              (func (export "f")
+                (param "a" (option u64))
+                (param "b" (result f32 (error u32)))
+                (param "c" (tuple u8 f64))
+                (param "d" $e2)
+                (param "e" $fl2)
+                (param "g" (result u32 (error f64)))
+                (result bool)
+                (canon lift (core func $m "f")))
+            )"#,
+        );
+        use ValType::*;
+        assert_eq!(
+            host.exports[0].ty,
+            FuncType::new([I32, I64, I32, I32, I32, F64, I32, I32, I32, I64], [I32])
+        );
+    }
+
+    #[test]
+    fn interface_type_used_without_root_import_is_rejected() {
+        let message = not_yet_message(
+            r#"(component
+              (import "ns:pkg/types" (instance $t
+                (type $e (enum "a" "b"))
+                (export "e" (type (eq $e)))))
+              (alias export $t "e" (type $e))
+              (core module $M (func (export "f") (param i32) unreachable))
+              (core instance $m (instantiate $M))
+              (func (export "f") (param "x" $e) (canon lift (core func $m "f")))
+            )"#,
+        );
+        assert!(
+            message.contains("component types that WIT cannot describe"),
+            "{message}"
+        );
+    }
+
+    fn not_yet_message(wat: &str) -> String {
+        let err = interface_of(wat).err().expect("host interface is rejected");
+        let unsupported = crate::find_unsupported(&err).expect("error is an `Unsupported`");
+        assert!(unsupported.planned);
+        unsupported.to_string()
+    }
+
+    #[test]
+    fn string_export_is_rejected() {
+        let message = not_yet_message(
+            r#"(component
+              (core module $M
+                (memory (export "memory") 1)
+                (func (export "realloc") (param i32 i32 i32 i32) (result i32) unreachable)
+                (func (export "greet") (param i32 i32) unreachable))
+              (core instance $m (instantiate $M))
+              (func (export "greet") (param "name" string)
+                (canon lift (core func $m "greet")
+                  (memory $m "memory") (realloc (func $m "realloc"))))
+            )"#,
+        );
+        assert_eq!(message, "not supported yet: strings at the host boundary");
+    }
+
+    #[test]
+    fn too_many_flat_values_are_rejected() {
+        let params = (0..17)
+            .map(|i| format!("(param \"p{i}\" u32)"))
+            .collect::<String>();
+        let message = not_yet_message(&format!(
+            r#"(component
+              (core module $M
+                (memory (export "memory") 1)
+                (func (export "realloc") (param i32 i32 i32 i32) (result i32) unreachable)
+                (func (export "f") (param i32) unreachable))
+              (core instance $m (instantiate $M))
+              (func (export "f") {params}
+                (canon lift (core func $m "f") (memory $m "memory") (realloc (func $m "realloc"))))
+            )"#
+        ));
+        assert!(
+            message.contains("more than 16 flat parameters"),
+            "{message}"
+        );
+
+        let message = not_yet_message(
+            r#"(component
+              (core module $M
+                (memory (export "memory") 1)
+                (func (export "f") (result i32) unreachable))
+              (core instance $m (instantiate $M))
+              (func (export "f") (result (tuple u32 u32))
+                (canon lift (core func $m "f") (memory $m "memory")))
+            )"#,
+        );
+        assert!(message.contains("more than one flat result"), "{message}");
+    }
+
+    #[test]
+    fn exported_core_module_is_rejected() {
+        let message = not_yet_message(
+            r#"(component
+              (core module $M)
+              (export "m" (core module $M))
+            )"#,
+        );
+        assert!(message.contains("core module `m`"), "{message}");
+    }
+}
