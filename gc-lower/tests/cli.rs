@@ -1,0 +1,236 @@
+//! The `gc-lower` command line: help, output formats and destinations, and the errors for
+//! inputs it cannot lower (which must leave no output file behind).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use wasmtime_environ::wasmparser::{Validator, WasmFeatures};
+
+const EXAMPLE: &str = "examples/two-counters.wat";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the gc-lower crate lives in the workspace root")
+        .to_path_buf()
+}
+
+/// `gc-lower ARGS...`, run in the workspace root.
+fn gc_lower(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gc-lower"));
+    cmd.args(args).current_dir(repo_root());
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    gc_lower(args).output().expect("failed to run `gc-lower`")
+}
+
+/// Runs `gc-lower ARGS...` with `input` on standard input.
+fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = gc_lower(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("failed to run `gc-lower`");
+    child
+        .stdin
+        .take()
+        .expect("standard input is piped")
+        .write_all(input)
+        .expect("failed to write `gc-lower`'s standard input");
+    child
+        .wait_with_output()
+        .expect("failed to wait for `gc-lower`")
+}
+
+fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "`gc-lower` exited with {}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Validates a lowered module with the features the output may use (Wasm GC included).
+fn validate(module: &[u8]) {
+    let features = WasmFeatures::default() | WasmFeatures::GC;
+    if let Err(e) = Validator::new_with_features(features).validate_all(module) {
+        panic!("the lowered module does not validate: {e}");
+    }
+    assert!(
+        module.starts_with(b"\0asm\x01\0\0\0"),
+        "the output is not a core module"
+    );
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+#[test]
+fn help_mentions_vmctx() {
+    let output = run(&["--help"]);
+    assert_success(&output);
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        help.contains("vmctx"),
+        "`--help` does not mention the vmctx:\n{help}"
+    );
+}
+
+#[test]
+fn lowers_example_to_file() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let out = dir.path().join("out.wasm");
+    let output = run(&[EXAMPLE, "-o", path_str(&out)]);
+    assert_success(&output);
+    assert!(
+        output.stdout.is_empty(),
+        "`-o` must not write standard output"
+    );
+    let module = std::fs::read(&out).expect("failed to read the output file");
+    validate(&module);
+}
+
+#[test]
+fn lowers_example_with_reify_all() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let out = dir.path().join("out.wasm");
+    let output = run(&[EXAMPLE, "--reify", "all", "-o", path_str(&out)]);
+    assert_success(&output);
+    validate(&std::fs::read(&out).expect("failed to read the output file"));
+}
+
+#[test]
+fn writes_text_with_t() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let out = dir.path().join("out.wat");
+    let output = run(&[EXAMPLE, "-t", "-o", path_str(&out)]);
+    assert_success(&output);
+    let text = std::fs::read_to_string(&out).expect("the text output is not UTF-8");
+    assert!(
+        text.starts_with("(module"),
+        "the text output starts with `{}`",
+        text.chars().take(40).collect::<String>()
+    );
+    let module = wat::parse_str(&text).expect("the text output does not parse");
+    validate(&module);
+}
+
+#[test]
+fn reads_stdin_and_writes_stdout() {
+    let source = std::fs::read(repo_root().join(EXAMPLE)).expect("failed to read the example");
+    let piped = run_with_stdin(&["-", "-o", "-"], &source);
+    assert_success(&piped);
+    validate(&piped.stdout);
+
+    // Without `-o`, the module goes to standard output too.
+    let default_out = run_with_stdin(&["-"], &source);
+    assert_success(&default_out);
+    assert_eq!(
+        piped.stdout, default_out.stdout,
+        "`-o -` and no `-o` differ"
+    );
+
+    // The same bytes as from the file: the lowering is deterministic.
+    let from_file = run(&[EXAMPLE]);
+    assert_success(&from_file);
+    assert_eq!(
+        piped.stdout, from_file.stdout,
+        "lowering from stdin and from a file differ"
+    );
+}
+
+#[test]
+fn binary_and_text_input_agree() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let binary = wat::parse_file(repo_root().join(EXAMPLE)).expect("the example does not parse");
+    let input = dir.path().join("two-counters.wasm");
+    std::fs::write(&input, binary).expect("failed to write the binary component");
+    let from_binary = run(&[path_str(&input)]);
+    assert_success(&from_binary);
+    let from_text = run(&[EXAMPLE]);
+    assert_success(&from_text);
+    assert_eq!(
+        from_binary.stdout, from_text.stdout,
+        "binary and text input lower differently"
+    );
+}
+
+/// Lowers `source` to `out.wasm` and checks that gc-lower fails with status 1, prints an
+/// error that contains each of `needles` (case-insensitively), and writes no file.
+fn assert_rejected(file_name: &str, source: &[u8], needles: &[&str]) {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let input = dir.path().join(file_name);
+    std::fs::write(&input, source).expect("failed to write the input");
+    let out = dir.path().join("out.wasm");
+    let output = run(&[path_str(&input), "-o", path_str(&out)]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "`gc-lower {file_name}`: stderr:\n{stderr}"
+    );
+    assert!(
+        stderr.starts_with("error"),
+        "no error message for `{file_name}`:\n{stderr}"
+    );
+    for needle in needles {
+        assert!(
+            stderr.to_lowercase().contains(&needle.to_lowercase()),
+            "the error for `{file_name}` does not mention `{needle}`:\n{stderr}"
+        );
+    }
+    assert!(
+        !out.exists(),
+        "`{}` was written despite the error",
+        out.display()
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("failed to read the temporary directory")
+        .map(|entry| entry.expect("failed to read a directory entry").file_name())
+        .filter(|name| name != file_name)
+        .collect();
+    assert!(leftovers.is_empty(), "files left behind: {leftovers:?}");
+}
+
+#[test]
+fn rejects_malformed_input() {
+    assert_rejected(
+        "broken.wat",
+        b"(component (core module (func (result i32)",
+        &["broken.wat"],
+    );
+    assert_rejected(
+        "garbage.wasm",
+        b"\0asm\x0d\0\x01\0\xff\xff",
+        &["garbage.wasm"],
+    );
+}
+
+#[test]
+fn rejects_invalid_component() {
+    let source = br#"
+        (component
+          (core module $M (func (export "f") (result i32) (i64.const 1)))
+          (core instance (instantiate $M)))
+    "#;
+    assert_rejected("invalid.wat", source, &["invalid.wat", "type mismatch"]);
+}
+
+#[test]
+fn rejects_shared_memory() {
+    let source = br#"
+        (component
+          (core module $M
+            (memory 1 1 shared)
+            (func (export "f") (result i32) (i32.load (i32.const 0))))
+          (core instance $m (instantiate $M))
+          (func (export "f") (result u32) (canon lift (core func $m "f"))))
+    "#;
+    assert_rejected("threads.wat", source, &["threads.wat", "shared memor"]);
+}
