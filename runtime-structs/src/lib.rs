@@ -1,1 +1,76 @@
-//! placeholder
+//! The Wasm GC layouts of reified instance state, and the helper functions that operate on them.
+//!
+//! gc-lower emits the code of a module once and gives each runtime instance of it a *vmctx*, a GC
+//! struct holding that instance's memories, tables and shared globals. This crate owns how those
+//! are represented, so that the rewriter, the fuser and the instantiation routine all derive their
+//! view from one definition ([`layout`], in the spirit of wasmtime's `vmctxtypes.rs`).
+//!
+//! # Why these layouts
+//!
+//! - **A memory is a box around a byte array**, `$membox = (struct (field $bytes (mut (ref
+//!   $bytes))) (field $pages (mut i32)) (field $max_pages i32))` with `$bytes = (array (mut i8))`.
+//!   Instances that import a memory hold the same box, so when `memory.grow` swaps in a longer
+//!   array, every one of them sees it. The logical size lives in `$pages`, separate from the
+//!   array's length, so the array can grow *geometrically* (new length = `max(needed, min(2 *
+//!   old_len, max_pages * 65536))` bytes, copied with `array.copy`): growing a memory page by page
+//!   would otherwise be quadratic.
+//! - **A table is a box around an array of closures**, `$tablebox = (struct (field $elems (mut
+//!   (ref $funcs))) (field $max i32))`, `$funcs = (array (mut (ref null $closure)))`. A closure
+//!   `(struct (field $func (ref func)) (field $ctx anyref))` pairs a function with the vmctx it
+//!   must be called with, since a shared function needs to know which instance it runs for. Table
+//!   operations are rare next to memory accesses, so the array is always exactly the table's size.
+//! - **A mutable global shared between instances is a box** `(struct (field (mut T)))`, one type
+//!   per value type ([`BOX_I32`] … [`BOX_EXTERN`], see [`box_type_for`]).
+//!
+//! # Invariants
+//!
+//! - A memory's size is `$pages` pages of 65536 bytes. `array.len $bytes >= $pages * 65536`, and
+//!   every byte at or past `$pages * 65536` is zero: accesses are bounds-checked against the
+//!   logical size, so nothing ever writes there, and a grow that stays within the array only
+//!   raises `$pages`.
+//! - `$max_pages` is the memory type's maximum (65536 when it has none). A reified memory is at
+//!   most [`MAX_MEMORY_BYTES`] long (one GC array).
+//! - A table's size in elements is exactly `array.len $elems`; `table.grow` allocates a new array
+//!   of the new size, copies and fills. `$max` is the table type's maximum as u32 (`0xffff_ffff`,
+//!   -1 as an i32, when it has none).
+//! - The rec group of [`rec_group`] is the first one of the output's type section, so the type
+//!   index constants ([`BYTES`], [`MEMBOX`], …) are absolute type indices.
+//!
+//! # Helpers
+//!
+//! Core memory and table instructions become calls to the helper functions of [`helpers`]:
+//! self-contained function bodies (they call nothing and use only the types above) that check
+//! bounds exactly as core wasm does and trap with `unreachable`. The rewriter leaves the
+//! instruction's operands on the stack and pushes the box and, for memory accesses, the static
+//! offset:
+//!
+//! ```wat
+//! ;; core
+//! (i32.load offset=4 (local.get $p))
+//! ;; reified: the memory box comes from the vmctx, the offset becomes an i64 operand
+//! (call $gc-lower:i32.load
+//!   (local.get $p)
+//!   (struct.get $vmctx $memory0 (local.get $vmctx))
+//!   (i64.const 4))
+//! ```
+//!
+//! `$gc-lower:i32.load` computes the effective address `zext(p) + 4` in i64 (no 32-bit wrap),
+//! traps unless `ea + 4 <= $pages * 65536`, and assembles the value from four `array.get_u`s.
+//!
+//! `memory.init` cannot be a self-contained helper (it names a data segment), so
+//! [`Helper::MemoryInitCheck`] does the checks and returns the operands for an
+//! `array.init_data $BYTES $seg` that the rewriter emits right after the call.
+
+#![deny(missing_docs)]
+
+pub mod helpers;
+pub mod layout;
+
+pub use helpers::{
+    Helper, HelperFunc, LoadKind, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS, PAGE_SIZE, StoreKind,
+    all_helpers, helper,
+};
+pub use layout::{
+    BOX_CLOSURE, BOX_EXTERN, BOX_F32, BOX_F64, BOX_I32, BOX_I64, BYTES, CLOSURE, FUNCS, MEMBOX,
+    NUM_TYPES, TABLEBOX, box_type_for, box_types, field, rec_group, ref_non_null, ref_null,
+};

@@ -1,0 +1,997 @@
+//! Wasm helper functions that stand in for core memory and table instructions.
+//!
+//! The rewriter replaces each core memory/table instruction of a reified module with a `call` to
+//! one of these helpers. The helpers are self-contained: their bodies name only the types of
+//! [`rec_group`](crate::rec_group) (by absolute index) and never call another function, so the
+//! fuser can put them at any function index.
+//!
+//! Calling convention: parameters are in *stack order*. The rewriter leaves the instruction's own
+//! operands on the stack, then pushes the box reference(s) and, for loads and stores, the static
+//! memarg offset as an `i64.const`, then calls. Boxes are nullable references (`M` = `(ref null
+//! $membox)`, `T` = `(ref null $tablebox)`, `C` = `(ref null $closure)`); a null box is a broken
+//! rewriter invariant and traps with the engine's null-reference trap.
+//!
+//! Every trap a helper raises for a core wasm trap condition is `unreachable`, raised *before* any
+//! state is modified, at exactly the conditions of the core instruction (an access or range that
+//! ends exactly at the end is fine, one byte/element further traps). Range arithmetic is done in
+//! `i64`, so `addr + offset` and `d + n` never wrap.
+//!
+//! Known imprecisions against core wasm:
+//! - a memory is one GC byte array, so it cannot reach 4 GiB: `memory.grow` returns -1 when the
+//!   new size would exceed [`MAX_MEMORY_BYTES`], and [`Helper::MemoryNew`] traps for such a size;
+//! - `table.grow` returns -1 beyond [`MAX_TABLE_ELEMENTS`] elements (wasmtime's hosts commonly use
+//!   the same limit);
+//! - an engine that cannot allocate a (large) GC array traps where core `memory.grow` would
+//!   return -1.
+//!
+//! ```wat
+//! ;; core
+//! (i64.store16 offset=8 (local.get $p) (local.get $v))
+//! ;; reified: operands stay, then the box and the offset
+//! (call $gc-lower:i64.store16 (local.get $p) (local.get $v)
+//!   (struct.get $vmctx $memory0 (local.get $vmctx)) (i64.const 8))
+//! ```
+
+use wasm_encoder::{BlockType, FuncType, Function, InstructionSink, ValType};
+
+use crate::layout::{BYTES, CLOSURE, FUNCS, MEMBOX, TABLEBOX, field, ref_non_null, ref_null};
+
+/// The largest logical memory size, in bytes, that a reified memory can have: the largest length
+/// of one GC array (`u32::MAX` elements).
+pub const MAX_MEMORY_BYTES: u64 = u32::MAX as u64;
+
+/// The largest size, in elements, that `table.grow` lets a reified table reach.
+pub const MAX_TABLE_ELEMENTS: u32 = 10_000_000;
+
+/// The bytes in one wasm page.
+pub const PAGE_SIZE: u32 = 65536;
+
+/// log2 of [`PAGE_SIZE`].
+const PAGE_SHIFT: i64 = 16;
+
+/// A core load instruction; one [`Helper::Load`] exists for each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LoadKind {
+    /// `i32.load`
+    I32Load,
+    /// `i64.load`
+    I64Load,
+    /// `f32.load`
+    F32Load,
+    /// `f64.load`
+    F64Load,
+    /// `i32.load8_s`
+    I32Load8S,
+    /// `i32.load8_u`
+    I32Load8U,
+    /// `i32.load16_s`
+    I32Load16S,
+    /// `i32.load16_u`
+    I32Load16U,
+    /// `i64.load8_s`
+    I64Load8S,
+    /// `i64.load8_u`
+    I64Load8U,
+    /// `i64.load16_s`
+    I64Load16S,
+    /// `i64.load16_u`
+    I64Load16U,
+    /// `i64.load32_s`
+    I64Load32S,
+    /// `i64.load32_u`
+    I64Load32U,
+}
+
+impl LoadKind {
+    /// Every load kind.
+    pub const ALL: [LoadKind; 14] = [
+        LoadKind::I32Load,
+        LoadKind::I64Load,
+        LoadKind::F32Load,
+        LoadKind::F64Load,
+        LoadKind::I32Load8S,
+        LoadKind::I32Load8U,
+        LoadKind::I32Load16S,
+        LoadKind::I32Load16U,
+        LoadKind::I64Load8S,
+        LoadKind::I64Load8U,
+        LoadKind::I64Load16S,
+        LoadKind::I64Load16U,
+        LoadKind::I64Load32S,
+        LoadKind::I64Load32U,
+    ];
+
+    /// The instruction's text-format name, e.g. `i32.load8_u`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LoadKind::I32Load => "i32.load",
+            LoadKind::I64Load => "i64.load",
+            LoadKind::F32Load => "f32.load",
+            LoadKind::F64Load => "f64.load",
+            LoadKind::I32Load8S => "i32.load8_s",
+            LoadKind::I32Load8U => "i32.load8_u",
+            LoadKind::I32Load16S => "i32.load16_s",
+            LoadKind::I32Load16U => "i32.load16_u",
+            LoadKind::I64Load8S => "i64.load8_s",
+            LoadKind::I64Load8U => "i64.load8_u",
+            LoadKind::I64Load16S => "i64.load16_s",
+            LoadKind::I64Load16U => "i64.load16_u",
+            LoadKind::I64Load32S => "i64.load32_s",
+            LoadKind::I64Load32U => "i64.load32_u",
+        }
+    }
+
+    /// The number of bytes read.
+    pub fn width(self) -> u32 {
+        match self {
+            LoadKind::I32Load8S
+            | LoadKind::I32Load8U
+            | LoadKind::I64Load8S
+            | LoadKind::I64Load8U => 1,
+            LoadKind::I32Load16S
+            | LoadKind::I32Load16U
+            | LoadKind::I64Load16S
+            | LoadKind::I64Load16U => 2,
+            LoadKind::I32Load | LoadKind::F32Load | LoadKind::I64Load32S | LoadKind::I64Load32U => {
+                4
+            }
+            LoadKind::I64Load | LoadKind::F64Load => 8,
+        }
+    }
+
+    /// The type of the loaded value.
+    pub fn value_type(self) -> ValType {
+        match self {
+            LoadKind::I32Load
+            | LoadKind::I32Load8S
+            | LoadKind::I32Load8U
+            | LoadKind::I32Load16S
+            | LoadKind::I32Load16U => ValType::I32,
+            LoadKind::I64Load
+            | LoadKind::I64Load8S
+            | LoadKind::I64Load8U
+            | LoadKind::I64Load16S
+            | LoadKind::I64Load16U
+            | LoadKind::I64Load32S
+            | LoadKind::I64Load32U => ValType::I64,
+            LoadKind::F32Load => ValType::F32,
+            LoadKind::F64Load => ValType::F64,
+        }
+    }
+
+    /// Whether a narrow load sign-extends.
+    fn signed(self) -> bool {
+        matches!(
+            self,
+            LoadKind::I32Load8S
+                | LoadKind::I32Load16S
+                | LoadKind::I64Load8S
+                | LoadKind::I64Load16S
+                | LoadKind::I64Load32S
+        )
+    }
+}
+
+/// A core store instruction; one [`Helper::Store`] exists for each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StoreKind {
+    /// `i32.store`
+    I32Store,
+    /// `i64.store`
+    I64Store,
+    /// `f32.store`
+    F32Store,
+    /// `f64.store`
+    F64Store,
+    /// `i32.store8`
+    I32Store8,
+    /// `i32.store16`
+    I32Store16,
+    /// `i64.store8`
+    I64Store8,
+    /// `i64.store16`
+    I64Store16,
+    /// `i64.store32`
+    I64Store32,
+}
+
+impl StoreKind {
+    /// Every store kind.
+    pub const ALL: [StoreKind; 9] = [
+        StoreKind::I32Store,
+        StoreKind::I64Store,
+        StoreKind::F32Store,
+        StoreKind::F64Store,
+        StoreKind::I32Store8,
+        StoreKind::I32Store16,
+        StoreKind::I64Store8,
+        StoreKind::I64Store16,
+        StoreKind::I64Store32,
+    ];
+
+    /// The instruction's text-format name, e.g. `i64.store16`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::I32Store => "i32.store",
+            StoreKind::I64Store => "i64.store",
+            StoreKind::F32Store => "f32.store",
+            StoreKind::F64Store => "f64.store",
+            StoreKind::I32Store8 => "i32.store8",
+            StoreKind::I32Store16 => "i32.store16",
+            StoreKind::I64Store8 => "i64.store8",
+            StoreKind::I64Store16 => "i64.store16",
+            StoreKind::I64Store32 => "i64.store32",
+        }
+    }
+
+    /// The number of bytes written.
+    pub fn width(self) -> u32 {
+        match self {
+            StoreKind::I32Store8 | StoreKind::I64Store8 => 1,
+            StoreKind::I32Store16 | StoreKind::I64Store16 => 2,
+            StoreKind::I32Store | StoreKind::F32Store | StoreKind::I64Store32 => 4,
+            StoreKind::I64Store | StoreKind::F64Store => 8,
+        }
+    }
+
+    /// The type of the stored value operand.
+    pub fn value_type(self) -> ValType {
+        match self {
+            StoreKind::I32Store | StoreKind::I32Store8 | StoreKind::I32Store16 => ValType::I32,
+            StoreKind::I64Store
+            | StoreKind::I64Store8
+            | StoreKind::I64Store16
+            | StoreKind::I64Store32 => ValType::I64,
+            StoreKind::F32Store => ValType::F32,
+            StoreKind::F64Store => ValType::F64,
+        }
+    }
+}
+
+/// One helper function. The signatures below are `(params) -> (results)` in stack order, with
+/// `M` = `(ref null $membox)`, `T` = `(ref null $tablebox)`, `C` = `(ref null $closure)`.
+/// Addresses and lengths of memories are in bytes, of tables in elements, sizes of memories in
+/// pages of [`PAGE_SIZE`] bytes; all of them are u32 values in `i32`s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Helper {
+    /// `(addr i32, mem M, offset i64) -> value`: the load at effective address `addr + offset`
+    /// (zero-extended, in i64; `offset` is the memarg's static u32 offset). Traps when
+    /// `addr + offset + width > pages * 65536`.
+    Load(LoadKind),
+    /// `(addr i32, value V, mem M, offset i64)`: the store at `addr + offset`; an out-of-bounds
+    /// store (even partly) traps and writes nothing.
+    Store(StoreKind),
+    /// `(mem M) -> i32`: the size in pages.
+    MemorySize,
+    /// `(delta i32, mem M) -> i32`: grows by `delta` pages; returns the old size in pages, or -1
+    /// (memory unchanged) when `old + delta` exceeds the maximum or [`MAX_MEMORY_BYTES`]. The byte
+    /// array grows geometrically (to `max(needed, min(2 * old_len, max_pages * 65536))` bytes).
+    MemoryGrow,
+    /// `(d i32, val i32, n i32, mem M)`: `memory.fill`; traps when `d + n` exceeds the size in
+    /// bytes.
+    MemoryFill,
+    /// `(d i32, s i32, n i32, dst M, src M)`: `memory.copy` (overlap-safe, also within one box);
+    /// traps when either range is out of bounds.
+    MemoryCopy,
+    /// `(d i32, s i32, n i32, mem M, seg_len i32) -> ((ref $bytes), i32, i32, i32)`: the checks
+    /// of `memory.init` against a data segment of `seg_len` bytes (0 once dropped); returns the
+    /// byte array and `d s n` so that the caller follows with `array.init_data $BYTES $seg`.
+    MemoryInitCheck,
+    /// `(i i32, t T) -> C`: `table.get`.
+    TableGet,
+    /// `(i i32, v C, t T)`: `table.set`.
+    TableSet,
+    /// `(t T) -> i32`: the size in elements.
+    TableSize,
+    /// `(init C, delta i32, t T) -> i32`: `table.grow`; returns the old size, or -1 (table
+    /// unchanged) when `old + delta` exceeds the maximum or [`MAX_TABLE_ELEMENTS`].
+    TableGrow,
+    /// `(i i32, v C, n i32, t T)`: `table.fill`.
+    TableFill,
+    /// `(d i32, s i32, n i32, dst T, src T)`: `table.copy`, overlap-safe.
+    TableCopy,
+    /// `(d i32, s i32, n i32, t T, seg (ref null $funcs))`: `table.init` from a materialized
+    /// passive element segment; a null `seg` is a dropped segment (length 0).
+    TableInit,
+    /// `(i i32, t T) -> (ref $closure)`: the element `call_indirect` calls; traps when `i` is out
+    /// of bounds or the element is null. The caller checks the signature.
+    TableGetForCall,
+    /// `(pages i32, max_pages i32) -> (ref $membox)`: a new zeroed memory of `pages` pages (for
+    /// the instantiation routine); traps when `pages * 65536` exceeds [`MAX_MEMORY_BYTES`].
+    MemoryNew,
+    /// `(init C, size i32, max i32) -> (ref $tablebox)`: a new table of `size` elements set to
+    /// `init` (for the instantiation routine); `max` as in [`field::TABLEBOX_MAX`].
+    TableNew,
+}
+
+impl Helper {
+    /// The helper's function name, `gc-lower:` followed by the instruction it stands for, e.g.
+    /// `gc-lower:i32.load8_u`, `gc-lower:memory.init_check`.
+    pub fn name(self) -> String {
+        let op = match self {
+            Helper::Load(kind) => kind.name(),
+            Helper::Store(kind) => kind.name(),
+            Helper::MemorySize => "memory.size",
+            Helper::MemoryGrow => "memory.grow",
+            Helper::MemoryFill => "memory.fill",
+            Helper::MemoryCopy => "memory.copy",
+            Helper::MemoryInitCheck => "memory.init_check",
+            Helper::TableGet => "table.get",
+            Helper::TableSet => "table.set",
+            Helper::TableSize => "table.size",
+            Helper::TableGrow => "table.grow",
+            Helper::TableFill => "table.fill",
+            Helper::TableCopy => "table.copy",
+            Helper::TableInit => "table.init",
+            Helper::TableGetForCall => "table.get_for_call",
+            Helper::MemoryNew => "memory.new",
+            Helper::TableNew => "table.new",
+        };
+        format!("gc-lower:{op}")
+    }
+}
+
+/// A helper's signature and body, ready for the fuser's function, type and code sections.
+#[derive(Clone, Debug)]
+pub struct HelperFunc {
+    /// The function's name for the name section, e.g. `gc-lower:i32.load8_u`.
+    pub name: String,
+    /// Parameter types, in stack order.
+    pub params: Vec<ValType>,
+    /// Result types.
+    pub results: Vec<ValType>,
+    /// The body: locals and instructions, ending with `end`.
+    pub body: Function,
+}
+
+impl HelperFunc {
+    /// The helper's function type.
+    pub fn func_type(&self) -> FuncType {
+        FuncType::new(self.params.iter().copied(), self.results.iter().copied())
+    }
+}
+
+/// Every helper: each load and store kind, then the other variants in declaration order.
+pub fn all_helpers() -> Vec<Helper> {
+    let mut helpers = Vec::new();
+    helpers.extend(LoadKind::ALL.into_iter().map(Helper::Load));
+    helpers.extend(StoreKind::ALL.into_iter().map(Helper::Store));
+    helpers.extend([
+        Helper::MemorySize,
+        Helper::MemoryGrow,
+        Helper::MemoryFill,
+        Helper::MemoryCopy,
+        Helper::MemoryInitCheck,
+        Helper::TableGet,
+        Helper::TableSet,
+        Helper::TableSize,
+        Helper::TableGrow,
+        Helper::TableFill,
+        Helper::TableCopy,
+        Helper::TableInit,
+        Helper::TableGetForCall,
+        Helper::MemoryNew,
+        Helper::TableNew,
+    ]);
+    helpers
+}
+
+/// Builds the signature and body of helper `h`.
+pub fn helper(h: Helper) -> HelperFunc {
+    let m = ref_null(MEMBOX);
+    let t = ref_null(TABLEBOX);
+    let c = ref_null(CLOSURE);
+    let i32 = ValType::I32;
+    let i64 = ValType::I64;
+    let mut b = match h {
+        Helper::Load(kind) => {
+            let mut b = Body::new(vec![i32, m, i64], vec![kind.value_type()]);
+            load(&mut b, kind);
+            b
+        }
+        Helper::Store(kind) => {
+            let mut b = Body::new(vec![i32, kind.value_type(), m, i64], vec![]);
+            store(&mut b, kind);
+            b
+        }
+        Helper::MemorySize => {
+            let mut b = Body::new(vec![m], vec![i32]);
+            b.ins().local_get(0).struct_get(MEMBOX, field::MEMBOX_PAGES);
+            b
+        }
+        Helper::MemoryGrow => {
+            let mut b = Body::new(vec![i32, m], vec![i32]);
+            memory_grow(&mut b);
+            b
+        }
+        Helper::MemoryFill => {
+            let mut b = Body::new(vec![i32, i32, i32, m], vec![]);
+            check_memory_range(&mut b, 0, 2, 3);
+            b.ins()
+                .local_get(3)
+                .struct_get(MEMBOX, field::MEMBOX_BYTES)
+                .local_get(0)
+                .local_get(1)
+                .local_get(2)
+                .array_fill(BYTES);
+            b
+        }
+        Helper::MemoryCopy => {
+            let mut b = Body::new(vec![i32, i32, i32, m, m], vec![]);
+            check_memory_range(&mut b, 0, 2, 3);
+            check_memory_range(&mut b, 1, 2, 4);
+            b.ins()
+                .local_get(3)
+                .struct_get(MEMBOX, field::MEMBOX_BYTES)
+                .local_get(0)
+                .local_get(4)
+                .struct_get(MEMBOX, field::MEMBOX_BYTES)
+                .local_get(1)
+                .local_get(2)
+                .array_copy(BYTES, BYTES);
+            b
+        }
+        Helper::MemoryInitCheck => {
+            let mut b = Body::new(
+                vec![i32, i32, i32, m, i32],
+                vec![ref_non_null(BYTES), i32, i32, i32],
+            );
+            push_range_end(&mut b, 1, 2);
+            b.ins().local_get(4).i64_extend_i32_u().i64_gt_u();
+            trap_if(&mut b);
+            check_memory_range(&mut b, 0, 2, 3);
+            b.ins()
+                .local_get(3)
+                .struct_get(MEMBOX, field::MEMBOX_BYTES)
+                .local_get(0)
+                .local_get(1)
+                .local_get(2);
+            b
+        }
+        Helper::TableGet => {
+            let mut b = Body::new(vec![i32, t], vec![c]);
+            let elems = b.local(ref_non_null(FUNCS));
+            check_table_index(&mut b, 0, 1, elems);
+            b.ins().local_get(elems).local_get(0).array_get(FUNCS);
+            b
+        }
+        Helper::TableSet => {
+            let mut b = Body::new(vec![i32, c, t], vec![]);
+            let elems = b.local(ref_non_null(FUNCS));
+            check_table_index(&mut b, 0, 2, elems);
+            b.ins()
+                .local_get(elems)
+                .local_get(0)
+                .local_get(1)
+                .array_set(FUNCS);
+            b
+        }
+        Helper::TableSize => {
+            let mut b = Body::new(vec![t], vec![i32]);
+            b.ins()
+                .local_get(0)
+                .struct_get(TABLEBOX, field::TABLEBOX_ELEMS)
+                .array_len();
+            b
+        }
+        Helper::TableGrow => {
+            let mut b = Body::new(vec![c, i32, t], vec![i32]);
+            table_grow(&mut b);
+            b
+        }
+        Helper::TableFill => {
+            let mut b = Body::new(vec![i32, c, i32, t], vec![]);
+            let elems = b.local(ref_non_null(FUNCS));
+            load_elems(&mut b, 3, elems);
+            check_array_range(&mut b, 0, 2, elems);
+            b.ins()
+                .local_get(elems)
+                .local_get(0)
+                .local_get(1)
+                .local_get(2)
+                .array_fill(FUNCS);
+            b
+        }
+        Helper::TableCopy => {
+            let mut b = Body::new(vec![i32, i32, i32, t, t], vec![]);
+            let dst = b.local(ref_non_null(FUNCS));
+            let src = b.local(ref_non_null(FUNCS));
+            load_elems(&mut b, 3, dst);
+            load_elems(&mut b, 4, src);
+            check_array_range(&mut b, 0, 2, dst);
+            check_array_range(&mut b, 1, 2, src);
+            b.ins()
+                .local_get(dst)
+                .local_get(0)
+                .local_get(src)
+                .local_get(1)
+                .local_get(2)
+                .array_copy(FUNCS, FUNCS);
+            b
+        }
+        Helper::TableInit => {
+            let mut b = Body::new(vec![i32, i32, i32, t, ref_null(FUNCS)], vec![]);
+            table_init(&mut b);
+            b
+        }
+        Helper::TableGetForCall => {
+            let mut b = Body::new(vec![i32, t], vec![ref_non_null(CLOSURE)]);
+            let elems = b.local(ref_non_null(FUNCS));
+            check_table_index(&mut b, 0, 1, elems);
+            // The function body's label takes the non-null closure; a null falls through.
+            b.ins()
+                .local_get(elems)
+                .local_get(0)
+                .array_get(FUNCS)
+                .br_on_non_null(0)
+                .unreachable();
+            b
+        }
+        Helper::MemoryNew => {
+            let mut b = Body::new(vec![i32, i32], vec![ref_non_null(MEMBOX)]);
+            b.ins()
+                .local_get(0)
+                .i64_extend_i32_u()
+                .i64_const(PAGE_SHIFT)
+                .i64_shl()
+                .i64_const(MAX_MEMORY_BYTES as i64)
+                .i64_gt_u();
+            trap_if(&mut b);
+            b.ins()
+                .local_get(0)
+                .i32_const(PAGE_SHIFT as i32)
+                .i32_shl()
+                .array_new_default(BYTES)
+                .local_get(0)
+                .local_get(1)
+                .struct_new(MEMBOX);
+            b
+        }
+        Helper::TableNew => {
+            let mut b = Body::new(vec![c, i32, i32], vec![ref_non_null(TABLEBOX)]);
+            b.ins()
+                .local_get(0)
+                .local_get(1)
+                .array_new(FUNCS)
+                .local_get(2)
+                .struct_new(TABLEBOX);
+            b
+        }
+    };
+    b.ins().end();
+    let mut body = Function::new_with_locals_types(b.locals);
+    body.raw(b.code);
+    HelperFunc {
+        name: h.name(),
+        params: b.params,
+        results: b.results,
+        body,
+    }
+}
+
+/// A helper under construction: its signature, the locals allocated so far and the code.
+struct Body {
+    params: Vec<ValType>,
+    results: Vec<ValType>,
+    locals: Vec<ValType>,
+    code: Vec<u8>,
+}
+
+impl Body {
+    fn new(params: Vec<ValType>, results: Vec<ValType>) -> Body {
+        Body {
+            params,
+            results,
+            locals: Vec::new(),
+            code: Vec::new(),
+        }
+    }
+
+    /// Allocates a local of type `ty` and returns its index.
+    fn local(&mut self, ty: ValType) -> u32 {
+        let index = self.params.len() + self.locals.len();
+        self.locals.push(ty);
+        u32::try_from(index).expect("helpers have few locals")
+    }
+
+    fn ins(&mut self) -> InstructionSink<'_> {
+        InstructionSink::new(&mut self.code)
+    }
+}
+
+/// `if (cond) unreachable`, consuming the i32 condition on the stack.
+fn trap_if(b: &mut Body) {
+    b.ins().if_(BlockType::Empty).unreachable().end();
+}
+
+/// Pushes `start + n` as an i64, both i32 locals zero-extended.
+fn push_range_end(b: &mut Body, start: u32, n: u32) {
+    b.ins()
+        .local_get(start)
+        .i64_extend_i32_u()
+        .local_get(n)
+        .i64_extend_i32_u()
+        .i64_add();
+}
+
+/// Pushes the logical size in bytes, as an i64, of the memory box in local `mem`.
+fn push_memory_bytes(b: &mut Body, mem: u32) {
+    b.ins()
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_PAGES)
+        .i64_extend_i32_u()
+        .i64_const(PAGE_SHIFT)
+        .i64_shl();
+}
+
+/// Traps unless the byte range `start .. start + n` lies inside the memory in local `mem`.
+fn check_memory_range(b: &mut Body, start: u32, n: u32, mem: u32) {
+    push_range_end(b, start, n);
+    push_memory_bytes(b, mem);
+    b.ins().i64_gt_u();
+    trap_if(b);
+}
+
+/// Sets local `elems` to the element array of the table box in local `table`.
+fn load_elems(b: &mut Body, table: u32, elems: u32) {
+    b.ins()
+        .local_get(table)
+        .struct_get(TABLEBOX, field::TABLEBOX_ELEMS)
+        .local_set(elems);
+}
+
+/// Traps unless the element range `start .. start + n` lies inside the array in local `array`.
+fn check_array_range(b: &mut Body, start: u32, n: u32, array: u32) {
+    push_range_end(b, start, n);
+    b.ins()
+        .local_get(array)
+        .array_len()
+        .i64_extend_i32_u()
+        .i64_gt_u();
+    trap_if(b);
+}
+
+/// Loads the elements of the table in local `table` into local `elems` and traps unless the
+/// index in local `index` is in bounds.
+fn check_table_index(b: &mut Body, index: u32, table: u32, elems: u32) {
+    b.ins()
+        .local_get(table)
+        .struct_get(TABLEBOX, field::TABLEBOX_ELEMS)
+        .local_tee(elems)
+        .array_len()
+        .local_get(index)
+        .i32_le_u();
+    trap_if(b);
+}
+
+/// Bounds-checks an access of `width` bytes at `addr + offset` (params 0 and 2 of loads, 0 and 3
+/// of stores, the box in `mem`), then leaves the byte array in local `bytes` and the effective
+/// address in the i32 local `ea`.
+fn prepare_access(b: &mut Body, addr: u32, mem: u32, offset: u32, width: u32, bytes: u32, ea: u32) {
+    let ea64 = b.local(ValType::I64);
+    b.ins()
+        .local_get(addr)
+        .i64_extend_i32_u()
+        .local_get(offset)
+        .i64_add()
+        .local_tee(ea64)
+        .i64_const(i64::from(width))
+        .i64_add();
+    push_memory_bytes(b, mem);
+    b.ins().i64_gt_u();
+    trap_if(b);
+    b.ins()
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_BYTES)
+        .local_set(bytes)
+        .local_get(ea64)
+        .i32_wrap_i64()
+        .local_set(ea);
+}
+
+/// Pushes the address of byte `k` of the access: `ea + k`.
+fn push_byte_address(b: &mut Body, ea: u32, k: u32) {
+    b.ins().local_get(ea);
+    if k != 0 {
+        b.ins().i32_const(k as i32).i32_add();
+    }
+}
+
+/// Pushes the little-endian i32 made of the `n` (1 to 4) bytes at `ea + first ..`; the last byte
+/// is read with `array.get_s` when `signed`, which sign-extends the value from `8 * n` bits
+/// (without the sign-extension operators).
+fn push_le_i32(b: &mut Body, bytes: u32, ea: u32, first: u32, n: u32, signed: bool) {
+    for k in 0..n {
+        b.ins().local_get(bytes);
+        push_byte_address(b, ea, first + k);
+        if signed && k == n - 1 {
+            b.ins().array_get_s(BYTES);
+        } else {
+            b.ins().array_get_u(BYTES);
+        }
+        if k != 0 {
+            b.ins().i32_const(8 * k as i32).i32_shl().i32_or();
+        }
+    }
+}
+
+fn load(b: &mut Body, kind: LoadKind) {
+    let bytes = b.local(ref_non_null(BYTES));
+    let ea = b.local(ValType::I32);
+    prepare_access(b, 0, 1, 2, kind.width(), bytes, ea);
+    match kind.width() {
+        8 => {
+            push_le_i32(b, bytes, ea, 0, 4, false);
+            b.ins().i64_extend_i32_u();
+            push_le_i32(b, bytes, ea, 4, 4, false);
+            b.ins().i64_extend_i32_u().i64_const(32).i64_shl().i64_or();
+        }
+        width => push_le_i32(b, bytes, ea, 0, width, kind.signed()),
+    }
+    match kind {
+        LoadKind::F32Load => {
+            b.ins().f32_reinterpret_i32();
+        }
+        LoadKind::F64Load => {
+            b.ins().f64_reinterpret_i64();
+        }
+        LoadKind::I64Load8S | LoadKind::I64Load16S | LoadKind::I64Load32S => {
+            b.ins().i64_extend_i32_s();
+        }
+        LoadKind::I64Load8U | LoadKind::I64Load16U | LoadKind::I64Load32U => {
+            b.ins().i64_extend_i32_u();
+        }
+        _ => {}
+    }
+}
+
+/// Stores the low `n` bytes of the i32 in local `value` at `ea + first ..`, little-endian.
+fn store_le_i32(b: &mut Body, bytes: u32, ea: u32, first: u32, n: u32, value: u32) {
+    for k in 0..n {
+        b.ins().local_get(bytes);
+        push_byte_address(b, ea, first + k);
+        b.ins().local_get(value);
+        if k != 0 {
+            b.ins().i32_const(8 * k as i32).i32_shr_u();
+        }
+        b.ins().array_set(BYTES);
+    }
+}
+
+fn store(b: &mut Body, kind: StoreKind) {
+    let bytes = b.local(ref_non_null(BYTES));
+    let ea = b.local(ValType::I32);
+    prepare_access(b, 0, 2, 3, kind.width(), bytes, ea);
+    // The value as one or two i32 words.
+    let (lo, hi) = match kind {
+        StoreKind::I32Store | StoreKind::I32Store8 | StoreKind::I32Store16 => (1, None),
+        StoreKind::F32Store => {
+            let lo = b.local(ValType::I32);
+            b.ins().local_get(1).i32_reinterpret_f32().local_set(lo);
+            (lo, None)
+        }
+        StoreKind::I64Store8 | StoreKind::I64Store16 | StoreKind::I64Store32 => {
+            let lo = b.local(ValType::I32);
+            b.ins().local_get(1).i32_wrap_i64().local_set(lo);
+            (lo, None)
+        }
+        StoreKind::I64Store | StoreKind::F64Store => {
+            let word = b.local(ValType::I64);
+            let lo = b.local(ValType::I32);
+            let hi = b.local(ValType::I32);
+            b.ins().local_get(1);
+            if kind == StoreKind::F64Store {
+                b.ins().i64_reinterpret_f64();
+            }
+            b.ins()
+                .local_tee(word)
+                .i32_wrap_i64()
+                .local_set(lo)
+                .local_get(word)
+                .i64_const(32)
+                .i64_shr_u()
+                .i32_wrap_i64()
+                .local_set(hi);
+            (lo, Some(hi))
+        }
+    };
+    store_le_i32(b, bytes, ea, 0, kind.width().min(4), lo);
+    if let Some(hi) = hi {
+        store_le_i32(b, bytes, ea, 4, 4, hi);
+    }
+}
+
+/// `(delta i32, mem M) -> i32`.
+fn memory_grow(b: &mut Body) {
+    let (delta, mem) = (0, 1);
+    let old = b.local(ValType::I32);
+    let new = b.local(ValType::I64);
+    let needed = b.local(ValType::I64);
+    let old_bytes = b.local(ref_non_null(BYTES));
+    let new_len = b.local(ValType::I64);
+    let cap = b.local(ValType::I64);
+    let new_bytes = b.local(ref_non_null(BYTES));
+    // new = old + delta (pages, u64); -1 beyond the maximum.
+    b.ins()
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_PAGES)
+        .local_tee(old)
+        .i64_extend_i32_u()
+        .local_get(delta)
+        .i64_extend_i32_u()
+        .i64_add()
+        .local_tee(new)
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_MAX_PAGES)
+        .i64_extend_i32_u()
+        .i64_gt_u()
+        // ... or beyond what one byte array can hold.
+        .local_get(new)
+        .i64_const(PAGE_SHIFT)
+        .i64_shl()
+        .local_tee(needed)
+        .i64_const(MAX_MEMORY_BYTES as i64)
+        .i64_gt_u()
+        .i32_or()
+        .if_(BlockType::Empty)
+        .i32_const(-1)
+        .return_()
+        .end();
+    // Reallocate when the array is shorter than the new logical size.
+    b.ins()
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_BYTES)
+        .local_tee(old_bytes)
+        .array_len()
+        .i64_extend_i32_u()
+        .local_get(needed)
+        .i64_lt_u()
+        .if_(BlockType::Empty);
+    // new_len = 2 * old_len, capped at max_pages * 65536 and at MAX_MEMORY_BYTES, at least needed.
+    b.ins()
+        .local_get(old_bytes)
+        .array_len()
+        .i64_extend_i32_u()
+        .i64_const(1)
+        .i64_shl()
+        .local_set(new_len)
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_MAX_PAGES)
+        .i64_extend_i32_u()
+        .i64_const(PAGE_SHIFT)
+        .i64_shl()
+        .local_set(cap);
+    min_u64(b, new_len, cap);
+    b.ins().i64_const(MAX_MEMORY_BYTES as i64).local_set(cap);
+    min_u64(b, new_len, cap);
+    // max(new_len, needed)
+    b.ins()
+        .local_get(needed)
+        .local_get(new_len)
+        .local_get(needed)
+        .local_get(new_len)
+        .i64_gt_u()
+        .select()
+        .i32_wrap_i64()
+        .array_new_default(BYTES)
+        .local_tee(new_bytes)
+        .i32_const(0)
+        .local_get(old_bytes)
+        .i32_const(0)
+        // Only the logical size needs copying: the rest is zero in both arrays.
+        .local_get(old)
+        .i32_const(PAGE_SHIFT as i32)
+        .i32_shl()
+        .array_copy(BYTES, BYTES)
+        .local_get(mem)
+        .local_get(new_bytes)
+        .struct_set(MEMBOX, field::MEMBOX_BYTES)
+        .end();
+    b.ins()
+        .local_get(mem)
+        .local_get(new)
+        .i32_wrap_i64()
+        .struct_set(MEMBOX, field::MEMBOX_PAGES)
+        .local_get(old);
+}
+
+/// `local[x] = min_u(local[x], local[y])` for i64 locals.
+fn min_u64(b: &mut Body, x: u32, y: u32) {
+    b.ins()
+        .local_get(y)
+        .local_get(x)
+        .local_get(y)
+        .local_get(x)
+        .i64_lt_u()
+        .select()
+        .local_set(x);
+}
+
+/// `(init C, delta i32, t T) -> i32`.
+fn table_grow(b: &mut Body) {
+    let (init, delta, table) = (0, 1, 2);
+    let old_elems = b.local(ref_non_null(FUNCS));
+    let old = b.local(ValType::I32);
+    let new = b.local(ValType::I64);
+    let new_elems = b.local(ref_non_null(FUNCS));
+    b.ins()
+        .local_get(table)
+        .struct_get(TABLEBOX, field::TABLEBOX_ELEMS)
+        .local_tee(old_elems)
+        .array_len()
+        .local_set(old)
+        // Growing by 0 always succeeds and needs no new array.
+        .local_get(delta)
+        .i32_eqz()
+        .if_(BlockType::Empty)
+        .local_get(old)
+        .return_()
+        .end()
+        .local_get(old)
+        .i64_extend_i32_u()
+        .local_get(delta)
+        .i64_extend_i32_u()
+        .i64_add()
+        .local_tee(new)
+        .local_get(table)
+        .struct_get(TABLEBOX, field::TABLEBOX_MAX)
+        .i64_extend_i32_u()
+        .i64_gt_u()
+        .local_get(new)
+        .i64_const(i64::from(MAX_TABLE_ELEMENTS))
+        .i64_gt_u()
+        .i32_or()
+        .if_(BlockType::Empty)
+        .i32_const(-1)
+        .return_()
+        .end()
+        .local_get(init)
+        .local_get(new)
+        .i32_wrap_i64()
+        .array_new(FUNCS)
+        .local_tee(new_elems)
+        .i32_const(0)
+        .local_get(old_elems)
+        .i32_const(0)
+        .local_get(old)
+        .array_copy(FUNCS, FUNCS)
+        .local_get(table)
+        .local_get(new_elems)
+        .struct_set(TABLEBOX, field::TABLEBOX_ELEMS)
+        .local_get(old);
+}
+
+/// `(d i32, s i32, n i32, t T, seg (ref null $funcs))`.
+fn table_init(b: &mut Body) {
+    let (d, s, n, table, seg) = (0, 1, 2, 3, 4);
+    let elems = b.local(ref_non_null(FUNCS));
+    let seg_len = b.local(ValType::I32);
+    // A dropped segment (null) has length 0.
+    b.ins()
+        .local_get(seg)
+        .ref_is_null()
+        .i32_eqz()
+        .if_(BlockType::Empty)
+        .local_get(seg)
+        .array_len()
+        .local_set(seg_len)
+        .end();
+    push_range_end(b, s, n);
+    b.ins().local_get(seg_len).i64_extend_i32_u().i64_gt_u();
+    trap_if(b);
+    load_elems(b, table, elems);
+    check_array_range(b, d, n, elems);
+    // Nothing to copy (and `seg` may be null).
+    b.ins()
+        .local_get(n)
+        .i32_eqz()
+        .if_(BlockType::Empty)
+        .return_()
+        .end()
+        .local_get(elems)
+        .local_get(d)
+        .local_get(seg)
+        .local_get(s)
+        .local_get(n)
+        .array_copy(FUNCS, FUNCS);
+}

@@ -1,0 +1,394 @@
+//! The GC types of reified instance state, declared once as data.
+//!
+//! One table (the `layouts!` invocation below) lists every type of the rec group in order, with
+//! its fields. The macro derives everything else from it, so the three views can never disagree:
+//!
+//! - the type index constants ([`BYTES`], [`MEMBOX`], …) and [`NUM_TYPES`];
+//! - the field index constants in [`field`];
+//! - the wasm-encoder [`SubType`]s returned by [`rec_group`].
+//!
+//! The fuser emits [`rec_group`] as the FIRST rec group of the output's type section, so the type
+//! index constants are absolute type indices of the output module. Every type is final and has no
+//! supertype; all of them live in one rec group, so their identity does not depend on the types the
+//! fuser adds after them.
+//!
+//! ```wat
+//! (rec
+//!   (type $bytes (array (mut i8)))                                         ;; 0  BYTES
+//!   (type $membox (struct (field $bytes (mut (ref $bytes)))
+//!                         (field $pages (mut i32)) (field $max_pages i32))) ;; 1  MEMBOX
+//!   (type $closure (struct (field $func (ref func)) (field $ctx anyref)))   ;; 2  CLOSURE
+//!   (type $funcs (array (mut (ref null $closure))))                         ;; 3  FUNCS
+//!   (type $tablebox (struct (field $elems (mut (ref $funcs))) (field $max i32))) ;; 4 TABLEBOX
+//!   (type (struct (field (mut i32))))                                       ;; 5  BOX_I32
+//!   (type (struct (field (mut i64))))                                       ;; 6  BOX_I64
+//!   (type (struct (field (mut f32))))                                       ;; 7  BOX_F32
+//!   (type (struct (field (mut f64))))                                       ;; 8  BOX_F64
+//!   (type (struct (field (mut (ref null $closure)))))                       ;; 9  BOX_CLOSURE
+//!   (type (struct (field (mut externref)))))                                ;; 10 BOX_EXTERN
+//! ```
+
+use wasm_encoder::{
+    AbstractHeapType, ArrayType, CompositeInnerType, CompositeType, FieldType, HeapType, RefType,
+    StorageType, StructType, SubType, ValType,
+};
+
+/// A value type written the way the layout table spells it: `i32`, `anyref`, `(ref func)`,
+/// `(ref $T)`, `(ref null $T)` where `$T` is a type index constant of this module.
+macro_rules! val_type {
+    (i32) => {
+        ValType::I32
+    };
+    (i64) => {
+        ValType::I64
+    };
+    (f32) => {
+        ValType::F32
+    };
+    (f64) => {
+        ValType::F64
+    };
+    (anyref) => {
+        ValType::Ref(RefType::ANYREF)
+    };
+    (externref) => {
+        ValType::Ref(RefType::EXTERNREF)
+    };
+    ((ref func)) => {
+        ValType::Ref(RefType {
+            nullable: false,
+            heap_type: HeapType::Abstract {
+                shared: false,
+                ty: AbstractHeapType::Func,
+            },
+        })
+    };
+    ((ref null $ty:ident)) => {
+        ValType::Ref(RefType {
+            nullable: true,
+            heap_type: HeapType::Concrete($ty),
+        })
+    };
+    ((ref $ty:ident)) => {
+        ValType::Ref(RefType {
+            nullable: false,
+            heap_type: HeapType::Concrete($ty),
+        })
+    };
+}
+
+/// A storage type: the packed `i8`/`i16` or a `val_type!`.
+macro_rules! storage_type {
+    (i8) => {
+        StorageType::I8
+    };
+    (i16) => {
+        StorageType::I16
+    };
+    ($ty:tt) => {
+        StorageType::Val(val_type!($ty))
+    };
+}
+
+/// A field type: `(mut S)` or `S` (immutable).
+macro_rules! field_type {
+    ((mut $ty:tt)) => {
+        FieldType {
+            element_type: storage_type!($ty),
+            mutable: true,
+        }
+    };
+    ($ty:tt) => {
+        FieldType {
+            element_type: storage_type!($ty),
+            mutable: false,
+        }
+    };
+}
+
+/// The layout table's interpreter. Entries:
+///
+/// - `array NAME = FIELD;`
+/// - `struct NAME { FIELD_CONST: FIELD, ... }` — each field gets its own index constant;
+/// - `boxes FIELD_CONST { NAME: VALTYPE, ... }` — a family of single-field structs
+///   `(struct (field (mut VALTYPE)))` sharing one field index constant.
+///
+/// Internal rules (`@...`) walk the entries with an accumulated index expression, since
+/// `macro_rules!` cannot count otherwise.
+macro_rules! layouts {
+    // ---- type index constants ----
+    (@types $idx:expr;) => {
+        /// The number of types in [`rec_group`]; the first type index the fuser may use for its own
+        /// types.
+        pub const NUM_TYPES: u32 = $idx;
+    };
+    (@types $idx:expr; $(#[$doc:meta])* array $name:ident = $f:tt; $($rest:tt)*) => {
+        $(#[$doc])*
+        pub const $name: u32 = $idx;
+        layouts!(@types $idx + 1; $($rest)*);
+    };
+    (@types $idx:expr; $(#[$doc:meta])* struct $name:ident { $($body:tt)* } $($rest:tt)*) => {
+        $(#[$doc])*
+        pub const $name: u32 = $idx;
+        layouts!(@types $idx + 1; $($rest)*);
+    };
+    (@types $idx:expr; $(#[$doc:meta])* boxes $fname:ident { } $($rest:tt)*) => {
+        layouts!(@types $idx; $($rest)*);
+    };
+    (@types $idx:expr; $(#[$doc:meta])* boxes $fname:ident {
+        $(#[$bdoc:meta])* $name:ident : $vty:tt $(, $($more:tt)*)?
+    } $($rest:tt)*) => {
+        $(#[$bdoc])*
+        pub const $name: u32 = $idx;
+        layouts!(@types $idx + 1; boxes $fname { $($($more)*)? } $($rest)*);
+    };
+
+    // ---- field index constants ----
+    (@fields) => {};
+    (@fields $(#[$doc:meta])* array $name:ident = $f:tt; $($rest:tt)*) => {
+        layouts!(@fields $($rest)*);
+    };
+    (@fields $(#[$doc:meta])* struct $name:ident {
+        $($(#[$fdoc:meta])* $fname:ident : $fty:tt),* $(,)?
+    } $($rest:tt)*) => {
+        layouts!(@field_list 0; $($(#[$fdoc])* $fname),*);
+        layouts!(@fields $($rest)*);
+    };
+    (@fields $(#[$doc:meta])* boxes $fname:ident { $($body:tt)* } $($rest:tt)*) => {
+        $(#[$doc])*
+        pub const $fname: u32 = 0;
+        layouts!(@fields $($rest)*);
+    };
+    (@field_list $idx:expr;) => {};
+    (@field_list $idx:expr; $(#[$fdoc:meta])* $fname:ident $(, $($rest:tt)*)?) => {
+        $(#[$fdoc])*
+        pub const $fname: u32 = $idx;
+        layouts!(@field_list $idx + 1; $($($rest)*)?);
+    };
+
+    // ---- wasm-encoder types ----
+    (@subtypes $v:ident;) => {};
+    (@subtypes $v:ident; $(#[$doc:meta])* array $name:ident = $f:tt; $($rest:tt)*) => {
+        $v.push(sub_type(CompositeInnerType::Array(ArrayType(field_type!($f)))));
+        layouts!(@subtypes $v; $($rest)*);
+    };
+    (@subtypes $v:ident; $(#[$doc:meta])* struct $name:ident {
+        $($(#[$fdoc:meta])* $fname:ident : $fty:tt),* $(,)?
+    } $($rest:tt)*) => {
+        $v.push(sub_type(CompositeInnerType::Struct(StructType {
+            fields: Box::new([$(field_type!($fty)),*]),
+        })));
+        layouts!(@subtypes $v; $($rest)*);
+    };
+    (@subtypes $v:ident; $(#[$doc:meta])* boxes $fname:ident {
+        $($(#[$bdoc:meta])* $name:ident : $vty:tt),* $(,)?
+    } $($rest:tt)*) => {
+        $(
+            $v.push(sub_type(CompositeInnerType::Struct(StructType {
+                fields: Box::new([field_type!((mut $vty))]),
+            })));
+        )*
+        layouts!(@subtypes $v; $($rest)*);
+    };
+
+    // ---- the boxes' value types ----
+    (@boxed $v:ident;) => {};
+    (@boxed $v:ident; $(#[$doc:meta])* array $name:ident = $f:tt; $($rest:tt)*) => {
+        layouts!(@boxed $v; $($rest)*);
+    };
+    (@boxed $v:ident; $(#[$doc:meta])* struct $name:ident { $($body:tt)* } $($rest:tt)*) => {
+        layouts!(@boxed $v; $($rest)*);
+    };
+    (@boxed $v:ident; $(#[$doc:meta])* boxes $fname:ident {
+        $($(#[$bdoc:meta])* $name:ident : $vty:tt),* $(,)?
+    } $($rest:tt)*) => {
+        $( $v.push(($name, val_type!($vty))); )*
+        layouts!(@boxed $v; $($rest)*);
+    };
+
+    // ---- entry point ----
+    ($($table:tt)*) => {
+        layouts!(@types 0; $($table)*);
+
+        /// Field indices of the struct types in [`rec_group`], for `struct.get`/`struct.set`.
+        pub mod field {
+            layouts!(@fields $($table)*);
+        }
+
+        /// The types of the rec group, in index order: `rec_group()[i]` is type `i`.
+        pub fn rec_group() -> Vec<SubType> {
+            let mut types = Vec::with_capacity(NUM_TYPES as usize);
+            layouts!(@subtypes types; $($table)*);
+            types
+        }
+
+        /// Every box type of the rec group with the value type its single mutable field
+        /// ([`field::BOX_VALUE`]) holds, in index order.
+        #[expect(
+            clippy::vec_init_then_push,
+            reason = "the pushes come from walking the layout table"
+        )]
+        pub fn box_types() -> Vec<(u32, ValType)> {
+            let mut boxes = Vec::new();
+            layouts!(@boxed boxes; $($table)*);
+            boxes
+        }
+    };
+}
+
+layouts! {
+    /// `(array (mut i8))`: the bytes of one linear memory, byte `i` of the memory at element `i`.
+    ///
+    /// The array may be longer than the memory's logical size ([`field::MEMBOX_PAGES`] pages of
+    /// 65536 bytes); every element past the logical size is zero.
+    array BYTES = (mut i8);
+
+    /// A linear memory: `(struct (field $bytes (mut (ref $bytes))) (field $pages (mut i32))
+    /// (field $max_pages i32))`.
+    ///
+    /// Every instance that imports a memory holds the same box, so a `memory.grow` that swaps in a
+    /// longer byte array is seen by all of them.
+    struct MEMBOX {
+        /// `(mut (ref $bytes))`: the byte array, at least `$pages * 65536` elements long.
+        MEMBOX_BYTES: (mut (ref BYTES)),
+        /// `(mut i32)`: the logical size in pages of 65536 bytes (what `memory.size` returns).
+        MEMBOX_PAGES: (mut i32),
+        /// `i32`: the memory type's maximum in pages, as u32; 65536 when the type has none.
+        MEMBOX_MAX_PAGES: i32,
+    }
+
+    /// A table element: `(struct (field $func (ref func)) (field $ctx anyref))`, a function
+    /// reference paired with the vmctx (or other context) it must be called with. Immutable.
+    struct CLOSURE {
+        /// `(ref func)`: the function; the caller casts it to the expected signature.
+        CLOSURE_FUNC: (ref func),
+        /// `anyref`: the context passed as the function's last parameter.
+        CLOSURE_CTX: anyref,
+    }
+
+    /// `(array (mut (ref null $closure)))`: the elements of one table, or a materialized passive
+    /// element segment.
+    array FUNCS = (mut (ref null CLOSURE));
+
+    /// A table: `(struct (field $elems (mut (ref $funcs))) (field $max i32))`.
+    ///
+    /// The table's size in elements is exactly `array.len` of `$elems`.
+    struct TABLEBOX {
+        /// `(mut (ref $funcs))`: the elements; `table.grow` swaps in a new, exactly sized array.
+        TABLEBOX_ELEMS: (mut (ref FUNCS)),
+        /// `i32`: the table type's maximum in elements, as u32; `0xffff_ffff` (-1) when it has
+        /// none.
+        TABLEBOX_MAX: i32,
+    }
+
+    /// The only field of every `BOX_*` type, `(mut T)`: the value of a mutable global that is
+    /// shared between instances (exported by one, imported by another) and so is held by
+    /// reference, in a box `(struct (field (mut T)))`.
+    boxes BOX_VALUE {
+        /// `(struct (field (mut i32)))`.
+        BOX_I32: i32,
+        /// `(struct (field (mut i64)))`.
+        BOX_I64: i64,
+        /// `(struct (field (mut f32)))`.
+        BOX_F32: f32,
+        /// `(struct (field (mut f64)))`.
+        BOX_F64: f64,
+        /// `(struct (field (mut (ref null $closure))))`: a reified `funcref` global.
+        BOX_CLOSURE: (ref null CLOSURE),
+        /// `(struct (field (mut externref)))`.
+        BOX_EXTERN: externref,
+    }
+}
+
+fn sub_type(inner: CompositeInnerType) -> SubType {
+    SubType {
+        is_final: true,
+        supertype_idx: None,
+        composite_type: CompositeType {
+            inner,
+            shared: false,
+            descriptor: None,
+            describes: None,
+        },
+    }
+}
+
+/// The box type (one of the `BOX_*` constants) that holds a shared mutable global of value type
+/// `ty`, where `ty` is already reified (a `funcref` global has become `(ref null $closure)`).
+///
+/// The match is exact: `None` for `v128`, for non-nullable references and for reference types
+/// without a box.
+pub fn box_type_for(ty: ValType) -> Option<u32> {
+    box_types()
+        .into_iter()
+        .find(|(_, boxed)| *boxed == ty)
+        .map(|(index, _)| index)
+}
+
+/// `(ref null $ty)` for a type index of this rec group (or any other concrete type index).
+pub fn ref_null(ty: u32) -> ValType {
+    ValType::Ref(RefType {
+        nullable: true,
+        heap_type: HeapType::Concrete(ty),
+    })
+}
+
+/// `(ref $ty)`, non-nullable, for a type index of this rec group (or any other concrete type
+/// index).
+pub fn ref_non_null(ty: u32) -> ValType {
+    ValType::Ref(RefType {
+        nullable: false,
+        heap_type: HeapType::Concrete(ty),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indices_follow_the_table() {
+        assert_eq!(
+            [
+                BYTES,
+                MEMBOX,
+                CLOSURE,
+                FUNCS,
+                TABLEBOX,
+                BOX_I32,
+                BOX_I64,
+                BOX_F32,
+                BOX_F64,
+                BOX_CLOSURE,
+                BOX_EXTERN
+            ],
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        );
+        assert_eq!(NUM_TYPES, 11);
+        assert_eq!(rec_group().len(), NUM_TYPES as usize);
+        assert_eq!(
+            [
+                field::MEMBOX_BYTES,
+                field::MEMBOX_PAGES,
+                field::MEMBOX_MAX_PAGES,
+                field::CLOSURE_FUNC,
+                field::CLOSURE_CTX,
+                field::TABLEBOX_ELEMS,
+                field::TABLEBOX_MAX,
+                field::BOX_VALUE,
+            ],
+            [0, 1, 2, 0, 1, 0, 1, 0]
+        );
+    }
+
+    #[test]
+    fn boxes() {
+        assert_eq!(box_type_for(ValType::I32), Some(BOX_I32));
+        assert_eq!(box_type_for(ValType::F64), Some(BOX_F64));
+        assert_eq!(box_type_for(ref_null(CLOSURE)), Some(BOX_CLOSURE));
+        assert_eq!(box_type_for(ValType::EXTERNREF), Some(BOX_EXTERN));
+        assert_eq!(box_type_for(ref_non_null(CLOSURE)), None);
+        assert_eq!(box_type_for(ValType::FUNCREF), None);
+        assert_eq!(box_type_for(ValType::V128), None);
+    }
+}
