@@ -856,6 +856,8 @@ struct Pair {
     native: Side,
     gc: Side,
     log: Vec<String>,
+    /// How many operations succeeded and trapped, by export name without its digits.
+    counts: HashMap<String, [u32; 2]>,
 }
 
 impl Pair {
@@ -865,6 +867,7 @@ impl Pair {
             native: Side::new(engine, native, false),
             gc: Side::new(engine, gc, true),
             log: Vec::new(),
+            counts: HashMap::new(),
         }
     }
 
@@ -878,6 +881,8 @@ impl Pair {
         let native = self.native.call(name, args);
         let gc = self.gc.call(name, args);
         self.log.push(format!("{name}{args:?} -> {native:?}"));
+        let kind: String = name.chars().filter(|c| !c.is_ascii_digit()).collect();
+        self.counts.entry(kind).or_default()[usize::from(native.is_err())] += 1;
         if native != gc {
             let start = self.log.len().saturating_sub(30);
             panic!(
@@ -1109,20 +1114,46 @@ fn random_op(pair: &mut Pair, rng: &mut Rng) {
 
 #[test]
 fn random_sequences() {
-    for seed in 1..=12u64 {
+    let mut counts: HashMap<String, [u32; 2]> = HashMap::new();
+    for seed in 1..=20u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let mut pair = Pair::new();
         // Put some data in the memories first, so loads and copies see non-zero bytes.
         for m in 0..2 {
             pair.run(&format!("init{m}.1"), &[V::I32(7), V::I32(0), V::I32(300)]);
         }
-        for step in 0..400 {
+        for step in 0..500 {
             random_op(&mut pair, &mut rng);
             if step % 25 == 24 {
                 pair.compare_state();
             }
         }
         pair.compare_state();
+        for (kind, [ok, trap]) in pair.counts {
+            let total = counts.entry(kind).or_default();
+            total[0] += ok;
+            total[1] += trap;
+        }
+    }
+    // The operands must reach both sides of the bounds for every kind of operation.
+    let mut kinds: Vec<_> = counts.into_iter().collect();
+    kinds.sort();
+    for (kind, [ok, trap]) in &kinds {
+        if std::env::var_os("SHOW_COUNTS").is_some() {
+            println!("{kind:>20}: {ok:>5} ok {trap:>5} trapped");
+        }
+        let can_trap = ![
+            "size",
+            "hash",
+            "tsize",
+            "grow",
+            "tgrow",
+            "data_drop",
+            "elem_drop",
+        ]
+        .contains(&kind.as_str());
+        assert!(*ok > 0, "no `{kind}` succeeded");
+        assert!(!can_trap || *trap > 0, "no `{kind}` trapped");
     }
 }
 
