@@ -19,8 +19,8 @@
 //! Known imprecisions against core wasm:
 //! - a memory is one GC byte array, so it cannot reach 4 GiB: `memory.grow` returns -1 when the
 //!   new size would exceed [`MAX_MEMORY_BYTES`], and [`Helper::MemoryNew`] traps for such a size;
-//! - `table.grow` returns -1 beyond [`MAX_TABLE_ELEMENTS`] elements (wasmtime's hosts commonly use
-//!   the same limit);
+//! - `table.grow` returns -1 beyond [`MAX_TABLE_ELEMENTS`] elements, where a core table without
+//!   a maximum may grow further (as far as the host allows);
 //! - an engine that cannot allocate a (large) GC array traps where core `memory.grow` would
 //!   return -1.
 //!
