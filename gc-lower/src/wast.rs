@@ -1,7 +1,55 @@
 //! `gc-lower wast`: the differential runner (native wasmtime component vs lowered output).
+//!
+//! Every component of a `.wast` script runs three ways, and every assertion is checked on
+//! each of them:
+//!
+//! 1. **native**: wasmtime's component runtime. Its result is checked against the script;
+//!    an assertion that the native run does not satisfy is *skipped* ("native run fails"):
+//!    the runner tests the lowering, not wasmtime.
+//! 2. **lowered, re-wrapped**: [`crate::lower`], then [`crate::rewrap`], run by the same
+//!    engine. The outcome must equal the native one: the same values, or a trap on both sides
+//!    (trap messages are printed, not compared: the lowering maps memory traps to array traps).
+//!    Instantiation must trap iff the native instantiation traps.
+//! 3. **lowered, core**: the lowered core module alone, on an engine without the component
+//!    model, when it has no imports; functions whose types are all scalar shapes (see
+//!    `wast/abi.rs`) are called through their guest-ABI export, and their results lifted by the
+//!    runner itself. This is how an engine without a component runtime (a browser) sees the
+//!    output.
+//!
+//! A component whose lowering reports [`crate::Unsupported`] has its assertions skipped with
+//! that reason; any other lowering error fails them. `assert_invalid` and `assert_malformed`
+//! pass when wasmtime rejects the input and [`crate::lower`] fails. Assertions
+//! (`assert_return`, `assert_trap`, `assert_invalid`, `assert_malformed`, bare `invoke`) are
+//! what is counted.
+//!
+//! Known imprecisions: `invoke` reaches root exports only (as in wasmtime's own runner);
+//! `register` makes an instance's exported core modules and resources importable, nothing
+//! else; threads, `assert_exception`, `assert_suspension`, `assert_exhaustion` and
+//! `assert_unlinkable` are counted as skipped.
 
-use std::path::PathBuf;
+mod abi;
+mod values;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
+
+use anyhow::Context as _;
+use wasmtime::component::{self, Val};
+use wasmtime::{Config, Engine, Store};
+use wast::parser::{self, ParseBuffer};
+use wast::token::Span;
+use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
+
+use self::abi::{FlatSig, FlatType, FlatVal};
+
+/// Skip reason of an assertion that the native run does not satisfy.
+const NATIVE_FAILS: &str = "native run fails";
+/// Skip reason of a directive that the `wast` crate cannot parse (newer text syntax).
+const UNREADABLE: &str = "directive not readable by the `wast` parser";
 
 /// Options of `gc-lower wast`.
 #[derive(clap::Args, Debug)]
@@ -11,11 +59,1283 @@ pub struct WastOpts {
     /// Which core modules the lowering reifies.
     #[arg(long, value_enum, default_value_t)]
     pub reify: crate::ReifyMode,
+    /// Print every directive with its outcome on each side.
+    #[arg(long)]
+    pub verbose: bool,
+    /// Capture wasm backtraces in traps (slower; makes messages longer).
+    #[arg(long)]
+    pub backtrace: bool,
 }
 
 impl WastOpts {
     /// Runs every script; the exit code is non-zero if any assertion failed.
     pub fn run(self) -> anyhow::Result<ExitCode> {
-        anyhow::bail!("not implemented")
+        let engines = Engines::new(self.backtrace)?;
+        let runner = Runner {
+            engines,
+            options: crate::Options { reify: self.reify },
+            opts: &self,
+        };
+        let mut total = Tally::default();
+        for path in &self.files {
+            let tally = runner.run_file(path);
+            total.passed += tally.passed;
+            total.failed += tally.failed;
+            total.skipped += tally.skipped;
+        }
+        println!(
+            "{} passed, {} failed, {} skipped",
+            total.passed, total.failed, total.skipped
+        );
+        Ok(if total.failed > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
+    }
+}
+
+/// The engines of one run, built once: compiling is most of a script's run time.
+struct Engines {
+    /// Component model on: the native runs and the re-wrapped lowered components.
+    component: Engine,
+    /// Component model off: the lowered core modules, as a core-only embedder runs them.
+    core: Engine,
+}
+
+impl Engines {
+    fn new(backtrace: bool) -> anyhow::Result<Engines> {
+        let component = Engine::new(&Self::config(true, backtrace))
+            .map_err(anyhow::Error::from)
+            .context("failed to create the component engine")?;
+        let core = Engine::new(&Self::config(false, backtrace))
+            .map_err(anyhow::Error::from)
+            .context("failed to create the core engine")?;
+        Ok(Engines { component, core })
+    }
+
+    /// The one place where engines are configured: Wasm GC with wasmtime's default (DRC)
+    /// collector — the null collector caps objects at 64 MiB — and the proposals that
+    /// lowered output and the spec suites use.
+    fn config(component_model: bool, backtrace: bool) -> Config {
+        let mut config = Config::new();
+        config
+            .wasm_component_model(component_model)
+            .wasm_gc(true)
+            .wasm_function_references(true)
+            .wasm_reference_types(true)
+            .wasm_multi_memory(true)
+            .wasm_component_model_map(component_model)
+            .wasm_exceptions(true)
+            .wasm_tail_call(true)
+            .wasm_backtrace_max_frames(if backtrace {
+                NonZeroUsize::new(32)
+            } else {
+                None
+            })
+            .collector(wasmtime::Collector::DeferredReferenceCounting);
+        config
+    }
+}
+
+/// What the runner counts.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+/// The verdict on one assertion.
+enum Status {
+    Pass,
+    Fail(String),
+    Skip(String),
+}
+
+/// An assertion's verdict with what was seen on the way (printed with `--verbose`, and with
+/// failures).
+struct Outcome {
+    status: Status,
+    notes: Vec<String>,
+}
+
+impl Outcome {
+    fn pass() -> Outcome {
+        Outcome {
+            status: Status::Pass,
+            notes: Vec::new(),
+        }
+    }
+
+    fn fail(msg: impl Into<String>) -> Outcome {
+        Outcome {
+            status: Status::Fail(msg.into()),
+            notes: Vec::new(),
+        }
+    }
+
+    fn skip(reason: impl Into<String>) -> Outcome {
+        Outcome {
+            status: Status::Skip(reason.into()),
+            notes: Vec::new(),
+        }
+    }
+
+    fn note(mut self, note: impl Into<String>) -> Outcome {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+/// Why a side was not run; `reason` is the aggregated skip reason.
+#[derive(Clone)]
+struct NotRun {
+    reason: String,
+    detail: String,
+}
+
+impl NotRun {
+    fn native(detail: impl Into<String>) -> NotRun {
+        NotRun {
+            reason: NATIVE_FAILS.to_string(),
+            detail: detail.into(),
+        }
+    }
+
+    fn outcome(&self) -> Outcome {
+        Outcome::skip(&self.reason).note(&self.detail)
+    }
+}
+
+/// The lowering of one component, shared by all its instances.
+enum Lowered {
+    /// The lowering reported an unsupported feature.
+    Skip(String),
+    /// The lowering (or re-wrapping, or compiling its output) failed.
+    Fail(String),
+    Ready {
+        component: component::Component,
+        /// `None` when the core module has imports: only the re-wrapped component runs.
+        core: Option<wasmtime::Module>,
+    },
+}
+
+/// A component definition: the native compilation and the lowering.
+struct Def {
+    native: Result<component::Component, NotRun>,
+    lowered: Lowered,
+}
+
+/// A component instance in its own store.
+struct CompInst {
+    store: Store<()>,
+    component: component::Component,
+    instance: component::Instance,
+}
+
+/// An instance of a lowered core module.
+struct CoreInst {
+    store: Store<()>,
+    instance: wasmtime::Instance,
+}
+
+/// The lowered side of a live instance.
+enum LoweredInst {
+    Skip(String),
+    Fail(String),
+    Ready {
+        wrapped: CompInst,
+        core: Option<CoreInst>,
+    },
+}
+
+/// A live instance of the script.
+struct Inst {
+    native: Result<CompInst, NotRun>,
+    lowered: LoweredInst,
+}
+
+/// The lowered side of one instantiation attempt.
+enum LoweredAttempt {
+    Skip(String),
+    Fail(String),
+    Ran {
+        wrapped: anyhow::Result<CompInst>,
+        core: Option<anyhow::Result<CoreInst>>,
+    },
+}
+
+/// The result of an invocation: values or a trap.
+type CallResult = anyhow::Result<Vec<Val>>;
+
+/// What an invocation assertion expects.
+enum Expect<'a, 'b> {
+    Return(&'b [WastRet<'a>]),
+    Trap(&'a str),
+    Succeed,
+}
+
+struct Runner<'o> {
+    engines: Engines,
+    options: crate::Options,
+    opts: &'o WastOpts,
+}
+
+impl Runner<'_> {
+    /// Runs one script and prints its report; never fails (a script that cannot be read or
+    /// parsed counts as one failure).
+    fn run_file(&self, path: &Path) -> Tally {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return self.file_error(path, &format!("failed to read the script: {e}")),
+        };
+        let mut script = Script::new(self, path, &text);
+        let whole = ParseBuffer::new(&text).and_then(|buf| {
+            let wast = parser::parse::<Wast<'_>>(&buf)?;
+            wast.directives
+                .into_iter()
+                .for_each(|d| script.directive(d));
+            Ok(())
+        });
+        if whole.is_err() {
+            // Newer text syntax than this `wast` reads: parse form by form, so that only the
+            // directives it cannot read (and what depends on them) are skipped. Each form is
+            // parsed in a copy of the script blanked outside it, so spans stay valid.
+            script = Script::new(self, path, &text);
+            for form in top_level_forms(&text) {
+                let masked = blank_outside(&text, form.clone());
+                let parsed = ParseBuffer::new(&masked).and_then(|buf| {
+                    let wast = parser::parse::<Wast<'_>>(&buf)?;
+                    wast.directives
+                        .into_iter()
+                        .for_each(|d| script.directive(d));
+                    Ok(())
+                });
+                if let Err(mut e) = parsed {
+                    e.set_path(path);
+                    e.set_text(&text);
+                    script.unreadable(&text[form.clone()], Span::from_offset(form.start + 1), &e);
+                }
+            }
+        }
+        script.finish()
+    }
+
+    fn file_error(&self, path: &Path, msg: &str) -> Tally {
+        println!("  {}: {msg}", path.display());
+        println!("FAIL {} (0 passed, 1 failed, 0 skipped)", path.display());
+        Tally {
+            passed: 0,
+            failed: 1,
+            skipped: 0,
+        }
+    }
+
+    /// Compiles `bytes` natively and lowers them.
+    fn define(&self, bytes: &[u8]) -> Def {
+        match component::Component::new(&self.engines.component, bytes) {
+            Ok(c) => Def {
+                native: Ok(c),
+                lowered: self.lower(bytes),
+            },
+            Err(e) => Def {
+                native: Err(NotRun::native(format!("native compilation failed: {e:#}"))),
+                lowered: Lowered::Skip(NATIVE_FAILS.to_string()),
+            },
+        }
+    }
+
+    /// Lowers, re-wraps and compiles a component.
+    fn lower(&self, bytes: &[u8]) -> Lowered {
+        let classify = |e: anyhow::Error| match crate::find_unsupported(&e) {
+            Some(u) => Lowered::Skip(u.to_string()),
+            None => Lowered::Fail(format!("{e:#}")),
+        };
+        let core = match crate::lower(bytes, &self.options) {
+            Ok(core) => core,
+            Err(e) => return classify(e.context("failed to lower the component")),
+        };
+        let wrapped = match crate::rewrap(&core) {
+            Ok(w) => w,
+            Err(e) => return classify(e.context("failed to re-wrap the lowered module")),
+        };
+        let component = match component::Component::new(&self.engines.component, &wrapped) {
+            Ok(c) => c,
+            Err(e) => {
+                return Lowered::Fail(format!("the re-wrapped component does not compile: {e:#}"));
+            }
+        };
+        let module = match wasmtime::Module::new(&self.engines.core, &core) {
+            Ok(m) => m,
+            Err(e) => {
+                return Lowered::Fail(format!(
+                    "the lowered module does not compile without the component model: {e:#}"
+                ));
+            }
+        };
+        let has_imports = module.imports().len() > 0;
+        let core = (!has_imports).then_some(module);
+        Lowered::Ready { component, core }
+    }
+}
+
+/// The state of one script: its definitions, instances and report.
+struct Script<'r, 'o> {
+    runner: &'r Runner<'o>,
+    path: &'r Path,
+    text: &'r str,
+    defs: HashMap<String, Rc<Def>>,
+    last_def: Option<Rc<Def>>,
+    instances: Vec<Inst>,
+    names: HashMap<String, usize>,
+    current: Option<usize>,
+    native_linker: component::Linker<()>,
+    lowered_linker: component::Linker<()>,
+    tally: Tally,
+    failures: Vec<String>,
+    skip_reasons: Vec<(String, usize)>,
+}
+
+impl<'r, 'o> Script<'r, 'o> {
+    fn new(runner: &'r Runner<'o>, path: &'r Path, text: &'r str) -> Self {
+        Script {
+            runner,
+            path,
+            text,
+            defs: HashMap::new(),
+            last_def: None,
+            instances: Vec::new(),
+            names: HashMap::new(),
+            current: None,
+            native_linker: component::Linker::new(&runner.engines.component),
+            lowered_linker: component::Linker::new(&runner.engines.component),
+            tally: Tally::default(),
+            failures: Vec::new(),
+            skip_reasons: Vec::new(),
+        }
+    }
+
+    fn engines(&self) -> &'r Engines {
+        &self.runner.engines
+    }
+
+    fn location(&self, span: Span) -> String {
+        let (line, col) = span.linecol_in(self.text);
+        format!("{}:{}:{}", self.path.display(), line + 1, col + 1)
+    }
+
+    /// Prints a non-assertion directive with `--verbose`.
+    fn trace(&self, span: Span, what: &str) {
+        if self.runner.opts.verbose {
+            println!("  {} {what}", self.location(span));
+        }
+    }
+
+    /// Counts and reports an assertion.
+    fn record(&mut self, span: Span, what: &str, outcome: Outcome) {
+        let location = self.location(span);
+        let notes = outcome.notes.iter().fold(String::new(), |mut s, n| {
+            let _ = write!(s, "\n      {n}");
+            s
+        });
+        match outcome.status {
+            Status::Pass => {
+                self.tally.passed += 1;
+                if self.runner.opts.verbose {
+                    println!("  {location} {what}: pass{notes}");
+                }
+            }
+            Status::Skip(reason) => {
+                self.tally.skipped += 1;
+                if self.runner.opts.verbose {
+                    println!("  {location} {what}: skipped ({reason}){notes}");
+                }
+                match self.skip_reasons.iter_mut().find(|(r, _)| *r == reason) {
+                    Some((_, n)) => *n += 1,
+                    None => self.skip_reasons.push((reason, 1)),
+                }
+            }
+            Status::Fail(msg) => {
+                self.tally.failed += 1;
+                let line = format!("  {location} {what}: FAILED: {msg}{notes}");
+                if self.runner.opts.verbose {
+                    println!("{line}");
+                }
+                self.failures.push(line);
+            }
+        }
+    }
+
+    fn finish(self) -> Tally {
+        if !self.runner.opts.verbose {
+            for line in &self.failures {
+                println!("{line}");
+            }
+        }
+        let t = &self.tally;
+        let verdict = if t.failed > 0 { "FAIL" } else { "PASS" };
+        let failed = if t.failed > 0 {
+            format!(", {} failed", t.failed)
+        } else {
+            String::new()
+        };
+        let reasons = self
+            .skip_reasons
+            .iter()
+            .map(|(reason, n)| format!("{n}: {reason}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let reasons = if reasons.is_empty() {
+            reasons
+        } else {
+            format!(" [{reasons}]")
+        };
+        println!(
+            "{verdict} {} ({} passed{failed}, {} skipped){reasons}",
+            self.path.display(),
+            t.passed,
+            t.skipped
+        );
+        self.tally
+    }
+
+    fn directive(&mut self, directive: WastDirective<'_>) {
+        let span = directive.span();
+        match directive {
+            WastDirective::Module(mut wat) => {
+                let name = wat.name().map(|id| id.name().to_string());
+                let what = format!(
+                    "component{}",
+                    name.as_deref()
+                        .map(|n| format!(" ${n}"))
+                        .unwrap_or_default()
+                );
+                let def = Rc::new(self.define(&mut wat));
+                let inst = self.instantiate_def(&def);
+                self.trace(span, &format!("{what}: {}", describe(&inst)));
+                self.push_instance(name, inst);
+            }
+            WastDirective::ModuleDefinition(mut wat) => {
+                let name = wat.name().map(|id| id.name().to_string());
+                let def = Rc::new(self.define(&mut wat));
+                let state = match (&def.native, &def.lowered) {
+                    (Err(e), _) => format!("{} ({})", e.reason, e.detail),
+                    (Ok(_), Lowered::Skip(r)) => format!("lowering skipped: {r}"),
+                    (Ok(_), Lowered::Fail(m)) => format!("lowering failed: {m}"),
+                    (Ok(_), Lowered::Ready { core, .. }) => {
+                        format!(
+                            "lowered{}",
+                            if core.is_some() {
+                                ""
+                            } else {
+                                " (core module has imports)"
+                            }
+                        )
+                    }
+                };
+                let label = name
+                    .as_deref()
+                    .map(|n| format!(" ${n}"))
+                    .unwrap_or_default();
+                self.trace(span, &format!("component definition{label}: {state}"));
+                if let Some(name) = name {
+                    self.defs.insert(name, def.clone());
+                }
+                self.last_def = Some(def);
+            }
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => {
+                let def = match module {
+                    Some(id) => self.defs.get(id.name()).cloned(),
+                    None => self.last_def.clone(),
+                };
+                let inst = match def {
+                    Some(def) => self.instantiate_def(&def),
+                    None => Inst {
+                        native: Err(NotRun::native("no such component definition")),
+                        lowered: LoweredInst::Skip(NATIVE_FAILS.to_string()),
+                    },
+                };
+                let name = instance.map(|id| id.name().to_string());
+                let label = name
+                    .as_deref()
+                    .map(|n| format!(" ${n}"))
+                    .unwrap_or_default();
+                self.trace(
+                    span,
+                    &format!("component instance{label}: {}", describe(&inst)),
+                );
+                self.push_instance(name, inst);
+            }
+            WastDirective::Register { name, module, .. } => {
+                let note = self.register(name, module.map(|id| id.name()));
+                self.trace(span, &format!("register {name:?}: {note}"));
+            }
+            WastDirective::Invoke(invoke) => {
+                let what = format!("invoke {:?}", invoke.name);
+                let outcome = self.assert_invoke(&invoke, Expect::Succeed);
+                self.record(span, &what, outcome);
+            }
+            WastDirective::AssertReturn { exec, results, .. } => {
+                let (what, outcome) = match exec {
+                    WastExecute::Invoke(invoke) => (
+                        format!("assert_return {:?}", invoke.name),
+                        self.assert_invoke(&invoke, Expect::Return(&results)),
+                    ),
+                    WastExecute::Wat(wat) => (
+                        "assert_return (component)".to_string(),
+                        self.assert_instantiation(wat, None),
+                    ),
+                    WastExecute::Get { .. } => (
+                        "assert_return (get)".to_string(),
+                        Outcome::skip("`get` of a component export is not supported by the runner"),
+                    ),
+                };
+                self.record(span, &what, outcome);
+            }
+            WastDirective::AssertTrap { exec, message, .. } => {
+                let (what, outcome) = match exec {
+                    WastExecute::Invoke(invoke) => (
+                        format!("assert_trap {:?}", invoke.name),
+                        self.assert_invoke(&invoke, Expect::Trap(message)),
+                    ),
+                    WastExecute::Wat(wat) => (
+                        "assert_trap (component)".to_string(),
+                        self.assert_instantiation(wat, Some(message)),
+                    ),
+                    WastExecute::Get { .. } => (
+                        "assert_trap (get)".to_string(),
+                        Outcome::skip("`get` of a component export is not supported by the runner"),
+                    ),
+                };
+                self.record(span, &what, outcome);
+            }
+            WastDirective::AssertInvalid {
+                module, message, ..
+            } => {
+                let outcome = self.assert_rejected(module, message);
+                self.record(span, "assert_invalid", outcome);
+            }
+            WastDirective::AssertMalformed {
+                module, message, ..
+            } => {
+                let outcome = self.assert_rejected(module, message);
+                self.record(span, "assert_malformed", outcome);
+            }
+            other => {
+                let what = match other {
+                    WastDirective::Thread(_) | WastDirective::Wait { .. } => "thread",
+                    WastDirective::AssertException { .. } => "assert_exception",
+                    WastDirective::AssertSuspension { .. } => "assert_suspension",
+                    WastDirective::AssertExhaustion { .. } => "assert_exhaustion",
+                    WastDirective::AssertUnlinkable { .. } => "assert_unlinkable",
+                    WastDirective::AssertInvalidCustom { .. } => "assert_invalid_custom",
+                    WastDirective::AssertMalformedCustom { .. } => "assert_malformed_custom",
+                    _ => "directive",
+                };
+                let reason = format!("`{what}` is not supported by the runner");
+                self.record(span, what, Outcome::skip(reason));
+            }
+        }
+    }
+
+    /// Handles a top-level form that does not parse: a definition or an instance becomes a
+    /// placeholder whose assertions are skipped; an assertion is counted as skipped.
+    fn unreadable(&mut self, form: &str, span: Span, err: &wast::Error) {
+        let detail = err.to_string();
+        let not_run = NotRun {
+            reason: UNREADABLE.to_string(),
+            detail: detail.clone(),
+        };
+        let mut words = form.trim_start_matches('(').split_whitespace();
+        let head = words.next().unwrap_or_default();
+        let second = words.next().unwrap_or_default();
+        let id = |w: &str| {
+            w.strip_prefix('$')
+                .map(|n| n.trim_end_matches(')').to_string())
+        };
+        match (head, second) {
+            ("component" | "module", "definition") => {
+                let def = Rc::new(Def {
+                    native: Err(not_run),
+                    lowered: Lowered::Skip(UNREADABLE.into()),
+                });
+                if let Some(name) = words.next().and_then(id) {
+                    self.defs.insert(name, def.clone());
+                }
+                self.last_def = Some(def);
+                self.trace(span, &format!("{head} definition: {UNREADABLE}"));
+            }
+            ("component" | "module", _) => {
+                let inst = Inst {
+                    native: Err(not_run),
+                    lowered: LoweredInst::Skip(UNREADABLE.into()),
+                };
+                self.push_instance(id(second), inst);
+                self.trace(span, &format!("{head}: {UNREADABLE}"));
+            }
+            (h, _) if h.starts_with("assert_") || h == "invoke" => {
+                self.record(span, h, Outcome::skip(UNREADABLE).note(detail));
+            }
+            (h, _) => self.trace(span, &format!("{h}: {UNREADABLE}")),
+        }
+    }
+
+    fn push_instance(&mut self, name: Option<String>, inst: Inst) {
+        let index = self.instances.len();
+        self.instances.push(inst);
+        if let Some(name) = name {
+            self.names.insert(name, index);
+        }
+        self.current = Some(index);
+    }
+
+    /// Encodes a component of the script and defines it; core modules are not run.
+    fn define(&self, wat: &mut QuoteWat<'_>) -> Def {
+        if matches!(
+            wat,
+            QuoteWat::QuoteModule(..) | QuoteWat::Wat(Wat::Module(_))
+        ) {
+            let reason = "core module directives are not run by the component runner";
+            return Def {
+                native: Err(NotRun {
+                    reason: reason.to_string(),
+                    detail: String::new(),
+                }),
+                lowered: Lowered::Skip(reason.to_string()),
+            };
+        }
+        match wat.encode() {
+            Ok(bytes) => self.runner.define(&bytes),
+            Err(e) => Def {
+                native: Err(NotRun::native(format!(
+                    "failed to encode the component: {e}"
+                ))),
+                lowered: Lowered::Skip(NATIVE_FAILS.to_string()),
+            },
+        }
+    }
+
+    /// Instantiates a definition natively and, if that did not fail to compile, lowered.
+    fn attempt(&self, def: &Def) -> (Result<anyhow::Result<CompInst>, NotRun>, LoweredAttempt) {
+        let native = match &def.native {
+            Ok(c) => c,
+            Err(e) => return (Err(e.clone()), LoweredAttempt::Skip(e.reason.clone())),
+        };
+        let native = Ok(instantiate_component(
+            &self.engines().component,
+            &self.native_linker,
+            native,
+        ));
+        let lowered = match &def.lowered {
+            Lowered::Skip(r) => LoweredAttempt::Skip(r.clone()),
+            Lowered::Fail(m) => LoweredAttempt::Fail(m.clone()),
+            Lowered::Ready { component, core } => LoweredAttempt::Ran {
+                wrapped: instantiate_component(
+                    &self.engines().component,
+                    &self.lowered_linker,
+                    component,
+                ),
+                core: core
+                    .as_ref()
+                    .map(|m| instantiate_core(&self.engines().core, m)),
+            },
+        };
+        (native, lowered)
+    }
+
+    fn instantiate_def(&self, def: &Def) -> Inst {
+        let (native, lowered) = self.attempt(def);
+        let native = match native {
+            Err(e) => {
+                return Inst {
+                    native: Err(e),
+                    lowered: LoweredInst::Skip(NATIVE_FAILS.to_string()),
+                };
+            }
+            Ok(Err(trap)) => {
+                let e = NotRun::native(format!("native instantiation trapped: {trap:#}"));
+                return Inst {
+                    native: Err(e),
+                    lowered: LoweredInst::Skip(NATIVE_FAILS.to_string()),
+                };
+            }
+            Ok(Ok(i)) => i,
+        };
+        let lowered = match lowered {
+            LoweredAttempt::Skip(r) => LoweredInst::Skip(r),
+            LoweredAttempt::Fail(m) => LoweredInst::Fail(m),
+            LoweredAttempt::Ran {
+                wrapped: Err(e), ..
+            } => LoweredInst::Fail(format!(
+                "instantiating the re-wrapped component trapped, natively it did not: {e:#}"
+            )),
+            LoweredAttempt::Ran {
+                core: Some(Err(e)), ..
+            } => LoweredInst::Fail(format!(
+                "instantiating the lowered core module trapped, natively it did not: {e:#}"
+            )),
+            LoweredAttempt::Ran {
+                wrapped: Ok(wrapped),
+                core,
+            } => LoweredInst::Ready {
+                wrapped,
+                core: core.and_then(Result::ok),
+            },
+        };
+        Inst {
+            native: Ok(native),
+            lowered,
+        }
+    }
+
+    /// `assert_trap (component …)` (with `Some(message)`) or `assert_return (component …)`.
+    fn assert_instantiation(&self, wat: Wat<'_>, trap: Option<&str>) -> Outcome {
+        let def = self.define(&mut QuoteWat::Wat(wat));
+        let (native, lowered) = self.attempt(&def);
+        let native = match native {
+            Err(e) => return e.outcome(),
+            Ok(n) => n,
+        };
+        let mut notes = Vec::new();
+        match (&native, trap) {
+            (Err(e), Some(msg)) => {
+                if let Err(m) = trap_matches(e, msg) {
+                    return Outcome::skip(NATIVE_FAILS).note(m);
+                }
+                notes.push(format!("native trap: {e:#}"));
+            }
+            (Ok(_), None) => {}
+            (Ok(_), Some(_)) => {
+                return Outcome::skip(NATIVE_FAILS).note("native instantiation did not trap");
+            }
+            (Err(e), None) => {
+                return Outcome::skip(NATIVE_FAILS)
+                    .note(format!("native instantiation trapped: {e:#}"));
+            }
+        }
+        let expect_trap = trap.is_some();
+        let outcome = match lowered {
+            LoweredAttempt::Skip(r) => Outcome::skip(r),
+            LoweredAttempt::Fail(m) => Outcome::fail(m),
+            LoweredAttempt::Ran { wrapped, core } => {
+                let mut failures = Vec::new();
+                let mut check = |side: &str, result: Result<(), anyhow::Error>| match result {
+                    Err(e) if expect_trap => notes.push(format!("{side} trap: {e:#}")),
+                    Ok(()) if !expect_trap => {}
+                    Err(e) => failures.push(format!("{side}: instantiation trapped: {e:#}")),
+                    Ok(()) => failures.push(format!("{side}: instantiation did not trap")),
+                };
+                check("re-wrapped", wrapped.map(drop));
+                if let Some(core) = core {
+                    check("core", core.map(drop));
+                }
+                if failures.is_empty() {
+                    Outcome::pass()
+                } else {
+                    Outcome::fail(failures.join("; "))
+                }
+            }
+        };
+        Outcome {
+            notes: [notes, outcome.notes].concat(),
+            ..outcome
+        }
+    }
+
+    /// `assert_invalid` / `assert_malformed`: wasmtime and the lowering must both refuse.
+    fn assert_rejected(&self, mut module: QuoteWat<'_>, message: &str) -> Outcome {
+        let bytes = match module.encode() {
+            Ok(b) => b,
+            Err(e) => return Outcome::pass().note(format!("the text does not encode: {e}")),
+        };
+        let native = match &module {
+            QuoteWat::QuoteModule(..) | QuoteWat::Wat(Wat::Module(_)) => {
+                wasmtime::Module::new(&self.engines().component, &bytes).map(drop)
+            }
+            _ => component::Component::new(&self.engines().component, &bytes).map(drop),
+        };
+        let native = match native {
+            Ok(()) => {
+                return Outcome::skip(NATIVE_FAILS)
+                    .note(format!("wasmtime accepts the input (expected {message:?})"));
+            }
+            Err(e) => format!("wasmtime: {e:#}"),
+        };
+        match crate::lower(&bytes, &self.runner.options) {
+            Ok(_) => Outcome::fail("the lowering accepts the input").note(native),
+            Err(e) => match crate::find_unsupported(&e) {
+                Some(u) => Outcome::skip(u.to_string()).note(native),
+                None => Outcome::pass()
+                    .note(native)
+                    .note(format!("lowering: {e:#}")),
+            },
+        }
+    }
+
+    /// Reflects an instance's exported core modules and resources into the linkers under
+    /// `name`, so that later components can import them.
+    fn register(&mut self, name: &str, module: Option<&str>) -> String {
+        let index = match module {
+            Some(m) => self.names.get(m).copied(),
+            None => self.current,
+        };
+        let Some(inst) = index.and_then(|i| self.instances.get_mut(i)) else {
+            return "no such instance".to_string();
+        };
+        let engine = &self.runner.engines.component;
+        let mut notes = Vec::new();
+        if let Ok(native) = &mut inst.native
+            && let Err(e) = reflect(engine, &mut self.native_linker, name, native)
+        {
+            notes.push(format!("native: {e:#}"));
+        }
+        if let LoweredInst::Ready { wrapped, .. } = &mut inst.lowered
+            && let Err(e) = reflect(engine, &mut self.lowered_linker, name, wrapped)
+        {
+            notes.push(format!("lowered: {e:#}"));
+        }
+        if notes.is_empty() {
+            "registered".to_string()
+        } else {
+            notes.join("; ")
+        }
+    }
+
+    /// `assert_return`, `assert_trap` and bare `invoke` of a component function.
+    fn assert_invoke(&mut self, invoke: &WastInvoke<'_>, expect: Expect<'_, '_>) -> Outcome {
+        let index = match invoke.module {
+            Some(id) => self.names.get(id.name()).copied(),
+            None => self.current,
+        };
+        let Some(inst) = index.and_then(|i| self.instances.get_mut(i)) else {
+            return Outcome::skip(NATIVE_FAILS).note("no such instance");
+        };
+        let native = match &mut inst.native {
+            Ok(n) => n,
+            Err(e) => return e.outcome(),
+        };
+        let args = match invoke
+            .args
+            .iter()
+            .map(values::arg)
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(args) => args,
+            Err(m) => return Outcome::skip(NATIVE_FAILS).note(m),
+        };
+        let Some(func) = native.instance.get_func(&mut native.store, invoke.name) else {
+            return Outcome::skip(NATIVE_FAILS)
+                .note(format!("no function export `{}`", invoke.name));
+        };
+        let ty = func.ty(&native.store);
+        let param_types = ty.params().map(|(_, t)| t).collect::<Vec<_>>();
+        let result_types = ty.results().collect::<Vec<_>>();
+        let native_result = call_component(&mut native.store, func, &args, result_types.len());
+        if let Err(m) = expect.check(&native_result) {
+            return Outcome::skip(NATIVE_FAILS).note(m);
+        }
+        let (wrapped, core) = match &mut inst.lowered {
+            LoweredInst::Skip(r) => return Outcome::skip(r.clone()),
+            LoweredInst::Fail(m) => return Outcome::fail(m.clone()),
+            LoweredInst::Ready { wrapped, core } => (wrapped, core),
+        };
+        let mut outcome = Outcome::pass();
+        let mut failures = Vec::new();
+        match wrapped.instance.get_func(&mut wrapped.store, invoke.name) {
+            None => failures.push(format!(
+                "the re-wrapped component has no export `{}`",
+                invoke.name
+            )),
+            Some(func) => {
+                let result = call_component(&mut wrapped.store, func, &args, result_types.len());
+                compare(
+                    "re-wrapped",
+                    &native_result,
+                    &result,
+                    &mut outcome.notes,
+                    &mut failures,
+                );
+            }
+        }
+        if let (Some(core), Some(sig)) = (core, FlatSig::new(&param_types, &result_types)) {
+            match call_core(core, invoke.name, &sig, &args) {
+                Err(m) => failures.push(format!("core: {m}")),
+                Ok(result) => compare(
+                    "core",
+                    &native_result,
+                    &result,
+                    &mut outcome.notes,
+                    &mut failures,
+                ),
+            }
+        }
+        if !failures.is_empty() {
+            outcome.status = Status::Fail(failures.join("; "));
+        }
+        outcome
+    }
+}
+
+impl Expect<'_, '_> {
+    /// Checks the native result against the script.
+    fn check(&self, result: &CallResult) -> Result<(), String> {
+        match (self, result) {
+            (Expect::Return(expected), Ok(actual)) => {
+                if expected.len() != actual.len() {
+                    return Err(format!(
+                        "expected {} results, got {actual:?}",
+                        expected.len()
+                    ));
+                }
+                expected
+                    .iter()
+                    .zip(actual)
+                    .try_for_each(|(e, a)| values::matches_ret(e, a))
+            }
+            (Expect::Trap(msg), Err(e)) => trap_matches(e, msg),
+            (Expect::Succeed, Ok(_)) => Ok(()),
+            (Expect::Trap(msg), Ok(v)) => Err(format!("expected a trap ({msg:?}), got {v:?}")),
+            (_, Err(e)) => Err(format!("native call trapped: {e:#}")),
+        }
+    }
+}
+
+/// Whether a trap has the script's message; wasmtime words a few traps differently from the
+/// specification's reference interpreter.
+fn trap_matches(trap: &anyhow::Error, expected: &str) -> Result<(), String> {
+    let actual = format!("{trap:?}");
+    let aliases = ["cannot write", "cannot read"];
+    if actual.contains(expected)
+        || aliases
+            .iter()
+            .any(|a| expected.contains(a) && actual.contains(a))
+    {
+        Ok(())
+    } else {
+        Err(format!("expected a trap with {expected:?}, got: {trap:#}"))
+    }
+}
+
+/// Compares a lowered side's outcome with the native one.
+fn compare(
+    side: &str,
+    native: &CallResult,
+    lowered: &CallResult,
+    notes: &mut Vec<String>,
+    failures: &mut Vec<String>,
+) {
+    match (native, lowered) {
+        (Ok(n), Ok(l)) if values::same_results(n, l) => {}
+        (Ok(n), Ok(l)) => failures.push(format!("{side}: returned {l:?}, natively {n:?}")),
+        (Err(n), Err(l)) => {
+            let native = format!("native trap: {n:#}");
+            if !notes.contains(&native) {
+                notes.push(native);
+            }
+            notes.push(format!("{side} trap: {l:#}"));
+        }
+        (Ok(n), Err(l)) => {
+            failures.push(format!("{side}: trapped ({l:#}), natively returned {n:?}"))
+        }
+        (Err(n), Ok(l)) => {
+            failures.push(format!("{side}: returned {l:?}, natively trapped ({n:#})"))
+        }
+    }
+}
+
+fn call_component(
+    store: &mut Store<()>,
+    func: component::Func,
+    args: &[Val],
+    results: usize,
+) -> CallResult {
+    let mut out = vec![Val::Bool(false); results];
+    func.call(&mut *store, args, &mut out)?;
+    Ok(out)
+}
+
+fn instantiate_component(
+    engine: &Engine,
+    linker: &component::Linker<()>,
+    component: &component::Component,
+) -> anyhow::Result<CompInst> {
+    let mut store = Store::new(engine, ());
+    let instance = linker.instantiate(&mut store, component)?;
+    Ok(CompInst {
+        store,
+        component: component.clone(),
+        instance,
+    })
+}
+
+/// Instantiates a lowered core module with no imports, and runs `_initialize` if it exports
+/// one (as the re-wrapped component does).
+fn instantiate_core(engine: &Engine, module: &wasmtime::Module) -> anyhow::Result<CoreInst> {
+    let mut store = Store::new(engine, ());
+    let instance = wasmtime::Instance::new(&mut store, module, &[])?;
+    if let Some(init) = instance.get_func(&mut store, "_initialize") {
+        init.call(&mut store, &[], &mut [])?;
+    }
+    Ok(CoreInst { store, instance })
+}
+
+/// Calls the guest-ABI export `name` of a lowered core module with scalar arguments, lifts
+/// the results and runs `cabi_post_{name}`. The outer error is a broken export (a failure);
+/// the inner one a trap.
+fn call_core(
+    core: &mut CoreInst,
+    name: &str,
+    sig: &FlatSig,
+    args: &[Val],
+) -> Result<CallResult, String> {
+    let CoreInst { store, instance } = core;
+    let func = instance
+        .get_func(&mut *store, name)
+        .ok_or_else(|| format!("the lowered module has no export `{name}`"))?;
+    let ty = func.ty(&*store);
+    let params = ty.params().map(|t| flat_type(&t)).collect::<Vec<_>>();
+    let results = ty.results().map(|t| flat_type(&t)).collect::<Vec<_>>();
+    if params
+        .iter()
+        .copied()
+        .ne(sig.flat_params.iter().map(|t| Some(*t)))
+        || results
+            .iter()
+            .copied()
+            .ne(sig.flat_results.iter().map(|t| Some(*t)))
+    {
+        return Err(format!(
+            "export `{name}` has type {ty}, the canonical ABI says {:?} -> {:?}",
+            sig.flat_params, sig.flat_results
+        ));
+    }
+    let flat_args = sig.lower_args(args)?;
+    let core_args = flat_args.iter().map(|v| core_val(*v)).collect::<Vec<_>>();
+    let mut core_results = vec![wasmtime::Val::I32(0); sig.flat_results.len()];
+    if let Err(trap) = func.call(&mut *store, &core_args, &mut core_results) {
+        return Ok(Err(trap.into()));
+    }
+    let flat_results = core_results
+        .iter()
+        .map(flat_val)
+        .collect::<Result<Vec<_>, _>>()?;
+    let vals = match sig.lift_results(&flat_results) {
+        Ok(v) => v,
+        Err(trap) => return Ok(Err(anyhow::anyhow!("canonical ABI trap: {trap}"))),
+    };
+    if let Some(post) = instance.get_func(&mut *store, &format!("cabi_post_{name}"))
+        && let Err(trap) = post.call(&mut *store, &core_results, &mut [])
+    {
+        let trap = anyhow::Error::from(trap);
+        return Ok(Err(trap.context(format!("`cabi_post_{name}` trapped"))));
+    }
+    Ok(Ok(vals))
+}
+
+fn flat_type(ty: &wasmtime::ValType) -> Option<FlatType> {
+    match ty {
+        wasmtime::ValType::I32 => Some(FlatType::I32),
+        wasmtime::ValType::I64 => Some(FlatType::I64),
+        wasmtime::ValType::F32 => Some(FlatType::F32),
+        wasmtime::ValType::F64 => Some(FlatType::F64),
+        _ => None,
+    }
+}
+
+fn core_val(v: FlatVal) -> wasmtime::Val {
+    match v {
+        FlatVal::I32(x) => wasmtime::Val::I32(x),
+        FlatVal::I64(x) => wasmtime::Val::I64(x),
+        FlatVal::F32(x) => wasmtime::Val::F32(x),
+        FlatVal::F64(x) => wasmtime::Val::F64(x),
+    }
+}
+
+fn flat_val(v: &wasmtime::Val) -> Result<FlatVal, String> {
+    Ok(match v {
+        wasmtime::Val::I32(x) => FlatVal::I32(*x),
+        wasmtime::Val::I64(x) => FlatVal::I64(*x),
+        wasmtime::Val::F32(x) => FlatVal::F32(*x),
+        wasmtime::Val::F64(x) => FlatVal::F64(*x),
+        other => return Err(format!("non-numeric core result {other:?}")),
+    })
+}
+
+/// Defines an instance's exported core modules and resources in `linker` under `name`.
+fn reflect(
+    engine: &Engine,
+    linker: &mut component::Linker<()>,
+    name: &str,
+    inst: &mut CompInst,
+) -> anyhow::Result<()> {
+    let ty = inst.component.component_type();
+    let mut target = linker.instance(name)?;
+    for (export, item) in ty.exports(engine) {
+        match item.ty {
+            component::types::ComponentItem::Module(_) => {
+                if let Some(module) = inst.instance.get_module(&mut inst.store, export) {
+                    target.module(export, &module)?;
+                }
+            }
+            component::types::ComponentItem::Resource(_) => {
+                if let Some(resource) = inst.instance.get_resource(&mut inst.store, export) {
+                    target.resource(export, resource, |_, _| Ok(()))?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A one-line state of a fresh instance, for `--verbose`.
+fn describe(inst: &Inst) -> String {
+    let native = match &inst.native {
+        Ok(_) => "instantiated natively".to_string(),
+        Err(e) => return format!("{} ({})", e.reason, e.detail),
+    };
+    let lowered = match &inst.lowered {
+        LoweredInst::Skip(r) => format!("lowered: skipped ({r})"),
+        LoweredInst::Fail(m) => format!("lowered: FAILED ({m})"),
+        LoweredInst::Ready { core: Some(_), .. } => {
+            "lowered: instantiated (re-wrapped, core)".to_string()
+        }
+        LoweredInst::Ready { core: None, .. } => "lowered: instantiated (re-wrapped)".to_string(),
+    };
+    format!("{native}; {lowered}")
+}
+
+/// Byte ranges of the top-level parenthesized forms of a script, skipping comments and
+/// strings.
+fn top_level_forms(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut forms = Vec::new();
+    let (mut i, mut depth, mut start) = (0, 0usize, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b';' if bytes.get(i + 1) == Some(&b';') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' if bytes.get(i + 1) == Some(&b';') => {
+                let mut nest = 0usize;
+                while i < bytes.len() {
+                    if bytes[i] == b'(' && bytes.get(i + 1) == Some(&b';') {
+                        nest += 1;
+                        i += 2;
+                    } else if bytes[i] == b';' && bytes.get(i + 1) == Some(&b')') {
+                        nest -= 1;
+                        i += 2;
+                        if nest == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' => {
+                if depth == 0 {
+                    start = i;
+                }
+                depth += 1;
+            }
+            b')' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    forms.push(start..i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    forms
+}
+
+/// A copy of `text` with everything outside `keep` blanked (newlines kept), so that byte
+/// offsets and line numbers of the form are those of the script.
+fn blank_outside(text: &str, keep: std::ops::Range<usize>) -> String {
+    let blank = |s: &str| {
+        s.chars()
+            .flat_map(|c| {
+                let (fill, n) = if c == '\n' {
+                    ('\n', 1)
+                } else {
+                    (' ', c.len_utf8())
+                };
+                std::iter::repeat_n(fill, n)
+            })
+            .collect::<String>()
+    };
+    let mut out = blank(&text[..keep.start]);
+    out.push_str(&text[keep.clone()]);
+    out.push_str(&blank(&text[keep.end..]));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_skip_comments_and_strings() {
+        let text = ";; (not a form\n(a \"b)\" (; ) ;) (c)) (; (x) ;)\n(d)";
+        let forms = top_level_forms(text)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect::<Vec<_>>();
+        assert_eq!(forms, ["(a \"b)\" (; ) ;) (c))", "(d)"]);
+        let blanked = blank_outside("é(x)\n(y)", 2..5);
+        assert_eq!(blanked, "  (x)\n   ");
+    }
+
+    /// The runner counts one verdict per assertion; an assertion that the native run fails,
+    /// and a directive that the parser cannot read, are skipped, never failed.
+    #[test]
+    fn runner_counts_assertions() -> anyhow::Result<()> {
+        let script = r#"
+            (component
+              (core module $m (func (export "add") (param i32 i32) (result i32)
+                (i32.add (local.get 0) (local.get 1))))
+              (core instance $i (instantiate $m))
+              (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+                (canon lift (core func $i "add"))))
+            (assert_return (invoke "add" (u32.const 1) (u32.const 2)) (u32.const 3))
+            (assert_return (invoke "add" (u32.const 1) (u32.const 2)) (u32.const 4))
+            (invoke "add" (u32.const 0) (u32.const 0))
+            (assert_invalid (component (core func (canon lower (func 9)))) "unknown function")
+            (assert_frobnicated (invoke "add"))
+        "#;
+        let mut file = tempfile::Builder::new().suffix(".wast").tempfile()?;
+        std::io::Write::write_all(&mut file, script.as_bytes())?;
+        let opts = WastOpts {
+            files: vec![file.path().to_path_buf()],
+            reify: crate::ReifyMode::Auto,
+            verbose: true,
+            backtrace: false,
+        };
+        let runner = Runner {
+            engines: Engines::new(false)?,
+            options: crate::Options::default(),
+            opts: &opts,
+        };
+        let tally = runner.run_file(file.path());
+        assert_eq!(tally.failed, 0);
+        assert_eq!(tally.passed + tally.skipped, 5);
+        // The wrong expectation and the unreadable directive at least.
+        assert!(tally.skipped >= 2);
+        Ok(())
     }
 }
