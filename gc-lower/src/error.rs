@@ -30,13 +30,21 @@ impl std::error::Error for Unsupported {}
 
 /// Returns an `anyhow::Error` for a feature whose support is planned (`not supported yet: …`).
 pub fn not_yet(what: impl Into<String>) -> anyhow::Error {
-    Unsupported { what: what.into(), planned: true }.into()
+    Unsupported {
+        what: what.into(),
+        planned: true,
+    }
+    .into()
 }
 
 /// Returns an `anyhow::Error` for a feature out of gc-lower's scope (`… are not supported`).
 /// `what` is a plural noun phrase: ``"shared memories"``.
 pub fn unsupported(what: impl Into<String>) -> anyhow::Error {
-    Unsupported { what: what.into(), planned: false }.into()
+    Unsupported {
+        what: what.into(),
+        planned: false,
+    }
+    .into()
 }
 
 /// Finds an [`Unsupported`] anywhere in `err`'s chain of causes.

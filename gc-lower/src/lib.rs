@@ -9,7 +9,12 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod front;
+pub mod fuse;
 pub mod host;
+pub mod instantiate;
+pub mod module_info;
+pub mod rewrite;
 pub mod wast;
 
 pub use error::{Unsupported, find_unsupported};
@@ -38,8 +43,53 @@ pub struct Options {
 /// The output is validated with wasmparser before it is returned. Errors: invalid component
 /// (the validator's message), or an [`Unsupported`] feature in the error chain.
 pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
-    let _ = (component, options);
-    Err(error::not_yet("lowering"))
+    use anyhow::Context as _;
+    let scope = wasmtime_environ::ScopeVec::new();
+    let front = front::translate(component, &scope)?;
+    let graph = multi_instance::InstanceGraph::build(&front.translation.component, &front.modules)
+        .map_err(|e| error::not_yet(format!("{e:#}")))?;
+    let host = host::host_interface(component, &front.translation, &front.types)
+        .context("failed to build the host interface")?;
+    let reified = fuse::plan_reified(&front, &graph, options.reify == ReifyMode::All);
+    let mut lowerer = fuse::Lowerer::new(&front, &graph, &host, &reified)?;
+    let modules: Vec<_> = front.modules.keys().collect();
+    for m in modules {
+        if !graph.instances_of[m].is_empty() {
+            lowerer.rewrite_module(m)?;
+        }
+    }
+    lowerer.instantiate_and_export()?;
+    let bytes = lowerer.finish(&host.component_type)?;
+    if let Err(e) = validate_output(&bytes) {
+        // Keep the invalid module for inspection when asked to.
+        if let Some(path) = std::env::var_os("GC_LOWER_DUMP_INVALID") {
+            let _ = std::fs::write(path, &bytes);
+        }
+        return Err(e);
+    }
+    Ok(bytes)
+}
+
+/// The wasm features the output may use: Wasm GC (and what it builds on), multi-memory, bulk
+/// memory, tail calls and extended constant expressions.
+pub fn output_features() -> wasmtime_environ::wasmparser::WasmFeatures {
+    use wasmtime_environ::wasmparser::WasmFeatures as F;
+    F::WASM2
+        | F::GC
+        | F::FUNCTION_REFERENCES
+        | F::MULTI_MEMORY
+        | F::TAIL_CALL
+        | F::EXTENDED_CONST
+        | F::EXCEPTIONS
+}
+
+/// Validates a lowered module with [`output_features`].
+pub fn validate_output(bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    wasmtime_environ::wasmparser::Validator::new_with_features(output_features())
+        .validate_all(bytes)
+        .map(|_| ())
+        .context("internal error: the lowered module does not validate")
 }
 
 /// Wraps a core module produced by [`lower`] back into a component with wit-component, using

@@ -84,7 +84,9 @@ impl LowerOpts {
 fn read_input(path: &Path) -> Result<Vec<u8>> {
     let bytes = if path == Path::new("-") {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).context("failed to read standard input")?;
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("failed to read standard input")?;
         buf
     } else {
         std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?
@@ -98,19 +100,23 @@ fn read_input(path: &Path) -> Result<Vec<u8>> {
 /// rename), or to standard output for `-` or no path.
 fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
     match path {
-        None => std::io::stdout().write_all(bytes).context("failed to write standard output"),
-        Some(p) if p == Path::new("-") => {
-            std::io::stdout().write_all(bytes).context("failed to write standard output")
-        }
+        None => std::io::stdout()
+            .write_all(bytes)
+            .context("failed to write standard output"),
+        Some(p) if p == Path::new("-") => std::io::stdout()
+            .write_all(bytes)
+            .context("failed to write standard output"),
         Some(p) => {
             let dir = match p.parent() {
                 Some(d) if !d.as_os_str().is_empty() => d,
                 _ => Path::new("."),
             };
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
+            let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| {
+                format!("failed to create a temporary file in `{}`", dir.display())
+            })?;
             tmp.write_all(bytes).context("failed to write the output")?;
-            tmp.persist(p).with_context(|| format!("failed to write `{}`", p.display()))?;
+            tmp.persist(p)
+                .with_context(|| format!("failed to write `{}`", p.display()))?;
             Ok(())
         }
     }

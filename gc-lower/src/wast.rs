@@ -963,13 +963,20 @@ impl<'r, 'o> Script<'r, 'o> {
         match (core.as_mut(), FlatSig::new(&param_types, &result_types)) {
             (Some(inst), Some(sig)) => match call_core(inst, invoke.name, &sig, &args) {
                 Err(m) => failures.push(format!("core: {m}")),
-                Ok(result) => compare(
-                    "core",
-                    &native_result,
-                    &result,
-                    &mut outcome.notes,
-                    &mut failures,
-                ),
+                Ok(result) => {
+                    compare(
+                        "core",
+                        &native_result,
+                        &result,
+                        &mut outcome.notes,
+                        &mut failures,
+                    );
+                    if result.is_err() {
+                        // A component instance that trapped cannot be entered again; a bare
+                        // core module has no such state, so it is not checked from here on.
+                        *core = None;
+                    }
+                }
             },
             (Some(_), None) => {
                 // The core instance misses this call, so its state may differ from here on.

@@ -1,0 +1,66 @@
+//! Front end: validate and translate a component with wasmtime-environ.
+//!
+//! `wasmtime_environ::component::Translator` (the same entry point wasmtime and jco use)
+//! validates the component, inlines nested components, generates FACT adapter modules for
+//! component-to-component calls, and flattens instantiation into a list of
+//! `GlobalInitializer`s. gc-lower runs it with `concurrency_support` off: async lifts, lowers
+//! and built-ins are rejected by name.
+
+use anyhow::{Context as _, Result};
+use wasmtime_environ::component::{
+    ComponentTranslation, ComponentTypes, ComponentTypesBuilder, Translator,
+};
+use wasmtime_environ::wasmparser::{Validator, WasmFeatures};
+use wasmtime_environ::{ModuleTranslation, PrimaryMap, ScopeVec, StaticModuleIndex, Tunables};
+
+/// A translated component.
+pub struct Front<'data> {
+    /// Initializers, exports and trampolines of the (inlined) component.
+    pub translation: ComponentTranslation,
+    /// Every static core module: the component's own and FACT's adapter modules.
+    pub modules: PrimaryMap<StaticModuleIndex, ModuleTranslation<'data>>,
+    /// The component-level types that `translation` refers to.
+    pub types: ComponentTypes,
+}
+
+/// The wasm features gc-lower accepts in its input. Features the lowering cannot handle
+/// (shared memory, memory64, exceptions in reified modules, async) are accepted here so that
+/// later phases can name them in their error instead of a validator message.
+pub fn input_features() -> WasmFeatures {
+    WasmFeatures::default()
+        | WasmFeatures::COMPONENT_MODEL
+        | WasmFeatures::GC
+        | WasmFeatures::FUNCTION_REFERENCES
+        | WasmFeatures::MULTI_MEMORY
+        | WasmFeatures::THREADS
+        | WasmFeatures::MEMORY64
+        | WasmFeatures::EXCEPTIONS
+        | WasmFeatures::TAIL_CALL
+        | WasmFeatures::EXTENDED_CONST
+        | WasmFeatures::CM_ASYNC
+        | WasmFeatures::CM_ERROR_CONTEXT
+}
+
+/// Validates and translates `component` (binary). `scope` owns the bytes of the adapter
+/// modules that translation generates.
+///
+/// Errors: the validator's message for an invalid component.
+pub fn translate<'data>(
+    component: &'data [u8],
+    scope: &'data ScopeVec<u8>,
+) -> Result<Front<'data>> {
+    let mut tunables = Tunables::default_host();
+    tunables.concurrency_support = false;
+    let mut validator = Validator::new_with_features(input_features());
+    let mut types = ComponentTypesBuilder::new(&validator);
+    let (translation, modules) = Translator::new(&tunables, &mut validator, &mut types, scope)
+        .translate(component)
+        .map_err(anyhow::Error::from)
+        .context("failed to validate and translate the component")?;
+    let (types, _) = types.finish(&translation.component);
+    Ok(Front {
+        translation,
+        modules,
+        types,
+    })
+}

@@ -1,0 +1,1370 @@
+//! Fuse: assemble every static module (emitted once), the runtime helpers, the trampolines and
+//! the instantiation routine into one core module.
+//!
+//! # Index spaces of the output
+//!
+//! ```text
+//! types     [runtime-structs rec group, if anything is reified] [interned func types, vmctx structs]
+//! funcs     [host imports] [runtime helpers] [defined funcs of module 0] [module 1] ... [glue]
+//! globals   [$instance_N per reified runtime instance] [component-instance flags] [native globals]
+//! memories  [native memories, in instantiation order]      tables: likewise
+//! data      [segments of module 0] [module 1] ...           (all passive)
+//! elems     [segments of unreified modules] [one declarative segment for `ref.func`]
+//! ```
+//!
+//! *Glue* functions are made on demand: closure entry thunks (`(params.., anyref) -> results`),
+//! bound wrappers that call a reified function with a fixed instance's vmctx, the `Trap`
+//! trampoline and the instantiation routine, exported as `_initialize`.
+//!
+//! # Instantiation
+//!
+//! The instantiation routine walks the runtime instances in initializer order. For a reified
+//! instance it allocates the vmctx (`struct.new_default`), fills memories, tables, globals and
+//! dynamically bound imports, materializes element segments, applies active element then data
+//! segments, and runs the start function — the order core wasm gives. An unreified instance
+//! applies its (now passive) active segments with `table.init`/`memory.init` and runs its start
+//! function. A trap anywhere traps the whole instantiation, as in wasmtime.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use hashbrown::HashMap;
+use multi_instance::{InstanceGraph, SharedState};
+use wasm_encoder as we;
+use wasm_encoder::reencode::Reencode as _;
+use wasmtime_environ::component::{
+    CoreDef, RuntimeComponentInstanceIndex, RuntimeInstanceIndex, Trampoline, TrampolineIndex,
+};
+use wasmtime_environ::wasmparser as wp;
+use wasmtime_environ::{EntityIndex, PrimaryMap, SecondaryMap, StaticModuleIndex};
+
+use crate::error::not_yet;
+use crate::front::Front;
+use crate::host::HostInterface;
+use crate::module_info::ModuleInfo;
+use crate::rewrite::{Renumber, Sink};
+
+/// A function of the output module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OutFunc(pub u32);
+/// A global of the output module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OutGlobal(pub u32);
+/// A type of the output module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OutType(pub u32);
+
+/// What a core function reference finally calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FuncTarget {
+    /// An output function with the original signature (unreified module, host import,
+    /// trampoline).
+    Plain(OutFunc),
+    /// A function of a reified module: called with `instance`'s vmctx as the last argument.
+    Reified {
+        /// The function, whose last parameter is the vmctx.
+        func: OutFunc,
+        /// The instance whose vmctx it takes.
+        instance: RuntimeInstanceIndex,
+    },
+}
+
+/// Where a memory or table of some instance lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateTarget {
+    /// A memory/table of the output module.
+    Native(u32),
+    /// The box in field `field` of `instance`'s vmctx.
+    Boxed {
+        /// The reified instance.
+        instance: RuntimeInstanceIndex,
+        /// The vmctx field holding the box.
+        field: u32,
+    },
+}
+
+/// Where a global of some instance lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalTarget {
+    /// A global of the output module.
+    Native(OutGlobal),
+    /// A field of `instance`'s vmctx, holding the value or (`boxed`) a box shared by
+    /// reference.
+    Field {
+        /// The reified instance.
+        instance: RuntimeInstanceIndex,
+        /// The vmctx field.
+        field: u32,
+        /// Whether the field holds a `BOX_*` reference rather than the value.
+        boxed: bool,
+    },
+}
+
+/// How reified code reaches a global of its module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalSlot {
+    /// Every instance uses the same output global.
+    Static(OutGlobal),
+    /// The value lives in a vmctx field.
+    Value(u32),
+    /// A `BOX_*` reference lives in a vmctx field.
+    Boxed {
+        /// The vmctx field.
+        field: u32,
+        /// The box type.
+        box_ty: u32,
+    },
+}
+
+/// How reified code calls an imported function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportedFunc {
+    /// Every instance calls the same target.
+    Static(FuncTarget),
+    /// A closure in a vmctx field.
+    Dynamic(u32),
+}
+
+/// The vmctx struct of a reified module: one field per memory, table, per-instance global,
+/// dynamically bound import, data segment length and materialized element segment.
+#[derive(Debug, Default, Clone)]
+pub struct Vmctx {
+    /// The struct type.
+    pub ty: u32,
+    /// Field types, in field order.
+    pub fields: Vec<we::FieldType>,
+    /// Field of each memory (imports first): `(ref null $membox)`.
+    pub memories: Vec<u32>,
+    /// Field of each table (imports first): `(ref null $tablebox)`.
+    pub tables: Vec<u32>,
+    /// Slot of each global (imports first).
+    pub globals: Vec<GlobalSlot>,
+    /// Each imported function.
+    pub imported_funcs: Vec<ImportedFunc>,
+    /// Field of each data segment: its length in bytes, 0 once dropped or applied.
+    pub datas: Vec<u32>,
+    /// Field of each element segment: `(ref null $funcs)`, null once dropped or applied.
+    pub elems: Vec<u32>,
+}
+
+impl Vmctx {
+    fn add(&mut self, ty: we::ValType) -> u32 {
+        let index = self.fields.len() as u32;
+        self.fields.push(we::FieldType {
+            element_type: we::StorageType::Val(ty),
+            mutable: true,
+        });
+        index
+    }
+}
+
+/// Where a static module's items went in the output.
+#[derive(Debug, Default, Clone)]
+pub struct ModuleLayout {
+    /// Whether its state is reified.
+    pub reified: bool,
+    /// Output index of its first defined function.
+    pub func_base: u32,
+    /// Output type of each module type (func types, with `funcref` reified when `reified`).
+    pub types: Vec<u32>,
+    /// Output type of each defined function as emitted (with the vmctx parameter when reified).
+    pub defined_sigs: Vec<u32>,
+    /// Unreified: output index of each memory (imports resolved).
+    pub memories: Vec<u32>,
+    /// Unreified: output index of each table.
+    pub tables: Vec<u32>,
+    /// Unreified: output index of each global.
+    pub globals: Vec<u32>,
+    /// Output index of each tag.
+    pub tags: Vec<u32>,
+    /// Output index of the module's first data segment.
+    pub data_base: u32,
+    /// Unreified: output index of the module's first element segment.
+    pub elem_base: u32,
+    /// Unreified: static target of each imported function.
+    pub imported_funcs: Vec<FuncTarget>,
+    /// Reified: the vmctx layout.
+    pub vmctx: Option<Vmctx>,
+}
+
+/// A function slot of the output.
+pub struct OutFunction {
+    /// Its type.
+    pub ty: u32,
+    /// Its body; `None` until encoded.
+    pub body: Option<we::Function>,
+    /// Its name, for the name section.
+    pub name: String,
+}
+
+/// The lowering in progress: inputs, decisions, and the output's index spaces.
+pub struct Lowerer<'a, 'data> {
+    pub(crate) front: &'a Front<'data>,
+    pub(crate) graph: &'a InstanceGraph,
+    pub(crate) infos: PrimaryMap<StaticModuleIndex, ModuleInfo<'data>>,
+    pub(crate) host: &'a HostInterface,
+    pub(crate) layouts: SecondaryMap<StaticModuleIndex, ModuleLayout>,
+    /// Whether the runtime-structs rec group and helpers are in the output.
+    pub(crate) gc: bool,
+    pub(crate) types: Vec<we::SubType>,
+    pub(crate) func_types: HashMap<(Vec<we::ValType>, Vec<we::ValType>), u32>,
+    pub(crate) funcs: Vec<OutFunction>,
+    pub(crate) helpers: HashMap<runtime_structs::Helper, OutFunc>,
+    pub(crate) globals: Vec<(we::GlobalType, we::ConstExpr, String)>,
+    pub(crate) memories: Vec<we::MemoryType>,
+    pub(crate) tables: Vec<(we::TableType, Option<we::ConstExpr>)>,
+    pub(crate) tags: Vec<we::TagType>,
+    pub(crate) datas: Vec<Vec<u8>>,
+    pub(crate) elems: Vec<we::ElementSegment<'static>>,
+    pub(crate) declared: BTreeSet<u32>,
+    pub(crate) exports: Vec<(String, we::ExportKind, u32)>,
+    pub(crate) instance_globals: SecondaryMap<RuntimeInstanceIndex, Option<OutGlobal>>,
+    pub(crate) flags: HashMap<RuntimeComponentInstanceIndex, OutGlobal>,
+    pub(crate) trampolines: HashMap<TrampolineIndex, OutFunc>,
+    pub(crate) entry_thunks: HashMap<FuncTarget, OutFunc>,
+    pub(crate) bound: HashMap<FuncTarget, OutFunc>,
+    pub(crate) num_imported_funcs: u32,
+}
+
+/// Decides which static modules are reified: with `all`, every instantiated module; otherwise
+/// modules instantiated more than once, closed over sharing a memory, table or global with a
+/// reified instance (sharing state forces one representation).
+pub fn plan_reified(
+    front: &Front<'_>,
+    graph: &InstanceGraph,
+    all: bool,
+) -> SecondaryMap<StaticModuleIndex, bool> {
+    let mut reified = SecondaryMap::new();
+    for (module, _) in front.modules.iter() {
+        let m = graph.multiplicity(module);
+        reified[module] = if all {
+            m != multi_instance::Multiplicity::None
+        } else {
+            m == multi_instance::Multiplicity::Many
+        };
+    }
+    let edges: Vec<_> = graph.state_edges(&front.modules).collect();
+    loop {
+        let mut changed = false;
+        for e in &edges {
+            let a = graph.instances[e.importer].module;
+            let b = graph.instances[e.exporter].module;
+            let _: SharedState = e.kind;
+            if reified[a] != reified[b] {
+                reified[a] = true;
+                reified[b] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    reified
+}
+
+fn func_sub_type(params: &[we::ValType], results: &[we::ValType]) -> we::SubType {
+    we::SubType {
+        is_final: true,
+        supertype_idx: None,
+        composite_type: we::CompositeType {
+            inner: we::CompositeInnerType::Func(we::FuncType::new(
+                params.iter().copied(),
+                results.iter().copied(),
+            )),
+            shared: false,
+            descriptor: None,
+            describes: None,
+        },
+    }
+}
+
+/// `(ref null $ty)`.
+pub fn ref_null(ty: u32) -> we::ValType {
+    runtime_structs::ref_null(ty)
+}
+
+/// `anyref`.
+pub const ANYREF: we::ValType = we::ValType::Ref(we::RefType::ANYREF);
+
+impl<'a, 'data> Lowerer<'a, 'data> {
+    /// Lays out the output: types, functions, globals, memories, tables, segments.
+    pub fn new(
+        front: &'a Front<'data>,
+        graph: &'a InstanceGraph,
+        host: &'a HostInterface,
+        reified: &SecondaryMap<StaticModuleIndex, bool>,
+    ) -> Result<Self> {
+        let mut infos = PrimaryMap::new();
+        for (index, module) in front.modules.iter() {
+            let info = ModuleInfo::parse(module.wasm)
+                .with_context(|| format!("failed to read core module {}", index.as_u32()))?;
+            let pushed = infos.push(info);
+            debug_assert_eq!(pushed, index);
+        }
+        let gc = front.modules.keys().any(|m| reified[m]);
+        let mut lw = Lowerer {
+            front,
+            graph,
+            infos,
+            host,
+            layouts: SecondaryMap::new(),
+            gc,
+            types: Vec::new(),
+            func_types: HashMap::new(),
+            funcs: Vec::new(),
+            helpers: HashMap::new(),
+            globals: Vec::new(),
+            memories: Vec::new(),
+            tables: Vec::new(),
+            tags: Vec::new(),
+            datas: Vec::new(),
+            elems: Vec::new(),
+            declared: BTreeSet::new(),
+            exports: Vec::new(),
+            instance_globals: SecondaryMap::new(),
+            flags: HashMap::new(),
+            trampolines: HashMap::new(),
+            entry_thunks: HashMap::new(),
+            bound: HashMap::new(),
+            num_imported_funcs: 0,
+        };
+        lw.layout(reified)?;
+        Ok(lw)
+    }
+
+    /// The first type index after the runtime-structs rec group.
+    fn type_base(&self) -> u32 {
+        if self.gc {
+            runtime_structs::NUM_TYPES
+        } else {
+            0
+        }
+    }
+
+    /// Interns a function type.
+    pub fn func_type(&mut self, params: &[we::ValType], results: &[we::ValType]) -> u32 {
+        let key = (params.to_vec(), results.to_vec());
+        if let Some(t) = self.func_types.get(&key) {
+            return *t;
+        }
+        let index = self.type_base() + self.types.len() as u32;
+        self.types.push(func_sub_type(params, results));
+        self.func_types.insert(key, index);
+        index
+    }
+
+    /// Params and results of output type `ty` (a func type).
+    pub fn func_type_of(&self, ty: u32) -> (Vec<we::ValType>, Vec<we::ValType>) {
+        let sub = &self.types[(ty - self.type_base()) as usize];
+        match &sub.composite_type.inner {
+            we::CompositeInnerType::Func(f) => (f.params().to_vec(), f.results().to_vec()),
+            _ => unreachable!("type {ty} is not a function type"),
+        }
+    }
+
+    fn add_func_slot(&mut self, ty: u32, name: String) -> OutFunc {
+        let index = self.num_imported_funcs + self.funcs.len() as u32;
+        self.funcs.push(OutFunction {
+            ty,
+            body: None,
+            name,
+        });
+        OutFunc(index)
+    }
+
+    /// Adds a glue function with its body.
+    pub fn add_func(&mut self, ty: u32, name: String, body: we::Function) -> OutFunc {
+        let f = self.add_func_slot(ty, name);
+        self.funcs[(f.0 - self.num_imported_funcs) as usize].body = Some(body);
+        f
+    }
+
+    /// Adds a global.
+    pub fn add_global(
+        &mut self,
+        ty: we::GlobalType,
+        init: we::ConstExpr,
+        name: String,
+    ) -> OutGlobal {
+        self.globals.push((ty, init, name));
+        OutGlobal(self.globals.len() as u32 - 1)
+    }
+
+    fn layout(&mut self, reified: &SecondaryMap<StaticModuleIndex, bool>) -> Result<()> {
+        // Host imports come first in the function index space.
+        let mut import_types = Vec::new();
+        for import in &self.host.imports {
+            let params: Vec<_> = import
+                .ty
+                .params()
+                .iter()
+                .map(|t| plain_val_type(*t))
+                .collect::<Result<_>>()?;
+            let results: Vec<_> = import
+                .ty
+                .results()
+                .iter()
+                .map(|t| plain_val_type(*t))
+                .collect::<Result<_>>()?;
+            import_types.push(self.func_type(&params, &results));
+        }
+        self.num_imported_funcs = import_types.len() as u32;
+        let _ = import_types;
+
+        // Runtime helpers.
+        if self.gc {
+            for h in runtime_structs::all_helpers() {
+                let hf = runtime_structs::helper(h);
+                let ty = self.func_type(&hf.params, &hf.results);
+                let f = self.add_func(ty, hf.name.clone(), hf.body);
+                self.helpers.insert(h, f);
+            }
+        }
+
+        // Module types and function ranges, for every instantiated module.
+        let modules: Vec<StaticModuleIndex> = self.front.modules.keys().collect();
+        for &m in &modules {
+            if self.graph.instances_of[m].is_empty() {
+                continue;
+            }
+            let is_reified = reified[m];
+            let mut layout = ModuleLayout {
+                reified: is_reified,
+                ..ModuleLayout::default()
+            };
+            let info = &self.infos[m];
+            let mut types = Vec::new();
+            let mut sigs = Vec::new();
+            for ft in info.types.clone() {
+                let (p, r) = self.map_func_type(&ft, is_reified)?;
+                types.push(self.func_type(&p, &r));
+                sigs.push((p, r));
+            }
+            layout.types = types;
+            layout.reified = is_reified;
+            self.layouts[m] = layout;
+            if is_reified {
+                // The vmctx type is created now so that signatures can name it.
+                let ty = self.type_base() + self.types.len() as u32;
+                self.types.push(func_sub_type(&[], &[])); // placeholder, replaced below
+                self.layouts[m].vmctx = Some(Vmctx {
+                    ty,
+                    ..Vmctx::default()
+                });
+            }
+            let nimp = self.infos[m].num_imported_funcs as usize;
+            let defined: Vec<u32> = self.infos[m].funcs[nimp..].to_vec();
+            let mut defined_sigs = Vec::new();
+            let mut first = None;
+            for (i, t) in defined.iter().enumerate() {
+                let (mut p, r) = sigs[*t as usize].clone();
+                if let Some(v) = &self.layouts[m].vmctx {
+                    p.push(ref_null(v.ty));
+                }
+                let sig = self.func_type(&p, &r);
+                defined_sigs.push(sig);
+                let f = self.add_func_slot(sig, format!("m{}:f{}", m.as_u32(), nimp + i));
+                first.get_or_insert(f.0);
+            }
+            self.layouts[m].defined_sigs = defined_sigs;
+            self.layouts[m].func_base = first.unwrap_or(0);
+        }
+
+        // Instance globals, native items, in instantiation order.
+        let instances: Vec<_> = self.graph.instances.keys().collect();
+        for &i in &instances {
+            let m = self.graph.instances[i].module;
+            if let Some(v) = &self.layouts[m].vmctx {
+                let ty = we::GlobalType {
+                    val_type: ref_null(v.ty),
+                    mutable: true,
+                    shared: false,
+                };
+                let g = self.add_global(
+                    ty,
+                    we::ConstExpr::ref_null(we::HeapType::Concrete(v.ty)),
+                    format!("instance{}", i.as_u32()),
+                );
+                self.instance_globals[i] = Some(g);
+            }
+        }
+        for &m in &modules {
+            if self.graph.instances_of[m].is_empty() {
+                continue;
+            }
+            self.layouts[m].data_base = self.datas.len() as u32;
+            for d in &self.infos[m].datas {
+                self.datas.push(d.data.to_vec());
+            }
+        }
+        // Unreified instances import state only from unreified ones (see `plan_reified`), so
+        // laying them out in instantiation order always finds their imports in place.
+        for &i in &instances {
+            let m = self.graph.instances[i].module;
+            if !self.layouts[m].reified {
+                self.layout_native(m, i)?;
+            }
+        }
+        for &m in &modules {
+            if self.layouts[m].reified && !self.graph.instances_of[m].is_empty() {
+                self.layout_vmctx(m)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Maps a module's function type to the output, reifying `funcref` in reified modules.
+    pub fn map_func_type(
+        &self,
+        ft: &wp::FuncType,
+        reified: bool,
+    ) -> Result<(Vec<we::ValType>, Vec<we::ValType>)> {
+        let map = |t: &wp::ValType| self.map_val_type(*t, reified);
+        let p = ft.params().iter().map(map).collect::<Result<Vec<_>>>()?;
+        let r = ft.results().iter().map(map).collect::<Result<Vec<_>>>()?;
+        Ok((p, r))
+    }
+
+    /// Maps a value type: `funcref` becomes `(ref null $closure)` in reified modules.
+    pub fn map_val_type(&self, t: wp::ValType, reified: bool) -> Result<we::ValType> {
+        Ok(match t {
+            wp::ValType::I32 => we::ValType::I32,
+            wp::ValType::I64 => we::ValType::I64,
+            wp::ValType::F32 => we::ValType::F32,
+            wp::ValType::F64 => we::ValType::F64,
+            wp::ValType::V128 => we::ValType::V128,
+            wp::ValType::Ref(r) => {
+                if r.is_func_ref() && reified {
+                    ref_null(runtime_structs::CLOSURE)
+                } else if r.is_func_ref() || r.is_extern_ref() {
+                    we::ValType::Ref(if r.is_func_ref() {
+                        we::RefType::FUNCREF
+                    } else {
+                        we::RefType::EXTERNREF
+                    })
+                } else if r == wp::RefType::EXNREF && !reified {
+                    we::ValType::Ref(we::RefType::EXNREF)
+                } else {
+                    return Err(not_yet(format!("reference type `{r}` in core modules")));
+                }
+            }
+        })
+    }
+
+    fn layout_native(
+        &mut self,
+        m: StaticModuleIndex,
+        instance: RuntimeInstanceIndex,
+    ) -> Result<()> {
+        let args = self.graph.instances[instance].args.clone();
+        let info = &self.infos[m];
+        let mut imported_funcs = Vec::new();
+        let func_pos = info.import_position.funcs.clone();
+        for pos in func_pos {
+            imported_funcs.push(self.resolve_func(&args[pos])?);
+        }
+        let mut memories = Vec::new();
+        for pos in self.infos[m].import_position.memories.clone() {
+            match self.resolve_memory(&args[pos])? {
+                StateTarget::Native(x) => memories.push(x),
+                StateTarget::Boxed { .. } => {
+                    bail!("internal: unreified instance imports a reified memory")
+                }
+            }
+        }
+        let defined_memories =
+            self.infos[m].memories[self.infos[m].num_imported_memories as usize..].to_vec();
+        for mt in defined_memories {
+            memories.push(self.memories.len() as u32);
+            self.memories.push(we::MemoryType {
+                minimum: mt.initial,
+                maximum: mt.maximum,
+                memory64: false,
+                shared: false,
+                page_size_log2: None,
+            });
+        }
+        let mut tables = Vec::new();
+        for pos in self.infos[m].import_position.tables.clone() {
+            match self.resolve_table(&args[pos])? {
+                StateTarget::Native(x) => tables.push(x),
+                StateTarget::Boxed { .. } => {
+                    bail!("internal: unreified instance imports a reified table")
+                }
+            }
+        }
+        let mut globals = Vec::new();
+        for pos in self.infos[m].import_position.globals.clone() {
+            match self.resolve_global(&args[pos])? {
+                GlobalTarget::Native(g) => globals.push(g.0),
+                GlobalTarget::Field { .. } => {
+                    bail!("internal: unreified instance imports a reified global")
+                }
+            }
+        }
+        let mut tags = Vec::new();
+        for pos in self.infos[m].import_position.tags.clone() {
+            tags.push(self.resolve_tag(&args[pos])?);
+        }
+        let layout = &mut self.layouts[m];
+        layout.imported_funcs = imported_funcs;
+        layout.memories = memories;
+        layout.globals = globals;
+        layout.tags = tags;
+        // Defined tables, globals and tags need the renumbering of their init expressions, so
+        // they are added after the layout is in place.
+        let info = &self.infos[m];
+        let defined_tables: Vec<_> = info.tables[info.num_imported_tables as usize..]
+            .iter()
+            .cloned()
+            .zip(info.table_inits.iter().cloned())
+            .collect();
+        let defined_globals = info.defined_globals.clone();
+        let defined_tags = info.tags[info.num_imported_tags as usize..].to_vec();
+        self.layouts[m].tables = tables;
+        for (tt, init) in defined_tables {
+            let init = match init {
+                Some(e) => Some(self.native_const_expr(m, &e)?),
+                None => None,
+            };
+            let element_type = self
+                .renumber(m)
+                .ref_type(tt.element_type)
+                .map_err(|e| anyhow!("{e}"))?;
+            let index = self.tables.len() as u32;
+            self.tables.push((
+                we::TableType {
+                    element_type,
+                    minimum: tt.initial,
+                    maximum: tt.maximum,
+                    table64: false,
+                    shared: false,
+                },
+                init,
+            ));
+            self.layouts[m].tables.push(index);
+        }
+        for g in defined_globals {
+            let init = self.native_const_expr(m, &g.init)?;
+            let val_type = self.map_val_type(g.ty.content_type, false)?;
+            let index = self.add_global(
+                we::GlobalType {
+                    val_type,
+                    mutable: g.ty.mutable,
+                    shared: false,
+                },
+                init,
+                format!(
+                    "instance{}:g{}",
+                    instance.as_u32(),
+                    self.layouts[m].globals.len()
+                ),
+            );
+            self.layouts[m].globals.push(index.0);
+        }
+        for tag in defined_tags {
+            let index = self.tags.len() as u32;
+            self.tags.push(we::TagType {
+                kind: we::TagKind::Exception,
+                func_type_idx: self.layouts[m].types[tag.func_type_idx as usize],
+            });
+            self.layouts[m].tags.push(index);
+        }
+        // Element segments become passive (or stay declarative) output segments.
+        self.layouts[m].elem_base = self.elems.len() as u32;
+        let elements = self.infos[m].elements.clone();
+        for e in &elements {
+            let seg = self.native_element(m, e)?;
+            self.elems.push(seg);
+        }
+        Ok(())
+    }
+
+    fn layout_vmctx(&mut self, m: StaticModuleIndex) -> Result<()> {
+        let instances = self.graph.instances_of[m].clone();
+        let mut v = self.layouts[m]
+            .vmctx
+            .take()
+            .expect("reified module has a vmctx");
+        let info = &self.infos[m];
+        let nmem = info.memories.len();
+        let ntab = info.tables.len();
+        for _ in 0..nmem {
+            let f = v.add(ref_null(runtime_structs::MEMBOX));
+            v.memories.push(f);
+        }
+        for t in info.tables.clone() {
+            if !t.element_type.is_func_ref() {
+                return Err(not_yet(format!(
+                    "tables of `{}` in modules instantiated more than once",
+                    t.element_type
+                )));
+            }
+        }
+        for _ in 0..ntab {
+            let f = v.add(ref_null(runtime_structs::TABLEBOX));
+            v.tables.push(f);
+        }
+        // Globals: imported ones bound to one native global in every instance stay static.
+        let exported_globals: BTreeSet<u32> = info
+            .exports
+            .iter()
+            .filter(|e| e.kind == wp::ExternalKind::Global)
+            .map(|e| e.index)
+            .collect();
+        let global_positions = info.import_position.globals.clone();
+        let globals = info.globals.clone();
+        for (g, gt) in globals.iter().enumerate() {
+            let ty = self.map_val_type(gt.content_type, true)?;
+            let slot = if let Some(&pos) = global_positions.get(g) {
+                let mut targets = Vec::new();
+                for &i in &instances {
+                    targets.push(self.resolve_global_static(&self.graph.instances[i].args[pos])?);
+                }
+                match targets[0] {
+                    Some(out) if targets.iter().all(|t| *t == targets[0]) => {
+                        GlobalSlot::Static(out)
+                    }
+                    _ if gt.mutable => {
+                        let box_ty = runtime_structs::box_type_for(ty).ok_or_else(|| {
+                            not_yet(format!(
+                                "shared mutable globals of type `{}`",
+                                gt.content_type
+                            ))
+                        })?;
+                        GlobalSlot::Boxed {
+                            field: v.add(ref_null(box_ty)),
+                            box_ty,
+                        }
+                    }
+                    _ => GlobalSlot::Value(v.add(ty)),
+                }
+            } else if gt.mutable && exported_globals.contains(&(g as u32)) {
+                let box_ty = runtime_structs::box_type_for(ty).ok_or_else(|| {
+                    not_yet(format!(
+                        "exported mutable globals of type `{}`",
+                        gt.content_type
+                    ))
+                })?;
+                GlobalSlot::Boxed {
+                    field: v.add(ref_null(box_ty)),
+                    box_ty,
+                }
+            } else {
+                GlobalSlot::Value(v.add(ty))
+            };
+            v.globals.push(slot);
+        }
+        // Imported functions: static when every instance calls the same target.
+        let func_positions = self.infos[m].import_position.funcs.clone();
+        for pos in func_positions {
+            let mut targets = Vec::new();
+            for &i in &instances {
+                targets.push(self.resolve_func(&self.graph.instances[i].args[pos])?);
+            }
+            let imported = if targets.iter().all(|t| *t == targets[0]) {
+                ImportedFunc::Static(targets[0])
+            } else {
+                ImportedFunc::Dynamic(v.add(ref_null(runtime_structs::CLOSURE)))
+            };
+            v.imported_funcs.push(imported);
+        }
+        for _ in 0..self.infos[m].datas.len() {
+            let f = v.add(we::ValType::I32);
+            v.datas.push(f);
+        }
+        for _ in 0..self.infos[m].elements.len() {
+            let f = v.add(ref_null(runtime_structs::FUNCS));
+            v.elems.push(f);
+        }
+        if !self.infos[m].tags.is_empty() {
+            return Err(crate::error::unsupported(
+                "exceptions in modules instantiated more than once (reified modules)",
+            ));
+        }
+        let idx = (v.ty - self.type_base()) as usize;
+        self.types[idx] = we::SubType {
+            is_final: true,
+            supertype_idx: None,
+            composite_type: we::CompositeType {
+                inner: we::CompositeInnerType::Struct(we::StructType {
+                    fields: v.fields.clone().into(),
+                }),
+                shared: false,
+                descriptor: None,
+                describes: None,
+            },
+        };
+        self.layouts[m].vmctx = Some(v);
+        Ok(())
+    }
+
+    /// A `Renumber` for module `m`.
+    pub fn renumber(&self, m: StaticModuleIndex) -> Renumber<'_> {
+        Renumber {
+            layout: &self.layouts[m],
+            num_imported_funcs: self.infos[m].num_imported_funcs,
+        }
+    }
+
+    /// Resolves what an import argument calls.
+    pub fn resolve_func(&mut self, def: &CoreDef) -> Result<FuncTarget> {
+        match def {
+            CoreDef::Export(e) => {
+                let (instance, item) = self.graph.resolve(&self.front.modules, e)?;
+                let EntityIndex::Function(f) = item else {
+                    bail!(
+                        "core instance {} export is not a function",
+                        instance.as_u32()
+                    )
+                };
+                self.func_of_instance(instance, f.as_u32())
+            }
+            CoreDef::Trampoline(t) => Ok(FuncTarget::Plain(self.trampoline(*t)?)),
+            CoreDef::InstanceFlags(_) => bail!("instance flags used as a function"),
+            CoreDef::UnsafeIntrinsic(_) => Err(not_yet("unsafe intrinsics")),
+            CoreDef::TaskMayBlock => Err(crate::error::unsupported("async components")),
+        }
+    }
+
+    /// Function `f` (module index space) of `instance`.
+    pub fn func_of_instance(
+        &mut self,
+        instance: RuntimeInstanceIndex,
+        f: u32,
+    ) -> Result<FuncTarget> {
+        let m = self.graph.instances[instance].module;
+        let nimp = self.infos[m].num_imported_funcs;
+        if f < nimp {
+            let pos = self.infos[m].import_position.funcs[f as usize];
+            let def = self.graph.instances[instance].args[pos].clone();
+            return self.resolve_func(&def);
+        }
+        let func = OutFunc(self.layouts[m].func_base + (f - nimp));
+        Ok(if self.layouts[m].reified {
+            FuncTarget::Reified { func, instance }
+        } else {
+            FuncTarget::Plain(func)
+        })
+    }
+
+    fn export_item(&self, def: &CoreDef) -> Result<(RuntimeInstanceIndex, EntityIndex)> {
+        match def {
+            CoreDef::Export(e) => self.graph.resolve(&self.front.modules, e),
+            _ => Err(not_yet(
+                "memories, tables or globals provided by the component runtime",
+            )),
+        }
+    }
+
+    /// Resolves an imported memory.
+    pub fn resolve_memory(&mut self, def: &CoreDef) -> Result<StateTarget> {
+        let (instance, item) = self.export_item(def)?;
+        let EntityIndex::Memory(mi) = item else {
+            bail!("export is not a memory")
+        };
+        let m = self.graph.instances[instance].module;
+        let mi = mi.as_u32();
+        if self.layouts[m].reified {
+            let field = mi; // memories are the first fields of a vmctx
+            return Ok(StateTarget::Boxed { instance, field });
+        }
+        let info = &self.infos[m];
+        if mi < info.num_imported_memories {
+            let pos = info.import_position.memories[mi as usize];
+            let def = self.graph.instances[instance].args[pos].clone();
+            return self.resolve_memory(&def);
+        }
+        Ok(StateTarget::Native(self.layouts[m].memories[mi as usize]))
+    }
+
+    /// Resolves an imported table.
+    pub fn resolve_table(&mut self, def: &CoreDef) -> Result<StateTarget> {
+        let (instance, item) = self.export_item(def)?;
+        let EntityIndex::Table(ti) = item else {
+            bail!("export is not a table")
+        };
+        let m = self.graph.instances[instance].module;
+        let ti = ti.as_u32();
+        if self.layouts[m].reified {
+            let field = self.infos[m].memories.len() as u32 + ti;
+            return Ok(StateTarget::Boxed { instance, field });
+        }
+        let info = &self.infos[m];
+        if ti < info.num_imported_tables {
+            let pos = info.import_position.tables[ti as usize];
+            let def = self.graph.instances[instance].args[pos].clone();
+            return self.resolve_table(&def);
+        }
+        Ok(StateTarget::Native(self.layouts[m].tables[ti as usize]))
+    }
+
+    /// Resolves an imported global.
+    pub fn resolve_global(&mut self, def: &CoreDef) -> Result<GlobalTarget> {
+        if let CoreDef::InstanceFlags(ci) = def {
+            return Ok(GlobalTarget::Native(self.flags_global(*ci)));
+        }
+        let (instance, item) = self.export_item(def)?;
+        let EntityIndex::Global(gi) = item else {
+            bail!("export is not a global")
+        };
+        let m = self.graph.instances[instance].module;
+        let gi = gi.as_u32();
+        if let Some(v) = &self.layouts[m].vmctx {
+            if let Some(slot) = v.globals.get(gi as usize) {
+                return Ok(match *slot {
+                    GlobalSlot::Static(g) => GlobalTarget::Native(g),
+                    GlobalSlot::Value(field) => GlobalTarget::Field {
+                        instance,
+                        field,
+                        boxed: false,
+                    },
+                    GlobalSlot::Boxed { field, .. } => GlobalTarget::Field {
+                        instance,
+                        field,
+                        boxed: true,
+                    },
+                });
+            }
+            bail!("internal: global of a reified module resolved before its layout");
+        }
+        let info = &self.infos[m];
+        if gi < info.num_imported_globals {
+            let pos = info.import_position.globals[gi as usize];
+            let def = self.graph.instances[instance].args[pos].clone();
+            return self.resolve_global(&def);
+        }
+        Ok(GlobalTarget::Native(OutGlobal(
+            self.layouts[m].globals[gi as usize],
+        )))
+    }
+
+    /// The output global that an imported global is bound to when it is one of the output's
+    /// own globals (an unreified module's or a flags global); `None` when it lives in a vmctx.
+    /// Unlike [`Self::resolve_global`] this needs no vmctx layout.
+    pub fn resolve_global_static(&mut self, def: &CoreDef) -> Result<Option<OutGlobal>> {
+        if let CoreDef::InstanceFlags(ci) = def {
+            return Ok(Some(self.flags_global(*ci)));
+        }
+        let (instance, item) = self.export_item(def)?;
+        let EntityIndex::Global(gi) = item else {
+            bail!("export is not a global")
+        };
+        let m = self.graph.instances[instance].module;
+        let gi = gi.as_u32();
+        let info = &self.infos[m];
+        if gi < info.num_imported_globals {
+            let pos = info.import_position.globals[gi as usize];
+            let def = self.graph.instances[instance].args[pos].clone();
+            return self.resolve_global_static(&def);
+        }
+        if self.layouts[m].reified {
+            return Ok(None);
+        }
+        Ok(Some(OutGlobal(self.layouts[m].globals[gi as usize])))
+    }
+
+    fn resolve_tag(&mut self, def: &CoreDef) -> Result<u32> {
+        let (instance, item) = self.export_item(def)?;
+        let EntityIndex::Tag(ti) = item else {
+            bail!("export is not a tag")
+        };
+        let m = self.graph.instances[instance].module;
+        if self.layouts[m].reified {
+            return Err(crate::error::unsupported(
+                "exceptions in modules instantiated more than once (reified modules)",
+            ));
+        }
+        let ti = ti.as_u32();
+        let info = &self.infos[m];
+        if ti < info.num_imported_tags {
+            let pos = info.import_position.tags[ti as usize];
+            let def = self.graph.instances[instance].args[pos].clone();
+            return self.resolve_tag(&def);
+        }
+        Ok(self.layouts[m].tags[ti as usize])
+    }
+
+    /// The flags global of a component instance: `may_leave` (1 = may leave), as FACT adapters
+    /// read and write it.
+    pub fn flags_global(&mut self, ci: RuntimeComponentInstanceIndex) -> OutGlobal {
+        if let Some(g) = self.flags.get(&ci) {
+            return *g;
+        }
+        let g = self.add_global(
+            we::GlobalType {
+                val_type: we::ValType::I32,
+                mutable: true,
+                shared: false,
+            },
+            we::ConstExpr::i32_const(1),
+            format!("flags{}", ci.as_u32()),
+        );
+        self.flags.insert(ci, g);
+        g
+    }
+
+    /// The output function for trampoline `t`.
+    pub fn trampoline(&mut self, t: TrampolineIndex) -> Result<OutFunc> {
+        if let Some(f) = self.trampolines.get(&t) {
+            return Ok(*f);
+        }
+        let f = match &self.front.translation.trampolines[t] {
+            Trampoline::LowerImport { .. } => {
+                let Some(i) = self.host.import_of(t) else {
+                    bail!("internal: trampoline {} has no host import", t.as_u32())
+                };
+                OutFunc(i as u32)
+            }
+            Trampoline::Trap => {
+                let ty = self.func_type(&[we::ValType::I32], &[]);
+                let mut body = we::Function::new([]);
+                body.instructions().unreachable().end();
+                self.add_func(ty, "trap".into(), body)
+            }
+            other => {
+                let name = format!("{other:?}");
+                let name = name.split([' ', '{', '(']).next().unwrap_or("").to_string();
+                if name.contains("Resource") {
+                    return Err(not_yet("resources"));
+                }
+                if name.contains("Transcoder") {
+                    return Err(not_yet("string transcoding between components"));
+                }
+                return Err(not_yet(format!("the `{name}` built-in")));
+            }
+        };
+        self.trampolines.insert(t, f);
+        Ok(f)
+    }
+
+    /// A function with `target`'s original signature (no vmctx parameter): `target` itself
+    /// when plain, otherwise a wrapper that passes the bound instance's vmctx.
+    pub fn plain_func(&mut self, target: FuncTarget) -> Result<OutFunc> {
+        let FuncTarget::Reified { func, instance } = target else {
+            let FuncTarget::Plain(f) = target else {
+                unreachable!()
+            };
+            return Ok(f);
+        };
+        if let Some(f) = self.bound.get(&target) {
+            return Ok(*f);
+        }
+        let (mut params, results) = self.func_type_of(self.out_func_type(func));
+        params.pop();
+        let ty = self.func_type(&params, &results);
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        for i in 0..params.len() as u32 {
+            ins.local_get(i);
+        }
+        let g = self.instance_globals[instance].expect("reified instance has a global");
+        ins.global_get(g.0).call(func.0).end();
+        let f = self.add_func(ty, format!("bound{}:{}", instance.as_u32(), func.0), body);
+        self.bound.insert(target, f);
+        Ok(f)
+    }
+
+    /// The output type of function `f`.
+    pub fn out_func_type(&self, f: OutFunc) -> u32 {
+        if f.0 < self.num_imported_funcs {
+            let import = &self.host.imports[f.0 as usize];
+            let key: (Vec<_>, Vec<_>) = (
+                import
+                    .ty
+                    .params()
+                    .iter()
+                    .map(|t| plain_val_type(*t).unwrap_or(we::ValType::I32))
+                    .collect(),
+                import
+                    .ty
+                    .results()
+                    .iter()
+                    .map(|t| plain_val_type(*t).unwrap_or(we::ValType::I32))
+                    .collect(),
+            );
+            return self.func_types[&key];
+        }
+        self.funcs[(f.0 - self.num_imported_funcs) as usize].ty
+    }
+
+    /// The closure entry thunk of `target`: `(params.., ctx anyref) -> results`; for a reified
+    /// target it casts `ctx` to the vmctx type, for a plain one it ignores it. Returns the
+    /// thunk and its type.
+    pub fn entry_thunk(&mut self, target: FuncTarget) -> Result<(OutFunc, u32)> {
+        let (func, vmctx_ty) = match target {
+            FuncTarget::Plain(f) => (f, None),
+            FuncTarget::Reified { func, instance } => {
+                let m = self.graph.instances[instance].module;
+                (func, self.layouts[m].vmctx.as_ref().map(|v| v.ty))
+            }
+        };
+        // Thunks depend only on the function, not on the bound instance.
+        let key = FuncTarget::Plain(func);
+        let (mut params, results) = self.func_type_of(self.out_func_type(func));
+        if vmctx_ty.is_some() {
+            params.pop();
+        }
+        let n = params.len() as u32;
+        params.push(ANYREF);
+        let ty = self.func_type(&params, &results);
+        if let Some(f) = self.entry_thunks.get(&key) {
+            return Ok((*f, ty));
+        }
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        for i in 0..n {
+            ins.local_get(i);
+        }
+        if let Some(vt) = vmctx_ty {
+            ins.local_get(n)
+                .ref_cast_nullable(we::HeapType::Concrete(vt));
+        }
+        ins.call(func.0).end();
+        let f = self.add_func(ty, format!("entry:{}", func.0), body);
+        self.entry_thunks.insert(key, f);
+        self.declared.insert(f.0);
+        Ok((f, ty))
+    }
+
+    /// Emits code that pushes a `(ref $closure)` for `target`; `ctx` pushes the vmctx of a
+    /// reified target's instance.
+    pub fn emit_closure(&mut self, ins: &mut Sink, target: FuncTarget) -> Result<()> {
+        let (thunk, _) = self.entry_thunk(target)?;
+        ins.push(we::Instruction::RefFunc(thunk.0));
+        match target {
+            FuncTarget::Plain(_) => ins.push(we::Instruction::RefNull(we::HeapType::Abstract {
+                shared: false,
+                ty: we::AbstractHeapType::None,
+            })),
+            FuncTarget::Reified { instance, .. } => {
+                let g = self.instance_globals[instance].expect("reified instance has a global");
+                ins.push(we::Instruction::GlobalGet(g.0));
+            }
+        }
+        ins.push(we::Instruction::StructNew(runtime_structs::CLOSURE));
+        Ok(())
+    }
+
+    /// The function of a runtime helper.
+    pub fn helper(&self, h: runtime_structs::Helper) -> OutFunc {
+        self.helpers[&h]
+    }
+
+    /// A constant expression of an unreified module, renumbered.
+    pub fn native_const_expr(
+        &mut self,
+        m: StaticModuleIndex,
+        e: &wp::ConstExpr<'_>,
+    ) -> Result<we::ConstExpr> {
+        let mut out = Vec::new();
+        let mut reader = e.get_operators_reader();
+        while !reader.eof() {
+            let op = reader.read()?;
+            match op {
+                wp::Operator::End => {}
+                wp::Operator::RefFunc { function_index } => {
+                    let target = self.module_func(m, None, function_index)?;
+                    let f = self.plain_func(target)?;
+                    self.declared.insert(f.0);
+                    out.push(we::Instruction::RefFunc(f.0));
+                }
+                op => {
+                    let ins = self
+                        .renumber(m)
+                        .instruction(op)
+                        .map_err(|e| anyhow!("{e}"))?;
+                    out.push(ins);
+                }
+            }
+        }
+        Ok(we::ConstExpr::extended(out))
+    }
+
+    /// Function `f` (module index space) of module `m`, seen from `instance` (`None` for an
+    /// unreified module, whose only instance is implied).
+    pub fn module_func(
+        &mut self,
+        m: StaticModuleIndex,
+        instance: Option<RuntimeInstanceIndex>,
+        f: u32,
+    ) -> Result<FuncTarget> {
+        let layout = &self.layouts[m];
+        let nimp = self.infos[m].num_imported_funcs;
+        if f < nimp {
+            if let Some(v) = &layout.vmctx {
+                return match v.imported_funcs[f as usize] {
+                    ImportedFunc::Static(t) => Ok(t),
+                    ImportedFunc::Dynamic(_) => {
+                        let instance = instance.expect("reified module function needs an instance");
+                        self.func_of_instance(instance, f)
+                    }
+                };
+            }
+            return Ok(layout.imported_funcs[f as usize]);
+        }
+        let func = OutFunc(layout.func_base + (f - nimp));
+        Ok(match (layout.reified, instance) {
+            (true, Some(instance)) => FuncTarget::Reified { func, instance },
+            (true, None) => bail!("internal: reified function without an instance"),
+            (false, _) => FuncTarget::Plain(func),
+        })
+    }
+
+    fn native_element(
+        &mut self,
+        m: StaticModuleIndex,
+        e: &wp::Element<'_>,
+    ) -> Result<we::ElementSegment<'static>> {
+        let elements = match &e.items {
+            wp::ElementItems::Functions(r) => {
+                let mut fs = Vec::new();
+                for f in r.clone() {
+                    let target = self.module_func(m, None, f?)?;
+                    let f = self.plain_func(target)?;
+                    self.declared.insert(f.0);
+                    fs.push(f.0);
+                }
+                we::Elements::Functions(fs.into())
+            }
+            wp::ElementItems::Expressions(ty, r) => {
+                let ty = self.renumber(m).ref_type(*ty).map_err(|e| anyhow!("{e}"))?;
+                let mut es = Vec::new();
+                for ex in r.clone() {
+                    es.push(self.native_const_expr(m, &ex?)?);
+                }
+                we::Elements::Expressions(ty, es.into())
+            }
+        };
+        let mode = match e.kind {
+            wp::ElementKind::Declared => we::ElementMode::Declared,
+            _ => we::ElementMode::Passive,
+        };
+        Ok(we::ElementSegment { mode, elements })
+    }
+
+    /// Encodes the output module.
+    pub fn finish(mut self, component_type: &(String, Vec<u8>)) -> Result<Vec<u8>> {
+        let mut module = we::Module::new();
+        let mut types = we::TypeSection::new();
+        if self.gc {
+            types.ty().rec(runtime_structs::rec_group());
+        }
+        for t in &self.types {
+            types.ty().subtype(t);
+        }
+        module.section(&types);
+
+        let mut imports = we::ImportSection::new();
+        for (i, import) in self.host.imports.iter().enumerate() {
+            let ty = self.out_func_type(OutFunc(i as u32));
+            imports.import(&import.module, &import.name, we::EntityType::Function(ty));
+        }
+        module.section(&imports);
+
+        let mut functions = we::FunctionSection::new();
+        for f in &self.funcs {
+            functions.function(f.ty);
+        }
+        module.section(&functions);
+
+        let mut tables = we::TableSection::new();
+        for (t, init) in &self.tables {
+            match init {
+                Some(e) => tables.table_with_init(*t, e),
+                None => tables.table(*t),
+            };
+        }
+        module.section(&tables);
+
+        let mut memories = we::MemorySection::new();
+        for m in &self.memories {
+            memories.memory(*m);
+        }
+        module.section(&memories);
+
+        let mut tags = we::TagSection::new();
+        for t in &self.tags {
+            tags.tag(*t);
+        }
+        if !self.tags.is_empty() {
+            module.section(&tags);
+        }
+
+        let mut globals = we::GlobalSection::new();
+        for (t, init, _) in &self.globals {
+            globals.global(*t, init);
+        }
+        module.section(&globals);
+
+        let mut exports = we::ExportSection::new();
+        for (name, kind, index) in &self.exports {
+            exports.export(name, *kind, *index);
+        }
+        module.section(&exports);
+
+        let mut elems = we::ElementSection::new();
+        for e in &self.elems {
+            elems.segment(e.clone());
+        }
+        let declared: Vec<u32> = std::mem::take(&mut self.declared).into_iter().collect();
+        if !declared.is_empty() {
+            elems.declared(we::Elements::Functions(declared.into()));
+        }
+        module.section(&elems);
+
+        module.section(&we::DataCountSection {
+            count: self.datas.len() as u32,
+        });
+
+        let mut code = we::CodeSection::new();
+        for f in &self.funcs {
+            let body = f
+                .body
+                .as_ref()
+                .ok_or_else(|| anyhow!("internal: function `{}` has no body", f.name))?;
+            code.function(body);
+        }
+        module.section(&code);
+
+        let mut data = we::DataSection::new();
+        for d in &self.datas {
+            data.passive(d.iter().copied());
+        }
+        module.section(&data);
+
+        let mut names = we::NameSection::new();
+        let mut fnames = we::NameMap::new();
+        for (i, import) in self.host.imports.iter().enumerate() {
+            fnames.append(i as u32, &format!("{}#{}", import.module, import.name));
+        }
+        for (i, f) in self.funcs.iter().enumerate() {
+            fnames.append(self.num_imported_funcs + i as u32, &f.name);
+        }
+        names.functions(&fnames);
+        let mut gnames = we::NameMap::new();
+        for (i, (_, _, name)) in self.globals.iter().enumerate() {
+            gnames.append(i as u32, name);
+        }
+        names.globals(&gnames);
+        module.section(&names);
+
+        module.section(&we::CustomSection {
+            name: component_type.0.as_str().into(),
+            data: component_type.1.as_slice().into(),
+        });
+        Ok(module.finish())
+    }
+}
+
+/// A host-boundary value type (always a number) in wasm-encoder's terms.
+pub fn plain_val_type(t: wp::ValType) -> Result<we::ValType> {
+    Ok(match t {
+        wp::ValType::I32 => we::ValType::I32,
+        wp::ValType::I64 => we::ValType::I64,
+        wp::ValType::F32 => we::ValType::F32,
+        wp::ValType::F64 => we::ValType::F64,
+        other => bail!("unexpected host-boundary type `{other}`"),
+    })
+}

@@ -1,0 +1,454 @@
+//! The instantiation routine and the host exports of the output.
+//!
+//! The routine (exported as `_initialize`, which wit-component runs when the re-wrapped
+//! component is instantiated) replays the component's core instantiations in initializer
+//! order; see [`crate::fuse`] for what each step does.
+
+use anyhow::{Result, bail};
+use runtime_structs::{CLOSURE, FUNCS, Helper};
+use wasm_encoder as we;
+use wasmtime_environ::component::RuntimeInstanceIndex;
+use wasmtime_environ::wasmparser as wp;
+
+use crate::error::not_yet;
+use crate::fuse::{
+    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, Lowerer, StateTarget, ref_null,
+};
+use crate::rewrite::Sink;
+
+impl Lowerer<'_, '_> {
+    /// Builds the instantiation routine and the exports.
+    pub fn instantiate_and_export(&mut self) -> Result<()> {
+        let mut out = Sink::default();
+        let arr_local = 0;
+        let instances: Vec<_> = self.graph.instances.keys().collect();
+        for i in instances {
+            let m = self.graph.instances[i].module;
+            if self.layouts[m].reified {
+                self.instantiate_reified(i, arr_local, &mut out)?;
+            } else {
+                self.instantiate_native(i, &mut out)?;
+            }
+        }
+        out.push(we::Instruction::End);
+        let locals = if self.gc {
+            vec![(1, ref_null(FUNCS))]
+        } else {
+            Vec::new()
+        };
+        let mut body = we::Function::new(locals);
+        body.raw(out.0);
+        let ty = self.func_type(&[], &[]);
+        let init = self.add_func(ty, "_initialize".into(), body);
+        self.exports
+            .push(("_initialize".into(), we::ExportKind::Func, init.0));
+
+        for export in &self.host.exports {
+            let target = self.resolve_func(&export.func)?;
+            let f = self.plain_func(target)?;
+            self.exports
+                .push((export.name.clone(), we::ExportKind::Func, f.0));
+            if let Some(post) = &export.post_return {
+                let target = self.resolve_func(post)?;
+                let f = self.plain_func(target)?;
+                self.exports
+                    .push((export.post_return_name(), we::ExportKind::Func, f.0));
+            }
+        }
+        Ok(())
+    }
+
+    fn instantiate_native(&mut self, i: RuntimeInstanceIndex, out: &mut Sink) -> Result<()> {
+        use we::Instruction as I;
+        let m = self.graph.instances[i].module;
+        let elements = self.infos[m].elements.clone();
+        for (e, seg) in elements.iter().enumerate() {
+            if let wp::ElementKind::Active {
+                table_index,
+                offset_expr,
+            } = &seg.kind
+            {
+                let n = element_count(seg);
+                let table = self.layouts[m].tables[table_index.unwrap_or(0) as usize];
+                let offset = self.native_const_expr(m, offset_expr)?;
+                emit_const(out, &offset);
+                out.push(I::I32Const(0));
+                out.push(I::I32Const(n as i32));
+                let seg_out = self.layouts[m].elem_base + e as u32;
+                out.push(I::TableInit {
+                    elem_index: seg_out,
+                    table,
+                });
+                out.push(I::ElemDrop(seg_out));
+            }
+        }
+        let datas = self.infos[m].datas.clone();
+        for (d, seg) in datas.iter().enumerate() {
+            if let wp::DataKind::Active {
+                memory_index,
+                offset_expr,
+            } = &seg.kind
+            {
+                let mem = self.layouts[m].memories[*memory_index as usize];
+                let offset = self.native_const_expr(m, offset_expr)?;
+                emit_const(out, &offset);
+                out.push(I::I32Const(0));
+                out.push(I::I32Const(seg.data.len() as i32));
+                let seg_out = self.layouts[m].data_base + d as u32;
+                out.push(I::MemoryInit {
+                    mem,
+                    data_index: seg_out,
+                });
+                out.push(I::DataDrop(seg_out));
+            }
+        }
+        if let Some(start) = self.infos[m].start {
+            let target = self.module_func(m, None, start)?;
+            self.emit_call(out, target, None, false);
+        }
+        Ok(())
+    }
+
+    fn instantiate_reified(
+        &mut self,
+        i: RuntimeInstanceIndex,
+        arr: u32,
+        out: &mut Sink,
+    ) -> Result<()> {
+        use we::Instruction as I;
+        let m = self.graph.instances[i].module;
+        let g = self.instance_globals[i]
+            .expect("reified instance has a global")
+            .0;
+        let v = self.layouts[m]
+            .vmctx
+            .as_ref()
+            .expect("reified module has a vmctx");
+        let vty = v.ty;
+        let mem_fields = v.memories.clone();
+        let tab_fields = v.tables.clone();
+        let global_slots = v.globals.clone();
+        let func_slots = v.imported_funcs.clone();
+        let data_fields = v.datas.clone();
+        let elem_fields = v.elems.clone();
+        let args = self.graph.instances[i].args.clone();
+
+        out.push(I::StructNewDefault(vty));
+        out.push(I::GlobalSet(g));
+        let set = |out: &mut Sink, field_index: u32| {
+            out.push(I::StructSet {
+                struct_type_index: vty,
+                field_index,
+            });
+        };
+
+        // Memories.
+        let info = &self.infos[m];
+        let nimp_mem = info.num_imported_memories as usize;
+        let memories = info.memories.clone();
+        let mem_pos = info.import_position.memories.clone();
+        for (mi, mt) in memories.iter().enumerate() {
+            out.push(I::GlobalGet(g));
+            if mi < nimp_mem {
+                let StateTarget::Boxed { instance, field } =
+                    self.resolve_memory(&args[mem_pos[mi]])?
+                else {
+                    bail!("internal: reified instance imports an unreified memory");
+                };
+                self.push_field(out, instance, field);
+            } else {
+                let max = mt.maximum.unwrap_or(65536).min(65536);
+                out.push(I::I32Const(mt.initial as i32));
+                out.push(I::I32Const(max as i32));
+                out.push(I::Call(self.helper(Helper::MemoryNew).0));
+            }
+            set(out, mem_fields[mi]);
+        }
+
+        // Tables.
+        let info = &self.infos[m];
+        let nimp_tab = info.num_imported_tables as usize;
+        let tables = info.tables.clone();
+        let table_inits = info.table_inits.clone();
+        let tab_pos = info.import_position.tables.clone();
+        for (ti, tt) in tables.iter().enumerate() {
+            out.push(I::GlobalGet(g));
+            if ti < nimp_tab {
+                let StateTarget::Boxed { instance, field } =
+                    self.resolve_table(&args[tab_pos[ti]])?
+                else {
+                    bail!("internal: reified instance imports an unreified table");
+                };
+                self.push_field(out, instance, field);
+            } else {
+                if table_inits[ti - nimp_tab].is_some() {
+                    return Err(not_yet("table initializer expressions in reified modules"));
+                }
+                out.push(I::RefNull(we::HeapType::Concrete(CLOSURE)));
+                out.push(I::I32Const(tt.initial as i32));
+                out.push(I::I32Const(
+                    tt.maximum
+                        .map_or(-1, |x| x.min(u32::MAX as u64) as u32 as i32),
+                ));
+                out.push(I::Call(self.helper(Helper::TableNew).0));
+            }
+            set(out, tab_fields[ti]);
+        }
+
+        // Globals.
+        let info = &self.infos[m];
+        let nimp_glob = info.num_imported_globals as usize;
+        let glob_pos = info.import_position.globals.clone();
+        let defined = info.defined_globals.clone();
+        for (gi, slot) in global_slots.iter().enumerate() {
+            if gi < nimp_glob {
+                let target = self.resolve_global(&args[glob_pos[gi]])?;
+                match (*slot, target) {
+                    (GlobalSlot::Static(_), _) => {}
+                    (GlobalSlot::Value(f), t) => {
+                        out.push(I::GlobalGet(g));
+                        self.push_global_value(out, t);
+                        set(out, f);
+                    }
+                    (
+                        GlobalSlot::Boxed { field: f, .. },
+                        GlobalTarget::Field {
+                            instance,
+                            field,
+                            boxed: true,
+                        },
+                    ) => {
+                        out.push(I::GlobalGet(g));
+                        self.push_field(out, instance, field);
+                        set(out, f);
+                    }
+                    (GlobalSlot::Boxed { .. }, _) => {
+                        bail!("internal: mutable global import without a box to share")
+                    }
+                }
+            } else {
+                let init = &defined[gi - nimp_glob].init;
+                out.push(I::GlobalGet(g));
+                self.reified_const_expr(m, i, g, init, out)?;
+                match *slot {
+                    GlobalSlot::Value(f) => set(out, f),
+                    GlobalSlot::Boxed { field: f, box_ty } => {
+                        out.push(I::StructNew(box_ty));
+                        set(out, f);
+                    }
+                    GlobalSlot::Static(_) => bail!("internal: defined global bound statically"),
+                }
+            }
+        }
+
+        // Imports bound per instance.
+        let func_pos = self.infos[m].import_position.funcs.clone();
+        for (fi, slot) in func_slots.iter().enumerate() {
+            if let ImportedFunc::Dynamic(f) = slot {
+                out.push(I::GlobalGet(g));
+                let target = self.resolve_func(&args[func_pos[fi]])?;
+                self.emit_closure(out, target)?;
+                set(out, *f);
+            }
+        }
+
+        // Element segments: materialize, then apply the active ones.
+        let elements = self.infos[m].elements.clone();
+        for (e, seg) in elements.iter().enumerate() {
+            match &seg.kind {
+                wp::ElementKind::Declared => {}
+                wp::ElementKind::Passive => {
+                    out.push(I::GlobalGet(g));
+                    self.materialize(i, seg, arr, out)?;
+                    set(out, elem_fields[e]);
+                }
+                wp::ElementKind::Active {
+                    table_index,
+                    offset_expr,
+                } => {
+                    let n = element_count(seg);
+                    self.reified_const_expr(m, i, g, offset_expr, out)?;
+                    out.push(I::I32Const(0));
+                    out.push(I::I32Const(n as i32));
+                    out.push(I::GlobalGet(g));
+                    out.push(I::StructGet {
+                        struct_type_index: vty,
+                        field_index: tab_fields[table_index.unwrap_or(0) as usize],
+                    });
+                    self.materialize(i, seg, arr, out)?;
+                    out.push(I::Call(self.helper(Helper::TableInit).0));
+                }
+            }
+        }
+
+        // Data segments.
+        let datas = self.infos[m].datas.clone();
+        for (d, seg) in datas.iter().enumerate() {
+            let len = seg.data.len() as i32;
+            match &seg.kind {
+                wp::DataKind::Passive => {
+                    out.push(I::GlobalGet(g));
+                    out.push(I::I32Const(len));
+                    set(out, data_fields[d]);
+                }
+                wp::DataKind::Active {
+                    memory_index,
+                    offset_expr,
+                } => {
+                    self.reified_const_expr(m, i, g, offset_expr, out)?;
+                    out.push(I::I32Const(0));
+                    out.push(I::I32Const(len));
+                    out.push(I::GlobalGet(g));
+                    out.push(I::StructGet {
+                        struct_type_index: vty,
+                        field_index: mem_fields[*memory_index as usize],
+                    });
+                    out.push(I::I32Const(len));
+                    out.push(I::Call(self.helper(Helper::MemoryInitCheck).0));
+                    out.push(I::ArrayInitData {
+                        array_type_index: runtime_structs::BYTES,
+                        array_data_index: self.layouts[m].data_base + d as u32,
+                    });
+                }
+            }
+        }
+
+        if let Some(start) = self.infos[m].start {
+            let target = self.module_func(m, Some(i), start)?;
+            self.emit_call(out, target, None, false);
+        }
+        Ok(())
+    }
+
+    /// Pushes field `field` of `instance`'s vmctx.
+    fn push_field(&self, out: &mut Sink, instance: RuntimeInstanceIndex, field: u32) {
+        let m = self.graph.instances[instance].module;
+        let vty = self.layouts[m]
+            .vmctx
+            .as_ref()
+            .expect("reified module has a vmctx")
+            .ty;
+        let g = self.instance_globals[instance]
+            .expect("reified instance has a global")
+            .0;
+        out.push(we::Instruction::GlobalGet(g));
+        out.push(we::Instruction::StructGet {
+            struct_type_index: vty,
+            field_index: field,
+        });
+    }
+
+    fn push_global_value(&self, out: &mut Sink, target: GlobalTarget) {
+        match target {
+            GlobalTarget::Native(og) => out.push(we::Instruction::GlobalGet(og.0)),
+            GlobalTarget::Field {
+                instance,
+                field,
+                boxed,
+            } => {
+                self.push_field(out, instance, field);
+                if boxed {
+                    // The box type follows from the exporter's slot.
+                    let m = self.graph.instances[instance].module;
+                    let v = self.layouts[m]
+                        .vmctx
+                        .as_ref()
+                        .expect("reified module has a vmctx");
+                    let box_ty = v
+                        .globals
+                        .iter()
+                        .find_map(|s| match s {
+                            GlobalSlot::Boxed { field: f, box_ty } if *f == field => Some(*box_ty),
+                            _ => None,
+                        })
+                        .expect("boxed global slot");
+                    out.push(we::Instruction::StructGet {
+                        struct_type_index: box_ty,
+                        field_index: runtime_structs::field::BOX_VALUE,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Pushes a new `(ref $funcs)` holding the closures of element segment `seg` of `instance`.
+    fn materialize(
+        &mut self,
+        instance: RuntimeInstanceIndex,
+        seg: &wp::Element<'_>,
+        arr: u32,
+        out: &mut Sink,
+    ) -> Result<()> {
+        use we::Instruction as I;
+        let m = self.graph.instances[instance].module;
+        let n = element_count(seg);
+        out.push(I::I32Const(n as i32));
+        out.push(I::ArrayNewDefault(FUNCS));
+        out.push(I::LocalSet(arr));
+        let mut items: Vec<Option<u32>> = Vec::new();
+        match &seg.items {
+            wp::ElementItems::Functions(r) => {
+                for f in r.clone() {
+                    items.push(Some(f?));
+                }
+            }
+            wp::ElementItems::Expressions(_, r) => {
+                for e in r.clone() {
+                    let e = e?;
+                    let mut ops = e.get_operators_reader();
+                    let mut item = None;
+                    while !ops.eof() {
+                        match ops.read()? {
+                            wp::Operator::RefFunc { function_index } => item = Some(function_index),
+                            wp::Operator::RefNull { .. } | wp::Operator::End => {}
+                            other => {
+                                return Err(not_yet(format!(
+                                    "element expression `{other:?}` in a reified module"
+                                )));
+                            }
+                        }
+                    }
+                    items.push(item);
+                }
+            }
+        }
+        for (k, item) in items.into_iter().enumerate() {
+            let Some(f) = item else { continue };
+            out.push(I::LocalGet(arr));
+            out.push(I::I32Const(k as i32));
+            let nimp = self.infos[m].num_imported_funcs;
+            let v = self.layouts[m]
+                .vmctx
+                .as_ref()
+                .expect("reified module has a vmctx");
+            match (f < nimp).then(|| v.imported_funcs[f as usize]) {
+                Some(ImportedFunc::Dynamic(field)) => self.push_field(out, instance, field),
+                Some(ImportedFunc::Static(target)) => self.emit_closure(out, target)?,
+                None => {
+                    let target = self.module_func(m, Some(instance), f)?;
+                    self.emit_closure(out, target)?;
+                }
+            }
+            out.push(I::ArraySet(FUNCS));
+        }
+        out.push(I::LocalGet(arr));
+        let _ = FuncTarget::Plain;
+        Ok(())
+    }
+}
+
+fn element_count(seg: &wp::Element<'_>) -> u32 {
+    match &seg.items {
+        wp::ElementItems::Functions(r) => r.count(),
+        wp::ElementItems::Expressions(_, r) => r.count(),
+    }
+}
+
+/// Emits the instructions of a constant expression (without its `end`).
+fn emit_const(out: &mut Sink, e: &we::ConstExpr) {
+    let mut bytes = Vec::new();
+    we::Encode::encode(e, &mut bytes);
+    // A `ConstExpr` encodes as its instructions followed by `end` (0x0b).
+    bytes.pop();
+    out.0.extend_from_slice(&bytes);
+}

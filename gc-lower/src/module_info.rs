@@ -1,0 +1,242 @@
+//! A parsed core module: the facts the rewrite and the fuser need, read once with wasmparser.
+//!
+//! Only what gc-lower can lower is accepted: function types (no GC struct/array types in
+//! input modules), 32-bit unshared memories with 64 KiB pages. Everything else is reported as
+//! [`Unsupported`](crate::Unsupported) naming the feature.
+
+use anyhow::{Context as _, Result, bail};
+use wasmtime_environ::wasmparser::{
+    self, CompositeInnerType, ConstExpr, Data, Element, Export, FuncType, FunctionBody, GlobalType,
+    Import, MemoryType, Parser, Payload, TableType, TagType, TypeRef,
+};
+
+use crate::error::{not_yet, unsupported};
+
+/// A global defined by the module.
+#[derive(Clone)]
+pub struct DefinedGlobal<'a> {
+    /// Its type.
+    pub ty: GlobalType,
+    /// Its initializer.
+    pub init: ConstExpr<'a>,
+}
+
+/// The index spaces and sections of one core module.
+#[derive(Default)]
+pub struct ModuleInfo<'a> {
+    /// Function types, by type index.
+    pub types: Vec<FuncType>,
+    /// Imports in order.
+    pub imports: Vec<Import<'a>>,
+    /// For each function (imports first) its type index.
+    pub funcs: Vec<u32>,
+    /// Tables (imports first).
+    pub tables: Vec<TableType>,
+    /// Initializer expressions of defined tables (`None`: filled with null).
+    pub table_inits: Vec<Option<ConstExpr<'a>>>,
+    /// Memories (imports first).
+    pub memories: Vec<MemoryType>,
+    /// Globals (imports first).
+    pub globals: Vec<GlobalType>,
+    /// Defined globals with their initializers.
+    pub defined_globals: Vec<DefinedGlobal<'a>>,
+    /// Tags (imports first).
+    pub tags: Vec<TagType>,
+    /// Exports.
+    pub exports: Vec<Export<'a>>,
+    /// The start function.
+    pub start: Option<u32>,
+    /// Element segments in order.
+    pub elements: Vec<Element<'a>>,
+    /// Data segments in order.
+    pub datas: Vec<Data<'a>>,
+    /// Bodies of the defined functions.
+    pub bodies: Vec<FunctionBody<'a>>,
+    /// Number of imported functions.
+    pub num_imported_funcs: u32,
+    /// Number of imported tables.
+    pub num_imported_tables: u32,
+    /// Number of imported memories.
+    pub num_imported_memories: u32,
+    /// Number of imported globals.
+    pub num_imported_globals: u32,
+    /// Number of imported tags.
+    pub num_imported_tags: u32,
+    /// For every function/table/memory/global/tag import, its position in `imports`.
+    pub import_position: ImportPositions,
+}
+
+/// Positions in the import list of each imported item, per index space.
+#[derive(Default)]
+pub struct ImportPositions {
+    /// By function index.
+    pub funcs: Vec<usize>,
+    /// By table index.
+    pub tables: Vec<usize>,
+    /// By memory index.
+    pub memories: Vec<usize>,
+    /// By global index.
+    pub globals: Vec<usize>,
+    /// By tag index.
+    pub tags: Vec<usize>,
+}
+
+impl<'a> ModuleInfo<'a> {
+    /// Parses `wasm`, a core module that has already been validated.
+    pub fn parse(wasm: &'a [u8]) -> Result<Self> {
+        let mut info = ModuleInfo::default();
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload.context("failed to parse a core module")? {
+                Payload::TypeSection(s) => {
+                    for group in s {
+                        let group = group?;
+                        for ty in group.into_types() {
+                            match ty.composite_type.inner {
+                                CompositeInnerType::Func(f) if !ty.composite_type.shared => {
+                                    info.types.push(f)
+                                }
+                                _ => {
+                                    return Err(not_yet(
+                                        "GC struct and array types in core modules",
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+                Payload::ImportSection(s) => {
+                    for import in s.into_imports() {
+                        let import = import?;
+                        let pos = info.imports.len();
+                        match import.ty {
+                            TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+                                info.import_position.funcs.push(pos);
+                                info.funcs.push(t);
+                                info.num_imported_funcs += 1;
+                            }
+                            TypeRef::Table(t) => {
+                                info.import_position.tables.push(pos);
+                                info.tables.push(t);
+                                info.num_imported_tables += 1;
+                            }
+                            TypeRef::Memory(m) => {
+                                check_memory(&m)?;
+                                info.import_position.memories.push(pos);
+                                info.memories.push(m);
+                                info.num_imported_memories += 1;
+                            }
+                            TypeRef::Global(g) => {
+                                check_global(&g)?;
+                                info.import_position.globals.push(pos);
+                                info.globals.push(g);
+                                info.num_imported_globals += 1;
+                            }
+                            TypeRef::Tag(t) => {
+                                info.import_position.tags.push(pos);
+                                info.tags.push(t);
+                                info.num_imported_tags += 1;
+                            }
+                        }
+                        info.imports.push(import);
+                    }
+                }
+                Payload::FunctionSection(s) => {
+                    for t in s {
+                        info.funcs.push(t?);
+                    }
+                }
+                Payload::TableSection(s) => {
+                    for t in s {
+                        let t = t?;
+                        if t.ty.shared {
+                            return Err(unsupported("shared tables"));
+                        }
+                        if t.ty.table64 {
+                            return Err(unsupported("64-bit tables"));
+                        }
+                        info.tables.push(t.ty);
+                        info.table_inits.push(match t.init {
+                            wasmparser::TableInit::RefNull => None,
+                            wasmparser::TableInit::Expr(e) => Some(e),
+                        });
+                    }
+                }
+                Payload::MemorySection(s) => {
+                    for m in s {
+                        let m = m?;
+                        check_memory(&m)?;
+                        info.memories.push(m);
+                    }
+                }
+                Payload::TagSection(s) => {
+                    for t in s {
+                        info.tags.push(t?);
+                    }
+                }
+                Payload::GlobalSection(s) => {
+                    for g in s {
+                        let g = g?;
+                        check_global(&g.ty)?;
+                        info.globals.push(g.ty);
+                        info.defined_globals.push(DefinedGlobal {
+                            ty: g.ty,
+                            init: g.init_expr,
+                        });
+                    }
+                }
+                Payload::ExportSection(s) => {
+                    for e in s {
+                        info.exports.push(e?);
+                    }
+                }
+                Payload::StartSection { func, .. } => info.start = Some(func),
+                Payload::ElementSection(s) => {
+                    for e in s {
+                        info.elements.push(e?);
+                    }
+                }
+                Payload::DataSection(s) => {
+                    for d in s {
+                        info.datas.push(d?);
+                    }
+                }
+                Payload::CodeSectionEntry(body) => info.bodies.push(body),
+                _ => {}
+            }
+        }
+        Ok(info)
+    }
+
+    /// The type of function `func` (imports first).
+    pub fn func_type(&self, func: u32) -> &FuncType {
+        &self.types[self.funcs[func as usize] as usize]
+    }
+
+    /// Number of defined functions.
+    pub fn num_defined_funcs(&self) -> u32 {
+        self.funcs.len() as u32 - self.num_imported_funcs
+    }
+}
+
+fn check_memory(m: &MemoryType) -> Result<()> {
+    if m.shared {
+        return Err(unsupported("shared memories"));
+    }
+    if m.memory64 {
+        return Err(unsupported("64-bit memories (memory64)"));
+    }
+    if m.page_size_log2.is_some_and(|p| p != 16) {
+        return Err(unsupported("custom page sizes"));
+    }
+    Ok(())
+}
+
+fn check_global(g: &GlobalType) -> Result<()> {
+    if g.shared {
+        return Err(unsupported("shared globals"));
+    }
+    if matches!(g.content_type, wasmparser::ValType::V128) {
+        bail!(not_yet("v128 globals"));
+    }
+    Ok(())
+}

@@ -1,0 +1,680 @@
+//! Rewrite: reencode the code of each static module, once.
+//!
+//! Unreified modules are only renumbered into the output's index spaces ([`Renumber`]).
+//! In a reified module every function gets the vmctx as an extra, last parameter
+//! (`(ref null $vmctx_M)`, local index `n` = number of original parameters; declared locals
+//! move up by one), and every instruction that touches instance state goes through it:
+//!
+//! ```wat
+//! ;; input (module instantiated twice)        ;; output
+//! (i32.load offset=4 (local.get 0))          (call $gc-lower:i32.load
+//!                                              (local.get 0)
+//!                                              (struct.get $vmctx 0 (local.get $vmctx))
+//!                                              (i64.const 4))
+//! (global.get $g)                            (struct.get $vmctx 3 (local.get $vmctx))
+//! (call $f (local.get 0))                    (call $f (local.get 0) (local.get $vmctx))
+//! (call_indirect (type $t) (local.get 1))    ;; closure = table element, checked non-null
+//!                                            (call_ref $entry_t ... (struct.get $closure 1 c)
+//!                                              (ref.cast (ref $entry_t) (struct.get $closure 0 c)))
+//! ```
+//!
+//! - memory and table instructions call the runtime helpers of `runtime-structs` with the box
+//!   from the vmctx pushed after the original operands (and the static offset as an `i64`);
+//! - `memory.init` checks through a helper, then copies with `array.init_data`; `data.drop`
+//!   zeroes the instance's segment length, `elem.drop` nulls its materialized segment;
+//! - globals are vmctx fields, or boxes when mutable and shared, or the output's own global
+//!   when every instance imports the same one;
+//! - `call_indirect` casts the closure's function to the entry type `(params.., anyref)`; a
+//!   signature mismatch fails the cast (a trap, as in core wasm), a null element traps in the
+//!   helper; `ref.func` builds a closure.
+//!
+//! Exception handling that names no tag (`try_table` with `catch_all`, `throw_ref`, as in
+//! FACT's exception barrier) passes through; a reified module that defines or imports a tag is
+//! rejected, since tag identity is per instance.
+//!
+//! Known imprecisions: trap messages differ from core wasm (`unreachable`, `cast failure`
+//! where wasm says `out of bounds memory access`, `indirect call type mismatch`); SIMD
+//! memory access, atomics, exceptions and typed function references in reified modules are
+//! reported as unsupported.
+
+use anyhow::{Result, anyhow, bail};
+use runtime_structs::{CLOSURE, FUNCS, Helper, LoadKind, StoreKind, field};
+use wasm_encoder as we;
+use wasm_encoder::reencode::{self, Reencode};
+use wasmtime_environ::StaticModuleIndex;
+use wasmtime_environ::wasmparser as wp;
+
+use crate::error::not_yet;
+use crate::fuse::{FuncTarget, GlobalSlot, ImportedFunc, Lowerer, ModuleLayout, OutFunc, ref_null};
+
+/// Renumbers a module's indices into the output's index spaces. Indices that have no static
+/// output counterpart (state of reified modules) are errors: the body loop rewrites those
+/// instructions before they get here.
+pub struct Renumber<'l> {
+    /// Where the module's items went.
+    pub layout: &'l ModuleLayout,
+    /// The module's number of imported functions.
+    pub num_imported_funcs: u32,
+}
+
+fn missing(what: &str, index: u32) -> reencode::Error<String> {
+    reencode::Error::UserError(format!("{what} {index}"))
+}
+
+impl Reencode for Renumber<'_> {
+    type Error = String;
+
+    fn type_index(&mut self, ty: u32) -> Result<u32, reencode::Error<String>> {
+        self.layout
+            .types
+            .get(ty as usize)
+            .copied()
+            .ok_or_else(|| missing("type", ty))
+    }
+
+    fn function_index(&mut self, f: u32) -> Result<u32, reencode::Error<String>> {
+        if f >= self.num_imported_funcs {
+            return Ok(self.layout.func_base + f - self.num_imported_funcs);
+        }
+        match self.layout.imported_funcs.get(f as usize) {
+            Some(FuncTarget::Plain(o)) => Ok(o.0),
+            _ => Err(missing("function", f)),
+        }
+    }
+
+    fn global_index(&mut self, g: u32) -> Result<u32, reencode::Error<String>> {
+        if self.layout.reified {
+            return Err(missing("global of a reified module:", g));
+        }
+        self.layout
+            .globals
+            .get(g as usize)
+            .copied()
+            .ok_or_else(|| missing("global", g))
+    }
+
+    fn memory_index(&mut self, m: u32) -> Result<u32, reencode::Error<String>> {
+        if self.layout.reified {
+            return Err(missing("memory of a reified module:", m));
+        }
+        self.layout
+            .memories
+            .get(m as usize)
+            .copied()
+            .ok_or_else(|| missing("memory", m))
+    }
+
+    fn table_index(&mut self, t: u32) -> Result<u32, reencode::Error<String>> {
+        if self.layout.reified {
+            return Err(missing("table of a reified module:", t));
+        }
+        self.layout
+            .tables
+            .get(t as usize)
+            .copied()
+            .ok_or_else(|| missing("table", t))
+    }
+
+    fn tag_index(&mut self, t: u32) -> Result<u32, reencode::Error<String>> {
+        self.layout
+            .tags
+            .get(t as usize)
+            .copied()
+            .ok_or_else(|| missing("tag", t))
+    }
+
+    fn data_index(&mut self, d: u32) -> Result<u32, reencode::Error<String>> {
+        Ok(self.layout.data_base + d)
+    }
+
+    fn element_index(&mut self, e: u32) -> Result<u32, reencode::Error<String>> {
+        if self.layout.reified {
+            return Err(missing("element segment of a reified module:", e));
+        }
+        Ok(self.layout.elem_base + e)
+    }
+
+    fn heap_type(&mut self, ht: wp::HeapType) -> Result<we::HeapType, reencode::Error<String>> {
+        if self.layout.reified {
+            match ht {
+                wp::HeapType::Abstract {
+                    shared: false,
+                    ty: wp::AbstractHeapType::Func,
+                } => {
+                    return Ok(we::HeapType::Concrete(CLOSURE));
+                }
+                wp::HeapType::Abstract {
+                    ty: wp::AbstractHeapType::NoFunc,
+                    ..
+                } => {
+                    return Ok(we::HeapType::Abstract {
+                        shared: false,
+                        ty: we::AbstractHeapType::None,
+                    });
+                }
+                wp::HeapType::Concrete(_) | wp::HeapType::Exact(_) => {
+                    return Err(reencode::Error::UserError(
+                        "typed function references in a reified module".into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        reencode::utils::heap_type(self, ht)
+    }
+}
+
+/// Where the vmctx of reified code comes from.
+#[derive(Clone, Copy)]
+pub enum VmctxSource {
+    /// A local (the function's vmctx parameter).
+    Local(u32),
+    /// A global (`$instance_N`, in the instantiation routine).
+    Global(u32),
+}
+
+impl VmctxSource {
+    fn push(self, out: &mut Sink) {
+        out.push(match self {
+            VmctxSource::Local(l) => we::Instruction::LocalGet(l),
+            VmctxSource::Global(g) => we::Instruction::GlobalGet(g),
+        });
+    }
+}
+
+/// Scratch locals of one function, one per value type, allocated on first use.
+pub struct Scratch {
+    base: u32,
+    locals: Vec<we::ValType>,
+}
+
+impl Scratch {
+    /// Scratch locals start at local index `base`.
+    pub fn new(base: u32) -> Self {
+        Scratch {
+            base,
+            locals: Vec::new(),
+        }
+    }
+
+    /// The scratch local of type `ty`.
+    pub fn get(&mut self, ty: we::ValType) -> u32 {
+        if let Some(i) = self.locals.iter().position(|t| *t == ty) {
+            return self.base + i as u32;
+        }
+        self.locals.push(ty);
+        self.base + self.locals.len() as u32 - 1
+    }
+}
+
+fn load_kind(op: &wp::Operator<'_>) -> Option<(LoadKind, wp::MemArg)> {
+    use wp::Operator as O;
+    Some(match *op {
+        O::I32Load { memarg } => (LoadKind::I32Load, memarg),
+        O::I64Load { memarg } => (LoadKind::I64Load, memarg),
+        O::F32Load { memarg } => (LoadKind::F32Load, memarg),
+        O::F64Load { memarg } => (LoadKind::F64Load, memarg),
+        O::I32Load8S { memarg } => (LoadKind::I32Load8S, memarg),
+        O::I32Load8U { memarg } => (LoadKind::I32Load8U, memarg),
+        O::I32Load16S { memarg } => (LoadKind::I32Load16S, memarg),
+        O::I32Load16U { memarg } => (LoadKind::I32Load16U, memarg),
+        O::I64Load8S { memarg } => (LoadKind::I64Load8S, memarg),
+        O::I64Load8U { memarg } => (LoadKind::I64Load8U, memarg),
+        O::I64Load16S { memarg } => (LoadKind::I64Load16S, memarg),
+        O::I64Load16U { memarg } => (LoadKind::I64Load16U, memarg),
+        O::I64Load32S { memarg } => (LoadKind::I64Load32S, memarg),
+        O::I64Load32U { memarg } => (LoadKind::I64Load32U, memarg),
+        _ => return None,
+    })
+}
+
+fn store_kind(op: &wp::Operator<'_>) -> Option<(StoreKind, wp::MemArg)> {
+    use wp::Operator as O;
+    Some(match *op {
+        O::I32Store { memarg } => (StoreKind::I32Store, memarg),
+        O::I64Store { memarg } => (StoreKind::I64Store, memarg),
+        O::F32Store { memarg } => (StoreKind::F32Store, memarg),
+        O::F64Store { memarg } => (StoreKind::F64Store, memarg),
+        O::I32Store8 { memarg } => (StoreKind::I32Store8, memarg),
+        O::I32Store16 { memarg } => (StoreKind::I32Store16, memarg),
+        O::I64Store8 { memarg } => (StoreKind::I64Store8, memarg),
+        O::I64Store16 { memarg } => (StoreKind::I64Store16, memarg),
+        O::I64Store32 { memarg } => (StoreKind::I64Store32, memarg),
+        _ => return None,
+    })
+}
+
+/// The context of one piece of code being rewritten.
+pub struct CodeCx {
+    /// The module.
+    pub module: StaticModuleIndex,
+    /// Where the vmctx comes from, for reified code.
+    pub vmctx: Option<VmctxSource>,
+    /// The instance, when the code runs for one known instance (instantiation routine).
+    pub instance: Option<wasmtime_environ::component::RuntimeInstanceIndex>,
+    /// Number of parameters of the original function (locals at or above move up by one).
+    pub num_params: u32,
+    /// Scratch locals.
+    pub scratch: Scratch,
+}
+
+impl<'a, 'data> Lowerer<'a, 'data> {
+    /// Encodes the bodies of every defined function of module `m`.
+    pub fn rewrite_module(&mut self, m: StaticModuleIndex) -> Result<()> {
+        let bodies = self.infos[m].bodies.clone();
+        let nimp = self.infos[m].num_imported_funcs;
+        for (i, body) in bodies.into_iter().enumerate() {
+            let f = nimp + i as u32;
+            let encoded = self.rewrite_function(m, f, &body).map_err(|e| {
+                e.context(format!(
+                    "failed to rewrite function {f} of core module {}",
+                    m.as_u32()
+                ))
+            })?;
+            let slot = self.layouts[m].func_base + i as u32 - self.num_imported_funcs;
+            self.funcs[slot as usize].body = Some(encoded);
+        }
+        Ok(())
+    }
+
+    fn rewrite_function(
+        &mut self,
+        m: StaticModuleIndex,
+        f: u32,
+        body: &wp::FunctionBody<'_>,
+    ) -> Result<we::Function> {
+        let reified = self.layouts[m].reified;
+        let num_params = self.infos[m].func_type(f).params().len() as u32;
+        let mut locals = Vec::new();
+        let mut num_locals = num_params;
+        for l in body.get_locals_reader()? {
+            let (count, ty) = l?;
+            locals.push((count, self.map_val_type(ty, reified)?));
+            num_locals += count;
+        }
+        let vmctx = reified.then_some(VmctxSource::Local(num_params));
+        let base = num_locals + u32::from(reified);
+        let mut cx = CodeCx {
+            module: m,
+            vmctx,
+            instance: None,
+            num_params,
+            scratch: Scratch::new(base),
+        };
+        let mut out = Sink::default();
+        let mut reader = body.get_operators_reader()?;
+        while !reader.eof() {
+            let op = reader.read()?;
+            self.rewrite_op(&mut cx, &op, &mut out)?;
+        }
+        locals.extend(cx.scratch.locals.iter().map(|t| (1, *t)));
+        let mut func = we::Function::new(locals);
+        func.raw(out.0);
+        Ok(func)
+    }
+
+    fn renumbered<'o>(
+        &self,
+        m: StaticModuleIndex,
+        op: &wp::Operator<'o>,
+    ) -> Result<we::Instruction<'o>> {
+        let ins = self
+            .renumber(m)
+            .instruction(op.clone())
+            .map_err(|e| match e {
+                reencode::Error::UserError(what) if self.layouts[m].reified => {
+                    not_yet(format!("instruction `{op:?}` in a reified module ({what})"))
+                }
+                e => anyhow!("failed to renumber `{op:?}`: {e}"),
+            })?;
+        Ok(ins)
+    }
+
+    /// Rewrites one operator into `out`.
+    pub fn rewrite_op(
+        &mut self,
+        cx: &mut CodeCx,
+        op: &wp::Operator<'_>,
+        out: &mut Sink,
+    ) -> Result<()> {
+        use we::Instruction as I;
+        use wp::Operator as O;
+        let m = cx.module;
+        let Some(vmctx) = cx.vmctx else {
+            // Unreified code: renumber, and bind calls to reified functions.
+            match *op {
+                O::Call { function_index } | O::ReturnCall { function_index } => {
+                    let target = self.module_func(m, None, function_index)?;
+                    let tail = matches!(op, O::ReturnCall { .. });
+                    self.emit_call(out, target, None, tail);
+                }
+                O::RefFunc { function_index } => {
+                    let target = self.module_func(m, None, function_index)?;
+                    let f = self.plain_func(target)?;
+                    self.declared.insert(f.0);
+                    out.push(I::RefFunc(f.0));
+                }
+                _ => out.push(self.renumbered(m, op)?),
+            }
+            return Ok(());
+        };
+        let v = self.layouts[m]
+            .vmctx
+            .as_ref()
+            .expect("reified module has a vmctx");
+        let vty = v.ty;
+        let mem_field = |i: u32| v.memories[i as usize];
+        let tab_field = |i: u32| v.tables[i as usize];
+        if let Some((kind, memarg)) = load_kind(op) {
+            vmctx.push(out);
+            out.push(I::StructGet {
+                struct_type_index: vty,
+                field_index: mem_field(memarg.memory),
+            });
+            out.push(I::I64Const(memarg.offset as i64));
+            out.push(I::Call(self.helper(Helper::Load(kind)).0));
+            return Ok(());
+        }
+        if let Some((kind, memarg)) = store_kind(op) {
+            vmctx.push(out);
+            out.push(I::StructGet {
+                struct_type_index: vty,
+                field_index: mem_field(memarg.memory),
+            });
+            out.push(I::I64Const(memarg.offset as i64));
+            out.push(I::Call(self.helper(Helper::Store(kind)).0));
+            return Ok(());
+        }
+        let get = |out: &mut Sink, field_index: u32| {
+            vmctx.push(out);
+            out.push(I::StructGet {
+                struct_type_index: vty,
+                field_index,
+            });
+        };
+        match *op {
+            O::LocalGet { local_index } => out.push(I::LocalGet(shift(cx, local_index))),
+            O::LocalSet { local_index } => out.push(I::LocalSet(shift(cx, local_index))),
+            O::LocalTee { local_index } => out.push(I::LocalTee(shift(cx, local_index))),
+            O::MemorySize { mem } => {
+                get(out, mem_field(mem));
+                out.push(I::Call(self.helper(Helper::MemorySize).0));
+            }
+            O::MemoryGrow { mem } => {
+                get(out, mem_field(mem));
+                out.push(I::Call(self.helper(Helper::MemoryGrow).0));
+            }
+            O::MemoryFill { mem } => {
+                get(out, mem_field(mem));
+                out.push(I::Call(self.helper(Helper::MemoryFill).0));
+            }
+            O::MemoryCopy { dst_mem, src_mem } => {
+                get(out, mem_field(dst_mem));
+                get(out, mem_field(src_mem));
+                out.push(I::Call(self.helper(Helper::MemoryCopy).0));
+            }
+            O::MemoryInit { data_index, mem } => {
+                get(out, mem_field(mem));
+                get(out, v.datas[data_index as usize]);
+                out.push(I::Call(self.helper(Helper::MemoryInitCheck).0));
+                out.push(I::ArrayInitData {
+                    array_type_index: runtime_structs::BYTES,
+                    array_data_index: self.layouts[m].data_base + data_index,
+                });
+            }
+            O::DataDrop { data_index } => {
+                vmctx.push(out);
+                out.push(I::I32Const(0));
+                out.push(I::StructSet {
+                    struct_type_index: vty,
+                    field_index: v.datas[data_index as usize],
+                });
+            }
+            O::TableGet { table } => {
+                get(out, tab_field(table));
+                out.push(I::Call(self.helper(Helper::TableGet).0));
+            }
+            O::TableSet { table } => {
+                get(out, tab_field(table));
+                out.push(I::Call(self.helper(Helper::TableSet).0));
+            }
+            O::TableSize { table } => {
+                get(out, tab_field(table));
+                out.push(I::Call(self.helper(Helper::TableSize).0));
+            }
+            O::TableGrow { table } => {
+                get(out, tab_field(table));
+                out.push(I::Call(self.helper(Helper::TableGrow).0));
+            }
+            O::TableFill { table } => {
+                get(out, tab_field(table));
+                out.push(I::Call(self.helper(Helper::TableFill).0));
+            }
+            O::TableCopy {
+                dst_table,
+                src_table,
+            } => {
+                get(out, tab_field(dst_table));
+                get(out, tab_field(src_table));
+                out.push(I::Call(self.helper(Helper::TableCopy).0));
+            }
+            O::TableInit { elem_index, table } => {
+                get(out, tab_field(table));
+                get(out, v.elems[elem_index as usize]);
+                out.push(I::Call(self.helper(Helper::TableInit).0));
+            }
+            O::ElemDrop { elem_index } => {
+                vmctx.push(out);
+                out.push(I::RefNull(we::HeapType::Concrete(FUNCS)));
+                out.push(I::StructSet {
+                    struct_type_index: vty,
+                    field_index: v.elems[elem_index as usize],
+                });
+            }
+            O::GlobalGet { global_index } => match v.globals[global_index as usize] {
+                GlobalSlot::Static(g) => out.push(I::GlobalGet(g.0)),
+                GlobalSlot::Value(f) => get(out, f),
+                GlobalSlot::Boxed { field: f, box_ty } => {
+                    get(out, f);
+                    out.push(I::StructGet {
+                        struct_type_index: box_ty,
+                        field_index: field::BOX_VALUE,
+                    });
+                }
+            },
+            O::GlobalSet { global_index } => {
+                let slot = v.globals[global_index as usize];
+                let ty = self.map_val_type(
+                    self.infos[m].globals[global_index as usize].content_type,
+                    true,
+                )?;
+                match slot {
+                    GlobalSlot::Static(g) => out.push(I::GlobalSet(g.0)),
+                    GlobalSlot::Value(f) => {
+                        let tmp = cx.scratch.get(ty);
+                        out.push(I::LocalSet(tmp));
+                        vmctx.push(out);
+                        out.push(I::LocalGet(tmp));
+                        out.push(I::StructSet {
+                            struct_type_index: vty,
+                            field_index: f,
+                        });
+                    }
+                    GlobalSlot::Boxed { field: f, box_ty } => {
+                        let tmp = cx.scratch.get(ty);
+                        out.push(I::LocalSet(tmp));
+                        get(out, f);
+                        out.push(I::LocalGet(tmp));
+                        out.push(I::StructSet {
+                            struct_type_index: box_ty,
+                            field_index: field::BOX_VALUE,
+                        });
+                    }
+                }
+            }
+            O::Call { function_index } | O::ReturnCall { function_index } => {
+                let tail = matches!(op, O::ReturnCall { .. });
+                let nimp = self.infos[m].num_imported_funcs;
+                if function_index >= nimp {
+                    let func = OutFunc(self.layouts[m].func_base + function_index - nimp);
+                    vmctx.push(out);
+                    out.push(if tail {
+                        I::ReturnCall(func.0)
+                    } else {
+                        I::Call(func.0)
+                    });
+                } else {
+                    match v.imported_funcs[function_index as usize] {
+                        ImportedFunc::Static(target) => self.emit_call(out, target, None, tail),
+                        ImportedFunc::Dynamic(f) => {
+                            let ty = self.infos[m].funcs[function_index as usize];
+                            get(out, f);
+                            self.emit_closure_call(cx, out, m, ty, tail)?;
+                        }
+                    }
+                }
+            }
+            O::CallIndirect {
+                type_index,
+                table_index,
+            }
+            | O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let tail = matches!(op, O::ReturnCallIndirect { .. });
+                get(out, tab_field(table_index));
+                out.push(I::Call(self.helper(Helper::TableGetForCall).0));
+                self.emit_closure_call(cx, out, m, type_index, tail)?;
+            }
+            O::RefFunc { function_index } => {
+                let nimp = self.infos[m].num_imported_funcs;
+                if function_index >= nimp {
+                    let func = OutFunc(self.layouts[m].func_base + function_index - nimp);
+                    let instance = self.graph.instances_of[m][0];
+                    let (thunk, _) = self.entry_thunk(FuncTarget::Reified { func, instance })?;
+                    out.push(I::RefFunc(thunk.0));
+                    vmctx.push(out);
+                    out.push(I::StructNew(CLOSURE));
+                } else {
+                    match v.imported_funcs[function_index as usize] {
+                        ImportedFunc::Static(target) => self.emit_closure(out, target)?,
+                        ImportedFunc::Dynamic(f) => get(out, f),
+                    }
+                }
+            }
+            O::CallRef { .. } | O::ReturnCallRef { .. } => {
+                return Err(not_yet("typed function references in a reified module"));
+            }
+            _ => out.push(self.renumbered(m, op)?),
+        }
+        Ok(())
+    }
+
+    /// Emits a direct call of `target` (arguments on the stack).
+    pub fn emit_call(&self, out: &mut Sink, target: FuncTarget, _: Option<()>, tail: bool) {
+        use we::Instruction as I;
+        let func = match target {
+            FuncTarget::Plain(f) => f,
+            FuncTarget::Reified { func, instance } => {
+                let g = self.instance_globals[instance].expect("reified instance has a global");
+                out.push(I::GlobalGet(g.0));
+                func
+            }
+        };
+        out.push(if tail {
+            I::ReturnCall(func.0)
+        } else {
+            I::Call(func.0)
+        });
+    }
+
+    /// Calls the closure on top of the stack (below it: the arguments) with the entry type of
+    /// module type `ty`.
+    fn emit_closure_call(
+        &mut self,
+        cx: &mut CodeCx,
+        out: &mut Sink,
+        m: StaticModuleIndex,
+        ty: u32,
+        tail: bool,
+    ) -> Result<()> {
+        use we::Instruction as I;
+        let (mut params, results) = self.func_type_of(self.layouts[m].types[ty as usize]);
+        params.push(crate::fuse::ANYREF);
+        let entry = self.func_type(&params, &results);
+        let tmp = cx.scratch.get(ref_null(CLOSURE));
+        out.push(I::LocalTee(tmp));
+        out.push(I::StructGet {
+            struct_type_index: CLOSURE,
+            field_index: field::CLOSURE_CTX,
+        });
+        out.push(I::LocalGet(tmp));
+        out.push(I::StructGet {
+            struct_type_index: CLOSURE,
+            field_index: field::CLOSURE_FUNC,
+        });
+        out.push(I::RefCastNonNull(we::HeapType::Concrete(entry)));
+        out.push(if tail {
+            I::ReturnCallRef(entry)
+        } else {
+            I::CallRef(entry)
+        });
+        Ok(())
+    }
+
+    /// Rewrites a constant expression of reified module `m` for instance `instance`, whose
+    /// vmctx is in global `vmctx` (instantiation routine).
+    pub fn reified_const_expr(
+        &mut self,
+        m: StaticModuleIndex,
+        instance: wasmtime_environ::component::RuntimeInstanceIndex,
+        vmctx_global: u32,
+        e: &wp::ConstExpr<'_>,
+        out: &mut Sink,
+    ) -> Result<()> {
+        let mut reader = e.get_operators_reader();
+        let mut cx = CodeCx {
+            module: m,
+            vmctx: Some(VmctxSource::Global(vmctx_global)),
+            instance: Some(instance),
+            num_params: u32::MAX,
+            scratch: Scratch::new(u32::MAX),
+        };
+        while !reader.eof() {
+            let op = reader.read()?;
+            match op {
+                wp::Operator::End => {}
+                wp::Operator::RefFunc { function_index } => {
+                    let target = self.module_func(m, Some(instance), function_index)?;
+                    self.emit_closure(out, target)?;
+                }
+                wp::Operator::GlobalGet { .. } => self.rewrite_op(&mut cx, &op, out)?,
+                op => out.push(self.renumbered(m, &op)?),
+            }
+        }
+        if !cx.scratch.locals.is_empty() {
+            bail!("internal: constant expression needed a scratch local");
+        }
+        Ok(())
+    }
+}
+
+fn shift(cx: &CodeCx, local: u32) -> u32 {
+    if local >= cx.num_params {
+        local + 1
+    } else {
+        local
+    }
+}
+
+/// Encoded instructions of a function body or an instantiation routine being built.
+#[derive(Default)]
+pub struct Sink(pub Vec<u8>);
+
+impl Sink {
+    /// Appends one instruction.
+    pub fn push(&mut self, ins: we::Instruction<'_>) {
+        we::Encode::encode(&ins, &mut self.0);
+    }
+}
