@@ -49,6 +49,7 @@ pub fn translate<'data>(
     component: &'data [u8],
     scope: &'data ScopeVec<u8>,
 ) -> Result<Front<'data>> {
+    reject_async(component)?;
     let mut tunables = Tunables::default_host();
     tunables.concurrency_support = false;
     let mut validator = Validator::new_with_features(input_features());
@@ -63,4 +64,53 @@ pub fn translate<'data>(
         modules,
         types,
     })
+}
+
+/// Rejects components that use the component model's async support: `async` lifts or lowers,
+/// async callbacks, async function types, and the async and threading built-ins. The
+/// translation runs without concurrency support, which these need.
+///
+/// Errors: [`Unsupported`](crate::Unsupported) `async components`; a parse error for malformed
+/// input.
+fn reject_async(component: &[u8]) -> Result<()> {
+    use wasmtime_environ::wasmparser::{
+        CanonicalFunction as C, CanonicalOption, ComponentType, Parser, Payload,
+    };
+    let is_async = |options: &[CanonicalOption]| {
+        options
+            .iter()
+            .any(|o| matches!(o, CanonicalOption::Async | CanonicalOption::Callback(_)))
+    };
+    for payload in Parser::new(0).parse_all(component) {
+        // Malformed input is reported by the validator with a better message.
+        let Ok(payload) = payload else { return Ok(()) };
+        match payload {
+            Payload::ComponentCanonicalSection(section) => {
+                for func in section {
+                    let Ok(func) = func else { return Ok(()) };
+                    let uses_async = match &func {
+                        C::Lift { options, .. } | C::Lower { options, .. } => is_async(options),
+                        C::ResourceNew { .. } | C::ResourceDrop { .. } | C::ResourceRep { .. } => {
+                            false
+                        }
+                        _ => true,
+                    };
+                    if uses_async {
+                        return Err(crate::error::unsupported("async components"));
+                    }
+                }
+            }
+            Payload::ComponentTypeSection(section) => {
+                for ty in section {
+                    if let Ok(ComponentType::Func(f)) = ty
+                        && f.async_
+                    {
+                        return Err(crate::error::unsupported("async components"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! per-instance state (memories, tables, globals) is reified as Wasm GC values.
 //!
 //! The pipeline (see `DESIGN.md`): [`front`] translates the component with
-//! wasmtime-environ; `multi_instance` builds the instance graph; [`plan`] picks the modules to
+//! wasmtime-environ; `multi_instance` builds the instance graph; [`fuse::plan_reified`] picks the modules to
 //! reify; [`rewrite`] reencodes each static module once; [`fuse`] assembles one module with
 //! the instantiation routine and the host interface; the result is validated before it is
 //! returned.
