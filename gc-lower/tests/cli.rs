@@ -234,3 +234,37 @@ fn rejects_shared_memory() {
     "#;
     assert_rejected("threads.wat", source, &["threads.wat", "shared memor"]);
 }
+
+/// The example behaves like the original: a script of the example followed by bare `invoke`s
+/// (which the runner compares between native wasmtime and the lowered output) passes in both
+/// reify modes.
+#[test]
+fn example_runs_like_native() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let mut script =
+        std::fs::read_to_string(repo_root().join(EXAMPLE)).expect("failed to read the example");
+    for call in [
+        "left-step",
+        "left-step",
+        "right-step",
+        "left-reverse",
+        "left-step",
+        "left-get",
+        "right-get",
+    ] {
+        script.push_str(&format!("(invoke \"{call}\")\n"));
+    }
+    script.push_str("(invoke \"left-logged\" (s32.const 7))\n");
+    script.push_str("(invoke \"right-logged\" (s32.const 9))\n");
+    let path = dir.path().join("example.wast");
+    std::fs::write(&path, script).expect("failed to write the script");
+    for reify in ["auto", "all"] {
+        let output = run(&["wast", "--reify", reify, path_str(&path)]);
+        assert_success(&output);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.lines().last() == Some("9 passed, 0 failed, 0 skipped"),
+            "--reify {reify}: {stdout}"
+        );
+    }
+}
