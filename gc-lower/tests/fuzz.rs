@@ -1,0 +1,728 @@
+//! Fuzz targets for the lowering, in the style of wasm-tools' `fuzz/src/*.rs`: each target is
+//! a function of its input, and the `smoke_*` tests run a few hundred inputs from a fixed seed.
+//!
+//! - [`lower_never_panics`]: `gc_lower::lower` returns `Ok` or `Err` on any input.
+//! - [`differential`]: a wasm-smith module instantiated twice in a component, with its scalar
+//!   function exports lifted, behaves the same natively and lowered — re-wrapped into a
+//!   component and as a bare core module, in both reify modes.
+//!
+//! Longer or different campaigns: `GC_LOWER_FUZZ_ITERS=5000 GC_LOWER_FUZZ_SEED=7 cargo test
+//! -p gc-lower --test fuzz -- --nocapture`. A failing case writes its component into
+//! `GC_LOWER_FUZZ_DUMP` (default: cargo's temporary directory for tests) and names the seed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use arbitrary::Unstructured;
+use gc_lower::{Options, ReifyMode};
+use wasm_encoder::{
+    ComponentBuilder, ComponentExportKind, ComponentValType, ExportKind, PrimitiveValType,
+};
+use wasmtime::component::{self, Val};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_environ::wasmparser::types::EntityType;
+use wasmtime_environ::wasmparser::{self, CompositeInnerType, Validator, WasmFeatures};
+
+/// Fixed seed of the smoke tests.
+const SMOKE_SEED: u64 = 0x6763_2d6c_6f77_6572;
+/// Fuel that wasm-smith's `ensure_termination` gives each core instance: loops and calls
+/// draw from it, so every call terminates.
+const FUEL: u32 = 1_000;
+/// How many times each export of each instance is called.
+const ROUNDS: usize = 3;
+
+/// SplitMix64: a small deterministic generator for the fuzzers' input bytes and arguments.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    let v = std::env::var(name).ok()?;
+    match v.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+fn iterations(default: u64) -> u64 {
+    env_u64("GC_LOWER_FUZZ_ITERS").unwrap_or(default)
+}
+
+fn base_seed() -> u64 {
+    env_u64("GC_LOWER_FUZZ_SEED").unwrap_or(SMOKE_SEED)
+}
+
+/// Writes a failing input where it can be inspected, and returns the path.
+fn dump(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::var_os("GC_LOWER_FUZZ_DUMP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join(name);
+    let _ = std::fs::write(&path, bytes);
+    path
+}
+
+// ---------------------------------------------------------------------------------------------
+// Target 1: `lower` never panics.
+
+/// Lowers `bytes` in both reify modes and asserts that `lower` returns instead of panicking.
+fn lower_never_panics(bytes: &[u8]) {
+    for reify in [ReifyMode::Auto, ReifyMode::All] {
+        let result = std::panic::catch_unwind(|| gc_lower::lower(bytes, &Options { reify }));
+        if result.is_err() {
+            let path = dump("panic.wasm", bytes);
+            panic!(
+                "`lower` panicked (reify {reify:?}) on the input saved at {}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// The inputs of [`lower_never_panics`] for iteration `seed`: component-headed random bytes,
+/// wasm-smith modules with every feature wrapped as components, and mutations of those.
+fn never_panics_input(seed: u64) -> Vec<u8> {
+    let mut rng = Rng(seed);
+    let kind = rng.below(4);
+    if kind == 0 {
+        let len = rng.below(256) as usize;
+        let mut bytes = b"\0asm\x0d\0\x01\0".to_vec();
+        bytes.extend(rng.bytes(len));
+        return bytes;
+    }
+    let data = rng.bytes(2048);
+    let mut u = Unstructured::new(&data);
+    let config = wasm_smith::Config {
+        max_imports: 0,
+        max_funcs: 8,
+        max_instructions: 40,
+        max_memories: 2,
+        max_tables: 2,
+        max_memory32_bytes: 4 << 16,
+        max_memory64_bytes: 4 << 16,
+        memory_max_size_required: true,
+        max_table_elements: 100,
+        table_max_size_required: true,
+        export_everything: true,
+        ..wasm_smith::Config::default()
+    };
+    let Ok(module) = wasm_smith::Module::new(config, &mut u) else {
+        return Vec::new();
+    };
+    let module = module.to_bytes();
+    let Ok((mut component, _)) = wrap(&module, &mut rng) else {
+        return Vec::new();
+    };
+    if kind == 3 {
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(component.len() as u64) as usize;
+            component[at] = rng.next() as u8;
+        }
+    }
+    component
+}
+
+#[test]
+fn smoke_lower_never_panics() {
+    // Keep the output of expected panics (there should be none) readable.
+    let seed = base_seed();
+    let n = iterations(300);
+    for i in 0..n {
+        lower_never_panics(&never_panics_input(seed.wrapping_add(i)));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Target 2: differential execution, native against lowered.
+
+/// The component type of one lifted parameter or result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    S32,
+    U32,
+    S64,
+    U64,
+    F32,
+    F64,
+}
+
+impl Ty {
+    fn primitive(self) -> ComponentValType {
+        ComponentValType::Primitive(match self {
+            Ty::S32 => PrimitiveValType::S32,
+            Ty::U32 => PrimitiveValType::U32,
+            Ty::S64 => PrimitiveValType::S64,
+            Ty::U64 => PrimitiveValType::U64,
+            Ty::F32 => PrimitiveValType::F32,
+            Ty::F64 => PrimitiveValType::F64,
+        })
+    }
+
+    fn wat(self) -> &'static str {
+        match self {
+            Ty::S32 => "s32",
+            Ty::U32 => "u32",
+            Ty::S64 => "s64",
+            Ty::U64 => "u64",
+            Ty::F32 => "f32",
+            Ty::F64 => "f64",
+        }
+    }
+
+    /// A component type for a core value type, signed or not at random.
+    fn of(ty: wasmparser::ValType, rng: &mut Rng) -> Option<Ty> {
+        let signed = rng.below(2) == 0;
+        Some(match ty {
+            wasmparser::ValType::I32 if signed => Ty::S32,
+            wasmparser::ValType::I32 => Ty::U32,
+            wasmparser::ValType::I64 if signed => Ty::S64,
+            wasmparser::ValType::I64 => Ty::U64,
+            wasmparser::ValType::F32 => Ty::F32,
+            wasmparser::ValType::F64 => Ty::F64,
+            _ => return None,
+        })
+    }
+
+    /// A deterministic argument, biased towards edge values.
+    fn arg(self, rng: &mut Rng) -> Val {
+        let r = rng.next();
+        let pick = rng.below(8);
+        let small = (r % 17) as i64 - 8;
+        match self {
+            Ty::S32 => Val::S32(match pick {
+                0 => i32::MIN,
+                1 => i32::MAX,
+                2..=4 => small as i32,
+                _ => r as i32,
+            }),
+            Ty::U32 => Val::U32(match pick {
+                0 => u32::MAX,
+                1 => 0x8000_0000,
+                2..=4 => small.unsigned_abs() as u32,
+                _ => r as u32,
+            }),
+            Ty::S64 => Val::S64(match pick {
+                0 => i64::MIN,
+                1 => i64::MAX,
+                2..=4 => small,
+                _ => r as i64,
+            }),
+            Ty::U64 => Val::U64(match pick {
+                0 => u64::MAX,
+                1 => 1 << 63,
+                2..=4 => small.unsigned_abs(),
+                _ => r,
+            }),
+            Ty::F32 => Val::Float32(match pick {
+                0 => f32::NAN,
+                1 => f32::INFINITY,
+                2 => -0.0,
+                3 | 4 => small as f32,
+                _ => f32::from_bits(r as u32),
+            }),
+            Ty::F64 => Val::Float64(match pick {
+                0 => f64::NAN,
+                1 => f64::NEG_INFINITY,
+                2 => -0.0,
+                3 | 4 => small as f64,
+                _ => f64::from_bits(r),
+            }),
+        }
+    }
+
+    fn to_core(self, v: &Val) -> wasmtime::Val {
+        match (self, v) {
+            (Ty::S32, Val::S32(x)) => wasmtime::Val::I32(*x),
+            (Ty::U32, Val::U32(x)) => wasmtime::Val::I32(*x as i32),
+            (Ty::S64, Val::S64(x)) => wasmtime::Val::I64(*x),
+            (Ty::U64, Val::U64(x)) => wasmtime::Val::I64(*x as i64),
+            (Ty::F32, Val::Float32(x)) => wasmtime::Val::F32(x.to_bits()),
+            (Ty::F64, Val::Float64(x)) => wasmtime::Val::F64(x.to_bits()),
+            _ => panic!("argument {v:?} does not have type {self:?}"),
+        }
+    }
+
+    fn lift_core(self, v: &wasmtime::Val) -> Option<Val> {
+        Some(match (self, v) {
+            (Ty::S32, wasmtime::Val::I32(x)) => Val::S32(*x),
+            (Ty::U32, wasmtime::Val::I32(x)) => Val::U32(*x as u32),
+            (Ty::S64, wasmtime::Val::I64(x)) => Val::S64(*x),
+            (Ty::U64, wasmtime::Val::I64(x)) => Val::U64(*x as u64),
+            (Ty::F32, wasmtime::Val::F32(x)) => Val::Float32(f32::from_bits(*x)),
+            (Ty::F64, wasmtime::Val::F64(x)) => Val::Float64(f64::from_bits(*x)),
+            _ => return None,
+        })
+    }
+}
+
+/// A core function export that the wrapper lifts from both instances.
+#[derive(Debug, Clone)]
+struct Lifted {
+    core_name: String,
+    params: Vec<Ty>,
+    result: Option<Ty>,
+}
+
+/// The two instances of the wrapped module, and the prefixes of their lifted exports.
+const INSTANCES: [&str; 2] = ["a", "b"];
+
+fn export_name(instance: &str, k: usize) -> String {
+    format!("{instance}-f{k}")
+}
+
+/// Wraps a core module with no imports into a component that instantiates it twice and lifts
+/// every function export with at most 16 scalar parameters and at most one scalar result,
+/// from both instances, as `a-f{k}` and `b-f{k}`.
+fn wrap(module: &[u8], rng: &mut Rng) -> anyhow::Result<(Vec<u8>, Vec<Lifted>)> {
+    let types = Validator::new_with_features(WasmFeatures::all()).validate_all(module)?;
+    let types = types.as_ref();
+    let mut lifted = Vec::new();
+    for (name, entity) in types.core_exports().into_iter().flatten() {
+        let (EntityType::Func(id) | EntityType::FuncExact(id)) = entity else {
+            continue;
+        };
+        let CompositeInnerType::Func(f) = &types[id].composite_type.inner else {
+            continue;
+        };
+        if f.params().len() > 16 || f.results().len() > 1 {
+            continue;
+        }
+        let params = f.params().iter().map(|t| Ty::of(*t, rng)).collect();
+        let result = f.results().first().map(|t| Ty::of(*t, rng));
+        let (Some(params), Some(result)) = (params, result.map_or(Some(None), |r| r.map(Some)))
+        else {
+            continue;
+        };
+        lifted.push(Lifted {
+            core_name: name.to_string(),
+            params,
+            result,
+        });
+    }
+
+    let mut b = ComponentBuilder::default();
+    let m = b.core_module_raw(Some("M"), module);
+    let no_args: [(&str, wasm_encoder::ModuleArg); 0] = [];
+    let instances = INSTANCES.map(|name| b.core_instantiate(Some(name), m, no_args));
+    for (prefix, instance) in INSTANCES.iter().zip(instances) {
+        for (k, l) in lifted.iter().enumerate() {
+            let core = b.core_alias_export(None, instance, &l.core_name, ExportKind::Func);
+            let names: Vec<String> = (0..l.params.len()).map(|i| format!("p{i}")).collect();
+            let (ty, mut enc) = b.type_function(None);
+            enc.params(
+                names
+                    .iter()
+                    .map(String::as_str)
+                    .zip(l.params.iter().map(|t| t.primitive())),
+            );
+            enc.result(l.result.map(Ty::primitive));
+            let func = b.lift_func(None, core, ty, []);
+            b.export(
+                export_name(prefix, k),
+                ComponentExportKind::Func,
+                func,
+                None,
+            );
+        }
+    }
+    Ok((b.finish(), lifted))
+}
+
+/// The wasm-smith configuration of the differential target: scalar-only code with the state
+/// that gc-lower reifies (memories, tables of `funcref`, globals) and no proposal beyond
+/// reference types, bulk memory and extended constants.
+fn differential_config() -> wasm_smith::Config {
+    wasm_smith::Config {
+        max_imports: 0,
+        min_types: 2,
+        min_funcs: 3,
+        max_funcs: 10,
+        max_exports: 12,
+        max_types: 12,
+        max_globals: 8,
+        max_instructions: 60,
+        max_memories: 2,
+        max_memory32_bytes: 4 << 16,
+        memory_max_size_required: true,
+        max_tables: 2,
+        max_table_elements: 100,
+        table_max_size_required: true,
+        max_data_segments: 4,
+        max_element_segments: 4,
+        max_elements: 16,
+        max_tags: 0,
+        bulk_memory_enabled: true,
+        reference_types_enabled: true,
+        extended_const_enabled: true,
+        saturating_float_to_int_enabled: true,
+        sign_extension_ops_enabled: true,
+        canonicalize_nans: true,
+        multi_value_enabled: false,
+        memory64_enabled: false,
+        threads_enabled: false,
+        shared_everything_threads_enabled: false,
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        gc_enabled: false,
+        custom_descriptors_enabled: false,
+        exceptions_enabled: false,
+        tail_call_enabled: false,
+        wide_arithmetic_enabled: false,
+        custom_page_sizes_enabled: false,
+        ..wasm_smith::Config::default()
+    }
+}
+
+/// The engines: the component model on for native and re-wrapped runs, off for the bare
+/// lowered module. Configured like `gc-lower wast`.
+struct Engines {
+    component: Engine,
+    core: Engine,
+}
+
+fn engines() -> &'static Engines {
+    static ENGINES: OnceLock<Engines> = OnceLock::new();
+    ENGINES.get_or_init(|| {
+        let config = |component_model: bool| {
+            let mut config = Config::new();
+            config
+                .wasm_component_model(component_model)
+                .wasm_gc(true)
+                .wasm_function_references(true)
+                .wasm_reference_types(true)
+                .wasm_multi_memory(true)
+                .wasm_exceptions(true)
+                .wasm_tail_call(true)
+                .collector(wasmtime::Collector::DeferredReferenceCounting);
+            config
+        };
+        Engines {
+            component: Engine::new(&config(true)).expect("failed to create the component engine"),
+            core: Engine::new(&config(false)).expect("failed to create the core engine"),
+        }
+    })
+}
+
+/// One way to run the case: natively, or lowered (re-wrapped or bare).
+enum Side {
+    Component {
+        store: Store<()>,
+        instance: component::Instance,
+    },
+    Core {
+        store: Store<()>,
+        instance: wasmtime::Instance,
+    },
+}
+
+/// The outcome of one call: its result, or a trap.
+type Outcome = Result<Option<Val>, String>;
+
+impl Side {
+    fn component(bytes: &[u8]) -> anyhow::Result<anyhow::Result<Side>> {
+        let engine = &engines().component;
+        let component = component::Component::new(engine, bytes)?;
+        let mut store = Store::new(engine, ());
+        Ok(component::Linker::new(engine)
+            .instantiate(&mut store, &component)
+            .map(|instance| Side::Component { store, instance })
+            .map_err(anyhow::Error::from))
+    }
+
+    fn core(bytes: &[u8]) -> anyhow::Result<anyhow::Result<Side>> {
+        let engine = &engines().core;
+        let module = wasmtime::Module::new(engine, bytes)?;
+        let mut store = Store::new(engine, ());
+        Ok((|| {
+            let instance = wasmtime::Instance::new(&mut store, &module, &[])?;
+            let init = instance
+                .get_func(&mut store, "_initialize")
+                .ok_or_else(|| anyhow::anyhow!("the lowered module exports no `_initialize`"))?;
+            init.call(&mut store, &[], &mut [])?;
+            Ok(instance)
+        })()
+        .map(|instance| Side::Core { store, instance }))
+    }
+
+    /// Calls `name`; the outer error is a broken export, the inner one a trap.
+    fn call(&mut self, name: &str, l: &Lifted, args: &[Val]) -> Result<Outcome, String> {
+        match self {
+            Side::Component { store, instance } => {
+                let func = instance
+                    .get_func(&mut *store, name)
+                    .ok_or_else(|| format!("no export `{name}`"))?;
+                let mut results = vec![Val::Bool(false); usize::from(l.result.is_some())];
+                Ok(match func.call(&mut *store, args, &mut results) {
+                    Ok(()) => Ok(results.pop()),
+                    Err(trap) => Err(format!("{trap:#}")),
+                })
+            }
+            Side::Core { store, instance } => {
+                let func = instance
+                    .get_func(&mut *store, name)
+                    .ok_or_else(|| format!("no core export `{name}`"))?;
+                let core_args: Vec<_> = l
+                    .params
+                    .iter()
+                    .zip(args)
+                    .map(|(t, v)| t.to_core(v))
+                    .collect();
+                let mut results = vec![wasmtime::Val::I32(0); usize::from(l.result.is_some())];
+                if let Err(trap) = func.call(&mut *store, &core_args, &mut results) {
+                    return Ok(Err(format!("{trap:#}")));
+                }
+                let result = match (l.result, results.first()) {
+                    (Some(ty), Some(v)) => Some(
+                        ty.lift_core(v)
+                            .ok_or_else(|| format!("`{name}` returned {v:?}, not {ty:?}"))?,
+                    ),
+                    _ => None,
+                };
+                if let Some(post) = instance.get_func(&mut *store, &format!("cabi_post_{name}"))
+                    && let Err(trap) = post.call(&mut *store, &results, &mut [])
+                {
+                    return Ok(Err(format!("`cabi_post_{name}` trapped: {trap:#}")));
+                }
+                Ok(Ok(result))
+            }
+        }
+    }
+}
+
+/// Whether two results agree: floats by bits, any NaN equal to any NaN.
+fn same(a: &Outcome, b: &Outcome) -> bool {
+    match (a, b) {
+        (Err(_), Err(_)) => true,
+        (Ok(Some(Val::Float32(x))), Ok(Some(Val::Float32(y)))) => {
+            (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits()
+        }
+        (Ok(Some(Val::Float64(x))), Ok(Some(Val::Float64(y)))) => {
+            (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits()
+        }
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// What became of one differential case.
+enum Case {
+    /// Every side ran every call (up to the first trap) and agreed.
+    Ran(Ran),
+    /// wasm-smith could not build a module from the input bytes.
+    NoModule,
+    /// `lower` reported an unsupported feature.
+    Unsupported(String),
+}
+
+/// What a case that ran did.
+#[derive(Default)]
+struct Ran {
+    /// The lifted exports of each instance.
+    exports: usize,
+    /// Calls made on each side.
+    calls: usize,
+    /// Whether instantiation trapped.
+    instantiation_trapped: bool,
+    /// Whether a call trapped.
+    call_trapped: bool,
+}
+
+/// One planned call: the export, its lifted signature and the arguments.
+struct Call {
+    name: String,
+    lifted: usize,
+    args: Vec<Val>,
+}
+
+/// Generates a module from `seed`, wraps it into a component instantiating it twice and
+/// asserts that the native component and its lowerings (`auto` and `all`, each re-wrapped
+/// and bare) instantiate alike and return the same results for the same calls.
+fn differential(seed: u64) -> Case {
+    let mut rng = Rng(seed);
+    let len = 1024 + rng.below(3072) as usize;
+    let data = rng.bytes(len);
+    let mut u = Unstructured::new(&data);
+    let mut config = differential_config();
+    config.export_everything = rng.below(4) != 0;
+    config.disallow_traps = rng.below(2) == 0;
+    // Without reference types more signatures are scalar, hence liftable.
+    config.reference_types_enabled = rng.below(3) != 0;
+    let Ok(mut module) = wasm_smith::Module::new(config, &mut u) else {
+        return Case::NoModule;
+    };
+    module
+        .ensure_termination(FUEL)
+        .expect("wasm-smith generated every function body itself");
+    let module = module.to_bytes();
+    let (component, lifted) = wrap(&module, &mut rng).expect("wasm-smith modules are valid");
+    let fail = |msg: String| -> ! {
+        let path = dump(&format!("differential-{seed:#x}.wasm"), &component);
+        panic!(
+            "differential case {seed:#x}: {msg}\ncomponent: {}\n{}",
+            path.display(),
+            wasmprinter::print_bytes(&component).unwrap_or_default()
+        );
+    };
+
+    let mut sides = vec![(
+        "native".to_string(),
+        Side::component(&component)
+            .unwrap_or_else(|e| fail(format!("native compilation failed: {e:#}"))),
+    )];
+    for reify in [ReifyMode::Auto, ReifyMode::All] {
+        let core = match gc_lower::lower(&component, &Options { reify }) {
+            Ok(core) => core,
+            Err(e) => match gc_lower::find_unsupported(&e) {
+                Some(u) => return Case::Unsupported(u.to_string()),
+                None => fail(format!("lowering (reify {reify:?}) failed: {e:#}")),
+            },
+        };
+        let wrapped = gc_lower::rewrap(&core)
+            .unwrap_or_else(|e| fail(format!("re-wrapping (reify {reify:?}) failed: {e:#}")));
+        sides.push((
+            format!("lowered {reify:?}, re-wrapped"),
+            Side::component(&wrapped).unwrap_or_else(|e| {
+                fail(format!(
+                    "compiling the re-wrapped lowering (reify {reify:?}) failed: {e:#}"
+                ))
+            }),
+        ));
+        sides.push((
+            format!("lowered {reify:?}, bare"),
+            Side::core(&core).unwrap_or_else(|e| {
+                fail(format!(
+                    "compiling the lowered module (reify {reify:?}) failed: {e:#}"
+                ))
+            }),
+        ));
+    }
+
+    let native_trapped = sides[0].1.is_err();
+    for (name, side) in &sides[1..] {
+        if side.is_err() != native_trapped {
+            fail(format!(
+                "instantiation: native {}, {name} {}",
+                describe_instantiation(&sides[0].1),
+                describe_instantiation(side)
+            ));
+        }
+    }
+    let mut ran = Ran {
+        exports: lifted.len(),
+        instantiation_trapped: native_trapped,
+        ..Ran::default()
+    };
+    if native_trapped {
+        return Case::Ran(ran);
+    }
+
+    let mut calls = Vec::new();
+    for _ in 0..ROUNDS {
+        for (k, l) in lifted.iter().enumerate() {
+            for instance in INSTANCES {
+                calls.push(Call {
+                    name: export_name(instance, k),
+                    lifted: k,
+                    args: l.params.iter().map(|t| t.arg(&mut rng)).collect(),
+                });
+            }
+        }
+    }
+
+    let mut expected: Vec<Outcome> = Vec::new();
+    for (side_name, side) in &mut sides {
+        let side = side.as_mut().expect("every side instantiated");
+        for (i, call) in calls.iter().enumerate() {
+            let outcome = side
+                .call(&call.name, &lifted[call.lifted], &call.args)
+                .unwrap_or_else(|e| fail(format!("{side_name}: {e}")));
+            let trapped = outcome.is_err();
+            if side_name == "native" {
+                expected.push(outcome);
+                ran.calls += 1;
+                ran.call_trapped |= trapped;
+            } else if !same(&expected[i], &outcome) {
+                fail(format!(
+                    "call #{i} `{}`({:?}) [core `{}` {}]: native {:?}, {side_name} {:?}",
+                    call.name,
+                    call.args,
+                    lifted[call.lifted].core_name,
+                    signature(&lifted[call.lifted]),
+                    expected[i],
+                    outcome
+                ));
+            }
+            if trapped {
+                break;
+            }
+        }
+    }
+    Case::Ran(ran)
+}
+
+fn describe_instantiation(side: &anyhow::Result<Side>) -> String {
+    match side {
+        Ok(_) => "instantiated".to_string(),
+        Err(e) => format!("trapped ({e:#})"),
+    }
+}
+
+fn signature(l: &Lifted) -> String {
+    let params: Vec<_> = l.params.iter().map(|t| t.wat()).collect();
+    format!(
+        "({}) -> {}",
+        params.join(", "),
+        l.result.map_or("()", Ty::wat)
+    )
+}
+
+#[test]
+fn smoke_differential() {
+    let seed = base_seed();
+    let n = iterations(300);
+    let (mut ran, mut no_module) = (0, 0);
+    let mut total = Ran::default();
+    let (mut instantiation_traps, mut call_traps) = (0, 0);
+    let mut unsupported: BTreeMap<String, usize> = BTreeMap::new();
+    for i in 0..n {
+        match differential(seed.wrapping_add(i)) {
+            Case::Ran(r) => {
+                ran += 1;
+                total.exports += r.exports;
+                total.calls += r.calls;
+                instantiation_traps += usize::from(r.instantiation_trapped);
+                call_traps += usize::from(r.call_trapped);
+            }
+            Case::NoModule => no_module += 1,
+            Case::Unsupported(why) => *unsupported.entry(why).or_default() += 1,
+        }
+    }
+    println!(
+        "differential: {n} cases, {ran} ran ({} lifted exports per instance, {} calls per \
+         side; {instantiation_traps} trapped in instantiation, {call_traps} in a call), \
+         {no_module} without a module",
+        total.exports, total.calls
+    );
+    for (why, count) in &unsupported {
+        println!("  unsupported x{count}: {why}");
+    }
+    assert!(ran > n / 2, "too few cases ran: {ran} of {n}");
+}
