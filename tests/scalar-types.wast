@@ -25,12 +25,14 @@
         (f64.convert_i32_s (local.get 1)))))
   (core instance $a (instantiate $M))
   (core instance $b (instantiate $M))
+  ;; World-level types, imported at the root the way wit-component encodes
+  ;; `world w { enum color {..} export next-color-b: func(c: color) -> color; }`.
   (type $color (enum "red" "green" "blue"))
-  (export $color-e "color" (type $color))
+  (import "color" (type $color-e (eq $color)))
   (type $perms (flags "read" "write" "exec"))
-  (export $perms-e "perms" (type $perms))
+  (import "perms" (type $perms-e (eq $perms)))
   (type $point (record (field "x" s32) (field "y" s32) (field "scale" f64)))
-  (export $point-e "point" (type $point))
+  (import "point" (type $point-e (eq $point)))
   (func (export "next-char-a") (param "c" char) (result char) (canon lift (core func $a "next-char")))
   (func (export "last-char-a") (result char) (canon lift (core func $a "last-char")))
   (func (export "last-char-b") (result char) (canon lift (core func $b "last-char")))

@@ -694,16 +694,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let f = v.add(ref_null(runtime_structs::MEMBOX));
             v.memories.push(f);
         }
-        for t in info.tables.clone() {
-            if !t.element_type.is_func_ref() {
-                return Err(not_yet(format!(
-                    "tables of `{}` in modules instantiated more than once",
-                    t.element_type
-                )));
-            }
-        }
-        for _ in 0..ntab {
-            let f = v.add(ref_null(runtime_structs::TABLEBOX));
+        for t in 0..ntab {
+            let kind = self.infos[m].table_kind(t as u32)?;
+            let f = v.add(kind.table_ref());
             v.tables.push(f);
         }
         // Globals: imported ones bound to one native global in every instance stay static.
@@ -774,8 +767,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let f = v.add(we::ValType::I32);
             v.datas.push(f);
         }
-        for _ in 0..self.infos[m].elements.len() {
-            let f = v.add(ref_null(runtime_structs::FUNCS));
+        for e in 0..self.infos[m].elements.len() {
+            let kind = self.infos[m].element_kind(e as u32)?;
+            let f = v.add(ref_null(kind.array()));
             v.elems.push(f);
         }
         if !self.infos[m].tags.is_empty() {

@@ -5,7 +5,7 @@
 //! order; see [`crate::fuse`] for what each step does.
 
 use anyhow::{Result, bail};
-use runtime_structs::{CLOSURE, FUNCS, Helper};
+use runtime_structs::{CLOSURE, EXTERNS, FUNCS, Helper, TableKind};
 use wasm_encoder as we;
 use wasmtime_environ::component::RuntimeInstanceIndex;
 use wasmtime_environ::wasmparser as wp;
@@ -184,13 +184,17 @@ impl Lowerer<'_, '_> {
                 if table_inits[ti - nimp_tab].is_some() {
                     return Err(not_yet("table initializer expressions in reified modules"));
                 }
-                out.push(I::RefNull(we::HeapType::Concrete(CLOSURE)));
+                let kind = self.infos[m].table_kind(ti as u32)?;
+                out.push(match kind {
+                    TableKind::Func => I::RefNull(we::HeapType::Concrete(CLOSURE)),
+                    TableKind::Extern => I::RefNull(we::HeapType::EXTERN),
+                });
                 out.push(I::I32Const(tt.initial as i32));
                 out.push(I::I32Const(
                     tt.maximum
                         .map_or(-1, |x| x.min(u32::MAX as u64) as u32 as i32),
                 ));
-                out.push(I::Call(self.helper(Helper::TableNew).0));
+                out.push(I::Call(self.helper(Helper::TableNew(kind)).0));
             }
             set(out, tab_fields[ti]);
         }
@@ -267,6 +271,7 @@ impl Lowerer<'_, '_> {
                     offset_expr,
                 } => {
                     let n = element_count(seg);
+                    let kind = self.infos[m].table_kind(table_index.unwrap_or(0))?;
                     self.reified_const_expr(m, i, g, offset_expr, out)?;
                     out.push(I::I32Const(0));
                     out.push(I::I32Const(n as i32));
@@ -276,7 +281,7 @@ impl Lowerer<'_, '_> {
                         field_index: tab_fields[table_index.unwrap_or(0) as usize],
                     });
                     self.materialize(i, seg, arr, out)?;
-                    out.push(I::Call(self.helper(Helper::TableInit).0));
+                    out.push(I::Call(self.helper(Helper::TableInit(kind)).0));
                 }
             }
         }
@@ -371,7 +376,8 @@ impl Lowerer<'_, '_> {
         }
     }
 
-    /// Pushes a new `(ref $funcs)` holding the closures of element segment `seg` of `instance`.
+    /// Pushes a new element array holding the elements of segment `seg` of `instance`: a
+    /// `(ref $funcs)` of closures, or for `externref` segments a `(ref $externs)` of nulls.
     fn materialize(
         &mut self,
         instance: RuntimeInstanceIndex,
@@ -383,6 +389,28 @@ impl Lowerer<'_, '_> {
         let m = self.graph.instances[instance].module;
         let n = element_count(seg);
         out.push(I::I32Const(n as i32));
+        if let wp::ElementItems::Expressions(ty, items) = &seg.items
+            && ty.is_extern_ref()
+        {
+            // Of the constant expressions of type `externref`, `ref.null extern` is supported;
+            // `global.get` of an imported `externref` global is named as not supported yet.
+            for e in items.clone() {
+                let e = e?;
+                let mut ops = e.get_operators_reader();
+                while !ops.eof() {
+                    match ops.read()? {
+                        wp::Operator::RefNull { .. } | wp::Operator::End => {}
+                        other => {
+                            return Err(not_yet(format!(
+                                "element expression `{other:?}` in a reified module"
+                            )));
+                        }
+                    }
+                }
+            }
+            out.push(I::ArrayNewDefault(EXTERNS));
+            return Ok(());
+        }
         out.push(I::ArrayNewDefault(FUNCS));
         out.push(I::LocalSet(arr));
         let mut items: Vec<Option<u32>> = Vec::new();

@@ -11,6 +11,20 @@ use wasmtime_environ::wasmparser::{
 };
 
 use crate::error::{not_yet, unsupported};
+use runtime_structs::TableKind;
+
+/// The reified table kind holding references of type `ty`.
+fn ref_kind(ty: wasmparser::RefType) -> Result<TableKind> {
+    if ty.is_func_ref() {
+        Ok(TableKind::Func)
+    } else if ty.is_extern_ref() {
+        Ok(TableKind::Extern)
+    } else {
+        Err(not_yet(format!(
+            "tables of `{ty}` in modules instantiated more than once"
+        )))
+    }
+}
 
 /// A global defined by the module.
 #[derive(Clone)]
@@ -210,6 +224,22 @@ impl<'a> ModuleInfo<'a> {
     /// The type of function `func` (imports first).
     pub fn func_type(&self, func: u32) -> &FuncType {
         &self.types[self.funcs[func as usize] as usize]
+    }
+
+    /// The reified form of table `table` (imported or defined): a table of closures for `funcref`,
+    /// of `externref`s for `externref`.
+    ///
+    /// Errors: [`not_yet`] for any other element type (typed function references).
+    pub fn table_kind(&self, table: u32) -> Result<TableKind> {
+        ref_kind(self.tables[table as usize].element_type)
+    }
+
+    /// The reified form of the elements of element segment `elem`, as [`Self::table_kind`].
+    pub fn element_kind(&self, elem: u32) -> Result<TableKind> {
+        match &self.elements[elem as usize].items {
+            wasmparser::ElementItems::Functions(_) => Ok(TableKind::Func),
+            wasmparser::ElementItems::Expressions(ty, _) => ref_kind(*ty),
+        }
     }
 
     /// Number of defined functions.

@@ -38,7 +38,7 @@
 //! reported as unsupported.
 
 use anyhow::{Result, anyhow, bail};
-use runtime_structs::{CLOSURE, FUNCS, Helper, LoadKind, StoreKind, field};
+use runtime_structs::{CLOSURE, Helper, LoadKind, StoreKind, field};
 use wasm_encoder as we;
 use wasm_encoder::reencode::{self, Reencode};
 use wasmtime_environ::StaticModuleIndex;
@@ -431,41 +431,49 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 });
             }
             O::TableGet { table } => {
+                let kind = self.infos[m].table_kind(table)?;
                 get(out, tab_field(table));
-                out.push(I::Call(self.helper(Helper::TableGet).0));
+                out.push(I::Call(self.helper(Helper::TableGet(kind)).0));
             }
             O::TableSet { table } => {
+                let kind = self.infos[m].table_kind(table)?;
                 get(out, tab_field(table));
-                out.push(I::Call(self.helper(Helper::TableSet).0));
+                out.push(I::Call(self.helper(Helper::TableSet(kind)).0));
             }
             O::TableSize { table } => {
+                let kind = self.infos[m].table_kind(table)?;
                 get(out, tab_field(table));
-                out.push(I::Call(self.helper(Helper::TableSize).0));
+                out.push(I::Call(self.helper(Helper::TableSize(kind)).0));
             }
             O::TableGrow { table } => {
+                let kind = self.infos[m].table_kind(table)?;
                 get(out, tab_field(table));
-                out.push(I::Call(self.helper(Helper::TableGrow).0));
+                out.push(I::Call(self.helper(Helper::TableGrow(kind)).0));
             }
             O::TableFill { table } => {
+                let kind = self.infos[m].table_kind(table)?;
                 get(out, tab_field(table));
-                out.push(I::Call(self.helper(Helper::TableFill).0));
+                out.push(I::Call(self.helper(Helper::TableFill(kind)).0));
             }
             O::TableCopy {
                 dst_table,
                 src_table,
             } => {
+                let kind = self.infos[m].table_kind(dst_table)?;
                 get(out, tab_field(dst_table));
                 get(out, tab_field(src_table));
-                out.push(I::Call(self.helper(Helper::TableCopy).0));
+                out.push(I::Call(self.helper(Helper::TableCopy(kind)).0));
             }
             O::TableInit { elem_index, table } => {
+                let kind = self.infos[m].table_kind(table)?;
                 get(out, tab_field(table));
                 get(out, v.elems[elem_index as usize]);
-                out.push(I::Call(self.helper(Helper::TableInit).0));
+                out.push(I::Call(self.helper(Helper::TableInit(kind)).0));
             }
             O::ElemDrop { elem_index } => {
+                let kind = self.infos[m].element_kind(elem_index)?;
                 vmctx.push(out);
-                out.push(I::RefNull(we::HeapType::Concrete(FUNCS)));
+                out.push(I::RefNull(we::HeapType::Concrete(kind.array())));
                 out.push(I::StructSet {
                     struct_type_index: vty,
                     field_index: v.elems[elem_index as usize],

@@ -32,9 +32,12 @@
 //!   (struct.get $vmctx $memory0 (local.get $vmctx)) (i64.const 8))
 //! ```
 
-use wasm_encoder::{BlockType, FuncType, Function, InstructionSink, ValType};
+use wasm_encoder::{BlockType, FuncType, Function, InstructionSink, RefType, ValType};
 
-use crate::layout::{BYTES, CLOSURE, FUNCS, MEMBOX, TABLEBOX, field, ref_non_null, ref_null};
+use crate::layout::{
+    BYTES, CLOSURE, EXTERN_TABLEBOX, EXTERNS, FUNCS, MEMBOX, TABLEBOX, field, ref_non_null,
+    ref_null,
+};
 
 /// The largest logical memory size, in bytes, that a reified memory can have: the largest length
 /// of one GC array (`u32::MAX` elements).
@@ -248,6 +251,49 @@ impl StoreKind {
     }
 }
 
+/// The element kind of a reified table: which array and box types hold it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TableKind {
+    /// A `funcref` table: `(ref null $closure)` elements in [`FUNCS`] behind a [`TABLEBOX`].
+    Func,
+    /// An `externref` table: `externref` elements in [`EXTERNS`] behind an [`EXTERN_TABLEBOX`].
+    Extern,
+}
+
+impl TableKind {
+    /// Both kinds.
+    pub const ALL: [TableKind; 2] = [TableKind::Func, TableKind::Extern];
+
+    /// The element value type: `(ref null $closure)` or `externref`.
+    pub fn elem(self) -> ValType {
+        match self {
+            TableKind::Func => ref_null(CLOSURE),
+            TableKind::Extern => ValType::Ref(RefType::EXTERNREF),
+        }
+    }
+
+    /// The element array type: [`FUNCS`] or [`EXTERNS`].
+    pub fn array(self) -> u32 {
+        match self {
+            TableKind::Func => FUNCS,
+            TableKind::Extern => EXTERNS,
+        }
+    }
+
+    /// The table box type: [`TABLEBOX`] or [`EXTERN_TABLEBOX`] (same fields).
+    pub fn tablebox(self) -> u32 {
+        match self {
+            TableKind::Func => TABLEBOX,
+            TableKind::Extern => EXTERN_TABLEBOX,
+        }
+    }
+
+    /// `(ref null $box)` of [`Self::tablebox`].
+    pub fn table_ref(self) -> ValType {
+        ref_null(self.tablebox())
+    }
+}
+
 /// One helper function. The signatures below are `(params) -> (results)` in stack order, with
 /// `M` = `(ref null $membox)`, `T` = `(ref null $tablebox)`, `C` = `(ref null $closure)`.
 /// Addresses and lengths of memories are in bytes, of tables in elements, sizes of memories in
@@ -278,21 +324,21 @@ pub enum Helper {
     /// byte array and `d s n` so that the caller follows with `array.init_data $BYTES $seg`.
     MemoryInitCheck,
     /// `(i i32, t T) -> C`: `table.get`.
-    TableGet,
+    TableGet(TableKind),
     /// `(i i32, v C, t T)`: `table.set`.
-    TableSet,
+    TableSet(TableKind),
     /// `(t T) -> i32`: the size in elements.
-    TableSize,
+    TableSize(TableKind),
     /// `(init C, delta i32, t T) -> i32`: `table.grow`; returns the old size, or -1 (table
     /// unchanged) when `old + delta` exceeds the maximum or [`MAX_TABLE_ELEMENTS`].
-    TableGrow,
+    TableGrow(TableKind),
     /// `(i i32, v C, n i32, t T)`: `table.fill`.
-    TableFill,
+    TableFill(TableKind),
     /// `(d i32, s i32, n i32, dst T, src T)`: `table.copy`, overlap-safe.
-    TableCopy,
+    TableCopy(TableKind),
     /// `(d i32, s i32, n i32, t T, seg (ref null $funcs))`: `table.init` from a materialized
     /// passive element segment; a null `seg` is a dropped segment (length 0).
-    TableInit,
+    TableInit(TableKind),
     /// `(i i32, t T) -> (ref $closure)`: the element `call_indirect` calls; traps when `i` is out
     /// of bounds or the element is null. The caller checks the signature.
     TableGetForCall,
@@ -301,7 +347,7 @@ pub enum Helper {
     MemoryNew,
     /// `(init C, size i32, max i32) -> (ref $tablebox)`: a new table of `size` elements set to
     /// `init` (for the instantiation routine); `max` as in [`field::TABLEBOX_MAX`].
-    TableNew,
+    TableNew(TableKind),
 }
 
 impl Helper {
@@ -316,18 +362,28 @@ impl Helper {
             Helper::MemoryFill => "memory.fill",
             Helper::MemoryCopy => "memory.copy",
             Helper::MemoryInitCheck => "memory.init_check",
-            Helper::TableGet => "table.get",
-            Helper::TableSet => "table.set",
-            Helper::TableSize => "table.size",
-            Helper::TableGrow => "table.grow",
-            Helper::TableFill => "table.fill",
-            Helper::TableCopy => "table.copy",
-            Helper::TableInit => "table.init",
+            Helper::TableGet(_) => "table.get",
+            Helper::TableSet(_) => "table.set",
+            Helper::TableSize(_) => "table.size",
+            Helper::TableGrow(_) => "table.grow",
+            Helper::TableFill(_) => "table.fill",
+            Helper::TableCopy(_) => "table.copy",
+            Helper::TableInit(_) => "table.init",
             Helper::TableGetForCall => "table.get_for_call",
             Helper::MemoryNew => "memory.new",
-            Helper::TableNew => "table.new",
+            Helper::TableNew(_) => "table.new",
         };
-        format!("gc-lower:{op}")
+        match self {
+            Helper::TableGet(TableKind::Extern)
+            | Helper::TableSet(TableKind::Extern)
+            | Helper::TableSize(TableKind::Extern)
+            | Helper::TableGrow(TableKind::Extern)
+            | Helper::TableFill(TableKind::Extern)
+            | Helper::TableCopy(TableKind::Extern)
+            | Helper::TableInit(TableKind::Extern)
+            | Helper::TableNew(TableKind::Extern) => format!("gc-lower:{op}<externref>"),
+            _ => format!("gc-lower:{op}"),
+        }
     }
 }
 
@@ -362,25 +418,27 @@ pub fn all_helpers() -> Vec<Helper> {
         Helper::MemoryFill,
         Helper::MemoryCopy,
         Helper::MemoryInitCheck,
-        Helper::TableGet,
-        Helper::TableSet,
-        Helper::TableSize,
-        Helper::TableGrow,
-        Helper::TableFill,
-        Helper::TableCopy,
-        Helper::TableInit,
         Helper::TableGetForCall,
         Helper::MemoryNew,
-        Helper::TableNew,
     ]);
+    for kind in TableKind::ALL {
+        helpers.extend([
+            Helper::TableGet(kind),
+            Helper::TableSet(kind),
+            Helper::TableSize(kind),
+            Helper::TableGrow(kind),
+            Helper::TableFill(kind),
+            Helper::TableCopy(kind),
+            Helper::TableInit(kind),
+            Helper::TableNew(kind),
+        ]);
+    }
     helpers
 }
 
 /// Builds the signature and body of helper `h`.
 pub fn helper(h: Helper) -> HelperFunc {
     let m = ref_null(MEMBOX);
-    let t = ref_null(TABLEBOX);
-    let c = ref_null(CLOSURE);
     let i32 = ValType::I32;
     let i64 = ValType::I64;
     let mut b = match h {
@@ -448,56 +506,65 @@ pub fn helper(h: Helper) -> HelperFunc {
                 .local_get(2);
             b
         }
-        Helper::TableGet => {
+        Helper::TableGet(kind) => {
+            let (t, c) = (kind.table_ref(), kind.elem());
             let mut b = Body::new(vec![i32, t], vec![c]);
-            let elems = b.local(ref_non_null(FUNCS));
-            check_table_index(&mut b, 0, 1, elems);
-            b.ins().local_get(elems).local_get(0).array_get(FUNCS);
+            let elems = b.local(ref_non_null(kind.array()));
+            check_table_index(&mut b, kind, 0, 1, elems);
+            b.ins()
+                .local_get(elems)
+                .local_get(0)
+                .array_get(kind.array());
             b
         }
-        Helper::TableSet => {
+        Helper::TableSet(kind) => {
+            let (t, c) = (kind.table_ref(), kind.elem());
             let mut b = Body::new(vec![i32, c, t], vec![]);
-            let elems = b.local(ref_non_null(FUNCS));
-            check_table_index(&mut b, 0, 2, elems);
+            let elems = b.local(ref_non_null(kind.array()));
+            check_table_index(&mut b, kind, 0, 2, elems);
             b.ins()
                 .local_get(elems)
                 .local_get(0)
                 .local_get(1)
-                .array_set(FUNCS);
+                .array_set(kind.array());
             b
         }
-        Helper::TableSize => {
+        Helper::TableSize(kind) => {
+            let t = kind.table_ref();
             let mut b = Body::new(vec![t], vec![i32]);
             b.ins()
                 .local_get(0)
-                .struct_get(TABLEBOX, field::TABLEBOX_ELEMS)
+                .struct_get(kind.tablebox(), field::TABLEBOX_ELEMS)
                 .array_len();
             b
         }
-        Helper::TableGrow => {
+        Helper::TableGrow(kind) => {
+            let (t, c) = (kind.table_ref(), kind.elem());
             let mut b = Body::new(vec![c, i32, t], vec![i32]);
-            table_grow(&mut b);
+            table_grow(&mut b, kind);
             b
         }
-        Helper::TableFill => {
+        Helper::TableFill(kind) => {
+            let (t, c) = (kind.table_ref(), kind.elem());
             let mut b = Body::new(vec![i32, c, i32, t], vec![]);
-            let elems = b.local(ref_non_null(FUNCS));
-            load_elems(&mut b, 3, elems);
+            let elems = b.local(ref_non_null(kind.array()));
+            load_elems(&mut b, kind, 3, elems);
             check_array_range(&mut b, 0, 2, elems);
             b.ins()
                 .local_get(elems)
                 .local_get(0)
                 .local_get(1)
                 .local_get(2)
-                .array_fill(FUNCS);
+                .array_fill(kind.array());
             b
         }
-        Helper::TableCopy => {
+        Helper::TableCopy(kind) => {
+            let t = kind.table_ref();
             let mut b = Body::new(vec![i32, i32, i32, t, t], vec![]);
-            let dst = b.local(ref_non_null(FUNCS));
-            let src = b.local(ref_non_null(FUNCS));
-            load_elems(&mut b, 3, dst);
-            load_elems(&mut b, 4, src);
+            let dst = b.local(ref_non_null(kind.array()));
+            let src = b.local(ref_non_null(kind.array()));
+            load_elems(&mut b, kind, 3, dst);
+            load_elems(&mut b, kind, 4, src);
             check_array_range(&mut b, 0, 2, dst);
             check_array_range(&mut b, 1, 2, src);
             b.ins()
@@ -506,18 +573,20 @@ pub fn helper(h: Helper) -> HelperFunc {
                 .local_get(src)
                 .local_get(1)
                 .local_get(2)
-                .array_copy(FUNCS, FUNCS);
+                .array_copy(kind.array(), kind.array());
             b
         }
-        Helper::TableInit => {
-            let mut b = Body::new(vec![i32, i32, i32, t, ref_null(FUNCS)], vec![]);
-            table_init(&mut b);
+        Helper::TableInit(kind) => {
+            let t = kind.table_ref();
+            let mut b = Body::new(vec![i32, i32, i32, t, ref_null(kind.array())], vec![]);
+            table_init(&mut b, kind);
             b
         }
         Helper::TableGetForCall => {
+            let t = ref_null(TABLEBOX);
             let mut b = Body::new(vec![i32, t], vec![ref_non_null(CLOSURE)]);
             let elems = b.local(ref_non_null(FUNCS));
-            check_table_index(&mut b, 0, 1, elems);
+            check_table_index(&mut b, TableKind::Func, 0, 1, elems);
             // The function body's label takes the non-null closure; a null falls through.
             b.ins()
                 .local_get(elems)
@@ -547,14 +616,15 @@ pub fn helper(h: Helper) -> HelperFunc {
                 .struct_new(MEMBOX);
             b
         }
-        Helper::TableNew => {
-            let mut b = Body::new(vec![c, i32, i32], vec![ref_non_null(TABLEBOX)]);
+        Helper::TableNew(kind) => {
+            let c = kind.elem();
+            let mut b = Body::new(vec![c, i32, i32], vec![ref_non_null(kind.tablebox())]);
             b.ins()
                 .local_get(0)
                 .local_get(1)
-                .array_new(FUNCS)
+                .array_new(kind.array())
                 .local_get(2)
-                .struct_new(TABLEBOX);
+                .struct_new(kind.tablebox());
             b
         }
     };
@@ -633,10 +703,10 @@ fn check_memory_range(b: &mut Body, start: u32, n: u32, mem: u32) {
 }
 
 /// Sets local `elems` to the element array of the table box in local `table`.
-fn load_elems(b: &mut Body, table: u32, elems: u32) {
+fn load_elems(b: &mut Body, kind: TableKind, table: u32, elems: u32) {
     b.ins()
         .local_get(table)
-        .struct_get(TABLEBOX, field::TABLEBOX_ELEMS)
+        .struct_get(kind.tablebox(), field::TABLEBOX_ELEMS)
         .local_set(elems);
 }
 
@@ -653,10 +723,10 @@ fn check_array_range(b: &mut Body, start: u32, n: u32, array: u32) {
 
 /// Loads the elements of the table in local `table` into local `elems` and traps unless the
 /// index in local `index` is in bounds.
-fn check_table_index(b: &mut Body, index: u32, table: u32, elems: u32) {
+fn check_table_index(b: &mut Body, kind: TableKind, index: u32, table: u32, elems: u32) {
     b.ins()
         .local_get(table)
-        .struct_get(TABLEBOX, field::TABLEBOX_ELEMS)
+        .struct_get(kind.tablebox(), field::TABLEBOX_ELEMS)
         .local_tee(elems)
         .array_len()
         .local_get(index)
@@ -908,15 +978,15 @@ fn min_u64(b: &mut Body, x: u32, y: u32) {
 }
 
 /// `(init C, delta i32, t T) -> i32`.
-fn table_grow(b: &mut Body) {
+fn table_grow(b: &mut Body, kind: TableKind) {
     let (init, delta, table) = (0, 1, 2);
-    let old_elems = b.local(ref_non_null(FUNCS));
+    let old_elems = b.local(ref_non_null(kind.array()));
     let old = b.local(ValType::I32);
     let new = b.local(ValType::I64);
-    let new_elems = b.local(ref_non_null(FUNCS));
+    let new_elems = b.local(ref_non_null(kind.array()));
     b.ins()
         .local_get(table)
-        .struct_get(TABLEBOX, field::TABLEBOX_ELEMS)
+        .struct_get(kind.tablebox(), field::TABLEBOX_ELEMS)
         .local_tee(old_elems)
         .array_len()
         .local_set(old)
@@ -934,7 +1004,7 @@ fn table_grow(b: &mut Body) {
         .i64_add()
         .local_tee(new)
         .local_get(table)
-        .struct_get(TABLEBOX, field::TABLEBOX_MAX)
+        .struct_get(kind.tablebox(), field::TABLEBOX_MAX)
         .i64_extend_i32_u()
         .i64_gt_u()
         .local_get(new)
@@ -948,23 +1018,23 @@ fn table_grow(b: &mut Body) {
         .local_get(init)
         .local_get(new)
         .i32_wrap_i64()
-        .array_new(FUNCS)
+        .array_new(kind.array())
         .local_tee(new_elems)
         .i32_const(0)
         .local_get(old_elems)
         .i32_const(0)
         .local_get(old)
-        .array_copy(FUNCS, FUNCS)
+        .array_copy(kind.array(), kind.array())
         .local_get(table)
         .local_get(new_elems)
-        .struct_set(TABLEBOX, field::TABLEBOX_ELEMS)
+        .struct_set(kind.tablebox(), field::TABLEBOX_ELEMS)
         .local_get(old);
 }
 
 /// `(d i32, s i32, n i32, t T, seg (ref null $funcs))`.
-fn table_init(b: &mut Body) {
+fn table_init(b: &mut Body, kind: TableKind) {
     let (d, s, n, table, seg) = (0, 1, 2, 3, 4);
-    let elems = b.local(ref_non_null(FUNCS));
+    let elems = b.local(ref_non_null(kind.array()));
     let seg_len = b.local(ValType::I32);
     // A dropped segment (null) has length 0.
     b.ins()
@@ -979,7 +1049,7 @@ fn table_init(b: &mut Body) {
     push_range_end(b, s, n);
     b.ins().local_get(seg_len).i64_extend_i32_u().i64_gt_u();
     trap_if(b);
-    load_elems(b, table, elems);
+    load_elems(b, kind, table, elems);
     check_array_range(b, d, n, elems);
     // Nothing to copy (and `seg` may be null).
     b.ins()
@@ -993,5 +1063,5 @@ fn table_init(b: &mut Body) {
         .local_get(seg)
         .local_get(s)
         .local_get(n)
-        .array_copy(FUNCS, FUNCS);
+        .array_copy(kind.array(), kind.array());
 }

@@ -20,12 +20,15 @@
 //!   (type $closure (struct (field $func (ref func)) (field $ctx anyref)))   ;; 2  CLOSURE
 //!   (type $funcs (array (mut (ref null $closure))))                         ;; 3  FUNCS
 //!   (type $tablebox (struct (field $elems (mut (ref $funcs))) (field $max i32))) ;; 4 TABLEBOX
-//!   (type (struct (field (mut i32))))                                       ;; 5  BOX_I32
-//!   (type (struct (field (mut i64))))                                       ;; 6  BOX_I64
-//!   (type (struct (field (mut f32))))                                       ;; 7  BOX_F32
-//!   (type (struct (field (mut f64))))                                       ;; 8  BOX_F64
-//!   (type (struct (field (mut (ref null $closure)))))                       ;; 9  BOX_CLOSURE
-//!   (type (struct (field (mut externref)))))                                ;; 10 BOX_EXTERN
+//!   (type $externs (array (mut externref)))                                 ;; 5  EXTERNS
+//!   (type $extern_tablebox (struct (field $elems (mut (ref $externs)))
+//!                                  (field $max i32)))                       ;; 6  EXTERN_TABLEBOX
+//!   (type (struct (field (mut i32))))                                       ;; 7  BOX_I32
+//!   (type (struct (field (mut i64))))                                       ;; 8  BOX_I64
+//!   (type (struct (field (mut f32))))                                       ;; 9  BOX_F32
+//!   (type (struct (field (mut f64))))                                       ;; 10 BOX_F64
+//!   (type (struct (field (mut (ref null $closure)))))                       ;; 11 BOX_CLOSURE
+//!   (type (struct (field (mut externref)))))                                ;; 12 BOX_EXTERN
 //! ```
 
 use wasm_encoder::{
@@ -281,6 +284,19 @@ layouts! {
         TABLEBOX_MAX: i32,
     }
 
+    /// `(array (mut externref))`: the elements of one `externref` table, or a materialized passive
+    /// element segment of `externref`s.
+    array EXTERNS = (mut externref);
+
+    /// An `externref` table: `(struct (field $elems (mut (ref $externs))) (field $max i32))`, with
+    /// the same fields and invariants as [`TABLEBOX`].
+    struct EXTERN_TABLEBOX {
+        /// `(mut (ref $externs))`: the elements.
+        EXTERN_TABLEBOX_ELEMS: (mut (ref EXTERNS)),
+        /// `i32`: the maximum in elements, as u32; `0xffff_ffff` (-1) when there is none.
+        EXTERN_TABLEBOX_MAX: i32,
+    }
+
     /// The only field of every `BOX_*` type, `(mut T)`: the value of a mutable global that is
     /// shared between instances (exported by one, imported by another) and so is held by
     /// reference, in a box `(struct (field (mut T)))`.
@@ -355,6 +371,8 @@ mod tests {
                 CLOSURE,
                 FUNCS,
                 TABLEBOX,
+                EXTERNS,
+                EXTERN_TABLEBOX,
                 BOX_I32,
                 BOX_I64,
                 BOX_F32,
@@ -362,9 +380,9 @@ mod tests {
                 BOX_CLOSURE,
                 BOX_EXTERN
             ],
-            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
         );
-        assert_eq!(NUM_TYPES, 11);
+        assert_eq!(NUM_TYPES, 13);
         assert_eq!(rec_group().len(), NUM_TYPES as usize);
         assert_eq!(
             [
@@ -375,9 +393,11 @@ mod tests {
                 field::CLOSURE_CTX,
                 field::TABLEBOX_ELEMS,
                 field::TABLEBOX_MAX,
+                field::EXTERN_TABLEBOX_ELEMS,
+                field::EXTERN_TABLEBOX_MAX,
                 field::BOX_VALUE,
             ],
-            [0, 1, 2, 0, 1, 0, 1, 0]
+            [0, 1, 2, 0, 1, 0, 1, 0, 1, 0]
         );
     }
 

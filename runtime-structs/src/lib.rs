@@ -68,9 +68,10 @@ pub mod layout;
 
 pub use helpers::{
     Helper, HelperFunc, LoadKind, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS, PAGE_SIZE, StoreKind,
-    all_helpers, helper,
+    TableKind, all_helpers, helper,
 };
 pub use layout::{
-    BOX_CLOSURE, BOX_EXTERN, BOX_F32, BOX_F64, BOX_I32, BOX_I64, BYTES, CLOSURE, FUNCS, MEMBOX,
-    NUM_TYPES, TABLEBOX, box_type_for, box_types, field, rec_group, ref_non_null, ref_null,
+    BOX_CLOSURE, BOX_EXTERN, BOX_F32, BOX_F64, BOX_I32, BOX_I64, BYTES, CLOSURE, EXTERN_TABLEBOX,
+    EXTERNS, FUNCS, MEMBOX, NUM_TYPES, TABLEBOX, box_type_for, box_types, field, rec_group,
+    ref_non_null, ref_null,
 };

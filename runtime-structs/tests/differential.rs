@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use runtime_structs::{
-    BYTES, CLOSURE, FUNCS, Helper, LoadKind, MEMBOX, NUM_TYPES, PAGE_SIZE, StoreKind, all_helpers,
-    field, helper, ref_null,
+    BYTES, CLOSURE, FUNCS, Helper, LoadKind, MEMBOX, NUM_TYPES, PAGE_SIZE, StoreKind, TableKind,
+    all_helpers, field, helper, ref_null,
 };
 use wasm_encoder::{
     CodeSection, ConstExpr, DataCountSection, DataSection, ElementSection, Elements, ExportKind,
@@ -560,7 +560,7 @@ fn gc_module() -> Vec<u8> {
             ),
             Op::TGet(t) => body(&[], |s| {
                 s.local_get(0).global_get(G_TAB[t as usize]);
-                call(s, Helper::TableGet);
+                call(s, Helper::TableGet(TableKind::Func));
                 s.ref_is_null();
             }),
             Op::TCall(t) => body(&[], |s| {
@@ -574,22 +574,22 @@ fn gc_module() -> Vec<u8> {
                 s.local_get(0);
                 src(s, 1);
                 s.global_get(G_TAB[t as usize]);
-                call(s, Helper::TableSet);
+                call(s, Helper::TableSet(TableKind::Func));
             }),
             Op::TSize(t) => body(&[], |s| {
                 s.global_get(G_TAB[t as usize]);
-                call(s, Helper::TableSize);
+                call(s, Helper::TableSize(TableKind::Func));
             }),
             Op::TGrow(t) => body(&[], |s| {
                 src(s, 0);
                 s.local_get(1).global_get(G_TAB[t as usize]);
-                call(s, Helper::TableGrow);
+                call(s, Helper::TableGrow(TableKind::Func));
             }),
             Op::TFill(t) => body(&[], |s| {
                 s.local_get(0);
                 src(s, 1);
                 s.local_get(2).global_get(G_TAB[t as usize]);
-                call(s, Helper::TableFill);
+                call(s, Helper::TableFill(TableKind::Func));
             }),
             Op::TCopy(d, src_tab) => body(&[], |s| {
                 s.local_get(0)
@@ -597,7 +597,7 @@ fn gc_module() -> Vec<u8> {
                     .local_get(2)
                     .global_get(G_TAB[d as usize])
                     .global_get(G_TAB[src_tab as usize]);
-                call(s, Helper::TableCopy);
+                call(s, Helper::TableCopy(TableKind::Func));
             }),
             Op::TInit(t) => body(&[], |s| {
                 s.local_get(0)
@@ -605,7 +605,7 @@ fn gc_module() -> Vec<u8> {
                     .local_get(2)
                     .global_get(G_TAB[t as usize])
                     .global_get(G_ESEG);
-                call(s, Helper::TableInit);
+                call(s, Helper::TableInit(TableKind::Func));
             }),
             Op::ElemDrop => body(&[], |s| {
                 s.ref_null(HeapType::Concrete(FUNCS)).global_set(G_ESEG);
@@ -680,7 +680,7 @@ fn gc_module() -> Vec<u8> {
             s.ref_null(HeapType::Concrete(CLOSURE))
                 .i32_const(min as i32)
                 .i32_const(max.unwrap_or(u32::MAX) as i32);
-            call(s, Helper::TableNew);
+            call(s, Helper::TableNew(TableKind::Func));
             s.global_set(G_TAB[t]);
         }
         closures(s);
