@@ -39,6 +39,7 @@ pub fn input_features() -> WasmFeatures {
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::CM_ASYNC
         | WasmFeatures::CM_ERROR_CONTEXT
+        | WasmFeatures::CM_MAP
 }
 
 /// Validates and translates `component` (binary). `scope` owns the bytes of the adapter

@@ -70,7 +70,7 @@ pub enum FuncTarget {
 }
 
 /// Where a memory or table of some instance lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StateTarget {
     /// A memory/table of the output module.
     Native(u32),
@@ -133,8 +133,9 @@ pub struct Vmctx {
     pub ty: u32,
     /// Field types, in field order.
     pub fields: Vec<we::FieldType>,
-    /// Field of each memory (imports first): `(ref null $membox)`.
-    pub memories: Vec<u32>,
+    /// Each memory (imports first). Memory `i` always owns field `i`, `(ref null $membox)`,
+    /// which stays null for a [`MemSlot::Native`] memory.
+    pub memories: Vec<MemSlot>,
     /// Field of each table (imports first): `(ref null $tablebox)`.
     pub tables: Vec<u32>,
     /// Slot of each global (imports first).
@@ -156,6 +157,15 @@ impl Vmctx {
         });
         index
     }
+}
+
+/// How the code of a reified module reaches one of its memories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemSlot {
+    /// Through the box in this vmctx field.
+    Field(u32),
+    /// Directly: an imported memory that every instance binds to this native output memory.
+    Native(u32),
 }
 
 /// Where a static module's items went in the output.
@@ -223,35 +233,69 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) trampolines: HashMap<TrampolineIndex, OutFunc>,
     pub(crate) entry_thunks: HashMap<FuncTarget, OutFunc>,
     pub(crate) bound: HashMap<FuncTarget, OutFunc>,
+    /// Specialized transcoder functions: (template function, [source, destination memory]).
+    pub(crate) transcoders: HashMap<(u32, [StateTarget; 2]), OutFunc>,
+    /// `memory.copy` between a native memory and a box: (native memory, native is the
+    /// destination).
+    pub(crate) mixed_copies: HashMap<(u32, bool), OutFunc>,
     pub(crate) num_imported_funcs: u32,
 }
 
 /// Decides which static modules are reified: with `all`, every instantiated module; otherwise
 /// modules instantiated more than once, closed over sharing a memory, table or global with a
 /// reified instance (sharing state forces one representation).
+///
+/// `exchange` is the instance whose memory the host reads and writes directly (see
+/// [`crate::host::HostInterface::memory_users`]); with `all` its module stays native when it is
+/// instantiated once, so that memory is the one linear memory left.
 pub fn plan_reified(
     front: &Front<'_>,
     graph: &InstanceGraph,
     all: bool,
+    exchange: Option<RuntimeInstanceIndex>,
 ) -> SecondaryMap<StaticModuleIndex, bool> {
     let mut reified = SecondaryMap::new();
+    let keep_native = exchange.map(|i| graph.instances[i].module);
     for (module, _) in front.modules.iter() {
         let m = graph.multiplicity(module);
         reified[module] = if all {
             m != multi_instance::Multiplicity::None
+                && !(keep_native == Some(module) && m == multi_instance::Multiplicity::One)
         } else {
             m == multi_instance::Multiplicity::Many
         };
     }
     let edges: Vec<_> = graph.state_edges(&front.modules).collect();
+    // Whether every instance of the importer's module binds the edge's import to the same
+    // export: then a reified importer can reach a native memory directly (`MemSlot::Native`).
+    let uniform = |e: &multi_instance::StateEdge| {
+        let module = graph.instances[e.importer].module;
+        let arg = &graph.instances[e.importer].args[e.position];
+        graph.instances_of[module]
+            .iter()
+            .all(|&i| graph.instances[i].args[e.position] == *arg)
+    };
     loop {
         let mut changed = false;
         for e in &edges {
             let a = graph.instances[e.importer].module;
             let b = graph.instances[e.exporter].module;
-            let _: SharedState = e.kind;
-            if reified[a] != reified[b] {
+            let (force_a, force_b) = match e.kind {
+                // A memory box is reached only through a vmctx; a native memory can be reached
+                // from reified code when the binding is the same for all instances.
+                SharedState::Memory => (
+                    reified[b] && !reified[a],
+                    reified[a] && !reified[b] && !uniform(e),
+                ),
+                SharedState::Table | SharedState::Global => {
+                    (reified[b] && !reified[a], reified[a] && !reified[b])
+                }
+            };
+            if force_a {
                 reified[a] = true;
+                changed = true;
+            }
+            if force_b {
                 reified[b] = true;
                 changed = true;
             }
@@ -327,6 +371,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             trampolines: HashMap::new(),
             entry_thunks: HashMap::new(),
             bound: HashMap::new(),
+            transcoders: HashMap::new(),
+            mixed_copies: HashMap::new(),
             num_imported_funcs: 0,
         };
         lw.layout(reified)?;
@@ -690,9 +736,23 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let info = &self.infos[m];
         let nmem = info.memories.len();
         let ntab = info.tables.len();
-        for _ in 0..nmem {
+        let mem_positions = info.import_position.memories.clone();
+        for mi in 0..nmem {
             let f = v.add(ref_null(runtime_structs::MEMBOX));
-            v.memories.push(f);
+            let mut slot = MemSlot::Field(f);
+            if let Some(&pos) = mem_positions.get(mi) {
+                let mut targets = Vec::new();
+                for &i in &instances {
+                    let arg = self.graph.instances[i].args[pos].clone();
+                    targets.push(self.resolve_memory(&arg)?);
+                }
+                if let StateTarget::Native(x) = targets[0]
+                    && targets.iter().all(|t| *t == targets[0])
+                {
+                    slot = MemSlot::Native(x);
+                }
+            }
+            v.memories.push(slot);
         }
         for t in 0..ntab {
             let kind = self.infos[m].table_kind(t as u32)?;
@@ -700,6 +760,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             v.tables.push(f);
         }
         // Globals: imported ones bound to one native global in every instance stay static.
+        let info = &self.infos[m];
         let exported_globals: BTreeSet<u32> = info
             .exports
             .iter()
@@ -860,11 +921,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         };
         let m = self.graph.instances[instance].module;
         let mi = mi.as_u32();
-        if self.layouts[m].reified {
-            let field = mi; // memories are the first fields of a vmctx
+        let info = &self.infos[m];
+        if self.layouts[m].reified && mi >= info.num_imported_memories {
+            let field = mi; // memory `i` owns field `i` of a vmctx
             return Ok(StateTarget::Boxed { instance, field });
         }
-        let info = &self.infos[m];
+        // An imported memory is the one its import is bound to (the same box or native memory
+        // whether or not this instance is reified).
         if mi < info.num_imported_memories {
             let pos = info.import_position.memories[mi as usize];
             let def = self.graph.instances[instance].args[pos].clone();
@@ -1011,6 +1074,27 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 };
                 OutFunc(i as u32)
             }
+            Trampoline::Transcoder {
+                op,
+                from,
+                from64,
+                to,
+                to64,
+            } => {
+                if *from64 || *to64 {
+                    return Err(crate::error::unsupported("64-bit memories"));
+                }
+                let (op, from, to) = (*op, *from, *to);
+                let from = self.resolve_memory(&crate::host::memory_def(
+                    &self.front.translation.component,
+                    from,
+                )?)?;
+                let to = self.resolve_memory(&crate::host::memory_def(
+                    &self.front.translation.component,
+                    to,
+                )?)?;
+                self.transcoder(op, from, to)?
+            }
             Trampoline::Trap => {
                 let ty = self.func_type(&[we::ValType::I32], &[]);
                 let mut body = we::Function::new([]);
@@ -1022,9 +1106,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 let name = name.split([' ', '{', '(']).next().unwrap_or("").to_string();
                 if name.contains("Resource") {
                     return Err(not_yet("resources"));
-                }
-                if name.contains("Transcoder") {
-                    return Err(not_yet("string transcoding between components"));
                 }
                 return Err(not_yet(format!("the `{name}` built-in")));
             }

@@ -39,25 +39,36 @@
 //! (@custom "component-type:gc-lower" ...)                 ;; the input's WIT world
 //! ```
 //!
-//! Core types follow the canonical ABI's `flatten_functype` (`CanonicalABI.md`): at most
-//! `MAX_FLAT_PARAMS` (16) flat parameters and `MAX_FLAT_RESULTS` (1) flat result, records and
+//! Core types follow the canonical ABI's `flatten_functype` (`CanonicalABI.md`): records and
 //! tuples flatten field by field, variants (options, results, enums) to an `i32` discriminant
-//! followed by the join of their cases' payloads.
+//! followed by the join of their cases' payloads, strings and lists to a (pointer, length) pair;
+//! more than `MAX_FLAT_PARAMS` (16) flat parameters become one pointer, more than
+//! `MAX_FLAT_RESULTS` (1) flat result a returned pointer (exports) or a trailing return-area
+//! pointer parameter (imports).
 //!
-//! Known limits of this stage: only functions whose core signature needs no linear memory are
-//! supported. Strings, lists, maps, resources, futures, streams, error contexts, more than 16
-//! flat parameters or more than one flat result, async functions, lifts and lowers, instances
-//! nested in instances and core modules or components crossing the root are reported as
-//! [`crate::error::not_yet`]. An imported instance that holds only types is not imported back
+//! Values behind those pointers live in the memory that the function's canonical options name.
+//! The output exports that memory as `memory` and the options' realloc as `cabi_realloc`, and
+//! the host reads and writes them directly, with no copy ([`HostInterface::memory_users`]). So
+//! every host function that uses memory must name the same memory and realloc, and that memory
+//! must stay a native linear memory (its module instantiated once, sharing no state with a
+//! reified module); `--reify all` keeps that module native. Copying through a separate exchange
+//! memory, which lifts these limits, is not implemented yet.
+//!
+//! Known limits of this stage, reported as [`crate::error::not_yet`]: resources, maps,
+//! futures, streams, error contexts, async functions, lifts and lowers, host functions over
+//! different or reified memories, instances nested in instances and core modules or
+//! components crossing the root. An imported instance that holds only types is not imported back
 //! by wit-component (it prunes imports that no core import uses), so such a component's
 //! re-wrapped type lacks that import.
 
 use anyhow::Context as _;
 use hashbrown::HashMap;
+use wasmtime_environ::EntityIndex;
 use wasmtime_environ::component::{
-    ComponentTranslation, ComponentTypes, CoreDef, Export, GlobalInitializer, InterfaceType,
-    LoweredIndex, NameMapNoIntern, OptionsIndex, RuntimePostReturnIndex, Trampoline,
-    TrampolineIndex, TypeComponentInstanceIndex, TypeDef, TypeFuncIndex,
+    CanonicalOptionsDataModel, Component, ComponentTranslation, ComponentTypes, CoreDef, Export,
+    GlobalInitializer, InterfaceType, LoweredIndex, NameMapNoIntern, OptionsIndex,
+    RuntimeMemoryIndex, RuntimePostReturnIndex, StringEncoding, Trampoline, TrampolineIndex,
+    TypeComponentInstanceIndex, TypeDef, TypeFuncIndex,
 };
 use wasmtime_environ::wasmparser::{FuncType, ValType};
 
@@ -86,6 +97,24 @@ pub struct HostInterface {
     pub exports: Vec<HostExport>,
     /// The `component-type:…` custom section: (name, data).
     pub component_type: (String, Vec<u8>),
+    /// Every host function whose core signature passes values through linear memory, with the
+    /// memory and realloc its canonical options name. The output exports that memory as
+    /// `memory` and that realloc as `cabi_realloc`, so all of them must name the same ones.
+    pub memory_users: Vec<MemoryUser>,
+}
+
+/// A host function whose values cross the boundary through linear memory (strings, lists, more
+/// than 16 flat parameters or more than one flat result).
+#[derive(Debug, Clone)]
+pub struct MemoryUser {
+    /// The core import or export name, for messages.
+    pub name: String,
+    /// The `memory` option: a core export of a memory.
+    pub memory: CoreDef,
+    /// The `realloc` option, if the options have one.
+    pub realloc: Option<CoreDef>,
+    /// The `string-encoding` option.
+    pub encoding: StringEncoding,
 }
 
 impl HostInterface {
@@ -106,7 +135,9 @@ pub struct HostImport {
     pub module: String,
     /// Core field name: the function's name in the component or in its instance.
     pub name: String,
-    /// Core type, the component function type flattened in the lower direction.
+    /// Core type, the component function type flattened in the lower direction: strings and
+    /// lists as (pointer, length) `i32` pairs, more than 16 flat parameters as one pointer to
+    /// them, more than one flat result as a trailing `i32` parameter (the return area pointer).
     pub ty: FuncType,
     /// The component function type of the import.
     pub component_ty: TypeFuncIndex,
@@ -133,7 +164,9 @@ pub struct HostExport {
     /// Core export name: `f` for a world-level function, `ns:pkg/iface@1.0.0#f` (or `name#f`)
     /// for a function of an exported instance.
     pub name: String,
-    /// Core type, the component function type flattened in the lift direction.
+    /// Core type, the component function type flattened in the lift direction: strings and
+    /// lists as (pointer, length) `i32` pairs, more than 16 flat parameters as one pointer to
+    /// them, more than one flat result as one `i32` result (the pointer to them).
     pub ty: FuncType,
     /// The component function type of the export.
     pub component_ty: TypeFuncIndex,
@@ -163,13 +196,26 @@ pub fn host_interface(
     translation: &ComponentTranslation,
     types: &ComponentTypes,
 ) -> anyhow::Result<HostInterface> {
-    let imports = imports(translation, types).context("failed to compute the host imports")?;
-    let exports = exports(translation, types).context("failed to compute the host exports")?;
-    let component_type = component_type(component)?;
+    let mut memory_users = Vec::new();
+    let imports = imports(translation, types, &mut memory_users)
+        .context("failed to compute the host imports")?;
+    let exports = exports(translation, types, &mut memory_users)
+        .context("failed to compute the host exports")?;
+    let encoding = memory_users
+        .first()
+        .map_or(StringEncoding::Utf8, |user| user.encoding);
+    if let Some(other) = memory_users.iter().find(|user| user.encoding != encoding) {
+        return Err(not_yet(format!(
+            "host functions with different string encodings (`{}` uses {:?}, `{}` {:?})",
+            memory_users[0].name, encoding, other.name, other.encoding
+        )));
+    }
+    let component_type = component_type(component, encoding)?;
     Ok(HostInterface {
         imports,
         exports,
         component_type,
+        memory_users,
     })
 }
 
@@ -177,6 +223,7 @@ pub fn host_interface(
 fn imports(
     translation: &ComponentTranslation,
     types: &ComponentTypes,
+    memory_users: &mut Vec<MemoryUser>,
 ) -> anyhow::Result<Vec<HostImport>> {
     let component = &translation.component;
     let mut imports = Vec::new();
@@ -185,7 +232,7 @@ fn imports(
     for (_, (import_name, ext)) in component.import_types.iter() {
         match ext.ty {
             TypeDef::ComponentFunc(ty) => {
-                let flat = flatten_func(types, ty, import_name)?;
+                let (flat, _) = flatten_func(types, ty, Direction::Lower)?;
                 by_path.insert((import_name.clone(), String::new()), imports.len());
                 imports.push(HostImport {
                     module: ROOT_IMPORT_MODULE.to_string(),
@@ -197,7 +244,7 @@ fn imports(
             }
             TypeDef::ComponentInstance(instance) => {
                 for (func_name, ty) in instance_funcs(types, instance, import_name)? {
-                    let flat = flatten_func(types, ty, &func_name)?;
+                    let (flat, _) = flatten_func(types, ty, Direction::Lower)?;
                     by_path.insert((import_name.clone(), func_name.clone()), imports.len());
                     imports.push(HostImport {
                         module: import_name.clone(),
@@ -265,6 +312,12 @@ fn imports(
         if component.options[options].async_ {
             return Err(not_yet("async lowers at the host boundary"));
         }
+        let import = &imports[position];
+        let (_, uses_memory) = flatten_func(types, import.component_ty, Direction::Lower)?;
+        if uses_memory {
+            let user = memory_user(translation, &import.name, options)?;
+            memory_users.push(user);
+        }
         imports[position].lowerings.push(HostLowering {
             trampoline,
             lowered: *index,
@@ -305,6 +358,7 @@ fn instance_funcs(
 fn exports(
     translation: &ComponentTranslation,
     types: &ComponentTypes,
+    memory_users: &mut Vec<MemoryUser>,
 ) -> anyhow::Result<Vec<HostExport>> {
     let component = &translation.component;
     let post_returns: HashMap<RuntimePostReturnIndex, &CoreDef> = component
@@ -315,12 +369,15 @@ fn exports(
             _ => None,
         })
         .collect();
-    let lifted = |name: String, ty: TypeFuncIndex, func: &CoreDef, options: OptionsIndex| {
+    let mut lifted = |name: String, ty: TypeFuncIndex, func: &CoreDef, options: OptionsIndex| {
         let opts = &component.options[options];
         if opts.async_ || opts.callback.is_some() {
             return Err(not_yet("async lifts at the host boundary"));
         }
-        let flat = flatten_func(types, ty, &name)?;
+        let (flat, uses_memory) = flatten_func(types, ty, Direction::Lift)?;
+        if uses_memory {
+            memory_users.push(memory_user(translation, &name, options)?);
+        }
         let post_return = match opts.post_return {
             None => None,
             Some(index) => match post_returns.get(&index) {
@@ -390,17 +447,99 @@ fn exports(
 }
 
 /// Encodes the component's WIT world as a `component-type` custom section.
-fn component_type(component: &[u8]) -> anyhow::Result<(String, Vec<u8>)> {
-    let decoded = wit_component::decode(component)
+fn component_type(component: &[u8], encoding: StringEncoding) -> anyhow::Result<(String, Vec<u8>)> {
+    let as_imports = type_exports_as_imports(component)?;
+    let decoded = wit_component::decode(as_imports.as_deref().unwrap_or(component))
         .map_err(|err| not_yet(format!("component types that WIT cannot describe: {err:#}")))?;
     let wit_component::DecodedWasm::Component(resolve, world) = decoded else {
         anyhow::bail!("input is a WIT package, not a component");
     };
     check_mergeable(&resolve, world)?;
-    let data =
-        wit_component::metadata::encode(&resolve, world, wit_component::StringEncoding::UTF8, None)
-            .context("failed to encode the component's WIT world")?;
+    let encoding = match encoding {
+        StringEncoding::Utf8 => wit_component::StringEncoding::UTF8,
+        StringEncoding::Utf16 => wit_component::StringEncoding::UTF16,
+        StringEncoding::CompactUtf16 => wit_component::StringEncoding::CompactUTF16,
+    };
+    let data = wit_component::metadata::encode(&resolve, world, encoding, None)
+        .context("failed to encode the component's WIT world")?;
     Ok((COMPONENT_TYPE_SECTION.to_string(), data))
+}
+
+/// The component with every type that its root exports turned into an import of the same
+/// name and bound (`(export "t" (type $t))` becomes `(import "t" (type (eq $t)))`), or `None`
+/// when the root exports no type.
+///
+/// A WIT world cannot export a type; it imports the types its exported functions use, which is
+/// how wit-component encodes them. Both forms add one type to the type index space at the same
+/// position, so the rest of the component is copied unchanged. The re-wrapped component
+/// therefore imports these types instead of exporting them; its functions are the same.
+fn type_exports_as_imports(component: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
+    use wasm_encoder::reencode::{ReencodeComponent as _, RoundtripReencoder};
+    use wasm_encoder::{ComponentExportSection, ComponentImportSection, ComponentTypeRef};
+    use wasmtime_environ::wasmparser::{self as wp, ComponentExternalKind, Payload};
+
+    let mut out = wasm_encoder::Component::new();
+    let mut changed = false;
+    let mut depth = 0usize;
+    for payload in wp::Parser::new(0).parse_all(component) {
+        let payload = payload?;
+        let top = depth == 0;
+        match &payload {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => {
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            _ => {}
+        }
+        if !top || matches!(payload, Payload::Version { .. }) {
+            continue;
+        }
+        let Payload::ComponentExportSection(reader) = &payload else {
+            if let Some((id, range)) = payload.as_section() {
+                out.section(&wasm_encoder::RawSection {
+                    id,
+                    data: &component[range],
+                });
+            }
+            continue;
+        };
+        // Consecutive exports of one kind stay together, in order.
+        let mut exports = ComponentExportSection::new();
+        let mut imports = ComponentImportSection::new();
+        for export in reader.clone() {
+            let export = export?;
+            if export.kind == ComponentExternalKind::Type {
+                if !exports.is_empty() {
+                    out.section(&exports);
+                    exports = ComponentExportSection::new();
+                }
+                let bounds = match export.ty {
+                    Some(ty) => RoundtripReencoder
+                        .component_type_ref(ty)
+                        .map_err(|err| anyhow::anyhow!("{err}"))?,
+                    None => ComponentTypeRef::Type(wasm_encoder::TypeBounds::Eq(export.index)),
+                };
+                imports.import(export.name, bounds);
+                changed = true;
+            } else {
+                if !imports.is_empty() {
+                    out.section(&imports);
+                    imports = ComponentImportSection::new();
+                }
+                RoundtripReencoder
+                    .parse_component_export(&mut exports, export)
+                    .map_err(|err| anyhow::anyhow!("{err}"))?;
+            }
+        }
+        if !imports.is_empty() {
+            out.section(&imports);
+        }
+        if !exports.is_empty() {
+            out.section(&exports);
+        }
+    }
+    Ok(changed.then(|| out.finish()))
 }
 
 /// Fails with `not_yet` when wit-component could not take the world back in.
@@ -497,38 +636,34 @@ fn foreign_type(
     }
 }
 
-/// Flattens the component function type `ty` into its core type (`flatten_functype` of the
-/// canonical ABI, synchronous, no memory), or reports why memory would be needed.
-fn flatten_func(types: &ComponentTypes, ty: TypeFuncIndex, name: &str) -> anyhow::Result<FuncType> {
+/// The direction a host function's values cross the boundary in, which decides where results
+/// that do not fit in one flat value go (canonical ABI `flatten_functype`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// An export: the guest returns a pointer to its results.
+    Lift,
+    /// An import: the guest passes a pointer to the return area as the last parameter.
+    Lower,
+}
+
+/// Flattens the component function type `ty` into its core type (canonical ABI
+/// `flatten_functype`, synchronous), and says whether values cross through linear memory.
+///
+/// Errors: [`not_yet`] for types that need a handle table or are async.
+fn flatten_func(
+    types: &ComponentTypes,
+    ty: TypeFuncIndex,
+    direction: Direction,
+) -> anyhow::Result<(FuncType, bool)> {
     let func = &types[ty];
     if func.async_ {
         return Err(not_yet("async functions at the host boundary"));
     }
     let params = &types[func.params].types;
     let results = &types[func.results].types;
+    let mut uses_memory = false;
     for ty in params.iter().chain(results.iter()) {
-        check_flat(types, ty)?;
-    }
-    let too_many = |tys: &[InterfaceType], max: usize| {
-        let mut count = 0usize;
-        for ty in tys {
-            match types.canonical_abi(ty).flat_count(max) {
-                Some(n) => count += n,
-                None => return true,
-            }
-        }
-        count > max
-    };
-    if too_many(params, MAX_FLAT_PARAMS) {
-        return Err(not_yet(format!(
-            "functions with more than {MAX_FLAT_PARAMS} flat parameters at the host boundary \
-             (`{name}`)"
-        )));
-    }
-    if too_many(results, MAX_FLAT_RESULTS) {
-        return Err(not_yet(format!(
-            "functions with more than one flat result at the host boundary (`{name}`)"
-        )));
+        check_type(types, ty, &mut uses_memory)?;
     }
     let mut flat_params = Vec::new();
     for ty in params.iter() {
@@ -538,12 +673,84 @@ fn flatten_func(types: &ComponentTypes, ty: TypeFuncIndex, name: &str) -> anyhow
     for ty in results.iter() {
         flatten(types, ty, &mut flat_results);
     }
-    Ok(FuncType::new(flat_params, flat_results))
+    if flat_params.len() > MAX_FLAT_PARAMS {
+        flat_params = vec![ValType::I32];
+        uses_memory = true;
+    }
+    if flat_results.len() > MAX_FLAT_RESULTS {
+        uses_memory = true;
+        match direction {
+            Direction::Lift => flat_results = vec![ValType::I32],
+            Direction::Lower => {
+                flat_params.push(ValType::I32);
+                flat_results.clear();
+            }
+        }
+    }
+    Ok((FuncType::new(flat_params, flat_results), uses_memory))
 }
 
-/// Fails with `not_yet` when `ty` holds a value that crosses the boundary through linear
-/// memory or a handle table.
-fn check_flat(types: &ComponentTypes, ty: &InterfaceType) -> anyhow::Result<()> {
+/// The [`MemoryUser`] for the host function `name` whose canonical options are `options`.
+fn memory_user(
+    translation: &ComponentTranslation,
+    name: &str,
+    options: OptionsIndex,
+) -> anyhow::Result<MemoryUser> {
+    let component = &translation.component;
+    let opts = &component.options[options];
+    let CanonicalOptionsDataModel::LinearMemory(linear) = opts.data_model else {
+        return Err(not_yet(format!(
+            "the GC data model at the host boundary (`{name}`)"
+        )));
+    };
+    let Some(memory) = linear.memory else {
+        anyhow::bail!("`{name}` passes values through memory but its options name none");
+    };
+    let memory = memory_def(&translation.component, memory)?;
+    let realloc = match linear.realloc {
+        None => None,
+        Some(index) => Some(
+            component
+                .initializers
+                .iter()
+                .find_map(|init| match init {
+                    GlobalInitializer::ExtractRealloc(e) if e.index == index => Some(e.def.clone()),
+                    _ => None,
+                })
+                .context("realloc option is never extracted")?,
+        ),
+    };
+    Ok(MemoryUser {
+        name: name.to_string(),
+        memory,
+        realloc,
+        encoding: opts.string_encoding,
+    })
+}
+
+/// The core export that runtime memory `index` (a canonical option's or a transcoder's memory)
+/// is extracted from, as a [`CoreDef`].
+pub fn memory_def(component: &Component, index: RuntimeMemoryIndex) -> anyhow::Result<CoreDef> {
+    component
+        .initializers
+        .iter()
+        .find_map(|init| match init {
+            GlobalInitializer::ExtractMemory(e) if e.index == index => Some(CoreDef::Export(
+                e.export.clone().map_index(EntityIndex::Memory),
+            )),
+            _ => None,
+        })
+        .with_context(|| format!("runtime memory {} is never extracted", index.as_u32()))
+}
+
+/// Fails with `not_yet` when `ty` holds a value that crosses the boundary through a handle
+/// table (resources) or is not supported yet (maps, async values); sets `uses_memory` when it
+/// holds a string or a list.
+fn check_type(
+    types: &ComponentTypes,
+    ty: &InterfaceType,
+    uses_memory: &mut bool,
+) -> anyhow::Result<()> {
     match *ty {
         InterfaceType::Bool
         | InterfaceType::S8
@@ -559,8 +766,14 @@ fn check_flat(types: &ComponentTypes, ty: &InterfaceType) -> anyhow::Result<()> 
         | InterfaceType::Char
         | InterfaceType::Flags(_)
         | InterfaceType::Enum(_) => Ok(()),
-        InterfaceType::String => Err(not_yet("strings at the host boundary")),
-        InterfaceType::List(_) => Err(not_yet("lists at the host boundary")),
+        InterfaceType::String => {
+            *uses_memory = true;
+            Ok(())
+        }
+        InterfaceType::List(i) => {
+            *uses_memory = true;
+            check_type(types, &types[i].element, uses_memory)
+        }
         InterfaceType::Map(_) => Err(not_yet("maps at the host boundary")),
         InterfaceType::Own(_) | InterfaceType::Borrow(_) => {
             Err(not_yet("resources at the host boundary"))
@@ -571,33 +784,32 @@ fn check_flat(types: &ComponentTypes, ty: &InterfaceType) -> anyhow::Result<()> 
         InterfaceType::Record(i) => types[i]
             .fields
             .iter()
-            .try_for_each(|field| check_flat(types, &field.ty)),
+            .try_for_each(|field| check_type(types, &field.ty, uses_memory)),
         InterfaceType::Tuple(i) => types[i]
             .types
             .iter()
-            .try_for_each(|ty| check_flat(types, ty)),
+            .try_for_each(|ty| check_type(types, ty, uses_memory)),
         InterfaceType::Variant(i) => types[i]
             .cases
             .values()
             .flatten()
-            .try_for_each(|ty| check_flat(types, ty)),
-        InterfaceType::Option(i) => check_flat(types, &types[i].ty),
+            .try_for_each(|ty| check_type(types, ty, uses_memory)),
+        InterfaceType::Option(i) => check_type(types, &types[i].ty, uses_memory),
         InterfaceType::Result(i) => {
             let result = &types[i];
             result
                 .ok
                 .iter()
                 .chain(result.err.iter())
-                .try_for_each(|ty| check_flat(types, ty))
+                .try_for_each(|ty| check_type(types, ty, uses_memory))
         }
-        InterfaceType::FixedLengthList(i) => check_flat(types, &types[i].element),
+        InterfaceType::FixedLengthList(i) => check_type(types, &types[i].element, uses_memory),
     }
 }
 
 /// Appends the flat core types of `ty` (canonical ABI `flatten_type`) to `out`.
 ///
-/// The caller has checked with [`check_flat`] and the ABI's flat counts that `ty` is small
-/// and holds no memory-bound values.
+/// The caller has checked `ty` with [`check_type`].
 fn flatten(types: &ComponentTypes, ty: &InterfaceType, out: &mut Vec<ValType>) {
     match *ty {
         InterfaceType::Bool
@@ -1093,54 +1305,86 @@ mod tests {
     }
 
     #[test]
-    fn string_export_is_rejected() {
-        let message = not_yet_message(
+    fn strings_pass_through_the_lifting_memory() {
+        let (host, ..) = interface_of(
             r#"(component
+              (import "log" (func $log (param "msg" string) (result string)))
               (core module $M
                 (memory (export "memory") 1)
                 (func (export "realloc") (param i32 i32 i32 i32) (result i32) unreachable)
-                (func (export "greet") (param i32 i32) unreachable))
+                (func (export "greet") (param i32 i32) (result i32) unreachable))
               (core instance $m (instantiate $M))
-              (func (export "greet") (param "name" string)
+              (core func $log (canon lower (func $log)
+                (memory $m "memory") (realloc (func $m "realloc"))))
+              (core module $N (import "" "log" (func (param i32 i32 i32))))
+              (core instance (instantiate $N (with "" (instance (export "log" (func $log))))))
+              (func (export "greet") (param "name" string) (result string)
                 (canon lift (core func $m "greet")
                   (memory $m "memory") (realloc (func $m "realloc"))))
             )"#,
-        );
-        assert_eq!(message, "not supported yet: strings at the host boundary");
+        )
+        .expect("strings at the host boundary are supported");
+        use ValType::*;
+        // Lower: the string result goes to a return area whose pointer is the last parameter.
+        assert_eq!(host.imports[0].ty, FuncType::new([I32, I32, I32], []));
+        // Lift: one pointer to the (pointer, length) pair of the result.
+        assert_eq!(host.exports[0].ty, FuncType::new([I32, I32], [I32]));
+        let names: Vec<_> = host.memory_users.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["log", "greet"]);
+        assert!(host.memory_users.iter().all(|u| u.realloc.is_some()));
     }
 
     #[test]
-    fn too_many_flat_values_are_rejected() {
+    fn spilled_flat_values_use_memory() {
         let params = (0..17)
             .map(|i| format!("(param \"p{i}\" u32)"))
             .collect::<String>();
-        let message = not_yet_message(&format!(
+        let (host, ..) = interface_of(&format!(
             r#"(component
               (core module $M
                 (memory (export "memory") 1)
                 (func (export "realloc") (param i32 i32 i32 i32) (result i32) unreachable)
-                (func (export "f") (param i32) unreachable))
+                (func (export "f") (param i32) (result i32) unreachable))
               (core instance $m (instantiate $M))
-              (func (export "f") {params}
+              (func (export "f") {params} (result (tuple u32 u32))
                 (canon lift (core func $m "f") (memory $m "memory") (realloc (func $m "realloc"))))
             )"#
-        ));
-        assert!(
-            message.contains("more than 16 flat parameters"),
-            "{message}"
-        );
+        ))
+        .expect("spilled parameters and results are supported");
+        use ValType::*;
+        assert_eq!(host.exports[0].ty, FuncType::new([I32], [I32]));
+        assert_eq!(host.memory_users.len(), 1);
+    }
 
+    #[test]
+    fn root_type_exports_become_imports_of_the_world() {
+        let (host, ..) = interface_of(
+            r#"(component
+              (core module $M (func (export "f") (param i32) (result i32) unreachable))
+              (core instance $m (instantiate $M))
+              (type $e (enum "a" "b"))
+              (export $e2 "e" (type $e))
+              (func (export "f") (param "x" $e2) (result $e2) (canon lift (core func $m "f")))
+            )"#,
+        )
+        .expect("a root type export is described as a world-level type");
+        assert_eq!(host.exports[0].name, "f");
+        assert!(host.memory_users.is_empty());
+    }
+
+    #[test]
+    fn resources_at_the_boundary_are_rejected() {
         let message = not_yet_message(
             r#"(component
-              (core module $M
-                (memory (export "memory") 1)
-                (func (export "f") (result i32) unreachable))
+              (type $r (resource (rep i32)))
+              (core func $new (canon resource.new $r))
+              (core module $M (func (export "f") (result i32) unreachable))
               (core instance $m (instantiate $M))
-              (func (export "f") (result (tuple u32 u32))
-                (canon lift (core func $m "f") (memory $m "memory")))
+              (export $r2 "r" (type $r))
+              (func (export "f") (result (own $r2)) (canon lift (core func $m "f")))
             )"#,
         );
-        assert!(message.contains("more than one flat result"), "{message}");
+        assert!(message.contains("resources"), "{message}");
     }
 
     #[test]

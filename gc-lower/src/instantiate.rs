@@ -12,7 +12,7 @@ use wasmtime_environ::wasmparser as wp;
 
 use crate::error::not_yet;
 use crate::fuse::{
-    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, Lowerer, StateTarget, ref_null,
+    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, Lowerer, MemSlot, StateTarget, ref_null,
 };
 use crate::rewrite::Sink;
 
@@ -54,6 +54,59 @@ impl Lowerer<'_, '_> {
                 self.exports
                     .push((export.post_return_name(), we::ExportKind::Func, f.0));
             }
+        }
+        self.export_exchange_memory()
+    }
+
+    /// Exports the memory through which host functions pass strings, lists and spilled flat
+    /// values as `memory`, and their realloc as `cabi_realloc` (`DESIGN.md` §4).
+    ///
+    /// The host reads and writes that memory directly, without a copy, so every such function
+    /// must name the same memory and realloc, and the memory must be a native linear memory.
+    fn export_exchange_memory(&mut self) -> Result<()> {
+        let users = self.host.memory_users.clone();
+        let Some(first) = users.first() else {
+            return Ok(());
+        };
+        let memory = self.resolve_memory(&first.memory)?;
+        for user in &users[1..] {
+            if self.resolve_memory(&user.memory)? != memory {
+                return Err(not_yet(format!(
+                    "host functions that pass values through different memories (`{}` and `{}`): \
+                     copying through an exchange memory",
+                    first.name, user.name
+                )));
+            }
+        }
+        let StateTarget::Native(memory) = memory else {
+            return Err(not_yet(format!(
+                "host functions that pass values through a reified memory (`{}`): copying \
+                 through an exchange memory",
+                first.name
+            )));
+        };
+        self.exports
+            .push(("memory".into(), we::ExportKind::Memory, memory));
+        let mut realloc: Option<(FuncTarget, &str)> = None;
+        for user in &users {
+            let Some(def) = &user.realloc else { continue };
+            let target = self.resolve_func(def)?;
+            match realloc {
+                None => realloc = Some((target, &user.name)),
+                Some((first, first_name)) if first != target => {
+                    return Err(not_yet(format!(
+                        "host functions with different realloc functions (`{first_name}` and \
+                         `{}`)",
+                        user.name
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some((target, _)) = realloc {
+            let f = self.plain_func(target)?;
+            self.exports
+                .push(("cabi_realloc".into(), we::ExportKind::Func, f.0));
         }
         Ok(())
     }
@@ -148,6 +201,9 @@ impl Lowerer<'_, '_> {
         let memories = info.memories.clone();
         let mem_pos = info.import_position.memories.clone();
         for (mi, mt) in memories.iter().enumerate() {
+            let MemSlot::Field(field) = mem_fields[mi] else {
+                continue; // reached directly; its field stays null
+            };
             out.push(I::GlobalGet(g));
             if mi < nimp_mem {
                 let StateTarget::Boxed { instance, field } =
@@ -162,7 +218,7 @@ impl Lowerer<'_, '_> {
                 out.push(I::I32Const(max as i32));
                 out.push(I::Call(self.helper(Helper::MemoryNew).0));
             }
-            set(out, mem_fields[mi]);
+            set(out, field);
         }
 
         // Tables.
@@ -303,16 +359,25 @@ impl Lowerer<'_, '_> {
                     self.reified_const_expr(m, i, g, offset_expr, out)?;
                     out.push(I::I32Const(0));
                     out.push(I::I32Const(len));
+                    let data_index = self.layouts[m].data_base + d as u32;
+                    let field = match mem_fields[*memory_index as usize] {
+                        MemSlot::Field(field) => field,
+                        MemSlot::Native(mem) => {
+                            // The output segment stays passive: other instances apply it too.
+                            out.push(I::MemoryInit { mem, data_index });
+                            continue;
+                        }
+                    };
                     out.push(I::GlobalGet(g));
                     out.push(I::StructGet {
                         struct_type_index: vty,
-                        field_index: mem_fields[*memory_index as usize],
+                        field_index: field,
                     });
                     out.push(I::I32Const(len));
                     out.push(I::Call(self.helper(Helper::MemoryInitCheck).0));
                     out.push(I::ArrayInitData {
                         array_type_index: runtime_structs::BYTES,
-                        array_data_index: self.layouts[m].data_base + d as u32,
+                        array_data_index: data_index,
                     });
                 }
             }
@@ -326,7 +391,7 @@ impl Lowerer<'_, '_> {
     }
 
     /// Pushes field `field` of `instance`'s vmctx.
-    fn push_field(&self, out: &mut Sink, instance: RuntimeInstanceIndex, field: u32) {
+    pub(crate) fn push_field(&self, out: &mut Sink, instance: RuntimeInstanceIndex, field: u32) {
         let m = self.graph.instances[instance].module;
         let vty = self.layouts[m]
             .vmctx

@@ -15,6 +15,7 @@ pub mod host;
 pub mod instantiate;
 pub mod module_info;
 pub mod rewrite;
+pub mod transcode;
 pub mod wast;
 
 pub use error::{Unsupported, find_unsupported};
@@ -50,7 +51,14 @@ pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
         .map_err(|e| error::not_yet(format!("{e:#}")))?;
     let host = host::host_interface(component, &front.translation, &front.types)
         .context("failed to build the host interface")?;
-    let reified = fuse::plan_reified(&front, &graph, options.reify == ReifyMode::All);
+    let exchange = host
+        .memory_users
+        .first()
+        .and_then(|user| match &user.memory {
+            wasmtime_environ::component::CoreDef::Export(export) => Some(export.instance),
+            _ => None,
+        });
+    let reified = fuse::plan_reified(&front, &graph, options.reify == ReifyMode::All, exchange);
     let mut lowerer = fuse::Lowerer::new(&front, &graph, &host, &reified)?;
     let modules: Vec<_> = front.modules.keys().collect();
     for m in modules {

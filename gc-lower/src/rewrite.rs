@@ -45,7 +45,9 @@ use wasmtime_environ::StaticModuleIndex;
 use wasmtime_environ::wasmparser as wp;
 
 use crate::error::not_yet;
-use crate::fuse::{FuncTarget, GlobalSlot, ImportedFunc, Lowerer, ModuleLayout, OutFunc, ref_null};
+use crate::fuse::{
+    FuncTarget, GlobalSlot, ImportedFunc, Lowerer, MemSlot, ModuleLayout, OutFunc, ref_null,
+};
 
 /// Renumbers a module's indices into the output's index spaces. Indices that have no static
 /// output counterpart (state of reified modules) are errors: the body loop rewrites those
@@ -95,7 +97,16 @@ impl Reencode for Renumber<'_> {
 
     fn memory_index(&mut self, m: u32) -> Result<u32, reencode::Error<String>> {
         if self.layout.reified {
-            return Err(missing("memory of a reified module:", m));
+            // Only memories that every instance reaches directly keep native instructions.
+            return match self
+                .layout
+                .vmctx
+                .as_ref()
+                .map(|v| v.memories.get(m as usize))
+            {
+                Some(Some(MemSlot::Native(x))) => Ok(*x),
+                _ => Err(missing("memory of a reified module:", m)),
+            };
         }
         self.layout
             .memories
@@ -207,7 +218,26 @@ impl Scratch {
     }
 }
 
-fn load_kind(op: &wp::Operator<'_>) -> Option<(LoadKind, wp::MemArg)> {
+/// The memories that a memory instruction touches (none for other instructions).
+fn memories_of(op: &wp::Operator<'_>) -> Vec<u32> {
+    use wp::Operator as O;
+    if let Some((_, memarg)) = load_kind(op)
+        .map(|(_, m)| ((), m))
+        .or(store_kind(op).map(|(_, m)| ((), m)))
+    {
+        return vec![memarg.memory];
+    }
+    match *op {
+        O::MemorySize { mem }
+        | O::MemoryGrow { mem }
+        | O::MemoryFill { mem }
+        | O::MemoryInit { mem, .. } => vec![mem],
+        O::MemoryCopy { dst_mem, src_mem } => vec![dst_mem, src_mem],
+        _ => Vec::new(),
+    }
+}
+
+pub(crate) fn load_kind(op: &wp::Operator<'_>) -> Option<(LoadKind, wp::MemArg)> {
     use wp::Operator as O;
     Some(match *op {
         O::I32Load { memarg } => (LoadKind::I32Load, memarg),
@@ -228,7 +258,7 @@ fn load_kind(op: &wp::Operator<'_>) -> Option<(LoadKind, wp::MemArg)> {
     })
 }
 
-fn store_kind(op: &wp::Operator<'_>) -> Option<(StoreKind, wp::MemArg)> {
+pub(crate) fn store_kind(op: &wp::Operator<'_>) -> Option<(StoreKind, wp::MemArg)> {
     use wp::Operator as O;
     Some(match *op {
         O::I32Store { memarg } => (StoreKind::I32Store, memarg),
@@ -259,6 +289,113 @@ pub struct CodeCx {
 }
 
 impl<'a, 'data> Lowerer<'a, 'data> {
+    /// `memory.copy` between native memory `native` and a memory box:
+    /// `(d i32, s i32, n i32, box (ref null $membox))`, copying `n` bytes from `s` to `d` where
+    /// the destination is the native memory when `native_is_dst`, else the box. Traps, before
+    /// writing anything, when either range is out of bounds (the two memories never overlap).
+    pub fn mixed_memory_copy(&mut self, native: u32, native_is_dst: bool) -> OutFunc {
+        if let Some(f) = self.mixed_copies.get(&(native, native_is_dst)) {
+            return *f;
+        }
+        use we::Instruction as I;
+        let membox = ref_null(runtime_structs::MEMBOX);
+        let ty = self.func_type(
+            &[we::ValType::I32, we::ValType::I32, we::ValType::I32, membox],
+            &[],
+        );
+        let (d, s, n, bx, bytes, i) = (0, 1, 2, 3, 4, 5);
+        let mut body = we::Function::new([
+            (1, runtime_structs::ref_non_null(runtime_structs::BYTES)),
+            (1, we::ValType::I32),
+        ]);
+        let mut out = Sink::default();
+        // The box's logical size and the native memory's size, in bytes (as i64).
+        let box_len = |out: &mut Sink| {
+            out.push(I::LocalGet(bx));
+            out.push(I::StructGet {
+                struct_type_index: runtime_structs::MEMBOX,
+                field_index: runtime_structs::field::MEMBOX_PAGES,
+            });
+            out.push(I::I64ExtendI32U);
+            out.push(I::I64Const(16));
+            out.push(I::I64Shl);
+        };
+        let native_len = |out: &mut Sink| {
+            out.push(I::MemorySize(native));
+            out.push(I::I64ExtendI32U);
+            out.push(I::I64Const(16));
+            out.push(I::I64Shl);
+        };
+        for (addr, native_side) in [(d, native_is_dst), (s, !native_is_dst)] {
+            out.push(I::LocalGet(addr));
+            out.push(I::I64ExtendI32U);
+            out.push(I::LocalGet(n));
+            out.push(I::I64ExtendI32U);
+            out.push(I::I64Add);
+            if native_side {
+                native_len(&mut out);
+            } else {
+                box_len(&mut out);
+            }
+            out.push(I::I64GtU);
+            out.push(I::If(we::BlockType::Empty));
+            out.push(I::Unreachable);
+            out.push(I::End);
+        }
+        out.push(I::LocalGet(bx));
+        out.push(I::StructGet {
+            struct_type_index: runtime_structs::MEMBOX,
+            field_index: runtime_structs::field::MEMBOX_BYTES,
+        });
+        out.push(I::LocalSet(bytes));
+        out.push(I::Block(we::BlockType::Empty));
+        out.push(I::Loop(we::BlockType::Empty));
+        out.push(I::LocalGet(i));
+        out.push(I::LocalGet(n));
+        out.push(I::I32GeU);
+        out.push(I::BrIf(1));
+        let memarg = we::MemArg {
+            offset: 0,
+            align: 0,
+            memory_index: native,
+        };
+        // Destination address first, then the byte.
+        if native_is_dst {
+            out.push(I::LocalGet(d));
+            out.push(I::LocalGet(i));
+            out.push(I::I32Add);
+            out.push(I::LocalGet(bytes));
+            out.push(I::LocalGet(s));
+            out.push(I::LocalGet(i));
+            out.push(I::I32Add);
+            out.push(I::ArrayGetU(runtime_structs::BYTES));
+            out.push(I::I32Store8(memarg));
+        } else {
+            out.push(I::LocalGet(bytes));
+            out.push(I::LocalGet(d));
+            out.push(I::LocalGet(i));
+            out.push(I::I32Add);
+            out.push(I::LocalGet(s));
+            out.push(I::LocalGet(i));
+            out.push(I::I32Add);
+            out.push(I::I32Load8U(memarg));
+            out.push(I::ArraySet(runtime_structs::BYTES));
+        }
+        out.push(I::LocalGet(i));
+        out.push(I::I32Const(1));
+        out.push(I::I32Add);
+        out.push(I::LocalSet(i));
+        out.push(I::Br(0));
+        out.push(I::End);
+        out.push(I::End);
+        out.push(I::End);
+        body.raw(out.0);
+        let direction = if native_is_dst { "to" } else { "from" };
+        let f = self.add_func(ty, format!("memory.copy:{direction}-native{native}"), body);
+        self.mixed_copies.insert((native, native_is_dst), f);
+        f
+    }
+
     /// Encodes the bodies of every defined function of module `m`.
     pub fn rewrite_module(&mut self, m: StaticModuleIndex) -> Result<()> {
         let bodies = self.infos[m].bodies.clone();
@@ -363,7 +500,42 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             .as_ref()
             .expect("reified module has a vmctx");
         let vty = v.ty;
-        let mem_field = |i: u32| v.memories[i as usize];
+        let touched = memories_of(op);
+        let native = |i: &u32| matches!(v.memories[*i as usize], MemSlot::Native(_));
+        if !touched.is_empty() && touched.iter().all(native) {
+            if matches!(op, O::MemoryInit { .. }) {
+                return Err(not_yet(
+                    "`memory.init` on an imported memory in a module instantiated more than once",
+                ));
+            }
+            out.push(self.renumbered(m, op)?);
+            return Ok(());
+        }
+        if let (O::MemoryCopy { dst_mem, src_mem }, true) = (op, touched.iter().any(native)) {
+            // One side native, the other boxed.
+            let (native_mem, boxed, native_is_dst) = match v.memories[*dst_mem as usize] {
+                MemSlot::Native(x) => (x, *src_mem, true),
+                MemSlot::Field(_) => match v.memories[*src_mem as usize] {
+                    MemSlot::Native(x) => (x, *dst_mem, false),
+                    MemSlot::Field(_) => unreachable!("one side is native"),
+                },
+            };
+            let MemSlot::Field(field) = v.memories[boxed as usize] else {
+                unreachable!("the other side is boxed")
+            };
+            vmctx.push(out);
+            out.push(I::StructGet {
+                struct_type_index: vty,
+                field_index: field,
+            });
+            let f = self.mixed_memory_copy(native_mem, native_is_dst);
+            out.push(I::Call(f.0));
+            return Ok(());
+        }
+        let mem_field = |i: u32| match v.memories[i as usize] {
+            MemSlot::Field(field) => field,
+            MemSlot::Native(_) => unreachable!("native memories are handled above"),
+        };
         let tab_field = |i: u32| v.tables[i as usize];
         if let Some((kind, memarg)) = load_kind(op) {
             vmctx.push(out);

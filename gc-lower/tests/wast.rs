@@ -10,11 +10,7 @@ use std::process::Command;
 
 /// Spec test files, relative to `tests/component-model/test/` of the `wasm-tools` crate:
 /// every file of a directory (`dir/*.wast`) or one file.
-const SPEC_FILES: &[&str] = &[
-    "linking/*.wast",
-    "values/numerics.wast",
-    "values/alignment.wast",
-];
+const SPEC_FILES: &[&str] = &["linking/*.wast", "values/*.wast", "resources/*.wast"];
 
 /// The `wasm-tools` release whose spec tests are run; must match `tests/spec-suite/Cargo.toml`.
 const WASM_TOOLS_VERSION: &str = "1.263.0";

@@ -79,6 +79,9 @@ pub struct StateEdge {
     pub exporter: RuntimeInstanceIndex,
     /// What is shared.
     pub kind: SharedState,
+    /// The position of the import in the importer's module import list (an index into
+    /// [`CoreInstance::args`]).
+    pub position: usize,
 }
 
 impl InstanceGraph {
@@ -138,7 +141,8 @@ impl InstanceGraph {
             let imports = modules[inst.module].module.imports();
             imports
                 .zip(&inst.args)
-                .filter_map(move |((_, _, ty), arg)| {
+                .enumerate()
+                .filter_map(move |(position, ((_, _, ty), arg))| {
                     let kind = match ty {
                         EntityType::Memory(_) => SharedState::Memory,
                         EntityType::Table(_) => SharedState::Table,
@@ -152,6 +156,7 @@ impl InstanceGraph {
                         importer,
                         exporter: export.instance,
                         kind,
+                        position,
                     })
                 })
         })
