@@ -21,6 +21,9 @@ pub struct Front<'data> {
     pub modules: PrimaryMap<StaticModuleIndex, ModuleTranslation<'data>>,
     /// The component-level types that `translation` refers to.
     pub types: ComponentTypes,
+    /// The number of resource table types in `types` (`TypeResourceTableIndex` values are
+    /// `0..num_resource_tables`).
+    pub num_resource_tables: usize,
 }
 
 /// The wasm features gc-lower accepts in its input. Features the lowering cannot handle
@@ -59,11 +62,13 @@ pub fn translate<'data>(
         .translate(component)
         .map_err(anyhow::Error::from)
         .context("failed to validate and translate the component")?;
+    let num_resource_tables = types.num_resource_tables();
     let (types, _) = types.finish(&translation.component);
     Ok(Front {
         translation,
         modules,
         types,
+        num_resource_tables,
     })
 }
 

@@ -233,8 +233,10 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) trampolines: HashMap<TrampolineIndex, OutFunc>,
     pub(crate) entry_thunks: HashMap<FuncTarget, OutFunc>,
     pub(crate) bound: HashMap<FuncTarget, OutFunc>,
-    /// Specialized transcoder functions: (template function, [source, destination memory]).
-    pub(crate) transcoders: HashMap<(u32, [StateTarget; 2]), OutFunc>,
+    /// Specialized template functions: (template, binding, template function).
+    pub(crate) template_funcs: HashMap<(&'static str, crate::template::Binding, u32), OutFunc>,
+    /// The resources template's binding, once created.
+    pub(crate) resource_state: Option<crate::resources::ResourceState>,
     /// `memory.copy` between a native memory and a box: (native memory, native is the
     /// destination).
     pub(crate) mixed_copies: HashMap<(u32, bool), OutFunc>,
@@ -346,7 +348,20 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let pushed = infos.push(info);
             debug_assert_eq!(pushed, index);
         }
-        let gc = front.modules.keys().any(|m| reified[m]);
+        // The runtime types are needed by reified modules and by resource handle tables.
+        let gc = front.modules.keys().any(|m| reified[m])
+            || front.translation.trampolines.values().any(|t| {
+                matches!(
+                    t,
+                    Trampoline::ResourceNew { .. }
+                        | Trampoline::ResourceRep { .. }
+                        | Trampoline::ResourceDrop { .. }
+                        | Trampoline::ResourceTransferOwn
+                        | Trampoline::ResourceTransferBorrow
+                        | Trampoline::EnterSyncCall
+                        | Trampoline::ExitSyncCall
+                )
+            });
         let mut lw = Lowerer {
             front,
             graph,
@@ -371,8 +386,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             trampolines: HashMap::new(),
             entry_thunks: HashMap::new(),
             bound: HashMap::new(),
-            transcoders: HashMap::new(),
+            template_funcs: HashMap::new(),
             mixed_copies: HashMap::new(),
+            resource_state: None,
             num_imported_funcs: 0,
         };
         lw.layout(reified)?;
@@ -1101,12 +1117,16 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 body.instructions().unreachable().end();
                 self.add_func(ty, "trap".into(), body)
             }
+            Trampoline::ResourceNew { instance, ty } => self.resource_new(*instance, *ty)?,
+            Trampoline::ResourceRep { ty, .. } => self.resource_rep(*ty)?,
+            Trampoline::ResourceDrop { instance, ty } => self.resource_drop(*instance, *ty)?,
+            Trampoline::ResourceTransferOwn => self.resource_transfer(false)?,
+            Trampoline::ResourceTransferBorrow => self.resource_transfer(true)?,
+            Trampoline::EnterSyncCall => self.enter_sync_call()?,
+            Trampoline::ExitSyncCall => self.exit_sync_call()?,
             other => {
                 let name = format!("{other:?}");
                 let name = name.split([' ', '{', '(']).next().unwrap_or("").to_string();
-                if name.contains("Resource") {
-                    return Err(not_yet("resources"));
-                }
                 return Err(not_yet(format!("the `{name}` built-in")));
             }
         };

@@ -14,7 +14,9 @@ pub mod fuse;
 pub mod host;
 pub mod instantiate;
 pub mod module_info;
+pub mod resources;
 pub mod rewrite;
+pub mod template;
 pub mod transcode;
 pub mod wast;
 

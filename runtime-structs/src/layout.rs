@@ -28,7 +28,11 @@
 //!   (type (struct (field (mut f32))))                                       ;; 9  BOX_F32
 //!   (type (struct (field (mut f64))))                                       ;; 10 BOX_F64
 //!   (type (struct (field (mut (ref null $closure)))))                       ;; 11 BOX_CLOSURE
-//!   (type (struct (field (mut externref)))))                                ;; 12 BOX_EXTERN
+//!   (type (struct (field (mut externref))))                                 ;; 12 BOX_EXTERN
+//!   (type $handles (array (mut i32)))                                       ;; 13 HANDLES
+//!   (type $handle_table (struct (field $slots (mut (ref $handles)))
+//!                               (field $next (mut i32)) (field $len (mut i32)))))
+//!                                                                           ;; 14 HANDLE_TABLE
 //! ```
 
 use wasm_encoder::{
@@ -314,6 +318,24 @@ layouts! {
         /// `(struct (field (mut externref)))`.
         BOX_EXTERN: externref,
     }
+
+    /// `(array (mut i32))`: the slots of a resource handle table, four `i32`s per slot
+    /// (kind, resource table type, rep, and the kind's extra word), or a growable stack of
+    /// `i32`s.
+    array HANDLES = (mut i32);
+
+    /// A component instance's resource handle table: `(struct (field $slots (mut (ref
+    /// $handles))) (field $next (mut i32)) (field $len (mut i32)))`, after wasmtime's
+    /// `HandleTable` (`runtime/vm/component/handle_table.rs`): handle `h` is slot `h - 1`,
+    /// `$next` heads the free list, `$len` slots are in use or free.
+    struct HANDLE_TABLE {
+        /// `(mut (ref $handles))`: the slots; replaced by a longer array when full.
+        HANDLE_TABLE_SLOTS: (mut (ref HANDLES)),
+        /// `(mut i32)`: the first free slot.
+        HANDLE_TABLE_NEXT: (mut i32),
+        /// `(mut i32)`: the number of slots ever allocated.
+        HANDLE_TABLE_LEN: (mut i32),
+    }
 }
 
 fn sub_type(inner: CompositeInnerType) -> SubType {
@@ -378,11 +400,13 @@ mod tests {
                 BOX_F32,
                 BOX_F64,
                 BOX_CLOSURE,
-                BOX_EXTERN
+                BOX_EXTERN,
+                HANDLES,
+                HANDLE_TABLE,
             ],
-            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
         );
-        assert_eq!(NUM_TYPES, 13);
+        assert_eq!(NUM_TYPES, 15);
         assert_eq!(rec_group().len(), NUM_TYPES as usize);
         assert_eq!(
             [

@@ -1,0 +1,345 @@
+//! Resources in wasm: handle tables, borrow scopes and the resource built-ins.
+//!
+//! wasmtime keeps one handle table per component instance and a stack of call scopes in the
+//! host (`runtime/vm/component/resources.rs`). The lowered module keeps them in GC state: a
+//! global per component instance holding its [`runtime_structs::HANDLE_TABLE`], and four
+//! globals for the scope stack. The operations are written once in `resources.wat` (a
+//! [`Template`]); this file binds it to the component and builds the trampolines:
+//!
+//! | trampoline                | core type              | does                               |
+//! |---------------------------|------------------------|------------------------------------|
+//! | `ResourceNew`             | `(rep) -> handle`      | may-leave check, own handle        |
+//! | `ResourceRep`             | `(handle) -> rep`      | type-checked lookup                |
+//! | `ResourceDrop`            | `(handle)`             | may-leave check, remove, destructor|
+//! | `ResourceTransferOwn`     | `(h, src, dst) -> h`   | move an own handle between tables  |
+//! | `ResourceTransferBorrow`  | `(h, src, dst) -> h`   | lend, then a borrow handle or rep  |
+//! | `EnterSyncCall`           | `(i32, i32, i32)`      | push a scope                       |
+//! | `ExitSyncCall`            | `()`                   | check and pop the scope            |
+//!
+//! Resources imported from the host are not supported yet.
+
+use std::sync::OnceLock;
+
+use anyhow::{Context as _, Result};
+use hashbrown::HashMap;
+use runtime_structs::{HANDLE_TABLE, HANDLES};
+use wasm_encoder as we;
+use wasmtime_environ::component::{
+    GlobalInitializer, RuntimeComponentInstanceIndex, TypeResourceTable, TypeResourceTableIndex,
+};
+
+use crate::error::not_yet;
+use crate::fuse::{Lowerer, OutFunc, OutGlobal};
+use crate::template::{Binding, Template};
+
+/// The resources template, parsed once.
+fn template() -> &'static Template {
+    static TEMPLATE: OnceLock<Template> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        Template::parse("resources", include_str!("resources.wat"))
+            .expect("resources.wat is a valid template")
+    })
+}
+
+/// The output state the resources template is bound to.
+#[derive(Debug, Clone)]
+pub struct ResourceState {
+    binding: Binding,
+}
+
+/// `(ref $ty)`.
+fn non_null(ty: u32) -> we::ValType {
+    runtime_structs::ref_non_null(ty)
+}
+
+impl Lowerer<'_, '_> {
+    /// The resource table types of the component and the component instance whose handle
+    /// table holds each; `None` for abstract (type-only) tables.
+    fn resource_tables(&self) -> Vec<(TypeResourceTableIndex, Option<RuntimeComponentInstanceIndex>)> {
+        (0..self.front.num_resource_tables)
+            .map(|i| {
+                let ty = TypeResourceTableIndex::from_u32(i as u32);
+                let instance = match self.front.types[ty] {
+                    TypeResourceTable::Concrete { instance, .. } => Some(instance),
+                    TypeResourceTable::Abstract(_) => None,
+                };
+                (ty, instance)
+            })
+            .collect()
+    }
+
+    /// Whether the instance holding table `ty` defines the resource itself (wasmtime's
+    /// `resource_owned_by_own_instance`): a borrow passed to it arrives as the rep.
+    fn owns_resource(&self, ty: TypeResourceTableIndex) -> bool {
+        let TypeResourceTable::Concrete { ty: resource, instance } = self.front.types[ty] else {
+            return false;
+        };
+        let component = &self.front.translation.component;
+        component
+            .defined_resource_index(resource)
+            .is_some_and(|defined| component.defined_resource_instances[defined] == instance)
+    }
+
+    /// Creates the globals and lookup functions the resources template needs, once.
+    fn resource_state(&mut self) -> Result<Binding> {
+        if let Some(state) = &self.resource_state {
+            return Ok(state.binding.clone());
+        }
+        let handles = |len: i32| {
+            we::ConstExpr::extended([
+                we::Instruction::I32Const(len),
+                we::Instruction::ArrayNewDefault(HANDLES),
+            ])
+        };
+        let array_global = we::GlobalType {
+            val_type: non_null(HANDLES),
+            mutable: true,
+            shared: false,
+        };
+        let i32_global = we::GlobalType {
+            val_type: we::ValType::I32,
+            mutable: true,
+            shared: false,
+        };
+        let scopes = self.add_global(array_global, handles(16), "resources:scopes".into());
+        let depth = self.add_global(i32_global, we::ConstExpr::i32_const(0), "resources:depth".into());
+        let lenders = self.add_global(array_global, handles(16), "resources:lenders".into());
+        let num_lenders = self.add_global(
+            i32_global,
+            we::ConstExpr::i32_const(0),
+            "resources:num-lenders".into(),
+        );
+
+        // One handle table per component instance that holds a resource table.
+        let mut tables: HashMap<RuntimeComponentInstanceIndex, OutGlobal> = HashMap::new();
+        let resource_tables = self.resource_tables();
+        let mut table_of = Vec::new();
+        for &(ty, instance) in &resource_tables {
+            let Some(instance) = instance else { continue };
+            let global = match tables.get(&instance) {
+                Some(g) => *g,
+                None => {
+                    let g = self.add_global(
+                        we::GlobalType {
+                            val_type: non_null(HANDLE_TABLE),
+                            mutable: false,
+                            shared: false,
+                        },
+                        we::ConstExpr::extended([
+                            we::Instruction::I32Const(64),
+                            we::Instruction::ArrayNewDefault(HANDLES),
+                            we::Instruction::I32Const(0),
+                            we::Instruction::I32Const(0),
+                            we::Instruction::StructNew(HANDLE_TABLE),
+                        ]),
+                        format!("resources:handles{}", instance.as_u32()),
+                    );
+                    tables.insert(instance, g);
+                    g
+                }
+            };
+            table_of.push((ty, global));
+        }
+
+        // `table-for (ty) -> (ref $table)` and `owns (ty) -> i32`: chains of comparisons with
+        // the component's resource table types.
+        use we::Instruction as I;
+        let ty = self.func_type(&[we::ValType::I32], &[non_null(HANDLE_TABLE)]);
+        let mut body = we::Function::new([]);
+        {
+            let mut ins = body.instructions();
+            for (ty, global) in &table_of {
+                ins.local_get(0)
+                    .i32_const(ty.as_u32() as i32)
+                    .i32_eq()
+                    .if_(we::BlockType::Empty)
+                    .global_get(global.0)
+                    .return_()
+                    .end();
+            }
+            ins.unreachable().end();
+        }
+        let table_for = self.add_func(ty, "resources:table-for".into(), body);
+        let ty = self.func_type(&[we::ValType::I32], &[we::ValType::I32]);
+        let mut body = we::Function::new([]);
+        {
+            let mut ins = body.instructions();
+            for &(ty, _) in &resource_tables {
+                if self.owns_resource(ty) {
+                    ins.local_get(0)
+                        .i32_const(ty.as_u32() as i32)
+                        .i32_eq()
+                        .if_(we::BlockType::Empty)
+                        .i32_const(1)
+                        .return_()
+                        .end();
+                }
+            }
+            ins.i32_const(0).end();
+        }
+        let owns = self.add_func(ty, "resources:owns".into(), body);
+        let _ = I::Nop;
+
+        let binding = Binding {
+            memories: Vec::new(),
+            types: vec![HANDLES, HANDLE_TABLE],
+            imports: vec![table_for, owns],
+            globals: vec![scopes.0, depth.0, lenders.0, num_lenders.0],
+        };
+        self.resource_state = Some(ResourceState {
+            binding: binding.clone(),
+        });
+        Ok(binding)
+    }
+
+    /// Function `name` of the resources template, bound to this output.
+    fn resource_op(&mut self, name: &str) -> Result<OutFunc> {
+        let binding = self.resource_state()?;
+        let template = template();
+        let f = template.export(name)?;
+        self.template_func(template, &binding, f)
+    }
+
+    /// Pushes a trap unless component instance `instance` may leave (its flags global).
+    fn check_may_leave(&mut self, ins: &mut we::InstructionSink<'_>, instance: RuntimeComponentInstanceIndex) {
+        let flags = self.flags_global(instance);
+        ins.global_get(flags.0)
+            .i32_eqz()
+            .if_(we::BlockType::Empty)
+            .unreachable()
+            .end();
+    }
+
+    /// `resource.new` of table `ty`, called by `instance`: `(rep i32) -> i32`.
+    pub fn resource_new(
+        &mut self,
+        instance: RuntimeComponentInstanceIndex,
+        ty: TypeResourceTableIndex,
+    ) -> Result<OutFunc> {
+        let new = self.resource_op("new")?;
+        let sig = self.func_type(&[we::ValType::I32], &[we::ValType::I32]);
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        self.check_may_leave(&mut ins, instance);
+        ins.i32_const(ty.as_u32() as i32)
+            .local_get(0)
+            .call(new.0)
+            .end();
+        Ok(self.add_func(sig, format!("resource.new{}", ty.as_u32()), body))
+    }
+
+    /// `resource.rep` of table `ty`: `(handle i32) -> i32`.
+    pub fn resource_rep(&mut self, ty: TypeResourceTableIndex) -> Result<OutFunc> {
+        let rep = self.resource_op("rep")?;
+        let sig = self.func_type(&[we::ValType::I32], &[we::ValType::I32]);
+        let mut body = we::Function::new([]);
+        body.instructions()
+            .i32_const(ty.as_u32() as i32)
+            .local_get(0)
+            .call(rep.0)
+            .end();
+        Ok(self.add_func(sig, format!("resource.rep{}", ty.as_u32()), body))
+    }
+
+    /// `resource.drop` of table `ty`, called by `instance`: `(handle i32)`; runs the
+    /// resource's destructor when an own handle is dropped.
+    pub fn resource_drop(
+        &mut self,
+        instance: RuntimeComponentInstanceIndex,
+        ty: TypeResourceTableIndex,
+    ) -> Result<OutFunc> {
+        let drop = self.resource_op("drop")?;
+        let TypeResourceTable::Concrete { ty: resource, .. } = self.front.types[ty] else {
+            anyhow::bail!("internal: resource.drop of an abstract resource table");
+        };
+        let component = &self.front.translation.component;
+        let Some(defined) = component.defined_resource_index(resource) else {
+            return Err(not_yet("resources imported from the host"));
+        };
+        let dtor = component
+            .initializers
+            .iter()
+            .find_map(|init| match init {
+                GlobalInitializer::Resource(r) if r.index == defined => Some(r.dtor.clone()),
+                _ => None,
+            })
+            .context("internal: a defined resource without its initializer")?;
+        let dtor = match dtor {
+            Some(def) => {
+                let target = self.resolve_func(&def)?;
+                Some(self.plain_func(target)?)
+            }
+            None => None,
+        };
+        let sig = self.func_type(&[we::ValType::I32], &[]);
+        let mut body = we::Function::new([(1, we::ValType::I64)]);
+        let mut ins = body.instructions();
+        self.check_may_leave(&mut ins, instance);
+        ins.i32_const(ty.as_u32() as i32)
+            .local_get(0)
+            .call(drop.0)
+            .local_set(1);
+        if let Some(dtor) = dtor {
+            ins.local_get(1)
+                .i64_const(1)
+                .i64_and()
+                .i32_wrap_i64()
+                .if_(we::BlockType::Empty)
+                .local_get(1)
+                .i64_const(1)
+                .i64_shr_u()
+                .i32_wrap_i64()
+                .call(dtor.0)
+                .end();
+        }
+        ins.end();
+        Ok(self.add_func(sig, format!("resource.drop{}", ty.as_u32()), body))
+    }
+
+    /// FACT's `resource-transfer-own` / `resource-transfer-borrow`: `(h, src, dst) -> h`.
+    pub fn resource_transfer(&mut self, borrow: bool) -> Result<OutFunc> {
+        self.resource_op(if borrow {
+            "transfer-borrow"
+        } else {
+            "transfer-own"
+        })
+    }
+
+    /// FACT's `enter-sync-call`: `(caller, callee async, callee)`, pushes a scope.
+    pub fn enter_sync_call(&mut self) -> Result<OutFunc> {
+        let enter = self.resource_op("enter-call")?;
+        let sig = self.func_type(&[we::ValType::I32; 3], &[]);
+        let mut body = we::Function::new([]);
+        body.instructions().call(enter.0).end();
+        Ok(self.add_func(sig, "enter-sync-call".into(), body))
+    }
+
+    /// FACT's `exit-sync-call`: `()`, checks and pops the scope.
+    pub fn exit_sync_call(&mut self) -> Result<OutFunc> {
+        self.resource_op("exit-call")
+    }
+}
+
+/// Fails unless the template parses and has every operation.
+pub fn check_template() -> Result<()> {
+    for name in [
+        "new",
+        "rep",
+        "drop",
+        "transfer-own",
+        "transfer-borrow",
+        "enter-call",
+        "exit-call",
+    ] {
+        template().export(name)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn template_has_every_operation() {
+        super::check_template().expect("resources.wat has every operation");
+    }
+}

@@ -1,0 +1,219 @@
+;; Resource handle tables and borrow scopes in wasm: what the `resource.new`, `resource.rep`
+;; and `resource.drop` built-ins and FACT's `resource-transfer-own`/`-borrow` and
+;; `enter-sync-call`/`exit-sync-call` imports do in wasmtime's host
+;; (`wasmtime/src/runtime/vm/component/{resources.rs,handle_table.rs}`), with the same handle
+;; numbering and the same traps (`unreachable` here).
+;;
+;; Bound by the lowering: type 0 is runtime-structs' HANDLES, type 1 HANDLE_TABLE; the imported
+;; `table-for` returns the handle table of the component instance that owns a resource table
+;; type, `owns` says whether that instance defines the resource itself; the imported globals
+;; are the borrow-scope stack, created once per output.
+;;
+;; A slot is four i32s: kind (0 free, 1 own, 2 borrow), resource table type, rep, and an extra
+;; word (free: the next free slot; own: the lend count; borrow: its scope). A scope is two
+;; i32s: its count of live borrow handles, and where its lenders start in the lender stack, a
+;; stack of (type, handle) pairs of own handles lent to the scope's borrows.
+(module
+  (type $handles (array (mut i32)))
+  (type $table (struct (field $slots (mut (ref $handles))) (field $next (mut i32))
+                       (field $len (mut i32))))
+
+  (import "env" "table-for" (func $table_for (param i32) (result (ref $table))))
+  (import "env" "owns" (func $owns (param i32) (result i32)))
+  (import "env" "scopes" (global $scopes (mut (ref $handles))))
+  (import "env" "depth" (global $depth (mut i32)))
+  (import "env" "lenders" (global $lenders (mut (ref $handles))))
+  (import "env" "num-lenders" (global $num_lenders (mut i32)))
+
+  ;; `a`, or a copy of it at least `need` elements long.
+  (func $reserve (param $a (ref $handles)) (param $need i32) (result (ref $handles))
+    (local $b (ref $handles))
+    (if (i32.le_u (local.get $need) (array.len (local.get $a))) (then (return (local.get $a))))
+    (local.set $b (array.new_default $handles
+      (select (local.get $need) (i32.shl (array.len (local.get $a)) (i32.const 1))
+        (i32.gt_u (local.get $need) (i32.shl (array.len (local.get $a)) (i32.const 1))))))
+    (array.copy $handles $handles (local.get $b) (i32.const 0) (local.get $a) (i32.const 0)
+      (array.len (local.get $a)))
+    (local.get $b))
+
+  ;; `HandleTable::insert`: takes the first free slot (a new one when none is free), returns
+  ;; its handle.
+  (func $insert (param $t (ref $table)) (param $kind i32) (param $ty i32) (param $rep i32)
+    (param $extra i32) (result i32)
+    (local $next i32) (local $s i32) (local $slots (ref $handles))
+    (local.set $next (struct.get $table $next (local.get $t)))
+    ;; MAX_HANDLE = 1 << 28
+    (if (i32.ge_u (i32.add (local.get $next) (i32.const 1)) (i32.const 0x1000_0000))
+      (then unreachable))
+    (if (i32.eq (local.get $next) (struct.get $table $len (local.get $t)))
+      (then
+        (struct.set $table $slots (local.get $t)
+          (call $reserve (struct.get $table $slots (local.get $t))
+            (i32.shl (i32.add (local.get $next) (i32.const 1)) (i32.const 2))))
+        (local.set $slots (struct.get $table $slots (local.get $t)))
+        (array.set $handles (local.get $slots) (i32.shl (local.get $next) (i32.const 2))
+          (i32.const 0))
+        (array.set $handles (local.get $slots)
+          (i32.add (i32.shl (local.get $next) (i32.const 2)) (i32.const 3))
+          (i32.add (local.get $next) (i32.const 1)))
+        (struct.set $table $len (local.get $t) (i32.add (local.get $next) (i32.const 1)))))
+    (local.set $slots (struct.get $table $slots (local.get $t)))
+    (local.set $s (i32.shl (local.get $next) (i32.const 2)))
+    (struct.set $table $next (local.get $t)
+      (array.get $handles (local.get $slots) (i32.add (local.get $s) (i32.const 3))))
+    (array.set $handles (local.get $slots) (local.get $s) (local.get $kind))
+    (array.set $handles (local.get $slots) (i32.add (local.get $s) (i32.const 1)) (local.get $ty))
+    (array.set $handles (local.get $slots) (i32.add (local.get $s) (i32.const 2)) (local.get $rep))
+    (array.set $handles (local.get $slots) (i32.add (local.get $s) (i32.const 3)) (local.get $extra))
+    (i32.add (local.get $next) (i32.const 1)))
+
+  ;; The first word of the slot of handle `h`; traps on an unknown (free or out of range)
+  ;; handle.
+  (func $slot (param $t (ref $table)) (param $h i32) (result i32)
+    (local $s i32)
+    (if (i32.eqz (local.get $h)) (then unreachable))
+    (if (i32.ge_u (i32.sub (local.get $h) (i32.const 1)) (struct.get $table $len (local.get $t)))
+      (then unreachable))
+    (local.set $s (i32.shl (i32.sub (local.get $h) (i32.const 1)) (i32.const 2)))
+    (if (i32.eqz (array.get $handles (struct.get $table $slots (local.get $t)) (local.get $s)))
+      (then unreachable))
+    (local.get $s))
+
+  ;; Word `k` of the slot at `s`.
+  (func $word (param $t (ref $table)) (param $s i32) (param $k i32) (result i32)
+    (array.get $handles (struct.get $table $slots (local.get $t))
+      (i32.add (local.get $s) (local.get $k))))
+
+  (func $set_word (param $t (ref $table)) (param $s i32) (param $k i32) (param $v i32)
+    (array.set $handles (struct.get $table $slots (local.get $t))
+      (i32.add (local.get $s) (local.get $k)) (local.get $v)))
+
+  ;; `TypedResource::rep`: the rep of the slot at `s`, trapping when it holds another type.
+  (func $rep_of (param $t (ref $table)) (param $s i32) (param $ty i32) (result i32)
+    (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 1)) (local.get $ty))
+      (then unreachable))
+    (call $word (local.get $t) (local.get $s) (i32.const 2)))
+
+  ;; `HandleTable::remove`: frees handle `h` (slot `s`) onto the free list.
+  (func $free (param $t (ref $table)) (param $h i32) (param $s i32)
+    (call $set_word (local.get $t) (local.get $s) (i32.const 0) (i32.const 0))
+    (call $set_word (local.get $t) (local.get $s) (i32.const 3) (struct.get $table $next (local.get $t)))
+    (struct.set $table $next (local.get $t) (i32.sub (local.get $h) (i32.const 1))))
+
+  ;; `resource_drop` / `remove_resource`: removes handle `h` of type `ty`. Returns
+  ;; `(rep << 1) | 1` for an own handle (its destructor must run) and 0 for a borrow.
+  (func $remove (param $ty i32) (param $h i32) (result i64)
+    (local $t (ref $table)) (local $s i32) (local $rep i32) (local $scope i32)
+    (local.set $t (call $table_for (local.get $ty)))
+    (local.set $s (call $slot (local.get $t) (local.get $h)))
+    (if (i32.eq (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 1))
+      (then
+        ;; "cannot remove owned resource while borrowed"
+        (if (call $word (local.get $t) (local.get $s) (i32.const 3)) (then unreachable))
+        (local.set $rep (call $rep_of (local.get $t) (local.get $s) (local.get $ty)))
+        (call $free (local.get $t) (local.get $h) (local.get $s))
+        (return (i64.or (i64.shl (i64.extend_i32_u (local.get $rep)) (i64.const 1))
+          (i64.const 1)))))
+    (drop (call $rep_of (local.get $t) (local.get $s) (local.get $ty)))
+    (local.set $scope (call $word (local.get $t) (local.get $s) (i32.const 3)))
+    (call $free (local.get $t) (local.get $h) (local.get $s))
+    ;; The borrow's scope has one live borrow less.
+    (if (i32.ge_u (local.get $scope) (global.get $depth)) (then unreachable))
+    (array.set $handles (global.get $scopes) (i32.shl (local.get $scope) (i32.const 1))
+      (i32.sub (array.get $handles (global.get $scopes) (i32.shl (local.get $scope) (i32.const 1)))
+        (i32.const 1)))
+    (i64.const 0))
+
+  ;; resource.new (ty, rep) -> handle
+  (func (export "new") (param $ty i32) (param $rep i32) (result i32)
+    (call $insert (call $table_for (local.get $ty)) (i32.const 1) (local.get $ty) (local.get $rep)
+      (i32.const 0)))
+
+  ;; resource.rep (ty, handle) -> rep
+  (func (export "rep") (param $ty i32) (param $h i32) (result i32)
+    (local $t (ref $table))
+    (local.set $t (call $table_for (local.get $ty)))
+    (call $rep_of (local.get $t) (call $slot (local.get $t) (local.get $h)) (local.get $ty)))
+
+  ;; resource.drop (ty, handle) -> (rep << 1) | 1 when a destructor must run, else 0
+  (func (export "drop") (param $ty i32) (param $h i32) (result i64)
+    (call $remove (local.get $ty) (local.get $h)))
+
+  ;; resource-transfer-own (handle, src ty, dst ty) -> handle in the destination table.
+  (func (export "transfer-own") (param $h i32) (param $src i32) (param $dst i32) (result i32)
+    (local $r i64)
+    (local.set $r (call $remove (local.get $src) (local.get $h)))
+    ;; "cannot lift own resource from a borrow"
+    (if (i64.eqz (local.get $r)) (then unreachable))
+    (call $insert (call $table_for (local.get $dst)) (i32.const 1) (local.get $dst)
+      (i32.wrap_i64 (i64.shr_u (local.get $r) (i64.const 1))) (i32.const 0)))
+
+  ;; resource-transfer-borrow (handle, src ty, dst ty) -> handle in the destination table, or
+  ;; the rep itself when the destination instance defines the resource.
+  (func (export "transfer-borrow") (param $h i32) (param $src i32) (param $dst i32) (result i32)
+    (local $t (ref $table)) (local $s i32) (local $rep i32) (local $scope i32) (local $n i32)
+    (local.set $t (call $table_for (local.get $src)))
+    (local.set $s (call $slot (local.get $t) (local.get $h)))
+    (local.set $rep (call $rep_of (local.get $t) (local.get $s) (local.get $src)))
+    (if (i32.eq (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 1))
+      (then
+        ;; Lend the own handle to the current scope.
+        (if (i32.eqz (global.get $depth)) (then unreachable))
+        (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+          (i32.add (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 1)))
+        (local.set $n (global.get $num_lenders))
+        (global.set $lenders (call $reserve (global.get $lenders)
+          (i32.shl (i32.add (local.get $n) (i32.const 1)) (i32.const 1))))
+        (array.set $handles (global.get $lenders) (i32.shl (local.get $n) (i32.const 1))
+          (local.get $src))
+        (array.set $handles (global.get $lenders)
+          (i32.add (i32.shl (local.get $n) (i32.const 1)) (i32.const 1)) (local.get $h))
+        (global.set $num_lenders (i32.add (local.get $n) (i32.const 1)))))
+    (if (call $owns (local.get $dst)) (then (return (local.get $rep))))
+    ;; lower_borrow: a borrow handle counted in the current scope.
+    (if (i32.eqz (global.get $depth)) (then unreachable))
+    (local.set $scope (i32.sub (global.get $depth) (i32.const 1)))
+    (array.set $handles (global.get $scopes) (i32.shl (local.get $scope) (i32.const 1))
+      (i32.add (array.get $handles (global.get $scopes) (i32.shl (local.get $scope) (i32.const 1)))
+        (i32.const 1)))
+    (call $insert (call $table_for (local.get $dst)) (i32.const 2) (local.get $dst) (local.get $rep)
+      (local.get $scope)))
+
+  ;; enter-sync-call: pushes a scope.
+  (func (export "enter-call")
+    (local $d i32)
+    (local.set $d (global.get $depth))
+    (global.set $scopes (call $reserve (global.get $scopes)
+      (i32.shl (i32.add (local.get $d) (i32.const 1)) (i32.const 1))))
+    (array.set $handles (global.get $scopes) (i32.shl (local.get $d) (i32.const 1)) (i32.const 0))
+    (array.set $handles (global.get $scopes)
+      (i32.add (i32.shl (local.get $d) (i32.const 1)) (i32.const 1)) (global.get $num_lenders))
+    (global.set $depth (i32.add (local.get $d) (i32.const 1))))
+
+  ;; exit-sync-call: traps when borrow handles of the scope remain ("borrow handles still
+  ;; remain at the end of the call"), ends its lends and pops it.
+  (func (export "exit-call")
+    (local $d i32) (local $i i32) (local $ty i32) (local $h i32) (local $t (ref $table))
+    (local $s i32)
+    (if (i32.eqz (global.get $depth)) (then unreachable))
+    (local.set $d (i32.sub (global.get $depth) (i32.const 1)))
+    (if (array.get $handles (global.get $scopes) (i32.shl (local.get $d) (i32.const 1)))
+      (then unreachable))
+    (local.set $i (array.get $handles (global.get $scopes)
+      (i32.add (i32.shl (local.get $d) (i32.const 1)) (i32.const 1))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (global.get $num_lenders)))
+        (local.set $ty (array.get $handles (global.get $lenders) (i32.shl (local.get $i) (i32.const 1))))
+        (local.set $h (array.get $handles (global.get $lenders)
+          (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const 1))))
+        (local.set $t (call $table_for (local.get $ty)))
+        (local.set $s (call $slot (local.get $t) (local.get $h)))
+        (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+          (i32.sub (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (global.set $num_lenders (array.get $handles (global.get $scopes)
+      (i32.add (i32.shl (local.get $d) (i32.const 1)) (i32.const 1))))
+    (global.set $depth (local.get $d)))
+)
