@@ -18,6 +18,9 @@
           (then (return (local.get 0))))
         (local.set $r (i32.and (i32.add (global.get $next) (i32.const 7)) (i32.const -8)))
         (global.set $next (i32.add (local.get $r) (local.get 3)))
+        (if (i32.gt_u (global.get $next) (i32.mul (memory.size) (i32.const 65536)))
+          (then (drop (memory.grow
+            (i32.add (i32.shr_u (local.get 3) (i32.const 16)) (i32.const 1))))))
         (local.get $r))
       ;; An unpaired high surrogate followed by "a", in UTF-16LE.
       (data (i32.const 64) "\00\d8\61\00")
@@ -27,6 +30,28 @@
         (i32.store (i32.const 4) (local.get 1))
         (i32.const 0))
       (func (export "calls") (result i32) (global.get $calls))
+      ;; Returns its list argument unchanged (a list of tuples holding strings).
+      (func (export "echo-recs") (param i32 i32) (result i32)
+        (i32.store (i32.const 0) (local.get 0))
+        (i32.store (i32.const 4) (local.get 1))
+        (i32.const 0))
+      ;; Reverses a list<u32> in place and returns it.
+      (func (export "rev-list") (param $p i32) (param $n i32) (result i32)
+        (local $i i32) (local $j i32) (local $t i32)
+        (local.set $j (i32.sub (local.get $n) (i32.const 1)))
+        (block $done
+          (loop $l
+            (br_if $done (i32.ge_s (local.get $i) (local.get $j)))
+            (local.set $t (i32.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2)))))
+            (i32.store (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2)))
+              (i32.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))
+            (i32.store (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2))) (local.get $t))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (local.set $j (i32.sub (local.get $j) (i32.const 1)))
+            (br $l)))
+        (i32.store (i32.const 0) (local.get $p))
+        (i32.store (i32.const 4) (local.get $n))
+        (i32.const 0))
       (func (export "broken") (result i32)
         (i32.store (i32.const 0) (i32.const 64))
         (i32.store (i32.const 4) (i32.const 2))
@@ -36,6 +61,11 @@
       (canon lift (core func $m "echo") string-encoding=utf16
         (memory $m "mem") (realloc (func $m "realloc"))))
     (func (export "calls") (result u32) (canon lift (core func $m "calls")))
+    (func (export "echo-recs") (param "xs" (list (tuple string u32))) (result (list (tuple string u32)))
+      (canon lift (core func $m "echo-recs") string-encoding=utf16
+        (memory $m "mem") (realloc (func $m "realloc"))))
+    (func (export "rev-list") (param "xs" (list u32)) (result (list u32))
+      (canon lift (core func $m "rev-list") (memory $m "mem") (realloc (func $m "realloc"))))
     (func (export "broken") (result string)
       (canon lift (core func $m "broken") string-encoding=utf16 (memory $m "mem")))
   )
@@ -71,6 +101,8 @@
     (import "echo2" (func $echo2 (param "s" string) (result string)))
     (import "echo3" (func $echo3 (param "s" string) (result string)))
     (import "broken" (func $broken (result string)))
+    (import "echo-recs" (func $echo-recs (param "xs" (list (tuple string u32))) (result (list (tuple string u32)))))
+    (import "rev-list" (func $rev-list (param "xs" (list u32)) (result (list u32))))
     (core module $Libc
       (memory (export "mem") 1)
       (global $next (mut i32) (i32.const 1024))
@@ -92,12 +124,17 @@
     (core func $echo2 (canon lower (func $echo2) (memory $libc "mem") (realloc (func $libc "realloc"))))
     (core func $echo3 (canon lower (func $echo3) (memory $libc "mem") (realloc (func $libc "realloc"))))
     (core func $broken (canon lower (func $broken) (memory $libc "mem") (realloc (func $libc "realloc"))))
+    (core func $echo-recs (canon lower (func $echo-recs) (memory $libc "mem") (realloc (func $libc "realloc"))))
+    (core func $rev-list (canon lower (func $rev-list) (memory $libc "mem") (realloc (func $libc "realloc"))))
     (core module $Main
       (import "" "mem" (memory 1))
       (import "" "echo1" (func $echo1 (param i32 i32 i32)))
       (import "" "echo2" (func $echo2 (param i32 i32 i32)))
       (import "" "echo3" (func $echo3 (param i32 i32 i32)))
       (import "" "broken" (func $broken (param i32)))
+      (import "" "echo-recs" (func $echo-recs (param i32 i32 i32)))
+      (import "" "rev-list" (func $rev-list (param i32 i32 i32)))
+      (import "" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
       ;; "ok" then the invalid UTF-8 byte 0xff.
       (data (memory 0) (i32.const 200) "ok\ff")
       (func (export "via1") (param i32 i32) (result i32)
@@ -110,6 +147,34 @@
       (func (export "send-invalid") (result i32)
         (call $echo1 (i32.const 200) (i32.const 3) (i32.const 16))
         (i32.load offset=4 (i32.const 16)))
+      (func (export "via-recs") (param i32 i32) (result i32)
+        (call $echo-recs (local.get 0) (local.get 1) (i32.const 16)) (i32.const 16))
+      (func (export "via-rev") (param i32 i32) (result i32)
+        (call $rev-list (local.get 0) (local.get 1) (i32.const 16)) (i32.const 16))
+      ;; Sends a string of `n` bytes ('a' + i % 26) through echo 2 (UTF-8 to UTF-16 and
+      ;; back) and returns a checksum of what came back: length * 31 + sum of the bytes.
+      (func (export "big") (param $n i32) (result i32)
+        (local $p i32) (local $i i32) (local $sum i32) (local $q i32) (local $len i32)
+        (local.set $p (call $realloc (i32.const 0) (i32.const 0) (i32.const 1) (local.get $n)))
+        (block $done
+          (loop $l
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (i32.store8 (i32.add (local.get $p) (local.get $i))
+              (i32.add (i32.const 97) (i32.rem_u (local.get $i) (i32.const 26))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $l)))
+        (call $echo2 (local.get $p) (local.get $n) (i32.const 16))
+        (local.set $q (i32.load (i32.const 16)))
+        (local.set $len (i32.load (i32.const 20)))
+        (local.set $i (i32.const 0))
+        (block $done
+          (loop $l
+            (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+            (local.set $sum (i32.add (local.get $sum)
+              (i32.load8_u (i32.add (local.get $q) (local.get $i)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $l)))
+        (i32.add (i32.mul (local.get $len) (i32.const 31)) (local.get $sum)))
       ;; Receives the unpaired surrogate from echo 2.
       (func (export "receive-invalid") (result i32)
         (call $broken (i32.const 16))
@@ -120,13 +185,21 @@
         (export "echo1" (func $echo1))
         (export "echo2" (func $echo2))
         (export "echo3" (func $echo3))
-        (export "broken" (func $broken))))))
+        (export "broken" (func $broken))
+        (export "echo-recs" (func $echo-recs))
+        (export "rev-list" (func $rev-list))
+        (export "realloc" (func $libc "realloc"))))))
     (func (export "via-utf16-a") (param "s" string) (result string)
       (canon lift (core func $main "via1") (memory $libc "mem") (realloc (func $libc "realloc"))))
     (func (export "via-utf16-b") (param "s" string) (result string)
       (canon lift (core func $main "via2") (memory $libc "mem") (realloc (func $libc "realloc"))))
     (func (export "via-compact") (param "s" string) (result string)
       (canon lift (core func $main "via-compact") (memory $libc "mem") (realloc (func $libc "realloc"))))
+    (func (export "via-recs") (param "xs" (list (tuple string u32))) (result (list (tuple string u32)))
+      (canon lift (core func $main "via-recs") (memory $libc "mem") (realloc (func $libc "realloc"))))
+    (func (export "via-rev") (param "xs" (list u32)) (result (list u32))
+      (canon lift (core func $main "via-rev") (memory $libc "mem") (realloc (func $libc "realloc"))))
+    (func (export "big") (param "n" u32) (result u32) (canon lift (core func $main "big")))
     (func (export "send-invalid") (result u32) (canon lift (core func $main "send-invalid")))
     (func (export "receive-invalid") (result u32) (canon lift (core func $main "receive-invalid")))
   )
@@ -134,10 +207,15 @@
     (with "echo1" (func $e1 "echo"))
     (with "echo2" (func $e2 "echo"))
     (with "echo3" (func $c "echo"))
-    (with "broken" (func $e2 "broken"))))
+    (with "broken" (func $e2 "broken"))
+    (with "echo-recs" (func $e1 "echo-recs"))
+    (with "rev-list" (func $e2 "rev-list"))))
   (export "via-utf16-a" (func $app "via-utf16-a"))
   (export "via-utf16-b" (func $app "via-utf16-b"))
   (export "via-compact" (func $app "via-compact"))
+  (export "via-recs" (func $app "via-recs"))
+  (export "via-rev" (func $app "via-rev"))
+  (export "big" (func $app "big"))
   (export "send-invalid" (func $app "send-invalid"))
   (export "receive-invalid" (func $app "receive-invalid"))
   (export "calls-a" (func $e1 "calls"))
@@ -158,6 +236,22 @@
 (assert_return (invoke $s "via-compact" (str.const "ÿ then ☃ and 🍰")) (str.const "ÿ then ☃ and 🍰"))
 (assert_return (invoke $s "via-compact" (str.const "☃ first")) (str.const "☃ first"))
 (assert_return (invoke $s "via-compact" (str.const "")) (str.const ""))
+
+;; Lists: of u32 (reversed by echo 2), of tuples holding strings (echoed by echo 1).
+(assert_return (invoke $s "via-rev" (list.const (u32.const 1) (u32.const 2) (u32.const 3)))
+  (list.const (u32.const 3) (u32.const 2) (u32.const 1)))
+(assert_return (invoke $s "via-rev" (list.const)) (list.const))
+(assert_return
+  (invoke $s "via-recs" (list.const
+    (tuple.const (str.const "ab☃") (u32.const 1))
+    (tuple.const (str.const "") (u32.const 2))
+    (tuple.const (str.const "🍰 x") (u32.const 3))))
+  (list.const
+    (tuple.const (str.const "ab☃") (u32.const 1))
+    (tuple.const (str.const "") (u32.const 2))
+    (tuple.const (str.const "🍰 x") (u32.const 3))))
+;; A string of 4 MiB through a reified memory and back.
+(assert_return (invoke $s "big" (u32.const 4194304)) (u32.const 589299632))
 
 ;; Invalid input traps in the transcoder; a trap leaves the instance unusable,
 ;; so each case gets its own instance.

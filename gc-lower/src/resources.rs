@@ -55,7 +55,12 @@ fn non_null(ty: u32) -> we::ValType {
 impl Lowerer<'_, '_> {
     /// The resource table types of the component and the component instance whose handle
     /// table holds each; `None` for abstract (type-only) tables.
-    fn resource_tables(&self) -> Vec<(TypeResourceTableIndex, Option<RuntimeComponentInstanceIndex>)> {
+    fn resource_tables(
+        &self,
+    ) -> Vec<(
+        TypeResourceTableIndex,
+        Option<RuntimeComponentInstanceIndex>,
+    )> {
         (0..self.front.num_resource_tables)
             .map(|i| {
                 let ty = TypeResourceTableIndex::from_u32(i as u32);
@@ -71,7 +76,11 @@ impl Lowerer<'_, '_> {
     /// Whether the instance holding table `ty` defines the resource itself (wasmtime's
     /// `resource_owned_by_own_instance`): a borrow passed to it arrives as the rep.
     fn owns_resource(&self, ty: TypeResourceTableIndex) -> bool {
-        let TypeResourceTable::Concrete { ty: resource, instance } = self.front.types[ty] else {
+        let TypeResourceTable::Concrete {
+            ty: resource,
+            instance,
+        } = self.front.types[ty]
+        else {
             return false;
         };
         let component = &self.front.translation.component;
@@ -102,7 +111,11 @@ impl Lowerer<'_, '_> {
             shared: false,
         };
         let scopes = self.add_global(array_global, handles(16), "resources:scopes".into());
-        let depth = self.add_global(i32_global, we::ConstExpr::i32_const(0), "resources:depth".into());
+        let depth = self.add_global(
+            i32_global,
+            we::ConstExpr::i32_const(0),
+            "resources:depth".into(),
+        );
         let lenders = self.add_global(array_global, handles(16), "resources:lenders".into());
         let num_lenders = self.add_global(
             i32_global,
@@ -143,7 +156,6 @@ impl Lowerer<'_, '_> {
 
         // `table-for (ty) -> (ref $table)` and `owns (ty) -> i32`: chains of comparisons with
         // the component's resource table types.
-        use we::Instruction as I;
         let ty = self.func_type(&[we::ValType::I32], &[non_null(HANDLE_TABLE)]);
         let mut body = we::Function::new([]);
         {
@@ -178,7 +190,6 @@ impl Lowerer<'_, '_> {
             ins.i32_const(0).end();
         }
         let owns = self.add_func(ty, "resources:owns".into(), body);
-        let _ = I::Nop;
 
         let binding = Binding {
             memories: Vec::new(),
@@ -201,7 +212,11 @@ impl Lowerer<'_, '_> {
     }
 
     /// Pushes a trap unless component instance `instance` may leave (its flags global).
-    fn check_may_leave(&mut self, ins: &mut we::InstructionSink<'_>, instance: RuntimeComponentInstanceIndex) {
+    fn check_may_leave(
+        &mut self,
+        ins: &mut we::InstructionSink<'_>,
+        instance: RuntimeComponentInstanceIndex,
+    ) {
         let flags = self.flags_global(instance);
         ins.global_get(flags.0)
             .i32_eqz()

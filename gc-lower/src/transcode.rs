@@ -77,6 +77,7 @@ mod tests {
     #[test]
     fn template_validates_and_covers_every_transcoder() {
         let bytes = wat::parse_str(include_str!("transcode.wat")).expect("template parses");
+        use wasmtime_environ::wasmparser as wp;
         wp::Validator::new_with_features(wp::WasmFeatures::default())
             .validate_all(&bytes)
             .expect("template validates");
