@@ -43,6 +43,11 @@ struct LowerOpts {
     /// Which core modules get their state reified into Wasm GC values.
     #[arg(long, value_enum, default_value_t)]
     reify: gc_lower::ReifyMode,
+    /// Wrap the lowered core module back into a component (with wit-component, from its
+    /// embedded WIT world), as `wasm-tools component new` would: for hosts that run
+    /// components, such as `jco transpile` or `wasmtime run`.
+    #[arg(long)]
+    component: bool,
 }
 
 fn main() -> ExitCode {
@@ -67,8 +72,11 @@ impl LowerOpts {
         };
         let bytes = read_input(&input)?;
         let options = gc_lower::Options { reify: self.reify };
-        let module = gc_lower::lower(&bytes, &options)
+        let mut module = gc_lower::lower(&bytes, &options)
             .with_context(|| format!("failed to lower `{}`", input.display()))?;
+        if self.component {
+            module = gc_lower::rewrap(&module)?;
+        }
         let out = if self.wat {
             wasmprinter::print_bytes(&module)
                 .context("failed to print the lowered module as text")?
@@ -115,6 +123,14 @@ fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
                 format!("failed to create a temporary file in `{}`", dir.display())
             })?;
             tmp.write_all(bytes).context("failed to write the output")?;
+            // A temporary file is private (0600); the output is an ordinary file.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                tmp.as_file()
+                    .set_permissions(std::fs::Permissions::from_mode(0o644))
+                    .context("failed to set the output's permissions")?;
+            }
             tmp.persist(p)
                 .with_context(|| format!("failed to write `{}`", p.display()))?;
             Ok(())
