@@ -235,6 +235,41 @@ fn rejects_shared_memory() {
     assert_rejected("threads.wat", source, &["threads.wat", "shared memor"]);
 }
 
+#[test]
+fn rejects_memory64() {
+    let source = br#"
+        (component
+          (core module $M (memory i64 1))
+          (core instance $m (instantiate $M)))
+    "#;
+    assert_rejected("memory64.wat", source, &["memory64.wat", "64-bit memories"]);
+}
+
+#[test]
+fn rejects_exceptions_in_reified_modules() {
+    let source = br#"
+        (component
+          (core module $M (tag $t) (func (export "f") (throw $t)))
+          (core instance $a (instantiate $M))
+          (core instance $b (instantiate $M)))
+    "#;
+    assert_rejected("tags.wat", source, &["tags.wat", "exceptions in modules"]);
+}
+
+#[test]
+fn rejects_async() {
+    let source = br#"
+        (component
+          (core module $M
+            (func (export "f") (result i32) unreachable)
+            (func (export "cb") (param i32 i32 i32) (result i32) unreachable))
+          (core instance $m (instantiate $M))
+          (func (export "f") async
+            (canon lift (core func $m "f") async (callback (func $m "cb")))))
+    "#;
+    assert_rejected("async.wat", source, &["async.wat", "async components"]);
+}
+
 /// The example behaves like the original: a script of the example followed by bare `invoke`s
 /// (which the runner compares between native wasmtime and the lowered output) passes in both
 /// reify modes.
