@@ -1084,11 +1084,30 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             return Ok(*f);
         }
         let f = match &self.front.translation.trampolines[t] {
-            Trampoline::LowerImport { .. } => {
+            Trampoline::LowerImport { options, .. } => {
                 let Some(i) = self.host.import_of(t) else {
                     bail!("internal: trampoline {} has no host import", t.as_u32())
                 };
-                OutFunc(i as u32)
+                // Like wasmtime's trampoline: the lowering instance must be allowed to leave
+                // (it is not, for example, inside a post-return function called by an adapter).
+                let instance = self.front.translation.component.options[*options].instance;
+                let flags = self.flags_global(instance);
+                let import = OutFunc(i as u32);
+                let ty = self.out_func_type(import);
+                let (params, _) = self.func_type_of(ty);
+                let mut body = we::Function::new([]);
+                let mut ins = body.instructions();
+                ins.global_get(flags.0)
+                    .i32_eqz()
+                    .if_(we::BlockType::Empty)
+                    .unreachable()
+                    .end();
+                for p in 0..params.len() as u32 {
+                    ins.local_get(p);
+                }
+                ins.call(import.0).end();
+                let name = format!("lower-import{}", t.as_u32());
+                self.add_func(ty, name, body)
             }
             Trampoline::Transcoder {
                 op,
