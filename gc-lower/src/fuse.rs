@@ -235,17 +235,17 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) bound: HashMap<FuncTarget, OutFunc>,
     /// Specialized template functions: (template, binding, template function).
     pub(crate) template_funcs: HashMap<(&'static str, crate::template::Binding, u32), OutFunc>,
-    /// The resources template's binding, once created.
-    pub(crate) resource_state: Option<crate::resources::ResourceState>,
-    /// `memory.copy` between a native memory and a box: (native memory, native is the
-    /// destination).
-    pub(crate) mixed_copies: HashMap<(u32, bool), OutFunc>,
+    /// The resources template's binding (its globals and lookup functions), once created.
+    pub(crate) resource_binding: Option<crate::template::Binding>,
     pub(crate) num_imported_funcs: u32,
 }
 
 /// Decides which static modules are reified: with `all`, every instantiated module; otherwise
-/// modules instantiated more than once, closed over sharing a memory, table or global with a
-/// reified instance (sharing state forces one representation).
+/// modules instantiated more than once, closed over sharing state with a reified instance. A
+/// table or global shared with a reified instance forces both sides into one representation;
+/// a memory only forces the importer (a box is reached through a vmctx), and the exporter only
+/// when the importer's instances bind the import to different memories (otherwise the reified
+/// importer reaches the native memory directly, [`MemSlot::Native`]).
 ///
 /// `exchange` is the instance whose memory the host reads and writes directly (see
 /// [`crate::host::HostInterface::memory_users`]); with `all` its module stays native when it is
@@ -387,8 +387,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             entry_thunks: HashMap::new(),
             bound: HashMap::new(),
             template_funcs: HashMap::new(),
-            mixed_copies: HashMap::new(),
-            resource_state: None,
+            resource_binding: None,
             num_imported_funcs: 0,
         };
         lw.layout(reified)?;

@@ -41,12 +41,6 @@ fn template() -> &'static Template {
     })
 }
 
-/// The output state the resources template is bound to.
-#[derive(Debug, Clone)]
-pub struct ResourceState {
-    binding: Binding,
-}
-
 /// `(ref $ty)`.
 fn non_null(ty: u32) -> we::ValType {
     runtime_structs::ref_non_null(ty)
@@ -90,9 +84,9 @@ impl Lowerer<'_, '_> {
     }
 
     /// Creates the globals and lookup functions the resources template needs, once.
-    fn resource_state(&mut self) -> Result<Binding> {
-        if let Some(state) = &self.resource_state {
-            return Ok(state.binding.clone());
+    fn resource_binding(&mut self) -> Result<Binding> {
+        if let Some(binding) = &self.resource_binding {
+            return Ok(binding.clone());
         }
         let handles = |len: i32| {
             we::ConstExpr::extended([
@@ -197,15 +191,13 @@ impl Lowerer<'_, '_> {
             imports: vec![table_for, owns],
             globals: vec![scopes.0, depth.0, lenders.0, num_lenders.0],
         };
-        self.resource_state = Some(ResourceState {
-            binding: binding.clone(),
-        });
+        self.resource_binding = Some(binding.clone());
         Ok(binding)
     }
 
     /// Function `name` of the resources template, bound to this output.
     fn resource_op(&mut self, name: &str) -> Result<OutFunc> {
-        let binding = self.resource_state()?;
+        let binding = self.resource_binding()?;
         let template = template();
         let f = template.export(name)?;
         self.template_func(template, &binding, f)

@@ -46,8 +46,10 @@ use wasmtime_environ::wasmparser as wp;
 
 use crate::error::not_yet;
 use crate::fuse::{
-    FuncTarget, GlobalSlot, ImportedFunc, Lowerer, MemSlot, ModuleLayout, OutFunc, ref_null,
+    FuncTarget, GlobalSlot, ImportedFunc, Lowerer, MemSlot, ModuleLayout, OutFunc, StateTarget,
+    ref_null,
 };
+use crate::template::{Binding, Template};
 
 /// Renumbers a module's indices into the output's index spaces. Indices that have no static
 /// output counterpart (state of reified modules) are errors: the body loop rewrites those
@@ -219,21 +221,21 @@ impl Scratch {
 }
 
 /// The memories that a memory instruction touches (none for other instructions).
-fn memories_of(op: &wp::Operator<'_>) -> Vec<u32> {
+fn memories_of(op: &wp::Operator<'_>) -> [Option<u32>; 2] {
     use wp::Operator as O;
-    if let Some((_, memarg)) = load_kind(op)
-        .map(|(_, m)| ((), m))
-        .or(store_kind(op).map(|(_, m)| ((), m)))
-    {
-        return vec![memarg.memory];
+    let memarg = load_kind(op)
+        .map(|(_, m)| m)
+        .or_else(|| store_kind(op).map(|(_, m)| m));
+    if let Some(memarg) = memarg {
+        return [Some(memarg.memory), None];
     }
     match *op {
         O::MemorySize { mem }
         | O::MemoryGrow { mem }
         | O::MemoryFill { mem }
-        | O::MemoryInit { mem, .. } => vec![mem],
-        O::MemoryCopy { dst_mem, src_mem } => vec![dst_mem, src_mem],
-        _ => Vec::new(),
+        | O::MemoryInit { mem, .. } => [Some(mem), None],
+        O::MemoryCopy { dst_mem, src_mem } => [Some(dst_mem), Some(src_mem)],
+        _ => [None, None],
     }
 }
 
@@ -289,111 +291,27 @@ pub struct CodeCx {
 }
 
 impl<'a, 'data> Lowerer<'a, 'data> {
-    /// `memory.copy` between native memory `native` and a memory box:
+    /// `memory.copy` between native memory `native` and a memory box (`memory_copy.wat`):
     /// `(d i32, s i32, n i32, box (ref null $membox))`, copying `n` bytes from `s` to `d` where
-    /// the destination is the native memory when `native_is_dst`, else the box. Traps, before
-    /// writing anything, when either range is out of bounds (the two memories never overlap).
-    pub fn mixed_memory_copy(&mut self, native: u32, native_is_dst: bool) -> OutFunc {
-        if let Some(f) = self.mixed_copies.get(&(native, native_is_dst)) {
-            return *f;
-        }
-        use we::Instruction as I;
-        let membox = ref_null(runtime_structs::MEMBOX);
-        let ty = self.func_type(
-            &[we::ValType::I32, we::ValType::I32, we::ValType::I32, membox],
-            &[],
-        );
-        let (d, s, n, bx, bytes, i) = (0, 1, 2, 3, 4, 5);
-        let mut body = we::Function::new([
-            (1, runtime_structs::ref_non_null(runtime_structs::BYTES)),
-            (1, we::ValType::I32),
-        ]);
-        let mut out = Sink::default();
-        // The box's logical size and the native memory's size, in bytes (as i64).
-        let box_len = |out: &mut Sink| {
-            out.push(I::LocalGet(bx));
-            out.push(I::StructGet {
-                struct_type_index: runtime_structs::MEMBOX,
-                field_index: runtime_structs::field::MEMBOX_PAGES,
-            });
-            out.push(I::I64ExtendI32U);
-            out.push(I::I64Const(16));
-            out.push(I::I64Shl);
-        };
-        let native_len = |out: &mut Sink| {
-            out.push(I::MemorySize(native));
-            out.push(I::I64ExtendI32U);
-            out.push(I::I64Const(16));
-            out.push(I::I64Shl);
-        };
-        for (addr, native_side) in [(d, native_is_dst), (s, !native_is_dst)] {
-            out.push(I::LocalGet(addr));
-            out.push(I::I64ExtendI32U);
-            out.push(I::LocalGet(n));
-            out.push(I::I64ExtendI32U);
-            out.push(I::I64Add);
-            if native_side {
-                native_len(&mut out);
-            } else {
-                box_len(&mut out);
-            }
-            out.push(I::I64GtU);
-            out.push(I::If(we::BlockType::Empty));
-            out.push(I::Unreachable);
-            out.push(I::End);
-        }
-        out.push(I::LocalGet(bx));
-        out.push(I::StructGet {
-            struct_type_index: runtime_structs::MEMBOX,
-            field_index: runtime_structs::field::MEMBOX_BYTES,
+    /// the destination is the native memory when `native_is_dst`, else the box.
+    pub fn mixed_memory_copy(&mut self, native: u32, native_is_dst: bool) -> Result<OutFunc> {
+        static TEMPLATE: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
+        let template = TEMPLATE.get_or_init(|| {
+            Template::parse("memory.copy", include_str!("memory_copy.wat"))
+                .expect("memory_copy.wat is a valid template")
         });
-        out.push(I::LocalSet(bytes));
-        out.push(I::Block(we::BlockType::Empty));
-        out.push(I::Loop(we::BlockType::Empty));
-        out.push(I::LocalGet(i));
-        out.push(I::LocalGet(n));
-        out.push(I::I32GeU);
-        out.push(I::BrIf(1));
-        let memarg = we::MemArg {
-            offset: 0,
-            align: 0,
-            memory_index: native,
+        let binding = Binding {
+            memories: vec![StateTarget::Native(native)],
+            types: vec![runtime_structs::BYTES, runtime_structs::MEMBOX],
+            imports: Vec::new(),
+            globals: Vec::new(),
         };
-        // Destination address first, then the byte.
-        if native_is_dst {
-            out.push(I::LocalGet(d));
-            out.push(I::LocalGet(i));
-            out.push(I::I32Add);
-            out.push(I::LocalGet(bytes));
-            out.push(I::LocalGet(s));
-            out.push(I::LocalGet(i));
-            out.push(I::I32Add);
-            out.push(I::ArrayGetU(runtime_structs::BYTES));
-            out.push(I::I32Store8(memarg));
+        let f = template.export(if native_is_dst {
+            "to-native"
         } else {
-            out.push(I::LocalGet(bytes));
-            out.push(I::LocalGet(d));
-            out.push(I::LocalGet(i));
-            out.push(I::I32Add);
-            out.push(I::LocalGet(s));
-            out.push(I::LocalGet(i));
-            out.push(I::I32Add);
-            out.push(I::I32Load8U(memarg));
-            out.push(I::ArraySet(runtime_structs::BYTES));
-        }
-        out.push(I::LocalGet(i));
-        out.push(I::I32Const(1));
-        out.push(I::I32Add);
-        out.push(I::LocalSet(i));
-        out.push(I::Br(0));
-        out.push(I::End);
-        out.push(I::End);
-        out.push(I::End);
-        body.raw(out.0);
-        let direction = if native_is_dst { "to" } else { "from" };
-        let f = self.add_func(ty, format!("memory.copy:{direction}-native{native}"), body);
-        self.mixed_copies.insert((native, native_is_dst), f);
-        f
+            "from-native"
+        })?;
+        self.template_func(template, &binding, f)
     }
 
     /// Encodes the bodies of every defined function of module `m`.
@@ -502,7 +420,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let vty = v.ty;
         let touched = memories_of(op);
         let native = |i: &u32| matches!(v.memories[*i as usize], MemSlot::Native(_));
-        if !touched.is_empty() && touched.iter().all(native) {
+        if touched[0].is_some() && touched.iter().flatten().all(native) {
             if matches!(op, O::MemoryInit { .. }) {
                 return Err(not_yet(
                     "`memory.init` on an imported memory in a module instantiated more than once",
@@ -511,7 +429,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             out.push(self.renumbered(m, op)?);
             return Ok(());
         }
-        if let (O::MemoryCopy { dst_mem, src_mem }, true) = (op, touched.iter().any(native)) {
+        if let (O::MemoryCopy { dst_mem, src_mem }, true) =
+            (op, touched.iter().flatten().any(native))
+        {
             // One side native, the other boxed.
             let (native_mem, boxed, native_is_dst) = match v.memories[*dst_mem as usize] {
                 MemSlot::Native(x) => (x, *src_mem, true),
@@ -528,7 +448,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 struct_type_index: vty,
                 field_index: field,
             });
-            let f = self.mixed_memory_copy(native_mem, native_is_dst);
+            let f = self.mixed_memory_copy(native_mem, native_is_dst)?;
             out.push(I::Call(f.0));
             return Ok(());
         }
