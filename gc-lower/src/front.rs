@@ -53,15 +53,73 @@ pub fn translate<'data>(
     component: &'data [u8],
     scope: &'data ScopeVec<u8>,
 ) -> Result<Front<'data>> {
+    translate_with(component, scope, |_| Ok(()))
+}
+
+/// What [`translate_with`]'s `extend` may change before the component types are finished.
+pub struct Extension<'a, 'data> {
+    /// The translation, whose initializers, trampolines and options may grow.
+    pub translation: &'a mut ComponentTranslation,
+    /// The static modules, which may grow.
+    pub modules: &'a mut PrimaryMap<StaticModuleIndex, ModuleTranslation<'data>>,
+    /// The types builder, for FACT and for translating added modules.
+    pub types: &'a mut ComponentTypesBuilder,
+    /// The tunables the component was translated with.
+    pub tunables: &'a Tunables,
+    /// Owns the bytes of added modules.
+    pub scope: &'data ScopeVec<u8>,
+    /// The component's validator: module types are tied to it.
+    pub validator: &'a mut Validator,
+}
+
+impl<'data> Extension<'_, 'data> {
+    /// Translates the core module `wasm` (binary) and adds it as the next static module.
+    ///
+    /// Errors: the validator's message when `wasm` is not a valid module (an internal error:
+    /// added modules are generated).
+    pub fn add_module(&mut self, wasm: Vec<u8>) -> Result<StaticModuleIndex> {
+        let wasm: &'data [u8] = self.scope.push(wasm);
+        let index = StaticModuleIndex::from_u32(self.modules.len() as u32);
+        self.validator.reset();
+        let module = wasmtime_environ::ModuleEnvironment::new(
+            self.tunables,
+            self.validator,
+            self.types.module_types_builder_mut(),
+            index,
+        )
+        .translate(wasmtime_environ::wasmparser::Parser::new(0), wasm)
+        .map_err(anyhow::Error::from)
+        .context("internal error: a generated module does not validate")?;
+        let pushed = self.modules.push(module);
+        debug_assert_eq!(pushed, index);
+        Ok(index)
+    }
+}
+
+/// Like [`translate`], but lets `extend` add modules, instances and trampolines to the
+/// translation while the component types can still be extended (FACT needs the builder).
+pub fn translate_with<'data>(
+    component: &'data [u8],
+    scope: &'data ScopeVec<u8>,
+    extend: impl FnOnce(&mut Extension<'_, 'data>) -> Result<()>,
+) -> Result<Front<'data>> {
     reject_async(component)?;
-    let mut tunables = Tunables::default_host();
-    tunables.concurrency_support = false;
+    let tunables = tunables();
     let mut validator = Validator::new_with_features(input_features());
     let mut types = ComponentTypesBuilder::new(&validator);
-    let (translation, modules) = Translator::new(&tunables, &mut validator, &mut types, scope)
-        .translate(component)
-        .map_err(anyhow::Error::from)
-        .context("failed to validate and translate the component")?;
+    let (mut translation, mut modules) =
+        Translator::new(&tunables, &mut validator, &mut types, scope)
+            .translate(component)
+            .map_err(anyhow::Error::from)
+            .context("failed to validate and translate the component")?;
+    extend(&mut Extension {
+        translation: &mut translation,
+        modules: &mut modules,
+        types: &mut types,
+        tunables: &tunables,
+        scope,
+        validator: &mut validator,
+    })?;
     let num_resource_tables = types.num_resource_tables();
     let (types, _) = types.finish(&translation.component);
     Ok(Front {
@@ -70,6 +128,13 @@ pub fn translate<'data>(
         types,
         num_resource_tables,
     })
+}
+
+/// The tunables of every translation: wasmtime's host defaults without concurrency support.
+fn tunables() -> Tunables {
+    let mut tunables = Tunables::default_host();
+    tunables.concurrency_support = false;
+    tunables
 }
 
 /// Rejects components that use the component model's async support: `async` lifts or lowers,

@@ -1083,6 +1083,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             return Ok(*f);
         }
         let f = match &self.front.translation.trampolines[t] {
+            Trampoline::LowerImport { .. } if self.host.adapted_lowerings.contains_key(&t) => {
+                // The guest calls the host adapter's entry instead (`crate::exchange`).
+                let def = self.host.adapted_lowerings[&t].clone();
+                let target = self.resolve_func(&def)?;
+                self.plain_func(target)?
+            }
             Trampoline::LowerImport { options, .. } => {
                 let Some(i) = self.host.import_of(t) else {
                     bail!("internal: trampoline {} has no host import", t.as_u32())

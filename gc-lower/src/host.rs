@@ -100,7 +100,13 @@ pub struct HostInterface {
     /// Every host function whose core signature passes values through linear memory, with the
     /// memory and realloc its canonical options name. The output exports that memory as
     /// `memory` and that realloc as `cabi_realloc`, so all of them must name the same ones.
+    /// With host adapters (see [`crate::exchange`]) the one user is the exchange memory.
     pub memory_users: Vec<MemoryUser>,
+    /// The `LowerImport` trampolines that host adapters replace, with the function the guest
+    /// calls instead (see [`crate::exchange`]).
+    pub adapted_lowerings: HashMap<TrampolineIndex, CoreDef>,
+    /// The exchange module's instance, when host adapters are in use.
+    pub exchange: Option<wasmtime_environ::component::RuntimeInstanceIndex>,
 }
 
 /// A host function whose values cross the boundary through linear memory (strings, lists, more
@@ -141,6 +147,11 @@ pub struct HostImport {
     pub ty: FuncType,
     /// The component function type of the import.
     pub component_ty: TypeFuncIndex,
+    /// Whether values cross through linear memory (strings, lists, spilled values).
+    pub uses_memory: bool,
+    /// Whether the results go through a return area (more than one flat result): then
+    /// [`HostImport::ty`] ends with the return-area pointer and has no results.
+    pub return_area: bool,
     /// Every `LowerImport` trampoline that lowers this function; empty when the component
     /// imports the function but never lowers it (the output still imports it so that the
     /// re-wrapped component keeps the import).
@@ -170,6 +181,8 @@ pub struct HostExport {
     pub ty: FuncType,
     /// The component function type of the export.
     pub component_ty: TypeFuncIndex,
+    /// Whether values cross through linear memory (strings, lists, spilled values).
+    pub uses_memory: bool,
     /// The lifted core function.
     pub func: CoreDef,
     /// The canonical options of the lift.
@@ -189,33 +202,51 @@ impl HostExport {
 /// Computes the host interface of the component `component` (binary), translated into
 /// `translation` and `types` by wasmtime-environ's `component::Translator`.
 ///
+/// `adapters` is what [`crate::exchange::add_host_adapters`] added to `translation`, if it ran:
+/// then the adapted functions go through the exchange memory.
+///
 /// Errors: [`crate::error::not_yet`] for everything this stage does not support (see the
-/// module docs), e.g. `not supported yet: strings at the host boundary`.
+/// module docs), e.g. `not supported yet: resources at the host boundary`.
 pub fn host_interface(
     component: &[u8],
     translation: &ComponentTranslation,
     types: &ComponentTypes,
+    adapters: Option<&crate::exchange::ExchangePlan>,
 ) -> anyhow::Result<HostInterface> {
     let mut memory_users = Vec::new();
-    let imports = imports(translation, types, &mut memory_users)
+    let mut imports = imports(translation, types, &mut memory_users, adapters)
         .context("failed to compute the host imports")?;
-    let exports = exports(translation, types, &mut memory_users)
+    let mut exports = exports(translation, types, &mut memory_users)
         .context("failed to compute the host exports")?;
+    let mut adapted_lowerings = HashMap::new();
+    if let Some(plan) = adapters {
+        for &(i, lowering) in &plan.host_lowerings {
+            imports[i].lowerings.push(lowering);
+        }
+        for (&k, (func, post_return)) in &plan.exports {
+            exports[k].func = func.clone();
+            exports[k].post_return = Some(post_return.clone());
+        }
+        adapted_lowerings = plan.lowerings.clone();
+        memory_users = vec![MemoryUser {
+            name: "the exchange memory".into(),
+            memory: plan.memory.clone(),
+            realloc: Some(plan.realloc.clone()),
+            encoding: crate::exchange::HOST_ENCODING,
+        }];
+    }
+    // With different encodings the host functions are adapted (`crate::exchange`).
     let encoding = memory_users
         .first()
         .map_or(StringEncoding::Utf8, |user| user.encoding);
-    if let Some(other) = memory_users.iter().find(|user| user.encoding != encoding) {
-        return Err(not_yet(format!(
-            "host functions with different string encodings (`{}` uses {:?}, `{}` {:?})",
-            memory_users[0].name, encoding, other.name, other.encoding
-        )));
-    }
     let component_type = component_type(component, encoding)?;
     Ok(HostInterface {
         imports,
         exports,
         component_type,
         memory_users,
+        adapted_lowerings,
+        exchange: adapters.map(|plan| plan.exchange),
     })
 }
 
@@ -224,6 +255,7 @@ fn imports(
     translation: &ComponentTranslation,
     types: &ComponentTypes,
     memory_users: &mut Vec<MemoryUser>,
+    adapters: Option<&crate::exchange::ExchangePlan>,
 ) -> anyhow::Result<Vec<HostImport>> {
     let component = &translation.component;
     let mut imports = Vec::new();
@@ -232,27 +264,18 @@ fn imports(
     for (_, (import_name, ext)) in component.import_types.iter() {
         match ext.ty {
             TypeDef::ComponentFunc(ty) => {
-                let (flat, _) = flatten_func(types, ty, Direction::Lower)?;
                 by_path.insert((import_name.clone(), String::new()), imports.len());
-                imports.push(HostImport {
-                    module: ROOT_IMPORT_MODULE.to_string(),
-                    name: import_name.clone(),
-                    ty: flat,
-                    component_ty: ty,
-                    lowerings: Vec::new(),
-                });
+                imports.push(host_import(
+                    types,
+                    ROOT_IMPORT_MODULE.to_string(),
+                    import_name.clone(),
+                    ty,
+                )?);
             }
             TypeDef::ComponentInstance(instance) => {
                 for (func_name, ty) in instance_funcs(types, instance, import_name)? {
-                    let (flat, _) = flatten_func(types, ty, Direction::Lower)?;
                     by_path.insert((import_name.clone(), func_name.clone()), imports.len());
-                    imports.push(HostImport {
-                        module: import_name.clone(),
-                        name: func_name,
-                        ty: flat,
-                        component_ty: ty,
-                        lowerings: Vec::new(),
-                    });
+                    imports.push(host_import(types, import_name.clone(), func_name, ty)?);
                 }
             }
             TypeDef::Interface(_) => {}
@@ -275,9 +298,14 @@ fn imports(
         }
     }
 
+    // The host side's lowerings of host adapters are not the component's.
+    let host_side = |t: TrampolineIndex| {
+        adapters.is_some_and(|plan| plan.host_lowerings.iter().any(|(_, l)| l.trampoline == t))
+    };
     let trampolines: HashMap<LoweredIndex, (TrampolineIndex, OptionsIndex)> = translation
         .trampolines
         .iter()
+        .filter(|(trampoline, _)| !host_side(*trampoline))
         .filter_map(|(trampoline, t)| match t {
             Trampoline::LowerImport { index, options, .. } => {
                 Some((*index, (trampoline, *options)))
@@ -313,8 +341,7 @@ fn imports(
             return Err(not_yet("async lowers at the host boundary"));
         }
         let import = &imports[position];
-        let (_, uses_memory) = flatten_func(types, import.component_ty, Direction::Lower)?;
-        if uses_memory {
+        if import.uses_memory && adapters.is_none() {
             let user = memory_user(translation, &import.name, options)?;
             memory_users.push(user);
         }
@@ -325,6 +352,35 @@ fn imports(
         });
     }
     Ok(imports)
+}
+
+/// The host import `module` `name` of component function type `ty`, not lowered yet.
+fn host_import(
+    types: &ComponentTypes,
+    module: String,
+    name: String,
+    ty: TypeFuncIndex,
+) -> anyhow::Result<HostImport> {
+    let (flat, uses_memory) = flatten_func(types, ty, Direction::Lower)?;
+    let (lifted, _) = flatten_func(types, ty, Direction::Lift)?;
+    Ok(HostImport {
+        module,
+        name,
+        return_area: lifted.results() != flat.results(),
+        ty: flat,
+        component_ty: ty,
+        uses_memory,
+        lowerings: Vec::new(),
+    })
+}
+
+/// The core type of the component function type `ty` in the lower direction (canonical ABI
+/// `flatten_functype` for `lower`): more than one flat result becomes a trailing return-area
+/// pointer parameter.
+///
+/// Errors: as [`host_interface`], for types this stage does not support.
+pub fn lowered_core_type(types: &ComponentTypes, ty: TypeFuncIndex) -> anyhow::Result<FuncType> {
+    Ok(flatten_func(types, ty, Direction::Lower)?.0)
 }
 
 /// The functions of the imported instance type `instance`, by name, in export order.
@@ -389,6 +445,7 @@ fn exports(
             name,
             ty: flat,
             component_ty: ty,
+            uses_memory,
             func: func.clone(),
             options,
             post_return,
@@ -924,7 +981,7 @@ mod tests {
     ) -> anyhow::Result<(HostInterface, ComponentTranslation, ComponentTypes)> {
         let bytes = wat::parse_str(wat).expect("test component parses");
         let (translation, types) = translate_for_tests(&bytes);
-        let host = host_interface(&bytes, &translation, &types)?;
+        let host = host_interface(&bytes, &translation, &types, None)?;
         Ok((host, translation, types))
     }
 
@@ -1040,7 +1097,7 @@ mod tests {
     fn round_trip(wat: &str) -> HostInterface {
         let bytes = wat::parse_str(wat).expect("test component parses");
         let (translation, types) = translate_for_tests(&bytes);
-        let host = host_interface(&bytes, &translation, &types).expect("host interface");
+        let host = host_interface(&bytes, &translation, &types, None).expect("host interface");
         let core_ty = |options: OptionsIndex| {
             let ty = types[translation.component.options[options].core_type].unwrap_func();
             let conv = |t: &wasmtime_environ::WasmValType| match t {

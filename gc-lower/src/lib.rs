@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod exchange;
 pub mod front;
 pub mod fuse;
 pub mod host;
@@ -48,19 +49,25 @@ pub struct Options {
 pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
     use anyhow::Context as _;
     let scope = wasmtime_environ::ScopeVec::new();
-    let front = front::translate(component, &scope)?;
-    let graph = multi_instance::InstanceGraph::build(&front.translation.component, &front.modules)
-        .map_err(|e| error::not_yet(format!("{e:#}")))?;
-    let host = host::host_interface(component, &front.translation, &front.types)
+    let mut front = front::translate(component, &scope)?;
+    let mut graph = instance_graph(&front)?;
+    let mut host = host::host_interface(component, &front.translation, &front.types, None)
         .context("failed to build the host interface")?;
-    let exchange = host
-        .memory_users
-        .first()
-        .and_then(|user| match &user.memory {
-            wasmtime_environ::component::CoreDef::Export(export) => Some(export.instance),
-            _ => None,
-        });
-    let reified = fuse::plan_reified(&front, &graph, options.reify == ReifyMode::All, exchange);
+    let mut reified = plan(&front, &graph, &host, options);
+    if !exchange::zero_copy(&front, &graph, &host, &reified) {
+        // Translate again, with host adapters through an exchange memory.
+        let (first_host, first_types) = (host, front.types);
+        let mut adapters = None;
+        front = front::translate_with(component, &scope, |ext| {
+            adapters = Some(exchange::add_host_adapters(ext, &first_host, &first_types)?);
+            Ok(())
+        })
+        .context("failed to add host adapters")?;
+        graph = instance_graph(&front)?;
+        host = host::host_interface(component, &front.translation, &front.types, adapters.as_ref())
+            .context("failed to build the host interface")?;
+        reified = plan(&front, &graph, &host, options);
+    }
     let mut lowerer = fuse::Lowerer::new(&front, &graph, &host, &reified)?;
     let modules: Vec<_> = front.modules.keys().collect();
     for m in modules {
@@ -78,6 +85,30 @@ pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
         return Err(e);
     }
     Ok(bytes)
+}
+
+/// The instance graph of a translated component.
+fn instance_graph(front: &front::Front<'_>) -> anyhow::Result<multi_instance::InstanceGraph> {
+    multi_instance::InstanceGraph::build(&front.translation.component, &front.modules)
+        .map_err(|e| error::not_yet(format!("{e:#}")))
+}
+
+/// Which modules to reify: [`fuse::plan_reified`] with the instance of the memory the host
+/// reads and writes kept native.
+fn plan(
+    front: &front::Front<'_>,
+    graph: &multi_instance::InstanceGraph,
+    host: &host::HostInterface,
+    options: &Options,
+) -> wasmtime_environ::SecondaryMap<wasmtime_environ::StaticModuleIndex, bool> {
+    let exchange = host
+        .memory_users
+        .first()
+        .and_then(|user| match &user.memory {
+            wasmtime_environ::component::CoreDef::Export(export) => Some(export.instance),
+            _ => None,
+        });
+    fuse::plan_reified(front, graph, options.reify == ReifyMode::All, exchange)
 }
 
 /// The wasm features the output may use: Wasm GC (and what it builds on), multi-memory, bulk

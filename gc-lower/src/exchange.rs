@@ -1,0 +1,718 @@
+//! Host functions through a separate exchange memory, with FACT adapters (`DESIGN.md` §4).
+//!
+//! The host reads and writes the values of strings, lists and spilled parameters or results in
+//! the one linear memory that the output exports as `memory`. When every host function names the
+//! same memory, realloc and string encoding, and that memory stays a native linear memory,
+//! [`crate::host`] hands that memory to the host directly, with no copy. Otherwise — a module
+//! instantiated twice exporting functions over its memory, two components each exporting over
+//! their own memory, a reified memory — this phase treats the host as one more component whose
+//! memory is a separate *exchange memory*, and lets wasmtime-environ's FACT compile the adapters
+//! between the two, exactly as it does between two components:
+//!
+//! ```text
+//! host ──► entry "export{k}" ──► FACT "export{k}" ──► the lifted core function (its own memory)
+//!             (enter, return area)   (copies params in, results out, calls post-return)
+//! guest ──► entry "import{t}" ──► FACT "import{t}" ──► host import (through `call{i}` when it
+//!             (mark … release)       (copies params out, results in)     returns through memory)
+//! ```
+//!
+//! Three generated core modules are added to the translation, instantiated after every other
+//! instance, in this order:
+//!
+//! - the *exchange module*: the exchange memory (exported `memory`), a bump `cabi_realloc`,
+//!   `mark`/`release` (bump pointer save and restore around an import call), `enter`/`leave`
+//!   (export call depth; the bump pointer resets when the outermost export's post-return runs),
+//!   `post{k}` (post-return of export `k`), and `call{i}` (host import `i` called with a return
+//!   area, for imports that return more than one flat value);
+//! - the FACT adapter module, one adapter per adapted export and per adapted lowering;
+//! - the *entry module*: the functions the host and the guest call.
+//!
+//! The host side of every adapter is one extra component instance (never entered by guest code)
+//! with UTF-8 strings. Host imports reach the host through an extra `LowerImport` trampoline
+//! with the host side's options, so [`crate::host::HostInterface::import_of`] knows it.
+//!
+//! Known imprecision: the adapter instances are created after every other instance, so a start
+//! function that calls an adapted host import during instantiation traps (the adapter's instance
+//! does not exist yet); wit-component-made components do not do that.
+
+use anyhow::{Context as _, Result, bail};
+use hashbrown::HashMap;
+use std::fmt::Write as _;
+use wasmtime_environ::component::{
+    Adapter, AdapterOptions, CanonicalOptions, CanonicalOptionsDataModel, ComponentTypes,
+    CoreDef, CoreExport, DataModel, ExportItem, GlobalInitializer, InstantiateModule,
+    LinearMemoryOptions, OptionsIndex, RuntimeComponentInstanceIndex, RuntimeInstanceIndex,
+    RuntimeMemoryIndex, RuntimeReallocIndex, StringEncoding, Trampoline, TrampolineIndex, dfg,
+};
+use wasmtime_environ::fact;
+use wasmtime_environ::wasmparser::ValType;
+use wasmtime_environ::{EntityIndex, IndexType, Limits, Memory, MemoryIndex};
+
+use crate::front::Extension;
+use crate::host::{HostInterface, HostLowering};
+
+/// The string encoding of the host side of every adapter.
+pub const HOST_ENCODING: StringEncoding = StringEncoding::Utf8;
+
+/// What [`add_host_adapters`] added, for the host interface to use.
+#[derive(Debug, Clone)]
+pub struct ExchangePlan {
+    /// The exchange module's instance.
+    pub exchange: RuntimeInstanceIndex,
+    /// The exchange memory, exported as `memory`.
+    pub memory: CoreDef,
+    /// The exchange memory's bump allocator, exported as `cabi_realloc`.
+    pub realloc: CoreDef,
+    /// For an adapted host import (its index in [`HostInterface::imports`]), the lowering with
+    /// the host side's options through which the adapters call it.
+    pub host_lowerings: Vec<(usize, HostLowering)>,
+    /// For each adapted `LowerImport` trampoline of the component, the function the guest calls
+    /// instead.
+    pub lowerings: HashMap<TrampolineIndex, CoreDef>,
+    /// For each adapted export (its index in [`HostInterface::exports`]), the function the host
+    /// calls and its post-return.
+    pub exports: HashMap<usize, (CoreDef, CoreDef)>,
+}
+
+/// Whether the host functions of `host` can share the guest's memory directly: they all name
+/// the same memory (resolved to its defining instance), realloc and string encoding, and that
+/// memory's module is not reified in `reified`.
+pub fn zero_copy(
+    front: &crate::front::Front<'_>,
+    graph: &multi_instance::InstanceGraph,
+    host: &HostInterface,
+    reified: &wasmtime_environ::SecondaryMap<wasmtime_environ::StaticModuleIndex, bool>,
+) -> bool {
+    let resolve = |def: &CoreDef| match def {
+        CoreDef::Export(e) => graph.resolve(&front.modules, e).ok(),
+        _ => None,
+    };
+    let Some(first) = host.memory_users.first() else {
+        return true;
+    };
+    let Some(memory) = resolve(&first.memory) else {
+        return false;
+    };
+    if reified[graph.instances[memory.0].module] {
+        return false;
+    }
+    host.memory_users.iter().all(|user| {
+        resolve(&user.memory) == Some(memory)
+            && user.encoding == first.encoding
+            && user.realloc.as_ref().map(resolve) == first.realloc.as_ref().map(resolve)
+    })
+}
+
+/// Adds the exchange module, the FACT adapters and the entry module for every host function
+/// of `host` that passes values through memory (see the module docs). `host` and `types` come
+/// from an earlier translation of the same component, whose indices `ext` shares.
+///
+/// Errors: internal errors only (FACT imports this phase does not expect).
+pub fn add_host_adapters(
+    ext: &mut Extension<'_, '_>,
+    host: &HostInterface,
+    types: &ComponentTypes,
+) -> Result<ExchangePlan> {
+    let graph = multi_instance::InstanceGraph::build(&ext.translation.component, ext.modules)?;
+    let component = &mut ext.translation.component;
+    let host_instance =
+        RuntimeComponentInstanceIndex::from_u32(component.num_runtime_component_instances);
+    component.num_runtime_component_instances += 1;
+    // The three added instances, in order.
+    let exchange = RuntimeInstanceIndex::from_u32(component.num_runtime_instances);
+    let fact_instance = RuntimeInstanceIndex::from_u32(exchange.as_u32() + 1);
+    let entry = RuntimeInstanceIndex::from_u32(exchange.as_u32() + 2);
+
+    // The exchange memory and realloc as runtime items, and the host side's options.
+    let memory_index = RuntimeMemoryIndex::from_u32(component.num_runtime_memories);
+    component.num_runtime_memories += 1;
+    component
+        .initializers
+        .push(GlobalInitializer::ExtractMemory(
+            wasmtime_environ::component::ExtractMemory {
+                index: memory_index,
+                export: export_of(exchange, "memory"),
+            },
+        ));
+    let memory = CoreDef::Export(export_of(exchange, "memory"));
+    let realloc_index = RuntimeReallocIndex::from_u32(component.num_runtime_reallocs);
+    component.num_runtime_reallocs += 1;
+    let realloc = func_export(exchange, "cabi_realloc");
+    let mut extract_realloc = Vec::new();
+    extract_realloc.push(GlobalInitializer::ExtractRealloc(
+        wasmtime_environ::component::ExtractRealloc {
+            index: realloc_index,
+            def: realloc.clone(),
+        },
+    ));
+
+    // Every adapted function's options: the guest side's comes from the component, the host
+    // side's is new.
+    let adapted_exports: Vec<usize> = (0..host.exports.len())
+        .filter(|&k| host.exports[k].uses_memory)
+        .collect();
+    let adapted_imports: Vec<usize> = (0..host.imports.len())
+        .filter(|&i| host.imports[i].uses_memory && !host.imports[i].lowerings.is_empty())
+        .collect();
+    // `core_type` of the host side's `CanonicalOptions` and of added trampolines is not read
+    // by gc-lower; FACT reads the adapters' core types, interned below.
+    let Some(core_type) = adapted_exports
+        .iter()
+        .map(|&k| host.exports[k].options)
+        .chain(
+            adapted_imports
+                .iter()
+                .map(|&i| host.imports[i].lowerings[0].options),
+        )
+        .map(|o| component.options[o].core_type)
+        .next()
+    else {
+        bail!("internal error: no host function to adapt");
+    };
+    let host_options: OptionsIndex = component.options.push(CanonicalOptions {
+        instance: host_instance,
+        string_encoding: HOST_ENCODING,
+        callback: None,
+        post_return: None,
+        async_: false,
+        cancellable: false,
+        core_type,
+        data_model: CanonicalOptionsDataModel::LinearMemory(LinearMemoryOptions {
+            memory: Some(memory_index),
+            realloc: Some(realloc_index),
+        }),
+    });
+    let exchange_memory_ty = Memory {
+        idx_type: IndexType::I32,
+        limits: Limits { min: 1, max: None },
+        shared: false,
+        page_size_log2: 16,
+    };
+    let host_realloc = to_dfg(&realloc)?;
+    let host_side = |core_type| AdapterOptions {
+        instance: host_instance,
+        ancestors: Vec::new(),
+        string_encoding: HOST_ENCODING,
+        callback: None,
+        post_return: None,
+        async_: false,
+        cancellable: false,
+        core_type,
+        data_model: DataModel::LinearMemory {
+            memory: Some((
+                to_dfg_export(&export_of::<MemoryIndex>(exchange, "memory")),
+                exchange_memory_ty,
+            )),
+            realloc: Some(host_realloc.clone()),
+        },
+    };
+
+    // The host-side lowerings of adapted imports.
+    let mut plan = ExchangePlan {
+        exchange,
+        memory: memory.clone(),
+        realloc: realloc.clone(),
+        host_lowerings: Vec::new(),
+        lowerings: HashMap::new(),
+        exports: HashMap::new(),
+    };
+    let mut exchange_imports = Vec::new(); // (wat import, arg)
+    let mut exchange_funcs = String::new();
+    for &i in &adapted_imports {
+        let import = &host.imports[i];
+        let lowered = import.lowerings[0].lowered;
+        let trampoline = ext.translation.trampolines.push(Trampoline::LowerImport {
+            index: lowered,
+            lower_ty: import.component_ty,
+            options: host_options,
+        });
+        component.trampolines.push(core_type);
+        plan.host_lowerings.push((
+            i,
+            HostLowering {
+                trampoline,
+                lowered,
+                options: host_options,
+            },
+        ));
+        if import.return_area {
+            // The host returns through a return area: `call{i}` allocates it and returns it.
+            let params = import.ty.params();
+            let args = &params[..params.len() - 1];
+            let results = &types[types[import.component_ty].results].abi;
+            exchange_imports.push((
+                format!(
+                    "(import \"host\" \"f{i}\" (func $host{i} {}))\n",
+                    sig(params, &[])
+                ),
+                trampoline,
+            ));
+            writeln!(
+                exchange_funcs,
+                "(func (export \"call{i}\") {} (local $area i32)\n  \
+                 (local.set $area (call $cabi_realloc (i32.const 0) (i32.const 0) \
+                 (i32.const {}) (i32.const {})))\n  \
+                 (call $host{i} {} (local.get $area)) (local.get $area))",
+                sig(args, &[ValType::I32]),
+                results.align32,
+                results.size32,
+                local_gets(args.len()),
+            )?;
+        }
+    }
+    for &k in &adapted_exports {
+        let export = &host.exports[k];
+        writeln!(
+            exchange_funcs,
+            "(func (export \"post{k}\") {} (call $leave))",
+            sig(export.ty.results(), &[])
+        )?;
+    }
+
+    // The exchange module; its types section starts with the host side's core type of every
+    // adapter (the lowered type of each export, the lifted type of each import), which
+    // translating it interns for FACT.
+    let mut wat = String::from("(module\n");
+    for &k in &adapted_exports {
+        let lowered = crate::host::lowered_core_type(types, host.exports[k].component_ty)?;
+        writeln!(wat, "(type (func {}))", sig(lowered.params(), lowered.results()))?;
+    }
+    for &i in &adapted_imports {
+        let import = &host.imports[i];
+        let lifted = if import.return_area {
+            let params = import.ty.params();
+            sig(&params[..params.len() - 1], &[ValType::I32])
+        } else {
+            sig(import.ty.params(), import.ty.results())
+        };
+        writeln!(wat, "(type (func {lifted}))")?;
+    }
+    for (line, _) in &exchange_imports {
+        wat.push_str(line);
+    }
+    wat.push_str(EXCHANGE_RUNTIME);
+    wat.push_str(&exchange_funcs);
+    wat.push_str(")\n");
+    let exchange_args = exchange_imports
+        .iter()
+        .map(|(_, t)| CoreDef::Trampoline(*t))
+        .collect();
+    let pushed = instantiate(ext, &wat, exchange_args, host_instance)?;
+    debug_assert_eq!(pushed, exchange);
+    let exchange_module = ext.modules.last().expect("just added").1;
+    let host_core_types: Vec<_> = exchange_module
+        .module
+        .types
+        .values()
+        .take(adapted_exports.len() + adapted_imports.len())
+        .map(|t| t.unwrap_module_type_index())
+        .collect();
+    let (export_core_types, import_core_types) = host_core_types.split_at(adapted_exports.len());
+    ext.translation
+        .component
+        .initializers
+        .append(&mut extract_realloc);
+
+    // The FACT adapters.
+    let component = &ext.translation.component;
+    let guest_side = |options: OptionsIndex, post_return: Option<&CoreDef>| -> Result<_> {
+        let opts = &component.options[options];
+        let CanonicalOptionsDataModel::LinearMemory(linear) = opts.data_model else {
+            bail!("internal error: the GC data model at the host boundary");
+        };
+        let memory = match linear.memory {
+            None => None,
+            Some(m) => {
+                let CoreDef::Export(e) = crate::host::memory_def(component, m)? else {
+                    bail!("internal error: a memory that is not an export");
+                };
+                let (instance, index) = graph.resolve(ext.modules, &e)?;
+                let EntityIndex::Memory(index) = index else {
+                    bail!("internal error: memory option names no memory");
+                };
+                let module = &ext.modules[graph.instances[instance].module].module;
+                let ty = module.memories[index];
+                let e = e.map_index(|i| match i {
+                    EntityIndex::Memory(m) => m,
+                    _ => MemoryIndex::from_u32(0),
+                });
+                Some((to_dfg_export(&e), ty))
+            }
+        };
+        let realloc = match linear.realloc {
+            None => None,
+            Some(r) => Some(to_dfg(&realloc_def(component, r)?)?),
+        };
+        Ok(AdapterOptions {
+            instance: opts.instance,
+            ancestors: Vec::new(),
+            string_encoding: opts.string_encoding,
+            callback: None,
+            post_return: post_return.map(to_dfg).transpose()?,
+            async_: false,
+            cancellable: false,
+            core_type: opts.core_type,
+            data_model: DataModel::LinearMemory { memory, realloc },
+        })
+    };
+    let mut fact_module = fact::Module::new(
+        ext.types,
+        ext.tunables,
+        crate::front::input_features(),
+    );
+    let mut entry_imports = String::new();
+    let mut entry_funcs = String::new();
+    for (&k, &core_type) in adapted_exports.iter().zip(export_core_types) {
+        let export = &host.exports[k];
+        let name = format!("export{k}");
+        fact_module.adapt(
+            &name,
+            &Adapter {
+                lift_ty: export.component_ty,
+                lift_options: guest_side(export.options, export.post_return.as_ref())?,
+                lower_ty: export.component_ty,
+                lower_options: host_side(core_type),
+                func: to_dfg(&export.func)?,
+            },
+        );
+        let lowered = crate::host::lowered_core_type(types, export.component_ty)?;
+        writeln!(
+            entry_imports,
+            "(import \"fact\" \"{name}\" (func ${name} {}))",
+            sig(lowered.params(), lowered.results())
+        )?;
+        let args = local_gets(export.ty.params().len());
+        if lowered.params().len() > export.ty.params().len() {
+            // More than one flat result: the host gets a return area in the exchange memory.
+            let results = &types[types[export.component_ty].results].abi;
+            writeln!(
+                entry_funcs,
+                "(func (export \"{name}\") {} (local $area i32) (call $enter)\n  \
+                 (local.set $area (call $cabi_realloc (i32.const 0) (i32.const 0) (i32.const {}) \
+                 (i32.const {})))\n  (call ${name} {args} (local.get $area)) (local.get $area))",
+                sig(export.ty.params(), export.ty.results()),
+                results.align32,
+                results.size32,
+            )?;
+        } else {
+            writeln!(
+                entry_funcs,
+                "(func (export \"{name}\") {} (call $enter) (call ${name} {args}))",
+                sig(export.ty.params(), export.ty.results()),
+            )?;
+        }
+    }
+    for ((&i, &(_, host_lowering)), &core_type) in adapted_imports
+        .iter()
+        .zip(&plan.host_lowerings)
+        .zip(import_core_types)
+    {
+        let import = &host.imports[i];
+        let callee = if import.return_area {
+            func_export(exchange, &format!("call{i}"))
+        } else {
+            CoreDef::Trampoline(host_lowering.trampoline)
+        };
+        for lowering in &import.lowerings {
+            let name = format!("import{}", lowering.trampoline.as_u32());
+            fact_module.adapt(
+                &name,
+                &Adapter {
+                    lift_ty: import.component_ty,
+                    lift_options: host_side(core_type),
+                    lower_ty: import.component_ty,
+                    lower_options: guest_side(lowering.options, None)?,
+                    func: to_dfg(&callee)?,
+                },
+            );
+            let ty = sig(import.ty.params(), import.ty.results());
+            let args = local_gets(import.ty.params().len());
+            writeln!(
+                entry_imports,
+                "(import \"fact\" \"{name}\" (func ${name} {ty}))"
+            )?;
+            // The exchange memory's allocations of this call end with it.
+            let body = match import.ty.results() {
+                [] => format!(
+                    "(call ${name} {args}) (call $release (local.get $m))"
+                ),
+                [_] => format!(
+                    "(local.set $r (call ${name} {args}))\n  \
+                     (call $release (local.get $m)) (local.get $r)"
+                ),
+                _ => bail!("internal error: a lowered import with several results"),
+            };
+            let result_local = match import.ty.results() {
+                [r] => format!("(local $r {r})"),
+                _ => String::new(),
+            };
+            writeln!(
+                entry_funcs,
+                "(func (export \"{name}\") {ty} (local $m i32) {result_local}\n  \
+                 (local.set $m (call $mark))\n  {body})"
+            )?;
+            plan.lowerings
+                .insert(lowering.trampoline, func_export(entry, &name));
+        }
+    }
+    let fact_bytes = fact_module.encode();
+    let mut fact_args = Vec::new();
+    let mut memories: HashMap<CoreDef, RuntimeMemoryIndex> = HashMap::new();
+    for init in &ext.translation.component.initializers {
+        if let GlobalInitializer::ExtractMemory(m) = init {
+            memories.insert(
+                CoreDef::Export(m.export.clone().map_index(EntityIndex::Memory)),
+                m.index,
+            );
+        }
+    }
+    for import in fact_module.imports() {
+        let def = match import {
+            fact::Import::CoreDef(def) => from_dfg(def)?,
+            fact::Import::Transcode {
+                op,
+                from,
+                from64,
+                to,
+                to64,
+            } => {
+                let memory = |def: &dfg::CoreDef| -> Result<RuntimeMemoryIndex> {
+                    memories
+                        .get(&from_dfg(def)?)
+                        .copied()
+                        .context("internal error: a transcoder's memory is never extracted")
+                };
+                let t = ext.translation.trampolines.push(Trampoline::Transcoder {
+                    op: *op,
+                    from: memory(from)?,
+                    from64: *from64,
+                    to: memory(to)?,
+                    to64: *to64,
+                });
+                ext.translation.component.trampolines.push(core_type);
+                CoreDef::Trampoline(t)
+            }
+            fact::Import::Trap => {
+                let t = ext.translation.trampolines.push(Trampoline::Trap);
+                ext.translation.component.trampolines.push(core_type);
+                CoreDef::Trampoline(t)
+            }
+            _ => bail!("internal error: a host adapter needs an unexpected FACT import"),
+        };
+        fact_args.push(def);
+    }
+    drop(fact_module);
+    let pushed = instantiate_bytes(ext, fact_bytes, fact_args, host_instance)?;
+    debug_assert_eq!(pushed, fact_instance);
+
+    // The entry module.
+    let mut wat = String::from("(module\n");
+    wat.push_str(ENTRY_IMPORTS);
+    wat.push_str(&entry_imports);
+    wat.push_str(&entry_funcs);
+    wat.push_str(")\n");
+    let mut entry_args: Vec<CoreDef> = ["cabi_realloc", "mark", "release", "enter"]
+        .iter()
+        .map(|name| func_export(exchange, name))
+        .collect();
+    for &k in &adapted_exports {
+        entry_args.push(func_export(fact_instance, &format!("export{k}")));
+    }
+    for &i in &adapted_imports {
+        for lowering in &host.imports[i].lowerings {
+            entry_args.push(func_export(
+                fact_instance,
+                &format!("import{}", lowering.trampoline.as_u32()),
+            ));
+        }
+    }
+    let pushed = instantiate(ext, &wat, entry_args, host_instance)?;
+    debug_assert_eq!(pushed, entry);
+    for &k in &adapted_exports {
+        plan.exports.insert(
+            k,
+            (
+                func_export(entry, &format!("export{k}")),
+                func_export(exchange, &format!("post{k}")),
+            ),
+        );
+    }
+    Ok(plan)
+}
+
+/// The exchange module's fixed part: memory, bump allocator, marks and call depth.
+const EXCHANGE_RUNTIME: &str = r#"
+  (memory (export "memory") 1)
+  ;; The bump pointer (bytes); 0 is never handed out.
+  (global $bump (mut i32) (i32.const 8))
+  ;; How many host calls of adapted exports are running.
+  (global $depth (mut i32) (i32.const 0))
+  ;; Canonical ABI `realloc` over a bump allocator: grows the memory as needed, never frees
+  ;; (`release` and `leave` do); traps when the memory cannot grow.
+  (func $cabi_realloc (export "cabi_realloc")
+    (param $old i32) (param $old_size i32) (param $align i32) (param $new_size i32) (result i32)
+    (local $p i32) (local $end i64)
+    (if (i32.and (i32.ne (local.get $old) (i32.const 0))
+                 (i32.le_u (local.get $new_size) (local.get $old_size)))
+      (then (return (local.get $old))))
+    (local.set $p (i32.and
+      (i32.add (global.get $bump) (i32.sub (local.get $align) (i32.const 1)))
+      (i32.sub (i32.const 0) (local.get $align))))
+    (local.set $end (i64.add (i64.extend_i32_u (local.get $p))
+                             (i64.extend_i32_u (local.get $new_size))))
+    (if (i64.gt_u (local.get $end) (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16)))
+      (then
+        (if (i32.eq (memory.grow (i32.wrap_i64 (i64.shr_u
+              (i64.sub (i64.add (local.get $end) (i64.const 0xffff))
+                       (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16)))
+              (i64.const 16))))
+            (i32.const -1))
+          (then unreachable))))
+    (if (i32.ne (local.get $old) (i32.const 0))
+      (then (memory.copy (local.get $p) (local.get $old) (local.get $old_size))))
+    (global.set $bump (i32.wrap_i64 (local.get $end)))
+    (local.get $p))
+  (func (export "mark") (result i32) (global.get $bump))
+  (func (export "release") (param i32) (global.set $bump (local.get 0)))
+  (func (export "enter") (global.set $depth (i32.add (global.get $depth) (i32.const 1))))
+  (func $leave
+    (global.set $depth (i32.sub (global.get $depth) (i32.const 1)))
+    (if (i32.eqz (global.get $depth)) (then (global.set $bump (i32.const 8)))))
+"#;
+
+/// The entry module's imports from the exchange module, in the order of its arguments.
+const ENTRY_IMPORTS: &str = r#"
+  (import "exchange" "cabi_realloc" (func $cabi_realloc (param i32 i32 i32 i32) (result i32)))
+  (import "exchange" "mark" (func $mark (result i32)))
+  (import "exchange" "release" (func $release (param i32)))
+  (import "exchange" "enter" (func $enter))
+"#;
+
+/// `(local.get 0) … (local.get n-1)` in wat.
+fn local_gets(n: usize) -> String {
+    (0..n)
+        .map(|p| format!("(local.get {p})"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `(param …) (result …)` in wat.
+fn sig(params: &[ValType], results: &[ValType]) -> String {
+    let list = |kind: &str, tys: &[ValType]| {
+        if tys.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = tys.iter().map(|t| t.to_string()).collect();
+            format!("({kind} {})", names.join(" "))
+        }
+    };
+    format!("{} {}", list("param", params), list("result", results))
+}
+
+/// Adds the module `wat` and instantiates it after every other instance.
+fn instantiate(
+    ext: &mut Extension<'_, '_>,
+    wat: &str,
+    args: Vec<CoreDef>,
+    instance: RuntimeComponentInstanceIndex,
+) -> Result<RuntimeInstanceIndex> {
+    let bytes = wat::parse_str(wat).context("internal error: a generated module does not parse")?;
+    instantiate_bytes(ext, bytes, args, instance)
+}
+
+/// Adds the module `bytes` and instantiates it after every other instance.
+fn instantiate_bytes(
+    ext: &mut Extension<'_, '_>,
+    bytes: Vec<u8>,
+    args: Vec<CoreDef>,
+    instance: RuntimeComponentInstanceIndex,
+) -> Result<RuntimeInstanceIndex> {
+    let module = ext.add_module(bytes)?;
+    let component = &mut ext.translation.component;
+    let index = RuntimeInstanceIndex::from_u32(component.num_runtime_instances);
+    component.num_runtime_instances += 1;
+    component
+        .initializers
+        .push(GlobalInitializer::InstantiateModule(
+            InstantiateModule::Static(module, args.into_boxed_slice()),
+            Some(instance),
+        ));
+    Ok(index)
+}
+
+/// The item `name` exported by `instance`.
+fn export_of<T>(instance: RuntimeInstanceIndex, name: &str) -> CoreExport<T> {
+    CoreExport {
+        instance,
+        item: ExportItem::Name(name.to_string()),
+    }
+}
+
+/// The function `name` exported by `instance`.
+fn func_export(instance: RuntimeInstanceIndex, name: &str) -> CoreDef {
+    CoreDef::Export(CoreExport {
+        instance,
+        item: ExportItem::Name(name.to_string()),
+    })
+}
+
+/// The realloc function that runtime realloc `index` is extracted from.
+fn realloc_def(
+    component: &wasmtime_environ::component::Component,
+    index: RuntimeReallocIndex,
+) -> Result<CoreDef> {
+    component
+        .initializers
+        .iter()
+        .find_map(|init| match init {
+            GlobalInitializer::ExtractRealloc(e) if e.index == index => Some(e.def.clone()),
+            _ => None,
+        })
+        .context("realloc option is never extracted")
+}
+
+/// A runtime export as FACT's (dfg) export: the runtime instance index is kept as the dfg
+/// instance id, and [`from_dfg`] reads it back.
+fn to_dfg_export<T: Clone>(e: &CoreExport<T>) -> dfg::CoreExport<T> {
+    dfg::CoreExport {
+        instance: dfg::InstanceId::from_u32(e.instance.as_u32()),
+        item: e.item.clone(),
+    }
+}
+
+/// A runtime definition as FACT's (dfg) definition; see [`to_dfg_export`].
+fn to_dfg(def: &CoreDef) -> Result<dfg::CoreDef> {
+    Ok(match def {
+        CoreDef::Export(e) => dfg::CoreDef::Export(to_dfg_export(e)),
+        CoreDef::InstanceFlags(i) => dfg::CoreDef::InstanceFlags(*i),
+        CoreDef::Trampoline(t) => dfg::CoreDef::Trampoline(*t),
+        _ => bail!("internal error: a host function is an unexpected definition"),
+    })
+}
+
+/// The inverse of [`to_dfg`].
+fn from_dfg(def: &dfg::CoreDef) -> Result<CoreDef> {
+    Ok(match def {
+        dfg::CoreDef::Export(e) => CoreDef::Export(CoreExport {
+            instance: RuntimeInstanceIndex::from_u32(e.instance.as_u32()),
+            item: e.item.clone(),
+        }),
+        dfg::CoreDef::InstanceFlags(i) => CoreDef::InstanceFlags(*i),
+        dfg::CoreDef::Trampoline(t) => CoreDef::Trampoline(*t),
+        _ => bail!("internal error: a host adapter imports an unexpected definition"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exchange_runtime_is_valid_wat() {
+        let wat = format!("(module {EXCHANGE_RUNTIME})");
+        let bytes = wat::parse_str(&wat).unwrap();
+        wasmtime_environ::wasmparser::Validator::new()
+            .validate_all(&bytes)
+            .unwrap();
+    }
+}
