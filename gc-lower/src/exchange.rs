@@ -39,10 +39,10 @@ use anyhow::{Context as _, Result, bail};
 use hashbrown::HashMap;
 use std::fmt::Write as _;
 use wasmtime_environ::component::{
-    Adapter, AdapterOptions, CanonicalOptions, CanonicalOptionsDataModel, ComponentTypes,
-    CoreDef, CoreExport, DataModel, ExportItem, GlobalInitializer, InstantiateModule,
-    LinearMemoryOptions, OptionsIndex, RuntimeComponentInstanceIndex, RuntimeInstanceIndex,
-    RuntimeMemoryIndex, RuntimeReallocIndex, StringEncoding, Trampoline, TrampolineIndex, dfg,
+    Adapter, AdapterOptions, CanonicalOptions, CanonicalOptionsDataModel, ComponentTypes, CoreDef,
+    CoreExport, DataModel, ExportItem, GlobalInitializer, InstantiateModule, LinearMemoryOptions,
+    OptionsIndex, RuntimeComponentInstanceIndex, RuntimeInstanceIndex, RuntimeMemoryIndex,
+    RuntimeReallocIndex, StringEncoding, Trampoline, TrampolineIndex, dfg,
 };
 use wasmtime_environ::fact;
 use wasmtime_environ::wasmparser::ValType;
@@ -275,7 +275,11 @@ pub fn add_host_adapters(
     let mut wat = String::from("(module\n");
     for &k in &adapted_exports {
         let lowered = crate::host::lowered_core_type(types, host.exports[k].component_ty)?;
-        writeln!(wat, "(type (func {}))", sig(lowered.params(), lowered.results()))?;
+        writeln!(
+            wat,
+            "(type (func {}))",
+            sig(lowered.params(), lowered.results())
+        )?;
     }
     for &i in &adapted_imports {
         let import = &host.imports[i];
@@ -355,11 +359,8 @@ pub fn add_host_adapters(
             data_model: DataModel::LinearMemory { memory, realloc },
         })
     };
-    let mut fact_module = fact::Module::new(
-        ext.types,
-        ext.tunables,
-        crate::front::input_features(),
-    );
+    let mut fact_module =
+        fact::Module::new(ext.types, ext.tunables, crate::front::input_features());
     let mut entry_imports = String::new();
     let mut entry_funcs = String::new();
     for (&k, &core_type) in adapted_exports.iter().zip(export_core_types) {
@@ -433,9 +434,7 @@ pub fn add_host_adapters(
             )?;
             // The exchange memory's allocations of this call end with it.
             let body = match import.ty.results() {
-                [] => format!(
-                    "(call ${name} {args}) (call $release (local.get $m))"
-                ),
+                [] => format!("(call ${name} {args}) (call $release (local.get $m))"),
                 [_] => format!(
                     "(local.set $r (call ${name} {args}))\n  \
                      (call $release (local.get $m)) (local.get $r)"

@@ -64,8 +64,13 @@ pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
         })
         .context("failed to add host adapters")?;
         graph = instance_graph(&front)?;
-        host = host::host_interface(component, &front.translation, &front.types, adapters.as_ref())
-            .context("failed to build the host interface")?;
+        host = host::host_interface(
+            component,
+            &front.translation,
+            &front.types,
+            adapters.as_ref(),
+        )
+        .context("failed to build the host interface")?;
         reified = plan(&front, &graph, &host, options);
     }
     let mut lowerer = fuse::Lowerer::new(&front, &graph, &host, &reified)?;
