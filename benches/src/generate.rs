@@ -33,7 +33,7 @@ use std::fmt::Write as _;
 pub fn large_component(lib_funcs: usize, app_funcs: usize) -> String {
     assert!(lib_funcs >= 10, "`$Lib` needs at least 10 functions");
     let mut w = String::new();
-    let exported = |i: usize| i % 10 == 0;
+    let exported = |i: usize| i.is_multiple_of(10);
     w.push_str("(component\n  (core module $Lib\n");
     w.push_str("    (type $t (func (param i32) (result i32)))\n");
     w.push_str("    (memory (export \"mem\") 1)\n");

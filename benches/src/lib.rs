@@ -10,10 +10,12 @@
 //! A lowered module exports `_initialize`, which builds every instance's state and must run
 //! before any other export; its exports follow the component model's guest core ABI, so a
 //! component export `sum-i32: func() -> u32` is the core export `sum-i32` of type
-//! `[] -> [i32]`. [`Instance::new`] runs `_initialize`; [`Instance::call`] runs one kernel.
+//! `[] -> [i32]`. [`Compiled::instantiate`] runs `_initialize`; [`Instance::call`] runs one
+//! kernel.
 //!
-//! Every benchmark first calls [`check`], which runs each kernel once in all three forms on
-//! fresh instances and fails unless the results agree, so no benchmark ever times wrong code.
+//! Every benchmark first calls [`Prepared::check`], which runs each kernel once in all three
+//! forms on fresh instances and fails unless the results agree, so no benchmark ever times
+//! wrong code.
 
 use std::time::Duration;
 
@@ -187,9 +189,10 @@ pub struct Compiled {
     code: Code,
 }
 
+/// Pre-instantiated code: imports resolved (there are none), types checked once.
 enum Code {
-    Component(component::Component, component::Linker<()>),
-    Module(wasmtime::Module),
+    Component(component::InstancePre<()>),
+    Module(wasmtime::InstancePre<()>),
 }
 
 impl Compiled {
@@ -201,7 +204,10 @@ impl Compiled {
                 let c = component::Component::new(&engine, component)
                     .map_err(anyhow::Error::from)
                     .context("failed to compile the component")?;
-                Code::Component(c, component::Linker::new(&engine))
+                let pre = component::Linker::new(&engine)
+                    .instantiate_pre(&c)
+                    .map_err(anyhow::Error::from)?;
+                Code::Component(pre)
             }
             Form::All | Form::Auto => {
                 let mode = if form == Form::All {
@@ -213,7 +219,10 @@ impl Compiled {
                 let m = wasmtime::Module::new(&engine, &lowered)
                     .map_err(anyhow::Error::from)
                     .context("failed to compile the lowered module")?;
-                Code::Module(m)
+                let pre = wasmtime::Linker::new(&engine)
+                    .instantiate_pre(&m)
+                    .map_err(anyhow::Error::from)?;
+                Code::Module(pre)
             }
         };
         Ok(Compiled { form, engine, code })
@@ -225,18 +234,16 @@ impl Compiled {
     }
 
     /// A new instance in a new store: the component instantiated by wasmtime, or the lowered
-    /// module instantiated with no imports and its `_initialize` run.
+    /// module instantiated (it has no imports) and its `_initialize` run. Both forms are
+    /// pre-instantiated (`InstancePre`), as an embedder that instantiates often would do.
     pub fn instantiate(&self) -> Result<Instance> {
         let mut store = Store::new(&self.engine, ());
         let inner = match &self.code {
-            Code::Component(c, linker) => Inner::Component(
-                linker
-                    .instantiate(&mut store, c)
-                    .map_err(anyhow::Error::from)?,
-            ),
-            Code::Module(m) => {
-                let instance =
-                    wasmtime::Instance::new(&mut store, m, &[]).map_err(anyhow::Error::from)?;
+            Code::Component(pre) => {
+                Inner::Component(pre.instantiate(&mut store).map_err(anyhow::Error::from)?)
+            }
+            Code::Module(pre) => {
+                let instance = pre.instantiate(&mut store).map_err(anyhow::Error::from)?;
                 let init = instance
                     .get_typed_func::<(), ()>(&mut store, "_initialize")
                     .map_err(anyhow::Error::from)?;
