@@ -26,6 +26,11 @@
 
 use std::fmt::Write as _;
 
+/// Functions of `$Lib` (instantiated twice) in the benchmarks' generated component.
+pub const LIB_FUNCS: usize = 4000;
+/// Functions of `$App` (instantiated once) in the benchmarks' generated component.
+pub const APP_FUNCS: usize = 1000;
+
 /// The component (WebAssembly text) with `lib_funcs` functions in the module instantiated
 /// twice and `app_funcs` in the module instantiated once; see the module docs.
 ///

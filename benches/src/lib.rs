@@ -148,6 +148,24 @@ pub const CANON: Workload = Workload {
 /// Every workload.
 pub const WORKLOADS: [Workload; 3] = [MEMORY, CALLS, CANON];
 
+/// The generated component of the lowering benchmarks ([`generate::large_component`] with
+/// [`generate::LIB_FUNCS`] and [`generate::APP_FUNCS`] functions), with two calls to check
+/// its lowered forms by: a chain of about 4000 calls in the module instantiated twice, and a
+/// call from the module instantiated once into it.
+pub fn generated() -> Workload {
+    const KERNELS: &[Kernel] = &[
+        kernel("deep", "a-f3990", Sig::U32ToU32, 5),
+        kernel("app", "h999", Sig::U32ToU32, 77),
+    ];
+    let wat = generate::large_component(generate::LIB_FUNCS, generate::APP_FUNCS);
+    Workload {
+        name: "generated",
+        wat: Box::leak(wat.into_boxed_str()),
+        setup: &[],
+        kernels: KERNELS,
+    }
+}
+
 /// The engine configuration of each form. The native form runs with wasmtime's defaults plus
 /// the component model; the lowered forms with Wasm GC and the proposals that
 /// [`gc_lower::output_features`] lists, and wasmtime's default (deferred reference counting)

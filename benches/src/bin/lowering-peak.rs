@@ -4,13 +4,13 @@
 //! cargo run --release -p benches --bin lowering-peak -- [LIB_FUNCS [APP_FUNCS]]
 //! ```
 //!
-//! Generates the component of `benches::generate::large_component` (default 4000 and 1000
-//! functions), writes it to a scratch file, and for each of `validate`, `reify-all` and
-//! `reify-auto` starts this program again on that file, so that each measurement runs in a
-//! fresh process. The child reads the file, notes its resident set (`VmRSS` of
-//! `/proc/self/status`), does the one operation, and reports its peak resident set (`VmHWM`),
-//! both in KiB; the table gives both and their difference, with the wall time of the
-//! operation. Linux only.
+//! Generates the component of `benches::generate::large_component` (by default with
+//! `LIB_FUNCS` and `APP_FUNCS`, 4000 and 1000 functions), writes it to a scratch file, and for
+//! each of `validate`, `reify-all` and `reify-auto` starts this program again on that file, so
+//! that each measurement runs in a fresh process. The child reads the file, notes its resident
+//! set (`VmRSS` of `/proc/self/status`), does the one operation, and reports its peak resident
+//! set (`VmHWM`), both in KiB; the table gives both and their difference, with the wall time of
+//! the operation. Linux only.
 
 use std::path::Path;
 use std::process::Command;
@@ -34,7 +34,10 @@ fn main() -> Result<()> {
             .map(|s| s.parse().context("function counts are numbers"))
             .unwrap_or(Ok(default))
     };
-    let (lib, app) = (number(0, 4000)?, number(1, 1000)?);
+    let (lib, app) = (
+        number(0, benches::generate::LIB_FUNCS)?,
+        number(1, benches::generate::APP_FUNCS)?,
+    );
     let wat = benches::generate::large_component(lib, app);
     let bytes = wat::parse_str(&wat).context("failed to parse the generated component")?;
     let dir = tempfile::tempdir().context("failed to create a scratch directory")?;
