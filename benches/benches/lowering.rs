@@ -1,0 +1,46 @@
+//! gc-lower's own cost: lowering time against wasmparser validation of the same input.
+//!
+//! Inputs: every workload and the generated component of [`benches::generated`] (4000
+//! functions in a module instantiated twice, 1000 in a module instantiated once), whose
+//! lowered forms are first checked against the native run. Ids:
+//! `lower/{input}/{validate|reify-all|reify-auto}`. Output sizes are printed by the
+//! `summarize` binary.
+
+use benches::{Form, Prepared, ReifyMode, WORKLOADS, Workload};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+
+fn config() -> Criterion {
+    let (samples, warm_up, measurement) = benches::timing();
+    Criterion::default()
+        .sample_size(samples)
+        .warm_up_time(warm_up)
+        .measurement_time(measurement)
+}
+
+fn lowering(c: &mut Criterion) {
+    let generated = benches::generated();
+    Prepared::new(generated)
+        .and_then(|p| p.check())
+        .expect("a lowered form of the generated component disagrees with the native run");
+    let inputs: Vec<Workload> = WORKLOADS.iter().copied().chain([generated]).collect();
+    let mut group = c.benchmark_group("lower");
+    for w in &inputs {
+        let bytes = benches::component_bytes(w).expect("failed to parse the input");
+        group.bench_function(BenchmarkId::new(w.name, "validate"), |b| {
+            b.iter(|| benches::validate_component(&bytes).expect("invalid input"))
+        });
+        for (form, mode) in [(Form::All, ReifyMode::All), (Form::Auto, ReifyMode::Auto)] {
+            group.bench_function(BenchmarkId::new(w.name, form.name()), |b| {
+                b.iter(|| benches::lower(&bytes, mode).expect("failed to lower"))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = lower;
+    config = config();
+    targets = lowering
+}
+criterion_main!(lower);

@@ -1,0 +1,71 @@
+//! Writes the inputs of the V8 benchmark (`benches/v8/run.mjs`).
+//!
+//! ```sh
+//! cargo run --release -p benches --bin prepare-v8 -- [DIR]
+//! ```
+//!
+//! For every workload, into DIR (default `benches/v8/out`): `{workload}.native.wasm`, the
+//! original component; `{workload}.reify-all.wasm` and `{workload}.reify-auto.wasm`, the
+//! lowered module re-wrapped into a component (`gc_lower::rewrap`, as `gc-lower IN
+//! --component` does) so that `jco transpile` accepts it; and `workloads.json`: per workload,
+//! its setup calls and kernels (`export`, `sig`, `arg`) with the result of each kernel on
+//! wasmtime's native component runtime (`expected`, a decimal string), after checking that the
+//! lowered forms agree on wasmtime.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use benches::{Kernel, Prepared, ReifyMode, Sig, WORKLOADS};
+use serde_json::{Value, json};
+
+fn main() -> Result<()> {
+    let dir = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("benches/v8/out"));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("failed to create `{}`", dir.display()))?;
+    let mut manifest = Vec::new();
+    for w in WORKLOADS {
+        let bytes = benches::component_bytes(&w)?;
+        let expected = Prepared::new(w)?.check()?;
+        let write = |form: &str, data: &[u8]| -> Result<()> {
+            let path = dir.join(format!("{}.{form}.wasm", w.name));
+            std::fs::write(&path, data)
+                .with_context(|| format!("failed to write `{}`", path.display()))
+        };
+        write("native", &bytes)?;
+        for (form, mode) in [
+            ("reify-all", ReifyMode::All),
+            ("reify-auto", ReifyMode::Auto),
+        ] {
+            let lowered = benches::lower(&bytes, mode)?;
+            write(form, &gc_lower::rewrap(&lowered)?)?;
+        }
+        let kernel = |k: &Kernel, expected: Option<u64>| -> Value {
+            let sig = match k.sig {
+                Sig::ToU32 => "() -> u32",
+                Sig::U32ToU32 => "(u32) -> u32",
+                Sig::ToU64 => "() -> u64",
+                Sig::U32ToUnit => "(u32)",
+            };
+            let mut v = json!({ "name": k.name, "export": k.export, "sig": sig, "arg": k.arg });
+            if let Some(e) = expected {
+                v["expected"] = json!(e.to_string());
+            }
+            v
+        };
+        manifest.push(json!({
+            "name": w.name,
+            "setup": w.setup.iter().map(|k| kernel(k, None)).collect::<Vec<_>>(),
+            "kernels": w.kernels.iter().zip(&expected)
+                .map(|(k, e)| kernel(k, Some(*e))).collect::<Vec<_>>(),
+        }));
+        println!("{}: written", w.name);
+    }
+    let path = dir.join("workloads.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&manifest)?)
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    println!("{}", path.display());
+    Ok(())
+}

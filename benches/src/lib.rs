@@ -1,0 +1,460 @@
+//! The harness behind gc-lower's benchmarks: the workloads, and the three forms each one runs in.
+//!
+//! A workload is a hand-written component (`benches/workloads/*.wat`) whose exports take and
+//! return scalars only, so that the host side of a call is the same small thing in every form:
+//!
+//! - [`Form::Native`]: the original component on wasmtime's component runtime;
+//! - [`Form::All`]: `gc_lower::lower` with [`ReifyMode::All`], on wasmtime's core API with GC;
+//! - [`Form::Auto`]: the same with [`ReifyMode::Auto`].
+//!
+//! A lowered module exports `_initialize`, which builds every instance's state and must run
+//! before any other export; its exports follow the component model's guest core ABI, so a
+//! component export `sum-i32: func() -> u32` is the core export `sum-i32` of type
+//! `[] -> [i32]`. [`Compiled::instantiate`] runs `_initialize`; [`Instance::call`] runs one
+//! kernel.
+//!
+//! Every benchmark first calls [`Prepared::check`], which runs each kernel once in all three
+//! forms on fresh instances and fails unless the results agree, so no benchmark ever times
+//! wrong code.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail, ensure};
+pub use gc_lower::ReifyMode;
+use wasmtime::component::{self, TypedFunc as CompFunc};
+use wasmtime::{Config, Engine, Store, TypedFunc};
+
+pub mod generate;
+
+/// How a workload runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// The original component on wasmtime's component runtime.
+    Native,
+    /// The lowered module (`--reify all`) on wasmtime's core API.
+    All,
+    /// The lowered module (`--reify auto`) on wasmtime's core API.
+    Auto,
+}
+
+impl Form {
+    /// The three forms, in the order the tables list them.
+    pub const ALL: [Form; 3] = [Form::Native, Form::All, Form::Auto];
+
+    /// The short name used in benchmark ids: `native`, `reify-all`, `reify-auto`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::Native => "native",
+            Form::All => "reify-all",
+            Form::Auto => "reify-auto",
+        }
+    }
+}
+
+/// The shape of a kernel's component function: no parameter or one `u32`; no result, a `u32`
+/// or a `u64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sig {
+    /// `func() -> u32`
+    ToU32,
+    /// `func(u32) -> u32`
+    U32ToU32,
+    /// `func() -> u64`
+    ToU64,
+    /// `func(u32)`
+    U32ToUnit,
+}
+
+/// One timed call: export `export` of shape `sig` called with `arg` (ignored when the shape
+/// takes no parameter).
+#[derive(Debug, Clone, Copy)]
+pub struct Kernel {
+    /// The benchmark id within its workload.
+    pub name: &'static str,
+    /// The component export (and core export of the lowered module).
+    pub export: &'static str,
+    /// The export's shape.
+    pub sig: Sig,
+    /// The argument, when the shape has a parameter.
+    pub arg: u32,
+}
+
+/// A hand-written component and the kernels measured on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Workload {
+    /// The workload's name: its file is `benches/workloads/{name}.wat`.
+    pub name: &'static str,
+    /// The component, in the WebAssembly text format.
+    pub wat: &'static str,
+    /// Calls made once on a fresh instance before any kernel runs.
+    pub setup: &'static [Kernel],
+    /// The measured calls.
+    pub kernels: &'static [Kernel],
+}
+
+const fn kernel(name: &'static str, export: &'static str, sig: Sig, arg: u32) -> Kernel {
+    Kernel {
+        name,
+        export,
+        sig,
+        arg,
+    }
+}
+
+/// Memory-heavy kernels, each one pass over 1 MiB, in a module instantiated twice.
+pub const MEMORY: Workload = Workload {
+    name: "memory",
+    wat: include_str!("../workloads/memory.wat"),
+    setup: &[
+        kernel("init", "init", Sig::U32ToUnit, 7),
+        kernel("b-init", "b-init", Sig::U32ToUnit, 0),
+    ],
+    kernels: &[
+        kernel("sum-i32", "sum-i32", Sig::ToU32, 0),
+        kernel("sum-i64", "sum-i64", Sig::ToU64, 0),
+        kernel("bytes", "bytes", Sig::ToU32, 0),
+        kernel("copy-words", "copy-words", Sig::ToU32, 0),
+        kernel("memory.copy", "copy-bulk", Sig::ToU32, 0),
+        kernel("memory.fill", "fill", Sig::U32ToU32, 0xa5),
+        kernel("fnv1a", "fnv1a", Sig::ToU32, 0),
+        kernel("store-i32", "init", Sig::U32ToUnit, 7),
+    ],
+};
+
+/// Call-heavy kernels: 200 000 calls across instances, 100 000 `call_indirect`s through
+/// another instance's table.
+pub const CALLS: Workload = Workload {
+    name: "calls",
+    wat: include_str!("../workloads/calls.wat"),
+    setup: &[],
+    kernels: &[
+        kernel("cross-instance", "cross", Sig::U32ToU32, 100_000),
+        kernel("call_indirect", "indirect", Sig::U32ToU32, 100_000),
+    ],
+};
+
+/// Canonical ABI between two components: 1000 round trips of a 64-byte string, 1000 calls
+/// with a list of 16 records.
+pub const CANON: Workload = Workload {
+    name: "canon",
+    wat: include_str!("../workloads/canon.wat"),
+    setup: &[],
+    kernels: &[
+        kernel("string-roundtrip", "strings", Sig::U32ToU32, 1000),
+        kernel("list-of-records", "records", Sig::U32ToU32, 1000),
+    ],
+};
+
+/// Every workload.
+pub const WORKLOADS: [Workload; 3] = [MEMORY, CALLS, CANON];
+
+/// The generated component of the lowering benchmarks ([`generate::large_component`] with
+/// [`generate::LIB_FUNCS`] and [`generate::APP_FUNCS`] functions), with two calls to check
+/// its lowered forms by: a chain of about 4000 calls in the module instantiated twice, and a
+/// call from the module instantiated once into it.
+pub fn generated() -> Workload {
+    const KERNELS: &[Kernel] = &[
+        kernel("deep", "a-f3990", Sig::U32ToU32, 5),
+        kernel("app", "h999", Sig::U32ToU32, 77),
+    ];
+    let wat = generate::large_component(generate::LIB_FUNCS, generate::APP_FUNCS);
+    Workload {
+        name: "generated",
+        wat: Box::leak(wat.into_boxed_str()),
+        setup: &[],
+        kernels: KERNELS,
+    }
+}
+
+/// The engine configuration of each form. The native form runs with wasmtime's defaults plus
+/// the component model; the lowered forms with Wasm GC and the proposals that
+/// [`gc_lower::output_features`] lists, and wasmtime's default (deferred reference counting)
+/// collector.
+pub fn config(form: Form) -> Config {
+    let mut config = Config::new();
+    match form {
+        Form::Native => {
+            config.wasm_component_model(true);
+        }
+        Form::All | Form::Auto => {
+            config
+                .wasm_gc(true)
+                .wasm_function_references(true)
+                .wasm_reference_types(true)
+                .wasm_multi_memory(true)
+                .wasm_exceptions(true)
+                .wasm_tail_call(true)
+                .collector(wasmtime::Collector::DeferredReferenceCounting);
+        }
+    }
+    config
+}
+
+/// The component binary of a workload.
+pub fn component_bytes(workload: &Workload) -> Result<Vec<u8>> {
+    wat::parse_str(workload.wat).with_context(|| format!("failed to parse `{}`", workload.name))
+}
+
+/// Lowers `component` (binary) with `mode`.
+pub fn lower(component: &[u8], mode: ReifyMode) -> Result<Vec<u8>> {
+    gc_lower::lower(component, &gc_lower::Options { reify: mode })
+}
+
+/// A workload compiled in one form, ready to be instantiated many times.
+pub struct Compiled {
+    form: Form,
+    engine: Engine,
+    code: Code,
+}
+
+/// Pre-instantiated code: imports resolved (there are none), types checked once.
+enum Code {
+    Component(component::InstancePre<()>),
+    Module(wasmtime::InstancePre<()>),
+}
+
+impl Compiled {
+    /// Compiles `component` (binary) in `form`, lowering it first for the lowered forms.
+    pub fn new(component: &[u8], form: Form) -> Result<Compiled> {
+        let engine = Engine::new(&config(form)).map_err(anyhow::Error::from)?;
+        let code = match form {
+            Form::Native => {
+                let c = component::Component::new(&engine, component)
+                    .map_err(anyhow::Error::from)
+                    .context("failed to compile the component")?;
+                let pre = component::Linker::new(&engine)
+                    .instantiate_pre(&c)
+                    .map_err(anyhow::Error::from)?;
+                Code::Component(pre)
+            }
+            Form::All | Form::Auto => {
+                let mode = if form == Form::All {
+                    ReifyMode::All
+                } else {
+                    ReifyMode::Auto
+                };
+                let lowered = lower(component, mode)?;
+                let m = wasmtime::Module::new(&engine, &lowered)
+                    .map_err(anyhow::Error::from)
+                    .context("failed to compile the lowered module")?;
+                let pre = wasmtime::Linker::new(&engine)
+                    .instantiate_pre(&m)
+                    .map_err(anyhow::Error::from)?;
+                Code::Module(pre)
+            }
+        };
+        Ok(Compiled { form, engine, code })
+    }
+
+    /// The form this was compiled in.
+    pub fn form(&self) -> Form {
+        self.form
+    }
+
+    /// A new instance in a new store: the component instantiated by wasmtime, or the lowered
+    /// module instantiated (it has no imports) and its `_initialize` run. Both forms are
+    /// pre-instantiated (`InstancePre`), as an embedder that instantiates often would do.
+    pub fn instantiate(&self) -> Result<Instance> {
+        let mut store = Store::new(&self.engine, ());
+        let inner = match &self.code {
+            Code::Component(pre) => {
+                Inner::Component(pre.instantiate(&mut store).map_err(anyhow::Error::from)?)
+            }
+            Code::Module(pre) => {
+                let instance = pre.instantiate(&mut store).map_err(anyhow::Error::from)?;
+                let init = instance
+                    .get_typed_func::<(), ()>(&mut store, "_initialize")
+                    .map_err(anyhow::Error::from)?;
+                init.call(&mut store, ()).map_err(anyhow::Error::from)?;
+                Inner::Module(instance)
+            }
+        };
+        Ok(Instance { store, inner })
+    }
+}
+
+/// An instance of a workload in its own store.
+pub struct Instance {
+    store: Store<()>,
+    inner: Inner,
+}
+
+enum Inner {
+    Component(component::Instance),
+    Module(wasmtime::Instance),
+}
+
+/// A kernel's export, resolved and typed once so that timing covers only the call.
+pub enum Bound {
+    /// Native `func() -> u32`.
+    NativeToU32(CompFunc<(), (u32,)>),
+    /// Native `func(u32) -> u32`.
+    NativeU32ToU32(CompFunc<(u32,), (u32,)>),
+    /// Native `func() -> u64`.
+    NativeToU64(CompFunc<(), (u64,)>),
+    /// Native `func(u32)`.
+    NativeU32ToUnit(CompFunc<(u32,), ()>),
+    /// Lowered `[] -> [i32]`.
+    CoreToU32(TypedFunc<(), i32>),
+    /// Lowered `[i32] -> [i32]`.
+    CoreU32ToU32(TypedFunc<i32, i32>),
+    /// Lowered `[] -> [i64]`.
+    CoreToU64(TypedFunc<(), i64>),
+    /// Lowered `[i32] -> []`.
+    CoreU32ToUnit(TypedFunc<i32, ()>),
+}
+
+impl Instance {
+    /// Resolves the export of `kernel`. Errors: no such export, or another type.
+    pub fn bind(&mut self, kernel: &Kernel) -> Result<Bound> {
+        let store = &mut self.store;
+        let name = kernel.export;
+        let bound = match &self.inner {
+            Inner::Component(i) => match kernel.sig {
+                Sig::ToU32 => Bound::NativeToU32(i.get_typed_func(&mut *store, name)?),
+                Sig::U32ToU32 => Bound::NativeU32ToU32(i.get_typed_func(&mut *store, name)?),
+                Sig::ToU64 => Bound::NativeToU64(i.get_typed_func(&mut *store, name)?),
+                Sig::U32ToUnit => Bound::NativeU32ToUnit(i.get_typed_func(&mut *store, name)?),
+            },
+            Inner::Module(i) => match kernel.sig {
+                Sig::ToU32 => Bound::CoreToU32(i.get_typed_func(&mut *store, name)?),
+                Sig::U32ToU32 => Bound::CoreU32ToU32(i.get_typed_func(&mut *store, name)?),
+                Sig::ToU64 => Bound::CoreToU64(i.get_typed_func(&mut *store, name)?),
+                Sig::U32ToUnit => Bound::CoreU32ToUnit(i.get_typed_func(&mut *store, name)?),
+            },
+        };
+        Ok(bound)
+    }
+
+    /// Calls `bound` with `arg`; the result as a `u64` (0 for no result).
+    pub fn call(&mut self, bound: &Bound, arg: u32) -> Result<u64> {
+        let s = &mut self.store;
+        let r = match bound {
+            Bound::NativeToU32(f) => u64::from(f.call(&mut *s, ())?.0),
+            Bound::NativeU32ToU32(f) => u64::from(f.call(&mut *s, (arg,))?.0),
+            Bound::NativeToU64(f) => f.call(&mut *s, ())?.0,
+            Bound::NativeU32ToUnit(f) => {
+                f.call(&mut *s, (arg,))?;
+                0
+            }
+            // The lowered module's `i32`/`i64` carry the `u32`/`u64` bit patterns.
+            Bound::CoreToU32(f) => u64::from(f.call(&mut *s, ())? as u32),
+            Bound::CoreU32ToU32(f) => u64::from(f.call(&mut *s, arg as i32)? as u32),
+            Bound::CoreToU64(f) => f.call(&mut *s, ())? as u64,
+            Bound::CoreU32ToUnit(f) => {
+                f.call(&mut *s, arg as i32)?;
+                0
+            }
+        };
+        Ok(r)
+    }
+
+    /// Binds and calls `kernel` once.
+    pub fn run(&mut self, kernel: &Kernel) -> Result<u64> {
+        let bound = self.bind(kernel)?;
+        self.call(&bound, kernel.arg)
+            .with_context(|| format!("`{}` failed", kernel.export))
+    }
+}
+
+/// The workload compiled in every form.
+pub struct Prepared {
+    /// The workload.
+    pub workload: Workload,
+    /// One compilation per form, in [`Form::ALL`] order.
+    pub forms: Vec<Compiled>,
+}
+
+impl Prepared {
+    /// Parses, lowers and compiles `workload` in every form.
+    pub fn new(workload: Workload) -> Result<Prepared> {
+        let bytes = component_bytes(&workload)?;
+        let forms = Form::ALL
+            .iter()
+            .map(|&f| {
+                Compiled::new(&bytes, f).with_context(|| format!("form `{}` failed", f.name()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Prepared { workload, forms })
+    }
+
+    /// A fresh instance of the workload in `form` with its setup calls done.
+    pub fn ready(&self, form: Form) -> Result<Instance> {
+        let compiled = self
+            .forms
+            .iter()
+            .find(|c| c.form == form)
+            .context("form not compiled")?;
+        let mut instance = compiled.instantiate()?;
+        for k in self.workload.setup {
+            instance.run(k)?;
+        }
+        Ok(instance)
+    }
+
+    /// Runs every kernel once in every form, each on a fresh instance, and fails unless the
+    /// lowered forms give the native result. Returns the native results, in kernel order.
+    pub fn check(&self) -> Result<Vec<u64>> {
+        let mut expected = Vec::new();
+        for k in self.workload.kernels {
+            let mut results = Vec::new();
+            for form in Form::ALL {
+                let r = self
+                    .ready(form)
+                    .and_then(|mut i| i.run(k))
+                    .with_context(|| {
+                        format!(
+                            "`{}` / `{}` in form `{}`",
+                            self.workload.name,
+                            k.name,
+                            form.name()
+                        )
+                    })?;
+                results.push(r);
+            }
+            if results.iter().any(|r| *r != results[0]) {
+                bail!(
+                    "`{}` / `{}`: native {}, reify-all {}, reify-auto {}",
+                    self.workload.name,
+                    k.name,
+                    results[0],
+                    results[1],
+                    results[2]
+                );
+            }
+            expected.push(results[0]);
+        }
+        Ok(expected)
+    }
+}
+
+/// The byte lengths of the core modules that `component` (binary) defines, nested components
+/// included; each module section counts once however often it is instantiated.
+pub fn core_module_sizes(component: &[u8]) -> Result<Vec<usize>> {
+    use wasmtime_environ::wasmparser::{Parser, Payload};
+    let mut sizes = Vec::new();
+    for payload in Parser::new(0).parse_all(component) {
+        if let Payload::ModuleSection {
+            unchecked_range, ..
+        } = payload?
+        {
+            sizes.push(unchecked_range.len());
+        }
+    }
+    ensure!(!sizes.is_empty(), "the component defines no core module");
+    Ok(sizes)
+}
+
+/// Validates `component` (binary) with wasmparser and the features gc-lower accepts, as
+/// `wasm-tools validate` would.
+pub fn validate_component(component: &[u8]) -> Result<()> {
+    wasmtime_environ::wasmparser::Validator::new_with_features(gc_lower::front::input_features())
+        .validate_all(component)?;
+    Ok(())
+}
+
+/// The criterion settings every benchmark uses: 10 samples, 1 s of warm-up, 3 s of
+/// measurement per benchmark.
+pub fn timing() -> (usize, Duration, Duration) {
+    (10, Duration::from_secs(1), Duration::from_secs(3))
+}
