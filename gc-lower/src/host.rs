@@ -47,16 +47,16 @@
 //! pointer parameter (imports).
 //!
 //! Values behind those pointers live in the memory that the function's canonical options name.
-//! The output exports that memory as `memory` and the options' realloc as `cabi_realloc`, and
-//! the host reads and writes them directly, with no copy ([`HostInterface::memory_users`]). So
-//! every host function that uses memory must name the same memory and realloc, and that memory
-//! must stay a native linear memory (its module instantiated once, sharing no state with a
-//! reified module); `--reify all` keeps that module native. Copying through a separate exchange
-//! memory, which lifts these limits, is not implemented yet.
+//! When every host function that uses memory names the same memory, realloc and string
+//! encoding, and that memory stays a native linear memory (its module instantiated once,
+//! sharing no state with a reified module; `--reify all` keeps that module native), the output
+//! exports that memory as `memory` and the realloc as `cabi_realloc`, and the host reads and
+//! writes them directly, with no copy ([`HostInterface::memory_users`]). Otherwise every such
+//! function goes through FACT adapters and a separate exchange memory ([`crate::exchange`]).
 //!
 //! Known limits of this stage, reported as [`crate::error::not_yet`]: resources, maps,
-//! futures, streams, error contexts, async functions, lifts and lowers, host functions over
-//! different or reified memories, instances nested in instances and core modules or
+//! futures, streams, error contexts, async functions, lifts and lowers, instances nested in
+//! instances and core modules or
 //! components crossing the root. An imported instance that holds only types is not imported back
 //! by wit-component (it prunes imports that no core import uses), so such a component's
 //! re-wrapped type lacks that import.
