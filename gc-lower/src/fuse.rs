@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! types     [runtime-structs rec group, if anything is reified] [interned func types, vmctx structs]
-//! funcs     [host imports] [runtime helpers] [defined funcs of module 0] [module 1] ... [glue]
+//! funcs     [host imports] [defined funcs of module 0] [module 1] ... [glue, runtime helpers]
+//!           (a runtime helper is added when first used)
 //! globals   [$instance_N per reified runtime instance] [component-instance flags] [native globals]
 //! memories  [native memories, in instantiation order]      tables: likewise
 //! data      [segments of module 0] [module 1] ...           (all passive)
@@ -473,15 +474,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         self.num_imported_funcs = import_types.len() as u32;
         let _ = import_types;
 
-        // Runtime helpers.
-        if self.gc {
-            for h in runtime_structs::all_helpers() {
-                let hf = runtime_structs::helper(h);
-                let ty = self.func_type(&hf.params, &hf.results);
-                let f = self.add_func(ty, hf.name.clone(), hf.body);
-                self.helpers.insert(h, f);
-            }
-        }
+        // Runtime helpers are added when first used (see `helper`).
 
         // Module types and function ranges, for every instantiated module.
         let modules: Vec<StaticModuleIndex> = self.front.modules.keys().collect();
@@ -1267,8 +1260,16 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// The function of a runtime helper.
-    pub fn helper(&self, h: runtime_structs::Helper) -> OutFunc {
-        self.helpers[&h]
+    pub fn helper(&mut self, h: runtime_structs::Helper) -> OutFunc {
+        debug_assert!(self.gc, "runtime helpers need the runtime types");
+        if let Some(f) = self.helpers.get(&h) {
+            return *f;
+        }
+        let hf = runtime_structs::helper(h);
+        let ty = self.func_type(&hf.params, &hf.results);
+        let f = self.add_func(ty, hf.name.clone(), hf.body);
+        self.helpers.insert(h, f);
+        f
     }
 
     /// A constant expression of an unreified module, renumbered.
