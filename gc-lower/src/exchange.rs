@@ -1,4 +1,5 @@
-//! Host functions through a separate exchange memory, with FACT adapters (`DESIGN.md` §4).
+//! Host functions through a separate exchange memory, with FACT adapters (`DESIGN.md` §4); and
+//! every host function that passes resource handles.
 //!
 //! The host reads and writes the values of strings, lists and spilled parameters or results in
 //! the one linear memory that the output exports as `memory`. When every host function names the
@@ -28,7 +29,10 @@
 //! - the *entry module*: the functions the host and the guest call.
 //!
 //! The host side of every adapter is one extra component instance (never entered by guest code)
-//! with UTF-8 strings. Host imports reach the host through an extra `LowerImport` trampoline
+//! with UTF-8 strings. Functions that pass resource handles are always adapted: the host side's
+//! function type is a copy whose handles live in the host's table of each resource (an index past
+//! the component's tables), and FACT's transfers into and out of those tables become the guest
+//! core ABI's resource intrinsics (see `resources.rs`). Host imports reach the host through an extra `LowerImport` trampoline
 //! with the host side's options, so [`crate::host::HostInterface::import_of`] knows it.
 //!
 //! Known imprecision: the adapter instances are created after every other instance, so a start
@@ -40,14 +44,16 @@ use hashbrown::HashMap;
 use std::fmt::Write as _;
 use wasmtime_environ::component::{
     Adapter, AdapterOptions, CanonicalOptions, CanonicalOptionsDataModel, ComponentTypes, CoreDef,
-    CoreExport, DataModel, ExportItem, GlobalInitializer, InstantiateModule, LinearMemoryOptions,
-    OptionsIndex, RuntimeComponentInstanceIndex, RuntimeInstanceIndex, RuntimeMemoryIndex,
-    RuntimeReallocIndex, StringEncoding, Trampoline, TrampolineIndex, dfg,
+    CoreExport, DataModel, ExportItem, GlobalInitializer, InstantiateModule, InterfaceType,
+    LinearMemoryOptions, OptionsIndex, RuntimeComponentInstanceIndex, RuntimeInstanceIndex,
+    RuntimeMemoryIndex, RuntimeReallocIndex, StringEncoding, Trampoline, TrampolineIndex,
+    TypeFuncIndex, TypeResourceTable, TypeResourceTableIndex, TypeTupleIndex, dfg,
 };
 use wasmtime_environ::fact;
 use wasmtime_environ::wasmparser::ValType;
 use wasmtime_environ::{EntityIndex, IndexType, Limits, Memory, MemoryIndex};
 
+use crate::error::not_yet;
 use crate::front::Extension;
 use crate::host::{HostInterface, HostLowering};
 
@@ -96,11 +102,17 @@ pub fn zero_copy(
     if reified[graph.instances[memory.0].module] {
         return false;
     }
-    host.memory_users.iter().all(|user| {
-        resolve(&user.memory) == Some(memory)
-            && user.encoding == first.encoding
-            && user.realloc.as_ref().map(resolve) == first.realloc.as_ref().map(resolve)
-    })
+    let handles = host.exports.iter().any(|e| e.has_handles)
+        || host
+            .imports
+            .iter()
+            .any(|i| i.has_handles && !i.lowerings.is_empty());
+    !handles
+        && host.memory_users.iter().all(|user| {
+            resolve(&user.memory) == Some(memory)
+                && user.encoding == first.encoding
+                && user.realloc.as_ref().map(resolve) == first.realloc.as_ref().map(resolve)
+        })
 }
 
 /// Adds the exchange module, the FACT adapters and the entry module for every host function
@@ -149,11 +161,36 @@ pub fn add_host_adapters(
     // Every adapted function's options: the guest side's comes from the component, the host
     // side's is new.
     let adapted_exports: Vec<usize> = (0..host.exports.len())
-        .filter(|&k| host.exports[k].uses_memory)
+        .filter(|&k| host.exports[k].uses_memory || host.exports[k].has_handles)
         .collect();
     let adapted_imports: Vec<usize> = (0..host.imports.len())
-        .filter(|&i| host.imports[i].uses_memory && !host.imports[i].lowerings.is_empty())
+        .filter(|&i| {
+            let import = &host.imports[i];
+            (import.uses_memory || import.has_handles) && !import.lowerings.is_empty()
+        })
         .collect();
+    // The host side's function types: resource handles in the host's tables.
+    let mut export_host_tys = Vec::new();
+    for &k in &adapted_exports {
+        let mut copy = HostTypes {
+            types,
+            host,
+            builder: &mut *ext.types,
+            import: false,
+        };
+        export_host_tys.push(copy.func(host.exports[k].component_ty)?);
+    }
+    let mut import_host_tys = Vec::new();
+    for &i in &adapted_imports {
+        let mut copy = HostTypes {
+            types,
+            host,
+            builder: &mut *ext.types,
+            import: true,
+        };
+        import_host_tys.push(copy.func(host.imports[i].component_ty)?);
+    }
+    let component = &mut ext.translation.component;
     // `core_type` of the host side's `CanonicalOptions` and of added trampolines is not read
     // by gc-lower; FACT reads the adapters' core types, interned below.
     let Some(core_type) = adapted_exports
@@ -363,7 +400,11 @@ pub fn add_host_adapters(
         fact::Module::new(ext.types, ext.tunables, crate::front::input_features());
     let mut entry_imports = String::new();
     let mut entry_funcs = String::new();
-    for (&k, &core_type) in adapted_exports.iter().zip(export_core_types) {
+    for ((&k, &core_type), &host_ty) in adapted_exports
+        .iter()
+        .zip(export_core_types)
+        .zip(&export_host_tys)
+    {
         let export = &host.exports[k];
         let name = format!("export{k}");
         fact_module.adapt(
@@ -371,7 +412,7 @@ pub fn add_host_adapters(
             &Adapter {
                 lift_ty: export.component_ty,
                 lift_options: guest_side(export.options, export.post_return.as_ref())?,
-                lower_ty: export.component_ty,
+                lower_ty: host_ty,
                 lower_options: host_side(core_type),
                 func: to_dfg(&export.func)?,
             },
@@ -403,10 +444,11 @@ pub fn add_host_adapters(
             )?;
         }
     }
-    for ((&i, &(_, host_lowering)), &core_type) in adapted_imports
+    for (((&i, &(_, host_lowering)), &core_type), &host_ty) in adapted_imports
         .iter()
         .zip(&plan.host_lowerings)
         .zip(import_core_types)
+        .zip(&import_host_tys)
     {
         let import = &host.imports[i];
         let callee = if import.return_area {
@@ -419,9 +461,12 @@ pub fn add_host_adapters(
             fact_module.adapt(
                 &name,
                 &Adapter {
-                    lift_ty: import.component_ty,
+                    lift_ty: host_ty,
                     lift_options: host_side(core_type),
-                    lower_ty: import.component_ty,
+                    lower_ty: match ext.translation.trampolines[lowering.trampoline] {
+                        Trampoline::LowerImport { lower_ty, .. } => lower_ty,
+                        _ => bail!("internal error: a host lowering that is not `LowerImport`"),
+                    },
                     lower_options: guest_side(lowering.options, None)?,
                     func: to_dfg(&callee)?,
                 },
@@ -491,10 +536,20 @@ pub fn add_host_adapters(
                 ext.translation.component.trampolines.push(core_type);
                 CoreDef::Trampoline(t)
             }
-            fact::Import::Trap => {
-                let t = ext.translation.trampolines.push(Trampoline::Trap);
-                ext.translation.component.trampolines.push(core_type);
-                CoreDef::Trampoline(t)
+            fact::Import::Trap => trampoline(ext.translation, Trampoline::Trap, core_type),
+            fact::Import::ResourceTransferOwn => {
+                trampoline(ext.translation, Trampoline::ResourceTransferOwn, core_type)
+            }
+            fact::Import::ResourceTransferBorrow => trampoline(
+                ext.translation,
+                Trampoline::ResourceTransferBorrow,
+                core_type,
+            ),
+            fact::Import::EnterSyncCall => {
+                trampoline(ext.translation, Trampoline::EnterSyncCall, core_type)
+            }
+            fact::Import::ExitSyncCall => {
+                trampoline(ext.translation, Trampoline::ExitSyncCall, core_type)
             }
             _ => bail!("internal error: a host adapter needs an unexpected FACT import"),
         };
@@ -537,6 +592,113 @@ pub fn add_host_adapters(
         );
     }
     Ok(plan)
+}
+
+/// Adds trampoline `t` (see `add_host_adapters` on `core_type`).
+fn trampoline(
+    translation: &mut wasmtime_environ::component::ComponentTranslation,
+    t: Trampoline,
+    core_type: wasmtime_environ::ModuleInternedTypeIndex,
+) -> CoreDef {
+    let t = translation.trampolines.push(t);
+    translation.component.trampolines.push(core_type);
+    CoreDef::Trampoline(t)
+}
+
+/// Copies component types for the host side of host adapters: every resource handle is in
+/// the host's table of its resource ([`crate::host::HostResource::host_table`]). Types are
+/// read from the first translation (`types`) and added to the second's builder; indices agree
+/// because both translations are of the same component.
+struct HostTypes<'a> {
+    types: &'a ComponentTypes,
+    host: &'a HostInterface,
+    builder: &'a mut wasmtime_environ::component::ComponentTypesBuilder,
+    /// Copying a host import's type: a borrow of an exported resource cannot be passed.
+    import: bool,
+}
+
+impl HostTypes<'_> {
+    fn func(&mut self, ty: TypeFuncIndex) -> Result<TypeFuncIndex> {
+        let mut func = self.types[ty].clone();
+        func.params = self.tuple(func.params)?;
+        func.results = self.tuple(func.results)?;
+        Ok(self.builder.add_func_type(func))
+    }
+
+    fn tuple(&mut self, i: TypeTupleIndex) -> Result<TypeTupleIndex> {
+        let mut tuple = self.types[i].clone();
+        for ty in tuple.types.iter_mut() {
+            *ty = self.ty(ty)?;
+        }
+        Ok(self.builder.add_tuple_type(tuple))
+    }
+
+    fn ty(&mut self, ty: &InterfaceType) -> Result<InterfaceType> {
+        Ok(match *ty {
+            InterfaceType::Own(t) => InterfaceType::Own(self.table(t, false)?),
+            InterfaceType::Borrow(t) => InterfaceType::Borrow(self.table(t, true)?),
+            InterfaceType::Record(i) => {
+                let mut record = self.types[i].clone();
+                for field in record.fields.iter_mut() {
+                    field.ty = self.ty(&field.ty)?;
+                }
+                InterfaceType::Record(self.builder.add_record_type(record))
+            }
+            InterfaceType::Tuple(i) => InterfaceType::Tuple(self.tuple(i)?),
+            InterfaceType::Variant(i) => {
+                let mut variant = self.types[i].clone();
+                for case in variant.cases.values_mut().flatten() {
+                    *case = self.ty(case)?;
+                }
+                InterfaceType::Variant(self.builder.add_variant_type(variant))
+            }
+            InterfaceType::Option(i) => {
+                let mut option = self.types[i].clone();
+                option.ty = self.ty(&option.ty)?;
+                InterfaceType::Option(self.builder.add_option_type(option))
+            }
+            InterfaceType::Result(i) => {
+                let mut result = self.types[i].clone();
+                if let Some(ok) = &mut result.ok {
+                    *ok = self.ty(ok)?;
+                }
+                if let Some(err) = &mut result.err {
+                    *err = self.ty(err)?;
+                }
+                InterfaceType::Result(self.builder.add_result_type(result))
+            }
+            InterfaceType::List(i) => {
+                let mut list = self.types[i].clone();
+                list.element = self.ty(&list.element)?;
+                InterfaceType::List(self.builder.add_list_type(list))
+            }
+            InterfaceType::FixedLengthList(i) => {
+                let mut list = self.types[i].clone();
+                list.element = self.ty(&list.element)?;
+                InterfaceType::FixedLengthList(self.builder.add_fixed_length_list_type(list))
+            }
+            other => other,
+        })
+    }
+
+    fn table(&self, t: TypeResourceTableIndex, borrow: bool) -> Result<TypeResourceTableIndex> {
+        let TypeResourceTable::Concrete { ty: resource, .. } = self.types[t] else {
+            bail!("internal error: a handle of an abstract resource type at the host boundary");
+        };
+        let Some(k) = self.host.host_resource(resource) else {
+            return Err(not_yet(
+                "resources at the host boundary that no imported or exported interface declares",
+            ));
+        };
+        let resource = &self.host.resources[k];
+        if borrow && self.import && resource.exported {
+            return Err(not_yet(format!(
+                "borrows of resource `{}`, which the component exports, passed to a host import",
+                resource.name
+            )));
+        }
+        Ok(resource.host_table)
+    }
 }
 
 /// The exchange module's fixed part: memory, bump allocator, marks and call depth.

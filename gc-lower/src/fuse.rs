@@ -238,6 +238,9 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) template_funcs: HashMap<(&'static str, crate::template::Binding, u32), OutFunc>,
     /// The resources template's binding (its globals and lookup functions), once created.
     pub(crate) resource_binding: Option<crate::template::Binding>,
+    /// Set while an own handle moves from the host's table into the guest's (see
+    /// `resources.rs`).
+    pub(crate) moving_from_host: Option<OutGlobal>,
     pub(crate) num_imported_funcs: u32,
 }
 
@@ -389,6 +392,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             bound: HashMap::new(),
             template_funcs: HashMap::new(),
             resource_binding: None,
+            moving_from_host: None,
             num_imported_funcs: 0,
         };
         lw.layout(reified)?;
@@ -456,15 +460,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     fn layout(&mut self, reified: &SecondaryMap<StaticModuleIndex, bool>) -> Result<()> {
         // Host imports come first in the function index space.
         let mut import_types = Vec::new();
-        for import in &self.host.imports {
-            let params: Vec<_> = import
-                .ty
+        for (_, _, ty) in self.host.core_imports() {
+            let params: Vec<_> = ty
                 .params()
                 .iter()
                 .map(|t| plain_val_type(*t))
                 .collect::<Result<_>>()?;
-            let results: Vec<_> = import
-                .ty
+            let results: Vec<_> = ty
                 .results()
                 .iter()
                 .map(|t| plain_val_type(*t))
@@ -1181,17 +1183,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// The output type of function `f`.
     pub fn out_func_type(&self, f: OutFunc) -> u32 {
         if f.0 < self.num_imported_funcs {
-            let import = &self.host.imports[f.0 as usize];
+            let (_, _, ty) = &self.host.core_imports()[f.0 as usize];
             let key: (Vec<_>, Vec<_>) = (
-                import
-                    .ty
-                    .params()
+                ty.params()
                     .iter()
                     .map(|t| plain_val_type(*t).unwrap_or(we::ValType::I32))
                     .collect(),
-                import
-                    .ty
-                    .results()
+                ty.results()
                     .iter()
                     .map(|t| plain_val_type(*t).unwrap_or(we::ValType::I32))
                     .collect(),
@@ -1377,9 +1375,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         module.section(&types);
 
         let mut imports = we::ImportSection::new();
-        for (i, import) in self.host.imports.iter().enumerate() {
+        for (i, (module, name, _)) in self.host.core_imports().into_iter().enumerate() {
             let ty = self.out_func_type(OutFunc(i as u32));
-            imports.import(&import.module, &import.name, we::EntityType::Function(ty));
+            imports.import(module, name, we::EntityType::Function(ty));
         }
         module.section(&imports);
 
@@ -1456,8 +1454,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
         let mut names = we::NameSection::new();
         let mut fnames = we::NameMap::new();
-        for (i, import) in self.host.imports.iter().enumerate() {
-            fnames.append(i as u32, &format!("{}#{}", import.module, import.name));
+        for (i, (module, name, _)) in self.host.core_imports().into_iter().enumerate() {
+            fnames.append(i as u32, &format!("{module}#{name}"));
         }
         for (i, f) in self.funcs.iter().enumerate() {
             fnames.append(self.num_imported_funcs + i as u32, &f.name);

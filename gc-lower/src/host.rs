@@ -54,9 +54,13 @@
 //! writes them directly, with no copy ([`HostInterface::memory_users`]). Otherwise every such
 //! function goes through FACT adapters and a separate exchange memory ([`crate::exchange`]).
 //!
-//! Known limits of this stage, reported as [`crate::error::not_yet`]: resources, maps,
-//! futures, streams, error contexts, async functions, lifts and lowers, instances nested in
-//! instances and core modules or
+//! Resource types of imported and exported interfaces cross the boundary with the guest core
+//! ABI's intrinsics ([`HostInterface::resource_imports`], `iface#[dtor]r` exports); functions
+//! that pass handles always go through host adapters ([`crate::exchange`]).
+//!
+//! Known limits of this stage, reported as [`crate::error::not_yet`]: resources at the root of
+//! the world (WIT cannot describe them), maps, futures, streams, error contexts, async
+//! functions, lifts and lowers, instances nested in instances and core modules or
 //! components crossing the root. An imported instance that holds only types is not imported back
 //! by wit-component (it prunes imports that no core import uses), so such a component's
 //! re-wrapped type lacks that import.
@@ -66,9 +70,9 @@ use hashbrown::HashMap;
 use wasmtime_environ::EntityIndex;
 use wasmtime_environ::component::{
     CanonicalOptionsDataModel, Component, ComponentTranslation, ComponentTypes, CoreDef, Export,
-    GlobalInitializer, InterfaceType, LoweredIndex, NameMapNoIntern, OptionsIndex,
+    GlobalInitializer, InterfaceType, LoweredIndex, NameMapNoIntern, OptionsIndex, ResourceIndex,
     RuntimeMemoryIndex, RuntimePostReturnIndex, StringEncoding, Trampoline, TrampolineIndex,
-    TypeComponentInstanceIndex, TypeDef, TypeFuncIndex,
+    TypeComponentInstanceIndex, TypeDef, TypeFuncIndex, TypeResourceTable, TypeResourceTableIndex,
 };
 use wasmtime_environ::wasmparser::{FuncType, ValType};
 
@@ -107,6 +111,66 @@ pub struct HostInterface {
     pub adapted_lowerings: HashMap<TrampolineIndex, CoreDef>,
     /// The exchange module's instance, when host adapters are in use.
     pub exchange: Option<wasmtime_environ::component::RuntimeInstanceIndex>,
+    /// The resource types of interfaces the component imports or exports, once each.
+    pub resources: Vec<HostResource>,
+    /// The guest core ABI's resource intrinsics the output imports, after
+    /// [`HostInterface::imports`] in the function index space (see
+    /// [`HostInterface::core_imports`]).
+    pub resource_imports: Vec<ResourceImport>,
+}
+
+/// A resource type of an imported or exported interface.
+#[derive(Debug, Clone)]
+pub struct HostResource {
+    /// The interface's name (`ns:pkg/iface@1.0.0`).
+    pub interface: String,
+    /// The resource's name in the interface.
+    pub name: String,
+    /// The resource.
+    pub resource: ResourceIndex,
+    /// Whether the component defines the resource (and exports it); otherwise the host does.
+    pub exported: bool,
+    /// The resource table index that stands for the host's handle table in host adapters
+    /// (past the component's own resource tables; see [`crate::exchange`]).
+    pub host_table: TypeResourceTableIndex,
+}
+
+/// A resource intrinsic of the guest core ABI (wit-component's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceIntrinsic {
+    /// `[resource-new]r: (rep i32) -> (handle i32)`, for an exported resource.
+    New,
+    /// `[resource-rep]r: (handle i32) -> (rep i32)`, for an exported resource.
+    Rep,
+    /// `[resource-drop]r: (handle i32)`; for an exported resource its destructor export
+    /// `[dtor]r` runs.
+    Drop,
+}
+
+/// A core import of a resource intrinsic: `"[export]iface" "[resource-new]r"` for an exported
+/// resource, `"iface" "[resource-drop]r"` for an imported one.
+#[derive(Debug, Clone)]
+pub struct ResourceImport {
+    /// Core module name.
+    pub module: String,
+    /// Core field name.
+    pub name: String,
+    /// Index in [`HostInterface::resources`].
+    pub resource: usize,
+    /// Which intrinsic.
+    pub intrinsic: ResourceIntrinsic,
+}
+
+impl ResourceIntrinsic {
+    /// The core type: `(i32) -> i32` for new and rep, `(i32)` for drop.
+    pub fn ty(self) -> FuncType {
+        match self {
+            ResourceIntrinsic::New | ResourceIntrinsic::Rep => {
+                FuncType::new([ValType::I32], [ValType::I32])
+            }
+            ResourceIntrinsic::Drop => FuncType::new([ValType::I32], []),
+        }
+    }
 }
 
 /// A host function whose values cross the boundary through linear memory (strings, lists, more
@@ -124,6 +188,34 @@ pub struct MemoryUser {
 }
 
 impl HostInterface {
+    /// Every core import of the output, in function index order: the host functions, then
+    /// the resource intrinsics, as (module, name, core type).
+    pub fn core_imports(&self) -> Vec<(&str, &str, FuncType)> {
+        let functions = self
+            .imports
+            .iter()
+            .map(|i| (i.module.as_str(), i.name.as_str(), i.ty.clone()));
+        let intrinsics = self
+            .resource_imports
+            .iter()
+            .map(|i| (i.module.as_str(), i.name.as_str(), i.intrinsic.ty()));
+        functions.chain(intrinsics).collect()
+    }
+
+    /// The function index of the import of `intrinsic` for resource `resource` (an index in
+    /// [`HostInterface::resources`]), if the output imports it.
+    pub fn resource_import(&self, resource: usize, intrinsic: ResourceIntrinsic) -> Option<u32> {
+        self.resource_imports
+            .iter()
+            .position(|i| i.resource == resource && i.intrinsic == intrinsic)
+            .map(|p| (self.imports.len() + p) as u32)
+    }
+
+    /// The index in [`HostInterface::resources`] of `resource`, if it crosses the boundary.
+    pub fn host_resource(&self, resource: ResourceIndex) -> Option<usize> {
+        self.resources.iter().position(|r| r.resource == resource)
+    }
+
     /// Returns the index in [`HostInterface::imports`] of the host import that the
     /// `LowerImport` trampoline `trampoline` lowers, if it is one.
     pub fn import_of(&self, trampoline: TrampolineIndex) -> Option<usize> {
@@ -149,6 +241,8 @@ pub struct HostImport {
     pub component_ty: TypeFuncIndex,
     /// Whether values cross through linear memory (strings, lists, spilled values).
     pub uses_memory: bool,
+    /// Whether resource handles cross (then the function always goes through host adapters).
+    pub has_handles: bool,
     /// Whether the results go through a return area (more than one flat result): then
     /// [`HostImport::ty`] ends with the return-area pointer and has no results.
     pub return_area: bool,
@@ -183,6 +277,8 @@ pub struct HostExport {
     pub component_ty: TypeFuncIndex,
     /// Whether values cross through linear memory (strings, lists, spilled values).
     pub uses_memory: bool,
+    /// Whether resource handles cross (then the function always goes through host adapters).
+    pub has_handles: bool,
     /// The lifted core function.
     pub func: CoreDef,
     /// The canonical options of the lift.
@@ -211,13 +307,17 @@ pub fn host_interface(
     component: &[u8],
     translation: &ComponentTranslation,
     types: &ComponentTypes,
+    num_resource_tables: usize,
     adapters: Option<&crate::exchange::ExchangePlan>,
 ) -> anyhow::Result<HostInterface> {
     let mut memory_users = Vec::new();
-    let mut imports = imports(translation, types, &mut memory_users, adapters)
+    let mut found = Vec::new();
+    let mut imports = imports(translation, types, &mut memory_users, &mut found, adapters)
         .context("failed to compute the host imports")?;
-    let mut exports = exports(translation, types, &mut memory_users)
+    let mut exports = exports(translation, types, &mut memory_users, &mut found)
         .context("failed to compute the host exports")?;
+    let (resources, resource_imports) =
+        host_resources(&translation.component, types, num_resource_tables, found)?;
     let mut adapted_lowerings = HashMap::new();
     if let Some(plan) = adapters {
         for &(i, lowering) in &plan.host_lowerings {
@@ -247,7 +347,66 @@ pub fn host_interface(
         memory_users,
         adapted_lowerings,
         exchange: adapters.map(|plan| plan.exchange),
+        resources,
+        resource_imports,
     })
+}
+
+/// The resource types found in imported and exported interfaces, as (interface, name, table),
+/// made into [`HostResource`]s (one per resource) and the intrinsics the output imports for
+/// them: new, rep and drop for an exported resource, drop for an imported one.
+fn host_resources(
+    component: &Component,
+    types: &ComponentTypes,
+    num_resource_tables: usize,
+    found: Vec<(String, String, TypeResourceTableIndex)>,
+) -> anyhow::Result<(Vec<HostResource>, Vec<ResourceImport>)> {
+    let mut resources: Vec<HostResource> = Vec::new();
+    let mut intrinsics = Vec::new();
+    for (interface, name, table) in found {
+        let TypeResourceTable::Concrete { ty: resource, .. } = types[table] else {
+            anyhow::bail!("resource `{name}` of `{interface}` has no concrete type");
+        };
+        if resources.iter().any(|r| r.resource == resource) {
+            continue;
+        }
+        let exported = component.defined_resource_index(resource).is_some();
+        let index = resources.len();
+        let list: &[ResourceIntrinsic] = if exported {
+            &[
+                ResourceIntrinsic::New,
+                ResourceIntrinsic::Rep,
+                ResourceIntrinsic::Drop,
+            ]
+        } else {
+            &[ResourceIntrinsic::Drop]
+        };
+        for &intrinsic in list {
+            let verb = match intrinsic {
+                ResourceIntrinsic::New => "new",
+                ResourceIntrinsic::Rep => "rep",
+                ResourceIntrinsic::Drop => "drop",
+            };
+            intrinsics.push(ResourceImport {
+                module: if exported {
+                    format!("[export]{interface}")
+                } else {
+                    interface.clone()
+                },
+                name: format!("[resource-{verb}]{name}"),
+                resource: index,
+                intrinsic,
+            });
+        }
+        resources.push(HostResource {
+            host_table: TypeResourceTableIndex::from_u32((num_resource_tables + index) as u32),
+            interface,
+            name,
+            resource,
+            exported,
+        });
+    }
+    Ok((resources, intrinsics))
 }
 
 /// Lists the imported functions and attaches each `LowerImport` trampoline to its function.
@@ -255,6 +414,7 @@ fn imports(
     translation: &ComponentTranslation,
     types: &ComponentTypes,
     memory_users: &mut Vec<MemoryUser>,
+    found: &mut Vec<(String, String, TypeResourceTableIndex)>,
     adapters: Option<&crate::exchange::ExchangePlan>,
 ) -> anyhow::Result<Vec<HostImport>> {
     let component = &translation.component;
@@ -273,13 +433,17 @@ fn imports(
                 )?);
             }
             TypeDef::ComponentInstance(instance) => {
-                for (func_name, ty) in instance_funcs(types, instance, import_name)? {
+                for (func_name, ty) in instance_funcs(types, instance, import_name, found)? {
                     by_path.insert((import_name.clone(), func_name.clone()), imports.len());
                     imports.push(host_import(types, import_name.clone(), func_name, ty)?);
                 }
             }
             TypeDef::Interface(_) => {}
-            TypeDef::Resource(_) => return Err(not_yet("resources at the host boundary")),
+            TypeDef::Resource(_) => {
+                return Err(not_yet(format!(
+                    "resource `{import_name}` imported at the root of the world"
+                )));
+            }
             TypeDef::Module(_) => {
                 return Err(not_yet(format!(
                     "core module `{import_name}` imported by the root component"
@@ -361,7 +525,7 @@ fn host_import(
     name: String,
     ty: TypeFuncIndex,
 ) -> anyhow::Result<HostImport> {
-    let (flat, uses_memory) = flatten_func(types, ty, Direction::Lower)?;
+    let (flat, uses) = flatten_func(types, ty, Direction::Lower)?;
     let (lifted, _) = flatten_func(types, ty, Direction::Lift)?;
     Ok(HostImport {
         module,
@@ -369,7 +533,8 @@ fn host_import(
         return_area: lifted.results() != flat.results(),
         ty: flat,
         component_ty: ty,
-        uses_memory,
+        uses_memory: uses.memory,
+        has_handles: uses.handles,
         lowerings: Vec::new(),
     })
 }
@@ -388,13 +553,16 @@ fn instance_funcs(
     types: &ComponentTypes,
     instance: TypeComponentInstanceIndex,
     import_name: &str,
+    found: &mut Vec<(String, String, TypeResourceTableIndex)>,
 ) -> anyhow::Result<Vec<(String, TypeFuncIndex)>> {
     let mut funcs = Vec::new();
     for (name, ext) in &types[instance].exports {
         match ext.ty {
             TypeDef::ComponentFunc(ty) => funcs.push((name.clone(), ty)),
             TypeDef::Interface(_) => {}
-            TypeDef::Resource(_) => return Err(not_yet("resources at the host boundary")),
+            TypeDef::Resource(table) => {
+                found.push((import_name.to_string(), name.clone(), table));
+            }
             TypeDef::ComponentInstance(_) => {
                 return Err(not_yet(format!(
                     "instance `{name}` nested in imported instance `{import_name}`"
@@ -415,6 +583,7 @@ fn exports(
     translation: &ComponentTranslation,
     types: &ComponentTypes,
     memory_users: &mut Vec<MemoryUser>,
+    found: &mut Vec<(String, String, TypeResourceTableIndex)>,
 ) -> anyhow::Result<Vec<HostExport>> {
     let component = &translation.component;
     let post_returns: HashMap<RuntimePostReturnIndex, &CoreDef> = component
@@ -430,8 +599,8 @@ fn exports(
         if opts.async_ || opts.callback.is_some() {
             return Err(not_yet("async lifts at the host boundary"));
         }
-        let (flat, uses_memory) = flatten_func(types, ty, Direction::Lift)?;
-        if uses_memory {
+        let (flat, uses) = flatten_func(types, ty, Direction::Lift)?;
+        if uses.memory {
             memory_users.push(memory_user(translation, &name, options)?);
         }
         let post_return = match opts.post_return {
@@ -445,7 +614,8 @@ fn exports(
             name,
             ty: flat,
             component_ty: ty,
-            uses_memory,
+            uses_memory: uses.memory,
+            has_handles: uses.handles,
             func: func.clone(),
             options,
             post_return,
@@ -472,8 +642,8 @@ fn exports(
                         Export::LiftedFunction { ty, func, options } => {
                             exports.push(lifted(format!("{name}#{member}"), *ty, func, *options)?);
                         }
-                        Export::Type(TypeDef::Resource(_)) => {
-                            return Err(not_yet("resources at the host boundary"));
+                        Export::Type(TypeDef::Resource(table)) => {
+                            found.push((name.to_string(), member.clone(), *table));
                         }
                         Export::Type(_) => {}
                         Export::Instance { .. } => {
@@ -490,7 +660,9 @@ fn exports(
                 }
             }
             Export::Type(TypeDef::Resource(_)) => {
-                return Err(not_yet("resources at the host boundary"));
+                return Err(not_yet(format!(
+                    "resource `{name}` exported at the root of the world"
+                )));
             }
             Export::Type(_) => {}
             Export::ModuleStatic { .. } | Export::ModuleImport { .. } => {
@@ -703,24 +875,33 @@ enum Direction {
     Lower,
 }
 
+/// What the values of a host function need besides flat core values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Uses {
+    /// Values cross through linear memory (strings, lists, spilled values).
+    memory: bool,
+    /// Resource handles cross (they must move between the host's and the guest's tables).
+    handles: bool,
+}
+
 /// Flattens the component function type `ty` into its core type (canonical ABI
-/// `flatten_functype`, synchronous), and says whether values cross through linear memory.
+/// `flatten_functype`, synchronous), and says what else its values need.
 ///
-/// Errors: [`not_yet`] for types that need a handle table or are async.
+/// Errors: [`not_yet`] for types that are not supported yet or are async.
 fn flatten_func(
     types: &ComponentTypes,
     ty: TypeFuncIndex,
     direction: Direction,
-) -> anyhow::Result<(FuncType, bool)> {
+) -> anyhow::Result<(FuncType, Uses)> {
     let func = &types[ty];
     if func.async_ {
         return Err(not_yet("async functions at the host boundary"));
     }
     let params = &types[func.params].types;
     let results = &types[func.results].types;
-    let mut uses_memory = false;
+    let mut uses = Uses::default();
     for ty in params.iter().chain(results.iter()) {
-        check_type(types, ty, &mut uses_memory)?;
+        check_type(types, ty, &mut uses)?;
     }
     let mut flat_params = Vec::new();
     for ty in params.iter() {
@@ -732,10 +913,10 @@ fn flatten_func(
     }
     if flat_params.len() > MAX_FLAT_PARAMS {
         flat_params = vec![ValType::I32];
-        uses_memory = true;
+        uses.memory = true;
     }
     if flat_results.len() > MAX_FLAT_RESULTS {
-        uses_memory = true;
+        uses.memory = true;
         match direction {
             Direction::Lift => flat_results = vec![ValType::I32],
             Direction::Lower => {
@@ -744,7 +925,7 @@ fn flatten_func(
             }
         }
     }
-    Ok((FuncType::new(flat_params, flat_results), uses_memory))
+    Ok((FuncType::new(flat_params, flat_results), uses))
 }
 
 /// The [`MemoryUser`] for the host function `name` whose canonical options are `options`.
@@ -800,14 +981,10 @@ pub fn memory_def(component: &Component, index: RuntimeMemoryIndex) -> anyhow::R
         .with_context(|| format!("runtime memory {} is never extracted", index.as_u32()))
 }
 
-/// Fails with `not_yet` when `ty` holds a value that crosses the boundary through a handle
-/// table (resources) or is not supported yet (maps, async values); sets `uses_memory` when it
-/// holds a string or a list.
-fn check_type(
-    types: &ComponentTypes,
-    ty: &InterfaceType,
-    uses_memory: &mut bool,
-) -> anyhow::Result<()> {
+/// Fails with `not_yet` when `ty` holds a value that is not supported yet at the boundary
+/// (maps, async values); sets `uses.memory` when it holds a string or a list, `uses.handles`
+/// when it holds a resource handle.
+fn check_type(types: &ComponentTypes, ty: &InterfaceType, uses: &mut Uses) -> anyhow::Result<()> {
     match *ty {
         InterfaceType::Bool
         | InterfaceType::S8
@@ -824,16 +1001,17 @@ fn check_type(
         | InterfaceType::Flags(_)
         | InterfaceType::Enum(_) => Ok(()),
         InterfaceType::String => {
-            *uses_memory = true;
+            uses.memory = true;
             Ok(())
         }
         InterfaceType::List(i) => {
-            *uses_memory = true;
-            check_type(types, &types[i].element, uses_memory)
+            uses.memory = true;
+            check_type(types, &types[i].element, uses)
         }
         InterfaceType::Map(_) => Err(not_yet("maps at the host boundary")),
         InterfaceType::Own(_) | InterfaceType::Borrow(_) => {
-            Err(not_yet("resources at the host boundary"))
+            uses.handles = true;
+            Ok(())
         }
         InterfaceType::Future(_) => Err(not_yet("futures at the host boundary")),
         InterfaceType::Stream(_) => Err(not_yet("streams at the host boundary")),
@@ -841,26 +1019,26 @@ fn check_type(
         InterfaceType::Record(i) => types[i]
             .fields
             .iter()
-            .try_for_each(|field| check_type(types, &field.ty, uses_memory)),
+            .try_for_each(|field| check_type(types, &field.ty, uses)),
         InterfaceType::Tuple(i) => types[i]
             .types
             .iter()
-            .try_for_each(|ty| check_type(types, ty, uses_memory)),
+            .try_for_each(|ty| check_type(types, ty, uses)),
         InterfaceType::Variant(i) => types[i]
             .cases
             .values()
             .flatten()
-            .try_for_each(|ty| check_type(types, ty, uses_memory)),
-        InterfaceType::Option(i) => check_type(types, &types[i].ty, uses_memory),
+            .try_for_each(|ty| check_type(types, ty, uses)),
+        InterfaceType::Option(i) => check_type(types, &types[i].ty, uses),
         InterfaceType::Result(i) => {
             let result = &types[i];
             result
                 .ok
                 .iter()
                 .chain(result.err.iter())
-                .try_for_each(|ty| check_type(types, ty, uses_memory))
+                .try_for_each(|ty| check_type(types, ty, uses))
         }
-        InterfaceType::FixedLengthList(i) => check_type(types, &types[i].element, uses_memory),
+        InterfaceType::FixedLengthList(i) => check_type(types, &types[i].element, uses),
     }
 }
 
@@ -981,7 +1159,7 @@ mod tests {
     ) -> anyhow::Result<(HostInterface, ComponentTranslation, ComponentTypes)> {
         let bytes = wat::parse_str(wat).expect("test component parses");
         let (translation, types) = translate_for_tests(&bytes);
-        let host = host_interface(&bytes, &translation, &types, None)?;
+        let host = host_interface(&bytes, &translation, &types, 0, None)?;
         Ok((host, translation, types))
     }
 
@@ -1097,7 +1275,7 @@ mod tests {
     fn round_trip(wat: &str) -> HostInterface {
         let bytes = wat::parse_str(wat).expect("test component parses");
         let (translation, types) = translate_for_tests(&bytes);
-        let host = host_interface(&bytes, &translation, &types, None).expect("host interface");
+        let host = host_interface(&bytes, &translation, &types, 0, None).expect("host interface");
         let core_ty = |options: OptionsIndex| {
             let ty = types[translation.component.options[options].core_type].unwrap_func();
             let conv = |t: &wasmtime_environ::WasmValType| match t {
@@ -1430,7 +1608,7 @@ mod tests {
     }
 
     #[test]
-    fn resources_at_the_boundary_are_rejected() {
+    fn resources_at_the_root_of_the_world_are_rejected() {
         let message = not_yet_message(
             r#"(component
               (type $r (resource (rep i32)))
@@ -1441,7 +1619,10 @@ mod tests {
               (func (export "f") (result (own $r2)) (canon lift (core func $m "f")))
             )"#,
         );
-        assert!(message.contains("resources"), "{message}");
+        assert!(
+            message.contains("exported at the root of the world"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -55,6 +55,17 @@ impl Lowerer<'_, '_> {
                     .push((export.post_return_name(), we::ExportKind::Func, f.0));
             }
         }
+        // The destructors of exported resources, run when the host drops a handle.
+        for k in 0..self.host.resources.len() {
+            if !self.host.resources[k].exported {
+                continue;
+            }
+            if let Some(f) = self.resource_dtor_export(k)? {
+                let resource = &self.host.resources[k];
+                let name = format!("{}#[dtor]{}", resource.interface, resource.name);
+                self.exports.push((name, we::ExportKind::Func, f.0));
+            }
+        }
         self.export_exchange_memory()
     }
 

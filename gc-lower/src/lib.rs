@@ -51,8 +51,14 @@ pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
     let scope = wasmtime_environ::ScopeVec::new();
     let mut front = front::translate(component, &scope)?;
     let mut graph = instance_graph(&front)?;
-    let mut host = host::host_interface(component, &front.translation, &front.types, None)
-        .context("failed to build the host interface")?;
+    let mut host = host::host_interface(
+        component,
+        &front.translation,
+        &front.types,
+        front.num_resource_tables,
+        None,
+    )
+    .context("failed to build the host interface")?;
     let mut reified = plan(&front, &graph, &host, options);
     if !exchange::zero_copy(&front, &graph, &host, &reified) {
         // Translate again, with host adapters through an exchange memory.
@@ -68,6 +74,7 @@ pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
             component,
             &front.translation,
             &front.types,
+            front.num_resource_tables,
             adapters.as_ref(),
         )
         .context("failed to build the host interface")?;

@@ -16,7 +16,19 @@
 //! | `EnterSyncCall`           | `(i32, i32, i32)`      | push a scope                       |
 //! | `ExitSyncCall`            | `()`                   | check and pop the scope            |
 //!
-//! Resources imported from the host are not supported yet.
+//! At the host boundary (host adapters, [`crate::exchange`]) each resource of an imported or
+//! exported interface has one more table index, past the component's own: the host's table.
+//! FACT's transfers into and out of it become the guest core ABI's intrinsics:
+//!
+//! | transfer                    | exported resource (the guest defines it) | imported resource |
+//! |-----------------------------|------------------------------------------|-------------------|
+//! | own, guest → host           | remove, `[resource-new]r(rep)`           | remove; the rep is the host's handle |
+//! | own, host → guest           | `[resource-rep]r`, `[resource-drop]r` without running the destructor, insert | insert the host's handle as the rep |
+//! | borrow, guest → host        | not supported (rejected when lowering)   | lend; the host's handle |
+//! | borrow, host → guest        | the rep arrives (the wrapper defines `r`): lower-borrow | the host's borrow handle as the rep: lower-borrow |
+//!
+//! Dropping an own handle of an imported resource calls `[resource-drop]r` with the host's
+//! handle; the exported destructor `iface#[dtor]r` runs the component's destructor.
 
 use std::sync::OnceLock;
 
@@ -25,11 +37,13 @@ use hashbrown::HashMap;
 use runtime_structs::{HANDLE_TABLE, HANDLES};
 use wasm_encoder as we;
 use wasmtime_environ::component::{
-    GlobalInitializer, RuntimeComponentInstanceIndex, TypeResourceTable, TypeResourceTableIndex,
+    GlobalInitializer, ResourceIndex, RuntimeComponentInstanceIndex, TypeResourceTable,
+    TypeResourceTableIndex,
 };
 
 use crate::error::not_yet;
 use crate::fuse::{Lowerer, OutFunc, OutGlobal};
+use crate::host::ResourceIntrinsic;
 use crate::template::{Binding, Template};
 
 /// The resources template, parsed once.
@@ -170,6 +184,18 @@ impl Lowerer<'_, '_> {
         let mut body = we::Function::new([]);
         {
             let mut ins = body.instructions();
+            // The host "defines" every resource of its own table: a borrow passed to the host
+            // arrives as the rep (for an imported resource, the host's handle).
+            let host_tables: Vec<_> = self.host.resources.iter().map(|r| r.host_table).collect();
+            for &ty in &host_tables {
+                ins.local_get(0)
+                    .i32_const(ty.as_u32() as i32)
+                    .i32_eq()
+                    .if_(we::BlockType::Empty)
+                    .i32_const(1)
+                    .return_()
+                    .end();
+            }
             for &(ty, _) in &resource_tables {
                 if self.owns_resource(ty) {
                     ins.local_get(0)
@@ -259,24 +285,26 @@ impl Lowerer<'_, '_> {
         let TypeResourceTable::Concrete { ty: resource, .. } = self.front.types[ty] else {
             anyhow::bail!("internal: resource.drop of an abstract resource table");
         };
-        let component = &self.front.translation.component;
-        let Some(defined) = component.defined_resource_index(resource) else {
-            return Err(not_yet("resources imported from the host"));
-        };
-        let dtor = component
-            .initializers
-            .iter()
-            .find_map(|init| match init {
-                GlobalInitializer::Resource(r) if r.index == defined => Some(r.dtor.clone()),
-                _ => None,
-            })
-            .context("internal: a defined resource without its initializer")?;
-        let dtor = match dtor {
-            Some(def) => {
-                let target = self.resolve_func(&def)?;
-                Some(self.plain_func(target)?)
+        let dtor = match self
+            .front
+            .translation
+            .component
+            .defined_resource_index(resource)
+        {
+            Some(_) => self.resource_dtor(resource)?,
+            // An own handle of a host resource holds the host's handle as its rep.
+            None => {
+                let Some(k) = self.host.host_resource(resource) else {
+                    return Err(not_yet(
+                        "resources imported from the host outside an interface",
+                    ));
+                };
+                let drop = self
+                    .host
+                    .resource_import(k, ResourceIntrinsic::Drop)
+                    .context("internal: an imported resource without `[resource-drop]`")?;
+                Some(OutFunc(drop))
             }
-            None => None,
         };
         let sig = self.func_type(&[we::ValType::I32], &[]);
         let mut body = we::Function::new([(1, we::ValType::I64)]);
@@ -303,13 +331,170 @@ impl Lowerer<'_, '_> {
         Ok(self.add_func(sig, format!("resource.drop{}", ty.as_u32()), body))
     }
 
+    /// The destructor of the component-defined resource `resource`, with its original
+    /// signature `(rep i32)`, if it has one.
+    fn resource_dtor(&mut self, resource: ResourceIndex) -> Result<Option<OutFunc>> {
+        let component = &self.front.translation.component;
+        let defined = component
+            .defined_resource_index(resource)
+            .context("internal: the destructor of an imported resource")?;
+        let dtor = component
+            .initializers
+            .iter()
+            .find_map(|init| match init {
+                GlobalInitializer::Resource(r) if r.index == defined => Some(r.dtor.clone()),
+                _ => None,
+            })
+            .context("internal: a defined resource without its initializer")?;
+        match dtor {
+            Some(def) => {
+                let target = self.resolve_func(&def)?;
+                Ok(Some(self.plain_func(target)?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The global that is 1 while an own handle moves from the host's table into the guest's:
+    /// the `[resource-drop]r` that takes it out of the host's table must not run the
+    /// destructor.
+    fn moving_from_host(&mut self) -> OutGlobal {
+        if let Some(g) = self.moving_from_host {
+            return g;
+        }
+        let g = self.add_global(
+            we::GlobalType {
+                val_type: we::ValType::I32,
+                mutable: true,
+                shared: false,
+            },
+            we::ConstExpr::i32_const(0),
+            "resources:moving-from-host".into(),
+        );
+        self.moving_from_host = Some(g);
+        g
+    }
+
+    /// The export `iface#[dtor]r` of exported resource `k` (an index in
+    /// [`crate::host::HostInterface::resources`]): `(rep i32)`, runs the component's destructor
+    /// unless the handle is moving into the guest. `None` when the resource has no destructor.
+    pub fn resource_dtor_export(&mut self, k: usize) -> Result<Option<OutFunc>> {
+        let resource = self.host.resources[k].resource;
+        let Some(dtor) = self.resource_dtor(resource)? else {
+            return Ok(None);
+        };
+        let moving = self.moving_from_host();
+        let sig = self.func_type(&[we::ValType::I32], &[]);
+        let mut body = we::Function::new([]);
+        body.instructions()
+            .global_get(moving.0)
+            .if_(we::BlockType::Empty)
+            .return_()
+            .end()
+            .local_get(0)
+            .call(dtor.0)
+            .end();
+        let name = format!("[dtor]{}", self.host.resources[k].name);
+        Ok(Some(self.add_func(sig, name, body)))
+    }
+
     /// FACT's `resource-transfer-own` / `resource-transfer-borrow`: `(h, src, dst) -> h`.
+    /// Transfers into or out of a host table (see the module docs) use the guest core ABI's
+    /// intrinsics.
     pub fn resource_transfer(&mut self, borrow: bool) -> Result<OutFunc> {
-        self.resource_op(if borrow {
+        let op = self.resource_op(if borrow {
             "transfer-borrow"
         } else {
             "transfer-own"
-        })
+        })?;
+        if self.host.resources.is_empty() {
+            return Ok(op);
+        }
+        let drop = self.resource_op("drop")?;
+        let new = self.resource_op("new")?;
+        let lower_borrow = self.resource_op("lower-borrow")?;
+        let moving = self.moving_from_host();
+        let (h, src, dst, removed, rep) = (0, 1, 2, 3, 4);
+        let sig = self.func_type(&[we::ValType::I32; 3], &[we::ValType::I32]);
+        let mut body = we::Function::new([(1, we::ValType::I64), (1, we::ValType::I32)]);
+        let mut ins = body.instructions();
+        for (k, resource) in self.host.resources.iter().enumerate() {
+            let host = resource.host_table.as_u32() as i32;
+            let intrinsic = |i| {
+                self.host
+                    .resource_import(k, i)
+                    .context("internal: a resource intrinsic is not imported")
+            };
+            // Guest to host.
+            ins.local_get(dst)
+                .i32_const(host)
+                .i32_eq()
+                .if_(we::BlockType::Empty);
+            if borrow {
+                ins.local_get(h)
+                    .local_get(src)
+                    .local_get(dst)
+                    .call(op.0)
+                    .return_();
+            } else {
+                // Lift the own handle: remove it (no destructor), trap on a borrow.
+                ins.local_get(src)
+                    .local_get(h)
+                    .call(drop.0)
+                    .local_tee(removed)
+                    .i64_eqz()
+                    .if_(we::BlockType::Empty)
+                    .unreachable()
+                    .end()
+                    .local_get(removed)
+                    .i64_const(1)
+                    .i64_shr_u()
+                    .i32_wrap_i64();
+                if resource.exported {
+                    ins.call(intrinsic(ResourceIntrinsic::New)?);
+                }
+                ins.return_();
+            }
+            ins.end();
+            // Host to guest.
+            ins.local_get(src)
+                .i32_const(host)
+                .i32_eq()
+                .if_(we::BlockType::Empty);
+            if borrow {
+                ins.local_get(h)
+                    .local_get(dst)
+                    .call(lower_borrow.0)
+                    .return_();
+            } else {
+                if resource.exported {
+                    ins.local_get(h)
+                        .call(intrinsic(ResourceIntrinsic::Rep)?)
+                        .local_set(rep)
+                        .i32_const(1)
+                        .global_set(moving.0)
+                        .local_get(h)
+                        .call(intrinsic(ResourceIntrinsic::Drop)?)
+                        .i32_const(0)
+                        .global_set(moving.0);
+                } else {
+                    ins.local_get(h).local_set(rep);
+                }
+                ins.local_get(dst).local_get(rep).call(new.0).return_();
+            }
+            ins.end();
+        }
+        ins.local_get(h)
+            .local_get(src)
+            .local_get(dst)
+            .call(op.0)
+            .end();
+        let name = if borrow {
+            "host-transfer-borrow"
+        } else {
+            "host-transfer-own"
+        };
+        Ok(self.add_func(sig, name.into(), body))
     }
 
     /// FACT's `enter-sync-call`: `(caller, callee async, callee)`, pushes a scope.
@@ -335,6 +520,7 @@ pub fn check_template() -> Result<()> {
         "drop",
         "transfer-own",
         "transfer-borrow",
+        "lower-borrow",
         "enter-call",
         "exit-call",
     ] {

@@ -151,7 +151,7 @@
   ;; resource-transfer-borrow (handle, src ty, dst ty) -> handle in the destination table, or
   ;; the rep itself when the destination instance defines the resource.
   (func (export "transfer-borrow") (param $h i32) (param $src i32) (param $dst i32) (result i32)
-    (local $t (ref $table)) (local $s i32) (local $rep i32) (local $scope i32) (local $n i32)
+    (local $t (ref $table)) (local $s i32) (local $rep i32) (local $n i32)
     (local.set $t (call $table_for (local.get $src)))
     (local.set $s (call $slot (local.get $t) (local.get $h)))
     (local.set $rep (call $rep_of (local.get $t) (local.get $s) (local.get $src)))
@@ -169,8 +169,13 @@
         (array.set $handles (global.get $lenders)
           (i32.add (i32.shl (local.get $n) (i32.const 1)) (i32.const 1)) (local.get $h))
         (global.set $num_lenders (i32.add (local.get $n) (i32.const 1)))))
+    (call $lower_borrow (local.get $rep) (local.get $dst)))
+
+  ;; lower_borrow (rep, dst ty) -> the rep itself when the destination instance defines the
+  ;; resource, else a borrow handle counted in the current scope.
+  (func $lower_borrow (export "lower-borrow") (param $rep i32) (param $dst i32) (result i32)
+    (local $scope i32)
     (if (call $owns (local.get $dst)) (then (return (local.get $rep))))
-    ;; lower_borrow: a borrow handle counted in the current scope.
     (if (i32.eqz (global.get $depth)) (then unreachable))
     (local.set $scope (i32.sub (global.get $depth) (i32.const 1)))
     (array.set $handles (global.get $scopes) (i32.shl (local.get $scope) (i32.const 1))
