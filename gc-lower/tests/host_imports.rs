@@ -2,10 +2,14 @@
 //! whose core module (and the module that owns its memory) is instantiated twice imports
 //! host functions over strings and lists and exports functions over strings. The same host
 //! functions serve the original component on wasmtime's component runtime and the lowered
-//! output re-wrapped as a component; results and the host's call log must agree.
+//! output re-wrapped as a component; results and the host's call log must agree. The re-wrapped
+//! output also runs on V8 (`jco transpile`, Node), with the host written in JS.
 
+mod common;
+
+use common::{engine, run_on_v8};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Engine, Store};
 
 const COMPONENT: &str = r#"
 (component
@@ -69,19 +73,6 @@ const COMPONENT: &str = r#"
 )
 "#;
 
-fn engine() -> Engine {
-    let mut config = Config::new();
-    config
-        .wasm_component_model(true)
-        .wasm_gc(true)
-        .wasm_function_references(true)
-        .wasm_reference_types(true)
-        .wasm_multi_memory(true)
-        .wasm_tail_call(true)
-        .wasm_exceptions(true);
-    Engine::new(&config).expect("failed to create the engine")
-}
-
 /// Calls `run1`/`run2` of `component` with `inputs` and returns the results and the host's
 /// log, or the error of the first call that fails.
 fn run(engine: &Engine, component: &[u8], inputs: &[(&str, String)]) -> (Vec<String>, Vec<String>) {
@@ -118,10 +109,9 @@ fn run(engine: &Engine, component: &[u8], inputs: &[(&str, String)]) -> (Vec<Str
     (results, store.into_data())
 }
 
-#[test]
-fn host_imports_over_reified_memories_match_native() {
-    let component = wat::parse_str(COMPONENT).expect("the test component parses");
-    let engine = engine();
+/// The calls: short and empty strings, 2 MiB strings, then many calls (the exchange memory's
+/// allocations are released after each call). `RUN_MJS` makes the same list.
+fn inputs() -> Vec<(&'static str, String)> {
     let big = "ab€".repeat(400_000); // 2 MiB of UTF-8
     let mut inputs = vec![
         ("run1", "hello".to_string()),
@@ -130,13 +120,43 @@ fn host_imports_over_reified_memories_match_native() {
         ("run2", big.clone()),
         ("run1", big),
     ];
-    // Many calls: the exchange memory's allocations are released after each call.
     for i in 0..200 {
         inputs.push((
             if i % 2 == 0 { "run1" } else { "run2" },
             format!("call {i}"),
         ));
     }
+    inputs
+}
+
+/// The host of `host` in JS, for jco's `--map`: like the Rust host.
+const HOST_JS: &str = r#"
+export const calls = [];
+export function echo(s) { return `<${s}>`; }
+export function pair(a, b) {
+  let sum = 0n;
+  for (const x of b) sum += BigInt(x);
+  return [`${a}:${sum}:${[...a].length}`, sum];
+}
+export function log(s) { calls.push(s); }
+"#;
+
+/// The calls of [`inputs`] in JS; prints `[results, log]`.
+const RUN_MJS: &str = r#"
+const host = await import('./host0.js');
+const m = await import(process.argv[2]);
+const big = 'ab€'.repeat(400000);
+const inputs = [['run1', 'hello'], ['run2', 'wörld ✓'], ['run1', ''], ['run2', big], ['run1', big]];
+for (let i = 0; i < 200; i++) inputs.push([i % 2 == 0 ? 'run1' : 'run2', `call ${i}`]);
+const results = inputs.map(([f, s]) => m[f](s));
+console.log(JSON.stringify([results, host.calls]));
+"#;
+
+#[test]
+fn host_imports_over_reified_memories_match_native() {
+    let component = wat::parse_str(COMPONENT).expect("the test component parses");
+    let engine = engine();
+    let inputs = inputs();
     let native = run(&engine, &component, &inputs);
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
         let lowered = gc_lower::lower(&component, &gc_lower::Options { reify })
@@ -155,6 +175,26 @@ fn host_imports_over_reified_memories_match_native() {
         assert!(
             got.1 == native.1,
             "--reify {reify:?}: the host's log differs"
+        );
+    }
+}
+
+#[test]
+fn host_imports_over_reified_memories_run_on_v8_like_native_wasmtime() {
+    let component = wat::parse_str(COMPONENT).expect("the test component parses");
+    let native = run(&engine(), &component, &inputs());
+    for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
+        let lowered = gc_lower::lower(&component, &gc_lower::Options { reify }).unwrap();
+        let rewrapped = gc_lower::rewrap(&lowered).unwrap();
+        let seen = run_on_v8(&rewrapped, &[("host", HOST_JS)], RUN_MJS);
+        let (results, log): (Vec<String>, Vec<String>) = serde_json::from_value(seen).unwrap();
+        assert!(
+            results == native.0,
+            "--reify {reify:?} on V8: results differ"
+        );
+        assert!(
+            log == native.1,
+            "--reify {reify:?} on V8: the host's log differs"
         );
     }
 }

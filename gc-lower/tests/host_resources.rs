@@ -3,10 +3,14 @@
 //! destructors run by the guest and by the host), and a resource the host defines and the
 //! component imports (returned own, borrowed by a method, passed back own, dropped by the
 //! guest). The same host serves the original component on wasmtime's component runtime and the
-//! lowered output re-wrapped as a component; results, traps and the host's log must agree.
+//! lowered output re-wrapped as a component; results, traps and the host's log must agree. The
+//! re-wrapped output also runs on V8 (`jco transpile`, Node), with the host written in JS.
 
+mod common;
+
+use common::{engine, run_on_v8};
 use wasmtime::component::{Component, Linker, Resource, ResourceAny, ResourceType};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Engine, Store};
 
 const COMPONENT: &str = r#"
 (component
@@ -134,19 +138,6 @@ struct Host {
 /// A host file (its handle's rep is its id).
 struct File;
 
-fn engine() -> Engine {
-    let mut config = Config::new();
-    config
-        .wasm_component_model(true)
-        .wasm_gc(true)
-        .wasm_function_references(true)
-        .wasm_reference_types(true)
-        .wasm_multi_memory(true)
-        .wasm_tail_call(true)
-        .wasm_exceptions(true);
-    Engine::new(&config).expect("failed to create the engine")
-}
-
 /// Runs the scenario on `component` and returns everything observable: results (or the fact
 /// that a call trapped) and the host's log.
 fn run(engine: &Engine, component: &[u8]) -> Vec<String> {
@@ -262,5 +253,54 @@ fn resources_at_the_host_boundary_match_native() {
             .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to re-wrap: {e:#}"));
         let lowered = run(&engine, &rewrapped);
         assert_eq!(lowered, native, "--reify {reify:?}");
+    }
+}
+
+/// The JS host of `ns:host/files`, for jco's `--map`: logs like the Rust host.
+const FILES_JS: &str = r#"
+let next = 0;
+export const log = [];
+export class File {
+  constructor(id) { this.id = id; }
+  read() { return `contents of ${this.id}`; }
+  [Symbol.dispose]() { log.push(`dtor ${this.id}`); }
+}
+export function open(name) { next += 1; log.push(`open ${name} as ${next}`); return new File(next); }
+export function close(f) { log.push(`close ${f.id}`); return f.id; }
+"#;
+
+/// The scenario of [`run`] in JS, printing what it saw as one JSON array.
+const RUN_MJS: &str = r#"
+const files = await import('./host0.js');
+const m = await import(process.argv[2]);
+const seen = [];
+for (const e of ['run1', 'run2', 'run1']) seen.push(`${e} -> ${m[e]('a.txt')}`);
+const counters = m['ns:guest/counters'];
+const Counter = counters.Counter;
+const c1 = new Counter(10), c2 = new Counter(100);
+for (const c of [c1, c1, c2]) seen.push(`bump -> ${c.bump()}`);
+seen.push(`take -> ${Counter.take(c1)}`);
+seen.push(`dropped: ${counters.dropped()}`);
+c2[Symbol.dispose]();
+seen.push(`dropped: ${counters.dropped()}`);
+let failed = false;
+try { c2.bump(); } catch { failed = true; }
+seen.push(`bump dropped: ${failed}`);
+failed = false;
+try { m.bogus('x'); } catch { failed = true; }
+seen.push(`bogus traps: ${failed}`);
+console.log(JSON.stringify([...seen, ...files.log]));
+"#;
+
+#[test]
+fn resources_at_the_host_boundary_run_on_v8_like_native_wasmtime() {
+    let component = wat::parse_str(COMPONENT).expect("the test component parses");
+    let native = run(&engine(), &component);
+    for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
+        let lowered = gc_lower::lower(&component, &gc_lower::Options { reify }).unwrap();
+        let rewrapped = gc_lower::rewrap(&lowered).unwrap();
+        let seen = run_on_v8(&rewrapped, &[("ns:host/files", FILES_JS)], RUN_MJS);
+        let seen: Vec<String> = serde_json::from_value(seen).unwrap();
+        assert_eq!(seen, native, "--reify {reify:?} on V8");
     }
 }

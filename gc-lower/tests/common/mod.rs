@@ -1,0 +1,94 @@
+//! Shared by the host-boundary tests: the wasmtime engine and running a re-wrapped output on
+//! V8 through jco and Node.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use wasmtime::{Config, Engine};
+
+/// A wasmtime engine with the component model and what lowered output uses.
+pub fn engine() -> Engine {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .wasm_gc(true)
+        .wasm_function_references(true)
+        .wasm_reference_types(true)
+        .wasm_multi_memory(true)
+        .wasm_tail_call(true)
+        .wasm_exceptions(true);
+    Engine::new(&config).expect("failed to create the engine")
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the gc-lower crate lives in the workspace root")
+        .to_path_buf()
+}
+
+/// Node and jco from `tests/node` (installed with `npm ci` when missing, as `.ci/run` does).
+fn node_tools() -> (PathBuf, PathBuf) {
+    let dir = repo_root().join("tests/node");
+    let bin = dir.join("node_modules/.bin");
+    if !bin.join("jco").exists() || !bin.join("node").exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("failed to run `npm ci` in tests/node (is npm installed?)");
+        assert!(status.success(), "`npm ci` in tests/node failed: {status}");
+    }
+    (bin.join("node"), bin.join("jco"))
+}
+
+/// Transpiles `component` with jco, each import `(name, js)` of `hosts` mapped to a module
+/// with that JS text, and runs `script` with Node, which gets the transpiled module's path as
+/// its first argument and imports the hosts as `./<name>.js`. Returns what the script prints
+/// on standard output, parsed as JSON.
+pub fn run_on_v8(component: &[u8], hosts: &[(&str, &str)], script: &str) -> serde_json::Value {
+    let (node, jco) = node_tools();
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let path = |name: &str| dir.path().join(name);
+    std::fs::write(path("run.mjs"), script).unwrap();
+    std::fs::write(path("package.json"), r#"{"type":"module"}"#).unwrap();
+    std::fs::write(path("c.wasm"), component).unwrap();
+    let mut transpile = Command::new(&node);
+    transpile
+        .arg(&jco)
+        .arg("transpile")
+        .arg(path("c.wasm"))
+        .args([
+            "--name",
+            "component",
+            "--no-typescript",
+            "--quiet",
+            "--multi-memory",
+        ]);
+    for (i, (name, js)) in hosts.iter().enumerate() {
+        let file = format!("host{i}.js");
+        std::fs::write(path(&file), js).unwrap();
+        transpile.args(["--map", &format!("{name}=../{file}")]);
+    }
+    let output = transpile
+        .arg("-o")
+        .arg(path("c"))
+        .output()
+        .expect("failed to run jco");
+    assert!(
+        output.status.success(),
+        "jco transpile: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = Command::new(&node)
+        .arg(path("run.mjs"))
+        .arg(path("c/component.js"))
+        .output()
+        .expect("failed to run node");
+    assert!(
+        output.status.success(),
+        "node: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the script prints JSON")
+}
