@@ -80,9 +80,9 @@ pub struct ExchangePlan {
     pub exports: HashMap<usize, (CoreDef, CoreDef)>,
 }
 
-/// Whether the host functions of `host` can share the guest's memory directly: they all name
-/// the same memory (resolved to its defining instance), realloc and string encoding, and that
-/// memory's module is not reified in `reified`.
+/// Whether the host functions of `host` can share the guest's memory directly: none passes
+/// resource handles, they all name the same memory (resolved to its defining instance), realloc
+/// and string encoding, and that memory's module is not reified in `reified`.
 pub fn zero_copy(
     front: &crate::front::Front<'_>,
     graph: &multi_instance::InstanceGraph,
@@ -116,7 +116,8 @@ pub fn zero_copy(
 }
 
 /// Adds the exchange module, the FACT adapters and the entry module for every host function
-/// of `host` that passes values through memory (see the module docs). `host` and `types` come
+/// of `host` that passes values through memory or passes resource handles (see the module
+/// docs). `host` and `types` come
 /// from an earlier translation of the same component, whose indices `ext` shares.
 ///
 /// Errors: internal errors only (FACT imports this phase does not expect).
@@ -150,13 +151,12 @@ pub fn add_host_adapters(
     let realloc_index = RuntimeReallocIndex::from_u32(component.num_runtime_reallocs);
     component.num_runtime_reallocs += 1;
     let realloc = func_export(exchange, "cabi_realloc");
-    let mut extract_realloc = Vec::new();
-    extract_realloc.push(GlobalInitializer::ExtractRealloc(
-        wasmtime_environ::component::ExtractRealloc {
+    // Extracted once the exchange module is instantiated.
+    let extract_realloc =
+        GlobalInitializer::ExtractRealloc(wasmtime_environ::component::ExtractRealloc {
             index: realloc_index,
             def: realloc.clone(),
-        },
-    ));
+        });
 
     // Every adapted function's options: the guest side's comes from the component, the host
     // side's is new.
@@ -255,12 +255,12 @@ pub fn add_host_adapters(
     };
     let mut exchange_imports = Vec::new(); // (wat import, arg)
     let mut exchange_funcs = String::new();
-    for &i in &adapted_imports {
+    for (&i, &host_ty) in adapted_imports.iter().zip(&import_host_tys) {
         let import = &host.imports[i];
         let lowered = import.lowerings[0].lowered;
         let trampoline = ext.translation.trampolines.push(Trampoline::LowerImport {
             index: lowered,
-            lower_ty: import.component_ty,
+            lower_ty: host_ty,
             options: host_options,
         });
         component.trampolines.push(core_type);
@@ -349,10 +349,7 @@ pub fn add_host_adapters(
         .map(|t| t.unwrap_module_type_index())
         .collect();
     let (export_core_types, import_core_types) = host_core_types.split_at(adapted_exports.len());
-    ext.translation
-        .component
-        .initializers
-        .append(&mut extract_realloc);
+    ext.translation.component.initializers.push(extract_realloc);
 
     // The FACT adapters.
     let component = &ext.translation.component;
