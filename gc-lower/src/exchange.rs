@@ -170,26 +170,23 @@ pub fn add_host_adapters(
         })
         .collect();
     // The host side's function types: resource handles in the host's tables.
-    let mut export_host_tys = Vec::new();
-    for &k in &adapted_exports {
-        let mut copy = HostTypes {
+    let mut host_ty = |ty, import| {
+        HostTypes {
             types,
             host,
             builder: &mut *ext.types,
-            import: false,
-        };
-        export_host_tys.push(copy.func(host.exports[k].component_ty)?);
-    }
-    let mut import_host_tys = Vec::new();
-    for &i in &adapted_imports {
-        let mut copy = HostTypes {
-            types,
-            host,
-            builder: &mut *ext.types,
-            import: true,
-        };
-        import_host_tys.push(copy.func(host.imports[i].component_ty)?);
-    }
+            import,
+        }
+        .func(ty)
+    };
+    let export_host_tys = adapted_exports
+        .iter()
+        .map(|&k| host_ty(host.exports[k].component_ty, false))
+        .collect::<Result<Vec<_>>>()?;
+    let import_host_tys = adapted_imports
+        .iter()
+        .map(|&i| host_ty(host.imports[i].component_ty, true))
+        .collect::<Result<Vec<_>>>()?;
     let component = &mut ext.translation.component;
     // `core_type` of the host side's `CanonicalOptions` and of added trampolines is not read
     // by gc-lower; FACT reads the adapters' core types, interned below.
@@ -379,7 +376,7 @@ pub fn add_host_adapters(
         };
         let realloc = match linear.realloc {
             None => None,
-            Some(r) => Some(to_dfg(&realloc_def(component, r)?)?),
+            Some(r) => Some(to_dfg(&crate::host::realloc_def(component, r)?)?),
         };
         Ok(AdapterOptions {
             instance: opts.instance,
@@ -812,21 +809,6 @@ fn func_export(instance: RuntimeInstanceIndex, name: &str) -> CoreDef {
         instance,
         item: ExportItem::Name(name.to_string()),
     })
-}
-
-/// The realloc function that runtime realloc `index` is extracted from.
-fn realloc_def(
-    component: &wasmtime_environ::component::Component,
-    index: RuntimeReallocIndex,
-) -> Result<CoreDef> {
-    component
-        .initializers
-        .iter()
-        .find_map(|init| match init {
-            GlobalInitializer::ExtractRealloc(e) if e.index == index => Some(e.def.clone()),
-            _ => None,
-        })
-        .context("realloc option is never extracted")
 }
 
 /// A runtime export as FACT's (dfg) export: the runtime instance index is kept as the dfg

@@ -71,8 +71,9 @@ use wasmtime_environ::EntityIndex;
 use wasmtime_environ::component::{
     CanonicalOptionsDataModel, Component, ComponentTranslation, ComponentTypes, CoreDef, Export,
     GlobalInitializer, InterfaceType, LoweredIndex, NameMapNoIntern, OptionsIndex, ResourceIndex,
-    RuntimeMemoryIndex, RuntimePostReturnIndex, StringEncoding, Trampoline, TrampolineIndex,
-    TypeComponentInstanceIndex, TypeDef, TypeFuncIndex, TypeResourceTable, TypeResourceTableIndex,
+    RuntimeMemoryIndex, RuntimePostReturnIndex, RuntimeReallocIndex, StringEncoding, Trampoline,
+    TrampolineIndex, TypeComponentInstanceIndex, TypeDef, TypeFuncIndex, TypeResourceTable,
+    TypeResourceTableIndex,
 };
 use wasmtime_environ::wasmparser::{FuncType, ValType};
 
@@ -945,25 +946,28 @@ fn memory_user(
         anyhow::bail!("`{name}` passes values through memory but its options name none");
     };
     let memory = memory_def(&translation.component, memory)?;
-    let realloc = match linear.realloc {
-        None => None,
-        Some(index) => Some(
-            component
-                .initializers
-                .iter()
-                .find_map(|init| match init {
-                    GlobalInitializer::ExtractRealloc(e) if e.index == index => Some(e.def.clone()),
-                    _ => None,
-                })
-                .context("realloc option is never extracted")?,
-        ),
-    };
+    let realloc = linear
+        .realloc
+        .map(|index| realloc_def(component, index))
+        .transpose()?;
     Ok(MemoryUser {
         name: name.to_string(),
         memory,
         realloc,
         encoding: opts.string_encoding,
     })
+}
+
+/// The function that runtime realloc `index` (a canonical option's realloc) is extracted from.
+pub fn realloc_def(component: &Component, index: RuntimeReallocIndex) -> anyhow::Result<CoreDef> {
+    component
+        .initializers
+        .iter()
+        .find_map(|init| match init {
+            GlobalInitializer::ExtractRealloc(e) if e.index == index => Some(e.def.clone()),
+            _ => None,
+        })
+        .with_context(|| format!("runtime realloc {} is never extracted", index.as_u32()))
 }
 
 /// The core export that runtime memory `index` (a canonical option's or a transcoder's memory)

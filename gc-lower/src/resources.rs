@@ -186,8 +186,19 @@ impl Lowerer<'_, '_> {
             let mut ins = body.instructions();
             // The host "defines" every resource of its own table: a borrow passed to the host
             // arrives as the rep (for an imported resource, the host's handle).
-            let host_tables: Vec<_> = self.host.resources.iter().map(|r| r.host_table).collect();
-            for &ty in &host_tables {
+            let owned: Vec<TypeResourceTableIndex> = self
+                .host
+                .resources
+                .iter()
+                .map(|r| r.host_table)
+                .chain(
+                    resource_tables
+                        .iter()
+                        .map(|&(ty, _)| ty)
+                        .filter(|&ty| self.owns_resource(ty)),
+                )
+                .collect();
+            for ty in owned {
                 ins.local_get(0)
                     .i32_const(ty.as_u32() as i32)
                     .i32_eq()
@@ -195,17 +206,6 @@ impl Lowerer<'_, '_> {
                     .i32_const(1)
                     .return_()
                     .end();
-            }
-            for &(ty, _) in &resource_tables {
-                if self.owns_resource(ty) {
-                    ins.local_get(0)
-                        .i32_const(ty.as_u32() as i32)
-                        .i32_eq()
-                        .if_(we::BlockType::Empty)
-                        .i32_const(1)
-                        .return_()
-                        .end();
-                }
             }
             ins.i32_const(0).end();
         }
