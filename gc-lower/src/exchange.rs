@@ -78,6 +78,9 @@ pub struct ExchangePlan {
     /// For each adapted export (its index in [`HostInterface::exports`]), the function the host
     /// calls and its post-return.
     pub exports: HashMap<usize, (CoreDef, CoreDef)>,
+    /// The resource transfer trampolines of the host adapters: only these can name a host
+    /// table.
+    pub host_transfers: Vec<TrampolineIndex>,
 }
 
 /// Whether the host functions of `host` can share the guest's memory directly: none passes
@@ -249,6 +252,7 @@ pub fn add_host_adapters(
         host_lowerings: Vec::new(),
         lowerings: HashMap::new(),
         exports: HashMap::new(),
+        host_transfers: Vec::new(),
     };
     let mut exchange_imports = Vec::new(); // (wat import, arg)
     let mut exchange_funcs = String::new();
@@ -531,14 +535,17 @@ pub fn add_host_adapters(
                 CoreDef::Trampoline(t)
             }
             fact::Import::Trap => trampoline(ext.translation, Trampoline::Trap, core_type),
-            fact::Import::ResourceTransferOwn => {
-                trampoline(ext.translation, Trampoline::ResourceTransferOwn, core_type)
+            fact::Import::ResourceTransferOwn | fact::Import::ResourceTransferBorrow => {
+                let t = match import {
+                    fact::Import::ResourceTransferOwn => Trampoline::ResourceTransferOwn,
+                    _ => Trampoline::ResourceTransferBorrow,
+                };
+                let def = trampoline(ext.translation, t, core_type);
+                if let CoreDef::Trampoline(t) = def {
+                    plan.host_transfers.push(t);
+                }
+                def
             }
-            fact::Import::ResourceTransferBorrow => trampoline(
-                ext.translation,
-                Trampoline::ResourceTransferBorrow,
-                core_type,
-            ),
             fact::Import::EnterSyncCall => {
                 trampoline(ext.translation, Trampoline::EnterSyncCall, core_type)
             }

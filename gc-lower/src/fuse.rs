@@ -1077,7 +1077,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         if let Some(f) = self.trampolines.get(&t) {
             return Ok(*f);
         }
-        let f = match &self.front.translation.trampolines[t] {
+        let t_def = &self.front.translation.trampolines[t];
+        let f = match t_def {
             Trampoline::LowerImport { .. } if self.host.adapted_lowerings.contains_key(&t) => {
                 // The guest calls the host adapter's entry instead (`crate::exchange`).
                 let def = self.host.adapted_lowerings[&t].clone();
@@ -1139,8 +1140,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             Trampoline::ResourceNew { instance, ty } => self.resource_new(*instance, *ty)?,
             Trampoline::ResourceRep { ty, .. } => self.resource_rep(*ty)?,
             Trampoline::ResourceDrop { instance, ty } => self.resource_drop(*instance, *ty)?,
-            Trampoline::ResourceTransferOwn => self.resource_transfer(false)?,
-            Trampoline::ResourceTransferBorrow => self.resource_transfer(true)?,
+            Trampoline::ResourceTransferOwn | Trampoline::ResourceTransferBorrow => {
+                let borrow = matches!(t_def, Trampoline::ResourceTransferBorrow);
+                if self.host.host_transfers.contains(&t) {
+                    self.host_resource_transfer(borrow)?
+                } else {
+                    self.resource_transfer(borrow)?
+                }
+            }
             Trampoline::EnterSyncCall => self.enter_sync_call()?,
             Trampoline::ExitSyncCall => self.exit_sync_call()?,
             other => {

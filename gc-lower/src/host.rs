@@ -110,6 +110,9 @@ pub struct HostInterface {
     /// The `LowerImport` trampolines that host adapters replace, with the function the guest
     /// calls instead (see [`crate::exchange`]).
     pub adapted_lowerings: HashMap<TrampolineIndex, CoreDef>,
+    /// The resource transfer trampolines of host adapters, which move handles into and out of
+    /// the host's tables (see [`crate::exchange`]).
+    pub host_transfers: Vec<TrampolineIndex>,
     /// The exchange module's instance, when host adapters are in use.
     pub exchange: Option<wasmtime_environ::component::RuntimeInstanceIndex>,
     /// The resource types of interfaces the component imports or exports, once each.
@@ -320,6 +323,7 @@ pub fn host_interface(
     let (resources, resource_imports) =
         host_resources(&translation.component, types, num_resource_tables, found)?;
     let mut adapted_lowerings = HashMap::new();
+    let mut host_transfers = Vec::new();
     if let Some(plan) = adapters {
         for &(i, lowering) in &plan.host_lowerings {
             imports[i].lowerings.push(lowering);
@@ -329,6 +333,7 @@ pub fn host_interface(
             exports[k].post_return = Some(post_return.clone());
         }
         adapted_lowerings = plan.lowerings.clone();
+        host_transfers = plan.host_transfers.clone();
         memory_users = vec![MemoryUser {
             name: "the exchange memory".into(),
             memory: plan.memory.clone(),
@@ -347,6 +352,7 @@ pub fn host_interface(
         component_type,
         memory_users,
         adapted_lowerings,
+        host_transfers,
         exchange: adapters.map(|plan| plan.exchange),
         resources,
         resource_imports,

@@ -399,21 +399,24 @@ impl Lowerer<'_, '_> {
     }
 
     /// FACT's `resource-transfer-own` / `resource-transfer-borrow`: `(h, src, dst) -> h`.
-    /// Transfers into or out of a host table (see the module docs) use the guest core ABI's
-    /// intrinsics.
     pub fn resource_transfer(&mut self, borrow: bool) -> Result<OutFunc> {
-        let op = self.resource_op(if borrow {
+        self.resource_op(if borrow {
             "transfer-borrow"
         } else {
             "transfer-own"
-        })?;
-        if self.host.resources.is_empty() {
-            return Ok(op);
-        }
+        })
+    }
+
+    /// The same for host adapters: transfers into or out of a host table (see the module docs)
+    /// use the guest core ABI's intrinsics, others are [`Lowerer::resource_transfer`]'s.
+    pub fn host_resource_transfer(&mut self, borrow: bool) -> Result<OutFunc> {
+        let op = self.resource_transfer(borrow)?;
         let drop = self.resource_op("drop")?;
         let new = self.resource_op("new")?;
         let lower_borrow = self.resource_op("lower-borrow")?;
-        let moving = self.moving_from_host();
+        // Only an own handle of an exported resource moving in needs the flag.
+        let exported = self.host.resources.iter().any(|r| r.exported);
+        let moving = (!borrow && exported).then(|| self.moving_from_host());
         let (h, src, dst, removed, rep) = (0, 1, 2, 3, 4);
         let sig = self.func_type(&[we::ValType::I32; 3], &[we::ValType::I32]);
         let mut body = we::Function::new([(1, we::ValType::I64), (1, we::ValType::I32)]);
@@ -468,6 +471,7 @@ impl Lowerer<'_, '_> {
                     .return_();
             } else {
                 if resource.exported {
+                    let moving = moving.context("internal: no moving-from-host flag")?;
                     ins.local_get(h)
                         .call(intrinsic(ResourceIntrinsic::Rep)?)
                         .local_set(rep)
