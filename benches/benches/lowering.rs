@@ -3,7 +3,7 @@
 //! Inputs: every workload and the generated component of [`benches::generated`] (4000
 //! functions in a module instantiated twice, 1000 in a module instantiated once), whose
 //! lowered forms are first checked against the native run. Ids:
-//! `lower/{input}/{validate|reify-all|reify-auto}`. Output sizes are printed by the
+//! `lower/{input}/{validate|graph|reify-all|reify-auto}` (`graph`: `gc_lower::graph::lower_graph`). Output sizes are printed by the
 //! `summarize` binary.
 
 use benches::{Form, Prepared, ReifyMode, WORKLOADS, Workload};
@@ -28,6 +28,9 @@ fn lowering(c: &mut Criterion) {
         let bytes = benches::component_bytes(w).expect("failed to parse the input");
         group.bench_function(BenchmarkId::new(w.name, "validate"), |b| {
             b.iter(|| benches::validate_component(&bytes).expect("invalid input"))
+        });
+        group.bench_function(BenchmarkId::new(w.name, Form::Graph.name()), |b| {
+            b.iter(|| gc_lower::graph::lower_graph(&bytes).expect("failed to lower"))
         });
         for (form, mode) in [(Form::All, ReifyMode::All), (Form::Auto, ReifyMode::Auto)] {
             group.bench_function(BenchmarkId::new(w.name, form.name()), |b| {

@@ -1,7 +1,7 @@
-//! Run time of each workload's kernels, and instantiation time, in the three forms.
+//! Run time of each workload's kernels, and instantiation time, in the four forms.
 //!
 //! Ids: `{workload}/{kernel}/{form}` and `instantiate/{workload}/{form}`, where form is
-//! `native`, `reify-all` or `reify-auto` (see [`benches::Form`]). Each kernel is checked
+//! `native`, `graph`, `reify-all` or `reify-auto` (see [`benches::Form`]). Each kernel is checked
 //! against the native result before it is timed.
 
 use benches::{Form, Prepared, WORKLOADS};

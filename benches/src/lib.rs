@@ -1,9 +1,11 @@
-//! The harness behind gc-lower's benchmarks: the workloads, and the three forms each one runs in.
+//! The harness behind gc-lower's benchmarks: the workloads, and the four forms each one runs in.
 //!
 //! A workload is a hand-written component (`benches/workloads/*.wat`) whose exports take and
 //! return scalars only, so that the host side of a call is the same small thing in every form:
 //!
 //! - [`Form::Native`]: the original component on wasmtime's component runtime;
+//! - [`Form::Graph`]: `gc_lower::graph::lower_graph`, the module-graph form (each core module
+//!   instantiated on its own), loaded by `gc_lower::graph::instantiate` on wasmtime's core API;
 //! - [`Form::All`]: `gc_lower::lower` with [`ReifyMode::All`], on wasmtime's core API with GC;
 //! - [`Form::Auto`]: the same with [`ReifyMode::Auto`].
 //!
@@ -13,7 +15,7 @@
 //! `[] -> [i32]`. [`Compiled::instantiate`] runs `_initialize`; [`Instance::call`] runs one
 //! kernel.
 //!
-//! Every benchmark first calls [`Prepared::check`], which runs each kernel once in all three
+//! Every benchmark first calls [`Prepared::check`], which runs each kernel once in all four
 //! forms on fresh instances and fails unless the results agree, so no benchmark ever times
 //! wrong code.
 
@@ -31,6 +33,8 @@ pub mod generate;
 pub enum Form {
     /// The original component on wasmtime's component runtime.
     Native,
+    /// The module graph (`gc-lower graph`) on wasmtime's core API.
+    Graph,
     /// The lowered module (`--reify all`) on wasmtime's core API.
     All,
     /// The lowered module (`--reify auto`) on wasmtime's core API.
@@ -38,13 +42,14 @@ pub enum Form {
 }
 
 impl Form {
-    /// The three forms, in the order the tables list them.
-    pub const ALL: [Form; 3] = [Form::Native, Form::All, Form::Auto];
+    /// The four forms, in the order the tables list them.
+    pub const ALL: [Form; 4] = [Form::Native, Form::Graph, Form::All, Form::Auto];
 
-    /// The short name used in benchmark ids: `native`, `reify-all`, `reify-auto`.
+    /// The short name used in benchmark ids: `native`, `graph`, `reify-all`, `reify-auto`.
     pub fn name(self) -> &'static str {
         match self {
             Form::Native => "native",
+            Form::Graph => "graph",
             Form::All => "reify-all",
             Form::Auto => "reify-auto",
         }
@@ -176,7 +181,7 @@ pub fn config(form: Form) -> Config {
         Form::Native => {
             config.wasm_component_model(true);
         }
-        Form::All | Form::Auto => {
+        Form::Graph | Form::All | Form::Auto => {
             config
                 .wasm_gc(true)
                 .wasm_function_references(true)
@@ -207,10 +212,12 @@ pub struct Compiled {
     code: Code,
 }
 
-/// Pre-instantiated code: imports resolved (there are none), types checked once.
+/// Pre-instantiated code: imports resolved (there are none), types checked once. A module
+/// graph is compiled once; its loader resolves imports per instantiation.
 enum Code {
     Component(component::InstancePre<()>),
     Module(wasmtime::InstancePre<()>),
+    Graph(gc_lower::graph::ModuleGraph, Vec<wasmtime::Module>),
 }
 
 impl Compiled {
@@ -226,6 +233,11 @@ impl Compiled {
                     .instantiate_pre(&c)
                     .map_err(anyhow::Error::from)?;
                 Code::Component(pre)
+            }
+            Form::Graph => {
+                let graph = gc_lower::graph::lower_graph(component)?;
+                let modules = gc_lower::graph::compile(&engine, &graph)?;
+                Code::Graph(graph, modules)
             }
             Form::All | Form::Auto => {
                 let mode = if form == Form::All {
@@ -268,6 +280,12 @@ impl Compiled {
                 init.call(&mut store, ()).map_err(anyhow::Error::from)?;
                 Inner::Module(instance)
             }
+            Code::Graph(graph, modules) => {
+                let linker = wasmtime::Linker::new(&self.engine);
+                Inner::Graph(gc_lower::graph::instantiate(
+                    &mut store, graph, modules, &linker,
+                )?)
+            }
         };
         Ok(Instance { store, inner })
     }
@@ -282,6 +300,7 @@ pub struct Instance {
 enum Inner {
     Component(component::Instance),
     Module(wasmtime::Instance),
+    Graph(gc_lower::graph::GraphInstance),
 }
 
 /// A kernel's export, resolved and typed once so that timing covers only the call.
@@ -322,6 +341,17 @@ impl Instance {
                 Sig::ToU64 => Bound::CoreToU64(i.get_typed_func(&mut *store, name)?),
                 Sig::U32ToUnit => Bound::CoreU32ToUnit(i.get_typed_func(&mut *store, name)?),
             },
+            Inner::Graph(g) => {
+                let f = g
+                    .get_func(name)
+                    .with_context(|| format!("the module graph has no export `{name}`"))?;
+                match kernel.sig {
+                    Sig::ToU32 => Bound::CoreToU32(f.typed(&*store)?),
+                    Sig::U32ToU32 => Bound::CoreU32ToU32(f.typed(&*store)?),
+                    Sig::ToU64 => Bound::CoreToU64(f.typed(&*store)?),
+                    Sig::U32ToUnit => Bound::CoreU32ToUnit(f.typed(&*store)?),
+                }
+            }
         };
         Ok(bound)
     }
@@ -413,13 +443,16 @@ impl Prepared {
                 results.push(r);
             }
             if results.iter().any(|r| *r != results[0]) {
+                let all: Vec<String> = Form::ALL
+                    .iter()
+                    .zip(&results)
+                    .map(|(f, r)| format!("{} {r}", f.name()))
+                    .collect();
                 bail!(
-                    "`{}` / `{}`: native {}, reify-all {}, reify-auto {}",
+                    "`{}` / `{}`: {}",
                     self.workload.name,
                     k.name,
-                    results[0],
-                    results[1],
-                    results[2]
+                    all.join(", ")
                 );
             }
             expected.push(results[0]);

@@ -1,6 +1,9 @@
 // The V8 side of gc-lower's benchmarks: every workload of `benches/` as `jco transpile` of the
-// original component ("native") against `jco transpile` of the lowered module re-wrapped into
-// a component ("reify-all", "reify-auto"), on Node.
+// original component ("native") against the module graph of `gc-lower graph` ("graph") and
+// `jco transpile` of the lowered module re-wrapped into a component ("reify-all",
+// "reify-auto"), on Node. The graph runs under jco's bindings of the "reify-auto" form (the
+// same guest core ABI): their `instantiateCore` hands the lowered module's imports to the
+// graph's JS loader (`{workload}.graph/loader.mjs`) instead.
 //
 //   cargo run --release -p benches --bin prepare-v8          # writes benches/v8/out/
 //   npm ci --prefix tests/node --no-audit --no-fund          # Node 24 and jco
@@ -16,8 +19,8 @@
 // at least 500 ms (so V8 has tiered up), then N runs (default 11), each a batch of calls that
 // lasts about 50 ms; the figure is the median over the runs of the time per call, in
 // milliseconds. Instantiation is timed the same way (N runs of batches of `instantiate()`,
-// with the core modules already compiled). Ratios are to the "native" (transpiled original)
-// form. The tool is found in `GC_LOWER_JCO`, or else in `tests/node/node_modules/.bin/`.
+// with the core modules already compiled). Ratios are to the module graph and to the
+// "native" (transpiled original) form. The tool is found in `GC_LOWER_JCO`, or else in `tests/node/node_modules/.bin/`.
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -25,7 +28,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
-const FORMS = ['native', 'reify-all', 'reify-auto'];
+const FORMS = ['native', 'graph', 'reify-all', 'reify-auto'];
 
 function options(argv) {
   const o = { dir: 'benches/v8/out', runs: 11, only: null };
@@ -52,8 +55,9 @@ const camel = (name) => name.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
 function transpile(workload, form) {
   const out = join(dir, 'js', `${workload}.${form}`);
   rmSync(out, { recursive: true, force: true });
+  const input = form === 'graph' ? 'reify-auto' : form;
   execFileSync(process.execPath, [
-    jco, 'transpile', join(dir, `${workload}.${form}.wasm`),
+    jco, 'transpile', join(dir, `${workload}.${input}.wasm`),
     '--name', 'component', '--no-typescript', '--quiet', '--multi-memory',
     '--instantiation', 'async', '-o', out,
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -61,17 +65,29 @@ function transpile(workload, form) {
 }
 
 // Imports a transpiled form; returns a function that instantiates it (core modules compiled
-// once, on first use).
-async function load(out) {
+// once, on first use). With `graphDir`, the lowered core module (the one exporting
+// `_initialize`) is replaced by the module graph in `graphDir`.
+async function load(out, graphDir) {
   const mod = await import(pathToFileURL(join(out, 'component.js')).href);
   const compiled = new Map();
-  const getCoreModule = (path) => {
-    if (!compiled.has(path)) {
-      compiled.set(path, new WebAssembly.Module(readFileSync(join(out, path))));
-    }
+  const compile = (path) => {
+    if (!compiled.has(path)) compiled.set(path, new WebAssembly.Module(readFileSync(path)));
     return compiled.get(path);
   };
-  const instantiate = () => mod.instantiate(getCoreModule, {});
+  const getCoreModule = (path) => compile(join(out, path));
+  let instantiateCore = WebAssembly.instantiate;
+  if (graphDir) {
+    const { instantiateGraph } = await import(pathToFileURL(join(graphDir, 'loader.mjs')).href);
+    const graph = JSON.parse(readFileSync(join(graphDir, 'graph.json'), 'utf8'));
+    instantiateCore = async (module, imports) => {
+      if (!WebAssembly.Module.exports(module).some((e) => e.name === '_initialize')) {
+        return WebAssembly.instantiate(module, imports);
+      }
+      const exports = await instantiateGraph(graph, (f) => compile(join(graphDir, f)), imports);
+      return { exports: { ...exports, _initialize() {} } };
+    };
+  }
+  const instantiate = () => mod.instantiate(getCoreModule, {}, instantiateCore);
   await instantiate();
   return instantiate;
 }
@@ -107,12 +123,15 @@ const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
 
 console.log(`node ${process.version} (V8 ${process.versions.v8}), ${opts.runs} runs per figure, ms per call (median)`);
 console.log();
-console.log('| workload | kernel | native (ms) | reify-all (ms) | reify-auto (ms) | all / native | auto / native |');
-console.log('|---|---|---:|---:|---:|---:|---:|');
+console.log('| workload | kernel | native (ms) | graph (ms) | reify-all (ms) | reify-auto (ms) | all / graph | auto / graph | graph / native | auto / native |');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const w of manifest) {
   if (opts.only && w.name !== opts.only) continue;
   const forms = {};
-  for (const form of FORMS) forms[form] = await load(transpile(w.name, form));
+  for (const form of FORMS) {
+    const graphDir = form === 'graph' ? join(dir, `${w.name}.graph`) : null;
+    forms[form] = await load(transpile(w.name, form), graphDir);
+  }
   const rows = [];
   for (const k of w.kernels) {
     const t = {};
@@ -132,6 +151,6 @@ for (const w of manifest) {
   for (const form of FORMS) t[form] = await measure(forms[form], opts.runs);
   rows.push(['instantiate', t]);
   for (const [name, t] of rows) {
-    console.log(`| ${w.name} | ${name} | ${fmt(t.native)} | ${fmt(t['reify-all'])} | ${fmt(t['reify-auto'])} | ${ratio(t['reify-all'], t.native)} | ${ratio(t['reify-auto'], t.native)} |`);
+    console.log(`| ${w.name} | ${name} | ${fmt(t.native)} | ${fmt(t.graph)} | ${fmt(t['reify-all'])} | ${fmt(t['reify-auto'])} | ${ratio(t['reify-all'], t.graph)} | ${ratio(t['reify-auto'], t.graph)} | ${ratio(t.graph, t.native)} | ${ratio(t['reify-auto'], t.native)} |`);
   }
 }

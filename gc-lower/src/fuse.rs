@@ -242,6 +242,22 @@ pub struct Lowerer<'a, 'data> {
     /// `resources.rs`).
     pub(crate) moving_from_host: Option<OutGlobal>,
     pub(crate) num_imported_funcs: u32,
+    /// Module-graph form only (see [`Lowerer::new_trampolines`]): functions of core instances,
+    /// which the trampolines module calls through its `late` table.
+    pub(crate) late: Option<LateFuncs>,
+}
+
+/// The functions of other core instances that the module-graph form's trampolines module calls
+/// (`crate::graph`): it is instantiated before them, so it calls slot `k` of its exported
+/// funcref table `late`, which the loader fills once the instance of entry `k` exists.
+#[derive(Debug, Default)]
+pub struct LateFuncs {
+    /// The output index of the `late` table.
+    pub table: u32,
+    /// Entry `k`: the core instance and the name of the function it exports.
+    pub entries: Vec<(RuntimeInstanceIndex, String)>,
+    /// The stub that calls each entry, by entry.
+    stubs: HashMap<(RuntimeInstanceIndex, String), OutFunc>,
 }
 
 /// Decides which static modules are reified: with `all`, every instantiated module; otherwise
@@ -345,6 +361,16 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         host: &'a HostInterface,
         reified: &SecondaryMap<StaticModuleIndex, bool>,
     ) -> Result<Self> {
+        Self::build(front, graph, host, reified, None)
+    }
+
+    fn build(
+        front: &'a Front<'data>,
+        graph: &'a InstanceGraph,
+        host: &'a HostInterface,
+        reified: &SecondaryMap<StaticModuleIndex, bool>,
+        late: Option<LateFuncs>,
+    ) -> Result<Self> {
         let mut infos = PrimaryMap::new();
         for (index, module) in front.modules.iter() {
             let info = ModuleInfo::parse(module.wasm)
@@ -394,9 +420,68 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             resource_binding: None,
             moving_from_host: None,
             num_imported_funcs: 0,
+            late,
         };
         lw.layout(reified)?;
         Ok(lw)
+    }
+
+    /// A lowerer for the module-graph form's trampolines module (`crate::graph`): no static
+    /// module is laid out, the host imports come first as in [`Lowerer::new`], and functions of
+    /// core instances are called through the exported funcref table `late`.
+    pub fn new_trampolines(
+        front: &'a Front<'data>,
+        graph: &'a InstanceGraph,
+        host: &'a HostInterface,
+    ) -> Result<Self> {
+        let mut lw = Self::build(
+            front,
+            graph,
+            host,
+            &SecondaryMap::new(),
+            Some(LateFuncs::default()),
+        )?;
+        let table = lw.tables.len() as u32;
+        lw.tables.push((
+            we::TableType {
+                element_type: we::RefType::FUNCREF,
+                table64: false,
+                minimum: 0,
+                maximum: None,
+                shared: false,
+            },
+            None,
+        ));
+        lw.exports
+            .push(("late".into(), we::ExportKind::Table, table));
+        lw.late.as_mut().expect("module-graph form").table = table;
+        Ok(lw)
+    }
+
+    /// A function that calls the function `name` of core instance `instance` through the
+    /// `late` table (module-graph form).
+    fn late_func(&mut self, instance: RuntimeInstanceIndex, name: String, ty: u32) -> OutFunc {
+        let late = self.late.as_mut().expect("module-graph form");
+        let key = (instance, name);
+        if let Some(f) = late.stubs.get(&key) {
+            return *f;
+        }
+        let k = late.entries.len() as u32;
+        let table = late.table;
+        late.entries.push(key.clone());
+        let (params, _) = self.func_type_of(ty);
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        for p in 0..params.len() as u32 {
+            ins.local_get(p);
+        }
+        ins.i32_const(k as i32).call_indirect(table, ty).end();
+        let f = self.add_func(ty, format!("late{k}:{}", key.1), body);
+        let late = self.late.as_mut().expect("module-graph form");
+        late.stubs.insert(key, f);
+        let minimum = late.entries.len() as u64;
+        self.tables[table as usize].0.minimum = minimum;
+        f
     }
 
     /// The first type index after the runtime-structs rec group.
@@ -475,6 +560,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         self.num_imported_funcs = import_types.len() as u32;
         let _ = import_types;
+        if self.late.is_some() {
+            // The module-graph form's trampolines module holds no static module.
+            return Ok(());
+        }
 
         // Runtime helpers are added when first used (see `helper`).
 
@@ -884,6 +973,15 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         instance.as_u32()
                     )
                 };
+                if self.late.is_some() {
+                    let m = self.graph.instances[instance].module;
+                    let info = &self.infos[m];
+                    let ft = info.types[info.funcs[f.as_u32() as usize] as usize].clone();
+                    let (params, results) = self.map_func_type(&ft, false)?;
+                    let ty = self.func_type(&params, &results);
+                    let name = crate::graph::export_name(self.front, self.graph, e)?;
+                    return Ok(FuncTarget::Plain(self.late_func(e.instance, name, ty)));
+                }
                 self.func_of_instance(instance, f.as_u32())
             }
             CoreDef::Trampoline(t) => Ok(FuncTarget::Plain(self.trampoline(*t)?)),
@@ -1370,7 +1468,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// Encodes the output module.
-    pub fn finish(mut self, component_type: &(String, Vec<u8>)) -> Result<Vec<u8>> {
+    pub fn finish(mut self, component_type: Option<&(String, Vec<u8>)>) -> Result<Vec<u8>> {
         let mut module = we::Module::new();
         let mut types = we::TypeSection::new();
         if self.gc {
@@ -1475,10 +1573,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         names.globals(&gnames);
         module.section(&names);
 
-        module.section(&we::CustomSection {
-            name: component_type.0.as_str().into(),
-            data: component_type.1.as_slice().into(),
-        });
+        if let Some((name, data)) = component_type {
+            module.section(&we::CustomSection {
+                name: name.as_str().into(),
+                data: data.as_slice().into(),
+            });
+        }
         Ok(module.finish())
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod exchange;
 pub mod front;
 pub mod fuse;
+pub mod graph;
 pub mod host;
 pub mod instantiate;
 pub mod module_info;
@@ -47,9 +48,51 @@ pub struct Options {
 /// The output is validated with wasmparser before it is returned. Errors: invalid component
 /// (the validator's message), or an [`Unsupported`] feature in the error chain.
 pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
-    use anyhow::Context as _;
     let scope = wasmtime_environ::ScopeVec::new();
-    let mut front = front::translate(component, &scope)?;
+    let Prepared {
+        front,
+        graph,
+        host,
+        reified,
+    } = prepare(component, &scope, Some(options.reify))?;
+    let mut lowerer = fuse::Lowerer::new(&front, &graph, &host, &reified)?;
+    let modules: Vec<_> = front.modules.keys().collect();
+    for m in modules {
+        if !graph.instances_of[m].is_empty() {
+            lowerer.rewrite_module(m)?;
+        }
+    }
+    lowerer.instantiate_and_export()?;
+    let bytes = lowerer.finish(Some(&host.component_type))?;
+    if let Err(e) = validate_output(&bytes) {
+        // Keep the invalid module for inspection when asked to.
+        if let Some(path) = std::env::var_os("GC_LOWER_DUMP_INVALID") {
+            let _ = std::fs::write(path, &bytes);
+        }
+        return Err(e);
+    }
+    Ok(bytes)
+}
+
+/// A translated component with its instance graph, host interface and reification plan.
+pub(crate) struct Prepared<'data> {
+    pub(crate) front: front::Front<'data>,
+    pub(crate) graph: multi_instance::InstanceGraph,
+    pub(crate) host: host::HostInterface,
+    pub(crate) reified: wasmtime_environ::SecondaryMap<wasmtime_environ::StaticModuleIndex, bool>,
+}
+
+/// Translates `component`, builds its instance graph and host interface, and plans which
+/// modules to reify (`None`: none, the module-graph form). When the host cannot use the
+/// guest's memory in place, the component is translated again with host adapters
+/// ([`exchange`]).
+pub(crate) fn prepare<'data>(
+    component: &'data [u8],
+    scope: &'data wasmtime_environ::ScopeVec<u8>,
+    reify: Option<ReifyMode>,
+) -> anyhow::Result<Prepared<'data>> {
+    use anyhow::Context as _;
+    let mut front = front::translate(component, scope)?;
     let mut graph = instance_graph(&front)?;
     let mut host = host::host_interface(
         component,
@@ -59,12 +102,12 @@ pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
         None,
     )
     .context("failed to build the host interface")?;
-    let mut reified = plan(&front, &graph, &host, options);
+    let mut reified = plan(&front, &graph, &host, reify);
     if !exchange::zero_copy(&front, &graph, &host, &reified) {
         // Translate again, with host adapters through an exchange memory.
         let (first_host, first_types) = (host, front.types);
         let mut adapters = None;
-        front = front::translate_with(component, &scope, |ext| {
+        front = front::translate_with(component, scope, |ext| {
             adapters = Some(exchange::add_host_adapters(ext, &first_host, &first_types)?);
             Ok(())
         })
@@ -78,25 +121,14 @@ pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
             adapters.as_ref(),
         )
         .context("failed to build the host interface")?;
-        reified = plan(&front, &graph, &host, options);
+        reified = plan(&front, &graph, &host, reify);
     }
-    let mut lowerer = fuse::Lowerer::new(&front, &graph, &host, &reified)?;
-    let modules: Vec<_> = front.modules.keys().collect();
-    for m in modules {
-        if !graph.instances_of[m].is_empty() {
-            lowerer.rewrite_module(m)?;
-        }
-    }
-    lowerer.instantiate_and_export()?;
-    let bytes = lowerer.finish(&host.component_type)?;
-    if let Err(e) = validate_output(&bytes) {
-        // Keep the invalid module for inspection when asked to.
-        if let Some(path) = std::env::var_os("GC_LOWER_DUMP_INVALID") {
-            let _ = std::fs::write(path, &bytes);
-        }
-        return Err(e);
-    }
-    Ok(bytes)
+    Ok(Prepared {
+        front,
+        graph,
+        host,
+        reified,
+    })
 }
 
 /// The instance graph of a translated component.
@@ -111,8 +143,11 @@ fn plan(
     front: &front::Front<'_>,
     graph: &multi_instance::InstanceGraph,
     host: &host::HostInterface,
-    options: &Options,
+    reify: Option<ReifyMode>,
 ) -> wasmtime_environ::SecondaryMap<wasmtime_environ::StaticModuleIndex, bool> {
+    let Some(reify) = reify else {
+        return wasmtime_environ::SecondaryMap::new();
+    };
     let exchange = host
         .memory_users
         .first()
@@ -120,7 +155,7 @@ fn plan(
             wasmtime_environ::component::CoreDef::Export(export) => Some(export.instance),
             _ => None,
         });
-    fuse::plan_reified(front, graph, options.reify == ReifyMode::All, exchange)
+    fuse::plan_reified(front, graph, reify == ReifyMode::All, exchange)
 }
 
 /// The wasm features the output may use: Wasm GC (and what it builds on), multi-memory, bulk

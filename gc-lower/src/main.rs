@@ -27,6 +27,30 @@ struct Cli {
 enum Command {
     /// Run `.wast` scripts natively in wasmtime and lowered, and compare the results.
     Wast(gc_lower::wast::WastOpts),
+    /// Write the component in module-graph form: its core modules unchanged, a trampolines
+    /// module, and `graph.json` saying how to instantiate them (the baseline the single-module
+    /// output is measured against; loaders: `gc_lower::graph::instantiate` for wasmtime and
+    /// `loader.mjs`, written alongside, for JavaScript engines).
+    Graph(GraphOpts),
+}
+
+/// Options of `gc-lower graph`.
+#[derive(clap::Args)]
+struct GraphOpts {
+    /// The component: a `.wasm` binary or `.wat` text; `-` reads standard input.
+    input: PathBuf,
+    /// The directory to write the graph into (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+}
+
+impl GraphOpts {
+    fn run(self) -> Result<()> {
+        let bytes = read_input(&self.input)?;
+        let graph = gc_lower::graph::lower_graph(&bytes)
+            .with_context(|| format!("failed to lower `{}`", self.input.display()))?;
+        graph.write(&self.output)
+    }
 }
 
 /// Options of the main job: lowering one component.
@@ -54,6 +78,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Wast(opts)) => opts.run(),
+        Some(Command::Graph(opts)) => opts.run().map(|()| ExitCode::SUCCESS),
         None => cli.lower.run().map(|()| ExitCode::SUCCESS),
     };
     match result {

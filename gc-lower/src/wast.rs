@@ -72,7 +72,28 @@ pub struct WastOpts {
     /// and run by Node's V8, for components without imports), or `all`.
     #[arg(long, value_enum, default_value_t)]
     pub engine: EngineChoice,
+    /// Which output the core and V8 sides run: the single module (`single`) or the module
+    /// graph of `gc-lower graph` (`graph`), instantiated by `gc_lower::graph::instantiate` on
+    /// wasmtime and by its JS loader under jco's bindings on V8. The re-wrapped side always
+    /// runs the single module; an assertion that neither graph side could check (the core side
+    /// needs scalar types and no imports, the V8 side `--engine node|all`) is skipped.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputForm,
 }
+
+/// The output form that `gc-lower wast` checks on its core and V8 sides.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutputForm {
+    /// One core module ([`crate::lower`]).
+    #[default]
+    Single,
+    /// The module graph ([`crate::graph::lower_graph`]).
+    Graph,
+}
+
+/// Skip reason of an assertion that no side running the module graph could check.
+const GRAPH_UNCHECKED: &str =
+    "graph output not run: the core side needs scalar types and no imports (V8: --engine node)";
 
 /// The engines `gc-lower wast` runs the lowered output on.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -98,6 +119,7 @@ impl WastOpts {
             engines,
             node,
             options: crate::Options { reify: self.reify },
+            output: self.output,
             opts: &self,
         };
         let mut total = Tally::default();
@@ -241,7 +263,7 @@ enum Lowered {
     Ready {
         component: component::Component,
         /// `None` when the core module has imports: only the re-wrapped component runs.
-        core: Option<wasmtime::Module>,
+        core: Option<CoreProgram>,
         /// The jco-transpiled component (when V8 runs too and there are no imports), or why
         /// transpiling failed.
         node: Option<Result<PathBuf, String>>,
@@ -261,10 +283,31 @@ struct CompInst {
     instance: component::Instance,
 }
 
-/// An instance of a lowered core module.
+/// What the core side runs: the single module or the module graph, compiled.
+#[derive(Clone)]
+enum CoreProgram {
+    Single(wasmtime::Module),
+    Graph(Rc<(crate::graph::ModuleGraph, Vec<wasmtime::Module>)>),
+}
+
+/// An instance of a lowered core module or module graph.
 struct CoreInst {
     store: Store<()>,
-    instance: wasmtime::Instance,
+    instance: CoreExports,
+}
+
+enum CoreExports {
+    Single(wasmtime::Instance),
+    Graph(crate::graph::GraphInstance),
+}
+
+impl CoreInst {
+    fn get_func(&mut self, name: &str) -> Option<wasmtime::Func> {
+        match &self.instance {
+            CoreExports::Single(i) => i.get_func(&mut self.store, name),
+            CoreExports::Graph(g) => g.get_func(name),
+        }
+    }
 }
 
 /// The lowered side of a live instance.
@@ -311,6 +354,7 @@ struct Runner<'o> {
     /// Node and jco, when the lowered output also runs on V8.
     node: Option<NodeTools>,
     options: crate::Options,
+    output: OutputForm,
     opts: &'o WastOpts,
 }
 
@@ -407,11 +451,30 @@ impl Runner<'_> {
             }
         };
         let has_imports = module.imports().len() > 0;
-        let core = (!has_imports).then_some(module);
-        let node = match &self.node {
-            Some(tools) if !has_imports => {
-                Some(tools.transpile(&wrapped).map_err(|e| format!("{e:#}")))
+        let graph = match self.output {
+            OutputForm::Single => None,
+            OutputForm::Graph => {
+                let graph = match crate::graph::lower_graph(bytes) {
+                    Ok(g) => g,
+                    Err(e) => return classify(e.context("failed to lower into a module graph")),
+                };
+                match crate::graph::compile(&self.engines.core, &graph) {
+                    Ok(modules) => Some(Rc::new((graph, modules))),
+                    Err(e) => return Lowered::Fail(format!("{e:#}")),
+                }
             }
+        };
+        let core = match &graph {
+            _ if has_imports => None,
+            Some(graph) => Some(CoreProgram::Graph(graph.clone())),
+            None => Some(CoreProgram::Single(module)),
+        };
+        let node = match &self.node {
+            Some(tools) if !has_imports => Some(
+                tools
+                    .transpile(&wrapped, graph.as_ref().map(|g| &g.0))
+                    .map_err(|e| format!("{e:#}")),
+            ),
             _ => None,
         };
         Lowered::Ready {
@@ -899,8 +962,10 @@ impl<'r, 'o> Script<'r, 'o> {
                     Ok(()) => failures.push(format!("{side}: instantiation did not trap")),
                 };
                 check("re-wrapped", wrapped.map(drop));
+                let mut graph_checked = false;
                 if let Some(core) = core {
                     check("core", core.map(drop));
+                    graph_checked = true;
                 }
                 match node {
                     None => {}
@@ -909,13 +974,16 @@ impl<'r, 'o> Script<'r, 'o> {
                         None => failures.push(format!("node: {e}")),
                     },
                     Some(Ok(result)) => {
-                        check("node", result.map(drop).map_err(|t| anyhow::anyhow!(t)))
+                        check("node", result.map(drop).map_err(|t| anyhow::anyhow!(t)));
+                        graph_checked = true;
                     }
                 }
-                if failures.is_empty() {
-                    Outcome::pass()
-                } else {
+                if !failures.is_empty() {
                     Outcome::fail(failures.join("; "))
+                } else if self.runner.output == OutputForm::Graph && !graph_checked {
+                    Outcome::skip(GRAPH_UNCHECKED)
+                } else {
+                    Outcome::pass()
                 }
             }
         };
@@ -1029,6 +1097,8 @@ impl<'r, 'o> Script<'r, 'o> {
         };
         let mut outcome = Outcome::pass();
         let mut failures = Vec::new();
+        // Whether a side that runs the module graph made the call (`--output graph`).
+        let mut graph_checked = false;
         match wrapped.instance.get_func(&mut wrapped.store, invoke.name) {
             None => failures.push(format!(
                 "the re-wrapped component has no export `{}`",
@@ -1049,6 +1119,7 @@ impl<'r, 'o> Script<'r, 'o> {
             (Some(inst), Some(sig)) => match call_core(inst, invoke.name, &sig, &args) {
                 Err(m) => failures.push(format!("core: {m}")),
                 Ok(result) => {
+                    graph_checked = true;
                     compare(
                         "core",
                         &native_result,
@@ -1089,6 +1160,7 @@ impl<'r, 'o> Script<'r, 'o> {
                     *node = None;
                 }
                 Ok(result) => {
+                    graph_checked = true;
                     let mut node_failures = Vec::new();
                     compare(
                         "node",
@@ -1126,6 +1198,8 @@ impl<'r, 'o> Script<'r, 'o> {
             outcome.status = Status::Fail(failures.join("; "));
         } else if let Err(m) = native_check {
             return Outcome::skip(NATIVE_FAILS).note(m);
+        } else if self.runner.output == OutputForm::Graph && !graph_checked {
+            outcome.status = Status::Skip(GRAPH_UNCHECKED.into());
         }
         outcome
     }
@@ -1224,14 +1298,30 @@ fn instantiate_component(
 }
 
 /// Instantiates a lowered core module with no imports, and runs `_initialize` if it exports
-/// one (as the re-wrapped component does).
-fn instantiate_core(engine: &Engine, module: &wasmtime::Module) -> anyhow::Result<CoreInst> {
+/// one (as the re-wrapped component does); or instantiates a module graph with no host.
+fn instantiate_core(engine: &Engine, program: &CoreProgram) -> anyhow::Result<CoreInst> {
     let mut store = Store::new(engine, ());
-    let instance = wasmtime::Instance::new(&mut store, module, &[])?;
-    if let Some(init) = instance.get_func(&mut store, "_initialize") {
-        init.call(&mut store, &[], &mut [])?;
+    match program {
+        CoreProgram::Single(module) => {
+            let instance = wasmtime::Instance::new(&mut store, module, &[])?;
+            if let Some(init) = instance.get_func(&mut store, "_initialize") {
+                init.call(&mut store, &[], &mut [])?;
+            }
+            Ok(CoreInst {
+                store,
+                instance: CoreExports::Single(instance),
+            })
+        }
+        CoreProgram::Graph(graph) => {
+            let (graph, modules) = &**graph;
+            let linker = wasmtime::Linker::new(engine);
+            let instance = crate::graph::instantiate(&mut store, graph, modules, &linker)?;
+            Ok(CoreInst {
+                store,
+                instance: CoreExports::Graph(instance),
+            })
+        }
     }
-    Ok(CoreInst { store, instance })
 }
 
 /// Calls the guest-ABI export `name` of a lowered core module with scalar arguments, lifts
@@ -1243,10 +1333,11 @@ fn call_core(
     sig: &FlatSig,
     args: &[Val],
 ) -> Result<CallResult, String> {
-    let CoreInst { store, instance } = core;
-    let func = instance
-        .get_func(&mut *store, name)
+    let func = core
+        .get_func(name)
         .ok_or_else(|| format!("the lowered module has no export `{name}`"))?;
+    let post = core.get_func(&format!("cabi_post_{name}"));
+    let store = &mut core.store;
     let ty = func.ty(&*store);
     let params = ty.params().map(|t| flat_type(&t)).collect::<Vec<_>>();
     let results = ty.results().map(|t| flat_type(&t)).collect::<Vec<_>>();
@@ -1278,7 +1369,7 @@ fn call_core(
         Ok(v) => v,
         Err(trap) => return Ok(Err(anyhow::anyhow!("canonical ABI trap: {trap}"))),
     };
-    if let Some(post) = instance.get_func(&mut *store, &format!("cabi_post_{name}"))
+    if let Some(post) = post
         && let Err(trap) = post.call(&mut *store, &core_results, &mut [])
     {
         let trap = anyhow::Error::from(trap);
@@ -1484,11 +1575,13 @@ mod tests {
             verbose: true,
             backtrace: false,
             engine: EngineChoice::Wasmtime,
+            output: OutputForm::Single,
         };
         let runner = Runner {
             engines: Engines::new(false)?,
             node: None,
             options: crate::Options::default(),
+            output: OutputForm::Single,
             opts: &opts,
         };
         let tally = runner.run_file(file.path());

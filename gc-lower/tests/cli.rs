@@ -303,3 +303,91 @@ fn example_runs_like_native() {
         );
     }
 }
+
+/// `gc-lower graph`: the example's module graph, read back and run by the library's wasmtime
+/// loader, gives the results the original component gives on wasmtime's component runtime.
+#[test]
+fn graph_of_example_runs_like_native() {
+    use wasmtime::component::{Component, Linker, Val};
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let out = dir.path().join("graph");
+    assert_success(&run(&["graph", EXAMPLE, "-o", path_str(&out)]));
+    for file in ["graph.json", "trampolines.wasm", "loader.mjs", "component-type.wasm"] {
+        assert!(out.join(file).is_file(), "`{file}` was not written");
+    }
+    let graph = gc_lower::graph::ModuleGraph::read(&out).expect("failed to read the graph");
+    for (name, bytes) in &graph.modules {
+        Validator::new_with_features(gc_lower::output_features())
+            .validate_all(bytes)
+            .unwrap_or_else(|e| panic!("`{name}` does not validate: {e}"));
+    }
+
+    let mut config = wasmtime::Config::new();
+    config
+        .wasm_gc(true)
+        .wasm_function_references(true)
+        .wasm_multi_memory(true)
+        .wasm_component_model(true);
+    let engine = wasmtime::Engine::new(&config).expect("engine");
+    let modules = gc_lower::graph::compile(&engine, &graph).expect("failed to compile the graph");
+    let mut store = wasmtime::Store::new(&engine, ());
+    let lowered = gc_lower::graph::instantiate(
+        &mut store,
+        &graph,
+        &modules,
+        &wasmtime::Linker::new(&engine),
+    )
+    .expect("failed to instantiate the graph");
+
+    let source = std::fs::read(repo_root().join(EXAMPLE)).expect("failed to read the example");
+    let component = Component::new(&engine, &source).expect("the example compiles");
+    let mut native_store = wasmtime::Store::new(&engine, ());
+    let native = Linker::new(&engine)
+        .instantiate(&mut native_store, &component)
+        .expect("the example instantiates");
+
+    let calls: &[(&str, Option<i32>)] = &[
+        ("left-step", None),
+        ("left-step", None),
+        ("right-step", None),
+        ("left-logged", Some(5)),
+        ("right-get", None),
+        ("left-reverse", None),
+        ("left-get", None),
+    ];
+    for (name, arg) in calls {
+        let func = native.get_func(&mut native_store, name).expect("export");
+        let args: Vec<Val> = arg.iter().map(|a| Val::S32(*a)).collect();
+        let mut results = vec![Val::Bool(false); func.ty(&native_store).results().len()];
+        func.call(&mut native_store, &args, &mut results)
+            .expect("native call");
+        let want: Vec<i32> = results
+            .iter()
+            .map(|v| match v {
+                Val::S32(x) => *x,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+
+        let f = lowered.get_func(name).expect("the graph exports it");
+        let core_args: Vec<wasmtime::Val> = arg.iter().map(|a| wasmtime::Val::I32(*a)).collect();
+        let mut core_results = vec![wasmtime::Val::I32(0); want.len()];
+        f.call(&mut store, &core_args, &mut core_results)
+            .expect("graph call");
+        let got: Vec<i32> = core_results.iter().map(|v| v.unwrap_i32()).collect();
+        assert_eq!(got, want, "`{name}`");
+    }
+}
+
+#[test]
+fn graph_of_invalid_input_writes_nothing() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let bad = dir.path().join("bad.wat");
+    std::fs::write(&bad, "(component (core func (canon lower (func 9))))").unwrap();
+    let out = dir.path().join("graph");
+    let output = run(&["graph", path_str(&bad), "-o", path_str(&out)]);
+    assert!(!output.status.success(), "an invalid component must fail");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("error:"), "no error message: {stderr}");
+    assert!(!out.exists(), "a failed lowering must not create the output directory");
+}

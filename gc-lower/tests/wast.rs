@@ -145,9 +145,9 @@ fn ensure_node_tools() {
     assert!(status.success(), "`npm ci` in tests/node failed: {status}");
 }
 
-/// Runs `gc-lower wast --reify <reify> --engine <engine>` over the project's cases and the
-/// spec tests.
-fn run_wast(reify: &str, engine: &str) {
+/// Runs `gc-lower wast --reify <reify> --engine <engine> --output <output>` over the
+/// project's cases and the spec tests.
+fn run_wast(reify: &str, engine: &str, form: &str) {
     if engine != "wasmtime" {
         ensure_node_tools();
     }
@@ -157,7 +157,7 @@ fn run_wast(reify: &str, engine: &str) {
 
     let output = Command::new(env!("CARGO_BIN_EXE_gc-lower"))
         .arg("wast")
-        .args(["--reify", reify, "--engine", engine])
+        .args(["--reify", reify, "--engine", engine, "--output", form])
         .args(&files)
         .current_dir(repo_root())
         .output()
@@ -177,29 +177,36 @@ fn run_wast(reify: &str, engine: &str) {
     });
     assert_eq!(
         summary.failed, 0,
-        "`gc-lower wast --reify {reify} --engine {engine}`: {summary:?}"
+        "`gc-lower wast --reify {reify} --engine {engine} --output {form}`: {summary:?}"
     );
     assert!(
         summary.passed > 0,
-        "`gc-lower wast --reify {reify} --engine {engine}` passed nothing: {summary:?}"
+        "`gc-lower wast --reify {reify} --engine {engine} --output {form}` passed nothing: {summary:?}"
     );
     assert!(
         output.status.success(),
-        "`gc-lower wast --reify {reify} --engine {engine}` exited with {}",
+        "`gc-lower wast --reify {reify} --engine {engine} --output {form}` exited with {}",
         output.status
     );
 }
 
 #[test]
 fn wast_reify_auto() {
-    run_wast("auto", "wasmtime");
+    run_wast("auto", "wasmtime", "single");
 }
 
 /// `--reify all` on every engine: wasmtime (re-wrapped component and core module) and V8
 /// (the re-wrapped component through jco and Node).
 #[test]
 fn wast_reify_all_on_every_engine() {
-    run_wast("all", "all");
+    run_wast("all", "all", "single");
+}
+
+/// The module-graph form (`gc-lower graph`) on every engine: its wasmtime loader on the core
+/// side, its JS loader under jco's bindings on V8.
+#[test]
+fn wast_graph_on_every_engine() {
+    run_wast("auto", "all", "graph");
 }
 
 #[test]

@@ -7,7 +7,9 @@
 //! For every workload, into DIR (default `benches/v8/out`): `{workload}.native.wasm`, the
 //! original component; `{workload}.reify-all.wasm` and `{workload}.reify-auto.wasm`, the
 //! lowered module re-wrapped into a component (`gc_lower::rewrap`, as `gc-lower IN
-//! --component` does) so that `jco transpile` accepts it; and `workloads.json`: per workload,
+//! --component` does) so that `jco transpile` accepts it; `{workload}.graph/`, the module
+//! graph (`gc-lower graph`), which `run.mjs` instantiates with its JS loader under jco's
+//! bindings of the `reify-auto` form; and `workloads.json`: per workload,
 //! its setup calls and kernels (`export`, `sig`, `arg`) with the result of each kernel on
 //! wasmtime's native component runtime (`expected`, a decimal string), after checking that the
 //! lowered forms agree on wasmtime.
@@ -42,6 +44,7 @@ fn main() -> Result<()> {
             let lowered = benches::lower(&bytes, mode)?;
             write(form, &gc_lower::rewrap(&lowered)?)?;
         }
+        gc_lower::graph::lower_graph(&bytes)?.write(&dir.join(format!("{}.graph", w.name)))?;
         let kernel = |k: &Kernel, expected: Option<u64>| -> Value {
             let sig = match k.sig {
                 Sig::ToU32 => "() -> u32",

@@ -6,9 +6,11 @@
 //!
 //! Reads criterion's estimates (`$CARGO_TARGET_DIR/criterion/{id}/new/estimates.json`, or
 //! under `target/`) and prints, as Markdown: the run time of each kernel and the
-//! instantiation time in each form with the ratios of the lowered forms to native; gc-lower's
-//! lowering time with its ratio to validation; and the sizes (bytes) of each input component,
-//! of the core modules it defines (their sum and count) and of both lowered outputs. Times are
+//! instantiation time in each form with the ratios of the single-module forms to the module
+//! graph and of the graph and `reify-auto` to native; gc-lower's lowering time with its ratio
+//! to validation; and the sizes (bytes) of each input component, of the core modules it
+//! defines (their sum and count), of the module graph (its files and `graph.json`) and of both
+//! lowered outputs. Times are
 //! criterion's median point estimates. Sizes are computed here, not read from the run.
 
 use std::path::{Path, PathBuf};
@@ -29,58 +31,64 @@ fn main() -> Result<()> {
             .collect()
     };
 
-    println!("### wasmtime: run time per call\n");
-    println!(
-        "| workload | kernel | native | reify-all | reify-auto | all / native | auto / native |"
-    );
-    println!("|---|---|---:|---:|---:|---:|---:|");
-    for w in WORKLOADS {
-        for k in w.kernels {
-            let t = forms(&format!("{}/{}", w.name, k.name))?;
-            println!(
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                w.name,
-                k.name,
-                time(t[0]),
-                time(t[1]),
-                time(t[2]),
-                ratio(t[1], t[0]),
-                ratio(t[2], t[0])
-            );
-        }
-    }
-
-    println!("\n### wasmtime: instantiation (new store, instantiate, `_initialize`)\n");
-    println!("| workload | native | reify-all | reify-auto | all / native | auto / native |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for w in WORKLOADS {
-        let t = forms(&format!("instantiate/{}", w.name))?;
-        println!(
-            "| {} | {} | {} | {} | {} | {} |",
-            w.name,
+    // `t` is in `Form::ALL` order: native, graph, reify-all, reify-auto.
+    let row = |t: &[f64]| {
+        format!(
+            "{} | {} | {} | {} | {} | {} | {} | {}",
             time(t[0]),
             time(t[1]),
             time(t[2]),
+            time(t[3]),
+            ratio(t[2], t[1]),
+            ratio(t[3], t[1]),
             ratio(t[1], t[0]),
-            ratio(t[2], t[0])
-        );
+            ratio(t[3], t[0])
+        )
+    };
+    let header = "native | graph | reify-all | reify-auto | all / graph | auto / graph | \
+                  graph / native | auto / native |";
+    println!("### wasmtime: run time per call\n");
+    println!("| workload | kernel | {header}");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for w in WORKLOADS {
+        for k in w.kernels {
+            let t = forms(&format!("{}/{}", w.name, k.name))?;
+            println!("| {} | {} | {} |", w.name, k.name, row(&t));
+        }
+    }
+
+    println!(
+        "\n### wasmtime: instantiation (new store, instantiate; `_initialize` or the graph's \
+         loader)\n"
+    );
+    println!("| workload | {header}");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for w in WORKLOADS {
+        let t = forms(&format!("instantiate/{}", w.name))?;
+        println!("| {} | {} |", w.name, row(&t));
     }
 
     let generated = benches::generated();
     let inputs: Vec<_> = WORKLOADS.iter().copied().chain([generated]).collect();
     println!("\n### gc-lower: lowering time vs wasmparser validation of the input\n");
-    println!("| input | validate | reify-all | reify-auto | all / validate | auto / validate |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| input | validate | graph | reify-all | reify-auto | graph / validate | all / validate \
+         | auto / validate |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for w in &inputs {
         let v = median(&format!("lower/{}/validate", w.name))?;
+        let g = median(&format!("lower/{}/graph", w.name))?;
         let a = median(&format!("lower/{}/reify-all", w.name))?;
         let u = median(&format!("lower/{}/reify-auto", w.name))?;
         println!(
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             w.name,
             time(v),
+            time(g),
             time(a),
             time(u),
+            ratio(g, v),
             ratio(a, v),
             ratio(u, v)
         );
@@ -88,23 +96,30 @@ fn main() -> Result<()> {
 
     println!("\n### Sizes (bytes)\n");
     println!(
-        "| input | component | core modules (sum) | core modules (count) | reify-all | reify-auto | all / modules | auto / modules |"
+        "| input | component | core modules (sum) | core modules (count) | graph | reify-all | \
+         reify-auto | graph / modules | all / modules | auto / modules |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for w in &inputs {
         let bytes = benches::component_bytes(w)?;
         let sizes = benches::core_module_sizes(&bytes)?;
         let sum: usize = sizes.iter().sum();
         let all = benches::lower(&bytes, ReifyMode::All)?.len();
         let auto = benches::lower(&bytes, ReifyMode::Auto)?.len();
+        // Every module file of the graph, `graph.json` included.
+        let g = gc_lower::graph::lower_graph(&bytes)?;
+        let graph = g.modules.iter().map(|(_, m)| m.len()).sum::<usize>()
+            + serde_json::to_string(&g.description)?.len();
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             w.name,
             bytes.len(),
             sum,
             sizes.len(),
+            graph,
             all,
             auto,
+            ratio(graph as f64, sum as f64),
             ratio(all as f64, sum as f64),
             ratio(auto as f64, sum as f64)
         );

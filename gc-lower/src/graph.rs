@@ -1,0 +1,563 @@
+//! The module-graph form (`gc-lower graph`): the component as *N core modules plus
+//! metadata*, the baseline that the single-module output is measured against.
+//!
+//! Every static module is kept byte for byte and instantiated once per core instance, as a
+//! component runtime would; what a component runtime provides natively is wasm here too:
+//!
+//! - `trampolines.wasm`, instantiated first: the component-instance flags globals (`flagsN`),
+//!   resource handle tables and the resource built-ins, FACT's resource transfers and call
+//!   scopes, lowered host imports (`tN`, one export per trampoline), and the destructors of
+//!   exported resources. It imports the host's functions under the guest core ABI's names,
+//!   exactly as the single-module output does. Functions of core instances it needs
+//!   (destructors, host adapters' entry points) are created after it, so it calls them through
+//!   its exported funcref table `late`, which the loader fills as soon as their instance exists.
+//! - `transcode.wasm`: the string transcoders (`transcode.wat`) over two imported memories,
+//!   instantiated once per pair of memories right before the first instance that imports one
+//!   of them (a FACT adapter module, which wasmtime-environ places after both memories exist).
+//! - `moduleN.wasm`: static module `N` unchanged: the component's own modules, wasmtime-environ's
+//!   FACT adapter modules and, when the host cannot share the guest's memory, the exchange
+//!   modules of `crate::exchange`.
+//!
+//! `graph.json` says how to put them together:
+//!
+//! ```json
+//! { "format": "gc-lower-graph", "version": 1,
+//!   "modules": ["trampolines.wasm", "module0.wasm", ...],
+//!   "steps": [
+//!     { "instantiate": 0, "imports": [ { "module": "m", "name": "f", "from": "host" } ] },
+//!     { "instantiate": 1, "imports": [ { "module": "", "name": "g",
+//!                                        "from": { "instance": 0, "export": "t3" } } ] },
+//!     { "late": 0, "from": { "instance": 1, "export": "dtor" } } ],
+//!   "exports": [ { "name": "iface#f", "kind": "func", "from": { "instance": 1, "export": "f" } } ],
+//!   "wit": "package ...", "component-type": "component-type.wasm" }
+//! ```
+//!
+//! Instances are numbered by their `instantiate` step; `"from": "host"` imports the host's
+//! function of the same module and name. A `late` step sets slot `late` of instance 0's table
+//! `late`. The exports are the guest core ABI of the world (`iface#f`, `cabi_post_iface#f`,
+//! `memory`, `cabi_realloc`, `iface#[dtor]r`), as the single-module output exports them, so one
+//! host binding serves both forms. Loaders: [`instantiate`] (wasmtime's core API) and
+//! [`JS_LOADER`] (any JavaScript engine).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Value as Json, json};
+use wasmtime_environ::component::{
+    CoreDef, CoreExport, ExportItem, GlobalInitializer, InstantiateModule, RuntimeInstanceIndex,
+    Trampoline,
+};
+use wasmtime_environ::{EntityIndex, EntityType};
+
+use crate::error::not_yet;
+use crate::front::Front;
+use crate::fuse::Lowerer;
+
+/// The JavaScript loader: `instantiateGraph(graph, getModule, imports)` (see the file).
+pub const JS_LOADER: &str = include_str!("graph.mjs");
+
+/// The format name in `graph.json`.
+const FORMAT: &str = "gc-lower-graph";
+
+/// A component in module-graph form.
+pub struct ModuleGraph {
+    /// The module files (name, binary), in the order of `graph.json`'s `modules`.
+    pub modules: Vec<(String, Vec<u8>)>,
+    /// The contents of `graph.json`.
+    pub description: Json,
+    /// The `component-type` custom section payload (the WIT world as a component binary).
+    pub component_type: Vec<u8>,
+}
+
+/// Lowers `component` (binary) into module-graph form.
+///
+/// Errors: as [`crate::lower`] (an invalid component, an [`crate::Unsupported`] feature).
+pub fn lower_graph(component: &[u8]) -> Result<ModuleGraph> {
+    let scope = wasmtime_environ::ScopeVec::new();
+    let prepared = crate::prepare(component, &scope, None)?;
+    let (front, graph, host) = (&prepared.front, &prepared.graph, &prepared.host);
+    let mut lw = Lowerer::new_trampolines(front, graph, host)?;
+    let mut b = Builder {
+        front,
+        graph,
+        modules: vec![("trampolines.wasm".into(), Vec::new())],
+        files: HashMap::new(),
+        steps: Vec::new(),
+        instance_of: HashMap::new(),
+        runtime_steps: HashMap::new(),
+        transcoders: HashMap::new(),
+        trampoline_exports: HashMap::new(),
+        flag_exports: HashMap::new(),
+    };
+    let host_imports: Vec<Json> = host
+        .core_imports()
+        .iter()
+        .map(|(module, name, _)| json!({ "module": module, "name": name, "from": "host" }))
+        .collect();
+    b.steps
+        .push(json!({ "instantiate": 0, "imports": host_imports }));
+
+    let mut next = RuntimeInstanceIndex::from_u32(0);
+    for init in &front.translation.component.initializers {
+        let GlobalInitializer::InstantiateModule(inst, _) = init else {
+            continue;
+        };
+        let (m, args) = match inst {
+            InstantiateModule::Static(m, args) => (*m, args),
+            InstantiateModule::Import(..) => {
+                return Err(not_yet("core modules imported by the component"));
+            }
+        };
+        let mut imports = Vec::new();
+        let module = &front.modules[m].module;
+        for ((im, name, ty), arg) in module.imports().zip(args.iter()) {
+            let from = b.source(&mut lw, arg)?;
+            imports.push(json!({
+                "module": im, "name": name, "kind": kind(&ty), "from": from,
+            }));
+        }
+        let file = b.file(m);
+        let step = b.steps.len();
+        b.steps
+            .push(json!({ "instantiate": file, "imports": imports }));
+        b.instance_of.insert(next, step_instance(&b.steps, step));
+        b.runtime_steps.insert(next, step);
+        next = RuntimeInstanceIndex::from_u32(next.as_u32() + 1);
+    }
+
+    let mut exports = Vec::new();
+    for export in &host.exports {
+        let from = b.source(&mut lw, &export.func)?;
+        exports.push(json!({ "name": export.name, "kind": "func", "from": from }));
+        if let Some(post) = &export.post_return {
+            let from = b.source(&mut lw, post)?;
+            exports
+                .push(json!({ "name": export.post_return_name(), "kind": "func", "from": from }));
+        }
+    }
+    for (k, resource) in host.resources.iter().enumerate() {
+        if !resource.exported {
+            continue;
+        }
+        if let Some(f) = lw.resource_dtor_export(k)? {
+            let name = format!("{}#[dtor]{}", resource.interface, resource.name);
+            lw.exports
+                .push((name.clone(), wasm_encoder::ExportKind::Func, f.0));
+            exports.push(
+                json!({ "name": name, "kind": "func", "from": { "instance": 0, "export": name } }),
+            );
+        }
+    }
+    if let Some(first) = host.memory_users.first() {
+        if host.memory_users.iter().any(|u| u.memory != first.memory) {
+            bail!("internal: host functions over different memories after the exchange phase");
+        }
+        let from = b.source(&mut lw, &first.memory)?;
+        exports.push(json!({ "name": "memory", "kind": "memory", "from": from }));
+        if let Some(realloc) = host.memory_users.iter().find_map(|u| u.realloc.as_ref()) {
+            let from = b.source(&mut lw, realloc)?;
+            exports.push(json!({ "name": "cabi_realloc", "kind": "func", "from": from }));
+        }
+    }
+
+    // Late bindings go right after the instance that defines them.
+    let late = lw.late.as_ref().expect("module-graph form");
+    let mut after: HashMap<usize, Vec<Json>> = HashMap::new();
+    for (k, (instance, name)) in late.entries.iter().enumerate() {
+        let step = b.runtime_steps[instance];
+        let from = json!({ "instance": b.instance_of[instance], "export": name });
+        after
+            .entry(step)
+            .or_default()
+            .push(json!({ "late": k, "from": from }));
+    }
+    let mut steps = Vec::new();
+    for (i, step) in std::mem::take(&mut b.steps).into_iter().enumerate() {
+        steps.push(step);
+        steps.extend(after.remove(&i).unwrap_or_default());
+    }
+
+    let trampolines = lw.finish(None)?;
+    crate::validate_output(&trampolines)?;
+    b.modules[0].1 = trampolines;
+    let wit = print_wit(&host.component_type).unwrap_or_default();
+    let description = json!({
+        "format": FORMAT,
+        "version": 1,
+        "modules": b.modules.iter().map(|(name, _)| name.clone()).collect::<Vec<_>>(),
+        "steps": steps,
+        "exports": exports,
+        "wit": wit,
+        "component-type": "component-type.wasm",
+    });
+    Ok(ModuleGraph {
+        modules: b.modules,
+        description,
+        component_type: host.component_type.1.clone(),
+    })
+}
+
+/// The name under which core instance `e.instance` exports the item `e` refers to.
+///
+/// Errors: the item is referred to by index and its module does not export it.
+pub fn export_name(
+    front: &Front<'_>,
+    graph: &multi_instance::InstanceGraph,
+    e: &CoreExport<EntityIndex>,
+) -> Result<String> {
+    let module = &front.modules[graph.instances[e.instance].module].module;
+    match &e.item {
+        ExportItem::Name(name) => Ok(name.clone()),
+        ExportItem::Index(index) => module
+            .exports
+            .iter()
+            .find(|(_, i)| **i == *index)
+            .map(|(name, _)| module.strings[*name].to_string())
+            .ok_or_else(|| {
+                not_yet(format!(
+                    "an item of core instance {} that its module does not export",
+                    e.instance.as_u32()
+                ))
+            }),
+    }
+}
+
+/// The kind of an import, as `graph.json` names it.
+fn kind(ty: &EntityType) -> &'static str {
+    match ty {
+        EntityType::Function(_) => "func",
+        EntityType::Memory(_) => "memory",
+        EntityType::Table(_) => "table",
+        EntityType::Global(_) => "global",
+        EntityType::Tag(_) => "tag",
+    }
+}
+
+/// The instance number of `steps[step]`: the number of `instantiate` steps before it.
+fn step_instance(steps: &[Json], step: usize) -> usize {
+    steps[..step]
+        .iter()
+        .filter(|s| s.get("instantiate").is_some())
+        .count()
+}
+
+struct Builder<'a, 'data> {
+    front: &'a Front<'data>,
+    graph: &'a multi_instance::InstanceGraph,
+    modules: Vec<(String, Vec<u8>)>,
+    /// Module file of each static module (or of `transcode.wasm`, under `None`).
+    files: HashMap<Option<wasmtime_environ::StaticModuleIndex>, usize>,
+    steps: Vec<Json>,
+    /// Instance number of each core instance of the component.
+    instance_of: HashMap<RuntimeInstanceIndex, usize>,
+    /// Step of each core instance of the component.
+    runtime_steps: HashMap<RuntimeInstanceIndex, usize>,
+    /// Instance of `transcode.wasm` of each (source, destination) memory pair.
+    transcoders: HashMap<(String, String), usize>,
+    trampoline_exports: HashMap<u32, String>,
+    flag_exports: HashMap<u32, String>,
+}
+
+impl Builder<'_, '_> {
+    /// The module file of static module `m`, added on first use.
+    fn file(&mut self, m: wasmtime_environ::StaticModuleIndex) -> usize {
+        if let Some(f) = self.files.get(&Some(m)) {
+            return *f;
+        }
+        let f = self.modules.len();
+        self.modules.push((
+            format!("module{}.wasm", m.as_u32()),
+            self.front.modules[m].wasm.to_vec(),
+        ));
+        self.files.insert(Some(m), f);
+        f
+    }
+
+    /// The number of instances so far.
+    fn num_instances(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| s.get("instantiate").is_some())
+            .count()
+    }
+
+    /// Where the item `def` comes from: `{"instance": i, "export": name}`.
+    fn source(&mut self, lw: &mut Lowerer<'_, '_>, def: &CoreDef) -> Result<Json> {
+        Ok(match def {
+            CoreDef::Export(e) => {
+                let name = export_name(self.front, self.graph, e)?;
+                let instance = *self
+                    .instance_of
+                    .get(&e.instance)
+                    .context("internal: an export of a core instance not created yet")?;
+                json!({ "instance": instance, "export": name })
+            }
+            CoreDef::InstanceFlags(ci) => {
+                let name = match self.flag_exports.get(&ci.as_u32()) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let g = lw.flags_global(*ci);
+                        let name = format!("flags{}", ci.as_u32());
+                        lw.exports
+                            .push((name.clone(), wasm_encoder::ExportKind::Global, g.0));
+                        self.flag_exports.insert(ci.as_u32(), name.clone());
+                        name
+                    }
+                };
+                json!({ "instance": 0, "export": name })
+            }
+            CoreDef::Trampoline(t) => {
+                if let Trampoline::Transcoder {
+                    op,
+                    from,
+                    to,
+                    from64,
+                    to64,
+                } = &self.front.translation.trampolines[*t]
+                {
+                    if *from64 || *to64 {
+                        return Err(crate::error::unsupported("64-bit memories"));
+                    }
+                    let component = &self.front.translation.component;
+                    let from = self.source(lw, &crate::host::memory_def(component, *from)?)?;
+                    let to = self.source(lw, &crate::host::memory_def(component, *to)?)?;
+                    let instance = self.transcoder(from, to)?;
+                    return Ok(json!({ "instance": instance, "export": op.desc() }));
+                }
+                let name = match self.trampoline_exports.get(&t.as_u32()) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let f = lw.trampoline(*t)?;
+                        let name = format!("t{}", t.as_u32());
+                        lw.exports
+                            .push((name.clone(), wasm_encoder::ExportKind::Func, f.0));
+                        self.trampoline_exports.insert(t.as_u32(), name.clone());
+                        name
+                    }
+                };
+                json!({ "instance": 0, "export": name })
+            }
+            CoreDef::UnsafeIntrinsic(_) => return Err(not_yet("unsafe intrinsics")),
+            CoreDef::TaskMayBlock => return Err(crate::error::unsupported("async components")),
+        })
+    }
+
+    /// The instance of `transcode.wasm` over memories `from` and `to`, created on first use.
+    fn transcoder(&mut self, from: Json, to: Json) -> Result<usize> {
+        let key = (from.to_string(), to.to_string());
+        if let Some(i) = self.transcoders.get(&key) {
+            return Ok(*i);
+        }
+        let file = match self.files.get(&None) {
+            Some(f) => *f,
+            None => {
+                let f = self.modules.len();
+                self.modules
+                    .push(("transcode.wasm".into(), transcode_module()?));
+                self.files.insert(None, f);
+                f
+            }
+        };
+        let instance = self.num_instances();
+        self.steps.push(json!({
+            "instantiate": file,
+            "imports": [
+                { "module": "", "name": "from", "kind": "memory", "from": from },
+                { "module": "", "name": "to", "kind": "memory", "from": to },
+            ],
+        }));
+        self.transcoders.insert(key, instance);
+        Ok(instance)
+    }
+}
+
+/// `transcode.wat` with its two memories imported (`"" "from"`, `"" "to"`).
+fn transcode_module() -> Result<Vec<u8>> {
+    let text = include_str!("transcode.wat");
+    let defined = "  (memory 0)\n  (memory 0)\n";
+    if !text.contains(defined) {
+        bail!("internal: transcode.wat does not define its two memories as expected");
+    }
+    let text = text.replacen(
+        defined,
+        "  (import \"\" \"from\" (memory 0))\n  (import \"\" \"to\" (memory 0))\n",
+        1,
+    );
+    let bytes = wat::parse_str(&text).context("internal: transcode.wat with imported memories")?;
+    Ok(bytes)
+}
+
+/// The WIT text of a `component-type` custom section, for `graph.json`.
+fn print_wit(component_type: &(String, Vec<u8>)) -> Result<String> {
+    let mut module = wasm_encoder::Module::new();
+    module.section(&wasm_encoder::CustomSection {
+        name: component_type.0.as_str().into(),
+        data: component_type.1.as_slice().into(),
+    });
+    let (_, bindgen) = wit_component::metadata::decode(&module.finish())?;
+    let package = bindgen.resolve.worlds[bindgen.world]
+        .package
+        .context("world without a package")?;
+    let mut printer = wit_component::WitPrinter::default();
+    printer.print(&bindgen.resolve, package, &[])?;
+    Ok(printer.output.to_string())
+}
+
+impl ModuleGraph {
+    /// Writes the module files, `component-type.wasm`, `graph.json` and the JS loader
+    /// (`loader.mjs`) into `dir`, creating it.
+    ///
+    /// Errors: a file cannot be written.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create `{}`", dir.display()))?;
+        let write = |name: &str, bytes: &[u8]| {
+            std::fs::write(dir.join(name), bytes)
+                .with_context(|| format!("failed to write `{}`", dir.join(name).display()))
+        };
+        for (name, bytes) in &self.modules {
+            write(name, bytes)?;
+        }
+        write("component-type.wasm", &self.component_type)?;
+        write("loader.mjs", JS_LOADER.as_bytes())?;
+        write(
+            "graph.json",
+            serde_json::to_string_pretty(&self.description)?.as_bytes(),
+        )
+    }
+
+    /// Reads a graph that [`ModuleGraph::write`] wrote into `dir`.
+    ///
+    /// Errors: a file is missing, or `graph.json` is not a gc-lower graph.
+    pub fn read(dir: &Path) -> Result<ModuleGraph> {
+        let path = dir.join("graph.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
+        let description: Json = serde_json::from_str(&text)
+            .with_context(|| format!("`{}` is not JSON", path.display()))?;
+        if description["format"] != FORMAT {
+            bail!("`{}` is not a gc-lower module graph", path.display());
+        }
+        let mut modules = Vec::new();
+        for name in description["modules"].as_array().into_iter().flatten() {
+            let name = name.as_str().context("a module name is not a string")?;
+            let bytes = std::fs::read(dir.join(name))
+                .with_context(|| format!("failed to read `{}`", dir.join(name).display()))?;
+            modules.push((name.to_string(), bytes));
+        }
+        let component_type = std::fs::read(dir.join("component-type.wasm")).unwrap_or_default();
+        Ok(ModuleGraph {
+            modules,
+            description,
+            component_type,
+        })
+    }
+}
+
+/// A module graph instantiated in a wasmtime store: its guest-core-ABI exports by name.
+pub struct GraphInstance {
+    /// Every export of `graph.json`, by name.
+    pub exports: HashMap<String, wasmtime::Extern>,
+}
+
+impl GraphInstance {
+    /// The exported function `name`, if any.
+    pub fn get_func(&self, name: &str) -> Option<wasmtime::Func> {
+        self.exports.get(name).and_then(|e| e.clone().into_func())
+    }
+
+    /// The exported memory `name`, if any.
+    pub fn get_memory(&self, name: &str) -> Option<wasmtime::Memory> {
+        self.exports.get(name).and_then(|e| e.clone().into_memory())
+    }
+}
+
+/// Compiles the modules of `graph` for `engine` (once each, however often they are
+/// instantiated).
+///
+/// Errors: a module does not compile (the engine lacks a feature the module uses, such as
+/// Wasm GC for `trampolines.wasm`).
+pub fn compile(engine: &wasmtime::Engine, graph: &ModuleGraph) -> Result<Vec<wasmtime::Module>> {
+    graph
+        .modules
+        .iter()
+        .map(|(name, bytes)| {
+            wasmtime::Module::new(engine, bytes)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("failed to compile `{name}`"))
+        })
+        .collect()
+}
+
+/// Instantiates `graph` (compiled by [`compile`]) in `store`: each step in order, host
+/// imports from `host` (the guest core ABI names, as for the single-module output).
+///
+/// Errors: a host import is missing from `host`, `graph.json` is malformed, or an
+/// instantiation traps (a start function, an out-of-bounds segment).
+pub fn instantiate<T: 'static>(
+    store: &mut wasmtime::Store<T>,
+    graph: &ModuleGraph,
+    modules: &[wasmtime::Module],
+    host: &wasmtime::Linker<T>,
+) -> Result<GraphInstance> {
+    let d = &graph.description;
+    let mut instances: Vec<wasmtime::Instance> = Vec::new();
+    let lookup = |store: &mut wasmtime::Store<T>,
+                  instances: &[wasmtime::Instance],
+                  from: &Json|
+     -> Result<wasmtime::Extern> {
+        let i = from["instance"].as_u64().context("malformed `from`")? as usize;
+        let name = from["export"].as_str().context("malformed `from`")?;
+        let instance = instances.get(i).context("`from` names a later instance")?;
+        instance
+            .get_export(&mut *store, name)
+            .with_context(|| format!("instance {i} has no export `{name}`"))
+    };
+    for step in d["steps"].as_array().context("`steps` missing")? {
+        if let Some(file) = step.get("instantiate") {
+            let file = file.as_u64().context("malformed `instantiate`")? as usize;
+            let module = modules.get(file).context("no such module")?;
+            let mut imports = Vec::new();
+            for import in step["imports"].as_array().context("`imports` missing")? {
+                let from = &import["from"];
+                let item = if from == "host" {
+                    let (m, n) = (
+                        import["module"].as_str().unwrap_or_default(),
+                        import["name"].as_str().unwrap_or_default(),
+                    );
+                    host.get(&mut *store, m, n)
+                        .map_err(anyhow::Error::from)
+                        .with_context(|| format!("the host does not provide `{m}` `{n}`"))?
+                } else {
+                    lookup(store, &instances, from)?
+                };
+                imports.push(item);
+            }
+            let instance = wasmtime::Instance::new(&mut *store, module, &imports)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("failed to instantiate `{}`", graph.modules[file].0))?;
+            instances.push(instance);
+        } else if let Some(k) = step.get("late") {
+            let k = k.as_u64().context("malformed `late`")?;
+            let func = lookup(store, &instances, &step["from"])?
+                .into_func()
+                .context("a late binding is not a function")?;
+            let table = instances[0]
+                .get_table(&mut *store, "late")
+                .context("`trampolines.wasm` has no `late` table")?;
+            table.set(&mut *store, k, wasmtime::Ref::Func(Some(func)))?;
+        } else {
+            bail!("unknown step {step}");
+        }
+    }
+    let mut exports = HashMap::new();
+    for export in d["exports"].as_array().context("`exports` missing")? {
+        let name = export["name"].as_str().context("malformed export")?;
+        exports.insert(
+            name.to_string(),
+            lookup(store, &instances, &export["from"])?,
+        );
+    }
+    Ok(GraphInstance { exports })
+}
