@@ -57,6 +57,22 @@ use crate::fuse::Lowerer;
 /// The JavaScript loader: `instantiateGraph(graph, getModule, imports)` (see the file).
 pub const JS_LOADER: &str = include_str!("graph.mjs");
 
+/// jco's `instantiateCore` for a module graph in the same directory (see
+/// [`ModuleGraph::install_under_jco`]).
+const JCO_SHIM: &str = r#"
+import { instantiateGraph as gcLowerGraph } from './loader.mjs';
+import { readFileSync as gcLowerRead } from 'node:fs';
+const gcLowerFile = (name) => gcLowerRead(new URL(name, import.meta.url));
+const instantiateCore = async (module, imports) => {
+  if (!WebAssembly.Module.exports(module).some((e) => e.name === '_initialize')) {
+    return WebAssembly.instantiate(module, imports);
+  }
+  const graph = JSON.parse(gcLowerFile('graph.json'));
+  const exports = await gcLowerGraph(graph, (f) => WebAssembly.compile(gcLowerFile(f)), imports);
+  return { exports: { ...exports, _initialize() {} } };
+};
+"#;
+
 /// The format name in `graph.json`.
 const FORMAT: &str = "gc-lower-graph";
 
@@ -374,6 +390,10 @@ impl Builder<'_, '_> {
 
 /// `transcode.wat` with its two memories imported (`"" "from"`, `"" "to"`).
 fn transcode_module() -> Result<Vec<u8>> {
+    static MODULE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    if let Some(bytes) = MODULE.get() {
+        return Ok(bytes.clone());
+    }
     let text = include_str!("transcode.wat");
     let defined = "  (memory 0)\n  (memory 0)\n";
     if !text.contains(defined) {
@@ -385,7 +405,7 @@ fn transcode_module() -> Result<Vec<u8>> {
         1,
     );
     let bytes = wat::parse_str(&text).context("internal: transcode.wat with imported memories")?;
-    Ok(bytes)
+    Ok(MODULE.get_or_init(|| bytes).clone())
 }
 
 /// The WIT text of a `component-type` custom section, for `graph.json`.
@@ -425,6 +445,31 @@ impl ModuleGraph {
             "graph.json",
             serde_json::to_string_pretty(&self.description)?.as_bytes(),
         )
+    }
+
+    /// Makes the bindings that `jco transpile` wrote into `dir` (ES module `bindings`, the
+    /// default instantiation mode) for the single-module output of the same component run this
+    /// graph instead: writes the graph into `dir` and replaces jco's `instantiateCore` with one
+    /// that hands the lowered core module's imports (the module exporting `_initialize`) to
+    /// the JS loader, and instantiates wit-component's small shim modules as they are. Both
+    /// forms speak the same guest core ABI, so jco's lifting and lowering serve the graph.
+    ///
+    /// Errors: a file cannot be written, or `bindings` does not define `instantiateCore` as
+    /// jco 1.x does (`const instantiateCore = WebAssembly.instantiate;`).
+    pub fn install_under_jco(&self, dir: &Path, bindings: &str) -> Result<()> {
+        self.write(dir)?;
+        let path = dir.join(bindings);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
+        let default = "const instantiateCore = WebAssembly.instantiate;";
+        if !text.contains(default) {
+            bail!(
+                "`{}` does not define `instantiateCore` as jco does",
+                path.display()
+            );
+        }
+        std::fs::write(&path, text.replacen(default, JCO_SHIM, 1))
+            .with_context(|| format!("failed to write `{}`", path.display()))
     }
 
     /// Reads a graph that [`ModuleGraph::write`] wrote into `dir`.

@@ -312,7 +312,12 @@ fn graph_of_example_runs_like_native() {
     let dir = tempfile::tempdir().expect("failed to create a temporary directory");
     let out = dir.path().join("graph");
     assert_success(&run(&["graph", EXAMPLE, "-o", path_str(&out)]));
-    for file in ["graph.json", "trampolines.wasm", "loader.mjs", "component-type.wasm"] {
+    for file in [
+        "graph.json",
+        "trampolines.wasm",
+        "loader.mjs",
+        "component-type.wasm",
+    ] {
         assert!(out.join(file).is_file(), "`{file}` was not written");
     }
     let graph = gc_lower::graph::ModuleGraph::read(&out).expect("failed to read the graph");
@@ -389,5 +394,8 @@ fn graph_of_invalid_input_writes_nothing() {
     assert!(!output.status.success(), "an invalid component must fail");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("error:"), "no error message: {stderr}");
-    assert!(!out.exists(), "a failed lowering must not create the output directory");
+    assert!(
+        !out.exists(),
+        "a failed lowering must not create the output directory"
+    );
 }

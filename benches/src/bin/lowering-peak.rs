@@ -2,11 +2,13 @@
 //!
 //! ```sh
 //! cargo run --release -p benches --bin lowering-peak -- [LIB_FUNCS [APP_FUNCS]]
+//! cargo run --release -p benches --bin lowering-peak -- --python-app
 //! ```
 //!
 //! Generates the component of `benches::generate::large_component` (by default with
-//! `LIB_FUNCS` and `APP_FUNCS`, 4000 and 1000 functions), writes it to a scratch file, and for
-//! each of `validate`, `reify-all` and `reify-auto` starts this program again on that file, so
+//! `LIB_FUNCS` and `APP_FUNCS`, 4000 and 1000 functions) or, with `--python-app`, builds the
+//! componentize-py app of `benches::python_app`, writes it to a scratch file, and for each of
+//! `validate`, `graph`, `reify-all` and `reify-auto` starts this program again on that file, so
 //! that each measurement runs in a fresh process. The child reads the file, notes its resident
 //! set (`VmRSS` of `/proc/self/status`), does the one operation, and reports its peak resident
 //! set (`VmHWM`), both in KiB; the table gives both and their difference, with the wall time of
@@ -19,7 +21,7 @@ use std::time::Instant;
 use anyhow::{Context as _, Result, bail};
 use benches::ReifyMode;
 
-const OPERATIONS: [&str; 3] = ["validate", "reify-all", "reify-auto"];
+const OPERATIONS: [&str; 4] = ["validate", "graph", "reify-all", "reify-auto"];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,24 +31,32 @@ fn main() -> Result<()> {
         };
         return child(op, Path::new(file));
     }
-    let number = |i: usize, default: usize| -> Result<usize> {
-        args.get(i)
-            .map(|s| s.parse().context("function counts are numbers"))
-            .unwrap_or(Ok(default))
+    let bytes = if args.first().map(String::as_str) == Some("--python-app") {
+        let bytes = benches::python_app()?
+            .context("componentize-py not found (see tests/python/README.md)")?;
+        println!("componentize-py app: {} bytes", bytes.len());
+        bytes
+    } else {
+        let number = |i: usize, default: usize| -> Result<usize> {
+            args.get(i)
+                .map(|s| s.parse().context("function counts are numbers"))
+                .unwrap_or(Ok(default))
+        };
+        let (lib, app) = (
+            number(0, benches::generate::LIB_FUNCS)?,
+            number(1, benches::generate::APP_FUNCS)?,
+        );
+        let wat = benches::generate::large_component(lib, app);
+        let bytes = wat::parse_str(&wat).context("failed to parse the generated component")?;
+        println!(
+            "generated component: {lib} + {app} functions, {} bytes",
+            bytes.len()
+        );
+        bytes
     };
-    let (lib, app) = (
-        number(0, benches::generate::LIB_FUNCS)?,
-        number(1, benches::generate::APP_FUNCS)?,
-    );
-    let wat = benches::generate::large_component(lib, app);
-    let bytes = wat::parse_str(&wat).context("failed to parse the generated component")?;
     let dir = tempfile::tempdir().context("failed to create a scratch directory")?;
-    let file = dir.path().join("generated.wasm");
-    std::fs::write(&file, &bytes).context("failed to write the generated component")?;
-    println!(
-        "generated component: {lib} + {app} functions, {} bytes",
-        bytes.len()
-    );
+    let file = dir.path().join("input.wasm");
+    std::fs::write(&file, &bytes).context("failed to write the component")?;
     println!(
         "{:<12} {:>14} {:>14} {:>14} {:>10}",
         "operation", "before (KiB)", "peak (KiB)", "added (KiB)", "time (ms)"
@@ -93,6 +103,7 @@ fn child(op: &str, file: &Path) -> Result<()> {
             benches::validate_component(&bytes)?;
             0
         }
+        "graph" => gc_lower::graph::lower_graph(&bytes)?.modules.len(),
         "reify-all" => benches::lower(&bytes, ReifyMode::All)?.len(),
         "reify-auto" => benches::lower(&bytes, ReifyMode::Auto)?.len(),
         _ => bail!("unknown operation `{op}`"),

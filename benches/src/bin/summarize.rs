@@ -68,22 +68,30 @@ fn main() -> Result<()> {
         println!("| {} | {} |", w.name, row(&t));
     }
 
-    let generated = benches::generated();
-    let inputs: Vec<_> = WORKLOADS.iter().copied().chain([generated]).collect();
+    let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
+    for w in WORKLOADS.iter().copied().chain([benches::generated()]) {
+        inputs.push((w.name, benches::component_bytes(&w)?));
+    }
+    // The componentize-py app, when the last run measured it.
+    if median("lower/python-app/validate").is_ok()
+        && let Some(app) = benches::python_app()?
+    {
+        inputs.push(("python-app", app));
+    }
     println!("\n### gc-lower: lowering time vs wasmparser validation of the input\n");
     println!(
         "| input | validate | graph | reify-all | reify-auto | graph / validate | all / validate \
          | auto / validate |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for w in &inputs {
-        let v = median(&format!("lower/{}/validate", w.name))?;
-        let g = median(&format!("lower/{}/graph", w.name))?;
-        let a = median(&format!("lower/{}/reify-all", w.name))?;
-        let u = median(&format!("lower/{}/reify-auto", w.name))?;
+    for (name, _) in &inputs {
+        let v = median(&format!("lower/{name}/validate"))?;
+        let g = median(&format!("lower/{name}/graph"))?;
+        let a = median(&format!("lower/{name}/reify-all"))?;
+        let u = median(&format!("lower/{name}/reify-auto"))?;
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            w.name,
+            name,
             time(v),
             time(g),
             time(a),
@@ -100,19 +108,18 @@ fn main() -> Result<()> {
          reify-auto | graph / modules | all / modules | auto / modules |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for w in &inputs {
-        let bytes = benches::component_bytes(w)?;
-        let sizes = benches::core_module_sizes(&bytes)?;
+    for (name, bytes) in &inputs {
+        let sizes = benches::core_module_sizes(bytes)?;
         let sum: usize = sizes.iter().sum();
-        let all = benches::lower(&bytes, ReifyMode::All)?.len();
-        let auto = benches::lower(&bytes, ReifyMode::Auto)?.len();
+        let all = benches::lower(bytes, ReifyMode::All)?.len();
+        let auto = benches::lower(bytes, ReifyMode::Auto)?.len();
         // Every module file of the graph, `graph.json` included.
-        let g = gc_lower::graph::lower_graph(&bytes)?;
+        let g = gc_lower::graph::lower_graph(bytes)?;
         let graph = g.modules.iter().map(|(_, m)| m.len()).sum::<usize>()
             + serde_json::to_string(&g.description)?.len();
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            w.name,
+            name,
             bytes.len(),
             sum,
             sizes.len(),

@@ -83,23 +83,6 @@ for await (const line of createInterface({ input: process.stdin })) {
 }
 "#;
 
-/// jco's `instantiateCore` for a module graph in the same directory: the lowered core module
-/// (recognised by its `_initialize` export) is replaced by the graph, given the same imports;
-/// wit-component's small shim modules are instantiated as they are.
-const GRAPH_SHIM: &str = r#"
-import { instantiateGraph as gcLowerGraph } from './loader.mjs';
-import { readFileSync as gcLowerRead } from 'node:fs';
-const gcLowerFile = (name) => gcLowerRead(new URL(name, import.meta.url));
-const instantiateCore = async (module, imports) => {
-  if (!WebAssembly.Module.exports(module).some((e) => e.name === '_initialize')) {
-    return WebAssembly.instantiate(module, imports);
-  }
-  const graph = JSON.parse(gcLowerFile('graph.json'));
-  const exports = await gcLowerGraph(graph, (f) => WebAssembly.compile(gcLowerFile(f)), imports);
-  return { exports: { ...exports, _initialize() {} } };
-};
-"#;
-
 /// A value JavaScript cannot carry unchanged: a NaN with a payload other than the canonical
 /// one (JS numbers are doubles; the canonical ABI allows either NaN across the boundary).
 #[derive(Debug)]
@@ -208,9 +191,7 @@ impl NodeTools {
     /// Transpiles the component `wrapped` with `jco transpile`; returns the module to import.
     ///
     /// With `graph`, jco's bindings instantiate the module graph instead of the lowered core
-    /// module (the one exporting `_initialize`): the graph is written next to them and jco's
-    /// `instantiateCore` is replaced by one that hands that module's imports to the graph's
-    /// JS loader ([`GRAPH_SHIM`]).
+    /// module ([`crate::graph::ModuleGraph::install_under_jco`]).
     pub fn transpile(
         &self,
         wrapped: &[u8],
@@ -246,14 +227,7 @@ impl NodeTools {
         }
         let js = out.join("component.js");
         if let Some(graph) = graph {
-            graph.write(&out)?;
-            let text = std::fs::read_to_string(&js).context("failed to read jco's output")?;
-            let default = "const instantiateCore = WebAssembly.instantiate;";
-            if !text.contains(default) {
-                bail!("jco's output does not define `instantiateCore` as expected");
-            }
-            std::fs::write(&js, text.replacen(default, GRAPH_SHIM, 1))
-                .context("failed to write jco's output")?;
+            graph.install_under_jco(&out, "component.js")?;
         }
         Ok(js)
     }

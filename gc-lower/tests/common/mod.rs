@@ -46,12 +46,30 @@ fn node_tools() -> (PathBuf, PathBuf) {
 /// with that JS text, and runs `script` with Node, which gets the transpiled module's path as
 /// its first argument and imports the hosts as `./<name>.js`. Returns what the script prints
 /// on standard output, parsed as JSON.
+#[allow(dead_code, reason = "not every test crate uses every helper")]
 pub fn run_on_v8(component: &[u8], hosts: &[(&str, &str)], script: &str) -> serde_json::Value {
+    run_on_v8_with(component, hosts, script, None)
+}
+
+/// [`run_on_v8`], and with `graph` the module graph runs under jco's bindings of `component`
+/// (a re-wrapped single-module output of the same component). Imports that jco leaves to npm
+/// packages (its WASI shim) resolve to `tests/node/node_modules`.
+pub fn run_on_v8_with(
+    component: &[u8],
+    hosts: &[(&str, &str)],
+    script: &str,
+    graph: Option<&gc_lower::graph::ModuleGraph>,
+) -> serde_json::Value {
     let (node, jco) = node_tools();
     let dir = tempfile::tempdir().expect("failed to create a temporary directory");
     let path = |name: &str| dir.path().join(name);
     std::fs::write(path("run.mjs"), script).unwrap();
     std::fs::write(path("package.json"), r#"{"type":"module"}"#).unwrap();
+    std::os::unix::fs::symlink(
+        repo_root().join("tests/node/node_modules"),
+        path("node_modules"),
+    )
+    .expect("failed to link node_modules");
     std::fs::write(path("c.wasm"), component).unwrap();
     let mut transpile = Command::new(&node);
     transpile
@@ -80,6 +98,11 @@ pub fn run_on_v8(component: &[u8], hosts: &[(&str, &str)], script: &str) -> serd
         "jco transpile: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    if let Some(graph) = graph {
+        graph
+            .install_under_jco(&path("c"), "component.js")
+            .expect("failed to install the module graph");
+    }
     let output = Command::new(&node)
         .arg(path("run.mjs"))
         .arg(path("c/component.js"))
