@@ -8,6 +8,7 @@
 //! returned.
 #![deny(missing_docs)]
 
+pub mod dylib;
 pub mod error;
 pub mod exchange;
 pub mod front;

@@ -32,6 +32,12 @@ enum Command {
     /// output is measured against; loaders: `gc_lower::graph::instantiate` for wasmtime and
     /// `loader.mjs`, written alongside, for JavaScript engines).
     Graph(GraphOpts),
+    /// Generate the bindings shared library (`dylink.0`) of a WIT world with wit-dylib: it
+    /// implements the world over the `wit_dylib_*` functions an interpreter exports.
+    Dylib(gc_lower::dylib::DylibOpts),
+    /// Link shared libraries (an interpreter, `gc-lower dylib` bindings, a libc) into a
+    /// component with wit-component's linker.
+    Link(gc_lower::dylib::LinkOpts),
 }
 
 /// Options of `gc-lower graph`.
@@ -79,6 +85,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Wast(opts)) => opts.run(),
         Some(Command::Graph(opts)) => opts.run().map(|()| ExitCode::SUCCESS),
+        Some(Command::Dylib(opts)) => opts.run().and_then(write_dylib_output),
+        Some(Command::Link(opts)) => opts.run().and_then(write_dylib_output),
         None => cli.lower.run().map(|()| ExitCode::SUCCESS),
     };
     match result {
@@ -120,6 +128,11 @@ impl LowerOpts {
         };
         write_output(self.output.as_deref(), &out)
     }
+}
+
+/// Writes what `gc-lower dylib` or `gc-lower link` produced, atomically.
+fn write_dylib_output(out: gc_lower::dylib::Output) -> Result<ExitCode> {
+    write_output(out.path.as_deref(), &out.bytes).map(|()| ExitCode::SUCCESS)
 }
 
 /// Reads `path` (`-` for standard input); text (`.wat`) is parsed into binary.
