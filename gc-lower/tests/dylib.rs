@@ -3,7 +3,8 @@
 //! `tests/dylib/interpreter.wat` (a shared library implementing the `wit_dylib_*` interface)
 //! into a component, and gc-lower lowers that in both reify modes. The linked component on
 //! wasmtime's component runtime and the lowered, re-wrapped output answer the same calls with
-//! the same results, traps and host calls. The command line also reports an interpreter that
+//! the same results, traps and host calls; so does the re-wrapped output on V8 (`jco
+//! transpile`, Node), with the host in JS. The command line also reports an interpreter that
 //! lacks `wit_dylib_*` functions by name, and writes no output then.
 
 use std::path::{Path, PathBuf};
@@ -174,6 +175,72 @@ fn dylib_link_lower_run_matches_native() {
         let rewrapped = gc_lower::rewrap(&lowered).expect("failed to re-wrap");
         let got = run(&engine, &rewrapped);
         assert_eq!(got, native, "--reify {reify:?}: the lowered output differs");
+    }
+}
+
+/// `scale` for jco's `--map`: like the Rust host.
+const HOST_JS: &str = r#"
+export const calls = [];
+export default function scale(x) { calls.push(x); return Math.imul(x, 3) >>> 0; }
+"#;
+
+/// [`calls`] in JS (`CALLS` is replaced by them as JSON, `[name, argument]` pairs); a trap
+/// makes the next calls go to a fresh instance (the module imported again). Prints
+/// `[outcomes, calls of scale]`.
+const RUN_MJS: &str = r#"
+const host = await import('./host0.js');
+const calls = CALLS;
+let instance = 0;
+let m = await import(process.argv[2]);
+const outcomes = [];
+for (const [name, arg] of calls) {
+  try {
+    const r = m[name](arg);
+    outcomes.push(name == 'f' ? { F: r } : { Greet: r });
+  } catch (e) {
+    if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+    outcomes.push('Trap');
+    instance += 1;
+    m = await import(`${process.argv[2]}?${instance}`);
+  }
+}
+console.log(JSON.stringify([outcomes, host.calls]));
+"#;
+
+#[test]
+fn dylib_lowered_runs_on_v8_like_native_wasmtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_link = link(dir.path(), &data("interpreter.wat"));
+    assert!(run_link.status.success());
+    let component = std::fs::read(dir.path().join("component.wasm")).unwrap();
+    let (outcomes, scaled) = run(&common::engine(), &component);
+    let native = serde_json::json!([
+        outcomes
+            .iter()
+            .map(|o| match o {
+                Outcome::F(r) => serde_json::json!({ "F": r }),
+                Outcome::Greet(s) => serde_json::json!({ "Greet": s }),
+                Outcome::Trap => serde_json::json!("Trap"),
+            })
+            .collect::<Vec<_>>(),
+        scaled,
+    ]);
+    let calls: Vec<_> = calls()
+        .into_iter()
+        .map(|c| match c {
+            Call::F(x) => serde_json::json!(["f", x]),
+            Call::Greet(s) => serde_json::json!(["greet", s]),
+        })
+        .collect();
+    let script = RUN_MJS.replace("CALLS", &serde_json::to_string(&calls).unwrap());
+    for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
+        let lowered = gc_lower::lower(&component, &gc_lower::Options { reify }).unwrap();
+        let rewrapped = gc_lower::rewrap(&lowered).unwrap();
+        let seen = common::run_on_v8(&rewrapped, &[("scale", HOST_JS)], &script);
+        assert!(
+            seen == native,
+            "--reify {reify:?} on V8: outcomes or host calls differ"
+        );
     }
 }
 
