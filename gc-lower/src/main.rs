@@ -27,6 +27,8 @@ struct Cli {
 enum Command {
     /// Run `.wast` scripts natively in wasmtime and lowered, and compare the results.
     Wast(gc_lower::wast::WastOpts),
+    /// Run a lowered WASI command (or a component) on wasmtime, like `wasmtime run`.
+    Run(gc_lower::run::RunOpts),
 }
 
 /// Options of the main job: lowering one component.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Wast(opts)) => opts.run(),
+        Some(Command::Run(opts)) => opts.run(),
         None => cli.lower.run().map(|()| ExitCode::SUCCESS),
     };
     match result {
