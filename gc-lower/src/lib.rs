@@ -19,6 +19,7 @@ pub mod instantiate;
 pub mod module_info;
 pub mod resources;
 pub mod rewrite;
+pub mod run;
 pub mod template;
 pub mod transcode;
 pub mod wast;

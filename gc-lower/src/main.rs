@@ -27,6 +27,8 @@ struct Cli {
 enum Command {
     /// Run `.wast` scripts natively in wasmtime and lowered, and compare the results.
     Wast(gc_lower::wast::WastOpts),
+    /// Run a lowered WASI command (or a component) on wasmtime, like `wasmtime run`.
+    Run(gc_lower::run::RunOpts),
     /// Write the component in module-graph form: its core modules unchanged, a trampolines
     /// module, and `graph.json` saying how to instantiate them (the baseline the single-module
     /// output is measured against; loaders: `gc_lower::graph::instantiate` for wasmtime and
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         Some(Command::Graph(opts)) => opts.run().map(|()| ExitCode::SUCCESS),
         Some(Command::Dylib(opts)) => opts.run().and_then(write_dylib_output),
         Some(Command::Link(opts)) => opts.run().and_then(write_dylib_output),
+        Some(Command::Run(opts)) => opts.run(),
         None => cli.lower.run().map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -399,3 +399,122 @@ fn graph_of_invalid_input_writes_nothing() {
         "a failed lowering must not create the output directory"
     );
 }
+/// A component for `gc-lower run --invoke`: its core module is instantiated twice (so
+/// `--reify auto` reifies it), one function over strings at the root and one over lists in an
+/// exported interface.
+const INVOKE_COMPONENT: &str = r#"
+(component
+  (core module $M
+    (memory (export "memory") 1)
+    (global $heap (mut i32) (i32.const 1024))
+    (global $calls (mut i32) (i32.const 0))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      (local.set $p
+        (i32.and
+          (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+          (i32.sub (i32.const 0) (local.get 2))))
+      (global.set $heap (i32.add (local.get $p) (local.get 3)))
+      (local.get $p))
+    ;; prefix(s, n): the first n bytes of s.
+    (func (export "prefix") (param $p i32) (param $len i32) (param $n i32) (result i32)
+      (i32.store (i32.const 16) (local.get $p))
+      (i32.store (i32.const 20)
+        (select (local.get $n) (local.get $len) (i32.lt_u (local.get $n) (local.get $len))))
+      (i32.const 16))
+    ;; total(xs): (calls so far, sum of xs).
+    (func (export "total") (param $p i32) (param $len i32) (result i32)
+      (local $sum i64)
+      (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+      (block $done
+        (loop $next
+          (br_if $done (i32.eqz (local.get $len)))
+          (local.set $sum (i64.add (local.get $sum) (i64.extend_i32_u (i32.load (local.get $p)))))
+          (local.set $p (i32.add (local.get $p) (i32.const 4)))
+          (local.set $len (i32.sub (local.get $len) (i32.const 1)))
+          (br $next)))
+      (i32.store (i32.const 32) (global.get $calls))
+      (i64.store (i32.const 40) (local.get $sum))
+      (i32.const 32))
+    (func (export "boom") unreachable))
+  (core instance $a (instantiate $M))
+  (core instance $b (instantiate $M))
+  (func (export "prefix") (param "s" string) (param "n" u32) (result string)
+    (canon lift (core func $a "prefix") (memory $a "memory") (realloc (func $a "realloc"))))
+  (func $total (param "xs" (list u32)) (result (tuple u32 u64))
+    (canon lift (core func $b "total") (memory $b "memory") (realloc (func $b "realloc"))))
+  (func (export "boom") (canon lift (core func $a "boom")))
+  (instance $ops (export "total" (func $total)))
+  (export "demo:calc/ops" (instance $ops)))
+"#;
+
+/// `gc-lower run --invoke` prints the same results for the lowered core module, for the
+/// component lowered on the fly (`--reify all`) and for the original component run as it is;
+/// a call it cannot make is an error that names the function.
+#[test]
+fn run_invoke_matches_the_original() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let original = dir.path().join("demo.wat");
+    std::fs::write(&original, INVOKE_COMPONENT).expect("failed to write the component");
+    let lowered = dir.path().join("demo.lowered.wasm");
+    assert_success(&run(&[path_str(&original), "-o", path_str(&lowered)]));
+    // `boom` traps.
+    for call in [
+        r#"prefix("hello wörld, and more", 9)"#,
+        r#"prefix("", 3)"#,
+        "total([1, 2, 4000000000])",
+        "total([])",
+        "boom()",
+    ] {
+        let native = run(&["run", "--invoke", call, path_str(&original)]);
+        assert!(
+            native.status.success() != native.stdout.is_empty(),
+            "`{call}` printed nothing or failed with output"
+        );
+        for how in [
+            vec!["run", "--invoke", call, path_str(&lowered)],
+            vec![
+                "run",
+                "--reify",
+                "all",
+                "--invoke",
+                call,
+                path_str(&original),
+            ],
+        ] {
+            let output = run(&how);
+            assert_eq!(output.status.code(), native.status.code(), "{how:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&native.stdout),
+                "{how:?}"
+            );
+        }
+    }
+    // Cutting `ö` in half makes the result invalid UTF-8: natively the host's lift of the
+    // string fails (an error, status 1); lowered, the string crosses a reified memory through
+    // the exchange memory, and the transcoder that copies it traps first (status 134).
+    let call = r#"prefix("hello wörld", 8)"#;
+    for file in [&original, &lowered] {
+        let output = run(&["run", "--invoke", call, path_str(file)]);
+        assert!(
+            !output.status.success() && output.stdout.is_empty(),
+            "{file:?}"
+        );
+    }
+    for (call, message) in [
+        ("missing()", "no function named `missing`"),
+        ("prefix(1, 2)", "failed to read the arguments of `prefix`"),
+        ("prefix(", "failed to parse `prefix(`"),
+        ("", "is not a command"),
+    ] {
+        let output = if call.is_empty() {
+            run(&["run", path_str(&lowered)])
+        } else {
+            run(&["run", "--invoke", call, path_str(&lowered)])
+        };
+        assert_eq!(output.status.code(), Some(1), "`{call}`");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "`{call}`: {stderr}");
+    }
+}

@@ -20,7 +20,8 @@ pub fn engine() -> Engine {
     Engine::new(&config).expect("failed to create the engine")
 }
 
-fn repo_root() -> PathBuf {
+/// The workspace's root directory.
+pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the gc-lower crate lives in the workspace root")
@@ -28,7 +29,7 @@ fn repo_root() -> PathBuf {
 }
 
 /// Node and jco from `tests/node` (installed with `npm ci` when missing, as `.ci/run` does).
-fn node_tools() -> (PathBuf, PathBuf) {
+pub fn node_tools() -> (PathBuf, PathBuf) {
     let dir = repo_root().join("tests/node");
     let bin = dir.join("node_modules/.bin");
     if !bin.join("jco").exists() || !bin.join("node").exists() {
