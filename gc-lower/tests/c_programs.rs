@@ -1,23 +1,26 @@
-//! A real C program as input: `tests/c/wordfreq.c` (printf, malloc/realloc, string
-//! functions, qsort, arguments, an environment variable, a file read from a preopened
-//! directory, exit statuses), compiled by clang against Debian's wasi-libc (`wasm32-wasi`,
-//! preview 1) and made into a `wasi:cli/command` component by wit-component with the
-//! preview 1 command adapter that matches wasmtime.
+//! Real C programs as input, compiled by the tests with clang against Debian's wasi-libc
+//! (`wasm32-wasi`, preview 1) and made into components by wit-component.
 //!
-//! The component is lowered in both reify modes and the re-wrapped output runs on wasmtime
-//! with wasmtime-wasi, next to the original component: standard output, standard error and
-//! the exit status must be the same for every case. Then the original and the re-wrapped
-//! output are `jco transpile`d and run by Node with jco's WASI shim, and must print the
-//! same and exit the same way.
+//! - `tests/c/wordfreq.c` (printf, malloc/realloc, string functions, qsort, arguments, an
+//!   environment variable, a file read from a preopened directory, exit statuses) becomes a
+//!   `wasi:cli/command` with the preview 1 command adapter that matches wasmtime. Lowered in
+//!   both reify modes and re-wrapped, it runs on wasmtime with wasmtime-wasi next to the
+//!   original: standard output, standard error and the exit status must be the same for
+//!   every case, also through `gc-lower run`. On V8, the original and the re-wrapped output
+//!   are `jco transpile`d and run by Node with jco's WASI shim, and must print the same and
+//!   exit the same way.
+//! - `tests/c/shout.c`, a library component instantiated twice, feeds both imports of
+//!   `tests/c/greeter.c`; the composition passes strings between the three instances, and
+//!   the lowered output must return what the original returns on wasmtime, on wasmtime and
+//!   on V8.
 //!
 //! Needs `clang-19`, `lld-19`, `libclang-rt-19-dev-wasm32` and `wasi-libc` (Debian); without
 //! `clang-19` the tests print why and pass, unless `GC_LOWER_REQUIRE_CLANG` is set (as
 //! `.ci/run` does).
 
-#[expect(dead_code, reason = "this test uses only some of the shared helpers")]
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -90,49 +93,68 @@ struct Run {
     end: Result<i32, String>,
 }
 
-/// `clang-19`, or `None` (after saying why) when it is missing and not required.
-fn clang() -> Option<PathBuf> {
-    let clang = PathBuf::from("clang-19");
-    match Command::new(&clang).arg("--version").output() {
-        Ok(out) if out.status.success() => Some(clang),
-        _ if std::env::var_os("GC_LOWER_REQUIRE_CLANG").is_some() => {
-            panic!("`clang-19` is required (GC_LOWER_REQUIRE_CLANG is set) but cannot be run")
-        }
-        _ => {
-            eprintln!(
-                "skipping: `clang-19` not found; install Debian's clang-19 lld-19 \
+/// Whether `clang-19` can be run; when it cannot, says why (once) and returns `false`,
+/// unless the tests must not be skipped.
+fn have_clang() -> bool {
+    static HAVE: OnceLock<bool> = OnceLock::new();
+    *HAVE.get_or_init(
+        || match Command::new("clang-19").arg("--version").output() {
+            Ok(out) if out.status.success() => true,
+            _ if std::env::var_os("GC_LOWER_REQUIRE_CLANG").is_some() => {
+                panic!("`clang-19` is required (GC_LOWER_REQUIRE_CLANG is set) but cannot be run")
+            }
+            _ => {
+                eprintln!(
+                    "skipping: `clang-19` not found; install Debian's clang-19 lld-19 \
                  libclang-rt-19-dev-wasm32 wasi-libc to run the C tests"
-            );
-            None
-        }
-    }
+                );
+                false
+            }
+        },
+    )
+}
+
+/// Compiles `tests/c/NAME.c` with clang-19 against wasi-libc, with `flags` added, and returns
+/// the core module.
+fn compile(name: &str, flags: &[&str]) -> Vec<u8> {
+    let source = common::repo_root().join(format!("tests/c/{name}.c"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join(format!("{name}.wasm"));
+    let output = Command::new("clang-19")
+        .args([
+            "--target=wasm32-wasi",
+            "--sysroot=/usr",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+        ])
+        .args(flags)
+        .arg(&source)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("failed to run clang-19");
+    assert!(
+        output.status.success(),
+        "clang-19 failed to build `{}` (are lld-19, libclang-rt-19-dev-wasm32 and wasi-libc \
+         installed?):\n{}",
+        source.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::read(&out).unwrap()
 }
 
 /// The C program as a `wasi:cli/command` component, built once per test process; `None`
-/// when clang is missing (see [`clang`]).
+/// when clang is missing (see [`have_clang`]).
 fn component() -> Option<&'static [u8]> {
     static COMPONENT: OnceLock<Option<Vec<u8>>> = OnceLock::new();
     COMPONENT
         .get_or_init(|| {
-            let clang = clang()?;
-            let source = common::repo_root().join("tests/c/wordfreq.c");
-            let dir = tempfile::tempdir().unwrap();
-            let out = dir.path().join("wordfreq.wasm");
-            let output = Command::new(clang)
-                .args(["--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wall", "-Werror"])
-                .arg(&source)
-                .arg("-o")
-                .arg(&out)
-                .output()
-                .expect("failed to run clang-19");
-            assert!(
-                output.status.success(),
-                "clang-19 failed to build `{}` (are lld-19, libclang-rt-19-dev-wasm32 and \
-                 wasi-libc installed?):\n{}",
-                source.display(),
-                String::from_utf8_lossy(&output.stderr)
-            );
-            let core = std::fs::read(&out).unwrap();
+            if !have_clang() {
+                return None;
+            }
+            let core = compile("wordfreq", &[]);
             let component = wit_component::ComponentEncoder::default()
                 .validate(true)
                 .module(&core)
@@ -381,5 +403,169 @@ fn c_program_lowered_runs_like_the_original_on_v8() {
         for (i, (got, want)) in got.iter().zip(&expected).enumerate() {
             assert_eq!(got, want, "--reify {reify:?} on V8, case {i}");
         }
+    }
+}
+
+/// Two C library components composed: `tests/c/shout.c` (upper-cases a string, tagged with
+/// its instance's call count) instantiated twice, feeding the imports `demo:text/left` and
+/// `demo:text/right` of `tests/c/greeter.c`, whose `demo:text/greeter` the composition
+/// exports. Each core module is made a component with its world from `tests/c/text.wit`
+/// (the canonical ABI is written by hand in the C sources, as wit-bindgen would generate it).
+fn composed() -> Option<&'static [u8]> {
+    static COMPOSED: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+    COMPOSED
+        .get_or_init(|| {
+            if !have_clang() {
+                return None;
+            }
+            let mut resolve = wit_parser::Resolve::default();
+            let package = resolve
+                .push_path(common::repo_root().join("tests/c/text.wit"))
+                .expect("tests/c/text.wit parses")
+                .0;
+            let library = |name: &str, world: &str| {
+                let mut core = compile(name, &["-nostartfiles", "-Wl,--no-entry"]);
+                let world = resolve.select_world(&[package], Some(world)).unwrap();
+                wit_component::embed_component_metadata(
+                    &mut core,
+                    &resolve,
+                    world,
+                    wit_component::StringEncoding::UTF8,
+                )
+                .unwrap();
+                wit_component::ComponentEncoder::default()
+                    .validate(true)
+                    .module(&core)
+                    .and_then(|mut encoder| encoder.encode())
+                    .unwrap_or_else(|e| panic!("`{name}` does not make a component: {e:?}"))
+            };
+            let shout = library("shout", "shouter");
+            let greeter = library("greeter", "greeting");
+            Some(compose(&shout, &greeter))
+        })
+        .as_deref()
+}
+
+/// `(component (component $shout) (component $greeter) two instances of $shout, one of
+/// $greeter importing their `demo:text/transform` as `left` and `right`, and the export of
+/// its `demo:text/greeter`)`, encoded with wasm-encoder (wat cannot nest binary components).
+fn compose(shout: &[u8], greeter: &[u8]) -> Vec<u8> {
+    use wasm_encoder::{
+        Alias, ComponentAliasSection, ComponentExportKind, ComponentExportSection,
+        ComponentInstanceSection, ComponentSectionId, RawSection,
+    };
+    const TRANSFORM: &str = "demo:text/transform";
+    const GREETER: &str = "demo:text/greeter";
+    let mut c = wasm_encoder::Component::new();
+    for nested in [shout, greeter] {
+        c.section(&RawSection {
+            id: ComponentSectionId::Component.into(),
+            data: nested,
+        });
+    }
+    // Instances 0 and 1: $shout twice.
+    let mut instances = ComponentInstanceSection::new();
+    instances.instantiate(0, Vec::<(&str, ComponentExportKind, u32)>::new());
+    instances.instantiate(0, Vec::<(&str, ComponentExportKind, u32)>::new());
+    c.section(&instances);
+    // Instances 2 and 3: their `demo:text/transform`.
+    let mut aliases = ComponentAliasSection::new();
+    for instance in [0, 1] {
+        aliases.alias(Alias::InstanceExport {
+            instance,
+            kind: ComponentExportKind::Instance,
+            name: TRANSFORM,
+        });
+    }
+    c.section(&aliases);
+    // Instance 4: $greeter.
+    let mut instances = ComponentInstanceSection::new();
+    instances.instantiate(
+        1,
+        [
+            ("demo:text/left", ComponentExportKind::Instance, 2),
+            ("demo:text/right", ComponentExportKind::Instance, 3),
+        ],
+    );
+    c.section(&instances);
+    // Instance 5: its `demo:text/greeter`, exported.
+    let mut aliases = ComponentAliasSection::new();
+    aliases.alias(Alias::InstanceExport {
+        instance: 4,
+        kind: ComponentExportKind::Instance,
+        name: GREETER,
+    });
+    c.section(&aliases);
+    let mut exports = ComponentExportSection::new();
+    exports.export(GREETER, ComponentExportKind::Instance, 5, None);
+    c.section(&exports);
+    c.finish()
+}
+
+/// The strings `run` gets, in order, in one instance: short, empty, non-ASCII, long.
+fn greeter_inputs() -> Vec<String> {
+    vec![
+        "hello".to_string(),
+        String::new(),
+        "wörld ✓".to_string(),
+        "abc ".repeat(50_000),
+        "x".to_string(),
+    ]
+}
+
+/// Calls `demo:text/greeter#run` of `component` with each of [`greeter_inputs`], in one
+/// instance, on wasmtime.
+fn run_greeter(engine: &wasmtime::Engine, component: &[u8]) -> Vec<String> {
+    let component = Component::new(engine, component).expect("the component compiles");
+    let mut store = wasmtime::Store::new(engine, ());
+    let instance = wasmtime::component::Linker::new(engine)
+        .instantiate(&mut store, &component)
+        .expect("the component instantiates");
+    let greeter = instance
+        .get_export_index(&mut store, None, "demo:text/greeter")
+        .expect("the component exports `demo:text/greeter`");
+    let run = instance
+        .get_export_index(&mut store, Some(&greeter), "run")
+        .expect("`demo:text/greeter` exports `run`");
+    let run = instance
+        .get_typed_func::<(&str,), (String,)>(&mut store, &run)
+        .expect("`run` takes and returns a string");
+    greeter_inputs()
+        .iter()
+        .map(|input| run.call(&mut store, (input,)).expect("`run` succeeds").0)
+        .collect()
+}
+
+#[test]
+fn composed_c_components_lowered_run_like_the_original_on_wasmtime() {
+    let Some(original) = composed() else { return };
+    let engine = common::engine();
+    let native = run_greeter(&engine, original);
+    // Each instance of shout.c counts its own calls: `left` twice per call, `right` once.
+    assert!(
+        native[0].starts_with("[1] HELLO! | [2] HELLO?! | [1] HELLO!"),
+        "{native:?}"
+    );
+    for reify in [ReifyMode::Auto, ReifyMode::All] {
+        let got = run_greeter(&engine, &lower_and_rewrap(original, reify));
+        assert!(got == native, "--reify {reify:?}: results differ");
+    }
+}
+
+/// Calls `greeter.run` of the transpiled component with the strings of [`greeter_inputs`].
+const GREETER_MJS: &str = r#"
+const m = await import(process.argv[2]);
+const inputs = ['hello', '', 'wörld ✓', 'abc '.repeat(50000), 'x'];
+console.log(JSON.stringify(inputs.map((s) => m.greeter.run(s))));
+"#;
+
+#[test]
+fn composed_c_components_lowered_run_like_the_original_on_v8() {
+    let Some(original) = composed() else { return };
+    let native = run_greeter(&common::engine(), original);
+    for reify in [ReifyMode::Auto, ReifyMode::All] {
+        let seen = common::run_on_v8(&lower_and_rewrap(original, reify), &[], GREETER_MJS);
+        let got: Vec<String> = serde_json::from_value(seen).unwrap();
+        assert!(got == native, "--reify {reify:?} on V8: results differ");
     }
 }
