@@ -9,7 +9,9 @@
 //! lowered module re-wrapped into a component (`gc_lower::rewrap`, as `gc-lower IN
 //! --component` does) so that `jco transpile` accepts it; `{workload}.graph/`, the module
 //! graph (`gc-lower graph`), which `run.mjs` instantiates with its JS loader under jco's
-//! bindings of the `reify-auto` form; and `workloads.json`: per workload,
+//! bindings of the `reify-auto` form; the same four forms of the componentize-py app
+//! (`python-app.*`, for `python.mjs`) when componentize-py is installed; and `workloads.json`:
+//! per workload,
 //! its setup calls and kernels (`export`, `sig`, `arg`) with the result of each kernel on
 //! wasmtime's native component runtime (`expected`, a decimal string), after checking that the
 //! lowered forms agree on wasmtime.
@@ -65,6 +67,25 @@ fn main() -> Result<()> {
                 .map(|(k, e)| kernel(k, Some(*e))).collect::<Vec<_>>(),
         }));
         println!("{}: written", w.name);
+    }
+    // The componentize-py app, for `python.mjs`, when componentize-py is installed.
+    match benches::python_app()? {
+        Some(bytes) => {
+            std::fs::write(dir.join("python-app.native.wasm"), &bytes)?;
+            for (form, mode) in [
+                ("reify-all", ReifyMode::All),
+                ("reify-auto", ReifyMode::Auto),
+            ] {
+                let lowered = benches::lower(&bytes, mode)?;
+                std::fs::write(
+                    dir.join(format!("python-app.{form}.wasm")),
+                    gc_lower::rewrap(&lowered)?,
+                )?;
+            }
+            gc_lower::graph::lower_graph(&bytes)?.write(&dir.join("python-app.graph"))?;
+            println!("python-app: written");
+        }
+        None => println!("python-app: componentize-py not found, skipped"),
     }
     let path = dir.join("workloads.json");
     std::fs::write(&path, serde_json::to_string_pretty(&manifest)?)

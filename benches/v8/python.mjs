@@ -1,0 +1,129 @@
+// Run time of the componentize-py app (`tests/python/app`) on V8: `jco transpile` of the
+// original component ("native") against the module graph ("graph") and the lowered module
+// re-wrapped ("reify-all", "reify-auto"), with jco's WASI shim (`@bytecodealliance/preview2-shim`).
+//
+//   cargo run --release -p benches --bin prepare-v8          # writes benches/v8/out/python-app.*
+//   tests/node/node_modules/.bin/node benches/v8/python.mjs [--dir DIR] [--runs N]
+//
+// Transpiling, instantiation (WASI imports from the shim), checking and timing follow
+// `run.mjs`: every form's result of each call must equal the original's on V8 (the lowered
+// outputs are checked against wasmtime by `gc-lower/tests/componentize_py.rs`); per call, warm-up
+// for at least 500 ms, then N runs (default 11) of ~50 ms batches, median time per call.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
+
+const FORMS = ['native', 'graph', 'reify-all', 'reify-auto'];
+
+const args = process.argv.slice(2);
+const opt = (flag, dflt) => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const dir = resolve(opt('--dir', 'benches/v8/out'));
+const runs = Number(opt('--runs', 11));
+const jco = resolve(process.env.GC_LOWER_JCO ?? 'tests/node/node_modules/.bin/jco');
+
+// jco's WASI shim, from the packages `npm ci --prefix tests/node` installs.
+const shimPath = createRequire(resolve('tests/node/package.json')).resolve('@bytecodealliance/preview2-shim');
+const shim = await import(pathToFileURL(shimPath).href);
+
+const camel = (name) => name.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
+
+// `wasi:cli/terminal-input` → shim.cli.terminalInput, for every import jco asks for.
+const wasi = new Proxy({}, {
+  get(_, key) {
+    const m = /^wasi:([a-z-]+)\/([a-z-]+)$/.exec(key);
+    const value = m && shim[camel(m[1])]?.[camel(m[2])];
+    if (!value) throw new Error(`no WASI shim for \`${String(key)}\``);
+    return value;
+  },
+});
+
+function transpile(form) {
+  const out = join(dir, 'js', `python-app.${form}`);
+  rmSync(out, { recursive: true, force: true });
+  const input = form === 'graph' ? 'reify-auto' : form;
+  execFileSync(process.execPath, [
+    jco, 'transpile', join(dir, `python-app.${input}.wasm`),
+    '--name', 'component', '--no-typescript', '--quiet', '--multi-memory',
+    '--instantiation', 'async', '-o', out,
+  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return out;
+}
+
+async function load(out, graphDir) {
+  const mod = await import(pathToFileURL(join(out, 'component.js')).href);
+  const getCoreModule = (path) => new WebAssembly.Module(readFileSync(join(out, path)));
+  let instantiateCore = WebAssembly.instantiate;
+  if (graphDir) {
+    const { instantiateGraph } = await import(pathToFileURL(join(graphDir, 'loader.mjs')).href);
+    const graph = JSON.parse(readFileSync(join(graphDir, 'graph.json'), 'utf8'));
+    instantiateCore = async (module, imports) => {
+      if (!WebAssembly.Module.exports(module).some((e) => e.name === '_initialize')) {
+        return WebAssembly.instantiate(module, imports);
+      }
+      const compile = (f) => new WebAssembly.Module(readFileSync(join(graphDir, f)));
+      const exports = await instantiateGraph(graph, compile, imports);
+      return { exports: { ...exports, _initialize() {} } };
+    };
+  }
+  return mod.instantiate(getCoreModule, wasi, instantiateCore);
+}
+
+const items = Array.from({ length: 100 }, (_, i) => ({ name: `item-${(i * 37) % 100}`, count: (i * 7919) % 50 }));
+const numbers = Int32Array.from({ length: 10000 }, (_, i) => (i * 2654435761) | 0);
+const CALLS = [
+  ['greet', (m) => m.greet('wörld, a string that crosses the boundary')],
+  ['sum (10 000 s32)', (m) => m.sum(numbers)],
+  ['describe (100 records)', (m) => m.describe(items)],
+  ['parse', (m) => m.parse('-12345678901')],
+  ['fib (2000 loop iterations)', (m) => m.fib(2000)],
+];
+
+const show = (v) => JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x));
+
+async function measure(f) {
+  let calls = 0;
+  const warm = performance.now();
+  while (calls < 5 || performance.now() - warm < 500) {
+    f();
+    calls++;
+  }
+  const perCall = (performance.now() - warm) / calls;
+  const batch = Math.max(1, Math.round(50 / perCall));
+  const times = [];
+  for (let r = 0; r < runs; r++) {
+    const t = performance.now();
+    for (let i = 0; i < batch; i++) f();
+    times.push((performance.now() - t) / batch);
+  }
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1];
+}
+
+const fmt = (ms) => (ms >= 1 ? ms.toFixed(2) : ms >= 0.01 ? ms.toFixed(4) : ms.toExponential(2));
+const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
+
+const instances = {};
+for (const form of FORMS) {
+  instances[form] = await load(transpile(form), form === 'graph' ? join(dir, 'python-app.graph') : null);
+}
+console.log(`node ${process.version} (V8 ${process.versions.v8}), ${runs} runs per figure, ms per call (median)`);
+console.log();
+console.log('| call | native (ms) | graph (ms) | reify-all (ms) | reify-auto (ms) | all / graph | auto / graph | auto / native |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const [name, call] of CALLS) {
+  const expected = show(call(instances.native));
+  const t = {};
+  for (const form of FORMS) {
+    const got = show(call(instances[form]));
+    if (got !== expected) throw new Error(`${name}/${form}: ${got}, the original gave ${expected}`);
+    t[form] = await measure(() => call(instances[form]));
+  }
+  console.log(`| ${name} | ${fmt(t.native)} | ${fmt(t.graph)} | ${fmt(t['reify-all'])} | ${fmt(t['reify-auto'])} | ${ratio(t['reify-all'], t.graph)} | ${ratio(t['reify-auto'], t.graph)} | ${ratio(t['reify-auto'], t.native)} |`);
+}
