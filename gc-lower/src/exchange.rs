@@ -92,6 +92,15 @@ pub fn zero_copy(
     host: &HostInterface,
     reified: &wasmtime_environ::SecondaryMap<wasmtime_environ::StaticModuleIndex, bool>,
 ) -> bool {
+    // Handles always go through adapters, even when no value crosses through memory.
+    let handles = host.exports.iter().any(|e| e.has_handles)
+        || host
+            .imports
+            .iter()
+            .any(|i| i.has_handles && !i.lowerings.is_empty());
+    if handles {
+        return false;
+    }
     let resolve = |def: &CoreDef| match def {
         CoreDef::Export(e) => graph.resolve(&front.modules, e).ok(),
         _ => None,
@@ -105,17 +114,11 @@ pub fn zero_copy(
     if reified[graph.instances[memory.0].module] {
         return false;
     }
-    let handles = host.exports.iter().any(|e| e.has_handles)
-        || host
-            .imports
-            .iter()
-            .any(|i| i.has_handles && !i.lowerings.is_empty());
-    !handles
-        && host.memory_users.iter().all(|user| {
-            resolve(&user.memory) == Some(memory)
-                && user.encoding == first.encoding
-                && user.realloc.as_ref().map(resolve) == first.realloc.as_ref().map(resolve)
-        })
+    host.memory_users.iter().all(|user| {
+        resolve(&user.memory) == Some(memory)
+            && user.encoding == first.encoding
+            && user.realloc.as_ref().map(resolve) == first.realloc.as_ref().map(resolve)
+    })
 }
 
 /// Adds the exchange module, the FACT adapters and the entry module for every host function
@@ -688,7 +691,7 @@ impl HostTypes<'_> {
         };
         let Some(k) = self.host.host_resource(resource) else {
             return Err(not_yet(
-                "resources at the host boundary that no imported or exported interface declares",
+                "handles at the host boundary of a resource type that the world does not name",
             ));
         };
         let resource = &self.host.resources[k];

@@ -241,6 +241,9 @@ pub struct Lowerer<'a, 'data> {
     /// Set while an own handle moves from the host's table into the guest's (see
     /// `resources.rs`).
     pub(crate) moving_from_host: Option<OutGlobal>,
+    /// The borrows the host lends into export calls, which the output ends when the call
+    /// exits (see `resources.rs`), once created.
+    pub(crate) host_lends: Option<crate::resources::HostLends>,
     pub(crate) num_imported_funcs: u32,
     /// Module-graph form only (see [`Lowerer::new_trampolines`]): functions of core instances,
     /// which the trampolines module calls through its `late` table.
@@ -419,6 +422,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             template_funcs: HashMap::new(),
             resource_binding: None,
             moving_from_host: None,
+            host_lends: None,
             num_imported_funcs: 0,
             late,
         };

@@ -56,12 +56,24 @@
 //!
 //! Resource types of imported and exported interfaces cross the boundary with the guest core
 //! ABI's intrinsics ([`HostInterface::resource_imports`], `iface#[dtor]r` exports); functions
-//! that pass handles always go through host adapters ([`crate::exchange`]).
+//! that pass handles always go through host adapters ([`crate::exchange`]). At the root of the
+//! world a resource type is either an interface's, named again by a world-level `use`
+//! (`(import "r" (type (eq $r)))`, or a root type export of it), which is that interface's
+//! resource with that interface's intrinsics; or a resource the world declares itself
+//! (`resource r;`, an `(import "r" (type (sub resource)))`), imported from the host, whose
+//! intrinsic is `"$root" "[resource-drop]r"`:
 //!
-//! Known limits of this stage, reported as [`crate::error::not_yet`]: resources at the root of
-//! the world (WIT cannot describe them), maps, futures, streams, error contexts, async
-//! functions, lifts and lowers, instances nested in instances and core modules or
-//! components crossing the root. An imported instance that holds only types is not imported back
+//! | component item                                   | core item of the output              |
+//! |--------------------------------------------------|--------------------------------------|
+//! | resource `r` of imported instance `ns:pkg/i`     | import `"ns:pkg/i" "[resource-drop]r"` |
+//! | resource `r` of exported instance `ns:pkg/i`     | imports `"[export]ns:pkg/i" "[resource-new]r"`, `…-rep]r`, `…-drop]r`; export `"ns:pkg/i#[dtor]r"` |
+//! | resource `r` imported at the root                | import `"$root" "[resource-drop]r"`  |
+//!
+//! Known limits of this stage, reported as [`crate::error::not_yet`]: a resource type that the
+//! component defines and exports at its root rather than in an exported interface (a WIT world
+//! cannot export a resource type, so wit-component cannot re-wrap it), maps, futures, streams,
+//! error contexts, async functions, lifts and lowers, instances nested in instances and core
+//! modules or components crossing the root. An imported instance that holds only types is not imported back
 //! by wit-component (it prunes imports that no core import uses), so such a component's
 //! re-wrapped type lacks that import.
 
@@ -115,7 +127,8 @@ pub struct HostInterface {
     pub host_transfers: Vec<TrampolineIndex>,
     /// The exchange module's instance, when host adapters are in use.
     pub exchange: Option<wasmtime_environ::component::RuntimeInstanceIndex>,
-    /// The resource types of interfaces the component imports or exports, once each.
+    /// The resource types of interfaces the component imports or exports and those it
+    /// imports at its root, once each.
     pub resources: Vec<HostResource>,
     /// The guest core ABI's resource intrinsics the output imports, after
     /// [`HostInterface::imports`] in the function index space (see
@@ -123,10 +136,12 @@ pub struct HostInterface {
     pub resource_imports: Vec<ResourceImport>,
 }
 
-/// A resource type of an imported or exported interface.
+/// A resource type of an imported or exported interface, or one the world declares at its
+/// root (imported from the host).
 #[derive(Debug, Clone)]
 pub struct HostResource {
-    /// The interface's name (`ns:pkg/iface@1.0.0`).
+    /// The interface's name (`ns:pkg/iface@1.0.0`), or [`ROOT_IMPORT_MODULE`] for a resource
+    /// declared at the root of the world.
     pub interface: String,
     /// The resource's name in the interface.
     pub name: String,
@@ -152,7 +167,8 @@ pub enum ResourceIntrinsic {
 }
 
 /// A core import of a resource intrinsic: `"[export]iface" "[resource-new]r"` for an exported
-/// resource, `"iface" "[resource-drop]r"` for an imported one.
+/// resource, `"iface" "[resource-drop]r"` for an imported one (`"$root" "[resource-drop]r"`
+/// for one the world declares).
 #[derive(Debug, Clone)]
 pub struct ResourceImport {
     /// Core module name.
@@ -359,9 +375,10 @@ pub fn host_interface(
     })
 }
 
-/// The resource types found in imported and exported interfaces, as (interface, name, table),
-/// made into [`HostResource`]s (one per resource) and the intrinsics the output imports for
-/// them: new, rep and drop for an exported resource, drop for an imported one.
+/// The resource types found in imported and exported interfaces and imported at the root, as
+/// (interface or [`ROOT_IMPORT_MODULE`], name, table), made into [`HostResource`]s (one per
+/// resource, named by where it is found first) and the intrinsics the output imports for them:
+/// new, rep and drop for an exported resource, drop for an imported one.
 fn host_resources(
     component: &Component,
     types: &ComponentTypes,
@@ -446,10 +463,12 @@ fn imports(
                 }
             }
             TypeDef::Interface(_) => {}
-            TypeDef::Resource(_) => {
-                return Err(not_yet(format!(
-                    "resource `{import_name}` imported at the root of the world"
-                )));
+            // Either a world-level `use` of an imported interface's resource, which imports
+            // that same resource at the root (`(import "r" (type (eq $r)))`, found again here
+            // after its interface), or a resource the world itself declares (`resource r;`),
+            // whose intrinsics are `$root` imports. `host_resources` keeps the first.
+            TypeDef::Resource(table) => {
+                found.push((ROOT_IMPORT_MODULE.to_string(), import_name.clone(), table));
             }
             TypeDef::Module(_) => {
                 return Err(not_yet(format!(
@@ -630,6 +649,7 @@ fn exports(
     };
 
     let mut exports = Vec::new();
+    let mut root_resources = Vec::new();
     for (name, (index, _)) in component.exports.raw_iter() {
         let name: &str = name;
         match &component.export_items[*index] {
@@ -666,17 +686,32 @@ fn exports(
                     }
                 }
             }
-            Export::Type(TypeDef::Resource(_)) => {
-                return Err(not_yet(format!(
-                    "resource `{name}` exported at the root of the world"
-                )));
-            }
+            Export::Type(TypeDef::Resource(table)) => root_resources.push((name, *table)),
             Export::Type(_) => {}
             Export::ModuleStatic { .. } | Export::ModuleImport { .. } => {
                 return Err(not_yet(format!(
                     "core module `{name}` exported by the root component"
                 )));
             }
+        }
+    }
+    // A resource type exported at the root is fine when it is one the world imports (through
+    // an interface or declared at its root) or an exported interface's: the export only names
+    // it again, and becomes an import of the world (`type_exports_as_imports`). A resource the
+    // component defines and exports only at its root has no WIT form: a world's own resource
+    // types are imported, and an exported resource belongs to an exported interface.
+    for (name, table) in root_resources {
+        let TypeResourceTable::Concrete { ty: resource, .. } = types[table] else {
+            anyhow::bail!("resource `{name}` exported at the root has no concrete type");
+        };
+        let named_elsewhere = found.iter().any(|(_, _, t)| {
+            matches!(types[*t], TypeResourceTable::Concrete { ty, .. } if ty == resource)
+        });
+        if !named_elsewhere {
+            return Err(not_yet(format!(
+                "resource `{name}` defined by the component and exported at the root of the \
+                 world, outside an interface (a WIT world cannot export a resource type)"
+            )));
         }
     }
     Ok(exports)
@@ -1617,8 +1652,89 @@ mod tests {
         assert!(host.memory_users.is_empty());
     }
 
+    fn intrinsics(host: &HostInterface) -> Vec<(String, String)> {
+        host.resource_imports
+            .iter()
+            .map(|i| (i.module.clone(), i.name.clone()))
+            .collect()
+    }
+
+    /// The instance import of `ns:host/things` with its resource `thing`, aliased as `$thing'`.
+    const THINGS: &str = r#"
+      (import "ns:host/things" (instance $things
+        (export "thing" (type $thing (sub resource)))
+        (export "[method]thing.get" (func (param "self" (borrow $thing)) (result u32)))))
+      (alias export $things "thing" (type $thing'))"#;
+
     #[test]
-    fn resources_at_the_root_of_the_world_are_rejected() {
+    fn root_use_of_an_interface_resource_is_that_resource() {
+        let host = round_trip(&format!(
+            r#"(component {THINGS}
+              (import "thing" (type $thing (eq $thing')))
+              (import "make" (func $make (param "x" u32) (result (own $thing))))
+              (core func $make (canon lower (func $make)))
+              (core module $M
+                (import "" "make" (func (param i32) (result i32)))
+                (func (export "check") (param i32) (result i32) unreachable))
+              (core instance $m (instantiate $M (with "" (instance (export "make" (func $make))))))
+              (func (export "check") (param "t" (borrow $thing)) (result u32)
+                (canon lift (core func $m "check")))
+            )"#
+        ));
+        assert_eq!(host.resources.len(), 1);
+        assert_eq!(host.resources[0].interface, "ns:host/things");
+        assert_eq!(
+            intrinsics(&host),
+            [("ns:host/things".into(), "[resource-drop]thing".into())]
+        );
+        assert_eq!(host.imports[1].name, "make");
+        assert!(host.imports[1].has_handles && host.exports[0].has_handles);
+    }
+
+    #[test]
+    fn root_type_export_of_an_interface_resource_is_that_resource() {
+        let (host, ..) = interface_of(&format!(
+            r#"(component {THINGS}
+              (core module $M (func (export "check") (param i32) (result i32) unreachable))
+              (core instance $m (instantiate $M))
+              (export $thing "thing" (type $thing'))
+              (func (export "check") (param "t" (borrow $thing)) (result u32)
+                (canon lift (core func $m "check")))
+            )"#
+        ))
+        .expect("a root export of an imported resource names that resource");
+        assert_eq!(
+            intrinsics(&host),
+            [("ns:host/things".into(), "[resource-drop]thing".into())]
+        );
+    }
+
+    #[test]
+    fn resources_declared_by_the_world_have_root_intrinsics() {
+        let host = round_trip(
+            r#"(component
+              (import "r" (type $r (sub resource)))
+              (import "[constructor]r" (func $new (result (own $r))))
+              (core func $new (canon lower (func $new)))
+              (core module $M
+                (import "" "new" (func (result i32)))
+                (func (export "f") (param i32) (result i32) unreachable))
+              (core instance $m (instantiate $M (with "" (instance (export "new" (func $new))))))
+              (func (export "f") (param "x" (borrow $r)) (result u32) (canon lift (core func $m "f")))
+            )"#,
+        );
+        assert_eq!(host.resources.len(), 1);
+        assert!(!host.resources[0].exported);
+        assert_eq!(
+            intrinsics(&host),
+            [("$root".into(), "[resource-drop]r".into())]
+        );
+        assert_eq!(host.imports[0].module, "$root");
+        assert_eq!(host.imports[0].name, "[constructor]r");
+    }
+
+    #[test]
+    fn resources_defined_and_exported_at_the_root_are_rejected() {
         let message = not_yet_message(
             r#"(component
               (type $r (resource (rep i32)))
@@ -1630,7 +1746,7 @@ mod tests {
             )"#,
         );
         assert!(
-            message.contains("exported at the root of the world"),
+            message.contains("defined by the component and exported at the root of the world"),
             "{message}"
         );
     }

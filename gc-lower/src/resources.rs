@@ -29,6 +29,12 @@
 //!
 //! Dropping an own handle of an imported resource calls `[resource-drop]r` with the host's
 //! handle; the exported destructor `iface#[dtor]r` runs the component's destructor.
+//!
+//! A borrow of an imported resource that the host passes to an export is a borrow handle in
+//! the output's own table of the re-wrapped component, which the guest core ABI requires the
+//! output to drop before the export returns. The output records each such handle with the
+//! scope depth of the call ([`HostLends`]), and `exit-sync-call` drops the ones of the scope it
+//! pops with `[resource-drop]r`, after checking that the guest dropped its borrows.
 
 use std::sync::OnceLock;
 
@@ -45,6 +51,17 @@ use crate::error::not_yet;
 use crate::fuse::{Lowerer, OutFunc, OutGlobal};
 use crate::host::ResourceIntrinsic;
 use crate::template::{Binding, Template};
+
+/// The borrows of imported resources that the host lends into running export calls: a stack
+/// (the global `resources:host-lends`, a [`HANDLES`] array, and its length) of (resource index
+/// in [`crate::host::HostInterface::resources`], host handle, scope depth) triples.
+#[derive(Debug, Clone, Copy)]
+pub struct HostLends {
+    /// `(k, handle)`: pushes a triple at the current depth.
+    push: OutFunc,
+    /// FACT's `exit-sync-call` with the drops of the popped scope's lends.
+    exit: OutFunc,
+}
 
 /// The resources template, parsed once.
 fn template() -> &'static Template {
@@ -296,7 +313,7 @@ impl Lowerer<'_, '_> {
             None => {
                 let Some(k) = self.host.host_resource(resource) else {
                     return Err(not_yet(
-                        "resources imported from the host outside an interface",
+                        "handles of an imported resource type that the world does not name",
                     ));
                 };
                 let drop = self
@@ -417,6 +434,7 @@ impl Lowerer<'_, '_> {
         // Only an own handle of an exported resource moving in needs the flag.
         let exported = self.host.resources.iter().any(|r| r.exported);
         let moving = (!borrow && exported).then(|| self.moving_from_host());
+        let lends = if borrow { self.host_lends()? } else { None };
         let (h, src, dst, removed, rep) = (0, 1, 2, 3, 4);
         let sig = self.func_type(&[we::ValType::I32; 3], &[we::ValType::I32]);
         let mut body = we::Function::new([(1, we::ValType::I64), (1, we::ValType::I32)]);
@@ -465,6 +483,10 @@ impl Lowerer<'_, '_> {
                 .i32_eq()
                 .if_(we::BlockType::Empty);
             if borrow {
+                // The host's borrow handle of an imported resource ends with the call.
+                if let (Some(lends), false) = (lends, resource.exported) {
+                    ins.i32_const(k as i32).local_get(h).call(lends.push.0);
+                }
                 ins.local_get(h)
                     .local_get(dst)
                     .call(lower_borrow.0)
@@ -510,9 +532,164 @@ impl Lowerer<'_, '_> {
         Ok(self.add_func(sig, "enter-sync-call".into(), body))
     }
 
-    /// FACT's `exit-sync-call`: `()`, checks and pops the scope.
+    /// FACT's `exit-sync-call`: `()`, checks and pops the scope; with host adapters and an
+    /// imported resource, also ends the host's lends into the popped scope ([`HostLends`]).
     pub fn exit_sync_call(&mut self) -> Result<OutFunc> {
-        self.resource_op("exit-call")
+        match self.host_lends()? {
+            Some(lends) => Ok(lends.exit),
+            None => self.resource_op("exit-call"),
+        }
+    }
+
+    /// The [`HostLends`] stack and its functions, created once; `None` when no imported
+    /// resource crosses the host boundary.
+    fn host_lends(&mut self) -> Result<Option<HostLends>> {
+        if let Some(lends) = self.host_lends {
+            return Ok(Some(lends));
+        }
+        let imported: Vec<(usize, u32)> = (0..self.host.resources.len())
+            .filter(|&k| !self.host.resources[k].exported)
+            .map(|k| {
+                self.host
+                    .resource_import(k, ResourceIntrinsic::Drop)
+                    .map(|drop| (k, drop))
+                    .context("internal: an imported resource without `[resource-drop]`")
+            })
+            .collect::<Result<_>>()?;
+        if imported.is_empty() {
+            return Ok(None);
+        }
+        let binding = self.resource_binding()?;
+        let depth = binding.globals[1];
+        let exit_call = self.resource_op("exit-call")?;
+        let entries = self.add_global(
+            we::GlobalType {
+                val_type: non_null(HANDLES),
+                mutable: true,
+                shared: false,
+            },
+            we::ConstExpr::extended([
+                we::Instruction::I32Const(24),
+                we::Instruction::ArrayNewDefault(HANDLES),
+            ]),
+            "resources:host-lends".into(),
+        );
+        let len = self.add_global(
+            we::GlobalType {
+                val_type: we::ValType::I32,
+                mutable: true,
+                shared: false,
+            },
+            we::ConstExpr::i32_const(0),
+            "resources:num-host-lends".into(),
+        );
+
+        // push (k, handle): grows the stack by doubling when full.
+        let (k, h, n, grown) = (0, 1, 2, 3);
+        let sig = self.func_type(&[we::ValType::I32; 2], &[]);
+        let mut body = we::Function::new([(1, we::ValType::I32), (1, non_null(HANDLES))]);
+        let mut ins = body.instructions();
+        ins.global_get(len.0)
+            .local_set(n)
+            .local_get(n)
+            .i32_const(1)
+            .i32_add()
+            .i32_const(3)
+            .i32_mul()
+            .global_get(entries.0)
+            .array_len()
+            .i32_gt_u()
+            .if_(we::BlockType::Empty)
+            .global_get(entries.0)
+            .array_len()
+            .i32_const(1)
+            .i32_shl()
+            .array_new_default(HANDLES)
+            .local_tee(grown)
+            .i32_const(0)
+            .global_get(entries.0)
+            .i32_const(0)
+            .global_get(entries.0)
+            .array_len()
+            .array_copy(HANDLES, HANDLES)
+            .local_get(grown)
+            .global_set(entries.0)
+            .end();
+        for (word, value) in [(0, k), (1, h)] {
+            ins.global_get(entries.0)
+                .local_get(n)
+                .i32_const(3)
+                .i32_mul()
+                .i32_const(word)
+                .i32_add()
+                .local_get(value)
+                .array_set(HANDLES);
+        }
+        ins.global_get(entries.0)
+            .local_get(n)
+            .i32_const(3)
+            .i32_mul()
+            .i32_const(2)
+            .i32_add()
+            .global_get(depth)
+            .array_set(HANDLES)
+            .local_get(n)
+            .i32_const(1)
+            .i32_add()
+            .global_set(len.0)
+            .end();
+        let push = self.add_func(sig, "resources:lend-from-host".into(), body);
+
+        // exit-sync-call: pops the scope, then drops the lends recorded deeper than the new
+        // depth, newest first.
+        let (n, at) = (0, 1);
+        let sig = self.func_type(&[], &[]);
+        let mut body = we::Function::new([(2, we::ValType::I32)]);
+        let mut ins = body.instructions();
+        ins.call(exit_call.0)
+            .block(we::BlockType::Empty)
+            .loop_(we::BlockType::Empty)
+            .global_get(len.0)
+            .i32_eqz()
+            .br_if(1)
+            .global_get(len.0)
+            .i32_const(1)
+            .i32_sub()
+            .local_tee(n)
+            .i32_const(3)
+            .i32_mul()
+            .local_set(at)
+            .global_get(entries.0)
+            .local_get(at)
+            .i32_const(2)
+            .i32_add()
+            .array_get(HANDLES)
+            .global_get(depth)
+            .i32_le_u()
+            .br_if(1)
+            .local_get(n)
+            .global_set(len.0);
+        for &(k, drop) in &imported {
+            ins.global_get(entries.0)
+                .local_get(at)
+                .array_get(HANDLES)
+                .i32_const(k as i32)
+                .i32_eq()
+                .if_(we::BlockType::Empty)
+                .global_get(entries.0)
+                .local_get(at)
+                .i32_const(1)
+                .i32_add()
+                .array_get(HANDLES)
+                .call(drop)
+                .end();
+        }
+        ins.br(0).end().end().end();
+        let exit = self.add_func(sig, "exit-sync-call".into(), body);
+
+        let lends = HostLends { push, exit };
+        self.host_lends = Some(lends);
+        Ok(Some(lends))
     }
 }
 
