@@ -287,7 +287,10 @@ fn assert_linear(core: &[u8]) {
             _ => {}
         }
     }
-    assert!(memories >= 1 && tables >= 1, "{memories} memories, {tables} tables");
+    assert!(
+        memories >= 1 && tables >= 1,
+        "{memories} memories, {tables} tables"
+    );
 }
 
 #[test]
