@@ -5,6 +5,11 @@
 //! component-to-component calls, and flattens instantiation into a list of
 //! `GlobalInitializer`s. gc-lower runs it with `concurrency_support` off: async lifts, lowers
 //! and built-ins are rejected by name.
+//!
+//! The translator validates everything but function bodies, which wasmtime validates later,
+//! when it compiles them. gc-lower compiles nothing, so [`translate_with`] validates every body
+//! of every core module before any later phase reads it: the rewrite and the instance graph
+//! may then rely on every index in a body being in range and every operator being well typed.
 
 use anyhow::{Context as _, Result};
 use wasmtime_environ::component::{
@@ -112,6 +117,7 @@ pub fn translate_with<'data>(
             .translate(component)
             .map_err(anyhow::Error::from)
             .context("failed to validate and translate the component")?;
+    validate_bodies(&modules)?;
     extend(&mut Extension {
         translation: &mut translation,
         modules: &mut modules,
@@ -128,6 +134,44 @@ pub fn translate_with<'data>(
         types,
         num_resource_tables,
     })
+}
+
+/// Validates the function bodies of every module in `modules`, which the translator leaves for
+/// a later compile step.
+///
+/// Errors: the validator's message, naming the module (its static index and, when its name
+/// section has one, its name) and the function (its index and name).
+fn validate_bodies(modules: &PrimaryMap<StaticModuleIndex, ModuleTranslation<'_>>) -> Result<()> {
+    use wasmtime_environ::wasmparser::FuncToValidate;
+    let mut allocs = Default::default();
+    for (m, translation) in modules {
+        for (def, input) in &translation.function_body_inputs {
+            let to_validate = &input.validator;
+            let func = FuncToValidate {
+                resources: to_validate.resources.clone(),
+                index: to_validate.index,
+                ty: to_validate.ty,
+                features: to_validate.features,
+            };
+            let mut validator = func.into_validator(allocs);
+            let result = validator.validate(&input.body);
+            allocs = validator.into_allocations();
+            if let Err(e) = result {
+                let module = &translation.module;
+                let mut what = format!("core module {}", m.as_u32());
+                if let Some(name) = module.name {
+                    what += &format!(" (`{}`)", &module.strings[name]);
+                }
+                let index = module.func_index(def);
+                what += &format!(", function {}", index.as_u32());
+                if let Some(name) = translation.debuginfo.name_section.func_names.get(&index) {
+                    what += &format!(" (`{name}`)");
+                }
+                return Err(anyhow::Error::from(e).context(format!("invalid {what}")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The tunables of every translation: wasmtime's host defaults without concurrency support.

@@ -222,8 +222,13 @@ impl<'a> ModuleInfo<'a> {
     }
 
     /// The type of function `func` (imports first).
-    pub fn func_type(&self, func: u32) -> &FuncType {
-        &self.types[self.funcs[func as usize] as usize]
+    ///
+    /// Errors: an internal error for an index out of range (bodies are validated first).
+    pub fn func_type(&self, func: u32) -> Result<&FuncType> {
+        self.funcs
+            .get(func as usize)
+            .and_then(|&ty| self.types.get(ty as usize))
+            .with_context(|| format!("internal error: function {func} is out of range"))
     }
 
     /// The reified form of table `table` (imported or defined): a table of closures for `funcref`,
@@ -231,12 +236,20 @@ impl<'a> ModuleInfo<'a> {
     ///
     /// Errors: [`not_yet`] for any other element type (typed function references).
     pub fn table_kind(&self, table: u32) -> Result<TableKind> {
-        ref_kind(self.tables[table as usize].element_type)
+        let table = self
+            .tables
+            .get(table as usize)
+            .with_context(|| format!("internal error: table {table} is out of range"))?;
+        ref_kind(table.element_type)
     }
 
     /// The reified form of the elements of element segment `elem`, as [`Self::table_kind`].
     pub fn element_kind(&self, elem: u32) -> Result<TableKind> {
-        match &self.elements[elem as usize].items {
+        let segment = self
+            .elements
+            .get(elem as usize)
+            .with_context(|| format!("internal error: element segment {elem} is out of range"))?;
+        match &segment.items {
             wasmparser::ElementItems::Functions(_) => Ok(TableKind::Func),
             wasmparser::ElementItems::Expressions(ty, _) => ref_kind(*ty),
         }

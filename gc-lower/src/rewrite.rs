@@ -61,6 +61,14 @@ pub struct Renumber<'l> {
     pub num_imported_funcs: u32,
 }
 
+/// `items[index]`; an index out of range is an internal error (bodies are validated before the
+/// rewrite, so every index in them is in range).
+fn slot<T: Copy>(items: &[T], what: &str, index: u32) -> Result<T> {
+    items.get(index as usize).copied().ok_or_else(|| {
+        anyhow!("internal error: {what} {index} is out of range in a validated function body")
+    })
+}
+
 fn missing(what: &str, index: u32) -> reencode::Error<String> {
     reencode::Error::UserError(format!("{what} {index}"))
 }
@@ -339,7 +347,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         body: &wp::FunctionBody<'_>,
     ) -> Result<we::Function> {
         let reified = self.layouts[m].reified;
-        let num_params = self.infos[m].func_type(f).params().len() as u32;
+        let num_params = self.infos[m].func_type(f)?.params().len() as u32;
         let mut locals = Vec::new();
         let mut num_locals = num_params;
         for l in body.get_locals_reader()? {
@@ -419,6 +427,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             .expect("reified module has a vmctx");
         let vty = v.ty;
         let touched = memories_of(op);
+        for i in touched.iter().flatten() {
+            slot(&v.memories, "memory", *i)?;
+        }
         let native = |i: &u32| matches!(v.memories[*i as usize], MemSlot::Native(_));
         if touched[0].is_some() && touched.iter().flatten().all(native) {
             if matches!(op, O::MemoryInit { .. }) {
@@ -452,16 +463,20 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             out.push(I::Call(f.0));
             return Ok(());
         }
-        let mem_field = |i: u32| match v.memories[i as usize] {
-            MemSlot::Field(field) => field,
-            MemSlot::Native(_) => unreachable!("native memories are handled above"),
+        let mem_field = |i: u32| -> Result<u32> {
+            match slot(&v.memories, "memory", i)? {
+                MemSlot::Field(field) => Ok(field),
+                MemSlot::Native(_) => {
+                    bail!("internal error: native memory {i} reached the boxed path")
+                }
+            }
         };
-        let tab_field = |i: u32| v.tables[i as usize];
+        let tab_field = |i: u32| slot(&v.tables, "table", i);
         if let Some((kind, memarg)) = load_kind(op) {
             vmctx.push(out);
             out.push(I::StructGet {
                 struct_type_index: vty,
-                field_index: mem_field(memarg.memory),
+                field_index: mem_field(memarg.memory)?,
             });
             out.push(I::I64Const(memarg.offset as i64));
             out.push(I::Call(self.helper(Helper::Load(kind)).0));
@@ -471,7 +486,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             vmctx.push(out);
             out.push(I::StructGet {
                 struct_type_index: vty,
-                field_index: mem_field(memarg.memory),
+                field_index: mem_field(memarg.memory)?,
             });
             out.push(I::I64Const(memarg.offset as i64));
             out.push(I::Call(self.helper(Helper::Store(kind)).0));
@@ -489,25 +504,25 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             O::LocalSet { local_index } => out.push(I::LocalSet(shift(cx, local_index))),
             O::LocalTee { local_index } => out.push(I::LocalTee(shift(cx, local_index))),
             O::MemorySize { mem } => {
-                get(out, mem_field(mem));
+                get(out, mem_field(mem)?);
                 out.push(I::Call(self.helper(Helper::MemorySize).0));
             }
             O::MemoryGrow { mem } => {
-                get(out, mem_field(mem));
+                get(out, mem_field(mem)?);
                 out.push(I::Call(self.helper(Helper::MemoryGrow).0));
             }
             O::MemoryFill { mem } => {
-                get(out, mem_field(mem));
+                get(out, mem_field(mem)?);
                 out.push(I::Call(self.helper(Helper::MemoryFill).0));
             }
             O::MemoryCopy { dst_mem, src_mem } => {
-                get(out, mem_field(dst_mem));
-                get(out, mem_field(src_mem));
+                get(out, mem_field(dst_mem)?);
+                get(out, mem_field(src_mem)?);
                 out.push(I::Call(self.helper(Helper::MemoryCopy).0));
             }
             O::MemoryInit { data_index, mem } => {
-                get(out, mem_field(mem));
-                get(out, v.datas[data_index as usize]);
+                get(out, mem_field(mem)?);
+                get(out, slot(&v.datas, "data segment", data_index)?);
                 out.push(I::Call(self.helper(Helper::MemoryInitCheck).0));
                 out.push(I::ArrayInitData {
                     array_type_index: runtime_structs::BYTES,
@@ -519,32 +534,32 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 out.push(I::I32Const(0));
                 out.push(I::StructSet {
                     struct_type_index: vty,
-                    field_index: v.datas[data_index as usize],
+                    field_index: slot(&v.datas, "data segment", data_index)?,
                 });
             }
             O::TableGet { table } => {
                 let kind = self.infos[m].table_kind(table)?;
-                get(out, tab_field(table));
+                get(out, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableGet(kind)).0));
             }
             O::TableSet { table } => {
                 let kind = self.infos[m].table_kind(table)?;
-                get(out, tab_field(table));
+                get(out, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableSet(kind)).0));
             }
             O::TableSize { table } => {
                 let kind = self.infos[m].table_kind(table)?;
-                get(out, tab_field(table));
+                get(out, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableSize(kind)).0));
             }
             O::TableGrow { table } => {
                 let kind = self.infos[m].table_kind(table)?;
-                get(out, tab_field(table));
+                get(out, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableGrow(kind)).0));
             }
             O::TableFill { table } => {
                 let kind = self.infos[m].table_kind(table)?;
-                get(out, tab_field(table));
+                get(out, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableFill(kind)).0));
             }
             O::TableCopy {
@@ -552,14 +567,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 src_table,
             } => {
                 let kind = self.infos[m].table_kind(dst_table)?;
-                get(out, tab_field(dst_table));
-                get(out, tab_field(src_table));
+                get(out, tab_field(dst_table)?);
+                get(out, tab_field(src_table)?);
                 out.push(I::Call(self.helper(Helper::TableCopy(kind)).0));
             }
             O::TableInit { elem_index, table } => {
                 let kind = self.infos[m].table_kind(table)?;
-                get(out, tab_field(table));
-                get(out, v.elems[elem_index as usize]);
+                get(out, tab_field(table)?);
+                get(out, slot(&v.elems, "element segment", elem_index)?);
                 out.push(I::Call(self.helper(Helper::TableInit(kind)).0));
             }
             O::ElemDrop { elem_index } => {
@@ -568,10 +583,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 out.push(I::RefNull(we::HeapType::Concrete(kind.array())));
                 out.push(I::StructSet {
                     struct_type_index: vty,
-                    field_index: v.elems[elem_index as usize],
+                    field_index: slot(&v.elems, "element segment", elem_index)?,
                 });
             }
-            O::GlobalGet { global_index } => match v.globals[global_index as usize] {
+            O::GlobalGet { global_index } => match slot(&v.globals, "global", global_index)? {
                 GlobalSlot::Static(g) => out.push(I::GlobalGet(g.0)),
                 GlobalSlot::Value(f) => get(out, f),
                 GlobalSlot::Boxed { field: f, box_ty } => {
@@ -583,12 +598,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 }
             },
             O::GlobalSet { global_index } => {
-                let slot = v.globals[global_index as usize];
+                let global_slot = slot(&v.globals, "global", global_index)?;
                 let ty = self.map_val_type(
-                    self.infos[m].globals[global_index as usize].content_type,
+                    slot(&self.infos[m].globals, "global", global_index)?.content_type,
                     true,
                 )?;
-                match slot {
+                match global_slot {
                     GlobalSlot::Static(g) => out.push(I::GlobalSet(g.0)),
                     GlobalSlot::Value(f) => {
                         let tmp = cx.scratch.get(ty);
@@ -624,10 +639,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         I::Call(func.0)
                     });
                 } else {
-                    match v.imported_funcs[function_index as usize] {
+                    match slot(&v.imported_funcs, "imported function", function_index)? {
                         ImportedFunc::Static(target) => self.emit_call(out, target, None, tail),
                         ImportedFunc::Dynamic(f) => {
-                            let ty = self.infos[m].funcs[function_index as usize];
+                            let ty = slot(&self.infos[m].funcs, "function", function_index)?;
                             get(out, f);
                             self.emit_closure_call(cx, out, m, ty, tail)?;
                         }
@@ -643,7 +658,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 table_index,
             } => {
                 let tail = matches!(op, O::ReturnCallIndirect { .. });
-                get(out, tab_field(table_index));
+                get(out, tab_field(table_index)?);
                 out.push(I::Call(self.helper(Helper::TableGetForCall).0));
                 self.emit_closure_call(cx, out, m, type_index, tail)?;
             }
@@ -657,7 +672,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     vmctx.push(out);
                     out.push(I::StructNew(CLOSURE));
                 } else {
-                    match v.imported_funcs[function_index as usize] {
+                    match slot(&v.imported_funcs, "imported function", function_index)? {
                         ImportedFunc::Static(target) => self.emit_closure(out, target)?,
                         ImportedFunc::Dynamic(f) => get(out, f),
                     }
@@ -700,7 +715,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         tail: bool,
     ) -> Result<()> {
         use we::Instruction as I;
-        let (mut params, results) = self.func_type_of(self.layouts[m].types[ty as usize]);
+        let (mut params, results) = self.func_type_of(slot(&self.layouts[m].types, "type", ty)?);
         params.push(crate::fuse::ANYREF);
         let entry = self.func_type(&params, &results);
         let tmp = cx.scratch.get(ref_null(CLOSURE));

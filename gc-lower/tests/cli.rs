@@ -222,6 +222,67 @@ fn rejects_invalid_component() {
     assert_rejected("invalid.wat", source, &["invalid.wat", "type mismatch"]);
 }
 
+/// Every component in `tests/invalid` has a function body that wasmparser rejects; its
+/// `;; expect:` line holds the validator's message. The default lowering and `gc-lower graph`
+/// reject it with that message and the module and function it is in, before any lowering,
+/// and write nothing.
+#[test]
+fn rejects_invalid_function_bodies() {
+    let dir = repo_root().join("tests/invalid");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("failed to read `tests/invalid`")
+        .map(|entry| entry.expect("failed to read a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "wat"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "too few invalid inputs: {files:?}");
+    for path in files {
+        let source = std::fs::read_to_string(&path).expect("failed to read an invalid input");
+        let expected = source
+            .lines()
+            .find_map(|line| line.strip_prefix(";; expect: "))
+            .unwrap_or_else(|| panic!("`{}` has no `;; expect:` line", path.display()));
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("UTF-8 name");
+        let needles = [
+            file_name,
+            expected,
+            "invalid core module",
+            "function",
+            "at offset",
+        ];
+        assert_rejected(file_name, source.as_bytes(), &needles);
+        assert_graph_rejected(file_name, source.as_bytes(), &needles);
+    }
+}
+
+/// Like [`assert_rejected`], for `gc-lower graph`: no output directory is created.
+fn assert_graph_rejected(file_name: &str, source: &[u8], needles: &[&str]) {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let input = dir.path().join(file_name);
+    std::fs::write(&input, source).expect("failed to write the input");
+    let out = dir.path().join("graph");
+    let output = run(&["graph", path_str(&input), "-o", path_str(&out)]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "`gc-lower graph {file_name}`: stderr:\n{stderr}"
+    );
+    for needle in needles {
+        assert!(
+            stderr.to_lowercase().contains(&needle.to_lowercase()),
+            "the error of `gc-lower graph {file_name}` does not mention `{needle}`:\n{stderr}"
+        );
+    }
+    assert!(
+        !out.exists(),
+        "`gc-lower graph {file_name}` created its output"
+    );
+}
+
 #[test]
 fn rejects_shared_memory() {
     let source = br#"
