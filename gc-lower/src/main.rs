@@ -83,6 +83,40 @@ struct LowerOpts {
 }
 
 fn main() -> ExitCode {
+    // The last resort: a panic that a fix has not reached yet is reported as an internal
+    // error with status 1, never as Rust's panic message with status 101.
+    let panic_message = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let recorder = panic_message.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("panic");
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        if let Ok(mut message) = recorder.lock() {
+            message.get_or_insert_with(|| format!("{what}{at}"));
+        }
+    }));
+    match std::panic::catch_unwind(run) {
+        Ok(code) => code,
+        Err(_) => {
+            let message = panic_message
+                .lock()
+                .ok()
+                .and_then(|mut m| m.take())
+                .unwrap_or_else(|| "panic".to_string());
+            report(&format!("internal error: {message}"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Wast(opts)) => opts.run(),
@@ -104,10 +138,39 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("error: {err:?}");
+            report(&format!("{err:?}"));
             ExitCode::from(1)
         }
     }
+}
+
+/// The longest line of an error message shown, in characters: an error may quote input (the
+/// text parser quotes the line it stopped in), and input may be one huge line.
+const MAX_LINE: usize = 300;
+
+/// Writes `error: {message}` to standard error, each line cut to [`MAX_LINE`] characters and
+/// control characters escaped, ignoring write failures (a closed standard error must not turn
+/// an error into a panic).
+fn report(message: &str) {
+    let mut out = String::from("error: ");
+    for (i, line) in message.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for (shown, c) in line.chars().enumerate() {
+            if shown == MAX_LINE {
+                out.push_str(" …");
+                break;
+            }
+            if c.is_control() && c != '\t' {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out.push('\n');
+    let _ = std::io::stderr().write_all(out.as_bytes());
 }
 
 impl LowerOpts {

@@ -19,6 +19,7 @@
 //! What does not: no network access is granted (wasmtime's `-S inherit-network`), no
 //! `--argv0`, no `wasi:http`.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -121,11 +122,13 @@ impl RunOpts {
         match outcome {
             Outcome::Exit(code) => Ok(exit_code(code)),
             Outcome::Returned(results) => {
-                println!("{results}");
+                writeln!(std::io::stdout(), "{results}")
+                    .context("failed to write standard output")?;
                 Ok(ExitCode::SUCCESS)
             }
             Outcome::Trap(err) => {
-                eprintln!("error: {err:?}");
+                // A closed standard error must not turn the trap into a panic.
+                let _ = writeln!(std::io::stderr(), "error: {err:?}");
                 Ok(ExitCode::from(if cfg!(unix) { 134 } else { 3 }))
             }
         }

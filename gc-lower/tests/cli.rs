@@ -579,3 +579,42 @@ fn run_invoke_matches_the_original() {
         assert!(stderr.contains(message), "`{call}`: {stderr}");
     }
 }
+
+/// The text parser quotes the line it stopped in: a megabyte of NUL bytes is one line, which
+/// the error shows cut short and escaped.
+#[test]
+fn error_output_is_capped_and_escaped() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let input = dir.path().join("zeros");
+    std::fs::write(&input, vec![0u8; 1 << 20]).expect("failed to write the input");
+    let out = dir.path().join("out.wasm");
+    let output = gc_lower(&[path_str(&input), "-o", path_str(&out)])
+        .env("RUST_BACKTRACE", "0")
+        .env("RUST_LIB_BACKTRACE", "0")
+        .output()
+        .expect("failed to run `gc-lower`");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        output.stderr.len() < 4096,
+        "{} bytes of error output",
+        output.stderr.len()
+    );
+    assert!(
+        !output.stderr.contains(&0),
+        "unescaped NUL bytes in the error"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("zeros"));
+}
+
+/// An error with standard error closed still exits with status 1 (not a panic's 101).
+#[test]
+fn closed_stderr_exits_1() {
+    let output = Command::new("sh")
+        .args(["-c", "exec \"$0\" \"$@\" 2>&-"])
+        .arg(env!("CARGO_BIN_EXE_gc-lower"))
+        .arg("no-such-file.wat")
+        .current_dir(repo_root())
+        .output()
+        .expect("failed to run `sh`");
+    assert_eq!(output.status.code(), Some(1));
+}
