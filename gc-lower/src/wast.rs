@@ -374,12 +374,22 @@ impl Runner<'_> {
                 .for_each(|d| script.directive(d));
             Ok(())
         });
-        if whole.is_err() {
+        if let Err(mut whole_err) = whole {
             // Newer text syntax than this `wast` reads: parse form by form, so that only the
             // directives it cannot read (and what depends on them) are skipped. Each form is
-            // parsed in a copy of the script blanked outside it, so spans stay valid.
+            // parsed in a copy of the script blanked outside it, so spans stay valid. A script
+            // that is not a sequence of balanced forms is broken, not newer: it fails.
+            let forms = match top_level_forms(&text) {
+                Ok(forms) if !forms.is_empty() => forms,
+                _ => {
+                    whole_err.set_path(path);
+                    whole_err.set_text(&text);
+                    let msg = format!("failed to parse the script: {whole_err}");
+                    return self.file_error(path, &msg);
+                }
+            };
             script = Script::new(self, path, &text);
-            for form in top_level_forms(&text) {
+            for form in forms {
                 let masked = blank_outside(&text, form.clone());
                 let parsed = ParseBuffer::new(&masked).and_then(|buf| {
                     let wast = parser::parse::<Wast<'_>>(&buf)?;
@@ -1459,7 +1469,10 @@ fn describe(inst: &Inst) -> String {
 
 /// Byte ranges of the top-level parenthesized forms of a script, skipping comments and
 /// strings.
-fn top_level_forms(text: &str) -> Vec<std::ops::Range<usize>> {
+///
+/// Errors: the byte offset of a form, string or block comment left open at the end of the
+/// script, or of a `)` that closes nothing.
+fn top_level_forms(text: &str) -> Result<Vec<std::ops::Range<usize>>, usize> {
     let bytes = text.as_bytes();
     let mut forms = Vec::new();
     let (mut i, mut depth, mut start) = (0, 0usize, 0);
@@ -1471,6 +1484,7 @@ fn top_level_forms(text: &str) -> Vec<std::ops::Range<usize>> {
                 }
             }
             b'(' if bytes.get(i + 1) == Some(&b';') => {
+                let open = i;
                 let mut nest = 0usize;
                 while i < bytes.len() {
                     if bytes[i] == b'(' && bytes.get(i + 1) == Some(&b';') {
@@ -1486,12 +1500,19 @@ fn top_level_forms(text: &str) -> Vec<std::ops::Range<usize>> {
                         i += 1;
                     }
                 }
+                if nest > 0 {
+                    return Err(open);
+                }
                 continue;
             }
             b'"' => {
+                let open = i;
                 i += 1;
                 while i < bytes.len() && bytes[i] != b'"' {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if i >= bytes.len() {
+                    return Err(open);
                 }
             }
             b'(' => {
@@ -1506,11 +1527,15 @@ fn top_level_forms(text: &str) -> Vec<std::ops::Range<usize>> {
                     forms.push(start..i + 1);
                 }
             }
+            b')' => return Err(i),
             _ => {}
         }
         i += 1;
     }
-    forms
+    if depth > 0 {
+        return Err(start);
+    }
+    Ok(forms)
 }
 
 /// A copy of `text` with everything outside `keep` blanked (newlines kept), so that byte
@@ -1542,10 +1567,16 @@ mod tests {
     fn forms_skip_comments_and_strings() {
         let text = ";; (not a form\n(a \"b)\" (; ) ;) (c)) (; (x) ;)\n(d)";
         let forms = top_level_forms(text)
+            .expect("balanced forms")
             .into_iter()
             .map(|r| &text[r])
             .collect::<Vec<_>>();
         assert_eq!(forms, ["(a \"b)\" (; ) ;) (c))", "(d)"]);
+        // Unbalanced scripts are errors at the open form, string or comment.
+        assert_eq!(top_level_forms("(a) (component"), Err(4));
+        assert_eq!(top_level_forms("(a))"), Err(3));
+        assert_eq!(top_level_forms("(a \"b)"), Err(3));
+        assert_eq!(top_level_forms("(a) (; x"), Err(4));
         let blanked = blank_outside("é(x)\n(y)", 2..5);
         assert_eq!(blanked, "  (x)\n   ");
     }

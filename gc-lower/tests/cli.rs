@@ -618,3 +618,28 @@ fn closed_stderr_exits_1() {
         .expect("failed to run `sh`");
     assert_eq!(output.status.code(), Some(1));
 }
+
+/// A script that does not parse fails the run: a lone `(component`, and a final directive
+/// missing its `)` (which must not be dropped).
+#[test]
+fn wast_parse_errors_fail_the_run() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let scripts = [
+        ("open.wast", "(component"),
+        (
+            "tail.wast",
+            "(component (core module))\n(assert_return (invoke \"x\")",
+        ),
+    ];
+    for (name, text) in scripts {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("failed to write the script");
+        let output = run(&["wast", path_str(&path)]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "`{name}`:\n{stdout}");
+        assert!(
+            stdout.contains(&format!("FAIL {}", path.display())) && stdout.contains("expected `)`"),
+            "`{name}` does not fail with the parse error:\n{stdout}"
+        );
+    }
+}
