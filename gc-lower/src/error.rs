@@ -51,3 +51,26 @@ pub fn unsupported(what: impl Into<String>) -> anyhow::Error {
 pub fn find_unsupported(err: &anyhow::Error) -> Option<&Unsupported> {
     err.chain().find_map(|e| e.downcast_ref::<Unsupported>())
 }
+
+/// Runs `f`, a call into a library that may panic on input it does not expect, and turns a
+/// panic into an error: gc-lower reports bad input, it never panics on it. `what` names the
+/// call (``"decoding the component's WIT"``). The panic hook is silenced during the call, so
+/// the library's panic message is not printed (it becomes part of the error).
+///
+/// Errors: `f`'s own, or [`not_yet`] naming `what` and the panic message.
+pub fn contain_panic<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    result.unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("no message");
+        Err(not_yet(format!(
+            "input on which {what} fails (the library panicked: {message})"
+        )))
+    })
+}

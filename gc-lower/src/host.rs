@@ -720,8 +720,12 @@ fn exports(
 /// Encodes the component's WIT world as a `component-type` custom section.
 fn component_type(component: &[u8], encoding: StringEncoding) -> anyhow::Result<(String, Vec<u8>)> {
     let as_imports = type_exports_as_imports(component)?;
-    let decoded = wit_component::decode(as_imports.as_deref().unwrap_or(component))
-        .map_err(|err| not_yet(format!("component types that WIT cannot describe: {err:#}")))?;
+    // wit-parser's decoder panics on some valid components (an exported component type
+    // holding an instance type with a resource): contain it.
+    let decoded = crate::error::contain_panic("wit-parser's decoder", || {
+        wit_component::decode(as_imports.as_deref().unwrap_or(component))
+            .map_err(|err| not_yet(format!("component types that WIT cannot describe: {err:#}")))
+    })?;
     let wit_component::DecodedWasm::Component(resolve, world) = decoded else {
         anyhow::bail!("input is a WIT package, not a component");
     };

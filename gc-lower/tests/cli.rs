@@ -643,3 +643,19 @@ fn wast_parse_errors_fail_the_run() {
         );
     }
 }
+
+/// wit-parser's decoder panics on this valid component; gc-lower reports an error naming the
+/// input, without the library's panic message.
+#[test]
+fn wit_decoder_panic_is_an_error() {
+    let source =
+        std::fs::read(repo_root().join("tests/unsupported/instance-type-with-resource.wat"))
+            .expect("failed to read the input");
+    assert_rejected("resource.wat", &source, &["resource.wat", "wit-parser"]);
+    let output = run(&["tests/unsupported/instance-type-with-resource.wat"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("panicked at"),
+        "a panic message:\n{stderr}"
+    );
+}
