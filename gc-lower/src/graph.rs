@@ -426,25 +426,22 @@ fn print_wit(component_type: &(String, Vec<u8>)) -> Result<String> {
 
 impl ModuleGraph {
     /// Writes the module files, `component-type.wasm`, `graph.json` and the JS loader
-    /// (`loader.mjs`) into `dir`, creating it.
+    /// (`loader.mjs`) into `dir`, creating it, with [`crate::output::write_dir`]: a symlink
+    /// in `dir` is replaced, never followed, and a failure leaves `dir` as it was.
     ///
     /// Errors: a file cannot be written.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("failed to create `{}`", dir.display()))?;
-        let write = |name: &str, bytes: &[u8]| {
-            std::fs::write(dir.join(name), bytes)
-                .with_context(|| format!("failed to write `{}`", dir.join(name).display()))
-        };
-        for (name, bytes) in &self.modules {
-            write(name, bytes)?;
-        }
-        write("component-type.wasm", &self.component_type)?;
-        write("loader.mjs", JS_LOADER.as_bytes())?;
-        write(
-            "graph.json",
-            serde_json::to_string_pretty(&self.description)?.as_bytes(),
-        )
+        let description = serde_json::to_string_pretty(&self.description)?;
+        let files = self
+            .modules
+            .iter()
+            .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+            .chain([
+                ("component-type.wasm", self.component_type.as_slice()),
+                ("loader.mjs", JS_LOADER.as_bytes()),
+                ("graph.json", description.as_bytes()),
+            ]);
+        crate::output::write_dir(dir, files)
     }
 
     /// Makes the bindings that `jco transpile` wrote into `dir` (ES module `bindings`, the

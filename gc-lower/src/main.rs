@@ -217,36 +217,18 @@ fn read_input(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes.into_owned())
 }
 
-/// Writes `bytes` to `path` atomically (a temporary file in the same directory, then a
-/// rename), or to standard output for `-` or no path.
+/// Writes `bytes` to standard output for `-` or no path, else to the file `path` with
+/// [`gc_lower::output::write_file`]: atomically, through a device or FIFO, keeping an
+/// existing file's mode.
 fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
     match path {
-        None => std::io::stdout()
-            .write_all(bytes)
-            .context("failed to write standard output"),
-        Some(p) if p == Path::new("-") => std::io::stdout()
-            .write_all(bytes)
-            .context("failed to write standard output"),
-        Some(p) => {
-            let dir = match p.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| {
-                format!("failed to create a temporary file in `{}`", dir.display())
-            })?;
-            tmp.write_all(bytes).context("failed to write the output")?;
-            // A temporary file is private (0600); the output is an ordinary file.
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt as _;
-                tmp.as_file()
-                    .set_permissions(std::fs::Permissions::from_mode(0o644))
-                    .context("failed to set the output's permissions")?;
-            }
-            tmp.persist(p)
-                .with_context(|| format!("failed to write `{}`", p.display()))?;
-            Ok(())
+        Some(p) if p != Path::new("-") => gc_lower::output::write_file(p, bytes),
+        _ => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(bytes)
+                .and_then(|()| stdout.flush())
+                .context("failed to write standard output")
         }
     }
 }

@@ -659,3 +659,132 @@ fn wit_decoder_panic_is_an_error() {
         "a panic message:\n{stderr}"
     );
 }
+
+/// `-o` to something other than a regular file writes through it: `/dev/null`, a FIFO, a
+/// symlink to `/dev/stdout`.
+#[test]
+fn output_writes_through_non_regular_files() {
+    #[cfg(unix)]
+    use std::os::unix::fs::FileTypeExt as _;
+    let output = run(&[EXAMPLE, "-o", "/dev/null"]);
+    assert_success(&output);
+    #[cfg(unix)]
+    assert!(
+        std::fs::metadata("/dev/null")
+            .expect("`/dev/null` exists")
+            .file_type()
+            .is_char_device(),
+        "`/dev/null` was replaced"
+    );
+
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let fifo = dir.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|s| s.success()) {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).expect("failed to read the FIFO"))
+        };
+        assert_success(&run(&[EXAMPLE, "-o", path_str(&fifo)]));
+        validate(&reader.join().expect("the FIFO reader panicked"));
+        #[cfg(unix)]
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .expect("the FIFO exists")
+                .file_type()
+                .is_fifo(),
+            "the FIFO was replaced"
+        );
+    }
+
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("stdout");
+        std::os::unix::fs::symlink("/dev/stdout", &link).expect("failed to create a symlink");
+        let output = run(&[EXAMPLE, "-o", path_str(&link)]);
+        assert_success(&output);
+        validate(&output.stdout);
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .expect("the symlink exists")
+                .file_type()
+                .is_symlink(),
+            "the symlink was replaced"
+        );
+    }
+}
+
+/// A new output file honours the umask; an existing one keeps its mode; a read-only one is
+/// not replaced.
+#[cfg(unix)]
+#[test]
+fn output_file_modes() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let mode = |path: &Path| {
+        std::fs::metadata(path)
+            .expect("the output exists")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+
+    let new = dir.path().join("new.wasm");
+    let output = Command::new("sh")
+        .args(["-c", "umask 027 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_gc-lower"))
+        .args([EXAMPLE, "-o", path_str(&new)])
+        .current_dir(repo_root())
+        .output()
+        .expect("failed to run `sh`");
+    assert_success(&output);
+    assert_eq!(mode(&new), 0o640, "the umask was not honoured");
+
+    let existing = dir.path().join("existing.wasm");
+    std::fs::write(&existing, "old").expect("failed to write a file");
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o604))
+        .expect("failed to set the mode");
+    assert_success(&run(&[EXAMPLE, "-o", path_str(&existing)]));
+    validate(&std::fs::read(&existing).expect("failed to read the output"));
+    assert_eq!(mode(&existing), 0o604, "the existing mode was not kept");
+
+    let read_only = dir.path().join("read-only.wasm");
+    std::fs::write(&read_only, "old").expect("failed to write a file");
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o444))
+        .expect("failed to set the mode");
+    let output = run(&[EXAMPLE, "-o", path_str(&read_only)]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("read-only"));
+    assert_eq!(std::fs::read(&read_only).expect("the file exists"), b"old");
+}
+
+/// `graph -o DIR` replaces a symlink planted in `DIR` instead of writing through it, and a
+/// failure leaves `DIR` as it was.
+#[cfg(unix)]
+#[test]
+fn graph_output_directory_is_safe() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "untouched").expect("failed to write a file");
+    let out = dir.path().join("graph");
+    std::fs::create_dir(&out).expect("failed to create a directory");
+    std::os::unix::fs::symlink(&victim, out.join("loader.mjs")).expect("failed to symlink");
+    assert_success(&run(&["graph", EXAMPLE, "-o", path_str(&out)]));
+    assert_eq!(
+        std::fs::read(&victim).expect("the file exists"),
+        b"untouched"
+    );
+    let loader = std::fs::symlink_metadata(out.join("loader.mjs")).expect("the loader exists");
+    assert!(loader.is_file(), "the planted symlink is still there");
+
+    // `graph.json` cannot be written over a directory: nothing else is written either.
+    let out = dir.path().join("blocked");
+    std::fs::create_dir_all(out.join("graph.json")).expect("failed to create a directory");
+    let output = run(&["graph", EXAMPLE, "-o", path_str(&out)]);
+    assert_eq!(output.status.code(), Some(1));
+    let entries: Vec<_> = std::fs::read_dir(&out)
+        .expect("failed to read the directory")
+        .map(|e| e.expect("failed to read an entry").file_name())
+        .collect();
+    assert_eq!(entries, ["graph.json"], "the directory changed");
+}
