@@ -7,9 +7,11 @@
 //! and built-ins are rejected by name.
 //!
 //! The translator validates everything but function bodies, which wasmtime validates later,
-//! when it compiles them. gc-lower compiles nothing, so [`translate_with`] validates every body
-//! of every core module before any later phase reads it: the rewrite and the instance graph
-//! may then rely on every index in a body being in range and every operator being well typed.
+//! when it compiles them. gc-lower compiles nothing, so [`translate`] validates every body of
+//! every core module before any later phase reads it: the rewrite and the instance graph may
+//! then rely on every index in a body being in range and every operator being well typed.
+//! [`translate_with`], which translates a component again with added modules, does not
+//! validate the bodies again: it is only called on a component that [`translate`] accepted.
 
 use anyhow::{Context as _, Result};
 use wasmtime_environ::component::{
@@ -53,12 +55,14 @@ pub fn input_features() -> WasmFeatures {
 /// Validates and translates `component` (binary). `scope` owns the bytes of the adapter
 /// modules that translation generates.
 ///
-/// Errors: the validator's message for an invalid component.
+/// Errors: the validator's message for an invalid component or function body.
 pub fn translate<'data>(
     component: &'data [u8],
     scope: &'data ScopeVec<u8>,
 ) -> Result<Front<'data>> {
-    translate_with(component, scope, |_| Ok(()))
+    let front = translate_with(component, scope, |_| Ok(()))?;
+    validate_bodies(&front.modules)?;
+    Ok(front)
 }
 
 /// What [`translate_with`]'s `extend` may change before the component types are finished.
@@ -103,6 +107,7 @@ impl<'data> Extension<'_, 'data> {
 
 /// Like [`translate`], but lets `extend` add modules, instances and trampolines to the
 /// translation while the component types can still be extended (FACT needs the builder).
+/// Function bodies are not validated: call it only on a component [`translate`] accepted.
 pub fn translate_with<'data>(
     component: &'data [u8],
     scope: &'data ScopeVec<u8>,
@@ -117,7 +122,6 @@ pub fn translate_with<'data>(
             .translate(component)
             .map_err(anyhow::Error::from)
             .context("failed to validate and translate the component")?;
-    validate_bodies(&modules)?;
     extend(&mut Extension {
         translation: &mut translation,
         modules: &mut modules,
