@@ -74,3 +74,43 @@ pub fn contain_panic<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> an
         )))
     })
 }
+
+/// The longest line of a message that [`printable`] keeps, in characters.
+pub const MAX_LINE: usize = 300;
+
+/// `message` made fit for a terminal: each line cut to [`MAX_LINE`] characters and control
+/// characters (but tabs) escaped. Errors may quote input (the text parser quotes the line it
+/// stopped in), and input may be one huge line of binary bytes.
+pub fn printable(message: &str) -> String {
+    let mut out = String::new();
+    for (i, line) in message.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for (shown, c) in line.chars().enumerate() {
+            if shown == MAX_LINE {
+                out.push_str(" …");
+                break;
+            }
+            if c.is_control() && c != '\t' {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn printable_cuts_and_escapes() {
+        let long = "\0".repeat(1000);
+        let shown = super::printable(&format!("first\n{long}\nlast\u{1b}"));
+        let lines: Vec<_> = shown.lines().collect();
+        assert_eq!(lines[0], "first");
+        assert_eq!(lines[1], format!("{} …", "\\u{0}".repeat(super::MAX_LINE)));
+        assert_eq!(lines[2], "last\\u{1b}");
+    }
+}

@@ -144,32 +144,11 @@ fn run() -> ExitCode {
     }
 }
 
-/// The longest line of an error message shown, in characters: an error may quote input (the
-/// text parser quotes the line it stopped in), and input may be one huge line.
-const MAX_LINE: usize = 300;
-
-/// Writes `error: {message}` to standard error, each line cut to [`MAX_LINE`] characters and
-/// control characters escaped, ignoring write failures (a closed standard error must not turn
-/// an error into a panic).
+/// Writes `error: {message}` to standard error, made printable with
+/// [`gc_lower::error::printable`] (an error may quote a huge line of binary input), ignoring
+/// write failures (a closed standard error must not turn an error into a panic).
 fn report(message: &str) {
-    let mut out = String::from("error: ");
-    for (i, line) in message.lines().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        for (shown, c) in line.chars().enumerate() {
-            if shown == MAX_LINE {
-                out.push_str(" …");
-                break;
-            }
-            if c.is_control() && c != '\t' {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-        }
-    }
-    out.push('\n');
+    let out = format!("error: {}\n", gc_lower::error::printable(message));
     let _ = std::io::stderr().write_all(out.as_bytes());
 }
 

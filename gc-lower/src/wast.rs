@@ -409,6 +409,8 @@ impl Runner<'_> {
     }
 
     fn file_error(&self, path: &Path, msg: &str) -> Tally {
+        // A parse error quotes a line of the script, which may be huge or binary.
+        let msg = crate::error::printable(msg);
         println!("  {}: {msg}", path.display());
         println!("FAIL {} (0 passed, 1 failed, 0 skipped)", path.display());
         Tally {
