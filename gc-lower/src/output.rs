@@ -4,7 +4,7 @@
 //!   is renamed over it, so an error never leaves half an output. A new file gets the mode
 //!   `0666` less the umask; an existing file keeps its mode, and a symlink to a regular file
 //!   keeps pointing at it (the file it points at is replaced). A read-only file is not
-//!   replaced: that is an error, as with `cp`.
+//!   replaced, nor written through a dangling symlink: those are errors, as with `cp`.
 //! - Anything else that exists at the path (`/dev/null`, a FIFO, a symlink to `/dev/stdout`)
 //!   is opened and written through, never replaced.
 //! - A directory of outputs is built in a fresh temporary directory and then moved into place:
@@ -44,7 +44,12 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
                 .with_context(|| format!("failed to resolve `{shown}`"))?;
             Some((target, meta.permissions()))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if std::fs::symlink_metadata(path).is_ok() {
+                bail!("`{shown}` is a dangling symlink; not writing through it");
+            }
+            None
+        }
         Err(e) => return Err(e).with_context(|| format!("failed to inspect `{shown}`")),
     };
     let dest = existing

@@ -756,6 +756,27 @@ fn output_file_modes() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("read-only"));
     assert_eq!(std::fs::read(&read_only).expect("the file exists"), b"old");
+
+    // Through a symlink, the file it points at is replaced and the symlink kept; a dangling
+    // symlink is not written through.
+    let link = dir.path().join("link.wasm");
+    std::os::unix::fs::symlink("existing.wasm", &link).expect("failed to symlink");
+    assert_success(&run(&[EXAMPLE, "-t", "-o", path_str(&link)]));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("the link exists")
+            .is_symlink()
+    );
+    let text = std::fs::read_to_string(&existing).expect("failed to read the output");
+    assert!(
+        text.starts_with("(module"),
+        "the symlink's target was not written"
+    );
+    let dangling = dir.path().join("dangling.wasm");
+    std::os::unix::fs::symlink("nowhere/out.wasm", &dangling).expect("failed to symlink");
+    let output = run(&[EXAMPLE, "-o", path_str(&dangling)]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("dangling symlink"));
 }
 
 /// `graph -o DIR` replaces a symlink planted in `DIR` instead of writing through it, and a
