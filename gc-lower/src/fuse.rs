@@ -268,7 +268,10 @@ pub struct LateFuncs {
 /// table or global shared with a reified instance forces both sides into one representation;
 /// a memory only forces the importer (a box is reached through a vmctx), and the exporter only
 /// when the importer's instances bind the import to different memories (otherwise the reified
-/// importer reaches the native memory directly, [`MemSlot::Native`]).
+/// importer reaches the native memory directly, [`MemSlot::Native`]). A function import whose
+/// parameters or results hold function references forces both sides too: reified code passes
+/// a function reference as a closure, native code as a `funcref`, and a native `funcref` cannot
+/// carry the vmctx a closure needs.
 ///
 /// `exchange` is the instance whose memory the host reads and writes directly (see
 /// [`crate::host::HostInterface::memory_users`]); with `all` its module stays native when it is
@@ -291,6 +294,7 @@ pub fn plan_reified(
         };
     }
     let edges: Vec<_> = graph.state_edges(&front.modules).collect();
+    let funcref_calls = funcref_call_edges(front, graph);
     // Whether every instance of the importer's module binds the edge's import to the same
     // export: then a reified importer can reach a native memory directly (`MemSlot::Native`).
     let uniform = |e: &multi_instance::StateEdge| {
@@ -325,11 +329,50 @@ pub fn plan_reified(
                 changed = true;
             }
         }
+        for &(a, b) in &funcref_calls {
+            if reified[a] != reified[b] {
+                reified[a] = true;
+                reified[b] = true;
+                changed = true;
+            }
+        }
         if !changed {
             break;
         }
     }
     reified
+}
+
+/// The (importer, exporter) module pairs of function imports whose type passes function
+/// references (`funcref` or typed) as parameters or results; the exporter is the instance the
+/// import names, which reaches the defining module through its own edges when it re-exports.
+fn funcref_call_edges(
+    front: &Front<'_>,
+    graph: &InstanceGraph,
+) -> Vec<(StaticModuleIndex, StaticModuleIndex)> {
+    use wasmtime_environ::{EntityType, WasmHeapTopType, WasmValType};
+    let is_func_ref = |t: &WasmValType| matches!(t, WasmValType::Ref(r) if r.heap_type.top() == WasmHeapTopType::Func);
+    let mut edges = Vec::new();
+    for (_, inst) in graph.instances.iter() {
+        let imports = front.modules[inst.module].module.imports();
+        for ((_, _, ty), arg) in imports.zip(&inst.args) {
+            let (EntityType::Function(ty), CoreDef::Export(export)) = (ty, arg) else {
+                continue;
+            };
+            let Some(ty) = ty.as_module_type_index() else {
+                continue;
+            };
+            let passes_funcs = front.types[ty]
+                .composite_type
+                .inner
+                .as_func()
+                .is_some_and(|f| f.params().iter().chain(f.results()).any(is_func_ref));
+            if passes_funcs {
+                edges.push((inst.module, graph.instances[export.instance].module));
+            }
+        }
+    }
+    edges
 }
 
 fn func_sub_type(params: &[we::ValType], results: &[we::ValType]) -> we::SubType {
