@@ -1,6 +1,7 @@
 ;; call_indirect through tables that hold functions of other instances: the
 ;; callee runs with its own instance's state, whichever instance's table the
-;; call goes through. Signatures are compared structurally across modules; a
+;; call goes through. Plain function types of different modules are one type
+;; when their signatures are equal (see type-identity.wast for rec groups); a
 ;; mismatch and a null entry trap.
 (component
   (core module $Lib

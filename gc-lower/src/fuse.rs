@@ -4,13 +4,37 @@
 //! # Index spaces of the output
 //!
 //! ```text
-//! types     [runtime-structs rec group, if anything is reified] [interned func types, vmctx structs]
+//! types     [runtime-structs rec group, if anything is reified] [interned rec groups of func
+//!           types, vmctx structs]
 //! funcs     [host imports] [defined funcs of module 0] [module 1] ... [glue, runtime helpers]
 //!           (a runtime helper is added when first used)
 //! globals   [$instance_N per reified runtime instance] [component-instance flags] [native globals]
 //! memories  [native memories, in instantiation order]      tables: likewise
 //! data      [segments of module 0] [module 1] ...           (all passive)
 //! elems     [segments of unreified modules] [one declarative segment for `ref.func`]
+//! ```
+//!
+//! # Function types
+//!
+//! Core Wasm GC gives function types an identity beyond their signature: `call_indirect` and
+//! `ref.cast` succeed when the callee's type is a subtype of the expected one, where types are
+//! compared by rec group (iso-recursively, so equal groups of different modules are one type),
+//! position in the group and finality. Each module's rec groups are therefore mirrored into the
+//! output with the same shape ([`Lowerer::module_types`]), and the functions of an unreified
+//! module keep their module's type. A reified function has the vmctx as an extra parameter and
+//! is reached through a closure, whose function is an *entry thunk* of type
+//! `(params.., anyref) -> results`; entry types mirror the module's rec groups too (the *entry
+//! form*), so the cast in reified `call_indirect` checks exactly what the native check checks.
+//! Glue functions have final types, each in a group of its own, as `canon lower`ed functions do.
+//! Equal groups are emitted once; the engine would make them one type anyway.
+//!
+//! ```wat
+//! ;; input module (instantiated twice)      ;; output types
+//! (rec (type $a (func (result i32)))        (rec (type (func (result i32)))          ;; $a
+//!      (type $b (func (result i32))))            (type (func (result i32))))         ;; $b
+//!                                           (rec (type (func (param anyref) (result i32)))
+//!                                                (type (func (param anyref) (result i32))))
+//!                                           ;; entry types of $a and $b
 //! ```
 //!
 //! *Glue* functions are made on demand: closure entry thunks (`(params.., anyref) -> results`),
@@ -176,7 +200,8 @@ pub struct ModuleLayout {
     pub reified: bool,
     /// Output index of its first defined function.
     pub func_base: u32,
-    /// Output type of each module type (func types, with `funcref` reified when `reified`).
+    /// Output type of each module type: the module's rec groups mirrored into the output
+    /// (func types, with `funcref` reified when `reified`; see [`TypeForm`]).
     pub types: Vec<u32>,
     /// Output type of each defined function as emitted (with the vmctx parameter when reified).
     pub defined_sigs: Vec<u32>,
@@ -202,6 +227,10 @@ pub struct ModuleLayout {
 pub struct OutFunction {
     /// Its type.
     pub ty: u32,
+    /// The module and module type index that give it its identity as a function reference:
+    /// a module's defined function, or a bound wrapper of one. `None` for glue, whose type is
+    /// a final function type of its own rec group.
+    pub origin: Option<(StaticModuleIndex, u32)>,
     /// Its body; `None` until encoded.
     pub body: Option<we::Function>,
     /// Its name, for the name section.
@@ -217,8 +246,16 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) layouts: SecondaryMap<StaticModuleIndex, ModuleLayout>,
     /// Whether the runtime-structs rec group and helpers are in the output.
     pub(crate) gc: bool,
+    /// The output's types after the runtime-structs rec group, in order.
     pub(crate) types: Vec<we::SubType>,
-    pub(crate) func_types: HashMap<(Vec<we::ValType>, Vec<we::ValType>), u32>,
+    /// The sizes of the rec groups that `types` is made of, in order.
+    pub(crate) groups: Vec<u32>,
+    /// Interned rec groups of function types, by content: the index of their first type.
+    pub(crate) interned: HashMap<Vec<FuncTypeDef>, u32>,
+    /// Each module's types mirrored into the output, by form (see [`Lowerer::module_types`]).
+    pub(crate) mirrors: HashMap<(StaticModuleIndex, TypeForm), Vec<u32>>,
+    /// The output type of each host import.
+    pub(crate) import_types: Vec<u32>,
     pub(crate) funcs: Vec<OutFunction>,
     pub(crate) helpers: HashMap<runtime_structs::Helper, OutFunc>,
     pub(crate) globals: Vec<(we::GlobalType, we::ConstExpr, String)>,
@@ -268,7 +305,10 @@ pub struct LateFuncs {
 /// table or global shared with a reified instance forces both sides into one representation;
 /// a memory only forces the importer (a box is reached through a vmctx), and the exporter only
 /// when the importer's instances bind the import to different memories (otherwise the reified
-/// importer reaches the native memory directly, [`MemSlot::Native`]).
+/// importer reaches the native memory directly, [`MemSlot::Native`]). A function import whose
+/// parameters or results hold function references forces both sides too: reified code passes
+/// a function reference as a closure, native code as a `funcref`, and a native `funcref` cannot
+/// carry the vmctx a closure needs.
 ///
 /// `exchange` is the instance whose memory the host reads and writes directly (see
 /// [`crate::host::HostInterface::memory_users`]); with `all` its module stays native when it is
@@ -291,6 +331,7 @@ pub fn plan_reified(
         };
     }
     let edges: Vec<_> = graph.state_edges(&front.modules).collect();
+    let funcref_calls = funcref_call_edges(front, graph);
     // Whether every instance of the importer's module binds the edge's import to the same
     // export: then a reified importer can reach a native memory directly (`MemSlot::Native`).
     let uniform = |e: &multi_instance::StateEdge| {
@@ -325,11 +366,77 @@ pub fn plan_reified(
                 changed = true;
             }
         }
+        for &(a, b) in &funcref_calls {
+            if reified[a] != reified[b] {
+                reified[a] = true;
+                reified[b] = true;
+                changed = true;
+            }
+        }
         if !changed {
             break;
         }
     }
     reified
+}
+
+/// The (importer, exporter) module pairs of function imports whose type passes function
+/// references (`funcref` or typed) as parameters or results; the exporter is the instance the
+/// import names, which reaches the defining module through its own edges when it re-exports.
+fn funcref_call_edges(
+    front: &Front<'_>,
+    graph: &InstanceGraph,
+) -> Vec<(StaticModuleIndex, StaticModuleIndex)> {
+    use wasmtime_environ::{EntityType, WasmHeapTopType, WasmValType};
+    let is_func_ref = |t: &WasmValType| matches!(t, WasmValType::Ref(r) if r.heap_type.top() == WasmHeapTopType::Func);
+    let mut edges = Vec::new();
+    for (_, inst) in graph.instances.iter() {
+        let imports = front.modules[inst.module].module.imports();
+        for ((_, _, ty), arg) in imports.zip(&inst.args) {
+            let (EntityType::Function(ty), CoreDef::Export(export)) = (ty, arg) else {
+                continue;
+            };
+            let Some(ty) = ty.as_module_type_index() else {
+                continue;
+            };
+            let passes_funcs = front.types[ty]
+                .composite_type
+                .inner
+                .as_func()
+                .is_some_and(|f| f.params().iter().chain(f.results()).any(is_func_ref));
+            if passes_funcs {
+                edges.push((inst.module, graph.instances[export.instance].module));
+            }
+        }
+    }
+    edges
+}
+
+/// Which view of a module's function types [`Lowerer::module_types`] mirrors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TypeForm {
+    /// `funcref` becomes `(ref null $closure)` (the module is reified).
+    pub closures: bool,
+    /// The entry form: an `anyref` parameter (the closure's context) is appended.
+    pub entry: bool,
+}
+
+/// A function type of the output as a member of its rec group, the key under which groups
+/// are interned.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct FuncTypeDef {
+    is_final: bool,
+    supertype: Option<SuperType>,
+    params: Vec<we::ValType>,
+    results: Vec<we::ValType>,
+}
+
+/// A supertype named inside its subtype's rec group (by position, so that equal groups are
+/// equal keys) or outside it (by output type index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum SuperType {
+    InGroup(u32),
+    Out(u32),
 }
 
 fn func_sub_type(params: &[we::ValType], results: &[we::ValType]) -> we::SubType {
@@ -403,7 +510,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             layouts: SecondaryMap::new(),
             gc,
             types: Vec::new(),
-            func_types: HashMap::new(),
+            groups: Vec::new(),
+            interned: HashMap::new(),
+            mirrors: HashMap::new(),
+            import_types: Vec::new(),
             funcs: Vec::new(),
             helpers: HashMap::new(),
             globals: Vec::new(),
@@ -497,16 +607,91 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
     }
 
-    /// Interns a function type.
+    /// Interns a final function type of its own rec group (what `(type (func ..))` declares).
     pub fn func_type(&mut self, params: &[we::ValType], results: &[we::ValType]) -> u32 {
-        let key = (params.to_vec(), results.to_vec());
-        if let Some(t) = self.func_types.get(&key) {
+        self.rec_group(vec![FuncTypeDef {
+            is_final: true,
+            supertype: None,
+            params: params.to_vec(),
+            results: results.to_vec(),
+        }])
+    }
+
+    /// Interns a rec group of function types; returns the index of its first type. Equal
+    /// groups are one group, as the engine's canonicalization would make them anyway.
+    fn rec_group(&mut self, defs: Vec<FuncTypeDef>) -> u32 {
+        if let Some(t) = self.interned.get(&defs) {
             return *t;
         }
-        let index = self.type_base() + self.types.len() as u32;
-        self.types.push(func_sub_type(params, results));
-        self.func_types.insert(key, index);
-        index
+        let base = self.type_base() + self.types.len() as u32;
+        for def in &defs {
+            let mut sub = func_sub_type(&def.params, &def.results);
+            sub.is_final = def.is_final;
+            sub.supertype_idx = def.supertype.map(|s| match s {
+                SuperType::InGroup(k) => base + k,
+                SuperType::Out(t) => t,
+            });
+            self.types.push(sub);
+        }
+        self.groups.push(defs.len() as u32);
+        self.interned.insert(defs, base);
+        base
+    }
+
+    /// The output types of module `m`'s types in `form`: each rec group of the module mirrored
+    /// into the output with the same shape (positions, finality, supertypes), so that the
+    /// engine's type canonicalization and subtyping see exactly what they see natively.
+    /// Mirrored once per module and form.
+    pub fn module_types(&mut self, m: StaticModuleIndex, form: TypeForm) -> Result<Vec<u32>> {
+        if let Some(types) = self.mirrors.get(&(m, form)) {
+            return Ok(types.clone());
+        }
+        let mut out: Vec<u32> = Vec::new();
+        for group in self.infos[m].rec_groups.clone() {
+            let mut defs = Vec::new();
+            for t in group.clone() {
+                let shape = self.infos[m].type_shapes[t as usize];
+                let (mut params, results) =
+                    self.map_func_type(&self.infos[m].types[t as usize], form.closures)?;
+                if form.entry {
+                    params.push(ANYREF);
+                }
+                let supertype = match shape.supertype {
+                    Some(s) if group.contains(&s) => Some(SuperType::InGroup(s - group.start)),
+                    Some(s) => Some(SuperType::Out(*out.get(s as usize).ok_or_else(|| {
+                        anyhow!("internal: supertype {s} of type {t} is not defined before it")
+                    })?)),
+                    None => None,
+                };
+                defs.push(FuncTypeDef {
+                    is_final: shape.is_final,
+                    supertype,
+                    params,
+                    results,
+                });
+            }
+            let base = self.rec_group(defs);
+            out.extend((0..group.len() as u32).map(|k| base + k));
+        }
+        self.mirrors.insert((m, form), out.clone());
+        Ok(out)
+    }
+
+    /// The entry type of module `m`'s type `t`: the type a closure's function has when it
+    /// calls a function of that type (`(params.., anyref) -> results`), in the module's rec
+    /// group shape, so that `ref.cast` to it succeeds exactly when `call_indirect` would.
+    pub fn entry_type(&mut self, m: StaticModuleIndex, t: u32) -> Result<u32> {
+        let form = TypeForm {
+            closures: self.layouts[m].reified,
+            entry: true,
+        };
+        let types = self.module_types(m, form)?;
+        types.get(t as usize).copied().ok_or_else(|| {
+            anyhow!(
+                "internal: type {t} of core module {} is out of range",
+                m.as_u32()
+            )
+        })
     }
 
     /// Params and results of output type `ty` (a func type).
@@ -522,10 +707,17 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let index = self.num_imported_funcs + self.funcs.len() as u32;
         self.funcs.push(OutFunction {
             ty,
+            origin: None,
             body: None,
             name,
         });
         OutFunc(index)
+    }
+
+    /// The origin of function `f` (see [`OutFunction::origin`]).
+    fn origin(&self, f: OutFunc) -> Option<(StaticModuleIndex, u32)> {
+        let slot = f.0.checked_sub(self.num_imported_funcs)?;
+        self.funcs[slot as usize].origin
     }
 
     /// Adds a glue function with its body.
@@ -563,7 +755,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             import_types.push(self.func_type(&params, &results));
         }
         self.num_imported_funcs = import_types.len() as u32;
-        let _ = import_types;
+        self.import_types = import_types;
         if self.late.is_some() {
             // The module-graph form's trampolines module holds no static module.
             return Ok(());
@@ -582,21 +774,23 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 reified: is_reified,
                 ..ModuleLayout::default()
             };
-            let info = &self.infos[m];
-            let mut types = Vec::new();
+            layout.types = self.module_types(
+                m,
+                TypeForm {
+                    closures: is_reified,
+                    entry: false,
+                },
+            )?;
             let mut sigs = Vec::new();
-            for ft in info.types.clone() {
-                let (p, r) = self.map_func_type(&ft, is_reified)?;
-                types.push(self.func_type(&p, &r));
-                sigs.push((p, r));
+            for ft in self.infos[m].types.clone() {
+                sigs.push(self.map_func_type(&ft, is_reified)?);
             }
-            layout.types = types;
-            layout.reified = is_reified;
             self.layouts[m] = layout;
             if is_reified {
                 // The vmctx type is created now so that signatures can name it.
                 let ty = self.type_base() + self.types.len() as u32;
                 self.types.push(func_sub_type(&[], &[])); // placeholder, replaced below
+                self.groups.push(1);
                 self.layouts[m].vmctx = Some(Vmctx {
                     ty,
                     ..Vmctx::default()
@@ -607,13 +801,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let mut defined_sigs = Vec::new();
             let mut first = None;
             for (i, t) in defined.iter().enumerate() {
-                let (mut p, r) = sigs[*t as usize].clone();
-                if let Some(v) = &self.layouts[m].vmctx {
-                    p.push(ref_null(v.ty));
-                }
-                let sig = self.func_type(&p, &r);
+                // An unreified function keeps its module's type; a reified one is only called
+                // directly and through its entry thunk, which carries the identity instead.
+                let sig = match &self.layouts[m].vmctx {
+                    Some(v) => {
+                        let (mut p, r) = sigs[*t as usize].clone();
+                        p.push(ref_null(v.ty));
+                        self.func_type(&p, &r)
+                    }
+                    None => self.layouts[m].types[*t as usize],
+                };
                 defined_sigs.push(sig);
                 let f = self.add_func_slot(sig, format!("m{}:f{}", m.as_u32(), nimp + i));
+                self.funcs[(f.0 - self.num_imported_funcs) as usize].origin = Some((m, *t));
                 first.get_or_insert(f.0);
             }
             self.layouts[m].defined_sigs = defined_sigs;
@@ -942,6 +1142,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             ));
         }
         let idx = (v.ty - self.type_base()) as usize;
+        debug_assert!(
+            self.types[idx].is_final,
+            "the vmctx placeholder is a group of its own"
+        );
         self.types[idx] = we::SubType {
             is_final: true,
             supertype_idx: None,
@@ -978,11 +1182,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     )
                 };
                 if self.late.is_some() {
+                    // Called through the `late` table: the type must be the function's own.
                     let m = self.graph.instances[instance].module;
-                    let info = &self.infos[m];
-                    let ft = info.types[info.funcs[f.as_u32() as usize] as usize].clone();
-                    let (params, results) = self.map_func_type(&ft, false)?;
-                    let ty = self.func_type(&params, &results);
+                    let t = self.infos[m].funcs[f.as_u32() as usize];
+                    let form = TypeForm {
+                        closures: false,
+                        entry: false,
+                    };
+                    let ty = self.module_types(m, form)?[t as usize];
                     let name = crate::graph::export_name(self.front, self.graph, e)?;
                     return Ok(FuncTarget::Plain(self.late_func(e.instance, name, ty)));
                 }
@@ -1276,7 +1483,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         let (mut params, results) = self.func_type_of(self.out_func_type(func));
         params.pop();
-        let ty = self.func_type(&params, &results);
+        // The wrapper stands for the function: it takes its module's type.
+        let origin = self.origin(func);
+        let ty = match origin {
+            Some((m, t)) => self.layouts[m].types[t as usize],
+            None => self.func_type(&params, &results),
+        };
         let mut body = we::Function::new([]);
         let mut ins = body.instructions();
         for i in 0..params.len() as u32 {
@@ -1285,6 +1497,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let g = self.instance_globals[instance].expect("reified instance has a global");
         ins.global_get(g.0).call(func.0).end();
         let f = self.add_func(ty, format!("bound{}:{}", instance.as_u32(), func.0), body);
+        self.funcs[(f.0 - self.num_imported_funcs) as usize].origin = origin;
         self.bound.insert(target, f);
         Ok(f)
     }
@@ -1292,18 +1505,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// The output type of function `f`.
     pub fn out_func_type(&self, f: OutFunc) -> u32 {
         if f.0 < self.num_imported_funcs {
-            let (_, _, ty) = &self.host.core_imports()[f.0 as usize];
-            let key: (Vec<_>, Vec<_>) = (
-                ty.params()
-                    .iter()
-                    .map(|t| plain_val_type(*t).unwrap_or(we::ValType::I32))
-                    .collect(),
-                ty.results()
-                    .iter()
-                    .map(|t| plain_val_type(*t).unwrap_or(we::ValType::I32))
-                    .collect(),
-            );
-            return self.func_types[&key];
+            return self.import_types[f.0 as usize];
         }
         self.funcs[(f.0 - self.num_imported_funcs) as usize].ty
     }
@@ -1327,7 +1529,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         let n = params.len() as u32;
         params.push(ANYREF);
-        let ty = self.func_type(&params, &results);
+        // The thunk's type is what `call_indirect` in reified code checks (by a cast): the
+        // entry form of the function's own type.
+        let ty = match self.origin(func) {
+            Some((m, t)) => self.entry_type(m, t)?,
+            None => self.func_type(&params, &results),
+        };
         if let Some(f) = self.entry_thunks.get(&key) {
             return Ok((*f, ty));
         }
@@ -1478,8 +1685,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         if self.gc {
             types.ty().rec(runtime_structs::rec_group());
         }
-        for t in &self.types {
-            types.ty().subtype(t);
+        let mut next = 0;
+        for &size in &self.groups {
+            let group = &self.types[next..next + size as usize];
+            match group {
+                [t] => types.ty().subtype(t),
+                _ => types.ty().rec(group.iter().cloned()),
+            };
+            next += size as usize;
         }
         module.section(&types);
 

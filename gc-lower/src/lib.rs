@@ -31,7 +31,8 @@ pub use error::{Unsupported, find_unsupported};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ReifyMode {
     /// Reify only modules instantiated more than once and whatever shares a memory, table or
-    /// mutable global with them; every other module keeps native linear state (zero overhead).
+    /// mutable global with them or passes function references to and from them through calls;
+    /// every other module keeps native linear state (zero overhead).
     #[default]
     Auto,
     /// Reify every module: the output has no linear memory besides the exchange memory of the

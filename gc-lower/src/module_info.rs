@@ -35,11 +35,26 @@ pub struct DefinedGlobal<'a> {
     pub init: ConstExpr<'a>,
 }
 
+/// Where a function type stands among the module's types, beyond its signature: what makes it
+/// a distinct type under Wasm GC's canonicalization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeShape {
+    /// Whether it is final (a plain `(type (func ..))` is).
+    pub is_final: bool,
+    /// Its declared supertype (a type index of the module).
+    pub supertype: Option<u32>,
+}
+
 /// The index spaces and sections of one core module.
 #[derive(Default)]
 pub struct ModuleInfo<'a> {
     /// Function types, by type index.
     pub types: Vec<FuncType>,
+    /// The finality and supertype of each type, by type index.
+    pub type_shapes: Vec<TypeShape>,
+    /// The rec groups, as ranges of type indices in order (a type outside an explicit `rec`
+    /// is a group of its own).
+    pub rec_groups: Vec<std::ops::Range<u32>>,
     /// Imports in order.
     pub imports: Vec<Import<'a>>,
     /// For each function (imports first) its type index.
@@ -104,7 +119,19 @@ impl<'a> ModuleInfo<'a> {
                 Payload::TypeSection(s) => {
                     for group in s {
                         let group = group?;
+                        let start = info.types.len() as u32;
                         for ty in group.into_types() {
+                            let supertype =
+                                match ty.supertype_idx {
+                                    Some(index) => Some(index.as_module_index().context(
+                                        "a supertype is not named by a module type index",
+                                    )?),
+                                    None => None,
+                                };
+                            info.type_shapes.push(TypeShape {
+                                is_final: ty.is_final,
+                                supertype,
+                            });
                             match ty.composite_type.inner {
                                 CompositeInnerType::Func(f) if !ty.composite_type.shared => {
                                     info.types.push(f)
@@ -116,6 +143,7 @@ impl<'a> ModuleInfo<'a> {
                                 }
                             }
                         }
+                        info.rec_groups.push(start..info.types.len() as u32);
                     }
                 }
                 Payload::ImportSection(s) => {

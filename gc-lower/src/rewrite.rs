@@ -24,9 +24,10 @@
 //!   zeroes the instance's segment length, `elem.drop` nulls its materialized segment;
 //! - globals are vmctx fields, or boxes when mutable and shared, or the output's own global
 //!   when every instance imports the same one;
-//! - `call_indirect` casts the closure's function to the entry type `(params.., anyref)`; a
-//!   signature mismatch fails the cast (a trap, as in core wasm), a null element traps in the
-//!   helper; `ref.func` builds a closure.
+//! - `call_indirect` casts the closure's function to the entry type `(params.., anyref)` of
+//!   the expected type, which mirrors that type's rec group (`crate::fuse`, "Function types"):
+//!   the cast fails (a trap, as in core wasm) exactly when the callee's type is not a subtype
+//!   of the expected one; a null element traps in the helper; `ref.func` builds a closure.
 //!
 //! Exception handling that names no tag (`try_table` with `catch_all`, `throw_ref`, as in
 //! FACT's exception barrier) passes through; a reified module that defines or imports a tag is
@@ -715,9 +716,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         tail: bool,
     ) -> Result<()> {
         use we::Instruction as I;
-        let (mut params, results) = self.func_type_of(slot(&self.layouts[m].types, "type", ty)?);
-        params.push(crate::fuse::ANYREF);
-        let entry = self.func_type(&params, &results);
+        let entry = self.entry_type(m, ty)?;
         let tmp = cx.scratch.get(ref_null(CLOSURE));
         out.push(I::LocalTee(tmp));
         out.push(I::StructGet {
