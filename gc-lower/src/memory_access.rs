@@ -37,13 +37,15 @@ use wasmtime_environ::wasmparser as wp;
 
 use crate::rewrite::{Scratch, Sink, VmctxSource, load_kind, store_kind};
 
-/// How loads and stores on reified memories are emitted.
+/// How loads and stores on reified memories are emitted; also whether `call_indirect` reads
+/// the table's element inline ([`MemoryAccess::Inline`]) or through a helper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum MemoryAccess {
     /// Inline bounds check and byte accesses on the byte array kept in a local.
     #[default]
     Inline,
-    /// One helper call per access (the emitter before the inline one, kept for comparison).
+    /// One helper call per access, and per `call_indirect` table lookup (the emitter before
+    /// the inline one, kept for comparison).
     Helper,
 }
 

@@ -695,8 +695,23 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 table_index,
             } => {
                 let tail = matches!(op, O::ReturnCallIndirect { .. });
-                get(out, tab_field(table_index));
-                out.push(I::Call(self.helper(Helper::TableGetForCall).0));
+                if self.memory_access == MemoryAccess::Inline {
+                    // The element, inline: the array is exactly the table's size, so
+                    // `array.get` traps where `call_indirect` does, and a null element traps
+                    // when the closure is read.
+                    let index = cx.scratch.get(we::ValType::I32);
+                    out.push(I::LocalSet(index));
+                    get(out, tab_field(table_index));
+                    out.push(I::StructGet {
+                        struct_type_index: runtime_structs::TABLEBOX,
+                        field_index: field::TABLEBOX_ELEMS,
+                    });
+                    out.push(I::LocalGet(index));
+                    out.push(I::ArrayGet(runtime_structs::FUNCS));
+                } else {
+                    get(out, tab_field(table_index));
+                    out.push(I::Call(self.helper(Helper::TableGetForCall).0));
+                }
                 self.emit_closure_call(cx, out, m, type_index, tail)?;
                 if !tail {
                     reload(cx, out);
