@@ -132,3 +132,35 @@
 )
 ;; 0x10 + 0xfffffff0 is 4 GiB: out of bounds, although it wraps to 0 in 32 bits.
 (assert_trap (invoke "load-hi" (u32.const 0x10)) "out of bounds memory access")
+
+;; A callee grows the memory, then an exception unwinds past the call to a
+;; `catch_all` in the function that caches the memory: the handler's target
+;; reloads it. The tag lives in a module instantiated once (reified modules
+;; cannot have tags), so only `--reify auto` runs this case.
+(component
+  (core module $Thrower
+    (tag $t)
+    (func (export "throw") (throw $t)))
+  (core instance $thr (instantiate $Thrower))
+  (core module $Mem
+    (import "t" "throw" (func $throw))
+    (memory (export "mem") 1)
+    (func (export "grow-then-throw") (drop (memory.grow (i32.const 1))) (call $throw)))
+  (core instance $m1 (instantiate $Mem (with "t" (instance $thr))))
+  (core instance $m2 (instantiate $Mem (with "t" (instance $thr))))
+  (core module $User
+    (import "m" "mem" (memory 1))
+    (import "m" "grow-then-throw" (func $gt))
+    (func (export "catch-then-access") (param $p i32) (result i32)
+      (i32.store (i32.const 0) (i32.const 5))
+      (block $caught
+        (try_table (catch_all $caught)
+          (call $gt)))
+      (i32.store (local.get $p) (i32.const 0x1234))
+      (i32.add (i32.load (local.get $p)) (i32.load (i32.const 0)))))
+  (core instance $a (instantiate $User (with "m" (instance $m1))))
+  (core instance $b (instantiate $User (with "m" (instance $m2))))
+  (func (export "catch-then-access") (param "p" u32) (result u32)
+    (canon lift (core func $a "catch-then-access")))
+)
+(assert_return (invoke "catch-then-access" (u32.const 0x10000)) (u32.const 0x1239))
