@@ -69,6 +69,12 @@ pub struct InlineMemories {
     cached: Vec<Option<Cached>>,
     /// Operator positions after which the cache is reloaded (exception handler targets).
     reload_after: HashSet<usize>,
+    /// The position of the last load or store of a cached memory.
+    last_access: usize,
+    /// By operator position: whether the operator is inside a loop.
+    in_loop: Vec<bool>,
+    /// The position of the operator being rewritten.
+    pos: usize,
     /// `i64`: the effective address.
     ea64: u32,
     /// `i32`: the effective address, once checked.
@@ -88,12 +94,19 @@ pub struct BodyScan {
     /// `end` of a block (or the `loop` instruction of a loop) that a `try_table` catch clause
     /// targets, and legacy `catch`/`catch_all`.
     pub reload_after: HashSet<usize>,
+    /// By memory index: the position of its last load or store.
+    pub last_access: std::collections::HashMap<u32, usize>,
+    /// By operator position: whether the operator is inside a loop.
+    pub in_loop: Vec<bool>,
 }
 
 /// Scans a function body for its memory accesses and exception handler targets.
 pub fn scan_body(body: &wp::FunctionBody<'_>) -> anyhow::Result<BodyScan> {
     use wp::Operator as O;
     let mut accessed = HashSet::new();
+    let mut last_access = std::collections::HashMap::new();
+    let mut in_loop = Vec::new();
+    let mut loops = 0usize;
     let mut reload_after = HashSet::new();
     // Per open block: (position of its opening operator, is a loop, targeted by a catch).
     let mut frames: Vec<(usize, bool, bool)> = vec![(usize::MAX, false, false)];
@@ -106,10 +119,15 @@ pub fn scan_body(body: &wp::FunctionBody<'_>) -> anyhow::Result<BodyScan> {
             .or_else(|| store_kind(&op).map(|(_, m)| m));
         if let Some(memarg) = memarg {
             accessed.insert(memarg.memory);
+            last_access.insert(memarg.memory, i);
         }
+        in_loop.push(loops > 0);
         match op {
             O::Block { .. } | O::If { .. } | O::Try { .. } => frames.push((i, false, false)),
-            O::Loop { .. } => frames.push((i, true, false)),
+            O::Loop { .. } => {
+                frames.push((i, true, false));
+                loops += 1;
+            }
             O::TryTable { try_table } => {
                 for catch in &try_table.catches {
                     let label = match *catch {
@@ -133,11 +151,13 @@ pub fn scan_body(body: &wp::FunctionBody<'_>) -> anyhow::Result<BodyScan> {
             O::Catch { .. } | O::CatchAll => {
                 reload_after.insert(i);
             }
-            O::End | O::Delegate { .. } => {
-                if let Some((_, _, true)) = frames.pop() {
+            O::End | O::Delegate { .. } => match frames.pop() {
+                Some((_, true, _)) => loops -= 1,
+                Some((_, false, true)) => {
                     reload_after.insert(i);
                 }
-            }
+                _ => {}
+            },
             _ => {}
         }
         i += 1;
@@ -145,6 +165,8 @@ pub fn scan_body(body: &wp::FunctionBody<'_>) -> anyhow::Result<BodyScan> {
     Ok(BodyScan {
         accessed,
         reload_after,
+        last_access,
+        in_loop,
     })
 }
 
@@ -161,8 +183,10 @@ impl InlineMemories {
     ) -> Option<InlineMemories> {
         let mut cached = vec![None; fields.len()];
         let mut any = false;
+        let mut last_access = 0;
         for (i, f) in fields.iter().enumerate() {
             if let (Some(field), true) = (f, scan.accessed.contains(&(i as u32))) {
+                last_access = last_access.max(scan.last_access[&(i as u32)]);
                 cached[i] = Some(Cached {
                     field: *field,
                     bytes: scratch.fresh(ref_non_null(BYTES)),
@@ -179,6 +203,9 @@ impl InlineMemories {
             vmctx_type,
             cached,
             reload_after: scan.reload_after,
+            last_access,
+            in_loop: scan.in_loop,
+            pos: 0,
             ea64: scratch.fresh(we::ValType::I64),
             ea: scratch.fresh(we::ValType::I32),
             v32: scratch.fresh(we::ValType::I32),
@@ -194,6 +221,20 @@ impl InlineMemories {
     /// Whether the cache must be reloaded after the operator at position `i`.
     pub fn reload_after(&self, i: usize) -> bool {
         self.reload_after.contains(&i)
+    }
+
+    /// Notes that the operator at position `pos` is being rewritten.
+    pub fn at(&mut self, pos: usize) {
+        self.pos = pos;
+    }
+
+    /// Reloads the cache after the current operator, unless no access can follow it: it is
+    /// in no loop (so only later operators run after it) and no load or store of a cached
+    /// memory comes after it.
+    pub fn reload_if_live(&self, out: &mut Sink) {
+        if self.pos < self.last_access || self.in_loop.get(self.pos).copied().unwrap_or(true) {
+            self.reload(out);
+        }
     }
 
     /// (Re)loads every cached memory's byte array and size from the vmctx.

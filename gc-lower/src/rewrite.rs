@@ -394,11 +394,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let mut i = 0usize;
         while !reader.eof() {
             let op = reader.read()?;
+            if let Some(mems) = &mut cx.memories {
+                mems.at(i);
+            }
             self.rewrite_op(&mut cx, &op, &mut out)?;
             if let Some(mems) = &cx.memories
                 && mems.reload_after(i)
             {
-                mems.reload(&mut out);
+                mems.reload_if_live(&mut out);
             }
             i += 1;
         }
@@ -834,7 +837,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 /// Reloads the inline emitter's cached memories after something that may have replaced them.
 fn reload(cx: &CodeCx, out: &mut Sink) {
     if let Some(mems) = &cx.memories {
-        mems.reload(out);
+        mems.reload_if_live(out);
     }
 }
 

@@ -4,7 +4,10 @@
 //!
 //! ```sh
 //! cargo run -p benches --bin kernels -- [--runs N] [--only WORKLOAD]
+//! cargo run -p benches --bin kernels -- --sizes
 //! ```
+//!
+//! `--sizes` prints the output size of each input with each emitter instead.
 //!
 //! Each kernel is checked against the native result first. Per kernel and form: one warm-up
 //! call, then N runs (default 7), each a batch of calls lasting about 50 ms, forms interleaved
@@ -15,12 +18,15 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use benches::{Form, Prepared, WORKLOADS};
+use benches::{Form, MemoryAccess, Prepared, ReifyMode, WORKLOADS};
 
 fn main() -> Result<()> {
     let mut runs = 7usize;
     let mut only = None;
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("--sizes") {
+        return sizes();
+    }
     while let Some(flag) = args.next() {
         let value = args
             .next()
@@ -80,6 +86,26 @@ fn main() -> Result<()> {
                 t[3] / t[1],
                 t[4] / t[1],
                 t[2] / t[0]
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `--sizes`: the output size of each workload (and the generated component of the lowering
+/// benchmarks) with each memory-access emitter, in both reify modes.
+fn sizes() -> Result<()> {
+    println!("| input | mode | inline (bytes) | helper (bytes) | inline / helper |");
+    println!("|---|---|---:|---:|---:|");
+    for w in WORKLOADS.iter().copied().chain([benches::generated()]) {
+        let bytes = benches::component_bytes(&w)?;
+        for (name, mode) in [("all", ReifyMode::All), ("auto", ReifyMode::Auto)] {
+            let inline = benches::lower_with(&bytes, mode, MemoryAccess::Inline)?.len();
+            let helper = benches::lower_with(&bytes, mode, MemoryAccess::Helper)?.len();
+            println!(
+                "| {} | {name} | {inline} | {helper} | {:.2}× |",
+                w.name,
+                inline as f64 / helper as f64
             );
         }
     }
