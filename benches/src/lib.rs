@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail, ensure};
 pub use gc_lower::ReifyMode;
+pub use gc_lower::memory_access::MemoryAccess;
 use wasmtime::component::{self, TypedFunc as CompFunc};
 use wasmtime::{Config, Engine, Store, TypedFunc};
 
@@ -39,11 +40,23 @@ pub enum Form {
     All,
     /// The lowered module (`--reify auto`) on wasmtime's core API.
     Auto,
+    /// The lowered module (`--reify all`) with the memory-access emitter that calls a helper
+    /// per load and store ([`gc_lower::memory_access::MemoryAccess::Helper`]), to compare with.
+    AllHelper,
 }
 
 impl Form {
     /// The four forms, in the order the tables list them.
     pub const ALL: [Form; 4] = [Form::Native, Form::Graph, Form::All, Form::Auto];
+
+    /// [`Form::ALL`] and [`Form::AllHelper`].
+    pub const WITH_HELPER: [Form; 5] = [
+        Form::Native,
+        Form::Graph,
+        Form::All,
+        Form::Auto,
+        Form::AllHelper,
+    ];
 
     /// The short name used in benchmark ids: `native`, `graph`, `reify-all`, `reify-auto`.
     pub fn name(self) -> &'static str {
@@ -52,6 +65,7 @@ impl Form {
             Form::Graph => "graph",
             Form::All => "reify-all",
             Form::Auto => "reify-auto",
+            Form::AllHelper => "reify-all-helper",
         }
     }
 }
@@ -181,7 +195,7 @@ pub fn config(form: Form) -> Config {
         Form::Native => {
             config.wasm_component_model(true);
         }
-        Form::Graph | Form::All | Form::Auto => {
+        Form::Graph | Form::All | Form::Auto | Form::AllHelper => {
             config
                 .wasm_gc(true)
                 .wasm_function_references(true)
@@ -202,7 +216,18 @@ pub fn component_bytes(workload: &Workload) -> Result<Vec<u8>> {
 
 /// Lowers `component` (binary) with `mode`.
 pub fn lower(component: &[u8], mode: ReifyMode) -> Result<Vec<u8>> {
-    gc_lower::lower(component, &gc_lower::Options { reify: mode })
+    lower_with(component, mode, MemoryAccess::default())
+}
+
+/// Lowers `component` (binary) with `mode` and the memory-access emitter `access`.
+pub fn lower_with(component: &[u8], mode: ReifyMode, access: MemoryAccess) -> Result<Vec<u8>> {
+    gc_lower::lower(
+        component,
+        &gc_lower::Options {
+            reify: mode,
+            memory_access: access,
+        },
+    )
 }
 
 /// A workload compiled in one form, ready to be instantiated many times.
@@ -239,13 +264,13 @@ impl Compiled {
                 let modules = gc_lower::graph::compile(&engine, &graph)?;
                 Code::Graph(graph, modules)
             }
-            Form::All | Form::Auto => {
-                let mode = if form == Form::All {
-                    ReifyMode::All
-                } else {
-                    ReifyMode::Auto
+            Form::All | Form::Auto | Form::AllHelper => {
+                let (mode, access) = match form {
+                    Form::All => (ReifyMode::All, MemoryAccess::Inline),
+                    Form::AllHelper => (ReifyMode::All, MemoryAccess::Helper),
+                    _ => (ReifyMode::Auto, MemoryAccess::Inline),
                 };
-                let lowered = lower(component, mode)?;
+                let lowered = lower_with(component, mode, access)?;
                 let m = wasmtime::Module::new(&engine, &lowered)
                     .map_err(anyhow::Error::from)
                     .context("failed to compile the lowered module")?;
@@ -391,15 +416,20 @@ impl Instance {
 pub struct Prepared {
     /// The workload.
     pub workload: Workload,
-    /// One compilation per form, in [`Form::ALL`] order.
+    /// One compilation per form, in the order given (by default [`Form::ALL`]).
     pub forms: Vec<Compiled>,
 }
 
 impl Prepared {
-    /// Parses, lowers and compiles `workload` in every form.
+    /// Parses, lowers and compiles `workload` in every form of [`Form::ALL`].
     pub fn new(workload: Workload) -> Result<Prepared> {
+        Prepared::with_forms(workload, &Form::ALL)
+    }
+
+    /// Parses, lowers and compiles `workload` in each of `forms`.
+    pub fn with_forms(workload: Workload, forms: &[Form]) -> Result<Prepared> {
         let bytes = component_bytes(&workload)?;
-        let forms = Form::ALL
+        let forms = forms
             .iter()
             .map(|&f| {
                 Compiled::new(&bytes, f).with_context(|| format!("form `{}` failed", f.name()))
@@ -428,7 +458,8 @@ impl Prepared {
         let mut expected = Vec::new();
         for k in self.workload.kernels {
             let mut results = Vec::new();
-            for form in Form::ALL {
+            let forms: Vec<Form> = self.forms.iter().map(|c| c.form).collect();
+            for &form in &forms {
                 let r = self
                     .ready(form)
                     .and_then(|mut i| i.run(k))
@@ -443,7 +474,7 @@ impl Prepared {
                 results.push(r);
             }
             if results.iter().any(|r| *r != results[0]) {
-                let all: Vec<String> = Form::ALL
+                let all: Vec<String> = forms
                     .iter()
                     .zip(&results)
                     .map(|(f, r)| format!("{} {r}", f.name()))

@@ -28,7 +28,9 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
-const FORMS = ['native', 'graph', 'reify-all', 'reify-auto'];
+// `reify-all-helper`: `--reify all` with one helper call per load and store (the emitter
+// before the inline one), for comparison in the same run.
+const FORMS = ['native', 'graph', 'reify-all', 'reify-auto', 'reify-all-helper'];
 
 function options(argv) {
   const o = { dir: 'benches/v8/out', runs: 11, only: null };
@@ -123,8 +125,8 @@ const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
 
 console.log(`node ${process.version} (V8 ${process.versions.v8}), ${opts.runs} runs per figure, ms per call (median)`);
 console.log();
-console.log('| workload | kernel | native (ms) | graph (ms) | reify-all (ms) | reify-auto (ms) | all / graph | auto / graph | graph / native | auto / native |');
-console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| workload | kernel | native (ms) | graph (ms) | reify-all (ms) | reify-auto (ms) | reify-all-helper (ms) | all / graph | auto / graph | all-helper / graph | graph / native | auto / native |');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const w of manifest) {
   if (opts.only && w.name !== opts.only) continue;
   const forms = {};
@@ -151,6 +153,6 @@ for (const w of manifest) {
   for (const form of FORMS) t[form] = await measure(forms[form], opts.runs);
   rows.push(['instantiate', t]);
   for (const [name, t] of rows) {
-    console.log(`| ${w.name} | ${name} | ${fmt(t.native)} | ${fmt(t.graph)} | ${fmt(t['reify-all'])} | ${fmt(t['reify-auto'])} | ${ratio(t['reify-all'], t.graph)} | ${ratio(t['reify-auto'], t.graph)} | ${ratio(t.graph, t.native)} | ${ratio(t['reify-auto'], t.native)} |`);
+    console.log(`| ${w.name} | ${name} | ${fmt(t.native)} | ${fmt(t.graph)} | ${fmt(t['reify-all'])} | ${fmt(t['reify-auto'])} | ${fmt(t['reify-all-helper'])} | ${ratio(t['reify-all'], t.graph)} | ${ratio(t['reify-auto'], t.graph)} | ${ratio(t['reify-all-helper'], t.graph)} | ${ratio(t.graph, t.native)} | ${ratio(t['reify-auto'], t.native)} |`);
   }
 }

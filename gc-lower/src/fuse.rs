@@ -285,6 +285,8 @@ pub struct Lowerer<'a, 'data> {
     /// Module-graph form only (see [`Lowerer::new_trampolines`]): functions of core instances,
     /// which the trampolines module calls through its `late` table.
     pub(crate) late: Option<LateFuncs>,
+    /// How loads and stores on reified memories are emitted.
+    pub(crate) memory_access: crate::memory_access::MemoryAccess,
 }
 
 /// The functions of other core instances that the module-graph form's trampolines module calls
@@ -535,6 +537,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             host_lends: None,
             num_imported_funcs: 0,
             late,
+            memory_access: Default::default(),
         };
         lw.layout(reified)?;
         Ok(lw)

@@ -16,6 +16,7 @@ pub mod fuse;
 pub mod graph;
 pub mod host;
 pub mod instantiate;
+pub mod memory_access;
 pub mod module_info;
 pub mod output;
 pub mod resources;
@@ -45,6 +46,8 @@ pub enum ReifyMode {
 pub struct Options {
     /// Which modules to reify.
     pub reify: ReifyMode,
+    /// How loads and stores on reified memories are emitted.
+    pub memory_access: memory_access::MemoryAccess,
 }
 
 /// Lowers the component in `component` (binary) into one core module (binary).
@@ -60,6 +63,7 @@ pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
         reified,
     } = prepare(component, &scope, Some(options.reify))?;
     let mut lowerer = fuse::Lowerer::new(&front, &graph, &host, &reified)?;
+    lowerer.memory_access = options.memory_access;
     let modules: Vec<_> = front.modules.keys().collect();
     for m in modules {
         if !graph.instances_of[m].is_empty() {

@@ -75,6 +75,10 @@ struct LowerOpts {
     /// Which core modules get their state reified into Wasm GC values.
     #[arg(long, value_enum, default_value_t)]
     reify: gc_lower::ReifyMode,
+    /// How loads and stores on reified memories are emitted (`helper`: one call per access,
+    /// kept for measurements).
+    #[arg(long, value_enum, default_value_t, hide = true)]
+    memory_access: gc_lower::memory_access::MemoryAccess,
     /// Wrap the lowered core module back into a component (with wit-component, from its
     /// embedded WIT world), as `wasm-tools component new` would: for hosts that run
     /// components, such as `jco transpile` or `wasmtime run`.
@@ -158,7 +162,10 @@ impl LowerOpts {
             anyhow::bail!("no input component given (try `gc-lower --help`)");
         };
         let bytes = read_input(&input)?;
-        let options = gc_lower::Options { reify: self.reify };
+        let options = gc_lower::Options {
+            reify: self.reify,
+            memory_access: self.memory_access,
+        };
         let mut module = gc_lower::lower(&bytes, &options)
             .with_context(|| format!("failed to lower `{}`", input.display()))?;
         if self.component {

@@ -7,10 +7,9 @@
 //!
 //! ```wat
 //! ;; input (module instantiated twice)        ;; output
-//! (i32.load offset=4 (local.get 0))          (call $gc-lower:i32.load
-//!                                              (local.get 0)
-//!                                              (struct.get $vmctx 0 (local.get $vmctx))
-//!                                              (i64.const 4))
+//! (i32.load offset=4 (local.get 0))          ;; bounds check against the size in a local,
+//!                                            ;; then 4 `array.get_u` of the byte array in a
+//!                                            ;; local (see `memory_access`)
 //! (global.get $g)                            (struct.get $vmctx 3 (local.get $vmctx))
 //! (call $f (local.get 0))                    (call $f (local.get 0) (local.get $vmctx))
 //! (call_indirect (type $t) (local.get 1))    ;; closure = table element, checked non-null
@@ -18,8 +17,11 @@
 //!                                              (ref.cast (ref $entry_t) (struct.get $closure 0 c)))
 //! ```
 //!
-//! - memory and table instructions call the runtime helpers of `runtime-structs` with the box
-//!   from the vmctx pushed after the original operands (and the static offset as an `i64`);
+//! - loads and stores are emitted by [`crate::memory_access`]: inline, on the byte array and
+//!   the size that the function keeps in locals (or, with `MemoryAccess::Helper`, as calls to
+//!   the helpers of `runtime-structs`);
+//! - the other memory and table instructions call the runtime helpers of `runtime-structs`
+//!   with the box from the vmctx pushed after the original operands;
 //! - `memory.init` checks through a helper, then copies with `array.init_data`; `data.drop`
 //!   zeroes the instance's segment length, `elem.drop` nulls its materialized segment;
 //! - globals are vmctx fields, or boxes when mutable and shared, or the output's own global
@@ -50,6 +52,7 @@ use crate::fuse::{
     FuncTarget, GlobalSlot, ImportedFunc, Lowerer, MemSlot, ModuleLayout, OutFunc, StateTarget,
     ref_null,
 };
+use crate::memory_access::{InlineMemories, MemoryAccess, scan_body};
 use crate::template::{Binding, Template};
 
 /// Renumbers a module's indices into the output's index spaces. Indices that have no static
@@ -196,7 +199,8 @@ pub enum VmctxSource {
 }
 
 impl VmctxSource {
-    fn push(self, out: &mut Sink) {
+    /// Pushes the vmctx.
+    pub fn push(self, out: &mut Sink) {
         out.push(match self {
             VmctxSource::Local(l) => we::Instruction::LocalGet(l),
             VmctxSource::Global(g) => we::Instruction::GlobalGet(g),
@@ -224,6 +228,12 @@ impl Scratch {
         if let Some(i) = self.locals.iter().position(|t| *t == ty) {
             return self.base + i as u32;
         }
+        self.locals.push(ty);
+        self.base + self.locals.len() as u32 - 1
+    }
+
+    /// A new scratch local of type `ty`, shared with no other use.
+    pub fn fresh(&mut self, ty: we::ValType) -> u32 {
         self.locals.push(ty);
         self.base + self.locals.len() as u32 - 1
     }
@@ -297,6 +307,9 @@ pub struct CodeCx {
     pub num_params: u32,
     /// Scratch locals.
     pub scratch: Scratch,
+    /// The inline memory-access emitter of this function, when it loads from or stores to a
+    /// reified memory and [`MemoryAccess::Inline`] is chosen.
+    pub memories: Option<InlineMemories>,
 }
 
 impl<'a, 'data> Lowerer<'a, 'data> {
@@ -364,12 +377,42 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             instance: None,
             num_params,
             scratch: Scratch::new(base),
+            memories: None,
         };
         let mut out = Sink::default();
+        if let (Some(vmctx), MemoryAccess::Inline) = (vmctx, self.memory_access) {
+            let v = self.layouts[m]
+                .vmctx
+                .as_ref()
+                .expect("reified module has a vmctx");
+            let fields: Vec<_> = v
+                .memories
+                .iter()
+                .map(|slot| match slot {
+                    MemSlot::Field(f) => Some(*f),
+                    MemSlot::Native(_) => None,
+                })
+                .collect();
+            cx.memories =
+                InlineMemories::new(vmctx, v.ty, &fields, scan_body(body)?, &mut cx.scratch);
+            if let Some(mems) = &cx.memories {
+                mems.reload(&mut out);
+            }
+        }
         let mut reader = body.get_operators_reader()?;
+        let mut i = 0usize;
         while !reader.eof() {
             let op = reader.read()?;
+            if let Some(mems) = &mut cx.memories {
+                mems.at(i);
+            }
             self.rewrite_op(&mut cx, &op, &mut out)?;
+            if let Some(mems) = &cx.memories
+                && mems.reload_after(i)
+            {
+                mems.reload_if_live(&mut out);
+            }
+            i += 1;
         }
         locals.extend(cx.scratch.locals.iter().map(|t| (1, *t)));
         let mut func = we::Function::new(locals);
@@ -474,6 +517,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         };
         let tab_field = |i: u32| slot(&v.tables, "table", i);
         if let Some((kind, memarg)) = load_kind(op) {
+            if let Some(mems) = cx.memories.as_ref().filter(|c| c.handles(memarg.memory)) {
+                mems.load(out, kind, memarg);
+                return Ok(());
+            }
             vmctx.push(out);
             out.push(I::StructGet {
                 struct_type_index: vty,
@@ -484,6 +531,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             return Ok(());
         }
         if let Some((kind, memarg)) = store_kind(op) {
+            if let Some(mems) = cx.memories.as_ref().filter(|c| c.handles(memarg.memory)) {
+                mems.store(out, kind, memarg);
+                return Ok(());
+            }
             vmctx.push(out);
             out.push(I::StructGet {
                 struct_type_index: vty,
@@ -511,6 +562,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             O::MemoryGrow { mem } => {
                 get(out, mem_field(mem)?);
                 out.push(I::Call(self.helper(Helper::MemoryGrow).0));
+                reload(cx, out);
             }
             O::MemoryFill { mem } => {
                 get(out, mem_field(mem)?);
@@ -649,6 +701,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         }
                     }
                 }
+                if !tail {
+                    reload(cx, out);
+                }
             }
             O::CallIndirect {
                 type_index,
@@ -659,9 +714,27 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 table_index,
             } => {
                 let tail = matches!(op, O::ReturnCallIndirect { .. });
-                get(out, tab_field(table_index)?);
-                out.push(I::Call(self.helper(Helper::TableGetForCall).0));
+                if self.memory_access == MemoryAccess::Inline {
+                    // The element, inline: the array is exactly the table's size, so
+                    // `array.get` traps where `call_indirect` does, and a null element traps
+                    // when the closure is read.
+                    let index = cx.scratch.get(we::ValType::I32);
+                    out.push(I::LocalSet(index));
+                    get(out, tab_field(table_index)?);
+                    out.push(I::StructGet {
+                        struct_type_index: runtime_structs::TABLEBOX,
+                        field_index: field::TABLEBOX_ELEMS,
+                    });
+                    out.push(I::LocalGet(index));
+                    out.push(I::ArrayGet(runtime_structs::FUNCS));
+                } else {
+                    get(out, tab_field(table_index)?);
+                    out.push(I::Call(self.helper(Helper::TableGetForCall).0));
+                }
                 self.emit_closure_call(cx, out, m, type_index, tail)?;
+                if !tail {
+                    reload(cx, out);
+                }
             }
             O::RefFunc { function_index } => {
                 let nimp = self.infos[m].num_imported_funcs;
@@ -754,6 +827,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             instance: Some(instance),
             num_params: u32::MAX,
             scratch: Scratch::new(u32::MAX),
+            memories: None,
         };
         while !reader.eof() {
             let op = reader.read()?;
@@ -771,6 +845,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             bail!("internal: constant expression needed a scratch local");
         }
         Ok(())
+    }
+}
+
+/// Reloads the inline emitter's cached memories after something that may have replaced them.
+fn reload(cx: &CodeCx, out: &mut Sink) {
+    if let Some(mems) = &cx.memories {
+        mems.reload_if_live(out);
     }
 }
 

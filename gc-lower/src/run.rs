@@ -146,8 +146,14 @@ impl RunOpts {
         }
         let module = match (is_component, self.reify) {
             (true, None) => return Ok(bytes.to_vec()),
-            (true, Some(reify)) => crate::lower(bytes, &crate::Options { reify })
-                .with_context(|| format!("failed to lower `{}`", self.file.display()))?,
+            (true, Some(reify)) => crate::lower(
+                bytes,
+                &crate::Options {
+                    reify,
+                    ..Default::default()
+                },
+            )
+            .with_context(|| format!("failed to lower `{}`", self.file.display()))?,
             (false, Some(_)) => bail!(
                 "`--reify` lowers a component, but `{}` is a core module",
                 self.file.display()

@@ -61,6 +61,10 @@ pub struct WastOpts {
     /// Which core modules the lowering reifies.
     #[arg(long, value_enum, default_value_t)]
     pub reify: crate::ReifyMode,
+    /// How loads and stores on reified memories are emitted (`helper`: one call per access,
+    /// kept for measurements).
+    #[arg(long, value_enum, default_value_t, hide = true)]
+    pub memory_access: crate::memory_access::MemoryAccess,
     /// Print every directive with its outcome on each side.
     #[arg(long)]
     pub verbose: bool,
@@ -118,7 +122,10 @@ impl WastOpts {
         let runner = Runner {
             engines,
             node,
-            options: crate::Options { reify: self.reify },
+            options: crate::Options {
+                reify: self.reify,
+                memory_access: self.memory_access,
+            },
             output: self.output,
             opts: &self,
         };
@@ -1605,6 +1612,7 @@ mod tests {
         let opts = WastOpts {
             files: vec![file.path().to_path_buf()],
             reify: crate::ReifyMode::Auto,
+            memory_access: Default::default(),
             verbose: true,
             backtrace: false,
             engine: EngineChoice::Wasmtime,

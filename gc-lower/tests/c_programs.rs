@@ -210,8 +210,14 @@ fn run_on_wasmtime(
 
 /// The lowered output of `component`, re-wrapped into a component.
 fn lower_and_rewrap(component: &[u8], reify: ReifyMode) -> Vec<u8> {
-    let lowered = gc_lower::lower(component, &gc_lower::Options { reify })
-        .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to lower the C program: {e:?}"));
+    let lowered = gc_lower::lower(
+        component,
+        &gc_lower::Options {
+            reify,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to lower the C program: {e:?}"));
     gc_lower::rewrap(&lowered)
         .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to re-wrap: {e:?}"))
 }

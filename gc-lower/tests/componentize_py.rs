@@ -304,8 +304,14 @@ fn componentize_py_app_runs_lowered_on_wasmtime_and_v8() {
 
     let mut lowered = Vec::new();
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let core = gc_lower::lower(&original, &gc_lower::Options { reify })
-            .unwrap_or_else(|e| panic!("lowering ({reify:?}) failed: {e:?}"));
+        let core = gc_lower::lower(
+            &original,
+            &gc_lower::Options {
+                reify,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("lowering ({reify:?}) failed: {e:?}"));
         if reify == gc_lower::ReifyMode::Auto {
             assert_linear(&core);
         }

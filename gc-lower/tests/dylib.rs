@@ -170,8 +170,14 @@ fn dylib_link_lower_run_matches_native() {
     assert!(matches!(native.0.last(), Some(Outcome::Greet(_))));
     assert!(!native.1.is_empty());
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let lowered = gc_lower::lower(&component, &gc_lower::Options { reify })
-            .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to lower: {e:?}"));
+        let lowered = gc_lower::lower(
+            &component,
+            &gc_lower::Options {
+                reify,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to lower: {e:?}"));
         let rewrapped = gc_lower::rewrap(&lowered).expect("failed to re-wrap");
         let got = run(&engine, &rewrapped);
         assert_eq!(got, native, "--reify {reify:?}: the lowered output differs");
@@ -234,7 +240,14 @@ fn dylib_lowered_runs_on_v8_like_native_wasmtime() {
         .collect();
     let script = RUN_MJS.replace("CALLS", &serde_json::to_string(&calls).unwrap());
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let lowered = gc_lower::lower(&component, &gc_lower::Options { reify }).unwrap();
+        let lowered = gc_lower::lower(
+            &component,
+            &gc_lower::Options {
+                reify,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let rewrapped = gc_lower::rewrap(&lowered).unwrap();
         let seen = common::run_on_v8(&rewrapped, &[("scale", HOST_JS)], &script);
         assert!(

@@ -86,7 +86,15 @@ fn dump(name: &str, bytes: &[u8]) -> PathBuf {
 /// Lowers `bytes` in both reify modes and asserts that `lower` returns instead of panicking.
 fn lower_never_panics(bytes: &[u8]) {
     for reify in [ReifyMode::Auto, ReifyMode::All] {
-        let result = std::panic::catch_unwind(|| gc_lower::lower(bytes, &Options { reify }));
+        let result = std::panic::catch_unwind(|| {
+            gc_lower::lower(
+                bytes,
+                &Options {
+                    reify,
+                    ..Default::default()
+                },
+            )
+        });
         if result.is_err() {
             let path = dump("panic.wasm", bytes);
             panic!(
@@ -588,7 +596,13 @@ fn differential(seed: u64) -> Case {
             .unwrap_or_else(|e| fail(format!("native compilation failed: {e:#}"))),
     )];
     for reify in [ReifyMode::Auto, ReifyMode::All] {
-        let core = match gc_lower::lower(&component, &Options { reify }) {
+        let core = match gc_lower::lower(
+            &component,
+            &Options {
+                reify,
+                ..Default::default()
+            },
+        ) {
             Ok(core) => core,
             Err(e) => match gc_lower::find_unsupported(&e) {
                 Some(u) => return Case::Unsupported(u.to_string()),

@@ -245,8 +245,14 @@ fn resources_at_the_root_of_the_world_match_native() {
         "{native:#?}"
     );
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let lowered = gc_lower::lower(&component, &gc_lower::Options { reify })
-            .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to lower: {e:#}"));
+        let lowered = gc_lower::lower(
+            &component,
+            &gc_lower::Options {
+                reify,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to lower: {e:#}"));
         let rewrapped = gc_lower::rewrap(&lowered)
             .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to re-wrap: {e:#}"));
         let lowered = run(&engine, &rewrapped);
@@ -317,7 +323,14 @@ fn resources_at_the_root_of_the_world_run_on_v8_like_native_wasmtime() {
         ("consume", CONSUME_JS),
     ];
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let lowered = gc_lower::lower(&component, &gc_lower::Options { reify }).unwrap();
+        let lowered = gc_lower::lower(
+            &component,
+            &gc_lower::Options {
+                reify,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let rewrapped = gc_lower::rewrap(&lowered).unwrap();
         let seen = run_on_v8(&rewrapped, &hosts, RUN_MJS);
         let seen: Vec<String> = serde_json::from_value(seen).unwrap();

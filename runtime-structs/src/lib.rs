@@ -38,7 +38,10 @@
 //!
 //! # Helpers
 //!
-//! Core memory and table instructions become calls to the helper functions of [`helpers`]:
+//! gc-lower emits loads and stores inline on the byte array (its `memory_access` module, which
+//! keeps the array and the logical size in locals); the other memory and table instructions,
+//! and loads and stores when that emitter is not chosen, become calls to the helper functions
+//! of [`helpers`]:
 //! self-contained function bodies (they call nothing and use only the types above) that check
 //! bounds exactly as core wasm does and trap with `unreachable`. The rewriter leaves the
 //! instruction's operands on the stack and pushes the box and, for memory accesses, the static

@@ -6,7 +6,8 @@
 //!
 //! For every workload, into DIR (default `benches/v8/out`): `{workload}.native.wasm`, the
 //! original component; `{workload}.reify-all.wasm` and `{workload}.reify-auto.wasm`, the
-//! lowered module re-wrapped into a component (`gc_lower::rewrap`, as `gc-lower IN
+//! lowered module (and `{workload}.reify-all-helper.wasm`, `--reify all` with one helper call
+//! per load and store) re-wrapped into a component (`gc_lower::rewrap`, as `gc-lower IN
 //! --component` does) so that `jco transpile` accepts it; `{workload}.graph/`, the module
 //! graph (`gc-lower graph`), which `run.mjs` instantiates with its JS loader under jco's
 //! bindings of the `reify-auto` form; the same four forms of the componentize-py app
@@ -19,7 +20,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use benches::{Kernel, Prepared, ReifyMode, Sig, WORKLOADS};
+use benches::{Kernel, MemoryAccess, Prepared, ReifyMode, Sig, WORKLOADS};
 use serde_json::{Value, json};
 
 fn main() -> Result<()> {
@@ -39,11 +40,12 @@ fn main() -> Result<()> {
                 .with_context(|| format!("failed to write `{}`", path.display()))
         };
         write("native", &bytes)?;
-        for (form, mode) in [
-            ("reify-all", ReifyMode::All),
-            ("reify-auto", ReifyMode::Auto),
+        for (form, mode, access) in [
+            ("reify-all", ReifyMode::All, MemoryAccess::Inline),
+            ("reify-auto", ReifyMode::Auto, MemoryAccess::Inline),
+            ("reify-all-helper", ReifyMode::All, MemoryAccess::Helper),
         ] {
-            let lowered = benches::lower(&bytes, mode)?;
+            let lowered = benches::lower_with(&bytes, mode, access)?;
             write(form, &gc_lower::rewrap(&lowered)?)?;
         }
         gc_lower::graph::lower_graph(&bytes)?.write(&dir.join(format!("{}.graph", w.name)))?;

@@ -1,0 +1,121 @@
+//! A quick side-by-side timing of the kernels on wasmtime, without criterion: every form of
+//! [`Form::WITH_HELPER`] (the four of the tables plus `--reify all` with one helper call per
+//! load and store), interleaved, best of N.
+//!
+//! ```sh
+//! cargo run -p benches --bin kernels -- [--runs N] [--only WORKLOAD]
+//! cargo run -p benches --bin kernels -- --sizes
+//! ```
+//!
+//! `--sizes` prints the output size of each input with each emitter instead.
+//!
+//! Each kernel is checked against the native result first. Per kernel and form: one warm-up
+//! call, then N runs (default 7), each a batch of calls lasting about 50 ms, forms interleaved
+//! run by run so that a busy machine slows them alike; the figure is the best run's time per
+//! call. Prints a Markdown table with the ratios of the reified forms to the module graph.
+//! Wasmtime compiles the same machine code in the debug build (dependencies are optimized).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use benches::{Form, MemoryAccess, Prepared, ReifyMode, WORKLOADS};
+
+fn main() -> Result<()> {
+    let mut runs = 7usize;
+    let mut only = None;
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("--sizes") {
+        return sizes();
+    }
+    while let Some(flag) = args.next() {
+        let value = args
+            .next()
+            .with_context(|| format!("`{flag}` needs a value"))?;
+        match flag.as_str() {
+            "--runs" => runs = value.parse().context("`--runs` takes a number")?,
+            "--only" => only = Some(value),
+            _ => bail!("unknown option `{flag}`"),
+        }
+    }
+    let forms = Form::WITH_HELPER;
+    println!(
+        "| workload | kernel | {} | all / graph | auto / graph | all-helper / graph | all / native |",
+        forms.map(|f| f.name()).join(" | ")
+    );
+    println!(
+        "|---|---|{}---:|---:|---:|---:|",
+        "---:|".repeat(forms.len())
+    );
+    for w in WORKLOADS {
+        if only.as_deref().is_some_and(|o| o != w.name) {
+            continue;
+        }
+        let p = Prepared::with_forms(w, &forms)?;
+        p.check()?;
+        for k in w.kernels {
+            let mut instances = Vec::new();
+            for form in forms {
+                let mut i = p.ready(form)?;
+                let bound = i.bind(k)?;
+                i.call(&bound, k.arg)?;
+                // Calls per batch: about 50 ms.
+                let start = Instant::now();
+                i.call(&bound, k.arg)?;
+                let one = start.elapsed().max(Duration::from_nanos(100));
+                let batch = (Duration::from_millis(50).as_nanos() / one.as_nanos()).max(1) as u32;
+                instances.push((i, bound, batch, f64::INFINITY));
+            }
+            for _ in 0..runs {
+                for (i, bound, batch, best) in &mut instances {
+                    let start = Instant::now();
+                    for _ in 0..*batch {
+                        i.call(bound, k.arg)?;
+                    }
+                    let per = start.elapsed().as_secs_f64() / f64::from(*batch);
+                    *best = best.min(per);
+                }
+            }
+            let t: Vec<f64> = instances.iter().map(|x| x.3).collect();
+            let cells: Vec<String> = t.iter().map(|s| time(*s)).collect();
+            println!(
+                "| {} | {} | {} | {:.2}× | {:.2}× | {:.2}× | {:.2}× |",
+                w.name,
+                k.name,
+                cells.join(" | "),
+                t[2] / t[1],
+                t[3] / t[1],
+                t[4] / t[1],
+                t[2] / t[0]
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `--sizes`: the output size of each workload (and the generated component of the lowering
+/// benchmarks) with each memory-access emitter, in both reify modes.
+fn sizes() -> Result<()> {
+    println!("| input | mode | inline (bytes) | helper (bytes) | inline / helper |");
+    println!("|---|---|---:|---:|---:|");
+    for w in WORKLOADS.iter().copied().chain([benches::generated()]) {
+        let bytes = benches::component_bytes(&w)?;
+        for (name, mode) in [("all", ReifyMode::All), ("auto", ReifyMode::Auto)] {
+            let inline = benches::lower_with(&bytes, mode, MemoryAccess::Inline)?.len();
+            let helper = benches::lower_with(&bytes, mode, MemoryAccess::Helper)?.len();
+            println!(
+                "| {} | {name} | {inline} | {helper} | {:.2}× |",
+                w.name,
+                inline as f64 / helper as f64
+            );
+        }
+    }
+    Ok(())
+}
+
+fn time(seconds: f64) -> String {
+    if seconds >= 1e-3 {
+        format!("{:.2} ms", seconds * 1e3)
+    } else {
+        format!("{:.1} µs", seconds * 1e6)
+    }
+}

@@ -1,0 +1,402 @@
+//! Loads and stores on reified memories: how the rewriter emits them.
+//!
+//! A reified memory is a box around a byte array (`runtime_structs::MEMBOX`); its logical size
+//! is the box's page count, which may be less than the array's length (the array grows
+//! geometrically). Two emitters exist, chosen by [`MemoryAccess`]:
+//!
+//! - [`MemoryAccess::Inline`] (the default) keeps, in locals of each function that loads or
+//!   stores, the byte array and the logical size in bytes (an `i64`) of every reified memory
+//!   the function touches, and emits the bounds check and the byte accesses inline:
+//!
+//!   ```wat
+//!   ;; (i32.load offset=4 (local.get $p)) becomes
+//!   (local.set $ea (i64.add (i64.extend_i32_u (local.get $p)) (i64.const 4)))
+//!   (if (i64.gt_u (i64.add (local.get $ea) (i64.const 4)) (local.get $size))
+//!     (then unreachable))
+//!   (i32.or (array.get_u $bytes (local.get $bytes) (i32.wrap_i64 (local.get $ea))) ...)
+//!   ```
+//!
+//!   The address is computed in `i64`, so `addr + offset` never wraps; the whole access is
+//!   checked before any byte is written, so a partly out-of-bounds store writes nothing. The
+//!   locals are loaded from the vmctx at function entry and reloaded after everything that may
+//!   replace the array or change the size: calls (direct, indirect, through a closure),
+//!   `memory.grow`, and the targets of exception handlers (a callee that grew the memory may
+//!   have thrown).
+//! - [`MemoryAccess::Helper`] calls one helper of `runtime_structs::helpers` per access, which
+//!   reloads the box and the array each time. It is kept to measure against.
+//!
+//! Every built-in that reads a reified memory (helpers, transcoders, `memory_copy.wat`) reads
+//! the same `(array (mut i8))`, so the representation changes in one place: this emitter and
+//! the layout in `runtime_structs`.
+
+use std::collections::HashSet;
+
+use runtime_structs::{BYTES, LoadKind, MEMBOX, StoreKind, field, ref_non_null};
+use wasm_encoder as we;
+use wasmtime_environ::wasmparser as wp;
+
+use crate::rewrite::{Scratch, Sink, VmctxSource, load_kind, store_kind};
+
+/// How loads and stores on reified memories are emitted; also whether `call_indirect` reads
+/// the table's element inline ([`MemoryAccess::Inline`]) or through a helper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum MemoryAccess {
+    /// Inline bounds check and byte accesses on the byte array kept in a local.
+    #[default]
+    Inline,
+    /// One helper call per access, and per `call_indirect` table lookup (the emitter before
+    /// the inline one, kept for comparison).
+    Helper,
+}
+
+/// The cached backing of one reified memory in a function.
+#[derive(Debug, Clone, Copy)]
+struct Cached {
+    /// The vmctx field holding the memory's box.
+    field: u32,
+    /// Local `(ref $bytes)`: the byte array.
+    bytes: u32,
+    /// Local `i64`: the logical size in bytes.
+    size: u32,
+}
+
+/// The inline emitter's state for one function: the cached memories and scratch locals.
+pub struct InlineMemories {
+    vmctx: VmctxSource,
+    vmctx_type: u32,
+    /// By memory index of the module; `None` for memories the function does not load from or
+    /// store to, and for memories reached natively.
+    cached: Vec<Option<Cached>>,
+    /// Operator positions after which the cache is reloaded (exception handler targets).
+    reload_after: HashSet<usize>,
+    /// The position of the last load or store of a cached memory.
+    last_access: usize,
+    /// By operator position: whether the operator is inside a loop.
+    in_loop: Vec<bool>,
+    /// The position of the operator being rewritten.
+    pos: usize,
+    /// `i64`: the effective address.
+    ea64: u32,
+    /// `i32`: the effective address, once checked.
+    ea: u32,
+    /// `i32`: the value being stored.
+    v32: u32,
+    /// `i64`: the value being stored.
+    v64: u32,
+}
+
+/// What a pre-scan of a function body found: which memories it loads from or stores to, and
+/// where exception handlers land.
+pub struct BodyScan {
+    /// Memory indices of the module that the body loads from or stores to.
+    pub accessed: HashSet<u32>,
+    /// Operator positions after which execution may resume from an exception handler: the
+    /// `end` of a block (or the `loop` instruction of a loop) that a `try_table` catch clause
+    /// targets, and legacy `catch`/`catch_all`.
+    pub reload_after: HashSet<usize>,
+    /// By memory index: the position of its last load or store.
+    pub last_access: std::collections::HashMap<u32, usize>,
+    /// By operator position: whether the operator is inside a loop.
+    pub in_loop: Vec<bool>,
+}
+
+/// Scans a function body for its memory accesses and exception handler targets.
+pub fn scan_body(body: &wp::FunctionBody<'_>) -> anyhow::Result<BodyScan> {
+    use wp::Operator as O;
+    let mut accessed = HashSet::new();
+    let mut last_access = std::collections::HashMap::new();
+    let mut in_loop = Vec::new();
+    let mut loops = 0usize;
+    let mut reload_after = HashSet::new();
+    // Per open block: (position of its opening operator, is a loop, targeted by a catch).
+    let mut frames: Vec<(usize, bool, bool)> = vec![(usize::MAX, false, false)];
+    let mut reader = body.get_operators_reader()?;
+    let mut i = 0usize;
+    while !reader.eof() {
+        let op = reader.read()?;
+        let memarg = load_kind(&op)
+            .map(|(_, m)| m)
+            .or_else(|| store_kind(&op).map(|(_, m)| m));
+        if let Some(memarg) = memarg {
+            accessed.insert(memarg.memory);
+            last_access.insert(memarg.memory, i);
+        }
+        in_loop.push(loops > 0);
+        match op {
+            O::Block { .. } | O::If { .. } | O::Try { .. } => frames.push((i, false, false)),
+            O::Loop { .. } => {
+                frames.push((i, true, false));
+                loops += 1;
+            }
+            O::TryTable { try_table } => {
+                for catch in &try_table.catches {
+                    let label = match *catch {
+                        wp::Catch::One { label, .. }
+                        | wp::Catch::OneRef { label, .. }
+                        | wp::Catch::All { label }
+                        | wp::Catch::AllRef { label } => label as usize,
+                    };
+                    if label + 1 < frames.len() {
+                        let n = frames.len() - 1 - label;
+                        let (start, is_loop, _) = frames[n];
+                        if is_loop {
+                            reload_after.insert(start);
+                        } else {
+                            frames[n].2 = true;
+                        }
+                    }
+                }
+                frames.push((i, false, false));
+            }
+            O::Catch { .. } | O::CatchAll => {
+                reload_after.insert(i);
+            }
+            O::End | O::Delegate { .. } => match frames.pop() {
+                Some((_, true, _)) => loops -= 1,
+                Some((_, false, true)) => {
+                    reload_after.insert(i);
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(BodyScan {
+        accessed,
+        reload_after,
+        last_access,
+        in_loop,
+    })
+}
+
+impl InlineMemories {
+    /// The emitter for a function of a module whose vmctx (type `vmctx_type`) is at `vmctx`;
+    /// `fields[i]` is the vmctx field of memory `i` when it is reified (boxed), `None` when it
+    /// is reached natively. Allocates the locals in `scratch`.
+    pub fn new(
+        vmctx: VmctxSource,
+        vmctx_type: u32,
+        fields: &[Option<u32>],
+        scan: BodyScan,
+        scratch: &mut Scratch,
+    ) -> Option<InlineMemories> {
+        let mut cached = vec![None; fields.len()];
+        let mut any = false;
+        let mut last_access = 0;
+        for (i, f) in fields.iter().enumerate() {
+            if let (Some(field), true) = (f, scan.accessed.contains(&(i as u32))) {
+                last_access = last_access.max(scan.last_access[&(i as u32)]);
+                cached[i] = Some(Cached {
+                    field: *field,
+                    bytes: scratch.fresh(ref_non_null(BYTES)),
+                    size: scratch.fresh(we::ValType::I64),
+                });
+                any = true;
+            }
+        }
+        if !any {
+            return None;
+        }
+        Some(InlineMemories {
+            vmctx,
+            vmctx_type,
+            cached,
+            reload_after: scan.reload_after,
+            last_access,
+            in_loop: scan.in_loop,
+            pos: 0,
+            ea64: scratch.fresh(we::ValType::I64),
+            ea: scratch.fresh(we::ValType::I32),
+            v32: scratch.fresh(we::ValType::I32),
+            v64: scratch.fresh(we::ValType::I64),
+        })
+    }
+
+    /// Whether memory `mem` is accessed inline.
+    pub fn handles(&self, mem: u32) -> bool {
+        matches!(self.cached.get(mem as usize), Some(Some(_)))
+    }
+
+    /// Whether the cache must be reloaded after the operator at position `i`.
+    pub fn reload_after(&self, i: usize) -> bool {
+        self.reload_after.contains(&i)
+    }
+
+    /// Notes that the operator at position `pos` is being rewritten.
+    pub fn at(&mut self, pos: usize) {
+        self.pos = pos;
+    }
+
+    /// Reloads the cache after the current operator, unless no access can follow it: it is
+    /// in no loop (so only later operators run after it) and no load or store of a cached
+    /// memory comes after it.
+    pub fn reload_if_live(&self, out: &mut Sink) {
+        if self.pos < self.last_access || self.in_loop.get(self.pos).copied().unwrap_or(true) {
+            self.reload(out);
+        }
+    }
+
+    /// (Re)loads every cached memory's byte array and size from the vmctx.
+    pub fn reload(&self, out: &mut Sink) {
+        use we::Instruction as I;
+        for c in self.cached.iter().flatten() {
+            let get_box = |out: &mut Sink| {
+                self.vmctx.push(out);
+                out.push(I::StructGet {
+                    struct_type_index: self.vmctx_type,
+                    field_index: c.field,
+                });
+            };
+            get_box(out);
+            out.push(I::StructGet {
+                struct_type_index: MEMBOX,
+                field_index: field::MEMBOX_BYTES,
+            });
+            out.push(I::LocalSet(c.bytes));
+            get_box(out);
+            out.push(I::StructGet {
+                struct_type_index: MEMBOX,
+                field_index: field::MEMBOX_PAGES,
+            });
+            out.push(I::I64ExtendI32U);
+            out.push(I::I64Const(16));
+            out.push(I::I64Shl);
+            out.push(I::LocalSet(c.size));
+        }
+    }
+
+    /// Consumes the i32 address on the stack, traps unless `width` bytes at `addr + offset`
+    /// lie inside memory `c`, and leaves the effective address in `self.ea`.
+    fn check(&self, out: &mut Sink, c: Cached, offset: u64, width: u32) {
+        use we::Instruction as I;
+        out.push(I::I64ExtendI32U);
+        if offset != 0 {
+            out.push(I::I64Const(offset as i64));
+            out.push(I::I64Add);
+        }
+        out.push(I::LocalTee(self.ea64));
+        out.push(I::I64Const(i64::from(width)));
+        out.push(I::I64Add);
+        out.push(I::LocalGet(c.size));
+        out.push(I::I64GtU);
+        out.push(I::If(we::BlockType::Empty));
+        out.push(I::Unreachable);
+        out.push(I::End);
+        out.push(I::LocalGet(self.ea64));
+        out.push(I::I32WrapI64);
+        out.push(I::LocalSet(self.ea));
+    }
+
+    /// Pushes the address of byte `k` of the checked access.
+    fn byte_address(&self, out: &mut Sink, k: u32) {
+        use we::Instruction as I;
+        out.push(I::LocalGet(self.ea));
+        if k != 0 {
+            out.push(I::I32Const(k as i32));
+            out.push(I::I32Add);
+        }
+    }
+
+    /// Pushes the little-endian i32 of the `n` bytes at `ea + first ..` of memory `c`, the
+    /// last one sign-extended when `signed`.
+    fn le_i32(&self, out: &mut Sink, c: Cached, first: u32, n: u32, signed: bool) {
+        use we::Instruction as I;
+        for k in 0..n {
+            out.push(I::LocalGet(c.bytes));
+            self.byte_address(out, first + k);
+            out.push(if signed && k == n - 1 {
+                I::ArrayGetS(BYTES)
+            } else {
+                I::ArrayGetU(BYTES)
+            });
+            if k != 0 {
+                out.push(I::I32Const(8 * k as i32));
+                out.push(I::I32Shl);
+                out.push(I::I32Or);
+            }
+        }
+    }
+
+    /// Emits a load of `kind` (the address on the stack).
+    pub fn load(&self, out: &mut Sink, kind: LoadKind, memarg: wp::MemArg) {
+        use we::Instruction as I;
+        let c = self.cached[memarg.memory as usize].expect("memory is cached");
+        let width = kind.width();
+        self.check(out, c, memarg.offset, width);
+        if width == 8 {
+            self.le_i32(out, c, 0, 4, false);
+            out.push(I::I64ExtendI32U);
+            self.le_i32(out, c, 4, 4, false);
+            out.push(I::I64ExtendI32U);
+            out.push(I::I64Const(32));
+            out.push(I::I64Shl);
+            out.push(I::I64Or);
+        } else {
+            let signed = matches!(
+                kind,
+                LoadKind::I32Load8S
+                    | LoadKind::I32Load16S
+                    | LoadKind::I64Load8S
+                    | LoadKind::I64Load16S
+            );
+            self.le_i32(out, c, 0, width, signed);
+        }
+        match kind {
+            LoadKind::F32Load => out.push(I::F32ReinterpretI32),
+            LoadKind::F64Load => out.push(I::F64ReinterpretI64),
+            LoadKind::I64Load8S | LoadKind::I64Load16S | LoadKind::I64Load32S => {
+                out.push(I::I64ExtendI32S)
+            }
+            LoadKind::I64Load8U | LoadKind::I64Load16U | LoadKind::I64Load32U => {
+                out.push(I::I64ExtendI32U)
+            }
+            _ => {}
+        }
+    }
+
+    /// Emits a store of `kind` (the address and the value on the stack).
+    pub fn store(&self, out: &mut Sink, kind: StoreKind, memarg: wp::MemArg) {
+        use we::Instruction as I;
+        let c = self.cached[memarg.memory as usize].expect("memory is cached");
+        // The value, in `v32` (stores of up to 4 bytes) or `v64`.
+        let wide = match kind {
+            StoreKind::I32Store | StoreKind::I32Store8 | StoreKind::I32Store16 => false,
+            StoreKind::F32Store => {
+                out.push(I::I32ReinterpretF32);
+                false
+            }
+            StoreKind::I64Store8 | StoreKind::I64Store16 | StoreKind::I64Store32 => {
+                out.push(I::I32WrapI64);
+                false
+            }
+            StoreKind::I64Store => true,
+            StoreKind::F64Store => {
+                out.push(I::I64ReinterpretF64);
+                true
+            }
+        };
+        out.push(I::LocalSet(if wide { self.v64 } else { self.v32 }));
+        let width = kind.width();
+        self.check(out, c, memarg.offset, width);
+        for k in 0..width {
+            out.push(I::LocalGet(c.bytes));
+            self.byte_address(out, k);
+            if wide {
+                out.push(I::LocalGet(self.v64));
+                if k != 0 {
+                    out.push(I::I64Const(8 * i64::from(k)));
+                    out.push(I::I64ShrU);
+                }
+                out.push(I::I32WrapI64);
+            } else {
+                out.push(I::LocalGet(self.v32));
+                if k != 0 {
+                    out.push(I::I32Const(8 * k as i32));
+                    out.push(I::I32ShrU);
+                }
+            }
+            out.push(I::ArraySet(BYTES));
+        }
+    }
+}
