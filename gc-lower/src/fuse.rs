@@ -55,6 +55,10 @@ pub struct OutGlobal(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OutType(pub u32);
 
+/// The most fields a vmctx struct may have: Wasm GC's limit on struct fields (wasmparser's
+/// `MAX_WASM_STRUCT_FIELDS`, which engines share).
+pub const MAX_VMCTX_FIELDS: usize = 10_000;
+
 /// What a core function reference finally calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FuncTarget {
@@ -127,7 +131,11 @@ pub enum ImportedFunc {
 }
 
 /// The vmctx struct of a reified module: one field per memory, table, per-instance global,
-/// dynamically bound import, data segment length and materialized element segment.
+/// dynamically bound import and materialized element segment, and one field for the lengths
+/// of all data segments.
+///
+/// Wasm GC allows at most [`MAX_VMCTX_FIELDS`] fields in a struct; a module that would need
+/// more is rejected as unsupported, naming the limit.
 #[derive(Debug, Default, Clone)]
 pub struct Vmctx {
     /// The struct type.
@@ -143,8 +151,13 @@ pub struct Vmctx {
     pub globals: Vec<GlobalSlot>,
     /// Each imported function.
     pub imported_funcs: Vec<ImportedFunc>,
-    /// Field of each data segment: its length in bytes, 0 once dropped or applied.
-    pub datas: Vec<u32>,
+    /// The field holding the instance's data segment lengths, when the module has data
+    /// segments: `(ref null $handles)`, an `(array (mut i32))` whose element `d` is the length
+    /// in bytes of data segment `d`, 0 once dropped or applied.
+    pub datas: Option<u32>,
+    /// The output data segment holding the initial lengths (little-endian `i32`s: a passive
+    /// segment's length, 0 for an active one), from which each instance's array is made.
+    pub data_lengths: u32,
     /// Field of each element segment: `(ref null $funcs)`, null once dropped or applied.
     pub elems: Vec<u32>,
 }
@@ -927,9 +940,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             };
             v.imported_funcs.push(imported);
         }
-        for _ in 0..self.infos[m].datas.len() {
-            let f = v.add(we::ValType::I32);
-            v.datas.push(f);
+        let datas = &self.infos[m].datas;
+        if !datas.is_empty() {
+            v.datas = Some(v.add(ref_null(runtime_structs::HANDLES)));
+            let mut lengths = Vec::with_capacity(4 * datas.len());
+            for d in datas {
+                let len = match d.kind {
+                    wp::DataKind::Passive => d.data.len() as u32,
+                    wp::DataKind::Active { .. } => 0,
+                };
+                lengths.extend_from_slice(&len.to_le_bytes());
+            }
+            v.data_lengths = self.datas.len() as u32;
+            self.datas.push(lengths);
         }
         for e in 0..self.infos[m].elements.len() {
             let kind = self.infos[m].element_kind(e as u32)?;
@@ -940,6 +963,20 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             return Err(crate::error::unsupported(
                 "exceptions in modules instantiated more than once (reified modules)",
             ));
+        }
+        if v.fields.len() > MAX_VMCTX_FIELDS {
+            return Err(crate::error::unsupported(format!(
+                "modules whose vmctx needs more than {MAX_VMCTX_FIELDS} struct fields (Wasm GC's \
+                 limit): core module {} reified with {} fields for its {} memories, {} tables, \
+                 {} globals, {} imported functions and {} element segments",
+                m.as_u32(),
+                v.fields.len(),
+                v.memories.len(),
+                v.tables.len(),
+                v.globals.len(),
+                v.imported_funcs.len(),
+                v.elems.len(),
+            )));
         }
         let idx = (v.ty - self.type_base()) as usize;
         self.types[idx] = we::SubType {

@@ -193,7 +193,7 @@ impl Lowerer<'_, '_> {
         let tab_fields = v.tables.clone();
         let global_slots = v.globals.clone();
         let func_slots = v.imported_funcs.clone();
-        let data_fields = v.datas.clone();
+        let data_lengths = v.datas.map(|field| (field, v.data_lengths));
         let elem_fields = v.elems.clone();
         let args = self.graph.instances[i].args.clone();
 
@@ -353,16 +353,23 @@ impl Lowerer<'_, '_> {
             }
         }
 
-        // Data segments.
+        // Data segments: the lengths (a passive segment's, 0 for an active one), then apply the
+        // active ones.
         let datas = self.infos[m].datas.clone();
+        if let Some((field, segment)) = data_lengths {
+            out.push(I::GlobalGet(g));
+            out.push(I::I32Const(0));
+            out.push(I::I32Const(datas.len() as i32));
+            out.push(I::ArrayNewData {
+                array_type_index: runtime_structs::HANDLES,
+                array_data_index: segment,
+            });
+            set(out, field);
+        }
         for (d, seg) in datas.iter().enumerate() {
             let len = seg.data.len() as i32;
             match &seg.kind {
-                wp::DataKind::Passive => {
-                    out.push(I::GlobalGet(g));
-                    out.push(I::I32Const(len));
-                    set(out, data_fields[d]);
-                }
+                wp::DataKind::Passive => {}
                 wp::DataKind::Active {
                     memory_index,
                     offset_expr,

@@ -21,7 +21,7 @@
 //! - memory and table instructions call the runtime helpers of `runtime-structs` with the box
 //!   from the vmctx pushed after the original operands (and the static offset as an `i64`);
 //! - `memory.init` checks through a helper, then copies with `array.init_data`; `data.drop`
-//!   zeroes the instance's segment length, `elem.drop` nulls its materialized segment;
+//!   zeroes the instance's segment length (in the vmctx's array of lengths), `elem.drop` nulls its materialized segment;
 //! - globals are vmctx fields, or boxes when mutable and shared, or the output's own global
 //!   when every instance imports the same one;
 //! - `call_indirect` casts the closure's function to the entry type `(params.., anyref)`; a
@@ -218,6 +218,12 @@ impl Scratch {
         self.locals.push(ty);
         self.base + self.locals.len() as u32 - 1
     }
+}
+
+/// The vmctx field holding the data segment lengths, for an instruction that names a segment.
+fn data_lengths(v: &crate::fuse::Vmctx) -> Result<u32> {
+    v.datas
+        .ok_or_else(|| anyhow!("data segment instruction in a module without data segments"))
 }
 
 /// The memories that a memory instruction touches (none for other instructions).
@@ -507,7 +513,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             O::MemoryInit { data_index, mem } => {
                 get(out, mem_field(mem));
-                get(out, v.datas[data_index as usize]);
+                get(out, data_lengths(v)?);
+                out.push(I::I32Const(data_index as i32));
+                out.push(I::ArrayGet(runtime_structs::HANDLES));
                 out.push(I::Call(self.helper(Helper::MemoryInitCheck).0));
                 out.push(I::ArrayInitData {
                     array_type_index: runtime_structs::BYTES,
@@ -515,12 +523,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 });
             }
             O::DataDrop { data_index } => {
-                vmctx.push(out);
+                get(out, data_lengths(v)?);
+                out.push(I::I32Const(data_index as i32));
                 out.push(I::I32Const(0));
-                out.push(I::StructSet {
-                    struct_type_index: vty,
-                    field_index: v.datas[data_index as usize],
-                });
+                out.push(I::ArraySet(runtime_structs::HANDLES));
             }
             O::TableGet { table } => {
                 let kind = self.infos[m].table_kind(table)?;
