@@ -161,10 +161,12 @@ fn plan(
 }
 
 /// The wasm features the output may use: Wasm GC (and what it builds on), multi-memory, bulk
-/// memory, tail calls and extended constant expressions.
+/// memory, tail calls, extended constant expressions, and the atomic instructions of threads
+/// on unshared memories (an input's shared memory is rejected, so the output has none).
 pub fn output_features() -> wasmtime_environ::wasmparser::WasmFeatures {
     use wasmtime_environ::wasmparser::WasmFeatures as F;
     F::WASM2
+        | F::THREADS
         | F::GC
         | F::FUNCTION_REFERENCES
         | F::MULTI_MEMORY

@@ -34,8 +34,10 @@
 //!
 //! Known imprecisions: trap messages differ from core wasm (`unreachable`, `cast failure`
 //! where wasm says `out of bounds memory access`, `indirect call type mismatch`); SIMD
-//! memory access, atomics, exceptions and typed function references in reified modules are
-//! reported as unsupported.
+//! memory access, atomics on reified memories, exceptions and typed function references in
+//! reified modules are reported as unsupported. Atomics on a native memory (an unreified
+//! module's, or one every instance of a reified module reaches directly) pass through: the
+//! memory is never shared, so they are single-threaded.
 
 use anyhow::{Result, anyhow, bail};
 use runtime_structs::{CLOSURE, Helper, LoadKind, StoreKind, field};
@@ -383,6 +385,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             .renumber(m)
             .instruction(op.clone())
             .map_err(|e| match e {
+                reencode::Error::UserError(_)
+                    if self.layouts[m].reified && format!("{op:?}").contains("Atomic") =>
+                {
+                    not_yet(
+                        "atomic instructions on a memory of a module instantiated more than once \
+                         (a reified memory)",
+                    )
+                }
                 reencode::Error::UserError(what) if self.layouts[m].reified => {
                     not_yet(format!("instruction `{op:?}` in a reified module ({what})"))
                 }

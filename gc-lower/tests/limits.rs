@@ -163,3 +163,31 @@ fn more_data_segments_than_struct_fields() {
     assert_wast_passes(&file, "auto");
     assert_wast_passes(&file, "all");
 }
+
+/// Lowers `file` (relative to the workspace root) with `--reify REIFY` to a temporary file;
+/// returns the output's status and standard error.
+fn lower(file: &str, reify: &str) -> (Output, bool) {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let out = dir.path().join("out.wasm");
+    let output = gc_lower(&[file, "--reify", reify, "-o", path_str(&out)]);
+    let written = out.exists();
+    (output, written)
+}
+
+#[test]
+fn atomics_on_an_unshared_memory() {
+    let (output, written) = lower("tests/limits/atomics.wat", "auto");
+    assert!(
+        output.status.success() && written,
+        "`gc-lower --reify auto` failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (output, written) = lower("tests/limits/atomics.wat", "all");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(!written, "output written despite the error");
+    assert!(
+        stderr.contains("not supported yet: atomic instructions"),
+        "stderr:\n{stderr}"
+    );
+}
