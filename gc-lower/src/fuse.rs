@@ -1510,6 +1510,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// Encodes the output module.
     pub fn finish(mut self, component_type: Option<&(String, Vec<u8>)>) -> Result<Vec<u8>> {
+        self.check_limits()?;
         let mut module = we::Module::new();
         let mut types = we::TypeSection::new();
         if self.gc {
@@ -1621,6 +1622,47 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             });
         }
         Ok(module.finish())
+    }
+}
+
+impl Lowerer<'_, '_> {
+    /// Checks the output's index spaces against the limits that validators and engines share
+    /// (wasmparser's `limits.rs`), so that an input whose output would pass one is reported as
+    /// unsupported, naming the limit, rather than as an invalid output.
+    fn check_limits(&self) -> Result<()> {
+        let num_types = self.types.len()
+            + if self.gc {
+                runtime_structs::NUM_TYPES as usize
+            } else {
+                0
+            };
+        let counts = [
+            ("types", num_types, 1_000_000),
+            (
+                "functions",
+                self.num_imported_funcs as usize + self.funcs.len(),
+                1_000_000,
+            ),
+            ("globals", self.globals.len(), 1_000_000),
+            ("memories", self.memories.len(), 100),
+            ("tables", self.tables.len(), 100),
+            ("data segments", self.datas.len(), 100_000),
+            ("element segments", self.elems.len(), 100_000),
+        ];
+        for (what, count, limit) in counts {
+            if count > limit {
+                let hint = if what == "memories" || what == "tables" {
+                    "; `--reify all` keeps memories and tables in GC values instead"
+                } else {
+                    ""
+                };
+                return Err(crate::error::unsupported(format!(
+                    "components whose lowered module needs more than {limit} {what} (this one \
+                     needs {count}{hint})"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -191,3 +191,96 @@ fn atomics_on_an_unshared_memory() {
         "stderr:\n{stderr}"
     );
 }
+
+/// A component of `levels` nested components, each instantiating the one inside it twice; the
+/// innermost instantiates a core module once: 2^`levels` core instances in a few kilobytes.
+fn nested_twice(levels: u32) -> String {
+    let mut wat = String::from("(component $L0 (core module $m) (core instance (instantiate $m)))");
+    for k in 1..=levels {
+        let below = k - 1;
+        wat = format!(
+            "(component $L{k}\n  {wat}\n  (instance (instantiate $L{below})) (instance \
+             (instantiate $L{below})))"
+        );
+    }
+    wat
+}
+
+/// Lowers the text `wat` (written to a temporary file) with `--reify REIFY`.
+fn lower_text(wat: &str, reify: &str) -> (Output, bool) {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let input = dir.path().join("input.wat");
+    std::fs::write(&input, wat).expect("failed to write the input");
+    let out = dir.path().join("out.wasm");
+    let output = gc_lower(&[path_str(&input), "--reify", reify, "-o", path_str(&out)]);
+    let written = out.exists();
+    (output, written)
+}
+
+fn assert_unsupported(output: &Output, written: bool, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(!written, "output written despite the error");
+    for needle in needles {
+        assert!(stderr.contains(needle), "no `{needle}` in:\n{stderr}");
+    }
+}
+
+#[test]
+fn exponential_nesting_is_rejected_before_translation() {
+    let wat = nested_twice(40);
+    let start = std::time::Instant::now();
+    let (output, written) = lower_text(&wat, "auto");
+    assert_unsupported(
+        &output,
+        written,
+        &[
+            "more than 100000 core instances",
+            "creates 1099511627776",
+            "are not supported",
+        ],
+    );
+    // Translating it would not end; the count before translation ends at once.
+    assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
+    let (output, written) = lower_text(&nested_twice(17), "all");
+    assert_unsupported(&output, written, &["(this one creates 131072)"]);
+}
+
+#[test]
+fn instances_below_the_budget_lower() {
+    for reify in ["auto", "all"] {
+        let (output, written) = lower_text(&nested_twice(12), reify);
+        assert!(
+            output.status.success() && written,
+            "4096 instances, `--reify {reify}`: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn output_limits_are_named() {
+    // 101 modules instantiated once each keep 101 native memories under `--reify auto`,
+    // one more than a module may have.
+    let mut wat = String::from("(component\n");
+    for i in 0..101 {
+        writeln!(
+            wat,
+            "  (core module $m{i} (memory 1)) (core instance (instantiate $m{i}))"
+        )
+        .unwrap();
+    }
+    wat.push(')');
+    let (output, written) = lower_text(&wat, "auto");
+    assert_unsupported(
+        &output,
+        written,
+        &["more than 100 memories (this one needs 101"],
+    );
+    let (output, written) = lower_text(&wat, "all");
+    assert!(
+        output.status.success() && written,
+        "`--reify all`: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
