@@ -9,7 +9,8 @@
 //!           (a runtime helper is added when first used)
 //! globals   [$instance_N per reified runtime instance] [component-instance flags] [native globals]
 //! memories  [native memories, in instantiation order]      tables: likewise
-//! data      [segments of module 0] [module 1] ...           (all passive)
+//! data      [segments of module 0] [module 1] ... [per reified module: initial lengths]
+//!           (passive, except those an unreified module applies to its own memory in bounds)
 //! elems     [segments of unreified modules] [one declarative segment for `ref.func`]
 //! ```
 //!
@@ -239,6 +240,9 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) tables: Vec<(we::TableType, Option<we::ConstExpr>)>,
     pub(crate) tags: Vec<we::TagType>,
     pub(crate) datas: Vec<Vec<u8>>,
+    /// Output data segments that stay active: (output memory, offset) by segment index. The
+    /// others are passive.
+    pub(crate) active_datas: HashMap<u32, (u32, u32)>,
     pub(crate) elems: Vec<we::ElementSegment<'static>>,
     pub(crate) declared: BTreeSet<u32>,
     pub(crate) exports: Vec<(String, we::ExportKind, u32)>,
@@ -424,6 +428,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             tables: Vec::new(),
             tags: Vec::new(),
             datas: Vec::new(),
+            active_datas: HashMap::new(),
             elems: Vec::new(),
             declared: BTreeSet::new(),
             exports: Vec::new(),
@@ -833,6 +838,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             });
             self.layouts[m].tags.push(index);
         }
+        self.keep_data_active(m);
         // Element segments become passive (or stay declarative) output segments.
         self.layouts[m].elem_base = self.elems.len() as u32;
         let elements = self.infos[m].elements.clone();
@@ -841,6 +847,58 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             self.elems.push(seg);
         }
         Ok(())
+    }
+
+    /// Keeps the active data segments of unreified module `m` active in the output where that
+    /// cannot be observed: for each memory the module defines, when every active segment into
+    /// it has a constant offset and lies within the memory's initial size. Nothing can see such
+    /// a memory before the module's instantiation (it is defined there), the segments cannot
+    /// trap, and they keep their order; the output applies them when it is instantiated,
+    /// which costs no code in the instantiation routine. Other segments are applied there.
+    fn keep_data_active(&mut self, m: StaticModuleIndex) {
+        let info = &self.infos[m];
+        let nimp = info.num_imported_memories as usize;
+        let mut keep = Vec::new();
+        for mi in nimp..info.memories.len() {
+            let size = info.memories[mi].initial.saturating_mul(65536);
+            let mut segments = Vec::new();
+            let mut all = true;
+            for (d, seg) in info.datas.iter().enumerate() {
+                let wp::DataKind::Active {
+                    memory_index,
+                    offset_expr,
+                } = &seg.kind
+                else {
+                    continue;
+                };
+                if *memory_index as usize != mi {
+                    continue;
+                }
+                let mut ops = offset_expr.get_operators_reader();
+                let offset = match (ops.read(), ops.read(), ops.eof()) {
+                    (Ok(wp::Operator::I32Const { value }), Ok(wp::Operator::End), true) => {
+                        value as u32
+                    }
+                    _ => {
+                        all = false;
+                        break;
+                    }
+                };
+                if u64::from(offset) + seg.data.len() as u64 > size {
+                    all = false;
+                    break;
+                }
+                segments.push((d as u32, offset));
+            }
+            if all {
+                let mem = self.layouts[m].memories[mi];
+                keep.extend(segments.into_iter().map(|(d, offset)| (d, (mem, offset))));
+            }
+        }
+        let base = self.layouts[m].data_base;
+        for (d, place) in keep {
+            self.active_datas.insert(base + d, place);
+        }
     }
 
     fn layout_vmctx(&mut self, m: StaticModuleIndex) -> Result<()> {
@@ -1594,8 +1652,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         module.section(&code);
 
         let mut data = we::DataSection::new();
-        for d in &self.datas {
-            data.passive(d.iter().copied());
+        for (i, d) in self.datas.iter().enumerate() {
+            match self.active_datas.get(&(i as u32)) {
+                Some(&(mem, offset)) => {
+                    data.active(
+                        mem,
+                        &we::ConstExpr::i32_const(offset as i32),
+                        d.iter().copied(),
+                    );
+                }
+                None => {
+                    data.passive(d.iter().copied());
+                }
+            }
         }
         module.section(&data);
 

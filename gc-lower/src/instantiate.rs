@@ -19,26 +19,43 @@ use crate::rewrite::Sink;
 impl Lowerer<'_, '_> {
     /// Builds the instantiation routine and the exports.
     pub fn instantiate_and_export(&mut self) -> Result<()> {
+        // The instances are instantiated in parts of about `PART_SIZE` bytes of code, each
+        // its own function called in turn: engines compile many small functions faster (and
+        // in parallel) than one long one.
+        const PART_SIZE: usize = 32 * 1024;
+        let ty = self.func_type(&[], &[]);
+        let locals = if self.gc {
+            vec![(1, ref_null(FUNCS))]
+        } else {
+            Vec::new()
+        };
+        let mut parts = Vec::new();
         let mut out = Sink::default();
         let arr_local = 0;
         let instances: Vec<_> = self.graph.instances.keys().collect();
-        for i in instances {
+        let last = instances.len();
+        for (k, i) in instances.into_iter().enumerate() {
             let m = self.graph.instances[i].module;
             if self.layouts[m].reified {
                 self.instantiate_reified(i, arr_local, &mut out)?;
             } else {
                 self.instantiate_native(i, &mut out)?;
             }
+            if out.0.len() >= PART_SIZE || (k + 1 == last && !parts.is_empty()) {
+                let mut part = std::mem::take(&mut out);
+                part.push(we::Instruction::End);
+                let mut body = we::Function::new(locals.clone());
+                body.raw(part.0);
+                let name = format!("_initialize.part{}", parts.len());
+                parts.push(self.add_func(ty, name, body));
+            }
+        }
+        for part in parts {
+            out.push(we::Instruction::Call(part.0));
         }
         out.push(we::Instruction::End);
-        let locals = if self.gc {
-            vec![(1, ref_null(FUNCS))]
-        } else {
-            Vec::new()
-        };
         let mut body = we::Function::new(locals);
         body.raw(out.0);
-        let ty = self.func_type(&[], &[]);
         let init = self.add_func(ty, "_initialize".into(), body);
         self.exports
             .push(("_initialize".into(), we::ExportKind::Func, init.0));
@@ -153,12 +170,15 @@ impl Lowerer<'_, '_> {
                 offset_expr,
             } = &seg.kind
             {
+                let seg_out = self.layouts[m].data_base + d as u32;
+                if self.active_datas.contains_key(&seg_out) {
+                    continue; // applied when the output is instantiated
+                }
                 let mem = self.layouts[m].memories[*memory_index as usize];
                 let offset = self.native_const_expr(m, offset_expr)?;
                 emit_const(out, &offset);
                 out.push(I::I32Const(0));
                 out.push(I::I32Const(seg.data.len() as i32));
-                let seg_out = self.layouts[m].data_base + d as u32;
                 out.push(I::MemoryInit {
                     mem,
                     data_index: seg_out,
