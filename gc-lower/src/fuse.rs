@@ -26,6 +26,12 @@
 //! segments, and runs the start function — the order core wasm gives. An unreified instance
 //! applies its (now passive) active segments with `table.init`/`memory.init` and runs its start
 //! function. A trap anywhere traps the whole instantiation, as in wasmtime.
+//!
+//! So that start-up does not grow with straight-line code: a reified module whose active data
+//! segments all have constant offsets into one memory gets one function that applies them
+//! from a table in a loop (one call per instance); an unreified module's segments into its own
+//! memory stay active in the output when they are all constant and in bounds; and the routine
+//! is split into parts of about 32 KiB of code, each its own function.
 
 use std::collections::BTreeSet;
 
@@ -159,6 +165,10 @@ pub struct Vmctx {
     /// The output data segment holding the initial lengths (little-endian `i32`s: a passive
     /// segment's length, 0 for an active one), from which each instance's array is made.
     pub data_lengths: u32,
+    /// The function `(param (ref null $vmctx))` that applies every active data segment to an
+    /// instance in a loop, when the module's active segments allow it (every one with a
+    /// constant offset, into one memory reached through the vmctx).
+    pub data_init: Option<OutFunc>,
     /// Field of each element segment: `(ref null $funcs)`, null once dropped or applied.
     pub elems: Vec<u32>,
 }
@@ -901,6 +911,108 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
     }
 
+    /// When every active data segment of reified module `m` has a constant offset and goes
+    /// into the same memory reached through the vmctx, builds the function that applies them
+    /// in a loop: their bytes are moved into one passive segment (the blob; each original
+    /// output segment is left empty, which behaves as the dropped segment it is after
+    /// instantiation) and their (offset, position in the blob, length) into a table segment
+    /// read as an `(array (mut i32))`. Each segment is checked as `memory.init` checks it, in
+    /// order, so a segment out of bounds traps after the ones before it were written, as in
+    /// core wasm. The instantiation routine then costs one call per instance, not code per
+    /// segment.
+    fn data_init_loop(&mut self, m: StaticModuleIndex, v: &Vmctx) -> Result<Option<OutFunc>> {
+        let info = &self.infos[m];
+        let mut memory = None;
+        let mut entries = Vec::new();
+        for (d, seg) in info.datas.iter().enumerate() {
+            let wp::DataKind::Active {
+                memory_index,
+                offset_expr,
+            } = &seg.kind
+            else {
+                continue;
+            };
+            if *memory.get_or_insert(*memory_index) != *memory_index {
+                return Ok(None);
+            }
+            let mut ops = offset_expr.get_operators_reader();
+            let offset = match (ops.read(), ops.read(), ops.eof()) {
+                (Ok(wp::Operator::I32Const { value }), Ok(wp::Operator::End), true) => value,
+                _ => return Ok(None),
+            };
+            entries.push((d, offset));
+        }
+        let Some(memory) = memory else {
+            return Ok(None);
+        };
+        let MemSlot::Field(memory_field) = v.memories[memory as usize] else {
+            return Ok(None);
+        };
+        let mut blob = Vec::new();
+        let mut table = Vec::with_capacity(12 * entries.len());
+        for &(d, offset) in &entries {
+            let out = (self.layouts[m].data_base as usize) + d;
+            let bytes = std::mem::take(&mut self.datas[out]);
+            table.extend_from_slice(&offset.to_le_bytes());
+            table.extend_from_slice(&(blob.len() as u32).to_le_bytes());
+            table.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            blob.extend_from_slice(&bytes);
+        }
+        let blob_len = u32::try_from(blob.len())
+            .map_err(|_| not_yet("active data segments of more than 4 GiB in a module"))?;
+        let blob_segment = self.datas.len() as u32;
+        self.datas.push(blob);
+        let table_segment = self.datas.len() as u32;
+        self.datas.push(table);
+        let words = 3 * entries.len() as i32;
+
+        let check = self.helper(runtime_structs::Helper::MemoryInitCheck);
+        let (vmctx, table_local, k) = (0, 1, 2);
+        let mut body = we::Function::new([
+            (1, ref_null(runtime_structs::HANDLES)),
+            (1, we::ValType::I32),
+        ]);
+        let word = |body: &mut we::Function, i: i32| {
+            body.instructions()
+                .local_get(table_local)
+                .local_get(k)
+                .i32_const(i)
+                .i32_add()
+                .array_get(runtime_structs::HANDLES);
+        };
+        body.instructions()
+            .i32_const(0)
+            .i32_const(words)
+            .array_new_data(runtime_structs::HANDLES, table_segment)
+            .local_set(table_local)
+            .block(we::BlockType::Empty)
+            .loop_(we::BlockType::Empty)
+            .local_get(k)
+            .i32_const(words)
+            .i32_ge_u()
+            .br_if(1);
+        word(&mut body, 0);
+        word(&mut body, 1);
+        word(&mut body, 2);
+        body.instructions()
+            .local_get(vmctx)
+            .struct_get(v.ty, memory_field)
+            .i32_const(blob_len as i32)
+            .call(check.0)
+            .array_init_data(runtime_structs::BYTES, blob_segment)
+            .local_get(k)
+            .i32_const(3)
+            .i32_add()
+            .local_set(k)
+            .br(0)
+            .end()
+            .end()
+            .end();
+        let ty = self.func_type(&[ref_null(v.ty)], &[]);
+        let name = format!("m{}:data_init", m.as_u32());
+        Ok(Some(self.add_func(ty, name, body)))
+    }
+
     fn layout_vmctx(&mut self, m: StaticModuleIndex) -> Result<()> {
         let instances = self.graph.instances_of[m].clone();
         let mut v = self.layouts[m]
@@ -1011,6 +1123,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             v.data_lengths = self.datas.len() as u32;
             self.datas.push(lengths);
+            v.data_init = self.data_init_loop(m, &v)?;
         }
         for e in 0..self.infos[m].elements.len() {
             let kind = self.infos[m].element_kind(e as u32)?;

@@ -214,6 +214,7 @@ impl Lowerer<'_, '_> {
         let global_slots = v.globals.clone();
         let func_slots = v.imported_funcs.clone();
         let data_lengths = v.datas.map(|field| (field, v.data_lengths));
+        let data_init = v.data_init;
         let elem_fields = v.elems.clone();
         let args = self.graph.instances[i].args.clone();
 
@@ -386,7 +387,14 @@ impl Lowerer<'_, '_> {
             });
             set(out, field);
         }
+        if let Some(f) = data_init {
+            out.push(I::GlobalGet(g));
+            out.push(I::Call(f.0));
+        }
         for (d, seg) in datas.iter().enumerate() {
+            if data_init.is_some() {
+                break; // applied in a loop
+            }
             let len = seg.data.len() as i32;
             match &seg.kind {
                 wp::DataKind::Passive => {}
