@@ -284,3 +284,19 @@ fn output_limits_are_named() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn vmctx_field_limit_is_named() {
+    // 10 001 mutable globals of a module instantiated twice would take a vmctx field each.
+    let mut wat = String::from("(component\n  (core module $M\n");
+    for _ in 0..10_001 {
+        wat.push_str("    (global (mut i32) (i32.const 0))\n");
+    }
+    wat.push_str("  )\n  (core instance (instantiate $M))\n  (core instance (instantiate $M)))");
+    let (output, written) = lower_text(&wat, "auto");
+    assert_unsupported(
+        &output,
+        written,
+        &["more than 10000 struct fields", "10001 globals"],
+    );
+}
