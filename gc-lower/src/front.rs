@@ -114,6 +114,7 @@ pub fn translate_with<'data>(
     extend: impl FnOnce(&mut Extension<'_, 'data>) -> Result<()>,
 ) -> Result<Front<'data>> {
     reject_async(component)?;
+    check_instance_budget(component)?;
     let tunables = tunables();
     let mut validator = Validator::new_with_features(input_features());
     let mut types = ComponentTypesBuilder::new(&validator);
@@ -232,4 +233,156 @@ fn reject_async(component: &[u8]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The most core instances a component may create at run time for gc-lower to lower it.
+///
+/// The translator inlines every nested component instantiation before gc-lower sees the
+/// component, so a component that instantiates a nested component twice at each of a few dozen
+/// levels (a few kilobytes of text) would take exponential time and memory there; and each
+/// reified instance becomes a global and a few instructions of the instantiation routine of
+/// the output, whose limits (a million globals, a function body of 7.6 MB) come long before.
+pub const MAX_CORE_INSTANCES: u64 = 100_000;
+
+/// Rejects `component` when it would create more than [`MAX_CORE_INSTANCES`] core instances
+/// ([`count_core_instances`]), before the translator inlines it.
+///
+/// Errors: [`Unsupported`](crate::Unsupported), naming the count and the limit.
+pub fn check_instance_budget(component: &[u8]) -> Result<()> {
+    let count = count_core_instances(component);
+    if count > MAX_CORE_INSTANCES {
+        return Err(crate::error::unsupported(format!(
+            "components that create more than {MAX_CORE_INSTANCES} core instances (this one \
+             creates {}{count})",
+            if count == u64::MAX { "at least " } else { "" }
+        )));
+    }
+    Ok(())
+}
+
+/// The number of core instances instantiating `component` creates, counted on the binary
+/// without translating it (saturating at `u64::MAX`).
+///
+/// Each component definition costs the core instances it instantiates itself (`(core instance
+/// (instantiate ..))`) plus, for each component instance it creates, the cost of the
+/// instantiated component; a nested component costs nothing until it is instantiated. The
+/// component index space is followed through nested definitions, outer aliases and exports.
+///
+/// Known imprecisions: a component reached through an export of a component instance (an
+/// alias of an instance export) and an imported component count as none, and the adapter
+/// modules that the translator adds are not counted; the instance graph's own count is checked
+/// again after translation. Malformed input stops the count (the validator reports it).
+pub fn count_core_instances(component: &[u8]) -> u64 {
+    use wasmtime_environ::wasmparser::{
+        ComponentAlias, ComponentExternalKind, ComponentInstance, ComponentOuterAliasKind,
+        ComponentTypeRef, Instance, Parser, Payload,
+    };
+    /// One component definition being read: its component index space (the cost of each
+    /// component) and its own cost so far. `None` for a nested core module.
+    #[derive(Default)]
+    struct Scope {
+        components: Vec<u64>,
+        cost: u64,
+    }
+    let mut stack: Vec<Option<Scope>> = vec![Some(Scope::default())];
+    let mut result = 0;
+    for payload in Parser::new(0).parse_all(component) {
+        let Ok(payload) = payload else { break };
+        if let Payload::End(_) = payload {
+            if let Some(Some(done)) = stack.pop() {
+                match stack.last_mut() {
+                    Some(Some(parent)) => parent.components.push(done.cost),
+                    Some(None) => {}
+                    None => result = done.cost,
+                }
+            }
+            continue;
+        }
+        if let Payload::ModuleSection { .. } = payload {
+            stack.push(None);
+            continue;
+        }
+        if let Payload::ComponentSection { .. } = payload {
+            stack.push(Some(Scope::default()));
+            continue;
+        }
+        // The cost of component `index` of the scope `count` levels out.
+        let outer = |stack: &[Option<Scope>], count: u32, index: u32| -> u64 {
+            stack
+                .len()
+                .checked_sub(1 + count as usize)
+                .and_then(|i| stack[i].as_ref())
+                .and_then(|scope| scope.components.get(index as usize))
+                .copied()
+                .unwrap_or(0)
+        };
+        let cost_of = |stack: &[Option<Scope>], index: u32| outer(stack, 0, index);
+        match payload {
+            Payload::InstanceSection(reader) => {
+                let instantiated = reader
+                    .into_iter()
+                    .filter(|i| matches!(i, Ok(Instance::Instantiate { .. })))
+                    .count() as u64;
+                if let Some(Some(scope)) = stack.last_mut() {
+                    scope.cost = scope.cost.saturating_add(instantiated);
+                }
+            }
+            Payload::ComponentInstanceSection(reader) => {
+                for instance in reader {
+                    let Ok(ComponentInstance::Instantiate {
+                        component_index, ..
+                    }) = instance
+                    else {
+                        continue;
+                    };
+                    let cost = cost_of(&stack, component_index);
+                    if let Some(Some(scope)) = stack.last_mut() {
+                        scope.cost = scope.cost.saturating_add(cost);
+                    }
+                }
+            }
+            Payload::ComponentAliasSection(reader) => {
+                for alias in reader {
+                    let cost = match alias {
+                        Ok(ComponentAlias::Outer {
+                            kind: ComponentOuterAliasKind::Component,
+                            count,
+                            index,
+                        }) => outer(&stack, count, index),
+                        Ok(ComponentAlias::InstanceExport {
+                            kind: ComponentExternalKind::Component,
+                            ..
+                        }) => 0,
+                        _ => continue,
+                    };
+                    if let Some(Some(scope)) = stack.last_mut() {
+                        scope.components.push(cost);
+                    }
+                }
+            }
+            Payload::ComponentImportSection(reader) => {
+                for import in reader {
+                    if let Ok(import) = import
+                        && matches!(import.ty, ComponentTypeRef::Component(_))
+                        && let Some(Some(scope)) = stack.last_mut()
+                    {
+                        scope.components.push(0);
+                    }
+                }
+            }
+            Payload::ComponentExportSection(reader) => {
+                for export in reader {
+                    let Ok(export) = export else { continue };
+                    if export.kind == ComponentExternalKind::Component {
+                        let cost = cost_of(&stack, export.index);
+                        if let Some(Some(scope)) = stack.last_mut() {
+                            scope.components.push(cost);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    result
 }

@@ -10,7 +10,8 @@
 //!           (a runtime helper is added when first used)
 //! globals   [$instance_N per reified runtime instance] [component-instance flags] [native globals]
 //! memories  [native memories, in instantiation order]      tables: likewise
-//! data      [segments of module 0] [module 1] ...           (all passive)
+//! data      [segments of module 0] [module 1] ... [per reified module: initial lengths]
+//!           (passive, except those an unreified module applies to its own memory in bounds)
 //! elems     [segments of unreified modules] [one declarative segment for `ref.func`]
 //! ```
 //!
@@ -49,6 +50,12 @@
 //! segments, and runs the start function — the order core wasm gives. An unreified instance
 //! applies its (now passive) active segments with `table.init`/`memory.init` and runs its start
 //! function. A trap anywhere traps the whole instantiation, as in wasmtime.
+//!
+//! So that start-up does not grow with straight-line code: a reified module whose active data
+//! segments all have constant offsets into one memory gets one function that applies them
+//! from a table in a loop (one call per instance); an unreified module's segments into its own
+//! memory stay active in the output when they are all constant and in bounds; and the routine
+//! is split into parts of about 32 KiB of code, each its own function.
 
 use std::collections::BTreeSet;
 
@@ -78,6 +85,10 @@ pub struct OutGlobal(pub u32);
 /// A type of the output module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OutType(pub u32);
+
+/// The most fields a vmctx struct may have: Wasm GC's limit on struct fields (wasmparser's
+/// `MAX_WASM_STRUCT_FIELDS`, which engines share).
+pub const MAX_VMCTX_FIELDS: usize = 10_000;
 
 /// What a core function reference finally calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,7 +162,11 @@ pub enum ImportedFunc {
 }
 
 /// The vmctx struct of a reified module: one field per memory, table, per-instance global,
-/// dynamically bound import, data segment length and materialized element segment.
+/// dynamically bound import and materialized element segment, and one field for the lengths
+/// of all data segments.
+///
+/// Wasm GC allows at most [`MAX_VMCTX_FIELDS`] fields in a struct; a module that would need
+/// more is rejected as unsupported, naming the limit.
 #[derive(Debug, Default, Clone)]
 pub struct Vmctx {
     /// The struct type.
@@ -167,8 +182,17 @@ pub struct Vmctx {
     pub globals: Vec<GlobalSlot>,
     /// Each imported function.
     pub imported_funcs: Vec<ImportedFunc>,
-    /// Field of each data segment: its length in bytes, 0 once dropped or applied.
-    pub datas: Vec<u32>,
+    /// The field holding the instance's data segment lengths, when the module has data
+    /// segments: `(ref null $handles)`, an `(array (mut i32))` whose element `d` is the length
+    /// in bytes of data segment `d`, 0 once dropped or applied.
+    pub datas: Option<u32>,
+    /// The output data segment holding the initial lengths (little-endian `i32`s: a passive
+    /// segment's length, 0 for an active one), from which each instance's array is made.
+    pub data_lengths: u32,
+    /// The function `(param (ref null $vmctx))` that applies every active data segment to an
+    /// instance in a loop, when the module's active segments allow it (every one with a
+    /// constant offset, into one memory reached through the vmctx).
+    pub data_init: Option<OutFunc>,
     /// Field of each element segment: `(ref null $funcs)`, null once dropped or applied.
     pub elems: Vec<u32>,
 }
@@ -263,6 +287,9 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) tables: Vec<(we::TableType, Option<we::ConstExpr>)>,
     pub(crate) tags: Vec<we::TagType>,
     pub(crate) datas: Vec<Vec<u8>>,
+    /// Output data segments that stay active: (output memory, offset) by segment index. The
+    /// others are passive.
+    pub(crate) active_datas: HashMap<u32, (u32, u32)>,
     pub(crate) elems: Vec<we::ElementSegment<'static>>,
     pub(crate) declared: BTreeSet<u32>,
     pub(crate) exports: Vec<(String, we::ExportKind, u32)>,
@@ -523,6 +550,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             tables: Vec::new(),
             tags: Vec::new(),
             datas: Vec::new(),
+            active_datas: HashMap::new(),
             elems: Vec::new(),
             declared: BTreeSet::new(),
             exports: Vec::new(),
@@ -1023,6 +1051,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             });
             self.layouts[m].tags.push(index);
         }
+        self.keep_data_active(m);
         // Element segments become passive (or stay declarative) output segments.
         self.layouts[m].elem_base = self.elems.len() as u32;
         let elements = self.infos[m].elements.clone();
@@ -1031,6 +1060,160 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             self.elems.push(seg);
         }
         Ok(())
+    }
+
+    /// Keeps the active data segments of unreified module `m` active in the output where that
+    /// cannot be observed: for each memory the module defines, when every active segment into
+    /// it has a constant offset and lies within the memory's initial size. Nothing can see such
+    /// a memory before the module's instantiation (it is defined there), the segments cannot
+    /// trap, and they keep their order; the output applies them when it is instantiated,
+    /// which costs no code in the instantiation routine. Other segments are applied there.
+    fn keep_data_active(&mut self, m: StaticModuleIndex) {
+        let info = &self.infos[m];
+        let nimp = info.num_imported_memories as usize;
+        let mut keep = Vec::new();
+        for mi in nimp..info.memories.len() {
+            let size = info.memories[mi].initial.saturating_mul(65536);
+            let mut segments = Vec::new();
+            let mut all = true;
+            for (d, seg) in info.datas.iter().enumerate() {
+                let wp::DataKind::Active {
+                    memory_index,
+                    offset_expr,
+                } = &seg.kind
+                else {
+                    continue;
+                };
+                if *memory_index as usize != mi {
+                    continue;
+                }
+                let mut ops = offset_expr.get_operators_reader();
+                let offset = match (ops.read(), ops.read(), ops.eof()) {
+                    (Ok(wp::Operator::I32Const { value }), Ok(wp::Operator::End), true) => {
+                        value as u32
+                    }
+                    _ => {
+                        all = false;
+                        break;
+                    }
+                };
+                if u64::from(offset) + seg.data.len() as u64 > size {
+                    all = false;
+                    break;
+                }
+                segments.push((d as u32, offset));
+            }
+            if all {
+                let mem = self.layouts[m].memories[mi];
+                keep.extend(segments.into_iter().map(|(d, offset)| (d, (mem, offset))));
+            }
+        }
+        let base = self.layouts[m].data_base;
+        for (d, place) in keep {
+            self.active_datas.insert(base + d, place);
+        }
+    }
+
+    /// When every active data segment of reified module `m` has a constant offset and goes
+    /// into the same memory reached through the vmctx, builds the function that applies them
+    /// in a loop: their bytes are moved into one passive segment (the blob; each original
+    /// output segment is left empty, which behaves as the dropped segment it is after
+    /// instantiation) and their (offset, position in the blob, length) into a table segment
+    /// read as an `(array (mut i32))`. Each segment is checked as `memory.init` checks it, in
+    /// order, so a segment out of bounds traps after the ones before it were written, as in
+    /// core wasm. The instantiation routine then costs one call per instance, not code per
+    /// segment.
+    fn data_init_loop(&mut self, m: StaticModuleIndex, v: &Vmctx) -> Result<Option<OutFunc>> {
+        let info = &self.infos[m];
+        let mut memory = None;
+        let mut entries = Vec::new();
+        for (d, seg) in info.datas.iter().enumerate() {
+            let wp::DataKind::Active {
+                memory_index,
+                offset_expr,
+            } = &seg.kind
+            else {
+                continue;
+            };
+            if *memory.get_or_insert(*memory_index) != *memory_index {
+                return Ok(None);
+            }
+            let mut ops = offset_expr.get_operators_reader();
+            let offset = match (ops.read(), ops.read(), ops.eof()) {
+                (Ok(wp::Operator::I32Const { value }), Ok(wp::Operator::End), true) => value,
+                _ => return Ok(None),
+            };
+            entries.push((d, offset));
+        }
+        let Some(memory) = memory else {
+            return Ok(None);
+        };
+        let MemSlot::Field(memory_field) = v.memories[memory as usize] else {
+            return Ok(None);
+        };
+        let mut blob = Vec::new();
+        let mut table = Vec::with_capacity(12 * entries.len());
+        for &(d, offset) in &entries {
+            let out = (self.layouts[m].data_base as usize) + d;
+            let bytes = std::mem::take(&mut self.datas[out]);
+            table.extend_from_slice(&offset.to_le_bytes());
+            table.extend_from_slice(&(blob.len() as u32).to_le_bytes());
+            table.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            blob.extend_from_slice(&bytes);
+        }
+        let blob_len = u32::try_from(blob.len())
+            .map_err(|_| not_yet("active data segments of more than 4 GiB in a module"))?;
+        let blob_segment = self.datas.len() as u32;
+        self.datas.push(blob);
+        let table_segment = self.datas.len() as u32;
+        self.datas.push(table);
+        let words = 3 * entries.len() as i32;
+
+        let check = self.helper(runtime_structs::Helper::MemoryInitCheck);
+        let (vmctx, table_local, k) = (0, 1, 2);
+        let mut body = we::Function::new([
+            (1, ref_null(runtime_structs::HANDLES)),
+            (1, we::ValType::I32),
+        ]);
+        let word = |body: &mut we::Function, i: i32| {
+            body.instructions()
+                .local_get(table_local)
+                .local_get(k)
+                .i32_const(i)
+                .i32_add()
+                .array_get(runtime_structs::HANDLES);
+        };
+        body.instructions()
+            .i32_const(0)
+            .i32_const(words)
+            .array_new_data(runtime_structs::HANDLES, table_segment)
+            .local_set(table_local)
+            .block(we::BlockType::Empty)
+            .loop_(we::BlockType::Empty)
+            .local_get(k)
+            .i32_const(words)
+            .i32_ge_u()
+            .br_if(1);
+        word(&mut body, 0);
+        word(&mut body, 1);
+        word(&mut body, 2);
+        body.instructions()
+            .local_get(vmctx)
+            .struct_get(v.ty, memory_field)
+            .i32_const(blob_len as i32)
+            .call(check.0)
+            .array_init_data(runtime_structs::BYTES, blob_segment)
+            .local_get(k)
+            .i32_const(3)
+            .i32_add()
+            .local_set(k)
+            .br(0)
+            .end()
+            .end()
+            .end();
+        let ty = self.func_type(&[ref_null(v.ty)], &[]);
+        let name = format!("m{}:data_init", m.as_u32());
+        Ok(Some(self.add_func(ty, name, body)))
     }
 
     fn layout_vmctx(&mut self, m: StaticModuleIndex) -> Result<()> {
@@ -1130,9 +1313,20 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             };
             v.imported_funcs.push(imported);
         }
-        for _ in 0..self.infos[m].datas.len() {
-            let f = v.add(we::ValType::I32);
-            v.datas.push(f);
+        let datas = &self.infos[m].datas;
+        if !datas.is_empty() {
+            v.datas = Some(v.add(ref_null(runtime_structs::HANDLES)));
+            let mut lengths = Vec::with_capacity(4 * datas.len());
+            for d in datas {
+                let len = match d.kind {
+                    wp::DataKind::Passive => d.data.len() as u32,
+                    wp::DataKind::Active { .. } => 0,
+                };
+                lengths.extend_from_slice(&len.to_le_bytes());
+            }
+            v.data_lengths = self.datas.len() as u32;
+            self.datas.push(lengths);
+            v.data_init = self.data_init_loop(m, &v)?;
         }
         for e in 0..self.infos[m].elements.len() {
             let kind = self.infos[m].element_kind(e as u32)?;
@@ -1143,6 +1337,20 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             return Err(crate::error::unsupported(
                 "exceptions in modules instantiated more than once (reified modules)",
             ));
+        }
+        if v.fields.len() > MAX_VMCTX_FIELDS {
+            return Err(crate::error::unsupported(format!(
+                "modules whose vmctx needs more than {MAX_VMCTX_FIELDS} struct fields (Wasm GC's \
+                 limit): core module {} reified with {} fields for its {} memories, {} tables, \
+                 {} globals, {} imported functions and {} element segments",
+                m.as_u32(),
+                v.fields.len(),
+                v.memories.len(),
+                v.tables.len(),
+                v.globals.len(),
+                v.imported_funcs.len(),
+                v.elems.len(),
+            )));
         }
         let idx = (v.ty - self.type_base()) as usize;
         debug_assert!(
@@ -1683,6 +1891,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// Encodes the output module.
     pub fn finish(mut self, component_type: Option<&(String, Vec<u8>)>) -> Result<Vec<u8>> {
+        self.check_limits()?;
         let mut module = we::Module::new();
         let mut types = we::TypeSection::new();
         if self.gc {
@@ -1772,8 +1981,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         module.section(&code);
 
         let mut data = we::DataSection::new();
-        for d in &self.datas {
-            data.passive(d.iter().copied());
+        for (i, d) in self.datas.iter().enumerate() {
+            match self.active_datas.get(&(i as u32)) {
+                Some(&(mem, offset)) => {
+                    data.active(
+                        mem,
+                        &we::ConstExpr::i32_const(offset as i32),
+                        d.iter().copied(),
+                    );
+                }
+                None => {
+                    data.passive(d.iter().copied());
+                }
+            }
         }
         module.section(&data);
 
@@ -1800,6 +2020,47 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             });
         }
         Ok(module.finish())
+    }
+}
+
+impl Lowerer<'_, '_> {
+    /// Checks the output's index spaces against the limits that validators and engines share
+    /// (wasmparser's `limits.rs`), so that an input whose output would pass one is reported as
+    /// unsupported, naming the limit, rather than as an invalid output.
+    fn check_limits(&self) -> Result<()> {
+        let num_types = self.types.len()
+            + if self.gc {
+                runtime_structs::NUM_TYPES as usize
+            } else {
+                0
+            };
+        let counts = [
+            ("types", num_types, 1_000_000),
+            (
+                "functions",
+                self.num_imported_funcs as usize + self.funcs.len(),
+                1_000_000,
+            ),
+            ("globals", self.globals.len(), 1_000_000),
+            ("memories", self.memories.len(), 100),
+            ("tables", self.tables.len(), 100),
+            ("data segments", self.datas.len(), 100_000),
+            ("element segments", self.elems.len(), 100_000),
+        ];
+        for (what, count, limit) in counts {
+            if count > limit {
+                let hint = if what == "memories" || what == "tables" {
+                    "; `--reify all` keeps memories and tables in GC values instead"
+                } else {
+                    ""
+                };
+                return Err(crate::error::unsupported(format!(
+                    "components whose lowered module needs more than {limit} {what} (this one \
+                     needs {count}{hint})"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

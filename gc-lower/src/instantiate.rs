@@ -19,26 +19,43 @@ use crate::rewrite::Sink;
 impl Lowerer<'_, '_> {
     /// Builds the instantiation routine and the exports.
     pub fn instantiate_and_export(&mut self) -> Result<()> {
+        // The instances are instantiated in parts of about `PART_SIZE` bytes of code, each
+        // its own function called in turn: engines compile many small functions faster (and
+        // in parallel) than one long one.
+        const PART_SIZE: usize = 32 * 1024;
+        let ty = self.func_type(&[], &[]);
+        let locals = if self.gc {
+            vec![(1, ref_null(FUNCS))]
+        } else {
+            Vec::new()
+        };
+        let mut parts = Vec::new();
         let mut out = Sink::default();
         let arr_local = 0;
         let instances: Vec<_> = self.graph.instances.keys().collect();
-        for i in instances {
+        let last = instances.len();
+        for (k, i) in instances.into_iter().enumerate() {
             let m = self.graph.instances[i].module;
             if self.layouts[m].reified {
                 self.instantiate_reified(i, arr_local, &mut out)?;
             } else {
                 self.instantiate_native(i, &mut out)?;
             }
+            if out.0.len() >= PART_SIZE || (k + 1 == last && !parts.is_empty()) {
+                let mut part = std::mem::take(&mut out);
+                part.push(we::Instruction::End);
+                let mut body = we::Function::new(locals.clone());
+                body.raw(part.0);
+                let name = format!("_initialize.part{}", parts.len());
+                parts.push(self.add_func(ty, name, body));
+            }
+        }
+        for part in parts {
+            out.push(we::Instruction::Call(part.0));
         }
         out.push(we::Instruction::End);
-        let locals = if self.gc {
-            vec![(1, ref_null(FUNCS))]
-        } else {
-            Vec::new()
-        };
         let mut body = we::Function::new(locals);
         body.raw(out.0);
-        let ty = self.func_type(&[], &[]);
         let init = self.add_func(ty, "_initialize".into(), body);
         self.exports
             .push(("_initialize".into(), we::ExportKind::Func, init.0));
@@ -153,12 +170,15 @@ impl Lowerer<'_, '_> {
                 offset_expr,
             } = &seg.kind
             {
+                let seg_out = self.layouts[m].data_base + d as u32;
+                if self.active_datas.contains_key(&seg_out) {
+                    continue; // applied when the output is instantiated
+                }
                 let mem = self.layouts[m].memories[*memory_index as usize];
                 let offset = self.native_const_expr(m, offset_expr)?;
                 emit_const(out, &offset);
                 out.push(I::I32Const(0));
                 out.push(I::I32Const(seg.data.len() as i32));
-                let seg_out = self.layouts[m].data_base + d as u32;
                 out.push(I::MemoryInit {
                     mem,
                     data_index: seg_out,
@@ -193,7 +213,8 @@ impl Lowerer<'_, '_> {
         let tab_fields = v.tables.clone();
         let global_slots = v.globals.clone();
         let func_slots = v.imported_funcs.clone();
-        let data_fields = v.datas.clone();
+        let data_lengths = v.datas.map(|field| (field, v.data_lengths));
+        let data_init = v.data_init;
         let elem_fields = v.elems.clone();
         let args = self.graph.instances[i].args.clone();
 
@@ -353,16 +374,30 @@ impl Lowerer<'_, '_> {
             }
         }
 
-        // Data segments.
+        // Data segments: the lengths (a passive segment's, 0 for an active one), then apply the
+        // active ones.
         let datas = self.infos[m].datas.clone();
+        if let Some((field, segment)) = data_lengths {
+            out.push(I::GlobalGet(g));
+            out.push(I::I32Const(0));
+            out.push(I::I32Const(datas.len() as i32));
+            out.push(I::ArrayNewData {
+                array_type_index: runtime_structs::HANDLES,
+                array_data_index: segment,
+            });
+            set(out, field);
+        }
+        if let Some(f) = data_init {
+            out.push(I::GlobalGet(g));
+            out.push(I::Call(f.0));
+        }
         for (d, seg) in datas.iter().enumerate() {
+            if data_init.is_some() {
+                break; // applied in a loop
+            }
             let len = seg.data.len() as i32;
             match &seg.kind {
-                wp::DataKind::Passive => {
-                    out.push(I::GlobalGet(g));
-                    out.push(I::I32Const(len));
-                    set(out, data_fields[d]);
-                }
+                wp::DataKind::Passive => {}
                 wp::DataKind::Active {
                     memory_index,
                     offset_expr,

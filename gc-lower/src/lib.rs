@@ -140,9 +140,20 @@ pub(crate) fn prepare<'data>(
 }
 
 /// The instance graph of a translated component.
+///
+/// Errors: [`Unsupported`] when it has more than [`front::MAX_CORE_INSTANCES`] core instances
+/// (the count before translation does not see every way to instantiate a component).
 fn instance_graph(front: &front::Front<'_>) -> anyhow::Result<multi_instance::InstanceGraph> {
-    multi_instance::InstanceGraph::build(&front.translation.component, &front.modules)
-        .map_err(|e| error::not_yet(format!("{e:#}")))
+    let graph = multi_instance::InstanceGraph::build(&front.translation.component, &front.modules)
+        .map_err(|e| error::not_yet(format!("{e:#}")))?;
+    let count = graph.instances.len() as u64;
+    if count > front::MAX_CORE_INSTANCES {
+        return Err(error::unsupported(format!(
+            "components that create more than {} core instances (this one creates {count})",
+            front::MAX_CORE_INSTANCES
+        )));
+    }
+    Ok(graph)
 }
 
 /// Which modules to reify: [`fuse::plan_reified`] with the instance of the memory the host
@@ -167,10 +178,12 @@ fn plan(
 }
 
 /// The wasm features the output may use: Wasm GC (and what it builds on), multi-memory, bulk
-/// memory, tail calls and extended constant expressions.
+/// memory, tail calls, extended constant expressions, and the atomic instructions of threads
+/// on unshared memories (an input's shared memory is rejected, so the output has none).
 pub fn output_features() -> wasmtime_environ::wasmparser::WasmFeatures {
     use wasmtime_environ::wasmparser::WasmFeatures as F;
     F::WASM2
+        | F::THREADS
         | F::GC
         | F::FUNCTION_REFERENCES
         | F::MULTI_MEMORY

@@ -23,7 +23,7 @@
 //! - the other memory and table instructions call the runtime helpers of `runtime-structs`
 //!   with the box from the vmctx pushed after the original operands;
 //! - `memory.init` checks through a helper, then copies with `array.init_data`; `data.drop`
-//!   zeroes the instance's segment length, `elem.drop` nulls its materialized segment;
+//!   zeroes the instance's segment length (in the vmctx's array of lengths), `elem.drop` nulls its materialized segment;
 //! - globals are vmctx fields, or boxes when mutable and shared, or the output's own global
 //!   when every instance imports the same one;
 //! - `call_indirect` casts the closure's function to the entry type `(params.., anyref)` of
@@ -37,8 +37,10 @@
 //!
 //! Known imprecisions: trap messages differ from core wasm (`unreachable`, `cast failure`
 //! where wasm says `out of bounds memory access`, `indirect call type mismatch`); SIMD
-//! memory access, atomics, exceptions and typed function references in reified modules are
-//! reported as unsupported.
+//! memory access, atomics on reified memories, exceptions and typed function references in
+//! reified modules are reported as unsupported. Atomics on a native memory (an unreified
+//! module's, or one every instance of a reified module reaches directly) pass through: the
+//! memory is never shared, so they are single-threaded.
 
 use anyhow::{Result, anyhow, bail};
 use runtime_structs::{CLOSURE, Helper, LoadKind, StoreKind, field};
@@ -239,6 +241,12 @@ impl Scratch {
     }
 }
 
+/// The vmctx field holding the data segment lengths, for an instruction that names a segment.
+fn data_lengths(v: &crate::fuse::Vmctx) -> Result<u32> {
+    v.datas
+        .ok_or_else(|| anyhow!("data segment instruction in a module without data segments"))
+}
+
 /// The memories that a memory instruction touches (none for other instructions).
 fn memories_of(op: &wp::Operator<'_>) -> [Option<u32>; 2] {
     use wp::Operator as O;
@@ -429,6 +437,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             .renumber(m)
             .instruction(op.clone())
             .map_err(|e| match e {
+                reencode::Error::UserError(_)
+                    if self.layouts[m].reified && format!("{op:?}").contains("Atomic") =>
+                {
+                    not_yet(
+                        "atomic instructions on a memory of a module instantiated more than once \
+                         (a reified memory)",
+                    )
+                }
                 reencode::Error::UserError(what) if self.layouts[m].reified => {
                     not_yet(format!("instruction `{op:?}` in a reified module ({what})"))
                 }
@@ -575,7 +591,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             O::MemoryInit { data_index, mem } => {
                 get(out, mem_field(mem)?);
-                get(out, slot(&v.datas, "data segment", data_index)?);
+                get(out, data_lengths(v)?);
+                out.push(I::I32Const(data_index as i32));
+                out.push(I::ArrayGet(runtime_structs::HANDLES));
                 out.push(I::Call(self.helper(Helper::MemoryInitCheck).0));
                 out.push(I::ArrayInitData {
                     array_type_index: runtime_structs::BYTES,
@@ -583,12 +601,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 });
             }
             O::DataDrop { data_index } => {
-                vmctx.push(out);
+                get(out, data_lengths(v)?);
+                out.push(I::I32Const(data_index as i32));
                 out.push(I::I32Const(0));
-                out.push(I::StructSet {
-                    struct_type_index: vty,
-                    field_index: slot(&v.datas, "data segment", data_index)?,
-                });
+                out.push(I::ArraySet(runtime_structs::HANDLES));
             }
             O::TableGet { table } => {
                 let kind = self.infos[m].table_kind(table)?;

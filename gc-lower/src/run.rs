@@ -179,6 +179,7 @@ pub fn engine() -> Result<Engine> {
         .wasm_function_references(true)
         .wasm_reference_types(true)
         .wasm_multi_memory(true)
+        .wasm_threads(true)
         .wasm_tail_call(true)
         .wasm_exceptions(true);
     Engine::new(&config)

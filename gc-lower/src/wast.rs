@@ -178,6 +178,7 @@ impl Engines {
             .wasm_function_references(true)
             .wasm_reference_types(true)
             .wasm_multi_memory(true)
+            .wasm_threads(true)
             .wasm_component_model_map(component_model)
             .wasm_exceptions(true)
             .wasm_tail_call(true)

@@ -320,8 +320,8 @@ layouts! {
     }
 
     /// `(array (mut i32))`: the slots of a resource handle table, four `i32`s per slot
-    /// (kind, resource table type, rep, and the kind's extra word), or a growable stack of
-    /// `i32`s.
+    /// (kind, resource table type, rep, and the kind's extra word), a growable stack of
+    /// `i32`s, or the lengths in bytes of a reified instance's data segments.
     array HANDLES = (mut i32);
 
     /// A component instance's resource handle table: `(struct (field $slots (mut (ref

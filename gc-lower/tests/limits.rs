@@ -1,0 +1,302 @@
+//! Inputs at the limits of what Wasm and the output may hold: many data segments, many
+//! instances. The big inputs are generated here, not committed; each runs through
+//! `gc-lower wast` (native wasmtime against the lowered output) in both reify modes, or must
+//! be rejected with an error naming the limit.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the gc-lower crate lives in the workspace root")
+        .to_path_buf()
+}
+
+fn gc_lower(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gc-lower"))
+        .args(args)
+        .current_dir(repo_root())
+        .output()
+        .expect("failed to run `gc-lower`")
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+/// Runs `gc-lower wast FILE --reify REIFY` and checks that every assertion passed, none
+/// failed and none was skipped.
+fn assert_wast_passes(file: &Path, reify: &str) {
+    let output = gc_lower(&["wast", path_str(file), "--reify", reify]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "`gc-lower wast --reify {reify}` exited with {}:\n{stdout}\n{stderr}",
+        output.status
+    );
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("");
+    assert!(
+        last.contains(" 0 failed, 0 skipped") && !last.starts_with("0 passed"),
+        "`gc-lower wast --reify {reify}`: {last}\n{stdout}\n{stderr}"
+    );
+}
+
+/// The number of data segments of the generated module: one more than Wasm GC's limit on
+/// struct fields, which a field per segment in the vmctx would pass.
+const SEGMENTS: usize = 10_001;
+
+/// A module with [`SEGMENTS`] data segments (the first half active, each writing its index as
+/// an `i32` at 4 × index; the rest passive, each holding its index as an `i32`), instantiated
+/// twice, with assertions on the memory contents, `memory.init` and `data.drop`.
+fn many_segments_wast() -> String {
+    let active = SEGMENTS / 2;
+    let mut module = String::from("(core module $M\n  (memory 1)\n");
+    for d in 0..SEGMENTS {
+        let bytes: String = (d as u32)
+            .to_le_bytes()
+            .iter()
+            .map(|b| format!("\\{b:02x}"))
+            .collect();
+        if d < active {
+            writeln!(module, "  (data (i32.const {}) \"{bytes}\")", 4 * d).unwrap();
+        } else {
+            writeln!(module, "  (data \"{bytes}\")").unwrap();
+        }
+    }
+    let last = SEGMENTS - 1;
+    write!(
+        module,
+        r#"  (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "init") (param i32 i32) (memory.init {last} (local.get 0) (i32.const 0) (local.get 1)))
+  (func (export "init-active") (param i32 i32) (memory.init 7 (local.get 0) (i32.const 0) (local.get 1)))
+  (func (export "drop") (data.drop {last})))
+"#
+    )
+    .unwrap();
+    let mut wast = format!("(component\n{module}");
+    wast.push_str(
+        r#"  (core instance $a (instantiate $M))
+  (core instance $b (instantiate $M))
+  (func (export "load-a") (param "addr" u32) (result u32) (canon lift (core func $a "load")))
+  (func (export "load-b") (param "addr" u32) (result u32) (canon lift (core func $b "load")))
+  (func (export "init-a") (param "dst" u32) (param "len" u32) (canon lift (core func $a "init")))
+  (func (export "init-b") (param "dst" u32) (param "len" u32) (canon lift (core func $b "init")))
+  (func (export "init-active-a") (param "dst" u32) (param "len" u32) (canon lift (core func $a "init-active")))
+  (func (export "drop-a") (canon lift (core func $a "drop")))
+)
+"#,
+    );
+    for d in [0, 1, 7, active / 2, active - 1] {
+        for side in ["a", "b"] {
+            writeln!(
+                wast,
+                "(assert_return (invoke \"load-{side}\" (u32.const {})) (u32.const {d}))",
+                4 * d
+            )
+            .unwrap();
+        }
+    }
+    let free = 4 * active + 64;
+    writeln!(
+        wast,
+        "(assert_return (invoke \"load-a\" (u32.const {})) (u32.const 0))",
+        4 * active
+    )
+    .unwrap();
+    // An active segment is dropped once applied: only an empty `memory.init` of it passes.
+    writeln!(
+        wast,
+        "(assert_return (invoke \"init-active-a\" (u32.const {free}) (u32.const 0)))"
+    )
+    .unwrap();
+    writeln!(
+        wast,
+        "(assert_return (invoke \"init-a\" (u32.const {free}) (u32.const 4)))"
+    )
+    .unwrap();
+    writeln!(
+        wast,
+        "(assert_return (invoke \"load-a\" (u32.const {free})) (u32.const {last}))"
+    )
+    .unwrap();
+    writeln!(
+        wast,
+        "(assert_return (invoke \"load-b\" (u32.const {free})) (u32.const 0))"
+    )
+    .unwrap();
+    writeln!(wast, "(assert_return (invoke \"drop-a\"))").unwrap();
+    writeln!(
+        wast,
+        "(assert_return (invoke \"init-a\" (u32.const {free}) (u32.const 0)))"
+    )
+    .unwrap();
+    // The other instance's copy of the segment is intact.
+    writeln!(
+        wast,
+        "(assert_return (invoke \"init-b\" (u32.const {}) (u32.const 4)))",
+        free + 4
+    )
+    .unwrap();
+    writeln!(
+        wast,
+        "(assert_return (invoke \"load-b\" (u32.const {})) (u32.const {last}))",
+        free + 4
+    )
+    .unwrap();
+    // Last, since a trap leaves the component instance unusable.
+    writeln!(wast, "(assert_trap (invoke \"init-a\" (u32.const {free}) (u32.const 4)) \"out of bounds memory access\")").unwrap();
+    wast
+}
+
+#[test]
+fn more_data_segments_than_struct_fields() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let file = dir.path().join("many-segments.wast");
+    std::fs::write(&file, many_segments_wast()).expect("failed to write the script");
+    assert_wast_passes(&file, "auto");
+    assert_wast_passes(&file, "all");
+}
+
+/// Lowers `file` (relative to the workspace root) with `--reify REIFY` to a temporary file;
+/// returns the output's status and standard error.
+fn lower(file: &str, reify: &str) -> (Output, bool) {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let out = dir.path().join("out.wasm");
+    let output = gc_lower(&[file, "--reify", reify, "-o", path_str(&out)]);
+    let written = out.exists();
+    (output, written)
+}
+
+#[test]
+fn atomics_on_an_unshared_memory() {
+    let (output, written) = lower("tests/limits/atomics.wat", "auto");
+    assert!(
+        output.status.success() && written,
+        "`gc-lower --reify auto` failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (output, written) = lower("tests/limits/atomics.wat", "all");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(!written, "output written despite the error");
+    assert!(
+        stderr.contains("not supported yet: atomic instructions"),
+        "stderr:\n{stderr}"
+    );
+}
+
+/// A component of `levels` nested components, each instantiating the one inside it twice; the
+/// innermost instantiates a core module once: 2^`levels` core instances in a few kilobytes.
+fn nested_twice(levels: u32) -> String {
+    let mut wat = String::from("(component $L0 (core module $m) (core instance (instantiate $m)))");
+    for k in 1..=levels {
+        let below = k - 1;
+        wat = format!(
+            "(component $L{k}\n  {wat}\n  (instance (instantiate $L{below})) (instance \
+             (instantiate $L{below})))"
+        );
+    }
+    wat
+}
+
+/// Lowers the text `wat` (written to a temporary file) with `--reify REIFY`.
+fn lower_text(wat: &str, reify: &str) -> (Output, bool) {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let input = dir.path().join("input.wat");
+    std::fs::write(&input, wat).expect("failed to write the input");
+    let out = dir.path().join("out.wasm");
+    let output = gc_lower(&[path_str(&input), "--reify", reify, "-o", path_str(&out)]);
+    let written = out.exists();
+    (output, written)
+}
+
+fn assert_unsupported(output: &Output, written: bool, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(!written, "output written despite the error");
+    for needle in needles {
+        assert!(stderr.contains(needle), "no `{needle}` in:\n{stderr}");
+    }
+}
+
+#[test]
+fn exponential_nesting_is_rejected_before_translation() {
+    let wat = nested_twice(40);
+    let start = std::time::Instant::now();
+    let (output, written) = lower_text(&wat, "auto");
+    assert_unsupported(
+        &output,
+        written,
+        &[
+            "more than 100000 core instances",
+            "creates 1099511627776",
+            "are not supported",
+        ],
+    );
+    // Translating it would not end; the count before translation ends at once.
+    assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
+    let (output, written) = lower_text(&nested_twice(17), "all");
+    assert_unsupported(&output, written, &["(this one creates 131072)"]);
+}
+
+#[test]
+fn instances_below_the_budget_lower() {
+    for reify in ["auto", "all"] {
+        let (output, written) = lower_text(&nested_twice(12), reify);
+        assert!(
+            output.status.success() && written,
+            "4096 instances, `--reify {reify}`: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn output_limits_are_named() {
+    // 101 modules instantiated once each keep 101 native memories under `--reify auto`,
+    // one more than a module may have.
+    let mut wat = String::from("(component\n");
+    for i in 0..101 {
+        writeln!(
+            wat,
+            "  (core module $m{i} (memory 1)) (core instance (instantiate $m{i}))"
+        )
+        .unwrap();
+    }
+    wat.push(')');
+    let (output, written) = lower_text(&wat, "auto");
+    assert_unsupported(
+        &output,
+        written,
+        &["more than 100 memories (this one needs 101"],
+    );
+    let (output, written) = lower_text(&wat, "all");
+    assert!(
+        output.status.success() && written,
+        "`--reify all`: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn vmctx_field_limit_is_named() {
+    // 10 001 mutable globals of a module instantiated twice would take a vmctx field each.
+    let mut wat = String::from("(component\n  (core module $M\n");
+    for _ in 0..10_001 {
+        wat.push_str("    (global (mut i32) (i32.const 0))\n");
+    }
+    wat.push_str("  )\n  (core instance (instantiate $M))\n  (core instance (instantiate $M)))");
+    let (output, written) = lower_text(&wat, "auto");
+    assert_unsupported(
+        &output,
+        written,
+        &["more than 10000 struct fields", "10001 globals"],
+    );
+}

@@ -1,0 +1,36 @@
+;; Atomic instructions on an unshared memory (threads' atomics without a shared memory).
+;; Instantiated once, the module keeps a native memory under `--reify auto` and its atomics pass
+;; through; instantiated twice (or under `--reify all`) its memory is reified, and atomics on a
+;; reified memory are reported as not supported yet.
+(component
+  (core module $M
+    (memory 1 1)
+    (data (i32.const 8) "\01\00\00\00\00\00\00\00")
+    (func (export "load") (param i32) (result i32) (i32.atomic.load (local.get 0)))
+    (func (export "load64") (param i32) (result i64) (i64.atomic.load (local.get 0)))
+    (func (export "store") (param i32 i32) (i32.atomic.store (local.get 0) (local.get 1)))
+    (func (export "add") (param i32 i32) (result i32)
+      (i32.atomic.rmw.add (local.get 0) (local.get 1)))
+    (func (export "sub8") (param i32 i32) (result i32)
+      (i32.atomic.rmw8.sub_u (local.get 0) (local.get 1)))
+    (func (export "xchg64") (param i32 i64) (result i64)
+      (i64.atomic.rmw.xchg (local.get 0) (local.get 1)))
+    (func (export "cmpxchg") (param i32 i32 i32) (result i32)
+      (i32.atomic.rmw.cmpxchg (local.get 0) (local.get 1) (local.get 2)))
+    (func (export "notify") (param i32 i32) (result i32)
+      (memory.atomic.notify (local.get 0) (local.get 1)))
+    (func (export "wait") (param i32 i32) (result i32)
+      (memory.atomic.wait32 (local.get 0) (local.get 1) (i64.const 0)))
+    (func (export "fence") atomic.fence))
+  (core instance $m (instantiate $M))
+  (func (export "load") (param "addr" u32) (result u32) (canon lift (core func $m "load")))
+  (func (export "load64") (param "addr" u32) (result u64) (canon lift (core func $m "load64")))
+  (func (export "store") (param "addr" u32) (param "v" u32) (canon lift (core func $m "store")))
+  (func (export "add") (param "addr" u32) (param "v" u32) (result u32) (canon lift (core func $m "add")))
+  (func (export "sub8") (param "addr" u32) (param "v" u32) (result u32) (canon lift (core func $m "sub8")))
+  (func (export "xchg64") (param "addr" u32) (param "v" u64) (result u64) (canon lift (core func $m "xchg64")))
+  (func (export "cmpxchg") (param "addr" u32) (param "expected" u32) (param "v" u32) (result u32) (canon lift (core func $m "cmpxchg")))
+  (func (export "notify") (param "addr" u32) (param "count" u32) (result u32) (canon lift (core func $m "notify")))
+  (func (export "wait") (param "addr" u32) (param "expected" u32) (result u32) (canon lift (core func $m "wait")))
+  (func (export "fence") (canon lift (core func $m "fence")))
+)
