@@ -55,7 +55,7 @@
 //! segments all have constant offsets into one memory gets one function that applies them
 //! from a table in a loop (one call per instance); an unreified module's segments into its own
 //! memory stay active in the output when they are all constant and in bounds; and the routine
-//! is split into parts of about 32 KiB of code, each its own function.
+//! is split into parts of about 4 KiB of code, each its own function.
 
 use std::collections::BTreeSet;
 

@@ -21,8 +21,9 @@ impl Lowerer<'_, '_> {
     pub fn instantiate_and_export(&mut self) -> Result<()> {
         // The instances are instantiated in parts of about `PART_SIZE` bytes of code, each
         // its own function called in turn: engines compile many small functions faster (and
-        // in parallel) than one long one.
-        const PART_SIZE: usize = 32 * 1024;
+        // in parallel) than one long one. wasmtime started 8 192 instances about twice as fast
+        // with parts of 4 KiB as with parts of 32 KiB.
+        const PART_SIZE: usize = 4 * 1024;
         let ty = self.func_type(&[], &[]);
         let locals = if self.gc {
             vec![(1, ref_null(FUNCS))]
