@@ -17,6 +17,7 @@ pub mod graph;
 pub mod host;
 pub mod instantiate;
 pub mod module_info;
+pub mod names;
 pub mod output;
 pub mod resources;
 pub mod rewrite;
