@@ -74,6 +74,7 @@ use crate::error::not_yet;
 use crate::front::Front;
 use crate::host::HostInterface;
 use crate::module_info::ModuleInfo;
+use crate::names::InputNames;
 use crate::rewrite::{Renumber, Sink};
 
 /// A function of the output module.
@@ -259,6 +260,8 @@ pub struct OutFunction {
     pub body: Option<we::Function>,
     /// Its name, for the name section.
     pub name: String,
+    /// Its local names, for the name section, sorted by local index.
+    pub locals: Vec<(u32, String)>,
 }
 
 /// The lowering in progress: inputs, decisions, and the output's index spaces.
@@ -314,6 +317,8 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) late: Option<LateFuncs>,
     /// How loads and stores on reified memories are emitted.
     pub(crate) memory_access: crate::memory_access::MemoryAccess,
+    /// The names and metadata of each laid-out static module (see `crate::names`).
+    pub(crate) names: HashMap<StaticModuleIndex, InputNames>,
 }
 
 /// The functions of other core instances that the module-graph form's trampolines module calls
@@ -566,6 +571,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             num_imported_funcs: 0,
             late,
             memory_access: Default::default(),
+            names: HashMap::new(),
         };
         lw.layout(reified)?;
         Ok(lw)
@@ -741,6 +747,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             origin: None,
             body: None,
             name,
+            locals: Vec::new(),
         });
         OutFunc(index)
     }
@@ -751,8 +758,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         self.funcs[slot as usize].origin
     }
 
-    /// Adds a glue function with its body.
+    /// Adds a glue function with its body; its output name is `name` prefixed with
+    /// `gc-lower:` (once).
     pub fn add_func(&mut self, ty: u32, name: String, body: we::Function) -> OutFunc {
+        let name = match name.starts_with("gc-lower:") {
+            true => name,
+            false => format!("gc-lower:{name}"),
+        };
         let f = self.add_func_slot(ty, name);
         self.funcs[(f.0 - self.num_imported_funcs) as usize].body = Some(body);
         f
@@ -827,6 +839,15 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     ..Vmctx::default()
                 });
             }
+            let names = InputNames::parse(self.front.modules[m].wasm);
+            if !names.dwarf.is_empty() {
+                eprintln!(
+                    "warning: dropping the DWARF debug info of core module `{}` ({}): the \
+                     lowering moves its code",
+                    names.label(m.as_u32()),
+                    names.dwarf.join(", ")
+                );
+            }
             let nimp = self.infos[m].num_imported_funcs as usize;
             let defined: Vec<u32> = self.infos[m].funcs[nimp..].to_vec();
             let mut defined_sigs = Vec::new();
@@ -843,11 +864,16 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     None => self.layouts[m].types[*t as usize],
                 };
                 defined_sigs.push(sig);
-                let f = self.add_func_slot(sig, format!("m{}:f{}", m.as_u32(), nimp + i));
-                self.funcs[(f.0 - self.num_imported_funcs) as usize].origin = Some((m, *t));
+                let index = (nimp + i) as u32;
+                let f = self.add_func_slot(sig, names.func_name(m.as_u32(), index));
+                let num_params = sigs[*t as usize].0.len() as u32;
+                let slot = &mut self.funcs[(f.0 - self.num_imported_funcs) as usize];
+                slot.origin = Some((m, *t));
+                slot.locals = names.local_names(index, num_params, is_reified);
                 first.get_or_insert(f.0);
             }
             self.layouts[m].defined_sigs = defined_sigs;
+            self.names.insert(m, names);
             self.layouts[m].func_base = first.unwrap_or(0);
         }
 
@@ -1707,10 +1733,22 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         let g = self.instance_globals[instance].expect("reified instance has a global");
         ins.global_get(g.0).call(func.0).end();
-        let f = self.add_func(ty, format!("bound{}:{}", instance.as_u32(), func.0), body);
+        let f = self.add_func(
+            ty,
+            format!("bound{}:{}", instance.as_u32(), self.func_name(func)),
+            body,
+        );
         self.funcs[(f.0 - self.num_imported_funcs) as usize].origin = origin;
         self.bound.insert(target, f);
         Ok(f)
+    }
+
+    /// The output name of function `f`.
+    fn func_name(&self, f: OutFunc) -> String {
+        match f.0.checked_sub(self.num_imported_funcs) {
+            Some(slot) => self.funcs[slot as usize].name.clone(),
+            None => format!("import{}", f.0),
+        }
     }
 
     /// The output type of function `f`.
@@ -1759,7 +1797,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 .ref_cast_nullable(we::HeapType::Concrete(vt));
         }
         ins.call(func.0).end();
-        let f = self.add_func(ty, format!("entry:{}", func.0), body);
+        let f = self.add_func(ty, format!("entry:{}", self.func_name(func)), body);
         self.entry_thunks.insert(key, f);
         self.declared.insert(f.0);
         Ok((f, ty))
@@ -2006,12 +2044,28 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             fnames.append(self.num_imported_funcs + i as u32, &f.name);
         }
         names.functions(&fnames);
+        let mut lnames = we::IndirectNameMap::new();
+        for (i, f) in self.funcs.iter().enumerate() {
+            if !f.locals.is_empty() {
+                let mut map = we::NameMap::new();
+                for (local, name) in &f.locals {
+                    map.append(*local, name);
+                }
+                lnames.append(self.num_imported_funcs + i as u32, &map);
+            }
+        }
+        names.locals(&lnames);
         let mut gnames = we::NameMap::new();
         for (i, (_, _, name)) in self.globals.iter().enumerate() {
             gnames.append(i as u32, name);
         }
         names.globals(&gnames);
         module.section(&names);
+        let mut modules: Vec<_> = self.names.iter().collect();
+        modules.sort_by_key(|(m, _)| **m);
+        module.section(&crate::names::producers_section(
+            modules.iter().filter_map(|(_, n)| n.producers.as_ref()),
+        ));
 
         if let Some((name, data)) = component_type {
             module.section(&we::CustomSection {

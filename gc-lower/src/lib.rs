@@ -18,6 +18,7 @@ pub mod host;
 pub mod instantiate;
 pub mod memory_access;
 pub mod module_info;
+pub mod names;
 pub mod output;
 pub mod resources;
 pub mod rewrite;

@@ -1,0 +1,160 @@
+//! Names and metadata of the input's core modules, carried into the output.
+//!
+//! A backtrace or a profile of the output should name the program's functions, not gc-lower's
+//! index spaces. Each static module is emitted once, so its defined functions keep the names of
+//! its `name` section, prefixed with a readable *module label* (the module's own name, else
+//! `module{N}` with its static index) and `!`, the separator wasmtime prints between a module
+//! and a function; a function the input leaves unnamed is `m{N}:f{K}` (static module `N`,
+//! function index `K`). gc-lower's own glue is named `gc-lower:…`.
+//!
+//! ```text
+//! ;; input: static module 2            ;; output name section
+//! (module $libc                         (func $libc!malloc ...)
+//!   (func $malloc ...)                  (func $m2:f1 ...)
+//!   (func ...))                         (func $gc-lower:bound3:libc!malloc ...)
+//! ```
+//!
+//! Local names follow their function; a reified function's locals at or above its vmctx
+//! parameter move up by one, and the vmctx parameter is named `vmctx`.
+//!
+//! The inputs' `producers` sections are merged into one, with gc-lower added under
+//! `processed-by`, as wasm-tools does. DWARF (`.debug_*` sections) describes code offsets that
+//! the lowering changes, so it is dropped, with one line on stderr naming the module.
+//!
+//! Names and producers are never trusted: a malformed `name` or `producers` section (or a part
+//! of one) is ignored, never an error. Names are metadata; the code is the same without them.
+
+use hashbrown::HashMap;
+use wasmtime_environ::wasmparser as wp;
+
+/// What the custom sections of one input core module say about it.
+#[derive(Debug, Default)]
+pub struct InputNames {
+    /// The module's own name (the `name` section's module subsection).
+    pub module: Option<String>,
+    /// Function names, by function index (imported functions first).
+    pub funcs: HashMap<u32, String>,
+    /// Local names, by function index, then local index (parameters first).
+    pub locals: HashMap<u32, Vec<(u32, String)>>,
+    /// The `producers` section, if well formed.
+    pub producers: Option<wasm_metadata::Producers>,
+    /// The names of its DWARF (`.debug_*`) sections, in order.
+    pub dwarf: Vec<String>,
+}
+
+impl InputNames {
+    /// Reads the custom sections of the core module `wasm` (binary). A malformed section, or
+    /// a malformed part of the `name` section, is skipped; parsing stops at the first
+    /// malformed payload of the module.
+    pub fn parse(wasm: &[u8]) -> Self {
+        let mut names = Self::default();
+        for payload in wp::Parser::new(0).parse_all(wasm) {
+            let Ok(payload) = payload else { break };
+            let wp::Payload::CustomSection(section) = payload else {
+                continue;
+            };
+            match section.as_known() {
+                wp::KnownCustom::Name(reader) => names.read_name_section(reader),
+                wp::KnownCustom::Producers(_) => {
+                    names.producers =
+                        wasm_metadata::Producers::from_bytes(section.data(), section.data_offset())
+                            .ok();
+                }
+                _ if section.name().starts_with(".debug_") => {
+                    names.dwarf.push(section.name().to_string());
+                }
+                _ => {}
+            }
+        }
+        names
+    }
+
+    fn read_name_section(&mut self, reader: wp::NameSectionReader<'_>) {
+        for subsection in reader {
+            let Ok(subsection) = subsection else { break };
+            match subsection {
+                wp::Name::Module { name, .. } => self.module = Some(name.to_string()),
+                wp::Name::Function(map) => {
+                    for naming in map.into_iter().map_while(Result::ok) {
+                        self.funcs.insert(naming.index, naming.name.to_string());
+                    }
+                }
+                wp::Name::Local(map) => {
+                    for func in map.into_iter().map_while(Result::ok) {
+                        let locals = func
+                            .names
+                            .into_iter()
+                            .map_while(Result::ok)
+                            .map(|n| (n.index, n.name.to_string()))
+                            .collect();
+                        self.locals.insert(func.index, locals);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The label of static module `index` in output names: its own name, else `module{N}`.
+    pub fn label(&self, index: u32) -> String {
+        match &self.module {
+            Some(name) => name.clone(),
+            None => format!("module{index}"),
+        }
+    }
+
+    /// The output name of function `func` of static module `index`: `label!name`, or
+    /// `m{N}:f{K}` when the input does not name it.
+    pub fn func_name(&self, index: u32, func: u32) -> String {
+        match self.funcs.get(&func) {
+            Some(name) => format!("{}!{name}", self.label(index)),
+            None => format!("m{index}:f{func}"),
+        }
+    }
+
+    /// The output local names of function `func`, which has `num_params` parameters and, when
+    /// `reified`, a vmctx parameter after them; sorted by local index.
+    pub fn local_names(&self, func: u32, num_params: u32, reified: bool) -> Vec<(u32, String)> {
+        let mut out: Vec<(u32, String)> = self
+            .locals
+            .get(&func)
+            .into_iter()
+            .flatten()
+            .map(|(i, name)| {
+                let i = if reified && *i >= num_params {
+                    i.saturating_add(1)
+                } else {
+                    *i
+                };
+                (i, name.clone())
+            })
+            .collect();
+        if reified {
+            out.push((num_params, "vmctx".into()));
+        }
+        out.sort_by_key(|(i, _)| *i);
+        out.dedup_by_key(|(i, _)| *i);
+        out
+    }
+}
+
+/// The output's `producers` section: every input's fields merged, and gc-lower under
+/// `processed-by`.
+pub fn producers_section<'a>(
+    inputs: impl IntoIterator<Item = &'a wasm_metadata::Producers>,
+) -> wasm_encoder::ProducersSection {
+    let mut merged = wasm_metadata::Producers::empty();
+    for p in inputs {
+        merged.merge(p);
+    }
+    merged.add("processed-by", "gc-lower", env!("CARGO_PKG_VERSION"));
+    let mut section = wasm_encoder::ProducersSection::new();
+    for (field, values) in merged.iter() {
+        let mut out = wasm_encoder::ProducersField::new();
+        for (name, version) in values.iter() {
+            out.value(name, version);
+        }
+        section.field(field, &out);
+    }
+    section
+}

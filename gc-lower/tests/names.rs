@@ -1,0 +1,213 @@
+//! The output's name and `producers` sections: the input's function and local names under a
+//! module label, wasmtime backtraces that name the original functions, merged producers, and
+//! malformed names or DWARF in the input.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gc_lower::{Options, ReifyMode};
+use wasmtime::{Config, Engine, Instance, Module, Store, WasmBacktrace, WasmBacktraceDetails};
+use wasmtime_environ::wasmparser::{KnownCustom, Name, Parser, Payload};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the gc-lower crate lives in the workspace root")
+        .to_path_buf()
+}
+
+fn component(file: &str) -> Vec<u8> {
+    wat::parse_file(repo_root().join("tests/names").join(file)).expect("test component parses")
+}
+
+const MODES: [ReifyMode; 2] = [ReifyMode::Auto, ReifyMode::All];
+
+/// The function names and the local names (by function name) of `module`'s name section.
+fn names(module: &[u8]) -> (Vec<String>, Vec<(String, Vec<String>)>) {
+    let mut funcs = Vec::new();
+    let mut by_index = std::collections::HashMap::new();
+    let mut locals = Vec::new();
+    for payload in Parser::new(0).parse_all(module) {
+        let Payload::CustomSection(section) = payload.expect("output parses") else {
+            continue;
+        };
+        let KnownCustom::Name(reader) = section.as_known() else {
+            continue;
+        };
+        for subsection in reader {
+            match subsection.expect("output name section parses") {
+                Name::Function(map) => {
+                    for naming in map {
+                        let naming = naming.expect("function name parses");
+                        funcs.push(naming.name.to_string());
+                        by_index.insert(naming.index, naming.name.to_string());
+                    }
+                }
+                Name::Local(map) => {
+                    for func in map {
+                        let func = func.expect("local names parse");
+                        let names = func
+                            .names
+                            .into_iter()
+                            .map(|n| n.expect("local name parses").name.to_string())
+                            .collect();
+                        locals.push((by_index[&func.index].clone(), names));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    (funcs, locals)
+}
+
+fn engine() -> Engine {
+    let mut config = Config::new();
+    config
+        .wasm_gc(true)
+        .wasm_function_references(true)
+        .wasm_reference_types(true)
+        .wasm_multi_memory(true)
+        .wasm_backtrace_details(WasmBacktraceDetails::Enable);
+    Engine::new(&config).expect("failed to create the engine")
+}
+
+/// Calls export `name` of the lowered `module` (after `_initialize`), which must trap, and
+/// returns the function names of the trap's backtrace, innermost first.
+fn trap_frames(engine: &Engine, module: &[u8], name: &str) -> Vec<String> {
+    let module = Module::new(engine, module).expect("output compiles");
+    let mut store = Store::new(engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).expect("output instantiates");
+    instance
+        .get_typed_func::<(), ()>(&mut store, "_initialize")
+        .expect("output exports `_initialize`")
+        .call(&mut store, ())
+        .expect("initialization succeeds");
+    let run = instance
+        .get_typed_func::<(), i32>(&mut store, name)
+        .expect("output exports the function");
+    let err = run.call(&mut store, ()).expect_err("the function traps");
+    let trace = err
+        .downcast_ref::<WasmBacktrace>()
+        .expect("the trap has a backtrace");
+    trace
+        .frames()
+        .iter()
+        .map(|f| f.func_name().unwrap_or("<unnamed>").to_string())
+        .collect()
+}
+
+#[test]
+fn name_section_carries_the_input_names() {
+    let input = component("traps.wat");
+    for reify in MODES {
+        let output = gc_lower::lower(&input, &Options { reify }).unwrap();
+        let (funcs, locals) = names(&output);
+        for name in [
+            "Twice!twice_fail",
+            "Twice!twice_middle",
+            "Once!once_fail",
+            "Once!once_middle",
+        ] {
+            assert!(
+                funcs.iter().any(|f| f == name),
+                "{reify:?}: `{name}` is not in {funcs:?}"
+            );
+        }
+        // gc-lower's own functions say so.
+        assert!(
+            funcs.iter().any(|f| f == "gc-lower:_initialize"),
+            "{funcs:?}"
+        );
+        // `$Twice` is reified in both modes: its vmctx parameter comes between `addr` and
+        // `scratch`; `$Once` only with `--reify all`.
+        let twice_fail = locals.iter().find(|(f, _)| f == "Twice!twice_fail");
+        assert_eq!(
+            twice_fail.map(|(_, l)| l.as_slice()),
+            Some(&["addr".to_string(), "vmctx".into(), "scratch".into()][..]),
+            "{reify:?}: {locals:?}"
+        );
+        let once_fail = locals.iter().find(|(f, _)| f == "Once!once_fail");
+        assert_eq!(
+            once_fail.is_some(),
+            reify == ReifyMode::All,
+            "{reify:?}: {locals:?}"
+        );
+    }
+}
+
+#[test]
+fn wasmtime_backtrace_names_the_original_functions() {
+    let engine = engine();
+    let input = component("traps.wat");
+    for reify in MODES {
+        let output = gc_lower::lower(&input, &Options { reify }).unwrap();
+        for (export, fail, middle) in [
+            ("twice-run", "Twice!twice_fail", "Twice!twice_middle"),
+            ("once-run", "Once!once_fail", "Once!once_middle"),
+        ] {
+            let frames = trap_frames(&engine, &output, export);
+            assert_eq!(
+                frames.get(..2),
+                Some(&[fail.to_string(), middle.to_string()][..]),
+                "{reify:?} `{export}`: {frames:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn producers_are_merged_and_name_gc_lower() {
+    let input = component("traps.wat");
+    for reify in MODES {
+        let output = gc_lower::lower(&input, &Options { reify }).unwrap();
+        let producers = wasm_metadata::Producers::from_wasm(&output)
+            .expect("output parses")
+            .expect("output has a producers section");
+        let field = |name: &str| -> Vec<(String, String)> {
+            producers
+                .get(name)
+                .map(|f| f.iter().map(|(n, v)| (n.clone(), v.clone())).collect())
+                .unwrap_or_default()
+        };
+        let pair = |n: &str, v: &str| (n.to_string(), v.to_string());
+        assert_eq!(field("language"), [pair("C11", ""), pair("Rust", "")]);
+        assert_eq!(
+            field("processed-by"),
+            [
+                pair("clang", "19.1.0"),
+                pair("rustc", "1.90.0"),
+                pair("gc-lower", env!("CARGO_PKG_VERSION"))
+            ]
+        );
+        assert_eq!(field("sdk"), [pair("wasi-sdk", "27")]);
+    }
+}
+
+#[test]
+fn malformed_names_are_ignored_and_dwarf_is_dropped_with_a_warning() {
+    let input = component("malformed.wat");
+    for reify in MODES {
+        let output = gc_lower::lower(&input, &Options { reify }).unwrap();
+        let (funcs, _) = names(&output);
+        assert!(funcs.iter().any(|f| f == "module0!ok"), "{funcs:?}");
+        assert!(funcs.iter().any(|f| f == "m0:f1"), "{funcs:?}");
+        let has_dwarf = Parser::new(0)
+            .parse_all(&output)
+            .any(|p| matches!(p, Ok(Payload::CustomSection(s)) if s.name().starts_with(".debug_")));
+        assert!(!has_dwarf, "{reify:?}: the output keeps DWARF");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_gc-lower"))
+        .args(["tests/names/malformed.wat", "-o", "-"])
+        .current_dir(repo_root())
+        .output()
+        .expect("failed to run `gc-lower`");
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("DWARF")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains("`module0`") && warnings[0].contains(".debug_info"),
+        "{stderr}"
+    );
+}
