@@ -101,7 +101,14 @@ fn trap_frames(engine: &Engine, module: &[u8], name: &str) -> Vec<String> {
 fn name_section_carries_the_input_names() {
     let input = component("traps.wat");
     for reify in MODES {
-        let output = gc_lower::lower(&input, &Options { reify, ..Default::default() }).unwrap();
+        let output = gc_lower::lower(
+            &input,
+            &Options {
+                reify,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let (funcs, locals) = names(&output);
         for name in [
             "Twice!twice_fail",
@@ -141,7 +148,14 @@ fn wasmtime_backtrace_names_the_original_functions() {
     let engine = engine();
     let input = component("traps.wat");
     for reify in MODES {
-        let output = gc_lower::lower(&input, &Options { reify, ..Default::default() }).unwrap();
+        let output = gc_lower::lower(
+            &input,
+            &Options {
+                reify,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         for (export, fail, middle) in [
             ("twice-run", "Twice!twice_fail", "Twice!twice_middle"),
             ("once-run", "Once!once_fail", "Once!once_middle"),
@@ -160,7 +174,14 @@ fn wasmtime_backtrace_names_the_original_functions() {
 fn producers_are_merged_and_name_gc_lower() {
     let input = component("traps.wat");
     for reify in MODES {
-        let output = gc_lower::lower(&input, &Options { reify, ..Default::default() }).unwrap();
+        let output = gc_lower::lower(
+            &input,
+            &Options {
+                reify,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let producers = wasm_metadata::Producers::from_wasm(&output)
             .expect("output parses")
             .expect("output has a producers section");
@@ -188,7 +209,14 @@ fn producers_are_merged_and_name_gc_lower() {
 fn malformed_names_are_ignored_and_dwarf_is_dropped_with_a_warning() {
     let input = component("malformed.wat");
     for reify in MODES {
-        let output = gc_lower::lower(&input, &Options { reify, ..Default::default() }).unwrap();
+        let output = gc_lower::lower(
+            &input,
+            &Options {
+                reify,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let (funcs, _) = names(&output);
         assert!(funcs.iter().any(|f| f == "module0!ok"), "{funcs:?}");
         assert!(funcs.iter().any(|f| f == "m0:f1"), "{funcs:?}");
