@@ -268,12 +268,13 @@ fn seeds() -> &'static [(String, Vec<u8>)] {
     })
 }
 
-/// The top-level sections of a component binary: (id, range of the payload).
-fn sections(component: &[u8]) -> Vec<(u8, std::ops::Range<usize>)> {
+/// The top-level sections of a component binary: (offset of the section's id, range of the
+/// payload).
+fn sections(component: &[u8]) -> Vec<(usize, std::ops::Range<usize>)> {
     let mut out = Vec::new();
     let mut at = 8;
     while at < component.len() {
-        let id = component[at];
+        let start = at;
         at += 1;
         let (mut size, mut shift) = (0usize, 0);
         loop {
@@ -290,20 +291,21 @@ fn sections(component: &[u8]) -> Vec<(u8, std::ops::Range<usize>)> {
         let Some(end) = at.checked_add(size).filter(|&e| e <= component.len()) else {
             return out;
         };
-        out.push((id, at..end));
+        out.push((start, at..end));
         at = end;
     }
     out
 }
 
-/// `component` with the payload of one top-level section replaced by `payload`.
-fn splice(component: &[u8], id: u8, range: std::ops::Range<usize>, payload: &[u8]) -> Vec<u8> {
-    let mut header_start = range.start - 1;
-    while component[header_start - 1] & 0x80 != 0 || component[header_start] != id {
-        header_start -= 1;
-    }
-    let mut out = component[..header_start].to_vec();
-    out.push(id);
+/// `component` with the payload of the top-level section at `start` (its id), whose payload
+/// is `range`, replaced by `payload`.
+fn splice(
+    component: &[u8],
+    start: usize,
+    range: std::ops::Range<usize>,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut out = component[..=start].to_vec();
     let mut n = payload.len();
     loop {
         let b = (n & 0x7f) as u8;
@@ -323,12 +325,12 @@ fn splice(component: &[u8], id: u8, range: std::ops::Range<usize>, payload: &[u8
 fn mutate_module(component: &[u8], rng: &mut Rng) -> Option<Vec<u8>> {
     let modules: Vec<_> = sections(component)
         .into_iter()
-        .filter(|(id, _)| *id == 1)
+        .filter(|(start, _)| component[*start] == 1)
         .collect();
     if modules.is_empty() {
         return None;
     }
-    let (id, range) = modules[rng.below(modules.len() as u64) as usize].clone();
+    let (start, range) = modules[rng.below(modules.len() as u64) as usize].clone();
     let module = &component[range.clone()];
     let mut mutate = wasm_mutate::WasmMutate::default();
     mutate
@@ -336,7 +338,7 @@ fn mutate_module(component: &[u8], rng: &mut Rng) -> Option<Vec<u8>> {
         .fuel(1_000)
         .preserve_semantics(rng.below(2) == 0);
     let mutated = mutate.run(module).ok()?.find_map(Result::ok)?;
-    Some(splice(component, id, range, &mutated))
+    Some(splice(component, start, range, &mutated))
 }
 
 /// Overwrites 1 to 4 random bytes of `bytes` (past the header, if any is left).
