@@ -55,14 +55,46 @@ pub fn input_features() -> WasmFeatures {
 /// Validates and translates `component` (binary). `scope` owns the bytes of the adapter
 /// modules that translation generates.
 ///
-/// Errors: the validator's message for an invalid component or function body.
+/// Errors: the validator's message for an invalid component or function body, or a nested
+/// module or component that runs past the end of the input.
 pub fn translate<'data>(
     component: &'data [u8],
     scope: &'data ScopeVec<u8>,
 ) -> Result<Front<'data>> {
     let front = translate_with(component, scope, |_| Ok(()))?;
+    reject_truncated(component)?;
     validate_bodies(&front.modules)?;
     Ok(front)
+}
+
+/// Fails when a nested module or component section of `component` declares a size that runs
+/// past the end of the input. wasmparser accepts such a section when the input ends right
+/// after one of its inner sections, but the component is truncated.
+fn reject_truncated(component: &[u8]) -> Result<()> {
+    use wasmtime_environ::wasmparser::{Parser, Payload};
+    for payload in Parser::new(0).parse_all(component) {
+        let (Payload::ModuleSection {
+            unchecked_range: range,
+            ..
+        }
+        | Payload::ComponentSection {
+            unchecked_range: range,
+            ..
+        }) = payload?
+        else {
+            continue;
+        };
+        if range.end > component.len() {
+            anyhow::bail!(
+                "malformed component: the nested module or component at offset {} declares \
+                 {} bytes, but the input ends after {} (is the file truncated?)",
+                range.start,
+                range.len(),
+                component.len() - range.start
+            );
+        }
+    }
+    Ok(())
 }
 
 /// What [`translate_with`]'s `extend` may change before the component types are finished.

@@ -1,17 +1,24 @@
 //! Fuzz targets for the lowering, in the style of wasm-tools' `fuzz/src/*.rs`: each target is
 //! a function of its input, and the `smoke_*` tests run a few hundred inputs from a fixed seed.
 //!
-//! - [`lower_never_panics`]: `gc_lower::lower` returns `Ok` or `Err` on any input.
-//! - [`differential`]: a wasm-smith module instantiated twice in a component, with its scalar
-//!   function exports lifted, behaves the same natively and lowered — re-wrapped into a
-//!   component and as a bare core module, in both reify modes.
+//! - [`validity`]: every entry point — `gc_lower::lower` in both reify modes, the module-graph
+//!   form (`lower_graph`), the host interface's WIT decoding, and the WIT world embedded in a
+//!   lowered module — returns instead of panicking; every output validates; input that
+//!   wasmparser rejects is rejected. Inputs: random bytes, wasm-smith modules wrapped into
+//!   components, and the components of `tests/*.wast` and `examples/` with a core module
+//!   mutated by wasm-mutate, bytes overwritten or the end cut off.
+//! - [`differential`]: a wasm-smith module instantiated two or three times in a component,
+//!   with its scalar function exports lifted, behaves the same natively and lowered —
+//!   re-wrapped into a component and as a bare core module, in both reify modes.
+//! - [`corpus`]: the minimized reproductions in `tests/fuzz-corpus/` through [`validity`].
 //!
 //! Longer or different campaigns: `GC_LOWER_FUZZ_ITERS=5000 GC_LOWER_FUZZ_SEED=7 cargo test
-//! -p gc-lower --test fuzz -- --nocapture`. A failing case writes its component into
+//! -p gc-lower --test fuzz -- --nocapture` (add a test name, `smoke_validity` or
+//! `smoke_differential`, to run one target). A failing case writes its input into
 //! `GC_LOWER_FUZZ_DUMP` (default: cargo's temporary directory for tests) and names the seed.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use arbitrary::Unstructured;
@@ -81,12 +88,84 @@ fn dump(name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Target 1: `lower` never panics.
+// Target 1: validity. Every entry point returns `Ok` or `Err` on any input, never panics;
+// what it returns validates; input that wasmparser rejects is rejected.
 
-/// Lowers `bytes` in both reify modes and asserts that `lower` returns instead of panicking.
-fn lower_never_panics(bytes: &[u8]) {
+/// An entry point of gc-lower that the validity target drives.
+#[derive(Clone, Copy)]
+enum Entry {
+    /// `gc_lower::lower` in one reify mode.
+    Lower(ReifyMode),
+    /// `gc_lower::graph::lower_graph`, the module-graph form.
+    Graph,
+    /// The host interface: the component's WIT world, decoded and re-encoded.
+    HostInterface,
+    /// The WIT world embedded in a lowered module, decoded as a host binding does.
+    OutputWit,
+}
+
+impl std::fmt::Display for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Entry::Lower(reify) => write!(f, "`lower` (reify {reify:?})"),
+            Entry::Graph => f.write_str("`lower_graph`"),
+            Entry::HostInterface => f.write_str("the host interface"),
+            Entry::OutputWit => f.write_str("the lowered module's WIT decoding"),
+        }
+    }
+}
+
+/// What the entry points did with one input.
+#[derive(Debug, Default, Clone, Copy)]
+struct Validity {
+    /// Whether wasmparser (with gc-lower's input features) accepts the input.
+    valid: bool,
+    /// Lowerings (of the two reify modes) that succeeded.
+    lowered: usize,
+    /// Whether the module-graph form succeeded.
+    graph: bool,
+}
+
+/// Saves `bytes` for inspection and fails the test, naming `origin`.
+fn fail_validity(origin: &str, bytes: &[u8], msg: &str) -> ! {
+    let name: String = origin
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let path = dump(&format!("validity-{name}.wasm"), bytes);
+    panic!(
+        "validity: {msg}\ninput: {origin}, saved at {}",
+        path.display()
+    );
+}
+
+/// Runs `f`, an entry point on `bytes`; a panic fails the test naming `origin` and `entry`.
+fn no_panic<T>(origin: &str, entry: Entry, bytes: &[u8], f: impl FnOnce() -> T) -> T {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("no message");
+        fail_validity(origin, bytes, &format!("{entry} panicked: {message}"))
+    })
+}
+
+/// Drives every entry point on `bytes` (from `origin`, which a failure names) and asserts
+/// the validity properties.
+fn validity(origin: &str, bytes: &[u8]) -> Validity {
+    let valid = Validator::new_with_features(gc_lower::front::input_features())
+        .validate_all(bytes)
+        .is_ok();
+    let fail = |msg: String| -> ! { fail_validity(origin, bytes, &msg) };
+    let mut result = Validity {
+        valid,
+        ..Validity::default()
+    };
+
     for reify in [ReifyMode::Auto, ReifyMode::All] {
-        let result = std::panic::catch_unwind(|| {
+        let entry = Entry::Lower(reify);
+        let Ok(out) = no_panic(origin, entry, bytes, || {
             gc_lower::lower(
                 bytes,
                 &Options {
@@ -94,67 +173,301 @@ fn lower_never_panics(bytes: &[u8]) {
                     ..Default::default()
                 },
             )
-        });
-        if result.is_err() {
-            let path = dump("panic.wasm", bytes);
-            panic!(
-                "`lower` panicked (reify {reify:?}) on the input saved at {}",
-                path.display()
-            );
+        }) else {
+            continue;
+        };
+        if !valid {
+            fail(format!("{entry} accepted input that wasmparser rejects"));
         }
+        if let Err(e) = gc_lower::validate_output(&out) {
+            fail(format!("{entry}: the output does not validate: {e:#}"));
+        }
+        if let Err(e) = no_panic(origin, Entry::OutputWit, bytes, || {
+            wit_component::metadata::decode(&out)
+        }) {
+            fail(format!(
+                "{entry}: the output's WIT world does not decode: {e:#}"
+            ));
+        }
+        result.lowered += 1;
+    }
+
+    if let Ok(graph) = no_panic(origin, Entry::Graph, bytes, || {
+        gc_lower::graph::lower_graph(bytes)
+    }) {
+        if !valid {
+            fail("`lower_graph` accepted input that wasmparser rejects".into());
+        }
+        let features = gc_lower::front::input_features() | gc_lower::output_features();
+        for (name, module) in &graph.modules {
+            if let Err(e) = Validator::new_with_features(features).validate_all(module) {
+                fail(format!("`lower_graph`: `{name}` does not validate: {e:#}"));
+            }
+        }
+        result.graph = true;
+    }
+
+    let scope = wasmtime_environ::ScopeVec::new();
+    let host = no_panic(origin, Entry::HostInterface, bytes, || {
+        let front = gc_lower::front::translate(bytes, &scope)?;
+        gc_lower::host::host_interface(
+            bytes,
+            &front.translation,
+            &front.types,
+            front.num_resource_tables,
+            None,
+        )
+    });
+    if host.is_ok() && !valid {
+        fail("the host interface accepted input that wasmparser rejects".into());
+    }
+    result
+}
+
+/// The components of the project's `.wast` tests and examples: the seeds that the validity
+/// target mutates. Assertions' components are included, invalid ones too.
+fn seeds() -> &'static [(String, Vec<u8>)] {
+    static SEEDS: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
+    SEEDS.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files: Vec<PathBuf> = ["tests", "examples"]
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(root.join(dir)).expect("seed directory"))
+            .map(|entry| entry.expect("seed directory entry").path())
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("wast" | "wat")))
+            .collect();
+        files.sort();
+        let mut seeds = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("seed file");
+            let stem = file.file_name().unwrap().to_string_lossy().into_owned();
+            if file.extension().is_some_and(|e| e == "wat") {
+                if let Ok(bytes) = wat::parse_str(&text) {
+                    seeds.push((stem, bytes));
+                }
+                continue;
+            }
+            let Ok(buf) = wast::parser::ParseBuffer::new(&text) else {
+                continue;
+            };
+            let Ok(script) = wast::parser::parse::<wast::Wast>(&buf) else {
+                continue;
+            };
+            for (k, directive) in script.directives.into_iter().enumerate() {
+                use wast::WastDirective as D;
+                let mut m = match directive {
+                    D::Module(m)
+                    | D::ModuleDefinition(m)
+                    | D::AssertMalformed { module: m, .. }
+                    | D::AssertInvalid { module: m, .. } => m,
+                    D::AssertUnlinkable { module, .. } => wast::QuoteWat::Wat(module),
+                    _ => continue,
+                };
+                if let Ok(bytes) = m.encode()
+                    && bytes.get(4..8) == Some(b"\x0d\0\x01\0")
+                {
+                    seeds.push((format!("{stem}#{k}"), bytes));
+                }
+            }
+        }
+        seeds
+    })
+}
+
+/// The top-level sections of a component binary: (offset of the section's id, range of the
+/// payload).
+fn sections(component: &[u8]) -> Vec<(usize, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    let mut at = 8;
+    while at < component.len() {
+        let start = at;
+        at += 1;
+        let (mut size, mut shift) = (0usize, 0);
+        loop {
+            let Some(&b) = component.get(at) else {
+                return out;
+            };
+            at += 1;
+            size |= usize::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 || shift > 28 {
+                break;
+            }
+        }
+        let Some(end) = at.checked_add(size).filter(|&e| e <= component.len()) else {
+            return out;
+        };
+        out.push((start, at..end));
+        at = end;
+    }
+    out
+}
+
+/// `component` with the payload of the top-level section at `start` (its id), whose payload
+/// is `range`, replaced by `payload`.
+fn splice(
+    component: &[u8],
+    start: usize,
+    range: std::ops::Range<usize>,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut out = component[..=start].to_vec();
+    let mut n = payload.len();
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        out.push(if n == 0 { b } else { b | 0x80 });
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(payload);
+    out.extend_from_slice(&component[range.end..]);
+    out
+}
+
+/// `component` with one of its top-level core modules mutated by wasm-mutate, or `None` when
+/// it has none or wasm-mutate cannot mutate it.
+fn mutate_module(component: &[u8], rng: &mut Rng) -> Option<Vec<u8>> {
+    let modules: Vec<_> = sections(component)
+        .into_iter()
+        .filter(|(start, _)| component[*start] == 1)
+        .collect();
+    if modules.is_empty() {
+        return None;
+    }
+    let (start, range) = modules[rng.below(modules.len() as u64) as usize].clone();
+    let module = &component[range.clone()];
+    let mut mutate = wasm_mutate::WasmMutate::default();
+    mutate
+        .seed(rng.next())
+        .fuel(1_000)
+        .preserve_semantics(rng.below(2) == 0);
+    let mutated = mutate.run(module).ok()?.find_map(Result::ok)?;
+    Some(splice(component, start, range, &mutated))
+}
+
+/// Overwrites 1 to 4 random bytes of `bytes` (past the header, if any is left).
+fn flip_bytes(bytes: &mut [u8], rng: &mut Rng) {
+    if bytes.len() <= 8 {
+        return;
+    }
+    for _ in 0..1 + rng.below(4) {
+        let at = 8 + rng.below(bytes.len() as u64 - 8) as usize;
+        bytes[at] = rng.next() as u8;
     }
 }
 
-/// The inputs of [`lower_never_panics`] for iteration `seed`: component-headed random bytes,
-/// wasm-smith modules with every feature wrapped as components, and mutations of those.
-fn never_panics_input(seed: u64) -> Vec<u8> {
+/// The input of the validity target for iteration `seed`, and where it comes from:
+/// random bytes, wasm-smith modules wrapped into components, the project's own components
+/// (the [`seeds`]) with a core module mutated by wasm-mutate, and byte-level mutations of
+/// both.
+fn validity_input(seed: u64) -> (String, Vec<u8>) {
     let mut rng = Rng(seed);
-    let kind = rng.below(4);
+    let origin = |what: &str| format!("{what} (seed {seed:#x})");
+    let kind = rng.below(8);
     if kind == 0 {
         let len = rng.below(256) as usize;
         let mut bytes = b"\0asm\x0d\0\x01\0".to_vec();
         bytes.extend(rng.bytes(len));
-        return bytes;
+        return (origin("random bytes"), bytes);
     }
-    let data = rng.bytes(2048);
-    let mut u = Unstructured::new(&data);
-    let config = wasm_smith::Config {
-        max_imports: 0,
-        max_funcs: 8,
-        max_instructions: 40,
-        max_memories: 2,
-        max_tables: 2,
-        max_memory32_bytes: 4 << 16,
-        max_memory64_bytes: 4 << 16,
-        memory_max_size_required: true,
-        max_table_elements: 100,
-        table_max_size_required: true,
-        export_everything: true,
-        ..wasm_smith::Config::default()
-    };
-    let Ok(module) = wasm_smith::Module::new(config, &mut u) else {
-        return Vec::new();
-    };
-    let module = module.to_bytes();
-    let Ok((mut component, _)) = wrap(&module, &mut rng) else {
-        return Vec::new();
-    };
-    if kind == 3 {
-        for _ in 0..1 + rng.below(4) {
-            let at = rng.below(component.len() as u64) as usize;
-            component[at] = rng.next() as u8;
+    if kind <= 2 {
+        let data = rng.bytes(2048);
+        let mut u = Unstructured::new(&data);
+        let config = wasm_smith::Config {
+            max_imports: 0,
+            max_funcs: 8,
+            max_instructions: 40,
+            max_memories: 2,
+            max_tables: 2,
+            max_memory32_bytes: 4 << 16,
+            max_memory64_bytes: 4 << 16,
+            memory_max_size_required: true,
+            max_table_elements: 100,
+            table_max_size_required: true,
+            export_everything: true,
+            ..wasm_smith::Config::default()
+        };
+        let Ok(module) = wasm_smith::Module::new(config, &mut u) else {
+            return (origin("no wasm-smith module"), Vec::new());
+        };
+        let instances = &INSTANCES[..2 + rng.below(2) as usize];
+        let Ok((mut component, _)) = wrap(&module.to_bytes(), instances, &mut rng) else {
+            return (origin("no wasm-smith component"), Vec::new());
+        };
+        if kind == 2 {
+            flip_bytes(&mut component, &mut rng);
+            return (origin("wasm-smith component, bytes flipped"), component);
+        }
+        return (origin("wasm-smith component"), component);
+    }
+    let seeds = seeds();
+    let (name, component) = &seeds[rng.below(seeds.len() as u64) as usize];
+    let mut bytes = component.clone();
+    match kind {
+        3..=5 => {
+            for _ in 0..1 + rng.below(2) {
+                if let Some(mutated) = mutate_module(&bytes, &mut rng) {
+                    bytes = mutated;
+                }
+            }
+            (origin(&format!("{name}, modules mutated")), bytes)
+        }
+        6 => {
+            flip_bytes(&mut bytes, &mut rng);
+            (origin(&format!("{name}, bytes flipped")), bytes)
+        }
+        _ => {
+            bytes.truncate(rng.below(bytes.len() as u64 + 1) as usize);
+            (origin(&format!("{name}, truncated")), bytes)
         }
     }
-    component
 }
 
 #[test]
-fn smoke_lower_never_panics() {
-    // Keep the output of expected panics (there should be none) readable.
+fn smoke_validity() {
     let seed = base_seed();
-    let n = iterations(300);
+    let n = iterations(500);
+    let mut total = (0, 0, 0, 0);
     for i in 0..n {
-        lower_never_panics(&never_panics_input(seed.wrapping_add(i)));
+        let (origin, bytes) = validity_input(seed.wrapping_add(i));
+        let v = validity(&origin, &bytes);
+        total.0 += usize::from(v.valid);
+        total.1 += usize::from(v.lowered > 0);
+        total.2 += usize::from(v.graph);
+        total.3 += 1;
+    }
+    println!(
+        "validity: {} inputs, {} valid, {} lowered, {} in module-graph form ({} seeds)",
+        total.3,
+        total.0,
+        total.1,
+        total.2,
+        seeds().len()
+    );
+    assert!(total.1 > 0, "no input lowered: the generators are broken");
+}
+
+/// The minimized reproductions in `tests/fuzz-corpus/` (`.wasm` or `.wat`), run through
+/// every entry point: each once made an entry point panic or misbehave.
+#[test]
+fn corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fuzz-corpus");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/fuzz-corpus")
+        .map(|entry| entry.expect("corpus entry").path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("wasm" | "wat")))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "the corpus is empty");
+    for file in files {
+        let bytes = if file.extension().is_some_and(|e| e == "wat") {
+            wat::parse_file(&file).expect("corpus .wat files parse")
+        } else {
+            std::fs::read(&file).expect("corpus file")
+        };
+        validity(&file.display().to_string(), &bytes);
     }
 }
 
@@ -289,17 +602,23 @@ struct Lifted {
     result: Option<Ty>,
 }
 
-/// The two instances of the wrapped module, and the prefixes of their lifted exports.
-const INSTANCES: [&str; 2] = ["a", "b"];
+/// The names of the instances of the wrapped module (the first two or all three), and the
+/// prefixes of their lifted exports.
+const INSTANCES: [&str; 3] = ["a", "b", "c"];
 
 fn export_name(instance: &str, k: usize) -> String {
     format!("{instance}-f{k}")
 }
 
-/// Wraps a core module with no imports into a component that instantiates it twice and lifts
+/// Wraps a core module with no imports into a component that instantiates it two or three
+/// times and lifts
 /// every function export with at most 16 scalar parameters and at most one scalar result,
-/// from both instances, as `a-f{k}` and `b-f{k}`.
-fn wrap(module: &[u8], rng: &mut Rng) -> anyhow::Result<(Vec<u8>, Vec<Lifted>)> {
+/// from each instance, as `a-f{k}`, `b-f{k}` and so on (instances named `instance_names`).
+fn wrap(
+    module: &[u8],
+    instance_names: &[&str],
+    rng: &mut Rng,
+) -> anyhow::Result<(Vec<u8>, Vec<Lifted>)> {
     let types = Validator::new_with_features(WasmFeatures::all()).validate_all(module)?;
     let types = types.as_ref();
     let mut lifted = Vec::new();
@@ -329,8 +648,11 @@ fn wrap(module: &[u8], rng: &mut Rng) -> anyhow::Result<(Vec<u8>, Vec<Lifted>)> 
     let mut b = ComponentBuilder::default();
     let m = b.core_module_raw(Some("M"), module);
     let no_args: [(&str, wasm_encoder::ModuleArg); 0] = [];
-    let instances = INSTANCES.map(|name| b.core_instantiate(Some(name), m, no_args));
-    for (prefix, instance) in INSTANCES.iter().zip(instances) {
+    let instances: Vec<_> = instance_names
+        .iter()
+        .map(|name| b.core_instantiate(Some(name), m, no_args))
+        .collect();
+    for (prefix, instance) in instance_names.iter().zip(instances) {
         for (k, l) in lifted.iter().enumerate() {
             let core = b.core_alias_export(None, instance, &l.core_name, ExportKind::Func);
             let names: Vec<String> = (0..l.params.len()).map(|i| format!("p{i}")).collect();
@@ -560,7 +882,8 @@ struct Call {
     args: Vec<Val>,
 }
 
-/// Generates a module from `seed`, wraps it into a component instantiating it twice and
+/// Generates a module from `seed`, wraps it into a component instantiating it two or three
+/// times and
 /// asserts that the native component and its lowerings (`auto` and `all`, each re-wrapped
 /// and bare) instantiate alike and return the same results for the same calls.
 fn differential(seed: u64) -> Case {
@@ -580,7 +903,9 @@ fn differential(seed: u64) -> Case {
         .ensure_termination(FUEL)
         .expect("wasm-smith generated every function body itself");
     let module = module.to_bytes();
-    let (component, lifted) = wrap(&module, &mut rng).expect("wasm-smith modules are valid");
+    let instances = &INSTANCES[..2 + rng.below(2) as usize];
+    let (component, lifted) =
+        wrap(&module, instances, &mut rng).expect("wasm-smith modules are valid");
     let fail = |msg: String| -> ! {
         let path = dump(&format!("differential-{seed:#x}.wasm"), &component);
         panic!(
@@ -651,7 +976,7 @@ fn differential(seed: u64) -> Case {
     let mut calls = Vec::new();
     for _ in 0..ROUNDS {
         for (k, l) in lifted.iter().enumerate() {
-            for instance in INSTANCES {
+            for instance in instances {
                 calls.push(Call {
                     name: export_name(instance, k),
                     lifted: k,
@@ -711,7 +1036,7 @@ fn signature(l: &Lifted) -> String {
 #[test]
 fn smoke_differential() {
     let seed = base_seed();
-    let n = iterations(300);
+    let n = iterations(100);
     let (mut ran, mut no_module) = (0, 0);
     let mut total = Ran::default();
     let (mut instantiation_traps, mut call_traps) = (0, 0);
