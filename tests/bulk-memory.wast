@@ -53,6 +53,15 @@
 (assert_return (invoke "fill-b" (u32.const 65535) (u32.const 0x77) (u32.const 1)))
 (assert_return (invoke "load8-b" (u32.const 65535)) (u32.const 0x77))
 (assert_return (invoke "load8-a" (u32.const 65535)) (u32.const 0))
+;; A fill longer than the 64-byte prefix that a reified memory fills before
+;; copying it, and than the 32 KiB blocks it copies, at an odd address; then
+;; an empty fill at the end.
+(assert_return (invoke "fill-b" (u32.const 10001) (u32.const 0x3c) (u32.const 40000)))
+(assert_return (invoke "load64-b" (u32.const 10000)) (u64.const 0x3c3c_3c3c_3c3c_3c00))
+(assert_return (invoke "load64-b" (u32.const 42765)) (u64.const 0x3c3c_3c3c_3c3c_3c3c))
+(assert_return (invoke "load64-b" (u32.const 49994)) (u64.const 0x003c_3c3c_3c3c_3c3c))
+(assert_return (invoke "fill-b" (u32.const 65536) (u32.const 0x11) (u32.const 0)))
+(assert_return (invoke "load8-b" (u32.const 65534)) (u32.const 0))
 
 ;; memory.init from a passive segment, at an offset inside the segment.
 (assert_return (invoke "init-hello-a" (u32.const 4000) (u32.const 7) (u32.const 5)))

@@ -5,8 +5,9 @@
 //! geometrically). Two emitters exist, chosen by [`MemoryAccess`]:
 //!
 //! - [`MemoryAccess::Inline`] (the default) keeps, in locals of each function that loads or
-//!   stores, the byte array and the logical size in bytes (an `i64`) of every reified memory
-//!   the function touches, and emits the bounds check and the byte accesses inline:
+//!   stores inside a loop, the byte array and the logical size in bytes (an `i64`) of every
+//!   reified memory the function accesses inside a loop, and emits the bounds check and the
+//!   byte accesses of that memory inline:
 //!
 //!   ```wat
 //!   ;; (i32.load offset=4 (local.get $p)) becomes
@@ -22,6 +23,12 @@
 //!   replace the array or change the size: calls (direct, indirect, through a closure),
 //!   `memory.grow`, and the targets of exception handlers (a callee that grew the memory may
 //!   have thrown).
+//!
+//!   A memory that a function accesses only outside loops is accessed through the helper
+//!   calls below: each such access runs at most once per call of the function, so the call
+//!   costs little next to the function's own call, and it is about 10 bytes of code where the
+//!   inline access with its reloads is 40–120 (the inline form made outputs of many small
+//!   functions nearly twice as large).
 //! - [`MemoryAccess::Helper`] calls one helper of `runtime_structs::helpers` per access, which
 //!   reloads the box and the array each time. It is kept to measure against.
 //!
@@ -88,7 +95,7 @@ pub struct InlineMemories {
 /// What a pre-scan of a function body found: which memories it loads from or stores to, and
 /// where exception handlers land.
 pub struct BodyScan {
-    /// Memory indices of the module that the body loads from or stores to.
+    /// Memory indices of the module that the body loads from or stores to inside a loop.
     pub accessed: HashSet<u32>,
     /// Operator positions after which execution may resume from an exception handler: the
     /// `end` of a block (or the `loop` instruction of a loop) that a `try_table` catch clause
@@ -118,7 +125,9 @@ pub fn scan_body(body: &wp::FunctionBody<'_>) -> anyhow::Result<BodyScan> {
             .map(|(_, m)| m)
             .or_else(|| store_kind(&op).map(|(_, m)| m));
         if let Some(memarg) = memarg {
-            accessed.insert(memarg.memory);
+            if loops > 0 {
+                accessed.insert(memarg.memory);
+            }
             last_access.insert(memarg.memory, i);
         }
         in_loop.push(loops > 0);
