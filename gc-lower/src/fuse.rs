@@ -319,6 +319,9 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) memory_access: crate::memory_access::MemoryAccess,
     /// The names and metadata of each laid-out static module (see `crate::names`).
     pub(crate) names: HashMap<StaticModuleIndex, InputNames>,
+    /// Warnings for the user (one line each, e.g. dropped DWARF), which [`crate::lower_with_warnings`]
+    /// returns instead of printing: the library never writes to stderr.
+    pub(crate) warnings: Vec<String>,
 }
 
 /// The functions of other core instances that the module-graph form's trampolines module calls
@@ -572,6 +575,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             late,
             memory_access: Default::default(),
             names: HashMap::new(),
+            warnings: Vec::new(),
         };
         lw.layout(reified)?;
         Ok(lw)
@@ -841,12 +845,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             let names = InputNames::parse(self.front.modules[m].wasm);
             if !names.dwarf.is_empty() {
-                eprintln!(
-                    "warning: dropping the DWARF debug info of core module `{}` ({}): the \
-                     lowering moves its code",
+                self.warnings.push(format!(
+                    "dropping the DWARF debug info of core module `{}` ({}): the lowering \
+                     moves its code",
                     names.label(m.as_u32()),
                     names.dwarf.join(", ")
-                );
+                ));
             }
             let nimp = self.infos[m].num_imported_funcs as usize;
             let defined: Vec<u32> = self.infos[m].funcs[nimp..].to_vec();

@@ -56,6 +56,22 @@ pub struct Options {
 /// The output is validated with wasmparser before it is returned. Errors: invalid component
 /// (the validator's message), or an [`Unsupported`] feature in the error chain.
 pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
+    lower_with_warnings(component, options).map(|lowering| lowering.module)
+}
+
+/// A lowered core module with the warnings of its lowering.
+#[derive(Debug)]
+pub struct Lowering {
+    /// The core module (binary), validated.
+    pub module: Vec<u8>,
+    /// One line per warning, without a `warning: ` prefix (e.g. an input module's DWARF debug
+    /// info dropped because the lowering moves its code). Module names in them come from the
+    /// input: escape them before printing to a terminal.
+    pub warnings: Vec<String>,
+}
+
+/// Like [`lower`], and also returns the warnings that a command-line tool prints on stderr.
+pub fn lower_with_warnings(component: &[u8], options: &Options) -> anyhow::Result<Lowering> {
     let scope = wasmtime_environ::ScopeVec::new();
     let Prepared {
         front,
@@ -72,6 +88,7 @@ pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
         }
     }
     lowerer.instantiate_and_export()?;
+    let warnings = std::mem::take(&mut lowerer.warnings);
     let bytes = lowerer.finish(Some(&host.component_type))?;
     if let Err(e) = validate_output(&bytes) {
         // Keep the invalid module for inspection when asked to.
@@ -80,7 +97,10 @@ pub fn lower(component: &[u8], options: &Options) -> anyhow::Result<Vec<u8>> {
         }
         return Err(e);
     }
-    Ok(bytes)
+    Ok(Lowering {
+        module: bytes,
+        warnings,
+    })
 }
 
 /// A translated component with its instance graph, host interface and reification plan.

@@ -166,8 +166,19 @@ impl LowerOpts {
             reify: self.reify,
             memory_access: self.memory_access,
         };
-        let mut module = gc_lower::lower(&bytes, &options)
+        let gc_lower::Lowering {
+            mut module,
+            warnings,
+        } = gc_lower::lower_with_warnings(&bytes, &options)
             .with_context(|| format!("failed to lower `{}`", input.display()))?;
+        for warning in warnings {
+            // A closed stderr must not turn a warning into a failure.
+            let _ = writeln!(
+                std::io::stderr(),
+                "warning: {}",
+                gc_lower::error::printable(&warning)
+            );
+        }
         if self.component {
             module = gc_lower::rewrap(&module)?;
         }
