@@ -54,15 +54,31 @@ pub fn find_unsupported(err: &anyhow::Error) -> Option<&Unsupported> {
 
 /// Runs `f`, a call into a library that may panic on input it does not expect, and turns a
 /// panic into an error: gc-lower reports bad input, it never panics on it. `what` names the
-/// call (``"decoding the component's WIT"``). The panic hook is silenced during the call, so
-/// the library's panic message is not printed (it becomes part of the error).
+/// call (``"decoding the component's WIT"``). Panics on this thread are silenced during the
+/// call (a hook installed once wraps the one in place), so the library's panic message is not
+/// printed (it becomes part of the error).
 ///
 /// Errors: `f`'s own, or [`not_yet`] naming `what` and the panic message.
 pub fn contain_panic<T>(what: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    use std::cell::Cell;
+    thread_local! {
+        /// Whether this thread is inside `contain_panic`.
+        static SILENT: Cell<bool> = const { Cell::new(false) };
+    }
+    // One hook, installed once, wrapping the one in place: swapping hooks per call would race
+    // between threads (and could leave the silent hook installed for good).
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !SILENT.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was_silent = SILENT.with(|s| s.replace(true));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    std::panic::set_hook(hook);
+    SILENT.with(|s| s.set(was_silent));
     result.unwrap_or_else(|payload| {
         let message = payload
             .downcast_ref::<&str>()

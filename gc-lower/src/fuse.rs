@@ -726,6 +726,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             closures: self.layouts[m].reified,
             entry: true,
         };
+        self.form_type(m, t, form)
+    }
+
+    /// Module `m`'s type `t` in `form`, as an output type index.
+    fn form_type(&mut self, m: StaticModuleIndex, t: u32, form: TypeForm) -> Result<u32> {
         let types = self.module_types(m, form)?;
         types.get(t as usize).copied().ok_or_else(|| {
             anyhow!(
@@ -1726,8 +1731,20 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         params.pop();
         // The wrapper stands for the function: it takes its module's type.
         let origin = self.origin(func);
+        // Only unreified code uses the wrapper (as a `funcref`), so it takes the module's type in
+        // the plain form whatever the module's own form: a rec group that holds a `funcref`
+        // elsewhere must be the same group as in the unreified modules that check it. The
+        // function's own signature has no function reference here (the plan reifies both sides
+        // of such an import), so the plain form has the wrapper's parameters.
         let ty = match origin {
-            Some((m, t)) => self.layouts[m].types[t as usize],
+            Some((m, t)) => self.form_type(
+                m,
+                t,
+                TypeForm {
+                    closures: false,
+                    entry: false,
+                },
+            )?,
             None => self.func_type(&params, &results),
         };
         let mut body = we::Function::new([]);
@@ -1784,8 +1801,17 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         params.push(ANYREF);
         // The thunk's type is what `call_indirect` in reified code checks (by a cast): the
         // entry form of the function's own type.
+        // Only reified code casts to it, so it takes the entry form with closures whatever the
+        // function's own module is (see `plain_func` for why the signature matches).
         let ty = match self.origin(func) {
-            Some((m, t)) => self.entry_type(m, t)?,
+            Some((m, t)) => self.form_type(
+                m,
+                t,
+                TypeForm {
+                    closures: true,
+                    entry: true,
+                },
+            )?,
             None => self.func_type(&params, &results),
         };
         if let Some(f) = self.entry_thunks.get(&key) {
