@@ -950,6 +950,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             wp::ValType::F64 => we::ValType::F64,
             wp::ValType::V128 => we::ValType::V128,
             wp::ValType::Ref(r) => {
+                // `is_func_ref` and `is_extern_ref` ignore nullability: mapping `(ref func)` to
+                // `funcref` would merge two distinct types (and give `call_indirect` a wrong
+                // answer), so non-null abstract references are named instead.
+                if !r.is_nullable() && (r.is_func_ref() || r.is_extern_ref()) {
+                    return Err(not_yet(format!(
+                        "non-nullable reference type `{r}` in core modules"
+                    )));
+                }
                 if r.is_func_ref() && reified {
                     ref_null(runtime_structs::CLOSURE)
                 } else if r.is_func_ref() || r.is_extern_ref() {
