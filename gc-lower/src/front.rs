@@ -298,122 +298,208 @@ pub fn check_instance_budget(component: &[u8]) -> Result<()> {
 /// Each component definition costs the core instances it instantiates itself (`(core instance
 /// (instantiate ..))`) plus, for each component instance it creates, the cost of the
 /// instantiated component; a nested component costs nothing until it is instantiated. The
-/// component index space is followed through nested definitions, outer aliases and exports.
+/// component and component-instance index spaces are followed through nested definitions,
+/// outer aliases, exports, instance exports and instances made of exports, so a component
+/// reached through any of them costs what it instantiates.
 ///
-/// Known imprecisions: a component reached through an export of a component instance (an
-/// alias of an instance export) and an imported component count as none, and the adapter
-/// modules that the translator adds are not counted; the instance graph's own count is checked
-/// again after translation. Malformed input stops the count (the validator reports it).
+/// Known imprecisions: an imported component or instance counts as none (the host provides
+/// it; the translator does not inline it), and the adapter modules that the translator adds
+/// are not counted; the instance graph's own count is checked again after translation.
+/// Malformed input stops the count (the validator reports it).
 pub fn count_core_instances(component: &[u8]) -> u64 {
+    use std::collections::HashMap;
+    use std::rc::Rc;
     use wasmtime_environ::wasmparser::{
         ComponentAlias, ComponentExternalKind, ComponentInstance, ComponentOuterAliasKind,
         ComponentTypeRef, Instance, Parser, Payload,
     };
-    /// One component definition being read: its component index space (the cost of each
-    /// component) and its own cost so far. `None` for a nested core module.
+    /// What a component instance exports by name, of what the count follows.
+    type Exports = HashMap<String, Item>;
+    /// An exported component or component instance.
+    #[derive(Clone)]
+    enum Item {
+        Component(Rc<Definition>),
+        Instance(Rc<Exports>),
+    }
+    /// A component: the core instances one instantiation of it creates, and the components
+    /// and instances its instances export.
+    #[derive(Default)]
+    struct Definition {
+        cost: u64,
+        exports: Rc<Exports>,
+    }
+    /// One component definition being read: its component and component-instance index
+    /// spaces, its own cost so far and its exports. `None` for a nested core module.
     #[derive(Default)]
     struct Scope {
-        components: Vec<u64>,
+        components: Vec<Rc<Definition>>,
+        instances: Vec<Rc<Exports>>,
         cost: u64,
+        exports: Exports,
     }
     let mut stack: Vec<Option<Scope>> = vec![Some(Scope::default())];
     let mut result = 0;
     for payload in Parser::new(0).parse_all(component) {
         let Ok(payload) = payload else { break };
-        if let Payload::End(_) = payload {
-            if let Some(Some(done)) = stack.pop() {
-                match stack.last_mut() {
-                    Some(Some(parent)) => parent.components.push(done.cost),
-                    Some(None) => {}
-                    None => result = done.cost,
+        match payload {
+            Payload::End(_) => {
+                if let Some(Some(done)) = stack.pop() {
+                    let definition = Definition {
+                        cost: done.cost,
+                        exports: Rc::new(done.exports),
+                    };
+                    match stack.last_mut() {
+                        Some(Some(parent)) => parent.components.push(Rc::new(definition)),
+                        Some(None) => {}
+                        None => result = definition.cost,
+                    }
                 }
+                continue;
             }
-            continue;
+            Payload::ModuleSection { .. } => {
+                stack.push(None);
+                continue;
+            }
+            Payload::ComponentSection { .. } => {
+                stack.push(Some(Scope::default()));
+                continue;
+            }
+            _ => {}
         }
-        if let Payload::ModuleSection { .. } = payload {
-            stack.push(None);
+        let Some(Some(scope)) = stack.last() else {
             continue;
-        }
-        if let Payload::ComponentSection { .. } = payload {
-            stack.push(Some(Scope::default()));
-            continue;
-        }
-        // The cost of component `index` of the scope `count` levels out.
-        let outer = |stack: &[Option<Scope>], count: u32, index: u32| -> u64 {
+        };
+        // Component `index` of the scope `count` levels out.
+        let outer = |count: u32, index: u32| -> Rc<Definition> {
             stack
                 .len()
                 .checked_sub(1 + count as usize)
                 .and_then(|i| stack[i].as_ref())
                 .and_then(|scope| scope.components.get(index as usize))
-                .copied()
-                .unwrap_or(0)
+                .cloned()
+                .unwrap_or_default()
         };
-        let cost_of = |stack: &[Option<Scope>], index: u32| outer(stack, 0, index);
+        let component = |index: u32| -> Rc<Definition> {
+            scope
+                .components
+                .get(index as usize)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let instance = |index: u32| -> Rc<Exports> {
+            scope
+                .instances
+                .get(index as usize)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let export = |instance: &Exports, name: &str| instance.get(name).cloned();
+        let mut cost = 0u64;
+        let mut new_components = Vec::new();
+        let mut new_instances = Vec::new();
+        let mut new_exports = Vec::new();
         match payload {
             Payload::InstanceSection(reader) => {
-                let instantiated = reader
+                cost = reader
                     .into_iter()
                     .filter(|i| matches!(i, Ok(Instance::Instantiate { .. })))
                     .count() as u64;
-                if let Some(Some(scope)) = stack.last_mut() {
-                    scope.cost = scope.cost.saturating_add(instantiated);
-                }
             }
             Payload::ComponentInstanceSection(reader) => {
-                for instance in reader {
-                    let Ok(ComponentInstance::Instantiate {
-                        component_index, ..
-                    }) = instance
-                    else {
-                        continue;
-                    };
-                    let cost = cost_of(&stack, component_index);
-                    if let Some(Some(scope)) = stack.last_mut() {
-                        scope.cost = scope.cost.saturating_add(cost);
+                for created in reader {
+                    let Ok(created) = created else { break };
+                    match created {
+                        ComponentInstance::Instantiate {
+                            component_index, ..
+                        } => {
+                            let definition = component(component_index);
+                            cost = cost.saturating_add(definition.cost);
+                            new_instances.push(definition.exports.clone());
+                        }
+                        ComponentInstance::FromExports(exports) => {
+                            let mut made = Exports::new();
+                            for e in exports.iter() {
+                                let item = match e.kind {
+                                    ComponentExternalKind::Component => {
+                                        Item::Component(component(e.index))
+                                    }
+                                    ComponentExternalKind::Instance => {
+                                        Item::Instance(instance(e.index))
+                                    }
+                                    _ => continue,
+                                };
+                                made.insert(e.name.name.to_string(), item);
+                            }
+                            new_instances.push(Rc::new(made));
+                        }
                     }
                 }
             }
             Payload::ComponentAliasSection(reader) => {
                 for alias in reader {
-                    let cost = match alias {
-                        Ok(ComponentAlias::Outer {
+                    let Ok(alias) = alias else { break };
+                    match alias {
+                        ComponentAlias::Outer {
                             kind: ComponentOuterAliasKind::Component,
                             count,
                             index,
-                        }) => outer(&stack, count, index),
-                        Ok(ComponentAlias::InstanceExport {
+                        } => new_components.push(outer(count, index)),
+                        ComponentAlias::InstanceExport {
                             kind: ComponentExternalKind::Component,
-                            ..
-                        }) => 0,
-                        _ => continue,
-                    };
-                    if let Some(Some(scope)) = stack.last_mut() {
-                        scope.components.push(cost);
+                            instance_index,
+                            name,
+                        } => new_components.push(match export(&instance(instance_index), name) {
+                            Some(Item::Component(definition)) => definition,
+                            _ => Rc::default(),
+                        }),
+                        ComponentAlias::InstanceExport {
+                            kind: ComponentExternalKind::Instance,
+                            instance_index,
+                            name,
+                        } => new_instances.push(match export(&instance(instance_index), name) {
+                            Some(Item::Instance(exports)) => exports,
+                            _ => Rc::default(),
+                        }),
+                        _ => {}
                     }
                 }
             }
             Payload::ComponentImportSection(reader) => {
                 for import in reader {
-                    if let Ok(import) = import
-                        && matches!(import.ty, ComponentTypeRef::Component(_))
-                        && let Some(Some(scope)) = stack.last_mut()
-                    {
-                        scope.components.push(0);
+                    let Ok(import) = import else { break };
+                    match import.ty {
+                        ComponentTypeRef::Component(_) => new_components.push(Rc::default()),
+                        ComponentTypeRef::Instance(_) => new_instances.push(Rc::default()),
+                        _ => {}
                     }
                 }
             }
             Payload::ComponentExportSection(reader) => {
-                for export in reader {
-                    let Ok(export) = export else { continue };
-                    if export.kind == ComponentExternalKind::Component {
-                        let cost = cost_of(&stack, export.index);
-                        if let Some(Some(scope)) = stack.last_mut() {
-                            scope.components.push(cost);
+                for e in reader {
+                    let Ok(e) = e else { break };
+                    let item = match e.kind {
+                        ComponentExternalKind::Component => {
+                            let definition = component(e.index);
+                            new_components.push(definition.clone());
+                            Item::Component(definition)
                         }
-                    }
+                        ComponentExternalKind::Instance => {
+                            let exports = instance(e.index);
+                            new_instances.push(exports.clone());
+                            Item::Instance(exports)
+                        }
+                        _ => continue,
+                    };
+                    new_exports.push((e.name.name.to_string(), item));
                 }
             }
             _ => {}
+        }
+        if let Some(Some(scope)) = stack.last_mut() {
+            scope.cost = scope.cost.saturating_add(cost);
+            scope.components.extend(new_components);
+            scope.instances.extend(new_instances);
+            scope.exports.extend(new_exports);
         }
     }
     result

@@ -192,16 +192,42 @@ fn atomics_on_an_unshared_memory() {
     );
 }
 
-/// A component of `levels` nested components, each instantiating the one inside it twice; the
-/// innermost instantiates a core module once: 2^`levels` core instances in a few kilobytes.
-fn nested_twice(levels: u32) -> String {
+/// How each level of [`nested_twice`] reaches the component it instantiates twice.
+#[derive(Clone, Copy)]
+enum Reach {
+    /// By its own index.
+    Directly,
+    /// Through an instance made of exports (`(instance (export "c" (component ..)))`) and an
+    /// alias of that instance's export.
+    InstanceOfExports,
+    /// Through an instance of a wrapper component that exports it, and an alias of that
+    /// instance's export.
+    ExportOfInstance,
+}
+
+/// A component of `levels` nested components, each instantiating the one inside it twice
+/// (reached as `reach` says); the innermost instantiates a core module once: 2^`levels` core
+/// instances in a few kilobytes.
+fn nested_twice(levels: u32, reach: Reach) -> String {
     let mut wat = String::from("(component $L0 (core module $m) (core instance (instantiate $m)))");
     for k in 1..=levels {
         let below = k - 1;
-        wat = format!(
-            "(component $L{k}\n  {wat}\n  (instance (instantiate $L{below})) (instance \
-             (instantiate $L{below})))"
-        );
+        let twice = "(instance (instantiate $c)) (instance (instantiate $c))";
+        wat = match reach {
+            Reach::Directly => format!(
+                "(component $L{k}\n  {wat}\n  {})",
+                twice.replace("$c", &format!("$L{below}"))
+            ),
+            Reach::InstanceOfExports => format!(
+                "(component $L{k}\n  {wat}\n  (instance $b (export \"c\" (component $L{below})))\n  \
+                 (alias export $b \"c\" (component $c))\n  {twice})"
+            ),
+            Reach::ExportOfInstance => format!(
+                "(component $L{k}\n  (component $box {wat} (export \"c\" (component $L{below})))\n  \
+                 (instance $b (instantiate $box))\n  (alias export $b \"c\" (component $c))\n  \
+                 {twice})"
+            ),
+        };
     }
     wat
 }
@@ -228,28 +254,38 @@ fn assert_unsupported(output: &Output, written: bool, needles: &[&str]) {
 
 #[test]
 fn exponential_nesting_is_rejected_before_translation() {
-    let wat = nested_twice(40);
-    let start = std::time::Instant::now();
-    let (output, written) = lower_text(&wat, "auto");
-    assert_unsupported(
-        &output,
-        written,
-        &[
-            "more than 100000 core instances",
-            "creates 1099511627776",
-            "are not supported",
-        ],
-    );
-    // Translating it would not end; the count before translation ends at once.
-    assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
-    let (output, written) = lower_text(&nested_twice(17), "all");
-    assert_unsupported(&output, written, &["(this one creates 131072)"]);
+    for reach in [
+        Reach::Directly,
+        Reach::InstanceOfExports,
+        Reach::ExportOfInstance,
+    ] {
+        let wat = nested_twice(40, reach);
+        let start = std::time::Instant::now();
+        let (output, written) = lower_text(&wat, "auto");
+        assert_unsupported(
+            &output,
+            written,
+            &[
+                "more than 100000 core instances",
+                "creates 1099511627776",
+                "are not supported",
+            ],
+        );
+        // Translating it would not end; the count before translation ends at once.
+        assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
+        let (output, written) = lower_text(&nested_twice(17, reach), "all");
+        assert_unsupported(&output, written, &["(this one creates 131072)"]);
+    }
 }
 
 #[test]
 fn instances_below_the_budget_lower() {
-    for reify in ["auto", "all"] {
-        let (output, written) = lower_text(&nested_twice(12), reify);
+    for (reify, reach) in [
+        ("auto", Reach::Directly),
+        ("all", Reach::InstanceOfExports),
+        ("auto", Reach::ExportOfInstance),
+    ] {
+        let (output, written) = lower_text(&nested_twice(12, reach), reify);
         assert!(
             output.status.success() && written,
             "4096 instances, `--reify {reify}`: {}",
