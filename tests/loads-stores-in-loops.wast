@@ -216,3 +216,23 @@
 (assert_return (invoke "store" (u32.const 65528) (u64.const 0x1111111122222222)))
 (assert_return (invoke "load" (u32.const 65532)) (u32.const 0x11111111))
 (assert_trap (invoke "store" (u32.const 65532) (u64.const 0x3333333344444444)) "out of bounds memory access")
+
+;; A function whose memory is cached in locals (it has a loop) and that also
+;; sets an exported (boxed) mutable i64 global: setting the global must not
+;; reuse the local holding the memory's cached byte length, or the next
+;; access compares against the global's value and traps. Found by the
+;; differential fuzzer.
+(component
+  (core module $M
+    (memory 1)
+    (global $g (export "g") (mut i64) (i64.const 0))
+    (func (export "set-then-load") (param i32) (result i32)
+      (global.set $g (i64.const 0))
+      (loop (result i32) (i32.load (local.get 0)))))
+  (core instance $a (instantiate $M))
+  (core instance $b (instantiate $M))
+  (func (export "set-then-load") (param "addr" u32) (result u32) (canon lift (core func $b "set-then-load")))
+)
+(assert_return (invoke "set-then-load" (u32.const 100)) (u32.const 0))
+(assert_return (invoke "set-then-load" (u32.const 65532)) (u32.const 0))
+(assert_trap (invoke "set-then-load" (u32.const 65533)) "out of bounds memory access")

@@ -213,7 +213,9 @@ impl VmctxSource {
 /// Scratch locals of one function, one per value type, allocated on first use.
 pub struct Scratch {
     base: u32,
-    locals: Vec<we::ValType>,
+    /// Each local's type, and whether [`Scratch::get`] may hand it out again (`false` for a
+    /// local from [`Scratch::fresh`], which its owner keeps live across other uses).
+    locals: Vec<(we::ValType, bool)>,
 }
 
 impl Scratch {
@@ -225,19 +227,30 @@ impl Scratch {
         }
     }
 
-    /// The scratch local of type `ty`.
+    /// The shared scratch local of type `ty`: its value lasts until the next use of a shared
+    /// local of that type.
     pub fn get(&mut self, ty: we::ValType) -> u32 {
-        if let Some(i) = self.locals.iter().position(|t| *t == ty) {
+        if let Some(i) = self.locals.iter().position(|l| *l == (ty, true)) {
             return self.base + i as u32;
         }
-        self.locals.push(ty);
+        self.locals.push((ty, true));
         self.base + self.locals.len() as u32 - 1
     }
 
     /// A new scratch local of type `ty`, shared with no other use.
     pub fn fresh(&mut self, ty: we::ValType) -> u32 {
-        self.locals.push(ty);
+        self.locals.push((ty, false));
         self.base + self.locals.len() as u32 - 1
+    }
+
+    /// The types of the scratch locals, in order from `base`.
+    pub fn types(&self) -> impl Iterator<Item = we::ValType> + '_ {
+        self.locals.iter().map(|(ty, _)| *ty)
+    }
+
+    /// Whether no scratch local was allocated.
+    pub fn is_empty(&self) -> bool {
+        self.locals.is_empty()
     }
 }
 
@@ -422,7 +435,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             i += 1;
         }
-        locals.extend(cx.scratch.locals.iter().map(|t| (1, *t)));
+        locals.extend(cx.scratch.types().map(|t| (1, t)));
         let mut func = we::Function::new(locals);
         func.raw(out.0);
         Ok(func)
@@ -857,7 +870,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 op => out.push(self.renumbered(m, &op)?),
             }
         }
-        if !cx.scratch.locals.is_empty() {
+        if !cx.scratch.is_empty() {
             bail!("internal: constant expression needed a scratch local");
         }
         Ok(())
