@@ -297,6 +297,13 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) declared: BTreeSet<u32>,
     pub(crate) exports: Vec<(String, we::ExportKind, u32)>,
     pub(crate) instance_globals: SecondaryMap<RuntimeInstanceIndex, Option<OutGlobal>>,
+    /// While an instance's constructor is emitted: the instance and the local holding its
+    /// vmctx, which code for that instance reads instead of its global (see
+    /// [`Lowerer::push_instance_vmctx`]).
+    pub(crate) own_vmctx: Option<(RuntimeInstanceIndex, u32)>,
+    /// The constructors of reified instances, by body: instances whose constructors are the
+    /// same code share one function.
+    pub(crate) constructors: HashMap<Vec<u8>, OutFunc>,
     pub(crate) flags: HashMap<RuntimeComponentInstanceIndex, OutGlobal>,
     pub(crate) trampolines: HashMap<TrampolineIndex, OutFunc>,
     pub(crate) entry_thunks: HashMap<FuncTarget, OutFunc>,
@@ -563,6 +570,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             declared: BTreeSet::new(),
             exports: Vec::new(),
             instance_globals: SecondaryMap::new(),
+            own_vmctx: None,
+            constructors: HashMap::new(),
             flags: HashMap::new(),
             trampolines: HashMap::new(),
             entry_thunks: HashMap::new(),
@@ -1851,10 +1860,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 shared: false,
                 ty: we::AbstractHeapType::None,
             })),
-            FuncTarget::Reified { instance, .. } => {
-                let g = self.instance_globals[instance].expect("reified instance has a global");
-                ins.push(we::Instruction::GlobalGet(g.0));
-            }
+            FuncTarget::Reified { instance, .. } => self.push_instance_vmctx(ins, instance),
         }
         ins.push(we::Instruction::StructNew(runtime_structs::CLOSURE));
         Ok(())

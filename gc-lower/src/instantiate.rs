@@ -25,27 +25,32 @@ impl Lowerer<'_, '_> {
         // with parts of 4 KiB as with parts of 32 KiB.
         const PART_SIZE: usize = 4 * 1024;
         let ty = self.func_type(&[], &[]);
-        let locals = if self.gc {
-            vec![(1, ref_null(FUNCS))]
-        } else {
-            Vec::new()
-        };
         let mut parts = Vec::new();
         let mut out = Sink::default();
-        let arr_local = 0;
         let instances: Vec<_> = self.graph.instances.keys().collect();
         let last = instances.len();
         for (k, i) in instances.into_iter().enumerate() {
             let m = self.graph.instances[i].module;
             if self.layouts[m].reified {
-                self.instantiate_reified(i, arr_local, &mut out)?;
+                let constructor = self.instance_constructor(i)?;
+                let g = self.instance_globals[i]
+                    .expect("reified instance has a global")
+                    .0;
+                out.push(we::Instruction::Call(constructor.0));
+                out.push(we::Instruction::GlobalSet(g));
+                // The start function runs once the instance's global is set, as anything it
+                // calls may reach the instance through it.
+                if let Some(start) = self.infos[m].start {
+                    let target = self.module_func(m, Some(i), start)?;
+                    self.emit_call(&mut out, target, None, false);
+                }
             } else {
                 self.instantiate_native(i, &mut out)?;
             }
             if out.0.len() >= PART_SIZE || (k + 1 == last && !parts.is_empty()) {
                 let mut part = std::mem::take(&mut out);
                 part.push(we::Instruction::End);
-                let mut body = we::Function::new(locals.clone());
+                let mut body = we::Function::new([]);
                 body.raw(part.0);
                 let name = format!("_initialize.part{}", parts.len());
                 parts.push(self.add_func(ty, name, body));
@@ -55,7 +60,7 @@ impl Lowerer<'_, '_> {
             out.push(we::Instruction::Call(part.0));
         }
         out.push(we::Instruction::End);
-        let mut body = we::Function::new(locals);
+        let mut body = we::Function::new([]);
         body.raw(out.0);
         let init = self.add_func(ty, "_initialize".into(), body);
         self.exports
@@ -194,17 +199,59 @@ impl Lowerer<'_, '_> {
         Ok(())
     }
 
+    /// The constructor of reified instance `i`: a function `[] -> [(ref null $vmctx)]` that
+    /// creates the instance's vmctx, fills it from its imports (the vmctxs of instances made
+    /// before it, read from their globals) and its definitions, and applies its element and
+    /// data segments; the start function is left to the caller.
+    ///
+    /// Code that names the instance itself reads the vmctx from a local rather than from the
+    /// instance's global, so instances of one module whose imports come from the same places
+    /// get the same body, and share one function: a component that instantiates a module
+    /// thousands of times costs one constructor and a call per instance.
+    fn instance_constructor(&mut self, i: RuntimeInstanceIndex) -> Result<crate::fuse::OutFunc> {
+        const ARR: u32 = 0;
+        const VMCTX: u32 = 1;
+        let m = self.graph.instances[i].module;
+        let vty = self.layouts[m]
+            .vmctx
+            .as_ref()
+            .expect("reified module has a vmctx")
+            .ty;
+        let mut body = Sink::default();
+        let previous = self.own_vmctx.replace((i, VMCTX));
+        let result = self.instantiate_reified(i, ARR, VMCTX, &mut body);
+        self.own_vmctx = previous;
+        result?;
+        body.push(we::Instruction::LocalGet(VMCTX));
+        body.push(we::Instruction::End);
+        if let Some(f) = self.constructors.get(&body.0) {
+            return Ok(*f);
+        }
+        let vmctx_ref = we::ValType::Ref(we::RefType {
+            nullable: true,
+            heap_type: we::HeapType::Concrete(vty),
+        });
+        let ty = self.func_type(&[], &[vmctx_ref]);
+        let mut function = we::Function::new([(1, ref_null(FUNCS)), (1, vmctx_ref)]);
+        function.raw(body.0.iter().copied());
+        let name = format!("m{}:new", m.as_u32());
+        let f = self.add_func(ty, name, function);
+        self.constructors.insert(body.0, f);
+        Ok(f)
+    }
+
+    /// Emits the body of instance `i`'s constructor (see [`Self::instance_constructor`]), with
+    /// local `arr` for element arrays and local `v` for the vmctx.
     fn instantiate_reified(
         &mut self,
         i: RuntimeInstanceIndex,
         arr: u32,
+        v_local: u32,
         out: &mut Sink,
     ) -> Result<()> {
         use we::Instruction as I;
         let m = self.graph.instances[i].module;
-        let g = self.instance_globals[i]
-            .expect("reified instance has a global")
-            .0;
+        let own = crate::rewrite::VmctxSource::Local(v_local);
         let v = self.layouts[m]
             .vmctx
             .as_ref()
@@ -220,13 +267,14 @@ impl Lowerer<'_, '_> {
         let args = self.graph.instances[i].args.clone();
 
         out.push(I::StructNewDefault(vty));
-        out.push(I::GlobalSet(g));
+        out.push(I::LocalSet(v_local));
         let set = |out: &mut Sink, field_index: u32| {
             out.push(I::StructSet {
                 struct_type_index: vty,
                 field_index,
             });
         };
+        let g = v_local;
 
         // Memories.
         let info = &self.infos[m];
@@ -237,7 +285,7 @@ impl Lowerer<'_, '_> {
             let MemSlot::Field(field) = mem_fields[mi] else {
                 continue; // reached directly; its field stays null
             };
-            out.push(I::GlobalGet(g));
+            out.push(I::LocalGet(g));
             if mi < nimp_mem {
                 let StateTarget::Boxed { instance, field } =
                     self.resolve_memory(&args[mem_pos[mi]])?
@@ -261,7 +309,7 @@ impl Lowerer<'_, '_> {
         let table_inits = info.table_inits.clone();
         let tab_pos = info.import_position.tables.clone();
         for (ti, tt) in tables.iter().enumerate() {
-            out.push(I::GlobalGet(g));
+            out.push(I::LocalGet(g));
             if ti < nimp_tab {
                 let StateTarget::Boxed { instance, field } =
                     self.resolve_table(&args[tab_pos[ti]])?
@@ -299,7 +347,7 @@ impl Lowerer<'_, '_> {
                 match (*slot, target) {
                     (GlobalSlot::Static(_), _) => {}
                     (GlobalSlot::Value(f), t) => {
-                        out.push(I::GlobalGet(g));
+                        out.push(I::LocalGet(g));
                         self.push_global_value(out, t);
                         set(out, f);
                     }
@@ -311,7 +359,7 @@ impl Lowerer<'_, '_> {
                             boxed: true,
                         },
                     ) => {
-                        out.push(I::GlobalGet(g));
+                        out.push(I::LocalGet(g));
                         self.push_field(out, instance, field);
                         set(out, f);
                     }
@@ -321,8 +369,8 @@ impl Lowerer<'_, '_> {
                 }
             } else {
                 let init = &defined[gi - nimp_glob].init;
-                out.push(I::GlobalGet(g));
-                self.reified_const_expr(m, i, g, init, out)?;
+                out.push(I::LocalGet(g));
+                self.reified_const_expr(m, i, own, init, out)?;
                 match *slot {
                     GlobalSlot::Value(f) => set(out, f),
                     GlobalSlot::Boxed { field: f, box_ty } => {
@@ -338,7 +386,7 @@ impl Lowerer<'_, '_> {
         let func_pos = self.infos[m].import_position.funcs.clone();
         for (fi, slot) in func_slots.iter().enumerate() {
             if let ImportedFunc::Dynamic(f) = slot {
-                out.push(I::GlobalGet(g));
+                out.push(I::LocalGet(g));
                 let target = self.resolve_func(&args[func_pos[fi]])?;
                 self.emit_closure(out, target)?;
                 set(out, *f);
@@ -351,7 +399,7 @@ impl Lowerer<'_, '_> {
             match &seg.kind {
                 wp::ElementKind::Declared => {}
                 wp::ElementKind::Passive => {
-                    out.push(I::GlobalGet(g));
+                    out.push(I::LocalGet(g));
                     self.materialize(i, seg, arr, out)?;
                     set(out, elem_fields[e]);
                 }
@@ -361,10 +409,10 @@ impl Lowerer<'_, '_> {
                 } => {
                     let n = element_count(seg);
                     let kind = self.infos[m].table_kind(table_index.unwrap_or(0))?;
-                    self.reified_const_expr(m, i, g, offset_expr, out)?;
+                    self.reified_const_expr(m, i, own, offset_expr, out)?;
                     out.push(I::I32Const(0));
                     out.push(I::I32Const(n as i32));
-                    out.push(I::GlobalGet(g));
+                    out.push(I::LocalGet(g));
                     out.push(I::StructGet {
                         struct_type_index: vty,
                         field_index: tab_fields[table_index.unwrap_or(0) as usize],
@@ -379,7 +427,7 @@ impl Lowerer<'_, '_> {
         // active ones.
         let datas = self.infos[m].datas.clone();
         if let Some((field, segment)) = data_lengths {
-            out.push(I::GlobalGet(g));
+            out.push(I::LocalGet(g));
             out.push(I::I32Const(0));
             out.push(I::I32Const(datas.len() as i32));
             out.push(I::ArrayNewData {
@@ -389,7 +437,7 @@ impl Lowerer<'_, '_> {
             set(out, field);
         }
         if let Some(f) = data_init {
-            out.push(I::GlobalGet(g));
+            out.push(I::LocalGet(g));
             out.push(I::Call(f.0));
         }
         for (d, seg) in datas.iter().enumerate() {
@@ -403,7 +451,7 @@ impl Lowerer<'_, '_> {
                     memory_index,
                     offset_expr,
                 } => {
-                    self.reified_const_expr(m, i, g, offset_expr, out)?;
+                    self.reified_const_expr(m, i, own, offset_expr, out)?;
                     out.push(I::I32Const(0));
                     out.push(I::I32Const(len));
                     let data_index = self.layouts[m].data_base + d as u32;
@@ -415,7 +463,7 @@ impl Lowerer<'_, '_> {
                             continue;
                         }
                     };
-                    out.push(I::GlobalGet(g));
+                    out.push(I::LocalGet(g));
                     out.push(I::StructGet {
                         struct_type_index: vty,
                         field_index: field,
@@ -430,11 +478,19 @@ impl Lowerer<'_, '_> {
             }
         }
 
-        if let Some(start) = self.infos[m].start {
-            let target = self.module_func(m, Some(i), start)?;
-            self.emit_call(out, target, None, false);
-        }
         Ok(())
+    }
+
+    /// Pushes the vmctx of reified instance `instance`: from its global, or, inside its own
+    /// constructor, from the constructor's local.
+    pub(crate) fn push_instance_vmctx(&self, out: &mut Sink, instance: RuntimeInstanceIndex) {
+        match self.own_vmctx {
+            Some((own, local)) if own == instance => out.push(we::Instruction::LocalGet(local)),
+            _ => {
+                let g = self.instance_globals[instance].expect("reified instance has a global");
+                out.push(we::Instruction::GlobalGet(g.0));
+            }
+        }
     }
 
     /// Pushes field `field` of `instance`'s vmctx.
@@ -445,10 +501,7 @@ impl Lowerer<'_, '_> {
             .as_ref()
             .expect("reified module has a vmctx")
             .ty;
-        let g = self.instance_globals[instance]
-            .expect("reified instance has a global")
-            .0;
-        out.push(we::Instruction::GlobalGet(g));
+        self.push_instance_vmctx(out, instance);
         out.push(we::Instruction::StructGet {
             struct_type_index: vty,
             field_index: field,

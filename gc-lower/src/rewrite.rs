@@ -194,19 +194,17 @@ impl Reencode for Renumber<'_> {
 /// Where the vmctx of reified code comes from.
 #[derive(Clone, Copy)]
 pub enum VmctxSource {
-    /// A local (the function's vmctx parameter).
+    /// A local (the function's vmctx parameter, or the vmctx being built by an instance's
+    /// constructor).
     Local(u32),
-    /// A global (`$instance_N`, in the instantiation routine).
-    Global(u32),
 }
 
 impl VmctxSource {
     /// Pushes the vmctx.
     pub fn push(self, out: &mut Sink) {
-        out.push(match self {
-            VmctxSource::Local(l) => we::Instruction::LocalGet(l),
-            VmctxSource::Global(g) => we::Instruction::GlobalGet(g),
-        });
+        match self {
+            VmctxSource::Local(l) => out.push(we::Instruction::LocalGet(l)),
+        }
     }
 }
 
@@ -795,8 +793,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let func = match target {
             FuncTarget::Plain(f) => f,
             FuncTarget::Reified { func, instance } => {
-                let g = self.instance_globals[instance].expect("reified instance has a global");
-                out.push(I::GlobalGet(g.0));
+                self.push_instance_vmctx(out, instance);
                 func
             }
         };
@@ -840,19 +837,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// Rewrites a constant expression of reified module `m` for instance `instance`, whose
-    /// vmctx is in global `vmctx` (instantiation routine).
+    /// vmctx comes from `vmctx` (the local of the instance's constructor).
     pub fn reified_const_expr(
         &mut self,
         m: StaticModuleIndex,
         instance: wasmtime_environ::component::RuntimeInstanceIndex,
-        vmctx_global: u32,
+        vmctx: VmctxSource,
         e: &wp::ConstExpr<'_>,
         out: &mut Sink,
     ) -> Result<()> {
         let mut reader = e.get_operators_reader();
         let mut cx = CodeCx {
             module: m,
-            vmctx: Some(VmctxSource::Global(vmctx_global)),
+            vmctx: Some(vmctx),
             instance: Some(instance),
             num_params: u32::MAX,
             scratch: Scratch::new(u32::MAX),
