@@ -91,6 +91,38 @@ pub struct OutType(pub u32);
 /// `MAX_WASM_STRUCT_FIELDS`, which engines share).
 pub const MAX_VMCTX_FIELDS: usize = 10_000;
 
+/// Where a reified instance's vmctx is kept once the instantiation routine has built it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceSlot {
+    /// A global `(ref null $vmctx)` (`$instanceN`): the module is instantiated once.
+    Global(OutGlobal),
+    /// Element `index` of the immutable global `(ref $array)` of type `ty`, `(array (mut (ref
+    /// null $vmctx)))`, one per module instantiated more than once (`$instances:mN`), so that
+    /// the instantiation routine builds runs of instances of one module in a loop.
+    Array {
+        /// The global holding the array.
+        global: OutGlobal,
+        /// The array type.
+        ty: u32,
+        /// The instance's element, in elements.
+        index: u32,
+    },
+}
+
+impl InstanceSlot {
+    /// The instructions that push the vmctx (`[] -> [(ref null $vmctx)]`).
+    pub fn push_vmctx(self) -> Vec<we::Instruction<'static>> {
+        match self {
+            InstanceSlot::Global(g) => vec![we::Instruction::GlobalGet(g.0)],
+            InstanceSlot::Array { global, ty, index } => vec![
+                we::Instruction::GlobalGet(global.0),
+                we::Instruction::I32Const(index as i32),
+                we::Instruction::ArrayGet(ty),
+            ],
+        }
+    }
+}
+
 /// What a core function reference finally calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FuncTarget {
@@ -296,7 +328,8 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) elems: Vec<we::ElementSegment<'static>>,
     pub(crate) declared: BTreeSet<u32>,
     pub(crate) exports: Vec<(String, we::ExportKind, u32)>,
-    pub(crate) instance_globals: SecondaryMap<RuntimeInstanceIndex, Option<OutGlobal>>,
+    /// Where each reified instance's vmctx lives once it is built.
+    pub(crate) instance_slots: SecondaryMap<RuntimeInstanceIndex, Option<InstanceSlot>>,
     /// While an instance's constructor is emitted: the instance and the local holding its
     /// vmctx, which code for that instance reads instead of its global (see
     /// [`Lowerer::push_instance_vmctx`]).
@@ -569,7 +602,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             elems: Vec::new(),
             declared: BTreeSet::new(),
             exports: Vec::new(),
-            instance_globals: SecondaryMap::new(),
+            instance_slots: SecondaryMap::new(),
             own_vmctx: None,
             constructors: HashMap::new(),
             flags: HashMap::new(),
@@ -895,23 +928,71 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             self.layouts[m].func_base = first.unwrap_or(0);
         }
 
-        // Instance globals, native items, in instantiation order.
+        // Instance slots, in instantiation order: a global for a module instantiated once, an
+        // element of one array per module for a module instantiated more than once, so that
+        // the instantiation routine can build runs of its instances in a loop.
         let instances: Vec<_> = self.graph.instances.keys().collect();
+        let mut arrays: HashMap<StaticModuleIndex, (OutGlobal, u32, u32)> = HashMap::new();
         for &i in &instances {
             let m = self.graph.instances[i].module;
-            if let Some(v) = &self.layouts[m].vmctx {
+            let Some(v) = &self.layouts[m].vmctx else {
+                continue;
+            };
+            let vty = v.ty;
+            let count = self.graph.instances_of[m].len();
+            if count == 1 {
                 let ty = we::GlobalType {
-                    val_type: ref_null(v.ty),
+                    val_type: ref_null(vty),
                     mutable: true,
                     shared: false,
                 };
                 let g = self.add_global(
                     ty,
-                    we::ConstExpr::ref_null(we::HeapType::Concrete(v.ty)),
+                    we::ConstExpr::ref_null(we::HeapType::Concrete(vty)),
                     format!("instance{}", i.as_u32()),
                 );
-                self.instance_globals[i] = Some(g);
+                self.instance_slots[i] = Some(InstanceSlot::Global(g));
+                continue;
             }
+            if !arrays.contains_key(&m) {
+                // `(array (mut (ref null $vmctx)))`, a rec group of its own.
+                let ty = self.type_base() + self.types.len() as u32;
+                self.types.push(we::SubType {
+                    is_final: true,
+                    supertype_idx: None,
+                    composite_type: we::CompositeType {
+                        inner: we::CompositeInnerType::Array(we::ArrayType(we::FieldType {
+                            element_type: we::StorageType::Val(ref_null(vty)),
+                            mutable: true,
+                        })),
+                        shared: false,
+                        descriptor: None,
+                        describes: None,
+                    },
+                });
+                self.groups.push(1);
+                let global_ty = we::GlobalType {
+                    val_type: we::ValType::Ref(we::RefType {
+                        nullable: false,
+                        heap_type: we::HeapType::Concrete(ty),
+                    }),
+                    mutable: false,
+                    shared: false,
+                };
+                let init = we::ConstExpr::extended([
+                    we::Instruction::I32Const(count as i32),
+                    we::Instruction::ArrayNewDefault(ty),
+                ]);
+                let g = self.add_global(global_ty, init, format!("instances:m{}", m.as_u32()));
+                arrays.insert(m, (g, ty, 0));
+            }
+            let (global, ty, next) = arrays.get_mut(&m).expect("inserted above");
+            self.instance_slots[i] = Some(InstanceSlot::Array {
+                global: *global,
+                ty: *ty,
+                index: *next,
+            });
+            *next += 1;
         }
         for &m in &modules {
             if self.graph.instances_of[m].is_empty() {
@@ -1765,12 +1846,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             None => self.func_type(&params, &results),
         };
         let mut body = we::Function::new([]);
-        let mut ins = body.instructions();
         for i in 0..params.len() as u32 {
-            ins.local_get(i);
+            body.instruction(&we::Instruction::LocalGet(i));
         }
-        let g = self.instance_globals[instance].expect("reified instance has a global");
-        ins.global_get(g.0).call(func.0).end();
+        for instruction in self.instance_slot(instance).push_vmctx() {
+            body.instruction(&instruction);
+        }
+        body.instruction(&we::Instruction::Call(func.0));
+        body.instruction(&we::Instruction::End);
         let f = self.add_func(
             ty,
             format!("bound{}:{}", instance.as_u32(), self.func_name(func)),

@@ -12,7 +12,8 @@ use wasmtime_environ::wasmparser as wp;
 
 use crate::error::not_yet;
 use crate::fuse::{
-    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, Lowerer, MemSlot, StateTarget, ref_null,
+    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, Lowerer, MemSlot,
+    StateTarget, ref_null,
 };
 use crate::rewrite::Sink;
 
@@ -28,29 +29,39 @@ impl Lowerer<'_, '_> {
         let mut parts = Vec::new();
         let mut out = Sink::default();
         let instances: Vec<_> = self.graph.instances.keys().collect();
-        let last = instances.len();
-        for (k, i) in instances.into_iter().enumerate() {
+        let mut k = 0;
+        while k < instances.len() {
+            let i = instances[k];
             let m = self.graph.instances[i].module;
-            if self.layouts[m].reified {
-                let constructor = self.instance_constructor(i)?;
-                let g = self.instance_globals[i]
-                    .expect("reified instance has a global")
-                    .0;
-                out.push(we::Instruction::Call(constructor.0));
-                out.push(we::Instruction::GlobalSet(g));
-                // The start function runs once the instance's global is set, as anything it
-                // calls may reach the instance through it.
-                if let Some(start) = self.infos[m].start {
-                    let target = self.module_func(m, Some(i), start)?;
-                    self.emit_call(&mut out, target, None, false);
-                }
-            } else {
+            if !self.layouts[m].reified {
                 self.instantiate_native(i, &mut out)?;
+                k += 1;
+            } else {
+                // A run: this instance and the instances after it that are the next elements
+                // of the same array and share its constructor.
+                let constructor = self.instance_constructor(i)?;
+                let mut run = 1;
+                if let InstanceSlot::Array { index, .. } = self.instance_slot(i) {
+                    while let Some(&next) = instances.get(k + run) {
+                        let same_array = matches!(
+                            self.instance_slot_of(next),
+                            Some(InstanceSlot::Array { index: n, .. })
+                                if self.graph.instances[next].module == m
+                                    && n == index + run as u32
+                        );
+                        if !same_array || self.instance_constructor(next)? != constructor {
+                            break;
+                        }
+                        run += 1;
+                    }
+                }
+                self.build_instances(i, run as u32, constructor, &mut out)?;
+                k += run;
             }
-            if out.0.len() >= PART_SIZE || (k + 1 == last && !parts.is_empty()) {
+            if out.0.len() >= PART_SIZE || (k == instances.len() && !parts.is_empty()) {
                 let mut part = std::mem::take(&mut out);
                 part.push(we::Instruction::End);
-                let mut body = we::Function::new([]);
+                let mut body = we::Function::new([(1, we::ValType::I32)]);
                 body.raw(part.0);
                 let name = format!("_initialize.part{}", parts.len());
                 parts.push(self.add_func(ty, name, body));
@@ -60,7 +71,7 @@ impl Lowerer<'_, '_> {
             out.push(we::Instruction::Call(part.0));
         }
         out.push(we::Instruction::End);
-        let mut body = we::Function::new([]);
+        let mut body = we::Function::new([(1, we::ValType::I32)]);
         body.raw(out.0);
         let init = self.add_func(ty, "_initialize".into(), body);
         self.exports
@@ -197,6 +208,81 @@ impl Lowerer<'_, '_> {
             self.emit_call(out, target, None, false);
         }
         Ok(())
+    }
+
+    /// Emits the building of `run` instances of one module, from `first` on, with their
+    /// shared `constructor`: each gets its vmctx from the constructor and then runs its start
+    /// function. A run of more than one (consecutive elements of the module's instance array)
+    /// is a loop over the array's indices, in local 0 of the routine.
+    fn build_instances(
+        &mut self,
+        first: RuntimeInstanceIndex,
+        run: u32,
+        constructor: crate::fuse::OutFunc,
+        out: &mut Sink,
+    ) -> Result<()> {
+        use we::Instruction as I;
+        const INDEX: u32 = 0;
+        let m = self.graph.instances[first].module;
+        let start = match self.infos[m].start {
+            Some(start) => Some(self.module_func(m, Some(first), start)?),
+            None => None,
+        };
+        let slot = self.instance_slot(first);
+        if run == 1 {
+            match slot {
+                InstanceSlot::Global(g) => {
+                    out.push(I::Call(constructor.0));
+                    out.push(I::GlobalSet(g.0));
+                }
+                InstanceSlot::Array { global, ty, index } => {
+                    out.push(I::GlobalGet(global.0));
+                    out.push(I::I32Const(index as i32));
+                    out.push(I::Call(constructor.0));
+                    out.push(I::ArraySet(ty));
+                }
+            }
+            // The start function runs once the instance's slot is set, as anything it calls
+            // may reach the instance through it.
+            if let Some(target) = start {
+                self.emit_call(out, target, None, false);
+            }
+            return Ok(());
+        }
+        let InstanceSlot::Array { global, ty, index } = slot else {
+            bail!("internal: a run of instances outside an instance array");
+        };
+        out.push(I::I32Const(index as i32));
+        out.push(I::LocalSet(INDEX));
+        out.push(I::Loop(we::BlockType::Empty));
+        out.push(I::GlobalGet(global.0));
+        out.push(I::LocalGet(INDEX));
+        out.push(I::Call(constructor.0));
+        out.push(I::ArraySet(ty));
+        match start {
+            Some(FuncTarget::Reified { func, .. }) => {
+                out.push(I::GlobalGet(global.0));
+                out.push(I::LocalGet(INDEX));
+                out.push(I::ArrayGet(ty));
+                out.push(I::Call(func.0));
+            }
+            Some(FuncTarget::Plain(func)) => out.push(I::Call(func.0)),
+            None => {}
+        }
+        out.push(I::LocalGet(INDEX));
+        out.push(I::I32Const(1));
+        out.push(I::I32Add);
+        out.push(I::LocalTee(INDEX));
+        out.push(I::I32Const((index + run) as i32));
+        out.push(I::I32Ne);
+        out.push(I::BrIf(0));
+        out.push(I::End);
+        Ok(())
+    }
+
+    /// Where instance `instance`'s vmctx is kept, if it is reified.
+    fn instance_slot_of(&self, instance: RuntimeInstanceIndex) -> Option<InstanceSlot> {
+        self.instance_slots[instance]
     }
 
     /// The constructor of reified instance `i`: a function `[] -> [(ref null $vmctx)]` that
@@ -481,16 +567,22 @@ impl Lowerer<'_, '_> {
         Ok(())
     }
 
-    /// Pushes the vmctx of reified instance `instance`: from its global, or, inside its own
+    /// Pushes the vmctx of reified instance `instance`: from its slot, or, inside its own
     /// constructor, from the constructor's local.
     pub(crate) fn push_instance_vmctx(&self, out: &mut Sink, instance: RuntimeInstanceIndex) {
         match self.own_vmctx {
             Some((own, local)) if own == instance => out.push(we::Instruction::LocalGet(local)),
             _ => {
-                let g = self.instance_globals[instance].expect("reified instance has a global");
-                out.push(we::Instruction::GlobalGet(g.0));
+                for instruction in self.instance_slot(instance).push_vmctx() {
+                    out.push(instruction);
+                }
             }
         }
+    }
+
+    /// Where reified instance `instance`'s vmctx is kept.
+    pub(crate) fn instance_slot(&self, instance: RuntimeInstanceIndex) -> InstanceSlot {
+        self.instance_slots[instance].expect("reified instance has a slot")
     }
 
     /// Pushes field `field` of `instance`'s vmctx.
