@@ -5,10 +5,11 @@
 //!
 //! ```text
 //! types     [runtime-structs rec group, if anything is reified] [interned rec groups of func
-//!           types, vmctx structs]
+//!           types, vmctx structs, instance arrays]
 //! funcs     [host imports] [defined funcs of module 0] [module 1] ... [glue, runtime helpers]
 //!           (a runtime helper is added when first used)
-//! globals   [$instance_N per reified runtime instance] [component-instance flags] [native globals]
+//! globals   [per reified module: $instanceN for its one instance, or $instances:mN, an array
+//!           of the vmctxs of its instances] [component-instance flags] [native globals]
 //! memories  [native memories, in instantiation order]      tables: likewise
 //! data      [segments of module 0] [module 1] ... [per reified module: initial lengths]
 //!           (passive, except those an unreified module applies to its own memory in bounds)
@@ -45,13 +46,17 @@
 //! # Instantiation
 //!
 //! The instantiation routine walks the runtime instances in initializer order. For a reified
-//! instance it allocates the vmctx (`struct.new_default`), fills memories, tables, globals and
-//! dynamically bound imports, materializes element segments, applies active element then data
-//! segments, and runs the start function — the order core wasm gives. An unreified instance
+//! instance it calls the instance's *constructor*, which allocates the vmctx
+//! (`struct.new_default`), fills memories, tables, globals and dynamically bound imports,
+//! materializes element segments and applies active element then data segments; the routine
+//! stores the vmctx in the instance's slot and runs the start function — the order core wasm
+//! gives. Constructors that are the same code are one function, and a run of instances of one
+//! module with one constructor (the next elements of its instance array) is built in a loop. An unreified instance
 //! applies its (now passive) active segments with `table.init`/`memory.init` and runs its start
 //! function. A trap anywhere traps the whole instantiation, as in wasmtime.
 //!
-//! So that start-up does not grow with straight-line code: a reified module whose active data
+//! So that start-up does not grow with straight-line code: instances share constructors and
+//! runs of them are loops (above); a reified module whose active data
 //! segments all have constant offsets into one memory gets one function that applies them
 //! from a table in a loop (one call per instance); an unreified module's segments into its own
 //! memory stay active in the output when they are all constant and in bounds; and the routine

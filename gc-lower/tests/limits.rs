@@ -336,3 +336,69 @@ fn vmctx_field_limit_is_named() {
         &["more than 10000 struct fields", "10001 globals"],
     );
 }
+
+/// 2^`levels` instances of one module (a memory, a data segment, a table with an element, a
+/// start function that traps unless the segment was applied), and a top-level export `f`.
+fn many_instances_with_start(levels: u32) -> String {
+    let mut wat = String::from(
+        r#"(component $L0
+  (core module $m
+    (memory 1) (global (mut i32) (i32.const 5)) (table 2 funcref)
+    (func $f (result i32) global.get 0)
+    (elem (i32.const 0) $f)
+    (data (i32.const 8) "hello")
+    (func $start
+      (if (i32.ne (i32.load8_u (i32.const 8)) (i32.const 104)) (then unreachable))
+      (global.set 0 (i32.add (global.get 0) (i32.const 1))))
+    (start $start))
+  (core instance (instantiate $m)))"#,
+    );
+    for k in 1..=levels {
+        let below = k - 1;
+        wat = format!(
+            "(component $L{k}\n  {wat}\n  (instance (instantiate $L{below})) (instance \
+             (instantiate $L{below})))"
+        );
+    }
+    wat.pop();
+    wat.push_str(
+        r#"
+  (core module $top (func (export "f") (result i32) i32.const 7))
+  (core instance $t (instantiate $top))
+  (func (export "f") (result u32) (canon lift (core func $t "f"))))"#,
+    );
+    wat
+}
+
+#[test]
+fn many_instances_are_built_in_a_loop() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let input = dir.path().join("input.wat");
+    std::fs::write(&input, many_instances_with_start(12)).expect("failed to write the input");
+    let native = gc_lower(&["run", path_str(&input), "--invoke", "f()"]);
+    assert!(
+        native.status.success(),
+        "native run: {}",
+        String::from_utf8_lossy(&native.stderr)
+    );
+    for reify in ["auto", "all"] {
+        let out = dir.path().join(format!("out-{reify}.wasm"));
+        let output = gc_lower(&[path_str(&input), "--reify", reify, "-o", path_str(&out)]);
+        assert!(
+            output.status.success(),
+            "`--reify {reify}`: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // 4096 instances of one module: one constructor and a loop, not code per instance
+        // (about 125 bytes each when the routine was straight-line).
+        let size = std::fs::metadata(&out).expect("output written").len();
+        assert!(size < 8 * 1024, "`--reify {reify}`: {size} bytes");
+        let lowered = gc_lower(&["run", path_str(&out), "--invoke", "f()"]);
+        assert_eq!(
+            (lowered.status.code(), &lowered.stdout),
+            (native.status.code(), &native.stdout),
+            "`--reify {reify}`: {}",
+            String::from_utf8_lossy(&lowered.stderr)
+        );
+    }
+}
