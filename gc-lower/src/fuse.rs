@@ -233,9 +233,27 @@ pub struct Vmctx {
     pub data_init: Option<OutFunc>,
     /// Field of each element segment: `(ref null $funcs)`, null once dropped or applied.
     pub elems: Vec<u32>,
+    /// The fields that code changes after instantiation: globals held by value and element
+    /// segments. The instance's constructor sets every other field once.
+    pub changing: std::collections::HashSet<u32>,
 }
 
 impl Vmctx {
+    /// The type of field `field` when it holds a reference that never changes after
+    /// instantiation (a memory, table or global box, a bound import's closure, the data
+    /// segment lengths), which a function may therefore load once, at entry, into a local:
+    /// each load of a reference from the heap costs a read barrier on some engines
+    /// (wasmtime's DRC collector), so loading it once makes the code smaller and faster.
+    pub fn fixed_reference(&self, field: u32) -> Option<we::ValType> {
+        if self.changing.contains(&field) {
+            return None;
+        }
+        match self.fields.get(field as usize)?.element_type {
+            we::StorageType::Val(ty @ we::ValType::Ref(_)) => Some(ty),
+            _ => None,
+        }
+    }
+
     fn add(&mut self, ty: we::ValType) -> u32 {
         let index = self.fields.len() as u32;
         self.fields.push(we::FieldType {
@@ -1507,6 +1525,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 describes: None,
             },
         };
+        let mut v = v;
+        v.changing = v.elems.iter().copied().collect();
+        v.changing
+            .extend(v.globals.iter().filter_map(|slot| match slot {
+                GlobalSlot::Value(f) => Some(*f),
+                _ => None,
+            }));
         self.layouts[m].vmctx = Some(v);
         Ok(())
     }

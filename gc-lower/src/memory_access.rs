@@ -42,7 +42,7 @@ use runtime_structs::{BYTES, LoadKind, MEMBOX, StoreKind, field, ref_non_null};
 use wasm_encoder as we;
 use wasmtime_environ::wasmparser as wp;
 
-use crate::rewrite::{Scratch, Sink, VmctxSource, load_kind, store_kind};
+use crate::rewrite::{Scratch, Sink, load_kind, store_kind};
 
 /// How loads and stores on reified memories are emitted; also whether `call_indirect` reads
 /// the table's element inline ([`MemoryAccess::Inline`]) or through a helper.
@@ -59,8 +59,9 @@ pub enum MemoryAccess {
 /// The cached backing of one reified memory in a function.
 #[derive(Debug, Clone, Copy)]
 struct Cached {
-    /// The vmctx field holding the memory's box.
-    field: u32,
+    /// Local holding the memory's box, loaded from the vmctx at function entry (the box of an
+    /// instance's memory never changes; a grow swaps the array inside it).
+    membox: u32,
     /// Local `(ref $bytes)`: the byte array.
     bytes: u32,
     /// Local `i64`: the logical size in bytes.
@@ -69,8 +70,6 @@ struct Cached {
 
 /// The inline emitter's state for one function: the cached memories and scratch locals.
 pub struct InlineMemories {
-    vmctx: VmctxSource,
-    vmctx_type: u32,
     /// By memory index of the module; `None` for memories the function does not load from or
     /// store to, and for memories reached natively.
     cached: Vec<Option<Cached>>,
@@ -180,24 +179,22 @@ pub fn scan_body(body: &wp::FunctionBody<'_>) -> anyhow::Result<BodyScan> {
 }
 
 impl InlineMemories {
-    /// The emitter for a function of a module whose vmctx (type `vmctx_type`) is at `vmctx`;
-    /// `fields[i]` is the vmctx field of memory `i` when it is reified (boxed), `None` when it
-    /// is reached natively. Allocates the locals in `scratch`.
+    /// The emitter for a function whose memory `i` has its box in local `boxes[i]` when it is
+    /// reified and the function loads from or stores to it in a loop (`None` otherwise).
+    /// Allocates the locals in `scratch`.
     pub fn new(
-        vmctx: VmctxSource,
-        vmctx_type: u32,
-        fields: &[Option<u32>],
+        boxes: &[Option<u32>],
         scan: BodyScan,
         scratch: &mut Scratch,
     ) -> Option<InlineMemories> {
-        let mut cached = vec![None; fields.len()];
+        let mut cached = vec![None; boxes.len()];
         let mut any = false;
         let mut last_access = 0;
-        for (i, f) in fields.iter().enumerate() {
-            if let (Some(field), true) = (f, scan.accessed.contains(&(i as u32))) {
+        for (i, b) in boxes.iter().enumerate() {
+            if let (Some(membox), true) = (b, scan.accessed.contains(&(i as u32))) {
                 last_access = last_access.max(scan.last_access[&(i as u32)]);
                 cached[i] = Some(Cached {
-                    field: *field,
+                    membox: *membox,
                     bytes: scratch.fresh(ref_non_null(BYTES)),
                     size: scratch.fresh(we::ValType::I64),
                 });
@@ -208,8 +205,6 @@ impl InlineMemories {
             return None;
         }
         Some(InlineMemories {
-            vmctx,
-            vmctx_type,
             cached,
             reload_after: scan.reload_after,
             last_access,
@@ -246,17 +241,11 @@ impl InlineMemories {
         }
     }
 
-    /// (Re)loads every cached memory's byte array and size from the vmctx.
+    /// (Re)loads every cached memory's byte array and size from its box.
     pub fn reload(&self, out: &mut Sink) {
         use we::Instruction as I;
         for c in self.cached.iter().flatten() {
-            let get_box = |out: &mut Sink| {
-                self.vmctx.push(out);
-                out.push(I::StructGet {
-                    struct_type_index: self.vmctx_type,
-                    field_index: c.field,
-                });
-            };
+            let get_box = |out: &mut Sink| out.push(I::LocalGet(c.membox));
             get_box(out);
             out.push(I::StructGet {
                 struct_type_index: MEMBOX,

@@ -329,6 +329,53 @@ pub struct CodeCx {
     /// The inline memory-access emitter of this function, when it loads from or stores to a
     /// reified memory and [`MemoryAccess::Inline`] is chosen.
     pub memories: Option<InlineMemories>,
+    /// The vmctx fields this function reads into locals at entry (see
+    /// [`crate::fuse::Vmctx::fixed_reference`]): (field, local). `None` where no entry code
+    /// can be added (constant expressions), so every read goes to the vmctx.
+    pub fixed: Option<Vec<(u32, u32)>>,
+}
+
+impl CodeCx {
+    /// Pushes field `field` of the vmctx `v`: from the local it was loaded into at entry when
+    /// it never changes after instantiation, else from the vmctx.
+    pub fn push_field(&mut self, out: &mut Sink, v: &crate::fuse::Vmctx, field: u32) {
+        if let Some(local) = self.fixed_local(v, field) {
+            out.push(we::Instruction::LocalGet(local));
+            return;
+        }
+        self.vmctx.expect("reified code has a vmctx").push(out);
+        out.push(we::Instruction::StructGet {
+            struct_type_index: v.ty,
+            field_index: field,
+        });
+    }
+
+    /// The local holding field `field` of `v`, loaded at entry, when the field never changes
+    /// after instantiation and entry code can be added; allocated on first use.
+    pub fn fixed_local(&mut self, v: &crate::fuse::Vmctx, field: u32) -> Option<u32> {
+        let fixed = self.fixed.as_mut()?;
+        let ty = v.fixed_reference(field)?;
+        if let Some((_, local)) = fixed.iter().find(|(f, _)| *f == field) {
+            return Some(*local);
+        }
+        let local = self.scratch.fresh(ty);
+        fixed.push((field, local));
+        Some(local)
+    }
+
+    /// The entry code that loads the fixed fields into their locals.
+    fn load_fixed(&self, vmctx_type: u32) -> Sink {
+        let mut out = Sink::default();
+        for &(field, local) in self.fixed.iter().flatten() {
+            self.vmctx.expect("reified code has a vmctx").push(&mut out);
+            out.push(we::Instruction::StructGet {
+                struct_type_index: vmctx_type,
+                field_index: field,
+            });
+            out.push(we::Instruction::LocalSet(local));
+        }
+        out
+    }
 }
 
 impl<'a, 'data> Lowerer<'a, 'data> {
@@ -397,23 +444,28 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             num_params,
             scratch: Scratch::new(base),
             memories: None,
+            fixed: reified.then(Vec::new),
         };
         let mut out = Sink::default();
-        if let (Some(vmctx), MemoryAccess::Inline) = (vmctx, self.memory_access) {
+        if let (true, MemoryAccess::Inline) = (reified, self.memory_access) {
             let v = self.layouts[m]
                 .vmctx
                 .as_ref()
                 .expect("reified module has a vmctx");
-            let fields: Vec<_> = v
+            let scan = scan_body(body)?;
+            // The box of each memory accessed inline, loaded at entry.
+            let boxes: Vec<_> = v
                 .memories
                 .iter()
-                .map(|slot| match slot {
-                    MemSlot::Field(f) => Some(*f),
-                    MemSlot::Native(_) => None,
+                .enumerate()
+                .map(|(i, slot)| match slot {
+                    MemSlot::Field(f) if scan.accessed.contains(&(i as u32)) => {
+                        cx.fixed_local(v, *f)
+                    }
+                    _ => None,
                 })
                 .collect();
-            cx.memories =
-                InlineMemories::new(vmctx, v.ty, &fields, scan_body(body)?, &mut cx.scratch);
+            cx.memories = InlineMemories::new(&boxes, scan, &mut cx.scratch);
             if let Some(mems) = &cx.memories {
                 mems.reload(&mut out);
             }
@@ -435,6 +487,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         locals.extend(cx.scratch.types().map(|t| (1, t)));
         let mut func = we::Function::new(locals);
+        if let Some(v) = &self.layouts[m].vmctx {
+            func.raw(cx.load_fixed(v.ty).0);
+        }
         func.raw(out.0);
         Ok(func)
     }
@@ -525,11 +580,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let MemSlot::Field(field) = v.memories[boxed as usize] else {
                 unreachable!("the other side is boxed")
             };
-            vmctx.push(out);
-            out.push(I::StructGet {
-                struct_type_index: vty,
-                field_index: field,
-            });
+            cx.push_field(out, v, field);
             let f = self.mixed_memory_copy(native_mem, native_is_dst)?;
             out.push(I::Call(f.0));
             return Ok(());
@@ -548,11 +599,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 mems.load(out, kind, memarg);
                 return Ok(());
             }
-            vmctx.push(out);
-            out.push(I::StructGet {
-                struct_type_index: vty,
-                field_index: mem_field(memarg.memory)?,
-            });
+            cx.push_field(out, v, mem_field(memarg.memory)?);
             out.push(I::I64Const(memarg.offset as i64));
             out.push(I::Call(self.helper(Helper::Load(kind)).0));
             return Ok(());
@@ -562,47 +609,36 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 mems.store(out, kind, memarg);
                 return Ok(());
             }
-            vmctx.push(out);
-            out.push(I::StructGet {
-                struct_type_index: vty,
-                field_index: mem_field(memarg.memory)?,
-            });
+            cx.push_field(out, v, mem_field(memarg.memory)?);
             out.push(I::I64Const(memarg.offset as i64));
             out.push(I::Call(self.helper(Helper::Store(kind)).0));
             return Ok(());
         }
-        let get = |out: &mut Sink, field_index: u32| {
-            vmctx.push(out);
-            out.push(I::StructGet {
-                struct_type_index: vty,
-                field_index,
-            });
-        };
         match *op {
             O::LocalGet { local_index } => out.push(I::LocalGet(shift(cx, local_index))),
             O::LocalSet { local_index } => out.push(I::LocalSet(shift(cx, local_index))),
             O::LocalTee { local_index } => out.push(I::LocalTee(shift(cx, local_index))),
             O::MemorySize { mem } => {
-                get(out, mem_field(mem)?);
+                cx.push_field(out, v, mem_field(mem)?);
                 out.push(I::Call(self.helper(Helper::MemorySize).0));
             }
             O::MemoryGrow { mem } => {
-                get(out, mem_field(mem)?);
+                cx.push_field(out, v, mem_field(mem)?);
                 out.push(I::Call(self.helper(Helper::MemoryGrow).0));
                 reload(cx, out);
             }
             O::MemoryFill { mem } => {
-                get(out, mem_field(mem)?);
+                cx.push_field(out, v, mem_field(mem)?);
                 out.push(I::Call(self.helper(Helper::MemoryFill).0));
             }
             O::MemoryCopy { dst_mem, src_mem } => {
-                get(out, mem_field(dst_mem)?);
-                get(out, mem_field(src_mem)?);
+                cx.push_field(out, v, mem_field(dst_mem)?);
+                cx.push_field(out, v, mem_field(src_mem)?);
                 out.push(I::Call(self.helper(Helper::MemoryCopy).0));
             }
             O::MemoryInit { data_index, mem } => {
-                get(out, mem_field(mem)?);
-                get(out, data_lengths(v)?);
+                cx.push_field(out, v, mem_field(mem)?);
+                cx.push_field(out, v, data_lengths(v)?);
                 out.push(I::I32Const(data_index as i32));
                 out.push(I::ArrayGet(runtime_structs::HANDLES));
                 out.push(I::Call(self.helper(Helper::MemoryInitCheck).0));
@@ -612,34 +648,34 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 });
             }
             O::DataDrop { data_index } => {
-                get(out, data_lengths(v)?);
+                cx.push_field(out, v, data_lengths(v)?);
                 out.push(I::I32Const(data_index as i32));
                 out.push(I::I32Const(0));
                 out.push(I::ArraySet(runtime_structs::HANDLES));
             }
             O::TableGet { table } => {
                 let kind = self.infos[m].table_kind(table)?;
-                get(out, tab_field(table)?);
+                cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableGet(kind)).0));
             }
             O::TableSet { table } => {
                 let kind = self.infos[m].table_kind(table)?;
-                get(out, tab_field(table)?);
+                cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableSet(kind)).0));
             }
             O::TableSize { table } => {
                 let kind = self.infos[m].table_kind(table)?;
-                get(out, tab_field(table)?);
+                cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableSize(kind)).0));
             }
             O::TableGrow { table } => {
                 let kind = self.infos[m].table_kind(table)?;
-                get(out, tab_field(table)?);
+                cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableGrow(kind)).0));
             }
             O::TableFill { table } => {
                 let kind = self.infos[m].table_kind(table)?;
-                get(out, tab_field(table)?);
+                cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableFill(kind)).0));
             }
             O::TableCopy {
@@ -647,14 +683,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 src_table,
             } => {
                 let kind = self.infos[m].table_kind(dst_table)?;
-                get(out, tab_field(dst_table)?);
-                get(out, tab_field(src_table)?);
+                cx.push_field(out, v, tab_field(dst_table)?);
+                cx.push_field(out, v, tab_field(src_table)?);
                 out.push(I::Call(self.helper(Helper::TableCopy(kind)).0));
             }
             O::TableInit { elem_index, table } => {
                 let kind = self.infos[m].table_kind(table)?;
-                get(out, tab_field(table)?);
-                get(out, slot(&v.elems, "element segment", elem_index)?);
+                cx.push_field(out, v, tab_field(table)?);
+                cx.push_field(out, v, slot(&v.elems, "element segment", elem_index)?);
                 out.push(I::Call(self.helper(Helper::TableInit(kind)).0));
             }
             O::ElemDrop { elem_index } => {
@@ -668,9 +704,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             O::GlobalGet { global_index } => match slot(&v.globals, "global", global_index)? {
                 GlobalSlot::Static(g) => out.push(I::GlobalGet(g.0)),
-                GlobalSlot::Value(f) => get(out, f),
+                GlobalSlot::Value(f) => cx.push_field(out, v, f),
                 GlobalSlot::Boxed { field: f, box_ty } => {
-                    get(out, f);
+                    cx.push_field(out, v, f);
                     out.push(I::StructGet {
                         struct_type_index: box_ty,
                         field_index: field::BOX_VALUE,
@@ -698,7 +734,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     GlobalSlot::Boxed { field: f, box_ty } => {
                         let tmp = cx.scratch.get(ty);
                         out.push(I::LocalSet(tmp));
-                        get(out, f);
+                        cx.push_field(out, v, f);
                         out.push(I::LocalGet(tmp));
                         out.push(I::StructSet {
                             struct_type_index: box_ty,
@@ -723,7 +759,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         ImportedFunc::Static(target) => self.emit_call(out, target, None, tail),
                         ImportedFunc::Dynamic(f) => {
                             let ty = slot(&self.infos[m].funcs, "function", function_index)?;
-                            get(out, f);
+                            cx.push_field(out, v, f);
                             self.emit_closure_call(cx, out, m, ty, tail)?;
                         }
                     }
@@ -747,7 +783,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     // when the closure is read.
                     let index = cx.scratch.get(we::ValType::I32);
                     out.push(I::LocalSet(index));
-                    get(out, tab_field(table_index)?);
+                    cx.push_field(out, v, tab_field(table_index)?);
                     out.push(I::StructGet {
                         struct_type_index: runtime_structs::TABLEBOX,
                         field_index: field::TABLEBOX_ELEMS,
@@ -755,7 +791,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     out.push(I::LocalGet(index));
                     out.push(I::ArrayGet(runtime_structs::FUNCS));
                 } else {
-                    get(out, tab_field(table_index)?);
+                    cx.push_field(out, v, tab_field(table_index)?);
                     out.push(I::Call(self.helper(Helper::TableGetForCall).0));
                 }
                 self.emit_closure_call(cx, out, m, type_index, tail)?;
@@ -775,7 +811,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 } else {
                     match slot(&v.imported_funcs, "imported function", function_index)? {
                         ImportedFunc::Static(target) => self.emit_closure(out, target)?,
-                        ImportedFunc::Dynamic(f) => get(out, f),
+                        ImportedFunc::Dynamic(f) => cx.push_field(out, v, f),
                     }
                 }
             }
@@ -854,6 +890,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             num_params: u32::MAX,
             scratch: Scratch::new(u32::MAX),
             memories: None,
+            fixed: None,
         };
         while !reader.eof() {
             let op = reader.read()?;
