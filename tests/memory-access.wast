@@ -40,6 +40,24 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br_if $l (i32.lt_u (local.get $i) (local.get $k))))
       (local.get $s))
+    ;; An outer loop that grows by one page through a call, around an inner
+    ;; loop without calls (whose accesses are inline) that writes the new
+    ;; page's last byte and reads it back: the cache is reloaded after the
+    ;; call although the call is not in the loop of the accesses.
+    (func (export "nested-loop-grow") (param $k i32) (result i32)
+      (local $i i32) (local $s i32) (local $p i32) (local $j i32)
+      (loop $l
+        (drop (call $grow (i32.const 1)))
+        (local.set $p (i32.sub (i32.shl (memory.size) (i32.const 16)) (i32.const 1)))
+        (local.set $j (i32.const 0))
+        (loop $inner
+          (i32.store8 (local.get $p) (i32.add (local.get $i) (local.get $j)))
+          (local.set $s (i32.add (local.get $s) (i32.load8_u (local.get $p))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br_if $inner (i32.lt_u (local.get $j) (i32.const 2))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $i) (local.get $k))))
+      (local.get $s))
     (func (export "load8") (param i32) (result i32) (i32.load8_u (local.get 0)))
     (func (export "load16") (param i32) (result i32) (i32.load16_s (local.get 0)))
     (func (export "load32") (param i32) (result i32) (i32.load (local.get 0)))
@@ -57,6 +75,8 @@
   (func (export "a-grow-then-access") (param "n" u32) (param "p" u32) (result u64)
     (canon lift (core func $a "grow-then-access")))
   (func (export "b-loop-grow") (param "k" u32) (result u32) (canon lift (core func $b "loop-grow")))
+  (func (export "b-nested-loop-grow") (param "k" u32) (result u32)
+    (canon lift (core func $b "nested-loop-grow")))
   (func (export "a-load8") (param "p" u32) (result u32) (canon lift (core func $a "load8")))
   (func (export "a-load16") (param "p" u32) (result s32) (canon lift (core func $a "load16")))
   (func (export "a-load32") (param "p" u32) (result u32) (canon lift (core func $a "load32")))
@@ -97,6 +117,9 @@
 (assert_return (invoke "b-loop-grow" (u32.const 5)) (u32.const 10))
 (assert_return (invoke "b-size") (u32.const 6))
 (assert_return (invoke "b-load32" (u32.const 0x5fffc)) (u32.const 0x04000000))
+;; Grown in an outer loop around an inner loop of inline accesses.
+(assert_return (invoke "b-nested-loop-grow" (u32.const 3)) (u32.const 9))
+(assert_return (invoke "b-size") (u32.const 9))
 ;; Past the logical end, inside the array: traps.
 (assert_trap (invoke "a-load8" (u32.const 0x30000)) "out of bounds memory access")
 

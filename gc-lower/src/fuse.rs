@@ -1525,7 +1525,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 describes: None,
             },
         };
-        let mut v = v;
         v.changing = v.elems.iter().copied().collect();
         v.changing
             .extend(v.globals.iter().filter_map(|slot| match slot {

@@ -4,10 +4,11 @@
 //! is the box's page count, which may be less than the array's length (the array grows
 //! geometrically). Two emitters exist, chosen by [`MemoryAccess`]:
 //!
-//! - [`MemoryAccess::Inline`] (the default) keeps, in locals of each function that loads or
-//!   stores inside a loop, the byte array and the logical size in bytes (an `i64`) of every
-//!   reified memory the function accesses inside a loop, and emits the bounds check and the
-//!   byte accesses of that memory inline:
+//! - [`MemoryAccess::Inline`] (the default) emits inline the loads and stores whose innermost
+//!   loop makes no call (and grows no memory), directly or in a loop inside it: the loops where
+//!   memory accesses are the work. For each memory such an access touches, the function keeps
+//!   the byte array and the logical size in bytes (an `i64`) in locals, and emits the bounds
+//!   check and the byte accesses inline:
 //!
 //!   ```wat
 //!   ;; (i32.load offset=4 (local.get $p)) becomes
@@ -19,16 +20,18 @@
 //!
 //!   The address is computed in `i64`, so `addr + offset` never wraps; the whole access is
 //!   checked before any byte is written, so a partly out-of-bounds store writes nothing. The
-//!   locals are loaded from the vmctx at function entry and reloaded after everything that may
+//!   locals are loaded from the memory's box (itself loaded from the vmctx once, at function
+//!   entry: an instance's box never changes) at entry and reloaded after everything that may
 //!   replace the array or change the size: calls (direct, indirect, through a closure),
 //!   `memory.grow`, and the targets of exception handlers (a callee that grew the memory may
-//!   have thrown).
+//!   have thrown), unless no inline access can follow.
 //!
-//!   A memory that a function accesses only outside loops is accessed through the helper
-//!   calls below: each such access runs at most once per call of the function, so the call
-//!   costs little next to the function's own call, and it is about 10 bytes of code where the
-//!   inline access with its reloads is 40–120 (the inline form made outputs of many small
-//!   functions nearly twice as large).
+//!   Every other access calls the helpers below, with the box from the function's local:
+//!   outside loops an access runs at most once per call of the function, and in a loop that
+//!   calls, the calls cost as much as the helper's. The inline form is 40–120 bytes of code
+//!   with its reloads where a helper call is about 10: inlining everything in loops made the
+//!   componentize-py app's output 1.5 times larger and three times slower to compile on
+//!   wasmtime (BENCHMARKS.md).
 //! - [`MemoryAccess::Helper`] calls one helper of `runtime_structs::helpers` per access, which
 //!   reloads the box and the array each time. It is kept to measure against.
 //!
@@ -79,6 +82,8 @@ pub struct InlineMemories {
     last_access: usize,
     /// By operator position: whether the operator is inside a loop.
     in_loop: Vec<bool>,
+    /// The positions of the loads and stores emitted inline.
+    inline_at: HashSet<usize>,
     /// The position of the operator being rewritten.
     pos: usize,
     /// `i64`: the effective address.
@@ -91,31 +96,37 @@ pub struct InlineMemories {
     v64: u32,
 }
 
-/// What a pre-scan of a function body found: which memories it loads from or stores to, and
+/// What a pre-scan of a function body found: which loads and stores are emitted inline, and
 /// where exception handlers land.
 pub struct BodyScan {
-    /// Memory indices of the module that the body loads from or stores to inside a loop.
+    /// Memory indices of the module that the body loads from or stores to inside a loop that
+    /// makes no call.
     pub accessed: HashSet<u32>,
     /// Operator positions after which execution may resume from an exception handler: the
     /// `end` of a block (or the `loop` instruction of a loop) that a `try_table` catch clause
     /// targets, and legacy `catch`/`catch_all`.
     pub reload_after: HashSet<usize>,
-    /// By memory index: the position of its last load or store.
+    /// By memory index: the position of its last load or store emitted inline.
     pub last_access: std::collections::HashMap<u32, usize>,
     /// By operator position: whether the operator is inside a loop.
     pub in_loop: Vec<bool>,
+    /// The positions of the loads and stores emitted inline: those whose innermost loop makes
+    /// no call and grows no memory, directly or in a loop inside it.
+    pub inline_at: HashSet<usize>,
 }
 
 /// Scans a function body for its memory accesses and exception handler targets.
 pub fn scan_body(body: &wp::FunctionBody<'_>) -> anyhow::Result<BodyScan> {
     use wp::Operator as O;
-    let mut accessed = HashSet::new();
-    let mut last_access = std::collections::HashMap::new();
     let mut in_loop = Vec::new();
-    let mut loops = 0usize;
     let mut reload_after = HashSet::new();
     // Per open block: (position of its opening operator, is a loop, targeted by a catch).
     let mut frames: Vec<(usize, bool, bool)> = vec![(usize::MAX, false, false)];
+    // Per loop met so far: whether it (or a loop inside it) calls or grows memory; the open
+    // loops, innermost last; the loads and stores in loops: (position, memory, loop).
+    let mut loop_calls: Vec<bool> = Vec::new();
+    let mut open_loops: Vec<usize> = Vec::new();
+    let mut in_loop_accesses: Vec<(usize, u32, usize)> = Vec::new();
     let mut reader = body.get_operators_reader()?;
     let mut i = 0usize;
     while !reader.eof() {
@@ -123,18 +134,30 @@ pub fn scan_body(body: &wp::FunctionBody<'_>) -> anyhow::Result<BodyScan> {
         let memarg = load_kind(&op)
             .map(|(_, m)| m)
             .or_else(|| store_kind(&op).map(|(_, m)| m));
-        if let Some(memarg) = memarg {
-            if loops > 0 {
-                accessed.insert(memarg.memory);
-            }
-            last_access.insert(memarg.memory, i);
+        if let (Some(memarg), Some(&l)) = (memarg, open_loops.last()) {
+            in_loop_accesses.push((i, memarg.memory, l));
         }
-        in_loop.push(loops > 0);
+        in_loop.push(!open_loops.is_empty());
+        match op {
+            O::Call { .. }
+            | O::CallIndirect { .. }
+            | O::CallRef { .. }
+            | O::ReturnCall { .. }
+            | O::ReturnCallIndirect { .. }
+            | O::ReturnCallRef { .. }
+            | O::MemoryGrow { .. } => {
+                if let Some(&l) = open_loops.last() {
+                    loop_calls[l] = true;
+                }
+            }
+            _ => {}
+        }
         match op {
             O::Block { .. } | O::If { .. } | O::Try { .. } => frames.push((i, false, false)),
             O::Loop { .. } => {
                 frames.push((i, true, false));
-                loops += 1;
+                open_loops.push(loop_calls.len());
+                loop_calls.push(false);
             }
             O::TryTable { try_table } => {
                 for catch in &try_table.catches {
@@ -160,7 +183,12 @@ pub fn scan_body(body: &wp::FunctionBody<'_>) -> anyhow::Result<BodyScan> {
                 reload_after.insert(i);
             }
             O::End | O::Delegate { .. } => match frames.pop() {
-                Some((_, true, _)) => loops -= 1,
+                Some((_, true, _)) => {
+                    let done = open_loops.pop().expect("a loop is open");
+                    if let (true, Some(&outer)) = (loop_calls[done], open_loops.last()) {
+                        loop_calls[outer] = true;
+                    }
+                }
                 Some((_, false, true)) => {
                     reload_after.insert(i);
                 }
@@ -170,11 +198,23 @@ pub fn scan_body(body: &wp::FunctionBody<'_>) -> anyhow::Result<BodyScan> {
         }
         i += 1;
     }
+    let mut accessed = HashSet::new();
+    let mut last_access = std::collections::HashMap::new();
+    let mut inline_at = HashSet::new();
+    for (pos, memory, l) in in_loop_accesses {
+        if !loop_calls[l] {
+            accessed.insert(memory);
+            inline_at.insert(pos);
+            let last = last_access.entry(memory).or_insert(pos);
+            *last = (*last).max(pos);
+        }
+    }
     Ok(BodyScan {
         accessed,
         reload_after,
         last_access,
         in_loop,
+        inline_at,
     })
 }
 
@@ -209,6 +249,7 @@ impl InlineMemories {
             reload_after: scan.reload_after,
             last_access,
             in_loop: scan.in_loop,
+            inline_at: scan.inline_at,
             pos: 0,
             ea64: scratch.fresh(we::ValType::I64),
             ea: scratch.fresh(we::ValType::I32),
@@ -217,9 +258,9 @@ impl InlineMemories {
         })
     }
 
-    /// Whether memory `mem` is accessed inline.
+    /// Whether the load or store being rewritten, on memory `mem`, is emitted inline.
     pub fn handles(&self, mem: u32) -> bool {
-        matches!(self.cached.get(mem as usize), Some(Some(_)))
+        matches!(self.cached.get(mem as usize), Some(Some(_))) && self.inline_at.contains(&self.pos)
     }
 
     /// Whether the cache must be reloaded after the operator at position `i`.
