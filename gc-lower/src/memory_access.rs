@@ -57,6 +57,17 @@ pub enum MemoryAccess {
     /// One helper call per access, and per `call_indirect` table lookup (the emitter before
     /// the inline one, kept for comparison).
     Helper,
+    /// Inline in every loop, whether it calls or not (the inline emitter before it kept to
+    /// loops without calls, kept for comparison).
+    InlineAllLoops,
+}
+
+impl MemoryAccess {
+    /// Whether some loads and stores are emitted inline, and `call_indirect` reads its table
+    /// inline.
+    pub fn inlines(self) -> bool {
+        matches!(self, MemoryAccess::Inline | MemoryAccess::InlineAllLoops)
+    }
 }
 
 /// The cached backing of one reified memory in a function.
@@ -115,8 +126,10 @@ pub struct BodyScan {
     pub inline_at: HashSet<usize>,
 }
 
-/// Scans a function body for its memory accesses and exception handler targets.
-pub fn scan_body(body: &wp::FunctionBody<'_>) -> anyhow::Result<BodyScan> {
+/// Scans a function body for its memory accesses and exception handler targets; with
+/// `all_loops`, every load and store in a loop is to be inline, not only those in loops without
+/// calls.
+pub fn scan_body(body: &wp::FunctionBody<'_>, all_loops: bool) -> anyhow::Result<BodyScan> {
     use wp::Operator as O;
     let mut in_loop = Vec::new();
     let mut reload_after = HashSet::new();
@@ -202,7 +215,7 @@ pub fn scan_body(body: &wp::FunctionBody<'_>) -> anyhow::Result<BodyScan> {
     let mut last_access = std::collections::HashMap::new();
     let mut inline_at = HashSet::new();
     for (pos, memory, l) in in_loop_accesses {
-        if !loop_calls[l] {
+        if all_loops || !loop_calls[l] {
             accessed.insert(memory);
             inline_at.insert(pos);
             let last = last_access.entry(memory).or_insert(pos);

@@ -447,12 +447,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             fixed: reified.then(Vec::new),
         };
         let mut out = Sink::default();
-        if let (true, MemoryAccess::Inline) = (reified, self.memory_access) {
+        if reified && self.memory_access.inlines() {
             let v = self.layouts[m]
                 .vmctx
                 .as_ref()
                 .expect("reified module has a vmctx");
-            let scan = scan_body(body)?;
+            let scan = scan_body(body, self.memory_access == MemoryAccess::InlineAllLoops)?;
             // The box of each memory accessed inline, loaded at entry.
             let boxes: Vec<_> = v
                 .memories
@@ -777,7 +777,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 table_index,
             } => {
                 let tail = matches!(op, O::ReturnCallIndirect { .. });
-                if self.memory_access == MemoryAccess::Inline {
+                if self.memory_access.inlines() {
                     // The element, inline: the array is exactly the table's size, so
                     // `array.get` traps where `call_indirect` does, and a null element traps
                     // when the closure is read.
