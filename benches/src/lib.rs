@@ -43,19 +43,24 @@ pub enum Form {
     /// The lowered module (`--reify all`) with the memory-access emitter that calls a helper
     /// per load and store ([`gc_lower::memory_access::MemoryAccess::Helper`]), to compare with.
     AllHelper,
+    /// The lowered module (`--reify all`) with every load and store in a loop inline, calls or
+    /// not ([`gc_lower::memory_access::MemoryAccess::InlineAllLoops`], the inline emitter
+    /// before it kept to loops without calls), to compare with.
+    AllEveryLoop,
 }
 
 impl Form {
     /// The four forms, in the order the tables list them.
     pub const ALL: [Form; 4] = [Form::Native, Form::Graph, Form::All, Form::Auto];
 
-    /// [`Form::ALL`] and [`Form::AllHelper`].
-    pub const WITH_HELPER: [Form; 5] = [
+    /// [`Form::ALL`], [`Form::AllHelper`] and [`Form::AllEveryLoop`].
+    pub const WITH_HELPER: [Form; 6] = [
         Form::Native,
         Form::Graph,
         Form::All,
         Form::Auto,
         Form::AllHelper,
+        Form::AllEveryLoop,
     ];
 
     /// The short name used in benchmark ids: `native`, `graph`, `reify-all`, `reify-auto`.
@@ -66,6 +71,7 @@ impl Form {
             Form::All => "reify-all",
             Form::Auto => "reify-auto",
             Form::AllHelper => "reify-all-helper",
+            Form::AllEveryLoop => "reify-all-every-loop",
         }
     }
 }
@@ -195,7 +201,7 @@ pub fn config(form: Form) -> Config {
         Form::Native => {
             config.wasm_component_model(true);
         }
-        Form::Graph | Form::All | Form::Auto | Form::AllHelper => {
+        Form::Graph | Form::All | Form::Auto | Form::AllHelper | Form::AllEveryLoop => {
             config
                 .wasm_gc(true)
                 .wasm_function_references(true)
@@ -264,10 +270,11 @@ impl Compiled {
                 let modules = gc_lower::graph::compile(&engine, &graph)?;
                 Code::Graph(graph, modules)
             }
-            Form::All | Form::Auto | Form::AllHelper => {
+            Form::All | Form::Auto | Form::AllHelper | Form::AllEveryLoop => {
                 let (mode, access) = match form {
                     Form::All => (ReifyMode::All, MemoryAccess::Inline),
                     Form::AllHelper => (ReifyMode::All, MemoryAccess::Helper),
+                    Form::AllEveryLoop => (ReifyMode::All, MemoryAccess::InlineAllLoops),
                     _ => (ReifyMode::Auto, MemoryAccess::Inline),
                 };
                 let lowered = lower_with(component, mode, access)?;

@@ -1,6 +1,6 @@
 //! A quick side-by-side timing of the kernels on wasmtime, without criterion: every form of
 //! [`Form::WITH_HELPER`] (the four of the tables plus `--reify all` with one helper call per
-//! load and store), interleaved, best of N.
+//! load and store and with every access in a loop inline), interleaved, best of N.
 //!
 //! ```sh
 //! cargo run -p benches --bin kernels -- [--runs N] [--only WORKLOAD]
@@ -39,11 +39,11 @@ fn main() -> Result<()> {
     }
     let forms = Form::WITH_HELPER;
     println!(
-        "| workload | kernel | {} | all / graph | auto / graph | all-helper / graph | all / native |",
+        "| workload | kernel | {} | all / graph | auto / graph | all-helper / graph | all-every-loop / graph | all / native |",
         forms.map(|f| f.name()).join(" | ")
     );
     println!(
-        "|---|---|{}---:|---:|---:|---:|",
+        "|---|---|{}---:|---:|---:|---:|---:|",
         "---:|".repeat(forms.len())
     );
     for w in WORKLOADS {
@@ -78,13 +78,14 @@ fn main() -> Result<()> {
             let t: Vec<f64> = instances.iter().map(|x| x.3).collect();
             let cells: Vec<String> = t.iter().map(|s| time(*s)).collect();
             println!(
-                "| {} | {} | {} | {:.2}× | {:.2}× | {:.2}× | {:.2}× |",
+                "| {} | {} | {} | {:.2}× | {:.2}× | {:.2}× | {:.2}× | {:.2}× |",
                 w.name,
                 k.name,
                 cells.join(" | "),
                 t[2] / t[1],
                 t[3] / t[1],
                 t[4] / t[1],
+                t[5] / t[1],
                 t[2] / t[0]
             );
         }
