@@ -281,6 +281,7 @@ pub struct Output {
 }
 
 /// Options of `gc-lower dylib`.
+#[cfg(feature = "runtime")]
 #[derive(clap::Args)]
 // wit-dylib's flattened options already use the group name `DylibOpts`.
 #[group(id = "gc-lower-dylib")]
@@ -298,6 +299,7 @@ pub struct DylibOpts {
     pub generator: wit_dylib::DylibOpts,
 }
 
+#[cfg(feature = "runtime")]
 impl DylibOpts {
     /// Generates the bindings library.
     pub fn run(mut self) -> Result<Output> {
@@ -310,6 +312,7 @@ impl DylibOpts {
 }
 
 /// Options of `gc-lower link`.
+#[cfg(feature = "runtime")]
 #[derive(clap::Args)]
 pub struct LinkOpts {
     /// The shared libraries to link (interpreter, bindings, libc, ...). A library is named by
@@ -337,6 +340,7 @@ pub struct LinkOpts {
     pub dl_openable: Vec<String>,
 }
 
+#[cfg(feature = "runtime")]
 impl LinkOpts {
     /// Links the libraries into a component.
     pub fn run(self) -> Result<Output> {
@@ -379,6 +383,7 @@ impl LinkOpts {
 }
 
 /// Reads a core module (binary or text).
+#[cfg(feature = "runtime")]
 fn read_module(path: &Path) -> Result<Vec<u8>> {
     let bytes =
         std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;

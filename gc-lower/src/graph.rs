@@ -498,11 +498,13 @@ impl ModuleGraph {
 }
 
 /// A module graph instantiated in a wasmtime store: its guest-core-ABI exports by name.
+#[cfg(feature = "runtime")]
 pub struct GraphInstance {
     /// Every export of `graph.json`, by name.
     pub exports: HashMap<String, wasmtime::Extern>,
 }
 
+#[cfg(feature = "runtime")]
 impl GraphInstance {
     /// The exported function `name`, if any.
     pub fn get_func(&self, name: &str) -> Option<wasmtime::Func> {
@@ -520,6 +522,7 @@ impl GraphInstance {
 ///
 /// Errors: a module does not compile (the engine lacks a feature the module uses, such as
 /// Wasm GC for `trampolines.wasm`).
+#[cfg(feature = "runtime")]
 pub fn compile(engine: &wasmtime::Engine, graph: &ModuleGraph) -> Result<Vec<wasmtime::Module>> {
     graph
         .modules
@@ -537,6 +540,7 @@ pub fn compile(engine: &wasmtime::Engine, graph: &ModuleGraph) -> Result<Vec<was
 ///
 /// Errors: a host import is missing from `host`, `graph.json` is malformed, or an
 /// instantiation traps (a start function, an out-of-bounds segment).
+#[cfg(feature = "runtime")]
 pub fn instantiate<T: 'static>(
     store: &mut wasmtime::Store<T>,
     graph: &ModuleGraph,

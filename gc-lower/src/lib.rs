@@ -22,15 +22,18 @@ pub mod names;
 pub mod output;
 pub mod resources;
 pub mod rewrite;
+#[cfg(feature = "runtime")]
 pub mod run;
 pub mod template;
 pub mod transcode;
+#[cfg(feature = "runtime")]
 pub mod wast;
 
 pub use error::{Unsupported, find_unsupported};
 
 /// Which core modules get their state reified into GC values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "runtime", derive(clap::ValueEnum))]
 pub enum ReifyMode {
     /// Reify only modules instantiated more than once and whatever shares a memory, table or
     /// mutable global with them or passes function references to and from them through calls;

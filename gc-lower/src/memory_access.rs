@@ -49,7 +49,8 @@ use crate::rewrite::{Scratch, Sink, load_kind, store_kind};
 
 /// How loads and stores on reified memories are emitted; also whether `call_indirect` reads
 /// the table's element inline ([`MemoryAccess::Inline`]) or through a helper.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "runtime", derive(clap::ValueEnum))]
 pub enum MemoryAccess {
     /// Inline bounds check and byte accesses on the byte array kept in a local.
     #[default]
