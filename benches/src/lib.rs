@@ -191,28 +191,12 @@ pub fn generated() -> Workload {
     }
 }
 
-/// The engine configuration of each form. The native form runs with wasmtime's defaults plus
-/// the component model; the lowered forms with Wasm GC and the proposals that
-/// [`gc_lower::output_features`] lists, and wasmtime's default (deferred reference counting)
-/// collector.
-pub fn config(form: Form) -> Config {
-    let mut config = Config::new();
-    match form {
-        Form::Native => {
-            config.wasm_component_model(true);
-        }
-        Form::Graph | Form::All | Form::Auto | Form::AllHelper | Form::AllEveryLoop => {
-            config
-                .wasm_gc(true)
-                .wasm_function_references(true)
-                .wasm_reference_types(true)
-                .wasm_multi_memory(true)
-                .wasm_exceptions(true)
-                .wasm_tail_call(true)
-                .collector(wasmtime::Collector::DeferredReferenceCounting);
-        }
-    }
-    config
+/// The engine configuration of each form: gc-lower's one wasmtime configuration
+/// ([`gc_lower::run::config`]: the component model, Wasm GC with wasmtime's default deferred
+/// reference-counting collector, and the proposals that [`gc_lower::output_features`] lists) for
+/// every form, so that the forms differ only in what runs.
+pub fn config(_form: Form) -> Config {
+    gc_lower::run::config()
 }
 
 /// The component binary of a workload.

@@ -170,19 +170,31 @@ fn exit_code(code: i32) -> ExitCode {
     u8::try_from(code).map_or(ExitCode::FAILURE, ExitCode::from)
 }
 
-/// A wasmtime engine with the component model and the proposals lowered output uses.
-pub fn engine() -> Result<Engine> {
+/// The wasmtime configuration that runs gc-lower's output and the components it comes from:
+/// the component model (and its `map` type), Wasm GC with wasmtime's default deferred
+/// reference-counting collector (the null collector caps objects at 64 MiB), and the
+/// proposals lowered output and the spec suites use (function references, reference types,
+/// multi-memory, threads, exceptions, tail calls). Every runner, test and benchmark starts from
+/// it; a caller that wants a core-only engine turns the component model off.
+pub fn config() -> Config {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
+        .wasm_component_model_map(true)
         .wasm_gc(true)
         .wasm_function_references(true)
         .wasm_reference_types(true)
         .wasm_multi_memory(true)
         .wasm_threads(true)
         .wasm_tail_call(true)
-        .wasm_exceptions(true);
-    Engine::new(&config)
+        .wasm_exceptions(true)
+        .collector(wasmtime::Collector::DeferredReferenceCounting);
+    config
+}
+
+/// A wasmtime engine of [`config`].
+pub fn engine() -> Result<Engine> {
+    Engine::new(&config())
         .map_err(anyhow::Error::from)
         .context("failed to create the wasmtime engine")
 }

@@ -167,27 +167,18 @@ impl Engines {
         Ok(Engines { component, core })
     }
 
-    /// The one place where engines are configured: Wasm GC with wasmtime's default (DRC)
-    /// collector — the null collector caps objects at 64 MiB — and the proposals that
-    /// lowered output and the spec suites use.
+    /// [`crate::run::config`], with or without the component model, and with backtraces of
+    /// up to 32 frames when asked for.
     fn config(component_model: bool, backtrace: bool) -> Config {
-        let mut config = Config::new();
+        let mut config = crate::run::config();
         config
             .wasm_component_model(component_model)
-            .wasm_gc(true)
-            .wasm_function_references(true)
-            .wasm_reference_types(true)
-            .wasm_multi_memory(true)
-            .wasm_threads(true)
             .wasm_component_model_map(component_model)
-            .wasm_exceptions(true)
-            .wasm_tail_call(true)
             .wasm_backtrace_max_frames(if backtrace {
                 NonZeroUsize::new(32)
             } else {
                 None
-            })
-            .collector(wasmtime::Collector::DeferredReferenceCounting);
+            });
         config
     }
 }

@@ -388,13 +388,7 @@ fn graph_of_example_runs_like_native() {
             .unwrap_or_else(|e| panic!("`{name}` does not validate: {e}"));
     }
 
-    let mut config = wasmtime::Config::new();
-    config
-        .wasm_gc(true)
-        .wasm_function_references(true)
-        .wasm_multi_memory(true)
-        .wasm_component_model(true);
-    let engine = wasmtime::Engine::new(&config).expect("engine");
+    let engine = wasmtime::Engine::new(&gc_lower::run::config()).expect("engine");
     let modules = gc_lower::graph::compile(&engine, &graph).expect("failed to compile the graph");
     let mut store = wasmtime::Store::new(&engine, ());
     let lowered = gc_lower::graph::instantiate(

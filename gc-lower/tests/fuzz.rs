@@ -27,7 +27,7 @@ use wasm_encoder::{
     ComponentBuilder, ComponentExportKind, ComponentValType, ExportKind, PrimitiveValType,
 };
 use wasmtime::component::{self, Val};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Engine, Store};
 use wasmtime_environ::wasmparser::types::EntityType;
 use wasmtime_environ::wasmparser::{self, CompositeInnerType, Validator, WasmFeatures};
 
@@ -732,16 +732,10 @@ fn engines() -> &'static Engines {
     static ENGINES: OnceLock<Engines> = OnceLock::new();
     ENGINES.get_or_init(|| {
         let config = |component_model: bool| {
-            let mut config = Config::new();
+            let mut config = gc_lower::run::config();
             config
                 .wasm_component_model(component_model)
-                .wasm_gc(true)
-                .wasm_function_references(true)
-                .wasm_reference_types(true)
-                .wasm_multi_memory(true)
-                .wasm_exceptions(true)
-                .wasm_tail_call(true)
-                .collector(wasmtime::Collector::DeferredReferenceCounting);
+                .wasm_component_model_map(component_model);
             config
         };
         Engines {

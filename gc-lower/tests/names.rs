@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gc_lower::{Options, ReifyMode};
-use wasmtime::{Config, Engine, Instance, Module, Store, WasmBacktrace, WasmBacktraceDetails};
+use wasmtime::{Engine, Instance, Module, Store, WasmBacktrace, WasmBacktraceDetails};
 use wasmtime_environ::wasmparser::{KnownCustom, Name, Parser, Payload};
 
 fn repo_root() -> PathBuf {
@@ -62,13 +62,8 @@ fn names(module: &[u8]) -> (Vec<String>, Vec<(String, Vec<String>)>) {
 }
 
 fn engine() -> Engine {
-    let mut config = Config::new();
-    config
-        .wasm_gc(true)
-        .wasm_function_references(true)
-        .wasm_reference_types(true)
-        .wasm_multi_memory(true)
-        .wasm_backtrace_details(WasmBacktraceDetails::Enable);
+    let mut config = gc_lower::run::config();
+    config.wasm_backtrace_details(WasmBacktraceDetails::Enable);
     Engine::new(&config).expect("failed to create the engine")
 }
 

@@ -4,20 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use wasmtime::{Config, Engine};
+use wasmtime::Engine;
 
 /// A wasmtime engine with the component model and what lowered output uses.
 pub fn engine() -> Engine {
-    let mut config = Config::new();
-    config
-        .wasm_component_model(true)
-        .wasm_gc(true)
-        .wasm_function_references(true)
-        .wasm_reference_types(true)
-        .wasm_multi_memory(true)
-        .wasm_tail_call(true)
-        .wasm_exceptions(true);
-    Engine::new(&config).expect("failed to create the engine")
+    Engine::new(&gc_lower::run::config()).expect("failed to create the engine")
 }
 
 /// The workspace's root directory.
