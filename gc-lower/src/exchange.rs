@@ -46,8 +46,8 @@ use wasmtime_environ::component::{
     Adapter, AdapterOptions, CanonicalOptions, CanonicalOptionsDataModel, ComponentTypes, CoreDef,
     CoreExport, DataModel, ExportItem, GlobalInitializer, InstantiateModule, InterfaceType,
     LinearMemoryOptions, OptionsIndex, RuntimeComponentInstanceIndex, RuntimeInstanceIndex,
-    RuntimeMemoryIndex, RuntimeReallocIndex, StringEncoding, Trampoline, TrampolineIndex,
-    TypeFuncIndex, TypeResourceTable, TypeResourceTableIndex, TypeTupleIndex, dfg,
+    RuntimeMemoryIndex, RuntimeReallocIndex, Trampoline, TypeFuncIndex, TypeResourceTable,
+    TypeResourceTableIndex, TypeTupleIndex, dfg,
 };
 use wasmtime_environ::fact;
 use wasmtime_environ::wasmparser::ValType;
@@ -55,33 +55,7 @@ use wasmtime_environ::{EntityIndex, IndexType, Limits, Memory, MemoryIndex};
 
 use crate::error::not_yet;
 use crate::front::Extension;
-use crate::host::{HostInterface, HostLowering};
-
-/// The string encoding of the host side of every adapter.
-pub const HOST_ENCODING: StringEncoding = StringEncoding::Utf8;
-
-/// What [`add_host_adapters`] added, for the host interface to use.
-#[derive(Debug, Clone)]
-pub struct ExchangePlan {
-    /// The exchange module's instance.
-    pub exchange: RuntimeInstanceIndex,
-    /// The exchange memory, exported as `memory`.
-    pub memory: CoreDef,
-    /// The exchange memory's bump allocator, exported as `cabi_realloc`.
-    pub realloc: CoreDef,
-    /// For an adapted host import (its index in [`HostInterface::imports`]), the lowering with
-    /// the host side's options through which the adapters call it.
-    pub host_lowerings: Vec<(usize, HostLowering)>,
-    /// For each adapted `LowerImport` trampoline of the component, the function the guest calls
-    /// instead.
-    pub lowerings: HashMap<TrampolineIndex, CoreDef>,
-    /// For each adapted export (its index in [`HostInterface::exports`]), the function the host
-    /// calls and its post-return.
-    pub exports: HashMap<usize, (CoreDef, CoreDef)>,
-    /// The resource transfer trampolines of the host adapters: only these can name a host
-    /// table.
-    pub host_transfers: Vec<TrampolineIndex>,
-}
+use crate::host::{ExchangePlan, HOST_ENCODING, HostInterface, HostLowering};
 
 /// Whether the host functions of `host` can share the guest's memory directly: none passes
 /// resource handles, they all name the same memory (resolved to its defining instance), realloc

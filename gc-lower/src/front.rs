@@ -14,6 +14,10 @@
 //! validate the bodies again: it is only called on a component that [`translate`] accepted.
 
 use anyhow::{Context as _, Result};
+use wasmtime_environ::EntityIndex;
+use wasmtime_environ::component::{CoreExport, ExportItem};
+
+use crate::error::not_yet;
 use wasmtime_environ::component::{
     ComponentTranslation, ComponentTypes, ComponentTypesBuilder, Translator,
 };
@@ -503,4 +507,29 @@ pub fn count_core_instances(component: &[u8]) -> u64 {
         }
     }
     result
+}
+
+/// The name under which core instance `e.instance` exports the item `e` refers to.
+///
+/// Errors: the item is referred to by index and its module does not export it.
+pub fn export_name(
+    front: &Front<'_>,
+    graph: &multi_instance::InstanceGraph,
+    e: &CoreExport<EntityIndex>,
+) -> Result<String> {
+    let module = &front.modules[graph.instances[e.instance].module].module;
+    match &e.item {
+        ExportItem::Name(name) => Ok(name.clone()),
+        ExportItem::Index(index) => module
+            .exports
+            .iter()
+            .find(|(_, i)| **i == *index)
+            .map(|(name, _)| module.strings[*name].to_string())
+            .ok_or_else(|| {
+                not_yet(format!(
+                    "an item of core instance {} that its module does not export",
+                    e.instance.as_u32()
+                ))
+            }),
+    }
 }

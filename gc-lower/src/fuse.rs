@@ -75,233 +75,17 @@ use wasmtime_environ::component::{
 use wasmtime_environ::wasmparser as wp;
 use wasmtime_environ::{EntityIndex, PrimaryMap, SecondaryMap, StaticModuleIndex};
 
+use crate::code::Sink;
 use crate::error::not_yet;
 use crate::front::Front;
 use crate::host::HostInterface;
+use crate::layout::Renumber;
+use crate::layout::{
+    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MAX_VMCTX_FIELDS, MemSlot,
+    ModuleLayout, OutFunc, OutGlobal, StateTarget, Vmctx,
+};
 use crate::module_info::ModuleInfo;
 use crate::names::InputNames;
-use crate::rewrite::{Renumber, Sink};
-
-/// A function of the output module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OutFunc(pub u32);
-/// A global of the output module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OutGlobal(pub u32);
-/// A type of the output module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OutType(pub u32);
-
-/// The most fields a vmctx struct may have: Wasm GC's limit on struct fields (wasmparser's
-/// `MAX_WASM_STRUCT_FIELDS`, which engines share).
-pub const MAX_VMCTX_FIELDS: usize = 10_000;
-
-/// Where a reified instance's vmctx is kept once the instantiation routine has built it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InstanceSlot {
-    /// A global `(ref null $vmctx)` (`$instanceN`): the module is instantiated once.
-    Global(OutGlobal),
-    /// Element `index` of the immutable global `(ref $array)` of type `ty`, `(array (mut (ref
-    /// null $vmctx)))`, one per module instantiated more than once (`$instances:mN`), so that
-    /// the instantiation routine builds runs of instances of one module in a loop.
-    Array {
-        /// The global holding the array.
-        global: OutGlobal,
-        /// The array type.
-        ty: u32,
-        /// The instance's element, in elements.
-        index: u32,
-    },
-}
-
-impl InstanceSlot {
-    /// The instructions that push the vmctx (`[] -> [(ref null $vmctx)]`).
-    pub fn push_vmctx(self) -> Vec<we::Instruction<'static>> {
-        match self {
-            InstanceSlot::Global(g) => vec![we::Instruction::GlobalGet(g.0)],
-            InstanceSlot::Array { global, ty, index } => vec![
-                we::Instruction::GlobalGet(global.0),
-                we::Instruction::I32Const(index as i32),
-                we::Instruction::ArrayGet(ty),
-            ],
-        }
-    }
-}
-
-/// What a core function reference finally calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FuncTarget {
-    /// An output function with the original signature (unreified module, host import,
-    /// trampoline).
-    Plain(OutFunc),
-    /// A function of a reified module: called with `instance`'s vmctx as the last argument.
-    Reified {
-        /// The function, whose last parameter is the vmctx.
-        func: OutFunc,
-        /// The instance whose vmctx it takes.
-        instance: RuntimeInstanceIndex,
-    },
-}
-
-/// Where a memory or table of some instance lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StateTarget {
-    /// A memory/table of the output module.
-    Native(u32),
-    /// The box in field `field` of `instance`'s vmctx.
-    Boxed {
-        /// The reified instance.
-        instance: RuntimeInstanceIndex,
-        /// The vmctx field holding the box.
-        field: u32,
-    },
-}
-
-/// Where a global of some instance lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GlobalTarget {
-    /// A global of the output module.
-    Native(OutGlobal),
-    /// A field of `instance`'s vmctx, holding the value or (`boxed`) a box shared by
-    /// reference.
-    Field {
-        /// The reified instance.
-        instance: RuntimeInstanceIndex,
-        /// The vmctx field.
-        field: u32,
-        /// Whether the field holds a `BOX_*` reference rather than the value.
-        boxed: bool,
-    },
-}
-
-/// How reified code reaches a global of its module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GlobalSlot {
-    /// Every instance uses the same output global.
-    Static(OutGlobal),
-    /// The value lives in a vmctx field.
-    Value(u32),
-    /// A `BOX_*` reference lives in a vmctx field.
-    Boxed {
-        /// The vmctx field.
-        field: u32,
-        /// The box type.
-        box_ty: u32,
-    },
-}
-
-/// How reified code calls an imported function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImportedFunc {
-    /// Every instance calls the same target.
-    Static(FuncTarget),
-    /// A closure in a vmctx field.
-    Dynamic(u32),
-}
-
-/// The vmctx struct of a reified module: one field per memory, table, per-instance global,
-/// dynamically bound import and materialized element segment, and one field for the lengths
-/// of all data segments.
-///
-/// Wasm GC allows at most [`MAX_VMCTX_FIELDS`] fields in a struct; a module that would need
-/// more is rejected as unsupported, naming the limit.
-#[derive(Debug, Default, Clone)]
-pub struct Vmctx {
-    /// The struct type.
-    pub ty: u32,
-    /// Field types, in field order.
-    pub fields: Vec<we::FieldType>,
-    /// Each memory (imports first). Memory `i` always owns field `i`, `(ref null $membox)`,
-    /// which stays null for a [`MemSlot::Native`] memory.
-    pub memories: Vec<MemSlot>,
-    /// Field of each table (imports first): `(ref null $tablebox)`.
-    pub tables: Vec<u32>,
-    /// Slot of each global (imports first).
-    pub globals: Vec<GlobalSlot>,
-    /// Each imported function.
-    pub imported_funcs: Vec<ImportedFunc>,
-    /// The field holding the instance's data segment lengths, when the module has data
-    /// segments: `(ref null $handles)`, an `(array (mut i32))` whose element `d` is the length
-    /// in bytes of data segment `d`, 0 once dropped or applied.
-    pub datas: Option<u32>,
-    /// The output data segment holding the initial lengths (little-endian `i32`s: a passive
-    /// segment's length, 0 for an active one), from which each instance's array is made.
-    pub data_lengths: u32,
-    /// The function `(param (ref null $vmctx))` that applies every active data segment to an
-    /// instance in a loop, when the module's active segments allow it (every one with a
-    /// constant offset, into one memory reached through the vmctx).
-    pub data_init: Option<OutFunc>,
-    /// Field of each element segment: `(ref null $funcs)`, null once dropped or applied.
-    pub elems: Vec<u32>,
-    /// The fields that code changes after instantiation: globals held by value and element
-    /// segments. The instance's constructor sets every other field once.
-    pub changing: std::collections::HashSet<u32>,
-}
-
-impl Vmctx {
-    /// The type of field `field` when it holds a reference that never changes after
-    /// instantiation (a memory, table or global box, a bound import's closure, the data
-    /// segment lengths), which a function may therefore load once, at entry, into a local:
-    /// each load of a reference from the heap costs a read barrier on some engines
-    /// (wasmtime's DRC collector), so loading it once makes the code smaller and faster.
-    pub fn fixed_reference(&self, field: u32) -> Option<we::ValType> {
-        if self.changing.contains(&field) {
-            return None;
-        }
-        match self.fields.get(field as usize)?.element_type {
-            we::StorageType::Val(ty @ we::ValType::Ref(_)) => Some(ty),
-            _ => None,
-        }
-    }
-
-    fn add(&mut self, ty: we::ValType) -> u32 {
-        let index = self.fields.len() as u32;
-        self.fields.push(we::FieldType {
-            element_type: we::StorageType::Val(ty),
-            mutable: true,
-        });
-        index
-    }
-}
-
-/// How the code of a reified module reaches one of its memories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemSlot {
-    /// Through the box in this vmctx field.
-    Field(u32),
-    /// Directly: an imported memory that every instance binds to this native output memory.
-    Native(u32),
-}
-
-/// Where a static module's items went in the output.
-#[derive(Debug, Default, Clone)]
-pub struct ModuleLayout {
-    /// Whether its state is reified.
-    pub reified: bool,
-    /// Output index of its first defined function.
-    pub func_base: u32,
-    /// Output type of each module type: the module's rec groups mirrored into the output
-    /// (func types, with `funcref` reified when `reified`; see [`TypeForm`]).
-    pub types: Vec<u32>,
-    /// Output type of each defined function as emitted (with the vmctx parameter when reified).
-    pub defined_sigs: Vec<u32>,
-    /// Unreified: output index of each memory (imports resolved).
-    pub memories: Vec<u32>,
-    /// Unreified: output index of each table.
-    pub tables: Vec<u32>,
-    /// Unreified: output index of each global.
-    pub globals: Vec<u32>,
-    /// Output index of each tag.
-    pub tags: Vec<u32>,
-    /// Output index of the module's first data segment.
-    pub data_base: u32,
-    /// Unreified: output index of the module's first element segment.
-    pub elem_base: u32,
-    /// Unreified: static target of each imported function.
-    pub imported_funcs: Vec<FuncTarget>,
-    /// Reified: the vmctx layout.
-    pub vmctx: Option<Vmctx>,
-}
 
 /// A function slot of the output.
 pub struct OutFunction {
@@ -365,15 +149,15 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) entry_thunks: HashMap<FuncTarget, OutFunc>,
     pub(crate) bound: HashMap<FuncTarget, OutFunc>,
     /// Specialized template functions: (template, binding, template function).
-    pub(crate) template_funcs: HashMap<(&'static str, crate::template::Binding, u32), OutFunc>,
+    pub(crate) template_funcs: HashMap<(&'static str, crate::layout::Binding, u32), OutFunc>,
     /// The resources template's binding (its globals and lookup functions), once created.
-    pub(crate) resource_binding: Option<crate::template::Binding>,
+    pub(crate) resource_binding: Option<crate::layout::Binding>,
     /// Set while an own handle moves from the host's table into the guest's (see
     /// `resources.rs`).
     pub(crate) moving_from_host: Option<OutGlobal>,
     /// The borrows the host lends into export calls, which the output ends when the call
     /// exits (see `resources.rs`), once created.
-    pub(crate) host_lends: Option<crate::resources::HostLends>,
+    pub(crate) host_lends: Option<crate::layout::HostLends>,
     pub(crate) num_imported_funcs: u32,
     /// Module-graph form only (see [`Lowerer::new_trampolines`]): functions of core instances,
     /// which the trampolines module calls through its `late` table.
@@ -1563,7 +1347,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         entry: false,
                     };
                     let ty = self.module_types(m, form)?[t as usize];
-                    let name = crate::graph::export_name(self.front, self.graph, e)?;
+                    let name = crate::front::export_name(self.front, self.graph, e)?;
                     return Ok(FuncTarget::Plain(self.late_func(e.instance, name, ty)));
                 }
                 self.func_of_instance(instance, f.as_u32())

@@ -44,14 +44,13 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value as Json, json};
+use wasmtime_environ::EntityType;
 use wasmtime_environ::component::{
-    CoreDef, CoreExport, ExportItem, GlobalInitializer, InstantiateModule, RuntimeInstanceIndex,
-    Trampoline,
+    CoreDef, GlobalInitializer, InstantiateModule, RuntimeInstanceIndex, Trampoline,
 };
-use wasmtime_environ::{EntityIndex, EntityType};
 
 use crate::error::not_yet;
-use crate::front::Front;
+use crate::front::{Front, export_name};
 use crate::fuse::Lowerer;
 
 /// The JavaScript loader: `instantiateGraph(graph, getModule, imports)` (see the file).
@@ -212,31 +211,6 @@ pub fn lower_graph(component: &[u8]) -> Result<ModuleGraph> {
         description,
         component_type: host.component_type.1.clone(),
     })
-}
-
-/// The name under which core instance `e.instance` exports the item `e` refers to.
-///
-/// Errors: the item is referred to by index and its module does not export it.
-pub fn export_name(
-    front: &Front<'_>,
-    graph: &multi_instance::InstanceGraph,
-    e: &CoreExport<EntityIndex>,
-) -> Result<String> {
-    let module = &front.modules[graph.instances[e.instance].module].module;
-    match &e.item {
-        ExportItem::Name(name) => Ok(name.clone()),
-        ExportItem::Index(index) => module
-            .exports
-            .iter()
-            .find(|(_, i)| **i == *index)
-            .map(|(name, _)| module.strings[*name].to_string())
-            .ok_or_else(|| {
-                not_yet(format!(
-                    "an item of core instance {} that its module does not export",
-                    e.instance.as_u32()
-                ))
-            }),
-    }
 }
 
 /// The kind of an import, as `graph.json` names it.

@@ -83,9 +83,9 @@ use wasmtime_environ::EntityIndex;
 use wasmtime_environ::component::{
     CanonicalOptionsDataModel, Component, ComponentTranslation, ComponentTypes, CoreDef, Export,
     GlobalInitializer, InterfaceType, LoweredIndex, NameMapNoIntern, OptionsIndex, ResourceIndex,
-    RuntimeMemoryIndex, RuntimePostReturnIndex, RuntimeReallocIndex, StringEncoding, Trampoline,
-    TrampolineIndex, TypeComponentInstanceIndex, TypeDef, TypeFuncIndex, TypeResourceTable,
-    TypeResourceTableIndex,
+    RuntimeInstanceIndex, RuntimeMemoryIndex, RuntimePostReturnIndex, RuntimeReallocIndex,
+    StringEncoding, Trampoline, TrampolineIndex, TypeComponentInstanceIndex, TypeDef,
+    TypeFuncIndex, TypeResourceTable, TypeResourceTableIndex,
 };
 use wasmtime_environ::wasmparser::{FuncType, ValType};
 
@@ -328,7 +328,7 @@ pub fn host_interface(
     translation: &ComponentTranslation,
     types: &ComponentTypes,
     num_resource_tables: usize,
-    adapters: Option<&crate::exchange::ExchangePlan>,
+    adapters: Option<&ExchangePlan>,
 ) -> anyhow::Result<HostInterface> {
     let mut memory_users = Vec::new();
     let mut found = Vec::new();
@@ -354,7 +354,7 @@ pub fn host_interface(
             name: "the exchange memory".into(),
             memory: plan.memory.clone(),
             realloc: Some(plan.realloc.clone()),
-            encoding: crate::exchange::HOST_ENCODING,
+            encoding: HOST_ENCODING,
         }];
     }
     // With different encodings the host functions are adapted (`crate::exchange`).
@@ -439,7 +439,7 @@ fn imports(
     types: &ComponentTypes,
     memory_users: &mut Vec<MemoryUser>,
     found: &mut Vec<(String, String, TypeResourceTableIndex)>,
-    adapters: Option<&crate::exchange::ExchangePlan>,
+    adapters: Option<&ExchangePlan>,
 ) -> anyhow::Result<Vec<HostImport>> {
     let component = &translation.component;
     let mut imports = Vec::new();
@@ -1765,4 +1765,30 @@ mod tests {
         );
         assert!(message.contains("core module `m`"), "{message}");
     }
+}
+
+/// The string encoding of the host side of every adapter.
+pub const HOST_ENCODING: StringEncoding = StringEncoding::Utf8;
+
+/// What [`crate::exchange::add_host_adapters`] added, for the host interface to use.
+#[derive(Debug, Clone)]
+pub struct ExchangePlan {
+    /// The exchange module's instance.
+    pub exchange: RuntimeInstanceIndex,
+    /// The exchange memory, exported as `memory`.
+    pub memory: CoreDef,
+    /// The exchange memory's bump allocator, exported as `cabi_realloc`.
+    pub realloc: CoreDef,
+    /// For an adapted host import (its index in [`HostInterface::imports`]), the lowering with
+    /// the host side's options through which the adapters call it.
+    pub host_lowerings: Vec<(usize, HostLowering)>,
+    /// For each adapted `LowerImport` trampoline of the component, the function the guest calls
+    /// instead.
+    pub lowerings: HashMap<TrampolineIndex, CoreDef>,
+    /// For each adapted export (its index in [`HostInterface::exports`]), the function the host
+    /// calls and its post-return.
+    pub exports: HashMap<usize, (CoreDef, CoreDef)>,
+    /// The resource transfer trampolines of the host adapters: only these can name a host
+    /// table.
+    pub host_transfers: Vec<TrampolineIndex>,
 }

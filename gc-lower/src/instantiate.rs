@@ -10,12 +10,12 @@ use wasm_encoder as we;
 use wasmtime_environ::component::RuntimeInstanceIndex;
 use wasmtime_environ::wasmparser as wp;
 
+use crate::code::Sink;
 use crate::error::not_yet;
-use crate::fuse::{
-    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, Lowerer, MemSlot,
-    StateTarget, ref_null,
+use crate::fuse::{Lowerer, ref_null};
+use crate::layout::{
+    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MemSlot, StateTarget,
 };
-use crate::rewrite::Sink;
 
 impl Lowerer<'_, '_> {
     /// Builds the instantiation routine and the exports.
@@ -218,7 +218,7 @@ impl Lowerer<'_, '_> {
         &mut self,
         first: RuntimeInstanceIndex,
         run: u32,
-        constructor: crate::fuse::OutFunc,
+        constructor: crate::layout::OutFunc,
         out: &mut Sink,
     ) -> Result<()> {
         use we::Instruction as I;
@@ -294,7 +294,7 @@ impl Lowerer<'_, '_> {
     /// instance's global, so instances of one module whose imports come from the same places
     /// get the same body, and share one function: a component that instantiates a module
     /// thousands of times costs one constructor and a call per instance.
-    fn instance_constructor(&mut self, i: RuntimeInstanceIndex) -> Result<crate::fuse::OutFunc> {
+    fn instance_constructor(&mut self, i: RuntimeInstanceIndex) -> Result<crate::layout::OutFunc> {
         const ARR: u32 = 0;
         const VMCTX: u32 = 1;
         let m = self.graph.instances[i].module;
@@ -337,7 +337,7 @@ impl Lowerer<'_, '_> {
     ) -> Result<()> {
         use we::Instruction as I;
         let m = self.graph.instances[i].module;
-        let own = crate::rewrite::VmctxSource::Local(v_local);
+        let own = crate::code::VmctxSource::Local(v_local);
         let v = self.layouts[m]
             .vmctx
             .as_ref()

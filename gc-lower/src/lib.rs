@@ -8,6 +8,7 @@
 //! returned.
 #![deny(missing_docs)]
 
+pub mod code;
 pub mod dylib;
 pub mod error;
 pub mod exchange;
@@ -16,6 +17,7 @@ pub mod fuse;
 pub mod graph;
 pub mod host;
 pub mod instantiate;
+pub mod layout;
 pub mod memory_access;
 pub mod module_info;
 pub mod names;

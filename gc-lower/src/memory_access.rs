@@ -45,7 +45,7 @@ use runtime_structs::{BYTES, LoadKind, MEMBOX, StoreKind, field, ref_non_null};
 use wasm_encoder as we;
 use wasmtime_environ::wasmparser as wp;
 
-use crate::rewrite::{Scratch, Sink, load_kind, store_kind};
+use crate::code::{Scratch, Sink, load_kind, store_kind};
 
 /// How loads and stores on reified memories are emitted; also whether `call_indirect` reads
 /// the table's element inline ([`MemoryAccess::Inline`]) or through a helper.

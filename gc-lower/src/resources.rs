@@ -48,20 +48,11 @@ use wasmtime_environ::component::{
 };
 
 use crate::error::not_yet;
-use crate::fuse::{Lowerer, OutFunc, OutGlobal};
+use crate::fuse::Lowerer;
 use crate::host::ResourceIntrinsic;
-use crate::template::{Binding, Template};
-
-/// The borrows of imported resources that the host lends into running export calls: a stack
-/// (the global `resources:host-lends`, a [`HANDLES`] array, and its length) of (resource index
-/// in [`crate::host::HostInterface::resources`], host handle, scope depth) triples.
-#[derive(Debug, Clone, Copy)]
-pub struct HostLends {
-    /// `(k, handle)`: pushes a triple at the current depth.
-    push: OutFunc,
-    /// FACT's `exit-sync-call` with the drops of the popped scope's lends.
-    exit: OutFunc,
-}
+use crate::layout::{Binding, HostLends};
+use crate::layout::{OutFunc, OutGlobal};
+use crate::template::Template;
 
 /// The resources template, parsed once.
 fn template() -> &'static Template {

@@ -1,6 +1,6 @@
 //! Rewrite: reencode the code of each static module, once.
 //!
-//! Unreified modules are only renumbered into the output's index spaces ([`Renumber`]).
+//! Unreified modules are only renumbered into the output's index spaces ([`crate::layout::Renumber`]).
 //! In a reified module every function gets the vmctx as an extra, last parameter
 //! (`(ref null $vmctx_M)`, local index `n` = number of original parameters; declared locals
 //! move up by one), and every instruction that touches instance state goes through it:
@@ -43,217 +43,23 @@
 //! memory is never shared, so they are single-threaded.
 
 use anyhow::{Result, anyhow, bail};
-use runtime_structs::{CLOSURE, Helper, LoadKind, StoreKind, field};
+use runtime_structs::{CLOSURE, Helper, field};
 use wasm_encoder as we;
 use wasm_encoder::reencode::{self, Reencode};
 use wasmtime_environ::StaticModuleIndex;
 use wasmtime_environ::wasmparser as wp;
 
+use crate::code::{Scratch, Sink, VmctxSource, load_kind, store_kind};
 use crate::error::not_yet;
-use crate::fuse::{
-    FuncTarget, GlobalSlot, ImportedFunc, Lowerer, MemSlot, ModuleLayout, OutFunc, StateTarget,
-    ref_null,
-};
+use crate::fuse::{Lowerer, ref_null};
+use crate::layout::Binding;
+use crate::layout::slot;
+use crate::layout::{FuncTarget, GlobalSlot, ImportedFunc, MemSlot, OutFunc, StateTarget};
 use crate::memory_access::{InlineMemories, MemoryAccess, scan_body};
-use crate::template::{Binding, Template};
-
-/// Renumbers a module's indices into the output's index spaces. Indices that have no static
-/// output counterpart (state of reified modules) are errors: the body loop rewrites those
-/// instructions before they get here.
-pub struct Renumber<'l> {
-    /// Where the module's items went.
-    pub layout: &'l ModuleLayout,
-    /// The module's number of imported functions.
-    pub num_imported_funcs: u32,
-}
-
-/// `items[index]`; an index out of range is an internal error (bodies are validated before the
-/// rewrite, so every index in them is in range).
-fn slot<T: Copy>(items: &[T], what: &str, index: u32) -> Result<T> {
-    items.get(index as usize).copied().ok_or_else(|| {
-        anyhow!("internal error: {what} {index} is out of range in a validated function body")
-    })
-}
-
-fn missing(what: &str, index: u32) -> reencode::Error<String> {
-    reencode::Error::UserError(format!("{what} {index}"))
-}
-
-impl Reencode for Renumber<'_> {
-    type Error = String;
-
-    fn type_index(&mut self, ty: u32) -> Result<u32, reencode::Error<String>> {
-        self.layout
-            .types
-            .get(ty as usize)
-            .copied()
-            .ok_or_else(|| missing("type", ty))
-    }
-
-    fn function_index(&mut self, f: u32) -> Result<u32, reencode::Error<String>> {
-        if f >= self.num_imported_funcs {
-            return Ok(self.layout.func_base + f - self.num_imported_funcs);
-        }
-        match self.layout.imported_funcs.get(f as usize) {
-            Some(FuncTarget::Plain(o)) => Ok(o.0),
-            _ => Err(missing("function", f)),
-        }
-    }
-
-    fn global_index(&mut self, g: u32) -> Result<u32, reencode::Error<String>> {
-        if self.layout.reified {
-            return Err(missing("global of a reified module:", g));
-        }
-        self.layout
-            .globals
-            .get(g as usize)
-            .copied()
-            .ok_or_else(|| missing("global", g))
-    }
-
-    fn memory_index(&mut self, m: u32) -> Result<u32, reencode::Error<String>> {
-        if self.layout.reified {
-            // Only memories that every instance reaches directly keep native instructions.
-            return match self
-                .layout
-                .vmctx
-                .as_ref()
-                .map(|v| v.memories.get(m as usize))
-            {
-                Some(Some(MemSlot::Native(x))) => Ok(*x),
-                _ => Err(missing("memory of a reified module:", m)),
-            };
-        }
-        self.layout
-            .memories
-            .get(m as usize)
-            .copied()
-            .ok_or_else(|| missing("memory", m))
-    }
-
-    fn table_index(&mut self, t: u32) -> Result<u32, reencode::Error<String>> {
-        if self.layout.reified {
-            return Err(missing("table of a reified module:", t));
-        }
-        self.layout
-            .tables
-            .get(t as usize)
-            .copied()
-            .ok_or_else(|| missing("table", t))
-    }
-
-    fn tag_index(&mut self, t: u32) -> Result<u32, reencode::Error<String>> {
-        self.layout
-            .tags
-            .get(t as usize)
-            .copied()
-            .ok_or_else(|| missing("tag", t))
-    }
-
-    fn data_index(&mut self, d: u32) -> Result<u32, reencode::Error<String>> {
-        Ok(self.layout.data_base + d)
-    }
-
-    fn element_index(&mut self, e: u32) -> Result<u32, reencode::Error<String>> {
-        if self.layout.reified {
-            return Err(missing("element segment of a reified module:", e));
-        }
-        Ok(self.layout.elem_base + e)
-    }
-
-    fn heap_type(&mut self, ht: wp::HeapType) -> Result<we::HeapType, reencode::Error<String>> {
-        if self.layout.reified {
-            match ht {
-                wp::HeapType::Abstract {
-                    shared: false,
-                    ty: wp::AbstractHeapType::Func,
-                } => {
-                    return Ok(we::HeapType::Concrete(CLOSURE));
-                }
-                wp::HeapType::Abstract {
-                    ty: wp::AbstractHeapType::NoFunc,
-                    ..
-                } => {
-                    return Ok(we::HeapType::Abstract {
-                        shared: false,
-                        ty: we::AbstractHeapType::None,
-                    });
-                }
-                wp::HeapType::Concrete(_) | wp::HeapType::Exact(_) => {
-                    return Err(reencode::Error::UserError(
-                        "typed function references in a reified module".into(),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        reencode::utils::heap_type(self, ht)
-    }
-}
-
-/// Where the vmctx of reified code comes from.
-#[derive(Clone, Copy)]
-pub enum VmctxSource {
-    /// A local (the function's vmctx parameter, or the vmctx being built by an instance's
-    /// constructor).
-    Local(u32),
-}
-
-impl VmctxSource {
-    /// Pushes the vmctx.
-    pub fn push(self, out: &mut Sink) {
-        match self {
-            VmctxSource::Local(l) => out.push(we::Instruction::LocalGet(l)),
-        }
-    }
-}
-
-/// Scratch locals of one function, one per value type, allocated on first use.
-pub struct Scratch {
-    base: u32,
-    /// Each local's type, and whether [`Scratch::get`] may hand it out again (`false` for a
-    /// local from [`Scratch::fresh`], which its owner keeps live across other uses).
-    locals: Vec<(we::ValType, bool)>,
-}
-
-impl Scratch {
-    /// Scratch locals start at local index `base`.
-    pub fn new(base: u32) -> Self {
-        Scratch {
-            base,
-            locals: Vec::new(),
-        }
-    }
-
-    /// The shared scratch local of type `ty`: its value lasts until the next use of a shared
-    /// local of that type.
-    pub fn get(&mut self, ty: we::ValType) -> u32 {
-        if let Some(i) = self.locals.iter().position(|l| *l == (ty, true)) {
-            return self.base + i as u32;
-        }
-        self.locals.push((ty, true));
-        self.base + self.locals.len() as u32 - 1
-    }
-
-    /// A new scratch local of type `ty`, shared with no other use.
-    pub fn fresh(&mut self, ty: we::ValType) -> u32 {
-        self.locals.push((ty, false));
-        self.base + self.locals.len() as u32 - 1
-    }
-
-    /// The types of the scratch locals, in order from `base`.
-    pub fn types(&self) -> impl Iterator<Item = we::ValType> + '_ {
-        self.locals.iter().map(|(ty, _)| *ty)
-    }
-
-    /// Whether no scratch local was allocated.
-    pub fn is_empty(&self) -> bool {
-        self.locals.is_empty()
-    }
-}
+use crate::template::Template;
 
 /// The vmctx field holding the data segment lengths, for an instruction that names a segment.
-fn data_lengths(v: &crate::fuse::Vmctx) -> Result<u32> {
+fn data_lengths(v: &crate::layout::Vmctx) -> Result<u32> {
     v.datas
         .ok_or_else(|| anyhow!("data segment instruction in a module without data segments"))
 }
@@ -277,43 +83,6 @@ fn memories_of(op: &wp::Operator<'_>) -> [Option<u32>; 2] {
     }
 }
 
-pub(crate) fn load_kind(op: &wp::Operator<'_>) -> Option<(LoadKind, wp::MemArg)> {
-    use wp::Operator as O;
-    Some(match *op {
-        O::I32Load { memarg } => (LoadKind::I32Load, memarg),
-        O::I64Load { memarg } => (LoadKind::I64Load, memarg),
-        O::F32Load { memarg } => (LoadKind::F32Load, memarg),
-        O::F64Load { memarg } => (LoadKind::F64Load, memarg),
-        O::I32Load8S { memarg } => (LoadKind::I32Load8S, memarg),
-        O::I32Load8U { memarg } => (LoadKind::I32Load8U, memarg),
-        O::I32Load16S { memarg } => (LoadKind::I32Load16S, memarg),
-        O::I32Load16U { memarg } => (LoadKind::I32Load16U, memarg),
-        O::I64Load8S { memarg } => (LoadKind::I64Load8S, memarg),
-        O::I64Load8U { memarg } => (LoadKind::I64Load8U, memarg),
-        O::I64Load16S { memarg } => (LoadKind::I64Load16S, memarg),
-        O::I64Load16U { memarg } => (LoadKind::I64Load16U, memarg),
-        O::I64Load32S { memarg } => (LoadKind::I64Load32S, memarg),
-        O::I64Load32U { memarg } => (LoadKind::I64Load32U, memarg),
-        _ => return None,
-    })
-}
-
-pub(crate) fn store_kind(op: &wp::Operator<'_>) -> Option<(StoreKind, wp::MemArg)> {
-    use wp::Operator as O;
-    Some(match *op {
-        O::I32Store { memarg } => (StoreKind::I32Store, memarg),
-        O::I64Store { memarg } => (StoreKind::I64Store, memarg),
-        O::F32Store { memarg } => (StoreKind::F32Store, memarg),
-        O::F64Store { memarg } => (StoreKind::F64Store, memarg),
-        O::I32Store8 { memarg } => (StoreKind::I32Store8, memarg),
-        O::I32Store16 { memarg } => (StoreKind::I32Store16, memarg),
-        O::I64Store8 { memarg } => (StoreKind::I64Store8, memarg),
-        O::I64Store16 { memarg } => (StoreKind::I64Store16, memarg),
-        O::I64Store32 { memarg } => (StoreKind::I64Store32, memarg),
-        _ => return None,
-    })
-}
-
 /// The context of one piece of code being rewritten.
 pub struct CodeCx {
     /// The module.
@@ -330,7 +99,7 @@ pub struct CodeCx {
     /// reified memory and [`MemoryAccess::Inline`] is chosen.
     pub memories: Option<InlineMemories>,
     /// The vmctx fields this function reads into locals at entry (see
-    /// [`crate::fuse::Vmctx::fixed_reference`]): (field, local). `None` where no entry code
+    /// [`crate::layout::Vmctx::fixed_reference`]): (field, local). `None` where no entry code
     /// can be added (constant expressions), so every read goes to the vmctx.
     pub fixed: Option<Vec<(u32, u32)>>,
 }
@@ -338,7 +107,7 @@ pub struct CodeCx {
 impl CodeCx {
     /// Pushes field `field` of the vmctx `v`: from the local it was loaded into at entry when
     /// it never changes after instantiation, else from the vmctx.
-    pub fn push_field(&mut self, out: &mut Sink, v: &crate::fuse::Vmctx, field: u32) {
+    pub fn push_field(&mut self, out: &mut Sink, v: &crate::layout::Vmctx, field: u32) {
         if let Some(local) = self.fixed_local(v, field) {
             out.push(we::Instruction::LocalGet(local));
             return;
@@ -352,7 +121,7 @@ impl CodeCx {
 
     /// The local holding field `field` of `v`, loaded at entry, when the field never changes
     /// after instantiation and entry code can be added; allocated on first use.
-    pub fn fixed_local(&mut self, v: &crate::fuse::Vmctx, field: u32) -> Option<u32> {
+    pub fn fixed_local(&mut self, v: &crate::layout::Vmctx, field: u32) -> Option<u32> {
         let fixed = self.fixed.as_mut()?;
         let ty = v.fixed_reference(field)?;
         if let Some((_, local)) = fixed.iter().find(|(f, _)| *f == field) {
@@ -923,16 +692,5 @@ fn shift(cx: &CodeCx, local: u32) -> u32 {
         local + 1
     } else {
         local
-    }
-}
-
-/// Encoded instructions of a function body or an instantiation routine being built.
-#[derive(Default)]
-pub struct Sink(pub Vec<u8>);
-
-impl Sink {
-    /// Appends one instruction.
-    pub fn push(&mut self, ins: we::Instruction<'_>) {
-        we::Encode::encode(&ins, &mut self.0);
     }
 }

@@ -23,8 +23,9 @@ use wasm_encoder as we;
 use wasm_encoder::reencode::{self, Reencode};
 use wasmtime_environ::wasmparser as wp;
 
-use crate::fuse::{Lowerer, OutFunc, StateTarget};
-use crate::rewrite::{Sink, load_kind, store_kind};
+use crate::code::{Sink, load_kind, store_kind};
+use crate::fuse::Lowerer;
+use crate::layout::{Binding, OutFunc, StateTarget};
 
 /// A parsed template module.
 pub struct Template {
@@ -123,19 +124,6 @@ impl Template {
             .find(|(_, index)| **index == f)
             .map(|(name, _)| *name)
     }
-}
-
-/// What a template's free parts stand for in one use.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Binding {
-    /// Memory `i` of the template.
-    pub memories: Vec<StateTarget>,
-    /// The output types of the template's struct and array types, which it declares first.
-    pub types: Vec<u32>,
-    /// The template's imported functions.
-    pub imports: Vec<OutFunc>,
-    /// The template's imported globals (by index), as output global indices.
-    pub globals: Vec<u32>,
 }
 
 /// Renumbers what a template body refers to, except calls and reified memory accesses.

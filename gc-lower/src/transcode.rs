@@ -12,8 +12,10 @@ use std::sync::OnceLock;
 use anyhow::{Result, bail};
 use wasmtime_environ::component::Transcode;
 
-use crate::fuse::{Lowerer, OutFunc, StateTarget};
-use crate::template::{Binding, Template};
+use crate::fuse::Lowerer;
+use crate::layout::Binding;
+use crate::layout::{OutFunc, StateTarget};
+use crate::template::Template;
 
 /// The transcoder template, parsed once.
 fn template() -> &'static Template {
