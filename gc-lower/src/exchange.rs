@@ -1,4 +1,4 @@
-//! Host functions through a separate exchange memory, with FACT adapters (`DESIGN.md` §4); and
+//! Host functions through a separate exchange memory, with FACT adapters (ARCHITECTURE.md §5); and
 //! every host function that passes resource handles.
 //!
 //! The host reads and writes the values of strings, lists and spilled parameters or results in

@@ -1,5 +1,5 @@
 //! The host interface of the lowered module: which functions it imports from the host and
-//! exports to it, under which names, with which core types (`DESIGN.md` §4).
+//! exports to it, under which names, with which core types (ARCHITECTURE.md §5).
 //!
 //! The output core module speaks the component model's *guest core ABI*, with the names that
 //! wit-component's legacy mangling expects from a wit-bindgen-made core module, and it embeds the

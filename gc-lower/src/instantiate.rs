@@ -104,7 +104,7 @@ impl Lowerer<'_, '_> {
     }
 
     /// Exports the memory through which host functions pass strings, lists and spilled flat
-    /// values as `memory`, and their realloc as `cabi_realloc` (`DESIGN.md` §4).
+    /// values as `memory`, and their realloc as `cabi_realloc` (ARCHITECTURE.md §5).
     ///
     /// The host reads and writes that memory directly, without a copy, so every such function
     /// must name the same memory and realloc, and the memory must be a native linear memory.

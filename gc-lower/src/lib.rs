@@ -1,7 +1,7 @@
 //! gc-lower: lower a WebAssembly component into one self-contained core module whose
 //! per-instance state (memories, tables, globals) is reified as Wasm GC values.
 //!
-//! The pipeline (see `DESIGN.md`): [`front`] translates the component with
+//! The pipeline (see ARCHITECTURE.md in the repository): [`front`] translates the component with
 //! wasmtime-environ; `multi_instance` builds the instance graph; [`fuse::plan_reified`] picks the modules to
 //! reify; [`rewrite`] reencodes each static module once; [`fuse`] assembles one module with
 //! the instantiation routine and the host interface; the result is validated before it is
