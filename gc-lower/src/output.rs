@@ -8,10 +8,11 @@
 //! - Anything else that exists at the path (`/dev/null`, a FIFO, a symlink to `/dev/stdout`)
 //!   is opened and written through, never replaced.
 //! - A directory of outputs is built in a fresh temporary directory and then moved into place:
-//!   renamed to its path when it does not exist, or file by file into an existing directory.
-//!   A rename replaces a symlink planted in the directory instead of following it, and every
-//!   destination is checked before the first rename, so a failure leaves the directory as it
-//!   was.
+//!   renamed to its path when it does not exist, or file by file into an existing directory,
+//!   each file it replaces moved aside first. A rename replaces a symlink planted in the
+//!   directory instead of following it; every destination is checked before the first rename,
+//!   and when a rename fails the files already moved in are removed and the ones moved aside
+//!   put back, so a failure leaves the directory as it was.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -122,11 +123,39 @@ pub fn write_dir<'a>(
             bail!("`{}` is a directory", dest.display());
         }
     }
-    for name in names {
-        std::fs::rename(tmp.path().join(name), dir.join(name))
-            .with_context(|| format!("failed to write `{}`", dir.join(name).display()))?;
+    // Each file that is replaced moves aside first, into `backup`; if a rename fails, what was
+    // moved in is removed and what was moved aside goes back.
+    let backup = temp_builder(false)
+        .tempdir_in(dir)
+        .with_context(|| format!("failed to create a temporary directory in `{shown}`"))?;
+    let mut done: Vec<(&str, bool)> = Vec::new();
+    let mut result = Ok(());
+    for name in &names {
+        let dest = dir.join(name);
+        let existed = std::fs::symlink_metadata(&dest).is_ok();
+        if existed && let Err(e) = std::fs::rename(&dest, backup.path().join(name)) {
+            result = Err(e).with_context(|| format!("failed to replace `{}`", dest.display()));
+            break;
+        }
+        if let Err(e) = std::fs::rename(tmp.path().join(name), &dest) {
+            if existed {
+                let _ = std::fs::rename(backup.path().join(name), &dest);
+            }
+            result = Err(e).with_context(|| format!("failed to write `{}`", dest.display()));
+            break;
+        }
+        done.push((name, existed));
     }
-    Ok(())
+    if result.is_err() {
+        for (name, existed) in done.into_iter().rev() {
+            let dest = dir.join(name);
+            let _ = std::fs::remove_file(&dest);
+            if existed {
+                let _ = std::fs::rename(backup.path().join(name), &dest);
+            }
+        }
+    }
+    result
 }
 
 /// A builder of hidden temporary files (`file`) or directories with the mode of a new output:
