@@ -130,11 +130,16 @@ fn parse_summary(line: &str) -> Option<Summary> {
     parts.next().is_none().then_some(summary)
 }
 
-/// Makes sure Node and jco are installed in `tests/node/node_modules` (`npm ci`, as
-/// `.ci/run` does), so the V8 side runs on a fresh clone too.
+/// Makes sure Node, Bun and jco are installed in `tests/node/node_modules` (`npm ci`, as
+/// `.ci/run` does), so the JavaScript side runs on a fresh clone too.
 fn ensure_node_tools() {
     let dir = repo_root().join("tests/node");
-    if dir.join("node_modules/.bin/jco").exists() && dir.join("node_modules/.bin/node").exists() {
+    if dir.join("node_modules/.bin/jco").exists()
+        && dir.join("node_modules/.bin/node").exists()
+        && dir
+            .join("node_modules/@oven/bun-linux-x64/bin/bun")
+            .exists()
+    {
         return;
     }
     let status = Command::new("npm")
