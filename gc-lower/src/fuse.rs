@@ -400,7 +400,36 @@ pub struct LateFuncs {
     stubs: HashMap<(RuntimeInstanceIndex, String), OutFunc>,
 }
 
-/// Decides which static modules are reified: with `all`, every instantiated module; otherwise
+/// Why [`plan_reified`] reifies a static module: the first of its rules that applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReifyReason {
+    /// `--reify all` reifies every instantiated module.
+    All,
+    /// The module is instantiated this many times (two or more).
+    Instantiated(usize),
+    /// The module shares a memory, table or global through this import with a module that was
+    /// reified before it (the edge's importer or exporter, whichever the module is not). A
+    /// memory forces its exporter only when the importer's instances import different memories.
+    SharesState(multi_instance::StateEdge),
+    /// The module calls, or is called by, a module reified before it, through this function
+    /// import whose type passes function references.
+    PassesFuncRefs(FuncRefEdge),
+}
+
+/// A function import of `importer` (at `position` in its module's import list) satisfied by a
+/// function that `exporter` exports, whose parameters or results hold function references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FuncRefEdge {
+    /// The instance whose import it is.
+    pub importer: RuntimeInstanceIndex,
+    /// The instance the import names.
+    pub exporter: RuntimeInstanceIndex,
+    /// The import's position in the importer's module import list.
+    pub position: usize,
+}
+
+/// Decides which static modules are reified, and why (`None`: not reified): with `all`, every
+/// instantiated module; otherwise
 /// modules instantiated more than once, closed over sharing state with a reified instance. A
 /// table or global shared with a reified instance forces both sides into one representation;
 /// a memory only forces the importer (a box is reached through a vmctx), and the exporter only
@@ -418,16 +447,18 @@ pub fn plan_reified(
     graph: &InstanceGraph,
     all: bool,
     exchange: Option<RuntimeInstanceIndex>,
-) -> SecondaryMap<StaticModuleIndex, bool> {
-    let mut reified = SecondaryMap::new();
+) -> SecondaryMap<StaticModuleIndex, Option<ReifyReason>> {
+    let mut reified: SecondaryMap<StaticModuleIndex, Option<ReifyReason>> = SecondaryMap::new();
     let keep_native = exchange.map(|i| graph.instances[i].module);
     for (module, _) in front.modules.iter() {
         let m = graph.multiplicity(module);
         reified[module] = if all {
-            m != multi_instance::Multiplicity::None
-                && !(keep_native == Some(module) && m == multi_instance::Multiplicity::One)
+            let reify = m != multi_instance::Multiplicity::None
+                && !(keep_native == Some(module) && m == multi_instance::Multiplicity::One);
+            reify.then_some(ReifyReason::All)
         } else {
-            m == multi_instance::Multiplicity::Many
+            (m == multi_instance::Multiplicity::Many)
+                .then(|| ReifyReason::Instantiated(graph.instances_of[module].len()))
         };
     }
     let edges: Vec<_> = graph.state_edges(&front.modules).collect();
@@ -446,32 +477,31 @@ pub fn plan_reified(
         for e in &edges {
             let a = graph.instances[e.importer].module;
             let b = graph.instances[e.exporter].module;
+            let (ra, rb) = (reified[a].is_some(), reified[b].is_some());
             let (force_a, force_b) = match e.kind {
                 // A memory box is reached only through a vmctx; a native memory can be reached
                 // from reified code when the binding is the same for all instances.
-                SharedState::Memory => (
-                    reified[b] && !reified[a],
-                    reified[a] && !reified[b] && !uniform(e),
-                ),
-                SharedState::Table | SharedState::Global => {
-                    (reified[b] && !reified[a], reified[a] && !reified[b])
-                }
+                SharedState::Memory => (rb && !ra, ra && !rb && !uniform(e)),
+                SharedState::Table | SharedState::Global => (rb && !ra, ra && !rb),
             };
             if force_a {
-                reified[a] = true;
+                reified[a] = Some(ReifyReason::SharesState(*e));
                 changed = true;
             }
             if force_b {
-                reified[b] = true;
+                reified[b] = Some(ReifyReason::SharesState(*e));
                 changed = true;
             }
         }
-        for &(a, b) in &funcref_calls {
-            if reified[a] != reified[b] {
-                reified[a] = true;
-                reified[b] = true;
-                changed = true;
+        for e in &funcref_calls {
+            let a = graph.instances[e.importer].module;
+            let b = graph.instances[e.exporter].module;
+            match (reified[a].is_some(), reified[b].is_some()) {
+                (true, false) => reified[b] = Some(ReifyReason::PassesFuncRefs(*e)),
+                (false, true) => reified[a] = Some(ReifyReason::PassesFuncRefs(*e)),
+                _ => continue,
             }
+            changed = true;
         }
         if !changed {
             break;
@@ -480,19 +510,16 @@ pub fn plan_reified(
     reified
 }
 
-/// The (importer, exporter) module pairs of function imports whose type passes function
-/// references (`funcref` or typed) as parameters or results; the exporter is the instance the
-/// import names, which reaches the defining module through its own edges when it re-exports.
-fn funcref_call_edges(
-    front: &Front<'_>,
-    graph: &InstanceGraph,
-) -> Vec<(StaticModuleIndex, StaticModuleIndex)> {
+/// The function imports whose type passes function references (`funcref` or typed) as
+/// parameters or results; the exporter is the instance the import names, which reaches the
+/// defining module through its own edges when it re-exports.
+fn funcref_call_edges(front: &Front<'_>, graph: &InstanceGraph) -> Vec<FuncRefEdge> {
     use wasmtime_environ::{EntityType, WasmHeapTopType, WasmValType};
     let is_func_ref = |t: &WasmValType| matches!(t, WasmValType::Ref(r) if r.heap_type.top() == WasmHeapTopType::Func);
     let mut edges = Vec::new();
-    for (_, inst) in graph.instances.iter() {
+    for (importer, inst) in graph.instances.iter() {
         let imports = front.modules[inst.module].module.imports();
-        for ((_, _, ty), arg) in imports.zip(&inst.args) {
+        for (position, ((_, _, ty), arg)) in imports.zip(&inst.args).enumerate() {
             let (EntityType::Function(ty), CoreDef::Export(export)) = (ty, arg) else {
                 continue;
             };
@@ -505,7 +532,11 @@ fn funcref_call_edges(
                 .as_func()
                 .is_some_and(|f| f.params().iter().chain(f.results()).any(is_func_ref));
             if passes_funcs {
-                edges.push((inst.module, graph.instances[export.instance].module));
+                edges.push(FuncRefEdge {
+                    importer,
+                    exporter: export.instance,
+                    position,
+                });
             }
         }
     }
@@ -1894,7 +1925,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// The output name of function `f`.
-    fn func_name(&self, f: OutFunc) -> String {
+    pub(crate) fn func_name(&self, f: OutFunc) -> String {
         match f.0.checked_sub(self.num_imported_funcs) {
             Some(slot) => self.funcs[slot as usize].name.clone(),
             None => format!("import{}", f.0),
