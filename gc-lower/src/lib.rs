@@ -20,6 +20,7 @@ pub mod memory_access;
 pub mod module_info;
 pub mod names;
 pub mod output;
+pub mod plan;
 pub mod resources;
 pub mod rewrite;
 pub mod run;
@@ -30,7 +31,8 @@ pub mod wast;
 pub use error::{Unsupported, find_unsupported};
 
 /// Which core modules get their state reified into GC values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ReifyMode {
     /// Reify only modules instantiated more than once and whatever shares a memory, table or
     /// mutable global with them or passes function references to and from them through calls;
