@@ -385,6 +385,8 @@ pub struct Lowerer<'a, 'data> {
     /// Warnings for the user (one line each, e.g. dropped DWARF), which [`crate::lower_with_warnings`]
     /// returns instead of printing: the library never writes to stderr.
     pub(crate) warnings: Vec<String>,
+    /// The function raising each trap reason (see [`Lowerer::trap_func`]), once created.
+    pub(crate) trap_funcs: HashMap<String, OutFunc>,
 }
 
 /// The functions of other core instances that the module-graph form's trampolines module calls
@@ -594,6 +596,40 @@ pub fn ref_null(ty: u32) -> we::ValType {
 /// `anyref`.
 pub const ANYREF: we::ValType = we::ValType::Ref(we::RefType::ANYREF);
 
+/// The trap reason of a component instance calling out while it may not leave (see
+/// [`Lowerer::trap_func`]).
+pub const CANNOT_LEAVE: &str = "cannot-leave-component-instance";
+
+/// The `Trap` codes that FACT's adapters raise through the `Trap` trampoline, but for its
+/// debug assertions.
+const FACT_TRAPS: [wasmtime_environ::Trap; 10] = {
+    use wasmtime_environ::Trap as T;
+    [
+        T::CannotEnterComponent,
+        T::CannotLeaveComponent,
+        T::CannotBlockSyncTask,
+        T::MemoryOutOfBounds,
+        T::InvalidChar,
+        T::StringOutOfBounds,
+        T::ListOutOfBounds,
+        T::InvalidDiscriminant,
+        T::UnalignedPointer,
+        T::UncaughtException,
+    ]
+};
+
+/// The trap reason of `trap`: wasmtime's message in kebab case (`invalid `char` bit pattern`
+/// is `invalid-char-bit-pattern`).
+fn trap_reason(trap: wasmtime_environ::Trap) -> String {
+    let message = trap.to_string().to_lowercase();
+    let message = message.strip_prefix("wasm trap:").unwrap_or(&message);
+    let words: Vec<&str> = message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.join("-")
+}
+
 impl<'a, 'data> Lowerer<'a, 'data> {
     /// Lays out the output: types, functions, globals, memories, tables, segments.
     pub fn new(
@@ -672,6 +708,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             memory_access: Default::default(),
             names: HashMap::new(),
             warnings: Vec::new(),
+            trap_funcs: HashMap::new(),
         };
         lw.layout(reified)?;
         Ok(lw)
@@ -1785,6 +1822,23 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         g
     }
 
+    /// The function that traps for `reason` (a kebab-case phrase, such as
+    /// `cannot-leave-component-instance`): `(func unreachable)`, named
+    /// `gc-lower:trap:{reason}`, created once per reason. Core wasm traps carry no message, so
+    /// the canonical ABI's traps call it instead of executing `unreachable` themselves: the
+    /// first frame of the trap's backtrace then names the reason, as wasmtime's message does.
+    pub fn trap_func(&mut self, reason: &str) -> OutFunc {
+        if let Some(f) = self.trap_funcs.get(reason) {
+            return *f;
+        }
+        let ty = self.func_type(&[], &[]);
+        let mut body = we::Function::new([]);
+        body.instructions().unreachable().end();
+        let f = self.add_func(ty, format!("trap:{reason}"), body);
+        self.trap_funcs.insert(reason.to_string(), f);
+        f
+    }
+
     /// The output function for trampoline `t`.
     pub fn trampoline(&mut self, t: TrampolineIndex) -> Result<OutFunc> {
         if let Some(f) = self.trampolines.get(&t) {
@@ -1809,12 +1863,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 let import = OutFunc(i as u32);
                 let ty = self.out_func_type(import);
                 let (params, _) = self.func_type_of(ty);
+                let trap = self.trap_func(CANNOT_LEAVE);
                 let mut body = we::Function::new([]);
                 let mut ins = body.instructions();
                 ins.global_get(flags.0)
                     .i32_eqz()
                     .if_(we::BlockType::Empty)
-                    .unreachable()
+                    .call(trap.0)
                     .end();
                 for p in 0..params.len() as u32 {
                     ins.local_get(p);
@@ -1845,9 +1900,24 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 self.transcoder(op, from, to)?
             }
             Trampoline::Trap => {
+                // FACT's adapters call it with a `Trap` code: each code it uses traps in the
+                // function of its reason (an unknown code, without one).
                 let ty = self.func_type(&[we::ValType::I32], &[]);
+                let reasons: Vec<(i32, OutFunc)> = FACT_TRAPS
+                    .iter()
+                    .map(|&trap| (trap as i32, self.trap_func(&trap_reason(trap))))
+                    .collect();
                 let mut body = we::Function::new([]);
-                body.instructions().unreachable().end();
+                let mut ins = body.instructions();
+                for (code, f) in reasons {
+                    ins.local_get(0)
+                        .i32_const(code)
+                        .i32_eq()
+                        .if_(we::BlockType::Empty)
+                        .call(f.0)
+                        .end();
+                }
+                ins.unreachable().end();
                 self.add_func(ty, "trap".into(), body)
             }
             Trampoline::ResourceNew { instance, ty } => self.resource_new(*instance, *ty)?,
