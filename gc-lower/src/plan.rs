@@ -16,9 +16,9 @@
 //! ```text
 //! { "format": "gc-lower-plan", "version": 1, "reify": "auto",
 //!   "modules": [
-//!     { "index": 0, "label": "module0", "role": "component", "size": 612, "instances": 2,
+//!     { "index": 0, "label": "Counter", "role": "component", "size": 261, "instances": 2,
 //!       "reified": true, "reason": { "kind": "instantiated", "times": 2 },
-//!       "vmctx": { "fields": 5, "items": [
+//!       "vmctx": { "fields": 4, "items": [
 //!         { "field": 0, "item": "memory", "index": 0, "import": null, "export": null,
 //!           "holds": { "kind": "memory-box" } }, ... ] } } ],
 //!   "host": { "memory": { "kind": "none" },
