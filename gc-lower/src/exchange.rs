@@ -57,41 +57,74 @@ use crate::error::not_yet;
 use crate::front::Extension;
 use crate::host::{ExchangePlan, HOST_ENCODING, HostInterface, HostLowering};
 
-/// Whether the host functions of `host` can share the guest's memory directly: none passes
-/// resource handles, they all name the same memory (resolved to its defining instance), realloc
-/// and string encoding, and that memory's module is not reified in `reified`.
-pub fn zero_copy(
+/// Why the host functions cannot use the guest's memory in place, so that they go through
+/// the exchange memory; see [`exchange_reason`]. Function names are core import or export
+/// names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExchangeReason {
+    /// This function passes resource handles, which always go through adapters.
+    Handles(String),
+    /// The memory this function uses is not a core export (not expected from a validated
+    /// component).
+    UnresolvedMemory(String),
+    /// The memory this function uses belongs to this static module, which is reified.
+    ReifiedMemory(String, wasmtime_environ::StaticModuleIndex),
+    /// These two functions use different memories.
+    SeveralMemories(String, String),
+    /// These two functions use different string encodings.
+    Encodings(String, String),
+    /// These two functions use different realloc functions.
+    Reallocs(String, String),
+}
+
+/// Why the host functions of `host` cannot share the guest's memory directly, if they cannot:
+/// some passes resource handles, they name different memories (resolved to their defining
+/// instances), reallocs or string encodings, or that memory's module is reified in `reified`.
+/// `None`: the host uses the guest's memory in place (or no value crosses through memory).
+pub fn exchange_reason(
     front: &crate::front::Front<'_>,
     graph: &multi_instance::InstanceGraph,
     host: &HostInterface,
     reified: &wasmtime_environ::SecondaryMap<wasmtime_environ::StaticModuleIndex, bool>,
-) -> bool {
+) -> Option<ExchangeReason> {
     // Handles always go through adapters, even when no value crosses through memory.
-    let handles = host.exports.iter().any(|e| e.has_handles)
-        || host
-            .imports
-            .iter()
-            .any(|i| i.has_handles && !i.lowerings.is_empty());
-    if handles {
-        return false;
+    let export = host.exports.iter().find(|e| e.has_handles);
+    let import = host
+        .imports
+        .iter()
+        .find(|i| i.has_handles && !i.lowerings.is_empty());
+    if let Some(name) = export
+        .map(|e| e.name.clone())
+        .or_else(|| import.map(|i| i.name.clone()))
+    {
+        return Some(ExchangeReason::Handles(name));
     }
     let resolve = |def: &CoreDef| match def {
         CoreDef::Export(e) => graph.resolve(&front.modules, e).ok(),
         _ => None,
     };
-    let Some(first) = host.memory_users.first() else {
-        return true;
-    };
+    let first = host.memory_users.first()?;
     let Some(memory) = resolve(&first.memory) else {
-        return false;
+        return Some(ExchangeReason::UnresolvedMemory(first.name.clone()));
     };
-    if reified[graph.instances[memory.0].module] {
-        return false;
+    let module = graph.instances[memory.0].module;
+    if reified[module] {
+        return Some(ExchangeReason::ReifiedMemory(first.name.clone(), module));
     }
-    host.memory_users.iter().all(|user| {
-        resolve(&user.memory) == Some(memory)
-            && user.encoding == first.encoding
-            && user.realloc.as_ref().map(resolve) == first.realloc.as_ref().map(resolve)
+    host.memory_users.iter().find_map(|user| {
+        let pair = || (first.name.clone(), user.name.clone());
+        if resolve(&user.memory) != Some(memory) {
+            let (a, b) = pair();
+            Some(ExchangeReason::SeveralMemories(a, b))
+        } else if user.encoding != first.encoding {
+            let (a, b) = pair();
+            Some(ExchangeReason::Encodings(a, b))
+        } else if user.realloc.as_ref().map(resolve) != first.realloc.as_ref().map(resolve) {
+            let (a, b) = pair();
+            Some(ExchangeReason::Reallocs(a, b))
+        } else {
+            None
+        }
     })
 }
 

@@ -169,6 +169,8 @@ pub struct Lowerer<'a, 'data> {
     /// Warnings for the user (one line each, e.g. dropped DWARF), which [`crate::lower_with_warnings`]
     /// returns instead of printing: the library never writes to stderr.
     pub(crate) warnings: Vec<String>,
+    /// The function raising each trap reason (see [`Lowerer::trap_func`]), once created.
+    pub(crate) trap_funcs: HashMap<String, OutFunc>,
 }
 
 /// The functions of other core instances that the module-graph form's trampolines module calls
@@ -184,7 +186,36 @@ pub struct LateFuncs {
     stubs: HashMap<(RuntimeInstanceIndex, String), OutFunc>,
 }
 
-/// Decides which static modules are reified: with `all`, every instantiated module; otherwise
+/// Why [`plan_reified`] reifies a static module: the first of its rules that applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReifyReason {
+    /// `--reify all` reifies every instantiated module.
+    All,
+    /// The module is instantiated this many times (two or more).
+    Instantiated(usize),
+    /// The module shares a memory, table or global through this import with a module that was
+    /// reified before it (the edge's importer or exporter, whichever the module is not). A
+    /// memory forces its exporter only when the importer's instances import different memories.
+    SharesState(multi_instance::StateEdge),
+    /// The module calls, or is called by, a module reified before it, through this function
+    /// import whose type passes function references.
+    PassesFuncRefs(FuncRefEdge),
+}
+
+/// A function import of `importer` (at `position` in its module's import list) satisfied by a
+/// function that `exporter` exports, whose parameters or results hold function references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FuncRefEdge {
+    /// The instance whose import it is.
+    pub importer: RuntimeInstanceIndex,
+    /// The instance the import names.
+    pub exporter: RuntimeInstanceIndex,
+    /// The import's position in the importer's module import list.
+    pub position: usize,
+}
+
+/// Decides which static modules are reified, and why (`None`: not reified): with `all`, every
+/// instantiated module; otherwise
 /// modules instantiated more than once, closed over sharing state with a reified instance. A
 /// table or global shared with a reified instance forces both sides into one representation;
 /// a memory only forces the importer (a box is reached through a vmctx), and the exporter only
@@ -202,16 +233,18 @@ pub fn plan_reified(
     graph: &InstanceGraph,
     all: bool,
     exchange: Option<RuntimeInstanceIndex>,
-) -> SecondaryMap<StaticModuleIndex, bool> {
-    let mut reified = SecondaryMap::new();
+) -> SecondaryMap<StaticModuleIndex, Option<ReifyReason>> {
+    let mut reified: SecondaryMap<StaticModuleIndex, Option<ReifyReason>> = SecondaryMap::new();
     let keep_native = exchange.map(|i| graph.instances[i].module);
     for (module, _) in front.modules.iter() {
         let m = graph.multiplicity(module);
         reified[module] = if all {
-            m != multi_instance::Multiplicity::None
-                && !(keep_native == Some(module) && m == multi_instance::Multiplicity::One)
+            let reify = m != multi_instance::Multiplicity::None
+                && !(keep_native == Some(module) && m == multi_instance::Multiplicity::One);
+            reify.then_some(ReifyReason::All)
         } else {
-            m == multi_instance::Multiplicity::Many
+            (m == multi_instance::Multiplicity::Many)
+                .then(|| ReifyReason::Instantiated(graph.instances_of[module].len()))
         };
     }
     let edges: Vec<_> = graph.state_edges(&front.modules).collect();
@@ -230,32 +263,31 @@ pub fn plan_reified(
         for e in &edges {
             let a = graph.instances[e.importer].module;
             let b = graph.instances[e.exporter].module;
+            let (ra, rb) = (reified[a].is_some(), reified[b].is_some());
             let (force_a, force_b) = match e.kind {
                 // A memory box is reached only through a vmctx; a native memory can be reached
                 // from reified code when the binding is the same for all instances.
-                SharedState::Memory => (
-                    reified[b] && !reified[a],
-                    reified[a] && !reified[b] && !uniform(e),
-                ),
-                SharedState::Table | SharedState::Global => {
-                    (reified[b] && !reified[a], reified[a] && !reified[b])
-                }
+                SharedState::Memory => (rb && !ra, ra && !rb && !uniform(e)),
+                SharedState::Table | SharedState::Global => (rb && !ra, ra && !rb),
             };
             if force_a {
-                reified[a] = true;
+                reified[a] = Some(ReifyReason::SharesState(*e));
                 changed = true;
             }
             if force_b {
-                reified[b] = true;
+                reified[b] = Some(ReifyReason::SharesState(*e));
                 changed = true;
             }
         }
-        for &(a, b) in &funcref_calls {
-            if reified[a] != reified[b] {
-                reified[a] = true;
-                reified[b] = true;
-                changed = true;
+        for e in &funcref_calls {
+            let a = graph.instances[e.importer].module;
+            let b = graph.instances[e.exporter].module;
+            match (reified[a].is_some(), reified[b].is_some()) {
+                (true, false) => reified[b] = Some(ReifyReason::PassesFuncRefs(*e)),
+                (false, true) => reified[a] = Some(ReifyReason::PassesFuncRefs(*e)),
+                _ => continue,
             }
+            changed = true;
         }
         if !changed {
             break;
@@ -264,19 +296,16 @@ pub fn plan_reified(
     reified
 }
 
-/// The (importer, exporter) module pairs of function imports whose type passes function
-/// references (`funcref` or typed) as parameters or results; the exporter is the instance the
-/// import names, which reaches the defining module through its own edges when it re-exports.
-fn funcref_call_edges(
-    front: &Front<'_>,
-    graph: &InstanceGraph,
-) -> Vec<(StaticModuleIndex, StaticModuleIndex)> {
+/// The function imports whose type passes function references (`funcref` or typed) as
+/// parameters or results; the exporter is the instance the import names, which reaches the
+/// defining module through its own edges when it re-exports.
+fn funcref_call_edges(front: &Front<'_>, graph: &InstanceGraph) -> Vec<FuncRefEdge> {
     use wasmtime_environ::{EntityType, WasmHeapTopType, WasmValType};
     let is_func_ref = |t: &WasmValType| matches!(t, WasmValType::Ref(r) if r.heap_type.top() == WasmHeapTopType::Func);
     let mut edges = Vec::new();
-    for (_, inst) in graph.instances.iter() {
+    for (importer, inst) in graph.instances.iter() {
         let imports = front.modules[inst.module].module.imports();
-        for ((_, _, ty), arg) in imports.zip(&inst.args) {
+        for (position, ((_, _, ty), arg)) in imports.zip(&inst.args).enumerate() {
             let (EntityType::Function(ty), CoreDef::Export(export)) = (ty, arg) else {
                 continue;
             };
@@ -289,7 +318,11 @@ fn funcref_call_edges(
                 .as_func()
                 .is_some_and(|f| f.params().iter().chain(f.results()).any(is_func_ref));
             if passes_funcs {
-                edges.push((inst.module, graph.instances[export.instance].module));
+                edges.push(FuncRefEdge {
+                    importer,
+                    exporter: export.instance,
+                    position,
+                });
             }
         }
     }
@@ -346,6 +379,40 @@ pub fn ref_null(ty: u32) -> we::ValType {
 
 /// `anyref`.
 pub const ANYREF: we::ValType = we::ValType::Ref(we::RefType::ANYREF);
+
+/// The trap reason of a component instance calling out while it may not leave (see
+/// [`Lowerer::trap_func`]).
+pub const CANNOT_LEAVE: &str = "cannot-leave-component-instance";
+
+/// The `Trap` codes that FACT's adapters raise through the `Trap` trampoline, but for its
+/// debug assertions.
+const FACT_TRAPS: [wasmtime_environ::Trap; 10] = {
+    use wasmtime_environ::Trap as T;
+    [
+        T::CannotEnterComponent,
+        T::CannotLeaveComponent,
+        T::CannotBlockSyncTask,
+        T::MemoryOutOfBounds,
+        T::InvalidChar,
+        T::StringOutOfBounds,
+        T::ListOutOfBounds,
+        T::InvalidDiscriminant,
+        T::UnalignedPointer,
+        T::UncaughtException,
+    ]
+};
+
+/// The trap reason of `trap`: wasmtime's message in kebab case (`invalid `char` bit pattern`
+/// is `invalid-char-bit-pattern`).
+fn trap_reason(trap: wasmtime_environ::Trap) -> String {
+    let message = trap.to_string().to_lowercase();
+    let message = message.strip_prefix("wasm trap:").unwrap_or(&message);
+    let words: Vec<&str> = message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.join("-")
+}
 
 impl<'a, 'data> Lowerer<'a, 'data> {
     /// Lays out the output: types, functions, globals, memories, tables, segments.
@@ -425,6 +492,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             memory_access: Default::default(),
             names: HashMap::new(),
             warnings: Vec::new(),
+            trap_funcs: HashMap::new(),
         };
         lw.layout(reified)?;
         Ok(lw)
@@ -1538,6 +1606,23 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         g
     }
 
+    /// The function that traps for `reason` (a kebab-case phrase, such as
+    /// `cannot-leave-component-instance`): `(func unreachable)`, named
+    /// `gc-lower:trap:{reason}`, created once per reason. Core wasm traps carry no message, so
+    /// the canonical ABI's traps call it instead of executing `unreachable` themselves: the
+    /// first frame of the trap's backtrace then names the reason, as wasmtime's message does.
+    pub fn trap_func(&mut self, reason: &str) -> OutFunc {
+        if let Some(f) = self.trap_funcs.get(reason) {
+            return *f;
+        }
+        let ty = self.func_type(&[], &[]);
+        let mut body = we::Function::new([]);
+        body.instructions().unreachable().end();
+        let f = self.add_func(ty, format!("trap:{reason}"), body);
+        self.trap_funcs.insert(reason.to_string(), f);
+        f
+    }
+
     /// The output function for trampoline `t`.
     pub fn trampoline(&mut self, t: TrampolineIndex) -> Result<OutFunc> {
         if let Some(f) = self.trampolines.get(&t) {
@@ -1562,12 +1647,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 let import = OutFunc(i as u32);
                 let ty = self.out_func_type(import);
                 let (params, _) = self.func_type_of(ty);
+                let trap = self.trap_func(CANNOT_LEAVE);
                 let mut body = we::Function::new([]);
                 let mut ins = body.instructions();
                 ins.global_get(flags.0)
                     .i32_eqz()
                     .if_(we::BlockType::Empty)
-                    .unreachable()
+                    .call(trap.0)
                     .end();
                 for p in 0..params.len() as u32 {
                     ins.local_get(p);
@@ -1598,9 +1684,24 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 self.transcoder(op, from, to)?
             }
             Trampoline::Trap => {
+                // FACT's adapters call it with a `Trap` code: each code it uses traps in the
+                // function of its reason (an unknown code, without one).
                 let ty = self.func_type(&[we::ValType::I32], &[]);
+                let reasons: Vec<(i32, OutFunc)> = FACT_TRAPS
+                    .iter()
+                    .map(|&trap| (trap as i32, self.trap_func(&trap_reason(trap))))
+                    .collect();
                 let mut body = we::Function::new([]);
-                body.instructions().unreachable().end();
+                let mut ins = body.instructions();
+                for (code, f) in reasons {
+                    ins.local_get(0)
+                        .i32_const(code)
+                        .i32_eq()
+                        .if_(we::BlockType::Empty)
+                        .call(f.0)
+                        .end();
+                }
+                ins.unreachable().end();
                 self.add_func(ty, "trap".into(), body)
             }
             Trampoline::ResourceNew { instance, ty } => self.resource_new(*instance, *ty)?,
@@ -1678,7 +1779,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// The output name of function `f`.
-    fn func_name(&self, f: OutFunc) -> String {
+    pub(crate) fn func_name(&self, f: OutFunc) -> String {
         match f.0.checked_sub(self.num_imported_funcs) {
             Some(slot) => self.funcs[slot as usize].name.clone(),
             None => format!("import{}", f.0),

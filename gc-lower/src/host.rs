@@ -270,6 +270,9 @@ pub struct HostImport {
     /// imports the function but never lowers it (the output still imports it so that the
     /// re-wrapped component keeps the import).
     pub lowerings: Vec<HostLowering>,
+    /// Whether the guest calls it through host adapters and the exchange memory
+    /// ([`crate::exchange`]).
+    pub adapted: bool,
 }
 
 /// One `canon lower` of a host import (a `Trampoline::LowerImport`).
@@ -306,6 +309,9 @@ pub struct HostExport {
     /// The post-return function, exported as [`HostExport::post_return_name`]; its core type
     /// takes the flat results of [`HostExport::ty`] and returns nothing.
     pub post_return: Option<CoreDef>,
+    /// Whether the host calls it through host adapters and the exchange memory
+    /// ([`crate::exchange`]).
+    pub adapted: bool,
 }
 
 impl HostExport {
@@ -343,10 +349,12 @@ pub fn host_interface(
     if let Some(plan) = adapters {
         for &(i, lowering) in &plan.host_lowerings {
             imports[i].lowerings.push(lowering);
+            imports[i].adapted = true;
         }
         for (&k, (func, post_return)) in &plan.exports {
             exports[k].func = func.clone();
             exports[k].post_return = Some(post_return.clone());
+            exports[k].adapted = true;
         }
         adapted_lowerings = plan.lowerings.clone();
         host_transfers = plan.host_transfers.clone();
@@ -562,6 +570,7 @@ fn host_import(
         uses_memory: uses.memory,
         has_handles: uses.handles,
         lowerings: Vec::new(),
+        adapted: false,
     })
 }
 
@@ -645,6 +654,7 @@ fn exports(
             func: func.clone(),
             options,
             post_return,
+            adapted: false,
         })
     };
 

@@ -22,6 +22,7 @@ pub mod memory_access;
 pub mod module_info;
 pub mod names;
 pub mod output;
+pub mod plan;
 pub mod resources;
 pub mod rewrite;
 #[cfg(feature = "runtime")]
@@ -34,8 +35,9 @@ pub mod wast;
 pub use error::{Unsupported, find_unsupported};
 
 /// Which core modules get their state reified into GC values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[cfg_attr(feature = "runtime", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
 pub enum ReifyMode {
     /// Reify only modules instantiated more than once and whatever shares a memory, table or
     /// mutable global with them or passes function references to and from them through calls;
@@ -83,6 +85,7 @@ pub fn lower_with_warnings(component: &[u8], options: &Options) -> anyhow::Resul
         graph,
         host,
         reified,
+        ..
     } = prepare(component, &scope, Some(options.reify))?;
     let mut lowerer = fuse::Lowerer::new(&front, &graph, &host, &reified)?;
     lowerer.memory_access = options.memory_access;
@@ -114,6 +117,13 @@ pub(crate) struct Prepared<'data> {
     pub(crate) graph: multi_instance::InstanceGraph,
     pub(crate) host: host::HostInterface,
     pub(crate) reified: wasmtime_environ::SecondaryMap<wasmtime_environ::StaticModuleIndex, bool>,
+    /// Why each reified module is reified (`None` for the others).
+    pub(crate) reasons: wasmtime_environ::SecondaryMap<
+        wasmtime_environ::StaticModuleIndex,
+        Option<fuse::ReifyReason>,
+    >,
+    /// Why the host functions go through the exchange memory, when they do.
+    pub(crate) exchange: Option<exchange::ExchangeReason>,
 }
 
 /// Translates `component`, builds its instance graph and host interface, and plans which
@@ -136,8 +146,9 @@ pub(crate) fn prepare<'data>(
         None,
     )
     .context("failed to build the host interface")?;
-    let mut reified = plan(&front, &graph, &host, reify);
-    if !exchange::zero_copy(&front, &graph, &host, &reified) {
+    let mut reasons = plan(&front, &graph, &host, reify);
+    let exchange = exchange::exchange_reason(&front, &graph, &host, &reified_modules(&reasons));
+    if exchange.is_some() {
         // Translate again, with host adapters through an exchange memory.
         let (first_host, first_types) = (host, front.types);
         let mut adapters = None;
@@ -155,13 +166,15 @@ pub(crate) fn prepare<'data>(
             adapters.as_ref(),
         )
         .context("failed to build the host interface")?;
-        reified = plan(&front, &graph, &host, reify);
+        reasons = plan(&front, &graph, &host, reify);
     }
     Ok(Prepared {
         front,
         graph,
         host,
-        reified,
+        reified: reified_modules(&reasons),
+        reasons,
+        exchange,
     })
 }
 
@@ -182,14 +195,15 @@ fn instance_graph(front: &front::Front<'_>) -> anyhow::Result<multi_instance::In
     Ok(graph)
 }
 
-/// Which modules to reify: [`fuse::plan_reified`] with the instance of the memory the host
-/// reads and writes kept native.
+/// Which modules to reify, and why: [`fuse::plan_reified`] with the instance of the memory the
+/// host reads and writes kept native.
 fn plan(
     front: &front::Front<'_>,
     graph: &multi_instance::InstanceGraph,
     host: &host::HostInterface,
     reify: Option<ReifyMode>,
-) -> wasmtime_environ::SecondaryMap<wasmtime_environ::StaticModuleIndex, bool> {
+) -> wasmtime_environ::SecondaryMap<wasmtime_environ::StaticModuleIndex, Option<fuse::ReifyReason>>
+{
     let Some(reify) = reify else {
         return wasmtime_environ::SecondaryMap::new();
     };
@@ -201,6 +215,20 @@ fn plan(
             _ => None,
         });
     fuse::plan_reified(front, graph, reify == ReifyMode::All, exchange)
+}
+
+/// Whether each module is reified, from [`plan`]'s reasons.
+fn reified_modules(
+    reasons: &wasmtime_environ::SecondaryMap<
+        wasmtime_environ::StaticModuleIndex,
+        Option<fuse::ReifyReason>,
+    >,
+) -> wasmtime_environ::SecondaryMap<wasmtime_environ::StaticModuleIndex, bool> {
+    let mut reified = wasmtime_environ::SecondaryMap::new();
+    for (module, reason) in reasons.iter() {
+        reified[module] = reason.is_some();
+    }
+    reified
 }
 
 /// The wasm features the output may use: Wasm GC (and what it builds on), multi-memory, bulk

@@ -84,6 +84,29 @@ struct LowerOpts {
     /// components, such as `jco transpile` or `wasmtime run`.
     #[arg(long)]
     component: bool,
+    /// Print what the lowering will do instead of doing it: the core modules (label, size,
+    /// instances), which are reified and why, each reified module's vmctx fields, and the host
+    /// imports and exports. `--plan` prints text for people, `--plan=json` JSON for tools
+    /// (`gc_lower::plan`). Honours `--reify`; writes no output file.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "text",
+        conflicts_with_all = ["output", "wat", "component"]
+    )]
+    plan: Option<PlanFormat>,
+}
+
+/// How `--plan` prints the plan.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PlanFormat {
+    /// Text for people.
+    Text,
+    /// JSON for tools (the shape is documented in `gc_lower::plan`).
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -162,6 +185,17 @@ impl LowerOpts {
             anyhow::bail!("no input component given (try `gc-lower --help`)");
         };
         let bytes = read_input(&input)?;
+        if let Some(format) = self.plan {
+            let plan = gc_lower::plan::plan(&bytes, self.reify)
+                .with_context(|| format!("failed to plan the lowering of `{}`", input.display()))?;
+            let text = match format {
+                PlanFormat::Text => plan_text(&plan, &input),
+                PlanFormat::Json => {
+                    serde_json::to_string_pretty(&plan).context("failed to print the plan")? + "\n"
+                }
+            };
+            return write_output(None, text.as_bytes());
+        }
         let options = gc_lower::Options {
             reify: self.reify,
             memory_access: self.memory_access,
@@ -228,4 +262,301 @@ fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
                 .context("failed to write standard output")
         }
     }
+}
+
+/// The plan as text for people: one line per module, with its reason, its vmctx fields
+/// indented below it, then the host boundary.
+fn plan_text(plan: &gc_lower::plan::Plan, input: &Path) -> String {
+    use gc_lower::plan::{
+        ExchangeWhy, Holds, HostMemory, ImportName, ItemKind, ModuleRole, Reason, StateKind,
+    };
+    use std::fmt::Write as _;
+
+    let label = |m: u32| {
+        plan.modules.get(m as usize).map_or_else(
+            || format!("module {m}"),
+            |p| format!("module {m} `{}`", shown(&p.label)),
+        )
+    };
+    let import = |i: &ImportName| format!("\"{}\" \"{}\"", shown(&i.module), shown(&i.name));
+    let state = |s: StateKind| match s {
+        StateKind::Memory => "memory",
+        StateKind::Table => "table",
+        StateKind::Global => "global",
+    };
+    let mut out = String::new();
+    let source = if input == Path::new("-") {
+        "standard input".to_string()
+    } else {
+        format!("`{}`", shown(&input.display().to_string()))
+    };
+    let reify = match plan.reify {
+        gc_lower::ReifyMode::Auto => "auto",
+        gc_lower::ReifyMode::All => "all",
+    };
+    let _ = writeln!(out, "plan for {source} with --reify {reify}");
+    let instantiated = plan.modules.iter().filter(|m| m.instances > 0).count();
+    let reified = plan.modules.iter().filter(|m| m.reified).count();
+    let _ = writeln!(
+        out,
+        "\ncore modules: {} ({instantiated} instantiated, {reified} reified)",
+        plan.modules.len()
+    );
+    for m in &plan.modules {
+        let role = match m.role {
+            ModuleRole::Component => "",
+            ModuleRole::Adapter => ", a FACT adapter module",
+            ModuleRole::Host => ", host adapters",
+        };
+        let instances = match m.instances {
+            1 => "1 instance".to_string(),
+            n => format!("{n} instances"),
+        };
+        let reason = match &m.reason {
+            Reason::NotInstantiated => "not emitted: never instantiated".to_string(),
+            Reason::InstantiatedOnce => {
+                "native: instantiated once, shares nothing with a reified module".to_string()
+            }
+            Reason::HostMemory => {
+                "native: holds the memory the host reads and writes, the output's one linear \
+                 memory"
+                    .to_string()
+            }
+            Reason::All => "reified: --reify all".to_string(),
+            Reason::Instantiated { times } => format!("reified: instantiated {times} times"),
+            Reason::SharesState {
+                state: s,
+                with,
+                import: i,
+                imports: true,
+            } => format!(
+                "reified: imports {} {} from reified {}",
+                state(*s),
+                import(i),
+                label(*with)
+            ),
+            Reason::SharesState {
+                state: s,
+                with,
+                import: i,
+                imports: false,
+            } => {
+                let differ = if *s == StateKind::Memory {
+                    ", whose instances import different memories"
+                } else {
+                    ""
+                };
+                format!(
+                    "reified: reified {} imports its {} as {}{differ}",
+                    label(*with),
+                    state(*s),
+                    import(i)
+                )
+            }
+            Reason::PassesFunctionReferences {
+                with,
+                import: i,
+                imports: true,
+            } => format!(
+                "reified: passes function references to and from reified {} through its \
+                 import {}",
+                label(*with),
+                import(i)
+            ),
+            Reason::PassesFunctionReferences {
+                with,
+                import: i,
+                imports: false,
+            } => format!(
+                "reified: passes function references to and from reified {}, which imports \
+                 its function as {}",
+                label(*with),
+                import(i)
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "  {}: {} bytes, {instances}{role}; {reason}",
+            label(m.index),
+            m.size
+        );
+        let Some(vmctx) = &m.vmctx else { continue };
+        let fields = match vmctx.fields {
+            1 => "1 field".to_string(),
+            n => format!("{n} fields"),
+        };
+        let _ = writeln!(out, "    vmctx: {fields}");
+        for item in &vmctx.items {
+            let field = match item.field {
+                Some(f) => format!("field {f}"),
+                None => "no field".to_string(),
+            };
+            let mut what = match (item.item, item.index) {
+                (ItemKind::Memory, Some(i)) => format!("memory {i}"),
+                (ItemKind::Table, Some(i)) => format!("table {i}"),
+                (ItemKind::Global, Some(i)) => format!("global {i}"),
+                (ItemKind::Function, Some(i)) => format!("function {i}"),
+                (ItemKind::ElementSegment, Some(i)) => format!("element segment {i}"),
+                (ItemKind::Data, _) => "data segments".to_string(),
+                (_, None) => "?".to_string(),
+            };
+            if let Some(i) = &item.import {
+                let _ = write!(what, " (import {})", import(i));
+            }
+            if let Some(e) = &item.export {
+                let _ = write!(what, " (export \"{}\")", shown(e));
+            }
+            let holds = match &item.holds {
+                Holds::MemoryBox => "a box of the memory's bytes and size".to_string(),
+                Holds::NativeMemory { memory } => {
+                    format!("null: every instance imports output memory {memory}, reached directly")
+                }
+                Holds::TableBox { element } => format!("a box of the table ({element})"),
+                Holds::Value { ty, mutable } => {
+                    format!("the value ({}{ty})", if *mutable { "mut " } else { "" })
+                }
+                Holds::GlobalBox { ty } => format!("a box of the value (mut {ty}), shared"),
+                Holds::NativeGlobal { global } => {
+                    format!("every instance imports output global {global}")
+                }
+                Holds::Closure => "a closure: the instances import different functions".into(),
+                Holds::Function { function, instance } => {
+                    let with = instance
+                        .map(|i| format!(" with instance {i}'s vmctx"))
+                        .unwrap_or_default();
+                    format!("every instance calls `{}`{with}", shown(function))
+                }
+                Holds::DataLengths { segments } => {
+                    format!("the lengths of its {segments} data segments")
+                }
+                Holds::Elements { element } => {
+                    format!("the segment's elements ({element}), null once dropped or applied")
+                }
+            };
+            let _ = writeln!(out, "      {field:<9} {what}: {holds}");
+        }
+    }
+
+    let memory = match &plan.host.memory {
+        HostMemory::None => "no value crosses it through memory".to_string(),
+        HostMemory::InPlace {
+            module,
+            instance,
+            export,
+        } => format!(
+            "in place: the output exports memory \"{}\" of instance {instance} ({}) as \
+             `memory`",
+            shown(export),
+            label(*module)
+        ),
+        HostMemory::Exchange { module, reason } => {
+            let defined = module
+                .map(|m| format!(" of {}", label(m)))
+                .unwrap_or_default();
+            let why = match reason {
+                ExchangeWhy::Handles { function } => {
+                    format!("`{}` passes resource handles", shown(function))
+                }
+                ExchangeWhy::UnresolvedMemory { function } => {
+                    format!("the memory of `{}` is not a core export", shown(function))
+                }
+                ExchangeWhy::ReifiedMemory { function, module } => format!(
+                    "the memory of `{}` belongs to reified {}",
+                    shown(function),
+                    label(*module)
+                ),
+                ExchangeWhy::SeveralMemories { first, other } => format!(
+                    "`{}` and `{}` use different memories",
+                    shown(first),
+                    shown(other)
+                ),
+                ExchangeWhy::Encodings { first, other } => format!(
+                    "`{}` and `{}` use different string encodings",
+                    shown(first),
+                    shown(other)
+                ),
+                ExchangeWhy::Reallocs { first, other } => format!(
+                    "`{}` and `{}` use different realloc functions",
+                    shown(first),
+                    shown(other)
+                ),
+            };
+            format!("through the exchange memory{defined}, because {why}")
+        }
+    };
+    let _ = writeln!(out, "\nhost boundary: {memory}");
+    let flags = |uses_memory: bool, handles: bool, exchange: bool| {
+        let mut f = Vec::new();
+        if uses_memory {
+            f.push("values in memory");
+        }
+        if handles {
+            f.push("resource handles");
+        }
+        if exchange {
+            f.push("through the exchange memory");
+        }
+        if f.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", f.join(", "))
+        }
+    };
+    let _ = writeln!(out, "  imports: {}", plan.host.imports.len());
+    for i in &plan.host.imports {
+        let _ = writeln!(
+            out,
+            "    \"{}\" \"{}\": {}{}",
+            shown(&i.module),
+            shown(&i.name),
+            i.ty,
+            flags(i.uses_memory, i.handles, i.exchange)
+        );
+    }
+    if !plan.host.resource_intrinsics.is_empty() {
+        let _ = writeln!(
+            out,
+            "  resource intrinsics: {}",
+            plan.host.resource_intrinsics.len()
+        );
+        for i in &plan.host.resource_intrinsics {
+            let _ = writeln!(
+                out,
+                "    \"{}\" \"{}\": {}",
+                shown(&i.module),
+                shown(&i.name),
+                i.ty
+            );
+        }
+    }
+    let _ = writeln!(out, "  exports: {}", plan.host.exports.len());
+    for e in &plan.host.exports {
+        let post = e
+            .post_return
+            .as_ref()
+            .map(|p| format!("; post-return \"{}\"", shown(p)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    \"{}\": {}{}{post}",
+            shown(&e.name),
+            e.ty,
+            flags(e.uses_memory, e.handles, e.exchange)
+        );
+    }
+    out
+}
+
+/// `name` (from the input) with control characters escaped, for a terminal.
+fn shown(name: &str) -> String {
+    name.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }

@@ -5,7 +5,8 @@
 //! its `name` section, prefixed with a readable *module label* (the module's own name, else
 //! `module{N}` with its static index) and `!`, the separator wasmtime prints between a module
 //! and a function; a function the input leaves unnamed is `m{N}:f{K}` (static module `N`,
-//! function index `K`). gc-lower's own glue is named `gc-lower:…`.
+//! function index `K`). gc-lower's own glue is named `gc-lower:…`; a canonical ABI trap is
+//! raised in `gc-lower:trap:{reason}` (see [`crate::fuse::Lowerer::trap_func`]).
 //!
 //! ```text
 //! ;; input: static module 2            ;; output name section

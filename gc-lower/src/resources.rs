@@ -244,10 +244,11 @@ impl Lowerer<'_, '_> {
         instance: RuntimeComponentInstanceIndex,
     ) {
         let flags = self.flags_global(instance);
+        let trap = self.trap_func(crate::fuse::CANNOT_LEAVE);
         ins.global_get(flags.0)
             .i32_eqz()
             .if_(we::BlockType::Empty)
-            .unreachable()
+            .call(trap.0)
             .end();
     }
 
@@ -422,6 +423,7 @@ impl Lowerer<'_, '_> {
         let drop = self.resource_op("drop")?;
         let new = self.resource_op("new")?;
         let lower_borrow = self.resource_op("lower-borrow")?;
+        let lift_borrow = self.trap_func("cannot-lift-own-resource-from-a-borrow");
         // Only an own handle of an exported resource moving in needs the flag.
         let exported = self.host.resources.iter().any(|r| r.exported);
         let moving = (!borrow && exported).then(|| self.moving_from_host());
@@ -456,7 +458,7 @@ impl Lowerer<'_, '_> {
                     .local_tee(removed)
                     .i64_eqz()
                     .if_(we::BlockType::Empty)
-                    .unreachable()
+                    .call(lift_borrow.0)
                     .end()
                     .local_get(removed)
                     .i64_const(1)

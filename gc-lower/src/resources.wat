@@ -2,7 +2,10 @@
 ;; and `resource.drop` built-ins and FACT's `resource-transfer-own`/`-borrow` and
 ;; `enter-sync-call`/`exit-sync-call` imports do in wasmtime's host
 ;; (`wasmtime/src/runtime/vm/component/{resources.rs,handle_table.rs}`), with the same handle
-;; numbering and the same traps (`unreachable` here).
+;; numbering and the same traps. Each trap wasmtime reports with a message calls the function
+;; exported as `trap:{reason}`, which the lowering makes its function of that reason (see
+;; `template.rs`), so that the backtrace names it; the checks of the lowering's own invariants
+;; execute `unreachable`.
 ;;
 ;; Bound by the lowering: type 0 is runtime-structs' HANDLES, type 1 HANDLE_TABLE; the imported
 ;; `table-for` returns the handle table of the component instance that owns a resource table
@@ -25,6 +28,15 @@
   (import "env" "lenders" (global $lenders (mut (ref $handles))))
   (import "env" "num-lenders" (global $num_lenders (mut i32)))
 
+  ;; The traps, named for wasmtime's messages.
+  (func $cannot_allocate (export "trap:cannot-allocate-another-handle") unreachable)
+  (func $unknown_handle (export "trap:unknown-handle-index") unreachable)
+  (func $wrong_type (export "trap:handle-used-with-the-wrong-type") unreachable)
+  (func $borrowed (export "trap:cannot-remove-owned-resource-while-borrowed") unreachable)
+  (func $own_from_borrow (export "trap:cannot-lift-own-resource-from-a-borrow") unreachable)
+  (func $borrows_remain (export "trap:borrow-handles-still-remain-at-the-end-of-the-call")
+    unreachable)
+
   ;; `a`, or a copy of it at least `need` elements long.
   (func $reserve (param $a (ref $handles)) (param $need i32) (result (ref $handles))
     (local $b (ref $handles))
@@ -44,7 +56,7 @@
     (local.set $next (struct.get $table $next (local.get $t)))
     ;; MAX_HANDLE = 1 << 28
     (if (i32.ge_u (i32.add (local.get $next) (i32.const 1)) (i32.const 0x1000_0000))
-      (then unreachable))
+      (then (call $cannot_allocate)))
     (if (i32.eq (local.get $next) (struct.get $table $len (local.get $t)))
       (then
         (struct.set $table $slots (local.get $t)
@@ -71,12 +83,12 @@
   ;; handle.
   (func $slot (param $t (ref $table)) (param $h i32) (result i32)
     (local $s i32)
-    (if (i32.eqz (local.get $h)) (then unreachable))
+    (if (i32.eqz (local.get $h)) (then (call $unknown_handle)))
     (if (i32.ge_u (i32.sub (local.get $h) (i32.const 1)) (struct.get $table $len (local.get $t)))
-      (then unreachable))
+      (then (call $unknown_handle)))
     (local.set $s (i32.shl (i32.sub (local.get $h) (i32.const 1)) (i32.const 2)))
     (if (i32.eqz (array.get $handles (struct.get $table $slots (local.get $t)) (local.get $s)))
-      (then unreachable))
+      (then (call $unknown_handle)))
     (local.get $s))
 
   ;; Word `k` of the slot at `s`.
@@ -91,7 +103,7 @@
   ;; `TypedResource::rep`: the rep of the slot at `s`, trapping when it holds another type.
   (func $rep_of (param $t (ref $table)) (param $s i32) (param $ty i32) (result i32)
     (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 1)) (local.get $ty))
-      (then unreachable))
+      (then (call $wrong_type)))
     (call $word (local.get $t) (local.get $s) (i32.const 2)))
 
   ;; `HandleTable::remove`: frees handle `h` (slot `s`) onto the free list.
@@ -109,7 +121,7 @@
     (if (i32.eq (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 1))
       (then
         ;; "cannot remove owned resource while borrowed"
-        (if (call $word (local.get $t) (local.get $s) (i32.const 3)) (then unreachable))
+        (if (call $word (local.get $t) (local.get $s) (i32.const 3)) (then (call $borrowed)))
         (local.set $rep (call $rep_of (local.get $t) (local.get $s) (local.get $ty)))
         (call $free (local.get $t) (local.get $h) (local.get $s))
         (return (i64.or (i64.shl (i64.extend_i32_u (local.get $rep)) (i64.const 1))
@@ -144,7 +156,7 @@
     (local $r i64)
     (local.set $r (call $remove (local.get $src) (local.get $h)))
     ;; "cannot lift own resource from a borrow"
-    (if (i64.eqz (local.get $r)) (then unreachable))
+    (if (i64.eqz (local.get $r)) (then (call $own_from_borrow)))
     (call $insert (call $table_for (local.get $dst)) (i32.const 1) (local.get $dst)
       (i32.wrap_i64 (i64.shr_u (local.get $r) (i64.const 1))) (i32.const 0)))
 
@@ -203,7 +215,7 @@
     (if (i32.eqz (global.get $depth)) (then unreachable))
     (local.set $d (i32.sub (global.get $depth) (i32.const 1)))
     (if (array.get $handles (global.get $scopes) (i32.shl (local.get $d) (i32.const 1)))
-      (then unreachable))
+      (then (call $borrows_remain)))
     (local.set $i (array.get $handles (global.get $scopes)
       (i32.add (i32.shl (local.get $d) (i32.const 1)) (i32.const 1))))
     (block $done

@@ -12,7 +12,10 @@
 //!   [`Binding::types`]) become those runtime-structs types; function types are interned;
 //! - imported functions become [`Binding::imports`], globals [`Binding::globals`];
 //! - calls between template functions call the specialization of the callee under the same
-//!   binding.
+//!   binding;
+//! - a function exported as `trap:{reason}` (its body `unreachable`) is
+//!   [`Lowerer::trap_func`]`(reason)`, so that a trap in a template names its reason in the
+//!   backtrace.
 //!
 //! Specializations are memoized per (template, binding key, function).
 
@@ -167,6 +170,14 @@ impl Lowerer<'_, '_> {
         binding: &Binding,
         f: u32,
     ) -> Result<OutFunc> {
+        // A template function exported as `trap:{reason}` is the trap function of that reason,
+        // shared by every template and trampoline.
+        if let Some(reason) = template
+            .export_name(f)
+            .and_then(|name| name.strip_prefix("trap:"))
+        {
+            return Ok(self.trap_func(reason));
+        }
         let memo = (template.name, binding.clone(), f);
         if let Some(out) = self.template_funcs.get(&memo) {
             return Ok(*out);

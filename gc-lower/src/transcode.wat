@@ -6,12 +6,17 @@
 ;; memories or reified ones). Each export is named after `Transcode::desc()` and has the core
 ;; type of `fact::transcode::Transcoder::ty` (32-bit memories). The behavior follows wasmtime's
 ;; host implementations (`wasmtime/src/runtime/vm/component/libcalls.rs`), including where they
-;; trap (`unreachable` here) on invalid input and where they stop early; FACT has already
-;; checked the pointers and lengths against both memories.
+;; trap on invalid input (calling the function exported as `trap:{reason}`, which the lowering
+;; makes its function of that reason, see `template.rs`) and where they stop early; FACT has
+;; already checked the pointers and lengths against both memories.
 
 (module
   (memory 0)
   (memory 0)
+
+  ;; The traps, named for wasmtime's messages.
+  (func $invalid_utf8 (export "trap:invalid-utf8-encoding") unreachable)
+  (func $invalid_utf16 (export "trap:invalid-utf16-encoding") unreachable)
 
   ;; Decodes the UTF-8 scalar value at byte `p` of memory 0, whose bytes end at `end`: returns
   ;; the code point and the address after it. Traps on anything `core::str::from_utf8`
@@ -24,7 +29,7 @@
     (local.set $lo (i32.const 0x80))
     (local.set $hi (i32.const 0xbf))
     (block $lead
-      (if (i32.lt_u (local.get $b0) (i32.const 0xc2)) (then unreachable))
+      (if (i32.lt_u (local.get $b0) (i32.const 0xc2)) (then (call $invalid_utf8)))
       (if (i32.le_u (local.get $b0) (i32.const 0xdf))
         (then
           (local.set $n (i32.const 2))
@@ -44,22 +49,22 @@
           (if (i32.eq (local.get $b0) (i32.const 0xf0)) (then (local.set $lo (i32.const 0x90))))
           (if (i32.eq (local.get $b0) (i32.const 0xf4)) (then (local.set $hi (i32.const 0x8f))))
           (br $lead)))
-      unreachable)
-    (if (i32.gt_u (i32.add (local.get $p) (local.get $n)) (local.get $end)) (then unreachable))
+      (call $invalid_utf8))
+    (if (i32.gt_u (i32.add (local.get $p) (local.get $n)) (local.get $end)) (then (call $invalid_utf8)))
     ;; The second byte has the lead byte's range; the rest are plain continuation bytes.
     (local.set $b (i32.load8_u 0 offset=1 (local.get $p)))
     (if (i32.or (i32.lt_u (local.get $b) (local.get $lo)) (i32.gt_u (local.get $b) (local.get $hi)))
-      (then unreachable))
+      (then (call $invalid_utf8)))
     (local.set $cp (i32.or (i32.shl (local.get $cp) (i32.const 6)) (i32.and (local.get $b) (i32.const 0x3f))))
     (if (i32.ge_u (local.get $n) (i32.const 3))
       (then
         (local.set $b (i32.load8_u 0 offset=2 (local.get $p)))
-        (if (i32.ne (i32.and (local.get $b) (i32.const 0xc0)) (i32.const 0x80)) (then unreachable))
+        (if (i32.ne (i32.and (local.get $b) (i32.const 0xc0)) (i32.const 0x80)) (then (call $invalid_utf8)))
         (local.set $cp (i32.or (i32.shl (local.get $cp) (i32.const 6)) (i32.and (local.get $b) (i32.const 0x3f))))))
     (if (i32.eq (local.get $n) (i32.const 4))
       (then
         (local.set $b (i32.load8_u 0 offset=3 (local.get $p)))
-        (if (i32.ne (i32.and (local.get $b) (i32.const 0xc0)) (i32.const 0x80)) (then unreachable))
+        (if (i32.ne (i32.and (local.get $b) (i32.const 0xc0)) (i32.const 0x80)) (then (call $invalid_utf8)))
         (local.set $cp (i32.or (i32.shl (local.get $cp) (i32.const 6)) (i32.and (local.get $b) (i32.const 0x3f))))))
     (local.get $cp)
     (i32.add (local.get $p) (local.get $n)))
@@ -71,10 +76,10 @@
     (local.set $u (i32.load16_u 0 (local.get $p)))
     (if (i32.ne (i32.and (local.get $u) (i32.const 0xf800)) (i32.const 0xd800))
       (then (return (local.get $u) (i32.add (local.get $p) (i32.const 2)))))
-    (if (i32.ge_u (local.get $u) (i32.const 0xdc00)) (then unreachable))
-    (if (i32.ge_u (i32.add (local.get $p) (i32.const 2)) (local.get $end)) (then unreachable))
+    (if (i32.ge_u (local.get $u) (i32.const 0xdc00)) (then (call $invalid_utf16)))
+    (if (i32.ge_u (i32.add (local.get $p) (i32.const 2)) (local.get $end)) (then (call $invalid_utf16)))
     (local.set $v (i32.load16_u 0 offset=2 (local.get $p)))
-    (if (i32.ne (i32.and (local.get $v) (i32.const 0xfc00)) (i32.const 0xdc00)) (then unreachable))
+    (if (i32.ne (i32.and (local.get $v) (i32.const 0xfc00)) (i32.const 0xdc00)) (then (call $invalid_utf16)))
     (i32.add (i32.const 0x10000)
       (i32.or (i32.shl (i32.sub (local.get $u) (i32.const 0xd800)) (i32.const 10))
         (i32.sub (local.get $v) (i32.const 0xdc00))))

@@ -1,6 +1,6 @@
 //! The output's name and `producers` sections: the input's function and local names under a
-//! module label, wasmtime backtraces that name the original functions, merged producers, and
-//! malformed names or DWARF in the input.
+//! module label, wasmtime backtraces that name the original functions and the reasons of
+//! canonical ABI traps, merged producers, and malformed names or DWARF in the input.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -233,4 +233,72 @@ fn malformed_names_are_ignored_and_dwarf_is_dropped_with_a_warning() {
         warnings[0].contains("`module0`") && warnings[0].contains(".debug_info"),
         "{stderr}"
     );
+}
+
+/// Canonical ABI traps, each in a component of `tests/names/trap-reasons.wat`: natively
+/// wasmtime's message gives the reason; lowered, the first frame of the backtrace names it.
+#[test]
+fn canonical_abi_traps_name_their_reason() {
+    use wasmtime::component::{Component, Linker};
+    let input = component("trap-reasons.wat");
+    let cases = [
+        (
+            "invalid-utf8",
+            "invalid utf8 encoding",
+            "invalid-utf8-encoding",
+        ),
+        (
+            "leave",
+            "cannot leave component instance",
+            "cannot-leave-component-instance",
+        ),
+        (
+            "bogus-handle",
+            "unknown handle index 77",
+            "unknown-handle-index",
+        ),
+        (
+            "enter-child",
+            "cannot enter component instance",
+            "cannot-enter-component-instance",
+        ),
+    ];
+
+    let native = Engine::new(&gc_lower::run::config()).expect("failed to create the engine");
+    let original = Component::new(&native, &input).expect("the component compiles");
+    for (export, message, _) in cases {
+        // A trap poisons the instance: a new one for each export.
+        let mut store = Store::new(&native, ());
+        let instance = Linker::new(&native)
+            .instantiate(&mut store, &original)
+            .expect("the component instantiates");
+        let func = instance
+            .get_typed_func::<(), (u32,)>(&mut store, export)
+            .expect("the component exports the function");
+        let err = func.call(&mut store, ()).expect_err("the function traps");
+        assert!(
+            format!("{err:?}").contains(message),
+            "native `{export}`: {err:?}"
+        );
+    }
+
+    let engine = engine();
+    for reify in MODES {
+        let output = gc_lower::lower(
+            &input,
+            &Options {
+                reify,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        for (export, _, reason) in cases {
+            let frames = trap_frames(&engine, &output, export);
+            assert_eq!(
+                frames.first().map(String::as_str),
+                Some(format!("gc-lower:trap:{reason}").as_str()),
+                "{reify:?} `{export}`: {frames:?}"
+            );
+        }
+    }
 }
