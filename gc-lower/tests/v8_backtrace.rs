@@ -4,32 +4,13 @@
 //! (JavaScriptCore, in Bun, prints `at unknown` for every wasm frame whatever the name section
 //! says, so it has no counterpart here.)
 
-use std::path::{Path, PathBuf};
+// Only the Node tools of the shared helpers are used here.
+#[allow(dead_code)]
+mod common;
+
 use std::process::Command;
 
 use gc_lower::{Options, ReifyMode};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the gc-lower crate lives in the workspace root")
-        .to_path_buf()
-}
-
-/// Node from `tests/node` (`npm ci` there first when it is missing, as `.ci/run` does).
-fn node() -> PathBuf {
-    let dir = repo_root().join("tests/node");
-    let node = dir.join("node_modules/.bin/node");
-    if !node.exists() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("failed to run `npm ci` in tests/node (is npm installed?)");
-        assert!(status.success(), "`npm ci` in tests/node failed: {status}");
-    }
-    node
-}
 
 /// Instantiates the core module FILE with plain `WebAssembly`, runs `_initialize`, calls
 /// export NAME and prints the stack of what it throws.
@@ -58,11 +39,12 @@ fn frames(stack: &str) -> Vec<String> {
 
 #[test]
 fn v8_error_stack_names_the_original_functions() {
-    let node = node();
+    let (node, _) = common::node_tools();
     let dir = tempfile::tempdir().expect("failed to create a temporary directory");
     let script = dir.path().join("trap.mjs");
     std::fs::write(&script, SCRIPT).expect("failed to write the script");
-    let input = wat::parse_file(repo_root().join("tests/names/traps.wat")).expect("input parses");
+    let input =
+        wat::parse_file(common::repo_root().join("tests/names/traps.wat")).expect("input parses");
     for reify in [ReifyMode::Auto, ReifyMode::All] {
         let output = gc_lower::lower(
             &input,
