@@ -27,10 +27,12 @@ pub const MAX_VMCTX_FIELDS: usize = 10_000;
 /// Where a reified instance's vmctx is kept once the instantiation routine has built it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstanceSlot {
-    /// A global `(ref null $vmctx)` (`$instanceN`): the module is instantiated once.
+    /// A global `(ref null $vmctx)` (`$instanceN`): the module is instantiated fewer than
+    /// [`crate::fuse::INSTANCE_ARRAY_MIN`] times.
     Global(OutGlobal),
     /// Element `index` of the immutable global `(ref $array)` of type `ty`, `(array (mut (ref
-    /// null $vmctx)))`, one per module instantiated more than once (`$instances:mN`), so that
+    /// null $vmctx)))`, one per module instantiated at least
+    /// [`crate::fuse::INSTANCE_ARRAY_MIN`] times (`$instances:mN`), so that
     /// the instantiation routine builds runs of instances of one module in a loop.
     Array {
         /// The global holding the array.

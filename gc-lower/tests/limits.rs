@@ -402,3 +402,76 @@ fn many_instances_are_built_in_a_loop() {
         );
     }
 }
+
+/// A module instantiated `count` times, with exports of its first, middle and last instances:
+/// each instance counts its own calls and keeps its own memory.
+fn many_instances_with_exports_wast(count: usize) -> String {
+    let mut wast = String::from(
+        r#"(component
+  (core module $M
+    (memory 1)
+    (global $n (mut i32) (i32.const 0))
+    (func (export "inc") (result i32)
+      (global.set $n (i32.add (global.get $n) (i32.const 1)))
+      (global.get $n))
+    (func (export "store") (param i32) (i32.store (i32.const 0) (local.get 0)))
+    (func (export "load") (result i32) (i32.load (i32.const 0))))
+"#,
+    );
+    for k in 0..count {
+        writeln!(wast, "  (core instance $i{k} (instantiate $M))").unwrap();
+    }
+    for (name, k) in [("a", 0), ("b", count / 2), ("c", count - 1)] {
+        for (export, sig) in [
+            ("inc", "(result u32)"),
+            ("store", "(param \"v\" u32)"),
+            ("load", "(result u32)"),
+        ] {
+            writeln!(
+                wast,
+                "  (func (export \"{name}-{export}\") {sig} (canon lift (core func $i{k} \"{export}\")))"
+            )
+            .unwrap();
+        }
+    }
+    wast.push_str(")\n");
+    for (call, result) in [
+        ("a-inc", "1"),
+        ("b-inc", "1"),
+        ("a-inc", "2"),
+        ("c-inc", "1"),
+        ("b-inc", "2"),
+    ] {
+        writeln!(
+            wast,
+            "(assert_return (invoke \"{call}\") (u32.const {result}))"
+        )
+        .unwrap();
+    }
+    wast.push_str("(assert_return (invoke \"b-store\" (u32.const 7)))\n");
+    for (call, result) in [("a-load", "0"), ("b-load", "7"), ("c-load", "0")] {
+        writeln!(
+            wast,
+            "(assert_return (invoke \"{call}\") (u32.const {result}))"
+        )
+        .unwrap();
+    }
+    wast
+}
+
+#[test]
+fn instances_in_an_array_are_called_through_their_exports() {
+    // Past `gc_lower::fuse::INSTANCE_ARRAY_MIN` instances of one module, their vmctxs live
+    // in an array; below it, in a global each. Both sides of the threshold.
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    for count in [
+        gc_lower::fuse::INSTANCE_ARRAY_MIN - 1,
+        gc_lower::fuse::INSTANCE_ARRAY_MIN + 6,
+    ] {
+        let file = dir.path().join(format!("instances-{count}.wast"));
+        std::fs::write(&file, many_instances_with_exports_wast(count))
+            .expect("failed to write the script");
+        assert_wast_passes(&file, "auto");
+        assert_wast_passes(&file, "all");
+    }
+}
