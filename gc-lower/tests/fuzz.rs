@@ -9,7 +9,9 @@
 //!   mutated by wasm-mutate, bytes overwritten or the end cut off.
 //! - [`differential`]: a wasm-smith module instantiated two or three times in a component,
 //!   with its scalar function exports lifted, behaves the same natively and lowered —
-//!   re-wrapped into a component and as a bare core module, in both reify modes.
+//!   re-wrapped into a component and as a bare core module, in both reify modes, on wasmtime;
+//!   one case in eight (`GC_LOWER_FUZZ_V8=N`: one in N, `0`: none) also runs its bare
+//!   lowerings on V8 with plain `WebAssembly` in Node, against the same native results.
 //! - [`corpus`]: the minimized reproductions in `tests/fuzz-corpus/` through [`validity`].
 //!
 //! Longer or different campaigns: `GC_LOWER_FUZZ_ITERS=5000 GC_LOWER_FUZZ_SEED=7 cargo test
@@ -31,6 +33,10 @@ use wasmtime::{Engine, Store};
 use wasmtime_environ::wasmparser::types::EntityType;
 use wasmtime_environ::wasmparser::{self, CompositeInnerType, Validator, WasmFeatures};
 
+// Only the Node tools of the shared helpers are used here.
+#[allow(dead_code)]
+mod common;
+
 /// Fixed seed of the smoke tests.
 const SMOKE_SEED: u64 = 0x6763_2d6c_6f77_6572;
 /// Fuel that wasm-smith's `ensure_termination` gives each core instance: loops and calls
@@ -38,6 +44,9 @@ const SMOKE_SEED: u64 = 0x6763_2d6c_6f77_6572;
 const FUEL: u32 = 1_000;
 /// How many times each export of each instance is called.
 const ROUNDS: usize = 3;
+/// One differential case in this many also runs its bare lowerings on V8, unless
+/// `GC_LOWER_FUZZ_V8` says otherwise (`0`: none).
+const V8_SAMPLE: u64 = 8;
 
 /// SplitMix64: a small deterministic generator for the fuzzers' input bytes and arguments.
 struct Rng(u64);
@@ -581,6 +590,49 @@ impl Ty {
         }
     }
 
+    /// The core value type of the lifted type, as the V8 driver names it.
+    fn core_name(self) -> &'static str {
+        match self {
+            Ty::S32 | Ty::U32 => "i32",
+            Ty::S64 | Ty::U64 => "i64",
+            Ty::F32 => "f32",
+            Ty::F64 => "f64",
+        }
+    }
+
+    /// The core value `v` (of type [`Ty::core_name`]) as the V8 driver's decimal string: the
+    /// integer, or a float's bits.
+    fn core_text(v: &wasmtime::Val) -> String {
+        match v {
+            wasmtime::Val::I32(x) => x.to_string(),
+            wasmtime::Val::I64(x) => x.to_string(),
+            wasmtime::Val::F32(bits) => bits.to_string(),
+            wasmtime::Val::F64(bits) => bits.to_string(),
+            other => panic!("no scalar core value: {other:?}"),
+        }
+    }
+
+    /// The inverse of [`Ty::core_text`], lifted: `None` when `text` does not parse.
+    fn lift_core_text(self, text: &str) -> Option<Val> {
+        let core = match self.core_name() {
+            "i32" => wasmtime::Val::I32(text.parse().ok()?),
+            "i64" => wasmtime::Val::I64(text.parse().ok()?),
+            "f32" => wasmtime::Val::F32(text.parse().ok()?),
+            _ => wasmtime::Val::F64(text.parse().ok()?),
+        };
+        self.lift_core(&core)
+    }
+
+    /// The argument `v` with any NaN made the canonical quiet NaN: JavaScript numbers need
+    /// not keep a NaN's payload, so the V8 sample passes only canonical NaNs.
+    fn canonical_nan(v: Val) -> Val {
+        match v {
+            Val::Float32(x) if x.is_nan() => Val::Float32(f32::NAN),
+            Val::Float64(x) if x.is_nan() => Val::Float64(f64::NAN),
+            v => v,
+        }
+    }
+
     fn lift_core(self, v: &wasmtime::Val) -> Option<Val> {
         Some(match (self, v) {
             (Ty::S32, wasmtime::Val::I32(x)) => Val::S32(*x),
@@ -877,6 +929,8 @@ struct Ran {
     instantiation_trapped: bool,
     /// Whether a call trapped.
     call_trapped: bool,
+    /// Whether the bare lowerings also ran on V8.
+    on_v8: bool,
 }
 
 /// One planned call: the export, its lifted signature and the arguments.
@@ -922,6 +976,7 @@ fn differential(seed: u64) -> Case {
         );
     };
 
+    let mut cores = Vec::new();
     let mut sides = vec![(
         "native".to_string(),
         Side::component(&component)
@@ -959,6 +1014,7 @@ fn differential(seed: u64) -> Case {
                 ))
             }),
         ));
+        cores.push((reify, core));
     }
 
     let native_trapped = sides[0].1.is_err();
@@ -971,12 +1027,25 @@ fn differential(seed: u64) -> Case {
             ));
         }
     }
+    let v8_sample = env_u64("GC_LOWER_FUZZ_V8").unwrap_or(V8_SAMPLE);
+    let on_v8 = v8_sample != 0 && seed.is_multiple_of(v8_sample);
     let mut ran = Ran {
         exports: lifted.len(),
         instantiation_trapped: native_trapped,
+        on_v8,
         ..Ran::default()
     };
     if native_trapped {
+        if on_v8 {
+            for (reify, core) in &cores {
+                match run_on_v8(core, &lifted, &[]) {
+                    Ok(V8Run::InstantiationTrapped(_)) => {}
+                    other => fail(format!(
+                        "instantiation: native trapped, lowered {reify:?} on V8 {other:?}"
+                    )),
+                }
+            }
+        }
         return Case::Ran(ran);
     }
 
@@ -987,7 +1056,12 @@ fn differential(seed: u64) -> Case {
                 calls.push(Call {
                     name: export_name(instance, k),
                     lifted: k,
-                    args: l.params.iter().map(|t| t.arg(&mut rng)).collect(),
+                    args: l
+                        .params
+                        .iter()
+                        .map(|t| t.arg(&mut rng))
+                        .map(|v| if on_v8 { Ty::canonical_nan(v) } else { v })
+                        .collect(),
                 });
             }
         }
@@ -1021,7 +1095,176 @@ fn differential(seed: u64) -> Case {
             }
         }
     }
+    if on_v8 {
+        let made = &calls[..expected.len()];
+        for (reify, core) in &cores {
+            let outcomes = match run_on_v8(core, &lifted, made) {
+                Ok(V8Run::Calls(outcomes)) => outcomes,
+                Ok(V8Run::InstantiationTrapped(trap)) => fail(format!(
+                    "instantiation: native instantiated, lowered {reify:?} on V8 trapped ({trap})"
+                )),
+                Err(e) => fail(format!("lowered {reify:?} on V8: {e}")),
+            };
+            for (i, call) in made.iter().enumerate() {
+                let Some(outcome) = outcomes.get(i) else {
+                    fail(format!(
+                        "lowered {reify:?} on V8 stopped after {} of {} calls",
+                        outcomes.len(),
+                        made.len()
+                    ));
+                };
+                if !same(&expected[i], outcome) {
+                    fail(format!(
+                        "call #{i} `{}`({:?}) [core `{}` {}]: native {:?}, lowered {reify:?} on \
+                         V8 {:?}",
+                        call.name,
+                        call.args,
+                        lifted[call.lifted].core_name,
+                        signature(&lifted[call.lifted]),
+                        expected[i],
+                        outcome
+                    ));
+                }
+            }
+        }
+    }
     Case::Ran(ran)
+}
+
+/// Runs a lowered core module with plain `WebAssembly` in Node: instantiates it, calls
+/// `_initialize`, then makes the calls of a JSON plan file in order (each followed by its
+/// `cabi_post_*` export, if any) up to the first that throws, and prints what happened as
+/// JSON. Arguments and results are decimal strings: integers, and floats as their bits.
+const V8_DRIVER: &str = r#"
+import { readFileSync } from 'node:fs';
+const [wasmFile, planFile] = process.argv.slice(2);
+const plan = JSON.parse(readFileSync(planFile, 'utf8'));
+const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+const f64 = new Float64Array(1), u64 = new BigUint64Array(f64.buffer);
+const toJs = ([ty, v]) => {
+  switch (ty) {
+    case 'i32': return Number(v) | 0;
+    case 'i64': return BigInt.asIntN(64, BigInt(v));
+    case 'f32': u32[0] = Number(v); return f32[0];
+    case 'f64': u64[0] = BigInt(v); return f64[0];
+  }
+  throw new Error(`bad type ${ty}`);
+};
+const fromJs = (ty, r) => {
+  switch (ty) {
+    case 'i32': return String(r | 0);
+    case 'i64': return BigInt.asIntN(64, r).toString();
+    case 'f32': f32[0] = r; return String(u32[0]);
+    case 'f64': f64[0] = r; return u64[0].toString();
+  }
+  throw new Error(`bad type ${ty}`);
+};
+// A module that does not compile is a failure of the lowering, not a trap: let it throw.
+const module = new WebAssembly.Module(readFileSync(wasmFile));
+let instance;
+try {
+  instance = new WebAssembly.Instance(module, {});
+  instance.exports._initialize();
+} catch (e) {
+  console.log(JSON.stringify({ instantiation: String(e) }));
+  process.exit(0);
+}
+const calls = [];
+for (const { name, args, result } of plan) {
+  const f = instance.exports[name];
+  if (typeof f !== 'function') throw new Error(`no export ${name}`);
+  try {
+    const r = f(...args.map(toJs));
+    const post = instance.exports[`cabi_post_${name}`];
+    if (post) result ? post(r) : post();
+    calls.push({ ok: result ? fromJs(result, r) : null });
+  } catch (e) {
+    calls.push({ trap: String(e) });
+    break;
+  }
+}
+console.log(JSON.stringify({ calls }));
+"#;
+
+/// What a lowered module did on V8.
+#[derive(Debug)]
+enum V8Run {
+    /// Instantiation or `_initialize` threw.
+    InstantiationTrapped(String),
+    /// The outcome of each call made, up to the first trap.
+    Calls(Vec<Outcome>),
+}
+
+/// Runs `calls` on the lowered module `core` on V8 ([`V8_DRIVER`]). Errors: Node failed (the
+/// module did not compile, say) or answered with something that is not an outcome.
+fn run_on_v8(core: &[u8], lifted: &[Lifted], calls: &[Call]) -> Result<V8Run, String> {
+    let (node, _) = common::node_tools();
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let path = |name: &str| dir.path().join(name);
+    std::fs::write(path("driver.mjs"), V8_DRIVER).expect("failed to write the driver");
+    std::fs::write(path("lowered.wasm"), core).expect("failed to write the lowered module");
+    let plan: Vec<serde_json::Value> = calls
+        .iter()
+        .map(|call| {
+            let l = &lifted[call.lifted];
+            let args: Vec<_> = l
+                .params
+                .iter()
+                .zip(&call.args)
+                .map(|(t, v)| serde_json::json!([t.core_name(), Ty::core_text(&t.to_core(v))]))
+                .collect();
+            serde_json::json!({
+                "name": call.name,
+                "args": args,
+                "result": l.result.map(Ty::core_name),
+            })
+        })
+        .collect();
+    std::fs::write(
+        path("plan.json"),
+        serde_json::to_vec(&plan).expect("the plan serializes"),
+    )
+    .expect("failed to write the plan");
+    let output = std::process::Command::new(&node)
+        .arg(path("driver.mjs"))
+        .arg(path("lowered.wasm"))
+        .arg(path("plan.json"))
+        .output()
+        .expect("failed to run node");
+    if !output.status.success() {
+        return Err(format!(
+            "node failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("the V8 driver printed no JSON: {e}"))?;
+    if let Some(trap) = answer.get("instantiation") {
+        return Ok(V8Run::InstantiationTrapped(trap.to_string()));
+    }
+    let outcomes = answer["calls"]
+        .as_array()
+        .ok_or_else(|| format!("the V8 driver reported no calls: {answer}"))?
+        .iter()
+        .zip(calls)
+        .map(|(outcome, call)| {
+            if let Some(trap) = outcome.get("trap") {
+                return Ok(Err(trap.to_string()));
+            }
+            let result = lifted[call.lifted].result;
+            Ok(Ok(match (result, &outcome["ok"]) {
+                (None, serde_json::Value::Null) => None,
+                (Some(ty), serde_json::Value::String(text)) => Some(
+                    ty.lift_core_text(text)
+                        .ok_or_else(|| format!("V8 returned `{text}`, not a {ty:?}"))?,
+                ),
+                (_, other) => {
+                    return Err(format!("unexpected V8 outcome {other} for `{}`", call.name));
+                }
+            }))
+        })
+        .collect::<Result<Vec<Outcome>, String>>()?;
+    Ok(V8Run::Calls(outcomes))
 }
 
 fn describe_instantiation(side: &anyhow::Result<Side>) -> String {
@@ -1046,7 +1289,7 @@ fn smoke_differential() {
     let n = iterations(100);
     let (mut ran, mut no_module) = (0, 0);
     let mut total = Ran::default();
-    let (mut instantiation_traps, mut call_traps) = (0, 0);
+    let (mut instantiation_traps, mut call_traps, mut on_v8) = (0, 0, 0);
     let mut unsupported: BTreeMap<String, usize> = BTreeMap::new();
     for i in 0..n {
         match differential(seed.wrapping_add(i)) {
@@ -1055,6 +1298,7 @@ fn smoke_differential() {
                 total.exports += r.exports;
                 total.calls += r.calls;
                 instantiation_traps += usize::from(r.instantiation_trapped);
+                on_v8 += usize::from(r.on_v8);
                 call_traps += usize::from(r.call_trapped);
             }
             Case::NoModule => no_module += 1,
@@ -1063,12 +1307,19 @@ fn smoke_differential() {
     }
     println!(
         "differential: {n} cases, {ran} ran ({} lifted exports per instance, {} calls per \
-         side; {instantiation_traps} trapped in instantiation, {call_traps} in a call), \
-         {no_module} without a module",
+         side; {instantiation_traps} trapped in instantiation, {call_traps} in a call; \
+         {on_v8} also on V8), {no_module} without a module",
         total.exports, total.calls
     );
     for (why, count) in &unsupported {
         println!("  unsupported x{count}: {why}");
     }
     assert!(ran > n / 2, "too few cases ran: {ran} of {n}");
+    let v8_sample = env_u64("GC_LOWER_FUZZ_V8").unwrap_or(V8_SAMPLE);
+    if v8_sample != 0 && n >= 4 * v8_sample {
+        assert!(
+            on_v8 > 0,
+            "no case of {n} ran on V8 (one in {v8_sample} should)"
+        );
+    }
 }
