@@ -50,8 +50,10 @@
 //! (`struct.new_default`), fills memories, tables, globals and dynamically bound imports,
 //! materializes element segments and applies active element then data segments; the routine
 //! stores the vmctx in the instance's slot and runs the start function — the order core wasm
-//! gives. Constructors that are the same code are one function, and a run of instances of one
-//! module with one constructor (the next elements of its instance array) is built in a loop. An unreified instance
+//! gives. A constructor takes the vmctxs of the instances it imports from as parameters, so
+//! constructors that are the same code are one function, and instances that repeat a pattern
+//! (a module instantiated again and again, or an exporter and its importers) are built in a
+//! loop over their instance arrays. An unreified instance
 //! applies its (now passive) active segments with `table.init`/`memory.init` and runs its start
 //! function. A trap anywhere traps the whole instantiation, as in wasmtime.
 //!
@@ -146,13 +148,14 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) exports: Vec<(String, we::ExportKind, u32)>,
     /// Where each reified instance's vmctx lives once it is built.
     pub(crate) instance_slots: SecondaryMap<RuntimeInstanceIndex, Option<InstanceSlot>>,
-    /// While an instance's constructor is emitted: the instance and the local holding its
-    /// vmctx, which code for that instance reads instead of its global (see
-    /// [`Lowerer::push_instance_vmctx`]).
-    pub(crate) own_vmctx: Option<(RuntimeInstanceIndex, u32)>,
-    /// The constructors of reified instances, by body: instances whose constructors are the
-    /// same code share one function.
-    pub(crate) constructors: HashMap<Vec<u8>, OutFunc>,
+    /// While an instance's constructor is emitted: where its code finds the vmctxs of
+    /// instances (see [`Lowerer::push_instance_vmctx`]).
+    pub(crate) constructor_scope: Option<crate::instantiate::ConstructorScope>,
+    /// The constructors of reified instances, by parameter types and body: instances whose
+    /// constructors are the same code share one function.
+    pub(crate) constructors: HashMap<(Vec<u32>, Vec<u8>), OutFunc>,
+    /// How many constructors each module has, for their names (`mN:new`, `mN:new.2`, …).
+    pub(crate) constructors_of: HashMap<StaticModuleIndex, u32>,
     pub(crate) flags: HashMap<RuntimeComponentInstanceIndex, OutGlobal>,
     pub(crate) trampolines: HashMap<TrampolineIndex, OutFunc>,
     pub(crate) entry_thunks: HashMap<FuncTarget, OutFunc>,
@@ -486,8 +489,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             declared: BTreeSet::new(),
             exports: Vec::new(),
             instance_slots: SecondaryMap::new(),
-            own_vmctx: None,
+            constructor_scope: None,
             constructors: HashMap::new(),
+            constructors_of: HashMap::new(),
             flags: HashMap::new(),
             trampolines: HashMap::new(),
             entry_thunks: HashMap::new(),

@@ -4,6 +4,10 @@
 //! component is instantiated) replays the component's core instantiations in initializer
 //! order; see [`crate::fuse`] for what each step does.
 
+use std::cell::RefCell;
+
+use hashbrown::HashMap;
+
 use anyhow::{Result, bail};
 use runtime_structs::{CLOSURE, EXTERNS, FUNCS, Helper, TableKind};
 use wasm_encoder as we;
@@ -17,6 +21,65 @@ use crate::layout::{
     FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MemSlot, StateTarget,
 };
 
+/// While a reified instance's constructor body is emitted: where that body (and only it, the
+/// sink at address `sink`: functions made on the way have bodies of their own) finds the
+/// vmctxs of instances.
+pub(crate) struct ConstructorScope {
+    /// The address of the body's sink, compared and never dereferenced.
+    sink: usize,
+    /// The instance under construction, and the local holding its vmctx.
+    own: RuntimeInstanceIndex,
+    own_local: u32,
+    /// The other instances the body reads: the vmctx of `sources[p]` is parameter `p`.
+    sources: RefCell<Vec<RuntimeInstanceIndex>>,
+}
+
+/// The longest period of the instantiation patterns that become loops: a loop's iteration
+/// builds up to this many instances (an exporter and its importers, say).
+const MAX_LOOP_PERIOD: usize = 8;
+
+/// Where iteration `T` (local 0 of the routine) of a loop that builds instances finds an
+/// instance's vmctx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LoopSlot {
+    /// The same instance in every iteration.
+    Fixed(RuntimeInstanceIndex),
+    /// Element `base + stride * T` of an instance array.
+    Strided {
+        global: crate::layout::OutGlobal,
+        ty: u32,
+        base: u32,
+        stride: u32,
+    },
+}
+
+/// One of the instances that each iteration of a loop builds: its constructor (shared by the
+/// iterations), its own slot and its constructor's sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LoopMember {
+    /// The member's instance in the first iteration.
+    first: RuntimeInstanceIndex,
+    constructor: crate::layout::OutFunc,
+    own: LoopSlot,
+    sources: Vec<LoopSlot>,
+}
+
+/// A loop that builds `iterations × members.len()` consecutive instances, in initializer
+/// order: iteration `T` builds each member in turn.
+#[derive(Debug)]
+struct InstanceLoop {
+    members: Vec<LoopMember>,
+    iterations: u32,
+}
+
+/// A reified instance's constructor, and the instances whose vmctxs its caller passes, in
+/// parameter order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Constructor {
+    func: crate::layout::OutFunc,
+    sources: Vec<RuntimeInstanceIndex>,
+}
+
 impl Lowerer<'_, '_> {
     /// Builds the instantiation routine and the exports.
     pub fn instantiate_and_export(&mut self) -> Result<()> {
@@ -29,6 +92,7 @@ impl Lowerer<'_, '_> {
         let mut parts = Vec::new();
         let mut out = Sink::default();
         let instances: Vec<_> = self.graph.instances.keys().collect();
+        let mut constructors = HashMap::new();
         let mut k = 0;
         while k < instances.len() {
             let i = instances[k];
@@ -37,26 +101,19 @@ impl Lowerer<'_, '_> {
                 self.instantiate_native(i, &mut out)?;
                 k += 1;
             } else {
-                // A run: this instance and the instances after it that are the next elements
-                // of the same array and share its constructor.
-                let constructor = self.instance_constructor(i)?;
-                let mut run = 1;
-                if let InstanceSlot::Array { index, .. } = self.instance_slot(i) {
-                    while let Some(&next) = instances.get(k + run) {
-                        let same_array = matches!(
-                            self.instance_slot_of(next),
-                            Some(InstanceSlot::Array { index: n, .. })
-                                if self.graph.instances[next].module == m
-                                    && n == index + run as u32
-                        );
-                        if !same_array || self.instance_constructor(next)? != constructor {
-                            break;
-                        }
-                        run += 1;
+                // Instances that repeat a pattern (a module instantiated again and again,
+                // or an exporter and its importers) are built in a loop; others one by one.
+                match self.plan_loop(&instances[k..], &mut constructors)? {
+                    Some(plan) => {
+                        k += plan.iterations as usize * plan.members.len();
+                        self.build_loop(&plan, &mut out)?;
+                    }
+                    None => {
+                        let constructor = self.memo_constructor(i, &mut constructors)?;
+                        self.build_instance(i, &constructor, &mut out)?;
+                        k += 1;
                     }
                 }
-                self.build_instances(i, run as u32, constructor, &mut out)?;
-                k += run;
             }
             if out.0.len() >= PART_SIZE || (k == instances.len() && !parts.is_empty()) {
                 let mut part = std::mem::take(&mut out);
@@ -210,70 +267,255 @@ impl Lowerer<'_, '_> {
         Ok(())
     }
 
-    /// Emits the building of `run` instances of one module, from `first` on, with their
-    /// shared `constructor`: each gets its vmctx from the constructor and then runs its start
-    /// function. A run of more than one (consecutive elements of the module's instance array)
-    /// is a loop over the array's indices, in local 0 of the routine.
-    fn build_instances(
+    /// [`Self::instance_constructor`], computed once per instance.
+    fn memo_constructor(
         &mut self,
-        first: RuntimeInstanceIndex,
-        run: u32,
-        constructor: crate::layout::OutFunc,
+        i: RuntimeInstanceIndex,
+        memo: &mut HashMap<RuntimeInstanceIndex, Constructor>,
+    ) -> Result<Constructor> {
+        if let Some(c) = memo.get(&i) {
+            return Ok(c.clone());
+        }
+        let c = self.instance_constructor(i)?;
+        memo.insert(i, c.clone());
+        Ok(c)
+    }
+
+    /// The loop that builds the instances at the start of `instances`, if they repeat a
+    /// pattern at least twice: for the period (1 to [`MAX_LOOP_PERIOD`]) that covers the
+    /// most instances, each member of every iteration has the first iteration's module and
+    /// constructor, its own slot steps through an instance array, and each source is the
+    /// same instance or steps through an array. `None` when no period repeats.
+    fn plan_loop(
+        &mut self,
+        instances: &[RuntimeInstanceIndex],
+        memo: &mut HashMap<RuntimeInstanceIndex, Constructor>,
+    ) -> Result<Option<InstanceLoop>> {
+        let mut best: Option<InstanceLoop> = None;
+        for period in 1..=MAX_LOOP_PERIOD.min(instances.len() / 2) {
+            let first = &instances[..period];
+            let last = first[period - 1];
+            let m = self.graph.instances[last].module;
+            // An imported start function may differ from instance to instance, where the
+            // constructor does not show it.
+            let imported_start = self.infos[m]
+                .start
+                .is_some_and(|f| f < self.infos[m].num_imported_funcs);
+            if !self.layouts[m].reified
+                || imported_start
+                || !matches!(self.instance_slot(last), InstanceSlot::Array { .. })
+            {
+                break; // every longer period has this member too
+            }
+            let mut members: Option<Vec<LoopMember>> = None;
+            let mut iterations = 1;
+            'iterations: while (iterations + 1) * period <= instances.len() {
+                let next = &instances[iterations * period..(iterations + 1) * period];
+                let mut these = Vec::with_capacity(period);
+                for (&a, &b) in first.iter().zip(next) {
+                    if self.graph.instances[a].module != self.graph.instances[b].module {
+                        break 'iterations;
+                    }
+                    let (ca, cb) = (
+                        self.memo_constructor(a, memo)?,
+                        self.memo_constructor(b, memo)?,
+                    );
+                    if ca.func != cb.func {
+                        break 'iterations;
+                    }
+                    let t = iterations as u32;
+                    let own = match self.loop_slot(a, b, t) {
+                        Some(own @ LoopSlot::Strided { .. }) => own,
+                        _ => break 'iterations,
+                    };
+                    let Some(sources) = ca
+                        .sources
+                        .iter()
+                        .zip(&cb.sources)
+                        .map(|(&sa, &sb)| self.loop_slot(sa, sb, t))
+                        .collect::<Option<Vec<_>>>()
+                    else {
+                        break 'iterations;
+                    };
+                    these.push(LoopMember {
+                        first: a,
+                        constructor: ca.func,
+                        own,
+                        sources,
+                    });
+                }
+                if members.as_ref().is_some_and(|m| *m != these) {
+                    break;
+                }
+                members = Some(these);
+                iterations += 1;
+            }
+            let Some(members) = members else { continue };
+            let covered = iterations * period;
+            if best
+                .as_ref()
+                .is_none_or(|b| covered > b.iterations as usize * b.members.len())
+            {
+                best = Some(InstanceLoop {
+                    members,
+                    iterations: iterations as u32,
+                });
+            }
+        }
+        Ok(best)
+    }
+
+    /// How instance `b`, in iteration `t` of a loop, follows from instance `a` in its first
+    /// iteration: the same instance, or elements of one instance array `stride` apart per
+    /// iteration. `None` when neither.
+    fn loop_slot(
+        &self,
+        a: RuntimeInstanceIndex,
+        b: RuntimeInstanceIndex,
+        t: u32,
+    ) -> Option<LoopSlot> {
+        if a == b {
+            return Some(LoopSlot::Fixed(a));
+        }
+        match (self.instance_slot_of(a)?, self.instance_slot_of(b)?) {
+            (
+                InstanceSlot::Array {
+                    global,
+                    ty,
+                    index: ia,
+                },
+                InstanceSlot::Array {
+                    global: gb,
+                    index: ib,
+                    ..
+                },
+            ) if global == gb && ib > ia && (ib - ia) % t == 0 => Some(LoopSlot::Strided {
+                global,
+                ty,
+                base: ia,
+                stride: (ib - ia) / t,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Emits the building of one reified instance `i` with its `constructor`: its vmctx from
+    /// the constructor (passed the vmctxs of its sources) into its slot, then its start
+    /// function.
+    fn build_instance(
+        &mut self,
+        i: RuntimeInstanceIndex,
+        constructor: &Constructor,
         out: &mut Sink,
     ) -> Result<()> {
         use we::Instruction as I;
-        const INDEX: u32 = 0;
-        let m = self.graph.instances[first].module;
-        let start = match self.infos[m].start {
-            Some(start) => Some(self.module_func(m, Some(first), start)?),
-            None => None,
-        };
-        let slot = self.instance_slot(first);
-        if run == 1 {
-            match slot {
-                InstanceSlot::Global(g) => {
-                    out.push(I::Call(constructor.0));
-                    out.push(I::GlobalSet(g.0));
-                }
-                InstanceSlot::Array { global, ty, index } => {
-                    out.push(I::GlobalGet(global.0));
-                    out.push(I::I32Const(index as i32));
-                    out.push(I::Call(constructor.0));
-                    out.push(I::ArraySet(ty));
+        let m = self.graph.instances[i].module;
+        let push_sources = |out: &mut Sink| {
+            for &source in &constructor.sources {
+                for instruction in self.instance_slot(source).push_vmctx() {
+                    out.push(instruction);
                 }
             }
-            // The start function runs once the instance's slot is set, as anything it calls
-            // may reach the instance through it.
-            if let Some(target) = start {
-                self.emit_call(out, target, None, false);
-            }
-            return Ok(());
-        }
-        let InstanceSlot::Array { global, ty, index } = slot else {
-            bail!("internal: a run of instances outside an instance array");
         };
-        out.push(I::I32Const(index as i32));
-        out.push(I::LocalSet(INDEX));
-        out.push(I::Loop(we::BlockType::Empty));
-        out.push(I::GlobalGet(global.0));
-        out.push(I::LocalGet(INDEX));
-        out.push(I::Call(constructor.0));
-        out.push(I::ArraySet(ty));
-        match start {
-            Some(FuncTarget::Reified { func, .. }) => {
+        match self.instance_slot(i) {
+            InstanceSlot::Global(g) => {
+                push_sources(out);
+                out.push(I::Call(constructor.func.0));
+                out.push(I::GlobalSet(g.0));
+            }
+            InstanceSlot::Array { global, ty, index } => {
                 out.push(I::GlobalGet(global.0));
-                out.push(I::LocalGet(INDEX));
-                out.push(I::ArrayGet(ty));
-                out.push(I::Call(func.0));
+                out.push(I::I32Const(index as i32));
+                push_sources(out);
+                out.push(I::Call(constructor.func.0));
+                out.push(I::ArraySet(ty));
             }
-            Some(FuncTarget::Plain(func)) => out.push(I::Call(func.0)),
-            None => {}
         }
-        out.push(I::LocalGet(INDEX));
+        // The start function runs once the instance's slot is set, as anything it calls may
+        // reach the instance through it.
+        if let Some(start) = self.infos[m].start {
+            let target = self.module_func(m, Some(i), start)?;
+            self.emit_call(out, target, None, false);
+        }
+        Ok(())
+    }
+
+    /// Emits `plan` as a loop over its iterations, counted in local 0 of the routine: each
+    /// member gets its vmctx from its constructor and then runs its start function, as
+    /// [`Self::build_instance`] does.
+    fn build_loop(&mut self, plan: &InstanceLoop, out: &mut Sink) -> Result<()> {
+        use we::Instruction as I;
+        const T: u32 = 0;
+        let mut starts = Vec::with_capacity(plan.members.len());
+        for member in &plan.members {
+            let m = self.graph.instances[member.first].module;
+            starts.push(match self.infos[m].start {
+                Some(start) => Some(self.module_func(m, Some(member.first), start)?),
+                None => None,
+            });
+        }
+        let push = |out: &mut Sink, slot: LoopSlot| match slot {
+            LoopSlot::Fixed(instance) => {
+                for instruction in self.instance_slot(instance).push_vmctx() {
+                    out.push(instruction);
+                }
+            }
+            LoopSlot::Strided {
+                global,
+                ty,
+                base,
+                stride,
+            } => {
+                out.push(I::GlobalGet(global.0));
+                push_index(out, base, stride);
+                out.push(I::ArrayGet(ty));
+            }
+        };
+        fn push_index(out: &mut Sink, base: u32, stride: u32) {
+            out.push(I::LocalGet(T));
+            if stride != 1 {
+                out.push(I::I32Const(stride as i32));
+                out.push(I::I32Mul);
+            }
+            if base != 0 {
+                out.push(I::I32Const(base as i32));
+                out.push(I::I32Add);
+            }
+        }
+        out.push(I::I32Const(0));
+        out.push(I::LocalSet(T));
+        out.push(I::Loop(we::BlockType::Empty));
+        for (member, start) in plan.members.iter().zip(starts) {
+            let LoopSlot::Strided {
+                global,
+                ty,
+                base,
+                stride,
+            } = member.own
+            else {
+                bail!("internal: a loop member outside an instance array");
+            };
+            out.push(I::GlobalGet(global.0));
+            push_index(out, base, stride);
+            for &source in &member.sources {
+                push(out, source);
+            }
+            out.push(I::Call(member.constructor.0));
+            out.push(I::ArraySet(ty));
+            match start {
+                Some(FuncTarget::Reified { func, .. }) => {
+                    push(out, member.own);
+                    out.push(I::Call(func.0));
+                }
+                Some(FuncTarget::Plain(func)) => out.push(I::Call(func.0)),
+                None => {}
+            }
+        }
+        out.push(I::LocalGet(T));
         out.push(I::I32Const(1));
         out.push(I::I32Add);
-        out.push(I::LocalTee(INDEX));
-        out.push(I::I32Const((index + run) as i32));
+        out.push(I::LocalTee(T));
+        out.push(I::I32Const(plan.iterations as i32));
         out.push(I::I32Ne);
         out.push(I::BrIf(0));
         out.push(I::End);
@@ -285,45 +527,88 @@ impl Lowerer<'_, '_> {
         self.instance_slots[instance]
     }
 
-    /// The constructor of reified instance `i`: a function `[] -> [(ref null $vmctx)]` that
-    /// creates the instance's vmctx, fills it from its imports (the vmctxs of instances made
-    /// before it, read from their globals) and its definitions, and applies its element and
-    /// data segments; the start function is left to the caller.
+    /// The constructor of reified instance `i`: a function `[(ref null $vmctx_s)...] ->
+    /// [(ref null $vmctx)]` that creates the instance's vmctx, fills it from its imports and
+    /// its definitions, and applies its element and data segments; the start function is left
+    /// to the caller.
     ///
-    /// Code that names the instance itself reads the vmctx from a local rather than from the
-    /// instance's global, so instances of one module whose imports come from the same places
-    /// get the same body, and share one function: a component that instantiates a module
-    /// thousands of times costs one constructor and a call per instance.
-    fn instance_constructor(&mut self, i: RuntimeInstanceIndex) -> Result<crate::layout::OutFunc> {
-        const ARR: u32 = 0;
-        const VMCTX: u32 = 1;
+    /// The body names no instance: its own vmctx is a local, and the vmctxs of the instances
+    /// it imports from are parameters (`sources`, in order), which the caller passes. So
+    /// instances of one module share one function whenever their imports have the same
+    /// shape, wherever they come from: a component that instantiates a module thousands of
+    /// times, each instance bound to its own exporter, costs one constructor and a call per
+    /// instance.
+    fn instance_constructor(&mut self, i: RuntimeInstanceIndex) -> Result<Constructor> {
+        // A first pass finds the instances the body reads, which become the parameters and
+        // so come before the locals; the second emits the body with its final locals.
+        let (_, sources) = self.constructor_body(i, Vec::new())?;
+        let (body, again) = self.constructor_body(i, sources.clone())?;
+        if again != sources {
+            bail!("internal: a constructor read other instances in its second pass");
+        }
+        let params: Vec<u32> = sources.iter().map(|&s| self.vmctx_type(s)).collect();
+        let key = (params, body.0);
+        if let Some(&func) = self.constructors.get(&key) {
+            return Ok(Constructor { func, sources });
+        }
+        let vmctx_ref = |ty: u32| {
+            we::ValType::Ref(we::RefType {
+                nullable: true,
+                heap_type: we::HeapType::Concrete(ty),
+            })
+        };
+        let param_types: Vec<_> = key.0.iter().map(|&t| vmctx_ref(t)).collect();
+        let own = vmctx_ref(self.vmctx_type(i));
+        let ty = self.func_type(&param_types, &[own]);
+        let mut function = we::Function::new([(1, ref_null(FUNCS)), (1, own)]);
+        function.raw(key.1.iter().copied());
         let m = self.graph.instances[i].module;
-        let vty = self.layouts[m]
+        let n = self.constructors_of.entry(m).or_default();
+        *n += 1;
+        let name = match *n {
+            1 => format!("m{}:new", m.as_u32()),
+            n => format!("m{}:new.{n}", m.as_u32()),
+        };
+        let func = self.add_func(ty, name, function);
+        self.constructors.insert(key, func);
+        Ok(Constructor { func, sources })
+    }
+
+    /// The vmctx struct type of reified instance `i`'s module.
+    fn vmctx_type(&self, i: RuntimeInstanceIndex) -> u32 {
+        let m = self.graph.instances[i].module;
+        self.layouts[m]
             .vmctx
             .as_ref()
             .expect("reified module has a vmctx")
-            .ty;
+            .ty
+    }
+
+    /// Emits instance `i`'s constructor body with `sources` as its first parameters, then
+    /// its element-array and vmctx locals; returns the body and the instances it read
+    /// (`sources` and any it found beyond them, which then have no parameter yet).
+    fn constructor_body(
+        &mut self,
+        i: RuntimeInstanceIndex,
+        sources: Vec<RuntimeInstanceIndex>,
+    ) -> Result<(Sink, Vec<RuntimeInstanceIndex>)> {
+        let params = sources.len() as u32;
+        let (arr, vmctx) = (params, params + 1);
         let mut body = Sink::default();
-        let previous = self.own_vmctx.replace((i, VMCTX));
-        let result = self.instantiate_reified(i, ARR, VMCTX, &mut body);
-        self.own_vmctx = previous;
+        let scope = ConstructorScope {
+            sink: &body as *const Sink as usize,
+            own: i,
+            own_local: vmctx,
+            sources: RefCell::new(sources),
+        };
+        let previous = self.constructor_scope.replace(scope);
+        let result = self.instantiate_reified(i, arr, vmctx, &mut body);
+        let scope =
+            std::mem::replace(&mut self.constructor_scope, previous).expect("the scope set above");
         result?;
-        body.push(we::Instruction::LocalGet(VMCTX));
+        body.push(we::Instruction::LocalGet(vmctx));
         body.push(we::Instruction::End);
-        if let Some(f) = self.constructors.get(&body.0) {
-            return Ok(*f);
-        }
-        let vmctx_ref = we::ValType::Ref(we::RefType {
-            nullable: true,
-            heap_type: we::HeapType::Concrete(vty),
-        });
-        let ty = self.func_type(&[], &[vmctx_ref]);
-        let mut function = we::Function::new([(1, ref_null(FUNCS)), (1, vmctx_ref)]);
-        function.raw(body.0.iter().copied());
-        let name = format!("m{}:new", m.as_u32());
-        let f = self.add_func(ty, name, function);
-        self.constructors.insert(body.0, f);
-        Ok(f)
+        Ok((body, scope.sources.into_inner()))
     }
 
     /// Emits the body of instance `i`'s constructor (see [`Self::instance_constructor`]), with
@@ -567,16 +852,30 @@ impl Lowerer<'_, '_> {
         Ok(())
     }
 
-    /// Pushes the vmctx of reified instance `instance`: from its slot, or, inside its own
-    /// constructor, from the constructor's local.
+    /// Pushes the vmctx of reified instance `instance`: from its slot, or, in the body of a
+    /// constructor, from the constructor's local (its own instance) or a parameter (any
+    /// other, which becomes one of its sources).
     pub(crate) fn push_instance_vmctx(&self, out: &mut Sink, instance: RuntimeInstanceIndex) {
-        match self.own_vmctx {
-            Some((own, local)) if own == instance => out.push(we::Instruction::LocalGet(local)),
-            _ => {
-                for instruction in self.instance_slot(instance).push_vmctx() {
-                    out.push(instruction);
-                }
+        if let Some(scope) = &self.constructor_scope
+            && scope.sink == out as *const Sink as usize
+        {
+            if instance == scope.own {
+                out.push(we::Instruction::LocalGet(scope.own_local));
+                return;
             }
+            let mut sources = scope.sources.borrow_mut();
+            let p = match sources.iter().position(|&s| s == instance) {
+                Some(p) => p,
+                None => {
+                    sources.push(instance);
+                    sources.len() - 1
+                }
+            };
+            out.push(we::Instruction::LocalGet(p as u32));
+            return;
+        }
+        for instruction in self.instance_slot(instance).push_vmctx() {
+            out.push(instruction);
         }
     }
 
