@@ -156,6 +156,8 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) constructors: HashMap<(Vec<u32>, Vec<u8>), OutFunc>,
     /// How many constructors each module has, for their names (`mN:new`, `mN:new.2`, …).
     pub(crate) constructors_of: HashMap<StaticModuleIndex, u32>,
+    /// Names of the data segments gc-lower adds (segment tables, data lengths), by index.
+    pub(crate) glue_data_names: HashMap<u32, String>,
     pub(crate) flags: HashMap<RuntimeComponentInstanceIndex, OutGlobal>,
     pub(crate) trampolines: HashMap<TrampolineIndex, OutFunc>,
     pub(crate) entry_thunks: HashMap<FuncTarget, OutFunc>,
@@ -492,6 +494,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             constructor_scope: None,
             constructors: HashMap::new(),
             constructors_of: HashMap::new(),
+            glue_data_names: HashMap::new(),
             flags: HashMap::new(),
             trampolines: HashMap::new(),
             entry_thunks: HashMap::new(),
@@ -1056,11 +1059,18 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     shared: false,
                 },
                 init,
-                format!(
-                    "instance{}:g{}",
-                    instance.as_u32(),
-                    self.layouts[m].globals.len()
-                ),
+                match self.names.get(&m) {
+                    Some(names) => names.item_name(
+                        m.as_u32(),
+                        crate::names::ItemKind::Global,
+                        self.layouts[m].globals.len() as u32,
+                    ),
+                    None => format!(
+                        "instance{}:g{}",
+                        instance.as_u32(),
+                        self.layouts[m].globals.len()
+                    ),
+                },
             );
             self.layouts[m].globals.push(index.0);
         }
@@ -1184,10 +1194,18 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         let blob_len = u32::try_from(blob.len())
             .map_err(|_| not_yet("active data segments of more than 4 GiB in a module"))?;
+        let label = self
+            .names
+            .get(&m)
+            .map_or_else(|| format!("module{}", m.as_u32()), |n| n.label(m.as_u32()));
         let blob_segment = self.datas.len() as u32;
         self.datas.push(blob);
+        self.glue_data_names
+            .insert(blob_segment, format!("gc-lower:{label}:active-data"));
         let table_segment = self.datas.len() as u32;
         self.datas.push(table);
+        self.glue_data_names
+            .insert(table_segment, format!("gc-lower:{label}:active-data-table"));
         let words = 3 * entries.len() as i32;
 
         let check = self.helper(runtime_structs::Helper::MemoryInitCheck);
@@ -1347,6 +1365,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             v.data_lengths = self.datas.len() as u32;
             self.datas.push(lengths);
+            let label = self
+                .names
+                .get(&m)
+                .map_or_else(|| format!("module{}", m.as_u32()), |n| n.label(m.as_u32()));
+            self.glue_data_names
+                .insert(v.data_lengths, format!("gc-lower:{label}:data-lengths"));
             v.data_init = self.data_init_loop(m, &v)?;
         }
         for e in 0..self.infos[m].elements.len() {
@@ -2089,32 +2113,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         module.section(&data);
 
-        let mut names = we::NameSection::new();
-        let mut fnames = we::NameMap::new();
-        for (i, (module, name, _)) in self.host.core_imports().into_iter().enumerate() {
-            fnames.append(i as u32, &format!("{module}#{name}"));
-        }
-        for (i, f) in self.funcs.iter().enumerate() {
-            fnames.append(self.num_imported_funcs + i as u32, &f.name);
-        }
-        names.functions(&fnames);
-        let mut lnames = we::IndirectNameMap::new();
-        for (i, f) in self.funcs.iter().enumerate() {
-            if !f.locals.is_empty() {
-                let mut map = we::NameMap::new();
-                for (local, name) in &f.locals {
-                    map.append(*local, name);
-                }
-                lnames.append(self.num_imported_funcs + i as u32, &map);
-            }
-        }
-        names.locals(&lnames);
-        let mut gnames = we::NameMap::new();
-        for (i, (_, _, name)) in self.globals.iter().enumerate() {
-            gnames.append(i as u32, name);
-        }
-        names.globals(&gnames);
-        module.section(&names);
+        module.section(&self.name_section());
         let mut modules: Vec<_> = self.names.iter().collect();
         modules.sort_by_key(|(m, _)| **m);
         module.section(&crate::names::producers_section(

@@ -20,6 +20,7 @@ pub mod instantiate;
 pub mod layout;
 pub mod memory_access;
 pub mod module_info;
+mod name_section;
 pub mod names;
 pub mod output;
 pub mod plan;

@@ -16,7 +16,10 @@
 //! ```
 //!
 //! Local names follow their function; a reified function's locals at or above its vmctx
-//! parameter move up by one, and the vmctx parameter is named `vmctx`.
+//! parameter move up by one, and the vmctx parameter is named `vmctx`. The other index spaces
+//! (types, tables, memories, globals, tags, element and data segments) are named the same way,
+//! `label!name` or `label:memory0` ([`InputNames::item_name`]); where reified state lives in a
+//! vmctx field, the field carries the item's name. `crate::name_section` writes them all.
 //!
 //! The inputs' `producers` sections are merged into one, with gc-lower added under
 //! `processed-by`, as wasm-tools does. DWARF (`.debug_*` sections) describes code offsets that
@@ -28,6 +31,41 @@
 use hashbrown::HashMap;
 use wasmtime_environ::wasmparser as wp;
 
+/// An index space of a core module that the `name` section may name, besides functions and
+/// locals (the extended name section's subsections).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ItemKind {
+    /// Types (`type`).
+    Type,
+    /// Tables (`table`).
+    Table,
+    /// Memories (`memory`).
+    Memory,
+    /// Globals (`global`).
+    Global,
+    /// Element segments (`elem`).
+    Elem,
+    /// Data segments (`data`).
+    Data,
+    /// Tags (`tag`).
+    Tag,
+}
+
+impl ItemKind {
+    /// The word output names use for an unnamed item: `memory` in `libc:memory0`.
+    pub fn word(self) -> &'static str {
+        match self {
+            ItemKind::Type => "type",
+            ItemKind::Table => "table",
+            ItemKind::Memory => "memory",
+            ItemKind::Global => "global",
+            ItemKind::Elem => "elem",
+            ItemKind::Data => "data",
+            ItemKind::Tag => "tag",
+        }
+    }
+}
+
 /// What the custom sections of one input core module say about it.
 #[derive(Debug, Default)]
 pub struct InputNames {
@@ -37,6 +75,10 @@ pub struct InputNames {
     pub funcs: HashMap<u32, String>,
     /// Local names, by function index, then local index (parameters first).
     pub locals: HashMap<u32, Vec<(u32, String)>>,
+    /// Names of the module's other index spaces, each by its index (imports first).
+    pub items: HashMap<ItemKind, HashMap<u32, String>>,
+    /// Field names, by type index, then field index.
+    pub fields: HashMap<u32, HashMap<u32, String>>,
     /// The `producers` section, if well formed.
     pub producers: Option<wasm_metadata::Producers>,
     /// The names of its DWARF (`.debug_*`) sections, in order.
@@ -91,9 +133,51 @@ impl InputNames {
                         self.locals.insert(func.index, locals);
                     }
                 }
+                wp::Name::Type(map) => self.read_items(ItemKind::Type, map),
+                wp::Name::Table(map) => self.read_items(ItemKind::Table, map),
+                wp::Name::Memory(map) => self.read_items(ItemKind::Memory, map),
+                wp::Name::Global(map) => self.read_items(ItemKind::Global, map),
+                wp::Name::Element(map) => self.read_items(ItemKind::Elem, map),
+                wp::Name::Data(map) => self.read_items(ItemKind::Data, map),
+                wp::Name::Tag(map) => self.read_items(ItemKind::Tag, map),
+                wp::Name::Field(map) => {
+                    for ty in map.into_iter().map_while(Result::ok) {
+                        let fields = ty
+                            .names
+                            .into_iter()
+                            .map_while(Result::ok)
+                            .map(|n| (n.index, n.name.to_string()))
+                            .collect();
+                        self.fields.insert(ty.index, fields);
+                    }
+                }
                 _ => {}
             }
         }
+    }
+
+    fn read_items(&mut self, kind: ItemKind, map: wp::NameMap<'_>) {
+        let names = self.items.entry(kind).or_default();
+        for naming in map.into_iter().map_while(Result::ok) {
+            names.insert(naming.index, naming.name.to_string());
+        }
+    }
+
+    /// The output name of item `item` of kind `kind` of static module `index`: `label!name`,
+    /// or `label:{word}{K}` (`libc:memory0`) when the input does not name it.
+    pub fn item_name(&self, index: u32, kind: ItemKind, item: u32) -> String {
+        match self.items.get(&kind).and_then(|names| names.get(&item)) {
+            Some(name) => format!("{}!{name}", self.label(index)),
+            None => format!("{}:{}{item}", self.label(index), kind.word()),
+        }
+    }
+
+    /// The input's name of item `item` of kind `kind`, if it has one.
+    pub fn input_name(&self, kind: ItemKind, item: u32) -> Option<&str> {
+        self.items
+            .get(&kind)
+            .and_then(|names| names.get(&item))
+            .map(String::as_str)
     }
 
     /// The label of static module `index` in output names: its own name, else `module{N}`.

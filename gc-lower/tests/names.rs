@@ -302,3 +302,130 @@ fn canonical_abi_traps_name_their_reason() {
         }
     }
 }
+
+/// Names by subsection kind.
+type ItemNames = std::collections::BTreeMap<&'static str, Vec<String>>;
+/// Field names by the name of their type.
+type FieldNames = std::collections::BTreeMap<String, Vec<String>>;
+
+/// The names of `module`'s name section other than functions and locals: each subsection by
+/// its kind (`type`, `table`, `memory`, `global`, `elem`, `data`, `tag`), and the field names
+/// by the name of their type. Asserts every map is in increasing index order.
+fn item_names(module: &[u8]) -> (ItemNames, FieldNames) {
+    let mut items = ItemNames::new();
+    let mut type_names = std::collections::HashMap::new();
+    let mut fields = Vec::new();
+    for payload in Parser::new(0).parse_all(module) {
+        let Payload::CustomSection(section) = payload.expect("output parses") else {
+            continue;
+        };
+        let KnownCustom::Name(reader) = section.as_known() else {
+            continue;
+        };
+        for subsection in reader {
+            let (kind, map) = match subsection.expect("output name section parses") {
+                Name::Type(map) => ("type", map),
+                Name::Table(map) => ("table", map),
+                Name::Memory(map) => ("memory", map),
+                Name::Global(map) => ("global", map),
+                Name::Element(map) => ("elem", map),
+                Name::Data(map) => ("data", map),
+                Name::Tag(map) => ("tag", map),
+                Name::Field(map) => {
+                    for ty in map {
+                        let ty = ty.expect("field names parse");
+                        let names: Vec<String> = ty
+                            .names
+                            .into_iter()
+                            .map(|n| n.expect("field name parses").name.to_string())
+                            .collect();
+                        fields.push((ty.index, names));
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            let mut last = None;
+            for naming in map {
+                let naming = naming.expect("name parses");
+                assert!(
+                    last.is_none_or(|l| l < naming.index),
+                    "{kind} names out of order at {}",
+                    naming.index
+                );
+                last = Some(naming.index);
+                if kind == "type" {
+                    type_names.insert(naming.index, naming.name.to_string());
+                }
+                items.entry(kind).or_default().push(naming.name.to_string());
+            }
+        }
+    }
+    let fields = fields
+        .into_iter()
+        .map(|(ty, names)| {
+            let ty = type_names
+                .get(&ty)
+                .cloned()
+                .unwrap_or_else(|| format!("type {ty}"));
+            (ty, names)
+        })
+        .collect();
+    (items, fields)
+}
+
+#[test]
+fn state_names_reach_the_output() {
+    let input = component("state.wat");
+    for reify in MODES {
+        let output = gc_lower::lower(
+            &input,
+            &Options {
+                reify,
+                ..Default::default()
+            },
+        )
+        .expect("the input lowers");
+        let (items, fields) = item_names(&output);
+        let has = |kind: &str, name: &str| {
+            assert!(
+                items.get(kind).is_some_and(|n| n.iter().any(|x| x == name)),
+                "{reify:?}: no {kind} named `{name}` in {:?}",
+                items.get(kind)
+            );
+        };
+        let has_fields = |ty: &str, names: &[&str]| {
+            let got = fields
+                .get(ty)
+                .unwrap_or_else(|| panic!("{reify:?}: no field names for `{ty}` in {fields:?}"));
+            for name in names {
+                assert!(
+                    got.iter().any(|g| g == name),
+                    "{reify:?}: `{ty}` has no field `{name}`: {got:?}"
+                );
+            }
+        };
+        // The input's type names and gc-lower's own types.
+        has("type", "Shared!unary");
+        has("type", "gc-lower:membox");
+        has_fields("gc-lower:membox", &["bytes", "pages", "max_pages"]);
+        // A reified module's state: fields of its vmctx, named as in the input.
+        has("type", "Shared:vmctx");
+        has_fields("Shared:vmctx", &["heap", "callbacks", "counter", "init"]);
+        has("data", "Shared!greeting");
+        has("data", "Single!banner");
+        match reify {
+            ReifyMode::Auto => {
+                // An unreified module's state keeps the output's own index spaces.
+                has("memory", "Single!arena");
+                has("table", "Single!handlers");
+                has("global", "Single!limit");
+                has("elem", "Single!handlers_init");
+            }
+            ReifyMode::All => {
+                has("type", "Single:vmctx");
+                has_fields("Single:vmctx", &["arena", "handlers", "handlers_init"]);
+            }
+        }
+    }
+}

@@ -213,6 +213,29 @@ macro_rules! layouts {
         layouts!(@boxed $v; $($rest)*);
     };
 
+    // ---- names ----
+    (@names $v:ident;) => {};
+    (@names $v:ident; $(#[$doc:meta])* array $name:ident = $f:tt; $($rest:tt)*) => {
+        $v.push(($name, stringify!($name).to_lowercase(), Vec::new()));
+        layouts!(@names $v; $($rest)*);
+    };
+    (@names $v:ident; $(#[$doc:meta])* struct $name:ident {
+        $($(#[$fdoc:meta])* $fname:ident : $fty:tt),* $(,)?
+    } $($rest:tt)*) => {
+        $v.push((
+            $name,
+            stringify!($name).to_lowercase(),
+            vec![$(field_name(stringify!($name), stringify!($fname))),*],
+        ));
+        layouts!(@names $v; $($rest)*);
+    };
+    (@names $v:ident; $(#[$doc:meta])* boxes $fname:ident {
+        $($(#[$bdoc:meta])* $name:ident : $vty:tt),* $(,)?
+    } $($rest:tt)*) => {
+        $( $v.push(($name, stringify!($name).to_lowercase(), vec!["value".to_string()])); )*
+        layouts!(@names $v; $($rest)*);
+    };
+
     // ---- entry point ----
     ($($table:tt)*) => {
         layouts!(@types 0; $($table)*);
@@ -227,6 +250,20 @@ macro_rules! layouts {
             let mut types = Vec::with_capacity(NUM_TYPES as usize);
             layouts!(@subtypes types; $($table)*);
             types
+        }
+
+        /// Every type of the rec group with its name and its fields' names (struct types),
+        /// for the output's `name` section: the constant in lower case (`membox`), and each
+        /// field's constant without the type's prefix (`MEMBOX_PAGES` → `pages`; a box's one
+        /// field is `value`). In index order.
+        #[expect(
+            clippy::vec_init_then_push,
+            reason = "the pushes come from walking the layout table"
+        )]
+        pub fn type_names() -> Vec<(u32, String, Vec<String>)> {
+            let mut names = Vec::new();
+            layouts!(@names names; $($table)*);
+            names
         }
 
         /// Every box type of the rec group with the value type its single mutable field
@@ -336,6 +373,16 @@ layouts! {
         /// `(mut i32)`: the number of slots ever allocated.
         HANDLE_TABLE_LEN: (mut i32),
     }
+}
+
+/// The name of field constant `field` of struct `ty`: without the `{ty}_` prefix, in lower
+/// case.
+fn field_name(ty: &str, field: &str) -> String {
+    field
+        .strip_prefix(ty)
+        .and_then(|f| f.strip_prefix('_'))
+        .unwrap_or(field)
+        .to_lowercase()
 }
 
 fn sub_type(inner: CompositeInnerType) -> SubType {

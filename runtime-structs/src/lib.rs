@@ -76,5 +76,5 @@ pub use helpers::{
 pub use layout::{
     BOX_CLOSURE, BOX_EXTERN, BOX_F32, BOX_F64, BOX_I32, BOX_I64, BYTES, CLOSURE, EXTERN_TABLEBOX,
     EXTERNS, FUNCS, HANDLE_TABLE, HANDLES, MEMBOX, NUM_TYPES, TABLEBOX, box_type_for, box_types,
-    field, rec_group, ref_non_null, ref_null,
+    field, rec_group, ref_non_null, ref_null, type_names,
 };
