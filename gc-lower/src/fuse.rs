@@ -114,15 +114,49 @@ pub struct OutFunction {
     pub locals: Vec<(u32, String)>,
 }
 
-/// The lowering in progress: inputs, decisions, and the output's index spaces.
+/// The lowering in progress: its inputs, its decisions (layouts, instance slots), the output
+/// module being assembled, and what it has made on demand. Each group is its own struct, so a
+/// phase names what it touches (`self.out.funcs`, `self.input.infos`).
 pub struct Lowerer<'a, 'data> {
-    pub(crate) front: &'a Front<'data>,
-    pub(crate) graph: &'a InstanceGraph,
-    pub(crate) infos: PrimaryMap<StaticModuleIndex, ModuleInfo<'data>>,
-    pub(crate) host: &'a HostInterface,
+    /// What is lowered: read-only once laid out.
+    pub(crate) input: Inputs<'a, 'data>,
+    /// Where each static module's items went in the output.
     pub(crate) layouts: SecondaryMap<StaticModuleIndex, ModuleLayout>,
-    /// Whether the runtime-structs rec group and helpers are in the output.
-    pub(crate) gc: bool,
+    /// Where each reified instance's vmctx lives once it is built.
+    pub(crate) instance_slots: SecondaryMap<RuntimeInstanceIndex, Option<InstanceSlot>>,
+    /// The output module's index spaces.
+    pub(crate) out: OutputModule,
+    /// Functions and globals made on demand, once each.
+    pub(crate) made: Made,
+    /// The resource machinery's state (see `resources.rs`).
+    pub(crate) resources: ResourceState,
+    /// While an instance's constructor is emitted: where its code finds the vmctxs of
+    /// instances (see [`Lowerer::push_instance_vmctx`]).
+    pub(crate) constructor_scope: Option<crate::instantiate::ConstructorScope>,
+    /// What kind of output is made, and how.
+    pub(crate) settings: Settings,
+    /// Warnings for the user (one line each, e.g. dropped DWARF), which [`crate::lower_with_warnings`]
+    /// returns instead of printing: the library never writes to stderr.
+    pub(crate) warnings: Vec<String>,
+}
+
+/// The inputs of a lowering.
+pub(crate) struct Inputs<'a, 'data> {
+    /// The translated component.
+    pub(crate) front: &'a Front<'data>,
+    /// Its core instances and what each instantiation's imports resolve to.
+    pub(crate) graph: &'a InstanceGraph,
+    /// What each static module holds (validated).
+    pub(crate) infos: PrimaryMap<StaticModuleIndex, ModuleInfo<'data>>,
+    /// The host interface: the output's imports and exports.
+    pub(crate) host: &'a HostInterface,
+    /// The names and metadata of each laid-out static module (see `crate::names`).
+    pub(crate) names: HashMap<StaticModuleIndex, InputNames>,
+}
+
+/// The output module under construction: its index spaces in output order.
+#[derive(Default)]
+pub(crate) struct OutputModule {
     /// The output's types after the runtime-structs rec group, in order.
     pub(crate) types: Vec<we::SubType>,
     /// The sizes of the rec groups that `types` is made of, in order.
@@ -133,58 +167,79 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) mirrors: HashMap<(StaticModuleIndex, TypeForm), Vec<u32>>,
     /// The output type of each host import.
     pub(crate) import_types: Vec<u32>,
+    /// The defined functions, in index order after the imports.
     pub(crate) funcs: Vec<OutFunction>,
-    pub(crate) helpers: HashMap<runtime_structs::Helper, OutFunc>,
+    /// The number of imported functions (the host imports).
+    pub(crate) num_imported_funcs: u32,
+    /// The globals: type, initializer and name.
     pub(crate) globals: Vec<(we::GlobalType, we::ConstExpr, String)>,
+    /// The memories of unreified modules.
     pub(crate) memories: Vec<we::MemoryType>,
+    /// The tables of unreified modules (and the module-graph form's `late` table), with their
+    /// initializers.
     pub(crate) tables: Vec<(we::TableType, Option<we::ConstExpr>)>,
+    /// The tags.
     pub(crate) tags: Vec<we::TagType>,
+    /// The data segments' bytes.
     pub(crate) datas: Vec<Vec<u8>>,
     /// Output data segments that stay active: (output memory, offset) by segment index. The
     /// others are passive.
     pub(crate) active_datas: HashMap<u32, (u32, u32)>,
+    /// The element segments.
     pub(crate) elems: Vec<we::ElementSegment<'static>>,
+    /// Functions referenced by `ref.func` outside element segments, declared in one.
     pub(crate) declared: BTreeSet<u32>,
+    /// The exports: name, kind, index.
     pub(crate) exports: Vec<(String, we::ExportKind, u32)>,
-    /// Where each reified instance's vmctx lives once it is built.
-    pub(crate) instance_slots: SecondaryMap<RuntimeInstanceIndex, Option<InstanceSlot>>,
-    /// While an instance's constructor is emitted: where its code finds the vmctxs of
-    /// instances (see [`Lowerer::push_instance_vmctx`]).
-    pub(crate) constructor_scope: Option<crate::instantiate::ConstructorScope>,
+    /// Names of the data segments gc-lower adds (segment tables, data lengths), by index.
+    pub(crate) glue_data_names: HashMap<u32, String>,
+}
+
+/// Functions and globals made on demand, each once, by what they are for.
+#[derive(Default)]
+pub(crate) struct Made {
+    /// The runtime helpers (`gc-lower:i32.load`, …).
+    pub(crate) helpers: HashMap<runtime_structs::Helper, OutFunc>,
+    /// The trampolines of the component's canonical functions.
+    pub(crate) trampolines: HashMap<TrampolineIndex, OutFunc>,
+    /// The entry thunks that closures of each target call.
+    pub(crate) entry_thunks: HashMap<FuncTarget, OutFunc>,
+    /// The wrappers that bind a reified function to its instance.
+    pub(crate) bound: HashMap<FuncTarget, OutFunc>,
+    /// Specialized template functions: (template, binding, template function).
+    pub(crate) template_funcs: HashMap<(&'static str, crate::layout::Binding, u32), OutFunc>,
+    /// The function raising each trap reason (see [`Lowerer::trap_func`]).
+    pub(crate) trap_funcs: HashMap<String, OutFunc>,
     /// The constructors of reified instances, by parameter types and body: instances whose
     /// constructors are the same code share one function.
     pub(crate) constructors: HashMap<(Vec<u32>, Vec<u8>), OutFunc>,
     /// How many constructors each module has, for their names (`mN:new`, `mN:new.2`, …).
     pub(crate) constructors_of: HashMap<StaticModuleIndex, u32>,
-    /// Names of the data segments gc-lower adds (segment tables, data lengths), by index.
-    pub(crate) glue_data_names: HashMap<u32, String>,
+    /// The flags global of each component instance (may leave, may enter).
     pub(crate) flags: HashMap<RuntimeComponentInstanceIndex, OutGlobal>,
-    pub(crate) trampolines: HashMap<TrampolineIndex, OutFunc>,
-    pub(crate) entry_thunks: HashMap<FuncTarget, OutFunc>,
-    pub(crate) bound: HashMap<FuncTarget, OutFunc>,
-    /// Specialized template functions: (template, binding, template function).
-    pub(crate) template_funcs: HashMap<(&'static str, crate::layout::Binding, u32), OutFunc>,
+}
+
+/// The resource machinery's state (see `resources.rs`).
+#[derive(Default)]
+pub(crate) struct ResourceState {
     /// The resources template's binding (its globals and lookup functions), once created.
     pub(crate) resource_binding: Option<crate::layout::Binding>,
-    /// Set while an own handle moves from the host's table into the guest's (see
-    /// `resources.rs`).
+    /// Set while an own handle moves from the host's table into the guest's.
     pub(crate) moving_from_host: Option<OutGlobal>,
     /// The borrows the host lends into export calls, which the output ends when the call
-    /// exits (see `resources.rs`), once created.
+    /// exits, once created.
     pub(crate) host_lends: Option<crate::layout::HostLends>,
-    pub(crate) num_imported_funcs: u32,
+}
+
+/// What kind of output a lowering makes, and how.
+pub(crate) struct Settings {
+    /// Whether the runtime-structs rec group and helpers are in the output.
+    pub(crate) gc: bool,
+    /// How loads and stores on reified memories are emitted.
+    pub(crate) memory_access: crate::memory_access::MemoryAccess,
     /// Module-graph form only (see [`Lowerer::new_trampolines`]): functions of core instances,
     /// which the trampolines module calls through its `late` table.
     pub(crate) late: Option<LateFuncs>,
-    /// How loads and stores on reified memories are emitted.
-    pub(crate) memory_access: crate::memory_access::MemoryAccess,
-    /// The names and metadata of each laid-out static module (see `crate::names`).
-    pub(crate) names: HashMap<StaticModuleIndex, InputNames>,
-    /// Warnings for the user (one line each, e.g. dropped DWARF), which [`crate::lower_with_warnings`]
-    /// returns instead of printing: the library never writes to stderr.
-    pub(crate) warnings: Vec<String>,
-    /// The function raising each trap reason (see [`Lowerer::trap_func`]), once created.
-    pub(crate) trap_funcs: HashMap<String, OutFunc>,
 }
 
 /// The functions of other core instances that the module-graph form's trampolines module calls
@@ -468,47 +523,25 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 )
             });
         let mut lw = Lowerer {
-            front,
-            graph,
-            infos,
-            host,
+            input: Inputs {
+                front,
+                graph,
+                infos,
+                host,
+                names: HashMap::new(),
+            },
             layouts: SecondaryMap::new(),
-            gc,
-            types: Vec::new(),
-            groups: Vec::new(),
-            interned: HashMap::new(),
-            mirrors: HashMap::new(),
-            import_types: Vec::new(),
-            funcs: Vec::new(),
-            helpers: HashMap::new(),
-            globals: Vec::new(),
-            memories: Vec::new(),
-            tables: Vec::new(),
-            tags: Vec::new(),
-            datas: Vec::new(),
-            active_datas: HashMap::new(),
-            elems: Vec::new(),
-            declared: BTreeSet::new(),
-            exports: Vec::new(),
             instance_slots: SecondaryMap::new(),
+            out: OutputModule::default(),
+            made: Made::default(),
+            resources: ResourceState::default(),
             constructor_scope: None,
-            constructors: HashMap::new(),
-            constructors_of: HashMap::new(),
-            glue_data_names: HashMap::new(),
-            flags: HashMap::new(),
-            trampolines: HashMap::new(),
-            entry_thunks: HashMap::new(),
-            bound: HashMap::new(),
-            template_funcs: HashMap::new(),
-            resource_binding: None,
-            moving_from_host: None,
-            host_lends: None,
-            num_imported_funcs: 0,
-            late,
-            memory_access: Default::default(),
-            names: HashMap::new(),
+            settings: Settings {
+                gc,
+                memory_access: Default::default(),
+                late,
+            },
             warnings: Vec::new(),
-            trap_funcs: HashMap::new(),
         };
         lw.layout(reified)?;
         Ok(lw)
@@ -529,8 +562,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             &SecondaryMap::new(),
             Some(LateFuncs::default()),
         )?;
-        let table = lw.tables.len() as u32;
-        lw.tables.push((
+        let table = lw.out.tables.len() as u32;
+        lw.out.tables.push((
             we::TableType {
                 element_type: we::RefType::FUNCREF,
                 table64: false,
@@ -540,16 +573,17 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             },
             None,
         ));
-        lw.exports
+        lw.out
+            .exports
             .push(("late".into(), we::ExportKind::Table, table));
-        lw.late.as_mut().expect("module-graph form").table = table;
+        lw.settings.late.as_mut().expect("module-graph form").table = table;
         Ok(lw)
     }
 
     /// A function that calls the function `name` of core instance `instance` through the
     /// `late` table (module-graph form).
     fn late_func(&mut self, instance: RuntimeInstanceIndex, name: String, ty: u32) -> OutFunc {
-        let late = self.late.as_mut().expect("module-graph form");
+        let late = self.settings.late.as_mut().expect("module-graph form");
         let key = (instance, name);
         if let Some(f) = late.stubs.get(&key) {
             return *f;
@@ -565,16 +599,16 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         ins.i32_const(k as i32).call_indirect(table, ty).end();
         let f = self.add_func(ty, format!("late{k}:{}", key.1), body);
-        let late = self.late.as_mut().expect("module-graph form");
+        let late = self.settings.late.as_mut().expect("module-graph form");
         late.stubs.insert(key, f);
         let minimum = late.entries.len() as u64;
-        self.tables[table as usize].0.minimum = minimum;
+        self.out.tables[table as usize].0.minimum = minimum;
         f
     }
 
     /// The first type index after the runtime-structs rec group.
     fn type_base(&self) -> u32 {
-        if self.gc {
+        if self.settings.gc {
             runtime_structs::NUM_TYPES
         } else {
             0
@@ -594,10 +628,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// Interns a rec group of function types; returns the index of its first type. Equal
     /// groups are one group, as the engine's canonicalization would make them anyway.
     fn rec_group(&mut self, defs: Vec<FuncTypeDef>) -> u32 {
-        if let Some(t) = self.interned.get(&defs) {
+        if let Some(t) = self.out.interned.get(&defs) {
             return *t;
         }
-        let base = self.type_base() + self.types.len() as u32;
+        let base = self.type_base() + self.out.types.len() as u32;
         for def in &defs {
             let mut sub = func_sub_type(&def.params, &def.results);
             sub.is_final = def.is_final;
@@ -605,10 +639,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 SuperType::InGroup(k) => base + k,
                 SuperType::Out(t) => t,
             });
-            self.types.push(sub);
+            self.out.types.push(sub);
         }
-        self.groups.push(defs.len() as u32);
-        self.interned.insert(defs, base);
+        self.out.groups.push(defs.len() as u32);
+        self.out.interned.insert(defs, base);
         base
     }
 
@@ -617,16 +651,16 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// engine's type canonicalization and subtyping see exactly what they see natively.
     /// Mirrored once per module and form.
     pub fn module_types(&mut self, m: StaticModuleIndex, form: TypeForm) -> Result<Vec<u32>> {
-        if let Some(types) = self.mirrors.get(&(m, form)) {
+        if let Some(types) = self.out.mirrors.get(&(m, form)) {
             return Ok(types.clone());
         }
         let mut out: Vec<u32> = Vec::new();
-        for group in self.infos[m].rec_groups.clone() {
+        for group in self.input.infos[m].rec_groups.clone() {
             let mut defs = Vec::new();
             for t in group.clone() {
-                let shape = self.infos[m].type_shapes[t as usize];
+                let shape = self.input.infos[m].type_shapes[t as usize];
                 let (mut params, results) =
-                    self.map_func_type(&self.infos[m].types[t as usize], form.closures)?;
+                    self.map_func_type(&self.input.infos[m].types[t as usize], form.closures)?;
                 if form.entry {
                     params.push(ANYREF);
                 }
@@ -647,7 +681,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let base = self.rec_group(defs);
             out.extend((0..group.len() as u32).map(|k| base + k));
         }
-        self.mirrors.insert((m, form), out.clone());
+        self.out.mirrors.insert((m, form), out.clone());
         Ok(out)
     }
 
@@ -675,7 +709,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// Params and results of output type `ty` (a func type).
     pub fn func_type_of(&self, ty: u32) -> (Vec<we::ValType>, Vec<we::ValType>) {
-        let sub = &self.types[(ty - self.type_base()) as usize];
+        let sub = &self.out.types[(ty - self.type_base()) as usize];
         match &sub.composite_type.inner {
             we::CompositeInnerType::Func(f) => (f.params().to_vec(), f.results().to_vec()),
             _ => unreachable!("type {ty} is not a function type"),
@@ -683,8 +717,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     fn add_func_slot(&mut self, ty: u32, name: String) -> OutFunc {
-        let index = self.num_imported_funcs + self.funcs.len() as u32;
-        self.funcs.push(OutFunction {
+        let index = self.out.num_imported_funcs + self.out.funcs.len() as u32;
+        self.out.funcs.push(OutFunction {
             ty,
             origin: None,
             body: None,
@@ -696,8 +730,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// The origin of function `f` (see [`OutFunction::origin`]).
     fn origin(&self, f: OutFunc) -> Option<(StaticModuleIndex, u32)> {
-        let slot = f.0.checked_sub(self.num_imported_funcs)?;
-        self.funcs[slot as usize].origin
+        let slot = f.0.checked_sub(self.out.num_imported_funcs)?;
+        self.out.funcs[slot as usize].origin
     }
 
     /// Adds a glue function with its body; its output name is `name` prefixed with
@@ -708,7 +742,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             false => format!("gc-lower:{name}"),
         };
         let f = self.add_func_slot(ty, name);
-        self.funcs[(f.0 - self.num_imported_funcs) as usize].body = Some(body);
+        self.out.funcs[(f.0 - self.out.num_imported_funcs) as usize].body = Some(body);
         f
     }
 
@@ -719,14 +753,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         init: we::ConstExpr,
         name: String,
     ) -> OutGlobal {
-        self.globals.push((ty, init, name));
-        OutGlobal(self.globals.len() as u32 - 1)
+        self.out.globals.push((ty, init, name));
+        OutGlobal(self.out.globals.len() as u32 - 1)
     }
 
     fn layout(&mut self, reified: &SecondaryMap<StaticModuleIndex, bool>) -> Result<()> {
         // Host imports come first in the function index space.
         let mut import_types = Vec::new();
-        for (_, _, ty) in self.host.core_imports() {
+        for (_, _, ty) in self.input.host.core_imports() {
             let params: Vec<_> = ty
                 .params()
                 .iter()
@@ -739,9 +773,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 .collect::<Result<_>>()?;
             import_types.push(self.func_type(&params, &results));
         }
-        self.num_imported_funcs = import_types.len() as u32;
-        self.import_types = import_types;
-        if self.late.is_some() {
+        self.out.num_imported_funcs = import_types.len() as u32;
+        self.out.import_types = import_types;
+        if self.settings.late.is_some() {
             // The module-graph form's trampolines module holds no static module.
             return Ok(());
         }
@@ -749,9 +783,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         // Runtime helpers are added when first used (see `helper`).
 
         // Module types and function ranges, for every instantiated module.
-        let modules: Vec<StaticModuleIndex> = self.front.modules.keys().collect();
+        let modules: Vec<StaticModuleIndex> = self.input.front.modules.keys().collect();
         for &m in &modules {
-            if self.graph.instances_of[m].is_empty() {
+            if self.input.graph.instances_of[m].is_empty() {
                 continue;
             }
             let is_reified = reified[m];
@@ -767,21 +801,21 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 },
             )?;
             let mut sigs = Vec::new();
-            for ft in self.infos[m].types.clone() {
+            for ft in self.input.infos[m].types.clone() {
                 sigs.push(self.map_func_type(&ft, is_reified)?);
             }
             self.layouts[m] = layout;
             if is_reified {
                 // The vmctx type is created now so that signatures can name it.
-                let ty = self.type_base() + self.types.len() as u32;
-                self.types.push(func_sub_type(&[], &[])); // placeholder, replaced below
-                self.groups.push(1);
+                let ty = self.type_base() + self.out.types.len() as u32;
+                self.out.types.push(func_sub_type(&[], &[])); // placeholder, replaced below
+                self.out.groups.push(1);
                 self.layouts[m].vmctx = Some(Vmctx {
                     ty,
                     ..Vmctx::default()
                 });
             }
-            let names = InputNames::parse(self.front.modules[m].wasm);
+            let names = InputNames::parse(self.input.front.modules[m].wasm);
             if !names.dwarf.is_empty() {
                 self.warnings.push(format!(
                     "dropping the DWARF debug info of core module `{}` ({}): the lowering \
@@ -790,8 +824,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     names.dwarf.join(", ")
                 ));
             }
-            let nimp = self.infos[m].num_imported_funcs as usize;
-            let defined: Vec<u32> = self.infos[m].funcs[nimp..].to_vec();
+            let nimp = self.input.infos[m].num_imported_funcs as usize;
+            let defined: Vec<u32> = self.input.infos[m].funcs[nimp..].to_vec();
             let mut defined_sigs = Vec::new();
             let mut first = None;
             for (i, t) in defined.iter().enumerate() {
@@ -809,28 +843,28 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 let index = (nimp + i) as u32;
                 let f = self.add_func_slot(sig, names.func_name(m.as_u32(), index));
                 let num_params = sigs[*t as usize].0.len() as u32;
-                let slot = &mut self.funcs[(f.0 - self.num_imported_funcs) as usize];
+                let slot = &mut self.out.funcs[(f.0 - self.out.num_imported_funcs) as usize];
                 slot.origin = Some((m, *t));
                 slot.locals = names.local_names(index, num_params, is_reified);
                 first.get_or_insert(f.0);
             }
             self.layouts[m].defined_sigs = defined_sigs;
-            self.names.insert(m, names);
+            self.input.names.insert(m, names);
             self.layouts[m].func_base = first.unwrap_or(0);
         }
 
         // Instance slots, in instantiation order: a global per instance for a module
         // instantiated fewer than `INSTANCE_ARRAY_MIN` times, else an element of one array per
         // module, so that the instantiation routine can build runs of its instances in a loop.
-        let instances: Vec<_> = self.graph.instances.keys().collect();
+        let instances: Vec<_> = self.input.graph.instances.keys().collect();
         let mut arrays: HashMap<StaticModuleIndex, (OutGlobal, u32, u32)> = HashMap::new();
         for &i in &instances {
-            let m = self.graph.instances[i].module;
+            let m = self.input.graph.instances[i].module;
             let Some(v) = &self.layouts[m].vmctx else {
                 continue;
             };
             let vty = v.ty;
-            let count = self.graph.instances_of[m].len();
+            let count = self.input.graph.instances_of[m].len();
             if count < INSTANCE_ARRAY_MIN {
                 let ty = we::GlobalType {
                     val_type: ref_null(vty),
@@ -847,8 +881,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             if !arrays.contains_key(&m) {
                 // `(array (mut (ref null $vmctx)))`, a rec group of its own.
-                let ty = self.type_base() + self.types.len() as u32;
-                self.types.push(we::SubType {
+                let ty = self.type_base() + self.out.types.len() as u32;
+                self.out.types.push(we::SubType {
                     is_final: true,
                     supertype_idx: None,
                     composite_type: we::CompositeType {
@@ -861,7 +895,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         describes: None,
                     },
                 });
-                self.groups.push(1);
+                self.out.groups.push(1);
                 let global_ty = we::GlobalType {
                     val_type: we::ValType::Ref(we::RefType {
                         nullable: false,
@@ -886,24 +920,24 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             *next += 1;
         }
         for &m in &modules {
-            if self.graph.instances_of[m].is_empty() {
+            if self.input.graph.instances_of[m].is_empty() {
                 continue;
             }
-            self.layouts[m].data_base = self.datas.len() as u32;
-            for d in &self.infos[m].datas {
-                self.datas.push(d.data.to_vec());
+            self.layouts[m].data_base = self.out.datas.len() as u32;
+            for d in &self.input.infos[m].datas {
+                self.out.datas.push(d.data.to_vec());
             }
         }
         // Unreified instances import state only from unreified ones (see `plan_reified`), so
         // laying them out in instantiation order always finds their imports in place.
         for &i in &instances {
-            let m = self.graph.instances[i].module;
+            let m = self.input.graph.instances[i].module;
             if !self.layouts[m].reified {
                 self.layout_native(m, i)?;
             }
         }
         for &m in &modules {
-            if self.layouts[m].reified && !self.graph.instances_of[m].is_empty() {
+            if self.layouts[m].reified && !self.input.graph.instances_of[m].is_empty() {
                 self.layout_vmctx(m)?;
             }
         }
@@ -961,15 +995,15 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         m: StaticModuleIndex,
         instance: RuntimeInstanceIndex,
     ) -> Result<()> {
-        let args = self.graph.instances[instance].args.clone();
-        let info = &self.infos[m];
+        let args = self.input.graph.instances[instance].args.clone();
+        let info = &self.input.infos[m];
         let mut imported_funcs = Vec::new();
         let func_pos = info.import_position.funcs.clone();
         for pos in func_pos {
             imported_funcs.push(self.resolve_func(&args[pos])?);
         }
         let mut memories = Vec::new();
-        for pos in self.infos[m].import_position.memories.clone() {
+        for pos in self.input.infos[m].import_position.memories.clone() {
             match self.resolve_memory(&args[pos])? {
                 StateTarget::Native(x) => memories.push(x),
                 StateTarget::Boxed { .. } => {
@@ -977,11 +1011,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 }
             }
         }
-        let defined_memories =
-            self.infos[m].memories[self.infos[m].num_imported_memories as usize..].to_vec();
+        let defined_memories = self.input.infos[m].memories
+            [self.input.infos[m].num_imported_memories as usize..]
+            .to_vec();
         for mt in defined_memories {
-            memories.push(self.memories.len() as u32);
-            self.memories.push(we::MemoryType {
+            memories.push(self.out.memories.len() as u32);
+            self.out.memories.push(we::MemoryType {
                 minimum: mt.initial,
                 maximum: mt.maximum,
                 memory64: false,
@@ -990,7 +1025,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             });
         }
         let mut tables = Vec::new();
-        for pos in self.infos[m].import_position.tables.clone() {
+        for pos in self.input.infos[m].import_position.tables.clone() {
             match self.resolve_table(&args[pos])? {
                 StateTarget::Native(x) => tables.push(x),
                 StateTarget::Boxed { .. } => {
@@ -999,7 +1034,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
         }
         let mut globals = Vec::new();
-        for pos in self.infos[m].import_position.globals.clone() {
+        for pos in self.input.infos[m].import_position.globals.clone() {
             match self.resolve_global(&args[pos])? {
                 GlobalTarget::Native(g) => globals.push(g.0),
                 GlobalTarget::Field { .. } => {
@@ -1008,7 +1043,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
         }
         let mut tags = Vec::new();
-        for pos in self.infos[m].import_position.tags.clone() {
+        for pos in self.input.infos[m].import_position.tags.clone() {
             tags.push(self.resolve_tag(&args[pos])?);
         }
         let layout = &mut self.layouts[m];
@@ -1018,7 +1053,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         layout.tags = tags;
         // Defined tables, globals and tags need the renumbering of their init expressions, so
         // they are added after the layout is in place.
-        let info = &self.infos[m];
+        let info = &self.input.infos[m];
         let defined_tables: Vec<_> = info.tables[info.num_imported_tables as usize..]
             .iter()
             .cloned()
@@ -1036,8 +1071,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 .renumber(m)
                 .ref_type(tt.element_type)
                 .map_err(|e| anyhow!("{e}"))?;
-            let index = self.tables.len() as u32;
-            self.tables.push((
+            let index = self.out.tables.len() as u32;
+            self.out.tables.push((
                 we::TableType {
                     element_type,
                     minimum: tt.initial,
@@ -1059,7 +1094,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     shared: false,
                 },
                 init,
-                match self.names.get(&m) {
+                match self.input.names.get(&m) {
                     Some(names) => names.item_name(
                         m.as_u32(),
                         crate::names::ItemKind::Global,
@@ -1075,8 +1110,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             self.layouts[m].globals.push(index.0);
         }
         for tag in defined_tags {
-            let index = self.tags.len() as u32;
-            self.tags.push(we::TagType {
+            let index = self.out.tags.len() as u32;
+            self.out.tags.push(we::TagType {
                 kind: we::TagKind::Exception,
                 func_type_idx: self.layouts[m].types[tag.func_type_idx as usize],
             });
@@ -1084,11 +1119,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         self.keep_data_active(m);
         // Element segments become passive (or stay declarative) output segments.
-        self.layouts[m].elem_base = self.elems.len() as u32;
-        let elements = self.infos[m].elements.clone();
+        self.layouts[m].elem_base = self.out.elems.len() as u32;
+        let elements = self.input.infos[m].elements.clone();
         for e in &elements {
             let seg = self.native_element(m, e)?;
-            self.elems.push(seg);
+            self.out.elems.push(seg);
         }
         Ok(())
     }
@@ -1100,7 +1135,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// trap, and they keep their order; the output applies them when it is instantiated,
     /// which costs no code in the instantiation routine. Other segments are applied there.
     fn keep_data_active(&mut self, m: StaticModuleIndex) {
-        let info = &self.infos[m];
+        let info = &self.input.infos[m];
         let nimp = info.num_imported_memories as usize;
         let mut keep = Vec::new();
         for mi in nimp..info.memories.len() {
@@ -1141,7 +1176,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         let base = self.layouts[m].data_base;
         for (d, place) in keep {
-            self.active_datas.insert(base + d, place);
+            self.out.active_datas.insert(base + d, place);
         }
     }
 
@@ -1155,7 +1190,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// core wasm. The instantiation routine then costs one call per instance, not code per
     /// segment.
     fn data_init_loop(&mut self, m: StaticModuleIndex, v: &Vmctx) -> Result<Option<OutFunc>> {
-        let info = &self.infos[m];
+        let info = &self.input.infos[m];
         let mut memory = None;
         let mut entries = Vec::new();
         for (d, seg) in info.datas.iter().enumerate() {
@@ -1186,7 +1221,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let mut table = Vec::with_capacity(12 * entries.len());
         for &(d, offset) in &entries {
             let out = (self.layouts[m].data_base as usize) + d;
-            let bytes = std::mem::take(&mut self.datas[out]);
+            let bytes = std::mem::take(&mut self.out.datas[out]);
             table.extend_from_slice(&offset.to_le_bytes());
             table.extend_from_slice(&(blob.len() as u32).to_le_bytes());
             table.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
@@ -1195,16 +1230,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let blob_len = u32::try_from(blob.len())
             .map_err(|_| not_yet("active data segments of more than 4 GiB in a module"))?;
         let label = self
+            .input
             .names
             .get(&m)
             .map_or_else(|| format!("module{}", m.as_u32()), |n| n.label(m.as_u32()));
-        let blob_segment = self.datas.len() as u32;
-        self.datas.push(blob);
-        self.glue_data_names
+        let blob_segment = self.out.datas.len() as u32;
+        self.out.datas.push(blob);
+        self.out
+            .glue_data_names
             .insert(blob_segment, format!("gc-lower:{label}:active-data"));
-        let table_segment = self.datas.len() as u32;
-        self.datas.push(table);
-        self.glue_data_names
+        let table_segment = self.out.datas.len() as u32;
+        self.out.datas.push(table);
+        self.out
+            .glue_data_names
             .insert(table_segment, format!("gc-lower:{label}:active-data-table"));
         let words = 3 * entries.len() as i32;
 
@@ -1256,12 +1294,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     fn layout_vmctx(&mut self, m: StaticModuleIndex) -> Result<()> {
-        let instances = self.graph.instances_of[m].clone();
+        let instances = self.input.graph.instances_of[m].clone();
         let mut v = self.layouts[m]
             .vmctx
             .take()
             .expect("reified module has a vmctx");
-        let info = &self.infos[m];
+        let info = &self.input.infos[m];
         let nmem = info.memories.len();
         let ntab = info.tables.len();
         let mem_positions = info.import_position.memories.clone();
@@ -1271,7 +1309,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             if let Some(&pos) = mem_positions.get(mi) {
                 let mut targets = Vec::new();
                 for &i in &instances {
-                    let arg = self.graph.instances[i].args[pos].clone();
+                    let arg = self.input.graph.instances[i].args[pos].clone();
                     targets.push(self.resolve_memory(&arg)?);
                 }
                 if let StateTarget::Native(x) = targets[0]
@@ -1283,12 +1321,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             v.memories.push(slot);
         }
         for t in 0..ntab {
-            let kind = self.infos[m].table_kind(t as u32)?;
+            let kind = self.input.infos[m].table_kind(t as u32)?;
             let f = v.add(kind.table_ref());
             v.tables.push(f);
         }
         // Globals: imported ones bound to one native global in every instance stay static.
-        let info = &self.infos[m];
+        let info = &self.input.infos[m];
         let exported_globals: BTreeSet<u32> = info
             .exports
             .iter()
@@ -1302,7 +1340,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let slot = if let Some(&pos) = global_positions.get(g) {
                 let mut targets = Vec::new();
                 for &i in &instances {
-                    targets.push(self.resolve_global_static(&self.graph.instances[i].args[pos])?);
+                    targets.push(
+                        self.resolve_global_static(&self.input.graph.instances[i].args[pos])?,
+                    );
                 }
                 match targets[0] {
                     Some(out) if targets.iter().all(|t| *t == targets[0]) => {
@@ -1339,11 +1379,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             v.globals.push(slot);
         }
         // Imported functions: static when every instance calls the same target.
-        let func_positions = self.infos[m].import_position.funcs.clone();
+        let func_positions = self.input.infos[m].import_position.funcs.clone();
         for pos in func_positions {
             let mut targets = Vec::new();
             for &i in &instances {
-                targets.push(self.resolve_func(&self.graph.instances[i].args[pos])?);
+                targets.push(self.resolve_func(&self.input.graph.instances[i].args[pos])?);
             }
             let imported = if targets.iter().all(|t| *t == targets[0]) {
                 ImportedFunc::Static(targets[0])
@@ -1352,7 +1392,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             };
             v.imported_funcs.push(imported);
         }
-        let datas = &self.infos[m].datas;
+        let datas = &self.input.infos[m].datas;
         if !datas.is_empty() {
             v.datas = Some(v.add(ref_null(runtime_structs::HANDLES)));
             let mut lengths = Vec::with_capacity(4 * datas.len());
@@ -1363,22 +1403,24 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 };
                 lengths.extend_from_slice(&len.to_le_bytes());
             }
-            v.data_lengths = self.datas.len() as u32;
-            self.datas.push(lengths);
+            v.data_lengths = self.out.datas.len() as u32;
+            self.out.datas.push(lengths);
             let label = self
+                .input
                 .names
                 .get(&m)
                 .map_or_else(|| format!("module{}", m.as_u32()), |n| n.label(m.as_u32()));
-            self.glue_data_names
+            self.out
+                .glue_data_names
                 .insert(v.data_lengths, format!("gc-lower:{label}:data-lengths"));
             v.data_init = self.data_init_loop(m, &v)?;
         }
-        for e in 0..self.infos[m].elements.len() {
-            let kind = self.infos[m].element_kind(e as u32)?;
+        for e in 0..self.input.infos[m].elements.len() {
+            let kind = self.input.infos[m].element_kind(e as u32)?;
             let f = v.add(ref_null(kind.array()));
             v.elems.push(f);
         }
-        if !self.infos[m].tags.is_empty() {
+        if !self.input.infos[m].tags.is_empty() {
             return Err(crate::error::unsupported(
                 "exceptions in modules instantiated more than once (reified modules)",
             ));
@@ -1399,10 +1441,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         let idx = (v.ty - self.type_base()) as usize;
         debug_assert!(
-            self.types[idx].is_final,
+            self.out.types[idx].is_final,
             "the vmctx placeholder is a group of its own"
         );
-        self.types[idx] = we::SubType {
+        self.out.types[idx] = we::SubType {
             is_final: true,
             supertype_idx: None,
             composite_type: we::CompositeType {
@@ -1428,7 +1470,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     pub fn renumber(&self, m: StaticModuleIndex) -> Renumber<'_> {
         Renumber {
             layout: &self.layouts[m],
-            num_imported_funcs: self.infos[m].num_imported_funcs,
+            num_imported_funcs: self.input.infos[m].num_imported_funcs,
         }
     }
 
@@ -1436,23 +1478,23 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     pub fn resolve_func(&mut self, def: &CoreDef) -> Result<FuncTarget> {
         match def {
             CoreDef::Export(e) => {
-                let (instance, item) = self.graph.resolve(&self.front.modules, e)?;
+                let (instance, item) = self.input.graph.resolve(&self.input.front.modules, e)?;
                 let EntityIndex::Function(f) = item else {
                     bail!(
                         "core instance {} export is not a function",
                         instance.as_u32()
                     )
                 };
-                if self.late.is_some() {
+                if self.settings.late.is_some() {
                     // Called through the `late` table: the type must be the function's own.
-                    let m = self.graph.instances[instance].module;
-                    let t = self.infos[m].funcs[f.as_u32() as usize];
+                    let m = self.input.graph.instances[instance].module;
+                    let t = self.input.infos[m].funcs[f.as_u32() as usize];
                     let form = TypeForm {
                         closures: false,
                         entry: false,
                     };
                     let ty = self.module_types(m, form)?[t as usize];
-                    let name = crate::front::export_name(self.front, self.graph, e)?;
+                    let name = crate::front::export_name(self.input.front, self.input.graph, e)?;
                     return Ok(FuncTarget::Plain(self.late_func(e.instance, name, ty)));
                 }
                 self.func_of_instance(instance, f.as_u32())
@@ -1470,11 +1512,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         instance: RuntimeInstanceIndex,
         f: u32,
     ) -> Result<FuncTarget> {
-        let m = self.graph.instances[instance].module;
-        let nimp = self.infos[m].num_imported_funcs;
+        let m = self.input.graph.instances[instance].module;
+        let nimp = self.input.infos[m].num_imported_funcs;
         if f < nimp {
-            let pos = self.infos[m].import_position.funcs[f as usize];
-            let def = self.graph.instances[instance].args[pos].clone();
+            let pos = self.input.infos[m].import_position.funcs[f as usize];
+            let def = self.input.graph.instances[instance].args[pos].clone();
             return self.resolve_func(&def);
         }
         let func = OutFunc(self.layouts[m].func_base + (f - nimp));
@@ -1487,7 +1529,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     fn export_item(&self, def: &CoreDef) -> Result<(RuntimeInstanceIndex, EntityIndex)> {
         match def {
-            CoreDef::Export(e) => self.graph.resolve(&self.front.modules, e),
+            CoreDef::Export(e) => self.input.graph.resolve(&self.input.front.modules, e),
             _ => Err(not_yet(
                 "memories, tables or globals provided by the component runtime",
             )),
@@ -1500,9 +1542,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let EntityIndex::Memory(mi) = item else {
             bail!("export is not a memory")
         };
-        let m = self.graph.instances[instance].module;
+        let m = self.input.graph.instances[instance].module;
         let mi = mi.as_u32();
-        let info = &self.infos[m];
+        let info = &self.input.infos[m];
         if self.layouts[m].reified && mi >= info.num_imported_memories {
             let field = mi; // memory `i` owns field `i` of a vmctx
             return Ok(StateTarget::Boxed { instance, field });
@@ -1511,7 +1553,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         // whether or not this instance is reified).
         if mi < info.num_imported_memories {
             let pos = info.import_position.memories[mi as usize];
-            let def = self.graph.instances[instance].args[pos].clone();
+            let def = self.input.graph.instances[instance].args[pos].clone();
             return self.resolve_memory(&def);
         }
         Ok(StateTarget::Native(self.layouts[m].memories[mi as usize]))
@@ -1523,16 +1565,16 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let EntityIndex::Table(ti) = item else {
             bail!("export is not a table")
         };
-        let m = self.graph.instances[instance].module;
+        let m = self.input.graph.instances[instance].module;
         let ti = ti.as_u32();
         if self.layouts[m].reified {
-            let field = self.infos[m].memories.len() as u32 + ti;
+            let field = self.input.infos[m].memories.len() as u32 + ti;
             return Ok(StateTarget::Boxed { instance, field });
         }
-        let info = &self.infos[m];
+        let info = &self.input.infos[m];
         if ti < info.num_imported_tables {
             let pos = info.import_position.tables[ti as usize];
-            let def = self.graph.instances[instance].args[pos].clone();
+            let def = self.input.graph.instances[instance].args[pos].clone();
             return self.resolve_table(&def);
         }
         Ok(StateTarget::Native(self.layouts[m].tables[ti as usize]))
@@ -1547,7 +1589,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let EntityIndex::Global(gi) = item else {
             bail!("export is not a global")
         };
-        let m = self.graph.instances[instance].module;
+        let m = self.input.graph.instances[instance].module;
         let gi = gi.as_u32();
         if let Some(v) = &self.layouts[m].vmctx {
             if let Some(slot) = v.globals.get(gi as usize) {
@@ -1567,10 +1609,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             bail!("internal: global of a reified module resolved before its layout");
         }
-        let info = &self.infos[m];
+        let info = &self.input.infos[m];
         if gi < info.num_imported_globals {
             let pos = info.import_position.globals[gi as usize];
-            let def = self.graph.instances[instance].args[pos].clone();
+            let def = self.input.graph.instances[instance].args[pos].clone();
             return self.resolve_global(&def);
         }
         Ok(GlobalTarget::Native(OutGlobal(
@@ -1589,12 +1631,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let EntityIndex::Global(gi) = item else {
             bail!("export is not a global")
         };
-        let m = self.graph.instances[instance].module;
+        let m = self.input.graph.instances[instance].module;
         let gi = gi.as_u32();
-        let info = &self.infos[m];
+        let info = &self.input.infos[m];
         if gi < info.num_imported_globals {
             let pos = info.import_position.globals[gi as usize];
-            let def = self.graph.instances[instance].args[pos].clone();
+            let def = self.input.graph.instances[instance].args[pos].clone();
             return self.resolve_global_static(&def);
         }
         if self.layouts[m].reified {
@@ -1608,17 +1650,17 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let EntityIndex::Tag(ti) = item else {
             bail!("export is not a tag")
         };
-        let m = self.graph.instances[instance].module;
+        let m = self.input.graph.instances[instance].module;
         if self.layouts[m].reified {
             return Err(crate::error::unsupported(
                 "exceptions in modules instantiated more than once (reified modules)",
             ));
         }
         let ti = ti.as_u32();
-        let info = &self.infos[m];
+        let info = &self.input.infos[m];
         if ti < info.num_imported_tags {
             let pos = info.import_position.tags[ti as usize];
-            let def = self.graph.instances[instance].args[pos].clone();
+            let def = self.input.graph.instances[instance].args[pos].clone();
             return self.resolve_tag(&def);
         }
         Ok(self.layouts[m].tags[ti as usize])
@@ -1627,7 +1669,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// The flags global of a component instance: `may_leave` (1 = may leave), as FACT adapters
     /// read and write it.
     pub fn flags_global(&mut self, ci: RuntimeComponentInstanceIndex) -> OutGlobal {
-        if let Some(g) = self.flags.get(&ci) {
+        if let Some(g) = self.made.flags.get(&ci) {
             return *g;
         }
         let g = self.add_global(
@@ -1639,7 +1681,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             we::ConstExpr::i32_const(1),
             format!("flags{}", ci.as_u32()),
         );
-        self.flags.insert(ci, g);
+        self.made.flags.insert(ci, g);
         g
     }
 
@@ -1649,37 +1691,39 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// the canonical ABI's traps call it instead of executing `unreachable` themselves: the
     /// first frame of the trap's backtrace then names the reason, as wasmtime's message does.
     pub fn trap_func(&mut self, reason: &str) -> OutFunc {
-        if let Some(f) = self.trap_funcs.get(reason) {
+        if let Some(f) = self.made.trap_funcs.get(reason) {
             return *f;
         }
         let ty = self.func_type(&[], &[]);
         let mut body = we::Function::new([]);
         body.instructions().unreachable().end();
         let f = self.add_func(ty, format!("trap:{reason}"), body);
-        self.trap_funcs.insert(reason.to_string(), f);
+        self.made.trap_funcs.insert(reason.to_string(), f);
         f
     }
 
     /// The output function for trampoline `t`.
     pub fn trampoline(&mut self, t: TrampolineIndex) -> Result<OutFunc> {
-        if let Some(f) = self.trampolines.get(&t) {
+        if let Some(f) = self.made.trampolines.get(&t) {
             return Ok(*f);
         }
-        let t_def = &self.front.translation.trampolines[t];
+        let t_def = &self.input.front.translation.trampolines[t];
         let f = match t_def {
-            Trampoline::LowerImport { .. } if self.host.adapted_lowerings.contains_key(&t) => {
+            Trampoline::LowerImport { .. }
+                if self.input.host.adapted_lowerings.contains_key(&t) =>
+            {
                 // The guest calls the host adapter's entry instead (`crate::exchange`).
-                let def = self.host.adapted_lowerings[&t].clone();
+                let def = self.input.host.adapted_lowerings[&t].clone();
                 let target = self.resolve_func(&def)?;
                 self.plain_func(target)?
             }
             Trampoline::LowerImport { options, .. } => {
-                let Some(i) = self.host.import_of(t) else {
+                let Some(i) = self.input.host.import_of(t) else {
                     bail!("internal: trampoline {} has no host import", t.as_u32())
                 };
                 // Like wasmtime's trampoline: the lowering instance must be allowed to leave
                 // (it is not, for example, inside a post-return function called by an adapter).
-                let instance = self.front.translation.component.options[*options].instance;
+                let instance = self.input.front.translation.component.options[*options].instance;
                 let flags = self.flags_global(instance);
                 let import = OutFunc(i as u32);
                 let ty = self.out_func_type(import);
@@ -1711,11 +1755,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 }
                 let (op, from, to) = (*op, *from, *to);
                 let from = self.resolve_memory(&crate::host::memory_def(
-                    &self.front.translation.component,
+                    &self.input.front.translation.component,
                     from,
                 )?)?;
                 let to = self.resolve_memory(&crate::host::memory_def(
-                    &self.front.translation.component,
+                    &self.input.front.translation.component,
                     to,
                 )?)?;
                 self.transcoder(op, from, to)?
@@ -1746,7 +1790,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             Trampoline::ResourceDrop { instance, ty } => self.resource_drop(*instance, *ty)?,
             Trampoline::ResourceTransferOwn | Trampoline::ResourceTransferBorrow => {
                 let borrow = matches!(t_def, Trampoline::ResourceTransferBorrow);
-                if self.host.host_transfers.contains(&t) {
+                if self.input.host.host_transfers.contains(&t) {
                     self.host_resource_transfer(borrow)?
                 } else {
                     self.resource_transfer(borrow)?
@@ -1760,7 +1804,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 return Err(not_yet(format!("the `{name}` built-in")));
             }
         };
-        self.trampolines.insert(t, f);
+        self.made.trampolines.insert(t, f);
         Ok(f)
     }
 
@@ -1773,7 +1817,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             };
             return Ok(f);
         };
-        if let Some(f) = self.bound.get(&target) {
+        if let Some(f) = self.made.bound.get(&target) {
             return Ok(*f);
         }
         let (mut params, results) = self.func_type_of(self.out_func_type(func));
@@ -1810,25 +1854,25 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             format!("bound{}:{}", instance.as_u32(), self.func_name(func)),
             body,
         );
-        self.funcs[(f.0 - self.num_imported_funcs) as usize].origin = origin;
-        self.bound.insert(target, f);
+        self.out.funcs[(f.0 - self.out.num_imported_funcs) as usize].origin = origin;
+        self.made.bound.insert(target, f);
         Ok(f)
     }
 
     /// The output name of function `f`.
     pub(crate) fn func_name(&self, f: OutFunc) -> String {
-        match f.0.checked_sub(self.num_imported_funcs) {
-            Some(slot) => self.funcs[slot as usize].name.clone(),
+        match f.0.checked_sub(self.out.num_imported_funcs) {
+            Some(slot) => self.out.funcs[slot as usize].name.clone(),
             None => format!("import{}", f.0),
         }
     }
 
     /// The output type of function `f`.
     pub fn out_func_type(&self, f: OutFunc) -> u32 {
-        if f.0 < self.num_imported_funcs {
-            return self.import_types[f.0 as usize];
+        if f.0 < self.out.num_imported_funcs {
+            return self.out.import_types[f.0 as usize];
         }
-        self.funcs[(f.0 - self.num_imported_funcs) as usize].ty
+        self.out.funcs[(f.0 - self.out.num_imported_funcs) as usize].ty
     }
 
     /// The closure entry thunk of `target`: `(params.., ctx anyref) -> results`; for a reified
@@ -1838,7 +1882,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let (func, vmctx_ty) = match target {
             FuncTarget::Plain(f) => (f, None),
             FuncTarget::Reified { func, instance } => {
-                let m = self.graph.instances[instance].module;
+                let m = self.input.graph.instances[instance].module;
                 (func, self.layouts[m].vmctx.as_ref().map(|v| v.ty))
             }
         };
@@ -1865,7 +1909,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             )?,
             None => self.func_type(&params, &results),
         };
-        if let Some(f) = self.entry_thunks.get(&key) {
+        if let Some(f) = self.made.entry_thunks.get(&key) {
             return Ok((*f, ty));
         }
         let mut body = we::Function::new([]);
@@ -1879,8 +1923,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         ins.call(func.0).end();
         let f = self.add_func(ty, format!("entry:{}", self.func_name(func)), body);
-        self.entry_thunks.insert(key, f);
-        self.declared.insert(f.0);
+        self.made.entry_thunks.insert(key, f);
+        self.out.declared.insert(f.0);
         Ok((f, ty))
     }
 
@@ -1902,14 +1946,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// The function of a runtime helper.
     pub fn helper(&mut self, h: runtime_structs::Helper) -> OutFunc {
-        debug_assert!(self.gc, "runtime helpers need the runtime types");
-        if let Some(f) = self.helpers.get(&h) {
+        debug_assert!(self.settings.gc, "runtime helpers need the runtime types");
+        if let Some(f) = self.made.helpers.get(&h) {
             return *f;
         }
         let hf = runtime_structs::helper(h);
         let ty = self.func_type(&hf.params, &hf.results);
         let f = self.add_func(ty, hf.name.clone(), hf.body);
-        self.helpers.insert(h, f);
+        self.made.helpers.insert(h, f);
         f
     }
 
@@ -1928,7 +1972,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 wp::Operator::RefFunc { function_index } => {
                     let target = self.module_func(m, None, function_index)?;
                     let f = self.plain_func(target)?;
-                    self.declared.insert(f.0);
+                    self.out.declared.insert(f.0);
                     out.push(we::Instruction::RefFunc(f.0));
                 }
                 op => {
@@ -1952,7 +1996,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         f: u32,
     ) -> Result<FuncTarget> {
         let layout = &self.layouts[m];
-        let nimp = self.infos[m].num_imported_funcs;
+        let nimp = self.input.infos[m].num_imported_funcs;
         if f < nimp {
             if let Some(v) = &layout.vmctx {
                 return match v.imported_funcs[f as usize] {
@@ -1984,7 +2028,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 for f in r.clone() {
                     let target = self.module_func(m, None, f?)?;
                     let f = self.plain_func(target)?;
-                    self.declared.insert(f.0);
+                    self.out.declared.insert(f.0);
                     fs.push(f.0);
                 }
                 we::Elements::Functions(fs.into())
@@ -2010,12 +2054,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         self.check_limits()?;
         let mut module = we::Module::new();
         let mut types = we::TypeSection::new();
-        if self.gc {
+        if self.settings.gc {
             types.ty().rec(runtime_structs::rec_group());
         }
         let mut next = 0;
-        for &size in &self.groups {
-            let group = &self.types[next..next + size as usize];
+        for &size in &self.out.groups {
+            let group = &self.out.types[next..next + size as usize];
             match group {
                 [t] => types.ty().subtype(t),
                 _ => types.ty().rec(group.iter().cloned()),
@@ -2025,20 +2069,20 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         module.section(&types);
 
         let mut imports = we::ImportSection::new();
-        for (i, (module, name, _)) in self.host.core_imports().into_iter().enumerate() {
+        for (i, (module, name, _)) in self.input.host.core_imports().into_iter().enumerate() {
             let ty = self.out_func_type(OutFunc(i as u32));
             imports.import(module, name, we::EntityType::Function(ty));
         }
         module.section(&imports);
 
         let mut functions = we::FunctionSection::new();
-        for f in &self.funcs {
+        for f in &self.out.funcs {
             functions.function(f.ty);
         }
         module.section(&functions);
 
         let mut tables = we::TableSection::new();
-        for (t, init) in &self.tables {
+        for (t, init) in &self.out.tables {
             match init {
                 Some(e) => tables.table_with_init(*t, e),
                 None => tables.table(*t),
@@ -2047,47 +2091,47 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         module.section(&tables);
 
         let mut memories = we::MemorySection::new();
-        for m in &self.memories {
+        for m in &self.out.memories {
             memories.memory(*m);
         }
         module.section(&memories);
 
         let mut tags = we::TagSection::new();
-        for t in &self.tags {
+        for t in &self.out.tags {
             tags.tag(*t);
         }
-        if !self.tags.is_empty() {
+        if !self.out.tags.is_empty() {
             module.section(&tags);
         }
 
         let mut globals = we::GlobalSection::new();
-        for (t, init, _) in &self.globals {
+        for (t, init, _) in &self.out.globals {
             globals.global(*t, init);
         }
         module.section(&globals);
 
         let mut exports = we::ExportSection::new();
-        for (name, kind, index) in &self.exports {
+        for (name, kind, index) in &self.out.exports {
             exports.export(name, *kind, *index);
         }
         module.section(&exports);
 
         let mut elems = we::ElementSection::new();
-        for e in &self.elems {
+        for e in &self.out.elems {
             elems.segment(e.clone());
         }
-        let declared: Vec<u32> = std::mem::take(&mut self.declared).into_iter().collect();
+        let declared: Vec<u32> = std::mem::take(&mut self.out.declared).into_iter().collect();
         if !declared.is_empty() {
             elems.declared(we::Elements::Functions(declared.into()));
         }
         module.section(&elems);
 
         module.section(&we::DataCountSection {
-            count: self.datas.len() as u32,
+            count: self.out.datas.len() as u32,
         });
 
         let mut code = we::CodeSection::new();
-        for f in &self.funcs {
+        for f in &self.out.funcs {
             let body = f
                 .body
                 .as_ref()
@@ -2097,8 +2141,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         module.section(&code);
 
         let mut data = we::DataSection::new();
-        for (i, d) in self.datas.iter().enumerate() {
-            match self.active_datas.get(&(i as u32)) {
+        for (i, d) in self.out.datas.iter().enumerate() {
+            match self.out.active_datas.get(&(i as u32)) {
                 Some(&(mem, offset)) => {
                     data.active(
                         mem,
@@ -2114,7 +2158,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         module.section(&data);
 
         module.section(&self.name_section());
-        let mut modules: Vec<_> = self.names.iter().collect();
+        let mut modules: Vec<_> = self.input.names.iter().collect();
         modules.sort_by_key(|(m, _)| **m);
         module.section(&crate::names::producers_section(
             modules.iter().filter_map(|(_, n)| n.producers.as_ref()),
@@ -2135,8 +2179,8 @@ impl Lowerer<'_, '_> {
     /// (wasmparser's `limits.rs`), so that an input whose output would pass one is reported as
     /// unsupported, naming the limit, rather than as an invalid output.
     fn check_limits(&self) -> Result<()> {
-        let num_types = self.types.len()
-            + if self.gc {
+        let num_types = self.out.types.len()
+            + if self.settings.gc {
                 runtime_structs::NUM_TYPES as usize
             } else {
                 0
@@ -2145,14 +2189,14 @@ impl Lowerer<'_, '_> {
             ("types", num_types, 1_000_000),
             (
                 "functions",
-                self.num_imported_funcs as usize + self.funcs.len(),
+                self.out.num_imported_funcs as usize + self.out.funcs.len(),
                 1_000_000,
             ),
-            ("globals", self.globals.len(), 1_000_000),
-            ("memories", self.memories.len(), 100),
-            ("tables", self.tables.len(), 100),
-            ("data segments", self.datas.len(), 100_000),
-            ("element segments", self.elems.len(), 100_000),
+            ("globals", self.out.globals.len(), 1_000_000),
+            ("memories", self.out.memories.len(), 100),
+            ("tables", self.out.tables.len(), 100),
+            ("data segments", self.out.datas.len(), 100_000),
+            ("element segments", self.out.elems.len(), 100_000),
         ];
         for (what, count, limit) in counts {
             if count > limit {

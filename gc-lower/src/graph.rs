@@ -157,7 +157,8 @@ pub fn lower_graph(component: &[u8]) -> Result<ModuleGraph> {
         }
         if let Some(f) = lw.resource_dtor_export(k)? {
             let name = format!("{}#[dtor]{}", resource.interface, resource.name);
-            lw.exports
+            lw.out
+                .exports
                 .push((name.clone(), wasm_encoder::ExportKind::Func, f.0));
             exports.push(
                 json!({ "name": name, "kind": "func", "from": { "instance": 0, "export": name } }),
@@ -177,7 +178,7 @@ pub fn lower_graph(component: &[u8]) -> Result<ModuleGraph> {
     }
 
     // Late bindings go right after the instance that defines them.
-    let late = lw.late.as_ref().expect("module-graph form");
+    let late = lw.settings.late.as_ref().expect("module-graph form");
     let mut after: HashMap<usize, Vec<Json>> = HashMap::new();
     for (k, (instance, name)) in late.entries.iter().enumerate() {
         let step = b.runtime_steps[instance];
@@ -289,7 +290,8 @@ impl Builder<'_, '_> {
                     None => {
                         let g = lw.flags_global(*ci);
                         let name = format!("flags{}", ci.as_u32());
-                        lw.exports
+                        lw.out
+                            .exports
                             .push((name.clone(), wasm_encoder::ExportKind::Global, g.0));
                         self.flag_exports.insert(ci.as_u32(), name.clone());
                         name
@@ -320,7 +322,8 @@ impl Builder<'_, '_> {
                     None => {
                         let f = lw.trampoline(*t)?;
                         let name = format!("t{}", t.as_u32());
-                        lw.exports
+                        lw.out
+                            .exports
                             .push((name.clone(), wasm_encoder::ExportKind::Func, f.0));
                         self.trampoline_exports.insert(t.as_u32(), name.clone());
                         name

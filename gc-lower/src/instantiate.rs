@@ -91,12 +91,12 @@ impl Lowerer<'_, '_> {
         let ty = self.func_type(&[], &[]);
         let mut parts = Vec::new();
         let mut out = Sink::default();
-        let instances: Vec<_> = self.graph.instances.keys().collect();
+        let instances: Vec<_> = self.input.graph.instances.keys().collect();
         let mut constructors = HashMap::new();
         let mut k = 0;
         while k < instances.len() {
             let i = instances[k];
-            let m = self.graph.instances[i].module;
+            let m = self.input.graph.instances[i].module;
             if !self.layouts[m].reified {
                 self.instantiate_native(i, &mut out)?;
                 k += 1;
@@ -131,30 +131,33 @@ impl Lowerer<'_, '_> {
         let mut body = we::Function::new([(1, we::ValType::I32)]);
         body.raw(out.0);
         let init = self.add_func(ty, "_initialize".into(), body);
-        self.exports
+        self.out
+            .exports
             .push(("_initialize".into(), we::ExportKind::Func, init.0));
 
-        for export in &self.host.exports {
+        for export in &self.input.host.exports {
             let target = self.resolve_func(&export.func)?;
             let f = self.plain_func(target)?;
-            self.exports
+            self.out
+                .exports
                 .push((export.name.clone(), we::ExportKind::Func, f.0));
             if let Some(post) = &export.post_return {
                 let target = self.resolve_func(post)?;
                 let f = self.plain_func(target)?;
-                self.exports
+                self.out
+                    .exports
                     .push((export.post_return_name(), we::ExportKind::Func, f.0));
             }
         }
         // The destructors of exported resources, run when the host drops a handle.
-        for k in 0..self.host.resources.len() {
-            if !self.host.resources[k].exported {
+        for k in 0..self.input.host.resources.len() {
+            if !self.input.host.resources[k].exported {
                 continue;
             }
             if let Some(f) = self.resource_dtor_export(k)? {
-                let resource = &self.host.resources[k];
+                let resource = &self.input.host.resources[k];
                 let name = format!("{}#[dtor]{}", resource.interface, resource.name);
-                self.exports.push((name, we::ExportKind::Func, f.0));
+                self.out.exports.push((name, we::ExportKind::Func, f.0));
             }
         }
         self.export_exchange_memory()
@@ -166,7 +169,7 @@ impl Lowerer<'_, '_> {
     /// The host reads and writes that memory directly, without a copy, so every such function
     /// must name the same memory and realloc, and the memory must be a native linear memory.
     fn export_exchange_memory(&mut self) -> Result<()> {
-        let users = self.host.memory_users.clone();
+        let users = self.input.host.memory_users.clone();
         let Some(first) = users.first() else {
             return Ok(());
         };
@@ -187,7 +190,8 @@ impl Lowerer<'_, '_> {
                 first.name
             )));
         };
-        self.exports
+        self.out
+            .exports
             .push(("memory".into(), we::ExportKind::Memory, memory));
         let mut realloc: Option<(FuncTarget, &str)> = None;
         for user in &users {
@@ -207,7 +211,8 @@ impl Lowerer<'_, '_> {
         }
         if let Some((target, _)) = realloc {
             let f = self.plain_func(target)?;
-            self.exports
+            self.out
+                .exports
                 .push(("cabi_realloc".into(), we::ExportKind::Func, f.0));
         }
         Ok(())
@@ -215,8 +220,8 @@ impl Lowerer<'_, '_> {
 
     fn instantiate_native(&mut self, i: RuntimeInstanceIndex, out: &mut Sink) -> Result<()> {
         use we::Instruction as I;
-        let m = self.graph.instances[i].module;
-        let elements = self.infos[m].elements.clone();
+        let m = self.input.graph.instances[i].module;
+        let elements = self.input.infos[m].elements.clone();
         for (e, seg) in elements.iter().enumerate() {
             if let wp::ElementKind::Active {
                 table_index,
@@ -237,7 +242,7 @@ impl Lowerer<'_, '_> {
                 out.push(I::ElemDrop(seg_out));
             }
         }
-        let datas = self.infos[m].datas.clone();
+        let datas = self.input.infos[m].datas.clone();
         for (d, seg) in datas.iter().enumerate() {
             if let wp::DataKind::Active {
                 memory_index,
@@ -245,7 +250,7 @@ impl Lowerer<'_, '_> {
             } = &seg.kind
             {
                 let seg_out = self.layouts[m].data_base + d as u32;
-                if self.active_datas.contains_key(&seg_out) {
+                if self.out.active_datas.contains_key(&seg_out) {
                     continue; // applied when the output is instantiated
                 }
                 let mem = self.layouts[m].memories[*memory_index as usize];
@@ -260,7 +265,7 @@ impl Lowerer<'_, '_> {
                 out.push(I::DataDrop(seg_out));
             }
         }
-        if let Some(start) = self.infos[m].start {
+        if let Some(start) = self.input.infos[m].start {
             let target = self.module_func(m, None, start)?;
             self.emit_call(out, target, None, false);
         }
@@ -295,12 +300,12 @@ impl Lowerer<'_, '_> {
         for period in 1..=MAX_LOOP_PERIOD.min(instances.len() / 2) {
             let first = &instances[..period];
             let last = first[period - 1];
-            let m = self.graph.instances[last].module;
+            let m = self.input.graph.instances[last].module;
             // An imported start function may differ from instance to instance, where the
             // constructor does not show it.
-            let imported_start = self.infos[m]
+            let imported_start = self.input.infos[m]
                 .start
-                .is_some_and(|f| f < self.infos[m].num_imported_funcs);
+                .is_some_and(|f| f < self.input.infos[m].num_imported_funcs);
             if !self.layouts[m].reified
                 || imported_start
                 || !matches!(self.instance_slot(last), InstanceSlot::Array { .. })
@@ -313,7 +318,8 @@ impl Lowerer<'_, '_> {
                 let next = &instances[iterations * period..(iterations + 1) * period];
                 let mut these = Vec::with_capacity(period);
                 for (&a, &b) in first.iter().zip(next) {
-                    if self.graph.instances[a].module != self.graph.instances[b].module {
+                    if self.input.graph.instances[a].module != self.input.graph.instances[b].module
+                    {
                         break 'iterations;
                     }
                     let (ca, cb) = (
@@ -409,7 +415,7 @@ impl Lowerer<'_, '_> {
         out: &mut Sink,
     ) -> Result<()> {
         use we::Instruction as I;
-        let m = self.graph.instances[i].module;
+        let m = self.input.graph.instances[i].module;
         let push_sources = |out: &mut Sink| {
             for &source in &constructor.sources {
                 for instruction in self.instance_slot(source).push_vmctx() {
@@ -433,7 +439,7 @@ impl Lowerer<'_, '_> {
         }
         // The start function runs once the instance's slot is set, as anything it calls may
         // reach the instance through it.
-        if let Some(start) = self.infos[m].start {
+        if let Some(start) = self.input.infos[m].start {
             let target = self.module_func(m, Some(i), start)?;
             self.emit_call(out, target, None, false);
         }
@@ -448,8 +454,8 @@ impl Lowerer<'_, '_> {
         const T: u32 = 0;
         let mut starts = Vec::with_capacity(plan.members.len());
         for member in &plan.members {
-            let m = self.graph.instances[member.first].module;
-            starts.push(match self.infos[m].start {
+            let m = self.input.graph.instances[member.first].module;
+            starts.push(match self.input.infos[m].start {
                 Some(start) => Some(self.module_func(m, Some(member.first), start)?),
                 None => None,
             });
@@ -548,7 +554,7 @@ impl Lowerer<'_, '_> {
         }
         let params: Vec<u32> = sources.iter().map(|&s| self.vmctx_type(s)).collect();
         let key = (params, body.0);
-        if let Some(&func) = self.constructors.get(&key) {
+        if let Some(&func) = self.made.constructors.get(&key) {
             return Ok(Constructor { func, sources });
         }
         let vmctx_ref = |ty: u32| {
@@ -562,21 +568,21 @@ impl Lowerer<'_, '_> {
         let ty = self.func_type(&param_types, &[own]);
         let mut function = we::Function::new([(1, ref_null(FUNCS)), (1, own)]);
         function.raw(key.1.iter().copied());
-        let m = self.graph.instances[i].module;
-        let n = self.constructors_of.entry(m).or_default();
+        let m = self.input.graph.instances[i].module;
+        let n = self.made.constructors_of.entry(m).or_default();
         *n += 1;
         let name = match *n {
             1 => format!("m{}:new", m.as_u32()),
             n => format!("m{}:new.{n}", m.as_u32()),
         };
         let func = self.add_func(ty, name, function);
-        self.constructors.insert(key, func);
+        self.made.constructors.insert(key, func);
         Ok(Constructor { func, sources })
     }
 
     /// The vmctx struct type of reified instance `i`'s module.
     fn vmctx_type(&self, i: RuntimeInstanceIndex) -> u32 {
-        let m = self.graph.instances[i].module;
+        let m = self.input.graph.instances[i].module;
         self.layouts[m]
             .vmctx
             .as_ref()
@@ -621,7 +627,7 @@ impl Lowerer<'_, '_> {
         out: &mut Sink,
     ) -> Result<()> {
         use we::Instruction as I;
-        let m = self.graph.instances[i].module;
+        let m = self.input.graph.instances[i].module;
         let own = crate::code::VmctxSource::Local(v_local);
         let v = self.layouts[m]
             .vmctx
@@ -635,7 +641,7 @@ impl Lowerer<'_, '_> {
         let data_lengths = v.datas.map(|field| (field, v.data_lengths));
         let data_init = v.data_init;
         let elem_fields = v.elems.clone();
-        let args = self.graph.instances[i].args.clone();
+        let args = self.input.graph.instances[i].args.clone();
 
         out.push(I::StructNewDefault(vty));
         out.push(I::LocalSet(v_local));
@@ -648,7 +654,7 @@ impl Lowerer<'_, '_> {
         let g = v_local;
 
         // Memories.
-        let info = &self.infos[m];
+        let info = &self.input.infos[m];
         let nimp_mem = info.num_imported_memories as usize;
         let memories = info.memories.clone();
         let mem_pos = info.import_position.memories.clone();
@@ -674,7 +680,7 @@ impl Lowerer<'_, '_> {
         }
 
         // Tables.
-        let info = &self.infos[m];
+        let info = &self.input.infos[m];
         let nimp_tab = info.num_imported_tables as usize;
         let tables = info.tables.clone();
         let table_inits = info.table_inits.clone();
@@ -692,7 +698,7 @@ impl Lowerer<'_, '_> {
                 if table_inits[ti - nimp_tab].is_some() {
                     return Err(not_yet("table initializer expressions in reified modules"));
                 }
-                let kind = self.infos[m].table_kind(ti as u32)?;
+                let kind = self.input.infos[m].table_kind(ti as u32)?;
                 out.push(match kind {
                     TableKind::Func => I::RefNull(we::HeapType::Concrete(CLOSURE)),
                     TableKind::Extern => I::RefNull(we::HeapType::EXTERN),
@@ -708,7 +714,7 @@ impl Lowerer<'_, '_> {
         }
 
         // Globals.
-        let info = &self.infos[m];
+        let info = &self.input.infos[m];
         let nimp_glob = info.num_imported_globals as usize;
         let glob_pos = info.import_position.globals.clone();
         let defined = info.defined_globals.clone();
@@ -754,7 +760,7 @@ impl Lowerer<'_, '_> {
         }
 
         // Imports bound per instance.
-        let func_pos = self.infos[m].import_position.funcs.clone();
+        let func_pos = self.input.infos[m].import_position.funcs.clone();
         for (fi, slot) in func_slots.iter().enumerate() {
             if let ImportedFunc::Dynamic(f) = slot {
                 out.push(I::LocalGet(g));
@@ -765,7 +771,7 @@ impl Lowerer<'_, '_> {
         }
 
         // Element segments: materialize, then apply the active ones.
-        let elements = self.infos[m].elements.clone();
+        let elements = self.input.infos[m].elements.clone();
         for (e, seg) in elements.iter().enumerate() {
             match &seg.kind {
                 wp::ElementKind::Declared => {}
@@ -779,7 +785,7 @@ impl Lowerer<'_, '_> {
                     offset_expr,
                 } => {
                     let n = element_count(seg);
-                    let kind = self.infos[m].table_kind(table_index.unwrap_or(0))?;
+                    let kind = self.input.infos[m].table_kind(table_index.unwrap_or(0))?;
                     self.reified_const_expr(m, i, own, offset_expr, out)?;
                     out.push(I::I32Const(0));
                     out.push(I::I32Const(n as i32));
@@ -796,7 +802,7 @@ impl Lowerer<'_, '_> {
 
         // Data segments: the lengths (a passive segment's, 0 for an active one), then apply the
         // active ones.
-        let datas = self.infos[m].datas.clone();
+        let datas = self.input.infos[m].datas.clone();
         if let Some((field, segment)) = data_lengths {
             out.push(I::LocalGet(g));
             out.push(I::I32Const(0));
@@ -886,7 +892,7 @@ impl Lowerer<'_, '_> {
 
     /// Pushes field `field` of `instance`'s vmctx.
     pub(crate) fn push_field(&self, out: &mut Sink, instance: RuntimeInstanceIndex, field: u32) {
-        let m = self.graph.instances[instance].module;
+        let m = self.input.graph.instances[instance].module;
         let vty = self.layouts[m]
             .vmctx
             .as_ref()
@@ -910,7 +916,7 @@ impl Lowerer<'_, '_> {
                 self.push_field(out, instance, field);
                 if boxed {
                     // The box type follows from the exporter's slot.
-                    let m = self.graph.instances[instance].module;
+                    let m = self.input.graph.instances[instance].module;
                     let v = self.layouts[m]
                         .vmctx
                         .as_ref()
@@ -942,7 +948,7 @@ impl Lowerer<'_, '_> {
         out: &mut Sink,
     ) -> Result<()> {
         use we::Instruction as I;
-        let m = self.graph.instances[instance].module;
+        let m = self.input.graph.instances[instance].module;
         let n = element_count(seg);
         out.push(I::I32Const(n as i32));
         if let wp::ElementItems::Expressions(ty, items) = &seg.items
@@ -1000,7 +1006,7 @@ impl Lowerer<'_, '_> {
             let Some(f) = item else { continue };
             out.push(I::LocalGet(arr));
             out.push(I::I32Const(k as i32));
-            let nimp = self.infos[m].num_imported_funcs;
+            let nimp = self.input.infos[m].num_imported_funcs;
             let v = self.layouts[m]
                 .vmctx
                 .as_ref()

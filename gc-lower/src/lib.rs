@@ -89,7 +89,7 @@ pub fn lower_with_warnings(component: &[u8], options: &Options) -> anyhow::Resul
         ..
     } = prepare(component, &scope, Some(options.reify))?;
     let mut lowerer = fuse::Lowerer::new(&front, &graph, &host, &reified)?;
-    lowerer.memory_access = options.memory_access;
+    lowerer.settings.memory_access = options.memory_access;
     let modules: Vec<_> = front.modules.keys().collect();
     for m in modules {
         if !graph.instances_of[m].is_empty() {

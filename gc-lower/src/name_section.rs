@@ -41,22 +41,22 @@ impl Lowerer<'_, '_> {
         let mut section = we::NameSection::new();
 
         let mut funcs = Names::new();
-        for (i, (module, name, _)) in self.host.core_imports().into_iter().enumerate() {
+        for (i, (module, name, _)) in self.input.host.core_imports().into_iter().enumerate() {
             funcs.insert(i as u32, format!("{module}#{name}"));
         }
-        for (i, f) in self.funcs.iter().enumerate() {
-            funcs.insert(self.num_imported_funcs + i as u32, f.name.clone());
+        for (i, f) in self.out.funcs.iter().enumerate() {
+            funcs.insert(self.out.num_imported_funcs + i as u32, f.name.clone());
         }
         section.functions(&name_map(&funcs));
 
         let mut locals = we::IndirectNameMap::new();
-        for (i, f) in self.funcs.iter().enumerate() {
+        for (i, f) in self.out.funcs.iter().enumerate() {
             if !f.locals.is_empty() {
                 let mut map = we::NameMap::new();
                 for (local, name) in &f.locals {
                     map.append(*local, name);
                 }
-                locals.append(self.num_imported_funcs + i as u32, &map);
+                locals.append(self.out.num_imported_funcs + i as u32, &map);
             }
         }
         section.locals(&locals);
@@ -67,7 +67,7 @@ impl Lowerer<'_, '_> {
         // Types and fields: the runtime types, then each module's.
         let mut types = Names::new();
         let mut fields: BTreeMap<u32, Names> = BTreeMap::new();
-        if self.gc {
+        if self.settings.gc {
             for (ty, name, field_names) in runtime_structs::type_names() {
                 types.insert(ty, format!("gc-lower:{name}"));
                 if !field_names.is_empty() {
@@ -94,7 +94,7 @@ impl Lowerer<'_, '_> {
         section.memories(&name_map(&get(ItemKind::Memory)));
 
         let mut globals = Names::new();
-        for (i, (_, _, name)) in self.globals.iter().enumerate() {
+        for (i, (_, _, name)) in self.out.globals.iter().enumerate() {
             globals.insert(i as u32, name.clone());
         }
         section.globals(&name_map(&globals));
@@ -116,12 +116,12 @@ impl Lowerer<'_, '_> {
     /// module's element segments, and gc-lower's own data segments.
     fn item_names(&self) -> BTreeMap<ItemKind, Names> {
         let mut out: BTreeMap<ItemKind, Names> = BTreeMap::new();
-        let mut modules: Vec<_> = self.names.keys().copied().collect();
+        let mut modules: Vec<_> = self.input.names.keys().copied().collect();
         modules.sort();
         for m in modules {
-            let names = &self.names[&m];
+            let names = &self.input.names[&m];
             let layout = &self.layouts[m];
-            let info = &self.infos[m];
+            let info = &self.input.infos[m];
             let index = m.as_u32();
             let mut put = |kind: ItemKind, out_index: u32, item: u32| {
                 out.entry(kind)
@@ -157,7 +157,7 @@ impl Lowerer<'_, '_> {
             }
         }
         let data = out.entry(ItemKind::Data).or_default();
-        for (&segment, name) in &self.glue_data_names {
+        for (&segment, name) in &self.out.glue_data_names {
             data.insert(segment, name.clone());
         }
         out
@@ -169,13 +169,13 @@ impl Lowerer<'_, '_> {
     /// `data-lengths`.
     fn vmctx_names(&self) -> Vec<(u32, String, Names)> {
         let mut out = Vec::new();
-        let mut modules: Vec<_> = self.names.keys().copied().collect();
+        let mut modules: Vec<_> = self.input.names.keys().copied().collect();
         modules.sort();
         for m in modules {
             let Some(v) = &self.layouts[m].vmctx else {
                 continue;
             };
-            let names = &self.names[&m];
+            let names = &self.input.names[&m];
             let item = |kind: ItemKind, i: usize| match names.input_name(kind, i as u32) {
                 Some(name) => name.to_string(),
                 None => format!("{}{i}", kind.word()),

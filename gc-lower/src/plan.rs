@@ -646,7 +646,7 @@ fn exchange_why(why: &ExchangeReason) -> ExchangeWhy {
 /// The vmctx layout of module `m` as the lowerer laid it out, if it is reified.
 fn vmctx_plan(lowerer: &Lowerer<'_, '_>, m: StaticModuleIndex) -> Option<VmctxPlan> {
     let v = lowerer.layouts[m].vmctx.as_ref()?;
-    let info = &lowerer.infos[m];
+    let info = &lowerer.input.infos[m];
     let mut items = Vec::new();
     let mut item = |field: Option<u32>, item: ItemKind, index: Option<u32>, holds: Holds| {
         let (positions, kind) = match item {

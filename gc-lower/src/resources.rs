@@ -77,10 +77,10 @@ impl Lowerer<'_, '_> {
         TypeResourceTableIndex,
         Option<RuntimeComponentInstanceIndex>,
     )> {
-        (0..self.front.num_resource_tables)
+        (0..self.input.front.num_resource_tables)
             .map(|i| {
                 let ty = TypeResourceTableIndex::from_u32(i as u32);
-                let instance = match self.front.types[ty] {
+                let instance = match self.input.front.types[ty] {
                     TypeResourceTable::Concrete { instance, .. } => Some(instance),
                     TypeResourceTable::Abstract(_) => None,
                 };
@@ -95,11 +95,11 @@ impl Lowerer<'_, '_> {
         let TypeResourceTable::Concrete {
             ty: resource,
             instance,
-        } = self.front.types[ty]
+        } = self.input.front.types[ty]
         else {
             return false;
         };
-        let component = &self.front.translation.component;
+        let component = &self.input.front.translation.component;
         component
             .defined_resource_index(resource)
             .is_some_and(|defined| component.defined_resource_instances[defined] == instance)
@@ -107,7 +107,7 @@ impl Lowerer<'_, '_> {
 
     /// Creates the globals and lookup functions the resources template needs, once.
     fn resource_binding(&mut self) -> Result<Binding> {
-        if let Some(binding) = &self.resource_binding {
+        if let Some(binding) = &self.resources.resource_binding {
             return Ok(binding.clone());
         }
         let handles = |len: i32| {
@@ -195,6 +195,7 @@ impl Lowerer<'_, '_> {
             // The host "defines" every resource of its own table: a borrow passed to the host
             // arrives as the rep (for an imported resource, the host's handle).
             let owned: Vec<TypeResourceTableIndex> = self
+                .input
                 .host
                 .resources
                 .iter()
@@ -225,7 +226,7 @@ impl Lowerer<'_, '_> {
             imports: vec![table_for, owns],
             globals: vec![scopes.0, depth.0, lenders.0, num_lenders.0],
         };
-        self.resource_binding = Some(binding.clone());
+        self.resources.resource_binding = Some(binding.clone());
         Ok(binding)
     }
 
@@ -291,10 +292,11 @@ impl Lowerer<'_, '_> {
         ty: TypeResourceTableIndex,
     ) -> Result<OutFunc> {
         let drop = self.resource_op("drop")?;
-        let TypeResourceTable::Concrete { ty: resource, .. } = self.front.types[ty] else {
+        let TypeResourceTable::Concrete { ty: resource, .. } = self.input.front.types[ty] else {
             anyhow::bail!("internal: resource.drop of an abstract resource table");
         };
         let dtor = match self
+            .input
             .front
             .translation
             .component
@@ -303,12 +305,13 @@ impl Lowerer<'_, '_> {
             Some(_) => self.resource_dtor(resource)?,
             // An own handle of a host resource holds the host's handle as its rep.
             None => {
-                let Some(k) = self.host.host_resource(resource) else {
+                let Some(k) = self.input.host.host_resource(resource) else {
                     return Err(not_yet(
                         "handles of an imported resource type that the world does not name",
                     ));
                 };
                 let drop = self
+                    .input
                     .host
                     .resource_import(k, ResourceIntrinsic::Drop)
                     .context("internal: an imported resource without `[resource-drop]`")?;
@@ -343,7 +346,7 @@ impl Lowerer<'_, '_> {
     /// The destructor of the component-defined resource `resource`, with its original
     /// signature `(rep i32)`, if it has one.
     fn resource_dtor(&mut self, resource: ResourceIndex) -> Result<Option<OutFunc>> {
-        let component = &self.front.translation.component;
+        let component = &self.input.front.translation.component;
         let defined = component
             .defined_resource_index(resource)
             .context("internal: the destructor of an imported resource")?;
@@ -368,7 +371,7 @@ impl Lowerer<'_, '_> {
     /// the `[resource-drop]r` that takes it out of the host's table must not run the
     /// destructor.
     fn moving_from_host(&mut self) -> OutGlobal {
-        if let Some(g) = self.moving_from_host {
+        if let Some(g) = self.resources.moving_from_host {
             return g;
         }
         let g = self.add_global(
@@ -380,7 +383,7 @@ impl Lowerer<'_, '_> {
             we::ConstExpr::i32_const(0),
             "resources:moving-from-host".into(),
         );
-        self.moving_from_host = Some(g);
+        self.resources.moving_from_host = Some(g);
         g
     }
 
@@ -388,7 +391,7 @@ impl Lowerer<'_, '_> {
     /// [`crate::host::HostInterface::resources`]): `(rep i32)`, runs the component's destructor
     /// unless the handle is moving into the guest. `None` when the resource has no destructor.
     pub fn resource_dtor_export(&mut self, k: usize) -> Result<Option<OutFunc>> {
-        let resource = self.host.resources[k].resource;
+        let resource = self.input.host.resources[k].resource;
         let Some(dtor) = self.resource_dtor(resource)? else {
             return Ok(None);
         };
@@ -403,7 +406,7 @@ impl Lowerer<'_, '_> {
             .local_get(0)
             .call(dtor.0)
             .end();
-        let name = format!("[dtor]{}", self.host.resources[k].name);
+        let name = format!("[dtor]{}", self.input.host.resources[k].name);
         Ok(Some(self.add_func(sig, name, body)))
     }
 
@@ -425,17 +428,18 @@ impl Lowerer<'_, '_> {
         let lower_borrow = self.resource_op("lower-borrow")?;
         let lift_borrow = self.trap_func("cannot-lift-own-resource-from-a-borrow");
         // Only an own handle of an exported resource moving in needs the flag.
-        let exported = self.host.resources.iter().any(|r| r.exported);
+        let exported = self.input.host.resources.iter().any(|r| r.exported);
         let moving = (!borrow && exported).then(|| self.moving_from_host());
         let lends = if borrow { self.host_lends()? } else { None };
         let (h, src, dst, removed, rep) = (0, 1, 2, 3, 4);
         let sig = self.func_type(&[we::ValType::I32; 3], &[we::ValType::I32]);
         let mut body = we::Function::new([(1, we::ValType::I64), (1, we::ValType::I32)]);
         let mut ins = body.instructions();
-        for (k, resource) in self.host.resources.iter().enumerate() {
+        for (k, resource) in self.input.host.resources.iter().enumerate() {
             let host = resource.host_table.as_u32() as i32;
             let intrinsic = |i| {
-                self.host
+                self.input
+                    .host
                     .resource_import(k, i)
                     .context("internal: a resource intrinsic is not imported")
             };
@@ -537,13 +541,14 @@ impl Lowerer<'_, '_> {
     /// The [`HostLends`] stack and its functions, created once; `None` when no imported
     /// resource crosses the host boundary.
     fn host_lends(&mut self) -> Result<Option<HostLends>> {
-        if let Some(lends) = self.host_lends {
+        if let Some(lends) = self.resources.host_lends {
             return Ok(Some(lends));
         }
-        let imported: Vec<(usize, u32)> = (0..self.host.resources.len())
-            .filter(|&k| !self.host.resources[k].exported)
+        let imported: Vec<(usize, u32)> = (0..self.input.host.resources.len())
+            .filter(|&k| !self.input.host.resources[k].exported)
             .map(|k| {
-                self.host
+                self.input
+                    .host
                     .resource_import(k, ResourceIntrinsic::Drop)
                     .map(|drop| (k, drop))
                     .context("internal: an imported resource without `[resource-drop]`")
@@ -681,7 +686,7 @@ impl Lowerer<'_, '_> {
         let exit = self.add_func(sig, "exit-sync-call".into(), body);
 
         let lends = HostLends { push, exit };
-        self.host_lends = Some(lends);
+        self.resources.host_lends = Some(lends);
         Ok(Some(lends))
     }
 }

@@ -173,8 +173,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// Encodes the bodies of every defined function of module `m`.
     pub fn rewrite_module(&mut self, m: StaticModuleIndex) -> Result<()> {
-        let bodies = self.infos[m].bodies.clone();
-        let nimp = self.infos[m].num_imported_funcs;
+        let bodies = self.input.infos[m].bodies.clone();
+        let nimp = self.input.infos[m].num_imported_funcs;
         for (i, body) in bodies.into_iter().enumerate() {
             let f = nimp + i as u32;
             let encoded = self.rewrite_function(m, f, &body).map_err(|e| {
@@ -183,8 +183,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     m.as_u32()
                 ))
             })?;
-            let slot = self.layouts[m].func_base + i as u32 - self.num_imported_funcs;
-            self.funcs[slot as usize].body = Some(encoded);
+            let slot = self.layouts[m].func_base + i as u32 - self.out.num_imported_funcs;
+            self.out.funcs[slot as usize].body = Some(encoded);
         }
         Ok(())
     }
@@ -196,7 +196,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         body: &wp::FunctionBody<'_>,
     ) -> Result<we::Function> {
         let reified = self.layouts[m].reified;
-        let num_params = self.infos[m].func_type(f)?.params().len() as u32;
+        let num_params = self.input.infos[m].func_type(f)?.params().len() as u32;
         let mut locals = Vec::new();
         let mut num_locals = num_params;
         for l in body.get_locals_reader()? {
@@ -216,12 +216,15 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             fixed: reified.then(Vec::new),
         };
         let mut out = Sink::default();
-        if reified && self.memory_access.inlines() {
+        if reified && self.settings.memory_access.inlines() {
             let v = self.layouts[m]
                 .vmctx
                 .as_ref()
                 .expect("reified module has a vmctx");
-            let scan = scan_body(body, self.memory_access == MemoryAccess::InlineAllLoops)?;
+            let scan = scan_body(
+                body,
+                self.settings.memory_access == MemoryAccess::InlineAllLoops,
+            )?;
             // The box of each memory accessed inline, loaded at entry.
             let boxes: Vec<_> = v
                 .memories
@@ -309,7 +312,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 O::RefFunc { function_index } => {
                     let target = self.module_func(m, None, function_index)?;
                     let f = self.plain_func(target)?;
-                    self.declared.insert(f.0);
+                    self.out.declared.insert(f.0);
                     out.push(I::RefFunc(f.0));
                 }
                 _ => out.push(self.renumbered(m, op)?),
@@ -423,27 +426,27 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 out.push(I::ArraySet(runtime_structs::HANDLES));
             }
             O::TableGet { table } => {
-                let kind = self.infos[m].table_kind(table)?;
+                let kind = self.input.infos[m].table_kind(table)?;
                 cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableGet(kind)).0));
             }
             O::TableSet { table } => {
-                let kind = self.infos[m].table_kind(table)?;
+                let kind = self.input.infos[m].table_kind(table)?;
                 cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableSet(kind)).0));
             }
             O::TableSize { table } => {
-                let kind = self.infos[m].table_kind(table)?;
+                let kind = self.input.infos[m].table_kind(table)?;
                 cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableSize(kind)).0));
             }
             O::TableGrow { table } => {
-                let kind = self.infos[m].table_kind(table)?;
+                let kind = self.input.infos[m].table_kind(table)?;
                 cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableGrow(kind)).0));
             }
             O::TableFill { table } => {
-                let kind = self.infos[m].table_kind(table)?;
+                let kind = self.input.infos[m].table_kind(table)?;
                 cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableFill(kind)).0));
             }
@@ -451,19 +454,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 dst_table,
                 src_table,
             } => {
-                let kind = self.infos[m].table_kind(dst_table)?;
+                let kind = self.input.infos[m].table_kind(dst_table)?;
                 cx.push_field(out, v, tab_field(dst_table)?);
                 cx.push_field(out, v, tab_field(src_table)?);
                 out.push(I::Call(self.helper(Helper::TableCopy(kind)).0));
             }
             O::TableInit { elem_index, table } => {
-                let kind = self.infos[m].table_kind(table)?;
+                let kind = self.input.infos[m].table_kind(table)?;
                 cx.push_field(out, v, tab_field(table)?);
                 cx.push_field(out, v, slot(&v.elems, "element segment", elem_index)?);
                 out.push(I::Call(self.helper(Helper::TableInit(kind)).0));
             }
             O::ElemDrop { elem_index } => {
-                let kind = self.infos[m].element_kind(elem_index)?;
+                let kind = self.input.infos[m].element_kind(elem_index)?;
                 vmctx.push(out);
                 out.push(I::RefNull(we::HeapType::Concrete(kind.array())));
                 out.push(I::StructSet {
@@ -485,7 +488,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             O::GlobalSet { global_index } => {
                 let global_slot = slot(&v.globals, "global", global_index)?;
                 let ty = self.map_val_type(
-                    slot(&self.infos[m].globals, "global", global_index)?.content_type,
+                    slot(&self.input.infos[m].globals, "global", global_index)?.content_type,
                     true,
                 )?;
                 match global_slot {
@@ -514,7 +517,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             O::Call { function_index } | O::ReturnCall { function_index } => {
                 let tail = matches!(op, O::ReturnCall { .. });
-                let nimp = self.infos[m].num_imported_funcs;
+                let nimp = self.input.infos[m].num_imported_funcs;
                 if function_index >= nimp {
                     let func = OutFunc(self.layouts[m].func_base + function_index - nimp);
                     vmctx.push(out);
@@ -527,7 +530,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     match slot(&v.imported_funcs, "imported function", function_index)? {
                         ImportedFunc::Static(target) => self.emit_call(out, target, None, tail),
                         ImportedFunc::Dynamic(f) => {
-                            let ty = slot(&self.infos[m].funcs, "function", function_index)?;
+                            let ty = slot(&self.input.infos[m].funcs, "function", function_index)?;
                             cx.push_field(out, v, f);
                             self.emit_closure_call(cx, out, m, ty, tail)?;
                         }
@@ -546,7 +549,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 table_index,
             } => {
                 let tail = matches!(op, O::ReturnCallIndirect { .. });
-                if self.memory_access.inlines() {
+                if self.settings.memory_access.inlines() {
                     // The element, inline: the array is exactly the table's size, so
                     // `array.get` traps where `call_indirect` does, and a null element traps
                     // when the closure is read.
@@ -569,10 +572,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 }
             }
             O::RefFunc { function_index } => {
-                let nimp = self.infos[m].num_imported_funcs;
+                let nimp = self.input.infos[m].num_imported_funcs;
                 if function_index >= nimp {
                     let func = OutFunc(self.layouts[m].func_base + function_index - nimp);
-                    let instance = self.graph.instances_of[m][0];
+                    let instance = self.input.graph.instances_of[m][0];
                     let (thunk, _) = self.entry_thunk(FuncTarget::Reified { func, instance })?;
                     out.push(I::RefFunc(thunk.0));
                     vmctx.push(out);

@@ -179,7 +179,7 @@ impl Lowerer<'_, '_> {
             return Ok(self.trap_func(reason));
         }
         let memo = (template.name, binding.clone(), f);
-        if let Some(out) = self.template_funcs.get(&memo) {
+        if let Some(out) = self.made.template_funcs.get(&memo) {
             return Ok(*out);
         }
         if f < template.num_imported_funcs {
@@ -235,7 +235,7 @@ impl Lowerer<'_, '_> {
             None => format!("{}:func{f}", template.name),
         };
         let out = self.add_func(ty, name, func);
-        self.template_funcs.insert(memo, out);
+        self.made.template_funcs.insert(memo, out);
         Ok(out)
     }
 
