@@ -22,6 +22,11 @@
 //! (`assert_return`, `assert_trap`, `assert_invalid`, `assert_malformed`, bare `invoke`) are
 //! what is counted.
 //!
+//! Every script gets the host that wasmtime's own wast harness links into component tests
+//! (`host-return-two`, the `host` instance with `resource1`, …; see `wast/spectest.rs`), for
+//! the native and the re-wrapped lowered components alike, so scripts written for `wasmtime
+//! wast` that import it run unchanged.
+//!
 //! Known imprecisions: `invoke` reaches root exports only (as in wasmtime's own runner);
 //! `register` makes an instance's exported core modules and resources importable, nothing
 //! else; threads, `assert_exception`, `assert_suspension`, `assert_exhaustion` and
@@ -29,6 +34,7 @@
 
 mod abi;
 mod node;
+mod spectest;
 mod values;
 
 use std::collections::HashMap;
@@ -371,7 +377,10 @@ impl Runner<'_> {
             Ok(t) => t,
             Err(e) => return self.file_error(path, &format!("failed to read the script: {e}")),
         };
-        let mut script = Script::new(self, path, &text);
+        let mut script = match Script::new(self, path, &text) {
+            Ok(script) => script,
+            Err(e) => return self.file_error(path, &format!("{e:#}")),
+        };
         let whole = ParseBuffer::new(&text).and_then(|buf| {
             let wast = parser::parse::<Wast<'_>>(&buf)?;
             wast.directives
@@ -393,7 +402,10 @@ impl Runner<'_> {
                     return self.file_error(path, &msg);
                 }
             };
-            script = Script::new(self, path, &text);
+            script = match Script::new(self, path, &text) {
+                Ok(script) => script,
+                Err(e) => return self.file_error(path, &format!("{e:#}")),
+            };
             for form in forms {
                 let masked = blank_outside(&text, form.clone());
                 let parsed = ParseBuffer::new(&masked).and_then(|buf| {
@@ -519,9 +531,21 @@ struct Script<'r, 'o> {
     skip_reasons: Vec<(String, usize)>,
 }
 
+/// A linker with the host that wasmtime's own wast harness links into every component test
+/// ([`spectest`]: `host-return-two`, the `host` instance with `resource1`, …), on which
+/// `register` may shadow names.
+fn spectest_linker(engine: &Engine) -> anyhow::Result<component::Linker<()>> {
+    let mut linker = component::Linker::new(engine);
+    linker.allow_shadowing(true);
+    spectest::link(&mut linker).context("failed to link the spectest host")?;
+    Ok(linker)
+}
+
 impl<'r, 'o> Script<'r, 'o> {
-    fn new(runner: &'r Runner<'o>, path: &'r Path, text: &'r str) -> Self {
-        Script {
+    /// A script with the spectest host linked for the native and the re-wrapped lowered
+    /// components. Errors: the host does not link (an internal error).
+    fn new(runner: &'r Runner<'o>, path: &'r Path, text: &'r str) -> anyhow::Result<Self> {
+        Ok(Script {
             runner,
             path,
             text,
@@ -530,12 +554,12 @@ impl<'r, 'o> Script<'r, 'o> {
             instances: Vec::new(),
             names: HashMap::new(),
             current: None,
-            native_linker: component::Linker::new(&runner.engines.component),
-            lowered_linker: component::Linker::new(&runner.engines.component),
+            native_linker: spectest_linker(&runner.engines.component)?,
+            lowered_linker: spectest_linker(&runner.engines.component)?,
             tally: Tally::default(),
             failures: Vec::new(),
             skip_reasons: Vec::new(),
-        }
+        })
     }
 
     fn engines(&self) -> &'r Engines {

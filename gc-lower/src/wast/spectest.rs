@@ -1,0 +1,123 @@
+//! The host that wasmtime's wast harness links into every component test, so that a script
+//! written for `wasmtime wast` runs here unchanged.
+//!
+//! It follows the synchronous part of `link_component_spectest` in the `wasmtime-wast` crate
+//! (`src/spectest.rs`, 48.0.8), which that crate does not export: `host-return-two` at the
+//! root, and an instance `host` with `return-three`, `nested` (`return-four`), `return-hi`,
+//! the resources `resource1`, `resource1-again` (the same type) and `resource2`, and
+//! `resource1`'s constructor, methods and statics. The asynchronous functions
+//! (`host-echo-u32`, `never-return`, …) and the core module `simple-module` are left out: the
+//! lowering supports neither async components nor imported core modules, so a script that
+//! imports them fails to link natively and its assertions are skipped as native failures.
+//!
+//! Where wasmtime's host asserts (and panics), this one traps with the reason.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+
+use anyhow::Result;
+use wasmtime::component::{Linker, Resource, ResourceType};
+
+/// Returns a trap with a message from the host function.
+macro_rules! fail {
+    ($($arg:tt)*) => {
+        return Err(wasmtime::Error::msg(format!($($arg)*)))
+    };
+}
+
+/// The host's own resource type (`host.resource1`, also imported as `resource1-again`).
+struct Resource1;
+/// A second resource type (`host.resource2`).
+struct Resource2;
+
+/// How many `resource1`s were dropped, and the rep of the last.
+#[derive(Default)]
+struct Drops {
+    count: AtomicU32,
+    last: AtomicU32,
+}
+
+/// Defines the host in `linker`. Errors: a name is already defined and shadowing is off.
+pub fn link(linker: &mut Linker<()>) -> Result<()> {
+    linker
+        .root()
+        .func_wrap("host-return-two", |_, (): ()| Ok((2u32,)))?;
+    let mut host = linker.instance("host")?;
+    host.func_wrap("return-three", |_, (): ()| Ok((3u32,)))?;
+    host.instance("nested")?
+        .func_wrap("return-four", |_, (): ()| Ok((4u32,)))?;
+    host.func_wrap("return-hi", |_, (): ()| Ok(("hi".to_string(),)))?;
+
+    let drops = Arc::new(Drops::default());
+    host.resource("resource1", ResourceType::host::<Resource1>(), {
+        let drops = drops.clone();
+        move |_, rep| {
+            drops.count.fetch_add(1, SeqCst);
+            drops.last.store(rep, SeqCst);
+            Ok(())
+        }
+    })?;
+    host.resource(
+        "resource2",
+        ResourceType::host::<Resource2>(),
+        |_, _| Ok(()),
+    )?;
+    host.resource(
+        "resource1-again",
+        ResourceType::host::<Resource1>(),
+        |_, _| -> wasmtime::Result<()> {
+            fail!("`resource1-again` must not be dropped through this name")
+        },
+    )?;
+    host.func_wrap("[constructor]resource1", |_, (rep,): (u32,)| {
+        Ok((Resource::<Resource1>::new_own(rep),))
+    })?;
+    host.func_wrap(
+        "[static]resource1.assert",
+        |_, (resource, rep): (Resource<Resource1>, u32)| {
+            if resource.rep() != rep {
+                fail!("resource1.assert: rep {} is not {rep}", resource.rep());
+            }
+            Ok(())
+        },
+    )?;
+    host.func_wrap("[static]resource1.last-drop", {
+        let drops = drops.clone();
+        move |_, (): ()| Ok((drops.last.load(SeqCst),))
+    })?;
+    host.func_wrap("[static]resource1.drops", {
+        let drops = drops.clone();
+        move |_, (): ()| Ok((drops.count.load(SeqCst),))
+    })?;
+    host.func_wrap(
+        "[method]resource1.simple",
+        |_, (resource, rep): (Resource<Resource1>, u32)| {
+            if resource.owned() {
+                fail!("resource1.simple: `self` is owned, not borrowed");
+            }
+            if resource.rep() != rep {
+                fail!("resource1.simple: rep {} is not {rep}", resource.rep());
+            }
+            Ok(())
+        },
+    )?;
+    host.func_wrap(
+        "[method]resource1.take-borrow",
+        |_, (a, b): (Resource<Resource1>, Resource<Resource1>)| {
+            if a.owned() || b.owned() {
+                fail!("resource1.take-borrow: an argument is owned, not borrowed");
+            }
+            Ok(())
+        },
+    )?;
+    host.func_wrap(
+        "[method]resource1.take-own",
+        |_, (a, b): (Resource<Resource1>, Resource<Resource1>)| {
+            if a.owned() || !b.owned() {
+                fail!("resource1.take-own: expected a borrowed `self` and an owned argument");
+            }
+            Ok(())
+        },
+    )?;
+    Ok(())
+}
