@@ -29,8 +29,9 @@
 //!
 //! Known imprecisions: `invoke` reaches root exports only (as in wasmtime's own runner);
 //! `register` makes an instance's exported core modules and resources importable, nothing
-//! else; threads, `assert_exception`, `assert_suspension`, `assert_exhaustion` and
-//! `assert_unlinkable` are counted as skipped.
+//! else; threads, `assert_exception`, `assert_suspension` and `assert_exhaustion` are
+//! counted as skipped. `assert_unlinkable` passes when the component does not link natively
+//! (with the expected message) and its re-wrapped lowering does not instantiate either.
 
 mod abi;
 mod node;
@@ -770,13 +771,18 @@ impl<'r, 'o> Script<'r, 'o> {
                 let outcome = self.assert_rejected(module, message);
                 self.record(span, "assert_malformed", outcome);
             }
+            WastDirective::AssertUnlinkable {
+                module, message, ..
+            } => {
+                let outcome = self.assert_unlinkable(module, message);
+                self.record(span, "assert_unlinkable", outcome);
+            }
             other => {
                 let what = match other {
                     WastDirective::Thread(_) | WastDirective::Wait { .. } => "thread",
                     WastDirective::AssertException { .. } => "assert_exception",
                     WastDirective::AssertSuspension { .. } => "assert_suspension",
                     WastDirective::AssertExhaustion { .. } => "assert_exhaustion",
-                    WastDirective::AssertUnlinkable { .. } => "assert_unlinkable",
                     WastDirective::AssertInvalidCustom { .. } => "assert_invalid_custom",
                     WastDirective::AssertMalformedCustom { .. } => "assert_malformed_custom",
                     _ => "directive",
@@ -1060,6 +1066,46 @@ impl<'r, 'o> Script<'r, 'o> {
                 None => Outcome::pass()
                     .note(native)
                     .note(format!("lowering: {e:#}")),
+            },
+        }
+    }
+
+    /// `assert_unlinkable`: natively the component compiles but does not instantiate, with an
+    /// error that contains `message` (an import the linker lacks or has with another type);
+    /// lowered, the re-wrapped component must fail the same way, its error containing
+    /// `message` too. The core side runs only
+    /// outputs without imports, which an unlinkable component does not lower to, and the
+    /// JavaScript side needs components without imports.
+    fn assert_unlinkable(&self, wat: Wat<'_>, message: &str) -> Outcome {
+        let def = self.define(&mut QuoteWat::Wat(wat));
+        let (native, lowered) = self.attempt(&def);
+        let native = match native {
+            Err(e) => return e.outcome(),
+            Ok(Ok(_)) => {
+                return Outcome::skip(NATIVE_FAILS).note("the component links natively");
+            }
+            Ok(Err(e)) => e,
+        };
+        let native_note = format!("native: {native:#}");
+        if let Err(m) = trap_matches(&native, message) {
+            return Outcome::skip(NATIVE_FAILS).note(m);
+        }
+        match lowered {
+            LoweredAttempt::Skip(r) => Outcome::skip(r),
+            LoweredAttempt::Fail(m) => Outcome::fail(m),
+            LoweredAttempt::Ran { wrapped: Ok(_), .. } => Outcome::fail(
+                "the re-wrapped lowered component instantiated; natively it does not link",
+            )
+            .note(native_note),
+            // The lowering keeps the component's imports, so the re-wrapped component fails
+            // for the same import.
+            LoweredAttempt::Ran {
+                wrapped: Err(e), ..
+            } => match trap_matches(&e, message) {
+                Ok(()) => Outcome::pass()
+                    .note(native_note)
+                    .note(format!("re-wrapped: {e:#}")),
+                Err(m) => Outcome::fail(format!("re-wrapped: {m}")).note(native_note),
             },
         }
     }
