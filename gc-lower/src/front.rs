@@ -51,6 +51,7 @@ pub fn input_features() -> WasmFeatures {
         | WasmFeatures::EXCEPTIONS
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::EXTENDED_CONST
+        | WasmFeatures::WIDE_ARITHMETIC
         | WasmFeatures::CM_ASYNC
         | WasmFeatures::CM_ERROR_CONTEXT
         | WasmFeatures::CM_MAP

@@ -233,8 +233,9 @@ fn reified_modules(
 }
 
 /// The wasm features the output may use: Wasm GC (and what it builds on), multi-memory, bulk
-/// memory, tail calls, extended constant expressions, and the atomic instructions of threads
-/// on unshared memories (an input's shared memory is rejected, so the output has none).
+/// memory, tail calls, extended constant expressions, the atomic instructions of threads on
+/// unshared memories (an input's shared memory is rejected, so the output has none), and the
+/// instructions of wide arithmetic (`i64.add128`, …), kept as the input has them.
 pub fn output_features() -> wasmtime_environ::wasmparser::WasmFeatures {
     use wasmtime_environ::wasmparser::WasmFeatures as F;
     F::WASM2
@@ -245,6 +246,7 @@ pub fn output_features() -> wasmtime_environ::wasmparser::WasmFeatures {
         | F::TAIL_CALL
         | F::EXTENDED_CONST
         | F::EXCEPTIONS
+        | F::WIDE_ARITHMETIC
 }
 
 /// Validates a lowered module with [`output_features`].

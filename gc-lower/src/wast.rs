@@ -22,6 +22,11 @@
 //! (`assert_return`, `assert_trap`, `assert_invalid`, `assert_malformed`, bare `invoke`) are
 //! what is counted.
 //!
+//! A script's leading `;;!` lines (`;;! multi_memory = true`, wasmtime's test-config names)
+//! set the features of its engines, as wasmtime's harness does; a feature this build lacks
+//! (component-model async) skips its assertions with the reason, and one that V8 and
+//! JavaScriptCore lack (wide arithmetic, …) keeps the script off the JavaScript engines.
+//!
 //! Every script gets the host that wasmtime's own wast harness links into component tests
 //! (`host-return-two`, the `host` instance with `resource1`, …; see `wast/spectest.rs`), for
 //! the native and the re-wrapped lowered components alike, so scripts written for `wasmtime
@@ -123,7 +128,7 @@ pub enum EngineChoice {
 impl WastOpts {
     /// Runs every script; the exit code is non-zero if any assertion failed.
     pub fn run(self) -> anyhow::Result<ExitCode> {
-        let engines = Engines::new(self.backtrace)?;
+        let engines = Engines::new(self.backtrace, &[])?;
         let node = match self.engine {
             EngineChoice::Wasmtime => None,
             EngineChoice::Node => Some(NodeTools::find(&[JsEngine::Node])?),
@@ -165,17 +170,46 @@ struct Engines {
     component: Engine,
     /// Component model off: the lowered core modules, as a core-only embedder runs them.
     core: Engine,
+    /// Whether the JavaScript engines run the outputs too: not when a script's `;;!` lines
+    /// turn on a feature that V8 and JavaScriptCore lack ([`javascript_lacks`]).
+    javascript: bool,
+}
+
+/// Whether V8 and JavaScriptCore lack feature `name` of a `;;!` line (wide arithmetic,
+/// custom page sizes, stack switching, shared-everything threads).
+fn javascript_lacks(name: &str) -> bool {
+    matches!(
+        name,
+        "wide_arithmetic" | "custom_page_sizes" | "stack_switching" | "shared_everything_threads"
+    )
 }
 
 impl Engines {
-    fn new(backtrace: bool) -> anyhow::Result<Engines> {
-        let component = Engine::new(&Self::config(true, backtrace))
+    /// The engines, with the wasm features of a script's `;;!` lines (see [`features`]) set
+    /// on top of the usual ones. Errors: a feature this build cannot set (the message names
+    /// it), or an engine that cannot be created.
+    fn new(backtrace: bool, features: &[(String, bool)]) -> anyhow::Result<Engines> {
+        let config = |component_model: bool| -> anyhow::Result<Config> {
+            let mut config = Self::config(component_model, backtrace);
+            for (name, on) in features {
+                set_feature(&mut config, name, *on)?;
+            }
+            Ok(config)
+        };
+        let component = Engine::new(&config(true)?)
             .map_err(anyhow::Error::from)
             .context("failed to create the component engine")?;
-        let core = Engine::new(&Self::config(false, backtrace))
+        let core = Engine::new(&config(false)?)
             .map_err(anyhow::Error::from)
             .context("failed to create the core engine")?;
-        Ok(Engines { component, core })
+        let javascript = !features
+            .iter()
+            .any(|(name, on)| *on && javascript_lacks(name));
+        Ok(Engines {
+            component,
+            core,
+            javascript,
+        })
     }
 
     /// [`crate::run::config`], with or without the component model, and with backtraces of
@@ -192,6 +226,92 @@ impl Engines {
             });
         config
     }
+}
+
+/// The features a script sets in its leading `;;!` lines, as wasmtime's test harness reads
+/// them (`;;! multi_memory = true`): `(name, value)` in order. Lines after the first that
+/// does not start with `;;!` are not read. Errors: a line that is not `name = true|false`.
+fn features(text: &str) -> Result<Vec<(String, bool)>, String> {
+    text.lines()
+        .take_while(|line| line.starts_with(";;!"))
+        .map(|line| {
+            let setting = line[3..].trim();
+            let (name, value) = setting
+                .split_once('=')
+                .ok_or_else(|| format!("`;;!` line `{setting}` is not `name = true|false`"))?;
+            let value = match value.trim() {
+                "true" => true,
+                "false" => false,
+                other => {
+                    return Err(format!(
+                        "`;;!` line `{setting}`: `{other}` is not `true` or `false`"
+                    ));
+                }
+            };
+            Ok((name.trim().to_string(), value))
+        })
+        .collect()
+}
+
+/// Why this build cannot set feature `name` of a `;;!` line, if it cannot: wasmtime's
+/// component-model async support is not compiled in (the lowering does not support async
+/// components either).
+fn unavailable_feature(name: &str) -> Option<String> {
+    matches!(
+        name,
+        "component_model_async"
+            | "component_model_async_builtins"
+            | "component_model_more_async_builtins"
+            | "component_model_async_stackful"
+            | "component_model_threading"
+    )
+    .then(|| {
+        format!("`;;! {name}` needs wasmtime's `component-model-async` support, not in this build")
+    })
+}
+
+/// Sets feature `name` of a `;;!` line (wasmtime's test-config names) on `config`.
+/// Errors: an unknown name, or one this build cannot set ([`unavailable_feature`]).
+fn set_feature(config: &mut Config, name: &str, on: bool) -> anyhow::Result<()> {
+    if let Some(why) = unavailable_feature(name) {
+        anyhow::bail!("{why}");
+    }
+    match name {
+        "memory64" => config.wasm_memory64(on),
+        "custom_page_sizes" => config.wasm_custom_page_sizes(on),
+        "multi_memory" => config.wasm_multi_memory(on),
+        "threads" => config.wasm_threads(on),
+        "shared_everything_threads" => config.wasm_shared_everything_threads(on),
+        "gc" | "gc_types" => config.wasm_gc(on),
+        "function_references" => config.wasm_function_references(on),
+        "reference_types" => config.wasm_reference_types(on),
+        "simd" => config.wasm_simd(on),
+        "relaxed_simd" => config.wasm_relaxed_simd(on),
+        "tail_call" => config.wasm_tail_call(on),
+        "extended_const" => config.wasm_extended_const(on),
+        "wide_arithmetic" => config.wasm_wide_arithmetic(on),
+        "exceptions" => config.wasm_exceptions(on),
+        "legacy_exceptions" => {
+            #[expect(
+                deprecated,
+                reason = "wasmtime's own test scripts set it, so it is read"
+            )]
+            let _ = config.wasm_legacy_exceptions(on);
+            config
+        }
+        "stack_switching" => config.wasm_stack_switching(on),
+        "component_model_gc" => config.wasm_component_model_gc(on),
+        "component_model_error_context" => config.wasm_component_model_error_context(on),
+        "component_model_map" => config.wasm_component_model_map(on),
+        "component_model_memory64" => config.wasm_component_model_memory64(on),
+        "component_model_fixed_length_lists" => config.wasm_component_model_fixed_length_lists(on),
+        "component_model_implements" => config.wasm_component_model_implements(on),
+        "nan_canonicalization" => config.cranelift_nan_canonicalization(on),
+        // Tells wasmtime's harness that a test needs much memory; nothing to set here.
+        "hogs_memory" => config,
+        other => anyhow::bail!("unknown feature `{other}` in a `;;!` line"),
+    };
+    Ok(())
 }
 
 /// What the runner counts.
@@ -378,7 +498,34 @@ impl Runner<'_> {
             Ok(t) => t,
             Err(e) => return self.file_error(path, &format!("failed to read the script: {e}")),
         };
-        let mut script = match Script::new(self, path, &text) {
+        // A script's `;;!` lines turn features on (or off) for its engines; features this
+        // build does not have skip its assertions with the reason.
+        let features = match features(&text) {
+            Ok(f) => f,
+            Err(e) => return self.file_error(path, &e),
+        };
+        let unavailable =
+            features.iter().find_map(
+                |(name, on)| {
+                    if *on { unavailable_feature(name) } else { None }
+                },
+            );
+        let file_engines;
+        let engines = if features.is_empty() || unavailable.is_some() {
+            &self.engines
+        } else {
+            file_engines = match Engines::new(self.opts.backtrace, &features) {
+                Ok(e) => e,
+                Err(e) => return self.file_error(path, &format!("{e:#}")),
+            };
+            &file_engines
+        };
+        let new_script = || -> anyhow::Result<Script<'_, '_>> {
+            let mut script = Script::new(self, engines, path, &text)?;
+            script.skip_all = unavailable.clone();
+            Ok(script)
+        };
+        let mut script = match new_script() {
             Ok(script) => script,
             Err(e) => return self.file_error(path, &format!("{e:#}")),
         };
@@ -403,7 +550,7 @@ impl Runner<'_> {
                     return self.file_error(path, &msg);
                 }
             };
-            script = match Script::new(self, path, &text) {
+            script = match new_script() {
                 Ok(script) => script,
                 Err(e) => return self.file_error(path, &format!("{e:#}")),
             };
@@ -438,12 +585,12 @@ impl Runner<'_> {
         }
     }
 
-    /// Compiles `bytes` natively and lowers them.
-    fn define(&self, bytes: &[u8]) -> Def {
-        match component::Component::new(&self.engines.component, bytes) {
+    /// Compiles `bytes` natively and lowers them, with `engines`.
+    fn define(&self, engines: &Engines, bytes: &[u8]) -> Def {
+        match component::Component::new(&engines.component, bytes) {
             Ok(c) => Def {
                 native: Ok(c),
-                lowered: self.lower(bytes),
+                lowered: self.lower(engines, bytes),
             },
             Err(e) => Def {
                 native: Err(NotRun::native(format!("native compilation failed: {e:#}"))),
@@ -452,8 +599,8 @@ impl Runner<'_> {
         }
     }
 
-    /// Lowers, re-wraps and compiles a component.
-    fn lower(&self, bytes: &[u8]) -> Lowered {
+    /// Lowers, re-wraps and compiles a component, with `engines`.
+    fn lower(&self, engines: &Engines, bytes: &[u8]) -> Lowered {
         let classify = |e: anyhow::Error| match crate::find_unsupported(&e) {
             Some(u) => Lowered::Skip(u.to_string()),
             None => Lowered::Fail(format!("{e:#}")),
@@ -466,13 +613,13 @@ impl Runner<'_> {
             Ok(w) => w,
             Err(e) => return classify(e.context("failed to re-wrap the lowered module")),
         };
-        let component = match component::Component::new(&self.engines.component, &wrapped) {
+        let component = match component::Component::new(&engines.component, &wrapped) {
             Ok(c) => c,
             Err(e) => {
                 return Lowered::Fail(format!("the re-wrapped component does not compile: {e:#}"));
             }
         };
-        let module = match wasmtime::Module::new(&self.engines.core, &core) {
+        let module = match wasmtime::Module::new(&engines.core, &core) {
             Ok(m) => m,
             Err(e) => {
                 return Lowered::Fail(format!(
@@ -488,7 +635,7 @@ impl Runner<'_> {
                     Ok(g) => g,
                     Err(e) => return classify(e.context("failed to lower into a module graph")),
                 };
-                match crate::graph::compile(&self.engines.core, &graph) {
+                match crate::graph::compile(&engines.core, &graph) {
                     Ok(modules) => Some(Rc::new((graph, modules))),
                     Err(e) => return Lowered::Fail(format!("{e:#}")),
                 }
@@ -500,7 +647,7 @@ impl Runner<'_> {
             None => Some(CoreProgram::Single(module)),
         };
         let node = match &self.node {
-            Some(tools) if !has_imports => Some(
+            Some(tools) if !has_imports && engines.javascript => Some(
                 tools
                     .transpile(&wrapped, graph.as_ref().map(|g| &g.0))
                     .map_err(|e| format!("{e:#}")),
@@ -518,6 +665,11 @@ impl Runner<'_> {
 /// The state of one script: its definitions, instances and report.
 struct Script<'r, 'o> {
     runner: &'r Runner<'o>,
+    /// The engines of this script: the runner's, or its own when it sets features.
+    engines: &'r Engines,
+    /// Set when the script needs a feature this build does not have: every assertion is
+    /// skipped with this reason.
+    skip_all: Option<String>,
     path: &'r Path,
     text: &'r str,
     defs: HashMap<String, Rc<Def>>,
@@ -545,9 +697,16 @@ fn spectest_linker(engine: &Engine) -> anyhow::Result<component::Linker<()>> {
 impl<'r, 'o> Script<'r, 'o> {
     /// A script with the spectest host linked for the native and the re-wrapped lowered
     /// components. Errors: the host does not link (an internal error).
-    fn new(runner: &'r Runner<'o>, path: &'r Path, text: &'r str) -> anyhow::Result<Self> {
+    fn new(
+        runner: &'r Runner<'o>,
+        engines: &'r Engines,
+        path: &'r Path,
+        text: &'r str,
+    ) -> anyhow::Result<Self> {
         Ok(Script {
             runner,
+            engines,
+            skip_all: None,
             path,
             text,
             defs: HashMap::new(),
@@ -555,8 +714,8 @@ impl<'r, 'o> Script<'r, 'o> {
             instances: Vec::new(),
             names: HashMap::new(),
             current: None,
-            native_linker: spectest_linker(&runner.engines.component)?,
-            lowered_linker: spectest_linker(&runner.engines.component)?,
+            native_linker: spectest_linker(&engines.component)?,
+            lowered_linker: spectest_linker(&engines.component)?,
             tally: Tally::default(),
             failures: Vec::new(),
             skip_reasons: Vec::new(),
@@ -564,7 +723,7 @@ impl<'r, 'o> Script<'r, 'o> {
     }
 
     fn engines(&self) -> &'r Engines {
-        &self.runner.engines
+        self.engines
     }
 
     fn location(&self, span: Span) -> String {
@@ -649,6 +808,20 @@ impl<'r, 'o> Script<'r, 'o> {
 
     fn directive(&mut self, directive: WastDirective<'_>) {
         let span = directive.span();
+        if let Some(reason) = self.skip_all.clone() {
+            let what = match &directive {
+                WastDirective::Module(_)
+                | WastDirective::ModuleDefinition(_)
+                | WastDirective::ModuleInstance { .. }
+                | WastDirective::Register { .. } => None,
+                WastDirective::Invoke(_) => Some("invoke"),
+                _ => Some("assertion"),
+            };
+            if let Some(what) = what {
+                self.record(span, what, Outcome::skip(reason));
+            }
+            return;
+        }
         match directive {
             WastDirective::Module(mut wat) => {
                 let name = wat.name().map(|id| id.name().to_string());
@@ -860,7 +1033,7 @@ impl<'r, 'o> Script<'r, 'o> {
             };
         }
         match wat.encode() {
-            Ok(bytes) => self.runner.define(&bytes),
+            Ok(bytes) => self.runner.define(self.engines, &bytes),
             Err(e) => Def {
                 native: Err(NotRun::native(format!(
                     "failed to encode the component: {e}"
@@ -1120,7 +1293,7 @@ impl<'r, 'o> Script<'r, 'o> {
         let Some(inst) = index.and_then(|i| self.instances.get_mut(i)) else {
             return "no such instance".to_string();
         };
-        let engine = &self.runner.engines.component;
+        let engine = &self.engines.component;
         let mut notes = Vec::new();
         if let Ok(native) = &mut inst.native
             && let Err(e) = reflect(engine, &mut self.native_linker, name, native)

@@ -619,21 +619,33 @@ fn closed_stderr_exits_1() {
 fn wast_parse_errors_fail_the_run() {
     let dir = tempfile::tempdir().expect("failed to create a temporary directory");
     let scripts = [
-        ("open.wast", "(component"),
+        ("open.wast", "(component", "expected `)`"),
         (
             "tail.wast",
             "(component (core module))\n(assert_return (invoke \"x\")",
+            "expected `)`",
+        ),
+        // Feature lines that wasmtime's harness would reject fail the script too.
+        (
+            "feature.wast",
+            ";;! no_such_feature = true\n(component)",
+            "unknown feature `no_such_feature`",
+        ),
+        (
+            "value.wast",
+            ";;! gc = yes\n(component)",
+            "`yes` is not `true` or `false`",
         ),
     ];
-    for (name, text) in scripts {
+    for (name, text, message) in scripts {
         let path = dir.path().join(name);
         std::fs::write(&path, text).expect("failed to write the script");
         let output = run(&["wast", path_str(&path)]);
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert_eq!(output.status.code(), Some(1), "`{name}`:\n{stdout}");
         assert!(
-            stdout.contains(&format!("FAIL {}", path.display())) && stdout.contains("expected `)`"),
-            "`{name}` does not fail with the parse error:\n{stdout}"
+            stdout.contains(&format!("FAIL {}", path.display())) && stdout.contains(message),
+            "`{name}` does not fail with {message:?}:\n{stdout}"
         );
     }
 }
