@@ -1860,7 +1860,7 @@ mod tests {
             output: OutputForm::Single,
         };
         let runner = Runner {
-            engines: Engines::new(false)?,
+            engines: Engines::new(false, &[])?,
             node: None,
             options: crate::Options::default(),
             output: OutputForm::Single,
@@ -1872,5 +1872,24 @@ mod tests {
         // The wrong expectation and the unreadable directive at least.
         assert!(tally.skipped >= 2);
         Ok(())
+    }
+
+    #[test]
+    fn feature_lines() {
+        assert_eq!(
+            features(";;! multi_memory = true\n;;!gc=false\n;; comment\n;;! simd = true\n"),
+            Ok(vec![
+                ("multi_memory".to_string(), true),
+                ("gc".to_string(), false)
+            ])
+        );
+        assert_eq!(features("(component)\n;;! gc = true"), Ok(Vec::new()));
+        assert!(features(";;! gc").is_err());
+        assert!(features(";;! gc = 1").is_err());
+        let mut config = crate::run::config();
+        assert!(set_feature(&mut config, "wide_arithmetic", true).is_ok());
+        assert!(set_feature(&mut config, "no_such_feature", true).is_err());
+        assert!(set_feature(&mut config, "component_model_async", true).is_err());
+        assert!(javascript_lacks("wide_arithmetic") && !javascript_lacks("gc"));
     }
 }
