@@ -80,6 +80,11 @@ pub struct WastOpts {
     /// Print every directive with its outcome on each side.
     #[arg(long)]
     pub verbose: bool,
+    /// Report as JSON lines instead of text: one object per script (`file`, `passed`,
+    /// `failed`, `skipped`, `skips`: `[{"reason", "count"}]`, `failures`: the failed
+    /// assertions' messages), then one with the totals (`passed`, `failed`, `skipped`).
+    #[arg(long)]
+    pub json: bool,
     /// Capture wasm backtraces in traps (slower; makes messages longer).
     #[arg(long)]
     pub backtrace: bool,
@@ -152,10 +157,19 @@ impl WastOpts {
             total.failed += tally.failed;
             total.skipped += tally.skipped;
         }
-        println!(
-            "{} passed, {} failed, {} skipped",
-            total.passed, total.failed, total.skipped
-        );
+        if self.json {
+            let totals = serde_json::json!({
+                "passed": total.passed,
+                "failed": total.failed,
+                "skipped": total.skipped,
+            });
+            println!("{totals}");
+        } else {
+            println!(
+                "{} passed, {} failed, {} skipped",
+                total.passed, total.failed, total.skipped
+            );
+        }
         Ok(if total.failed > 0 {
             ExitCode::from(1)
         } else {
@@ -576,8 +590,20 @@ impl Runner<'_> {
     fn file_error(&self, path: &Path, msg: &str) -> Tally {
         // A parse error quotes a line of the script, which may be huge or binary.
         let msg = crate::error::printable(msg);
-        println!("  {}: {msg}", path.display());
-        println!("FAIL {} (0 passed, 1 failed, 0 skipped)", path.display());
+        if self.opts.json {
+            let report = serde_json::json!({
+                "file": path.display().to_string(),
+                "passed": 0,
+                "failed": 1,
+                "skipped": 0,
+                "skips": [],
+                "failures": [msg],
+            });
+            println!("{report}");
+        } else {
+            println!("  {}: {msg}", path.display());
+            println!("FAIL {} (0 passed, 1 failed, 0 skipped)", path.display());
+        }
         Tally {
             passed: 0,
             failed: 1,
@@ -774,6 +800,23 @@ impl<'r, 'o> Script<'r, 'o> {
     }
 
     fn finish(self) -> Tally {
+        if self.runner.opts.json {
+            let skips: Vec<_> = self
+                .skip_reasons
+                .iter()
+                .map(|(reason, count)| serde_json::json!({ "reason": reason, "count": count }))
+                .collect();
+            let report = serde_json::json!({
+                "file": self.path.display().to_string(),
+                "passed": self.tally.passed,
+                "failed": self.tally.failed,
+                "skipped": self.tally.skipped,
+                "skips": skips,
+                "failures": self.failures,
+            });
+            println!("{report}");
+            return self.tally;
+        }
         if !self.runner.opts.verbose {
             for line in &self.failures {
                 println!("{line}");
@@ -1855,6 +1898,7 @@ mod tests {
             reify: crate::ReifyMode::Auto,
             memory_access: Default::default(),
             verbose: true,
+            json: false,
             backtrace: false,
             engine: EngineChoice::Wasmtime,
             output: OutputForm::Single,

@@ -3,10 +3,65 @@
 //!
 //! The scripts are the project's own cases (`tests/*.wast`) and part of the component-model
 //! spec tests shipped in the `wasm-tools` crate, which cargo fetches for the standalone
-//! package `tests/spec-suite` (found with `cargo metadata`). Both reify modes must pass.
+//! package `tests/spec-suite` (found with `cargo metadata`).
+//!
+//! Each script runs as its own trial under each of three configurations ([`CONFIGS`]), named
+//! `CONFIG::FILE` (`all::tests/resources.wast`, `graph::spec/linking/alias.wast`), so a
+//! failure names its script and `cargo test -p gc-lower --test wast -- resources.wast` runs
+//! one. A trial fails when an assertion fails, and when its outcome differs from the one
+//! recorded in `tests/wast-expected.txt`: its number of passed assertions and each skip
+//! reason with its count. A change that turns passes into skips is seen there.
+//! `BLESS=1 cargo test -p gc-lower --test wast` records the outcomes of the trials that ran
+//! instead, and regenerates the table in `TESTING.md` from the whole file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex, Once};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+/// A configuration of `gc-lower wast` that every script runs under.
+struct Config {
+    /// Its name in trial names and in `tests/wast-expected.txt`.
+    name: &'static str,
+    /// What it checks, for `TESTING.md`.
+    what: &'static str,
+    reify: &'static str,
+    engine: &'static str,
+    output: &'static str,
+}
+
+/// `--reify auto` on wasmtime; `--reify all` on every engine (wasmtime: re-wrapped component
+/// and core module; V8 and JavaScriptCore: the re-wrapped component through jco, run by Node
+/// and by Bun); the module-graph form on every engine (its wasmtime loader on the core side,
+/// its JS loader under jco's bindings on V8 and JavaScriptCore).
+const CONFIGS: [Config; 3] = [
+    Config {
+        name: "auto",
+        what: "`--reify auto`, wasmtime",
+        reify: "auto",
+        engine: "wasmtime",
+        output: "single",
+    },
+    Config {
+        name: "all",
+        what: "`--reify all`, wasmtime, V8 and JavaScriptCore",
+        reify: "all",
+        engine: "all",
+        output: "single",
+    },
+    Config {
+        name: "graph",
+        what: "module graph, wasmtime, V8 and JavaScriptCore",
+        reify: "auto",
+        engine: "all",
+        output: "graph",
+    },
+];
+
+/// The recorded outcomes: `tests/wast-expected.txt`.
+const EXPECTED: &str = "tests/wast-expected.txt";
 
 /// Spec test files, relative to `tests/component-model/test/` of the `wasm-tools` crate:
 /// every file of a directory (`dir/*.wast`) or one file.
@@ -104,32 +159,6 @@ fn spec_files() -> Vec<PathBuf> {
     files
 }
 
-/// The counts of the runner's summary line, `N passed, N failed, N skipped`.
-#[derive(Debug, PartialEq, Eq)]
-struct Summary {
-    passed: u64,
-    failed: u64,
-    skipped: u64,
-}
-
-fn parse_summary(line: &str) -> Option<Summary> {
-    let mut parts = line.trim().split(", ");
-    let mut count = |label: &str| -> Option<u64> {
-        parts
-            .next()?
-            .strip_suffix(label)?
-            .strip_suffix(' ')?
-            .parse()
-            .ok()
-    };
-    let summary = Summary {
-        passed: count("passed")?,
-        failed: count("failed")?,
-        skipped: count("skipped")?,
-    };
-    parts.next().is_none().then_some(summary)
-}
-
 /// Makes sure Node, Bun and jco are installed in `tests/node/node_modules` (`npm ci`, as
 /// `.ci/run` does), so the JavaScript side runs on a fresh clone too.
 fn ensure_node_tools() {
@@ -150,89 +179,282 @@ fn ensure_node_tools() {
     assert!(status.success(), "`npm ci` in tests/node failed: {status}");
 }
 
-/// Runs `gc-lower wast --reify <reify> --engine <engine> --output <output>` over the
-/// project's cases and the spec tests.
-fn run_wast(reify: &str, engine: &str, form: &str) {
-    if engine != "wasmtime" {
-        ensure_node_tools();
-    }
-    let mut files = wast_files_in(&repo_root().join("tests"));
-    assert!(!files.is_empty(), "no `.wast` files in `tests/`");
-    files.extend(spec_files());
+/// What one script did under one configuration: its passed assertions, and its skip
+/// reasons with their counts.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Outcome {
+    passed: u64,
+    skips: BTreeMap<String, u64>,
+}
 
+/// Outcomes by configuration name, then script label.
+type Outcomes = BTreeMap<(String, String), Outcome>;
+
+/// Reads `tests/wast-expected.txt`: lines `CONFIG<TAB>FILE<TAB>passed<TAB>N` and
+/// `CONFIG<TAB>FILE<TAB>skipped<TAB>N<TAB>REASON`; `#` starts a comment.
+fn parse_expected(text: &str) -> Result<Outcomes, String> {
+    let mut outcomes = Outcomes::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        let bad = || format!("{EXPECTED}:{}: malformed line `{line}`", n + 1);
+        let (config, file, kind, count) = match fields[..] {
+            [c, f, k, n, ..] => (c, f, k, n.parse::<u64>().map_err(|_| bad())?),
+            _ => return Err(bad()),
+        };
+        let outcome = outcomes
+            .entry((config.to_string(), file.to_string()))
+            .or_default();
+        match (kind, &fields[4..]) {
+            ("passed", []) => outcome.passed = count,
+            ("skipped", [reason]) => {
+                outcome.skips.insert(reason.to_string(), count);
+            }
+            _ => return Err(bad()),
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Writes outcomes in the format [`parse_expected`] reads.
+fn format_expected(outcomes: &Outcomes) -> String {
+    let mut text = String::from(
+        "# The outcome of every .wast script under each configuration of gc-lower/tests/wast.rs:\n\
+         # its passed assertions, and each skip reason with its count (tab-separated).\n\
+         # Regenerate with `BLESS=1 cargo test -p gc-lower --test wast`.\n",
+    );
+    for ((config, file), outcome) in outcomes {
+        text.push_str(&format!("{config}\t{file}\tpassed\t{}\n", outcome.passed));
+        for (reason, count) in &outcome.skips {
+            text.push_str(&format!("{config}\t{file}\tskipped\t{count}\t{reason}\n"));
+        }
+    }
+    text
+}
+
+/// The table of `TESTING.md`: per suite and configuration, the assertions passed and
+/// skipped, and each skip reason with its count.
+fn testing_md(outcomes: &Outcomes) -> String {
+    let mut text = String::from(
+        "# Testing: the `.wast` suites\n\n\
+         Generated by `BLESS=1 cargo test -p gc-lower --test wast` from `tests/wast-expected.txt`\n\
+         (see `gc-lower/tests/wast.rs`); every trial checks its script's line of that file, so\n\
+         these figures are what CI checks. Failed assertions fail the test, so there are none.\n\
+         A skip is an assertion not checked, with its reason: \"native run fails\" when wasmtime\n\
+         itself does not satisfy the script, or the feature the lowering does not support.\n\n",
+    );
+    let suite = |file: &str| {
+        if file.starts_with("spec/") {
+            "component-model spec tests (wasm-tools 1.263.0)"
+        } else {
+            "the project's `tests/*.wast`"
+        }
+    };
+    for config in &CONFIGS {
+        text.push_str(&format!("## `{}`: {}\n\n", config.name, config.what));
+        text.push_str("| suite | scripts | passed | skipped |\n|---|---:|---:|---:|\n");
+        let mut suites: BTreeMap<&str, (u64, u64, u64)> = BTreeMap::new();
+        let mut reasons: BTreeMap<&str, u64> = BTreeMap::new();
+        for ((c, file), outcome) in outcomes {
+            if c != config.name {
+                continue;
+            }
+            let entry = suites.entry(suite(file)).or_default();
+            entry.0 += 1;
+            entry.1 += outcome.passed;
+            for (reason, count) in &outcome.skips {
+                entry.2 += count;
+                *reasons.entry(reason).or_default() += count;
+            }
+        }
+        for (name, (scripts, passed, skipped)) in &suites {
+            text.push_str(&format!("| {name} | {scripts} | {passed} | {skipped} |\n"));
+        }
+        if !reasons.is_empty() {
+            text.push_str("\n| skip reason | assertions |\n|---|---:|\n");
+            for (reason, count) in &reasons {
+                let reason = reason.replace('|', "\\|");
+                text.push_str(&format!("| {reason} | {count} |\n"));
+            }
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// Runs one script under one configuration: fails when an assertion fails or the runner
+/// does, and returns what it did.
+fn run_script(config: &Config, file: &Path) -> Result<Outcome, Failed> {
+    if config.engine != "wasmtime" {
+        static NODE_TOOLS: Once = Once::new();
+        NODE_TOOLS.call_once(ensure_node_tools);
+    }
     let output = Command::new(env!("CARGO_BIN_EXE_gc-lower"))
         .arg("wast")
-        .args(["--reify", reify, "--engine", engine, "--output", form])
-        .args(&files)
+        .arg("--json")
+        .args(["--reify", config.reify])
+        .args(["--engine", config.engine])
+        .args(["--output", config.output])
+        .arg(file)
         .current_dir(repo_root())
         .output()
-        .expect("failed to run `gc-lower wast`");
+        .map_err(|e| format!("failed to run `gc-lower wast`: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-
-    let last = stdout
+    let report: serde_json::Value = stdout
         .lines()
-        .rev()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or("");
-    let summary = parse_summary(last).unwrap_or_else(|| {
-        panic!("the last line is not `N passed, N failed, N skipped`: `{last}`")
-    });
-    assert_eq!(
-        summary.failed, 0,
-        "`gc-lower wast --reify {reify} --engine {engine} --output {form}`: {summary:?}"
-    );
-    assert!(
-        summary.passed > 0,
-        "`gc-lower wast --reify {reify} --engine {engine} --output {form}` passed nothing: {summary:?}"
-    );
-    assert!(
-        output.status.success(),
-        "`gc-lower wast --reify {reify} --engine {engine} --output {form}` exited with {}",
-        output.status
-    );
+        .find(|line| line.starts_with("{\"") && line.contains("\"file\""))
+        .and_then(|line| serde_json::from_str(line).ok())
+        .ok_or_else(|| format!("no report from `gc-lower wast`:\n{stdout}\n{stderr}"))?;
+    let count = |key: &str| report[key].as_u64().unwrap_or(0);
+    if count("failed") > 0 || !output.status.success() {
+        let failures: Vec<String> = report["failures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.as_str().map(str::to_string))
+            .collect();
+        return Err(format!(
+            "{} failed (exit {}):\n{}\n{stderr}",
+            count("failed"),
+            output.status,
+            failures.join("\n")
+        )
+        .into());
+    }
+    let mut outcome = Outcome {
+        passed: count("passed"),
+        skips: BTreeMap::new(),
+    };
+    for skip in report["skips"].as_array().into_iter().flatten() {
+        let reason = skip["reason"].as_str().unwrap_or_default().to_string();
+        *outcome.skips.entry(reason).or_default() += skip["count"].as_u64().unwrap_or(0);
+    }
+    Ok(outcome)
 }
 
-#[test]
-fn wast_reify_auto() {
-    run_wast("auto", "wasmtime", "single");
+/// How `observed` differs from `expected`, one line each.
+fn differences(expected: &Outcome, observed: &Outcome) -> Vec<String> {
+    let mut lines = Vec::new();
+    if expected.passed != observed.passed {
+        lines.push(format!(
+            "passed: {} recorded, {} now",
+            expected.passed, observed.passed
+        ));
+    }
+    let reasons: std::collections::BTreeSet<&String> =
+        expected.skips.keys().chain(observed.skips.keys()).collect();
+    for reason in reasons {
+        let (e, o) = (
+            expected.skips.get(reason).copied().unwrap_or(0),
+            observed.skips.get(reason).copied().unwrap_or(0),
+        );
+        if e != o {
+            lines.push(format!("skipped {o} (recorded {e}): {reason}"));
+        }
+    }
+    lines
 }
 
-/// `--reify all` on every engine: wasmtime (re-wrapped component and core module), V8 and
-/// JavaScriptCore (the re-wrapped component through jco, run by Node and by Bun).
-#[test]
-fn wast_reify_all_on_every_engine() {
-    run_wast("all", "all", "single");
-}
+fn main() {
+    let args = Arguments::from_args();
+    let bless = std::env::var_os("BLESS").is_some_and(|v| v == "1");
+    let expected_path = repo_root().join(EXPECTED);
+    let expected = match std::fs::read_to_string(&expected_path) {
+        Ok(text) => parse_expected(&text).unwrap_or_else(|e| panic!("{e}")),
+        Err(_) if bless => Outcomes::new(),
+        Err(e) => panic!("failed to read `{EXPECTED}`: {e}"),
+    };
+    let expected = Arc::new(expected);
+    let observed = Arc::new(Mutex::new(Outcomes::new()));
 
-/// The module-graph form (`gc-lower graph`) on every engine: its wasmtime loader on the core
-/// side, its JS loader under jco's bindings on V8 and JavaScriptCore.
-#[test]
-fn wast_graph_on_every_engine() {
-    run_wast("auto", "all", "graph");
-}
-
-#[test]
-fn summary_line() {
-    assert_eq!(
-        parse_summary("12 passed, 0 failed, 3 skipped"),
-        Some(Summary {
-            passed: 12,
-            failed: 0,
-            skipped: 3
+    let mut scripts: Vec<(String, PathBuf)> = wast_files_in(&repo_root().join("tests"))
+        .into_iter()
+        .map(|path| {
+            let name = path.file_name().expect("a file").to_string_lossy();
+            (format!("tests/{name}"), path)
         })
-    );
-    assert_eq!(parse_summary("1 passed, 2 failed"), None);
-    assert_eq!(parse_summary("1 passed, 2 failed, 3 skipped, 4 more"), None);
-    assert_eq!(
-        parse_summary("FAIL tests/a.wast (1 passed, 2 failed, 0 skipped)"),
-        None
-    );
+        .collect();
+    assert!(!scripts.is_empty(), "no `.wast` files in `tests/`");
+    let spec_root = wasm_tools_dir().join("tests/component-model/test");
+    for path in spec_files() {
+        let relative = path
+            .strip_prefix(&spec_root)
+            .expect("spec files are under the spec root")
+            .display();
+        scripts.push((format!("spec/{relative}"), path));
+    }
+
+    let mut trials = Vec::new();
+    for config in &CONFIGS {
+        for (label, path) in &scripts {
+            let (label, path) = (label.clone(), path.clone());
+            let (expected, observed) = (expected.clone(), observed.clone());
+            let name = format!("{}::{label}", config.name);
+            trials.push(Trial::test(name, move || {
+                let outcome = run_script(config, &path)?;
+                let key = (config.name.to_string(), label.clone());
+                observed
+                    .lock()
+                    .expect("no trial panics holding the lock")
+                    .insert(key.clone(), outcome.clone());
+                if bless {
+                    return Ok(());
+                }
+                let recorded = expected.get(&key).cloned().unwrap_or_default();
+                let lines = differences(&recorded, &outcome);
+                if lines.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "the outcome differs from `{EXPECTED}` (record it with `BLESS=1 cargo \
+                         test -p gc-lower --test wast`):\n{}",
+                        lines.join("\n")
+                    )
+                    .into())
+                }
+            }));
+        }
+    }
+    trials.push(Trial::test("expected_file_round_trips", || {
+        let mut outcomes = Outcomes::new();
+        outcomes.insert(
+            ("all".into(), "tests/a.wast".into()),
+            Outcome {
+                passed: 3,
+                skips: [("native run fails".to_string(), 2)].into(),
+            },
+        );
+        let parsed = parse_expected(&format_expected(&outcomes))?;
+        if parsed != outcomes {
+            return Err(format!("{parsed:?} is not {outcomes:?}").into());
+        }
+        if parse_expected("all\ttests/a.wast\tpassed").is_ok() {
+            return Err("a line without a count parses".into());
+        }
+        Ok(())
+    }));
+    trials.push(Trial::test("manifest_path_of_package", || {
+        manifest_path_of_package();
+        Ok(())
+    }));
+
+    let conclusion = libtest_mimic::run(&args, trials);
+    if bless {
+        let mut merged = (*expected).clone();
+        for (key, outcome) in observed.lock().expect("trials are done").iter() {
+            merged.insert(key.clone(), outcome.clone());
+        }
+        std::fs::write(&expected_path, format_expected(&merged))
+            .unwrap_or_else(|e| panic!("failed to write `{EXPECTED}`: {e}"));
+        std::fs::write(repo_root().join("TESTING.md"), testing_md(&merged))
+            .unwrap_or_else(|e| panic!("failed to write `TESTING.md`: {e}"));
+    }
+    conclusion.exit();
 }
 
-#[test]
 fn manifest_path_of_package() {
     let json = r#"{"packages":[{"name":"wasm-tools","version":"1.0.0","id":"a","targets":[{"src_path":"x"}],"manifest_path":"/old/Cargo.toml"},{"name":"wasm-tools","version":"1.263.0","id":"b","dependencies":[],"manifest_path":"/r/wasm-tools-1.263.0/Cargo.toml"}]}"#;
     assert_eq!(
