@@ -82,19 +82,14 @@ use hashbrown::HashMap;
 use wasmtime_environ::EntityIndex;
 use wasmtime_environ::component::{
     CanonicalOptionsDataModel, Component, ComponentTranslation, ComponentTypes, CoreDef, Export,
-    GlobalInitializer, InterfaceType, LoweredIndex, NameMapNoIntern, OptionsIndex, ResourceIndex,
-    RuntimeInstanceIndex, RuntimeMemoryIndex, RuntimePostReturnIndex, RuntimeReallocIndex,
-    StringEncoding, Trampoline, TrampolineIndex, TypeComponentInstanceIndex, TypeDef,
-    TypeFuncIndex, TypeResourceTable, TypeResourceTableIndex,
+    GlobalInitializer, InterfaceType, LoweredIndex, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+    NameMapNoIntern, OptionsIndex, ResourceIndex, RuntimeInstanceIndex, RuntimeMemoryIndex,
+    RuntimePostReturnIndex, RuntimeReallocIndex, StringEncoding, Trampoline, TrampolineIndex,
+    TypeComponentInstanceIndex, TypeDef, TypeFuncIndex, TypeResourceTable, TypeResourceTableIndex,
 };
 use wasmtime_environ::wasmparser::{FuncType, ValType};
 
 use crate::error::not_yet;
-
-/// Canonical ABI `MAX_FLAT_PARAMS`: more flat parameters are passed through linear memory.
-const MAX_FLAT_PARAMS: usize = 16;
-/// Canonical ABI `MAX_FLAT_RESULTS`: more flat results are returned through linear memory.
-const MAX_FLAT_RESULTS: usize = 1;
 
 /// Module name of the core imports of world-level functions (wit-component's legacy mangling).
 pub const ROOT_IMPORT_MODULE: &str = "$root";

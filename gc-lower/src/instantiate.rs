@@ -267,7 +267,7 @@ impl Lowerer<'_, '_> {
         }
         if let Some(start) = self.input.infos[m].start {
             let target = self.module_func(m, None, start)?;
-            self.emit_call(out, target, None, false);
+            self.emit_call(out, target, false);
         }
         Ok(())
     }
@@ -441,7 +441,7 @@ impl Lowerer<'_, '_> {
         // reach the instance through it.
         if let Some(start) = self.input.infos[m].start {
             let target = self.module_func(m, Some(i), start)?;
-            self.emit_call(out, target, None, false);
+            self.emit_call(out, target, false);
         }
         Ok(())
     }
@@ -1022,7 +1022,6 @@ impl Lowerer<'_, '_> {
             out.push(I::ArraySet(FUNCS));
         }
         out.push(I::LocalGet(arr));
-        let _ = FuncTarget::Plain;
         Ok(())
     }
 }

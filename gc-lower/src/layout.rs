@@ -16,9 +16,6 @@ pub struct OutFunc(pub u32);
 /// A global of the output module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OutGlobal(pub u32);
-/// A type of the output module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OutType(pub u32);
 
 /// The most fields a vmctx struct may have: Wasm GC's limit on struct fields (wasmparser's
 /// `MAX_WASM_STRUCT_FIELDS`, which engines share).

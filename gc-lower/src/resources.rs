@@ -57,10 +57,7 @@ use crate::template::Template;
 /// The resources template, parsed once.
 fn template() -> &'static Template {
     static TEMPLATE: OnceLock<Template> = OnceLock::new();
-    TEMPLATE.get_or_init(|| {
-        Template::parse("resources", include_str!("resources.wat"))
-            .expect("resources.wat is a valid template")
-    })
+    Template::cached(&TEMPLATE, "resources", include_str!("resources.wat"))
 }
 
 /// `(ref $ty)`.

@@ -153,10 +153,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// the destination is the native memory when `native_is_dst`, else the box.
     pub fn mixed_memory_copy(&mut self, native: u32, native_is_dst: bool) -> Result<OutFunc> {
         static TEMPLATE: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
-        let template = TEMPLATE.get_or_init(|| {
-            Template::parse("memory.copy", include_str!("memory_copy.wat"))
-                .expect("memory_copy.wat is a valid template")
-        });
+        let template = Template::cached(&TEMPLATE, "memory.copy", include_str!("memory_copy.wat"));
         let binding = Binding {
             memories: vec![StateTarget::Native(native)],
             types: vec![runtime_structs::BYTES, runtime_structs::MEMBOX],
@@ -307,7 +304,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 O::Call { function_index } | O::ReturnCall { function_index } => {
                     let target = self.module_func(m, None, function_index)?;
                     let tail = matches!(op, O::ReturnCall { .. });
-                    self.emit_call(out, target, None, tail);
+                    self.emit_call(out, target, tail);
                 }
                 O::RefFunc { function_index } => {
                     let target = self.module_func(m, None, function_index)?;
@@ -528,7 +525,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     });
                 } else {
                     match slot(&v.imported_funcs, "imported function", function_index)? {
-                        ImportedFunc::Static(target) => self.emit_call(out, target, None, tail),
+                        ImportedFunc::Static(target) => self.emit_call(out, target, tail),
                         ImportedFunc::Dynamic(f) => {
                             let ty = slot(&self.input.infos[m].funcs, "function", function_index)?;
                             cx.push_field(out, v, f);
@@ -596,7 +593,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// Emits a direct call of `target` (arguments on the stack).
-    pub fn emit_call(&self, out: &mut Sink, target: FuncTarget, _: Option<()>, tail: bool) {
+    pub fn emit_call(&self, out: &mut Sink, target: FuncTarget, tail: bool) {
         use we::Instruction as I;
         let func = match target {
             FuncTarget::Plain(f) => f,

@@ -47,6 +47,20 @@ pub struct Template {
 }
 
 impl Template {
+    /// The template in `cell`, parsed from `wat` (named `name`) on first use. Templates are
+    /// part of gc-lower's source (`include_str!` of a `.wat` file beside their user), so one
+    /// that does not parse is a bug that every test using it shows, and panics.
+    pub fn cached(
+        cell: &'static std::sync::OnceLock<Template>,
+        name: &'static str,
+        wat: &'static str,
+    ) -> &'static Template {
+        cell.get_or_init(|| {
+            Template::parse(name, wat)
+                .unwrap_or_else(|e| panic!("template `{name}` is not a valid template: {e:#}"))
+        })
+    }
+
     /// Parses template `wat`; `name` is used in messages and output function names.
     ///
     /// Errors: the template does not parse or uses something templates cannot (a table, a

@@ -20,10 +20,7 @@ use crate::template::Template;
 /// The transcoder template, parsed once.
 fn template() -> &'static Template {
     static TEMPLATE: OnceLock<Template> = OnceLock::new();
-    TEMPLATE.get_or_init(|| {
-        Template::parse("transcode", include_str!("transcode.wat"))
-            .expect("transcode.wat is a valid template")
-    })
+    Template::cached(&TEMPLATE, "transcode", include_str!("transcode.wat"))
 }
 
 impl Lowerer<'_, '_> {

@@ -22,10 +22,7 @@
 
 use wasmtime::component::{Type, Val};
 
-/// Most flattened parameters passed directly; more go through linear memory.
-pub const MAX_FLAT_PARAMS: usize = 16;
-/// Most flattened results returned directly; more go through linear memory.
-pub const MAX_FLAT_RESULTS: usize = 1;
+pub use wasmtime_environ::component::{MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 
 /// A core value type of a flattened signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
