@@ -15,7 +15,7 @@
 
 use anyhow::{Context as _, Result};
 use wasmtime_environ::EntityIndex;
-use wasmtime_environ::component::{CoreExport, ExportItem};
+use wasmtime_environ::component::CoreExport;
 
 use crate::error::not_yet;
 use wasmtime_environ::component::{
@@ -518,19 +518,10 @@ pub fn export_name(
     graph: &multi_instance::InstanceGraph,
     e: &CoreExport<EntityIndex>,
 ) -> Result<String> {
-    let module = &front.modules[graph.instances[e.instance].module].module;
-    match &e.item {
-        ExportItem::Name(name) => Ok(name.clone()),
-        ExportItem::Index(index) => module
-            .exports
-            .iter()
-            .find(|(_, i)| **i == *index)
-            .map(|(name, _)| module.strings[*name].to_string())
-            .ok_or_else(|| {
-                not_yet(format!(
-                    "an item of core instance {} that its module does not export",
-                    e.instance.as_u32()
-                ))
-            }),
-    }
+    graph.export_name(&front.modules, e).ok_or_else(|| {
+        not_yet(format!(
+            "an item of core instance {} that its module does not export",
+            e.instance.as_u32()
+        ))
+    })
 }

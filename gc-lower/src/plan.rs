@@ -35,9 +35,9 @@
 
 use anyhow::Result;
 use serde::Serialize;
+use wasmtime_environ::StaticModuleIndex;
 use wasmtime_environ::component::{CoreDef, ExportItem};
 use wasmtime_environ::wasmparser as wp;
-use wasmtime_environ::{EntityIndex, StaticModuleIndex};
 
 use crate::ReifyMode;
 use crate::exchange::ExchangeReason;
@@ -518,10 +518,13 @@ pub fn plan(component: &[u8], reify: ReifyMode) -> Result<Plan> {
             CoreDef::Export(export) => HostMemory::InPlace {
                 module: graph.instances[export.instance].module.as_u32(),
                 instance: export.instance.as_u32(),
-                export: match &export.item {
-                    ExportItem::Name(name) => name.clone(),
-                    ExportItem::Index(index) => export_name(front, graph, export.instance, index),
-                },
+                // An item its module does not export keeps its index.
+                export: graph
+                    .export_name(&front.modules, export)
+                    .unwrap_or_else(|| match &export.item {
+                        ExportItem::Index(index) => format!("{index:?}"),
+                        ExportItem::Name(name) => name.clone(),
+                    }),
             },
             _ => HostMemory::None,
         },
@@ -609,22 +612,6 @@ fn import_name(
             name: format!("import {position}"),
         },
     }
-}
-
-/// The name under which `instance` exports `item`, or `#{index}` when it does not.
-fn export_name(
-    front: &crate::front::Front<'_>,
-    graph: &multi_instance::InstanceGraph,
-    instance: wasmtime_environ::component::RuntimeInstanceIndex,
-    item: &EntityIndex,
-) -> String {
-    let module = &front.modules[graph.instances[instance].module].module;
-    module
-        .exports
-        .iter()
-        .find(|(_, i)| *i == item)
-        .map(|(name, _)| module.strings[*name].to_string())
-        .unwrap_or_else(|| format!("{item:?}"))
 }
 
 fn exchange_why(why: &ExchangeReason) -> ExchangeWhy {

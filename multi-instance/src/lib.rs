@@ -190,4 +190,25 @@ impl InstanceGraph {
         };
         Ok((export.instance, item))
     }
+
+    /// The name under which core instance `export.instance` exports the item `export`
+    /// refers to: the inverse of [`InstanceGraph::resolve`] for an item referred to by index.
+    /// `None` when its module does not export it.
+    pub fn export_name(
+        &self,
+        modules: &PrimaryMap<StaticModuleIndex, ModuleTranslation<'_>>,
+        export: &CoreExport<EntityIndex>,
+    ) -> Option<String> {
+        match &export.item {
+            ExportItem::Name(name) => Some(name.clone()),
+            ExportItem::Index(index) => {
+                let module = &modules[self.instances[export.instance].module].module;
+                module
+                    .exports
+                    .iter()
+                    .find(|(_, i)| *i == index)
+                    .map(|(name, _)| module.strings[*name].to_string())
+            }
+        }
+    }
 }
