@@ -242,6 +242,27 @@ pub(crate) struct Settings {
     pub(crate) late: Option<LateFuncs>,
 }
 
+/// A kind of item that core instances import and export besides functions, for
+/// [`Lowerer::defining_instance`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StateKind {
+    Memory,
+    Table,
+    Global,
+    Tag,
+}
+
+impl StateKind {
+    fn word(self) -> &'static str {
+        match self {
+            StateKind::Memory => "memory",
+            StateKind::Table => "table",
+            StateKind::Global => "global",
+            StateKind::Tag => "tag",
+        }
+    }
+}
+
 /// The functions of other core instances that the module-graph form's trampolines module calls
 /// (`crate::graph`): it is instantiated before them, so it calls slot `k` of its exported
 /// funcref table `late`, which the loader fills once the instance of entry `k` exists.
@@ -1536,84 +1557,92 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
     }
 
-    /// Resolves an imported memory.
+    /// Follows `def`, an item of kind `kind` that a core instance exports, through the
+    /// imports it is bound to, to the instance whose module defines it — or, with
+    /// `stop_at_reified`, to the first reified instance on the way, whose vmctx holds the item
+    /// whether it defines or imports it. Returns that instance, its module and the item's
+    /// index there. The one import-following resolver behind [`Self::resolve_memory`],
+    /// [`Self::resolve_table`], [`Self::resolve_global`], [`Self::resolve_global_static`] and
+    /// `resolve_tag`.
+    ///
+    /// Errors: `def` is not an export of a core instance, or not of kind `kind`.
+    fn defining_instance(
+        &self,
+        def: &CoreDef,
+        kind: StateKind,
+        stop_at_reified: bool,
+    ) -> Result<(RuntimeInstanceIndex, StaticModuleIndex, u32)> {
+        let mut def = def.clone();
+        loop {
+            let (instance, item) = self.export_item(&def)?;
+            let index = match (kind, item) {
+                (StateKind::Memory, EntityIndex::Memory(i)) => i.as_u32(),
+                (StateKind::Table, EntityIndex::Table(i)) => i.as_u32(),
+                (StateKind::Global, EntityIndex::Global(i)) => i.as_u32(),
+                (StateKind::Tag, EntityIndex::Tag(i)) => i.as_u32(),
+                _ => bail!("export is not a {}", kind.word()),
+            };
+            let m = self.input.graph.instances[instance].module;
+            let info = &self.input.infos[m];
+            let (imported, positions) = match kind {
+                StateKind::Memory => (info.num_imported_memories, &info.import_position.memories),
+                StateKind::Table => (info.num_imported_tables, &info.import_position.tables),
+                StateKind::Global => (info.num_imported_globals, &info.import_position.globals),
+                StateKind::Tag => (info.num_imported_tags, &info.import_position.tags),
+            };
+            if index >= imported || (stop_at_reified && self.layouts[m].reified) {
+                return Ok((instance, m, index));
+            }
+            def = self.input.graph.instances[instance].args[positions[index as usize]].clone();
+        }
+    }
+
+    /// Resolves an imported memory: an imported memory is the one its import is bound to (the
+    /// same box or native memory whether or not the importer is reified).
     pub fn resolve_memory(&mut self, def: &CoreDef) -> Result<StateTarget> {
-        let (instance, item) = self.export_item(def)?;
-        let EntityIndex::Memory(mi) = item else {
-            bail!("export is not a memory")
-        };
-        let m = self.input.graph.instances[instance].module;
-        let mi = mi.as_u32();
-        let info = &self.input.infos[m];
-        if self.layouts[m].reified && mi >= info.num_imported_memories {
+        let (instance, m, mi) = self.defining_instance(def, StateKind::Memory, false)?;
+        if self.layouts[m].reified {
             let field = mi; // memory `i` owns field `i` of a vmctx
             return Ok(StateTarget::Boxed { instance, field });
-        }
-        // An imported memory is the one its import is bound to (the same box or native memory
-        // whether or not this instance is reified).
-        if mi < info.num_imported_memories {
-            let pos = info.import_position.memories[mi as usize];
-            let def = self.input.graph.instances[instance].args[pos].clone();
-            return self.resolve_memory(&def);
         }
         Ok(StateTarget::Native(self.layouts[m].memories[mi as usize]))
     }
 
-    /// Resolves an imported table.
+    /// Resolves an imported table: a reified instance holds the box of every table it has,
+    /// defined or imported.
     pub fn resolve_table(&mut self, def: &CoreDef) -> Result<StateTarget> {
-        let (instance, item) = self.export_item(def)?;
-        let EntityIndex::Table(ti) = item else {
-            bail!("export is not a table")
-        };
-        let m = self.input.graph.instances[instance].module;
-        let ti = ti.as_u32();
+        let (instance, m, ti) = self.defining_instance(def, StateKind::Table, true)?;
         if self.layouts[m].reified {
             let field = self.input.infos[m].memories.len() as u32 + ti;
             return Ok(StateTarget::Boxed { instance, field });
         }
-        let info = &self.input.infos[m];
-        if ti < info.num_imported_tables {
-            let pos = info.import_position.tables[ti as usize];
-            let def = self.input.graph.instances[instance].args[pos].clone();
-            return self.resolve_table(&def);
-        }
         Ok(StateTarget::Native(self.layouts[m].tables[ti as usize]))
     }
 
-    /// Resolves an imported global.
+    /// Resolves an imported global: a reified instance holds each of its globals in a slot of
+    /// its vmctx layout (a value, a box or a static output global).
     pub fn resolve_global(&mut self, def: &CoreDef) -> Result<GlobalTarget> {
         if let CoreDef::InstanceFlags(ci) = def {
             return Ok(GlobalTarget::Native(self.flags_global(*ci)));
         }
-        let (instance, item) = self.export_item(def)?;
-        let EntityIndex::Global(gi) = item else {
-            bail!("export is not a global")
-        };
-        let m = self.input.graph.instances[instance].module;
-        let gi = gi.as_u32();
+        let (instance, m, gi) = self.defining_instance(def, StateKind::Global, true)?;
         if let Some(v) = &self.layouts[m].vmctx {
-            if let Some(slot) = v.globals.get(gi as usize) {
-                return Ok(match *slot {
-                    GlobalSlot::Static(g) => GlobalTarget::Native(g),
-                    GlobalSlot::Value(field) => GlobalTarget::Field {
-                        instance,
-                        field,
-                        boxed: false,
-                    },
-                    GlobalSlot::Boxed { field, .. } => GlobalTarget::Field {
-                        instance,
-                        field,
-                        boxed: true,
-                    },
-                });
-            }
-            bail!("internal: global of a reified module resolved before its layout");
-        }
-        let info = &self.input.infos[m];
-        if gi < info.num_imported_globals {
-            let pos = info.import_position.globals[gi as usize];
-            let def = self.input.graph.instances[instance].args[pos].clone();
-            return self.resolve_global(&def);
+            let Some(slot) = v.globals.get(gi as usize) else {
+                bail!("internal: global of a reified module resolved before its layout");
+            };
+            return Ok(match *slot {
+                GlobalSlot::Static(g) => GlobalTarget::Native(g),
+                GlobalSlot::Value(field) => GlobalTarget::Field {
+                    instance,
+                    field,
+                    boxed: false,
+                },
+                GlobalSlot::Boxed { field, .. } => GlobalTarget::Field {
+                    instance,
+                    field,
+                    boxed: true,
+                },
+            });
         }
         Ok(GlobalTarget::Native(OutGlobal(
             self.layouts[m].globals[gi as usize],
@@ -1627,18 +1656,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         if let CoreDef::InstanceFlags(ci) = def {
             return Ok(Some(self.flags_global(*ci)));
         }
-        let (instance, item) = self.export_item(def)?;
-        let EntityIndex::Global(gi) = item else {
-            bail!("export is not a global")
-        };
-        let m = self.input.graph.instances[instance].module;
-        let gi = gi.as_u32();
-        let info = &self.input.infos[m];
-        if gi < info.num_imported_globals {
-            let pos = info.import_position.globals[gi as usize];
-            let def = self.input.graph.instances[instance].args[pos].clone();
-            return self.resolve_global_static(&def);
-        }
+        let (_, m, gi) = self.defining_instance(def, StateKind::Global, false)?;
         if self.layouts[m].reified {
             return Ok(None);
         }
@@ -1646,22 +1664,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     fn resolve_tag(&mut self, def: &CoreDef) -> Result<u32> {
-        let (instance, item) = self.export_item(def)?;
-        let EntityIndex::Tag(ti) = item else {
-            bail!("export is not a tag")
-        };
-        let m = self.input.graph.instances[instance].module;
+        let (_, m, ti) = self.defining_instance(def, StateKind::Tag, true)?;
         if self.layouts[m].reified {
             return Err(crate::error::unsupported(
                 "exceptions in modules instantiated more than once (reified modules)",
             ));
-        }
-        let ti = ti.as_u32();
-        let info = &self.input.infos[m];
-        if ti < info.num_imported_tags {
-            let pos = info.import_position.tags[ti as usize];
-            let def = self.input.graph.instances[instance].args[pos].clone();
-            return self.resolve_tag(&def);
         }
         Ok(self.layouts[m].tags[ti as usize])
     }
