@@ -1,8 +1,10 @@
 //! Encoded instructions being built, and what every emitter shares: where the vmctx comes
-//! from, the scratch locals of a function, and the width and sign of a load or store.
+//! from (in a function body, or in an instance constructor: `ConstructorScope`), the scratch
+//! locals of a function, and the width and sign of a load or store.
 
 use runtime_structs::{LoadKind, StoreKind};
 use wasm_encoder as we;
+use wasmtime_environ::component::RuntimeInstanceIndex;
 use wasmtime_environ::wasmparser as wp;
 
 /// Where the vmctx of reified code comes from.
@@ -114,4 +116,18 @@ impl Sink {
     pub fn push(&mut self, ins: we::Instruction<'_>) {
         we::Encode::encode(&ins, &mut self.0);
     }
+}
+
+/// While a reified instance's constructor body is emitted: where that body (and only it, the
+/// sink at address `sink`: functions made on the way have bodies of their own) finds the
+/// vmctxs of instances.
+pub(crate) struct ConstructorScope {
+    /// The address of the body's sink, compared and never dereferenced.
+    pub(crate) sink: usize,
+    /// The instance under construction.
+    pub(crate) own: RuntimeInstanceIndex,
+    /// The local holding its vmctx.
+    pub(crate) own_local: u32,
+    /// The other instances the body reads: the vmctx of `sources[p]` is parameter `p`.
+    pub(crate) sources: std::cell::RefCell<Vec<RuntimeInstanceIndex>>,
 }

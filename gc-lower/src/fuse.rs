@@ -132,7 +132,7 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) resources: ResourceState,
     /// While an instance's constructor is emitted: where its code finds the vmctxs of
     /// instances (see [`Lowerer::push_instance_vmctx`]).
-    pub(crate) constructor_scope: Option<crate::instantiate::ConstructorScope>,
+    pub(crate) constructor_scope: Option<crate::code::ConstructorScope>,
     /// What kind of output is made, and how.
     pub(crate) settings: Settings,
     /// Warnings for the user (one line each, e.g. dropped DWARF), which [`crate::lower_with_warnings`]

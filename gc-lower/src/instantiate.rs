@@ -4,8 +4,6 @@
 //! component is instantiated) replays the component's core instantiations in initializer
 //! order; see [`crate::fuse`] for what each step does.
 
-use std::cell::RefCell;
-
 use hashbrown::HashMap;
 
 use anyhow::{Result, bail};
@@ -14,25 +12,12 @@ use wasm_encoder as we;
 use wasmtime_environ::component::RuntimeInstanceIndex;
 use wasmtime_environ::wasmparser as wp;
 
-use crate::code::Sink;
+use crate::code::{ConstructorScope, Sink};
 use crate::error::not_yet;
 use crate::fuse::{Lowerer, ref_null};
 use crate::layout::{
     FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MemSlot, StateTarget,
 };
-
-/// While a reified instance's constructor body is emitted: where that body (and only it, the
-/// sink at address `sink`: functions made on the way have bodies of their own) finds the
-/// vmctxs of instances.
-pub(crate) struct ConstructorScope {
-    /// The address of the body's sink, compared and never dereferenced.
-    sink: usize,
-    /// The instance under construction, and the local holding its vmctx.
-    own: RuntimeInstanceIndex,
-    own_local: u32,
-    /// The other instances the body reads: the vmctx of `sources[p]` is parameter `p`.
-    sources: RefCell<Vec<RuntimeInstanceIndex>>,
-}
 
 /// The longest period of the instantiation patterns that become loops: a loop's iteration
 /// builds up to this many instances (an exporter and its importers, say).
@@ -605,7 +590,7 @@ impl Lowerer<'_, '_> {
             sink: &body as *const Sink as usize,
             own: i,
             own_local: vmctx,
-            sources: RefCell::new(sources),
+            sources: std::cell::RefCell::new(sources),
         };
         let previous = self.constructor_scope.replace(scope);
         let result = self.instantiate_reified(i, arr, vmctx, &mut body);
