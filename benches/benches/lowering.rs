@@ -5,7 +5,7 @@
 //! lowered forms are first checked against the native run, and the componentize-py app of
 //! [`benches::python_app`] when componentize-py is installed (input `python-app`; its lowered
 //! forms are checked by `gc-lower/tests/componentize_py.rs`). Ids:
-//! `lower/{input}/{validate|graph|reify-all|reify-auto}` (`graph`: `gc_lower::graph::lower_graph`). Output sizes are printed by the
+//! `lower/{input}/{validate|graph|reify-all|reify-auto}` (`graph`: `gc_lower::module_graph::lower_graph`). Output sizes are printed by the
 //! `summarize` binary.
 
 use benches::{Form, Prepared, ReifyMode, WORKLOADS};
@@ -43,7 +43,7 @@ fn lowering(c: &mut Criterion) {
             b.iter(|| benches::validate_component(bytes).expect("invalid input"))
         });
         group.bench_function(BenchmarkId::new(*name, Form::Graph.name()), |b| {
-            b.iter(|| gc_lower::graph::lower_graph(bytes).expect("failed to lower"))
+            b.iter(|| gc_lower::module_graph::lower_graph(bytes).expect("failed to lower"))
         });
         for (form, mode) in [(Form::All, ReifyMode::All), (Form::Auto, ReifyMode::Auto)] {
             group.bench_function(BenchmarkId::new(*name, form.name()), |b| {

@@ -4,8 +4,8 @@
 //! return scalars only, so that the host side of a call is the same small thing in every form:
 //!
 //! - [`Form::Native`]: the original component on wasmtime's component runtime;
-//! - [`Form::Graph`]: `gc_lower::graph::lower_graph`, the module-graph form (each core module
-//!   instantiated on its own), loaded by `gc_lower::graph::instantiate` on wasmtime's core API;
+//! - [`Form::Graph`]: `gc_lower::module_graph::lower_graph`, the module-graph form (each core module
+//!   instantiated on its own), loaded by `gc_lower::module_graph::instantiate` on wasmtime's core API;
 //! - [`Form::All`]: `gc_lower::lower` with [`ReifyMode::All`], on wasmtime's core API with GC;
 //! - [`Form::Auto`]: the same with [`ReifyMode::Auto`].
 //!
@@ -232,7 +232,7 @@ pub struct Compiled {
 enum Code {
     Component(component::InstancePre<()>),
     Module(wasmtime::InstancePre<()>),
-    Graph(gc_lower::graph::ModuleGraph, Vec<wasmtime::Module>),
+    Graph(gc_lower::module_graph::ModuleGraph, Vec<wasmtime::Module>),
 }
 
 impl Compiled {
@@ -250,8 +250,8 @@ impl Compiled {
                 Code::Component(pre)
             }
             Form::Graph => {
-                let graph = gc_lower::graph::lower_graph(component)?;
-                let modules = gc_lower::graph::compile(&engine, &graph)?;
+                let graph = gc_lower::module_graph::lower_graph(component)?;
+                let modules = gc_lower::module_graph::compile(&engine, &graph)?;
                 Code::Graph(graph, modules)
             }
             Form::All | Form::Auto | Form::AllHelper | Form::AllEveryLoop => {
@@ -298,7 +298,7 @@ impl Compiled {
             }
             Code::Graph(graph, modules) => {
                 let linker = wasmtime::Linker::new(&self.engine);
-                Inner::Graph(gc_lower::graph::instantiate(
+                Inner::Graph(gc_lower::module_graph::instantiate(
                     &mut store, graph, modules, &linker,
                 )?)
             }
@@ -316,7 +316,7 @@ pub struct Instance {
 enum Inner {
     Component(component::Instance),
     Module(wasmtime::Instance),
-    Graph(gc_lower::graph::GraphInstance),
+    Graph(gc_lower::module_graph::GraphInstance),
 }
 
 /// A kernel's export, resolved and typed once so that timing covers only the call.

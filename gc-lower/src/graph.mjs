@@ -7,7 +7,7 @@
 // `imports` holds the host's functions under the guest core ABI's names, `imports[module][name]`
 // (what the single-module output imports); the result holds the guest core ABI exports
 // (`iface#f`, `cabi_post_iface#f`, `memory`, `cabi_realloc`, `iface#[dtor]r`). `graph.json`'s
-// format is documented in gc-lower's `src/graph.rs`.
+// format is documented in gc-lower's `src/module_graph.rs`.
 
 /// Instantiates the graph described by `graph` (parsed `graph.json`). `getModule(file)` returns
 /// a `WebAssembly.Module` (or a promise of one) for a module file; each file is compiled once.

@@ -2,7 +2,7 @@
 //!
 //! The routine (exported as `_initialize`, which wit-component runs when the re-wrapped
 //! component is instantiated) replays the component's core instantiations in initializer
-//! order; see [`crate::fuse`] for what each step does.
+//! order; see [`crate::assemble`] for what each step does.
 
 use hashbrown::HashMap;
 
@@ -12,9 +12,9 @@ use wasm_encoder as we;
 use wasmtime_environ::component::RuntimeInstanceIndex;
 use wasmtime_environ::wasmparser as wp;
 
+use crate::assemble::{Lowerer, ref_null};
 use crate::code::{ConstructorScope, Sink};
 use crate::error::not_yet;
-use crate::fuse::{Lowerer, ref_null};
 use crate::layout::{
     FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MemSlot, StateTarget,
 };

@@ -25,11 +25,11 @@ pub const MAX_VMCTX_FIELDS: usize = 10_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstanceSlot {
     /// A global `(ref null $vmctx)` (`$instanceN`): the module is instantiated fewer than
-    /// [`crate::fuse::INSTANCE_ARRAY_MIN`] times.
+    /// [`crate::assemble::INSTANCE_ARRAY_MIN`] times.
     Global(OutGlobal),
     /// Element `index` of the immutable global `(ref $array)` of type `ty`, `(array (mut (ref
     /// null $vmctx)))`, one per module instantiated at least
-    /// [`crate::fuse::INSTANCE_ARRAY_MIN`] times (`$instances:mN`), so that
+    /// [`crate::assemble::INSTANCE_ARRAY_MIN`] times (`$instances:mN`), so that
     /// the instantiation routine builds runs of instances of one module in a loop.
     Array {
         /// The global holding the array.
@@ -209,7 +209,7 @@ pub struct ModuleLayout {
     /// Output index of its first defined function.
     pub func_base: u32,
     /// Output type of each module type: the module's rec groups mirrored into the output
-    /// (func types, with `funcref` reified when `reified`; see [`crate::fuse::TypeForm`]).
+    /// (func types, with `funcref` reified when `reified`; see [`crate::assemble::TypeForm`]).
     pub types: Vec<u32>,
     /// Output type of each defined function as emitted (with the vmctx parameter when reified).
     pub defined_sigs: Vec<u32>,

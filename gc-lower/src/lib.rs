@@ -2,23 +2,23 @@
 //! per-instance state (memories, tables, globals) is reified as Wasm GC values.
 //!
 //! The pipeline (see ARCHITECTURE.md in the repository): [`front`] translates the component with
-//! wasmtime-environ; `multi_instance` builds the instance graph; [`fuse::plan_reified`] picks the modules to
-//! reify; [`rewrite`] reencodes each static module once; [`fuse`] assembles one module with
+//! wasmtime-environ; `multi_instance` builds the instance graph; [`assemble::plan_reified`] picks the modules to
+//! reify; [`rewrite`] reencodes each static module once; [`assemble`] assembles one module with
 //! the instantiation routine and the host interface; the result is validated before it is
 //! returned.
 #![deny(missing_docs)]
 
+pub mod assemble;
 pub mod code;
 pub mod dylib;
 pub mod error;
 pub mod exchange;
 pub mod front;
-pub mod fuse;
-pub mod graph;
 pub mod host;
 pub mod instantiate;
 pub mod layout;
 pub mod memory_access;
+pub mod module_graph;
 pub mod module_info;
 mod name_section;
 pub mod names;
@@ -88,7 +88,7 @@ pub fn lower_with_warnings(component: &[u8], options: &Options) -> anyhow::Resul
         reified,
         ..
     } = prepare(component, &scope, Some(options.reify))?;
-    let mut lowerer = fuse::Lowerer::new(&front, &graph, &host, &reified)?;
+    let mut lowerer = assemble::Lowerer::new(&front, &graph, &host, &reified)?;
     lowerer.settings.memory_access = options.memory_access;
     let modules: Vec<_> = front.modules.keys().collect();
     for m in modules {
@@ -121,7 +121,7 @@ pub(crate) struct Prepared<'data> {
     /// Why each reified module is reified (`None` for the others).
     pub(crate) reasons: wasmtime_environ::SecondaryMap<
         wasmtime_environ::StaticModuleIndex,
-        Option<fuse::ReifyReason>,
+        Option<assemble::ReifyReason>,
     >,
     /// Why the host functions go through the exchange memory, when they do.
     pub(crate) exchange: Option<exchange::ExchangeReason>,
@@ -196,15 +196,17 @@ fn instance_graph(front: &front::Front<'_>) -> anyhow::Result<multi_instance::In
     Ok(graph)
 }
 
-/// Which modules to reify, and why: [`fuse::plan_reified`] with the instance of the memory the
+/// Which modules to reify, and why: [`assemble::plan_reified`] with the instance of the memory the
 /// host reads and writes kept native.
 fn plan(
     front: &front::Front<'_>,
     graph: &multi_instance::InstanceGraph,
     host: &host::HostInterface,
     reify: Option<ReifyMode>,
-) -> wasmtime_environ::SecondaryMap<wasmtime_environ::StaticModuleIndex, Option<fuse::ReifyReason>>
-{
+) -> wasmtime_environ::SecondaryMap<
+    wasmtime_environ::StaticModuleIndex,
+    Option<assemble::ReifyReason>,
+> {
     let Some(reify) = reify else {
         return wasmtime_environ::SecondaryMap::new();
     };
@@ -215,14 +217,14 @@ fn plan(
             wasmtime_environ::component::CoreDef::Export(export) => Some(export.instance),
             _ => None,
         });
-    fuse::plan_reified(front, graph, reify == ReifyMode::All, exchange)
+    assemble::plan_reified(front, graph, reify == ReifyMode::All, exchange)
 }
 
 /// Whether each module is reified, from [`plan`]'s reasons.
 fn reified_modules(
     reasons: &wasmtime_environ::SecondaryMap<
         wasmtime_environ::StaticModuleIndex,
-        Option<fuse::ReifyReason>,
+        Option<assemble::ReifyReason>,
     >,
 ) -> wasmtime_environ::SecondaryMap<wasmtime_environ::StaticModuleIndex, bool> {
     let mut reified = wasmtime_environ::SecondaryMap::new();

@@ -31,7 +31,7 @@ enum Command {
     Run(gc_lower::run::RunOpts),
     /// Write the component in module-graph form: its core modules unchanged, a trampolines
     /// module, and `graph.json` saying how to instantiate them (the baseline the single-module
-    /// output is measured against; loaders: `gc_lower::graph::instantiate` for wasmtime and
+    /// output is measured against; loaders: `gc_lower::module_graph::instantiate` for wasmtime and
     /// `loader.mjs`, written alongside, for JavaScript engines).
     Graph(GraphOpts),
     /// Generate the bindings shared library (`dylink.0`) of a WIT world with wit-dylib: it
@@ -55,7 +55,7 @@ struct GraphOpts {
 impl GraphOpts {
     fn run(self) -> Result<()> {
         let bytes = read_input(&self.input)?;
-        let graph = gc_lower::graph::lower_graph(&bytes)
+        let graph = gc_lower::module_graph::lower_graph(&bytes)
             .with_context(|| format!("failed to lower `{}`", self.input.display()))?;
         graph.write(&self.output)
     }

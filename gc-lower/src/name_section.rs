@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use wasm_encoder as we;
 
-use crate::fuse::Lowerer;
+use crate::assemble::Lowerer;
 use crate::layout::{GlobalSlot, ImportedFunc, MemSlot};
 use crate::names::ItemKind;
 

@@ -6,7 +6,7 @@
 //! `module{N}` with its static index) and `!`, the separator wasmtime prints between a module
 //! and a function; a function the input leaves unnamed is `m{N}:f{K}` (static module `N`,
 //! function index `K`). gc-lower's own glue is named `gc-lower:…`; a canonical ABI trap is
-//! raised in `gc-lower:trap:{reason}` (see [`crate::fuse::Lowerer::trap_func`]).
+//! raised in `gc-lower:trap:{reason}` (see [`crate::assemble::Lowerer::trap_func`]).
 //!
 //! ```text
 //! ;; input: static module 2            ;; output name section

@@ -1,7 +1,7 @@
 //! The plan of a lowering: what [`crate::lower`] will do with a component, without doing it.
 //!
 //! [`plan`] runs the lowering's own decisions — the translation, the instance graph, which
-//! modules are reified ([`crate::fuse::plan_reified`]), whether the host boundary needs an
+//! modules are reified ([`crate::assemble::plan_reified`]), whether the host boundary needs an
 //! exchange memory ([`crate::exchange::exchange_reason`]) and the vmctx layout of each
 //! reified module ([`crate::layout::Vmctx`]) — and stops before any code is rewritten. The
 //! [`Plan`] says, for every static core module, its label (as the output's name section uses
@@ -40,8 +40,8 @@ use wasmtime_environ::component::{CoreDef, ExportItem};
 use wasmtime_environ::wasmparser as wp;
 
 use crate::ReifyMode;
+use crate::assemble::{Lowerer, ReifyReason};
 use crate::exchange::ExchangeReason;
-use crate::fuse::{Lowerer, ReifyReason};
 use crate::layout::{FuncTarget, GlobalSlot, ImportedFunc, MemSlot};
 use crate::module_info::ModuleInfo;
 
@@ -102,7 +102,7 @@ pub enum ModuleRole {
     Host,
 }
 
-/// Why a module is reified or not: the rule of [`crate::fuse::plan_reified`] that decided it.
+/// Why a module is reified or not: the rule of [`crate::assemble::plan_reified`] that decided it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(
     tag = "kind",

@@ -47,8 +47,8 @@ use wasmtime_environ::component::{
     TypeResourceTableIndex,
 };
 
+use crate::assemble::Lowerer;
 use crate::error::not_yet;
-use crate::fuse::Lowerer;
 use crate::host::ResourceIntrinsic;
 use crate::layout::{Binding, HostLends};
 use crate::layout::{OutFunc, OutGlobal};
@@ -242,7 +242,7 @@ impl Lowerer<'_, '_> {
         instance: RuntimeComponentInstanceIndex,
     ) {
         let flags = self.flags_global(instance);
-        let trap = self.trap_func(crate::fuse::CANNOT_LEAVE);
+        let trap = self.trap_func(crate::assemble::CANNOT_LEAVE);
         ins.global_get(flags.0)
             .i32_eqz()
             .if_(we::BlockType::Empty)

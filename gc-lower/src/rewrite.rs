@@ -27,7 +27,7 @@
 //! - globals are vmctx fields, or boxes when mutable and shared, or the output's own global
 //!   when every instance imports the same one;
 //! - `call_indirect` casts the closure's function to the entry type `(params.., anyref)` of
-//!   the expected type, which mirrors that type's rec group (`crate::fuse`, "Function types"):
+//!   the expected type, which mirrors that type's rec group (`crate::assemble`, "Function types"):
 //!   the cast fails (a trap, as in core wasm) exactly when the callee's type is not a subtype
 //!   of the expected one; a null element traps in the helper; `ref.func` builds a closure.
 //!
@@ -49,9 +49,9 @@ use wasm_encoder::reencode::{self, Reencode};
 use wasmtime_environ::StaticModuleIndex;
 use wasmtime_environ::wasmparser as wp;
 
+use crate::assemble::{Lowerer, ref_null};
 use crate::code::{Scratch, Sink, VmctxSource, load_kind, store_kind};
 use crate::error::not_yet;
-use crate::fuse::{Lowerer, ref_null};
 use crate::layout::Binding;
 use crate::layout::slot;
 use crate::layout::{FuncTarget, GlobalSlot, ImportedFunc, MemSlot, OutFunc, StateTarget};

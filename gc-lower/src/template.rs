@@ -26,8 +26,8 @@ use wasm_encoder as we;
 use wasm_encoder::reencode::{self, Reencode};
 use wasmtime_environ::wasmparser as wp;
 
+use crate::assemble::Lowerer;
 use crate::code::{Sink, load_kind, store_kind};
-use crate::fuse::Lowerer;
 use crate::layout::{Binding, OutFunc, StateTarget};
 
 /// A parsed template module.

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use anyhow::{Result, bail};
 use wasmtime_environ::component::Transcode;
 
-use crate::fuse::Lowerer;
+use crate::assemble::Lowerer;
 use crate::layout::Binding;
 use crate::layout::{OutFunc, StateTarget};
 use crate::template::Template;

@@ -95,7 +95,7 @@ pub struct WastOpts {
     #[arg(long, value_enum, default_value_t)]
     pub engine: EngineChoice,
     /// Which output the core and V8 sides run: the single module (`single`) or the module
-    /// graph of `gc-lower graph` (`graph`), instantiated by `gc_lower::graph::instantiate` on
+    /// graph of `gc-lower graph` (`graph`), instantiated by `gc_lower::module_graph::instantiate` on
     /// wasmtime and by its JS loader under jco's bindings on V8. The re-wrapped side always
     /// runs the single module; an assertion that neither graph side could check (the core side
     /// needs scalar types and no imports, the JavaScript side `--engine node|jsc|all`) is skipped.
@@ -109,7 +109,7 @@ pub enum OutputForm {
     /// One core module ([`crate::lower`]).
     #[default]
     Single,
-    /// The module graph ([`crate::graph::lower_graph`]).
+    /// The module graph ([`crate::module_graph::lower_graph`]).
     Graph,
 }
 
@@ -431,7 +431,7 @@ struct CompInst {
 #[derive(Clone)]
 enum CoreProgram {
     Single(wasmtime::Module),
-    Graph(Rc<(crate::graph::ModuleGraph, Vec<wasmtime::Module>)>),
+    Graph(Rc<(crate::module_graph::ModuleGraph, Vec<wasmtime::Module>)>),
 }
 
 /// An instance of a lowered core module or module graph.
@@ -442,7 +442,7 @@ struct CoreInst {
 
 enum CoreExports {
     Single(wasmtime::Instance),
-    Graph(crate::graph::GraphInstance),
+    Graph(crate::module_graph::GraphInstance),
 }
 
 impl CoreInst {
@@ -657,11 +657,11 @@ impl Runner<'_> {
         let graph = match self.output {
             OutputForm::Single => None,
             OutputForm::Graph => {
-                let graph = match crate::graph::lower_graph(bytes) {
+                let graph = match crate::module_graph::lower_graph(bytes) {
                     Ok(g) => g,
                     Err(e) => return classify(e.context("failed to lower into a module graph")),
                 };
-                match crate::graph::compile(&engines.core, &graph) {
+                match crate::module_graph::compile(&engines.core, &graph) {
                     Ok(modules) => Some(Rc::new((graph, modules))),
                     Err(e) => return Lowered::Fail(format!("{e:#}")),
                 }
@@ -1618,7 +1618,7 @@ fn instantiate_core(engine: &Engine, program: &CoreProgram) -> anyhow::Result<Co
         CoreProgram::Graph(graph) => {
             let (graph, modules) = &**graph;
             let linker = wasmtime::Linker::new(engine);
-            let instance = crate::graph::instantiate(&mut store, graph, modules, &linker)?;
+            let instance = crate::module_graph::instantiate(&mut store, graph, modules, &linker)?;
             Ok(CoreInst {
                 store,
                 instance: CoreExports::Graph(instance),

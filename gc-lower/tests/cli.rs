@@ -381,7 +381,7 @@ fn graph_of_example_runs_like_native() {
     ] {
         assert!(out.join(file).is_file(), "`{file}` was not written");
     }
-    let graph = gc_lower::graph::ModuleGraph::read(&out).expect("failed to read the graph");
+    let graph = gc_lower::module_graph::ModuleGraph::read(&out).expect("failed to read the graph");
     for (name, bytes) in &graph.modules {
         Validator::new_with_features(gc_lower::output_features())
             .validate_all(bytes)
@@ -389,9 +389,10 @@ fn graph_of_example_runs_like_native() {
     }
 
     let engine = wasmtime::Engine::new(&gc_lower::run::config()).expect("engine");
-    let modules = gc_lower::graph::compile(&engine, &graph).expect("failed to compile the graph");
+    let modules =
+        gc_lower::module_graph::compile(&engine, &graph).expect("failed to compile the graph");
     let mut store = wasmtime::Store::new(&engine, ());
-    let lowered = gc_lower::graph::instantiate(
+    let lowered = gc_lower::module_graph::instantiate(
         &mut store,
         &graph,
         &modules,

@@ -392,10 +392,10 @@ fn componentize_py_app_runs_lowered_on_wasmtime_and_v8() {
         assert_eq!(got, expected, "wasmtime, --reify {reify:?}");
         lowered.push((format!("{reify:?}"), wrapped));
     }
-    let graph = gc_lower::graph::lower_graph(&original).expect("graph lowering failed");
+    let graph = gc_lower::module_graph::lower_graph(&original).expect("graph lowering failed");
 
     let script = v8_script();
-    let on_v8 = |component: &[u8], graph: Option<&gc_lower::graph::ModuleGraph>| {
+    let on_v8 = |component: &[u8], graph: Option<&gc_lower::module_graph::ModuleGraph>| {
         common::run_on_v8_with(component, &[], &script, graph)
     };
     assert_eq!(

@@ -105,7 +105,7 @@ fn dump(name: &str, bytes: &[u8]) -> PathBuf {
 enum Entry {
     /// `gc_lower::lower` in one reify mode.
     Lower(ReifyMode),
-    /// `gc_lower::graph::lower_graph`, the module-graph form.
+    /// `gc_lower::module_graph::lower_graph`, the module-graph form.
     Graph,
     /// The host interface: the component's WIT world, decoded and re-encoded.
     HostInterface,
@@ -202,7 +202,7 @@ fn validity(origin: &str, bytes: &[u8]) -> Validity {
     }
 
     if let Ok(graph) = no_panic(origin, Entry::Graph, bytes, || {
-        gc_lower::graph::lower_graph(bytes)
+        gc_lower::module_graph::lower_graph(bytes)
     }) {
         if !valid {
             fail("`lower_graph` accepted input that wasmparser rejects".into());

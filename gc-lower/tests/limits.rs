@@ -461,12 +461,12 @@ fn many_instances_with_exports_wast(count: usize) -> String {
 
 #[test]
 fn instances_in_an_array_are_called_through_their_exports() {
-    // Past `gc_lower::fuse::INSTANCE_ARRAY_MIN` instances of one module, their vmctxs live
+    // Past `gc_lower::assemble::INSTANCE_ARRAY_MIN` instances of one module, their vmctxs live
     // in an array; below it, in a global each. Both sides of the threshold.
     let dir = tempfile::tempdir().expect("failed to create a temporary directory");
     for count in [
-        gc_lower::fuse::INSTANCE_ARRAY_MIN - 1,
-        gc_lower::fuse::INSTANCE_ARRAY_MIN + 6,
+        gc_lower::assemble::INSTANCE_ARRAY_MIN - 1,
+        gc_lower::assemble::INSTANCE_ARRAY_MIN + 6,
     ] {
         let file = dir.path().join(format!("instances-{count}.wast"));
         std::fs::write(&file, many_instances_with_exports_wast(count))

@@ -48,7 +48,8 @@ fn main() -> Result<()> {
             let lowered = benches::lower_with(&bytes, mode, access)?;
             write(form, &gc_lower::rewrap(&lowered)?)?;
         }
-        gc_lower::graph::lower_graph(&bytes)?.write(&dir.join(format!("{}.graph", w.name)))?;
+        gc_lower::module_graph::lower_graph(&bytes)?
+            .write(&dir.join(format!("{}.graph", w.name)))?;
         let kernel = |k: &Kernel, expected: Option<u64>| -> Value {
             let sig = match k.sig {
                 Sig::ToU32 => "() -> u32",
@@ -84,7 +85,7 @@ fn main() -> Result<()> {
                     gc_lower::rewrap(&lowered)?,
                 )?;
             }
-            gc_lower::graph::lower_graph(&bytes)?.write(&dir.join("python-app.graph"))?;
+            gc_lower::module_graph::lower_graph(&bytes)?.write(&dir.join("python-app.graph"))?;
             println!("python-app: written");
         }
         None => println!("python-app: componentize-py not found, skipped"),

@@ -114,7 +114,7 @@ fn main() -> Result<()> {
         let all = benches::lower(bytes, ReifyMode::All)?.len();
         let auto = benches::lower(bytes, ReifyMode::Auto)?.len();
         // Every module file of the graph, `graph.json` included.
-        let g = gc_lower::graph::lower_graph(bytes)?;
+        let g = gc_lower::module_graph::lower_graph(bytes)?;
         let graph = g.modules.iter().map(|(_, m)| m.len()).sum::<usize>()
             + serde_json::to_string(&g.description)?.len();
         println!(

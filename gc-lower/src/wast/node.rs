@@ -233,11 +233,11 @@ impl NodeTools {
     /// Transpiles the component `wrapped` with `jco transpile`; returns the module to import.
     ///
     /// With `graph`, jco's bindings instantiate the module graph instead of the lowered core
-    /// module ([`crate::graph::ModuleGraph::install_under_jco`]).
+    /// module ([`crate::module_graph::ModuleGraph::install_under_jco`]).
     pub fn transpile(
         &self,
         wrapped: &[u8],
-        graph: Option<&crate::graph::ModuleGraph>,
+        graph: Option<&crate::module_graph::ModuleGraph>,
     ) -> Result<PathBuf> {
         let n = self.next.get();
         self.next.set(n + 1);

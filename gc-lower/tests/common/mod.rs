@@ -50,7 +50,7 @@ pub fn run_on_v8_with(
     component: &[u8],
     hosts: &[(&str, &str)],
     script: &str,
-    graph: Option<&gc_lower::graph::ModuleGraph>,
+    graph: Option<&gc_lower::module_graph::ModuleGraph>,
 ) -> serde_json::Value {
     let (node, jco) = node_tools();
     let dir = tempfile::tempdir().expect("failed to create a temporary directory");

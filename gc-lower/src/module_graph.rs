@@ -49,9 +49,9 @@ use wasmtime_environ::component::{
     CoreDef, GlobalInitializer, InstantiateModule, RuntimeInstanceIndex, Trampoline,
 };
 
+use crate::assemble::Lowerer;
 use crate::error::not_yet;
 use crate::front::{Front, export_name};
-use crate::fuse::Lowerer;
 
 /// The JavaScript loader: `instantiateGraph(graph, getModule, imports)` (see the file).
 pub const JS_LOADER: &str = include_str!("graph.mjs");

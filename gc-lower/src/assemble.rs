@@ -1,5 +1,5 @@
-//! Fuse: assemble every static module (emitted once), the runtime helpers, the trampolines and
-//! the instantiation routine into one core module.
+//! Assembles every static module (emitted once), the runtime helpers, the trampolines and the
+//! instantiation routine into one core module.
 //!
 //! # Index spaces of the output
 //!
@@ -264,7 +264,7 @@ impl StateKind {
 }
 
 /// The functions of other core instances that the module-graph form's trampolines module calls
-/// (`crate::graph`): it is instantiated before them, so it calls slot `k` of its exported
+/// (`crate::module_graph`): it is instantiated before them, so it calls slot `k` of its exported
 /// funcref table `late`, which the loader fills once the instance of entry `k` exists.
 #[derive(Debug, Default)]
 pub struct LateFuncs {
@@ -568,7 +568,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         Ok(lw)
     }
 
-    /// A lowerer for the module-graph form's trampolines module (`crate::graph`): no static
+    /// A lowerer for the module-graph form's trampolines module (`crate::module_graph`): no static
     /// module is laid out, the host imports come first as in [`Lowerer::new`], and functions of
     /// core instances are called through the exported funcref table `late`.
     pub fn new_trampolines(
