@@ -1,7 +1,7 @@
 //! `gc-lower wast`: the differential runner (native wasmtime component vs lowered output).
 //!
-//! Every component of a `.wast` script runs three ways, and every assertion is checked on
-//! each of them:
+//! Every component of a `.wast` script runs three ways (five with the JavaScript engines),
+//! and every assertion is checked on each of them:
 //!
 //! 1. **native**: wasmtime's component runtime. Its result is checked against the script;
 //!    an assertion that the native run does not satisfy is *skipped* ("native run fails"):
@@ -15,6 +15,12 @@
 //!    `wast/abi.rs`) are called through their guest-ABI export, and their results lifted by the
 //!    runner itself. This is how an engine without a component runtime (a browser) sees the
 //!    output.
+//! 4. **JavaScript, core** (`--engine node|jsc|all`, single-module output): the same core
+//!    module and calls on V8 and JavaScriptCore, instantiated with plain `WebAssembly`
+//!    (`wast/node.rs`, its core driver); a NaN argument with a payload, which a JavaScript
+//!    number need not keep, ends the checks of that instance.
+//! 5. **JavaScript, component**: the re-wrapped component `jco transpile`d, run by the same
+//!    engines (`wast/node.rs`).
 //!
 //! A component whose lowering reports [`crate::Unsupported`] has its assertions skipped with
 //! that reason; any other lowering error fails them. `assert_invalid` and `assert_malformed`
@@ -89,9 +95,10 @@ pub struct WastOpts {
     #[arg(long)]
     pub backtrace: bool,
     /// Which engines run the lowered output besides wasmtime's core API: `wasmtime` (the
-    /// re-wrapped component in wasmtime), `node` (the re-wrapped component `jco transpile`d
-    /// and run by Node's V8, for components without imports), `jsc` (the same run by Bun's
-    /// JavaScriptCore), or `all` (each of them; the JavaScript engines' answers must agree).
+    /// re-wrapped component in wasmtime), `node` (for components without imports, the lowered
+    /// core module with plain `WebAssembly` and the re-wrapped component `jco transpile`d,
+    /// both run by Node's V8), `jsc` (the same run by Bun's JavaScriptCore), or `all` (each of
+    /// them; the JavaScript engines' answers must agree).
     #[arg(long, value_enum, default_value_t)]
     pub engine: EngineChoice,
     /// Which output the core and V8 sides run: the single module (`single`) or the module
@@ -411,6 +418,9 @@ enum Lowered {
         /// The jco-transpiled component (when V8 runs too and there are no imports), or why
         /// transpiling failed.
         node: Option<Result<PathBuf, String>>,
+        /// The lowered core module's file, for the JavaScript engines' core path (when they
+        /// run, the output is the single module and it has no imports).
+        js_core: Option<PathBuf>,
     },
 }
 
@@ -462,6 +472,8 @@ enum LoweredInst {
         wrapped: CompInst,
         core: Option<CoreInst>,
         node: Option<NodeInst>,
+        /// The lowered core module run with plain `WebAssembly` by the JavaScript engines.
+        js_core: Option<NodeInst>,
     },
 }
 
@@ -481,6 +493,8 @@ enum LoweredAttempt {
         /// `Err` when the JavaScript engines could not run it (or disagree); `Ok(Err(trap))`
         /// when instantiation trapped.
         node: Option<Result<Result<NodeInst, String>, String>>,
+        /// The core path on the JavaScript engines, likewise.
+        js_core: Option<Result<Result<NodeInst, String>, String>>,
     },
 }
 
@@ -631,11 +645,11 @@ impl Runner<'_> {
             Some(u) => Lowered::Skip(u.to_string()),
             None => Lowered::Fail(format!("{e:#}")),
         };
-        let core = match crate::lower(bytes, &self.options) {
+        let core_bytes = match crate::lower(bytes, &self.options) {
             Ok(core) => core,
             Err(e) => return classify(e.context("failed to lower the component")),
         };
-        let wrapped = match crate::rewrap(&core) {
+        let wrapped = match crate::rewrap(&core_bytes) {
             Ok(w) => w,
             Err(e) => return classify(e.context("failed to re-wrap the lowered module")),
         };
@@ -645,7 +659,7 @@ impl Runner<'_> {
                 return Lowered::Fail(format!("the re-wrapped component does not compile: {e:#}"));
             }
         };
-        let module = match wasmtime::Module::new(&engines.core, &core) {
+        let module = match wasmtime::Module::new(&engines.core, &core_bytes) {
             Ok(m) => m,
             Err(e) => {
                 return Lowered::Fail(format!(
@@ -680,10 +694,20 @@ impl Runner<'_> {
             ),
             _ => None,
         };
+        let js_core = match &self.node {
+            Some(tools) if !has_imports && engines.javascript && graph.is_none() => {
+                match tools.write_core(&core_bytes) {
+                    Ok(path) => Some(path),
+                    Err(e) => return Lowered::Fail(format!("{e:#}")),
+                }
+            }
+            _ => None,
+        };
         Lowered::Ready {
             component,
             core,
             node,
+            js_core,
         }
     }
 }
@@ -1104,6 +1128,7 @@ impl<'r, 'o> Script<'r, 'o> {
                 component,
                 core,
                 node,
+                js_core,
             } => LoweredAttempt::Ran {
                 wrapped: instantiate_component(
                     &self.engines().component,
@@ -1117,6 +1142,10 @@ impl<'r, 'o> Script<'r, 'o> {
                     let module = module.clone()?;
                     let tools = self.runner.node.as_ref().expect("node side is configured");
                     tools.instantiate(&module).map_err(|e| format!("{e:#}"))
+                }),
+                js_core: js_core.as_ref().map(|wasm| {
+                    let tools = self.runner.node.as_ref().expect("node side is configured");
+                    tools.instantiate_core(wasm).map_err(|e| format!("{e:#}"))
                 }),
             },
         };
@@ -1168,13 +1197,26 @@ impl<'r, 'o> Script<'r, 'o> {
                  {trap}"
             )),
             LoweredAttempt::Ran {
+                js_core: Some(Err(e)),
+                ..
+            } => LoweredInst::Fail(format!("js core: {e}")),
+            LoweredAttempt::Ran {
+                js_core: Some(Ok(Err(trap))),
+                ..
+            } => LoweredInst::Fail(format!(
+                "instantiating the lowered core module in JavaScript trapped, natively it did \
+                 not: {trap}"
+            )),
+            LoweredAttempt::Ran {
                 wrapped: Ok(wrapped),
                 core,
                 node,
+                js_core,
             } => LoweredInst::Ready {
                 wrapped,
                 core: core.and_then(Result::ok),
                 node: node.and_then(Result::ok).and_then(Result::ok),
+                js_core: js_core.and_then(Result::ok).and_then(Result::ok),
             },
         };
         Inst {
@@ -1216,8 +1258,12 @@ impl<'r, 'o> Script<'r, 'o> {
                 wrapped,
                 core,
                 node,
+                js_core,
             } => {
                 let mut failures = Vec::new();
+                if let Some(Err(e)) = &js_core {
+                    failures.push(format!("js core: {e}"));
+                }
                 let mut check = |side: &str, result: Result<(), anyhow::Error>| match result {
                     Err(e) if expect_trap => notes.push(format!("{side} trap: {e:#}")),
                     Ok(()) if !expect_trap => {}
@@ -1229,6 +1275,13 @@ impl<'r, 'o> Script<'r, 'o> {
                 if let Some(core) = core {
                     check("core", core.map(drop));
                     graph_checked = true;
+                }
+                match js_core {
+                    None => {}
+                    Some(Err(_)) => {} // counted below
+                    Some(Ok(result)) => {
+                        check("js core", result.map(drop).map_err(|t| anyhow::anyhow!(t)));
+                    }
                 }
                 match node {
                     None => {}
@@ -1389,14 +1442,15 @@ impl<'r, 'o> Script<'r, 'o> {
         // lowered sides still make the call, so that their state keeps following the native
         // one, and must still agree with it.
         let native_check = expect.check(&native_result);
-        let (wrapped, core, node) = match &mut inst.lowered {
+        let (wrapped, core, node, js_core) = match &mut inst.lowered {
             LoweredInst::Skip(r) => return Outcome::skip(r.clone()),
             LoweredInst::Fail(m) => return Outcome::fail(m.clone()),
             LoweredInst::Ready {
                 wrapped,
                 core,
                 node,
-            } => (wrapped, core, node),
+                js_core,
+            } => (wrapped, core, node, js_core),
         };
         let mut outcome = Outcome::pass();
         let mut failures = Vec::new();
@@ -1442,6 +1496,62 @@ impl<'r, 'o> Script<'r, 'o> {
                 *core = None;
                 outcome.notes.push(format!(
                     "core: `{}` is not scalar; the core instance is no longer checked",
+                    invoke.name
+                ));
+            }
+            (None, _) => {}
+        }
+        // The same core module on the JavaScript engines, with plain `WebAssembly`.
+        match (js_core.as_mut(), FlatSig::new(&param_types, &result_types)) {
+            // A JavaScript number need not keep a NaN's payload (V8 quiets it, JavaScriptCore
+            // makes it canonical), so such a call cannot be made as the script says.
+            (Some(_), Some(sig))
+                if sig
+                    .lower_args(&args)
+                    .is_ok_and(|flat| flat.iter().any(FlatVal::is_nan_with_payload)) =>
+            {
+                *js_core = None;
+                outcome.notes.push(
+                    "js core: a NaN argument with a payload cannot cross a JavaScript number; \
+                     the core instance is no longer checked"
+                        .to_string(),
+                );
+            }
+            (Some(inst), Some(sig)) => {
+                let called = sig.lower_args(&args).and_then(|flat_args| {
+                    inst.call_core(invoke.name, &flat_args, &sig.flat_results)
+                        .map_err(|e| format!("{e:#}"))
+                });
+                match called {
+                    Err(m) => {
+                        failures.push(format!("js core: {m}"));
+                        *js_core = None;
+                    }
+                    Ok(flat) => {
+                        let result: CallResult = match flat {
+                            Err(trap) => Err(anyhow::anyhow!("{trap}")),
+                            Ok(flat) => sig
+                                .lift_results(&flat)
+                                .map_err(|trap| anyhow::anyhow!("canonical ABI trap: {trap}")),
+                        };
+                        compare(
+                            "js core",
+                            &native_result,
+                            &result,
+                            &mut outcome.notes,
+                            &mut failures,
+                        );
+                        if result.is_err() {
+                            // As on the wasmtime core side: not checked after a trap.
+                            *js_core = None;
+                        }
+                    }
+                }
+            }
+            (Some(_), None) => {
+                *js_core = None;
+                outcome.notes.push(format!(
+                    "js core: `{}` is not scalar; the core instance is no longer checked",
                     invoke.name
                 ));
             }

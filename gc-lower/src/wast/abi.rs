@@ -24,6 +24,65 @@ use wasmtime::component::{Type, Val};
 
 pub use wasmtime_environ::component::{MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 
+impl FlatType {
+    /// The type's name in wasm text: `i32`, `i64`, `f32`, `f64`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FlatType::I32 => "i32",
+            FlatType::I64 => "i64",
+            FlatType::F32 => "f32",
+            FlatType::F64 => "f64",
+        }
+    }
+}
+
+impl FlatVal {
+    /// `[type, text]`: the value's type name and its decimal text (a float's bits).
+    pub fn to_text(self) -> (&'static str, String) {
+        match self {
+            FlatVal::I32(x) => ("i32", x.to_string()),
+            FlatVal::I64(x) => ("i64", x.to_string()),
+            FlatVal::F32(x) => ("f32", x.to_string()),
+            FlatVal::F64(x) => ("f64", x.to_string()),
+        }
+    }
+
+    /// The inverse of [`FlatVal::to_text`]; `None` for an unknown type or bad text.
+    pub fn from_text(ty: &str, text: &str) -> Option<FlatVal> {
+        Some(match ty {
+            "i32" => FlatVal::I32(text.parse().ok()?),
+            "i64" => FlatVal::I64(text.parse().ok()?),
+            "f32" => FlatVal::F32(text.parse().ok()?),
+            "f64" => FlatVal::F64(text.parse().ok()?),
+            _ => return None,
+        })
+    }
+
+    /// Whether the value is a NaN other than the positive canonical one (`0x7fc00000`,
+    /// `0x7ff8000000000000`): one whose payload or sign a JavaScript number need not keep.
+    pub fn is_nan_with_payload(&self) -> bool {
+        match *self {
+            FlatVal::F32(x) => f32::from_bits(x).is_nan() && x != 0x7fc0_0000,
+            FlatVal::F64(x) => f64::from_bits(x).is_nan() && x != 0x7ff8_0000_0000_0000,
+            _ => false,
+        }
+    }
+
+    /// Whether two values are the same: floats by bits, any NaN the same as any NaN (a NaN's
+    /// payload need not survive a JavaScript number).
+    pub fn same(&self, other: &FlatVal) -> bool {
+        match (self, other) {
+            (FlatVal::F32(a), FlatVal::F32(b)) => {
+                a == b || (f32::from_bits(*a).is_nan() && f32::from_bits(*b).is_nan())
+            }
+            (FlatVal::F64(a), FlatVal::F64(b)) => {
+                a == b || (f64::from_bits(*a).is_nan() && f64::from_bits(*b).is_nan())
+            }
+            (a, b) => a == b,
+        }
+    }
+}
+
 /// A core value type of a flattened signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlatType {

@@ -1,5 +1,8 @@
 //! The JavaScript side of the differential runner: the re-wrapped lowered component, `jco
-//! transpile`d to JavaScript, run by Node (V8) and by Bun (JavaScriptCore).
+//! transpile`d to JavaScript, run by Node (V8) and by Bun (JavaScriptCore); and the lowered
+//! core module alone, instantiated with plain `WebAssembly` by the same engines and called
+//! with flat core values ([`CORE_DRIVER`]), as a user of an engine without the component
+//! model runs it.
 //!
 //! Each instance is one process per JavaScript engine running [`DRIVER`], every call made in
 //! each and their answers compared with each other before they are compared with the native
@@ -26,6 +29,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::{Value as Json, json};
 use wasmtime::component::{Type, Val};
+
+use super::abi::{FlatType, FlatVal};
 
 /// The driver script: `node driver.mjs MODULE` imports MODULE, prints `{"ready":true}` (or
 /// `{"trap":…}` when instantiation fails) and then answers `{"call":NAME,"args":[…]}` lines.
@@ -82,6 +87,63 @@ for await (const line of createInterface({ input: process.stdin })) {
     } else {
       out({ trap: String(e && e.stack || e) });
     }
+  }
+}
+"#;
+
+/// The core driver: `node core-driver.mjs MODULE.wasm` instantiates the lowered core module
+/// with plain `WebAssembly` and no imports, runs `_initialize`, prints `{"ready":true}` (or
+/// `{"trap":…}`), and then answers `{"call":NAME,"args":[[TYPE,TEXT]…],"results":[TYPE…]}`
+/// lines with `{"ok":[[TYPE,TEXT]…]}` or `{"trap":…}`, running `cabi_post_NAME` after a call
+/// that returned. Values are core values as decimal text: integers, and floats as their bits
+/// (a NaN's payload may not survive a JavaScript number). This is what a user of an engine
+/// without the component model does with the output.
+const CORE_DRIVER: &str = r#"
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+const out = (v) => process.stdout.write(JSON.stringify(v) + '\n');
+const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+const f64 = new Float64Array(1), u64 = new BigUint64Array(f64.buffer);
+const toJs = ([ty, v]) => {
+  switch (ty) {
+    case 'i32': return Number(v) | 0;
+    case 'i64': return BigInt.asIntN(64, BigInt(v));
+    case 'f32': u32[0] = Number(v); return f32[0];
+    case 'f64': u64[0] = BigInt(v); return f64[0];
+  }
+  throw new Error(`bad type ${ty}`);
+};
+const fromJs = (ty, r) => {
+  switch (ty) {
+    case 'i32': return [ty, String(r | 0)];
+    case 'i64': return [ty, BigInt.asIntN(64, r).toString()];
+    case 'f32': f32[0] = r; return [ty, String(u32[0])];
+    case 'f64': f64[0] = r; return [ty, u64[0].toString()];
+  }
+  throw new Error(`bad type ${ty}`);
+};
+const module = new WebAssembly.Module(readFileSync(process.argv[2]));
+let exports;
+try {
+  exports = new WebAssembly.Instance(module, {}).exports;
+  if (exports._initialize) exports._initialize();
+} catch (e) {
+  out({ trap: String(e) });
+  process.exit(0);
+}
+out({ ready: true });
+for await (const line of createInterface({ input: process.stdin })) {
+  const { call, args, results } = JSON.parse(line);
+  const f = exports[call];
+  if (typeof f !== 'function') { out({ error: `no export ${call}` }); continue; }
+  try {
+    const r = f(...args.map(toJs));
+    const rs = results.length === 1 ? [r] : results.length === 0 ? [] : Array.from(r);
+    const post = exports[`cabi_post_${call}`];
+    if (post) post(...rs);
+    out({ ok: results.map((ty, i) => fromJs(ty, rs[i])) });
+  } catch (e) {
+    out({ trap: String(e) });
   }
 }
 "#;
@@ -220,6 +282,8 @@ impl NodeTools {
         let dir = tempfile::tempdir().context("failed to create a scratch directory")?;
         std::fs::write(dir.path().join("driver.mjs"), DRIVER)
             .context("failed to write the Node driver")?;
+        std::fs::write(dir.path().join("core-driver.mjs"), CORE_DRIVER)
+            .context("failed to write the core driver")?;
         std::fs::write(dir.path().join("package.json"), r#"{"type":"module"}"#)
             .context("failed to write package.json")?;
         Ok(NodeTools {
@@ -277,10 +341,30 @@ impl NodeTools {
     /// Starts an instance of the transpiled `module` on every engine. `Ok(Err(trap))` when
     /// instantiation trapped on every engine; an error when it trapped on some and not others.
     pub fn instantiate(&self, module: &Path) -> Result<Result<NodeInst, String>> {
+        self.instantiate_with("driver.mjs", module)
+    }
+
+    /// Writes the lowered core module `core` into the scratch directory for
+    /// [`NodeTools::instantiate_core`].
+    pub fn write_core(&self, core: &[u8]) -> Result<PathBuf> {
+        let n = self.next.get();
+        self.next.set(n + 1);
+        let path = self.dir.path().join(format!("core{n}.wasm"));
+        std::fs::write(&path, core).context("failed to write the lowered core module")?;
+        Ok(path)
+    }
+
+    /// Starts an instance of the lowered core module at `wasm` on every engine, with plain
+    /// `WebAssembly` ([`CORE_DRIVER`]); as [`NodeTools::instantiate`] otherwise.
+    pub fn instantiate_core(&self, wasm: &Path) -> Result<Result<NodeInst, String>> {
+        self.instantiate_with("core-driver.mjs", wasm)
+    }
+
+    fn instantiate_with(&self, driver: &str, module: &Path) -> Result<Result<NodeInst, String>> {
         let mut ready = Vec::new();
         let mut traps = Vec::new();
         for &(engine, ref binary) in &self.engines {
-            match self.instantiate_on(engine, binary, module)? {
+            match self.instantiate_on(engine, binary, driver, module)? {
                 Ok(inst) => ready.push(inst),
                 Err(trap) => traps.push((engine, trap)),
             }
@@ -300,10 +384,11 @@ impl NodeTools {
         &self,
         engine: JsEngine,
         binary: &Path,
+        driver: &str,
         module: &Path,
     ) -> Result<Result<EngineInst, String>> {
         let mut child = Command::new(binary)
-            .arg(self.dir.path().join("driver.mjs"))
+            .arg(self.dir.path().join(driver))
             .arg(module)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -407,6 +492,80 @@ impl NodeInst {
             }
         }
         Ok(first)
+    }
+}
+
+impl NodeInst {
+    /// Calls core export `name` of a lowered core module ([`NodeTools::instantiate_core`])
+    /// with the flat `args`, expecting flat `results`, on every engine; `Ok(Err)` is a trap,
+    /// `Err` a failure of the harness or engines that disagree.
+    pub fn call_core(
+        &mut self,
+        name: &str,
+        args: &[FlatVal],
+        results: &[FlatType],
+    ) -> Result<Result<Vec<FlatVal>, String>> {
+        let mut answers = Vec::new();
+        for inst in &mut self.engines {
+            let answer = inst
+                .call_core(name, args, results)
+                .with_context(|| inst.engine.name())?;
+            answers.push((inst.engine, answer));
+        }
+        let mut answers = answers.into_iter();
+        let (first_engine, first) = answers.next().expect("at least one engine");
+        for (engine, answer) in answers {
+            let same = match (&first, &answer) {
+                (Ok(a), Ok(b)) => a.iter().zip(b).all(|(a, b)| a.same(b)),
+                (Err(_), Err(_)) => true,
+                _ => false,
+            };
+            if !same {
+                bail!(
+                    "the JavaScript engines disagree: {} {first:?}, {} {answer:?}",
+                    first_engine.name(),
+                    engine.name()
+                );
+            }
+        }
+        Ok(first)
+    }
+}
+
+impl EngineInst {
+    /// Calls core export `name` with flat `args`; `Ok(Err)` is a trap.
+    fn call_core(
+        &mut self,
+        name: &str,
+        args: &[FlatVal],
+        results: &[FlatType],
+    ) -> Result<Result<Vec<FlatVal>, String>> {
+        let args: Vec<Json> = args.iter().map(|v| json!(v.to_text())).collect();
+        let results: Vec<&str> = results.iter().map(|t| t.name()).collect();
+        let request = json!({ "call": name, "args": args, "results": results });
+        writeln!(self.stdin, "{request}")
+            .with_context(|| format!("failed to write to {}", self.engine.name()))?;
+        let answer = self.read()?;
+        if let Some(trap) = answer.get("trap") {
+            return Ok(Err(trap.as_str().unwrap_or_default().to_string()));
+        }
+        if let Some(error) = answer.get("error") {
+            bail!("{}", error.as_str().unwrap_or_default());
+        }
+        let values = answer["ok"]
+            .as_array()
+            .with_context(|| format!("unexpected answer from the core driver: {answer}"))?;
+        values
+            .iter()
+            .map(|v| {
+                let (Some(ty), Some(text)) = (v[0].as_str(), v[1].as_str()) else {
+                    bail!("unexpected value from the core driver: {v}");
+                };
+                FlatVal::from_text(ty, text)
+                    .with_context(|| format!("unexpected value from the core driver: {v}"))
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Ok)
     }
 }
 
