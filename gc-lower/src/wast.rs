@@ -15,12 +15,14 @@
 //!    `wast/abi.rs`) are called through their guest-ABI export, and their results lifted by the
 //!    runner itself. This is how an engine without a component runtime (a browser) sees the
 //!    output.
-//! 4. **JavaScript, core** (`--engine node|jsc|all`, single-module output): the same core
-//!    module and calls on V8 and JavaScriptCore, instantiated with plain `WebAssembly`
-//!    (`wast/node.rs`, its core driver); a NaN argument with a payload, which a JavaScript
-//!    number need not keep, ends the checks of that instance.
+//! 4. **JavaScript, core** (`--engine node|jsc|chromium|spidermonkey|all`, single-module
+//!    output): the same core module and calls on V8 (Node), JavaScriptCore (Bun), and in a
+//!    headless browser page on Chromium's V8 and Firefox's SpiderMonkey, instantiated with
+//!    plain `WebAssembly` (`wast/node.rs`, its core driver); a NaN argument with a payload,
+//!    which a JavaScript number need not keep, ends the checks of that instance.
 //! 5. **JavaScript, component**: the re-wrapped component `jco transpile`d, run by the same
-//!    engines (`wast/node.rs`).
+//!    engines (`wast/node.rs`; in the browsers, its core modules inlined and the JavaScript
+//!    imported by the page).
 //!
 //! A component whose lowering reports [`crate::Unsupported`] has its assertions skipped with
 //! that reason; any other lowering error fails them. `assert_invalid` and `assert_malformed`
@@ -97,8 +99,11 @@ pub struct WastOpts {
     /// Which engines run the lowered output besides wasmtime's core API: `wasmtime` (the
     /// re-wrapped component in wasmtime), `node` (for components without imports, the lowered
     /// core module with plain `WebAssembly` and the re-wrapped component `jco transpile`d,
-    /// both run by Node's V8), `jsc` (the same run by Bun's JavaScriptCore), or `all` (each of
-    /// them; the JavaScript engines' answers must agree).
+    /// both run by Node's V8), `jsc` (the same run by Bun's JavaScriptCore), `chromium` and
+    /// `spidermonkey` (the lowered core module in a headless page of Debian's `chromium` or
+    /// `firefox-esr`, found at `GC_LOWER_CHROMIUM` / `GC_LOWER_FIREFOX`), or `all` (every one
+    /// of them that is installed, all of them under `CI`; the JavaScript engines' answers must
+    /// agree).
     #[arg(long, value_enum, default_value_t)]
     pub engine: EngineChoice,
     /// Which output the core and V8 sides run: the single module (`single`) or the module
@@ -133,7 +138,14 @@ pub enum EngineChoice {
     Node,
     /// wasmtime as above, and JavaScriptCore: the transpiled component run by Bun.
     Jsc,
-    /// Every engine: wasmtime, V8 and JavaScriptCore.
+    /// wasmtime as above, and Chromium's V8 (headless, driven by puppeteer-core): the core
+    /// module in a page.
+    Chromium,
+    /// wasmtime as above, and Firefox ESR's SpiderMonkey (headless, driven by puppeteer-core
+    /// over WebDriver BiDi): the core module in a page.
+    Spidermonkey,
+    /// Every engine: wasmtime, V8 and JavaScriptCore, and the browsers that are installed
+    /// (every one of them under `CI`, where a missing browser is an error).
     All,
 }
 
@@ -145,7 +157,41 @@ impl WastOpts {
             EngineChoice::Wasmtime => None,
             EngineChoice::Node => Some(NodeTools::find(&[JsEngine::Node])?),
             EngineChoice::Jsc => Some(NodeTools::find(&[JsEngine::Bun])?),
-            EngineChoice::All => Some(NodeTools::find(&[JsEngine::Node, JsEngine::Bun])?),
+            EngineChoice::Chromium | EngineChoice::Spidermonkey
+                if self.output == OutputForm::Graph =>
+            {
+                anyhow::bail!(
+                    "`--output graph` runs on wasmtime, Node and Bun: the browsers do not load \
+                     the module graph's files"
+                )
+            }
+            EngineChoice::Chromium => Some(NodeTools::find(&[JsEngine::Chromium])?),
+            EngineChoice::Spidermonkey => Some(NodeTools::find(&[JsEngine::SpiderMonkey])?),
+            EngineChoice::All => {
+                let mut engines = vec![JsEngine::Node, JsEngine::Bun];
+                // The module graph is files that a browser page does not load.
+                let browsers = match self.output {
+                    OutputForm::Single => &[JsEngine::Chromium, JsEngine::SpiderMonkey][..],
+                    OutputForm::Graph => &[],
+                };
+                for &browser in browsers {
+                    let (var, default) = browser.location();
+                    let binary = std::env::var_os(var)
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| PathBuf::from(default));
+                    if binary.exists() || std::env::var_os("CI").is_some() {
+                        engines.push(browser);
+                    } else {
+                        eprintln!(
+                            "note: {} not run: `{}` not found (install Debian's package, or set \
+                             `{var}`)",
+                            browser.name(),
+                            binary.display()
+                        );
+                    }
+                }
+                Some(NodeTools::find(&engines)?)
+            }
         };
         let runner = Runner {
             engines,

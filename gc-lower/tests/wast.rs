@@ -33,8 +33,9 @@ struct Config {
 }
 
 /// `--reify auto` on wasmtime; `--reify all` on every engine (wasmtime: re-wrapped component
-/// and core module; V8 and JavaScriptCore: the re-wrapped component through jco, run by Node
-/// and by Bun); the module-graph form on every engine (its wasmtime loader on the core side,
+/// and core module; V8 and JavaScriptCore: the core module with plain `WebAssembly` and the
+/// re-wrapped component through jco, run by Node and by Bun; Chromium and Firefox: the core
+/// module in a headless page); the module-graph form on every engine (its wasmtime loader on the core side,
 /// its JS loader under jco's bindings on V8 and JavaScriptCore).
 const CONFIGS: [Config; 3] = [
     Config {
@@ -46,7 +47,7 @@ const CONFIGS: [Config; 3] = [
     },
     Config {
         name: "all",
-        what: "`--reify all`, wasmtime, V8 and JavaScriptCore",
+        what: "`--reify all`, wasmtime, V8, JavaScriptCore, Chromium and SpiderMonkey",
         reify: "all",
         engine: "all",
         output: "single",

