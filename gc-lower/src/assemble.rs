@@ -202,8 +202,12 @@ pub(crate) struct Made {
     pub(crate) helpers: HashMap<runtime_structs::Helper, OutFunc>,
     /// The trampolines of the component's canonical functions.
     pub(crate) trampolines: HashMap<TrampolineIndex, OutFunc>,
-    /// The entry thunks that closures of each target call.
-    pub(crate) entry_thunks: HashMap<FuncTarget, OutFunc>,
+    /// The entry thunks that closures of each target call, with their closure-table slots.
+    pub(crate) entry_thunks: HashMap<FuncTarget, (OutFunc, u32)>,
+    /// The closure table: a `funcref` table of every entry thunk, in slot order, which a
+    /// closure's `i32` names (`runtime_structs::CLOSURE`), once created: its table index and
+    /// its thunks.
+    pub(crate) closure_table: Option<(u32, Vec<OutFunc>)>,
     /// The wrappers that bind a reified function to its instance.
     pub(crate) bound: HashMap<FuncTarget, OutFunc>,
     /// Specialized template functions: (template, binding, template function).
@@ -1916,8 +1920,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             )?,
             None => self.func_type(&params, &results),
         };
-        if let Some(f) = self.made.entry_thunks.get(&key) {
-            return Ok((*f, ty));
+        if let Some(&(f, _)) = self.made.entry_thunks.get(&key) {
+            return Ok((f, ty));
         }
         let mut body = we::Function::new([]);
         let mut ins = body.instructions();
@@ -1930,16 +1934,55 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         ins.call(func.0).end();
         let f = self.add_func(ty, format!("entry:{}", self.func_name(func)), body);
-        self.made.entry_thunks.insert(key, f);
-        self.out.declared.insert(f.0);
+        let (_, thunks) = self.closure_table();
+        let slot = thunks.len() as u32;
+        thunks.push(f);
+        self.made.entry_thunks.insert(key, (f, slot));
         Ok((f, ty))
+    }
+
+    /// The closure table (see [`Made::closure_table`]): its table index and its thunks,
+    /// created empty on first use.
+    pub fn closure_table(&mut self) -> (u32, &mut Vec<OutFunc>) {
+        if self.made.closure_table.is_none() {
+            let table = self.out.tables.len() as u32;
+            self.out.tables.push((
+                we::TableType {
+                    element_type: we::RefType::FUNCREF,
+                    table64: false,
+                    minimum: 0,
+                    maximum: None,
+                    shared: false,
+                },
+                None,
+            ));
+            self.made.closure_table = Some((table, Vec::new()));
+        }
+        let (table, thunks) = self.made.closure_table.as_mut().expect("created above");
+        (*table, thunks)
+    }
+
+    /// The closure-table slot of `target`'s entry thunk ([`Lowerer::entry_thunk`]), which a
+    /// closure holds, and the thunk's type.
+    pub fn closure_slot(&mut self, target: FuncTarget) -> Result<(u32, u32)> {
+        let (thunk, ty) = self.entry_thunk(target)?;
+        let func = match target {
+            FuncTarget::Plain(f) | FuncTarget::Reified { func: f, .. } => f,
+        };
+        let &(f, slot) = self
+            .made
+            .entry_thunks
+            .get(&FuncTarget::Plain(func))
+            .expect("entry_thunk made it");
+        debug_assert_eq!(f, thunk);
+        Ok((slot, ty))
     }
 
     /// Emits code that pushes a `(ref $closure)` for `target`; `ctx` pushes the vmctx of a
     /// reified target's instance.
     pub fn emit_closure(&mut self, ins: &mut Sink, target: FuncTarget) -> Result<()> {
-        let (thunk, _) = self.entry_thunk(target)?;
-        ins.push(we::Instruction::RefFunc(thunk.0));
+        let (slot, _) = self.closure_slot(target)?;
+        ins.push(we::Instruction::I32Const(slot as i32));
         match target {
             FuncTarget::Plain(_) => ins.push(we::Instruction::RefNull(we::HeapType::Abstract {
                 shared: false,
@@ -2088,6 +2131,15 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         module.section(&functions);
 
+        // The closure table holds exactly its thunks, put there by an active segment (the last
+        // element segment, after the renumbered modules' ones).
+        let closure_table = self.made.closure_table.clone();
+        if let Some((table, thunks)) = &closure_table {
+            let n = thunks.len() as u64;
+            let t = &mut self.out.tables[*table as usize].0;
+            t.minimum = n;
+            t.maximum = Some(n);
+        }
         let mut tables = we::TableSection::new();
         for (t, init) in &self.out.tables {
             match init {
@@ -2126,6 +2178,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let mut elems = we::ElementSection::new();
         for e in &self.out.elems {
             elems.segment(e.clone());
+        }
+        if let Some((table, thunks)) = &closure_table {
+            let funcs: Vec<u32> = thunks.iter().map(|f| f.0).collect();
+            elems.active(
+                Some(*table),
+                &we::ConstExpr::i32_const(0),
+                we::Elements::Functions(funcs.into()),
+            );
         }
         let declared: Vec<u32> = std::mem::take(&mut self.out.declared).into_iter().collect();
         if !declared.is_empty() {

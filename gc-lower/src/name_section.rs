@@ -156,6 +156,11 @@ impl Lowerer<'_, '_> {
                 put(ItemKind::Elem, layout.elem_base + e, e);
             }
         }
+        if let Some((table, _)) = &self.made.closure_table {
+            out.entry(ItemKind::Table)
+                .or_default()
+                .insert(*table, "gc-lower:closures".into());
+        }
         let data = out.entry(ItemKind::Data).or_default();
         for (&segment, name) in &self.out.glue_data_names {
             data.insert(segment, name.clone());

@@ -13,8 +13,8 @@
 //! (global.get $g)                            (struct.get $vmctx 3 (local.get $vmctx))
 //! (call $f (local.get 0))                    (call $f (local.get 0) (local.get $vmctx))
 //! (call_indirect (type $t) (local.get 1))    ;; closure = table element, checked non-null
-//!                                            (call_ref $entry_t ... (struct.get $closure 1 c)
-//!                                              (ref.cast (ref $entry_t) (struct.get $closure 0 c)))
+//!                                            (call_indirect $closures (type $entry_t) ...
+//!                                              (struct.get $closure 1 c) (struct.get $closure 0 c))
 //! ```
 //!
 //! - loads and stores are emitted by [`crate::memory_access`]: inline, on the byte array and
@@ -26,10 +26,12 @@
 //!   zeroes the instance's segment length (in the vmctx's array of lengths), `elem.drop` nulls its materialized segment;
 //! - globals are vmctx fields, or boxes when mutable and shared, or the output's own global
 //!   when every instance imports the same one;
-//! - `call_indirect` casts the closure's function to the entry type `(params.., anyref)` of
-//!   the expected type, which mirrors that type's rec group (`crate::assemble`, "Function types"):
-//!   the cast fails (a trap, as in core wasm) exactly when the callee's type is not a subtype
-//!   of the expected one; a null element traps in the helper; `ref.func` builds a closure.
+//! - `call_indirect` calls the closure's function, a slot of the output's closure table of
+//!   entry thunks, with `call_indirect` at the entry type `(params.., anyref)` of the expected
+//!   type, which mirrors that type's rec group (`crate::assemble`, "Function types"): the
+//!   signature check fails (a trap, as in core wasm) exactly when the callee's type is not a
+//!   subtype of the expected one; a null element traps when the closure is read; `ref.func`
+//!   builds a closure.
 //!
 //! Exception handling that names no tag (`try_table` with `catch_all`, `throw_ref`, as in
 //! FACT's exception barrier) passes through; a reified module that defines or imports a tag is
@@ -573,8 +575,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 if function_index >= nimp {
                     let func = OutFunc(self.layouts[m].func_base + function_index - nimp);
                     let instance = self.input.graph.instances_of[m][0];
-                    let (thunk, _) = self.entry_thunk(FuncTarget::Reified { func, instance })?;
-                    out.push(I::RefFunc(thunk.0));
+                    let (slot, _) = self.closure_slot(FuncTarget::Reified { func, instance })?;
+                    out.push(I::I32Const(slot as i32));
                     vmctx.push(out);
                     out.push(I::StructNew(CLOSURE));
                 } else {
@@ -632,11 +634,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             struct_type_index: CLOSURE,
             field_index: field::CLOSURE_FUNC,
         });
-        out.push(I::RefCastNonNull(we::HeapType::Concrete(entry)));
+        // `call_indirect`'s signature check is the cast's: it fails exactly when the thunk's
+        // type is not a subtype of the entry type.
+        let (table, _) = self.closure_table();
         out.push(if tail {
-            I::ReturnCallRef(entry)
+            I::ReturnCallIndirect {
+                type_index: entry,
+                table_index: table,
+            }
         } else {
-            I::CallRef(entry)
+            I::CallIndirect {
+                type_index: entry,
+                table_index: table,
+            }
         });
         Ok(())
     }

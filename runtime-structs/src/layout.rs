@@ -17,7 +17,7 @@
 //!   (type $bytes (array (mut i8)))                                         ;; 0  BYTES
 //!   (type $membox (struct (field $bytes (mut (ref $bytes)))
 //!                         (field $pages (mut i32)) (field $max_pages i32))) ;; 1  MEMBOX
-//!   (type $closure (struct (field $func (ref func)) (field $ctx anyref)))   ;; 2  CLOSURE
+//!   (type $closure (struct (field $func i32) (field $ctx anyref)))          ;; 2  CLOSURE
 //!   (type $funcs (array (mut (ref null $closure))))                         ;; 3  FUNCS
 //!   (type $tablebox (struct (field $elems (mut (ref $funcs))) (field $max i32))) ;; 4 TABLEBOX
 //!   (type $externs (array (mut externref)))                                 ;; 5  EXTERNS
@@ -36,11 +36,11 @@
 //! ```
 
 use wasm_encoder::{
-    AbstractHeapType, ArrayType, CompositeInnerType, CompositeType, FieldType, HeapType, RefType,
-    StorageType, StructType, SubType, ValType,
+    ArrayType, CompositeInnerType, CompositeType, FieldType, HeapType, RefType, StorageType,
+    StructType, SubType, ValType,
 };
 
-/// A value type written the way the layout table spells it: `i32`, `anyref`, `(ref func)`,
+/// A value type written the way the layout table spells it: `i32`, `anyref`,
 /// `(ref $T)`, `(ref null $T)` where `$T` is a type index constant of this module.
 macro_rules! val_type {
     (i32) => {
@@ -60,15 +60,6 @@ macro_rules! val_type {
     };
     (externref) => {
         ValType::Ref(RefType::EXTERNREF)
-    };
-    ((ref func)) => {
-        ValType::Ref(RefType {
-            nullable: false,
-            heap_type: HeapType::Abstract {
-                shared: false,
-                ty: AbstractHeapType::Func,
-            },
-        })
     };
     ((ref null $ty:ident)) => {
         ValType::Ref(RefType {
@@ -301,11 +292,16 @@ layouts! {
         MEMBOX_MAX_PAGES: i32,
     }
 
-    /// A table element: `(struct (field $func (ref func)) (field $ctx anyref))`, a function
-    /// reference paired with the vmctx (or other context) it must be called with. Immutable.
+    /// A table element: `(struct (field $func i32) (field $ctx anyref))`, a function paired
+    /// with the vmctx (or other context) it must be called with. Immutable.
+    ///
+    /// The function is a slot of the output's closure table (a `funcref` table of entry
+    /// thunks), called with `call_indirect`, whose signature check is the one a cast would make:
+    /// a function reference read from a GC object costs wasmtime a call into the runtime
+    /// (`get_interned_func_ref`), an `i32` costs nothing.
     struct CLOSURE {
-        /// `(ref func)`: the function; the caller casts it to the expected signature.
-        CLOSURE_FUNC: (ref func),
+        /// `i32`: the function's slot in the output's closure table.
+        CLOSURE_FUNC: i32,
         /// `anyref`: the context passed as the function's last parameter.
         CLOSURE_CTX: anyref,
     }

@@ -16,8 +16,9 @@
 //!   would otherwise be quadratic.
 //! - **A table is a box around an array of closures**, `$tablebox = (struct (field $elems (mut
 //!   (ref $funcs))) (field $max i32))`, `$funcs = (array (mut (ref null $closure)))`. A closure
-//!   `(struct (field $func (ref func)) (field $ctx anyref))` pairs a function with the vmctx it
-//!   must be called with, since a shared function needs to know which instance it runs for. Table
+//!   `(struct (field $func i32) (field $ctx anyref))` pairs a function (its slot in the output's
+//!   `funcref` table of entry thunks) with the vmctx it must be called with, since a shared
+//!   function needs to know which instance it runs for. Table
 //!   operations are rare next to memory accesses, so the array is always exactly the table's size.
 //! - **A mutable global shared between instances is a box** `(struct (field (mut T)))`, one type
 //!   per value type ([`BOX_I32`] … [`BOX_EXTERN`], see [`box_type_for`]).
