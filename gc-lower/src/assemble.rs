@@ -1941,8 +1941,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         Ok((f, ty))
     }
 
-    /// The closure table (see [`Made::closure_table`]): its table index and its thunks,
-    /// created empty on first use.
+    /// The closure table (a `funcref` table of every entry thunk, in slot order): its table
+    /// index and its thunks, created empty on first use.
     pub fn closure_table(&mut self) -> (u32, &mut Vec<OutFunc>) {
         if self.made.closure_table.is_none() {
             let table = self.out.tables.len() as u32;
