@@ -195,8 +195,16 @@ pub fn generated() -> Workload {
 /// ([`gc_lower::run::config`]: the component model, Wasm GC with wasmtime's default deferred
 /// reference-counting collector, and the proposals that [`gc_lower::output_features`] lists) for
 /// every form, so that the forms differ only in what runs.
+///
+/// `GC_LOWER_BENCH_COLLECTOR=null` selects wasmtime's null collector instead (no read or write
+/// barriers, nothing is ever freed: for workloads that allocate little, such as `calls` and
+/// `memory`), to measure what the collector's barriers cost the reified forms.
 pub fn config(_form: Form) -> Config {
-    gc_lower::run::config()
+    let mut config = gc_lower::run::config();
+    if std::env::var("GC_LOWER_BENCH_COLLECTOR").as_deref() == Ok("null") {
+        config.collector(wasmtime::Collector::Null);
+    }
+    config
 }
 
 /// The component binary of a workload.

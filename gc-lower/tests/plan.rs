@@ -1,7 +1,9 @@
 //! Snapshot tests of `gc-lower IN --plan`: the text and JSON plans of `examples/two-counters.wat`
 //! and of `tests/plan/shared-memory.wat` (modules sharing memories, a table and a global, with
 //! the host boundary through the exchange memory) must equal the files checked in under
-//! `tests/plan/`. `BLESS=1 cargo test -p gc-lower --test plan` rewrites those files from the
+//! `tests/plan/`; and of the output's shape, in both reify modes: its text with every function
+//! body left out ([`shape`]: the types with the vmctx layouts, imports, function signatures,
+//! tables, memories, globals, exports, element and data segments). `BLESS=1 cargo test -p gc-lower --test plan` rewrites those files from the
 //! current output instead; review the change with `git diff`.
 
 use std::path::{Path, PathBuf};
@@ -141,6 +143,60 @@ fn shared_memory() {
         "shared-memory.all.txt",
         &stdout_of(&[input, "--plan=text", "--reify", "all"]),
     );
+}
+
+/// The shape of the output module `wat` (printed by `gc-lower -t`): its module-level lines,
+/// the types inside rec groups, and each function's first line (its name, type and
+/// signature), without bodies, locals or custom sections (the WIT world, `producers`).
+fn shape(wat: &str) -> String {
+    let mut out = String::new();
+    // What the module-level item being read is: a rec group (its types are kept), a
+    // function or a custom section (nothing inside is kept, nor its closing line).
+    let mut keep_inside = false;
+    let mut in_skipped = false;
+    for line in wat.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let item = line.trim_start();
+        if indent <= 2 && item == ")" {
+            if !in_skipped && indent == 2 {
+                out += line;
+                out.push('\n');
+            }
+            in_skipped = false;
+            keep_inside = false;
+            if indent == 0 {
+                out += line;
+                out.push('\n');
+            }
+            continue;
+        }
+        if indent <= 2 {
+            keep_inside = item.starts_with("(rec");
+            let custom = item.starts_with("(@custom") || item.starts_with("(@producers");
+            in_skipped = item.starts_with("(func") || custom;
+            if custom {
+                continue;
+            }
+        } else if !(keep_inside && indent == 4) {
+            continue;
+        }
+        out += line;
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn output_shapes() {
+    for (input, name) in [
+        ("examples/two-counters.wat", "two-counters"),
+        ("tests/plan/shared-memory.wat", "shared-memory"),
+    ] {
+        for mode in ["auto", "all"] {
+            let wat = stdout_of(&[input, "--reify", mode, "-t", "-o", "-"]);
+            snapshot(&format!("{name}.{mode}.shape.wat"), &shape(&wat));
+        }
+    }
 }
 
 #[test]
