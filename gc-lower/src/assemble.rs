@@ -809,6 +809,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
         // Module types and function ranges, for every instantiated module.
         let modules: Vec<StaticModuleIndex> = self.input.front.modules.keys().collect();
+        let duplicate_names =
+            crate::names::duplicate_module_names(self.input.front.modules.values().map(|t| t.wasm));
         for &m in &modules {
             if self.input.graph.instances_of[m].is_empty() {
                 continue;
@@ -840,7 +842,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     ..Vmctx::default()
                 });
             }
-            let names = InputNames::parse(self.input.front.modules[m].wasm);
+            let names = InputNames::parse_labelled(
+                self.input.front.modules[m].wasm,
+                m.as_u32(),
+                &duplicate_names,
+            );
             if !names.dwarf.is_empty() {
                 self.warnings.push(format!(
                     "dropping the DWARF debug info of core module `{}` ({}): the lowering \

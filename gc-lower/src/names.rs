@@ -2,8 +2,9 @@
 //!
 //! A backtrace or a profile of the output should name the program's functions, not gc-lower's
 //! index spaces. Each static module is emitted once, so its defined functions keep the names of
-//! its `name` section, prefixed with a readable *module label* (the module's own name, else
-//! `module{N}` with its static index) and `!`, the separator wasmtime prints between a module
+//! its `name` section, prefixed with a readable *module label* (the module's own name, with
+//! `#N` appended when another module has the same name, else `module{N}` with its static
+//! index) and `!`, the separator wasmtime prints between a module
 //! and a function; a function the input leaves unnamed is `m{N}:f{K}` (static module `N`,
 //! function index `K`). gc-lower's own glue is named `gc-lower:…`; a canonical ABI trap is
 //! raised in `gc-lower:trap:{reason}` (see [`crate::assemble::Lowerer::trap_func`]).
@@ -28,7 +29,7 @@
 //! Names and producers are never trusted: a malformed `name` or `producers` section (or a part
 //! of one) is ignored, never an error. Names are metadata; the code is the same without them.
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 use wasmtime_environ::wasmparser as wp;
 
 /// An index space of a core module that the `name` section may name, besides functions and
@@ -85,7 +86,36 @@ pub struct InputNames {
     pub dwarf: Vec<String>,
 }
 
+/// The module names (`name` section, module subsection) that more than one of the core
+/// modules `wasms` carries: a component composed of two components that each hold a module
+/// named `libc`, say. [`InputNames::parse_labelled`] gives those modules distinct labels.
+pub fn duplicate_module_names<'a>(wasms: impl IntoIterator<Item = &'a [u8]>) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    let mut duplicates = HashSet::new();
+    for wasm in wasms {
+        if let Some(name) = InputNames::parse(wasm).module
+            && !seen.insert(name.clone())
+        {
+            duplicates.insert(name);
+        }
+    }
+    duplicates
+}
+
 impl InputNames {
+    /// [`InputNames::parse`] for static module `index`, whose label is made distinct when its
+    /// module name is one of `duplicates` ([`duplicate_module_names`]): `libc#3` instead of
+    /// `libc`, so that two modules' functions never share a name.
+    pub fn parse_labelled(wasm: &[u8], index: u32, duplicates: &HashSet<String>) -> Self {
+        let mut names = Self::parse(wasm);
+        if let Some(name) = &names.module
+            && duplicates.contains(name)
+        {
+            names.module = Some(format!("{name}#{index}"));
+        }
+        names
+    }
+
     /// Reads the custom sections of the core module `wasm` (binary). A malformed section, or
     /// a malformed part of the `name` section, is skipped; parsing stops at the first
     /// malformed payload of the module.

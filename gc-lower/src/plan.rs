@@ -73,7 +73,8 @@ pub struct Plan {
 pub struct ModulePlan {
     /// Its static index (`N` in the `m{N}:f{K}` names of the output).
     pub index: u32,
-    /// Its label in the output's name section: its own module name, else `module{N}`.
+    /// Its label in the output's name section: its own module name (`name#N` when another
+    /// module has the same name), else `module{N}`.
     pub label: String,
     /// Where it comes from.
     pub role: ModuleRole,
@@ -446,6 +447,8 @@ pub fn plan(component: &[u8], reify: ReifyMode) -> Result<Plan> {
         .and_then(|i| graph.instances[i].component_instance);
 
     let mut modules = Vec::new();
+    let duplicate_names =
+        crate::names::duplicate_module_names(front.modules.values().map(|t| t.wasm));
     for (m, translation) in front.modules.iter() {
         let instances = &graph.instances_of[m];
         let role = if instances.is_empty() {
@@ -499,7 +502,12 @@ pub fn plan(component: &[u8], reify: ReifyMode) -> Result<Plan> {
         };
         modules.push(ModulePlan {
             index: m.as_u32(),
-            label: crate::names::InputNames::parse(translation.wasm).label(m.as_u32()),
+            label: crate::names::InputNames::parse_labelled(
+                translation.wasm,
+                m.as_u32(),
+                &duplicate_names,
+            )
+            .label(m.as_u32()),
             role,
             size: translation.wasm.len(),
             instances: instances.len(),

@@ -429,3 +429,35 @@ fn state_names_reach_the_output() {
         }
     }
 }
+
+/// Two core modules named alike (`libc`, as in a component composed of two components that
+/// each hold one) get distinct labels, `libc#0` and `libc#1`, so no two of their functions
+/// share a name; `--plan` uses the same labels.
+#[test]
+fn modules_named_alike_get_distinct_labels() {
+    let input = component("duplicate-labels.wat");
+    for mode in MODES {
+        let out = gc_lower::lower(
+            &input,
+            &Options {
+                reify: mode,
+                ..Default::default()
+            },
+        )
+        .expect("lowers");
+        let (funcs, _) = names(&out);
+        for name in ["libc#0!get", "libc#1!run"] {
+            assert!(
+                funcs.iter().any(|f| f == name),
+                "{mode:?}: no `{name}` in {funcs:?}"
+            );
+        }
+        assert!(
+            !funcs.iter().any(|f| f.starts_with("libc!")),
+            "{mode:?}: an ambiguous label in {funcs:?}"
+        );
+    }
+    let plan = gc_lower::plan::plan(&input, ReifyMode::Auto).expect("plans");
+    let labels: Vec<&str> = plan.modules.iter().map(|m| m.label.as_str()).collect();
+    assert_eq!(labels, ["libc#0", "libc#1"]);
+}
