@@ -379,6 +379,13 @@ struct Browser {
     next_page: std::cell::Cell<u64>,
 }
 
+/// A browser found at `binary`, started on first use.
+struct LazyBrowser {
+    engine: JsEngine,
+    binary: PathBuf,
+    started: std::cell::OnceCell<Browser>,
+}
+
 /// The browser driver's standard input and output, shared by the pages.
 struct BrowserConn {
     stdin: Option<ChildStdin>,
@@ -405,7 +412,7 @@ pub struct NodeTools {
     /// The engines that run transpiled components and core modules (Node, Bun).
     engines: Vec<(JsEngine, PathBuf)>,
     /// The browsers (Chromium, Firefox): core modules and transpiled components in pages.
-    browsers: Vec<Browser>,
+    browsers: Vec<LazyBrowser>,
     /// Node, which runs jco and drives the browsers.
     node: PathBuf,
     jco: PathBuf,
@@ -471,10 +478,16 @@ impl NodeTools {
             .context("failed to link node_modules into the scratch directory")?;
         std::fs::write(dir.path().join("browser.mjs"), BROWSER_DRIVER)
             .context("failed to write the browser driver")?;
+        // A browser starts when the first instance needs it (seconds each): a script whose
+        // components all import from the host never reaches the JavaScript side.
         let browsers = browsers
             .into_iter()
-            .map(|(engine, binary)| Browser::launch(&node, dir.path(), engine, &binary))
-            .collect::<Result<Vec<_>>>()?;
+            .map(|(engine, binary)| LazyBrowser {
+                engine,
+                binary,
+                started: std::cell::OnceCell::new(),
+            })
+            .collect();
         std::fs::write(dir.path().join("driver.mjs"), DRIVER)
             .context("failed to write the Node driver")?;
         std::fs::write(dir.path().join("core-driver.mjs"), CORE_DRIVER)
@@ -576,12 +589,16 @@ impl NodeTools {
         } else {
             "component"
         };
-        {
-            for browser in &self.browsers {
-                match browser.open(kind, module)? {
-                    Ok(inst) => ready.push(inst),
-                    Err(trap) => traps.push((browser.engine, trap)),
-                }
+        for lazy in &self.browsers {
+            if lazy.started.get().is_none() {
+                let browser =
+                    Browser::launch(&self.node, self.dir.path(), lazy.engine, &lazy.binary)?;
+                let _ = lazy.started.set(browser);
+            }
+            let browser = lazy.started.get().expect("started above");
+            match browser.open(kind, module)? {
+                Ok(inst) => ready.push(inst),
+                Err(trap) => traps.push((browser.engine, trap)),
             }
         }
         match (ready.first(), traps.first()) {
