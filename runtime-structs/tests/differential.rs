@@ -566,9 +566,9 @@ fn gc_module() -> Vec<u8> {
             Op::TCall(t) => body(&[], |s| {
                 s.local_get(0).global_get(G_TAB[t as usize]);
                 call(s, Helper::TableGetForCall);
+                // The closure's function is a slot of table 0 (as in gc-lower's closure table).
                 s.struct_get(CLOSURE, field::CLOSURE_FUNC)
-                    .ref_cast_non_null(HeapType::Concrete(id_type))
-                    .call_ref(id_type);
+                    .call_indirect(0, id_type);
             }),
             Op::TSet(t) => body(&[], |s| {
                 s.local_get(0);
@@ -664,7 +664,9 @@ fn gc_module() -> Vec<u8> {
     // The instantiation routine: boxes, the source closures, the materialized segment.
     let closures = |s: &mut wasm_encoder::InstructionSink<'_>| {
         for k in 0..4 {
-            s.ref_func(k).ref_null(HeapType::ANY).struct_new(CLOSURE);
+            s.i32_const(k as i32)
+                .ref_null(HeapType::ANY)
+                .struct_new(CLOSURE);
         }
         s.ref_null(HeapType::Concrete(CLOSURE))
             .array_new_fixed(FUNCS, NUM_IDS);
@@ -715,8 +717,21 @@ fn gc_module() -> Vec<u8> {
     for _ in 0..2 {
         globals.global(mutable(I32), &ConstExpr::i32_const(0));
     }
+    // The closure table: slot `k` holds function `k`.
+    let mut tables = TableSection::new();
+    tables.table(TableType {
+        element_type: RefType::FUNCREF,
+        table64: false,
+        minimum: 4,
+        maximum: Some(4),
+        shared: false,
+    });
     let mut elements = ElementSection::new();
-    elements.declared(Elements::Functions([0, 1, 2, 3].as_slice().into()));
+    elements.active(
+        Some(0),
+        &ConstExpr::i32_const(0),
+        Elements::Functions([0, 1, 2, 3].as_slice().into()),
+    );
     let mut data = DataSection::new();
     for seg in data_segments() {
         data.passive(seg);
@@ -726,6 +741,7 @@ fn gc_module() -> Vec<u8> {
     module
         .section(&funcs.types)
         .section(&funcs.functions)
+        .section(&tables)
         .section(&globals)
         .section(&funcs.exports)
         .section(&StartSection {
