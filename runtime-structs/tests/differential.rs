@@ -664,9 +664,7 @@ fn gc_module() -> Vec<u8> {
     // The instantiation routine: boxes, the source closures, the materialized segment.
     let closures = |s: &mut wasm_encoder::InstructionSink<'_>| {
         for k in 0..4 {
-            s.i32_const(k as i32)
-                .ref_null(HeapType::ANY)
-                .struct_new(CLOSURE);
+            s.i32_const(k).ref_null(HeapType::ANY).struct_new(CLOSURE);
         }
         s.ref_null(HeapType::Concrete(CLOSURE))
             .array_new_fixed(FUNCS, NUM_IDS);
