@@ -202,8 +202,8 @@ pub(crate) struct Made {
     pub(crate) helpers: HashMap<runtime_structs::Helper, OutFunc>,
     /// The trampolines of the component's canonical functions.
     pub(crate) trampolines: HashMap<TrampolineIndex, OutFunc>,
-    /// The entry thunks that closures of each target call, with their closure-table slots.
-    pub(crate) entry_thunks: HashMap<FuncTarget, (OutFunc, u32)>,
+    /// The closure-table slot of the entry thunk of each function that closures call.
+    pub(crate) entry_thunks: HashMap<FuncTarget, u32>,
     /// The closure table: a `funcref` table of every entry thunk, in slot order, which a
     /// closure's `i32` names (`runtime_structs::CLOSURE`), once created: its table index and
     /// its thunks.
@@ -587,17 +587,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             &SecondaryMap::new(),
             Some(LateFuncs::default()),
         )?;
-        let table = lw.out.tables.len() as u32;
-        lw.out.tables.push((
-            we::TableType {
-                element_type: we::RefType::FUNCREF,
-                table64: false,
-                minimum: 0,
-                maximum: None,
-                shared: false,
-            },
-            None,
-        ));
+        let table = lw.add_funcref_table();
         lw.out
             .exports
             .push(("late".into(), we::ExportKind::Table, table));
@@ -1892,10 +1882,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         self.out.funcs[(f.0 - self.out.num_imported_funcs) as usize].ty
     }
 
-    /// The closure entry thunk of `target`: `(params.., ctx anyref) -> results`; for a reified
-    /// target it casts `ctx` to the vmctx type, for a plain one it ignores it. Returns the
-    /// thunk and its type.
-    pub fn entry_thunk(&mut self, target: FuncTarget) -> Result<(OutFunc, u32)> {
+    /// The closure-table slot that a closure of `target` holds: the slot of its entry thunk
+    /// `(params.., ctx anyref) -> results`, made on first use, which for a reified target casts
+    /// `ctx` to the vmctx type and for a plain one ignores it. Thunks depend only on the
+    /// function, not on the bound instance.
+    pub fn closure_slot(&mut self, target: FuncTarget) -> Result<u32> {
         let (func, vmctx_ty) = match target {
             FuncTarget::Plain(f) => (f, None),
             FuncTarget::Reified { func, instance } => {
@@ -1903,18 +1894,20 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 (func, self.layouts[m].vmctx.as_ref().map(|v| v.ty))
             }
         };
-        // Thunks depend only on the function, not on the bound instance.
         let key = FuncTarget::Plain(func);
+        if let Some(&slot) = self.made.entry_thunks.get(&key) {
+            return Ok(slot);
+        }
         let (mut params, results) = self.func_type_of(self.out_func_type(func));
         if vmctx_ty.is_some() {
             params.pop();
         }
         let n = params.len() as u32;
         params.push(ANYREF);
-        // The thunk's type is what `call_indirect` in reified code checks (by a cast): the
-        // entry form of the function's own type.
-        // Only reified code casts to it, so it takes the entry form with closures whatever the
-        // function's own module is (see `plain_func` for why the signature matches).
+        // The thunk's type is what `call_indirect` in reified code checks: the entry form of
+        // the function's own type. Only reified code calls it, so it takes the entry form with
+        // closures whatever the function's own module is (see `plain_func` for why the
+        // signature matches).
         let ty = match self.origin(func) {
             Some((m, t)) => self.form_type(
                 m,
@@ -1926,9 +1919,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             )?,
             None => self.func_type(&params, &results),
         };
-        if let Some(&(f, _)) = self.made.entry_thunks.get(&key) {
-            return Ok((f, ty));
-        }
         let mut body = we::Function::new([]);
         let mut ins = body.instructions();
         for i in 0..n {
@@ -1943,51 +1933,42 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let (_, thunks) = self.closure_table();
         let slot = thunks.len() as u32;
         thunks.push(f);
-        self.made.entry_thunks.insert(key, (f, slot));
-        Ok((f, ty))
+        self.made.entry_thunks.insert(key, slot);
+        Ok(slot)
+    }
+
+    /// A new `funcref` table of the output, empty and without maximum (its size is set once
+    /// its elements are known); its index.
+    fn add_funcref_table(&mut self) -> u32 {
+        let table = self.out.tables.len() as u32;
+        self.out.tables.push((
+            we::TableType {
+                element_type: we::RefType::FUNCREF,
+                table64: false,
+                minimum: 0,
+                maximum: None,
+                shared: false,
+            },
+            None,
+        ));
+        table
     }
 
     /// The closure table (a `funcref` table of every entry thunk, in slot order): its table
     /// index and its thunks, created empty on first use.
     pub fn closure_table(&mut self) -> (u32, &mut Vec<OutFunc>) {
         if self.made.closure_table.is_none() {
-            let table = self.out.tables.len() as u32;
-            self.out.tables.push((
-                we::TableType {
-                    element_type: we::RefType::FUNCREF,
-                    table64: false,
-                    minimum: 0,
-                    maximum: None,
-                    shared: false,
-                },
-                None,
-            ));
+            let table = self.add_funcref_table();
             self.made.closure_table = Some((table, Vec::new()));
         }
         let (table, thunks) = self.made.closure_table.as_mut().expect("created above");
         (*table, thunks)
     }
 
-    /// The closure-table slot of `target`'s entry thunk ([`Lowerer::entry_thunk`]), which a
-    /// closure holds, and the thunk's type.
-    pub fn closure_slot(&mut self, target: FuncTarget) -> Result<(u32, u32)> {
-        let (thunk, ty) = self.entry_thunk(target)?;
-        let func = match target {
-            FuncTarget::Plain(f) | FuncTarget::Reified { func: f, .. } => f,
-        };
-        let &(f, slot) = self
-            .made
-            .entry_thunks
-            .get(&FuncTarget::Plain(func))
-            .expect("entry_thunk made it");
-        debug_assert_eq!(f, thunk);
-        Ok((slot, ty))
-    }
-
     /// Emits code that pushes a `(ref $closure)` for `target`; `ctx` pushes the vmctx of a
     /// reified target's instance.
     pub fn emit_closure(&mut self, ins: &mut Sink, target: FuncTarget) -> Result<()> {
-        let (slot, _) = self.closure_slot(target)?;
+        let slot = self.closure_slot(target)?;
         ins.push(we::Instruction::I32Const(slot as i32));
         match target {
             FuncTarget::Plain(_) => ins.push(we::Instruction::RefNull(we::HeapType::Abstract {

@@ -575,7 +575,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 if function_index >= nimp {
                     let func = OutFunc(self.layouts[m].func_base + function_index - nimp);
                     let instance = self.input.graph.instances_of[m][0];
-                    let (slot, _) = self.closure_slot(FuncTarget::Reified { func, instance })?;
+                    let slot = self.closure_slot(FuncTarget::Reified { func, instance })?;
                     out.push(I::I32Const(slot as i32));
                     vmctx.push(out);
                     out.push(I::StructNew(CLOSURE));

@@ -175,10 +175,8 @@ impl WastOpts {
                     OutputForm::Graph => &[],
                 };
                 for &browser in browsers {
-                    let (var, default) = browser.location();
-                    let binary = std::env::var_os(var)
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|| PathBuf::from(default));
+                    let (var, _) = browser.location();
+                    let binary = browser.binary();
                     if binary.exists() || std::env::var_os("CI").is_some() {
                         engines.push(browser);
                     } else {

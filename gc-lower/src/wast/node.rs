@@ -368,6 +368,13 @@ impl JsEngine {
             JsEngine::SpiderMonkey => ("GC_LOWER_FIREFOX", "/usr/bin/firefox-esr"),
         }
     }
+
+    /// Where the engine's binary is: its environment variable if set, else its default
+    /// ([`JsEngine::location`]). The path may not exist.
+    pub fn binary(self) -> PathBuf {
+        let (var, default) = self.location();
+        std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from)
+    }
 }
 
 /// A browser started once for a run by the browser driver ([`BROWSER_DRIVER`]); each
@@ -453,9 +460,7 @@ impl NodeTools {
                 runtimes.push((engine, tool(var, default)?));
                 continue;
             }
-            let binary = std::env::var_os(var)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(default));
+            let binary = engine.binary();
             if !binary.exists() {
                 bail!(
                     "{} not found at `{}`: install Debian's `{}` package (as `.ci/run` does) \
@@ -632,25 +637,15 @@ impl NodeTools {
             .with_context(|| format!("failed to start {}", binary.display()))?;
         let stdin = child.stdin.take().context("no stdin")?;
         let stdout = BufReader::new(child.stdout.take().context("no stdout")?);
-        let mut inst = EngineInst {
+        EngineInst {
             engine,
             channel: Channel::Process {
                 child,
                 stdin,
                 stdout,
             },
-        };
-        let first = inst.read()?;
-        if let Some(trap) = first.get("trap") {
-            return Ok(Err(trap.as_str().unwrap_or_default().to_string()));
         }
-        if first.get("ready").is_none() {
-            bail!(
-                "unexpected answer from the {} driver: {first}",
-                engine.name()
-            );
-        }
-        Ok(Ok(inst))
+        .ready()
     }
 }
 
@@ -739,17 +734,7 @@ impl Browser {
             },
         };
         inst.write_raw(&json!({ "id": id, kind: module.display().to_string() }))?;
-        let first = inst.read()?;
-        if let Some(trap) = first.get("trap") {
-            return Ok(Err(trap.as_str().unwrap_or_default().to_string()));
-        }
-        if first.get("ready").is_none() {
-            bail!(
-                "unexpected answer from the {} driver: {first}",
-                self.engine.name()
-            );
-        }
-        Ok(Ok(inst))
+        inst.ready()
     }
 }
 
@@ -792,6 +777,22 @@ impl EngineInst {
             },
         };
         written.with_context(|| format!("failed to write to {name}"))
+    }
+
+    /// Reads the driver's first answer for a new instance: `Ok(Ok(self))` on
+    /// `{"ready":true}`, `Ok(Err(trap))` when instantiation trapped.
+    fn ready(mut self) -> Result<Result<EngineInst, String>> {
+        let first = self.read()?;
+        if let Some(trap) = first.get("trap") {
+            return Ok(Err(trap.as_str().unwrap_or_default().to_string()));
+        }
+        if first.get("ready").is_none() {
+            bail!(
+                "unexpected answer from the {} driver: {first}",
+                self.engine.name()
+            );
+        }
+        Ok(Ok(self))
     }
 
     fn read(&mut self) -> Result<Json> {
