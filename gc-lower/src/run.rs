@@ -174,8 +174,11 @@ fn exit_code(code: i32) -> ExitCode {
 /// the component model (and its `map` type), Wasm GC with wasmtime's default deferred
 /// reference-counting collector (the null collector caps objects at 64 MiB), and the
 /// proposals lowered output and the spec suites use (function references, reference types,
-/// multi-memory, threads, exceptions, tail calls). Every runner, test and benchmark starts from
-/// it; a caller that wants a core-only engine turns the component model off.
+/// multi-memory, threads, exceptions, tail calls). wasmtime's concurrency support (the
+/// runtime of component-model async) is off: the lowering rejects async components, and a
+/// store with it on carries its scheduler; `gc-lower wast` turns it on for scripts that use
+/// async. Every runner, test and benchmark starts from it; a caller that wants a core-only
+/// engine turns the component model off.
 pub fn config() -> Config {
     let mut config = Config::new();
     config
@@ -188,6 +191,7 @@ pub fn config() -> Config {
         .wasm_threads(true)
         .wasm_tail_call(true)
         .wasm_exceptions(true)
+        .concurrency_support(false)
         .collector(wasmtime::Collector::DeferredReferenceCounting);
     config
 }

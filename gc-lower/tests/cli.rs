@@ -630,7 +630,7 @@ fn wast_parse_errors_fail_the_run() {
         (
             "feature.wast",
             ";;! no_such_feature = true\n(component)",
-            "unknown feature `no_such_feature`",
+            "unknown wasm feature `no_such_feature`",
         ),
         (
             "value.wast",
@@ -649,6 +649,40 @@ fn wast_parse_errors_fail_the_run() {
             "`{name}` does not fail with {message:?}:\n{stdout}"
         );
     }
+}
+
+/// `gc-lower wast -W` takes wasmtime's feature names and `y`/`n`; anything else is a usage
+/// error that names the option and the problem.
+#[test]
+fn wast_feature_options_are_checked() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let path = dir.path().join("empty.wast");
+    std::fs::write(&path, "(component)").expect("failed to write the script");
+    for (option, message) in [
+        ("no-such-feature", "unknown wasm feature `no_such_feature`"),
+        ("exceptions=maybe", "`maybe` is not y, n, yes, no, true or false"),
+    ] {
+        let output = run(&["wast", "-W", option, path_str(&path)]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "`-W {option}`:\n{stderr}");
+        assert!(
+            stderr.contains("--wasm") && stderr.contains(message),
+            "`-W {option}` does not fail with {message:?}:\n{stderr}"
+        );
+    }
+    let output = run(&[
+        "wast",
+        "-W",
+        "component-model-async",
+        "-W",
+        "exceptions=n",
+        path_str(&path),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 /// wit-parser's decoder panics on this valid component; gc-lower reports an error naming the

@@ -71,7 +71,22 @@ const EXPECTED: &str = "tests/wast-expected.txt";
 
 /// Spec test files, relative to `tests/component-model/test/` of the `wasm-tools` crate:
 /// every file of a directory (`dir/*.wast`) or one file.
-const SPEC_FILES: &[&str] = &["linking/*.wast", "values/*.wast", "resources/*.wast"];
+const SPEC_FILES: &[&str] = &[
+    "linking/*.wast",
+    "values/*.wast",
+    "resources/*.wast",
+    "async/*.wast",
+];
+
+/// The wasm features the spec tests of `async/` run with (their scripts have no `;;!`
+/// lines; the directory's README runs them with these `wasmtime wast -W` options).
+const ASYNC_FEATURES: &[&str] = &[
+    "component-model-async",
+    "component-model-async-builtins",
+    "component-model-async-stackful",
+    "component-model-threading",
+    "exceptions",
+];
 
 /// The `wasm-tools` release whose spec tests are run; must match `tests/spec-suite/Cargo.toml`.
 const WASM_TOOLS_VERSION: &str = "1.263.0";
@@ -252,7 +267,9 @@ fn testing_md(outcomes: &Outcomes) -> String {
          itself does not satisfy the script, or the feature the lowering does not support.\n\n",
     );
     let suite = |file: &str| {
-        if file.starts_with("spec/") {
+        if file.starts_with("spec/async/") {
+            "component-model async spec tests (wasm-tools 1.263.0)"
+        } else if file.starts_with("spec/") {
             "component-model spec tests (wasm-tools 1.263.0)"
         } else {
             "the project's `tests/*.wast`"
@@ -290,9 +307,10 @@ fn testing_md(outcomes: &Outcomes) -> String {
     text
 }
 
-/// Runs one script under one configuration: fails when an assertion fails or the runner
+/// Runs one script (`label`: its name in trials; `spec/async/` ones get [`ASYNC_FEATURES`])
+/// under one configuration: fails when an assertion fails or the runner
 /// does, and returns what it did.
-fn run_script(config: &Config, file: &Path) -> Result<Outcome, Failed> {
+fn run_script(config: &Config, label: &str, file: &Path) -> Result<Outcome, Failed> {
     if config.engine != "wasmtime" {
         static NODE_TOOLS: Once = Once::new();
         NODE_TOOLS.call_once(ensure_node_tools);
@@ -303,6 +321,12 @@ fn run_script(config: &Config, file: &Path) -> Result<Outcome, Failed> {
         .args(["--reify", config.reify])
         .args(["--engine", config.engine])
         .args(["--output", config.output])
+        .args(
+            ASYNC_FEATURES
+                .iter()
+                .filter(|_| label.starts_with("spec/async/"))
+                .flat_map(|feature| ["-W", feature]),
+        )
         .arg(file)
         .current_dir(repo_root())
         .output()
@@ -400,7 +424,7 @@ fn main() {
             let (expected, observed) = (expected.clone(), observed.clone());
             let name = format!("{}::{label}", config.name);
             trials.push(Trial::test(name, move || {
-                let outcome = run_script(config, &path)?;
+                let outcome = run_script(config, &label, &path)?;
                 let key = (config.name.to_string(), label.clone());
                 observed
                     .lock()

@@ -5,17 +5,22 @@
 //! (`src/spectest.rs`, 48.0.8), which that crate does not export: `host-return-two` at the
 //! root, and an instance `host` with `return-three`, `nested` (`return-four`), `return-hi`,
 //! the resources `resource1`, `resource1-again` (the same type) and `resource2`, and
-//! `resource1`'s constructor, methods and statics. The asynchronous functions
-//! (`host-echo-u32`, `never-return`, …) and the core module `simple-module` are left out: the
-//! lowering supports neither async components nor imported core modules, so a script that
-//! imports them fails to link natively and its assertions are skipped as native failures.
+//! `resource1`'s constructor, methods and statics, and the core module `simple-module` (a
+//! global `g` of 100 and a function `f` returning 101). When the engine has concurrency
+//! support (a script that turns on component-model async) the asynchronous functions are
+//! there too: `host-echo-u32` (returns its argument at once), `host.never-return` and
+//! `host.[method]resource1.never-return` (never return), `host.return-two-slowly` and
+//! `host.echo-slowly` (return after yielding once to the executor).
 //!
 //! Where wasmtime's host asserts (and panics), this one traps with the reason.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::task::Poll;
 
 use anyhow::Result;
+use wasmtime::Module;
 use wasmtime::component::{Linker, Resource, ResourceType};
 
 /// Returns a trap with a message from the host function.
@@ -39,6 +44,11 @@ struct Drops {
 
 /// Defines the host in `linker`. Errors: a name is already defined and shadowing is off.
 pub fn link(linker: &mut Linker<()>) -> Result<()> {
+    let engine = linker.engine().clone();
+    let linker_engine = &engine;
+    if engine.get_concurrency_support() {
+        link_async(linker)?;
+    }
     linker
         .root()
         .func_wrap("host-return-two", |_, (): ()| Ok((2u32,)))?;
@@ -47,6 +57,13 @@ pub fn link(linker: &mut Linker<()>) -> Result<()> {
     host.instance("nested")?
         .func_wrap("return-four", |_, (): ()| Ok((4u32,)))?;
     host.func_wrap("return-hi", |_, (): ()| Ok(("hi".to_string(),)))?;
+    let simple = Module::new(
+        linker_engine,
+        r#"(module
+            (global (export "g") i32 i32.const 100)
+            (func (export "f") (result i32) i32.const 101))"#,
+    )?;
+    host.module("simple-module", &simple)?;
 
     let drops = Arc::new(Drops::default());
     host.resource("resource1", ResourceType::host::<Resource1>(), {
@@ -120,4 +137,52 @@ pub fn link(linker: &mut Linker<()>) -> Result<()> {
         },
     )?;
     Ok(())
+}
+
+/// The asynchronous host functions (see the module's docs); they need the engine's
+/// concurrency support. Errors: a name is already defined and shadowing is off.
+fn link_async(linker: &mut Linker<()>) -> Result<()> {
+    linker
+        .root()
+        .func_wrap_concurrent("host-echo-u32", |_, (v,): (u32,)| {
+            Box::pin(async move { Ok((v,)) })
+        })?;
+    let mut host = linker.instance("host")?;
+    host.func_wrap_concurrent("never-return", |_, (): ()| {
+        Box::pin(std::future::pending::<wasmtime::Result<()>>())
+    })?;
+    host.func_wrap_concurrent(
+        "[method]resource1.never-return",
+        |_, (_,): (Resource<Resource1>,)| {
+            Box::pin(std::future::pending::<wasmtime::Result<()>>())
+        },
+    )?;
+    host.func_wrap_concurrent("return-two-slowly", |_, (): ()| {
+        Box::pin(async move {
+            yield_once().await;
+            Ok((2u32,))
+        })
+    })?;
+    host.func_wrap_concurrent("echo-slowly", |_, (v,): (u32,)| {
+        Box::pin(async move {
+            yield_once().await;
+            Ok((v,))
+        })
+    })?;
+    Ok(())
+}
+
+/// A future that is pending once (waking its task at once) and then ready: what a yield to
+/// the executor comes to.
+fn yield_once() -> impl Future<Output = ()> + Send {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
 }
