@@ -112,6 +112,8 @@ pub struct OutFunction {
     pub name: String,
     /// Its local names, for the name section, sorted by local index.
     pub locals: Vec<(u32, String)>,
+    /// Its label names, for the name section, sorted by label index.
+    pub labels: Vec<(u32, String)>,
 }
 
 /// The lowering in progress: its inputs, its decisions (layouts, instance slots), the output
@@ -739,6 +741,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             body: None,
             name,
             locals: Vec::new(),
+            labels: Vec::new(),
         });
         OutFunc(index)
     }

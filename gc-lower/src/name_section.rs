@@ -6,13 +6,14 @@
 //! |---|---|
 //! | functions | `label!name` or `m{N}:f{K}`; host imports `module#name`; glue `gc-lower:…` |
 //! | locals | the input's, shifted past a reified function's `vmctx` parameter |
+//! | labels | the input's, at the block that the rewrite of the input's block emitted |
 //! | types | the input's module types (`label!name`), gc-lower's runtime types (`gc-lower:membox`), each reified module's vmctx (`label:vmctx`) |
 //! | tables, memories, globals, tags | an unreified module's (`label!name` or `label:memory0`); gc-lower's own globals |
 //! | element and data segments | each module's (`label!name` or `label:data3`); gc-lower's own |
 //! | fields | the runtime types' (`bytes`, `pages`, …) and each vmctx's, named after what they hold |
 //!
-//! Labels (block names) are not carried: the rewrite adds and removes blocks. A reified
-//! module's memories, tables and globals are vmctx fields, named in the fields subsection.
+//! A reified module's memories, tables and globals are vmctx fields, named in the fields
+//! subsection.
 //! Every map is written in increasing index order, as the format requires; where two modules
 //! name one output item (a type both use), the first module's name is kept.
 
@@ -60,6 +61,18 @@ impl Lowerer<'_, '_> {
             }
         }
         section.locals(&locals);
+
+        let mut labels = we::IndirectNameMap::new();
+        for (i, f) in self.out.funcs.iter().enumerate() {
+            if !f.labels.is_empty() {
+                let mut map = we::NameMap::new();
+                for (label, name) in &f.labels {
+                    map.append(*label, name);
+                }
+                labels.append(self.out.num_imported_funcs + i as u32, &map);
+            }
+        }
+        section.labels(&labels);
 
         let items = self.item_names();
         let get = |kind: ItemKind| items.get(&kind).cloned().unwrap_or_default();

@@ -17,7 +17,9 @@
 //! ```
 //!
 //! Local names follow their function; a reified function's locals at or above its vmctx
-//! parameter move up by one, and the vmctx parameter is named `vmctx`. The other index spaces
+//! parameter move up by one, and the vmctx parameter is named `vmctx`. Label names follow
+//! their block: the rewrite adds blocks of its own, so a label's output index is the ordinal
+//! of the block that the rewrite of the input's block emitted ([`output_labels`]). The other index spaces
 //! (types, tables, memories, globals, tags, element and data segments) are named the same way,
 //! `label!name` or `label:memory0` ([`InputNames::item_name`]); where reified state lives in a
 //! vmctx field, the field carries the item's name. `crate::name_section` writes them all.
@@ -76,6 +78,9 @@ pub struct InputNames {
     pub funcs: HashMap<u32, String>,
     /// Local names, by function index, then local index (parameters first).
     pub locals: HashMap<u32, Vec<(u32, String)>>,
+    /// Label names, by function index, then label index (the ordinal of a `block`, `loop`,
+    /// `if`, `try` or `try_table` among the function's, in code order).
+    pub labels: HashMap<u32, Vec<(u32, String)>>,
     /// Names of the module's other index spaces, each by its index (imports first).
     pub items: HashMap<ItemKind, HashMap<u32, String>>,
     /// Field names, by type index, then field index.
@@ -161,6 +166,17 @@ impl InputNames {
                             .map(|n| (n.index, n.name.to_string()))
                             .collect();
                         self.locals.insert(func.index, locals);
+                    }
+                }
+                wp::Name::Label(map) => {
+                    for func in map.into_iter().map_while(Result::ok) {
+                        let labels = func
+                            .names
+                            .into_iter()
+                            .map_while(Result::ok)
+                            .map(|n| (n.index, n.name.to_string()))
+                            .collect();
+                        self.labels.insert(func.index, labels);
                     }
                 }
                 wp::Name::Type(map) => self.read_items(ItemKind::Type, map),
@@ -272,4 +288,55 @@ pub fn producers_section<'a>(
         section.field(field, &out);
     }
     section
+}
+
+/// Whether `op` opens a label: `block`, `loop`, `if`, `try`, `try_table` (the name section's
+/// label index counts these in code order).
+pub fn opens_label(op: &wp::Operator<'_>) -> bool {
+    matches!(
+        op,
+        wp::Operator::Block { .. }
+            | wp::Operator::Loop { .. }
+            | wp::Operator::If { .. }
+            | wp::Operator::Try { .. }
+            | wp::Operator::TryTable { .. }
+    )
+}
+
+/// The output label names of one rewritten function. `names` are the input's, by input label
+/// index; `emitted[k]` is the byte range of the output `body` (its instructions, without the
+/// locals) that the rewrite of the input's `k`-th label-opening instruction wrote, and the first
+/// label-opening instruction in that range is the output's. Sorted by output label index; a
+/// label whose block cannot be found (a body that does not parse) is left out.
+pub fn output_labels(
+    names: &[(u32, String)],
+    emitted: &[std::ops::Range<usize>],
+    body: &[u8],
+) -> Vec<(u32, String)> {
+    let mut opened = Vec::new();
+    let mut reader = wp::OperatorsReader::new(wp::BinaryReader::new(body, 0));
+    while !reader.eof() {
+        match reader.read_with_offset() {
+            Ok((op, offset)) => {
+                if opens_label(&op) {
+                    opened.push(offset);
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    let mut out: Vec<(u32, String)> = names
+        .iter()
+        .filter_map(|(label, name)| {
+            let range = emitted.get(*label as usize)?;
+            let first = opened.partition_point(|&offset| offset < range.start);
+            let offset = *opened.get(first)?;
+            range
+                .contains(&offset)
+                .then(|| (first as u32, name.clone()))
+        })
+        .collect();
+    out.sort_by_key(|(i, _)| *i);
+    out.dedup_by_key(|(i, _)| *i);
+    out
 }

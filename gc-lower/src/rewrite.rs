@@ -176,7 +176,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let nimp = self.input.infos[m].num_imported_funcs;
         for (i, body) in bodies.into_iter().enumerate() {
             let f = nimp + i as u32;
-            let encoded = self.rewrite_function(m, f, &body).map_err(|e| {
+            let (encoded, labels) = self.rewrite_function(m, f, &body).map_err(|e| {
                 e.context(format!(
                     "failed to rewrite function {f} of core module {}",
                     m.as_u32()
@@ -184,16 +184,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             })?;
             let slot = self.layouts[m].func_base + i as u32 - self.out.num_imported_funcs;
             self.out.funcs[slot as usize].body = Some(encoded);
+            self.out.funcs[slot as usize].labels = labels;
         }
         Ok(())
     }
 
+    /// Rewrites function `f` of module `m`: its encoded body, and its label names
+    /// ([`crate::names::output_labels`]).
     fn rewrite_function(
         &mut self,
         m: StaticModuleIndex,
         f: u32,
         body: &wp::FunctionBody<'_>,
-    ) -> Result<we::Function> {
+    ) -> Result<(we::Function, Vec<(u32, String)>)> {
         let reified = self.layouts[m].reified;
         let num_params = self.input.infos[m].func_type(f)?.params().len() as u32;
         let mut locals = Vec::new();
@@ -241,6 +244,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 mems.reload(&mut out);
             }
         }
+        // Where the rewrite of each label-opening instruction went, when the input names
+        // labels of this function.
+        let label_names = self.input.names.get(&m).and_then(|n| n.labels.get(&f)).cloned();
+        let mut emitted = Vec::new();
         let mut reader = body.get_operators_reader()?;
         let mut i = 0usize;
         while !reader.eof() {
@@ -248,7 +255,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             if let Some(mems) = &mut cx.memories {
                 mems.at(i);
             }
+            let start = out.0.len();
             self.rewrite_op(&mut cx, &op, &mut out)?;
+            if label_names.is_some() && crate::names::opens_label(&op) {
+                emitted.push(start..out.0.len());
+            }
             if let Some(mems) = &cx.memories
                 && mems.reload_after(i)
             {
@@ -258,11 +269,27 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         locals.extend(cx.scratch.types().map(|t| (1, t)));
         let mut func = we::Function::new(locals);
-        if let Some(v) = &self.layouts[m].vmctx {
-            func.raw(cx.load_fixed(v.ty).0);
-        }
-        func.raw(out.0);
-        Ok(func)
+        let mut code = match &self.layouts[m].vmctx {
+            Some(v) => cx.load_fixed(v.ty).0,
+            None => Vec::new(),
+        };
+        let labels = match label_names {
+            Some(names) => {
+                let shift = code.len();
+                let emitted: Vec<_> = emitted
+                    .into_iter()
+                    .map(|r| r.start + shift..r.end + shift)
+                    .collect();
+                code.extend_from_slice(&out.0);
+                crate::names::output_labels(&names, &emitted, &code)
+            }
+            None => {
+                code.extend_from_slice(&out.0);
+                Vec::new()
+            }
+        };
+        func.raw(code);
+        Ok((func, labels))
     }
 
     fn renumbered<'o>(

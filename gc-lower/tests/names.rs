@@ -22,6 +22,18 @@ fn component(file: &str) -> Vec<u8> {
 
 const MODES: [ReifyMode; 2] = [ReifyMode::Auto, ReifyMode::All];
 
+/// `input` lowered with `--reify reify`; panics if the lowering fails.
+fn lowered(input: &[u8], reify: ReifyMode) -> Vec<u8> {
+    gc_lower::lower(
+        input,
+        &Options {
+            reify,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{reify:?}: the input does not lower: {e:#}"))
+}
+
 /// The function names and the local names (by function name) of `module`'s name section.
 fn names(module: &[u8]) -> (Vec<String>, Vec<(String, Vec<String>)>) {
     let mut funcs = Vec::new();
@@ -96,14 +108,7 @@ fn trap_frames(engine: &Engine, module: &[u8], name: &str) -> Vec<String> {
 fn name_section_carries_the_input_names() {
     let input = component("traps.wat");
     for reify in MODES {
-        let output = gc_lower::lower(
-            &input,
-            &Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let output = lowered(&input, reify);
         let (funcs, locals) = names(&output);
         for name in [
             "Twice!twice_fail",
@@ -143,14 +148,7 @@ fn wasmtime_backtrace_names_the_original_functions() {
     let engine = engine();
     let input = component("traps.wat");
     for reify in MODES {
-        let output = gc_lower::lower(
-            &input,
-            &Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let output = lowered(&input, reify);
         for (export, fail, middle) in [
             ("twice-run", "Twice!twice_fail", "Twice!twice_middle"),
             ("once-run", "Once!once_fail", "Once!once_middle"),
@@ -169,14 +167,7 @@ fn wasmtime_backtrace_names_the_original_functions() {
 fn producers_are_merged_and_name_gc_lower() {
     let input = component("traps.wat");
     for reify in MODES {
-        let output = gc_lower::lower(
-            &input,
-            &Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let output = lowered(&input, reify);
         let producers = wasm_metadata::Producers::from_wasm(&output)
             .expect("output parses")
             .expect("output has a producers section");
@@ -204,14 +195,7 @@ fn producers_are_merged_and_name_gc_lower() {
 fn malformed_names_are_ignored_and_dwarf_is_dropped_with_a_warning() {
     let input = component("malformed.wat");
     for reify in MODES {
-        let output = gc_lower::lower(
-            &input,
-            &Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let output = lowered(&input, reify);
         let (funcs, _) = names(&output);
         assert!(funcs.iter().any(|f| f == "module0!ok"), "{funcs:?}");
         assert!(funcs.iter().any(|f| f == "m0:f1"), "{funcs:?}");
@@ -284,14 +268,7 @@ fn canonical_abi_traps_name_their_reason() {
 
     let engine = engine();
     for reify in MODES {
-        let output = gc_lower::lower(
-            &input,
-            &Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let output = lowered(&input, reify);
         for (export, _, reason) in cases {
             let frames = trap_frames(&engine, &output, export);
             assert_eq!(
@@ -378,14 +355,7 @@ fn item_names(module: &[u8]) -> (ItemNames, FieldNames) {
 fn state_names_reach_the_output() {
     let input = component("state.wat");
     for reify in MODES {
-        let output = gc_lower::lower(
-            &input,
-            &Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .expect("the input lowers");
+        let output = lowered(&input, reify);
         let (items, fields) = item_names(&output);
         let has = |kind: &str, name: &str| {
             assert!(
@@ -437,14 +407,7 @@ fn state_names_reach_the_output() {
 fn modules_named_alike_get_distinct_labels() {
     let input = component("duplicate-labels.wat");
     for mode in MODES {
-        let out = gc_lower::lower(
-            &input,
-            &Options {
-                reify: mode,
-                ..Default::default()
-            },
-        )
-        .expect("lowers");
+        let out = lowered(&input, mode);
         let (funcs, _) = names(&out);
         for name in ["libc#0!get", "libc#1!run"] {
             assert!(
@@ -460,4 +423,42 @@ fn modules_named_alike_get_distinct_labels() {
     let plan = gc_lower::plan::plan(&input, ReifyMode::Auto).expect("plans");
     let labels: Vec<&str> = plan.modules.iter().map(|m| m.label.as_str()).collect();
     assert_eq!(labels, ["libc#0", "libc#1"]);
+}
+
+/// The text of function `name` in `wasmprinter`'s printing of `module`: from its `(func $name`
+/// line to the next function.
+fn func_text(module: &[u8], name: &str) -> String {
+    let text = wasmprinter::print_bytes(module).expect("output prints");
+    let start = text
+        .find(&format!("(func ${name} "))
+        .unwrap_or_else(|| panic!("no function `{name}` in the output"));
+    let end = text[start + 1..]
+        .find("(func ")
+        .map_or(text.len(), |e| start + 1 + e);
+    text[start..end].to_string()
+}
+
+#[test]
+fn labels_name_the_same_blocks() {
+    let input = component("labels.wat");
+    for reify in MODES {
+        let output = lowered(&input, reify);
+        // wasmprinter prints a label's name where its block opens and in each branch that
+        // targets it, so a name on the wrong block shows here.
+        let sum = func_text(&output, "Twice!sum");
+        for expected in [
+            "block $done",
+            "loop $next",
+            "if $odd",
+            "block $unused",
+            "br_if $done",
+            "br $next",
+        ] {
+            assert!(sum.contains(expected), "{reify:?}: no `{expected}` in\n{sum}");
+        }
+        let fill = func_text(&output, "Once!fill");
+        for expected in ["block $stop", "loop $again", "br_if $stop", "br $again"] {
+            assert!(fill.contains(expected), "{reify:?}: no `{expected}` in\n{fill}");
+        }
+    }
 }
