@@ -15,6 +15,7 @@ use wasmtime_environ::wasmparser as wp;
 use crate::assemble::{Lowerer, ref_null};
 use crate::code::{ConstructorScope, Sink};
 use crate::error::not_yet;
+use crate::host::ExportItem;
 use crate::layout::{
     FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MemSlot, StateTarget,
 };
@@ -120,43 +121,45 @@ impl Lowerer<'_, '_> {
             .exports
             .push(("_initialize".into(), we::ExportKind::Func, init.0));
 
-        for export in &self.input.host.exports {
-            let target = self.resolve_func(&export.func)?;
-            let f = self.plain_func(target)?;
-            self.out
-                .exports
-                .push((export.name.clone(), we::ExportKind::Func, f.0));
-            if let Some(post) = &export.post_return {
-                let target = self.resolve_func(post)?;
-                let f = self.plain_func(target)?;
-                self.out
-                    .exports
-                    .push((export.post_return_name(), we::ExportKind::Func, f.0));
-            }
+        let exchange = self.exchange_memory()?;
+        let host = self.input.host;
+        for (name, item) in host.export_items() {
+            let (kind, index) = match item {
+                ExportItem::Func(def) => {
+                    let target = self.resolve_func(def)?;
+                    (we::ExportKind::Func, self.plain_func(target)?.0)
+                }
+                // The destructors of exported resources, run when the host drops a handle.
+                ExportItem::ResourceDtor(k) => match self.resource_dtor_export(k)? {
+                    Some(f) => (we::ExportKind::Func, f.0),
+                    None => continue,
+                },
+                ExportItem::Memory(_) => {
+                    let (memory, _) = exchange.expect("a host function uses a memory");
+                    (we::ExportKind::Memory, memory)
+                }
+                ExportItem::Realloc(_) => {
+                    let (_, realloc) = exchange.expect("a host function uses a memory");
+                    let target = realloc.expect("a host function has a realloc");
+                    (we::ExportKind::Func, self.plain_func(target)?.0)
+                }
+            };
+            self.out.exports.push((name, kind, index));
         }
-        // The destructors of exported resources, run when the host drops a handle.
-        for k in 0..self.input.host.resources.len() {
-            if !self.input.host.resources[k].exported {
-                continue;
-            }
-            if let Some(f) = self.resource_dtor_export(k)? {
-                let resource = &self.input.host.resources[k];
-                let name = format!("{}#[dtor]{}", resource.interface, resource.name);
-                self.out.exports.push((name, we::ExportKind::Func, f.0));
-            }
-        }
-        self.export_exchange_memory()
+        Ok(())
     }
 
-    /// Exports the memory through which host functions pass strings, lists and spilled flat
-    /// values as `memory`, and their realloc as `cabi_realloc` (ARCHITECTURE.md §5).
+    /// The memory through which host functions pass strings, lists and spilled flat values
+    /// (exported as `memory`), and their realloc (exported as `cabi_realloc`), if any function
+    /// passes values so (ARCHITECTURE.md §5).
     ///
     /// The host reads and writes that memory directly, without a copy, so every such function
     /// must name the same memory and realloc, and the memory must be a native linear memory.
-    fn export_exchange_memory(&mut self) -> Result<()> {
-        let users = self.input.host.memory_users.clone();
+    /// Errors: they name different ones, or a reified memory ([`not_yet`]).
+    fn exchange_memory(&mut self) -> Result<Option<(u32, Option<FuncTarget>)>> {
+        let users = &self.input.host.memory_users;
         let Some(first) = users.first() else {
-            return Ok(());
+            return Ok(None);
         };
         let memory = self.resolve_memory(&first.memory)?;
         for user in &users[1..] {
@@ -175,11 +178,8 @@ impl Lowerer<'_, '_> {
                 first.name
             )));
         };
-        self.out
-            .exports
-            .push(("memory".into(), we::ExportKind::Memory, memory));
         let mut realloc: Option<(FuncTarget, &str)> = None;
-        for user in &users {
+        for user in users {
             let Some(def) = &user.realloc else { continue };
             let target = self.resolve_func(def)?;
             match realloc {
@@ -194,13 +194,7 @@ impl Lowerer<'_, '_> {
                 Some(_) => {}
             }
         }
-        if let Some((target, _)) = realloc {
-            let f = self.plain_func(target)?;
-            self.out
-                .exports
-                .push(("cabi_realloc".into(), we::ExportKind::Func, f.0));
-        }
-        Ok(())
+        Ok(Some((memory, realloc.map(|(target, _)| target))))
     }
 
     fn instantiate_native(&mut self, i: RuntimeInstanceIndex, out: &mut Sink) -> Result<()> {

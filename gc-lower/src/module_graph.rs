@@ -52,6 +52,7 @@ use wasmtime_environ::component::{
 use crate::assemble::Lowerer;
 use crate::error::not_yet;
 use crate::front::{Front, export_name};
+use crate::host::ExportItem;
 
 /// The JavaScript loader: `instantiateGraph(graph, getModule, imports)` (see the file).
 pub const JS_LOADER: &str = include_str!("graph.mjs");
@@ -141,40 +142,28 @@ pub fn lower_graph(component: &[u8]) -> Result<ModuleGraph> {
         next = RuntimeInstanceIndex::from_u32(next.as_u32() + 1);
     }
 
+    if let Some(first) = host.memory_users.first()
+        && host.memory_users.iter().any(|u| u.memory != first.memory)
+    {
+        bail!("internal: host functions over different memories after the exchange phase");
+    }
     let mut exports = Vec::new();
-    for export in &host.exports {
-        let from = b.source(&mut lw, &export.func)?;
-        exports.push(json!({ "name": export.name, "kind": "func", "from": from }));
-        if let Some(post) = &export.post_return {
-            let from = b.source(&mut lw, post)?;
-            exports
-                .push(json!({ "name": export.post_return_name(), "kind": "func", "from": from }));
-        }
-    }
-    for (k, resource) in host.resources.iter().enumerate() {
-        if !resource.exported {
-            continue;
-        }
-        if let Some(f) = lw.resource_dtor_export(k)? {
-            let name = format!("{}#[dtor]{}", resource.interface, resource.name);
-            lw.out
-                .exports
-                .push((name.clone(), wasm_encoder::ExportKind::Func, f.0));
-            exports.push(
-                json!({ "name": name, "kind": "func", "from": { "instance": 0, "export": name } }),
-            );
-        }
-    }
-    if let Some(first) = host.memory_users.first() {
-        if host.memory_users.iter().any(|u| u.memory != first.memory) {
-            bail!("internal: host functions over different memories after the exchange phase");
-        }
-        let from = b.source(&mut lw, &first.memory)?;
-        exports.push(json!({ "name": "memory", "kind": "memory", "from": from }));
-        if let Some(realloc) = host.memory_users.iter().find_map(|u| u.realloc.as_ref()) {
-            let from = b.source(&mut lw, realloc)?;
-            exports.push(json!({ "name": "cabi_realloc", "kind": "func", "from": from }));
-        }
+    for (name, item) in host.export_items() {
+        let (kind, from) = match item {
+            ExportItem::Func(def) | ExportItem::Realloc(def) => ("func", b.source(&mut lw, def)?),
+            ExportItem::Memory(def) => ("memory", b.source(&mut lw, def)?),
+            // gc-lower's own destructor, in the trampoline module.
+            ExportItem::ResourceDtor(k) => {
+                let Some(f) = lw.resource_dtor_export(k)? else {
+                    continue;
+                };
+                lw.out
+                    .exports
+                    .push((name.clone(), wasm_encoder::ExportKind::Func, f.0));
+                ("func", json!({ "instance": 0, "export": name }))
+            }
+        };
+        exports.push(json!({ "name": name, "kind": kind, "from": from }));
     }
 
     // Late bindings go right after the instance that defines them.

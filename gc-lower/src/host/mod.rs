@@ -197,6 +197,21 @@ impl ResourceIntrinsic {
     }
 }
 
+/// What one export of the output to the host is made from: the guest core ABI's exports, the
+/// same in both output forms ([`HostInterface::export_items`]).
+#[derive(Debug, Clone, Copy)]
+pub enum ExportItem<'a> {
+    /// A core function of the component: a lifted function, or its post-return.
+    Func(&'a CoreDef),
+    /// The destructor of exported resource `k` of [`HostInterface::resources`], which gc-lower
+    /// makes (none when the resource has no destructor).
+    ResourceDtor(usize),
+    /// The memory the host functions pass values through (a core export of a memory).
+    Memory(&'a CoreDef),
+    /// The realloc of those functions.
+    Realloc(&'a CoreDef),
+}
+
 /// A host function whose values cross the boundary through linear memory (strings, lists, more
 /// than 16 flat parameters or more than one flat result).
 #[derive(Debug, Clone)]
@@ -212,6 +227,35 @@ pub struct MemoryUser {
 }
 
 impl HostInterface {
+    /// The output's exports to the host, by name, in the order both output forms export them:
+    /// each lifted function and its post-return (`cabi_post_{name}`), the destructors of
+    /// exported resources (`{interface}#[dtor]{name}`), then the memory of the host functions
+    /// that pass values through one (`memory`) and the first realloc among them
+    /// (`cabi_realloc`). Every such function must name the same memory and realloc; each
+    /// output form checks that in its own terms.
+    pub fn export_items(&self) -> Vec<(String, ExportItem<'_>)> {
+        let mut items = Vec::new();
+        for export in &self.exports {
+            items.push((export.name.clone(), ExportItem::Func(&export.func)));
+            if let Some(post) = &export.post_return {
+                items.push((export.post_return_name(), ExportItem::Func(post)));
+            }
+        }
+        for (k, resource) in self.resources.iter().enumerate() {
+            if resource.exported {
+                let name = format!("{}#[dtor]{}", resource.interface, resource.name);
+                items.push((name, ExportItem::ResourceDtor(k)));
+            }
+        }
+        if let Some(first) = self.memory_users.first() {
+            items.push(("memory".into(), ExportItem::Memory(&first.memory)));
+            if let Some(realloc) = self.memory_users.iter().find_map(|u| u.realloc.as_ref()) {
+                items.push(("cabi_realloc".into(), ExportItem::Realloc(realloc)));
+            }
+        }
+        items
+    }
+
     /// Every core import of the output, in function index order: the host functions, then
     /// the resource intrinsics, as (module, name, core type).
     pub fn core_imports(&self) -> Vec<(&str, &str, FuncType)> {
