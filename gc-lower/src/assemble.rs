@@ -84,7 +84,7 @@ use crate::host::HostInterface;
 use crate::layout::Renumber;
 use crate::layout::{
     FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MAX_VMCTX_FIELDS, MemSlot,
-    ModuleLayout, OutFunc, OutGlobal, StateTarget, Vmctx,
+    ModuleLayout, OutFunc, OutGlobal, OutType, StateTarget, Vmctx,
 };
 use crate::module_info::ModuleInfo;
 use crate::names::InputNames;
@@ -101,7 +101,7 @@ pub const INSTANCE_ARRAY_MIN: usize = 64;
 /// A function slot of the output.
 pub struct OutFunction {
     /// Its type.
-    pub ty: u32,
+    pub ty: OutType,
     /// The module and module type index that give it its identity as a function reference:
     /// a module's defined function, or a bound wrapper of one. `None` for glue, whose type is
     /// a final function type of its own rec group.
@@ -164,11 +164,11 @@ pub(crate) struct OutputModule {
     /// The sizes of the rec groups that `types` is made of, in order.
     pub(crate) groups: Vec<u32>,
     /// Interned rec groups of function types, by content: the index of their first type.
-    pub(crate) interned: HashMap<Vec<FuncTypeDef>, u32>,
+    pub(crate) interned: HashMap<Vec<FuncTypeDef>, OutType>,
     /// Each module's types mirrored into the output, by form (see [`Lowerer::module_types`]).
-    pub(crate) mirrors: HashMap<(StaticModuleIndex, TypeForm), Vec<u32>>,
+    pub(crate) mirrors: HashMap<(StaticModuleIndex, TypeForm), Vec<OutType>>,
     /// The output type of each host import.
-    pub(crate) import_types: Vec<u32>,
+    pub(crate) import_types: Vec<OutType>,
     /// The defined functions, in index order after the imports.
     pub(crate) funcs: Vec<OutFunction>,
     /// The number of imported functions (the host imports).
@@ -218,7 +218,7 @@ pub(crate) struct Made {
     pub(crate) trap_funcs: HashMap<String, OutFunc>,
     /// The constructors of reified instances, by parameter types and body: instances whose
     /// constructors are the same code share one function.
-    pub(crate) constructors: HashMap<(Vec<u32>, Vec<u8>), OutFunc>,
+    pub(crate) constructors: HashMap<(Vec<OutType>, Vec<u8>), OutFunc>,
     /// How many constructors each module has, for their names (`mN:new`, `mN:new.2`, …).
     pub(crate) constructors_of: HashMap<StaticModuleIndex, u32>,
     /// The flags global of each component instance (may leave, may enter).
@@ -449,7 +449,7 @@ pub(crate) struct FuncTypeDef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum SuperType {
     InGroup(u32),
-    Out(u32),
+    Out(OutType),
 }
 
 fn func_sub_type(params: &[we::ValType], results: &[we::ValType]) -> we::SubType {
@@ -469,8 +469,8 @@ fn func_sub_type(params: &[we::ValType], results: &[we::ValType]) -> we::SubType
 }
 
 /// `(ref null $ty)`.
-pub fn ref_null(ty: u32) -> we::ValType {
-    runtime_structs::ref_null(ty)
+pub fn ref_null(ty: OutType) -> we::ValType {
+    runtime_structs::ref_null(ty.0)
 }
 
 /// `anyref`.
@@ -599,7 +599,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// A function that calls the function `name` of core instance `instance` through the
     /// `late` table (module-graph form).
-    fn late_func(&mut self, instance: RuntimeInstanceIndex, name: String, ty: u32) -> OutFunc {
+    fn late_func(&mut self, instance: RuntimeInstanceIndex, name: String, ty: OutType) -> OutFunc {
         let late = self.settings.late.as_mut().expect("module-graph form");
         let key = (instance, name);
         if let Some(f) = late.stubs.get(&key) {
@@ -614,7 +614,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         for p in 0..params.len() as u32 {
             ins.local_get(p);
         }
-        ins.i32_const(k as i32).call_indirect(table, ty).end();
+        ins.i32_const(k as i32).call_indirect(table, ty.0).end();
         let f = self.add_func(ty, format!("late{k}:{}", key.1), body);
         let late = self.settings.late.as_mut().expect("module-graph form");
         late.stubs.insert(key, f);
@@ -633,7 +633,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// Interns a final function type of its own rec group (what `(type (func ..))` declares).
-    pub fn func_type(&mut self, params: &[we::ValType], results: &[we::ValType]) -> u32 {
+    pub fn func_type(&mut self, params: &[we::ValType], results: &[we::ValType]) -> OutType {
         self.rec_group(vec![FuncTypeDef {
             is_final: true,
             supertype: None,
@@ -644,7 +644,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// Interns a rec group of function types; returns the index of its first type. Equal
     /// groups are one group, as the engine's canonicalization would make them anyway.
-    fn rec_group(&mut self, defs: Vec<FuncTypeDef>) -> u32 {
+    fn rec_group(&mut self, defs: Vec<FuncTypeDef>) -> OutType {
         if let Some(t) = self.out.interned.get(&defs) {
             return *t;
         }
@@ -654,24 +654,24 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             sub.is_final = def.is_final;
             sub.supertype_idx = def.supertype.map(|s| match s {
                 SuperType::InGroup(k) => base + k,
-                SuperType::Out(t) => t,
+                SuperType::Out(t) => t.0,
             });
             self.out.types.push(sub);
         }
         self.out.groups.push(defs.len() as u32);
-        self.out.interned.insert(defs, base);
-        base
+        self.out.interned.insert(defs, OutType(base));
+        OutType(base)
     }
 
     /// The output types of module `m`'s types in `form`: each rec group of the module mirrored
     /// into the output with the same shape (positions, finality, supertypes), so that the
     /// engine's type canonicalization and subtyping see exactly what they see natively.
     /// Mirrored once per module and form.
-    pub fn module_types(&mut self, m: StaticModuleIndex, form: TypeForm) -> Result<Vec<u32>> {
+    pub fn module_types(&mut self, m: StaticModuleIndex, form: TypeForm) -> Result<Vec<OutType>> {
         if let Some(types) = self.out.mirrors.get(&(m, form)) {
             return Ok(types.clone());
         }
-        let mut out: Vec<u32> = Vec::new();
+        let mut out: Vec<OutType> = Vec::new();
         for group in self.input.infos[m].rec_groups.clone() {
             let mut defs = Vec::new();
             for t in group.clone() {
@@ -696,7 +696,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 });
             }
             let base = self.rec_group(defs);
-            out.extend((0..group.len() as u32).map(|k| base + k));
+            out.extend((0..group.len() as u32).map(|k| OutType(base.0 + k)));
         }
         self.out.mirrors.insert((m, form), out.clone());
         Ok(out)
@@ -705,7 +705,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// The entry type of module `m`'s type `t`: the type a closure's function has when it
     /// calls a function of that type (`(params.., anyref) -> results`), in the module's rec
     /// group shape, so that `ref.cast` to it succeeds exactly when `call_indirect` would.
-    pub fn entry_type(&mut self, m: StaticModuleIndex, t: u32) -> Result<u32> {
+    pub fn entry_type(&mut self, m: StaticModuleIndex, t: u32) -> Result<OutType> {
         let form = TypeForm {
             closures: self.layouts[m].reified,
             entry: true,
@@ -714,7 +714,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// Module `m`'s type `t` in `form`, as an output type index.
-    fn form_type(&mut self, m: StaticModuleIndex, t: u32, form: TypeForm) -> Result<u32> {
+    fn form_type(&mut self, m: StaticModuleIndex, t: u32, form: TypeForm) -> Result<OutType> {
         let types = self.module_types(m, form)?;
         types.get(t as usize).copied().ok_or_else(|| {
             anyhow!(
@@ -725,15 +725,15 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// Params and results of output type `ty` (a func type).
-    pub fn func_type_of(&self, ty: u32) -> (Vec<we::ValType>, Vec<we::ValType>) {
-        let sub = &self.out.types[(ty - self.type_base()) as usize];
+    pub fn func_type_of(&self, ty: OutType) -> (Vec<we::ValType>, Vec<we::ValType>) {
+        let sub = &self.out.types[(ty.0 - self.type_base()) as usize];
         match &sub.composite_type.inner {
             we::CompositeInnerType::Func(f) => (f.params().to_vec(), f.results().to_vec()),
-            _ => unreachable!("type {ty} is not a function type"),
+            _ => unreachable!("type {} is not a function type", ty.0),
         }
     }
 
-    fn add_func_slot(&mut self, ty: u32, name: String) -> OutFunc {
+    fn add_func_slot(&mut self, ty: OutType, name: String) -> OutFunc {
         let index = self.out.num_imported_funcs + self.out.funcs.len() as u32;
         self.out.funcs.push(OutFunction {
             ty,
@@ -754,7 +754,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// Adds a glue function with its body; its output name is `name` prefixed with
     /// `gc-lower:` (once).
-    pub fn add_func(&mut self, ty: u32, name: String, body: we::Function) -> OutFunc {
+    pub fn add_func(&mut self, ty: OutType, name: String, body: we::Function) -> OutFunc {
         let name = match name.starts_with("gc-lower:") {
             true => name,
             false => format!("gc-lower:{name}"),
@@ -827,7 +827,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             self.layouts[m] = layout;
             if is_reified {
                 // The vmctx type is created now so that signatures can name it.
-                let ty = self.type_base() + self.out.types.len() as u32;
+                let ty = OutType(self.type_base() + self.out.types.len() as u32);
                 self.out.types.push(func_sub_type(&[], &[])); // placeholder, replaced below
                 self.out.groups.push(1);
                 self.layouts[m].vmctx = Some(Vmctx {
@@ -881,7 +881,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         // instantiated fewer than `INSTANCE_ARRAY_MIN` times, else an element of one array per
         // module, so that the instantiation routine can build runs of its instances in a loop.
         let instances: Vec<_> = self.input.graph.instances.keys().collect();
-        let mut arrays: HashMap<StaticModuleIndex, (OutGlobal, u32, u32)> = HashMap::new();
+        let mut arrays: HashMap<StaticModuleIndex, (OutGlobal, OutType, u32)> = HashMap::new();
         for &i in &instances {
             let m = self.input.graph.instances[i].module;
             let Some(v) = &self.layouts[m].vmctx else {
@@ -897,7 +897,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 };
                 let g = self.add_global(
                     ty,
-                    we::ConstExpr::ref_null(we::HeapType::Concrete(vty)),
+                    we::ConstExpr::ref_null(we::HeapType::Concrete(vty.0)),
                     format!("instance{}", i.as_u32()),
                 );
                 self.instance_slots[i] = Some(InstanceSlot::Global(g));
@@ -905,7 +905,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             if !arrays.contains_key(&m) {
                 // `(array (mut (ref null $vmctx)))`, a rec group of its own.
-                let ty = self.type_base() + self.out.types.len() as u32;
+                let ty = OutType(self.type_base() + self.out.types.len() as u32);
                 self.out.types.push(we::SubType {
                     is_final: true,
                     supertype_idx: None,
@@ -923,14 +923,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 let global_ty = we::GlobalType {
                     val_type: we::ValType::Ref(we::RefType {
                         nullable: false,
-                        heap_type: we::HeapType::Concrete(ty),
+                        heap_type: we::HeapType::Concrete(ty.0),
                     }),
                     mutable: false,
                     shared: false,
                 };
                 let init = we::ConstExpr::extended([
                     we::Instruction::I32Const(count as i32),
-                    we::Instruction::ArrayNewDefault(ty),
+                    we::Instruction::ArrayNewDefault(ty.0),
                 ]);
                 let g = self.add_global(global_ty, init, format!("instances:m{}", m.as_u32()));
                 arrays.insert(m, (g, ty, 0));
@@ -998,7 +998,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     )));
                 }
                 if r.is_func_ref() && reified {
-                    ref_null(runtime_structs::CLOSURE)
+                    ref_null(OutType(runtime_structs::CLOSURE))
                 } else if r.is_func_ref() || r.is_extern_ref() {
                     we::ValType::Ref(if r.is_func_ref() {
                         we::RefType::FUNCREF
@@ -1137,7 +1137,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let index = self.out.tags.len() as u32;
             self.out.tags.push(we::TagType {
                 kind: we::TagKind::Exception,
-                func_type_idx: self.layouts[m].types[tag.func_type_idx as usize],
+                func_type_idx: self.layouts[m].types[tag.func_type_idx as usize].0,
             });
             self.layouts[m].tags.push(index);
         }
@@ -1273,7 +1273,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let check = self.helper(runtime_structs::Helper::MemoryInitCheck);
         let (vmctx, table_local, k) = (0, 1, 2);
         let mut body = we::Function::new([
-            (1, ref_null(runtime_structs::HANDLES)),
+            (1, ref_null(OutType(runtime_structs::HANDLES))),
             (1, we::ValType::I32),
         ]);
         let word = |body: &mut we::Function, i: i32| {
@@ -1300,7 +1300,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         word(&mut body, 2);
         body.instructions()
             .local_get(vmctx)
-            .struct_get(v.ty, memory_field)
+            .struct_get(v.ty.0, memory_field)
             .i32_const(blob_len as i32)
             .call(check.0)
             .array_init_data(runtime_structs::BYTES, blob_segment)
@@ -1328,7 +1328,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let ntab = info.tables.len();
         let mem_positions = info.import_position.memories.clone();
         for mi in 0..nmem {
-            let f = v.add(ref_null(runtime_structs::MEMBOX));
+            let f = v.add(ref_null(OutType(runtime_structs::MEMBOX)));
             let mut slot = MemSlot::Field(f);
             if let Some(&pos) = mem_positions.get(mi) {
                 let mut targets = Vec::new();
@@ -1373,12 +1373,15 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         GlobalSlot::Static(out)
                     }
                     _ if gt.mutable => {
-                        let box_ty = runtime_structs::box_type_for(ty).ok_or_else(|| {
-                            not_yet(format!(
-                                "shared mutable globals of type `{}`",
-                                gt.content_type
-                            ))
-                        })?;
+                        let box_ty =
+                            runtime_structs::box_type_for(ty)
+                                .map(OutType)
+                                .ok_or_else(|| {
+                                    not_yet(format!(
+                                        "shared mutable globals of type `{}`",
+                                        gt.content_type
+                                    ))
+                                })?;
                         GlobalSlot::Boxed {
                             field: v.add(ref_null(box_ty)),
                             box_ty,
@@ -1387,12 +1390,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     _ => GlobalSlot::Value(v.add(ty)),
                 }
             } else if gt.mutable && exported_globals.contains(&(g as u32)) {
-                let box_ty = runtime_structs::box_type_for(ty).ok_or_else(|| {
-                    not_yet(format!(
-                        "exported mutable globals of type `{}`",
-                        gt.content_type
-                    ))
-                })?;
+                let box_ty = runtime_structs::box_type_for(ty)
+                    .map(OutType)
+                    .ok_or_else(|| {
+                        not_yet(format!(
+                            "exported mutable globals of type `{}`",
+                            gt.content_type
+                        ))
+                    })?;
                 GlobalSlot::Boxed {
                     field: v.add(ref_null(box_ty)),
                     box_ty,
@@ -1412,13 +1417,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let imported = if targets.iter().all(|t| *t == targets[0]) {
                 ImportedFunc::Static(targets[0])
             } else {
-                ImportedFunc::Dynamic(v.add(ref_null(runtime_structs::CLOSURE)))
+                ImportedFunc::Dynamic(v.add(ref_null(OutType(runtime_structs::CLOSURE))))
             };
             v.imported_funcs.push(imported);
         }
         let datas = &self.input.infos[m].datas;
         if !datas.is_empty() {
-            v.datas = Some(v.add(ref_null(runtime_structs::HANDLES)));
+            v.datas = Some(v.add(ref_null(OutType(runtime_structs::HANDLES))));
             let mut lengths = Vec::with_capacity(4 * datas.len());
             for d in datas {
                 let len = match d.kind {
@@ -1441,7 +1446,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         for e in 0..self.input.infos[m].elements.len() {
             let kind = self.input.infos[m].element_kind(e as u32)?;
-            let f = v.add(ref_null(kind.array()));
+            let f = v.add(ref_null(OutType(kind.array())));
             v.elems.push(f);
         }
         if !self.input.infos[m].tags.is_empty() {
@@ -1463,7 +1468,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 v.elems.len(),
             )));
         }
-        let idx = (v.ty - self.type_base()) as usize;
+        let idx = (v.ty.0 - self.type_base()) as usize;
         debug_assert!(
             self.out.types[idx].is_final,
             "the vmctx placeholder is a group of its own"
@@ -1878,7 +1883,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// The output type of function `f`.
-    pub fn out_func_type(&self, f: OutFunc) -> u32 {
+    pub fn out_func_type(&self, f: OutFunc) -> OutType {
         if f.0 < self.out.num_imported_funcs {
             return self.out.import_types[f.0 as usize];
         }
@@ -1929,7 +1934,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         if let Some(vt) = vmctx_ty {
             ins.local_get(n)
-                .ref_cast_nullable(we::HeapType::Concrete(vt));
+                .ref_cast_nullable(we::HeapType::Concrete(vt.0));
         }
         ins.call(func.0).end();
         let f = self.add_func(ty, format!("entry:{}", self.func_name(func)), body);
@@ -2111,13 +2116,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let mut imports = we::ImportSection::new();
         for (i, (module, name, _)) in self.input.host.core_imports().into_iter().enumerate() {
             let ty = self.out_func_type(OutFunc(i as u32));
-            imports.import(module, name, we::EntityType::Function(ty));
+            imports.import(module, name, we::EntityType::Function(ty.0));
         }
         module.section(&imports);
 
         let mut functions = we::FunctionSection::new();
         for f in &self.out.funcs {
-            functions.function(f.ty);
+            functions.function(f.ty.0);
         }
         module.section(&functions);
 

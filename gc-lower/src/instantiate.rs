@@ -17,7 +17,7 @@ use crate::code::{ConstructorScope, Sink};
 use crate::error::not_yet;
 use crate::host::ExportItem;
 use crate::layout::{
-    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MemSlot, StateTarget,
+    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MemSlot, OutType, StateTarget,
 };
 
 /// The longest period of the instantiation patterns that become loops: a loop's iteration
@@ -33,7 +33,7 @@ enum LoopSlot {
     /// Element `base + stride * T` of an instance array.
     Strided {
         global: crate::layout::OutGlobal,
-        ty: u32,
+        ty: OutType,
         base: u32,
         stride: u32,
     },
@@ -413,7 +413,7 @@ impl Lowerer<'_, '_> {
                 out.push(I::I32Const(index as i32));
                 push_sources(out);
                 out.push(I::Call(constructor.func.0));
-                out.push(I::ArraySet(ty));
+                out.push(I::ArraySet(ty.0));
             }
         }
         // The start function runs once the instance's slot is set, as anything it calls may
@@ -453,7 +453,7 @@ impl Lowerer<'_, '_> {
             } => {
                 out.push(I::GlobalGet(global.0));
                 push_index(out, base, stride);
-                out.push(I::ArrayGet(ty));
+                out.push(I::ArrayGet(ty.0));
             }
         };
         fn push_index(out: &mut Sink, base: u32, stride: u32) {
@@ -486,7 +486,7 @@ impl Lowerer<'_, '_> {
                 push(out, source);
             }
             out.push(I::Call(member.constructor.0));
-            out.push(I::ArraySet(ty));
+            out.push(I::ArraySet(ty.0));
             match start {
                 Some(FuncTarget::Reified { func, .. }) => {
                     push(out, member.own);
@@ -531,21 +531,21 @@ impl Lowerer<'_, '_> {
         if again != sources {
             bail!("internal: a constructor read other instances in its second pass");
         }
-        let params: Vec<u32> = sources.iter().map(|&s| self.vmctx_type(s)).collect();
+        let params: Vec<OutType> = sources.iter().map(|&s| self.vmctx_type(s)).collect();
         let key = (params, body.0);
         if let Some(&func) = self.made.constructors.get(&key) {
             return Ok(Constructor { func, sources });
         }
-        let vmctx_ref = |ty: u32| {
+        let vmctx_ref = |ty: OutType| {
             we::ValType::Ref(we::RefType {
                 nullable: true,
-                heap_type: we::HeapType::Concrete(ty),
+                heap_type: we::HeapType::Concrete(ty.0),
             })
         };
         let param_types: Vec<_> = key.0.iter().map(|&t| vmctx_ref(t)).collect();
         let own = vmctx_ref(self.vmctx_type(i));
         let ty = self.func_type(&param_types, &[own]);
-        let mut function = we::Function::new([(1, ref_null(FUNCS)), (1, own)]);
+        let mut function = we::Function::new([(1, ref_null(OutType(FUNCS))), (1, own)]);
         function.raw(key.1.iter().copied());
         let m = self.input.graph.instances[i].module;
         let n = self.made.constructors_of.entry(m).or_default();
@@ -560,7 +560,7 @@ impl Lowerer<'_, '_> {
     }
 
     /// The vmctx struct type of reified instance `i`'s module.
-    fn vmctx_type(&self, i: RuntimeInstanceIndex) -> u32 {
+    fn vmctx_type(&self, i: RuntimeInstanceIndex) -> OutType {
         let m = self.input.graph.instances[i].module;
         self.layouts[m]
             .vmctx
@@ -622,11 +622,11 @@ impl Lowerer<'_, '_> {
         let elem_fields = v.elems.clone();
         let args = self.input.graph.instances[i].args.clone();
 
-        out.push(I::StructNewDefault(vty));
+        out.push(I::StructNewDefault(vty.0));
         out.push(I::LocalSet(v_local));
         let set = |out: &mut Sink, field_index: u32| {
             out.push(I::StructSet {
-                struct_type_index: vty,
+                struct_type_index: vty.0,
                 field_index,
             });
         };
@@ -730,7 +730,7 @@ impl Lowerer<'_, '_> {
                 match *slot {
                     GlobalSlot::Value(f) => set(out, f),
                     GlobalSlot::Boxed { field: f, box_ty } => {
-                        out.push(I::StructNew(box_ty));
+                        out.push(I::StructNew(box_ty.0));
                         set(out, f);
                     }
                     GlobalSlot::Static(_) => bail!("internal: defined global bound statically"),
@@ -770,7 +770,7 @@ impl Lowerer<'_, '_> {
                     out.push(I::I32Const(n as i32));
                     out.push(I::LocalGet(g));
                     out.push(I::StructGet {
-                        struct_type_index: vty,
+                        struct_type_index: vty.0,
                         field_index: tab_fields[table_index.unwrap_or(0) as usize],
                     });
                     self.materialize(i, seg, arr, out)?;
@@ -821,7 +821,7 @@ impl Lowerer<'_, '_> {
                     };
                     out.push(I::LocalGet(g));
                     out.push(I::StructGet {
-                        struct_type_index: vty,
+                        struct_type_index: vty.0,
                         field_index: field,
                     });
                     out.push(I::I32Const(len));
@@ -879,7 +879,7 @@ impl Lowerer<'_, '_> {
             .ty;
         self.push_instance_vmctx(out, instance);
         out.push(we::Instruction::StructGet {
-            struct_type_index: vty,
+            struct_type_index: vty.0,
             field_index: field,
         });
     }
@@ -909,7 +909,7 @@ impl Lowerer<'_, '_> {
                         })
                         .expect("boxed global slot");
                     out.push(we::Instruction::StructGet {
-                        struct_type_index: box_ty,
+                        struct_type_index: box_ty.0,
                         field_index: runtime_structs::field::BOX_VALUE,
                     });
                 }

@@ -16,6 +16,11 @@ pub struct OutFunc(pub u32);
 /// A global of the output module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OutGlobal(pub u32);
+/// A type of the output module: one of gc-lower's runtime types (`runtime_structs`, the
+/// first rec group) or one the lowering adds after them (function types, vmctxs, arrays of
+/// instances).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OutType(pub u32);
 
 /// The most fields a vmctx struct may have: Wasm GC's limit on struct fields (wasmparser's
 /// `MAX_WASM_STRUCT_FIELDS`, which engines share).
@@ -35,7 +40,7 @@ pub enum InstanceSlot {
         /// The global holding the array.
         global: OutGlobal,
         /// The array type.
-        ty: u32,
+        ty: OutType,
         /// The instance's element, in elements.
         index: u32,
     },
@@ -49,7 +54,7 @@ impl InstanceSlot {
             InstanceSlot::Array { global, ty, index } => vec![
                 we::Instruction::GlobalGet(global.0),
                 we::Instruction::I32Const(index as i32),
-                we::Instruction::ArrayGet(ty),
+                we::Instruction::ArrayGet(ty.0),
             ],
         }
     }
@@ -113,7 +118,7 @@ pub enum GlobalSlot {
         /// The vmctx field.
         field: u32,
         /// The box type.
-        box_ty: u32,
+        box_ty: OutType,
     },
 }
 
@@ -135,7 +140,7 @@ pub enum ImportedFunc {
 #[derive(Debug, Default, Clone)]
 pub struct Vmctx {
     /// The struct type.
-    pub ty: u32,
+    pub ty: OutType,
     /// Field types, in field order.
     pub fields: Vec<we::FieldType>,
     /// Each memory (imports first). Memory `i` always owns field `i`, `(ref null $membox)`,
@@ -210,9 +215,9 @@ pub struct ModuleLayout {
     pub func_base: u32,
     /// Output type of each module type: the module's rec groups mirrored into the output
     /// (func types, with `funcref` reified when `reified`; see [`crate::assemble::TypeForm`]).
-    pub types: Vec<u32>,
+    pub types: Vec<OutType>,
     /// Output type of each defined function as emitted (with the vmctx parameter when reified).
-    pub defined_sigs: Vec<u32>,
+    pub defined_sigs: Vec<OutType>,
     /// Unreified: output index of each memory (imports resolved).
     pub memories: Vec<u32>,
     /// Unreified: output index of each table.
@@ -260,7 +265,7 @@ impl Reencode for Renumber<'_> {
         self.layout
             .types
             .get(ty as usize)
-            .copied()
+            .map(|t| t.0)
             .ok_or_else(|| missing("type", ty))
     }
 

@@ -146,7 +146,7 @@ impl Lowerer<'_, '_> {
             // uses its shape.
             for (t, &ty) in layout.types.iter().enumerate() {
                 if names.input_name(ItemKind::Type, t as u32).is_some() {
-                    put(ItemKind::Type, ty, t as u32);
+                    put(ItemKind::Type, ty.0, t as u32);
                 }
             }
             for d in 0..info.datas.len() as u32 {
@@ -227,7 +227,7 @@ impl Lowerer<'_, '_> {
             if let Some(f) = v.datas {
                 fields.insert(f, "data-lengths".to_string());
             }
-            out.push((v.ty, format!("{}:vmctx", names.label(m.as_u32())), fields));
+            out.push((v.ty.0, format!("{}:vmctx", names.label(m.as_u32())), fields));
         }
         out
     }

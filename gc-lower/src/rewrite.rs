@@ -56,7 +56,7 @@ use crate::code::{Scratch, Sink, VmctxSource, load_kind, store_kind};
 use crate::error::not_yet;
 use crate::layout::Binding;
 use crate::layout::slot;
-use crate::layout::{FuncTarget, GlobalSlot, ImportedFunc, MemSlot, OutFunc, StateTarget};
+use crate::layout::{FuncTarget, GlobalSlot, ImportedFunc, MemSlot, OutFunc, OutType, StateTarget};
 use crate::memory_access::{InlineMemories, MemoryAccess, scan_body};
 use crate::template::Template;
 
@@ -116,7 +116,7 @@ impl CodeCx {
         }
         self.vmctx.expect("reified code has a vmctx").push(out);
         out.push(we::Instruction::StructGet {
-            struct_type_index: v.ty,
+            struct_type_index: v.ty.0,
             field_index: field,
         });
     }
@@ -135,12 +135,12 @@ impl CodeCx {
     }
 
     /// The entry code that loads the fixed fields into their locals.
-    fn load_fixed(&self, vmctx_type: u32) -> Sink {
+    fn load_fixed(&self, vmctx_type: OutType) -> Sink {
         let mut out = Sink::default();
         for &(field, local) in self.fixed.iter().flatten() {
             self.vmctx.expect("reified code has a vmctx").push(&mut out);
             out.push(we::Instruction::StructGet {
-                struct_type_index: vmctx_type,
+                struct_type_index: vmctx_type.0,
                 field_index: field,
             });
             out.push(we::Instruction::LocalSet(local));
@@ -246,7 +246,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         // Where the rewrite of each label-opening instruction went, when the input names
         // labels of this function.
-        let label_names = self.input.names.get(&m).and_then(|n| n.labels.get(&f)).cloned();
+        let label_names = self
+            .input
+            .names
+            .get(&m)
+            .and_then(|n| n.labels.get(&f))
+            .cloned();
         let mut emitted = Vec::new();
         let mut reader = body.get_operators_reader()?;
         let mut i = 0usize;
@@ -496,7 +501,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 vmctx.push(out);
                 out.push(I::RefNull(we::HeapType::Concrete(kind.array())));
                 out.push(I::StructSet {
-                    struct_type_index: vty,
+                    struct_type_index: vty.0,
                     field_index: slot(&v.elems, "element segment", elem_index)?,
                 });
             }
@@ -506,7 +511,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 GlobalSlot::Boxed { field: f, box_ty } => {
                     cx.push_field(out, v, f);
                     out.push(I::StructGet {
-                        struct_type_index: box_ty,
+                        struct_type_index: box_ty.0,
                         field_index: field::BOX_VALUE,
                     });
                 }
@@ -525,7 +530,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         vmctx.push(out);
                         out.push(I::LocalGet(tmp));
                         out.push(I::StructSet {
-                            struct_type_index: vty,
+                            struct_type_index: vty.0,
                             field_index: f,
                         });
                     }
@@ -535,7 +540,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         cx.push_field(out, v, f);
                         out.push(I::LocalGet(tmp));
                         out.push(I::StructSet {
-                            struct_type_index: box_ty,
+                            struct_type_index: box_ty.0,
                             field_index: field::BOX_VALUE,
                         });
                     }
@@ -650,7 +655,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     ) -> Result<()> {
         use we::Instruction as I;
         let entry = self.entry_type(m, ty)?;
-        let tmp = cx.scratch.get(ref_null(CLOSURE));
+        let tmp = cx.scratch.get(ref_null(OutType(CLOSURE)));
         out.push(I::LocalTee(tmp));
         out.push(I::StructGet {
             struct_type_index: CLOSURE,
@@ -666,12 +671,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let (table, _) = self.closure_table();
         out.push(if tail {
             I::ReturnCallIndirect {
-                type_index: entry,
+                type_index: entry.0,
                 table_index: table,
             }
         } else {
             I::CallIndirect {
-                type_index: entry,
+                type_index: entry.0,
                 table_index: table,
             }
         });

@@ -28,7 +28,7 @@ use wasmtime_environ::wasmparser as wp;
 
 use crate::assemble::Lowerer;
 use crate::code::{Sink, load_kind, store_kind};
-use crate::layout::{Binding, OutFunc, StateTarget};
+use crate::layout::{Binding, OutFunc, OutType, StateTarget};
 
 /// A parsed template module.
 pub struct Template {
@@ -248,7 +248,7 @@ impl Lowerer<'_, '_> {
             Some(export) => format!("{}:{export}", template.name),
             None => format!("{}:func{f}", template.name),
         };
-        let out = self.add_func(ty, name, func);
+        let out = self.add_func(OutType(ty), name, func);
         self.made.template_funcs.insert(memo, out);
         Ok(out)
     }
@@ -277,7 +277,7 @@ impl Lowerer<'_, '_> {
                         .collect()
                 };
                 let (params, results) = (map(ft.params())?, map(ft.results())?);
-                types[i] = self.func_type(&params, &results);
+                types[i] = self.func_type(&params, &results).0;
             }
         }
         Ok(types)

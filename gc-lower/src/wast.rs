@@ -615,14 +615,21 @@ impl Runner<'_> {
         let engines = if features.is_empty() {
             &self.engines
         } else {
-            let all = self.opts.features.iter().cloned().chain(features).collect::<Vec<_>>();
+            let all = self
+                .opts
+                .features
+                .iter()
+                .cloned()
+                .chain(features)
+                .collect::<Vec<_>>();
             file_engines = match Engines::new(self.opts.backtrace, &all) {
                 Ok(e) => e,
                 Err(e) => return self.file_error(path, &format!("{e:#}")),
             };
             &file_engines
         };
-        let new_script = || -> anyhow::Result<Script<'_, '_>> { Script::new(self, engines, path, &text) };
+        let new_script =
+            || -> anyhow::Result<Script<'_, '_>> { Script::new(self, engines, path, &text) };
         let mut script = match new_script() {
             Ok(script) => script,
             Err(e) => return self.file_error(path, &format!("{e:#}")),

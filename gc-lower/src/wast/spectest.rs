@@ -153,9 +153,7 @@ fn link_async(linker: &mut Linker<()>) -> Result<()> {
     })?;
     host.func_wrap_concurrent(
         "[method]resource1.never-return",
-        |_, (_,): (Resource<Resource1>,)| {
-            Box::pin(std::future::pending::<wasmtime::Result<()>>())
-        },
+        |_, (_,): (Resource<Resource1>,)| Box::pin(std::future::pending::<wasmtime::Result<()>>()),
     )?;
     host.func_wrap_concurrent("return-two-slowly", |_, (): ()| {
         Box::pin(async move {
