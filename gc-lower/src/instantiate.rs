@@ -121,7 +121,7 @@ impl Lowerer<'_, '_> {
             .exports
             .push(("_initialize".into(), we::ExportKind::Func, init.0));
 
-        let exchange = self.exchange_memory()?;
+        let host_memory = self.host_memory()?;
         let host = self.input.host;
         for (name, item) in host.export_items() {
             let (kind, index) = match item {
@@ -135,11 +135,11 @@ impl Lowerer<'_, '_> {
                     None => continue,
                 },
                 ExportItem::Memory(_) => {
-                    let (memory, _) = exchange.expect("a host function uses a memory");
+                    let (memory, _) = host_memory.expect("a host function uses a memory");
                     (we::ExportKind::Memory, memory)
                 }
                 ExportItem::Realloc(_) => {
-                    let (_, realloc) = exchange.expect("a host function uses a memory");
+                    let (_, realloc) = host_memory.expect("a host function uses a memory");
                     let target = realloc.expect("a host function has a realloc");
                     (we::ExportKind::Func, self.plain_func(target)?.0)
                 }
@@ -151,12 +151,13 @@ impl Lowerer<'_, '_> {
 
     /// The memory through which host functions pass strings, lists and spilled flat values
     /// (exported as `memory`), and their realloc (exported as `cabi_realloc`), if any function
-    /// passes values so (ARCHITECTURE.md §5).
+    /// passes values so: the guest's own memory, or the exchange module's when the exchange
+    /// phase added adapters (ARCHITECTURE.md §5).
     ///
     /// The host reads and writes that memory directly, without a copy, so every such function
     /// must name the same memory and realloc, and the memory must be a native linear memory.
     /// Errors: they name different ones, or a reified memory ([`not_yet`]).
-    fn exchange_memory(&mut self) -> Result<Option<(u32, Option<FuncTarget>)>> {
+    fn host_memory(&mut self) -> Result<Option<(u32, Option<FuncTarget>)>> {
         let users = &self.input.host.memory_users;
         let Some(first) = users.first() else {
             return Ok(None);

@@ -660,7 +660,10 @@ fn wast_feature_options_are_checked() {
     std::fs::write(&path, "(component)").expect("failed to write the script");
     for (option, message) in [
         ("no-such-feature", "unknown wasm feature `no_such_feature`"),
-        ("exceptions=maybe", "`maybe` is not y, n, yes, no, true or false"),
+        (
+            "exceptions=maybe",
+            "`maybe` is not y, n, yes, no, true or false",
+        ),
     ] {
         let output = run(&["wast", "-W", option, path_str(&path)]);
         let stderr = String::from_utf8_lossy(&output.stderr);

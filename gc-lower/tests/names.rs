@@ -454,11 +454,17 @@ fn labels_name_the_same_blocks() {
             "br_if $done",
             "br $next",
         ] {
-            assert!(sum.contains(expected), "{reify:?}: no `{expected}` in\n{sum}");
+            assert!(
+                sum.contains(expected),
+                "{reify:?}: no `{expected}` in\n{sum}"
+            );
         }
         let fill = func_text(&output, "Once!fill");
         for expected in ["block $stop", "loop $again", "br_if $stop", "br $again"] {
-            assert!(fill.contains(expected), "{reify:?}: no `{expected}` in\n{fill}");
+            assert!(
+                fill.contains(expected),
+                "{reify:?}: no `{expected}` in\n{fill}"
+            );
         }
     }
 }
