@@ -54,6 +54,8 @@
 
 mod abi;
 mod node;
+
+pub use self::node::CORE_LOGIC;
 mod spectest;
 mod values;
 
@@ -1538,91 +1540,45 @@ impl<'r, 'o> Script<'r, 'o> {
                 );
             }
         }
-        match (core.as_mut(), FlatSig::new(&param_types, &result_types)) {
-            (Some(inst), Some(sig)) => match call_core(inst, invoke.name, &sig, &args) {
-                Err(m) => failures.push(format!("core: {m}")),
-                Ok(result) => {
-                    graph_checked = true;
-                    compare(
-                        "core",
-                        &native_result,
-                        &result,
-                        &mut outcome.notes,
-                        &mut failures,
-                    );
-                    if result.is_err() {
-                        // A component instance that trapped cannot be entered again; a bare
-                        // core module has no such state, so it is not checked from here on.
-                        *core = None;
-                    }
-                }
-            },
-            (Some(_), None) => {
-                // The core instance misses this call, so its state may differ from here on.
-                *core = None;
-                outcome.notes.push(format!(
-                    "core: `{}` is not scalar; the core instance is no longer checked",
-                    invoke.name
-                ));
-            }
-            (None, _) => {}
+        let sig = FlatSig::new(&param_types, &result_types);
+        let mut side = CoreSide {
+            name: invoke.name,
+            sig: sig.as_ref(),
+            native: &native_result,
+            notes: &mut outcome.notes,
+            failures: &mut failures,
+        };
+        graph_checked |= side.check("core", core, |inst, sig| {
+            call_core(inst, invoke.name, sig, &args)
+        });
+        // The same core module on the JavaScript engines, with plain `WebAssembly`. A
+        // JavaScript number need not keep a NaN's payload (V8 quiets it, JavaScriptCore makes
+        // it canonical), so such a call cannot be made as the script says.
+        if js_core.is_some()
+            && sig.as_ref().is_some_and(|sig| {
+                sig.lower_args(&args)
+                    .is_ok_and(|flat| flat.iter().any(FlatVal::is_nan_with_payload))
+            })
+        {
+            *js_core = None;
+            side.notes.push(
+                "js core: a NaN argument with a payload cannot cross a JavaScript number; the \
+                 core instance is no longer checked"
+                    .to_string(),
+            );
         }
-        // The same core module on the JavaScript engines, with plain `WebAssembly`.
-        match (js_core.as_mut(), FlatSig::new(&param_types, &result_types)) {
-            // A JavaScript number need not keep a NaN's payload (V8 quiets it, JavaScriptCore
-            // makes it canonical), so such a call cannot be made as the script says.
-            (Some(_), Some(sig))
-                if sig
-                    .lower_args(&args)
-                    .is_ok_and(|flat| flat.iter().any(FlatVal::is_nan_with_payload)) =>
-            {
-                *js_core = None;
-                outcome.notes.push(
-                    "js core: a NaN argument with a payload cannot cross a JavaScript number; \
-                     the core instance is no longer checked"
-                        .to_string(),
-                );
-            }
-            (Some(inst), Some(sig)) => {
-                let called = sig.lower_args(&args).and_then(|flat_args| {
-                    inst.call_core(invoke.name, &flat_args, &sig.flat_results)
-                        .map_err(|e| format!("{e:#}"))
-                });
-                match called {
-                    Err(m) => {
-                        failures.push(format!("js core: {m}"));
-                        *js_core = None;
-                    }
-                    Ok(flat) => {
-                        let result: CallResult = match flat {
-                            Err(trap) => Err(anyhow::anyhow!("{trap}")),
-                            Ok(flat) => sig
-                                .lift_results(&flat)
-                                .map_err(|trap| anyhow::anyhow!("canonical ABI trap: {trap}")),
-                        };
-                        compare(
-                            "js core",
-                            &native_result,
-                            &result,
-                            &mut outcome.notes,
-                            &mut failures,
-                        );
-                        if result.is_err() {
-                            // As on the wasmtime core side: not checked after a trap.
-                            *js_core = None;
-                        }
-                    }
-                }
-            }
-            (Some(_), None) => {
-                *js_core = None;
-                outcome.notes.push(format!(
-                    "js core: `{}` is not scalar; the core instance is no longer checked",
-                    invoke.name
-                ));
-            }
-            (None, _) => {}
-        }
+        side.check("js core", js_core, |inst, sig| {
+            let flat_args = sig.lower_args(&args)?;
+            let flat = inst
+                .call_core(invoke.name, &flat_args, &sig.flat_results)
+                .map_err(|e| format!("{e:#}"))?;
+            Ok(match flat {
+                Err(trap) => Err(anyhow::anyhow!("{trap}")),
+                Ok(flat) => sig
+                    .lift_results(&flat)
+                    .map_err(|trap| anyhow::anyhow!("canonical ABI trap: {trap}")),
+            })
+        });
         let mut jco_deviation = None;
         if let Some(n) = node.as_mut() {
             match n.call(invoke.name, &param_types, &args, &result_types) {
@@ -1710,6 +1666,59 @@ impl Expect<'_, '_> {
 
 /// Whether a trap has the script's message; wasmtime words a few traps differently from the
 /// specification's reference interpreter.
+/// What a call on a lowered core module (on wasmtime's core API or a JavaScript engine) is
+/// checked against, and where its findings go.
+struct CoreSide<'a> {
+    /// The function called.
+    name: &'a str,
+    /// Its flat signature, when every parameter and result is scalar.
+    sig: Option<&'a FlatSig>,
+    /// The native result.
+    native: &'a CallResult,
+    notes: &'a mut Vec<String>,
+    failures: &'a mut Vec<String>,
+}
+
+impl CoreSide<'_> {
+    /// Calls the function on the core instance in `slot` (`side` names it in messages) with
+    /// `call` and compares the result with the native one; returns whether it did. The
+    /// instance is no longer checked (`slot` emptied) after a call it cannot make (a
+    /// non-scalar signature), a broken export (a failure), or a trap: a component instance
+    /// that trapped cannot be entered again, and a bare core module has no such state.
+    fn check<T>(
+        &mut self,
+        side: &str,
+        slot: &mut Option<T>,
+        call: impl FnOnce(&mut T, &FlatSig) -> Result<CallResult, String>,
+    ) -> bool {
+        let Some(inst) = slot.as_mut() else {
+            return false;
+        };
+        let Some(sig) = self.sig else {
+            *slot = None;
+            self.notes.push(format!(
+                "{side}: `{}` is not scalar; the core instance is no longer checked",
+                self.name
+            ));
+            return false;
+        };
+        match call(inst, sig) {
+            Err(m) => {
+                self.failures.push(format!("{side}: {m}"));
+                *slot = None;
+                false
+            }
+            Ok(result) => {
+                compare(side, self.native, &result, self.notes, self.failures);
+                if result.is_err() {
+                    *slot = None;
+                }
+                true
+            }
+        }
+    }
+}
+
 fn trap_matches(trap: &anyhow::Error, expected: &str) -> Result<(), String> {
     let actual = format!("{trap:?}");
     let aliases = ["cannot write", "cannot read"];
