@@ -1131,57 +1131,30 @@ fn differential(seed: u64) -> Case {
     Case::Ran(ran)
 }
 
-/// Runs a lowered core module with plain `WebAssembly` in Node: instantiates it, calls
-/// `_initialize`, then makes the calls of a JSON plan file in order (each followed by its
-/// `cabi_post_*` export, if any) up to the first that throws, and prints what happened as
-/// JSON. Arguments and results are decimal strings: integers, and floats as their bits.
-const V8_DRIVER: &str = r#"
+/// Runs a lowered core module with plain `WebAssembly` in Node, through the `wast` runner's
+/// core logic ([`gc_lower::wast::CORE_LOGIC`]): instantiates it, calls `_initialize`, then
+/// makes the calls of a JSON plan file in order (each followed by its `cabi_post_*` export, if
+/// any) up to the first that throws, and prints what happened as JSON. Arguments and results
+/// are decimal strings: integers, and floats as their bits.
+const V8_PLAN: &str = r#"
 import { readFileSync } from 'node:fs';
 const [wasmFile, planFile] = process.argv.slice(2);
 const plan = JSON.parse(readFileSync(planFile, 'utf8'));
-const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
-const f64 = new Float64Array(1), u64 = new BigUint64Array(f64.buffer);
-const toJs = ([ty, v]) => {
-  switch (ty) {
-    case 'i32': return Number(v) | 0;
-    case 'i64': return BigInt.asIntN(64, BigInt(v));
-    case 'f32': u32[0] = Number(v); return f32[0];
-    case 'f64': u64[0] = BigInt(v); return f64[0];
-  }
-  throw new Error(`bad type ${ty}`);
-};
-const fromJs = (ty, r) => {
-  switch (ty) {
-    case 'i32': return String(r | 0);
-    case 'i64': return BigInt.asIntN(64, r).toString();
-    case 'f32': f32[0] = r; return String(u32[0]);
-    case 'f64': f64[0] = r; return u64[0].toString();
-  }
-  throw new Error(`bad type ${ty}`);
-};
-// A module that does not compile is a failure of the lowering, not a trap: let it throw.
-const module = new WebAssembly.Module(readFileSync(wasmFile));
-let instance;
-try {
-  instance = new WebAssembly.Instance(module, {});
-  instance.exports._initialize();
-} catch (e) {
-  console.log(JSON.stringify({ instantiation: String(e) }));
+// A module that does not compile is a failure of the lowering, not a trap: it throws here.
+const core = coreInstance(readFileSync(wasmFile));
+if (core.first.trap) {
+  console.log(JSON.stringify({ instantiation: core.first.trap }));
   process.exit(0);
 }
 const calls = [];
 for (const { name, args, result } of plan) {
-  const f = instance.exports[name];
-  if (typeof f !== 'function') throw new Error(`no export ${name}`);
-  try {
-    const r = f(...args.map(toJs));
-    const post = instance.exports[`cabi_post_${name}`];
-    if (post) result ? post(r) : post();
-    calls.push({ ok: result ? fromJs(result, r) : null });
-  } catch (e) {
-    calls.push({ trap: String(e) });
+  const answer = core.call({ call: name, args, results: result ? [result] : [] });
+  if (answer.error) throw new Error(answer.error);
+  if (answer.trap !== undefined) {
+    calls.push({ trap: answer.trap });
     break;
   }
+  calls.push({ ok: result ? answer.ok[0][1] : null });
 }
 console.log(JSON.stringify({ calls }));
 "#;
@@ -1195,13 +1168,17 @@ enum V8Run {
     Calls(Vec<Outcome>),
 }
 
-/// Runs `calls` on the lowered module `core` on V8 ([`V8_DRIVER`]). Errors: Node failed (the
+/// Runs `calls` on the lowered module `core` on V8 ([`V8_PLAN`]). Errors: Node failed (the
 /// module did not compile, say) or answered with something that is not an outcome.
 fn run_on_v8(core: &[u8], lifted: &[Lifted], calls: &[Call]) -> Result<V8Run, String> {
     let (node, _) = common::node_tools();
     let dir = tempfile::tempdir().expect("failed to create a temporary directory");
     let path = |name: &str| dir.path().join(name);
-    std::fs::write(path("driver.mjs"), V8_DRIVER).expect("failed to write the driver");
+    std::fs::write(
+        path("driver.mjs"),
+        format!("{}{V8_PLAN}", gc_lower::wast::CORE_LOGIC),
+    )
+    .expect("failed to write the driver");
     std::fs::write(path("lowered.wasm"), core).expect("failed to write the lowered module");
     let plan: Vec<serde_json::Value> = calls
         .iter()

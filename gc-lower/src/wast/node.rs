@@ -172,6 +172,11 @@ function coreInstance(bytes) {
     };
 }
 
+/// The JavaScript that instantiates a lowered core module with plain `WebAssembly` and calls
+/// its guest-ABI exports ([`core_logic!`]): `coreInstance(bytes)` gives `{ first, call }`.
+/// Shared with the differential fuzzer's V8 driver.
+pub const CORE_LOGIC: &str = core_logic!();
+
 /// The core driver: `node core-driver.mjs MODULE.wasm` instantiates the lowered core module
 /// with plain `WebAssembly` and no imports, runs `_initialize`, prints `{"ready":true}` (or
 /// `{"trap":…}`), and then answers `{"call":NAME,"args":[[TYPE,TEXT]…],"results":[TYPE…]}`
