@@ -173,8 +173,12 @@ function coreInstance(bytes) {
 }
 
 /// The JavaScript that instantiates a lowered core module with plain `WebAssembly` and calls
-/// its guest-ABI exports ([`core_logic!`]): `coreInstance(bytes)` gives `{ first, call }`.
-/// Shared with the differential fuzzer's V8 driver.
+/// its guest-ABI exports: `coreInstance(bytes)` instantiates the module with no imports and runs
+/// `_initialize`, giving `{ first: {ready:true} | {trap}, call(request) }`; `call` takes
+/// `{"call":NAME,"args":[[TYPE,TEXT]…],"results":[TYPE…]}` and answers `{"ok":[[TYPE,TEXT]…]}`
+/// or `{"trap":…}`, running `cabi_post_NAME` after a call that returned (values: integers, and
+/// floats as their bits, in decimal). The runner's core and browser drivers and the
+/// differential fuzzer's V8 driver all run it.
 pub const CORE_LOGIC: &str = core_logic!();
 
 /// The core driver: `node core-driver.mjs MODULE.wasm` instantiates the lowered core module
