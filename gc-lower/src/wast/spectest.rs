@@ -45,7 +45,6 @@ struct Drops {
 /// Defines the host in `linker`. Errors: a name is already defined and shadowing is off.
 pub fn link(linker: &mut Linker<()>) -> Result<()> {
     let engine = linker.engine().clone();
-    let linker_engine = &engine;
     if engine.get_concurrency_support() {
         link_async(linker)?;
     }
@@ -58,7 +57,7 @@ pub fn link(linker: &mut Linker<()>) -> Result<()> {
         .func_wrap("return-four", |_, (): ()| Ok((4u32,)))?;
     host.func_wrap("return-hi", |_, (): ()| Ok(("hi".to_string(),)))?;
     let simple = Module::new(
-        linker_engine,
+        &engine,
         r#"(module
             (global (export "g") i32 i32.const 100)
             (func (export "f") (result i32) i32.const 101))"#,
