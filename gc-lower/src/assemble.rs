@@ -1844,17 +1844,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         // elsewhere must be the same group as in the unreified modules that check it. The
         // function's own signature has no function reference here (the plan reifies both sides
         // of such an import), so the plain form has the wrapper's parameters.
-        let ty = match origin {
-            Some((m, t)) => self.form_type(
-                m,
-                t,
-                TypeForm {
-                    closures: false,
-                    entry: false,
-                },
-            )?,
-            None => self.func_type(&params, &results),
+        let plain = TypeForm {
+            closures: false,
+            entry: false,
         };
+        let ty = self.origin_type(origin, plain, &params, &results)?;
         let mut body = we::Function::new([]);
         for i in 0..params.len() as u32 {
             body.instruction(&we::Instruction::LocalGet(i));
@@ -1872,6 +1866,23 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         self.out.funcs[(f.0 - self.out.num_imported_funcs) as usize].origin = origin;
         self.made.bound.insert(target, f);
         Ok(f)
+    }
+
+    /// The type of a function made to stand for another (a bound wrapper, an entry thunk):
+    /// module `m`'s type `t` in `form` when the function has that `origin`, so that it keeps
+    /// the type identity `call_indirect` and `ref.cast` check; otherwise a final function type
+    /// of its own of `params` and `results`.
+    fn origin_type(
+        &mut self,
+        origin: Option<(StaticModuleIndex, u32)>,
+        form: TypeForm,
+        params: &[we::ValType],
+        results: &[we::ValType],
+    ) -> Result<OutType> {
+        match origin {
+            Some((m, t)) => self.form_type(m, t, form),
+            None => Ok(self.func_type(params, results)),
+        }
     }
 
     /// The output name of function `f`.
@@ -1916,17 +1927,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         // the function's own type. Only reified code calls it, so it takes the entry form with
         // closures whatever the function's own module is (see `plain_func` for why the
         // signature matches).
-        let ty = match self.origin(func) {
-            Some((m, t)) => self.form_type(
-                m,
-                t,
-                TypeForm {
-                    closures: true,
-                    entry: true,
-                },
-            )?,
-            None => self.func_type(&params, &results),
+        let entry = TypeForm {
+            closures: true,
+            entry: true,
         };
+        let ty = self.origin_type(self.origin(func), entry, &params, &results)?;
         let mut body = we::Function::new([]);
         let mut ins = body.instructions();
         for i in 0..n {
