@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use wasm_encoder as we;
 
-use crate::assemble::Lowerer;
+use crate::assemble::{Lowerer, OutFunction};
 use crate::layout::{GlobalSlot, ImportedFunc, MemSlot};
 use crate::names::ItemKind;
 
@@ -50,29 +50,8 @@ impl Lowerer<'_, '_> {
         }
         section.functions(&name_map(&funcs));
 
-        let mut locals = we::IndirectNameMap::new();
-        for (i, f) in self.out.funcs.iter().enumerate() {
-            if !f.locals.is_empty() {
-                let mut map = we::NameMap::new();
-                for (local, name) in &f.locals {
-                    map.append(*local, name);
-                }
-                locals.append(self.out.num_imported_funcs + i as u32, &map);
-            }
-        }
-        section.locals(&locals);
-
-        let mut labels = we::IndirectNameMap::new();
-        for (i, f) in self.out.funcs.iter().enumerate() {
-            if !f.labels.is_empty() {
-                let mut map = we::NameMap::new();
-                for (label, name) in &f.labels {
-                    map.append(*label, name);
-                }
-                labels.append(self.out.num_imported_funcs + i as u32, &map);
-            }
-        }
-        section.labels(&labels);
+        section.locals(&self.per_function(|f| &f.locals));
+        section.labels(&self.per_function(|f| &f.labels));
 
         let items = self.item_names();
         let get = |kind: ItemKind| items.get(&kind).cloned().unwrap_or_default();
@@ -121,6 +100,25 @@ impl Lowerer<'_, '_> {
         section.fields(&field_map);
         section.tags(&name_map(&get(ItemKind::Tag)));
         section
+    }
+
+    /// An indirect name map over the defined functions: `names` of each function that has any
+    /// (its locals or labels, sorted by index), under its output function index.
+    fn per_function(
+        &self,
+        names: impl Fn(&OutFunction) -> &Vec<(u32, String)>,
+    ) -> we::IndirectNameMap {
+        let mut out = we::IndirectNameMap::new();
+        for (i, f) in self.out.funcs.iter().enumerate() {
+            if !names(f).is_empty() {
+                let mut map = we::NameMap::new();
+                for (index, name) in names(f) {
+                    map.append(*index, name);
+                }
+                out.append(self.out.num_imported_funcs + i as u32, &map);
+            }
+        }
+        out
     }
 
     /// The output names of the items that the modules' layouts place in the output's own

@@ -157,28 +157,8 @@ impl InputNames {
                         self.funcs.insert(naming.index, naming.name.to_string());
                     }
                 }
-                wp::Name::Local(map) => {
-                    for func in map.into_iter().map_while(Result::ok) {
-                        let locals = func
-                            .names
-                            .into_iter()
-                            .map_while(Result::ok)
-                            .map(|n| (n.index, n.name.to_string()))
-                            .collect();
-                        self.locals.insert(func.index, locals);
-                    }
-                }
-                wp::Name::Label(map) => {
-                    for func in map.into_iter().map_while(Result::ok) {
-                        let labels = func
-                            .names
-                            .into_iter()
-                            .map_while(Result::ok)
-                            .map(|n| (n.index, n.name.to_string()))
-                            .collect();
-                        self.labels.insert(func.index, labels);
-                    }
-                }
+                wp::Name::Local(map) => self.locals.extend(indirect_names(map)),
+                wp::Name::Label(map) => self.labels.extend(indirect_names(map)),
                 wp::Name::Type(map) => self.read_items(ItemKind::Type, map),
                 wp::Name::Table(map) => self.read_items(ItemKind::Table, map),
                 wp::Name::Memory(map) => self.read_items(ItemKind::Memory, map),
@@ -186,17 +166,7 @@ impl InputNames {
                 wp::Name::Element(map) => self.read_items(ItemKind::Elem, map),
                 wp::Name::Data(map) => self.read_items(ItemKind::Data, map),
                 wp::Name::Tag(map) => self.read_items(ItemKind::Tag, map),
-                wp::Name::Field(map) => {
-                    for ty in map.into_iter().map_while(Result::ok) {
-                        let fields = ty
-                            .names
-                            .into_iter()
-                            .map_while(Result::ok)
-                            .map(|n| (n.index, n.name.to_string()))
-                            .collect();
-                        self.fields.insert(ty.index, fields);
-                    }
-                }
+                wp::Name::Field(map) => self.fields.extend(indirect_names(map)),
                 _ => {}
             }
         }
@@ -288,6 +258,22 @@ pub fn producers_section<'a>(
         section.field(field, &out);
     }
     section
+}
+
+/// The names of an indirect name map (locals, labels, fields): each outer index with its
+/// inner `(index, name)` pairs, collected as `C`. Stops at the first malformed entry.
+fn indirect_names<C: FromIterator<(u32, String)>>(
+    map: wp::IndirectNameMap<'_>,
+) -> impl Iterator<Item = (u32, C)> + '_ {
+    map.into_iter().map_while(Result::ok).map(|outer| {
+        let inner = outer
+            .names
+            .into_iter()
+            .map_while(Result::ok)
+            .map(|n| (n.index, n.name.to_string()))
+            .collect();
+        (outer.index, inner)
+    })
 }
 
 /// Whether `op` opens a label: `block`, `loop`, `if`, `try`, `try_table` (the name section's

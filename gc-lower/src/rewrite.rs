@@ -274,26 +274,25 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         locals.extend(cx.scratch.types().map(|t| (1, t)));
         let mut func = we::Function::new(locals);
-        let mut code = match &self.layouts[m].vmctx {
+        let prefix = match &self.layouts[m].vmctx {
             Some(v) => cx.load_fixed(v.ty).0,
             None => Vec::new(),
         };
+        // Only a function with label names is read back (as one body: prefix, then code).
         let labels = match label_names {
             Some(names) => {
-                let shift = code.len();
+                let shift = prefix.len();
                 let emitted: Vec<_> = emitted
                     .into_iter()
                     .map(|r| r.start + shift..r.end + shift)
                     .collect();
-                code.extend_from_slice(&out.0);
-                crate::names::output_labels(&names, &emitted, &code)
+                let whole = [prefix.as_slice(), &out.0].concat();
+                crate::names::output_labels(&names, &emitted, &whole)
             }
-            None => {
-                code.extend_from_slice(&out.0);
-                Vec::new()
-            }
+            None => Vec::new(),
         };
-        func.raw(code);
+        func.raw(prefix);
+        func.raw(out.0);
         Ok((func, labels))
     }
 
