@@ -75,7 +75,10 @@ use wasmtime_environ::component::{
     CoreDef, RuntimeComponentInstanceIndex, RuntimeInstanceIndex, Trampoline, TrampolineIndex,
 };
 use wasmtime_environ::wasmparser as wp;
-use wasmtime_environ::{EntityIndex, PrimaryMap, SecondaryMap, StaticModuleIndex};
+use wasmtime_environ::{
+    EntityIndex, ModuleInternedTypeIndex, ModuleTranslation, PrimaryMap, SecondaryMap,
+    StaticModuleIndex,
+};
 
 use crate::code::Sink;
 use crate::error::not_yet;
@@ -324,15 +327,22 @@ pub struct FuncRefEdge {
 /// `exchange` is the instance whose memory the host reads and writes directly (see
 /// [`crate::host::HostInterface::memory_users`]); with `all` its module stays native when it is
 /// instantiated once, so that memory is the one linear memory left.
-pub fn plan_reified(
-    front: &Front<'_>,
+///
+/// `modules` and `types` (their core types) are those of the translation, finished or still
+/// being extended ([`crate::front::Extension`]).
+pub fn plan_reified<T>(
+    modules: &PrimaryMap<StaticModuleIndex, ModuleTranslation<'_>>,
+    types: &T,
     graph: &InstanceGraph,
     all: bool,
     exchange: Option<RuntimeInstanceIndex>,
-) -> SecondaryMap<StaticModuleIndex, Option<ReifyReason>> {
+) -> SecondaryMap<StaticModuleIndex, Option<ReifyReason>>
+where
+    T: std::ops::Index<ModuleInternedTypeIndex, Output = wasmtime_environ::WasmSubType> + ?Sized,
+{
     let mut reified: SecondaryMap<StaticModuleIndex, Option<ReifyReason>> = SecondaryMap::new();
     let keep_native = exchange.map(|i| graph.instances[i].module);
-    for (module, _) in front.modules.iter() {
+    for (module, _) in modules.iter() {
         let m = graph.multiplicity(module);
         reified[module] = if all {
             let reify = m != multi_instance::Multiplicity::None
@@ -343,8 +353,8 @@ pub fn plan_reified(
                 .then(|| ReifyReason::Instantiated(graph.instances_of[module].len()))
         };
     }
-    let edges: Vec<_> = graph.state_edges(&front.modules).collect();
-    let funcref_calls = funcref_call_edges(front, graph);
+    let edges: Vec<_> = graph.state_edges(modules).collect();
+    let funcref_calls = funcref_call_edges(modules, types, graph);
     // Whether every instance of the importer's module binds the edge's import to the same
     // export: then a reified importer can reach a native memory directly (`MemSlot::Native`).
     let uniform = |e: &multi_instance::StateEdge| {
@@ -395,12 +405,19 @@ pub fn plan_reified(
 /// The function imports whose type passes function references (`funcref` or typed) as
 /// parameters or results; the exporter is the instance the import names, which reaches the
 /// defining module through its own edges when it re-exports.
-fn funcref_call_edges(front: &Front<'_>, graph: &InstanceGraph) -> Vec<FuncRefEdge> {
+fn funcref_call_edges<T>(
+    modules: &PrimaryMap<StaticModuleIndex, ModuleTranslation<'_>>,
+    types: &T,
+    graph: &InstanceGraph,
+) -> Vec<FuncRefEdge>
+where
+    T: std::ops::Index<ModuleInternedTypeIndex, Output = wasmtime_environ::WasmSubType> + ?Sized,
+{
     use wasmtime_environ::{EntityType, WasmHeapTopType, WasmValType};
     let is_func_ref = |t: &WasmValType| matches!(t, WasmValType::Ref(r) if r.heap_type.top() == WasmHeapTopType::Func);
     let mut edges = Vec::new();
     for (importer, inst) in graph.instances.iter() {
-        let imports = front.modules[inst.module].module.imports();
+        let imports = modules[inst.module].module.imports();
         for (position, ((_, _, ty), arg)) in imports.zip(&inst.args).enumerate() {
             let (EntityType::Function(ty), CoreDef::Export(export)) = (ty, arg) else {
                 continue;
@@ -408,7 +425,7 @@ fn funcref_call_edges(front: &Front<'_>, graph: &InstanceGraph) -> Vec<FuncRefEd
             let Some(ty) = ty.as_module_type_index() else {
                 continue;
             };
-            let passes_funcs = front.types[ty]
+            let passes_funcs = types[ty]
                 .composite_type
                 .inner
                 .as_func()

@@ -17,8 +17,8 @@
 //!             (mark … release)       (copies params out, results in)     returns through memory)
 //! ```
 //!
-//! Three generated core modules are added to the translation, instantiated after every other
-//! instance, in this order:
+//! Three generated core modules are added to the translation (before its types are finished:
+//! the component is translated once), instantiated after every other instance, in this order:
 //!
 //! - the *exchange module*: the exchange memory (exported `memory`), a bump `cabi_realloc`,
 //!   `mark`/`release` (bump pointer save and restore around an import call), `enter`/`leave`
@@ -82,7 +82,10 @@ pub enum ExchangeReason {
 /// instances), reallocs or string encodings, or that memory's module is reified in `reified`.
 /// `None`: the host uses the guest's memory in place (or no value crosses through memory).
 pub fn exchange_reason(
-    front: &crate::front::Front<'_>,
+    modules: &wasmtime_environ::PrimaryMap<
+        wasmtime_environ::StaticModuleIndex,
+        wasmtime_environ::ModuleTranslation<'_>,
+    >,
     graph: &multi_instance::InstanceGraph,
     host: &HostInterface,
     reified: &wasmtime_environ::SecondaryMap<wasmtime_environ::StaticModuleIndex, bool>,
@@ -100,7 +103,7 @@ pub fn exchange_reason(
         return Some(ExchangeReason::Handles(name));
     }
     let resolve = |def: &CoreDef| match def {
-        CoreDef::Export(e) => graph.resolve(&front.modules, e).ok(),
+        CoreDef::Export(e) => graph.resolve(modules, e).ok(),
         _ => None,
     };
     let first = host.memory_users.first()?;
@@ -130,16 +133,16 @@ pub fn exchange_reason(
 
 /// Adds the exchange module, the FACT adapters and the entry module for every host function
 /// of `host` that passes values through memory or passes resource handles (see the module
-/// docs). `host` and `types` come
-/// from an earlier translation of the same component, whose indices `ext` shares.
+/// docs). `host` is the host interface of `ext`'s translation as the translator left it, and
+/// `graph` its instance graph, which gains the three added instances. Add the returned plan to
+/// the host interface with [`HostInterface::adapt`].
 ///
 /// Errors: internal errors only (FACT imports this phase does not expect).
 pub fn add_host_adapters(
     ext: &mut Extension<'_, '_>,
     host: &HostInterface,
-    types: &ComponentTypes,
+    graph: &mut multi_instance::InstanceGraph,
 ) -> Result<ExchangePlan> {
-    let graph = multi_instance::InstanceGraph::build(&ext.translation.component, ext.modules)?;
     let component = &mut ext.translation.component;
     let host_instance =
         RuntimeComponentInstanceIndex::from_u32(component.num_runtime_component_instances);
@@ -182,10 +185,26 @@ pub fn add_host_adapters(
             (import.uses_memory || import.has_handles) && !import.lowerings.is_empty()
         })
         .collect();
+    // What the adapters read of the component's own types, read before FACT borrows the
+    // types builder: each adapted export's lowered core type and the canonical ABI of its
+    // results, and those of each adapted import.
+    let types = crate::front::component_types(ext.types);
+    let results_abi = |ty: TypeFuncIndex| types[types[ty].results].abi.clone();
+    let export_lowered = adapted_exports
+        .iter()
+        .map(|&k| crate::host::lowered_core_type(types, host.exports[k].component_ty))
+        .collect::<Result<Vec<_>>>()?;
+    let export_results = adapted_exports
+        .iter()
+        .map(|&k| results_abi(host.exports[k].component_ty))
+        .collect::<Vec<_>>();
+    let import_results = adapted_imports
+        .iter()
+        .map(|&i| results_abi(host.imports[i].component_ty))
+        .collect::<Vec<_>>();
     // The host side's function types: resource handles in the host's tables.
     let mut host_ty = |ty, import| {
         HostTypes {
-            types,
             host,
             builder: &mut *ext.types,
             import,
@@ -266,7 +285,11 @@ pub fn add_host_adapters(
     };
     let mut exchange_imports = Vec::new(); // (wat import, arg)
     let mut exchange_funcs = String::new();
-    for (&i, &host_ty) in adapted_imports.iter().zip(&import_host_tys) {
+    for ((&i, &host_ty), results) in adapted_imports
+        .iter()
+        .zip(&import_host_tys)
+        .zip(&import_results)
+    {
         let import = &host.imports[i];
         let lowered = import.lowerings[0].lowered;
         let trampoline = ext.translation.trampolines.push(Trampoline::LowerImport {
@@ -287,7 +310,6 @@ pub fn add_host_adapters(
             // The host returns through a return area: `call{i}` allocates it and returns it.
             let params = import.ty.params();
             let args = &params[..params.len() - 1];
-            let results = &types[types[import.component_ty].results].abi;
             exchange_imports.push((
                 format!(
                     "(import \"host\" \"f{i}\" (func $host{i} {}))\n",
@@ -321,8 +343,7 @@ pub fn add_host_adapters(
     // adapter (the lowered type of each export, the lifted type of each import), which
     // translating it interns for FACT.
     let mut wat = String::from("(module\n");
-    for &k in &adapted_exports {
-        let lowered = crate::host::lowered_core_type(types, host.exports[k].component_ty)?;
+    for lowered in &export_lowered {
         writeln!(
             wat,
             "(type (func {}))",
@@ -349,7 +370,7 @@ pub fn add_host_adapters(
         .iter()
         .map(|(_, t)| CoreDef::Trampoline(*t))
         .collect();
-    let pushed = instantiate(ext, &wat, exchange_args, host_instance)?;
+    let pushed = instantiate(ext, graph, &wat, exchange_args, host_instance)?;
     debug_assert_eq!(pushed, exchange);
     let exchange_module = ext.modules.last().expect("just added").1;
     let host_core_types: Vec<_> = exchange_module
@@ -408,10 +429,12 @@ pub fn add_host_adapters(
         fact::Module::new(ext.types, ext.tunables, crate::front::input_features());
     let mut entry_imports = String::new();
     let mut entry_funcs = String::new();
-    for ((&k, &core_type), &host_ty) in adapted_exports
+    for ((((&k, &core_type), &host_ty), lowered), results) in adapted_exports
         .iter()
         .zip(export_core_types)
         .zip(&export_host_tys)
+        .zip(&export_lowered)
+        .zip(&export_results)
     {
         let export = &host.exports[k];
         let name = format!("export{k}");
@@ -425,7 +448,6 @@ pub fn add_host_adapters(
                 func: to_dfg(&export.func)?,
             },
         );
-        let lowered = crate::host::lowered_core_type(types, export.component_ty)?;
         writeln!(
             entry_imports,
             "(import \"fact\" \"{name}\" (func ${name} {}))",
@@ -434,7 +456,6 @@ pub fn add_host_adapters(
         let args = local_gets(export.ty.params().len());
         if lowered.params().len() > export.ty.params().len() {
             // More than one flat result: the host gets a return area in the exchange memory.
-            let results = &types[types[export.component_ty].results].abi;
             writeln!(
                 entry_funcs,
                 "(func (export \"{name}\") {} (local $area i32) (call $enter)\n  \
@@ -567,7 +588,7 @@ pub fn add_host_adapters(
         fact_args.push(def);
     }
     drop(fact_module);
-    let pushed = instantiate_bytes(ext, fact_bytes, fact_args, host_instance)?;
+    let pushed = instantiate_bytes(ext, graph, fact_bytes, fact_args, host_instance)?;
     debug_assert_eq!(pushed, fact_instance);
 
     // The entry module.
@@ -591,7 +612,7 @@ pub fn add_host_adapters(
             ));
         }
     }
-    let pushed = instantiate(ext, &wat, entry_args, host_instance)?;
+    let pushed = instantiate(ext, graph, &wat, entry_args, host_instance)?;
     debug_assert_eq!(pushed, entry);
     for &k in &adapted_exports {
         plan.exports.insert(
@@ -617,11 +638,9 @@ fn trampoline(
 }
 
 /// Copies component types for the host side of host adapters: every resource handle is in
-/// the host's table of its resource ([`crate::host::HostResource::host_table`]). Types are
-/// read from the first translation (`types`) and added to the second's builder; indices agree
-/// because both translations are of the same component.
+/// the host's table of its resource ([`crate::host::HostResource::host_table`]). The copies
+/// are added to the builder they are read from.
 struct HostTypes<'a> {
-    types: &'a ComponentTypes,
     host: &'a HostInterface,
     builder: &'a mut wasmtime_environ::component::ComponentTypesBuilder,
     /// Copying a host import's type: a borrow of an exported resource cannot be passed.
@@ -629,15 +648,20 @@ struct HostTypes<'a> {
 }
 
 impl HostTypes<'_> {
+    /// The component types read so far (the copies are added to the same builder).
+    fn types(&mut self) -> &ComponentTypes {
+        crate::front::component_types(self.builder)
+    }
+
     fn func(&mut self, ty: TypeFuncIndex) -> Result<TypeFuncIndex> {
-        let mut func = self.types[ty].clone();
+        let mut func = self.types()[ty].clone();
         func.params = self.tuple(func.params)?;
         func.results = self.tuple(func.results)?;
         Ok(self.builder.add_func_type(func))
     }
 
     fn tuple(&mut self, i: TypeTupleIndex) -> Result<TypeTupleIndex> {
-        let mut tuple = self.types[i].clone();
+        let mut tuple = self.types()[i].clone();
         for ty in tuple.types.iter_mut() {
             *ty = self.ty(ty)?;
         }
@@ -649,7 +673,7 @@ impl HostTypes<'_> {
             InterfaceType::Own(t) => InterfaceType::Own(self.table(t, false)?),
             InterfaceType::Borrow(t) => InterfaceType::Borrow(self.table(t, true)?),
             InterfaceType::Record(i) => {
-                let mut record = self.types[i].clone();
+                let mut record = self.types()[i].clone();
                 for field in record.fields.iter_mut() {
                     field.ty = self.ty(&field.ty)?;
                 }
@@ -657,19 +681,19 @@ impl HostTypes<'_> {
             }
             InterfaceType::Tuple(i) => InterfaceType::Tuple(self.tuple(i)?),
             InterfaceType::Variant(i) => {
-                let mut variant = self.types[i].clone();
+                let mut variant = self.types()[i].clone();
                 for case in variant.cases.values_mut().flatten() {
                     *case = self.ty(case)?;
                 }
                 InterfaceType::Variant(self.builder.add_variant_type(variant))
             }
             InterfaceType::Option(i) => {
-                let mut option = self.types[i].clone();
+                let mut option = self.types()[i].clone();
                 option.ty = self.ty(&option.ty)?;
                 InterfaceType::Option(self.builder.add_option_type(option))
             }
             InterfaceType::Result(i) => {
-                let mut result = self.types[i].clone();
+                let mut result = self.types()[i].clone();
                 if let Some(ok) = &mut result.ok {
                     *ok = self.ty(ok)?;
                 }
@@ -679,12 +703,12 @@ impl HostTypes<'_> {
                 InterfaceType::Result(self.builder.add_result_type(result))
             }
             InterfaceType::List(i) => {
-                let mut list = self.types[i].clone();
+                let mut list = self.types()[i].clone();
                 list.element = self.ty(&list.element)?;
                 InterfaceType::List(self.builder.add_list_type(list))
             }
             InterfaceType::FixedLengthList(i) => {
-                let mut list = self.types[i].clone();
+                let mut list = self.types()[i].clone();
                 list.element = self.ty(&list.element)?;
                 InterfaceType::FixedLengthList(self.builder.add_fixed_length_list_type(list))
             }
@@ -692,8 +716,8 @@ impl HostTypes<'_> {
         })
     }
 
-    fn table(&self, t: TypeResourceTableIndex, borrow: bool) -> Result<TypeResourceTableIndex> {
-        let TypeResourceTable::Concrete { ty: resource, .. } = self.types[t] else {
+    fn table(&mut self, t: TypeResourceTableIndex, borrow: bool) -> Result<TypeResourceTableIndex> {
+        let TypeResourceTable::Concrete { ty: resource, .. } = self.types()[t] else {
             bail!("internal error: a handle of an abstract resource type at the host boundary");
         };
         let Some(k) = self.host.host_resource(resource) else {
@@ -784,17 +808,20 @@ fn sig(params: &[ValType], results: &[ValType]) -> String {
 /// Adds the module `wat` and instantiates it after every other instance.
 fn instantiate(
     ext: &mut Extension<'_, '_>,
+    graph: &mut multi_instance::InstanceGraph,
     wat: &str,
     args: Vec<CoreDef>,
     instance: RuntimeComponentInstanceIndex,
 ) -> Result<RuntimeInstanceIndex> {
     let bytes = wat::parse_str(wat).context("internal error: a generated module does not parse")?;
-    instantiate_bytes(ext, bytes, args, instance)
+    instantiate_bytes(ext, graph, bytes, args, instance)
 }
 
-/// Adds the module `bytes` and instantiates it after every other instance.
+/// Adds the module `bytes` and instantiates it after every other instance, in the translation
+/// and in `graph`.
 fn instantiate_bytes(
     ext: &mut Extension<'_, '_>,
+    graph: &mut multi_instance::InstanceGraph,
     bytes: Vec<u8>,
     args: Vec<CoreDef>,
     instance: RuntimeComponentInstanceIndex,
@@ -806,9 +833,14 @@ fn instantiate_bytes(
     component
         .initializers
         .push(GlobalInitializer::InstantiateModule(
-            InstantiateModule::Static(module, args.into_boxed_slice()),
+            InstantiateModule::Static(module, args.clone().into_boxed_slice()),
             Some(instance),
         ));
+    let added = graph.add_instance(ext.modules, module, args, Some(instance))?;
+    anyhow::ensure!(
+        added == index,
+        "internal error: the instance graph and the translation disagree on instance indices"
+    );
     Ok(index)
 }
 

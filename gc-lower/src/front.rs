@@ -10,8 +10,9 @@
 //! when it compiles them. gc-lower compiles nothing, so [`translate`] validates every body of
 //! every core module before any later phase reads it: the rewrite and the instance graph may
 //! then rely on every index in a body being in range and every operator being well typed.
-//! [`translate_with`], which translates a component again with added modules, does not
-//! validate the bodies again: it is only called on a component that [`translate`] accepted.
+//! [`translate_and_extend`] does the same and then lets a later phase add modules (the host
+//! adapters of [`crate::exchange`]) while the component types can still grow: the component
+//! is translated once.
 
 use anyhow::{Context as _, Result};
 use wasmtime_environ::EntityIndex;
@@ -66,10 +67,31 @@ pub fn translate<'data>(
     component: &'data [u8],
     scope: &'data ScopeVec<u8>,
 ) -> Result<Front<'data>> {
-    let front = translate_with(component, scope, |_| Ok(()))?;
-    reject_truncated(component)?;
-    validate_bodies(&front.modules)?;
-    Ok(front)
+    translate_and_extend(component, scope, |_| Ok(()))
+}
+
+/// The component-level types of `builder` translated so far: every type the translation refers
+/// to. The core module types are not in it until the types are finished: index `builder`
+/// itself for those.
+pub fn component_types(builder: &mut ComponentTypesBuilder) -> &ComponentTypes {
+    builder.resources_mut_and_types().1
+}
+
+/// Like [`translate`], and then runs `extend`, which may read the translation (every function
+/// body validated) and add modules, instances and trampolines to it while the component types
+/// can still be extended (FACT needs the builder), before the types are finished.
+///
+/// Errors: those of [`translate`], then those of `extend`.
+pub fn translate_and_extend<'data>(
+    component: &'data [u8],
+    scope: &'data ScopeVec<u8>,
+    extend: impl FnOnce(&mut Extension<'_, 'data>) -> Result<()>,
+) -> Result<Front<'data>> {
+    translate_with(component, scope, |ext| {
+        reject_truncated(component)?;
+        validate_bodies(ext.modules)?;
+        extend(ext)
+    })
 }
 
 /// Fails when a nested module or component section of `component` declares a size that runs
@@ -102,7 +124,8 @@ fn reject_truncated(component: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// What [`translate_with`]'s `extend` may change before the component types are finished.
+/// What [`translate_and_extend`]'s `extend` may read and change before the component types are
+/// finished.
 pub struct Extension<'a, 'data> {
     /// The translation, whose initializers, trampolines and options may grow.
     pub translation: &'a mut ComponentTranslation,
@@ -142,10 +165,9 @@ impl<'data> Extension<'_, 'data> {
     }
 }
 
-/// Like [`translate`], but lets `extend` add modules, instances and trampolines to the
-/// translation while the component types can still be extended (FACT needs the builder).
-/// Function bodies are not validated: call it only on a component [`translate`] accepted.
-pub fn translate_with<'data>(
+/// Translates `component` and runs `extend` before the types are finished; function bodies are
+/// not validated here ([`translate_and_extend`] does it first thing in `extend`).
+fn translate_with<'data>(
     component: &'data [u8],
     scope: &'data ScopeVec<u8>,
     extend: impl FnOnce(&mut Extension<'_, 'data>) -> Result<()>,

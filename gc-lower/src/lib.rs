@@ -128,47 +128,43 @@ pub(crate) struct Prepared<'data> {
 }
 
 /// Translates `component`, builds its instance graph and host interface, and plans which
-/// modules to reify (`None`: none, the module-graph form). When the host cannot use the
-/// guest's memory in place, the component is translated again with host adapters
-/// ([`exchange`]).
+/// modules to reify (`None`: none, the module-graph form). Each phase runs once, on the
+/// translation before its types are finished: when the host cannot use the guest's memory in
+/// place ([`exchange::exchange_reason`], decided with the plan the component would have
+/// without adapters), the host adapters are added to that translation ([`exchange`]), the
+/// instance graph and the host interface gain them, and the plan covers the added modules.
 pub(crate) fn prepare<'data>(
     component: &'data [u8],
     scope: &'data wasmtime_environ::ScopeVec<u8>,
     reify: Option<ReifyMode>,
 ) -> anyhow::Result<Prepared<'data>> {
     use anyhow::Context as _;
-    let mut front = front::translate(component, scope)?;
-    let mut graph = instance_graph(&front)?;
-    let mut host = host::host_interface(
-        component,
-        &front.translation,
-        &front.types,
-        front.num_resource_tables,
-        None,
-    )
-    .context("failed to build the host interface")?;
-    let mut reasons = plan(&front, &graph, &host, reify);
-    let exchange = exchange::exchange_reason(&front, &graph, &host, &reified_modules(&reasons));
-    if exchange.is_some() {
-        // Translate again, with host adapters through an exchange memory.
-        let (first_host, first_types) = (host, front.types);
-        let mut adapters = None;
-        front = front::translate_with(component, scope, |ext| {
-            adapters = Some(exchange::add_host_adapters(ext, &first_host, &first_types)?);
-            Ok(())
-        })
-        .context("failed to add host adapters")?;
-        graph = instance_graph(&front)?;
-        host = host::host_interface(
+    let mut prepared = None;
+    let front = front::translate_and_extend(component, scope, |ext| {
+        let mut graph = instance_graph(&ext.translation.component, ext.modules)?;
+        let num_resource_tables = ext.types.num_resource_tables();
+        let mut host = host::host_interface(
             component,
-            &front.translation,
-            &front.types,
-            front.num_resource_tables,
-            adapters.as_ref(),
+            ext.translation,
+            front::component_types(ext.types),
+            num_resource_tables,
         )
         .context("failed to build the host interface")?;
-        reasons = plan(&front, &graph, &host, reify);
-    }
+        let mut reasons = plan(ext.modules, &*ext.types, &graph, &host, reify);
+        let exchange =
+            exchange::exchange_reason(ext.modules, &graph, &host, &reified_modules(&reasons));
+        if exchange.is_some() {
+            let adapters = exchange::add_host_adapters(ext, &host, &mut graph)
+                .context("failed to add host adapters")?;
+            host.adapt(component, adapters)
+                .context("failed to build the host interface")?;
+            reasons = plan(ext.modules, &*ext.types, &graph, &host, reify);
+        }
+        prepared = Some((graph, host, reasons, exchange));
+        Ok(())
+    })?;
+    let (graph, host, reasons, exchange) =
+        prepared.context("internal error: the translation skipped its extension")?;
     Ok(Prepared {
         front,
         graph,
@@ -183,8 +179,14 @@ pub(crate) fn prepare<'data>(
 ///
 /// Errors: [`Unsupported`] when it has more than [`front::MAX_CORE_INSTANCES`] core instances
 /// (the count before translation does not see every way to instantiate a component).
-fn instance_graph(front: &front::Front<'_>) -> anyhow::Result<multi_instance::InstanceGraph> {
-    let graph = multi_instance::InstanceGraph::build(&front.translation.component, &front.modules)
+fn instance_graph(
+    component: &wasmtime_environ::component::Component,
+    modules: &wasmtime_environ::PrimaryMap<
+        wasmtime_environ::StaticModuleIndex,
+        wasmtime_environ::ModuleTranslation<'_>,
+    >,
+) -> anyhow::Result<multi_instance::InstanceGraph> {
+    let graph = multi_instance::InstanceGraph::build(component, modules)
         .map_err(|e| error::not_yet(format!("{e:#}")))?;
     let count = graph.instances.len() as u64;
     if count > front::MAX_CORE_INSTANCES {
@@ -199,7 +201,11 @@ fn instance_graph(front: &front::Front<'_>) -> anyhow::Result<multi_instance::In
 /// Which modules to reify, and why: [`assemble::plan_reified`] with the instance of the memory the
 /// host reads and writes kept native.
 fn plan(
-    front: &front::Front<'_>,
+    modules: &wasmtime_environ::PrimaryMap<
+        wasmtime_environ::StaticModuleIndex,
+        wasmtime_environ::ModuleTranslation<'_>,
+    >,
+    types: &wasmtime_environ::component::ComponentTypesBuilder,
     graph: &multi_instance::InstanceGraph,
     host: &host::HostInterface,
     reify: Option<ReifyMode>,
@@ -217,7 +223,7 @@ fn plan(
             wasmtime_environ::component::CoreDef::Export(export) => Some(export.instance),
             _ => None,
         });
-    assemble::plan_reified(front, graph, reify == ReifyMode::All, exchange)
+    assemble::plan_reified(modules, types, graph, reify == ReifyMode::All, exchange)
 }
 
 /// Whether each module is reified, from [`plan`]'s reasons.

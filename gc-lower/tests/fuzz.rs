@@ -224,7 +224,6 @@ fn validity(origin: &str, bytes: &[u8]) -> Validity {
             &front.translation,
             &front.types,
             front.num_resource_tables,
-            None,
         )
     });
     if host.is_ok() && !valid {

@@ -100,20 +100,7 @@ impl InstanceGraph {
             };
             match inst {
                 InstantiateModule::Static(module, args) => {
-                    let expected = modules[*module].module.imports().len();
-                    if args.len() != expected {
-                        bail!(
-                            "instantiation of module {} has {} arguments for {expected} imports",
-                            module.as_u32(),
-                            args.len()
-                        );
-                    }
-                    let index = graph.instances.push(CoreInstance {
-                        module: *module,
-                        args: args.to_vec(),
-                        component_instance: *component_instance,
-                    });
-                    graph.instances_of[*module].push(index);
+                    graph.add_instance(modules, *module, args.to_vec(), *component_instance)?;
                 }
                 InstantiateModule::Import(..) => {
                     bail!("instantiating a core module imported by the root component")
@@ -121,6 +108,35 @@ impl InstanceGraph {
             }
         }
         Ok(graph)
+    }
+
+    /// Adds the next instance: `module` instantiated with `args` (one per import, in import
+    /// order) in `component_instance`, as an `InstantiateModule` initializer appended to the
+    /// component does. Returns its index, which is the next runtime instance index.
+    ///
+    /// Errors when `args` does not have one entry per import of `module`.
+    pub fn add_instance(
+        &mut self,
+        modules: &PrimaryMap<StaticModuleIndex, ModuleTranslation<'_>>,
+        module: StaticModuleIndex,
+        args: Vec<CoreDef>,
+        component_instance: Option<RuntimeComponentInstanceIndex>,
+    ) -> Result<RuntimeInstanceIndex> {
+        let expected = modules[module].module.imports().len();
+        if args.len() != expected {
+            bail!(
+                "instantiation of module {} has {} arguments for {expected} imports",
+                module.as_u32(),
+                args.len()
+            );
+        }
+        let index = self.instances.push(CoreInstance {
+            module,
+            args,
+            component_instance,
+        });
+        self.instances_of[module].push(index);
+        Ok(index)
     }
 
     /// How many times `module` is instantiated.

@@ -370,10 +370,11 @@ impl HostExport {
 }
 
 /// Computes the host interface of the component `component` (binary), translated into
-/// `translation` and `types` by wasmtime-environ's `component::Translator`.
+/// `translation` and `types` by wasmtime-environ's `component::Translator` (the types may be
+/// the builder's, not yet finished: the core module types are not read).
 ///
-/// `adapters` is what [`crate::exchange::add_host_adapters`] added to `translation`, if it ran:
-/// then the adapted functions go through the exchange memory.
+/// When the host functions go through an exchange memory, [`crate::exchange::add_host_adapters`]
+/// extends the translation and [`HostInterface::adapt`] adds what it added.
 ///
 /// Errors: [`crate::error::not_yet`] for everything this stage does not support (see the
 /// module docs), e.g. `not supported yet: resources at the host boundary`.
@@ -382,53 +383,70 @@ pub fn host_interface(
     translation: &ComponentTranslation,
     types: &ComponentTypes,
     num_resource_tables: usize,
-    adapters: Option<&ExchangePlan>,
 ) -> anyhow::Result<HostInterface> {
     let mut memory_users = Vec::new();
     let mut found = Vec::new();
-    let mut imports = imports(translation, types, &mut memory_users, &mut found, adapters)
+    let imports = imports(translation, types, &mut memory_users, &mut found)
         .context("failed to compute the host imports")?;
-    let mut exports = exports(translation, types, &mut memory_users, &mut found)
+    let exports = exports(translation, types, &mut memory_users, &mut found)
         .context("failed to compute the host exports")?;
     let (resources, resource_imports) =
         host_resources(&translation.component, types, num_resource_tables, found)?;
-    let mut adapted_lowerings = HashMap::new();
-    let mut host_transfers = Vec::new();
-    if let Some(plan) = adapters {
-        for &(i, lowering) in &plan.host_lowerings {
-            imports[i].lowerings.push(lowering);
-            imports[i].adapted = true;
-        }
-        for (&k, (func, post_return)) in &plan.exports {
-            exports[k].func = func.clone();
-            exports[k].post_return = Some(post_return.clone());
-            exports[k].adapted = true;
-        }
-        adapted_lowerings = plan.lowerings.clone();
-        host_transfers = plan.host_transfers.clone();
-        memory_users = vec![MemoryUser {
-            name: "the exchange memory".into(),
-            memory: plan.memory.clone(),
-            realloc: Some(plan.realloc.clone()),
-            encoding: HOST_ENCODING,
-        }];
-    }
-    // With different encodings the host functions are adapted (`crate::exchange`).
-    let encoding = memory_users
-        .first()
-        .map_or(StringEncoding::Utf8, |user| user.encoding);
-    let component_type = component_type(component, encoding)?;
+    let component_type = component_type(component, encoding_of(&memory_users))?;
     Ok(HostInterface {
         imports,
         exports,
         component_type,
         memory_users,
-        adapted_lowerings,
-        host_transfers,
-        exchange: adapters.map(|plan| plan.exchange),
+        adapted_lowerings: HashMap::new(),
+        host_transfers: Vec::new(),
+        exchange: None,
         resources,
         resource_imports,
     })
+}
+
+/// The string encoding of the host's memory users: that of the first (with different
+/// encodings the host functions are adapted, see [`crate::exchange`]), UTF-8 when there is none.
+fn encoding_of(memory_users: &[MemoryUser]) -> StringEncoding {
+    memory_users
+        .first()
+        .map_or(StringEncoding::Utf8, |user| user.encoding)
+}
+
+impl HostInterface {
+    /// Routes the adapted host functions through the host adapters that
+    /// [`crate::exchange::add_host_adapters`] added (`plan`): the adapted imports gain the
+    /// host side's lowering, the adapted exports become the entry module's functions, and the
+    /// one memory user is the exchange memory. `component` (binary) is the input, whose WIT
+    /// world is encoded again when the string encoding changes.
+    ///
+    /// Errors: those of [`host_interface`]'s `component-type` section.
+    pub fn adapt(&mut self, component: &[u8], plan: ExchangePlan) -> anyhow::Result<()> {
+        for &(i, lowering) in &plan.host_lowerings {
+            self.imports[i].lowerings.push(lowering);
+            self.imports[i].adapted = true;
+        }
+        for (&k, (func, post_return)) in &plan.exports {
+            self.exports[k].func = func.clone();
+            self.exports[k].post_return = Some(post_return.clone());
+            self.exports[k].adapted = true;
+        }
+        let encoding = encoding_of(&self.memory_users);
+        self.memory_users = vec![MemoryUser {
+            name: "the exchange memory".into(),
+            memory: plan.memory,
+            realloc: Some(plan.realloc),
+            encoding: HOST_ENCODING,
+        }];
+        if encoding != HOST_ENCODING {
+            self.component_type = component_type(component, HOST_ENCODING)?;
+        }
+        self.adapted_lowerings = plan.lowerings;
+        self.host_transfers = plan.host_transfers;
+        self.exchange = Some(plan.exchange);
+        Ok(())
+    }
 }
 
 /// The resource types found in imported and exported interfaces and imported at the root, as
@@ -495,7 +513,6 @@ fn imports(
     types: &ComponentTypes,
     memory_users: &mut Vec<MemoryUser>,
     found: &mut Vec<(String, String, TypeResourceTableIndex)>,
-    adapters: Option<&ExchangePlan>,
 ) -> anyhow::Result<Vec<HostImport>> {
     let component = &translation.component;
     let mut imports = Vec::new();
@@ -544,14 +561,9 @@ fn imports(
         }
     }
 
-    // The host side's lowerings of host adapters are not the component's.
-    let host_side = |t: TrampolineIndex| {
-        adapters.is_some_and(|plan| plan.host_lowerings.iter().any(|(_, l)| l.trampoline == t))
-    };
     let trampolines: HashMap<LoweredIndex, (TrampolineIndex, OptionsIndex)> = translation
         .trampolines
         .iter()
-        .filter(|(trampoline, _)| !host_side(*trampoline))
         .filter_map(|(trampoline, t)| match t {
             Trampoline::LowerImport { index, options, .. } => {
                 Some((*index, (trampoline, *options)))
@@ -587,7 +599,7 @@ fn imports(
             return Err(not_yet("async lowers at the host boundary"));
         }
         let import = &imports[position];
-        if import.uses_memory && adapters.is_none() {
+        if import.uses_memory {
             let user = memory_user(translation, &import.name, options)?;
             memory_users.push(user);
         }
@@ -862,7 +874,7 @@ mod tests {
     ) -> anyhow::Result<(HostInterface, ComponentTranslation, ComponentTypes)> {
         let bytes = wat::parse_str(wat).expect("test component parses");
         let (translation, types) = translate_for_tests(&bytes);
-        let host = host_interface(&bytes, &translation, &types, 0, None)?;
+        let host = host_interface(&bytes, &translation, &types, 0)?;
         Ok((host, translation, types))
     }
 
@@ -978,7 +990,7 @@ mod tests {
     fn round_trip(wat: &str) -> HostInterface {
         let bytes = wat::parse_str(wat).expect("test component parses");
         let (translation, types) = translate_for_tests(&bytes);
-        let host = host_interface(&bytes, &translation, &types, 0, None).expect("host interface");
+        let host = host_interface(&bytes, &translation, &types, 0).expect("host interface");
         let core_ty = |options: OptionsIndex| {
             let ty = types[translation.component.options[options].core_type].unwrap_func();
             let conv = |t: &wasmtime_environ::WasmValType| match t {
