@@ -71,8 +71,8 @@ pub mod helpers;
 pub mod layout;
 
 pub use helpers::{
-    Helper, HelperFunc, LoadKind, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS, PAGE_SIZE, StoreKind,
-    TableKind, all_helpers, helper,
+    GROWTH_HEADROOM_LIMIT, Helper, HelperFunc, LoadKind, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS,
+    PAGE_SIZE, StoreKind, TableKind, all_helpers, helper,
 };
 pub use layout::{
     BOX_CLOSURE, BOX_EXTERN, BOX_F32, BOX_F64, BOX_I32, BOX_I64, BYTES, CLOSURE, EXTERN_TABLEBOX,
