@@ -24,8 +24,21 @@ use benches::{Kernel, MemoryAccess, Prepared, ReifyMode, Sig, WORKLOADS};
 use serde_json::{Value, json};
 
 fn main() -> Result<()> {
-    let dir = std::env::args()
-        .nth(1)
+    let arg = std::env::args().nth(1);
+    match arg.as_deref() {
+        Some("-h" | "--help") => {
+            println!(
+                "usage: prepare-v8 [DIR]\n\nWrites the inputs of benches/v8/run.mjs into DIR \
+                 (default benches/v8/out)."
+            );
+            return Ok(());
+        }
+        Some(option) if option.starts_with('-') => {
+            anyhow::bail!("unknown option `{option}` (usage: prepare-v8 [DIR])")
+        }
+        _ => {}
+    }
+    let dir = arg
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("benches/v8/out"));
     std::fs::create_dir_all(&dir)
