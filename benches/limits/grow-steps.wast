@@ -1,7 +1,7 @@
-;; Grows the memory of a module instantiated twice in steps of 1 024 pages towards 3 GiB and
-;; writes a word at both ends: natively every step succeeds; `gc-lower wast grow-steps.wast`
-;; reports the first step at which the lowered module traps (README.md, "How far a reified
-;; memory grows"). A measurement, not part of the test suite.
+;; Grows the memory of a module instantiated twice in steps of 1 024 pages towards 3 GiB,
+;; then writes a word at both ends and reads them back. Natively every step succeeds;
+;; `gc-lower wast grow-steps.wast` reports the first step at which the lowered module traps
+;; (README.md, "How far a reified memory grows"). A measurement, not part of the test suite.
 (component definition $C
   (core module $M
     (memory 1)

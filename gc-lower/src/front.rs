@@ -71,8 +71,9 @@ pub fn translate<'data>(
 }
 
 /// The component-level types of `builder` translated so far: every type the translation refers
-/// to. The core module types are not in it until the types are finished: index `builder`
-/// itself for those.
+/// to. Until the types are finished, the top-level component type is missing and the core
+/// module types are not in it (indexing one through it panics): index `builder` itself for
+/// those.
 pub fn component_types(builder: &mut ComponentTypesBuilder) -> &ComponentTypes {
     builder.resources_mut_and_types().1
 }

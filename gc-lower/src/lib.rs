@@ -128,11 +128,12 @@ pub(crate) struct Prepared<'data> {
 }
 
 /// Translates `component`, builds its instance graph and host interface, and plans which
-/// modules to reify (`None`: none, the module-graph form). Each phase runs once, on the
-/// translation before its types are finished: when the host cannot use the guest's memory in
-/// place ([`exchange::exchange_reason`], decided with the plan the component would have
-/// without adapters), the host adapters are added to that translation ([`exchange`]), the
-/// instance graph and the host interface gain them, and the plan covers the added modules.
+/// modules to reify (`None`: none, the module-graph form). The component is translated once,
+/// and all of this runs on that translation before its types are finished: when the host
+/// cannot use the guest's memory in place ([`exchange::exchange_reason`], decided with the plan
+/// the component would have without adapters), the host adapters are added to that
+/// translation ([`exchange`]), the instance graph and the host interface gain them, and the
+/// plan is recomputed over the module list that includes them.
 pub(crate) fn prepare<'data>(
     component: &'data [u8],
     scope: &'data wasmtime_environ::ScopeVec<u8>,
@@ -156,6 +157,13 @@ pub(crate) fn prepare<'data>(
         if exchange.is_some() {
             let adapters = exchange::add_host_adapters(ext, &host, &mut graph)
                 .context("failed to add host adapters")?;
+            check_instance_count(&graph)?;
+            // The host's resource tables are numbered after the component's
+            // (`HostResource::host_table`): the adapters must add none.
+            anyhow::ensure!(
+                ext.types.num_resource_tables() == num_resource_tables,
+                "internal error: the host adapters added resource tables"
+            );
             host.adapt(component, adapters)
                 .context("failed to build the host interface")?;
             reasons = plan(ext.modules, &*ext.types, &graph, &host, reify);
@@ -188,6 +196,13 @@ fn instance_graph(
 ) -> anyhow::Result<multi_instance::InstanceGraph> {
     let graph = multi_instance::InstanceGraph::build(component, modules)
         .map_err(|e| error::not_yet(format!("{e:#}")))?;
+    check_instance_count(&graph)?;
+    Ok(graph)
+}
+
+/// Fails with [`Unsupported`] when `graph` has more than [`front::MAX_CORE_INSTANCES`] core
+/// instances, the host adapters' included.
+fn check_instance_count(graph: &multi_instance::InstanceGraph) -> anyhow::Result<()> {
     let count = graph.instances.len() as u64;
     if count > front::MAX_CORE_INSTANCES {
         return Err(error::unsupported(format!(
@@ -195,7 +210,7 @@ fn instance_graph(
             front::MAX_CORE_INSTANCES
         )));
     }
-    Ok(graph)
+    Ok(())
 }
 
 /// Which modules to reify, and why: [`assemble::plan_reified`] with the instance of the memory the

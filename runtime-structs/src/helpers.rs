@@ -43,11 +43,12 @@ use crate::layout::{
 /// of one GC array (`u32::MAX` elements).
 pub const MAX_MEMORY_BYTES: u64 = u32::MAX as u64;
 
-/// The most bytes that `memory.grow` allocates ahead of need: while the new size fits in it,
-/// the byte array's geometric growth stops there (16 383 pages). V8 allocates no `i8` array of
-/// 1 GiB or more (its largest is 2^30 - 25 bytes) and JavaScriptCore none above 1 GiB, so a
-/// doubling past this would trap on them where the size asked for still fits.
-pub const GROWTH_HEADROOM_LIMIT: u64 = 16_383 * PAGE_SIZE as u64;
+/// The length, in bytes, past which `memory.grow` does not double the byte array while the size
+/// asked for fits within it (16 383 pages): needing 8 193 pages allocates 16 383, not 16 386.
+/// V8 allocates no `i8` array of 1 GiB or more (its largest is 2^30 - 25 bytes) and
+/// JavaScriptCore none above 1 GiB, so a doubling past this would trap on them where the size
+/// asked for still fits.
+pub const GEOMETRIC_GROWTH_CAP: u64 = 16_383 * PAGE_SIZE as u64;
 
 /// The largest size, in elements, that `table.grow` lets a reified table reach.
 pub const MAX_TABLE_ELEMENTS: u32 = 10_000_000;
@@ -318,7 +319,7 @@ pub enum Helper {
     /// `(delta i32, mem M) -> i32`: grows by `delta` pages; returns the old size in pages, or -1
     /// (memory unchanged) when `old + delta` exceeds the maximum or [`MAX_MEMORY_BYTES`]. The byte
     /// array grows geometrically (to `max(needed, min(2 * old_len, max_pages * 65536))` bytes,
-    /// and no further than [`GROWTH_HEADROOM_LIMIT`] while `needed` is within it).
+    /// and no further than [`GEOMETRIC_GROWTH_CAP`] while `needed` is within it).
     MemoryGrow,
     /// `(d i32, val i32, n i32, mem M)`: `memory.fill`; traps when `d + n` exceeds the size in
     /// bytes.
@@ -1009,7 +1010,7 @@ fn memory_grow(b: &mut Body) {
         .i64_lt_u()
         .if_(BlockType::Empty);
     // new_len = 2 * old_len, capped at max_pages * 65536, at MAX_MEMORY_BYTES and (while needed
-    // is within it) at GROWTH_HEADROOM_LIMIT, at least needed.
+    // is within it) at GEOMETRIC_GROWTH_CAP, at least needed.
     b.ins()
         .local_get(old_bytes)
         .array_len()
@@ -1026,13 +1027,13 @@ fn memory_grow(b: &mut Body) {
     min_u64(b, new_len, cap);
     b.ins().i64_const(MAX_MEMORY_BYTES as i64).local_set(cap);
     min_u64(b, new_len, cap);
-    // No headroom past GROWTH_HEADROOM_LIMIT while the size asked for is within it.
+    // No headroom past GEOMETRIC_GROWTH_CAP while the size asked for is within it.
     b.ins()
         .local_get(needed)
-        .i64_const(GROWTH_HEADROOM_LIMIT as i64)
+        .i64_const(GEOMETRIC_GROWTH_CAP as i64)
         .i64_le_u()
         .if_(BlockType::Empty)
-        .i64_const(GROWTH_HEADROOM_LIMIT as i64)
+        .i64_const(GEOMETRIC_GROWTH_CAP as i64)
         .local_set(cap)
         .end();
     min_u64(b, new_len, cap);

@@ -12,8 +12,9 @@
 //!   Instances that import a memory hold the same box, so when `memory.grow` swaps in a longer
 //!   array, every one of them sees it. The logical size lives in `$pages`, separate from the
 //!   array's length, so the array can grow *geometrically* (new length = `max(needed, min(2 *
-//!   old_len, max_pages * 65536))` bytes, copied with `array.copy`): growing a memory page by page
-//!   would otherwise be quadratic.
+//!   old_len, max_pages * 65536, MAX_MEMORY_BYTES))` bytes, and at most `GEOMETRIC_GROWTH_CAP`
+//!   while `needed` is within it; copied with `array.copy`): growing a memory page by page would
+//!   otherwise be quadratic.
 //! - **A table is a box around an array of closures**, `$tablebox = (struct (field $elems (mut
 //!   (ref $funcs))) (field $max i32))`, `$funcs = (array (mut (ref null $closure)))`. A closure
 //!   `(struct (field $func i32) (field $ctx anyref))` pairs a function (its slot in the output's
@@ -71,7 +72,7 @@ pub mod helpers;
 pub mod layout;
 
 pub use helpers::{
-    GROWTH_HEADROOM_LIMIT, Helper, HelperFunc, LoadKind, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS,
+    GEOMETRIC_GROWTH_CAP, Helper, HelperFunc, LoadKind, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS,
     PAGE_SIZE, StoreKind, TableKind, all_helpers, helper,
 };
 pub use layout::{

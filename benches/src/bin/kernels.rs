@@ -24,18 +24,17 @@ fn main() -> Result<()> {
     let mut runs = 7usize;
     let mut only = None;
     let mut args = std::env::args().skip(1).peekable();
-    match args.peek().map(String::as_str) {
-        Some("--sizes") => return sizes(),
-        Some("-h" | "--help") => {
-            println!(
-                "usage: kernels [--runs N] [--only WORKLOAD]\n       kernels --sizes\n\n\
+    if std::env::args().any(|a| a == "-h" || a == "--help") {
+        println!(
+            "usage: kernels [--runs N] [--only WORKLOAD]\n       kernels --sizes\n\n\
                  Times every kernel of the workloads on wasmtime in each form, interleaved, best \
                  of N runs (default 7), and prints a Markdown table; `--sizes` prints each \
                  input's output size with each emitter instead."
-            );
-            return Ok(());
-        }
-        _ => {}
+        );
+        return Ok(());
+    }
+    if args.peek().map(String::as_str) == Some("--sizes") {
+        return sizes();
     }
     while let Some(flag) = args.next() {
         let value = args
