@@ -106,7 +106,7 @@ impl Lowerer<'_, '_> {
     /// (its locals or labels, sorted by index), under its output function index.
     fn per_function(
         &self,
-        names: impl Fn(&OutFunction) -> &Vec<(u32, String)>,
+        names: impl Fn(&OutFunction) -> &[(u32, String)],
     ) -> we::IndirectNameMap {
         let mut out = we::IndirectNameMap::new();
         for (i, f) in self.out.funcs.iter().enumerate() {

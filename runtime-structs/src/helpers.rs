@@ -44,10 +44,10 @@ use crate::layout::{
 pub const MAX_MEMORY_BYTES: u64 = u32::MAX as u64;
 
 /// The length, in bytes, past which `memory.grow` does not double the byte array while the size
-/// asked for fits within it (16 383 pages): needing 8 193 pages allocates 16 383, not 16 386.
-/// V8 allocates no `i8` array of 1 GiB or more (its largest is 2^30 - 25 bytes) and
-/// JavaScriptCore none above 1 GiB, so a doubling past this would trap on them where the size
-/// asked for still fits.
+/// asked for fits within it (16 383 pages): growing an array of 8 192 pages to 8 193 allocates
+/// 16 383 pages, not 16 384. V8 allocates no `i8` array of 1 GiB or more (its largest is
+/// 2^30 - 25 bytes) and JavaScriptCore none above 1 GiB, so a doubling past this would trap on
+/// them where the size asked for still fits.
 pub const GEOMETRIC_GROWTH_CAP: u64 = 16_383 * PAGE_SIZE as u64;
 
 /// The largest size, in elements, that `table.grow` lets a reified table reach.
