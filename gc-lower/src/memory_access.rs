@@ -1,30 +1,39 @@
 //! Loads and stores on reified memories: how the rewriter emits them.
 //!
 //! A reified memory is a box around a byte array (`runtime_structs::MEMBOX`); its logical size
-//! is the box's page count, which may be less than the array's length (the array grows
-//! geometrically). Two emitters exist, chosen by [`MemoryAccess`]:
+//! is the box's page count. The array holds the memory's bytes up to the highest address
+//! accessed so far (the rest is zero) and may be shorter or longer than the logical size; the
+//! box's *bound* is the smaller of the two, the end of what an access may read and write in
+//! the array directly. Two emitters exist, chosen by [`MemoryAccess`]:
 //!
 //! - [`MemoryAccess::Inline`] (the default) emits inline the loads and stores whose innermost
 //!   loop makes no call (and grows no memory), directly or in a loop inside it: the loops where
 //!   memory accesses are the work. For each memory such an access touches, the function keeps
-//!   the byte array and the logical size in bytes (an `i64`) in locals, and emits the bounds
-//!   check and the byte accesses inline:
+//!   the byte array and the bound in bytes (an `i64`) in locals, and emits the bounds check and
+//!   the byte accesses inline. An access past the bound calls `gc-lower:memory.touch`, which
+//!   traps when the access is out of bounds and otherwise extends the array to hold it:
 //!
 //!   ```wat
 //!   ;; (i32.load offset=4 (local.get $p)) becomes
 //!   (local.set $ea (i64.add (i64.extend_i32_u (local.get $p)) (i64.const 4)))
-//!   (if (i64.gt_u (i64.add (local.get $ea) (i64.const 4)) (local.get $size))
-//!     (then unreachable))
+//!   (if (i64.gt_u (i64.add (local.get $ea) (i64.const 4)) (local.get $bound))
+//!     (then
+//!       (call $gc-lower:memory.touch (i64.add (local.get $ea) (i64.const 4)) (local.get $box))
+//!       (local.set $bound) (local.set $bytes)))
 //!   (i32.or (array.get_u $bytes (local.get $bytes) (i32.wrap_i64 (local.get $ea))) ...)
 //!   ```
 //!
 //!   The address is computed in `i64`, so `addr + offset` never wraps; the whole access is
 //!   checked before any byte is written, so a partly out-of-bounds store writes nothing. The
 //!   locals are loaded from the memory's box (itself loaded from the vmctx once, at function
-//!   entry: an instance's box never changes) at entry and reloaded after everything that may
-//!   replace the array or change the size: calls (direct, indirect, through a closure),
-//!   `memory.grow`, and the targets of exception handlers (a callee that grew the memory may
-//!   have thrown), unless no inline access can follow.
+//!   entry: an instance's box never changes) right before each outermost loop that holds an
+//!   inline access, and inside such a loop reloaded after everything that may replace the
+//!   array or change the size: calls (direct, indirect, through a closure), `memory.grow`, the
+//!   helpers that access a reified memory (they may extend its array), and the targets of
+//!   exception handlers (a callee that grew the memory may have thrown). Outside those loops
+//!   the locals are dead, so nothing there reloads them: an inline access runs only inside
+//!   such a loop, which was entered through a reload, and everything since then that may have
+//!   replaced the array was followed by one.
 //!
 //!   Every other access calls the helpers below, with the box from the function's local:
 //!   outside loops an access runs at most once per call of the function, and in a loop that
@@ -46,6 +55,7 @@ use wasm_encoder as we;
 use wasmtime_environ::wasmparser as wp;
 
 use crate::code::{Scratch, Sink, load_kind, store_kind};
+use crate::layout::OutFunc;
 
 /// How loads and stores on reified memories are emitted; also whether `call_indirect` reads
 /// the table's element inline ([`MemoryAccess::Inline`]) or through a helper.
@@ -79,8 +89,8 @@ struct Cached {
     membox: u32,
     /// Local `(ref $bytes)`: the byte array.
     bytes: u32,
-    /// Local `i64`: the logical size in bytes.
-    size: u32,
+    /// Local `i64`: the box's bound (`runtime_structs::field::MEMBOX_BOUND`), in bytes.
+    bound: u32,
 }
 
 /// The inline emitter's state for one function: the cached memories and scratch locals.
@@ -90,10 +100,12 @@ pub struct InlineMemories {
     cached: Vec<Option<Cached>>,
     /// Operator positions after which the cache is reloaded (exception handler targets).
     reload_after: HashSet<usize>,
-    /// The position of the last load or store of a cached memory.
-    last_access: usize,
-    /// By operator position: whether the operator is inside a loop.
-    in_loop: Vec<bool>,
+    /// Operator positions before which the cache is loaded: the outermost loops holding an
+    /// inline access.
+    reload_before: HashSet<usize>,
+    /// By operator position: whether the point right after the operator lies inside a loop
+    /// that holds an inline access (where the cache is live).
+    live_after: Vec<bool>,
     /// The positions of the loads and stores emitted inline.
     inline_at: HashSet<usize>,
     /// The position of the operator being rewritten.
@@ -106,6 +118,8 @@ pub struct InlineMemories {
     v32: u32,
     /// `i64`: the value being stored.
     v64: u32,
+    /// `gc-lower:memory.touch`, the slow path of an access past the bound.
+    touch: OutFunc,
 }
 
 /// What a pre-scan of a function body found: which loads and stores are emitted inline, and
@@ -118,10 +132,12 @@ pub struct BodyScan {
     /// `end` of a block (or the `loop` instruction of a loop) that a `try_table` catch clause
     /// targets, and legacy `catch`/`catch_all`.
     pub reload_after: HashSet<usize>,
-    /// By memory index: the position of its last load or store emitted inline.
-    pub last_access: std::collections::HashMap<u32, usize>,
-    /// By operator position: whether the operator is inside a loop.
-    pub in_loop: Vec<bool>,
+    /// The positions of the `loop` instructions of the outermost loops that hold a load or
+    /// store emitted inline (directly or in a loop inside them).
+    pub reload_before: HashSet<usize>,
+    /// By operator position: whether the point right after the operator lies inside a loop
+    /// that holds a load or store emitted inline (directly or in a loop inside it).
+    pub live_after: Vec<bool>,
     /// The positions of the loads and stores emitted inline: those whose innermost loop makes
     /// no call and grows no memory, directly or in a loop inside it.
     pub inline_at: HashSet<usize>,
@@ -132,15 +148,19 @@ pub struct BodyScan {
 /// calls.
 pub fn scan_body(body: &wp::FunctionBody<'_>, all_loops: bool) -> anyhow::Result<BodyScan> {
     use wp::Operator as O;
-    let mut in_loop = Vec::new();
     let mut reload_after = HashSet::new();
     // Per open block: (position of its opening operator, is a loop, targeted by a catch).
     let mut frames: Vec<(usize, bool, bool)> = vec![(usize::MAX, false, false)];
-    // Per loop met so far: whether it (or a loop inside it) calls or grows memory; the open
-    // loops, innermost last; the loads and stores in loops: (position, memory, loop).
+    // Per loop met so far: whether it (or a loop inside it) calls or grows memory, the loop
+    // it is in and its `loop` instruction's position; the open loops, innermost last; the
+    // loads and stores in loops: (position, memory, loop); by operator position, the
+    // outermost loop open right after it.
     let mut loop_calls: Vec<bool> = Vec::new();
+    let mut loop_parent: Vec<Option<usize>> = Vec::new();
+    let mut loop_start: Vec<usize> = Vec::new();
     let mut open_loops: Vec<usize> = Vec::new();
     let mut in_loop_accesses: Vec<(usize, u32, usize)> = Vec::new();
+    let mut outermost_after: Vec<Option<usize>> = Vec::new();
     let mut reader = body.get_operators_reader()?;
     let mut i = 0usize;
     while !reader.eof() {
@@ -151,7 +171,6 @@ pub fn scan_body(body: &wp::FunctionBody<'_>, all_loops: bool) -> anyhow::Result
         if let (Some(memarg), Some(&l)) = (memarg, open_loops.last()) {
             in_loop_accesses.push((i, memarg.memory, l));
         }
-        in_loop.push(!open_loops.is_empty());
         match op {
             O::Call { .. }
             | O::CallIndirect { .. }
@@ -170,6 +189,8 @@ pub fn scan_body(body: &wp::FunctionBody<'_>, all_loops: bool) -> anyhow::Result
             O::Block { .. } | O::If { .. } | O::Try { .. } => frames.push((i, false, false)),
             O::Loop { .. } => {
                 frames.push((i, true, false));
+                loop_parent.push(open_loops.last().copied());
+                loop_start.push(i);
                 open_loops.push(loop_calls.len());
                 loop_calls.push(false);
             }
@@ -210,24 +231,37 @@ pub fn scan_body(body: &wp::FunctionBody<'_>, all_loops: bool) -> anyhow::Result
             },
             _ => {}
         }
+        outermost_after.push(open_loops.first().copied());
         i += 1;
     }
     let mut accessed = HashSet::new();
-    let mut last_access = std::collections::HashMap::new();
     let mut inline_at = HashSet::new();
+    // Whether each loop holds an inline access, directly or in a loop inside it.
+    let mut holds_inline = vec![false; loop_calls.len()];
     for (pos, memory, l) in in_loop_accesses {
         if all_loops || !loop_calls[l] {
             accessed.insert(memory);
             inline_at.insert(pos);
-            let last = last_access.entry(memory).or_insert(pos);
-            *last = (*last).max(pos);
+            let mut l = Some(l);
+            while let Some(k) = l.filter(|&k| !holds_inline[k]) {
+                holds_inline[k] = true;
+                l = loop_parent[k];
+            }
         }
     }
+    let reload_before = (0..loop_calls.len())
+        .filter(|&l| holds_inline[l] && loop_parent[l].is_none())
+        .map(|l| loop_start[l])
+        .collect();
+    let live_after = outermost_after
+        .into_iter()
+        .map(|l| l.is_some_and(|l| holds_inline[l]))
+        .collect();
     Ok(BodyScan {
         accessed,
         reload_after,
-        last_access,
-        in_loop,
+        reload_before,
+        live_after,
         inline_at,
     })
 }
@@ -235,22 +269,22 @@ pub fn scan_body(body: &wp::FunctionBody<'_>, all_loops: bool) -> anyhow::Result
 impl InlineMemories {
     /// The emitter for a function whose memory `i` has its box in local `boxes[i]` when it is
     /// reified and the function loads from or stores to it in a loop (`None` otherwise).
-    /// Allocates the locals in `scratch`.
+    /// Allocates the locals in `scratch`; `touch` gives `gc-lower:memory.touch`, asked for only
+    /// when some memory is cached.
     pub fn new(
         boxes: &[Option<u32>],
         scan: BodyScan,
         scratch: &mut Scratch,
+        touch: impl FnOnce() -> OutFunc,
     ) -> Option<InlineMemories> {
         let mut cached = vec![None; boxes.len()];
         let mut any = false;
-        let mut last_access = 0;
         for (i, b) in boxes.iter().enumerate() {
             if let (Some(membox), true) = (b, scan.accessed.contains(&(i as u32))) {
-                last_access = last_access.max(scan.last_access[&(i as u32)]);
                 cached[i] = Some(Cached {
                     membox: *membox,
                     bytes: scratch.fresh(ref_non_null(BYTES)),
-                    size: scratch.fresh(we::ValType::I64),
+                    bound: scratch.fresh(we::ValType::I64),
                 });
                 any = true;
             }
@@ -261,14 +295,15 @@ impl InlineMemories {
         Some(InlineMemories {
             cached,
             reload_after: scan.reload_after,
-            last_access,
-            in_loop: scan.in_loop,
+            reload_before: scan.reload_before,
+            live_after: scan.live_after,
             inline_at: scan.inline_at,
             pos: 0,
             ea64: scratch.fresh(we::ValType::I64),
             ea: scratch.fresh(we::ValType::I32),
             v32: scratch.fresh(we::ValType::I32),
             v64: scratch.fresh(we::ValType::I64),
+            touch: touch(),
         })
     }
 
@@ -277,9 +312,16 @@ impl InlineMemories {
         matches!(self.cached.get(mem as usize), Some(Some(_))) && self.inline_at.contains(&self.pos)
     }
 
-    /// Whether the cache must be reloaded after the operator at position `i`.
+    /// Whether the cache must be reloaded after the operator at position `i` (an exception
+    /// handler's target), whatever the operator.
     pub fn reload_after(&self, i: usize) -> bool {
         self.reload_after.contains(&i)
+    }
+
+    /// Whether the cache must be loaded before the operator at position `i`: the `loop` of an
+    /// outermost loop that holds an inline access.
+    pub fn reload_before(&self, i: usize) -> bool {
+        self.reload_before.contains(&i)
     }
 
     /// Notes that the operator at position `pos` is being rewritten.
@@ -287,40 +329,42 @@ impl InlineMemories {
         self.pos = pos;
     }
 
-    /// Reloads the cache after the current operator, unless no access can follow it: it is
-    /// in no loop (so only later operators run after it) and no load or store of a cached
-    /// memory comes after it.
+    /// Reloads the cache after the current operator when it lies inside a loop that holds an
+    /// inline access. Elsewhere no inline access can follow before the reload at the next
+    /// such loop's entry.
     pub fn reload_if_live(&self, out: &mut Sink) {
-        if self.pos < self.last_access || self.in_loop.get(self.pos).copied().unwrap_or(true) {
+        if self.live_after.get(self.pos).copied().unwrap_or(true) {
             self.reload(out);
         }
     }
 
-    /// (Re)loads every cached memory's byte array and size from its box.
+    /// (Re)loads every cached memory's byte array and bound from its box.
     pub fn reload(&self, out: &mut Sink) {
-        use we::Instruction as I;
         for c in self.cached.iter().flatten() {
-            let get_box = |out: &mut Sink| out.push(I::LocalGet(c.membox));
-            get_box(out);
-            out.push(I::StructGet {
-                struct_type_index: MEMBOX,
-                field_index: field::MEMBOX_BYTES,
-            });
-            out.push(I::LocalSet(c.bytes));
-            get_box(out);
-            out.push(I::StructGet {
-                struct_type_index: MEMBOX,
-                field_index: field::MEMBOX_PAGES,
-            });
-            out.push(I::I64ExtendI32U);
-            out.push(I::I64Const(16));
-            out.push(I::I64Shl);
-            out.push(I::LocalSet(c.size));
+            Self::reload_one(out, c);
         }
     }
 
-    /// Consumes the i32 address on the stack, traps unless `width` bytes at `addr + offset`
-    /// lie inside memory `c`, and leaves the effective address in `self.ea`.
+    /// (Re)loads the byte array and bound of cached memory `c` from its box.
+    fn reload_one(out: &mut Sink, c: &Cached) {
+        use we::Instruction as I;
+        for (field_index, local) in [
+            (field::MEMBOX_BYTES, c.bytes),
+            (field::MEMBOX_BOUND, c.bound),
+        ] {
+            out.push(I::LocalGet(c.membox));
+            out.push(I::StructGet {
+                struct_type_index: MEMBOX,
+                field_index,
+            });
+            out.push(I::LocalSet(local));
+        }
+    }
+
+    /// Consumes the i32 address on the stack and leaves the effective address in `self.ea`,
+    /// once `width` bytes at `addr + offset` are known to lie in memory `c`'s byte array: past
+    /// the bound, `gc-lower:memory.touch` traps when they lie outside the memory and otherwise
+    /// extends the array (and the cached locals are reloaded).
     fn check(&self, out: &mut Sink, c: Cached, offset: u64, width: u32) {
         use we::Instruction as I;
         out.push(I::I64ExtendI32U);
@@ -331,10 +375,23 @@ impl InlineMemories {
         out.push(I::LocalTee(self.ea64));
         out.push(I::I64Const(i64::from(width)));
         out.push(I::I64Add);
-        out.push(I::LocalGet(c.size));
+        out.push(I::LocalGet(c.bound));
         out.push(I::I64GtU);
         out.push(I::If(we::BlockType::Empty));
-        out.push(I::Unreachable);
+        out.push(I::LocalGet(self.ea64));
+        out.push(I::I64Const(i64::from(width)));
+        out.push(I::I64Add);
+        out.push(I::LocalGet(c.membox));
+        out.push(I::Call(self.touch.0));
+        out.push(I::LocalSet(c.bound));
+        out.push(I::LocalSet(c.bytes));
+        // Another memory index of the function may name the same box (a memory imported
+        // twice), whose array was just replaced too.
+        for other in self.cached.iter().flatten() {
+            if other.membox != c.membox {
+                Self::reload_one(out, other);
+            }
+        }
         out.push(I::End);
         out.push(I::LocalGet(self.ea64));
         out.push(I::I32WrapI64);

@@ -159,7 +159,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let binding = Binding {
             memories: vec![StateTarget::Native(native)],
             types: vec![runtime_structs::BYTES, runtime_structs::MEMBOX],
-            imports: Vec::new(),
+            imports: vec![self.helper(Helper::MemoryTouch)],
             globals: Vec::new(),
         };
         let f = template.export(if native_is_dst {
@@ -239,10 +239,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     _ => None,
                 })
                 .collect();
-            cx.memories = InlineMemories::new(&boxes, scan, &mut cx.scratch);
-            if let Some(mems) = &cx.memories {
-                mems.reload(&mut out);
-            }
+            cx.memories = InlineMemories::new(&boxes, scan, &mut cx.scratch, || {
+                self.helper(Helper::MemoryTouch)
+            });
         }
         // Where the rewrite of each label-opening instruction went, when the input names
         // labels of this function.
@@ -259,6 +258,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let op = reader.read()?;
             if let Some(mems) = &mut cx.memories {
                 mems.at(i);
+                if mems.reload_before(i) {
+                    mems.reload(&mut out);
+                }
             }
             let start = out.0.len();
             self.rewrite_op(&mut cx, &op, &mut out)?;
@@ -385,6 +387,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             cx.push_field(out, v, field);
             let f = self.mixed_memory_copy(native_mem, native_is_dst)?;
             out.push(I::Call(f.0));
+            reload(cx, out);
             return Ok(());
         }
         let mem_field = |i: u32| -> Result<u32> {
@@ -404,6 +407,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             cx.push_field(out, v, mem_field(memarg.memory)?);
             out.push(I::I64Const(memarg.offset as i64));
             out.push(I::Call(self.helper(Helper::Load(kind)).0));
+            reload(cx, out);
             return Ok(());
         }
         if let Some((kind, memarg)) = store_kind(op) {
@@ -414,6 +418,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             cx.push_field(out, v, mem_field(memarg.memory)?);
             out.push(I::I64Const(memarg.offset as i64));
             out.push(I::Call(self.helper(Helper::Store(kind)).0));
+            reload(cx, out);
             return Ok(());
         }
         match *op {
@@ -432,11 +437,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             O::MemoryFill { mem } => {
                 cx.push_field(out, v, mem_field(mem)?);
                 out.push(I::Call(self.helper(Helper::MemoryFill).0));
+                reload(cx, out);
             }
             O::MemoryCopy { dst_mem, src_mem } => {
                 cx.push_field(out, v, mem_field(dst_mem)?);
                 cx.push_field(out, v, mem_field(src_mem)?);
                 out.push(I::Call(self.helper(Helper::MemoryCopy).0));
+                reload(cx, out);
             }
             O::MemoryInit { data_index, mem } => {
                 cx.push_field(out, v, mem_field(mem)?);
@@ -448,6 +455,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     array_type_index: runtime_structs::BYTES,
                     array_data_index: self.layouts[m].data_base + data_index,
                 });
+                reload(cx, out);
             }
             O::DataDrop { data_index } => {
                 cx.push_field(out, v, data_lengths(v)?);
@@ -721,7 +729,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 }
 
-/// Reloads the inline emitter's cached memories after something that may have replaced them.
+/// Reloads the inline emitter's cached memories after something that may have replaced their
+/// arrays or changed their sizes: a call, `memory.grow`, or a helper that accessed a reified
+/// memory (past its bound, it extends the array).
 fn reload(cx: &CodeCx, out: &mut Sink) {
     if let Some(mems) = &cx.memories {
         mems.reload_if_live(out);

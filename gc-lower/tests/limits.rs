@@ -48,6 +48,17 @@ fn assert_wast_passes(file: &Path, reify: &str) {
     );
 }
 
+/// A memory of a module instantiated twice grown to 3 GiB, written and read at both ends, on
+/// wasmtime: the lowered memory's array holds only what was touched, so one array of 3 GiB is
+/// allocated, within wasmtime's 4 GiB GC heap.
+#[test]
+fn a_reified_memory_grows_to_3_gib() {
+    let file = repo_root().join("tests/limits/grow-3gib.wast");
+    for reify in ["auto", "all"] {
+        assert_wast_passes(&file, reify);
+    }
+}
+
 /// The number of data segments of the generated module: one more than Wasm GC's limit on
 /// struct fields, which a field per segment in the vmctx would pass.
 const SEGMENTS: usize = 10_001;

@@ -21,8 +21,14 @@
 //!   new size would exceed [`MAX_MEMORY_BYTES`], and [`Helper::MemoryNew`] traps for such a size;
 //! - `table.grow` returns -1 beyond [`MAX_TABLE_ELEMENTS`] elements, where a core table without
 //!   a maximum may grow further (as far as the host allows);
-//! - an engine that cannot allocate a (large) GC array traps where core `memory.grow` would
-//!   return -1.
+//! - an engine that cannot allocate a (large) GC array traps at the first access that needs it
+//!   ([`Helper::MemoryTouch`]), where core `memory.grow` would have returned -1.
+//!
+//! A memory's byte array holds only the bytes below the highest address accessed so far (its
+//! bound, [`field::MEMBOX_BOUND`]); the rest of the memory is zero.
+//! `memory.grow` only raises the size, and an access past the bound first extends the array
+//! (geometrically), so a memory costs what its program touches, not what it declares, and
+//! instantiating one costs its data segments.
 //!
 //! ```wat
 //! ;; core
@@ -43,9 +49,9 @@ use crate::layout::{
 /// of one GC array (`u32::MAX` elements).
 pub const MAX_MEMORY_BYTES: u64 = u32::MAX as u64;
 
-/// The length, in bytes, past which `memory.grow` does not double the byte array while the size
-/// asked for fits within it (16 383 pages): growing an array of 8 192 pages to 8 193 allocates
-/// 16 383 pages, not 16 384. V8 allocates no `i8` array of 1 GiB or more (its largest is
+/// The length, in bytes, past which an access does not double the byte array while the end it
+/// needs fits within it (16 383 pages): extending an array of 8 192 pages to hold a byte of
+/// page 8 193 allocates 16 383 pages, not 16 384. V8 allocates no `i8` array of 1 GiB or more (its largest is
 /// 2^30 - 25 bytes) and JavaScriptCore none above 1 GiB, so a doubling past this would trap on
 /// them where the size asked for still fits.
 pub const GEOMETRIC_GROWTH_CAP: u64 = 16_383 * PAGE_SIZE as u64;
@@ -317,9 +323,9 @@ pub enum Helper {
     /// `(mem M) -> i32`: the size in pages.
     MemorySize,
     /// `(delta i32, mem M) -> i32`: grows by `delta` pages; returns the old size in pages, or -1
-    /// (memory unchanged) when `old + delta` exceeds the maximum or [`MAX_MEMORY_BYTES`]. The byte
-    /// array grows geometrically (to `max(needed, min(2 * old_len, max_pages * 65536))` bytes,
-    /// and no further than [`GEOMETRIC_GROWTH_CAP`] while `needed` is within it).
+    /// (memory unchanged) when `old + delta` exceeds the maximum or [`MAX_MEMORY_BYTES`]. Only
+    /// the logical size changes: the new pages are zero, beyond the byte array until an access
+    /// reaches them ([`Helper::MemoryTouch`]).
     MemoryGrow,
     /// `(d i32, val i32, n i32, mem M)`: `memory.fill`; traps when `d + n` exceeds the size in
     /// bytes.
@@ -351,8 +357,16 @@ pub enum Helper {
     /// of bounds or the element is null. The caller checks the signature.
     TableGetForCall,
     /// `(pages i32, max_pages i32) -> (ref $membox)`: a new zeroed memory of `pages` pages (for
-    /// the instantiation routine); traps when `pages * 65536` exceeds [`MAX_MEMORY_BYTES`].
+    /// the instantiation routine), with an empty byte array; traps when `pages * 65536` exceeds
+    /// [`MAX_MEMORY_BYTES`].
     MemoryNew,
+    /// `(end i64, mem M) -> ((ref $bytes), i64)`: makes the byte array hold bytes `0 .. end`
+    /// of the memory and returns it with the box's new [`field::MEMBOX_BOUND`]; traps when `end`
+    /// exceeds the size in bytes. The slow path of an inline load or store whose end passes the
+    /// bound. The array grows geometrically: to `max(end rounded up to a page, min(2 * old_len,
+    /// max_pages * 65536, MAX_ARRAY_BYTES))` bytes, and no further than
+    /// [`GEOMETRIC_GROWTH_CAP`] while `end` is within it.
+    MemoryTouch,
     /// `(init C, size i32, max i32) -> (ref $tablebox)`: a new table of `size` elements set to
     /// `init` (for the instantiation routine); `max` as in [`field::TABLEBOX_MAX`].
     TableNew(TableKind),
@@ -379,6 +393,7 @@ impl Helper {
             Helper::TableInit(_) => "table.init",
             Helper::TableGetForCall => "table.get_for_call",
             Helper::MemoryNew => "memory.new",
+            Helper::MemoryTouch => "memory.touch",
             Helper::TableNew(_) => "table.new",
         };
         match self {
@@ -428,6 +443,7 @@ pub fn all_helpers() -> Vec<Helper> {
         Helper::MemoryInitCheck,
         Helper::TableGetForCall,
         Helper::MemoryNew,
+        Helper::MemoryTouch,
     ]);
     for kind in TableKind::ALL {
         helpers.extend([
@@ -477,8 +493,8 @@ pub fn helper(h: Helper) -> HelperFunc {
         }
         Helper::MemoryCopy => {
             let mut b = Body::new(vec![i32, i32, i32, m, m], vec![]);
-            check_memory_range(&mut b, 0, 2, 3);
-            check_memory_range(&mut b, 1, 2, 4);
+            touch_range(&mut b, 0, 2, 3);
+            touch_range(&mut b, 1, 2, 4);
             b.ins()
                 .local_get(3)
                 .struct_get(MEMBOX, field::MEMBOX_BYTES)
@@ -498,7 +514,7 @@ pub fn helper(h: Helper) -> HelperFunc {
             push_range_end(&mut b, 1, 2);
             b.ins().local_get(4).i64_extend_i32_u().i64_gt_u();
             trap_if(&mut b);
-            check_memory_range(&mut b, 0, 2, 3);
+            touch_range(&mut b, 0, 2, 3);
             b.ins()
                 .local_get(3)
                 .struct_get(MEMBOX, field::MEMBOX_BYTES)
@@ -608,13 +624,22 @@ pub fn helper(h: Helper) -> HelperFunc {
                 .i64_gt_u();
             trap_if(&mut b);
             b.ins()
-                .local_get(0)
-                .i32_const(PAGE_SHIFT as i32)
-                .i32_shl()
+                .i32_const(0)
                 .array_new_default(BYTES)
                 .local_get(0)
                 .local_get(1)
+                .i64_const(0)
                 .struct_new(MEMBOX);
+            b
+        }
+        Helper::MemoryTouch => {
+            let mut b = Body::new(vec![i64, m], vec![ref_non_null(BYTES), i64]);
+            touch(&mut b, 0, 1);
+            b.ins()
+                .local_get(1)
+                .struct_get(MEMBOX, field::MEMBOX_BYTES)
+                .local_get(1)
+                .struct_get(MEMBOX, field::MEMBOX_BOUND);
             b
         }
         Helper::TableNew(kind) => {
@@ -674,7 +699,7 @@ fn memory_fill(b: &mut Body) {
     let done = b.local(ValType::I32);
     let chunk = b.local(ValType::I32);
     let rest = b.local(ValType::I32);
-    check_memory_range(b, d, n, mem);
+    touch_range(b, d, n, mem);
     b.ins()
         .local_get(mem)
         .struct_get(MEMBOX, field::MEMBOX_BYTES)
@@ -786,12 +811,115 @@ fn push_memory_bytes(b: &mut Body, mem: u32) {
         .i64_shl();
 }
 
-/// Traps unless the byte range `start .. start + n` lies inside the memory in local `mem`.
-fn check_memory_range(b: &mut Body, start: u32, n: u32, mem: u32) {
+/// Traps unless the byte range `start .. start + n` (i32 locals) lies inside the memory in
+/// local `mem`, and makes its byte array hold the range ([`touch`]).
+fn touch_range(b: &mut Body, start: u32, n: u32, mem: u32) {
+    let end = b.local(ValType::I64);
     push_range_end(b, start, n);
+    b.ins().local_set(end);
+    touch(b, end, mem);
+}
+
+/// The largest byte array a memory gets: 65 535 pages, the largest multiple of a page that one
+/// GC array holds (the logical size never exceeds [`MAX_MEMORY_BYTES`]).
+const MAX_ARRAY_BYTES: i64 = (MAX_MEMORY_BYTES as i64) & !(PAGE_SIZE as i64 - 1);
+
+/// Traps unless the i64 in local `end` is at most the size in bytes of the memory box in local
+/// `mem`, and makes the box's byte array hold bytes `0 .. end` of the memory. Nothing happens
+/// when `end` is within the box's bound; otherwise the array is replaced by a longer copy
+/// ([`Helper::MemoryTouch`] gives the new length) and the bound updated:
+///
+/// ```wat
+/// (if (i64.gt_u (local.get $end) (struct.get $membox $bound (local.get $mem)))
+///   (then
+///     (if (i64.gt_u (local.get $end) (size in bytes)) (then unreachable))
+///     (local.set $new (array.new_default $bytes (new length)))
+///     (array.copy $bytes $bytes (local.get $new) (i32.const 0) (old array) (i32.const 0)
+///       (i32.wrap_i64 (struct.get $membox $bound (local.get $mem))))
+///     (struct.set $membox $bytes (local.get $mem) (local.get $new))
+///     (struct.set $membox $bound (local.get $mem) (min (new length) (size in bytes)))))
+/// ```
+fn touch(b: &mut Body, end: u32, mem: u32) {
+    let size = b.local(ValType::I64);
+    let new_len = b.local(ValType::I64);
+    let cap = b.local(ValType::I64);
+    let needed = b.local(ValType::I64);
+    let new_bytes = b.local(ref_non_null(BYTES));
+    b.ins()
+        .local_get(end)
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_BOUND)
+        .i64_gt_u()
+        .if_(BlockType::Empty);
     push_memory_bytes(b, mem);
-    b.ins().i64_gt_u();
+    b.ins().local_tee(size).local_get(end).i64_lt_u();
     trap_if(b);
+    // new_len = 2 * old_len, capped at max_pages * 65536, at MAX_ARRAY_BYTES and (while end is
+    // within it) at GEOMETRIC_GROWTH_CAP; at least end rounded up to a page (which is at most
+    // the size, a whole number of pages).
+    b.ins()
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_BYTES)
+        .array_len()
+        .i64_extend_i32_u()
+        .i64_const(1)
+        .i64_shl()
+        .local_set(new_len)
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_MAX_PAGES)
+        .i64_extend_i32_u()
+        .i64_const(PAGE_SHIFT)
+        .i64_shl()
+        .local_set(cap);
+    min_u64(b, new_len, cap);
+    b.ins().i64_const(MAX_ARRAY_BYTES).local_set(cap);
+    min_u64(b, new_len, cap);
+    b.ins()
+        .local_get(end)
+        .i64_const(GEOMETRIC_GROWTH_CAP as i64)
+        .i64_le_u()
+        .if_(BlockType::Empty)
+        .i64_const(GEOMETRIC_GROWTH_CAP as i64)
+        .local_set(cap)
+        .end();
+    min_u64(b, new_len, cap);
+    b.ins()
+        .local_get(end)
+        .i64_const(i64::from(PAGE_SIZE) - 1)
+        .i64_add()
+        .i64_const(!(i64::from(PAGE_SIZE) - 1))
+        .i64_and()
+        .local_set(needed);
+    // new_len = max(new_len, needed)
+    b.ins()
+        .local_get(needed)
+        .local_get(new_len)
+        .local_get(needed)
+        .local_get(new_len)
+        .i64_gt_u()
+        .select()
+        .local_tee(new_len)
+        .i32_wrap_i64()
+        .array_new_default(BYTES)
+        .local_tee(new_bytes)
+        .i32_const(0)
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_BYTES)
+        .i32_const(0)
+        // Only the bytes below the bound need copying: the rest is zero in both arrays.
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_BOUND)
+        .i32_wrap_i64()
+        .array_copy(BYTES, BYTES)
+        .local_get(mem)
+        .local_get(new_bytes)
+        .struct_set(MEMBOX, field::MEMBOX_BYTES)
+        .local_get(mem);
+    min_u64(b, new_len, size);
+    b.ins()
+        .local_get(new_len)
+        .struct_set(MEMBOX, field::MEMBOX_BOUND)
+        .end();
 }
 
 /// Sets local `elems` to the element array of the table box in local `table`.
@@ -831,6 +959,7 @@ fn check_table_index(b: &mut Body, kind: TableKind, index: u32, table: u32, elem
 /// address in the i32 local `ea`.
 fn prepare_access(b: &mut Body, addr: u32, mem: u32, offset: u32, width: u32, bytes: u32, ea: u32) {
     let ea64 = b.local(ValType::I64);
+    let end = b.local(ValType::I64);
     b.ins()
         .local_get(addr)
         .i64_extend_i32_u()
@@ -838,10 +967,9 @@ fn prepare_access(b: &mut Body, addr: u32, mem: u32, offset: u32, width: u32, by
         .i64_add()
         .local_tee(ea64)
         .i64_const(i64::from(width))
-        .i64_add();
-    push_memory_bytes(b, mem);
-    b.ins().i64_gt_u();
-    trap_if(b);
+        .i64_add()
+        .local_set(end);
+    touch(b, end, mem);
     b.ins()
         .local_get(mem)
         .struct_get(MEMBOX, field::MEMBOX_BYTES)
@@ -968,11 +1096,8 @@ fn memory_grow(b: &mut Body) {
     let (delta, mem) = (0, 1);
     let old = b.local(ValType::I32);
     let new = b.local(ValType::I64);
-    let needed = b.local(ValType::I64);
-    let old_bytes = b.local(ref_non_null(BYTES));
-    let new_len = b.local(ValType::I64);
-    let cap = b.local(ValType::I64);
-    let new_bytes = b.local(ref_non_null(BYTES));
+    let size = b.local(ValType::I64);
+    let len = b.local(ValType::I64);
     // new = old + delta (pages, u64); -1 beyond the maximum.
     b.ins()
         .local_get(mem)
@@ -991,7 +1116,7 @@ fn memory_grow(b: &mut Body) {
         .local_get(new)
         .i64_const(PAGE_SHIFT)
         .i64_shl()
-        .local_tee(needed)
+        .local_tee(size)
         .i64_const(MAX_MEMORY_BYTES as i64)
         .i64_gt_u()
         .i32_or()
@@ -999,72 +1124,22 @@ fn memory_grow(b: &mut Body) {
         .i32_const(-1)
         .return_()
         .end();
-    // Reallocate when the array is shorter than the new logical size.
-    b.ins()
-        .local_get(mem)
-        .struct_get(MEMBOX, field::MEMBOX_BYTES)
-        .local_tee(old_bytes)
-        .array_len()
-        .i64_extend_i32_u()
-        .local_get(needed)
-        .i64_lt_u()
-        .if_(BlockType::Empty);
-    // new_len = 2 * old_len, capped at max_pages * 65536, at MAX_MEMORY_BYTES and (while needed
-    // is within it) at GEOMETRIC_GROWTH_CAP, at least needed.
-    b.ins()
-        .local_get(old_bytes)
-        .array_len()
-        .i64_extend_i32_u()
-        .i64_const(1)
-        .i64_shl()
-        .local_set(new_len)
-        .local_get(mem)
-        .struct_get(MEMBOX, field::MEMBOX_MAX_PAGES)
-        .i64_extend_i32_u()
-        .i64_const(PAGE_SHIFT)
-        .i64_shl()
-        .local_set(cap);
-    min_u64(b, new_len, cap);
-    b.ins().i64_const(MAX_MEMORY_BYTES as i64).local_set(cap);
-    min_u64(b, new_len, cap);
-    // No headroom past GEOMETRIC_GROWTH_CAP while the size asked for is within it.
-    b.ins()
-        .local_get(needed)
-        .i64_const(GEOMETRIC_GROWTH_CAP as i64)
-        .i64_le_u()
-        .if_(BlockType::Empty)
-        .i64_const(GEOMETRIC_GROWTH_CAP as i64)
-        .local_set(cap)
-        .end();
-    min_u64(b, new_len, cap);
-    // max(new_len, needed)
-    b.ins()
-        .local_get(needed)
-        .local_get(new_len)
-        .local_get(needed)
-        .local_get(new_len)
-        .i64_gt_u()
-        .select()
-        .i32_wrap_i64()
-        .array_new_default(BYTES)
-        .local_tee(new_bytes)
-        .i32_const(0)
-        .local_get(old_bytes)
-        .i32_const(0)
-        // Only the logical size needs copying: the rest is zero in both arrays.
-        .local_get(old)
-        .i32_const(PAGE_SHIFT as i32)
-        .i32_shl()
-        .array_copy(BYTES, BYTES)
-        .local_get(mem)
-        .local_get(new_bytes)
-        .struct_set(MEMBOX, field::MEMBOX_BYTES)
-        .end();
+    // The new pages are zero past the array; only the size and the bound change.
     b.ins()
         .local_get(mem)
         .local_get(new)
         .i32_wrap_i64()
         .struct_set(MEMBOX, field::MEMBOX_PAGES)
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_BYTES)
+        .array_len()
+        .i64_extend_i32_u()
+        .local_set(len);
+    b.ins().local_get(mem);
+    min_u64(b, len, size);
+    b.ins()
+        .local_get(len)
+        .struct_set(MEMBOX, field::MEMBOX_BOUND)
         .local_get(old);
 }
 

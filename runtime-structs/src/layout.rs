@@ -15,8 +15,8 @@
 //! ```wat
 //! (rec
 //!   (type $bytes (array (mut i8)))                                         ;; 0  BYTES
-//!   (type $membox (struct (field $bytes (mut (ref $bytes)))
-//!                         (field $pages (mut i32)) (field $max_pages i32))) ;; 1  MEMBOX
+//!   (type $membox (struct (field $bytes (mut (ref $bytes))) (field $pages (mut i32))
+//!                         (field $max_pages i32) (field $bound (mut i64)))) ;; 1  MEMBOX
 //!   (type $closure (struct (field $func i32) (field $ctx anyref)))          ;; 2  CLOSURE
 //!   (type $funcs (array (mut (ref null $closure))))                         ;; 3  FUNCS
 //!   (type $tablebox (struct (field $elems (mut (ref $funcs))) (field $max i32))) ;; 4 TABLEBOX
@@ -274,22 +274,30 @@ macro_rules! layouts {
 layouts! {
     /// `(array (mut i8))`: the bytes of one linear memory, byte `i` of the memory at element `i`.
     ///
-    /// The array may be longer than the memory's logical size ([`field::MEMBOX_PAGES`] pages of
-    /// 65536 bytes); every element past the logical size is zero.
+    /// The array covers the bytes written or read so far, not the whole memory: it may be
+    /// shorter than the memory's logical size ([`field::MEMBOX_PAGES`] pages of 65536 bytes),
+    /// and every byte of the memory past its end is zero. It may also be longer; every element
+    /// past the logical size is zero.
     array BYTES = (mut i8);
 
     /// A linear memory: `(struct (field $bytes (mut (ref $bytes))) (field $pages (mut i32))
-    /// (field $max_pages i32))`.
+    /// (field $max_pages i32) (field $bound (mut i64)))`.
     ///
-    /// Every instance that imports a memory holds the same box, so a `memory.grow` that swaps in a
-    /// longer byte array is seen by all of them.
+    /// Every instance that imports a memory holds the same box, so a `memory.grow` or a first
+    /// access that swaps in a longer byte array is seen by all of them.
     struct MEMBOX {
-        /// `(mut (ref $bytes))`: the byte array, at least `$pages * 65536` elements long.
+        /// `(mut (ref $bytes))`: the byte array, holding bytes `0 .. array.len` of the memory
+        /// (a multiple of 65536 bytes); the memory's bytes past it are zero.
         MEMBOX_BYTES: (mut (ref BYTES)),
         /// `(mut i32)`: the logical size in pages of 65536 bytes (what `memory.size` returns).
         MEMBOX_PAGES: (mut i32),
         /// `i32`: the memory type's maximum in pages, as u32; 65536 when the type has none.
         MEMBOX_MAX_PAGES: i32,
+        /// `(mut i64)`: `min(array.len $bytes, $pages * 65536)`, in bytes: an access that ends
+        /// at or below it reads and writes the array directly; one that ends past it either
+        /// extends the array first ([`Helper::MemoryTouch`](crate::Helper::MemoryTouch)) or
+        /// traps.
+        MEMBOX_BOUND: (mut i64),
     }
 
     /// A table element: `(struct (field $func i32) (field $ctx anyref))`, a function paired
@@ -456,6 +464,7 @@ mod tests {
                 field::MEMBOX_BYTES,
                 field::MEMBOX_PAGES,
                 field::MEMBOX_MAX_PAGES,
+                field::MEMBOX_BOUND,
                 field::CLOSURE_FUNC,
                 field::CLOSURE_CTX,
                 field::TABLEBOX_ELEMS,
@@ -464,7 +473,7 @@ mod tests {
                 field::EXTERN_TABLEBOX_MAX,
                 field::BOX_VALUE,
             ],
-            [0, 1, 2, 0, 1, 0, 1, 0, 1, 0]
+            [0, 1, 2, 3, 0, 1, 0, 1, 0, 1, 0]
         );
     }
 

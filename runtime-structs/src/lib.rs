@@ -8,13 +8,16 @@
 //! # Why these layouts
 //!
 //! - **A memory is a box around a byte array**, `$membox = (struct (field $bytes (mut (ref
-//!   $bytes))) (field $pages (mut i32)) (field $max_pages i32))` with `$bytes = (array (mut i8))`.
-//!   Instances that import a memory hold the same box, so when `memory.grow` swaps in a longer
-//!   array, every one of them sees it. The logical size lives in `$pages`, separate from the
-//!   array's length, so the array can grow *geometrically* (new length = `max(needed, min(2 *
-//!   old_len, max_pages * 65536, MAX_MEMORY_BYTES))` bytes, and at most `GEOMETRIC_GROWTH_CAP`
-//!   while `needed` is within it; copied with `array.copy`): growing a memory page by page would
-//!   otherwise be quadratic.
+//!   $bytes))) (field $pages (mut i32)) (field $max_pages i32) (field $bound (mut i64)))` with
+//!   `$bytes = (array (mut i8))`. Instances that import a memory hold the same box, so when the
+//!   array is swapped for a longer one, every one of them sees it. The array holds the memory's
+//!   bytes only up to the highest address accessed so far; the rest of the memory is zero. So
+//!   `memory.grow` only raises `$pages`, a new memory starts with an empty array, and a memory
+//!   costs what its program touches (rounded up geometrically), not what it declares. An access
+//!   past `$bound` (the array's length, or the logical size if smaller) first extends the array
+//!   geometrically (new length = `max(end rounded up to a page, min(2 * old_len, max_pages *
+//!   65536, 65535 pages))` bytes, and at most `GEOMETRIC_GROWTH_CAP` while `end` is within it;
+//!   copied with `array.copy`): extending it page by page would otherwise be quadratic.
 //! - **A table is a box around an array of closures**, `$tablebox = (struct (field $elems (mut
 //!   (ref $funcs))) (field $max i32))`, `$funcs = (array (mut (ref null $closure)))`. A closure
 //!   `(struct (field $func i32) (field $ctx anyref))` pairs a function (its slot in the output's
@@ -26,10 +29,11 @@
 //!
 //! # Invariants
 //!
-//! - A memory's size is `$pages` pages of 65536 bytes. `array.len $bytes >= $pages * 65536`, and
-//!   every byte at or past `$pages * 65536` is zero: accesses are bounds-checked against the
-//!   logical size, so nothing ever writes there, and a grow that stays within the array only
-//!   raises `$pages`.
+//! - A memory's size is `$pages` pages of 65536 bytes. Byte `i < $pages * 65536` of the memory
+//!   is `$bytes[i]` when `i < array.len $bytes` and zero otherwise. Every element of `$bytes`
+//!   at or past `$pages * 65536` is zero: accesses are bounds-checked against the logical size,
+//!   so nothing ever writes there. `array.len $bytes` is a multiple of 65536, and `$bound =
+//!   min(array.len $bytes, $pages * 65536)` always.
 //! - `$max_pages` is the memory type's maximum (65536 when it has none). A reified memory is at
 //!   most [`MAX_MEMORY_BYTES`] long (one GC array).
 //! - A table's size in elements is exactly `array.len $elems`; `table.grow` allocates a new array
@@ -41,7 +45,8 @@
 //! # Helpers
 //!
 //! gc-lower emits loads and stores inline on the byte array (its `memory_access` module, which
-//! keeps the array and the logical size in locals); the other memory and table instructions,
+//! keeps the array and the bound in locals, and calls [`Helper::MemoryTouch`] for an access past
+//! the bound); the other memory and table instructions,
 //! and loads and stores when that emitter is not chosen, become calls to the helper functions
 //! of [`helpers`]:
 //! self-contained function bodies (they call nothing and use only the types above) that check
@@ -60,7 +65,8 @@
 //! ```
 //!
 //! `$gc-lower:i32.load` computes the effective address `zext(p) + 4` in i64 (no 32-bit wrap),
-//! traps unless `ea + 4 <= $pages * 65536`, and assembles the value from four `array.get_u`s.
+//! traps unless `ea + 4 <= $pages * 65536`, extends the array when `ea + 4 > $bound`, and
+//! assembles the value from four `array.get_u`s.
 //!
 //! `memory.init` cannot be a self-contained helper (it names a data segment), so
 //! [`Helper::MemoryInitCheck`] does the checks and returns the operands for an

@@ -552,8 +552,19 @@ fn gc_module() -> Vec<u8> {
                                 .i32_const(16)
                                 .i32_shl();
                         },
+                        // Bytes past the array are zero.
                         |s| {
-                            s.local_get(3).local_get(0).array_get_u(BYTES);
+                            s.local_get(0)
+                                .local_get(3)
+                                .array_len()
+                                .i32_lt_u()
+                                .if_(wasm_encoder::BlockType::Result(I32))
+                                .local_get(3)
+                                .local_get(0)
+                                .array_get_u(BYTES)
+                                .else_()
+                                .i32_const(0)
+                                .end();
                         },
                     );
                 },
@@ -659,6 +670,11 @@ fn gc_module() -> Vec<u8> {
         });
         let index = funcs.add(&[], &[I32], &f);
         funcs.export(&format!("bytes_len{m}"), index);
+        let f = body(&[], |s| {
+            s.global_get(global).struct_get(MEMBOX, field::MEMBOX_BOUND);
+        });
+        let index = funcs.add(&[], &[ValType::I64], &f);
+        funcs.export(&format!("bound{m}"), index);
     }
 
     // The instantiation routine: boxes, the source closures, the materialized segment.
@@ -938,7 +954,18 @@ impl Pair {
             let Ok([V::I32(len)]) = len.as_deref() else {
                 panic!("bytes_len{m}: {len:?}");
             };
-            assert!(u64::from(*len as u32) >= self.mem_bytes(m));
+            let len = u64::from(*len as u32);
+            assert_eq!(
+                len % u64::from(PAGE_SIZE),
+                0,
+                "memory {m}'s array is whole pages"
+            );
+            let bound = self.gc.call(&format!("bound{m}"), &[]);
+            assert_eq!(
+                bound,
+                Ok(vec![V::I64(len.min(self.mem_bytes(m)) as i64)]),
+                "memory {m}'s bound is min(array length, size)"
+            );
         }
         for t in 0..2 {
             let size = self.table_size(t);
@@ -1202,6 +1229,34 @@ fn loads_and_stores_at_the_edges() {
 }
 
 /// Zero-length and one-past-the-end bulk operations, and grows past the maximum.
+/// A new memory has an empty array, growing it allocates nothing, and an access extends the
+/// array only as far as the access's page (geometrically after that); the bytes never written
+/// read as zero.
+#[test]
+fn arrays_hold_what_was_accessed() {
+    let mut pair = Pair::new();
+    let page = 65536;
+    let len = |pair: &mut Pair, m: u32| pair.gc.call(&format!("bytes_len{m}"), &[]);
+    for m in 0..2 {
+        assert_eq!(len(&mut pair, m), Ok(vec![V::I32(0)]));
+    }
+    pair.run("grow1", &[V::I32(100)]);
+    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(0)]));
+    pair.run("i32.load.m1.o0", &[V::I32(page + 8)]);
+    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(2 * page)]));
+    pair.run("i64.store.m1.o0", &[V::I32(2 * page + 8), V::I64(-1)]);
+    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(4 * page)]));
+    pair.run("i32.store.m1.o0", &[V::I32(90 * page + 8), V::I32(7)]);
+    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(91 * page)]));
+    // Out of bounds: traps and allocates nothing.
+    pair.run("i32.load.m1.o0", &[V::I32(102 * page - 3)]);
+    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(91 * page)]));
+    // Doubling gives headroom past the size (102 pages), for a memory grown page by page.
+    pair.run("i32.load.m1.o0", &[V::I32(102 * page - 4)]);
+    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(182 * page)]));
+    pair.compare_state();
+}
+
 #[test]
 fn bulk_operations_at_the_edges() {
     let mut pair = Pair::new();

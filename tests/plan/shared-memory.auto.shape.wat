@@ -1,7 +1,7 @@
 (module
   (rec
     (type $gc-lower:bytes (;0;) (array (mut i8)))
-    (type $gc-lower:membox (;1;) (struct (field $bytes (mut (ref $gc-lower:bytes))) (field $pages (mut i32)) (field $max_pages i32)))
+    (type $gc-lower:membox (;1;) (struct (field $bytes (mut (ref $gc-lower:bytes))) (field $pages (mut i32)) (field $max_pages i32) (field $bound (mut i64))))
     (type $gc-lower:closure (;2;) (struct (field $func i32) (field $ctx anyref)))
     (type $gc-lower:funcs (;3;) (array (mut (ref null $gc-lower:closure))))
     (type $gc-lower:tablebox (;4;) (struct (field $elems (mut (ref $gc-lower:funcs))) (field $max i32)))

@@ -1,19 +1,32 @@
-;; Grows the memory of a module instantiated twice in steps of 1 024 pages towards 3 GiB,
-;; then writes a word at both ends and reads them back. Natively every step succeeds;
-;; `gc-lower wast grow-steps.wast` reports the first step at which the lowered module traps
-;; (README.md, "How far a reified memory grows"). A measurement, not part of the test suite.
+;; Grows the memory of a module instantiated twice (reified in both modes) in steps of 1 024
+;; pages to 3 GiB, then writes a word at both ends and reads them back; the second instance's
+;; memory stays small. Run by `gc-lower/tests/limits.rs` on wasmtime, native against lowered.
+;; The lowered memory's array only grows when the end is written, so only that one array of
+;; 3 GiB is allocated (wasmtime's GC heap holds 4 GiB).
 (component definition $C
   (core module $M
     (memory 1)
     (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
     (func (export "poke") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
-    (func (export "peek") (param i32) (result i32) (i32.load (local.get 0))))
+    (func (export "peek") (param i32) (result i32) (i32.load (local.get 0)))
+    ;; The sum of the `n` words from `a`: loads in a loop, emitted inline.
+    (func (export "sum") (param $a i32) (param $n i32) (result i32) (local $s i32)
+      (block $done
+        (loop $next
+          (br_if $done (i32.eqz (local.get $n)))
+          (local.set $s (i32.add (local.get $s) (i32.load (local.get $a))))
+          (local.set $a (i32.add (local.get $a) (i32.const 4)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $next)))
+      (local.get $s)))
   (core instance $a (instantiate $M))
   (core instance $b (instantiate $M))
   (func (export "grow") (param "d" u32) (result s32) (canon lift (core func $a "grow")))
   (func (export "poke") (param "a" u32) (param "v" u32) (canon lift (core func $a "poke")))
   (func (export "peek") (param "a" u32) (result u32) (canon lift (core func $a "peek")))
+  (func (export "sum") (param "a" u32) (param "n" u32) (result u32) (canon lift (core func $a "sum")))
   (func (export "grow-b") (param "d" u32) (result s32) (canon lift (core func $b "grow")))
+  (func (export "peek-b") (param "a" u32) (result u32) (canon lift (core func $b "peek")))
 )
 (component instance $i $C)
 (assert_return (invoke "grow" (u32.const 1024)) (s32.const 1))
@@ -69,3 +82,12 @@
 (invoke "poke" (u32.const 3221291004) (u32.const 9))
 (assert_return (invoke "peek" (u32.const 0)) (u32.const 7))
 (assert_return (invoke "peek" (u32.const 3221291004)) (u32.const 9))
+(invoke "poke" (u32.const 8) (u32.const 11))
+(assert_return (invoke "sum" (u32.const 0) (u32.const 4)) (u32.const 18))
+(assert_return (invoke "sum" (u32.const 3221290992) (u32.const 4)) (u32.const 9))
+(assert_return (invoke "peek" (u32.const 1610612736)) (u32.const 0))
+(assert_return (invoke "grow-b" (u32.const 1)) (s32.const 1))
+(assert_return (invoke "peek-b" (u32.const 131068)) (u32.const 0))
+(assert_return (invoke "peek" (u32.const 3221291004)) (u32.const 9))
+;; Last: a trap leaves the component instance unable to be entered again.
+(assert_trap (invoke "sum" (u32.const 3221291000) (u32.const 3)) "out of bounds memory access")
