@@ -1,10 +1,11 @@
 ;; A reified memory's byte array holds the memory only up to the highest address accessed so
-;; far, and an access past it swaps a longer array into the memory's box. These cases check
-;; that every copy of the array a function keeps (the inline accesses' locals) sees the new
-;; array wherever one may have been swapped in: by a helper access outside a loop, by a callee
-;; in an outer loop, by `memory.fill` and `memory.copy` inside an inline loop, and through a
-;; second index of the same imported memory. Each case has a memory of its own, of 8 pages
-;; and no data, so its array starts empty.
+;; far: a helper's access past it swaps a longer array into the memory's box, and before a
+;; loop whose accesses are inline the array is extended to the whole memory. These cases check
+;; that the array a function keeps for its inline accesses is always the box's current one,
+;; whatever swapped it in: a helper access before the loop, a callee or a helper in an outer
+;; loop, `memory.fill` and `memory.copy` inside the loop, a store through a second index of the
+;; same imported memory. Each case has a memory of its own, of 8 pages and no data, so its
+;; array starts empty.
 (component
   (core module $Mem (memory (export "mem") (export "same-mem") 8))
   (core instance $mem1 (instantiate $Mem))

@@ -4,36 +4,39 @@
 //! is the box's page count. The array holds the memory's bytes up to the highest address
 //! accessed so far (the rest is zero) and may be shorter or longer than the logical size; the
 //! box's *bound* is the smaller of the two, the end of what an access may read and write in
-//! the array directly. Two emitters exist, chosen by [`MemoryAccess`]:
+//! the array directly (past it, the helpers extend the array). Two emitters exist, chosen by
+//! [`MemoryAccess`]:
 //!
 //! - [`MemoryAccess::Inline`] (the default) emits inline the loads and stores whose innermost
 //!   loop makes no call (and grows no memory), directly or in a loop inside it: the loops where
 //!   memory accesses are the work. For each memory such an access touches, the function keeps
 //!   the byte array and the bound in bytes (an `i64`) in locals, and emits the bounds check and
-//!   the byte accesses inline. An access past the bound calls `gc-lower:memory.touch`, which
-//!   traps when the access is out of bounds and otherwise extends the array to hold it:
+//!   the byte accesses inline:
 //!
 //!   ```wat
 //!   ;; (i32.load offset=4 (local.get $p)) becomes
 //!   (local.set $ea (i64.add (i64.extend_i32_u (local.get $p)) (i64.const 4)))
 //!   (if (i64.gt_u (i64.add (local.get $ea) (i64.const 4)) (local.get $bound))
-//!     (then
-//!       (call $gc-lower:memory.touch (i64.add (local.get $ea) (i64.const 4)) (local.get $box))
-//!       (local.set $bound) (local.set $bytes)))
+//!     (then unreachable))
 //!   (i32.or (array.get_u $bytes (local.get $bytes) (i32.wrap_i64 (local.get $ea))) ...)
 //!   ```
 //!
 //!   The address is computed in `i64`, so `addr + offset` never wraps; the whole access is
 //!   checked before any byte is written, so a partly out-of-bounds store writes nothing. The
-//!   locals are loaded from the memory's box (itself loaded from the vmctx once, at function
-//!   entry: an instance's box never changes) right before each outermost loop that holds an
-//!   inline access, and inside such a loop reloaded after everything that may replace the
-//!   array or change the size: calls (direct, indirect, through a closure), `memory.grow`, the
-//!   helpers that access a reified memory (they may extend its array), and the targets of
-//!   exception handlers (a callee that grew the memory may have thrown). Outside those loops
-//!   the locals are dead, so nothing there reloads them: an inline access runs only inside
-//!   such a loop, which was entered through a reload, and everything since then that may have
-//!   replaced the array was followed by one.
+//!   locals come from `gc-lower:memory.whole`, which first extends the memory's array to the
+//!   whole memory, so the bound is the memory's size and the check is exactly core wasm's.
+//!   They are loaded right before each outermost loop that holds an inline access, and inside
+//!   such a loop reloaded after everything that may replace the array or change the size:
+//!   calls (direct, indirect, through a closure), `memory.grow`, and the targets of exception
+//!   handlers (a callee that grew the memory may have thrown). Helpers cannot replace an array
+//!   that holds the whole memory. Outside those loops the locals are dead, so nothing there
+//!   reloads them: an inline access runs only inside such a loop, which was entered through a
+//!   reload, and everything since then that may have replaced the array was followed by one.
+//!
+//!   An access past the bound inside the loop could instead extend the array itself, keeping
+//!   the memory lazy in loops too; that slow path is a call inside the loop, and with it the
+//!   loop kernels ran up to 1.3 times slower on wasmtime and up to 2 times slower on V8
+//!   (BENCHMARKS.md), so a loop pays once, on entry, for the whole memory.
 //!
 //!   Every other access calls the helpers below, with the box from the function's local:
 //!   outside loops an access runs at most once per call of the function, and in a loop that
@@ -50,7 +53,7 @@
 
 use std::collections::HashSet;
 
-use runtime_structs::{BYTES, LoadKind, MEMBOX, StoreKind, field, ref_non_null};
+use runtime_structs::{BYTES, LoadKind, StoreKind, ref_non_null};
 use wasm_encoder as we;
 use wasmtime_environ::wasmparser as wp;
 
@@ -118,8 +121,8 @@ pub struct InlineMemories {
     v32: u32,
     /// `i64`: the value being stored.
     v64: u32,
-    /// `gc-lower:memory.touch`, the slow path of an access past the bound.
-    touch: OutFunc,
+    /// `gc-lower:memory.whole`, which extends a memory's array to the whole memory.
+    whole: OutFunc,
 }
 
 /// What a pre-scan of a function body found: which loads and stores are emitted inline, and
@@ -269,13 +272,13 @@ pub fn scan_body(body: &wp::FunctionBody<'_>, all_loops: bool) -> anyhow::Result
 impl InlineMemories {
     /// The emitter for a function whose memory `i` has its box in local `boxes[i]` when it is
     /// reified and the function loads from or stores to it in a loop (`None` otherwise).
-    /// Allocates the locals in `scratch`; `touch` gives `gc-lower:memory.touch`, asked for only
+    /// Allocates the locals in `scratch`; `whole` gives `gc-lower:memory.whole`, asked for only
     /// when some memory is cached.
     pub fn new(
         boxes: &[Option<u32>],
         scan: BodyScan,
         scratch: &mut Scratch,
-        touch: impl FnOnce() -> OutFunc,
+        whole: impl FnOnce() -> OutFunc,
     ) -> Option<InlineMemories> {
         let mut cached = vec![None; boxes.len()];
         let mut any = false;
@@ -303,7 +306,7 @@ impl InlineMemories {
             ea: scratch.fresh(we::ValType::I32),
             v32: scratch.fresh(we::ValType::I32),
             v64: scratch.fresh(we::ValType::I64),
-            touch: touch(),
+            whole: whole(),
         })
     }
 
@@ -338,33 +341,21 @@ impl InlineMemories {
         }
     }
 
-    /// (Re)loads every cached memory's byte array and bound from its box.
+    /// (Re)loads every cached memory's byte array and bound, once `gc-lower:memory.whole` has
+    /// made the array hold the whole memory (so the bound is the size).
     pub fn reload(&self, out: &mut Sink) {
-        for c in self.cached.iter().flatten() {
-            Self::reload_one(out, c);
-        }
-    }
-
-    /// (Re)loads the byte array and bound of cached memory `c` from its box.
-    fn reload_one(out: &mut Sink, c: &Cached) {
         use we::Instruction as I;
-        for (field_index, local) in [
-            (field::MEMBOX_BYTES, c.bytes),
-            (field::MEMBOX_BOUND, c.bound),
-        ] {
+        for c in self.cached.iter().flatten() {
             out.push(I::LocalGet(c.membox));
-            out.push(I::StructGet {
-                struct_type_index: MEMBOX,
-                field_index,
-            });
-            out.push(I::LocalSet(local));
+            out.push(I::Call(self.whole.0));
+            out.push(I::LocalSet(c.bound));
+            out.push(I::LocalSet(c.bytes));
         }
     }
 
-    /// Consumes the i32 address on the stack and leaves the effective address in `self.ea`,
-    /// once `width` bytes at `addr + offset` are known to lie in memory `c`'s byte array: past
-    /// the bound, `gc-lower:memory.touch` traps when they lie outside the memory and otherwise
-    /// extends the array (and the cached locals are reloaded).
+    /// Consumes the i32 address on the stack, traps unless `width` bytes at `addr + offset`
+    /// lie inside memory `c` (its bound is its size: the array holds the whole memory), and
+    /// leaves the effective address in `self.ea`.
     fn check(&self, out: &mut Sink, c: Cached, offset: u64, width: u32) {
         use we::Instruction as I;
         out.push(I::I64ExtendI32U);
@@ -378,20 +369,7 @@ impl InlineMemories {
         out.push(I::LocalGet(c.bound));
         out.push(I::I64GtU);
         out.push(I::If(we::BlockType::Empty));
-        out.push(I::LocalGet(self.ea64));
-        out.push(I::I64Const(i64::from(width)));
-        out.push(I::I64Add);
-        out.push(I::LocalGet(c.membox));
-        out.push(I::Call(self.touch.0));
-        out.push(I::LocalSet(c.bound));
-        out.push(I::LocalSet(c.bytes));
-        // Another memory index of the function may name the same box (a memory imported
-        // twice), whose array was just replaced too.
-        for other in self.cached.iter().flatten() {
-            if other.membox != c.membox {
-                Self::reload_one(out, other);
-            }
-        }
+        out.push(I::Unreachable);
         out.push(I::End);
         out.push(I::LocalGet(self.ea64));
         out.push(I::I32WrapI64);

@@ -240,7 +240,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 })
                 .collect();
             cx.memories = InlineMemories::new(&boxes, scan, &mut cx.scratch, || {
-                self.helper(Helper::MemoryTouch)
+                self.helper(Helper::MemoryWhole)
             });
         }
         // Where the rewrite of each label-opening instruction went, when the input names
@@ -387,7 +387,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             cx.push_field(out, v, field);
             let f = self.mixed_memory_copy(native_mem, native_is_dst)?;
             out.push(I::Call(f.0));
-            reload(cx, out);
             return Ok(());
         }
         let mem_field = |i: u32| -> Result<u32> {
@@ -407,7 +406,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             cx.push_field(out, v, mem_field(memarg.memory)?);
             out.push(I::I64Const(memarg.offset as i64));
             out.push(I::Call(self.helper(Helper::Load(kind)).0));
-            reload(cx, out);
             return Ok(());
         }
         if let Some((kind, memarg)) = store_kind(op) {
@@ -418,7 +416,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             cx.push_field(out, v, mem_field(memarg.memory)?);
             out.push(I::I64Const(memarg.offset as i64));
             out.push(I::Call(self.helper(Helper::Store(kind)).0));
-            reload(cx, out);
             return Ok(());
         }
         match *op {
@@ -437,13 +434,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             O::MemoryFill { mem } => {
                 cx.push_field(out, v, mem_field(mem)?);
                 out.push(I::Call(self.helper(Helper::MemoryFill).0));
-                reload(cx, out);
             }
             O::MemoryCopy { dst_mem, src_mem } => {
                 cx.push_field(out, v, mem_field(dst_mem)?);
                 cx.push_field(out, v, mem_field(src_mem)?);
                 out.push(I::Call(self.helper(Helper::MemoryCopy).0));
-                reload(cx, out);
             }
             O::MemoryInit { data_index, mem } => {
                 cx.push_field(out, v, mem_field(mem)?);
@@ -455,7 +450,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     array_type_index: runtime_structs::BYTES,
                     array_data_index: self.layouts[m].data_base + data_index,
                 });
-                reload(cx, out);
             }
             O::DataDrop { data_index } => {
                 cx.push_field(out, v, data_lengths(v)?);
@@ -730,8 +724,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 }
 
 /// Reloads the inline emitter's cached memories after something that may have replaced their
-/// arrays or changed their sizes: a call, `memory.grow`, or a helper that accessed a reified
-/// memory (past its bound, it extends the array).
+/// arrays or changed their sizes: a call or `memory.grow`.
 fn reload(cx: &CodeCx, out: &mut Sink) {
     if let Some(mems) = &cx.memories {
         mems.reload_if_live(out);

@@ -28,7 +28,8 @@
 //! bound, [`field::MEMBOX_BOUND`]); the rest of the memory is zero.
 //! `memory.grow` only raises the size, and an access past the bound first extends the array
 //! (geometrically), so a memory costs what its program touches, not what it declares, and
-//! instantiating one costs its data segments.
+//! instantiating one costs its data segments. Loops whose accesses gc-lower emits inline first
+//! extend the array to the whole memory ([`Helper::MemoryWhole`]).
 //!
 //! ```wat
 //! ;; core
@@ -367,6 +368,11 @@ pub enum Helper {
     /// max_pages * 65536, MAX_ARRAY_BYTES))` bytes, and no further than
     /// [`GEOMETRIC_GROWTH_CAP`] while `end` is within it.
     MemoryTouch,
+    /// `(mem M) -> ((ref $bytes), i64)`: [`Helper::MemoryTouch`] of the whole memory: makes
+    /// the byte array hold all `pages * 65536` bytes and returns it with that size in bytes
+    /// (the bound). Gives a function's inline accesses their array, before a loop that holds
+    /// them and after what may replace it there.
+    MemoryWhole,
     /// `(init C, size i32, max i32) -> (ref $tablebox)`: a new table of `size` elements set to
     /// `init` (for the instantiation routine); `max` as in [`field::TABLEBOX_MAX`].
     TableNew(TableKind),
@@ -394,6 +400,7 @@ impl Helper {
             Helper::TableGetForCall => "table.get_for_call",
             Helper::MemoryNew => "memory.new",
             Helper::MemoryTouch => "memory.touch",
+            Helper::MemoryWhole => "memory.whole",
             Helper::TableNew(_) => "table.new",
         };
         match self {
@@ -444,6 +451,7 @@ pub fn all_helpers() -> Vec<Helper> {
         Helper::TableGetForCall,
         Helper::MemoryNew,
         Helper::MemoryTouch,
+        Helper::MemoryWhole,
     ]);
     for kind in TableKind::ALL {
         helpers.extend([
@@ -640,6 +648,18 @@ pub fn helper(h: Helper) -> HelperFunc {
                 .struct_get(MEMBOX, field::MEMBOX_BYTES)
                 .local_get(1)
                 .struct_get(MEMBOX, field::MEMBOX_BOUND);
+            b
+        }
+        Helper::MemoryWhole => {
+            let mut b = Body::new(vec![m], vec![ref_non_null(BYTES), i64]);
+            let end = b.local(i64);
+            push_memory_bytes(&mut b, 0);
+            b.ins().local_set(end);
+            touch(&mut b, end, 0);
+            b.ins()
+                .local_get(0)
+                .struct_get(MEMBOX, field::MEMBOX_BYTES)
+                .local_get(end);
             b
         }
         Helper::TableNew(kind) => {

@@ -17,7 +17,10 @@
 //!   past `$bound` (the array's length, or the logical size if smaller) first extends the array
 //!   geometrically (new length = `max(end rounded up to a page, min(2 * old_len, max_pages *
 //!   65536, 65535 pages))` bytes, and at most `GEOMETRIC_GROWTH_CAP` while `end` is within it;
-//!   copied with `array.copy`): extending it page by page would otherwise be quadratic.
+//!   copied with `array.copy`): extending it page by page would otherwise be quadratic. The
+//!   inline accesses of a loop are the exception: before the loop runs, its memories' arrays
+//!   are extended to the whole memory ([`Helper::MemoryWhole`]), so that no access inside it
+//!   needs the slow path, a call in the loop that made loop kernels up to twice as slow.
 //! - **A table is a box around an array of closures**, `$tablebox = (struct (field $elems (mut
 //!   (ref $funcs))) (field $max i32))`, `$funcs = (array (mut (ref null $closure)))`. A closure
 //!   `(struct (field $func i32) (field $ctx anyref))` pairs a function (its slot in the output's
@@ -45,8 +48,7 @@
 //! # Helpers
 //!
 //! gc-lower emits loads and stores inline on the byte array (its `memory_access` module, which
-//! keeps the array and the bound in locals, and calls [`Helper::MemoryTouch`] for an access past
-//! the bound); the other memory and table instructions,
+//! keeps the array and the bound in locals, from [`Helper::MemoryWhole`]); the other memory and table instructions,
 //! and loads and stores when that emitter is not chosen, become calls to the helper functions
 //! of [`helpers`]:
 //! self-contained function bodies (they call nothing and use only the types above) that check
