@@ -1,8 +1,9 @@
 ;; Loads and stores of reified memories keep the memory's byte array and
-;; logical size in locals: these cases check that the cached size follows
-;; every grow (the function's own, a callee's, another instance's sharing the
-;; memory), that the logical size, not the array's length (the array grows
-;; geometrically), bounds every access, and unaligned accesses at the end.
+;; bound (its size, once the array holds the whole memory) in locals: these
+;; cases check that the cached bound follows every grow (the function's own, a
+;; callee's, another instance's sharing the memory), that the logical size, not
+;; the array's length (the array grows geometrically), bounds every access, and
+;; unaligned accesses at the end.
 
 ;; `$Mem` defines a memory and a grow function; `$User` imports both and
 ;; accesses the memory around calls. Each module is instantiated twice, each
@@ -94,8 +95,8 @@
 (assert_return (invoke "a-grow-call-then-access" (u32.const 1) (u32.const 0x10006))
   (u32.const 0x0103030a))
 (assert_return (invoke "a-size") (u32.const 2))
-;; Its own grow, to 3 pages: the byte array is now 4 pages long (geometric
-;; growth), the memory 3.
+;; Its own grow, to 3 pages, then an access in the new page: the byte array
+;; is now 4 pages long (geometric growth), the memory 3.
 (assert_return (invoke "a-grow-then-access" (u32.const 1) (u32.const 0x2fff8))
   (u64.const 0x0102030405060711))
 (assert_return (invoke "a-size") (u32.const 3))

@@ -1,6 +1,6 @@
 ;; A module instantiated twice whose memory (reified under `--reify auto`) grows on demand:
 ;; `grow`, `poke` and `peek` act on the first instance. Used by `grow.mjs` to find how far a
-;; reified memory grows on V8 and JavaScriptCore (README.md, "How far a reified memory grows").
+;; reified memory grows on V8 and JavaScriptCore (README.md, "How far a reified memory reaches").
 (component
   (core module $M
     (memory 1)

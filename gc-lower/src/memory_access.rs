@@ -88,7 +88,7 @@ impl MemoryAccess {
 #[derive(Debug, Clone, Copy)]
 struct Cached {
     /// Local holding the memory's box, loaded from the vmctx at function entry (the box of an
-    /// instance's memory never changes; a grow swaps the array inside it).
+    /// instance's memory never changes; a longer array is swapped in inside it).
     membox: u32,
     /// Local `(ref $bytes)`: the byte array.
     bytes: u32,

@@ -26,9 +26,14 @@
     (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16)))
 
   ;; The byte array of the box once it holds [addr, addr + n); traps when that range is out of
-  ;; bounds.
+  ;; bounds. Zero bytes extend nothing (the copy loop then reads and writes nothing).
   (func $box_bytes (param $addr i32) (param $n i32) (param $box (ref null $membox))
     (result (ref $bytes))
+    (if (i32.eqz (local.get $n))
+      (then
+        (call $check (local.get $addr) (i32.const 0)
+          (i64.shl (i64.extend_i32_u (struct.get $membox $pages (local.get $box))) (i64.const 16)))
+        (return (struct.get $membox $bytes (local.get $box)))))
     (call $touch
       (i64.add (i64.extend_i32_u (local.get $addr)) (i64.extend_i32_u (local.get $n)))
       (local.get $box))
@@ -52,8 +57,8 @@
   (func (export "from-native") (param $d i32) (param $s i32) (param $n i32)
     (param $box (ref null $membox))
     (local $dst (ref $bytes)) (local $i i32)
-    (local.set $dst (call $box_bytes (local.get $d) (local.get $n) (local.get $box)))
     (call $check (local.get $s) (local.get $n) (call $native_len))
+    (local.set $dst (call $box_bytes (local.get $d) (local.get $n) (local.get $box)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))

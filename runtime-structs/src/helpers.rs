@@ -12,7 +12,8 @@
 //! rewriter invariant and traps with the engine's null-reference trap.
 //!
 //! Every trap a helper raises for a core wasm trap condition is `unreachable`, raised *before* any
-//! state is modified, at exactly the conditions of the core instruction (an access or range that
+//! state is modified (a memory's contents, and its box's array and bound), at exactly the
+//! conditions of the core instruction (an access or range that
 //! ends exactly at the end is fine, one byte/element further traps). Range arithmetic is done in
 //! `i64`, so `addr + offset` and `d + n` never wrap.
 //!
@@ -22,10 +23,13 @@
 //! - `table.grow` returns -1 beyond [`MAX_TABLE_ELEMENTS`] elements, where a core table without
 //!   a maximum may grow further (as far as the host allows);
 //! - an engine that cannot allocate a (large) GC array traps at the first access that needs it
-//!   ([`Helper::MemoryTouch`]), where core `memory.grow` would have returned -1.
+//!   ([`Helper::MemoryTouch`]), or on entry to a loop whose accesses are inline
+//!   ([`Helper::MemoryWhole`] extends the array to the whole memory), where core
+//!   `memory.grow` would have returned -1.
 //!
-//! A memory's byte array holds only the bytes below the highest address accessed so far (its
-//! bound, [`field::MEMBOX_BOUND`]); the rest of the memory is zero.
+//! A memory's byte array holds the bytes below the highest address accessed so far, rounded up
+//! geometrically (its bound, [`field::MEMBOX_BOUND`], is the smaller of its length and the
+//! memory's size); the rest of the memory is zero. Zero-length bulk operations extend nothing.
 //! `memory.grow` only raises the size, and an access past the bound first extends the array
 //! (geometrically), so a memory costs what its program touches, not what it declares, and
 //! instantiating one costs its data segments. Loops whose accesses gc-lower emits inline first
@@ -501,6 +505,10 @@ pub fn helper(h: Helper) -> HelperFunc {
         }
         Helper::MemoryCopy => {
             let mut b = Body::new(vec![i32, i32, i32, m, m], vec![]);
+            // Both ranges are checked before either array is extended.
+            check_range(&mut b, 0, 2, 3);
+            check_range(&mut b, 1, 2, 4);
+            return_if_zero(&mut b, 2);
             touch_range(&mut b, 0, 2, 3);
             touch_range(&mut b, 1, 2, 4);
             b.ins()
@@ -522,7 +530,19 @@ pub fn helper(h: Helper) -> HelperFunc {
             push_range_end(&mut b, 1, 2);
             b.ins().local_get(4).i64_extend_i32_u().i64_gt_u();
             trap_if(&mut b);
+            check_range(&mut b, 0, 2, 3);
+            // Zero bytes: `array.init_data` at 0 from 0, valid whatever the array's length.
+            b.ins()
+                .local_get(2)
+                .i32_eqz()
+                .if_(BlockType::Empty)
+                .i32_const(0)
+                .local_set(0)
+                .i32_const(0)
+                .local_set(1)
+                .else_();
             touch_range(&mut b, 0, 2, 3);
+            b.ins().end();
             b.ins()
                 .local_get(3)
                 .struct_get(MEMBOX, field::MEMBOX_BYTES)
@@ -719,6 +739,8 @@ fn memory_fill(b: &mut Body) {
     let done = b.local(ValType::I32);
     let chunk = b.local(ValType::I32);
     let rest = b.local(ValType::I32);
+    check_range(b, d, n, mem);
+    return_if_zero(b, n);
     touch_range(b, d, n, mem);
     b.ins()
         .local_get(mem)
@@ -838,6 +860,27 @@ fn touch_range(b: &mut Body, start: u32, n: u32, mem: u32) {
     push_range_end(b, start, n);
     b.ins().local_set(end);
     touch(b, end, mem);
+}
+
+/// Traps unless the byte range `start .. start + n` (i32 locals) lies inside the memory in
+/// local `mem`, extending nothing.
+fn check_range(b: &mut Body, start: u32, n: u32, mem: u32) {
+    push_range_end(b, start, n);
+    push_memory_bytes(b, mem);
+    b.ins().i64_gt_u();
+    trap_if(b);
+}
+
+/// Returns from the helper when the i32 local `n` is zero: a zero-length bulk operation that
+/// passed its bounds checks writes nothing, and must not extend an array (nor reach
+/// `array.fill`/`array.copy` at an index past a shorter array).
+fn return_if_zero(b: &mut Body, n: u32) {
+    b.ins()
+        .local_get(n)
+        .i32_eqz()
+        .if_(BlockType::Empty)
+        .return_()
+        .end();
 }
 
 /// The largest byte array a memory gets: 65 535 pages, the largest multiple of a page that one

@@ -1228,10 +1228,9 @@ fn loads_and_stores_at_the_edges() {
     }
 }
 
-/// Zero-length and one-past-the-end bulk operations, and grows past the maximum.
 /// A new memory has an empty array, growing it allocates nothing, and an access extends the
 /// array only as far as the access's page (geometrically after that); the bytes never written
-/// read as zero.
+/// read as zero, and zero-length bulk operations extend nothing.
 #[test]
 fn arrays_hold_what_was_accessed() {
     let mut pair = Pair::new();
@@ -1241,6 +1240,12 @@ fn arrays_hold_what_was_accessed() {
         assert_eq!(len(&mut pair, m), Ok(vec![V::I32(0)]));
     }
     pair.run("grow1", &[V::I32(100)]);
+    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(0)]));
+    let size = 102 * page;
+    pair.run("fill1", &[V::I32(size), V::I32(7), V::I32(0)]);
+    pair.run("copy11", &[V::I32(size), V::I32(size), V::I32(0)]);
+    pair.run("copy01", &[V::I32(0), V::I32(size), V::I32(0)]);
+    pair.run("init1.0", &[V::I32(size), V::I32(0), V::I32(0)]);
     assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(0)]));
     pair.run("i32.load.m1.o0", &[V::I32(page + 8)]);
     assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(2 * page)]));
@@ -1261,6 +1266,7 @@ fn arrays_hold_what_was_accessed() {
 fn bulk_operations_at_the_edges() {
     let mut pair = Pair::new();
     let page = 65536;
+    // Zero-length and one-past-the-end bulk operations, and grows past the maximum.
     for m in 0..2 {
         let size = pair.mem_bytes(m) as i32;
         for (d, n) in [
