@@ -67,6 +67,13 @@ pub const MAX_TABLE_ELEMENTS: u32 = 10_000_000;
 /// The bytes in one wasm page.
 pub const PAGE_SIZE: u32 = 65536;
 
+/// The granule, in bytes, of a memory's byte array: its length is always a multiple of this,
+/// and an access that extends it rounds its end up to one. A granule smaller than a page keeps
+/// the many small instances of a component that touch a few bytes each from paying a page each
+/// (8 192 instances writing one word: 32 MiB of arrays at 4 KiB, 512 MiB at a page; BENCHMARKS.md,
+/// "Array granule"). It divides [`PAGE_SIZE`], so a memory's size is a whole number of granules.
+pub const ARRAY_GRANULE: u32 = 4096;
+
 /// log2 of [`PAGE_SIZE`].
 const PAGE_SHIFT: i64 = 16;
 
@@ -368,9 +375,9 @@ pub enum Helper {
     /// `(end i64, mem M) -> ((ref $bytes), i64)`: makes the byte array hold bytes `0 .. end`
     /// of the memory and returns it with the box's new [`field::MEMBOX_BOUND`]; traps when `end`
     /// exceeds the size in bytes. The slow path of an inline load or store whose end passes the
-    /// bound. The array grows geometrically: to `max(end rounded up to a page, min(2 * old_len,
-    /// max_pages * 65536, MAX_ARRAY_BYTES))` bytes, and no further than
-    /// [`GEOMETRIC_GROWTH_CAP`] while `end` is within it.
+    /// bound. The array grows geometrically: to `max(end rounded up to a granule, min(2 *
+    /// old_len, max_pages * 65536, MAX_ARRAY_BYTES))` bytes (a granule is [`ARRAY_GRANULE`]),
+    /// and no further than [`GEOMETRIC_GROWTH_CAP`] while `end` is within it.
     MemoryTouch,
     /// `(mem M) -> ((ref $bytes), i64)`: [`Helper::MemoryTouch`] of the whole memory: makes
     /// the byte array hold all `pages * 65536` bytes and returns it with that size in bytes
@@ -918,8 +925,8 @@ fn touch(b: &mut Body, end: u32, mem: u32) {
     b.ins().local_tee(size).local_get(end).i64_lt_u();
     trap_if(b);
     // new_len = 2 * old_len, capped at max_pages * 65536, at MAX_ARRAY_BYTES and (while end is
-    // within it) at GEOMETRIC_GROWTH_CAP; at least end rounded up to a page (which is at most
-    // the size, a whole number of pages).
+    // within it) at GEOMETRIC_GROWTH_CAP; at least end rounded up to a granule (which is at
+    // most the size, a whole number of pages and so of granules).
     b.ins()
         .local_get(mem)
         .struct_get(MEMBOX, field::MEMBOX_BYTES)
@@ -948,9 +955,9 @@ fn touch(b: &mut Body, end: u32, mem: u32) {
     min_u64(b, new_len, cap);
     b.ins()
         .local_get(end)
-        .i64_const(i64::from(PAGE_SIZE) - 1)
+        .i64_const(i64::from(ARRAY_GRANULE) - 1)
         .i64_add()
-        .i64_const(!(i64::from(PAGE_SIZE) - 1))
+        .i64_const(!(i64::from(ARRAY_GRANULE) - 1))
         .i64_and()
         .local_set(needed);
     // new_len = max(new_len, needed)

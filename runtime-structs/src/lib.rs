@@ -15,7 +15,7 @@
 //!   `memory.grow` only raises `$pages`, a new memory starts with an empty array, and a memory
 //!   costs what its program touches (rounded up geometrically), not what it declares. An access
 //!   past `$bound` (the array's length, or the logical size if smaller) first extends the array
-//!   geometrically (new length = `max(end rounded up to a page, min(2 * old_len, max_pages *
+//!   geometrically (new length = `max(end rounded up to 4 KiB, min(2 * old_len, max_pages *
 //!   65536, 65535 pages))` bytes, and at most `GEOMETRIC_GROWTH_CAP` while `end` is within it;
 //!   copied with `array.copy`): extending it page by page would otherwise be quadratic. The
 //!   inline accesses of a loop are the exception: before the loop runs, its memories' arrays
@@ -80,8 +80,8 @@ pub mod helpers;
 pub mod layout;
 
 pub use helpers::{
-    GEOMETRIC_GROWTH_CAP, Helper, HelperFunc, LoadKind, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS,
-    PAGE_SIZE, StoreKind, TableKind, all_helpers, helper,
+    ARRAY_GRANULE, GEOMETRIC_GROWTH_CAP, Helper, HelperFunc, LoadKind, MAX_MEMORY_BYTES,
+    MAX_TABLE_ELEMENTS, PAGE_SIZE, StoreKind, TableKind, all_helpers, helper,
 };
 pub use layout::{
     BOX_CLOSURE, BOX_EXTERN, BOX_F32, BOX_F64, BOX_I32, BOX_I64, BYTES, CLOSURE, EXTERN_TABLEBOX,

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use runtime_structs::{
-    BYTES, CLOSURE, FUNCS, Helper, LoadKind, MEMBOX, NUM_TYPES, PAGE_SIZE, StoreKind, TableKind,
-    all_helpers, field, helper, ref_null,
+    ARRAY_GRANULE, BYTES, CLOSURE, FUNCS, Helper, LoadKind, MEMBOX, NUM_TYPES, PAGE_SIZE,
+    StoreKind, TableKind, all_helpers, field, helper, ref_null,
 };
 use wasm_encoder::{
     CodeSection, ConstExpr, DataCountSection, DataSection, ElementSection, Elements, ExportKind,
@@ -956,9 +956,9 @@ impl Pair {
             };
             let len = u64::from(*len as u32);
             assert_eq!(
-                len % u64::from(PAGE_SIZE),
+                len % u64::from(ARRAY_GRANULE),
                 0,
-                "memory {m}'s array is whole pages"
+                "memory {m}'s array is whole granules"
             );
             let bound = self.gc.call(&format!("bound{m}"), &[]);
             assert_eq!(
@@ -1229,12 +1229,13 @@ fn loads_and_stores_at_the_edges() {
 }
 
 /// A new memory has an empty array, growing it allocates nothing, and an access extends the
-/// array only as far as the access's page (geometrically after that); the bytes never written
-/// read as zero, and zero-length bulk operations extend nothing.
+/// array only as far as the access's granule (geometrically after that); the bytes never
+/// written read as zero, and zero-length bulk operations extend nothing.
 #[test]
 fn arrays_hold_what_was_accessed() {
     let mut pair = Pair::new();
-    let page = 65536;
+    let page = PAGE_SIZE as i32;
+    let granule = ARRAY_GRANULE as i32;
     let len = |pair: &mut Pair, m: u32| pair.gc.call(&format!("bytes_len{m}"), &[]);
     for m in 0..2 {
         assert_eq!(len(&mut pair, m), Ok(vec![V::I32(0)]));
@@ -1247,18 +1248,24 @@ fn arrays_hold_what_was_accessed() {
     pair.run("copy01", &[V::I32(0), V::I32(size), V::I32(0)]);
     pair.run("init1.0", &[V::I32(size), V::I32(0), V::I32(0)]);
     assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(0)]));
-    pair.run("i32.load.m1.o0", &[V::I32(page + 8)]);
-    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(2 * page)]));
-    pair.run("i64.store.m1.o0", &[V::I32(2 * page + 8), V::I64(-1)]);
-    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(4 * page)]));
+    // The first access reaches into the second granule of page 1: the array ends there.
+    pair.run("i32.load.m1.o0", &[V::I32(page + granule + 8)]);
+    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(page + 2 * granule)]));
+    // Past it, the array doubles while that covers the access ...
+    pair.run("i64.store.m1.o0", &[V::I32(page + 3 * granule), V::I64(-1)]);
+    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(2 * page + 4 * granule)]));
+    // ... and ends at the access's granule when doubling does not.
     pair.run("i32.store.m1.o0", &[V::I32(90 * page + 8), V::I32(7)]);
-    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(91 * page)]));
+    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(90 * page + granule)]));
     // Out of bounds: traps and allocates nothing.
     pair.run("i32.load.m1.o0", &[V::I32(102 * page - 3)]);
-    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(91 * page)]));
+    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(90 * page + granule)]));
     // Doubling gives headroom past the size (102 pages), for a memory grown page by page.
     pair.run("i32.load.m1.o0", &[V::I32(102 * page - 4)]);
-    assert_eq!(len(&mut pair, 1), Ok(vec![V::I32(182 * page)]));
+    assert_eq!(
+        len(&mut pair, 1),
+        Ok(vec![V::I32(180 * page + 2 * granule)])
+    );
     pair.compare_state();
 }
 
