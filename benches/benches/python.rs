@@ -4,10 +4,12 @@
 //! component runtime with wasmtime-wasi (the app imports WASI, which has no core-level host on
 //! wasmtime, so the module graph is measured on V8 only: `benches/v8/python.mjs`).
 //!
-//! Ids: `python-app/{call}/{native|reify-all|reify-auto}`. Every call's result in each form is
-//! checked against the original's before anything is timed.
+//! Ids: `python-app/{call}/{native|reify-all|reify-auto|reify-all-helper}`; `reify-all-helper`
+//! is `--reify all` with one helper call per load and store
+//! ([`MemoryAccess::Helper`], the emitter before the inline one, kept to compare with). Every
+//! call's result in each form is checked against the original's before anything is timed.
 
-use benches::ReifyMode;
+use benches::{MemoryAccess, ReifyMode};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use wasmtime::component::{Component, Func, Linker, ResourceTable, Val};
 use wasmtime::{Engine, Store};
@@ -99,11 +101,12 @@ fn python_app(c: &mut Criterion) {
     config.wasm_component_model(true);
     let engine = Engine::new(&config).expect("engine");
     let mut forms = vec![("native", original.clone())];
-    for (name, mode) in [
-        ("reify-all", ReifyMode::All),
-        ("reify-auto", ReifyMode::Auto),
+    for (name, mode, access) in [
+        ("reify-all", ReifyMode::All, MemoryAccess::Inline),
+        ("reify-auto", ReifyMode::Auto, MemoryAccess::Inline),
+        ("reify-all-helper", ReifyMode::All, MemoryAccess::Helper),
     ] {
-        let lowered = benches::lower(&original, mode).expect("lowering failed");
+        let lowered = benches::lower_with(&original, mode, access).expect("lowering failed");
         forms.push((
             name,
             gc_lower::rewrap(&lowered).expect("re-wrapping failed"),

@@ -1,6 +1,8 @@
 // Run time of the componentize-py app (`tests/python/app`) on V8: `jco transpile` of the
 // original component ("native") against the module graph ("graph") and the lowered module
-// re-wrapped ("reify-all", "reify-auto"), with jco's WASI shim (`@bytecodealliance/preview2-shim`).
+// re-wrapped ("reify-all", "reify-auto"; "reify-all-helper": `--reify all` with a helper call per
+// load and store, the emitter before the inline one), with jco's WASI shim
+// (`@bytecodealliance/preview2-shim`).
 //
 //   cargo run --release -p benches --bin prepare-v8          # writes benches/v8/out/python-app.*
 //   tests/node/node_modules/.bin/node benches/v8/python.mjs [--dir DIR] [--runs N]
@@ -17,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 
-const FORMS = ['native', 'graph', 'reify-all', 'reify-auto'];
+const FORMS = ['native', 'graph', 'reify-all', 'reify-auto', 'reify-all-helper'];
 
 const args = process.argv.slice(2);
 const opt = (flag, dflt) => {
@@ -115,8 +117,8 @@ for (const form of FORMS) {
 }
 console.log(`node ${process.version} (V8 ${process.versions.v8}), ${runs} runs per figure, ms per call (median)`);
 console.log();
-console.log('| call | native (ms) | graph (ms) | reify-all (ms) | reify-auto (ms) | all / graph | auto / graph | auto / native |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| call | native (ms) | graph (ms) | reify-all (ms) | reify-auto (ms) | reify-all-helper (ms) | all / graph | auto / graph | all-helper / graph | auto / native |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const [name, call] of CALLS) {
   const expected = show(call(instances.native));
   const t = {};
@@ -125,5 +127,5 @@ for (const [name, call] of CALLS) {
     if (got !== expected) throw new Error(`${name}/${form}: ${got}, the original gave ${expected}`);
     t[form] = await measure(() => call(instances[form]));
   }
-  console.log(`| ${name} | ${fmt(t.native)} | ${fmt(t.graph)} | ${fmt(t['reify-all'])} | ${fmt(t['reify-auto'])} | ${ratio(t['reify-all'], t.graph)} | ${ratio(t['reify-auto'], t.graph)} | ${ratio(t['reify-auto'], t.native)} |`);
+  console.log(`| ${name} | ${fmt(t.native)} | ${fmt(t.graph)} | ${fmt(t['reify-all'])} | ${fmt(t['reify-auto'])} | ${fmt(t['reify-all-helper'])} | ${ratio(t['reify-all'], t.graph)} | ${ratio(t['reify-auto'], t.graph)} | ${ratio(t['reify-all-helper'], t.graph)} | ${ratio(t['reify-auto'], t.native)} |`);
 }

@@ -88,11 +88,12 @@ fn main() -> Result<()> {
     match benches::python_app()? {
         Some(bytes) => {
             std::fs::write(dir.join("python-app.native.wasm"), &bytes)?;
-            for (form, mode) in [
-                ("reify-all", ReifyMode::All),
-                ("reify-auto", ReifyMode::Auto),
+            for (form, mode, access) in [
+                ("reify-all", ReifyMode::All, MemoryAccess::Inline),
+                ("reify-auto", ReifyMode::Auto, MemoryAccess::Inline),
+                ("reify-all-helper", ReifyMode::All, MemoryAccess::Helper),
             ] {
-                let lowered = benches::lower(&bytes, mode)?;
+                let lowered = benches::lower_with(&bytes, mode, access)?;
                 std::fs::write(
                     dir.join(format!("python-app.{form}.wasm")),
                     gc_lower::rewrap(&lowered)?,
