@@ -25,8 +25,10 @@
 //!   checked before any byte is written, so a partly out-of-bounds store writes nothing. The
 //!   locals come from `gc-lower:memory.whole`, which first extends the memory's array to the
 //!   whole memory, so the bound is the memory's size and the check is exactly core wasm's.
-//!   They are loaded right before each outermost loop that holds an inline access, and inside
-//!   such a loop reloaded after everything that may replace the array or change the size:
+//!   A memory's locals are loaded right before each outermost loop that accesses it inline
+//!   (directly or in a loop inside it; a loop leaves the other memories' arrays as they are),
+//!   and inside such a loop reloaded after everything that may replace the array or change
+//!   the size:
 //!   calls (direct, indirect, through a closure), `memory.grow`, and the targets of exception
 //!   handlers (a callee that grew the memory may have thrown). Helpers cannot replace an array
 //!   that holds the whole memory. Outside those loops the locals are dead, so nothing there
@@ -51,7 +53,7 @@
 //! the same `(array (mut i8))`, so the representation changes in one place: this emitter and
 //! the layout in `runtime_structs`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use runtime_structs::{BYTES, LoadKind, StoreKind, ref_non_null};
 use wasm_encoder as we;
@@ -103,12 +105,15 @@ pub struct InlineMemories {
     cached: Vec<Option<Cached>>,
     /// Operator positions after which the cache is reloaded (exception handler targets).
     reload_after: HashSet<usize>,
-    /// Operator positions before which the cache is loaded: the outermost loops holding an
-    /// inline access.
-    reload_before: HashSet<usize>,
-    /// By operator position: whether the point right after the operator lies inside a loop
-    /// that holds an inline access (where the cache is live).
-    live_after: Vec<bool>,
+    /// Operator positions before which part of the cache is loaded: the `loop` instructions of
+    /// the outermost loops holding an inline access, each with its entry of `loop_memories`.
+    reload_before: HashMap<usize, usize>,
+    /// By operator position: the outermost loop holding an inline access that the point right
+    /// after the operator lies inside (where that loop's memories are live), as an index of
+    /// `loop_memories`.
+    live_after: Vec<Option<usize>>,
+    /// By outermost loop holding an inline access: the memories accessed inline in it.
+    loop_memories: Vec<Vec<u32>>,
     /// The positions of the loads and stores emitted inline.
     inline_at: HashSet<usize>,
     /// The position of the operator being rewritten.
@@ -128,19 +133,23 @@ pub struct InlineMemories {
 /// What a pre-scan of a function body found: which loads and stores are emitted inline, and
 /// where exception handlers land.
 pub struct BodyScan {
-    /// Memory indices of the module that the body loads from or stores to inside a loop that
-    /// makes no call.
+    /// Memory indices of the module, reified, that the body loads from or stores to inline.
     pub accessed: HashSet<u32>,
     /// Operator positions after which execution may resume from an exception handler: the
     /// `end` of a block (or the `loop` instruction of a loop) that a `try_table` catch clause
     /// targets, and legacy `catch`/`catch_all`.
     pub reload_after: HashSet<usize>,
     /// The positions of the `loop` instructions of the outermost loops that hold a load or
-    /// store emitted inline (directly or in a loop inside them).
-    pub reload_before: HashSet<usize>,
-    /// By operator position: whether the point right after the operator lies inside a loop
-    /// that holds a load or store emitted inline (directly or in a loop inside it).
-    pub live_after: Vec<bool>,
+    /// store emitted inline (directly or in a loop inside them), each with its index in
+    /// `loop_memories`.
+    pub reload_before: HashMap<usize, usize>,
+    /// By operator position: the outermost loop holding a load or store emitted inline that
+    /// the point right after the operator lies inside, as an index of `loop_memories`.
+    pub live_after: Vec<Option<usize>>,
+    /// By outermost loop holding an inline access: the memories it (or a loop inside it)
+    /// accesses inline, in increasing order. Only these are loaded before it and reloaded in
+    /// it, so a loop never extends the array of a memory it does not touch.
+    pub loop_memories: Vec<Vec<u32>>,
     /// The positions of the loads and stores emitted inline: those whose innermost loop makes
     /// no call and grows no memory, directly or in a loop inside it.
     pub inline_at: HashSet<usize>,
@@ -148,8 +157,13 @@ pub struct BodyScan {
 
 /// Scans a function body for its memory accesses and exception handler targets; with
 /// `all_loops`, every load and store in a loop is to be inline, not only those in loops without
-/// calls.
-pub fn scan_body(body: &wp::FunctionBody<'_>, all_loops: bool) -> anyhow::Result<BodyScan> {
+/// calls. `reified(m)` says whether memory `m` of the module is reified: accesses to the others
+/// stay native instructions and hold no cache.
+pub fn scan_body(
+    body: &wp::FunctionBody<'_>,
+    all_loops: bool,
+    reified: impl Fn(u32) -> bool,
+) -> anyhow::Result<BodyScan> {
     use wp::Operator as O;
     let mut reload_after = HashSet::new();
     // Per open block: (position of its opening operator, is a loop, targeted by a catch).
@@ -171,7 +185,9 @@ pub fn scan_body(body: &wp::FunctionBody<'_>, all_loops: bool) -> anyhow::Result
         let memarg = load_kind(&op)
             .map(|(_, m)| m)
             .or_else(|| store_kind(&op).map(|(_, m)| m));
-        if let (Some(memarg), Some(&l)) = (memarg, open_loops.last()) {
+        if let (Some(memarg), Some(&l)) = (memarg, open_loops.last())
+            && reified(memarg.memory)
+        {
             in_loop_accesses.push((i, memarg.memory, l));
         }
         match op {
@@ -239,32 +255,42 @@ pub fn scan_body(body: &wp::FunctionBody<'_>, all_loops: bool) -> anyhow::Result
     }
     let mut accessed = HashSet::new();
     let mut inline_at = HashSet::new();
-    // Whether each loop holds an inline access, directly or in a loop inside it.
-    let mut holds_inline = vec![false; loop_calls.len()];
+    // By outermost loop: the memories accessed inline in it, directly or in a loop inside it.
+    let mut memories: HashMap<usize, BTreeSet<u32>> = HashMap::new();
     for (pos, memory, l) in in_loop_accesses {
         if all_loops || !loop_calls[l] {
             accessed.insert(memory);
             inline_at.insert(pos);
-            let mut l = Some(l);
-            while let Some(k) = l.filter(|&k| !holds_inline[k]) {
-                holds_inline[k] = true;
-                l = loop_parent[k];
+            let mut outermost = l;
+            while let Some(k) = loop_parent[outermost] {
+                outermost = k;
             }
+            memories.entry(outermost).or_default().insert(memory);
         }
     }
-    let reload_before = (0..loop_calls.len())
-        .filter(|&l| holds_inline[l] && loop_parent[l].is_none())
-        .map(|l| loop_start[l])
+    // Number the outermost loops holding inline accesses in the order they start.
+    let mut holding: Vec<usize> = memories.keys().copied().collect();
+    holding.sort_unstable();
+    let index: HashMap<usize, usize> = holding.iter().enumerate().map(|(k, &l)| (l, k)).collect();
+    let reload_before = holding
+        .iter()
+        .enumerate()
+        .map(|(k, &l)| (loop_start[l], k))
         .collect();
     let live_after = outermost_after
         .into_iter()
-        .map(|l| l.is_some_and(|l| holds_inline[l]))
+        .map(|l| l.and_then(|l| index.get(&l).copied()))
+        .collect();
+    let loop_memories = holding
+        .iter()
+        .map(|l| memories[l].iter().copied().collect())
         .collect();
     Ok(BodyScan {
         accessed,
         reload_after,
         reload_before,
         live_after,
+        loop_memories,
         inline_at,
     })
 }
@@ -300,6 +326,7 @@ impl InlineMemories {
             reload_after: scan.reload_after,
             reload_before: scan.reload_before,
             live_after: scan.live_after,
+            loop_memories: scan.loop_memories,
             inline_at: scan.inline_at,
             pos: 0,
             ea64: scratch.fresh(we::ValType::I64),
@@ -321,10 +348,13 @@ impl InlineMemories {
         self.reload_after.contains(&i)
     }
 
-    /// Whether the cache must be loaded before the operator at position `i`: the `loop` of an
-    /// outermost loop that holds an inline access.
-    pub fn reload_before(&self, i: usize) -> bool {
-        self.reload_before.contains(&i)
+    /// Loads, before the operator at position `i`, the cache of the memories accessed inline
+    /// in the loop it opens when it is the `loop` of an outermost loop that holds an inline
+    /// access.
+    pub fn load_before(&self, i: usize, out: &mut Sink) {
+        if let Some(&l) = self.reload_before.get(&i) {
+            self.reload(out, &self.loop_memories[l]);
+        }
     }
 
     /// Notes that the operator at position `pos` is being rewritten.
@@ -332,20 +362,22 @@ impl InlineMemories {
         self.pos = pos;
     }
 
-    /// Reloads the cache after the current operator when it lies inside a loop that holds an
-    /// inline access. Elsewhere no inline access can follow before the reload at the next
-    /// such loop's entry.
+    /// Reloads the cache of the memories accessed inline in the loop that the point after the
+    /// current operator lies inside, when that is a loop holding an inline access. Elsewhere
+    /// no inline access can follow before the load at the next such loop's entry, and inside
+    /// it no other memory is accessed inline.
     pub fn reload_if_live(&self, out: &mut Sink) {
-        if self.live_after.get(self.pos).copied().unwrap_or(true) {
-            self.reload(out);
+        if let Some(Some(l)) = self.live_after.get(self.pos) {
+            self.reload(out, &self.loop_memories[*l]);
         }
     }
 
-    /// (Re)loads every cached memory's byte array and bound, once `gc-lower:memory.whole` has
-    /// made the array hold the whole memory (so the bound is the size).
-    pub fn reload(&self, out: &mut Sink) {
+    /// (Re)loads the byte array and bound of each memory of `memories` (all cached), once
+    /// `gc-lower:memory.whole` has made the array hold the whole memory (so the bound is the
+    /// size).
+    fn reload(&self, out: &mut Sink, memories: &[u32]) {
         use we::Instruction as I;
-        for c in self.cached.iter().flatten() {
+        for c in memories.iter().filter_map(|&m| self.cached[m as usize]) {
             out.push(I::LocalGet(c.membox));
             out.push(I::Call(self.whole.0));
             out.push(I::LocalSet(c.bound));
@@ -486,5 +518,52 @@ impl InlineMemories {
             }
             out.push(I::ArraySet(BYTES));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scan of the first function of `wat`, with memory 2 native.
+    fn scan(wat: &str) -> BodyScan {
+        let bytes = wat::parse_str(wat).expect("valid text");
+        for payload in wp::Parser::new(0).parse_all(&bytes) {
+            if let wp::Payload::CodeSectionEntry(body) = payload.expect("valid module") {
+                return scan_body(&body, false, |m| m != 2).expect("scan");
+            }
+        }
+        panic!("no function");
+    }
+
+    /// Each outermost loop loads only the memories it accesses inline, a loop that calls holds
+    /// no inline access, and accesses to a native memory hold no cache.
+    #[test]
+    fn loops_load_the_memories_they_access() {
+        let s = scan(
+            r#"(module
+                (memory 1) (memory 1) (memory 1)
+                (func $f (param i32)
+                  (loop                                  ;; 0: memory 0, and 1 in a loop inside
+                    (drop (i32.load 0 (local.get 0)))
+                    (loop (drop (i32.load 1 (local.get 0)))))
+                  (loop (drop (i32.load 1 (local.get 0))) (call $f (i32.const 0)))
+                  (loop (drop (i32.load 2 (local.get 0))))  ;; native memory: nothing cached
+                  (loop (i32.store8 1 (local.get 0) (i32.const 1)))))"#,
+        );
+        assert_eq!(s.loop_memories, vec![vec![0, 1], vec![1]]);
+        assert_eq!(s.accessed, HashSet::from([0, 1]));
+        assert_eq!(s.inline_at.len(), 3, "{:?}", s.inline_at);
+        let mut starts: Vec<_> = s.reload_before.iter().map(|(&p, &l)| (p, l)).collect();
+        starts.sort_unstable();
+        assert_eq!(
+            starts.iter().map(|&(_, l)| l).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
+        // Inside the first loop the first set is live; between the loops nothing is.
+        let (first, _) = starts[0];
+        assert_eq!(s.live_after[first], Some(0));
+        assert!(s.live_after.contains(&None));
+        assert_eq!(*s.live_after.last().expect("ops"), None);
     }
 }

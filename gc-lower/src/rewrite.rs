@@ -226,6 +226,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let scan = scan_body(
                 body,
                 self.settings.memory_access == MemoryAccess::InlineAllLoops,
+                |m| matches!(v.memories.get(m as usize), Some(MemSlot::Field(_))),
             )?;
             // The box of each memory accessed inline, loaded at entry.
             let boxes: Vec<_> = v
@@ -258,9 +259,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let op = reader.read()?;
             if let Some(mems) = &mut cx.memories {
                 mems.at(i);
-                if mems.reload_before(i) {
-                    mems.reload(&mut out);
-                }
+                mems.load_before(i, &mut out);
             }
             let start = out.0.len();
             self.rewrite_op(&mut cx, &op, &mut out)?;
