@@ -226,6 +226,13 @@ const browser = await puppeteer.launch(engine === 'spidermonkey'
   ? { browser: 'firefox', executablePath: binary, headless: true }
   : { executablePath: binary, headless: true, args: ['--no-sandbox'] });
 out({ ready: true });
+// Once standard input closes, the loop below ends and closes the browser; if a request is
+// still pending (a page that does not answer) or closing hangs, kill the browser rather than
+// leave it running without a parent.
+process.stdin.on('end', () => setTimeout(() => {
+  browser.process()?.kill('SIGKILL');
+  process.exit(0);
+}, 3000));
 const pages = new Map();
 for await (const line of createInterface({ input: process.stdin })) {
   const { id, open, component, req, close } = JSON.parse(line);
