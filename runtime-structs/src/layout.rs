@@ -287,7 +287,8 @@ layouts! {
     /// access that swaps in a longer byte array is seen by all of them.
     struct MEMBOX {
         /// `(mut (ref $bytes))`: the byte array, holding bytes `0 .. array.len` of the memory
-        /// (a multiple of 65536 bytes); the memory's bytes past it are zero.
+        /// (a multiple of [`ARRAY_GRANULE`](crate::ARRAY_GRANULE) bytes); the memory's bytes
+        /// past it are zero.
         MEMBOX_BYTES: (mut (ref BYTES)),
         /// `(mut i32)`: the logical size in pages of 65536 bytes (what `memory.size` returns).
         MEMBOX_PAGES: (mut i32),
@@ -296,7 +297,9 @@ layouts! {
         /// `(mut i64)`: `min(array.len $bytes, $pages * 65536)`, in bytes: an access that ends
         /// at or below it reads and writes the array directly; one that ends past it either
         /// extends the array first ([`Helper::MemoryTouch`](crate::Helper::MemoryTouch)) or
-        /// traps.
+        /// traps. It could be derived from the other fields; it is kept because it makes the
+        /// helpers' fast path (every load and store outside inline loops) one comparison with
+        /// one field instead of two comparisons and three reads.
         MEMBOX_BOUND: (mut i64),
     }
 

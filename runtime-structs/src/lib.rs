@@ -35,8 +35,8 @@
 //! - A memory's size is `$pages` pages of 65536 bytes. Byte `i < $pages * 65536` of the memory
 //!   is `$bytes[i]` when `i < array.len $bytes` and zero otherwise. Every element of `$bytes`
 //!   at or past `$pages * 65536` is zero: accesses are bounds-checked against the logical size,
-//!   so nothing ever writes there. `array.len $bytes` is a multiple of 65536, and `$bound =
-//!   min(array.len $bytes, $pages * 65536)` always.
+//!   so nothing ever writes there. `array.len $bytes` is a multiple of [`ARRAY_GRANULE`]
+//!   (4 KiB), and `$bound = min(array.len $bytes, $pages * 65536)` always.
 //! - `$max_pages` is the memory type's maximum (65536 when it has none). A reified memory is at
 //!   most [`MAX_MEMORY_BYTES`] long (one GC array).
 //! - A table's size in elements is exactly `array.len $elems`; `table.grow` allocates a new array
