@@ -138,7 +138,14 @@
   (func $utf8_validate (param $p i32) (param $end i32)
     (block $done
       (loop $next
-        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        ;; ASCII bytes in a loop without calls (its loads are emitted inline on a reified
+        ;; memory), the rest one scalar value at a time.
+        (block $multi
+          (loop $ascii
+            (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+            (br_if $multi (i32.ge_u (i32.load8_u 0 (local.get $p)) (i32.const 0x80)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $ascii)))
         (call $utf8_decode (local.get $p) (local.get $end))
         (local.set $p)
         (drop)
@@ -148,10 +155,21 @@
   ;; 1, writing at most `room` code units; returns the number of code units written.
   (func $utf8_to_utf16_units (param $p i32) (param $end i32) (param $q i32) (param $room i32)
     (result i32)
-    (local $cp i32) (local $n i32) (local $k i32) (local $units i32)
+    (local $cp i32) (local $n i32) (local $k i32) (local $units i32) (local $b i32)
     (block $done
       (loop $next
-        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        ;; ASCII bytes in a loop without calls, each one code unit.
+        (block $multi
+          (loop $ascii
+            (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+            (local.set $b (i32.load8_u 0 (local.get $p)))
+            (br_if $multi (i32.ge_u (local.get $b) (i32.const 0x80)))
+            (br_if $done (i32.ge_u (local.get $n) (local.get $room)))
+            (i32.store16 1 (i32.add (local.get $q) (i32.shl (local.get $n) (i32.const 1)))
+              (local.get $b))
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $ascii)))
         (call $utf8_decode (local.get $p) (local.get $end))
         (local.set $p)
         (local.set $cp)
@@ -188,16 +206,10 @@
         (br $char)))
     (local.get $latin1))
 
-  ;; Copies `n` bytes from `p` in memory 0 to `q` in memory 1.
+  ;; Copies `n` bytes from `p` in memory 0 to `q` in memory 1 (`array.copy` when both are
+  ;; reified; the two memories never overlap, as wasmtime's transcoders assert).
   (func $copy_bytes (param $p i32) (param $n i32) (param $q i32)
-    (local $i i32)
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-        (i32.store8 1 (i32.add (local.get $q) (local.get $i))
-          (i32.load8_u 0 (i32.add (local.get $p) (local.get $i))))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $next))))
+    (memory.copy 1 0 (local.get $q) (local.get $p) (local.get $n)))
 
   ;; Inflates the first `n` latin1 bytes at `q` in memory 1 in place to UTF-16LE code units.
   (func $inflate_latin1 (param $q i32) (param $n i32)
