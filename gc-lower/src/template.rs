@@ -5,10 +5,12 @@
 //! use *binds* its free parts to the output and copies the functions it needs:
 //!
 //! - template memory `i` becomes [`Binding::memories`]`[i]`: a native memory keeps its
-//!   instructions with the index renumbered; the loads and stores of a reified memory are
-//!   emitted as in a reified module's code (`memory_access`): inline in loops that make no
-//!   call, with the box loaded into a local at entry from the owning instance's vmctx, and
-//!   calls of the bounds-checked runtime helpers on the box elsewhere;
+//!   instructions with the index renumbered; the loads and stores of a reified memory become
+//!   calls of the bounds-checked runtime helpers on the box, reached through the owning
+//!   instance's vmctx global, and its `memory.copy` the runtime's (`array.copy` between two
+//!   boxes). They are not emitted inline, as a reified module's loops are: an inline loop first
+//!   extends the array to the whole memory, and a transcoder that did so would make every
+//!   string crossing allocate its memories whole (and trap on V8 past 1 GiB);
 //! - the template's struct and array types (declared first, in the order of
 //!   [`Binding::types`]) become those runtime-structs types; function types are interned;
 //! - imported functions become [`Binding::imports`], globals [`Binding::globals`];
@@ -22,15 +24,14 @@
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use hashbrown::HashMap;
-use runtime_structs::{Helper, MEMBOX, ref_null};
+use runtime_structs::Helper;
 use wasm_encoder as we;
 use wasm_encoder::reencode::{self, Reencode};
 use wasmtime_environ::wasmparser as wp;
 
 use crate::assemble::Lowerer;
-use crate::code::{Scratch, Sink, load_kind, store_kind};
+use crate::code::{Sink, load_kind, store_kind};
 use crate::layout::{Binding, OutFunc, OutType, StateTarget};
-use crate::memory_access::{InlineMemories, MemoryAccess, scan_body};
 
 /// A parsed template module.
 pub struct Template {
@@ -213,89 +214,21 @@ impl Lowerer<'_, '_> {
             let (count, ty) = local?;
             locals.push((count, remap.val_type(ty).map_err(|e| anyhow!("{e}"))?));
         }
-        let num_params = match &template.types[template.funcs[f as usize] as usize] {
-            wp::CompositeInnerType::Func(ft) => ft.params().len() as u32,
-            _ => bail!(
-                "internal: template `{}` function {f} has no function type",
-                template.name
-            ),
-        };
-        let declared: u32 = locals.iter().map(|(count, _)| *count).sum();
-        let mut scratch = Scratch::new(num_params + declared);
-        // The entry code: each reified memory accessed inline gets its box in a local.
-        let mut entry = Sink::default();
-        let mut boxes: Vec<Option<u32>> = vec![None; binding.memories.len()];
-        let mut memories = None;
-        let access = self.settings.memory_access;
-        let boxed = |m: u32| {
-            matches!(
-                binding.memories.get(m as usize),
-                Some(StateTarget::Boxed { .. })
-            )
-        };
-        if access.inlines() && (0..binding.memories.len() as u32).any(boxed) {
-            let scan = scan_body(body, access == MemoryAccess::InlineAllLoops, boxed)?;
-            for (i, target) in binding.memories.iter().enumerate() {
-                if let StateTarget::Boxed { instance, field } = *target
-                    && scan.accessed.contains(&(i as u32))
-                {
-                    let local = scratch.fresh(ref_null(MEMBOX));
-                    self.push_field(&mut entry, instance, field);
-                    entry.push(we::Instruction::LocalSet(local));
-                    boxes[i] = Some(local);
-                }
-            }
-            memories = InlineMemories::new(&boxes, scan, &mut scratch, || {
-                self.helper(Helper::MemoryWhole)
-            });
-        }
-        let mut out = entry;
+        let mut out = Sink::default();
         let mut reader = body.get_operators_reader()?;
-        let mut i = 0usize;
         while !reader.eof() {
             let op = reader.read()?;
-            let pos = i;
-            i += 1;
-            if let Some(mems) = &mut memories {
-                mems.at(pos);
-                mems.load_before(pos, &mut out);
-            }
             if let wp::Operator::Call { function_index } = op {
                 let callee = self.template_func(template, binding, function_index)?;
                 out.push(we::Instruction::Call(callee.0));
-                // The callee may have extended an array (through a helper).
-                if let Some(mems) = &memories {
-                    mems.reload_if_live(&mut out);
-                }
                 continue;
-            }
-            if let Some(mems) = &memories
-                && mems.reload_after(pos)
-            {
-                bail!(
-                    "internal: template `{}` uses exception handling",
-                    template.name
-                );
-            }
-            if let Some(mems) = &memories {
-                if let Some((kind, memarg)) = load_kind(&op)
-                    && mems.handles(memarg.memory)
-                {
-                    mems.load(&mut out, kind, memarg);
-                    continue;
-                }
-                if let Some((kind, memarg)) = store_kind(&op)
-                    && mems.handles(memarg.memory)
-                {
-                    mems.store(&mut out, kind, memarg);
-                    continue;
-                }
             }
             if let wp::Operator::MemoryCopy { dst_mem, src_mem } = op {
                 let target = |m: u32| binding.memories.get(m as usize).copied();
                 let (dst, src) = (target(dst_mem), target(src_mem));
                 // `(d s n dst-box src-box)` between two boxes, `(d s n box)` between a box and
                 // a native memory, as in reified modules; between native memories, as it is.
+                // Like the helpers, these extend a box's byte array only over the range copied.
                 let call = match (dst, src) {
                     (Some(StateTarget::Boxed { .. }), Some(StateTarget::Boxed { .. })) => {
                         Some(self.helper(Helper::MemoryCopy))
@@ -311,10 +244,7 @@ impl Lowerer<'_, '_> {
                 if let Some(call) = call {
                     for m in [dst_mem, src_mem] {
                         if let Some(StateTarget::Boxed { instance, field }) = target(m) {
-                            match boxes[m as usize] {
-                                Some(local) => out.push(we::Instruction::LocalGet(local)),
-                                None => self.push_field(&mut out, instance, field),
-                            }
+                            self.push_field(&mut out, instance, field);
                         }
                     }
                     out.push(we::Instruction::Call(call.0));
@@ -329,10 +259,7 @@ impl Lowerer<'_, '_> {
                     binding.memories.get(memarg.memory as usize).copied()
             {
                 // `(addr [value] membox offset) -> [value]`, as in reified modules.
-                match boxes[memarg.memory as usize] {
-                    Some(local) => out.push(we::Instruction::LocalGet(local)),
-                    None => self.push_field(&mut out, instance, field),
-                }
+                self.push_field(&mut out, instance, field);
                 out.push(we::Instruction::I64Const(memarg.offset as i64));
                 out.push(we::Instruction::Call(self.helper(helper).0));
                 continue;
@@ -346,7 +273,6 @@ impl Lowerer<'_, '_> {
             out.push(ins);
         }
         let ty = remap.types[template.funcs[f as usize] as usize];
-        locals.extend(scratch.types().map(|t| (1, t)));
         let mut func = we::Function::new(locals);
         func.raw(out.0);
         let name = match template.export_name(f) {
