@@ -138,8 +138,8 @@
   (func $utf8_validate (param $p i32) (param $end i32)
     (block $done
       (loop $next
-        ;; ASCII bytes in a loop without calls (its loads are emitted inline on a reified
-        ;; memory), the rest one scalar value at a time.
+        ;; ASCII bytes one load each, without a call of $utf8_decode per byte; the rest one
+        ;; scalar value at a time.
         (block $multi
           (loop $ascii
             (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
@@ -158,7 +158,7 @@
     (local $cp i32) (local $n i32) (local $k i32) (local $units i32) (local $b i32)
     (block $done
       (loop $next
-        ;; ASCII bytes in a loop without calls, each one code unit.
+        ;; ASCII bytes without a call of $utf8_decode per byte, each one code unit.
         (block $multi
           (loop $ascii
             (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
@@ -207,7 +207,7 @@
     (local.get $latin1))
 
   ;; Copies `n` bytes from `p` in memory 0 to `q` in memory 1 (`array.copy` when both are
-  ;; reified; the two memories never overlap, as wasmtime's transcoders assert).
+  ;; reified). FACT never passes overlapping ranges: wasmtime's transcoders assert that.
   (func $copy_bytes (param $p i32) (param $n i32) (param $q i32)
     (memory.copy 1 0 (local.get $q) (local.get $p) (local.get $n)))
 
