@@ -2017,7 +2017,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         if let Some(f) = self.made.helpers.get(&h) {
             return *f;
         }
-        let hf = runtime_structs::helper(h);
+        let hf = runtime_structs::helper(h, |callee| self.helper(callee).0);
         let ty = self.func_type(&hf.params, &hf.results);
         let f = self.add_func(ty, hf.name.clone(), hf.body);
         self.made.helpers.insert(h, f);

@@ -2,8 +2,9 @@
 //!
 //! The rewriter replaces each core memory/table instruction of a reified module with a `call` to
 //! one of these helpers. The helpers are self-contained: their bodies name only the types of
-//! [`rec_group`](crate::rec_group) (by absolute index) and never call another function, so the
-//! fuser can put them at any function index.
+//! [`rec_group`](crate::rec_group) (by absolute index), and the only function one calls is
+//! another helper, a load's or store's slow path ([`Helper::callee`]), whose index the fuser
+//! passes to [`helper`].
 //!
 //! Calling convention: parameters are in *stack order*. The rewriter leaves the instruction's own
 //! operands on the stack, then pushes the box reference(s) and, for loads and stores, the static
@@ -332,6 +333,13 @@ pub enum Helper {
     /// `(addr i32, value V, mem M, offset i64)`: the store at `addr + offset`; an out-of-bounds
     /// store (even partly) traps and writes nothing.
     Store(StoreKind),
+    /// [`Helper::Load`]'s slow path, same signature: the access ends past the box's bound, so
+    /// the array is extended first ([`Helper::MemoryTouch`]'s code, inline). [`Helper::Load`]
+    /// calls it out of line so that its own code holds nothing across a call and needs no
+    /// callee-saved registers (on wasmtime: no register saves and restores on every access).
+    LoadPastBound(LoadKind),
+    /// [`Helper::Store`]'s slow path, same signature, as [`Helper::LoadPastBound`].
+    StorePastBound(StoreKind),
     /// `(mem M) -> i32`: the size in pages.
     MemorySize,
     /// `(delta i32, mem M) -> i32`: grows by `delta` pages; returns the old size in pages, or -1
@@ -394,8 +402,8 @@ impl Helper {
     /// `gc-lower:i32.load8_u`, `gc-lower:memory.init_check`.
     pub fn name(self) -> String {
         let op = match self {
-            Helper::Load(kind) => kind.name(),
-            Helper::Store(kind) => kind.name(),
+            Helper::Load(kind) | Helper::LoadPastBound(kind) => kind.name(),
+            Helper::Store(kind) | Helper::StorePastBound(kind) => kind.name(),
             Helper::MemorySize => "memory.size",
             Helper::MemoryGrow => "memory.grow",
             Helper::MemoryFill => "memory.fill",
@@ -423,7 +431,20 @@ impl Helper {
             | Helper::TableCopy(TableKind::Extern)
             | Helper::TableInit(TableKind::Extern)
             | Helper::TableNew(TableKind::Extern) => format!("gc-lower:{op}<externref>"),
+            Helper::LoadPastBound(_) | Helper::StorePastBound(_) => {
+                format!("gc-lower:{op}:past-bound")
+            }
             _ => format!("gc-lower:{op}"),
+        }
+    }
+
+    /// The helper that this one calls, if any: a load or store calls its slow path. No other
+    /// helper calls a function, and a slow path calls none.
+    pub fn callee(self) -> Option<Helper> {
+        match self {
+            Helper::Load(kind) => Some(Helper::LoadPastBound(kind)),
+            Helper::Store(kind) => Some(Helper::StorePastBound(kind)),
+            _ => None,
         }
     }
 }
@@ -453,6 +474,8 @@ pub fn all_helpers() -> Vec<Helper> {
     let mut helpers = Vec::new();
     helpers.extend(LoadKind::ALL.into_iter().map(Helper::Load));
     helpers.extend(StoreKind::ALL.into_iter().map(Helper::Store));
+    helpers.extend(LoadKind::ALL.into_iter().map(Helper::LoadPastBound));
+    helpers.extend(StoreKind::ALL.into_iter().map(Helper::StorePastBound));
     helpers.extend([
         Helper::MemorySize,
         Helper::MemoryGrow,
@@ -479,20 +502,22 @@ pub fn all_helpers() -> Vec<Helper> {
     helpers
 }
 
-/// Builds the signature and body of helper `h`.
-pub fn helper(h: Helper) -> HelperFunc {
+/// Builds the signature and body of helper `h`. `callee` gives the function index of
+/// [`Helper::callee`], the one function the body calls (asked for only when there is one).
+pub fn helper(h: Helper, callee: impl FnOnce(Helper) -> u32) -> HelperFunc {
     let m = ref_null(MEMBOX);
     let i32 = ValType::I32;
     let i64 = ValType::I64;
+    let slow = h.callee().map(callee);
     let mut b = match h {
-        Helper::Load(kind) => {
+        Helper::Load(kind) | Helper::LoadPastBound(kind) => {
             let mut b = Body::new(vec![i32, m, i64], vec![kind.value_type()]);
-            load(&mut b, kind);
+            load(&mut b, kind, slow);
             b
         }
-        Helper::Store(kind) => {
+        Helper::Store(kind) | Helper::StorePastBound(kind) => {
             let mut b = Body::new(vec![i32, kind.value_type(), m, i64], vec![]);
-            store(&mut b, kind);
+            store(&mut b, kind, slow);
             b
         }
         Helper::MemorySize => {
@@ -1026,8 +1051,17 @@ fn check_table_index(b: &mut Body, kind: TableKind, index: u32, table: u32, elem
 
 /// Bounds-checks an access of `width` bytes at `addr + offset` (params 0 and 2 of loads, 0 and 3
 /// of stores, the box in `mem`), then leaves the byte array in local `bytes` and the effective
-/// address in the i32 local `ea`.
-fn prepare_access(b: &mut Body, addr: u32, mem: u32, offset: u32, width: u32, bytes: u32, ea: u32) {
+/// address in the i32 local `ea`. Past the box's bound, the fast path (`slow` is the slow path's
+/// function) returns what the slow path does; the slow path (`slow` is `None`) extends the
+/// array, or traps past the memory's size.
+fn prepare_access(
+    b: &mut Body,
+    (addr, mem, offset): (u32, u32, u32),
+    width: u32,
+    slow: Option<u32>,
+    bytes: u32,
+    ea: u32,
+) {
     let ea64 = b.local(ValType::I64);
     let end = b.local(ValType::I64);
     b.ins()
@@ -1039,9 +1073,31 @@ fn prepare_access(b: &mut Body, addr: u32, mem: u32, offset: u32, width: u32, by
         .i64_const(i64::from(width))
         .i64_add()
         .local_set(end);
-    touch(b, end, mem);
+    match slow {
+        // The fast path: one null check of the box, the bound compared, and past it the call
+        // of the slow path with the same arguments, whose result is returned as it is.
+        Some(slow) => {
+            let boxed = b.local(ref_non_null(MEMBOX));
+            b.ins()
+                .local_get(mem)
+                .ref_as_non_null()
+                .local_tee(boxed)
+                .struct_get(MEMBOX, field::MEMBOX_BOUND)
+                .local_get(end)
+                .i64_lt_u()
+                .if_(BlockType::Empty);
+            for param in 0..b.params.len() as u32 {
+                b.ins().local_get(param);
+            }
+            b.ins().call(slow).return_().end();
+            b.ins().local_get(boxed);
+        }
+        None => {
+            touch(b, end, mem);
+            b.ins().local_get(mem);
+        }
+    }
     b.ins()
-        .local_get(mem)
         .struct_get(MEMBOX, field::MEMBOX_BYTES)
         .local_set(bytes)
         .local_get(ea64)
@@ -1075,10 +1131,12 @@ fn push_le_i32(b: &mut Body, bytes: u32, ea: u32, first: u32, n: u32, signed: bo
     }
 }
 
-fn load(b: &mut Body, kind: LoadKind) {
+/// A load's body: with `slow`, the fast path that calls function `slow` past the bound; without,
+/// the slow path, which extends the array there.
+fn load(b: &mut Body, kind: LoadKind, slow: Option<u32>) {
     let bytes = b.local(ref_non_null(BYTES));
     let ea = b.local(ValType::I32);
-    prepare_access(b, 0, 1, 2, kind.width(), bytes, ea);
+    prepare_access(b, (0, 1, 2), kind.width(), slow, bytes, ea);
     match kind.width() {
         8 => {
             push_le_i32(b, bytes, ea, 0, 4, false);
@@ -1118,10 +1176,11 @@ fn store_le_i32(b: &mut Body, bytes: u32, ea: u32, first: u32, n: u32, value: u3
     }
 }
 
-fn store(b: &mut Body, kind: StoreKind) {
+/// A store's body, fast or slow path as in [`load`].
+fn store(b: &mut Body, kind: StoreKind, slow: Option<u32>) {
     let bytes = b.local(ref_non_null(BYTES));
     let ea = b.local(ValType::I32);
-    prepare_access(b, 0, 2, 3, kind.width(), bytes, ea);
+    prepare_access(b, (0, 2, 3), kind.width(), slow, bytes, ea);
     // The value as one or two i32 words.
     let (lo, hi) = match kind {
         StoreKind::I32Store | StoreKind::I32Store8 | StoreKind::I32Store16 => (1, None),

@@ -51,8 +51,9 @@
 //! keeps the array and the bound in locals, from [`Helper::MemoryWhole`]); the other memory and table instructions,
 //! and loads and stores when that emitter is not chosen, become calls to the helper functions
 //! of [`helpers`]:
-//! self-contained function bodies (they call nothing and use only the types above) that check
-//! bounds exactly as core wasm does and trap with `unreachable`. The rewriter leaves the
+//! self-contained function bodies (they use only the types above, and the only function one
+//! calls is a load's or store's own slow path) that check bounds exactly as core wasm does and
+//! trap with `unreachable`. The rewriter leaves the
 //! instruction's operands on the stack and pushes the box and, for memory accesses, the static
 //! offset:
 //!
@@ -66,9 +67,13 @@
 //!   (i64.const 4))
 //! ```
 //!
-//! `$gc-lower:i32.load` computes the effective address `zext(p) + 4` in i64 (no 32-bit wrap),
-//! traps unless `ea + 4 <= $pages * 65536`, extends the array when `ea + 4 > $bound`, and
-//! assembles the value from four `array.get_u`s.
+//! `$gc-lower:i32.load` computes the effective address `zext(p) + 4` in i64 (no 32-bit wrap)
+//! and assembles the value from four `array.get_u`s when `ea + 4 <= $bound`; otherwise it
+//! returns what `$gc-lower:i32.load:past-bound` does with the same arguments, which traps
+//! unless `ea + 4 <= $pages * 65536` and extends the array before the load. The slow path is
+//! out of line so that the fast path holds nothing across a call (on wasmtime it then saves
+//! fewer callee-saved registers on every access; BENCHMARKS.md, "Helpers with the slow path
+//! out of line").
 //!
 //! `memory.init` cannot be a self-contained helper (it names a data segment), so
 //! [`Helper::MemoryInitCheck`] does the checks and returns the operands for an

@@ -474,11 +474,16 @@ fn gc_module() -> Vec<u8> {
     let id_type = NUM_TYPES;
     let mut funcs = Funcs::new(types, NUM_TYPES + 1);
     add_id_funcs(&mut funcs);
-    let mut helper_index = HashMap::new();
-    for h in all_helpers() {
-        let hf = helper(h);
+    let helpers = all_helpers();
+    let first = funcs.num_funcs;
+    let helper_index: HashMap<Helper, u32> = (first..)
+        .zip(helpers.iter().copied())
+        .map(|(i, h)| (h, i))
+        .collect();
+    for &h in &helpers {
+        let hf = helper(h, |callee| helper_index[&callee]);
         let index = funcs.add(&hf.params, &hf.results, &hf.body);
-        helper_index.insert(h, index);
+        assert_eq!(index, helper_index[&h]);
     }
     let call = |s: &mut wasm_encoder::InstructionSink<'_>, h: Helper| {
         s.call(helper_index[&h]);
