@@ -44,7 +44,7 @@
 //! module's, or one every instance of a reified module reaches directly) pass through: the
 //! memory is never shared, so they are single-threaded.
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use runtime_structs::{CLOSURE, Helper, field};
 use wasm_encoder as we;
 use wasm_encoder::reencode::{self, Reencode};
@@ -150,10 +150,29 @@ impl CodeCx {
 }
 
 impl<'a, 'data> Lowerer<'a, 'data> {
+    /// The function a `memory.copy` calls when a side is a memory box, given each side as its
+    /// native output memory, or `None` for a box: [`Helper::MemoryCopy`], `(d i32, s i32, n
+    /// i32, dst-box, src-box)`, between two boxes; [`Self::mixed_memory_copy`], `(d i32, s i32,
+    /// n i32, box)`, between a box and a native memory. `None` when both sides are native (the
+    /// instruction stays, renumbered). Like the helpers, these extend a box's byte array only
+    /// over the range copied. The caller pushes the boxes, destination first.
+    pub fn memory_copy_func(
+        &mut self,
+        dst_native: Option<u32>,
+        src_native: Option<u32>,
+    ) -> Result<Option<OutFunc>> {
+        Ok(Some(match (dst_native, src_native) {
+            (None, None) => self.helper(Helper::MemoryCopy),
+            (Some(x), None) => self.mixed_memory_copy(x, true)?,
+            (None, Some(x)) => self.mixed_memory_copy(x, false)?,
+            (Some(_), Some(_)) => return Ok(None),
+        }))
+    }
+
     /// `memory.copy` between native memory `native` and a memory box (`memory_copy.wat`):
     /// `(d i32, s i32, n i32, box (ref null $membox))`, copying `n` bytes from `s` to `d` where
     /// the destination is the native memory when `native_is_dst`, else the box.
-    pub fn mixed_memory_copy(&mut self, native: u32, native_is_dst: bool) -> Result<OutFunc> {
+    fn mixed_memory_copy(&mut self, native: u32, native_is_dst: bool) -> Result<OutFunc> {
         static TEMPLATE: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
         let template = Template::cached(&TEMPLATE, "memory.copy", include_str!("memory_copy.wat"));
         let binding = Binding {
@@ -369,22 +388,21 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             out.push(self.renumbered(m, op)?);
             return Ok(());
         }
-        if let (O::MemoryCopy { dst_mem, src_mem }, true) =
-            (op, touched.iter().flatten().any(native))
-        {
-            // One side native, the other boxed.
-            let (native_mem, boxed, native_is_dst) = match v.memories[*dst_mem as usize] {
-                MemSlot::Native(x) => (x, *src_mem, true),
-                MemSlot::Field(_) => match v.memories[*src_mem as usize] {
-                    MemSlot::Native(x) => (x, *dst_mem, false),
-                    MemSlot::Field(_) => unreachable!("one side is native"),
-                },
+        if let O::MemoryCopy { dst_mem, src_mem } = *op {
+            // At least one side is boxed (both native returned above).
+            let native = |i: u32| match v.memories[i as usize] {
+                MemSlot::Native(x) => Some(x),
+                MemSlot::Field(_) => None,
             };
-            let MemSlot::Field(field) = v.memories[boxed as usize] else {
-                unreachable!("the other side is boxed")
-            };
-            cx.push_field(out, v, field);
-            let f = self.mixed_memory_copy(native_mem, native_is_dst)?;
+            let (dst, src) = (native(dst_mem), native(src_mem));
+            for i in [dst_mem, src_mem] {
+                if let MemSlot::Field(field) = v.memories[i as usize] {
+                    cx.push_field(out, v, field);
+                }
+            }
+            let f = self
+                .memory_copy_func(dst, src)?
+                .context("internal error: a copy between native memories reached the boxed path")?;
             out.push(I::Call(f.0));
             return Ok(());
         }
@@ -433,11 +451,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             O::MemoryFill { mem } => {
                 cx.push_field(out, v, mem_field(mem)?);
                 out.push(I::Call(self.helper(Helper::MemoryFill).0));
-            }
-            O::MemoryCopy { dst_mem, src_mem } => {
-                cx.push_field(out, v, mem_field(dst_mem)?);
-                cx.push_field(out, v, mem_field(src_mem)?);
-                out.push(I::Call(self.helper(Helper::MemoryCopy).0));
             }
             O::MemoryInit { data_index, mem } => {
                 cx.push_field(out, v, mem_field(mem)?);

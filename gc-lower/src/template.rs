@@ -224,26 +224,19 @@ impl Lowerer<'_, '_> {
                 continue;
             }
             if let wp::Operator::MemoryCopy { dst_mem, src_mem } = op {
-                let target = |m: u32| binding.memories.get(m as usize).copied();
-                let (dst, src) = (target(dst_mem), target(src_mem));
-                // `(d s n dst-box src-box)` between two boxes, `(d s n box)` between a box and
-                // a native memory, as in reified modules; between native memories, as it is.
-                // Like the helpers, these extend a box's byte array only over the range copied.
-                let call = match (dst, src) {
-                    (Some(StateTarget::Boxed { .. }), Some(StateTarget::Boxed { .. })) => {
-                        Some(self.helper(Helper::MemoryCopy))
-                    }
-                    (Some(StateTarget::Native(x)), Some(StateTarget::Boxed { .. })) => {
-                        Some(self.mixed_memory_copy(x, true)?)
-                    }
-                    (Some(StateTarget::Boxed { .. }), Some(StateTarget::Native(x))) => {
-                        Some(self.mixed_memory_copy(x, false)?)
-                    }
-                    _ => None,
+                // Each side as its native memory (`Some`) or a box (`None`), when bound.
+                let side = |m: u32| match binding.memories.get(m as usize)? {
+                    StateTarget::Native(x) => Some(Some(*x)),
+                    StateTarget::Boxed { .. } => Some(None),
                 };
-                if let Some(call) = call {
+                // As in reified modules; between native memories, the instruction as it is.
+                if let (Some(dst), Some(src)) = (side(dst_mem), side(src_mem))
+                    && let Some(call) = self.memory_copy_func(dst, src)?
+                {
                     for m in [dst_mem, src_mem] {
-                        if let Some(StateTarget::Boxed { instance, field }) = target(m) {
+                        if let Some(StateTarget::Boxed { instance, field }) =
+                            binding.memories.get(m as usize).copied()
+                        {
                             self.push_field(&mut out, instance, field);
                         }
                     }
