@@ -135,8 +135,9 @@
       (import "" "echo-recs" (func $echo-recs (param i32 i32 i32)))
       (import "" "rev-list" (func $rev-list (param i32 i32 i32)))
       (import "" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
-      ;; "ok" then the invalid UTF-8 byte 0xff.
+      ;; "ok" then the invalid UTF-8 byte 0xff; at 240, 17 ASCII bytes, 0xff and "tail".
       (data (memory 0) (i32.const 200) "ok\ff")
+      (data (memory 0) (i32.const 240) "seventeen letters\fftail")
       (func (export "via1") (param i32 i32) (result i32)
         (call $echo1 (local.get 0) (local.get 1) (i32.const 16)) (i32.const 16))
       (func (export "via2") (param i32 i32) (result i32)
@@ -146,6 +147,10 @@
       ;; Sends the invalid UTF-8 at 200 (3 bytes) to echo 1.
       (func (export "send-invalid") (result i32)
         (call $echo1 (i32.const 200) (i32.const 3) (i32.const 16))
+        (i32.load offset=4 (i32.const 16)))
+      ;; Sends the 22 bytes at 240 to echo 1: the invalid byte follows two words of ASCII.
+      (func (export "send-invalid-late") (result i32)
+        (call $echo1 (i32.const 240) (i32.const 22) (i32.const 16))
         (i32.load offset=4 (i32.const 16)))
       (func (export "via-recs") (param i32 i32) (result i32)
         (call $echo-recs (local.get 0) (local.get 1) (i32.const 16)) (i32.const 16))
@@ -201,6 +206,8 @@
       (canon lift (core func $main "via-rev") (memory $libc "mem") (realloc (func $libc "realloc"))))
     (func (export "big") (param "n" u32) (result u32) (canon lift (core func $main "big")))
     (func (export "send-invalid") (result u32) (canon lift (core func $main "send-invalid")))
+    (func (export "send-invalid-late") (result u32)
+      (canon lift (core func $main "send-invalid-late")))
     (func (export "receive-invalid") (result u32) (canon lift (core func $main "receive-invalid")))
   )
   (instance $app (instantiate $App
@@ -217,6 +224,7 @@
   (export "via-rev" (func $app "via-rev"))
   (export "big" (func $app "big"))
   (export "send-invalid" (func $app "send-invalid"))
+  (export "send-invalid-late" (func $app "send-invalid-late"))
   (export "receive-invalid" (func $app "receive-invalid"))
   (export "calls-a" (func $e1 "calls"))
   (export "calls-b" (func $e2 "calls"))
@@ -230,6 +238,23 @@
   (str.const "\u{10FFFF}\u{FFFF}\u{800}\u{7FF}\u{80}\u{7F}"))
 (assert_return (invoke $s "calls-a") (u32.const 3))
 (assert_return (invoke $s "calls-b") (u32.const 1))
+
+;; The transcoders read ASCII eight bytes at a time while eight are left: lengths around
+;; multiples of eight, and other characters at the edges of and inside those words.
+(assert_return (invoke $s "via-utf16-a" (str.const "abcdefg")) (str.const "abcdefg"))
+(assert_return (invoke $s "via-utf16-a" (str.const "abcdefgh")) (str.const "abcdefgh"))
+(assert_return (invoke $s "via-utf16-a" (str.const "abcdefghi")) (str.const "abcdefghi"))
+(assert_return (invoke $s "via-utf16-a" (str.const "abcdefghijklmnop")) (str.const "abcdefghijklmnop"))
+(assert_return (invoke $s "via-utf16-a" (str.const "abcdefghijklmnopq")) (str.const "abcdefghijklmnopq"))
+(assert_return (invoke $s "via-utf16-a" (str.const "abcdefg\u{e9}")) (str.const "abcdefg\u{e9}"))
+(assert_return (invoke $s "via-utf16-a" (str.const "abcdefgh\u{e9}12345678"))
+  (str.const "abcdefgh\u{e9}12345678"))
+(assert_return (invoke $s "via-utf16-a" (str.const "\u{e9}\u{e9}abcdefghijklmnop"))
+  (str.const "\u{e9}\u{e9}abcdefghijklmnop"))
+(assert_return (invoke $s "via-utf16-a" (str.const "abcdefgh\u{2603}ijklmnop\u{1f370}qrstuvwxyz0123456"))
+  (str.const "abcdefgh\u{2603}ijklmnop\u{1f370}qrstuvwxyz0123456"))
+(assert_return (invoke $s "via-utf16-b" (str.const "0123456789abcdef\u{7f}\u{80}"))
+  (str.const "0123456789abcdef\u{7f}\u{80}"))
 ;; latin1+utf16: latin1 when every character fits, utf16 otherwise.
 (assert_return (invoke $s "via-compact" (str.const "plain ascii")) (str.const "plain ascii"))
 (assert_return (invoke $s "via-compact" (str.const "grüße, ÿ")) (str.const "grüße, ÿ"))
@@ -257,5 +282,7 @@
 ;; so each case gets its own instance.
 (component instance $bad-utf8 $Strings)
 (assert_trap (invoke $bad-utf8 "send-invalid") "invalid utf8")
+(component instance $bad-utf8-late $Strings)
+(assert_trap (invoke $bad-utf8-late "send-invalid-late") "invalid utf8")
 (component instance $bad-utf16 $Strings)
 (assert_trap (invoke $bad-utf16 "receive-invalid") "invalid utf16")
