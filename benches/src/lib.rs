@@ -158,14 +158,15 @@ pub const CALLS: Workload = Workload {
     ],
 };
 
-/// Canonical ABI between two components: 1000 round trips of a 64-byte string, 1000 calls
-/// with a list of 16 records.
+/// Canonical ABI between two components: 1000 round trips of a 64-byte string (UTF-8 on both
+/// sides, and UTF-8 to UTF-16 and back), 1000 calls with a list of 16 records.
 pub const CANON: Workload = Workload {
     name: "canon",
     wat: include_str!("../workloads/canon.wat"),
     setup: &[],
     kernels: &[
         kernel("string-roundtrip", "strings", Sig::U32ToU32, 1000),
+        kernel("utf16-roundtrip", "strings16", Sig::U32ToU32, 1000),
         kernel("list-of-records", "records", Sig::U32ToU32, 1000),
     ],
 };

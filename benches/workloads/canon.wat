@@ -3,7 +3,8 @@
 ;; FACT's adapters.
 ;;
 ;; `$Server` (instantiated twice: `$s1` serves strings, `$s2` records) echoes a
-;; string and sums a list of records. `$Client` loops `n` times over one call,
+;; string (in UTF-8, or in UTF-16 as `echo16`, so that the adapters transcode it
+;; both ways) and sums a list of records. `$Client` loops `n` times over one call,
 ;; so the host passes only a count. Both sides use bump allocators that are
 ;; reset after every call (the server's in its post-return function, the
 ;; client's at the start of each iteration), so memory stays bounded however
@@ -51,6 +52,9 @@
     (func (export "echo") (param "s" string) (result string)
       (canon lift (core func $m "echo") (memory $m "mem") (realloc (func $m "realloc"))
         (post-return (func $m "reset"))))
+    (func (export "echo16") (param "s" string) (result string)
+      (canon lift (core func $m "echo") string-encoding=utf16 (memory $m "mem")
+        (realloc (func $m "realloc")) (post-return (func $m "reset"))))
     (func (export "sum-records") (param "xs" (list $rec-t)) (result u32)
       (canon lift (core func $m "sum-records") (memory $m "mem") (realloc (func $m "realloc")))))
 
@@ -58,6 +62,7 @@
     (type $rec-def (record (field "id" u32) (field "name" string)))
     (import "rec" (type $rec (eq $rec-def)))
     (import "echo" (func $echo (param "s" string) (result string)))
+    (import "echo16" (func $echo16 (param "s" string) (result string)))
     (import "sum-records" (func $sum-records (param "xs" (list $rec)) (result u32)))
     (core module $Libc
       (memory (export "mem") 1)
@@ -75,10 +80,12 @@
       (func (export "reset") (global.set $next (i32.const 4096))))
     (core instance $libc (instantiate $Libc))
     (core func $echo (canon lower (func $echo) (memory $libc "mem") (realloc (func $libc "realloc"))))
+    (core func $echo16 (canon lower (func $echo16) (memory $libc "mem") (realloc (func $libc "realloc"))))
     (core func $sum-records (canon lower (func $sum-records) (memory $libc "mem")))
     (core module $Main
       (import "" "mem" (memory 1))
       (import "" "echo" (func $echo (param i32 i32 i32)))
+      (import "" "echo16" (func $echo16 (param i32 i32 i32)))
       (import "" "sum-records" (func $sum-records (param i32 i32) (result i32)))
       (import "" "reset" (func $reset))
       ;; A 64-byte string at 256.
@@ -111,6 +118,21 @@
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $l)))
         (local.get $acc))
+      ;; The same through the server's UTF-16 echo: UTF-8 to UTF-16 and back.
+      (func (export "strings16") (param $n i32) (result i32)
+        (local $i i32) (local $acc i32)
+        (block $done
+          (loop $l
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (call $reset)
+            (call $echo16 (i32.const 256) (i32.const 64) (i32.const 16))
+            (local.set $acc (i32.add (local.get $acc)
+              (i32.add (i32.load (i32.const 20))
+                (i32.load8_u (i32.sub (i32.add (i32.load (i32.const 16)) (i32.load (i32.const 20)))
+                                      (i32.const 1))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $l)))
+        (local.get $acc))
       ;; n calls with the list of 16 records; returns the sum of the answers.
       (func (export "records") (param $n i32) (result i32)
         (local $i i32) (local $acc i32)
@@ -126,9 +148,11 @@
       (with "" (instance
         (export "mem" (memory $libc "mem"))
         (export "echo" (func $echo))
+        (export "echo16" (func $echo16))
         (export "sum-records" (func $sum-records))
         (export "reset" (func $libc "reset"))))))
     (func (export "strings") (param "n" u32) (result u32) (canon lift (core func $main "strings")))
+    (func (export "strings16") (param "n" u32) (result u32) (canon lift (core func $main "strings16")))
     (func (export "records") (param "n" u32) (result u32) (canon lift (core func $main "records"))))
 
   (instance $s1 (instantiate $Server))
@@ -136,7 +160,9 @@
   (instance $client (instantiate $Client
     (with "rec" (type $s2 "rec"))
     (with "echo" (func $s1 "echo"))
+    (with "echo16" (func $s1 "echo16"))
     (with "sum-records" (func $s2 "sum-records"))))
   (export "strings" (func $client "strings"))
+  (export "strings16" (func $client "strings16"))
   (export "records" (func $client "records"))
 )
