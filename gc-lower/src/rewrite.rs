@@ -152,7 +152,7 @@ impl CodeCx {
 impl<'a, 'data> Lowerer<'a, 'data> {
     /// The function a `memory.copy` calls when a side is a memory box, given each side as its
     /// native output memory, or `None` for a box: [`Helper::MemoryCopy`], `(d i32, s i32, n
-    /// i32, dst-box, src-box)`, between two boxes; [`Self::mixed_memory_copy`], `(d i32, s i32,
+    /// i32, dst-box, src-box)`, between two boxes; `memory_copy.wat`, `(d i32, s i32,
     /// n i32, box)`, between a box and a native memory. `None` when both sides are native (the
     /// instruction stays, renumbered). Like the helpers, these extend a box's byte array only
     /// over the range copied. The caller pushes the boxes, destination first.
