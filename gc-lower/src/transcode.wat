@@ -136,18 +136,23 @@
 
   ;; Checks that bytes [p, end) of memory 0 are valid UTF-8.
   (func $utf8_validate (param $p i32) (param $end i32)
+    (local $resume i32)
     (block $done
       (loop $next
         ;; ASCII bytes eight per load while eight are left, then one per load, without a call
         ;; of $utf8_decode per byte; the rest one scalar value at a time. On a reified memory
-        ;; each load is a helper call, so a word per load saves seven calls in eight.
+        ;; each load is a helper call, so a word per load saves seven calls in eight. After a
+        ;; word that is not all ASCII, no word is read before its end (`$resume`): text with
+        ;; few ASCII bytes pays at most one extra load per eight bytes.
         (block $multi
           (block $bytes
             (loop $words
+              (br_if $bytes (i32.lt_u (local.get $p) (local.get $resume)))
               (br_if $bytes (i32.lt_u (i32.sub (local.get $end) (local.get $p)) (i32.const 8)))
+              (local.set $resume (i32.add (local.get $p) (i32.const 8)))
               (br_if $bytes (i64.ne (i64.and (i64.load 0 (local.get $p)) (i64.const 0x8080808080808080))
                                     (i64.const 0)))
-              (local.set $p (i32.add (local.get $p) (i32.const 8)))
+              (local.set $p (local.get $resume))
               (br $words)))
           (loop $ascii
             (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
@@ -173,15 +178,19 @@
   (func $utf8_to_utf16_units (param $p i32) (param $end i32) (param $q i32) (param $room i32)
     (result i32)
     (local $cp i32) (local $n i32) (local $k i32) (local $units i32) (local $b i32) (local $w i64)
+    (local $resume i32)
     (block $done
       (loop $next
         ;; ASCII bytes without a call of $utf8_decode per byte, each one code unit: eight per
-        ;; load and two stores while eight bytes and eight units of room are left, then one.
+        ;; load and two stores while eight bytes and eight units of room are left, then one
+        ;; (after a word that is not all ASCII, up to its end, as in $utf8_validate).
         (block $multi
           (block $bytes
             (loop $words
+              (br_if $bytes (i32.lt_u (local.get $p) (local.get $resume)))
               (br_if $bytes (i32.lt_u (i32.sub (local.get $end) (local.get $p)) (i32.const 8)))
               (br_if $bytes (i32.lt_u (i32.sub (local.get $room) (local.get $n)) (i32.const 8)))
+              (local.set $resume (i32.add (local.get $p) (i32.const 8)))
               (local.set $w (i64.load 0 (local.get $p)))
               (br_if $bytes (i64.ne (i64.and (local.get $w) (i64.const 0x8080808080808080))
                                     (i64.const 0)))
@@ -293,17 +302,21 @@
     (result i32 i32)
     (local $p i32) (local $end i32) (local $cp i32) (local $next i32) (local $need i32)
     (local $room i32) (local $read i32) (local $written i32)
-    (local $w i64)
+    (local $w i64) (local $resume i32)
     (local.set $p (local.get $src))
     (local.set $end (i32.add (local.get $src) (i32.shl (local.get $src_len) (i32.const 1))))
     (block $done
       (loop $char
         ;; ASCII code units four per load (and one store) while four units and four bytes of
-        ;; room are left: on a reified memory, one helper call each instead of four decodes.
+        ;; room are left: on a reified memory, one helper call each instead of four decodes
+        ;; (after four units that are not all ASCII, one at a time up to their end, as in
+        ;; $utf8_validate).
         (block $one
           (loop $words
+            (br_if $one (i32.lt_u (local.get $p) (local.get $resume)))
             (br_if $one (i32.lt_u (i32.sub (local.get $end) (local.get $p)) (i32.const 8)))
             (br_if $one (i32.lt_u (i32.sub (local.get $dst_len) (local.get $written)) (i32.const 4)))
+            (local.set $resume (i32.add (local.get $p) (i32.const 8)))
             (local.set $w (i64.load 0 (local.get $p)))
             (br_if $one (i64.ne (i64.and (local.get $w) (i64.const 0xff80ff80ff80ff80)) (i64.const 0)))
             (i32.store 1 (i32.add (local.get $dst) (local.get $written))
