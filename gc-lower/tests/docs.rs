@@ -28,9 +28,11 @@ fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// GitHub's anchor for a heading's text.
+/// GitHub's anchor for a heading's text: the rendered text (links and images reduced to their
+/// text) lowercased, characters other than letters, digits, `-`, `_` and spaces dropped, spaces
+/// turned into `-` (github-slugger).
 fn slug(heading: &str) -> String {
-    heading
+    inline_text(heading)
         .trim()
         .to_lowercase()
         .chars()
@@ -39,47 +41,103 @@ fn slug(heading: &str) -> String {
         .collect()
 }
 
-/// The anchors of a document's headings (outside fenced code).
+/// The text of inline Markdown with `[text](target)` and `![text](target)` reduced to `text`.
+fn inline_text(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find("](").map(|i| open + i) else {
+            break;
+        };
+        let Some(end) = rest[close..].find(')').map(|i| close + i) else {
+            break;
+        };
+        out.push_str(rest[..open].trim_end_matches('!'));
+        out.push_str(&rest[open + 1..close]);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `line` opens or closes a fenced code block.
+fn is_fence(line: &str) -> bool {
+    let line = line.trim_start();
+    line.starts_with("```") || line.starts_with("~~~")
+}
+
+/// The text of an ATX heading (`#` to `######`, up to three spaces of indentation, an optional
+/// closing run of `#`), if `line` is one.
+fn heading_text(line: &str) -> Option<&str> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    if indent > 3 {
+        return None;
+    }
+    let line = &line[indent..];
+    let hashes = line.chars().take_while(|&c| c == '#').count();
+    let text = &line[hashes..];
+    if !(1..=6).contains(&hashes) || !(text.is_empty() || text.starts_with([' ', '\t'])) {
+        return None;
+    }
+    let text = text.trim();
+    let closed = text.trim_end_matches('#');
+    Some(if closed.is_empty() || closed.ends_with([' ', '\t']) {
+        closed.trim_end()
+    } else {
+        text
+    })
+}
+
+/// The anchors of a document's headings (outside fenced code), repeated headings numbered as
+/// github-slugger does.
 fn anchors(text: &str) -> HashSet<String> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut out = HashSet::new();
+    let mut occurrences: HashMap<String, usize> = HashMap::new();
     let mut fenced = false;
     for line in text.lines() {
-        if line.starts_with("```") {
+        if is_fence(line) {
             fenced = !fenced;
         }
         if fenced {
             continue;
         }
-        let hashes = line.chars().take_while(|&c| c == '#').count();
-        if hashes == 0 || !line[hashes..].starts_with(' ') {
+        let Some(heading) = heading_text(line) else {
             continue;
+        };
+        let original = slug(heading);
+        let mut result = original.clone();
+        while occurrences.contains_key(&result) {
+            let n = occurrences
+                .get_mut(&original)
+                .expect("the original slug was seen");
+            *n += 1;
+            result = format!("{original}-{n}");
         }
-        let base = slug(&line[hashes..]);
-        let n = seen.entry(base.clone()).or_default();
-        out.insert(if *n == 0 {
-            base.clone()
-        } else {
-            format!("{base}-{n}")
-        });
-        *n += 1;
+        occurrences.insert(result, 0);
     }
-    out
+    occurrences.into_keys().collect()
 }
 
-/// Every `](target#anchor)` of a document: the target file (empty for the document itself) and
-/// the anchor.
+/// Every `](target#anchor)` of a document outside fenced code whose target is the document
+/// itself (empty) or another Markdown file: the target and the anchor.
 fn links(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("](") {
-        rest = &rest[at + 2..];
-        let end = rest.find([')', ' ', '\n']).unwrap_or(rest.len());
-        let link = &rest[..end];
-        if let Some((file, anchor)) = link.split_once('#')
-            && !file.contains("://")
-        {
-            out.push((file.to_string(), anchor.to_string()));
+    let mut fenced = false;
+    for line in text.lines() {
+        if is_fence(line) {
+            fenced = !fenced;
+        }
+        if fenced {
+            continue;
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("](") {
+            rest = &rest[at + 2..];
+            let end = rest.find([')', ' ']).unwrap_or(rest.len());
+            if let Some((file, anchor)) = rest[..end].split_once('#')
+                && (file.is_empty() || file.ends_with(".md"))
+            {
+                out.push((file.to_string(), anchor.to_string()));
+            }
         }
     }
     out
@@ -129,10 +187,20 @@ fn slugs_follow_github() {
         slug("`call_indirect`: closures name a table slot"),
         "call_indirect-closures-name-a-table-slot"
     );
-    let doc = "# A\n## A\n```\n# not a heading\n```\n## B c\n";
-    let found = anchors(doc);
     assert_eq!(
-        found,
-        ["a", "a-1", "b-c"].map(String::from).into_iter().collect()
+        slug("See [the design](DESIGN.md) here"),
+        "see-the-design-here"
+    );
+    let doc = "# A\n## A ##\n```\n# not a heading\n```\n~~~\n# nor this\n~~~\n   ## A-1\n####### B\n##C\n";
+    let found = anchors(doc);
+    let expected = ["a", "a-1", "a-1-1"]
+        .map(String::from)
+        .into_iter()
+        .collect();
+    assert_eq!(found, expected);
+    let links = links("[x](#a) `y` [z](OTHER.md#b) [c](src/main.rs#L10)\n```\n[no](#c)\n```\n");
+    assert_eq!(
+        links,
+        [("", "a"), ("OTHER.md", "b")].map(|(f, a)| (f.to_string(), a.to_string()))
     );
 }
