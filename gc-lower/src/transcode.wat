@@ -9,6 +9,9 @@
 ;; trap on invalid input (calling the function exported as `trap:{reason}`, which the lowering
 ;; makes its function of that reason, see `template.rs`) and where they stop early; FACT has
 ;; already checked the pointers and lengths against both memories.
+;;
+;; A range [p, end) may end at the top of a 4 GiB memory, where `end` wraps to 0: positions
+;; are compared with `end` for equality, and what is left is `end - p`, never `p < end`.
 
 (module
   (memory 0)
@@ -50,7 +53,7 @@
           (if (i32.eq (local.get $b0) (i32.const 0xf4)) (then (local.set $hi (i32.const 0x8f))))
           (br $lead)))
       (call $invalid_utf8))
-    (if (i32.gt_u (i32.add (local.get $p) (local.get $n)) (local.get $end)) (then (call $invalid_utf8)))
+    (if (i32.gt_u (local.get $n) (i32.sub (local.get $end) (local.get $p))) (then (call $invalid_utf8)))
     ;; The second byte has the lead byte's range; the rest are plain continuation bytes.
     (local.set $b (i32.load8_u 0 offset=1 (local.get $p)))
     (if (i32.or (i32.lt_u (local.get $b) (local.get $lo)) (i32.gt_u (local.get $b) (local.get $hi)))
@@ -77,7 +80,7 @@
     (if (i32.ne (i32.and (local.get $u) (i32.const 0xf800)) (i32.const 0xd800))
       (then (return (local.get $u) (i32.add (local.get $p) (i32.const 2)))))
     (if (i32.ge_u (local.get $u) (i32.const 0xdc00)) (then (call $invalid_utf16)))
-    (if (i32.ge_u (i32.add (local.get $p) (i32.const 2)) (local.get $end)) (then (call $invalid_utf16)))
+    (if (i32.le_u (i32.sub (local.get $end) (local.get $p)) (i32.const 2)) (then (call $invalid_utf16)))
     (local.set $v (i32.load16_u 0 offset=2 (local.get $p)))
     (if (i32.ne (i32.and (local.get $v) (i32.const 0xfc00)) (i32.const 0xdc00)) (then (call $invalid_utf16)))
     (i32.add (i32.const 0x10000)
@@ -155,7 +158,7 @@
               (local.set $p (local.get $resume))
               (br $words)))
           (loop $ascii
-            (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+            (br_if $done (i32.eq (local.get $p) (local.get $end)))
             (br_if $multi (i32.ge_u (i32.load8_u 0 (local.get $p)) (i32.const 0x80)))
             (local.set $p (i32.add (local.get $p) (i32.const 1)))
             (br $ascii)))
@@ -202,7 +205,7 @@
               (local.set $p (i32.add (local.get $p) (i32.const 8)))
               (br $words)))
           (loop $ascii
-            (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+            (br_if $done (i32.eq (local.get $p) (local.get $end)))
             (local.set $b (i32.load8_u 0 (local.get $p)))
             (br_if $multi (i32.ge_u (local.get $b) (i32.const 0x80)))
             (br_if $done (i32.ge_u (local.get $n) (local.get $room)))
@@ -234,7 +237,7 @@
     (local.set $latin1 (i32.const 1))
     (block $done
       (loop $char
-        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (br_if $done (i32.eq (local.get $p) (local.get $end)))
         (call $utf16_decode (local.get $p) (local.get $end))
         (local.set $next)
         (local.set $cp)
@@ -243,7 +246,7 @@
           (i32.store16 1 (local.get $q) (i32.load16_u 0 (local.get $p)))
           (local.set $p (i32.add (local.get $p) (i32.const 2)))
           (local.set $q (i32.add (local.get $q) (i32.const 2)))
-          (br_if $unit (i32.lt_u (local.get $p) (local.get $next))))
+          (br_if $unit (i32.ne (local.get $p) (local.get $next))))
         (br $char)))
     (local.get $latin1))
 
@@ -330,7 +333,7 @@
             (local.set $p (i32.add (local.get $p) (i32.const 8)))
             (local.set $read (i32.shr_u (i32.sub (local.get $p) (local.get $src)) (i32.const 1)))
             (br $words)))
-        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (br_if $done (i32.eq (local.get $p) (local.get $end)))
         (call $utf16_decode (local.get $p) (local.get $end))
         (local.set $next)
         (local.set $cp)
