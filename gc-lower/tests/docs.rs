@@ -88,18 +88,23 @@ fn heading_text(line: &str) -> Option<&str> {
     })
 }
 
+/// The lines of a document outside fenced code blocks (the fence lines left out).
+fn prose_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut fenced = false;
+    text.lines().filter(move |line| {
+        if is_fence(line) {
+            fenced = !fenced;
+            return false;
+        }
+        !fenced
+    })
+}
+
 /// The anchors of a document's headings (outside fenced code), repeated headings numbered as
 /// github-slugger does.
 fn anchors(text: &str) -> HashSet<String> {
     let mut occurrences: HashMap<String, usize> = HashMap::new();
-    let mut fenced = false;
-    for line in text.lines() {
-        if is_fence(line) {
-            fenced = !fenced;
-        }
-        if fenced {
-            continue;
-        }
+    for line in prose_lines(text) {
         let Some(heading) = heading_text(line) else {
             continue;
         };
@@ -121,14 +126,7 @@ fn anchors(text: &str) -> HashSet<String> {
 /// itself (empty) or another Markdown file: the target and the anchor.
 fn links(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut fenced = false;
-    for line in text.lines() {
-        if is_fence(line) {
-            fenced = !fenced;
-        }
-        if fenced {
-            continue;
-        }
+    for line in prose_lines(text) {
         let mut rest = line;
         while let Some(at) = rest.find("](") {
             rest = &rest[at + 2..];
@@ -188,8 +186,8 @@ fn slugs_follow_github() {
         "call_indirect-closures-name-a-table-slot"
     );
     assert_eq!(
-        slug("See [the design](DESIGN.md) here"),
-        "see-the-design-here"
+        slug("See [the architecture](ARCHITECTURE.md) here"),
+        "see-the-architecture-here"
     );
     let doc = "# A\n## A ##\n```\n# not a heading\n```\n~~~\n# nor this\n~~~\n   ## A-1\n####### B\n##C\n";
     let found = anchors(doc);
