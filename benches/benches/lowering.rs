@@ -3,7 +3,7 @@
 //! Inputs: every workload and the generated component of [`benches::generated`] (4000
 //! functions in a module instantiated twice, 1000 in a module instantiated once), whose
 //! lowered forms are first checked against the native run, and the componentize-py app of
-//! [`benches::python_app`] when componentize-py is installed (input `python-app`; its lowered
+//! [`benches::apps::python_app`] when componentize-py is installed (input `python-app`; its lowered
 //! forms are checked by `gc-lower/tests/componentize_py.rs`). Ids:
 //! `lower/{input}/{validate|graph|reify-all|reify-auto}` (`graph`: `gc_lower::module_graph::lower_graph`). Output sizes are printed by the
 //! `summarize` binary.
@@ -33,7 +33,7 @@ fn lowering(c: &mut Criterion) {
             (w.name, bytes)
         })
         .collect();
-    match benches::python_app().expect("failed to build the componentize-py app") {
+    match benches::apps::python_app().expect("failed to build the componentize-py app") {
         Some(app) => inputs.push(("python-app", app)),
         None => eprintln!("componentize-py not found: `lower/python-app` is not measured"),
     }

@@ -27,6 +27,7 @@ pub use gc_lower::memory_access::MemoryAccess;
 use wasmtime::component::{self, TypedFunc as CompFunc};
 use wasmtime::{Config, Engine, Store, TypedFunc};
 
+pub mod apps;
 pub mod generate;
 
 /// How a workload runs.
@@ -521,50 +522,4 @@ pub fn validate_component(component: &[u8]) -> Result<()> {
 /// measurement per benchmark.
 pub fn timing() -> (usize, Duration, Duration) {
     (10, Duration::from_secs(1), Duration::from_secs(3))
-}
-
-/// The componentize-py app of `tests/python/app` (CPython linked as shared-everything
-/// libraries, about 18 MB), built now by componentize-py: `GC_LOWER_COMPONENTIZE_PY`, or
-/// `tests/python/venv/bin/componentize-py` (where the tests install it), or `componentize-py`
-/// on `PATH`. `None` when none is found; an error when the build fails.
-pub fn python_app() -> Result<Option<Vec<u8>>> {
-    use std::path::PathBuf;
-    use std::process::Command;
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .context("the benches crate lives in the workspace")?
-        .to_path_buf();
-    let venv = root.join("tests/python/venv/bin/componentize-py");
-    let tool = match std::env::var_os("GC_LOWER_COMPONENTIZE_PY") {
-        Some(path) => PathBuf::from(path),
-        None if venv.exists() => venv,
-        None => {
-            let found = Command::new("componentize-py")
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success());
-            if !found {
-                return Ok(None);
-            }
-            PathBuf::from("componentize-py")
-        }
-    };
-    let app = root.join("tests/python/app");
-    let dir = tempfile::tempdir()?;
-    let out = dir.path().join("app.wasm");
-    let output = Command::new(&tool)
-        .arg("-d")
-        .arg(app.join("app.wit"))
-        .args(["-w", "app", "componentize", "app", "-p"])
-        .arg(&app)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .with_context(|| format!("failed to run `{}`", tool.display()))?;
-    ensure!(
-        output.status.success(),
-        "componentize-py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(Some(std::fs::read(&out)?))
 }

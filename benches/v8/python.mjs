@@ -1,15 +1,16 @@
-// Run time of the componentize-py app (`tests/python/app`) on V8: `jco transpile` of the
+// Run time of the componentize-py app (`tests/python/app`), or with `--app js` of the
+// componentize-js app (`tests/js/app`), on V8: `jco transpile` of the
 // original component ("native") against the module graph ("graph") and the lowered module
 // re-wrapped ("reify-all", "reify-auto"; "reify-all-helper": `--reify all` with a helper call per
 // load and store, the emitter before the inline one), with jco's WASI shim
 // (`@bytecodealliance/preview2-shim`).
 //
-//   cargo run --release -p benches --bin prepare-v8          # writes benches/v8/out/python-app.*
-//   tests/node/node_modules/.bin/node benches/v8/python.mjs [--dir DIR] [--runs N]
+//   cargo run --release -p benches --bin prepare-v8          # writes benches/v8/out/{python,js}-app.*
+//   tests/node/node_modules/.bin/node benches/v8/python.mjs [--app python|js] [--dir DIR] [--runs N]
 //
 // Transpiling, instantiation (WASI imports from the shim), checking and timing follow
 // `run.mjs`: every form's result of each call must equal the original's on V8 (the lowered
-// outputs are checked against wasmtime by `gc-lower/tests/componentize_py.rs`); per call, warm-up
+// outputs are checked against wasmtime by `gc-lower/tests/componentize_{py,js}.rs`); per call, warm-up
 // for at least 500 ms, then N runs (default 11) of ~50 ms batches, median time per call.
 
 import { execFileSync } from 'node:child_process';
@@ -28,6 +29,8 @@ const opt = (flag, dflt) => {
 };
 const dir = resolve(opt('--dir', 'benches/v8/out'));
 const runs = Number(opt('--runs', 11));
+const app = `${opt('--app', 'python')}-app`;
+if (!['python-app', 'js-app'].includes(app)) throw new Error(`--app: python or js, not ${app}`);
 const jco = resolve(process.env.GC_LOWER_JCO ?? 'tests/node/node_modules/.bin/jco');
 
 // jco's WASI shim, from the packages `npm ci --prefix tests/node` installs.
@@ -47,11 +50,11 @@ const wasi = new Proxy({}, {
 });
 
 function transpile(form) {
-  const out = join(dir, 'js', `python-app.${form}`);
+  const out = join(dir, 'js', `${app}.${form}`);
   rmSync(out, { recursive: true, force: true });
   const input = form === 'graph' ? 'reify-auto' : form;
   execFileSync(process.execPath, [
-    jco, 'transpile', join(dir, `python-app.${input}.wasm`),
+    jco, 'transpile', join(dir, `${app}.${input}.wasm`),
     '--name', 'component', '--no-typescript', '--quiet', '--multi-memory',
     '--instantiation', 'async', '-o', out,
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -78,7 +81,10 @@ async function load(out, graphDir) {
 }
 
 const items = Array.from({ length: 100 }, (_, i) => ({ name: `item-${(i * 37) % 100}`, count: (i * 7919) % 50 }));
-const numbers = Int32Array.from({ length: 10000 }, (_, i) => (i * 2654435761) | 0);
+// The JavaScript app gets non-negative numbers: componentize-js 0.23.0 aborts when an export
+// returns a negative `s64` (the same numbers as `benches/benches/js.rs`).
+const numbers = Int32Array.from({ length: 10000 }, (_, i) =>
+  app === 'js-app' ? ((i * 2654435761) >>> 0) >>> 1 : (i * 2654435761) | 0);
 const CALLS = [
   ['greet', (m) => m.greet('wörld, a string that crosses the boundary')],
   ['sum (10 000 s32)', (m) => m.sum(numbers)],
@@ -113,7 +119,7 @@ const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
 
 const instances = {};
 for (const form of FORMS) {
-  instances[form] = await load(transpile(form), form === 'graph' ? join(dir, 'python-app.graph') : null);
+  instances[form] = await load(transpile(form), form === 'graph' ? join(dir, `${app}.graph`) : null);
 }
 console.log(`node ${process.version} (V8 ${process.versions.v8}), ${runs} runs per figure, ms per call (median)`);
 console.log();

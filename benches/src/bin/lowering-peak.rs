@@ -7,7 +7,7 @@
 //!
 //! Generates the component of `benches::generate::large_component` (by default with
 //! `LIB_FUNCS` and `APP_FUNCS`, 4000 and 1000 functions) or, with `--python-app`, builds the
-//! componentize-py app of `benches::python_app`, writes it to a scratch file, and for each of
+//! componentize-py app of `benches::apps::python_app`, writes it to a scratch file, and for each of
 //! `validate`, `graph`, `reify-all` and `reify-auto` starts this program again on that file, so
 //! that each measurement runs in a fresh process. The child reads the file, notes its resident
 //! set (`VmRSS` of `/proc/self/status`), does the one operation, and reports its peak resident
@@ -32,7 +32,7 @@ fn main() -> Result<()> {
         return child(op, Path::new(file));
     }
     let bytes = if args.first().map(String::as_str) == Some("--python-app") {
-        let bytes = benches::python_app()?
+        let bytes = benches::apps::python_app()?
             .context("componentize-py not found (see tests/python/README.md)")?;
         println!("componentize-py app: {} bytes", bytes.len());
         bytes

@@ -84,25 +84,40 @@ fn main() -> Result<()> {
         }));
         println!("{}: written", w.name);
     }
-    // The componentize-py app, for `python.mjs`, when componentize-py is installed.
-    match benches::python_app()? {
-        Some(bytes) => {
-            std::fs::write(dir.join("python-app.native.wasm"), &bytes)?;
-            for (form, mode, access) in [
-                ("reify-all", ReifyMode::All, MemoryAccess::Inline),
-                ("reify-auto", ReifyMode::Auto, MemoryAccess::Inline),
-                ("reify-all-helper", ReifyMode::All, MemoryAccess::Helper),
-            ] {
-                let lowered = benches::lower_with(&bytes, mode, access)?;
-                std::fs::write(
-                    dir.join(format!("python-app.{form}.wasm")),
-                    gc_lower::rewrap(&lowered)?,
-                )?;
-            }
-            gc_lower::module_graph::lower_graph(&bytes)?.write(&dir.join("python-app.graph"))?;
-            println!("python-app: written");
+    // The componentize-py and componentize-js apps, for `python.mjs`, when their toolchains
+    // are installed.
+    type Build = fn() -> Result<Option<Vec<u8>>>;
+    let apps: [(&str, Build, &str); 2] = [
+        (
+            "python-app",
+            benches::apps::python_app,
+            "componentize-py not found",
+        ),
+        (
+            "js-app",
+            benches::apps::js_app,
+            "componentize-js not installed in tests/node",
+        ),
+    ];
+    for (app, build, missing) in apps {
+        let Some(bytes) = build()? else {
+            println!("{app}: {missing}, skipped");
+            continue;
+        };
+        std::fs::write(dir.join(format!("{app}.native.wasm")), &bytes)?;
+        for (form, mode, access) in [
+            ("reify-all", ReifyMode::All, MemoryAccess::Inline),
+            ("reify-auto", ReifyMode::Auto, MemoryAccess::Inline),
+            ("reify-all-helper", ReifyMode::All, MemoryAccess::Helper),
+        ] {
+            let lowered = benches::lower_with(&bytes, mode, access)?;
+            std::fs::write(
+                dir.join(format!("{app}.{form}.wasm")),
+                gc_lower::rewrap(&lowered)?,
+            )?;
         }
-        None => println!("python-app: componentize-py not found, skipped"),
+        gc_lower::module_graph::lower_graph(&bytes)?.write(&dir.join(format!("{app}.graph")))?;
+        println!("{app}: written");
     }
     let path = dir.join("workloads.json");
     std::fs::write(&path, serde_json::to_string_pretty(&manifest)?)

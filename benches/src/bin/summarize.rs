@@ -74,7 +74,7 @@ fn main() -> Result<()> {
     }
     // The componentize-py app, when the last run measured it.
     if median("lower/python-app/validate").is_ok()
-        && let Some(app) = benches::python_app()?
+        && let Some(app) = benches::apps::python_app()?
     {
         inputs.push(("python-app", app));
     }
