@@ -61,9 +61,8 @@ fn a_reified_memory_grows_to_3_gib() {
 
 /// Strings ending at the very top of a 4 GiB memory, where the end of the range wraps to 0 as
 /// a u32, transcoded from UTF-8 and from UTF-16 to UTF-16 and to UTF-8, valid and invalid, on
-/// wasmtime. Only
-/// `--reify auto`: the app's memory grows to 65 536 pages, which a native memory holds and a
-/// reified one (at most 4 GiB - 1 byte) does not.
+/// wasmtime. Only `--reify auto`: the app's memory grows to 65 536 pages, which a native memory
+/// holds and a reified one (at most 4 GiB - 1 byte) does not.
 #[test]
 fn strings_at_the_top_of_a_4_gib_memory_are_transcoded() {
     assert_wast_passes(
