@@ -8,9 +8,9 @@
 //!
 //! The component is lowered with `--reify auto` and `--reify all` and put in module-graph form,
 //! and every export is called with the same arguments on wasmtime's component runtime (the
-//! original and each output re-wrapped) and on V8 (Node 24, jco transpile, jco's WASI shim: the
-//! original, each output and the module graph). Every result must equal the original's on
-//! wasmtime.
+//! original and each output re-wrapped) and on V8 (Node 24) and JavaScriptCore (Bun) after jco
+//! transpile, with jco's WASI shim (the original, each output and the module graph). Every
+//! result must equal the original's on wasmtime.
 
 #[path = "common/app.rs"]
 mod app;
@@ -38,7 +38,7 @@ fn build_app(dir: &Path) -> Vec<u8> {
 }
 
 #[test]
-fn componentize_js_app_runs_lowered_on_wasmtime_and_v8() {
+fn componentize_js_app_runs_lowered_on_wasmtime_v8_and_javascriptcore() {
     let dir = tempfile::tempdir().expect("failed to create a temporary directory");
     let original = build_app(dir.path());
     app::assert_runs_lowered_everywhere(&original, |_, _| {});

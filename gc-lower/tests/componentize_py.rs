@@ -10,8 +10,9 @@
 //!
 //! - wasmtime's component runtime with wasmtime-wasi: the original, and each single-module
 //!   output re-wrapped;
-//! - V8 (Node 24, jco transpile, jco's WASI shim): the original, each re-wrapped output, and
-//!   the module graph through its JS loader under jco's bindings.
+//! - V8 (Node 24) and JavaScriptCore (Bun), after jco transpile, with jco's WASI shim: the
+//!   original, each re-wrapped output, and the module graph through its JS loader under jco's
+//!   bindings.
 //!
 //! Every result must equal the original's on wasmtime.
 
@@ -150,7 +151,7 @@ fn assert_names_carried(component: &[u8], core: &[u8], reify: gc_lower::ReifyMod
 }
 
 #[test]
-fn componentize_py_app_runs_lowered_on_wasmtime_and_v8() {
+fn componentize_py_app_runs_lowered_on_wasmtime_v8_and_javascriptcore() {
     let dir = tempfile::tempdir().expect("failed to create a temporary directory");
     let original = build_app(dir.path());
     app::assert_runs_lowered_everywhere(&original, |core, reify| {

@@ -8,6 +8,8 @@ use serde_json::{Value as Json, json};
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker, Val};
 
+use super::common::JsEngine;
+
 /// One call: the export, its arguments as wasmtime values and as JavaScript source, and
 /// whether it returns a `result` (which jco turns into a return or a thrown `ComponentError`).
 pub struct Call {
@@ -144,8 +146,9 @@ pub fn run_on_wasmtime(engine: &wasmtime::Engine, component: &[u8]) -> Vec<Json>
         .collect()
 }
 
-/// The Node script: imports the transpiled module (argv[2]) and prints the JSON results.
-pub fn v8_script() -> String {
+/// The script for Node and Bun: imports the transpiled module (argv[2]) and prints the JSON
+/// results.
+pub fn js_script() -> String {
     let mut calls_js = String::new();
     for call in calls() {
         let name = lower_camel(call.export);
@@ -225,9 +228,9 @@ pub fn assert_linear(core: &[u8]) {
 }
 
 /// Runs every call of [`calls`] on `original` natively on wasmtime, then on its `--reify auto`
-/// and `--reify all` outputs re-wrapped (wasmtime and V8), on the original on V8, and on its
-/// module graph on V8 (under jco's bindings of the `--reify auto` output, the same guest ABI),
-/// and asserts that every result equals native wasmtime's. `--reify auto` must reify no
+/// and `--reify all` outputs re-wrapped (wasmtime, V8 and JavaScriptCore), on the original on
+/// V8 and JavaScriptCore, and on its module graph there (under jco's bindings of the `--reify
+/// auto` output, the same guest ABI), and asserts that every result equals native wasmtime's. `--reify auto` must reify no
 /// module ([`assert_linear`]); `check_output` sees each core output with its mode.
 pub fn assert_runs_lowered_everywhere(
     original: &[u8],
@@ -259,25 +262,27 @@ pub fn assert_runs_lowered_everywhere(
     }
     let graph = gc_lower::module_graph::lower_graph(original).expect("graph lowering failed");
 
-    let script = v8_script();
-    let on_v8 = |component: &[u8], graph: Option<&gc_lower::module_graph::ModuleGraph>| {
-        super::common::run_on_v8_with(component, &[], &script, graph)
-    };
-    assert_eq!(
-        on_v8(original, None),
-        Json::Array(expected.clone()),
-        "V8, the original"
-    );
-    for (reify, wrapped) in &lowered {
+    let script = js_script();
+    for engine in [JsEngine::V8, JsEngine::JavaScriptCore] {
+        let run = |component: &[u8], graph: Option<&gc_lower::module_graph::ModuleGraph>| {
+            super::common::run_on_js(engine, component, &[], &script, graph)
+        };
         assert_eq!(
-            on_v8(wrapped, None),
+            run(original, None),
             Json::Array(expected.clone()),
-            "V8, --reify {reify}"
+            "{engine:?}, the original"
+        );
+        for (reify, wrapped) in &lowered {
+            assert_eq!(
+                run(wrapped, None),
+                Json::Array(expected.clone()),
+                "{engine:?}, --reify {reify}"
+            );
+        }
+        assert_eq!(
+            run(&lowered[0].1, Some(&graph)),
+            Json::Array(expected.clone()),
+            "{engine:?}, the module graph"
         );
     }
-    assert_eq!(
-        on_v8(&lowered[0].1, Some(&graph)),
-        Json::Array(expected),
-        "V8, the module graph"
-    );
 }

@@ -19,11 +19,19 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Node and jco from `tests/node` (installed with `npm ci` when missing, as `.ci/run` does).
+/// Node and jco from `tests/node` (installed with `npm ci` when missing, as `.ci/run` does,
+/// or when a package the tests use is missing: Bun, componentize-js).
 pub fn node_tools() -> (PathBuf, PathBuf) {
     let dir = repo_root().join("tests/node");
-    let bin = dir.join("node_modules/.bin");
-    if !bin.join("jco").exists() || !bin.join("node").exists() {
+    let modules = dir.join("node_modules");
+    let bin = modules.join(".bin");
+    let installed = [
+        bin.join("jco"),
+        bin.join("node"),
+        bun(),
+        modules.join("@bytecodealliance/componentize-js"),
+    ];
+    if !installed.iter().all(|path| path.exists()) {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&dir)
@@ -32,6 +40,21 @@ pub fn node_tools() -> (PathBuf, PathBuf) {
         assert!(status.success(), "`npm ci` in tests/node failed: {status}");
     }
     (bin.join("node"), bin.join("jco"))
+}
+
+/// Bun (JavaScriptCore) from `tests/node` ([`node_tools`] installs it).
+pub fn bun() -> PathBuf {
+    repo_root().join("tests/node/node_modules/@oven/bun-linux-x64/bin/bun")
+}
+
+/// The JavaScript engine that runs a transpiled component.
+#[allow(dead_code, reason = "not every test crate uses every engine")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsEngine {
+    /// Node 24.
+    V8,
+    /// Bun.
+    JavaScriptCore,
 }
 
 /// Transpiles `component` with jco, each import `(name, js)` of `hosts` mapped to a module
@@ -47,6 +70,17 @@ pub fn run_on_v8(component: &[u8], hosts: &[(&str, &str)], script: &str) -> serd
 /// (a re-wrapped single-module output of the same component). Imports that jco leaves to npm
 /// packages (its WASI shim) resolve to `tests/node/node_modules`.
 pub fn run_on_v8_with(
+    component: &[u8],
+    hosts: &[(&str, &str)],
+    script: &str,
+    graph: Option<&gc_lower::module_graph::ModuleGraph>,
+) -> serde_json::Value {
+    run_on_js(JsEngine::V8, component, hosts, script, graph)
+}
+
+/// [`run_on_v8_with`] with the script run by `engine` (jco runs on Node either way).
+pub fn run_on_js(
+    engine: JsEngine,
     component: &[u8],
     hosts: &[(&str, &str)],
     script: &str,
@@ -95,14 +129,18 @@ pub fn run_on_v8_with(
             .install_under_jco(&path("c"), "component.js")
             .expect("failed to install the module graph");
     }
-    let output = Command::new(&node)
+    let runner = match engine {
+        JsEngine::V8 => node,
+        JsEngine::JavaScriptCore => bun(),
+    };
+    let output = Command::new(&runner)
         .arg(path("run.mjs"))
         .arg(path("c/component.js"))
         .output()
-        .expect("failed to run node");
+        .unwrap_or_else(|e| panic!("failed to run {engine:?}'s `{}`: {e}", runner.display()));
     assert!(
         output.status.success(),
-        "node: {}",
+        "{engine:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("the script prints JSON")
