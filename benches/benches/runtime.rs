@@ -4,7 +4,7 @@
 //! `native`, `graph`, `reify-all` or `reify-auto` (see [`benches::Form`]). Each kernel is checked
 //! against the native result before it is timed.
 
-use benches::{Form, Prepared, WORKLOADS};
+use benches::{Form, Prepared};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 fn config() -> Criterion {
@@ -16,10 +16,11 @@ fn config() -> Criterion {
 }
 
 fn prepared() -> Vec<Prepared> {
-    WORKLOADS
-        .iter()
+    benches::workloads()
+        .expect("failed to build the workloads")
+        .into_iter()
         .map(|w| {
-            let p = Prepared::new(*w).expect("failed to prepare the workload");
+            let p = Prepared::new(w).expect("failed to prepare the workload");
             p.check()
                 .expect("a lowered form disagrees with the native run");
             p

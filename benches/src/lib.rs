@@ -108,7 +108,8 @@ pub struct Kernel {
 /// A hand-written component and the kernels measured on it.
 #[derive(Debug, Clone, Copy)]
 pub struct Workload {
-    /// The workload's name: its file is `benches/workloads/{name}.wat`.
+    /// The workload's name: its source is `benches/workloads/{name}.wat`, or `{name}.c` for
+    /// [`c_memory`], which is compiled when the harness starts.
     pub name: &'static str,
     /// The component, in the WebAssembly text format.
     pub wat: &'static str,
@@ -174,6 +175,93 @@ pub const CANON: Workload = Workload {
 
 /// Every workload.
 pub const WORKLOADS: [Workload; 3] = [MEMORY, CALLS, CANON];
+
+/// The `c-memory` workload: `benches/workloads/c-memory.c` (qsort, hashing, `memcpy` and
+/// `memset` over buffers from `malloc`) built by clang-19 against wasi-libc as a library
+/// module, instantiated twice in a component (the second instance is set up too, so the two
+/// memories are both in use). `None`, with a message on standard error, when clang-19 cannot
+/// be run; an error when it fails.
+pub fn c_memory() -> Result<Option<Workload>> {
+    use std::process::Command;
+    const SETUP: &[Kernel] = &[
+        kernel("setup", "setup", Sig::U32ToUnit, 7),
+        kernel("b-setup", "b-setup", Sig::U32ToUnit, 11),
+    ];
+    const KERNELS: &[Kernel] = &[
+        kernel("qsort", "sort", Sig::ToU32, 0),
+        kernel("hash", "hash", Sig::ToU32, 0),
+        kernel("memcpy", "copy", Sig::U32ToU32, 5),
+    ];
+    if !Command::new("clang-19")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!(
+            "c-memory: clang-19 not found (Debian: clang-19 lld-19 libclang-rt-19-dev-wasm32 \
+             wasi-libc), skipped"
+        );
+        return Ok(None);
+    }
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/c-memory.c");
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("c-memory.wasm");
+    let output = Command::new("clang-19")
+        .args([
+            "--target=wasm32-wasi",
+            "--sysroot=/usr",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+        ])
+        // A library module: no entry point, no start files, only the exports it names.
+        .args(["-nostartfiles", "-Wl,--no-entry"])
+        .arg(&source)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .context("failed to run clang-19")?;
+    ensure!(
+        output.status.success(),
+        "clang-19 failed on `{}`: {}",
+        source.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let module = wasmprinter::print_bytes(std::fs::read(&out)?)?;
+    // The first line is `(module` and the module's name, which the component text replaces.
+    let (first, fields) = module
+        .split_once('\n')
+        .context("wasmprinter printed one line")?;
+    ensure!(
+        first.starts_with("(module"),
+        "wasmprinter printed `{first}`"
+    );
+    let mut wat = format!("(component\n  (core module $C\n{fields}\n");
+    wat.push_str(
+        r#"  (core instance $a (instantiate $C))
+  (core instance $b (instantiate $C))
+  (func (export "setup") (param "seed" u32) (canon lift (core func $a "setup")))
+  (func (export "sort") (result u32) (canon lift (core func $a "sort")))
+  (func (export "hash") (result u32) (canon lift (core func $a "hash")))
+  (func (export "copy") (param "shift" u32) (result u32) (canon lift (core func $a "copy")))
+  (func (export "b-setup") (param "seed" u32) (canon lift (core func $b "setup"))))
+"#,
+    );
+    Ok(Some(Workload {
+        name: "c-memory",
+        wat: Box::leak(wat.into_boxed_str()),
+        setup: SETUP,
+        kernels: KERNELS,
+    }))
+}
+
+/// [`WORKLOADS`], then [`c_memory`] when clang-19 is there.
+pub fn workloads() -> Result<Vec<Workload>> {
+    let mut all = WORKLOADS.to_vec();
+    all.extend(c_memory()?);
+    Ok(all)
+}
 
 /// The generated component of the lowering benchmarks ([`generate::large_component`] with
 /// [`generate::LIB_FUNCS`] and [`generate::APP_FUNCS`] functions), with two calls to check

@@ -55,7 +55,7 @@ fn main() -> Result<()> {
         "|---|---|{}---:|---:|---:|---:|---:|",
         "---:|".repeat(forms.len())
     );
-    for w in WORKLOADS {
+    for w in benches::workloads()? {
         if only.as_deref().is_some_and(|o| o != w.name) {
             continue;
         }

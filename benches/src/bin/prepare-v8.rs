@@ -20,7 +20,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use benches::{Kernel, MemoryAccess, Prepared, ReifyMode, Sig, WORKLOADS};
+use benches::{Kernel, MemoryAccess, Prepared, ReifyMode, Sig};
 use serde_json::{Value, json};
 
 fn main() -> Result<()> {
@@ -44,7 +44,7 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("failed to create `{}`", dir.display()))?;
     let mut manifest = Vec::new();
-    for w in WORKLOADS {
+    for w in benches::workloads()? {
         let bytes = benches::component_bytes(&w)?;
         let expected = Prepared::new(w)?.check()?;
         let write = |form: &str, data: &[u8]| -> Result<()> {
