@@ -1,7 +1,8 @@
 //! gc-lower's own cost: lowering time against wasmparser validation of the same input.
 //!
-//! Inputs: every workload and the generated component of [`benches::generated`] (4000
-//! functions in a module instantiated twice, 1000 in a module instantiated once), whose
+//! Inputs: every hand-written workload ([`benches::WORKLOADS`]) and the generated component of
+//! [`benches::generated`] (4000 functions in a module instantiated twice, 1000 in a module
+//! instantiated once), whose
 //! lowered forms are first checked against the native run, and the componentize-py app of
 //! [`benches::apps::python_app`] when componentize-py is installed (input `python-app`; its lowered
 //! forms are checked by `gc-lower/tests/componentize_py.rs`). Ids:

@@ -2,8 +2,8 @@
 //! [`benches::apps::python_app`]; skipped with a message when componentize-py is not installed)
 //! on wasmtime: the original component against the lowered module re-wrapped
 //! (`gc_lower::rewrap`), both on wasmtime's component runtime with wasmtime-wasi (the app
-//! imports WASI, which has no core-level host on wasmtime, so the module graph is measured on V8
-//! only: `benches/v8/python.mjs`).
+//! imports WASI, which has no core-level host on wasmtime, so the module graph is measured
+//! only by `benches/v8/python.mjs`, on V8 and under Bun).
 //!
 //! Ids: `python-app/{call}/{native|reify-all|reify-auto|reify-all-helper}`; `reify-all-helper`
 //! is `--reify all` with one helper call per load and store

@@ -68,18 +68,26 @@ pub fn python_app() -> Result<Option<Vec<u8>>> {
 
 /// The componentize-js app of `tests/js/app` (StarlingMonkey, about 12 MB), built now by
 /// `tests/node/componentize-js.mjs` with Node and componentize-js from `tests/node`. `None`
-/// when `npm ci` has not been run there; an error when the build fails.
+/// when `npm ci` has not been run there; an error when the componentize-js installed there is
+/// not the version `tests/node/package.json` pins, or when the build fails.
 pub fn js_app() -> Result<Option<Vec<u8>>> {
+    const PACKAGE: &str = "@bytecodealliance/componentize-js";
     let root = repo_root()?;
     let node_modules = root.join("tests/node/node_modules");
     let node = node_modules.join(".bin/node");
-    if !node.exists()
-        || !node_modules
-            .join("@bytecodealliance/componentize-js")
-            .exists()
-    {
+    if !node.exists() || !node_modules.join(PACKAGE).exists() {
         return Ok(None);
     }
+    let field = |path: PathBuf, key: &str| -> Result<serde_json::Value> {
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+        Ok(json[key].clone())
+    };
+    let pinned = field(root.join("tests/node/package.json"), "dependencies")?[PACKAGE].clone();
+    let installed = field(node_modules.join(PACKAGE).join("package.json"), "version")?;
+    ensure!(
+        pinned == installed,
+        "tests/node has {PACKAGE} {installed} where package.json pins {pinned}: run `npm ci` there"
+    );
     let dir = tempfile::tempdir()?;
     let out = dir.path().join("app.wasm");
     let mut command = Command::new(node);

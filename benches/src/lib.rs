@@ -1,7 +1,8 @@
 //! The harness behind gc-lower's benchmarks: the workloads, and the four forms each one runs in.
 //!
-//! A workload is a hand-written component (`benches/workloads/*.wat`) whose exports take and
-//! return scalars only, so that the host side of a call is the same small thing in every form:
+//! A workload is a component (hand-written in `benches/workloads/*.wat`, or the C program
+//! `benches/workloads/c-memory.c` built by clang-19: [`c_memory`]) whose exports take and return
+//! scalars only, so that the host side of a call is the same small thing in every form:
 //!
 //! - [`Form::Native`]: the original component on wasmtime's component runtime;
 //! - [`Form::Graph`]: `gc_lower::module_graph::lower_graph`, the module-graph form (each core module
@@ -105,11 +106,11 @@ pub struct Kernel {
     pub arg: u32,
 }
 
-/// A hand-written component and the kernels measured on it.
+/// A component and the kernels measured on it.
 #[derive(Debug, Clone, Copy)]
 pub struct Workload {
     /// The workload's name: its source is `benches/workloads/{name}.wat`, or `{name}.c` for
-    /// [`c_memory`], which is compiled when the harness starts.
+    /// [`c_memory`], which compiles it on each call.
     pub name: &'static str,
     /// The component, in the WebAssembly text format.
     pub wat: &'static str,
@@ -173,8 +174,17 @@ pub const CANON: Workload = Workload {
     ],
 };
 
-/// Every workload.
+/// The hand-written workloads; [`workloads`] adds the C one.
 pub const WORKLOADS: [Workload; 3] = [MEMORY, CALLS, CANON];
+
+/// The lowered forms that `prepare-v8` writes and the app benches measure, by file or id
+/// name: `--reify all` and `--reify auto` with the inline emitter, and `--reify all` with one
+/// helper call per load and store (the emitter before the inline one, kept to compare with).
+pub const LOWERED_FORMS: [(&str, ReifyMode, MemoryAccess); 3] = [
+    ("reify-all", ReifyMode::All, MemoryAccess::Inline),
+    ("reify-auto", ReifyMode::Auto, MemoryAccess::Inline),
+    ("reify-all-helper", ReifyMode::All, MemoryAccess::Helper),
+];
 
 /// The `c-memory` workload: `benches/workloads/c-memory.c` (qsort, hashing, `memcpy` and
 /// `memset` over buffers from `malloc`) built by clang-19 against wasi-libc as a library

@@ -1,7 +1,6 @@
 //! The body of the `python` and `js` benches: an app component in every form, each call timed
 //! in each form after its result is checked against the original's.
 
-use benches::{MemoryAccess, ReifyMode};
 use criterion::{BenchmarkId, Criterion};
 use wasmtime::Engine;
 use wasmtime::component::Val;
@@ -19,11 +18,7 @@ pub fn bench(
     config.wasm_component_model(true);
     let engine = Engine::new(&config).expect("engine");
     let mut forms = vec![("native", original.to_vec())];
-    for (name, mode, access) in [
-        ("reify-all", ReifyMode::All, MemoryAccess::Inline),
-        ("reify-auto", ReifyMode::Auto, MemoryAccess::Inline),
-        ("reify-all-helper", ReifyMode::All, MemoryAccess::Helper),
-    ] {
+    for (name, mode, access) in benches::LOWERED_FORMS {
         let lowered = benches::lower_with(original, mode, access).expect("lowering failed");
         forms.push((
             name,

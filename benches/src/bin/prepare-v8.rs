@@ -4,23 +4,24 @@
 //! cargo run --release -p benches --bin prepare-v8 -- [DIR]
 //! ```
 //!
-//! For every workload, into DIR (default `benches/v8/out`): `{workload}.native.wasm`, the
+//! For every workload (the `c-memory` one when clang-19 is installed), into DIR (default
+//! `benches/v8/out`): `{workload}.native.wasm`, the
 //! original component; `{workload}.reify-all.wasm` and `{workload}.reify-auto.wasm`, the
 //! lowered module (and `{workload}.reify-all-helper.wasm`, `--reify all` with one helper call
 //! per load and store) re-wrapped into a component (`gc_lower::rewrap`, as `gc-lower IN
 //! --component` does) so that `jco transpile` accepts it; `{workload}.graph/`, the module
 //! graph (`gc-lower graph`), which `run.mjs` instantiates with its JS loader under jco's
 //! bindings of the `reify-auto` form; the same four forms of the componentize-py app
-//! (`python-app.*`, for `python.mjs`) when componentize-py is installed; and `workloads.json`:
-//! per workload,
-//! its setup calls and kernels (`export`, `sig`, `arg`) with the result of each kernel on
+//! (`python-app.*`, for `python.mjs`) when componentize-py is installed and of the
+//! componentize-js app (`js-app.*`, for `python.mjs --app js`) when `npm ci` has installed
+//! componentize-js in `tests/node`; and `workloads.json`: per workload, its setup calls and kernels (`export`, `sig`, `arg`) with the result of each kernel on
 //! wasmtime's native component runtime (`expected`, a decimal string), after checking that the
 //! lowered forms agree on wasmtime.
 
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use benches::{Kernel, MemoryAccess, Prepared, ReifyMode, Sig};
+use benches::{Kernel, Prepared, Sig};
 use serde_json::{Value, json};
 
 fn main() -> Result<()> {
@@ -53,11 +54,7 @@ fn main() -> Result<()> {
                 .with_context(|| format!("failed to write `{}`", path.display()))
         };
         write("native", &bytes)?;
-        for (form, mode, access) in [
-            ("reify-all", ReifyMode::All, MemoryAccess::Inline),
-            ("reify-auto", ReifyMode::Auto, MemoryAccess::Inline),
-            ("reify-all-helper", ReifyMode::All, MemoryAccess::Helper),
-        ] {
+        for (form, mode, access) in benches::LOWERED_FORMS {
             let lowered = benches::lower_with(&bytes, mode, access)?;
             write(form, &gc_lower::rewrap(&lowered)?)?;
         }
@@ -105,11 +102,7 @@ fn main() -> Result<()> {
             continue;
         };
         std::fs::write(dir.join(format!("{app}.native.wasm")), &bytes)?;
-        for (form, mode, access) in [
-            ("reify-all", ReifyMode::All, MemoryAccess::Inline),
-            ("reify-auto", ReifyMode::Auto, MemoryAccess::Inline),
-            ("reify-all-helper", ReifyMode::All, MemoryAccess::Helper),
-        ] {
+        for (form, mode, access) in benches::LOWERED_FORMS {
             let lowered = benches::lower_with(&bytes, mode, access)?;
             std::fs::write(
                 dir.join(format!("{app}.{form}.wasm")),

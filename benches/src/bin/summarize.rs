@@ -50,7 +50,8 @@ fn main() -> Result<()> {
     println!("### wasmtime: run time per call\n");
     println!("| workload | kernel | {header}");
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for w in WORKLOADS {
+    let workloads = benches::workloads()?;
+    for w in &workloads {
         for k in w.kernels {
             let t = forms(&format!("{}/{}", w.name, k.name))?;
             println!("| {} | {} | {} |", w.name, k.name, row(&t));
@@ -63,7 +64,7 @@ fn main() -> Result<()> {
     );
     println!("| workload | {header}");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for w in WORKLOADS {
+    for w in &workloads {
         let t = forms(&format!("instantiate/{}", w.name))?;
         println!("| {} | {} |", w.name, row(&t));
     }

@@ -1,5 +1,5 @@
 //! Shared by the host-boundary tests: the wasmtime engine and running a re-wrapped output on
-//! V8 through jco and Node.
+//! V8 (Node) or JavaScriptCore (Bun) through jco.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,19 +19,14 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Node and jco from `tests/node` (installed with `npm ci` when missing, as `.ci/run` does,
-/// or when a package the tests use is missing: Bun, componentize-js).
+/// Node and jco from `tests/node`, installed with `npm ci` (as `.ci/run` does) unless every
+/// package that `tests/node/package.json` pins is in `node_modules` at its pinned version (so
+/// a checkout installed before a pin was added or changed is brought up to date).
 pub fn node_tools() -> (PathBuf, PathBuf) {
     let dir = repo_root().join("tests/node");
     let modules = dir.join("node_modules");
     let bin = modules.join(".bin");
-    let installed = [
-        bin.join("jco"),
-        bin.join("node"),
-        bun(),
-        modules.join("@bytecodealliance/componentize-js"),
-    ];
-    if !installed.iter().all(|path| path.exists()) {
+    if !bin.join("jco").exists() || !bin.join("node").exists() || !pins_installed(&dir) {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&dir)
@@ -42,9 +37,31 @@ pub fn node_tools() -> (PathBuf, PathBuf) {
     (bin.join("node"), bin.join("jco"))
 }
 
-/// Bun (JavaScriptCore) from `tests/node` ([`node_tools`] installs it).
+/// Whether every dependency of `dir/package.json` is installed in `dir/node_modules` at the
+/// version it pins.
+fn pins_installed(dir: &Path) -> bool {
+    let read = |path: PathBuf| -> Option<serde_json::Value> {
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    };
+    let Some(manifest) = read(dir.join("package.json")) else {
+        return false;
+    };
+    let Some(pins) = manifest["dependencies"].as_object() else {
+        return false;
+    };
+    pins.iter().all(|(name, pin)| {
+        read(dir.join("node_modules").join(name).join("package.json"))
+            .is_some_and(|installed| installed["version"] == *pin)
+    })
+}
+
+/// Bun (JavaScriptCore): `GC_LOWER_BUN` if set (as for `gc-lower wast`), else the one
+/// [`node_tools`] installs in `tests/node`.
 pub fn bun() -> PathBuf {
-    repo_root().join("tests/node/node_modules/@oven/bun-linux-x64/bin/bun")
+    std::env::var_os("GC_LOWER_BUN").map_or_else(
+        || repo_root().join("tests/node/node_modules/@oven/bun-linux-x64/bin/bun"),
+        PathBuf::from,
+    )
 }
 
 /// The JavaScript engine that runs a transpiled component.
