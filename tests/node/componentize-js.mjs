@@ -1,7 +1,7 @@
 // Builds the componentize-js app of `tests/js/app`: `node componentize-js.mjs OUT.wasm` writes
-// the component to OUT.wasm. componentize-js is pinned in this directory's package.json. Features the app does
-// not use (random numbers, clocks, HTTP) are left out; standard output and error stay, so an
-// uncaught exception is reported there.
+// the component to OUT.wasm. componentize-js is pinned in this directory's package.json.
+// Features the app does not use (random numbers, clocks, HTTP) are left out; standard output
+// and error stay, so an uncaught exception is reported there.
 import { componentize } from '@bytecodealliance/componentize-js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';

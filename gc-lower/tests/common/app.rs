@@ -227,11 +227,12 @@ pub fn assert_linear(core: &[u8]) {
     );
 }
 
-/// Runs every call of [`calls`] on `original` natively on wasmtime, then on its `--reify auto`
-/// and `--reify all` outputs re-wrapped (wasmtime, V8 and JavaScriptCore), on the original on
-/// V8 and JavaScriptCore, and on its module graph there (under jco's bindings of the `--reify
-/// auto` output, the same guest ABI), and asserts that every result equals native wasmtime's. `--reify auto` must reify no
-/// module ([`assert_linear`]); `check_output` sees each core output with its mode.
+/// Runs every call of [`calls`] on `original` natively on wasmtime, then on its `--reify auto` and
+/// `--reify all` outputs re-wrapped (wasmtime, V8 and JavaScriptCore), on the original on V8 and
+/// JavaScriptCore, and on its module graph there (under jco's bindings of the `--reify auto`
+/// output, the same guest ABI), and asserts that every result equals native wasmtime's. `--reify
+/// auto` must reify no module ([`assert_linear`]); `check_output` sees each core output with its
+/// mode.
 pub fn assert_runs_lowered_everywhere(
     original: &[u8],
     check_output: impl Fn(&[u8], gc_lower::ReifyMode),

@@ -1,6 +1,10 @@
 // A componentize-js app for gc-lower's tests: the WIT world of the Python app
 // (`tests/python/app/app.wit`) implemented in JavaScript, so that one list of calls
-// exercises two interpreters (StarlingMonkey's SpiderMonkey here, CPython there).
+// exercises two interpreters (StarlingMonkey's SpiderMonkey here, CPython there). Each app is
+// compared only with itself run natively, so the two need not agree outside the tested
+// calls: here `describe` orders names by UTF-16 code unit (Python: by code point), `parse`
+// takes optionally signed ASCII digits only (Python's `int` also takes `1_000` and other
+// digits) and returns an error for a number outside `s64`.
 
 export function greet(name) {
   return `Hello, ${name}! (${[...name].length} chars)`;
