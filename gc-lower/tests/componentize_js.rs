@@ -41,5 +41,7 @@ fn build_app(dir: &Path) -> Vec<u8> {
 fn componentize_js_app_runs_lowered_on_wasmtime_v8_and_javascriptcore() {
     let dir = tempfile::tempdir().expect("failed to create a temporary directory");
     let original = build_app(dir.path());
-    app::assert_runs_lowered_everywhere(&original, |_, _| {});
+    app::assert_runs_lowered_everywhere(&original, |core, reify| {
+        app::assert_names_carried(&original, core, reify, 100)
+    });
 }

@@ -20,7 +20,6 @@
 mod app;
 mod common;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -80,81 +79,11 @@ fn build_app(dir: &Path) -> Vec<u8> {
     std::fs::read(&out).expect("componentize-py wrote no component")
 }
 
-/// The names that the name sections of `wasm`'s core modules (nested ones included) give to
-/// their defined functions (imported functions are named by the modules defining them).
-fn function_names(wasm: &[u8]) -> Vec<String> {
-    use wasmtime_environ::wasmparser::{KnownCustom, Name, Parser, Payload, TypeRef};
-    let mut names = Vec::new();
-    let mut imported_funcs = 0;
-    for payload in Parser::new(0).parse_all(wasm) {
-        match payload {
-            Ok(Payload::Version { .. }) => imported_funcs = 0,
-            Ok(Payload::ImportSection(reader)) => {
-                for import in reader.into_imports().flatten() {
-                    if matches!(import.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
-                        imported_funcs += 1;
-                    }
-                }
-            }
-            Ok(Payload::CustomSection(section)) => {
-                let KnownCustom::Name(reader) = section.as_known() else {
-                    continue;
-                };
-                for subsection in reader.into_iter().flatten() {
-                    if let Name::Function(map) = subsection {
-                        names.extend(
-                            map.into_iter()
-                                .flatten()
-                                .filter(|n| n.index >= imported_funcs)
-                                .map(|n| n.name.to_string()),
-                        );
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    names
-}
-
-/// At least 99% of the input modules' named functions appear in the output's name section
-/// under their own names, after a module label and `!` (`libpython3.14.so!PyObject_Call`).
-/// The count is over names, each output name matching as many input names as it occurs.
-fn assert_names_carried(component: &[u8], core: &[u8], reify: gc_lower::ReifyMode) {
-    let input = function_names(component);
-    let mut output: HashMap<String, usize> = HashMap::new();
-    for name in function_names(core) {
-        if let Some((_, original)) = name.split_once('!')
-            && !name.starts_with("gc-lower:")
-        {
-            *output.entry(original.to_string()).or_default() += 1;
-        }
-    }
-    let mut wanted: HashMap<String, usize> = HashMap::new();
-    for name in &input {
-        *wanted.entry(name.clone()).or_default() += 1;
-    }
-    let found: usize = wanted
-        .iter()
-        .map(|(name, n)| (*n).min(output.get(name).copied().unwrap_or(0)))
-        .sum();
-    let total = input.len();
-    println!("--reify {reify:?}: {found} of {total} named input functions named in the output");
-    assert!(
-        total > 1000,
-        "the app's modules name only {total} functions"
-    );
-    assert!(
-        found * 100 >= total * 99,
-        "--reify {reify:?}: only {found} of {total} named input functions keep their names"
-    );
-}
-
 #[test]
 fn componentize_py_app_runs_lowered_on_wasmtime_v8_and_javascriptcore() {
     let dir = tempfile::tempdir().expect("failed to create a temporary directory");
     let original = build_app(dir.path());
     app::assert_runs_lowered_everywhere(&original, |core, reify| {
-        assert_names_carried(&original, core, reify)
+        app::assert_names_carried(&original, core, reify, 1000)
     });
 }
