@@ -12,14 +12,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 #[path = "common/app_forms.rs"]
 mod app_forms;
 
-fn config() -> Criterion {
-    let (samples, warm_up, measurement) = benches::timing();
-    Criterion::default()
-        .sample_size(samples)
-        .warm_up_time(warm_up)
-        .measurement_time(measurement)
-}
-
 fn js_app(c: &mut Criterion) {
     let Some(original) = benches::apps::js_app().expect("failed to build the componentize-js app")
     else {
@@ -34,7 +26,7 @@ fn js_app(c: &mut Criterion) {
 
 criterion_group! {
     name = js;
-    config = config();
+    config = app_forms::config();
     targets = js_app
 }
 criterion_main!(js);

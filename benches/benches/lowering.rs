@@ -2,12 +2,11 @@
 //!
 //! Inputs: every hand-written workload ([`benches::WORKLOADS`]) and the generated component of
 //! [`benches::generated`] (4000 functions in a module instantiated twice, 1000 in a module
-//! instantiated once), whose
-//! lowered forms are first checked against the native run, and the componentize-py app of
-//! [`benches::apps::python_app`] when componentize-py is installed (input `python-app`; its lowered
-//! forms are checked by `gc-lower/tests/componentize_py.rs`). Ids:
-//! `lower/{input}/{validate|graph|reify-all|reify-auto}` (`graph`: `gc_lower::module_graph::lower_graph`). Output sizes are printed by the
-//! `summarize` binary.
+//! instantiated once), whose lowered forms are first checked against the native run, and the
+//! componentize-py app of [`benches::apps::python_app`] when componentize-py is installed (input
+//! `python-app`; its lowered forms are checked by `gc-lower/tests/componentize_py.rs`). Ids:
+//! `lower/{input}/{validate|graph|reify-all|reify-auto}` (`graph`:
+//! `gc_lower::module_graph::lower_graph`). Output sizes are printed by the `summarize` binary.
 
 use benches::{Form, Prepared, ReifyMode, WORKLOADS};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};

@@ -16,14 +16,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 #[path = "common/app_forms.rs"]
 mod app_forms;
 
-fn config() -> Criterion {
-    let (samples, warm_up, measurement) = benches::timing();
-    Criterion::default()
-        .sample_size(samples)
-        .warm_up_time(warm_up)
-        .measurement_time(measurement)
-}
-
 fn python_app(c: &mut Criterion) {
     let Some(original) =
         benches::apps::python_app().expect("failed to build the componentize-py app")
@@ -37,7 +29,7 @@ fn python_app(c: &mut Criterion) {
 
 criterion_group! {
     name = python;
-    config = config();
+    config = app_forms::config();
     targets = python_app
 }
 criterion_main!(python);

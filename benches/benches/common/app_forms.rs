@@ -5,6 +5,15 @@ use criterion::{BenchmarkId, Criterion};
 use wasmtime::Engine;
 use wasmtime::component::Val;
 
+/// The criterion settings of [`benches::timing`].
+pub fn config() -> Criterion {
+    let (samples, warm_up, measurement) = benches::timing();
+    Criterion::default()
+        .sample_size(samples)
+        .warm_up_time(warm_up)
+        .measurement_time(measurement)
+}
+
 /// Benchmarks `calls` (label, export, arguments) on `original` and its lowered forms, under
 /// `group/{label}/{native|reify-all|reify-auto|reify-all-helper}`. Panics when a form's
 /// result differs from the original's.
