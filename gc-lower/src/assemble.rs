@@ -2000,15 +2000,27 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     pub fn emit_closure(&mut self, ins: &mut Sink, target: FuncTarget) -> Result<()> {
         let slot = self.closure_slot(target)?;
         ins.push(we::Instruction::I32Const(slot as i32));
-        match target {
-            FuncTarget::Plain(_) => ins.push(we::Instruction::RefNull(we::HeapType::Abstract {
+        self.push_closure_ctx(
+            ins,
+            match target {
+                FuncTarget::Plain(_) => None,
+                FuncTarget::Reified { instance, .. } => Some(instance),
+            },
+        );
+        ins.push(we::Instruction::StructNew(runtime_structs::CLOSURE));
+        Ok(())
+    }
+
+    /// Pushes a closure's context: the vmctx of reified instance `instance`, or for an
+    /// unreified function (`None`) a null.
+    pub fn push_closure_ctx(&self, ins: &mut Sink, instance: Option<RuntimeInstanceIndex>) {
+        match instance {
+            None => ins.push(we::Instruction::RefNull(we::HeapType::Abstract {
                 shared: false,
                 ty: we::AbstractHeapType::None,
             })),
-            FuncTarget::Reified { instance, .. } => self.push_instance_vmctx(ins, instance),
+            Some(instance) => self.push_instance_vmctx(ins, instance),
         }
-        ins.push(we::Instruction::StructNew(runtime_structs::CLOSURE));
-        Ok(())
     }
 
     /// The function of a runtime helper.
