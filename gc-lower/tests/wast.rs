@@ -21,6 +21,12 @@ use std::sync::{Arc, Mutex, Once};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
+// Only the Node tools of the shared helpers are used here.
+#[allow(dead_code)]
+mod common;
+
+use common::repo_root;
+
 /// A configuration of `gc-lower wast` that every script runs under.
 struct Config {
     /// Its name in trial names and in `tests/wast-expected.txt`.
@@ -90,13 +96,6 @@ const ASYNC_FEATURES: &[&str] = &[
 
 /// The `wasm-tools` release whose spec tests are run; must match `tests/spec-suite/Cargo.toml`.
 const WASM_TOOLS_VERSION: &str = "1.263.0";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the gc-lower crate lives in the workspace root")
-        .to_path_buf()
-}
 
 /// The `.wast` files of `dir`, sorted.
 fn wast_files_in(dir: &Path) -> Vec<PathBuf> {
@@ -178,26 +177,6 @@ fn spec_files() -> Vec<PathBuf> {
         assert!(file.is_file(), "spec test `{}` is missing", file.display());
     }
     files
-}
-
-/// Makes sure Node, Bun and jco are installed in `tests/node/node_modules` (`npm ci`, as
-/// `.ci/run` does), so the JavaScript side runs on a fresh clone too.
-fn ensure_node_tools() {
-    let dir = repo_root().join("tests/node");
-    if dir.join("node_modules/.bin/jco").exists()
-        && dir.join("node_modules/.bin/node").exists()
-        && dir
-            .join("node_modules/@oven/bun-linux-x64/bin/bun")
-            .exists()
-    {
-        return;
-    }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
-        .status()
-        .expect("failed to run `npm ci` in tests/node (is npm installed?)");
-    assert!(status.success(), "`npm ci` in tests/node failed: {status}");
 }
 
 /// What one script did under one configuration: its passed assertions, and its skip
@@ -313,7 +292,10 @@ fn testing_md(outcomes: &Outcomes) -> String {
 fn run_script(config: &Config, label: &str, file: &Path) -> Result<Outcome, Failed> {
     if config.engine != "wasmtime" {
         static NODE_TOOLS: Once = Once::new();
-        NODE_TOOLS.call_once(ensure_node_tools);
+        NODE_TOOLS.call_once(|| {
+            // Node, jco and Bun at the versions `tests/node` pins (`npm ci` otherwise).
+            common::node_tools();
+        });
     }
     let output = Command::new(env!("CARGO_BIN_EXE_gc-lower"))
         .arg("wast")
