@@ -2000,13 +2000,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     pub fn emit_closure(&mut self, ins: &mut Sink, target: FuncTarget) -> Result<()> {
         let slot = self.closure_slot(target)?;
         ins.push(we::Instruction::I32Const(slot as i32));
-        self.push_closure_ctx(
-            ins,
-            match target {
-                FuncTarget::Plain(_) => None,
-                FuncTarget::Reified { instance, .. } => Some(instance),
-            },
-        );
+        self.push_closure_ctx(ins, target.instance());
         ins.push(we::Instruction::StructNew(runtime_structs::CLOSURE));
         Ok(())
     }

@@ -575,8 +575,8 @@ impl Lowerer<'_, '_> {
     }
 
     /// Emits instance `i`'s constructor body with `sources` as its first parameters, then
-    /// its element-array, vmctx and loop-counter locals; returns the body and the instances it read
-    /// (`sources` and any it found beyond them, which then have no parameter yet).
+    /// its element-array, vmctx and loop-counter locals; returns the body and the instances
+    /// it read (`sources` and any it found beyond them, which then have no parameter yet).
     fn constructor_body(
         &mut self,
         i: RuntimeInstanceIndex,
@@ -1008,10 +1008,7 @@ impl Lowerer<'_, '_> {
                 None => self.module_func(m, Some(instance), f)?,
             };
             let slot = self.closure_slot(target)?;
-            let ctx = match target {
-                FuncTarget::Plain(_) => None,
-                FuncTarget::Reified { instance, .. } => Some(instance),
-            };
+            let ctx = target.instance();
             closures.push((k as u32, ElementClosure::New { slot, ctx }));
         }
         let mut at = 0;

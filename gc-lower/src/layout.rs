@@ -75,6 +75,17 @@ pub enum FuncTarget {
     },
 }
 
+impl FuncTarget {
+    /// The reified instance whose vmctx the function takes, or `None` for a plain function
+    /// (a closure of it holds a null context).
+    pub fn instance(self) -> Option<RuntimeInstanceIndex> {
+        match self {
+            FuncTarget::Plain(_) => None,
+            FuncTarget::Reified { instance, .. } => Some(instance),
+        }
+    }
+}
+
 /// Where a memory or table of some instance lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StateTarget {
