@@ -150,7 +150,7 @@ pub const MEMORY: Workload = Workload {
 };
 
 /// Call-heavy kernels: 200 000 calls across instances, 100 000 `call_indirect`s through
-/// another instance's table.
+/// another instance's table, 100 000 through an instance's own private table.
 pub const CALLS: Workload = Workload {
     name: "calls",
     wat: include_str!("../workloads/calls.wat"),
@@ -158,6 +158,7 @@ pub const CALLS: Workload = Workload {
     kernels: &[
         kernel("cross-instance", "cross", Sig::U32ToU32, 100_000),
         kernel("call_indirect", "indirect", Sig::U32ToU32, 100_000),
+        kernel("call_indirect-own", "own-indirect", Sig::U32ToU32, 100_000),
     ],
 };
 

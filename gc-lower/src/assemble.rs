@@ -87,7 +87,7 @@ use crate::host::HostInterface;
 use crate::layout::Renumber;
 use crate::layout::{
     FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MAX_VMCTX_FIELDS, MemSlot,
-    ModuleLayout, OutFunc, OutGlobal, OutType, StateTarget, Vmctx,
+    ModuleLayout, OutFunc, OutGlobal, OutType, StateTarget, TabSlot, Vmctx,
 };
 use crate::module_info::ModuleInfo;
 use crate::names::InputNames;
@@ -192,6 +192,9 @@ pub(crate) struct OutputModule {
     pub(crate) active_datas: HashMap<u32, (u32, u32)>,
     /// The element segments.
     pub(crate) elems: Vec<we::ElementSegment<'static>>,
+    /// Active segments of the static tables of reified modules (`ModuleInfo::static_tables`),
+    /// after `elems` in the element section: output table, offset (elements), items.
+    pub(crate) static_elems: Vec<(u32, u32, Vec<we::ConstExpr>)>,
     /// Functions referenced by `ref.func` outside element segments, declared in one.
     pub(crate) declared: BTreeSet<u32>,
     /// The exports: name, kind, index.
@@ -213,6 +216,10 @@ pub(crate) struct Made {
     /// closure's `i32` names (`runtime_structs::CLOSURE`), once created: its table index and
     /// its thunks.
     pub(crate) closure_table: Option<(u32, Vec<OutFunc>)>,
+    /// The output tables standing for static tables of reified modules (see
+    /// `ModuleInfo::static_tables`), with the module and the segments that fill them; their
+    /// element segments are added once the entry thunks exist ([`Lowerer::fill_static_tables`]).
+    pub(crate) static_tables: Vec<(StaticModuleIndex, u32, crate::module_info::StaticTable)>,
     /// The wrappers that bind a reified function to its instance.
     pub(crate) bound: HashMap<FuncTarget, OutFunc>,
     /// Specialized template functions: (template, binding, template function).
@@ -447,8 +454,21 @@ where
 pub struct TypeForm {
     /// `funcref` becomes `(ref null $closure)` (the module is reified).
     pub closures: bool,
-    /// The entry form: an `anyref` parameter (the closure's context) is appended.
-    pub entry: bool,
+    /// The parameter appended to each type's own, if any.
+    pub last: LastParam,
+}
+
+/// The parameter a [`TypeForm`] appends to each function type's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LastParam {
+    /// None: the module's own types.
+    None,
+    /// The entry form: an `anyref`, the closure's context.
+    Context,
+    /// The code form of a reified module with a static table: `(ref null $vmctx)` of this
+    /// vmctx type, so that its functions, which the static table holds directly, keep their
+    /// types' identity for `call_indirect`.
+    Vmctx(OutType),
 }
 
 /// A function type of the output as a member of its rec group, the key under which groups
@@ -695,8 +715,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 let shape = self.input.infos[m].type_shapes[t as usize];
                 let (mut params, results) =
                     self.map_func_type(&self.input.infos[m].types[t as usize], form.closures)?;
-                if form.entry {
-                    params.push(ANYREF);
+                match form.last {
+                    LastParam::None => {}
+                    LastParam::Context => params.push(ANYREF),
+                    LastParam::Vmctx(v) => params.push(ref_null(v)),
                 }
                 let supertype = match shape.supertype {
                     Some(s) if group.contains(&s) => Some(SuperType::InGroup(s - group.start)),
@@ -725,7 +747,22 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     pub fn entry_type(&mut self, m: StaticModuleIndex, t: u32) -> Result<OutType> {
         let form = TypeForm {
             closures: self.layouts[m].reified,
-            entry: true,
+            last: LastParam::Context,
+        };
+        self.form_type(m, t, form)
+    }
+
+    /// The type that `call_indirect` through a static table of reified module `m` checks for
+    /// module type `t`: the type in the module's code form (its rec group mirrored, with the
+    /// vmctx parameter appended), which the functions the table holds are declared with.
+    pub fn static_call_type(&mut self, m: StaticModuleIndex, t: u32) -> Result<OutType> {
+        let v = self.layouts[m]
+            .vmctx
+            .as_ref()
+            .context("internal error: a static table in an unreified module")?;
+        let form = TypeForm {
+            closures: true,
+            last: LastParam::Vmctx(v.ty),
         };
         self.form_type(m, t, form)
     }
@@ -834,7 +871,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 m,
                 TypeForm {
                     closures: is_reified,
-                    entry: false,
+                    last: LastParam::None,
                 },
             )?;
             let mut sigs = Vec::new();
@@ -869,16 +906,32 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let defined: Vec<u32> = self.input.infos[m].funcs[nimp..].to_vec();
             let mut defined_sigs = Vec::new();
             let mut first = None;
+            if is_reified {
+                self.layouts[m].static_tables = self.input.infos[m].static_tables()?;
+            }
+            // A reified module's functions that a static table holds are called by
+            // `call_indirect` directly, so they keep their types' identity.
+            let code_form = match &self.layouts[m].vmctx {
+                Some(v) if self.layouts[m].static_tables.iter().any(Option::is_some) => {
+                    Some(TypeForm {
+                        closures: true,
+                        last: LastParam::Vmctx(v.ty),
+                    })
+                }
+                _ => None,
+            };
             for (i, t) in defined.iter().enumerate() {
                 // An unreified function keeps its module's type; a reified one is only called
-                // directly and through its entry thunk, which carries the identity instead.
-                let sig = match &self.layouts[m].vmctx {
-                    Some(v) => {
+                // directly and through its entry thunk, which carries the identity instead,
+                // unless a static table holds it (`code_form`).
+                let sig = match (&self.layouts[m].vmctx, code_form) {
+                    (Some(_), Some(form)) => self.form_type(m, *t, form)?,
+                    (Some(v), None) => {
                         let (mut p, r) = sigs[*t as usize].clone();
                         p.push(ref_null(v.ty));
                         self.func_type(&p, &r)
                     }
-                    None => self.layouts[m].types[*t as usize],
+                    (None, _) => self.layouts[m].types[*t as usize],
                 };
                 defined_sigs.push(sig);
                 let index = (nimp + i) as u32;
@@ -1342,7 +1395,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             .expect("reified module has a vmctx");
         let info = &self.input.infos[m];
         let nmem = info.memories.len();
-        let ntab = info.tables.len();
         let mem_positions = info.import_position.memories.clone();
         for mi in 0..nmem {
             let f = v.add(ref_null(OutType(runtime_structs::MEMBOX)));
@@ -1361,10 +1413,27 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             v.memories.push(slot);
         }
-        for t in 0..ntab {
+        // Table `t` owns field `memories + t` (see `resolve_table`); a static table's stays
+        // null.
+        let static_tables = std::mem::take(&mut self.layouts[m].static_tables);
+        for (t, fixed) in static_tables.into_iter().enumerate() {
             let kind = self.input.infos[m].table_kind(t as u32)?;
             let f = v.add(kind.table_ref());
-            v.tables.push(f);
+            if let Some(fixed) = fixed {
+                let tt = self.input.infos[m].tables[t];
+                // The closure table comes first, as it does without static tables: with it
+                // after them, `call_indirect` through a reified table (the `calls` kernel) ran
+                // 6% slower on wasmtime, in two pairs of runs (BENCHMARKS.md).
+                self.closure_table();
+                let table = self.add_funcref_table();
+                let out = &mut self.out.tables[table as usize].0;
+                out.minimum = tt.initial;
+                out.maximum = tt.maximum;
+                v.tables.push(TabSlot::Static(table));
+                self.made.static_tables.push((m, table, fixed));
+            } else {
+                v.tables.push(TabSlot::Field(f));
+            }
         }
         // Globals: imported ones bound to one native global in every instance stay static.
         let info = &self.input.infos[m];
@@ -1537,7 +1606,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     let t = self.input.infos[m].funcs[f.as_u32() as usize];
                     let form = TypeForm {
                         closures: false,
-                        entry: false,
+                        last: LastParam::None,
                     };
                     let ty = self.module_types(m, form)?[t as usize];
                     let name = crate::front::export_name(self.input.front, self.input.graph, e)?;
@@ -1638,6 +1707,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     pub fn resolve_table(&mut self, def: &CoreDef) -> Result<StateTarget> {
         let (instance, m, ti) = self.defining_instance(def, StateKind::Table, true)?;
         if self.layouts[m].reified {
+            // A static table is never exported, so only boxed ones are reached here.
             let field = self.input.infos[m].memories.len() as u32 + ti;
             return Ok(StateTarget::Boxed { instance, field });
         }
@@ -1863,7 +1933,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         // of such an import), so the plain form has the wrapper's parameters.
         let plain = TypeForm {
             closures: false,
-            entry: false,
+            last: LastParam::None,
         };
         let ty = self.origin_type(origin, plain, &params, &results)?;
         let mut body = we::Function::new([]);
@@ -1946,7 +2016,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         // signature matches).
         let entry = TypeForm {
             closures: true,
-            entry: true,
+            last: LastParam::Context,
         };
         let ty = self.origin_type(self.origin(func), entry, &params, &results)?;
         let mut body = we::Function::new([]);
@@ -2201,6 +2271,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let mut elems = we::ElementSection::new();
         for e in &self.out.elems {
             elems.segment(e.clone());
+        }
+        for (table, offset, items) in &self.out.static_elems {
+            elems.active(
+                Some(*table),
+                &we::ConstExpr::i32_const(*offset as i32),
+                we::Elements::Expressions(we::RefType::FUNCREF, items.as_slice().into()),
+            );
         }
         if let Some((table, thunks)) = &closure_table {
             let funcs: Vec<u32> = thunks.iter().map(|f| f.0).collect();

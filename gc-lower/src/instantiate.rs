@@ -17,7 +17,8 @@ use crate::code::{ConstructorScope, Sink};
 use crate::error::not_yet;
 use crate::host::ExportItem;
 use crate::layout::{
-    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MemSlot, OutType, StateTarget,
+    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MemSlot, OutType,
+    StateTarget, TabSlot,
 };
 
 /// The longest period of the instantiation patterns that become loops: a loop's iteration
@@ -69,6 +70,7 @@ struct Constructor {
 impl Lowerer<'_, '_> {
     /// Builds the instantiation routine and the exports.
     pub fn instantiate_and_export(&mut self) -> Result<()> {
+        self.fill_static_tables()?;
         // The instances are instantiated in parts of about `PART_SIZE` bytes of code, each
         // its own function called in turn: engines compile many small functions faster (and
         // in parallel) than one long one. wasmtime started 8 192 instances about twice as fast
@@ -196,6 +198,28 @@ impl Lowerer<'_, '_> {
             }
         }
         Ok(Some((memory, realloc.map(|(target, _)| target))))
+    }
+
+    /// Adds an active element segment of the output for each segment of each static table
+    /// (`ModuleInfo::static_tables`): the module's functions themselves (declared in its
+    /// code form, see `Lowerer::static_call_type`), applied when the output is instantiated.
+    /// The table is the same in every instance and private to its module, so when its
+    /// segments are applied cannot be observed.
+    fn fill_static_tables(&mut self) -> Result<()> {
+        for (m, table, fixed) in std::mem::take(&mut self.made.static_tables) {
+            let nimp = self.input.infos[m].num_imported_funcs;
+            for (offset, items) in &fixed.segments {
+                let exprs = items
+                    .iter()
+                    .map(|item| match item {
+                        Some(f) => we::ConstExpr::ref_func(self.layouts[m].func_base + f - nimp),
+                        None => we::ConstExpr::ref_null(we::HeapType::FUNC),
+                    })
+                    .collect();
+                self.out.static_elems.push((table, *offset, exprs));
+            }
+        }
+        Ok(())
     }
 
     fn instantiate_native(&mut self, i: RuntimeInstanceIndex, out: &mut Sink) -> Result<()> {
@@ -672,6 +696,9 @@ impl Lowerer<'_, '_> {
         let table_inits = info.table_inits.clone();
         let tab_pos = info.import_position.tables.clone();
         for (ti, tt) in tables.iter().enumerate() {
+            let TabSlot::Field(field) = tab_fields[ti] else {
+                continue; // one output table for every instance; its field stays null
+            };
             out.push(I::LocalGet(g));
             if ti < nimp_tab {
                 let StateTarget::Boxed { instance, field } =
@@ -696,7 +723,7 @@ impl Lowerer<'_, '_> {
                 ));
                 out.push(I::Call(self.helper(Helper::TableNew(kind)).0));
             }
-            set(out, tab_fields[ti]);
+            set(out, field);
         }
 
         // Globals.
@@ -770,15 +797,19 @@ impl Lowerer<'_, '_> {
                     table_index,
                     offset_expr,
                 } => {
+                    let t = table_index.unwrap_or(0);
+                    let TabSlot::Field(field) = tab_fields[t as usize] else {
+                        continue; // applied by the output's own segment
+                    };
                     let n = element_count(seg);
-                    let kind = self.input.infos[m].table_kind(table_index.unwrap_or(0))?;
+                    let kind = self.input.infos[m].table_kind(t)?;
                     self.reified_const_expr(m, i, own, offset_expr, out)?;
                     out.push(I::I32Const(0));
                     out.push(I::I32Const(n as i32));
                     out.push(I::LocalGet(g));
                     out.push(I::StructGet {
                         struct_type_index: vty.0,
-                        field_index: tab_fields[table_index.unwrap_or(0) as usize],
+                        field_index: field,
                     });
                     self.materialize(i, seg, arr, counter, out)?;
                     out.push(I::Call(self.helper(Helper::TableInit(kind)).0));

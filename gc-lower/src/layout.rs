@@ -157,8 +157,8 @@ pub struct Vmctx {
     /// Each memory (imports first). Memory `i` always owns field `i`, `(ref null $membox)`,
     /// which stays null for a [`MemSlot::Native`] memory.
     pub memories: Vec<MemSlot>,
-    /// Field of each table (imports first): `(ref null $tablebox)`.
-    pub tables: Vec<u32>,
+    /// Each table (imports first).
+    pub tables: Vec<TabSlot>,
     /// Slot of each global (imports first).
     pub globals: Vec<GlobalSlot>,
     /// Each imported function.
@@ -217,6 +217,30 @@ pub enum MemSlot {
     Native(u32),
 }
 
+/// How the code of a reified module reaches one of its tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TabSlot {
+    /// Through the box in this vmctx field: `(ref null $tablebox)` or its `externref` form.
+    Field(u32),
+    /// Directly: output `funcref` table holding the entry thunks of the module's functions,
+    /// the same in every instance (see `ModuleInfo::static_tables`). `call_indirect` through
+    /// it passes the caller's vmctx.
+    Static(u32),
+}
+
+impl TabSlot {
+    /// The vmctx field of a boxed table; an internal error for a static one, which only
+    /// `call_indirect` and `table.size` reach.
+    pub fn field(self) -> Result<u32> {
+        match self {
+            TabSlot::Field(f) => Ok(f),
+            TabSlot::Static(t) => Err(anyhow!(
+                "internal error: static output table {t} reached as a boxed table"
+            )),
+        }
+    }
+}
+
 /// Where a static module's items went in the output.
 #[derive(Debug, Default, Clone)]
 pub struct ModuleLayout {
@@ -245,6 +269,9 @@ pub struct ModuleLayout {
     pub imported_funcs: Vec<FuncTarget>,
     /// Reified: the vmctx layout.
     pub vmctx: Option<Vmctx>,
+    /// Reified, until the vmctx is laid out: each table's [`crate::module_info::StaticTable`]
+    /// when it is one.
+    pub static_tables: Vec<Option<crate::module_info::StaticTable>>,
 }
 
 /// Renumbers a module's indices into the output's index spaces. Indices that have no static

@@ -412,6 +412,10 @@ fn plan_text(plan: &gc_lower::plan::Plan, input: &Path) -> String {
                     format!("null: every instance imports output memory {memory}, reached directly")
                 }
                 Holds::TableBox { element } => format!("a box of the table ({element})"),
+                Holds::StaticTable { table } => format!(
+                    "null: the same functions in every instance, for good; output table {table}, \
+                     called with the caller's vmctx"
+                ),
                 Holds::Value { ty, mutable } => {
                     format!("the value ({}{ty})", if *mutable { "mut " } else { "" })
                 }

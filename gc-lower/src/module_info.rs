@@ -283,6 +283,140 @@ impl<'a> ModuleInfo<'a> {
         }
     }
 
+    /// The module's defined tables that every instance of it holds the same functions in, for
+    /// good, by table index (`None` for the others and for imported tables).
+    ///
+    /// A table qualifies when its element type is `funcref`, it has no initializer expression,
+    /// no export names it, the only instructions that name it are `call_indirect`,
+    /// `return_call_indirect` and `table.size`, and every active element segment into it has
+    /// an `i32.const` offset, lies within the table's initial size and holds only the
+    /// module's own (defined) functions and nulls. Such a table's contents depend on the
+    /// module alone, not on the instance, and only the module's own code calls through it, so
+    /// one output table can stand for it in every instance, with the caller's vmctx passed to
+    /// the function called (clang and rustc's `__indirect_function_table` of a module that does
+    /// not export it has this shape).
+    ///
+    /// Errors: the operator reader's, for a malformed body.
+    pub fn static_tables(&self) -> Result<Vec<Option<StaticTable>>> {
+        use wasmparser::{ElementKind, Operator as O};
+        let nimp = self.num_imported_tables as usize;
+        let mut tables: Vec<Option<StaticTable>> = self
+            .tables
+            .iter()
+            .enumerate()
+            .map(|(t, tt)| {
+                let candidate = t >= nimp
+                    && tt.element_type == wasmparser::RefType::FUNCREF
+                    && !tt.table64
+                    && !tt.shared
+                    && self.table_inits[t - nimp].is_none();
+                candidate.then(|| StaticTable {
+                    segments: Vec::new(),
+                })
+            })
+            .collect();
+        if tables.iter().all(Option::is_none) {
+            return Ok(tables);
+        }
+        for e in &self.exports {
+            if e.kind == wasmparser::ExternalKind::Table
+                && let Some(t) = tables.get_mut(e.index as usize)
+            {
+                *t = None;
+            }
+        }
+        for seg in &self.elements {
+            let ElementKind::Active {
+                table_index,
+                offset_expr,
+            } = &seg.kind
+            else {
+                continue;
+            };
+            let t = table_index.unwrap_or(0) as usize;
+            let Some(Some(table)) = tables.get_mut(t) else {
+                continue;
+            };
+            let items = self.static_items(&seg.items)?;
+            let offset = const_i32(offset_expr);
+            let fits = |offset: u32, items: &Vec<Option<u32>>| {
+                u64::from(offset) + items.len() as u64 <= self.tables[t].initial
+            };
+            match (offset, items) {
+                (Some(offset), Some(items)) if fits(offset, &items) => {
+                    table.segments.push((offset, items));
+                }
+                _ => tables[t] = None,
+            }
+        }
+        for body in &self.bodies {
+            let mut reader = body.get_operators_reader()?;
+            while !reader.eof() {
+                let named = match reader.read()? {
+                    O::CallIndirect { .. } | O::ReturnCallIndirect { .. } | O::TableSize { .. } => {
+                        continue;
+                    }
+                    O::TableGet { table }
+                    | O::TableSet { table }
+                    | O::TableFill { table }
+                    | O::TableGrow { table }
+                    | O::TableInit { table, .. } => [Some(table), None],
+                    O::TableCopy {
+                        dst_table,
+                        src_table,
+                    } => [Some(dst_table), Some(src_table)],
+                    O::TableAtomicGet { table_index, .. }
+                    | O::TableAtomicSet { table_index, .. }
+                    | O::TableAtomicRmwXchg { table_index, .. }
+                    | O::TableAtomicRmwCmpxchg { table_index, .. } => [Some(table_index), None],
+                    _ => continue,
+                };
+                for t in named.into_iter().flatten() {
+                    if let Some(slot) = tables.get_mut(t as usize) {
+                        *slot = None;
+                    }
+                }
+            }
+        }
+        Ok(tables)
+    }
+
+    /// The items of an element segment as defined functions and nulls, or `None` when one is
+    /// anything else (an imported function, another constant expression).
+    fn static_items(
+        &self,
+        items: &wasmparser::ElementItems<'_>,
+    ) -> Result<Option<Vec<Option<u32>>>> {
+        let nimp = self.num_imported_funcs;
+        let mut out = Vec::new();
+        match items {
+            wasmparser::ElementItems::Functions(r) => {
+                for f in r.clone() {
+                    let f = f?;
+                    if f < nimp {
+                        return Ok(None);
+                    }
+                    out.push(Some(f));
+                }
+            }
+            wasmparser::ElementItems::Expressions(_, r) => {
+                for e in r.clone() {
+                    let mut ops = e?.get_operators_reader();
+                    let item = match (ops.read()?, ops.read()?) {
+                        (
+                            wasmparser::Operator::RefFunc { function_index },
+                            wasmparser::Operator::End,
+                        ) if function_index >= nimp => Some(function_index),
+                        (wasmparser::Operator::RefNull { .. }, wasmparser::Operator::End) => None,
+                        _ => return Ok(None),
+                    };
+                    out.push(item);
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// Number of defined functions.
     pub fn num_defined_funcs(&self) -> u32 {
         self.funcs.len() as u32 - self.num_imported_funcs
@@ -310,4 +444,22 @@ fn check_global(g: &GlobalType) -> Result<()> {
         bail!(not_yet("v128 globals"));
     }
     Ok(())
+}
+
+/// A table that [`ModuleInfo::static_tables`] found to hold the same functions in every
+/// instance, for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticTable {
+    /// The active segments that fill it, in order: the offset (elements) and, per element,
+    /// the function (a defined function's index in the module) or `None` for a null.
+    pub segments: Vec<(u32, Vec<Option<u32>>)>,
+}
+
+/// The value of a constant expression that is one `i32.const`.
+fn const_i32(e: &ConstExpr<'_>) -> Option<u32> {
+    let mut ops = e.get_operators_reader();
+    match (ops.read().ok()?, ops.read().ok()?) {
+        (wasmparser::Operator::I32Const { value }, wasmparser::Operator::End) => Some(value as u32),
+        _ => None,
+    }
 }

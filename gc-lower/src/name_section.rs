@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use wasm_encoder as we;
 
 use crate::assemble::{Lowerer, OutFunction};
-use crate::layout::{GlobalSlot, ImportedFunc, MemSlot};
+use crate::layout::{GlobalSlot, ImportedFunc, MemSlot, TabSlot};
 use crate::names::ItemKind;
 
 /// Names of one index space, by output index.
@@ -123,8 +123,9 @@ impl Lowerer<'_, '_> {
 
     /// The output names of the items that the modules' layouts place in the output's own
     /// index spaces: an unreified module's defined tables, memories and tags (its globals are
-    /// named when they are added), each module's types and data segments, an unreified
-    /// module's element segments, and gc-lower's own data segments.
+    /// named when they are added), a reified module's static tables, each module's types and
+    /// data segments, an unreified module's element segments, and gc-lower's own data
+    /// segments.
     fn item_names(&self) -> BTreeMap<ItemKind, Names> {
         let mut out: BTreeMap<ItemKind, Names> = BTreeMap::new();
         let mut modules: Vec<_> = self.input.names.keys().copied().collect();
@@ -151,6 +152,16 @@ impl Lowerer<'_, '_> {
                 put(ItemKind::Data, layout.data_base + d, d);
             }
             if layout.reified {
+                // A static table is an output table of its own.
+                for (ti, slot) in layout
+                    .vmctx
+                    .iter()
+                    .flat_map(|v| v.tables.iter().enumerate())
+                {
+                    if let TabSlot::Static(table) = *slot {
+                        put(ItemKind::Table, table, ti as u32);
+                    }
+                }
                 continue;
             }
             let defined = |imported: u32, all: usize| imported as usize..all;
@@ -202,8 +213,10 @@ impl Lowerer<'_, '_> {
                     fields.insert(*f, item(ItemKind::Memory, mi));
                 }
             }
-            for (ti, &f) in v.tables.iter().enumerate() {
-                fields.insert(f, item(ItemKind::Table, ti));
+            for (ti, slot) in v.tables.iter().enumerate() {
+                if let TabSlot::Field(f) = slot {
+                    fields.insert(*f, item(ItemKind::Table, ti));
+                }
             }
             for (gi, slot) in v.globals.iter().enumerate() {
                 if let GlobalSlot::Value(f) | GlobalSlot::Boxed { field: f, .. } = slot {

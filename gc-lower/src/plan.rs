@@ -42,7 +42,7 @@ use wasmtime_environ::wasmparser as wp;
 use crate::ReifyMode;
 use crate::assemble::{Lowerer, ReifyReason};
 use crate::exchange::ExchangeReason;
-use crate::layout::{FuncTarget, GlobalSlot, ImportedFunc, MemSlot};
+use crate::layout::{FuncTarget, GlobalSlot, ImportedFunc, MemSlot, TabSlot};
 use crate::module_info::ModuleInfo;
 
 /// The value of [`Plan::format`].
@@ -243,6 +243,13 @@ pub enum Holds {
     TableBox {
         /// The table's element type, as the input declares it.
         element: String,
+    },
+    /// Nothing (the field stays null): the table holds the module's own functions, the same
+    /// in every instance, and never changes; output table `table` holds their entry thunks
+    /// and `call_indirect` passes the caller's vmctx.
+    StaticTable {
+        /// The output table's index.
+        table: u32,
     },
     /// The global's value.
     Value {
@@ -685,18 +692,21 @@ fn vmctx_plan(lowerer: &Lowerer<'_, '_>, m: StaticModuleIndex) -> Option<VmctxPl
         };
         item(Some(field), ItemKind::Memory, Some(i as u32), holds);
     }
-    for (t, &field) in v.tables.iter().enumerate() {
+    for (t, slot) in v.tables.iter().enumerate() {
         let element = info
             .tables
             .get(t)
             .map(|tt| tt.element_type.to_string())
             .unwrap_or_default();
-        item(
-            Some(field),
-            ItemKind::Table,
-            Some(t as u32),
-            Holds::TableBox { element },
-        );
+        let (field, holds) = match *slot {
+            TabSlot::Field(f) => (f, Holds::TableBox { element }),
+            // Table `t` owns a field either way (see `Lowerer::resolve_table`).
+            TabSlot::Static(table) => (
+                v.memories.len() as u32 + t as u32,
+                Holds::StaticTable { table },
+            ),
+        };
+        item(Some(field), ItemKind::Table, Some(t as u32), holds);
     }
     for (g, slot) in v.globals.iter().enumerate() {
         let gt = info.globals.get(g);

@@ -31,7 +31,9 @@
 //!   type, which mirrors that type's rec group (`crate::assemble`, "Function types"): the
 //!   signature check fails (a trap, as in core wasm) exactly when the callee's type is not a
 //!   subtype of the expected one; a null element traps when the closure is read; `ref.func`
-//!   builds a closure.
+//!   builds a closure. Through a static table (`crate::module_info::ModuleInfo::static_tables`)
+//!   it is a plain `call_indirect` of the output table that stands for it, with the caller's
+//!   vmctx as the last argument.
 //!
 //! Exception handling that names no tag (`try_table` with `catch_all`, `throw_ref`, as in
 //! FACT's exception barrier) passes through; a reified module that defines or imports a tag is
@@ -56,7 +58,9 @@ use crate::code::{Scratch, Sink, VmctxSource, load_kind, store_kind};
 use crate::error::not_yet;
 use crate::layout::Binding;
 use crate::layout::slot;
-use crate::layout::{FuncTarget, GlobalSlot, ImportedFunc, MemSlot, OutFunc, OutType, StateTarget};
+use crate::layout::{
+    FuncTarget, GlobalSlot, ImportedFunc, MemSlot, OutFunc, OutType, StateTarget, TabSlot,
+};
 use crate::memory_access::{InlineMemories, MemoryAccess, scan_body};
 use crate::template::Template;
 
@@ -414,7 +418,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 }
             }
         };
-        let tab_field = |i: u32| slot(&v.tables, "table", i);
+        let tab_field = |i: u32| slot(&v.tables, "table", i)?.field();
         if let Some((kind, memarg)) = load_kind(op) {
             if let Some(mems) = cx.memories.as_ref().filter(|c| c.handles(memarg.memory)) {
                 mems.load(out, kind, memarg);
@@ -479,11 +483,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableSet(kind)).0));
             }
-            O::TableSize { table } => {
-                let kind = self.input.infos[m].table_kind(table)?;
-                cx.push_field(out, v, tab_field(table)?);
-                out.push(I::Call(self.helper(Helper::TableSize(kind)).0));
-            }
+            O::TableSize { table } => match slot(&v.tables, "table", table)? {
+                TabSlot::Static(x) => out.push(I::TableSize(x)),
+                TabSlot::Field(f) => {
+                    let kind = self.input.infos[m].table_kind(table)?;
+                    cx.push_field(out, v, f);
+                    out.push(I::Call(self.helper(Helper::TableSize(kind)).0));
+                }
+            },
             O::TableGrow { table } => {
                 let kind = self.input.infos[m].table_kind(table)?;
                 cx.push_field(out, v, tab_field(table)?);
@@ -593,6 +600,32 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 table_index,
             } => {
                 let tail = matches!(op, O::ReturnCallIndirect { .. });
+                if let TabSlot::Static(table) = slot(&v.tables, "table", table_index)? {
+                    // The table holds this module's functions, each to be called with the
+                    // caller's own vmctx (see `ModuleInfo::static_tables`), in types that
+                    // mirror the module's: `call_indirect` checks the index, null and
+                    // signature as core wasm does.
+                    let entry = self.static_call_type(m, type_index)?;
+                    let index = cx.scratch.get(we::ValType::I32);
+                    out.push(I::LocalSet(index));
+                    vmctx.push(out);
+                    out.push(I::LocalGet(index));
+                    out.push(if tail {
+                        I::ReturnCallIndirect {
+                            type_index: entry.0,
+                            table_index: table,
+                        }
+                    } else {
+                        I::CallIndirect {
+                            type_index: entry.0,
+                            table_index: table,
+                        }
+                    });
+                    if !tail {
+                        reload(cx, out);
+                    }
+                    return Ok(());
+                }
                 if self.settings.memory_access.inlines() {
                     // The element, inline: the array is exactly the table's size, so
                     // `array.get` traps where `call_indirect` does, and a null element traps

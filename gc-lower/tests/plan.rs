@@ -1,6 +1,7 @@
 //! Snapshot tests of `gc-lower IN --plan`: the text and JSON plans of `examples/two-counters.wat`
 //! and of `tests/plan/shared-memory.wat` (modules sharing memories, a table and a global, with
-//! the host boundary through the exchange memory) must equal the files checked in under
+//! the host boundary through the exchange memory), and the text plan of
+//! `tests/plan/static-tables.wat` (which tables are static), must equal the files checked in under
 //! `tests/plan/`; and of the output's shape, in both reify modes: its text with every function
 //! body left out ([`shape`]: the types with the vmctx layouts, imports, function signatures,
 //! tables, memories, globals, exports, element and data segments). `BLESS=1 cargo test -p gc-lower --test plan` rewrites those files from the
@@ -143,6 +144,14 @@ fn shared_memory() {
         "shared-memory.all.txt",
         &stdout_of(&[input, "--plan=text", "--reify", "all"]),
     );
+}
+
+/// Which tables become static tables: only the one module of `tests/plan/static-tables.wat`
+/// that meets every condition; each other module breaks one and keeps a table box.
+#[test]
+fn static_tables() {
+    let input = "tests/plan/static-tables.wat";
+    snapshot("static-tables.txt", &stdout_of(&[input, "--plan"]));
 }
 
 /// The shape of the output module `wat` (printed by `gc-lower -t`): its module-level lines,
