@@ -286,7 +286,8 @@ impl<'a> ModuleInfo<'a> {
     /// The module's defined tables that every instance of it holds the same functions in, for
     /// good, by table index (`None` for the others and for imported tables).
     ///
-    /// A table qualifies when its element type is `funcref`, it has no initializer expression,
+    /// A table qualifies when its element type is `funcref`, its initial size is at most
+    /// `runtime_structs::MAX_TABLE_ELEMENTS`, it has no initializer expression,
     /// no export names it, the only instructions that name it are `call_indirect`,
     /// `return_call_indirect` and `table.size`, and every active element segment into it has
     /// an `i32.const` offset, lies within the table's initial size and holds only the
@@ -305,10 +306,13 @@ impl<'a> ModuleInfo<'a> {
             .iter()
             .enumerate()
             .map(|(t, tt)| {
+                // A table beyond the runtime's limit keeps its box, where instantiating it
+                // traps as before (V8 rejects a module that declares such a table).
                 let candidate = t >= nimp
                     && tt.element_type == wasmparser::RefType::FUNCREF
                     && !tt.table64
                     && !tt.shared
+                    && tt.initial <= u64::from(runtime_structs::MAX_TABLE_ELEMENTS)
                     && self.table_inits[t - nimp].is_none();
                 candidate.then(|| StaticTable {
                     segments: Vec::new(),

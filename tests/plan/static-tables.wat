@@ -67,6 +67,9 @@
     (table 1 funcref)
     (func $f)
     (elem (i32.const 1) func $f))
+  ;; Larger than the runtime's limit of 10 000 000 elements (instantiation would trap).
+  (core module $Huge
+    (table 10000001 funcref))
   (core instance $own1 (instantiate $Own))
   (core instance $own2 (instantiate $Own))
   (core instance $exported1 (instantiate $Exported))
@@ -85,5 +88,7 @@
   (core instance $offset2 (instantiate $Offset))
   (core instance $past1 (instantiate $Past))
   (core instance $past2 (instantiate $Past))
+  (core instance $huge1 (instantiate $Huge))
+  (core instance $huge2 (instantiate $Huge))
   (func (export "call") (param "x" u32) (result u32) (canon lift (core func $own1 "call")))
   (func (export "size") (result u32) (canon lift (core func $own2 "size"))))
