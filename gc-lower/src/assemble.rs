@@ -92,6 +92,9 @@ use crate::layout::{
 use crate::module_info::ModuleInfo;
 use crate::names::InputNames;
 
+/// The most tables a module may have (wasmparser's and the engines' limit).
+const MAX_TABLES: usize = 100;
+
 /// The number of instances of one module from which their vmctxs live in an array rather than
 /// in a global each ([`InstanceSlot`]). A global costs nothing per call into the instance; an
 /// array element costs the bound wrapper of every export an `array.get` (with a read barrier
@@ -192,9 +195,10 @@ pub(crate) struct OutputModule {
     pub(crate) active_datas: HashMap<u32, (u32, u32)>,
     /// The element segments.
     pub(crate) elems: Vec<we::ElementSegment<'static>>,
-    /// Active segments of the static tables of reified modules (`ModuleInfo::static_tables`),
-    /// after `elems` in the element section: output table, offset (elements), items.
-    pub(crate) static_elems: Vec<(u32, u32, Vec<we::ConstExpr>)>,
+    /// The active segment of each static table of a reified module
+    /// (`ModuleInfo::static_tables`), after `elems` in the element section: output table,
+    /// offset (elements), and per element the output function or `None` for a null.
+    pub(crate) static_elems: Vec<(u32, u32, Vec<Option<u32>>)>,
     /// Functions referenced by `ref.func` outside element segments, declared in one.
     pub(crate) declared: BTreeSet<u32>,
     /// The exports: name, kind, index.
@@ -1419,7 +1423,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         for (t, fixed) in static_tables.into_iter().enumerate() {
             let kind = self.input.infos[m].table_kind(t as u32)?;
             let f = v.add(kind.table_ref());
-            if let Some(fixed) = fixed {
+            // A static table is an output table: one beyond the output's limit (the closure
+            // table, made first, counted) keeps its box instead.
+            let closure_table = usize::from(self.made.closure_table.is_none());
+            let fits = self.out.tables.len() + closure_table < MAX_TABLES;
+            if let Some(fixed) = fixed.filter(|_| fits) {
                 let tt = self.input.infos[m].tables[t];
                 // The closure table comes first, as it does without static tables: with it
                 // after them, `call_indirect` through a reified table (the `calls` kernel) ran
@@ -2273,10 +2281,25 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             elems.segment(e.clone());
         }
         for (table, offset, items) in &self.out.static_elems {
+            let funcs: Option<Vec<u32>> = items.iter().copied().collect();
+            let exprs: Vec<we::ConstExpr>;
+            let elements = match &funcs {
+                Some(funcs) => we::Elements::Functions(funcs.as_slice().into()),
+                None => {
+                    exprs = items
+                        .iter()
+                        .map(|item| match item {
+                            Some(f) => we::ConstExpr::ref_func(*f),
+                            None => we::ConstExpr::ref_null(we::HeapType::FUNC),
+                        })
+                        .collect();
+                    we::Elements::Expressions(we::RefType::FUNCREF, exprs.as_slice().into())
+                }
+            };
             elems.active(
                 Some(*table),
                 &we::ConstExpr::i32_const(*offset as i32),
-                we::Elements::Expressions(we::RefType::FUNCREF, items.as_slice().into()),
+                elements,
             );
         }
         if let Some((table, thunks)) = &closure_table {
@@ -2361,9 +2384,16 @@ impl Lowerer<'_, '_> {
             ),
             ("globals", self.out.globals.len(), 1_000_000),
             ("memories", self.out.memories.len(), 100),
-            ("tables", self.out.tables.len(), 100),
+            ("tables", self.out.tables.len(), MAX_TABLES),
             ("data segments", self.out.datas.len(), 100_000),
-            ("element segments", self.out.elems.len(), 100_000),
+            (
+                "element segments",
+                self.out.elems.len()
+                    + self.out.static_elems.len()
+                    + usize::from(self.made.closure_table.is_some())
+                    + usize::from(!self.out.declared.is_empty()),
+                100_000,
+            ),
         ];
         for (what, count, limit) in counts {
             if count > limit {

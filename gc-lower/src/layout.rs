@@ -222,9 +222,9 @@ pub enum MemSlot {
 pub enum TabSlot {
     /// Through the box in this vmctx field: `(ref null $tablebox)` or its `externref` form.
     Field(u32),
-    /// Directly: output `funcref` table holding the entry thunks of the module's functions,
-    /// the same in every instance (see `ModuleInfo::static_tables`). `call_indirect` through
-    /// it passes the caller's vmctx.
+    /// Directly: output `funcref` table holding the module's functions themselves, the same
+    /// in every instance (see `ModuleInfo::static_tables`). `call_indirect` through it passes
+    /// the caller's vmctx.
     Static(u32),
 }
 

@@ -245,8 +245,8 @@ pub enum Holds {
         element: String,
     },
     /// Nothing (the field stays null): the table holds the module's own functions, the same
-    /// in every instance, and never changes; output table `table` holds their entry thunks
-    /// and `call_indirect` passes the caller's vmctx.
+    /// in every instance, and never changes; output table `table` holds those functions and
+    /// `call_indirect` passes the caller's vmctx.
     StaticTable {
         /// The output table's index.
         table: u32,

@@ -716,3 +716,176 @@ fn element_segments_are_built_in_a_loop() {
     let closures = wat.matches("struct.new $gc-lower:closure").count();
     assert!(closures < 40, "{closures} closures built apart");
 }
+
+/// A module instantiated twice with `n` private tables (the output's limit is 100 tables), each
+/// filled with one function that returns the table's number, called through each table.
+fn many_static_tables(n: u32) -> String {
+    let mut wat =
+        String::from("(component\n  (core module $M\n    (type $v (func (result i32)))\n");
+    for t in 0..n {
+        writeln!(
+            wat,
+            "    (table $t{t} 1 funcref) (func $f{t} (result i32) (i32.const {t})) \
+             (elem (table $t{t}) (i32.const 0) func $f{t})"
+        )
+        .unwrap();
+    }
+    wat.push_str("    (func (export \"call\") (param i32) (result i32)\n");
+    // `call(k)` calls through table k: a chain of ifs, one per table.
+    for t in 0..n {
+        writeln!(
+            wat,
+            "      (if (i32.eq (local.get 0) (i32.const {t})) (then (return \
+             (call_indirect $t{t} (type $v) (i32.const 0)))))"
+        )
+        .unwrap();
+    }
+    wat.push_str(
+        "      (i32.const -1)))
+  (core instance $a (instantiate $M))
+  (core instance $b (instantiate $M))
+  (func (export \"call-a\") (param \"t\" u32) (result s32) (canon lift (core func $a \"call\")))
+  (func (export \"call-b\") (param \"t\" u32) (result s32) (canon lift (core func $b \"call\")))
+)\n",
+    );
+    for t in [0, 1, n / 2, n - 2, n - 1] {
+        for side in ["a", "b"] {
+            writeln!(
+                wat,
+                "(assert_return (invoke \"call-{side}\" (u32.const {t})) (s32.const {t}))"
+            )
+            .unwrap();
+        }
+    }
+    wat
+}
+
+/// Static tables are output tables: a module with as many tables as the output may hold keeps
+/// the ones beyond that limit (the closure table counted) in boxes, instead of failing the
+/// limit that the same module met before static tables.
+#[test]
+fn static_tables_stay_within_the_table_limit() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let file = dir.path().join("many-static-tables.wast");
+    std::fs::write(&file, many_static_tables(100)).expect("failed to write the script");
+    for reify in ["auto", "all"] {
+        assert_wast_passes(&file, reify);
+    }
+}
+
+/// A module instantiated twice whose private table is filled by `n` overlapping active
+/// segments: later segments overwrite earlier ones, some with nulls, some leave gaps.
+fn overlapping_segments(n: u32) -> String {
+    let size = n + 8;
+    let mut wat =
+        String::from("(component\n  (core module $M\n    (type $v (func (result i32)))\n");
+    writeln!(wat, "    (table $t {size} funcref)").unwrap();
+    for f in 0..8 {
+        writeln!(
+            wat,
+            "    (func $f{f} (result i32) (i32.const {}))",
+            f * 11 + 1
+        )
+        .unwrap();
+    }
+    // Segment k writes elements k .. k + 3 (every third segment skipped, leaving gaps), with
+    // a null in the middle of every fifth one.
+    for k in (0..n).filter(|k| k % 3 != 2) {
+        let item = |j: u32| match (k % 5, j) {
+            (0, 1) => "(ref.null func)".to_string(),
+            _ => format!("(ref.func $f{})", (k + j) % 8),
+        };
+        writeln!(
+            wat,
+            "    (elem (table $t) (i32.const {k}) funcref {} {} {})",
+            item(0),
+            item(1),
+            item(2)
+        )
+        .unwrap();
+    }
+    wat.push_str(
+        "    (func (export \"call\") (param i32) (result i32)
+      (call_indirect $t (type $v) (local.get 0))))
+  (core instance $a (instantiate $M))
+  (core instance $b (instantiate $M))
+  (func (export \"call-a\") (param \"i\" u32) (result s32) (canon lift (core func $a \"call\")))
+  (func (export \"call-b\") (param \"i\" u32) (result s32) (canon lift (core func $b \"call\")))
+)\n",
+    );
+    wat
+}
+
+/// The segments of a static table become one output segment holding the table's contents
+/// after all of them: the elements match native wasmtime's, element by element (a null or a
+/// gap traps; each trap in a fresh component instance), and the output has one active segment
+/// for the table however many the input has.
+#[test]
+fn static_table_segments_are_merged() {
+    let n = 60;
+    let component = overlapping_segments(n);
+    let mut wast = String::new();
+    let body = component.replacen("(component", "(component definition $c", 1);
+    wast.push_str(&body);
+    // What each element holds follows core wasm's order of application
+    // ([`expected_element`]); native wasmtime must agree too, since `gc-lower wast` skips an
+    // assertion the native run fails, and a skip fails the test.
+    for i in 0..n + 8 {
+        writeln!(wast, "(component instance $i{i} $c)").unwrap();
+        writeln!(
+            wast,
+            "(assert_return (invoke \"call-b\" (u32.const {i})) (s32.const {}))",
+            expected_element(n, i).map_or(-1, i64::from)
+        )
+        .unwrap();
+    }
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let file = dir.path().join("overlapping-segments.wast");
+    // Nulls and gaps trap: those assertions become `assert_trap`s.
+    let wast = wast
+        .lines()
+        .map(|line| match line.strip_suffix(" (s32.const -1))") {
+            Some(head) => format!(
+                "{} \"uninitialized element\")",
+                head.replacen("assert_return", "assert_trap", 1)
+            ),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&file, &wast).expect("failed to write the script");
+    for reify in ["auto", "all"] {
+        assert_wast_passes(&file, reify);
+    }
+    let component_file = dir.path().join("overlapping-segments.wat");
+    std::fs::write(&component_file, &component).expect("failed to write the component");
+    let output = gc_lower(&[path_str(&component_file), "--reify", "all", "-t"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).expect("the text output is UTF-8");
+    let active = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("(elem") && l.contains("(i32.const"))
+        .count();
+    // The static table's one segment and the closure table's.
+    assert!(active <= 2, "{active} active element segments:\n{text}");
+}
+
+/// Element `i` of [`overlapping_segments`]'s table after its segments, as core wasm applies
+/// them in order: the value its function returns, `None` for a null or an element no segment
+/// wrote.
+fn expected_element(n: u32, i: u32) -> Option<u32> {
+    let mut table: Vec<Option<u32>> = vec![None; (n + 8) as usize];
+    for k in (0..n).filter(|k| k % 3 != 2) {
+        for j in 0..3 {
+            table[(k + j) as usize] = match (k % 5, j) {
+                (0, 1) => None,
+                _ => Some(((k + j) % 8) * 11 + 1),
+            };
+        }
+    }
+    table[i as usize]
+}
