@@ -610,17 +610,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     out.push(I::LocalSet(index));
                     vmctx.push(out);
                     out.push(I::LocalGet(index));
-                    out.push(if tail {
-                        I::ReturnCallIndirect {
-                            type_index: entry.0,
-                            table_index: table,
-                        }
-                    } else {
-                        I::CallIndirect {
-                            type_index: entry.0,
-                            table_index: table,
-                        }
-                    });
+                    out.push(call_indirect(entry, table, tail));
                     if !tail {
                         reload(cx, out);
                     }
@@ -715,17 +705,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         // `call_indirect`'s signature check is the cast's: it fails exactly when the thunk's
         // type is not a subtype of the entry type.
         let (table, _) = self.closure_table();
-        out.push(if tail {
-            I::ReturnCallIndirect {
-                type_index: entry.0,
-                table_index: table,
-            }
-        } else {
-            I::CallIndirect {
-                type_index: entry.0,
-                table_index: table,
-            }
-        });
+        out.push(call_indirect(entry, table, tail));
         Ok(())
     }
 
@@ -765,6 +745,23 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             bail!("internal: constant expression needed a scratch local");
         }
         Ok(())
+    }
+}
+
+/// `call_indirect` (or `return_call_indirect` when `tail`) of output type `ty` through output
+/// table `table`.
+fn call_indirect(ty: OutType, table: u32, tail: bool) -> we::Instruction<'static> {
+    let (type_index, table_index) = (ty.0, table);
+    if tail {
+        we::Instruction::ReturnCallIndirect {
+            type_index,
+            table_index,
+        }
+    } else {
+        we::Instruction::CallIndirect {
+            type_index,
+            table_index,
+        }
     }
 }
 
