@@ -196,8 +196,9 @@ pub(crate) struct OutputModule {
     /// The element segments.
     pub(crate) elems: Vec<we::ElementSegment<'static>>,
     /// The active segment of each static table of a reified module
-    /// (`ModuleInfo::static_tables`), after `elems` in the element section: output table,
-    /// offset (elements), and per element the output function or `None` for a null.
+    /// (`ModuleInfo::static_tables`, its segments merged into one), after `elems` in the
+    /// element section: output table, offset (elements), and per element the output function
+    /// or `None` for a null.
     pub(crate) static_elems: Vec<(u32, u32, Vec<Option<u32>>)>,
     /// Functions referenced by `ref.func` outside element segments, declared in one.
     pub(crate) declared: BTreeSet<u32>,
@@ -220,10 +221,6 @@ pub(crate) struct Made {
     /// closure's `i32` names (`runtime_structs::CLOSURE`), once created: its table index and
     /// its thunks.
     pub(crate) closure_table: Option<(u32, Vec<OutFunc>)>,
-    /// The output tables standing for static tables of reified modules (see
-    /// `ModuleInfo::static_tables`), with the module and the segments that fill them; their
-    /// element segments are added once the entry thunks exist ([`Lowerer::fill_static_tables`]).
-    pub(crate) static_tables: Vec<(StaticModuleIndex, u32, crate::module_info::StaticTable)>,
     /// The wrappers that bind a reified function to its instance.
     pub(crate) bound: HashMap<FuncTarget, OutFunc>,
     /// Specialized template functions: (template, binding, template function).
@@ -1420,6 +1417,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         // Table `t` owns field `memories + t` (see `resolve_table`); a static table's stays
         // null.
         let static_tables = std::mem::take(&mut self.layouts[m].static_tables);
+        let nimp_funcs = self.input.infos[m].num_imported_funcs;
         for (t, fixed) in static_tables.into_iter().enumerate() {
             let kind = self.input.infos[m].table_kind(t as u32)?;
             let f = v.add(kind.table_ref());
@@ -1438,7 +1436,17 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 out.minimum = tt.initial;
                 out.maximum = tt.maximum;
                 v.tables.push(TabSlot::Static(table));
-                self.made.static_tables.push((m, table, fixed));
+                // Its contents, applied when the output is instantiated: the table is the
+                // same in every instance and private to its module, and its segments cannot
+                // trap, so when they are applied cannot be observed.
+                let base = self.layouts[m].func_base;
+                for (offset, items) in fixed.segments {
+                    let funcs = items
+                        .iter()
+                        .map(|f| f.map(|f| base + f - nimp_funcs))
+                        .collect();
+                    self.out.static_elems.push((table, offset, funcs));
+                }
             } else {
                 v.tables.push(TabSlot::Field(f));
             }

@@ -70,7 +70,6 @@ struct Constructor {
 impl Lowerer<'_, '_> {
     /// Builds the instantiation routine and the exports.
     pub fn instantiate_and_export(&mut self) -> Result<()> {
-        self.fill_static_tables()?;
         // The instances are instantiated in parts of about `PART_SIZE` bytes of code, each
         // its own function called in turn: engines compile many small functions faster (and
         // in parallel) than one long one. wasmtime started 8 192 instances about twice as fast
@@ -198,38 +197,6 @@ impl Lowerer<'_, '_> {
             }
         }
         Ok(Some((memory, realloc.map(|(target, _)| target))))
-    }
-
-    /// Adds one active element segment of the output for each static table
-    /// (`ModuleInfo::static_tables`): the table's contents once every segment of the module is
-    /// applied in order (a later one overwrites an earlier one), from the first element a
-    /// segment writes to the last; the items are the module's functions themselves (declared
-    /// in its code form, see `Lowerer::static_call_type`) and nulls. The output applies it
-    /// when it is instantiated: the table is the same in every instance and private to its
-    /// module, and its segments cannot trap, so when they are applied cannot be observed.
-    fn fill_static_tables(&mut self) -> Result<()> {
-        for (m, table, fixed) in std::mem::take(&mut self.made.static_tables) {
-            let nimp = self.input.infos[m].num_imported_funcs;
-            let func_base = self.layouts[m].func_base;
-            let start = fixed.segments.iter().map(|(o, _)| *o).min();
-            let end = fixed
-                .segments
-                .iter()
-                .map(|(o, items)| *o as usize + items.len())
-                .max();
-            let (Some(start), Some(end)) = (start, end) else {
-                continue; // no segment: every element stays null
-            };
-            let mut contents: Vec<Option<u32>> = vec![None; end - start as usize];
-            for (offset, items) in &fixed.segments {
-                let at = (offset - start) as usize;
-                for (k, item) in items.iter().enumerate() {
-                    contents[at + k] = item.map(|f| func_base + f - nimp);
-                }
-            }
-            self.out.static_elems.push((table, start, contents));
-        }
-        Ok(())
     }
 
     fn instantiate_native(&mut self, i: RuntimeInstanceIndex, out: &mut Sink) -> Result<()> {

@@ -382,7 +382,10 @@ impl<'a> ModuleInfo<'a> {
                 }
             }
         }
-        Ok(tables)
+        Ok(tables
+            .into_iter()
+            .map(|t| t.map(StaticTable::merged))
+            .collect())
     }
 
     /// The items of an element segment as defined functions and nulls, or `None` when one is
@@ -455,8 +458,34 @@ fn check_global(g: &GlobalType) -> Result<()> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaticTable {
     /// The active segments that fill it, in order: the offset (elements) and, per element,
-    /// the function (a defined function's index in the module) or `None` for a null.
+    /// the function (a defined function's index in the module) or `None` for a null. Once
+    /// [`ModuleInfo::static_tables`] returns, one segment: the table's contents after all of
+    /// them, applied in order (a later one overwrites an earlier one), from the first element
+    /// one writes to the last; none when no segment writes to the table.
     pub segments: Vec<(u32, Vec<Option<u32>>)>,
+}
+
+impl StaticTable {
+    /// The table with its segments merged into one (see [`StaticTable::segments`]).
+    fn merged(self) -> StaticTable {
+        let start = self.segments.iter().map(|(o, _)| *o).min();
+        let end = self
+            .segments
+            .iter()
+            .map(|(o, items)| *o as usize + items.len())
+            .max();
+        let (Some(start), Some(end)) = (start, end) else {
+            return self;
+        };
+        let mut contents = vec![None; end - start as usize];
+        for (offset, items) in &self.segments {
+            let at = (offset - start) as usize;
+            contents[at..at + items.len()].copy_from_slice(items);
+        }
+        StaticTable {
+            segments: vec![(start, contents)],
+        }
+    }
 }
 
 /// The value of a constant expression that is one `i32.const`.
