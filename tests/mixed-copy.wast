@@ -52,3 +52,18 @@
 
 (component instance $l $Mixed)
 (assert_trap (invoke $l "pull-a" (u32.const 0xffff_fff0) (u32.const 0) (u32.const 0x20)) "out of bounds")
+
+;; Unaligned both ways, four bytes at a time and the rest byte by byte (a reified memory keeps
+;; four bytes per element): the own memory's bytes at 3 .. 16 from shared 101 .. 114, then
+;; shared 401 .. 408 from own 202 .. 209.
+(component instance $m $Mixed)
+(invoke $m "pull-a" (u32.const 3) (u32.const 101) (u32.const 13))
+(assert_return (invoke $m "own-a" (u32.const 0)) (u32.const 0x65000000))
+(assert_return (invoke $m "own-a" (u32.const 3)) (u32.const 0x6f6c6c65))
+(assert_return (invoke $m "own-a" (u32.const 7)) (u32.const 0x6873202c))
+(assert_return (invoke $m "own-a" (u32.const 12)) (u32.const 0x00646572))
+(assert_return (invoke $m "own-a" (u32.const 16)) (u32.const 0))
+(invoke $m "push-b" (u32.const 401) (u32.const 202) (u32.const 7))
+(assert_return (invoke $m "shared" (u32.const 400)) (u32.const 0x62206e00))
+(assert_return (invoke $m "shared" (u32.const 404)) (u32.const 0x73657479))
+(assert_return (invoke $m "shared" (u32.const 408)) (u32.const 0))

@@ -1342,6 +1342,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let words = 3 * entries.len() as i32;
 
         let check = self.helper(runtime_structs::Helper::MemoryInitCheck);
+        let write = self.helper(runtime_structs::Helper::MemoryInitWrite);
         let (vmctx, table_local, k) = (0, 1, 2);
         let mut body = we::Function::new([
             (1, ref_null(OutType(runtime_structs::HANDLES))),
@@ -1374,7 +1375,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             .struct_get(v.ty.0, memory_field)
             .i32_const(blob_len as i32)
             .call(check.0)
-            .array_init_data(runtime_structs::BYTES, blob_segment)
+            .array_new_data(runtime_structs::BYTES, blob_segment)
+            .call(write.0)
             .local_get(k)
             .i32_const(3)
             .i32_add()

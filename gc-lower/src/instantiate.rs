@@ -841,10 +841,11 @@ impl Lowerer<'_, '_> {
                     });
                     out.push(I::I32Const(len));
                     out.push(I::Call(self.helper(Helper::MemoryInitCheck).0));
-                    out.push(I::ArrayInitData {
+                    out.push(I::ArrayNewData {
                         array_type_index: runtime_structs::BYTES,
                         array_data_index: data_index,
                     });
+                    out.push(I::Call(self.helper(Helper::MemoryInitWrite).0));
                 }
             }
         }

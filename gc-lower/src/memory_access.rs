@@ -1,6 +1,7 @@
 //! Loads and stores on reified memories: how the rewriter emits them.
 //!
-//! A reified memory is a box around a byte array (`runtime_structs::MEMBOX`); its logical size
+//! A reified memory is a box around an array of `i32` words, four bytes of the memory per
+//! element (`runtime_structs::MEMBOX`, `runtime_structs::words`); its logical size
 //! is the box's page count. The array holds the memory's bytes up to the highest address
 //! accessed so far (the rest is zero) and may be shorter or longer than the logical size; the
 //! box's *bound* is the smaller of the two, the end of what an access may read and write in
@@ -10,15 +11,19 @@
 //! - [`MemoryAccess::Inline`] (the default) emits inline the loads and stores whose innermost
 //!   loop makes no call (and grows no memory), directly or in a loop inside it: the loops where
 //!   memory accesses are the work. For each memory such an access touches, the function keeps
-//!   the byte array and the bound in bytes (an `i64`) in locals, and emits the bounds check and
-//!   the byte accesses inline:
+//!   the word array and the bound in bytes (an `i64`) in locals, and emits the bounds check and
+//!   the element accesses inline:
 //!
 //!   ```wat
 //!   ;; (i32.load offset=4 (local.get $p)) becomes
 //!   (local.set $ea (i64.add (i64.extend_i32_u (local.get $p)) (i64.const 4)))
 //!   (if (i64.gt_u (i64.add (local.get $ea) (i64.const 4)) (local.get $bound))
 //!     (then unreachable))
-//!   (i32.or (array.get_u $bytes (local.get $bytes) (i32.wrap_i64 (local.get $ea))) ...)
+//!   (local.set $a (i32.wrap_i64 (local.get $ea)))
+//!   (i32.or (i32.shr_u (array.get $words (local.get $words) (i32.shr_u (local.get $a) (i32.const 2)))
+//!                      (i32.shl (local.get $a) (i32.const 3)))
+//!           (if (result i32) (i32.and (local.get $a) (i32.const 3))   ;; unaligned: the next one
+//!             (then ...) (else (i32.const 0))))
 //!   ```
 //!
 //!   The address is computed in `i64`, so `addr + offset` never wraps; the whole access is
@@ -49,13 +54,15 @@
 //! - [`MemoryAccess::Helper`] calls one helper of `runtime_structs::helpers` per access, which
 //!   reloads the box and the array each time. It is kept to measure against.
 //!
-//! Every built-in that reads a reified memory (helpers, transcoders, `memory_copy.wat`) reads
-//! the same `(array (mut i8))`, so the representation changes in one place: this emitter and
-//! the layout in `runtime_structs`.
+//! Every built-in that reads a reified memory reads the same `(array (mut i32))`: the helpers
+//! and this emitter through the sequences of `runtime_structs::words`, the transcoders through
+//! this rewriter (they are written with core loads and stores), `memory_copy.wat` with its own
+//! byte accessors. The representation changes in `runtime_structs` and `memory_copy.wat`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use runtime_structs::{BYTES, LoadKind, StoreKind, ref_non_null};
+use runtime_structs::words::{StoreValue, push_load, push_store};
+use runtime_structs::{LoadKind, StoreKind, WORDS, ref_non_null};
 use wasm_encoder as we;
 use wasmtime_environ::wasmparser as wp;
 
@@ -67,7 +74,7 @@ use crate::layout::OutFunc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "runtime", derive(clap::ValueEnum))]
 pub enum MemoryAccess {
-    /// Inline bounds check and byte accesses on the byte array kept in a local.
+    /// Inline bounds check and element accesses on the word array kept in a local.
     #[default]
     Inline,
     /// One helper call per access, and per `call_indirect` table lookup (the emitter before
@@ -92,8 +99,8 @@ struct Cached {
     /// Local holding the memory's box, loaded from the vmctx at function entry (the box of an
     /// instance's memory never changes; a longer array is swapped in inside it).
     membox: u32,
-    /// Local `(ref $bytes)`: the byte array.
-    bytes: u32,
+    /// Local `(ref $words)`: the word array.
+    words: u32,
     /// Local `i64`: the box's bound (`runtime_structs::field::MEMBOX_BOUND`), in bytes.
     bound: u32,
 }
@@ -312,7 +319,7 @@ impl InlineMemories {
             if let (Some(membox), true) = (b, scan.accessed.contains(&(i as u32))) {
                 cached[i] = Some(Cached {
                     membox: *membox,
-                    bytes: scratch.fresh(ref_non_null(BYTES)),
+                    words: scratch.fresh(ref_non_null(WORDS)),
                     bound: scratch.fresh(we::ValType::I64),
                 });
                 any = true;
@@ -372,7 +379,7 @@ impl InlineMemories {
         }
     }
 
-    /// (Re)loads the byte array and bound of each memory of `memories` (all cached), once
+    /// (Re)loads the word array and bound of each memory of `memories` (all cached), once
     /// `gc-lower:memory.whole` has made the array hold the whole memory (so the bound is the
     /// size).
     fn reload(&self, out: &mut Sink, memories: &[u32]) {
@@ -381,7 +388,7 @@ impl InlineMemories {
             out.push(I::LocalGet(c.membox));
             out.push(I::Call(self.whole.0));
             out.push(I::LocalSet(c.bound));
-            out.push(I::LocalSet(c.bytes));
+            out.push(I::LocalSet(c.words));
         }
     }
 
@@ -408,71 +415,16 @@ impl InlineMemories {
         out.push(I::LocalSet(self.ea));
     }
 
-    /// Pushes the address of byte `k` of the checked access.
-    fn byte_address(&self, out: &mut Sink, k: u32) {
-        use we::Instruction as I;
-        out.push(I::LocalGet(self.ea));
-        if k != 0 {
-            out.push(I::I32Const(k as i32));
-            out.push(I::I32Add);
-        }
-    }
-
-    /// Pushes the little-endian i32 of the `n` bytes at `ea + first ..` of memory `c`, the
-    /// last one sign-extended when `signed`.
-    fn le_i32(&self, out: &mut Sink, c: Cached, first: u32, n: u32, signed: bool) {
-        use we::Instruction as I;
-        for k in 0..n {
-            out.push(I::LocalGet(c.bytes));
-            self.byte_address(out, first + k);
-            out.push(if signed && k == n - 1 {
-                I::ArrayGetS(BYTES)
-            } else {
-                I::ArrayGetU(BYTES)
-            });
-            if k != 0 {
-                out.push(I::I32Const(8 * k as i32));
-                out.push(I::I32Shl);
-                out.push(I::I32Or);
-            }
-        }
-    }
-
     /// Emits a load of `kind` (the address on the stack).
     pub fn load(&self, out: &mut Sink, kind: LoadKind, memarg: wp::MemArg) {
-        use we::Instruction as I;
         let c = self.cached[memarg.memory as usize].expect("memory is cached");
-        let width = kind.width();
-        self.check(out, c, memarg.offset, width);
-        if width == 8 {
-            self.le_i32(out, c, 0, 4, false);
-            out.push(I::I64ExtendI32U);
-            self.le_i32(out, c, 4, 4, false);
-            out.push(I::I64ExtendI32U);
-            out.push(I::I64Const(32));
-            out.push(I::I64Shl);
-            out.push(I::I64Or);
-        } else {
-            let signed = matches!(
-                kind,
-                LoadKind::I32Load8S
-                    | LoadKind::I32Load16S
-                    | LoadKind::I64Load8S
-                    | LoadKind::I64Load16S
-            );
-            self.le_i32(out, c, 0, width, signed);
-        }
-        match kind {
-            LoadKind::F32Load => out.push(I::F32ReinterpretI32),
-            LoadKind::F64Load => out.push(I::F64ReinterpretI64),
-            LoadKind::I64Load8S | LoadKind::I64Load16S | LoadKind::I64Load32S => {
-                out.push(I::I64ExtendI32S)
-            }
-            LoadKind::I64Load8U | LoadKind::I64Load16U | LoadKind::I64Load32U => {
-                out.push(I::I64ExtendI32U)
-            }
-            _ => {}
-        }
+        self.check(out, c, memarg.offset, kind.width());
+        push_load(
+            &mut we::InstructionSink::new(&mut out.0),
+            kind,
+            c.words,
+            self.ea,
+        );
     }
 
     /// Emits a store of `kind` (the address and the value on the stack).
@@ -480,44 +432,35 @@ impl InlineMemories {
         use we::Instruction as I;
         let c = self.cached[memarg.memory as usize].expect("memory is cached");
         // The value, in `v32` (stores of up to 4 bytes) or `v64`.
-        let wide = match kind {
-            StoreKind::I32Store | StoreKind::I32Store8 | StoreKind::I32Store16 => false,
+        let value = match kind {
+            StoreKind::I32Store | StoreKind::I32Store8 | StoreKind::I32Store16 => {
+                StoreValue::I32(self.v32)
+            }
             StoreKind::F32Store => {
                 out.push(I::I32ReinterpretF32);
-                false
+                StoreValue::I32(self.v32)
             }
             StoreKind::I64Store8 | StoreKind::I64Store16 | StoreKind::I64Store32 => {
                 out.push(I::I32WrapI64);
-                false
+                StoreValue::I32(self.v32)
             }
-            StoreKind::I64Store => true,
+            StoreKind::I64Store => StoreValue::I64(self.v64),
             StoreKind::F64Store => {
                 out.push(I::I64ReinterpretF64);
-                true
+                StoreValue::I64(self.v64)
             }
         };
-        out.push(I::LocalSet(if wide { self.v64 } else { self.v32 }));
-        let width = kind.width();
-        self.check(out, c, memarg.offset, width);
-        for k in 0..width {
-            out.push(I::LocalGet(c.bytes));
-            self.byte_address(out, k);
-            if wide {
-                out.push(I::LocalGet(self.v64));
-                if k != 0 {
-                    out.push(I::I64Const(8 * i64::from(k)));
-                    out.push(I::I64ShrU);
-                }
-                out.push(I::I32WrapI64);
-            } else {
-                out.push(I::LocalGet(self.v32));
-                if k != 0 {
-                    out.push(I::I32Const(8 * k as i32));
-                    out.push(I::I32ShrU);
-                }
-            }
-            out.push(I::ArraySet(BYTES));
-        }
+        out.push(I::LocalSet(match value {
+            StoreValue::I32(l) | StoreValue::I64(l) => l,
+        }));
+        self.check(out, c, memarg.offset, kind.width());
+        push_store(
+            &mut we::InstructionSink::new(&mut out.0),
+            kind,
+            c.words,
+            self.ea,
+            value,
+        );
     }
 }
 

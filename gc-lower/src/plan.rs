@@ -230,7 +230,7 @@ pub enum ItemKind {
     rename_all_fields = "kebab-case"
 )]
 pub enum Holds {
-    /// A box holding the memory's bytes (a GC byte array) and size, shared with the instances
+    /// A box holding the memory's bytes (a GC array of `i32` words) and size, shared with the instances
     /// that import the memory, so that they see its growth.
     MemoryBox,
     /// Nothing (the field stays null): every instance imports the same native memory, output

@@ -8,7 +8,7 @@
 //! ```wat
 //! ;; input (module instantiated twice)        ;; output
 //! (i32.load offset=4 (local.get 0))          ;; bounds check against the size in a local,
-//!                                            ;; then 4 `array.get_u` of the byte array in a
+//!                                            ;; then `array.get` of the word array in a
 //!                                            ;; local (see `memory_access`)
 //! (global.get $g)                            (struct.get $vmctx 3 (local.get $vmctx))
 //! (call $f (local.get 0))                    (call $f (local.get 0) (local.get $vmctx))
@@ -17,12 +17,13 @@
 //!                                              (struct.get $closure 1 c) (struct.get $closure 0 c))
 //! ```
 //!
-//! - loads and stores are emitted by [`crate::memory_access`]: inline, on the byte array and
+//! - loads and stores are emitted by [`crate::memory_access`]: inline, on the word array and
 //!   the size that the function keeps in locals (or, with `MemoryAccess::Helper`, as calls to
 //!   the helpers of `runtime-structs`);
 //! - the other memory and table instructions call the runtime helpers of `runtime-structs`
 //!   with the box from the vmctx pushed after the original operands;
-//! - `memory.init` checks through a helper, then copies with `array.init_data`; `data.drop`
+//! - `memory.init` checks through a helper, makes the segment's bytes an array with
+//!   `array.new_data` and writes them through another; `data.drop`
 //!   zeroes the instance's segment length (in the vmctx's array of lengths), `elem.drop` nulls its materialized segment;
 //! - globals are vmctx fields, or boxes when mutable and shared, or the output's own global
 //!   when every instance imports the same one;
@@ -158,7 +159,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// native output memory, or `None` for a box: [`Helper::MemoryCopy`], `(d i32, s i32, n
     /// i32, dst-box, src-box)`, between two boxes; `memory_copy.wat`, `(d i32, s i32,
     /// n i32, box)`, between a box and a native memory. `None` when both sides are native (the
-    /// instruction stays, renumbered). Like the helpers, these extend a box's byte array only
+    /// instruction stays, renumbered). Like the helpers, these extend a box's word array only
     /// over the range copied. The caller pushes the boxes, destination first.
     pub fn memory_copy_func(
         &mut self,
@@ -181,7 +182,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let template = Template::cached(&TEMPLATE, "memory.copy", include_str!("memory_copy.wat"));
         let binding = Binding {
             memories: vec![StateTarget::Native(native)],
-            types: vec![runtime_structs::BYTES, runtime_structs::MEMBOX],
+            types: vec![runtime_structs::WORDS, runtime_structs::MEMBOX],
             imports: vec![self.helper(Helper::MemoryTouch)],
             globals: Vec::new(),
         };
@@ -462,10 +463,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 out.push(I::I32Const(data_index as i32));
                 out.push(I::ArrayGet(runtime_structs::HANDLES));
                 out.push(I::Call(self.helper(Helper::MemoryInitCheck).0));
-                out.push(I::ArrayInitData {
+                out.push(I::ArrayNewData {
                     array_type_index: runtime_structs::BYTES,
                     array_data_index: self.layouts[m].data_base + data_index,
                 });
+                out.push(I::Call(self.helper(Helper::MemoryInitWrite).0));
             }
             O::DataDrop { data_index } => {
                 cx.push_field(out, v, data_lengths(v)?);

@@ -378,7 +378,7 @@ fn state_names_reach_the_output() {
         // The input's type names and gc-lower's own types.
         has("type", "Shared!unary");
         has("type", "gc-lower:membox");
-        has_fields("gc-lower:membox", &["bytes", "pages", "max_pages"]);
+        has_fields("gc-lower:membox", &["words", "pages", "max_pages"]);
         // A reified module's state: fields of its vmctx, named as in the input; a static
         // table is an output table of its own.
         has("type", "Shared:vmctx");

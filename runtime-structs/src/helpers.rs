@@ -19,7 +19,7 @@
 //! `i64`, so `addr + offset` and `d + n` never wrap.
 //!
 //! Known imprecisions against core wasm:
-//! - a memory is one GC byte array, so it cannot reach 4 GiB: `memory.grow` returns -1 when the
+//! - a memory is one GC array, so it cannot reach 4 GiB: `memory.grow` returns -1 when the
 //!   new size would exceed [`MAX_MEMORY_BYTES`], and [`Helper::MemoryNew`] traps for such a size;
 //! - `table.grow` returns -1 beyond [`MAX_TABLE_ELEMENTS`] elements, where a core table without
 //!   a maximum may grow further (as far as the host allows);
@@ -28,7 +28,7 @@
 //!   ([`Helper::MemoryWhole`] extends the array to the whole memory), where core
 //!   `memory.grow` would have returned -1.
 //!
-//! A memory's byte array holds the bytes below the highest address accessed so far, rounded up
+//! A memory's word array holds the bytes below the highest address accessed so far, rounded up
 //! geometrically (its bound, [`field::MEMBOX_BOUND`], is the smaller of its length and the
 //! memory's size); the rest of the memory is zero. Zero-length bulk operations extend nothing.
 //! `memory.grow` only raises the size, and an access past the bound first extends the array
@@ -47,18 +47,20 @@
 use wasm_encoder::{BlockType, FuncType, Function, InstructionSink, RefType, ValType};
 
 use crate::layout::{
-    BYTES, CLOSURE, EXTERN_TABLEBOX, EXTERNS, FUNCS, MEMBOX, TABLEBOX, field, ref_non_null,
+    BYTES, CLOSURE, EXTERN_TABLEBOX, EXTERNS, FUNCS, MEMBOX, TABLEBOX, WORDS, field, ref_non_null,
     ref_null,
 };
+use crate::words::{StoreValue, push_load, push_store};
 
 /// The largest logical memory size, in bytes, that a reified memory can have: the largest length
 /// of one GC array (`u32::MAX` elements).
 pub const MAX_MEMORY_BYTES: u64 = u32::MAX as u64;
 
-/// The length, in bytes, past which an access does not double the byte array while the end it
+/// The length, in bytes, past which an access does not double the word array while the end it
 /// needs fits within it (16 383 pages): extending an array of 8 192 pages to hold a byte of
-/// page 8 193 allocates 16 383 pages, not 16 384. V8 allocates no `i8` array of 1 GiB or more (its largest is
-/// 2^30 - 25 bytes) and JavaScriptCore none above 1 GiB, so a doubling past this would trap on
+/// page 8 193 allocates 16 383 pages, not 16 384. V8 allocated no `i8` array of 1 GiB or more (its
+/// largest was 2^30 - 25 bytes; its limit is in bytes, whatever the element type) and
+/// JavaScriptCore none above 1 GiB, so a doubling past this would trap on
 /// them where the size asked for still fits.
 pub const GEOMETRIC_GROWTH_CAP: u64 = 16_383 * PAGE_SIZE as u64;
 
@@ -68,7 +70,7 @@ pub const MAX_TABLE_ELEMENTS: u32 = 10_000_000;
 /// The bytes in one wasm page.
 pub const PAGE_SIZE: u32 = 65536;
 
-/// The granule, in bytes, of a memory's byte array: its length is always a multiple of this,
+/// The granule, in bytes, of a memory's word array: its length is always a multiple of this,
 /// and an access that extends it rounds its end up to one. A granule smaller than a page keeps
 /// the many small instances of a component that touch a few bytes each from paying a page each
 /// (8 192 instances writing one word: 32 MiB of arrays at 4 KiB, 512 MiB at a page; BENCHMARKS.md,
@@ -189,7 +191,7 @@ impl LoadKind {
     }
 
     /// Whether a narrow load sign-extends.
-    fn signed(self) -> bool {
+    pub(crate) fn signed(self) -> bool {
         matches!(
             self,
             LoadKind::I32Load8S
@@ -345,7 +347,7 @@ pub enum Helper {
     MemorySize,
     /// `(delta i32, mem M) -> i32`: grows by `delta` pages; returns the old size in pages, or -1
     /// (memory unchanged) when `old + delta` exceeds the maximum or [`MAX_MEMORY_BYTES`]. Only
-    /// the logical size changes: the new pages are zero, beyond the byte array until an access
+    /// the logical size changes: the new pages are zero, beyond the word array until an access
     /// reaches them ([`Helper::MemoryTouch`]).
     MemoryGrow,
     /// `(d i32, val i32, n i32, mem M)`: `memory.fill`; traps when `d + n` exceeds the size in
@@ -354,10 +356,16 @@ pub enum Helper {
     /// `(d i32, s i32, n i32, dst M, src M)`: `memory.copy` (overlap-safe, also within one box);
     /// traps when either range is out of bounds.
     MemoryCopy,
-    /// `(d i32, s i32, n i32, mem M, seg_len i32) -> ((ref $bytes), i32, i32, i32)`: the checks
-    /// of `memory.init` against a data segment of `seg_len` bytes (0 once dropped); returns the
-    /// byte array and `d s n` so that the caller follows with `array.init_data $BYTES $seg`.
+    /// `(d i32, s i32, n i32, mem M, seg_len i32) -> (M, i32, i32, i32)`: the checks of
+    /// `memory.init` against a data segment of `seg_len` bytes (0 once dropped), after which
+    /// the memory holds `d .. d + n` ([`Helper::MemoryTouch`]); returns the box and `d s n`
+    /// (`d` and `s` zero when `n` is) so that the caller follows with `array.new_data $BYTES
+    /// $seg` and [`Helper::MemoryInitWrite`].
     MemoryInitCheck,
+    /// `(mem M, d i32, bytes (ref $bytes))`: writes the bytes of the array at `d` of the memory,
+    /// which already holds `d .. d + array.len` (the end of `memory.init` after
+    /// [`Helper::MemoryInitCheck`]): whole elements where `d + i` is aligned, bytes elsewhere.
+    MemoryInitWrite,
     /// `(i i32, t T) -> C`: `table.get`.
     TableGet(TableKind),
     /// `(i i32, v C, t T)`: `table.set`.
@@ -378,18 +386,18 @@ pub enum Helper {
     /// of bounds or the element is null. The caller checks the signature.
     TableGetForCall,
     /// `(pages i32, max_pages i32) -> (ref $membox)`: a new zeroed memory of `pages` pages (for
-    /// the instantiation routine), with an empty byte array; traps when `pages * 65536` exceeds
+    /// the instantiation routine), with an empty word array; traps when `pages * 65536` exceeds
     /// [`MAX_MEMORY_BYTES`].
     MemoryNew,
-    /// `(end i64, mem M) -> ((ref $bytes), i64)`: makes the byte array hold bytes `0 .. end`
+    /// `(end i64, mem M) -> ((ref $words), i64)`: makes the word array hold bytes `0 .. end`
     /// of the memory and returns it with the box's new [`field::MEMBOX_BOUND`]; traps when `end`
     /// exceeds the size in bytes. The slow path of an inline load or store whose end passes the
     /// bound. The array grows geometrically: to `max(end rounded up to a granule, min(2 *
     /// old_len, max_pages * 65536, MAX_ARRAY_BYTES))` bytes (a granule is [`ARRAY_GRANULE`]),
     /// and no further than [`GEOMETRIC_GROWTH_CAP`] while `end` is within it.
     MemoryTouch,
-    /// `(mem M) -> ((ref $bytes), i64)`: [`Helper::MemoryTouch`] of the whole memory: makes
-    /// the byte array hold all `pages * 65536` bytes and returns it with that size in bytes
+    /// `(mem M) -> ((ref $words), i64)`: [`Helper::MemoryTouch`] of the whole memory: makes
+    /// the word array hold all `pages * 65536` bytes and returns it with that size in bytes
     /// (the bound). Gives a function's inline accesses their array, before a loop that holds
     /// them and after what may replace it there.
     MemoryWhole,
@@ -410,6 +418,7 @@ impl Helper {
             Helper::MemoryFill => "memory.fill",
             Helper::MemoryCopy => "memory.copy",
             Helper::MemoryInitCheck => "memory.init_check",
+            Helper::MemoryInitWrite => "memory.init_write",
             Helper::TableGet(_) => "table.get",
             Helper::TableSet(_) => "table.set",
             Helper::TableSize(_) => "table.size",
@@ -483,6 +492,7 @@ pub fn all_helpers() -> Vec<Helper> {
         Helper::MemoryFill,
         Helper::MemoryCopy,
         Helper::MemoryInitCheck,
+        Helper::MemoryInitWrite,
         Helper::TableGetForCall,
         Helper::MemoryNew,
         Helper::MemoryTouch,
@@ -538,33 +548,16 @@ pub fn helper(h: Helper, callee: impl FnOnce(Helper) -> u32) -> HelperFunc {
         }
         Helper::MemoryCopy => {
             let mut b = Body::new(vec![i32, i32, i32, m, m], vec![]);
-            // Both ranges are checked before either array is extended.
-            check_range(&mut b, 0, 2, 3);
-            check_range(&mut b, 1, 2, 4);
-            return_if_zero(&mut b, 2);
-            touch_range(&mut b, 0, 2, 3);
-            touch_range(&mut b, 1, 2, 4);
-            b.ins()
-                .local_get(3)
-                .struct_get(MEMBOX, field::MEMBOX_BYTES)
-                .local_get(0)
-                .local_get(4)
-                .struct_get(MEMBOX, field::MEMBOX_BYTES)
-                .local_get(1)
-                .local_get(2)
-                .array_copy(BYTES, BYTES);
+            memory_copy(&mut b);
             b
         }
         Helper::MemoryInitCheck => {
-            let mut b = Body::new(
-                vec![i32, i32, i32, m, i32],
-                vec![ref_non_null(BYTES), i32, i32, i32],
-            );
+            let mut b = Body::new(vec![i32, i32, i32, m, i32], vec![m, i32, i32, i32]);
             push_range_end(&mut b, 1, 2);
             b.ins().local_get(4).i64_extend_i32_u().i64_gt_u();
             trap_if(&mut b);
             check_range(&mut b, 0, 2, 3);
-            // Zero bytes: `array.init_data` at 0 from 0, valid whatever the array's length.
+            // Zero bytes: `array.new_data` of none at 0, valid whatever the segment's length.
             b.ins()
                 .local_get(2)
                 .i32_eqz()
@@ -576,12 +569,12 @@ pub fn helper(h: Helper, callee: impl FnOnce(Helper) -> u32) -> HelperFunc {
                 .else_();
             touch_range(&mut b, 0, 2, 3);
             b.ins().end();
-            b.ins()
-                .local_get(3)
-                .struct_get(MEMBOX, field::MEMBOX_BYTES)
-                .local_get(0)
-                .local_get(1)
-                .local_get(2);
+            b.ins().local_get(3).local_get(0).local_get(1).local_get(2);
+            b
+        }
+        Helper::MemoryInitWrite => {
+            let mut b = Body::new(vec![m, i32, ref_non_null(BYTES)], vec![]);
+            memory_init_write(&mut b);
             b
         }
         Helper::TableGet(kind) => {
@@ -686,7 +679,7 @@ pub fn helper(h: Helper, callee: impl FnOnce(Helper) -> u32) -> HelperFunc {
             trap_if(&mut b);
             b.ins()
                 .i32_const(0)
-                .array_new_default(BYTES)
+                .array_new_default(WORDS)
                 .local_get(0)
                 .local_get(1)
                 .i64_const(0)
@@ -694,24 +687,24 @@ pub fn helper(h: Helper, callee: impl FnOnce(Helper) -> u32) -> HelperFunc {
             b
         }
         Helper::MemoryTouch => {
-            let mut b = Body::new(vec![i64, m], vec![ref_non_null(BYTES), i64]);
+            let mut b = Body::new(vec![i64, m], vec![ref_non_null(WORDS), i64]);
             touch(&mut b, 0, 1);
             b.ins()
                 .local_get(1)
-                .struct_get(MEMBOX, field::MEMBOX_BYTES)
+                .struct_get(MEMBOX, field::MEMBOX_WORDS)
                 .local_get(1)
                 .struct_get(MEMBOX, field::MEMBOX_BOUND);
             b
         }
         Helper::MemoryWhole => {
-            let mut b = Body::new(vec![m], vec![ref_non_null(BYTES), i64]);
+            let mut b = Body::new(vec![m], vec![ref_non_null(WORDS), i64]);
             let end = b.local(i64);
             push_memory_bytes(&mut b, 0);
             b.ins().local_set(end);
             touch(&mut b, end, 0);
             b.ins()
                 .local_get(0)
-                .struct_get(MEMBOX, field::MEMBOX_BYTES)
+                .struct_get(MEMBOX, field::MEMBOX_WORDS)
                 .local_get(end);
             b
         }
@@ -738,47 +731,165 @@ pub fn helper(h: Helper, callee: impl FnOnce(Helper) -> u32) -> HelperFunc {
     }
 }
 
-/// The bytes that `memory.fill` writes with `array.fill` before doubling them with
-/// `array.copy`: V8 fills an `i8` array a byte at a time (about 25 times slower than a linear
-/// memory's fill) but copies it at memory speed.
-const FILL_PREFIX: i32 = 64;
+/// The elements that `memory.fill` writes with `array.fill` before doubling them with
+/// `array.copy`: V8 fills an array an element at a time (for an `i8` array about 25 times slower
+/// than a linear memory's fill) but copies it at memory speed.
+const FILL_PREFIX: i32 = 16;
 
-/// The largest block `memory.fill` copies at once: the copies read from the first
-/// `FILL_BLOCK` filled bytes, which stay in the cache, so that a fill costs about what a store
-/// of its bytes costs (doubling the whole filled part reads as many bytes as it writes).
-const FILL_BLOCK: i32 = 32768;
+/// The largest block, in elements, that `memory.fill` copies at once: the copies read from the
+/// first `FILL_BLOCK` filled elements (32 KiB), which stay in the cache, so that a fill costs
+/// about what a store of its bytes costs (doubling the whole filled part reads as many bytes
+/// as it writes).
+const FILL_BLOCK: i32 = 8192;
 
-/// `memory.fill` (d = param 0, value = 1, n = 2, box = 3): after the bounds check, fills the
-/// first `min(n, FILL_PREFIX)` bytes with `array.fill`, then copies the start of the filled
-/// part after its end with `array.copy`, doubling it up to blocks of `FILL_BLOCK` bytes, until
-/// `n` bytes are written. The trap comes before any write; `n = 0` writes nothing (an
-/// `array.fill` of length 0 at `d <= len` is valid).
-///
-/// ```wat
-/// (local.set $done (select (local.get $n) (i32.const 64) (i32.lt_u (local.get $n) (i32.const 64))))
-/// (array.fill $bytes (local.get $bytes) (local.get $d) (local.get $v) (local.get $done))
-/// (block (loop
-///   (br_if 1 (i32.ge_u (local.get $done) (local.get $n)))
-///   (local.set $chunk (min (local.get $done) (i32.const 32768)
-///     (i32.sub (local.get $n) (local.get $done))))
-///   (array.copy $bytes $bytes (local.get $bytes) (i32.add (local.get $d) (local.get $done))
-///     (local.get $bytes) (local.get $d) (local.get $chunk))
-///   (local.set $done (i32.add (local.get $done) (local.get $chunk)))
-///   (br 0)))
-/// ```
+/// Loops over `i` (an i32 local) from its value up to the i32 local `end`, running `each` with
+/// `i` and incrementing it by 1, while `more` (if given) pushes a true condition.
+fn byte_loop(
+    b: &mut Body,
+    i: u32,
+    end: u32,
+    more: Option<&dyn Fn(&mut Body)>,
+    each: &dyn Fn(&mut Body),
+) {
+    b.ins()
+        .block(BlockType::Empty)
+        .loop_(BlockType::Empty)
+        .local_get(i)
+        .local_get(end)
+        .i32_ge_u()
+        .br_if(1);
+    if let Some(more) = more {
+        more(b);
+        b.ins().i32_eqz().br_if(1);
+    }
+    each(b);
+    b.ins()
+        .local_get(i)
+        .i32_const(1)
+        .i32_add()
+        .local_set(i)
+        .br(0)
+        .end()
+        .end();
+}
+
+/// Loops over `i` (an i32 local) from the i32 local `end` down to `start`, decrementing it by 1
+/// before running `each` with it.
+fn byte_loop_down(b: &mut Body, i: u32, start: u32, each: &dyn Fn(&mut Body)) {
+    b.ins()
+        .block(BlockType::Empty)
+        .loop_(BlockType::Empty)
+        .local_get(i)
+        .local_get(start)
+        .i32_le_u()
+        .br_if(1)
+        .local_get(i)
+        .i32_const(1)
+        .i32_sub()
+        .local_set(i);
+    each(b);
+    b.ins().br(0).end().end();
+}
+
+/// `memory.fill` (d = param 0, value = 1, n = 2, box = 3): after the bounds check, the bytes
+/// before the first aligned element and after the last whole one are stored one by one; the
+/// whole elements between are filled with the byte repeated four times ([`fill_words`]). The
+/// trap comes before any write; `n = 0` writes nothing.
 fn memory_fill(b: &mut Body) {
     let (d, v, n, mem) = (0, 1, 2, 3);
-    let bytes = b.local(ref_non_null(BYTES));
-    let done = b.local(ValType::I32);
-    let chunk = b.local(ValType::I32);
-    let rest = b.local(ValType::I32);
+    let words = b.local(ref_non_null(WORDS));
+    let i = b.local(ValType::I32);
+    let addr = b.local(ValType::I32);
+    let head_end = b.local(ValType::I32);
+    let count = b.local(ValType::I32);
+    let pattern = b.local(ValType::I32);
     check_range(b, d, n, mem);
     return_if_zero(b, n);
     touch_range(b, d, n, mem);
     b.ins()
         .local_get(mem)
-        .struct_get(MEMBOX, field::MEMBOX_BYTES)
-        .local_set(bytes)
+        .struct_get(MEMBOX, field::MEMBOX_WORDS)
+        .local_set(words);
+    let store_byte = |b: &mut Body| {
+        b.ins().local_get(d).local_get(i).i32_add().local_set(addr);
+        push_store(
+            &mut b.ins(),
+            StoreKind::I32Store8,
+            words,
+            addr,
+            StoreValue::I32(v),
+        );
+    };
+    // Bytes up to the first aligned address (or the end).
+    b.ins().local_get(n).local_set(head_end);
+    byte_loop(
+        b,
+        i,
+        head_end,
+        Some(&|b: &mut Body| {
+            b.ins()
+                .local_get(d)
+                .local_get(i)
+                .i32_add()
+                .i32_const(3)
+                .i32_and();
+        }),
+        &store_byte,
+    );
+    // Whole elements.
+    b.ins()
+        .local_get(n)
+        .local_get(i)
+        .i32_sub()
+        .i32_const(2)
+        .i32_shr_u()
+        .local_set(count)
+        .local_get(d)
+        .local_get(i)
+        .i32_add()
+        .i32_const(2)
+        .i32_shr_u()
+        .local_set(addr)
+        .local_get(v)
+        .i32_const(0xff)
+        .i32_and()
+        .i32_const(0x0101_0101)
+        .i32_mul()
+        .local_set(pattern);
+    fill_words(b, words, addr, pattern, count);
+    b.ins()
+        .local_get(i)
+        .local_get(count)
+        .i32_const(2)
+        .i32_shl()
+        .i32_add()
+        .local_set(i);
+    // The bytes after them.
+    byte_loop(b, i, n, None, &store_byte);
+}
+
+/// Fills `n` elements (i32 local) of the word array in local `words` from element `d` (i32
+/// local) with the i32 in local `v`: the first `min(n, FILL_PREFIX)` with `array.fill`, then
+/// copies of the start of the filled part after its end with `array.copy`, doubling it up to
+/// blocks of `FILL_BLOCK` elements, until `n` are written. The range is in bounds; `n` may be 0.
+///
+/// ```wat
+/// (local.set $done (select (local.get $n) (i32.const 16) (i32.lt_u (local.get $n) (i32.const 16))))
+/// (array.fill $words (local.get $words) (local.get $d) (local.get $v) (local.get $done))
+/// (block (loop
+///   (br_if 1 (i32.ge_u (local.get $done) (local.get $n)))
+///   (local.set $chunk (min (local.get $done) (i32.const 8192)
+///     (i32.sub (local.get $n) (local.get $done))))
+///   (array.copy $words $words (local.get $words) (i32.add (local.get $d) (local.get $done))
+///     (local.get $words) (local.get $d) (local.get $chunk))
+///   (local.set $done (i32.add (local.get $done) (local.get $chunk)))
+///   (br 0)))
+/// ```
+fn fill_words(b: &mut Body, words: u32, d: u32, v: u32, n: u32) {
+    let done = b.local(ValType::I32);
+    let chunk = b.local(ValType::I32);
+    let rest = b.local(ValType::I32);
+    b.ins()
         .local_get(n)
         .i32_const(FILL_PREFIX)
         .local_get(n)
@@ -786,11 +897,11 @@ fn memory_fill(b: &mut Body) {
         .i32_lt_u()
         .select()
         .local_set(done)
-        .local_get(bytes)
+        .local_get(words)
         .local_get(d)
         .local_get(v)
         .local_get(done)
-        .array_fill(BYTES)
+        .array_fill(WORDS)
         .block(BlockType::Empty)
         .loop_(BlockType::Empty)
         .local_get(done)
@@ -814,18 +925,266 @@ fn memory_fill(b: &mut Body) {
         .i32_lt_u()
         .select()
         .local_set(chunk)
-        .local_get(bytes)
+        .local_get(words)
         .local_get(d)
         .local_get(done)
         .i32_add()
-        .local_get(bytes)
+        .local_get(words)
         .local_get(d)
         .local_get(chunk)
-        .array_copy(BYTES, BYTES)
+        .array_copy(WORDS, WORDS)
         .local_get(done)
         .local_get(chunk)
         .i32_add()
         .local_set(done)
+        .br(0)
+        .end()
+        .end();
+}
+
+/// `memory.copy` (d = param 0, s = 1, n = 2, dst box = 3, src box = 4), overlap-safe: both
+/// ranges are checked, then extended, before anything is written. The bytes before `d`'s first
+/// aligned element and after the last whole one are copied one by one; the whole elements
+/// between with `array.copy` when `d` and `s` have the same alignment, and otherwise one by
+/// one, each assembled from the (unaligned) source as an `i32.load` would. Everything is
+/// copied upwards when `d <= s` and downwards otherwise (then the tail first), so an
+/// overlapping copy within one memory reads every byte before it is overwritten.
+fn memory_copy(b: &mut Body) {
+    let (d, s, n, dst, src) = (0, 1, 2, 3, 4);
+    let to = b.local(ref_non_null(WORDS));
+    let from = b.local(ref_non_null(WORDS));
+    let i = b.local(ValType::I32);
+    let head = b.local(ValType::I32);
+    let tail = b.local(ValType::I32);
+    let at = b.local(ValType::I32);
+    let value = b.local(ValType::I32);
+    let zero = b.local(ValType::I32);
+    check_range(b, d, n, dst);
+    check_range(b, s, n, src);
+    return_if_zero(b, n);
+    touch_range(b, d, n, dst);
+    touch_range(b, s, n, src);
+    b.ins()
+        .local_get(dst)
+        .struct_get(MEMBOX, field::MEMBOX_WORDS)
+        .local_set(to)
+        .local_get(src)
+        .struct_get(MEMBOX, field::MEMBOX_WORDS)
+        .local_set(from);
+    let copy_byte = |b: &mut Body| {
+        b.ins().local_get(s).local_get(i).i32_add().local_set(at);
+        push_load(&mut b.ins(), LoadKind::I32Load8U, from, at);
+        b.ins()
+            .local_get(d)
+            .local_get(i)
+            .i32_add()
+            .local_set(at)
+            .local_set(value);
+        push_store(
+            &mut b.ins(),
+            StoreKind::I32Store8,
+            to,
+            at,
+            StoreValue::I32(value),
+        );
+    };
+    // The element at (aligned) `d + i` = the four bytes at `s + i`.
+    let copy_word = |b: &mut Body| {
+        b.ins().local_get(s).local_get(i).i32_add().local_set(at);
+        push_load(&mut b.ins(), LoadKind::I32Load, from, at);
+        b.ins()
+            .local_set(value)
+            .local_get(to)
+            .local_get(d)
+            .local_get(i)
+            .i32_add()
+            .i32_const(2)
+            .i32_shr_u()
+            .local_get(value)
+            .array_set(WORDS);
+    };
+    let upwards = |b: &mut Body, start: u32, end: u32| {
+        b.ins().local_get(start).local_set(i);
+        byte_loop(b, i, end, None, &copy_byte);
+    };
+    let downwards = |b: &mut Body, start: u32, end: u32| {
+        b.ins().local_get(end).local_set(i);
+        byte_loop_down(b, i, start, &copy_byte);
+    };
+    // head = the bytes before d's first aligned element (at most n), tail = where the last
+    // whole element ends.
+    b.ins()
+        .i32_const(0)
+        .local_get(d)
+        .i32_sub()
+        .i32_const(3)
+        .i32_and()
+        .local_tee(head)
+        .local_get(n)
+        .local_get(head)
+        .local_get(n)
+        .i32_lt_u()
+        .select()
+        .local_tee(head)
+        .local_get(n)
+        .local_get(head)
+        .i32_sub()
+        .i32_const(-4)
+        .i32_and()
+        .i32_add()
+        .local_set(tail);
+    // The whole elements: one `array.copy` when the alignments agree, else element by element
+    // (`up` says in which direction).
+    let words_copy = |b: &mut Body, up: bool| {
+        b.ins()
+            .local_get(d)
+            .local_get(s)
+            .i32_xor()
+            .i32_const(3)
+            .i32_and()
+            .i32_eqz()
+            .if_(BlockType::Empty)
+            .local_get(to)
+            .local_get(d)
+            .local_get(head)
+            .i32_add()
+            .i32_const(2)
+            .i32_shr_u()
+            .local_get(from)
+            .local_get(s)
+            .local_get(head)
+            .i32_add()
+            .i32_const(2)
+            .i32_shr_u()
+            .local_get(tail)
+            .local_get(head)
+            .i32_sub()
+            .i32_const(2)
+            .i32_shr_u()
+            .array_copy(WORDS, WORDS)
+            .else_();
+        let step = |b: &mut Body, delta: i32| {
+            b.ins().local_get(i).i32_const(delta).i32_add().local_set(i);
+        };
+        if up {
+            b.ins()
+                .local_get(head)
+                .local_set(i)
+                .block(BlockType::Empty)
+                .loop_(BlockType::Empty)
+                .local_get(i)
+                .local_get(tail)
+                .i32_ge_u()
+                .br_if(1);
+            copy_word(b);
+            step(b, 4);
+            b.ins().br(0).end().end();
+        } else {
+            b.ins()
+                .local_get(tail)
+                .local_set(i)
+                .block(BlockType::Empty)
+                .loop_(BlockType::Empty)
+                .local_get(i)
+                .local_get(head)
+                .i32_le_u()
+                .br_if(1);
+            step(b, -4);
+            copy_word(b);
+            b.ins().br(0).end().end();
+        }
+        b.ins().end();
+    };
+    b.ins()
+        .local_get(d)
+        .local_get(s)
+        .i32_le_u()
+        .if_(BlockType::Empty);
+    upwards(b, zero, head);
+    words_copy(b, true);
+    upwards(b, tail, n);
+    b.ins().else_();
+    downwards(b, tail, n);
+    words_copy(b, false);
+    downwards(b, zero, head);
+    b.ins().end();
+}
+
+/// `(mem M, d i32, bytes (ref $bytes))`: writes the byte array `bytes` at `d` of the memory, whose word
+/// array already holds `d .. d + len`: a whole element (four bytes assembled) where `d + i` is
+/// aligned and four bytes are left, a byte elsewhere.
+fn memory_init_write(b: &mut Body) {
+    let (mem, d, bytes) = (0, 1, 2);
+    let words = b.local(ref_non_null(WORDS));
+    let n = b.local(ValType::I32);
+    let i = b.local(ValType::I32);
+    let at = b.local(ValType::I32);
+    let value = b.local(ValType::I32);
+    b.ins()
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_WORDS)
+        .local_set(words)
+        .local_get(bytes)
+        .array_len()
+        .local_set(n)
+        .block(BlockType::Empty)
+        .loop_(BlockType::Empty)
+        .local_get(i)
+        .local_get(n)
+        .i32_ge_u()
+        .br_if(1)
+        .local_get(d)
+        .local_get(i)
+        .i32_add()
+        .local_tee(at)
+        .i32_const(3)
+        .i32_and()
+        .i32_eqz()
+        .local_get(n)
+        .local_get(i)
+        .i32_sub()
+        .i32_const(4)
+        .i32_ge_u()
+        .i32_and()
+        .if_(BlockType::Empty)
+        .local_get(words)
+        .local_get(at)
+        .i32_const(2)
+        .i32_shr_u();
+    for k in 0..4 {
+        b.ins().local_get(bytes).local_get(i);
+        if k != 0 {
+            b.ins().i32_const(k).i32_add();
+        }
+        b.ins().array_get_u(BYTES);
+        if k != 0 {
+            b.ins().i32_const(8 * k).i32_shl().i32_or();
+        }
+    }
+    b.ins()
+        .array_set(WORDS)
+        .local_get(i)
+        .i32_const(4)
+        .i32_add()
+        .local_set(i)
+        .else_()
+        .local_get(bytes)
+        .local_get(i)
+        .array_get_u(BYTES)
+        .local_set(value);
+    push_store(
+        &mut b.ins(),
+        StoreKind::I32Store8,
+        words,
+        at,
+        StoreValue::I32(value),
+    );
+    b.ins()
+        .local_get(i)
+        .i32_const(1)
+        .i32_add()
+        .local_set(i)
+        .end()
         .br(0)
         .end()
         .end();
@@ -887,7 +1246,7 @@ fn push_memory_bytes(b: &mut Body, mem: u32) {
 }
 
 /// Traps unless the byte range `start .. start + n` (i32 locals) lies inside the memory in
-/// local `mem`, and makes its byte array hold the range ([`touch`]).
+/// local `mem`, and makes its word array hold the range ([`touch`]).
 fn touch_range(b: &mut Body, start: u32, n: u32, mem: u32) {
     let end = b.local(ValType::I64);
     push_range_end(b, start, n);
@@ -916,12 +1275,12 @@ fn return_if_zero(b: &mut Body, n: u32) {
         .end();
 }
 
-/// The largest byte array a memory gets: 65 535 pages, the largest multiple of a page that one
+/// The largest array a memory gets: 65 535 pages, the largest multiple of a page that one
 /// GC array holds (the logical size never exceeds [`MAX_MEMORY_BYTES`]).
 const MAX_ARRAY_BYTES: i64 = (MAX_MEMORY_BYTES as i64) & !(PAGE_SIZE as i64 - 1);
 
 /// Traps unless the i64 in local `end` is at most the size in bytes of the memory box in local
-/// `mem`, and makes the box's byte array hold bytes `0 .. end` of the memory. Nothing happens
+/// `mem`, and makes the box's word array hold bytes `0 .. end` of the memory. Nothing happens
 /// when `end` is within the box's bound; otherwise the array is replaced by a longer copy
 /// ([`Helper::MemoryTouch`] gives the new length) and the bound updated:
 ///
@@ -940,7 +1299,7 @@ fn touch(b: &mut Body, end: u32, mem: u32) {
     let new_len = b.local(ValType::I64);
     let cap = b.local(ValType::I64);
     let needed = b.local(ValType::I64);
-    let new_bytes = b.local(ref_non_null(BYTES));
+    let new_words = b.local(ref_non_null(WORDS));
     b.ins()
         .local_get(end)
         .local_get(mem)
@@ -955,10 +1314,10 @@ fn touch(b: &mut Body, end: u32, mem: u32) {
     // most the size, a whole number of pages and so of granules).
     b.ins()
         .local_get(mem)
-        .struct_get(MEMBOX, field::MEMBOX_BYTES)
+        .struct_get(MEMBOX, field::MEMBOX_WORDS)
         .array_len()
         .i64_extend_i32_u()
-        .i64_const(1)
+        .i64_const(3)
         .i64_shl()
         .local_set(new_len)
         .local_get(mem)
@@ -995,21 +1354,26 @@ fn touch(b: &mut Body, end: u32, mem: u32) {
         .i64_gt_u()
         .select()
         .local_tee(new_len)
+        .i64_const(2)
+        .i64_shr_u()
         .i32_wrap_i64()
-        .array_new_default(BYTES)
-        .local_tee(new_bytes)
+        .array_new_default(WORDS)
+        .local_tee(new_words)
         .i32_const(0)
         .local_get(mem)
-        .struct_get(MEMBOX, field::MEMBOX_BYTES)
+        .struct_get(MEMBOX, field::MEMBOX_WORDS)
         .i32_const(0)
-        // Only the bytes below the bound need copying: the rest is zero in both arrays.
+        // Only the elements below the bound (a whole number of them) need copying: the rest
+        // is zero in both arrays.
         .local_get(mem)
         .struct_get(MEMBOX, field::MEMBOX_BOUND)
+        .i64_const(2)
+        .i64_shr_u()
         .i32_wrap_i64()
-        .array_copy(BYTES, BYTES)
+        .array_copy(WORDS, WORDS)
         .local_get(mem)
-        .local_get(new_bytes)
-        .struct_set(MEMBOX, field::MEMBOX_BYTES)
+        .local_get(new_words)
+        .struct_set(MEMBOX, field::MEMBOX_WORDS)
         .local_get(mem);
     min_u64(b, new_len, size);
     b.ins()
@@ -1051,7 +1415,7 @@ fn check_table_index(b: &mut Body, kind: TableKind, index: u32, table: u32, elem
 }
 
 /// Bounds-checks an access of `width` bytes at `addr + offset` (params 0 and 2 of loads, 0 and 3
-/// of stores, the box in `mem`), then leaves the byte array in local `bytes` and the effective
+/// of stores, the box in `mem`), then leaves the word array in local `words` and the effective
 /// address in the i32 local `ea`. Past the box's bound, the fast path (`slow` is the slow path's
 /// function) returns what the slow path does; the slow path (`slow` is `None`) extends the
 /// array, or traps past the memory's size.
@@ -1060,7 +1424,7 @@ fn prepare_access(
     (addr, mem, offset): (u32, u32, u32),
     width: u32,
     slow: Option<u32>,
-    bytes: u32,
+    words: u32,
     ea: u32,
 ) {
     let ea64 = b.local(ValType::I64);
@@ -1099,126 +1463,48 @@ fn prepare_access(
         }
     }
     b.ins()
-        .struct_get(MEMBOX, field::MEMBOX_BYTES)
-        .local_set(bytes)
+        .struct_get(MEMBOX, field::MEMBOX_WORDS)
+        .local_set(words)
         .local_get(ea64)
         .i32_wrap_i64()
         .local_set(ea);
 }
 
-/// Pushes the address of byte `k` of the access: `ea + k`.
-fn push_byte_address(b: &mut Body, ea: u32, k: u32) {
-    b.ins().local_get(ea);
-    if k != 0 {
-        b.ins().i32_const(k as i32).i32_add();
-    }
-}
-
-/// Pushes the little-endian i32 made of the `n` (1 to 4) bytes at `ea + first ..`; the last byte
-/// is read with `array.get_s` when `signed`, which sign-extends the value from `8 * n` bits
-/// (without the sign-extension operators).
-fn push_le_i32(b: &mut Body, bytes: u32, ea: u32, first: u32, n: u32, signed: bool) {
-    for k in 0..n {
-        b.ins().local_get(bytes);
-        push_byte_address(b, ea, first + k);
-        if signed && k == n - 1 {
-            b.ins().array_get_s(BYTES);
-        } else {
-            b.ins().array_get_u(BYTES);
-        }
-        if k != 0 {
-            b.ins().i32_const(8 * k as i32).i32_shl().i32_or();
-        }
-    }
-}
-
 /// A load's body: with `slow`, the fast path that calls function `slow` past the bound; without,
 /// the slow path, which extends the array there.
 fn load(b: &mut Body, kind: LoadKind, slow: Option<u32>) {
-    let bytes = b.local(ref_non_null(BYTES));
+    let words = b.local(ref_non_null(WORDS));
     let ea = b.local(ValType::I32);
-    prepare_access(b, (0, 1, 2), kind.width(), slow, bytes, ea);
-    match kind.width() {
-        8 => {
-            push_le_i32(b, bytes, ea, 0, 4, false);
-            b.ins().i64_extend_i32_u();
-            push_le_i32(b, bytes, ea, 4, 4, false);
-            b.ins().i64_extend_i32_u().i64_const(32).i64_shl().i64_or();
-        }
-        width => push_le_i32(b, bytes, ea, 0, width, kind.signed()),
-    }
-    match kind {
-        LoadKind::F32Load => {
-            b.ins().f32_reinterpret_i32();
-        }
-        LoadKind::F64Load => {
-            b.ins().f64_reinterpret_i64();
-        }
-        LoadKind::I64Load8S | LoadKind::I64Load16S | LoadKind::I64Load32S => {
-            b.ins().i64_extend_i32_s();
-        }
-        LoadKind::I64Load8U | LoadKind::I64Load16U | LoadKind::I64Load32U => {
-            b.ins().i64_extend_i32_u();
-        }
-        _ => {}
-    }
-}
-
-/// Stores the low `n` bytes of the i32 in local `value` at `ea + first ..`, little-endian.
-fn store_le_i32(b: &mut Body, bytes: u32, ea: u32, first: u32, n: u32, value: u32) {
-    for k in 0..n {
-        b.ins().local_get(bytes);
-        push_byte_address(b, ea, first + k);
-        b.ins().local_get(value);
-        if k != 0 {
-            b.ins().i32_const(8 * k as i32).i32_shr_u();
-        }
-        b.ins().array_set(BYTES);
-    }
+    prepare_access(b, (0, 1, 2), kind.width(), slow, words, ea);
+    push_load(&mut b.ins(), kind, words, ea);
 }
 
 /// A store's body, fast or slow path as in [`load`].
 fn store(b: &mut Body, kind: StoreKind, slow: Option<u32>) {
-    let bytes = b.local(ref_non_null(BYTES));
+    let words = b.local(ref_non_null(WORDS));
     let ea = b.local(ValType::I32);
-    prepare_access(b, (0, 2, 3), kind.width(), slow, bytes, ea);
-    // The value as one or two i32 words.
-    let (lo, hi) = match kind {
-        StoreKind::I32Store | StoreKind::I32Store8 | StoreKind::I32Store16 => (1, None),
+    prepare_access(b, (0, 2, 3), kind.width(), slow, words, ea);
+    // The value as an i32 (its low bytes) or, for 8 bytes, an i64.
+    let value = match kind {
+        StoreKind::I32Store | StoreKind::I32Store8 | StoreKind::I32Store16 => StoreValue::I32(1),
+        StoreKind::I64Store => StoreValue::I64(1),
         StoreKind::F32Store => {
-            let lo = b.local(ValType::I32);
-            b.ins().local_get(1).i32_reinterpret_f32().local_set(lo);
-            (lo, None)
+            let v = b.local(ValType::I32);
+            b.ins().local_get(1).i32_reinterpret_f32().local_set(v);
+            StoreValue::I32(v)
         }
         StoreKind::I64Store8 | StoreKind::I64Store16 | StoreKind::I64Store32 => {
-            let lo = b.local(ValType::I32);
-            b.ins().local_get(1).i32_wrap_i64().local_set(lo);
-            (lo, None)
+            let v = b.local(ValType::I32);
+            b.ins().local_get(1).i32_wrap_i64().local_set(v);
+            StoreValue::I32(v)
         }
-        StoreKind::I64Store | StoreKind::F64Store => {
-            let word = b.local(ValType::I64);
-            let lo = b.local(ValType::I32);
-            let hi = b.local(ValType::I32);
-            b.ins().local_get(1);
-            if kind == StoreKind::F64Store {
-                b.ins().i64_reinterpret_f64();
-            }
-            b.ins()
-                .local_tee(word)
-                .i32_wrap_i64()
-                .local_set(lo)
-                .local_get(word)
-                .i64_const(32)
-                .i64_shr_u()
-                .i32_wrap_i64()
-                .local_set(hi);
-            (lo, Some(hi))
+        StoreKind::F64Store => {
+            let v = b.local(ValType::I64);
+            b.ins().local_get(1).i64_reinterpret_f64().local_set(v);
+            StoreValue::I64(v)
         }
     };
-    store_le_i32(b, bytes, ea, 0, kind.width().min(4), lo);
-    if let Some(hi) = hi {
-        store_le_i32(b, bytes, ea, 4, 4, hi);
-    }
+    push_store(&mut b.ins(), kind, words, ea, value);
 }
 
 /// `(delta i32, mem M) -> i32`.
@@ -1242,7 +1528,7 @@ fn memory_grow(b: &mut Body) {
         .struct_get(MEMBOX, field::MEMBOX_MAX_PAGES)
         .i64_extend_i32_u()
         .i64_gt_u()
-        // ... or beyond what one byte array can hold.
+        // ... or beyond what one array can hold.
         .local_get(new)
         .i64_const(PAGE_SHIFT)
         .i64_shl()
@@ -1261,9 +1547,11 @@ fn memory_grow(b: &mut Body) {
         .i32_wrap_i64()
         .struct_set(MEMBOX, field::MEMBOX_PAGES)
         .local_get(mem)
-        .struct_get(MEMBOX, field::MEMBOX_BYTES)
+        .struct_get(MEMBOX, field::MEMBOX_WORDS)
         .array_len()
         .i64_extend_i32_u()
+        .i64_const(2)
+        .i64_shl()
         .local_set(len);
     b.ins().local_get(mem);
     min_u64(b, len, size);

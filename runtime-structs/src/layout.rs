@@ -3,7 +3,7 @@
 //! One table (the `layouts!` invocation below) lists every type of the rec group in order, with
 //! its fields. The macro derives everything else from it, so the three views can never disagree:
 //!
-//! - the type index constants ([`BYTES`], [`MEMBOX`], …) and [`NUM_TYPES`];
+//! - the type index constants ([`WORDS`], [`MEMBOX`], …) and [`NUM_TYPES`];
 //! - the field index constants in [`field`];
 //! - the wasm-encoder [`SubType`]s returned by [`rec_group`].
 //!
@@ -14,8 +14,8 @@
 //!
 //! ```wat
 //! (rec
-//!   (type $bytes (array (mut i8)))                                         ;; 0  BYTES
-//!   (type $membox (struct (field $bytes (mut (ref $bytes))) (field $pages (mut i32))
+//!   (type $words (array (mut i32)))                                        ;; 0  WORDS
+//!   (type $membox (struct (field $words (mut (ref $words))) (field $pages (mut i32))
 //!                         (field $max_pages i32) (field $bound (mut i64)))) ;; 1  MEMBOX
 //!   (type $closure (struct (field $func i32) (field $ctx anyref)))          ;; 2  CLOSURE
 //!   (type $funcs (array (mut (ref null $closure))))                         ;; 3  FUNCS
@@ -33,6 +33,7 @@
 //!   (type $handle_table (struct (field $slots (mut (ref $handles)))
 //!                               (field $next (mut i32)) (field $len (mut i32)))))
 //!                                                                           ;; 14 HANDLE_TABLE
+//!   (type $bytes (array (mut i8)))                                         ;; 15 BYTES
 //! ```
 
 use wasm_encoder::{
@@ -272,29 +273,30 @@ macro_rules! layouts {
 }
 
 layouts! {
-    /// `(array (mut i8))`: the bytes of one linear memory, byte `i` of the memory at element `i`.
+    /// `(array (mut i32))`: the bytes of one linear memory, four per element: byte `a` of the
+    /// memory is byte `a & 3` (little-endian) of element `a >> 2` (see [`crate::words`]).
     ///
     /// The array covers the bytes written or read so far, not the whole memory: it may be
     /// shorter than the memory's logical size ([`field::MEMBOX_PAGES`] pages of 65536 bytes),
     /// and every byte of the memory past its end is zero. It may also be longer; every element
     /// past the logical size is zero.
-    array BYTES = (mut i8);
+    array WORDS = (mut i32);
 
-    /// A linear memory: `(struct (field $bytes (mut (ref $bytes))) (field $pages (mut i32))
+    /// A linear memory: `(struct (field $words (mut (ref $words))) (field $pages (mut i32))
     /// (field $max_pages i32) (field $bound (mut i64)))`.
     ///
     /// Every instance that imports a memory holds the same box, so a `memory.grow` or a first
-    /// access that swaps in a longer byte array is seen by all of them.
+    /// access that swaps in a longer word array is seen by all of them.
     struct MEMBOX {
-        /// `(mut (ref $bytes))`: the byte array, holding bytes `0 .. array.len` of the memory
-        /// (a multiple of [`ARRAY_GRANULE`](crate::ARRAY_GRANULE) bytes); the memory's bytes
-        /// past it are zero.
-        MEMBOX_BYTES: (mut (ref BYTES)),
+        /// `(mut (ref $words))`: the word array, holding bytes `0 .. 4 * array.len` of the
+        /// memory (a multiple of [`ARRAY_GRANULE`](crate::ARRAY_GRANULE) bytes); the memory's
+        /// bytes past it are zero.
+        MEMBOX_WORDS: (mut (ref WORDS)),
         /// `(mut i32)`: the logical size in pages of 65536 bytes (what `memory.size` returns).
         MEMBOX_PAGES: (mut i32),
         /// `i32`: the memory type's maximum in pages, as u32; 65536 when the type has none.
         MEMBOX_MAX_PAGES: i32,
-        /// `(mut i64)`: `min(array.len $bytes, $pages * 65536)`, in bytes: an access that ends
+        /// `(mut i64)`: `min(4 * array.len $words, $pages * 65536)`, in bytes: an access that ends
         /// at or below it reads and writes the array directly; one that ends past it either
         /// extends the array first ([`Helper::MemoryTouch`](crate::Helper::MemoryTouch)) or
         /// traps. It could be derived from the other fields; it is kept because it makes the
@@ -380,6 +382,12 @@ layouts! {
         /// `(mut i32)`: the number of slots ever allocated.
         HANDLE_TABLE_LEN: (mut i32),
     }
+
+    /// `(array (mut i8))`: the bytes of a data segment (or part of one), made by
+    /// `array.new_data` for `memory.init` on a reified memory, which
+    /// [`Helper::MemoryInitWrite`](crate::Helper::MemoryInitWrite) copies into the memory's
+    /// [`WORDS`].
+    array BYTES = (mut i8);
 }
 
 /// The name of field constant `field` of struct `ty`: without the `{ty}_` prefix, in lower
@@ -442,7 +450,7 @@ mod tests {
     fn indices_follow_the_table() {
         assert_eq!(
             [
-                BYTES,
+                WORDS,
                 MEMBOX,
                 CLOSURE,
                 FUNCS,
@@ -457,14 +465,15 @@ mod tests {
                 BOX_EXTERN,
                 HANDLES,
                 HANDLE_TABLE,
+                BYTES,
             ],
-            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
         );
-        assert_eq!(NUM_TYPES, 15);
+        assert_eq!(NUM_TYPES, 16);
         assert_eq!(rec_group().len(), NUM_TYPES as usize);
         assert_eq!(
             [
-                field::MEMBOX_BYTES,
+                field::MEMBOX_WORDS,
                 field::MEMBOX_PAGES,
                 field::MEMBOX_MAX_PAGES,
                 field::MEMBOX_BOUND,

@@ -7,9 +7,11 @@
 //!
 //! # Why these layouts
 //!
-//! - **A memory is a box around a byte array**, `$membox = (struct (field $bytes (mut (ref
-//!   $bytes))) (field $pages (mut i32)) (field $max_pages i32) (field $bound (mut i64)))` with
-//!   `$bytes = (array (mut i8))`. Instances that import a memory hold the same box, so when the
+//! - **A memory is a box around an array of words**, `$membox = (struct (field $words (mut
+//!   (ref $words))) (field $pages (mut i32)) (field $max_pages i32) (field $bound (mut i64)))`
+//!   with `$words = (array (mut i32))`, four bytes of the memory per element, little-endian
+//!   ([`words`]): a 4-byte access is one `array.get` or `array.set` when aligned, where a byte
+//!   array needed four (BENCHMARKS.md, "Word arrays"). Instances that import a memory hold the same box, so when the
 //!   array is swapped for a longer one, every one of them sees it. The array holds the memory's
 //!   bytes only up to the highest address accessed so far; the rest of the memory is zero. So
 //!   `memory.grow` only raises `$pages`, a new memory starts with an empty array, and a memory
@@ -33,21 +35,22 @@
 //! # Invariants
 //!
 //! - A memory's size is `$pages` pages of 65536 bytes. Byte `i < $pages * 65536` of the memory
-//!   is `$bytes[i]` when `i < array.len $bytes` and zero otherwise. Every element of `$bytes`
-//!   at or past `$pages * 65536` is zero: accesses are bounds-checked against the logical size,
-//!   so nothing ever writes there. `array.len $bytes` is a multiple of [`ARRAY_GRANULE`]
-//!   (4 KiB), and `$bound = min(array.len $bytes, $pages * 65536)` always.
+//!   is byte `i & 3` of `$words[i >> 2]` when `i < 4 * array.len $words` and zero otherwise.
+//!   Every byte of `$words` at or past `$pages * 65536` is zero: accesses are bounds-checked
+//!   against the logical size, so nothing ever writes there. `4 * array.len $words` is a
+//!   multiple of [`ARRAY_GRANULE`] (4 KiB), and `$bound = min(4 * array.len $words, $pages *
+//!   65536)` always, in bytes.
 //! - `$max_pages` is the memory type's maximum (65536 when it has none). A reified memory is at
 //!   most [`MAX_MEMORY_BYTES`] long (one GC array).
 //! - A table's size in elements is exactly `array.len $elems`; `table.grow` allocates a new array
 //!   of the new size, copies and fills. `$max` is the table type's maximum as u32 (`0xffff_ffff`,
 //!   -1 as an i32, when it has none).
 //! - The rec group of [`rec_group`] is the first one of the output's type section, so the type
-//!   index constants ([`BYTES`], [`MEMBOX`], …) are absolute type indices.
+//!   index constants ([`WORDS`], [`MEMBOX`], …) are absolute type indices.
 //!
 //! # Helpers
 //!
-//! gc-lower emits loads and stores inline on the byte array (its `memory_access` module, which
+//! gc-lower emits loads and stores inline on the word array (its `memory_access` module, which
 //! keeps the array and the bound in locals, from [`Helper::MemoryWhole`]); the other memory and table instructions,
 //! and loads and stores when that emitter is not chosen, become calls to the helper functions
 //! of [`helpers`]:
@@ -68,7 +71,8 @@
 //! ```
 //!
 //! `$gc-lower:i32.load` computes the effective address `zext(p) + 4` in i64 (no 32-bit wrap)
-//! and assembles the value from four `array.get_u`s when `ea + 4 <= $bound`; otherwise it
+//! and reads the value from the word array ([`words`]: one `array.get` when the address is
+//! aligned, two otherwise) when `ea + 4 <= $bound`; otherwise it
 //! returns what `$gc-lower:i32.load:past-bound` does with the same arguments, which traps
 //! unless `ea + 4 <= $pages * 65536` and extends the array before the load. The slow path is
 //! out of line so that the fast path holds nothing across a call (on wasmtime it then saves
@@ -77,12 +81,14 @@
 //!
 //! `memory.init` cannot be a self-contained helper (it names a data segment), so
 //! [`Helper::MemoryInitCheck`] does the checks and returns the operands for an
-//! `array.init_data $BYTES $seg` that the rewriter emits right after the call.
+//! `array.new_data $BYTES $seg` that the rewriter emits right after the call, followed by
+//! [`Helper::MemoryInitWrite`], which writes those bytes into the memory's word array.
 
 #![deny(missing_docs)]
 
 pub mod helpers;
 pub mod layout;
+pub mod words;
 
 pub use helpers::{
     ARRAY_GRANULE, GEOMETRIC_GROWTH_CAP, Helper, HelperFunc, LoadKind, MAX_MEMORY_BYTES,
@@ -90,6 +96,6 @@ pub use helpers::{
 };
 pub use layout::{
     BOX_CLOSURE, BOX_EXTERN, BOX_F32, BOX_F64, BOX_I32, BOX_I64, BYTES, CLOSURE, EXTERN_TABLEBOX,
-    EXTERNS, FUNCS, HANDLE_TABLE, HANDLES, MEMBOX, NUM_TYPES, TABLEBOX, box_type_for, box_types,
-    field, rec_group, ref_non_null, ref_null, type_names,
+    EXTERNS, FUNCS, HANDLE_TABLE, HANDLES, MEMBOX, NUM_TYPES, TABLEBOX, WORDS, box_type_for,
+    box_types, field, rec_group, ref_non_null, ref_null, type_names,
 };

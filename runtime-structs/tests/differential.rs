@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use runtime_structs::{
     ARRAY_GRANULE, BYTES, CLOSURE, FUNCS, Helper, LoadKind, MEMBOX, NUM_TYPES, PAGE_SIZE,
-    StoreKind, TableKind, all_helpers, field, helper, ref_null,
+    StoreKind, TableKind, WORDS, all_helpers, field, helper, ref_null,
 };
 use wasm_encoder::{
     CodeSection, ConstExpr, DataCountSection, DataSection, ElementSection, Elements, ExportKind,
@@ -538,35 +538,47 @@ fn gc_module() -> Vec<u8> {
                     .global_get(G_MEM[m as usize])
                     .global_get(G_DLEN[seg as usize]);
                 call(s, Helper::MemoryInitCheck);
-                s.array_init_data(BYTES, seg);
+                s.array_new_data(BYTES, seg);
+                call(s, Helper::MemoryInitWrite);
             }),
             Op::DataDrop(seg) => body(&[], |s| {
                 s.i32_const(0).global_set(G_DLEN[seg as usize]);
             }),
             Op::Hash(m) => body(
-                &[HASH_LOCALS.as_slice(), &[ref_null(BYTES)]].concat(),
+                &[HASH_LOCALS.as_slice(), &[ref_null(WORDS)]].concat(),
                 |s| {
                     hash_loop(
                         s,
                         |s| {
                             s.global_get(G_MEM[m as usize])
-                                .struct_get(MEMBOX, field::MEMBOX_BYTES)
+                                .struct_get(MEMBOX, field::MEMBOX_WORDS)
                                 .local_set(3)
                                 .global_get(G_MEM[m as usize])
                                 .struct_get(MEMBOX, field::MEMBOX_PAGES)
                                 .i32_const(16)
                                 .i32_shl();
                         },
-                        // Bytes past the array are zero.
+                        // Byte `i` is byte `i & 3` of element `i >> 2`; bytes past the
+                        // array are zero.
                         |s| {
                             s.local_get(0)
+                                .i32_const(2)
+                                .i32_shr_u()
                                 .local_get(3)
                                 .array_len()
                                 .i32_lt_u()
                                 .if_(wasm_encoder::BlockType::Result(I32))
                                 .local_get(3)
                                 .local_get(0)
-                                .array_get_u(BYTES)
+                                .i32_const(2)
+                                .i32_shr_u()
+                                .array_get(WORDS)
+                                .local_get(0)
+                                .i32_const(3)
+                                .i32_shl()
+                                .i32_shr_u()
+                                .i32_const(0xff)
+                                .i32_and()
                                 .else_()
                                 .i32_const(0)
                                 .end();
@@ -633,14 +645,15 @@ fn gc_module() -> Vec<u8> {
 
     // GC-only checks of the memory invariants.
     for (m, global) in G_MEM.into_iter().enumerate() {
-        // 1 when every byte past the logical size is zero.
-        let f = body(&[ValType::I32, ref_null(BYTES)], |s| {
+        // 1 when every byte past the logical size is zero (element by element: the size is a
+        // whole number of elements).
+        let f = body(&[ValType::I32, ref_null(WORDS)], |s| {
             s.global_get(global)
-                .struct_get(MEMBOX, field::MEMBOX_BYTES)
+                .struct_get(MEMBOX, field::MEMBOX_WORDS)
                 .local_set(1)
                 .global_get(global)
                 .struct_get(MEMBOX, field::MEMBOX_PAGES)
-                .i32_const(16)
+                .i32_const(14)
                 .i32_shl()
                 .local_set(0)
                 .block(wasm_encoder::BlockType::Empty)
@@ -652,7 +665,7 @@ fn gc_module() -> Vec<u8> {
                 .br_if(1)
                 .local_get(1)
                 .local_get(0)
-                .array_get_u(BYTES)
+                .array_get(WORDS)
                 .if_(wasm_encoder::BlockType::Empty)
                 .i32_const(0)
                 .return_()
@@ -670,8 +683,10 @@ fn gc_module() -> Vec<u8> {
         funcs.export(&format!("tail_zero{m}"), index);
         let f = body(&[], |s| {
             s.global_get(global)
-                .struct_get(MEMBOX, field::MEMBOX_BYTES)
-                .array_len();
+                .struct_get(MEMBOX, field::MEMBOX_WORDS)
+                .array_len()
+                .i32_const(2)
+                .i32_shl();
         });
         let index = funcs.add(&[], &[I32], &f);
         funcs.export(&format!("bytes_len{m}"), index);

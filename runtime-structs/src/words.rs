@@ -1,0 +1,223 @@
+//! Loads and stores on a reified memory's word array: the instruction sequences that the
+//! helpers and gc-lower's inline emitter share.
+//!
+//! A reified memory's bytes are an `(array (mut i32))` ([`WORDS`]): byte `a` of the memory is
+//! byte `a & 3` (little-endian) of element `a >> 2`. An access of `w` bytes (1, 2 or 4) at
+//! address `a` reads element `a >> 2` shifted right by `8 * (a & 3)` bits and, when it crosses
+//! into the next element (`(a & 3) + w > 4`), that element shifted left by the rest; an 8-byte
+//! access is two 4-byte ones. A store of fewer than 4 bytes, or an unaligned one, replaces only
+//! its bytes of the element(s) it covers (read, mask, write).
+//!
+//! ```wat
+//! ;; (i32.load (local.get $a)), once checked: aligned, one array.get; unaligned, two
+//! (i32.or
+//!   (i32.shr_u (array.get $words (local.get $w) (i32.shr_u (local.get $a) (i32.const 2)))
+//!              (i32.shl (local.get $a) (i32.const 3)))         ;; the shift counts mod 32
+//!   (if (result i32) (i32.gt_u (i32.and (local.get $a) (i32.const 3)) (i32.const 0))
+//!     (then (i32.shl (array.get $words (local.get $w)
+//!                      (i32.add (i32.shr_u (local.get $a) (i32.const 2)) (i32.const 1)))
+//!                    (i32.sub (i32.const 0) (i32.shl (local.get $a) (i32.const 3)))))
+//!     (else (i32.const 0))))
+//! ```
+//!
+//! The sequences check nothing: the caller has checked that the whole access lies below the
+//! memory's bound (so every element they index exists, the next one included when the access
+//! crosses into it) and leaves the effective address, which fits in `i32`, in a local.
+//!
+//! Why words and not bytes: measured on wasmtime, V8 and JavaScriptCore (BENCHMARKS.md,
+//! "Word arrays"), a 4-byte access on an `i8` array is four checked `array.get`s and costs
+//! 4–20 times the native load in loops; on an `i32` array an aligned one is one.
+
+use wasm_encoder::{BlockType, InstructionSink, ValType};
+
+use crate::helpers::{LoadKind, StoreKind};
+use crate::layout::WORDS;
+
+/// Pushes the element index of the access at i32 local `addr`, plus `plus` elements.
+fn push_index(s: &mut InstructionSink<'_>, addr: u32, plus: i32) {
+    s.local_get(addr).i32_const(2).i32_shr_u();
+    if plus != 0 {
+        s.i32_const(plus).i32_add();
+    }
+}
+
+/// Pushes `8 * (addr & 3)` as a shift count (`addr << 3`: shifts count mod 32).
+fn push_shift(s: &mut InstructionSink<'_>, addr: u32) {
+    s.local_get(addr).i32_const(3).i32_shl();
+}
+
+/// Pushes `32 - 8 * (addr & 3)` as a shift count (mod 32), for the part of an access that
+/// crosses into the next element (where `addr & 3` is not 0).
+fn push_rest_shift(s: &mut InstructionSink<'_>, addr: u32) {
+    s.i32_const(0);
+    push_shift(s, addr);
+    s.i32_sub();
+}
+
+/// Pushes whether an access of `width` bytes at `addr` crosses into the next element.
+fn push_crosses(s: &mut InstructionSink<'_>, addr: u32, width: u32) {
+    s.local_get(addr)
+        .i32_const(3)
+        .i32_and()
+        .i32_const(4 - width as i32)
+        .i32_gt_u();
+}
+
+/// The mask of an access's `width` (1, 2 or 4) bytes in an i32.
+fn mask(width: u32) -> i32 {
+    match width {
+        4 => -1,
+        w => (1i32 << (8 * w)) - 1,
+    }
+}
+
+/// Pushes the `width` (1, 2 or 4) bytes at `addr + 4 * word`, little-endian, zero-extended
+/// to an i32 (`word` is 0, or 1 for the high half of an 8-byte access).
+fn push_u32(s: &mut InstructionSink<'_>, words: u32, addr: u32, word: i32, width: u32) {
+    s.local_get(words);
+    push_index(s, addr, word);
+    s.array_get(WORDS);
+    push_shift(s, addr);
+    s.i32_shr_u();
+    if width > 1 {
+        push_crosses(s, addr, width);
+        s.if_(BlockType::Result(ValType::I32)).local_get(words);
+        push_index(s, addr, word + 1);
+        s.array_get(WORDS);
+        push_rest_shift(s, addr);
+        s.i32_shl().else_().i32_const(0).end().i32_or();
+    }
+    if width < 4 {
+        s.i32_const(mask(width)).i32_and();
+    }
+}
+
+/// Pushes the value of load `kind` at the checked address in i32 local `addr` of the memory
+/// whose word array is in local `words`: the load's own result type.
+pub fn push_load(s: &mut InstructionSink<'_>, kind: LoadKind, words: u32, addr: u32) {
+    let width = kind.width();
+    if width == 8 {
+        push_u32(s, words, addr, 0, 4);
+        s.i64_extend_i32_u();
+        push_u32(s, words, addr, 1, 4);
+        s.i64_extend_i32_u().i64_const(32).i64_shl().i64_or();
+    } else {
+        push_u32(s, words, addr, 0, width);
+        if kind.signed() && width < 4 {
+            // Sign-extends the low `8 * width` bits (without the sign-extension operators).
+            let unused = 32 - 8 * width as i32;
+            s.i32_const(unused).i32_shl().i32_const(unused).i32_shr_s();
+        }
+    }
+    match kind {
+        LoadKind::F32Load => {
+            s.f32_reinterpret_i32();
+        }
+        LoadKind::F64Load => {
+            s.f64_reinterpret_i64();
+        }
+        LoadKind::I64Load8S | LoadKind::I64Load16S | LoadKind::I64Load32S => {
+            s.i64_extend_i32_s();
+        }
+        LoadKind::I64Load8U | LoadKind::I64Load16U | LoadKind::I64Load32U => {
+            s.i64_extend_i32_u();
+        }
+        _ => {}
+    }
+}
+
+/// Where a store's value is: an i32 local (stores of up to 4 bytes, the value already as its
+/// low bytes: wrapped or reinterpreted) or an i64 local (8-byte stores, reinterpreted).
+#[derive(Debug, Clone, Copy)]
+pub enum StoreValue {
+    /// An `i32` local.
+    I32(u32),
+    /// An `i64` local.
+    I64(u32),
+}
+
+/// Replaces the `width` (1, 2 or 4) bytes at `addr + 4 * word` with the low bytes of the i32
+/// that `value` pushes.
+fn store_u32(
+    s: &mut InstructionSink<'_>,
+    words: u32,
+    addr: u32,
+    word: i32,
+    width: u32,
+    value: &dyn Fn(&mut InstructionSink<'_>),
+) {
+    let m = mask(width);
+    let masked = |s: &mut InstructionSink<'_>| {
+        value(s);
+        if width < 4 {
+            s.i32_const(m).i32_and();
+        }
+    };
+    if width == 4 {
+        // Aligned: the element is the value.
+        s.local_get(addr)
+            .i32_const(3)
+            .i32_and()
+            .i32_eqz()
+            .if_(BlockType::Empty);
+        s.local_get(words);
+        push_index(s, addr, word);
+        value(s);
+        s.array_set(WORDS).else_();
+    }
+    // element = (element & !(m << shift)) | ((value & m) << shift)
+    s.local_get(words);
+    push_index(s, addr, word);
+    s.local_get(words);
+    push_index(s, addr, word);
+    s.array_get(WORDS).i32_const(m);
+    push_shift(s, addr);
+    s.i32_shl().i32_const(-1).i32_xor().i32_and();
+    masked(s);
+    push_shift(s, addr);
+    s.i32_shl().i32_or().array_set(WORDS);
+    if width > 1 {
+        // next = (next & !(m >> rest)) | ((value & m) >> rest)
+        push_crosses(s, addr, width);
+        s.if_(BlockType::Empty).local_get(words);
+        push_index(s, addr, word + 1);
+        s.local_get(words);
+        push_index(s, addr, word + 1);
+        s.array_get(WORDS).i32_const(m);
+        push_rest_shift(s, addr);
+        s.i32_shr_u().i32_const(-1).i32_xor().i32_and();
+        masked(s);
+        push_rest_shift(s, addr);
+        s.i32_shr_u().i32_or().array_set(WORDS).end();
+    }
+    if width == 4 {
+        s.end();
+    }
+}
+
+/// Stores `value` as store `kind` at the checked address in i32 local `addr` of the memory
+/// whose word array is in local `words`.
+pub fn push_store(
+    s: &mut InstructionSink<'_>,
+    kind: StoreKind,
+    words: u32,
+    addr: u32,
+    value: StoreValue,
+) {
+    let width = kind.width();
+    match value {
+        StoreValue::I32(v) => {
+            store_u32(s, words, addr, 0, width.min(4), &|s| {
+                s.local_get(v);
+            });
+        }
+        StoreValue::I64(v) => {
+            store_u32(s, words, addr, 0, 4, &|s| {
+                s.local_get(v).i32_wrap_i64();
+            });
+            store_u32(s, words, addr, 1, 4, &|s| {
+                s.local_get(v).i64_const(32).i64_shr_u().i32_wrap_i64();
+            });
+        }
+    }
+}
