@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Lowers the component `APP.wasm` (a WASI app such as the componentize-py app, built by
-//! [`benches::apps::python_app`]) with `--reify MODE` (`native` runs the component itself),
+//! [`benches::apps::python_app`]) with `--reify MODE` (`native` runs the component itself) and
+//! `--memory-access` (the emitter of loads and stores; default `inline`),
 //! re-wraps it, instantiates it with wasmtime-wasi, checks the call's result against the
 //! original's, then makes the call `--repeat` times (default 100). The engine writes
 //! `/tmp/perf-PID.map` (wasmtime's `PerfMap` profiler), so `perf report` names the output's
@@ -25,10 +26,19 @@ fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let (mut app, mut mode, mut export, mut repeat) =
         (None, "all".to_string(), "fib".to_string(), 100u32);
+    let mut access = benches::MemoryAccess::default();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--reify" => mode = args.next().context(usage)?,
             "--call" => export = args.next().context(usage)?,
+            "--memory-access" => {
+                access = match args.next().context(usage)?.as_str() {
+                    "inline" => benches::MemoryAccess::Inline,
+                    "helper" => benches::MemoryAccess::Helper,
+                    "inline-all-loops" => benches::MemoryAccess::InlineAllLoops,
+                    other => bail!("unknown --memory-access `{other}`"),
+                }
+            }
             "--repeat" => repeat = args.next().context(usage)?.parse()?,
             _ if app.is_none() => app = Some(arg),
             _ => bail!("{usage}"),
@@ -44,7 +54,7 @@ fn main() -> Result<()> {
             } else {
                 ReifyMode::Auto
             };
-            gc_lower::rewrap(&benches::lower(&original, reify)?)?
+            gc_lower::rewrap(&benches::lower_with(&original, reify, access)?)?
         }
         other => bail!("--reify takes `all`, `auto` or `native`, not `{other}`"),
     };
