@@ -61,7 +61,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use runtime_structs::words::{StoreValue, push_load, push_store};
+use runtime_structs::words::{StoreValue, convert_store_value, push_load, push_store};
 use runtime_structs::{LoadKind, StoreKind, WORDS, ref_non_null};
 use wasm_encoder as we;
 use wasmtime_environ::wasmparser as wp;
@@ -432,23 +432,10 @@ impl InlineMemories {
         use we::Instruction as I;
         let c = self.cached[memarg.memory as usize].expect("memory is cached");
         // The value, in `v32` (stores of up to 4 bytes) or `v64`.
-        let value = match kind {
-            StoreKind::I32Store | StoreKind::I32Store8 | StoreKind::I32Store16 => {
-                StoreValue::I32(self.v32)
-            }
-            StoreKind::F32Store => {
-                out.push(I::I32ReinterpretF32);
-                StoreValue::I32(self.v32)
-            }
-            StoreKind::I64Store8 | StoreKind::I64Store16 | StoreKind::I64Store32 => {
-                out.push(I::I32WrapI64);
-                StoreValue::I32(self.v32)
-            }
-            StoreKind::I64Store => StoreValue::I64(self.v64),
-            StoreKind::F64Store => {
-                out.push(I::I64ReinterpretF64);
-                StoreValue::I64(self.v64)
-            }
+        let value = if convert_store_value(&mut we::InstructionSink::new(&mut out.0), kind) {
+            StoreValue::I64(self.v64)
+        } else {
+            StoreValue::I32(self.v32)
         };
         out.push(I::LocalSet(match value {
             StoreValue::I32(l) | StoreValue::I64(l) => l,

@@ -50,7 +50,7 @@ use crate::layout::{
     BYTES, CLOSURE, EXTERN_TABLEBOX, EXTERNS, FUNCS, MEMBOX, TABLEBOX, WORDS, field, ref_non_null,
     ref_null,
 };
-use crate::words::{StoreValue, push_load, push_store};
+use crate::words::{StoreValue, convert_store_value, push_load, push_store};
 
 /// The largest logical memory size, in bytes, that a reified memory can have: the largest length
 /// of one GC array (`u32::MAX` elements).
@@ -743,11 +743,12 @@ const FILL_PREFIX: i32 = 16;
 const FILL_BLOCK: i32 = 8192;
 
 /// Loops over `i` (an i32 local) from its value up to the i32 local `end`, running `each` with
-/// `i` and incrementing it by 1, while `more` (if given) pushes a true condition.
-fn byte_loop(
+/// `i` and adding `step` to it, while `i < end` and `more` (if given) pushes a true condition.
+fn loop_up(
     b: &mut Body,
     i: u32,
     end: u32,
+    step: i32,
     more: Option<&dyn Fn(&mut Body)>,
     each: &dyn Fn(&mut Body),
 ) {
@@ -765,7 +766,7 @@ fn byte_loop(
     each(b);
     b.ins()
         .local_get(i)
-        .i32_const(1)
+        .i32_const(step)
         .i32_add()
         .local_set(i)
         .br(0)
@@ -773,9 +774,9 @@ fn byte_loop(
         .end();
 }
 
-/// Loops over `i` (an i32 local) from the i32 local `end` down to `start`, decrementing it by 1
-/// before running `each` with it.
-fn byte_loop_down(b: &mut Body, i: u32, start: u32, each: &dyn Fn(&mut Body)) {
+/// Loops over `i` (an i32 local) from its value down to the i32 local `start`, subtracting
+/// `step` from it before running `each` with it, while `i > start`.
+fn loop_down(b: &mut Body, i: u32, start: u32, step: i32, each: &dyn Fn(&mut Body)) {
     b.ins()
         .block(BlockType::Empty)
         .loop_(BlockType::Empty)
@@ -784,7 +785,7 @@ fn byte_loop_down(b: &mut Body, i: u32, start: u32, each: &dyn Fn(&mut Body)) {
         .i32_le_u()
         .br_if(1)
         .local_get(i)
-        .i32_const(1)
+        .i32_const(step)
         .i32_sub()
         .local_set(i);
     each(b);
@@ -822,10 +823,11 @@ fn memory_fill(b: &mut Body) {
     };
     // Bytes up to the first aligned address (or the end).
     b.ins().local_get(n).local_set(head_end);
-    byte_loop(
+    loop_up(
         b,
         i,
         head_end,
+        1,
         Some(&|b: &mut Body| {
             b.ins()
                 .local_get(d)
@@ -865,7 +867,7 @@ fn memory_fill(b: &mut Body) {
         .i32_add()
         .local_set(i);
     // The bytes after them.
-    byte_loop(b, i, n, None, &store_byte);
+    loop_up(b, i, n, 1, None, &store_byte);
 }
 
 /// Fills `n` elements (i32 local) of the word array in local `words` from element `d` (i32
@@ -1005,11 +1007,11 @@ fn memory_copy(b: &mut Body) {
     };
     let upwards = |b: &mut Body, start: u32, end: u32| {
         b.ins().local_get(start).local_set(i);
-        byte_loop(b, i, end, None, &copy_byte);
+        loop_up(b, i, end, 1, None, &copy_byte);
     };
     let downwards = |b: &mut Body, start: u32, end: u32| {
         b.ins().local_get(end).local_set(i);
-        byte_loop_down(b, i, start, &copy_byte);
+        loop_down(b, i, start, 1, &copy_byte);
     };
     // head = the bytes before d's first aligned element (at most n), tail = where the last
     // whole element ends.
@@ -1063,35 +1065,12 @@ fn memory_copy(b: &mut Body) {
             .i32_shr_u()
             .array_copy(WORDS, WORDS)
             .else_();
-        let step = |b: &mut Body, delta: i32| {
-            b.ins().local_get(i).i32_const(delta).i32_add().local_set(i);
-        };
         if up {
-            b.ins()
-                .local_get(head)
-                .local_set(i)
-                .block(BlockType::Empty)
-                .loop_(BlockType::Empty)
-                .local_get(i)
-                .local_get(tail)
-                .i32_ge_u()
-                .br_if(1);
-            copy_word(b);
-            step(b, 4);
-            b.ins().br(0).end().end();
+            b.ins().local_get(head).local_set(i);
+            loop_up(b, i, tail, 4, None, &copy_word);
         } else {
-            b.ins()
-                .local_get(tail)
-                .local_set(i)
-                .block(BlockType::Empty)
-                .loop_(BlockType::Empty)
-                .local_get(i)
-                .local_get(head)
-                .i32_le_u()
-                .br_if(1);
-            step(b, -4);
-            copy_word(b);
-            b.ins().br(0).end().end();
+            b.ins().local_get(tail).local_set(i);
+            loop_down(b, i, head, 4, &copy_word);
         }
         b.ins().end();
     };
@@ -1485,24 +1464,15 @@ fn store(b: &mut Body, kind: StoreKind, slow: Option<u32>) {
     let ea = b.local(ValType::I32);
     prepare_access(b, (0, 2, 3), kind.width(), slow, words, ea);
     // The value as an i32 (its low bytes) or, for 8 bytes, an i64.
-    let value = match kind {
-        StoreKind::I32Store | StoreKind::I32Store8 | StoreKind::I32Store16 => StoreValue::I32(1),
-        StoreKind::I64Store => StoreValue::I64(1),
-        StoreKind::F32Store => {
-            let v = b.local(ValType::I32);
-            b.ins().local_get(1).i32_reinterpret_f32().local_set(v);
-            StoreValue::I32(v)
-        }
-        StoreKind::I64Store8 | StoreKind::I64Store16 | StoreKind::I64Store32 => {
-            let v = b.local(ValType::I32);
-            b.ins().local_get(1).i32_wrap_i64().local_set(v);
-            StoreValue::I32(v)
-        }
-        StoreKind::F64Store => {
-            let v = b.local(ValType::I64);
-            b.ins().local_get(1).i64_reinterpret_f64().local_set(v);
-            StoreValue::I64(v)
-        }
+    let i32_value = b.local(ValType::I32);
+    let i64_value = b.local(ValType::I64);
+    b.ins().local_get(1);
+    let value = if convert_store_value(&mut b.ins(), kind) {
+        b.ins().local_set(i64_value);
+        StoreValue::I64(i64_value)
+    } else {
+        b.ins().local_set(i32_value);
+        StoreValue::I32(i32_value)
     };
     push_store(&mut b.ins(), kind, words, ea, value);
 }

@@ -136,6 +136,28 @@ pub enum StoreValue {
     I64(u32),
 }
 
+/// Converts the value of store `kind` on the stack to what [`push_store`] stores: an i32 whose
+/// low bytes are the value (wrapped or reinterpreted) for stores of up to 4 bytes, or an i64
+/// (reinterpreted) for 8-byte ones. Returns whether it is the i64.
+pub fn convert_store_value(s: &mut InstructionSink<'_>, kind: StoreKind) -> bool {
+    match kind {
+        StoreKind::I32Store | StoreKind::I32Store8 | StoreKind::I32Store16 => false,
+        StoreKind::F32Store => {
+            s.i32_reinterpret_f32();
+            false
+        }
+        StoreKind::I64Store8 | StoreKind::I64Store16 | StoreKind::I64Store32 => {
+            s.i32_wrap_i64();
+            false
+        }
+        StoreKind::I64Store => true,
+        StoreKind::F64Store => {
+            s.i64_reinterpret_f64();
+            true
+        }
+    }
+}
+
 /// Replaces the `width` (1, 2 or 4) bytes at `addr + 4 * word` with the low bytes of the i32
 /// that `value` pushes.
 fn store_u32(
