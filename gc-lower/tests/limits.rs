@@ -587,10 +587,11 @@ fn import_chained_instances_are_built_in_a_loop() {
             );
             if !imported_start {
                 // Exporter and importer in one loop, each importer's constructor passed its
-                // exporter and the previous importer: about 1.7 KiB in all, where code per
+                // exporter and the previous importer: about 4 KiB in all (most of it the
+                // memory helpers, larger since memories are word arrays), where code per
                 // instance took 34 KiB.
                 let size = std::fs::metadata(&out).expect("output written").len();
-                assert!(size < 4 * 1024, "`--reify {reify}`: {size} bytes");
+                assert!(size < 6 * 1024, "`--reify {reify}`: {size} bytes");
             }
             let lowered = gc_lower(&["run", path_str(&out), "--invoke", "f()"]);
             assert_eq!(
