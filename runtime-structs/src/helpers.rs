@@ -801,7 +801,6 @@ fn memory_fill(b: &mut Body) {
     let words = b.local(ref_non_null(WORDS));
     let i = b.local(ValType::I32);
     let addr = b.local(ValType::I32);
-    let head_end = b.local(ValType::I32);
     let count = b.local(ValType::I32);
     let pattern = b.local(ValType::I32);
     check_range(b, d, n, mem);
@@ -822,11 +821,10 @@ fn memory_fill(b: &mut Body) {
         );
     };
     // Bytes up to the first aligned address (or the end).
-    b.ins().local_get(n).local_set(head_end);
     loop_up(
         b,
         i,
-        head_end,
+        n,
         1,
         Some(&|b: &mut Body| {
             b.ins()
