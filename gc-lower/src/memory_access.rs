@@ -20,10 +20,9 @@
 //!   (if (i64.gt_u (i64.add (local.get $ea) (i64.const 4)) (local.get $bound))
 //!     (then unreachable))
 //!   (local.set $a (i32.wrap_i64 (local.get $ea)))
-//!   (i32.or (i32.shr_u (array.get $words (local.get $words) (i32.shr_u (local.get $a) (i32.const 2)))
-//!                      (i32.shl (local.get $a) (i32.const 3)))
-//!           (if (result i32) (i32.and (local.get $a) (i32.const 3))   ;; unaligned: the next one
-//!             (then ...) (else (i32.const 0))))
+//!   (if (result i32) (i32.and (local.get $a) (i32.const 3))
+//!     (then ...)   ;; unaligned: two elements, shifted and or-ed (`runtime_structs::words`)
+//!     (else (array.get $words (local.get $words) (i32.shr_u (local.get $a) (i32.const 2)))))
 //!   ```
 //!
 //!   The address is computed in `i64`, so `addr + offset` never wraps; the whole access is
