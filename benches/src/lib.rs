@@ -179,11 +179,11 @@ pub const CANON: Workload = Workload {
 pub const WORKLOADS: [Workload; 3] = [MEMORY, CALLS, CANON];
 
 /// The lowered forms that `prepare-v8` writes and the app benches measure, by file or id
-/// name: `--reify all` and `--reify auto` with the inline emitter, and `--reify all` with one
+/// name: `--reify all` and `--reify auto` with the default emitter, and `--reify all` with one
 /// helper call per load and store (the emitter before the inline one, kept to compare with).
 pub const LOWERED_FORMS: [(&str, ReifyMode, MemoryAccess); 3] = [
-    ("reify-all", ReifyMode::All, MemoryAccess::Inline),
-    ("reify-auto", ReifyMode::Auto, MemoryAccess::Inline),
+    ("reify-all", ReifyMode::All, MemoryAccess::FastPath),
+    ("reify-auto", ReifyMode::Auto, MemoryAccess::FastPath),
     ("reify-all-helper", ReifyMode::All, MemoryAccess::Helper),
 ];
 
@@ -365,10 +365,10 @@ impl Compiled {
             }
             Form::All | Form::Auto | Form::AllHelper | Form::AllEveryLoop => {
                 let (mode, access) = match form {
-                    Form::All => (ReifyMode::All, MemoryAccess::Inline),
+                    Form::All => (ReifyMode::All, MemoryAccess::FastPath),
                     Form::AllHelper => (ReifyMode::All, MemoryAccess::Helper),
                     Form::AllEveryLoop => (ReifyMode::All, MemoryAccess::InlineAllLoops),
-                    _ => (ReifyMode::Auto, MemoryAccess::Inline),
+                    _ => (ReifyMode::Auto, MemoryAccess::FastPath),
                 };
                 let lowered = lower_with(component, mode, access)?;
                 let m = wasmtime::Module::new(&engine, &lowered)

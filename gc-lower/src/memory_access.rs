@@ -8,7 +8,32 @@
 //! the array directly (past it, the helpers extend the array). Two emitters exist, chosen by
 //! [`MemoryAccess`]:
 //!
-//! - [`MemoryAccess::Inline`] (the default) emits inline the loads and stores whose innermost
+//! - [`MemoryAccess::FastPath`] (the default) emits loops as [`MemoryAccess::Inline`] does,
+//!   and in a function with at most [`FAST_PATH_MAX_ACCESSES`] other loads and stores on
+//!   reified memories, those as a fast path on a second pair of locals holding the word
+//!   array (`(ref null $words)`, null until loaded) and the box's bound (`i64`, 0 until
+//!   loaded), read from the box as they are, without extending the array:
+//!
+//!   ```wat
+//!   ;; (i32.load offset=4 (local.get $p)), after a call: reload, then
+//!   (local.set $fw (struct.get $membox $words (local.get $box)))
+//!   (local.set $fb (struct.get $membox $bound (local.get $box)))
+//!   (if (result i32) (i32.or (i64.gt_u (i64.add (local.tee $ea (i64.add (i64.extend_i32_u
+//!                                        (local.get $p)) (i64.const 4))) (i64.const 4))
+//!                                      (local.get $fb))
+//!                            (i32.and (local.tee $a (i32.wrap_i64 (local.get $ea))) (i32.const 3)))
+//!     (then (call $i32.load:past-bound (i32.const 0) (local.get $box) (local.get $ea))
+//!           ;; the slow path may have swapped a longer array in: reload $fw, $fb
+//!           ...)
+//!     (else (array.get $words (local.get $fw) (i32.shr_u (local.get $a) (i32.const 2)))))
+//!   ```
+//!
+//!   The slow path is the helper's own (it extends the array, or traps where core wasm
+//!   traps, and handles any alignment). [`stale_fast_locals`] finds where the locals may be
+//!   stale: at entry, and after whatever may swap a longer array into a box. Each fast path is
+//!   50–70 bytes where a helper call is about 8, hence the limit (BENCHMARKS.md, "A fast path
+//!   outside loops").
+//! - [`MemoryAccess::Inline`] emits inline the loads and stores whose innermost
 //!   loop makes no call (and grows no memory), directly or in a loop inside it: the loops where
 //!   memory accesses are the work. For each memory such an access touches, the function keeps
 //!   the word array and the bound in bytes (an `i64`) in locals, and emits the bounds check and
@@ -44,7 +69,7 @@
 //!   loop kernels ran up to 1.3 times slower on wasmtime and up to 2 times slower on V8
 //!   (BENCHMARKS.md), so a loop pays once, on entry, for the whole memory.
 //!
-//!   Every other access calls the helpers below, with the box from the function's local:
+//!   Every other access calls the helpers, with the box from the function's local:
 //!   outside loops an access runs at most once per call of the function, and in a loop that
 //!   calls, the calls cost as much as the helper's. The inline form is 40–120 bytes of code
 //!   with its reloads where a helper call is about 10: inlining everything in loops made the
@@ -60,7 +85,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use runtime_structs::words::{StoreValue, convert_store_value, push_load, push_store};
+use runtime_structs::words::{
+    StoreValue, convert_store_value, push_load, push_load_aligned, push_store, push_store_aligned,
+};
 use runtime_structs::{LoadKind, StoreKind, WORDS, ref_non_null};
 use wasm_encoder as we;
 use wasmtime_environ::wasmparser as wp;
@@ -73,8 +100,9 @@ use crate::layout::OutFunc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "runtime", derive(clap::ValueEnum))]
 pub enum MemoryAccess {
-    /// Inline bounds check and element accesses on the word array kept in a local.
-    #[default]
+    /// Inline bounds check and element accesses on the word array kept in a local, in loops
+    /// that make no call; helper calls elsewhere (the default before
+    /// [`MemoryAccess::FastPath`], kept for comparison).
     Inline,
     /// One helper call per access, and per `call_indirect` table lookup (the emitter before
     /// the inline one, kept for comparison).
@@ -82,15 +110,33 @@ pub enum MemoryAccess {
     /// Inline in every loop, whether it calls or not (the inline emitter before it kept to
     /// loops without calls, kept for comparison).
     InlineAllLoops,
+    /// As [`MemoryAccess::Inline`] in loops without calls; in functions with at most
+    /// [`FAST_PATH_MAX_ACCESSES`] other loads and stores, those inline too, as a fast path on
+    /// the word array and bound the function keeps in locals (loaded where a call or a bulk
+    /// operation may have replaced them), with the slow path (past the bound, or unaligned) a
+    /// call of the helper's.
+    #[default]
+    FastPath,
 }
 
 impl MemoryAccess {
     /// Whether some loads and stores are emitted inline, and `call_indirect` reads its table
     /// inline.
     pub fn inlines(self) -> bool {
-        matches!(self, MemoryAccess::Inline | MemoryAccess::InlineAllLoops)
+        matches!(
+            self,
+            MemoryAccess::Inline | MemoryAccess::InlineAllLoops | MemoryAccess::FastPath
+        )
     }
 }
+
+/// The most loads and stores outside call-free loops that a function may have for
+/// [`MemoryAccess::FastPath`] to emit them as fast paths; a function with more calls the
+/// helpers for all of them. Each fast path is 50–70 bytes where a helper call is about 8: on
+/// the componentize-py app every function having them made the output 79% larger, those
+/// with at most 8 made it 6% larger and `sum` 15% faster on wasmtime (BENCHMARKS.md, "A fast
+/// path outside loops").
+pub const FAST_PATH_MAX_ACCESSES: usize = 8;
 
 /// The cached backing of one reified memory in a function.
 #[derive(Debug, Clone, Copy)]
@@ -98,10 +144,15 @@ struct Cached {
     /// Local holding the memory's box, loaded from the vmctx at function entry (the box of an
     /// instance's memory never changes; a longer array is swapped in inside it).
     membox: u32,
-    /// Local `(ref $words)`: the word array.
-    words: u32,
-    /// Local `i64`: the box's bound (`runtime_structs::field::MEMBOX_BOUND`), in bytes.
-    bound: u32,
+    /// For accesses inline in loops: the word array (local `(ref $words)`) and the bound in
+    /// bytes (local `i64`, `runtime_structs::field::MEMBOX_BOUND`), loaded before the loop by
+    /// `gc-lower:memory.whole`.
+    looped: Option<(u32, u32)>,
+    /// For fast-path accesses ([`MemoryAccess::FastPath`]): the word array (local
+    /// `(ref null $words)`, null until first loaded) and the box's bound (local `i64`, 0 until
+    /// first loaded, so that an access before any load takes the slow path), read from the box
+    /// as they are.
+    fast: Option<(u32, u32)>,
 }
 
 /// The inline emitter's state for one function: the cached memories and scratch locals.
@@ -122,6 +173,9 @@ pub struct InlineMemories {
     loop_memories: Vec<Vec<u32>>,
     /// The positions of the loads and stores emitted inline.
     inline_at: HashSet<usize>,
+    /// The positions of the loads and stores emitted as a fast path, each with whether the
+    /// memory's fast-path locals are reloaded from the box before it.
+    fast_at: HashMap<usize, bool>,
     /// The position of the operator being rewritten.
     pos: usize,
     /// `i64`: the effective address.
@@ -132,8 +186,9 @@ pub struct InlineMemories {
     v32: u32,
     /// `i64`: the value being stored.
     v64: u32,
-    /// `gc-lower:memory.whole`, which extends a memory's array to the whole memory.
-    whole: OutFunc,
+    /// `gc-lower:memory.whole`, which extends a memory's array to the whole memory; `None`
+    /// when no memory is accessed inline in a loop.
+    whole: Option<OutFunc>,
 }
 
 /// What a pre-scan of a function body found: which loads and stores are emitted inline, and
@@ -159,17 +214,25 @@ pub struct BodyScan {
     /// The positions of the loads and stores emitted inline: those whose innermost loop makes
     /// no call and grows no memory, directly or in a loop inside it.
     pub inline_at: HashSet<usize>,
+    /// With [`MemoryAccess::FastPath`], the positions of the other loads and stores on reified
+    /// memories, each with whether its memory's fast-path locals may be stale there (see
+    /// [`stale_fast_locals`]) and so are reloaded from the box before it.
+    pub fast_at: HashMap<usize, bool>,
+    /// The memories of `fast_at`'s accesses.
+    pub fast_memories: BTreeSet<u32>,
 }
 
-/// Scans a function body for its memory accesses and exception handler targets; with
-/// `all_loops`, every load and store in a loop is to be inline, not only those in loops without
-/// calls. `reified(m)` says whether memory `m` of the module is reified: accesses to the others
-/// stay native instructions and hold no cache.
+/// Scans a function body for its memory accesses and exception handler targets, for emitter
+/// `access`: with [`MemoryAccess::InlineAllLoops`], every load and store in a loop is to be
+/// inline, not only those in loops without calls; with [`MemoryAccess::FastPath`], every other
+/// access is a fast path. `reified(m)` says whether memory `m` of the module is reified:
+/// accesses to the others stay native instructions and hold no cache.
 pub fn scan_body(
     body: &wp::FunctionBody<'_>,
-    all_loops: bool,
+    access: MemoryAccess,
     reified: impl Fn(u32) -> bool,
 ) -> anyhow::Result<BodyScan> {
+    let all_loops = access == MemoryAccess::InlineAllLoops;
     use wp::Operator as O;
     let mut reload_after = HashSet::new();
     // Per open block: (position of its opening operator, is a loop, targeted by a catch).
@@ -188,9 +251,7 @@ pub fn scan_body(
     let mut i = 0usize;
     while !reader.eof() {
         let op = reader.read()?;
-        let memarg = load_kind(&op)
-            .map(|(_, m)| m)
-            .or_else(|| store_kind(&op).map(|(_, m)| m));
+        let memarg = access_memarg(&op);
         if let (Some(memarg), Some(&l)) = (memarg, open_loops.last())
             && reified(memarg.memory)
         {
@@ -291,6 +352,15 @@ pub fn scan_body(
         .iter()
         .map(|l| memories[l].iter().copied().collect())
         .collect();
+    let (mut fast_at, mut fast_memories) = if access == MemoryAccess::FastPath {
+        stale_fast_locals(body, &inline_at, &reified)?
+    } else {
+        Default::default()
+    };
+    if fast_at.len() > FAST_PATH_MAX_ACCESSES {
+        fast_at.clear();
+        fast_memories.clear();
+    }
     Ok(BodyScan {
         accessed,
         reload_after,
@@ -298,14 +368,192 @@ pub fn scan_body(
         live_after,
         loop_memories,
         inline_at,
+        fast_at,
+        fast_memories,
     })
+}
+
+/// The memarg of a load or store; `None` for any other operator.
+fn access_memarg(op: &wp::Operator<'_>) -> Option<wp::MemArg> {
+    load_kind(op)
+        .map(|(_, m)| m)
+        .or_else(|| store_kind(op).map(|(_, m)| m))
+}
+
+/// The memories whose fast-path locals hold the box's current array and bound at a point of
+/// the body; `None` where the point is unreachable (every memory counts as fresh there).
+type Fresh = Option<BTreeSet<u32>>;
+
+/// Where two paths meet: fresh only what is fresh on both.
+fn meet(a: Fresh, b: &Fresh) -> Fresh {
+    match (a, b) {
+        (None, b) => b.clone(),
+        (a, None) => a,
+        (Some(a), Some(b)) => Some(a.intersection(b).copied().collect()),
+    }
+}
+
+/// One open block of [`stale_fast_locals`]'s walk.
+struct FreshFrame {
+    is_loop: bool,
+    /// What reaches the block's end by branches (and, for `try`, from its body and catches).
+    at_end: Fresh,
+    /// An `if`'s state at entry while its `else` has not been met (the implicit `else`).
+    else_entry: Option<Fresh>,
+}
+
+/// The loads and stores of `body` on reified memories that are not in `inline_at` (the fast
+/// path's), each with whether the function's copy of its memory's array and bound may be stale
+/// right before it: at entry nothing is loaded; after a call, `memory.grow`, `memory.fill`,
+/// `memory.copy` or `memory.init` (whose helpers may swap a longer array into a box), at a
+/// loop's head (conservatively: a loop's accesses are fast-path ones only when it calls), and
+/// where an exception handler resumes, every memory is stale; after an access, its memory is
+/// fresh (the slow path reloads). Where paths meet, a memory is fresh only if it is on all.
+/// Also returns the memories these accesses touch.
+pub fn stale_fast_locals(
+    body: &wp::FunctionBody<'_>,
+    inline_at: &HashSet<usize>,
+    reified: &impl Fn(u32) -> bool,
+) -> anyhow::Result<(HashMap<usize, bool>, BTreeSet<u32>)> {
+    use wp::Operator as O;
+    let mut fast_at = HashMap::new();
+    let mut memories = BTreeSet::new();
+    let mut frames = vec![FreshFrame {
+        is_loop: false,
+        at_end: None,
+        else_entry: None,
+    }];
+    let mut fresh: Fresh = Some(BTreeSet::new());
+    let stale = |f: &Fresh| f.as_ref().map(|_| BTreeSet::new());
+    // What a branch to `depth` carries to its target.
+    fn branch(frames: &mut [FreshFrame], depth: u32, fresh: &Fresh) {
+        let n = frames.len();
+        if let Some(frame) = (depth as usize)
+            .checked_add(1)
+            .and_then(|d| n.checked_sub(d))
+        {
+            let frame = &mut frames[frame];
+            if !frame.is_loop {
+                frame.at_end = meet(frame.at_end.take(), fresh);
+            }
+        }
+    }
+    let mut reader = body.get_operators_reader()?;
+    let mut i = 0usize;
+    while !reader.eof() {
+        let op = reader.read()?;
+        let memarg = access_memarg(&op);
+        if let Some(memarg) = memarg
+            && reified(memarg.memory)
+            && !inline_at.contains(&i)
+        {
+            let is_fresh = fresh.as_ref().is_none_or(|f| f.contains(&memarg.memory));
+            fast_at.insert(i, !is_fresh);
+            memories.insert(memarg.memory);
+            if let Some(f) = &mut fresh {
+                f.insert(memarg.memory);
+            }
+        }
+        match op {
+            O::Call { .. }
+            | O::CallIndirect { .. }
+            | O::CallRef { .. }
+            | O::MemoryGrow { .. }
+            | O::MemoryFill { .. }
+            | O::MemoryCopy { .. }
+            | O::MemoryInit { .. } => fresh = stale(&fresh),
+            O::Block { .. } | O::Try { .. } => frames.push(FreshFrame {
+                is_loop: false,
+                at_end: None,
+                else_entry: None,
+            }),
+            O::TryTable { try_table } => {
+                for catch in &try_table.catches {
+                    let label = match *catch {
+                        wp::Catch::One { label, .. }
+                        | wp::Catch::OneRef { label, .. }
+                        | wp::Catch::All { label }
+                        | wp::Catch::AllRef { label } => label,
+                    };
+                    branch(&mut frames, label, &Some(BTreeSet::new()));
+                }
+                frames.push(FreshFrame {
+                    is_loop: false,
+                    at_end: None,
+                    else_entry: None,
+                });
+            }
+            O::If { .. } => frames.push(FreshFrame {
+                is_loop: false,
+                at_end: None,
+                else_entry: Some(fresh.clone()),
+            }),
+            O::Loop { .. } => {
+                fresh = Some(BTreeSet::new());
+                frames.push(FreshFrame {
+                    is_loop: true,
+                    at_end: None,
+                    else_entry: None,
+                });
+            }
+            O::Else => {
+                if let Some(frame) = frames.last_mut() {
+                    frame.at_end = meet(frame.at_end.take(), &fresh);
+                    fresh = frame.else_entry.take().unwrap_or(None);
+                }
+            }
+            O::Catch { .. } | O::CatchAll => {
+                if let Some(frame) = frames.last_mut() {
+                    frame.at_end = meet(frame.at_end.take(), &fresh);
+                }
+                fresh = Some(BTreeSet::new());
+            }
+            O::End | O::Delegate { .. } => {
+                if let Some(frame) = frames.pop() {
+                    fresh = meet(fresh, &frame.at_end);
+                    if let Some(entry) = frame.else_entry {
+                        fresh = meet(fresh, &entry);
+                    }
+                }
+            }
+            O::Br { relative_depth } => {
+                branch(&mut frames, relative_depth, &fresh);
+                fresh = None;
+            }
+            O::BrIf { relative_depth }
+            | O::BrOnNull { relative_depth }
+            | O::BrOnNonNull { relative_depth }
+            | O::BrOnCast { relative_depth, .. }
+            | O::BrOnCastFail { relative_depth, .. } => {
+                branch(&mut frames, relative_depth, &fresh);
+            }
+            O::BrTable { ref targets } => {
+                for target in targets.targets() {
+                    branch(&mut frames, target?, &fresh);
+                }
+                branch(&mut frames, targets.default(), &fresh);
+                fresh = None;
+            }
+            O::Return
+            | O::Unreachable
+            | O::Throw { .. }
+            | O::ThrowRef
+            | O::Rethrow { .. }
+            | O::ReturnCall { .. }
+            | O::ReturnCallIndirect { .. }
+            | O::ReturnCallRef { .. } => fresh = None,
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok((fast_at, memories))
 }
 
 impl InlineMemories {
     /// The emitter for a function whose memory `i` has its box in local `boxes[i]` when it is
-    /// reified and the function loads from or stores to it in a loop (`None` otherwise).
+    /// reified and the function loads from or stores to it inline (`None` otherwise).
     /// Allocates the locals in `scratch`; `whole` gives `gc-lower:memory.whole`, asked for only
-    /// when some memory is cached.
+    /// when some memory is accessed inline in a loop.
     pub fn new(
         boxes: &[Option<u32>],
         scan: BodyScan,
@@ -315,11 +563,27 @@ impl InlineMemories {
         let mut cached = vec![None; boxes.len()];
         let mut any = false;
         for (i, b) in boxes.iter().enumerate() {
-            if let (Some(membox), true) = (b, scan.accessed.contains(&(i as u32))) {
+            let Some(membox) = *b else { continue };
+            let looped = scan.accessed.contains(&(i as u32)).then(|| {
+                (
+                    scratch.fresh(ref_non_null(WORDS)),
+                    scratch.fresh(we::ValType::I64),
+                )
+            });
+            let fast = scan.fast_memories.contains(&(i as u32)).then(|| {
+                (
+                    scratch.fresh(we::ValType::Ref(we::RefType {
+                        nullable: true,
+                        heap_type: we::HeapType::Concrete(WORDS),
+                    })),
+                    scratch.fresh(we::ValType::I64),
+                )
+            });
+            if looped.is_some() || fast.is_some() {
                 cached[i] = Some(Cached {
-                    membox: *membox,
-                    words: scratch.fresh(ref_non_null(WORDS)),
-                    bound: scratch.fresh(we::ValType::I64),
+                    membox,
+                    looped,
+                    fast,
                 });
                 any = true;
             }
@@ -327,6 +591,7 @@ impl InlineMemories {
         if !any {
             return None;
         }
+        let whole = (!scan.accessed.is_empty()).then(whole);
         Some(InlineMemories {
             cached,
             reload_after: scan.reload_after,
@@ -334,18 +599,27 @@ impl InlineMemories {
             live_after: scan.live_after,
             loop_memories: scan.loop_memories,
             inline_at: scan.inline_at,
+            fast_at: scan.fast_at,
             pos: 0,
             ea64: scratch.fresh(we::ValType::I64),
             ea: scratch.fresh(we::ValType::I32),
             v32: scratch.fresh(we::ValType::I32),
             v64: scratch.fresh(we::ValType::I64),
-            whole: whole(),
+            whole,
         })
+    }
+
+    /// Whether the load or store being rewritten, on memory `mem`, is emitted as a fast path
+    /// (its slow path is then the helper's `…:past-bound` function, which the caller passes).
+    pub fn fast(&self, mem: u32) -> bool {
+        matches!(self.cached.get(mem as usize), Some(Some(c)) if c.fast.is_some())
+            && self.fast_at.contains_key(&self.pos)
     }
 
     /// Whether the load or store being rewritten, on memory `mem`, is emitted inline.
     pub fn handles(&self, mem: u32) -> bool {
-        matches!(self.cached.get(mem as usize), Some(Some(_))) && self.inline_at.contains(&self.pos)
+        matches!(self.cached.get(mem as usize), Some(Some(c)) if c.looped.is_some())
+            && self.inline_at.contains(&self.pos)
     }
 
     /// Whether the cache must be reloaded after the operator at position `i` (an exception
@@ -384,17 +658,20 @@ impl InlineMemories {
     fn reload(&self, out: &mut Sink, memories: &[u32]) {
         use we::Instruction as I;
         for c in memories.iter().filter_map(|&m| self.cached[m as usize]) {
+            let (words, bound) = c.looped.expect("memory is accessed inline in a loop");
             out.push(I::LocalGet(c.membox));
-            out.push(I::Call(self.whole.0));
-            out.push(I::LocalSet(c.bound));
-            out.push(I::LocalSet(c.words));
+            out.push(I::Call(
+                self.whole.expect("a loop accesses memory inline").0,
+            ));
+            out.push(I::LocalSet(bound));
+            out.push(I::LocalSet(words));
         }
     }
 
-    /// Consumes the i32 address on the stack, traps unless `width` bytes at `addr + offset`
-    /// lie inside memory `c` (its bound is its size: the array holds the whole memory), and
-    /// leaves the effective address in `self.ea`.
-    fn check(&self, out: &mut Sink, c: Cached, offset: u64, width: u32) {
+    /// Consumes the i32 address on the stack, leaves `addr + offset` (in `i64`, so it never
+    /// wraps) in `ea64`, and pushes whether `width` bytes there end past the bound in local
+    /// `bound`.
+    fn push_past_bound(&self, out: &mut Sink, bound: u32, offset: u64, width: u32) {
         use we::Instruction as I;
         out.push(I::I64ExtendI32U);
         if offset != 0 {
@@ -404,8 +681,16 @@ impl InlineMemories {
         out.push(I::LocalTee(self.ea64));
         out.push(I::I64Const(i64::from(width)));
         out.push(I::I64Add);
-        out.push(I::LocalGet(c.bound));
+        out.push(I::LocalGet(bound));
         out.push(I::I64GtU);
+    }
+
+    /// Consumes the i32 address on the stack, traps unless `width` bytes at `addr + offset`
+    /// lie inside memory `c` (its bound is its size: the array holds the whole memory), and
+    /// leaves the effective address in `self.ea`.
+    fn check(&self, out: &mut Sink, bound: u32, offset: u64, width: u32) {
+        use we::Instruction as I;
+        self.push_past_bound(out, bound, offset, width);
         out.push(I::If(we::BlockType::Empty));
         out.push(I::Unreachable);
         out.push(I::End);
@@ -414,39 +699,207 @@ impl InlineMemories {
         out.push(I::LocalSet(self.ea));
     }
 
-    /// Emits a load of `kind` (the address on the stack).
+    /// Emits a load of `kind` (the address on the stack), inline in a loop.
     pub fn load(&self, out: &mut Sink, kind: LoadKind, memarg: wp::MemArg) {
         let c = self.cached[memarg.memory as usize].expect("memory is cached");
-        self.check(out, c, memarg.offset, kind.width());
+        let (words, bound) = c.looped.expect("memory is accessed inline in a loop");
+        self.check(out, bound, memarg.offset, kind.width());
         push_load(
             &mut we::InstructionSink::new(&mut out.0),
             kind,
-            c.words,
+            words,
             self.ea,
         );
     }
 
-    /// Emits a store of `kind` (the address and the value on the stack).
+    /// Emits a store of `kind` (the address and the value on the stack), inline in a loop.
     pub fn store(&self, out: &mut Sink, kind: StoreKind, memarg: wp::MemArg) {
-        use we::Instruction as I;
         let c = self.cached[memarg.memory as usize].expect("memory is cached");
-        // The value, in `v32` (stores of up to 4 bytes) or `v64`.
+        let (words, bound) = c.looped.expect("memory is accessed inline in a loop");
+        let value = self.store_value(out, kind);
+        self.check(out, bound, memarg.offset, kind.width());
+        push_store(
+            &mut we::InstructionSink::new(&mut out.0),
+            kind,
+            words,
+            self.ea,
+            value,
+        );
+    }
+
+    /// Moves the value of store `kind` from the stack to `v32` (stores of up to 4 bytes, as
+    /// its low bytes) or `v64`.
+    fn store_value(&self, out: &mut Sink, kind: StoreKind) -> StoreValue {
         let value = if convert_store_value(&mut we::InstructionSink::new(&mut out.0), kind) {
             StoreValue::I64(self.v64)
         } else {
             StoreValue::I32(self.v32)
         };
-        out.push(I::LocalSet(match value {
+        out.push(we::Instruction::LocalSet(match value {
             StoreValue::I32(l) | StoreValue::I64(l) => l,
         }));
-        self.check(out, c, memarg.offset, kind.width());
-        push_store(
-            &mut we::InstructionSink::new(&mut out.0),
-            kind,
-            c.words,
-            self.ea,
+        value
+    }
+
+    /// Reloads memory `c`'s fast-path locals from its box when the scan found them possibly
+    /// stale before the current access, keeping the access's address (on the stack) aside in
+    /// `ea` meanwhile.
+    fn reload_fast_if_stale(&self, out: &mut Sink, c: Cached) {
+        if self.fast_at.get(&self.pos) == Some(&true) {
+            out.push(we::Instruction::LocalSet(self.ea));
+            self.reload_fast(out, c);
+            out.push(we::Instruction::LocalGet(self.ea));
+        }
+    }
+
+    /// Loads memory `c`'s fast-path locals from its box: the array and the bound as they are.
+    fn reload_fast(&self, out: &mut Sink, c: Cached) {
+        use we::Instruction as I;
+        let (words, bound) = c.fast.expect("memory has a fast path");
+        out.push(I::LocalGet(c.membox));
+        out.push(I::StructGet {
+            struct_type_index: runtime_structs::MEMBOX,
+            field_index: runtime_structs::field::MEMBOX_WORDS,
+        });
+        out.push(I::LocalSet(words));
+        out.push(I::LocalGet(c.membox));
+        out.push(I::StructGet {
+            struct_type_index: runtime_structs::MEMBOX,
+            field_index: runtime_structs::field::MEMBOX_BOUND,
+        });
+        out.push(I::LocalSet(bound));
+    }
+
+    /// Consumes the i32 address on the stack, leaves `addr + offset` in `ea64` (and, for
+    /// accesses wider than a byte, its low 32 bits in `ea`), and pushes whether the access
+    /// must take the slow path: it ends past the bound in local `bound`, or (wider than a byte)
+    /// its address is not a multiple of its width (of 4 for 8 bytes).
+    fn fast_check(&self, out: &mut Sink, bound: u32, offset: u64, width: u32) {
+        use we::Instruction as I;
+        self.push_past_bound(out, bound, offset, width);
+        if width > 1 {
+            out.push(I::LocalGet(self.ea64));
+            out.push(I::I32WrapI64);
+            out.push(I::LocalTee(self.ea));
+            out.push(I::I32Const(width.min(4) as i32 - 1));
+            out.push(I::I32And);
+            out.push(I::I32Or);
+        }
+    }
+
+    /// Leaves the checked address's low 32 bits in `ea` for a one-byte access (wider ones
+    /// set it in [`InlineMemories::fast_check`]).
+    fn fast_ea(&self, out: &mut Sink, width: u32) {
+        if width == 1 {
+            out.push(we::Instruction::LocalGet(self.ea64));
+            out.push(we::Instruction::I32WrapI64);
+            out.push(we::Instruction::LocalSet(self.ea));
+        }
+    }
+
+    /// Emits a load of `kind` (the address on the stack) as a fast path: an aligned access
+    /// below the bound reads the array in the local; any other calls `slow`
+    /// (`gc-lower:<load>:past-bound`, which extends the array or traps where core wasm traps,
+    /// and handles any alignment) with the effective address as its offset, then reloads the
+    /// locals (the array may have been replaced by a longer one).
+    pub fn fast_load(&self, out: &mut Sink, kind: LoadKind, memarg: wp::MemArg, slow: OutFunc) {
+        let c = self.cached[memarg.memory as usize].expect("memory is cached");
+        let access = FastAccess {
+            c,
+            offset: memarg.offset,
+            width: kind.width(),
+            ty: we::BlockType::Result(kind.value_type()),
+            value: None,
+            slow,
+        };
+        self.fast_access(out, access, |s, words, ea| {
+            push_load_aligned(s, kind, words, ea)
+        });
+    }
+
+    /// Emits a store of `kind` (the address and the value on the stack) as a fast path, as
+    /// [`InlineMemories::fast_load`]. `slow` is the `…:past-bound` helper of
+    /// [`fast_store_kind`]`(kind)`, which stores the value as converted for the fast path.
+    pub fn fast_store(&self, out: &mut Sink, kind: StoreKind, memarg: wp::MemArg, slow: OutFunc) {
+        let c = self.cached[memarg.memory as usize].expect("memory is cached");
+        let value = self.store_value(out, kind);
+        let access = FastAccess {
+            c,
+            offset: memarg.offset,
+            width: kind.width(),
+            ty: we::BlockType::Empty,
+            value: Some(match value {
+                StoreValue::I32(l) | StoreValue::I64(l) => l,
+            }),
+            slow,
+        };
+        self.fast_access(out, access, |s, words, ea| {
+            push_store_aligned(s, kind, words, ea, value)
+        });
+    }
+
+    /// Emits `access` (its address on the stack): reloads the locals when stale, checks, and
+    /// either calls the slow path (with `i32.const 0`, the stored value if any, the box and
+    /// the effective address as its offset) and reloads, or runs `fast` on the word array's
+    /// local and the address's.
+    fn fast_access(
+        &self,
+        out: &mut Sink,
+        access: FastAccess,
+        fast: impl FnOnce(&mut we::InstructionSink<'_>, u32, u32),
+    ) {
+        use we::Instruction as I;
+        let FastAccess {
+            c,
+            offset,
+            width,
+            ty,
             value,
-        );
+            slow,
+        } = access;
+        let (words, bound) = c.fast.expect("memory has a fast path");
+        self.reload_fast_if_stale(out, c);
+        self.fast_check(out, bound, offset, width);
+        out.push(I::If(ty));
+        out.push(I::I32Const(0));
+        if let Some(v) = value {
+            out.push(I::LocalGet(v));
+        }
+        out.push(I::LocalGet(c.membox));
+        out.push(I::LocalGet(self.ea64));
+        out.push(I::Call(slow.0));
+        self.reload_fast(out, c);
+        out.push(I::Else);
+        self.fast_ea(out, width);
+        fast(&mut we::InstructionSink::new(&mut out.0), words, self.ea);
+        out.push(I::End);
+    }
+}
+
+/// One fast-path access for [`InlineMemories::fast_access`].
+struct FastAccess {
+    /// The memory.
+    c: Cached,
+    /// The memarg's offset.
+    offset: u64,
+    /// The access's width in bytes.
+    width: u32,
+    /// The type of the `if` around the two paths: the load's result, or empty for a store.
+    ty: we::BlockType,
+    /// For a store, the local holding its converted value.
+    value: Option<u32>,
+    /// The slow path's helper.
+    slow: OutFunc,
+}
+
+/// The store whose slow path a fast-path store of `kind` calls: the same bytes, from the value
+/// as [`convert_store_value`] leaves it (an i32 for stores of up to 4 bytes, an i64 for 8).
+pub fn fast_store_kind(kind: StoreKind) -> StoreKind {
+    match kind {
+        StoreKind::I32Store | StoreKind::F32Store | StoreKind::I64Store32 => StoreKind::I32Store,
+        StoreKind::I32Store8 | StoreKind::I64Store8 => StoreKind::I32Store8,
+        StoreKind::I32Store16 | StoreKind::I64Store16 => StoreKind::I32Store16,
+        StoreKind::I64Store | StoreKind::F64Store => StoreKind::I64Store,
     }
 }
 
@@ -459,7 +912,7 @@ mod tests {
         let bytes = wat::parse_str(wat).expect("valid text");
         for payload in wp::Parser::new(0).parse_all(&bytes) {
             if let wp::Payload::CodeSectionEntry(body) = payload.expect("valid module") {
-                return scan_body(&body, false, |m| m != 2).expect("scan");
+                return scan_body(&body, MemoryAccess::Inline, |m| m != 2).expect("scan");
             }
         }
         panic!("no function");
@@ -494,5 +947,52 @@ mod tests {
         assert_eq!(s.live_after[first], Some(0));
         assert!(s.live_after.contains(&None));
         assert_eq!(*s.live_after.last().expect("ops"), None);
+    }
+    /// The fast-path locals are reloaded before an access only where something may have
+    /// swapped the array since the last access on every path: at entry, after a call, after
+    /// an `if` one of whose arms calls, at a loop's head; not after an `if` whose arms both
+    /// access. (Eight accesses: the limit.)
+    #[test]
+    fn fast_path_reloads_where_the_array_may_have_changed() {
+        let s = {
+            let bytes = wat::parse_str(
+                r#"(module
+                    (memory 1)
+                    (func $f (param i32)
+                      (drop (i32.load (local.get 0)))            ;; entry: reload
+                      (call $f (i32.const 0))
+                      (drop (i32.load (local.get 0)))            ;; after a call: reload
+                      (if (local.get 0)
+                        (then (call $f (i32.const 0)))
+                        (else (drop (i32.load (local.get 0)))))  ;; fresh in this arm
+                      (drop (i32.load (local.get 0)))            ;; one arm called: reload
+                      (if (local.get 0)
+                        (then (drop (i32.load (local.get 0))))   ;; fresh
+                        (else (drop (i32.load (local.get 0)))))  ;; fresh
+                      (drop (i32.load (local.get 0)))            ;; both arms fresh
+                      (loop (drop (i32.load (local.get 0))) (call $f (i32.const 0)))))"#,
+            )
+            .expect("valid text");
+            let body = wp::Parser::new(0)
+                .parse_all(&bytes)
+                .find_map(|p| match p.expect("valid module") {
+                    wp::Payload::CodeSectionEntry(body) => Some(body),
+                    _ => None,
+                })
+                .expect("a function");
+            scan_body(&body, MemoryAccess::FastPath, |_| true).expect("scan")
+        };
+        let mut reloads: Vec<_> = s.fast_at.iter().map(|(&p, &r)| (p, r)).collect();
+        reloads.sort_unstable();
+        let reloads: Vec<bool> = reloads.into_iter().map(|(_, r)| r).collect();
+        assert_eq!(
+            reloads,
+            vec![true, true, false, true, false, false, false, true]
+        );
+        assert_eq!(s.fast_memories, BTreeSet::from([0]));
+        assert!(
+            s.inline_at.is_empty(),
+            "the loop calls, so nothing is inline in it"
+        );
     }
 }

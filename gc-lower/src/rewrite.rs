@@ -62,7 +62,7 @@ use crate::layout::slot;
 use crate::layout::{
     FuncTarget, GlobalSlot, ImportedFunc, MemSlot, OutFunc, OutType, StateTarget, TabSlot,
 };
-use crate::memory_access::{InlineMemories, MemoryAccess, scan_body};
+use crate::memory_access::{InlineMemories, fast_store_kind, scan_body};
 use crate::template::Template;
 
 /// The vmctx field holding the data segment lengths, for an instruction that names a segment.
@@ -103,7 +103,7 @@ pub struct CodeCx {
     /// Scratch locals.
     pub scratch: Scratch,
     /// The inline memory-access emitter of this function, when it loads from or stores to a
-    /// reified memory and [`MemoryAccess::Inline`] is chosen.
+    /// reified memory and an inlining [`crate::memory_access::MemoryAccess`] is chosen.
     pub memories: Option<InlineMemories>,
     /// The vmctx fields this function reads into locals at entry (see
     /// [`crate::layout::Vmctx::fixed_reference`]): (field, local). `None` where no entry code
@@ -247,18 +247,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 .vmctx
                 .as_ref()
                 .expect("reified module has a vmctx");
-            let scan = scan_body(
-                body,
-                self.settings.memory_access == MemoryAccess::InlineAllLoops,
-                |m| matches!(v.memories.get(m as usize), Some(MemSlot::Field(_))),
-            )?;
+            let scan = scan_body(body, self.settings.memory_access, |m| {
+                matches!(v.memories.get(m as usize), Some(MemSlot::Field(_)))
+            })?;
             // The box of each memory accessed inline, loaded at entry.
             let boxes: Vec<_> = v
                 .memories
                 .iter()
                 .enumerate()
                 .map(|(i, slot)| match slot {
-                    MemSlot::Field(f) if scan.accessed.contains(&(i as u32)) => {
+                    MemSlot::Field(f)
+                        if scan.accessed.contains(&(i as u32))
+                            || scan.fast_memories.contains(&(i as u32)) =>
+                    {
                         cx.fixed_local(v, *f)
                     }
                     _ => None,
@@ -425,6 +426,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 mems.load(out, kind, memarg);
                 return Ok(());
             }
+            if let Some(mems) = cx.memories.as_ref().filter(|c| c.fast(memarg.memory)) {
+                let slow = self.helper(Helper::LoadPastBound(kind));
+                mems.fast_load(out, kind, memarg, slow);
+                return Ok(());
+            }
             cx.push_field(out, v, mem_field(memarg.memory)?);
             out.push(I::I64Const(memarg.offset as i64));
             out.push(I::Call(self.helper(Helper::Load(kind)).0));
@@ -433,6 +439,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         if let Some((kind, memarg)) = store_kind(op) {
             if let Some(mems) = cx.memories.as_ref().filter(|c| c.handles(memarg.memory)) {
                 mems.store(out, kind, memarg);
+                return Ok(());
+            }
+            if let Some(mems) = cx.memories.as_ref().filter(|c| c.fast(memarg.memory)) {
+                let slow = self.helper(Helper::StorePastBound(fast_store_kind(kind)));
+                mems.fast_store(out, kind, memarg, slow);
                 return Ok(());
             }
             cx.push_field(out, v, mem_field(memarg.memory)?);

@@ -128,6 +128,12 @@ pub fn push_load(s: &mut InstructionSink<'_>, kind: LoadKind, words: u32, addr: 
     s.end();
 }
 
+/// [`push_load`] at an address the caller has checked to be aligned: a multiple of the
+/// access's width, or of 4 for 8-byte accesses (no element is crossed into).
+pub fn push_load_aligned(s: &mut InstructionSink<'_>, kind: LoadKind, words: u32, addr: u32) {
+    load(s, kind, words, addr, true);
+}
+
 /// Pushes whether the address in i32 local `addr` is not a multiple of 4.
 fn push_unaligned(s: &mut InstructionSink<'_>, addr: u32) {
     s.local_get(addr).i32_const(3).i32_and();
@@ -282,6 +288,18 @@ pub fn push_store(
     s.else_();
     store(s, kind, (words, addr), value, true);
     s.end();
+}
+
+/// [`push_store`] at an address the caller has checked to be aligned: a multiple of the
+/// access's width, or of 4 for 8-byte accesses (no element is crossed into).
+pub fn push_store_aligned(
+    s: &mut InstructionSink<'_>,
+    kind: StoreKind,
+    words: u32,
+    addr: u32,
+    value: StoreValue,
+) {
+    store(s, kind, (words, addr), value, true);
 }
 
 fn store(

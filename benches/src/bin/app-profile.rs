@@ -9,7 +9,7 @@
 //!
 //! Lowers the component `APP.wasm` (a WASI app such as the componentize-py app, built by
 //! [`benches::apps::python_app`]) with `--reify MODE` (`native` runs the component itself) and
-//! `--memory-access` (the emitter of loads and stores; default `inline`),
+//! `--memory-access` (the emitter of loads and stores; default `fast-path`; `inline` keeps helper calls outside loops without calls),
 //! re-wraps it, instantiates it with wasmtime-wasi, checks the call's result against the
 //! original's, then makes the call `--repeat` times (default 100). The engine writes
 //! `/tmp/perf-PID.map` (wasmtime's `PerfMap` profiler), so `perf report` names the output's
@@ -36,6 +36,7 @@ fn main() -> Result<()> {
                     "inline" => benches::MemoryAccess::Inline,
                     "helper" => benches::MemoryAccess::Helper,
                     "inline-all-loops" => benches::MemoryAccess::InlineAllLoops,
+                    "fast-path" => benches::MemoryAccess::FastPath,
                     other => bail!("unknown --memory-access `{other}`"),
                 }
             }
