@@ -257,19 +257,10 @@ pub fn scan_body(
         {
             in_loop_accesses.push((i, memarg.memory, l));
         }
-        match op {
-            O::Call { .. }
-            | O::CallIndirect { .. }
-            | O::CallRef { .. }
-            | O::ReturnCall { .. }
-            | O::ReturnCallIndirect { .. }
-            | O::ReturnCallRef { .. }
-            | O::MemoryGrow { .. } => {
-                if let Some(&l) = open_loops.last() {
-                    loop_calls[l] = true;
-                }
-            }
-            _ => {}
+        if calls_or_grows(&op)
+            && let Some(&l) = open_loops.last()
+        {
+            loop_calls[l] = true;
         }
         match op {
             O::Block { .. } | O::If { .. } | O::Try { .. } => frames.push((i, false, false)),
@@ -282,12 +273,7 @@ pub fn scan_body(
             }
             O::TryTable { try_table } => {
                 for catch in &try_table.catches {
-                    let label = match *catch {
-                        wp::Catch::One { label, .. }
-                        | wp::Catch::OneRef { label, .. }
-                        | wp::Catch::All { label }
-                        | wp::Catch::AllRef { label } => label as usize,
-                    };
+                    let label = catch_label(catch) as usize;
                     if label + 1 < frames.len() {
                         let n = frames.len() - 1 - label;
                         let (start, is_loop, _) = frames[n];
@@ -373,6 +359,32 @@ pub fn scan_body(
     })
 }
 
+/// Whether `op` calls a function (tail calls included) or grows a memory: what may replace a
+/// memory's array or change its size.
+fn calls_or_grows(op: &wp::Operator<'_>) -> bool {
+    use wp::Operator as O;
+    matches!(
+        op,
+        O::Call { .. }
+            | O::CallIndirect { .. }
+            | O::CallRef { .. }
+            | O::ReturnCall { .. }
+            | O::ReturnCallIndirect { .. }
+            | O::ReturnCallRef { .. }
+            | O::MemoryGrow { .. }
+    )
+}
+
+/// The label a `try_table` catch clause branches to.
+fn catch_label(catch: &wp::Catch) -> u32 {
+    match *catch {
+        wp::Catch::One { label, .. }
+        | wp::Catch::OneRef { label, .. }
+        | wp::Catch::All { label }
+        | wp::Catch::AllRef { label } => label,
+    }
+}
+
 /// The memarg of a load or store; `None` for any other operator.
 fn access_memarg(op: &wp::Operator<'_>) -> Option<wp::MemArg> {
     load_kind(op)
@@ -454,14 +466,17 @@ pub fn stale_fast_locals(
                 f.insert(memarg.memory);
             }
         }
+        // A call (a tail call ends the path below), `memory.grow`, or a bulk operation whose
+        // helper may extend an array.
+        if calls_or_grows(&op)
+            || matches!(
+                op,
+                O::MemoryFill { .. } | O::MemoryCopy { .. } | O::MemoryInit { .. }
+            )
+        {
+            fresh = stale(&fresh);
+        }
         match op {
-            O::Call { .. }
-            | O::CallIndirect { .. }
-            | O::CallRef { .. }
-            | O::MemoryGrow { .. }
-            | O::MemoryFill { .. }
-            | O::MemoryCopy { .. }
-            | O::MemoryInit { .. } => fresh = stale(&fresh),
             O::Block { .. } | O::Try { .. } => frames.push(FreshFrame {
                 is_loop: false,
                 at_end: None,
@@ -469,12 +484,7 @@ pub fn stale_fast_locals(
             }),
             O::TryTable { try_table } => {
                 for catch in &try_table.catches {
-                    let label = match *catch {
-                        wp::Catch::One { label, .. }
-                        | wp::Catch::OneRef { label, .. }
-                        | wp::Catch::All { label }
-                        | wp::Catch::AllRef { label } => label,
-                    };
+                    let label = catch_label(catch);
                     branch(&mut frames, label, &Some(BTreeSet::new()));
                 }
                 frames.push(FreshFrame {
