@@ -689,10 +689,16 @@ impl InlineMemories {
             out.push(I::I64Add);
         }
         out.push(I::LocalTee(self.ea64));
-        out.push(I::I64Const(i64::from(width)));
-        out.push(I::I64Add);
-        out.push(I::LocalGet(bound));
-        out.push(I::I64GtU);
+        if width == 1 {
+            // `ea + 1 > bound` is `ea >= bound`.
+            out.push(I::LocalGet(bound));
+            out.push(I::I64GeU);
+        } else {
+            out.push(I::I64Const(i64::from(width)));
+            out.push(I::I64Add);
+            out.push(I::LocalGet(bound));
+            out.push(I::I64GtU);
+        }
     }
 
     /// Consumes the i32 address on the stack, traps unless `width` bytes at `addr + offset`

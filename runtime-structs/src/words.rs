@@ -25,7 +25,9 @@
 //! `array.get`s (or `array.set`s) and nothing else: in loops this took `sum-i64` from 7.0 to
 //! 5.5 times the module graph on wasmtime and `sum-i32` from 2.7 to 2.0 times on V8, where
 //! shifting by zero and or-ing a zero cost a quarter of the access (BENCHMARKS.md, "Aligned
-//! first"). Narrower accesses shift and mask anyway and keep one form.
+//! first"). Narrower accesses shift and mask anyway and keep one form. In the unaligned branch
+//! of that test a 4-byte access reads (or writes) both of its elements without testing whether
+//! it crosses: it must.
 //!
 //! The sequences check nothing: the caller has checked that the whole access lies below the
 //! memory's bound (so every element they index exists, the next one included when the access
@@ -78,33 +80,63 @@ fn mask(width: u32) -> i32 {
     }
 }
 
+/// What the caller knows of an access's alignment: whether its address is a multiple of its
+/// width (of 4 for 8-byte accesses), so that it does not cross into the next element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Align {
+    /// It is: no element is crossed into.
+    Aligned,
+    /// It is not (checked by the caller): a 4-byte access crosses into the next element.
+    Unaligned,
+    /// Not known: tested where it matters.
+    Unknown,
+}
+
+/// Whether an access of `width` (1, 2 or 4) bytes may cross into the next element, so that
+/// its sequence needs the second element (under a crossing test unless it must cross).
+fn may_cross(width: u32, align: Align) -> bool {
+    width > 1 && align != Align::Aligned
+}
+
+/// Whether an access of `width` bytes certainly crosses into the next element: a 4-byte one
+/// known to be unaligned.
+fn must_cross(width: u32, align: Align) -> bool {
+    width == 4 && align == Align::Unaligned
+}
+
 /// Pushes the `width` (1, 2 or 4) bytes at `addr + 4 * word`, little-endian, zero-extended
-/// to an i32 (`word` is 0, or 1 for the high half of an 8-byte access). With `aligned`, the
-/// caller knows that `addr` is a multiple of `width` (of 4 for 8-byte accesses), so the access
-/// does not cross into the next element.
+/// to an i32 (`word` is 0, or 1 for the high half of an 8-byte access).
 fn push_u32(
     s: &mut InstructionSink<'_>,
     words: u32,
     addr: u32,
     word: i32,
     width: u32,
-    aligned: bool,
+    align: Align,
 ) {
     s.local_get(words);
     push_index(s, addr, word);
     s.array_get(WORDS);
-    if aligned && width == 4 {
+    if align == Align::Aligned && width == 4 {
         return;
     }
     push_shift(s, addr);
     s.i32_shr_u();
-    if width > 1 && !aligned {
-        push_crosses(s, addr, width);
-        s.if_(BlockType::Result(ValType::I32)).local_get(words);
+    let next = |s: &mut InstructionSink<'_>| {
+        s.local_get(words);
         push_index(s, addr, word + 1);
         s.array_get(WORDS);
         push_rest_shift(s, addr);
-        s.i32_shl().else_().i32_const(0).end().i32_or();
+        s.i32_shl();
+    };
+    if must_cross(width, align) {
+        next(s);
+        s.i32_or();
+    } else if may_cross(width, align) {
+        push_crosses(s, addr, width);
+        s.if_(BlockType::Result(ValType::I32));
+        next(s);
+        s.else_().i32_const(0).end().i32_or();
     }
     if width < 4 {
         s.i32_const(mask(width)).i32_and();
@@ -117,21 +149,21 @@ fn push_u32(
 /// (measured in BENCHMARKS.md, "Aligned first").
 pub fn push_load(s: &mut InstructionSink<'_>, kind: LoadKind, words: u32, addr: u32) {
     if kind.width() < 4 {
-        load(s, kind, words, addr, false);
+        load(s, kind, words, addr, Align::Unknown);
         return;
     }
     push_unaligned(s, addr);
     s.if_(BlockType::Result(kind.value_type()));
-    load(s, kind, words, addr, false);
+    load(s, kind, words, addr, Align::Unaligned);
     s.else_();
-    load(s, kind, words, addr, true);
+    load(s, kind, words, addr, Align::Aligned);
     s.end();
 }
 
 /// [`push_load`] at an address the caller has checked to be aligned: a multiple of the
 /// access's width, or of 4 for 8-byte accesses (no element is crossed into).
 pub fn push_load_aligned(s: &mut InstructionSink<'_>, kind: LoadKind, words: u32, addr: u32) {
-    load(s, kind, words, addr, true);
+    load(s, kind, words, addr, Align::Aligned);
 }
 
 /// Pushes whether the address in i32 local `addr` is not a multiple of 4.
@@ -139,15 +171,15 @@ fn push_unaligned(s: &mut InstructionSink<'_>, addr: u32) {
     s.local_get(addr).i32_const(3).i32_and();
 }
 
-fn load(s: &mut InstructionSink<'_>, kind: LoadKind, words: u32, addr: u32, aligned: bool) {
+fn load(s: &mut InstructionSink<'_>, kind: LoadKind, words: u32, addr: u32, align: Align) {
     let width = kind.width();
     if width == 8 {
-        push_u32(s, words, addr, 0, 4, aligned);
+        push_u32(s, words, addr, 0, 4, align);
         s.i64_extend_i32_u();
-        push_u32(s, words, addr, 1, 4, aligned);
+        push_u32(s, words, addr, 1, 4, align);
         s.i64_extend_i32_u().i64_const(32).i64_shl().i64_or();
     } else {
-        push_u32(s, words, addr, 0, width, aligned);
+        push_u32(s, words, addr, 0, width, align);
         if kind.signed() && width < 4 {
             // Sign-extends the low `8 * width` bits (without the sign-extension operators).
             let unused = 32 - 8 * width as i32;
@@ -209,15 +241,25 @@ fn store_u32(
     s: &mut InstructionSink<'_>,
     (words, addr, word): (u32, u32, i32),
     width: u32,
-    aligned: bool,
+    align: Align,
     value: &dyn Fn(&mut InstructionSink<'_>),
 ) {
     let m = mask(width);
-    if aligned && width == 4 {
+    if width == 4 && align != Align::Unaligned {
+        // Aligned (known, or tested here): the element is the value.
+        if align == Align::Unknown {
+            push_unaligned(s, addr);
+            s.i32_eqz().if_(BlockType::Empty);
+        }
         s.local_get(words);
         push_index(s, addr, word);
         value(s);
         s.array_set(WORDS);
+        if align == Align::Unknown {
+            s.else_();
+            store_u32(s, (words, addr, word), width, Align::Unaligned, value);
+            s.end();
+        }
         return;
     }
     let masked = |s: &mut InstructionSink<'_>| {
@@ -226,18 +268,6 @@ fn store_u32(
             s.i32_const(m).i32_and();
         }
     };
-    if width == 4 {
-        // Aligned: the element is the value.
-        s.local_get(addr)
-            .i32_const(3)
-            .i32_and()
-            .i32_eqz()
-            .if_(BlockType::Empty);
-        s.local_get(words);
-        push_index(s, addr, word);
-        value(s);
-        s.array_set(WORDS).else_();
-    }
     // element = (element & !(m << shift)) | ((value & m) << shift)
     s.local_get(words);
     push_index(s, addr, word);
@@ -249,10 +279,9 @@ fn store_u32(
     masked(s);
     push_shift(s, addr);
     s.i32_shl().i32_or().array_set(WORDS);
-    if width > 1 && !aligned {
-        // next = (next & !(m >> rest)) | ((value & m) >> rest)
-        push_crosses(s, addr, width);
-        s.if_(BlockType::Empty).local_get(words);
+    // next = (next & !(m >> rest)) | ((value & m) >> rest)
+    let next = |s: &mut InstructionSink<'_>| {
+        s.local_get(words);
         push_index(s, addr, word + 1);
         s.local_get(words);
         push_index(s, addr, word + 1);
@@ -261,9 +290,14 @@ fn store_u32(
         s.i32_shr_u().i32_const(-1).i32_xor().i32_and();
         masked(s);
         push_rest_shift(s, addr);
-        s.i32_shr_u().i32_or().array_set(WORDS).end();
-    }
-    if width == 4 {
+        s.i32_shr_u().i32_or().array_set(WORDS);
+    };
+    if must_cross(width, align) {
+        next(s);
+    } else if may_cross(width, align) {
+        push_crosses(s, addr, width);
+        s.if_(BlockType::Empty);
+        next(s);
         s.end();
     }
 }
@@ -279,14 +313,14 @@ pub fn push_store(
     value: StoreValue,
 ) {
     if kind.width() < 8 {
-        store(s, kind, (words, addr), value, false);
+        store(s, kind, (words, addr), value, Align::Unknown);
         return;
     }
     push_unaligned(s, addr);
     s.if_(BlockType::Empty);
-    store(s, kind, (words, addr), value, false);
+    store(s, kind, (words, addr), value, Align::Unaligned);
     s.else_();
-    store(s, kind, (words, addr), value, true);
+    store(s, kind, (words, addr), value, Align::Aligned);
     s.end();
 }
 
@@ -299,7 +333,7 @@ pub fn push_store_aligned(
     addr: u32,
     value: StoreValue,
 ) {
-    store(s, kind, (words, addr), value, true);
+    store(s, kind, (words, addr), value, Align::Aligned);
 }
 
 fn store(
@@ -307,20 +341,20 @@ fn store(
     kind: StoreKind,
     (words, addr): (u32, u32),
     value: StoreValue,
-    aligned: bool,
+    align: Align,
 ) {
     let width = kind.width();
     match value {
         StoreValue::I32(v) => {
-            store_u32(s, (words, addr, 0), width.min(4), aligned, &|s| {
+            store_u32(s, (words, addr, 0), width.min(4), align, &|s| {
                 s.local_get(v);
             });
         }
         StoreValue::I64(v) => {
-            store_u32(s, (words, addr, 0), 4, aligned, &|s| {
+            store_u32(s, (words, addr, 0), 4, align, &|s| {
                 s.local_get(v).i32_wrap_i64();
             });
-            store_u32(s, (words, addr, 1), 4, aligned, &|s| {
+            store_u32(s, (words, addr, 1), 4, align, &|s| {
                 s.local_get(v).i64_const(32).i64_shr_u().i32_wrap_i64();
             });
         }
