@@ -2,8 +2,9 @@
 ;; one of its memories directly (an import every instance binds to the same native memory)
 ;; and the other through its vmctx.
 ;;
-;; Bound by the lowering: memory 0 is the native memory; type 0 is runtime-structs' WORDS and
-;; type 1 its MEMBOX (same fields: words, pages, max pages, bound); the import is the helper
+;; Bound by the lowering: memory 0 is the native memory; type 0 is runtime-structs' WORDS,
+;; type 1 its MEMBOX (same fields: words, pages, max pages, bound, sparse pages) and type 2
+;; its SPARSE; the import is the helper
 ;; `gc-lower:memory.touch`, which traps unless the box's memory holds `end` bytes and makes its
 ;; word array hold them. Byte `a` of a box's memory is byte `a & 3` (little-endian) of element
 ;; `a >> 2` of its word array. The box comes as the last parameter, after `memory.copy`'s own
@@ -12,7 +13,9 @@
 (module
   (type $words (array (mut i32)))
   (type $membox (struct (field $words (mut (ref $words))) (field $pages (mut i32))
-                        (field $max_pages i32) (field $bound (mut i64))))
+                        (field $max_pages i32) (field $bound (mut i64))
+                        (field $sparse (mut (ref null $sparse)))))
+  (type $sparse (array (mut (ref null $words))))
   (import "gc-lower" "memory.touch"
     (func $touch (param $end i64) (param $box (ref null $membox)) (result (ref $words) i64)))
   (memory 0)

@@ -182,7 +182,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let template = Template::cached(&TEMPLATE, "memory.copy", include_str!("memory_copy.wat"));
         let binding = Binding {
             memories: vec![StateTarget::Native(native)],
-            types: vec![runtime_structs::WORDS, runtime_structs::MEMBOX],
+            types: vec![
+                runtime_structs::WORDS,
+                runtime_structs::MEMBOX,
+                runtime_structs::SPARSE,
+            ],
             imports: vec![self.helper(Helper::MemoryTouch)],
             globals: Vec::new(),
         };

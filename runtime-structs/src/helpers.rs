@@ -30,7 +30,10 @@
 //!
 //! A memory's word array holds the bytes below the highest address accessed so far, rounded up
 //! geometrically (its bound, [`field::MEMBOX_BOUND`], is the smaller of its length and the
-//! memory's size); the rest of the memory is zero. Zero-length bulk operations extend nothing.
+//! memory's size); the rest of the memory is zero, except for the sparse pages that a load's or
+//! store's slow path reads and writes instead of extending the array when the access is far past
+//! it ([`SPARSE_FROM_BYTES`]; allocated on first write, moved into the array when it is extended
+//! over them). Zero-length bulk operations extend nothing.
 //! `memory.grow` only raises the size, and an access past the bound first extends the array
 //! (geometrically), so a memory costs what its program touches, not what it declares, and
 //! instantiating one costs its data segments. Loops whose accesses gc-lower emits inline first
@@ -44,11 +47,11 @@
 //!   (struct.get $vmctx $memory0 (local.get $vmctx)) (i64.const 8))
 //! ```
 
-use wasm_encoder::{BlockType, FuncType, Function, InstructionSink, RefType, ValType};
+use wasm_encoder::{BlockType, FuncType, Function, HeapType, InstructionSink, RefType, ValType};
 
 use crate::layout::{
-    BYTES, CLOSURE, EXTERN_TABLEBOX, EXTERNS, FUNCS, MEMBOX, TABLEBOX, WORDS, field, ref_non_null,
-    ref_null,
+    BYTES, CLOSURE, EXTERN_TABLEBOX, EXTERNS, FUNCS, MEMBOX, SPARSE, TABLEBOX, WORDS, field,
+    ref_non_null, ref_null,
 };
 use crate::words::{StoreValue, convert_store_value, push_load, push_store};
 
@@ -63,6 +66,19 @@ pub const MAX_MEMORY_BYTES: u64 = u32::MAX as u64;
 /// JavaScriptCore none above 1 GiB, so a doubling past this would trap on
 /// them where the size asked for still fits.
 pub const GEOMETRIC_GROWTH_CAP: u64 = 16_383 * PAGE_SIZE as u64;
+
+/// How far up an access must be before it may use the memory's sparse pages
+/// ([`SPARSE`]) instead of extending the word array: an access (by a helper's
+/// slow path) whose 64 KiB page starts at or past both this many bytes and twice the word
+/// array's length in bytes reads and writes that page, allocated on its first write (a read of
+/// a page never written is zero). So a few words written high in a large memory cost a page
+/// each, not an array up to them; an access nearer the array, a bulk operation over the page,
+/// or a loop with inline accesses on the memory extends the array instead, which then takes
+/// the pages it covers in.
+pub const SPARSE_FROM_BYTES: u64 = 16 << 20;
+
+/// The elements of one sparse page: 64 KiB in [`WORDS`](crate::WORDS) elements of 4 bytes.
+const SPARSE_PAGE_ELEMS: i32 = (PAGE_SIZE / 4) as i32;
 
 /// The largest size, in elements, that `table.grow` lets a reified table reach.
 pub const MAX_TABLE_ELEMENTS: u32 = 10_000_000;
@@ -683,6 +699,7 @@ pub fn helper(h: Helper, callee: impl FnOnce(Helper) -> u32) -> HelperFunc {
                 .local_get(0)
                 .local_get(1)
                 .i64_const(0)
+                .ref_null(HeapType::Concrete(SPARSE))
                 .struct_new(MEMBOX);
             b
         }
@@ -1277,6 +1294,7 @@ fn touch(b: &mut Body, end: u32, mem: u32) {
     let cap = b.local(ValType::I64);
     let needed = b.local(ValType::I64);
     let new_words = b.local(ref_non_null(WORDS));
+    let first_page = b.local(ValType::I32);
     b.ins()
         .local_get(end)
         .local_get(mem)
@@ -1289,13 +1307,8 @@ fn touch(b: &mut Body, end: u32, mem: u32) {
     // new_len = 2 * old_len, capped at max_pages * 65536, at MAX_ARRAY_BYTES and (while end is
     // within it) at GEOMETRIC_GROWTH_CAP; at least end rounded up to a granule (which is at
     // most the size, a whole number of pages and so of granules).
+    push_twice_array_bytes(b, mem);
     b.ins()
-        .local_get(mem)
-        .struct_get(MEMBOX, field::MEMBOX_WORDS)
-        .array_len()
-        .i64_extend_i32_u()
-        .i64_const(3)
-        .i64_shl()
         .local_set(new_len)
         .local_get(mem)
         .struct_get(MEMBOX, field::MEMBOX_MAX_PAGES)
@@ -1330,7 +1343,31 @@ fn touch(b: &mut Body, end: u32, mem: u32) {
         .local_get(new_len)
         .i64_gt_u()
         .select()
-        .local_tee(new_len)
+        .local_set(new_len);
+    // With sparse pages the array ends at a page boundary (a multiple of a granule, at most
+    // the caps above, which are whole pages), so that each page it reaches lies wholly inside.
+    b.ins()
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_SPARSE)
+        .ref_is_null()
+        .i32_eqz()
+        .if_(BlockType::Empty)
+        .local_get(new_len)
+        .i64_const(i64::from(PAGE_SIZE) - 1)
+        .i64_add()
+        .i64_const(!(i64::from(PAGE_SIZE) - 1))
+        .i64_and()
+        .local_set(new_len)
+        .end()
+        // The first page that the old array did not reach.
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_WORDS)
+        .array_len()
+        .i32_const(SPARSE_PAGE_ELEMS.trailing_zeros() as i32)
+        .i32_shr_u()
+        .local_set(first_page);
+    b.ins()
+        .local_get(new_len)
         .i64_const(2)
         .i64_shr_u()
         .i32_wrap_i64()
@@ -1347,7 +1384,9 @@ fn touch(b: &mut Body, end: u32, mem: u32) {
         .i64_const(2)
         .i64_shr_u()
         .i32_wrap_i64()
-        .array_copy(WORDS, WORDS)
+        .array_copy(WORDS, WORDS);
+    fold_sparse(b, mem, new_words, first_page, new_len);
+    b.ins()
         .local_get(mem)
         .local_get(new_words)
         .struct_set(MEMBOX, field::MEMBOX_WORDS)
@@ -1356,6 +1395,55 @@ fn touch(b: &mut Body, end: u32, mem: u32) {
     b.ins()
         .local_get(new_len)
         .struct_set(MEMBOX, field::MEMBOX_BOUND)
+        .end();
+}
+
+/// Moves the sparse pages of the memory box in local `mem` that the new word array in local
+/// `new_words` reaches (pages `first_page ..` up to the array's end, the i64 local `new_len` in
+/// bytes, a whole number of pages when there are sparse pages) into that array, and clears
+/// their slots. Nothing when the memory has no sparse pages.
+fn fold_sparse(b: &mut Body, mem: u32, new_words: u32, first_page: u32, new_len: u32) {
+    let sparse = b.local(ref_non_null(SPARSE));
+    let page = b.local(ref_non_null(WORDS));
+    b.ins()
+        .block(BlockType::Empty)
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_SPARSE)
+        .br_on_null(0)
+        .local_set(sparse)
+        .loop_(BlockType::Empty)
+        .local_get(first_page)
+        .local_get(new_len)
+        .i64_const(PAGE_SHIFT)
+        .i64_shr_u()
+        .i32_wrap_i64()
+        .i32_ge_u()
+        .br_if(1)
+        .block(BlockType::Empty)
+        .local_get(sparse)
+        .local_get(first_page)
+        .array_get(SPARSE)
+        .br_on_null(0)
+        .local_set(page)
+        .local_get(new_words)
+        .local_get(first_page)
+        .i32_const(SPARSE_PAGE_ELEMS)
+        .i32_mul()
+        .local_get(page)
+        .i32_const(0)
+        .i32_const(SPARSE_PAGE_ELEMS)
+        .array_copy(WORDS, WORDS)
+        .local_get(sparse)
+        .local_get(first_page)
+        .ref_null(HeapType::Concrete(WORDS))
+        .array_set(SPARSE)
+        .end()
+        .local_get(first_page)
+        .i32_const(1)
+        .i32_add()
+        .local_set(first_page)
+        .br(0)
+        .end()
         .end();
 }
 
@@ -1393,14 +1481,15 @@ fn check_table_index(b: &mut Body, kind: TableKind, index: u32, table: u32, elem
 
 /// Bounds-checks an access of `width` bytes at `addr + offset` (params 0 and 2 of loads, 0 and 3
 /// of stores, the box in `mem`), then leaves the word array in local `words` and the effective
-/// address in the i32 local `ea`. Past the box's bound, the fast path (`slow` is the slow path's
-/// function) returns what the slow path does; the slow path (`slow` is `None`) extends the
-/// array, or traps past the memory's size.
+/// address in the i32 local `ea`. Past the box's bound, the fast path ([`AccessPath::Fast`])
+/// returns what the slow path does; the slow path ([`AccessPath::Slow`]) traps past the
+/// memory's size, makes the access on the sparse pages and returns when it is far past the
+/// array ([`push_is_far`]), and otherwise extends the array.
 fn prepare_access(
     b: &mut Body,
     (addr, mem, offset): (u32, u32, u32),
     width: u32,
-    slow: Option<u32>,
+    path: AccessPath<'_>,
     words: u32,
     ea: u32,
 ) {
@@ -1415,10 +1504,10 @@ fn prepare_access(
         .i64_const(i64::from(width))
         .i64_add()
         .local_set(end);
-    match slow {
+    match path {
         // The fast path: one null check of the box, the bound compared, and past it the call
         // of the slow path with the same arguments, whose result is returned as it is.
-        Some(slow) => {
+        AccessPath::Fast(slow) => {
             let boxed = b.local(ref_non_null(MEMBOX));
             b.ins()
                 .local_get(mem)
@@ -1434,7 +1523,15 @@ fn prepare_access(
             b.ins().call(slow).return_().end();
             b.ins().local_get(boxed);
         }
-        None => {
+        AccessPath::Slow(far) => {
+            // Past the memory's size: trap. Far past the array: the sparse pages.
+            push_memory_bytes(b, mem);
+            b.ins().local_get(end).i64_lt_u();
+            trap_if(b);
+            push_is_far(b, mem, ea64);
+            b.ins().if_(BlockType::Empty);
+            far(b, ea64);
+            b.ins().return_().end();
             touch(b, end, mem);
             b.ins().local_get(mem);
         }
@@ -1447,12 +1544,29 @@ fn prepare_access(
         .local_set(ea);
 }
 
+/// Which body of a load or store [`prepare_access`] begins.
+enum AccessPath<'a> {
+    /// The fast path, which calls this function (the slow path) past the bound.
+    Fast(u32),
+    /// The slow path, which emits the access on the sparse pages with this (given the i64
+    /// local holding the effective address) where the access is far past the array.
+    Slow(&'a dyn Fn(&mut Body, u32)),
+}
+
+impl<'a> AccessPath<'a> {
+    fn new(slow: Option<u32>, far: &'a dyn Fn(&mut Body, u32)) -> AccessPath<'a> {
+        slow.map_or(AccessPath::Slow(far), AccessPath::Fast)
+    }
+}
+
 /// A load's body: with `slow`, the fast path that calls function `slow` past the bound; without,
 /// the slow path, which extends the array there.
 fn load(b: &mut Body, kind: LoadKind, slow: Option<u32>) {
     let words = b.local(ref_non_null(WORDS));
     let ea = b.local(ValType::I32);
-    prepare_access(b, (0, 1, 2), kind.width(), slow, words, ea);
+    let far = |b: &mut Body, ea64: u32| sparse_load(b, kind, 1, ea64);
+    let path = AccessPath::new(slow, &far);
+    prepare_access(b, (0, 1, 2), kind.width(), path, words, ea);
     push_load(&mut b.ins(), kind, words, ea);
 }
 
@@ -1460,7 +1574,9 @@ fn load(b: &mut Body, kind: LoadKind, slow: Option<u32>) {
 fn store(b: &mut Body, kind: StoreKind, slow: Option<u32>) {
     let words = b.local(ref_non_null(WORDS));
     let ea = b.local(ValType::I32);
-    prepare_access(b, (0, 2, 3), kind.width(), slow, words, ea);
+    let far = |b: &mut Body, ea64: u32| sparse_store(b, kind, (1, 2), ea64);
+    let path = AccessPath::new(slow, &far);
+    prepare_access(b, (0, 2, 3), kind.width(), path, words, ea);
     // The value as an i32 (its low bytes) or, for 8 bytes, an i64.
     let i32_value = b.local(ValType::I32);
     let i64_value = b.local(ValType::I64);
@@ -1473,6 +1589,220 @@ fn store(b: &mut Body, kind: StoreKind, slow: Option<u32>) {
         StoreValue::I32(i32_value)
     };
     push_store(&mut b.ins(), kind, words, ea, value);
+}
+
+/// Pushes whether the access at the i64 local `ea64` of the memory box in local `mem` is far
+/// enough past the word array to use the sparse pages: its page starts at or past
+/// [`SPARSE_FROM_BYTES`] and twice the array's length in bytes.
+fn push_is_far(b: &mut Body, mem: u32, ea64: u32) {
+    let page_start = |b: &mut Body| {
+        b.ins()
+            .local_get(ea64)
+            .i64_const(!(i64::from(PAGE_SIZE) - 1))
+            .i64_and();
+    };
+    page_start(b);
+    b.ins().i64_const(SPARSE_FROM_BYTES as i64).i64_ge_u();
+    page_start(b);
+    push_twice_array_bytes(b, mem);
+    b.ins().i64_ge_u().i32_and();
+}
+
+/// Pushes twice the length in bytes of the word array of the memory box in local `mem`, as an
+/// i64: what a geometric extension makes it.
+fn push_twice_array_bytes(b: &mut Body, mem: u32) {
+    b.ins()
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_WORDS)
+        .array_len()
+        .i64_extend_i32_u()
+        .i64_const(3)
+        .i64_shl();
+}
+
+/// Emits `for i in 0..width` around `each(b, a)`, where `a` is an i64 local holding `ea64 + i`
+/// and `i` an i32 local (the byte's index in the access).
+fn each_byte(b: &mut Body, width: u32, ea64: u32, each: &dyn Fn(&mut Body, u32, u32)) {
+    let i = b.local(ValType::I32);
+    let a = b.local(ValType::I64);
+    b.ins().i32_const(0).local_set(i).loop_(BlockType::Empty);
+    b.ins()
+        .local_get(ea64)
+        .local_get(i)
+        .i64_extend_i32_u()
+        .i64_add()
+        .local_set(a);
+    each(b, a, i);
+    b.ins()
+        .local_get(i)
+        .i32_const(1)
+        .i32_add()
+        .local_tee(i)
+        .i32_const(width as i32)
+        .i32_lt_u()
+        .br_if(0)
+        .end();
+}
+
+/// Pushes the index of the word of byte address `a` (an i64 local) within its page, and then
+/// that byte's shift count within the word.
+fn push_in_page(b: &mut Body, a: u32) {
+    b.ins()
+        .local_get(a)
+        .i32_wrap_i64()
+        .i32_const(SPARSE_PAGE_ELEMS * 4 - 1)
+        .i32_and()
+        .i32_const(2)
+        .i32_shr_u();
+}
+
+/// Pushes `8 * (a & 3)` for the i64 local `a`, as an i32 shift count (mod 32).
+fn push_byte_shift(b: &mut Body, a: u32) {
+    b.ins().local_get(a).i32_wrap_i64().i32_const(3).i32_shl();
+}
+
+/// Pushes the page number of byte address `a` (an i64 local) as an i32.
+fn push_page(b: &mut Body, a: u32) {
+    b.ins()
+        .local_get(a)
+        .i64_const(PAGE_SHIFT)
+        .i64_shr_u()
+        .i32_wrap_i64();
+}
+
+/// Pushes the value of load `kind` at the i64 local `ea64` of the memory box in local `mem`,
+/// read byte by byte from its sparse pages (a page never written reads as zero). The caller has
+/// checked that the access lies inside the memory.
+fn sparse_load(b: &mut Body, kind: LoadKind, mem: u32, ea64: u32) {
+    let width = kind.width();
+    let value = b.local(ValType::I64);
+    let sparse = b.local(ref_non_null(SPARSE));
+    b.ins()
+        .block(BlockType::Empty)
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_SPARSE)
+        .br_on_null(0)
+        .local_set(sparse);
+    each_byte(b, width, ea64, &|b, a, i| {
+        // value |= byte(a) << (8 * i), where the byte's page exists.
+        b.ins().block(BlockType::Empty).local_get(sparse);
+        push_page(b, a);
+        b.ins().array_get(SPARSE).br_on_null(0);
+        push_in_page(b, a);
+        b.ins().array_get(WORDS);
+        push_byte_shift(b, a);
+        b.ins()
+            .i32_shr_u()
+            .i32_const(0xff)
+            .i32_and()
+            .i64_extend_i32_u()
+            .local_get(i)
+            .i64_extend_i32_u()
+            .i64_const(3)
+            .i64_shl()
+            .i64_shl()
+            .local_get(value)
+            .i64_or()
+            .local_set(value)
+            .end();
+    });
+    b.ins().end().local_get(value);
+    // The `8 * width` low bits of `value`, as the load's result.
+    let unused = 64 - 8 * width as i64;
+    if kind.signed() {
+        b.ins()
+            .i64_const(unused)
+            .i64_shl()
+            .i64_const(unused)
+            .i64_shr_s();
+    }
+    convert_bits(b, kind.value_type(), false);
+}
+
+/// Converts a value of type `ty` on the stack to its bits as an i64 (zero-extended for 32-bit
+/// types) when `to_bits`, and such bits back to a value of type `ty` otherwise.
+fn convert_bits(b: &mut Body, ty: ValType, to_bits: bool) {
+    let mut s = b.ins();
+    match (ty, to_bits) {
+        (ValType::I32, true) => s.i64_extend_i32_u(),
+        (ValType::I32, false) => s.i32_wrap_i64(),
+        (ValType::F32, true) => s.i32_reinterpret_f32().i64_extend_i32_u(),
+        (ValType::F32, false) => s.i32_wrap_i64().f32_reinterpret_i32(),
+        (ValType::F64, true) => s.i64_reinterpret_f64(),
+        (ValType::F64, false) => s.f64_reinterpret_i64(),
+        _ => &mut s,
+    };
+}
+
+/// Writes the value of store `kind` (local `value` of the store's value type) at the i64 local
+/// `ea64` of the memory box in local `mem`, byte by byte into its sparse pages, allocating the
+/// page table and the pages written on first use. The caller has checked that the access lies
+/// inside the memory.
+fn sparse_store(b: &mut Body, kind: StoreKind, (value, mem): (u32, u32), ea64: u32) {
+    let bits = b.local(ValType::I64);
+    let sparse = b.local(ref_non_null(SPARSE));
+    let page = b.local(ref_non_null(WORDS));
+    b.ins().local_get(value);
+    convert_bits(b, kind.value_type(), true);
+    b.ins().local_set(bits);
+    // The page table, made on the first write: one slot per page the memory may reach.
+    b.ins()
+        .block(BlockType::Result(ref_non_null(SPARSE)))
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_SPARSE)
+        .br_on_non_null(0)
+        .local_get(mem)
+        .local_get(mem)
+        .struct_get(MEMBOX, field::MEMBOX_MAX_PAGES)
+        .array_new_default(SPARSE)
+        .local_tee(sparse)
+        .struct_set(MEMBOX, field::MEMBOX_SPARSE)
+        .local_get(sparse)
+        .end()
+        .local_set(sparse);
+    each_byte(b, kind.width(), ea64, &|b, a, i| {
+        // The byte's page, made on its first write.
+        b.ins()
+            .block(BlockType::Result(ref_non_null(WORDS)))
+            .local_get(sparse);
+        push_page(b, a);
+        b.ins()
+            .array_get(SPARSE)
+            .br_on_non_null(0)
+            .local_get(sparse);
+        push_page(b, a);
+        b.ins()
+            .i32_const(SPARSE_PAGE_ELEMS)
+            .array_new_default(WORDS)
+            .local_tee(page)
+            .array_set(SPARSE)
+            .local_get(page)
+            .end()
+            .local_set(page);
+        // word = (word & !(0xff << shift)) | (byte i of bits << shift)
+        b.ins().local_get(page);
+        push_in_page(b, a);
+        b.ins().local_get(page);
+        push_in_page(b, a);
+        b.ins().array_get(WORDS).i32_const(0xff);
+        push_byte_shift(b, a);
+        b.ins()
+            .i32_shl()
+            .i32_const(-1)
+            .i32_xor()
+            .i32_and()
+            .local_get(bits)
+            .local_get(i)
+            .i64_extend_i32_u()
+            .i64_const(3)
+            .i64_shl()
+            .i64_shr_u()
+            .i32_wrap_i64()
+            .i32_const(0xff)
+            .i32_and();
+        push_byte_shift(b, a);
+        b.ins().i32_shl().i32_or().array_set(WORDS);
+    });
 }
 
 /// `(delta i32, mem M) -> i32`.

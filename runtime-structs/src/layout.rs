@@ -16,7 +16,8 @@
 //! (rec
 //!   (type $words (array (mut i32)))                                        ;; 0  WORDS
 //!   (type $membox (struct (field $words (mut (ref $words))) (field $pages (mut i32))
-//!                         (field $max_pages i32) (field $bound (mut i64)))) ;; 1  MEMBOX
+//!                         (field $max_pages i32) (field $bound (mut i64))
+//!                         (field $sparse (mut (ref null $sparse)))))      ;; 1  MEMBOX
 //!   (type $closure (struct (field $func i32) (field $ctx anyref)))          ;; 2  CLOSURE
 //!   (type $funcs (array (mut (ref null $closure))))                         ;; 3  FUNCS
 //!   (type $tablebox (struct (field $elems (mut (ref $funcs))) (field $max i32))) ;; 4 TABLEBOX
@@ -34,6 +35,7 @@
 //!                               (field $next (mut i32)) (field $len (mut i32)))))
 //!                                                                           ;; 14 HANDLE_TABLE
 //!   (type $bytes (array (mut i8)))                                         ;; 15 BYTES
+//!   (type $sparse (array (mut (ref null $words))))                         ;; 16 SPARSE
 //! ```
 
 use wasm_encoder::{
@@ -283,7 +285,8 @@ layouts! {
     array WORDS = (mut i32);
 
     /// A linear memory: `(struct (field $words (mut (ref $words))) (field $pages (mut i32))
-    /// (field $max_pages i32) (field $bound (mut i64)))`.
+    /// (field $max_pages i32) (field $bound (mut i64)) (field $sparse (mut (ref null
+    /// $sparse))))`.
     ///
     /// Every instance that imports a memory holds the same box, so a `memory.grow` or a first
     /// access that swaps in a longer word array is seen by all of them.
@@ -303,6 +306,11 @@ layouts! {
         /// helpers' fast path (every load and store outside inline loops) one comparison with
         /// one field instead of two comparisons and three reads.
         MEMBOX_BOUND: (mut i64),
+        /// `(mut (ref null $sparse))`: the pages written past the word array's end far from it
+        /// (null until the first): see [`SPARSE`](crate::SPARSE). Every page it holds lies wholly past
+        /// `4 * array.len $words`; extending the word array moves the pages it then covers
+        /// into it.
+        MEMBOX_SPARSE: (mut (ref null SPARSE)),
     }
 
     /// A table element: `(struct (field $func i32) (field $ctx anyref))`, a function paired
@@ -388,6 +396,14 @@ layouts! {
     /// [`Helper::MemoryInitWrite`](crate::Helper::MemoryInitWrite) copies into the memory's
     /// [`WORDS`].
     array BYTES = (mut i8);
+
+    /// `(array (mut (ref null $words)))`: a memory's sparse pages, indexed by page number
+    /// (`addr >> 16`), each a [`WORDS`] of 16 384 elements (64 KiB) or null (zero). An access
+    /// far past the word array's end (see
+    /// [`SPARSE_FROM_BYTES`](crate::SPARSE_FROM_BYTES)) reads and writes these instead of
+    /// extending the array to reach it, so a few words written high in a large memory cost a
+    /// page each. Its length is the memory's maximum in pages.
+    array SPARSE = (mut (ref null WORDS));
 }
 
 /// The name of field constant `field` of struct `ty`: without the `{ty}_` prefix, in lower
@@ -466,10 +482,11 @@ mod tests {
                 HANDLES,
                 HANDLE_TABLE,
                 BYTES,
+                SPARSE,
             ],
-            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
         );
-        assert_eq!(NUM_TYPES, 16);
+        assert_eq!(NUM_TYPES, 17);
         assert_eq!(rec_group().len(), NUM_TYPES as usize);
         assert_eq!(
             [
@@ -477,6 +494,7 @@ mod tests {
                 field::MEMBOX_PAGES,
                 field::MEMBOX_MAX_PAGES,
                 field::MEMBOX_BOUND,
+                field::MEMBOX_SPARSE,
                 field::CLOSURE_FUNC,
                 field::CLOSURE_CTX,
                 field::TABLEBOX_ELEMS,
@@ -485,7 +503,7 @@ mod tests {
                 field::EXTERN_TABLEBOX_MAX,
                 field::BOX_VALUE,
             ],
-            [0, 1, 2, 3, 0, 1, 0, 1, 0, 1, 0]
+            [0, 1, 2, 3, 4, 0, 1, 0, 1, 0, 1, 0]
         );
     }
 

@@ -35,7 +35,11 @@
 //! # Invariants
 //!
 //! - A memory's size is `$pages` pages of 65536 bytes. Byte `i < $pages * 65536` of the memory
-//!   is byte `i & 3` of `$words[i >> 2]` when `i < 4 * array.len $words` and zero otherwise.
+//!   is byte `i & 3` of `$words[i >> 2]` when `i < 4 * array.len $words`; otherwise it is byte
+//!   `(i & 0xffff) & 3` of element `(i & 0xffff) >> 2` of sparse page `$sparse[i >> 16]` when
+//!   the memory has that page, and zero when not. Every sparse page lies wholly past
+//!   `4 * array.len $words` (extending the array moves the pages it reaches into it, and while
+//!   there are sparse pages the array's length is a whole number of pages).
 //!   Every byte of `$words` at or past `$pages * 65536` is zero: accesses are bounds-checked
 //!   against the logical size, so nothing ever writes there. `4 * array.len $words` is a
 //!   multiple of [`ARRAY_GRANULE`] (4 KiB), and `$bound = min(4 * array.len $words, $pages *
@@ -92,10 +96,10 @@ pub mod words;
 
 pub use helpers::{
     ARRAY_GRANULE, GEOMETRIC_GROWTH_CAP, Helper, HelperFunc, LoadKind, MAX_MEMORY_BYTES,
-    MAX_TABLE_ELEMENTS, PAGE_SIZE, StoreKind, TableKind, all_helpers, helper,
+    MAX_TABLE_ELEMENTS, PAGE_SIZE, SPARSE_FROM_BYTES, StoreKind, TableKind, all_helpers, helper,
 };
 pub use layout::{
     BOX_CLOSURE, BOX_EXTERN, BOX_F32, BOX_F64, BOX_I32, BOX_I64, BYTES, CLOSURE, EXTERN_TABLEBOX,
-    EXTERNS, FUNCS, HANDLE_TABLE, HANDLES, MEMBOX, NUM_TYPES, TABLEBOX, WORDS, box_type_for,
-    box_types, field, rec_group, ref_non_null, ref_null, type_names,
+    EXTERNS, FUNCS, HANDLE_TABLE, HANDLES, MEMBOX, NUM_TYPES, SPARSE, TABLEBOX, WORDS,
+    box_type_for, box_types, field, rec_group, ref_non_null, ref_null, type_names,
 };
