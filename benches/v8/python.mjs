@@ -121,7 +121,11 @@ const instances = {};
 for (const form of FORMS) {
   instances[form] = await load(transpile(form), form === 'graph' ? join(dir, `${app}.graph`) : null);
 }
-console.log(`node ${process.version} (V8 ${process.versions.v8}), ${runs} runs per figure, ms per call (median)`);
+// Bun answers `process.version` and `process.versions.v8` with Node's, so name it itself.
+const engine = typeof Bun !== 'undefined'
+  ? `bun ${Bun.version} (JavaScriptCore)`
+  : `node ${process.version} (V8 ${process.versions.v8})`;
+console.log(`${engine}, ${runs} runs per figure, ms per call (median)`);
 console.log();
 console.log('| call | native (ms) | graph (ms) | reify-all (ms) | reify-auto (ms) | reify-all-helper (ms) | all / graph | auto / graph | all-helper / graph | auto / native |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');

@@ -123,7 +123,11 @@ async function measure(f, runs) {
 const fmt = (ms) => (ms >= 1 ? ms.toFixed(2) : ms >= 0.01 ? ms.toFixed(4) : ms.toExponential(2));
 const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
 
-console.log(`node ${process.version} (V8 ${process.versions.v8}), ${opts.runs} runs per figure, ms per call (median)`);
+// Bun answers `process.version` and `process.versions.v8` with Node's, so name it itself.
+const engine = typeof Bun !== 'undefined'
+  ? `bun ${Bun.version} (JavaScriptCore)`
+  : `node ${process.version} (V8 ${process.versions.v8})`;
+console.log(`${engine}, ${opts.runs} runs per figure, ms per call (median)`);
 console.log();
 console.log('| workload | kernel | native (ms) | graph (ms) | reify-all (ms) | reify-auto (ms) | reify-all-helper (ms) | all / graph | auto / graph | all-helper / graph | graph / native | auto / native |');
 console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
