@@ -1359,7 +1359,7 @@ fn touch(b: &mut Body, end: u32, mem: u32) {
         .i64_and()
         .local_set(new_len)
         .end()
-        // The first page that the old array did not reach.
+        // The page where the old array ends: no sparse page lies below it.
         .local_get(mem)
         .struct_get(MEMBOX, field::MEMBOX_WORDS)
         .array_len()
@@ -1644,8 +1644,8 @@ fn each_byte(b: &mut Body, width: u32, ea64: u32, each: &dyn Fn(&mut Body, u32, 
         .end();
 }
 
-/// Pushes the index of the word of byte address `a` (an i64 local) within its page, and then
-/// that byte's shift count within the word.
+/// Pushes the index, within its sparse page, of the word holding byte address `a` (an i64
+/// local), as an i32.
 fn push_in_page(b: &mut Body, a: u32) {
     b.ins()
         .local_get(a)

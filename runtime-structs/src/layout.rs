@@ -280,7 +280,8 @@ layouts! {
     ///
     /// The array covers the bytes written or read so far, not the whole memory: it may be
     /// shorter than the memory's logical size ([`field::MEMBOX_PAGES`] pages of 65536 bytes),
-    /// and every byte of the memory past its end is zero. It may also be longer; every element
+    /// and every byte of the memory past its end is zero unless a sparse page holds it (see
+    /// [`field::MEMBOX_SPARSE`]). It may also be longer; every element
     /// past the logical size is zero.
     array WORDS = (mut i32);
 
@@ -293,7 +294,7 @@ layouts! {
     struct MEMBOX {
         /// `(mut (ref $words))`: the word array, holding bytes `0 .. 4 * array.len` of the
         /// memory (a multiple of [`ARRAY_GRANULE`](crate::ARRAY_GRANULE) bytes); the memory's
-        /// bytes past it are zero.
+        /// bytes past it are zero, or on a sparse page (the `$sparse` field).
         MEMBOX_WORDS: (mut (ref WORDS)),
         /// `(mut i32)`: the logical size in pages of 65536 bytes (what `memory.size` returns).
         MEMBOX_PAGES: (mut i32),

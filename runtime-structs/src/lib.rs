@@ -38,8 +38,9 @@
 //!   is byte `i & 3` of `$words[i >> 2]` when `i < 4 * array.len $words`; otherwise it is byte
 //!   `(i & 0xffff) & 3` of element `(i & 0xffff) >> 2` of sparse page `$sparse[i >> 16]` when
 //!   the memory has that page, and zero when not. Every sparse page lies wholly past
-//!   `4 * array.len $words` (extending the array moves the pages it reaches into it, and while
-//!   there are sparse pages the array's length is a whole number of pages).
+//!   `4 * array.len $words`: a page is made only that far past the array, and an array made
+//!   while the memory has a page table ends on a page boundary and takes in the pages it
+//!   reaches.
 //!   Every byte of `$words` at or past `$pages * 65536` is zero: accesses are bounds-checked
 //!   against the logical size, so nothing ever writes there. `4 * array.len $words` is a
 //!   multiple of [`ARRAY_GRANULE`] (4 KiB), and `$bound = min(4 * array.len $words, $pages *
