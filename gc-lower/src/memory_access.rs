@@ -64,6 +64,21 @@
 //!   reloads them: an inline access runs only inside such a loop, which was entered through a
 //!   reload, and everything since then that may have replaced the array was followed by one.
 //!
+//!   Each call-free loop holding such accesses (not inside another one), when it holds at
+//!   most [`VERSIONED_MAX_ACCESSES`] of them, is emitted twice, chosen at its entry
+//!   ([`Versioned`]): when every array it accesses holds exactly the whole
+//!   memory (`array.len * 4` is the bound), a version without the check above, where the
+//!   engine's own array bounds check is the memory's (`(array.get $words (local.get $words)
+//!   (i32.shr_u (local.get $a) (i32.const 2)))` traps exactly when the access passes the
+//!   memory's end; an address past 4 GiB takes its element index from the `i64`, past any
+//!   array; a store writes its highest element first, so a partly out-of-bounds one writes
+//!   nothing); otherwise the checked version. The array is longer than the memory when an
+//!   access outside loops doubled it past the size (it grows geometrically up to the maximum,
+//!   not the size, so that a memory grown in steps is not copied at each one). The memory
+//!   kernels ran up to 1.5 times faster on wasmtime; the second copies made the
+//!   componentize-py app's `--reify all` output 2.4% larger (BENCHMARKS.md, "Loops in two
+//!   versions").
+//!
 //!   An access past the bound inside the loop could instead extend the array itself, keeping
 //!   the memory lazy in loops too; that slow path is a call inside the loop, and with it the
 //!   loop kernels ran up to 1.3 times slower on wasmtime and up to 2 times slower on V8
@@ -86,7 +101,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use runtime_structs::words::{
-    StoreValue, convert_store_value, push_load, push_load_aligned, push_store, push_store_aligned,
+    Addr, StoreValue, convert_store_value, push_load, push_load_aligned, push_store,
+    push_store_aligned,
 };
 use runtime_structs::{LoadKind, StoreKind, WORDS, ref_non_null};
 use wasm_encoder as we;
@@ -138,6 +154,14 @@ impl MemoryAccess {
 /// path outside loops").
 pub const FAST_PATH_MAX_ACCESSES: usize = 8;
 
+/// The most loads and stores inline in a loop (loops inside it included) for it to be
+/// emitted in two versions ([`Versioned`]): the loops where the bounds checks are much of the
+/// work. On the componentize-py app's `--reify all` output, versioning every call-free loop
+/// made it 7.9% larger and its wasmtime compile 18% longer, for no change in its run time;
+/// with at most 4 accesses, 2.4% larger, and the memory kernels (1–3 accesses per loop) gain
+/// the same (BENCHMARKS.md, "Loops in two versions").
+pub const VERSIONED_MAX_ACCESSES: usize = 4;
+
 /// The cached backing of one reified memory in a function.
 #[derive(Debug, Clone, Copy)]
 struct Cached {
@@ -182,6 +206,13 @@ pub struct InlineMemories {
     ea64: u32,
     /// `i32`: the effective address, once checked.
     ea: u32,
+    /// `i32`: the element index of an access that checks no bound of its own.
+    index: u32,
+    /// The loops emitted twice, by the position of their `loop` instruction.
+    versioned: HashMap<usize, Versioned>,
+    /// Whether the accesses being emitted are in the version of a loop whose arrays hold
+    /// exactly the whole memory ([`Versioned`]): they leave the bounds check to the engine.
+    unchecked: bool,
     /// `i32`: the value being stored.
     v32: u32,
     /// `i64`: the value being stored.
@@ -220,6 +251,25 @@ pub struct BodyScan {
     pub fast_at: HashMap<usize, bool>,
     /// The memories of `fast_at`'s accesses.
     pub fast_memories: BTreeSet<u32>,
+    /// The loops emitted twice ([`Versioned`]), by the position of their `loop` instruction.
+    pub versioned: HashMap<usize, Versioned>,
+}
+
+/// A loop emitted in two versions, chosen at its entry: when the word array of every memory
+/// it accesses inline holds exactly the whole memory (its length in bytes is the bound, which
+/// after `gc-lower:memory.whole` is the size), a version whose accesses check no bound of
+/// their own — the engine's array bounds check is then exactly core wasm's; otherwise the
+/// checked one. Such a loop makes no call and grows no memory, directly or in a loop inside
+/// it (nothing in it can replace an array), is not inside a loop of that kind (that one is
+/// versioned), holds at most [`VERSIONED_MAX_ACCESSES`] inline loads and stores, and holds
+/// nothing whose branch depths the copy would have to renumber beyond plain branches
+/// (`br_table`, casts that branch, exception handling).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    /// The position of the loop's `end`.
+    pub end: usize,
+    /// The memories accessed inline in the loop, in increasing order.
+    pub memories: Vec<u32>,
 }
 
 /// Scans a function body for its memory accesses and exception handler targets, for emitter
@@ -244,6 +294,9 @@ pub fn scan_body(
     let mut loop_calls: Vec<bool> = Vec::new();
     let mut loop_parent: Vec<Option<usize>> = Vec::new();
     let mut loop_start: Vec<usize> = Vec::new();
+    let mut loop_end: Vec<usize> = Vec::new();
+    // Per loop: whether it holds an operator that keeps it from being versioned.
+    let mut loop_unversionable: Vec<bool> = Vec::new();
     let mut open_loops: Vec<usize> = Vec::new();
     let mut in_loop_accesses: Vec<(usize, u32, usize)> = Vec::new();
     let mut outermost_after: Vec<Option<usize>> = Vec::new();
@@ -262,12 +315,19 @@ pub fn scan_body(
         {
             loop_calls[l] = true;
         }
+        if !copyable(&op) {
+            for &l in &open_loops {
+                loop_unversionable[l] = true;
+            }
+        }
         match op {
             O::Block { .. } | O::If { .. } | O::Try { .. } => frames.push((i, false, false)),
             O::Loop { .. } => {
                 frames.push((i, true, false));
                 loop_parent.push(open_loops.last().copied());
                 loop_start.push(i);
+                loop_end.push(usize::MAX);
+                loop_unversionable.push(false);
                 open_loops.push(loop_calls.len());
                 loop_calls.push(false);
             }
@@ -292,6 +352,7 @@ pub fn scan_body(
             O::End | O::Delegate { .. } => match frames.pop() {
                 Some((_, true, _)) => {
                     let done = open_loops.pop().expect("a loop is open");
+                    loop_end[done] = i;
                     if let (true, Some(&outer)) = (loop_calls[done], open_loops.last()) {
                         loop_calls[outer] = true;
                     }
@@ -308,19 +369,49 @@ pub fn scan_body(
     }
     let mut accessed = HashSet::new();
     let mut inline_at = HashSet::new();
-    // By outermost loop: the memories accessed inline in it, directly or in a loop inside it.
+    // By outermost loop: the memories accessed inline in it, directly or in a loop inside it;
+    // by call-free loop, the same.
     let mut memories: HashMap<usize, BTreeSet<u32>> = HashMap::new();
+    let mut free_memories: HashMap<usize, BTreeSet<u32>> = HashMap::new();
+    let mut free_count: HashMap<usize, usize> = HashMap::new();
     for (pos, memory, l) in in_loop_accesses {
         if all_loops || !loop_calls[l] {
             accessed.insert(memory);
             inline_at.insert(pos);
             let mut outermost = l;
-            while let Some(k) = loop_parent[outermost] {
-                outermost = k;
+            loop {
+                if !loop_calls[outermost] {
+                    free_memories.entry(outermost).or_default().insert(memory);
+                    *free_count.entry(outermost).or_default() += 1;
+                }
+                match loop_parent[outermost] {
+                    Some(k) => outermost = k,
+                    None => break,
+                }
             }
             memories.entry(outermost).or_default().insert(memory);
         }
     }
+    // The call-free loops not inside another one, with few accesses, where no exception
+    // handler resumes.
+    let versioned = free_memories
+        .into_iter()
+        .filter(|&(l, _)| {
+            loop_parent[l].is_none_or(|p| loop_calls[p])
+                && free_count[&l] <= VERSIONED_MAX_ACCESSES
+                && !loop_unversionable[l]
+                && !reload_after
+                    .iter()
+                    .any(|&r| (loop_start[l]..=loop_end[l]).contains(&r))
+        })
+        .map(|(l, m)| {
+            let v = Versioned {
+                end: loop_end[l],
+                memories: m.into_iter().collect(),
+            };
+            (loop_start[l], v)
+        })
+        .collect();
     // Number the outermost loops holding inline accesses in the order they start.
     let mut holding: Vec<usize> = memories.keys().copied().collect();
     holding.sort_unstable();
@@ -356,7 +447,55 @@ pub fn scan_body(
         inline_at,
         fast_at,
         fast_memories,
+        versioned,
     })
+}
+
+/// Whether a loop holding `op` may be emitted twice with the branches that leave it
+/// renumbered by [`escape_depth`]: `op` names no label, or names it as a plain branch does.
+fn copyable(op: &wp::Operator<'_>) -> bool {
+    use wp::Operator as O;
+    !matches!(
+        op,
+        O::BrTable { .. }
+            | O::BrOnCast { .. }
+            | O::BrOnCastFail { .. }
+            | O::TryTable { .. }
+            | O::Try { .. }
+            | O::Catch { .. }
+            | O::CatchAll
+            | O::Delegate { .. }
+            | O::Rethrow { .. }
+    )
+}
+
+/// `op` as it reads inside one more enclosing block, when it is `depth` blocks deep in the
+/// region that block wraps: a plain branch (`br`, `br_if`, `br_on_null`, `br_on_non_null`)
+/// that leaves the region targets one label further out. Tracks `depth` across `op`.
+pub fn escape_depth<'a>(op: &wp::Operator<'a>, depth: &mut u32) -> wp::Operator<'a> {
+    use wp::Operator as O;
+    let out = |d: u32| if d >= *depth { d + 1 } else { d };
+    let shifted = match *op {
+        O::Br { relative_depth } => O::Br {
+            relative_depth: out(relative_depth),
+        },
+        O::BrIf { relative_depth } => O::BrIf {
+            relative_depth: out(relative_depth),
+        },
+        O::BrOnNull { relative_depth } => O::BrOnNull {
+            relative_depth: out(relative_depth),
+        },
+        O::BrOnNonNull { relative_depth } => O::BrOnNonNull {
+            relative_depth: out(relative_depth),
+        },
+        _ => op.clone(),
+    };
+    match op {
+        O::Block { .. } | O::Loop { .. } | O::If { .. } => *depth += 1,
+        O::End => *depth = depth.saturating_sub(1),
+        _ => {}
+    }
+    shifted
 }
 
 /// Whether `op` calls a function (tail calls included) or grows a memory: what may replace a
@@ -613,6 +752,9 @@ impl InlineMemories {
             pos: 0,
             ea64: scratch.fresh(we::ValType::I64),
             ea: scratch.fresh(we::ValType::I32),
+            index: scratch.fresh(we::ValType::I32),
+            versioned: scan.versioned,
+            unchecked: false,
             v32: scratch.fresh(we::ValType::I32),
             v64: scratch.fresh(we::ValType::I64),
             whole,
@@ -650,6 +792,40 @@ impl InlineMemories {
     /// Notes that the operator at position `pos` is being rewritten.
     pub fn at(&mut self, pos: usize) {
         self.pos = pos;
+    }
+
+    /// The loop that the operator at position `i` opens, when it is emitted twice.
+    pub fn versioned(&self, i: usize) -> Option<Versioned> {
+        self.versioned.get(&i).cloned()
+    }
+
+    /// Pushes whether the word array of each of `memories` holds exactly the whole memory:
+    /// its length in bytes is the bound in the loop's locals (the size, once
+    /// `gc-lower:memory.whole` has run).
+    pub fn push_exact(&self, out: &mut Sink, memories: &[u32]) {
+        use we::Instruction as I;
+        for (k, c) in memories
+            .iter()
+            .filter_map(|&m| self.cached[m as usize])
+            .enumerate()
+        {
+            let (words, bound) = c.looped.expect("memory is accessed inline in a loop");
+            out.push(I::LocalGet(words));
+            out.push(I::ArrayLen);
+            out.push(I::I64ExtendI32U);
+            out.push(I::I64Const(2));
+            out.push(I::I64Shl);
+            out.push(I::LocalGet(bound));
+            out.push(I::I64Eq);
+            if k > 0 {
+                out.push(I::I32And);
+            }
+        }
+    }
+
+    /// Sets whether the accesses emitted next are in the unchecked version of a loop.
+    pub fn set_unchecked(&mut self, unchecked: bool) {
+        self.unchecked = unchecked;
     }
 
     /// Reloads the cache of the memories accessed inline in the loop that the point after the
@@ -703,9 +879,33 @@ impl InlineMemories {
 
     /// Consumes the i32 address on the stack, traps unless `width` bytes at `addr + offset`
     /// lie inside memory `c` (its bound is its size: the array holds the whole memory), and
-    /// leaves the effective address in `self.ea`.
-    fn check(&self, out: &mut Sink, bound: u32, offset: u64, width: u32) {
+    /// returns where the effective address is. In a loop's unchecked version (the array holds
+    /// exactly the whole memory) it checks nothing: an element index past the array's end
+    /// traps in the engine, and an address past 4 GiB (`addr + offset` computed in `i64`)
+    /// gets its element index from the `i64`, past any array.
+    fn check(&self, out: &mut Sink, bound: u32, offset: u64, width: u32) -> Addr {
         use we::Instruction as I;
+        if self.unchecked {
+            if offset == 0 {
+                out.push(I::LocalSet(self.ea));
+                return Addr::from(self.ea);
+            }
+            out.push(I::I64ExtendI32U);
+            out.push(I::I64Const(offset as i64));
+            out.push(I::I64Add);
+            out.push(I::LocalTee(self.ea64));
+            out.push(I::I32WrapI64);
+            out.push(I::LocalSet(self.ea));
+            out.push(I::LocalGet(self.ea64));
+            out.push(I::I64Const(2));
+            out.push(I::I64ShrU);
+            out.push(I::I32WrapI64);
+            out.push(I::LocalSet(self.index));
+            return Addr {
+                byte: self.ea,
+                index: Some(self.index),
+            };
+        }
         self.push_past_bound(out, bound, offset, width);
         out.push(I::If(we::BlockType::Empty));
         out.push(I::Unreachable);
@@ -713,19 +913,15 @@ impl InlineMemories {
         out.push(I::LocalGet(self.ea64));
         out.push(I::I32WrapI64);
         out.push(I::LocalSet(self.ea));
+        Addr::from(self.ea)
     }
 
     /// Emits a load of `kind` (the address on the stack), inline in a loop.
     pub fn load(&self, out: &mut Sink, kind: LoadKind, memarg: wp::MemArg) {
         let c = self.cached[memarg.memory as usize].expect("memory is cached");
         let (words, bound) = c.looped.expect("memory is accessed inline in a loop");
-        self.check(out, bound, memarg.offset, kind.width());
-        push_load(
-            &mut we::InstructionSink::new(&mut out.0),
-            kind,
-            words,
-            self.ea,
-        );
+        let addr = self.check(out, bound, memarg.offset, kind.width());
+        push_load(&mut we::InstructionSink::new(&mut out.0), kind, words, addr);
     }
 
     /// Emits a store of `kind` (the address and the value on the stack), inline in a loop.
@@ -733,12 +929,12 @@ impl InlineMemories {
         let c = self.cached[memarg.memory as usize].expect("memory is cached");
         let (words, bound) = c.looped.expect("memory is accessed inline in a loop");
         let value = self.store_value(out, kind);
-        self.check(out, bound, memarg.offset, kind.width());
+        let addr = self.check(out, bound, memarg.offset, kind.width());
         push_store(
             &mut we::InstructionSink::new(&mut out.0),
             kind,
             words,
-            self.ea,
+            addr,
             value,
         );
     }
@@ -964,6 +1160,67 @@ mod tests {
         assert!(s.live_after.contains(&None));
         assert_eq!(*s.live_after.last().expect("ops"), None);
     }
+    /// A call-free loop with few accesses, not inside another one, is versioned with the
+    /// memories it (and a loop inside it) accesses; not a loop that calls (its call-free inner
+    /// loop is), one with more than `VERSIONED_MAX_ACCESSES` accesses, nor one holding a
+    /// `br_table`.
+    #[test]
+    fn versioned_loops() {
+        let s = scan(
+            r#"(module
+                (memory 1) (memory 1)
+                (func $f (param i32)
+                  (loop                                      ;; 0: versioned, memories 0, 1
+                    (drop (i32.load 0 (local.get 0)))
+                    (loop (drop (i32.load 1 (local.get 0)))))
+                  (loop                                      ;; calls: its inner loop is
+                    (call $f (i32.const 0))
+                    (loop (drop (i32.load 1 (local.get 0)))))
+                  (loop                                      ;; five accesses
+                    (drop (i32.load 0 (local.get 0))) (drop (i32.load 0 (local.get 0)))
+                    (drop (i32.load 0 (local.get 0))) (drop (i32.load 0 (local.get 0)))
+                    (drop (i32.load 0 (local.get 0))))
+                  (block (loop                               ;; br_table
+                    (drop (i32.load 0 (local.get 0)))
+                    (br_table 0 1 (local.get 0))))))"#,
+        );
+        let mut v: Vec<_> = s.versioned.into_iter().collect();
+        v.sort_unstable_by_key(|(start, _)| *start);
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(v[0].0, 0);
+        assert_eq!(v[0].1.memories, vec![0, 1]);
+        assert_eq!(v[1].1.memories, vec![1]);
+        assert!(v[0].1.end < v[1].0);
+    }
+
+    /// A branch that leaves the copied region targets one label further out; one that stays
+    /// inside it does not change.
+    #[test]
+    fn escape_depth_renumbers_branches_that_leave() {
+        use wp::Operator as O;
+        let mut depth = 0;
+        let ops = [
+            O::Loop {
+                blockty: wp::BlockType::Empty,
+            },
+            O::Br { relative_depth: 0 },
+            O::BrIf { relative_depth: 1 },
+            O::Block {
+                blockty: wp::BlockType::Empty,
+            },
+            O::BrOnNull { relative_depth: 1 },
+            O::BrOnNonNull { relative_depth: 2 },
+            O::End,
+            O::End,
+        ];
+        let out: Vec<_> = ops.iter().map(|op| escape_depth(op, &mut depth)).collect();
+        assert!(matches!(out[1], O::Br { relative_depth: 0 }));
+        assert!(matches!(out[2], O::BrIf { relative_depth: 2 }));
+        assert!(matches!(out[4], O::BrOnNull { relative_depth: 1 }));
+        assert!(matches!(out[5], O::BrOnNonNull { relative_depth: 3 }));
+        assert_eq!(depth, 0);
+    }
+
     /// The fast-path locals are reloaded before an access only where something may have
     /// swapped the array since the last access on every path: at entry, after a call, after
     /// an `if` one of whose arms calls, at a loop's head; not after an `if` whose arms both

@@ -282,17 +282,60 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             .and_then(|n| n.labels.get(&f))
             .cloned();
         let mut emitted = Vec::new();
-        let mut reader = body.get_operators_reader()?;
+        let ops = body
+            .get_operators_reader()?
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
         let mut i = 0usize;
-        while !reader.eof() {
-            let op = reader.read()?;
+        while i < ops.len() {
             if let Some(mems) = &mut cx.memories {
                 mems.at(i);
                 mems.load_before(i, &mut out);
             }
+            if let Some(v) = cx.memories.as_ref().and_then(|mems| mems.versioned(i)) {
+                // Two versions of the loop, the unchecked one first (`Versioned`); each is the
+                // loop inside one more block, whose type is the loop's.
+                let mems = cx
+                    .memories
+                    .as_mut()
+                    .expect("a versioned loop accesses memory");
+                mems.push_exact(&mut out, &v.memories);
+                let we::Instruction::Loop(ty) = self.renumbered(m, &ops[i])? else {
+                    bail!("internal error: a versioned loop does not start with `loop`");
+                };
+                out.push(we::Instruction::If(ty));
+                for unchecked in [true, false] {
+                    if let Some(mems) = &mut cx.memories {
+                        mems.set_unchecked(unchecked);
+                    }
+                    let mut depth = 0;
+                    for (k, op) in ops.iter().enumerate().take(v.end + 1).skip(i) {
+                        let op = crate::memory_access::escape_depth(op, &mut depth);
+                        if let Some(mems) = &mut cx.memories {
+                            mems.at(k);
+                        }
+                        let start = out.0.len();
+                        self.rewrite_op(&mut cx, &op, &mut out)?;
+                        // Label names go to the first version.
+                        if unchecked && label_names.is_some() && crate::names::opens_label(&op) {
+                            emitted.push(start..out.0.len());
+                        }
+                    }
+                    if unchecked {
+                        out.push(we::Instruction::Else);
+                    }
+                }
+                out.push(we::Instruction::End);
+                if let Some(mems) = &mut cx.memories {
+                    mems.set_unchecked(false);
+                }
+                i = v.end + 1;
+                continue;
+            }
+            let op = &ops[i];
             let start = out.0.len();
-            self.rewrite_op(&mut cx, &op, &mut out)?;
-            if label_names.is_some() && crate::names::opens_label(&op) {
+            self.rewrite_op(&mut cx, op, &mut out)?;
+            if label_names.is_some() && crate::names::opens_label(op) {
                 emitted.push(start..out.0.len());
             }
             if let Some(mems) = &cx.memories

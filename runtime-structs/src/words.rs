@@ -31,7 +31,10 @@
 //!
 //! The sequences check nothing: the caller has checked that the whole access lies below the
 //! memory's bound (so every element they index exists, the next one included when the access
-//! crosses into it) and leaves the effective address, which fits in `i32`, in a local.
+//! crosses into it) and leaves the effective address, which fits in `i32`, in a local — or,
+//! in a loop whose array holds exactly the whole memory, lets the engine's array bounds check
+//! be the memory's: it passes the element index separately ([`Addr`]), and a store writes its
+//! highest element first, so that an access partly past the end traps before writing anything.
 //!
 //! Why words and not bytes: measured on wasmtime, V8 and JavaScriptCore (BENCHMARKS.md,
 //! "Word arrays"), a 4-byte access on an `i8` array is four checked `array.get`s and costs
@@ -42,30 +45,53 @@ use wasm_encoder::{BlockType, InstructionSink, ValType};
 use crate::helpers::{LoadKind, StoreKind};
 use crate::layout::WORDS;
 
-/// Pushes the element index of the access at i32 local `addr`, plus `plus` elements.
-fn push_index(s: &mut InstructionSink<'_>, addr: u32, plus: i32) {
-    s.local_get(addr).i32_const(2).i32_shr_u();
+/// Where an access's address is: an i32 local holding the effective address (`byte`), and
+/// optionally an i32 local holding its element index (`byte >> 2` where the address fits in
+/// 32 bits; the caller's index otherwise, for an address past 4 GiB, which then indexes past
+/// any array).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Addr {
+    /// The i32 local of the effective address; its low two bits place the access in its
+    /// element.
+    pub byte: u32,
+    /// The i32 local of the element index, when not `byte >> 2`.
+    pub index: Option<u32>,
+}
+
+impl From<u32> for Addr {
+    /// The address in i32 local `byte`, its element index `byte >> 2`.
+    fn from(byte: u32) -> Addr {
+        Addr { byte, index: None }
+    }
+}
+
+/// Pushes the element index of the access at `addr`, plus `plus` elements.
+fn push_index(s: &mut InstructionSink<'_>, addr: Addr, plus: i32) {
+    match addr.index {
+        Some(index) => s.local_get(index),
+        None => s.local_get(addr.byte).i32_const(2).i32_shr_u(),
+    };
     if plus != 0 {
         s.i32_const(plus).i32_add();
     }
 }
 
 /// Pushes `8 * (addr & 3)` as a shift count (`addr << 3`: shifts count mod 32).
-fn push_shift(s: &mut InstructionSink<'_>, addr: u32) {
-    s.local_get(addr).i32_const(3).i32_shl();
+fn push_shift(s: &mut InstructionSink<'_>, addr: Addr) {
+    s.local_get(addr.byte).i32_const(3).i32_shl();
 }
 
 /// Pushes `32 - 8 * (addr & 3)` as a shift count (mod 32), for the part of an access that
 /// crosses into the next element (where `addr & 3` is not 0).
-fn push_rest_shift(s: &mut InstructionSink<'_>, addr: u32) {
+fn push_rest_shift(s: &mut InstructionSink<'_>, addr: Addr) {
     s.i32_const(0);
     push_shift(s, addr);
     s.i32_sub();
 }
 
 /// Pushes whether an access of `width` bytes at `addr` crosses into the next element.
-fn push_crosses(s: &mut InstructionSink<'_>, addr: u32, width: u32) {
-    s.local_get(addr)
+fn push_crosses(s: &mut InstructionSink<'_>, addr: Addr, width: u32) {
+    s.local_get(addr.byte)
         .i32_const(3)
         .i32_and()
         .i32_const(4 - width as i32)
@@ -109,7 +135,7 @@ fn must_cross(width: u32, align: Align) -> bool {
 fn push_u32(
     s: &mut InstructionSink<'_>,
     words: u32,
-    addr: u32,
+    addr: Addr,
     word: i32,
     width: u32,
     align: Align,
@@ -147,7 +173,8 @@ fn push_u32(
 /// whose word array is in local `words`: the load's own result type. A 4- or 8-byte load
 /// tests the address's alignment first, so that an aligned one is its `array.get`s alone
 /// (measured in BENCHMARKS.md, "Aligned first").
-pub fn push_load(s: &mut InstructionSink<'_>, kind: LoadKind, words: u32, addr: u32) {
+pub fn push_load(s: &mut InstructionSink<'_>, kind: LoadKind, words: u32, addr: impl Into<Addr>) {
+    let addr = addr.into();
     if kind.width() < 4 {
         load(s, kind, words, addr, Align::Unknown);
         return;
@@ -162,16 +189,21 @@ pub fn push_load(s: &mut InstructionSink<'_>, kind: LoadKind, words: u32, addr: 
 
 /// [`push_load`] at an address the caller has checked to be aligned: a multiple of the
 /// access's width, or of 4 for 8-byte accesses (no element is crossed into).
-pub fn push_load_aligned(s: &mut InstructionSink<'_>, kind: LoadKind, words: u32, addr: u32) {
-    load(s, kind, words, addr, Align::Aligned);
+pub fn push_load_aligned(
+    s: &mut InstructionSink<'_>,
+    kind: LoadKind,
+    words: u32,
+    addr: impl Into<Addr>,
+) {
+    load(s, kind, words, addr.into(), Align::Aligned);
 }
 
 /// Pushes whether the address in i32 local `addr` is not a multiple of 4.
-fn push_unaligned(s: &mut InstructionSink<'_>, addr: u32) {
-    s.local_get(addr).i32_const(3).i32_and();
+fn push_unaligned(s: &mut InstructionSink<'_>, addr: Addr) {
+    s.local_get(addr.byte).i32_const(3).i32_and();
 }
 
-fn load(s: &mut InstructionSink<'_>, kind: LoadKind, words: u32, addr: u32, align: Align) {
+fn load(s: &mut InstructionSink<'_>, kind: LoadKind, words: u32, addr: Addr, align: Align) {
     let width = kind.width();
     if width == 8 {
         push_u32(s, words, addr, 0, 4, align);
@@ -239,7 +271,7 @@ pub fn convert_store_value(s: &mut InstructionSink<'_>, kind: StoreKind) -> bool
 /// that `value` pushes.
 fn store_u32(
     s: &mut InstructionSink<'_>,
-    (words, addr, word): (u32, u32, i32),
+    (words, addr, word): (u32, Addr, i32),
     width: u32,
     align: Align,
     value: &dyn Fn(&mut InstructionSink<'_>),
@@ -268,17 +300,8 @@ fn store_u32(
             s.i32_const(m).i32_and();
         }
     };
-    // element = (element & !(m << shift)) | ((value & m) << shift)
-    s.local_get(words);
-    push_index(s, addr, word);
-    s.local_get(words);
-    push_index(s, addr, word);
-    s.array_get(WORDS).i32_const(m);
-    push_shift(s, addr);
-    s.i32_shl().i32_const(-1).i32_xor().i32_and();
-    masked(s);
-    push_shift(s, addr);
-    s.i32_shl().i32_or().array_set(WORDS);
+    // The element it crosses into first, so that a store whose second element lies past the
+    // array traps before writing anything:
     // next = (next & !(m >> rest)) | ((value & m) >> rest)
     let next = |s: &mut InstructionSink<'_>| {
         s.local_get(words);
@@ -300,6 +323,17 @@ fn store_u32(
         next(s);
         s.end();
     }
+    // element = (element & !(m << shift)) | ((value & m) << shift)
+    s.local_get(words);
+    push_index(s, addr, word);
+    s.local_get(words);
+    push_index(s, addr, word);
+    s.array_get(WORDS).i32_const(m);
+    push_shift(s, addr);
+    s.i32_shl().i32_const(-1).i32_xor().i32_and();
+    masked(s);
+    push_shift(s, addr);
+    s.i32_shl().i32_or().array_set(WORDS);
 }
 
 /// Stores `value` as store `kind` at the checked address in i32 local `addr` of the memory
@@ -309,9 +343,10 @@ pub fn push_store(
     s: &mut InstructionSink<'_>,
     kind: StoreKind,
     words: u32,
-    addr: u32,
+    addr: impl Into<Addr>,
     value: StoreValue,
 ) {
+    let addr = addr.into();
     if kind.width() < 8 {
         store(s, kind, (words, addr), value, Align::Unknown);
         return;
@@ -330,16 +365,16 @@ pub fn push_store_aligned(
     s: &mut InstructionSink<'_>,
     kind: StoreKind,
     words: u32,
-    addr: u32,
+    addr: impl Into<Addr>,
     value: StoreValue,
 ) {
-    store(s, kind, (words, addr), value, Align::Aligned);
+    store(s, kind, (words, addr.into()), value, Align::Aligned);
 }
 
 fn store(
     s: &mut InstructionSink<'_>,
     kind: StoreKind,
-    (words, addr): (u32, u32),
+    (words, addr): (u32, Addr),
     value: StoreValue,
     align: Align,
 ) {
@@ -351,11 +386,12 @@ fn store(
             });
         }
         StoreValue::I64(v) => {
-            store_u32(s, (words, addr, 0), 4, align, &|s| {
-                s.local_get(v).i32_wrap_i64();
-            });
+            // The high half first: its elements are the higher ones.
             store_u32(s, (words, addr, 1), 4, align, &|s| {
                 s.local_get(v).i64_const(32).i64_shr_u().i32_wrap_i64();
+            });
+            store_u32(s, (words, addr, 0), 4, align, &|s| {
+                s.local_get(v).i32_wrap_i64();
             });
         }
     }
