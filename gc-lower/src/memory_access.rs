@@ -75,9 +75,9 @@
 //!   nothing); otherwise the checked version. The array is longer than the memory when an
 //!   access outside loops doubled it past the size (it grows geometrically up to the maximum,
 //!   not the size, so that a memory grown in steps is not copied at each one). The memory
-//!   kernels ran up to 1.5 times faster on wasmtime; the second copies made the
-//!   componentize-py app's `--reify all` output 2.4% larger (BENCHMARKS.md, "Loops in two
-//!   versions").
+//!   kernels `sum-i32` and `sum-i64` ran 1.4–1.9 times faster on wasmtime; the second copies
+//!   made the componentize-py app's `--reify all` output 2.4% larger and its `fib` 3% slower
+//!   (BENCHMARKS.md, "Loops in two versions").
 //!
 //!   An access past the bound inside the loop could instead extend the array itself, keeping
 //!   the memory lazy in loops too; that slow path is a call inside the loop, and with it the
