@@ -295,11 +295,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             if let Some(v) = cx.memories.as_ref().and_then(|mems| mems.versioned(i)) {
                 // Two versions of the loop, the unchecked one first (`Versioned`); each is the
                 // loop inside one more block, whose type is the loop's.
-                let mems = cx
-                    .memories
-                    .as_mut()
-                    .expect("a versioned loop accesses memory");
-                mems.push_exact(&mut out, &v.memories);
+                if let Some(mems) = &cx.memories {
+                    mems.push_exact(&mut out, &v.memories);
+                }
                 let we::Instruction::Loop(ty) = self.renumbered(m, &ops[i])? else {
                     bail!("internal error: a versioned loop does not start with `loop`");
                 };
@@ -325,10 +323,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         out.push(we::Instruction::Else);
                     }
                 }
+                // The checked pass ran last: the emitter is back to checking.
                 out.push(we::Instruction::End);
-                if let Some(mems) = &mut cx.memories {
-                    mems.set_unchecked(false);
-                }
                 i = v.end + 1;
                 continue;
             }
