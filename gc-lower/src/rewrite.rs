@@ -297,6 +297,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 // loop inside one more block, whose type is the loop's.
                 if let Some(mems) = &cx.memories {
                     mems.push_exact(&mut out, &v.memories);
+                    let aligned: Vec<u32> = v.aligned.iter().map(|&l| shift(&cx, l)).collect();
+                    mems.push_aligned(&mut out, &aligned);
                 }
                 let we::Instruction::Loop(ty) = self.renumbered(m, &ops[i])? else {
                     bail!("internal error: a versioned loop does not start with `loop`");

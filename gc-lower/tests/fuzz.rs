@@ -12,11 +12,13 @@
 //!   re-wrapped into a component and as a bare core module, in both reify modes, on wasmtime;
 //!   one case in eight (`GC_LOWER_FUZZ_V8=N`: one in N, `0`: none) also runs its bare
 //!   lowerings on V8 with plain `WebAssembly` in Node, against the same native results.
+//! - [`differential_loops`]: the same comparison on generated modules of call-free loops over a
+//!   memory ([`loop_module`]), where the lowering emits each loop in two versions.
 //! - [`corpus`]: the minimized reproductions in `tests/fuzz-corpus/` through [`validity`].
 //!
 //! Longer or different campaigns: `GC_LOWER_FUZZ_ITERS=5000 GC_LOWER_FUZZ_SEED=7 cargo test
-//! -p gc-lower --test fuzz -- --nocapture` (add a test name, `smoke_validity` or
-//! `smoke_differential`, to run one target). A failing case writes its input into
+//! -p gc-lower --test fuzz -- --nocapture` (add a test name, `smoke_validity`,
+//! `smoke_differential` or `smoke_loops`, to run one target). A failing case writes its input into
 //! `GC_LOWER_FUZZ_DUMP` (default: cargo's temporary directory for tests) and names the seed.
 
 use std::collections::BTreeMap;
@@ -52,6 +54,10 @@ const V8_SAMPLE: u64 = 8;
 struct Rng(u64);
 
 impl Rng {
+    fn pick<'a>(&mut self, options: &[&'a str]) -> &'a str {
+        options[self.below(options.len() as u64) as usize]
+    }
+
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -962,10 +968,16 @@ fn differential(seed: u64) -> Case {
     module
         .ensure_termination(FUEL)
         .expect("wasm-smith generated every function body itself");
-    let module = module.to_bytes();
+    compare(seed, &module.to_bytes(), &mut rng)
+}
+
+/// Wraps `module` (valid, with no imports) into a component instantiating it two or three
+/// times and asserts that the native component and its lowerings (`auto` and `all`, each
+/// re-wrapped and bare) instantiate alike and return the same results for the same calls,
+/// with arguments drawn from `rng` (`seed` names the case in a failure).
+fn compare(seed: u64, module: &[u8], rng: &mut Rng) -> Case {
     let instances = &INSTANCES[..2 + rng.below(2) as usize];
-    let (component, lifted) =
-        wrap(&module, instances, &mut rng).expect("wasm-smith modules are valid");
+    let (component, lifted) = wrap(module, instances, rng).expect("the module is valid");
     let fail = |msg: String| -> ! {
         let path = dump(&format!("differential-{seed:#x}.wasm"), &component);
         panic!(
@@ -1058,7 +1070,7 @@ fn differential(seed: u64) -> Case {
                     args: l
                         .params
                         .iter()
-                        .map(|t| t.arg(&mut rng))
+                        .map(|t| t.arg(rng))
                         .map(|v| if on_v8 { Ty::canonical_nan(v) } else { v })
                         .collect(),
                 });
@@ -1298,4 +1310,158 @@ fn smoke_differential() {
             "no case of {n} ran on V8 (one in {v8_sample} should)"
         );
     }
+}
+
+/// A module of call-free loops over a reified memory, from `seed`: each `k{j}(p, q, n)`
+/// (`p` and `q` masked into the memory, fewer than 32 iterations) makes one to six loads
+/// and stores of every width and type per iteration, at addresses built from `p`, `q` and
+/// the iteration count the way compilers build them (a pointer, a pointer plus a constant
+/// or a scaled index, a scaled index alone), with offsets aligned or not, while the pointers
+/// step by multiples of 4 or not (up or down), or are written out of step; it folds what it
+/// loads into an `i64` that it returns. `peek` loads outside any loop (extending the word
+/// array past the size, which sends loops to their checked version) and `grow` grows the
+/// memory. This is what the loop versions rest on (`gc_lower::memory_access`, `Versioned`
+/// and `aligned_addresses`): whether a loop's version without bounds or alignment tests
+/// runs must not change a result or a trap.
+fn loop_module(seed: u64) -> String {
+    let mut rng = Rng(seed ^ 0x6c6f_6f70);
+    let mut kernels = String::new();
+    let count = 2 + seed % 2;
+    for k in 0..count {
+        let mut body = String::new();
+        let accesses = 1 + (seed >> (4 * k)) % 6;
+        for _ in 0..accesses {
+            let address = rng.pick(&[
+                "(local.get $p)",
+                "(local.get $p)",
+                "(local.get $q)",
+                "(i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2)))",
+                "(i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 1)))",
+                "(i32.add (local.get $q) (i32.const 4))",
+                "(i32.sub (local.get $q) (i32.const 6))",
+                "(i32.shl (local.get $i) (i32.const 3))",
+                "(i32.mul (local.get $i) (i32.const 4))",
+                "(i32.mul (local.get $i) (i32.const 6))",
+                "(i32.and (local.get $p) (i32.const -4))",
+            ]);
+            let offset = rng.pick(&["0", "0", "0", "1", "2", "3", "4", "8", "12", "100"]);
+            if rng.below(2) == 0 {
+                let (load, widen) = match rng.below(7) {
+                    0 => ("i32.load", "(i64.extend_i32_u"),
+                    1 => ("i64.load", ""),
+                    2 => ("f32.load", "(i64.extend_i32_u (i32.reinterpret_f32"),
+                    3 => ("f64.load", "(i64.reinterpret_f64"),
+                    4 => ("i32.load8_u", "(i64.extend_i32_u"),
+                    5 => ("i32.load16_s", "(i64.extend_i32_s"),
+                    _ => ("i64.load32_u", ""),
+                };
+                let close = ")".repeat(widen.matches('(').count());
+                body += &format!(
+                    "(local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 31)) \
+                     {widen} ({load} offset={offset} {address}){close}))\n"
+                );
+            } else {
+                let (store, value) = match rng.below(7) {
+                    0 => ("i32.store", "(i32.wrap_i64 (local.get $acc))"),
+                    1 => ("i64.store", "(local.get $acc)"),
+                    2 => (
+                        "f32.store",
+                        "(f32.reinterpret_i32 (i32.wrap_i64 (local.get $acc)))",
+                    ),
+                    3 => ("f64.store", "(f64.reinterpret_i64 (local.get $acc))"),
+                    4 => ("i32.store8", "(i32.wrap_i64 (local.get $acc))"),
+                    5 => ("i32.store16", "(i32.wrap_i64 (local.get $acc))"),
+                    _ => ("i64.store32", "(local.get $acc)"),
+                };
+                body += &format!(
+                    "({store} offset={offset} {address} {value})\n\
+                     (local.set $acc (i64.add (local.get $acc) (i64.const 0x9e3779b97f4a7c15)))\n"
+                );
+            }
+        }
+        body += rng.pick(&[
+            "(local.set $p (i32.add (local.get $p) (i32.const 4)))",
+            "(local.set $p (i32.add (i32.const 8) (local.get $p)))",
+            "(local.set $p (i32.sub (local.get $p) (i32.const 4)))",
+            "(local.set $p (i32.add (local.get $p) (i32.const 2)))",
+            "(local.set $p (i32.add (local.get $p) (i32.const 1)))",
+            "(local.set $p (i32.add (local.get $p) (i32.const 12)))",
+        ]);
+        body += rng.pick(&[
+            "(local.set $q (i32.add (local.get $q) (i32.const 4)))",
+            "(local.set $q (i32.sub (local.get $q) (i32.const 8)))",
+            "(local.set $q (i32.add (local.get $p) (i32.const 16)))",
+            "(local.set $q (i32.add (local.get $p) (i32.const 3)))",
+            "(local.set $q (i32.or (local.get $q) (i32.const 1)))",
+            "",
+        ]);
+        // Mostly in the first page; sometimes up to its end or past it (a trap, which ends
+        // the case's calls), or in a page `grow` may have added.
+        let mask_p = rng.pick(&["0x7fff", "0x7ffc", "0x7ff8", "0x7ffc", "0xfffc", "0x1fffc"]);
+        let mask_q = rng.pick(&["0x7fff", "0x7ffc", "0x7ff0", "0xfff0"]);
+        let acc = rng.next() as i64;
+        kernels += &format!(
+            "(func (export \"k{k}\") (param $p i32) (param $q i32) (param $n i32) (result i64)
+               (local $acc i64) (local $i i32)
+               (local.set $acc (i64.const {acc}))
+               (local.set $p (i32.and (local.get $p) (i32.const {mask_p})))
+               (local.set $q (i32.and (local.get $q) (i32.const {mask_q})))
+               (local.set $n (i32.and (local.get $n) (i32.const 31)))
+               (block $out
+                 (loop $l
+                   (br_if $out (i32.eqz (local.get $n)))
+                   {body}
+                   (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                   (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                   (br $l)))
+               (local.get $acc))\n"
+        );
+    }
+    let data: String = rng.bytes(64).iter().map(|b| format!("\\{b:02x}")).collect();
+    let at = rng.below(0xffc0);
+    format!(
+        "(module
+           (memory 1 3)
+           (data (i32.const 0) \"{data}\")
+           (data (i32.const {at}) \"{data}\")
+           (func (export \"peek\") (param $a i32) (result i32)
+             (i32.load (i32.and (local.get $a) (i32.const 0xfffc))))
+           (func (export \"grow\") (result i32) (memory.grow (i32.const 1)))
+           {kernels})"
+    )
+}
+
+/// [`loop_module`] from `seed`, compared natively and lowered ([`compare`]).
+fn differential_loops(seed: u64) -> Case {
+    let text = loop_module(seed);
+    let module = wat::parse_str(&text)
+        .unwrap_or_else(|e| panic!("loop case {seed:#x} is not valid text: {e}\n{text}"));
+    compare(seed, &module, &mut Rng(seed))
+}
+
+/// [`differential_loops`] from the smoke seed on (`GC_LOWER_FUZZ_ITERS` cases, 100 by
+/// default); not every case may trap in a call, or the kernels would test little.
+#[test]
+fn smoke_loops() {
+    let seed = base_seed();
+    let n = iterations(100);
+    let (mut ran, mut calls, mut call_traps) = (0, 0, 0);
+    for i in 0..n {
+        match differential_loops(seed.wrapping_add(i)) {
+            Case::Ran(r) => {
+                ran += 1;
+                calls += r.calls;
+                call_traps += usize::from(r.call_trapped);
+            }
+            Case::NoModule => unreachable!("the loop cases are text"),
+            Case::Unsupported(why) => {
+                panic!("loop case {:#x}: unsupported: {why}", seed.wrapping_add(i))
+            }
+        }
+    }
+    println!("loops: {n} cases, {ran} ran ({calls} calls per side, {call_traps} trapped)");
+    assert!(
+        call_traps < ran,
+        "every loop case trapped: the kernels reach too little of the memory"
+    );
 }
