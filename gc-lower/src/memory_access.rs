@@ -1106,14 +1106,31 @@ impl InlineMemories {
     /// lie inside memory `c` (its bound is its size: the array holds the whole memory), and
     /// returns where the effective address is. In a loop's unchecked version (the array holds
     /// exactly the whole memory) it checks nothing: an element index past the array's end
-    /// traps in the engine, and an address past 4 GiB (`addr + offset` computed in `i64`)
-    /// gets its element index from the `i64`, past any array.
+    /// traps in the engine, and an address past 4 GiB gets an element index past any array:
+    /// `(addr >> 2) + offset / 4` for an offset that is a multiple of 4, otherwise from
+    /// `addr + offset` computed in `i64`.
     fn check(&self, out: &mut Sink, bound: u32, offset: u64, width: u32) -> Addr {
         use we::Instruction as I;
         if self.unchecked {
             if offset == 0 {
                 out.push(I::LocalSet(self.ea));
                 return Addr::from(self.ea);
+            }
+            if offset.is_multiple_of(4) {
+                // The element is `(addr >> 2) + offset / 4`, below 2^31 (each term is below
+                // 2^30), and past any array (at least 2^30) when `addr + offset` passes 4 GiB;
+                // `addr` and `addr + offset` share their low two bits, all that the byte
+                // address is read for here.
+                out.push(I::LocalTee(self.ea));
+                out.push(I::I32Const(2));
+                out.push(I::I32ShrU);
+                out.push(I::I32Const((offset / 4) as i32));
+                out.push(I::I32Add);
+                out.push(I::LocalSet(self.index));
+                return Addr {
+                    byte: self.ea,
+                    index: Some(self.index),
+                };
             }
             out.push(I::I64ExtendI32U);
             out.push(I::I64Const(offset as i64));

@@ -52,7 +52,8 @@ use crate::layout::WORDS;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Addr {
     /// The i32 local of the effective address; its low two bits place the access in its
-    /// element.
+    /// element. With `index` given, only those two bits are read: the local may hold any
+    /// address that shares them (the address before an offset that is a multiple of 4).
     pub byte: u32,
     /// The i32 local of the element index, when not `byte >> 2`.
     pub index: Option<u32>,
