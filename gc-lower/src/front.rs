@@ -250,16 +250,14 @@ fn tunables() -> Tunables {
 /// async callbacks, async function types, and the async and threading built-ins. The
 /// translation runs without concurrency support, which these need.
 ///
-/// Errors: [`Unsupported`](crate::Unsupported) `async components`; a parse error for malformed
-/// input.
+/// Errors: [`Unsupported`](crate::Unsupported) `async components`, naming the first async
+/// construct in the binary ([`async_construct`]); a parse error for malformed input.
 fn reject_async(component: &[u8]) -> Result<()> {
-    use wasmtime_environ::wasmparser::{
-        CanonicalFunction as C, CanonicalOption, ComponentType, Parser, Payload,
-    };
-    let is_async = |options: &[CanonicalOption]| {
-        options
-            .iter()
-            .any(|o| matches!(o, CanonicalOption::Async | CanonicalOption::Callback(_)))
+    use wasmtime_environ::wasmparser::{ComponentType, Parser, Payload};
+    let reject = |what: String| {
+        Err(crate::error::not_yet(format!(
+            "async components (first async construct: {what})"
+        )))
     };
     for payload in Parser::new(0).parse_all(component) {
         // Malformed input is reported by the validator with a better message.
@@ -268,15 +266,8 @@ fn reject_async(component: &[u8]) -> Result<()> {
             Payload::ComponentCanonicalSection(section) => {
                 for func in section {
                     let Ok(func) = func else { return Ok(()) };
-                    let uses_async = match &func {
-                        C::Lift { options, .. } | C::Lower { options, .. } => is_async(options),
-                        C::ResourceNew { .. } | C::ResourceDrop { .. } | C::ResourceRep { .. } => {
-                            false
-                        }
-                        _ => true,
-                    };
-                    if uses_async {
-                        return Err(crate::error::unsupported("async components"));
+                    if let Some(what) = async_construct(&func) {
+                        return reject(what);
                     }
                 }
             }
@@ -285,7 +276,7 @@ fn reject_async(component: &[u8]) -> Result<()> {
                     if let Ok(ComponentType::Func(f)) = ty
                         && f.async_
                     {
-                        return Err(crate::error::unsupported("async components"));
+                        return reject("an `async` function type".to_string());
                     }
                 }
             }
@@ -293,6 +284,68 @@ fn reject_async(component: &[u8]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// How an error names canonical function `func` when it belongs to the component model's
+/// async support: `canon lift` with `async` (with or without a callback) or `canon lower`
+/// with `async`, or a built-in by its text-format name (`task.return`, `waitable-set.wait`,
+/// `stream.read`, `thread.yield`, …, as the `wast` crate spells them); `None` for the
+/// synchronous canonical functions (lift, lower, the resource built-ins).
+fn async_construct(func: &wasmtime_environ::wasmparser::CanonicalFunction) -> Option<String> {
+    use wasmtime_environ::wasmparser::{CanonicalFunction as C, CanonicalOption as O};
+    match func {
+        C::Lift { options, .. } => {
+            let callback = options.iter().any(|o| matches!(o, O::Callback(_)));
+            let async_ = options.iter().any(|o| matches!(o, O::Async));
+            match (async_, callback) {
+                (_, true) => Some("`canon lift` with `async` and a callback".to_string()),
+                (true, false) => {
+                    Some("`canon lift` with `async` and no callback (stackful)".to_string())
+                }
+                (false, false) => None,
+            }
+        }
+        C::Lower { options, .. } => options
+            .iter()
+            .any(|o| matches!(o, O::Async))
+            .then(|| "`canon lower` with `async`".to_string()),
+        C::ResourceNew { .. } | C::ResourceDrop { .. } | C::ResourceRep { .. } => None,
+        C::ThreadAvailableParallelism => {
+            Some("the built-in `thread.available_parallelism`".to_string())
+        }
+        other => {
+            // The variant's name, `WaitableSetWait` say, split into its words: the first
+            // (two for `WaitableSet` and `ErrorContext`) name the built-in's family.
+            let debug = format!("{other:?}");
+            let variant: String = debug
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            let mut words: Vec<String> = Vec::new();
+            for c in variant.chars() {
+                if c.is_ascii_uppercase() || words.is_empty() {
+                    words.push(String::new());
+                }
+                words.last_mut()?.push(c.to_ascii_lowercase());
+            }
+            let family = match words.as_slice() {
+                [a, b, ..]
+                    if (a == "waitable" && b == "set") || (a == "error" && b == "context") =>
+                {
+                    2
+                }
+                _ => 1,
+            };
+            if words.len() <= family {
+                return Some(format!("the built-in `{variant}`"));
+            }
+            Some(format!(
+                "the built-in `{}.{}`",
+                words[..family].join("-"),
+                words[family..].join("-")
+            ))
+        }
+    }
 }
 
 /// The most core instances a component may create at run time for gc-lower to lower it.
@@ -547,4 +600,49 @@ pub fn export_name(
             e.instance.as_u32()
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error of `reject_async` for the component in `wat`.
+    fn rejection(wat: &str) -> String {
+        let bytes = wat::parse_str(wat).expect("valid text");
+        let err = reject_async(&bytes).expect_err("an async component");
+        assert!(crate::find_unsupported(&err).is_some(), "{err:#}");
+        format!("{err:#}")
+    }
+
+    /// The first async construct of the binary is named: a built-in by its text-format name,
+    /// or the option that makes a lift or lower async.
+    #[test]
+    fn names_the_first_async_construct() {
+        assert!(
+            rejection("(component (core func (canon waitable-set.new)))")
+                .contains("the built-in `waitable-set.new`")
+        );
+        assert!(
+            rejection(
+                "(component (type $s (stream u8)) (core func (canon stream.cancel-read $s)))"
+            )
+            .contains("the built-in `stream.cancel-read`")
+        );
+        assert!(
+            rejection("(component (core func (canon task.return (result u32))))")
+                .contains("the built-in `task.return`")
+        );
+        assert!(
+            rejection(
+                r#"(component
+                     (import "f" (func $f))
+                     (core func (canon lower (func $f) async)))"#
+            )
+            .contains("`canon lower` with `async`")
+        );
+        assert!(
+            rejection(r#"(component (import "f" (func async)))"#)
+                .contains("an `async` function type")
+        );
+    }
 }
