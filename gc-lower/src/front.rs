@@ -173,7 +173,22 @@ fn translate_with<'data>(
     scope: &'data ScopeVec<u8>,
     extend: impl FnOnce(&mut Extension<'_, 'data>) -> Result<()>,
 ) -> Result<Front<'data>> {
-    reject_async(component)?;
+    if let Err(unsupported) = reject_async(component) {
+        // Invalid input is reported as invalid, whatever it uses (the translator, which
+        // validates everything else, runs only on components without async constructs),
+        // with the async and threading proposals' features that the component model's own
+        // async tests turn on.
+        let features = input_features()
+            | WasmFeatures::CM_ASYNC_STACKFUL
+            | WasmFeatures::CM_MORE_ASYNC_BUILTINS
+            | WasmFeatures::CM_THREADING
+            | WasmFeatures::CM_FIXED_LENGTH_LISTS
+            | WasmFeatures::CM_IMPLEMENTS;
+        Validator::new_with_features(features)
+            .validate_all(component)
+            .context("failed to validate the component")?;
+        return Err(unsupported);
+    }
     check_instance_budget(component)?;
     let tunables = tunables();
     let mut validator = Validator::new_with_features(input_features());
@@ -612,6 +627,27 @@ mod tests {
         let err = reject_async(&bytes).expect_err("an async component");
         assert!(crate::find_unsupported(&err).is_some(), "{err:#}");
         format!("{err:#}")
+    }
+
+    /// An invalid component is reported as invalid even when it uses async constructs,
+    /// which the lowering does not support.
+    #[test]
+    fn invalid_async_components_are_invalid() {
+        let bytes = wat::parse_str(
+            r#"(component
+                 (import "f" (func $f))
+                 (core func (canon lower (func $f) async)))"#,
+        )
+        .expect("valid text");
+        let scope = ScopeVec::new();
+        let Err(err) = translate(&bytes, &scope) else {
+            panic!("an invalid component translated");
+        };
+        assert!(crate::find_unsupported(&err).is_none(), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("requires an async function type"),
+            "{err:#}"
+        );
     }
 
     /// The first async construct of the binary is named: a built-in by its text-format name,
