@@ -651,7 +651,9 @@ mod tests {
     }
 
     /// The first async construct of the binary is named: a built-in by its text-format name,
-    /// or the option that makes a lift or lower async.
+    /// or the option that makes a lift or lower async. (`reject_async` reads the binary
+    /// alone: an `async` lower of a function with a sync type, invalid, is the one way to have
+    /// the lower come before any `async` function type.)
     #[test]
     fn names_the_first_async_construct() {
         assert!(

@@ -291,13 +291,13 @@ pub struct Versioned {
     pub aligned: Vec<u32>,
 }
 
-/// Scans a function body for its memory accesses and exception handler targets, for emitter
-/// `access`: with [`MemoryAccess::InlineAllLoops`], every load and store in a loop is to be
+/// Scans a function body (its operators, `ops`) for its memory accesses and exception handler
+/// targets, for emitter `access`: with [`MemoryAccess::InlineAllLoops`], every load and store in a loop is to be
 /// inline, not only those in loops without calls; with [`MemoryAccess::FastPath`], every other
 /// access is a fast path. `reified(m)` says whether memory `m` of the module is reified:
 /// accesses to the others stay native instructions and hold no cache.
 pub fn scan_body(
-    body: &wp::FunctionBody<'_>,
+    ops: &[wp::Operator<'_>],
     access: MemoryAccess,
     reified: impl Fn(u32) -> bool,
 ) -> anyhow::Result<BodyScan> {
@@ -319,10 +319,6 @@ pub fn scan_body(
     let mut open_loops: Vec<usize> = Vec::new();
     let mut in_loop_accesses: Vec<(usize, u32, usize)> = Vec::new();
     let mut outermost_after: Vec<Option<usize>> = Vec::new();
-    let ops = body
-        .get_operators_reader()?
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
     for (i, op) in ops.iter().enumerate() {
         let memarg = access_memarg(op);
         if let (Some(memarg), Some(&l)) = (memarg, open_loops.last())
@@ -425,7 +421,7 @@ pub fn scan_body(
                     .any(|&r| (loop_start[l]..=loop_end[l]).contains(&r))
         })
         .map(|(l, m)| {
-            let (aligned, at) = aligned_addresses(&ops, loop_start[l], loop_end[l], &inline_at);
+            let (aligned, at) = aligned_addresses(ops, loop_start[l], loop_end[l], &inline_at);
             aligned_at.extend(at);
             let v = Versioned {
                 end: loop_end[l],
@@ -453,7 +449,7 @@ pub fn scan_body(
         .map(|l| memories[l].iter().copied().collect())
         .collect();
     let (mut fast_at, mut fast_memories) = if access == MemoryAccess::FastPath {
-        stale_fast_locals(body, &inline_at, &reified)?
+        stale_fast_locals(ops, &inline_at, &reified)?
     } else {
         Default::default()
     };
@@ -762,7 +758,7 @@ struct FreshFrame {
 /// fresh (the slow path reloads). Where paths meet, a memory is fresh only if it is on all.
 /// Also returns the memories these accesses touch.
 pub fn stale_fast_locals(
-    body: &wp::FunctionBody<'_>,
+    ops: &[wp::Operator<'_>],
     inline_at: &HashSet<usize>,
     reified: &impl Fn(u32) -> bool,
 ) -> anyhow::Result<(HashMap<usize, bool>, BTreeSet<u32>)> {
@@ -789,11 +785,8 @@ pub fn stale_fast_locals(
             }
         }
     }
-    let mut reader = body.get_operators_reader()?;
-    let mut i = 0usize;
-    while !reader.eof() {
-        let op = reader.read()?;
-        let memarg = access_memarg(&op);
+    for (i, op) in ops.iter().enumerate() {
+        let memarg = access_memarg(op);
         if let Some(memarg) = memarg
             && reified(memarg.memory)
             && !inline_at.contains(&i)
@@ -807,7 +800,7 @@ pub fn stale_fast_locals(
         }
         // A call (a tail call ends the path below), `memory.grow`, or a bulk operation whose
         // helper may extend an array.
-        if calls_or_grows(&op)
+        if calls_or_grows(op)
             || matches!(
                 op,
                 O::MemoryFill { .. } | O::MemoryCopy { .. } | O::MemoryInit { .. }
@@ -815,13 +808,13 @@ pub fn stale_fast_locals(
         {
             fresh = stale(&fresh);
         }
-        match op {
+        match *op {
             O::Block { .. } | O::Try { .. } => frames.push(FreshFrame {
                 is_loop: false,
                 at_end: None,
                 else_entry: None,
             }),
-            O::TryTable { try_table } => {
+            O::TryTable { ref try_table } => {
                 for catch in &try_table.catches {
                     let label = catch_label(catch);
                     branch(&mut frames, label, &Some(BTreeSet::new()));
@@ -893,7 +886,6 @@ pub fn stale_fast_locals(
             | O::ReturnCallRef { .. } => fresh = None,
             _ => {}
         }
-        i += 1;
     }
     Ok((fast_at, memories))
 }
@@ -1370,7 +1362,11 @@ mod tests {
         let bytes = wat::parse_str(wat).expect("valid text");
         for payload in wp::Parser::new(0).parse_all(&bytes) {
             if let wp::Payload::CodeSectionEntry(body) = payload.expect("valid module") {
-                return scan_body(&body, MemoryAccess::Inline, |m| m != 2).expect("scan");
+                let ops = body
+                    .get_operators_reader()
+                    .and_then(|r| r.into_iter().collect::<Result<Vec<_>, _>>())
+                    .expect("valid body");
+                return scan_body(&ops, MemoryAccess::Inline, |m| m != 2).expect("scan");
             }
         }
         panic!("no function");
@@ -1533,7 +1529,11 @@ mod tests {
                     _ => None,
                 })
                 .expect("a function");
-            scan_body(&body, MemoryAccess::FastPath, |_| true).expect("scan")
+            let ops = body
+                .get_operators_reader()
+                .and_then(|r| r.into_iter().collect::<Result<Vec<_>, _>>())
+                .expect("valid body");
+            scan_body(&ops, MemoryAccess::FastPath, |_| true).expect("scan")
         };
         let mut reloads: Vec<_> = s.fast_at.iter().map(|(&p, &r)| (p, r)).collect();
         reloads.sort_unstable();

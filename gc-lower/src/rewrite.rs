@@ -245,13 +245,17 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             memories: None,
             fixed: reified.then(Vec::new),
         };
+        let ops = body
+            .get_operators_reader()?
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
         let mut out = Sink::default();
         if reified && self.settings.memory_access.inlines() {
             let v = self.layouts[m]
                 .vmctx
                 .as_ref()
                 .expect("reified module has a vmctx");
-            let scan = scan_body(body, self.settings.memory_access, |m| {
+            let scan = scan_body(&ops, self.settings.memory_access, |m| {
                 matches!(v.memories.get(m as usize), Some(MemSlot::Field(_)))
             })?;
             // The box of each memory accessed inline, loaded at entry.
@@ -282,10 +286,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             .and_then(|n| n.labels.get(&f))
             .cloned();
         let mut emitted = Vec::new();
-        let ops = body
-            .get_operators_reader()?
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?;
         let mut i = 0usize;
         while i < ops.len() {
             if let Some(mems) = &mut cx.memories {
