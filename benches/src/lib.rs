@@ -325,6 +325,7 @@ pub fn lower_with(component: &[u8], mode: ReifyMode, access: MemoryAccess) -> Re
         &gc_lower::Options {
             reify: mode,
             memory_access: access,
+            ..Default::default()
         },
     )
 }

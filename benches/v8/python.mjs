@@ -2,7 +2,8 @@
 // componentize-js app (`tests/js/app`), on V8: `jco transpile` of the
 // original component ("native") against the module graph ("graph") and the lowered module
 // re-wrapped ("reify-all", "reify-auto"; "reify-all-helper": `--reify all` with a helper call per
-// load and store, the emitter before the inline one), with jco's WASI shim
+// load and store, the emitter before the inline one; "reify-all-inline": `--reify all
+// --inline-accesses all`, fast paths in every function), with jco's WASI shim
 // (`@bytecodealliance/preview2-shim`).
 //
 //   cargo run --release -p benches --bin prepare-v8          # writes benches/v8/out/{python,js}-app.*
@@ -12,6 +13,15 @@
 // `run.mjs`: every form's result of each call must equal the original's on V8 (the lowered
 // outputs are checked against wasmtime by `gc-lower/tests/componentize_{py,js}.rs`); per call, warm-up
 // for at least 500 ms, then N runs (default 11) of ~50 ms batches, median time per call.
+//
+//   node benches/v8/python.mjs --dir DIR --profile fib [--forms graph,reify-all] [--secs 8]
+//
+// `--profile CALL` (a call's first word: greet, sum, describe, parse, fib) instead makes that call
+// again and again for `--secs` seconds per form under V8's sampling profiler (`node:inspector`,
+// started after transpiling and instantiating) and prints, per function, its self time in
+// microseconds per call in each form, sorted by how much more the last form spends there than
+// the first. Names are the name section's, with the shared-library prefix (`libpython3.14.so!`)
+// dropped so that the forms' functions line up; entry thunks read `entry:NAME`.
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -19,8 +29,9 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
+import { Session } from 'node:inspector/promises';
 
-const FORMS = ['native', 'graph', 'reify-all', 'reify-auto', 'reify-all-helper'];
+const FORMS = ['native', 'graph', 'reify-all', 'reify-auto', 'reify-all-helper', 'reify-all-inline'];
 
 const args = process.argv.slice(2);
 const opt = (flag, dflt) => {
@@ -117,6 +128,61 @@ async function measure(f) {
 const fmt = (ms) => (ms >= 1 ? ms.toFixed(2) : ms >= 0.01 ? ms.toFixed(4) : ms.toExponential(2));
 const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
 
+if (args.includes('--profile')) {
+  await profile(opt('--profile'), opt('--forms', 'graph,reify-all').split(','), Number(opt('--secs', 8)));
+  process.exit(0);
+}
+
+// `--profile`: self time per function and call, per form (see the header).
+async function profile(callName, forms, secs) {
+  const found = CALLS.find(([name]) => name.split(' ')[0] === callName);
+  if (!found) throw new Error(`--profile: one of ${CALLS.map(([n]) => n.split(' ')[0]).join(', ')}`);
+  const [name, call] = found;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  const perForm = [];
+  for (const form of forms) {
+    if (!FORMS.includes(form)) throw new Error(`--forms: each of ${FORMS.join(', ')}`);
+    const instance = await load(transpile(form), form === 'graph' ? join(dir, `${app}.graph`) : null);
+    call(instance);
+    await session.post('Profiler.start');
+    const start = performance.now();
+    let calls = 0;
+    while (performance.now() - start < secs * 1000) {
+      call(instance);
+      calls++;
+    }
+    const msPerCall = (performance.now() - start) / calls;
+    const { profile: p } = await session.post('Profiler.stop');
+    const node = new Map(p.nodes.map((n) => [n.id, n]));
+    const self = new Map();
+    let total = 0;
+    p.samples.forEach((id, i) => {
+      const key = (node.get(id).callFrame.functionName || '(anonymous)')
+        .replace(/^gc-lower:entry:[\w.-]+\.so!/, 'entry:')
+        .replace(/^[\w.-]+\.so!/, '');
+      const dt = p.timeDeltas[i] ?? 0;
+      self.set(key, (self.get(key) ?? 0) + dt);
+      total += dt;
+    });
+    for (const [key, t] of self) self.set(key, (t / total) * msPerCall * 1000);
+    perForm.push(self);
+    console.log(`${form}: ${name}, ${fmt(msPerCall)} ms per call (${calls} calls in ${secs} s)`);
+  }
+  const first = perForm[0];
+  const last = perForm[perForm.length - 1];
+  const keys = [...new Set(perForm.flatMap((m) => [...m.keys()]))];
+  keys.sort((a, b) => ((last.get(b) ?? 0) - (first.get(b) ?? 0)) - ((last.get(a) ?? 0) - (first.get(a) ?? 0)));
+  console.log();
+  console.log(`| function | ${forms.map((f) => `${f} (µs per call)`).join(' | ')} |`);
+  console.log(`|---|${forms.map(() => '---:').join('|')}|`);
+  for (const key of keys.slice(0, 30)) {
+    console.log(`| \`${key}\` | ${perForm.map((m) => (m.get(key) ?? 0).toFixed(0)).join(' | ')} |`);
+  }
+}
+
 const instances = {};
 for (const form of FORMS) {
   instances[form] = await load(transpile(form), form === 'graph' ? join(dir, `${app}.graph`) : null);
@@ -127,8 +193,8 @@ const engine = typeof Bun !== 'undefined'
   : `node ${process.version} (V8 ${process.versions.v8})`;
 console.log(`${engine}, ${runs} runs per figure, ms per call (median)`);
 console.log();
-console.log('| call | native (ms) | graph (ms) | reify-all (ms) | reify-auto (ms) | reify-all-helper (ms) | all / graph | auto / graph | all-helper / graph | auto / native |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| call | native (ms) | graph (ms) | reify-all (ms) | reify-auto (ms) | reify-all-helper (ms) | reify-all-inline (ms) | all / graph | auto / graph | all-helper / graph | all-inline / graph | auto / native |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const [name, call] of CALLS) {
   const expected = show(call(instances.native));
   const t = {};
@@ -137,5 +203,5 @@ for (const [name, call] of CALLS) {
     if (got !== expected) throw new Error(`${name}/${form}: ${got}, the original gave ${expected}`);
     t[form] = await measure(() => call(instances[form]));
   }
-  console.log(`| ${name} | ${fmt(t.native)} | ${fmt(t.graph)} | ${fmt(t['reify-all'])} | ${fmt(t['reify-auto'])} | ${fmt(t['reify-all-helper'])} | ${ratio(t['reify-all'], t.graph)} | ${ratio(t['reify-auto'], t.graph)} | ${ratio(t['reify-all-helper'], t.graph)} | ${ratio(t['reify-auto'], t.native)} |`);
+  console.log(`| ${name} | ${fmt(t.native)} | ${fmt(t.graph)} | ${fmt(t['reify-all'])} | ${fmt(t['reify-auto'])} | ${fmt(t['reify-all-helper'])} | ${fmt(t['reify-all-inline'])} | ${ratio(t['reify-all'], t.graph)} | ${ratio(t['reify-auto'], t.graph)} | ${ratio(t['reify-all-helper'], t.graph)} | ${ratio(t['reify-all-inline'], t.graph)} | ${ratio(t['reify-auto'], t.native)} |`);
 }

@@ -254,6 +254,8 @@ pub(crate) struct Settings {
     pub(crate) gc: bool,
     /// How loads and stores on reified memories are emitted.
     pub(crate) memory_access: crate::memory_access::MemoryAccess,
+    /// Which functions get fast paths outside loops.
+    pub(crate) inline_accesses: crate::memory_access::InlineAccesses,
     /// Module-graph form only (see [`Lowerer::new_trampolines`]): functions of core instances,
     /// which the trampolines module calls through its `late` table.
     pub(crate) late: Option<LateFuncs>,
@@ -604,6 +606,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             settings: Settings {
                 gc,
                 memory_access: Default::default(),
+                inline_accesses: Default::default(),
                 late,
             },
             warnings: Vec::new(),

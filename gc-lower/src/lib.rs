@@ -57,6 +57,8 @@ pub struct Options {
     pub reify: ReifyMode,
     /// How loads and stores on reified memories are emitted.
     pub memory_access: memory_access::MemoryAccess,
+    /// Which functions get the loads and stores outside loops inline, as a fast path.
+    pub inline_accesses: memory_access::InlineAccesses,
 }
 
 /// Lowers the component in `component` (binary) into one core module (binary).
@@ -90,6 +92,7 @@ pub fn lower_with_warnings(component: &[u8], options: &Options) -> anyhow::Resul
     } = prepare(component, &scope, Some(options.reify))?;
     let mut lowerer = assemble::Lowerer::new(&front, &graph, &host, &reified)?;
     lowerer.settings.memory_access = options.memory_access;
+    lowerer.settings.inline_accesses = options.inline_accesses;
     let modules: Vec<_> = front.modules.keys().collect();
     for m in modules {
         if !graph.instances_of[m].is_empty() {

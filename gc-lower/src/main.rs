@@ -79,6 +79,12 @@ struct LowerOpts {
     /// kept for measurements).
     #[arg(long, value_enum, default_value_t, hide = true)]
     memory_access: gc_lower::memory_access::MemoryAccess,
+    /// Emit the loads and stores on reified memories outside call-free loops inline, as a fast
+    /// path with the rest in helpers, in functions with at most N of them (`all`: every
+    /// function). A larger N makes a larger output; on the componentize-py app `all` ran
+    /// faster on V8 and JavaScriptCore, the default faster on wasmtime (BENCHMARKS.md).
+    #[arg(long, value_name = "N|all", default_value_t)]
+    inline_accesses: gc_lower::memory_access::InlineAccesses,
     /// Wrap the lowered core module back into a component (with wit-component, from its
     /// embedded WIT world), as `wasm-tools component new` would: for hosts that run
     /// components, such as `jco transpile` or `wasmtime run`.
@@ -199,6 +205,7 @@ impl LowerOpts {
         let options = gc_lower::Options {
             reify: self.reify,
             memory_access: self.memory_access,
+            inline_accesses: self.inline_accesses,
         };
         let gc_lower::Lowering {
             mut module,

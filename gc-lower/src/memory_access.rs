@@ -162,6 +162,64 @@ impl MemoryAccess {
 /// path outside loops").
 pub const FAST_PATH_MAX_ACCESSES: usize = 8;
 
+/// Which functions [`MemoryAccess::FastPath`] gives fast paths: those with at most so many
+/// loads and stores on reified memories outside call-free loops, or all of them
+/// (`gc-lower --inline-accesses N|all`; the default, [`FAST_PATH_MAX_ACCESSES`], suits
+/// wasmtime). A function past the limit calls the helpers for every such access.
+///
+/// The best limit depends on the engine. On the componentize-py app's `--reify all` output
+/// (BENCHMARKS.md, "Fast paths in every function on V8 and JavaScriptCore"), fast paths in
+/// every function made the output 67% larger and every call faster on V8 and JavaScriptCore
+/// (`fib` 1.5 and 1.3 times), whose compilers inline few helper calls in large functions and
+/// reload a word array without a barrier; on wasmtime, whose collector puts a read barrier on
+/// every reload of the array after a call, `fib` got slower and the compile much longer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InlineAccesses {
+    /// Functions with at most this many such accesses.
+    AtMost(usize),
+    /// Every function.
+    All,
+}
+
+impl InlineAccesses {
+    /// Whether a function with `n` such accesses gets fast paths.
+    pub fn admits(self, n: usize) -> bool {
+        match self {
+            InlineAccesses::AtMost(max) => n <= max,
+            InlineAccesses::All => true,
+        }
+    }
+}
+
+impl Default for InlineAccesses {
+    fn default() -> Self {
+        InlineAccesses::AtMost(FAST_PATH_MAX_ACCESSES)
+    }
+}
+
+impl std::fmt::Display for InlineAccesses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InlineAccesses::AtMost(n) => write!(f, "{n}"),
+            InlineAccesses::All => f.write_str("all"),
+        }
+    }
+}
+
+impl std::str::FromStr for InlineAccesses {
+    type Err = String;
+
+    /// `all`, or a number of accesses (`0`: no fast paths outside loops).
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "all" {
+            return Ok(InlineAccesses::All);
+        }
+        s.parse()
+            .map(InlineAccesses::AtMost)
+            .map_err(|_| format!("expected a number of loads and stores or `all`, not `{s}`"))
+    }
+}
+
 /// The most loads and stores inline in a loop (loops inside it included) for it to be
 /// emitted in two versions ([`Versioned`]): the loops where the bounds checks are much of the
 /// work. On the componentize-py app's `--reify all` output, versioning every call-free loop
@@ -294,11 +352,12 @@ pub struct Versioned {
 /// Scans a function body (its operators, `ops`) for its memory accesses and exception handler
 /// targets, for emitter `access`: with [`MemoryAccess::InlineAllLoops`], every load and store in a loop is to be
 /// inline, not only those in loops without calls; with [`MemoryAccess::FastPath`], every other
-/// access is a fast path. `reified(m)` says whether memory `m` of the module is reified:
+/// access is a fast path when `fast_paths` admits their number. `reified(m)` says whether memory `m` of the module is reified:
 /// accesses to the others stay native instructions and hold no cache.
 pub fn scan_body(
     ops: &[wp::Operator<'_>],
     access: MemoryAccess,
+    fast_paths: InlineAccesses,
     reified: impl Fn(u32) -> bool,
 ) -> anyhow::Result<BodyScan> {
     let all_loops = access == MemoryAccess::InlineAllLoops;
@@ -453,7 +512,7 @@ pub fn scan_body(
     } else {
         Default::default()
     };
-    if fast_at.len() > FAST_PATH_MAX_ACCESSES {
+    if !fast_paths.admits(fast_at.len()) {
         fast_at.clear();
         fast_memories.clear();
     }
@@ -1366,7 +1425,10 @@ mod tests {
                     .get_operators_reader()
                     .and_then(|r| r.into_iter().collect::<Result<Vec<_>, _>>())
                     .expect("valid body");
-                return scan_body(&ops, MemoryAccess::Inline, |m| m != 2).expect("scan");
+                return scan_body(&ops, MemoryAccess::Inline, InlineAccesses::default(), |m| {
+                    m != 2
+                })
+                .expect("scan");
             }
         }
         panic!("no function");
@@ -1503,7 +1565,42 @@ mod tests {
     /// access. (Eight accesses: the limit.)
     #[test]
     fn fast_path_reloads_where_the_array_may_have_changed() {
-        let s = {
+        let s = fast_path_scan(InlineAccesses::default());
+        let mut reloads: Vec<_> = s.fast_at.iter().map(|(&p, &r)| (p, r)).collect();
+        reloads.sort_unstable();
+        let reloads: Vec<bool> = reloads.into_iter().map(|(_, r)| r).collect();
+        assert_eq!(
+            reloads,
+            vec![true, true, false, true, false, false, false, true]
+        );
+        assert_eq!(s.fast_memories, BTreeSet::from([0]));
+        assert!(
+            s.inline_at.is_empty(),
+            "the loop calls, so nothing is inline in it"
+        );
+    }
+
+    /// `--inline-accesses`: the eight accesses of the function above get fast paths under a
+    /// limit of 8 (the default) and `all`, none under 7; the option's text parses both ways.
+    #[test]
+    fn inline_accesses_limits_the_functions_with_fast_paths() {
+        let count = |limit| {
+            let s = fast_path_scan(limit);
+            (s.fast_at.len(), s.fast_memories.len())
+        };
+        assert_eq!(count(InlineAccesses::default()), (8, 1));
+        assert_eq!(count(InlineAccesses::All), (8, 1));
+        assert_eq!(count(InlineAccesses::AtMost(7)), (0, 0));
+        assert_eq!("all".parse(), Ok(InlineAccesses::All));
+        assert_eq!("32".parse(), Ok(InlineAccesses::AtMost(32)));
+        assert!("-1".parse::<InlineAccesses>().unwrap_err().contains("`-1`"));
+        assert_eq!(InlineAccesses::default().to_string(), "8");
+    }
+
+    /// The scan of the function of `fast_path_reloads_where_the_array_may_have_changed` (eight
+    /// accesses outside loops that call nothing) with fast paths admitted by `limit`.
+    fn fast_path_scan(limit: InlineAccesses) -> BodyScan {
+        {
             let bytes = wat::parse_str(
                 r#"(module
                     (memory 1)
@@ -1533,19 +1630,7 @@ mod tests {
                 .get_operators_reader()
                 .and_then(|r| r.into_iter().collect::<Result<Vec<_>, _>>())
                 .expect("valid body");
-            scan_body(&ops, MemoryAccess::FastPath, |_| true).expect("scan")
-        };
-        let mut reloads: Vec<_> = s.fast_at.iter().map(|(&p, &r)| (p, r)).collect();
-        reloads.sort_unstable();
-        let reloads: Vec<bool> = reloads.into_iter().map(|(_, r)| r).collect();
-        assert_eq!(
-            reloads,
-            vec![true, true, false, true, false, false, false, true]
-        );
-        assert_eq!(s.fast_memories, BTreeSet::from([0]));
-        assert!(
-            s.inline_at.is_empty(),
-            "the loop calls, so nothing is inline in it"
-        );
+            scan_body(&ops, MemoryAccess::FastPath, limit, |_| true).expect("scan")
+        }
     }
 }

@@ -255,7 +255,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 .vmctx
                 .as_ref()
                 .expect("reified module has a vmctx");
-            let scan = scan_body(&ops, self.settings.memory_access, |m| {
+            let access = self.settings.memory_access;
+            let scan = scan_body(&ops, access, self.settings.inline_accesses, |m| {
                 matches!(v.memories.get(m as usize), Some(MemSlot::Field(_)))
             })?;
             // The box of each memory accessed inline, loaded at entry.

@@ -93,6 +93,10 @@ pub struct WastOpts {
     /// kept for measurements).
     #[arg(long, value_enum, default_value_t, hide = true)]
     pub memory_access: crate::memory_access::MemoryAccess,
+    /// Which functions get their loads and stores outside loops inline (as `gc-lower
+    /// --inline-accesses`).
+    #[arg(long, value_name = "N|all", default_value_t)]
+    pub inline_accesses: crate::memory_access::InlineAccesses,
     /// Print every directive with its outcome on each side.
     #[arg(long)]
     pub verbose: bool,
@@ -224,6 +228,7 @@ impl WastOpts {
             options: crate::Options {
                 reify: self.reify,
                 memory_access: self.memory_access,
+                inline_accesses: self.inline_accesses,
             },
             output: self.output,
             opts: &self,
@@ -2099,6 +2104,7 @@ mod tests {
             files: vec![file.path().to_path_buf()],
             reify: crate::ReifyMode::Auto,
             memory_access: Default::default(),
+            inline_accesses: Default::default(),
             verbose: true,
             json: false,
             backtrace: false,

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use arbitrary::Unstructured;
+use gc_lower::memory_access::InlineAccesses;
 use gc_lower::{Options, ReifyMode};
 use wasm_encoder::{
     ComponentBuilder, ComponentExportKind, ComponentValType, ExportKind, PrimitiveValType,
@@ -993,11 +994,19 @@ fn compare(seed: u64, module: &[u8], rng: &mut Rng) -> Case {
         Side::component(&component)
             .unwrap_or_else(|e| fail(format!("native compilation failed: {e:#}"))),
     )];
+    // Odd seeds give every function of the `--reify all` lowering fast paths outside loops
+    // (`--inline-accesses all`), even ones keep the default limit.
+    let inline_accesses = if seed % 2 == 1 {
+        InlineAccesses::All
+    } else {
+        InlineAccesses::default()
+    };
     for reify in [ReifyMode::Auto, ReifyMode::All] {
         let core = match gc_lower::lower(
             &component,
             &Options {
                 reify,
+                inline_accesses,
                 ..Default::default()
             },
         ) {

@@ -5,7 +5,7 @@
 //! spec tests shipped in the `wasm-tools` crate, which cargo fetches for the standalone
 //! package `tests/spec-suite` (found with `cargo metadata`).
 //!
-//! Each script runs as its own trial under each of three configurations ([`CONFIGS`]), named
+//! Each script runs as its own trial under each of four configurations ([`CONFIGS`]), named
 //! `CONFIG::FILE` (`all::tests/resources.wast`, `graph::spec/linking/alias.wast`), so a
 //! failure names its script and `cargo test -p gc-lower --test wast -- resources.wast` runs
 //! one. A trial fails when an assertion fails, and when its outcome differs from the one
@@ -36,6 +36,8 @@ struct Config {
     reify: &'static str,
     engine: &'static str,
     output: &'static str,
+    /// More options of `gc-lower wast`.
+    extra: &'static [&'static str],
 }
 
 /// `--reify auto` on wasmtime; `--reify all` on every engine (wasmtime: re-wrapped component
@@ -48,13 +50,17 @@ struct Config {
 /// lifting deviations, a proposal jco lacks) is skipped on every engine, so adding the
 /// JavaScript engines would check fewer assertions on wasmtime (the reify-auto run on every
 /// engine is `gc-lower wast --engine all tests/*.wast`).
-const CONFIGS: [Config; 3] = [
+///
+/// `--reify all --inline-accesses all` on wasmtime checks the fast paths that the default
+/// emits only in functions with few loads and stores, in every function.
+const CONFIGS: [Config; 4] = [
     Config {
         name: "auto",
         what: "`--reify auto`, wasmtime",
         reify: "auto",
         engine: "wasmtime",
         output: "single",
+        extra: &[],
     },
     Config {
         name: "all",
@@ -62,6 +68,15 @@ const CONFIGS: [Config; 3] = [
         reify: "all",
         engine: "all",
         output: "single",
+        extra: &[],
+    },
+    Config {
+        name: "inline",
+        what: "`--reify all --inline-accesses all`, wasmtime",
+        reify: "all",
+        engine: "wasmtime",
+        output: "single",
+        extra: &["--inline-accesses", "all"],
     },
     Config {
         name: "graph",
@@ -69,6 +84,7 @@ const CONFIGS: [Config; 3] = [
         reify: "auto",
         engine: "all",
         output: "graph",
+        extra: &[],
     },
 ];
 
@@ -303,6 +319,7 @@ fn run_script(config: &Config, label: &str, file: &Path) -> Result<Outcome, Fail
         .args(["--reify", config.reify])
         .args(["--engine", config.engine])
         .args(["--output", config.output])
+        .args(config.extra)
         .args(
             ASYNC_FEATURES
                 .iter()

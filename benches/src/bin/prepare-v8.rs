@@ -14,7 +14,8 @@
 //! bindings of the `reify-auto` form; the same four forms of the componentize-py app
 //! (`python-app.*`, for `python.mjs`) when componentize-py is installed and of the
 //! componentize-js app (`js-app.*`, for `python.mjs --app js`) when `npm ci` has installed
-//! componentize-js in `tests/node`; and `workloads.json`: per workload, its setup calls and kernels (`export`, `sig`, `arg`) with the result of each kernel on
+//! componentize-js in `tests/node`, each app also as `{app}.reify-all-inline.wasm`
+//! (`--reify all --inline-accesses all`); and `workloads.json`: per workload, its setup calls and kernels (`export`, `sig`, `arg`) with the result of each kernel on
 //! wasmtime's native component runtime (`expected`, a decimal string), after checking that the
 //! lowered forms agree on wasmtime.
 
@@ -109,6 +110,17 @@ fn main() -> Result<()> {
                 gc_lower::rewrap(&lowered)?,
             )?;
         }
+        // And with fast paths in every function (`--inline-accesses all`), the form that
+        // runs faster on V8 and JavaScriptCore.
+        let options = gc_lower::Options {
+            reify: gc_lower::ReifyMode::All,
+            inline_accesses: gc_lower::memory_access::InlineAccesses::All,
+            ..Default::default()
+        };
+        std::fs::write(
+            dir.join(format!("{app}.reify-all-inline.wasm")),
+            gc_lower::rewrap(&gc_lower::lower(&bytes, &options)?)?,
+        )?;
         gc_lower::module_graph::lower_graph(&bytes)?.write(&dir.join(format!("{app}.graph")))?;
         println!("{app}: written");
     }
