@@ -12,7 +12,10 @@
 // Transpiling, instantiation (WASI imports from the shim), checking and timing follow
 // `run.mjs`: every form's result of each call must equal the original's on V8 (the lowered
 // outputs are checked against wasmtime by `gc-lower/tests/componentize_{py,js}.rs`); per call, warm-up
-// for at least 500 ms, then N runs (default 11) of ~50 ms batches, median time per call.
+// for at least 500 ms, then N runs (default 11) of ~50 ms batches, median time per call. Before
+// any of that, each form runs every call in turn for `--warmup` seconds (default 2), so that the
+// engine's optimizing compiler has reached the functions of the calls measured first (a large
+// output is still being compiled half a second after it is first called).
 //
 //   node benches/v8/python.mjs --dir DIR --profile fib [--forms graph,reify-all] [--secs 8]
 //
@@ -186,6 +189,14 @@ async function profile(callName, forms, secs) {
 const instances = {};
 for (const form of FORMS) {
   instances[form] = await load(transpile(form), form === 'graph' ? join(dir, `${app}.graph`) : null);
+}
+// Every call of every form in turn, before anything is measured (see the header).
+const warmup = Number(opt('--warmup', 2));
+for (const form of FORMS) {
+  const start = performance.now();
+  while (performance.now() - start < warmup * 1000) {
+    for (const [, call] of CALLS) call(instances[form]);
+  }
 }
 // Bun answers `process.version` and `process.versions.v8` with Node's, so name it itself.
 const engine = typeof Bun !== 'undefined'
