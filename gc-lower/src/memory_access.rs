@@ -53,7 +53,10 @@
 //!   The address is computed in `i64`, so `addr + offset` never wraps; the whole access is
 //!   checked before any byte is written, so a partly out-of-bounds store writes nothing. The
 //!   locals come from `gc-lower:memory.whole`, which first extends the memory's array to the
-//!   whole memory, so the bound is the memory's size and the check is exactly core wasm's.
+//!   whole memory, so the bound is the memory's size and the check is exactly core wasm's
+//!   (called only when the box's bound is not the size already; otherwise the locals are
+//!   read from the box inline: `fib` of the componentize-py app ran 10–17% faster on
+//!   wasmtime, BENCHMARKS.md, "`memory.whole` only when needed").
 //!   A memory's locals are loaded right before each outermost loop that accesses it inline
 //!   (directly or in a loop inside it; a loop leaves the other memories' arrays as they are),
 //!   and inside such a loop reloaded after everything that may replace the array or change
@@ -1116,16 +1119,40 @@ impl InlineMemories {
 
     /// (Re)loads the word array and bound of each memory of `memories` (all cached), once
     /// `gc-lower:memory.whole` has made the array hold the whole memory (so the bound is the
-    /// size).
+    /// size). When the box's bound already is the size, the array holds the whole memory and
+    /// `memory.whole` would return the box's array and bound as they are, so it is called
+    /// only when they differ.
     fn reload(&self, out: &mut Sink, memories: &[u32]) {
         use we::Instruction as I;
+        let field = |field_index| I::StructGet {
+            struct_type_index: runtime_structs::MEMBOX,
+            field_index,
+        };
         for c in memories.iter().filter_map(|&m| self.cached[m as usize]) {
             let (words, bound) = c.looped.expect("memory is accessed inline in a loop");
+            out.push(I::LocalGet(c.membox));
+            out.push(field(runtime_structs::field::MEMBOX_BOUND));
+            out.push(I::LocalTee(bound));
+            out.push(I::LocalGet(c.membox));
+            out.push(field(runtime_structs::field::MEMBOX_PAGES));
+            out.push(I::I64ExtendI32U);
+            out.push(I::I64Const(i64::from(
+                runtime_structs::helpers::PAGE_SIZE.trailing_zeros(),
+            )));
+            out.push(I::I64Shl);
+            out.push(I::I64Eq);
+            // The array is the `if`'s result: a non-null local set in an arm would be unset
+            // after it.
+            out.push(I::If(we::BlockType::Result(ref_non_null(WORDS))));
+            out.push(I::LocalGet(c.membox));
+            out.push(field(runtime_structs::field::MEMBOX_WORDS));
+            out.push(I::Else);
             out.push(I::LocalGet(c.membox));
             out.push(I::Call(
                 self.whole.expect("a loop accesses memory inline").0,
             ));
             out.push(I::LocalSet(bound));
+            out.push(I::End);
             out.push(I::LocalSet(words));
         }
     }
