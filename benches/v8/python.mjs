@@ -27,7 +27,7 @@
 // dropped so that the forms' functions line up; entry thunks read `entry:NAME`.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -67,6 +67,8 @@ function transpile(form) {
   const out = join(dir, 'js', `${app}.${form}`);
   rmSync(out, { recursive: true, force: true });
   const input = form === 'graph' ? 'reify-auto' : form;
+  const file = join(dir, `${app}.${input}.wasm`);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`prepare-v8 ${dir}\` again`);
   execFileSync(process.execPath, [
     jco, 'transpile', join(dir, `${app}.${input}.wasm`),
     '--name', 'component', '--no-typescript', '--quiet', '--multi-memory',
@@ -164,7 +166,7 @@ async function profile(callName, forms, secs) {
     let total = 0;
     p.samples.forEach((id, i) => {
       const key = (node.get(id).callFrame.functionName || '(anonymous)')
-        .replace(/^gc-lower:entry:[\w.-]+\.so!/, 'entry:')
+        .replace(/^gc-lower:entry:(?:[\w.-]+\.so!)?/, 'entry:')
         .replace(/^[\w.-]+\.so!/, '');
       const dt = p.timeDeltas[i] ?? 0;
       self.set(key, (self.get(key) ?? 0) + dt);

@@ -57,7 +57,8 @@ pub struct Options {
     pub reify: ReifyMode,
     /// How loads and stores on reified memories are emitted.
     pub memory_access: memory_access::MemoryAccess,
-    /// Which functions get the loads and stores outside loops inline, as a fast path.
+    /// Which functions get their loads and stores outside call-free loops inline, as a fast
+    /// path (with [`memory_access::MemoryAccess::FastPath`], the default emitter).
     pub inline_accesses: memory_access::InlineAccesses,
 }
 

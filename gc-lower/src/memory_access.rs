@@ -10,7 +10,7 @@
 //!
 //! - [`MemoryAccess::FastPath`] (the default) emits loops as [`MemoryAccess::Inline`] does,
 //!   and in a function with at most [`FAST_PATH_MAX_ACCESSES`] other loads and stores on
-//!   reified memories, those as a fast path on a second pair of locals holding the word
+//!   reified memories (another limit, or none, with [`InlineAccesses`]), those as a fast path on a second pair of locals holding the word
 //!   array (`(ref null $words)`, null until loaded) and the box's bound (`i64`, 0 until
 //!   loaded), read from the box as they are, without extending the array:
 //!
@@ -138,7 +138,8 @@ pub enum MemoryAccess {
     /// loops without calls, kept for comparison).
     InlineAllLoops,
     /// As [`MemoryAccess::Inline`] in loops without calls; in functions with at most
-    /// [`FAST_PATH_MAX_ACCESSES`] other loads and stores, those inline too, as a fast path on
+    /// [`FAST_PATH_MAX_ACCESSES`] other loads and stores (or as [`InlineAccesses`] says),
+    /// those inline too, as a fast path on
     /// the word array and bound the function keeps in locals (loaded where a call or a bulk
     /// operation may have replaced them), with the slow path (past the bound, or unaligned) a
     /// call of the helper's.
@@ -159,10 +160,10 @@ impl MemoryAccess {
 
 /// The most loads and stores outside call-free loops that a function may have for
 /// [`MemoryAccess::FastPath`] to emit them as fast paths; a function with more calls the
-/// helpers for all of them. Each fast path is 50–70 bytes where a helper call is about 8: on
-/// the componentize-py app every function having them made the output 79% larger, those
-/// with at most 8 made it 6% larger and `sum` 15% faster on wasmtime (BENCHMARKS.md, "A fast
-/// path outside loops").
+/// helpers for all of them ([`InlineAccesses`] sets another limit). Each fast path is 50–70
+/// bytes where a helper call is about 8: on the componentize-py app, against helpers only,
+/// every function having them made the output 79% larger, those with at most 8 made it 6%
+/// larger and `sum` 15% faster on wasmtime (BENCHMARKS.md, "A fast path outside loops").
 pub const FAST_PATH_MAX_ACCESSES: usize = 8;
 
 /// Which functions [`MemoryAccess::FastPath`] gives fast paths: those with at most so many
@@ -172,10 +173,11 @@ pub const FAST_PATH_MAX_ACCESSES: usize = 8;
 ///
 /// The best limit depends on the engine. On the componentize-py app's `--reify all` output
 /// (BENCHMARKS.md, "Fast paths in every function on V8 and JavaScriptCore"), fast paths in
-/// every function made the output 67% larger and every call faster on V8 and JavaScriptCore
-/// (`fib` 1.5 and 1.3 times), whose compilers inline few helper calls in large functions and
-/// reload a word array without a barrier; on wasmtime, whose collector puts a read barrier on
-/// every reload of the array after a call, `fib` got slower and the compile much longer.
+/// every function made the output 67% larger than with the default limit and every call
+/// faster on V8 and JavaScriptCore (`fib` 1.4–1.5 and 1.2–1.3 times; V8 inlines no helper
+/// call in large functions, its inlining budget spent first); on wasmtime, whose collector
+/// puts a read barrier on every reload of the array after a call, `fib` got 1.4 times slower
+/// and the compile 3.5 times longer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InlineAccesses {
     /// Functions with at most this many such accesses.
@@ -353,14 +355,15 @@ pub struct Versioned {
 }
 
 /// Scans a function body (its operators, `ops`) for its memory accesses and exception handler
-/// targets, for emitter `access`: with [`MemoryAccess::InlineAllLoops`], every load and store in a loop is to be
-/// inline, not only those in loops without calls; with [`MemoryAccess::FastPath`], every other
-/// access is a fast path when `fast_paths` admits their number. `reified(m)` says whether memory `m` of the module is reified:
-/// accesses to the others stay native instructions and hold no cache.
+/// targets, for emitter `access`: with [`MemoryAccess::InlineAllLoops`], every load and store
+/// in a loop is to be inline, not only those in loops without calls; with
+/// [`MemoryAccess::FastPath`], every other access is a fast path when `inline_accesses` admits
+/// their number. `reified(m)` says whether memory `m` of the module is reified: accesses to
+/// the others stay native instructions and hold no cache.
 pub fn scan_body(
     ops: &[wp::Operator<'_>],
     access: MemoryAccess,
-    fast_paths: InlineAccesses,
+    inline_accesses: InlineAccesses,
     reified: impl Fn(u32) -> bool,
 ) -> anyhow::Result<BodyScan> {
     let all_loops = access == MemoryAccess::InlineAllLoops;
@@ -515,7 +518,7 @@ pub fn scan_body(
     } else {
         Default::default()
     };
-    if !fast_paths.admits(fast_at.len()) {
+    if !inline_accesses.admits(fast_at.len()) {
         fast_at.clear();
         fast_memories.clear();
     }
