@@ -10,9 +10,10 @@
 //!
 //! - [`MemoryAccess::FastPath`] (the default) emits loops as [`MemoryAccess::Inline`] does,
 //!   and in a function with at most [`FAST_PATH_MAX_ACCESSES`] other loads and stores on
-//!   reified memories (another limit, or none, with [`InlineAccesses`]), those as a fast path on a second pair of locals holding the word
-//!   array (`(ref null $words)`, null until loaded) and the box's bound (`i64`, 0 until
-//!   loaded), read from the box as they are, without extending the array:
+//!   reified memories (another limit, or none, with [`InlineAccesses`]), those as a fast
+//!   path on a second pair of locals holding the word array (`(ref null $words)`, null until
+//!   loaded) and the box's bound (`i64`, 0 until loaded), read from the box as they are,
+//!   without extending the array:
 //!
 //!   ```wat
 //!   ;; (i32.load offset=4 (local.get $p)), after a call: reload, then
@@ -139,10 +140,9 @@ pub enum MemoryAccess {
     InlineAllLoops,
     /// As [`MemoryAccess::Inline`] in loops without calls; in functions with at most
     /// [`FAST_PATH_MAX_ACCESSES`] other loads and stores (or as [`InlineAccesses`] says),
-    /// those inline too, as a fast path on
-    /// the word array and bound the function keeps in locals (loaded where a call or a bulk
-    /// operation may have replaced them), with the slow path (past the bound, or unaligned) a
-    /// call of the helper's.
+    /// those inline too, as a fast path on the word array and bound the function keeps in
+    /// locals (loaded where a call or a bulk operation may have replaced them), with the slow
+    /// path (past the bound, or unaligned) a call of the helper's.
     #[default]
     FastPath,
 }
@@ -1448,20 +1448,32 @@ mod tests {
 
     /// The scan of the first function of `wat`, with memory 2 native.
     fn scan(wat: &str) -> BodyScan {
+        scan_with(wat, MemoryAccess::Inline, InlineAccesses::default(), |m| {
+            m != 2
+        })
+    }
+
+    /// The scan of the first function of `wat` for emitter `access` and limit `limit`, with
+    /// the memories for which `reified` holds reified.
+    fn scan_with(
+        wat: &str,
+        access: MemoryAccess,
+        limit: InlineAccesses,
+        reified: impl Fn(u32) -> bool,
+    ) -> BodyScan {
         let bytes = wat::parse_str(wat).expect("valid text");
-        for payload in wp::Parser::new(0).parse_all(&bytes) {
-            if let wp::Payload::CodeSectionEntry(body) = payload.expect("valid module") {
-                let ops = body
-                    .get_operators_reader()
-                    .and_then(|r| r.into_iter().collect::<Result<Vec<_>, _>>())
-                    .expect("valid body");
-                return scan_body(&ops, MemoryAccess::Inline, InlineAccesses::default(), |m| {
-                    m != 2
-                })
-                .expect("scan");
-            }
-        }
-        panic!("no function");
+        let body = wp::Parser::new(0)
+            .parse_all(&bytes)
+            .find_map(|p| match p.expect("valid module") {
+                wp::Payload::CodeSectionEntry(body) => Some(body),
+                _ => None,
+            })
+            .expect("a function");
+        let ops = body
+            .get_operators_reader()
+            .and_then(|r| r.into_iter().collect::<Result<Vec<_>, _>>())
+            .expect("valid body");
+        scan_body(&ops, access, limit, reified).expect("scan")
     }
 
     /// Each outermost loop loads only the memories it accesses inline, a loop that calls holds
@@ -1630,37 +1642,25 @@ mod tests {
     /// The scan of the function of `fast_path_reloads_where_the_array_may_have_changed` (eight
     /// accesses outside loops that call nothing) with fast paths admitted by `limit`.
     fn fast_path_scan(limit: InlineAccesses) -> BodyScan {
-        {
-            let bytes = wat::parse_str(
-                r#"(module
-                    (memory 1)
-                    (func $f (param i32)
-                      (drop (i32.load (local.get 0)))            ;; entry: reload
-                      (call $f (i32.const 0))
-                      (drop (i32.load (local.get 0)))            ;; after a call: reload
-                      (if (local.get 0)
-                        (then (call $f (i32.const 0)))
-                        (else (drop (i32.load (local.get 0)))))  ;; fresh in this arm
-                      (drop (i32.load (local.get 0)))            ;; one arm called: reload
-                      (if (local.get 0)
-                        (then (drop (i32.load (local.get 0))))   ;; fresh
-                        (else (drop (i32.load (local.get 0)))))  ;; fresh
-                      (drop (i32.load (local.get 0)))            ;; both arms fresh
-                      (loop (drop (i32.load (local.get 0))) (call $f (i32.const 0)))))"#,
-            )
-            .expect("valid text");
-            let body = wp::Parser::new(0)
-                .parse_all(&bytes)
-                .find_map(|p| match p.expect("valid module") {
-                    wp::Payload::CodeSectionEntry(body) => Some(body),
-                    _ => None,
-                })
-                .expect("a function");
-            let ops = body
-                .get_operators_reader()
-                .and_then(|r| r.into_iter().collect::<Result<Vec<_>, _>>())
-                .expect("valid body");
-            scan_body(&ops, MemoryAccess::FastPath, limit, |_| true).expect("scan")
-        }
+        scan_with(
+            r#"(module
+                (memory 1)
+                (func $f (param i32)
+                  (drop (i32.load (local.get 0)))            ;; entry: reload
+                  (call $f (i32.const 0))
+                  (drop (i32.load (local.get 0)))            ;; after a call: reload
+                  (if (local.get 0)
+                    (then (call $f (i32.const 0)))
+                    (else (drop (i32.load (local.get 0)))))  ;; fresh in this arm
+                  (drop (i32.load (local.get 0)))            ;; one arm called: reload
+                  (if (local.get 0)
+                    (then (drop (i32.load (local.get 0))))   ;; fresh
+                    (else (drop (i32.load (local.get 0)))))  ;; fresh
+                  (drop (i32.load (local.get 0)))            ;; both arms fresh
+                  (loop (drop (i32.load (local.get 0))) (call $f (i32.const 0)))))"#,
+            MemoryAccess::FastPath,
+            limit,
+            |_| true,
+        )
     }
 }

@@ -255,8 +255,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 .vmctx
                 .as_ref()
                 .expect("reified module has a vmctx");
-            let access = self.settings.memory_access;
-            let scan = scan_body(&ops, access, self.settings.inline_accesses, |m| {
+            let (access, limit) = (self.settings.memory_access, self.settings.inline_accesses);
+            let scan = scan_body(&ops, access, limit, |m| {
                 matches!(v.memories.get(m as usize), Some(MemSlot::Field(_)))
             })?;
             // The box of each memory accessed inline, loaded at entry.
