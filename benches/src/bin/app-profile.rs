@@ -16,17 +16,22 @@
 //! functions. `--call` is one of the calls of [`benches::apps::calls`], by export name
 //! (`greet`, `sum`, `describe`, `parse`, `fib`), or `all` for each in turn. Prints the time
 //! per call in microseconds (the mean over the repeats, after one checked call).
+//! `--compiler-inlining` turns on Cranelift's inlining of wasm calls
+//! (`Config::compiler_inlining(Inlining::Yes)`, off by default in wasmtime 48), which could
+//! inline the load and store helpers into their callers (BENCHMARKS.md, "What is left of the
+//! gap").
 
 use anyhow::{Context, Result, bail};
 use gc_lower::ReifyMode;
 
 fn main() -> Result<()> {
-    let usage =
-        "usage: app-profile APP.wasm [--reify all|auto|native] [--call EXPORT] [--repeat N]";
+    let usage = "usage: app-profile APP.wasm [--reify all|auto|native] [--call EXPORT] [--repeat N] \
+         [--memory-access KIND] [--compiler-inlining]";
     let mut args = std::env::args().skip(1);
     let (mut app, mut mode, mut export, mut repeat) =
         (None, "all".to_string(), "fib".to_string(), 100u32);
     let mut access = benches::MemoryAccess::default();
+    let mut inlining = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--reify" => mode = args.next().context(usage)?,
@@ -41,6 +46,7 @@ fn main() -> Result<()> {
                 }
             }
             "--repeat" => repeat = args.next().context(usage)?.parse()?,
+            "--compiler-inlining" => inlining = true,
             _ if app.is_none() => app = Some(arg),
             _ => bail!("{usage}"),
         }
@@ -69,6 +75,9 @@ fn main() -> Result<()> {
     let mut config = benches::config(benches::Form::Auto);
     config.wasm_component_model(true);
     config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    if inlining {
+        config.compiler_inlining(wasmtime::Inlining::Yes);
+    }
     let engine = wasmtime::Engine::new(&config)?;
     let (mut native_store, native) = benches::apps::instantiate(&engine, &original);
     let (mut store, instance) = benches::apps::instantiate(&engine, &form);
