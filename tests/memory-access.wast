@@ -159,8 +159,9 @@
 
 ;; A callee grows the memory, then an exception unwinds past the call to a
 ;; `catch_all` in the function that caches the memory: the handler's target
-;; reloads it. The tag lives in a module instantiated once (reified modules
-;; cannot have tags), so only `--reify auto` runs this case.
+;; reloads it. The tag lives in a module instantiated once: native under
+;; `--reify auto`, reified (its tag carrying its instance's identity) under
+;; `--reify all`.
 (component
   (core module $Thrower
     (tag $t)

@@ -87,7 +87,7 @@ use crate::host::HostInterface;
 use crate::layout::Renumber;
 use crate::layout::{
     FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MAX_VMCTX_FIELDS, MemSlot,
-    ModuleLayout, OutFunc, OutGlobal, OutType, StateTarget, TabSlot, Vmctx,
+    ModuleLayout, OutFunc, OutGlobal, OutType, StateTarget, TabSlot, TagSlot, Vmctx,
 };
 use crate::module_info::ModuleInfo;
 use crate::names::InputNames;
@@ -188,6 +188,9 @@ pub(crate) struct OutputModule {
     pub(crate) tables: Vec<(we::TableType, Option<we::ConstExpr>)>,
     /// The tags.
     pub(crate) tags: Vec<we::TagType>,
+    /// The output tag of each tag a reified module defines, by (module, tag index): its
+    /// parameters and the defining instance's identity ([`crate::layout::TagSlot`]).
+    pub(crate) identity_tags: HashMap<(StaticModuleIndex, u32), u32>,
     /// The data segments' bytes.
     pub(crate) datas: Vec<Vec<u8>>,
     /// Output data segments that stay active: (output memory, offset) by segment index. The
@@ -264,7 +267,7 @@ pub(crate) struct Settings {
 /// A kind of item that core instances import and export besides functions, for
 /// [`Lowerer::defining_instance`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StateKind {
+pub(crate) enum StateKind {
     Memory,
     Table,
     Global,
@@ -384,7 +387,11 @@ where
                 // A memory box is reached only through a vmctx; a native memory can be reached
                 // from reified code when the binding is the same for all instances.
                 SharedState::Memory => (rb && !ra, ra && !rb && !uniform(e)),
-                SharedState::Table | SharedState::Global => (rb && !ra, ra && !rb),
+                // A reified module's tag has an identity per instance, which only reified
+                // code passes and checks (`TagSlot`).
+                SharedState::Table | SharedState::Global | SharedState::Tag => {
+                    (rb && !ra, ra && !rb)
+                }
             };
             if force_a {
                 reified[a] = Some(ReifyReason::SharesState(*e));
@@ -511,6 +518,11 @@ fn func_sub_type(params: &[we::ValType], results: &[we::ValType]) -> we::SubType
 /// `(ref null $ty)`.
 pub fn ref_null(ty: OutType) -> we::ValType {
     runtime_structs::ref_null(ty.0)
+}
+
+/// `(ref null eq)`: a tag's identity ([`TagSlot`]).
+pub fn ref_null_eq() -> we::ValType {
+    we::ValType::Ref(we::RefType::EQREF)
 }
 
 /// `anyref`.
@@ -1079,7 +1091,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     } else {
                         we::RefType::EXTERNREF
                     })
-                } else if r == wp::RefType::EXNREF && !reified {
+                } else if r == wp::RefType::EXNREF {
                     we::ValType::Ref(we::RefType::EXNREF)
                 } else {
                     return Err(not_yet(format!("reference type `{r}` in core modules")));
@@ -1556,11 +1568,41 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let f = v.add(ref_null(OutType(kind.array())));
             v.elems.push(f);
         }
-        if !self.input.infos[m].tags.is_empty() {
-            return Err(crate::error::unsupported(
-                "exceptions in modules instantiated more than once (reified modules)",
-            ));
+        // Tags: the plan reifies every module that shares a tag with a reified one, so each
+        // import is of a tag some reified module defines.
+        let info = &self.input.infos[m];
+        let (ntags, nimp_tags) = (info.tags.len(), info.num_imported_tags as usize);
+        let tag_positions = info.import_position.tags.clone();
+        for ti in 0..ntags {
+            let slot = if let Some(&pos) = tag_positions.get(ti) {
+                let mut definers = BTreeSet::new();
+                for &i in &instances {
+                    let (_, dm, dti) = self.defining_instance(
+                        &self.input.graph.instances[i].args[pos],
+                        StateKind::Tag,
+                        false,
+                    )?;
+                    definers.insert((dm, dti));
+                }
+                let [(dm, dti)] = definers.into_iter().collect::<Vec<_>>()[..] else {
+                    return Err(not_yet(format!(
+                        "instances of core module {} importing tag {ti} from different modules",
+                        m.as_u32()
+                    )));
+                };
+                TagSlot::Field {
+                    tag: self.identity_tag(dm, dti)?,
+                    field: v.add(ref_null_eq()),
+                }
+            } else {
+                TagSlot::Own {
+                    tag: self.identity_tag(m, ti as u32)?,
+                }
+            };
+            debug_assert!(ti >= nimp_tags || matches!(slot, TagSlot::Field { .. }));
+            v.tags.push(slot);
         }
+        self.layouts[m].tags = v.tags.iter().map(|t| t.tag()).collect();
         if v.fields.len() > MAX_VMCTX_FIELDS {
             return Err(crate::error::unsupported(format!(
                 "modules whose vmctx needs more than {MAX_VMCTX_FIELDS} struct fields (Wasm GC's \
@@ -1681,7 +1723,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// `resolve_tag`.
     ///
     /// Errors: `def` is not an export of a core instance, or not of kind `kind`.
-    fn defining_instance(
+    pub(crate) fn defining_instance(
         &self,
         def: &CoreDef,
         kind: StateKind,
@@ -1779,14 +1821,38 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         Ok(Some(OutGlobal(self.layouts[m].globals[gi as usize])))
     }
 
+    /// The output tag of an unreified module's imported tag (defined by an unreified module:
+    /// the plan reifies both sides of a tag that a reified module shares).
     fn resolve_tag(&mut self, def: &CoreDef) -> Result<u32> {
         let (_, m, ti) = self.defining_instance(def, StateKind::Tag, true)?;
         if self.layouts[m].reified {
-            return Err(crate::error::unsupported(
-                "exceptions in modules instantiated more than once (reified modules)",
-            ));
+            bail!("internal: an unreified module imports a tag of a reified one");
         }
         Ok(self.layouts[m].tags[ti as usize])
+    }
+
+    /// The output tag that stands for tag `ti` of reified module `m` in every instance: the
+    /// tag's parameters, then the defining instance's identity (`(ref null eq)`, its vmctx;
+    /// [`TagSlot`]). Made once per tag.
+    fn identity_tag(&mut self, m: StaticModuleIndex, ti: u32) -> Result<u32> {
+        if let Some(&tag) = self.out.identity_tags.get(&(m, ti)) {
+            return Ok(tag);
+        }
+        let tt = *self.input.infos[m]
+            .tags
+            .get(ti as usize)
+            .with_context(|| format!("internal: tag {ti} of core module {}", m.as_u32()))?;
+        let ft = self.input.infos[m].types[tt.func_type_idx as usize].clone();
+        let (mut params, results) = self.map_func_type(&ft, true)?;
+        params.push(ref_null_eq());
+        let ty = self.func_type(&params, &results);
+        let tag = self.out.tags.len() as u32;
+        self.out.tags.push(we::TagType {
+            kind: we::TagKind::Exception,
+            func_type_idx: ty.0,
+        });
+        self.out.identity_tags.insert((m, ti), tag);
+        Ok(tag)
     }
 
     /// The flags global of a component instance: `may_leave` (1 = may leave), as FACT adapters

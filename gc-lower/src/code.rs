@@ -131,3 +131,44 @@ pub(crate) struct ConstructorScope {
     /// The other instances the body reads: the vmctx of `sources[p]` is parameter `p`.
     pub(crate) sources: std::cell::RefCell<Vec<RuntimeInstanceIndex>>,
 }
+
+/// `op` with the relative depth of its branch mapped by `f`, for the branches that name one
+/// label (`br`, `br_if`, `br_on_null`, `br_on_non_null`, `br_on_cast`, `br_on_cast_fail`); any
+/// other operator unchanged (a `br_table`'s targets and a `try_table`'s catch labels are the
+/// caller's to map).
+pub fn map_branch_depth<'a>(op: &wp::Operator<'a>, f: impl Fn(u32) -> u32) -> wp::Operator<'a> {
+    use wp::Operator as O;
+    match op.clone() {
+        O::Br { relative_depth } => O::Br {
+            relative_depth: f(relative_depth),
+        },
+        O::BrIf { relative_depth } => O::BrIf {
+            relative_depth: f(relative_depth),
+        },
+        O::BrOnNull { relative_depth } => O::BrOnNull {
+            relative_depth: f(relative_depth),
+        },
+        O::BrOnNonNull { relative_depth } => O::BrOnNonNull {
+            relative_depth: f(relative_depth),
+        },
+        O::BrOnCast {
+            relative_depth,
+            from_ref_type,
+            to_ref_type,
+        } => O::BrOnCast {
+            relative_depth: f(relative_depth),
+            from_ref_type,
+            to_ref_type,
+        },
+        O::BrOnCastFail {
+            relative_depth,
+            from_ref_type,
+            to_ref_type,
+        } => O::BrOnCastFail {
+            relative_depth: f(relative_depth),
+            from_ref_type,
+            to_ref_type,
+        },
+        other => other,
+    }
+}

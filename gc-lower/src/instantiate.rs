@@ -18,7 +18,7 @@ use crate::error::not_yet;
 use crate::host::ExportItem;
 use crate::layout::{
     FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MemSlot, OutType,
-    StateTarget, TabSlot,
+    StateTarget, TabSlot, TagSlot,
 };
 
 /// The longest period of the instantiation patterns that become loops: a loop's iteration
@@ -625,6 +625,7 @@ impl Lowerer<'_, '_> {
         let tab_fields = v.tables.clone();
         let global_slots = v.globals.clone();
         let func_slots = v.imported_funcs.clone();
+        let tag_slots = v.tags.clone();
         let data_lengths = v.datas.map(|field| (field, v.data_lengths));
         let data_init = v.data_init;
         let elem_fields = v.elems.clone();
@@ -757,6 +758,21 @@ impl Lowerer<'_, '_> {
                 let target = self.resolve_func(&args[func_pos[fi]])?;
                 self.emit_closure(out, target)?;
                 set(out, *f);
+            }
+        }
+
+        // Imported tags: the identity of the instance that defines each (`TagSlot`).
+        let tag_pos = self.input.infos[m].import_position.tags.clone();
+        for (ti, slot) in tag_slots.iter().enumerate() {
+            if let TagSlot::Field { field, .. } = *slot {
+                out.push(I::LocalGet(g));
+                let (definer, _, _) = self.defining_instance(
+                    &args[tag_pos[ti]],
+                    crate::assemble::StateKind::Tag,
+                    false,
+                )?;
+                self.push_instance_vmctx(out, definer);
+                set(out, field);
             }
         }
 

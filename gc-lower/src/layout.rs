@@ -179,6 +179,41 @@ pub struct Vmctx {
     /// The fields that code changes after instantiation: globals held by value and element
     /// segments. The instance's constructor sets every other field once.
     pub changing: std::collections::HashSet<u32>,
+    /// Each tag (imports first): see [`TagSlot`].
+    pub tags: Vec<TagSlot>,
+}
+
+/// How the code of a reified module names one of its tags. Tags are generative: each
+/// instance of a module that defines one has its own, which `catch` tells apart. Every instance
+/// of a reified module shares its code, so a tag it defines becomes one output tag with an
+/// extra last parameter, the *identity* of the instance that defines it (its vmctx, an
+/// `eqref`): `throw` passes it, and a `catch` of the tag catches the output tag with
+/// `catch_ref`, compares the identity with the one its instance names, and rethrows the
+/// exception (`throw_ref`) when they differ (`crate::exceptions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagSlot {
+    /// A tag the module defines; its identity is this instance's vmctx.
+    Own {
+        /// The output tag.
+        tag: u32,
+    },
+    /// An imported tag; its identity is the defining instance's vmctx, which the importing
+    /// instance's constructor stores in a vmctx field.
+    Field {
+        /// The output tag (the defining module's).
+        tag: u32,
+        /// The field (`(ref null eq)`).
+        field: u32,
+    },
+}
+
+impl TagSlot {
+    /// The output tag.
+    pub fn tag(self) -> u32 {
+        match self {
+            TagSlot::Own { tag } | TagSlot::Field { tag, .. } => tag,
+        }
+    }
 }
 
 impl Vmctx {

@@ -12,6 +12,7 @@ pub mod assemble;
 pub mod code;
 pub mod dylib;
 pub mod error;
+pub mod exceptions;
 pub mod exchange;
 pub mod front;
 pub mod host;

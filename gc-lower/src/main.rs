@@ -290,6 +290,7 @@ fn plan_text(plan: &gc_lower::plan::Plan, input: &Path) -> String {
         StateKind::Memory => "memory",
         StateKind::Table => "table",
         StateKind::Global => "global",
+        StateKind::Tag => "tag",
     };
     let mut out = String::new();
     let source = if input == Path::new("-") {
@@ -404,6 +405,7 @@ fn plan_text(plan: &gc_lower::plan::Plan, input: &Path) -> String {
                 (ItemKind::Global, Some(i)) => format!("global {i}"),
                 (ItemKind::Function, Some(i)) => format!("function {i}"),
                 (ItemKind::ElementSegment, Some(i)) => format!("element segment {i}"),
+                (ItemKind::Tag, Some(i)) => format!("tag {i}"),
                 (ItemKind::Data, _) => "data segments".to_string(),
                 (_, None) => "?".to_string(),
             };
@@ -442,6 +444,12 @@ fn plan_text(plan: &gc_lower::plan::Plan, input: &Path) -> String {
                 }
                 Holds::Elements { element } => {
                     format!("the segment's elements ({element}), null once dropped or applied")
+                }
+                Holds::TagIdentity { tag } => {
+                    format!("the defining instance's vmctx, the identity output tag {tag} carries")
+                }
+                Holds::OwnTag { tag } => {
+                    format!("output tag {tag}, carrying the instance's own vmctx as identity")
                 }
             };
             let _ = writeln!(out, "      {field:<9} {what}: {holds}");

@@ -736,21 +736,7 @@ fn copyable(op: &wp::Operator<'_>) -> bool {
 pub fn escape_depth<'a>(op: &wp::Operator<'a>, depth: &mut u32) -> wp::Operator<'a> {
     use wp::Operator as O;
     let out = |d: u32| if d >= *depth { d + 1 } else { d };
-    let shifted = match *op {
-        O::Br { relative_depth } => O::Br {
-            relative_depth: out(relative_depth),
-        },
-        O::BrIf { relative_depth } => O::BrIf {
-            relative_depth: out(relative_depth),
-        },
-        O::BrOnNull { relative_depth } => O::BrOnNull {
-            relative_depth: out(relative_depth),
-        },
-        O::BrOnNonNull { relative_depth } => O::BrOnNonNull {
-            relative_depth: out(relative_depth),
-        },
-        _ => op.clone(),
-    };
+    let shifted = crate::code::map_branch_depth(op, out);
     match op {
         O::Block { .. } | O::Loop { .. } | O::If { .. } => *depth += 1,
         O::End => *depth = depth.saturating_sub(1),

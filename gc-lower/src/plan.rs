@@ -163,6 +163,8 @@ pub enum StateKind {
     Table,
     /// A global.
     Global,
+    /// An exception tag.
+    Tag,
 }
 
 /// The module and field names of a core import.
@@ -180,8 +182,8 @@ pub struct ImportName {
 pub struct VmctxPlan {
     /// The number of struct fields.
     pub fields: usize,
-    /// Each memory, table, global, imported function and element segment of the module, and
-    /// its data segments, in field order; items without a field last.
+    /// Each memory, table, global, imported function, element segment and tag of the module,
+    /// and its data segments, in field order; items without a field last.
     pub items: Vec<VmctxItem>,
 }
 
@@ -220,6 +222,8 @@ pub enum ItemKind {
     Data,
     /// An element segment.
     ElementSegment,
+    /// A tag.
+    Tag,
 }
 
 /// What a vmctx field holds (or, for an item without a field, how it is reached).
@@ -291,6 +295,18 @@ pub enum Holds {
     Elements {
         /// The element type: `funcref` or `externref`.
         element: String,
+    },
+    /// The identity of an imported tag: the vmctx of the instance that defines it, which
+    /// output tag `tag` carries as its last parameter.
+    TagIdentity {
+        /// The output tag's index.
+        tag: u32,
+    },
+    /// Nothing (no field): a tag the module defines, output tag `tag`, whose identity is the
+    /// instance's own vmctx.
+    OwnTag {
+        /// The output tag's index.
+        tag: u32,
     },
 }
 
@@ -487,6 +503,7 @@ pub fn plan(component: &[u8], reify: ReifyMode) -> Result<Plan> {
                         multi_instance::SharedState::Memory => StateKind::Memory,
                         multi_instance::SharedState::Table => StateKind::Table,
                         multi_instance::SharedState::Global => StateKind::Global,
+                        multi_instance::SharedState::Tag => StateKind::Tag,
                     },
                     with,
                     import: import_name(front, graph, edge.importer, edge.position),
@@ -656,6 +673,7 @@ fn vmctx_plan(lowerer: &Lowerer<'_, '_>, m: StaticModuleIndex) -> Option<VmctxPl
             ItemKind::Table => (&info.import_position.tables, wp::ExternalKind::Table),
             ItemKind::Global => (&info.import_position.globals, wp::ExternalKind::Global),
             ItemKind::Function => (&info.import_position.funcs, wp::ExternalKind::Func),
+            ItemKind::Tag => (&info.import_position.tags, wp::ExternalKind::Tag),
             ItemKind::Data | ItemKind::ElementSegment => {
                 items.push(VmctxItem {
                     field,
@@ -766,6 +784,15 @@ fn vmctx_plan(lowerer: &Lowerer<'_, '_>, m: StaticModuleIndex) -> Option<VmctxPl
                 element: element.into(),
             },
         );
+    }
+    for (t, slot) in v.tags.iter().enumerate() {
+        let (field, holds) = match *slot {
+            crate::layout::TagSlot::Own { tag } => (None, Holds::OwnTag { tag }),
+            crate::layout::TagSlot::Field { tag, field } => {
+                (Some(field), Holds::TagIdentity { tag })
+            }
+        };
+        item(field, ItemKind::Tag, Some(t as u32), holds);
     }
     items.sort_by_key(|i| i.field.unwrap_or(u32::MAX));
     Some(VmctxPlan {

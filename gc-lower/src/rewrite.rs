@@ -37,8 +37,10 @@
 //!   vmctx as the last argument.
 //!
 //! Exception handling that names no tag (`try_table` with `catch_all`, `throw_ref`, as in
-//! FACT's exception barrier) passes through; a reified module that defines or imports a tag is
-//! rejected, since tag identity is per instance.
+//! FACT's exception barrier) passes through. A reified module's tags carry the identity of
+//! the instance that defines them, since tags are generative: `throw` and the `try_table`s
+//! that catch them are rewritten by [`crate::exceptions`]'s rules. (The legacy instructions,
+//! `try`, `catch`, `delegate`, `rethrow`, fail validation, which does not enable them.)
 //!
 //! Known imprecisions: trap messages differ from core wasm (`unreachable`, `cast failure`
 //! where wasm says `out of bounds memory access`, `indirect call type mismatch`); SIMD
@@ -57,10 +59,11 @@ use wasmtime_environ::wasmparser as wp;
 use crate::assemble::{Lowerer, ref_null};
 use crate::code::{Scratch, Sink, VmctxSource, load_kind, store_kind};
 use crate::error::not_yet;
+use crate::exceptions::{Blocks, Clause, Wrapped};
 use crate::layout::Binding;
 use crate::layout::slot;
 use crate::layout::{
-    FuncTarget, GlobalSlot, ImportedFunc, MemSlot, OutFunc, OutType, StateTarget, TabSlot,
+    FuncTarget, GlobalSlot, ImportedFunc, MemSlot, OutFunc, OutType, StateTarget, TabSlot, TagSlot,
 };
 use crate::memory_access::{InlineMemories, fast_store_kind, scan_body};
 use crate::template::Template;
@@ -109,6 +112,12 @@ pub struct CodeCx {
     /// [`crate::layout::Vmctx::fixed_reference`]): (field, local). `None` where no entry code
     /// can be added (constant expressions), so every read goes to the vmctx.
     pub fixed: Option<Vec<(u32, u32)>>,
+    /// The blocks open in reified code, for the `try_table`s that catch tags
+    /// ([`crate::exceptions`]).
+    pub blocks: Blocks,
+    /// Where the last label-opening instruction rewritten began, when blocks were added
+    /// before it (a `try_table` that catches tags), for its label's name.
+    pub label_at: Option<usize>,
 }
 
 impl CodeCx {
@@ -244,6 +253,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             scratch: Scratch::new(base),
             memories: None,
             fixed: reified.then(Vec::new),
+            blocks: Blocks::default(),
+            label_at: None,
         };
         let ops = body
             .get_operators_reader()?
@@ -318,6 +329,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         let start = out.0.len();
                         self.rewrite_op(&mut cx, &op, &mut out)?;
                         // Label names go to the first version.
+                        let start = cx.label_at.take().unwrap_or(start);
                         if unchecked && label_names.is_some() && crate::names::opens_label(&op) {
                             emitted.push(start..out.0.len());
                         }
@@ -334,6 +346,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let op = &ops[i];
             let start = out.0.len();
             self.rewrite_op(&mut cx, op, &mut out)?;
+            let start = cx.label_at.take().unwrap_or(start);
             if label_names.is_some() && crate::names::opens_label(op) {
                 emitted.push(start..out.0.len());
             }
@@ -420,6 +433,16 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 _ => out.push(self.renumbered(m, op)?),
             }
             return Ok(());
+        };
+        if let Some(done) = self.rewrite_exception_op(cx, op, out)? {
+            return done;
+        }
+        let shifted;
+        let op = if cx.blocks.any_wrapped() {
+            shifted = cx.blocks.shift(op);
+            &shifted
+        } else {
+            op
         };
         let v = self.layouts[m]
             .vmctx
@@ -740,6 +763,267 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// Calls the closure on top of the stack (below it: the arguments) with the entry type of
     /// module type `ty`.
+    /// Rewrites what exception handling in reified code changes ([`crate::exceptions`]):
+    /// block structure (tracked in `cx.blocks`), `throw`, `try_table`, `br_table` inside a
+    /// wrapped `try_table`, and the legacy instructions, which a module with tags cannot use.
+    /// `None` when `op` is left to the rest of [`Self::rewrite_op`] (after it opened a block).
+    fn rewrite_exception_op(
+        &mut self,
+        cx: &mut CodeCx,
+        op: &wp::Operator<'_>,
+        out: &mut Sink,
+    ) -> Result<Option<Result<()>>> {
+        use we::Instruction as I;
+        use wp::Operator as O;
+        let m = cx.module;
+        let slots = || {
+            self.layouts[m]
+                .vmctx
+                .as_ref()
+                .map(|v| v.tags.clone())
+                .unwrap_or_default()
+        };
+        let slot = |tags: &[TagSlot], t: u32| {
+            tags.get(t as usize)
+                .copied()
+                .ok_or_else(|| anyhow!("tag {t} out of range"))
+        };
+        match op {
+            O::Block { .. } | O::Loop { .. } | O::If { .. } => cx.blocks.open(None),
+            O::Try { .. }
+            | O::Catch { .. }
+            | O::CatchAll
+            | O::Delegate { .. }
+            | O::Rethrow { .. }
+                if !slots().is_empty() =>
+            {
+                return Err(not_yet(
+                    "legacy exception handling (`try`, `catch`, `delegate`, `rethrow`) in a \
+                     module instantiated more than once that has tags (a reified module)",
+                ));
+            }
+            O::Try { .. } => cx.blocks.open(None),
+            O::Delegate { .. } => {
+                cx.blocks.close();
+            }
+            O::End => {
+                if let Some(wrapped) = cx.blocks.close() {
+                    self.close_try(cx, out, &wrapped);
+                    return Ok(Some(Ok(())));
+                }
+            }
+            O::Throw { tag_index } => {
+                let s = slot(&slots(), *tag_index)?;
+                self.push_identity(cx, out, s);
+                out.push(I::Throw(s.tag()));
+                return Ok(Some(Ok(())));
+            }
+            O::BrTable { targets } if cx.blocks.any_wrapped() => {
+                let (list, default) = cx.blocks.shift_table(targets)?;
+                out.push(I::BrTable(list.into(), default));
+                return Ok(Some(Ok(())));
+            }
+            O::TryTable { .. } => {
+                let O::TryTable { try_table } = cx.blocks.shift(op) else {
+                    unreachable!("shift keeps the operator")
+                };
+                let tags = slots();
+                let clauses = try_table
+                    .catches
+                    .iter()
+                    .map(|c| {
+                        Ok(match *c {
+                            wp::Catch::One { tag, label } => Clause::Tag {
+                                slot: slot(&tags, tag)?,
+                                with_ref: false,
+                                label,
+                            },
+                            wp::Catch::OneRef { tag, label } => Clause::Tag {
+                                slot: slot(&tags, tag)?,
+                                with_ref: true,
+                                label,
+                            },
+                            wp::Catch::All { label } => Clause::All { label },
+                            wp::Catch::AllRef { label } => Clause::AllRef { label },
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                if !clauses.iter().any(|c| matches!(c, Clause::Tag { .. })) {
+                    cx.blocks.open(None);
+                    out.push(self.renumbered(m, &O::TryTable { try_table })?);
+                    return Ok(Some(Ok(())));
+                }
+                let I::Block(ty) = self.renumbered(
+                    m,
+                    &O::Block {
+                        blockty: try_table.ty,
+                    },
+                )?
+                else {
+                    bail!("internal error: a block renumbered to another instruction");
+                };
+                let wrapped = self.open_try(cx, out, ty, clauses);
+                cx.blocks.open(Some(wrapped));
+                return Ok(Some(Ok(())));
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// Opens a `try_table` of block type `ty` with `clauses`, in blocks that its tag clauses'
+    /// handlers end ([`crate::exceptions`]): the block the normal exit leaves through, then
+    /// one per tag clause (the first one's innermost), each receiving what the output tag
+    /// carries (and the `exnref` for `catch_ref`). [`Self::close_try`] emits its `end`.
+    fn open_try(
+        &mut self,
+        cx: &mut CodeCx,
+        out: &mut Sink,
+        ty: we::BlockType,
+        clauses: Vec<Clause>,
+    ) -> Wrapped {
+        use we::Instruction as I;
+        let params = match ty {
+            we::BlockType::FunctionType(t) => self.func_type_of(OutType(t)).0,
+            _ => Vec::new(),
+        };
+        let wrapped = Wrapped { clauses };
+        out.push(I::Block(ty));
+        for c in wrapped.clauses.iter().rev() {
+            if let Clause::Tag { slot, with_ref, .. } = *c {
+                let mut caught = self.tag_params(slot);
+                if with_ref {
+                    caught.push(we::ValType::EXNREF);
+                }
+                let block = self.func_type(&params, &caught);
+                out.push(I::Block(we::BlockType::FunctionType(block.0)));
+            }
+        }
+        let wrappers = wrapped.wrappers();
+        let mut handler = 0;
+        let catches: Vec<we::Catch> = wrapped
+            .clauses
+            .iter()
+            .map(|c| match *c {
+                Clause::Tag { slot, with_ref, .. } => {
+                    handler += 1;
+                    let (tag, label) = (slot.tag(), handler - 1);
+                    if with_ref {
+                        we::Catch::OneRef { tag, label }
+                    } else {
+                        we::Catch::One { tag, label }
+                    }
+                }
+                Clause::All { label } => we::Catch::All {
+                    label: label + wrappers,
+                },
+                Clause::AllRef { label } => we::Catch::AllRef {
+                    label: label + wrappers,
+                },
+            })
+            .collect();
+        cx.label_at = Some(out.0.len());
+        out.push(I::TryTable(ty, catches.into()));
+        wrapped
+    }
+
+    /// Emits the `end` of a `try_table` opened by [`Self::open_try`]: the normal exit past the
+    /// handlers, then each handler. A handler branches to its clause's label when the
+    /// exception's identity is the one its tag has in this instance; otherwise the exception
+    /// goes on to the clauses after it (a `try_table` of those around its rethrow), as if
+    /// that clause had not matched.
+    fn close_try(&mut self, cx: &mut CodeCx, out: &mut Sink, wrapped: &Wrapped) {
+        use we::Instruction as I;
+        let n = wrapped.handlers();
+        out.push(I::End);
+        out.push(I::Br(n));
+        let mut i = 0;
+        for (j, c) in wrapped.clauses.iter().enumerate() {
+            let Clause::Tag {
+                slot,
+                with_ref,
+                label,
+            } = *c
+            else {
+                continue;
+            };
+            out.push(I::End);
+            // Inside the blocks of the handlers after this one and the exit's.
+            let depth = n - i;
+            i += 1;
+            let rest: Vec<Clause> = wrapped.clauses[j + 1..]
+                .iter()
+                .map(|c| c.deeper(depth))
+                .collect();
+            let identity = cx.scratch.get(crate::assemble::ref_null_eq());
+            if with_ref {
+                // [params.., identity, exnref]
+                let exn = cx.scratch.get(we::ValType::EXNREF);
+                out.push(I::LocalSet(exn));
+                out.push(I::LocalSet(identity));
+                let matched = cx.scratch.get(we::ValType::I32);
+                out.push(I::LocalGet(identity));
+                self.push_identity(cx, out, slot);
+                out.push(I::RefEq);
+                out.push(I::LocalSet(matched));
+                out.push(I::LocalGet(exn));
+                out.push(I::LocalGet(matched));
+                out.push(I::BrIf(label + depth));
+                // [params.., exnref]: rethrown, to the clauses after this one.
+                if rest.is_empty() {
+                    out.push(I::ThrowRef);
+                } else {
+                    out.push(I::LocalSet(exn));
+                    let inner = self.open_try(cx, out, we::BlockType::Empty, rest);
+                    out.push(I::LocalGet(exn));
+                    out.push(I::ThrowRef);
+                    self.close_try(cx, out, &inner);
+                    out.push(I::Unreachable);
+                }
+            } else {
+                // [params.., identity]
+                out.push(I::LocalSet(identity));
+                out.push(I::LocalGet(identity));
+                self.push_identity(cx, out, slot);
+                out.push(I::RefEq);
+                out.push(I::BrIf(label + depth));
+                // [params..]: thrown again with the same values, to the clauses after this one.
+                out.push(I::LocalGet(identity));
+                if rest.is_empty() {
+                    out.push(I::Throw(slot.tag()));
+                } else {
+                    let params = self.tag_params(slot);
+                    let ty = self.func_type(&params, &[]);
+                    let inner = self.open_try(cx, out, we::BlockType::FunctionType(ty.0), rest);
+                    out.push(I::Throw(slot.tag()));
+                    self.close_try(cx, out, &inner);
+                    out.push(I::Unreachable);
+                }
+            }
+        }
+        out.push(I::End);
+    }
+
+    /// The parameters of tag `slot`'s output tag: the tag's own, then the identity.
+    fn tag_params(&self, slot: TagSlot) -> Vec<we::ValType> {
+        let ty = self.out.tags[slot.tag() as usize].func_type_idx;
+        self.func_type_of(OutType(ty)).0
+    }
+
+    /// Pushes the identity of tag `slot` in the instance whose code this is.
+    fn push_identity(&self, cx: &mut CodeCx, out: &mut Sink, slot: TagSlot) {
+        match slot {
+            TagSlot::Own { .. } => cx.vmctx.expect("reified code has a vmctx").push(out),
+            TagSlot::Field { field, .. } => {
+                let v = self.layouts[cx.module]
+                    .vmctx
+                    .as_ref()
+                    .expect("reified module has a vmctx");
+                cx.push_field(out, v, field);
+            }
+        }
+    }
+
     fn emit_closure_call(
         &mut self,
         cx: &mut CodeCx,
@@ -787,6 +1071,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             scratch: Scratch::new(u32::MAX),
             memories: None,
             fixed: None,
+            blocks: Blocks::default(),
+            label_at: None,
         };
         while !reader.eof() {
             let op = reader.read()?;

@@ -963,6 +963,10 @@ fn differential(seed: u64) -> Case {
     // A quarter of the modules have GC types in rec groups (struct, array and function types
     // with subtyping) and the GC instructions over them.
     config.gc_enabled = config.reference_types_enabled && rng.below(4) == 0;
+    // A quarter have tags and the exception-handling instructions (`throw`, `try_table`,
+    // `throw_ref`): reified, each tag carries its instance's identity.
+    config.exceptions_enabled = rng.below(4) == 0;
+    config.max_tags = if config.exceptions_enabled { 3 } else { 0 };
     let Ok(mut module) = wasm_smith::Module::new(config, &mut u) else {
         return Case::NoModule;
     };

@@ -68,6 +68,8 @@ pub enum SharedState {
     Table,
     /// A global (mutable or not).
     Global,
+    /// An exception tag (generative: each instance of its defining module has its own).
+    Tag,
 }
 
 /// An import of `importer` satisfied by state defined or re-exported by `exporter`.
@@ -148,7 +150,7 @@ impl InstanceGraph {
         }
     }
 
-    /// Every memory, table and global import between two runtime instances.
+    /// Every memory, table, global and tag import between two runtime instances.
     pub fn state_edges<'a>(
         &'a self,
         modules: &'a PrimaryMap<StaticModuleIndex, ModuleTranslation<'_>>,
@@ -163,6 +165,7 @@ impl InstanceGraph {
                         EntityType::Memory(_) => SharedState::Memory,
                         EntityType::Table(_) => SharedState::Table,
                         EntityType::Global(_) => SharedState::Global,
+                        EntityType::Tag(_) => SharedState::Tag,
                         _ => return None,
                     };
                     let CoreDef::Export(export) = arg else {

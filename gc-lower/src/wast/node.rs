@@ -293,10 +293,11 @@ impl std::error::Error for NotRepresentable {}
 /// a wasm proposal the lowered output uses (e.g. exception handling); `None` for any other
 /// failure.
 pub fn unsupported_by_jco(error: &str) -> Option<String> {
-    let proposal = error
-        .lines()
-        .map(str::trim)
-        .find(|l| l.contains("proposal not enabled") || l.contains("proposal not supported"))?;
+    let proposal = error.lines().map(str::trim).find(|l| {
+        l.contains("proposal not enabled")
+            || l.contains("proposal not supported")
+            || l.contains("not supported without the exception handling feature")
+    })?;
     let proposal = proposal.split(" (at offset").next().unwrap_or(proposal);
     Some(format!("jco cannot transpile the output: {proposal}"))
 }
@@ -1268,7 +1269,22 @@ fn from_js(ty: &Type, v: &Json) -> Result<Val> {
 
 #[cfg(test)]
 mod tests {
-    use super::lower_camel;
+    use super::{lower_camel, unsupported_by_jco};
+
+    #[test]
+    fn jco_failures_for_missing_proposals_are_skips() {
+        let exnref = "ComponentError: failed to translate component\n\nCaused by:\n    \
+                      exception refs not supported without the exception handling feature \
+                      (at offset 0x9b)";
+        assert_eq!(
+            unsupported_by_jco(exnref).as_deref(),
+            Some(
+                "jco cannot transpile the output: exception refs not supported without the \
+                 exception handling feature"
+            )
+        );
+        assert_eq!(unsupported_by_jco("type mismatch (at offset 0x10)"), None);
+    }
 
     #[test]
     fn names_follow_jco() {
