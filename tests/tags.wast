@@ -143,6 +143,37 @@
 (assert_return (invoke "rethrow" (u32.const 9)) (u32.const 5))
 (assert_return (invoke "param" (u32.const 12)) (u32.const 12))
 
+;; A loop of inline loads in two versions (call-free, over a reified memory:
+;; the versions sit in an `if`, one block more) inside a try_table that catches
+;; a tag: its branches to the try_table's own label and to a block inside it.
+(component
+  (core module $M
+    (memory 1)
+    (tag $t (param i32))
+    (func (export "scan") (param $n i32) (param $limit i32) (result i32)
+      (local $i i32) (local $s i32)
+      (block $caught (result i32)
+        (try_table (catch $t $caught)
+          (block $found
+            (loop $l
+              (br_if 2 (i32.ge_u (local.get $i) (local.get $n)))
+              (local.set $s
+                (i32.add (local.get $s) (i32.load (i32.shl (local.get $i) (i32.const 2)))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $found (i32.gt_u (local.get $s) (local.get $limit)))
+              (br $l)))
+          (throw $t (local.get $s)))
+        (return (local.get $s)))
+      (i32.add (i32.const 1000)))
+    (data (i32.const 0) "\01\00\00\00\02\00\00\00\03\00\00\00"))
+  (core instance $a (instantiate $M))
+  (core instance $b (instantiate $M))
+  (func (export "scan") (param "n" u32) (param "limit" u32) (result u32)
+    (canon lift (core func $b "scan")))
+)
+(assert_return (invoke "scan" (u32.const 3) (u32.const 100)) (u32.const 6))
+(assert_return (invoke "scan" (u32.const 3) (u32.const 2)) (u32.const 1003))
+
 ;; Nested try_tables in a module instantiated once that imports the tags of
 ;; two instances of another (so it is reified too): the inner one catches only
 ;; `a`'s tag, and `b`'s exception passes through its handler to the outer one.

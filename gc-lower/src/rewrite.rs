@@ -316,6 +316,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     bail!("internal error: a versioned loop does not start with `loop`");
                 };
                 out.push(we::Instruction::If(ty));
+                // The `if` is one more block around the loop, which `escape_depth` counts in
+                // the branches leaving it; `cx.blocks` counts it too, so that a `try_table`
+                // around the loop tells its own label from the ones outside it.
+                cx.blocks.open(None);
                 for unchecked in [true, false] {
                     if let Some(mems) = &mut cx.memories {
                         mems.set_unchecked(unchecked);
@@ -339,6 +343,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     }
                 }
                 // The checked pass ran last: the emitter is back to checking.
+                cx.blocks.close();
                 out.push(we::Instruction::End);
                 i = v.end + 1;
                 continue;
