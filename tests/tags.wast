@@ -174,6 +174,55 @@
 (assert_return (invoke "scan" (u32.const 3) (u32.const 100)) (u32.const 6))
 (assert_return (invoke "scan" (u32.const 3) (u32.const 2)) (u32.const 1003))
 
+;; A `catch_ref` whose label takes a non-null `(ref exn)`; forty clauses of one
+;; tag (each handler goes through the clauses after it: linear in their number);
+;; and `catch_all_ref` after a clause of another instance's tag.
+(component
+  (core module $M
+    (tag $t (export "t"))
+    (import "peer" "throw" (func $peer-throw))
+    (func $throw (export "throw") (throw $t))
+    (func (export "non-null") (param $who i32) (result i32)
+      (block $h (result (ref exn))
+        (try_table (catch_ref $t $h)
+          (if (local.get $who) (then (call $throw))))
+        (return (i32.const 0)))
+      (drop)
+      (i32.const 1))
+    (func (export "many") (param $who i32) (result i32)
+      (block $other
+        (block $h
+          (try_table (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch $t $h) (catch_all $other)
+            (if (local.get $who) (then (call $peer-throw)) (else (call $throw))))
+          (return (i32.const 0)))
+        (return (i32.const 1)))
+      (i32.const 2))
+    (func (export "all-ref") (result i32)
+      (block $all (result exnref)
+        (block $h
+          (try_table (catch $t $h) (catch_all_ref $all)
+            (call $peer-throw))
+          (return (i32.const 0)))
+        (return (i32.const 1)))
+      (drop)
+      (i32.const 2)))
+  (core module $Stub (func (export "throw")))
+  (core instance $stub (instantiate $Stub))
+  (core instance $a (instantiate $M (with "peer" (instance $stub))))
+  (core instance $b (instantiate $M (with "peer" (instance $a))))
+  (func (export "non-null") (param "who" u32) (result u32)
+    (canon lift (core func $b "non-null")))
+  (func (export "many") (param "who" u32) (result u32)
+    (canon lift (core func $b "many")))
+  (func (export "all-ref") (result u32)
+    (canon lift (core func $b "all-ref")))
+)
+(assert_return (invoke "non-null" (u32.const 0)) (u32.const 0))
+(assert_return (invoke "non-null" (u32.const 1)) (u32.const 1))
+(assert_return (invoke "many" (u32.const 0)) (u32.const 1))
+(assert_return (invoke "many" (u32.const 1)) (u32.const 2))
+(assert_return (invoke "all-ref") (u32.const 2))
+
 ;; Nested try_tables in a module instantiated once that imports the tags of
 ;; two instances of another (so it is reified too): the inner one catches only
 ;; `a`'s tag, and `b`'s exception passes through its handler to the outer one.

@@ -305,7 +305,7 @@ pub enum ReifyReason {
     All,
     /// The module is instantiated this many times (two or more).
     Instantiated(usize),
-    /// The module shares a memory, table or global through this import with a module that was
+    /// The module shares a memory, table, global or tag through this import with a module that was
     /// reified before it (the edge's importer or exporter, whichever the module is not). A
     /// memory forces its exporter only when the importer's instances import different memories.
     SharesState(multi_instance::StateEdge),

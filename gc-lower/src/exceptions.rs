@@ -6,24 +6,27 @@
 //! their own instance's tag catch. A reified module's code is shared by its instances, so its
 //! tag becomes one output tag with one more parameter, the defining instance's vmctx (an
 //! `eqref`): `throw` pushes it, and a `catch` of the tag catches the output tag, compares the
-//! identity with the one this instance names, and rethrows the exception unchanged when they
-//! differ. `catch_all` and `catch_all_ref` are unchanged: they catch every exception.
+//! identity with the one this instance names, and passes the exception on when they differ.
+//! `catch_all` and `catch_all_ref` stay in the `try_table`: they catch every exception.
 //!
 //! ```wat
 //! ;; input, in a reified module ($t: (tag (param i32)))
 //! (block $l (result i32)
-//!   (try_table (catch $t $l) ...))
-//! ;; output: one block per caught tag, and one to leave past the handlers
+//!   (try_table (catch $t $l) (catch_all $all) ...))
+//! ;; output: a block per output tag caught, and one to leave past the handlers
 //! (block $l (result i32)
 //!   (block $done
 //!     (block $h (result i32 eqref exnref)
-//!       (try_table (catch_ref $t' $h) ...)    ;; branches leaving it: 2 labels further out
+//!       (try_table (catch_ref $t' $h) (catch_all $all') ...)  ;; branches out: 2 further
 //!       (br $done))
-//!     (local.set $exn)                          ;; [i32 eqref]
-//!     (ref.eq (local.get $vmctx))               ;; the identity this instance's `$t` has
-//!     (br_if $l)                                ;; [i32] when it is this instance's tag
-//!     (throw_ref (local.get $exn))))            ;; another instance's: on to outer handlers
+//!     (local.set $exn) (local.set $id)                    ;; [i32]
+//!     (br_if $l (ref.eq (local.get $id) (local.get $vmctx)))  ;; this instance's `$t`
+//!     (br $all)))                                         ;; the clauses after it, in order
 //! ```
+//!
+//! A handler goes through the clauses from its own on: each of the same output tag checks
+//! its identity, a `catch_all` takes the exception, and when nothing does, `throw_ref`
+//! passes it on unchanged.
 //!
 //! [`Blocks`] tracks the function's open blocks so that branches out of a wrapped
 //! `try_table` (its body's, and those of the handlers and catch clauses) skip the blocks
@@ -60,28 +63,10 @@ pub enum Clause {
     },
 }
 
-impl Clause {
-    /// The clause with its label `by` blocks further out.
-    pub fn deeper(self, by: u32) -> Clause {
-        match self {
-            Clause::Tag {
-                slot,
-                with_ref,
-                label,
-            } => Clause::Tag {
-                slot,
-                with_ref,
-                label: label + by,
-            },
-            Clause::All { label } => Clause::All { label: label + by },
-            Clause::AllRef { label } => Clause::AllRef { label: label + by },
-        }
-    }
-}
-
-/// A `try_table` that catches tags through handlers: its clauses in order and the blocks
-/// added around it (one per tag clause, the first one's innermost, and one that the normal
-/// exit leaves through).
+/// A `try_table` that catches tags through handlers: its clauses in order. Blocks are added
+/// around it: one that the normal exit leaves through, and inside it one per handler, the
+/// first handler's innermost. A handler starts at the first clause of each output tag the
+/// clauses catch ([`Self::handler_starts`]).
 #[derive(Debug, Clone, Default)]
 pub struct Wrapped {
     /// The catch clauses, in order.
@@ -89,17 +74,25 @@ pub struct Wrapped {
 }
 
 impl Wrapped {
-    /// The number of tag clauses (handlers).
-    pub fn handlers(&self) -> u32 {
-        self.clauses
-            .iter()
-            .filter(|c| matches!(c, Clause::Tag { .. }))
-            .count() as u32
+    /// The positions in [`Self::clauses`] where handlers start: each tag clause whose output
+    /// tag no clause before it catches.
+    pub fn handler_starts(&self) -> Vec<usize> {
+        let mut tags = Vec::new();
+        let mut starts = Vec::new();
+        for (j, c) in self.clauses.iter().enumerate() {
+            if let Clause::Tag { slot, .. } = c
+                && !tags.contains(&slot.tag())
+            {
+                tags.push(slot.tag());
+                starts.push(j);
+            }
+        }
+        starts
     }
 
     /// The number of blocks added around the `try_table`.
     pub fn wrappers(&self) -> u32 {
-        self.handlers() + 1
+        self.handler_starts().len() as u32 + 1
     }
 }
 
@@ -198,17 +191,21 @@ mod tests {
     fn branches_out_of_wrapped_try_tables_skip_the_added_blocks() {
         let mut blocks = Blocks::default();
         blocks.open(None); // a block: position 0
-        let two = Wrapped {
-            clauses: vec![
-                Clause::Tag {
-                    slot: TagSlot::Own { tag: 0 },
-                    with_ref: false,
-                    label: 0,
-                },
-                Clause::All { label: 0 },
-            ],
+        let tag = |tag, label| Clause::Tag {
+            slot: TagSlot::Own { tag },
+            with_ref: false,
+            label,
         };
+        // Two clauses of output tag 0 and a catch_all: one handler, two blocks.
+        let two = Wrapped {
+            clauses: vec![tag(0, 0), Clause::All { label: 0 }, tag(0, 1)],
+        };
+        assert_eq!(two.handler_starts(), [0]);
         assert_eq!(two.wrappers(), 2);
+        let three = Wrapped {
+            clauses: vec![tag(1, 0), tag(0, 0), tag(1, 1)],
+        };
+        assert_eq!(three.handler_starts(), [0, 1]);
         blocks.open(Some(two)); // a try_table with one handler: two blocks around it
         blocks.open(None); // a block inside it
         // To the inner block, to the try_table, to the block around it, to the function.

@@ -39,7 +39,7 @@ pub struct Front<'data> {
 }
 
 /// The wasm features gc-lower accepts in its input. Features the lowering cannot handle
-/// (shared memory, memory64, exceptions in reified modules, async) are accepted here so that
+/// (shared memory, memory64, async) are accepted here so that
 /// later phases can name them in their error instead of a validator message.
 pub fn input_features() -> WasmFeatures {
     WasmFeatures::default()

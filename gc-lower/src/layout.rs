@@ -187,9 +187,9 @@ pub struct Vmctx {
 /// instance of a module that defines one has its own, which `catch` tells apart. Every instance
 /// of a reified module shares its code, so a tag it defines becomes one output tag with an
 /// extra last parameter, the *identity* of the instance that defines it (its vmctx, an
-/// `eqref`): `throw` passes it, and a `catch` of the tag catches the output tag with
-/// `catch_ref`, compares the identity with the one its instance names, and rethrows the
-/// exception (`throw_ref`) when they differ (`crate::exceptions`).
+/// `eqref`): `throw` passes it, and a `catch` of the tag catches the output tag, compares the
+/// identity with the one its instance names, and passes the exception on to the clauses after
+/// it when they differ (`crate::exceptions`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TagSlot {
     /// A tag the module defines; its identity is this instance's vmctx.

@@ -41,8 +41,9 @@ pub use error::{Unsupported, find_unsupported};
 #[cfg_attr(feature = "runtime", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum ReifyMode {
-    /// Reify only modules instantiated more than once and whatever shares a memory, table or
-    /// mutable global with them or passes function references to and from them through calls;
+    /// Reify only modules instantiated more than once and whatever shares a memory, table,
+    /// mutable global or tag with them or passes function references to and from them through
+    /// calls;
     /// every other module keeps native linear state (zero overhead).
     #[default]
     Auto,

@@ -731,8 +731,9 @@ fn copyable(op: &wp::Operator<'_>) -> bool {
 }
 
 /// `op` as it reads inside one more enclosing block, when it is `depth` blocks deep in the
-/// region that block wraps: a plain branch (`br`, `br_if`, `br_on_null`, `br_on_non_null`)
-/// that leaves the region targets one label further out. Tracks `depth` across `op`.
+/// region that block wraps: a branch that names one label (`br`, `br_if`, `br_on_null`,
+/// `br_on_non_null`, `br_on_cast`, `br_on_cast_fail`; [`crate::code::map_branch_depth`]) and
+/// leaves the region targets one label further out. Tracks `depth` across `op`.
 pub fn escape_depth<'a>(op: &wp::Operator<'a>, depth: &mut u32) -> wp::Operator<'a> {
     use wp::Operator as O;
     let out = |d: u32| if d >= *depth { d + 1 } else { d };

@@ -766,11 +766,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         });
     }
 
-    /// Calls the closure on top of the stack (below it: the arguments) with the entry type of
-    /// module type `ty`.
     /// Rewrites what exception handling in reified code changes ([`crate::exceptions`]):
     /// block structure (tracked in `cx.blocks`), `throw`, `try_table`, `br_table` inside a
-    /// wrapped `try_table`, and the legacy instructions, which a module with tags cannot use.
+    /// wrapped `try_table`, and the legacy instructions (rejected in a module with tags).
     /// `None` when `op` is left to the rest of [`Self::rewrite_op`] (after it opened a block).
     fn rewrite_exception_op(
         &mut self,
@@ -876,10 +874,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         Ok(None)
     }
 
-    /// Opens a `try_table` of block type `ty` with `clauses`, in blocks that its tag clauses'
-    /// handlers end ([`crate::exceptions`]): the block the normal exit leaves through, then
-    /// one per tag clause (the first one's innermost), each receiving what the output tag
-    /// carries (and the `exnref` for `catch_ref`). [`Self::close_try`] emits its `end`.
+    /// Opens a `try_table` of block type `ty` with `clauses`, in blocks that its handlers end
+    /// ([`crate::exceptions`]): the block the normal exit leaves through, then one per output
+    /// tag its clauses catch (the first such clause's innermost), each receiving what the
+    /// output tag carries and the `exnref`. A tag clause after another of the same output tag
+    /// is left out of the `try_table` (the engine would never reach it): the first one's
+    /// handler checks it. [`Self::close_try`] emits the `end`.
     fn open_try(
         &mut self,
         cx: &mut CodeCx,
@@ -893,38 +893,34 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             _ => Vec::new(),
         };
         let wrapped = Wrapped { clauses };
+        let starts = wrapped.handler_starts();
         out.push(I::Block(ty));
-        for c in wrapped.clauses.iter().rev() {
-            if let Clause::Tag { slot, with_ref, .. } = *c {
-                let mut caught = self.tag_params(slot);
-                if with_ref {
-                    caught.push(we::ValType::EXNREF);
-                }
-                let block = self.func_type(&params, &caught);
-                out.push(I::Block(we::BlockType::FunctionType(block.0)));
-            }
+        for &j in starts.iter().rev() {
+            let Clause::Tag { slot, .. } = wrapped.clauses[j] else {
+                unreachable!("a handler starts at a tag clause")
+            };
+            let mut caught = self.tag_params(slot);
+            caught.push(we::ValType::EXNREF);
+            let block = self.func_type(&params, &caught);
+            out.push(I::Block(we::BlockType::FunctionType(block.0)));
         }
         let wrappers = wrapped.wrappers();
-        let mut handler = 0;
-        let catches: Vec<we::Catch> = wrapped
-            .clauses
-            .iter()
-            .map(|c| match *c {
-                Clause::Tag { slot, with_ref, .. } => {
-                    handler += 1;
-                    let (tag, label) = (slot.tag(), handler - 1);
-                    if with_ref {
-                        we::Catch::OneRef { tag, label }
-                    } else {
-                        we::Catch::One { tag, label }
-                    }
+        let catches: Vec<we::Catch> = (0..)
+            .zip(&wrapped.clauses)
+            .filter_map(|(j, c)| match *c {
+                Clause::Tag { slot, .. } => {
+                    let handler = starts.iter().position(|&s| s == j)?;
+                    Some(we::Catch::OneRef {
+                        tag: slot.tag(),
+                        label: handler as u32,
+                    })
                 }
-                Clause::All { label } => we::Catch::All {
+                Clause::All { label } => Some(we::Catch::All {
                     label: label + wrappers,
-                },
-                Clause::AllRef { label } => we::Catch::AllRef {
+                }),
+                Clause::AllRef { label } => Some(we::Catch::AllRef {
                     label: label + wrappers,
-                },
+                }),
             })
             .collect();
         cx.label_at = Some(out.0.len());
@@ -933,77 +929,67 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// Emits the `end` of a `try_table` opened by [`Self::open_try`]: the normal exit past the
-    /// handlers, then each handler. A handler branches to its clause's label when the
-    /// exception's identity is the one its tag has in this instance; otherwise the exception
-    /// goes on to the clauses after it (a `try_table` of those around its rethrow), as if
-    /// that clause had not matched.
+    /// handlers, then each handler, which goes through the clauses from its own on, in order,
+    /// as the engine would have: a clause of its output tag whose identity is the exception's
+    /// takes it (to the clause's label, with the `exnref` for `catch_ref`), a `catch_all` or
+    /// `catch_all_ref` takes it, and when none does, `throw_ref` passes the exception on.
+    /// Linear in the clauses, whatever their number.
     fn close_try(&mut self, cx: &mut CodeCx, out: &mut Sink, wrapped: &Wrapped) {
         use we::Instruction as I;
-        let n = wrapped.handlers();
+        let starts = wrapped.handler_starts();
+        let n = starts.len() as u32;
         out.push(I::End);
         out.push(I::Br(n));
-        let mut i = 0;
-        for (j, c) in wrapped.clauses.iter().enumerate() {
-            let Clause::Tag {
-                slot,
-                with_ref,
-                label,
-            } = *c
-            else {
-                continue;
-            };
+        for (i, &j) in (0..).zip(&starts) {
             out.push(I::End);
             // Inside the blocks of the handlers after this one and the exit's.
             let depth = n - i;
-            i += 1;
-            let rest: Vec<Clause> = wrapped.clauses[j + 1..]
-                .iter()
-                .map(|c| c.deeper(depth))
-                .collect();
+            let Clause::Tag { slot: first, .. } = wrapped.clauses[j] else {
+                unreachable!("a handler starts at a tag clause")
+            };
+            // [params.., identity, exnref]
+            let exn = cx.scratch.get(we::ValType::EXNREF);
             let identity = cx.scratch.get(crate::assemble::ref_null_eq());
-            if with_ref {
-                // [params.., identity, exnref]
-                let exn = cx.scratch.get(we::ValType::EXNREF);
-                out.push(I::LocalSet(exn));
-                out.push(I::LocalSet(identity));
-                let matched = cx.scratch.get(we::ValType::I32);
-                out.push(I::LocalGet(identity));
-                self.push_identity(cx, out, slot);
-                out.push(I::RefEq);
-                out.push(I::LocalSet(matched));
+            out.push(I::LocalSet(exn));
+            out.push(I::LocalSet(identity));
+            let mut taken = false;
+            for c in &wrapped.clauses[j..] {
+                match *c {
+                    Clause::Tag {
+                        slot,
+                        with_ref,
+                        label,
+                    } if slot.tag() == first.tag() => {
+                        if with_ref {
+                            out.push(I::LocalGet(exn));
+                            out.push(I::RefAsNonNull);
+                        }
+                        out.push(I::LocalGet(identity));
+                        self.push_identity(cx, out, slot);
+                        out.push(I::RefEq);
+                        out.push(I::BrIf(label + depth));
+                        if with_ref {
+                            out.push(I::Drop);
+                        }
+                    }
+                    Clause::Tag { .. } => {}
+                    Clause::All { label } => {
+                        out.push(I::Br(label + depth));
+                        taken = true;
+                        break;
+                    }
+                    Clause::AllRef { label } => {
+                        out.push(I::LocalGet(exn));
+                        out.push(I::RefAsNonNull);
+                        out.push(I::Br(label + depth));
+                        taken = true;
+                        break;
+                    }
+                }
+            }
+            if !taken {
                 out.push(I::LocalGet(exn));
-                out.push(I::LocalGet(matched));
-                out.push(I::BrIf(label + depth));
-                // [params.., exnref]: rethrown, to the clauses after this one.
-                if rest.is_empty() {
-                    out.push(I::ThrowRef);
-                } else {
-                    out.push(I::LocalSet(exn));
-                    let inner = self.open_try(cx, out, we::BlockType::Empty, rest);
-                    out.push(I::LocalGet(exn));
-                    out.push(I::ThrowRef);
-                    self.close_try(cx, out, &inner);
-                    out.push(I::Unreachable);
-                }
-            } else {
-                // [params.., identity]
-                out.push(I::LocalSet(identity));
-                out.push(I::LocalGet(identity));
-                self.push_identity(cx, out, slot);
-                out.push(I::RefEq);
-                out.push(I::BrIf(label + depth));
-                // [params..]: thrown again with the same values, to the clauses after this one.
-                out.push(I::LocalGet(identity));
-                if rest.is_empty() {
-                    out.push(I::Throw(slot.tag()));
-                } else {
-                    let params = self.tag_params(slot);
-                    let ty = self.func_type(&params, &[]);
-                    let inner = self.open_try(cx, out, we::BlockType::FunctionType(ty.0), rest);
-                    out.push(I::Throw(slot.tag()));
-                    self.close_try(cx, out, &inner);
-                    out.push(I::Unreachable);
-                }
+                out.push(I::ThrowRef);
             }
         }
         out.push(I::End);
@@ -1029,6 +1015,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
     }
 
+    /// Calls the closure on top of the stack (below it: the arguments) with the entry type of
+    /// module type `ty`.
     fn emit_closure_call(
         &mut self,
         cx: &mut CodeCx,

@@ -10,8 +10,8 @@
 //!
 //! - [`InstanceGraph::multiplicity`]: is a module instantiated never, once, or several times
 //!   (a module instantiated several times must have its state reified to be emitted once);
-//! - [`InstanceGraph::state_edges`]: which instances share a memory, table or global through an
-//!   import (instances that share state must agree on its representation);
+//! - [`InstanceGraph::state_edges`]: which instances share a memory, table, global or tag
+//!   through an import (instances that share state must agree on its representation);
 //! - [`InstanceGraph::resolve`]: which instance and item a `CoreExport` finally names.
 //!
 //! Instantiating a module that the root component imports (`InstantiateModule::Import`) has
