@@ -19,8 +19,9 @@
 //!     (block $h (result i32 eqref exnref)
 //!       (try_table (catch_ref $t' $h) (catch_all $all') ...)  ;; branches out: 2 further
 //!       (br $done))
-//!     (local.set $exn) (local.set $id)                    ;; [i32]
-//!     (br_if $l (ref.eq (local.get $id) (local.get $vmctx)))  ;; this instance's `$t`
+//!     (local.set $exn) (local.set $id) (local.set $v)     ;; what it caught, into locals
+//!     (if (ref.eq (local.get $id) (local.get $vmctx))     ;; this instance's `$t`
+//!       (then (br $l (local.get $v))))
 //!     (br $all)))                                         ;; the clauses after it, in order
 //! ```
 //!

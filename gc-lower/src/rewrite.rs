@@ -947,11 +947,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let Clause::Tag { slot: first, .. } = wrapped.clauses[j] else {
                 unreachable!("a handler starts at a tag clause")
             };
-            // [params.., identity, exnref]
+            // [params.., identity, exnref], each into a local: each clause's branch pushes
+            // them again (a `br_if` would leave its label's types on the stack, which may be
+            // wider than the next clause's label takes).
             let exn = cx.scratch.get(we::ValType::EXNREF);
             let identity = cx.scratch.get(crate::assemble::ref_null_eq());
             out.push(I::LocalSet(exn));
             out.push(I::LocalSet(identity));
+            let mut params = self.tag_params(first);
+            params.pop();
+            let values: Vec<u32> = params.iter().map(|&t| cx.scratch.fresh(t)).collect();
+            for &l in values.iter().rev() {
+                out.push(I::LocalSet(l));
+            }
             let mut taken = false;
             for c in &wrapped.clauses[j..] {
                 match *c {
@@ -960,17 +968,20 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         with_ref,
                         label,
                     } if slot.tag() == first.tag() => {
+                        out.push(I::LocalGet(identity));
+                        self.push_identity(cx, out, slot);
+                        out.push(I::RefEq);
+                        out.push(I::If(we::BlockType::Empty));
+                        for &l in &values {
+                            out.push(I::LocalGet(l));
+                        }
                         if with_ref {
                             out.push(I::LocalGet(exn));
                             out.push(I::RefAsNonNull);
                         }
-                        out.push(I::LocalGet(identity));
-                        self.push_identity(cx, out, slot);
-                        out.push(I::RefEq);
-                        out.push(I::BrIf(label + depth));
-                        if with_ref {
-                            out.push(I::Drop);
-                        }
+                        // One more block: the `if`.
+                        out.push(I::Br(label + depth + 1));
+                        out.push(I::End);
                     }
                     Clause::Tag { .. } => {}
                     Clause::All { label } => {
