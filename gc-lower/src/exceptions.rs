@@ -32,8 +32,8 @@
 //! [`Blocks`] tracks the function's open blocks so that branches out of a wrapped
 //! `try_table` (its body's, and those of the handlers and catch clauses) skip the blocks
 //! added around it. The legacy instructions (`try`, `catch`, `delegate`, `rethrow`) fail
-//! validation (the front end does not enable them); the rewrite rejects them by name in a
-//! module that has tags all the same.
+//! validation (the front end does not enable them), and the rewrite rejects them by name
+//! should one get this far: [`Blocks`] does not track them.
 
 use wasmtime_environ::wasmparser as wp;
 
@@ -97,7 +97,7 @@ impl Wrapped {
     }
 }
 
-/// The blocks open at a point of a function body (`block`, `loop`, `if`, `try_table`, `try`),
+/// The blocks open at a point of a function body (`block`, `loop`, `if`, `try_table`),
 /// innermost last, with the wrapped `try_table`s among them.
 #[derive(Debug, Default)]
 pub struct Blocks {
@@ -106,24 +106,14 @@ pub struct Blocks {
 }
 
 impl Blocks {
-    /// The number of open blocks.
-    pub fn len(&self) -> usize {
-        self.open.len()
-    }
-
-    /// Whether no block is open.
-    pub fn is_empty(&self) -> bool {
-        self.open.is_empty()
-    }
-
     /// Opens a block: `wrapped` for a `try_table` with handlers.
     pub fn open(&mut self, wrapped: Option<Wrapped>) {
         self.wrapped += usize::from(wrapped.is_some());
         self.open.push(wrapped);
     }
 
-    /// Closes the innermost block (at `end`, or a legacy `delegate`); its handlers when it is a
-    /// wrapped `try_table`. `None` also at the function's own `end`.
+    /// Closes the innermost block (at `end`); its handlers when it is a wrapped `try_table`.
+    /// `None` also at the function's own `end`.
     pub fn close(&mut self) -> Option<Wrapped> {
         let closed = self.open.pop().flatten();
         self.wrapped -= usize::from(closed.is_some());
@@ -219,6 +209,5 @@ mod tests {
         assert!(!blocks.any_wrapped());
         assert_eq!(blocks.added(0), 0);
         assert!(blocks.close().is_none());
-        assert!(blocks.is_empty());
     }
 }

@@ -768,7 +768,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// Rewrites what exception handling in reified code changes ([`crate::exceptions`]):
     /// block structure (tracked in `cx.blocks`), `throw`, `try_table`, `br_table` inside a
-    /// wrapped `try_table`, and the legacy instructions (rejected in a module with tags).
+    /// wrapped `try_table`, and the legacy instructions (rejected).
     /// `None` when `op` is left to the rest of [`Self::rewrite_op`] (after it opened a block).
     fn rewrite_exception_op(
         &mut self,
@@ -797,17 +797,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             | O::Catch { .. }
             | O::CatchAll
             | O::Delegate { .. }
-            | O::Rethrow { .. }
-                if !slots().is_empty() =>
-            {
+            | O::Rethrow { .. } => {
                 return Err(not_yet(
                     "legacy exception handling (`try`, `catch`, `delegate`, `rethrow`) in a \
-                     module instantiated more than once that has tags (a reified module)",
+                     module instantiated more than once (a reified module)",
                 ));
-            }
-            O::Try { .. } => cx.blocks.open(None),
-            O::Delegate { .. } => {
-                cx.blocks.close();
             }
             O::End => {
                 if let Some(wrapped) = cx.blocks.close() {
