@@ -290,7 +290,7 @@ impl std::fmt::Display for NotRepresentable {
 impl std::error::Error for NotRepresentable {}
 
 /// The skip reason when `jco transpile` failed (message `error`) because jco does not support
-/// a wasm proposal the lowered output uses (e.g. exception handling); `None` for any other
+/// a wasm proposal the lowered output uses (one its validator leaves off); `None` for any other
 /// failure.
 pub fn unsupported_by_jco(error: &str) -> Option<String> {
     let proposal = error.lines().map(str::trim).find(|l| {
@@ -546,13 +546,17 @@ impl NodeTools {
             .arg("transpile")
             .arg(&wasm)
             // `--multi-memory` leaves the core module as it is (without it jco rewrites
-            // modules with several memories, and its parser rejects Wasm GC).
+            // modules with several memories, and its parser rejects Wasm GC);
+            // `--bindgen-enable-wasm-exnref` also turns on the exception-handling proposal in
+            // its validator, without which it rejects every output that uses `try_table`,
+            // `throw_ref` or `exnref`.
             .args([
                 "--name",
                 "component",
                 "--no-typescript",
                 "--quiet",
                 "--multi-memory",
+                "--bindgen-enable-wasm-exnref",
             ])
             .args(match graph {
                 Some(_) => &[][..],
