@@ -4,8 +4,8 @@
 //! # Index spaces of the output
 //!
 //! ```text
-//! types     [runtime-structs rec group, if anything is reified] [interned rec groups of func
-//!           types, vmctx structs, instance arrays]
+//! types     [runtime-structs rec group, if anything is reified] [mirrored and interned rec
+//!           groups of the modules' types, vmctx structs, instance arrays]
 //! funcs     [host imports] [defined funcs of module 0] [module 1] ... [glue, runtime helpers]
 //!           (a runtime helper is added when first used)
 //! globals   [per reified module: $instanceN for its one instance, or $instances:mN, an array
@@ -28,7 +28,11 @@
 //! `(params.., anyref) -> results`; entry types mirror the module's rec groups too (the *entry
 //! form*), so the cast in reified `call_indirect` checks exactly what the native check checks.
 //! Glue functions have final types, each in a group of its own, as `canon lower`ed functions do.
-//! Equal groups are emitted once; the engine would make them one type anyway.
+//! Equal groups are emitted once; the engine would make them one type anyway. An unreified
+//! module's Wasm GC struct and array types, and its typed references, are mirrored the same way
+//! (a reference into its own rec group by the mirrored group's index, which keeps that group
+//! from being shared); a reified module has function types only, and abstract `funcref`,
+//! `externref` and `exnref` references.
 //!
 //! ```wat
 //! ;; input module (instantiated twice)      ;; output types
@@ -170,7 +174,7 @@ pub(crate) struct OutputModule {
     /// The sizes of the rec groups that `types` is made of, in order.
     pub(crate) groups: Vec<u32>,
     /// Interned rec groups of function types, by content: the index of their first type.
-    pub(crate) interned: HashMap<Vec<FuncTypeDef>, OutType>,
+    pub(crate) interned: HashMap<Vec<TypeDef>, OutType>,
     /// Each module's types mirrored into the output, by form (see [`Lowerer::module_types`]).
     pub(crate) mirrors: HashMap<(StaticModuleIndex, TypeForm), Vec<OutType>>,
     /// The output type of each host import.
@@ -481,14 +485,26 @@ pub enum LastParam {
     Vmctx(OutType),
 }
 
-/// A function type of the output as a member of its rec group, the key under which groups
-/// are interned.
+/// A type of the output as a member of its rec group, the key under which groups are
+/// interned.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct FuncTypeDef {
+pub(crate) struct TypeDef {
     is_final: bool,
     supertype: Option<SuperType>,
-    params: Vec<we::ValType>,
-    results: Vec<we::ValType>,
+    inner: DefInner,
+}
+
+/// What a [`TypeDef`] defines: a function type, or (in unreified modules) a GC struct or
+/// array type. A reference to a type of the same rec group is by output index, so a group
+/// holding one is not interned ([`Lowerer::rec_group`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum DefInner {
+    Func {
+        params: Vec<we::ValType>,
+        results: Vec<we::ValType>,
+    },
+    Struct(Vec<we::FieldType>),
+    Array(we::FieldType),
 }
 
 /// A supertype named inside its subtype's rec group (by position, so that equal groups are
@@ -687,23 +703,54 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// Interns a final function type of its own rec group (what `(type (func ..))` declares).
     pub fn func_type(&mut self, params: &[we::ValType], results: &[we::ValType]) -> OutType {
-        self.rec_group(vec![FuncTypeDef {
-            is_final: true,
-            supertype: None,
-            params: params.to_vec(),
-            results: results.to_vec(),
-        }])
+        self.rec_group(
+            vec![TypeDef {
+                is_final: true,
+                supertype: None,
+                inner: DefInner::Func {
+                    params: params.to_vec(),
+                    results: results.to_vec(),
+                },
+            }],
+            false,
+        )
     }
 
-    /// Interns a rec group of function types; returns the index of its first type. Equal
-    /// groups are one group, as the engine's canonicalization would make them anyway.
-    fn rec_group(&mut self, defs: Vec<FuncTypeDef>) -> OutType {
-        if let Some(t) = self.out.interned.get(&defs) {
+    /// Interns a rec group of types; returns the index of its first type. Equal groups are
+    /// one group, as the engine's canonicalization would make them anyway; a group whose
+    /// types refer to each other (`self_referential`: by output index, which would make an
+    /// equal key of a group that refers to this one from outside) is always a new group.
+    fn rec_group(&mut self, defs: Vec<TypeDef>, self_referential: bool) -> OutType {
+        if !self_referential && let Some(t) = self.out.interned.get(&defs) {
             return *t;
         }
         let base = self.type_base() + self.out.types.len() as u32;
         for def in &defs {
-            let mut sub = func_sub_type(&def.params, &def.results);
+            let mut sub = match &def.inner {
+                DefInner::Func { params, results } => func_sub_type(params, results),
+                DefInner::Struct(fields) => we::SubType {
+                    is_final: true,
+                    supertype_idx: None,
+                    composite_type: we::CompositeType {
+                        inner: we::CompositeInnerType::Struct(we::StructType {
+                            fields: fields.clone().into_boxed_slice(),
+                        }),
+                        shared: false,
+                        descriptor: None,
+                        describes: None,
+                    },
+                },
+                DefInner::Array(field) => we::SubType {
+                    is_final: true,
+                    supertype_idx: None,
+                    composite_type: we::CompositeType {
+                        inner: we::CompositeInnerType::Array(we::ArrayType(*field)),
+                        shared: false,
+                        descriptor: None,
+                        describes: None,
+                    },
+                },
+            };
             sub.is_final = def.is_final;
             sub.supertype_idx = def.supertype.map(|s| match s {
                 SuperType::InGroup(k) => base + k,
@@ -712,30 +759,92 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             self.out.types.push(sub);
         }
         self.out.groups.push(defs.len() as u32);
-        self.out.interned.insert(defs, OutType(base));
+        if !self_referential {
+            self.out.interned.insert(defs, OutType(base));
+        }
         OutType(base)
     }
 
     /// The output types of module `m`'s types in `form`: each rec group of the module mirrored
     /// into the output with the same shape (positions, finality, supertypes), so that the
     /// engine's type canonicalization and subtyping see exactly what they see natively.
-    /// Mirrored once per module and form.
+    /// Mirrored once per module and form. Struct and array types, and references to the
+    /// module's types, are mirrored in unreified forms only.
+    ///
+    /// Errors: [`not_yet`] for a struct or array type, or a reference to a type of the module,
+    /// in a form of a reified module (`form.closures`).
     pub fn module_types(&mut self, m: StaticModuleIndex, form: TypeForm) -> Result<Vec<OutType>> {
         if let Some(types) = self.out.mirrors.get(&(m, form)) {
             return Ok(types.clone());
         }
         let mut out: Vec<OutType> = Vec::new();
         for group in self.input.infos[m].rec_groups.clone() {
+            // The index the group's first type will have unless the group is interned, which
+            // a group that refers to its own types never is.
+            let base = self.type_base() + self.out.types.len() as u32;
+            let mut self_referential = false;
             let mut defs = Vec::new();
             for t in group.clone() {
                 let shape = self.input.infos[m].type_shapes[t as usize];
-                let (mut params, results) =
-                    self.map_func_type(&self.input.infos[m].types[t as usize], form.closures)?;
-                match form.last {
-                    LastParam::None => {}
-                    LastParam::Context => params.push(ANYREF),
-                    LastParam::Vmctx(v) => params.push(ref_null(v)),
-                }
+                let mut map = |v: wp::ValType| -> Result<we::ValType> {
+                    self.mirror_val_type(v, form.closures, |i| {
+                        if group.contains(&i) {
+                            self_referential = true;
+                            Ok(base + (i - group.start))
+                        } else {
+                            out.get(i as usize).map(|o| o.0).ok_or_else(|| {
+                                anyhow!("internal: type {i} is referred to before its group")
+                            })
+                        }
+                    })
+                };
+                let mut field = |f: &wp::FieldType| -> Result<we::FieldType> {
+                    Ok(we::FieldType {
+                        element_type: match f.element_type {
+                            wp::StorageType::I8 => we::StorageType::I8,
+                            wp::StorageType::I16 => we::StorageType::I16,
+                            wp::StorageType::Val(v) => we::StorageType::Val(map(v)?),
+                        },
+                        mutable: f.mutable,
+                    })
+                };
+                let inner = match self.input.infos[m].types[t as usize].clone() {
+                    wp::CompositeInnerType::Func(ft) => {
+                        let mut params = ft
+                            .params()
+                            .iter()
+                            .map(|&v| map(v))
+                            .collect::<Result<Vec<_>>>()?;
+                        let results = ft
+                            .results()
+                            .iter()
+                            .map(|&v| map(v))
+                            .collect::<Result<Vec<_>>>()?;
+                        match form.last {
+                            LastParam::None => {}
+                            LastParam::Context => params.push(ANYREF),
+                            LastParam::Vmctx(v) => params.push(ref_null(v)),
+                        }
+                        DefInner::Func { params, results }
+                    }
+                    _ if form.closures => {
+                        return Err(not_yet(
+                            "GC struct and array types in core modules whose state is reified",
+                        ));
+                    }
+                    wp::CompositeInnerType::Struct(st) => DefInner::Struct(
+                        st.fields
+                            .iter()
+                            .map(&mut field)
+                            .collect::<Result<Vec<_>>>()?,
+                    ),
+                    wp::CompositeInnerType::Array(at) => DefInner::Array(field(&at.0)?),
+                    wp::CompositeInnerType::Cont(_) => {
+                        return Err(not_yet(
+                            "continuation types (stack switching) in core modules",
+                        ));
+                    }
+                };
                 let supertype = match shape.supertype {
                     Some(s) if group.contains(&s) => Some(SuperType::InGroup(s - group.start)),
                     Some(s) => Some(SuperType::Out(*out.get(s as usize).ok_or_else(|| {
@@ -743,15 +852,15 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     })?)),
                     None => None,
                 };
-                defs.push(FuncTypeDef {
+                defs.push(TypeDef {
                     is_final: shape.is_final,
                     supertype,
-                    params,
-                    results,
+                    inner,
                 });
             }
-            let base = self.rec_group(defs);
-            out.extend((0..group.len() as u32).map(|k| OutType(base.0 + k)));
+            let first = self.rec_group(defs, self_referential);
+            debug_assert!(!self_referential || first.0 == base);
+            out.extend((0..group.len() as u32).map(|k| OutType(first.0 + k)));
         }
         self.out.mirrors.insert((m, form), out.clone());
         Ok(out)
@@ -890,9 +999,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     last: LastParam::None,
                 },
             )?;
+            // A reified module's signatures, with `funcref` as closures (its types are all
+            // function types: `module_types` rejects others in a reified form).
             let mut sigs = Vec::new();
-            for ft in self.input.infos[m].types.clone() {
-                sigs.push(self.map_func_type(&ft, is_reified)?);
+            if is_reified {
+                for t in 0..self.input.infos[m].types.len() as u32 {
+                    let ft = self.input.infos[m].type_func(t)?.clone();
+                    sigs.push(self.map_func_type(&ft, true)?);
+                }
             }
             self.layouts[m] = layout;
             if is_reified {
@@ -952,7 +1066,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 defined_sigs.push(sig);
                 let index = (nimp + i) as u32;
                 let f = self.add_func_slot(sig, names.func_name(m.as_u32(), index));
-                let num_params = sigs[*t as usize].0.len() as u32;
+                let num_params = self.input.infos[m].type_func(*t)?.params().len() as u32;
                 let slot = &mut self.out.funcs[(f.0 - self.out.num_imported_funcs) as usize];
                 slot.origin = Some((m, *t));
                 slot.locals = names.local_names(index, num_params, is_reified);
@@ -1067,34 +1181,83 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// Maps a value type: `funcref` becomes `(ref null $closure)` in reified modules.
+    ///
+    /// Errors: [`not_yet`] for a reference to one of the module's types (see
+    /// [`Self::mirror_val_type`], which maps those).
     pub fn map_val_type(&self, t: wp::ValType, reified: bool) -> Result<we::ValType> {
+        self.mirror_val_type(t, reified, |_| {
+            Err(not_yet(format!(
+                "reference type `{t}` in core modules whose state is reified"
+            )))
+        })
+    }
+
+    /// Maps a value type of a core module to the output, a reference to the module's type `i`
+    /// to one to output type `concrete(i)`. With `closures` (a reified module), `funcref`
+    /// becomes `(ref null $closure)`, and the only references are `funcref`, `externref` and
+    /// `exnref`; otherwise every type maps to itself.
+    ///
+    /// Errors: [`not_yet`] for other references with `closures`, and for shared references.
+    pub fn mirror_val_type(
+        &self,
+        t: wp::ValType,
+        closures: bool,
+        mut concrete: impl FnMut(u32) -> Result<u32>,
+    ) -> Result<we::ValType> {
         Ok(match t {
             wp::ValType::I32 => we::ValType::I32,
             wp::ValType::I64 => we::ValType::I64,
             wp::ValType::F32 => we::ValType::F32,
             wp::ValType::F64 => we::ValType::F64,
             wp::ValType::V128 => we::ValType::V128,
+            wp::ValType::Ref(r) if !closures => {
+                let heap_type = match r.heap_type() {
+                    wp::HeapType::Concrete(i) => {
+                        let i = i.as_module_index().with_context(|| {
+                            format!("internal: reference type `{r}` names no module type")
+                        })?;
+                        we::HeapType::Concrete(concrete(i)?)
+                    }
+                    wp::HeapType::Exact(_) => {
+                        return Err(not_yet(format!(
+                            "exact reference type `{r}` (custom descriptors) in core modules"
+                        )));
+                    }
+                    wp::HeapType::Abstract { shared: true, .. } => {
+                        return Err(not_yet(format!(
+                            "shared reference type `{r}` in core modules"
+                        )));
+                    }
+                    ht @ wp::HeapType::Abstract { .. } => {
+                        wasm_encoder::reencode::RoundtripReencoder
+                            .heap_type(ht)
+                            .map_err(|e| anyhow!("internal: heap type `{r}`: {e}"))?
+                    }
+                };
+                we::ValType::Ref(we::RefType {
+                    nullable: r.is_nullable(),
+                    heap_type,
+                })
+            }
             wp::ValType::Ref(r) => {
                 // `is_func_ref` and `is_extern_ref` ignore nullability: mapping `(ref func)` to
                 // `funcref` would merge two distinct types (and give `call_indirect` a wrong
                 // answer), so non-null abstract references are named instead.
                 if !r.is_nullable() && (r.is_func_ref() || r.is_extern_ref()) {
                     return Err(not_yet(format!(
-                        "non-nullable reference type `{r}` in core modules"
+                        "non-nullable reference type `{r}` in core modules whose state is reified"
                     )));
                 }
-                if r.is_func_ref() && reified {
+                if r.is_func_ref() {
                     ref_null(OutType(runtime_structs::CLOSURE))
-                } else if r.is_func_ref() || r.is_extern_ref() {
-                    we::ValType::Ref(if r.is_func_ref() {
-                        we::RefType::FUNCREF
-                    } else {
-                        we::RefType::EXTERNREF
-                    })
+                } else if r.is_extern_ref() {
+                    we::ValType::Ref(we::RefType::EXTERNREF)
                 } else if r == wp::RefType::EXNREF {
                     we::ValType::Ref(we::RefType::EXNREF)
                 } else {
-                    return Err(not_yet(format!("reference type `{r}` in core modules")));
+                    return Err(not_yet(format!(
+                        "reference type `{r}` in core modules whose state is reified"
+                    )));
                 }
             }
         })
@@ -1196,7 +1359,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         for g in defined_globals {
             let init = self.native_const_expr(m, &g.init)?;
-            let val_type = self.map_val_type(g.ty.content_type, false)?;
+            let val_type = self
+                .renumber(m)
+                .val_type(g.ty.content_type)
+                .map_err(|e| anyhow!("{e}"))?;
             let index = self.add_global(
                 we::GlobalType {
                     val_type,
@@ -1842,7 +2008,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             .tags
             .get(ti as usize)
             .with_context(|| format!("internal: tag {ti} of core module {}", m.as_u32()))?;
-        let ft = self.input.infos[m].types[tt.func_type_idx as usize].clone();
+        let ft = self.input.infos[m].type_func(tt.func_type_idx)?.clone();
         let (mut params, results) = self.map_func_type(&ft, true)?;
         params.push(ref_null_eq());
         let ty = self.func_type(&params, &results);

@@ -1,7 +1,7 @@
 //! A parsed core module: the facts the rewrite and the fuser need, read once with wasmparser.
 //!
-//! Only what gc-lower can lower is accepted: function types (no GC struct/array types in
-//! input modules), 32-bit unshared memories with 64 KiB pages. Everything else is reported as
+//! Only what gc-lower can lower is accepted: unshared types, 32-bit unshared memories with
+//! 64 KiB pages. Everything else is reported as
 //! [`Unsupported`](crate::Unsupported) naming the feature.
 
 use anyhow::{Context as _, Result, bail};
@@ -48,8 +48,8 @@ pub struct TypeShape {
 /// The index spaces and sections of one core module.
 #[derive(Default)]
 pub struct ModuleInfo<'a> {
-    /// Function types, by type index.
-    pub types: Vec<FuncType>,
+    /// Types by type index: function types, and the struct and array types of Wasm GC.
+    pub types: Vec<CompositeInnerType>,
     /// The finality and supertype of each type, by type index.
     pub type_shapes: Vec<TypeShape>,
     /// The rec groups, as ranges of type indices in order (a type outside an explicit `rec`
@@ -132,16 +132,12 @@ impl<'a> ModuleInfo<'a> {
                                 is_final: ty.is_final,
                                 supertype,
                             });
-                            match ty.composite_type.inner {
-                                CompositeInnerType::Func(f) if !ty.composite_type.shared => {
-                                    info.types.push(f)
-                                }
-                                _ => {
-                                    return Err(not_yet(
-                                        "GC struct and array types in core modules",
-                                    ));
-                                }
+                            if ty.composite_type.shared {
+                                return Err(not_yet(
+                                    "shared types (shared-everything threads) in core modules",
+                                ));
                             }
+                            info.types.push(ty.composite_type.inner);
                         }
                         info.rec_groups.push(start..info.types.len() as u32);
                     }
@@ -253,10 +249,22 @@ impl<'a> ModuleInfo<'a> {
     ///
     /// Errors: an internal error for an index out of range (bodies are validated first).
     pub fn func_type(&self, func: u32) -> Result<&FuncType> {
-        self.funcs
+        let ty = self
+            .funcs
             .get(func as usize)
-            .and_then(|&ty| self.types.get(ty as usize))
-            .with_context(|| format!("internal error: function {func} is out of range"))
+            .with_context(|| format!("internal error: function {func} is out of range"))?;
+        self.type_func(*ty)
+    }
+
+    /// Function type `ty`.
+    ///
+    /// Errors: an internal error when `ty` is out of range or not a function type (validation
+    /// rules both out wherever a function type is expected).
+    pub fn type_func(&self, ty: u32) -> Result<&FuncType> {
+        match self.types.get(ty as usize) {
+            Some(CompositeInnerType::Func(f)) => Ok(f),
+            _ => bail!("internal error: type {ty} is not a function type"),
+        }
     }
 
     /// The reified form of table `table` (imported or defined): a table of closures for `funcref`,

@@ -44,8 +44,8 @@
 //!
 //! Known imprecisions: trap messages differ from core wasm (`unreachable`, `cast failure`
 //! where wasm says `out of bounds memory access`, `indirect call type mismatch`); SIMD
-//! memory access, atomics on reified memories, exceptions and typed function references in
-//! reified modules are reported as unsupported. Atomics on a native memory (an unreified
+//! memory access, atomics on reified memories, and typed references and Wasm GC types in
+//! reified modules are reported as unsupported (unreified modules keep them). Atomics on a native memory (an unreified
 //! module's, or one every instance of a reified module reaches directly) pass through: the
 //! memory is never shared, so they are single-threaded.
 
@@ -240,7 +240,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let mut num_locals = num_params;
         for l in body.get_locals_reader()? {
             let (count, ty) = l?;
-            locals.push((count, self.map_val_type(ty, reified)?));
+            let ty = if reified {
+                self.map_val_type(ty, true)?
+            } else {
+                self.renumber(m).val_type(ty).map_err(|e| anyhow!("{e}"))?
+            };
+            locals.push((count, ty));
             num_locals += count;
         }
         let vmctx = reified.then_some(VmctxSource::Local(num_params));

@@ -714,7 +714,8 @@ fn wit_decoder_panic_is_an_error() {
     );
 }
 
-/// A non-nullable abstract reference is named, not merged with its nullable type.
+/// A non-nullable abstract reference in a reified module is named, not merged with its
+/// nullable type.
 #[test]
 fn rejects_non_nullable_abstract_references() {
     let source = std::fs::read(repo_root().join("tests/unsupported/non-nullable-funcref.wat"))

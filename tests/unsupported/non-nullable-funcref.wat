@@ -1,5 +1,7 @@
 ;; A non-nullable function reference, `(ref func)`, is a different type from
-;; `funcref`: gc-lower names it as unsupported rather than merging the two.
+;; `funcref`: in a module whose state is reified (here, instantiated twice), where
+;; `funcref` becomes a closure, gc-lower names it as unsupported rather than merging
+;; the two. (Instantiated once, the module would keep its types.)
 (component
   (core module $M
     (type $a (func (param (ref func)) (result i32)))
@@ -7,4 +9,6 @@
     (func (export "g") (result i32) (call $f (ref.func $f)))
     (elem declare func $f))
   (core instance $i (instantiate $M))
-  (func (export "g") (result u32) (canon lift (core func $i "g"))))
+  (core instance $j (instantiate $M))
+  (func (export "g") (result u32) (canon lift (core func $i "g")))
+  (func (export "h") (result u32) (canon lift (core func $j "g"))))
