@@ -2,8 +2,10 @@
 ;; function references (`call_ref`, a table of `(ref null $binop)`), `i31ref`, casts, non-null
 ;; abstract references, and references passed between modules whose identical rec groups are
 ;; one type. Instantiated once, such a module stays a plain core module under `--reify auto`
-;; and keeps its types; a reified one (instantiated twice, or any under `--reify all`) rejects
-;; them by name.
+;; and keeps every type; a reified one (instantiated twice, or any under `--reify all`) keeps
+;; its struct and array types and references of the `any` hierarchy, and names typed function
+;; references and tables of GC references as unsupported (the first component's skips under
+;; `--reify all`).
 (component
   (core module $m
     (rec
@@ -105,23 +107,125 @@
 (assert_return (invoke "cast" (u32.const 0)) (u32.const 9))
 (assert_trap (invoke "trap-cast") "cast failure")
 
-;; Instantiated twice, the module's state is reified: its struct type is named as unsupported
-;; (a listed skip in `auto`).
+;; Instantiated twice, the module's state is reified: each instance has its own struct in
+;; its vmctx (a global initialized with `struct.new`), GC values flow through locals, params
+;; and results of reified functions, and through `call_indirect` of a funcref table.
 (component
   (core module $m
-    (type $cell (struct (field (mut i32))))
-    (global $c (mut (ref null $cell)) (ref.null $cell))
+    (rec
+      (type $cell (struct (field (mut i32)) (field (ref null $list))))
+      (type $list (array (mut (ref null $cell)))))
+    (type $get (func (param (ref null $cell)) (result i32)))
+    (global $c (mut (ref null $cell)) (struct.new $cell (i32.const 10) (ref.null $list)))
+    (global $any (mut anyref) (ref.null any))
+    (table $t 1 funcref)
+    (elem (table $t) (i32.const 0) func $read)
+    (func $read (type $get) (struct.get $cell 0 (local.get 0)))
     (func (export "bump") (result i32)
-      (if (ref.is_null (global.get $c))
-        (then (global.set $c (struct.new $cell (i32.const 0)))))
       (struct.set $cell 0 (global.get $c)
         (i32.add (struct.get $cell 0 (global.get $c)) (i32.const 1)))
-      (struct.get $cell 0 (global.get $c))))
+      (call_indirect $t (type $get) (global.get $c) (i32.const 0)))
+    (func (export "keep") (param i32)
+      (global.set $any (if (result anyref) (i32.and (local.get 0) (i32.const 1))
+        (then (ref.i31 (local.get 0)))
+        (else (array.new $list (global.get $c) (local.get 0))))))
+    (func (export "kind") (result i32)
+      (local $a anyref) (local $e eqref)
+      (local.set $a (global.get $any))
+      (if (ref.is_null (local.get $a)) (then (return (i32.const -1))))
+      (local.set $e (ref.cast eqref (local.get $a)))
+      (if (result i32) (ref.test (ref i31) (local.get $e))
+        (then (i31.get_s (ref.cast (ref i31) (local.get $e))))
+        (else (i32.add (i32.const 1000)
+          (array.len (ref.cast (ref $list) (local.get $e))))))))
   (core instance $a (instantiate $m))
   (core instance $b (instantiate $m))
   (func (export "a") (result u32) (canon lift (core func $a "bump")))
   (func (export "b") (result u32) (canon lift (core func $b "bump")))
+  (func (export "keep-a") (param "x" u32) (canon lift (core func $a "keep")))
+  (func (export "kind-a") (result s32) (canon lift (core func $a "kind")))
+  (func (export "kind-b") (result s32) (canon lift (core func $b "kind")))
 )
-(assert_return (invoke "a") (u32.const 1))
-(assert_return (invoke "a") (u32.const 2))
-(assert_return (invoke "b") (u32.const 1))
+(assert_return (invoke "a") (u32.const 11))
+(assert_return (invoke "a") (u32.const 12))
+(assert_return (invoke "b") (u32.const 11))
+(assert_return (invoke "kind-a") (s32.const -1))
+(invoke "keep-a" (u32.const 7))
+(assert_return (invoke "kind-a") (s32.const 7))
+(invoke "keep-a" (u32.const 4))
+(assert_return (invoke "kind-a") (s32.const 1004))
+(assert_return (invoke "kind-b") (s32.const -1))
+
+;; `(ref func)` and `funcref` are distinct types in a reified module too, where they become
+;; `(ref $closure)` and `(ref null $closure)`: a signature check between function types that
+;; differ only there fails as natively.
+(component
+  (core module $m
+    (type $a (func (param (ref func)) (result i32)))
+    (type $b (func (param funcref) (result i32)))
+    (table $t 2 funcref)
+    (elem (table $t) (i32.const 0) func $fa $fb)
+    (elem declare func $fa)
+    (func $fa (type $a) (i32.const 1))
+    (func $fb (type $b) (i32.const 2))
+    (func (export "call-a") (param i32) (result i32)
+      (call_indirect $t (type $a) (ref.func $fa) (local.get 0)))
+    (func (export "call-b") (param i32) (result i32)
+      (call_indirect $t (type $b) (ref.null func) (local.get 0))))
+  (core instance $i (instantiate $m))
+  (core instance $j (instantiate $m))
+  (func (export "call-a") (param "i" u32) (result u32) (canon lift (core func $i "call-a")))
+  (func (export "call-b") (param "i" u32) (result u32) (canon lift (core func $j "call-b")))
+)
+(assert_return (invoke "call-a" (u32.const 0)) (u32.const 1))
+(assert_return (invoke "call-b" (u32.const 1)) (u32.const 2))
+(assert_trap (invoke "call-a" (u32.const 1)) "indirect call type mismatch")
+(component
+  (core module $m
+    (type $a (func (param (ref func)) (result i32)))
+    (type $b (func (param funcref) (result i32)))
+    (table $t 2 funcref)
+    (elem (table $t) (i32.const 0) func $fa $fb)
+    (elem declare func $fa)
+    (func $fa (type $a) (i32.const 1))
+    (func $fb (type $b) (i32.const 2))
+    (func (export "call-a") (param i32) (result i32)
+      (call_indirect $t (type $a) (ref.func $fa) (local.get 0)))
+    (func (export "call-b") (param i32) (result i32)
+      (call_indirect $t (type $b) (ref.null func) (local.get 0))))
+  (core instance $i (instantiate $m))
+  (core instance $j (instantiate $m))
+  (func (export "call-a") (param "i" u32) (result u32) (canon lift (core func $i "call-a")))
+  (func (export "call-b") (param "i" u32) (result u32) (canon lift (core func $j "call-b")))
+)
+(assert_trap (invoke "call-b" (u32.const 0)) "indirect call type mismatch")
+
+;; A mutable global of a struct type that a reified module exports to another module's
+;; instances: each exporting instance keeps it in a box of its own type, which both modules'
+;; vmctxs name.
+(component
+  (core module $m
+    (type $cell (struct (field (mut i32))))
+    (global $g (export "g") (mut (ref null $cell)) (ref.null $cell))
+    (func (export "set") (param i32) (global.set $g (struct.new $cell (local.get 0))))
+    (func (export "get") (result i32)
+      (if (result i32) (ref.is_null (global.get $g)) (then (i32.const -1))
+        (else (struct.get $cell 0 (global.get $g))))))
+  (core module $n
+    (type $cell (struct (field (mut i32))))
+    (import "m" "g" (global $g (mut (ref null $cell))))
+    (func (export "get") (result i32)
+      (if (result i32) (ref.is_null (global.get $g)) (then (i32.const -1))
+        (else (struct.get $cell 0 (global.get $g))))))
+  (core instance $a (instantiate $m))
+  (core instance $b (instantiate $m))
+  (core instance $na (instantiate $n (with "m" (instance $a))))
+  (core instance $nb (instantiate $n (with "m" (instance $b))))
+  (func (export "set-a") (param "x" u32) (canon lift (core func $a "set")))
+  (func (export "get-a") (result s32) (canon lift (core func $na "get")))
+  (func (export "get-b") (result s32) (canon lift (core func $nb "get")))
+)
+(assert_return (invoke "get-a") (s32.const -1))
+(invoke "set-a" (u32.const 5))
+(assert_return (invoke "get-a") (s32.const 5))
+(assert_return (invoke "get-b") (s32.const -1))

@@ -28,11 +28,11 @@
 //! `(params.., anyref) -> results`; entry types mirror the module's rec groups too (the *entry
 //! form*), so the cast in reified `call_indirect` checks exactly what the native check checks.
 //! Glue functions have final types, each in a group of its own, as `canon lower`ed functions do.
-//! Equal groups are emitted once; the engine would make them one type anyway. An unreified
-//! module's Wasm GC struct and array types, and its typed references, are mirrored the same way
-//! (a reference into its own rec group by the mirrored group's index, which keeps that group
-//! from being shared); a reified module has function types only, and abstract `funcref`,
-//! `externref` and `exnref` references.
+//! Equal groups are emitted once; the engine would make them one type anyway. A module's Wasm
+//! GC struct and array types, and its references to its types, are mirrored the same way (a
+//! reference into its own rec group by the mirrored group's index, which keeps that group from
+//! being shared); in a reified module's forms a reference to one of its function types (a
+//! typed function reference) has no closure counterpart and is named as unsupported.
 //!
 //! ```wat
 //! ;; input module (instantiated twice)      ;; output types
@@ -768,11 +768,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// The output types of module `m`'s types in `form`: each rec group of the module mirrored
     /// into the output with the same shape (positions, finality, supertypes), so that the
     /// engine's type canonicalization and subtyping see exactly what they see natively.
-    /// Mirrored once per module and form. Struct and array types, and references to the
-    /// module's types, are mirrored in unreified forms only.
+    /// Mirrored once per module and form.
     ///
-    /// Errors: [`not_yet`] for a struct or array type, or a reference to a type of the module,
-    /// in a form of a reified module (`form.closures`).
+    /// Errors: [`not_yet`] for a reference to a function type of the module (a typed function
+    /// reference) in a form of a reified module (`form.closures`, where a function reference
+    /// is a closure).
     pub fn module_types(&mut self, m: StaticModuleIndex, form: TypeForm) -> Result<Vec<OutType>> {
         if let Some(types) = self.out.mirrors.get(&(m, form)) {
             return Ok(types.clone());
@@ -786,8 +786,20 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let mut defs = Vec::new();
             for t in group.clone() {
                 let shape = self.input.infos[m].type_shapes[t as usize];
+                let types = &self.input.infos[m].types;
                 let mut map = |v: wp::ValType| -> Result<we::ValType> {
                     self.mirror_val_type(v, form.closures, |i| {
+                        if form.closures
+                            && matches!(
+                                types.get(i as usize),
+                                Some(wp::CompositeInnerType::Func(_))
+                            )
+                        {
+                            return Err(not_yet(
+                                "typed function references in core modules whose state is \
+                                 reified",
+                            ));
+                        }
                         if group.contains(&i) {
                             self_referential = true;
                             Ok(base + (i - group.start))
@@ -826,11 +838,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                             LastParam::Vmctx(v) => params.push(ref_null(v)),
                         }
                         DefInner::Func { params, results }
-                    }
-                    _ if form.closures => {
-                        return Err(not_yet(
-                            "GC struct and array types in core modules whose state is reified",
-                        ));
                     }
                     wp::CompositeInnerType::Struct(st) => DefInner::Struct(
                         st.fields
@@ -999,17 +1006,28 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     last: LastParam::None,
                 },
             )?;
-            // A reified module's signatures, with `funcref` as closures (its types are all
-            // function types: `module_types` rejects others in a reified form).
+            // A reified module's signatures, with `funcref` as closures: its function types
+            // as mirrored (struct and array types get an empty one, which nothing reads).
             let mut sigs = Vec::new();
             if is_reified {
-                for t in 0..self.input.infos[m].types.len() as u32 {
-                    let ft = self.input.infos[m].type_func(t)?.clone();
-                    sigs.push(self.map_func_type(&ft, true)?);
+                for (t, ty) in layout.types.iter().enumerate() {
+                    sigs.push(match self.input.infos[m].types[t] {
+                        wp::CompositeInnerType::Func(_) => self.func_type_of(*ty),
+                        _ => (Vec::new(), Vec::new()),
+                    });
                 }
             }
             self.layouts[m] = layout;
             if is_reified {
+                // Boxes of mutable globals that instances may share come before the vmctx
+                // type, whose fields name them (a type names only earlier groups').
+                for gt in self.input.infos[m].globals.clone() {
+                    if gt.mutable
+                        && let Ok(ty) = self.reified_global_type(m, &gt)
+                    {
+                        self.value_box(ty);
+                    }
+                }
                 // The vmctx type is created now so that signatures can name it.
                 let ty = OutType(self.type_base() + self.out.types.len() as u32);
                 self.out.types.push(func_sub_type(&[], &[])); // placeholder, replaced below
@@ -1167,37 +1185,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         Ok(())
     }
-
-    /// Maps a module's function type to the output, reifying `funcref` in reified modules.
-    pub fn map_func_type(
-        &self,
-        ft: &wp::FuncType,
-        reified: bool,
-    ) -> Result<(Vec<we::ValType>, Vec<we::ValType>)> {
-        let map = |t: &wp::ValType| self.map_val_type(*t, reified);
-        let p = ft.params().iter().map(map).collect::<Result<Vec<_>>>()?;
-        let r = ft.results().iter().map(map).collect::<Result<Vec<_>>>()?;
-        Ok((p, r))
-    }
-
-    /// Maps a value type: `funcref` becomes `(ref null $closure)` in reified modules.
-    ///
-    /// Errors: [`not_yet`] for a reference to one of the module's types (see
-    /// [`Self::mirror_val_type`], which maps those).
-    pub fn map_val_type(&self, t: wp::ValType, reified: bool) -> Result<we::ValType> {
-        self.mirror_val_type(t, reified, |_| {
-            Err(not_yet(format!(
-                "reference type `{t}` in core modules whose state is reified"
-            )))
-        })
-    }
-
     /// Maps a value type of a core module to the output, a reference to the module's type `i`
-    /// to one to output type `concrete(i)`. With `closures` (a reified module), `funcref`
-    /// becomes `(ref null $closure)`, and the only references are `funcref`, `externref` and
-    /// `exnref`; otherwise every type maps to itself.
+    /// to one to output type `concrete(i)`. With `closures` (a reified module), `(ref null?
+    /// func)` becomes `(ref null? $closure)` and `(ref null? nofunc)` `(ref null? none)`
+    /// (closures are structs), as [`Renumber`] maps them in code; every other type maps to
+    /// itself.
     ///
-    /// Errors: [`not_yet`] for other references with `closures`, and for shared references.
+    /// Errors: [`not_yet`] for shared and exact references, and what `concrete` returns.
     pub fn mirror_val_type(
         &self,
         t: wp::ValType,
@@ -1210,8 +1204,20 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             wp::ValType::F32 => we::ValType::F32,
             wp::ValType::F64 => we::ValType::F64,
             wp::ValType::V128 => we::ValType::V128,
-            wp::ValType::Ref(r) if !closures => {
+            wp::ValType::Ref(r) => {
                 let heap_type = match r.heap_type() {
+                    // A reified module's function references are closures, which are structs.
+                    wp::HeapType::Abstract {
+                        shared: false,
+                        ty: wp::AbstractHeapType::Func,
+                    } if closures => we::HeapType::Concrete(runtime_structs::CLOSURE),
+                    wp::HeapType::Abstract {
+                        shared: false,
+                        ty: wp::AbstractHeapType::NoFunc,
+                    } if closures => we::HeapType::Abstract {
+                        shared: false,
+                        ty: we::AbstractHeapType::None,
+                    },
                     wp::HeapType::Concrete(i) => {
                         let i = i.as_module_index().with_context(|| {
                             format!("internal: reference type `{r}` names no module type")
@@ -1238,27 +1244,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     nullable: r.is_nullable(),
                     heap_type,
                 })
-            }
-            wp::ValType::Ref(r) => {
-                // `is_func_ref` and `is_extern_ref` ignore nullability: mapping `(ref func)` to
-                // `funcref` would merge two distinct types (and give `call_indirect` a wrong
-                // answer), so non-null abstract references are named instead.
-                if !r.is_nullable() && (r.is_func_ref() || r.is_extern_ref()) {
-                    return Err(not_yet(format!(
-                        "non-nullable reference type `{r}` in core modules whose state is reified"
-                    )));
-                }
-                if r.is_func_ref() {
-                    ref_null(OutType(runtime_structs::CLOSURE))
-                } else if r.is_extern_ref() {
-                    we::ValType::Ref(we::RefType::EXTERNREF)
-                } else if r == wp::RefType::EXNREF {
-                    we::ValType::Ref(we::RefType::EXNREF)
-                } else {
-                    return Err(not_yet(format!(
-                        "reference type `{r}` in core modules whose state is reified"
-                    )));
-                }
             }
         })
     }
@@ -1645,7 +1630,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let global_positions = info.import_position.globals.clone();
         let globals = info.globals.clone();
         for (g, gt) in globals.iter().enumerate() {
-            let ty = self.map_val_type(gt.content_type, true)?;
+            let ty = self.reified_global_type(m, gt)?;
             let slot = if let Some(&pos) = global_positions.get(g) {
                 let mut targets = Vec::new();
                 for &i in &instances {
@@ -1658,15 +1643,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         GlobalSlot::Static(out)
                     }
                     _ if gt.mutable => {
-                        let box_ty =
-                            runtime_structs::box_type_for(ty)
-                                .map(OutType)
-                                .ok_or_else(|| {
-                                    not_yet(format!(
-                                        "shared mutable globals of type `{}`",
-                                        gt.content_type
-                                    ))
-                                })?;
+                        let box_ty = self.value_box(ty);
                         GlobalSlot::Boxed {
                             field: v.add(ref_null(box_ty)),
                             box_ty,
@@ -1675,14 +1652,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     _ => GlobalSlot::Value(v.add(ty)),
                 }
             } else if gt.mutable && exported_globals.contains(&(g as u32)) {
-                let box_ty = runtime_structs::box_type_for(ty)
-                    .map(OutType)
-                    .ok_or_else(|| {
-                        not_yet(format!(
-                            "exported mutable globals of type `{}`",
-                            gt.content_type
-                        ))
-                    })?;
+                let box_ty = self.value_box(ty);
                 GlobalSlot::Boxed {
                     field: v.add(ref_null(box_ty)),
                     box_ty,
@@ -1810,11 +1780,58 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         Ok(())
     }
 
+    /// The box of a mutable global of type `ty` that several reified instances share:
+    /// `(struct (field (mut ty)))`, the runtime's for scalars, `funcref` (as a closure) and
+    /// `externref`, otherwise a type of its own group (boxes of one value type are one type).
+    fn value_box(&mut self, ty: we::ValType) -> OutType {
+        match runtime_structs::box_type_for(ty) {
+            Some(t) => OutType(t),
+            None => self.rec_group(
+                vec![TypeDef {
+                    is_final: true,
+                    supertype: None,
+                    inner: DefInner::Struct(vec![we::FieldType {
+                        element_type: we::StorageType::Val(ty),
+                        mutable: true,
+                    }]),
+                }],
+                false,
+            ),
+        }
+    }
+
+    /// The value type of reified module `m`'s global of type `gt` in the output: a vmctx
+    /// field's, which `struct.new_default` must be able to fill.
+    ///
+    /// Errors: [`not_yet`] for a non-nullable reference, and as [`Renumber`]'s `val_type`.
+    pub fn reified_global_type(
+        &self,
+        m: StaticModuleIndex,
+        gt: &wp::GlobalType,
+    ) -> Result<we::ValType> {
+        if let wp::ValType::Ref(r) = gt.content_type
+            && !r.is_nullable()
+        {
+            return Err(not_yet(format!(
+                "globals of non-nullable reference type `{}` in core modules whose state is \
+                 reified",
+                crate::module_info::type_text(gt.content_type)
+            )));
+        }
+        self.renumber(m).val_type(gt.content_type).map_err(|e| {
+            not_yet(format!(
+                "global type `{}` in a reified module ({e})",
+                crate::module_info::type_text(gt.content_type)
+            ))
+        })
+    }
+
     /// A `Renumber` for module `m`.
     pub fn renumber(&self, m: StaticModuleIndex) -> Renumber<'_> {
         Renumber {
             layout: &self.layouts[m],
             num_imported_funcs: self.input.infos[m].num_imported_funcs,
+            types: &self.input.infos[m].types,
         }
     }
 
@@ -2008,8 +2025,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             .tags
             .get(ti as usize)
             .with_context(|| format!("internal: tag {ti} of core module {}", m.as_u32()))?;
-        let ft = self.input.infos[m].type_func(tt.func_type_idx)?.clone();
-        let (mut params, results) = self.map_func_type(&ft, true)?;
+        let ty = self.layouts[m].types[tt.func_type_idx as usize];
+        let (mut params, results) = self.func_type_of(ty);
         params.push(ref_null_eq());
         let ty = self.func_type(&params, &results);
         let tag = self.out.tags.len() as u32;

@@ -317,6 +317,9 @@ pub struct Renumber<'l> {
     pub layout: &'l ModuleLayout,
     /// The module's number of imported functions.
     pub num_imported_funcs: u32,
+    /// The module's types (a reified module's references to its function types are typed
+    /// function references, which it does not support).
+    pub types: &'l [wp::CompositeInnerType],
 }
 
 /// `items[index]`; an index out of range is an internal error (bodies are validated before the
@@ -431,6 +434,10 @@ impl Reencode for Renumber<'_> {
                         ty: we::AbstractHeapType::None,
                     });
                 }
+                wp::HeapType::Concrete(i)
+                    if i.as_module_index()
+                        .and_then(|i| self.types.get(i as usize))
+                        .is_some_and(|t| !matches!(t, wp::CompositeInnerType::Func(_))) => {}
                 wp::HeapType::Concrete(_) | wp::HeapType::Exact(_) => {
                     return Err(reencode::Error::UserError(
                         "typed function references in a reified module".into(),

@@ -21,8 +21,27 @@ fn ref_kind(ty: wasmparser::RefType) -> Result<TableKind> {
         Ok(TableKind::Extern)
     } else {
         Err(not_yet(format!(
-            "tables of `{ty}` in modules instantiated more than once"
+            "tables of `{}` in modules instantiated more than once",
+            type_text(wasmparser::ValType::Ref(ty))
         )))
+    }
+}
+
+/// `t` in the text format, a reference to a module's type by its index (`(ref null 3)`),
+/// for messages.
+pub fn type_text(t: wasmparser::ValType) -> String {
+    match t {
+        wasmparser::ValType::Ref(r) => match r.heap_type() {
+            wasmparser::HeapType::Concrete(i) | wasmparser::HeapType::Exact(i) => {
+                let index = i
+                    .as_module_index()
+                    .map_or_else(|| format!("{i}"), |i| i.to_string());
+                let null = if r.is_nullable() { "null " } else { "" };
+                format!("(ref {null}{index})")
+            }
+            wasmparser::HeapType::Abstract { .. } => r.to_string(),
+        },
+        t => t.to_string(),
     }
 }
 

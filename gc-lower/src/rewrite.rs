@@ -44,8 +44,8 @@
 //!
 //! Known imprecisions: trap messages differ from core wasm (`unreachable`, `cast failure`
 //! where wasm says `out of bounds memory access`, `indirect call type mismatch`); SIMD
-//! memory access, atomics on reified memories, and typed references and Wasm GC types in
-//! reified modules are reported as unsupported (unreified modules keep them). Atomics on a native memory (an unreified
+//! memory access, atomics on reified memories, and typed function references in reified
+//! modules are reported as unsupported (unreified modules keep them). Atomics on a native memory (an unreified
 //! module's, or one every instance of a reified module reaches directly) pass through: the
 //! memory is never shared, so they are single-threaded.
 
@@ -240,11 +240,13 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let mut num_locals = num_params;
         for l in body.get_locals_reader()? {
             let (count, ty) = l?;
-            let ty = if reified {
-                self.map_val_type(ty, true)?
-            } else {
-                self.renumber(m).val_type(ty).map_err(|e| anyhow!("{e}"))?
-            };
+            let ty = self.renumber(m).val_type(ty).map_err(|e| match e {
+                reencode::Error::UserError(what) => not_yet(format!(
+                    "local of type `{}` in a reified module ({what})",
+                    crate::module_info::type_text(ty)
+                )),
+                e => anyhow!("{e}"),
+            })?;
             locals.push((count, ty));
             num_locals += count;
         }
@@ -630,9 +632,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             },
             O::GlobalSet { global_index } => {
                 let global_slot = slot(&v.globals, "global", global_index)?;
-                let ty = self.map_val_type(
-                    slot(&self.input.infos[m].globals, "global", global_index)?.content_type,
-                    true,
+                let ty = self.reified_global_type(
+                    m,
+                    &slot(&self.input.infos[m].globals, "global", global_index)?,
                 )?;
                 match global_slot {
                     GlobalSlot::Static(g) => out.push(I::GlobalSet(g.0)),

@@ -714,19 +714,6 @@ fn wit_decoder_panic_is_an_error() {
     );
 }
 
-/// A non-nullable abstract reference in a reified module is named, not merged with its
-/// nullable type.
-#[test]
-fn rejects_non_nullable_abstract_references() {
-    let source = std::fs::read(repo_root().join("tests/unsupported/non-nullable-funcref.wat"))
-        .expect("failed to read the input");
-    assert_rejected(
-        "non-nullable-funcref.wat",
-        &source,
-        &["not supported", "non-nullable reference type `(ref func)`"],
-    );
-}
-
 /// `-o` to something other than a regular file writes through it: `/dev/null`, a FIFO, a
 /// symlink to `/dev/stdout`.
 #[test]
