@@ -73,6 +73,7 @@ use std::collections::BTreeSet;
 use anyhow::{Context as _, Result, anyhow, bail};
 use hashbrown::HashMap;
 use multi_instance::{InstanceGraph, SharedState};
+use runtime_structs::TableKind;
 use wasm_encoder as we;
 use wasm_encoder::reencode::Reencode as _;
 use wasmtime_environ::component::{
@@ -177,6 +178,9 @@ pub(crate) struct OutputModule {
     pub(crate) interned: HashMap<Vec<TypeDef>, OutType>,
     /// Each module's types mirrored into the output, by form (see [`Lowerer::module_types`]).
     pub(crate) mirrors: HashMap<(StaticModuleIndex, TypeForm), Vec<OutType>>,
+    /// The table kinds of reified tables of element types other than `funcref` and
+    /// `externref`, by output element type ([`Lowerer::make_table_kinds`]).
+    pub(crate) table_kinds: HashMap<we::ValType, TableKind>,
     /// The output type of each host import.
     pub(crate) import_types: Vec<OutType>,
     /// The defined functions, in index order after the imports.
@@ -1019,8 +1023,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             self.layouts[m] = layout;
             if is_reified {
-                // Boxes of mutable globals that instances may share come before the vmctx
-                // type, whose fields name them (a type names only earlier groups').
+                // Boxes of mutable globals that instances may share, and tables' arrays and
+                // boxes, come before the vmctx type, whose fields name them (a type names only
+                // earlier groups').
+                self.make_table_kinds(m);
                 for gt in self.input.infos[m].globals.clone() {
                     if gt.mutable
                         && let Ok(ty) = self.reified_global_type(m, &gt)
@@ -1587,7 +1593,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let static_tables = std::mem::take(&mut self.layouts[m].static_tables);
         let nimp_funcs = self.input.infos[m].num_imported_funcs;
         for (t, fixed) in static_tables.into_iter().enumerate() {
-            let kind = self.input.infos[m].table_kind(t as u32)?;
+            let kind = self.table_kind(m, t as u32)?;
             let f = v.add(kind.table_ref());
             // A static table is an output table: one beyond the output's limit (the closure
             // table, made first, counted) keeps its box instead.
@@ -1700,7 +1706,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             v.data_init = self.data_init_loop(m, &v)?;
         }
         for e in 0..self.input.infos[m].elements.len() {
-            let kind = self.input.infos[m].element_kind(e as u32)?;
+            let kind = self.element_kind(m, e as u32)?;
             let f = v.add(ref_null(OutType(kind.array())));
             v.elems.push(f);
         }
@@ -1778,6 +1784,107 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }));
         self.layouts[m].vmctx = Some(v);
         Ok(())
+    }
+
+    /// The reified form of a table or element segment of reified module `m` with elements
+    /// of type `ty`: closures for `funcref`, `externref`s, or another nullable reference type
+    /// with its array and box ([`Self::make_table_kinds`] made them).
+    ///
+    /// Errors: [`not_yet`] for a non-nullable element type or one a reified module does not
+    /// keep (a typed function reference).
+    pub fn ref_kind(&self, m: StaticModuleIndex, ty: wp::RefType) -> Result<TableKind> {
+        let unsupported = |why: &str| {
+            not_yet(format!(
+                "tables of `{}` in modules instantiated more than once{why}",
+                crate::module_info::type_text(wp::ValType::Ref(ty))
+            ))
+        };
+        let mapped = self
+            .renumber(m)
+            .ref_type(ty)
+            .map_err(|e| unsupported(&format!(" ({e})")))?;
+        let elem = we::ValType::Ref(mapped);
+        if elem == TableKind::Func.elem() {
+            Ok(TableKind::Func)
+        } else if elem == TableKind::Extern.elem() {
+            Ok(TableKind::Extern)
+        } else if !mapped.nullable {
+            Err(unsupported(" (non-nullable elements)"))
+        } else {
+            self.out
+                .table_kinds
+                .get(&elem)
+                .copied()
+                .with_context(|| format!("internal: no table kind for `{ty}`"))
+        }
+    }
+
+    /// [`Self::ref_kind`] of table `t` of reified module `m`.
+    pub fn table_kind(&self, m: StaticModuleIndex, t: u32) -> Result<TableKind> {
+        self.ref_kind(m, self.input.infos[m].table_type(t)?)
+    }
+
+    /// [`Self::ref_kind`] of element segment `e` of reified module `m`.
+    pub fn element_kind(&self, m: StaticModuleIndex, e: u32) -> Result<TableKind> {
+        self.ref_kind(m, self.input.infos[m].element_type(e)?)
+    }
+
+    /// Makes the array `(array (mut elem))` and box (the fields of the runtime's
+    /// `$tablebox`) of every element type other than `funcref` and `externref` that reified
+    /// module `m`'s tables and element segments have, before the vmctx types that name them.
+    fn make_table_kinds(&mut self, m: StaticModuleIndex) {
+        let info = &self.input.infos[m];
+        let tys: Vec<wp::RefType> = (0..info.tables.len() as u32)
+            .filter_map(|t| info.table_type(t).ok())
+            .chain((0..info.elements.len() as u32).filter_map(|e| info.element_type(e).ok()))
+            .collect();
+        for ty in tys {
+            let Ok(mapped) = self.renumber(m).ref_type(ty) else {
+                continue;
+            };
+            let elem = we::ValType::Ref(mapped);
+            if !mapped.nullable
+                || elem == TableKind::Func.elem()
+                || elem == TableKind::Extern.elem()
+                || self.out.table_kinds.contains_key(&elem)
+            {
+                continue;
+            }
+            let field = |element_type| we::FieldType {
+                element_type,
+                mutable: true,
+            };
+            let array = self.rec_group(
+                vec![TypeDef {
+                    is_final: true,
+                    supertype: None,
+                    inner: DefInner::Array(field(we::StorageType::Val(elem))),
+                }],
+                false,
+            );
+            let tablebox = self.rec_group(
+                vec![TypeDef {
+                    is_final: true,
+                    supertype: None,
+                    inner: DefInner::Struct(vec![
+                        field(we::StorageType::Val(runtime_structs::ref_non_null(array.0))),
+                        we::FieldType {
+                            element_type: we::StorageType::Val(we::ValType::I32),
+                            mutable: false,
+                        },
+                    ]),
+                }],
+                false,
+            );
+            self.out.table_kinds.insert(
+                elem,
+                TableKind::Other {
+                    elem,
+                    array: array.0,
+                    tablebox: tablebox.0,
+                },
+            );
+        }
     }
 
     /// The box of a mutable global of type `ty` that several reified instances share:

@@ -7,7 +7,7 @@
 use hashbrown::HashMap;
 
 use anyhow::{Result, bail};
-use runtime_structs::{CLOSURE, EXTERNS, FUNCS, Helper, TableKind};
+use runtime_structs::{FUNCS, Helper, TableKind};
 use wasm_encoder as we;
 use wasmtime_environ::component::RuntimeInstanceIndex;
 use wasmtime_environ::wasmparser as wp;
@@ -689,10 +689,10 @@ impl Lowerer<'_, '_> {
                 if table_inits[ti - nimp_tab].is_some() {
                     return Err(not_yet("table initializer expressions in reified modules"));
                 }
-                let kind = self.input.infos[m].table_kind(ti as u32)?;
-                out.push(match kind {
-                    TableKind::Func => I::RefNull(we::HeapType::Concrete(CLOSURE)),
-                    TableKind::Extern => I::RefNull(we::HeapType::EXTERN),
+                let kind = self.table_kind(m, ti as u32)?;
+                out.push(match kind.elem() {
+                    we::ValType::Ref(r) => I::RefNull(r.heap_type),
+                    other => bail!("internal: table elements of type `{other:?}`"),
                 });
                 out.push(I::I32Const(tt.initial as i32));
                 out.push(I::I32Const(
@@ -783,7 +783,8 @@ impl Lowerer<'_, '_> {
                 wp::ElementKind::Declared => {}
                 wp::ElementKind::Passive => {
                     out.push(I::LocalGet(g));
-                    self.materialize(i, seg, arr, counter, out)?;
+                    let kind = self.element_kind(m, e as u32)?;
+                    self.materialize(i, seg, kind, arr, counter, out)?;
                     set(out, elem_fields[e]);
                 }
                 wp::ElementKind::Active {
@@ -795,7 +796,7 @@ impl Lowerer<'_, '_> {
                         continue; // applied by the output's own segment
                     };
                     let n = element_count(seg);
-                    let kind = self.input.infos[m].table_kind(t)?;
+                    let kind = self.table_kind(m, t)?;
                     self.reified_const_expr(m, i, own, offset_expr, out)?;
                     out.push(I::I32Const(0));
                     out.push(I::I32Const(n as i32));
@@ -804,7 +805,9 @@ impl Lowerer<'_, '_> {
                         struct_type_index: vty.0,
                         field_index: field,
                     });
-                    self.materialize(i, seg, arr, counter, out)?;
+                    // In the table's kind: its element type may be a supertype of the
+                    // segment's, and arrays of the two are distinct types.
+                    self.materialize(i, seg, kind, arr, counter, out)?;
                     out.push(I::Call(self.helper(Helper::TableInit(kind)).0));
                 }
             }
@@ -950,11 +953,13 @@ impl Lowerer<'_, '_> {
     }
 
     /// Pushes a new element array holding the elements of segment `seg` of `instance`: a
-    /// `(ref $funcs)` of closures, or for `externref` segments a `(ref $externs)` of nulls.
+    /// `(ref $funcs)` of closures, or for segments of other reference types an array of
+    /// `kind` (the segment's, or the table's it initializes: [`Lowerer::ref_kind`]) of nulls.
     fn materialize(
         &mut self,
         instance: RuntimeInstanceIndex,
         seg: &wp::Element<'_>,
+        kind: TableKind,
         arr: u32,
         counter: u32,
         out: &mut Sink,
@@ -964,10 +969,11 @@ impl Lowerer<'_, '_> {
         let n = element_count(seg);
         out.push(I::I32Const(n as i32));
         if let wp::ElementItems::Expressions(ty, items) = &seg.items
-            && ty.is_extern_ref()
+            && !ty.is_func_ref()
         {
-            // Of the constant expressions of type `externref`, `ref.null extern` is supported;
-            // `global.get` of an imported `externref` global is named as not supported yet.
+            // Of the constant expressions of other types than `funcref`, `ref.null` is
+            // supported; `global.get` of an imported global, `struct.new` and the like are
+            // named as not supported yet.
             for e in items.clone() {
                 let e = e?;
                 let mut ops = e.get_operators_reader();
@@ -982,7 +988,7 @@ impl Lowerer<'_, '_> {
                     }
                 }
             }
-            out.push(I::ArrayNewDefault(EXTERNS));
+            out.push(I::ArrayNewDefault(kind.array()));
             return Ok(());
         }
         out.push(I::ArrayNewDefault(FUNCS));

@@ -11,21 +11,6 @@ use wasmtime_environ::wasmparser::{
 };
 
 use crate::error::{not_yet, unsupported};
-use runtime_structs::TableKind;
-
-/// The reified table kind holding references of type `ty`.
-fn ref_kind(ty: wasmparser::RefType) -> Result<TableKind> {
-    if ty.is_func_ref() {
-        Ok(TableKind::Func)
-    } else if ty.is_extern_ref() {
-        Ok(TableKind::Extern)
-    } else {
-        Err(not_yet(format!(
-            "tables of `{}` in modules instantiated more than once",
-            type_text(wasmparser::ValType::Ref(ty))
-        )))
-    }
-}
 
 /// `t` in the text format, a reference to a module's type by its index (`(ref null 3)`),
 /// for messages.
@@ -286,28 +271,25 @@ impl<'a> ModuleInfo<'a> {
         }
     }
 
-    /// The reified form of table `table` (imported or defined): a table of closures for `funcref`,
-    /// of `externref`s for `externref`.
-    ///
-    /// Errors: [`not_yet`] for any other element type (typed function references).
-    pub fn table_kind(&self, table: u32) -> Result<TableKind> {
+    /// The element type of table `table` (imported or defined).
+    pub fn table_type(&self, table: u32) -> Result<wasmparser::RefType> {
         let table = self
             .tables
             .get(table as usize)
             .with_context(|| format!("internal error: table {table} is out of range"))?;
-        ref_kind(table.element_type)
+        Ok(table.element_type)
     }
 
-    /// The reified form of the elements of element segment `elem`, as [`Self::table_kind`].
-    pub fn element_kind(&self, elem: u32) -> Result<TableKind> {
+    /// The element type of element segment `elem` (`funcref` for a list of functions).
+    pub fn element_type(&self, elem: u32) -> Result<wasmparser::RefType> {
         let segment = self
             .elements
             .get(elem as usize)
             .with_context(|| format!("internal error: element segment {elem} is out of range"))?;
-        match &segment.items {
-            wasmparser::ElementItems::Functions(_) => Ok(TableKind::Func),
-            wasmparser::ElementItems::Expressions(ty, _) => ref_kind(*ty),
-        }
+        Ok(match &segment.items {
+            wasmparser::ElementItems::Functions(_) => wasmparser::RefType::FUNCREF,
+            wasmparser::ElementItems::Expressions(ty, _) => *ty,
+        })
     }
 
     /// The module's defined tables that every instance of it holds the same functions in, for

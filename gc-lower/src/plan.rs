@@ -772,17 +772,15 @@ fn vmctx_plan(lowerer: &Lowerer<'_, '_>, m: StaticModuleIndex) -> Option<VmctxPl
         );
     }
     for (e, &field) in v.elems.iter().enumerate() {
-        let element = match info.element_kind(e as u32) {
-            Ok(runtime_structs::TableKind::Extern) => "externref",
-            _ => "funcref",
-        };
+        let element = info.element_type(e as u32).map_or_else(
+            |_| "funcref".to_string(),
+            |t| crate::module_info::type_text(wasmtime_environ::wasmparser::ValType::Ref(t)),
+        );
         item(
             Some(field),
             ItemKind::ElementSegment,
             Some(e as u32),
-            Holds::Elements {
-                element: element.into(),
-            },
+            Holds::Elements { element },
         );
     }
     for (t, slot) in v.tags.iter().enumerate() {

@@ -568,30 +568,30 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 out.push(I::ArraySet(runtime_structs::HANDLES));
             }
             O::TableGet { table } => {
-                let kind = self.input.infos[m].table_kind(table)?;
+                let kind = self.table_kind(m, table)?;
                 cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableGet(kind)).0));
             }
             O::TableSet { table } => {
-                let kind = self.input.infos[m].table_kind(table)?;
+                let kind = self.table_kind(m, table)?;
                 cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableSet(kind)).0));
             }
             O::TableSize { table } => match slot(&v.tables, "table", table)? {
                 TabSlot::Static(x) => out.push(I::TableSize(x)),
                 TabSlot::Field(f) => {
-                    let kind = self.input.infos[m].table_kind(table)?;
+                    let kind = self.table_kind(m, table)?;
                     cx.push_field(out, v, f);
                     out.push(I::Call(self.helper(Helper::TableSize(kind)).0));
                 }
             },
             O::TableGrow { table } => {
-                let kind = self.input.infos[m].table_kind(table)?;
+                let kind = self.table_kind(m, table)?;
                 cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableGrow(kind)).0));
             }
             O::TableFill { table } => {
-                let kind = self.input.infos[m].table_kind(table)?;
+                let kind = self.table_kind(m, table)?;
                 cx.push_field(out, v, tab_field(table)?);
                 out.push(I::Call(self.helper(Helper::TableFill(kind)).0));
             }
@@ -599,19 +599,31 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 dst_table,
                 src_table,
             } => {
-                let kind = self.input.infos[m].table_kind(dst_table)?;
+                let kind = self.table_kind(m, dst_table)?;
                 cx.push_field(out, v, tab_field(dst_table)?);
                 cx.push_field(out, v, tab_field(src_table)?);
                 out.push(I::Call(self.helper(Helper::TableCopy(kind)).0));
             }
             O::TableInit { elem_index, table } => {
-                let kind = self.input.infos[m].table_kind(table)?;
+                let kind = self.table_kind(m, table)?;
+                if self.element_kind(m, elem_index)? != kind {
+                    return Err(not_yet(format!(
+                        "`table.init` from an element segment of type `{}` into a table of type \
+                         `{}` in a reified module",
+                        crate::module_info::type_text(wp::ValType::Ref(
+                            self.input.infos[m].element_type(elem_index)?
+                        )),
+                        crate::module_info::type_text(wp::ValType::Ref(
+                            self.input.infos[m].table_type(table)?
+                        )),
+                    )));
+                }
                 cx.push_field(out, v, tab_field(table)?);
                 cx.push_field(out, v, slot(&v.elems, "element segment", elem_index)?);
                 out.push(I::Call(self.helper(Helper::TableInit(kind)).0));
             }
             O::ElemDrop { elem_index } => {
-                let kind = self.input.infos[m].element_kind(elem_index)?;
+                let kind = self.element_kind(m, elem_index)?;
                 vmctx.push(out);
                 out.push(I::RefNull(we::HeapType::Concrete(kind.array())));
                 out.push(I::StructSet {

@@ -302,33 +302,47 @@ pub enum TableKind {
     Func,
     /// An `externref` table: `externref` elements in [`EXTERNS`] behind an [`EXTERN_TABLEBOX`].
     Extern,
+    /// A table of another nullable reference type, `elem`, whose array `(array (mut elem))`
+    /// and box (the fields of [`TABLEBOX`]) are types of the module that uses them, outside
+    /// this rec group.
+    Other {
+        /// The element type.
+        elem: ValType,
+        /// The element array type.
+        array: u32,
+        /// The table box type.
+        tablebox: u32,
+    },
 }
 
 impl TableKind {
     /// Both kinds.
     pub const ALL: [TableKind; 2] = [TableKind::Func, TableKind::Extern];
 
-    /// The element value type: `(ref null $closure)` or `externref`.
+    /// The element value type: `(ref null $closure)`, `externref`, or another's own.
     pub fn elem(self) -> ValType {
         match self {
             TableKind::Func => ref_null(CLOSURE),
             TableKind::Extern => ValType::Ref(RefType::EXTERNREF),
+            TableKind::Other { elem, .. } => elem,
         }
     }
 
-    /// The element array type: [`FUNCS`] or [`EXTERNS`].
+    /// The element array type: [`FUNCS`], [`EXTERNS`], or another's own.
     pub fn array(self) -> u32 {
         match self {
             TableKind::Func => FUNCS,
             TableKind::Extern => EXTERNS,
+            TableKind::Other { array, .. } => array,
         }
     }
 
-    /// The table box type: [`TABLEBOX`] or [`EXTERN_TABLEBOX`] (same fields).
+    /// The table box type: [`TABLEBOX`], [`EXTERN_TABLEBOX`] (same fields), or another's own.
     pub fn tablebox(self) -> u32 {
         match self {
             TableKind::Func => TABLEBOX,
             TableKind::Extern => EXTERN_TABLEBOX,
+            TableKind::Other { tablebox, .. } => tablebox,
         }
     }
 
@@ -457,6 +471,16 @@ impl Helper {
             | Helper::TableCopy(TableKind::Extern)
             | Helper::TableInit(TableKind::Extern)
             | Helper::TableNew(TableKind::Extern) => format!("gc-lower:{op}<externref>"),
+            Helper::TableGet(TableKind::Other { array, .. })
+            | Helper::TableSet(TableKind::Other { array, .. })
+            | Helper::TableSize(TableKind::Other { array, .. })
+            | Helper::TableGrow(TableKind::Other { array, .. })
+            | Helper::TableFill(TableKind::Other { array, .. })
+            | Helper::TableCopy(TableKind::Other { array, .. })
+            | Helper::TableInit(TableKind::Other { array, .. })
+            | Helper::TableNew(TableKind::Other { array, .. }) => {
+                format!("gc-lower:{op}<array {array}>")
+            }
             Helper::LoadPastBound(_) | Helper::StorePastBound(_) => {
                 format!("gc-lower:{op}:past-bound")
             }
