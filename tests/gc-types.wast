@@ -231,13 +231,17 @@
 (assert_return (invoke "get-b") (s32.const -1))
 
 ;; Tables of other references than `funcref` and `externref` in a reified module: a struct
-;; type's, `anyref` and `exnref`, each an array of its element type behind a box of its own,
-;; through every table instruction and a passive segment of nulls.
+;; type's, `anyref` (with an initializer expression) and `exnref`, each an array of its element
+;; type behind a box of its own, through every table instruction, a passive segment of nulls
+;; and one of constant expressions (`struct.new`, `global.get`).
 (component
   (core module $m
     (type $cell (struct (field i32)))
     (table $s 2 10 (ref null $cell))
-    (table $a 1 anyref)
+    (table $a 1 anyref (ref.i31 (i32.const 5)))
+    (global $seed (ref null $cell) (struct.new $cell (i32.const 99)))
+    (elem $cells (ref null $cell)
+      (item (struct.new $cell (i32.const 40))) (item (ref.null $cell)) (item (global.get $seed)))
     (table $x 0 exnref)
     (tag $t (param i32))
     (elem $nulls (ref null $cell) (ref.null $cell) (ref.null $cell) (ref.null $cell))
@@ -259,6 +263,7 @@
     (func (export "clear") (param i32 i32)
       (table.init $s $nulls (local.get 0) (i32.const 0) (local.get 1)))
     (func (export "drop") (elem.drop $nulls))
+    (func (export "load-cells") (table.init $s $cells (i32.const 0) (i32.const 0) (i32.const 3)))
     (func (export "keep-i31") (param i32)
       (table.set $a (i32.const 0) (ref.i31 (local.get 0))))
     (func (export "any") (result i32)
@@ -283,6 +288,7 @@
   (func (export "copy") (param "d" u32) (param "s" u32) (param "n" u32) (canon lift (core func $i "copy")))
   (func (export "clear") (param "d" u32) (param "n" u32) (canon lift (core func $i "clear")))
   (func (export "drop") (canon lift (core func $i "drop")))
+  (func (export "load-cells") (canon lift (core func $i "load-cells")))
   (func (export "keep-i31") (param "x" u32) (canon lift (core func $i "keep-i31")))
   (func (export "any") (result s32) (canon lift (core func $i "any")))
   (func (export "catch") (param "x" u32) (result u32) (canon lift (core func $i "catch")))
@@ -302,6 +308,11 @@
 (assert_return (invoke "get" (u32.const 1)) (s32.const 77))
 (invoke "clear" (u32.const 0) (u32.const 2))
 (assert_return (invoke "get" (u32.const 1)) (s32.const -1))
+(assert_return (invoke "any") (s32.const 5))
+(invoke "load-cells")
+(assert_return (invoke "get" (u32.const 0)) (s32.const 40))
+(assert_return (invoke "get" (u32.const 1)) (s32.const -1))
+(assert_return (invoke "get" (u32.const 2)) (s32.const 99))
 (invoke "keep-i31" (u32.const 123))
 (assert_return (invoke "any") (s32.const 123))
 (assert_return (invoke "catch" (u32.const 31)) (u32.const 31))

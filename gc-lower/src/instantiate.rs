@@ -13,6 +13,7 @@ use wasmtime_environ::component::RuntimeInstanceIndex;
 use wasmtime_environ::wasmparser as wp;
 
 use crate::assemble::{Lowerer, ref_null};
+use crate::code::VmctxSource;
 use crate::code::{ConstructorScope, Sink};
 use crate::error::not_yet;
 use crate::host::ExportItem;
@@ -686,14 +687,21 @@ impl Lowerer<'_, '_> {
                 };
                 self.push_field(out, instance, field);
             } else {
-                if table_inits[ti - nimp_tab].is_some() {
-                    return Err(not_yet("table initializer expressions in reified modules"));
-                }
                 let kind = self.table_kind(m, ti as u32)?;
-                out.push(match kind.elem() {
-                    we::ValType::Ref(r) => I::RefNull(r.heap_type),
-                    other => bail!("internal: table elements of type `{other:?}`"),
-                });
+                match &table_inits[ti - nimp_tab] {
+                    // Tables come before globals here: an initializer reading one is named.
+                    Some(init) if reads_global(init)? => {
+                        return Err(not_yet(
+                            "table initializer expressions that read a global in reified \
+                             modules",
+                        ));
+                    }
+                    Some(init) => self.reified_const_expr(m, i, own, init, out)?,
+                    None => out.push(match kind.elem() {
+                        we::ValType::Ref(r) => I::RefNull(r.heap_type),
+                        other => bail!("internal: table elements of type `{other:?}`"),
+                    }),
+                }
                 out.push(I::I32Const(tt.initial as i32));
                 out.push(I::I32Const(
                     tt.maximum
@@ -784,7 +792,7 @@ impl Lowerer<'_, '_> {
                 wp::ElementKind::Passive => {
                     out.push(I::LocalGet(g));
                     let kind = self.element_kind(m, e as u32)?;
-                    self.materialize(i, seg, kind, arr, counter, out)?;
+                    self.materialize(i, seg, kind, own, (arr, counter), out)?;
                     set(out, elem_fields[e]);
                 }
                 wp::ElementKind::Active {
@@ -807,7 +815,7 @@ impl Lowerer<'_, '_> {
                     });
                     // In the table's kind: its element type may be a supertype of the
                     // segment's, and arrays of the two are distinct types.
-                    self.materialize(i, seg, kind, arr, counter, out)?;
+                    self.materialize(i, seg, kind, own, (arr, counter), out)?;
                     out.push(I::Call(self.helper(Helper::TableInit(kind)).0));
                 }
             }
@@ -954,43 +962,60 @@ impl Lowerer<'_, '_> {
 
     /// Pushes a new element array holding the elements of segment `seg` of `instance`: a
     /// `(ref $funcs)` of closures, or for segments of other reference types an array of
-    /// `kind` (the segment's, or the table's it initializes: [`Lowerer::ref_kind`]) of nulls.
+    /// `kind` (the segment's, or the table's it initializes: [`Lowerer::ref_kind`]) of its
+    /// constant expressions' values, evaluated with `vmctx` as the instance's; `arr` and
+    /// `counter` are scratch locals (an element array, an `i32`).
     fn materialize(
         &mut self,
         instance: RuntimeInstanceIndex,
         seg: &wp::Element<'_>,
         kind: TableKind,
-        arr: u32,
-        counter: u32,
+        vmctx: VmctxSource,
+        (arr, counter): (u32, u32),
         out: &mut Sink,
     ) -> Result<()> {
         use we::Instruction as I;
         let m = self.input.graph.instances[instance].module;
         let n = element_count(seg);
-        out.push(I::I32Const(n as i32));
         if let wp::ElementItems::Expressions(ty, items) = &seg.items
             && !ty.is_func_ref()
         {
-            // Of the constant expressions of other types than `funcref`, `ref.null` is
-            // supported; `global.get` of an imported global, `struct.new` and the like are
-            // named as not supported yet.
+            // Of other types than `funcref`: nulls are the array's default; anything else
+            // (`ref.i31`, `struct.new`, `global.get` of a global set before the segments, ...)
+            // is each item's constant expression, evaluated in order into `array.new_fixed`.
+            let mut all_null = true;
             for e in items.clone() {
-                let e = e?;
-                let mut ops = e.get_operators_reader();
+                let mut ops = e?.get_operators_reader();
                 while !ops.eof() {
-                    match ops.read()? {
-                        wp::Operator::RefNull { .. } | wp::Operator::End => {}
-                        other => {
-                            return Err(not_yet(format!(
-                                "element expression `{other:?}` in a reified module"
-                            )));
-                        }
+                    if !matches!(
+                        ops.read()?,
+                        wp::Operator::RefNull { .. } | wp::Operator::End
+                    ) {
+                        all_null = false;
                     }
                 }
             }
-            out.push(I::ArrayNewDefault(kind.array()));
+            if all_null {
+                out.push(I::I32Const(n as i32));
+                out.push(I::ArrayNewDefault(kind.array()));
+                return Ok(());
+            }
+            if n > MAX_ARRAY_NEW_FIXED {
+                return Err(not_yet(format!(
+                    "element segments of more than {MAX_ARRAY_NEW_FIXED} expressions of type \
+                     `{ty}` in a reified module"
+                )));
+            }
+            for e in items.clone() {
+                self.reified_const_expr(m, instance, vmctx, &e?, out)?;
+            }
+            out.push(I::ArrayNewFixed {
+                array_type_index: kind.array(),
+                array_size: n,
+            });
             return Ok(());
         }
+        out.push(I::I32Const(n as i32));
         out.push(I::ArrayNewDefault(FUNCS));
         out.push(I::LocalSet(arr));
         let mut items: Vec<Option<u32>> = Vec::new();
@@ -1144,4 +1169,18 @@ fn emit_const(out: &mut Sink, e: &we::ConstExpr) {
     // A `ConstExpr` encodes as its instructions followed by `end` (0x0b).
     bytes.pop();
     out.0.extend_from_slice(&bytes);
+}
+
+/// The most operands `array.new_fixed` takes (the validators' shared limit).
+const MAX_ARRAY_NEW_FIXED: u32 = 10_000;
+
+/// Whether constant expression `e` reads a global.
+fn reads_global(e: &wp::ConstExpr<'_>) -> Result<bool> {
+    let mut ops = e.get_operators_reader();
+    while !ops.eof() {
+        if let wp::Operator::GlobalGet { .. } = ops.read()? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
