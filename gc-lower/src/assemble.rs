@@ -1788,7 +1788,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// The reified form of a table or element segment of reified module `m` with elements
     /// of type `ty`: closures for `funcref`, `externref`s, or another nullable reference type
-    /// with its array and box ([`Self::make_table_kinds`] made them).
+    /// with its array and box (which `make_table_kinds` made).
     ///
     /// Errors: [`not_yet`] for a non-nullable element type or one a reified module does not
     /// keep (a typed function reference).
