@@ -498,8 +498,7 @@ pub(crate) struct TypeDef {
     inner: DefInner,
 }
 
-/// What a [`TypeDef`] defines: a function type, or (in unreified modules) a GC struct or
-/// array type. A reference to a type of the same rec group is by output index, so a group
+/// What a [`TypeDef`] defines: a function type, or a GC struct or array type. A reference to a type of the same rec group is by output index, so a group
 /// holding one is not interned ([`Lowerer::rec_group`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum DefInner {
@@ -533,6 +532,11 @@ fn func_sub_type(params: &[we::ValType], results: &[we::ValType]) -> we::SubType
             describes: None,
         },
     }
+}
+
+/// `ty` made nullable.
+fn nullable(ty: wp::RefType) -> wp::RefType {
+    wp::RefType::new(true, ty.heap_type()).unwrap_or(ty)
 }
 
 /// `(ref null $ty)`.
@@ -783,6 +787,25 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         let mut out: Vec<OutType> = Vec::new();
         for group in self.input.infos[m].rec_groups.clone() {
+            // A struct or array type's identity includes its rec group's: a group mixing them
+            // with function types would give them other identities in a form that changes the
+            // function types (closures, an appended parameter) than in the module's code.
+            let types = &self.input.infos[m].types[group.start as usize..group.end as usize];
+            let funcs = types
+                .iter()
+                .any(|t| matches!(t, wp::CompositeInnerType::Func(_)));
+            if funcs
+                && types.len() > 1
+                && types
+                    .iter()
+                    .any(|t| !matches!(t, wp::CompositeInnerType::Func(_)))
+                && (form.closures || form.last != LastParam::None)
+            {
+                return Err(not_yet(
+                    "rec groups mixing function types with struct or array types in core \
+                     modules whose state is reified or whose functions become closures",
+                ));
+            }
             // The index the group's first type will have unless the group is interned, which
             // a group that refers to its own types never is.
             let base = self.type_base() + self.out.types.len() as u32;
@@ -815,6 +838,25 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     })
                 };
                 let mut field = |f: &wp::FieldType| -> Result<we::FieldType> {
+                    // A field of the func hierarchy would be a closure in a reified module's
+                    // struct and a function reference in an unreified one's, two types where
+                    // the input has one.
+                    if form.closures
+                        && let wp::StorageType::Val(wp::ValType::Ref(r)) = f.element_type
+                        && matches!(
+                            r.heap_type(),
+                            wp::HeapType::Abstract {
+                                ty: wp::AbstractHeapType::Func | wp::AbstractHeapType::NoFunc,
+                                ..
+                            }
+                        )
+                    {
+                        return Err(not_yet(format!(
+                            "struct and array types with fields of type `{}` in core modules \
+                             whose state is reified",
+                            crate::module_info::type_text(wp::ValType::Ref(r))
+                        )));
+                    }
                     Ok(we::FieldType {
                         element_type: match f.element_type {
                             wp::StorageType::I8 => we::StorageType::I8,
@@ -1191,13 +1233,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         Ok(())
     }
-    /// Maps a value type of a core module to the output, a reference to the module's type `i`
-    /// to one to output type `concrete(i)`. With `closures` (a reified module), `(ref null?
-    /// func)` becomes `(ref null? $closure)` and `(ref null? nofunc)` `(ref null? none)`
-    /// (closures are structs), as [`Renumber`] maps them in code; every other type maps to
-    /// itself.
+    /// Maps a value type of a core module's type definitions to the output, a reference to
+    /// the module's type `i` to one to output type `concrete(i)`. With `closures` (a reified
+    /// module), `(ref null? func)` becomes `(ref null? $closure)`, as [`Renumber`] maps it in
+    /// code; every other type maps to itself.
     ///
-    /// Errors: [`not_yet`] for shared and exact references, and what `concrete` returns.
+    /// Errors: [`not_yet`] for shared and exact references, `(ref null? nofunc)` with
+    /// `closures` (closures are structs: it would be `nullref`, merging two distinct function
+    /// types), and what `concrete` returns.
     pub fn mirror_val_type(
         &self,
         t: wp::ValType,
@@ -1217,13 +1260,17 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         shared: false,
                         ty: wp::AbstractHeapType::Func,
                     } if closures => we::HeapType::Concrete(runtime_structs::CLOSURE),
+                    // `nullfuncref` would become `nullref`, and two distinct function types
+                    // one: named instead.
                     wp::HeapType::Abstract {
                         shared: false,
                         ty: wp::AbstractHeapType::NoFunc,
-                    } if closures => we::HeapType::Abstract {
-                        shared: false,
-                        ty: we::AbstractHeapType::None,
-                    },
+                    } if closures => {
+                        return Err(not_yet(format!(
+                            "`{}` in the types of core modules whose state is reified",
+                            crate::module_info::type_text(t)
+                        )));
+                    }
                     wp::HeapType::Concrete(i) => {
                         let i = i.as_module_index().with_context(|| {
                             format!("internal: reference type `{r}` names no module type")
@@ -1824,9 +1871,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         self.ref_kind(m, self.input.infos[m].table_type(t)?)
     }
 
-    /// [`Self::ref_kind`] of element segment `e` of reified module `m`.
+    /// [`Self::ref_kind`] of element segment `e` of reified module `m`, of its element type
+    /// made nullable: a segment's array holds its items, and `elem.drop` nulls the array, not
+    /// its elements.
     pub fn element_kind(&self, m: StaticModuleIndex, e: u32) -> Result<TableKind> {
-        self.ref_kind(m, self.input.infos[m].element_type(e)?)
+        self.ref_kind(m, nullable(self.input.infos[m].element_type(e)?))
     }
 
     /// Makes the array `(array (mut elem))` and box (the fields of the runtime's
@@ -1836,7 +1885,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let info = &self.input.infos[m];
         let tys: Vec<wp::RefType> = (0..info.tables.len() as u32)
             .filter_map(|t| info.table_type(t).ok())
-            .chain((0..info.elements.len() as u32).filter_map(|e| info.element_type(e).ok()))
+            .chain(
+                (0..info.elements.len() as u32)
+                    .filter_map(|e| info.element_type(e).ok().map(nullable)),
+            )
             .collect();
         for ty in tys {
             let Ok(mapped) = self.renumber(m).ref_type(ty) else {

@@ -50,7 +50,7 @@
 //! memory is never shared, so they are single-threaded.
 
 use anyhow::{Context, Result, anyhow, bail};
-use runtime_structs::{CLOSURE, Helper, field};
+use runtime_structs::{CLOSURE, Helper, TableKind, field};
 use wasm_encoder as we;
 use wasm_encoder::reencode::{self, Reencode};
 use wasmtime_environ::StaticModuleIndex;
@@ -600,6 +600,18 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 src_table,
             } => {
                 let kind = self.table_kind(m, dst_table)?;
+                if self.table_kind(m, src_table)? != kind {
+                    return Err(not_yet(format!(
+                        "`table.copy` from a table of `{}` into a table of `{}` in a reified \
+                         module",
+                        crate::module_info::type_text(wp::ValType::Ref(
+                            self.input.infos[m].table_type(src_table)?
+                        )),
+                        crate::module_info::type_text(wp::ValType::Ref(
+                            self.input.infos[m].table_type(dst_table)?
+                        )),
+                    )));
+                }
                 cx.push_field(out, v, tab_field(dst_table)?);
                 cx.push_field(out, v, tab_field(src_table)?);
                 out.push(I::Call(self.helper(Helper::TableCopy(kind)).0));
@@ -706,6 +718,16 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 table_index,
             } => {
                 let tail = matches!(op, O::ReturnCallIndirect { .. });
+                if let TabSlot::Field(_) = slot(&v.tables, "table", table_index)?
+                    && self.table_kind(m, table_index)? != TableKind::Func
+                {
+                    return Err(not_yet(format!(
+                        "`call_indirect` through a table of `{}` in a reified module",
+                        crate::module_info::type_text(wp::ValType::Ref(
+                            self.input.infos[m].table_type(table_index)?
+                        ))
+                    )));
+                }
                 if let TabSlot::Static(table) = slot(&v.tables, "table", table_index)? {
                     // The table holds this module's functions, each to be called with the
                     // caller's own vmctx (see `ModuleInfo::static_tables`), in types that

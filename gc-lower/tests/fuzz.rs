@@ -900,7 +900,6 @@ impl Side {
     }
 }
 
-/// Whether two results agree: floats by bits, any NaN equal to any NaN.
 /// Whether trap message `msg` is wasmtime's or V8's for an allocation past its limits (a GC
 /// array too large, the GC heap full), which another engine's limits need not reproduce.
 fn engine_limit(msg: &str) -> bool {
@@ -914,6 +913,7 @@ fn engine_limit(msg: &str) -> bool {
     .any(|m| msg.contains(m))
 }
 
+/// Whether two results agree: floats by bits, any NaN equal to any NaN.
 fn same(a: &Outcome, b: &Outcome) -> bool {
     match (a, b) {
         (Err(_), Err(_)) => true,
@@ -989,8 +989,9 @@ fn differential(seed: u64) -> Case {
         .ensure_termination(FUEL)
         .expect("wasm-smith generated every function body itself");
     // Half the modules with GC types are instantiated once and lowered with `--reify auto`
-    // alone, where they stay unreified modules and keep every type; reified, typed function
-    // references and tables of GC references are named as unsupported.
+    // alone, where they stay unreified modules and keep every type; reified, some (typed
+    // function references, rec groups mixing function and struct types, ...) are named as
+    // unsupported.
     let once = gc && rng.below(2) == 0;
     compare(seed, &module.to_bytes(), &mut rng, once)
 }
