@@ -2,7 +2,7 @@
 ;; function references (`call_ref`, a table of `(ref null $binop)`), `i31ref`, casts, non-null
 ;; abstract references, and references passed between modules whose identical rec groups are
 ;; one type. Instantiated once, such a module stays a plain core module under `--reify auto`
-;; and keeps every type. A reified one (instantiated twice, or any under `--reify all`) keeps
+;; and keeps every type (unless its functions become closures for a reified module). A reified one (instantiated twice, or any under `--reify all`) keeps
 ;; struct and array types in rec groups without function types and without function-reference
 ;; fields, and every reference but typed function references and `nullfuncref` in types (the
 ;; first component's skips under `--reify all`); the last component lists what it names as
@@ -392,3 +392,40 @@
   (core instance $j (instantiate $m))
   (func (export "go") (canon lift (core func $i "go"))))
 (assert_trap (invoke "go") "uninitialized element")
+
+;; A rec group identical to gc-lower's own runtime types would give the module the output's
+;; closure type: it could read a closure's vmctx (here a signature check that fails natively
+;; would pass on a forged parameter type) or make closures of its choosing. Named instead.
+(component
+  (core module $m
+    (rec
+      (type $rt:words (array (mut i32)))
+      (type $rt:membox (struct (field $words (mut (ref $rt:words))) (field $pages (mut i32)) (field $max_pages i32) (field $bound (mut i64)) (field $sparse (mut (ref null $rt:sparse)))))
+      (type $rt:closure (struct (field $func i32) (field $ctx anyref)))
+      (type $rt:funcs (array (mut (ref null $rt:closure))))
+      (type $rt:tablebox (struct (field $elems (mut (ref $rt:funcs))) (field $max i32)))
+      (type $rt:externs (array (mut externref)))
+      (type $rt:extern_tablebox (struct (field $elems (mut (ref $rt:externs))) (field $max i32)))
+      (type $rt:box_i32 (struct (field $value (mut i32))))
+      (type $rt:box_i64 (struct (field $value (mut i64))))
+      (type $rt:box_f32 (struct (field $value (mut f32))))
+      (type $rt:box_f64 (struct (field $value (mut f64))))
+      (type $rt:box_closure (struct (field $value (mut (ref null $rt:closure)))))
+      (type $rt:box_extern (struct (field $value (mut externref))))
+      (type $rt:handles (array (mut i32)))
+      (type $rt:handle_table (struct (field $slots (mut (ref $rt:handles))) (field $next (mut i32)) (field $len (mut i32))))
+      (type $rt:bytes (array (mut i8)))
+      (type $rt:sparse (array (mut (ref null $rt:words))))
+    )
+    (type $a (func (param (ref null $rt:closure)) (result i32)))
+    (type $b (func (param funcref) (result i32)))
+    (table $t 1 funcref) (elem (table $t) (i32.const 0) func $peek)
+    (func $peek (type $a) (ref.is_null (struct.get $rt:closure 1 (local.get 0))))
+    (func $v)
+    (elem declare func $v)
+    (func (export "go") (result i32)
+      (call_indirect $t (type $b) (ref.func $v) (i32.const 0))))
+  (core instance $i (instantiate $m))
+  (core instance $j (instantiate $m))
+  (func (export "go") (result u32) (canon lift (core func $i "go"))))
+(assert_trap (invoke "go") "indirect call type mismatch")

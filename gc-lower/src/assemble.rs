@@ -86,7 +86,7 @@ use wasmtime_environ::{
 };
 
 use crate::code::Sink;
-use crate::error::not_yet;
+use crate::error::{not_yet, unsupported};
 use crate::front::Front;
 use crate::host::HostInterface;
 use crate::layout::Renumber;
@@ -786,7 +786,17 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             return Ok(types.clone());
         }
         let mut out: Vec<OutType> = Vec::new();
+        let runtime = runtime_structs::rec_group();
         for group in self.input.infos[m].rec_groups.clone() {
+            // The runtime's types are the output's own: a module declaring the same rec group
+            // would have them too, and could read a closure's vmctx or make a closure of any
+            // function with any vmctx, which core wasm does not let it do.
+            if self.input.infos[m].rec_group_is(&group, &runtime) {
+                return Err(unsupported(
+                    "a rec group identical to gc-lower's runtime types (a closure, a memory box, \
+                     ...) in a core module",
+                ));
+            }
             // A struct or array type's identity includes its rec group's: a group mixing them
             // with function types would give them other identities in a form that changes the
             // function types (closures, an appended parameter) than in the module's code.
@@ -824,7 +834,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         {
                             return Err(not_yet(
                                 "typed function references in core modules whose state is \
-                                 reified",
+                                 reified or whose functions become closures",
                             ));
                         }
                         if group.contains(&i) {
@@ -853,7 +863,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     {
                         return Err(not_yet(format!(
                             "struct and array types with fields of type `{}` in core modules \
-                             whose state is reified",
+                             whose state is reified or whose functions become closures",
                             crate::module_info::type_text(wp::ValType::Ref(r))
                         )));
                     }
@@ -1267,7 +1277,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         ty: wp::AbstractHeapType::NoFunc,
                     } if closures => {
                         return Err(not_yet(format!(
-                            "`{}` in the types of core modules whose state is reified",
+                            "`{}` in the types of core modules whose state is reified or whose \
+                             functions become closures",
                             crate::module_info::type_text(t)
                         )));
                     }

@@ -260,6 +260,71 @@ impl<'a> ModuleInfo<'a> {
         self.type_func(*ty)
     }
 
+    /// Whether the module's rec group `group` (a range of type indices) is `target`, a rec
+    /// group whose types refer only to each other: the same types in the same order, finality
+    /// and supertypes, references inside the group at the same positions. A group that
+    /// refers to a type outside itself is not. (Wasm GC's canonicalization makes two such
+    /// groups, and each of their types, one.)
+    pub fn rec_group_is(
+        &self,
+        group: &std::ops::Range<u32>,
+        target: &[wasm_encoder::SubType],
+    ) -> bool {
+        use wasm_encoder::reencode::{self, Reencode};
+        /// Renumbers type indices relative to the group, noting any outside it.
+        struct Relative {
+            group: std::ops::Range<u32>,
+            outside: bool,
+        }
+        impl Reencode for Relative {
+            type Error = std::convert::Infallible;
+            fn type_index(&mut self, i: u32) -> Result<u32, reencode::Error<Self::Error>> {
+                if self.group.contains(&i) {
+                    Ok(i - self.group.start)
+                } else {
+                    self.outside = true;
+                    Ok(u32::MAX)
+                }
+            }
+        }
+        if group.len() != target.len() {
+            return false;
+        }
+        let mut relative = Relative {
+            group: group.clone(),
+            outside: false,
+        };
+        for (t, expected) in group.clone().zip(target) {
+            let (Some(inner), Some(shape)) =
+                (self.types.get(t as usize), self.type_shapes.get(t as usize))
+            else {
+                return false;
+            };
+            let composite = wasmparser::CompositeType {
+                inner: inner.clone(),
+                shared: false,
+                descriptor_idx: None,
+                describes_idx: None,
+            };
+            let Ok(composite_type) = relative.composite_type(composite) else {
+                return false;
+            };
+            let supertype_idx = shape
+                .supertype
+                .map(|s| relative.type_index(s).unwrap_or(u32::MAX));
+            let sub = wasm_encoder::SubType {
+                is_final: shape.is_final,
+                supertype_idx,
+                composite_type,
+            };
+            // `SubType` has no `PartialEq`; its `Debug` form shows every field.
+            if relative.outside || format!("{sub:?}") != format!("{expected:?}") {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Function type `ty`.
     ///
     /// Errors: an internal error when `ty` is out of range or not a function type (validation
