@@ -267,6 +267,12 @@
     (func (export "load-cells") (table.init $s $cells (i32.const 0) (i32.const 0) (i32.const 3)))
     (func (export "keep-i31") (param i32)
       (table.set $a (i32.const 0) (ref.i31 (local.get 0))))
+    ;; `table.init` from a segment of a subtype of the table's elements (`nullref` into
+    ;; `anyref`): a helper that copies between the two kinds' arrays.
+    (elem $none nullref (ref.null none))
+    (func (export "any-null") (result i32)
+      (table.init $a $none (i32.const 0) (i32.const 0) (i32.const 1))
+      (ref.is_null (table.get $a (i32.const 0))))
     (func (export "any") (result i32)
       (i31.get_s (ref.cast (ref i31) (table.get $a (i32.const 0)))))
     (func (export "catch") (param i32) (result i32)
@@ -292,6 +298,7 @@
   (func (export "load-cells") (canon lift (core func $i "load-cells")))
   (func (export "keep-i31") (param "x" u32) (canon lift (core func $i "keep-i31")))
   (func (export "any") (result s32) (canon lift (core func $i "any")))
+  (func (export "any-null") (result u32) (canon lift (core func $i "any-null")))
   (func (export "catch") (param "x" u32) (result u32) (canon lift (core func $i "catch")))
 )
 (assert_return (invoke "get" (u32.const 0)) (s32.const -1))
@@ -317,15 +324,16 @@
 (invoke "keep-i31" (u32.const 123))
 (assert_return (invoke "any") (s32.const 123))
 (assert_return (invoke "catch" (u32.const 31)) (u32.const 31))
+(assert_return (invoke "any-null") (u32.const 1))
 (invoke "drop")
 (assert_trap (invoke "clear" (u32.const 0) (u32.const 1)) "out of bounds table access")
 
 ;; Named as unsupported in reified modules, where the lowering cannot keep the input's types or
 ;; would give them another identity than an unreified module's: a struct type sharing a rec
 ;; group with a function type (its identity includes theirs, which closures and entry types
-;; change); a struct with a `funcref` field; `table.copy` between tables of distinct element
-;; types; `nullfuncref` in a function type (it would become `nullref`); `call_indirect` through
-;; a `nullfuncref` table. An element segment of `(ref func)` is supported.
+;; change); a struct with a `funcref` field; `nullfuncref` in a function type (it would become
+;; `nullref`); `call_indirect` through a `nullfuncref` table. Supported: an element segment of
+;; `(ref func)`, and `table.copy` from a struct table into an `anyref` one.
 (component
   (core module $m
     (rec (type $s (struct (field i32))) (type $g (func)))

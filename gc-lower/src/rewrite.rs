@@ -599,40 +599,35 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 dst_table,
                 src_table,
             } => {
-                let kind = self.table_kind(m, dst_table)?;
-                if self.table_kind(m, src_table)? != kind {
-                    return Err(not_yet(format!(
-                        "`table.copy` from a table of `{}` into a table of `{}` in a reified \
-                         module",
-                        crate::module_info::type_text(wp::ValType::Ref(
-                            self.input.infos[m].table_type(src_table)?
-                        )),
-                        crate::module_info::type_text(wp::ValType::Ref(
-                            self.input.infos[m].table_type(dst_table)?
-                        )),
-                    )));
-                }
+                // Validation makes the source's element type a subtype of the destination's:
+                // between distinct kinds, a helper that copies from one array type into the
+                // other.
+                let (to, from) = (
+                    self.table_kind(m, dst_table)?,
+                    self.table_kind(m, src_table)?,
+                );
+                let helper = if to == from {
+                    Helper::TableCopy(to)
+                } else {
+                    Helper::TableCopyFrom(to, from)
+                };
                 cx.push_field(out, v, tab_field(dst_table)?);
                 cx.push_field(out, v, tab_field(src_table)?);
-                out.push(I::Call(self.helper(Helper::TableCopy(kind)).0));
+                out.push(I::Call(self.helper(helper).0));
             }
             O::TableInit { elem_index, table } => {
-                let kind = self.table_kind(m, table)?;
-                if self.element_kind(m, elem_index)? != kind {
-                    return Err(not_yet(format!(
-                        "`table.init` from an element segment of type `{}` into a table of type \
-                         `{}` in a reified module",
-                        crate::module_info::type_text(wp::ValType::Ref(
-                            self.input.infos[m].element_type(elem_index)?
-                        )),
-                        crate::module_info::type_text(wp::ValType::Ref(
-                            self.input.infos[m].table_type(table)?
-                        )),
-                    )));
-                }
+                let (to, from) = (
+                    self.table_kind(m, table)?,
+                    self.element_kind(m, elem_index)?,
+                );
+                let helper = if to == from {
+                    Helper::TableInit(to)
+                } else {
+                    Helper::TableInitFrom(to, from)
+                };
                 cx.push_field(out, v, tab_field(table)?);
                 cx.push_field(out, v, slot(&v.elems, "element segment", elem_index)?);
-                out.push(I::Call(self.helper(Helper::TableInit(kind)).0));
+                out.push(I::Call(self.helper(helper).0));
             }
             O::ElemDrop { elem_index } => {
                 let kind = self.element_kind(m, elem_index)?;

@@ -346,6 +346,15 @@ impl TableKind {
         }
     }
 
+    /// The kind in helper names: `funcref`, `externref`, `array N` (its array type).
+    pub fn label(self) -> String {
+        match self {
+            TableKind::Func => "funcref".to_string(),
+            TableKind::Extern => "externref".to_string(),
+            TableKind::Other { array, .. } => format!("array {array}"),
+        }
+    }
+
     /// `(ref null $box)` of [`Self::tablebox`].
     pub fn table_ref(self) -> ValType {
         ref_null(self.tablebox())
@@ -412,6 +421,14 @@ pub enum Helper {
     /// `(d i32, s i32, n i32, t T, seg (ref null $funcs))`: `table.init` from a materialized
     /// passive element segment; a null `seg` is a dropped segment (length 0).
     TableInit(TableKind),
+    /// `(d i32, s i32, n i32, dst T, src T')`: `table.copy` from a table of the second kind,
+    /// whose element type is a subtype of the first's (validation ensures it), into one of
+    /// the first (distinct tables: no overlap).
+    TableCopyFrom(TableKind, TableKind),
+    /// `(d i32, s i32, n i32, t T, seg (ref null $array'))`: `table.init` into a table of the
+    /// first kind from a segment of the second, whose element type is a subtype of the
+    /// first's.
+    TableInitFrom(TableKind, TableKind),
     /// `(i i32, t T) -> (ref $closure)`: the element `call_indirect` calls; traps when `i` is out
     /// of bounds or the element is null. The caller checks the signature.
     TableGetForCall,
@@ -454,8 +471,8 @@ impl Helper {
             Helper::TableSize(_) => "table.size",
             Helper::TableGrow(_) => "table.grow",
             Helper::TableFill(_) => "table.fill",
-            Helper::TableCopy(_) => "table.copy",
-            Helper::TableInit(_) => "table.init",
+            Helper::TableCopy(_) | Helper::TableCopyFrom(..) => "table.copy",
+            Helper::TableInit(_) | Helper::TableInitFrom(..) => "table.init",
             Helper::TableGetForCall => "table.get_for_call",
             Helper::MemoryNew => "memory.new",
             Helper::MemoryTouch => "memory.touch",
@@ -483,6 +500,9 @@ impl Helper {
             }
             Helper::LoadPastBound(_) | Helper::StorePastBound(_) => {
                 format!("gc-lower:{op}:past-bound")
+            }
+            Helper::TableCopyFrom(to, from) | Helper::TableInitFrom(to, from) => {
+                format!("gc-lower:{op}<{} from {}>", to.label(), from.label())
             }
             _ => format!("gc-lower:{op}"),
         }
@@ -669,28 +689,18 @@ pub fn helper(h: Helper, callee: impl FnOnce(Helper) -> u32) -> HelperFunc {
                 .array_fill(kind.array());
             b
         }
-        Helper::TableCopy(kind) => {
-            let t = kind.table_ref();
-            let mut b = Body::new(vec![i32, i32, i32, t, t], vec![]);
-            let dst = b.local(ref_non_null(kind.array()));
-            let src = b.local(ref_non_null(kind.array()));
-            load_elems(&mut b, kind, 3, dst);
-            load_elems(&mut b, kind, 4, src);
-            check_array_range(&mut b, 0, 2, dst);
-            check_array_range(&mut b, 1, 2, src);
-            b.ins()
-                .local_get(dst)
-                .local_get(0)
-                .local_get(src)
-                .local_get(1)
-                .local_get(2)
-                .array_copy(kind.array(), kind.array());
-            b
-        }
+        Helper::TableCopy(kind) => table_copy(kind, kind),
+        Helper::TableCopyFrom(to, from) => table_copy(to, from),
         Helper::TableInit(kind) => {
             let t = kind.table_ref();
             let mut b = Body::new(vec![i32, i32, i32, t, ref_null(kind.array())], vec![]);
-            table_init(&mut b, kind);
+            table_init(&mut b, kind, kind);
+            b
+        }
+        Helper::TableInitFrom(to, from) => {
+            let t = to.table_ref();
+            let mut b = Body::new(vec![i32, i32, i32, t, ref_null(from.array())], vec![]);
+            table_init(&mut b, to, from);
             b
         }
         Helper::TableGetForCall => {
@@ -1950,7 +1960,30 @@ fn table_grow(b: &mut Body, kind: TableKind) {
 }
 
 /// `(d i32, s i32, n i32, t T, seg (ref null $funcs))`.
-fn table_init(b: &mut Body, kind: TableKind) {
+/// `table.copy` into a table of kind `to` from one of kind `from` (the same, or one whose
+/// elements are a subtype of `to`'s).
+fn table_copy(to: TableKind, from: TableKind) -> Body {
+    let (i32, dst_t, src_t) = (ValType::I32, to.table_ref(), from.table_ref());
+    let mut b = Body::new(vec![i32, i32, i32, dst_t, src_t], vec![]);
+    let dst = b.local(ref_non_null(to.array()));
+    let src = b.local(ref_non_null(from.array()));
+    load_elems(&mut b, to, 3, dst);
+    load_elems(&mut b, from, 4, src);
+    check_array_range(&mut b, 0, 2, dst);
+    check_array_range(&mut b, 1, 2, src);
+    b.ins()
+        .local_get(dst)
+        .local_get(0)
+        .local_get(src)
+        .local_get(1)
+        .local_get(2)
+        .array_copy(to.array(), from.array());
+    b
+}
+
+/// `table.init` into a table of kind `kind` from a segment array of kind `segment` (the same,
+/// or one whose elements are a subtype of `kind`'s).
+fn table_init(b: &mut Body, kind: TableKind, segment: TableKind) {
     let (d, s, n, table, seg) = (0, 1, 2, 3, 4);
     let elems = b.local(ref_non_null(kind.array()));
     let seg_len = b.local(ValType::I32);
@@ -1981,5 +2014,5 @@ fn table_init(b: &mut Body, kind: TableKind) {
         .local_get(seg)
         .local_get(s)
         .local_get(n)
-        .array_copy(kind.array(), kind.array());
+        .array_copy(kind.array(), segment.array());
 }
