@@ -519,14 +519,19 @@ enum SuperType {
 }
 
 fn func_sub_type(params: &[we::ValType], results: &[we::ValType]) -> we::SubType {
+    sub_type(we::CompositeInnerType::Func(we::FuncType::new(
+        params.iter().copied(),
+        results.iter().copied(),
+    )))
+}
+
+/// A final, unshared type without a supertype defining `inner`.
+fn sub_type(inner: we::CompositeInnerType) -> we::SubType {
     we::SubType {
         is_final: true,
         supertype_idx: None,
         composite_type: we::CompositeType {
-            inner: we::CompositeInnerType::Func(we::FuncType::new(
-                params.iter().copied(),
-                results.iter().copied(),
-            )),
+            inner,
             shared: false,
             descriptor: None,
             describes: None,
@@ -736,28 +741,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         for def in &defs {
             let mut sub = match &def.inner {
                 DefInner::Func { params, results } => func_sub_type(params, results),
-                DefInner::Struct(fields) => we::SubType {
-                    is_final: true,
-                    supertype_idx: None,
-                    composite_type: we::CompositeType {
-                        inner: we::CompositeInnerType::Struct(we::StructType {
-                            fields: fields.clone().into_boxed_slice(),
-                        }),
-                        shared: false,
-                        descriptor: None,
-                        describes: None,
-                    },
-                },
-                DefInner::Array(field) => we::SubType {
-                    is_final: true,
-                    supertype_idx: None,
-                    composite_type: we::CompositeType {
-                        inner: we::CompositeInnerType::Array(we::ArrayType(*field)),
-                        shared: false,
-                        descriptor: None,
-                        describes: None,
-                    },
-                },
+                DefInner::Struct(fields) => {
+                    sub_type(we::CompositeInnerType::Struct(we::StructType {
+                        fields: fields.clone().into_boxed_slice(),
+                    }))
+                }
+                DefInner::Array(field) => {
+                    sub_type(we::CompositeInnerType::Array(we::ArrayType(*field)))
+                }
             };
             sub.is_final = def.is_final;
             sub.supertype_idx = def.supertype.map(|s| match s {
@@ -805,7 +796,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 .iter()
                 .any(|t| matches!(t, wp::CompositeInnerType::Func(_)));
             if funcs
-                && types.len() > 1
                 && types
                     .iter()
                     .any(|t| !matches!(t, wp::CompositeInnerType::Func(_)))
@@ -1182,19 +1172,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             if !arrays.contains_key(&m) {
                 // `(array (mut (ref null $vmctx)))`, a rec group of its own.
                 let ty = OutType(self.type_base() + self.out.types.len() as u32);
-                self.out.types.push(we::SubType {
-                    is_final: true,
-                    supertype_idx: None,
-                    composite_type: we::CompositeType {
-                        inner: we::CompositeInnerType::Array(we::ArrayType(we::FieldType {
+                self.out
+                    .types
+                    .push(sub_type(we::CompositeInnerType::Array(we::ArrayType(
+                        we::FieldType {
                             element_type: we::StorageType::Val(ref_null(vty)),
                             mutable: true,
-                        })),
-                        shared: false,
-                        descriptor: None,
-                        describes: None,
-                    },
-                });
+                        },
+                    ))));
                 self.out.groups.push(1);
                 let global_ty = we::GlobalType {
                     val_type: we::ValType::Ref(we::RefType {
@@ -1822,18 +1807,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             self.out.types[idx].is_final,
             "the vmctx placeholder is a group of its own"
         );
-        self.out.types[idx] = we::SubType {
-            is_final: true,
-            supertype_idx: None,
-            composite_type: we::CompositeType {
-                inner: we::CompositeInnerType::Struct(we::StructType {
-                    fields: v.fields.clone().into(),
-                }),
-                shared: false,
-                descriptor: None,
-                describes: None,
-            },
-        };
+        self.out.types[idx] = sub_type(we::CompositeInnerType::Struct(we::StructType {
+            fields: v.fields.clone().into(),
+        }));
         v.changing = v.elems.iter().copied().collect();
         v.changing
             .extend(v.globals.iter().filter_map(|slot| match slot {

@@ -602,29 +602,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 // Validation makes the source's element type a subtype of the destination's:
                 // between distinct kinds, a helper that copies from one array type into the
                 // other.
-                let (to, from) = (
+                let helper = Helper::table_copy(
                     self.table_kind(m, dst_table)?,
                     self.table_kind(m, src_table)?,
                 );
-                let helper = if to == from {
-                    Helper::TableCopy(to)
-                } else {
-                    Helper::TableCopyFrom(to, from)
-                };
                 cx.push_field(out, v, tab_field(dst_table)?);
                 cx.push_field(out, v, tab_field(src_table)?);
                 out.push(I::Call(self.helper(helper).0));
             }
             O::TableInit { elem_index, table } => {
-                let (to, from) = (
+                let helper = Helper::table_init(
                     self.table_kind(m, table)?,
                     self.element_kind(m, elem_index)?,
                 );
-                let helper = if to == from {
-                    Helper::TableInit(to)
-                } else {
-                    Helper::TableInitFrom(to, from)
-                };
                 cx.push_field(out, v, tab_field(table)?);
                 cx.push_field(out, v, slot(&v.elems, "element segment", elem_index)?);
                 out.push(I::Call(self.helper(helper).0));

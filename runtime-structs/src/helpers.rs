@@ -508,6 +508,26 @@ impl Helper {
         }
     }
 
+    /// `table.copy` into a table of kind `to` from one of kind `from`: [`Helper::TableCopy`]
+    /// when they are one kind, else [`Helper::TableCopyFrom`].
+    pub fn table_copy(to: TableKind, from: TableKind) -> Helper {
+        if to == from {
+            Helper::TableCopy(to)
+        } else {
+            Helper::TableCopyFrom(to, from)
+        }
+    }
+
+    /// `table.init` into a table of kind `to` from a segment array of kind `from`:
+    /// [`Helper::TableInit`] when they are one kind, else [`Helper::TableInitFrom`].
+    pub fn table_init(to: TableKind, from: TableKind) -> Helper {
+        if to == from {
+            Helper::TableInit(to)
+        } else {
+            Helper::TableInitFrom(to, from)
+        }
+    }
+
     /// The helper that this one calls, if any: a load or store calls its slow path. No other
     /// helper calls a function, and a slow path calls none.
     pub fn callee(self) -> Option<Helper> {
