@@ -143,6 +143,8 @@ pub struct Lowerer<'a, 'data> {
     pub(crate) made: Made,
     /// The resource machinery's state (see `resources.rs`).
     pub(crate) resources: ResourceState,
+    /// The async ABI's state (see `tasks.rs`).
+    pub(crate) tasks: crate::tasks::TaskState,
     /// While an instance's constructor is emitted: where its code finds the vmctxs of
     /// instances (see [`Lowerer::push_instance_vmctx`]).
     pub(crate) constructor_scope: Option<crate::code::ConstructorScope>,
@@ -245,6 +247,8 @@ pub(crate) struct Made {
     pub(crate) constructors_of: HashMap<StaticModuleIndex, u32>,
     /// The flags global of each component instance (may leave, may enter).
     pub(crate) flags: HashMap<RuntimeComponentInstanceIndex, OutGlobal>,
+    /// The `context.get`/`context.set` functions, by slot and whether they set.
+    pub(crate) contexts: HashMap<(usize, bool), OutFunc>,
 }
 
 /// The resource machinery's state (see `resources.rs`).
@@ -616,8 +620,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let pushed = infos.push(info);
             debug_assert_eq!(pushed, index);
         }
-        // The runtime types are needed by reified modules and by resource handle tables.
-        let gc = front.modules.keys().any(|m| reified[m])
+        // The runtime types are needed by reified modules, by resource handle tables and by
+        // the async ABI's task stack.
+        let gc = front.uses_async
+            || front.modules.keys().any(|m| reified[m])
             || front.translation.trampolines.values().any(|t| {
                 matches!(
                     t,
@@ -643,6 +649,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             out: OutputModule::default(),
             made: Made::default(),
             resources: ResourceState::default(),
+            tasks: Default::default(),
             constructor_scope: None,
             settings: Settings {
                 gc,
@@ -1307,7 +1314,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let mut imported_funcs = Vec::new();
         let func_pos = info.import_position.funcs.clone();
         for pos in func_pos {
-            imported_funcs.push(self.resolve_func(&args[pos])?);
+            imported_funcs.push(self.resolve_import(instance, pos)?);
         }
         let mut memories = Vec::new();
         for pos in self.input.infos[m].import_position.memories.clone() {
@@ -1716,7 +1723,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         for pos in func_positions {
             let mut targets = Vec::new();
             for &i in &instances {
-                targets.push(self.resolve_func(&self.input.graph.instances[i].args[pos])?);
+                targets.push(self.resolve_import(i, pos)?);
             }
             let imported = if targets.iter().all(|t| *t == targets[0]) {
                 ImportedFunc::Static(targets[0])
@@ -2008,9 +2015,37 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             CoreDef::Trampoline(t) => Ok(FuncTarget::Plain(self.trampoline(*t)?)),
             CoreDef::InstanceFlags(_) => bail!("instance flags used as a function"),
-            CoreDef::UnsafeIntrinsic(_) => Err(not_yet("unsafe intrinsics")),
-            CoreDef::TaskMayBlock => Err(crate::error::unsupported("async components")),
+            CoreDef::UnsafeIntrinsic(i) => {
+                use wasmtime_environ::component::UnsafeIntrinsic;
+                let (slot, set) = match i {
+                    UnsafeIntrinsic::ContextGetI32_0 => (0, false),
+                    UnsafeIntrinsic::ContextSetI32_0 => (0, true),
+                    UnsafeIntrinsic::ContextGetI32_1 => (1, false),
+                    UnsafeIntrinsic::ContextSetI32_1 => (1, true),
+                    _ => return Err(not_yet("unsafe intrinsics")),
+                };
+                if !self.made.contexts.contains_key(&(slot, set)) {
+                    let f = self.context_access(slot, set)?;
+                    self.made.contexts.insert((slot, set), f);
+                }
+                Ok(FuncTarget::Plain(self.made.contexts[&(slot, set)]))
+            }
+            CoreDef::TaskMayBlock => bail!("the task's may-block flag used as a function"),
         }
+    }
+
+    /// What function import `pos` of `instance` resolves to: its argument, or the function
+    /// made for this import of a per-adapter task built-in (`adapter_import` in `tasks.rs`).
+    pub fn resolve_import(
+        &mut self,
+        instance: RuntimeInstanceIndex,
+        pos: usize,
+    ) -> Result<FuncTarget> {
+        if let Some(f) = self.adapter_import(instance, pos)? {
+            return Ok(FuncTarget::Plain(f));
+        }
+        let def = self.input.graph.instances[instance].args[pos].clone();
+        self.resolve_func(&def)
     }
 
     /// Function `f` (module index space) of `instance`.
@@ -2023,8 +2058,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let nimp = self.input.infos[m].num_imported_funcs;
         if f < nimp {
             let pos = self.input.infos[m].import_position.funcs[f as usize];
-            let def = self.input.graph.instances[instance].args[pos].clone();
-            return self.resolve_func(&def);
+            return self.resolve_import(instance, pos);
         }
         let func = OutFunc(self.layouts[m].func_base + (f - nimp));
         Ok(if self.layouts[m].reified {
@@ -2112,6 +2146,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         if let CoreDef::InstanceFlags(ci) = def {
             return Ok(GlobalTarget::Native(self.flags_global(*ci)));
         }
+        if let CoreDef::TaskMayBlock = def {
+            return Ok(GlobalTarget::Native(self.task_globals().may_block));
+        }
         let (instance, m, gi) = self.defining_instance(def, StateKind::Global, true)?;
         if let Some(v) = &self.layouts[m].vmctx {
             let Some(slot) = v.globals.get(gi as usize) else {
@@ -2142,6 +2179,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     pub fn resolve_global_static(&mut self, def: &CoreDef) -> Result<Option<OutGlobal>> {
         if let CoreDef::InstanceFlags(ci) = def {
             return Ok(Some(self.flags_global(*ci)));
+        }
+        if let CoreDef::TaskMayBlock = def {
+            return Ok(Some(self.task_globals().may_block));
         }
         let (_, m, gi) = self.defining_instance(def, StateKind::Global, false)?;
         if self.layouts[m].reified {
@@ -2314,8 +2354,28 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     self.resource_transfer(borrow)?
                 }
             }
+            Trampoline::EnterSyncCall if self.input.front.uses_async => {
+                let enter = self.enter_sync_call()?;
+                self.enter_sync_task(enter)?
+            }
+            Trampoline::ExitSyncCall if self.input.front.uses_async => {
+                let exit = self.exit_sync_call()?;
+                self.exit_sync_task(exit)?
+            }
             Trampoline::EnterSyncCall => self.enter_sync_call()?,
             Trampoline::ExitSyncCall => self.exit_sync_call()?,
+            Trampoline::TaskReturn {
+                results, options, ..
+            } => {
+                let (results, options) = (*results, *options);
+                let ty = self.trampoline_type(t)?;
+                self.task_return(results, options, ty)?
+            }
+            Trampoline::PrepareCall { .. }
+            | Trampoline::SyncStartCall { .. }
+            | Trampoline::AsyncStartCall { .. } => {
+                bail!("internal: a per-adapter task built-in resolved without its import")
+            }
             other => {
                 let name = format!("{other:?}");
                 let name = name.split([' ', '{', '(']).next().unwrap_or("").to_string();

@@ -3,8 +3,9 @@
 //! `wasmtime_environ::component::Translator` (the same entry point wasmtime and jco use)
 //! validates the component, inlines nested components, generates FACT adapter modules for
 //! component-to-component calls, and flattens instantiation into a list of
-//! `GlobalInitializer`s. gc-lower runs it with `concurrency_support` off: async lifts, lowers
-//! and built-ins are rejected by name.
+//! `GlobalInitializer`s. gc-lower runs it with `concurrency_support` on only for components
+//! that use the async constructs [`crate::tasks`] lowers (FACT's adapters then call its task
+//! built-ins); the other async constructs are rejected by name.
 //!
 //! The translator validates everything but function bodies, which wasmtime validates later,
 //! when it compiles them. gc-lower compiles nothing, so [`translate`] validates every body of
@@ -36,6 +37,9 @@ pub struct Front<'data> {
     /// The number of resource table types in `types` (`TypeResourceTableIndex` values are
     /// `0..num_resource_tables`).
     pub num_resource_tables: usize,
+    /// Whether the component uses the async ABI, translated with concurrency support
+    /// ([`crate::tasks`]).
+    pub uses_async: bool,
 }
 
 /// The wasm features gc-lower accepts in its input. Features the lowering cannot handle
@@ -173,24 +177,30 @@ fn translate_with<'data>(
     scope: &'data ScopeVec<u8>,
     extend: impl FnOnce(&mut Extension<'_, 'data>) -> Result<()>,
 ) -> Result<Front<'data>> {
-    if let Err(unsupported) = reject_async(component) {
-        // Invalid input is reported as invalid, whatever it uses (the translator, which
-        // validates everything else, runs only on components without async constructs),
-        // with the async and threading proposals' features that the component model's own
-        // async tests turn on.
-        let features = input_features()
-            | WasmFeatures::CM_ASYNC_STACKFUL
-            | WasmFeatures::CM_MORE_ASYNC_BUILTINS
-            | WasmFeatures::CM_THREADING
-            | WasmFeatures::CM_FIXED_LENGTH_LISTS
-            | WasmFeatures::CM_IMPLEMENTS;
-        Validator::new_with_features(features)
-            .validate_all(component)
-            .context("failed to validate the component")?;
-        return Err(unsupported);
-    }
+    let uses_async = match async_support(component) {
+        Ok(uses_async) => uses_async,
+        Err(unsupported) => {
+            // Invalid input is reported as invalid, whatever it uses (the translator, which
+            // validates everything else, runs only on components without async constructs),
+            // with the async and threading proposals' features that the component model's own
+            // async tests turn on.
+            let features = input_features()
+                | WasmFeatures::CM_ASYNC_STACKFUL
+                | WasmFeatures::CM_MORE_ASYNC_BUILTINS
+                | WasmFeatures::CM_THREADING
+                | WasmFeatures::CM_FIXED_LENGTH_LISTS
+                | WasmFeatures::CM_IMPLEMENTS;
+            Validator::new_with_features(features)
+                .validate_all(component)
+                .context("failed to validate the component")?;
+            return Err(unsupported);
+        }
+    };
     check_instance_budget(component)?;
-    let tunables = tunables();
+    let mut tunables = tunables();
+    // FACT's adapters then call the async ABI's built-ins (`crate::tasks`); without async
+    // constructs they stay as they were, with no task bookkeeping.
+    tunables.concurrency_support = uses_async;
     let mut validator = Validator::new_with_features(input_features());
     let mut types = ComponentTypesBuilder::new(&validator);
     let (mut translation, mut modules) =
@@ -213,6 +223,7 @@ fn translate_with<'data>(
         modules,
         types,
         num_resource_tables,
+        uses_async,
     })
 }
 
@@ -254,35 +265,46 @@ fn validate_bodies(modules: &PrimaryMap<StaticModuleIndex, ModuleTranslation<'_>
     Ok(())
 }
 
-/// The tunables of every translation: wasmtime's host defaults without concurrency support.
+/// The tunables of every translation: wasmtime's host defaults without concurrency support
+/// (turned on for components that use the async constructs [`crate::tasks`] implements).
 fn tunables() -> Tunables {
     let mut tunables = Tunables::default_host();
     tunables.concurrency_support = false;
     tunables
 }
 
-/// Rejects components that use the component model's async support: `async` lifts or lowers,
-/// async callbacks, async function types, and the async and threading built-ins. The
-/// translation runs without concurrency support, which these need.
+/// Whether `component` uses the component model's async support, and whether gc-lower lowers
+/// what it uses: `async` function types, `canon lift` with `async` and a callback, `canon
+/// lower` with `async`, `task.return` and `context.get`/`context.set` are lowered
+/// ([`crate::tasks`] says with which limits); every other async construct is rejected.
 ///
-/// Errors: [`Unsupported`](crate::Unsupported) `async components`, naming the first async
-/// construct in the binary ([`async_construct`]); a parse error for malformed input.
-fn reject_async(component: &[u8]) -> Result<()> {
+/// Errors: [`NotYet`](crate::NotYet) `async components`, naming the first async construct in
+/// the binary that is not lowered ([`async_construct`]); malformed input is left to the
+/// validator.
+fn async_support(component: &[u8]) -> Result<bool> {
     use wasmtime_environ::wasmparser::{ComponentType, Parser, Payload};
     let reject = |what: String| {
         Err(crate::error::not_yet(format!(
             "async components (first async construct: {what})"
         )))
     };
+    let mut uses_async = false;
     for payload in Parser::new(0).parse_all(component) {
         // Malformed input is reported by the validator with a better message.
-        let Ok(payload) = payload else { return Ok(()) };
+        let Ok(payload) = payload else {
+            return Ok(uses_async);
+        };
         match payload {
             Payload::ComponentCanonicalSection(section) => {
                 for func in section {
-                    let Ok(func) = func else { return Ok(()) };
+                    let Ok(func) = func else {
+                        return Ok(uses_async);
+                    };
                     if let Some(what) = async_construct(&func) {
-                        return reject(what);
+                        if !lowered_async_construct(&func) {
+                            return reject(what);
+                        }
+                        uses_async = true;
                     }
                 }
             }
@@ -291,14 +313,34 @@ fn reject_async(component: &[u8]) -> Result<()> {
                     if let Ok(ComponentType::Func(f)) = ty
                         && f.async_
                     {
-                        return reject("an `async` function type".to_string());
+                        uses_async = true;
                     }
                 }
             }
             _ => {}
         }
     }
-    Ok(())
+    Ok(uses_async)
+}
+
+/// Whether `component` uses the component model's async support (any `async` function type,
+/// async lift or lower, or async built-in); malformed input counts as what it holds before
+/// the error.
+pub fn uses_async(component: &[u8]) -> bool {
+    !matches!(async_support(component), Ok(false))
+}
+
+/// Whether async construct `func` is one that [`crate::tasks`] lowers: a lift with `async`
+/// and a callback, an `async` lower, `task.return`, `context.get` or `context.set`.
+fn lowered_async_construct(func: &wasmtime_environ::wasmparser::CanonicalFunction) -> bool {
+    use wasmtime_environ::wasmparser::{CanonicalFunction as C, CanonicalOption as O};
+    match func {
+        C::Lift { options, .. } => options.iter().any(|o| matches!(o, O::Callback(_))),
+        C::Lower { .. } | C::TaskReturn { .. } | C::ContextGet { .. } | C::ContextSet { .. } => {
+            true
+        }
+        _ => false,
+    }
 }
 
 /// How an error names canonical function `func` when it belongs to the component model's
@@ -621,12 +663,17 @@ pub fn export_name(
 mod tests {
     use super::*;
 
-    /// The error of `reject_async` for the component in `wat`.
+    /// The error of `async_support` for the component in `wat`.
     fn rejection(wat: &str) -> String {
         let bytes = wat::parse_str(wat).expect("valid text");
-        let err = reject_async(&bytes).expect_err("an async component");
+        let err = async_support(&bytes).expect_err("an async component");
         assert!(crate::find_unsupported(&err).is_some(), "{err:#}");
         format!("{err:#}")
+    }
+
+    /// Whether `async_support` lowers the component in `wat` and finds it uses async.
+    fn lowered_async(wat: &str) -> bool {
+        async_support(&wat::parse_str(wat).expect("valid text")).expect("lowered")
     }
 
     /// An invalid component is reported as invalid even when it uses async constructs,
@@ -650,10 +697,8 @@ mod tests {
         );
     }
 
-    /// The first async construct of the binary is named: a built-in by its text-format name,
-    /// or the option that makes a lift or lower async. (`reject_async` reads the binary
-    /// alone: an `async` lower of a function with a sync type, invalid, is the one way to have
-    /// the lower come before any `async` function type.)
+    /// The first async construct of the binary that is not lowered is named: a built-in by
+    /// its text-format name, or a stackful lift.
     #[test]
     fn names_the_first_async_construct() {
         assert!(
@@ -667,20 +712,38 @@ mod tests {
             .contains("the built-in `stream.cancel-read`")
         );
         assert!(
-            rejection("(component (core func (canon task.return (result u32))))")
-                .contains("the built-in `task.return`")
+            rejection(
+                r#"(component
+                     (core func (canon task.return (result u32)))
+                     (core func (canon subtask.drop)))"#
+            )
+            .contains("the built-in `subtask.drop`")
         );
         assert!(
             rejection(
                 r#"(component
-                     (import "f" (func $f))
-                     (core func (canon lower (func $f) async)))"#
+                     (core module $m (func (export "f")))
+                     (core instance $i (instantiate $m))
+                     (func (export "f") async (canon lift (core func $i "f") async)))"#
             )
-            .contains("`canon lower` with `async`")
+            .contains("no callback (stackful)")
         );
-        assert!(
-            rejection(r#"(component (import "f" (func async)))"#)
-                .contains("an `async` function type")
-        );
+    }
+
+    /// `async` function types, callback lifts, `async` lowers, `task.return` and
+    /// `context.get`/`set` are lowered (`crate::tasks`); a component without them does not
+    /// use async.
+    #[test]
+    fn lowers_tasks_that_finish() {
+        assert!(lowered_async(r#"(component (import "f" (func async)))"#));
+        assert!(lowered_async(
+            r#"(component
+                 (import "f" (func $f async))
+                 (core func (canon lower (func $f) async))
+                 (core func (canon task.return (result u32)))
+                 (core func (canon context.get i32 0))
+                 (core func (canon context.set i32 1)))"#
+        ));
+        assert!(!lowered_async(r#"(component (import "f" (func)))"#));
     }
 }

@@ -125,11 +125,28 @@ impl Lowerer<'_, '_> {
 
         let host_memory = self.host_memory()?;
         let host = self.input.host;
+        // With the async ABI, a lift the host calls directly starts a task of its own
+        // (`crate::tasks`); through host adapters, FACT's `enter-sync-call` does.
+        let task_exports: hashbrown::HashMap<&str, bool> = host
+            .exports
+            .iter()
+            .filter(|e| self.input.front.uses_async && !e.adapted)
+            .map(|e| {
+                let types = &self.input.front.types;
+                (e.name.as_str(), types[e.component_ty].async_)
+            })
+            .collect();
         for (name, item) in host.export_items() {
             let (kind, index) = match item {
                 ExportItem::Func(def) => {
                     let target = self.resolve_func(def)?;
-                    (we::ExportKind::Func, self.plain_func(target)?.0)
+                    let f = self.plain_func(target)?;
+                    match task_exports.get(name.as_str()) {
+                        Some(&may_block) => {
+                            (we::ExportKind::Func, self.export_task(f, may_block)?.0)
+                        }
+                        None => (we::ExportKind::Func, f.0),
+                    }
                 }
                 // The destructors of exported resources, run when the host drops a handle.
                 ExportItem::ResourceDtor(k) => match self.resource_dtor_export(k)? {

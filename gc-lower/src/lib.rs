@@ -29,6 +29,7 @@ pub mod resources;
 pub mod rewrite;
 #[cfg(feature = "runtime")]
 pub mod run;
+pub mod tasks;
 pub mod template;
 pub mod transcode;
 #[cfg(feature = "runtime")]

@@ -32,16 +32,16 @@ pub(super) struct Uses {
 /// Flattens the component function type `ty` into its core type (canonical ABI
 /// `flatten_functype`, synchronous), and says what else its values need.
 ///
-/// Errors: [`not_yet`] for types that are not supported yet or are async.
+/// Errors: [`not_yet`] for types that are not supported yet (an `async` function type is
+/// flattened as a sync one: its lifts and lowers at the boundary are sync).
 pub(super) fn flatten_func(
     types: &ComponentTypes,
     ty: TypeFuncIndex,
     direction: Direction,
 ) -> anyhow::Result<(FuncType, Uses)> {
+    // An `async` type lifted or lowered without `async` has the synchronous core type (the
+    // options that make a lift or lower async are rejected by the caller).
     let func = &types[ty];
-    if func.async_ {
-        return Err(not_yet("async functions at the host boundary"));
-    }
     let params = &types[func.params].types;
     let results = &types[func.results].types;
     let mut uses = Uses::default();

@@ -40,7 +40,7 @@ use super::abi::{FlatType, FlatVal};
 /// The component path's logic, shared by [`DRIVER`] and the page of [`BROWSER_DRIVER`]:
 /// `decode` and `encode` turn the JSON of the module docs into jco's values and back, and
 /// `componentCall(mod, request)` makes the call `{"call":NAME,"args":[…]}` on the transpiled
-/// module `mod`, answering `{"ok":VALUE}`, `{"err":PAYLOAD}` (a `ComponentError` thrown at the
+/// module `mod` (awaiting the promise jco returns for an `async` function), answering `{"ok":VALUE}`, `{"err":PAYLOAD}` (a `ComponentError` thrown at the
 /// top of a result), `{"trap":…}` or `{"error":…}`. (No backquote or `${` in it: the browser
 /// driver embeds it in a template literal.)
 macro_rules! component_logic {
@@ -76,11 +76,19 @@ const encode = (v) => {
   }
   return v;
 };
-function componentCall(mod, { call, args }) {
+// jco's bindings of async functions call JSPI's WebAssembly.promising: an engine without it
+// (SpiderMonkey in Firefox ESR) cannot run them, which is not a trap of the component.
+function importFailure(e) {
+  if (typeof WebAssembly.promising !== 'function' && String(e).includes('promising')) {
+    return { nojspi: true };
+  }
+  return { trap: String(e && e.stack || e) };
+}
+async function componentCall(mod, { call, args }) {
   try {
     const f = mod[call];
     if (typeof f !== 'function') return { error: 'no export ' + call };
-    return { ok: encode(f(...args.map(decode))) };
+    return { ok: encode(await f(...args.map(decode))) };
   } catch (e) {
     if (e && e.constructor && e.constructor.name === 'ComponentError' && 'payload' in e) {
       return { err: encode(e.payload) };
@@ -105,11 +113,11 @@ try {
   mod = await import(process.argv[2]);
   out({ ready: true });
 } catch (e) {
-  out({ trap: String(e && e.stack || e) });
+  out(importFailure(e));
   process.exit(0);
 }
 for await (const line of createInterface({ input: process.stdin })) {
-  out(componentCall(mod, JSON.parse(line)));
+  out(await componentCall(mod, JSON.parse(line)));
 }
 "#
 );
@@ -257,7 +265,7 @@ for await (const line of createInterface({ input: process.stdin })) {
           globalThis.core = { request: (r) => componentCall(mod, r) };
           return { ready: true };
         } catch (e) {
-          return { trap: String(e && e.stack || e) };
+          return importFailure(e);
         }
       }, readFileSync(component).toString('base64')));
     } else if (close) {
@@ -275,6 +283,10 @@ await browser.close();
 process.exit(0);
 "#
 );
+
+/// What an engine's driver answers for an instantiation that needs JSPI (`WebAssembly.promising`,
+/// which jco's bindings of `async` functions call) on an engine that lacks it.
+const NO_JSPI: &str = "the engine has no JSPI (`WebAssembly.promising`)";
 
 /// A value JavaScript cannot carry unchanged: a NaN with a payload other than the canonical
 /// one (JS numbers are doubles; the canonical ABI allows either NaN across the boundary).
@@ -627,6 +639,12 @@ impl NodeTools {
                 Err(trap) => traps.push((browser.engine, trap)),
             }
         }
+        // An engine without JSPI runs no jco bindings of `async` functions: it is left out
+        // (the lowered core module still runs on it with plain `WebAssembly`).
+        traps.retain(|(_, trap)| trap != NO_JSPI);
+        if ready.is_empty() && traps.is_empty() {
+            bail!("no JavaScript engine has JSPI, which jco's bindings of `async` functions need");
+        }
         match (ready.first(), traps.first()) {
             (None, Some((_, trap))) => Ok(Err(trap.clone())),
             (Some(inst), Some((engine, trap))) => bail!(
@@ -804,6 +822,9 @@ impl EngineInst {
     /// `{"ready":true}`, `Ok(Err(trap))` when instantiation trapped.
     fn ready(mut self) -> Result<Result<EngineInst, String>> {
         let first = self.read()?;
+        if first.get("nojspi").is_some() {
+            return Ok(Err(NO_JSPI.to_string()));
+        }
         if let Some(trap) = first.get("trap") {
             return Ok(Err(trap.as_str().unwrap_or_default().to_string()));
         }
