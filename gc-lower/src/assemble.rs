@@ -585,7 +585,7 @@ const FACT_TRAPS: [wasmtime_environ::Trap; 10] = {
 
 /// The trap reason of `trap`: wasmtime's message in kebab case (`invalid `char` bit pattern`
 /// is `invalid-char-bit-pattern`).
-fn trap_reason(trap: wasmtime_environ::Trap) -> String {
+pub(crate) fn trap_reason(trap: wasmtime_environ::Trap) -> String {
     let message = trap.to_string().to_lowercase();
     let message = message.strip_prefix("wasm trap:").unwrap_or(&message);
     let words: Vec<&str> = message

@@ -282,7 +282,7 @@ fn tunables() -> Tunables {
 /// the binary that is not lowered ([`async_construct`]); malformed input is left to the
 /// validator.
 fn async_support(component: &[u8]) -> Result<bool> {
-    use wasmtime_environ::wasmparser::{ComponentType, Parser, Payload};
+    use wasmtime_environ::wasmparser::{Parser, Payload};
     let reject = |what: String| {
         Err(crate::error::not_yet(format!(
             "async components (first async construct: {what})"
@@ -310,9 +310,7 @@ fn async_support(component: &[u8]) -> Result<bool> {
             }
             Payload::ComponentTypeSection(section) => {
                 for ty in section {
-                    if let Ok(ComponentType::Func(f)) = ty
-                        && f.async_
-                    {
+                    if ty.is_ok_and(|ty| has_async_func(&ty)) {
                         uses_async = true;
                     }
                 }
@@ -328,6 +326,26 @@ fn async_support(component: &[u8]) -> Result<bool> {
 /// the error.
 pub fn uses_async(component: &[u8]) -> bool {
     !matches!(async_support(component), Ok(false))
+}
+
+/// Whether component type `ty` is or declares an `async` function type, at any depth of
+/// instance and component type declarations (where WIT interfaces' functions are).
+fn has_async_func(ty: &wasmtime_environ::wasmparser::ComponentType<'_>) -> bool {
+    use wasmtime_environ::wasmparser::{
+        ComponentType, ComponentTypeDeclaration, InstanceTypeDeclaration,
+    };
+    match ty {
+        ComponentType::Func(f) => f.async_,
+        ComponentType::Component(decls) => decls.iter().any(|d| match d {
+            ComponentTypeDeclaration::Type(t) => has_async_func(t),
+            _ => false,
+        }),
+        ComponentType::Instance(decls) => decls.iter().any(|d| match d {
+            InstanceTypeDeclaration::Type(t) => has_async_func(t),
+            _ => false,
+        }),
+        _ => false,
+    }
 }
 
 /// Whether async construct `func` is one that [`crate::tasks`] lowers: a lift with `async`
@@ -745,5 +763,12 @@ mod tests {
                  (core func (canon context.set i32 1)))"#
         ));
         assert!(!lowered_async(r#"(component (import "f" (func)))"#));
+        // An interface's `async` function, inside an instance type.
+        assert!(lowered_async(
+            r#"(component (import "i" (instance (export "f" (func async)))))"#
+        ));
+        assert!(lowered_async(
+            r#"(component (type (component (import "i" (instance (export "f" (func async)))))))"#
+        ));
     }
 }

@@ -112,12 +112,29 @@ impl Lowerer<'_, '_> {
                 parts.push(self.add_func(ty, name, body));
             }
         }
-        for part in parts {
-            out.push(we::Instruction::Call(part.0));
+        // Start functions run in a task that may not block, as wasmtime's do (the async ABI's
+        // flag is 1 for the host's calls otherwise).
+        let may_block = self
+            .input
+            .front
+            .uses_async
+            .then(|| self.task_globals().may_block);
+        let mut init = Sink::default();
+        if let Some(g) = may_block {
+            init.push(we::Instruction::I32Const(0));
+            init.push(we::Instruction::GlobalSet(g.0));
         }
-        out.push(we::Instruction::End);
+        init.0.extend(std::mem::take(&mut out.0));
+        for part in parts {
+            init.push(we::Instruction::Call(part.0));
+        }
+        if let Some(g) = may_block {
+            init.push(we::Instruction::I32Const(1));
+            init.push(we::Instruction::GlobalSet(g.0));
+        }
+        init.push(we::Instruction::End);
         let mut body = we::Function::new([(1, we::ValType::I32)]);
-        body.raw(out.0);
+        body.raw(init.0);
         let init = self.add_func(ty, "_initialize".into(), body);
         self.out
             .exports
@@ -127,26 +144,33 @@ impl Lowerer<'_, '_> {
         let host = self.input.host;
         // With the async ABI, a lift the host calls directly starts a task of its own
         // (`crate::tasks`); through host adapters, FACT's `enter-sync-call` does.
-        let task_exports: hashbrown::HashMap<&str, bool> = host
+        let task_exports: hashbrown::HashMap<&str, (bool, bool)> = host
             .exports
             .iter()
             .filter(|e| self.input.front.uses_async && !e.adapted)
             .map(|e| {
                 let types = &self.input.front.types;
-                (e.name.as_str(), types[e.component_ty].async_)
+                let post_return = e.post_return.is_some();
+                (e.name.as_str(), (types[e.component_ty].async_, post_return))
             })
+            .collect();
+        let task_post_returns: hashbrown::HashSet<String> = host
+            .exports
+            .iter()
+            .filter(|e| self.input.front.uses_async && !e.adapted && e.post_return.is_some())
+            .map(|e| e.post_return_name())
             .collect();
         for (name, item) in host.export_items() {
             let (kind, index) = match item {
                 ExportItem::Func(def) => {
                     let target = self.resolve_func(def)?;
                     let f = self.plain_func(target)?;
-                    match task_exports.get(name.as_str()) {
-                        Some(&may_block) => {
-                            (we::ExportKind::Func, self.export_task(f, may_block)?.0)
-                        }
-                        None => (we::ExportKind::Func, f.0),
-                    }
+                    let f = match task_exports.get(name.as_str()) {
+                        Some(&(may_block, post)) => self.export_task(f, may_block, post)?,
+                        None if task_post_returns.contains(&name) => self.export_post_return(f)?,
+                        None => f,
+                    };
+                    (we::ExportKind::Func, f.0)
                 }
                 // The destructors of exported resources, run when the host drops a handle.
                 ExportItem::ResourceDtor(k) => match self.resource_dtor_export(k)? {

@@ -21,17 +21,26 @@
 //!
 //! Tasks nest: each runs to its end inside the call that started it, so the current task's
 //! state is a handful of globals (`TaskGlobals`), saved in locals by the start-call
-//! functions and on a stack by `enter-sync-call`/`exit-sync-call`. What needs a task to wait
-//! is not lowered: the waitable-set, subtask, stream, future, yield and backpressure built-ins
-//! are rejected by name when lowering (`crate::front`), and at run time a task that cannot
-//! finish in the call that started it traps with a reason that names the limit:
+//! functions and on a stack by `enter-sync-call`/`exit-sync-call`; a lift the host calls
+//! directly starts a task of its own (`export_task`), and the instantiation routine runs start
+//! functions in a task that may not block, as wasmtime does. What needs a task to wait is not
+//! lowered: the waitable-set, subtask, stream, future, yield and backpressure built-ins are
+//! rejected by name when lowering (`crate::front`). At run time, where wasmtime would let a
+//! task outlive the call that started it, the output traps in a function naming the limit:
 //! `gc-lower:trap:unsupported-task-continues-after-return` (a callback returns `YIELD` after
 //! `task.return`; wasmtime would return to the caller and run the rest later) and
-//! `gc-lower:trap:unsupported-subtask-not-returned` (an `async`-lowered call whose callee
-//! yields before `task.return`; wasmtime would return `STARTED` and a subtask handle). A
-//! callback's `YIELD` before `task.return` calls it again with no event, as wasmtime does when
-//! no other task can run; `WAIT` and `POLL` name a waitable set, which no task can create
-//! here, so they trap as wasmtime does for an unknown handle.
+//! `gc-lower:trap:unsupported-subtask-not-returned` (inside an `async`-lowered call's first
+//! run, a `YIELD` or a call that starts a task: wasmtime suspends the callee there and gives
+//! the async caller `STARTED` and a subtask handle). A callback's `YIELD` before
+//! `task.return` otherwise calls it again with no event, as wasmtime does when no other task
+//! can run; `WAIT` names a waitable set, which no task can create here, so it traps as
+//! wasmtime does for an unknown handle, and so do unknown codes.
+//!
+//! FACT's async adapters leave exceptions to the host, which ends the call; the start-call
+//! functions and `task.return` catch an exception that would leave the callee or the
+//! adapter's functions and trap (`Trap::UncaughtException`), as FACT's sync adapters do. A
+//! sync-lifted callee's post-return runs with its instance's may-leave flag cleared, as
+//! wasmtime's `call_post_return` does.
 
 use anyhow::{Context as _, Result, bail};
 use hashbrown::HashMap;
@@ -50,6 +59,8 @@ use crate::layout::{OutFunc, OutGlobal, OutType};
 /// The callback codes of the canonical ABI (`CanonicalABI.md`, `CallbackCode`), low 4 bits.
 const CALLBACK_EXIT: i32 = 0;
 const CALLBACK_YIELD: i32 = 1;
+/// The trap reason when wasmtime would give an `async` caller `STARTED` and a subtask.
+const NOT_FINISHED: &str = "unsupported-subtask-not-returned";
 /// The subtask status `RETURNED` (`CanonicalABI.md`, `Subtask.State`).
 const STATUS_RETURNED: i32 = 2;
 /// The number of fixed parameters of `[prepare-call]` (two functions, six `i32`s) before the
@@ -83,6 +94,12 @@ pub(crate) struct TaskGlobals {
     pending_adapter: OutGlobal,
     /// From `[prepare-call]` to its start-call: whether the callee's type is `async`.
     callee_async: OutGlobal,
+    /// The context slots of the last export task the host called, kept for its post-return.
+    post_return_context: [OutGlobal; 2],
+    /// How many `async`-lowered calls are running their callee's first call (`i32`): inside
+    /// one, a start-call or a `YIELD` suspends the callee in wasmtime, and the async caller
+    /// gets `STARTED` and a subtask, which is not lowered (`unsupported-subtask-not-returned`).
+    async_depth: OutGlobal,
     /// The stack of tasks suspended by sync-to-sync calls (`(ref HANDLES)`, four `i32`s each:
     /// the two context slots, `adapter` and `returned`) and its depth in elements.
     stack: OutGlobal,
@@ -91,7 +108,7 @@ pub(crate) struct TaskGlobals {
 
 impl TaskGlobals {
     /// The current task's state that a switch to another task saves and restores.
-    fn switched(&self) -> [OutGlobal; 6] {
+    fn switched(&self) -> [OutGlobal; 7] {
         [
             self.context[0],
             self.context[1],
@@ -99,8 +116,23 @@ impl TaskGlobals {
             self.returned,
             self.may_block,
             self.result_type,
+            self.async_depth,
         ]
     }
+}
+
+/// Opens an exception barrier around code that leaves nothing on the stack, as FACT's
+/// `enter_exception_barrier`: `block block try_table (catch_all 0)`.
+fn barrier_open(ins: &mut we::InstructionSink<'_>) {
+    ins.block(we::BlockType::Empty)
+        .block(we::BlockType::Empty)
+        .try_table(we::BlockType::Empty, [we::Catch::All { label: 0 }]);
+}
+
+/// Closes a [`barrier_open`]: normal completion jumps past the landing pad, which calls
+/// `uncaught` (the trap of an uncaught exception).
+fn barrier_close(ins: &mut we::InstructionSink<'_>, uncaught: OutFunc) {
+    ins.end().br(1).end().call(uncaught.0).unreachable().end();
 }
 
 /// Saves `globals` into the locals from `base` on.
@@ -179,6 +211,11 @@ impl Lowerer<'_, '_> {
         let pending_result_type = int(self, -1, "pending-result-type");
         let pending_adapter = int(self, -1, "pending-adapter");
         let callee_async = int(self, 0, "callee-async");
+        let async_depth = int(self, 0, "async-depth");
+        let post_return_context = [
+            int(self, 0, "post-return-context0"),
+            int(self, 0, "post-return-context1"),
+        ];
         let depth = int(self, 0, "depth");
         let handles = OutType(runtime_structs::HANDLES);
         let stack = self.add_global(
@@ -205,6 +242,8 @@ impl Lowerer<'_, '_> {
             pending_result_type,
             pending_adapter,
             callee_async,
+            async_depth,
+            post_return_context,
             stack,
             depth,
         };
@@ -290,7 +329,15 @@ impl Lowerer<'_, '_> {
     /// own, as wasmtime starts one for each call from the host (empty context, not started
     /// by an adapter, allowed to block when the function's type is `async`), with the state
     /// of the task it interrupts saved and restored around it.
-    pub(crate) fn export_task(&mut self, f: OutFunc, may_block: bool) -> Result<OutFunc> {
+    ///
+    /// With `post_return`, the task's context slots at its return are kept for the export's
+    /// post-return ([`Self::export_post_return`]), which wasmtime runs in the same task.
+    pub(crate) fn export_task(
+        &mut self,
+        f: OutFunc,
+        may_block: bool,
+        post_return: bool,
+    ) -> Result<OutFunc> {
         let g = self.task_globals();
         let ty = self.out_func_type(f);
         let (params, results) = self.func_type_of(ty);
@@ -305,6 +352,7 @@ impl Lowerer<'_, '_> {
             ins.i32_const(0).global_set(s.0);
         }
         ins.i32_const(-1).global_set(g.adapter.0);
+        ins.i32_const(0).global_set(g.async_depth.0);
         ins.i32_const(may_block as i32).global_set(g.may_block.0);
         for p in 0..base {
             ins.local_get(p);
@@ -314,10 +362,39 @@ impl Lowerer<'_, '_> {
         for r in (0..results.len() as u32).rev() {
             ins.local_set(results_base + r);
         }
+        if post_return {
+            for (kept, slot) in g.post_return_context.iter().zip(g.context) {
+                ins.global_get(slot.0).global_set(kept.0);
+            }
+        }
         restore(&mut ins, &saved, base);
         for r in 0..results.len() as u32 {
             ins.local_get(results_base + r);
         }
+        ins.end();
+        let name = format!("task:{}", self.func_name(f));
+        Ok(self.add_func(ty, name, body))
+    }
+
+    /// The export of post-return function `f` of an export that [`Self::export_task`] wraps:
+    /// `f` with the context slots its export's task had when it returned.
+    pub(crate) fn export_post_return(&mut self, f: OutFunc) -> Result<OutFunc> {
+        let g = self.task_globals();
+        let ty = self.out_func_type(f);
+        let (params, _) = self.func_type_of(ty);
+        let saved = g.switched();
+        let base = params.len() as u32;
+        let mut body = we::Function::new([(saved.len() as u32, I32)]);
+        let mut ins = body.instructions();
+        save(&mut ins, &saved, base);
+        for (kept, slot) in g.post_return_context.iter().zip(g.context) {
+            ins.global_get(kept.0).global_set(slot.0);
+        }
+        for p in 0..base {
+            ins.local_get(p);
+        }
+        ins.call(f.0);
+        restore(&mut ins, &saved, base);
         ins.end();
         let name = format!("task:{}", self.func_name(f));
         Ok(self.add_func(ty, name, body))
@@ -394,6 +471,13 @@ impl Lowerer<'_, '_> {
             .map(|(_, n)| n.to_string())
             .with_context(|| format!("internal: task built-in imported as `{}`", import.name))?;
         Ok((adapter, self.layouts[m].types[ty as usize]))
+    }
+
+    /// The function that traps for an exception that would leave a call between components
+    /// (FACT's `Trap::UncaughtException`).
+    fn uncaught_exception(&mut self) -> OutFunc {
+        let reason = crate::assemble::trap_reason(wasmtime_environ::Trap::UncaughtException);
+        self.trap_func(&reason)
     }
 
     /// The output type of trampoline `t`: the type of the first module that imports it, in
@@ -573,6 +657,7 @@ impl Lowerer<'_, '_> {
         let pending = self.tasks.adapters[k].pending.clone();
         let g = self.task_globals();
         let cannot_block = self.trap_func("cannot-block-sync-task");
+        let not_finished = self.trap_func(NOT_FINISHED);
         let mut body = we::Function::new([]);
         let mut ins = body.instructions();
         // A sync caller (a result count below the async flags) of an async-typed callee.
@@ -588,6 +673,12 @@ impl Lowerer<'_, '_> {
             .call(cannot_block.0)
             .end();
         // The result key: the type, and the lift's string encoding above it.
+        // Inside an `async`-lowered call's first run, wasmtime suspends the callee here and
+        // its async caller goes on with `STARTED`.
+        ins.global_get(g.async_depth.0)
+            .if_(we::BlockType::Empty)
+            .call(not_finished.0)
+            .end();
         ins.local_get(4)
             .local_get(6)
             .i32_const(RESULT_TYPE_BITS as i32)
@@ -606,38 +697,49 @@ impl Lowerer<'_, '_> {
 
     /// The callback of a callback lift, callable without a vmctx.
     fn callback(&mut self, index: RuntimeCallbackIndex) -> Result<OutFunc> {
-        self.extracted_func("callback", |init| match init {
+        let def = self.extracted("callback", |init| match init {
             GlobalInitializer::ExtractCallback(c) if c.index == index => Some(c.def.clone()),
             _ => None,
-        })
+        })?;
+        let target = self.resolve_func(&def)?;
+        self.plain_func(target)
     }
 
-    /// A post-return function, callable without a vmctx.
-    fn post_return(&mut self, index: RuntimePostReturnIndex) -> Result<OutFunc> {
-        self.extracted_func("post-return function", |init| match init {
+    /// A post-return function, callable without a vmctx, and the flags global of the
+    /// component instance it runs in (which may not leave while it runs, as wasmtime's
+    /// `call_post_return` sets).
+    fn post_return(
+        &mut self,
+        index: RuntimePostReturnIndex,
+    ) -> Result<(OutFunc, Option<OutGlobal>)> {
+        let def = self.extracted("post-return function", |init| match init {
             GlobalInitializer::ExtractPostReturn(p) if p.index == index => Some(p.def.clone()),
             _ => None,
-        })
+        })?;
+        let instance = match &def {
+            CoreDef::Export(e) => self.input.graph.instances[e.instance].component_instance,
+            _ => None,
+        };
+        let target = self.resolve_func(&def)?;
+        let f = self.plain_func(target)?;
+        Ok((f, instance.map(|ci| self.flags_global(ci))))
     }
 
-    /// The function that the component's initializer matched by `extract` extracts (a
-    /// callback, a post-return function), callable without a vmctx.
-    fn extracted_func(
-        &mut self,
+    /// The definition that the component's initializer matched by `extract` extracts (a
+    /// callback, a post-return function).
+    fn extracted(
+        &self,
         what: &str,
         extract: impl Fn(&GlobalInitializer) -> Option<CoreDef>,
-    ) -> Result<OutFunc> {
-        let def = self
-            .input
+    ) -> Result<CoreDef> {
+        self.input
             .front
             .translation
             .component
             .initializers
             .iter()
             .find_map(extract)
-            .with_context(|| format!("internal: a {what} that is never extracted"))?;
-        let target = self.resolve_func(&def)?;
-        self.plain_func(target)
+            .with_context(|| format!("internal: a {what} that is never extracted"))
     }
 
     /// `SyncStartCall` (`sync: true`) and `AsyncStartCall`, for import `pos` of adapter
@@ -762,14 +864,17 @@ impl Lowerer<'_, '_> {
         let stored = self.tasks.adapters[k].results.clone();
         let not_returned = self.trap_func("task-exited-without-return");
         let continues = self.trap_func("unsupported-task-continues-after-return");
-        let not_finished = self.trap_func("unsupported-subtask-not-returned");
+        let not_finished = self.trap_func(NOT_FINISHED);
         let bad_code = self.trap_func("unknown-handle-index");
+        let uncaught = self.uncaught_exception();
 
         // Locals: the saved task state (6), the callback code, the callee's results.
         let saved_len = g.switched().len() as u32;
-        let mut locals: Vec<(u32, we::ValType)> = vec![(saved_len + 1, I32)];
+        // The saved state, the callback code, a saved flag, then the callee's results.
+        let mut locals: Vec<(u32, we::ValType)> = vec![(saved_len + 2, I32)];
         let params_len = 0;
-        let results_base = params_len + saved_len + 1;
+        let flag = params_len + saved_len + 1;
+        let results_base = params_len + saved_len + 2;
         for t in &callee_results {
             locals.push((1, *t));
         }
@@ -777,6 +882,9 @@ impl Lowerer<'_, '_> {
         let mut ins = body.instructions();
         let saved = g.switched();
         save(&mut ins, &saved, params_len);
+        // FACT's async adapters leave exceptions to the host, which ends the call: one that
+        // would leave the callee or its adapters here traps instead of reaching the caller.
+        barrier_open(&mut ins);
         let code = params_len + saved_len;
         ins.i32_const(0).global_set(g.context[0].0);
         ins.i32_const(0).global_set(g.context[1].0);
@@ -795,6 +903,12 @@ impl Lowerer<'_, '_> {
             ins.global_get(g.callee_async.0).global_set(g.may_block.0);
             ins.i32_const(-1).global_set(g.adapter.0);
         }
+        if !sync {
+            ins.global_get(g.async_depth.0)
+                .i32_const(1)
+                .i32_add()
+                .global_set(g.async_depth.0);
+        }
         ins.call(start.0).call(callee.0);
         match callback {
             Some(cb) => {
@@ -811,9 +925,10 @@ impl Lowerer<'_, '_> {
                     .if_(we::BlockType::Empty)
                     .call(continues.0)
                     .end();
-                if !sync {
-                    ins.call(not_finished.0);
-                }
+                ins.global_get(g.async_depth.0)
+                    .if_(we::BlockType::Empty)
+                    .call(not_finished.0)
+                    .end();
                 ins.i32_const(0)
                     .i32_const(0)
                     .i32_const(0)
@@ -854,14 +969,24 @@ impl Lowerer<'_, '_> {
                 for s in stored.iter().rev() {
                     ins.global_set(s.0);
                 }
-                if let Some(pr) = post_return {
+                if let Some((pr, flags)) = post_return {
+                    if let Some(flags) = flags {
+                        ins.global_get(flags.0)
+                            .local_set(flag)
+                            .i32_const(0)
+                            .global_set(flags.0);
+                    }
                     for i in 0..callee_results.len() as u32 {
                         ins.local_get(results_base + i);
                     }
                     ins.call(pr.0);
+                    if let Some(flags) = flags {
+                        ins.local_get(flag).global_set(flags.0);
+                    }
                 }
             }
         }
+        barrier_close(&mut ins, uncaught);
         restore(&mut ins, &saved, params_len);
         if sync {
             for s in &stored {
@@ -919,6 +1044,7 @@ impl Lowerer<'_, '_> {
             };
             branches.push(branch);
         }
+        let uncaught = self.uncaught_exception();
         let mut body = we::Function::new([]);
         let mut ins = body.instructions();
         ins.global_get(g.adapter.0)
@@ -935,6 +1061,8 @@ impl Lowerer<'_, '_> {
             .end();
         ins.i32_const(1).global_set(g.returned.0);
         ins.i32_const(1).global_set(g.may_block.0);
+        // The return function calls the caller's realloc; as in the start-calls.
+        barrier_open(&mut ins);
         // block $k ... block $0 (br_table) end: adapter k's code follows the k-th `end`.
         let n = branches.len() as u32;
         ins.block(we::BlockType::Empty);
@@ -962,10 +1090,10 @@ impl Lowerer<'_, '_> {
                     ins.call(invalid.0);
                 }
             }
-            ins.return_();
+            ins.br(n - k as u32 - 1);
             ins.end();
-            let _ = k;
         }
+        barrier_close(&mut ins, uncaught);
         ins.end();
         Ok(self.add_func(ty, format!("task.return{}", results.as_u32()), body))
     }
