@@ -123,6 +123,10 @@
       (func (export "yield-first-async") (result i32)
         (i32.add (i32.mul (call $yield-first-async (i32.const 64)) (i32.const 100))
                  (i32.load (i32.const 64))))
+      ;; Traps unless the async lower returns `RETURNED`.
+      (func (export "yield-first-checked") (result i32)
+        (if (i32.ne (call $yield-first-async (i32.const 64)) (i32.const 2)) (then unreachable))
+        (i32.load (i32.const 64)))
       (func (export "yield-after") (result i32) (call $yield-after))
       (func (export "m-async") (result i32)
         (i32.add (i32.mul (call $m-async (i32.const 64)) (i32.const 100))
@@ -147,6 +151,8 @@
     (func (export "yield-first") async (result u32) (canon lift (core func $i "yield-first")))
     (func (export "yield-first-async") async (result u32)
       (canon lift (core func $i "yield-first-async")))
+    (func (export "yield-first-checked") async (result u32)
+      (canon lift (core func $i "yield-first-checked")))
     (func (export "yield-after") async (result u32) (canon lift (core func $i "yield-after")))
     (func (export "m-async") async (result u32) (canon lift (core func $i "m-async")))
     (func (export "context") (result u32)
@@ -164,6 +170,7 @@
   (export "square" (func $caller "square"))
   (export "yield-first" (func $caller "yield-first"))
   (export "yield-first-async" (func $caller "yield-first-async"))
+  (export "yield-first-checked" (func $caller "yield-first-checked"))
   (export "yield-after" (func $caller "yield-after"))
   (export "m-async" (func $caller "m-async"))
   (export "context" (func $caller "context")))
@@ -180,9 +187,13 @@
 
 ;; The limits: wasmtime returns `STARTED` (1) and a subtask handle to an async lower whose
 ;; callee yields or makes a call of its own that starts a task, and lets a task yield after
-;; `task.return`.
+;; `task.return`. What follows a limit on the same instance is skipped with its reason, and
+;; so is a native trap that the limit hides.
 (component instance $e $Edges)
 (assert_return (invoke "yield-first-async") (u32.const 1700))
+(assert_return (invoke "yield-first") (u32.const 9))
+(component instance $e $Edges)
+(assert_trap (invoke "yield-first-checked") "unreachable")
 (component instance $e $Edges)
 (assert_return (invoke "m-async") (u32.const 1700))
 (component instance $e $Edges)

@@ -129,3 +129,38 @@
   (func (export "last") (result char) (canon lift (core func $b "last")))
 )
 (assert_return (invoke "last") (char.const "z"))
+
+;; A post-return that calls out of its instance: wasmtime runs post-return functions with their
+;; instance's may-leave flag cleared, so the call traps, to the host and to another
+;; component alike.
+(component
+  (import "host-return-two" (func $two (result u32)))
+  (core func $two (canon lower (func $two)))
+  (core module $M
+    (import "" "two" (func $two (result i32)))
+    (func (export "f") (result i32) (i32.const 1))
+    (func (export "f-post") (param i32) (drop (call $two))))
+  (core instance $i (instantiate $M (with "" (instance (export "two" (func $two))))))
+  (func (export "f") (result u32)
+    (canon lift (core func $i "f") (post-return (func $i "f-post")))))
+(assert_trap (invoke "f") "cannot leave component instance")
+
+(component
+  (component $B
+    (core module $M (func (export "g") (result i32) (i32.const 2)))
+    (core instance $i (instantiate $M))
+    (func (export "g") (result u32) (canon lift (core func $i "g"))))
+  (component $A
+    (import "g" (func $g (result u32)))
+    (core func $g (canon lower (func $g)))
+    (core module $M
+      (import "" "g" (func $g (result i32)))
+      (func (export "f") (result i32) (i32.const 1))
+      (func (export "f-post") (param i32) (drop (call $g))))
+    (core instance $i (instantiate $M (with "" (instance (export "g" (func $g))))))
+    (func (export "f") (result u32)
+      (canon lift (core func $i "f") (post-return (func $i "f-post")))))
+  (instance $b (instantiate $B))
+  (instance $a (instantiate $A (with "g" (func $b "g"))))
+  (export "f" (func $a "f")))
+(assert_trap (invoke "f") "cannot leave component instance")

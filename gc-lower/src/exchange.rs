@@ -583,6 +583,8 @@ pub fn add_host_adapters(
             fact::Import::ExitSyncCall => {
                 trampoline(ext.translation, Trampoline::ExitSyncCall, core_type)
             }
+            // The context slots, saved and cleared around realloc with the async ABI.
+            fact::Import::UnsafeIntrinsic(intrinsic) => CoreDef::UnsafeIntrinsic(*intrinsic),
             _ => bail!("internal error: a host adapter needs an unexpected FACT import"),
         };
         fact_args.push(def);
@@ -888,6 +890,10 @@ fn from_dfg(def: &dfg::CoreDef) -> Result<CoreDef> {
         }),
         dfg::CoreDef::InstanceFlags(i) => CoreDef::InstanceFlags(*i),
         dfg::CoreDef::Trampoline(t) => CoreDef::Trampoline(*t),
+        // With the async ABI (`crate::tasks`), FACT's sync adapters read the task's may-block
+        // flag and save and clear its context slots around realloc.
+        dfg::CoreDef::TaskMayBlock => CoreDef::TaskMayBlock,
+        dfg::CoreDef::UnsafeIntrinsic(_, i) => CoreDef::UnsafeIntrinsic(*i),
         _ => bail!("internal error: a host adapter imports an unexpected definition"),
     })
 }

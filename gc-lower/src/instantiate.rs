@@ -9,6 +9,7 @@ use hashbrown::HashMap;
 use anyhow::{Result, bail};
 use runtime_structs::{FUNCS, Helper, TableKind};
 use wasm_encoder as we;
+use wasmtime_environ::component::RuntimeComponentInstanceIndex;
 use wasmtime_environ::component::RuntimeInstanceIndex;
 use wasmtime_environ::wasmparser as wp;
 
@@ -154,11 +155,16 @@ impl Lowerer<'_, '_> {
                 (e.name.as_str(), (types[e.component_ty].async_, post_return))
             })
             .collect();
-        let task_post_returns: hashbrown::HashSet<String> = host
+        // The post-returns of lifts the host calls directly, with the lifting instance: they
+        // run with its may-leave flag cleared, as wasmtime's `post_return` runs them.
+        let post_returns: hashbrown::HashMap<String, RuntimeComponentInstanceIndex> = host
             .exports
             .iter()
-            .filter(|e| self.input.front.uses_async && !e.adapted && e.post_return.is_some())
-            .map(|e| e.post_return_name())
+            .filter(|e| !e.adapted && e.post_return.is_some())
+            .map(|e| {
+                let component = &self.input.front.translation.component;
+                (e.post_return_name(), component.options[e.options].instance)
+            })
             .collect();
         for (name, item) in host.export_items() {
             let (kind, index) = match item {
@@ -167,8 +173,14 @@ impl Lowerer<'_, '_> {
                     let f = self.plain_func(target)?;
                     let f = match task_exports.get(name.as_str()) {
                         Some(&(may_block, post)) => self.export_task(f, may_block, post)?,
-                        None if task_post_returns.contains(&name) => self.export_post_return(f)?,
-                        None => f,
+                        None => match post_returns.get(&name) {
+                            Some(&ci) => {
+                                let flags = self.flags_global(ci);
+                                let task = self.input.front.uses_async;
+                                self.export_post_return(f, flags, task)?
+                            }
+                            None => f,
+                        },
                     };
                     (we::ExportKind::Func, f.0)
                 }

@@ -46,7 +46,8 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::{Value as Json, json};
 use wasmtime_environ::EntityType;
 use wasmtime_environ::component::{
-    CoreDef, GlobalInitializer, InstantiateModule, RuntimeInstanceIndex, Trampoline,
+    CoreDef, GlobalInitializer, InstantiateModule, RuntimeComponentInstanceIndex,
+    RuntimeInstanceIndex, Trampoline,
 };
 
 use crate::assemble::Lowerer;
@@ -152,9 +153,30 @@ pub fn lower_graph(component: &[u8]) -> Result<ModuleGraph> {
     {
         bail!("internal: host functions over different memories after the exchange phase");
     }
+    // The post-returns of lifts the host calls directly run with the lifting instance's
+    // may-leave flag cleared, as in the single module (`Lowerer::export_post_return`).
+    let post_returns: HashMap<String, RuntimeComponentInstanceIndex> = host
+        .exports
+        .iter()
+        .filter(|e| !e.adapted && e.post_return.is_some())
+        .map(|e| {
+            let component = &front.translation.component;
+            (e.post_return_name(), component.options[e.options].instance)
+        })
+        .collect();
     let mut exports = Vec::new();
     for (name, item) in host.export_items() {
         let (kind, from) = match item {
+            ExportItem::Func(def) if post_returns.contains_key(&name) => {
+                let target = lw.resolve_func(def)?;
+                let f = lw.plain_func(target)?;
+                let flags = lw.flags_global(post_returns[&name]);
+                let wrapper = lw.export_post_return(f, flags, false)?;
+                lw.out
+                    .exports
+                    .push((name.clone(), wasm_encoder::ExportKind::Func, wrapper.0));
+                ("func", json!({ "instance": 0, "export": name }))
+            }
             ExportItem::Func(def) | ExportItem::Realloc(def) => ("func", b.source(&mut lw, def)?),
             ExportItem::Memory(def) => ("memory", b.source(&mut lw, def)?),
             // gc-lower's own destructor, in the trampoline module.

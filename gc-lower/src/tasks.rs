@@ -376,27 +376,44 @@ impl Lowerer<'_, '_> {
         Ok(self.add_func(ty, name, body))
     }
 
-    /// The export of post-return function `f` of an export that [`Self::export_task`] wraps:
-    /// `f` with the context slots its export's task had when it returned.
-    pub(crate) fn export_post_return(&mut self, f: OutFunc) -> Result<OutFunc> {
-        let g = self.task_globals();
+    /// The export of post-return function `f`, of a lift that the host calls directly: `f`
+    /// with the lifting instance's may-leave flag (`flags`) cleared, as wasmtime's
+    /// `post_return` clears it, and with `task` (the async ABI in use, the lift wrapped by
+    /// [`Self::export_task`]) the context slots its export's task had when it returned.
+    pub(crate) fn export_post_return(
+        &mut self,
+        f: OutFunc,
+        flags: OutGlobal,
+        task: bool,
+    ) -> Result<OutFunc> {
         let ty = self.out_func_type(f);
         let (params, _) = self.func_type_of(ty);
-        let saved = g.switched();
         let base = params.len() as u32;
-        let mut body = we::Function::new([(saved.len() as u32, I32)]);
+        let g = task.then(|| self.task_globals());
+        let saved = g.map(|g| g.switched());
+        let flag = base + saved.map_or(0, |s| s.len() as u32);
+        let mut body = we::Function::new([(flag - base + 1, I32)]);
         let mut ins = body.instructions();
-        save(&mut ins, &saved, base);
-        for (kept, slot) in g.post_return_context.iter().zip(g.context) {
-            ins.global_get(kept.0).global_set(slot.0);
+        if let (Some(g), Some(saved)) = (g, &saved) {
+            save(&mut ins, saved, base);
+            for (kept, slot) in g.post_return_context.iter().zip(g.context) {
+                ins.global_get(kept.0).global_set(slot.0);
+            }
         }
+        ins.global_get(flags.0)
+            .local_set(flag)
+            .i32_const(0)
+            .global_set(flags.0);
         for p in 0..base {
             ins.local_get(p);
         }
         ins.call(f.0);
-        restore(&mut ins, &saved, base);
+        ins.local_get(flag).global_set(flags.0);
+        if let Some(saved) = &saved {
+            restore(&mut ins, saved, base);
+        }
         ins.end();
-        let name = format!("task:{}", self.func_name(f));
+        let name = format!("post-return:{}", self.func_name(f));
         Ok(self.add_func(ty, name, body))
     }
 
@@ -705,24 +722,39 @@ impl Lowerer<'_, '_> {
         self.plain_func(target)
     }
 
-    /// A post-return function, callable without a vmctx, and the flags global of the
-    /// component instance it runs in (which may not leave while it runs, as wasmtime's
-    /// `call_post_return` sets).
-    fn post_return(
-        &mut self,
-        index: RuntimePostReturnIndex,
-    ) -> Result<(OutFunc, Option<OutGlobal>)> {
+    /// A post-return function, callable without a vmctx.
+    fn post_return(&mut self, index: RuntimePostReturnIndex) -> Result<OutFunc> {
         let def = self.extracted("post-return function", |init| match init {
             GlobalInitializer::ExtractPostReturn(p) if p.index == index => Some(p.def.clone()),
             _ => None,
         })?;
-        let instance = match &def {
+        let target = self.resolve_func(&def)?;
+        self.plain_func(target)
+    }
+
+    /// The flags global of the component instance that adapter `k`'s callee belongs to (the
+    /// instance whose lift it is), which may not leave while the lift's post-return runs, as
+    /// wasmtime's `call_post_return` sets; `None` when the callee is not a core instance's
+    /// function.
+    fn callee_flags(&mut self, k: usize) -> Result<Option<OutGlobal>> {
+        let a = &self.tasks.adapters[k];
+        let (instance, export) = (a.instance, format!("[adapter-callee]{}", a.name));
+        let m = self.input.graph.instances[instance].module;
+        let info = &self.input.infos[m];
+        let f = info
+            .exports
+            .iter()
+            .find(|e| e.name == export)
+            .map(|e| e.index)
+            .with_context(|| format!("internal: the adapter module exports no `{export}`"))?;
+        let Some(&pos) = info.import_position.funcs.get(f as usize) else {
+            return Ok(None);
+        };
+        let ci = match &self.input.graph.instances[instance].args[pos] {
             CoreDef::Export(e) => self.input.graph.instances[e.instance].component_instance,
             _ => None,
         };
-        let target = self.resolve_func(&def)?;
-        let f = self.plain_func(target)?;
-        Ok((f, instance.map(|ci| self.flags_global(ci))))
+        Ok(ci.map(|ci| self.flags_global(ci)))
     }
 
     /// The definition that the component's initializer matched by `extract` extracts (a
@@ -849,7 +881,10 @@ impl Lowerer<'_, '_> {
         let ret = self.adapter_export(k, "async-return")?;
         let callee = self.adapter_export(k, "adapter-callee")?;
         let callback = callback.map(|c| self.callback(c)).transpose()?;
-        let post_return = post_return.map(|p| self.post_return(p)).transpose()?;
+        let post_return = match post_return {
+            Some(p) => Some((self.post_return(p)?, self.callee_flags(k)?)),
+            None => None,
+        };
         let (start_params, _) = self.func_type_of(self.out_func_type(start));
         let (ret_params, ret_results) = self.func_type_of(self.out_func_type(ret));
         let (_, callee_results) = self.func_type_of(self.out_func_type(callee));

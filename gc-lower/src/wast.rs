@@ -1643,8 +1643,12 @@ impl<'r, 'o> Script<'r, 'o> {
         if let Some(limit) = at_limit
             && native_check.is_ok()
         {
+            let reason = format!("{AT_LIMIT}`{limit}`");
             outcome.notes.extend(failures);
-            outcome.status = Status::Skip(format!("{AT_LIMIT}`{limit}`"));
+            outcome.status = Status::Skip(reason.clone());
+            // The lowered instance trapped where the native one went on: what follows on it
+            // is skipped with the same reason.
+            inst.lowered = LoweredInst::Skip(reason);
         } else if !failures.is_empty() {
             outcome.status = Status::Fail(failures.join("; "));
         } else if let Err(m) = native_check {
@@ -1780,6 +1784,11 @@ fn compare(
     match (native, lowered) {
         (Ok(n), Ok(l)) if values::same_results(n, l) => {}
         (Ok(n), Ok(l)) => failures.push(format!("{side}: returned {l:?}, natively {n:?}")),
+        // A trap at a limit of the lowering only matches a native trap by chance.
+        (Err(n), Err(l)) if limit_trap(l).is_some() => failures.push(format!(
+            "{side}: {AT_LIMIT}{} ({l:#}), natively trapped ({n:#})",
+            limit_trap(l).unwrap_or_default()
+        )),
         (Err(n), Err(l)) => {
             let native = format!("native trap: {n:#}");
             if !notes.contains(&native) {

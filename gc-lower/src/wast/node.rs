@@ -171,7 +171,8 @@ function coreInstance(bytes) {
       if (post) post(...rs);
       return { ok: results.map((ty, i) => fromJs(ty, rs[i])) };
     } catch (e) {
-      return { trap: String(e) };
+      // The message, then the frames (which name the output's trap functions).
+      return { trap: String(e) + ' ' + String(e && e.stack || '') };
     }
   };
   return { first: { ready: true }, call };
