@@ -903,9 +903,9 @@ impl Lowerer<'_, '_> {
         let bad_code = self.trap_func("unknown-handle-index");
         let uncaught = self.uncaught_exception();
 
-        // Locals: the saved task state (6), the callback code, the callee's results.
+        // Locals: the saved task state, the callback code, a saved flag, then the callee's
+        // results.
         let saved_len = g.switched().len() as u32;
-        // The saved state, the callback code, a saved flag, then the callee's results.
         let mut locals: Vec<(u32, we::ValType)> = vec![(saved_len + 2, I32)];
         let params_len = 0;
         let flag = params_len + saved_len + 1;
