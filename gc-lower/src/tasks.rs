@@ -107,6 +107,18 @@ pub(crate) struct TaskGlobals {
 }
 
 impl TaskGlobals {
+    /// The current task's state that `enter-sync-call` pushes on the task stack (`stack`'s
+    /// elements per task) and `exit-sync-call` pops: the sync callee changes nothing else
+    /// (FACT saves and restores `may_block` itself).
+    fn stacked(&self) -> [OutGlobal; 4] {
+        [
+            self.context[0],
+            self.context[1],
+            self.adapter,
+            self.returned,
+        ]
+    }
+
     /// The current task's state that a switch to another task saves and restores.
     fn switched(&self) -> [OutGlobal; 7] {
         [
@@ -133,6 +145,11 @@ fn barrier_open(ins: &mut we::InstructionSink<'_>) {
 /// `uncaught` (the trap of an uncaught exception).
 fn barrier_close(ins: &mut we::InstructionSink<'_>, uncaught: OutFunc) {
     ins.end().br(1).end().call(uncaught.0).unreachable().end();
+}
+
+/// Calls `trap` when the `i32` on the stack is not zero.
+fn trap_if(ins: &mut we::InstructionSink<'_>, trap: OutFunc) {
+    ins.if_(we::BlockType::Empty).call(trap.0).end();
 }
 
 /// Saves `globals` into the locals from `base` on.
@@ -281,7 +298,7 @@ impl Lowerer<'_, '_> {
         let mut ins = body.instructions();
         ins.local_get(0).local_get(1).local_get(2).call(enter.0);
         ins.call(grow.0);
-        let saved = [g.context[0], g.context[1], g.adapter, g.returned];
+        let saved = g.stacked();
         for (k, s) in saved.iter().enumerate() {
             ins.global_get(g.stack.0)
                 .global_get(g.depth.0)
@@ -308,7 +325,7 @@ impl Lowerer<'_, '_> {
         let mut body = we::Function::new([]);
         let mut ins = body.instructions();
         ins.call(exit.0);
-        let saved = [g.context[0], g.context[1], g.adapter, g.returned];
+        let saved = g.stacked();
         ins.global_get(g.depth.0)
             .i32_const(saved.len() as i32)
             .i32_sub()
@@ -685,17 +702,13 @@ impl Lowerer<'_, '_> {
             .i32_and()
             .global_get(g.may_block.0)
             .i32_eqz()
-            .i32_and()
-            .if_(we::BlockType::Empty)
-            .call(cannot_block.0)
-            .end();
-        // The result key: the type, and the lift's string encoding above it.
+            .i32_and();
+        trap_if(&mut ins, cannot_block);
         // Inside an `async`-lowered call's first run, wasmtime suspends the callee here and
         // its async caller goes on with `STARTED`.
-        ins.global_get(g.async_depth.0)
-            .if_(we::BlockType::Empty)
-            .call(not_finished.0)
-            .end();
+        ins.global_get(g.async_depth.0);
+        trap_if(&mut ins, not_finished);
+        // The result key: the type, and the lift's string encoding above it.
         ins.local_get(4)
             .local_get(6)
             .i32_const(RESULT_TYPE_BITS as i32)
@@ -956,14 +969,10 @@ impl Lowerer<'_, '_> {
                     .i32_eq()
                     .if_(we::BlockType::Empty);
                 // YIELD after `task.return`: the caller would run first.
-                ins.global_get(g.returned.0)
-                    .if_(we::BlockType::Empty)
-                    .call(continues.0)
-                    .end();
-                ins.global_get(g.async_depth.0)
-                    .if_(we::BlockType::Empty)
-                    .call(not_finished.0)
-                    .end();
+                ins.global_get(g.returned.0);
+                trap_if(&mut ins, continues);
+                ins.global_get(g.async_depth.0);
+                trap_if(&mut ins, not_finished);
                 ins.i32_const(0)
                     .i32_const(0)
                     .i32_const(0)
@@ -977,15 +986,10 @@ impl Lowerer<'_, '_> {
                     .i32_const(0xf)
                     .i32_and()
                     .i32_const(CALLBACK_EXIT)
-                    .i32_ne()
-                    .if_(we::BlockType::Empty)
-                    .call(bad_code.0)
-                    .end();
-                ins.global_get(g.returned.0)
-                    .i32_eqz()
-                    .if_(we::BlockType::Empty)
-                    .call(not_returned.0)
-                    .end();
+                    .i32_ne();
+                trap_if(&mut ins, bad_code);
+                ins.global_get(g.returned.0).i32_eqz();
+                trap_if(&mut ins, not_returned);
             }
             None => {
                 // A sync lift: its results go to the caller, then its post-return runs.
@@ -1090,10 +1094,8 @@ impl Lowerer<'_, '_> {
             .global_get(g.result_type.0)
             .i32_const(expected)
             .i32_ne()
-            .i32_or()
-            .if_(we::BlockType::Empty)
-            .call(invalid.0)
-            .end();
+            .i32_or();
+        trap_if(&mut ins, invalid);
         ins.i32_const(1).global_set(g.returned.0);
         ins.i32_const(1).global_set(g.may_block.0);
         // The return function calls the caller's realloc; as in the start-calls.

@@ -1785,17 +1785,18 @@ fn compare(
         (Ok(n), Ok(l)) if values::same_results(n, l) => {}
         (Ok(n), Ok(l)) => failures.push(format!("{side}: returned {l:?}, natively {n:?}")),
         // A trap at a limit of the lowering only matches a native trap by chance.
-        (Err(n), Err(l)) if limit_trap(l).is_some() => failures.push(format!(
-            "{side}: {AT_LIMIT}{} ({l:#}), natively trapped ({n:#})",
-            limit_trap(l).unwrap_or_default()
-        )),
-        (Err(n), Err(l)) => {
-            let native = format!("native trap: {n:#}");
-            if !notes.contains(&native) {
-                notes.push(native);
+        (Err(n), Err(l)) => match limit_trap(l) {
+            Some(limit) => failures.push(format!(
+                "{side}: {AT_LIMIT}{limit} ({l:#}), natively trapped ({n:#})"
+            )),
+            None => {
+                let native = format!("native trap: {n:#}");
+                if !notes.contains(&native) {
+                    notes.push(native);
+                }
+                notes.push(format!("{side} trap: {l:#}"));
             }
-            notes.push(format!("{side} trap: {l:#}"));
-        }
+        },
         (Ok(n), Err(l)) => match limit_trap(l) {
             Some(limit) => failures.push(format!(
                 "{side}: {AT_LIMIT}{limit} ({l:#}), natively returned {n:?}"
