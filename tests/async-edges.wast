@@ -2,9 +2,9 @@
 ;;! exceptions = true
 ;; The async ABI's edges: start functions run in a task that may not block; an exception may
 ;; not cross an async adapter; a post-return may not leave its instance and sees its task's
-;; context; and the limits of the lowering, where wasmtime lets a task outlive the call that
-;; started it (the output traps in `gc-lower:trap:unsupported-…`, which the runner records as a
-;; skip with that reason).
+;; context; callback tasks that go on past the call that started them; and the limit of the
+;; lowering where wasmtime suspends a callee's stack (the output traps in
+;; `gc-lower:trap:unsupported-…`, which the runner records as a skip with that reason).
 
 ;; A start function that sync-lowers an `async` function: wasmtime runs start functions in a
 ;; task that may not block.
@@ -185,16 +185,21 @@
 (component instance $e $Edges)
 (assert_trap (invoke "square" (u32.const 3)) "cannot leave component instance")
 
-;; The limits: wasmtime returns `STARTED` (1) and a subtask handle to an async lower whose
-;; callee yields or makes a call of its own that starts a task, and lets a task yield after
-;; `task.return`. What follows a limit on the same instance is skipped with its reason, and
-;; so is a native trap that the limit hides.
+;; Tasks that go on: an async lower whose callee yields gets `STARTED` (1) and subtask handle
+;; 1, and the callee runs on when something blocks (here, the next call's sync lower); a
+;; callee that yields after `task.return` runs on after its caller has its result.
 (component instance $e $Edges)
 (assert_return (invoke "yield-first-async") (u32.const 1700))
 (assert_return (invoke "yield-first") (u32.const 9))
 (component instance $e $Edges)
 (assert_trap (invoke "yield-first-checked") "unreachable")
 (component instance $e $Edges)
-(assert_return (invoke "m-async") (u32.const 1700))
-(component instance $e $Edges)
 (assert_return (invoke "yield-after") (u32.const 9))
+(assert_return (invoke "yield-after") (u32.const 9))
+
+;; The limit: an async lower whose callee, in its first run, makes a call of its own that
+;; starts a task. wasmtime suspends the callee's stack there and gives the caller `STARTED`;
+;; the output has no stack switching. What follows a limit on the same instance is skipped
+;; with its reason, and so is a native trap that the limit hides.
+(component instance $e $Edges)
+(assert_return (invoke "m-async") (u32.const 1700))

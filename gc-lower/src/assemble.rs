@@ -261,6 +261,9 @@ pub(crate) struct ResourceState {
     /// The borrows the host lends into export calls, which the output ends when the call
     /// exits, once created.
     pub(crate) host_lends: Option<crate::layout::HostLends>,
+    /// The handle table global of each component instance that has one, made on first use
+    /// ([`Lowerer::handle_table`]).
+    pub(crate) tables: HashMap<RuntimeComponentInstanceIndex, OutGlobal>,
 }
 
 /// What kind of output a lowering makes, and how.
@@ -994,13 +997,24 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// Adds a glue function with its body; its output name is `name` prefixed with
     /// `gc-lower:` (once).
     pub fn add_func(&mut self, ty: OutType, name: String, body: we::Function) -> OutFunc {
+        let f = self.reserve_func(ty, name);
+        self.define_func(f, body);
+        f
+    }
+
+    /// Adds a function of gc-lower's own whose body [`Self::define_func`] gives later: a
+    /// dispatch over functions made after its callers.
+    pub(crate) fn reserve_func(&mut self, ty: OutType, name: String) -> OutFunc {
         let name = match name.starts_with("gc-lower:") {
             true => name,
             false => format!("gc-lower:{name}"),
         };
-        let f = self.add_func_slot(ty, name);
+        self.add_func_slot(ty, name)
+    }
+
+    /// Gives function `f` (from [`Self::reserve_func`]) its body.
+    pub(crate) fn define_func(&mut self, f: OutFunc, body: we::Function) {
         self.out.funcs[(f.0 - self.out.num_imported_funcs) as usize].body = Some(body);
-        f
     }
 
     /// Adds a global.
@@ -2365,11 +2379,32 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             Trampoline::EnterSyncCall => self.enter_sync_call()?,
             Trampoline::ExitSyncCall => self.exit_sync_call()?,
             Trampoline::TaskReturn {
-                results, options, ..
+                instance,
+                results,
+                options,
             } => {
-                let (results, options) = (*results, *options);
+                let (instance, results, options) = (*instance, *results, *options);
                 let ty = self.trampoline_type(t)?;
-                self.task_return(results, options, ty)?
+                self.task_return(instance, results, options, ty)?
+            }
+            Trampoline::WaitableSetNew { .. }
+            | Trampoline::WaitableSetDrop { .. }
+            | Trampoline::WaitableJoin { .. }
+            | Trampoline::SubtaskDrop { .. } => {
+                let ty = self.trampoline_type(t)?;
+                self.waitable_builtin(t_def, ty)?
+                    .context("internal: a waitable built-in without its function")?
+            }
+            Trampoline::ThreadYield { instance, .. } => {
+                let ty = self.trampoline_type(t)?;
+                self.thread_yield(*instance, ty)?
+            }
+            Trampoline::WaitableSetWait { instance, options }
+            | Trampoline::WaitableSetPoll { instance, options } => {
+                let wait = matches!(t_def, Trampoline::WaitableSetWait { .. });
+                let (instance, options) = (*instance, *options);
+                let ty = self.trampoline_type(t)?;
+                self.waitable_set_check(instance, options, wait, ty)?
             }
             Trampoline::PrepareCall { .. }
             | Trampoline::SyncStartCall { .. }
@@ -2670,6 +2705,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// Encodes the output module.
     pub fn finish(mut self, component_type: Option<&(String, Vec<u8>)>) -> Result<Vec<u8>> {
+        self.finish_scheduler()?;
         self.check_limits()?;
         let mut module = we::Module::new();
         let mut types = we::TypeSection::new();

@@ -349,14 +349,23 @@ fn has_async_func(ty: &wasmtime_environ::wasmparser::ComponentType<'_>) -> bool 
 }
 
 /// Whether async construct `func` is one that [`crate::tasks`] lowers: a lift with `async`
-/// and a callback, an `async` lower, `task.return`, `context.get` or `context.set`.
+/// and a callback, an `async` lower, `task.return`, `context.get`, `context.set`, the
+/// waitable-set built-ins, `waitable.join`, `subtask.drop` and `thread.yield`.
 fn lowered_async_construct(func: &wasmtime_environ::wasmparser::CanonicalFunction) -> bool {
     use wasmtime_environ::wasmparser::{CanonicalFunction as C, CanonicalOption as O};
     match func {
         C::Lift { options, .. } => options.iter().any(|o| matches!(o, O::Callback(_))),
-        C::Lower { .. } | C::TaskReturn { .. } | C::ContextGet { .. } | C::ContextSet { .. } => {
-            true
-        }
+        C::Lower { .. }
+        | C::TaskReturn { .. }
+        | C::ContextGet { .. }
+        | C::ContextSet { .. }
+        | C::WaitableSetNew
+        | C::WaitableSetWait { .. }
+        | C::WaitableSetPoll { .. }
+        | C::WaitableSetDrop
+        | C::WaitableJoin
+        | C::SubtaskDrop
+        | C::ThreadYield { .. } => true,
         _ => false,
     }
 }
@@ -720,8 +729,8 @@ mod tests {
     #[test]
     fn names_the_first_async_construct() {
         assert!(
-            rejection("(component (core func (canon waitable-set.new)))")
-                .contains("the built-in `waitable-set.new`")
+            rejection("(component (core func (canon task.cancel)))")
+                .contains("the built-in `task.cancel`")
         );
         assert!(
             rejection(
@@ -733,9 +742,9 @@ mod tests {
             rejection(
                 r#"(component
                      (core func (canon task.return (result u32)))
-                     (core func (canon subtask.drop)))"#
+                     (core func (canon subtask.cancel)))"#
             )
-            .contains("the built-in `subtask.drop`")
+            .contains("the built-in `subtask.cancel`")
         );
         assert!(
             rejection(
@@ -748,11 +757,11 @@ mod tests {
         );
     }
 
-    /// `async` function types, callback lifts, `async` lowers, `task.return` and
-    /// `context.get`/`set` are lowered (`crate::tasks`); a component without them does not
-    /// use async.
+    /// `async` function types, callback lifts, `async` lowers, `task.return`,
+    /// `context.get`/`set`, the waitable-set built-ins, `waitable.join`, `subtask.drop` and
+    /// `thread.yield` are lowered (`crate::tasks`); a component without them does not use async.
     #[test]
-    fn lowers_tasks_that_finish() {
+    fn lowers_tasks_and_waitables() {
         assert!(lowered_async(r#"(component (import "f" (func async)))"#));
         assert!(lowered_async(
             r#"(component
@@ -761,6 +770,18 @@ mod tests {
                  (core func (canon task.return (result u32)))
                  (core func (canon context.get i32 0))
                  (core func (canon context.set i32 1)))"#
+        ));
+        assert!(lowered_async(
+            r#"(component
+                 (core module $m (memory (export "m") 1))
+                 (core instance $i (instantiate $m))
+                 (core func (canon waitable-set.new))
+                 (core func (canon waitable-set.wait (memory $i "m")))
+                 (core func (canon waitable-set.poll (memory $i "m")))
+                 (core func (canon waitable-set.drop))
+                 (core func (canon waitable.join))
+                 (core func (canon subtask.drop))
+                 (core func (canon thread.yield)))"#
         ));
         assert!(!lowered_async(r#"(component (import "f" (func)))"#));
         // An interface's `async` function, inside an instance type.

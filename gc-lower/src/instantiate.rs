@@ -172,7 +172,7 @@ impl Lowerer<'_, '_> {
                     let target = self.resolve_func(def)?;
                     let f = self.plain_func(target)?;
                     let f = match task_exports.get(name.as_str()) {
-                        Some(&(may_block, post)) => self.export_task(f, may_block, post)?,
+                        Some(&(may_block, post)) => self.export_task(f, def, may_block, post)?,
                         None => match post_returns.get(&name) {
                             Some(&ci) => {
                                 let flags = self.flags_global(ci);

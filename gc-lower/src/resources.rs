@@ -39,7 +39,6 @@
 use std::sync::OnceLock;
 
 use anyhow::{Context as _, Result};
-use hashbrown::HashMap;
 use runtime_structs::{HANDLE_TABLE, HANDLES};
 use wasm_encoder as we;
 use wasmtime_environ::component::{
@@ -102,6 +101,32 @@ impl Lowerer<'_, '_> {
             .is_some_and(|defined| component.defined_resource_instances[defined] == instance)
     }
 
+    /// The global holding component instance `instance`'s handle table (a
+    /// [`runtime_structs::HANDLE_TABLE`], shared by its resources, waitable sets and subtasks
+    /// as wasmtime's `HandleTable` is), made on first use.
+    pub(crate) fn handle_table(&mut self, instance: RuntimeComponentInstanceIndex) -> OutGlobal {
+        if let Some(&g) = self.resources.tables.get(&instance) {
+            return g;
+        }
+        let g = self.add_global(
+            we::GlobalType {
+                val_type: non_null(HANDLE_TABLE),
+                mutable: false,
+                shared: false,
+            },
+            we::ConstExpr::extended([
+                we::Instruction::I32Const(64),
+                we::Instruction::ArrayNewDefault(HANDLES),
+                we::Instruction::I32Const(0),
+                we::Instruction::I32Const(0),
+                we::Instruction::StructNew(HANDLE_TABLE),
+            ]),
+            format!("resources:handles{}", instance.as_u32()),
+        );
+        self.resources.tables.insert(instance, g);
+        g
+    }
+
     /// Creates the globals and lookup functions the resources template needs, once.
     fn resource_binding(&mut self) -> Result<Binding> {
         if let Some(binding) = &self.resources.resource_binding {
@@ -137,34 +162,11 @@ impl Lowerer<'_, '_> {
         );
 
         // One handle table per component instance that holds a resource table.
-        let mut tables: HashMap<RuntimeComponentInstanceIndex, OutGlobal> = HashMap::new();
         let resource_tables = self.resource_tables();
         let mut table_of = Vec::new();
         for &(ty, instance) in &resource_tables {
             let Some(instance) = instance else { continue };
-            let global = match tables.get(&instance) {
-                Some(g) => *g,
-                None => {
-                    let g = self.add_global(
-                        we::GlobalType {
-                            val_type: non_null(HANDLE_TABLE),
-                            mutable: false,
-                            shared: false,
-                        },
-                        we::ConstExpr::extended([
-                            we::Instruction::I32Const(64),
-                            we::Instruction::ArrayNewDefault(HANDLES),
-                            we::Instruction::I32Const(0),
-                            we::Instruction::I32Const(0),
-                            we::Instruction::StructNew(HANDLE_TABLE),
-                        ]),
-                        format!("resources:handles{}", instance.as_u32()),
-                    );
-                    tables.insert(instance, g);
-                    g
-                }
-            };
-            table_of.push((ty, global));
+            table_of.push((ty, self.handle_table(instance)));
         }
 
         // `table-for (ty) -> (ref $table)` and `owns (ty) -> i32`: chains of comparisons with
@@ -228,7 +230,7 @@ impl Lowerer<'_, '_> {
     }
 
     /// Function `name` of the resources template, bound to this output.
-    fn resource_op(&mut self, name: &str) -> Result<OutFunc> {
+    pub(crate) fn resource_op(&mut self, name: &str) -> Result<OutFunc> {
         let binding = self.resource_binding()?;
         let template = template();
         let f = template.export(name)?;

@@ -37,6 +37,15 @@
   (func $borrows_remain (export "trap:borrow-handles-still-remain-at-the-end-of-the-call")
     unreachable)
 
+  (func $not_resource (export "trap:index-is-not-a-resource") unreachable)
+  (func $not_set (export "trap:handle-is-not-a-waitable-set") unreachable)
+  (func $not_subtask (export "trap:handle-is-not-a-subtask") unreachable)
+  (func $not_waitable (export "trap:handle-is-not-a-waitable") unreachable)
+  (func $has_waiters (export "trap:cannot-drop-waitable-set-with-waiters") unreachable)
+  (func $has_members (export "trap:cannot-drop-waitable-set-with-members") unreachable)
+  (func $not_resolved (export "trap:cannot-drop-a-subtask-which-has-not-yet-resolved")
+    unreachable)
+
   ;; `a`, or a copy of it at least `need` elements long.
   (func $reserve (param $a (ref $handles)) (param $need i32) (result (ref $handles))
     (local $b (ref $handles))
@@ -102,6 +111,9 @@
 
   ;; `TypedResource::rep`: the rep of the slot at `s`, trapping when it holds another type.
   (func $rep_of (param $t (ref $table)) (param $s i32) (param $ty i32) (result i32)
+    ;; "index is not a resource": a waitable set or a subtask
+    (if (i32.gt_u (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 2))
+      (then (call $not_resource)))
     (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 1)) (local.get $ty))
       (then (call $wrong_type)))
     (call $word (local.get $t) (local.get $s) (i32.const 2)))
@@ -207,6 +219,27 @@
       (i32.add (i32.shl (local.get $d) (i32.const 1)) (i32.const 1)) (global.get $num_lenders))
     (global.set $depth (i32.add (local.get $d) (i32.const 1))))
 
+  ;; Whether the innermost scope, of a task that goes on past its first call, may end now:
+  ;; it holds no borrow handle, and no lend unless the task has `returned` (its lends end
+  ;; when it returns).
+  (func (export "scope-idle") (param $returned i32) (result i32)
+    (local $d i32)
+    (if (i32.eqz (global.get $depth)) (then unreachable))
+    (local.set $d (i32.sub (global.get $depth) (i32.const 1)))
+    (i32.and
+      (i32.eqz (array.get $handles (global.get $scopes) (i32.shl (local.get $d) (i32.const 1))))
+      (i32.or (local.get $returned)
+        (i32.eq (global.get $num_lenders)
+          (array.get $handles (global.get $scopes)
+            (i32.add (i32.shl (local.get $d) (i32.const 1)) (i32.const 1)))))))
+
+  ;; `task.return`'s check: traps when borrow handles of the innermost scope remain.
+  (func (export "check-borrows")
+    (if (i32.eqz (global.get $depth)) (then unreachable))
+    (if (array.get $handles (global.get $scopes)
+          (i32.shl (i32.sub (global.get $depth) (i32.const 1)) (i32.const 1)))
+      (then (call $borrows_remain))))
+
   ;; exit-sync-call: traps when borrow handles of the scope remain ("borrow handles still
   ;; remain at the end of the call"), ends its lends and pops it.
   (func (export "exit-call")
@@ -233,4 +266,118 @@
     (global.set $num_lenders (array.get $handles (global.get $scopes)
       (i32.add (i32.shl (local.get $d) (i32.const 1)) (i32.const 1))))
     (global.set $depth (local.get $d)))
+
+  ;; Waitable sets and subtasks (the async ABI, `CanonicalABI.md`) share the table with
+  ;; resources, as in wasmtime (`Slot::WaitableSet`, `Slot::GuestTask`). A set's slot is kind 3,
+  ;; its word 1 the count of tasks waiting on it. A subtask's is kind 4: word 1 the set it has
+  ;; joined (0: none), word 2 its task record, word 3 its state (`Subtask.State`: 1 started,
+  ;; 2 returned) plus 16 while the event of its last change awaits delivery.
+
+  ;; The slot of waitable set `h`; traps unless `h` is one.
+  (func $set_slot (export "set-slot") (param $t (ref $table)) (param $h i32) (result i32)
+    (local $s i32)
+    (local.set $s (call $slot (local.get $t) (local.get $h)))
+    (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 3))
+      (then (call $not_set)))
+    (local.get $s))
+
+  ;; waitable-set.new (table) -> handle
+  (func (export "waitable-set-new") (param $t (ref $table)) (result i32)
+    (call $insert (local.get $t) (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 0)))
+
+  ;; Adds `delta` to the waiter count of set `h`.
+  (func (export "waiters") (param $t (ref $table)) (param $h i32) (param $delta i32)
+    (local $s i32)
+    (local.set $s (call $set_slot (local.get $t) (local.get $h)))
+    (call $set_word (local.get $t) (local.get $s) (i32.const 1)
+      (i32.add (call $word (local.get $t) (local.get $s) (i32.const 1)) (local.get $delta))))
+
+  ;; waitable-set.drop (table, handle): traps while a task waits on the set, or while a
+  ;; waitable is in it (`WaitableSet.drop` in `CanonicalABI.md`; wasmtime's table refuses to
+  ;; delete a set with members, "resource has children").
+  (func (export "waitable-set-drop") (param $t (ref $table)) (param $h i32)
+    (local $s i32) (local $i i32) (local $m i32)
+    (local.set $s (call $set_slot (local.get $t) (local.get $h)))
+    (if (call $word (local.get $t) (local.get $s) (i32.const 1)) (then (call $has_waiters)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (struct.get $table $len (local.get $t))))
+        (local.set $m (i32.shl (local.get $i) (i32.const 2)))
+        (if (i32.and
+              (i32.eq (call $word (local.get $t) (local.get $m) (i32.const 0)) (i32.const 4))
+              (i32.eq (call $word (local.get $t) (local.get $m) (i32.const 1)) (local.get $h)))
+          (then (call $has_members)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (call $free (local.get $t) (local.get $h) (local.get $s)))
+
+  ;; waitable.join (table, waitable, set): `set` 0 leaves the waitable's set.
+  (func $join (export "waitable-join") (param $t (ref $table)) (param $w i32) (param $set i32)
+    (local $s i32)
+    (local.set $s (call $slot (local.get $t) (local.get $w)))
+    (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
+      (then (call $not_waitable)))
+    (if (local.get $set) (then (drop (call $set_slot (local.get $t) (local.get $set)))))
+    (call $set_word (local.get $t) (local.get $s) (i32.const 1) (local.get $set)))
+
+  ;; A started subtask of task record `task`: its handle.
+  (func (export "subtask-new") (param $t (ref $table)) (param $task i32) (result i32)
+    (call $insert (local.get $t) (i32.const 4) (i32.const 0) (local.get $task) (i32.const 1)))
+
+  ;; Subtask `h` has returned: its event awaits delivery.
+  (func (export "subtask-resolve") (param $t (ref $table)) (param $h i32)
+    (local $s i32)
+    (local.set $s (call $slot (local.get $t) (local.get $h)))
+    (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
+      (then unreachable))
+    (call $set_word (local.get $t) (local.get $s) (i32.const 3) (i32.const 18)))
+
+  ;; subtask.drop (table, handle) -> its task record: traps unless the subtask has returned
+  ;; and its event was delivered (wasmtime's `subtask_drop`).
+  (func (export "subtask-drop") (param $t (ref $table)) (param $h i32) (result i32)
+    (local $s i32) (local $task i32)
+    (local.set $s (call $slot (local.get $t) (local.get $h)))
+    (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
+      (then (call $not_subtask)))
+    (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 2))
+      (then (call $not_resolved)))
+    (local.set $task (call $word (local.get $t) (local.get $s) (i32.const 2)))
+    (call $free (local.get $t) (local.get $h) (local.get $s))
+    (local.get $task))
+
+  ;; The slot of the first waitable of set `set` (in handle order) with an event awaiting
+  ;; delivery, or -1.
+  (func $ready (param $t (ref $table)) (param $set i32) (result i32)
+    (local $i i32) (local $s i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (struct.get $table $len (local.get $t))))
+        (local.set $s (i32.shl (local.get $i) (i32.const 2)))
+        (if (i32.and
+              (i32.and
+                (i32.eq (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
+                (i32.eq (call $word (local.get $t) (local.get $s) (i32.const 1)) (local.get $set)))
+              (i32.ge_u (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 16)))
+          (then (return (local.get $s))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (i32.const -1))
+
+  ;; Whether set `set` has an event awaiting delivery.
+  (func (export "has-event") (param $t (ref $table)) (param $set i32) (result i32)
+    (i32.ge_s (call $ready (local.get $t) (local.get $set)) (i32.const 0)))
+
+  ;; Takes the next event of set `set`: (event code, waitable handle, payload), or (0, 0, 0)
+  ;; (`EVENT_NONE`) when there is none. A subtask's event is `SUBTASK` (1) with its state.
+  (func (export "take-event") (param $t (ref $table)) (param $set i32) (result i32 i32 i32)
+    (local $s i32) (local $state i32)
+    (local.set $s (call $ready (local.get $t) (local.get $set)))
+    (if (i32.lt_s (local.get $s) (i32.const 0))
+      (then (return (i32.const 0) (i32.const 0) (i32.const 0))))
+    (local.set $state (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3))
+      (i32.const 15)))
+    (call $set_word (local.get $t) (local.get $s) (i32.const 3) (local.get $state))
+    (i32.const 1)
+    (i32.add (i32.shr_u (local.get $s) (i32.const 2)) (i32.const 1))
+    (local.get $state))
 )

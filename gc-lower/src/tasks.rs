@@ -1,5 +1,6 @@
-//! The component model's async ABI for tasks that finish without blocking: `async` function
-//! types, callback-lifted exports, `async` lowers, `task.return` and `context.get`/`set`.
+//! The component model's async ABI: `async` function types, callback-lifted exports, `async`
+//! lowers, `task.return`, `context.get`/`set`, waitable sets, `waitable.join`, `subtask.drop`
+//! and `thread.yield`, and the borrow scope of each task.
 //!
 //! With concurrency support on, FACT's adapters between components call wasmtime's task
 //! built-ins (`wasmtime-environ` `fact/trampoline.rs`; wasmtime
@@ -8,8 +9,8 @@
 //! | import or export of the adapter module | core type | here |
 //! |---|---|---|
 //! | `[prepare-call]adapterN` | `(start, return, caller, callee, result type, callee async, encoding, result count, params..)` | stores the caller's flat params and the callee's result type |
-//! | `[start-call]adapterN`, sync lower | `(callee, param count) -> results` | runs the callee task to its end, returns what `task.return` gave |
-//! | `[start-call]adapterN`, async lower | `(callee, params, results, flags) -> status` | runs the callee task to its end, `RETURNED` (2) |
+//! | `[start-call]adapterN`, sync lower | `(callee, param count) -> results` | runs the callee task until it returns, returns what `task.return` gave |
+//! | `[start-call]adapterN`, async lower | `(callee, params, results, flags) -> status` | runs the callee task's first call: `RETURNED` (2), or `STARTED` (1) and a subtask handle above it |
 //! | export `[async-start]adapterN` | `(caller params) -> callee params` | lifts the parameters |
 //! | export `[async-return]adapterN` | `(callee results[, ret ptr]) -> caller results` | lowers the results |
 //! | export `[adapter-callee]adapterN` | the callee's core type | the lifted core function |
@@ -19,22 +20,35 @@
 //! read. `task.return` calls the `[async-return]` function of the adapter whose callee is the
 //! current task (a `br_table` over the adapters whose callee has the `task.return`'s type).
 //!
-//! Tasks nest: each runs to its end inside the call that started it, so the current task's
-//! state is a handful of globals (`TaskGlobals`), saved in locals by the start-call
-//! functions and on a stack by `enter-sync-call`/`exit-sync-call`; a lift the host calls
-//! directly starts a task of its own (`export_task`), and the instantiation routine runs start
-//! functions in a task that may not block, as wasmtime does. What needs a task to wait is not
-//! lowered: the waitable-set, subtask, stream, future, yield and backpressure built-ins are
-//! rejected by name when lowering (`crate::front`). At run time, where wasmtime would let a
-//! task outlive the call that started it, the output traps in a function naming the limit:
-//! `gc-lower:trap:unsupported-task-continues-after-return` (a callback returns `YIELD` after
-//! `task.return`; wasmtime would return to the caller and run the rest later) and
-//! `gc-lower:trap:unsupported-subtask-not-returned` (inside an `async`-lowered call's first
-//! run, a `YIELD` or a call that starts a task: wasmtime suspends the callee there and gives
-//! the async caller `STARTED` and a subtask handle). A callback's `YIELD` before
-//! `task.return` otherwise calls it again with no event, as wasmtime does when no other task
-//! can run; `WAIT` names a waitable set, which no task can create here, so it traps as
-//! wasmtime does for an unknown handle, and so do unknown codes.
+//! The task that a start-call runs has its state in a handful of globals (`TaskGlobals`),
+//! saved in locals by the start-call functions and on a stack by
+//! `enter-sync-call`/`exit-sync-call`; a lift the host calls directly starts a task of its
+//! own (`export_task`), and the instantiation routine runs start functions in a task that may
+//! not block, as wasmtime does. A callback task that returns `YIELD` or `WAIT` from its first
+//! run goes on later: it gets a record in the scheduler (`tasks.wat`, a [`Template`]), which
+//! keeps the part of its state a later step needs, and its async caller gets `STARTED` and a
+//! subtask handle in its instance's handle table (shared with resources and waitable sets, as
+//! wasmtime's is). The scheduler runs queued tasks, one callback call per step, whenever
+//! something blocks: a `waitable-set.wait`, or a sync lower whose callee has not returned. A
+//! waiting task whose set has an event runs first, then yielded ones, each in the order they
+//! were queued (wasmtime's high- and low-priority work queues), and a task of an instance
+//! with a call on the stack waits until the instance is left (wasmtime's `do_not_enter`).
+//! `task.return` of a task that went on gives its subtask the `RETURNED` event. A set's
+//! events are delivered in handle order (wasmtime orders them by its store-wide task table,
+//! which can differ once handles are reused). Nothing runnable while something blocks is
+//! wasmtime's deadlock trap.
+//!
+//! There is no stack switching, so a task that blocks holds the wasm stack: where wasmtime
+//! would suspend a stack, the output traps in a function naming the limit.
+//! `gc-lower:trap:unsupported-subtask-not-returned`: inside an `async`-lowered call's first
+//! run, a call that starts a task, a `waitable-set.wait` or a `thread.yield` (wasmtime
+//! suspends the callee there and gives the async caller `STARTED`); `gc-lower:trap:unsupported-wait-under-a-blocked-task`:
+//! nothing can run while a task blocked in a loop below this one might (wasmtime would resume
+//! that task on its own fiber); `gc-lower:trap:unsupported-borrow-held-by-a-task-that-goes-on`:
+//! a task's borrow scope is on the stack of sync calls, so a task that goes on past its first
+//! call may hold no borrow handle, nor a lend before it returns (wasmtime keeps a scope per
+//! task). Streams, futures, backpressure, cancellation, error contexts and threads are
+//! rejected by name when lowering (`crate::front`).
 //!
 //! FACT's async adapters leave exceptions to the host, which ends the call; the start-call
 //! functions and `task.return` catch an exception that would leave the callee or the
@@ -42,23 +56,27 @@
 //! sync-lifted callee's post-return runs with its instance's may-leave flag cleared, as
 //! wasmtime's `call_post_return` does.
 
+use std::sync::OnceLock;
+
 use anyhow::{Context as _, Result, bail};
 use hashbrown::HashMap;
 use wasm_encoder as we;
+use wasmtime_environ::EntityIndex;
 use wasmtime_environ::StaticModuleIndex;
 use wasmtime_environ::component::{
-    CoreDef, GlobalInitializer, OptionsIndex, RuntimeCallbackIndex, RuntimeInstanceIndex,
-    RuntimeMemoryIndex, RuntimePostReturnIndex, Trampoline, TrampolineIndex, TypeTupleIndex,
+    CoreDef, ExportItem, GlobalInitializer, OptionsIndex, RuntimeCallbackIndex,
+    RuntimeComponentInstanceIndex, RuntimeInstanceIndex, RuntimeMemoryIndex,
+    RuntimePostReturnIndex, Trampoline, TrampolineIndex, TypeTupleIndex,
 };
 use wasmtime_environ::wasmparser::{Operator, TypeRef};
 
 use crate::assemble::{Lowerer, StateKind};
 use crate::host::memory_def;
-use crate::layout::{OutFunc, OutGlobal, OutType};
+use crate::layout::{Binding, OutFunc, OutGlobal, OutType};
+use crate::template::Template;
 
 /// The callback codes of the canonical ABI (`CanonicalABI.md`, `CallbackCode`), low 4 bits.
 const CALLBACK_EXIT: i32 = 0;
-const CALLBACK_YIELD: i32 = 1;
 /// The trap reason when wasmtime would give an `async` caller `STARTED` and a subtask.
 const NOT_FINISHED: &str = "unsupported-subtask-not-returned";
 /// The subtask status `RETURNED` (`CanonicalABI.md`, `Subtask.State`).
@@ -84,6 +102,9 @@ pub(crate) struct TaskGlobals {
     adapter: OutGlobal,
     /// Whether the current task has called `task.return` (`i32`, 0 or 1).
     returned: OutGlobal,
+    /// The scheduler record of the current task (`tasks.wat`), or -1 while it runs the call
+    /// that started it.
+    current: OutGlobal,
     /// The result type and string encoding the caller expects ([`result_key`]), which
     /// `task.return` must have.
     result_type: OutGlobal,
@@ -97,11 +118,12 @@ pub(crate) struct TaskGlobals {
     /// The context slots of the last export task the host called, kept for its post-return.
     post_return_context: [OutGlobal; 2],
     /// How many `async`-lowered calls are running their callee's first call (`i32`): inside
-    /// one, a start-call or a `YIELD` suspends the callee in wasmtime, and the async caller
-    /// gets `STARTED` and a subtask, which is not lowered (`unsupported-subtask-not-returned`).
+    /// one, a start-call or a wait suspends the callee's stack in wasmtime, and the async
+    /// caller goes on with `STARTED`, which needs stack switching
+    /// (`unsupported-subtask-not-returned`).
     async_depth: OutGlobal,
-    /// The stack of tasks suspended by sync-to-sync calls (`(ref HANDLES)`, four `i32`s each:
-    /// the two context slots, `adapter` and `returned`) and its depth in elements.
+    /// The stack of tasks suspended by sync-to-sync calls (`(ref HANDLES)`, the
+    /// [`TaskGlobals::stacked`] `i32`s of each) and its depth in elements.
     stack: OutGlobal,
     depth: OutGlobal,
 }
@@ -110,17 +132,18 @@ impl TaskGlobals {
     /// The current task's state that `enter-sync-call` pushes on the task stack (`stack`'s
     /// elements per task) and `exit-sync-call` pops: the sync callee changes nothing else
     /// (FACT saves and restores `may_block` itself).
-    fn stacked(&self) -> [OutGlobal; 4] {
+    fn stacked(&self) -> [OutGlobal; 5] {
         [
             self.context[0],
             self.context[1],
             self.adapter,
             self.returned,
+            self.current,
         ]
     }
 
     /// The current task's state that a switch to another task saves and restores.
-    fn switched(&self) -> [OutGlobal; 7] {
+    fn switched(&self) -> [OutGlobal; 8] {
         [
             self.context[0],
             self.context[1],
@@ -129,6 +152,18 @@ impl TaskGlobals {
             self.may_block,
             self.result_type,
             self.async_depth,
+            self.current,
+        ]
+    }
+
+    /// The task state a scheduler record keeps while its task is suspended, with the record
+    /// words that hold it (`tasks.wat`): what a callback task's next step needs back.
+    fn recorded(&self) -> [(i32, OutGlobal); 4] {
+        [
+            (9, self.context[0]),
+            (10, self.context[1]),
+            (11, self.returned),
+            (12, self.result_type),
         ]
     }
 }
@@ -150,6 +185,24 @@ fn barrier_close(ins: &mut we::InstructionSink<'_>, uncaught: OutFunc) {
 /// Calls `trap` when the `i32` on the stack is not zero.
 fn trap_if(ins: &mut we::InstructionSink<'_>, trap: OutFunc) {
     ins.if_(we::BlockType::Empty).call(trap.0).end();
+}
+
+/// Opens an `if` on the callback code in local `code` being `EXIT`; in it, traps with
+/// `not_returned` unless the task has returned (`returned`), as an exiting task must have.
+fn if_exit(
+    ins: &mut we::InstructionSink<'_>,
+    code: u32,
+    returned: OutGlobal,
+    not_returned: OutFunc,
+) {
+    ins.local_get(code)
+        .i32_const(0xf)
+        .i32_and()
+        .i32_const(CALLBACK_EXIT)
+        .i32_eq()
+        .if_(we::BlockType::Empty);
+    ins.global_get(returned.0).i32_eqz();
+    trap_if(ins, not_returned);
 }
 
 /// Saves `globals` into the locals from `base` on.
@@ -177,7 +230,38 @@ pub(crate) struct TaskState {
     /// The function made for each import of a per-adapter task built-in.
     imports: HashMap<(RuntimeInstanceIndex, usize), OutFunc>,
     by_name: HashMap<String, usize>,
+    /// The scheduler's binding (`tasks.wat`), once made.
+    scheduler: Option<Scheduler>,
 }
+
+/// What the scheduler template (`tasks.wat`) is bound to.
+#[derive(Clone)]
+struct Scheduler {
+    binding: Binding,
+    /// `(record)`: one step of a suspended task, a dispatch over the adapters' resume
+    /// functions, whose body [`Lowerer::finish_scheduler`] gives.
+    resume: OutFunc,
+    /// `(component instance) -> (ref HANDLE_TABLE)`.
+    table_of: OutFunc,
+}
+
+/// The scheduler template, parsed once.
+fn scheduler_template() -> &'static Template {
+    static TEMPLATE: OnceLock<Template> = OnceLock::new();
+    Template::cached(&TEMPLATE, "tasks", include_str!("tasks.wat"))
+}
+
+/// The words of a scheduler record (`tasks.wat`) that the Rust side reads or writes.
+const RECORD_STATUS: i32 = 0;
+const RECORD_SET: i32 = 3;
+const RECORD_SUBTASK: i32 = 4;
+const RECORD_CALLER: i32 = 5;
+const RECORD_RETPTR: i32 = 6;
+const RECORD_SYNC_WAITER: i32 = 8;
+/// The record status of a task waiting on a waitable set.
+const STATUS_WAITING: i32 = 3;
+/// The subtask status `STARTED` (`CanonicalABI.md`, `Subtask.State`).
+const STATUS_STARTED: i32 = 1;
 
 /// One FACT adapter that goes through `[prepare-call]`/`[start-call]`.
 struct Adapter {
@@ -193,6 +277,24 @@ struct Adapter {
     memory: Option<RuntimeMemoryIndex>,
     /// Whether the adapter is a sync lower's (it has a `[start-call]` of its own).
     sync: bool,
+    /// `(record)`: one step of a suspended task whose callee is this adapter's callback
+    /// lift, once made.
+    resume: Option<OutFunc>,
+}
+
+/// What a task runner needs to suspend a callback task after its first run.
+struct Suspend {
+    alloc: OutFunc,
+    set: OutFunc,
+    park: OutFunc,
+    wait_task: OutFunc,
+    forget: OutFunc,
+    subtask_new: OutFunc,
+    /// The component instances of the adapter's caller and callee.
+    caller: RuntimeComponentInstanceIndex,
+    callee: RuntimeComponentInstanceIndex,
+    /// The caller's handle table, where an async caller's subtask goes.
+    caller_table: OutGlobal,
 }
 
 /// What `task.return` does for one adapter: call its `[async-return]` function, with the
@@ -204,57 +306,64 @@ type ReturnBranch = (OutFunc, Option<OutGlobal>, Vec<OutGlobal>);
 const I32: we::ValType = we::ValType::I32;
 
 impl Lowerer<'_, '_> {
+    /// A mutable `i32` global `task:{name}` of the async ABI's runtime, starting at `init`.
+    fn task_int(&mut self, init: i32, name: &str) -> OutGlobal {
+        self.add_global(
+            we::GlobalType {
+                val_type: I32,
+                mutable: true,
+                shared: false,
+            },
+            we::ConstExpr::i32_const(init),
+            format!("task:{name}"),
+        )
+    }
+
+    /// A mutable `(ref HANDLES)` global `task:{name}` of the async ABI's runtime, starting
+    /// as an array of `len` zeros.
+    fn task_array(&mut self, len: i32, name: &str) -> OutGlobal {
+        let handles = runtime_structs::HANDLES;
+        self.add_global(
+            we::GlobalType {
+                val_type: runtime_structs::ref_non_null(handles),
+                mutable: true,
+                shared: false,
+            },
+            we::ConstExpr::extended([
+                we::Instruction::I32Const(len),
+                we::Instruction::ArrayNewDefault(handles),
+            ]),
+            format!("task:{name}"),
+        )
+    }
+
     /// The task globals, made once.
     pub(crate) fn task_globals(&mut self) -> TaskGlobals {
         if let Some(g) = self.tasks.globals {
             return g;
         }
-        let int = |lw: &mut Self, init: i32, name: &str| {
-            lw.add_global(
-                we::GlobalType {
-                    val_type: I32,
-                    mutable: true,
-                    shared: false,
-                },
-                we::ConstExpr::i32_const(init),
-                format!("task:{name}"),
-            )
-        };
-        let may_block = int(self, 1, "may-block");
-        let context = [int(self, 0, "context0"), int(self, 0, "context1")];
-        let adapter = int(self, -1, "adapter");
-        let returned = int(self, 0, "returned");
-        let result_type = int(self, -1, "result-type");
-        let pending_result_type = int(self, -1, "pending-result-type");
-        let pending_adapter = int(self, -1, "pending-adapter");
-        let callee_async = int(self, 0, "callee-async");
-        let async_depth = int(self, 0, "async-depth");
+        let may_block = self.task_int(1, "may-block");
+        let context = [self.task_int(0, "context0"), self.task_int(0, "context1")];
+        let adapter = self.task_int(-1, "adapter");
+        let returned = self.task_int(0, "returned");
+        let current = self.task_int(-1, "current");
+        let result_type = self.task_int(-1, "result-type");
+        let pending_result_type = self.task_int(-1, "pending-result-type");
+        let pending_adapter = self.task_int(-1, "pending-adapter");
+        let callee_async = self.task_int(0, "callee-async");
+        let async_depth = self.task_int(0, "async-depth");
         let post_return_context = [
-            int(self, 0, "post-return-context0"),
-            int(self, 0, "post-return-context1"),
+            self.task_int(0, "post-return-context0"),
+            self.task_int(0, "post-return-context1"),
         ];
-        let depth = int(self, 0, "depth");
-        let handles = OutType(runtime_structs::HANDLES);
-        let stack = self.add_global(
-            we::GlobalType {
-                val_type: we::ValType::Ref(we::RefType {
-                    nullable: false,
-                    heap_type: we::HeapType::Concrete(handles.0),
-                }),
-                mutable: true,
-                shared: false,
-            },
-            we::ConstExpr::extended([
-                we::Instruction::I32Const(64),
-                we::Instruction::ArrayNewDefault(handles.0),
-            ]),
-            "task:stack".into(),
-        );
+        let depth = self.task_int(0, "depth");
+        let stack = self.task_array(64, "stack");
         let g = TaskGlobals {
             may_block,
             context,
             adapter,
             returned,
+            current,
             result_type,
             pending_result_type,
             pending_adapter,
@@ -314,6 +423,7 @@ impl Lowerer<'_, '_> {
         for s in [g.context[0], g.context[1], g.returned] {
             ins.i32_const(0).global_set(s.0);
         }
+        ins.i32_const(-1).global_set(g.current.0);
         ins.i32_const(-1).global_set(g.adapter.0).end();
         Ok(self.add_func(ty, "enter-sync-task".into(), body))
     }
@@ -342,8 +452,8 @@ impl Lowerer<'_, '_> {
         Ok(self.add_func(ty, "exit-sync-task".into(), body))
     }
 
-    /// The export of lifted function `f` when the host calls it directly: `f` in a task of its
-    /// own, as wasmtime starts one for each call from the host (empty context, not started
+    /// The export of lifted function `f` (defined by `def`) when the host calls it directly:
+    /// `f` in a task of its own, as wasmtime starts one for each call from the host (empty context, not started
     /// by an adapter, allowed to block when the function's type is `async`), with the state
     /// of the task it interrupts saved and restored around it.
     ///
@@ -352,10 +462,21 @@ impl Lowerer<'_, '_> {
     pub(crate) fn export_task(
         &mut self,
         f: OutFunc,
+        def: &CoreDef,
         may_block: bool,
         post_return: bool,
     ) -> Result<OutFunc> {
         let g = self.task_globals();
+        // The lift's instance is entered while it runs, as wasmtime enters it for a sync
+        // lift the host calls.
+        let entered = match self.component_instance_of(def) {
+            Some(ci) => Some((
+                ci.as_u32() as i32,
+                self.scheduler_op("enter")?,
+                self.scheduler_op("exit")?,
+            )),
+            None => None,
+        };
         let ty = self.out_func_type(f);
         let (params, results) = self.func_type_of(ty);
         let saved = g.switched();
@@ -369,12 +490,19 @@ impl Lowerer<'_, '_> {
             ins.i32_const(0).global_set(s.0);
         }
         ins.i32_const(-1).global_set(g.adapter.0);
+        ins.i32_const(-1).global_set(g.current.0);
         ins.i32_const(0).global_set(g.async_depth.0);
         ins.i32_const(may_block as i32).global_set(g.may_block.0);
+        if let Some((ci, enter, _)) = entered {
+            ins.i32_const(ci).call(enter.0);
+        }
         for p in 0..base {
             ins.local_get(p);
         }
         ins.call(f.0);
+        if let Some((ci, _, exit)) = entered {
+            ins.i32_const(ci).call(exit.0);
+        }
         let results_base = base + saved.len() as u32;
         for r in (0..results.len() as u32).rev() {
             ins.local_set(results_base + r);
@@ -434,7 +562,8 @@ impl Lowerer<'_, '_> {
         Ok(self.add_func(ty, name, body))
     }
 
-    /// `()`: doubles the task stack when fewer than four elements are free.
+    /// `()`: doubles the task stack when fewer than one task's elements
+    /// ([`TaskGlobals::stacked`]) are free.
     fn stack_grow(&mut self) -> Result<OutFunc> {
         let g = self.task_globals();
         let ty = self.func_type(&[], &[]);
@@ -448,7 +577,7 @@ impl Lowerer<'_, '_> {
         )]);
         let mut ins = body.instructions();
         ins.global_get(g.depth.0)
-            .i32_const(4)
+            .i32_const(g.stacked().len() as i32)
             .i32_add()
             .global_get(g.stack.0)
             .array_len()
@@ -661,6 +790,7 @@ impl Lowerer<'_, '_> {
             results: Vec::new(),
             memory: None,
             sync: false,
+            resume: None,
         });
         self.tasks.by_name.insert(name.to_string(), k);
         Ok(k)
@@ -750,6 +880,12 @@ impl Lowerer<'_, '_> {
     /// wasmtime's `call_post_return` sets; `None` when the callee is not a core instance's
     /// function.
     fn callee_flags(&mut self, k: usize) -> Result<Option<OutGlobal>> {
+        Ok(self.callee_instance(k)?.map(|ci| self.flags_global(ci)))
+    }
+
+    /// The component instance of adapter `k`'s callee (the instance whose lift it is);
+    /// `None` when the callee is not a core instance's function.
+    fn callee_instance(&self, k: usize) -> Result<Option<RuntimeComponentInstanceIndex>> {
         let a = &self.tasks.adapters[k];
         let (instance, export) = (a.instance, format!("[adapter-callee]{}", a.name));
         let m = self.input.graph.instances[instance].module;
@@ -763,11 +899,7 @@ impl Lowerer<'_, '_> {
         let Some(&pos) = info.import_position.funcs.get(f as usize) else {
             return Ok(None);
         };
-        let ci = match &self.input.graph.instances[instance].args[pos] {
-            CoreDef::Export(e) => self.input.graph.instances[e.instance].component_instance,
-            _ => None,
-        };
-        Ok(ci.map(|ci| self.flags_global(ci)))
+        Ok(self.component_instance_of(&self.input.graph.instances[instance].args[pos]))
     }
 
     /// The definition that the component's initializer matched by `extract` extracts (a
@@ -876,9 +1008,11 @@ impl Lowerer<'_, '_> {
         Ok(calls)
     }
 
-    /// Runs the callee task of adapter `k` that `[prepare-call]` described, to its end (see
-    /// the module documentation): `() -> results` for a sync lower (`results`, the caller's
-    /// flat results), `() -> i32` (the subtask status) for an async lower.
+    /// Runs the callee task of adapter `k` that `[prepare-call]` described (see the module
+    /// documentation): `() -> results` for a sync lower (`results`, the caller's flat
+    /// results), which waits for the callee to return; `() -> i32` (the subtask status) for
+    /// an async lower, which returns after the callee's first call, leaving a callback task
+    /// that goes on to the scheduler.
     fn task_runner(
         &mut self,
         k: usize,
@@ -893,6 +1027,7 @@ impl Lowerer<'_, '_> {
         let start = self.adapter_export(k, "async-start")?;
         let ret = self.adapter_export(k, "async-return")?;
         let callee = self.adapter_export(k, "adapter-callee")?;
+        let callback_index = callback;
         let callback = callback.map(|c| self.callback(c)).transpose()?;
         let post_return = match post_return {
             Some(p) => Some((self.post_return(p)?, self.callee_flags(k)?)),
@@ -911,18 +1046,57 @@ impl Lowerer<'_, '_> {
         }
         let stored = self.tasks.adapters[k].results.clone();
         let not_returned = self.trap_func("task-exited-without-return");
-        let continues = self.trap_func("unsupported-task-continues-after-return");
-        let not_finished = self.trap_func(NOT_FINISHED);
-        let bad_code = self.trap_func("unknown-handle-index");
         let uncaught = self.uncaught_exception();
+        // The callee task's borrow scope (wasmtime's per-task `CallContext`): the borrows
+        // its parameters lend live in it, and must be dropped when its first call ends or,
+        // for a task that goes on, before (the scope is on the stack of sync calls).
+        let enter = self.resource_op("enter-call")?;
+        let exit = self.resource_op("exit-call")?;
+        let idle = self.resource_op("scope-idle")?;
+        let borrow_limit = self.trap_func("unsupported-borrow-held-by-a-task-that-goes-on");
+        // The callee's instance is entered while its first call runs.
+        let entered = match self.callee_instance(k)? {
+            Some(ci) => Some((
+                ci.as_u32() as i32,
+                self.scheduler_op("enter")?,
+                self.scheduler_op("exit")?,
+            )),
+            None => None,
+        };
+        // What a task that goes on past its first run needs: its record, and the return
+        // pointer its `task.return` uses (the caller's last flat parameter, when an `i32`).
+        let retptr = pending
+            .last()
+            .copied()
+            .filter(|p| self.out.globals[p.0 as usize].0.val_type == I32);
+        let suspend = match (callback, callback_index) {
+            (Some(cb), Some(index)) => {
+                let (caller, callee_instance) = self.adapter_instances(k, index)?;
+                self.resume_task(k, cb, callee_instance, retptr)?;
+                Some(Suspend {
+                    alloc: self.scheduler_op("alloc")?,
+                    set: self.scheduler_op("set")?,
+                    park: self.scheduler_op("park")?,
+                    wait_task: self.scheduler_op("wait-task")?,
+                    forget: self.scheduler_op("forget")?,
+                    subtask_new: self.resource_op("subtask-new")?,
+                    caller,
+                    callee: callee_instance,
+                    caller_table: self.handle_table(caller),
+                })
+            }
+            _ => None,
+        };
 
-        // Locals: the saved task state, the callback code, a saved flag, then the callee's
-        // results.
+        // Locals: the saved task state, the callback code, a saved flag, the task's record,
+        // the subtask status, then the callee's results.
         let saved_len = g.switched().len() as u32;
-        let mut locals: Vec<(u32, we::ValType)> = vec![(saved_len + 2, I32)];
+        let mut locals: Vec<(u32, we::ValType)> = vec![(saved_len + 4, I32)];
         let params_len = 0;
         let flag = params_len + saved_len + 1;
-        let results_base = params_len + saved_len + 2;
+        let record = params_len + saved_len + 2;
+        let status = params_len + saved_len + 3;
+        let results_base = params_len + saved_len + 4;
         for t in &callee_results {
             locals.push((1, *t));
         }
@@ -937,8 +1111,11 @@ impl Lowerer<'_, '_> {
         ins.i32_const(0).global_set(g.context[0].0);
         ins.i32_const(0).global_set(g.context[1].0);
         ins.i32_const(0).global_set(g.returned.0);
+        ins.i32_const(-1).global_set(g.current.0);
+        ins.i32_const(STATUS_RETURNED).local_set(status);
         ins.global_get(g.pending_result_type.0)
             .global_set(g.result_type.0);
+        ins.call(enter.0);
         for p in &pending[..start_params.len()] {
             ins.global_get(p.0);
         }
@@ -957,45 +1134,82 @@ impl Lowerer<'_, '_> {
                 .i32_add()
                 .global_set(g.async_depth.0);
         }
+        if let Some((ci, enter, _)) = entered {
+            ins.i32_const(ci).call(enter.0);
+        }
         ins.call(start.0).call(callee.0);
+        if let Some((ci, _, exit)) = entered {
+            ins.i32_const(ci).call(exit.0);
+        }
         match callback {
-            Some(cb) => {
+            Some(_) => {
+                let Some(sp) = &suspend else {
+                    bail!("internal: a callback lift without its callback index");
+                };
                 ins.local_set(code);
-                ins.loop_(we::BlockType::Empty);
-                ins.local_get(code)
-                    .i32_const(0xf)
-                    .i32_and()
-                    .i32_const(CALLBACK_YIELD)
-                    .i32_eq()
-                    .if_(we::BlockType::Empty);
-                // YIELD after `task.return`: the caller would run first.
-                ins.global_get(g.returned.0);
-                trap_if(&mut ins, continues);
-                ins.global_get(g.async_depth.0);
-                trap_if(&mut ins, not_finished);
-                ins.i32_const(0)
-                    .i32_const(0)
-                    .i32_const(0)
-                    .call(cb.0)
-                    .local_set(code)
-                    .br(1)
-                    .end();
-                ins.end();
-                // EXIT, else an unknown waitable set.
-                ins.local_get(code)
-                    .i32_const(0xf)
-                    .i32_and()
-                    .i32_const(CALLBACK_EXIT)
-                    .i32_ne();
-                trap_if(&mut ins, bad_code);
+                // `EXIT`: the task ended in its first run.
+                if_exit(&mut ins, code, g.returned, not_returned);
+                ins.call(exit.0);
+                ins.else_();
+                // Else the task goes on: a record, queued as the code says. Its scope ends
+                // here, so it may hold no borrow.
+                ins.global_get(g.returned.0).call(idle.0).i32_eqz();
+                trap_if(&mut ins, borrow_limit);
+                ins.call(exit.0);
+                ins.i32_const(k as i32)
+                    .i32_const(sp.callee.as_u32() as i32)
+                    .i32_const(sp.caller.as_u32() as i32)
+                    .call(sp.alloc.0)
+                    .local_set(record);
+                for (word, global) in g.recorded() {
+                    ins.local_get(record)
+                        .i32_const(word)
+                        .global_get(global.0)
+                        .call(sp.set.0);
+                }
+                if let Some(p) = retptr {
+                    ins.local_get(record)
+                        .i32_const(RECORD_RETPTR)
+                        .global_get(p.0)
+                        .call(sp.set.0);
+                }
+                ins.local_get(record).local_get(code).call(sp.park.0);
                 ins.global_get(g.returned.0).i32_eqz();
-                trap_if(&mut ins, not_returned);
+                ins.if_(we::BlockType::Empty);
+                if sync {
+                    // The sync caller blocks until the callee returns, running other tasks.
+                    ins.local_get(record)
+                        .i32_const(RECORD_SYNC_WAITER)
+                        .i32_const(1)
+                        .call(sp.set.0);
+                    ins.local_get(record).call(sp.wait_task.0);
+                    ins.local_get(record).call(sp.forget.0);
+                } else {
+                    // The async caller goes on with `STARTED` and a subtask.
+                    ins.global_get(sp.caller_table.0)
+                        .local_get(record)
+                        .call(sp.subtask_new.0)
+                        .local_set(status);
+                    ins.local_get(record)
+                        .i32_const(RECORD_SUBTASK)
+                        .local_get(status)
+                        .call(sp.set.0);
+                    ins.local_get(status)
+                        .i32_const(4)
+                        .i32_shl()
+                        .i32_const(STATUS_STARTED)
+                        .i32_or()
+                        .local_set(status);
+                }
+                ins.end();
+                ins.end();
             }
             None => {
                 // A sync lift: its results go to the caller, then its post-return runs.
                 for i in (0..callee_results.len() as u32).rev() {
                     ins.local_set(results_base + i);
                 }
+                ins.call(exit.0);
                 ins.i32_const(1).global_set(g.returned.0);
                 for i in 0..callee_results.len() as u32 {
                     ins.local_get(results_base + i);
@@ -1032,7 +1246,7 @@ impl Lowerer<'_, '_> {
                 ins.global_get(s.0);
             }
         } else {
-            ins.i32_const(STATUS_RETURNED);
+            ins.local_get(status);
         }
         ins.end();
         Ok(self.add_func(ty, format!("run-task:{name}"), body))
@@ -1045,6 +1259,7 @@ impl Lowerer<'_, '_> {
     /// function with the values (and the caller's return pointer, when the caller passed one).
     pub(crate) fn task_return(
         &mut self,
+        instance: RuntimeComponentInstanceIndex,
         results: TypeTupleIndex,
         options: OptionsIndex,
         ty: OutType,
@@ -1084,8 +1299,14 @@ impl Lowerer<'_, '_> {
             branches.push(branch);
         }
         let uncaught = self.uncaught_exception();
-        let mut body = we::Function::new([]);
+        let table_of = self.scheduler()?.table_of;
+        let get = self.scheduler_op("get")?;
+        let resolve = self.resource_op("subtask-resolve")?;
+        let check_borrows = self.resource_op("check-borrows")?;
+        let handle = params.len() as u32;
+        let mut body = we::Function::new([(1, I32)]);
         let mut ins = body.instructions();
+        self.may_leave(&mut ins, instance);
         ins.global_get(g.adapter.0)
             .i32_const(0)
             .i32_lt_s()
@@ -1096,8 +1317,31 @@ impl Lowerer<'_, '_> {
             .i32_ne()
             .i32_or();
         trap_if(&mut ins, invalid);
+        // In its first call, a task's borrows must be dropped before it returns (its scope
+        // is the innermost); a task that went on holds none.
+        ins.global_get(g.current.0).i32_const(0).i32_lt_s();
+        ins.if_(we::BlockType::Empty).call(check_borrows.0).end();
         ins.i32_const(1).global_set(g.returned.0);
         ins.i32_const(1).global_set(g.may_block.0);
+        // A task that went on past its first run: its subtask, if the caller has one, has
+        // returned, an event for the caller.
+        ins.global_get(g.current.0)
+            .i32_const(0)
+            .i32_ge_s()
+            .if_(we::BlockType::Empty)
+            .global_get(g.current.0)
+            .i32_const(RECORD_SUBTASK)
+            .call(get.0)
+            .local_tee(handle)
+            .if_(we::BlockType::Empty)
+            .global_get(g.current.0)
+            .i32_const(RECORD_CALLER)
+            .call(get.0)
+            .call(table_of.0)
+            .local_get(handle)
+            .call(resolve.0)
+            .end()
+            .end();
         // The return function calls the caller's realloc; as in the start-calls.
         barrier_open(&mut ins);
         // block $k ... block $0 (br_table) end: adapter k's code follows the k-th `end`.
@@ -1133,6 +1377,416 @@ impl Lowerer<'_, '_> {
         barrier_close(&mut ins, uncaught);
         ins.end();
         Ok(self.add_func(ty, format!("task.return{}", results.as_u32()), body))
+    }
+}
+
+/// The scheduler and the waitable built-ins: the records of suspended callback tasks, the
+/// loops that run them while something blocks, waitable sets and subtasks (see `tasks.wat`).
+impl Lowerer<'_, '_> {
+    /// The scheduler's globals, `table-of` and reserved `resume`, made once.
+    fn scheduler(&mut self) -> Result<Scheduler> {
+        if let Some(s) = &self.tasks.scheduler {
+            return Ok(s.clone());
+        }
+        let handles = runtime_structs::HANDLES;
+        let records = self.task_array(16 * 16, "records");
+        let num = self.task_int(0, "num-records");
+        let free = self.task_int(-1, "free-record");
+        let seq = self.task_int(0, "seq");
+        let loops = self.task_int(0, "loops");
+        // `table-of`: a chain of comparisons with the component instances.
+        let n = self
+            .input
+            .front
+            .translation
+            .component
+            .num_runtime_component_instances;
+        let tables: Vec<OutGlobal> = (0..n)
+            .map(|i| self.handle_table(RuntimeComponentInstanceIndex::from_u32(i)))
+            .collect();
+        let ty = self.func_type(
+            &[I32],
+            &[runtime_structs::ref_non_null(runtime_structs::HANDLE_TABLE)],
+        );
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        for (i, t) in tables.iter().enumerate() {
+            ins.local_get(0)
+                .i32_const(i as i32)
+                .i32_eq()
+                .if_(we::BlockType::Empty)
+                .global_get(t.0)
+                .return_()
+                .end();
+        }
+        ins.unreachable().end();
+        let table_of = self.add_func(ty, "task:table-of".into(), body);
+        let entered = self.task_array(n.max(1) as i32, "entered");
+        let ty = self.func_type(&[I32], &[]);
+        let resume = self.reserve_func(ty, "task:resume".into());
+        let imports = vec![
+            table_of,
+            resume,
+            self.resource_op("has-event")?,
+            self.resource_op("waiters")?,
+            self.resource_op("set-slot")?,
+        ];
+        let binding = Binding {
+            memories: Vec::new(),
+            types: vec![handles, runtime_structs::HANDLE_TABLE],
+            imports,
+            globals: vec![records.0, num.0, free.0, seq.0, loops.0, entered.0],
+        };
+        let s = Scheduler {
+            binding,
+            resume,
+            table_of,
+        };
+        self.tasks.scheduler = Some(s.clone());
+        Ok(s)
+    }
+
+    /// Function `name` of the scheduler template, bound to this output.
+    fn scheduler_op(&mut self, name: &str) -> Result<OutFunc> {
+        let binding = self.scheduler()?.binding;
+        let template = scheduler_template();
+        let f = template.export(name)?;
+        self.template_func(template, &binding, f)
+    }
+
+    /// Gives the scheduler's `resume` its body, once every adapter's resume function is made:
+    /// a `br_table` on the record's adapter.
+    pub(crate) fn finish_scheduler(&mut self) -> Result<()> {
+        let Some(s) = self.tasks.scheduler.clone() else {
+            return Ok(());
+        };
+        let get = self.scheduler_op("get")?;
+        let resumes: Vec<Option<OutFunc>> = self.tasks.adapters.iter().map(|a| a.resume).collect();
+        let n = resumes.len() as u32;
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        for _ in 0..=n {
+            ins.block(we::BlockType::Empty);
+        }
+        ins.local_get(0)
+            .i32_const(1)
+            .call(get.0)
+            .br_table((0..n).collect::<Vec<_>>(), n);
+        ins.end();
+        for r in &resumes {
+            match r {
+                Some(r) => ins.local_get(0).call(r.0).return_(),
+                None => ins.unreachable(),
+            };
+            ins.end();
+        }
+        ins.unreachable().end();
+        self.define_func(s.resume, body);
+        Ok(())
+    }
+
+    /// The component instance whose core instance defines `def`.
+    fn component_instance_of(&self, def: &CoreDef) -> Option<RuntimeComponentInstanceIndex> {
+        match def {
+            CoreDef::Export(e) => self.input.graph.instances[e.instance].component_instance,
+            _ => None,
+        }
+    }
+
+    /// The component instances of adapter `k`'s caller (whose core instance imports the
+    /// adapter's entry) and of its callee (whose callback is `callback`).
+    ///
+    /// Errors: internal, when either is not a component instance's.
+    fn adapter_instances(
+        &self,
+        k: usize,
+        callback: RuntimeCallbackIndex,
+    ) -> Result<(RuntimeComponentInstanceIndex, RuntimeComponentInstanceIndex)> {
+        let a = &self.tasks.adapters[k];
+        let m = self.input.graph.instances[a.instance].module;
+        let entry = self.input.infos[m]
+            .exports
+            .iter()
+            .find(|e| e.name == a.name)
+            .map(|e| e.index);
+        let mut caller = None;
+        for inst in self.input.graph.instances.values() {
+            for arg in &inst.args {
+                let CoreDef::Export(e) = arg else { continue };
+                let is_entry = e.instance == a.instance
+                    && match &e.item {
+                        ExportItem::Name(n) => *n == a.name,
+                        ExportItem::Index(EntityIndex::Function(f)) => Some(f.as_u32()) == entry,
+                        ExportItem::Index(_) => false,
+                    };
+                if is_entry {
+                    caller = caller.or(inst.component_instance);
+                }
+            }
+        }
+        let caller = caller
+            .with_context(|| format!("internal: adapter `{}` has no caller instance", a.name))?;
+        let def = self.extracted("callback", |init| match init {
+            GlobalInitializer::ExtractCallback(c) if c.index == callback => Some(c.def.clone()),
+            _ => None,
+        })?;
+        let callee = self
+            .component_instance_of(&def)
+            .with_context(|| format!("internal: adapter `{}` has no callee instance", a.name))?;
+        Ok((caller, callee))
+    }
+
+    /// `(record)`: one step of a suspended task whose callee is adapter `k`'s callback lift
+    /// (`cb`, in component instance `callee`): restores the task, delivers its event (a
+    /// waiting task's, taken from its set; none for a yielded one) to its callback, then
+    /// ends the task (`EXIT`, which must follow `task.return`) or queues it again, as
+    /// wasmtime's `handle_callback_code` does.
+    fn resume_task(
+        &mut self,
+        k: usize,
+        cb: OutFunc,
+        callee: RuntimeComponentInstanceIndex,
+        retptr: Option<OutGlobal>,
+    ) -> Result<OutFunc> {
+        if let Some(f) = self.tasks.adapters[k].resume {
+            return Ok(f);
+        }
+        let g = self.task_globals();
+        let get = self.scheduler_op("get")?;
+        let set = self.scheduler_op("set")?;
+        let park = self.scheduler_op("park")?;
+        let exited = self.scheduler_op("exited")?;
+        let take = self.resource_op("take-event")?;
+        let enter = self.scheduler_op("enter")?;
+        let exit = self.scheduler_op("exit")?;
+        let table = self.handle_table(callee);
+        let not_returned = self.trap_func("task-exited-without-return");
+        let uncaught = self.uncaught_exception();
+        // Locals: the record, the saved task state (with the return pointer global, which
+        // the start-calls of the adapter read), the event.
+        let mut saved = g.switched().to_vec();
+        saved.extend(retptr);
+        let base = 1;
+        let code = base + saved.len() as u32;
+        let (index, payload) = (code + 1, code + 2);
+        let mut body = we::Function::new([(saved.len() as u32 + 3, I32)]);
+        let mut ins = body.instructions();
+        save(&mut ins, &saved, base);
+        for (word, global) in g.recorded() {
+            ins.local_get(0)
+                .i32_const(word)
+                .call(get.0)
+                .global_set(global.0);
+        }
+        ins.i32_const(k as i32).global_set(g.adapter.0);
+        ins.i32_const(1).global_set(g.may_block.0);
+        ins.i32_const(0).global_set(g.async_depth.0);
+        ins.local_get(0).global_set(g.current.0);
+        if let Some(p) = retptr {
+            ins.local_get(0)
+                .i32_const(RECORD_RETPTR)
+                .call(get.0)
+                .global_set(p.0);
+        }
+        // A waiting task's event; a yielded one gets `EVENT_NONE` (the zeroed locals).
+        ins.local_get(0)
+            .i32_const(RECORD_STATUS)
+            .call(get.0)
+            .i32_const(STATUS_WAITING)
+            .i32_eq()
+            .if_(we::BlockType::Empty)
+            .global_get(table.0)
+            .local_get(0)
+            .i32_const(RECORD_SET)
+            .call(get.0)
+            .call(take.0)
+            .local_set(payload)
+            .local_set(index)
+            .local_set(code)
+            .end();
+        ins.local_get(0)
+            .i32_const(RECORD_STATUS)
+            .i32_const(1)
+            .call(set.0);
+        barrier_open(&mut ins);
+        ins.i32_const(callee.as_u32() as i32).call(enter.0);
+        ins.local_get(code)
+            .local_get(index)
+            .local_get(payload)
+            .call(cb.0)
+            .local_set(code);
+        ins.i32_const(callee.as_u32() as i32).call(exit.0);
+        barrier_close(&mut ins, uncaught);
+        for (word, global) in g.recorded() {
+            ins.local_get(0)
+                .i32_const(word)
+                .global_get(global.0)
+                .call(set.0);
+        }
+        if_exit(&mut ins, code, g.returned, not_returned);
+        ins.local_get(0).call(exited.0);
+        ins.else_();
+        ins.local_get(0).local_get(code).call(park.0);
+        ins.end();
+        restore(&mut ins, &saved, base);
+        ins.end();
+        let ty = self.func_type(&[I32], &[]);
+        let name = format!("resume:{}", self.tasks.adapters[k].name);
+        let f = self.add_func(ty, name, body);
+        self.tasks.adapters[k].resume = Some(f);
+        Ok(f)
+    }
+
+    /// Pushes a trap unless component instance `instance` may leave, as wasmtime checks
+    /// before each async built-in.
+    fn may_leave(
+        &mut self,
+        ins: &mut we::InstructionSink<'_>,
+        instance: RuntimeComponentInstanceIndex,
+    ) {
+        let flags = self.flags_global(instance);
+        let trap = self.trap_func(crate::assemble::CANNOT_LEAVE);
+        ins.global_get(flags.0).i32_eqz();
+        trap_if(ins, trap);
+    }
+
+    /// A built-in of component instance `instance` that calls resources-template operation
+    /// `op` with the instance's handle table and its own parameters, after the may-leave
+    /// check; `then`, when given, is called with `op`'s results (`subtask.drop` forgets the
+    /// record).
+    fn table_builtin(
+        &mut self,
+        instance: RuntimeComponentInstanceIndex,
+        op: &str,
+        ty: OutType,
+        then: Option<OutFunc>,
+    ) -> Result<OutFunc> {
+        let f = self.resource_op(op)?;
+        let table = self.handle_table(instance);
+        let (params, _) = self.func_type_of(ty);
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        self.may_leave(&mut ins, instance);
+        ins.global_get(table.0);
+        for p in 0..params.len() as u32 {
+            ins.local_get(p);
+        }
+        ins.call(f.0);
+        if let Some(then) = then {
+            ins.call(then.0);
+        }
+        ins.end();
+        Ok(self.add_func(ty, format!("{op}{}", instance.as_u32()), body))
+    }
+
+    /// The handle-table built-ins of the async ABI: `waitable-set.new` (`() -> i32`),
+    /// `waitable-set.drop` (`(set)`; traps while a task waits on the set or a waitable is in
+    /// it), `waitable.join` (`(waitable, set)`) and `subtask.drop` (`(subtask)`; traps unless
+    /// it has returned and its event was delivered); `None` for other trampolines.
+    pub(crate) fn waitable_builtin(
+        &mut self,
+        t: &Trampoline,
+        ty: OutType,
+    ) -> Result<Option<OutFunc>> {
+        let (instance, op, then) = match t {
+            Trampoline::WaitableSetNew { instance } => (*instance, "waitable-set-new", None),
+            Trampoline::WaitableSetDrop { instance } => (*instance, "waitable-set-drop", None),
+            Trampoline::WaitableJoin { instance } => (*instance, "waitable-join", None),
+            Trampoline::SubtaskDrop { instance } => (
+                *instance,
+                "subtask-drop",
+                Some(self.scheduler_op("forget")?),
+            ),
+            _ => return Ok(None),
+        };
+        self.table_builtin(instance, op, ty, then).map(Some)
+    }
+
+    /// `thread.yield`: `() -> i32`, 1 when the task was cancelled (never, here). A task that
+    /// may not block goes on at once, as in wasmtime, which has no other thread of the
+    /// instance to run; inside an `async`-lowered callee's first call it is the limit; else
+    /// the queued tasks that wasmtime runs before the yielding one comes back run first.
+    pub(crate) fn thread_yield(
+        &mut self,
+        instance: RuntimeComponentInstanceIndex,
+        ty: OutType,
+    ) -> Result<OutFunc> {
+        let g = self.task_globals();
+        let run = self.scheduler_op("yield")?;
+        let not_finished = self.trap_func(NOT_FINISHED);
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        self.may_leave(&mut ins, instance);
+        ins.global_get(g.may_block.0).if_(we::BlockType::Empty);
+        ins.global_get(g.async_depth.0);
+        trap_if(&mut ins, not_finished);
+        ins.call(run.0);
+        ins.end();
+        ins.i32_const(0).end();
+        Ok(self.add_func(ty, format!("thread.yield{}", instance.as_u32()), body))
+    }
+
+    /// `waitable-set.wait` (`wait`) and `waitable-set.poll`: `(set, ptr) -> event code`, the
+    /// event's waitable and payload written at `ptr` in the options' memory. A wait runs
+    /// queued tasks until the set has an event; it traps in a task that may not block, and
+    /// at a limit inside an `async`-lowered callee's first run (wasmtime suspends that
+    /// callee's stack).
+    pub(crate) fn waitable_set_check(
+        &mut self,
+        instance: RuntimeComponentInstanceIndex,
+        options: OptionsIndex,
+        wait: bool,
+        ty: OutType,
+    ) -> Result<OutFunc> {
+        let g = self.task_globals();
+        let table = self.handle_table(instance);
+        let opts = &self.input.front.translation.component.options[options];
+        let async_ = opts.async_;
+        let memory = opts
+            .memory()
+            .context("internal: a waitable-set built-in without a memory")?;
+        let memory = self.resolve_memory(&crate::host::memory_def(
+            &self.input.front.translation.component,
+            memory,
+        )?)?;
+        let mut binding = self.scheduler()?.binding;
+        binding.memories = vec![memory];
+        let template = scheduler_template();
+        let store = self.template_func(template, &binding, template.export("store-event")?)?;
+        let wait_set = self.scheduler_op("wait-set")?;
+        let set_slot = self.resource_op("set-slot")?;
+        let take = self.resource_op("take-event")?;
+        let cannot_block = self.trap_func("cannot-block-sync-task");
+        let not_finished = self.trap_func(NOT_FINISHED);
+        let mut body = we::Function::new([(2, I32)]);
+        let mut ins = body.instructions();
+        self.may_leave(&mut ins, instance);
+        if wait {
+            if !async_ {
+                ins.global_get(g.may_block.0).i32_eqz();
+                trap_if(&mut ins, cannot_block);
+            }
+            ins.global_get(table.0).local_get(0).call(set_slot.0).drop();
+            ins.global_get(g.async_depth.0);
+            trap_if(&mut ins, not_finished);
+            ins.global_get(table.0).local_get(0).call(wait_set.0);
+        } else {
+            ins.global_get(table.0).local_get(0).call(set_slot.0).drop();
+        }
+        // (code, index, payload): the payload and index are stored, the code returned.
+        ins.global_get(table.0)
+            .local_get(0)
+            .call(take.0)
+            .local_set(3)
+            .local_set(2);
+        ins.local_get(1).local_get(2).local_get(3).call(store.0);
+        ins.end();
+        let name = if wait {
+            "waitable-set.wait"
+        } else {
+            "waitable-set.poll"
+        };
+        Ok(self.add_func(ty, format!("{name}{}", instance.as_u32()), body))
     }
 }
 

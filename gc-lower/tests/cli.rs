@@ -329,15 +329,15 @@ fn rejects_mixed_tag_imports_in_reified_modules() {
 
 #[test]
 fn rejects_async() {
-    // The async constructs that need a task to wait are named as unsupported.
+    // The async constructs not lowered yet are named as unsupported.
     let source = br#"
         (component
-          (core func (canon waitable-set.new)))
+          (core func (canon task.cancel)))
     "#;
     assert_rejected(
         "async.wat",
         source,
-        &["async.wat", "async components", "`waitable-set.new`"],
+        &["async.wat", "async components", "`task.cancel`"],
     );
     // A callback lift is lowered between components, not yet at the host boundary.
     let source = br#"

@@ -1,0 +1,271 @@
+;; The scheduler of the async ABI in wasm: the records of suspended callback tasks and the loops
+;; that run them while something blocks (`CanonicalABI.md`; wasmtime's event loop,
+;; `runtime/component/concurrent.rs`). Tasks that finish inside the call that starts them need
+;; none of this (see `tasks.rs`); a callback task that returns `YIELD` or `WAIT` from a call
+;; gets a record here, and runs on, one callback call per step, when something blocks: a
+;; `waitable-set.wait`, a sync-lowered call whose callee has not returned.
+;;
+;; Bound by the lowering: type 0 is runtime-structs' HANDLES, type 1 HANDLE_TABLE. Imported:
+;; `table-of` (component instance -> its handle table), `resume` (runs one step of a record:
+;; restores its task, calls its callback with its event, and `park`s or ends it), and the
+;; resources template's waitable-set operations.
+;;
+;; A record is 16 i32s at `16 * id`:
+;;   0 status: 0 free (word 1 then the next free record), 1 running, 2 yielded, 3 waiting,
+;;     4 exited
+;;   1 the adapter whose callee the task is, 2 the callee's component instance,
+;;   3 the waitable set it waits on, 4 its subtask handle in the caller's table (0: none),
+;;   5 the caller's component instance, 6 the caller's return pointer, 7 its place in the
+;;   run queue, 8 whether a sync caller waits for it to return, 9-12 its task state (the two
+;;   context slots, whether it has returned, the result type its caller expects), 13 scratch
+;;   for renumbering the queue.
+(module
+  (type $handles (array (mut i32)))
+  (type $table (struct (field $slots (mut (ref $handles))) (field $next (mut i32))
+                       (field $len (mut i32))))
+
+  (import "env" "table-of" (func $table_of (param i32) (result (ref $table))))
+  (import "env" "resume" (func $resume (param i32)))
+  (import "env" "has-event" (func $has_event (param (ref $table) i32) (result i32)))
+  (import "env" "waiters" (func $waiters (param (ref $table) i32 i32)))
+  (import "env" "set-slot" (func $set_slot (param (ref $table) i32) (result i32)))
+  (import "env" "records" (global $records (mut (ref $handles))))
+  (import "env" "num-records" (global $num (mut i32)))
+  (import "env" "free" (global $free (mut i32)))
+  (import "env" "seq" (global $seq (mut i32)))
+  (import "env" "loops" (global $loops (mut i32)))
+  ;; Per component instance, how many of its calls are on the stack: a queued task of an
+  ;; entered instance waits until it is left (wasmtime's `do_not_enter`).
+  (import "env" "entered" (global $entered (mut (ref $handles))))
+  ;; The memory of a `waitable-set.wait` or `.poll` (bound per use).
+  (memory 0)
+
+  (func $deadlock (export "trap:deadlock-detected") unreachable)
+  (func $blocked_under (export "trap:unsupported-wait-under-a-blocked-task") unreachable)
+  (func $bad_code (export "trap:bad-callback-code") unreachable)
+  (func $too_many (export "trap:cannot-allocate-another-task") unreachable)
+  (func $unaligned (export "trap:pointer-not-aligned") unreachable)
+
+  ;; Writes an event's waitable handle and payload at `ptr` (two i32s, 4-aligned), as
+  ;; `waitable-set.wait` and `.poll` deliver them.
+  (func (export "store-event") (param $ptr i32) (param $index i32) (param $payload i32)
+    (if (i32.and (local.get $ptr) (i32.const 3)) (then (call $unaligned)))
+    (i32.store (local.get $ptr) (local.get $index))
+    (i32.store offset=4 (local.get $ptr) (local.get $payload)))
+
+  (func $get (export "get") (param $id i32) (param $k i32) (result i32)
+    (array.get $handles (global.get $records)
+      (i32.add (i32.shl (local.get $id) (i32.const 4)) (local.get $k))))
+
+  (func $set (export "set") (param $id i32) (param $k i32) (param $v i32)
+    (array.set $handles (global.get $records)
+      (i32.add (i32.shl (local.get $id) (i32.const 4)) (local.get $k)) (local.get $v)))
+
+  ;; A new running record for the callee of adapter `k` (in component instance `instance`,
+  ;; called from `caller`): its id.
+  (func (export "alloc") (param $k i32) (param $instance i32) (param $caller i32) (result i32)
+    (local $id i32) (local $a (ref $handles)) (local $i i32)
+    (if (i32.ge_s (global.get $free) (i32.const 0))
+      (then
+        (local.set $id (global.get $free))
+        (global.set $free (call $get (local.get $id) (i32.const 1))))
+      (else
+        (local.set $id (global.get $num))
+        (if (i32.ge_u (local.get $id) (i32.const 0x0800_0000)) (then (call $too_many)))
+        (global.set $num (i32.add (local.get $id) (i32.const 1)))
+        (if (i32.gt_u (i32.shl (global.get $num) (i32.const 4))
+              (array.len (global.get $records)))
+          (then
+            (local.set $a (array.new_default $handles
+              (i32.shl (array.len (global.get $records)) (i32.const 1))))
+            (array.copy $handles $handles (local.get $a) (i32.const 0) (global.get $records)
+              (i32.const 0) (array.len (global.get $records)))
+            (global.set $records (local.get $a))))))
+    (local.set $i (i32.const 0))
+    (loop $clear
+      (call $set (local.get $id) (local.get $i) (i32.const 0))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $clear (i32.lt_u (local.get $i) (i32.const 16))))
+    (call $set (local.get $id) (i32.const 0) (i32.const 1))
+    (call $set (local.get $id) (i32.const 1) (local.get $k))
+    (call $set (local.get $id) (i32.const 2) (local.get $instance))
+    (call $set (local.get $id) (i32.const 5) (local.get $caller))
+    (local.get $id))
+
+  (func $release (param $id i32)
+    (call $set (local.get $id) (i32.const 0) (i32.const 0))
+    (call $set (local.get $id) (i32.const 1) (global.get $free))
+    (global.set $free (local.get $id)))
+
+  ;; Component instance `i` is entered (`enter`) or left (`exit`) by a call.
+  (func (export "enter") (param $i i32)
+    (array.set $handles (global.get $entered) (local.get $i)
+      (i32.add (array.get $handles (global.get $entered) (local.get $i)) (i32.const 1))))
+  (func (export "exit") (param $i i32)
+    (array.set $handles (global.get $entered) (local.get $i)
+      (i32.sub (array.get $handles (global.get $entered) (local.get $i)) (i32.const 1))))
+
+  ;; The next place in the run queue. Places stay below 2^30 (`$key` adds 2^30 for yielded
+  ;; tasks): when they would not, the queued records are renumbered by rank.
+  (func $next_seq (result i32)
+    (local $id i32) (local $other i32) (local $rank i32) (local $n i32)
+    (if (i32.ge_u (global.get $seq) (i32.const 0x3fff_0000))
+      (then
+        (local.set $id (i32.const 0))
+        (block $done
+          (loop $each
+            (br_if $done (i32.ge_u (local.get $id) (global.get $num)))
+            (if (call $queued (local.get $id))
+              (then
+                (local.set $rank (i32.const 0))
+                (local.set $other (i32.const 0))
+                (block $counted
+                  (loop $count
+                    (br_if $counted (i32.ge_u (local.get $other) (global.get $num)))
+                    (if (call $queued (local.get $other))
+                      (then
+                        (if (i32.lt_u (call $get (local.get $other) (i32.const 7))
+                              (call $get (local.get $id) (i32.const 7)))
+                          (then (local.set $rank (i32.add (local.get $rank) (i32.const 1)))))))
+                    (local.set $other (i32.add (local.get $other) (i32.const 1)))
+                    (br $count)))
+                (call $set (local.get $id) (i32.const 13) (local.get $rank))
+                (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+            (local.set $id (i32.add (local.get $id) (i32.const 1)))
+            (br $each)))
+        (local.set $id (i32.const 0))
+        (block $done
+          (loop $each
+            (br_if $done (i32.ge_u (local.get $id) (global.get $num)))
+            (if (call $queued (local.get $id))
+              (then (call $set (local.get $id) (i32.const 7)
+                (call $get (local.get $id) (i32.const 13)))))
+            (local.set $id (i32.add (local.get $id) (i32.const 1)))
+            (br $each)))
+        (global.set $seq (local.get $n))))
+    (global.set $seq (i32.add (global.get $seq) (i32.const 1)))
+    (i32.sub (global.get $seq) (i32.const 1)))
+
+  ;; Whether record `id` is in the run queue (yielded or waiting).
+  (func $queued (param $id i32) (result i32)
+    (i32.eq (i32.or (call $get (local.get $id) (i32.const 0)) (i32.const 1)) (i32.const 3)))
+
+  ;; After a callback call of record `id` returned `code` (`CallbackCode`): queues the task
+  ;; (`YIELD`; `WAIT` on a set of its instance, checked), or traps on another code. `EXIT` is
+  ;; the caller's to handle.
+  (func (export "park") (param $id i32) (param $code i32)
+    (local $set i32) (local $t (ref $table))
+    (call $set (local.get $id) (i32.const 7) (call $next_seq))
+    (if (i32.eq (i32.and (local.get $code) (i32.const 15)) (i32.const 1))
+      (then (call $set (local.get $id) (i32.const 0) (i32.const 2)) (return)))
+    (if (i32.ne (i32.and (local.get $code) (i32.const 15)) (i32.const 2)) (then (call $bad_code)))
+    (local.set $set (i32.shr_u (local.get $code) (i32.const 4)))
+    (local.set $t (call $table_of (call $get (local.get $id) (i32.const 2))))
+    (drop (call $set_slot (local.get $t) (local.get $set)))
+    (call $waiters (local.get $t) (local.get $set) (i32.const 1))
+    (call $set (local.get $id) (i32.const 3) (local.get $set))
+    (call $set (local.get $id) (i32.const 0) (i32.const 3)))
+
+  ;; Record `id`'s task has exited: the record is freed unless its subtask or a sync caller
+  ;; still refers to it.
+  (func (export "exited") (param $id i32)
+    (call $set (local.get $id) (i32.const 0) (i32.const 4))
+    (if (i32.eqz (i32.or (call $get (local.get $id) (i32.const 4))
+                         (call $get (local.get $id) (i32.const 8))))
+      (then (call $release (local.get $id)))))
+
+  ;; The caller's last reference to record `id` is gone (its subtask dropped, or a sync
+  ;; caller done waiting): frees it if its task has exited.
+  (func (export "forget") (param $id i32)
+    (call $set (local.get $id) (i32.const 4) (i32.const 0))
+    (call $set (local.get $id) (i32.const 8) (i32.const 0))
+    (if (i32.eq (call $get (local.get $id) (i32.const 0)) (i32.const 4))
+      (then (call $release (local.get $id)))))
+
+  ;; The order in which runnable record `id` runs: waiting tasks whose event has come
+  ;; first, then yielded ones, each in the order they were queued (wasmtime's high- and
+  ;; low-priority work queues).
+  (func $key (param $id i32) (result i32)
+    (i32.add (call $get (local.get $id) (i32.const 7))
+      (select (i32.const 0) (i32.const 0x4000_0000)
+        (i32.eq (call $get (local.get $id) (i32.const 0)) (i32.const 3)))))
+
+  ;; Runs one step of the next queued task that can run (a yielded one, or a waiting one
+  ;; whose set has an event) and comes before `bound` in the order of `$key`; 0 when none
+  ;; can.
+  (func $step (param $bound i32) (result i32)
+    (local $id i32) (local $best i32) (local $status i32) (local $t (ref $table))
+    (local.set $best (i32.const -1))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $id) (global.get $num)))
+        (local.set $status (call $get (local.get $id) (i32.const 0)))
+        (if (i32.and
+              (i32.or
+                (i32.eq (local.get $status) (i32.const 2))
+                (i32.and (i32.eq (local.get $status) (i32.const 3))
+                  (call $has_event (call $table_of (call $get (local.get $id) (i32.const 2)))
+                    (call $get (local.get $id) (i32.const 3)))))
+              (i32.and
+                (i32.lt_u (call $key (local.get $id)) (local.get $bound))
+                (i32.eqz (array.get $handles (global.get $entered)
+                  (call $get (local.get $id) (i32.const 2))))))
+          (then
+            (if (i32.lt_s (local.get $best) (i32.const 0))
+              (then (local.set $best (local.get $id)))
+              (else
+                (if (i32.lt_u (call $key (local.get $id)) (call $key (local.get $best)))
+                  (then (local.set $best (local.get $id))))))))
+        (local.set $id (i32.add (local.get $id) (i32.const 1)))
+        (br $next)))
+    (if (i32.lt_s (local.get $best) (i32.const 0)) (then (return (i32.const 0))))
+    (if (i32.eq (call $get (local.get $best) (i32.const 0)) (i32.const 3))
+      (then
+        (local.set $t (call $table_of (call $get (local.get $best) (i32.const 2))))
+        (call $waiters (local.get $t) (call $get (local.get $best) (i32.const 3)) (i32.const -1))))
+    (call $resume (local.get $best))
+    (i32.const 1))
+
+  ;; Nothing can run: wasmtime's deadlock, unless another loop is blocked below this one,
+  ;; whose task wasmtime could resume on its own fiber.
+  (func $stuck
+    (if (i32.gt_u (global.get $loops) (i32.const 1)) (then (call $blocked_under)))
+    (call $deadlock))
+
+  ;; Runs queued tasks until record `id`'s task has returned or exited (a sync caller's
+  ;; wait).
+  (func (export "wait-task") (param $id i32)
+    (global.set $loops (i32.add (global.get $loops) (i32.const 1)))
+    (block $done
+      (loop $next
+        (br_if $done (call $get (local.get $id) (i32.const 11)))
+        (br_if $done (i32.eq (call $get (local.get $id) (i32.const 0)) (i32.const 4)))
+        (if (i32.eqz (call $step (i32.const -1))) (then (call $stuck)))
+        (br $next)))
+    (global.set $loops (i32.sub (global.get $loops) (i32.const 1))))
+
+  ;; `thread.yield` of a task that may block: runs the queued tasks that wasmtime runs before
+  ;; the yielding one comes back (those whose event has come, and those that yielded before),
+  ;; each as often as it can before then.
+  (func (export "yield")
+    (local $bound i32)
+    (local.set $bound (i32.add (call $next_seq) (i32.const 0x4000_0000)))
+    (global.set $loops (i32.add (global.get $loops) (i32.const 1)))
+    (loop $next
+      (br_if $next (call $step (local.get $bound))))
+    (global.set $loops (i32.sub (global.get $loops) (i32.const 1))))
+
+  ;; Runs queued tasks until set `set` of table `t` has an event (`waitable-set.wait`).
+  (func (export "wait-set") (param $t (ref $table)) (param $set i32)
+    (drop (call $set_slot (local.get $t) (local.get $set)))
+    (if (call $has_event (local.get $t) (local.get $set)) (then (return)))
+    (global.set $loops (i32.add (global.get $loops) (i32.const 1)))
+    (call $waiters (local.get $t) (local.get $set) (i32.const 1))
+    (block $done
+      (loop $next
+        (br_if $done (call $has_event (local.get $t) (local.get $set)))
+        (if (i32.eqz (call $step (i32.const -1))) (then (call $stuck)))
+        (br $next)))
+    (call $waiters (local.get $t) (local.get $set) (i32.const -1))
+    (global.set $loops (i32.sub (global.get $loops) (i32.const 1))))
+)
