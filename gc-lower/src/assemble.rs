@@ -2395,6 +2395,18 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 self.waitable_builtin(t_def, ty)?
                     .context("internal: a waitable built-in without its function")?
             }
+            Trampoline::FutureNew { .. }
+            | Trampoline::FutureRead { .. }
+            | Trampoline::FutureWrite { .. }
+            | Trampoline::FutureCancelRead { .. }
+            | Trampoline::FutureCancelWrite { .. }
+            | Trampoline::FutureDropReadable { .. }
+            | Trampoline::FutureDropWritable { .. }
+            | Trampoline::FutureTransfer => {
+                let ty = self.trampoline_type(t)?;
+                self.future_builtin(t_def, ty)?
+                    .context("internal: a future built-in without its function")?
+            }
             Trampoline::ThreadYield { instance, .. } => {
                 let ty = self.trampoline_type(t)?;
                 self.thread_yield(*instance, ty)?
@@ -2705,6 +2717,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// Encodes the output module.
     pub fn finish(mut self, component_type: Option<&(String, Vec<u8>)>) -> Result<Vec<u8>> {
+        self.finish_futures()?;
         self.finish_scheduler()?;
         self.check_limits()?;
         let mut module = we::Module::new();

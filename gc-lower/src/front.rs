@@ -37,6 +37,9 @@ pub struct Front<'data> {
     /// The number of resource table types in `types` (`TypeResourceTableIndex` values are
     /// `0..num_resource_tables`).
     pub num_resource_tables: usize,
+    /// The number of future table types in `types` (`TypeFutureTableIndex` values are
+    /// `0..num_future_tables`).
+    pub num_future_tables: usize,
     /// Whether the component uses the async ABI, translated with concurrency support
     /// ([`crate::tasks`]).
     pub uses_async: bool,
@@ -58,6 +61,7 @@ pub fn input_features() -> WasmFeatures {
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::WIDE_ARITHMETIC
         | WasmFeatures::CM_ASYNC
+        | WasmFeatures::CM_MORE_ASYNC_BUILTINS
         | WasmFeatures::CM_ERROR_CONTEXT
         | WasmFeatures::CM_MAP
 }
@@ -217,12 +221,14 @@ fn translate_with<'data>(
         validator: &mut validator,
     })?;
     let num_resource_tables = types.num_resource_tables();
+    let num_future_tables = types.num_future_tables();
     let (types, _) = types.finish(&translation.component);
     Ok(Front {
         translation,
         modules,
         types,
         num_resource_tables,
+        num_future_tables,
         uses_async,
     })
 }
@@ -350,7 +356,8 @@ fn has_async_func(ty: &wasmtime_environ::wasmparser::ComponentType<'_>) -> bool 
 
 /// Whether async construct `func` is one that [`crate::tasks`] lowers: a lift with `async`
 /// and a callback, an `async` lower, `task.return`, `context.get`, `context.set`, the
-/// waitable-set built-ins, `waitable.join`, `subtask.drop` and `thread.yield`.
+/// waitable-set built-ins, `waitable.join`, `subtask.drop`, `thread.yield` and the future
+/// built-ins.
 fn lowered_async_construct(func: &wasmtime_environ::wasmparser::CanonicalFunction) -> bool {
     use wasmtime_environ::wasmparser::{CanonicalFunction as C, CanonicalOption as O};
     match func {
@@ -365,7 +372,14 @@ fn lowered_async_construct(func: &wasmtime_environ::wasmparser::CanonicalFunctio
         | C::WaitableSetDrop
         | C::WaitableJoin
         | C::SubtaskDrop
-        | C::ThreadYield { .. } => true,
+        | C::ThreadYield { .. }
+        | C::FutureNew { .. }
+        | C::FutureRead { .. }
+        | C::FutureWrite { .. }
+        | C::FutureCancelRead { .. }
+        | C::FutureCancelWrite { .. }
+        | C::FutureDropReadable { .. }
+        | C::FutureDropWritable { .. } => true,
         _ => false,
     }
 }
@@ -758,8 +772,8 @@ mod tests {
     }
 
     /// `async` function types, callback lifts, `async` lowers, `task.return`,
-    /// `context.get`/`set`, the waitable-set built-ins, `waitable.join`, `subtask.drop` and
-    /// `thread.yield` are lowered (`crate::tasks`); a component without them does not use async.
+    /// `context.get`/`set`, the waitable-set built-ins, `waitable.join`, `subtask.drop`,
+    /// `thread.yield` and the future built-ins are lowered (`crate::tasks`); a component without them does not use async.
     #[test]
     fn lowers_tasks_and_waitables() {
         assert!(lowered_async(r#"(component (import "f" (func async)))"#));
@@ -782,6 +796,19 @@ mod tests {
                  (core func (canon waitable.join))
                  (core func (canon subtask.drop))
                  (core func (canon thread.yield)))"#
+        ));
+        assert!(lowered_async(
+            r#"(component
+                 (type $f (future u8))
+                 (core module $m (memory (export "m") 1))
+                 (core instance $i (instantiate $m))
+                 (core func (canon future.new $f))
+                 (core func (canon future.read $f async (memory $i "m")))
+                 (core func (canon future.write $f async (memory $i "m")))
+                 (core func (canon future.cancel-read $f async))
+                 (core func (canon future.cancel-write $f async))
+                 (core func (canon future.drop-readable $f))
+                 (core func (canon future.drop-writable $f)))"#
         ));
         assert!(!lowered_async(r#"(component (import "f" (func)))"#));
         // An interface's `async` function, inside an instance type.

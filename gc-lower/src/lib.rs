@@ -15,6 +15,7 @@ pub mod error;
 pub mod exceptions;
 pub mod exchange;
 pub mod front;
+pub mod futures;
 pub mod host;
 pub mod instantiate;
 pub mod layout;

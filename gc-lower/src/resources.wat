@@ -43,6 +43,8 @@
   (func $not_waitable (export "trap:handle-is-not-a-waitable") unreachable)
   (func $has_waiters (export "trap:cannot-drop-waitable-set-with-waiters") unreachable)
   (func $has_members (export "trap:cannot-drop-waitable-set-with-members") unreachable)
+  (func $not_future (export "trap:handle-is-not-a-future") unreachable)
+  (func $other_future (export "trap:handle-is-a-future-of-a-different-type") unreachable)
   (func $not_resolved (export "trap:cannot-drop-a-subtask-which-has-not-yet-resolved")
     unreachable)
 
@@ -267,11 +269,16 @@
       (i32.add (i32.shl (local.get $d) (i32.const 1)) (i32.const 1))))
     (global.set $depth (local.get $d)))
 
-  ;; Waitable sets and subtasks (the async ABI, `CanonicalABI.md`) share the table with
-  ;; resources, as in wasmtime (`Slot::WaitableSet`, `Slot::GuestTask`). A set's slot is kind 3,
-  ;; its word 1 the count of tasks waiting on it. A subtask's is kind 4: word 1 the set it has
-  ;; joined (0: none), word 2 its task record, word 3 its state (`Subtask.State`: 1 started,
-  ;; 2 returned) plus 16 while the event of its last change awaits delivery.
+  ;; Waitable sets, subtasks and future ends (the async ABI, `CanonicalABI.md`) share the table
+  ;; with resources, as in wasmtime (`Slot::WaitableSet`, `Slot::GuestTask`, `Slot::Future`).
+  ;; A set's slot is kind 3, its word 1 the count of tasks waiting on it. The waitables' word 1
+  ;; is the set they have joined (0: none), and bit 4 of word 3 is set while an event awaits
+  ;; delivery. A subtask's is kind 4: word 2 its task record, word 3 its state (`Subtask.State`:
+  ;; 1 started, 2 returned). A future's readable end is kind 5, its writable end kind 6: word 2
+  ;; the future's state record (`futures.wat`), word 3 the end's local state in bits 0-1 (0 idle,
+  ;; 1 done, 2 busy: a read or write is pending), in bit 2 whether the awaiting event ends that
+  ;; operation, in bits 5-7 the event's copy result (0 completed, 1 dropped, 2 cancelled), and
+  ;; the future type above bit 8.
 
   ;; The slot of waitable set `h`; traps unless `h` is one.
   (func $set_slot (export "set-slot") (param $t (ref $table)) (param $h i32) (result i32)
@@ -304,18 +311,23 @@
         (br_if $done (i32.ge_u (local.get $i) (struct.get $table $len (local.get $t))))
         (local.set $m (i32.shl (local.get $i) (i32.const 2)))
         (if (i32.and
-              (i32.eq (call $word (local.get $t) (local.get $m) (i32.const 0)) (i32.const 4))
+              (call $waitable (local.get $t) (local.get $m))
               (i32.eq (call $word (local.get $t) (local.get $m) (i32.const 1)) (local.get $h)))
           (then (call $has_members)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
     (call $free (local.get $t) (local.get $h) (local.get $s)))
 
+  ;; Whether the slot at `s` is a waitable (a subtask or a future end).
+  (func $waitable (param $t (ref $table)) (param $s i32) (result i32)
+    (i32.lt_u (i32.sub (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
+      (i32.const 3)))
+
   ;; waitable.join (table, waitable, set): `set` 0 leaves the waitable's set.
   (func $join (export "waitable-join") (param $t (ref $table)) (param $w i32) (param $set i32)
     (local $s i32)
     (local.set $s (call $slot (local.get $t) (local.get $w)))
-    (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
+    (if (i32.eqz (call $waitable (local.get $t) (local.get $s)))
       (then (call $not_waitable)))
     (if (local.get $set) (then (drop (call $set_slot (local.get $t) (local.get $set)))))
     (call $set_word (local.get $t) (local.get $s) (i32.const 1) (local.get $set)))
@@ -355,9 +367,10 @@
         (local.set $s (i32.shl (local.get $i) (i32.const 2)))
         (if (i32.and
               (i32.and
-                (i32.eq (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
+                (call $waitable (local.get $t) (local.get $s))
                 (i32.eq (call $word (local.get $t) (local.get $s) (i32.const 1)) (local.get $set)))
-              (i32.ge_u (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 16)))
+              (i32.ne (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3))
+                (i32.const 16)) (i32.const 0)))
           (then (return (local.get $s))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
@@ -368,16 +381,83 @@
     (i32.ge_s (call $ready (local.get $t) (local.get $set)) (i32.const 0)))
 
   ;; Takes the next event of set `set`: (event code, waitable handle, payload), or (0, 0, 0)
-  ;; (`EVENT_NONE`) when there is none. A subtask's event is `SUBTASK` (1) with its state.
+  ;; (`EVENT_NONE`) when there is none.
   (func (export "take-event") (param $t (ref $table)) (param $set i32) (result i32 i32 i32)
-    (local $s i32) (local $state i32)
+    (local $s i32) (local $code i32) (local $payload i32)
     (local.set $s (call $ready (local.get $t) (local.get $set)))
     (if (i32.lt_s (local.get $s) (i32.const 0))
       (then (return (i32.const 0) (i32.const 0) (i32.const 0))))
-    (local.set $state (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3))
-      (i32.const 15)))
-    (call $set_word (local.get $t) (local.get $s) (i32.const 3) (local.get $state))
-    (i32.const 1)
+    (call $take_slot (local.get $t) (local.get $s))
+    (local.set $payload)
+    (local.set $code)
+    (local.get $code)
     (i32.add (i32.shr_u (local.get $s) (i32.const 2)) (i32.const 1))
-    (local.get $state))
+    (local.get $payload))
+
+  ;; Takes the event of the waitable at slot `s`: (event code, payload). A subtask's event is
+  ;; `SUBTASK` (1) with its state; a future end's is `FUTURE_READ` (4) or `FUTURE_WRITE` (5)
+  ;; with its copy result, and its delivery ends the end's pending operation (done when the
+  ;; result is dropped), as wasmtime's `on_delivery`.
+  (func $take_slot (param $t (ref $table)) (param $s i32) (result i32 i32)
+    (local $w3 i32) (local $status i32)
+    (local.set $w3 (call $word (local.get $t) (local.get $s) (i32.const 3)))
+    (if (i32.eq (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
+      (then
+        (local.set $status (i32.and (local.get $w3) (i32.const 15)))
+        (call $set_word (local.get $t) (local.get $s) (i32.const 3) (local.get $status))
+        (return (i32.const 1) (local.get $status))))
+    (local.set $status (i32.and (i32.shr_u (local.get $w3) (i32.const 5)) (i32.const 7)))
+    (if (i32.and (local.get $w3) (i32.const 4))
+      (then
+        (local.set $w3 (i32.or (i32.and (local.get $w3) (i32.const -4))
+          (i32.eq (local.get $status) (i32.const 1))))))
+    (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+      (i32.and (local.get $w3) (i32.const -245)))
+    (i32.sub (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 1))
+    (local.get $status))
+
+  ;; The slot of future end `h` of future type `ty`; traps unless it is one.
+  (func (export "future-slot") (param $t (ref $table)) (param $h i32) (param $ty i32) (result i32)
+    (local $s i32) (local $kind i32)
+    (local.set $s (call $slot (local.get $t) (local.get $h)))
+    (local.set $kind (call $word (local.get $t) (local.get $s) (i32.const 0)))
+    (if (i32.and (i32.ne (local.get $kind) (i32.const 5)) (i32.ne (local.get $kind) (i32.const 6)))
+      (then (call $not_future)))
+    (if (i32.ne (i32.shr_u (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 8))
+          (local.get $ty))
+      (then (call $other_future)))
+    (local.get $s))
+
+  ;; The slot of handle `h`, any kind but free.
+  (func (export "slot") (param $t (ref $table)) (param $h i32) (result i32)
+    (call $slot (local.get $t) (local.get $h)))
+
+  ;; Word `k` of the slot at `s`, read and written.
+  (func (export "word") (param $t (ref $table)) (param $s i32) (param $k i32) (result i32)
+    (call $word (local.get $t) (local.get $s) (local.get $k)))
+  (func (export "set-word") (param $t (ref $table)) (param $s i32) (param $k i32) (param $v i32)
+    (call $set_word (local.get $t) (local.get $s) (local.get $k) (local.get $v)))
+
+  ;; A new slot (kind, words 1-3): its handle.
+  (func (export "insert") (param $t (ref $table)) (param $kind i32) (param $w1 i32)
+    (param $w2 i32) (param $w3 i32) (result i32)
+    (call $insert (local.get $t) (local.get $kind) (local.get $w1) (local.get $w2)
+      (local.get $w3)))
+
+  ;; Frees handle `h` (slot `s`).
+  (func (export "remove") (param $t (ref $table)) (param $h i32) (param $s i32)
+    (call $free (local.get $t) (local.get $h) (local.get $s)))
+
+  ;; Whether the waitable `h` has an event awaiting delivery.
+  (func (export "end-has-event") (param $t (ref $table)) (param $h i32) (result i32)
+    (i32.ne (i32.and (call $word (local.get $t) (call $slot (local.get $t) (local.get $h))
+      (i32.const 3)) (i32.const 16)) (i32.const 0)))
+
+  ;; Takes the event of waitable `h`, which has one: its payload (see `$take_slot`).
+  (func (export "take-end-event") (param $t (ref $table)) (param $h i32) (result i32)
+    (local $payload i32)
+    (call $take_slot (local.get $t) (call $slot (local.get $t) (local.get $h)))
+    (local.set $payload)
+    (drop)
+    (local.get $payload))
 )

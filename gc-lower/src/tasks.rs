@@ -1,6 +1,7 @@
 //! The component model's async ABI: `async` function types, callback-lifted exports, `async`
 //! lowers, `task.return`, `context.get`/`set`, waitable sets, `waitable.join`, `subtask.drop`
-//! and `thread.yield`, and the borrow scope of each task.
+//! and `thread.yield`, and the borrow scope of each task. Futures, whose ends are waitables
+//! too, are in `crate::futures`.
 //!
 //! With concurrency support on, FACT's adapters between components call wasmtime's task
 //! built-ins (`wasmtime-environ` `fact/trampoline.rs`; wasmtime
@@ -41,14 +42,17 @@
 //! There is no stack switching, so a task that blocks holds the wasm stack: where wasmtime
 //! would suspend a stack, the output traps in a function naming the limit.
 //! `gc-lower:trap:unsupported-subtask-not-returned`: inside an `async`-lowered call's first
-//! run, a call that starts a task, a `waitable-set.wait` or a `thread.yield` (wasmtime
-//! suspends the callee there and gives the async caller `STARTED`); `gc-lower:trap:unsupported-wait-under-a-blocked-task`:
+//! run, a call that starts a task, a `waitable-set.wait`, a `thread.yield` or a sync future
+//! read or write that waits (wasmtime suspends the callee there and gives the async caller
+//! `STARTED`); `gc-lower:trap:unsupported-wait-under-a-blocked-task`:
 //! nothing can run while a task blocked in a loop below this one might (wasmtime would resume
 //! that task on its own fiber); `gc-lower:trap:unsupported-borrow-held-by-a-task-that-goes-on`:
 //! a task's borrow scope is on the stack of sync calls, so a task that goes on past its first
 //! call may hold no borrow handle, nor a lend before it returns (wasmtime keeps a scope per
-//! task). Streams, futures, backpressure, cancellation, error contexts and threads are
-//! rejected by name when lowering (`crate::front`).
+//! task); `gc-lower:trap:unsupported-start-in-an-entered-instance`: a call into an instance
+//! that has a call on the stack (wasmtime defers its start until the instance is left, and
+//! gives an async caller `STARTING`). Streams, backpressure, cancellation, error contexts and
+//! threads are rejected by name when lowering (`crate::front`).
 //!
 //! FACT's async adapters leave exceptions to the host, which ends the call; the start-call
 //! functions and `task.return` catch an exception that would leave the callee or the
@@ -78,7 +82,7 @@ use crate::template::Template;
 /// The callback codes of the canonical ABI (`CanonicalABI.md`, `CallbackCode`), low 4 bits.
 const CALLBACK_EXIT: i32 = 0;
 /// The trap reason when wasmtime would give an `async` caller `STARTED` and a subtask.
-const NOT_FINISHED: &str = "unsupported-subtask-not-returned";
+pub(crate) const NOT_FINISHED: &str = "unsupported-subtask-not-returned";
 /// The subtask status `RETURNED` (`CanonicalABI.md`, `Subtask.State`).
 const STATUS_RETURNED: i32 = 2;
 /// The number of fixed parameters of `[prepare-call]` (two functions, six `i32`s) before the
@@ -121,7 +125,7 @@ pub(crate) struct TaskGlobals {
     /// one, a start-call or a wait suspends the callee's stack in wasmtime, and the async
     /// caller goes on with `STARTED`, which needs stack switching
     /// (`unsupported-subtask-not-returned`).
-    async_depth: OutGlobal,
+    pub(crate) async_depth: OutGlobal,
     /// The stack of tasks suspended by sync-to-sync calls (`(ref HANDLES)`, the
     /// [`TaskGlobals::stacked`] `i32`s of each) and its depth in elements.
     stack: OutGlobal,
@@ -232,6 +236,8 @@ pub(crate) struct TaskState {
     by_name: HashMap<String, usize>,
     /// The scheduler's binding (`tasks.wat`), once made.
     scheduler: Option<Scheduler>,
+    /// The futures' binding and sites (`crate::futures`).
+    pub(crate) futures: crate::futures::FutureState,
 }
 
 /// What the scheduler template (`tasks.wat`) is bound to.
@@ -307,7 +313,7 @@ const I32: we::ValType = we::ValType::I32;
 
 impl Lowerer<'_, '_> {
     /// A mutable `i32` global `task:{name}` of the async ABI's runtime, starting at `init`.
-    fn task_int(&mut self, init: i32, name: &str) -> OutGlobal {
+    pub(crate) fn task_int(&mut self, init: i32, name: &str) -> OutGlobal {
         self.add_global(
             we::GlobalType {
                 val_type: I32,
@@ -321,7 +327,7 @@ impl Lowerer<'_, '_> {
 
     /// A mutable `(ref HANDLES)` global `task:{name}` of the async ABI's runtime, starting
     /// as an array of `len` zeros.
-    fn task_array(&mut self, len: i32, name: &str) -> OutGlobal {
+    pub(crate) fn task_array(&mut self, len: i32, name: &str) -> OutGlobal {
         let handles = runtime_structs::HANDLES;
         self.add_global(
             we::GlobalType {
@@ -1054,15 +1060,19 @@ impl Lowerer<'_, '_> {
         let exit = self.resource_op("exit-call")?;
         let idle = self.resource_op("scope-idle")?;
         let borrow_limit = self.trap_func("unsupported-borrow-held-by-a-task-that-goes-on");
-        // The callee's instance is entered while its first call runs.
+        // The callee's instance is entered while its first call runs. A call into an instance
+        // that is entered already (a call of it is on the stack) is the limit: wasmtime
+        // defers its start until the instance is left (`STARTING` for an async caller).
         let entered = match self.callee_instance(k)? {
             Some(ci) => Some((
                 ci.as_u32() as i32,
                 self.scheduler_op("enter")?,
                 self.scheduler_op("exit")?,
+                self.scheduler_op("is-entered")?,
             )),
             None => None,
         };
+        let reentered = self.trap_func("unsupported-start-in-an-entered-instance");
         // What a task that goes on past its first run needs: its record, and the return
         // pointer its `task.return` uses (the caller's last flat parameter, when an `i32`).
         let retptr = pending
@@ -1134,11 +1144,13 @@ impl Lowerer<'_, '_> {
                 .i32_add()
                 .global_set(g.async_depth.0);
         }
-        if let Some((ci, enter, _)) = entered {
+        if let Some((ci, enter, _, is_entered)) = entered {
+            ins.i32_const(ci).call(is_entered.0);
+            trap_if(&mut ins, reentered);
             ins.i32_const(ci).call(enter.0);
         }
         ins.call(start.0).call(callee.0);
-        if let Some((ci, _, exit)) = entered {
+        if let Some((ci, _, exit, _)) = entered {
             ins.i32_const(ci).call(exit.0);
         }
         match callback {
@@ -1446,8 +1458,13 @@ impl Lowerer<'_, '_> {
         Ok(s)
     }
 
+    /// The scheduler's `table-of`: `(component instance) -> (ref HANDLE_TABLE)`.
+    pub(crate) fn scheduler_table_of(&mut self) -> Result<OutFunc> {
+        Ok(self.scheduler()?.table_of)
+    }
+
     /// Function `name` of the scheduler template, bound to this output.
-    fn scheduler_op(&mut self, name: &str) -> Result<OutFunc> {
+    pub(crate) fn scheduler_op(&mut self, name: &str) -> Result<OutFunc> {
         let binding = self.scheduler()?.binding;
         let template = scheduler_template();
         let f = template.export(name)?;
@@ -1639,7 +1656,7 @@ impl Lowerer<'_, '_> {
 
     /// Pushes a trap unless component instance `instance` may leave, as wasmtime checks
     /// before each async built-in.
-    fn may_leave(
+    pub(crate) fn may_leave(
         &mut self,
         ins: &mut we::InstructionSink<'_>,
         instance: RuntimeComponentInstanceIndex,

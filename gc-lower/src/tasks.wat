@@ -101,6 +101,8 @@
   (func (export "enter") (param $i i32)
     (array.set $handles (global.get $entered) (local.get $i)
       (i32.add (array.get $handles (global.get $entered) (local.get $i)) (i32.const 1))))
+  (func (export "is-entered") (param $i i32) (result i32)
+    (array.get $handles (global.get $entered) (local.get $i)))
   (func (export "exit") (param $i i32)
     (array.set $handles (global.get $entered) (local.get $i)
       (i32.sub (array.get $handles (global.get $entered) (local.get $i)) (i32.const 1))))
@@ -231,6 +233,14 @@
   (func $stuck
     (if (i32.gt_u (global.get $loops) (i32.const 1)) (then (call $blocked_under)))
     (call $deadlock))
+
+  ;; For a caller that blocks on a condition of its own (a sync future read or write): `block`
+  ;; counts it in (1) and out (-1) of the blocked callers, `blocked-step` runs one step of the
+  ;; queued tasks, trapping when none can run.
+  (func (export "block") (param $delta i32)
+    (global.set $loops (i32.add (global.get $loops) (local.get $delta))))
+  (func (export "blocked-step")
+    (if (i32.eqz (call $step (i32.const -1))) (then (call $stuck))))
 
   ;; Runs queued tasks until record `id`'s task has returned or exited (a sync caller's
   ;; wait).
