@@ -802,18 +802,25 @@ impl Lowerer<'_, '_> {
         Ok(k)
     }
 
+    /// The function index of the export `name` of adapter module `m`.
+    ///
+    /// Errors: internal, when `m` does not export `name`.
+    fn adapter_module_export(&self, m: StaticModuleIndex, name: &str) -> Result<u32> {
+        self.input.infos[m]
+            .exports
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.index)
+            .with_context(|| format!("internal: the adapter module exports no `{name}`"))
+    }
+
     /// The function that adapter `k`'s module exports as `[{what}]adapterN`, callable
     /// without a vmctx.
     fn adapter_export(&mut self, k: usize, what: &str) -> Result<OutFunc> {
         let a = &self.tasks.adapters[k];
         let (instance, export) = (a.instance, format!("[{what}]{}", a.name));
         let m = self.input.graph.instances[instance].module;
-        let index = self.input.infos[m]
-            .exports
-            .iter()
-            .find(|e| e.name == export)
-            .map(|e| e.index)
-            .with_context(|| format!("internal: the adapter module exports no `{export}`"))?;
+        let index = self.adapter_module_export(m, &export)?;
         let target = self.func_of_instance(instance, index)?;
         self.plain_func(target)
     }
@@ -895,14 +902,8 @@ impl Lowerer<'_, '_> {
         let a = &self.tasks.adapters[k];
         let (instance, export) = (a.instance, format!("[adapter-callee]{}", a.name));
         let m = self.input.graph.instances[instance].module;
-        let info = &self.input.infos[m];
-        let f = info
-            .exports
-            .iter()
-            .find(|e| e.name == export)
-            .map(|e| e.index)
-            .with_context(|| format!("internal: the adapter module exports no `{export}`"))?;
-        let Some(&pos) = info.import_position.funcs.get(f as usize) else {
+        let f = self.adapter_module_export(m, &export)?;
+        let Some(&pos) = self.input.infos[m].import_position.funcs.get(f as usize) else {
             return Ok(None);
         };
         Ok(self.component_instance_of(&self.input.graph.instances[instance].args[pos]))
@@ -995,12 +996,7 @@ impl Lowerer<'_, '_> {
     /// Errors: internal, when `m` does not export `name` or its body does not read.
     fn adapter_calls(&self, m: StaticModuleIndex, name: &str) -> Result<Vec<u32>> {
         let info = &self.input.infos[m];
-        let func = info
-            .exports
-            .iter()
-            .find(|e| e.name == name)
-            .map(|e| e.index)
-            .with_context(|| format!("internal: the adapter module exports no `{name}`"))?;
+        let func = self.adapter_module_export(m, name)?;
         let body = func
             .checked_sub(info.num_imported_funcs)
             .and_then(|d| info.bodies.get(d as usize))
@@ -1063,7 +1059,8 @@ impl Lowerer<'_, '_> {
         // The callee's instance is entered while its first call runs. A call into an instance
         // that is entered already (a call of it is on the stack) is the limit: wasmtime
         // defers its start until the instance is left (`STARTING` for an async caller).
-        let entered = match self.callee_instance(k)? {
+        let callee_ci = self.callee_instance(k)?;
+        let entered = match callee_ci {
             Some(ci) => Some((
                 ci.as_u32() as i32,
                 self.scheduler_op("enter")?,
@@ -1080,8 +1077,11 @@ impl Lowerer<'_, '_> {
             .copied()
             .filter(|p| self.out.globals[p.0 as usize].0.val_type == I32);
         let suspend = match (callback, callback_index) {
-            (Some(cb), Some(index)) => {
-                let (caller, callee_instance) = self.adapter_instances(k, index)?;
+            (Some(cb), Some(_)) => {
+                let caller = self.adapter_caller(k)?;
+                let callee_instance = callee_ci.with_context(|| {
+                    format!("internal: callback adapter `{name}` has no callee instance")
+                })?;
                 self.resume_task(k, cb, callee_instance, retptr)?;
                 Some(Suspend {
                     alloc: self.scheduler_op("alloc")?,
@@ -1510,22 +1510,14 @@ impl Lowerer<'_, '_> {
         }
     }
 
-    /// The component instances of adapter `k`'s caller (whose core instance imports the
-    /// adapter's entry) and of its callee (whose callback is `callback`).
+    /// The component instance of adapter `k`'s caller: the one whose core instance imports
+    /// the adapter's entry.
     ///
-    /// Errors: internal, when either is not a component instance's.
-    fn adapter_instances(
-        &self,
-        k: usize,
-        callback: RuntimeCallbackIndex,
-    ) -> Result<(RuntimeComponentInstanceIndex, RuntimeComponentInstanceIndex)> {
+    /// Errors: internal, when no component instance's core instance does.
+    fn adapter_caller(&self, k: usize) -> Result<RuntimeComponentInstanceIndex> {
         let a = &self.tasks.adapters[k];
         let m = self.input.graph.instances[a.instance].module;
-        let entry = self.input.infos[m]
-            .exports
-            .iter()
-            .find(|e| e.name == a.name)
-            .map(|e| e.index);
+        let entry = self.adapter_module_export(m, &a.name)?;
         let mut caller = None;
         for inst in self.input.graph.instances.values() {
             for arg in &inst.args {
@@ -1533,7 +1525,7 @@ impl Lowerer<'_, '_> {
                 let is_entry = e.instance == a.instance
                     && match &e.item {
                         ExportItem::Name(n) => *n == a.name,
-                        ExportItem::Index(EntityIndex::Function(f)) => Some(f.as_u32()) == entry,
+                        ExportItem::Index(EntityIndex::Function(f)) => f.as_u32() == entry,
                         ExportItem::Index(_) => false,
                     };
                 if is_entry {
@@ -1541,16 +1533,7 @@ impl Lowerer<'_, '_> {
                 }
             }
         }
-        let caller = caller
-            .with_context(|| format!("internal: adapter `{}` has no caller instance", a.name))?;
-        let def = self.extracted("callback", |init| match init {
-            GlobalInitializer::ExtractCallback(c) if c.index == callback => Some(c.def.clone()),
-            _ => None,
-        })?;
-        let callee = self
-            .component_instance_of(&def)
-            .with_context(|| format!("internal: adapter `{}` has no callee instance", a.name))?;
-        Ok((caller, callee))
+        caller.with_context(|| format!("internal: adapter `{}` has no caller instance", a.name))
     }
 
     /// `(record)`: one step of a suspended task whose callee is adapter `k`'s callback lift
