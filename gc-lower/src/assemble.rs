@@ -256,6 +256,9 @@ pub(crate) struct Made {
 pub(crate) struct ResourceState {
     /// The resources template's binding (its globals and lookup functions), once created.
     pub(crate) resource_binding: Option<crate::layout::Binding>,
+    /// `(record, side, ends) -> count`, the resources template's import for a stream end's
+    /// event delivery, reserved with the binding; [`Lowerer::finish_transmits`] gives its body.
+    pub(crate) stream_delivered: Option<OutFunc>,
     /// Set while an own handle moves from the host's table into the guest's.
     pub(crate) moving_from_host: Option<OutGlobal>,
     /// The borrows the host lends into export calls, which the output ends when the call
@@ -2402,10 +2405,18 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             | Trampoline::FutureCancelWrite { .. }
             | Trampoline::FutureDropReadable { .. }
             | Trampoline::FutureDropWritable { .. }
-            | Trampoline::FutureTransfer => {
+            | Trampoline::FutureTransfer
+            | Trampoline::StreamNew { .. }
+            | Trampoline::StreamRead { .. }
+            | Trampoline::StreamWrite { .. }
+            | Trampoline::StreamCancelRead { .. }
+            | Trampoline::StreamCancelWrite { .. }
+            | Trampoline::StreamDropReadable { .. }
+            | Trampoline::StreamDropWritable { .. }
+            | Trampoline::StreamTransfer => {
                 let ty = self.trampoline_type(t)?;
-                self.future_builtin(t_def, ty)?
-                    .context("internal: a future built-in without its function")?
+                self.transmit_builtin(t_def, ty)?
+                    .context("internal: a stream or future built-in without its function")?
             }
             Trampoline::ThreadYield { instance, .. } => {
                 let ty = self.trampoline_type(t)?;
@@ -2717,8 +2728,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
 
     /// Encodes the output module.
     pub fn finish(mut self, component_type: Option<&(String, Vec<u8>)>) -> Result<Vec<u8>> {
-        self.finish_futures()?;
         self.finish_scheduler()?;
+        self.finish_transmits()?;
         self.check_limits()?;
         let mut module = we::Module::new();
         let mut types = we::TypeSection::new();

@@ -40,6 +40,9 @@ pub struct Front<'data> {
     /// The number of future table types in `types` (`TypeFutureTableIndex` values are
     /// `0..num_future_tables`).
     pub num_future_tables: usize,
+    /// The number of stream table types in `types` (`TypeStreamTableIndex` values are
+    /// `0..num_stream_tables`).
+    pub num_stream_tables: usize,
     /// Whether the component uses the async ABI, translated with concurrency support
     /// ([`crate::tasks`]).
     pub uses_async: bool,
@@ -222,6 +225,7 @@ fn translate_with<'data>(
     })?;
     let num_resource_tables = types.num_resource_tables();
     let num_future_tables = types.num_future_tables();
+    let num_stream_tables = types.num_stream_tables();
     let (types, _) = types.finish(&translation.component);
     Ok(Front {
         translation,
@@ -229,6 +233,7 @@ fn translate_with<'data>(
         types,
         num_resource_tables,
         num_future_tables,
+        num_stream_tables,
         uses_async,
     })
 }
@@ -356,8 +361,8 @@ fn has_async_func(ty: &wasmtime_environ::wasmparser::ComponentType<'_>) -> bool 
 
 /// Whether async construct `func` is one that [`crate::tasks`] lowers: a lift with `async`
 /// and a callback, an `async` lower, `task.return`, `context.get`, `context.set`, the
-/// waitable-set built-ins, `waitable.join`, `subtask.drop`, `thread.yield` and the future
-/// built-ins.
+/// waitable-set built-ins, `waitable.join`, `subtask.drop`, `thread.yield` and the stream
+/// and future built-ins.
 fn lowered_async_construct(func: &wasmtime_environ::wasmparser::CanonicalFunction) -> bool {
     use wasmtime_environ::wasmparser::{CanonicalFunction as C, CanonicalOption as O};
     match func {
@@ -379,7 +384,14 @@ fn lowered_async_construct(func: &wasmtime_environ::wasmparser::CanonicalFunctio
         | C::FutureCancelRead { .. }
         | C::FutureCancelWrite { .. }
         | C::FutureDropReadable { .. }
-        | C::FutureDropWritable { .. } => true,
+        | C::FutureDropWritable { .. }
+        | C::StreamNew { .. }
+        | C::StreamRead { .. }
+        | C::StreamWrite { .. }
+        | C::StreamCancelRead { .. }
+        | C::StreamCancelWrite { .. }
+        | C::StreamDropReadable { .. }
+        | C::StreamDropWritable { .. } => true,
         _ => false,
     }
 }
@@ -747,10 +759,8 @@ mod tests {
                 .contains("the built-in `task.cancel`")
         );
         assert!(
-            rejection(
-                "(component (type $s (stream u8)) (core func (canon stream.cancel-read $s)))"
-            )
-            .contains("the built-in `stream.cancel-read`")
+            rejection("(component (core func (canon backpressure.inc)))")
+                .contains("the built-in `backpressure.inc`")
         );
         assert!(
             rejection(
@@ -773,7 +783,8 @@ mod tests {
 
     /// `async` function types, callback lifts, `async` lowers, `task.return`,
     /// `context.get`/`set`, the waitable-set built-ins, `waitable.join`, `subtask.drop`,
-    /// `thread.yield` and the future built-ins are lowered (`crate::tasks`); a component without them does not use async.
+    /// `thread.yield` and the stream and future built-ins are lowered (`crate::tasks`,
+    /// `crate::transmit`); a component without them does not use async.
     #[test]
     fn lowers_tasks_and_waitables() {
         assert!(lowered_async(r#"(component (import "f" (func async)))"#));
@@ -809,6 +820,19 @@ mod tests {
                  (core func (canon future.cancel-write $f async))
                  (core func (canon future.drop-readable $f))
                  (core func (canon future.drop-writable $f)))"#
+        ));
+        assert!(lowered_async(
+            r#"(component
+                 (type $s (stream u8))
+                 (core module $m (memory (export "m") 1))
+                 (core instance $i (instantiate $m))
+                 (core func (canon stream.new $s))
+                 (core func (canon stream.read $s async (memory $i "m")))
+                 (core func (canon stream.write $s (memory $i "m")))
+                 (core func (canon stream.cancel-read $s async))
+                 (core func (canon stream.cancel-write $s))
+                 (core func (canon stream.drop-readable $s))
+                 (core func (canon stream.drop-writable $s)))"#
         ));
         assert!(!lowered_async(r#"(component (import "f" (func)))"#));
         // An interface's `async` function, inside an instance type.

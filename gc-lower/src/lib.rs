@@ -15,7 +15,6 @@ pub mod error;
 pub mod exceptions;
 pub mod exchange;
 pub mod front;
-pub mod futures;
 pub mod host;
 pub mod instantiate;
 pub mod layout;
@@ -33,6 +32,7 @@ pub mod run;
 pub mod tasks;
 pub mod template;
 pub mod transcode;
+pub mod transmit;
 #[cfg(feature = "runtime")]
 pub mod wast;
 

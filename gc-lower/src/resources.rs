@@ -219,10 +219,15 @@ impl Lowerer<'_, '_> {
         }
         let owns = self.add_func(ty, "resources:owns".into(), body);
 
+        // `stream-delivered`, defined by the transmit template once every built-in is known.
+        let ty = self.func_type(&[we::ValType::I32; 3], &[we::ValType::I32]);
+        let stream_delivered = self.reserve_func(ty, "resources:stream-delivered".into());
+        self.resources.stream_delivered = Some(stream_delivered);
+
         let binding = Binding {
             memories: Vec::new(),
             types: vec![HANDLES, HANDLE_TABLE],
-            imports: vec![table_for, owns],
+            imports: vec![table_for, owns, stream_delivered],
             globals: vec![scopes.0, depth.0, lenders.0, num_lenders.0],
         };
         self.resources.resource_binding = Some(binding.clone());

@@ -23,6 +23,9 @@
 
   (import "env" "table-for" (func $table_for (param i32) (result (ref $table))))
   (import "env" "owns" (func $owns (param i32) (result i32)))
+  ;; The transmit template's `delivered` (record, side, whether the event ends the end's
+  ;; operation) -> the event's count: a stream end's event is delivered.
+  (import "env" "stream-delivered" (func $stream_delivered (param i32 i32 i32) (result i32)))
   (import "env" "scopes" (global $scopes (mut (ref $handles))))
   (import "env" "depth" (global $depth (mut i32)))
   (import "env" "lenders" (global $lenders (mut (ref $handles))))
@@ -45,6 +48,8 @@
   (func $has_members (export "trap:cannot-drop-waitable-set-with-members") unreachable)
   (func $not_future (export "trap:handle-is-not-a-future") unreachable)
   (func $other_future (export "trap:handle-is-a-future-of-a-different-type") unreachable)
+  (func $not_stream (export "trap:handle-is-not-a-stream") unreachable)
+  (func $other_stream (export "trap:handle-is-a-stream-of-a-different-type") unreachable)
   (func $not_resolved (export "trap:cannot-drop-a-subtask-which-has-not-yet-resolved")
     unreachable)
 
@@ -269,16 +274,18 @@
       (i32.add (i32.shl (local.get $d) (i32.const 1)) (i32.const 1))))
     (global.set $depth (local.get $d)))
 
-  ;; Waitable sets, subtasks and future ends (the async ABI, `CanonicalABI.md`) share the table
-  ;; with resources, as in wasmtime (`Slot::WaitableSet`, `Slot::GuestTask`, `Slot::Future`).
+  ;; Waitable sets, subtasks, and stream and future ends (the async ABI, `CanonicalABI.md`)
+  ;; share the table with resources, as in wasmtime (`Slot::WaitableSet`, `Slot::GuestTask`,
+  ;; `Slot::Future`, `Slot::Stream`).
   ;; A set's slot is kind 3, its word 1 the count of tasks waiting on it. The waitables' word 1
   ;; is the set they have joined (0: none), and bit 4 of word 3 is set while an event awaits
   ;; delivery. A subtask's is kind 4: word 2 its task record, word 3 its state (`Subtask.State`:
-  ;; 1 started, 2 returned). A future's readable end is kind 5, its writable end kind 6: word 2
-  ;; the future's state record (`futures.wat`), word 3 the end's local state in bits 0-1 (0 idle,
-  ;; 1 done, 2 busy: a read or write is pending), in bit 2 whether the awaiting event ends that
-  ;; operation, in bits 5-7 the event's copy result (0 completed, 1 dropped, 2 cancelled), and
-  ;; the future type above bit 8.
+  ;; 1 started, 2 returned). A future's readable end is kind 5, its writable end kind 6, a
+  ;; stream's kinds 7 and 8: word 2 the transmit's record (`transmit.wat`), word 3 the end's
+  ;; local state in bits 0-1 (0 idle, 1 done, 2 busy: a read or write is pending), in bit 2
+  ;; whether the awaiting event ends that operation, in bits 5-7 the event's copy result
+  ;; (0 completed, 1 dropped, 2 cancelled; a stream event's count is in the record), and the
+  ;; future or stream type above bit 8.
 
   ;; The slot of waitable set `h`; traps unless `h` is one.
   (func $set_slot (export "set-slot") (param $t (ref $table)) (param $h i32) (result i32)
@@ -318,10 +325,10 @@
         (br $next)))
     (call $free (local.get $t) (local.get $h) (local.get $s)))
 
-  ;; Whether the slot at `s` is a waitable (a subtask or a future end).
+  ;; Whether the slot at `s` is a waitable (a subtask, or a future or stream end).
   (func $waitable (param $t (ref $table)) (param $s i32) (result i32)
     (i32.lt_u (i32.sub (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
-      (i32.const 3)))
+      (i32.const 5)))
 
   ;; waitable.join (table, waitable, set): `set` 0 leaves the waitable's set.
   (func $join (export "waitable-join") (param $t (ref $table)) (param $w i32) (param $set i32)
@@ -395,37 +402,52 @@
     (local.get $payload))
 
   ;; Takes the event of the waitable at slot `s`: (event code, payload). A subtask's event is
-  ;; `SUBTASK` (1) with its state; a future end's is `FUTURE_READ` (4) or `FUTURE_WRITE` (5)
-  ;; with its copy result, and its delivery ends the end's pending operation (done when the
-  ;; result is dropped), as wasmtime's `on_delivery`.
+  ;; `SUBTASK` (1) with its state; a future end's is `FUTURE_READ` (4) or `FUTURE_WRITE` (5),
+  ;; a stream end's `STREAM_READ` (2) or `STREAM_WRITE` (3), with its copy result (a stream's
+  ;; with its count, `count << 4 | result`), and its delivery ends the end's pending operation
+  ;; (done when the result is dropped), as wasmtime's `on_delivery`.
   (func $take_slot (param $t (ref $table)) (param $s i32) (result i32 i32)
-    (local $w3 i32) (local $status i32)
+    (local $w3 i32) (local $status i32) (local $kind i32) (local $ends i32)
     (local.set $w3 (call $word (local.get $t) (local.get $s) (i32.const 3)))
-    (if (i32.eq (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
+    (local.set $kind (call $word (local.get $t) (local.get $s) (i32.const 0)))
+    (if (i32.eq (local.get $kind) (i32.const 4))
       (then
         (local.set $status (i32.and (local.get $w3) (i32.const 15)))
         (call $set_word (local.get $t) (local.get $s) (i32.const 3) (local.get $status))
         (return (i32.const 1) (local.get $status))))
     (local.set $status (i32.and (i32.shr_u (local.get $w3) (i32.const 5)) (i32.const 7)))
-    (if (i32.and (local.get $w3) (i32.const 4))
+    (local.set $ends (i32.ne (i32.and (local.get $w3) (i32.const 4)) (i32.const 0)))
+    (if (local.get $ends)
       (then
         (local.set $w3 (i32.or (i32.and (local.get $w3) (i32.const -4))
           (i32.eq (local.get $status) (i32.const 1))))))
     (call $set_word (local.get $t) (local.get $s) (i32.const 3)
       (i32.and (local.get $w3) (i32.const -245)))
-    (i32.sub (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 1))
+    (if (i32.ge_u (local.get $kind) (i32.const 7))
+      (then
+        (return (i32.sub (local.get $kind) (i32.const 5))
+          (i32.or (local.get $status)
+            (i32.shl
+              (call $stream_delivered (call $word (local.get $t) (local.get $s) (i32.const 2))
+                (i32.sub (local.get $kind) (i32.const 7)) (local.get $ends))
+              (i32.const 4))))))
+    (i32.sub (local.get $kind) (i32.const 1))
     (local.get $status))
 
-  ;; The slot of future end `h` of future type `ty`; traps unless it is one.
-  (func (export "future-slot") (param $t (ref $table)) (param $h i32) (param $ty i32) (result i32)
+  ;; The slot of end `h` of a future (`transmit` 0) or stream (1) of type `ty`; traps
+  ;; unless it is one.
+  (func (export "transmit-slot") (param $t (ref $table)) (param $h i32) (param $ty i32)
+    (param $transmit i32) (result i32)
     (local $s i32) (local $kind i32)
     (local.set $s (call $slot (local.get $t) (local.get $h)))
-    (local.set $kind (call $word (local.get $t) (local.get $s) (i32.const 0)))
-    (if (i32.and (i32.ne (local.get $kind) (i32.const 5)) (i32.ne (local.get $kind) (i32.const 6)))
-      (then (call $not_future)))
+    (local.set $kind (i32.sub (call $word (local.get $t) (local.get $s) (i32.const 0))
+      (i32.add (i32.const 5) (i32.shl (local.get $transmit) (i32.const 1)))))
+    (if (i32.gt_u (local.get $kind) (i32.const 1))
+      (then (if (local.get $transmit) (then (call $not_stream)) (else (call $not_future)))))
     (if (i32.ne (i32.shr_u (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 8))
           (local.get $ty))
-      (then (call $other_future)))
+      (then (if (local.get $transmit) (then (call $other_stream))
+        (else (call $other_future)))))
     (local.get $s))
 
   ;; The slot of handle `h`, any kind but free.

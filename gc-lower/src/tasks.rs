@@ -1,7 +1,7 @@
 //! The component model's async ABI: `async` function types, callback-lifted exports, `async`
 //! lowers, `task.return`, `context.get`/`set`, waitable sets, `waitable.join`, `subtask.drop`
-//! and `thread.yield`, and the borrow scope of each task. Futures, whose ends are waitables
-//! too, are in `crate::futures`.
+//! and `thread.yield`, and the borrow scope of each task. Streams and futures, whose ends are
+//! waitables too, are in `crate::transmit`.
 //!
 //! With concurrency support on, FACT's adapters between components call wasmtime's task
 //! built-ins (`wasmtime-environ` `fact/trampoline.rs`; wasmtime
@@ -42,8 +42,8 @@
 //! There is no stack switching, so a task that blocks holds the wasm stack: where wasmtime
 //! would suspend a stack, the output traps in a function naming the limit.
 //! `gc-lower:trap:unsupported-subtask-not-returned`: inside an `async`-lowered call's first
-//! run, a call that starts a task, a `waitable-set.wait`, a `thread.yield` or a sync future
-//! read or write that waits (wasmtime suspends the callee there and gives the async caller
+//! run, a call that starts a task, a `waitable-set.wait`, a `thread.yield` or a sync stream
+//! or future read or write that waits (wasmtime suspends the callee there and gives the async caller
 //! `STARTED`); `gc-lower:trap:unsupported-wait-under-a-blocked-task`:
 //! nothing can run while a task blocked in a loop below this one might (wasmtime would resume
 //! that task on its own fiber); `gc-lower:trap:unsupported-borrow-held-by-a-task-that-goes-on`:
@@ -51,8 +51,9 @@
 //! call may hold no borrow handle, nor a lend before it returns (wasmtime keeps a scope per
 //! task); `gc-lower:trap:unsupported-start-in-an-entered-instance`: a call into an instance
 //! that has a call on the stack (wasmtime defers its start until the instance is left, and
-//! gives an async caller `STARTING`). Streams, backpressure, cancellation, error contexts and
-//! threads are rejected by name when lowering (`crate::front`).
+//! gives an async caller `STARTING`). Backpressure, cancellation, error contexts and threads
+//! are rejected by name when lowering (`crate::front`), as are streams and futures of payloads
+//! that are not numbers (`crate::transmit`).
 //!
 //! FACT's async adapters leave exceptions to the host, which ends the call; the start-call
 //! functions and `task.return` catch an exception that would leave the callee or the
@@ -236,8 +237,8 @@ pub(crate) struct TaskState {
     by_name: HashMap<String, usize>,
     /// The scheduler's binding (`tasks.wat`), once made.
     scheduler: Option<Scheduler>,
-    /// The futures' binding and sites (`crate::futures`).
-    pub(crate) futures: crate::futures::FutureState,
+    /// The streams' and futures' binding and sites (`crate::transmit`).
+    pub(crate) transmits: crate::transmit::TransmitState,
 }
 
 /// What the scheduler template (`tasks.wat`) is bound to.

@@ -1,0 +1,661 @@
+//! Streams and futures between guest tasks: the `stream.*` and `future.*` built-ins and FACT's
+//! `stream-transfer` and `future-transfer`.
+//!
+//! wasmtime implements them in its host (`runtime/component/concurrent/futures_and_streams.rs`,
+//! which calls the two together a *transmit*). The output has them in wasm, written once in
+//! `transmit.wat` (a [`Template`]) over the handle tables of `resources.wat` and the scheduler
+//! of `tasks.wat`, and bound here:
+//!
+//! | built-in | core type | does |
+//! |---|---|---|
+//! | `stream.new`, `future.new` | `() -> i64` | both ends in the instance's table: `(writable << 32) \| readable` |
+//! | `stream.write`, `stream.read` | `(end, ptr, count) -> i32` | items move when both sides are there, as many as the smaller side offers; else `BLOCKED` (async) or a wait (sync) |
+//! | `future.write`, `future.read` | `(end, ptr) -> i32` | the same for one value |
+//! | `{stream,future}.cancel-write`, `.cancel-read` | `(end) -> i32` | ends a pending operation |
+//! | `{stream,future}.drop-writable`, `.drop-readable` | `(end)` | the other side learns of it |
+//! | FACT's `stream-transfer`, `future-transfer` | `(end, src type, dst type) -> end` | moves a readable end between instances |
+//!
+//! A result is wasmtime's copy result, `count << 4 | status` (0 completed, 1 dropped,
+//! 2 cancelled), or `BLOCKED` (`0xffff_ffff`). Each `read` and `write` built-in is a *site*:
+//! the memory its items live in and their size. When items move, `copy` (a dispatch on the two
+//! sites, made once every site is known) moves them: a future's value is loaded by the write
+//! site and stored by the read site, a stream's items are copied between the two memories as
+//! `memmove` does. Only payloads that are numbers (or none) are lowered, which a byte copy moves
+//! as wasmtime's lift and lower do; other payload types are rejected by name when lowering.
+
+use std::sync::OnceLock;
+
+use anyhow::Result;
+use wasm_encoder as we;
+use wasmtime_environ::component::{
+    InterfaceType, OptionsIndex, Trampoline, TypeFutureTableIndex, TypeStreamTableIndex,
+};
+
+use crate::assemble::Lowerer;
+use crate::error::not_yet;
+use crate::layout::{Binding, OutFunc, OutType, StateTarget};
+use crate::template::Template;
+
+/// The transmit template, parsed once.
+fn template() -> &'static Template {
+    static TEMPLATE: OnceLock<Template> = OnceLock::new();
+    Template::cached(&TEMPLATE, "transmit", include_str!("transmit.wat"))
+}
+
+/// Which of the two a built-in operates on; the template's `$kind` (0, 1).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Future = 0,
+    Stream = 1,
+}
+
+impl Kind {
+    /// The built-ins' family, as the text format spells it.
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Future => "future",
+            Kind::Stream => "stream",
+        }
+    }
+}
+
+/// What a built-in does; a read, cancel-read or drop-readable acts on side 0 (the readable
+/// end), the others on side 1.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    New,
+    Read,
+    Write,
+    CancelRead,
+    CancelWrite,
+    DropReadable,
+    DropWritable,
+    Transfer,
+}
+
+/// One argument of a built-in's call of its template function.
+#[derive(Clone, Copy)]
+enum Arg {
+    Const(i32),
+    /// The wrapper's parameter.
+    Param(u32),
+}
+
+/// The `i32` type, as the encoder names it.
+const I32: we::ValType = we::ValType::I32;
+
+/// A `read` or `write` built-in: which kind, the memory its items live in (none for a
+/// payload-less type) and their size in bytes.
+#[derive(Clone)]
+struct Site {
+    kind: Kind,
+    memory: Option<StateTarget>,
+    size: u32,
+}
+
+/// What the transmit template is bound to, and the sites, made once.
+#[derive(Default)]
+pub(crate) struct TransmitState {
+    binding: Option<Binding>,
+    /// `(write site, write ptr, read site, read ptr, count)`: moves items, a dispatch whose
+    /// body [`Lowerer::finish_transmits`] gives.
+    copy: Option<OutFunc>,
+    sites: Vec<Site>,
+}
+
+impl Lowerer<'_, '_> {
+    /// The transmit template's binding, made once.
+    fn transmit_binding(&mut self) -> Result<Binding> {
+        if let Some(b) = &self.tasks.transmits.binding {
+            return Ok(b.clone());
+        }
+        let table_of = self.scheduler_table_of()?;
+        // `transmit-instance (ty, kind)`: chains of comparisons with the future table types,
+        // then the stream table types.
+        let types = &self.input.front.types;
+        let futures: Vec<u32> = (0..self.input.front.num_future_tables)
+            .map(|i| {
+                types[TypeFutureTableIndex::from_u32(i as u32)]
+                    .instance
+                    .as_u32()
+            })
+            .collect();
+        let streams: Vec<u32> = (0..self.input.front.num_stream_tables)
+            .map(|i| {
+                types[TypeStreamTableIndex::from_u32(i as u32)]
+                    .instance
+                    .as_u32()
+            })
+            .collect();
+        let ty = self.func_type(&[I32, I32], &[I32]);
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        for (kind, instances) in [(Kind::Future, &futures), (Kind::Stream, &streams)] {
+            for (ty, instance) in instances.iter().enumerate() {
+                ins.local_get(1)
+                    .i32_const(kind as i32)
+                    .i32_eq()
+                    .local_get(0)
+                    .i32_const(ty as i32)
+                    .i32_eq()
+                    .i32_and()
+                    .if_(we::BlockType::Empty)
+                    .i32_const(*instance as i32)
+                    .return_()
+                    .end();
+            }
+        }
+        ins.unreachable().end();
+        let transmit_instance = self.add_func(ty, "transmit:instance".into(), body);
+        let ty = self.func_type(&[I32; 5], &[]);
+        let copy = self.reserve_func(ty, "transmit:copy".into());
+        let mut imports = vec![table_of, transmit_instance, copy];
+        for op in [
+            "transmit-slot",
+            "slot",
+            "word",
+            "set-word",
+            "insert",
+            "remove",
+            "end-has-event",
+            "take-end-event",
+        ] {
+            imports.push(self.resource_op(op)?);
+        }
+        imports.push(self.scheduler_op("blocked-step")?);
+        imports.push(self.scheduler_op("block")?);
+        // `before-wait`: a sync read or write that waits inside an `async`-lowered callee's
+        // first call is the limit (wasmtime suspends the callee there).
+        let g = self.task_globals();
+        let not_finished = self.trap_func(crate::tasks::NOT_FINISHED);
+        let ty = self.func_type(&[], &[]);
+        let mut body = we::Function::new([]);
+        body.instructions()
+            .global_get(g.async_depth.0)
+            .if_(we::BlockType::Empty)
+            .call(not_finished.0)
+            .end()
+            .end();
+        imports.push(self.add_func(ty, "transmit:before-wait".into(), body));
+        let records = self.task_array(16 * 16, "transmit-records");
+        let num = self.task_int(0, "num-transmits");
+        let free = self.task_int(-1, "free-transmit");
+        let binding = Binding {
+            memories: Vec::new(),
+            types: vec![runtime_structs::HANDLES, runtime_structs::HANDLE_TABLE],
+            imports,
+            globals: vec![records.0, num.0, free.0],
+        };
+        self.tasks.transmits.binding = Some(binding.clone());
+        self.tasks.transmits.copy = Some(copy);
+        Ok(binding)
+    }
+
+    /// Function `name` of the transmit template, bound to this output, with `memories` as its
+    /// memories 0 and 1.
+    fn transmit_op(&mut self, name: &str, memories: &[StateTarget]) -> Result<OutFunc> {
+        let mut binding = self.transmit_binding()?;
+        binding.memories.extend_from_slice(memories);
+        let template = template();
+        let f = template.export(name)?;
+        self.template_func(template, &binding, f)
+    }
+
+    /// The size in bytes of one item of future or stream type `ty` (a `TypeFutureTableIndex`
+    /// or `TypeStreamTableIndex` by `kind`).
+    ///
+    /// Errors: [`NotYet`](crate::NotYet) for a payload that is not a number (one that holds
+    /// pointers or handles, or that wasmtime lifts and lowers value by value).
+    fn payload_size(&self, kind: Kind, ty: u32) -> Result<u32> {
+        let types = &self.input.front.types;
+        let payload = match kind {
+            Kind::Future => types[types[TypeFutureTableIndex::from_u32(ty)].ty].payload,
+            Kind::Stream => types[types[TypeStreamTableIndex::from_u32(ty)].ty].payload,
+        };
+        Ok(match payload {
+            None => 0,
+            Some(InterfaceType::S8 | InterfaceType::U8) => 1,
+            Some(InterfaceType::S16 | InterfaceType::U16) => 2,
+            Some(InterfaceType::S32 | InterfaceType::U32 | InterfaceType::Float32) => 4,
+            Some(InterfaceType::S64 | InterfaceType::U64 | InterfaceType::Float64) => 8,
+            Some(_) => {
+                return Err(not_yet(format!(
+                    "{}s whose payload is not a number",
+                    kind.name()
+                )));
+            }
+        })
+    }
+
+    /// A new site for a `read` or `write` of `kind` and type `ty` with canonical options
+    /// `options`: its index, and what it is.
+    fn transmit_site(&mut self, kind: Kind, ty: u32, options: OptionsIndex) -> Result<(i32, Site)> {
+        let size = self.payload_size(kind, ty)?;
+        let memory = match self.input.front.translation.component.options[options].memory() {
+            Some(m) if size > 0 => Some(self.resolve_memory(&crate::host::memory_def(
+                &self.input.front.translation.component,
+                m,
+            )?)?),
+            Some(_) => None,
+            None if size > 0 => {
+                anyhow::bail!(
+                    "internal: a stream or future read or write of values without a memory"
+                )
+            }
+            None => None,
+        };
+        let site = Site { kind, memory, size };
+        self.tasks.transmits.sites.push(site.clone());
+        Ok(((self.tasks.transmits.sites.len() - 1) as i32, site))
+    }
+
+    /// The function of a stream or future built-in `t` (see the module documentation) with
+    /// core type `ty`; `None` for other trampolines.
+    pub(crate) fn transmit_builtin(
+        &mut self,
+        t: &Trampoline,
+        ty: OutType,
+    ) -> Result<Option<OutFunc>> {
+        use Kind::{Future, Stream};
+        // (kind, operation, calling instance, type, canonical options, `async`).
+        let (kind, op, instance, type_index, options, async_) = match *t {
+            Trampoline::FutureNew { instance, ty } => {
+                (Future, Op::New, Some(instance), ty.as_u32(), None, false)
+            }
+            Trampoline::StreamNew { instance, ty } => {
+                (Stream, Op::New, Some(instance), ty.as_u32(), None, false)
+            }
+            Trampoline::FutureRead {
+                instance,
+                ty,
+                options,
+            } => (
+                Future,
+                Op::Read,
+                Some(instance),
+                ty.as_u32(),
+                Some(options),
+                false,
+            ),
+            Trampoline::StreamRead {
+                instance,
+                ty,
+                options,
+            } => (
+                Stream,
+                Op::Read,
+                Some(instance),
+                ty.as_u32(),
+                Some(options),
+                false,
+            ),
+            Trampoline::FutureWrite {
+                instance,
+                ty,
+                options,
+            } => (
+                Future,
+                Op::Write,
+                Some(instance),
+                ty.as_u32(),
+                Some(options),
+                false,
+            ),
+            Trampoline::StreamWrite {
+                instance,
+                ty,
+                options,
+            } => (
+                Stream,
+                Op::Write,
+                Some(instance),
+                ty.as_u32(),
+                Some(options),
+                false,
+            ),
+            Trampoline::FutureCancelRead {
+                instance,
+                ty,
+                async_,
+            } => (
+                Future,
+                Op::CancelRead,
+                Some(instance),
+                ty.as_u32(),
+                None,
+                async_,
+            ),
+            Trampoline::StreamCancelRead {
+                instance,
+                ty,
+                async_,
+            } => (
+                Stream,
+                Op::CancelRead,
+                Some(instance),
+                ty.as_u32(),
+                None,
+                async_,
+            ),
+            Trampoline::FutureCancelWrite {
+                instance,
+                ty,
+                async_,
+            } => (
+                Future,
+                Op::CancelWrite,
+                Some(instance),
+                ty.as_u32(),
+                None,
+                async_,
+            ),
+            Trampoline::StreamCancelWrite {
+                instance,
+                ty,
+                async_,
+            } => (
+                Stream,
+                Op::CancelWrite,
+                Some(instance),
+                ty.as_u32(),
+                None,
+                async_,
+            ),
+            Trampoline::FutureDropReadable { instance, ty } => (
+                Future,
+                Op::DropReadable,
+                Some(instance),
+                ty.as_u32(),
+                None,
+                false,
+            ),
+            Trampoline::StreamDropReadable { instance, ty } => (
+                Stream,
+                Op::DropReadable,
+                Some(instance),
+                ty.as_u32(),
+                None,
+                false,
+            ),
+            Trampoline::FutureDropWritable { instance, ty } => (
+                Future,
+                Op::DropWritable,
+                Some(instance),
+                ty.as_u32(),
+                None,
+                false,
+            ),
+            Trampoline::StreamDropWritable { instance, ty } => (
+                Stream,
+                Op::DropWritable,
+                Some(instance),
+                ty.as_u32(),
+                None,
+                false,
+            ),
+            Trampoline::FutureTransfer => (Future, Op::Transfer, None, 0, None, false),
+            Trampoline::StreamTransfer => (Stream, Op::Transfer, None, 0, None, false),
+            _ => return Ok(None),
+        };
+        let async_ = match options {
+            Some(o) => self.input.front.translation.component.options[o].async_,
+            None => async_,
+        };
+        let k = kind as i32;
+        let i = instance.map_or(0, |i| i.as_u32() as i32);
+        let ty_ = type_index as i32;
+        let side = matches!(op, Op::Write | Op::CancelWrite | Op::DropWritable) as i32;
+        let size = match op {
+            Op::Transfer => 0,
+            _ => self.payload_size(kind, type_index)?,
+        };
+        // The count of a read or write: a stream's third parameter, a future's one value.
+        let count = match kind {
+            Future => Arg::Const(1),
+            Stream => Arg::Param(2),
+        };
+        use Arg::{Const, Param};
+        // (template function, its arguments, whether the built-in may block, the site's
+        // bounds check).
+        let mut check = None;
+        let (name, args, blocks) = match op {
+            Op::New => (
+                "new",
+                vec![Const(i), Const(ty_), Const(k), Const(size as i32)],
+                false,
+            ),
+            Op::Read | Op::Write => {
+                let options = options.expect("a read or write has options");
+                let (site, info) = self.transmit_site(kind, type_index, options)?;
+                if let Some(m) = info.memory {
+                    check = Some(self.transmit_op("check", &[m])?);
+                }
+                let args = vec![
+                    Const(i),
+                    Const(ty_),
+                    Const(k),
+                    Const(site),
+                    Const(async_ as i32),
+                    Const(side),
+                    Param(0),
+                    Param(1),
+                    count,
+                ];
+                ("copy-op", args, !async_)
+            }
+            Op::CancelRead | Op::CancelWrite => {
+                let args = vec![
+                    Const(i),
+                    Const(ty_),
+                    Const(k),
+                    Const(async_ as i32),
+                    Const(side),
+                    Param(0),
+                ];
+                ("cancel", args, !async_)
+            }
+            Op::DropReadable | Op::DropWritable => (
+                "drop",
+                vec![Const(i), Const(ty_), Const(k), Const(side), Param(0)],
+                false,
+            ),
+            Op::Transfer => (
+                "transfer",
+                vec![Param(0), Param(1), Param(2), Const(k)],
+                false,
+            ),
+        };
+        let func = self.transmit_op(name, &[])?;
+        let g = self.task_globals();
+        let cannot_block = self.trap_func("cannot-block-sync-task");
+        let too_big = self.trap_func(&crate::assemble::trap_reason(
+            wasmtime_environ::Trap::StreamOpTooBig,
+        ));
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        if let Some(instance) = instance {
+            self.may_leave(&mut ins, instance);
+        }
+        if let (Stream, Op::Read | Op::Write) = (kind, op) {
+            // wasmtime's `ItemCount::new`.
+            ins.local_get(2)
+                .i32_const(1 << 28)
+                .i32_ge_u()
+                .if_(we::BlockType::Empty)
+                .call(too_big.0)
+                .end();
+        }
+        if blocks {
+            // A sync read, write or cancel may block: only in a task that may.
+            ins.global_get(g.may_block.0)
+                .i32_eqz()
+                .if_(we::BlockType::Empty)
+                .call(cannot_block.0)
+                .end();
+        }
+        let push = |ins: &mut we::InstructionSink<'_>, arg: Arg| match arg {
+            Const(c) => {
+                ins.i32_const(c);
+            }
+            Param(p) => {
+                ins.local_get(p);
+            }
+        };
+        if let Some(check) = check {
+            ins.local_get(1).i32_const(size as i32);
+            push(&mut ins, count);
+            ins.call(check.0);
+        }
+        for arg in args {
+            push(&mut ins, arg);
+        }
+        ins.call(func.0).end();
+        let name = match op {
+            Op::New => "new",
+            Op::Read => "read",
+            Op::Write => "write",
+            Op::CancelRead => "cancel-read",
+            Op::CancelWrite => "cancel-write",
+            Op::DropReadable => "drop-readable",
+            Op::DropWritable => "drop-writable",
+            Op::Transfer => "transfer",
+        };
+        let name = match instance {
+            Some(i) => format!("{}.{name}{}", kind.name(), i.as_u32()),
+            None => format!("{}-{name}", kind.name()),
+        };
+        Ok(Some(self.add_func(ty, name, body)))
+    }
+
+    /// Gives the functions reserved before every built-in was known their bodies: `copy`
+    /// (`br_table`s on the write site, then the read site: a future's value is loaded by the
+    /// one and stored by the other, a stream's items copied between their memories) and the
+    /// resources template's `stream-delivered`.
+    pub(crate) fn finish_transmits(&mut self) -> Result<()> {
+        if let Some(delivered) = self.resources.stream_delivered {
+            let mut body = we::Function::new([]);
+            let mut ins = body.instructions();
+            if self.tasks.transmits.binding.is_some() {
+                let f = self.transmit_op("delivered", &[])?;
+                ins.local_get(0).local_get(1).local_get(2).call(f.0);
+            } else {
+                // No stream was made: no slot is a stream end.
+                ins.unreachable();
+            }
+            ins.end();
+            self.define_func(delivered, body);
+        }
+        let Some(copy) = self.tasks.transmits.copy else {
+            return Ok(());
+        };
+        let sites = self.tasks.transmits.sites.clone();
+        // The distinct memories of stream sites: a write site sets local 6 to its memory's
+        // place here, and a read site's copy dispatches on it.
+        let mut memories: Vec<StateTarget> = Vec::new();
+        for site in &sites {
+            if let (Kind::Stream, Some(m)) = (site.kind, site.memory)
+                && !memories.contains(&m)
+            {
+                memories.push(m);
+            }
+        }
+        /// What a site does on each side of the copy.
+        enum Step {
+            None,
+            /// A future's value: load or store (the template function) of `size` bytes.
+            Value(OutFunc, u32),
+            /// A write site's stream memory, by its place in `memories`.
+            Source(u32),
+            /// A read site's stream copies, one per source memory, of items of `size` bytes.
+            Items(Vec<OutFunc>, u32),
+        }
+        let mut loads = Vec::new();
+        let mut stores = Vec::new();
+        for site in &sites {
+            match (site.kind, site.memory) {
+                (_, None) => {
+                    loads.push(Step::None);
+                    stores.push(Step::None);
+                }
+                (Kind::Future, Some(m)) => {
+                    loads.push(Step::Value(self.transmit_op("load", &[m])?, site.size));
+                    stores.push(Step::Value(self.transmit_op("store", &[m])?, site.size));
+                }
+                (Kind::Stream, Some(m)) => {
+                    let place = memories.iter().position(|x| *x == m).expect("collected") as u32;
+                    loads.push(Step::Source(place));
+                    let mut copies = Vec::new();
+                    for src in memories.clone() {
+                        copies.push(self.transmit_op("copy-items", &[src, m])?);
+                    }
+                    stores.push(Step::Items(copies, site.size));
+                }
+            }
+        }
+        let n = sites.len() as u32;
+        // Params: write site, write ptr, read site, read ptr, count; local 5: a future's
+        // value; local 6: the write site's stream memory.
+        let mut body = we::Function::new([(1, we::ValType::I64), (1, I32)]);
+        let mut ins = body.instructions();
+        for (site_param, steps) in [(0u32, &loads), (2, &stores)] {
+            ins.block(we::BlockType::Empty);
+            for _ in 0..n {
+                ins.block(we::BlockType::Empty);
+            }
+            ins.local_get(site_param)
+                .br_table((0..n).collect::<Vec<_>>(), n);
+            ins.end();
+            for (k, step) in steps.iter().enumerate() {
+                match step {
+                    Step::None => {}
+                    Step::Value(f, size) if site_param == 0 => {
+                        ins.local_get(1)
+                            .i32_const(*size as i32)
+                            .call(f.0)
+                            .local_set(5);
+                    }
+                    Step::Value(f, size) => {
+                        ins.local_get(3)
+                            .i32_const(*size as i32)
+                            .local_get(5)
+                            .call(f.0);
+                    }
+                    Step::Source(place) => {
+                        ins.i32_const(*place as i32).local_set(6);
+                    }
+                    Step::Items(copies, size) => {
+                        let m = copies.len() as u32;
+                        ins.block(we::BlockType::Empty);
+                        for _ in 0..m {
+                            ins.block(we::BlockType::Empty);
+                        }
+                        ins.local_get(6).br_table((0..m).collect::<Vec<_>>(), m);
+                        ins.end();
+                        for (j, f) in copies.iter().enumerate() {
+                            ins.local_get(1)
+                                .local_get(3)
+                                .local_get(4)
+                                .i32_const(*size as i32)
+                                .call(f.0)
+                                .br(m - j as u32 - 1);
+                            ins.end();
+                        }
+                    }
+                }
+                ins.br(n - k as u32 - 1);
+                ins.end();
+            }
+        }
+        ins.end();
+        self.define_func(copy, body);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn template_parses() {
+        let _ = super::template();
+    }
+}

@@ -1,0 +1,521 @@
+;; Streams and futures between guest tasks in wasm: what wasmtime's `{stream,future}.new`,
+;; `.read`, `.write`, `.cancel-read`, `.cancel-write`, `.drop-readable`, `.drop-writable` and
+;; FACT's `stream-transfer`/`future-transfer` do
+;; (`wasmtime/src/runtime/component/concurrent/futures_and_streams.rs`: `guest_new`,
+;; `guest_read`, `guest_write`, `cancel_read`, `cancel_write`, `host_drop_reader`,
+;; `host_drop_writer`, `lift_index_to_transmit`, `update_event`, `on_delivery`), with the
+;; same results, events and traps. wasmtime calls the two together a *transmit*.
+;;
+;; Every operation takes `$kind`: 0 a future, 1 a stream. A transmit's two ends are slots of
+;; the handle tables (`resources.wat`: kinds 5 and 6 a future's readable and writable end,
+;; 7 and 8 a stream's; the end's local state and event in word 3). The transmit itself is a
+;; record here, 16 i32s at `16 * id`, whose words come in pairs by *side* (0 the readable
+;; end, 1 the writable end):
+;;   0, 1 the side's state (0 open, 1 an operation is pending, 2 the end is dropped); word 0
+;;     is the next free record while the record is free;
+;;   2 whether a future's value has been delivered (or refused: wasmtime's `done`);
+;;   3-6 the readable side: the pending read's site and address, the end's component
+;;     instance and handle; 7-10 the same for the writable side;
+;;   11, 12 the pending read's and write's remaining count (items);
+;;   13, 14 the count of the event awaiting delivery at the readable and writable end;
+;;   15 the size of one item in bytes.
+;; A site is a `read` or `write` built-in: its memory and payload layout, which the imported
+;; `copy` dispatches on. A count is below 2^28 (wasmtime's `ItemCount`); a future's is 1.
+;;
+;; Bound by the lowering: type 0 is runtime-structs' HANDLES, type 1 HANDLE_TABLE.
+(module
+  (type $handles (array (mut i32)))
+  (type $table (struct (field $slots (mut (ref $handles))) (field $next (mut i32))
+                       (field $len (mut i32))))
+
+  ;; Component instance -> its handle table; (transmit type, kind) -> its component instance.
+  (import "env" "table-of" (func $table_of (param i32) (result (ref $table))))
+  (import "env" "transmit-instance" (func $transmit_instance (param i32 i32) (result i32)))
+  ;; (write site, write address, read site, read address, count): moves `count` items.
+  (import "env" "copy" (func $copy (param i32 i32 i32 i32 i32)))
+  ;; The resources template's slot operations.
+  (import "env" "transmit-slot" (func $end_slot (param (ref $table) i32 i32 i32) (result i32)))
+  (import "env" "slot" (func $slot (param (ref $table) i32) (result i32)))
+  (import "env" "word" (func $word (param (ref $table) i32 i32) (result i32)))
+  (import "env" "set-word" (func $set_word (param (ref $table) i32 i32 i32)))
+  (import "env" "insert" (func $insert (param (ref $table) i32 i32 i32 i32) (result i32)))
+  (import "env" "remove" (func $remove (param (ref $table) i32 i32)))
+  (import "env" "end-has-event" (func $has_event (param (ref $table) i32) (result i32)))
+  (import "env" "take-end-event" (func $take_event (param (ref $table) i32) (result i32)))
+  ;; The scheduler's: one step of the queued tasks for a caller that blocks (trapping when none
+  ;; can run), and the count of blocked callers around it.
+  (import "env" "blocked-step" (func $blocked_step))
+  (import "env" "block" (func $block (param i32)))
+  ;; Called before a sync read or write waits (the limit inside an `async`-lowered callee's
+  ;; first call).
+  (import "env" "before-wait" (func $before_wait))
+  (import "env" "records" (global $records (mut (ref $handles))))
+  (import "env" "num-records" (global $num (mut i32)))
+  (import "env" "free-record" (global $free (mut i32)))
+
+  ;; The traps, named for wasmtime's messages.
+  (func $concurrent
+    (export "trap:cannot-have-concurrent-operations-active-on-a-future-or-stream") unreachable)
+  (func $write_dropped
+    (export "trap:cannot-write-after-being-notified-that-the-readable-end-dropped") unreachable)
+  (func $write_done
+    (export "trap:cannot-write-to-future-after-previous-write-succeeded-or-readable-end-dropped")
+    unreachable)
+  (func $read_dropped
+    (export "trap:cannot-read-after-being-notified-that-the-writable-end-dropped") unreachable)
+  (func $read_done (export "trap:cannot-read-from-future-after-previous-read-succeeded")
+    unreachable)
+  (func $sync_and_async
+    (export "trap:waitable-cannot-be-used-synchronously-while-added-to-a-waitable-set")
+    unreachable)
+  (func $no_write (export "trap:stream-or-future-write-cancelled-when-no-write-is-pending")
+    unreachable)
+  (func $no_read (export "trap:stream-or-future-read-cancelled-when-no-read-is-pending")
+    unreachable)
+  (func $read_end_passed (export "trap:passed-read-end-to-cancel-write") unreachable)
+  (func $write_end_passed (export "trap:passed-write-end-to-cancel-read") unreachable)
+  (func $not_readable_future (export "trap:handle-is-not-a-readable-end-of-a-future")
+    unreachable)
+  (func $not_readable_stream (export "trap:handle-is-not-a-readable-end-of-a-stream")
+    unreachable)
+  (func $busy_future (export "trap:cannot-remove-busy-future") unreachable)
+  (func $busy_stream (export "trap:cannot-remove-busy-stream") unreachable)
+  (func $drop_busy_future (export "trap:cannot-drop-busy-future") unreachable)
+  (func $drop_busy_stream (export "trap:cannot-drop-busy-stream") unreachable)
+  (func $read_end_dropped_future (export "trap:passed-read-end-to-future-drop-writable")
+    unreachable)
+  (func $read_end_dropped_stream (export "trap:passed-read-end-to-stream-drop-writable")
+    unreachable)
+  (func $must_write (export "trap:cannot-drop-future-write-end-without-first-writing-a-value")
+    unreachable)
+  (func $lift_dropped_future
+    (export "trap:cannot-lift-future-after-being-notified-that-the-writable-end-dropped")
+    unreachable)
+  (func $lift_dropped_stream
+    (export "trap:cannot-lift-stream-after-being-notified-that-the-writable-end-dropped")
+    unreachable)
+  (func $lift_in_set_future (export "trap:cannot-lift-future-while-its-in-a-waitable-set")
+    unreachable)
+  (func $lift_in_set_stream (export "trap:cannot-lift-stream-while-its-in-a-waitable-set")
+    unreachable)
+  (func $lift_done (export "trap:cannot-lift-future-after-previous-read-succeeded") unreachable)
+  (func $too_many (export "trap:cannot-allocate-another-future-or-stream") unreachable)
+
+  (func $get (param $id i32) (param $k i32) (result i32)
+    (array.get $handles (global.get $records)
+      (i32.add (i32.shl (local.get $id) (i32.const 4)) (local.get $k))))
+
+  (func $set (param $id i32) (param $k i32) (param $v i32)
+    (array.set $handles (global.get $records)
+      (i32.add (i32.shl (local.get $id) (i32.const 4)) (local.get $k)) (local.get $v)))
+
+  ;; A new record, zeroed (both ends open, nothing delivered).
+  (func $alloc (result i32)
+    (local $id i32) (local $a (ref $handles)) (local $i i32)
+    (if (i32.ge_s (global.get $free) (i32.const 0))
+      (then
+        (local.set $id (global.get $free))
+        (global.set $free (call $get (local.get $id) (i32.const 0))))
+      (else
+        (local.set $id (global.get $num))
+        (if (i32.ge_u (local.get $id) (i32.const 0x0800_0000)) (then (call $too_many)))
+        (global.set $num (i32.add (local.get $id) (i32.const 1)))
+        (if (i32.gt_u (i32.shl (global.get $num) (i32.const 4))
+              (array.len (global.get $records)))
+          (then
+            (local.set $a (array.new_default $handles
+              (i32.shl (array.len (global.get $records)) (i32.const 1))))
+            (array.copy $handles $handles (local.get $a) (i32.const 0) (global.get $records)
+              (i32.const 0) (array.len (global.get $records)))
+            (global.set $records (local.get $a))))))
+    (loop $clear
+      (call $set (local.get $id) (local.get $i) (i32.const 0))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $clear (i32.lt_u (local.get $i) (i32.const 16))))
+    (local.get $id))
+
+  ;; Both ends are gone: the record is freed.
+  (func $release (param $id i32)
+    (call $set (local.get $id) (i32.const 0) (global.get $free))
+    (global.set $free (local.get $id)))
+
+  ;; The end of `side` of record `x`: its table and its slot.
+  (func $end_table (param $x i32) (param $side i32) (result (ref $table))
+    (call $table_of (call $get (local.get $x) (i32.add (i32.const 5) (i32.shl (local.get $side)
+      (i32.const 2))))))
+  (func $end_handle (param $x i32) (param $side i32) (result i32)
+    (call $get (local.get $x) (i32.add (i32.const 6) (i32.shl (local.get $side) (i32.const 2)))))
+
+  ;; Gives the end of `side` of record `x` an event: copy result `status` with `count` items,
+  ;; ending its pending operation when `ends`. Without `keep` the event replaces any awaiting
+  ;; one (wasmtime's `set_event`). With `keep` (a drop, `status` 1 and `count` 0) an awaiting
+  ;; event stays (`update_event`): a future's as it was, a stream's with the new status, its
+  ;; own count, and ending the operation if either does.
+  (func $event (param $x i32) (param $side i32) (param $status i32) (param $count i32)
+    (param $ends i32) (param $keep i32) (param $kind i32)
+    (local $t (ref $table)) (local $s i32) (local $w3 i32)
+    (local.set $t (call $end_table (local.get $x) (local.get $side)))
+    (local.set $s (call $slot (local.get $t) (call $end_handle (local.get $x) (local.get $side))))
+    (local.set $w3 (call $word (local.get $t) (local.get $s) (i32.const 3)))
+    (if (i32.and (local.get $keep) (i32.ne (i32.and (local.get $w3) (i32.const 16)) (i32.const 0)))
+      (then
+        (if (i32.eqz (local.get $kind)) (then (return)))
+        (local.set $ends (i32.or (local.get $ends)
+          (i32.ne (i32.and (local.get $w3) (i32.const 4)) (i32.const 0))))
+        (local.set $count (call $get (local.get $x) (i32.add (i32.const 13) (local.get $side))))))
+    (call $set (local.get $x) (i32.add (i32.const 13) (local.get $side)) (local.get $count))
+    (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+      (i32.or (i32.and (local.get $w3) (i32.const -245))
+        (i32.or (i32.const 16)
+          (i32.or (i32.shl (local.get $status) (i32.const 5))
+            (i32.shl (local.get $ends) (i32.const 2)))))))
+
+  ;; The count of a completed event awaiting delivery at the end of `side` of record `x`,
+  ;; which is taken (0 when there is none); wasmtime adds it to the next completion's.
+  (func $take_completed (param $x i32) (param $side i32) (result i32)
+    (local $t (ref $table)) (local $s i32) (local $w3 i32)
+    (local.set $t (call $end_table (local.get $x) (local.get $side)))
+    (local.set $s (call $slot (local.get $t) (call $end_handle (local.get $x) (local.get $side))))
+    (local.set $w3 (call $word (local.get $t) (local.get $s) (i32.const 3)))
+    (if (i32.eqz (i32.and (local.get $w3) (i32.const 16))) (then (return (i32.const 0))))
+    (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+      (i32.and (local.get $w3) (i32.const -245)))
+    (if (result i32) (i32.and (local.get $w3) (i32.const 0xe0))
+      (then (i32.const 0))
+      (else (call $get (local.get $x) (i32.add (i32.const 13) (local.get $side))))))
+
+  ;; An event of the end of `side` of record `x` is delivered (`resources.wat` calls this for
+  ;; a stream's ends): its count, and when it ends the end's operation, the side is open again
+  ;; (wasmtime's `on_delivery`).
+  (func (export "delivered") (param $x i32) (param $side i32) (param $ends i32) (result i32)
+    (if (local.get $ends) (then (call $set (local.get $x) (local.get $side) (i32.const 0))))
+    (call $get (local.get $x) (i32.add (i32.const 13) (local.get $side))))
+
+  ;; Sets the local state (0 idle, 1 done, 2 busy) of the end at slot `s`.
+  (func $local (param $t (ref $table)) (param $s i32) (param $state i32)
+    (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+      (i32.or (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const -4))
+        (local.get $state))))
+
+  ;; A sync operation that is blocked: waits for the end's event and takes it (its copy
+  ;; result), as wasmtime's `wait_for_event`.
+  (func $wait (param $t (ref $table)) (param $h i32) (result i32)
+    (if (call $word (local.get $t) (call $slot (local.get $t) (local.get $h)) (i32.const 1))
+      (then (call $sync_and_async)))
+    (call $before_wait)
+    (call $block (i32.const 1))
+    (block $done
+      (loop $next
+        (br_if $done (call $has_event (local.get $t) (local.get $h)))
+        (call $blocked_step)
+        (br $next)))
+    (call $block (i32.const -1))
+    (call $take_event (local.get $t) (local.get $h)))
+
+  ;; `new` in component instance `i` of type `ty`, items of `size` bytes:
+  ;; `(writable << 32) | readable`.
+  (func (export "new") (param $i i32) (param $ty i32) (param $kind i32) (param $size i32)
+    (result i64)
+    (local $x i32) (local $t (ref $table)) (local $r i32) (local $w i32) (local $base i32)
+    (local.set $base (i32.add (i32.const 5) (i32.shl (local.get $kind) (i32.const 1))))
+    (local.set $x (call $alloc))
+    (local.set $t (call $table_of (local.get $i)))
+    (local.set $r (call $insert (local.get $t) (local.get $base) (i32.const 0) (local.get $x)
+      (i32.shl (local.get $ty) (i32.const 8))))
+    (local.set $w (call $insert (local.get $t) (i32.add (local.get $base) (i32.const 1))
+      (i32.const 0) (local.get $x) (i32.shl (local.get $ty) (i32.const 8))))
+    (call $set (local.get $x) (i32.const 5) (local.get $i))
+    (call $set (local.get $x) (i32.const 6) (local.get $r))
+    (call $set (local.get $x) (i32.const 9) (local.get $i))
+    (call $set (local.get $x) (i32.const 10) (local.get $w))
+    (call $set (local.get $x) (i32.const 15) (local.get $size))
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $w)) (i64.const 32))
+      (i64.extend_i32_u (local.get $r))))
+
+  ;; `read` (side 0) or `write` (side 1): (instance, type, kind, site, async, side, handle,
+  ;; address, count) -> the copy result (`count << 4 | status`: 0 completed, 1 dropped), or
+  ;; 0xffff_ffff (`BLOCKED`) for a pending async operation. The items move when a read and a
+  ;; write meet: as many as the smaller side offers, the side with room left staying pending,
+  ;; as wasmtime's `guest_write` and `guest_read`. A write that meets a pending zero-length
+  ;; read completes that read with 0 and leaves it pending too (a zero-length write meeting it
+  ;; completes only itself); a zero-length read that meets a pending write completes the
+  ;; write with 0 and waits.
+  (func (export "copy-op") (param $i i32) (param $ty i32) (param $kind i32) (param $site i32)
+    (param $async i32) (param $side i32) (param $h i32) (param $addr i32) (param $count i32)
+    (result i32)
+    (local $t (ref $table)) (local $s i32) (local $w3 i32) (local $x i32) (local $other i32)
+    (local $ostate i32) (local $ocount i32) (local $wc i32) (local $rc i32) (local $n i32)
+    (local $mine_done i32) (local $other_done i32) (local $other_left i32) (local $total i32)
+    (local $result i32)
+    (local.set $other (i32.sub (i32.const 1) (local.get $side)))
+    (local.set $t (call $table_of (local.get $i)))
+    (local.set $s (call $end_slot (local.get $t) (local.get $h) (local.get $ty) (local.get $kind)))
+    (local.set $w3 (call $word (local.get $t) (local.get $s) (i32.const 3)))
+    (if (i32.or
+          (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 0))
+            (i32.add (i32.add (i32.const 5) (i32.shl (local.get $kind) (i32.const 1)))
+              (local.get $side)))
+          (i32.eq (i32.and (local.get $w3) (i32.const 3)) (i32.const 2)))
+      (then (call $concurrent)))
+    (if (i32.and (local.get $w3) (i32.const 1))
+      (then (if (local.get $side) (then (call $write_dropped)) (else (call $read_dropped)))))
+    (call $local (local.get $t) (local.get $s) (i32.const 2))
+    (local.set $x (call $word (local.get $t) (local.get $s) (i32.const 2)))
+    (if (call $get (local.get $x) (i32.const 2))
+      (then (if (local.get $side) (then (call $write_done)) (else (call $read_done)))))
+    (local.set $ostate (call $get (local.get $x) (local.get $other)))
+    (if (i32.ne (local.get $ostate) (i32.const 2))
+      (then (call $set (local.get $x) (local.get $other) (i32.const 0))))
+    (if (i32.eq (local.get $ostate) (i32.const 1))
+      (then
+        ;; The other side is pending: the items move.
+        (if (i32.eqz (local.get $kind)) (then (call $set (local.get $x) (i32.const 2) (i32.const 1))))
+        (local.set $ocount (call $get (local.get $x) (i32.add (i32.const 11) (local.get $other))))
+        (if (local.get $side)
+          (then (local.set $wc (local.get $count)) (local.set $rc (local.get $ocount)))
+          (else (local.set $wc (local.get $ocount)) (local.set $rc (local.get $count))))
+        (local.set $n (select (local.get $count) (local.get $ocount)
+          (i32.lt_u (local.get $count) (local.get $ocount))))
+        ;; wasmtime: the write completes when it is empty or the read has room, the read when
+        ;; the write is not empty.
+        (if (local.get $side)
+          (then
+            (local.set $mine_done (i32.or (i32.eqz (local.get $wc)) (i32.ne (local.get $rc) (i32.const 0))))
+            (local.set $other_done (i32.ne (local.get $wc) (i32.const 0)))
+            ;; wasmtime's test is `count == 0 && read_count == 0` after `count` became the
+            ;; number moved: a pending zero-length read stays, whatever the write's length.
+            (local.set $other_left (i32.or (i32.lt_u (local.get $count) (local.get $ocount))
+              (i32.eqz (local.get $ocount)))))
+          (else
+            (local.set $mine_done (i32.ne (local.get $wc) (i32.const 0)))
+            (local.set $other_done (i32.or (i32.eqz (local.get $wc)) (i32.ne (local.get $rc) (i32.const 0))))
+            (local.set $other_left (i32.lt_u (local.get $count) (local.get $ocount)))))
+        (if (local.get $side)
+          (then
+            (call $copy (local.get $site) (local.get $addr)
+              (call $get (local.get $x) (i32.const 3)) (call $get (local.get $x) (i32.const 4))
+              (local.get $n)))
+          (else
+            (call $copy (call $get (local.get $x) (i32.const 7)) (call $get (local.get $x) (i32.const 8))
+              (local.get $site) (local.get $addr) (local.get $n))))
+        (if (local.get $other_done)
+          (then
+            (local.set $total (i32.add (local.get $n)
+              (call $take_completed (local.get $x) (local.get $other))))
+            (call $event (local.get $x) (local.get $other) (i32.const 0)
+              (select (local.get $total) (i32.const 0) (local.get $kind))
+              (i32.const 1) (i32.const 0) (local.get $kind))))
+        (if (local.get $other_left)
+          (then
+            (call $set (local.get $x) (local.get $other) (i32.const 1))
+            (call $set (local.get $x) (i32.add (i32.const 4) (i32.shl (local.get $other) (i32.const 2)))
+              (i32.add (call $get (local.get $x) (i32.add (i32.const 4) (i32.shl (local.get $other) (i32.const 2))))
+                (i32.mul (local.get $n) (call $get (local.get $x) (i32.const 15)))))
+            (call $set (local.get $x) (i32.add (i32.const 11) (local.get $other))
+              (i32.sub (local.get $ocount) (local.get $n)))))
+        (local.set $result (i32.const -1))
+        (if (local.get $mine_done)
+          (then (local.set $result
+            (i32.shl (select (local.get $n) (i32.const 0) (local.get $kind)) (i32.const 4))))))
+      (else
+        (if (i32.eqz (local.get $ostate))
+          (then (local.set $result (i32.const -1)))
+          (else
+            ;; The other end is dropped.
+            (if (i32.and (local.get $side) (i32.eqz (local.get $kind)))
+              (then (call $set (local.get $x) (i32.const 2) (i32.const 1))))
+            (local.set $result (i32.const 1))))))
+    (if (i32.eq (local.get $result) (i32.const -1))
+      (then
+        ;; This side waits with its buffer.
+        (call $set (local.get $x) (local.get $side) (i32.const 1))
+        (call $set (local.get $x) (i32.add (i32.const 3) (i32.shl (local.get $side) (i32.const 2)))
+          (local.get $site))
+        (call $set (local.get $x) (i32.add (i32.const 4) (i32.shl (local.get $side) (i32.const 2)))
+          (local.get $addr))
+        (call $set (local.get $x) (i32.add (i32.const 11) (local.get $side)) (local.get $count))
+        (if (i32.eqz (local.get $async))
+          (then (local.set $result (call $wait (local.get $t) (local.get $h)))))))
+    ;; The end is idle again, done when the other end was seen dropped (a future's readable
+    ;; end stays idle: its record's `done` says the rest).
+    (if (i32.ne (local.get $result) (i32.const -1))
+      (then (call $local (local.get $t) (call $slot (local.get $t) (local.get $h))
+        (i32.and (i32.eq (i32.and (local.get $result) (i32.const 15)) (i32.const 1))
+          (i32.or (local.get $side) (local.get $kind))))))
+    (local.get $result))
+
+  ;; `cancel-read` (side 0) or `cancel-write` (side 1): (instance, type, kind, async, side,
+  ;; handle) -> the copy result: the operation's, when its event came (a stream's completed
+  ;; count reported as cancelled), else `CANCELLED` (2).
+  (func (export "cancel") (param $i i32) (param $ty i32) (param $kind i32) (param $async i32)
+    (param $side i32) (param $h i32) (result i32)
+    (local $t (ref $table)) (local $s i32) (local $x i32) (local $et (ref $table)) (local $eh i32)
+    (local $base i32) (local $result i32)
+    (local.set $base (i32.add (i32.const 5) (i32.shl (local.get $kind) (i32.const 1))))
+    (local.set $t (call $table_of (local.get $i)))
+    (local.set $s (call $end_slot (local.get $t) (local.get $h) (local.get $ty) (local.get $kind)))
+    (if (i32.ne (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 3))
+          (i32.const 2))
+      (then
+        (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 0))
+              (i32.add (local.get $base) (local.get $side)))
+          (then (if (local.get $side) (then (call $read_end_passed))
+            (else (call $write_end_passed)))))
+        (if (local.get $side) (then (call $no_write)) (else (call $no_read)))))
+    (local.set $x (call $word (local.get $t) (local.get $s) (i32.const 2)))
+    (local.set $et (call $end_table (local.get $x) (local.get $side)))
+    (local.set $eh (call $end_handle (local.get $x) (local.get $side)))
+    (if (i32.eqz (local.get $async))
+      (then
+        (if (call $word (local.get $et) (call $slot (local.get $et) (local.get $eh)) (i32.const 1))
+          (then (call $sync_and_async)))))
+    (local.set $result (i32.const 2))
+    (if (call $has_event (local.get $et) (local.get $eh))
+      (then
+        (local.set $result (call $take_event (local.get $et) (local.get $eh)))
+        (if (i32.and (local.get $kind) (i32.eqz (i32.and (local.get $result) (i32.const 15))))
+          (then (local.set $result (i32.or (local.get $result) (i32.const 2)))))))
+    (if (i32.eq (call $get (local.get $x) (local.get $side)) (i32.const 1))
+      (then (call $set (local.get $x) (local.get $side) (i32.const 0))))
+    (local.set $s (call $slot (local.get $t) (local.get $h)))
+    (if (i32.eq (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 3))
+          (i32.const 2))
+      (then
+        ;; wasmtime's end becomes one of this side (`Read`/`Write { done: false }`),
+        ;; whichever it was.
+        (call $local (local.get $t) (local.get $s) (i32.const 0))
+        (call $set_word (local.get $t) (local.get $s) (i32.const 0)
+          (i32.add (local.get $base) (local.get $side)))))
+    (local.get $result))
+
+  ;; `drop-readable` (side 0) or `drop-writable` (side 1): (instance, type, kind, side,
+  ;; handle). A future's writable end traps unless its value was delivered (or the reader
+  ;; dropped). The other end learns of it.
+  (func (export "drop") (param $i i32) (param $ty i32) (param $kind i32) (param $side i32)
+    (param $h i32)
+    (local $t (ref $table)) (local $s i32) (local $w3 i32) (local $x i32) (local $other i32)
+    (local $ostate i32)
+    (local.set $other (i32.sub (i32.const 1) (local.get $side)))
+    (local.set $t (call $table_of (local.get $i)))
+    (local.set $s (call $end_slot (local.get $t) (local.get $h) (local.get $ty) (local.get $kind)))
+    (local.set $w3 (call $word (local.get $t) (local.get $s) (i32.const 3)))
+    ;; A busy end is only busy to wasmtime, which does not record which end it is.
+    (if (i32.eq (i32.and (local.get $w3) (i32.const 3)) (i32.const 2))
+      (then
+        (if (local.get $side)
+          (then (if (local.get $kind) (then (call $drop_busy_stream))
+            (else (call $drop_busy_future))))
+          (else (if (local.get $kind) (then (call $busy_stream)) (else (call $busy_future)))))))
+    (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 0))
+          (i32.add (i32.add (i32.const 5) (i32.shl (local.get $kind) (i32.const 1)))
+            (local.get $side)))
+      (then
+        (if (local.get $side)
+          (then (if (local.get $kind) (then (call $read_end_dropped_stream))
+            (else (call $read_end_dropped_future))))
+          (else (if (local.get $kind) (then (call $not_readable_stream))
+            (else (call $not_readable_future)))))))
+    (local.set $x (call $word (local.get $t) (local.get $s) (i32.const 2)))
+    (call $remove (local.get $t) (local.get $h) (local.get $s))
+    (if (i32.and (i32.and (local.get $side) (i32.eqz (local.get $kind)))
+          (i32.eqz (i32.or (i32.and (local.get $w3) (i32.const 1))
+            (call $get (local.get $x) (i32.const 2)))))
+      (then (call $must_write)))
+    (call $set (local.get $x) (local.get $side) (i32.const 2))
+    (local.set $ostate (call $get (local.get $x) (local.get $other)))
+    (if (i32.eq (local.get $ostate) (i32.const 2))
+      (then (call $release (local.get $x)) (return)))
+    (call $set (local.get $x) (local.get $other) (i32.const 0))
+    (call $event (local.get $x) (local.get $other) (i32.const 1) (i32.const 0)
+      (local.get $ostate) (i32.const 1) (local.get $kind)))
+
+  ;; FACT's `future-transfer`/`stream-transfer` (handle, source type, destination type, kind)
+  ;; -> the readable end's handle in the destination instance's table.
+  (func (export "transfer") (param $h i32) (param $src i32) (param $dst i32) (param $kind i32)
+    (result i32)
+    (local $st (ref $table)) (local $s i32) (local $w3 i32) (local $x i32) (local $di i32)
+    (local $nh i32)
+    (local.set $st (call $table_of (call $transmit_instance (local.get $src) (local.get $kind))))
+    (local.set $s (call $end_slot (local.get $st) (local.get $h) (local.get $src) (local.get $kind)))
+    (local.set $w3 (call $word (local.get $st) (local.get $s) (i32.const 3)))
+    (if (i32.eq (i32.and (local.get $w3) (i32.const 3)) (i32.const 2))
+      (then (if (local.get $kind) (then (call $busy_stream)) (else (call $busy_future)))))
+    (if (i32.ne (call $word (local.get $st) (local.get $s) (i32.const 0))
+          (i32.add (i32.const 5) (i32.shl (local.get $kind) (i32.const 1))))
+      (then (if (local.get $kind) (then (call $not_readable_stream))
+        (else (call $not_readable_future)))))
+    (local.set $x (call $word (local.get $st) (local.get $s) (i32.const 2)))
+    (if (i32.and (local.get $w3) (i32.const 1))
+      (then (if (local.get $kind) (then (call $lift_dropped_stream))
+        (else (call $lift_dropped_future)))))
+    (if (call $word (local.get $st) (local.get $s) (i32.const 1))
+      (then (if (local.get $kind) (then (call $lift_in_set_stream))
+        (else (call $lift_in_set_future)))))
+    (call $remove (local.get $st) (local.get $h) (local.get $s))
+    (if (call $get (local.get $x) (i32.const 2)) (then (call $lift_done)))
+    (local.set $di (call $transmit_instance (local.get $dst) (local.get $kind)))
+    ;; The end keeps an event that awaits delivery.
+    (local.set $nh (call $insert (call $table_of (local.get $di))
+      (i32.add (i32.const 5) (i32.shl (local.get $kind) (i32.const 1))) (i32.const 0)
+      (local.get $x)
+      (i32.or (i32.shl (local.get $dst) (i32.const 8)) (i32.and (local.get $w3) (i32.const 0xf4)))))
+    (call $set (local.get $x) (i32.const 5) (local.get $di))
+    (call $set (local.get $x) (i32.const 6) (local.get $nh))
+    (local.get $nh))
+
+  ;; A future site's value at `addr` of memory 0, `size` bytes (0, 1, 2, 4 or 8) aligned to
+  ;; `size`: loaded (`load`) for a write site, stored (`store`) for a read site.
+  (memory 0)
+  (memory 0)
+  (func $unaligned_write (export "trap:write-pointer-not-aligned") unreachable)
+  (func $unaligned_read (export "trap:read-pointer-not-aligned") unreachable)
+  (func (export "load") (param $addr i32) (param $size i32) (result i64)
+    (if (i32.and (local.get $addr) (i32.sub (local.get $size) (i32.const 1)))
+      (then (call $unaligned_write)))
+    (if (i32.eq (local.get $size) (i32.const 1))
+      (then (return (i64.load8_u (local.get $addr)))))
+    (if (i32.eq (local.get $size) (i32.const 2))
+      (then (return (i64.load16_u (local.get $addr)))))
+    (if (i32.eq (local.get $size) (i32.const 4))
+      (then (return (i64.load32_u (local.get $addr)))))
+    (i64.load (local.get $addr)))
+  (func (export "store") (param $addr i32) (param $size i32) (param $v i64)
+    (if (i32.and (local.get $addr) (i32.sub (local.get $size) (i32.const 1)))
+      (then (call $unaligned_read)))
+    (if (i32.eq (local.get $size) (i32.const 1))
+      (then (i64.store8 (local.get $addr) (local.get $v)) (return)))
+    (if (i32.eq (local.get $size) (i32.const 2))
+      (then (i64.store16 (local.get $addr) (local.get $v)) (return)))
+    (if (i32.eq (local.get $size) (i32.const 4))
+      (then (i64.store32 (local.get $addr) (local.get $v)) (return)))
+    (i64.store (local.get $addr) (local.get $v)))
+
+  ;; A stream's items: `count` items of `size` bytes from `src` of memory 0 (the write site's)
+  ;; to `dst` of memory 1 (the read site's), as `memmove` does when the two are one memory
+  ;; (wasmtime's `copy_within`); both addresses aligned to `size` when anything moves.
+  (func (export "copy-items") (param $src i32) (param $dst i32) (param $count i32)
+    (param $size i32)
+    (if (i32.eqz (i32.mul (local.get $count) (local.get $size))) (then (return)))
+    (if (i32.and (local.get $src) (i32.sub (local.get $size) (i32.const 1)))
+      (then (call $unaligned_write)))
+    (if (i32.and (local.get $dst) (i32.sub (local.get $size) (i32.const 1)))
+      (then (call $unaligned_read)))
+    (memory.copy 1 0 (local.get $dst) (local.get $src)
+      (i32.mul (local.get $count) (local.get $size))))
+
+  ;; The bounds check of a read or write of `count` items of `size` bytes at `addr`, as
+  ;; wasmtime makes before anything else ("read pointer out of bounds of memory"): a range
+  ;; past the end of the memory traps as the access does (a template cannot ask a boxed memory
+  ;; its size).
+  (func $out_of_bounds (export "trap:pointer-out-of-bounds-of-memory") unreachable)
+  (func (export "check") (param $addr i32) (param $size i32) (param $count i32)
+    (local $bytes i64)
+    (local.set $bytes (i64.mul (i64.extend_i32_u (local.get $size))
+      (i64.extend_i32_u (local.get $count))))
+    (if (i64.eqz (local.get $bytes)) (then (return)))
+    (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $addr)) (local.get $bytes))
+          (i64.const 0x1_0000_0000))
+      (then (call $out_of_bounds)))
+    (drop (i32.load8_u (i32.wrap_i64 (i64.sub
+      (i64.add (i64.extend_i32_u (local.get $addr)) (local.get $bytes)) (i64.const 1))))))
+)
