@@ -1,8 +1,9 @@
 //! Run time of each workload's kernels, and instantiation time, in the four forms.
 //!
 //! Ids: `{workload}/{kernel}/{form}` and `instantiate/{workload}/{form}`, where form is
-//! `native`, `graph`, `reify-all` or `reify-auto` (see [`benches::Form`]). Each kernel is checked
-//! against the native result before it is timed.
+//! `native`, `graph`, `reify-all` or `reify-auto` (see [`benches::Form`]; the async ABI's
+//! workloads, [`benches::ASYNC_WORKLOADS`], have no `graph`). Each kernel is checked against
+//! the native result before it is timed.
 
 use benches::{Form, Prepared};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -16,11 +17,16 @@ fn config() -> Criterion {
 }
 
 fn prepared() -> Vec<Prepared> {
-    benches::workloads()
+    let sync = benches::workloads()
         .expect("failed to build the workloads")
         .into_iter()
-        .map(|w| {
-            let p = Prepared::new(w).expect("failed to prepare the workload");
+        .map(|w| (w, &Form::ALL[..]));
+    let async_ = benches::ASYNC_WORKLOADS
+        .into_iter()
+        .map(|w| (w, &Form::ASYNC[..]));
+    sync.chain(async_)
+        .map(|(w, forms)| {
+            let p = Prepared::with_forms(w, forms).expect("failed to prepare the workload");
             p.check()
                 .expect("a lowered form disagrees with the native run");
             p
@@ -32,7 +38,7 @@ fn kernels(c: &mut Criterion) {
     for p in prepared() {
         let mut group = c.benchmark_group(p.workload.name);
         for k in p.workload.kernels {
-            for form in Form::ALL {
+            for form in p.forms.iter().map(|c| c.form()) {
                 let mut instance = p.ready(form).expect("failed to instantiate");
                 let bound = instance.bind(k).expect("failed to find the export");
                 group.bench_function(BenchmarkId::new(k.name, form.name()), |b| {

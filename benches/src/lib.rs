@@ -55,6 +55,10 @@ impl Form {
     /// The four forms, in the order the tables list them.
     pub const ALL: [Form; 4] = [Form::Native, Form::Graph, Form::All, Form::Auto];
 
+    /// The forms of a workload that uses the async ABI ([`Workload::concurrent`]): all but
+    /// the module graph, which rejects it.
+    pub const ASYNC: [Form; 3] = [Form::Native, Form::All, Form::Auto];
+
     /// [`Form::ALL`], [`Form::AllHelper`] and [`Form::AllEveryLoop`].
     pub const WITH_HELPER: [Form; 6] = [
         Form::Native,
@@ -118,6 +122,10 @@ pub struct Workload {
     pub setup: &'static [Kernel],
     /// The measured calls.
     pub kernels: &'static [Kernel],
+    /// Whether the component uses the component model's async ABI: natively it then runs on
+    /// an engine with wasmtime's concurrency support and the async features on, each call
+    /// through `call_async` run to completion; the module-graph form rejects it.
+    pub concurrent: bool,
 }
 
 const fn kernel(name: &'static str, export: &'static str, sig: Sig, arg: u32) -> Kernel {
@@ -147,6 +155,7 @@ pub const MEMORY: Workload = Workload {
         kernel("fnv1a", "fnv1a", Sig::ToU32, 0),
         kernel("store-i32", "init", Sig::U32ToUnit, 7),
     ],
+    concurrent: false,
 };
 
 /// Call-heavy kernels: 200 000 calls across instances, 100 000 `call_indirect`s through
@@ -160,6 +169,7 @@ pub const CALLS: Workload = Workload {
         kernel("call_indirect", "indirect", Sig::U32ToU32, 100_000),
         kernel("call_indirect-own", "own-indirect", Sig::U32ToU32, 100_000),
     ],
+    concurrent: false,
 };
 
 /// Canonical ABI between two components: 1000 round trips of a 64-byte string (UTF-8 on both
@@ -173,10 +183,25 @@ pub const CANON: Workload = Workload {
         kernel("utf16-roundtrip", "strings16", Sig::U32ToU32, 1000),
         kernel("list-of-records", "records", Sig::U32ToU32, 1000),
     ],
+    concurrent: false,
 };
 
 /// The hand-written workloads; [`workloads`] adds the C one.
 pub const WORKLOADS: [Workload; 3] = [MEMORY, CALLS, CANON];
+
+/// The async ABI: a `stream<u8>` of 1 MiB written in 4 KiB chunks by one component's callback
+/// task and read in 4 KiB sync reads by another's (`benches/workloads/stream.wat`).
+pub const STREAM: Workload = Workload {
+    name: "stream",
+    wat: include_str!("../workloads/stream.wat"),
+    setup: &[],
+    kernels: &[kernel("1mib-in-4kib-chunks", "stream", Sig::ToU32, 0)],
+    concurrent: true,
+};
+
+/// The workloads that use the async ABI, run in [`Form::ASYNC`]: the module graph rejects
+/// them, and jco runs their original only with JSPI.
+pub const ASYNC_WORKLOADS: [Workload; 1] = [STREAM];
 
 /// The lowered forms that `prepare-v8` writes and the app benches measure, by file or id
 /// name: `--reify all` and `--reify auto` with the default emitter, and `--reify all` with one
@@ -264,6 +289,7 @@ pub fn c_memory() -> Result<Option<Workload>> {
         wat: Box::leak(wat.into_boxed_str()),
         setup: SETUP,
         kernels: KERNELS,
+        concurrent: false,
     }))
 }
 
@@ -289,6 +315,7 @@ pub fn generated() -> Workload {
         wat: Box::leak(wat.into_boxed_str()),
         setup: &[],
         kernels: KERNELS,
+        concurrent: false,
     }
 }
 
@@ -300,8 +327,20 @@ pub fn generated() -> Workload {
 /// `GC_LOWER_BENCH_COLLECTOR=null` selects wasmtime's null collector instead (no read or write
 /// barriers, nothing is ever freed: for workloads that allocate little, such as `calls` and
 /// `memory`), to measure what the collector's barriers cost the reified forms.
-pub fn config(_form: Form) -> Config {
+pub fn config(form: Form) -> Config {
+    config_for(form, false)
+}
+
+/// [`config`], with wasmtime's concurrency support and the component model's async features
+/// on for the native form of a workload that uses the async ABI (`concurrent`).
+pub fn config_for(form: Form, concurrent: bool) -> Config {
     let mut config = gc_lower::run::config();
+    if concurrent && form == Form::Native {
+        config
+            .concurrency_support(true)
+            .wasm_component_model_async(true)
+            .wasm_component_model_more_async_builtins(true);
+    }
     if std::env::var("GC_LOWER_BENCH_COLLECTOR").as_deref() == Ok("null") {
         config.collector(wasmtime::Collector::Null);
     }
@@ -348,7 +387,13 @@ enum Code {
 impl Compiled {
     /// Compiles `component` (binary) in `form`, lowering it first for the lowered forms.
     pub fn new(component: &[u8], form: Form) -> Result<Compiled> {
-        let engine = Engine::new(&config(form)).map_err(anyhow::Error::from)?;
+        Compiled::new_for(component, form, false)
+    }
+
+    /// [`Compiled::new`], natively with the async ABI's engine settings when `concurrent`
+    /// ([`config_for`]).
+    pub fn new_for(component: &[u8], form: Form, concurrent: bool) -> Result<Compiled> {
+        let engine = Engine::new(&config_for(form, concurrent)).map_err(anyhow::Error::from)?;
         let code = match form {
             Form::Native => {
                 let c = component::Component::new(&engine, component)
@@ -396,7 +441,12 @@ impl Compiled {
         let mut store = Store::new(&self.engine, ());
         let inner = match &self.code {
             Code::Component(pre) => {
-                Inner::Component(pre.instantiate(&mut store).map_err(anyhow::Error::from)?)
+                let instance = if self.engine.get_concurrency_support() {
+                    futures::executor::block_on(pre.instantiate_async(&mut store))
+                } else {
+                    pre.instantiate(&mut store)
+                };
+                Inner::Component(instance.map_err(anyhow::Error::from)?)
             }
             Code::Module(pre) => {
                 let instance = pre.instantiate(&mut store).map_err(anyhow::Error::from)?;
@@ -485,6 +535,22 @@ impl Instance {
     /// Calls `bound` with `arg`; the result as a `u64` (0 for no result).
     pub fn call(&mut self, bound: &Bound, arg: u32) -> Result<u64> {
         let s = &mut self.store;
+        if s.engine().get_concurrency_support() {
+            // As wasmtime's own harness runs the async ABI: the call runs to completion under
+            // the store's event loop.
+            use futures::executor::block_on;
+            let r = match bound {
+                Bound::NativeToU32(f) => u64::from(block_on(f.call_async(&mut *s, ()))?.0),
+                Bound::NativeU32ToU32(f) => u64::from(block_on(f.call_async(&mut *s, (arg,)))?.0),
+                Bound::NativeToU64(f) => block_on(f.call_async(&mut *s, ()))?.0,
+                Bound::NativeU32ToUnit(f) => {
+                    block_on(f.call_async(&mut *s, (arg,)))?;
+                    0
+                }
+                _ => bail!("internal: a core function on a component engine"),
+            };
+            return Ok(r);
+        }
         let r = match bound {
             Bound::NativeToU32(f) => u64::from(f.call(&mut *s, ())?.0),
             Bound::NativeU32ToU32(f) => u64::from(f.call(&mut *s, (arg,))?.0),
@@ -533,7 +599,8 @@ impl Prepared {
         let forms = forms
             .iter()
             .map(|&f| {
-                Compiled::new(&bytes, f).with_context(|| format!("form `{}` failed", f.name()))
+                Compiled::new_for(&bytes, f, workload.concurrent)
+                    .with_context(|| format!("form `{}` failed", f.name()))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Prepared { workload, forms })

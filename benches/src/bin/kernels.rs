@@ -1,6 +1,7 @@
 //! A quick side-by-side timing of the kernels on wasmtime, without criterion: every form of
 //! [`Form::WITH_HELPER`] (the four of the tables plus `--reify all` with one helper call per
-//! load and store and with every access in a loop inline), interleaved, best of N.
+//! load and store and with every access in a loop inline), interleaved, best of N; then the
+//! async ABI's workloads ([`ASYNC_WORKLOADS`]) in [`Form::ASYNC`], in a second table.
 //!
 //! ```sh
 //! cargo run -p benches --bin kernels -- [--runs N] [--only WORKLOAD]
@@ -18,7 +19,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use benches::{Form, MemoryAccess, Prepared, ReifyMode, WORKLOADS};
+use benches::{ASYNC_WORKLOADS, Form, Kernel, MemoryAccess, Prepared, ReifyMode, WORKLOADS};
 
 fn main() -> Result<()> {
     let mut runs = 7usize;
@@ -62,29 +63,7 @@ fn main() -> Result<()> {
         let p = Prepared::with_forms(w, &forms)?;
         p.check()?;
         for k in w.kernels {
-            let mut instances = Vec::new();
-            for form in forms {
-                let mut i = p.ready(form)?;
-                let bound = i.bind(k)?;
-                i.call(&bound, k.arg)?;
-                // Calls per batch: about 50 ms.
-                let start = Instant::now();
-                i.call(&bound, k.arg)?;
-                let one = start.elapsed().max(Duration::from_nanos(100));
-                let batch = (Duration::from_millis(50).as_nanos() / one.as_nanos()).max(1) as u32;
-                instances.push((i, bound, batch, f64::INFINITY));
-            }
-            for _ in 0..runs {
-                for (i, bound, batch, best) in &mut instances {
-                    let start = Instant::now();
-                    for _ in 0..*batch {
-                        i.call(bound, k.arg)?;
-                    }
-                    let per = start.elapsed().as_secs_f64() / f64::from(*batch);
-                    *best = best.min(per);
-                }
-            }
-            let t: Vec<f64> = instances.iter().map(|x| x.3).collect();
+            let t = best_times(&p, k, &forms, runs)?;
             let cells: Vec<String> = t.iter().map(|s| time(*s)).collect();
             println!(
                 "| {} | {} | {} | {:.2}× | {:.2}× | {:.2}× | {:.2}× | {:.2}× |",
@@ -99,7 +78,65 @@ fn main() -> Result<()> {
             );
         }
     }
+    // The async ABI's workloads, in the forms that run them (no module graph).
+    let forms = Form::ASYNC;
+    let mut header = false;
+    for w in ASYNC_WORKLOADS {
+        if only.as_deref().is_some_and(|o| o != w.name) {
+            continue;
+        }
+        if !header {
+            println!(
+                "\n| workload | kernel | {} | all / native | auto / native |",
+                forms.map(|f| f.name()).join(" | ")
+            );
+            println!("|---|---|{}---:|---:|", "---:|".repeat(forms.len()));
+            header = true;
+        }
+        let p = Prepared::with_forms(w, &forms)?;
+        p.check()?;
+        for k in w.kernels {
+            let t = best_times(&p, k, &forms, runs)?;
+            let cells: Vec<String> = t.iter().map(|s| time(*s)).collect();
+            println!(
+                "| {} | {} | {} | {:.2}× | {:.2}× |",
+                w.name,
+                k.name,
+                cells.join(" | "),
+                t[1] / t[0],
+                t[2] / t[0]
+            );
+        }
+    }
     Ok(())
+}
+
+/// The best time per call (seconds) of kernel `k` in each of `forms`: one warm-up call, then
+/// `runs` batches of about 50 ms, the forms interleaved batch by batch.
+fn best_times(p: &Prepared, k: &Kernel, forms: &[Form], runs: usize) -> Result<Vec<f64>> {
+    let mut instances = Vec::new();
+    for &form in forms {
+        let mut i = p.ready(form)?;
+        let bound = i.bind(k)?;
+        i.call(&bound, k.arg)?;
+        // Calls per batch: about 50 ms.
+        let start = Instant::now();
+        i.call(&bound, k.arg)?;
+        let one = start.elapsed().max(Duration::from_nanos(100));
+        let batch = (Duration::from_millis(50).as_nanos() / one.as_nanos()).max(1) as u32;
+        instances.push((i, bound, batch, f64::INFINITY));
+    }
+    for _ in 0..runs {
+        for (i, bound, batch, best) in &mut instances {
+            let start = Instant::now();
+            for _ in 0..*batch {
+                i.call(bound, k.arg)?;
+            }
+            let per = start.elapsed().as_secs_f64() / f64::from(*batch);
+            *best = best.min(per);
+        }
+    }
+    Ok(instances.iter().map(|x| x.3).collect())
 }
 
 /// `--sizes`: the output size of each workload (and the generated component of the lowering
