@@ -20,8 +20,11 @@
 //! the memory its items live in and their size. When items move, `copy` (a dispatch on the two
 //! sites, made once every site is known) moves them: a future's value is loaded by the write
 //! site and stored by the read site, a stream's items are copied between the two memories as
-//! `memmove` does. Only payloads that are numbers (or none) are lowered, which a byte copy moves
-//! as wasmtime's lift and lower do; other payload types are rejected by name when lowering.
+//! `memmove` does. Payloads that are numbers (or none) move as bytes, as
+//! wasmtime's flat copy moves them; a `bool` or `char` is checked as wasmtime's lift checks it
+//! (a `bool` arrives as 0 or 1, a `char` that is not a Unicode scalar value traps) and refused
+//! between a read and a write of one component instance; other payload types are rejected by
+//! name when lowering.
 
 use std::sync::OnceLock;
 
@@ -84,13 +87,25 @@ enum Arg {
 /// The `i32` type, as the encoder names it.
 const I32: we::ValType = we::ValType::I32;
 
-/// A `read` or `write` built-in: which kind, the memory its items live in (none for a
-/// payload-less type) and their size in bytes.
+/// A `read` or `write` built-in: which kind, the calling component instance, the memory its
+/// items live in (none for a payload-less type), and their layout.
 #[derive(Clone)]
 struct Site {
     kind: Kind,
+    instance: u32,
     memory: Option<StateTarget>,
+    payload: Payload,
+}
+
+/// How one item of a stream or future is laid out and copied.
+#[derive(Clone, Copy)]
+struct Payload {
+    /// Its size in bytes.
     size: u32,
+    /// The template's `$check`: 0 for a number (any bits are a value, copied as they are),
+    /// 1 for a `bool`, 2 for a `char` (lifted and lowered again, and refused within one
+    /// component instance, as wasmtime does).
+    check: u32,
 }
 
 /// What the transmit template is bound to, and the sites, made once.
@@ -201,36 +216,46 @@ impl Lowerer<'_, '_> {
         self.template_func(template, &binding, f)
     }
 
-    /// The size in bytes of one item of future or stream type `ty` (a `TypeFutureTableIndex`
-    /// or `TypeStreamTableIndex` by `kind`).
+    /// The layout of one item of future or stream type `ty` (a `TypeFutureTableIndex` or
+    /// `TypeStreamTableIndex` by `kind`).
     ///
-    /// Errors: [`NotYet`](crate::NotYet) for a payload that is not a number (one that holds
-    /// pointers or handles, or that wasmtime lifts and lowers value by value).
-    fn payload_size(&self, kind: Kind, ty: u32) -> Result<u32> {
+    /// Errors: [`NotYet`](crate::NotYet) for a payload that is not a number, a `bool` or a
+    /// `char` (one that holds pointers or handles, or several values).
+    fn payload(&self, kind: Kind, ty: u32) -> Result<Payload> {
         let types = &self.input.front.types;
         let payload = match kind {
             Kind::Future => types[types[TypeFutureTableIndex::from_u32(ty)].ty].payload,
             Kind::Stream => types[types[TypeStreamTableIndex::from_u32(ty)].ty].payload,
         };
-        Ok(match payload {
-            None => 0,
-            Some(InterfaceType::S8 | InterfaceType::U8) => 1,
-            Some(InterfaceType::S16 | InterfaceType::U16) => 2,
-            Some(InterfaceType::S32 | InterfaceType::U32 | InterfaceType::Float32) => 4,
-            Some(InterfaceType::S64 | InterfaceType::U64 | InterfaceType::Float64) => 8,
+        let (size, check) = match payload {
+            None => (0, 0),
+            Some(InterfaceType::S8 | InterfaceType::U8) => (1, 0),
+            Some(InterfaceType::S16 | InterfaceType::U16) => (2, 0),
+            Some(InterfaceType::S32 | InterfaceType::U32 | InterfaceType::Float32) => (4, 0),
+            Some(InterfaceType::S64 | InterfaceType::U64 | InterfaceType::Float64) => (8, 0),
+            Some(InterfaceType::Bool) => (1, 1),
+            Some(InterfaceType::Char) => (4, 2),
             Some(_) => {
                 return Err(not_yet(format!(
-                    "{}s whose payload is not a number",
+                    "{}s whose payload is not a number, a `bool` or a `char`",
                     kind.name()
                 )));
             }
-        })
+        };
+        Ok(Payload { size, check })
     }
 
     /// A new site for a `read` or `write` of `kind` and type `ty` with canonical options
     /// `options`: its index, and what it is.
-    fn transmit_site(&mut self, kind: Kind, ty: u32, options: OptionsIndex) -> Result<(i32, Site)> {
-        let size = self.payload_size(kind, ty)?;
+    fn transmit_site(
+        &mut self,
+        kind: Kind,
+        instance: u32,
+        ty: u32,
+        options: OptionsIndex,
+    ) -> Result<(i32, Site)> {
+        let payload = self.payload(kind, ty)?;
+        let size = payload.size;
         let memory = match self.input.front.translation.component.options[options].memory() {
             Some(m) if size > 0 => Some(self.resolve_memory(&crate::host::memory_def(
                 &self.input.front.translation.component,
@@ -244,7 +269,12 @@ impl Lowerer<'_, '_> {
             }
             None => None,
         };
-        let site = Site { kind, memory, size };
+        let site = Site {
+            kind,
+            instance,
+            memory,
+            payload,
+        };
         self.tasks.transmits.sites.push(site.clone());
         Ok(((self.tasks.transmits.sites.len() - 1) as i32, site))
     }
@@ -407,7 +437,7 @@ impl Lowerer<'_, '_> {
         let side = matches!(op, Op::Write | Op::CancelWrite | Op::DropWritable) as i32;
         let size = match op {
             Op::Transfer => 0,
-            _ => self.payload_size(kind, type_index)?,
+            _ => self.payload(kind, type_index)?.size,
         };
         // The count of a read or write: a stream's third parameter, a future's one value.
         let count = match kind {
@@ -426,7 +456,7 @@ impl Lowerer<'_, '_> {
             ),
             Op::Read | Op::Write => {
                 let options = options.expect("a read or write has options");
-                let (site, info) = self.transmit_site(kind, type_index, options)?;
+                let (site, info) = self.transmit_site(kind, i as u32, type_index, options)?;
                 if let Some(m) = info.memory {
                     check = Some(self.transmit_op("check", &[m])?);
                 }
@@ -559,43 +589,56 @@ impl Lowerer<'_, '_> {
                 memories.push(m);
             }
         }
-        /// What a site does on each side of the copy.
+        /// What a site does on each side of the copy; a read site's `Option<u32>` is its
+        /// component instance when its payload is a `bool` or `char` (checked), a future write
+        /// site's is its instance.
         enum Step {
             None,
-            /// A future's value: load or store (the template function) of `size` bytes.
-            Value(OutFunc, u32),
-            /// A write site's stream memory, by its place in `memories`.
-            Source(u32),
-            /// A read site's stream copies, one per source memory, of items of `size` bytes.
-            Items(Vec<OutFunc>, u32),
+            /// A future's value: load or store (the template function).
+            Value(OutFunc, Payload, Option<u32>),
+            /// A write site's stream memory, by its place in `memories`, and its instance.
+            Source(u32, u32),
+            /// A read site's stream copies, one per source memory.
+            Items(Vec<OutFunc>, Payload, Option<u32>),
         }
         let mut loads = Vec::new();
         let mut stores = Vec::new();
         for site in &sites {
+            let checked = (site.payload.check != 0).then_some(site.instance);
             match (site.kind, site.memory) {
                 (_, None) => {
                     loads.push(Step::None);
                     stores.push(Step::None);
                 }
                 (Kind::Future, Some(m)) => {
-                    loads.push(Step::Value(self.transmit_op("load", &[m])?, site.size));
-                    stores.push(Step::Value(self.transmit_op("store", &[m])?, site.size));
+                    let load = self.transmit_op("load", &[m])?;
+                    loads.push(Step::Value(load, site.payload, Some(site.instance)));
+                    let store = match checked {
+                        Some(_) => "store-checked",
+                        None => "store",
+                    };
+                    let store = self.transmit_op(store, &[m])?;
+                    stores.push(Step::Value(store, site.payload, checked));
                 }
                 (Kind::Stream, Some(m)) => {
                     let place = memories.iter().position(|x| *x == m).expect("collected") as u32;
-                    loads.push(Step::Source(place));
+                    loads.push(Step::Source(place, site.instance));
+                    let copy = match checked {
+                        Some(_) => "copy-checked",
+                        None => "copy-items",
+                    };
                     let mut copies = Vec::new();
                     for src in memories.clone() {
-                        copies.push(self.transmit_op("copy-items", &[src, m])?);
+                        copies.push(self.transmit_op(copy, &[src, m])?);
                     }
-                    stores.push(Step::Items(copies, site.size));
+                    stores.push(Step::Items(copies, site.payload, checked));
                 }
             }
         }
         let n = sites.len() as u32;
         // Params: write site, write ptr, read site, read ptr, count; local 5: a future's
-        // value; local 6: the write site's stream memory.
-        let mut body = we::Function::new([(1, we::ValType::I64), (1, I32)]);
+        // value; local 6: the write site's stream memory; local 7: its component instance.
+        let mut body = we::Function::new([(1, we::ValType::I64), (2, I32)]);
         let mut ins = body.instructions();
         for (site_param, steps) in [(0u32, &loads), (2, &stores)] {
             ins.block(we::BlockType::Empty);
@@ -606,24 +649,34 @@ impl Lowerer<'_, '_> {
                 .br_table((0..n).collect::<Vec<_>>(), n);
             ins.end();
             for (k, step) in steps.iter().enumerate() {
+                // Whether the write site's instance is this read site's (`$intra`).
+                let intra = |ins: &mut we::InstructionSink<'_>, instance: u32| {
+                    ins.local_get(7).i32_const(instance as i32).i32_eq();
+                };
                 match step {
                     Step::None => {}
-                    Step::Value(f, size) if site_param == 0 => {
+                    Step::Value(f, payload, instance) if site_param == 0 => {
                         ins.local_get(1)
-                            .i32_const(*size as i32)
+                            .i32_const(payload.size as i32)
                             .call(f.0)
                             .local_set(5);
+                        if let Some(instance) = instance {
+                            ins.i32_const(*instance as i32).local_set(7);
+                        }
                     }
-                    Step::Value(f, size) => {
-                        ins.local_get(3)
-                            .i32_const(*size as i32)
-                            .local_get(5)
-                            .call(f.0);
+                    Step::Value(f, payload, checked) => {
+                        ins.local_get(3).i32_const(payload.size as i32).local_get(5);
+                        if let Some(instance) = checked {
+                            intra(&mut ins, *instance);
+                            ins.i32_const(payload.check as i32);
+                        }
+                        ins.call(f.0);
                     }
-                    Step::Source(place) => {
+                    Step::Source(place, instance) => {
                         ins.i32_const(*place as i32).local_set(6);
+                        ins.i32_const(*instance as i32).local_set(7);
                     }
-                    Step::Items(copies, size) => {
+                    Step::Items(copies, payload, checked) => {
                         let m = copies.len() as u32;
                         ins.block(we::BlockType::Empty);
                         for _ in 0..m {
@@ -635,9 +688,12 @@ impl Lowerer<'_, '_> {
                             ins.local_get(1)
                                 .local_get(3)
                                 .local_get(4)
-                                .i32_const(*size as i32)
-                                .call(f.0)
-                                .br(m - j as u32 - 1);
+                                .i32_const(payload.size as i32);
+                            if let Some(instance) = checked {
+                                intra(&mut ins, *instance);
+                                ins.i32_const(payload.check as i32);
+                            }
+                            ins.call(f.0).br(m - j as u32 - 1);
                             ins.end();
                         }
                     }

@@ -503,6 +503,54 @@
     (memory.copy 1 0 (local.get $dst) (local.get $src)
       (i32.mul (local.get $count) (local.get $size))))
 
+  ;; Payloads that not every bit pattern is a value of (`$check` 1 `bool`, 2 `char`): wasmtime
+  ;; lifts each value and lowers it again, so a `bool` arrives as 0 or 1 and a `char` that is
+  ;; not a Unicode scalar value traps; and it refuses them between a write and a read of one
+  ;; component instance (`$intra`), after checking both addresses' alignment.
+  (func $intra (export "trap:cannot-read-from-and-write-to-intra-component-future-or-stream-with-non-numeric-payload")
+    unreachable)
+  (func $bad_char (export "trap:converted-integer-out-of-range-for-char") unreachable)
+  (func $checked (param $v i32) (param $check i32) (result i32)
+    (if (i32.eq (local.get $check) (i32.const 1))
+      (then (return (i32.ne (local.get $v) (i32.const 0)))))
+    (if (i32.or (i32.ge_u (local.get $v) (i32.const 0x11_0000))
+          (i32.eq (i32.and (local.get $v) (i32.const 0xff_f800)) (i32.const 0xd800)))
+      (then (call $bad_char)))
+    (local.get $v))
+
+  ;; A future's value (loaded by the write site's `load`) stored at `addr` of memory 0.
+  (func (export "store-checked") (param $addr i32) (param $size i32) (param $v i64)
+    (param $intra i32) (param $check i32)
+    (if (i32.and (local.get $addr) (i32.sub (local.get $size) (i32.const 1)))
+      (then (call $unaligned_read)))
+    (if (local.get $intra) (then (call $intra)))
+    (local.set $v (i64.extend_i32_u
+      (call $checked (i32.wrap_i64 (local.get $v)) (local.get $check))))
+    (if (i32.eq (local.get $size) (i32.const 1))
+      (then (i64.store8 (local.get $addr) (local.get $v)) (return)))
+    (i64.store32 (local.get $addr) (local.get $v)))
+
+  ;; A stream's items, as `copy-items` moves them, then each `bool` made 0 or 1 (a
+  ;; `stream<char>` is not valid, so `$check` is 1).
+  (func (export "copy-checked") (param $src i32) (param $dst i32) (param $count i32)
+    (param $size i32) (param $intra i32) (param $check i32)
+    (local $i i32) (local $bytes i32)
+    (local.set $bytes (i32.mul (local.get $count) (local.get $size)))
+    (if (local.get $bytes)
+      (then
+        (if (i32.and (local.get $src) (i32.sub (local.get $size) (i32.const 1)))
+          (then (call $unaligned_write)))
+        (if (i32.and (local.get $dst) (i32.sub (local.get $size) (i32.const 1)))
+          (then (call $unaligned_read)))))
+    (if (local.get $intra) (then (call $intra)))
+    (if (i32.eqz (local.get $bytes)) (then (return)))
+    (memory.copy 1 0 (local.get $dst) (local.get $src) (local.get $bytes))
+    (loop $each
+      (i32.store8 1 (i32.add (local.get $dst) (local.get $i))
+        (i32.ne (i32.load8_u 1 (i32.add (local.get $dst) (local.get $i))) (i32.const 0)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $each (i32.lt_u (local.get $i) (local.get $bytes)))))
+
   ;; The bounds check of a read or write of `count` items of `size` bytes at `addr`, as
   ;; wasmtime makes before anything else ("read pointer out of bounds of memory"): a range
   ;; past the end of the memory traps as the access does (a template cannot ask a boxed memory
