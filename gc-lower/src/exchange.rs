@@ -1,5 +1,6 @@
 //! Host functions through a separate exchange memory, with FACT adapters (ARCHITECTURE.md §5); and
-//! every host function that passes resource handles.
+//! every host function that passes resource handles, and every `async` callback lift exported
+//! (FACT's sync-to-async adapter runs its task until it returns).
 //!
 //! The host reads and writes the values of strings, lists and spilled parameters or results in
 //! the one linear memory that the output exports as `memory`. When every host function names the
@@ -75,10 +76,13 @@ pub enum ExchangeReason {
     Encodings(String, String),
     /// These two functions use different realloc functions.
     Reallocs(String, String),
+    /// This export is an `async` callback lift: the host's sync call reaches it through
+    /// FACT's sync-to-async adapter, which runs the task until it returns.
+    AsyncLift(String),
 }
 
 /// Why the host functions of `host` cannot share the guest's memory directly, if they cannot:
-/// some passes resource handles, they name different memories (resolved to their defining
+/// some passes resource handles, some export is an `async` callback lift, they name different memories (resolved to their defining
 /// instances), reallocs or string encodings, or that memory's module is reified in `reified`.
 /// `None`: the host uses the guest's memory in place (or no value crosses through memory).
 pub fn exchange_reason(
@@ -101,6 +105,9 @@ pub fn exchange_reason(
         .or_else(|| import.map(|i| i.name.clone()))
     {
         return Some(ExchangeReason::Handles(name));
+    }
+    if let Some(e) = host.exports.iter().find(|e| e.async_lift) {
+        return Some(ExchangeReason::AsyncLift(e.name.clone()));
     }
     let resolve = |def: &CoreDef| match def {
         CoreDef::Export(e) => graph.resolve(modules, e).ok(),
@@ -177,7 +184,10 @@ pub fn add_host_adapters(
     // Every adapted function's options: the guest side's comes from the component, the host
     // side's is new.
     let adapted_exports: Vec<usize> = (0..host.exports.len())
-        .filter(|&k| host.exports[k].uses_memory || host.exports[k].has_handles)
+        .filter(|&k| {
+            let e = &host.exports[k];
+            e.uses_memory || e.has_handles || e.async_lift
+        })
         .collect();
     let adapted_imports: Vec<usize> = (0..host.imports.len())
         .filter(|&i| {
@@ -385,8 +395,30 @@ pub fn add_host_adapters(
 
     // The FACT adapters.
     let component = &ext.translation.component;
+    // Each extracted callback, by what it extracts: an async lift's adapter names its
+    // callback, and FACT's start-call import names it again.
+    let callbacks: HashMap<CoreDef, wasmtime_environ::component::RuntimeCallbackIndex> = component
+        .initializers
+        .iter()
+        .filter_map(|init| match init {
+            GlobalInitializer::ExtractCallback(c) => Some((c.def.clone(), c.index)),
+            _ => None,
+        })
+        .collect();
     let guest_side = |options: OptionsIndex, post_return: Option<&CoreDef>| -> Result<_> {
         let opts = &component.options[options];
+        // An async callback lift's callback, as FACT names it.
+        let callback = match opts.callback {
+            None => None,
+            Some(index) => {
+                let def = callbacks
+                    .iter()
+                    .find(|(_, i)| **i == index)
+                    .map(|(def, _)| def)
+                    .context("internal error: a callback that is never extracted")?;
+                Some(to_dfg(def)?)
+            }
+        };
         let CanonicalOptionsDataModel::LinearMemory(linear) = opts.data_model else {
             bail!("internal error: the GC data model at the host boundary");
         };
@@ -417,9 +449,9 @@ pub fn add_host_adapters(
             instance: opts.instance,
             ancestors: Vec::new(),
             string_encoding: opts.string_encoding,
-            callback: None,
+            callback,
             post_return: post_return.map(to_dfg).transpose()?,
-            async_: false,
+            async_: opts.async_,
             cancellable: false,
             core_type: opts.core_type,
             data_model: DataModel::LinearMemory { memory, realloc },
@@ -539,6 +571,20 @@ pub fn add_host_adapters(
             );
         }
     }
+    // The runtime memory and callback that a FACT import names (a transcoder's memories, an
+    // async lift's memory and callback).
+    let memory_of = |def: &dfg::CoreDef| -> Result<RuntimeMemoryIndex> {
+        memories
+            .get(&from_dfg(def)?)
+            .copied()
+            .context("internal error: a memory that FACT names is never extracted")
+    };
+    let callback_of = |def: &dfg::CoreDef| -> Result<_> {
+        callbacks
+            .get(&from_dfg(def)?)
+            .copied()
+            .context("internal error: an async lift's callback is never extracted")
+    };
     for import in fact_module.imports() {
         let def = match import {
             fact::Import::CoreDef(def) => from_dfg(def)?,
@@ -549,17 +595,11 @@ pub fn add_host_adapters(
                 to,
                 to64,
             } => {
-                let memory = |def: &dfg::CoreDef| -> Result<RuntimeMemoryIndex> {
-                    memories
-                        .get(&from_dfg(def)?)
-                        .copied()
-                        .context("internal error: a transcoder's memory is never extracted")
-                };
                 let t = ext.translation.trampolines.push(Trampoline::Transcoder {
                     op: *op,
-                    from: memory(from)?,
+                    from: memory_of(from)?,
                     from64: *from64,
-                    to: memory(to)?,
+                    to: memory_of(to)?,
                     to64: *to64,
                 });
                 ext.translation.component.trampolines.push(core_type);
@@ -585,6 +625,23 @@ pub fn add_host_adapters(
             }
             // The context slots, saved and cleared around realloc with the async ABI.
             fact::Import::UnsafeIntrinsic(intrinsic) => CoreDef::UnsafeIntrinsic(*intrinsic),
+            // A sync call of an async callback lift: the call's setup and its run.
+            fact::Import::PrepareCall { memory } => {
+                let memory = memory.as_ref().map(memory_of).transpose()?;
+                trampoline(
+                    ext.translation,
+                    Trampoline::PrepareCall { memory },
+                    core_type,
+                )
+            }
+            fact::Import::SyncStartCall { callback } => {
+                let callback = callback.as_ref().map(callback_of).transpose()?;
+                trampoline(
+                    ext.translation,
+                    Trampoline::SyncStartCall { callback },
+                    core_type,
+                )
+            }
             _ => bail!("internal error: a host adapter needs an unexpected FACT import"),
         };
         fact_args.push(def);

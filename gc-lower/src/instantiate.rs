@@ -144,7 +144,8 @@ impl Lowerer<'_, '_> {
         let host_memory = self.host_memory()?;
         let host = self.input.host;
         // With the async ABI, a lift the host calls directly starts a task of its own
-        // (`crate::tasks`); through host adapters, FACT's `enter-sync-call` does.
+        // (`crate::tasks`); through host adapters, FACT's `enter-sync-call` does (for an
+        // async callback lift, its `[start-call]`).
         let task_exports: hashbrown::HashMap<&str, (bool, bool)> = host
             .exports
             .iter()

@@ -499,6 +499,9 @@ fn plan_text(plan: &gc_lower::plan::Plan, input: &Path) -> String {
                     shown(first),
                     shown(other)
                 ),
+                ExchangeWhy::AsyncLift { function } => {
+                    format!("`{}` is an async callback lift", shown(function))
+                }
             };
             format!("through the exchange memory{defined}, because {why}")
         }

@@ -401,6 +401,12 @@ pub enum ExchangeWhy {
         /// Another function.
         other: String,
     },
+    /// `function` is an `async` callback lift, which the host reaches through an adapter
+    /// that runs its task to the end.
+    AsyncLift {
+        /// The function.
+        function: String,
+    },
 }
 
 /// A function the output imports from the host.
@@ -659,6 +665,7 @@ fn exchange_why(why: &ExchangeReason) -> ExchangeWhy {
         }
         ExchangeReason::Encodings(first, other) => ExchangeWhy::Encodings { first, other },
         ExchangeReason::Reallocs(first, other) => ExchangeWhy::Reallocs { first, other },
+        ExchangeReason::AsyncLift(function) => ExchangeWhy::AsyncLift { function },
     }
 }
 

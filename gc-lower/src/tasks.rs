@@ -1054,7 +1054,9 @@ impl Lowerer<'_, '_> {
         // its parameters lend live in it, and must be dropped when its first call ends or,
         // for a task that goes on, before (the scope is on the stack of sync calls).
         let enter = self.resource_op("enter-call")?;
-        let exit = self.resource_op("exit-call")?;
+        // Its exit is `exit-sync-call`'s, which also ends the borrows the host lent into the
+        // scope when the caller is the host (an async lift exported to it).
+        let exit = self.exit_sync_call()?;
         let idle = self.resource_op("scope-idle")?;
         let borrow_limit = self.trap_func("unsupported-borrow-held-by-a-task-that-goes-on");
         // The callee's instance is entered while its first call runs. A call into an instance

@@ -339,20 +339,18 @@ fn rejects_async() {
         source,
         &["async.wat", "async components", "`task.cancel`"],
     );
-    // A callback lift is lowered between components, not yet at the host boundary.
+    // An async lower is lowered between components, not yet of a host import.
     let source = br#"
         (component
-          (core module $M
-            (func (export "f") (result i32) unreachable)
-            (func (export "cb") (param i32 i32 i32) (result i32) unreachable))
-          (core instance $m (instantiate $M))
-          (func (export "f") async
-            (canon lift (core func $m "f") async (callback (func $m "cb")))))
+          (import "f" (func $f async))
+          (core func $f (canon lower (func $f) async))
+          (core module $M (import "" "f" (func (result i32))))
+          (core instance (instantiate $M (with "" (instance (export "f" (func $f)))))))
     "#;
     assert_rejected(
-        "async-lift.wat",
+        "async-lower.wat",
         source,
-        &["async-lift.wat", "async lifts at the host boundary"],
+        &["async-lower.wat", "async lowers at the host boundary"],
     );
 }
 

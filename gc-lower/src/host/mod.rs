@@ -360,6 +360,10 @@ pub struct HostExport {
     /// Whether the host calls it through host adapters and the exchange memory
     /// ([`crate::exchange`]).
     pub adapted: bool,
+    /// Whether it is an `async` lift with a callback: the host calls it synchronously, through
+    /// FACT's sync-to-async adapter (so it is always adapted), and the call returns when the
+    /// task returns, as wasmtime's sync lower of an async lift does.
+    pub async_lift: bool,
 }
 
 impl HostExport {
@@ -691,11 +695,15 @@ fn exports(
         .collect();
     let mut lifted = |name: String, ty: TypeFuncIndex, func: &CoreDef, options: OptionsIndex| {
         let opts = &component.options[options];
-        if opts.async_ || opts.callback.is_some() {
-            return Err(not_yet("async lifts at the host boundary"));
+        if opts.async_ && opts.callback.is_none() {
+            return Err(not_yet("stackful async lifts at the host boundary"));
         }
+        // A callback lift: the host's view is the sync lift of its (`async`) type.
+        let async_lift = opts.async_;
         let (flat, uses) = flatten_func(types, ty, Direction::Lift)?;
-        if uses.memory {
+        // The host's sync view of an async lift may need memory (several flat results) that
+        // the lift does not; its values cross through the exchange memory in any case.
+        if uses.memory && !async_lift {
             memory_users.push(memory_user(translation, &name, options)?);
         }
         let post_return = match opts.post_return {
@@ -715,6 +723,7 @@ fn exports(
             options,
             post_return,
             adapted: false,
+            async_lift,
         })
     };
 
