@@ -691,7 +691,6 @@ impl Lowerer<'_, '_> {
                                 .i32_const(payload.size as i32);
                             if let Some(instance) = checked {
                                 intra(&mut ins, *instance);
-                                ins.i32_const(payload.check as i32);
                             }
                             ins.call(f.0).br(m - j as u32 - 1);
                             ins.end();

@@ -530,10 +530,10 @@
       (then (i64.store8 (local.get $addr) (local.get $v)) (return)))
     (i64.store32 (local.get $addr) (local.get $v)))
 
-  ;; A stream's items, as `copy-items` moves them, then each `bool` made 0 or 1 (a
-  ;; `stream<char>` is not valid, so `$check` is 1).
+  ;; A stream's `bool`s, as `copy-items` moves them, then each made 0 or 1 (a `stream<char>`
+  ;; is not valid).
   (func (export "copy-checked") (param $src i32) (param $dst i32) (param $count i32)
-    (param $size i32) (param $intra i32) (param $check i32)
+    (param $size i32) (param $intra i32)
     (local $i i32) (local $bytes i32)
     (local.set $bytes (i32.mul (local.get $count) (local.get $size)))
     (if (local.get $bytes)

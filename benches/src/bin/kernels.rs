@@ -19,7 +19,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use benches::{ASYNC_WORKLOADS, Form, Kernel, MemoryAccess, Prepared, ReifyMode, WORKLOADS};
+use benches::{
+    ASYNC_WORKLOADS, Form, Kernel, MemoryAccess, Prepared, ReifyMode, WORKLOADS, Workload,
+};
 
 fn main() -> Result<()> {
     let mut runs = 7usize;
@@ -47,68 +49,71 @@ fn main() -> Result<()> {
             _ => bail!("unknown option `{flag}`"),
         }
     }
-    let forms = Form::WITH_HELPER;
-    println!(
-        "| workload | kernel | {} | all / graph | auto / graph | all-helper / graph | all-every-loop / graph | all / native |",
-        forms.map(|f| f.name()).join(" | ")
-    );
-    println!(
-        "|---|---|{}---:|---:|---:|---:|---:|",
-        "---:|".repeat(forms.len())
-    );
-    for w in benches::workloads()? {
-        if only.as_deref().is_some_and(|o| o != w.name) {
-            continue;
-        }
-        let p = Prepared::with_forms(w, &forms)?;
-        p.check()?;
-        for k in w.kernels {
-            let t = best_times(&p, k, &forms, runs)?;
-            let cells: Vec<String> = t.iter().map(|s| time(*s)).collect();
-            println!(
-                "| {} | {} | {} | {:.2}× | {:.2}× | {:.2}× | {:.2}× | {:.2}× |",
-                w.name,
-                k.name,
-                cells.join(" | "),
-                t[2] / t[1],
-                t[3] / t[1],
-                t[4] / t[1],
-                t[5] / t[1],
-                t[2] / t[0]
-            );
-        }
-    }
+    // Ratios: (column, numerator form, denominator form), by position in the forms.
+    let graph = [
+        ("all / graph", 2, 1),
+        ("auto / graph", 3, 1),
+        ("all-helper / graph", 4, 1),
+        ("all-every-loop / graph", 5, 1),
+        ("all / native", 2, 0),
+    ];
+    let printed = table(
+        &benches::workloads()?,
+        &Form::WITH_HELPER,
+        &graph,
+        runs,
+        &only,
+    )?;
     // The async ABI's workloads, in the forms that run them (no module graph).
-    let forms = Form::ASYNC;
+    let native = [("all / native", 1, 0), ("auto / native", 2, 0)];
+    if printed {
+        println!();
+    }
+    table(&ASYNC_WORKLOADS, &Form::ASYNC, &native, runs, &only)?;
+    Ok(())
+}
+
+/// Times every kernel of `workloads` (the one named `only`, if given) in each of `forms`, each
+/// checked against the native result first, and prints a Markdown table: a row per kernel with
+/// its times and `ratios` of them, the header before the first row. Returns whether it printed
+/// a row.
+fn table(
+    workloads: &[Workload],
+    forms: &[Form],
+    ratios: &[(&str, usize, usize)],
+    runs: usize,
+    only: &Option<String>,
+) -> Result<bool> {
     let mut header = false;
-    for w in ASYNC_WORKLOADS {
+    for w in workloads {
         if only.as_deref().is_some_and(|o| o != w.name) {
             continue;
         }
         if !header {
+            let names: Vec<&str> = forms.iter().map(|f| f.name()).collect();
+            let columns: Vec<&str> = ratios.iter().map(|r| r.0).collect();
             println!(
-                "\n| workload | kernel | {} | all / native | auto / native |",
-                forms.map(|f| f.name()).join(" | ")
+                "| workload | kernel | {} | {} |",
+                names.join(" | "),
+                columns.join(" | ")
             );
-            println!("|---|---|{}---:|---:|", "---:|".repeat(forms.len()));
+            println!("|---|---|{}", "---:|".repeat(forms.len() + ratios.len()));
             header = true;
         }
-        let p = Prepared::with_forms(w, &forms)?;
+        let p = Prepared::with_forms(*w, forms)?;
         p.check()?;
         for k in w.kernels {
-            let t = best_times(&p, k, &forms, runs)?;
-            let cells: Vec<String> = t.iter().map(|s| time(*s)).collect();
-            println!(
-                "| {} | {} | {} | {:.2}× | {:.2}× |",
-                w.name,
-                k.name,
-                cells.join(" | "),
-                t[1] / t[0],
-                t[2] / t[0]
+            let t = best_times(&p, k, forms, runs)?;
+            let mut cells: Vec<String> = t.iter().map(|s| time(*s)).collect();
+            cells.extend(
+                ratios
+                    .iter()
+                    .map(|&(_, a, b)| format!("{:.2}×", t[a] / t[b])),
             );
+            println!("| {} | {} | {} |", w.name, k.name, cells.join(" | "));
         }
     }
-    Ok(())
+    Ok(header)
 }
 
 /// The best time per call (seconds) of kernel `k` in each of `forms`: one warm-up call, then
