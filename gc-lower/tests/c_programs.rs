@@ -13,6 +13,12 @@
 //!   `tests/c/greeter.c`; the composition passes strings between the three instances, and
 //!   the lowered output must return what the original returns on wasmtime, on wasmtime and
 //!   on V8.
+//! - `tests/c/pipe_source.c` and `tests/c/pipe_sink.c`, async components in the callback form
+//!   whose bindings wit-bindgen's C generator makes from `tests/c/pipe.wit` (as
+//!   `wit-bindgen c` would), composed with a `stream<u8>` between them: the sink's async
+//!   export calls the source's through an async lower and reads what the source writes after
+//!   returning the stream. The lowered output must return what the original returns on
+//!   wasmtime (run there with wasmtime's async support), on wasmtime and on V8.
 //!
 //! Needs `clang-19`, `lld-19`, `libclang-rt-19-dev-wasm32` and `wasi-libc` (Debian); without
 //! `clang-19` the tests print why and pass, unless `GC_LOWER_REQUIRE_CLANG` is set (as
@@ -118,6 +124,12 @@ fn have_clang() -> bool {
 /// the core module.
 fn compile(name: &str, flags: &[&str]) -> Vec<u8> {
     let source = common::repo_root().join(format!("tests/c/{name}.c"));
+    compile_sources(name, &[source], flags)
+}
+
+/// Compiles and links `sources` (C files and objects) with clang-19 against wasi-libc, with
+/// `flags` added, and returns the core module; `name` names it in errors.
+fn compile_sources(name: &str, sources: &[std::path::PathBuf], flags: &[&str]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join(format!("{name}.wasm"));
     let output = Command::new("clang-19")
@@ -130,16 +142,15 @@ fn compile(name: &str, flags: &[&str]) -> Vec<u8> {
             "-Werror",
         ])
         .args(flags)
-        .arg(&source)
+        .args(sources)
         .arg("-o")
         .arg(&out)
         .output()
         .expect("failed to run clang-19");
     assert!(
         output.status.success(),
-        "clang-19 failed to build `{}` (are lld-19, libclang-rt-19-dev-wasm32 and wasi-libc \
+        "clang-19 failed to build `{name}` (are lld-19, libclang-rt-19-dev-wasm32 and wasi-libc \
          installed?):\n{}",
-        source.display(),
         String::from_utf8_lossy(&output.stderr)
     );
     std::fs::read(&out).unwrap()
@@ -439,11 +450,7 @@ fn composed() -> Option<&'static [u8]> {
                     wit_component::StringEncoding::UTF8,
                 )
                 .unwrap();
-                wit_component::ComponentEncoder::default()
-                    .validate(true)
-                    .module(&core)
-                    .and_then(|mut encoder| encoder.encode())
-                    .unwrap_or_else(|e| panic!("`{name}` does not make a component: {e:?}"))
+                library_component(name, &core)
             };
             let shout = library("shout", "shouter");
             let greeter = library("greeter", "greeting");
@@ -452,60 +459,87 @@ fn composed() -> Option<&'static [u8]> {
         .as_deref()
 }
 
+/// The component wit-component makes of `core`, a library module carrying its world; `name`
+/// names it in errors.
+fn library_component(name: &str, core: &[u8]) -> Vec<u8> {
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(core)
+        .and_then(|mut encoder| encoder.encode())
+        .unwrap_or_else(|e| panic!("`{name}` does not make a component: {e:?}"))
+}
+
 /// `(component (component $shout) (component $greeter) two instances of $shout, one of
 /// $greeter importing their `demo:text/transform` as `left` and `right`, and the export of
-/// its `demo:text/greeter`)`, encoded with wasm-encoder (wat cannot nest binary components).
+/// its `demo:text/greeter`)`.
 fn compose(shout: &[u8], greeter: &[u8]) -> Vec<u8> {
-    use wasm_encoder::{
-        Alias, ComponentAliasSection, ComponentExportKind, ComponentExportSection,
-        ComponentInstanceSection, ComponentSectionId, RawSection,
-    };
     const TRANSFORM: &str = "demo:text/transform";
     const GREETER: &str = "demo:text/greeter";
-    let mut c = wasm_encoder::Component::new();
-    for nested in [shout, greeter] {
-        c.section(&RawSection {
-            id: ComponentSectionId::Component.into(),
-            data: nested,
-        });
+    let mut c = Composition::new(&[shout, greeter]);
+    // Instances 0 and 1: $shout twice; 2 and 3: their `demo:text/transform`.
+    c.instantiate(0, &[]);
+    c.instantiate(0, &[]);
+    c.alias_instance(0, TRANSFORM);
+    c.alias_instance(1, TRANSFORM);
+    // Instance 4: $greeter; 5: its `demo:text/greeter`, exported.
+    c.instantiate(1, &[("demo:text/left", 2), ("demo:text/right", 3)]);
+    c.alias_instance(4, GREETER);
+    c.export_instance(GREETER, 5)
+}
+
+/// A component nesting binary components and wiring their instances, encoded with
+/// wasm-encoder (wat cannot nest binary components). Instances are numbered in the order they
+/// are made, by instantiation or alias.
+struct Composition(wasm_encoder::Component);
+
+impl Composition {
+    /// Nests `components`, numbered from 0 in order.
+    fn new(components: &[&[u8]]) -> Self {
+        let mut c = wasm_encoder::Component::new();
+        for nested in components {
+            c.section(&wasm_encoder::RawSection {
+                id: wasm_encoder::ComponentSectionId::Component.into(),
+                data: nested,
+            });
+        }
+        Composition(c)
     }
-    // Instances 0 and 1: $shout twice.
-    let mut instances = ComponentInstanceSection::new();
-    instances.instantiate(0, Vec::<(&str, ComponentExportKind, u32)>::new());
-    instances.instantiate(0, Vec::<(&str, ComponentExportKind, u32)>::new());
-    c.section(&instances);
-    // Instances 2 and 3: their `demo:text/transform`.
-    let mut aliases = ComponentAliasSection::new();
-    for instance in [0, 1] {
-        aliases.alias(Alias::InstanceExport {
+
+    /// An instance of nested component `component`, its imports given by `args` (name and
+    /// instance index).
+    fn instantiate(&mut self, component: u32, args: &[(&str, u32)]) {
+        let mut instances = wasm_encoder::ComponentInstanceSection::new();
+        instances.instantiate(
+            component,
+            args.iter()
+                .map(|&(name, i)| (name, wasm_encoder::ComponentExportKind::Instance, i)),
+        );
+        self.0.section(&instances);
+    }
+
+    /// An instance aliasing the instance that instance `instance` exports as `name`.
+    fn alias_instance(&mut self, instance: u32, name: &str) {
+        let mut aliases = wasm_encoder::ComponentAliasSection::new();
+        aliases.alias(wasm_encoder::Alias::InstanceExport {
             instance,
-            kind: ComponentExportKind::Instance,
-            name: TRANSFORM,
+            kind: wasm_encoder::ComponentExportKind::Instance,
+            name,
         });
+        self.0.section(&aliases);
     }
-    c.section(&aliases);
-    // Instance 4: $greeter.
-    let mut instances = ComponentInstanceSection::new();
-    instances.instantiate(
-        1,
-        [
-            ("demo:text/left", ComponentExportKind::Instance, 2),
-            ("demo:text/right", ComponentExportKind::Instance, 3),
-        ],
-    );
-    c.section(&instances);
-    // Instance 5: its `demo:text/greeter`, exported.
-    let mut aliases = ComponentAliasSection::new();
-    aliases.alias(Alias::InstanceExport {
-        instance: 4,
-        kind: ComponentExportKind::Instance,
-        name: GREETER,
-    });
-    c.section(&aliases);
-    let mut exports = ComponentExportSection::new();
-    exports.export(GREETER, ComponentExportKind::Instance, 5, None);
-    c.section(&exports);
-    c.finish()
+
+    /// The component's binary, exporting instance `instance` as `name`.
+    fn export_instance(mut self, name: &str, instance: u32) -> Vec<u8> {
+        let mut exports = wasm_encoder::ComponentExportSection::new();
+        exports.export(
+            name,
+            wasm_encoder::ComponentExportKind::Instance,
+            instance,
+            None,
+        );
+        self.0.section(&exports);
+        self.0.finish()
+    }
 }
 
 /// The strings `run` gets, in order, in one instance: short, empty, non-ASCII, long.
@@ -573,5 +607,159 @@ fn composed_c_components_lowered_run_like_the_original_on_v8() {
         let seen = common::run_on_v8(&lower_and_rewrap(original, reify), &[], GREETER_MJS);
         let got: Vec<String> = serde_json::from_value(seen).unwrap();
         assert!(got == native, "--reify {reify:?} on V8: results differ");
+    }
+}
+
+/// Two async C components with a stream between them, their bindings generated by
+/// wit-bindgen's C generator (`wit-bindgen-c`, async callback form) from `tests/c/pipe.wit`:
+/// `tests/c/pipe_source.c` returns a stream from its async export and writes it after
+/// `task.return`; `tests/c/pipe_sink.c`, composed to import it, calls it through an async
+/// lower and reads the stream, and the composition exports its async `demo:pipe/sink`.
+fn pipe() -> Option<&'static [u8]> {
+    static PIPE: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+    PIPE.get_or_init(|| {
+        if !have_clang() {
+            return None;
+        }
+        let c = common::repo_root().join("tests/c");
+        let mut resolve = wit_parser::Resolve::default();
+        let package = resolve
+            .push_path(c.join("pipe.wit"))
+            .expect("tests/c/pipe.wit parses")
+            .0;
+        let dir = tempfile::tempdir().unwrap();
+        let library = |name: &str, world: &str| {
+            let world = resolve.select_world(&[package], Some(world)).unwrap();
+            let mut files = wit_bindgen_core::Files::default();
+            let mut generator = wit_bindgen_c::Opts::default().build();
+            let mut resolve = resolve.clone();
+            generator
+                .generate(&mut resolve, world, &mut files)
+                .unwrap_or_else(|e| panic!("wit-bindgen-c fails on `{name}`: {e:?}"));
+            let mut sources = vec![c.join(format!("{name}.c"))];
+            for (file, text) in files.iter() {
+                std::fs::write(dir.path().join(file), text).unwrap();
+                if !file.ends_with(".h") {
+                    sources.push(dir.path().join(file));
+                }
+            }
+            let include = format!("-I{}", dir.path().display());
+            let core = compile_sources(
+                name,
+                &sources,
+                &["-nostartfiles", "-Wl,--no-entry", &include],
+            );
+            library_component(name, &core)
+        };
+        let source = library("pipe_source", "source-world");
+        let sink = library("pipe_sink", "sink-world");
+        Some(compose_pipe(&source, &sink))
+    })
+    .as_deref()
+}
+
+/// `(component (component $source) (component $sink) an instance of $source, one of $sink
+/// importing its `demo:pipe/source`, and the export of the sink's `demo:pipe/sink`)`.
+fn compose_pipe(source: &[u8], sink: &[u8]) -> Vec<u8> {
+    const SOURCE: &str = "demo:pipe/source";
+    const SINK: &str = "demo:pipe/sink";
+    let mut c = Composition::new(&[source, sink]);
+    // Instance 0: $source; 1: its `demo:pipe/source`; 2: $sink; 3: its `demo:pipe/sink`.
+    c.instantiate(0, &[]);
+    c.alias_instance(0, SOURCE);
+    c.instantiate(1, &[(SOURCE, 1)]);
+    c.alias_instance(2, SINK);
+    c.export_instance(SINK, 3)
+}
+
+/// The `(n, chunk)` arguments of `consume`, in order, in one instance: an empty stream, one
+/// byte, reads and writes of different sizes that split each other, single bytes, and 1 MiB
+/// in 4 KiB writes.
+const PIPE_CASES: [(u32, u32); 6] = [
+    (0, 16),
+    (1, 1),
+    (1000, 7),
+    (3000, 1),
+    (70_000, 1000),
+    (1 << 20, 4096),
+];
+
+/// Calls `demo:pipe/sink#consume` of `component` with each of [`PIPE_CASES`], in one
+/// instance, on wasmtime with its async support (`async` function types need it, also in the
+/// re-wrapped output, whose export is a synchronous lift), through `call_async`.
+fn run_pipe(component: &[u8]) -> Vec<u64> {
+    use futures::executor::block_on;
+    let mut config = gc_lower::run::config();
+    config
+        .concurrency_support(true)
+        .wasm_component_model_async(true);
+    let engine = wasmtime::Engine::new(&config).expect("failed to create the engine");
+    let component = Component::new(&engine, component).expect("the component compiles");
+    let mut store = wasmtime::Store::new(&engine, ());
+    let instance = block_on(
+        wasmtime::component::Linker::new(&engine).instantiate_async(&mut store, &component),
+    )
+    .expect("the component instantiates");
+    let sink = instance
+        .get_export_index(&mut store, None, "demo:pipe/sink")
+        .expect("the component exports `demo:pipe/sink`");
+    let consume = instance
+        .get_export_index(&mut store, Some(&sink), "consume")
+        .expect("`demo:pipe/sink` exports `consume`");
+    let consume = instance
+        .get_typed_func::<(u32, u32), (u64,)>(&mut store, &consume)
+        .expect("`consume` takes two u32 and returns a u64");
+    PIPE_CASES
+        .iter()
+        .map(|&args| {
+            block_on(consume.call_async(&mut store, args))
+                .unwrap_or_else(|e| panic!("`consume{args:?}` fails: {e:?}"))
+                .0
+        })
+        .collect()
+}
+
+#[test]
+fn async_c_components_with_a_stream_lowered_run_like_the_original_on_wasmtime() {
+    let Some(original) = pipe() else { return };
+    let native = run_pipe(original);
+    // The sink counted every byte the source wrote.
+    for (&(n, _), result) in PIPE_CASES.iter().zip(&native) {
+        assert_eq!(result >> 40, u64::from(n), "{native:x?}");
+    }
+    for reify in [ReifyMode::Auto, ReifyMode::All] {
+        let got = run_pipe(&lower_and_rewrap(original, reify));
+        assert!(
+            got == native,
+            "--reify {reify:?}: {got:x?}, natively {native:x?}"
+        );
+    }
+}
+
+/// A script that calls `sink.consume` of the transpiled component with [`PIPE_CASES`] and
+/// prints the results as decimal strings (JSON has no 64-bit integers); jco binds an
+/// `async` function type as a JavaScript async function.
+fn pipe_mjs() -> String {
+    let cases = serde_json::to_string(&PIPE_CASES).unwrap();
+    format!(
+        "const m = await import(process.argv[2]);\n\
+         const cases = {cases};\n\
+         const results = [];\n\
+         for (const [n, chunk] of cases) results.push(String(await m.sink.consume(n, chunk)));\n\
+         console.log(JSON.stringify(results));\n"
+    )
+}
+
+#[test]
+fn async_c_components_with_a_stream_lowered_run_like_the_original_on_v8() {
+    let Some(original) = pipe() else { return };
+    let native: Vec<String> = run_pipe(original).iter().map(u64::to_string).collect();
+    for reify in [ReifyMode::Auto, ReifyMode::All] {
+        let seen = common::run_on_v8(&lower_and_rewrap(original, reify), &[], &pipe_mjs());
+        let got: Vec<String> = serde_json::from_value(seen).unwrap();
+        assert!(
+            got == native,
+            "--reify {reify:?} on V8: {got:?}, natively {native:?}"
+        );
     }
 }
