@@ -2418,9 +2418,23 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 self.transmit_builtin(t_def, ty)?
                     .context("internal: a stream or future built-in without its function")?
             }
-            Trampoline::ThreadYield { instance, .. } => {
+            Trampoline::ThreadYield {
+                instance,
+                cancellable,
+            } => {
+                let (instance, cancellable) = (*instance, *cancellable);
                 let ty = self.trampoline_type(t)?;
-                self.thread_yield(*instance, ty)?
+                self.thread_yield(instance, cancellable, ty)?
+            }
+            Trampoline::TaskCancel { instance } => {
+                let instance = *instance;
+                let ty = self.trampoline_type(t)?;
+                self.task_cancel(instance, ty)?
+            }
+            Trampoline::SubtaskCancel { instance, async_ } => {
+                let (instance, async_) = (*instance, *async_);
+                let ty = self.trampoline_type(t)?;
+                self.subtask_cancel(instance, async_, ty)?
             }
             Trampoline::WaitableSetWait { instance, options }
             | Trampoline::WaitableSetPoll { instance, options } => {

@@ -361,8 +361,8 @@ fn has_async_func(ty: &wasmtime_environ::wasmparser::ComponentType<'_>) -> bool 
 
 /// Whether async construct `func` is one that [`crate::tasks`] lowers: a lift with `async`
 /// and a callback, an `async` lower, `task.return`, `context.get`, `context.set`, the
-/// waitable-set built-ins, `waitable.join`, `subtask.drop`, `thread.yield` and the stream
-/// and future built-ins.
+/// waitable-set built-ins, `waitable.join`, `subtask.drop`, `subtask.cancel`, `task.cancel`,
+/// `thread.yield` and the stream and future built-ins.
 fn lowered_async_construct(func: &wasmtime_environ::wasmparser::CanonicalFunction) -> bool {
     use wasmtime_environ::wasmparser::{CanonicalFunction as C, CanonicalOption as O};
     match func {
@@ -377,6 +377,8 @@ fn lowered_async_construct(func: &wasmtime_environ::wasmparser::CanonicalFunctio
         | C::WaitableSetDrop
         | C::WaitableJoin
         | C::SubtaskDrop
+        | C::SubtaskCancel { .. }
+        | C::TaskCancel
         | C::ThreadYield { .. }
         | C::FutureNew { .. }
         | C::FutureRead { .. }
@@ -755,8 +757,8 @@ mod tests {
     #[test]
     fn names_the_first_async_construct() {
         assert!(
-            rejection("(component (core func (canon task.cancel)))")
-                .contains("the built-in `task.cancel`")
+            rejection("(component (core func (canon thread.index)))")
+                .contains("the built-in `thread.index`")
         );
         assert!(
             rejection("(component (core func (canon backpressure.inc)))")
@@ -766,9 +768,9 @@ mod tests {
             rejection(
                 r#"(component
                      (core func (canon task.return (result u32)))
-                     (core func (canon subtask.cancel)))"#
+                     (core func (canon error-context.drop)))"#
             )
-            .contains("the built-in `subtask.cancel`")
+            .contains("the built-in `error-context.drop`")
         );
         assert!(
             rejection(
@@ -783,7 +785,8 @@ mod tests {
 
     /// `async` function types, callback lifts, `async` lowers, `task.return`,
     /// `context.get`/`set`, the waitable-set built-ins, `waitable.join`, `subtask.drop`,
-    /// `thread.yield` and the stream and future built-ins are lowered (`crate::tasks`,
+    /// `subtask.cancel`, `task.cancel`, `thread.yield` and the stream and future built-ins
+    /// are lowered (`crate::tasks`,
     /// `crate::transmit`); a component without them does not use async.
     #[test]
     fn lowers_tasks_and_waitables() {
@@ -806,6 +809,9 @@ mod tests {
                  (core func (canon waitable-set.drop))
                  (core func (canon waitable.join))
                  (core func (canon subtask.drop))
+                 (core func (canon subtask.cancel))
+                 (core func (canon subtask.cancel async))
+                 (core func (canon task.cancel))
                  (core func (canon thread.yield)))"#
         ));
         assert!(lowered_async(

@@ -52,6 +52,11 @@
   (func $other_stream (export "trap:handle-is-a-stream-of-a-different-type") unreachable)
   (func $not_resolved (export "trap:cannot-drop-a-subtask-which-has-not-yet-resolved")
     unreachable)
+  (func $after_terminal (export "trap:subtask-cancel-called-after-terminal-status-delivered")
+    unreachable)
+  (func $sync_in_set
+    (export "trap:waitable-cannot-be-used-synchronously-while-added-to-a-waitable-set")
+    unreachable)
 
   ;; `a`, or a copy of it at least `need` elements long.
   (func $reserve (param $a (ref $handles)) (param $need i32) (result (ref $handles))
@@ -280,7 +285,7 @@
   ;; A set's slot is kind 3, its word 1 the count of tasks waiting on it. The waitables' word 1
   ;; is the set they have joined (0: none), and bit 4 of word 3 is set while an event awaits
   ;; delivery. A subtask's is kind 4: word 2 its task record, word 3 its state (`Subtask.State`:
-  ;; 1 started, 2 returned). A future's readable end is kind 5, its writable end kind 6, a
+  ;; 1 started, 2 returned, 4 cancelled before it returned). A future's readable end is kind 5, its writable end kind 6, a
   ;; stream's kinds 7 and 8: word 2 the transmit's record (`transmit.wat`), word 3 the end's
   ;; local state in bits 0-1 (0 idle, 1 done, 2 busy: a read or write is pending), in bit 2
   ;; whether the awaiting event ends that operation, in bits 5-7 the event's copy result
@@ -343,22 +348,61 @@
   (func (export "subtask-new") (param $t (ref $table)) (param $task i32) (result i32)
     (call $insert (local.get $t) (i32.const 4) (i32.const 0) (local.get $task) (i32.const 1)))
 
-  ;; Subtask `h` has returned: its event awaits delivery.
-  (func (export "subtask-resolve") (param $t (ref $table)) (param $h i32)
+  ;; Subtask `h` has resolved with state `status` (2 returned, 4 cancelled before it
+  ;; returned): its event awaits delivery.
+  (func (export "subtask-resolve") (param $t (ref $table)) (param $h i32) (param $status i32)
     (local $s i32)
     (local.set $s (call $slot (local.get $t) (local.get $h)))
     (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
       (then unreachable))
-    (call $set_word (local.get $t) (local.get $s) (i32.const 3) (i32.const 18)))
+    (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+      (i32.or (local.get $status) (i32.const 16))))
 
-  ;; subtask.drop (table, handle) -> its task record: traps unless the subtask has returned
-  ;; and its event was delivered (wasmtime's `subtask_drop`).
-  (func (export "subtask-drop") (param $t (ref $table)) (param $h i32) (result i32)
-    (local $s i32) (local $task i32)
+  ;; The slot of subtask `h`; traps unless `h` is one.
+  (func $subtask_slot (param $t (ref $table)) (param $h i32) (result i32)
+    (local $s i32)
     (local.set $s (call $slot (local.get $t) (local.get $h)))
     (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
       (then (call $not_subtask)))
-    (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 2))
+    (local.get $s))
+
+  ;; subtask.cancel's look-up (table, handle, sync) -> the subtask's task record, or -1 when
+  ;; the subtask has resolved; traps unless `h` is a subtask, and for a sync cancel while it
+  ;; is in a waitable set (wasmtime's `trap_if_in_waitable_set`).
+  (func (export "subtask-cancel-task") (param $t (ref $table)) (param $h i32) (param $sync i32)
+    (result i32)
+    (local $s i32)
+    (local.set $s (call $subtask_slot (local.get $t) (local.get $h)))
+    (if (i32.and (local.get $sync)
+          (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 1)) (i32.const 0)))
+      (then (call $sync_in_set)))
+    (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 1))
+      (then (return (i32.const -1))))
+    (call $word (local.get $t) (local.get $s) (i32.const 2)))
+
+  ;; Whether subtask `h` has resolved.
+  (func (export "subtask-resolved") (param $t (ref $table)) (param $h i32) (result i32)
+    (i32.ne (call $word (local.get $t) (call $subtask_slot (local.get $t) (local.get $h))
+      (i32.const 3)) (i32.const 1)))
+
+  ;; subtask.cancel's result: takes subtask `h`'s event, its resolved state; traps when the
+  ;; event was delivered already (wasmtime's `SubtaskCancelAfterTerminal`).
+  (func (export "subtask-take") (param $t (ref $table)) (param $h i32) (result i32)
+    (local $s i32) (local $w3 i32)
+    (local.set $s (call $subtask_slot (local.get $t) (local.get $h)))
+    (local.set $w3 (call $word (local.get $t) (local.get $s) (i32.const 3)))
+    (if (i32.eqz (i32.and (local.get $w3) (i32.const 16))) (then (call $after_terminal)))
+    (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+      (i32.and (local.get $w3) (i32.const 15)))
+    (i32.and (local.get $w3) (i32.const 15)))
+
+  ;; subtask.drop (table, handle) -> its task record: traps unless the subtask has resolved
+  ;; and its event was delivered (wasmtime's `subtask_drop`).
+  (func (export "subtask-drop") (param $t (ref $table)) (param $h i32) (result i32)
+    (local $s i32) (local $task i32) (local $w3 i32)
+    (local.set $s (call $subtask_slot (local.get $t) (local.get $h)))
+    (local.set $w3 (call $word (local.get $t) (local.get $s) (i32.const 3)))
+    (if (i32.and (i32.ne (local.get $w3) (i32.const 2)) (i32.ne (local.get $w3) (i32.const 4)))
       (then (call $not_resolved)))
     (local.set $task (call $word (local.get $t) (local.get $s) (i32.const 2)))
     (call $free (local.get $t) (local.get $h) (local.get $s))

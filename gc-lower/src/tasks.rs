@@ -1,7 +1,7 @@
 //! The component model's async ABI: `async` function types, callback-lifted exports, `async`
-//! lowers, `task.return`, `context.get`/`set`, waitable sets, `waitable.join`, `subtask.drop`
-//! and `thread.yield`, and the borrow scope of each task. Streams and futures, whose ends are
-//! waitables too, are in `crate::transmit`.
+//! lowers, `task.return`, `context.get`/`set`, waitable sets, `waitable.join`, `subtask.drop`,
+//! `subtask.cancel`, `task.cancel` and `thread.yield`, and the borrow scope of each task.
+//! Streams and futures, whose ends are waitables too, are in `crate::transmit`.
 //!
 //! With concurrency support on, FACT's adapters between components call wasmtime's task
 //! built-ins (`wasmtime-environ` `fact/trampoline.rs`; wasmtime
@@ -51,9 +51,22 @@
 //! call may hold no borrow handle, nor a lend before it returns (wasmtime keeps a scope per
 //! task); `gc-lower:trap:unsupported-start-in-an-entered-instance`: a call into an instance
 //! that has a call on the stack (wasmtime defers its start until the instance is left, and
-//! gives an async caller `STARTING`). Backpressure, cancellation, error contexts and threads
-//! are rejected by name when lowering (`crate::front`), as are streams and futures of payloads
-//! that are not numbers (`crate::transmit`).
+//! gives an async caller `STARTING`);
+//! `gc-lower:trap:unsupported-cancel-of-a-task-waiting-below`: `subtask.cancel` of a task in
+//! a cancellable wait or yield below the canceller on the stack (wasmtime resumes its fiber
+//! before `subtask.cancel` returns).
+//! Backpressure, error contexts and threads are rejected by name when lowering
+//! (`crate::front`), as are streams and futures of payloads that are not numbers, `bool`s or
+//! `char`s (`crate::transmit`).
+//!
+//! Cancellation follows wasmtime's `subtask_cancel` and `task_cancel`: `subtask.cancel` of a
+//! task that has not resolved marks its record (word 14); a task waiting in its callback loop
+//! on a set with no event gets `TASK_CANCELLED` at once, the canceller yielding meanwhile,
+//! one that yielded or whose set has an event in its next callback call (before the set's
+//! event), one running further down the stack when it next waits (or at a cancellable
+//! `waitable-set.wait`/`poll` or `thread.yield`); `task.cancel` resolves its
+//! subtask with `CANCELLED_BEFORE_RETURNED`. Tasks start at once here (no backpressure), so
+//! `CANCELLED_BEFORE_STARTED` never happens.
 //!
 //! FACT's async adapters leave exceptions to the host, which ends the call; the start-call
 //! functions and `task.return` catch an exception that would leave the callee or the
@@ -265,8 +278,33 @@ const RECORD_SUBTASK: i32 = 4;
 const RECORD_CALLER: i32 = 5;
 const RECORD_RETPTR: i32 = 6;
 const RECORD_SYNC_WAITER: i32 = 8;
+const RECORD_WAKE_ON_CANCEL: i32 = 15;
 /// The record status of a task waiting on a waitable set.
 const STATUS_WAITING: i32 = 3;
+/// The subtask state `CANCELLED_BEFORE_RETURNED` (`CanonicalABI.md`, `Subtask.State`).
+const STATUS_RETURN_CANCELLED: i32 = 4;
+/// The event code `TASK_CANCELLED` (`CanonicalABI.md`, `EventCode`).
+const EVENT_CANCELLED: i32 = 6;
+/// The status `BLOCKED` of an `async` built-in that has not finished.
+const BLOCKED: i32 = -1;
+/// The trap reason of a second `task.return` or `task.cancel` (wasmtime's
+/// `TaskCancelOrReturnTwice`).
+const RETURNED_TWICE: &str = "task.return-or-task.cancel-called-more-than-once";
+/// What the current task waits on cancellably, in its record's word
+/// [`RECORD_WAKE_ON_CANCEL`].
+#[derive(Debug, Clone, Copy)]
+enum WakeOn {
+    /// Nothing: it does not wait cancellably.
+    Nothing,
+    /// A cancellable `thread.yield`.
+    Yield,
+    /// A cancellable `waitable-set.wait` on the set whose handle is in this local.
+    Set(u32),
+}
+
+/// The trap reason when `subtask.cancel` meets a task that waits, cancellably, further down
+/// the stack (wasmtime resumes that task's fiber before `subtask.cancel` returns).
+const CANCEL_BELOW: &str = "unsupported-cancel-of-a-task-waiting-below";
 /// The subtask status `STARTED` (`CanonicalABI.md`, `Subtask.State`).
 const STATUS_STARTED: i32 = 1;
 
@@ -1283,6 +1321,7 @@ impl Lowerer<'_, '_> {
         let g = self.task_globals();
         let (params, _) = self.func_type_of(ty);
         let invalid = self.trap_func("invalid-task-return");
+        let twice = self.trap_func(RETURNED_TWICE);
         let opts = &self.input.front.translation.component.options[options];
         let (memory, encoding) = (opts.memory(), opts.string_encoding);
         let expected = result_key(results.as_u32(), encoding as u8 as i32)?;
@@ -1322,11 +1361,11 @@ impl Lowerer<'_, '_> {
         let mut body = we::Function::new([(1, I32)]);
         let mut ins = body.instructions();
         self.may_leave(&mut ins, instance);
+        ins.global_get(g.returned.0);
+        trap_if(&mut ins, twice);
         ins.global_get(g.adapter.0)
             .i32_const(0)
             .i32_lt_s()
-            .global_get(g.returned.0)
-            .i32_or()
             .global_get(g.result_type.0)
             .i32_const(expected)
             .i32_ne()
@@ -1354,6 +1393,7 @@ impl Lowerer<'_, '_> {
             .call(get.0)
             .call(table_of.0)
             .local_get(handle)
+            .i32_const(STATUS_RETURNED)
             .call(resolve.0)
             .end()
             .end();
@@ -1560,6 +1600,7 @@ impl Lowerer<'_, '_> {
         let park = self.scheduler_op("park")?;
         let exited = self.scheduler_op("exited")?;
         let take = self.resource_op("take-event")?;
+        let take_cancel = self.scheduler_op("take-cancel")?;
         let enter = self.scheduler_op("enter")?;
         let exit = self.scheduler_op("exit")?;
         let table = self.handle_table(callee);
@@ -1591,8 +1632,16 @@ impl Lowerer<'_, '_> {
                 .call(get.0)
                 .global_set(p.0);
         }
-        // A waiting task's event; a yielded one gets `EVENT_NONE` (the zeroed locals).
+        // A requested cancellation first (`TASK_CANCELLED`, as wasmtime's `get_event` takes
+        // the task's own event before its set's); then a waiting task's event; a yielded one
+        // gets `EVENT_NONE` (the zeroed locals).
         ins.local_get(0)
+            .call(take_cancel.0)
+            .if_(we::BlockType::Empty)
+            .i32_const(EVENT_CANCELLED)
+            .local_set(code)
+            .else_()
+            .local_get(0)
             .i32_const(RECORD_STATUS)
             .call(get.0)
             .i32_const(STATUS_WAITING)
@@ -1606,6 +1655,7 @@ impl Lowerer<'_, '_> {
             .local_set(payload)
             .local_set(index)
             .local_set(code)
+            .end()
             .end();
         ins.local_get(0)
             .i32_const(RECORD_STATUS)
@@ -1705,25 +1755,64 @@ impl Lowerer<'_, '_> {
         self.table_builtin(instance, op, ty, then).map(Some)
     }
 
-    /// `thread.yield`: `() -> i32`, 1 when the task was cancelled (never, here). A task that
+    /// Marks the current task (when it has a record) as waiting cancellably on the stack, or
+    /// no longer ([`WakeOn`]): `subtask.cancel` of it meanwhile is the limit
+    /// [`CANCEL_BELOW`] (unless the set it waits on has an event).
+    fn wake_on_cancel(&mut self, ins: &mut we::InstructionSink<'_>, on: WakeOn) -> Result<()> {
+        let g = self.task_globals();
+        let set = self.scheduler_op("set")?;
+        ins.global_get(g.current.0)
+            .i32_const(0)
+            .i32_ge_s()
+            .if_(we::BlockType::Empty)
+            .global_get(g.current.0)
+            .i32_const(RECORD_WAKE_ON_CANCEL);
+        match on {
+            WakeOn::Nothing => ins.i32_const(0),
+            WakeOn::Yield => ins.i32_const(-1),
+            WakeOn::Set(local) => ins.local_get(local),
+        };
+        ins.call(set.0).end();
+        Ok(())
+    }
+
+    /// `thread.yield`: `() -> i32`, 1 when the task was cancelled (with `cancellable`, a
+    /// `TASK_CANCELLED` event awaiting the task is taken instead of yielding). A task that
     /// may not block goes on at once, as in wasmtime, which has no other thread of the
     /// instance to run; inside an `async`-lowered callee's first call it is the limit; else
     /// the queued tasks that wasmtime runs before the yielding one comes back run first.
     pub(crate) fn thread_yield(
         &mut self,
         instance: RuntimeComponentInstanceIndex,
+        cancellable: bool,
         ty: OutType,
     ) -> Result<OutFunc> {
         let g = self.task_globals();
         let run = self.scheduler_op("yield")?;
+        let take_cancel = self.scheduler_op("take-cancel")?;
         let not_finished = self.trap_func(NOT_FINISHED);
         let mut body = we::Function::new([]);
         let mut ins = body.instructions();
         self.may_leave(&mut ins, instance);
         ins.global_get(g.may_block.0).if_(we::BlockType::Empty);
+        if cancellable {
+            ins.global_get(g.current.0)
+                .call(take_cancel.0)
+                .if_(we::BlockType::Empty)
+                .i32_const(1)
+                .return_()
+                .end();
+        }
         ins.global_get(g.async_depth.0);
         trap_if(&mut ins, not_finished);
+        if cancellable {
+            self.wake_on_cancel(&mut ins, WakeOn::Yield)?;
+        }
         ins.call(run.0);
+        if cancellable {
+            self.wake_on_cancel(&mut ins, WakeOn::Nothing)?;
+            ins.global_get(g.current.0).call(take_cancel.0).return_();
+        }
         ins.end();
         ins.i32_const(0).end();
         Ok(self.add_func(ty, format!("thread.yield{}", instance.as_u32()), body))
@@ -1733,7 +1822,8 @@ impl Lowerer<'_, '_> {
     /// event's waitable and payload written at `ptr` in the options' memory. A wait runs
     /// queued tasks until the set has an event; it traps in a task that may not block, and
     /// at a limit inside an `async`-lowered callee's first run (wasmtime suspends that
-    /// callee's stack).
+    /// callee's stack). With `cancellable` options, a `TASK_CANCELLED` event awaiting the
+    /// task comes first (waitable 0, payload 0), as in wasmtime's `get_event`.
     pub(crate) fn waitable_set_check(
         &mut self,
         instance: RuntimeComponentInstanceIndex,
@@ -1744,7 +1834,7 @@ impl Lowerer<'_, '_> {
         let g = self.task_globals();
         let table = self.handle_table(instance);
         let opts = &self.input.front.translation.component.options[options];
-        let async_ = opts.async_;
+        let (async_, cancellable) = (opts.async_, opts.cancellable);
         let memory = opts
             .memory()
             .context("internal: a waitable-set built-in without a memory")?;
@@ -1757,39 +1847,183 @@ impl Lowerer<'_, '_> {
         let template = scheduler_template();
         let store = self.template_func(template, &binding, template.export("store-event")?)?;
         let wait_set = self.scheduler_op("wait-set")?;
+        let take_cancel = self.scheduler_op("take-cancel")?;
         let set_slot = self.resource_op("set-slot")?;
         let take = self.resource_op("take-event")?;
         let cannot_block = self.trap_func("cannot-block-sync-task");
         let not_finished = self.trap_func(NOT_FINISHED);
-        let mut body = we::Function::new([(2, I32)]);
+        let mut body = we::Function::new([(3, I32)]);
         let mut ins = body.instructions();
+        let (index, payload, code) = (2, 3, 4);
         self.may_leave(&mut ins, instance);
+        if wait && !async_ {
+            ins.global_get(g.may_block.0).i32_eqz();
+            trap_if(&mut ins, cannot_block);
+        }
+        ins.global_get(table.0).local_get(0).call(set_slot.0).drop();
+        if cancellable {
+            ins.global_get(g.current.0)
+                .call(take_cancel.0)
+                .if_(we::BlockType::Empty)
+                .local_get(1)
+                .i32_const(0)
+                .i32_const(0)
+                .call(store.0)
+                .i32_const(EVENT_CANCELLED)
+                .return_()
+                .end();
+        }
         if wait {
-            if !async_ {
-                ins.global_get(g.may_block.0).i32_eqz();
-                trap_if(&mut ins, cannot_block);
-            }
-            ins.global_get(table.0).local_get(0).call(set_slot.0).drop();
             ins.global_get(g.async_depth.0);
             trap_if(&mut ins, not_finished);
+            if cancellable {
+                self.wake_on_cancel(&mut ins, WakeOn::Set(0))?;
+            }
             ins.global_get(table.0).local_get(0).call(wait_set.0);
-        } else {
-            ins.global_get(table.0).local_get(0).call(set_slot.0).drop();
+            if cancellable {
+                self.wake_on_cancel(&mut ins, WakeOn::Nothing)?;
+            }
         }
         // (code, index, payload): the payload and index are stored, the code returned.
         ins.global_get(table.0)
             .local_get(0)
             .call(take.0)
-            .local_set(3)
-            .local_set(2);
-        ins.local_get(1).local_get(2).local_get(3).call(store.0);
-        ins.end();
+            .local_set(payload)
+            .local_set(index)
+            .local_set(code);
+        ins.local_get(1)
+            .local_get(index)
+            .local_get(payload)
+            .call(store.0);
+        ins.local_get(code).end();
         let name = if wait {
             "waitable-set.wait"
         } else {
             "waitable-set.poll"
         };
         Ok(self.add_func(ty, format!("{name}{}", instance.as_u32()), body))
+    }
+
+    /// `task.cancel`: `() -> ()`. Traps unless cancellation of the current task was requested
+    /// (`subtask.cancel` of it; only a task that went on past its first run can be, its
+    /// caller holding a subtask) and unless it has neither returned nor cancelled; then the
+    /// task resolves without a result: its subtask gets `CANCELLED_BEFORE_RETURNED`
+    /// (wasmtime's `task_cancel`).
+    pub(crate) fn task_cancel(
+        &mut self,
+        instance: RuntimeComponentInstanceIndex,
+        ty: OutType,
+    ) -> Result<OutFunc> {
+        let g = self.task_globals();
+        let requested = self.scheduler_op("cancel-requested")?;
+        let get = self.scheduler_op("get")?;
+        let table_of = self.scheduler()?.table_of;
+        let resolve = self.resource_op("subtask-resolve")?;
+        let not_cancelled =
+            self.trap_func("task.cancel-called-by-task-which-has-not-been-cancelled");
+        let twice = self.trap_func(RETURNED_TWICE);
+        let handle = 0;
+        let mut body = we::Function::new([(1, I32)]);
+        let mut ins = body.instructions();
+        self.may_leave(&mut ins, instance);
+        ins.global_get(g.current.0).call(requested.0).i32_eqz();
+        trap_if(&mut ins, not_cancelled);
+        ins.global_get(g.returned.0);
+        trap_if(&mut ins, twice);
+        ins.i32_const(1).global_set(g.returned.0);
+        ins.i32_const(1).global_set(g.may_block.0);
+        ins.global_get(g.current.0)
+            .i32_const(RECORD_SUBTASK)
+            .call(get.0)
+            .local_tee(handle)
+            .if_(we::BlockType::Empty)
+            .global_get(g.current.0)
+            .i32_const(RECORD_CALLER)
+            .call(get.0)
+            .call(table_of.0)
+            .local_get(handle)
+            .i32_const(STATUS_RETURN_CANCELLED)
+            .call(resolve.0)
+            .end();
+        ins.end();
+        Ok(self.add_func(ty, format!("task.cancel{}", instance.as_u32()), body))
+    }
+
+    /// `subtask.cancel`: `(subtask) -> status` (wasmtime's `subtask_cancel`). A subtask that
+    /// has resolved gives its state (`RETURNED`), taking its event, and traps when its event
+    /// was delivered already. Else the callee's cancellation is requested: a callee waiting
+    /// in its callback loop on a set that has no event gets `TASK_CANCELLED` at once (the
+    /// canceller yields, as in wasmtime), one that yielded or whose set has an event gets it
+    /// in its next callback call, one that runs further down the stack when it next waits. If the callee then has resolved, its state
+    /// (`RETURNED` or `CANCELLED_BEFORE_RETURNED`) is the result; else `async` gives
+    /// `BLOCKED`, and the sync form runs queued tasks until it resolves. The sync form traps
+    /// in a task that may not block and for a subtask in a waitable set. Limits: inside an
+    /// `async`-lowered callee's first run where wasmtime suspends ([`NOT_FINISHED`]), and a
+    /// callee that waits cancellably further down the stack ([`CANCEL_BELOW`]).
+    pub(crate) fn subtask_cancel(
+        &mut self,
+        instance: RuntimeComponentInstanceIndex,
+        async_: bool,
+        ty: OutType,
+    ) -> Result<OutFunc> {
+        let g = self.task_globals();
+        let table = self.handle_table(instance);
+        let cancel_task = self.resource_op("subtask-cancel-task")?;
+        let resolved = self.resource_op("subtask-resolved")?;
+        let take = self.resource_op("subtask-take")?;
+        let request = self.scheduler_op("request-cancel")?;
+        let run = self.scheduler_op("yield")?;
+        let wait_task = self.scheduler_op("wait-task")?;
+        let cannot_block = self.trap_func("cannot-block-sync-task");
+        let not_finished = self.trap_func(NOT_FINISHED);
+        let below = self.trap_func(CANCEL_BELOW);
+        let (record, wake) = (1, 2);
+        let mut body = we::Function::new([(2, I32)]);
+        let mut ins = body.instructions();
+        self.may_leave(&mut ins, instance);
+        if !async_ {
+            ins.global_get(g.may_block.0).i32_eqz();
+            trap_if(&mut ins, cannot_block);
+        }
+        ins.global_get(table.0)
+            .local_get(0)
+            .i32_const(!async_ as i32)
+            .call(cancel_task.0)
+            .local_tee(record)
+            .i32_const(0)
+            .i32_ge_s()
+            .if_(we::BlockType::Empty);
+        {
+            // `request-cancel`: 1 wakes the callee now, 2 is the limit.
+            ins.local_get(record).call(request.0).local_tee(wake);
+            ins.i32_const(2).i32_eq();
+            trap_if(&mut ins, below);
+            ins.local_get(wake)
+                .i32_const(1)
+                .i32_eq()
+                .if_(we::BlockType::Empty);
+            ins.global_get(g.async_depth.0);
+            trap_if(&mut ins, not_finished);
+            ins.call(run.0);
+            ins.end();
+            ins.global_get(table.0)
+                .local_get(0)
+                .call(resolved.0)
+                .i32_eqz()
+                .if_(we::BlockType::Empty);
+            if async_ {
+                ins.i32_const(BLOCKED).return_();
+            } else {
+                ins.global_get(g.async_depth.0);
+                trap_if(&mut ins, not_finished);
+                ins.local_get(record).call(wait_task.0);
+            }
+            ins.end();
+        }
+        ins.end();
+        ins.global_get(table.0).local_get(0).call(take.0).end();
+        let name = format!("subtask.cancel{}", instance.as_u32());
+        Ok(self.add_func(ty, name, body))
     }
 }
 

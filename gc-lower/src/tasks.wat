@@ -18,7 +18,10 @@
 ;;   5 the caller's component instance, 6 the caller's return pointer, 7 its place in the
 ;;   run queue, 8 whether a sync caller waits for it to return, 9-12 its task state (the two
 ;;   context slots, whether it has returned, the result type its caller expects), 13 scratch
-;;   for renumbering the queue.
+;;   for renumbering the queue, 14 its cancellation (bit 0: requested by `subtask.cancel`,
+;;   bit 1: the `CANCELLED` event awaits delivery), 15 while it waits cancellably on the
+;;   stack (wasmtime's `wake_on_cancel`): the set of its `waitable-set.wait`, or -1 in a
+;;   `thread.yield`; else 0.
 (module
   (type $handles (array (mut i32)))
   (type $table (struct (field $slots (mut (ref $handles))) (field $next (mut i32))
@@ -206,8 +209,11 @@
               (i32.or
                 (i32.eq (local.get $status) (i32.const 2))
                 (i32.and (i32.eq (local.get $status) (i32.const 3))
-                  (call $has_event (call $table_of (call $get (local.get $id) (i32.const 2)))
-                    (call $get (local.get $id) (i32.const 3)))))
+                  (i32.or
+                    (i32.ne (i32.and (call $get (local.get $id) (i32.const 14)) (i32.const 2))
+                      (i32.const 0))
+                    (call $has_event (call $table_of (call $get (local.get $id) (i32.const 2)))
+                      (call $get (local.get $id) (i32.const 3))))))
               (i32.and
                 (i32.lt_u (call $key (local.get $id)) (local.get $bound))
                 (i32.eqz (array.get $handles (global.get $entered)
@@ -227,6 +233,46 @@
         (call $waiters (local.get $t) (call $get (local.get $best) (i32.const 3)) (i32.const -1))))
     (call $resume (local.get $best))
     (i32.const 1))
+
+  ;; `subtask.cancel` of record `id`'s task, which has not resolved: the cancellation is
+  ;; requested and its event awaits delivery. Returns 1 when the task is to get it at once
+  ;; (wasmtime's `wake_on_cancel`: the task waits in its callback loop on a set that has no
+  ;; event; it moves to the back of the high-priority queue), 2 when it waits cancellably
+  ;; further down the stack on a set that has no event or in a yield (word 15), else 0 (it
+  ;; gets the event when it next waits or yields).
+  (func (export "request-cancel") (param $id i32) (result i32)
+    (local $status i32) (local $wake i32) (local $t (ref $table))
+    (call $set (local.get $id) (i32.const 14) (i32.const 3))
+    (local.set $status (call $get (local.get $id) (i32.const 0)))
+    (local.set $t (call $table_of (call $get (local.get $id) (i32.const 2))))
+    (if (i32.eq (local.get $status) (i32.const 3))
+      (then
+        (if (call $has_event (local.get $t) (call $get (local.get $id) (i32.const 3)))
+          (then (return (i32.const 0))))
+        (call $set (local.get $id) (i32.const 7) (call $next_seq))
+        (return (i32.const 1))))
+    (local.set $wake (call $get (local.get $id) (i32.const 15)))
+    (if (i32.and (i32.eq (local.get $status) (i32.const 1)) (i32.ne (local.get $wake) (i32.const 0)))
+      (then
+        (if (i32.lt_s (local.get $wake) (i32.const 0)) (then (return (i32.const 2))))
+        (if (i32.eqz (call $has_event (local.get $t) (local.get $wake)))
+          (then (return (i32.const 2))))))
+    (i32.const 0))
+
+  ;; Whether the task of record `id` (-1: a task in its first run, which has none) awaits
+  ;; the `CANCELLED` event; takes the event when it does.
+  (func (export "take-cancel") (param $id i32) (result i32)
+    (if (i32.lt_s (local.get $id) (i32.const 0)) (then (return (i32.const 0))))
+    (if (i32.eqz (i32.and (call $get (local.get $id) (i32.const 14)) (i32.const 2)))
+      (then (return (i32.const 0))))
+    (call $set (local.get $id) (i32.const 14)
+      (i32.and (call $get (local.get $id) (i32.const 14)) (i32.const 1)))
+    (i32.const 1))
+
+  ;; Whether cancellation of the task of record `id` (-1: none) was requested.
+  (func (export "cancel-requested") (param $id i32) (result i32)
+    (if (i32.lt_s (local.get $id) (i32.const 0)) (then (return (i32.const 0))))
+    (i32.and (call $get (local.get $id) (i32.const 14)) (i32.const 1)))
 
   ;; Nothing can run: wasmtime's deadlock, unless another loop is blocked below this one,
   ;; whose task wasmtime could resume on its own fiber.

@@ -684,7 +684,12 @@ const PIPE_CASES: [(u32, u32); 6] = [
     (1 << 20, 4096),
 ];
 
-/// Calls `demo:pipe/sink#consume` of `component` with each of [`PIPE_CASES`], in one
+/// The `(n, chunk)` arguments of `cancel-produce`, after [`PIPE_CASES`]: odd lengths cancel
+/// the producer before it returns, an even one returns first.
+const CANCEL_CASES: [(u32, u32); 3] = [(1, 1), (2, 1), (7, 3)];
+
+/// Calls `demo:pipe/sink#consume` of `component` with each of [`PIPE_CASES`], then
+/// `cancel-produce` with each of [`CANCEL_CASES`], in one
 /// instance, on wasmtime with its async support (`async` function types need it, also in the
 /// re-wrapped output, whose export is a synchronous lift), through `call_async`.
 fn run_pipe(component: &[u8]) -> Vec<u64> {
@@ -709,23 +714,40 @@ fn run_pipe(component: &[u8]) -> Vec<u64> {
     let consume = instance
         .get_typed_func::<(u32, u32), (u64,)>(&mut store, &consume)
         .expect("`consume` takes two u32 and returns a u64");
-    PIPE_CASES
+    let cancel = instance
+        .get_export_index(&mut store, Some(&sink), "cancel-produce")
+        .expect("`demo:pipe/sink` exports `cancel-produce`");
+    let cancel = instance
+        .get_typed_func::<(u32, u32), (u32,)>(&mut store, &cancel)
+        .expect("`cancel-produce` takes two u32 and returns a u32");
+    let mut results: Vec<u64> = PIPE_CASES
         .iter()
         .map(|&args| {
             block_on(consume.call_async(&mut store, args))
                 .unwrap_or_else(|e| panic!("`consume{args:?}` fails: {e:?}"))
                 .0
         })
-        .collect()
+        .collect();
+    for args in CANCEL_CASES {
+        let state = block_on(cancel.call_async(&mut store, args))
+            .unwrap_or_else(|e| panic!("`cancel-produce{args:?}` fails: {e:?}"))
+            .0;
+        results.push(u64::from(state));
+    }
+    results
 }
 
 #[test]
 fn async_c_components_with_a_stream_lowered_run_like_the_original_on_wasmtime() {
     let Some(original) = pipe() else { return };
     let native = run_pipe(original);
-    // The sink counted every byte the source wrote.
+    // The sink counted every byte the source wrote; the producer was cancelled before it
+    // returned for odd lengths (4, `CANCELLED_BEFORE_RETURNED`), and returned for even ones.
     for (&(n, _), result) in PIPE_CASES.iter().zip(&native) {
         assert_eq!(result >> 40, u64::from(n), "{native:x?}");
+    }
+    for (&(n, _), &state) in CANCEL_CASES.iter().zip(&native[PIPE_CASES.len()..]) {
+        assert_eq!(state, if n % 2 == 1 { 4 } else { 2 }, "{native:x?}");
     }
     for reify in [ReifyMode::Auto, ReifyMode::All] {
         let got = run_pipe(&lower_and_rewrap(original, reify));
@@ -737,15 +759,18 @@ fn async_c_components_with_a_stream_lowered_run_like_the_original_on_wasmtime() 
 }
 
 /// A script that calls `sink.consume` of the transpiled component with [`PIPE_CASES`] and
-/// prints the results as decimal strings (JSON has no 64-bit integers); jco binds an
-/// `async` function type as a JavaScript async function.
+/// `sink.cancelProduce` with [`CANCEL_CASES`], and prints the results as decimal strings
+/// (JSON has no 64-bit integers); jco binds an `async` function type as a JavaScript async
+/// function.
 fn pipe_mjs() -> String {
     let cases = serde_json::to_string(&PIPE_CASES).unwrap();
+    let cancels = serde_json::to_string(&CANCEL_CASES).unwrap();
     format!(
         "const m = await import(process.argv[2]);\n\
-         const cases = {cases};\n\
          const results = [];\n\
-         for (const [n, chunk] of cases) results.push(String(await m.sink.consume(n, chunk)));\n\
+         for (const [n, chunk] of {cases}) results.push(String(await m.sink.consume(n, chunk)));\n\
+         for (const [n, chunk] of {cancels})\n\
+           results.push(String(await m.sink.cancelProduce(n, chunk)));\n\
          console.log(JSON.stringify(results));\n"
     )
 }

@@ -332,12 +332,12 @@ fn rejects_async() {
     // The async constructs not lowered yet are named as unsupported.
     let source = br#"
         (component
-          (core func (canon task.cancel)))
+          (core func (canon backpressure.inc)))
     "#;
     assert_rejected(
         "async.wat",
         source,
-        &["async.wat", "async components", "`task.cancel`"],
+        &["async.wat", "async components", "`backpressure.inc`"],
     );
     // An async lower is lowered between components, not yet of a host import.
     let source = br#"
