@@ -1353,9 +1353,6 @@ impl Lowerer<'_, '_> {
             branches.push(branch);
         }
         let uncaught = self.uncaught_exception();
-        let table_of = self.scheduler()?.table_of;
-        let get = self.scheduler_op("get")?;
-        let resolve = self.resource_op("subtask-resolve")?;
         let check_borrows = self.resource_op("check-borrows")?;
         let handle = params.len() as u32;
         let mut body = we::Function::new([(1, I32)]);
@@ -1382,21 +1379,9 @@ impl Lowerer<'_, '_> {
         ins.global_get(g.current.0)
             .i32_const(0)
             .i32_ge_s()
-            .if_(we::BlockType::Empty)
-            .global_get(g.current.0)
-            .i32_const(RECORD_SUBTASK)
-            .call(get.0)
-            .local_tee(handle)
-            .if_(we::BlockType::Empty)
-            .global_get(g.current.0)
-            .i32_const(RECORD_CALLER)
-            .call(get.0)
-            .call(table_of.0)
-            .local_get(handle)
-            .i32_const(STATUS_RETURNED)
-            .call(resolve.0)
-            .end()
-            .end();
+            .if_(we::BlockType::Empty);
+        self.resolve_subtask(&mut ins, handle, STATUS_RETURNED)?;
+        ins.end();
         // The return function calls the caller's realloc; as in the start-calls.
         barrier_open(&mut ins);
         // block $k ... block $0 (br_table) end: adapter k's code follows the k-th `end`.
@@ -1904,6 +1889,35 @@ impl Lowerer<'_, '_> {
         Ok(self.add_func(ty, format!("{name}{}", instance.as_u32()), body))
     }
 
+    /// Emits: the current task (which has a record) has resolved with subtask state
+    /// `status`: its subtask, if its caller holds one, gets the event. `handle` is an `i32`
+    /// local for the subtask handle.
+    fn resolve_subtask(
+        &mut self,
+        ins: &mut we::InstructionSink<'_>,
+        handle: u32,
+        status: i32,
+    ) -> Result<()> {
+        let g = self.task_globals();
+        let get = self.scheduler_op("get")?;
+        let table_of = self.scheduler()?.table_of;
+        let resolve = self.resource_op("subtask-resolve")?;
+        ins.global_get(g.current.0)
+            .i32_const(RECORD_SUBTASK)
+            .call(get.0)
+            .local_tee(handle)
+            .if_(we::BlockType::Empty)
+            .global_get(g.current.0)
+            .i32_const(RECORD_CALLER)
+            .call(get.0)
+            .call(table_of.0)
+            .local_get(handle)
+            .i32_const(status)
+            .call(resolve.0)
+            .end();
+        Ok(())
+    }
+
     /// `task.cancel`: `() -> ()`. Traps unless cancellation of the current task was requested
     /// (`subtask.cancel` of it; only a task that went on past its first run can be, its
     /// caller holding a subtask) and unless it has neither returned nor cancelled; then the
@@ -1916,9 +1930,6 @@ impl Lowerer<'_, '_> {
     ) -> Result<OutFunc> {
         let g = self.task_globals();
         let requested = self.scheduler_op("cancel-requested")?;
-        let get = self.scheduler_op("get")?;
-        let table_of = self.scheduler()?.table_of;
-        let resolve = self.resource_op("subtask-resolve")?;
         let not_cancelled =
             self.trap_func("task.cancel-called-by-task-which-has-not-been-cancelled");
         let twice = self.trap_func(RETURNED_TWICE);
@@ -1932,19 +1943,7 @@ impl Lowerer<'_, '_> {
         trap_if(&mut ins, twice);
         ins.i32_const(1).global_set(g.returned.0);
         ins.i32_const(1).global_set(g.may_block.0);
-        ins.global_get(g.current.0)
-            .i32_const(RECORD_SUBTASK)
-            .call(get.0)
-            .local_tee(handle)
-            .if_(we::BlockType::Empty)
-            .global_get(g.current.0)
-            .i32_const(RECORD_CALLER)
-            .call(get.0)
-            .call(table_of.0)
-            .local_get(handle)
-            .i32_const(STATUS_RETURN_CANCELLED)
-            .call(resolve.0)
-            .end();
+        self.resolve_subtask(&mut ins, handle, STATUS_RETURN_CANCELLED)?;
         ins.end();
         Ok(self.add_func(ty, format!("task.cancel{}", instance.as_u32()), body))
     }
