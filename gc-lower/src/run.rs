@@ -111,14 +111,15 @@ impl RunOpts {
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("failed to open directory `{}`", host.display()))?;
         }
-        if crate::front::uses_async(&component) {
-            // wasmtime needs its concurrency support for `async` function types, and then its
-            // asynchronous API, which WASI's synchronous bindings here do not use.
-            return Err(crate::error::not_yet(
-                "running components with `async` function types (`gc-lower wast` runs them)",
-            ));
-        }
-        let engine = engine()?;
+        // `async` function types (kept in the lowered output) need wasmtime's concurrency
+        // support, and then its asynchronous API.
+        let engine = if crate::front::uses_async(&component) {
+            Engine::new(&async_config())
+                .map_err(anyhow::Error::from)
+                .context("failed to create the wasmtime engine")?
+        } else {
+            engine()?
+        };
         let component = Component::new(&engine, &component)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("failed to compile `{}`", self.file.display()))?;
@@ -182,9 +183,9 @@ fn exit_code(code: i32) -> ExitCode {
 /// reference-counting collector (the null collector caps objects at 64 MiB), and the
 /// proposals lowered output and the spec suites use (function references, reference types,
 /// multi-memory, threads, exceptions, tail calls). wasmtime's concurrency support (the
-/// runtime of component-model async) is off: the lowering rejects async components, and a
-/// store with it on carries its scheduler; `gc-lower wast` turns it on for scripts that use
-/// async. Every runner, test and benchmark starts from it; a caller that wants a core-only
+/// runtime of component-model async) is off: a store with it on carries its scheduler;
+/// [`async_config`] turns it on for components with `async` function types, as `gc-lower
+/// wast` does for scripts that use async. Every runner, test and benchmark starts from it; a caller that wants a core-only
 /// engine turns the component model off.
 pub fn config() -> Config {
     let mut config = Config::new();
@@ -200,6 +201,17 @@ pub fn config() -> Config {
         .wasm_exceptions(true)
         .concurrency_support(false)
         .collector(wasmtime::Collector::DeferredReferenceCounting);
+    config
+}
+
+/// [`config`] with wasmtime's concurrency support and the component model's async feature on,
+/// for components with `async` function types, whose calls then go through wasmtime's
+/// asynchronous API ([`run_command`] and [`invoke`] do so on such an engine).
+pub fn async_config() -> Config {
+    let mut config = config();
+    config
+        .concurrency_support(true)
+        .wasm_component_model_async(true);
     config
 }
 
@@ -280,12 +292,50 @@ pub fn run_command(engine: &Engine, component: &Component, wasi: WasiCtx) -> Res
         );
     }
     let (mut store, linker) = store_and_linker(engine, wasi)?;
+    if engine.get_concurrency_support() {
+        return run_command_async(store, linker, component);
+    }
     let command = Command::instantiate(&mut store, component, &linker)
         .map_err(anyhow::Error::from)
         .context("failed to instantiate the component as a `wasi:cli/command`")?;
     Ok(match command.wasi_cli_run().call_run(&mut store) {
         Ok(Ok(())) => Outcome::Exit(0),
         Ok(Err(())) => Outcome::Exit(1),
+        Err(err) => outcome_of_error(err).context("failed to run the command")?,
+    })
+}
+
+/// [`run_command`] on an engine with wasmtime's concurrency support: instantiation and the
+/// call of `wasi:cli/run`'s `run` go through wasmtime's asynchronous API, run to completion
+/// here.
+fn run_command_async(
+    mut store: Store<Host>,
+    linker: Linker<Host>,
+    component: &Component,
+) -> Result<Outcome> {
+    use futures::executor::block_on;
+    let instance = block_on(linker.instantiate_async(&mut store, component))
+        .map_err(anyhow::Error::from)
+        .context("failed to instantiate the component as a `wasi:cli/command`")?;
+    let run_interface = component
+        .component_type()
+        .exports(store.engine())
+        .find(|(name, _)| name.starts_with("wasi:cli/run@"))
+        .map(|(name, _)| name.to_string())
+        .context("internal error: no `wasi:cli/run` export")?;
+    let interface = instance
+        .get_export_index(&mut store, None, &run_interface)
+        .context("internal error: `wasi:cli/run` not found")?;
+    let run = instance
+        .get_export_index(&mut store, Some(&interface), "run")
+        .with_context(|| format!("`{run_interface}` exports no `run`"))?;
+    let run = instance
+        .get_typed_func::<(), (Result<(), ()>,)>(&mut store, &run)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("`{run_interface}#run` does not have the type of `run`"))?;
+    Ok(match block_on(run.call_async(&mut store, ())) {
+        Ok((Ok(()),)) => Outcome::Exit(0),
+        Ok((Err(()),)) => Outcome::Exit(1),
         Err(err) => outcome_of_error(err).context("failed to run the command")?,
     })
 }
@@ -331,10 +381,14 @@ pub fn invoke(
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("failed to read the arguments of `{name}`"))?;
     let (mut store, linker) = store_and_linker(engine, wasi)?;
-    let instance = linker
-        .instantiate(&mut store, component)
-        .map_err(anyhow::Error::from)
-        .context("failed to instantiate the component")?;
+    let concurrent = engine.get_concurrency_support();
+    let instance = if concurrent {
+        futures::executor::block_on(linker.instantiate_async(&mut store, component))
+    } else {
+        linker.instantiate(&mut store, component)
+    }
+    .map_err(anyhow::Error::from)
+    .context("failed to instantiate the component")?;
     let mut index: Option<ComponentExportIndex> = None;
     for part in &path {
         index = Some(
@@ -347,7 +401,12 @@ pub fn invoke(
         .and_then(|index| instance.get_func(&mut store, index))
         .with_context(|| format!("internal error: `{name}` is not a function"))?;
     let mut results = vec![Val::Bool(false); ty.results().len()];
-    Ok(match func.call(&mut store, &params, &mut results) {
+    let called = if concurrent {
+        futures::executor::block_on(func.call_async(&mut store, &params, &mut results))
+    } else {
+        func.call(&mut store, &params, &mut results)
+    };
+    Ok(match called {
         Ok(()) => Outcome::Returned(wasm_wave::wasm::DisplayFuncResults(&results).to_string()),
         Err(err) => outcome_of_error(err).with_context(|| format!("failed to call `{name}`"))?,
     })

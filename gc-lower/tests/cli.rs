@@ -598,31 +598,68 @@ fn run_invoke_matches_the_original() {
     }
 }
 
-/// `gc-lower run` names `async` function types as not supported yet, for the component and
-/// for its lowered output (which keeps them), with status 1.
+/// `gc-lower run` runs components with `async` function types and their lowered output
+/// (which keeps the types) through wasmtime's async support: a sync lift of an `async` type,
+/// a callback lift that yields before it returns, and a command's `run`.
 #[test]
-fn run_names_async_function_types() {
+fn run_invokes_async_functions() {
     let dir = tempfile::tempdir().expect("failed to create a temporary directory");
     let original = dir.path().join("async-type.wat");
     std::fs::write(
         &original,
         br#"(component
-              (core module $M (func (export "f") (result i32) i32.const 7))
-              (core instance $m (instantiate $M))
-              (func (export "f") async (result u32) (canon lift (core func $m "f"))))"#,
+              (core module $M
+                (import "" "task.return" (func $task.return (param i32)))
+                (func (export "f") (result i32) i32.const 7)
+                (func (export "g") (param $x i32) (result i32)
+                  (global.set $x (local.get $x))
+                  (i32.const 1 (; YIELD ;)))
+                (global $x (mut i32) (i32.const 0))
+                (func (export "g-cb") (param i32 i32 i32) (result i32)
+                  (call $task.return (i32.mul (global.get $x) (i32.const 3)))
+                  (i32.const 0 (; EXIT ;))))
+              (core func $task.return (canon task.return (result u32)))
+              (core instance $m (instantiate $M (with "" (instance
+                (export "task.return" (func $task.return))))))
+              (func (export "f") async (result u32) (canon lift (core func $m "f")))
+              (func (export "g") async (param "x" u32) (result u32)
+                (canon lift (core func $m "g") async (callback (core func $m "g-cb")))))"#,
     )
     .expect("failed to write the input");
     let lowered = dir.path().join("async-type.wasm");
     let output = run(&[path_str(&original), "-o", path_str(&lowered)]);
     assert!(output.status.success(), "{output:?}");
     for file in [&original, &lowered] {
-        let output = run(&["run", "--invoke", "f()", path_str(file)]);
-        assert_eq!(output.status.code(), Some(1), "{file:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains("not supported yet: running components with `async` function types"),
-            "{stderr}"
-        );
+        for (call, expected) in [("f()", "7"), ("g(14)", "42")] {
+            let output = run(&["run", "--invoke", call, path_str(file)]);
+            assert!(output.status.success(), "{file:?} `{call}`: {output:?}");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert_eq!(stdout.trim(), expected, "{file:?} `{call}`");
+        }
+    }
+    // A command with an `async` function type: `run`'s error is exit status 1, without a
+    // message.
+    let command = dir.path().join("async-command.wat");
+    std::fs::write(
+        &command,
+        br#"(component
+              (core module $M
+                (func (export "run") (result i32) i32.const 1)
+                (func (export "f") (result i32) i32.const 7))
+              (core instance $m (instantiate $M))
+              (func $run (result (result)) (canon lift (core func $m "run")))
+              (instance $r (export "run" (func $run)))
+              (export "wasi:cli/run@0.2.6" (instance $r))
+              (func (export "f") async (result u32) (canon lift (core func $m "f"))))"#,
+    )
+    .expect("failed to write the input");
+    let lowered = dir.path().join("async-command.wasm");
+    let output = run(&[path_str(&command), "-o", path_str(&lowered)]);
+    assert!(output.status.success(), "{output:?}");
+    for file in [&command, &lowered] {
+        let output = run(&["run", path_str(file)]);
+        assert_eq!(output.status.code(), Some(1), "{file:?}: {output:?}");
+        assert!(output.stderr.is_empty(), "{file:?}: {output:?}");
     }
 }
 
