@@ -111,8 +111,8 @@ impl RunOpts {
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("failed to open directory `{}`", host.display()))?;
         }
-        // `async` function types (kept in the lowered output) need wasmtime's concurrency
-        // support, and then its asynchronous API.
+        // The component model's async support (`async` function types, kept in the lowered
+        // output) needs wasmtime's concurrency support, and then its asynchronous API.
         let engine = if crate::front::uses_async(&component) {
             Engine::new(&async_config())
                 .map_err(anyhow::Error::from)
@@ -184,9 +184,10 @@ fn exit_code(code: i32) -> ExitCode {
 /// proposals lowered output and the spec suites use (function references, reference types,
 /// multi-memory, threads, exceptions, tail calls). wasmtime's concurrency support (the
 /// runtime of component-model async) is off: a store with it on carries its scheduler;
-/// [`async_config`] turns it on for components with `async` function types, as `gc-lower
-/// wast` does for scripts that use async. Every runner, test and benchmark starts from it; a caller that wants a core-only
-/// engine turns the component model off.
+/// [`async_config`] turns it on for components that use the component model's async
+/// support, as `gc-lower wast` does for scripts that use async. Every runner, test and
+/// benchmark starts from it; a caller that wants a core-only engine turns the component
+/// model off.
 pub fn config() -> Config {
     let mut config = Config::new();
     config
@@ -205,7 +206,8 @@ pub fn config() -> Config {
 }
 
 /// [`config`] with wasmtime's concurrency support and the component model's async feature on,
-/// for components with `async` function types, whose calls then go through wasmtime's
+/// for components that use the component model's async support (`async` function types,
+/// async lifts and lowers, async built-ins), whose calls then go through wasmtime's
 /// asynchronous API ([`run_command`] and [`invoke`] do so on such an engine).
 pub fn async_config() -> Config {
     let mut config = config();
@@ -317,12 +319,14 @@ fn run_command_async(
     let instance = block_on(linker.instantiate_async(&mut store, component))
         .map_err(anyhow::Error::from)
         .context("failed to instantiate the component as a `wasi:cli/command`")?;
+    // WASI 0.2's `run`, as the synchronous path's bindings look it up (only WASI 0.2 is
+    // linked).
     let run_interface = component
         .component_type()
         .exports(store.engine())
-        .find(|(name, _)| name.starts_with("wasi:cli/run@"))
+        .find(|(name, _)| name.starts_with("wasi:cli/run@0.2."))
         .map(|(name, _)| name.to_string())
-        .context("internal error: no `wasi:cli/run` export")?;
+        .context("the component is not a WASI 0.2 command: it exports no `wasi:cli/run@0.2`")?;
     let interface = instance
         .get_export_index(&mut store, None, &run_interface)
         .context("internal error: `wasi:cli/run` not found")?;

@@ -674,31 +674,40 @@ fn compose_pipe(source: &[u8], sink: &[u8]) -> Vec<u8> {
 
 /// The `(n, chunk)` arguments of `consume`, in order, in one instance: an empty stream, one
 /// byte, reads and writes of different sizes that split each other, single bytes, and 1 MiB
-/// in 4 KiB writes.
-const PIPE_CASES: [(u32, u32); 6] = [
+/// in 4 KiB writes; odd lengths go through a subtask (the producer yields first).
+const PIPE_CASES: [(u32, u32); 7] = [
     (0, 16),
     (1, 1),
     (1000, 7),
+    (1001, 7),
     (3000, 1),
     (70_000, 1000),
     (1 << 20, 4096),
 ];
+
+/// What `consume(n, _)` returns when it reads the bytes `pipe_source.c` writes: `n << 40`,
+/// or the low 40 bits of their 64-bit FNV-1a hash (`tests/c/pipe.wit`).
+fn expected_consume(n: u32) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for i in 0..n {
+        let byte = i.wrapping_mul(31).wrapping_add(i >> 8).wrapping_add(n) as u8;
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+    }
+    u64::from(n) << 40 | (hash & 0xff_ffff_ffff)
+}
 
 /// The `(n, chunk)` arguments of `cancel-produce`, after [`PIPE_CASES`]: odd lengths cancel
 /// the producer before it returns, an even one returns first.
 const CANCEL_CASES: [(u32, u32); 3] = [(1, 1), (2, 1), (7, 3)];
 
 /// Calls `demo:pipe/sink#consume` of `component` with each of [`PIPE_CASES`], then
-/// `cancel-produce` with each of [`CANCEL_CASES`], in one
-/// instance, on wasmtime with its async support (`async` function types need it, also in the
-/// re-wrapped output, whose export is a synchronous lift), through `call_async`.
+/// `cancel-produce` with each of [`CANCEL_CASES`], in one instance, on wasmtime with its
+/// async support (`async` function types need it, also in the re-wrapped output, whose
+/// export is a synchronous lift), through `call_async`.
 fn run_pipe(component: &[u8]) -> Vec<u64> {
     use futures::executor::block_on;
-    let mut config = gc_lower::run::config();
-    config
-        .concurrency_support(true)
-        .wasm_component_model_async(true);
-    let engine = wasmtime::Engine::new(&config).expect("failed to create the engine");
+    let engine =
+        wasmtime::Engine::new(&gc_lower::run::async_config()).expect("failed to create the engine");
     let component = Component::new(&engine, component).expect("the component compiles");
     let mut store = wasmtime::Store::new(&engine, ());
     let instance = block_on(
@@ -741,10 +750,11 @@ fn run_pipe(component: &[u8]) -> Vec<u64> {
 fn async_c_components_with_a_stream_lowered_run_like_the_original_on_wasmtime() {
     let Some(original) = pipe() else { return };
     let native = run_pipe(original);
-    // The sink counted every byte the source wrote; the producer was cancelled before it
-    // returned for odd lengths (4, `CANCELLED_BEFORE_RETURNED`), and returned for even ones.
-    for (&(n, _), result) in PIPE_CASES.iter().zip(&native) {
-        assert_eq!(result >> 40, u64::from(n), "{native:x?}");
+    // The sink read every byte the source wrote, in order; the producer was cancelled
+    // before it returned for odd lengths (4, `CANCELLED_BEFORE_RETURNED`), and returned for
+    // even ones.
+    for (&(n, _), &result) in PIPE_CASES.iter().zip(&native) {
+        assert_eq!(result, expected_consume(n), "n = {n}: {native:x?}");
     }
     for (&(n, _), &state) in CANCEL_CASES.iter().zip(&native[PIPE_CASES.len()..]) {
         assert_eq!(state, if n % 2 == 1 { 4 } else { 2 }, "{native:x?}");

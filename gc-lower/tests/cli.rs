@@ -600,7 +600,7 @@ fn run_invoke_matches_the_original() {
 
 /// `gc-lower run` runs components with `async` function types and their lowered output
 /// (which keeps the types) through wasmtime's async support: a sync lift of an `async` type,
-/// a callback lift that yields before it returns, and a command's `run`.
+/// a callback lift that yields before it returns, and commands' `run`.
 #[test]
 fn run_invokes_async_functions() {
     let dir = tempfile::tempdir().expect("failed to create a temporary directory");
@@ -637,29 +637,39 @@ fn run_invokes_async_functions() {
             assert_eq!(stdout.trim(), expected, "{file:?} `{call}`");
         }
     }
-    // A command with an `async` function type: `run`'s error is exit status 1, without a
-    // message.
-    let command = dir.path().join("async-command.wat");
-    std::fs::write(
-        &command,
-        br#"(component
-              (core module $M
-                (func (export "run") (result i32) i32.const 1)
-                (func (export "f") (result i32) i32.const 7))
-              (core instance $m (instantiate $M))
-              (func $run (result (result)) (canon lift (core func $m "run")))
-              (instance $r (export "run" (func $run)))
-              (export "wasi:cli/run@0.2.6" (instance $r))
-              (func (export "f") async (result u32) (canon lift (core func $m "f"))))"#,
-    )
-    .expect("failed to write the input");
-    let lowered = dir.path().join("async-command.wasm");
-    let output = run(&[path_str(&command), "-o", path_str(&lowered)]);
-    assert!(output.status.success(), "{output:?}");
-    for file in [&command, &lowered] {
-        let output = run(&["run", path_str(file)]);
-        assert_eq!(output.status.code(), Some(1), "{file:?}: {output:?}");
-        assert!(output.stderr.is_empty(), "{file:?}: {output:?}");
+    // Commands with an `async` function type: `run` returns success (status 0), its error
+    // (status 1, no message), or traps (status 134, the trap on standard error).
+    for (name, body, status) in [
+        ("ok", "i32.const 0", 0),
+        ("err", "i32.const 1", 1),
+        ("trap", "unreachable", 134),
+    ] {
+        let command = dir.path().join(format!("async-{name}.wat"));
+        let text = format!(
+            r#"(component
+                 (core module $M
+                   (func (export "run") (result i32) {body})
+                   (func (export "f") (result i32) i32.const 7))
+                 (core instance $m (instantiate $M))
+                 (func $run (result (result)) (canon lift (core func $m "run")))
+                 (instance $r (export "run" (func $run)))
+                 (export "wasi:cli/run@0.2.6" (instance $r))
+                 (func (export "f") async (result u32) (canon lift (core func $m "f"))))"#
+        );
+        std::fs::write(&command, text).expect("failed to write the input");
+        let lowered = dir.path().join(format!("async-{name}.wasm"));
+        let output = run(&[path_str(&command), "-o", path_str(&lowered)]);
+        assert!(output.status.success(), "{output:?}");
+        for file in [&command, &lowered] {
+            let output = run(&["run", path_str(file)]);
+            assert_eq!(output.status.code(), Some(status), "{file:?}: {output:?}");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                stderr.contains("unreachable"),
+                status == 134,
+                "{file:?}: {stderr}"
+            );
+        }
     }
 }
 
