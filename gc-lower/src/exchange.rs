@@ -82,8 +82,9 @@ pub enum ExchangeReason {
 }
 
 /// Why the host functions of `host` cannot share the guest's memory directly, if they cannot:
-/// some passes resource handles, some export is an `async` callback lift, they name different memories (resolved to their defining
-/// instances), reallocs or string encodings, or that memory's module is reified in `reified`.
+/// some passes resource handles, some export is an `async` callback lift, they name different
+/// memories (resolved to their defining instances), reallocs or string encodings, or that
+/// memory's module is reified in `reified`.
 /// `None`: the host uses the guest's memory in place (or no value crosses through memory).
 pub fn exchange_reason(
     modules: &wasmtime_environ::PrimaryMap<

@@ -285,8 +285,8 @@
   ;; A set's slot is kind 3, its word 1 the count of tasks waiting on it. The waitables' word 1
   ;; is the set they have joined (0: none), and bit 4 of word 3 is set while an event awaits
   ;; delivery. A subtask's is kind 4: word 2 its task record, word 3 its state (`Subtask.State`:
-  ;; 1 started, 2 returned, 4 cancelled before it returned). A future's readable end is kind 5, its writable end kind 6, a
-  ;; stream's kinds 7 and 8: word 2 the transmit's record (`transmit.wat`), word 3 the end's
+  ;; 1 started, 2 returned, 4 cancelled before it returned). A future's readable end is
+  ;; kind 5, its writable end kind 6, a stream's kinds 7 and 8: word 2 the transmit's record (`transmit.wat`), word 3 the end's
   ;; local state in bits 0-1 (0 idle, 1 done, 2 busy: a read or write is pending), in bit 2
   ;; whether the awaiting event ends that operation, in bits 5-7 the event's copy result
   ;; (0 completed, 1 dropped, 2 cancelled; a stream event's count is in the record), and the

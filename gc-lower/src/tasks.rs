@@ -1953,9 +1953,10 @@ impl Lowerer<'_, '_> {
     /// was delivered already. Else the callee's cancellation is requested: a callee waiting
     /// in its callback loop on a set that has no event gets `TASK_CANCELLED` at once (the
     /// canceller yields, as in wasmtime), one that yielded or whose set has an event gets it
-    /// in its next callback call, one that runs further down the stack when it next waits. If the callee then has resolved, its state
-    /// (`RETURNED` or `CANCELLED_BEFORE_RETURNED`) is the result; else `async` gives
-    /// `BLOCKED`, and the sync form runs queued tasks until it resolves. The sync form traps
+    /// in its next callback call, one that runs further down the stack when it next waits.
+    /// If the callee then has resolved, its state (`RETURNED` or `CANCELLED_BEFORE_RETURNED`)
+    /// is the result; else `async` gives `BLOCKED`, and the sync form runs queued tasks until
+    /// it resolves. The sync form traps
     /// in a task that may not block and for a subtask in a waitable set. Limits: inside an
     /// `async`-lowered callee's first run where wasmtime suspends ([`NOT_FINISHED`]), and a
     /// callee that waits cancellably further down the stack ([`CANCEL_BELOW`]).

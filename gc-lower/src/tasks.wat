@@ -252,7 +252,8 @@
         (call $set (local.get $id) (i32.const 7) (call $next_seq))
         (return (i32.const 1))))
     (local.set $wake (call $get (local.get $id) (i32.const 15)))
-    (if (i32.and (i32.eq (local.get $status) (i32.const 1)) (i32.ne (local.get $wake) (i32.const 0)))
+    (if (i32.and (i32.eq (local.get $status) (i32.const 1))
+          (i32.ne (local.get $wake) (i32.const 0)))
       (then
         (if (i32.lt_s (local.get $wake) (i32.const 0)) (then (return (i32.const 2))))
         (if (i32.eqz (call $has_event (local.get $t) (local.get $wake)))

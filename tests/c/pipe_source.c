@@ -58,7 +58,8 @@ static source_world_callback_code_t pump(struct producer *p) {
 
 // Returns the stream's readable end to the caller, then writes.
 static source_world_callback_code_t start(struct producer *p) {
-    exports_demo_pipe_source_stream_u8_t reader = exports_demo_pipe_source_stream_u8_new(&p->writer);
+    exports_demo_pipe_source_stream_u8_t reader =
+        exports_demo_pipe_source_stream_u8_new(&p->writer);
     exports_demo_pipe_source_produce_return(reader);
     return pump(p);
 }
@@ -80,7 +81,8 @@ source_world_callback_code_t exports_demo_pipe_source_produce(uint32_t n, uint32
     return start(p);
 }
 
-source_world_callback_code_t exports_demo_pipe_source_produce_callback(source_world_event_t *event) {
+source_world_callback_code_t exports_demo_pipe_source_produce_callback(
+    source_world_event_t *event) {
     struct producer *p = source_world_context_get_0();
     if (event->event == SOURCE_WORLD_EVENT_NONE)
         return start(p);
