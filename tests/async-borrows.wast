@@ -1,9 +1,8 @@
 ;;! component_model_async = true
 ;; Borrows passed to callback-lifted callees, through sync and async lowers: the borrow lives
 ;; in the callee task's scope, must be dropped before `task.return`, and its lend ends when
-;; the task returns. A task that goes on past its first call while it holds a borrow or a
-;; lend is a limit of the lowering (its scope is on the stack of sync calls):
-;; `gc-lower:trap:unsupported-borrow-held-by-a-task-that-goes-on`.
+;; the task returns, also when the task goes on past its first call (the scope goes with the
+;; task, as wasmtime's per-task `CallContext`).
 (component definition $C
   (component $Owner
     (type $r (resource (rep i32)))
@@ -39,6 +38,13 @@
       (func (export "keep") (param i32) (result i32)
         (call $ret (local.get 0))
         (i32.const 0))
+      ;; Yields holding the borrow, then returns in its callback while it still holds it.
+      (func (export "hold") (param i32) (result i32)
+        (global.set $h (local.get 0))
+        (i32.const 1))
+      (func (export "hcb") (param i32 i32 i32) (result i32)
+        (call $ret (global.get $h))
+        (i32.const 0))
       (func (export "cb") (param i32 i32 i32) (result i32) unreachable))
     (core instance $i (instantiate $M (with "" (instance
       (export "ret" (func $ret)) (export "drop" (func $drop))))))
@@ -47,7 +53,9 @@
     (func (export "g") async (param "x" (borrow $r)) (result u32)
       (canon lift (core func $i "g") async (callback (func $i "gcb"))))
     (func (export "keep") async (param "x" (borrow $r)) (result u32)
-      (canon lift (core func $i "keep") async (callback (func $i "cb")))))
+      (canon lift (core func $i "keep") async (callback (func $i "cb"))))
+    (func (export "hold") async (param "x" (borrow $r)) (result u32)
+      (canon lift (core func $i "hold") async (callback (func $i "hcb")))))
   (component $Caller
     (import "o" (instance $o
       (export "r" (type $r (sub resource)))
@@ -56,6 +64,7 @@
     (import "f" (func $f async (param "x" (borrow $r)) (result u32)))
     (import "g" (func $g async (param "x" (borrow $r)) (result u32)))
     (import "keep" (func $keep async (param "x" (borrow $r)) (result u32)))
+    (import "hold" (func $hold async (param "x" (borrow $r)) (result u32)))
     (core module $Memory (memory (export "mem") 1))
     (core instance $memory (instantiate $Memory))
     (core func $make (canon lower (func $o "make")))
@@ -64,6 +73,12 @@
     (core func $ga (canon lower (func $g) async (memory $memory "mem")))
     (core func $gs (canon lower (func $g)))
     (core func $keep (canon lower (func $keep)))
+    (core func $hold (canon lower (func $hold)))
+    (core func $drop (canon resource.drop $r))
+    (core func $set-new (canon waitable-set.new))
+    (core func $join (canon waitable.join))
+    (core func $wait (canon waitable-set.wait (memory $memory "mem")))
+    (core func $subtask-drop (canon subtask.drop))
     (core module $M
       (import "" "mem" (memory 1))
       (import "" "make" (func $make (result i32)))
@@ -72,6 +87,34 @@
       (import "" "ga" (func $ga (param i32 i32) (result i32)))
       (import "" "gs" (func $gs (param i32) (result i32)))
       (import "" "keep" (func $keep (param i32) (result i32)))
+      (import "" "hold" (func $hold (param i32) (result i32)))
+      (import "" "drop" (func $drop (param i32)))
+      (import "" "set-new" (func $set-new (result i32)))
+      (import "" "join" (func $join (param i32 i32)))
+      (import "" "wait" (func $wait (param i32 i32) (result i32)))
+      (import "" "subtask-drop" (func $subtask-drop (param i32)))
+      (func (export "run-hold") (result i32)
+        (call $hold (call $make)))
+      ;; The callee yielded holding the borrow: the caller's handle is lent until it returns.
+      (func (export "run-ga-drop") (result i32)
+        (local $h i32) (local.set $h (call $make))
+        (drop (call $ga (local.get $h) (i32.const 8)))
+        (call $drop (local.get $h))
+        (i32.const 0))
+      ;; Waits for the callee to return (event, subtask, status), then drops the handle:
+      ;; event * 1000 + status * 100 + the callee's result.
+      (func (export "run-ga-wait") (result i32)
+        (local $h i32) (local $st i32) (local $set i32) (local $event i32)
+        (local.set $h (call $make))
+        (local.set $st (call $ga (local.get $h) (i32.const 8)))
+        (if (i32.ne (i32.and (local.get $st) (i32.const 0xf)) (i32.const 1)) (then unreachable))
+        (local.set $set (call $set-new))
+        (call $join (i32.shr_u (local.get $st) (i32.const 4)) (local.get $set))
+        (local.set $event (call $wait (local.get $set) (i32.const 16)))
+        (call $subtask-drop (i32.shr_u (local.get $st) (i32.const 4)))
+        (call $drop (local.get $h))
+        (i32.add (i32.add (i32.mul (local.get $event) (i32.const 1000))
+          (i32.mul (i32.load (i32.const 20)) (i32.const 100))) (i32.load (i32.const 8))))
       (func (export "run-fa") (result i32)
         (local $h i32) (local.set $h (call $make))
         (i32.add (i32.mul (call $fa (local.get $h) (i32.const 8)) (i32.const 100)) (i32.load (i32.const 8))))
@@ -89,22 +132,30 @@
     (core instance $m (instantiate $M (with "" (instance
       (export "mem" (memory $memory "mem")) (export "make" (func $make))
       (export "fa" (func $fa)) (export "fs" (func $fs)) (export "ga" (func $ga)) (export "gs" (func $gs))
-      (export "keep" (func $keep))))))
+      (export "keep" (func $keep)) (export "hold" (func $hold)) (export "drop" (func $drop))
+      (export "set-new" (func $set-new)) (export "join" (func $join)) (export "wait" (func $wait))
+      (export "subtask-drop" (func $subtask-drop))))))
     (func (export "run-fa") async (result u32) (canon lift (core func $m "run-fa")))
     (func (export "run-fs") async (result u32) (canon lift (core func $m "run-fs")))
     (func (export "run-ga") async (result u32) (canon lift (core func $m "run-ga")))
     (func (export "run-gs") async (result u32) (canon lift (core func $m "run-gs")))
-    (func (export "run-keep") async (result u32) (canon lift (core func $m "run-keep"))))
+    (func (export "run-keep") async (result u32) (canon lift (core func $m "run-keep")))
+    (func (export "run-hold") async (result u32) (canon lift (core func $m "run-hold")))
+    (func (export "run-ga-drop") async (result u32) (canon lift (core func $m "run-ga-drop")))
+    (func (export "run-ga-wait") async (result u32) (canon lift (core func $m "run-ga-wait"))))
   (instance $owner (instantiate $Owner))
   (instance $callee (instantiate $Callee (with "o" (instance $owner))))
   (instance $caller (instantiate $Caller (with "o" (instance $owner))
      (with "f" (func $callee "f")) (with "g" (func $callee "g"))
-     (with "keep" (func $callee "keep"))))
+     (with "keep" (func $callee "keep")) (with "hold" (func $callee "hold"))))
   (export "run-fa" (func $caller "run-fa"))
   (export "run-fs" (func $caller "run-fs"))
   (export "run-ga" (func $caller "run-ga"))
   (export "run-gs" (func $caller "run-gs"))
-  (export "run-keep" (func $caller "run-keep")))
+  (export "run-keep" (func $caller "run-keep"))
+  (export "run-hold" (func $caller "run-hold"))
+  (export "run-ga-drop" (func $caller "run-ga-drop"))
+  (export "run-ga-wait" (func $caller "run-ga-wait")))
 ;; The callee drops the borrow and returns in its first call: `RETURNED` (2) for the async
 ;; lower; the callee's borrow handle (1) is its result.
 (component instance $c $C)
@@ -114,8 +165,17 @@
 (assert_return (invoke "run-fs") (u32.const 1))
 (component instance $c $C)
 (assert_trap (invoke "run-keep") "borrow handles still remain")
-;; The callee yields while it holds the borrow: the limit.
+;; The callee yields while it holds the borrow, and drops it in its callback.
 (component instance $c $C)
 (assert_return (invoke "run-gs") (u32.const 1))
 (component instance $c $C)
 (assert_return (invoke "run-ga") (u32.const 3300))
+;; A task that went on must drop its borrows before it returns too.
+(component instance $c $C)
+(assert_trap (invoke "run-hold") "borrow handles still remain")
+;; The lend of a task that went on lasts until it returns.
+(component instance $c $C)
+(assert_trap (invoke "run-ga-drop") "cannot remove owned resource while borrowed")
+(component instance $c $C)
+(assert_return (invoke "run-ga-wait") (u32.const 1201))
+(assert_return (invoke "run-ga-wait") (u32.const 1201))

@@ -261,9 +261,6 @@ pub(crate) struct ResourceState {
     pub(crate) stream_delivered: Option<OutFunc>,
     /// Set while an own handle moves from the host's table into the guest's.
     pub(crate) moving_from_host: Option<OutGlobal>,
-    /// The borrows the host lends into export calls, which the output ends when the call
-    /// exits, once created.
-    pub(crate) host_lends: Option<crate::layout::HostLends>,
     /// The handle table global of each component instance that has one, made on first use
     /// ([`Lowerer::handle_table`]).
     pub(crate) tables: HashMap<RuntimeComponentInstanceIndex, OutGlobal>,

@@ -462,14 +462,3 @@ pub struct Binding {
     /// The template's imported globals (by index), as output global indices.
     pub globals: Vec<u32>,
 }
-
-/// The borrows of imported resources that the host lends into running export calls: a stack
-/// (the global `resources:host-lends`, a [`runtime_structs::HANDLES`] array, and its length) of (resource index
-/// in [`crate::host::HostInterface::resources`], host handle, scope depth) triples.
-#[derive(Debug, Clone, Copy)]
-pub struct HostLends {
-    /// `(k, handle)`: pushes a triple at the current depth.
-    pub(crate) push: OutFunc,
-    /// FACT's `exit-sync-call` with the drops of the popped scope's lends.
-    pub(crate) exit: OutFunc,
-}

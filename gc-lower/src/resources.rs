@@ -2,8 +2,9 @@
 //!
 //! wasmtime keeps one handle table per component instance and a stack of call scopes in the
 //! host (`runtime/vm/component/resources.rs`). The lowered module keeps them in GC state: a
-//! global per component instance holding its [`runtime_structs::HANDLE_TABLE`], and four
-//! globals for the scope stack. The operations are written once in `resources.wat` (a
+//! global per component instance holding its [`runtime_structs::HANDLE_TABLE`], and eight
+//! globals for the borrow scopes (wasmtime's per-task `CallContext`s: a pool of scopes, the
+//! stack of active ones, the lenders). The operations are written once in `resources.wat` (a
 //! [`Template`]); this file binds it to the component and builds the trampolines:
 //!
 //! | trampoline                | core type              | does                               |
@@ -32,9 +33,10 @@
 //!
 //! A borrow of an imported resource that the host passes to an export is a borrow handle in
 //! the output's own table of the re-wrapped component, which the guest core ABI requires the
-//! output to drop before the export returns. The output records each such handle with the
-//! scope depth of the call ([`HostLends`]), and `exit-sync-call` drops the ones of the scope it
-//! pops with `[resource-drop]r`, after checking that the guest dropped its borrows.
+//! output to drop before the export returns. The output records each such handle among the
+//! lenders of the call's borrow scope (`lend-from-host`), and drops it with `[resource-drop]r`
+//! when the scope is validated (`exit-sync-call`, or the task's `task.return` or
+//! `task.cancel`), after checking that the guest dropped its borrows.
 
 use std::sync::OnceLock;
 
@@ -49,7 +51,7 @@ use wasmtime_environ::component::{
 use crate::assemble::Lowerer;
 use crate::error::not_yet;
 use crate::host::ResourceIntrinsic;
-use crate::layout::{Binding, HostLends};
+use crate::layout::Binding;
 use crate::layout::{OutFunc, OutGlobal};
 use crate::template::Template;
 
@@ -160,6 +162,22 @@ impl Lowerer<'_, '_> {
             we::ConstExpr::i32_const(0),
             "resources:num-lenders".into(),
         );
+        let stack = self.add_global(array_global, handles(16), "resources:scope-stack".into());
+        let num_scopes = self.add_global(
+            i32_global,
+            we::ConstExpr::i32_const(0),
+            "resources:num-scopes".into(),
+        );
+        let free_scope = self.add_global(
+            i32_global,
+            we::ConstExpr::i32_const(-1),
+            "resources:free-scope".into(),
+        );
+        let free_lender = self.add_global(
+            i32_global,
+            we::ConstExpr::i32_const(-1),
+            "resources:free-lender".into(),
+        );
 
         // One handle table per component instance that holds a resource table.
         let resource_tables = self.resource_tables();
@@ -224,11 +242,45 @@ impl Lowerer<'_, '_> {
         let stream_delivered = self.reserve_func(ty, "resources:stream-delivered".into());
         self.resources.stream_delivered = Some(stream_delivered);
 
+        // `host-lend-end (k, handle)`: `[resource-drop]` of the host's imported resource `k`.
+        let ty = self.func_type(&[we::ValType::I32; 2], &[]);
+        let mut body = we::Function::new([]);
+        {
+            let mut ins = body.instructions();
+            for k in 0..self.input.host.resources.len() {
+                if self.input.host.resources[k].exported {
+                    continue;
+                }
+                let Some(drop) = self.input.host.resource_import(k, ResourceIntrinsic::Drop) else {
+                    continue;
+                };
+                ins.local_get(0)
+                    .i32_const(k as i32)
+                    .i32_eq()
+                    .if_(we::BlockType::Empty)
+                    .local_get(1)
+                    .call(drop)
+                    .return_()
+                    .end();
+            }
+            ins.unreachable().end();
+        }
+        let host_lend_end = self.add_func(ty, "resources:host-lend-end".into(), body);
+
         let binding = Binding {
             memories: Vec::new(),
             types: vec![HANDLES, HANDLE_TABLE],
-            imports: vec![table_for, owns, stream_delivered],
-            globals: vec![scopes.0, depth.0, lenders.0, num_lenders.0],
+            imports: vec![table_for, owns, stream_delivered, host_lend_end],
+            globals: vec![
+                scopes.0,
+                depth.0,
+                lenders.0,
+                num_lenders.0,
+                stack.0,
+                num_scopes.0,
+                free_scope.0,
+                free_lender.0,
+            ],
         };
         self.resources.resource_binding = Some(binding.clone());
         Ok(binding)
@@ -434,7 +486,21 @@ impl Lowerer<'_, '_> {
         // Only an own handle of an exported resource moving in needs the flag.
         let exported = self.input.host.resources.iter().any(|r| r.exported);
         let moving = (!borrow && exported).then(|| self.moving_from_host());
-        let lends = if borrow { self.host_lends()? } else { None };
+        let lend_from_host = self.resource_op("lend-from-host")?;
+        // A borrow the host lends is dropped with its resource's `[resource-drop]`.
+        if borrow {
+            for (k, resource) in self.input.host.resources.iter().enumerate() {
+                if !resource.exported
+                    && self
+                        .input
+                        .host
+                        .resource_import(k, ResourceIntrinsic::Drop)
+                        .is_none()
+                {
+                    anyhow::bail!("internal: an imported resource without `[resource-drop]`");
+                }
+            }
+        }
         let (h, src, dst, removed, rep) = (0, 1, 2, 3, 4);
         let sig = self.func_type(&[we::ValType::I32; 3], &[we::ValType::I32]);
         let mut body = we::Function::new([(1, we::ValType::I64), (1, we::ValType::I32)]);
@@ -485,8 +551,8 @@ impl Lowerer<'_, '_> {
                 .if_(we::BlockType::Empty);
             if borrow {
                 // The host's borrow handle of an imported resource ends with the call.
-                if let (Some(lends), false) = (lends, resource.exported) {
-                    ins.i32_const(k as i32).local_get(h).call(lends.push.0);
+                if !resource.exported {
+                    ins.i32_const(k as i32).local_get(h).call(lend_from_host.0);
                 }
                 ins.local_get(h)
                     .local_get(dst)
@@ -533,165 +599,10 @@ impl Lowerer<'_, '_> {
         Ok(self.add_func(sig, "enter-sync-call".into(), body))
     }
 
-    /// FACT's `exit-sync-call`: `()`, checks and pops the scope; with host adapters and an
-    /// imported resource, also ends the host's lends into the popped scope ([`HostLends`]).
+    /// FACT's `exit-sync-call`: `()`, validates the innermost scope (its borrows dropped, its
+    /// lends ended, the host's borrow handles lent to the call dropped) and pops it.
     pub fn exit_sync_call(&mut self) -> Result<OutFunc> {
-        match self.host_lends()? {
-            Some(lends) => Ok(lends.exit),
-            None => self.resource_op("exit-call"),
-        }
-    }
-
-    /// The [`HostLends`] stack and its functions, created once; `None` when no imported
-    /// resource crosses the host boundary.
-    fn host_lends(&mut self) -> Result<Option<HostLends>> {
-        if let Some(lends) = self.resources.host_lends {
-            return Ok(Some(lends));
-        }
-        let imported: Vec<(usize, u32)> = (0..self.input.host.resources.len())
-            .filter(|&k| !self.input.host.resources[k].exported)
-            .map(|k| {
-                self.input
-                    .host
-                    .resource_import(k, ResourceIntrinsic::Drop)
-                    .map(|drop| (k, drop))
-                    .context("internal: an imported resource without `[resource-drop]`")
-            })
-            .collect::<Result<_>>()?;
-        if imported.is_empty() {
-            return Ok(None);
-        }
-        let binding = self.resource_binding()?;
-        let depth = binding.globals[1];
-        let exit_call = self.resource_op("exit-call")?;
-        let entries = self.add_global(
-            we::GlobalType {
-                val_type: non_null(HANDLES),
-                mutable: true,
-                shared: false,
-            },
-            we::ConstExpr::extended([
-                we::Instruction::I32Const(24),
-                we::Instruction::ArrayNewDefault(HANDLES),
-            ]),
-            "resources:host-lends".into(),
-        );
-        let len = self.add_global(
-            we::GlobalType {
-                val_type: we::ValType::I32,
-                mutable: true,
-                shared: false,
-            },
-            we::ConstExpr::i32_const(0),
-            "resources:num-host-lends".into(),
-        );
-
-        // push (k, handle): grows the stack by doubling when full.
-        let (k, h, n, grown) = (0, 1, 2, 3);
-        let sig = self.func_type(&[we::ValType::I32; 2], &[]);
-        let mut body = we::Function::new([(1, we::ValType::I32), (1, non_null(HANDLES))]);
-        let mut ins = body.instructions();
-        ins.global_get(len.0)
-            .local_set(n)
-            .local_get(n)
-            .i32_const(1)
-            .i32_add()
-            .i32_const(3)
-            .i32_mul()
-            .global_get(entries.0)
-            .array_len()
-            .i32_gt_u()
-            .if_(we::BlockType::Empty)
-            .global_get(entries.0)
-            .array_len()
-            .i32_const(1)
-            .i32_shl()
-            .array_new_default(HANDLES)
-            .local_tee(grown)
-            .i32_const(0)
-            .global_get(entries.0)
-            .i32_const(0)
-            .global_get(entries.0)
-            .array_len()
-            .array_copy(HANDLES, HANDLES)
-            .local_get(grown)
-            .global_set(entries.0)
-            .end();
-        for (word, value) in [(0, k), (1, h)] {
-            ins.global_get(entries.0)
-                .local_get(n)
-                .i32_const(3)
-                .i32_mul()
-                .i32_const(word)
-                .i32_add()
-                .local_get(value)
-                .array_set(HANDLES);
-        }
-        ins.global_get(entries.0)
-            .local_get(n)
-            .i32_const(3)
-            .i32_mul()
-            .i32_const(2)
-            .i32_add()
-            .global_get(depth)
-            .array_set(HANDLES)
-            .local_get(n)
-            .i32_const(1)
-            .i32_add()
-            .global_set(len.0)
-            .end();
-        let push = self.add_func(sig, "resources:lend-from-host".into(), body);
-
-        // exit-sync-call: pops the scope, then drops the lends recorded deeper than the new
-        // depth, newest first.
-        let (n, at) = (0, 1);
-        let sig = self.func_type(&[], &[]);
-        let mut body = we::Function::new([(2, we::ValType::I32)]);
-        let mut ins = body.instructions();
-        ins.call(exit_call.0)
-            .block(we::BlockType::Empty)
-            .loop_(we::BlockType::Empty)
-            .global_get(len.0)
-            .i32_eqz()
-            .br_if(1)
-            .global_get(len.0)
-            .i32_const(1)
-            .i32_sub()
-            .local_tee(n)
-            .i32_const(3)
-            .i32_mul()
-            .local_set(at)
-            .global_get(entries.0)
-            .local_get(at)
-            .i32_const(2)
-            .i32_add()
-            .array_get(HANDLES)
-            .global_get(depth)
-            .i32_le_u()
-            .br_if(1)
-            .local_get(n)
-            .global_set(len.0);
-        for &(k, drop) in &imported {
-            ins.global_get(entries.0)
-                .local_get(at)
-                .array_get(HANDLES)
-                .i32_const(k as i32)
-                .i32_eq()
-                .if_(we::BlockType::Empty)
-                .global_get(entries.0)
-                .local_get(at)
-                .i32_const(1)
-                .i32_add()
-                .array_get(HANDLES)
-                .call(drop)
-                .end();
-        }
-        ins.br(0).end().end().end();
-        let exit = self.add_func(sig, "exit-sync-call".into(), body);
-
-        let lends = HostLends { push, exit };
-        self.resources.host_lends = Some(lends);
-        Ok(Some(lends))
+        self.resource_op("exit-call")
     }
 }
 
@@ -706,6 +617,10 @@ pub fn check_template() -> Result<()> {
         "lower-borrow",
         "enter-call",
         "exit-call",
+        "attach-call",
+        "detach-call",
+        "validate-scope",
+        "lend-from-host",
     ] {
         template().export(name)?;
     }

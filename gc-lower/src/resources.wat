@@ -10,12 +10,23 @@
 ;; Bound by the lowering: type 0 is runtime-structs' HANDLES, type 1 HANDLE_TABLE; the imported
 ;; `table-for` returns the handle table of the component instance that owns a resource table
 ;; type, `owns` says whether that instance defines the resource itself; the imported globals
-;; are the borrow-scope stack, created once per output.
+;; are the borrow scopes, created once per output; `host-lend-end` (k, handle) drops a borrow
+;; handle of the host's imported resource `k` with the guest core ABI's `[resource-drop]`.
 ;;
 ;; A slot is four i32s: kind (0 free, 1 own, 2 borrow), resource table type, rep, and an extra
-;; word (free: the next free slot; own: the lend count; borrow: its scope). A scope is two
-;; i32s: its count of live borrow handles, and where its lenders start in the lender stack, a
-;; stack of (type, handle) pairs of own handles lent to the scope's borrows.
+;; word (free: the next free slot; own: the lend count; borrow: its scope's id).
+;;
+;; Borrow scopes are wasmtime's per-task `CallContext`s: a scope per sync call and per task,
+;; whose borrows and lends last until the task returns (validated at `task.return`), so that
+;; a task that goes on past its first call keeps them (`tasks.rs` detaches the scope from the
+;; stack between the task's runs, and frees it when the task exits). A
+;; scope is two i32s at `2 * id` in `scopes`: its count of live borrow handles (-1 when the id
+;; is free), and the head of its lender list (-1: empty; a free id: the next free id). The
+;; active scopes are a stack of ids (`scope-stack`, `depth` of them), the innermost last. A
+;; lender is three i32s at `3 * index` in `lenders`: the resource table type of an own handle
+;; lent to the scope's borrows (or `-1 - k` for a borrow handle of the host's resource `k`
+;; that the host lent to the call), the handle, and the next lender of the scope (or of the
+;; free list).
 (module
   (type $handles (array (mut i32)))
   (type $table (struct (field $slots (mut (ref $handles))) (field $next (mut i32))
@@ -30,6 +41,11 @@
   (import "env" "depth" (global $depth (mut i32)))
   (import "env" "lenders" (global $lenders (mut (ref $handles))))
   (import "env" "num-lenders" (global $num_lenders (mut i32)))
+  (import "env" "scope-stack" (global $stack (mut (ref $handles))))
+  (import "env" "num-scopes" (global $num_scopes (mut i32)))
+  (import "env" "free-scope" (global $free_scope (mut i32)))
+  (import "env" "free-lender" (global $free_lender (mut i32)))
+  (import "env" "host-lend-end" (func $host_lend_end (param i32 i32)))
 
   ;; The traps, named for wasmtime's messages.
   (func $cannot_allocate (export "trap:cannot-allocate-another-handle") unreachable)
@@ -153,11 +169,9 @@
     (drop (call $rep_of (local.get $t) (local.get $s) (local.get $ty)))
     (local.set $scope (call $word (local.get $t) (local.get $s) (i32.const 3)))
     (call $free (local.get $t) (local.get $h) (local.get $s))
-    ;; The borrow's scope has one live borrow less.
-    (if (i32.ge_u (local.get $scope) (global.get $depth)) (then unreachable))
-    (array.set $handles (global.get $scopes) (i32.shl (local.get $scope) (i32.const 1))
-      (i32.sub (array.get $handles (global.get $scopes) (i32.shl (local.get $scope) (i32.const 1)))
-        (i32.const 1)))
+    ;; The borrow's scope (maybe another task's) has one live borrow less.
+    (if (i32.le_s (call $count (local.get $scope)) (i32.const 0)) (then unreachable))
+    (call $set_count (local.get $scope) (i32.sub (call $count (local.get $scope)) (i32.const 1)))
     (i64.const 0))
 
   ;; resource.new (ty, rep) -> handle
@@ -187,24 +201,16 @@
   ;; resource-transfer-borrow (handle, src ty, dst ty) -> handle in the destination table, or
   ;; the rep itself when the destination instance defines the resource.
   (func (export "transfer-borrow") (param $h i32) (param $src i32) (param $dst i32) (result i32)
-    (local $t (ref $table)) (local $s i32) (local $rep i32) (local $n i32)
+    (local $t (ref $table)) (local $s i32) (local $rep i32)
     (local.set $t (call $table_for (local.get $src)))
     (local.set $s (call $slot (local.get $t) (local.get $h)))
     (local.set $rep (call $rep_of (local.get $t) (local.get $s) (local.get $src)))
     (if (i32.eq (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 1))
       (then
         ;; Lend the own handle to the current scope.
-        (if (i32.eqz (global.get $depth)) (then unreachable))
         (call $set_word (local.get $t) (local.get $s) (i32.const 3)
           (i32.add (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 1)))
-        (local.set $n (global.get $num_lenders))
-        (global.set $lenders (call $reserve (global.get $lenders)
-          (i32.shl (i32.add (local.get $n) (i32.const 1)) (i32.const 1))))
-        (array.set $handles (global.get $lenders) (i32.shl (local.get $n) (i32.const 1))
-          (local.get $src))
-        (array.set $handles (global.get $lenders)
-          (i32.add (i32.shl (local.get $n) (i32.const 1)) (i32.const 1)) (local.get $h))
-        (global.set $num_lenders (i32.add (local.get $n) (i32.const 1)))))
+        (call $lend (call $current) (local.get $src) (local.get $h))))
     (call $lower_borrow (local.get $rep) (local.get $dst)))
 
   ;; lower_borrow (rep, dst ty) -> the rep itself when the destination instance defines the
@@ -212,72 +218,131 @@
   (func $lower_borrow (export "lower-borrow") (param $rep i32) (param $dst i32) (result i32)
     (local $scope i32)
     (if (call $owns (local.get $dst)) (then (return (local.get $rep))))
-    (if (i32.eqz (global.get $depth)) (then unreachable))
-    (local.set $scope (i32.sub (global.get $depth) (i32.const 1)))
-    (array.set $handles (global.get $scopes) (i32.shl (local.get $scope) (i32.const 1))
-      (i32.add (array.get $handles (global.get $scopes) (i32.shl (local.get $scope) (i32.const 1)))
-        (i32.const 1)))
+    (local.set $scope (call $current))
+    (call $set_count (local.get $scope) (i32.add (call $count (local.get $scope)) (i32.const 1)))
     (call $insert (call $table_for (local.get $dst)) (i32.const 2) (local.get $dst) (local.get $rep)
       (local.get $scope)))
 
-  ;; enter-sync-call: pushes a scope.
-  (func (export "enter-call")
-    (local $d i32)
-    (local.set $d (global.get $depth))
-    (global.set $scopes (call $reserve (global.get $scopes)
-      (i32.shl (i32.add (local.get $d) (i32.const 1)) (i32.const 1))))
-    (array.set $handles (global.get $scopes) (i32.shl (local.get $d) (i32.const 1)) (i32.const 0))
+  ;; The live borrow count of scope `id`, and its setter.
+  (func $count (param $id i32) (result i32)
+    (array.get $handles (global.get $scopes) (i32.shl (local.get $id) (i32.const 1))))
+  (func $set_count (param $id i32) (param $v i32)
+    (array.set $handles (global.get $scopes) (i32.shl (local.get $id) (i32.const 1))
+      (local.get $v)))
+  ;; The head of scope `id`'s lender list, and its setter.
+  (func $head (param $id i32) (result i32)
+    (array.get $handles (global.get $scopes)
+      (i32.add (i32.shl (local.get $id) (i32.const 1)) (i32.const 1))))
+  (func $set_head (param $id i32) (param $v i32)
     (array.set $handles (global.get $scopes)
-      (i32.add (i32.shl (local.get $d) (i32.const 1)) (i32.const 1)) (global.get $num_lenders))
-    (global.set $depth (i32.add (local.get $d) (i32.const 1))))
+      (i32.add (i32.shl (local.get $id) (i32.const 1)) (i32.const 1)) (local.get $v)))
 
-  ;; Whether the innermost scope, of a task that goes on past its first call, may end now:
-  ;; it holds no borrow handle, and no lend unless the task has `returned` (its lends end
-  ;; when it returns).
-  (func (export "scope-idle") (param $returned i32) (result i32)
-    (local $d i32)
+  ;; The innermost active scope's id.
+  (func $current (result i32)
     (if (i32.eqz (global.get $depth)) (then unreachable))
-    (local.set $d (i32.sub (global.get $depth) (i32.const 1)))
-    (i32.and
-      (i32.eqz (array.get $handles (global.get $scopes) (i32.shl (local.get $d) (i32.const 1))))
-      (i32.or (local.get $returned)
-        (i32.eq (global.get $num_lenders)
-          (array.get $handles (global.get $scopes)
-            (i32.add (i32.shl (local.get $d) (i32.const 1)) (i32.const 1)))))))
+    (array.get $handles (global.get $stack) (i32.sub (global.get $depth) (i32.const 1))))
 
-  ;; `task.return`'s check: traps when borrow handles of the innermost scope remain.
-  (func (export "check-borrows")
-    (if (i32.eqz (global.get $depth)) (then unreachable))
-    (if (array.get $handles (global.get $scopes)
-          (i32.shl (i32.sub (global.get $depth) (i32.const 1)) (i32.const 1)))
-      (then (call $borrows_remain))))
+  ;; attach-call (id): makes scope `id` the innermost (a task's, while the task runs).
+  (func $push (export "attach-call") (param $id i32)
+    (global.set $stack (call $reserve (global.get $stack)
+      (i32.add (global.get $depth) (i32.const 1))))
+    (array.set $handles (global.get $stack) (global.get $depth) (local.get $id))
+    (global.set $depth (i32.add (global.get $depth) (i32.const 1))))
 
-  ;; exit-sync-call: traps when borrow handles of the scope remain ("borrow handles still
-  ;; remain at the end of the call"), ends its lends and pops it.
-  (func (export "exit-call")
-    (local $d i32) (local $i i32) (local $ty i32) (local $h i32) (local $t (ref $table))
-    (local $s i32)
-    (if (i32.eqz (global.get $depth)) (then unreachable))
-    (local.set $d (i32.sub (global.get $depth) (i32.const 1)))
-    (if (array.get $handles (global.get $scopes) (i32.shl (local.get $d) (i32.const 1)))
-      (then (call $borrows_remain)))
-    (local.set $i (array.get $handles (global.get $scopes)
-      (i32.add (i32.shl (local.get $d) (i32.const 1)) (i32.const 1))))
+  ;; detach-call -> id: removes the innermost scope from the stack, which lives on (a task's
+  ;; that goes on past this call).
+  (func $pop (export "detach-call") (result i32)
+    (local $id i32)
+    (local.set $id (call $current))
+    (global.set $depth (i32.sub (global.get $depth) (i32.const 1)))
+    (local.get $id))
+
+  ;; Adds (`ty`, `h`) to the lenders of scope `id`.
+  (func $lend (param $id i32) (param $ty i32) (param $h i32)
+    (local $e i32)
+    (if (i32.ge_s (global.get $free_lender) (i32.const 0))
+      (then
+        (local.set $e (global.get $free_lender))
+        (global.set $free_lender (array.get $handles (global.get $lenders)
+          (i32.add (i32.mul (local.get $e) (i32.const 3)) (i32.const 2)))))
+      (else
+        (local.set $e (global.get $num_lenders))
+        (global.set $num_lenders (i32.add (local.get $e) (i32.const 1)))
+        (global.set $lenders (call $reserve (global.get $lenders)
+          (i32.mul (global.get $num_lenders) (i32.const 3))))))
+    (array.set $handles (global.get $lenders) (i32.mul (local.get $e) (i32.const 3))
+      (local.get $ty))
+    (array.set $handles (global.get $lenders)
+      (i32.add (i32.mul (local.get $e) (i32.const 3)) (i32.const 1)) (local.get $h))
+    (array.set $handles (global.get $lenders)
+      (i32.add (i32.mul (local.get $e) (i32.const 3)) (i32.const 2)) (call $head (local.get $id)))
+    (call $set_head (local.get $id) (local.get $e)))
+
+  ;; lend-from-host (k, h): the host lent its borrow handle `h` of its resource `k` to the
+  ;; current call, which drops it when its scope ends.
+  (func (export "lend-from-host") (param $k i32) (param $h i32)
+    (call $lend (call $current) (i32.sub (i32.const -1) (local.get $k)) (local.get $h)))
+
+  ;; wasmtime's `validate_scope_exit` for scope `id`: traps when borrow handles of the scope
+  ;; remain ("borrow handles still remain at the end of the call"), then ends its lends, the
+  ;; newest first.
+  (func $validate (param $id i32)
+    (local $e i32) (local $at i32) (local $ty i32) (local $h i32) (local $next i32)
+    (local $t (ref $table)) (local $s i32)
+    (if (call $count (local.get $id)) (then (call $borrows_remain)))
+    (local.set $e (call $head (local.get $id)))
+    (call $set_head (local.get $id) (i32.const -1))
     (block $done
       (loop $next
-        (br_if $done (i32.ge_u (local.get $i) (global.get $num_lenders)))
-        (local.set $ty (array.get $handles (global.get $lenders) (i32.shl (local.get $i) (i32.const 1))))
+        (br_if $done (i32.lt_s (local.get $e) (i32.const 0)))
+        (local.set $at (i32.mul (local.get $e) (i32.const 3)))
+        (local.set $ty (array.get $handles (global.get $lenders) (local.get $at)))
         (local.set $h (array.get $handles (global.get $lenders)
-          (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const 1))))
-        (local.set $t (call $table_for (local.get $ty)))
-        (local.set $s (call $slot (local.get $t) (local.get $h)))
-        (call $set_word (local.get $t) (local.get $s) (i32.const 3)
-          (i32.sub (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 1)))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $next)))
-    (global.set $num_lenders (array.get $handles (global.get $scopes)
-      (i32.add (i32.shl (local.get $d) (i32.const 1)) (i32.const 1))))
-    (global.set $depth (local.get $d)))
+          (i32.add (local.get $at) (i32.const 1))))
+        (local.set $next (array.get $handles (global.get $lenders)
+          (i32.add (local.get $at) (i32.const 2))))
+        ;; The entry goes onto the free list; its successor is next.
+        (array.set $handles (global.get $lenders) (i32.add (local.get $at) (i32.const 2))
+          (global.get $free_lender))
+        (global.set $free_lender (local.get $e))
+        (local.set $e (local.get $next))
+        (if (i32.lt_s (local.get $ty) (i32.const 0))
+          (then (call $host_lend_end (i32.sub (i32.const -1) (local.get $ty)) (local.get $h)))
+          (else
+            (local.set $t (call $table_for (local.get $ty)))
+            (local.set $s (call $slot (local.get $t) (local.get $h)))
+            (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+              (i32.sub (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 1)))))
+        (br $next))))
+
+  ;; enter-sync-call: a new scope, the innermost.
+  (func (export "enter-call")
+    (local $id i32)
+    (if (i32.ge_s (global.get $free_scope) (i32.const 0))
+      (then
+        (local.set $id (global.get $free_scope))
+        (global.set $free_scope (call $head (local.get $id))))
+      (else
+        (local.set $id (global.get $num_scopes))
+        (global.set $num_scopes (i32.add (local.get $id) (i32.const 1)))
+        (global.set $scopes (call $reserve (global.get $scopes)
+          (i32.shl (global.get $num_scopes) (i32.const 1))))))
+    (call $set_count (local.get $id) (i32.const 0))
+    (call $set_head (local.get $id) (i32.const -1))
+    (call $push (local.get $id)))
+
+  ;; `task.return`'s and `task.cancel`'s check (wasmtime's `task_complete`): validates the
+  ;; innermost scope, the task's own, which lives on until the task exits.
+  (func (export "validate-scope") (call $validate (call $current)))
+
+  ;; exit-sync-call: validates the innermost scope, removes it from the stack and frees it.
+  (func (export "exit-call")
+    (local $id i32)
+    (local.set $id (call $pop))
+    (call $validate (local.get $id))
+    (call $set_count (local.get $id) (i32.const -1))
+    (call $set_head (local.get $id) (global.get $free_scope))
+    (global.set $free_scope (local.get $id)))
 
   ;; Waitable sets, subtasks, and stream and future ends (the async ABI, `CanonicalABI.md`)
   ;; share the table with resources, as in wasmtime (`Slot::WaitableSet`, `Slot::GuestTask`,

@@ -46,18 +46,23 @@
 //! or future read or write that waits (wasmtime suspends the callee there and gives the async caller
 //! `STARTED`); `gc-lower:trap:unsupported-wait-under-a-blocked-task`:
 //! nothing can run while a task blocked in a loop below this one might (wasmtime would resume
-//! that task on its own fiber); `gc-lower:trap:unsupported-borrow-held-by-a-task-that-goes-on`:
-//! a task's borrow scope is on the stack of sync calls, so a task that goes on past its first
-//! call may hold no borrow handle, nor a lend before it returns (wasmtime keeps a scope per
-//! task); `gc-lower:trap:unsupported-start-in-an-entered-instance`: a call into an instance
-//! that has a call on the stack (wasmtime defers its start until the instance is left, and
-//! gives an async caller `STARTING`);
+//! that task on its own fiber); `gc-lower:trap:unsupported-start-in-an-entered-instance`: a
+//! call into an instance that has a call on the stack (wasmtime defers its start until the
+//! instance is left, and gives an async caller `STARTING`);
 //! `gc-lower:trap:unsupported-cancel-of-a-task-waiting-below`: `subtask.cancel` of a task in
 //! a cancellable wait or yield below the canceller on the stack (wasmtime resumes its fiber
 //! before `subtask.cancel` returns).
+//!
+//! Each task has a borrow scope of its own (wasmtime's per-task `CallContext`, in
+//! `resources.wat`): the borrow handles lowered into the task and the own handles lent to
+//! them. The start-call makes it the innermost scope; a task that goes on past its first run
+//! takes it off the stack into its record (word 16), and its runs put it back while its
+//! callback runs. `task.return` and `task.cancel` check that its borrows were dropped and end
+//! its lends (wasmtime's `task_complete`); the scope is freed when the task exits.
+//!
 //! Backpressure, error contexts and threads are rejected by name when lowering
-//! (`crate::front`), as are streams and futures of payloads that are not numbers, `bool`s or
-//! `char`s (`crate::transmit`).
+//! (`crate::front`), as are streams and futures whose items hold borrows, streams, futures or
+//! error contexts (`crate::payload`).
 //!
 //! Cancellation follows wasmtime's `subtask_cancel` and `task_cancel`: `subtask.cancel` of a
 //! task that has not resolved marks its record (word 14); a task waiting in its callback loop
@@ -113,7 +118,7 @@ pub(crate) struct TaskGlobals {
     /// `CoreDef::TaskMayBlock`): `i32`, 1 for the host's calls.
     pub(crate) may_block: OutGlobal,
     /// The two `context.get`/`set` slots of the current task (`i32` each).
-    context: [OutGlobal; 2],
+    pub(crate) context: [OutGlobal; 2],
     /// The adapter whose callee is the current task, if it was started by a start-call
     /// built-in (its index in [`TaskState::adapters`]), else -1: only such a task may call
     /// `task.return`.
@@ -279,6 +284,8 @@ const RECORD_CALLER: i32 = 5;
 const RECORD_RETPTR: i32 = 6;
 const RECORD_SYNC_WAITER: i32 = 8;
 const RECORD_WAKE_ON_CANCEL: i32 = 15;
+/// The id of the task's borrow scope (`resources.wat`), while the task is off the stack.
+const RECORD_SCOPE: i32 = 16;
 /// The record status of a task waiting on a waitable set.
 const STATUS_WAITING: i32 = 3;
 /// The subtask state `CANCELLED_BEFORE_RETURNED` (`CanonicalABI.md`, `Subtask.State`).
@@ -1089,14 +1096,13 @@ impl Lowerer<'_, '_> {
         let not_returned = self.trap_func("task-exited-without-return");
         let uncaught = self.uncaught_exception();
         // The callee task's borrow scope (wasmtime's per-task `CallContext`): the borrows
-        // its parameters lend live in it, and must be dropped when its first call ends or,
-        // for a task that goes on, before (the scope is on the stack of sync calls).
+        // its parameters lend live in it until the task returns. A task that ends in its
+        // first call ends its scope with `exit-sync-call`'s (which also ends the borrows the
+        // host lent into it, when the caller is the host); one that goes on takes its scope
+        // off the stack into its record, and puts it back while it runs.
         let enter = self.resource_op("enter-call")?;
-        // Its exit is `exit-sync-call`'s, which also ends the borrows the host lent into the
-        // scope when the caller is the host (an async lift exported to it).
         let exit = self.exit_sync_call()?;
-        let idle = self.resource_op("scope-idle")?;
-        let borrow_limit = self.trap_func("unsupported-borrow-held-by-a-task-that-goes-on");
+        let detach = self.resource_op("detach-call")?;
         // The callee's instance is entered while its first call runs. A call into an instance
         // that is entered already (a call of it is on the stack) is the limit: wasmtime
         // defers its start until the instance is left (`STARTING` for an async caller).
@@ -1204,16 +1210,17 @@ impl Lowerer<'_, '_> {
                 if_exit(&mut ins, code, g.returned, not_returned);
                 ins.call(exit.0);
                 ins.else_();
-                // Else the task goes on: a record, queued as the code says. Its scope ends
-                // here, so it may hold no borrow.
-                ins.global_get(g.returned.0).call(idle.0).i32_eqz();
-                trap_if(&mut ins, borrow_limit);
-                ins.call(exit.0);
+                // Else the task goes on: a record, queued as the code says, which keeps the
+                // task's scope.
                 ins.i32_const(k as i32)
                     .i32_const(sp.callee.as_u32() as i32)
                     .i32_const(sp.caller.as_u32() as i32)
                     .call(sp.alloc.0)
                     .local_set(record);
+                ins.local_get(record)
+                    .i32_const(RECORD_SCOPE)
+                    .call(detach.0)
+                    .call(sp.set.0);
                 for (word, global) in g.recorded() {
                     ins.local_get(record)
                         .i32_const(word)
@@ -1353,7 +1360,7 @@ impl Lowerer<'_, '_> {
             branches.push(branch);
         }
         let uncaught = self.uncaught_exception();
-        let check_borrows = self.resource_op("check-borrows")?;
+        let validate = self.resource_op("validate-scope")?;
         let handle = params.len() as u32;
         let mut body = we::Function::new([(1, I32)]);
         let mut ins = body.instructions();
@@ -1368,10 +1375,6 @@ impl Lowerer<'_, '_> {
             .i32_ne()
             .i32_or();
         trap_if(&mut ins, invalid);
-        // In its first call, a task's borrows must be dropped before it returns (its scope
-        // is the innermost); a task that went on holds none.
-        ins.global_get(g.current.0).i32_const(0).i32_lt_s();
-        ins.if_(we::BlockType::Empty).call(check_borrows.0).end();
         ins.i32_const(1).global_set(g.returned.0);
         ins.i32_const(1).global_set(g.may_block.0);
         // A task that went on past its first run: its subtask, if the caller has one, has
@@ -1415,6 +1418,9 @@ impl Lowerer<'_, '_> {
             ins.end();
         }
         barrier_close(&mut ins, uncaught);
+        // Once the results are lifted (wasmtime's `task_complete`): the task's borrows must
+        // have been dropped, and its lends end (its scope is the innermost while it runs).
+        ins.call(validate.0);
         ins.end();
         Ok(self.add_func(ty, format!("task.return{}", results.as_u32()), body))
     }
@@ -1429,7 +1435,7 @@ impl Lowerer<'_, '_> {
             return Ok(s.clone());
         }
         let handles = runtime_structs::HANDLES;
-        let records = self.task_array(16 * 16, "records");
+        let records = self.task_array(16 * 32, "records");
         let num = self.task_int(0, "num-records");
         let free = self.task_int(-1, "free-record");
         let seq = self.task_int(0, "seq");
@@ -1588,6 +1594,9 @@ impl Lowerer<'_, '_> {
         let take_cancel = self.scheduler_op("take-cancel")?;
         let enter = self.scheduler_op("enter")?;
         let exit = self.scheduler_op("exit")?;
+        let attach = self.resource_op("attach-call")?;
+        let detach = self.resource_op("detach-call")?;
+        let exit_scope = self.exit_sync_call()?;
         let table = self.handle_table(callee);
         let not_returned = self.trap_func("task-exited-without-return");
         let uncaught = self.uncaught_exception();
@@ -1646,6 +1655,11 @@ impl Lowerer<'_, '_> {
             .i32_const(RECORD_STATUS)
             .i32_const(1)
             .call(set.0);
+        // The task's borrow scope is the innermost while its callback runs.
+        ins.local_get(0)
+            .i32_const(RECORD_SCOPE)
+            .call(get.0)
+            .call(attach.0);
         barrier_open(&mut ins);
         ins.i32_const(callee.as_u32() as i32).call(enter.0);
         ins.local_get(code)
@@ -1661,9 +1675,12 @@ impl Lowerer<'_, '_> {
                 .global_get(global.0)
                 .call(set.0);
         }
+        // `EXIT` ends the task and its scope; else the scope goes back into the record.
         if_exit(&mut ins, code, g.returned, not_returned);
+        ins.call(exit_scope.0);
         ins.local_get(0).call(exited.0);
         ins.else_();
+        ins.call(detach.0).drop();
         ins.local_get(0).local_get(code).call(park.0);
         ins.end();
         restore(&mut ins, &saved, base);
@@ -1933,6 +1950,7 @@ impl Lowerer<'_, '_> {
         let not_cancelled =
             self.trap_func("task.cancel-called-by-task-which-has-not-been-cancelled");
         let twice = self.trap_func(RETURNED_TWICE);
+        let validate = self.resource_op("validate-scope")?;
         let handle = 0;
         let mut body = we::Function::new([(1, I32)]);
         let mut ins = body.instructions();
@@ -1941,6 +1959,8 @@ impl Lowerer<'_, '_> {
         trap_if(&mut ins, not_cancelled);
         ins.global_get(g.returned.0);
         trap_if(&mut ins, twice);
+        // As `task.return`: the task's borrows dropped, its lends ended.
+        ins.call(validate.0);
         ins.i32_const(1).global_set(g.returned.0);
         ins.i32_const(1).global_set(g.may_block.0);
         self.resolve_subtask(&mut ins, handle, STATUS_RETURN_CANCELLED)?;

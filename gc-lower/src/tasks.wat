@@ -10,7 +10,7 @@
 ;; restores its task, calls its callback with its event, and `park`s or ends it), and the
 ;; resources template's waitable-set operations.
 ;;
-;; A record is 16 i32s at `16 * id`:
+;; A record is 32 i32s at `32 * id`:
 ;;   0 status: 0 free (word 1 then the next free record), 1 running, 2 yielded, 3 waiting,
 ;;     4 exited
 ;;   1 the adapter whose callee the task is, 2 the callee's component instance,
@@ -21,7 +21,8 @@
 ;;   for renumbering the queue, 14 its cancellation (bit 0: requested by `subtask.cancel`,
 ;;   bit 1: the `CANCELLED` event awaits delivery), 15 while it waits cancellably on the
 ;;   stack (wasmtime's `wake_on_cancel`): the set of its `waitable-set.wait`, or -1 in a
-;;   `thread.yield`; else 0.
+;;   `thread.yield`; else 0; 16 its borrow scope (`resources.wat`);
+;;   17-31 unused.
 (module
   (type $handles (array (mut i32)))
   (type $table (struct (field $slots (mut (ref $handles))) (field $next (mut i32))
@@ -58,11 +59,11 @@
 
   (func $get (export "get") (param $id i32) (param $k i32) (result i32)
     (array.get $handles (global.get $records)
-      (i32.add (i32.shl (local.get $id) (i32.const 4)) (local.get $k))))
+      (i32.add (i32.shl (local.get $id) (i32.const 5)) (local.get $k))))
 
   (func $set (export "set") (param $id i32) (param $k i32) (param $v i32)
     (array.set $handles (global.get $records)
-      (i32.add (i32.shl (local.get $id) (i32.const 4)) (local.get $k)) (local.get $v)))
+      (i32.add (i32.shl (local.get $id) (i32.const 5)) (local.get $k)) (local.get $v)))
 
   ;; A new running record for the callee of adapter `k` (in component instance `instance`,
   ;; called from `caller`): its id.
@@ -74,9 +75,9 @@
         (global.set $free (call $get (local.get $id) (i32.const 1))))
       (else
         (local.set $id (global.get $num))
-        (if (i32.ge_u (local.get $id) (i32.const 0x0800_0000)) (then (call $too_many)))
+        (if (i32.ge_u (local.get $id) (i32.const 0x0400_0000)) (then (call $too_many)))
         (global.set $num (i32.add (local.get $id) (i32.const 1)))
-        (if (i32.gt_u (i32.shl (global.get $num) (i32.const 4))
+        (if (i32.gt_u (i32.shl (global.get $num) (i32.const 5))
               (array.len (global.get $records)))
           (then
             (local.set $a (array.new_default $handles
@@ -88,7 +89,7 @@
     (loop $clear
       (call $set (local.get $id) (local.get $i) (i32.const 0))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $clear (i32.lt_u (local.get $i) (i32.const 16))))
+      (br_if $clear (i32.lt_u (local.get $i) (i32.const 32))))
     (call $set (local.get $id) (i32.const 0) (i32.const 1))
     (call $set (local.get $id) (i32.const 1) (local.get $k))
     (call $set (local.get $id) (i32.const 2) (local.get $instance))
