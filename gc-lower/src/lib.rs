@@ -24,6 +24,7 @@ pub mod module_info;
 mod name_section;
 pub mod names;
 pub mod output;
+pub mod payload;
 pub mod plan;
 pub mod resources;
 pub mod rewrite;

@@ -23,15 +23,20 @@
 //! `memmove` does. Payloads that are numbers (or none) move as bytes, as
 //! wasmtime's flat copy moves them; a `bool` or `char` is checked as wasmtime's lift checks it
 //! (a `bool` arrives as 0 or 1, a `char` that is not a Unicode scalar value traps) and refused
-//! between a read and a write of one component instance; other payload types are rejected by
-//! name when lowering.
+//! between a read and a write of one component instance; an own handle moves from the
+//! writer's handle table into the reader's (lifted and lowered, as wasmtime's copy of values
+//! does, with the same traps), and is refused within one instance too. Items that are not flat
+//! (strings, lists, records, variants, ...) move through a copy generated per pair of a write
+//! and a read site of the same shape ([`crate::payload`]), which the read site's copy
+//! dispatches to on the write site.
 
 use std::sync::OnceLock;
 
 use anyhow::Result;
 use wasm_encoder as we;
 use wasmtime_environ::component::{
-    InterfaceType, OptionsIndex, Trampoline, TypeFutureTableIndex, TypeStreamTableIndex,
+    InterfaceType, OptionsIndex, RuntimeComponentInstanceIndex, StringEncoding, Trampoline,
+    TypeFutureTableIndex, TypeResourceTableIndex, TypeStreamTableIndex,
 };
 
 use crate::assemble::Lowerer;
@@ -95,6 +100,10 @@ struct Site {
     instance: u32,
     memory: Option<StateTarget>,
     payload: Payload,
+    /// Its canonical options (the reader's `realloc` and string encoding).
+    options: OptionsIndex,
+    /// Whether it is a `write` (else a `read`).
+    write: bool,
 }
 
 /// How one item of a stream or future is laid out and copied.
@@ -104,8 +113,14 @@ struct Payload {
     size: u32,
     /// The template's `$check`: 0 for a number (any bits are a value, copied as they are),
     /// 1 for a `bool`, 2 for a `char` (lifted and lowered again, and refused within one
-    /// component instance, as wasmtime does).
+    /// component instance, as wasmtime does), 3 for an own handle (moved from the writer's
+    /// table into the reader's, and refused within one component instance).
     check: u32,
+    /// An own handle's resource table type (as the site's component instance sees it).
+    resource: Option<TypeResourceTableIndex>,
+    /// For `$check` 4, an item that is not flat (see [`crate::payload`]): its type and
+    /// alignment in bytes.
+    generic: Option<(InterfaceType, u32)>,
 }
 
 /// What the transmit template is bound to, and the sites, made once.
@@ -192,6 +207,7 @@ impl Lowerer<'_, '_> {
             .end()
             .end();
         imports.push(self.add_func(ty, "transmit:before-wait".into(), body));
+        imports.push(self.resource_op("transfer-own")?);
         let records = self.task_array(16 * 16, "transmit-records");
         let num = self.task_int(0, "num-transmits");
         let free = self.task_int(-1, "free-transmit");
@@ -219,14 +235,34 @@ impl Lowerer<'_, '_> {
     /// The layout of one item of future or stream type `ty` (a `TypeFutureTableIndex` or
     /// `TypeStreamTableIndex` by `kind`).
     ///
-    /// Errors: [`NotYet`](crate::NotYet) for a payload that is not a number, a `bool` or a
-    /// `char` (one that holds pointers or handles, or several values).
+    /// Errors: [`NotYet`](crate::NotYet) for a payload that is not a number, a `bool`, a
+    /// `char` or an own handle (one that holds pointers or borrows, or several values).
     fn payload(&self, kind: Kind, ty: u32) -> Result<Payload> {
         let types = &self.input.front.types;
         let payload = match kind {
             Kind::Future => types[types[TypeFutureTableIndex::from_u32(ty)].ty].payload,
             Kind::Stream => types[types[TypeStreamTableIndex::from_u32(ty)].ty].payload,
         };
+        if let Some(InterfaceType::Own(t)) = payload {
+            return Ok(Payload {
+                size: 4,
+                check: 3,
+                resource: Some(t),
+                generic: None,
+            });
+        }
+        if let Some(t) = payload
+            && crate::payload::is_generic(payload)
+        {
+            crate::payload::check_supported(types, t, StringEncoding::Utf8)?;
+            let abi = types.canonical_abi(&t);
+            return Ok(Payload {
+                size: abi.size32,
+                check: 4,
+                resource: None,
+                generic: Some((t, abi.align32)),
+            });
+        }
         let (size, check) = match payload {
             None => (0, 0),
             Some(InterfaceType::S8 | InterfaceType::U8) => (1, 0),
@@ -237,12 +273,17 @@ impl Lowerer<'_, '_> {
             Some(InterfaceType::Char) => (4, 2),
             Some(_) => {
                 return Err(not_yet(format!(
-                    "{}s whose payload is not a number, a `bool` or a `char`",
+                    "{}s whose payload is not a number, a `bool`, a `char` or an own handle",
                     kind.name()
                 )));
             }
         };
-        Ok(Payload { size, check })
+        Ok(Payload {
+            size,
+            check,
+            resource: None,
+            generic: None,
+        })
     }
 
     /// A new site for a `read` or `write` of `kind` and type `ty` with canonical options
@@ -253,9 +294,14 @@ impl Lowerer<'_, '_> {
         instance: u32,
         ty: u32,
         options: OptionsIndex,
+        write: bool,
     ) -> Result<(i32, Site)> {
         let payload = self.payload(kind, ty)?;
         let size = payload.size;
+        if let Some((t, _)) = payload.generic {
+            let encoding = self.input.front.translation.component.options[options].string_encoding;
+            crate::payload::check_supported(&self.input.front.types, t, encoding)?;
+        }
         let memory = match self.input.front.translation.component.options[options].memory() {
             Some(m) if size > 0 => Some(self.resolve_memory(&crate::host::memory_def(
                 &self.input.front.translation.component,
@@ -274,6 +320,8 @@ impl Lowerer<'_, '_> {
             instance,
             memory,
             payload,
+            options,
+            write,
         };
         self.tasks.transmits.sites.push(site.clone());
         Ok(((self.tasks.transmits.sites.len() - 1) as i32, site))
@@ -456,7 +504,9 @@ impl Lowerer<'_, '_> {
             ),
             Op::Read | Op::Write => {
                 let options = options.expect("a read or write has options");
-                let (site, info) = self.transmit_site(kind, i as u32, type_index, options)?;
+                let write = op == Op::Write;
+                let (site, info) =
+                    self.transmit_site(kind, i as u32, type_index, options, write)?;
                 if let Some(m) = info.memory {
                     check = Some(self.transmit_op("check", &[m])?);
                 }
@@ -561,6 +611,105 @@ impl Lowerer<'_, '_> {
     /// (`br_table`s on the write site, then the read site: a future's value is loaded by the
     /// one and stored by the other, a stream's items copied between their memories) and the
     /// resources template's `stream-delivered`.
+    /// The copy of items from write site `writer` to read site `reader` (both of `kind`),
+    /// when the writer's items have the reader's shape and neither is flat: the generated
+    /// template's (`crate::payload`) `copy-stream` or `copy-future`, bound to the two sites'
+    /// memories, the reader's `realloc` and the resources template's `transfer-own`.
+    fn generic_copy(
+        &mut self,
+        writer: &Site,
+        reader: &Site,
+        kind: Kind,
+    ) -> Result<Option<OutFunc>> {
+        let (Some((from, _)), Some((to, _))) = (writer.payload.generic, reader.payload.generic)
+        else {
+            return Ok(None);
+        };
+        let types = &self.input.front.types;
+        if !writer.write
+            || reader.write
+            || writer.kind != kind
+            || !crate::payload::same_shape(types, from, to)
+        {
+            return Ok(None);
+        }
+        let (Some(src), Some(dst)) = (writer.memory, reader.memory) else {
+            return Ok(None);
+        };
+        let options = &self.input.front.translation.component.options;
+        let encoding = options[reader.options].string_encoding;
+        if options[writer.options].string_encoding != encoding {
+            return Err(not_yet(
+                "streams and futures of strings between different string encodings",
+            ));
+        }
+        let text = crate::payload::copy_template(types, from, to, encoding)?;
+        let template = crate::payload::template(text)?;
+        let realloc = self.payload_realloc(reader)?;
+        let transfer = self.resource_op("transfer-own")?;
+        let binding = Binding {
+            memories: vec![src, dst],
+            types: Vec::new(),
+            imports: vec![realloc, transfer],
+            globals: Vec::new(),
+        };
+        let name = match kind {
+            Kind::Stream => "copy-stream",
+            Kind::Future => "copy-future",
+        };
+        let f = template.export(name)?;
+        Ok(Some(self.template_func(template, &binding, f)?))
+    }
+
+    /// The reader's `realloc (old ptr, old size, align, new size) -> ptr` for read site
+    /// `reader`, called as the canonical ABI calls it (wasmtime's `LowerContext::realloc`):
+    /// with the current task's context slots zeroed and the reader instance's may-leave flag
+    /// cleared meanwhile. A site whose options have none gets a function that is never called.
+    fn payload_realloc(&mut self, reader: &Site) -> Result<OutFunc> {
+        let ty = self.func_type(&[I32; 4], &[I32]);
+        let component = &self.input.front.translation.component;
+        let realloc = match component.options[reader.options].data_model {
+            wasmtime_environ::component::CanonicalOptionsDataModel::LinearMemory(m) => m.realloc,
+            wasmtime_environ::component::CanonicalOptionsDataModel::Gc {} => None,
+        };
+        let realloc = realloc
+            .map(|r| crate::host::realloc_def(component, r))
+            .transpose()?;
+        let mut body = we::Function::new([(3, I32)]);
+        let mut ins = body.instructions();
+        match realloc {
+            None => {
+                ins.unreachable();
+            }
+            Some(def) => {
+                let target = self.resolve_func(&def)?;
+                let f = self.plain_func(target)?;
+                let g = self.task_globals();
+                let flags =
+                    self.flags_global(RuntimeComponentInstanceIndex::from_u32(reader.instance));
+                let (saved_flags, saved) = (4, 5);
+                ins.global_get(flags.0).local_set(saved_flags);
+                ins.i32_const(0).global_set(flags.0);
+                for (k, slot) in g.context.iter().enumerate() {
+                    ins.global_get(slot.0)
+                        .local_set(saved + k as u32)
+                        .i32_const(0)
+                        .global_set(slot.0);
+                }
+                for p in 0..4 {
+                    ins.local_get(p);
+                }
+                ins.call(f.0);
+                for (k, slot) in g.context.iter().enumerate() {
+                    ins.local_get(saved + k as u32).global_set(slot.0);
+                }
+                ins.local_get(saved_flags).global_set(flags.0);
+            }
+        }
+        ins.end();
+        Ok(self.add_func(ty, "transmit:realloc".into(), body))
+    }
+
     pub(crate) fn finish_transmits(&mut self) -> Result<()> {
         if let Some(delivered) = self.resources.stream_delivered {
             let mut body = we::Function::new([]);
@@ -583,7 +732,8 @@ impl Lowerer<'_, '_> {
         // place here, and a read site's copy dispatches on it.
         let mut memories: Vec<StateTarget> = Vec::new();
         for site in &sites {
-            if let (Kind::Stream, Some(m)) = (site.kind, site.memory)
+            let copied = site.kind == Kind::Stream || site.payload.generic.is_some();
+            if let (true, Some(m)) = (copied, site.memory)
                 && !memories.contains(&m)
             {
                 memories.push(m);
@@ -600,15 +750,55 @@ impl Lowerer<'_, '_> {
             Source(u32, u32),
             /// A read site's stream copies, one per source memory.
             Items(Vec<OutFunc>, Payload, Option<u32>),
+            /// A future's own handle moved and stored: the function, the read site's instance
+            /// and resource table type.
+            Handle(OutFunc, u32, u32),
+            /// A stream's own handles moved and stored, one function per source memory.
+            Handles(Vec<OutFunc>, u32, u32),
+            /// Items that are not flat ([`crate::payload`]): the copy from each write site
+            /// whose items have their shape, and the read site's instance.
+            Generic(Vec<(u32, OutFunc)>, u32),
         }
         let mut loads = Vec::new();
         let mut stores = Vec::new();
+        // The write site's resource table type, for the read site's move of own handles.
+        let mut resource_types = Vec::new();
         for site in &sites {
             let checked = (site.payload.check != 0).then_some(site.instance);
+            resource_types.push(site.payload.resource.map_or(-1, |t| t.as_u32() as i32));
             match (site.kind, site.memory) {
                 (_, None) => {
                     loads.push(Step::None);
                     stores.push(Step::None);
+                }
+                (kind, Some(m)) if site.payload.generic.is_some() => {
+                    let place = memories.iter().position(|x| *x == m).expect("collected") as u32;
+                    loads.push(Step::Source(place, site.instance));
+                    let mut copies = Vec::new();
+                    for (w, writer) in sites.iter().enumerate() {
+                        if let Some(f) = self.generic_copy(writer, site, kind)? {
+                            copies.push((w as u32, f));
+                        }
+                    }
+                    stores.push(Step::Generic(copies, site.instance));
+                }
+                (kind, Some(m)) if site.payload.resource.is_some() => {
+                    let dst_ty = site.payload.resource.map_or(0, |t| t.as_u32());
+                    if kind == Kind::Future {
+                        let load = self.transmit_op("load", &[m])?;
+                        loads.push(Step::Value(load, site.payload, Some(site.instance)));
+                        let store = self.transmit_op("store-handle", &[m])?;
+                        stores.push(Step::Handle(store, site.instance, dst_ty));
+                    } else {
+                        let place =
+                            memories.iter().position(|x| *x == m).expect("collected") as u32;
+                        loads.push(Step::Source(place, site.instance));
+                        let mut copies = Vec::new();
+                        for src in memories.clone() {
+                            copies.push(self.transmit_op("copy-handles", &[src, m])?);
+                        }
+                        stores.push(Step::Handles(copies, site.instance, dst_ty));
+                    }
                 }
                 (Kind::Future, Some(m)) => {
                     let load = self.transmit_op("load", &[m])?;
@@ -637,8 +827,9 @@ impl Lowerer<'_, '_> {
         }
         let n = sites.len() as u32;
         // Params: write site, write ptr, read site, read ptr, count; local 5: a future's
-        // value; local 6: the write site's stream memory; local 7: its component instance.
-        let mut body = we::Function::new([(1, we::ValType::I64), (2, I32)]);
+        // value; local 6: the write site's stream memory; local 7: its component instance;
+        // local 8: its payload's resource table type (own handles).
+        let mut body = we::Function::new([(1, we::ValType::I64), (3, I32)]);
         let mut ins = body.instructions();
         for (site_param, steps) in [(0u32, &loads), (2, &stores)] {
             ins.block(we::BlockType::Empty);
@@ -653,8 +844,52 @@ impl Lowerer<'_, '_> {
                 let intra = |ins: &mut we::InstructionSink<'_>, instance: u32| {
                     ins.local_get(7).i32_const(instance as i32).i32_eq();
                 };
+                if site_param == 0 && resource_types[k] >= 0 {
+                    ins.i32_const(resource_types[k]).local_set(8);
+                }
                 match step {
                     Step::None => {}
+                    Step::Generic(copies, instance) => {
+                        // Dispatch on the write site; a site of another shape never meets
+                        // this one.
+                        ins.block(we::BlockType::Empty);
+                        for (w, f) in copies {
+                            ins.local_get(0)
+                                .i32_const(*w as i32)
+                                .i32_eq()
+                                .if_(we::BlockType::Empty);
+                            ins.local_get(1).local_get(3);
+                            if sites[k].kind == Kind::Stream {
+                                ins.local_get(4);
+                            }
+                            intra(&mut ins, *instance);
+                            ins.call(f.0).br(1).end();
+                        }
+                        ins.unreachable().end();
+                    }
+                    Step::Handle(f, instance, dst_ty) => {
+                        ins.local_get(3).local_get(5);
+                        intra(&mut ins, *instance);
+                        ins.local_get(8).i32_const(*dst_ty as i32).call(f.0);
+                    }
+                    Step::Handles(copies, instance, dst_ty) => {
+                        let m = copies.len() as u32;
+                        ins.block(we::BlockType::Empty);
+                        for _ in 0..m {
+                            ins.block(we::BlockType::Empty);
+                        }
+                        ins.local_get(6).br_table((0..m).collect::<Vec<_>>(), m);
+                        ins.end();
+                        for (j, f) in copies.iter().enumerate() {
+                            ins.local_get(1).local_get(3).local_get(4);
+                            intra(&mut ins, *instance);
+                            ins.local_get(8)
+                                .i32_const(*dst_ty as i32)
+                                .call(f.0)
+                                .br(m - j as u32 - 1);
+                            ins.end();
+                        }
+                    }
                     Step::Value(f, payload, instance) if site_param == 0 => {
                         ins.local_get(1)
                             .i32_const(payload.size as i32)

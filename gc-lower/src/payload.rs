@@ -1,0 +1,571 @@
+//! The copy of a stream's or future's items whose type is not flat (strings, lists, records,
+//! variants, flags, handles, and what holds them) between two component instances' memories,
+//! generated per pair of types as a [`Template`].
+//!
+//! wasmtime lifts such items from the writer's memory into host values and lowers them into
+//! the reader's (`Val::load` and `Val::store` in `runtime/component/values.rs`, called by
+//! `copy` in `concurrent/futures_and_streams.rs`). The generated template does the same in one
+//! pass over each item, with the same results: scalars are copied (a `bool` arrives as 0 or 1,
+//! a `char` is checked, flags keep only the bits of their flags), a discriminant out of range
+//! traps, a string is checked as UTF-8 and copied into a block the reader's `realloc` gives
+//! (`realloc(0, 0, 1, len)`), a list into one of `realloc(0, 0, align, len * size)`, an own
+//! handle moves from the writer's table into the reader's. What wasmtime checks before it
+//! stores anything (a string's or list's bounds) traps here where the access does.
+//!
+//! The template's memory 0 is the write site's memory and memory 1 the read site's; it imports
+//! `realloc` (the reader's, called as the canonical ABI calls it: with the reader's context
+//! slots cleared and its may-leave flag cleared, see `transmit.rs`) and the resources
+//! template's `transfer-own`. Exports: `copy-stream (src, dst, count, intra)` and
+//! `copy-future (src, dst, intra)`, which check both addresses' alignment, refuse a copy within
+//! one component instance (`intra`), then copy `count` (or one) items.
+//!
+//! Supported: every type but `borrow` handles, futures, streams and error contexts inside an
+//! item, maps and fixed-length lists, and strings in an encoding other than UTF-8 on either
+//! side; those are [`NotYet`](crate::NotYet) when lowering.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Mutex, OnceLock};
+
+use anyhow::Result;
+use wasmtime_environ::component::{ComponentTypes, InterfaceType, StringEncoding};
+
+use crate::error::not_yet;
+use crate::template::Template;
+
+/// The generated template for `text`, parsed once per process (templates are `'static`).
+pub(crate) fn template(text: String) -> Result<&'static Template> {
+    static CACHE: OnceLock<Mutex<HashMap<String, &'static Template>>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(t) = cache.get(&text) {
+        return Ok(t);
+    }
+    let name: &'static str = Box::leak(format!("payload{}", cache.len()).into_boxed_str());
+    let wat: &'static str = Box::leak(text.clone().into_boxed_str());
+    let parsed: &'static Template = Box::leak(Box::new(Template::parse(name, wat)?));
+    cache.insert(text, parsed);
+    Ok(parsed)
+}
+
+/// Whether items of `ty` need the generated copy: anything but numbers, `bool`, `char`, own
+/// handles and nothing, which `transmit.wat` moves itself.
+pub(crate) fn is_generic(ty: Option<InterfaceType>) -> bool {
+    !matches!(
+        ty,
+        None | Some(
+            InterfaceType::S8
+                | InterfaceType::U8
+                | InterfaceType::S16
+                | InterfaceType::U16
+                | InterfaceType::S32
+                | InterfaceType::U32
+                | InterfaceType::S64
+                | InterfaceType::U64
+                | InterfaceType::Float32
+                | InterfaceType::Float64
+                | InterfaceType::Bool
+                | InterfaceType::Char
+                | InterfaceType::Own(_)
+        )
+    )
+}
+
+/// Fails with [`NotYet`](crate::NotYet) unless items of `ty` can be copied by the generated
+/// template when both sides use `encoding`.
+pub(crate) fn check_supported(
+    types: &ComponentTypes,
+    ty: InterfaceType,
+    encoding: StringEncoding,
+) -> Result<()> {
+    let mut g = Gen::new(types);
+    g.value(ty, ty, 0, 1, encoding)
+}
+
+/// Whether values of `a` and `b` have the same shape (the same type in two instances' views:
+/// handles may name different resource tables).
+pub(crate) fn same_shape(types: &ComponentTypes, a: InterfaceType, b: InterfaceType) -> bool {
+    use InterfaceType as T;
+    let opt = |x: Option<T>, y: Option<T>| match (x, y) {
+        (None, None) => true,
+        (Some(x), Some(y)) => same_shape(types, x, y),
+        _ => false,
+    };
+    match (a, b) {
+        (T::Record(x), T::Record(y)) => {
+            let (x, y) = (&types[x].fields, &types[y].fields);
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|(f, g)| same_shape(types, f.ty, g.ty))
+        }
+        (T::Tuple(x), T::Tuple(y)) => {
+            let (x, y) = (&types[x].types, &types[y].types);
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|(f, g)| same_shape(types, *f, *g))
+        }
+        (T::Variant(x), T::Variant(y)) => {
+            let (x, y) = (&types[x].cases, &types[y].cases);
+            x.len() == y.len() && x.values().zip(y.values()).all(|(f, g)| opt(*f, *g))
+        }
+        (T::Enum(x), T::Enum(y)) => types[x].names.len() == types[y].names.len(),
+        (T::Flags(x), T::Flags(y)) => types[x].names.len() == types[y].names.len(),
+        (T::Option(x), T::Option(y)) => same_shape(types, types[x].ty, types[y].ty),
+        (T::Result(x), T::Result(y)) => {
+            opt(types[x].ok, types[y].ok) && opt(types[x].err, types[y].err)
+        }
+        (T::List(x), T::List(y)) => same_shape(types, types[x].element, types[y].element),
+        (T::Own(_), T::Own(_)) => true,
+        (a, b) => std::mem::discriminant(&a) == std::mem::discriminant(&b),
+    }
+}
+
+/// The WAT of the copy template from the writer's item type `from` to the reader's `to` (of
+/// the same shape), both sides' strings in `encoding`.
+///
+/// Errors: [`NotYet`](crate::NotYet) for what the module docs list as unsupported.
+pub(crate) fn copy_template(
+    types: &ComponentTypes,
+    from: InterfaceType,
+    to: InterfaceType,
+    encoding: StringEncoding,
+) -> Result<String> {
+    let mut g = Gen::new(types);
+    // Locals 0 and 1 are the item's addresses in memories 0 and 1.
+    g.value(from, to, 0, 1, encoding)?;
+    let abi = types.canonical_abi(&to);
+    let (size, align) = (abi.size32, abi.align32);
+    let mut wat = String::from(PRELUDE);
+    let locals = " i32".repeat((g.locals - 2) as usize);
+    let _ = writeln!(
+        wat,
+        "  (func $copy (param i32 i32){}\n{}  )",
+        if locals.is_empty() {
+            String::new()
+        } else {
+            format!(" (local{locals})")
+        },
+        g.body
+    );
+    let _ = write!(
+        wat,
+        r#"
+  ;; Both addresses aligned, no copy within one instance, then `count` items.
+  (func (export "copy-stream") (param $src i32) (param $dst i32) (param $count i32)
+    (param $intra i32)
+    (local $i i32)
+    (if (local.get $count)
+      (then
+        (if (i32.and (local.get $src) (i32.const {mask}))
+          (then (call $unaligned_write)))
+        (if (i32.and (local.get $dst) (i32.const {mask}))
+          (then (call $unaligned_read)))))
+    (if (local.get $intra) (then (call $intra)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+        (call $copy
+          (i32.add (local.get $src) (i32.mul (local.get $i) (i32.const {size})))
+          (i32.add (local.get $dst) (i32.mul (local.get $i) (i32.const {size}))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each))))
+  (func (export "copy-future") (param $src i32) (param $dst i32) (param $intra i32)
+    (if (i32.and (local.get $src) (i32.const {mask})) (then (call $unaligned_write)))
+    (if (i32.and (local.get $dst) (i32.const {mask})) (then (call $unaligned_read)))
+    (if (local.get $intra) (then (call $intra)))
+    (call $copy (local.get $src) (local.get $dst)))
+)
+"#,
+        mask = align - 1,
+    );
+    Ok(wat)
+}
+
+/// The fixed part of every copy template: imports, memories, traps, the UTF-8 check.
+const PRELUDE: &str = r#"(module
+  ;; The reader's `realloc`, and the resources template's `transfer-own`.
+  (import "env" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
+  (import "env" "transfer-own" (func $transfer_own (param i32 i32 i32) (result i32)))
+  (memory 0)
+  (memory 0)
+  (func $unaligned_write (export "trap:write-pointer-not-aligned") unreachable)
+  (func $unaligned_read (export "trap:read-pointer-not-aligned") unreachable)
+  (func $intra (export "trap:cannot-read-from-and-write-to-intra-component-future-or-stream-with-non-numeric-payload")
+    unreachable)
+  (func $bad_char (export "trap:converted-integer-out-of-range-for-char") unreachable)
+  (func $bad_case (export "trap:discriminant-out-of-range") unreachable)
+  (func $bad_utf8 (export "trap:invalid-utf-8") unreachable)
+  (func $too_long (export "trap:string-or-list-too-large") unreachable)
+  (func $list_unaligned (export "trap:list-pointer-not-aligned") unreachable)
+  (func $realloc_unaligned (export "trap:realloc-return-result-not-aligned") unreachable)
+
+  ;; Traps unless the `n` bytes at `p` of memory 0 are UTF-8 (Rust's `str::from_utf8`).
+  (func $utf8 (param $p i32) (param $n i32)
+    (local $i i32) (local $b i32) (local $more i32) (local $lo i32) (local $hi i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $b (i32.load8_u 0 (i32.add (local.get $p) (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $next (i32.lt_u (local.get $b) (i32.const 0x80)))
+        ;; The continuation bytes a lead byte needs, and the range of the first.
+        (local.set $lo (i32.const 0x80))
+        (local.set $hi (i32.const 0xbf))
+        (if (i32.lt_u (local.get $b) (i32.const 0xc2)) (then (call $bad_utf8)))
+        (if (i32.lt_u (local.get $b) (i32.const 0xe0))
+          (then (local.set $more (i32.const 1)))
+          (else
+            (if (i32.lt_u (local.get $b) (i32.const 0xf0))
+              (then
+                (local.set $more (i32.const 2))
+                (if (i32.eq (local.get $b) (i32.const 0xe0)) (then (local.set $lo (i32.const 0xa0))))
+                (if (i32.eq (local.get $b) (i32.const 0xed)) (then (local.set $hi (i32.const 0x9f)))))
+              (else
+                (if (i32.gt_u (local.get $b) (i32.const 0xf4)) (then (call $bad_utf8)))
+                (local.set $more (i32.const 3))
+                (if (i32.eq (local.get $b) (i32.const 0xf0)) (then (local.set $lo (i32.const 0x90))))
+                (if (i32.eq (local.get $b) (i32.const 0xf4)) (then (local.set $hi (i32.const 0x8f))))))))
+        (if (i32.gt_u (local.get $more) (i32.sub (local.get $n) (local.get $i)))
+          (then (call $bad_utf8)))
+        (local.set $b (i32.load8_u 0 (i32.add (local.get $p) (local.get $i))))
+        (if (i32.or (i32.lt_u (local.get $b) (local.get $lo)) (i32.gt_u (local.get $b) (local.get $hi)))
+          (then (call $bad_utf8)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (local.set $more (i32.sub (local.get $more) (i32.const 1)))
+        (block $cont
+          (loop $each
+            (br_if $cont (i32.eqz (local.get $more)))
+            (local.set $b (i32.load8_u 0 (i32.add (local.get $p) (local.get $i))))
+            (if (i32.ne (i32.and (local.get $b) (i32.const 0xc0)) (i32.const 0x80))
+              (then (call $bad_utf8)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (local.set $more (i32.sub (local.get $more) (i32.const 1)))
+            (br $each)))
+        (br $next))))
+
+"#;
+
+/// The generator's state: the copy function's locals (all `i32`) and body, in flat text.
+struct Gen<'a> {
+    types: &'a ComponentTypes,
+    locals: u32,
+    body: String,
+}
+
+/// The byte size of a discriminant for `cases` cases (`DiscriminantSize::from_count`).
+fn discriminant_size(cases: usize) -> u32 {
+    if cases <= 1 << 8 {
+        1
+    } else if cases <= 1 << 16 {
+        2
+    } else {
+        4
+    }
+}
+
+impl<'a> Gen<'a> {
+    fn new(types: &'a ComponentTypes) -> Self {
+        Gen {
+            types,
+            locals: 2,
+            body: String::new(),
+        }
+    }
+
+    fn local(&mut self) -> u32 {
+        self.locals += 1;
+        self.locals - 1
+    }
+
+    fn line(&mut self, s: &str) {
+        self.body.push_str("    ");
+        self.body.push_str(s);
+        self.body.push('\n');
+    }
+
+    /// A new local holding `base + offset`.
+    fn at(&mut self, base: u32, offset: u32) -> u32 {
+        if offset == 0 {
+            return base;
+        }
+        let l = self.local();
+        self.line(&format!(
+            "(local.set {l} (i32.add (local.get {base}) (i32.const {offset})))"
+        ));
+        l
+    }
+
+    /// `bytes` (1, 2, 4 or 8) copied as they are, masked with `mask` when given.
+    fn bits(&mut self, src: u32, dst: u32, bytes: u32, mask: Option<u32>) {
+        let (load, store) = match bytes {
+            1 => ("i32.load8_u", "i32.store8"),
+            2 => ("i32.load16_u", "i32.store16"),
+            4 => ("i32.load", "i32.store"),
+            _ => ("i64.load", "i64.store"),
+        };
+        let value = format!("({load} 0 (local.get {src}))");
+        let value = match mask {
+            Some(m) => format!("(i32.and {value} (i32.const {m}))"),
+            None => value,
+        };
+        self.line(&format!("({store} 1 (local.get {dst}) {value})"));
+    }
+
+    /// A discriminant of `bytes` bytes checked against `cases` and copied: the local that
+    /// holds it.
+    fn discriminant(&mut self, src: u32, dst: u32, bytes: u32, cases: usize) -> u32 {
+        let (load, store) = match bytes {
+            1 => ("i32.load8_u", "i32.store8"),
+            2 => ("i32.load16_u", "i32.store16"),
+            _ => ("i32.load", "i32.store"),
+        };
+        let d = self.local();
+        self.line(&format!("(local.set {d} ({load} 0 (local.get {src})))"));
+        self.line(&format!(
+            "(if (i32.ge_u (local.get {d}) (i32.const {cases})) (then (call $bad_case)))"
+        ));
+        self.line(&format!("({store} 1 (local.get {dst}) (local.get {d}))"));
+        d
+    }
+
+    /// A variant-like value: its discriminant, then the payload of its case (`cases`, the
+    /// writer's and the reader's payload types).
+    fn variant(
+        &mut self,
+        src: u32,
+        dst: u32,
+        cases: Vec<(Option<InterfaceType>, Option<InterfaceType>)>,
+        payload_offset: u32,
+        encoding: StringEncoding,
+    ) -> Result<()> {
+        let d = self.discriminant(src, dst, discriminant_size(cases.len()), cases.len());
+        let (psrc, pdst) = (self.at(src, payload_offset), self.at(dst, payload_offset));
+        for (k, case) in cases.into_iter().enumerate() {
+            if let (Some(from), Some(to)) = case {
+                self.line(&format!(
+                    "(if (i32.eq (local.get {d}) (i32.const {k})) (then"
+                ));
+                self.value(from, to, psrc, pdst, encoding)?;
+                self.line("))");
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies a value of the writer's type `from` at local `src` (memory 0) into one of the
+    /// reader's type `to` at local `dst` (memory 1).
+    fn value(
+        &mut self,
+        from: InterfaceType,
+        to: InterfaceType,
+        src: u32,
+        dst: u32,
+        encoding: StringEncoding,
+    ) -> Result<()> {
+        use InterfaceType as T;
+        let types = self.types;
+        match (from, to) {
+            (T::Bool, T::Bool) => self.line(&format!(
+                "(i32.store8 1 (local.get {dst}) (i32.ne (i32.load8_u 0 (local.get {src})) (i32.const 0)))"
+            )),
+            (T::S8 | T::U8, _) => self.bits(src, dst, 1, None),
+            (T::S16 | T::U16, _) => self.bits(src, dst, 2, None),
+            (T::S32 | T::U32 | T::Float32, _) => self.bits(src, dst, 4, None),
+            (T::S64 | T::U64 | T::Float64, _) => self.bits(src, dst, 8, None),
+            (T::Char, T::Char) => {
+                let v = self.local();
+                self.line(&format!("(local.set {v} (i32.load 0 (local.get {src})))"));
+                self.line(&format!(
+                    "(if (i32.or (i32.ge_u (local.get {v}) (i32.const 0x110000)) \
+                     (i32.eq (i32.and (local.get {v}) (i32.const 0xfff800)) (i32.const 0xd800))) \
+                     (then (call $bad_char)))"
+                ));
+                self.line(&format!("(i32.store 1 (local.get {dst}) (local.get {v}))"));
+            }
+            (T::Own(a), T::Own(b)) => self.line(&format!(
+                "(i32.store 1 (local.get {dst}) (call $transfer_own (i32.load 0 (local.get {src})) \
+                 (i32.const {}) (i32.const {})))",
+                a.as_u32(),
+                b.as_u32()
+            )),
+            (T::Enum(_), T::Enum(b)) => {
+                let cases = types[b].names.len();
+                self.discriminant(src, dst, discriminant_size(cases), cases);
+            }
+            (T::Flags(_), T::Flags(b)) => {
+                let n = types[b].names.len() as u32;
+                match n {
+                    0 => {}
+                    1..=8 => self.bits(src, dst, 1, Some((1u32 << n) - 1)),
+                    9..=16 => self.bits(src, dst, 2, Some((1u32 << n) - 1)),
+                    _ => {
+                        for word in 0..n.div_ceil(32) {
+                            let left = n - 32 * word;
+                            let mask = if left >= 32 { u32::MAX } else { (1 << left) - 1 };
+                            let (s, d) = (self.at(src, 4 * word), self.at(dst, 4 * word));
+                            self.bits(s, d, 4, Some(mask));
+                        }
+                    }
+                }
+            }
+            (T::Record(a), T::Record(b)) => {
+                let fields: Vec<_> = types[a]
+                    .fields
+                    .iter()
+                    .zip(types[b].fields.iter())
+                    .map(|(f, g)| (f.ty, g.ty))
+                    .collect();
+                self.fields(src, dst, fields, encoding)?;
+            }
+            (T::Tuple(a), T::Tuple(b)) => {
+                let fields: Vec<_> = types[a]
+                    .types
+                    .iter()
+                    .copied()
+                    .zip(types[b].types.iter().copied())
+                    .collect();
+                self.fields(src, dst, fields, encoding)?;
+            }
+            (T::Variant(a), T::Variant(b)) => {
+                let cases: Vec<_> = types[a]
+                    .cases
+                    .values()
+                    .copied()
+                    .zip(types[b].cases.values().copied())
+                    .collect();
+                let offset = types[b].info.payload_offset32;
+                self.variant(src, dst, cases, offset, encoding)?;
+            }
+            (T::Option(a), T::Option(b)) => {
+                let cases = vec![(None, None), (Some(types[a].ty), Some(types[b].ty))];
+                let offset = types[b].info.payload_offset32;
+                self.variant(src, dst, cases, offset, encoding)?;
+            }
+            (T::Result(a), T::Result(b)) => {
+                let cases = vec![(types[a].ok, types[b].ok), (types[a].err, types[b].err)];
+                let offset = types[b].info.payload_offset32;
+                self.variant(src, dst, cases, offset, encoding)?;
+            }
+            (T::String, T::String) => {
+                if encoding != StringEncoding::Utf8 {
+                    return Err(not_yet(
+                        "streams and futures of strings in an encoding other than UTF-8",
+                    ));
+                }
+                let (p, n, q) = (self.local(), self.local(), self.local());
+                self.line(&format!("(local.set {p} (i32.load 0 (local.get {src})))"));
+                self.line(&format!("(local.set {n} (i32.load 0 offset=4 (local.get {src})))"));
+                self.line(&format!("(call $utf8 (local.get {p}) (local.get {n}))"));
+                self.line(&format!(
+                    "(if (i32.gt_u (local.get {n}) (i32.const 0x7fffffff)) (then (call $too_long)))"
+                ));
+                self.line(&format!(
+                    "(local.set {q} (call $realloc (i32.const 0) (i32.const 0) (i32.const 1) (local.get {n})))"
+                ));
+                self.line(&format!(
+                    "(memory.copy 1 0 (local.get {q}) (local.get {p}) (local.get {n}))"
+                ));
+                self.line(&format!("(i32.store 1 (local.get {dst}) (local.get {q}))"));
+                self.line(&format!(
+                    "(i32.store 1 offset=4 (local.get {dst}) (local.get {n}))"
+                ));
+            }
+            (T::List(a), T::List(b)) => {
+                let (ea, eb) = (types[a].element, types[b].element);
+                let abi = types.canonical_abi(&eb);
+                let (size, align) = (abi.size32, abi.align32);
+                let (p, n, q, bytes) = (self.local(), self.local(), self.local(), self.local());
+                self.line(&format!("(local.set {p} (i32.load 0 (local.get {src})))"));
+                self.line(&format!("(local.set {n} (i32.load 0 offset=4 (local.get {src})))"));
+                self.line(&format!(
+                    "(if (i32.and (local.get {p}) (i32.const {})) (then (call $list_unaligned)))",
+                    align - 1
+                ));
+                // Past 4 GiB is past any 32-bit memory.
+                self.line(&format!(
+                    "(if (i64.gt_u (i64.add (i64.extend_i32_u (local.get {p})) \
+                     (i64.mul (i64.extend_i32_u (local.get {n})) (i64.const {size}))) \
+                     (i64.const 0x1_0000_0000)) (then (call $too_long)))"
+                ));
+                self.line(&format!(
+                    "(local.set {bytes} (i32.mul (local.get {n}) (i32.const {size})))"
+                ));
+                self.line(&format!(
+                    "(local.set {q} (call $realloc (i32.const 0) (i32.const 0) (i32.const {align}) (local.get {bytes})))"
+                ));
+                self.line(&format!(
+                    "(if (i32.and (local.get {q}) (i32.const {})) (then (call $realloc_unaligned)))",
+                    align - 1
+                ));
+                if is_generic(Some(eb)) || matches!(eb, T::Bool | T::Char | T::Own(_)) {
+                    let (i, s, d) = (self.local(), self.local(), self.local());
+                    self.line(&format!("(local.set {i} (i32.const 0))"));
+                    self.line("(block (loop");
+                    self.line(&format!(
+                        "(br_if 1 (i32.ge_u (local.get {i}) (local.get {n})))"
+                    ));
+                    self.line(&format!(
+                        "(local.set {s} (i32.add (local.get {p}) (i32.mul (local.get {i}) (i32.const {size}))))"
+                    ));
+                    self.line(&format!(
+                        "(local.set {d} (i32.add (local.get {q}) (i32.mul (local.get {i}) (i32.const {size}))))"
+                    ));
+                    self.value(ea, eb, s, d, encoding)?;
+                    self.line(&format!(
+                        "(local.set {i} (i32.add (local.get {i}) (i32.const 1)))"
+                    ));
+                    self.line("(br 0)))");
+                } else {
+                    self.line(&format!(
+                        "(memory.copy 1 0 (local.get {q}) (local.get {p}) (local.get {bytes}))"
+                    ));
+                }
+                self.line(&format!("(i32.store 1 (local.get {dst}) (local.get {q}))"));
+                self.line(&format!(
+                    "(i32.store 1 offset=4 (local.get {dst}) (local.get {n}))"
+                ));
+            }
+            (T::Borrow(_), _) => {
+                return Err(not_yet("streams and futures of borrow handles"));
+            }
+            (T::Future(_) | T::Stream(_), _) => {
+                return Err(not_yet("streams and futures of streams or futures"));
+            }
+            (T::ErrorContext(_), _) => {
+                return Err(not_yet("streams and futures of error contexts"));
+            }
+            (T::Map(_) | T::FixedLengthList(_), _) => {
+                return Err(not_yet(
+                    "streams and futures of maps or fixed-length lists",
+                ));
+            }
+            (from, to) => {
+                anyhow::bail!(
+                    "internal: a stream or future item of type {from:?} read as {to:?}"
+                )
+            }
+        }
+        Ok(())
+    }
+
+    /// A record's or tuple's fields, at their canonical ABI offsets.
+    fn fields(
+        &mut self,
+        src: u32,
+        dst: u32,
+        fields: Vec<(InterfaceType, InterfaceType)>,
+        encoding: StringEncoding,
+    ) -> Result<()> {
+        let mut offset = 0;
+        for (from, to) in fields {
+            let at = self.types.canonical_abi(&to).next_field32(&mut offset);
+            let (s, d) = (self.at(src, at), self.at(dst, at));
+            self.value(from, to, s, d, encoding)?;
+        }
+        Ok(())
+    }
+}
