@@ -2428,6 +2428,16 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 let ty = self.trampoline_type(t)?;
                 self.task_cancel(instance, ty)?
             }
+            Trampoline::BackpressureInc { instance } | Trampoline::BackpressureDec { instance } => {
+                let delta = if matches!(t_def, Trampoline::BackpressureInc { .. }) {
+                    1
+                } else {
+                    -1
+                };
+                let instance = *instance;
+                let ty = self.trampoline_type(t)?;
+                self.backpressure(instance, delta, ty)?
+            }
             Trampoline::SubtaskCancel { instance, async_ } => {
                 let (instance, async_) = (*instance, *async_);
                 let ty = self.trampoline_type(t)?;

@@ -362,7 +362,8 @@ fn has_async_func(ty: &wasmtime_environ::wasmparser::ComponentType<'_>) -> bool 
 /// Whether async construct `func` is one that [`crate::tasks`] lowers: a lift with `async`
 /// and a callback, an `async` lower, `task.return`, `context.get`, `context.set`, the
 /// waitable-set built-ins, `waitable.join`, `subtask.drop`, `subtask.cancel`, `task.cancel`,
-/// `thread.yield` and the stream and future built-ins.
+/// `backpressure.inc`, `backpressure.dec`, `thread.yield` and the stream and future
+/// built-ins.
 fn lowered_async_construct(func: &wasmtime_environ::wasmparser::CanonicalFunction) -> bool {
     use wasmtime_environ::wasmparser::{CanonicalFunction as C, CanonicalOption as O};
     match func {
@@ -379,6 +380,8 @@ fn lowered_async_construct(func: &wasmtime_environ::wasmparser::CanonicalFunctio
         | C::SubtaskDrop
         | C::SubtaskCancel { .. }
         | C::TaskCancel
+        | C::BackpressureInc
+        | C::BackpressureDec
         | C::ThreadYield { .. }
         | C::FutureNew { .. }
         | C::FutureRead { .. }
@@ -761,8 +764,12 @@ mod tests {
                 .contains("the built-in `thread.index`")
         );
         assert!(
-            rejection("(component (core func (canon backpressure.inc)))")
-                .contains("the built-in `backpressure.inc`")
+            rejection(
+                r#"(component
+                     (core func (canon backpressure.inc))
+                     (core func (canon error-context.drop)))"#
+            )
+            .contains("the built-in `error-context.drop`")
         );
         assert!(
             rejection(
@@ -812,6 +819,8 @@ mod tests {
                  (core func (canon subtask.cancel))
                  (core func (canon subtask.cancel async))
                  (core func (canon task.cancel))
+                 (core func (canon backpressure.inc))
+                 (core func (canon backpressure.dec))
                  (core func (canon thread.yield)))"#
         ));
         assert!(lowered_async(

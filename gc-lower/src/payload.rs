@@ -21,7 +21,7 @@
 //!
 //! Supported: every type but `borrow` handles, futures, streams and error contexts inside an
 //! item, maps and fixed-length lists, and strings in an encoding other than UTF-8 on either
-//! side; those are [`NotYet`](crate::NotYet) when lowering.
+//! side; those are [`Unsupported`](crate::Unsupported) when lowering.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -73,8 +73,8 @@ pub(crate) fn is_generic(ty: Option<InterfaceType>) -> bool {
     )
 }
 
-/// Fails with [`NotYet`](crate::NotYet) unless items of `ty` can be copied by the generated
-/// template when both sides use `encoding`.
+/// Fails with [`Unsupported`](crate::Unsupported) unless items of `ty` can be copied by the
+/// generated template when both sides use `encoding`.
 pub(crate) fn check_supported(
     types: &ComponentTypes,
     ty: InterfaceType,
@@ -127,7 +127,7 @@ pub(crate) fn same_shape(types: &ComponentTypes, a: InterfaceType, b: InterfaceT
 /// The WAT of the copy template from the writer's item type `from` to the reader's `to` (of
 /// the same shape), both sides' strings in `encoding`.
 ///
-/// Errors: [`NotYet`](crate::NotYet) for what the module docs list as unsupported.
+/// Errors: [`Unsupported`](crate::Unsupported) for what the module docs list as unsupported.
 pub(crate) fn copy_template(
     types: &ComponentTypes,
     from: InterfaceType,
@@ -194,7 +194,9 @@ const PRELUDE: &str = r#"(module
   (memory 0)
   (func $unaligned_write (export "trap:write-pointer-not-aligned") unreachable)
   (func $unaligned_read (export "trap:read-pointer-not-aligned") unreachable)
-  (func $intra (export "trap:cannot-read-from-and-write-to-intra-component-future-or-stream-with-non-numeric-payload")
+  (func $intra
+    (export
+      "trap:cannot-read-from-and-write-to-intra-component-future-or-stream-with-non-numeric-payload")
     unreachable)
   (func $bad_char (export "trap:converted-integer-out-of-range-for-char") unreachable)
   (func $bad_case (export "trap:discriminant-out-of-range") unreachable)
@@ -222,17 +224,22 @@ const PRELUDE: &str = r#"(module
             (if (i32.lt_u (local.get $b) (i32.const 0xf0))
               (then
                 (local.set $more (i32.const 2))
-                (if (i32.eq (local.get $b) (i32.const 0xe0)) (then (local.set $lo (i32.const 0xa0))))
-                (if (i32.eq (local.get $b) (i32.const 0xed)) (then (local.set $hi (i32.const 0x9f)))))
+                (if (i32.eq (local.get $b) (i32.const 0xe0))
+                  (then (local.set $lo (i32.const 0xa0))))
+                (if (i32.eq (local.get $b) (i32.const 0xed))
+                  (then (local.set $hi (i32.const 0x9f)))))
               (else
                 (if (i32.gt_u (local.get $b) (i32.const 0xf4)) (then (call $bad_utf8)))
                 (local.set $more (i32.const 3))
-                (if (i32.eq (local.get $b) (i32.const 0xf0)) (then (local.set $lo (i32.const 0x90))))
-                (if (i32.eq (local.get $b) (i32.const 0xf4)) (then (local.set $hi (i32.const 0x8f))))))))
+                (if (i32.eq (local.get $b) (i32.const 0xf0))
+                  (then (local.set $lo (i32.const 0x90))))
+                (if (i32.eq (local.get $b) (i32.const 0xf4))
+                  (then (local.set $hi (i32.const 0x8f))))))))
         (if (i32.gt_u (local.get $more) (i32.sub (local.get $n) (local.get $i)))
           (then (call $bad_utf8)))
         (local.set $b (i32.load8_u 0 (i32.add (local.get $p) (local.get $i))))
-        (if (i32.or (i32.lt_u (local.get $b) (local.get $lo)) (i32.gt_u (local.get $b) (local.get $hi)))
+        (if (i32.or (i32.lt_u (local.get $b) (local.get $lo))
+              (i32.gt_u (local.get $b) (local.get $hi)))
           (then (call $bad_utf8)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (local.set $more (i32.sub (local.get $more) (i32.const 1)))
@@ -370,7 +377,8 @@ impl<'a> Gen<'a> {
         let types = self.types;
         match (from, to) {
             (T::Bool, T::Bool) => self.line(&format!(
-                "(i32.store8 1 (local.get {dst}) (i32.ne (i32.load8_u 0 (local.get {src})) (i32.const 0)))"
+                "(i32.store8 1 (local.get {dst}) \
+                    (i32.ne (i32.load8_u 0 (local.get {src})) (i32.const 0)))"
             )),
             (T::S8 | T::U8, _) => self.bits(src, dst, 1, None),
             (T::S16 | T::U16, _) => self.bits(src, dst, 2, None),
@@ -405,7 +413,11 @@ impl<'a> Gen<'a> {
                     _ => {
                         for word in 0..n.div_ceil(32) {
                             let left = n - 32 * word;
-                            let mask = if left >= 32 { u32::MAX } else { (1 << left) - 1 };
+                            let mask = if left >= 32 {
+                                u32::MAX
+                            } else {
+                                (1 << left) - 1
+                            };
                             let (s, d) = (self.at(src, 4 * word), self.at(dst, 4 * word));
                             self.bits(s, d, 4, Some(mask));
                         }
@@ -458,13 +470,16 @@ impl<'a> Gen<'a> {
                 }
                 let (p, n, q) = (self.local(), self.local(), self.local());
                 self.line(&format!("(local.set {p} (i32.load 0 (local.get {src})))"));
-                self.line(&format!("(local.set {n} (i32.load 0 offset=4 (local.get {src})))"));
+                self.line(&format!(
+                    "(local.set {n} (i32.load 0 offset=4 (local.get {src})))"
+                ));
                 self.line(&format!("(call $utf8 (local.get {p}) (local.get {n}))"));
                 self.line(&format!(
                     "(if (i32.gt_u (local.get {n}) (i32.const 0x7fffffff)) (then (call $too_long)))"
                 ));
                 self.line(&format!(
-                    "(local.set {q} (call $realloc (i32.const 0) (i32.const 0) (i32.const 1) (local.get {n})))"
+                    "(local.set {q} \
+                        (call $realloc (i32.const 0) (i32.const 0) (i32.const 1) (local.get {n})))"
                 ));
                 self.line(&format!(
                     "(memory.copy 1 0 (local.get {q}) (local.get {p}) (local.get {n}))"
@@ -480,7 +495,9 @@ impl<'a> Gen<'a> {
                 let (size, align) = (abi.size32, abi.align32);
                 let (p, n, q, bytes) = (self.local(), self.local(), self.local(), self.local());
                 self.line(&format!("(local.set {p} (i32.load 0 (local.get {src})))"));
-                self.line(&format!("(local.set {n} (i32.load 0 offset=4 (local.get {src})))"));
+                self.line(&format!(
+                    "(local.set {n} (i32.load 0 offset=4 (local.get {src})))"
+                ));
                 self.line(&format!(
                     "(if (i32.and (local.get {p}) (i32.const {})) (then (call $list_unaligned)))",
                     align - 1
@@ -495,10 +512,12 @@ impl<'a> Gen<'a> {
                     "(local.set {bytes} (i32.mul (local.get {n}) (i32.const {size})))"
                 ));
                 self.line(&format!(
-                    "(local.set {q} (call $realloc (i32.const 0) (i32.const 0) (i32.const {align}) (local.get {bytes})))"
+                    "(local.set {q} (call $realloc (i32.const 0) (i32.const 0) \
+                        (i32.const {align}) (local.get {bytes})))"
                 ));
                 self.line(&format!(
-                    "(if (i32.and (local.get {q}) (i32.const {})) (then (call $realloc_unaligned)))",
+                    "(if (i32.and (local.get {q}) (i32.const {})) \
+                        (then (call $realloc_unaligned)))",
                     align - 1
                 ));
                 if is_generic(Some(eb)) || matches!(eb, T::Bool | T::Char | T::Own(_)) {
@@ -509,10 +528,12 @@ impl<'a> Gen<'a> {
                         "(br_if 1 (i32.ge_u (local.get {i}) (local.get {n})))"
                     ));
                     self.line(&format!(
-                        "(local.set {s} (i32.add (local.get {p}) (i32.mul (local.get {i}) (i32.const {size}))))"
+                        "(local.set {s} \
+                            (i32.add (local.get {p}) (i32.mul (local.get {i}) (i32.const {size}))))"
                     ));
                     self.line(&format!(
-                        "(local.set {d} (i32.add (local.get {q}) (i32.mul (local.get {i}) (i32.const {size}))))"
+                        "(local.set {d} \
+                            (i32.add (local.get {q}) (i32.mul (local.get {i}) (i32.const {size}))))"
                     ));
                     self.value(ea, eb, s, d, encoding)?;
                     self.line(&format!(
@@ -539,14 +560,10 @@ impl<'a> Gen<'a> {
                 return Err(not_yet("streams and futures of error contexts"));
             }
             (T::Map(_) | T::FixedLengthList(_), _) => {
-                return Err(not_yet(
-                    "streams and futures of maps or fixed-length lists",
-                ));
+                return Err(not_yet("streams and futures of maps or fixed-length lists"));
             }
             (from, to) => {
-                anyhow::bail!(
-                    "internal: a stream or future item of type {from:?} read as {to:?}"
-                )
+                anyhow::bail!("internal: a stream or future item of type {from:?} read as {to:?}")
             }
         }
         Ok(())

@@ -350,7 +350,8 @@
   ;; A set's slot is kind 3, its word 1 the count of tasks waiting on it. The waitables' word 1
   ;; is the set they have joined (0: none), and bit 4 of word 3 is set while an event awaits
   ;; delivery. A subtask's is kind 4: word 2 its task record, word 3 its state (`Subtask.State`:
-  ;; 1 started, 2 returned, 4 cancelled before it returned). A future's readable end is
+  ;; 0 starting, 1 started, 2 returned, 3 cancelled before it started, 4 cancelled before it
+  ;; returned) in bits 0-3. A future's readable end is
   ;; kind 5, its writable end kind 6, a stream's kinds 7 and 8: word 2 the transmit's record (`transmit.wat`), word 3 the end's
   ;; local state in bits 0-1 (0 idle, 1 done, 2 busy: a read or write is pending), in bit 2
   ;; whether the awaiting event ends that operation, in bits 5-7 the event's copy result
@@ -413,8 +414,18 @@
   (func (export "subtask-new") (param $t (ref $table)) (param $task i32) (result i32)
     (call $insert (local.get $t) (i32.const 4) (i32.const 0) (local.get $task) (i32.const 1)))
 
-  ;; Subtask `h` has resolved with state `status` (2 returned, 4 cancelled before it
-  ;; returned): its event awaits delivery.
+  ;; The same for a task whose start is deferred: state 0, starting.
+  (func (export "subtask-new-starting") (param $t (ref $table)) (param $task i32) (result i32)
+    (call $insert (local.get $t) (i32.const 4) (i32.const 0) (local.get $task) (i32.const 0)))
+
+  ;; Subtask `h`'s task was cancelled before it started (`CANCELLED_BEFORE_STARTED`, 3): a
+  ;; state the canceller gets as `subtask.cancel`'s result, with no event.
+  (func (export "subtask-start-cancelled") (param $t (ref $table)) (param $h i32)
+    (call $set_word (local.get $t) (call $subtask_slot (local.get $t) (local.get $h))
+      (i32.const 3) (i32.const 3)))
+
+  ;; Subtask `h` has a new state `status` (1 started, after starting; 2 returned, 4 cancelled
+  ;; before it returned): its event awaits delivery.
   (func (export "subtask-resolve") (param $t (ref $table)) (param $h i32) (param $status i32)
     (local $s i32)
     (local.set $s (call $slot (local.get $t) (local.get $h)))
@@ -441,14 +452,16 @@
     (if (i32.and (local.get $sync)
           (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 1)) (i32.const 0)))
       (then (call $sync_in_set)))
-    (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 1))
+    (if (i32.gt_u (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 15))
+          (i32.const 1))
       (then (return (i32.const -1))))
     (call $word (local.get $t) (local.get $s) (i32.const 2)))
 
-  ;; Whether subtask `h` has resolved.
+  ;; Whether subtask `h` has resolved (its state is past 0 starting and 1 started).
   (func (export "subtask-resolved") (param $t (ref $table)) (param $h i32) (result i32)
-    (i32.ne (call $word (local.get $t) (call $subtask_slot (local.get $t) (local.get $h))
-      (i32.const 3)) (i32.const 1)))
+    (i32.gt_u (i32.and (call $word (local.get $t)
+      (call $subtask_slot (local.get $t) (local.get $h)) (i32.const 3)) (i32.const 15))
+      (i32.const 1)))
 
   ;; subtask.cancel's result: takes subtask `h`'s event, its resolved state; traps when the
   ;; event was delivered already (wasmtime's `SubtaskCancelAfterTerminal`).
@@ -467,7 +480,9 @@
     (local $s i32) (local $task i32) (local $w3 i32)
     (local.set $s (call $subtask_slot (local.get $t) (local.get $h)))
     (local.set $w3 (call $word (local.get $t) (local.get $s) (i32.const 3)))
-    (if (i32.and (i32.ne (local.get $w3) (i32.const 2)) (i32.ne (local.get $w3) (i32.const 4)))
+    ;; Resolved (2 returned, 3 cancelled before it started, 4 before it returned), and its
+    ;; event delivered.
+    (if (i32.or (i32.lt_u (local.get $w3) (i32.const 2)) (i32.gt_u (local.get $w3) (i32.const 4)))
       (then (call $not_resolved)))
     (local.set $task (call $word (local.get $t) (local.get $s) (i32.const 2)))
     (call $free (local.get $t) (local.get $h) (local.get $s))

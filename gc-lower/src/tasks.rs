@@ -1,6 +1,7 @@
 //! The component model's async ABI: `async` function types, callback-lifted exports, `async`
 //! lowers, `task.return`, `context.get`/`set`, waitable sets, `waitable.join`, `subtask.drop`,
-//! `subtask.cancel`, `task.cancel` and `thread.yield`, and the borrow scope of each task.
+//! `subtask.cancel`, `task.cancel`, `backpressure.inc`/`dec` and deferred starts, and
+//! `thread.yield`, and the borrow scope of each task.
 //! Streams and futures, whose ends are waitables too, are in `crate::transmit`.
 //!
 //! With concurrency support on, FACT's adapters between components call wasmtime's task
@@ -47,8 +48,10 @@
 //! `STARTED`); `gc-lower:trap:unsupported-wait-under-a-blocked-task`:
 //! nothing can run while a task blocked in a loop below this one might (wasmtime would resume
 //! that task on its own fiber); `gc-lower:trap:unsupported-start-in-an-entered-instance`: a
-//! call into an instance that has a call on the stack (wasmtime defers its start until the
-//! instance is left, and gives an async caller `STARTING`);
+//! sync caller's call into an instance that has a call on the stack (wasmtime defers its
+//! start until the instance is left, suspending the caller);
+//! `gc-lower:trap:unsupported-deferred-start-of-a-sync-lift`: an async caller's call of a sync
+//! lift whose start wasmtime defers;
 //! `gc-lower:trap:unsupported-cancel-of-a-task-waiting-below`: `subtask.cancel` of a task in
 //! a cancellable wait or yield below the canceller on the stack (wasmtime resumes its fiber
 //! before `subtask.cancel` returns).
@@ -60,7 +63,16 @@
 //! callback runs. `task.return` and `task.cancel` check that its borrows were dropped and end
 //! its lends (wasmtime's `task_complete`); the scope is freed when the task exits.
 //!
-//! Backpressure, error contexts and threads are rejected by name when lowering
+//! Starts are deferred as wasmtime defers them (`GuestCall::is_ready`): an async call of a
+//! callback lift into an instance that is entered (a call of it is on the stack) or has
+//! backpressure (`backpressure.inc`/`dec`, a counter per instance) gets `STARTING` and a
+//! subtask; its record (status 5) keeps the caller's flat parameters, and the scheduler
+//! starts it, as a start-call would have, once the instance is free; its caller then gets
+//! `STARTED` or `RETURNED`. `subtask.cancel` of a call that has not started gives
+//! `CANCELLED_BEFORE_STARTED` at once. A sync caller waits out backpressure running queued
+//! tasks.
+//!
+//! Error contexts and threads are rejected by name when lowering
 //! (`crate::front`), as are streams and futures whose items hold borrows, streams, futures or
 //! error contexts (`crate::payload`).
 //!
@@ -70,8 +82,7 @@
 //! one that yielded or whose set has an event in its next callback call (before the set's
 //! event), one running further down the stack when it next waits (or at a cancellable
 //! `waitable-set.wait`/`poll` or `thread.yield`); `task.cancel` resolves its
-//! subtask with `CANCELLED_BEFORE_RETURNED`. Tasks start at once here (no backpressure), so
-//! `CANCELLED_BEFORE_STARTED` never happens.
+//! subtask with `CANCELLED_BEFORE_RETURNED`.
 //!
 //! FACT's async adapters leave exceptions to the host, which ends the call; the start-call
 //! functions and `task.return` catch an exception that would leave the callee or the
@@ -284,8 +295,22 @@ const RECORD_CALLER: i32 = 5;
 const RECORD_RETPTR: i32 = 6;
 const RECORD_SYNC_WAITER: i32 = 8;
 const RECORD_WAKE_ON_CANCEL: i32 = 15;
-/// The id of the task's borrow scope (`resources.wat`), while the task is off the stack.
+/// The id of the task's borrow scope (`resources.wat`).
 const RECORD_SCOPE: i32 = 16;
+/// The first word of a deferred call's parameters.
+const RECORD_PARAMS: i32 = 17;
+/// The record status of a call whose start is deferred.
+const STATUS_STARTING_RECORD: i32 = 5;
+/// The words of a record (`tasks.wat`).
+const RECORD_WORDS: u32 = 32;
+
+/// The record words that a flat value of type `t` takes: two for a 64-bit one.
+fn value_words(t: we::ValType) -> u32 {
+    match t {
+        we::ValType::I64 | we::ValType::F64 => 2,
+        _ => 1,
+    }
+}
 /// The record status of a task waiting on a waitable set.
 const STATUS_WAITING: i32 = 3;
 /// The subtask state `CANCELLED_BEFORE_RETURNED` (`CanonicalABI.md`, `Subtask.State`).
@@ -332,6 +357,8 @@ struct Adapter {
     /// `(record)`: one step of a suspended task whose callee is this adapter's callback
     /// lift, once made.
     resume: Option<OutFunc>,
+    /// `(record)`: the deferred start of a call of this adapter's callback lift, once made.
+    deferred_start: Option<OutFunc>,
 }
 
 /// What a task runner needs to suspend a callback task after its first run.
@@ -843,6 +870,7 @@ impl Lowerer<'_, '_> {
             memory: None,
             sync: false,
             resume: None,
+            deferred_start: None,
         });
         self.tasks.by_name.insert(name.to_string(), k);
         Ok(k)
@@ -1104,8 +1132,11 @@ impl Lowerer<'_, '_> {
         let exit = self.exit_sync_call()?;
         let detach = self.resource_op("detach-call")?;
         // The callee's instance is entered while its first call runs. A call into an instance
-        // that is entered already (a call of it is on the stack) is the limit: wasmtime
-        // defers its start until the instance is left (`STARTING` for an async caller).
+        // that is entered already (a call of it is on the stack) or has backpressure starts
+        // later (wasmtime's `GuestCall::is_ready`): an async caller's call of a callback lift
+        // is deferred (`STARTING` and a subtask), a sync caller runs queued tasks until the
+        // backpressure is gone. The limits: a sync caller into an entered instance, and an
+        // async caller's deferred call of a sync lift.
         let callee_ci = self.callee_instance(k)?;
         let entered = match callee_ci {
             Some(ci) => Some((
@@ -1116,7 +1147,10 @@ impl Lowerer<'_, '_> {
             )),
             None => None,
         };
+        let free = self.scheduler_op("free")?;
+        let drain = self.scheduler_op("drain")?;
         let reentered = self.trap_func("unsupported-start-in-an-entered-instance");
+        let deferred_sync_lift = self.trap_func("unsupported-deferred-start-of-a-sync-lift");
         // What a task that goes on past its first run needs: its record, and the return
         // pointer its `task.return` uses (the caller's last flat parameter, when an `i32`).
         let retptr = pending
@@ -1157,6 +1191,22 @@ impl Lowerer<'_, '_> {
         for t in &callee_results {
             locals.push((1, *t));
         }
+        // The caller's parameters (and return pointer), kept while earlier calls start or a
+        // sync caller waits for backpressure; the ones `[async-start]` takes are what a
+        // deferred call keeps.
+        let kept_base = results_base + callee_results.len() as u32;
+        let all_pending: Vec<(OutGlobal, we::ValType)> = pending
+            .iter()
+            .map(|p| (*p, self.out.globals[p.0 as usize].0.val_type))
+            .collect();
+        let kept = all_pending[..start_params.len()].to_vec();
+        for (_, t) in &all_pending {
+            locals.push((1, *t));
+        }
+        let deferral = match (&suspend, sync) {
+            (Some(_), false) => Some(self.deferral(k, &kept, retptr)?),
+            _ => None,
+        };
         let mut body = we::Function::new(locals);
         let mut ins = body.instructions();
         let saved = g.switched();
@@ -1173,9 +1223,6 @@ impl Lowerer<'_, '_> {
         ins.global_get(g.pending_result_type.0)
             .global_set(g.result_type.0);
         ins.call(enter.0);
-        for p in &pending[..start_params.len()] {
-            ins.global_get(p.0);
-        }
         // The parameters are lifted in the callee's task, which may block when the callee is
         // async (callback lifts always are).
         if callback.is_some() {
@@ -1191,9 +1238,52 @@ impl Lowerer<'_, '_> {
                 .i32_add()
                 .global_set(g.async_depth.0);
         }
-        if let Some((ci, enter, _, is_entered)) = entered {
-            ins.i32_const(ci).call(is_entered.0);
-            trap_if(&mut ins, reentered);
+        // Whether the call starts now; a deferred one is done in the `then` arm. Calls that
+        // wait to start into the callee's instance start first (`drain`), the caller's
+        // parameters kept meanwhile.
+        if let Some((ci, _, _, is_entered)) = entered {
+            if sync {
+                ins.i32_const(ci).call(is_entered.0);
+                trap_if(&mut ins, reentered);
+            }
+            for (i, (p, _)) in all_pending.iter().enumerate() {
+                ins.global_get(p.0).local_set(kept_base + i as u32);
+            }
+            ins.i32_const(ci).call(drain.0);
+            if sync {
+                // Backpressure: other tasks run until it is gone.
+                let block = self.scheduler_op("block")?;
+                let step = self.scheduler_op("blocked-step")?;
+                ins.block(we::BlockType::Empty).loop_(we::BlockType::Empty);
+                ins.i32_const(ci).call(free.0).br_if(1);
+                ins.i32_const(1).call(block.0).call(step.0);
+                ins.i32_const(-1).call(block.0);
+                ins.i32_const(ci).call(drain.0).br(0);
+                ins.end().end();
+            }
+            for (i, (p, _)) in all_pending.iter().enumerate() {
+                ins.local_get(kept_base + i as u32).global_set(p.0);
+            }
+            match (&deferral, sync) {
+                (Some(d), _) => {
+                    ins.i32_const(ci).call(free.0).i32_eqz();
+                    ins.if_(we::BlockType::Empty);
+                    ins.call(d.0).local_set(status);
+                    ins.else_();
+                }
+                (None, true) => {}
+                (None, false) => {
+                    ins.i32_const(ci).call(is_entered.0);
+                    trap_if(&mut ins, reentered);
+                    ins.i32_const(ci).call(free.0).i32_eqz();
+                    trap_if(&mut ins, deferred_sync_lift);
+                }
+            }
+        }
+        for p in &pending[..start_params.len()] {
+            ins.global_get(p.0);
+        }
+        if let Some((ci, enter, _, _)) = entered {
             ins.i32_const(ci).call(enter.0);
         }
         ins.call(start.0).call(callee.0);
@@ -1298,6 +1388,9 @@ impl Lowerer<'_, '_> {
                     }
                 }
             }
+        }
+        if deferral.is_some() && entered.is_some() {
+            ins.end();
         }
         barrier_close(&mut ins, uncaught);
         restore(&mut ins, &saved, params_len);
@@ -1468,6 +1561,8 @@ impl Lowerer<'_, '_> {
         ins.unreachable().end();
         let table_of = self.add_func(ty, "task:table-of".into(), body);
         let entered = self.task_array(n.max(1) as i32, "entered");
+        let backpressure = self.task_array(n.max(1) as i32, "backpressure");
+        let starting = self.task_array(n.max(1) as i32, "starting");
         let ty = self.func_type(&[I32], &[]);
         let resume = self.reserve_func(ty, "task:resume".into());
         let imports = vec![
@@ -1481,7 +1576,16 @@ impl Lowerer<'_, '_> {
             memories: Vec::new(),
             types: vec![handles, runtime_structs::HANDLE_TABLE],
             imports,
-            globals: vec![records.0, num.0, free.0, seq.0, loops.0, entered.0],
+            globals: vec![
+                records.0,
+                num.0,
+                free.0,
+                seq.0,
+                loops.0,
+                entered.0,
+                backpressure.0,
+                starting.0,
+            ],
         };
         let s = Scheduler {
             binding,
@@ -1506,13 +1610,20 @@ impl Lowerer<'_, '_> {
     }
 
     /// Gives the scheduler's `resume` its body, once every adapter's resume function is made:
-    /// a `br_table` on the record's adapter.
+    /// a `br_table` on the record's adapter, then its deferred start for a record that is
+    /// starting, else its resume function.
     pub(crate) fn finish_scheduler(&mut self) -> Result<()> {
         let Some(s) = self.tasks.scheduler.clone() else {
             return Ok(());
         };
         let get = self.scheduler_op("get")?;
         let resumes: Vec<Option<OutFunc>> = self.tasks.adapters.iter().map(|a| a.resume).collect();
+        let starts: Vec<Option<OutFunc>> = self
+            .tasks
+            .adapters
+            .iter()
+            .map(|a| a.deferred_start)
+            .collect();
         let n = resumes.len() as u32;
         let mut body = we::Function::new([]);
         let mut ins = body.instructions();
@@ -1524,7 +1635,19 @@ impl Lowerer<'_, '_> {
             .call(get.0)
             .br_table((0..n).collect::<Vec<_>>(), n);
         ins.end();
-        for r in &resumes {
+        for (r, start) in resumes.iter().zip(&starts) {
+            if let Some(start) = start {
+                ins.local_get(0)
+                    .i32_const(RECORD_STATUS)
+                    .call(get.0)
+                    .i32_const(STATUS_STARTING_RECORD)
+                    .i32_eq()
+                    .if_(we::BlockType::Empty)
+                    .local_get(0)
+                    .call(start.0)
+                    .return_()
+                    .end();
+            }
             match r {
                 Some(r) => ins.local_get(0).call(r.0).return_(),
                 None => ins.unreachable(),
@@ -1588,17 +1711,12 @@ impl Lowerer<'_, '_> {
         let g = self.task_globals();
         let get = self.scheduler_op("get")?;
         let set = self.scheduler_op("set")?;
-        let park = self.scheduler_op("park")?;
-        let exited = self.scheduler_op("exited")?;
         let take = self.resource_op("take-event")?;
         let take_cancel = self.scheduler_op("take-cancel")?;
         let enter = self.scheduler_op("enter")?;
         let exit = self.scheduler_op("exit")?;
         let attach = self.resource_op("attach-call")?;
-        let detach = self.resource_op("detach-call")?;
-        let exit_scope = self.exit_sync_call()?;
         let table = self.handle_table(callee);
-        let not_returned = self.trap_func("task-exited-without-return");
         let uncaught = self.uncaught_exception();
         // Locals: the record, the saved task state (with the return pointer global, which
         // the start-calls of the adapter read), the event.
@@ -1610,22 +1728,7 @@ impl Lowerer<'_, '_> {
         let mut body = we::Function::new([(saved.len() as u32 + 3, I32)]);
         let mut ins = body.instructions();
         save(&mut ins, &saved, base);
-        for (word, global) in g.recorded() {
-            ins.local_get(0)
-                .i32_const(word)
-                .call(get.0)
-                .global_set(global.0);
-        }
-        ins.i32_const(k as i32).global_set(g.adapter.0);
-        ins.i32_const(1).global_set(g.may_block.0);
-        ins.i32_const(0).global_set(g.async_depth.0);
-        ins.local_get(0).global_set(g.current.0);
-        if let Some(p) = retptr {
-            ins.local_get(0)
-                .i32_const(RECORD_RETPTR)
-                .call(get.0)
-                .global_set(p.0);
-        }
+        self.begin_run(&mut ins, k, retptr)?;
         // A requested cancellation first (`TASK_CANCELLED`, as wasmtime's `get_event` takes
         // the task's own event before its set's); then a waiting task's event; a yielded one
         // gets `EVENT_NONE` (the zeroed locals).
@@ -1669,20 +1772,7 @@ impl Lowerer<'_, '_> {
             .local_set(code);
         ins.i32_const(callee.as_u32() as i32).call(exit.0);
         barrier_close(&mut ins, uncaught);
-        for (word, global) in g.recorded() {
-            ins.local_get(0)
-                .i32_const(word)
-                .global_get(global.0)
-                .call(set.0);
-        }
-        // `EXIT` ends the task and its scope; else the scope goes back into the record.
-        if_exit(&mut ins, code, g.returned, not_returned);
-        ins.call(exit_scope.0);
-        ins.local_get(0).call(exited.0);
-        ins.else_();
-        ins.call(detach.0).drop();
-        ins.local_get(0).local_get(code).call(park.0);
-        ins.end();
+        self.end_of_run(&mut ins, code)?;
         restore(&mut ins, &saved, base);
         ins.end();
         let ty = self.func_type(&[I32], &[]);
@@ -1690,6 +1780,295 @@ impl Lowerer<'_, '_> {
         let f = self.add_func(ty, name, body);
         self.tasks.adapters[k].resume = Some(f);
         Ok(f)
+    }
+
+    /// Before a run of the task whose record is local 0 (a task of adapter `k`): the task's
+    /// state from its record into the current task's globals (the return pointer into
+    /// `retptr`), the task the current one, allowed to block, not inside an async lower.
+    fn begin_run(
+        &mut self,
+        ins: &mut we::InstructionSink<'_>,
+        k: usize,
+        retptr: Option<OutGlobal>,
+    ) -> Result<()> {
+        let g = self.task_globals();
+        let get = self.scheduler_op("get")?;
+        for (word, global) in g.recorded() {
+            ins.local_get(0)
+                .i32_const(word)
+                .call(get.0)
+                .global_set(global.0);
+        }
+        ins.i32_const(k as i32).global_set(g.adapter.0);
+        ins.i32_const(1).global_set(g.may_block.0);
+        ins.i32_const(0).global_set(g.async_depth.0);
+        ins.local_get(0).global_set(g.current.0);
+        if let Some(p) = retptr {
+            ins.local_get(0)
+                .i32_const(RECORD_RETPTR)
+                .call(get.0)
+                .global_set(p.0);
+        }
+        Ok(())
+    }
+
+    /// After a callback call of the task whose record is local 0 returned the code in local
+    /// `code`: the task's state back into its record; then `EXIT` (after `task.return`, else
+    /// the trap) ends the task and frees its scope, and any other code takes the scope off
+    /// the stack and queues the task as the code says.
+    fn end_of_run(&mut self, ins: &mut we::InstructionSink<'_>, code: u32) -> Result<()> {
+        let g = self.task_globals();
+        let set = self.scheduler_op("set")?;
+        let park = self.scheduler_op("park")?;
+        let exited = self.scheduler_op("exited")?;
+        let detach = self.resource_op("detach-call")?;
+        let exit_scope = self.exit_sync_call()?;
+        let not_returned = self.trap_func("task-exited-without-return");
+        for (word, global) in g.recorded() {
+            ins.local_get(0)
+                .i32_const(word)
+                .global_get(global.0)
+                .call(set.0);
+        }
+        if_exit(ins, code, g.returned, not_returned);
+        ins.call(exit_scope.0);
+        ins.local_get(0).call(exited.0);
+        ins.else_();
+        ins.call(detach.0).drop();
+        ins.local_get(0).local_get(code).call(park.0);
+        ins.end();
+        Ok(())
+    }
+
+    /// `() -> status`: defers the call that adapter `k`'s runner is starting, whose callee
+    /// instance may not be entered now (wasmtime queues it in the instance's `pending`): a
+    /// record in state starting that keeps the task's state, its return pointer, the
+    /// caller's parameters `kept` (words 17 on, two per 64-bit value) and the task's borrow
+    /// scope, a subtask in the caller's table, and `STARTING` with its handle. The scheduler
+    /// starts it ([`Self::deferred_start`]) once the instance is not entered and has no
+    /// backpressure.
+    fn deferral(
+        &mut self,
+        k: usize,
+        kept: &[(OutGlobal, we::ValType)],
+        retptr: Option<OutGlobal>,
+    ) -> Result<OutFunc> {
+        let g = self.task_globals();
+        let words: u32 = kept.iter().map(|(_, t)| value_words(*t)).sum();
+        if RECORD_PARAMS as u32 + words > RECORD_WORDS {
+            bail!(
+                "internal: the parameters of `{}` do not fit a task record",
+                self.tasks.adapters[k].name
+            );
+        }
+        let caller = self.adapter_caller(k)?;
+        let callee = self
+            .callee_instance(k)?
+            .context("internal: a deferred call without a callee instance")?;
+        let alloc = self.scheduler_op("alloc")?;
+        let set = self.scheduler_op("set")?;
+        let defer = self.scheduler_op("defer")?;
+        let detach = self.resource_op("detach-call")?;
+        let subtask_new = self.resource_op("subtask-new-starting")?;
+        let caller_table = self.handle_table(caller);
+        let (record, handle) = (0, 1);
+        let mut body = we::Function::new([(2, I32)]);
+        let mut ins = body.instructions();
+        ins.i32_const(k as i32)
+            .i32_const(callee.as_u32() as i32)
+            .i32_const(caller.as_u32() as i32)
+            .call(alloc.0)
+            .local_set(record);
+        for (word, global) in g.recorded() {
+            ins.local_get(record)
+                .i32_const(word)
+                .global_get(global.0)
+                .call(set.0);
+        }
+        if let Some(p) = retptr {
+            ins.local_get(record)
+                .i32_const(RECORD_RETPTR)
+                .global_get(p.0)
+                .call(set.0);
+        }
+        let mut word = RECORD_PARAMS;
+        for (p, t) in kept {
+            for half in 0..value_words(*t) {
+                ins.local_get(record).i32_const(word).global_get(p.0);
+                match t {
+                    we::ValType::I32 => {}
+                    we::ValType::F32 => {
+                        ins.i32_reinterpret_f32();
+                    }
+                    we::ValType::I64 | we::ValType::F64 => {
+                        if *t == we::ValType::F64 {
+                            ins.i64_reinterpret_f64();
+                        }
+                        ins.i64_const(32 * half as i64).i64_shr_u().i32_wrap_i64();
+                    }
+                    _ => bail!("internal: a flat parameter of type {t:?}"),
+                }
+                ins.call(set.0);
+                word += 1;
+            }
+        }
+        ins.local_get(record)
+            .i32_const(RECORD_SCOPE)
+            .call(detach.0)
+            .call(set.0);
+        ins.global_get(caller_table.0)
+            .local_get(record)
+            .call(subtask_new.0)
+            .local_set(handle);
+        ins.local_get(record)
+            .i32_const(RECORD_SUBTASK)
+            .local_get(handle)
+            .call(set.0);
+        ins.local_get(record).call(defer.0);
+        // `STARTING` (0) with the subtask's handle above it.
+        ins.local_get(handle).i32_const(4).i32_shl().end();
+        let ty = self.func_type(&[], &[I32]);
+        let name = format!("defer:{}", self.tasks.adapters[k].name);
+        let f = self.add_func(ty, name, body);
+        self.deferred_start(k, kept, retptr)?;
+        Ok(f)
+    }
+
+    /// `(record)`: starts the deferred call of record `record` (adapter `k`'s callback lift,
+    /// see [`Self::deferral`]) as a start-call would have: its task state and the caller's
+    /// parameters restored, its scope the innermost, the parameters lifted and the callee's
+    /// first call made (its subtask `STARTED` in between, until a `task.return`); then the
+    /// task ends (`EXIT`) or is queued as its code says.
+    fn deferred_start(
+        &mut self,
+        k: usize,
+        kept: &[(OutGlobal, we::ValType)],
+        retptr: Option<OutGlobal>,
+    ) -> Result<OutFunc> {
+        if let Some(f) = self.tasks.adapters[k].deferred_start {
+            return Ok(f);
+        }
+        let g = self.task_globals();
+        let callee_ci = self
+            .callee_instance(k)?
+            .context("internal: a deferred call without a callee instance")?;
+        let start = self.adapter_export(k, "async-start")?;
+        let callee = self.adapter_export(k, "adapter-callee")?;
+        let get = self.scheduler_op("get")?;
+        let set = self.scheduler_op("set")?;
+        let enter = self.scheduler_op("enter")?;
+        let exit = self.scheduler_op("exit")?;
+        let attach = self.resource_op("attach-call")?;
+        let started = self.scheduler_op("started")?;
+        let uncaught = self.uncaught_exception();
+        // Locals: the record, the saved task state, the parameter globals' values, the
+        // code, a scratch handle.
+        let mut saved = g.switched().to_vec();
+        saved.extend(retptr);
+        let base = 1;
+        let mut locals = vec![(saved.len() as u32, I32)];
+        for (_, t) in kept {
+            locals.push((1, *t));
+        }
+        locals.push((2, I32));
+        let kept_base = base + saved.len() as u32;
+        let code = kept_base + kept.len() as u32;
+        let handle = code + 1;
+        let mut body = we::Function::new(locals);
+        let mut ins = body.instructions();
+        save(&mut ins, &saved, base);
+        for (i, (p, _)) in kept.iter().enumerate() {
+            ins.global_get(p.0).local_set(kept_base + i as u32);
+        }
+        self.begin_run(&mut ins, k, retptr)?;
+        let mut word = RECORD_PARAMS;
+        for (p, t) in kept {
+            match t {
+                we::ValType::I32 | we::ValType::F32 => {
+                    ins.local_get(0).i32_const(word).call(get.0);
+                    if *t == we::ValType::F32 {
+                        ins.f32_reinterpret_i32();
+                    }
+                    word += 1;
+                }
+                _ => {
+                    ins.local_get(0)
+                        .i32_const(word)
+                        .call(get.0)
+                        .i64_extend_i32_u();
+                    ins.local_get(0)
+                        .i32_const(word + 1)
+                        .call(get.0)
+                        .i64_extend_i32_u()
+                        .i64_const(32)
+                        .i64_shl()
+                        .i64_or();
+                    if *t == we::ValType::F64 {
+                        ins.f64_reinterpret_i64();
+                    }
+                    word += 2;
+                }
+            }
+            ins.global_set(p.0);
+        }
+        ins.local_get(0)
+            .i32_const(RECORD_STATUS)
+            .i32_const(1)
+            .call(set.0);
+        ins.local_get(0).call(started.0);
+        ins.local_get(0)
+            .i32_const(RECORD_SCOPE)
+            .call(get.0)
+            .call(attach.0);
+        barrier_open(&mut ins);
+        ins.i32_const(callee_ci.as_u32() as i32).call(enter.0);
+        for (p, _) in kept {
+            ins.global_get(p.0);
+        }
+        ins.call(start.0);
+        // The parameters are lifted: `STARTED` for the caller (wasmtime sets it there; a
+        // `task.return` in the first call makes it `RETURNED`).
+        self.resolve_subtask(&mut ins, handle, STATUS_STARTED)?;
+        ins.call(callee.0).local_set(code);
+        ins.i32_const(callee_ci.as_u32() as i32).call(exit.0);
+        barrier_close(&mut ins, uncaught);
+        self.end_of_run(&mut ins, code)?;
+        restore(&mut ins, &saved, base);
+        for (i, (p, _)) in kept.iter().enumerate() {
+            ins.local_get(kept_base + i as u32).global_set(p.0);
+        }
+        ins.end();
+        let ty = self.func_type(&[I32], &[]);
+        let name = format!("start:{}", self.tasks.adapters[k].name);
+        let f = self.add_func(ty, name, body);
+        self.tasks.adapters[k].deferred_start = Some(f);
+        Ok(f)
+    }
+
+    /// `backpressure.inc` (`delta` 1) and `backpressure.dec` (-1) of component instance
+    /// `instance`: `() -> ()`, after the may-leave check; the counter stays in 0..=0xffff,
+    /// else wasmtime's `BackpressureOverflow` trap. Calls into the instance wait to start
+    /// while it is above 0.
+    pub(crate) fn backpressure(
+        &mut self,
+        instance: RuntimeComponentInstanceIndex,
+        delta: i32,
+        ty: OutType,
+    ) -> Result<OutFunc> {
+        let add = self.scheduler_op("backpressure-add")?;
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        self.may_leave(&mut ins, instance);
+        ins.i32_const(instance.as_u32() as i32)
+            .i32_const(delta)
+            .call(add.0)
+            .end();
+        let name = if delta > 0 {
+            "backpressure.inc"
+        } else {
+            "backpressure.dec"
+        };
+        Ok(self.add_func(ty, format!("{name}{}", instance.as_u32()), body))
     }
 
     /// Pushes a trap unless component instance `instance` may leave, as wasmtime checks
@@ -1737,7 +2116,7 @@ impl Lowerer<'_, '_> {
     /// The handle-table built-ins of the async ABI: `waitable-set.new` (`() -> i32`),
     /// `waitable-set.drop` (`(set)`; traps while a task waits on the set or a waitable is in
     /// it), `waitable.join` (`(waitable, set)`) and `subtask.drop` (`(subtask)`; traps unless
-    /// it has returned and its event was delivered); `None` for other trampolines.
+    /// it has resolved and its event was delivered); `None` for other trampolines.
     pub(crate) fn waitable_builtin(
         &mut self,
         t: &Trampoline,
@@ -1968,9 +2347,10 @@ impl Lowerer<'_, '_> {
         Ok(self.add_func(ty, format!("task.cancel{}", instance.as_u32()), body))
     }
 
-    /// `subtask.cancel`: `(subtask) -> status` (wasmtime's `subtask_cancel`). A subtask that
-    /// has resolved gives its state (`RETURNED`), taking its event, and traps when its event
-    /// was delivered already. Else the callee's cancellation is requested: a callee waiting
+    /// `subtask.cancel`: `(subtask) -> status` (wasmtime's `subtask_cancel`). A call that has
+    /// not started is cancelled at once: `CANCELLED_BEFORE_STARTED`, with no event. A subtask
+    /// that has resolved gives its state (`RETURNED`), taking its event, and traps when its
+    /// event was delivered already. Else the callee's cancellation is requested: a callee waiting
     /// in its callback loop on a set that has no event gets `TASK_CANCELLED` at once (the
     /// canceller yields, as in wasmtime), one that yielded or whose set has an event gets it
     /// in its next callback call, one that runs further down the stack when it next waits.
@@ -1997,6 +2377,12 @@ impl Lowerer<'_, '_> {
         let cannot_block = self.trap_func("cannot-block-sync-task");
         let not_finished = self.trap_func(NOT_FINISHED);
         let below = self.trap_func(CANCEL_BELOW);
+        let get = self.scheduler_op("get")?;
+        let exited = self.scheduler_op("exited")?;
+        let start_cancelled = self.resource_op("subtask-start-cancelled")?;
+        let started = self.scheduler_op("started")?;
+        let attach = self.resource_op("attach-call")?;
+        let exit_scope = self.exit_sync_call()?;
         let (record, wake) = (1, 2);
         let mut body = we::Function::new([(2, I32)]);
         let mut ins = body.instructions();
@@ -2014,6 +2400,25 @@ impl Lowerer<'_, '_> {
             .i32_ge_s()
             .if_(we::BlockType::Empty);
         {
+            // A call that has not started is cancelled at once: `CANCELLED_BEFORE_STARTED`
+            // (3), the result, and no event (wasmtime's
+            // `cancel_guest_subtask_without_lowered_parameters`); its scope is freed.
+            ins.local_get(record)
+                .i32_const(RECORD_STATUS)
+                .call(get.0)
+                .i32_const(STATUS_STARTING_RECORD)
+                .i32_eq()
+                .if_(we::BlockType::Empty);
+            ins.global_get(table.0).local_get(0).call(start_cancelled.0);
+            ins.local_get(record).call(started.0);
+            ins.local_get(record)
+                .i32_const(RECORD_SCOPE)
+                .call(get.0)
+                .call(attach.0)
+                .call(exit_scope.0);
+            ins.local_get(record).call(exited.0);
+            ins.i32_const(3).return_();
+            ins.end();
             // `request-cancel`: 1 wakes the callee now, 2 is the limit.
             ins.local_get(record).call(request.0).local_tee(wake);
             ins.i32_const(2).i32_eq();

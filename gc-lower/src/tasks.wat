@@ -12,7 +12,8 @@
 ;;
 ;; A record is 32 i32s at `32 * id`:
 ;;   0 status: 0 free (word 1 then the next free record), 1 running, 2 yielded, 3 waiting,
-;;     4 exited
+;;     4 exited, 5 starting (a call deferred until its instance may be entered: words 17-31
+;;     then hold the caller's flat parameters)
 ;;   1 the adapter whose callee the task is, 2 the callee's component instance,
 ;;   3 the waitable set it waits on, 4 its subtask handle in the caller's table (0: none),
 ;;   5 the caller's component instance, 6 the caller's return pointer, 7 its place in the
@@ -21,8 +22,8 @@
 ;;   for renumbering the queue, 14 its cancellation (bit 0: requested by `subtask.cancel`,
 ;;   bit 1: the `CANCELLED` event awaits delivery), 15 while it waits cancellably on the
 ;;   stack (wasmtime's `wake_on_cancel`): the set of its `waitable-set.wait`, or -1 in a
-;;   `thread.yield`; else 0; 16 its borrow scope (`resources.wat`);
-;;   17-31 unused.
+;;   `thread.yield`; else 0; 16 its borrow scope (`resources.wat`); 17-31 a starting call's
+;;   flat parameters.
 (module
   (type $handles (array (mut i32)))
   (type $table (struct (field $slots (mut (ref $handles))) (field $next (mut i32))
@@ -41,6 +42,13 @@
   ;; Per component instance, how many of its calls are on the stack: a queued task of an
   ;; entered instance waits until it is left (wasmtime's `do_not_enter`).
   (import "env" "entered" (global $entered (mut (ref $handles))))
+  ;; Per component instance, its backpressure counter (`backpressure.inc`/`dec`): while it is
+  ;; above 0, or the instance is entered, calls into it wait to start (wasmtime's
+  ;; `GuestCall::is_ready`).
+  (import "env" "backpressure" (global $backpressure (mut (ref $handles))))
+  ;; Per component instance, how many calls into it wait to start (status 5): a new call
+  ;; queues behind them (wasmtime's `pending`, moved to the high-priority queue in order).
+  (import "env" "starting" (global $starting (mut (ref $handles))))
   ;; The memory of a `waitable-set.wait` or `.poll` (bound per use).
   (memory 0)
 
@@ -111,6 +119,52 @@
     (array.set $handles (global.get $entered) (local.get $i)
       (i32.sub (array.get $handles (global.get $entered) (local.get $i)) (i32.const 1))))
 
+  ;; Whether a call may start in component instance `i` now: it is not entered and has no
+  ;; backpressure.
+  (func $free (export "free") (param $i i32) (result i32)
+    (i32.eqz (i32.or (array.get $handles (global.get $entered) (local.get $i))
+      (array.get $handles (global.get $backpressure) (local.get $i)))))
+
+  ;; Before a new call into instance `i` starts: the calls into it that wait to start and
+  ;; may, and what is queued before them with high priority, run first (in wasmtime the new
+  ;; call queues behind them, and its caller waits until the new call has run).
+  (func (export "drain") (param $i i32)
+    (local $bound i32)
+    (if (i32.eqz (array.get $handles (global.get $starting) (local.get $i))) (then (return)))
+    (local.set $bound (call $next_seq))
+    (global.set $loops (i32.add (global.get $loops) (i32.const 1)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (array.get $handles (global.get $starting) (local.get $i))))
+        (br_if $next (call $step (local.get $bound)))))
+    (global.set $loops (i32.sub (global.get $loops) (i32.const 1))))
+
+  ;; `backpressure.inc` (1) and `backpressure.dec` (-1) of instance `i`: the counter stays in
+  ;; 0..=0xffff (wasmtime's 16-bit counter), else the trap.
+  (func $overflow (export "trap:backpressure-counter-overflow") unreachable)
+  (func (export "backpressure-add") (param $i i32) (param $delta i32)
+    (local $v i32)
+    (local.set $v (i32.add (array.get $handles (global.get $backpressure) (local.get $i))
+      (local.get $delta)))
+    (if (i32.gt_u (local.get $v) (i32.const 0xffff)) (then (call $overflow)))
+    (array.set $handles (global.get $backpressure) (local.get $i) (local.get $v)))
+
+  ;; Record `id`'s call waits to start (status 5), queued behind what is queued now.
+  (func (export "defer") (param $id i32)
+    (local $i i32)
+    (call $set (local.get $id) (i32.const 7) (call $next_seq))
+    (call $set (local.get $id) (i32.const 0) (i32.const 5))
+    (local.set $i (call $get (local.get $id) (i32.const 2)))
+    (array.set $handles (global.get $starting) (local.get $i)
+      (i32.add (array.get $handles (global.get $starting) (local.get $i)) (i32.const 1))))
+
+  ;; Record `id`'s call no longer waits to start (it starts, or was cancelled).
+  (func (export "started") (param $id i32)
+    (local $i i32)
+    (local.set $i (call $get (local.get $id) (i32.const 2)))
+    (array.set $handles (global.get $starting) (local.get $i)
+      (i32.sub (array.get $handles (global.get $starting) (local.get $i)) (i32.const 1))))
+
   ;; The next place in the run queue. Places stay below 2^30 (`$key` adds 2^30 for yielded
   ;; tasks): when they would not, the queued records are renumbered by rank.
   (func $next_seq (result i32)
@@ -152,9 +206,12 @@
     (global.set $seq (i32.add (global.get $seq) (i32.const 1)))
     (i32.sub (global.get $seq) (i32.const 1)))
 
-  ;; Whether record `id` is in the run queue (yielded or waiting).
+  ;; Whether record `id` is in the run queue (yielded, waiting or starting).
   (func $queued (param $id i32) (result i32)
-    (i32.eq (i32.or (call $get (local.get $id) (i32.const 0)) (i32.const 1)) (i32.const 3)))
+    (local $status i32)
+    (local.set $status (call $get (local.get $id) (i32.const 0)))
+    (i32.or (i32.eq (i32.or (local.get $status) (i32.const 1)) (i32.const 3))
+      (i32.eq (local.get $status) (i32.const 5))))
 
   ;; After a callback call of record `id` returned `code` (`CallbackCode`): queues the task
   ;; (`YIELD`; `WAIT` on a set of its instance, checked), or traps on another code. `EXIT` is
@@ -188,17 +245,17 @@
     (if (i32.eq (call $get (local.get $id) (i32.const 0)) (i32.const 4))
       (then (call $release (local.get $id)))))
 
-  ;; The order in which runnable record `id` runs: waiting tasks whose event has come
-  ;; first, then yielded ones, each in the order they were queued (wasmtime's high- and
-  ;; low-priority work queues).
+  ;; The order in which runnable record `id` runs: waiting tasks whose event has come and
+  ;; calls that may start first, then yielded ones, each in the order they were queued
+  ;; (wasmtime's high- and low-priority work queues).
   (func $key (param $id i32) (result i32)
     (i32.add (call $get (local.get $id) (i32.const 7))
-      (select (i32.const 0) (i32.const 0x4000_0000)
-        (i32.eq (call $get (local.get $id) (i32.const 0)) (i32.const 3)))))
+      (select (i32.const 0x4000_0000) (i32.const 0)
+        (i32.eq (call $get (local.get $id) (i32.const 0)) (i32.const 2)))))
 
-  ;; Runs one step of the next queued task that can run (a yielded one, or a waiting one
-  ;; whose set has an event) and comes before `bound` in the order of `$key`; 0 when none
-  ;; can.
+  ;; Runs one step of the next queued task that can run (a yielded one, a waiting one whose
+  ;; set has an event, or a call waiting to start whose instance is free) and comes before
+  ;; `bound` in the order of `$key`; 0 when none can.
   (func $step (param $bound i32) (result i32)
     (local $id i32) (local $best i32) (local $status i32) (local $t (ref $table))
     (local.set $best (i32.const -1))
@@ -208,7 +265,10 @@
         (local.set $status (call $get (local.get $id) (i32.const 0)))
         (if (i32.and
               (i32.or
-                (i32.eq (local.get $status) (i32.const 2))
+                (i32.or
+                  (i32.eq (local.get $status) (i32.const 2))
+                  (i32.and (i32.eq (local.get $status) (i32.const 5))
+                    (call $free (call $get (local.get $id) (i32.const 2)))))
                 (i32.and (i32.eq (local.get $status) (i32.const 3))
                   (i32.or
                     (i32.ne (i32.and (call $get (local.get $id) (i32.const 14)) (i32.const 2))

@@ -332,12 +332,12 @@ fn rejects_async() {
     // The async constructs not lowered yet are named as unsupported.
     let source = br#"
         (component
-          (core func (canon backpressure.inc)))
+          (core func (canon thread.index)))
     "#;
     assert_rejected(
         "async.wat",
         source,
-        &["async.wat", "async components", "`backpressure.inc`"],
+        &["async.wat", "async components", "`thread.index`"],
     );
     // An async lower is lowered between components, not yet of a host import.
     let source = br#"
