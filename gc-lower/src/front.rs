@@ -286,7 +286,7 @@ fn tunables() -> Tunables {
 
 /// Whether `component` uses the component model's async support, and whether gc-lower lowers
 /// what it uses: `async` function types, `canon lift` with `async` and a callback, `canon
-/// lower` with `async`, `task.return` and `context.get`/`context.set` are lowered
+/// lower` with `async` and the built-ins `lowered_async_construct` lists are lowered
 /// ([`crate::tasks`] says with which limits); every other async construct is rejected.
 ///
 /// Errors: [`NotYet`](crate::NotYet) `async components`, naming the first async construct in
@@ -792,7 +792,8 @@ mod tests {
 
     /// `async` function types, callback lifts, `async` lowers, `task.return`,
     /// `context.get`/`set`, the waitable-set built-ins, `waitable.join`, `subtask.drop`,
-    /// `subtask.cancel`, `task.cancel`, `thread.yield` and the stream and future built-ins
+    /// `subtask.cancel`, `task.cancel`, `backpressure.inc`/`dec`, `thread.yield` and the stream
+    /// and future built-ins
     /// are lowered (`crate::tasks`,
     /// `crate::transmit`); a component without them does not use async.
     #[test]

@@ -13,11 +13,12 @@
 ;; are the borrow scopes, created once per output; `host-lend-end` (k, handle) drops a borrow
 ;; handle of the host's imported resource `k` with the guest core ABI's `[resource-drop]`.
 ;;
-;; A slot is four i32s: kind (0 free, 1 own, 2 borrow), resource table type, rep, and an extra
-;; word (free: the next free slot; own: the lend count; borrow: its scope's id).
+;; A slot is four i32s: kind (0 free, 1 own, 2 borrow; 3-8 below), resource table type, rep,
+;; and an extra word (free: the next free slot; own: the lend count; borrow: its scope's id).
 ;;
 ;; Borrow scopes are wasmtime's per-task `CallContext`s: a scope per sync call and per task,
-;; whose borrows and lends last until the task returns (validated at `task.return`), so that
+;; whose borrows and lends last until the task returns (validated at `task.return` or
+;; `task.cancel`), so that
 ;; a task that goes on past its first call keeps them (`tasks.rs` detaches the scope from the
 ;; stack between the task's runs, and frees it when the task exits). A
 ;; scope is two i32s at `2 * id` in `scopes`: its count of live borrow handles (-1 when the id

@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `[prepare-call]adapterN` | `(start, return, caller, callee, result type, callee async, encoding, result count, params..)` | stores the caller's flat params and the callee's result type |
 //! | `[start-call]adapterN`, sync lower | `(callee, param count) -> results` | runs the callee task until it returns, returns what `task.return` gave |
-//! | `[start-call]adapterN`, async lower | `(callee, params, results, flags) -> status` | runs the callee task's first call: `RETURNED` (2), or `STARTED` (1) and a subtask handle above it |
+//! | `[start-call]adapterN`, async lower | `(callee, params, results, flags) -> status` | runs the callee task's first call: `RETURNED` (2), or `STARTED` (1), or `STARTING` (0) when its start is deferred, and a subtask handle above it |
 //! | export `[async-start]adapterN` | `(caller params) -> callee params` | lifts the parameters |
 //! | export `[async-return]adapterN` | `(callee results[, ret ptr]) -> caller results` | lowers the results |
 //! | export `[adapter-callee]adapterN` | the callee's core type | the lifted core function |
@@ -73,8 +73,8 @@
 //! tasks.
 //!
 //! Error contexts and threads are rejected by name when lowering
-//! (`crate::front`), as are streams and futures whose items hold borrows, streams, futures or
-//! error contexts (`crate::payload`).
+//! (`crate::front`), as are streams and futures whose items hold borrows, streams, futures,
+//! error contexts, maps or fixed-length lists, or strings not in UTF-8 (`crate::payload`).
 //!
 //! Cancellation follows wasmtime's `subtask_cancel` and `task_cancel`: `subtask.cancel` of a
 //! task that has not resolved marks its record (word 14); a task waiting in its callback loop

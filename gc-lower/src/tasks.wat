@@ -3,11 +3,13 @@
 ;; `runtime/component/concurrent.rs`). Tasks that finish inside the call that starts them need
 ;; none of this (see `tasks.rs`); a callback task that returns `YIELD` or `WAIT` from a call
 ;; gets a record here, and runs on, one callback call per step, when something blocks: a
-;; `waitable-set.wait`, a sync-lowered call whose callee has not returned.
+;; `waitable-set.wait`, a sync-lowered call whose callee has not returned. A call whose start
+;; is deferred (status 5) gets one when it is made.
 ;;
 ;; Bound by the lowering: type 0 is runtime-structs' HANDLES, type 1 HANDLE_TABLE. Imported:
 ;; `table-of` (component instance -> its handle table), `resume` (runs one step of a record:
-;; restores its task, calls its callback with its event, and `park`s or ends it), and the
+;; restores its task, calls its callback with its event, and `park`s or ends it; for a
+;; starting record, starts its deferred call), and the
 ;; resources template's waitable-set operations.
 ;;
 ;; A record is 32 i32s at `32 * id`:
