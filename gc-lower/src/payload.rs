@@ -473,6 +473,13 @@ impl<'a> Gen<'a> {
                 self.line(&format!(
                     "(local.set {n} (i32.load 0 offset=4 (local.get {src})))"
                 ));
+                // `WasmStr::new`'s bounds, then `str::from_utf8`.
+                self.line(&format!(
+                    "(if (i64.gt_u (i64.add (i64.extend_i32_u (local.get {p})) \
+                     (i64.extend_i32_u (local.get {n}))) (i64.const 0xffff_ffff)) \
+                     (then (call $too_long)))"
+                ));
+                self.touch(0, p, n);
                 self.line(&format!("(call $utf8 (local.get {p}) (local.get {n}))"));
                 self.line(&format!(
                     "(if (i32.gt_u (local.get {n}) (i32.const 0x7fffffff)) (then (call $too_long)))"
@@ -498,28 +505,33 @@ impl<'a> Gen<'a> {
                 self.line(&format!(
                     "(local.set {n} (i32.load 0 offset=4 (local.get {src})))"
                 ));
-                self.line(&format!(
-                    "(if (i32.and (local.get {p}) (i32.const {})) (then (call $list_unaligned)))",
-                    align - 1
-                ));
-                // Past 4 GiB is past any 32-bit memory.
+                // `load_list`: the bytes within memory 0 (past 4 GiB is past any 32-bit
+                // memory; else touching the last byte, or the one before an empty list, traps
+                // where the memory ends), then the alignment.
                 self.line(&format!(
                     "(if (i64.gt_u (i64.add (i64.extend_i32_u (local.get {p})) \
                      (i64.mul (i64.extend_i32_u (local.get {n})) (i64.const {size}))) \
-                     (i64.const 0x1_0000_0000)) (then (call $too_long)))"
+                     (i64.const 0xffff_ffff)) (then (call $too_long)))"
                 ));
                 self.line(&format!(
                     "(local.set {bytes} (i32.mul (local.get {n}) (i32.const {size})))"
+                ));
+                self.touch(0, p, bytes);
+                self.line(&format!(
+                    "(if (i32.and (local.get {p}) (i32.const {})) (then (call $list_unaligned)))",
+                    align - 1
                 ));
                 self.line(&format!(
                     "(local.set {q} (call $realloc (i32.const 0) (i32.const 0) \
                         (i32.const {align}) (local.get {bytes})))"
                 ));
+                // `LowerContext::realloc`: the block aligned, and within memory 1.
                 self.line(&format!(
                     "(if (i32.and (local.get {q}) (i32.const {})) \
                         (then (call $realloc_unaligned)))",
                     align - 1
                 ));
+                self.touch(1, q, bytes);
                 if is_generic(Some(eb)) || matches!(eb, T::Bool | T::Char | T::Own(_)) {
                     let (i, s, d) = (self.local(), self.local(), self.local());
                     self.line(&format!("(local.set {i} (i32.const 0))"));
@@ -567,6 +579,18 @@ impl<'a> Gen<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Traps unless the `bytes` bytes at `at` (locals) lie within memory `memory`: touches
+    /// the last of them, or for none the byte before `at` (`at` may be the memory's size).
+    fn touch(&mut self, memory: u32, at: u32, bytes: u32) {
+        self.line(&format!(
+            "(if (local.get {bytes}) \
+             (then (drop (i32.load8_u {memory} \
+                (i32.sub (i32.add (local.get {at}) (local.get {bytes})) (i32.const 1))))) \
+             (else (if (local.get {at}) \
+                (then (drop (i32.load8_u {memory} (i32.sub (local.get {at}) (i32.const 1))))))))"
+        ));
     }
 
     /// A record's or tuple's fields, at their canonical ABI offsets.

@@ -636,13 +636,10 @@ impl Lowerer<'_, '_> {
         let (Some(src), Some(dst)) = (writer.memory, reader.memory) else {
             return Ok(None);
         };
-        let options = &self.input.front.translation.component.options;
-        let encoding = options[reader.options].string_encoding;
-        if options[writer.options].string_encoding != encoding {
-            return Err(not_yet(
-                "streams and futures of strings between different string encodings",
-            ));
-        }
+        // A type with strings has UTF-8 on both sides (`transmit_site` checks it); others do
+        // not read the encoding.
+        let encoding =
+            self.input.front.translation.component.options[reader.options].string_encoding;
         let text = crate::payload::copy_template(types, from, to, encoding)?;
         let template = crate::payload::template(text)?;
         let realloc = self.payload_realloc(reader)?;
