@@ -1,6 +1,10 @@
 //! Host functions through a separate exchange memory, with FACT adapters (ARCHITECTURE.md §5); and
-//! every host function that passes resource handles, and every `async` callback lift exported
-//! (FACT's sync-to-async adapter runs its task until it returns).
+//! every host function that passes resource handles, every `async` callback lift exported
+//! (FACT's sync-to-async adapter runs its task until it returns), and every host import
+//! lowered `async` (FACT's async-to-sync adapter makes the host's sync lowering the subtask's
+//! first run, so the guest gets `RETURNED`; with one, every export goes through its entry,
+//! which records in `may-block` whether the host's task may block, as wasmtime requires of a
+//! sync lowering of an `async` host function).
 //!
 //! The host reads and writes the values of strings, lists and spilled parameters or results in
 //! the one linear memory that the output exports as `memory`. When every host function names the
@@ -63,7 +67,8 @@ use crate::host::{ExchangePlan, HOST_ENCODING, HostInterface, HostLowering};
 /// names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExchangeReason {
-    /// This function passes resource handles, which always go through adapters.
+    /// This function passes resource handles or stream or future ends, which always go through
+    /// adapters.
     Handles(String),
     /// The memory this function uses is not a core export (not expected from a validated
     /// component).
@@ -79,10 +84,14 @@ pub enum ExchangeReason {
     /// This export is an `async` callback lift: the host's sync call reaches it through
     /// FACT's sync-to-async adapter, which runs the task until it returns.
     AsyncLift(String),
+    /// This import is lowered `async`: FACT's async-to-sync adapter calls the host's sync
+    /// lowering as the first (and only) run of the subtask.
+    AsyncLower(String),
 }
 
 /// Why the host functions of `host` cannot share the guest's memory directly, if they cannot:
-/// some passes resource handles, some export is an `async` callback lift, they name different
+/// some passes resource handles or stream or future ends, some export is an `async` callback
+/// lift, some import is lowered `async`, they name different
 /// memories (resolved to their defining instances), reallocs or string encodings, or that
 /// memory's module is reified in `reified`.
 /// `None`: the host uses the guest's memory in place (or no value crosses through memory).
@@ -109,6 +118,13 @@ pub fn exchange_reason(
     }
     if let Some(e) = host.exports.iter().find(|e| e.async_lift) {
         return Some(ExchangeReason::AsyncLift(e.name.clone()));
+    }
+    if let Some(i) = host
+        .imports
+        .iter()
+        .find(|i| i.lowerings.iter().any(|l| l.async_))
+    {
+        return Some(ExchangeReason::AsyncLower(i.name.clone()));
     }
     let resolve = |def: &CoreDef| match def {
         CoreDef::Export(e) => graph.resolve(modules, e).ok(),
@@ -184,22 +200,31 @@ pub fn add_host_adapters(
 
     // Every adapted function's options: the guest side's comes from the component, the host
     // side's is new.
+    // With an async lowering of a host import of an `async` type, every export goes through
+    // its entry, which records whether the host's task may block: wasmtime checks that for a
+    // sync lowering of an `async` host function (and only for those).
+    let types = crate::front::component_types(ext.types);
+    let blocking_import = |i: &crate::host::HostImport| types[i.component_ty].async_;
+    let async_lowers = host
+        .imports
+        .iter()
+        .any(|i| blocking_import(i) && i.lowerings.iter().any(|l| l.async_));
     let adapted_exports: Vec<usize> = (0..host.exports.len())
         .filter(|&k| {
             let e = &host.exports[k];
-            e.uses_memory || e.has_handles || e.async_lift
+            e.uses_memory || e.has_handles || e.async_lift || async_lowers
         })
         .collect();
     let adapted_imports: Vec<usize> = (0..host.imports.len())
         .filter(|&i| {
             let import = &host.imports[i];
-            (import.uses_memory || import.has_handles) && !import.lowerings.is_empty()
+            (import.uses_memory || import.has_handles || import.lowerings.iter().any(|l| l.async_))
+                && !import.lowerings.is_empty()
         })
         .collect();
     // What the adapters read of the component's own types, read before FACT borrows the
     // types builder: each adapted export's lowered core type and the canonical ABI of its
     // results, and those of each adapted import.
-    let types = crate::front::component_types(ext.types);
     let results_abi = |ty: TypeFuncIndex| types[types[ty].results].abi.clone();
     let export_lowered = adapted_exports
         .iter()
@@ -209,6 +234,29 @@ pub fn add_host_adapters(
         .iter()
         .map(|&k| results_abi(host.exports[k].component_ty))
         .collect::<Vec<_>>();
+    // Whether each adapted export's type is `async` (the host's task may block).
+    let export_async = adapted_exports
+        .iter()
+        .map(|&k| types[host.exports[k].component_ty].async_)
+        .collect::<Vec<_>>();
+    // Whether each adapted import's type is `async`.
+    let import_async = adapted_imports
+        .iter()
+        .map(|&i| blocking_import(&host.imports[i]))
+        .collect::<Vec<_>>();
+    // The guest side's core type of each adapted import's async lowerings.
+    let import_async_tys = adapted_imports
+        .iter()
+        .map(|&i| {
+            let import = &host.imports[i];
+            import
+                .lowerings
+                .iter()
+                .any(|l| l.async_)
+                .then(|| crate::host::async_lowered_core_type(types, import.component_ty))
+                .transpose()
+        })
+        .collect::<Result<Vec<_>>>()?;
     let import_results = adapted_imports
         .iter()
         .map(|&i| results_abi(host.imports[i].component_ty))
@@ -315,6 +363,7 @@ pub fn add_host_adapters(
                 trampoline,
                 lowered,
                 options: host_options,
+                async_: false,
             },
         ));
         if import.return_area {
@@ -462,14 +511,16 @@ pub fn add_host_adapters(
         fact::Module::new(ext.types, ext.tunables, crate::front::input_features());
     let mut entry_imports = String::new();
     let mut entry_funcs = String::new();
-    for ((((&k, &core_type), &host_ty), lowered), results) in adapted_exports
+    for (((((&k, &core_type), &host_ty), lowered), results), &async_) in adapted_exports
         .iter()
         .zip(export_core_types)
         .zip(&export_host_tys)
         .zip(&export_lowered)
         .zip(&export_results)
+        .zip(&export_async)
     {
         let export = &host.exports[k];
+        let may_block = i32::from(async_);
         let name = format!("export{k}");
         fact_module.adapt(
             &name,
@@ -491,7 +542,7 @@ pub fn add_host_adapters(
             // More than one flat result: the host gets a return area in the exchange memory.
             writeln!(
                 entry_funcs,
-                "(func (export \"{name}\") {} (local $area i32) (call $enter)\n  \
+                "(func (export \"{name}\") {} (local $area i32) (call $enter (i32.const {may_block}))\n  \
                  (local.set $area (call $cabi_realloc (i32.const 0) (i32.const 0) (i32.const {}) \
                  (i32.const {})))\n  (call ${name} {args} (local.get $area)) (local.get $area))",
                 sig(export.ty.params(), export.ty.results()),
@@ -501,16 +552,19 @@ pub fn add_host_adapters(
         } else {
             writeln!(
                 entry_funcs,
-                "(func (export \"{name}\") {} (call $enter) (call ${name} {args}))",
+                "(func (export \"{name}\") {} (call $enter (i32.const {may_block})) (call ${name} {args}))",
                 sig(export.ty.params(), export.ty.results()),
             )?;
         }
     }
-    for (((&i, &(_, host_lowering)), &core_type), &host_ty) in adapted_imports
-        .iter()
-        .zip(&plan.host_lowerings)
-        .zip(import_core_types)
-        .zip(&import_host_tys)
+    for (((((&i, &(_, host_lowering)), &core_type), &host_ty), async_ty), &async_type) in
+        adapted_imports
+            .iter()
+            .zip(&plan.host_lowerings)
+            .zip(import_core_types)
+            .zip(&import_host_tys)
+            .zip(&import_async_tys)
+            .zip(&import_async)
     {
         let import = &host.imports[i];
         let callee = if import.return_area {
@@ -533,14 +587,29 @@ pub fn add_host_adapters(
                     func: to_dfg(&callee)?,
                 },
             );
-            let ty = sig(import.ty.params(), import.ty.results());
-            let args = local_gets(import.ty.params().len());
+            // An async lowering's core type is not the sync one the host side has.
+            let guest_ty = if lowering.async_ {
+                async_ty
+                    .clone()
+                    .context("internal error: an async lowering without its core type")?
+            } else {
+                import.ty.clone()
+            };
+            let ty = sig(guest_ty.params(), guest_ty.results());
+            let args = local_gets(guest_ty.params().len());
             writeln!(
                 entry_imports,
                 "(import \"fact\" \"{name}\" (func ${name} {ty}))"
             )?;
-            // The exchange memory's allocations of this call end with it.
-            let body = match import.ty.results() {
+            // The exchange memory's allocations of this call end with it: an async lowering's
+            // callee is the host's sync lowering, which returns before its first run ends.
+            let check = if lowering.async_ && async_type {
+                "(if (i32.eqz (call $may-block))\n    \
+                 (then (call $gc-lower:trap:unsupported-async-lower-of-the-host-in-a-sync-task)))\n  "
+            } else {
+                ""
+            };
+            let body = match guest_ty.results() {
                 [] => format!("(call ${name} {args}) (call $release (local.get $m))"),
                 [_] => format!(
                     "(local.set $r (call ${name} {args}))\n  \
@@ -548,13 +617,13 @@ pub fn add_host_adapters(
                 ),
                 _ => bail!("internal error: a lowered import with several results"),
             };
-            let result_local = match import.ty.results() {
+            let result_local = match guest_ty.results() {
                 [r] => format!("(local $r {r})"),
                 _ => String::new(),
             };
             writeln!(
                 entry_funcs,
-                "(func (export \"{name}\") {ty} (local $m i32) {result_local}\n  \
+                "(func (export \"{name}\") {ty} (local $m i32) {result_local}\n  {check}\
                  (local.set $m (call $mark))\n  {body})"
             )?;
             plan.lowerings
@@ -643,6 +712,27 @@ pub fn add_host_adapters(
                     core_type,
                 )
             }
+            // An async lowering of a host import: the subtask's start.
+            fact::Import::AsyncStartCall {
+                callback,
+                post_return,
+            } => {
+                let callback = callback.as_ref().map(callback_of).transpose()?;
+                if post_return.is_some() {
+                    bail!("internal error: a host lowering's callee with a post-return");
+                }
+                trampoline(
+                    ext.translation,
+                    Trampoline::AsyncStartCall {
+                        callback,
+                        post_return: None,
+                    },
+                    core_type,
+                )
+            }
+            // A stream or future end crossing the host boundary: a limit of the lowering.
+            fact::Import::FutureTransfer => func_export(exchange, "future-transfer"),
+            fact::Import::StreamTransfer => func_export(exchange, "stream-transfer"),
             _ => bail!("internal error: a host adapter needs an unexpected FACT import"),
         };
         fact_args.push(def);
@@ -655,9 +745,10 @@ pub fn add_host_adapters(
     let mut wat = String::from("(module\n");
     wat.push_str(ENTRY_IMPORTS);
     wat.push_str(&entry_imports);
+    wat.push_str(ENTRY_LIMIT);
     wat.push_str(&entry_funcs);
     wat.push_str(")\n");
-    let mut entry_args: Vec<CoreDef> = ["cabi_realloc", "mark", "release", "enter"]
+    let mut entry_args: Vec<CoreDef> = ["cabi_realloc", "mark", "release", "enter", "may-block"]
         .iter()
         .map(|name| func_export(exchange, name))
         .collect();
@@ -830,10 +921,26 @@ const EXCHANGE_RUNTIME: &str = r#"
     (local.get $p))
   (func (export "mark") (result i32) (global.get $bump))
   (func (export "release") (param i32) (global.set $bump (local.get 0)))
-  (func (export "enter") (global.set $depth (i32.add (global.get $depth) (i32.const 1))))
+  ;; Whether the host's task of the running export may block (the export's type is `async`),
+  ;; as wasmtime's `may_block` is for a task that has not returned; 0 outside exports (start
+  ;; functions, and destructors the host calls, which run in a task that may not block).
+  (global $may-block (mut i32) (i32.const 0))
+  (func (export "enter") (param $may-block i32)
+    (global.set $may-block (local.get $may-block))
+    (global.set $depth (i32.add (global.get $depth) (i32.const 1))))
+  (func (export "may-block") (result i32) (global.get $may-block))
+  ;; FACT's transfers of stream and future ends between the host's tables and the guest's
+  ;; (`(index, from-table, to-table) -> index`): the host's streams and futures are not
+  ;; bridged to the output's own, so an end that would cross traps at a named limit.
+  (func $gc-lower:trap:unsupported-stream-or-future-at-the-host-boundary unreachable)
+  (func (export "future-transfer") (param i32 i32 i32) (result i32)
+    (call $gc-lower:trap:unsupported-stream-or-future-at-the-host-boundary) unreachable)
+  (func (export "stream-transfer") (param i32 i32 i32) (result i32)
+    (call $gc-lower:trap:unsupported-stream-or-future-at-the-host-boundary) unreachable)
   (func $leave
     (global.set $depth (i32.sub (global.get $depth) (i32.const 1)))
-    (if (i32.eqz (global.get $depth)) (then (global.set $bump (i32.const 8)))))
+    (if (i32.eqz (global.get $depth))
+      (then (global.set $bump (i32.const 8)) (global.set $may-block (i32.const 0)))))
 "#;
 
 /// The entry module's imports from the exchange module, in the order of its arguments.
@@ -841,7 +948,16 @@ const ENTRY_IMPORTS: &str = r#"
   (import "exchange" "cabi_realloc" (func $cabi_realloc (param i32 i32 i32 i32) (result i32)))
   (import "exchange" "mark" (func $mark (result i32)))
   (import "exchange" "release" (func $release (param i32)))
-  (import "exchange" "enter" (func $enter))
+  (import "exchange" "enter" (func $enter (param i32)))
+  (import "exchange" "may-block" (func $may-block (result i32)))
+"#;
+
+/// The entry module's function that traps at a limit: an async lowering of a host function of
+/// an `async` type where the host's task may not block (the output calls the host through a
+/// sync lowering, which wasmtime does not allow there, where the guest's async lowering would
+/// not block).
+const ENTRY_LIMIT: &str = r#"
+  (func $gc-lower:trap:unsupported-async-lower-of-the-host-in-a-sync-task unreachable)
 "#;
 
 /// `(local.get 0) … (local.get n-1)` in wat.

@@ -474,7 +474,7 @@ fn plan_text(plan: &gc_lower::plan::Plan, input: &Path) -> String {
                 .unwrap_or_default();
             let why = match reason {
                 ExchangeWhy::Handles { function } => {
-                    format!("`{}` passes resource handles", shown(function))
+                    format!("`{}` passes handles", shown(function))
                 }
                 ExchangeWhy::UnresolvedMemory { function } => {
                     format!("the memory of `{}` is not a core export", shown(function))
@@ -502,6 +502,9 @@ fn plan_text(plan: &gc_lower::plan::Plan, input: &Path) -> String {
                 ExchangeWhy::AsyncLift { function } => {
                     format!("`{}` is an async callback lift", shown(function))
                 }
+                ExchangeWhy::AsyncLower { function } => {
+                    format!("`{}` is an import lowered async", shown(function))
+                }
             };
             format!("through the exchange memory{defined}, because {why}")
         }
@@ -513,7 +516,7 @@ fn plan_text(plan: &gc_lower::plan::Plan, input: &Path) -> String {
             f.push("values in memory");
         }
         if handles {
-            f.push("resource handles");
+            f.push("handles");
         }
         if exchange {
             f.push("through the exchange memory");

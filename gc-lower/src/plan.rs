@@ -363,7 +363,8 @@ pub enum HostMemory {
     rename_all_fields = "kebab-case"
 )]
 pub enum ExchangeWhy {
-    /// `function` passes resource handles, which always go through adapters.
+    /// `function` passes resource handles or stream or future ends, which always go through
+    /// adapters.
     Handles {
         /// The function.
         function: String,
@@ -407,6 +408,12 @@ pub enum ExchangeWhy {
         /// The function.
         function: String,
     },
+    /// `function` is a host import that the component lowers `async`, which reaches the
+    /// host through an adapter that calls it as a sync lowering.
+    AsyncLower {
+        /// The function.
+        function: String,
+    },
 }
 
 /// A function the output imports from the host.
@@ -422,7 +429,7 @@ pub struct HostImportPlan {
     pub ty: String,
     /// Whether values cross through linear memory (strings, lists, spilled values).
     pub uses_memory: bool,
-    /// Whether resource handles cross.
+    /// Whether resource handles or stream or future ends cross.
     pub handles: bool,
     /// Whether the guest calls it through the host adapters and the exchange memory.
     pub exchange: bool,
@@ -452,7 +459,7 @@ pub struct HostExportPlan {
     pub ty: String,
     /// Whether values cross through linear memory (strings, lists, spilled values).
     pub uses_memory: bool,
-    /// Whether resource handles cross.
+    /// Whether resource handles or stream or future ends cross.
     pub handles: bool,
     /// Whether the host calls it through the host adapters and the exchange memory.
     pub exchange: bool,
@@ -666,6 +673,7 @@ fn exchange_why(why: &ExchangeReason) -> ExchangeWhy {
         ExchangeReason::Encodings(first, other) => ExchangeWhy::Encodings { first, other },
         ExchangeReason::Reallocs(first, other) => ExchangeWhy::Reallocs { first, other },
         ExchangeReason::AsyncLift(function) => ExchangeWhy::AsyncLift { function },
+        ExchangeReason::AsyncLower(function) => ExchangeWhy::AsyncLower { function },
     }
 }
 

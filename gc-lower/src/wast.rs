@@ -1640,12 +1640,17 @@ impl<'r, 'o> Script<'r, 'o> {
                 l.first()
                     .map(|rest| rest.split(' ').next().unwrap_or("").to_string())
             });
-        if let Some(limit) = at_limit
-            && native_check.is_ok()
-        {
+        if let Some(limit) = at_limit {
             let reason = format!("{AT_LIMIT}`{limit}`");
             outcome.notes.extend(failures);
-            outcome.status = Status::Skip(reason.clone());
+            // Counted where the native run's failure to satisfy the script puts it.
+            outcome.status = match native_check {
+                Ok(()) => Status::Skip(reason.clone()),
+                Err(m) => {
+                    outcome.notes.push(m);
+                    Status::Skip(NATIVE_FAILS.into())
+                }
+            };
             // The lowered instance trapped where the native one went on: what follows on it
             // is skipped with the same reason.
             inst.lowered = LoweredInst::Skip(reason);

@@ -339,18 +339,18 @@ fn rejects_async() {
         source,
         &["async.wat", "async components", "`thread.index`"],
     );
-    // An async lower is lowered between components, not yet of a host import.
+    // Error contexts are not lowered, in the types of host functions either.
     let source = br#"
         (component
-          (import "f" (func $f async))
-          (core func $f (canon lower (func $f) async))
-          (core module $M (import "" "f" (func (result i32))))
+          (import "f" (func $f async (param "e" error-context)))
+          (core func $f (canon lower (func $f)))
+          (core module $M (import "" "f" (func (param i32))))
           (core instance (instantiate $M (with "" (instance (export "f" (func $f)))))))
     "#;
     assert_rejected(
-        "async-lower.wat",
+        "error-context.wat",
         source,
-        &["async-lower.wat", "async lowers at the host boundary"],
+        &["error-context.wat", "error contexts at the host boundary"],
     );
 }
 

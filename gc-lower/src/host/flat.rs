@@ -1,10 +1,12 @@
 //! Canonical-ABI flattening of the host boundary's function types (`CanonicalABI.md`,
-//! `flatten_functype`, synchronous): a component function type becomes the core type the
+//! `flatten_functype`, synchronous, and `async` for the lower context): a component function
+//! type becomes the core type the
 //! guest core ABI gives it, and what its values need besides flat core values (memory,
 //! resource handles). `MAX_FLAT_PARAMS` and `MAX_FLAT_RESULTS` are wasmtime-environ's.
 
 use wasmtime_environ::component::{
-    ComponentTypes, InterfaceType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, TypeFuncIndex,
+    ComponentTypes, InterfaceType, MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+    TypeFuncIndex,
 };
 use wasmtime_environ::wasmparser::{FuncType, ValType};
 
@@ -25,7 +27,8 @@ pub(super) enum Direction {
 pub(super) struct Uses {
     /// Values cross through linear memory (strings, lists, spilled values).
     pub(super) memory: bool,
-    /// Resource handles cross (they must move between the host's and the guest's tables).
+    /// Resource handles or stream and future ends cross (they must move between the host's
+    /// and the guest's tables).
     pub(super) handles: bool,
 }
 
@@ -39,23 +42,9 @@ pub(super) fn flatten_func(
     ty: TypeFuncIndex,
     direction: Direction,
 ) -> anyhow::Result<(FuncType, Uses)> {
-    // An `async` type lifted or lowered without `async` has the synchronous core type (the
-    // options that make a lift or lower async are rejected by the caller).
-    let func = &types[ty];
-    let params = &types[func.params].types;
-    let results = &types[func.results].types;
-    let mut uses = Uses::default();
-    for ty in params.iter().chain(results.iter()) {
-        check_type(types, ty, &mut uses)?;
-    }
-    let mut flat_params = Vec::new();
-    for ty in params.iter() {
-        flatten(types, ty, &mut flat_params);
-    }
-    let mut flat_results = Vec::new();
-    for ty in results.iter() {
-        flatten(types, ty, &mut flat_results);
-    }
+    // An `async` type lifted or lowered without `async` has the synchronous core type (an
+    // `async` lowering's is `flatten_async_lower`'s).
+    let (mut flat_params, mut flat_results, mut uses) = flat_values(types, ty)?;
     if flat_params.len() > MAX_FLAT_PARAMS {
         flat_params = vec![ValType::I32];
         uses.memory = true;
@@ -73,9 +62,59 @@ pub(super) fn flatten_func(
     Ok((FuncType::new(flat_params, flat_results), uses))
 }
 
+/// The core type of an `async` lowering of the component function type `ty` (canonical ABI
+/// `flatten_functype` with `async` in the `lower` context): more than
+/// `MAX_FLAT_ASYNC_PARAMS` (4) flat parameters become one pointer to them, any result makes a
+/// trailing `i32` parameter (where the results are stored), and the one result is the `i32`
+/// status (`RETURNED` is 2).
+///
+/// Errors: as [`flatten_func`].
+pub(super) fn flatten_async_lower(
+    types: &ComponentTypes,
+    ty: TypeFuncIndex,
+) -> anyhow::Result<(FuncType, Uses)> {
+    let (mut flat_params, flat_results, mut uses) = flat_values(types, ty)?;
+    if flat_params.len() > MAX_FLAT_ASYNC_PARAMS {
+        flat_params = vec![ValType::I32];
+        uses.memory = true;
+    }
+    if !flat_results.is_empty() {
+        flat_params.push(ValType::I32);
+        uses.memory = true;
+    }
+    Ok((FuncType::new(flat_params, [ValType::I32]), uses))
+}
+
+/// The flat core types of the parameters and of the results of the component function type
+/// `ty` (canonical ABI `flatten_type` of each), before any is spilled to memory, and what
+/// else its values need.
+///
+/// Errors: [`not_yet`] for types that are not supported yet ([`check_type`]).
+fn flat_values(
+    types: &ComponentTypes,
+    ty: TypeFuncIndex,
+) -> anyhow::Result<(Vec<ValType>, Vec<ValType>, Uses)> {
+    let func = &types[ty];
+    let params = &types[func.params].types;
+    let results = &types[func.results].types;
+    let mut uses = Uses::default();
+    for ty in params.iter().chain(results.iter()) {
+        check_type(types, ty, &mut uses)?;
+    }
+    let mut flat_params = Vec::new();
+    for ty in params.iter() {
+        flatten(types, ty, &mut flat_params);
+    }
+    let mut flat_results = Vec::new();
+    for ty in results.iter() {
+        flatten(types, ty, &mut flat_results);
+    }
+    Ok((flat_params, flat_results, uses))
+}
+
 /// Fails with `not_yet` when `ty` holds a value that is not supported yet at the boundary
-/// (maps, async values); sets `uses.memory` when it holds a string or a list, `uses.handles`
-/// when it holds a resource handle.
+/// (maps, error contexts); sets `uses.memory` when it holds a string or a list, `uses.handles`
+/// when it holds a resource handle or a stream or future end.
 fn check_type(types: &ComponentTypes, ty: &InterfaceType, uses: &mut Uses) -> anyhow::Result<()> {
     match *ty {
         InterfaceType::Bool
@@ -105,8 +144,12 @@ fn check_type(types: &ComponentTypes, ty: &InterfaceType, uses: &mut Uses) -> an
             uses.handles = true;
             Ok(())
         }
-        InterfaceType::Future(_) => Err(not_yet("futures at the host boundary")),
-        InterfaceType::Stream(_) => Err(not_yet("streams at the host boundary")),
+        // Stream and future ends are handles too: they go through the host adapters, where
+        // FACT's transfer of one traps at a named limit (`crate::exchange`).
+        InterfaceType::Future(_) | InterfaceType::Stream(_) => {
+            uses.handles = true;
+            Ok(())
+        }
         InterfaceType::ErrorContext(_) => Err(not_yet("error contexts at the host boundary")),
         InterfaceType::Record(i) => types[i]
             .fields

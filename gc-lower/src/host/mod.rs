@@ -74,9 +74,10 @@
 //!
 //! Known limits of this stage, reported as [`crate::error::not_yet`]: a resource type that the
 //! component defines and exports at its root rather than in an exported interface (a WIT world
-//! cannot export a resource type, so wit-component cannot re-wrap it), maps, futures, streams,
-//! error contexts, async functions, lifts and lowers, instances nested in instances and core
-//! modules or components crossing the root. An imported instance that holds only types is not imported back
+//! cannot export a resource type, so wit-component cannot re-wrap it), maps, error contexts,
+//! stackful async lifts, instances nested in instances and core modules or components crossing
+//! the root. Stream and future ends in a function's type are handles that the host adapters
+//! do not bridge (an end that would cross traps at a named limit, [`crate::exchange`]). An imported instance that holds only types is not imported back
 //! by wit-component (it prunes imports that no core import uses), so such a component's
 //! re-wrapped type lacks that import.
 
@@ -309,7 +310,8 @@ pub struct HostImport {
     pub component_ty: TypeFuncIndex,
     /// Whether values cross through linear memory (strings, lists, spilled values).
     pub uses_memory: bool,
-    /// Whether resource handles cross (then the function always goes through host adapters).
+    /// Whether resource handles or stream and future ends cross (then the function always
+    /// goes through host adapters).
     pub has_handles: bool,
     /// Whether the results go through a return area (more than one flat result): then
     /// [`HostImport::ty`] ends with the return-area pointer and has no results.
@@ -332,6 +334,10 @@ pub struct HostLowering {
     pub lowered: LoweredIndex,
     /// The canonical options of the lowering.
     pub options: OptionsIndex,
+    /// Whether the lowering is `async` (the guest gets a status and, once the call has
+    /// returned, its results in memory); such a lowering goes through the host adapters,
+    /// whose host side is a sync lowering ([`crate::exchange`]).
+    pub async_: bool,
 }
 
 /// A function the output exports to the host.
@@ -348,7 +354,8 @@ pub struct HostExport {
     pub component_ty: TypeFuncIndex,
     /// Whether values cross through linear memory (strings, lists, spilled values).
     pub uses_memory: bool,
-    /// Whether resource handles cross (then the function always goes through host adapters).
+    /// Whether resource handles or stream and future ends cross (then the function always
+    /// goes through host adapters).
     pub has_handles: bool,
     /// The lifted core function.
     pub func: CoreDef,
@@ -599,11 +606,17 @@ fn imports(
         let Some(&(trampoline, options)) = trampolines.get(index) else {
             anyhow::bail!("lowered import {} has no trampoline", index.as_u32());
         };
-        if component.options[options].async_ {
-            return Err(not_yet("async lowers at the host boundary"));
-        }
         let import = &imports[position];
-        if import.uses_memory {
+        // An async lowering passes its results (and more than 4 flat parameters) through
+        // memory; the host's side of it is a sync lowering ([`crate::exchange`]).
+        let uses_memory = if component.options[options].async_ {
+            flat::flatten_async_lower(types, import.component_ty)?
+                .1
+                .memory
+        } else {
+            import.uses_memory
+        };
+        if uses_memory {
             let user = memory_user(translation, &import.name, options)?;
             memory_users.push(user);
         }
@@ -611,6 +624,7 @@ fn imports(
             trampoline,
             lowered: *index,
             options,
+            async_: component.options[options].async_,
         });
     }
     Ok(imports)
@@ -645,6 +659,18 @@ fn host_import(
 /// Errors: as [`host_interface`], for types this stage does not support.
 pub fn lowered_core_type(types: &ComponentTypes, ty: TypeFuncIndex) -> anyhow::Result<FuncType> {
     Ok(flatten_func(types, ty, Direction::Lower)?.0)
+}
+
+/// The core type of an `async` lowering of the component function type `ty` (canonical ABI
+/// `flatten_functype` with `async`, `lower`): at most 4 flat parameters (else one pointer to
+/// them), a trailing pointer to where the results go when there are any, an `i32` status.
+///
+/// Errors: as [`host_interface`], for types this stage does not support.
+pub fn async_lowered_core_type(
+    types: &ComponentTypes,
+    ty: TypeFuncIndex,
+) -> anyhow::Result<FuncType> {
+    Ok(flat::flatten_async_lower(types, ty)?.0)
 }
 
 /// The functions of the imported instance type `instance`, by name, in export order.
@@ -1013,9 +1039,14 @@ mod tests {
         };
         for import in &host.imports {
             for lowering in &import.lowerings {
+                let expected = if lowering.async_ {
+                    async_lowered_core_type(&types, import.component_ty).unwrap()
+                } else {
+                    import.ty.clone()
+                };
                 assert_eq!(
                     core_ty(lowering.options),
-                    import.ty,
+                    expected,
                     "import `{}`",
                     import.name
                 );
@@ -1082,6 +1113,62 @@ mod tests {
             FuncType::new([ValType::F32, ValType::F64, ValType::I32], [ValType::F64])
         );
         assert!(host.component_type.0.starts_with("component-type"));
+    }
+
+    /// The core type of an `async` lowering of a host import is wasmtime's: more than four
+    /// flat parameters become a pointer, a result a trailing pointer, the result a status.
+    #[test]
+    fn async_lowerings_have_the_async_core_type() {
+        let bytes = wat::parse_str(
+            r#"(component
+              (import "five" (func $five async (param "a" u32) (param "b" u32) (param "c" u32)
+                (param "d" u32) (param "e" u32) (result u32)))
+              (import "four" (func $four async (param "a" u64) (param "b" f32) (param "c" u32)
+                (param "d" u32)))
+              (core module $Memory (memory (export "mem") 1))
+              (core instance $memory (instantiate $Memory))
+              (core func $five (canon lower (func $five) async (memory $memory "mem")))
+              (core func $four (canon lower (func $four) async))
+              (core module $M
+                (import "" "five" (func (param i32 i32) (result i32)))
+                (import "" "four" (func (param i64 f32 i32 i32) (result i32))))
+              (core instance (instantiate $M (with "" (instance
+                (export "five" (func $five)) (export "four" (func $four))))))
+            )"#,
+        )
+        .expect("test component parses");
+        let mut tunables = Tunables::default_host();
+        tunables.concurrency_support = true;
+        let mut validator =
+            Validator::new_with_features(WasmFeatures::default() | WasmFeatures::CM_ASYNC);
+        let mut builder = ComponentTypesBuilder::new(&validator);
+        let scope = ScopeVec::new();
+        let (translation, _modules) =
+            Translator::new(&tunables, &mut validator, &mut builder, &scope)
+                .translate(&bytes)
+                .expect("test component translates");
+        let (types, _) = builder.finish(&translation.component);
+        let host = host_interface(&bytes, &translation, &types, 0).expect("host interface");
+        let expected = [
+            FuncType::new([ValType::I32, ValType::I32], [ValType::I32]),
+            FuncType::new(
+                [ValType::I64, ValType::F32, ValType::I32, ValType::I32],
+                [ValType::I32],
+            ),
+        ];
+        for (import, expected) in host.imports.iter().zip(expected) {
+            let [lowering] = import.lowerings[..] else {
+                panic!("`{}` is lowered once", import.name);
+            };
+            assert!(lowering.async_);
+            let ty = async_lowered_core_type(&types, import.component_ty).unwrap();
+            assert_eq!(ty, expected, "import `{}`", import.name);
+            // wasmtime-environ's own core type of the lowering.
+            let core =
+                types[translation.component.options[lowering.options].core_type].unwrap_func();
+            assert_eq!(core.params().len(), ty.params().len(), "`{}`", import.name);
+            assert_eq!(core.results().len(), 1, "`{}`", import.name);
+        }
     }
 
     #[test]
