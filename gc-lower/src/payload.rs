@@ -50,8 +50,8 @@ pub(crate) fn template(text: String) -> Result<&'static Template> {
     Ok(parsed)
 }
 
-/// Whether items of `ty` need the generated copy: anything but numbers, `bool`, `char`, own
-/// handles and nothing, which `transmit.wat` moves itself.
+/// Whether items of `ty` need the generated copy: anything but numbers, `bool`, `char` and
+/// nothing, which `transmit.wat` moves itself.
 pub(crate) fn is_generic(ty: Option<InterfaceType>) -> bool {
     !matches!(
         ty,
@@ -68,7 +68,6 @@ pub(crate) fn is_generic(ty: Option<InterfaceType>) -> bool {
                 | InterfaceType::Float64
                 | InterfaceType::Bool
                 | InterfaceType::Char
-                | InterfaceType::Own(_)
         )
     )
 }
@@ -532,7 +531,7 @@ impl<'a> Gen<'a> {
                     align - 1
                 ));
                 self.touch(1, q, bytes);
-                if is_generic(Some(eb)) || matches!(eb, T::Bool | T::Char | T::Own(_)) {
+                if is_generic(Some(eb)) || matches!(eb, T::Bool | T::Char) {
                     let (i, s, d) = (self.local(), self.local(), self.local());
                     self.line(&format!("(local.set {i} (i32.const 0))"));
                     self.line("(block (loop");

@@ -23,24 +23,23 @@
 //! `memmove` does. Payloads that are numbers (or none) move as bytes, as
 //! wasmtime's flat copy moves them; a `bool` or `char` is checked as wasmtime's lift checks it
 //! (a `bool` arrives as 0 or 1, a `char` that is not a Unicode scalar value traps) and refused
-//! between a read and a write of one component instance; an own handle moves from the
-//! writer's handle table into the reader's (lifted and lowered, as wasmtime's copy of values
-//! does, with the same traps), and is refused within one instance too. Items that are not flat
-//! (strings, lists, records, variants, ...) move through a copy generated per pair of a write
+//! between a read and a write of one component instance. Every other item (own handles,
+//! strings, lists, records, variants, ...) moves through a copy generated per pair of a write
 //! and a read site of the same shape ([`crate::payload`]), which the read site's copy
-//! dispatches to on the write site.
+//! dispatches to on the write site: an own handle moves from the writer's handle table into
+//! the reader's (lifted and lowered, as wasmtime's copy of values does, with the same traps),
+//! and such items are refused within one instance too.
 
 use std::sync::OnceLock;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use wasm_encoder as we;
 use wasmtime_environ::component::{
     InterfaceType, OptionsIndex, RuntimeComponentInstanceIndex, StringEncoding, Trampoline,
-    TypeFutureTableIndex, TypeResourceTableIndex, TypeStreamTableIndex,
+    TypeFutureTableIndex, TypeStreamTableIndex,
 };
 
 use crate::assemble::Lowerer;
-use crate::error::not_yet;
 use crate::layout::{Binding, OutFunc, OutType, StateTarget};
 use crate::template::Template;
 
@@ -113,13 +112,10 @@ struct Payload {
     size: u32,
     /// The template's `$check`: 0 for a number (any bits are a value, copied as they are),
     /// 1 for a `bool`, 2 for a `char` (lifted and lowered again, and refused within one
-    /// component instance, as wasmtime does), 3 for an own handle (moved from the writer's
-    /// table into the reader's, and refused within one component instance).
+    /// component instance, as wasmtime does), 3 for any other item ([`Payload::generic`]).
     check: u32,
-    /// An own handle's resource table type (as the site's component instance sees it).
-    resource: Option<TypeResourceTableIndex>,
-    /// For `$check` 4, an item that is not flat (see [`crate::payload`]): its type and
-    /// alignment in bytes.
+    /// For `$check` 3, an item that is neither a number, a `bool` nor a `char` (own handles,
+    /// and values that are not flat; see [`crate::payload`]): its type and alignment in bytes.
     generic: Option<(InterfaceType, u32)>,
 }
 
@@ -207,7 +203,6 @@ impl Lowerer<'_, '_> {
             .end()
             .end();
         imports.push(self.add_func(ty, "transmit:before-wait".into(), body));
-        imports.push(self.resource_op("transfer-own")?);
         let records = self.task_array(16 * 16, "transmit-records");
         let num = self.task_int(0, "num-transmits");
         let free = self.task_int(-1, "free-transmit");
@@ -235,22 +230,14 @@ impl Lowerer<'_, '_> {
     /// The layout of one item of future or stream type `ty` (a `TypeFutureTableIndex` or
     /// `TypeStreamTableIndex` by `kind`).
     ///
-    /// Errors: [`NotYet`](crate::NotYet) for a payload that is not a number, a `bool`, a
-    /// `char` or an own handle (one that holds pointers or borrows, or several values).
+    /// Errors: [`NotYet`](crate::NotYet) for a payload that the generated copy does not
+    /// support ([`crate::payload::check_supported`]).
     fn payload(&self, kind: Kind, ty: u32) -> Result<Payload> {
         let types = &self.input.front.types;
         let payload = match kind {
             Kind::Future => types[types[TypeFutureTableIndex::from_u32(ty)].ty].payload,
             Kind::Stream => types[types[TypeStreamTableIndex::from_u32(ty)].ty].payload,
         };
-        if let Some(InterfaceType::Own(t)) = payload {
-            return Ok(Payload {
-                size: 4,
-                check: 3,
-                resource: Some(t),
-                generic: None,
-            });
-        }
         if let Some(t) = payload
             && crate::payload::is_generic(payload)
         {
@@ -258,8 +245,7 @@ impl Lowerer<'_, '_> {
             let abi = types.canonical_abi(&t);
             return Ok(Payload {
                 size: abi.size32,
-                check: 4,
-                resource: None,
+                check: 3,
                 generic: Some((t, abi.align32)),
             });
         }
@@ -271,17 +257,14 @@ impl Lowerer<'_, '_> {
             Some(InterfaceType::S64 | InterfaceType::U64 | InterfaceType::Float64) => (8, 0),
             Some(InterfaceType::Bool) => (1, 1),
             Some(InterfaceType::Char) => (4, 2),
-            Some(_) => {
-                return Err(not_yet(format!(
-                    "{}s whose payload is not a number, a `bool`, a `char` or an own handle",
-                    kind.name()
-                )));
-            }
+            Some(_) => bail!(
+                "internal: a {} payload that is neither flat nor generic",
+                kind.name()
+            ),
         };
         Ok(Payload {
             size,
             check,
-            resource: None,
             generic: None,
         })
     }
@@ -747,22 +730,14 @@ impl Lowerer<'_, '_> {
             Source(u32, u32),
             /// A read site's stream copies, one per source memory.
             Items(Vec<OutFunc>, Payload, Option<u32>),
-            /// A future's own handle moved and stored: the function, the read site's instance
-            /// and resource table type.
-            Handle(OutFunc, u32, u32),
-            /// A stream's own handles moved and stored, one function per source memory.
-            Handles(Vec<OutFunc>, u32, u32),
             /// Items that are not flat ([`crate::payload`]): the copy from each write site
             /// whose items have their shape, and the read site's instance.
             Generic(Vec<(u32, OutFunc)>, u32),
         }
         let mut loads = Vec::new();
         let mut stores = Vec::new();
-        // The write site's resource table type, for the read site's move of own handles.
-        let mut resource_types = Vec::new();
         for site in &sites {
             let checked = (site.payload.check != 0).then_some(site.instance);
-            resource_types.push(site.payload.resource.map_or(-1, |t| t.as_u32() as i32));
             match (site.kind, site.memory) {
                 (_, None) => {
                     loads.push(Step::None);
@@ -778,24 +753,6 @@ impl Lowerer<'_, '_> {
                         }
                     }
                     stores.push(Step::Generic(copies, site.instance));
-                }
-                (kind, Some(m)) if site.payload.resource.is_some() => {
-                    let dst_ty = site.payload.resource.map_or(0, |t| t.as_u32());
-                    if kind == Kind::Future {
-                        let load = self.transmit_op("load", &[m])?;
-                        loads.push(Step::Value(load, site.payload, Some(site.instance)));
-                        let store = self.transmit_op("store-handle", &[m])?;
-                        stores.push(Step::Handle(store, site.instance, dst_ty));
-                    } else {
-                        let place =
-                            memories.iter().position(|x| *x == m).expect("collected") as u32;
-                        loads.push(Step::Source(place, site.instance));
-                        let mut copies = Vec::new();
-                        for src in memories.clone() {
-                            copies.push(self.transmit_op("copy-handles", &[src, m])?);
-                        }
-                        stores.push(Step::Handles(copies, site.instance, dst_ty));
-                    }
                 }
                 (Kind::Future, Some(m)) => {
                     let load = self.transmit_op("load", &[m])?;
@@ -824,9 +781,8 @@ impl Lowerer<'_, '_> {
         }
         let n = sites.len() as u32;
         // Params: write site, write ptr, read site, read ptr, count; local 5: a future's
-        // value; local 6: the write site's stream memory; local 7: its component instance;
-        // local 8: its payload's resource table type (own handles).
-        let mut body = we::Function::new([(1, we::ValType::I64), (3, I32)]);
+        // value; local 6: the write site's stream memory; local 7: its component instance.
+        let mut body = we::Function::new([(1, we::ValType::I64), (2, I32)]);
         let mut ins = body.instructions();
         for (site_param, steps) in [(0u32, &loads), (2, &stores)] {
             ins.block(we::BlockType::Empty);
@@ -841,9 +797,6 @@ impl Lowerer<'_, '_> {
                 let intra = |ins: &mut we::InstructionSink<'_>, instance: u32| {
                     ins.local_get(7).i32_const(instance as i32).i32_eq();
                 };
-                if site_param == 0 && resource_types[k] >= 0 {
-                    ins.i32_const(resource_types[k]).local_set(8);
-                }
                 match step {
                     Step::None => {}
                     Step::Generic(copies, instance) => {
@@ -863,29 +816,6 @@ impl Lowerer<'_, '_> {
                             ins.call(f.0).br(1).end();
                         }
                         ins.unreachable().end();
-                    }
-                    Step::Handle(f, instance, dst_ty) => {
-                        ins.local_get(3).local_get(5);
-                        intra(&mut ins, *instance);
-                        ins.local_get(8).i32_const(*dst_ty as i32).call(f.0);
-                    }
-                    Step::Handles(copies, instance, dst_ty) => {
-                        let m = copies.len() as u32;
-                        ins.block(we::BlockType::Empty);
-                        for _ in 0..m {
-                            ins.block(we::BlockType::Empty);
-                        }
-                        ins.local_get(6).br_table((0..m).collect::<Vec<_>>(), m);
-                        ins.end();
-                        for (j, f) in copies.iter().enumerate() {
-                            ins.local_get(1).local_get(3).local_get(4);
-                            intra(&mut ins, *instance);
-                            ins.local_get(8)
-                                .i32_const(*dst_ty as i32)
-                                .call(f.0)
-                                .br(m - j as u32 - 1);
-                            ins.end();
-                        }
                     }
                     Step::Value(f, payload, instance) if site_param == 0 => {
                         ins.local_get(1)

@@ -49,9 +49,6 @@
   ;; Called before a sync read or write waits (the limit inside an `async`-lowered callee's
   ;; first call).
   (import "env" "before-wait" (func $before_wait))
-  ;; The resources template's `transfer-own` (handle, src type, dst type) -> handle: lifts an
-  ;; own handle from one table and lowers it into another.
-  (import "env" "transfer-own" (func $transfer_own (param i32 i32 i32) (result i32)))
   (import "env" "records" (global $records (mut (ref $handles))))
   (import "env" "num-records" (global $num (mut i32)))
   (import "env" "free-record" (global $free (mut i32)))
@@ -553,45 +550,6 @@
         (i32.ne (i32.load8_u 1 (i32.add (local.get $dst) (local.get $i))) (i32.const 0)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $each (i32.lt_u (local.get $i) (local.get $bytes)))))
-
-  ;; Own handles (`$check` 3, four bytes each): wasmtime lifts each item from the write site's
-  ;; table (`$src_ty`, the resource table type of its payload), which removes the handle, and
-  ;; lowers it into the read site's (`$dst_ty`); refused within one component instance.
-
-  ;; A future's handle (loaded by the write site's `load`) moved and stored at `addr` of
-  ;; memory 0.
-  (func (export "store-handle") (param $addr i32) (param $v i64) (param $intra i32)
-    (param $src_ty i32) (param $dst_ty i32)
-    (if (i32.and (local.get $addr) (i32.const 3)) (then (call $unaligned_read)))
-    (if (local.get $intra) (then (call $intra)))
-    (i32.store (local.get $addr)
-      (call $transfer_own (i32.wrap_i64 (local.get $v)) (local.get $src_ty) (local.get $dst_ty))))
-
-  ;; A stream's handles, from `src` of memory 0 to `dst` of memory 1: all moved between the
-  ;; tables, then all stored (as wasmtime lifts all the values, then lowers them).
-  (func (export "copy-handles") (param $src i32) (param $dst i32) (param $count i32)
-    (param $intra i32) (param $src_ty i32) (param $dst_ty i32)
-    (local $i i32) (local $moved (ref null $handles))
-    (if (local.get $count)
-      (then
-        (if (i32.and (local.get $src) (i32.const 3)) (then (call $unaligned_write)))
-        (if (i32.and (local.get $dst) (i32.const 3)) (then (call $unaligned_read)))))
-    (if (local.get $intra) (then (call $intra)))
-    (if (i32.eqz (local.get $count)) (then (return)))
-    (local.set $moved (array.new_default $handles (local.get $count)))
-    (loop $lift
-      (array.set $handles (local.get $moved) (local.get $i)
-        (call $transfer_own
-          (i32.load 0 (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2))))
-          (local.get $src_ty) (local.get $dst_ty)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $lift (i32.lt_u (local.get $i) (local.get $count))))
-    (local.set $i (i32.const 0))
-    (loop $lower
-      (i32.store 1 (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
-        (array.get $handles (local.get $moved) (local.get $i)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $lower (i32.lt_u (local.get $i) (local.get $count)))))
 
   ;; The bounds check of a read or write of `count` items of `size` bytes at `addr`, as
   ;; wasmtime makes before anything else ("read pointer out of bounds of memory"): a range
