@@ -590,42 +590,35 @@ impl Lowerer<'_, '_> {
         Ok(Some(self.add_func(ty, name, body)))
     }
 
-    /// Gives the functions reserved before every built-in was known their bodies: `copy`
-    /// (`br_table`s on the write site, then the read site: a future's value is loaded by the
-    /// one and stored by the other, a stream's items copied between their memories) and the
-    /// resources template's `stream-delivered`.
     /// The copy of items from write site `writer` to read site `reader` (both of `kind`),
     /// when the writer's items have the reader's shape and neither is flat: the generated
     /// template's (`crate::payload`) `copy-stream` or `copy-future`, bound to the two sites'
-    /// memories, the reader's `realloc` and the resources template's `transfer-own`.
+    /// memories, `realloc` (the reader's, [`Lowerer::payload_realloc`]) and the resources
+    /// template's `transfer-own`.
     fn generic_copy(
         &mut self,
         writer: &Site,
         reader: &Site,
         kind: Kind,
+        realloc: OutFunc,
     ) -> Result<Option<OutFunc>> {
+        if !self.meets(writer, reader, kind) {
+            return Ok(None);
+        }
         let (Some((from, _)), Some((to, _))) = (writer.payload.generic, reader.payload.generic)
         else {
             return Ok(None);
         };
-        let types = &self.input.front.types;
-        if !writer.write
-            || reader.write
-            || writer.kind != kind
-            || !crate::payload::same_shape(types, from, to)
-        {
-            return Ok(None);
-        }
         let (Some(src), Some(dst)) = (writer.memory, reader.memory) else {
             return Ok(None);
         };
+        let types = &self.input.front.types;
         // A type with strings has UTF-8 on both sides (`transmit_site` checks it); others do
         // not read the encoding.
         let encoding =
             self.input.front.translation.component.options[reader.options].string_encoding;
         let text = crate::payload::copy_template(types, from, to, encoding)?;
         let template = crate::payload::template(text)?;
-        let realloc = self.payload_realloc(reader)?;
         let transfer = self.resource_op("transfer-own")?;
         let binding = Binding {
             memories: vec![src, dst],
@@ -639,6 +632,21 @@ impl Lowerer<'_, '_> {
         };
         let f = template.export(name)?;
         Ok(Some(self.template_func(template, &binding, f)?))
+    }
+
+    /// Whether write site `writer` and read site `reader` (of `kind`) can meet with items
+    /// that go through the generated copy: both generic, of the same shape, with memories.
+    fn meets(&self, writer: &Site, reader: &Site, kind: Kind) -> bool {
+        let (Some((from, _)), Some((to, _))) = (writer.payload.generic, reader.payload.generic)
+        else {
+            return false;
+        };
+        writer.write
+            && !reader.write
+            && writer.kind == kind
+            && writer.memory.is_some()
+            && reader.memory.is_some()
+            && crate::payload::same_shape(&self.input.front.types, from, to)
     }
 
     /// The reader's `realloc (old ptr, old size, align, new size) -> ptr` for read site
@@ -690,6 +698,10 @@ impl Lowerer<'_, '_> {
         Ok(self.add_func(ty, "transmit:realloc".into(), body))
     }
 
+    /// Gives the functions reserved before every built-in was known their bodies: `copy`
+    /// (`br_table`s on the write site, then the read site: a future's value is loaded by the
+    /// one and stored by the other, a stream's items copied between their memories) and the
+    /// resources template's `stream-delivered`.
     pub(crate) fn finish_transmits(&mut self) -> Result<()> {
         if let Some(delivered) = self.resources.stream_delivered {
             let mut body = we::Function::new([]);
@@ -746,9 +758,18 @@ impl Lowerer<'_, '_> {
                 (kind, Some(m)) if site.payload.generic.is_some() => {
                     let place = memories.iter().position(|x| *x == m).expect("collected") as u32;
                     loads.push(Step::Source(place, site.instance));
+                    // One `realloc` wrapper for the read site, made only if a copy needs it.
+                    let mut realloc = None;
                     let mut copies = Vec::new();
                     for (w, writer) in sites.iter().enumerate() {
-                        if let Some(f) = self.generic_copy(writer, site, kind)? {
+                        if !self.meets(writer, site, kind) {
+                            continue;
+                        }
+                        let r = match realloc {
+                            Some(r) => r,
+                            None => *realloc.insert(self.payload_realloc(site)?),
+                        };
+                        if let Some(f) = self.generic_copy(writer, site, kind, r)? {
                             copies.push((w as u32, f));
                         }
                     }
