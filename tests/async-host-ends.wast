@@ -3,7 +3,9 @@
 ;; host's streams and futures to its own: the component is lowered, and an end that would
 ;; cross the boundary traps at a limit of the lowering
 ;; (`gc-lower:trap:unsupported-stream-or-future-at-the-host-boundary`), which the runner
-;; records as a skip with that reason. Calls in which no end crosses run as natively.
+;; records as a skip with that reason, after wasmtime's checks of an end passed out (the
+;; spec's `async/trap-if-done.wast` and `trap-if-transfer-in-waitable-set.wast` trap in
+;; them). Calls in which no end crosses run as natively.
 (component definition $Ends
   (type $FT (future u8))
   (type $ST (stream u8))

@@ -51,8 +51,8 @@ use wasmtime_environ::component::{
     Adapter, AdapterOptions, CanonicalOptions, CanonicalOptionsDataModel, ComponentTypes, CoreDef,
     CoreExport, DataModel, ExportItem, GlobalInitializer, InstantiateModule, InterfaceType,
     LinearMemoryOptions, OptionsIndex, RuntimeComponentInstanceIndex, RuntimeInstanceIndex,
-    RuntimeMemoryIndex, RuntimeReallocIndex, Trampoline, TypeFuncIndex, TypeResourceTable,
-    TypeResourceTableIndex, TypeTupleIndex, dfg,
+    RuntimeMemoryIndex, RuntimeReallocIndex, Trampoline, TypeFuncIndex, TypeFutureTable,
+    TypeResourceTable, TypeResourceTableIndex, TypeStreamTable, TypeTupleIndex, dfg,
 };
 use wasmtime_environ::fact;
 use wasmtime_environ::wasmparser::ValType;
@@ -267,6 +267,7 @@ pub fn add_host_adapters(
             host,
             builder: &mut *ext.types,
             import,
+            instance: host_instance,
         }
         .func(ty)
     };
@@ -335,6 +336,7 @@ pub fn add_host_adapters(
     // The host-side lowerings of adapted imports.
     let mut plan = ExchangePlan {
         exchange,
+        host_instance,
         memory: memory.clone(),
         realloc: realloc.clone(),
         host_lowerings: Vec::new(),
@@ -730,9 +732,14 @@ pub fn add_host_adapters(
                     core_type,
                 )
             }
-            // A stream or future end crossing the host boundary: a limit of the lowering.
-            fact::Import::FutureTransfer => func_export(exchange, "future-transfer"),
-            fact::Import::StreamTransfer => func_export(exchange, "stream-transfer"),
+            // A stream or future end crossing the host boundary: lifted from the guest's table
+            // with wasmtime's checks, then a limit of the lowering (`crate::transmit`).
+            fact::Import::FutureTransfer => {
+                trampoline(ext.translation, Trampoline::FutureTransfer, core_type)
+            }
+            fact::Import::StreamTransfer => {
+                trampoline(ext.translation, Trampoline::StreamTransfer, core_type)
+            }
             _ => bail!("internal error: a host adapter needs an unexpected FACT import"),
         };
         fact_args.push(def);
@@ -796,6 +803,8 @@ struct HostTypes<'a> {
     builder: &'a mut wasmtime_environ::component::ComponentTypesBuilder,
     /// Copying a host import's type: a borrow of an exported resource cannot be passed.
     import: bool,
+    /// The host side's component instance, whose stream and future tables the copies name.
+    instance: RuntimeComponentInstanceIndex,
 }
 
 impl HostTypes<'_> {
@@ -863,6 +872,22 @@ impl HostTypes<'_> {
                 list.element = self.ty(&list.element)?;
                 InterfaceType::FixedLengthList(self.builder.add_fixed_length_list_type(list))
             }
+            // Stream and future ends are in the host side's tables, so that FACT's transfer
+            // says which way an end crosses.
+            InterfaceType::Future(t) => {
+                let ty = self.types()[t].ty;
+                InterfaceType::Future(self.builder.add_future_table_type(TypeFutureTable {
+                    ty,
+                    instance: self.instance,
+                }))
+            }
+            InterfaceType::Stream(t) => {
+                let ty = self.types()[t].ty;
+                InterfaceType::Stream(self.builder.add_stream_table_type(TypeStreamTable {
+                    ty,
+                    instance: self.instance,
+                }))
+            }
             other => other,
         })
     }
@@ -929,14 +954,6 @@ const EXCHANGE_RUNTIME: &str = r#"
     (global.set $may-block (local.get $may-block))
     (global.set $depth (i32.add (global.get $depth) (i32.const 1))))
   (func (export "may-block") (result i32) (global.get $may-block))
-  ;; FACT's transfers of stream and future ends between the host's tables and the guest's
-  ;; (`(index, from-table, to-table) -> index`): the host's streams and futures are not
-  ;; bridged to the output's own, so an end that would cross traps at a named limit.
-  (func $gc-lower:trap:unsupported-stream-or-future-at-the-host-boundary unreachable)
-  (func (export "future-transfer") (param i32 i32 i32) (result i32)
-    (call $gc-lower:trap:unsupported-stream-or-future-at-the-host-boundary) unreachable)
-  (func (export "stream-transfer") (param i32 i32 i32) (result i32)
-    (call $gc-lower:trap:unsupported-stream-or-future-at-the-host-boundary) unreachable)
   (func $leave
     (global.set $depth (i32.sub (global.get $depth) (i32.const 1)))
     (if (i32.eqz (global.get $depth))

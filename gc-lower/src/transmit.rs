@@ -137,21 +137,17 @@ impl Lowerer<'_, '_> {
         }
         let table_of = self.scheduler_table_of()?;
         // `transmit-instance (ty, kind)`: chains of comparisons with the future table types,
-        // then the stream table types.
+        // then the stream table types; -1 for the tables of the host adapters' host side.
         let types = &self.input.front.types;
-        let futures: Vec<u32> = (0..self.input.front.num_future_tables)
-            .map(|i| {
-                types[TypeFutureTableIndex::from_u32(i as u32)]
-                    .instance
-                    .as_u32()
-            })
+        let host = self.input.host.host_instance;
+        let instance = |i: wasmtime_environ::component::RuntimeComponentInstanceIndex| {
+            if Some(i) == host { -1 } else { i.as_u32() as i32 }
+        };
+        let futures: Vec<i32> = (0..self.input.front.num_future_tables)
+            .map(|i| instance(types[TypeFutureTableIndex::from_u32(i as u32)].instance))
             .collect();
-        let streams: Vec<u32> = (0..self.input.front.num_stream_tables)
-            .map(|i| {
-                types[TypeStreamTableIndex::from_u32(i as u32)]
-                    .instance
-                    .as_u32()
-            })
+        let streams: Vec<i32> = (0..self.input.front.num_stream_tables)
+            .map(|i| instance(types[TypeStreamTableIndex::from_u32(i as u32)].instance))
             .collect();
         let ty = self.func_type(&[I32, I32], &[I32]);
         let mut body = we::Function::new([]);
@@ -166,7 +162,7 @@ impl Lowerer<'_, '_> {
                     .i32_eq()
                     .i32_and()
                     .if_(we::BlockType::Empty)
-                    .i32_const(*instance as i32)
+                    .i32_const(*instance)
                     .return_()
                     .end();
             }

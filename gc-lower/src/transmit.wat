@@ -99,6 +99,9 @@
   (func $lift_in_set_stream (export "trap:cannot-lift-stream-while-its-in-a-waitable-set")
     unreachable)
   (func $lift_done (export "trap:cannot-lift-future-after-previous-read-succeeded") unreachable)
+  ;; An end crossing the host boundary: the host's streams and futures are not bridged to the
+  ;; output's own.
+  (func $at_host (export "trap:unsupported-stream-or-future-at-the-host-boundary") unreachable)
   (func $too_many (export "trap:cannot-allocate-another-future-or-stream") unreachable)
 
   (func $get (param $id i32) (param $k i32) (result i32)
@@ -430,12 +433,16 @@
       (local.get $ostate) (i32.const 1) (local.get $kind)))
 
   ;; FACT's `future-transfer`/`stream-transfer` (handle, source type, destination type, kind)
-  ;; -> the readable end's handle in the destination instance's table.
+  ;; -> the readable end's handle in the destination instance's table. A type of the host
+  ;; adapters' host side (instance -1): an end the host passes in is a limit at once, one
+  ;; passed to the host is lifted with wasmtime's checks first.
   (func (export "transfer") (param $h i32) (param $src i32) (param $dst i32) (param $kind i32)
     (result i32)
     (local $st (ref $table)) (local $s i32) (local $w3 i32) (local $x i32) (local $di i32)
-    (local $nh i32)
-    (local.set $st (call $table_of (call $transmit_instance (local.get $src) (local.get $kind))))
+    (local $nh i32) (local $si i32)
+    (local.set $si (call $transmit_instance (local.get $src) (local.get $kind)))
+    (if (i32.lt_s (local.get $si) (i32.const 0)) (then (call $at_host)))
+    (local.set $st (call $table_of (local.get $si)))
     (local.set $s (call $end_slot (local.get $st) (local.get $h) (local.get $src) (local.get $kind)))
     (local.set $w3 (call $word (local.get $st) (local.get $s) (i32.const 3)))
     (if (i32.eq (i32.and (local.get $w3) (i32.const 3)) (i32.const 2))
@@ -454,6 +461,7 @@
     (call $remove (local.get $st) (local.get $h) (local.get $s))
     (if (call $get (local.get $x) (i32.const 2)) (then (call $lift_done)))
     (local.set $di (call $transmit_instance (local.get $dst) (local.get $kind)))
+    (if (i32.lt_s (local.get $di) (i32.const 0)) (then (call $at_host)))
     ;; The end keeps an event that awaits delivery.
     (local.set $nh (call $insert (call $table_of (local.get $di))
       (i32.add (i32.const 5) (i32.shl (local.get $kind) (i32.const 1))) (i32.const 0)

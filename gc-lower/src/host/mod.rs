@@ -132,6 +132,9 @@ pub struct HostInterface {
     pub host_transfers: Vec<TrampolineIndex>,
     /// The exchange module's instance, when host adapters are in use.
     pub exchange: Option<wasmtime_environ::component::RuntimeInstanceIndex>,
+    /// The host side's component instance of the host adapters, when they are in use: the
+    /// stream and future tables of this instance are the host's ([`crate::transmit`]).
+    pub host_instance: Option<wasmtime_environ::component::RuntimeComponentInstanceIndex>,
     /// The resource types of interfaces the component imports or exports and those it
     /// imports at its root, once each.
     pub resources: Vec<HostResource>,
@@ -412,6 +415,7 @@ pub fn host_interface(
         adapted_lowerings: HashMap::new(),
         host_transfers: Vec::new(),
         exchange: None,
+        host_instance: None,
         resources,
         resource_imports,
     })
@@ -456,6 +460,7 @@ impl HostInterface {
         self.adapted_lowerings = plan.lowerings;
         self.host_transfers = plan.host_transfers;
         self.exchange = Some(plan.exchange);
+        self.host_instance = Some(plan.host_instance);
         Ok(())
     }
 }
@@ -1537,6 +1542,8 @@ pub const HOST_ENCODING: StringEncoding = StringEncoding::Utf8;
 pub struct ExchangePlan {
     /// The exchange module's instance.
     pub exchange: RuntimeInstanceIndex,
+    /// The host side's component instance.
+    pub host_instance: wasmtime_environ::component::RuntimeComponentInstanceIndex,
     /// The exchange memory, exported as `memory`.
     pub memory: CoreDef,
     /// The exchange memory's bump allocator, exported as `cabi_realloc`.
