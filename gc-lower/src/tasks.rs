@@ -47,7 +47,10 @@
 //! or future read or write that waits (wasmtime suspends the callee there and gives the async caller
 //! `STARTED`); `gc-lower:trap:unsupported-wait-under-a-blocked-task`:
 //! nothing can run while a task blocked in a loop below this one might (wasmtime would resume
-//! that task on its own fiber); `gc-lower:trap:unsupported-start-in-an-entered-instance`: a
+//! that task on its own fiber); `gc-lower:trap:unsupported-wait-after-return-over-a-sync-caller`:
+//! nothing can run while a task that called `task.return` in the call that started it, a sync
+//! one, waits (wasmtime would resume its caller, or return to the host);
+//! `gc-lower:trap:unsupported-start-in-an-entered-instance`: a
 //! sync caller's call into an instance that has a call on the stack (wasmtime defers its
 //! start until the instance is left, suspending the caller);
 //! `gc-lower:trap:unsupported-deferred-start-of-a-sync-lift`: an async caller's call of a sync
@@ -1565,6 +1568,7 @@ impl Lowerer<'_, '_> {
         let starting = self.task_array(n.max(1) as i32, "starting");
         let ty = self.func_type(&[I32], &[]);
         let resume = self.reserve_func(ty, "task:resume".into());
+        let g = self.task_globals();
         let imports = vec![
             table_of,
             resume,
@@ -1585,6 +1589,8 @@ impl Lowerer<'_, '_> {
                 entered.0,
                 backpressure.0,
                 starting.0,
+                g.returned.0,
+                g.current.0,
             ],
         };
         let s = Scheduler {

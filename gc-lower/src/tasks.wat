@@ -51,11 +51,17 @@
   ;; Per component instance, how many calls into it wait to start (status 5): a new call
   ;; queues behind them (wasmtime's `pending`, moved to the high-priority queue in order).
   (import "env" "starting" (global $starting (mut (ref $handles))))
+  ;; The running task's: whether it called `task.return`, and its record (-1 while it runs
+  ;; the call that started it).
+  (import "env" "returned" (global $returned (mut i32)))
+  (import "env" "current" (global $current (mut i32)))
   ;; The memory of a `waitable-set.wait` or `.poll` (bound per use).
   (memory 0)
 
   (func $deadlock (export "trap:deadlock-detected") unreachable)
   (func $blocked_under (export "trap:unsupported-wait-under-a-blocked-task") unreachable)
+  (func $returned_over_caller
+    (export "trap:unsupported-wait-after-return-over-a-sync-caller") unreachable)
   (func $bad_code (export "trap:bad-callback-code") unreachable)
   (func $too_many (export "trap:cannot-allocate-another-task") unreachable)
   (func $unaligned (export "trap:pointer-not-aligned") unreachable)
@@ -339,9 +345,13 @@
     (i32.and (call $get (local.get $id) (i32.const 14)) (i32.const 1)))
 
   ;; Nothing can run: wasmtime's deadlock, unless another loop is blocked below this one,
-  ;; whose task wasmtime could resume on its own fiber.
+  ;; whose task wasmtime could resume on its own fiber, or the waiting task has returned in
+  ;; the call that started it, a sync one (an async one is the limit before any wait), whose
+  ;; caller wasmtime resumes.
   (func $stuck
     (if (i32.gt_u (global.get $loops) (i32.const 1)) (then (call $blocked_under)))
+    (if (i32.and (global.get $returned) (i32.eq (global.get $current) (i32.const -1)))
+      (then (call $returned_over_caller)))
     (call $deadlock))
 
   ;; For a caller that blocks on a condition of its own (a sync future read or write): `block`
