@@ -141,7 +141,11 @@ impl Lowerer<'_, '_> {
         let types = &self.input.front.types;
         let host = self.input.host.host_instance;
         let instance = |i: wasmtime_environ::component::RuntimeComponentInstanceIndex| {
-            if Some(i) == host { -1 } else { i.as_u32() as i32 }
+            if Some(i) == host {
+                -1
+            } else {
+                i.as_u32() as i32
+            }
         };
         let futures: Vec<i32> = (0..self.input.front.num_future_tables)
             .map(|i| instance(types[TypeFutureTableIndex::from_u32(i as u32)].instance))
