@@ -45,3 +45,18 @@
 (invoke "future" (bool.const true))
 (component instance $e4 $Ends)
 (invoke "stream" (bool.const true))
+
+;; A future in the type of a sync function, in a component with no other async construct: its
+;; ends are handles of the async runtime all the same.
+(component definition $SyncEnds
+  (type $FT (future u8))
+  (core module $M
+    (func (export "take") (param i32))
+    (func (export "add") (param i32 i32) (result i32)
+      (i32.add (local.get 0) (local.get 1))))
+  (core instance $i (instantiate $M))
+  (func (export "take") (param "f" $FT) (canon lift (core func $i "take")))
+  (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+    (canon lift (core func $i "add"))))
+(component instance $s $SyncEnds)
+(assert_return (invoke "add" (u32.const 20) (u32.const 22)) (u32.const 42))

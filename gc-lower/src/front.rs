@@ -321,7 +321,7 @@ fn async_support(component: &[u8]) -> Result<bool> {
             }
             Payload::ComponentTypeSection(section) => {
                 for ty in section {
-                    if ty.is_ok_and(|ty| has_async_func(&ty)) {
+                    if ty.is_ok_and(|ty| has_async_type(&ty)) {
                         uses_async = true;
                     }
                 }
@@ -333,26 +333,31 @@ fn async_support(component: &[u8]) -> Result<bool> {
 }
 
 /// Whether `component` uses the component model's async support (any `async` function type,
-/// async lift or lower, or async built-in); malformed input counts as what it holds before
-/// the error.
+/// `stream` or `future` type, async lift or lower, or async built-in); malformed input counts
+/// as what it holds before the error.
 pub fn uses_async(component: &[u8]) -> bool {
     !matches!(async_support(component), Ok(false))
 }
 
-/// Whether component type `ty` is or declares an `async` function type, at any depth of
-/// instance and component type declarations (where WIT interfaces' functions are).
-fn has_async_func(ty: &wasmtime_environ::wasmparser::ComponentType<'_>) -> bool {
+/// Whether component type `ty` is or declares an `async` function type or a `stream` or
+/// `future` type, at any depth of instance and component type declarations (where WIT
+/// interfaces' functions are): their ends are handles of the async runtime
+/// ([`crate::transmit`]), even in sync functions.
+fn has_async_type(ty: &wasmtime_environ::wasmparser::ComponentType<'_>) -> bool {
     use wasmtime_environ::wasmparser::{
-        ComponentType, ComponentTypeDeclaration, InstanceTypeDeclaration,
+        ComponentDefinedType, ComponentType, ComponentTypeDeclaration, InstanceTypeDeclaration,
     };
     match ty {
         ComponentType::Func(f) => f.async_,
+        ComponentType::Defined(
+            ComponentDefinedType::Future(_) | ComponentDefinedType::Stream(_),
+        ) => true,
         ComponentType::Component(decls) => decls.iter().any(|d| match d {
-            ComponentTypeDeclaration::Type(t) => has_async_func(t),
+            ComponentTypeDeclaration::Type(t) => has_async_type(t),
             _ => false,
         }),
         ComponentType::Instance(decls) => decls.iter().any(|d| match d {
-            InstanceTypeDeclaration::Type(t) => has_async_func(t),
+            InstanceTypeDeclaration::Type(t) => has_async_type(t),
             _ => false,
         }),
         _ => false,

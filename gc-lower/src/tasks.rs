@@ -1254,12 +1254,21 @@ impl Lowerer<'_, '_> {
             }
             ins.i32_const(ci).call(drain.0);
             if sync {
-                // Backpressure: other tasks run until it is gone.
+                // Backpressure: other tasks run until it is gone, the caller's `returned` and
+                // `current` back meanwhile (the scheduler's deadlock check reads them).
                 let block = self.scheduler_op("block")?;
                 let step = self.scheduler_op("blocked-step")?;
+                let at = |x: OutGlobal| {
+                    params_len + saved.iter().position(|s| *s == x).expect("switched") as u32
+                };
+                let (returned_at, current_at) = (at(g.returned), at(g.current));
                 ins.block(we::BlockType::Empty).loop_(we::BlockType::Empty);
                 ins.i32_const(ci).call(free.0).br_if(1);
+                ins.local_get(returned_at).global_set(g.returned.0);
+                ins.local_get(current_at).global_set(g.current.0);
                 ins.i32_const(1).call(block.0).call(step.0);
+                ins.i32_const(0).global_set(g.returned.0);
+                ins.i32_const(-1).global_set(g.current.0);
                 ins.i32_const(-1).call(block.0);
                 ins.i32_const(ci).call(drain.0).br(0);
                 ins.end().end();
@@ -1330,11 +1339,13 @@ impl Lowerer<'_, '_> {
                 ins.global_get(g.returned.0).i32_eqz();
                 ins.if_(we::BlockType::Empty);
                 if sync {
-                    // The sync caller blocks until the callee returns, running other tasks.
+                    // The sync caller blocks until the callee returns, running other tasks, in
+                    // its own state (the callee's is in its record).
                     ins.local_get(record)
                         .i32_const(RECORD_SYNC_WAITER)
                         .i32_const(1)
                         .call(sp.set.0);
+                    restore(&mut ins, &saved, params_len);
                     ins.local_get(record).call(sp.wait_task.0);
                     ins.local_get(record).call(sp.forget.0);
                 } else {

@@ -145,7 +145,7 @@ fn check_type(types: &ComponentTypes, ty: &InterfaceType, uses: &mut Uses) -> an
             Ok(())
         }
         // Stream and future ends are handles too: they go through the host adapters, where
-        // FACT's transfer of one traps at a named limit (`crate::exchange`).
+        // FACT's transfer of one traps at a named limit (`crate::transmit`'s `transfer`).
         InterfaceType::Future(_) | InterfaceType::Stream(_) => {
             uses.handles = true;
             Ok(())
