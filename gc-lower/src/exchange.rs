@@ -200,15 +200,15 @@ pub fn add_host_adapters(
 
     // Every adapted function's options: the guest side's comes from the component, the host
     // side's is new.
-    // With an async lowering of a host import of an `async` type, every export goes through
-    // its entry, which records whether the host's task may block: wasmtime checks that for a
-    // sync lowering of an `async` host function (and only for those).
+    // With an async lowering of a host import, every export goes through its entry, which
+    // records whether the host's task may block: wasmtime checks that for a sync lowering of
+    // an `async` host function, and only an `async` function may be lowered async (the
+    // validator's rule).
     let types = crate::front::component_types(ext.types);
-    let blocking_import = |i: &crate::host::HostImport| types[i.component_ty].async_;
     let async_lowers = host
         .imports
         .iter()
-        .any(|i| blocking_import(i) && i.lowerings.iter().any(|l| l.async_));
+        .any(|i| i.lowerings.iter().any(|l| l.async_));
     let adapted_exports: Vec<usize> = (0..host.exports.len())
         .filter(|&k| {
             let e = &host.exports[k];
@@ -238,11 +238,6 @@ pub fn add_host_adapters(
     let export_async = adapted_exports
         .iter()
         .map(|&k| types[host.exports[k].component_ty].async_)
-        .collect::<Vec<_>>();
-    // Whether each adapted import's type is `async`.
-    let import_async = adapted_imports
-        .iter()
-        .map(|&i| blocking_import(&host.imports[i]))
         .collect::<Vec<_>>();
     // The guest side's core type of each adapted import's async lowerings.
     let import_async_tys = adapted_imports
@@ -559,14 +554,12 @@ pub fn add_host_adapters(
             )?;
         }
     }
-    for (((((&i, &(_, host_lowering)), &core_type), &host_ty), async_ty), &async_type) in
-        adapted_imports
-            .iter()
-            .zip(&plan.host_lowerings)
-            .zip(import_core_types)
-            .zip(&import_host_tys)
-            .zip(&import_async_tys)
-            .zip(&import_async)
+    for ((((&i, &(_, host_lowering)), &core_type), &host_ty), async_ty) in adapted_imports
+        .iter()
+        .zip(&plan.host_lowerings)
+        .zip(import_core_types)
+        .zip(&import_host_tys)
+        .zip(&import_async_tys)
     {
         let import = &host.imports[i];
         let callee = if import.return_area {
@@ -605,7 +598,7 @@ pub fn add_host_adapters(
             )?;
             // The exchange memory's allocations of this call end with it: an async lowering's
             // callee is the host's sync lowering, which returns before its first run ends.
-            let check = if lowering.async_ && async_type {
+            let check = if lowering.async_ {
                 "(if (i32.eqz (call $may-block))\n    \
                  (then (call $gc-lower:trap:unsupported-async-lower-of-the-host-in-a-sync-task)))\n  "
             } else {

@@ -119,6 +119,16 @@ struct Payload {
     generic: Option<(InterfaceType, u32)>,
 }
 
+/// A write site and a read site whose items go through the generated copy
+/// ([`Lowerer::meeting`]): the writer's and the reader's item types, and their memories.
+#[derive(Clone, Copy)]
+struct Meeting {
+    from: InterfaceType,
+    to: InterfaceType,
+    src: StateTarget,
+    dst: StateTarget,
+}
+
 /// What the transmit template is bound to, and the sites, made once.
 #[derive(Default)]
 pub(crate) struct TransmitState {
@@ -590,28 +600,19 @@ impl Lowerer<'_, '_> {
         Ok(Some(self.add_func(ty, name, body)))
     }
 
-    /// The copy of items from write site `writer` to read site `reader` (both of `kind`),
-    /// when the writer's items have the reader's shape and neither is flat: the generated
+    /// The copy of items for `meeting`, a write site and read site `reader` (both of `kind`)
+    /// whose items have the same shape and are not flat ([`Lowerer::meeting`]): the generated
     /// template's (`crate::payload`) `copy-stream` or `copy-future`, bound to the two sites'
     /// memories, `realloc` (the reader's, [`Lowerer::payload_realloc`]) and the resources
     /// template's `transfer-own`.
     fn generic_copy(
         &mut self,
-        writer: &Site,
+        meeting: Meeting,
         reader: &Site,
         kind: Kind,
         realloc: OutFunc,
-    ) -> Result<Option<OutFunc>> {
-        if !self.meets(writer, reader, kind) {
-            return Ok(None);
-        }
-        let (Some((from, _)), Some((to, _))) = (writer.payload.generic, reader.payload.generic)
-        else {
-            return Ok(None);
-        };
-        let (Some(src), Some(dst)) = (writer.memory, reader.memory) else {
-            return Ok(None);
-        };
+    ) -> Result<OutFunc> {
+        let Meeting { from, to, src, dst } = meeting;
         let types = &self.input.front.types;
         // A type with strings has UTF-8 on both sides (`transmit_site` checks it); others do
         // not read the encoding.
@@ -631,22 +632,25 @@ impl Lowerer<'_, '_> {
             Kind::Future => "copy-future",
         };
         let f = template.export(name)?;
-        Ok(Some(self.template_func(template, &binding, f)?))
+        self.template_func(template, &binding, f)
     }
 
-    /// Whether write site `writer` and read site `reader` (of `kind`) can meet with items
-    /// that go through the generated copy: both generic, of the same shape, with memories.
-    fn meets(&self, writer: &Site, reader: &Site, kind: Kind) -> bool {
+    /// How write site `writer` and read site `reader` (of `kind`) meet when their items go
+    /// through the generated copy: both generic, of the same shape, with memories; `None`
+    /// when they cannot.
+    fn meeting(&self, writer: &Site, reader: &Site, kind: Kind) -> Option<Meeting> {
         let (Some((from, _)), Some((to, _))) = (writer.payload.generic, reader.payload.generic)
         else {
-            return false;
+            return None;
         };
-        writer.write
+        let (Some(src), Some(dst)) = (writer.memory, reader.memory) else {
+            return None;
+        };
+        (writer.write
             && !reader.write
             && writer.kind == kind
-            && writer.memory.is_some()
-            && reader.memory.is_some()
-            && crate::payload::same_shape(&self.input.front.types, from, to)
+            && crate::payload::same_shape(&self.input.front.types, from, to))
+        .then_some(Meeting { from, to, src, dst })
     }
 
     /// The reader's `realloc (old ptr, old size, align, new size) -> ptr` for read site
@@ -762,16 +766,14 @@ impl Lowerer<'_, '_> {
                     let mut realloc = None;
                     let mut copies = Vec::new();
                     for (w, writer) in sites.iter().enumerate() {
-                        if !self.meets(writer, site, kind) {
+                        let Some(meeting) = self.meeting(writer, site, kind) else {
                             continue;
-                        }
+                        };
                         let r = match realloc {
                             Some(r) => r,
                             None => *realloc.insert(self.payload_realloc(site)?),
                         };
-                        if let Some(f) = self.generic_copy(writer, site, kind, r)? {
-                            copies.push((w as u32, f));
-                        }
+                        copies.push((w as u32, self.generic_copy(meeting, site, kind, r)?));
                     }
                     stores.push(Step::Generic(copies, site.instance));
                 }
