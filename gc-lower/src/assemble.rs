@@ -586,11 +586,18 @@ const FACT_TRAPS: [wasmtime_environ::Trap; 10] = {
     ]
 };
 
-/// The trap reason of `trap`: wasmtime's message in kebab case (`invalid `char` bit pattern`
-/// is `invalid-char-bit-pattern`).
+/// The trap reason of `trap`: wasmtime's message in kebab case ([`kebab`]: `invalid `char`
+/// bit pattern` is `invalid-char-bit-pattern`).
 pub(crate) fn trap_reason(trap: wasmtime_environ::Trap) -> String {
-    let message = trap.to_string().to_lowercase();
-    let message = message.strip_prefix("wasm trap:").unwrap_or(&message);
+    kebab(&trap.to_string())
+}
+
+/// A message in kebab case, as trap reasons are named: lowercased, without wasmtime's `wasm
+/// trap:` prefix, its words (runs of ASCII letters and digits) joined by `-`; `a/b` reads
+/// `a-or-b` and apostrophes go (`it's` is `its`).
+pub(crate) fn kebab(message: &str) -> String {
+    let message = message.to_lowercase().replace("wasm trap:", "");
+    let message = message.replace('/', " or ").replace('\'', "");
     let words: Vec<&str> = message
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())

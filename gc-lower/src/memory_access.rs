@@ -294,6 +294,10 @@ pub struct InlineMemories {
     /// `gc-lower:memory.whole`, which extends a memory's array to the whole memory; `None`
     /// when no memory is accessed inline in a loop.
     whole: Option<OutFunc>,
+    /// `gc-lower:trap:out-of-bounds-memory-access`, where an inline access past the memory
+    /// traps (so the trap is named as wasmtime names the native one); `None` when no memory
+    /// is accessed inline in a loop.
+    out_of_bounds: Option<OutFunc>,
 }
 
 /// What a pre-scan of a function body found: which loads and stores are emitted inline, and
@@ -945,13 +949,14 @@ pub fn stale_fast_locals(
 impl InlineMemories {
     /// The emitter for a function whose memory `i` has its box in local `boxes[i]` when it is
     /// reified and the function loads from or stores to it inline (`None` otherwise).
-    /// Allocates the locals in `scratch`; `whole` gives `gc-lower:memory.whole`, asked for only
-    /// when some memory is accessed inline in a loop.
+    /// Allocates the locals in `scratch`; `loop_funcs` gives `gc-lower:memory.whole` and
+    /// `gc-lower:trap:out-of-bounds-memory-access`, asked for only when some memory is
+    /// accessed inline in a loop.
     pub fn new(
         boxes: &[Option<u32>],
         scan: BodyScan,
         scratch: &mut Scratch,
-        whole: impl FnOnce() -> OutFunc,
+        loop_funcs: impl FnOnce() -> (OutFunc, OutFunc),
     ) -> Option<InlineMemories> {
         let mut cached = vec![None; boxes.len()];
         let mut any = false;
@@ -984,7 +989,10 @@ impl InlineMemories {
         if !any {
             return None;
         }
-        let whole = (!scan.accessed.is_empty()).then(whole);
+        let (whole, out_of_bounds) = match (!scan.accessed.is_empty()).then(loop_funcs) {
+            Some((whole, out_of_bounds)) => (Some(whole), Some(out_of_bounds)),
+            None => (None, None),
+        };
         Some(InlineMemories {
             cached,
             reload_after: scan.reload_after,
@@ -1003,6 +1011,7 @@ impl InlineMemories {
             v32: scratch.fresh(we::ValType::I32),
             v64: scratch.fresh(we::ValType::I64),
             whole,
+            out_of_bounds,
         })
     }
 
@@ -1218,6 +1227,9 @@ impl InlineMemories {
         }
         self.push_past_bound(out, bound, offset, width);
         out.push(I::If(we::BlockType::Empty));
+        out.push(I::Call(
+            self.out_of_bounds.expect("a loop accesses memory inline").0,
+        ));
         out.push(I::Unreachable);
         out.push(I::End);
         out.push(I::LocalGet(self.ea64));

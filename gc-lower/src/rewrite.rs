@@ -42,8 +42,12 @@
 //! that catch them are rewritten by [`crate::exceptions`]'s rules. (The legacy instructions,
 //! `try`, `catch`, `delegate`, `rethrow`, fail validation, which does not enable them.)
 //!
-//! Known imprecisions: trap messages differ from core wasm (`unreachable`, `cast failure`
-//! where wasm says `out of bounds memory access`, `indirect call type mismatch`); SIMD
+//! Known imprecisions: some trap messages differ from core wasm: an access past a reified
+//! memory or table traps in the array's own check (`out of bounds array access`) or in a
+//! helper (`unreachable` in `gc-lower:i32.load`, …), a null or mistyped closure with `null
+//! reference` or `cast failure` (the runner, `crate::wast`, reads them as the core traps they
+//! stand for; an inline access's own bound check calls
+//! `gc-lower:trap:out-of-bounds-memory-access`); SIMD
 //! memory access, atomics on reified memories, and typed function references in reified
 //! modules are reported as unsupported (unreified modules keep them). Atomics on a native memory (an unreified
 //! module's, or one every instance of a reified module reaches directly) pass through: the
@@ -293,7 +297,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 })
                 .collect();
             cx.memories = InlineMemories::new(&boxes, scan, &mut cx.scratch, || {
-                self.helper(Helper::MemoryWhole)
+                (
+                    self.helper(Helper::MemoryWhole),
+                    self.trap_func(&crate::assemble::trap_reason(
+                        wasmtime_environ::Trap::MemoryOutOfBounds,
+                    )),
+                )
             });
         }
         // Where the rewrite of each label-opening instruction went, when the input names

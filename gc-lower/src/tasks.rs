@@ -98,7 +98,6 @@ use std::sync::OnceLock;
 use anyhow::{Context as _, Result, bail};
 use hashbrown::HashMap;
 use wasm_encoder as we;
-use wasmtime_environ::EntityIndex;
 use wasmtime_environ::StaticModuleIndex;
 use wasmtime_environ::component::{
     CoreDef, ExportItem, GlobalInitializer, OptionsIndex, RuntimeCallbackIndex,
@@ -106,8 +105,9 @@ use wasmtime_environ::component::{
     RuntimePostReturnIndex, Trampoline, TrampolineIndex, TypeTupleIndex,
 };
 use wasmtime_environ::wasmparser::{Operator, TypeRef};
+use wasmtime_environ::{EntityIndex, Trap};
 
-use crate::assemble::{Lowerer, StateKind};
+use crate::assemble::{Lowerer, StateKind, trap_reason};
 use crate::host::memory_def;
 use crate::layout::{Binding, OutFunc, OutGlobal, OutType};
 use crate::template::Template;
@@ -721,7 +721,7 @@ impl Lowerer<'_, '_> {
     /// The function that traps for an exception that would leave a call between components
     /// (FACT's `Trap::UncaughtException`).
     fn uncaught_exception(&mut self) -> OutFunc {
-        let reason = crate::assemble::trap_reason(wasmtime_environ::Trap::UncaughtException);
+        let reason = trap_reason(Trap::UncaughtException);
         self.trap_func(&reason)
     }
 
@@ -910,7 +910,7 @@ impl Lowerer<'_, '_> {
         let k = self.adapter(instance, &name)?;
         let pending = self.tasks.adapters[k].pending.clone();
         let g = self.task_globals();
-        let cannot_block = self.trap_func("cannot-block-sync-task");
+        let cannot_block = self.trap_func(&trap_reason(Trap::CannotBlockSyncTask));
         let not_finished = self.trap_func(NOT_FINISHED);
         let mut body = we::Function::new([]);
         let mut ins = body.instructions();
@@ -1124,7 +1124,7 @@ impl Lowerer<'_, '_> {
             bail!("internal: `[start-call]{name}` and `[async-return]{name}` differ in results");
         }
         let stored = self.tasks.adapters[k].results.clone();
-        let not_returned = self.trap_func("task-exited-without-return");
+        let not_returned = self.trap_func(&trap_reason(Trap::NoAsyncResult));
         let uncaught = self.uncaught_exception();
         // The callee task's borrow scope (wasmtime's per-task `CallContext`): the borrows
         // its parameters lend live in it until the task returns. A task that ends in its
@@ -1434,7 +1434,7 @@ impl Lowerer<'_, '_> {
         self.register_adapters()?;
         let g = self.task_globals();
         let (params, _) = self.func_type_of(ty);
-        let invalid = self.trap_func("invalid-task-return");
+        let invalid = self.trap_func(&trap_reason(Trap::TaskReturnInvalid));
         let twice = self.trap_func(RETURNED_TWICE);
         let opts = &self.input.front.translation.component.options[options];
         let (memory, encoding) = (opts.memory(), opts.string_encoding);
@@ -1840,7 +1840,7 @@ impl Lowerer<'_, '_> {
         let exited = self.scheduler_op("exited")?;
         let detach = self.resource_op("detach-call")?;
         let exit_scope = self.exit_sync_call()?;
-        let not_returned = self.trap_func("task-exited-without-return");
+        let not_returned = self.trap_func(&trap_reason(Trap::NoAsyncResult));
         for (word, global) in g.recorded() {
             ins.local_get(0)
                 .i32_const(word)
@@ -2248,7 +2248,7 @@ impl Lowerer<'_, '_> {
         let take_cancel = self.scheduler_op("take-cancel")?;
         let set_slot = self.resource_op("set-slot")?;
         let take = self.resource_op("take-event")?;
-        let cannot_block = self.trap_func("cannot-block-sync-task");
+        let cannot_block = self.trap_func(&trap_reason(Trap::CannotBlockSyncTask));
         let not_finished = self.trap_func(NOT_FINISHED);
         let mut body = we::Function::new([(3, I32)]);
         let mut ins = body.instructions();
@@ -2391,7 +2391,7 @@ impl Lowerer<'_, '_> {
         let request = self.scheduler_op("request-cancel")?;
         let run = self.scheduler_op("yield")?;
         let wait_task = self.scheduler_op("wait-task")?;
-        let cannot_block = self.trap_func("cannot-block-sync-task");
+        let cannot_block = self.trap_func(&trap_reason(Trap::CannotBlockSyncTask));
         let not_finished = self.trap_func(NOT_FINISHED);
         let below = self.trap_func(CANCEL_BELOW);
         let get = self.scheduler_op("get")?;

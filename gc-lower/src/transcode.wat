@@ -18,8 +18,8 @@
   (memory 0)
 
   ;; The traps, named for wasmtime's messages.
-  (func $invalid_utf8 (export "trap:invalid-utf8-encoding") unreachable)
-  (func $invalid_utf16 (export "trap:invalid-utf16-encoding") unreachable)
+  (func $gc-lower:trap:invalid-utf8-encoding (export "trap:invalid-utf8-encoding") unreachable)
+  (func $gc-lower:trap:invalid-utf16-encoding (export "trap:invalid-utf16-encoding") unreachable)
 
   ;; Decodes the UTF-8 scalar value at byte `p` of memory 0, whose bytes end at `end`: returns
   ;; the code point and the address after it. Traps on anything `core::str::from_utf8`
@@ -32,7 +32,7 @@
     (local.set $lo (i32.const 0x80))
     (local.set $hi (i32.const 0xbf))
     (block $lead
-      (if (i32.lt_u (local.get $b0) (i32.const 0xc2)) (then (call $invalid_utf8)))
+      (if (i32.lt_u (local.get $b0) (i32.const 0xc2)) (then (call $gc-lower:trap:invalid-utf8-encoding)))
       (if (i32.le_u (local.get $b0) (i32.const 0xdf))
         (then
           (local.set $n (i32.const 2))
@@ -52,22 +52,22 @@
           (if (i32.eq (local.get $b0) (i32.const 0xf0)) (then (local.set $lo (i32.const 0x90))))
           (if (i32.eq (local.get $b0) (i32.const 0xf4)) (then (local.set $hi (i32.const 0x8f))))
           (br $lead)))
-      (call $invalid_utf8))
-    (if (i32.gt_u (local.get $n) (i32.sub (local.get $end) (local.get $p))) (then (call $invalid_utf8)))
+      (call $gc-lower:trap:invalid-utf8-encoding))
+    (if (i32.gt_u (local.get $n) (i32.sub (local.get $end) (local.get $p))) (then (call $gc-lower:trap:invalid-utf8-encoding)))
     ;; The second byte has the lead byte's range; the rest are plain continuation bytes.
     (local.set $b (i32.load8_u 0 offset=1 (local.get $p)))
     (if (i32.or (i32.lt_u (local.get $b) (local.get $lo)) (i32.gt_u (local.get $b) (local.get $hi)))
-      (then (call $invalid_utf8)))
+      (then (call $gc-lower:trap:invalid-utf8-encoding)))
     (local.set $cp (i32.or (i32.shl (local.get $cp) (i32.const 6)) (i32.and (local.get $b) (i32.const 0x3f))))
     (if (i32.ge_u (local.get $n) (i32.const 3))
       (then
         (local.set $b (i32.load8_u 0 offset=2 (local.get $p)))
-        (if (i32.ne (i32.and (local.get $b) (i32.const 0xc0)) (i32.const 0x80)) (then (call $invalid_utf8)))
+        (if (i32.ne (i32.and (local.get $b) (i32.const 0xc0)) (i32.const 0x80)) (then (call $gc-lower:trap:invalid-utf8-encoding)))
         (local.set $cp (i32.or (i32.shl (local.get $cp) (i32.const 6)) (i32.and (local.get $b) (i32.const 0x3f))))))
     (if (i32.eq (local.get $n) (i32.const 4))
       (then
         (local.set $b (i32.load8_u 0 offset=3 (local.get $p)))
-        (if (i32.ne (i32.and (local.get $b) (i32.const 0xc0)) (i32.const 0x80)) (then (call $invalid_utf8)))
+        (if (i32.ne (i32.and (local.get $b) (i32.const 0xc0)) (i32.const 0x80)) (then (call $gc-lower:trap:invalid-utf8-encoding)))
         (local.set $cp (i32.or (i32.shl (local.get $cp) (i32.const 6)) (i32.and (local.get $b) (i32.const 0x3f))))))
     (local.get $cp)
     (i32.add (local.get $p) (local.get $n)))
@@ -79,10 +79,10 @@
     (local.set $u (i32.load16_u 0 (local.get $p)))
     (if (i32.ne (i32.and (local.get $u) (i32.const 0xf800)) (i32.const 0xd800))
       (then (return (local.get $u) (i32.add (local.get $p) (i32.const 2)))))
-    (if (i32.ge_u (local.get $u) (i32.const 0xdc00)) (then (call $invalid_utf16)))
-    (if (i32.le_u (i32.sub (local.get $end) (local.get $p)) (i32.const 2)) (then (call $invalid_utf16)))
+    (if (i32.ge_u (local.get $u) (i32.const 0xdc00)) (then (call $gc-lower:trap:invalid-utf16-encoding)))
+    (if (i32.le_u (i32.sub (local.get $end) (local.get $p)) (i32.const 2)) (then (call $gc-lower:trap:invalid-utf16-encoding)))
     (local.set $v (i32.load16_u 0 offset=2 (local.get $p)))
-    (if (i32.ne (i32.and (local.get $v) (i32.const 0xfc00)) (i32.const 0xdc00)) (then (call $invalid_utf16)))
+    (if (i32.ne (i32.and (local.get $v) (i32.const 0xfc00)) (i32.const 0xdc00)) (then (call $gc-lower:trap:invalid-utf16-encoding)))
     (i32.add (i32.const 0x10000)
       (i32.or (i32.shl (i32.sub (local.get $u) (i32.const 0xd800)) (i32.const 10))
         (i32.sub (local.get $v) (i32.const 0xdc00))))

@@ -34,12 +34,13 @@ use std::sync::OnceLock;
 
 use anyhow::{Result, bail};
 use wasm_encoder as we;
+use wasmtime_environ::Trap;
 use wasmtime_environ::component::{
     InterfaceType, OptionsIndex, RuntimeComponentInstanceIndex, StringEncoding, Trampoline,
     TypeFutureTableIndex, TypeStreamTableIndex,
 };
 
-use crate::assemble::Lowerer;
+use crate::assemble::{Lowerer, trap_reason};
 use crate::layout::{Binding, OutFunc, OutType, StateTarget};
 use crate::template::Template;
 
@@ -540,10 +541,8 @@ impl Lowerer<'_, '_> {
         };
         let func = self.transmit_op(name, &[])?;
         let g = self.task_globals();
-        let cannot_block = self.trap_func("cannot-block-sync-task");
-        let too_big = self.trap_func(&crate::assemble::trap_reason(
-            wasmtime_environ::Trap::StreamOpTooBig,
-        ));
+        let cannot_block = self.trap_func(&trap_reason(Trap::CannotBlockSyncTask));
+        let too_big = self.trap_func(&trap_reason(Trap::StreamOpTooBig));
         let mut body = we::Function::new([]);
         let mut ins = body.instructions();
         if let Some(instance) = instance {

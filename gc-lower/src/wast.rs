@@ -8,13 +8,15 @@
 //!    the runner tests the lowering, not wasmtime.
 //! 2. **lowered, re-wrapped**: [`crate::lower`], then [`crate::rewrap`], run by the same
 //!    engine. The outcome must equal the native one: the same values, or a trap on both sides
-//!    (trap messages are printed, not compared: the lowering maps memory traps to array traps).
-//!    Instantiation must trap iff the native instantiation traps.
+//!    for the same reason (the lowered trap's reason, from its `gc-lower:trap:{reason}` frame
+//!    or the reified-state helper it stopped in, must be what wasmtime's message says, up to
+//!    a few differences of wording; see `lowered_trap_reason`). Instantiation must trap iff
+//!    the native instantiation traps.
 //! 3. **lowered, core**: the lowered core module alone, on an engine without the component
 //!    model, when it has no imports; functions whose types are all scalar shapes (see
 //!    `wast/abi.rs`) are called through their guest-ABI export, and their results lifted by the
-//!    runner itself. This is how an engine without a component runtime (a browser) sees the
-//!    output.
+//!    runner itself (traps compared as on side 2). This is how an engine without a component
+//!    runtime (a browser) sees the output.
 //! 4. **JavaScript, core** (`--engine node|jsc|chromium|spidermonkey|all`, single-module
 //!    output): the same core module and calls on V8 (Node), JavaScriptCore (Bun), and in a
 //!    headless browser page on Chromium's V8 and Firefox's SpiderMonkey, instantiated with
@@ -22,7 +24,8 @@
 //!    which a JavaScript number need not keep, ends the checks of that instance.
 //! 5. **JavaScript, component**: the re-wrapped component `jco transpile`d, run by the same
 //!    engines (`wast/node.rs`; in the browsers, its core modules inlined and the JavaScript
-//!    imported by the page).
+//!    imported by the page). On sides 4 and 5 a trap must meet a native trap, but its
+//!    reason is not compared: the JavaScript engines word their traps themselves.
 //!
 //! A component whose lowering reports [`crate::Unsupported`] has its assertions skipped with
 //! that reason; any other lowering error fails them. `assert_invalid` and `assert_malformed`
@@ -75,6 +78,7 @@ use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, WastRet, Wat}
 
 use self::abi::{FlatSig, FlatType, FlatVal};
 use self::node::{JsEngine, NodeInst, NodeTools};
+use crate::assemble::kebab;
 
 /// Skip reason of an assertion that the native run does not satisfy.
 const NATIVE_FAILS: &str = "native run fails";
@@ -1778,6 +1782,113 @@ fn limit_trap(trap: &anyhow::Error) -> Option<String> {
     )
 }
 
+/// The reason of a trap of the lowered output on wasmtime, in kebab case (as
+/// [`crate::assemble::trap_reason`] names wasmtime's traps): the `{reason}` of the output's
+/// `gc-lower:trap:{reason}` function when the trap went through one (the innermost frame of
+/// the backtrace); else the reason that a trap inside one of the reified-state helpers
+/// (`gc-lower:i32.load`, `gc-lower:table.get`, …) stands for: its bound checks (`unreachable`)
+/// and its array's own (`out of bounds array access`) are the native out-of-bounds traps of
+/// the memory or table, a null closure is an uninitialized element and a failed cast of one
+/// an indirect call type mismatch; else the trap's own code, and the error's message for an
+/// error that is not a trap.
+fn lowered_trap_reason(trap: &anyhow::Error) -> String {
+    let text = format!("{trap:?}");
+    const TRAP: &str = "gc-lower:trap:";
+    if let Some(start) = text.find(TRAP) {
+        return text[start + TRAP.len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+    }
+    let Some(code) = trap.downcast_ref::<wasmtime::Trap>() else {
+        return kebab(&trap.root_cause().to_string());
+    };
+    let reason = kebab(&code.to_string());
+    // The innermost frame's function, `gc-lower:{op}…` for a helper.
+    let helper = text
+        .find("!gc-lower:")
+        .map(|i| &text[i + "!gc-lower:".len()..])
+        .filter(|op| {
+            ["i32.", "i64.", "f32.", "f64.", "v128.", "memory.", "table."]
+                .iter()
+                .any(|p| op.starts_with(p))
+        });
+    let Some(op) = helper else {
+        return reason;
+    };
+    use wasmtime::Trap as T;
+    match code {
+        T::UnreachableCodeReached | T::ArrayOutOfBounds if op.starts_with("table.") => {
+            kebab(&T::TableOutOfBounds.to_string())
+        }
+        T::UnreachableCodeReached | T::ArrayOutOfBounds => kebab(&T::MemoryOutOfBounds.to_string()),
+        T::NullReference => kebab(&T::IndirectCallToNull.to_string()),
+        T::CastFailure => kebab(&T::BadSignature.to_string()),
+        _ => reason,
+    }
+}
+
+/// Whether the native trap `native` has the lowered output's trap `reason`
+/// ([`lowered_trap_reason`]): its message says it, in kebab case (numbers aside: wasmtime's
+/// messages carry the index or value at fault), or says one of [`TRAP_ALIASES`] of it.
+fn native_trap_has(native: &anyhow::Error, reason: &str) -> bool {
+    let text = kebab(&format!("{native:#}"));
+    let says = |phrase: &str| {
+        text.contains(phrase) || without_numbers(&text).contains(&without_numbers(phrase))
+    };
+    says(reason)
+        || TRAP_ALIASES
+            .iter()
+            .filter(|(lowered, _)| *lowered == reason)
+            .any(|(_, native)| says(native))
+}
+
+/// Lowered trap reasons (kebab case) that wasmtime words otherwise, each with a phrase of
+/// wasmtime's message for the same fault (kebab case). The output's bound checks see one
+/// memory or table; wasmtime's host code words a bad pointer by what it was reading.
+const TRAP_ALIASES: &[(&str, &str)] = &[
+    // An inline access past a reified memory or table is the array's own check.
+    ("out-of-bounds-array-access", "out-of-bounds-memory-access"),
+    (
+        "out-of-bounds-array-access",
+        "undefined-element-out-of-bounds-table-access",
+    ),
+    // A null closure called from a reified table.
+    ("null-reference", "uninitialized-element"),
+    // wasmtime's stream and future copies and its realloc check (`futures_and_streams.rs`).
+    ("out-of-bounds-memory-access", "pointer-out-of-bounds"),
+    ("out-of-bounds-memory-access", "out-of-bounds-of-memory"),
+    ("out-of-bounds-memory-access", "beyond-end-of-memory"),
+    // wasmtime's `waitable-set.drop` of a set with members: the set's handle still has
+    // children in its resource table.
+    (
+        "cannot-drop-waitable-set-with-members",
+        "resource-has-children",
+    ),
+    (
+        "handle-is-not-a-waitable-set",
+        "handle-is-not-an-waitable-set",
+    ),
+    // Rust's `Utf8Error` in wasmtime's lifting of a string.
+    ("invalid-utf-8", "invalid-utf-8-sequence"),
+    ("invalid-utf-8", "incomplete-utf-8-byte-sequence"),
+    // An exception out of an export called by the host: wasmtime hands it to the host, the
+    // output's entry traps as FACT's adapters do between components.
+    (
+        "uncaught-exception-propagated-out-of-component",
+        "thrown-wasm-exception",
+    ),
+];
+
+/// A kebab-case text without its words that are numbers.
+fn without_numbers(kebab: &str) -> String {
+    kebab
+        .split('-')
+        .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// Compares a lowered side's outcome with the native one.
 fn compare(
     side: &str,
@@ -1800,6 +1911,16 @@ fn compare(
                     notes.push(native);
                 }
                 notes.push(format!("{side} trap: {l:#}"));
+                // The JavaScript engines name their traps in their own words.
+                if !side.starts_with("js") {
+                    let reason = lowered_trap_reason(l);
+                    if !native_trap_has(n, &reason) {
+                        failures.push(format!(
+                            "{side}: trapped with `{reason}`, natively with `{}`",
+                            kebab(&n.root_cause().to_string())
+                        ));
+                    }
+                }
             }
         },
         (Ok(n), Err(l)) => match limit_trap(l) {
@@ -2111,6 +2232,59 @@ fn blank_outside(text: &str, keep: std::ops::Range<usize>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The trap of calling `f` of a core module whose functions are `funcs` (wat), with the
+    /// backtrace the runner's engines keep (the innermost frame).
+    fn core_trap(funcs: &str) -> anyhow::Error {
+        let engine = Engine::new(&Engines::config(false, false)).expect("engine");
+        let module =
+            wasmtime::Module::new(&engine, format!("(module (memory 1) {funcs})")).expect("module");
+        let mut store = Store::new(&engine, ());
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).expect("instance");
+        let f = instance
+            .get_typed_func::<(), ()>(&mut store, "f")
+            .expect("f");
+        anyhow::Error::from(f.call(&mut store, ()).expect_err("f traps"))
+    }
+
+    #[test]
+    fn lowered_trap_reasons_name_the_native_trap() {
+        let oob = anyhow::Error::from(wasmtime::Trap::MemoryOutOfBounds);
+        // A canonical ABI trap names its reason in its function.
+        let named = core_trap(
+            r#"(func $gc-lower:trap:out-of-bounds-memory-access unreachable)
+               (func (export "f") call $gc-lower:trap:out-of-bounds-memory-access)"#,
+        );
+        assert_eq!(lowered_trap_reason(&named), "out-of-bounds-memory-access");
+        assert!(native_trap_has(&oob, &lowered_trap_reason(&named)));
+        // A helper's bound check is the access's.
+        let helper = core_trap(r#"(func $gc-lower:i32.load (export "f") unreachable)"#);
+        assert_eq!(lowered_trap_reason(&helper), "out-of-bounds-memory-access");
+        let table = core_trap(r#"(func $gc-lower:table.get<externref> (export "f") unreachable)"#);
+        assert_eq!(
+            lowered_trap_reason(&table),
+            "undefined-element-out-of-bounds-table-access"
+        );
+        // The program's own `unreachable` is not an out-of-bounds access.
+        let program = core_trap(r#"(func $m0!f (export "f") unreachable)"#);
+        assert_eq!(
+            lowered_trap_reason(&program),
+            "wasm-unreachable-instruction-executed"
+        );
+        assert!(!native_trap_has(&oob, &lowered_trap_reason(&program)));
+        let real_oob = core_trap(r#"(func (export "f") (drop (i32.load (i32.const -1))))"#);
+        assert!(native_trap_has(&real_oob, "out-of-bounds-memory-access"));
+        // wasmtime's wording, numbers and a listed alias.
+        let message = anyhow::anyhow!("discriminant 5 out of range [0..2)");
+        assert!(native_trap_has(&message, "discriminant-out-of-range"));
+        assert!(!native_trap_has(&message, "invalid-utf-8"));
+        let utf8 = anyhow::anyhow!("incomplete utf-8 byte sequence from index 0");
+        assert!(native_trap_has(&utf8, "invalid-utf-8"));
+        assert_eq!(
+            kebab("wasm trap: cannot have concurrent operations active on a future/stream"),
+            "cannot-have-concurrent-operations-active-on-a-future-or-stream"
+        );
+    }
 
     #[test]
     fn forms_skip_comments_and_strings() {
