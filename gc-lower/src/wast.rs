@@ -1783,56 +1783,82 @@ fn limit_trap(trap: &anyhow::Error) -> Option<String> {
 }
 
 /// The reason of a trap of the lowered output on wasmtime, in kebab case (as
-/// [`crate::assemble::trap_reason`] names wasmtime's traps): the `{reason}` of the output's
-/// `gc-lower:trap:{reason}` function when the trap went through one (the innermost frame of
-/// the backtrace); else the reason that a trap inside one of the reified-state helpers
-/// (`gc-lower:i32.load`, `gc-lower:table.get`, …) stands for: its bound checks (`unreachable`)
-/// and its array's own (`out of bounds array access`) are the native out-of-bounds traps of
-/// the memory or table, a null closure is an uninitialized element and a failed cast of one
-/// an indirect call type mismatch; else the trap's own code, and the error's message for an
-/// error that is not a trap.
-fn lowered_trap_reason(trap: &anyhow::Error) -> String {
-    let text = format!("{trap:?}");
-    const TRAP: &str = "gc-lower:trap:";
-    if let Some(start) = text.find(TRAP) {
-        return text[start + TRAP.len()..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect();
+/// [`crate::assemble::trap_reason`] names wasmtime's traps), from wasmtime's text of the error
+/// (`{error:#}`, with its backtrace): the `{reason}` of the output's `gc-lower:trap:{reason}`
+/// function when the trap is in one (the backtrace's innermost frame); else the reason that a
+/// trap inside one of the reified-state helpers (`gc-lower:i32.load`, `gc-lower:table.get`,
+/// …) stands for: its bound checks (`unreachable`) and its array's own (`out of bounds array
+/// access`) are the native out-of-bounds traps of the memory or table, a null closure is an
+/// uninitialized element and a failed cast of one an indirect call type mismatch; else the
+/// trap's own message (`wasm trap: …`). `None` when the text holds no wasm trap.
+pub fn output_trap_reason(text: &str) -> Option<String> {
+    // The innermost frame's line (`0: 0x… - module!function: …`), when there is a backtrace.
+    let frame = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("0:"))
+        .unwrap_or(text);
+    const TRAP: &str = "!gc-lower:trap:";
+    if let Some(start) = frame.find(TRAP) {
+        return Some(
+            frame[start + TRAP.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect(),
+        );
     }
-    let Some(code) = trap.downcast_ref::<wasmtime::Trap>() else {
-        return kebab(&trap.root_cause().to_string());
-    };
-    let reason = kebab(&code.to_string());
+    const CODE: &str = "wasm trap: ";
+    let code = text.rfind(CODE).map(|i| {
+        let rest = &text[i + CODE.len()..];
+        kebab(rest.lines().next().unwrap_or(rest))
+    })?;
     // The innermost frame's function, `gc-lower:{op}…` for a helper.
-    let helper = text
+    let helper = frame
         .find("!gc-lower:")
-        .map(|i| &text[i + "!gc-lower:".len()..])
-        .filter(|op| {
-            ["i32.", "i64.", "f32.", "f64.", "v128.", "memory.", "table."]
-                .iter()
-                .any(|p| op.starts_with(p))
-        });
-    let Some(op) = helper else {
-        return reason;
-    };
-    use wasmtime::Trap as T;
-    match code {
-        T::UnreachableCodeReached | T::ArrayOutOfBounds if op.starts_with("table.") => {
-            kebab(&T::TableOutOfBounds.to_string())
-        }
-        T::UnreachableCodeReached | T::ArrayOutOfBounds => kebab(&T::MemoryOutOfBounds.to_string()),
-        T::NullReference => kebab(&T::IndirectCallToNull.to_string()),
-        T::CastFailure => kebab(&T::BadSignature.to_string()),
-        _ => reason,
+        .map(|i| &frame[i + "!gc-lower:".len()..]);
+    let is_helper = helper.is_some_and(|op| {
+        ["i32.", "i64.", "f32.", "f64.", "v128.", "memory.", "table."]
+            .iter()
+            .any(|p| op.starts_with(p))
+    });
+    if !is_helper {
+        return Some(code);
     }
+    use wasmtime::Trap as T;
+    let is = |t: T| code == kebab(&t.to_string());
+    let stands_for = if is(T::UnreachableCodeReached) || is(T::ArrayOutOfBounds) {
+        if helper.is_some_and(|op| op.starts_with("table.")) {
+            T::TableOutOfBounds
+        } else {
+            T::MemoryOutOfBounds
+        }
+    } else if is(T::NullReference) {
+        T::IndirectCallToNull
+    } else if is(T::CastFailure) {
+        T::BadSignature
+    } else {
+        return Some(code);
+    };
+    Some(kebab(&stands_for.to_string()))
+}
+
+/// [`output_trap_reason`] of a lowered side's error, or its root cause's message in kebab case
+/// when it is not a wasm trap.
+fn lowered_trap_reason(trap: &anyhow::Error) -> String {
+    output_trap_reason(&format!("{trap:#}"))
+        .unwrap_or_else(|| kebab(&trap.root_cause().to_string()))
 }
 
 /// Whether the native trap `native` has the lowered output's trap `reason`
-/// ([`lowered_trap_reason`]): its message says it, in kebab case (numbers aside: wasmtime's
-/// messages carry the index or value at fault), or says one of [`TRAP_ALIASES`] of it.
+/// ([`lowered_trap_reason`]).
 fn native_trap_has(native: &anyhow::Error, reason: &str) -> bool {
-    let text = kebab(&format!("{native:#}"));
+    native_trap_says(&format!("{native:#}"), reason)
+}
+
+/// Whether wasmtime's text of a native trap (`{error:#}`) says `reason`, a lowered trap's
+/// ([`output_trap_reason`]): in kebab case it holds the reason (numbers aside: wasmtime's
+/// messages carry the index or value at fault), or one of [`TRAP_ALIASES`] of it.
+pub fn native_trap_says(native: &str, reason: &str) -> bool {
+    let text = kebab(native);
     let says = |phrase: &str| {
         text.contains(phrase) || without_numbers(&text).contains(&without_numbers(phrase))
     };

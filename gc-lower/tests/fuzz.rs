@@ -8,7 +8,8 @@
 //!   components, and the components of `tests/*.wast` and `examples/` with a core module
 //!   mutated by wasm-mutate, bytes overwritten or the end cut off.
 //! - [`differential`]: a wasm-smith module instantiated two or three times in a component,
-//!   with its scalar function exports lifted, behaves the same natively and lowered —
+//!   with its scalar function exports lifted, behaves the same natively and lowered (the same
+//!   results, or traps for the same reason on wasmtime: `gc_lower::wast::output_trap_reason`) —
 //!   re-wrapped into a component and as a bare core module, in both reify modes, on wasmtime
 //!   (half the modules with GC types: instantiated once, `--reify auto` alone);
 //!   one case in eight (`GC_LOWER_FUZZ_V8=N`: one in N, `0`: none) also runs its bare
@@ -913,10 +914,13 @@ fn engine_limit(msg: &str) -> bool {
     .any(|m| msg.contains(m))
 }
 
-/// Whether two results agree: floats by bits, any NaN equal to any NaN.
+/// Whether a lowered side's result `b` agrees with the native `a`: floats by bits, any NaN
+/// equal to any NaN; a lowered wasm trap must be for the native trap's reason
+/// (`gc_lower::wast::output_trap_reason`).
 fn same(a: &Outcome, b: &Outcome) -> bool {
     match (a, b) {
-        (Err(_), Err(_)) => true,
+        (Err(native), Err(lowered)) => gc_lower::wast::output_trap_reason(lowered)
+            .is_none_or(|reason| gc_lower::wast::native_trap_says(native, &reason)),
         (Ok(Some(Val::Float32(x))), Ok(Some(Val::Float32(y)))) => {
             (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits()
         }
@@ -1072,8 +1076,14 @@ fn compare(seed: u64, module: &[u8], rng: &mut Rng, once: bool) -> Case {
     }
 
     let native_trapped = sides[0].1.is_err();
+    let as_outcome = |side: &anyhow::Result<Side>| -> Outcome {
+        match side {
+            Ok(_) => Ok(None),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    };
     for (name, side) in &sides[1..] {
-        if side.is_err() != native_trapped {
+        if !same(&as_outcome(&sides[0].1), &as_outcome(side)) {
             fail(format!(
                 "instantiation: native {}, {name} {}",
                 describe_instantiation(&sides[0].1),
