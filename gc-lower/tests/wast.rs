@@ -92,11 +92,14 @@ const CONFIGS: [Config; 4] = [
 const EXPECTED: &str = "tests/wast-expected.txt";
 
 /// Spec test files, relative to `tests/component-model/test/` of the `wasm-tools` crate:
-/// every file of a directory (`dir/*.wast`) or one file.
+/// every file of a directory (`dir/*.wast`) or one file. Left out: `binary/binary.wast`,
+/// whose three `assert_malformed` of async built-ins expect a validator with the async
+/// feature off, which gc-lower's (it lowers async components) never is.
 const SPEC_FILES: &[&str] = &[
     "linking/*.wast",
     "values/*.wast",
     "resources/*.wast",
+    "validation/*.wast",
     "async/*.wast",
 ];
 
