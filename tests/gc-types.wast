@@ -2,9 +2,11 @@
 ;; function references (`call_ref`, a table of `(ref null $binop)`), `i31ref`, casts, non-null
 ;; abstract references, and references passed between modules whose identical rec groups are
 ;; one type. Instantiated once, such a module stays a plain core module under `--reify auto`
-;; and keeps every type (unless its functions become closures for a reified module). A reified one (instantiated twice, or any under `--reify all`) keeps
-;; struct and array types in rec groups without function types and without function-reference
-;; fields, and every reference but typed function references and `nullfuncref` in types (the
+;; and keeps every type (unless its functions become closures for a reified module). A reified
+;; one (instantiated twice, or any under `--reify all`) keeps struct and array types without
+;; function-reference fields, in rec groups with or without function types
+;; (`tests/mixed-rec-groups.wast`), and every reference but typed function references and
+;; `nullfuncref` in types (the
 ;; first component's skips under `--reify all`); the last component lists what it names as
 ;; unsupported.
 (component
@@ -329,10 +331,10 @@
 (assert_trap (invoke "clear" (u32.const 0) (u32.const 1)) "out of bounds table access")
 
 ;; Named as unsupported in reified modules, where the lowering cannot keep the input's types or
-;; would give them another identity than an unreified module's: a struct type sharing a rec
-;; group with a function type (its identity includes theirs, which closures and entry types
-;; change); a struct with a `funcref` field; `nullfuncref` in a function type (it would become
-;; `nullref`); `call_indirect` through a `nullfuncref` table. Supported: an element segment of
+;; would give them another identity than an unreified module's: a struct with a `funcref`
+;; field; `nullfuncref` in a function type (it would become `nullref`); `call_indirect` through
+;; a `nullfuncref` table. Supported: a struct type sharing a rec group with a function type
+;; (the group is mirrored twice, see `tests/mixed-rec-groups.wast`), an element segment of
 ;; `(ref func)`, and `table.copy` from a struct table into an `anyref` one.
 (component
   (core module $m

@@ -795,6 +795,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         }
         let mut out: Vec<OutType> = Vec::new();
         let runtime = runtime_structs::rec_group();
+        // Whether each of the module's types is a function type.
+        let func_types: Vec<bool> = self.input.infos[m]
+            .types
+            .iter()
+            .map(|t| matches!(t, wp::CompositeInnerType::Func(_)))
+            .collect();
         for group in self.input.infos[m].rec_groups.clone() {
             // The runtime's types are the output's own: a module declaring the same rec group
             // would have them too, and could read a closure's vmctx or make a closure of any
@@ -805,24 +811,53 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                      ...) in a core module",
                 ));
             }
-            // A struct or array type's identity includes its rec group's: a group mixing them
-            // with function types would give them other identities in a form that changes the
-            // function types (closures, an appended parameter) than in the module's code.
-            let types = &self.input.infos[m].types[group.start as usize..group.end as usize];
-            let funcs = types
-                .iter()
-                .any(|t| matches!(t, wp::CompositeInnerType::Func(_)));
-            if funcs
-                && types
-                    .iter()
-                    .any(|t| !matches!(t, wp::CompositeInnerType::Func(_)))
-                && (form.closures || form.last != LastParam::None)
-            {
-                return Err(not_yet(
-                    "rec groups mixing function types with struct or array types in core \
-                     modules whose state is reified or whose functions become closures",
-                ));
-            }
+            // A struct or array type's identity includes its rec group's, so in a form that
+            // changes the function types (closures, an appended parameter) a group mixing them
+            // is mirrored twice: its struct and array types are the module's own form's (the
+            // group as the input declares it, so that their values keep their identity
+            // between modules, reified or not), and its function types are those of a second
+            // group of the same shape, with the changed function types, whose references to
+            // the group's struct and array types name the first group's. Two such second
+            // groups are one type exactly when the input's groups are, as native
+            // canonicalization has it; its struct and array types hold no value.
+            let is_func = |t: u32| func_types[t as usize];
+            let funcs = group.clone().any(is_func);
+            let mixed = funcs
+                && group.clone().any(|t| !is_func(t))
+                && (form.closures || form.last != LastParam::None);
+            let plain = if mixed {
+                // Typed references to a function type from a struct or array type would point
+                // at the changed function type in the second group but at the unchanged one
+                // in the first, which holds the values.
+                let refers_to_func = group.clone().filter(|&t| !is_func(t)).any(|t| {
+                    let fields: Vec<wp::FieldType> = match &self.input.infos[m].types[t as usize] {
+                        wp::CompositeInnerType::Struct(st) => st.fields.to_vec(),
+                        wp::CompositeInnerType::Array(at) => vec![at.0],
+                        _ => Vec::new(),
+                    };
+                    fields.iter().any(|f| {
+                        matches!(f.element_type, wp::StorageType::Val(wp::ValType::Ref(r))
+                            if r.type_index().and_then(|i| i.as_module_index())
+                                .is_some_and(is_func))
+                    })
+                });
+                if refers_to_func {
+                    return Err(not_yet(
+                        "struct or array types referring to function types of their rec group \
+                         in core modules whose state is reified or whose functions become \
+                         closures",
+                    ));
+                }
+                Some(self.module_types(
+                    m,
+                    TypeForm {
+                        closures: false,
+                        last: LastParam::None,
+                    },
+                )?)
+            } else {
+                None
+            };
             // The index the group's first type will have unless the group is interned, which
             // a group that refers to its own types never is.
             let base = self.type_base() + self.out.types.len() as u32;
@@ -831,6 +866,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             for t in group.clone() {
                 let shape = self.input.infos[m].type_shapes[t as usize];
                 let types = &self.input.infos[m].types;
+                // In the second group of a mixed one, a function type refers to the group's
+                // struct and array types in the first.
+                let first_group = plain
+                    .as_ref()
+                    .filter(|_| matches!(types[t as usize], wp::CompositeInnerType::Func(_)));
                 let mut map = |v: wp::ValType| -> Result<we::ValType> {
                     self.mirror_val_type(v, form.closures, |i| {
                         if form.closures
@@ -844,7 +884,15 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                                  reified or whose functions become closures",
                             ));
                         }
-                        if group.contains(&i) {
+                        if let Some(first) = first_group
+                            && group.contains(&i)
+                            && !matches!(
+                                types.get(i as usize),
+                                Some(wp::CompositeInnerType::Func(_))
+                            )
+                        {
+                            Ok(first[i as usize].0)
+                        } else if group.contains(&i) {
                             self_referential = true;
                             Ok(base + (i - group.start))
                         } else {
@@ -930,7 +978,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             let first = self.rec_group(defs, self_referential);
             debug_assert!(!self_referential || first.0 == base);
-            out.extend((0..group.len() as u32).map(|k| OutType(first.0 + k)));
+            for (k, t) in group.clone().enumerate() {
+                out.push(match &plain {
+                    Some(plain) if !is_func(t) => plain[t as usize],
+                    _ => OutType(first.0 + k as u32),
+                });
+            }
         }
         self.out.mirrors.insert((m, form), out.clone());
         Ok(out)
