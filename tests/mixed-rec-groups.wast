@@ -81,3 +81,94 @@
 (assert_trap (invoke "via-g2" (u32.const 7) (u32.const 0)) "indirect call type mismatch")
 (component instance $l $mixed)
 (assert_trap (invoke "via-g2" (u32.const 7) (u32.const 2)) "indirect call type mismatch")
+
+;; Two groups alike but for where the function type's parameter points: into its own group
+;; ($f) or into the other ($f2, at the first group's $s). Natively two types, so a function
+;; of either is not the other through `call_indirect` (a static table of the module's own
+;; functions: the signature check of its code form).
+(component definition $apart
+  (core module $m
+    (rec (type $s (struct (field i32))) (type $f (func (param (ref null $s)) (result i32))))
+    (rec (type $s2 (struct (field i32))) (type $f2 (func (param (ref null $s)) (result i32))))
+    (table $t 2 funcref) (elem (table $t) (i32.const 0) func $h $h2)
+    (func $h (type $f) (i32.const 1))
+    (func $h2 (type $f2) (i32.const 2))
+    (func (export "f") (param i32) (result i32)
+      (call_indirect $t (type $f) (ref.null $s) (local.get 0)))
+    (func (export "f2") (param i32) (result i32)
+      (call_indirect $t (type $f2) (ref.null $s) (local.get 0))))
+  (core instance $i (instantiate $m))
+  (core instance $j (instantiate $m))
+  (func (export "f") (param "slot" u32) (result u32) (canon lift (core func $j "f")))
+  (func (export "f2") (param "slot" u32) (result u32) (canon lift (core func $j "f2"))))
+(component instance $a1 $apart)
+(assert_return (invoke "f" (u32.const 0)) (u32.const 1))
+(assert_return (invoke "f2" (u32.const 1)) (u32.const 2))
+(component instance $a2 $apart)
+(assert_trap (invoke "f2" (u32.const 0)) "indirect call type mismatch")
+(component instance $a3 $apart)
+(assert_trap (invoke "f" (u32.const 1)) "indirect call type mismatch")
+
+;; More shapes of mixed groups, in a reified module whose values come from an unreified one:
+;; the function type first, subtyping between function types of the group (a call through
+;; the supertype accepts the subtype's function, not the reverse), an array type, and a
+;; struct type that refers to itself.
+(component definition $shapes
+  (core module $maker
+    (rec (type $f (sub (func (param (ref null $node)) (result i32))))
+         (type $node (struct (field i32) (field (ref null $node))))
+         (type $g (sub $f (func (param (ref null $node)) (result i32))))
+         (type $bytes (array (mut i8))))
+    (func (export "cons") (param i32 (ref null $node)) (result (ref null $node))
+      (struct.new $node (local.get 0) (local.get 1)))
+    (func (export "bytes") (param i32) (result (ref null $bytes))
+      (array.new $bytes (local.get 0) (i32.const 3))))
+  (core instance $maker (instantiate $maker))
+  (core module $m
+    (rec (type $f (sub (func (param (ref null $node)) (result i32))))
+         (type $node (struct (field i32) (field (ref null $node))))
+         (type $g (sub $f (func (param (ref null $node)) (result i32))))
+         (type $bytes (array (mut i8))))
+    (import "maker" "cons" (func $cons (param i32 (ref null $node)) (result (ref null $node))))
+    (import "maker" "bytes" (func $bytes (param i32) (result (ref null $bytes))))
+    (table $t 2 funcref) (elem (table $t) (i32.const 0) func $sum $len)
+    ;; The sum of a list's values.
+    (func $sum (type $f) (local $n (ref null $node)) (local $acc i32)
+      (local.set $n (local.get 0))
+      (block $done
+        (loop $next
+          (br_if $done (ref.is_null (local.get $n)))
+          (local.set $acc (i32.add (local.get $acc) (struct.get $node 0 (local.get $n))))
+          (local.set $n (struct.get $node 1 (local.get $n)))
+          (br $next)))
+      (local.get $acc))
+    ;; The length of a list.
+    (func $len (type $g) (local $n (ref null $node)) (local $acc i32)
+      (local.set $n (local.get 0))
+      (block $done
+        (loop $next
+          (br_if $done (ref.is_null (local.get $n)))
+          (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+          (local.set $n (struct.get $node 1 (local.get $n)))
+          (br $next)))
+      (local.get $acc))
+    (func $list (result (ref null $node))
+      (call $cons (i32.const 1) (call $cons (i32.const 2) (call $cons (i32.const 4) (ref.null $node)))))
+    (func (export "via-f") (param i32) (result i32)
+      (call_indirect $t (type $f) (call $list) (local.get 0)))
+    (func (export "via-g") (param i32) (result i32)
+      (call_indirect $t (type $g) (call $list) (local.get 0)))
+    (func (export "byte") (param i32) (result i32)
+      (array.get_u $bytes (ref.cast (ref $bytes) (call $bytes (local.get 0))) (i32.const 2))))
+  (core instance $i (instantiate $m (with "maker" (instance $maker))))
+  (core instance $j (instantiate $m (with "maker" (instance $maker))))
+  (func (export "via-f") (param "slot" u32) (result u32) (canon lift (core func $j "via-f")))
+  (func (export "via-g") (param "slot" u32) (result u32) (canon lift (core func $j "via-g")))
+  (func (export "byte") (param "b" u32) (result u32) (canon lift (core func $j "byte"))))
+(component instance $s1 $shapes)
+(assert_return (invoke "via-f" (u32.const 0)) (u32.const 7))
+(assert_return (invoke "via-f" (u32.const 1)) (u32.const 3))
+(assert_return (invoke "via-g" (u32.const 1)) (u32.const 3))
+(assert_return (invoke "byte" (u32.const 200)) (u32.const 200))
+(component instance $s2 $shapes)
+(assert_trap (invoke "via-g" (u32.const 0)) "indirect call type mismatch")

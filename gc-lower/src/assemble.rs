@@ -863,125 +863,180 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let base = self.type_base() + self.out.types.len() as u32;
             let mut self_referential = false;
             let mut defs = Vec::new();
-            for t in group.clone() {
-                let shape = self.input.infos[m].type_shapes[t as usize];
-                let types = &self.input.infos[m].types;
-                // In the second group of a mixed one, a function type refers to the group's
-                // struct and array types in the first.
-                let first_group = plain
-                    .as_ref()
-                    .filter(|_| matches!(types[t as usize], wp::CompositeInnerType::Func(_)));
-                let mut map = |v: wp::ValType| -> Result<we::ValType> {
-                    self.mirror_val_type(v, form.closures, |i| {
+            // The members of the new group, in passes: each member's input type, the form it
+            // is mirrored in, and where its references go: `Some(k)` for the new group's
+            // member `k`, `None` for a type already in the output (`external`).
+            let func_members: Vec<u32> = group.clone().filter(|&t| is_func(t)).collect();
+            let plain_form = TypeForm {
+                closures: false,
+                last: LastParam::None,
+            };
+            type Pass<'p> = (
+                Vec<u32>,
+                TypeForm,
+                Box<dyn Fn(u32) -> Option<u32> + 'p>,
+                &'p [OutType],
+            );
+            let passes: Vec<Pass<'_>> = match &plain {
+                None => vec![(
+                    group.clone().collect(),
+                    form,
+                    Box::new(|i| group.contains(&i).then(|| i - group.start)),
+                    &out,
+                )],
+                // A copy of the group as the input declares it (its identity, references
+                // inside it kept inside), then the changed function types, which refer to the
+                // group's struct and array types in the unreified form (the values' types)
+                // and to its function types in this pass.
+                Some(plain) => vec![
+                    (
+                        group.clone().collect(),
+                        plain_form,
+                        Box::new(|i| group.contains(&i).then(|| i - group.start)),
+                        plain,
+                    ),
+                    (
+                        func_members.clone(),
+                        form,
+                        Box::new(|i| {
+                            func_members
+                                .iter()
+                                .position(|&f| f == i)
+                                .map(|j| group.len() as u32 + j as u32)
+                        }),
+                        &out,
+                    ),
+                ],
+            };
+            for (members, form, inside, external) in &passes {
+                let form = *form;
+                for &t in members {
+                    let shape = self.input.infos[m].type_shapes[t as usize];
+                    let types = &self.input.infos[m].types;
+                    let mut map = |v: wp::ValType| -> Result<we::ValType> {
+                        self.mirror_val_type(v, form.closures, |i| {
+                            if form.closures
+                                && matches!(
+                                    types.get(i as usize),
+                                    Some(wp::CompositeInnerType::Func(_))
+                                )
+                            {
+                                return Err(not_yet(
+                                    "typed function references in core modules whose state is \
+                                 reified or whose functions become closures",
+                                ));
+                            }
+                            if let Some(k) = inside(i) {
+                                self_referential = true;
+                                Ok(base + k)
+                            } else if group.contains(&i) {
+                                // A struct or array type of a mixed group, from its changed
+                                // function types.
+                                plain.as_ref().map(|p| p[i as usize].0).ok_or_else(|| {
+                                    anyhow!("internal: type {i} of a group is outside it")
+                                })
+                            } else {
+                                external.get(i as usize).map(|o| o.0).ok_or_else(|| {
+                                    anyhow!("internal: type {i} is referred to before its group")
+                                })
+                            }
+                        })
+                    };
+                    let mut field = |f: &wp::FieldType| -> Result<we::FieldType> {
+                        // A field of the func hierarchy would be a closure in a reified module's
+                        // struct and a function reference in an unreified one's, two types where
+                        // the input has one.
                         if form.closures
+                            && let wp::StorageType::Val(wp::ValType::Ref(r)) = f.element_type
                             && matches!(
-                                types.get(i as usize),
-                                Some(wp::CompositeInnerType::Func(_))
+                                r.heap_type(),
+                                wp::HeapType::Abstract {
+                                    ty: wp::AbstractHeapType::Func | wp::AbstractHeapType::NoFunc,
+                                    ..
+                                }
                             )
                         {
+                            return Err(not_yet(format!(
+                                "struct and array types with fields of type `{}` in core modules \
+                             whose state is reified or whose functions become closures",
+                                crate::module_info::type_text(wp::ValType::Ref(r))
+                            )));
+                        }
+                        Ok(we::FieldType {
+                            element_type: match f.element_type {
+                                wp::StorageType::I8 => we::StorageType::I8,
+                                wp::StorageType::I16 => we::StorageType::I16,
+                                wp::StorageType::Val(v) => we::StorageType::Val(map(v)?),
+                            },
+                            mutable: f.mutable,
+                        })
+                    };
+                    let inner = match self.input.infos[m].types[t as usize].clone() {
+                        wp::CompositeInnerType::Func(ft) => {
+                            let mut params = ft
+                                .params()
+                                .iter()
+                                .map(|&v| map(v))
+                                .collect::<Result<Vec<_>>>()?;
+                            let results = ft
+                                .results()
+                                .iter()
+                                .map(|&v| map(v))
+                                .collect::<Result<Vec<_>>>()?;
+                            match form.last {
+                                LastParam::None => {}
+                                LastParam::Context => params.push(ANYREF),
+                                LastParam::Vmctx(v) => params.push(ref_null(v)),
+                            }
+                            DefInner::Func { params, results }
+                        }
+                        wp::CompositeInnerType::Struct(st) => DefInner::Struct(
+                            st.fields
+                                .iter()
+                                .map(&mut field)
+                                .collect::<Result<Vec<_>>>()?,
+                        ),
+                        wp::CompositeInnerType::Array(at) => DefInner::Array(field(&at.0)?),
+                        wp::CompositeInnerType::Cont(_) => {
                             return Err(not_yet(
-                                "typed function references in core modules whose state is \
-                                 reified or whose functions become closures",
+                                "continuation types (stack switching) in core modules",
                             ));
                         }
-                        if let Some(first) = first_group
-                            && group.contains(&i)
-                            && !matches!(
-                                types.get(i as usize),
-                                Some(wp::CompositeInnerType::Func(_))
-                            )
-                        {
-                            Ok(first[i as usize].0)
-                        } else if group.contains(&i) {
-                            self_referential = true;
-                            Ok(base + (i - group.start))
-                        } else {
-                            out.get(i as usize).map(|o| o.0).ok_or_else(|| {
-                                anyhow!("internal: type {i} is referred to before its group")
-                            })
+                    };
+                    // A supertype in the group is of the same kind, so in this pass too.
+                    let supertype = match shape.supertype {
+                        Some(s) if group.contains(&s) => {
+                            Some(SuperType::InGroup(inside(s).ok_or_else(|| {
+                                anyhow!("internal: supertype {s} of type {t} is not in its pass")
+                            })?))
                         }
-                    })
-                };
-                let mut field = |f: &wp::FieldType| -> Result<we::FieldType> {
-                    // A field of the func hierarchy would be a closure in a reified module's
-                    // struct and a function reference in an unreified one's, two types where
-                    // the input has one.
-                    if form.closures
-                        && let wp::StorageType::Val(wp::ValType::Ref(r)) = f.element_type
-                        && matches!(
-                            r.heap_type(),
-                            wp::HeapType::Abstract {
-                                ty: wp::AbstractHeapType::Func | wp::AbstractHeapType::NoFunc,
-                                ..
-                            }
-                        )
-                    {
-                        return Err(not_yet(format!(
-                            "struct and array types with fields of type `{}` in core modules \
-                             whose state is reified or whose functions become closures",
-                            crate::module_info::type_text(wp::ValType::Ref(r))
-                        )));
-                    }
-                    Ok(we::FieldType {
-                        element_type: match f.element_type {
-                            wp::StorageType::I8 => we::StorageType::I8,
-                            wp::StorageType::I16 => we::StorageType::I16,
-                            wp::StorageType::Val(v) => we::StorageType::Val(map(v)?),
-                        },
-                        mutable: f.mutable,
-                    })
-                };
-                let inner = match self.input.infos[m].types[t as usize].clone() {
-                    wp::CompositeInnerType::Func(ft) => {
-                        let mut params = ft
-                            .params()
-                            .iter()
-                            .map(|&v| map(v))
-                            .collect::<Result<Vec<_>>>()?;
-                        let results = ft
-                            .results()
-                            .iter()
-                            .map(|&v| map(v))
-                            .collect::<Result<Vec<_>>>()?;
-                        match form.last {
-                            LastParam::None => {}
-                            LastParam::Context => params.push(ANYREF),
-                            LastParam::Vmctx(v) => params.push(ref_null(v)),
-                        }
-                        DefInner::Func { params, results }
-                    }
-                    wp::CompositeInnerType::Struct(st) => DefInner::Struct(
-                        st.fields
-                            .iter()
-                            .map(&mut field)
-                            .collect::<Result<Vec<_>>>()?,
-                    ),
-                    wp::CompositeInnerType::Array(at) => DefInner::Array(field(&at.0)?),
-                    wp::CompositeInnerType::Cont(_) => {
-                        return Err(not_yet(
-                            "continuation types (stack switching) in core modules",
-                        ));
-                    }
-                };
-                let supertype = match shape.supertype {
-                    Some(s) if group.contains(&s) => Some(SuperType::InGroup(s - group.start)),
-                    Some(s) => Some(SuperType::Out(*out.get(s as usize).ok_or_else(|| {
-                        anyhow!("internal: supertype {s} of type {t} is not defined before it")
-                    })?)),
-                    None => None,
-                };
-                defs.push(TypeDef {
-                    is_final: shape.is_final,
-                    supertype,
-                    inner,
-                });
+                        Some(s) => Some(SuperType::Out(*external.get(s as usize).ok_or_else(
+                            || {
+                                anyhow!(
+                                    "internal: supertype {s} of type {t} is not defined before it"
+                                )
+                            },
+                        )?)),
+                        None => None,
+                    };
+                    defs.push(TypeDef {
+                        is_final: shape.is_final,
+                        supertype,
+                        inner,
+                    });
+                }
             }
+            drop(passes);
             let first = self.rec_group(defs, self_referential);
             debug_assert!(!self_referential || first.0 == base);
             for (k, t) in group.clone().enumerate() {
                 out.push(match &plain {
+                    None => OutType(first.0 + k as u32),
                     Some(plain) if !is_func(t) => plain[t as usize],
-                    _ => OutType(first.0 + k as u32),
+                    Some(_) => {
+                        let j = func_members.iter().position(|&f| f == t).expect("a member");
+                        OutType(first.0 + (group.len() + j) as u32)
+                    }
                 });
             }
         }
@@ -1016,7 +1071,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// Module `m`'s type `t` in `form`, as an output type index.
-    fn form_type(&mut self, m: StaticModuleIndex, t: u32, form: TypeForm) -> Result<OutType> {
+    pub(crate) fn form_type(
+        &mut self,
+        m: StaticModuleIndex,
+        t: u32,
+        form: TypeForm,
+    ) -> Result<OutType> {
         let types = self.module_types(m, form)?;
         types.get(t as usize).copied().ok_or_else(|| {
             anyhow!(

@@ -726,7 +726,10 @@ impl Lowerer<'_, '_> {
     }
 
     /// The output type of trampoline `t`: the type of the first module that imports it, in
-    /// that module's form.
+    /// the unreified form (a built-in's core signature has only numbers, so every form has
+    /// its parameters; the unreified form gives the type the identity that every importer's
+    /// unreified code checks it against, also when the type shares a rec group with struct
+    /// types, which a reified form mirrors into another group).
     pub(crate) fn trampoline_type(&mut self, t: TrampolineIndex) -> Result<OutType> {
         let users = self.trampoline_users(t);
         let &(instance, pos) = users
@@ -739,7 +742,14 @@ impl Lowerer<'_, '_> {
                 t.as_u32()
             );
         };
-        Ok(self.layouts[m].types[ty as usize])
+        self.form_type(
+            m,
+            ty,
+            crate::assemble::TypeForm {
+                closures: false,
+                last: crate::assemble::LastParam::None,
+            },
+        )
     }
 
     /// The function that import `pos` of `instance` resolves to when it is one of the

@@ -994,7 +994,7 @@ fn differential(seed: u64) -> Case {
         .expect("wasm-smith generated every function body itself");
     // Half the modules with GC types are instantiated once and lowered with `--reify auto`
     // alone, where they stay unreified modules and keep every type; reified, some (typed
-    // function references, rec groups mixing function and struct types, ...) are named as
+    // function references, struct fields of function references, ...) are named as
     // unsupported.
     let once = gc && rng.below(2) == 0;
     compare(seed, &module.to_bytes(), &mut rng, once)
