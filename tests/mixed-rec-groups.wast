@@ -172,3 +172,16 @@
 (assert_return (invoke "byte" (u32.const 200)) (u32.const 200))
 (component instance $s2 $shapes)
 (assert_trap (invoke "via-g" (u32.const 0)) "indirect call type mismatch")
+
+;; A struct field of a function reference stays unsupported in a reified module, in a mixed
+;; group as elsewhere (the field would hold a closure there, a `funcref` in the type).
+(component
+  (core module $m
+    (rec (type $s (struct (field (mut funcref)))) (type $f (func)))
+    (func $x (type $f)) (elem declare func $x)
+    (func (export "run") (result i32)
+      (ref.is_null (struct.get $s 0 (struct.new $s (ref.func $x))))))
+  (core instance $a (instantiate $m))
+  (core instance $b (instantiate $m))
+  (func (export "run") (result u32) (canon lift (core func $a "run"))))
+(assert_return (invoke "run") (u32.const 0))

@@ -813,40 +813,62 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             // A struct or array type's identity includes its rec group's, so in a form that
             // changes the function types (closures, an appended parameter) a group mixing them
-            // is mirrored twice: its struct and array types are the module's own form's (the
+            // is mirrored twice: its struct and array types are the unreified form's (the
             // group as the input declares it, so that their values keep their identity
-            // between modules, reified or not), and its function types are those of a second
-            // group of the same shape, with the changed function types, whose references to
-            // the group's struct and array types name the first group's. Two such second
-            // groups are one type exactly when the input's groups are, as native
-            // canonicalization has it; its struct and array types hold no value.
+            // between modules, reified or not), and its function types are the changed ones,
+            // in a second group: a copy of the input's group (its identity: a reference inside
+            // the group is not one to an identical group outside it), then the changed
+            // function types, which refer to the group's struct and array types in the
+            // unreified form. Two such second groups are one type exactly when the input's
+            // groups are, as native canonicalization has it; the copy holds no value.
             let is_func = |t: u32| func_types[t as usize];
             let funcs = group.clone().any(is_func);
             let mixed = funcs
                 && group.clone().any(|t| !is_func(t))
                 && (form.closures || form.last != LastParam::None);
             let plain = if mixed {
-                // Typed references to a function type from a struct or array type would point
-                // at the changed function type in the second group but at the unchanged one
-                // in the first, which holds the values.
-                let refers_to_func = group.clone().filter(|&t| !is_func(t)).any(|t| {
+                // The struct and array types take the unreified form, so the fields that a
+                // reified form names as unsupported (below, `field`) are checked here: a
+                // field of the func hierarchy (a closure in reified code). A typed reference
+                // to a function type would also point at the changed function type in one
+                // group and at the unchanged one in the other, which holds the values.
+                for t in group.clone().filter(|&t| !is_func(t)) {
                     let fields: Vec<wp::FieldType> = match &self.input.infos[m].types[t as usize] {
                         wp::CompositeInnerType::Struct(st) => st.fields.to_vec(),
                         wp::CompositeInnerType::Array(at) => vec![at.0],
                         _ => Vec::new(),
                     };
-                    fields.iter().any(|f| {
-                        matches!(f.element_type, wp::StorageType::Val(wp::ValType::Ref(r))
-                            if r.type_index().and_then(|i| i.as_module_index())
-                                .is_some_and(is_func))
-                    })
-                });
-                if refers_to_func {
-                    return Err(not_yet(
-                        "struct or array types referring to function types of their rec group \
-                         in core modules whose state is reified or whose functions become \
-                         closures",
-                    ));
+                    for f in fields {
+                        let wp::StorageType::Val(wp::ValType::Ref(r)) = f.element_type else {
+                            continue;
+                        };
+                        if r.type_index()
+                            .and_then(|i| i.as_module_index())
+                            .is_some_and(is_func)
+                        {
+                            return Err(not_yet(
+                                "struct and array types with fields of typed function \
+                                 references, in rec groups with function types, in core \
+                                 modules whose state is reified or whose functions become \
+                                 closures",
+                            ));
+                        }
+                        if form.closures
+                            && matches!(
+                                r.heap_type(),
+                                wp::HeapType::Abstract {
+                                    ty: wp::AbstractHeapType::Func | wp::AbstractHeapType::NoFunc,
+                                    ..
+                                }
+                            )
+                        {
+                            return Err(not_yet(format!(
+                                "struct and array types with fields of type `{}` in core modules \
+                                 whose state is reified or whose functions become closures",
+                                crate::module_info::type_text(wp::ValType::Ref(r))
+                            )));
+                        }
+                    }
                 }
                 Some(self.module_types(
                     m,
