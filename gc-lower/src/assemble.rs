@@ -586,6 +586,30 @@ const FACT_TRAPS: [wasmtime_environ::Trap; 10] = {
     ]
 };
 
+/// Errors with [`not_yet`] for a struct or array field of the func hierarchy (`funcref`,
+/// `nullfuncref`, …) in a form whose function references are closures (`closures`): the
+/// field would hold a closure in a reified module's struct and a function reference in an
+/// unreified one's, two types where the input has one.
+fn check_closure_field(closures: bool, f: &wp::FieldType) -> Result<()> {
+    if closures
+        && let wp::StorageType::Val(wp::ValType::Ref(r)) = f.element_type
+        && matches!(
+            r.heap_type(),
+            wp::HeapType::Abstract {
+                ty: wp::AbstractHeapType::Func | wp::AbstractHeapType::NoFunc,
+                ..
+            }
+        )
+    {
+        return Err(not_yet(format!(
+            "struct and array types with fields of type `{}` in core modules whose state is \
+             reified or whose functions become closures",
+            crate::module_info::type_text(wp::ValType::Ref(r))
+        )));
+    }
+    Ok(())
+}
+
 /// The trap reason of `trap`: wasmtime's message in kebab case ([`kebab`]: `invalid `char`
 /// bit pattern` is `invalid-char-bit-pattern`).
 pub(crate) fn trap_reason(trap: wasmtime_environ::Trap) -> String {
@@ -853,21 +877,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                                  closures",
                             ));
                         }
-                        if form.closures
-                            && matches!(
-                                r.heap_type(),
-                                wp::HeapType::Abstract {
-                                    ty: wp::AbstractHeapType::Func | wp::AbstractHeapType::NoFunc,
-                                    ..
-                                }
-                            )
-                        {
-                            return Err(not_yet(format!(
-                                "struct and array types with fields of type `{}` in core modules \
-                                 whose state is reified or whose functions become closures",
-                                crate::module_info::type_text(wp::ValType::Ref(r))
-                            )));
-                        }
+                        check_closure_field(form.closures, &f)?;
                     }
                 }
                 Some(self.module_types(
@@ -965,25 +975,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         })
                     };
                     let mut field = |f: &wp::FieldType| -> Result<we::FieldType> {
-                        // A field of the func hierarchy would be a closure in a reified module's
-                        // struct and a function reference in an unreified one's, two types where
-                        // the input has one.
-                        if form.closures
-                            && let wp::StorageType::Val(wp::ValType::Ref(r)) = f.element_type
-                            && matches!(
-                                r.heap_type(),
-                                wp::HeapType::Abstract {
-                                    ty: wp::AbstractHeapType::Func | wp::AbstractHeapType::NoFunc,
-                                    ..
-                                }
-                            )
-                        {
-                            return Err(not_yet(format!(
-                                "struct and array types with fields of type `{}` in core modules \
-                             whose state is reified or whose functions become closures",
-                                crate::module_info::type_text(wp::ValType::Ref(r))
-                            )));
-                        }
+                        check_closure_field(form.closures, f)?;
                         Ok(we::FieldType {
                             element_type: match f.element_type {
                                 wp::StorageType::I8 => we::StorageType::I8,

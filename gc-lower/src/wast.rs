@@ -1783,7 +1783,7 @@ fn limit_trap(trap: &anyhow::Error) -> Option<String> {
 }
 
 /// The reason of a trap of the lowered output on wasmtime, in kebab case (as
-/// [`crate::assemble::trap_reason`] names wasmtime's traps), from wasmtime's text of the error
+/// `crate::assemble::trap_reason` names wasmtime's traps), from wasmtime's text of the error
 /// (`{error:#}`, with its backtrace): the `{reason}` of the output's `gc-lower:trap:{reason}`
 /// function when the trap is in one (the backtrace's innermost frame); else the reason that a
 /// trap inside one of the reified-state helpers (`gc-lower:i32.load`, `gc-lower:table.get`,
@@ -1856,7 +1856,7 @@ fn native_trap_has(native: &anyhow::Error, reason: &str) -> bool {
 
 /// Whether wasmtime's text of a native trap (`{error:#}`) says `reason`, a lowered trap's
 /// ([`output_trap_reason`]): in kebab case it holds the reason (numbers aside: wasmtime's
-/// messages carry the index or value at fault), or one of [`TRAP_ALIASES`] of it.
+/// messages carry the index or value at fault), or one of the listed aliases (`TRAP_ALIASES`) of it.
 pub fn native_trap_says(native: &str, reason: &str) -> bool {
     let text = kebab(native);
     let says = |phrase: &str| {
