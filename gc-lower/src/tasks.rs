@@ -322,9 +322,6 @@ const STATUS_RETURN_CANCELLED: i32 = 4;
 const EVENT_CANCELLED: i32 = 6;
 /// The status `BLOCKED` of an `async` built-in that has not finished.
 const BLOCKED: i32 = -1;
-/// The trap reason of a second `task.return` or `task.cancel` (wasmtime's
-/// `TaskCancelOrReturnTwice`).
-const RETURNED_TWICE: &str = "task.return-or-task.cancel-called-more-than-once";
 /// What the current task waits on cancellably, in its record's word
 /// [`RECORD_WAKE_ON_CANCEL`].
 #[derive(Debug, Clone, Copy)]
@@ -1445,7 +1442,7 @@ impl Lowerer<'_, '_> {
         let g = self.task_globals();
         let (params, _) = self.func_type_of(ty);
         let invalid = self.trap_func(&trap_reason(Trap::TaskReturnInvalid));
-        let twice = self.trap_func(RETURNED_TWICE);
+        let twice = self.trap_func(&trap_reason(Trap::TaskCancelOrReturnTwice));
         let opts = &self.input.front.translation.component.options[options];
         let (memory, encoding) = (opts.memory(), opts.string_encoding);
         let expected = result_key(results.as_u32(), encoding as u8 as i32)?;
@@ -2353,9 +2350,8 @@ impl Lowerer<'_, '_> {
     ) -> Result<OutFunc> {
         let g = self.task_globals();
         let requested = self.scheduler_op("cancel-requested")?;
-        let not_cancelled =
-            self.trap_func("task.cancel-called-by-task-which-has-not-been-cancelled");
-        let twice = self.trap_func(RETURNED_TWICE);
+        let not_cancelled = self.trap_func(&trap_reason(Trap::TaskCancelNotCancelled));
+        let twice = self.trap_func(&trap_reason(Trap::TaskCancelOrReturnTwice));
         let validate = self.resource_op("validate-scope")?;
         let handle = 0;
         let mut body = we::Function::new([(1, I32)]);

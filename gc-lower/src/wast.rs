@@ -1799,12 +1799,14 @@ pub fn output_trap_reason(text: &str) -> Option<String> {
         .unwrap_or(text);
     const TRAP: &str = "!gc-lower:trap:";
     if let Some(start) = frame.find(TRAP) {
-        return Some(
-            frame[start + TRAP.len()..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                .collect(),
-        );
+        // The function's whole name, up to the `:` after it.
+        let reason: String = frame[start + TRAP.len()..]
+            .chars()
+            .take_while(|c| *c != ':' && !c.is_whitespace())
+            .collect();
+        if !reason.is_empty() {
+            return Some(reason);
+        }
     }
     const CODE: &str = "wasm trap: ";
     let code = text.rfind(CODE).map(|i| {
@@ -1844,23 +1846,37 @@ pub fn output_trap_reason(text: &str) -> Option<String> {
 /// [`output_trap_reason`] of a lowered side's error, or its root cause's message in kebab case
 /// when it is not a wasm trap.
 fn lowered_trap_reason(trap: &anyhow::Error) -> String {
-    output_trap_reason(&format!("{trap:#}"))
-        .unwrap_or_else(|| kebab(&trap.root_cause().to_string()))
+    output_trap_reason(&format!("{trap:#}")).unwrap_or_else(|| {
+        // The runner's own lifting of a core side's results (`canonical ABI trap: invalid
+        // variant discriminant 5`), without the value at fault.
+        let message = trap.root_cause().to_string();
+        let message = message
+            .strip_prefix("canonical ABI trap: ")
+            .unwrap_or(&message);
+        without_numbers(&kebab(message))
+    })
 }
 
 /// Whether the native trap `native` has the lowered output's trap `reason`
 /// ([`lowered_trap_reason`]).
 fn native_trap_has(native: &anyhow::Error, reason: &str) -> bool {
-    native_trap_says(&format!("{native:#}"), reason)
+    native_trap_says(&native.root_cause().to_string(), reason)
 }
 
-/// Whether wasmtime's text of a native trap (`{error:#}`) says `reason`, a lowered trap's
-/// ([`output_trap_reason`]): in kebab case it holds the reason (numbers aside: wasmtime's
-/// messages carry the index or value at fault), or one of the listed aliases (`TRAP_ALIASES`) of it.
+/// Whether wasmtime's text of a native trap (`{error:#}`, or its message) says `reason`, a
+/// lowered trap's ([`output_trap_reason`]): its message (from its last `wasm trap: ` on, so
+/// not the backtrace's function names), in kebab case, holds the reason's words as whole
+/// words (also with the message's numbers left out: wasmtime's messages carry the index or
+/// value at fault), or one of the listed aliases (`TRAP_ALIASES`) of it.
 pub fn native_trap_says(native: &str, reason: &str) -> bool {
-    let text = kebab(native);
+    // The message alone: not the backtrace's function names or the contexts before it.
+    let message = native.rfind("wasm trap: ").map_or(native, |i| &native[i..]);
+    let text = kebab(message);
+    // Whole words: `-phrase-` in `-text-`, the text also without its numbers.
+    let words = |t: &str| format!("-{t}-");
     let says = |phrase: &str| {
-        text.contains(phrase) || without_numbers(&text).contains(&without_numbers(phrase))
+        let phrase = words(phrase);
+        words(&text).contains(&phrase) || words(&without_numbers(&text)).contains(&phrase)
     };
     says(reason)
         || TRAP_ALIASES
@@ -1895,6 +1911,8 @@ const TRAP_ALIASES: &[(&str, &str)] = &[
         "handle-is-not-a-waitable-set",
         "handle-is-not-an-waitable-set",
     ),
+    // The runner's own lifting of a core side's variant (`wast/abi.rs`), and wasmtime's.
+    ("invalid-variant-discriminant", "discriminant-out-of-range"),
     // Rust's `Utf8Error` in wasmtime's lifting of a string.
     ("invalid-utf-8", "invalid-utf-8-sequence"),
     ("invalid-utf-8", "incomplete-utf-8-byte-sequence"),
@@ -2306,6 +2324,18 @@ mod tests {
         assert!(!native_trap_has(&message, "invalid-utf-8"));
         let utf8 = anyhow::anyhow!("incomplete utf-8 byte sequence from index 0");
         assert!(native_trap_has(&utf8, "invalid-utf-8"));
+        let utf16 = anyhow::anyhow!("invalid utf16 encoding");
+        assert!(!native_trap_has(&utf16, "invalid-utf-8"));
+        // Only the message counts, as whole words: not a function named in the backtrace.
+        assert!(!native_trap_says(
+            "error while executing at wasm backtrace:\n    0: 0x1 - m!null_reference_check: \
+             wasm trap: integer divide by zero",
+            "null-reference"
+        ));
+        assert!(!native_trap_says(
+            "wasm trap: out of bounds memory access",
+            "bound"
+        ));
         assert_eq!(
             kebab("wasm trap: cannot have concurrent operations active on a future/stream"),
             "cannot-have-concurrent-operations-active-on-a-future-or-stream"
