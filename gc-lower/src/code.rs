@@ -44,10 +44,24 @@ impl Scratch {
     /// The shared scratch local of type `ty`: its value lasts until the next use of a shared
     /// local of that type.
     pub fn get(&mut self, ty: we::ValType) -> u32 {
-        if let Some(i) = self.locals.iter().position(|l| *l == (ty, true)) {
-            return self.base + i as u32;
+        self.shared(ty, 0)
+    }
+
+    /// The `n`th shared scratch local of type `ty` (the 0th is [`Scratch::get`]'s), for a
+    /// sequence that needs several values of one type at once; as short-lived as that one.
+    pub fn shared(&mut self, ty: we::ValType, n: usize) -> u32 {
+        let mut seen = 0;
+        for (i, l) in self.locals.iter().enumerate() {
+            if *l == (ty, true) {
+                if seen == n {
+                    return self.base + i as u32;
+                }
+                seen += 1;
+            }
         }
-        self.locals.push((ty, true));
+        for _ in seen..=n {
+            self.locals.push((ty, true));
+        }
         self.base + self.locals.len() as u32 - 1
     }
 

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod assemble;
+pub mod atomics;
 pub mod code;
 pub mod dylib;
 pub mod error;

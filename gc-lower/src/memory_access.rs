@@ -808,7 +808,8 @@ struct FreshFrame {
 /// The loads and stores of `body` on reified memories that are not in `inline_at` (the fast
 /// path's), each with whether the function's copy of its memory's array and bound may be stale
 /// right before it: at entry nothing is loaded; after a call, `memory.grow`, `memory.fill`,
-/// `memory.copy` or `memory.init` (whose helpers may swap a longer array into a box), at a
+/// `memory.copy`, `memory.init` or an atomic access (whose helpers may swap a longer array
+/// into a box), at a
 /// loop's head (conservatively: a loop's accesses are fast-path ones only when it calls), and
 /// where an exception handler resumes, every memory is stale; after an access, its memory is
 /// fresh (the slow path reloads). Where paths meet, a memory is fresh only if it is on all.
@@ -861,6 +862,7 @@ pub fn stale_fast_locals(
                 op,
                 O::MemoryFill { .. } | O::MemoryCopy { .. } | O::MemoryInit { .. }
             )
+            || crate::atomics::atomic_access(op).is_some()
         {
             fresh = stale(&fresh);
         }

@@ -48,10 +48,11 @@
 //! reference` or `cast failure` (the runner, `crate::wast`, reads them as the core traps they
 //! stand for; an inline access's own bound check calls
 //! `gc-lower:trap:out-of-bounds-memory-access`); SIMD
-//! memory access, atomics on reified memories, and typed function references in reified
-//! modules are reported as unsupported (unreified modules keep them). Atomics on a native memory (an unreified
-//! module's, or one every instance of a reified module reaches directly) pass through: the
-//! memory is never shared, so they are single-threaded.
+//! memory access and typed function references in reified modules are reported as
+//! unsupported (unreified modules keep them). Atomics on a native memory (an unreified
+//! module's, or one every instance of a reified module reaches directly) pass through; on a
+//! reified memory they are its plain accesses with core wasm's alignment checks
+//! ([`crate::atomics`]): memories are never shared, so they are single-threaded.
 
 use anyhow::{Context, Result, anyhow, bail};
 use runtime_structs::{CLOSURE, Helper, TableKind, field};
@@ -60,7 +61,8 @@ use wasm_encoder::reencode::{self, Reencode};
 use wasmtime_environ::StaticModuleIndex;
 use wasmtime_environ::wasmparser as wp;
 
-use crate::assemble::{Lowerer, ref_null};
+use crate::assemble::{Lowerer, ref_null, trap_reason};
+use crate::atomics::{AtomicFuncs, atomic_access};
 use crate::code::{Scratch, Sink, VmctxSource, load_kind, store_kind};
 use crate::error::not_yet;
 use crate::exceptions::{Blocks, Clause, Wrapped};
@@ -84,7 +86,7 @@ fn memories_of(op: &wp::Operator<'_>) -> [Option<u32>; 2] {
     let memarg = load_kind(op)
         .map(|(_, m)| m)
         .or_else(|| store_kind(op).map(|(_, m)| m));
-    if let Some(memarg) = memarg {
+    if let Some(memarg) = memarg.or_else(|| atomic_access(op).map(|(_, m)| m)) {
         return [Some(memarg.memory), None];
     }
     match *op {
@@ -411,14 +413,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             .renumber(m)
             .instruction(op.clone())
             .map_err(|e| match e {
-                reencode::Error::UserError(_)
-                    if self.layouts[m].reified && format!("{op:?}").contains("Atomic") =>
-                {
-                    not_yet(
-                        "atomic instructions on a memory of a module instantiated more than once \
-                         (a reified memory)",
-                    )
-                }
                 reencode::Error::UserError(what) if self.layouts[m].reified => {
                     not_yet(format!("instruction `{op:?}` in a reified module ({what})"))
                 }
@@ -539,6 +533,21 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             cx.push_field(out, v, mem_field(memarg.memory)?);
             out.push(I::I64Const(memarg.offset as i64));
             out.push(I::Call(self.helper(Helper::Store(kind)).0));
+            return Ok(());
+        }
+        if let Some((atomic, memarg)) = atomic_access(op) {
+            let mut push_box = Sink::default();
+            cx.push_field(&mut push_box, v, mem_field(memarg.memory)?);
+            let (load, store) = atomic.helpers();
+            use wasmtime_environ::Trap;
+            let funcs = AtomicFuncs {
+                load: self.helper(load),
+                store: store.map(|h| self.helper(h)),
+                unaligned: self.trap_func(&trap_reason(Trap::HeapMisaligned)),
+                out_of_bounds: self.trap_func(&trap_reason(Trap::MemoryOutOfBounds)),
+                wait_non_shared: self.trap_func(&trap_reason(Trap::AtomicWaitNonSharedMemory)),
+            };
+            crate::atomics::emit(out, atomic, memarg, &push_box, &funcs, &mut cx.scratch);
             return Ok(());
         }
         match *op {
