@@ -5,10 +5,9 @@
 ;; and keeps every type (unless its functions become closures for a reified module). A reified
 ;; one (instantiated twice, or any under `--reify all`) keeps struct and array types without
 ;; function-reference fields, in rec groups with or without function types
-;; (`tests/mixed-rec-groups.wast`), and every reference but typed function references and
-;; `nullfuncref` in types (the
-;; first component's skips under `--reify all`); the last component lists what it names as
-;; unsupported.
+;; (`tests/mixed-rec-groups.wast`), and every reference but `nullfuncref` in types, typed
+;; function references as closures (`tests/typed-func-refs.wast`); the last component lists
+;; what it names as unsupported.
 (component
   (core module $m
     (rec

@@ -32,7 +32,9 @@
 //! GC struct and array types, and its references to its types, are mirrored the same way (a
 //! reference into its own rec group by the mirrored group's index, which keeps that group from
 //! being shared); in a reified module's forms a reference to one of its function types (a
-//! typed function reference) has no closure counterpart and is named as unsupported.
+//! typed function reference) is a closure, as `funcref` is, and a group whose function types
+//! take or return one is mirrored twice, as a mixed group is ([`Lowerer::module_types`]), so
+//! that what the closures erase stays in the group's identity.
 //!
 //! ```wat
 //! ;; input module (instantiated twice)      ;; output types
@@ -586,6 +588,15 @@ const FACT_TRAPS: [wasmtime_environ::Trap; 10] = {
     ]
 };
 
+/// Whether `v` is a reference to one of a module's function types (`func_types[i]`: whether
+/// its type `i` is one).
+fn typed_func_ref(v: wp::ValType, func_types: &[bool]) -> bool {
+    matches!(v, wp::ValType::Ref(r) if r
+        .type_index()
+        .and_then(|i| i.as_module_index())
+        .is_some_and(|i| func_types.get(i as usize).copied().unwrap_or(false)))
+}
+
 /// Errors with [`not_yet`] for a struct or array field of the func hierarchy (`funcref`,
 /// `nullfuncref`, …) in a form whose function references are closures (`closures`): the
 /// field would hold a closure in a reified module's struct and a function reference in an
@@ -810,9 +821,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// engine's type canonicalization and subtyping see exactly what they see natively.
     /// Mirrored once per module and form.
     ///
-    /// Errors: [`not_yet`] for a reference to a function type of the module (a typed function
-    /// reference) in a form of a reified module (`form.closures`, where a function reference
-    /// is a closure).
+    /// In a form of a reified module (`form.closures`), a function reference, typed or not, is
+    /// a closure.
+    ///
+    /// Errors: [`not_yet`] for a struct or array field of a function reference in such a form
+    /// (a closure there, a function reference in an unreified module's), and `nullfuncref`.
     pub fn module_types(&mut self, m: StaticModuleIndex, form: TypeForm) -> Result<Vec<OutType>> {
         if let Some(types) = self.out.mirrors.get(&(m, form)) {
             return Ok(types.clone());
@@ -847,8 +860,23 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             // groups are, as native canonicalization has it; the copy holds no value.
             let is_func = |t: u32| func_types[t as usize];
             let funcs = group.clone().any(is_func);
+            // A typed function reference is a closure in a reified form, whatever its type:
+            // a group whose function types take or return them is mirrored twice too, so that
+            // its copy keeps the identity that the closures erase (`(func (param (ref $f)))`
+            // and `(func (param (ref $g)))` are one changed type, and distinct natively).
+            let takes_typed_funcs = form.closures
+                && group
+                    .clone()
+                    .any(|t| match &self.input.infos[m].types[t as usize] {
+                        wp::CompositeInnerType::Func(ft) => ft
+                            .params()
+                            .iter()
+                            .chain(ft.results())
+                            .any(|&v| typed_func_ref(v, &func_types)),
+                        _ => false,
+                    });
             let mixed = funcs
-                && group.clone().any(|t| !is_func(t))
+                && (group.clone().any(|t| !is_func(t)) || takes_typed_funcs)
                 && (form.closures || form.last != LastParam::None);
             let plain = if mixed {
                 // The struct and array types take the unreified form, so the fields that a
@@ -947,16 +975,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     let types = &self.input.infos[m].types;
                     let mut map = |v: wp::ValType| -> Result<we::ValType> {
                         self.mirror_val_type(v, form.closures, |i| {
+                            // A typed function reference is a closure, as `funcref` is.
                             if form.closures
                                 && matches!(
                                     types.get(i as usize),
                                     Some(wp::CompositeInnerType::Func(_))
                                 )
                             {
-                                return Err(not_yet(
-                                    "typed function references in core modules whose state is \
-                                 reified or whose functions become closures",
-                                ));
+                                return Ok(runtime_structs::CLOSURE);
                             }
                             if let Some(k) = inside(i) {
                                 self_referential = true;
@@ -976,6 +1002,17 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     };
                     let mut field = |f: &wp::FieldType| -> Result<we::FieldType> {
                         check_closure_field(form.closures, f)?;
+                        if form.closures
+                            && let wp::StorageType::Val(v) = f.element_type
+                            && typed_func_ref(v, &func_types)
+                        {
+                            return Err(not_yet(format!(
+                                "struct and array types with fields of typed function \
+                                 references (`{}`) in core modules whose state is reified or \
+                                 whose functions become closures",
+                                crate::module_info::type_text(v)
+                            )));
+                        }
                         Ok(we::FieldType {
                             element_type: match f.element_type {
                                 wp::StorageType::I8 => we::StorageType::I8,
@@ -1980,7 +2017,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// with its array and box (which `make_table_kinds` made).
     ///
     /// Errors: [`not_yet`] for a non-nullable element type or one a reified module does not
-    /// keep (a typed function reference).
+    /// keep (`nullfuncref`).
     pub fn ref_kind(&self, m: StaticModuleIndex, ty: wp::RefType) -> Result<TableKind> {
         let unsupported = |why: &str| {
             not_yet(format!(

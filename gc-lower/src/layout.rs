@@ -438,9 +438,14 @@ impl Reencode for Renumber<'_> {
                     if i.as_module_index()
                         .and_then(|i| self.types.get(i as usize))
                         .is_some_and(|t| !matches!(t, wp::CompositeInnerType::Func(_))) => {}
-                wp::HeapType::Concrete(_) | wp::HeapType::Exact(_) => {
+                // A typed function reference is a closure, as `funcref` is
+                // (`crate::assemble::Lowerer::module_types`).
+                wp::HeapType::Concrete(_) => {
+                    return Ok(we::HeapType::Concrete(CLOSURE));
+                }
+                wp::HeapType::Exact(_) => {
                     return Err(reencode::Error::UserError(
-                        "typed function references in a reified module".into(),
+                        "exact function references in a reified module".into(),
                     ));
                 }
                 _ => {}

@@ -48,8 +48,7 @@
 //! reference` or `cast failure` (the runner, `crate::wast`, reads them as the core traps they
 //! stand for; an inline access's own bound check calls
 //! `gc-lower:trap:out-of-bounds-memory-access`); SIMD
-//! memory access and typed function references in reified modules are reported as
-//! unsupported (unreified modules keep them). Atomics on a native memory (an unreified
+//! memory access is reported as unsupported (unreified modules keep it). Atomics on a native memory (an unreified
 //! module's, or one every instance of a reified module reaches directly) pass through; on a
 //! reified memory they are its plain accesses with core wasm's alignment checks
 //! ([`crate::atomics`]): memories are never shared, so they are single-threaded.
@@ -785,8 +784,77 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     }
                 }
             }
-            O::CallRef { .. } | O::ReturnCallRef { .. } => {
-                return Err(not_yet("typed function references in a reified module"));
+            // A typed function reference is a closure: called as `call_indirect` calls one,
+            // whose signature check cannot fail here (validation typed the reference), and
+            // null traps where the closure is read.
+            O::CallRef { type_index } | O::ReturnCallRef { type_index } => {
+                let tail = matches!(op, O::ReturnCallRef { .. });
+                self.emit_closure_call(cx, out, m, type_index, tail)?;
+                if !tail {
+                    reload(cx, out);
+                }
+            }
+            O::RefTestNonNull { hty } | O::RefTestNullable { hty }
+                if self.func_type_of_heap(m, hty).is_some() =>
+            {
+                let t = self.func_type_of_heap(m, hty).expect("a function type");
+                let nullable = matches!(op, O::RefTestNullable { .. });
+                self.emit_closure_test(cx, out, m, t, nullable)?;
+            }
+            O::RefCastNonNull { hty } | O::RefCastNullable { hty }
+                if self.func_type_of_heap(m, hty).is_some() =>
+            {
+                let t = self.func_type_of_heap(m, hty).expect("a function type");
+                let nullable = matches!(op, O::RefCastNullable { .. });
+                let c = cx.scratch.get(ref_null(OutType(CLOSURE)));
+                out.push(I::LocalTee(c));
+                self.emit_closure_test(cx, out, m, t, nullable)?;
+                out.push(I::I32Eqz);
+                out.push(I::If(we::BlockType::Empty));
+                let trap = self.trap_func(&trap_reason(wasmtime_environ::Trap::CastFailure));
+                out.push(I::Call(trap.0));
+                out.push(I::End);
+                out.push(I::LocalGet(c));
+                if !nullable {
+                    out.push(I::RefAsNonNull);
+                }
+            }
+            O::BrOnCast {
+                relative_depth,
+                to_ref_type,
+                ..
+            }
+            | O::BrOnCastFail {
+                relative_depth,
+                to_ref_type,
+                ..
+            } if self.func_type_of_heap(m, to_ref_type.heap_type()).is_some() => {
+                // Branches (with the reference) when the test says so; what goes on is the
+                // reference, non-null where the input's type says it is.
+                let t = self
+                    .func_type_of_heap(m, to_ref_type.heap_type())
+                    .expect("a function type");
+                let nullable = to_ref_type.is_nullable();
+                let on_success = matches!(op, O::BrOnCast { .. });
+                let c = cx.scratch.get(ref_null(OutType(CLOSURE)));
+                out.push(I::LocalTee(c));
+                self.emit_closure_test(cx, out, m, t, nullable)?;
+                if !on_success {
+                    out.push(I::I32Eqz);
+                }
+                out.push(I::If(we::BlockType::Empty));
+                out.push(I::LocalGet(c));
+                // `br_on_cast` branches with the target type; `br_on_cast_fail` with the
+                // source's less the target's: non-null when the target is nullable.
+                if on_success != nullable {
+                    out.push(I::RefAsNonNull);
+                }
+                out.push(I::Br(relative_depth + 1));
+                out.push(I::End);
+                out.push(I::LocalGet(c));
+                if on_success == nullable {
+                    out.push(I::RefAsNonNull);
+                }
             }
             _ => out.push(self.renumbered(m, op)?),
         }
@@ -1091,6 +1159,52 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         // type is not a subtype of the entry type.
         let (table, _) = self.closure_table();
         out.push(call_indirect(entry, table, tail));
+        Ok(())
+    }
+
+    /// Module `m`'s function type that `hty` names, if it names one (a typed function
+    /// reference's heap type).
+    fn func_type_of_heap(&self, m: StaticModuleIndex, hty: wp::HeapType) -> Option<u32> {
+        let wp::HeapType::Concrete(i) = hty else {
+            return None;
+        };
+        let i = i.as_module_index()?;
+        matches!(
+            self.input.infos[m].types.get(i as usize),
+            Some(wp::CompositeInnerType::Func(_))
+        )
+        .then_some(i)
+    }
+
+    /// `(ref null $closure) -> i32`: whether the closure's function is of module `m`'s
+    /// function type `t` or a subtype (`ref.test` of its entry thunk, from the closure table,
+    /// against `t`'s entry type: what `call_indirect` checks); a null closure passes when
+    /// `nullable`.
+    fn emit_closure_test(
+        &mut self,
+        cx: &mut CodeCx,
+        out: &mut Sink,
+        m: StaticModuleIndex,
+        t: u32,
+        nullable: bool,
+    ) -> Result<()> {
+        use we::Instruction as I;
+        let entry = self.entry_type(m, t)?;
+        let (table, _) = self.closure_table();
+        let c = cx.scratch.get(ref_null(OutType(CLOSURE)));
+        out.push(I::LocalTee(c));
+        out.push(I::RefIsNull);
+        out.push(I::If(we::BlockType::Result(we::ValType::I32)));
+        out.push(I::I32Const(i32::from(nullable)));
+        out.push(I::Else);
+        out.push(I::LocalGet(c));
+        out.push(I::StructGet {
+            struct_type_index: CLOSURE,
+            field_index: field::CLOSURE_FUNC,
+        });
+        out.push(I::TableGet(table));
+        out.push(I::RefTestNonNull(we::HeapType::Concrete(entry.0)));
+        out.push(I::End);
         Ok(())
     }
 
