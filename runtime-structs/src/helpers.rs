@@ -728,13 +728,13 @@ pub fn helper(h: Helper, callee: impl FnOnce(Helper) -> u32) -> HelperFunc {
             let mut b = Body::new(vec![i32, t], vec![ref_non_null(CLOSURE)]);
             let elems = b.local(ref_non_null(FUNCS));
             check_table_index(&mut b, TableKind::Func, 0, 1, elems);
-            // The function body's label takes the non-null closure; a null falls through.
+            // A null element traps with `null reference`, which names it (a bound check's trap
+            // is `unreachable`).
             b.ins()
                 .local_get(elems)
                 .local_get(0)
                 .array_get(FUNCS)
-                .br_on_non_null(0)
-                .unreachable();
+                .ref_as_non_null();
             b
         }
         Helper::MemoryNew => {
