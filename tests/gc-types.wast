@@ -331,10 +331,11 @@
 
 ;; Named as unsupported in reified modules, where the lowering cannot keep the input's types or
 ;; would give them another identity than an unreified module's: a struct with a `funcref`
-;; field; `nullfuncref` in a function type (it would become `nullref`); `call_indirect` through
-;; a `nullfuncref` table. Supported: a struct type sharing a rec group with a function type
-;; (the group is mirrored twice, see `tests/mixed-rec-groups.wast`), an element segment of
-;; `(ref func)`, and `table.copy` from a struct table into an `anyref` one.
+;; field. Supported: a struct type sharing a rec group with a function type (the group is
+;; mirrored twice, see `tests/mixed-rec-groups.wast`), an element segment of `(ref func)`,
+;; `table.copy` from a struct table into an `anyref` one, `nullfuncref` in a function type
+;; (`nullref` there, in a group mirrored twice: `nullfuncref` and `nullref` parameters stay
+;; distinct types), and `call_indirect` through a `nullfuncref` table.
 (component
   (core module $m
     (rec (type $s (struct (field i32))) (type $g (func)))
@@ -396,11 +397,20 @@
   (core module $m
     (type $f (func))
     (table $t 1 nullfuncref)
-    (func (export "go") (call_indirect $t (type $f) (i32.const 0))))
+    (func (export "go") (param i32) (call_indirect $t (type $f) (local.get 0))))
   (core instance $i (instantiate $m))
   (core instance $j (instantiate $m))
-  (func (export "go") (canon lift (core func $i "go"))))
-(assert_trap (invoke "go") "uninitialized element")
+  (func (export "go") (param "i" u32) (canon lift (core func $i "go"))))
+(assert_trap (invoke "go" (u32.const 0)) "uninitialized element")
+(component
+  (core module $m
+    (type $f (func))
+    (table $t 1 nullfuncref)
+    (func (export "go") (param i32) (call_indirect $t (type $f) (local.get 0))))
+  (core instance $i (instantiate $m))
+  (core instance $j (instantiate $m))
+  (func (export "go") (param "i" u32) (canon lift (core func $i "go"))))
+(assert_trap (invoke "go" (u32.const 1)) "out of bounds table access")
 
 ;; A rec group identical to gc-lower's own runtime types would give the module the output's
 ;; closure type: it could read a closure's vmctx (here a signature check that fails natively

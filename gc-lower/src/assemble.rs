@@ -485,6 +485,14 @@ pub struct TypeForm {
     pub last: LastParam,
 }
 
+impl TypeForm {
+    /// The unreified form: the module's types as it declares them.
+    pub const PLAIN: TypeForm = TypeForm {
+        closures: false,
+        last: LastParam::None,
+    };
+}
+
 /// The parameter a [`TypeForm`] appends to each function type's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LastParam {
@@ -825,7 +833,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// a closure.
     ///
     /// Errors: [`not_yet`] for a struct or array field of a function reference in such a form
-    /// (a closure there, a function reference in an unreified module's), and `nullfuncref`.
+    /// (a closure there, a function reference in an unreified module's).
     pub fn module_types(&mut self, m: StaticModuleIndex, form: TypeForm) -> Result<Vec<OutType>> {
         if let Some(types) = self.out.mirrors.get(&(m, form)) {
             return Ok(types.clone());
@@ -860,23 +868,30 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             // groups are, as native canonicalization has it; the copy holds no value.
             let is_func = |t: u32| func_types[t as usize];
             let funcs = group.clone().any(is_func);
-            // A typed function reference is a closure in a reified form, whatever its type:
-            // a group whose function types take or return them is mirrored twice too, so that
-            // its copy keeps the identity that the closures erase (`(func (param (ref $f)))`
-            // and `(func (param (ref $g)))` are one changed type, and distinct natively).
-            let takes_typed_funcs = form.closures
+            // A typed function reference is a closure in a reified form, whatever its type,
+            // and `nullfuncref` is `nullref`: a group whose function types take or return them
+            // is mirrored twice too, so that its copy keeps the identity that the closures
+            // erase (`(func (param (ref $f)))` and `(func (param (ref $g)))` are one changed
+            // type, and distinct natively; so are `(func (param nullfuncref))` and
+            // `(func (param nullref))`).
+            let erased = |v: wp::ValType| {
+                typed_func_ref(v, &func_types)
+                    || matches!(v, wp::ValType::Ref(r) if matches!(
+                        r.heap_type(),
+                        wp::HeapType::Abstract { ty: wp::AbstractHeapType::NoFunc, .. }
+                    ))
+            };
+            let erases_types = form.closures
                 && group
                     .clone()
                     .any(|t| match &self.input.infos[m].types[t as usize] {
-                        wp::CompositeInnerType::Func(ft) => ft
-                            .params()
-                            .iter()
-                            .chain(ft.results())
-                            .any(|&v| typed_func_ref(v, &func_types)),
+                        wp::CompositeInnerType::Func(ft) => {
+                            ft.params().iter().chain(ft.results()).any(|&v| erased(v))
+                        }
                         _ => false,
                     });
             let mixed = funcs
-                && (group.clone().any(|t| !is_func(t)) || takes_typed_funcs)
+                && (group.clone().any(|t| !is_func(t)) || erases_types)
                 && (form.closures || form.last != LastParam::None);
             let plain = if mixed {
                 // The struct and array types take the unreified form, so the fields that a
@@ -908,13 +923,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         check_closure_field(form.closures, &f)?;
                     }
                 }
-                Some(self.module_types(
-                    m,
-                    TypeForm {
-                        closures: false,
-                        last: LastParam::None,
-                    },
-                )?)
+                Some(self.module_types(m, TypeForm::PLAIN)?)
             } else {
                 None
             };
@@ -927,10 +936,6 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             // is mirrored in, and where its references go: `Some(k)` for the new group's
             // member `k`, `None` for a type already in the output (`external`).
             let func_members: Vec<u32> = group.clone().filter(|&t| is_func(t)).collect();
-            let plain_form = TypeForm {
-                closures: false,
-                last: LastParam::None,
-            };
             type Pass<'p> = (
                 Vec<u32>,
                 TypeForm,
@@ -951,7 +956,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 Some(plain) => vec![
                     (
                         group.clone().collect(),
-                        plain_form,
+                        TypeForm::PLAIN,
                         Box::new(|i| group.contains(&i).then(|| i - group.start)),
                         plain,
                     ),
@@ -1422,12 +1427,10 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
     /// Maps a value type of a core module's type definitions to the output, a reference to
     /// the module's type `i` to one to output type `concrete(i)`. With `closures` (a reified
-    /// module), `(ref null? func)` becomes `(ref null? $closure)`, as [`Renumber`] maps it in
-    /// code; every other type maps to itself.
+    /// module), `(ref null? func)` becomes `(ref null? $closure)` and `(ref null? nofunc)`
+    /// `(ref null? none)`, as [`Renumber`] maps them in code; every other type maps to itself.
     ///
-    /// Errors: [`not_yet`] for shared and exact references, `(ref null? nofunc)` with
-    /// `closures` (closures are structs: it would be `nullref`, merging two distinct function
-    /// types), and what `concrete` returns.
+    /// Errors: [`not_yet`] for shared and exact references, and what `concrete` returns.
     pub fn mirror_val_type(
         &self,
         t: wp::ValType,
@@ -1447,18 +1450,16 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         shared: false,
                         ty: wp::AbstractHeapType::Func,
                     } if closures => we::HeapType::Concrete(runtime_structs::CLOSURE),
-                    // `nullfuncref` would become `nullref`, and two distinct function types
-                    // one: named instead.
+                    // The bottom of the closures' hierarchy, as in code: `nullref`. A group
+                    // whose function types take or return it keeps its identity in a copy
+                    // (`Lowerer::module_types`).
                     wp::HeapType::Abstract {
                         shared: false,
                         ty: wp::AbstractHeapType::NoFunc,
-                    } if closures => {
-                        return Err(not_yet(format!(
-                            "`{}` in the types of core modules whose state is reified or whose \
-                             functions become closures",
-                            crate::module_info::type_text(t)
-                        )));
-                    }
+                    } if closures => we::HeapType::Abstract {
+                        shared: false,
+                        ty: we::AbstractHeapType::None,
+                    },
                     wp::HeapType::Concrete(i) => {
                         let i = i.as_module_index().with_context(|| {
                             format!("internal: reference type `{r}` names no module type")
@@ -2016,8 +2017,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// of type `ty`: closures for `funcref`, `externref`s, or another nullable reference type
     /// with its array and box (which `make_table_kinds` made).
     ///
-    /// Errors: [`not_yet`] for a non-nullable element type or one a reified module does not
-    /// keep (`nullfuncref`).
+    /// Errors: [`not_yet`] for a non-nullable element type.
     pub fn ref_kind(&self, m: StaticModuleIndex, ty: wp::RefType) -> Result<TableKind> {
         let unsupported = |why: &str| {
             not_yet(format!(
@@ -2188,11 +2188,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     // Called through the `late` table: the type must be the function's own.
                     let m = self.input.graph.instances[instance].module;
                     let t = self.input.infos[m].funcs[f.as_u32() as usize];
-                    let form = TypeForm {
-                        closures: false,
-                        last: LastParam::None,
-                    };
-                    let ty = self.module_types(m, form)?[t as usize];
+                    let ty = self.module_types(m, TypeForm::PLAIN)?[t as usize];
                     let name = crate::front::export_name(self.input.front, self.input.graph, e)?;
                     return Ok(FuncTarget::Plain(self.late_func(e.instance, name, ty)));
                 }
@@ -2657,11 +2653,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         // elsewhere must be the same group as in the unreified modules that check it. The
         // function's own signature has no function reference here (the plan reifies both sides
         // of such an import), so the plain form has the wrapper's parameters.
-        let plain = TypeForm {
-            closures: false,
-            last: LastParam::None,
-        };
-        let ty = self.origin_type(origin, plain, &params, &results)?;
+        let ty = self.origin_type(origin, TypeForm::PLAIN, &params, &results)?;
         let mut body = we::Function::new([]);
         for i in 0..params.len() as u32 {
             body.instruction(&we::Instruction::LocalGet(i));

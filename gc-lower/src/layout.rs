@@ -445,7 +445,7 @@ impl Reencode for Renumber<'_> {
                 }
                 wp::HeapType::Exact(_) => {
                     return Err(reencode::Error::UserError(
-                        "exact function references in a reified module".into(),
+                        "exact references (custom descriptors) in a reified module".into(),
                     ));
                 }
                 _ => {}

@@ -720,9 +720,29 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 table_index,
             } => {
                 let tail = matches!(op, O::ReturnCallIndirect { .. });
-                if let TabSlot::Field(_) = slot(&v.tables, "table", table_index)?
-                    && self.table_kind(m, table_index)? != TableKind::Func
+                if let TabSlot::Field(f) = slot(&v.tables, "table", table_index)?
+                    && let kind = self.table_kind(m, table_index)?
+                    && kind != TableKind::Func
                 {
+                    // Only a table of `nullfuncref` (`nullref` here) is of another kind: its
+                    // elements are null, so the call traps, past its bounds as `table.get`
+                    // does, else as a call of a null element.
+                    let nullref = we::RefType {
+                        nullable: true,
+                        heap_type: we::HeapType::Abstract {
+                            shared: false,
+                            ty: we::AbstractHeapType::None,
+                        },
+                    };
+                    if kind.elem() == we::ValType::Ref(nullref) {
+                        cx.push_field(out, v, f);
+                        out.push(I::Call(self.helper(Helper::TableGet(kind)).0));
+                        out.push(I::Drop);
+                        let trap = trap_reason(wasmtime_environ::Trap::IndirectCallToNull);
+                        out.push(I::Call(self.trap_func(&trap).0));
+                        out.push(I::Unreachable);
+                        return Ok(());
+                    }
                     return Err(not_yet(format!(
                         "`call_indirect` through a table of `{}` in a reified module",
                         crate::module_info::type_text(wp::ValType::Ref(
@@ -780,7 +800,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 } else {
                     match slot(&v.imported_funcs, "imported function", function_index)? {
                         ImportedFunc::Static(target) => self.emit_closure(out, target)?,
-                        ImportedFunc::Dynamic(f) => cx.push_field(out, v, f),
+                        // The field is set at instantiation; `ref.func` is non-null.
+                        ImportedFunc::Dynamic(f) => {
+                            cx.push_field(out, v, f);
+                            out.push(I::RefAsNonNull);
+                        }
                     }
                 }
             }
@@ -821,40 +845,26 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             }
             O::BrOnCast {
                 relative_depth,
+                from_ref_type,
                 to_ref_type,
-                ..
             }
             | O::BrOnCastFail {
                 relative_depth,
+                from_ref_type,
                 to_ref_type,
-                ..
             } if self.func_type_of_heap(m, to_ref_type.heap_type()).is_some() => {
-                // Branches (with the reference) when the test says so; what goes on is the
-                // reference, non-null where the input's type says it is.
                 let t = self
                     .func_type_of_heap(m, to_ref_type.heap_type())
                     .expect("a function type");
-                let nullable = to_ref_type.is_nullable();
                 let on_success = matches!(op, O::BrOnCast { .. });
-                let c = cx.scratch.get(ref_null(OutType(CLOSURE)));
-                out.push(I::LocalTee(c));
-                self.emit_closure_test(cx, out, m, t, nullable)?;
-                if !on_success {
-                    out.push(I::I32Eqz);
-                }
-                out.push(I::If(we::BlockType::Empty));
-                out.push(I::LocalGet(c));
-                // `br_on_cast` branches with the target type; `br_on_cast_fail` with the
-                // source's less the target's: non-null when the target is nullable.
-                if on_success != nullable {
-                    out.push(I::RefAsNonNull);
-                }
-                out.push(I::Br(relative_depth + 1));
-                out.push(I::End);
-                out.push(I::LocalGet(c));
-                if on_success == nullable {
-                    out.push(I::RefAsNonNull);
-                }
+                self.emit_closure_branch(
+                    cx,
+                    out,
+                    (m, t),
+                    relative_depth,
+                    on_success,
+                    (from_ref_type.is_nullable(), to_ref_type.is_nullable()),
+                )?;
             }
             _ => out.push(self.renumbered(m, op)?),
         }
@@ -1205,6 +1215,77 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         out.push(I::TableGet(table));
         out.push(I::RefTestNonNull(we::HeapType::Concrete(entry.0)));
         out.push(I::End);
+        Ok(())
+    }
+
+    /// `br_on_cast` (`on_success`) or `br_on_cast_fail` to module `m`'s function type `t`, of a
+    /// closure (on the stack, above the label's other values) whose static type's nullability
+    /// is `nullable.0`, to a type whose is `nullable.1`. Branches to `depth` with the types the
+    /// input has there, and leaves what it leaves: `br_on_cast` branches with the target type
+    /// and goes on with the source's less the target's (non-null when the target is nullable),
+    /// `br_on_cast_fail` the other way around. No block is opened around the branch, which
+    /// must reach the label's values under the reference:
+    ///
+    /// - when the branch carries a non-null reference whatever the source (`br_on_cast` to a
+    ///   non-null type, `br_on_cast_fail` to a nullable one), the closure or null, as the test
+    ///   says, then `br_on_non_null`;
+    /// - otherwise the closure, the test, then `br_if`; the closure that stays is non-null (a
+    ///   null one takes the branch).
+    fn emit_closure_branch(
+        &mut self,
+        cx: &mut CodeCx,
+        out: &mut Sink,
+        (m, t): (StaticModuleIndex, u32),
+        depth: u32,
+        on_success: bool,
+        (source_nullable, target_nullable): (bool, bool),
+    ) -> Result<()> {
+        use we::Instruction as I;
+        let c = cx.scratch.get(ref_null(OutType(CLOSURE)));
+        out.push(I::LocalSet(c));
+        // Whether the branch happens exactly for non-null closures that pass (`br_on_cast` to
+        // a non-null type) or fail (`br_on_cast_fail` to a nullable one) the test.
+        if on_success != target_nullable {
+            out.push(I::LocalGet(c));
+            self.emit_closure_test(cx, out, m, t, target_nullable)?;
+            out.push(I::If(we::BlockType::Result(ref_null(OutType(CLOSURE)))));
+            if on_success {
+                out.push(I::LocalGet(c));
+            } else {
+                out.push(I::RefNull(we::HeapType::Concrete(CLOSURE)));
+            }
+            out.push(I::Else);
+            if on_success {
+                out.push(I::RefNull(we::HeapType::Concrete(CLOSURE)));
+            } else {
+                out.push(I::LocalGet(c));
+            }
+            out.push(I::End);
+            out.push(I::BrOnNonNull(depth));
+            // What goes on: the source's type less a non-null target (`br_on_cast`), or the
+            // nullable target (`br_on_cast_fail`).
+            out.push(I::LocalGet(c));
+            if on_success && !source_nullable {
+                out.push(I::RefAsNonNull);
+            }
+        } else {
+            // The branch carries the source's nullability (`br_on_cast_fail` to a non-null
+            // type) or the nullable target's (`br_on_cast` to a nullable type): the closure as
+            // it is, non-null when the source is.
+            out.push(I::LocalGet(c));
+            if !source_nullable {
+                out.push(I::RefAsNonNull);
+            }
+            out.push(I::LocalGet(c));
+            self.emit_closure_test(cx, out, m, t, target_nullable)?;
+            if !on_success {
+                out.push(I::I32Eqz);
+            }
+            out.push(I::BrIf(depth));
+            // Not taken: the closure passed a non-null test (`br_on_cast_fail`) or failed a
+            // nullable one (`br_on_cast`), so it is not null.
+            out.push(I::RefAsNonNull);
+        }
         Ok(())
     }
 

@@ -739,14 +739,7 @@ impl Lowerer<'_, '_> {
                 t.as_u32()
             );
         };
-        self.form_type(
-            m,
-            ty,
-            crate::assemble::TypeForm {
-                closures: false,
-                last: crate::assemble::LastParam::None,
-            },
-        )
+        self.form_type(m, ty, crate::assemble::TypeForm::PLAIN)
     }
 
     /// The function that import `pos` of `instance` resolves to when it is one of the
