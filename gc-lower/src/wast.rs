@@ -1771,7 +1771,17 @@ const AT_LIMIT: &str = "trapped at a limit of the lowering: ";
 /// wasmtime goes on (a task that would outlive the call that started it), the output traps
 /// there by design.
 fn limit_trap(trap: &anyhow::Error) -> Option<String> {
-    output_trap_reason(&format!("{trap:#}")).filter(|reason| reason.starts_with("unsupported-"))
+    // Anywhere in the text: the JavaScript engines' stack traces name the function too, in
+    // their own format (`at gc-lower:trap:unsupported-… (wasm://…)`).
+    const PREFIX: &str = "gc-lower:trap:unsupported-";
+    let text = format!("{trap:?}");
+    let start = text.find(PREFIX)? + "gc-lower:trap:".len();
+    Some(
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect(),
+    )
 }
 
 /// The reason of a trap of the lowered output on wasmtime, in kebab case (as

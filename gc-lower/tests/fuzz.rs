@@ -918,8 +918,8 @@ fn engine_limit(msg: &str) -> bool {
 /// alike ([`same_value`]), or both traps, the lowered one for the native trap's reason
 /// (`gc_lower::wast::output_trap_reason`, `native_trap_says`). A lowered error that is no wasm
 /// trap passes when the native one is the same error (an uncaught exception: `thrown Wasm
-/// exception`, the message after the backtrace) or it is an allocation past the engine's
-/// limits ([`engine_limit`]).
+/// exception`, the message after the backtrace) or it is the GC heap running full
+/// ([`engine_limit`]; an allocation too large is a wasm trap, compared by its reason).
 fn same(a: &Outcome, b: &Outcome) -> bool {
     // The error's message: its last line from its last `: ` on (after the backtrace's frame).
     let message = |e: &str| {
