@@ -1,7 +1,7 @@
 ;; Atomic instructions on an unshared memory (threads' atomics without a shared memory).
 ;; Instantiated once, the module keeps a native memory under `--reify auto` and its atomics pass
-;; through; instantiated twice (or under `--reify all`) its memory is reified, and atomics on a
-;; reified memory are reported as not supported yet.
+;; through; instantiated twice (or under `--reify all`) its memory is reified, and its atomics
+;; are the plain accesses with core wasm's alignment checks.
 (component
   (core module $M
     (memory 1 1)
