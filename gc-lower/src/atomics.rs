@@ -194,33 +194,46 @@ fn read_modify_write(
     }
 }
 
-/// The functions [`emit`] calls: the helpers of the access's load and store kinds and the
-/// traps (`gc-lower:trap:{reason}`).
+/// The functions [`emit`] calls for one access, each present exactly when it calls it
+/// ([`Atomic::helpers`], [`Atomic::traps`]): the helpers of the access's load and store kinds
+/// and the traps (`gc-lower:trap:{reason}`), so that the output holds no function it never
+/// calls.
 pub struct AtomicFuncs {
-    /// `Helper::Load` of the access's load kind (for a store, `wait` or `notify`: the plain
-    /// load of its width, to check bounds).
-    pub load: OutFunc,
+    /// `Helper::Load` of the access's load kind (for `wait` or `notify`: the plain load of its
+    /// width, to check bounds; none for a store).
+    pub load: Option<OutFunc>,
     /// `Helper::Store` of its store kind (stores, read-modify-writes and `cmpxchg`).
     pub store: Option<OutFunc>,
-    /// `unaligned atomic`.
-    pub unaligned: OutFunc,
+    /// `unaligned atomic` (accesses wider than a byte).
+    pub unaligned: Option<OutFunc>,
     /// `out of bounds memory access` (`wait`, `notify`).
-    pub out_of_bounds: OutFunc,
+    pub out_of_bounds: Option<OutFunc>,
     /// `atomic wait on non-shared memory` (`wait`).
-    pub wait_non_shared: OutFunc,
+    pub wait_non_shared: Option<OutFunc>,
 }
 
 impl Atomic {
-    /// The helpers [`emit`] calls for this access: its load, and its store if it writes.
-    pub fn helpers(self) -> (Helper, Option<Helper>) {
+    /// The helpers [`emit`] calls for this access: its load if it reads, its store if it
+    /// writes.
+    pub fn helpers(self) -> (Option<Helper>, Option<Helper>) {
         match self {
-            Atomic::Load(k) => (Helper::Load(k), None),
-            Atomic::Store(k) => (Helper::Load(bounds_load(k.width())), Some(Helper::Store(k))),
+            Atomic::Load(k) => (Some(Helper::Load(k)), None),
+            Atomic::Store(k) => (None, Some(Helper::Store(k))),
             Atomic::Rmw { load, store, .. } | Atomic::Cmpxchg { load, store } => {
-                (Helper::Load(load), Some(Helper::Store(store)))
+                (Some(Helper::Load(load)), Some(Helper::Store(store)))
             }
-            Atomic::Wait { .. } | Atomic::Notify => (Helper::Load(bounds_load(self.width())), None),
+            Atomic::Wait { .. } | Atomic::Notify => {
+                (Some(Helper::Load(bounds_load(self.width()))), None)
+            }
         }
+    }
+
+    /// Which traps [`emit`] calls for this access: `(unaligned, out of bounds, wait on an
+    /// unshared memory)`.
+    pub fn traps(self) -> (bool, bool, bool) {
+        let wait = matches!(self, Atomic::Wait { .. });
+        let checked_address = wait || self == Atomic::Notify;
+        (self.width() > 1, checked_address, wait)
     }
 }
 
@@ -272,19 +285,20 @@ pub fn emit(
             out.push(I::I32Const(width as i32 - 1));
             out.push(I::I32And);
             out.push(I::If(we::BlockType::Empty));
-            out.push(I::Call(funcs.unaligned.0));
+            out.push(I::Call(funcs.unaligned.expect("a wide access's trap").0));
             out.push(I::End);
         } else {
             out.push(I::Drop);
         }
     };
+    let load_func = || funcs.load.expect("a reading atomic has a load helper");
     let store = || funcs.store.expect("a writing atomic has a store helper");
     match atomic {
         Atomic::Load(_) => {
             out.push(I::LocalTee(addr));
             check_alignment(out, offset);
             out.push(I::LocalGet(addr));
-            call_with_box(out, funcs.load, offset);
+            call_with_box(out, load_func(), offset);
         }
         Atomic::Store(_) => {
             let v = val(scratch, 0);
@@ -302,7 +316,7 @@ pub fn emit(
             check_alignment(out, offset);
             out.push(I::LocalGet(addr));
             out.push(I::LocalGet(addr));
-            call_with_box(out, funcs.load, offset);
+            call_with_box(out, load_func(), offset);
             let arith = match (op, wide) {
                 (RmwOp::Add, false) => Some(I::I32Add),
                 (RmwOp::Sub, false) => Some(I::I32Sub),
@@ -337,7 +351,7 @@ pub fn emit(
             out.push(I::LocalTee(addr));
             check_alignment(out, offset);
             out.push(I::LocalGet(addr));
-            call_with_box(out, funcs.load, offset);
+            call_with_box(out, load_func(), offset);
             out.push(I::LocalTee(old));
             out.push(I::LocalGet(expected));
             // The expected value wrapped to the access's width.
@@ -375,17 +389,19 @@ pub fn emit(
             out.push(I::I64Const(u32::MAX as i64));
             out.push(I::I64GtU);
             out.push(I::If(we::BlockType::Empty));
-            out.push(I::Call(funcs.out_of_bounds.0));
+            out.push(I::Call(
+                funcs.out_of_bounds.expect("the address check's trap").0,
+            ));
             out.push(I::End);
             out.push(I::LocalGet(ea));
             out.push(I::I32WrapI64);
             out.push(I::LocalTee(addr));
             check_alignment(out, 0);
             out.push(I::LocalGet(addr));
-            call_with_box(out, funcs.load, 0);
+            call_with_box(out, load_func(), 0);
             out.push(I::Drop);
             if let Atomic::Wait { .. } = atomic {
-                out.push(I::Call(funcs.wait_non_shared.0));
+                out.push(I::Call(funcs.wait_non_shared.expect("the wait's trap").0));
             }
             out.push(I::I32Const(0));
         }

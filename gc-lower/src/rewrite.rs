@@ -538,13 +538,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let mut push_box = Sink::default();
             cx.push_field(&mut push_box, v, mem_field(memarg.memory)?);
             let (load, store) = atomic.helpers();
+            let (unaligned, out_of_bounds, wait) = atomic.traps();
             use wasmtime_environ::Trap;
+            let mut trap =
+                |needed: bool, trap: Trap| needed.then(|| self.trap_func(&trap_reason(trap)));
+            let unaligned = trap(unaligned, Trap::HeapMisaligned);
+            let out_of_bounds = trap(out_of_bounds, Trap::MemoryOutOfBounds);
+            let wait_non_shared = trap(wait, Trap::AtomicWaitNonSharedMemory);
             let funcs = AtomicFuncs {
-                load: self.helper(load),
+                load: load.map(|h| self.helper(h)),
                 store: store.map(|h| self.helper(h)),
-                unaligned: self.trap_func(&trap_reason(Trap::HeapMisaligned)),
-                out_of_bounds: self.trap_func(&trap_reason(Trap::MemoryOutOfBounds)),
-                wait_non_shared: self.trap_func(&trap_reason(Trap::AtomicWaitNonSharedMemory)),
+                unaligned,
+                out_of_bounds,
+                wait_non_shared,
             };
             crate::atomics::emit(out, atomic, memarg, &push_box, &funcs, &mut cx.scratch);
             return Ok(());
@@ -727,14 +733,15 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     // Only a table of `nullfuncref` (`nullref` here) is of another kind: its
                     // elements are null, so the call traps, past its bounds as `table.get`
                     // does, else as a call of a null element.
-                    let nullref = we::RefType {
-                        nullable: true,
-                        heap_type: we::HeapType::Abstract {
-                            shared: false,
-                            ty: we::AbstractHeapType::None,
-                        },
-                    };
-                    if kind.elem() == we::ValType::Ref(nullref) {
+                    if let we::ValType::Ref(we::RefType {
+                        heap_type:
+                            we::HeapType::Abstract {
+                                ty: we::AbstractHeapType::None,
+                                ..
+                            },
+                        ..
+                    }) = kind.elem()
+                    {
                         cx.push_field(out, v, f);
                         out.push(I::Call(self.helper(Helper::TableGet(kind)).0));
                         out.push(I::Drop);
@@ -830,8 +837,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             {
                 let t = self.func_type_of_heap(m, hty).expect("a function type");
                 let nullable = matches!(op, O::RefCastNullable { .. });
+                // The test leaves the closure in its scratch local.
                 let c = cx.scratch.get(ref_null(OutType(CLOSURE)));
-                out.push(I::LocalTee(c));
                 self.emit_closure_test(cx, out, m, t, nullable)?;
                 out.push(I::I32Eqz);
                 out.push(I::If(we::BlockType::Empty));
@@ -1189,7 +1196,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// `(ref null $closure) -> i32`: whether the closure's function is of module `m`'s
     /// function type `t` or a subtype (`ref.test` of its entry thunk, from the closure table,
     /// against `t`'s entry type: what `call_indirect` checks); a null closure passes when
-    /// `nullable`.
+    /// `nullable`. Leaves the closure in the shared scratch local of `(ref null $closure)`.
     fn emit_closure_test(
         &mut self,
         cx: &mut CodeCx,
