@@ -687,6 +687,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         | Trampoline::ResourceTransferBorrow
                         | Trampoline::EnterSyncCall
                         | Trampoline::ExitSyncCall
+                        | Trampoline::ErrorContextTransfer
                 )
             });
         let mut lw = Lowerer {
@@ -2581,6 +2582,14 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 let ty = self.trampoline_type(t)?;
                 self.transmit_builtin(t_def, ty)?
                     .context("internal: a stream or future built-in without its function")?
+            }
+            Trampoline::ErrorContextNew { .. }
+            | Trampoline::ErrorContextDebugMessage { .. }
+            | Trampoline::ErrorContextDrop { .. }
+            | Trampoline::ErrorContextTransfer => {
+                let ty = self.trampoline_type(t)?;
+                self.error_context_builtin(t_def, ty)?
+                    .context("internal: an error-context built-in without its function")?
             }
             Trampoline::ThreadYield {
                 instance,

@@ -43,6 +43,9 @@ pub struct Front<'data> {
     /// The number of stream table types in `types` (`TypeStreamTableIndex` values are
     /// `0..num_stream_tables`).
     pub num_stream_tables: usize,
+    /// The number of error-context table types in `types`
+    /// (`TypeComponentLocalErrorContextTableIndex` values are `0..num_error_context_tables`).
+    pub num_error_context_tables: usize,
     /// Whether the component uses the async ABI, translated with concurrency support
     /// ([`crate::tasks`]).
     pub uses_async: bool,
@@ -226,6 +229,7 @@ fn translate_with<'data>(
     let num_resource_tables = types.num_resource_tables();
     let num_future_tables = types.num_future_tables();
     let num_stream_tables = types.num_stream_tables();
+    let num_error_context_tables = types.num_error_context_tables();
     let (types, _) = types.finish(&translation.component);
     Ok(Front {
         translation,
@@ -234,6 +238,7 @@ fn translate_with<'data>(
         num_resource_tables,
         num_future_tables,
         num_stream_tables,
+        num_error_context_tables,
         uses_async,
     })
 }
@@ -367,8 +372,8 @@ fn has_async_type(ty: &wasmtime_environ::wasmparser::ComponentType<'_>) -> bool 
 /// Whether async construct `func` is one that [`crate::tasks`] lowers: a lift with `async`
 /// and a callback, an `async` lower, `task.return`, `context.get`, `context.set`, the
 /// waitable-set built-ins, `waitable.join`, `subtask.drop`, `subtask.cancel`, `task.cancel`,
-/// `backpressure.inc`, `backpressure.dec`, `thread.yield` and the stream and future
-/// built-ins.
+/// `backpressure.inc`, `backpressure.dec`, `thread.yield`, the stream and future built-ins
+/// and the error-context built-ins.
 fn lowered_async_construct(func: &wasmtime_environ::wasmparser::CanonicalFunction) -> bool {
     use wasmtime_environ::wasmparser::{CanonicalFunction as C, CanonicalOption as O};
     match func {
@@ -401,7 +406,10 @@ fn lowered_async_construct(func: &wasmtime_environ::wasmparser::CanonicalFunctio
         | C::StreamCancelRead { .. }
         | C::StreamCancelWrite { .. }
         | C::StreamDropReadable { .. }
-        | C::StreamDropWritable { .. } => true,
+        | C::StreamDropWritable { .. }
+        | C::ErrorContextNew { .. }
+        | C::ErrorContextDebugMessage { .. }
+        | C::ErrorContextDrop => true,
         _ => false,
     }
 }
@@ -772,17 +780,18 @@ mod tests {
             rejection(
                 r#"(component
                      (core func (canon backpressure.inc))
-                     (core func (canon error-context.drop)))"#
+                     (core func (canon thread.index)))"#
             )
-            .contains("the built-in `error-context.drop`")
+            .contains("the built-in `thread.index`")
         );
         assert!(
             rejection(
                 r#"(component
                      (core func (canon task.return (result u32)))
-                     (core func (canon error-context.drop)))"#
+                     (core func (canon error-context.drop))
+                     (core func (canon thread.index)))"#
             )
-            .contains("the built-in `error-context.drop`")
+            .contains("the built-in `thread.index`")
         );
         assert!(
             rejection(
@@ -797,10 +806,10 @@ mod tests {
 
     /// `async` function types, callback lifts, `async` lowers, `task.return`,
     /// `context.get`/`set`, the waitable-set built-ins, `waitable.join`, `subtask.drop`,
-    /// `subtask.cancel`, `task.cancel`, `backpressure.inc`/`dec`, `thread.yield` and the stream
-    /// and future built-ins
-    /// are lowered (`crate::tasks`,
-    /// `crate::transmit`); a component without them does not use async.
+    /// `subtask.cancel`, `task.cancel`, `backpressure.inc`/`dec`, `thread.yield`, the stream
+    /// and future built-ins and the error-context built-ins are lowered (`crate::tasks`,
+    /// `crate::transmit`, `crate::error_context`); a component without them does not use
+    /// async.
     #[test]
     fn lowers_tasks_and_waitables() {
         assert!(lowered_async(r#"(component (import "f" (func async)))"#));
@@ -811,6 +820,14 @@ mod tests {
                  (core func (canon task.return (result u32)))
                  (core func (canon context.get i32 0))
                  (core func (canon context.set i32 1)))"#
+        ));
+        assert!(lowered_async(
+            r#"(component
+                 (core module $m (memory (export "m") 1))
+                 (core instance $i (instantiate $m))
+                 (core func (canon error-context.new (memory $i "m")))
+                 (core func (canon error-context.debug-message (memory $i "m")))
+                 (core func (canon error-context.drop)))"#
         ));
         assert!(lowered_async(
             r#"(component

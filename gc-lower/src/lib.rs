@@ -13,6 +13,7 @@ pub mod atomics;
 pub mod code;
 pub mod dylib;
 pub mod error;
+pub mod error_context;
 pub mod exceptions;
 pub mod exchange;
 pub mod front;

@@ -139,6 +139,7 @@ pub(crate) fn copy_template(
     let abi = types.canonical_abi(&to);
     let (size, align) = (abi.size32, abi.align32);
     let mut wat = String::from(PRELUDE);
+    wat.push_str(UTF8_CHECK);
     let locals = " i32".repeat((g.locals - 2) as usize);
     let _ = writeln!(
         wat,
@@ -184,7 +185,7 @@ pub(crate) fn copy_template(
     Ok(wat)
 }
 
-/// The fixed part of every copy template: imports, memories, traps, the UTF-8 check.
+/// The fixed part of every copy template: imports, memories, traps ([`UTF8_CHECK`] follows).
 const PRELUDE: &str = r#"(module
   ;; The reader's `realloc`, and the resources template's `transfer-own`.
   (import "env" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
@@ -199,11 +200,16 @@ const PRELUDE: &str = r#"(module
     unreachable)
   (func $bad_char (export "trap:converted-integer-out-of-range-for-char") unreachable)
   (func $bad_case (export "trap:discriminant-out-of-range") unreachable)
-  (func $bad_utf8 (export "trap:invalid-utf-8") unreachable)
   (func $too_long (export "trap:string-or-list-too-large") unreachable)
   (func $list_unaligned (export "trap:list-pointer-not-aligned") unreachable)
   (func $realloc_unaligned (export "trap:realloc-return-result-not-aligned") unreachable)
 
+"#;
+
+/// Template text of `$utf8 (p, n)`, which traps in `trap:invalid-utf-8` unless the `n` bytes
+/// at `p` of template memory 0 are UTF-8, as Rust's `str::from_utf8` decides (wasmtime's
+/// lifting of a string); shared by the copy templates and the error contexts' template.
+pub(crate) const UTF8_CHECK: &str = r#"  (func $bad_utf8 (export "trap:invalid-utf-8") unreachable)
   ;; Traps unless the `n` bytes at `p` of memory 0 are UTF-8 (Rust's `str::from_utf8`).
   (func $utf8 (param $p i32) (param $n i32)
     (local $i i32) (local $b i32) (local $more i32) (local $lo i32) (local $hi i32)

@@ -271,6 +271,8 @@ pub(crate) struct TaskState {
     scheduler: Option<Scheduler>,
     /// The streams' and futures' binding and sites (`crate::transmit`).
     pub(crate) transmits: crate::transmit::TransmitState,
+    /// The error contexts' binding, once made (`crate::error_context`).
+    pub(crate) error_contexts: Option<Binding>,
 }
 
 /// What the scheduler template (`tasks.wat`) is bound to.

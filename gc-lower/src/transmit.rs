@@ -652,14 +652,27 @@ impl Lowerer<'_, '_> {
         .then_some(Meeting { from, to, src, dst })
     }
 
-    /// The reader's `realloc (old ptr, old size, align, new size) -> ptr` for read site
-    /// `reader`, called as the canonical ABI calls it (wasmtime's `LowerContext::realloc`):
-    /// with the current task's context slots zeroed and the reader instance's may-leave flag
-    /// cleared meanwhile. A site whose options have none gets a function that is never called.
+    /// The reader's `realloc` for read site `reader` ([`Lowerer::options_realloc`]).
     fn payload_realloc(&mut self, reader: &Site) -> Result<OutFunc> {
+        self.options_realloc(
+            RuntimeComponentInstanceIndex::from_u32(reader.instance),
+            reader.options,
+        )
+    }
+
+    /// The `realloc (old ptr, old size, align, new size) -> ptr` of canonical options
+    /// `options` of component instance `instance`, called as wasmtime's host calls it
+    /// (`LowerContext::realloc`): with the current task's context slots zeroed and the
+    /// instance's may-leave flag cleared meanwhile. Options without one get a function
+    /// that is never called.
+    pub(crate) fn options_realloc(
+        &mut self,
+        instance: RuntimeComponentInstanceIndex,
+        options: OptionsIndex,
+    ) -> Result<OutFunc> {
         let ty = self.func_type(&[I32; 4], &[I32]);
         let component = &self.input.front.translation.component;
-        let realloc = match component.options[reader.options].data_model {
+        let realloc = match component.options[options].data_model {
             wasmtime_environ::component::CanonicalOptionsDataModel::LinearMemory(m) => m.realloc,
             wasmtime_environ::component::CanonicalOptionsDataModel::Gc {} => None,
         };
@@ -676,8 +689,7 @@ impl Lowerer<'_, '_> {
                 let target = self.resolve_func(&def)?;
                 let f = self.plain_func(target)?;
                 let g = self.task_globals();
-                let flags =
-                    self.flags_global(RuntimeComponentInstanceIndex::from_u32(reader.instance));
+                let flags = self.flags_global(instance);
                 let (saved_flags, saved) = (4, 5);
                 ins.global_get(flags.0).local_set(saved_flags);
                 ins.i32_const(0).global_set(flags.0);

@@ -1,0 +1,184 @@
+//! Error contexts: the component model's `error-context` values and their built-ins
+//! (`error-context.new`, `error-context.debug-message`, `error-context.drop`) and FACT's
+//! `error-context-transfer`, in wasm (`error_context.wat`).
+//!
+//! wasmtime keeps an error context's debug message in its store and a reference count of the
+//! handles to it across component instances (`futures_and_streams.rs`); a handle is a slot of
+//! the instance's handle table, shared with resources and the async ABI's waitables, so the
+//! handles are numbered as wasmtime numbers them. Here the message is a GC byte array held in
+//! a registry of the output, and the handles are slots of the tables that `crate::resources`
+//! keeps.
+//!
+//! Only UTF-8 options are lowered: a built-in whose options name another string encoding is
+//! not supported yet ([`crate::error::not_yet`]), nor are error contexts at the host boundary
+//! (`crate::host`) or as stream or future items (`crate::payload`).
+
+use std::sync::OnceLock;
+
+use anyhow::{Context as _, Result};
+use wasm_encoder as we;
+use wasmtime_environ::component::{
+    OptionsIndex, RuntimeComponentInstanceIndex, StringEncoding, Trampoline,
+    TypeComponentLocalErrorContextTableIndex,
+};
+
+use crate::assemble::Lowerer;
+use crate::error::not_yet;
+use crate::layout::{Binding, OutFunc, OutType, StateTarget};
+use crate::template::Template;
+
+const I32: we::ValType = we::ValType::I32;
+
+/// The error-context template, with the shared UTF-8 check spliced in, parsed once.
+fn template() -> &'static Template {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    static TEMPLATE: OnceLock<Template> = OnceLock::new();
+    let text = TEXT.get_or_init(|| {
+        include_str!("error_context.wat").replace(";; UTF8_CHECK\n", crate::payload::UTF8_CHECK)
+    });
+    Template::cached(&TEMPLATE, "error-context", text)
+}
+
+impl Lowerer<'_, '_> {
+    /// The error-context template's binding without memory or `realloc`: the scheduler's
+    /// `table-of`, `instance-of` (error-context table type -> component instance), the
+    /// resources template's slot operations, and the registry's globals, made once.
+    fn error_context_binding(&mut self) -> Result<Binding> {
+        if let Some(b) = &self.tasks.error_contexts {
+            return Ok(b.clone());
+        }
+        let table_of = self.scheduler_table_of()?;
+        // `instance-of (ty)`: a chain of comparisons with the error-context table types.
+        let types = &self.input.front.types;
+        let instances: Vec<i32> = (0..self.input.front.num_error_context_tables)
+            .map(|i| {
+                types[TypeComponentLocalErrorContextTableIndex::from_u32(i as u32)]
+                    .instance
+                    .as_u32() as i32
+            })
+            .collect();
+        let ty = self.func_type(&[I32], &[I32]);
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        for (ty, instance) in instances.iter().enumerate() {
+            ins.local_get(0)
+                .i32_const(ty as i32)
+                .i32_eq()
+                .if_(we::BlockType::Empty)
+                .i32_const(*instance)
+                .return_()
+                .end();
+        }
+        ins.unreachable().end();
+        let instance_of = self.add_func(ty, "error-context:instance-of".into(), body);
+        let mut imports = vec![table_of, instance_of];
+        for op in ["slot", "word", "insert", "remove"] {
+            imports.push(self.resource_op(op)?);
+        }
+        let externs = runtime_structs::EXTERNS;
+        let messages = self.add_global(
+            we::GlobalType {
+                val_type: runtime_structs::ref_non_null(externs),
+                mutable: true,
+                shared: false,
+            },
+            we::ConstExpr::extended([
+                we::Instruction::I32Const(0),
+                we::Instruction::ArrayNewDefault(externs),
+            ]),
+            "error-context:messages".into(),
+        );
+        let counts = self.task_array(0, "error-context-counts");
+        let num = self.task_int(0, "error-context-reps");
+        let free = self.task_int(-1, "free-error-context-rep");
+        let binding = Binding {
+            memories: Vec::new(),
+            types: vec![
+                runtime_structs::HANDLES,
+                runtime_structs::HANDLE_TABLE,
+                runtime_structs::BYTES,
+                externs,
+            ],
+            imports,
+            globals: vec![messages.0, counts.0, num.0, free.0],
+        };
+        self.tasks.error_contexts = Some(binding.clone());
+        Ok(binding)
+    }
+
+    /// The memory of canonical options `options`, which must name UTF-8 strings.
+    ///
+    /// Errors: not supported yet ([`crate::error::not_yet`]) for another string encoding.
+    fn error_context_memory(&mut self, options: OptionsIndex) -> Result<StateTarget> {
+        let component = &self.input.front.translation.component;
+        let opts = &component.options[options];
+        if opts.string_encoding != StringEncoding::Utf8 {
+            return Err(not_yet(
+                "error contexts with strings in an encoding other than UTF-8",
+            ));
+        }
+        let memory = opts
+            .memory()
+            .context("internal: an error-context built-in without a memory")?;
+        let def = crate::host::memory_def(component, memory)?;
+        self.resolve_memory(&def)
+    }
+
+    /// The error-context built-ins, of core type `ty`: `error-context.new` (`(ptr, len) ->
+    /// handle`: the debug message's UTF-8 bytes at `ptr`, lifted with wasmtime's checks),
+    /// `error-context.debug-message` (`(handle, ptr)`: the message lowered as a string with
+    /// the options' `realloc`, its pointer and length stored at `ptr`), `error-context.drop`
+    /// (`(handle)`), each after the may-leave check, and FACT's `error-context-transfer`
+    /// (`(handle, src table type, dst table type) -> handle`); `None` for other trampolines.
+    /// Traps as wasmtime's host does: an unknown handle, a handle that is not an error
+    /// context, a message out of bounds or not UTF-8, a `realloc` result or `ptr` out of
+    /// bounds.
+    ///
+    /// Errors: not supported yet ([`crate::error::not_yet`]) for options with another string encoding than UTF-8.
+    pub(crate) fn error_context_builtin(
+        &mut self,
+        t: &Trampoline,
+        ty: OutType,
+    ) -> Result<Option<OutFunc>> {
+        let mut binding = self.error_context_binding()?;
+        // (instance, template function, number of parameters, name)
+        let (instance, op, params): (Option<RuntimeComponentInstanceIndex>, &str, u32) = match t {
+            Trampoline::ErrorContextNew {
+                instance, options, ..
+            } => {
+                binding.memories.push(self.error_context_memory(*options)?);
+                (Some(*instance), "new", 2)
+            }
+            Trampoline::ErrorContextDebugMessage {
+                instance, options, ..
+            } => {
+                binding.memories.push(self.error_context_memory(*options)?);
+                let realloc = self.options_realloc(*instance, *options)?;
+                binding.imports.push(realloc);
+                (Some(*instance), "debug-message", 2)
+            }
+            Trampoline::ErrorContextDrop { instance, .. } => (Some(*instance), "drop", 1),
+            Trampoline::ErrorContextTransfer => (None, "transfer", 3),
+            _ => return Ok(None),
+        };
+        let template = template();
+        let f = template.export(op)?;
+        let f = self.template_func(template, &binding, f)?;
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        if let Some(instance) = instance {
+            self.may_leave(&mut ins, instance);
+            let table = self.handle_table(instance);
+            ins.global_get(table.0);
+        }
+        for p in 0..params {
+            ins.local_get(p);
+        }
+        ins.call(f.0).end();
+        let name = match instance {
+            Some(i) => format!("error-context.{op}{}", i.as_u32()),
+            None => "error-context-transfer".to_string(),
+        };
+        Ok(Some(self.add_func(ty, name, body)))
+    }
+}
