@@ -34,7 +34,7 @@ fn template() -> &'static Template {
     static TEXT: OnceLock<String> = OnceLock::new();
     static TEMPLATE: OnceLock<Template> = OnceLock::new();
     let text = TEXT.get_or_init(|| {
-        include_str!("error_context.wat").replace(";; UTF8_CHECK\n", crate::payload::UTF8_CHECK)
+        include_str!("error_context.wat").replace(";; UTF8_CHECK", crate::payload::UTF8_CHECK)
     });
     Template::cached(&TEMPLATE, "error-context", text)
 }

@@ -46,6 +46,7 @@
   (func $string_bounds (export "trap:string-pointer-or-length-out-of-bounds-of-memory")
     unreachable)
   (func $realloc_bounds (export "trap:realloc-return-beyond-end-of-memory") unreachable)
+  (func $too_large (export "trap:too-large-to-copy-into-wasm") unreachable)
 ;; UTF8_CHECK
 
   ;; The slot of error context `h` in table `t`; traps unless `h` is one.
@@ -122,8 +123,8 @@
       (i32.const 0)))
 
   ;; error-context.debug-message (table, handle, ptr): the message lowered as a string
-  ;; (wasmtime's `lower_string`, UTF-8: `realloc(0, 0, 1, len)` and a copy), its pointer and
-  ;; length stored at `ptr`, whose 8 bytes are checked first.
+  ;; (wasmtime's `lower_string`, UTF-8: at most 2^31 - 1 bytes, `realloc(0, 0, 1, len)` and
+  ;; a copy), its pointer and length stored at `ptr`, whose 8 bytes are checked first.
   (func (export "debug-message") (param $t (ref $table)) (param $h i32) (param $ret i32)
     (local $msg (ref $bytes)) (local $n i32) (local $q i32) (local $i i32)
     (local.set $msg (ref.cast (ref $bytes) (any.convert_extern
@@ -133,6 +134,8 @@
     ;; "invalid debug message pointer: out of bounds"
     (drop (i32.load8_u 0 offset=7 (local.get $ret)))
     (local.set $n (array.len (local.get $msg)))
+    ;; `MAX_STRING_BYTE_LENGTH`: "string length of {n} too large to copy into wasm"
+    (if (i32.gt_u (local.get $n) (i32.const 0x7fff_ffff)) (then (call $too_large)))
     (local.set $q (call $realloc (i32.const 0) (i32.const 0) (i32.const 1) (local.get $n)))
     (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $q)) (i64.extend_i32_u (local.get $n)))
           (i64.const 0xffff_ffff))

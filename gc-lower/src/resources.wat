@@ -13,7 +13,7 @@
 ;; are the borrow scopes, created once per output; `host-lend-end` (k, handle) drops a borrow
 ;; handle of the host's imported resource `k` with the guest core ABI's `[resource-drop]`.
 ;;
-;; A slot is four i32s: kind (0 free, 1 own, 2 borrow; 3-8 below), resource table type, rep,
+;; A slot is four i32s: kind (0 free, 1 own, 2 borrow; 3-9 below), resource table type, rep,
 ;; and an extra word (free: the next free slot; own: the lend count; borrow: its scope's id).
 ;;
 ;; Borrow scopes are wasmtime's per-task `CallContext`s: a scope per sync call and per task,
@@ -357,7 +357,8 @@
   ;; local state in bits 0-1 (0 idle, 1 done, 2 busy: a read or write is pending), in bit 2
   ;; whether the awaiting event ends that operation, in bits 5-7 the event's copy result
   ;; (0 completed, 1 dropped, 2 cancelled; a stream event's count is in the record), and the
-  ;; future or stream type above bit 8.
+  ;; future or stream type above bit 8. An error context's slot is kind 9, word 2 its rep in the
+  ;; registry of `error_context.wat`, which makes, reads and removes those slots.
 
   ;; The slot of waitable set `h`; traps unless `h` is one.
   (func $set_slot (export "set-slot") (param $t (ref $table)) (param $h i32) (result i32)
