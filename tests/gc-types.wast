@@ -3,11 +3,10 @@
 ;; abstract references, and references passed between modules whose identical rec groups are
 ;; one type. Instantiated once, such a module stays a plain core module under `--reify auto`
 ;; and keeps every type (unless its functions become closures for a reified module). A reified
-;; one (instantiated twice, or any under `--reify all`) keeps struct and array types without
-;; function-reference fields, in rec groups with or without function types
-;; (`tests/mixed-rec-groups.wast`), and every reference but `nullfuncref` in types, typed
-;; function references as closures (`tests/typed-func-refs.wast`); the last component lists
-;; what it names as unsupported.
+;; one (instantiated twice, or any under `--reify all`) keeps struct and array types, in rec
+;; groups with or without function types (`tests/mixed-rec-groups.wast`; fields of function
+;; references in `tests/funcref-fields.wast`), and every reference but `nullfuncref` in types,
+;; typed function references as closures (`tests/typed-func-refs.wast`).
 (component
   (core module $m
     (rec
@@ -329,10 +328,9 @@
 (invoke "drop")
 (assert_trap (invoke "clear" (u32.const 0) (u32.const 1)) "out of bounds table access")
 
-;; Named as unsupported in reified modules, where the lowering cannot keep the input's types or
-;; would give them another identity than an unreified module's: a struct with a `funcref`
-;; field. Supported: a struct type sharing a rec group with a function type (the group is
-;; mirrored twice, see `tests/mixed-rec-groups.wast`), an element segment of `(ref func)`,
+;; Supported in reified modules: a struct type sharing a rec group with a function type (the
+;; group is mirrored twice, see `tests/mixed-rec-groups.wast`; struct fields of function
+;; references are in `tests/funcref-fields.wast`), an element segment of `(ref func)`,
 ;; `table.copy` from a struct table into an `anyref` one, `nullfuncref` in a function type
 ;; (`nullref` there, in a group mirrored twice: `nullfuncref` and `nullref` parameters stay
 ;; distinct types), and `call_indirect` through a `nullfuncref` table.
@@ -348,17 +346,6 @@
   (core instance $b (instantiate $m))
   (func (export "go") (result u32) (canon lift (core func $a "go"))))
 (assert_return (invoke "go") (u32.const 7))
-(component
-  (core module $a (type $s (struct (field funcref)))
-    (func (export "mk") (result anyref) (struct.new $s (ref.null func))))
-  (core module $b (type $s (struct (field funcref)))
-    (import "a" "mk" (func $mk (result anyref)))
-    (func (export "run") (result i32) (ref.test (ref $s) (call $mk))))
-  (core instance $a1 (instantiate $a))
-  (core instance $a2 (instantiate $a))
-  (core instance $b1 (instantiate $b (with "a" (instance $a1))))
-  (func (export "run") (result u32) (canon lift (core func $b1 "run"))))
-(assert_return (invoke "run") (u32.const 1))
 (component
   (core module $m
     (type $c (struct (field i32)))

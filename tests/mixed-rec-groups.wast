@@ -173,8 +173,9 @@
 (component instance $s2 $shapes)
 (assert_trap (invoke "via-g" (u32.const 0)) "indirect call type mismatch")
 
-;; A struct field of a function reference stays unsupported in a reified module, in a mixed
-;; group as elsewhere (the field would hold a closure there, a `funcref` in the type).
+;; A struct field of a function reference in a mixed group of a reified module: the struct
+;; type holds a closure there, and is mirrored in the group's second copy with the function
+;; types (`tests/funcref-fields.wast`).
 (component
   (core module $m
     (rec (type $s (struct (field (mut funcref)))) (type $f (func)))

@@ -329,6 +329,11 @@ pub enum ReifyReason {
     /// The module calls, or is called by, a module reified before it, through this function
     /// import whose type passes function references.
     PassesFuncRefs(FuncRefEdge),
+    /// The module's struct or array types have fields of function references, and this
+    /// module, which has such fields too, was reified before it: reified code holds function
+    /// references as closures, in those fields too, and a struct or array type must be one
+    /// type in every module that declares it.
+    FuncRefFields(StaticModuleIndex),
 }
 
 /// A function import of `importer` (at `position` in its module's import list) satisfied by a
@@ -385,6 +390,14 @@ where
     }
     let edges: Vec<_> = graph.state_edges(modules).collect();
     let funcref_calls = funcref_call_edges(modules, types, graph);
+    let funcref_fields: Vec<StaticModuleIndex> = modules
+        .iter()
+        .filter(|(m, t)| {
+            graph.multiplicity(*m) != multi_instance::Multiplicity::None
+                && has_funcref_fields(t, types)
+        })
+        .map(|(m, _)| m)
+        .collect();
     // Whether every instance of the importer's module binds the edge's import to the same
     // export: then a reified importer can reach a native memory directly (`MemSlot::Native`).
     let uniform = |e: &multi_instance::StateEdge| {
@@ -429,11 +442,42 @@ where
             }
             changed = true;
         }
+        if let Some(&with) = funcref_fields.iter().find(|&&m| reified[m].is_some()) {
+            for &m in &funcref_fields {
+                if reified[m].is_none() {
+                    reified[m] = Some(ReifyReason::FuncRefFields(with));
+                    changed = true;
+                }
+            }
+        }
         if !changed {
             break;
         }
     }
     reified
+}
+
+/// Whether one of `module`'s struct or array types has a field of the func hierarchy
+/// (`funcref`, `nullfuncref`, a typed function reference).
+fn has_funcref_fields<T>(module: &ModuleTranslation<'_>, types: &T) -> bool
+where
+    T: std::ops::Index<ModuleInternedTypeIndex, Output = wasmtime_environ::WasmSubType> + ?Sized,
+{
+    use wasmtime_environ::{WasmCompositeInnerType as C, WasmHeapTopType, WasmStorageType};
+    let func = |s: &WasmStorageType| {
+        matches!(s, WasmStorageType::Val(wasmtime_environ::WasmValType::Ref(r))
+            if r.heap_type.top() == WasmHeapTopType::Func)
+    };
+    module.module.types.values().any(|t| {
+        let Some(t) = t.as_module_type_index() else {
+            return false;
+        };
+        match &types[t].composite_type.inner {
+            C::Struct(s) => s.fields.iter().any(|f| func(&f.element_type)),
+            C::Array(a) => func(&a.0.element_type),
+            _ => false,
+        }
+    })
 }
 
 /// The function imports whose type passes function references (`funcref` or typed) as
@@ -603,30 +647,6 @@ fn typed_func_ref(v: wp::ValType, func_types: &[bool]) -> bool {
         .type_index()
         .and_then(|i| i.as_module_index())
         .is_some_and(|i| func_types.get(i as usize).copied().unwrap_or(false)))
-}
-
-/// Errors with [`not_yet`] for a struct or array field of the func hierarchy (`funcref`,
-/// `nullfuncref`, …) in a form whose function references are closures (`closures`): the
-/// field would hold a closure in a reified module's struct and a function reference in an
-/// unreified one's, two types where the input has one.
-fn check_closure_field(closures: bool, f: &wp::FieldType) -> Result<()> {
-    if closures
-        && let wp::StorageType::Val(wp::ValType::Ref(r)) = f.element_type
-        && matches!(
-            r.heap_type(),
-            wp::HeapType::Abstract {
-                ty: wp::AbstractHeapType::Func | wp::AbstractHeapType::NoFunc,
-                ..
-            }
-        )
-    {
-        return Err(not_yet(format!(
-            "struct and array types with fields of type `{}` in core modules whose state is \
-             reified or whose functions become closures",
-            crate::module_info::type_text(wp::ValType::Ref(r))
-        )));
-    }
-    Ok(())
 }
 
 /// The trap reason of `trap`: wasmtime's message in kebab case ([`kebab`]: `invalid `char`
@@ -831,10 +851,12 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// Mirrored once per module and form.
     ///
     /// In a form of a reified module (`form.closures`), a function reference, typed or not, is
-    /// a closure.
+    /// a closure, also in struct and array fields ([`plan_reified`] reifies every module with
+    /// such fields once one is reified).
     ///
-    /// Errors: [`not_yet`] for a struct or array field of a function reference in such a form
-    /// (a closure there, a function reference in an unreified module's).
+    /// Errors: [`not_yet`] in such a form for a module with fields of function references and
+    /// a rec group mixing function types with struct or array types (whose struct and array
+    /// types keep the unreified form).
     pub fn module_types(&mut self, m: StaticModuleIndex, form: TypeForm) -> Result<Vec<OutType>> {
         if let Some(types) = self.out.mirrors.get(&(m, form)) {
             return Ok(types.clone());
@@ -847,6 +869,33 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             .iter()
             .map(|t| matches!(t, wp::CompositeInnerType::Func(_)))
             .collect();
+        // Whether each of the module's struct and array types has a field of the func
+        // hierarchy (a closure in a form with closures), and whether any has.
+        let func_field_types: Vec<bool> = self.input.infos[m]
+            .types
+            .iter()
+            .map(|t| {
+                let fields: Vec<wp::FieldType> = match t {
+                    wp::CompositeInnerType::Struct(st) => st.fields.to_vec(),
+                    wp::CompositeInnerType::Array(at) => vec![at.0],
+                    _ => Vec::new(),
+                };
+                fields.iter().any(|f| match f.element_type {
+                    wp::StorageType::Val(wp::ValType::Ref(r)) => {
+                        typed_func_ref(wp::ValType::Ref(r), &func_types)
+                            || matches!(
+                                r.heap_type(),
+                                wp::HeapType::Abstract {
+                                    ty: wp::AbstractHeapType::Func | wp::AbstractHeapType::NoFunc,
+                                    ..
+                                }
+                            )
+                    }
+                    _ => false,
+                })
+            })
+            .collect();
+        let func_fields = func_field_types.iter().any(|&f| f);
         for group in self.input.infos[m].rec_groups.clone() {
             // The runtime's types are the output's own: a module declaring the same rec group
             // would have them too, and could read a closure's vmctx or make a closure of any
@@ -894,39 +943,38 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let mixed = funcs
                 && (group.clone().any(|t| !is_func(t)) || erases_types)
                 && (form.closures || form.last != LastParam::None);
-            let plain = if mixed {
-                // The struct and array types take the unreified form, so the fields that a
-                // reified form names as unsupported (below, `field`) are checked here: a
-                // field of the func hierarchy (a closure in reified code). A typed reference
-                // to a function type would also point at the changed function type in one
-                // group and at the unchanged one in the other, which holds the values.
-                for t in group.clone().filter(|&t| !is_func(t)) {
-                    let fields: Vec<wp::FieldType> = match &self.input.infos[m].types[t as usize] {
-                        wp::CompositeInnerType::Struct(st) => st.fields.to_vec(),
-                        wp::CompositeInnerType::Array(at) => vec![at.0],
-                        _ => Vec::new(),
-                    };
-                    for f in fields {
-                        let wp::StorageType::Val(wp::ValType::Ref(r)) = f.element_type else {
-                            continue;
-                        };
-                        if r.type_index()
-                            .and_then(|i| i.as_module_index())
-                            .is_some_and(is_func)
-                        {
-                            return Err(not_yet(
-                                "struct and array types with fields of typed function \
-                                 references, in rec groups with function types, in core \
-                                 modules whose state is reified or whose functions become \
-                                 closures",
-                            ));
-                        }
-                        check_closure_field(form.closures, &f)?;
-                    }
-                }
+            // In a module with fields of function references (every module declaring its
+            // struct and array types is reified, `plan_reified`), a form with closures gives
+            // those fields closures, and then a struct or array type with such a field, or
+            // of a mixed group, is mirrored twice too: the group's copy for identity (closures
+            // erase which function type a typed reference has, and `nullfuncref` is
+            // `nullref`), then its types in the form with closures and no appended parameter
+            // (`values`), which hold the values in every form; a form that appends a parameter
+            // takes them from that form, as a mixed group takes them from the unreified one.
+            let values_form = TypeForm {
+                closures: true,
+                last: LastParam::None,
+            };
+            let field_group = form.closures
+                && func_fields
+                && (mixed || group.clone().any(|t| func_field_types[t as usize]));
+            let twice = mixed || field_group;
+            // The group's copy for identity: the unreified form's mirror, whose types the
+            // copy refers to outside the group.
+            let identity = if twice {
                 Some(self.module_types(m, TypeForm::PLAIN)?)
             } else {
                 None
+            };
+            // Where the group's struct and array types come from when they are not in the
+            // second group: the unreified form (a mixed group of a module without fields of
+            // function references), or the values' form.
+            let values = if !twice || (field_group && form == values_form) {
+                None
+            } else if field_group {
+                Some(self.module_types(m, values_form)?)
+            } else {
+                identity.clone()
             };
             // The index the group's first type will have unless the group is interned, which
             // a group that refers to its own types never is.
@@ -936,14 +984,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             // The members of the new group, in passes: each member's input type, the form it
             // is mirrored in, and where its references go: `Some(k)` for the new group's
             // member `k`, `None` for a type already in the output (`external`).
-            let func_members: Vec<u32> = group.clone().filter(|&t| is_func(t)).collect();
+            // The second group's members: the changed function types, and the struct and
+            // array types too when they come from no other form.
+            let second: Vec<u32> = group
+                .clone()
+                .filter(|&t| is_func(t) || values.is_none())
+                .collect();
             type Pass<'p> = (
                 Vec<u32>,
                 TypeForm,
                 Box<dyn Fn(u32) -> Option<u32> + 'p>,
                 &'p [OutType],
             );
-            let passes: Vec<Pass<'_>> = match &plain {
+            let passes: Vec<Pass<'_>> = match &identity {
                 None => vec![(
                     group.clone().collect(),
                     form,
@@ -951,21 +1004,20 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     &out,
                 )],
                 // A copy of the group as the input declares it (its identity, references
-                // inside it kept inside), then the changed function types, which refer to the
-                // group's struct and array types in the unreified form (the values' types)
-                // and to its function types in this pass.
-                Some(plain) => vec![
+                // inside it kept inside), then the changed types, which refer to the group's
+                // other types in the form the values have and to its own in this pass.
+                Some(identity) => vec![
                     (
                         group.clone().collect(),
                         TypeForm::PLAIN,
                         Box::new(|i| group.contains(&i).then(|| i - group.start)),
-                        plain,
+                        identity,
                     ),
                     (
-                        func_members.clone(),
+                        second.clone(),
                         form,
                         Box::new(|i| {
-                            func_members
+                            second
                                 .iter()
                                 .position(|&f| f == i)
                                 .map(|j| group.len() as u32 + j as u32)
@@ -994,9 +1046,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                                 self_referential = true;
                                 Ok(base + k)
                             } else if group.contains(&i) {
-                                // A struct or array type of a mixed group, from its changed
-                                // function types.
-                                plain.as_ref().map(|p| p[i as usize].0).ok_or_else(|| {
+                                // A struct or array type of a group mirrored twice, from its
+                                // changed function types.
+                                values.as_ref().map(|p| p[i as usize].0).ok_or_else(|| {
                                     anyhow!("internal: type {i} of a group is outside it")
                                 })
                             } else {
@@ -1006,19 +1058,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                             }
                         })
                     };
+                    // In a form with closures, a field of the func hierarchy holds a
+                    // closure (`plan_reified` reifies every module with such fields once one
+                    // is, so that the type is one in all of them); a mixed group's struct
+                    // and array types are mirrored in the unreified form only (see above).
                     let mut field = |f: &wp::FieldType| -> Result<we::FieldType> {
-                        check_closure_field(form.closures, f)?;
-                        if form.closures
-                            && let wp::StorageType::Val(v) = f.element_type
-                            && typed_func_ref(v, &func_types)
-                        {
-                            return Err(not_yet(format!(
-                                "struct and array types with fields of typed function \
-                                 references (`{}`) in core modules whose state is reified or \
-                                 whose functions become closures",
-                                crate::module_info::type_text(v)
-                            )));
-                        }
                         Ok(we::FieldType {
                             element_type: match f.element_type {
                                 wp::StorageType::I8 => we::StorageType::I8,
@@ -1087,11 +1131,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let first = self.rec_group(defs, self_referential);
             debug_assert!(!self_referential || first.0 == base);
             for (k, t) in group.clone().enumerate() {
-                out.push(match &plain {
-                    None => OutType(first.0 + k as u32),
-                    Some(plain) if !is_func(t) => plain[t as usize],
-                    Some(_) => {
-                        let j = func_members.iter().position(|&f| f == t).expect("a member");
+                out.push(match (&identity, &values) {
+                    (None, _) => OutType(first.0 + k as u32),
+                    (Some(_), Some(values)) if !is_func(t) => values[t as usize],
+                    (Some(_), _) => {
+                        let j = second.iter().position(|&f| f == t).expect("a member");
                         OutType(first.0 + (group.len() + j) as u32)
                     }
                 });

@@ -130,6 +130,13 @@ impl Sink {
     pub fn push(&mut self, ins: we::Instruction<'_>) {
         we::Encode::encode(&ins, &mut self.0);
     }
+
+    /// Appends instructions, in order.
+    pub fn extend<'a>(&mut self, ins: impl IntoIterator<Item = we::Instruction<'a>>) {
+        for i in ins {
+            self.push(i);
+        }
+    }
 }
 
 /// While a reified instance's constructor body is emitted: where that body (and only it, the

@@ -361,6 +361,11 @@ fn plan_text(plan: &gc_lower::plan::Plan, input: &Path) -> String {
                     import(i)
                 )
             }
+            Reason::FunctionReferenceFields { with } => format!(
+                "reified: its struct or array types have fields of function references, as \
+                 reified {}'s",
+                label(*with)
+            ),
             Reason::PassesFunctionReferences {
                 with,
                 import: i,

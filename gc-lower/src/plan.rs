@@ -140,6 +140,13 @@ pub enum Reason {
         /// only when the importer's instances import different memories.
         imports: bool,
     },
+    /// Reified: its struct or array types have fields of function references, as module
+    /// `with`'s, which is reified (reified code holds function references as closures, in
+    /// those fields too, and a struct or array type must be one type in every module).
+    FunctionReferenceFields {
+        /// The other module's static index.
+        with: u32,
+    },
     /// Reified: it passes function references to or from module `with`, which is reified,
     /// through the function import `import` (reified code holds them as closures).
     PassesFunctionReferences {
@@ -523,6 +530,9 @@ pub fn plan(component: &[u8], reify: ReifyMode) -> Result<Plan> {
                     imports,
                 }
             }
+            Some(ReifyReason::FuncRefFields(with)) => Reason::FunctionReferenceFields {
+                with: with.as_u32(),
+            },
             Some(ReifyReason::PassesFuncRefs(edge)) => {
                 let (imports, with) = other_side(graph, m, edge.importer, edge.exporter);
                 Reason::PassesFunctionReferences {

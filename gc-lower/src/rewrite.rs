@@ -169,6 +169,130 @@ impl CodeCx {
 }
 
 impl<'a, 'data> Lowerer<'a, 'data> {
+    /// `array.new_elem $ty $e` (`(offset, n) -> array`) or, with `init`, `array.init_elem $ty
+    /// $e` (`(array, dst, offset, n)`) in reified module `m`, whose element segment `e` is an
+    /// array in its vmctx (null once dropped: no elements): a bounds check of the segment
+    /// (`out of bounds table access`), after the destination's (`out of bounds array
+    /// access`) and its null check for `init`, then `array.new_default` and `array.copy`
+    /// from the segment's array, as wasmtime 48 orders them (`translate_array_new_entity`,
+    /// `translate_entity_copy`).
+    ///
+    /// Errors: [`not_yet`] for an array type with immutable or non-nullable elements, which
+    /// cannot be filled from the segment's array after it is made.
+    fn array_from_elem(
+        &mut self,
+        cx: &mut CodeCx,
+        out: &mut Sink,
+        m: StaticModuleIndex,
+        ty: u32,
+        e: u32,
+        init: bool,
+    ) -> Result<()> {
+        use we::Instruction as I;
+        let fillable = match self.input.infos[m].types.get(ty as usize) {
+            Some(wp::CompositeInnerType::Array(at)) => {
+                at.0.mutable
+                    && matches!(at.0.element_type, wp::StorageType::Val(wp::ValType::Ref(r)) if r.is_nullable())
+            }
+            _ => false,
+        };
+        if !fillable {
+            return Err(not_yet(
+                "`array.new_elem` into arrays of immutable or non-nullable elements in core \
+                 modules whose state is reified",
+            ));
+        }
+        let array_ty = slot(&self.layouts[m].types, "type", ty)?.0;
+        let seg_ty = self.element_kind(m, e)?.array();
+        let table_oob = self.trap_func(&trap_reason(wasmtime_environ::Trap::TableOutOfBounds));
+        let array_oob = self.trap_func(&trap_reason(wasmtime_environ::Trap::ArrayOutOfBounds));
+        let v = self.layouts[m]
+            .vmctx
+            .as_ref()
+            .expect("reified module has a vmctx");
+        let field = slot(&v.elems, "element segment", e)?;
+        let i32_ = we::ValType::I32;
+        let (n, off) = (cx.scratch.fresh(i32_), cx.scratch.fresh(i32_));
+        let seg = cx.scratch.fresh(ref_null(crate::layout::OutType(seg_ty)));
+        let array = cx.scratch.fresh(ref_null(crate::layout::OutType(array_ty)));
+        out.push(I::LocalSet(n));
+        out.push(I::LocalSet(off));
+        let dst = if init {
+            let dst = cx.scratch.fresh(i32_);
+            out.push(I::LocalSet(dst));
+            out.push(I::LocalSet(array));
+            // `dst + n` past the array (a null array traps in `array.len`).
+            out.extend([
+                I::LocalGet(dst),
+                I::I64ExtendI32U,
+                I::LocalGet(n),
+                I::I64ExtendI32U,
+                I::I64Add,
+                I::LocalGet(array),
+                I::ArrayLen,
+                I::I64ExtendI32U,
+                I::I64GtU,
+                I::If(we::BlockType::Empty),
+                I::Call(array_oob.0),
+                I::End,
+            ]);
+            Some(dst)
+        } else {
+            None
+        };
+        cx.push_field(out, v, field);
+        out.push(I::LocalSet(seg));
+        // `offset + n` past the segment (a dropped one has no elements).
+        out.extend([
+            I::LocalGet(off),
+            I::I64ExtendI32U,
+            I::LocalGet(n),
+            I::I64ExtendI32U,
+            I::I64Add,
+            I::LocalGet(seg),
+            I::RefIsNull,
+            I::If(we::BlockType::Result(we::ValType::I32)),
+            I::I32Const(0),
+            I::Else,
+            I::LocalGet(seg),
+            I::ArrayLen,
+            I::End,
+            I::I64ExtendI32U,
+            I::I64GtU,
+            I::If(we::BlockType::Empty),
+            I::Call(table_oob.0),
+            I::End,
+        ]);
+        if !init {
+            out.extend([
+                I::LocalGet(n),
+                I::ArrayNewDefault(array_ty),
+                I::LocalSet(array),
+            ]);
+        }
+        out.extend([
+            I::LocalGet(n),
+            I::If(we::BlockType::Empty),
+            I::LocalGet(array),
+            match dst {
+                Some(d) => I::LocalGet(d),
+                None => I::I32Const(0),
+            },
+            I::LocalGet(seg),
+            I::LocalGet(off),
+            I::LocalGet(n),
+            I::ArrayCopy {
+                array_type_index_dst: array_ty,
+                array_type_index_src: seg_ty,
+            },
+            I::End,
+        ]);
+        if !init {
+            out.extend([I::LocalGet(array), I::RefAsNonNull]);
+        }
+        Ok(())
+    }
+
     /// The function a `memory.copy` calls when a side is a memory box, given each side as its
     /// native output memory, or `None` for a box: [`Helper::MemoryCopy`], `(d i32, s i32, n
     /// i32, dst-box, src-box)`, between two boxes; `memory_copy.wat`, `(d i32, s i32,
@@ -632,6 +756,18 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 cx.push_field(out, v, tab_field(dst_table)?);
                 cx.push_field(out, v, tab_field(src_table)?);
                 out.push(I::Call(self.helper(helper).0));
+            }
+            O::ArrayNewElem {
+                array_type_index,
+                array_elem_index,
+            } => {
+                self.array_from_elem(cx, out, m, array_type_index, array_elem_index, false)?;
+            }
+            O::ArrayInitElem {
+                array_type_index,
+                array_elem_index,
+            } => {
+                self.array_from_elem(cx, out, m, array_type_index, array_elem_index, true)?;
             }
             O::TableInit { elem_index, table } => {
                 let helper = Helper::table_init(

@@ -1024,9 +1024,8 @@ fn differential(seed: u64) -> Case {
         .ensure_termination(FUEL)
         .expect("wasm-smith generated every function body itself");
     // Half the modules with GC types are instantiated once and lowered with `--reify auto`
-    // alone, where they stay unreified modules and keep every type; reified, some (typed
-    // function references, struct fields of function references, ...) are named as
-    // unsupported.
+    // alone, where they stay unreified modules and keep every type; reified, their function
+    // references (also in struct and array fields) are closures.
     let once = gc && rng.below(2) == 0;
     compare(seed, &module.to_bytes(), &mut rng, once)
 }
