@@ -259,3 +259,61 @@
 (component instance $e $E)
 (invoke "drop")
 (assert_trap (invoke "len" (u32.const 0) (u32.const 1)) "out of bounds table access")
+
+;; Constant expressions of a reified module that make closures inside structs and arrays: a
+;; global's `struct.new` and `array.new_fixed` with `ref.func`, and a table's element
+;; segment of structs; each closure keeps its instance.
+(component definition $G
+  (core module $M
+    (type $ft (func (result i32)))
+    (type $s (struct (field funcref) (field (ref null $ft))))
+    (type $a (array funcref))
+    (global $v (mut i32) (i32.const 3))
+    (func $get (type $ft) (global.get $v))
+    (global $k (ref null $s) (struct.new $s (ref.func $get) (ref.func $get)))
+    (global $arr (ref null $a) (array.new_fixed $a 2 (ref.func $get) (ref.null func)))
+    (table $t 2 (ref null $s))
+    (elem (table $t) (i32.const 0) (ref null $s) (struct.new $s (ref.func $get) (ref.null $ft)))
+    (func (export "set") (param i32) (global.set $v (local.get 0)))
+    (func (export "k") (result anyref) (global.get $k))
+    (func (export "call") (param anyref) (result i32)
+      (call_ref $ft (struct.get $s 1 (ref.cast (ref $s) (local.get 0)))))
+    (func (export "arr") (result i32)
+      (call_ref $ft (ref.cast (ref $ft) (array.get $a (global.get $arr) (i32.const 0)))))
+    (func (export "tab") (result i32)
+      (call_ref $ft (ref.cast (ref $ft) (struct.get $s 0 (table.get $t (i32.const 0)))))))
+  (core instance $a (instantiate $M))
+  (core instance $b (instantiate $M))
+  (core module $Glue
+    (import "a" "k" (func $k (result anyref)))
+    (import "b" "call" (func $call (param anyref) (result i32)))
+    (func (export "go") (result i32) (call $call (call $k))))
+  (core instance $g (instantiate $Glue (with "a" (instance $a)) (with "b" (instance $b))))
+  (func (export "set-a") (param "v" u32) (canon lift (core func $a "set")))
+  (func (export "go") (result u32) (canon lift (core func $g "go")))
+  (func (export "arr") (result u32) (canon lift (core func $a "arr")))
+  (func (export "tab") (result u32) (canon lift (core func $b "tab"))))
+(component instance $x $G)
+(invoke "set-a" (u32.const 8))
+(assert_return (invoke "go") (u32.const 8))
+(assert_return (invoke "arr") (u32.const 8))
+(assert_return (invoke "tab") (u32.const 3))
+
+;; A mixed group whose struct types reach no field of a function reference keeps the
+;; unreified form's struct types, whether or not its module has such fields elsewhere: the
+;; group is one type in `$r` (reified, with a struct of a `funcref` field) and in `$n` (with
+;; none).
+(component
+  (core module $r
+    (type $x (struct (field funcref)))
+    (rec (type $s (struct (field i32))) (type $f (func)))
+    (func (export "mk") (result anyref) (struct.new $s (i32.const 1))))
+  (core module $n
+    (rec (type $s (struct (field i32))) (type $f (func)))
+    (import "r" "mk" (func $mk (result anyref)))
+    (func (export "run") (result i32) (ref.test (ref $s) (call $mk))))
+  (core instance $r1 (instantiate $r))
+  (core instance $r2 (instantiate $r))
+  (core instance $n1 (instantiate $n (with "r" (instance $r1))))
+  (func (export "run") (result u32) (canon lift (core func $n1 "run"))))
+(assert_return (invoke "run") (u32.const 1))

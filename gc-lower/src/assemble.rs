@@ -329,10 +329,10 @@ pub enum ReifyReason {
     /// The module calls, or is called by, a module reified before it, through this function
     /// import whose type passes function references.
     PassesFuncRefs(FuncRefEdge),
-    /// The module's struct or array types have fields of function references, and this
-    /// module, which has such fields too, was reified before it: reified code holds function
-    /// references as closures, in those fields too, and a struct or array type must be one
-    /// type in every module that declares it.
+    /// This module has struct or array types with fields of function references, and a
+    /// module was reified: reified code holds function references as closures, in those
+    /// fields too, so every module is reified (a struct or array type must be one type in
+    /// every module that declares it, and unreified code could not call the closures).
     FuncRefFields(StaticModuleIndex),
 }
 
@@ -442,9 +442,19 @@ where
             }
             changed = true;
         }
-        if let Some(&with) = funcref_fields.iter().find(|&&m| reified[m].is_some()) {
-            for &m in &funcref_fields {
-                if reified[m].is_none() {
+        // Fields of function references hold closures in reified code, which unreified code
+        // could neither call (a reified function's wrapper would return the struct type
+        // with closures) nor name (a struct type is one type in every module that declares
+        // it): once a module is reified, every module is, as `--reify all` has it.
+        if let Some(&with) = funcref_fields.first()
+            && modules.keys().any(|m| reified[m].is_some())
+        {
+            for (m, _) in modules.iter() {
+                let once = graph.multiplicity(m) == multi_instance::Multiplicity::One;
+                if reified[m].is_none()
+                    && graph.multiplicity(m) != multi_instance::Multiplicity::None
+                    && !(keep_native == Some(m) && once)
+                {
                     reified[m] = Some(ReifyReason::FuncRefFields(with));
                     changed = true;
                 }
@@ -851,12 +861,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// Mirrored once per module and form.
     ///
     /// In a form of a reified module (`form.closures`), a function reference, typed or not, is
-    /// a closure, also in struct and array fields ([`plan_reified`] reifies every module with
-    /// such fields once one is reified).
+    /// a closure, also in struct and array fields ([`plan_reified`] reifies every module once
+    /// one is when a module has such fields).
     ///
-    /// Errors: [`not_yet`] in such a form for a module with fields of function references and
-    /// a rec group mixing function types with struct or array types (whose struct and array
-    /// types keep the unreified form).
+    /// Errors: [`not_yet`] for continuation types; [`unsupported`] for a rec group identical
+    /// to the runtime's own types.
     pub fn module_types(&mut self, m: StaticModuleIndex, form: TypeForm) -> Result<Vec<OutType>> {
         if let Some(types) = self.out.mirrors.get(&(m, form)) {
             return Ok(types.clone());
@@ -869,18 +878,23 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             .iter()
             .map(|t| matches!(t, wp::CompositeInnerType::Func(_)))
             .collect();
-        // Whether each of the module's struct and array types has a field of the func
-        // hierarchy (a closure in a form with closures), and whether any has.
-        let func_field_types: Vec<bool> = self.input.infos[m]
-            .types
+        // Whether each of the module's struct and array types reaches a field of the func
+        // hierarchy (a closure in a form with closures): has one, or a field or supertype
+        // whose type does. This depends on the type alone (and the types it refers to), so
+        // identical rec groups of two modules decide alike.
+        let types = &self.input.infos[m].types;
+        let shapes = &self.input.infos[m].type_shapes;
+        let fields_of = |t: &wp::CompositeInnerType| -> Vec<wp::FieldType> {
+            match t {
+                wp::CompositeInnerType::Struct(st) => st.fields.to_vec(),
+                wp::CompositeInnerType::Array(at) => vec![at.0],
+                _ => Vec::new(),
+            }
+        };
+        let mut reaches: Vec<bool> = types
             .iter()
             .map(|t| {
-                let fields: Vec<wp::FieldType> = match t {
-                    wp::CompositeInnerType::Struct(st) => st.fields.to_vec(),
-                    wp::CompositeInnerType::Array(at) => vec![at.0],
-                    _ => Vec::new(),
-                };
-                fields.iter().any(|f| match f.element_type {
+                fields_of(t).iter().any(|f| match f.element_type {
                     wp::StorageType::Val(wp::ValType::Ref(r)) => {
                         typed_func_ref(wp::ValType::Ref(r), &func_types)
                             || matches!(
@@ -895,7 +909,32 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 })
             })
             .collect();
-        let func_fields = func_field_types.iter().any(|&f| f);
+        loop {
+            let mut changed = false;
+            for (t, ty) in types.iter().enumerate() {
+                if reaches[t] || func_types[t] {
+                    continue;
+                }
+                let refers = fields_of(ty).iter().any(|f| match f.element_type {
+                    wp::StorageType::Val(wp::ValType::Ref(r)) => r
+                        .type_index()
+                        .and_then(|i| i.as_module_index())
+                        .is_some_and(|i| reaches.get(i as usize).copied().unwrap_or(false)),
+                    _ => false,
+                });
+                let from_super = shapes
+                    .get(t)
+                    .and_then(|s| s.supertype)
+                    .is_some_and(|s| reaches.get(s as usize).copied().unwrap_or(false));
+                if refers || from_super {
+                    reaches[t] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
         for group in self.input.infos[m].rec_groups.clone() {
             // The runtime's types are the output's own: a module declaring the same rec group
             // would have them too, and could read a closure's vmctx or make a closure of any
@@ -943,21 +982,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             let mixed = funcs
                 && (group.clone().any(|t| !is_func(t)) || erases_types)
                 && (form.closures || form.last != LastParam::None);
-            // In a module with fields of function references (every module declaring its
-            // struct and array types is reified, `plan_reified`), a form with closures gives
-            // those fields closures, and then a struct or array type with such a field, or
-            // of a mixed group, is mirrored twice too: the group's copy for identity (closures
-            // erase which function type a typed reference has, and `nullfuncref` is
-            // `nullref`), then its types in the form with closures and no appended parameter
-            // (`values`), which hold the values in every form; a form that appends a parameter
-            // takes them from that form, as a mixed group takes them from the unreified one.
+            // A form with closures gives fields of function references closures (every module
+            // with such fields is reified once any module is, `plan_reified`), so a group
+            // whose struct or array types reach such a field is mirrored twice too: the
+            // group's copy for identity (closures erase which function type a typed reference
+            // has, and `nullfuncref` is `nullref`), then its types in the form with closures
+            // and no appended parameter (`values`), which hold the values in every form; a
+            // form that appends a parameter takes them from that form, as a mixed group that
+            // reaches none takes them from the unreified one.
             let values_form = TypeForm {
                 closures: true,
                 last: LastParam::None,
             };
-            let field_group = form.closures
-                && func_fields
-                && (mixed || group.clone().any(|t| func_field_types[t as usize]));
+            let field_group = form.closures && group.clone().any(|t| reaches[t as usize]);
             let twice = mixed || field_group;
             // The group's copy for identity: the unreified form's mirror, whose types the
             // copy refers to outside the group.

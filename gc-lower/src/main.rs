@@ -362,8 +362,8 @@ fn plan_text(plan: &gc_lower::plan::Plan, input: &Path) -> String {
                 )
             }
             Reason::FunctionReferenceFields { with } => format!(
-                "reified: its struct or array types have fields of function references, as \
-                 reified {}'s",
+                "reified: {} has struct or array fields of function references, and a module \
+                 is reified",
                 label(*with)
             ),
             Reason::PassesFunctionReferences {

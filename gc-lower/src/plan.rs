@@ -140,9 +140,9 @@ pub enum Reason {
         /// only when the importer's instances import different memories.
         imports: bool,
     },
-    /// Reified: its struct or array types have fields of function references, as module
-    /// `with`'s, which is reified (reified code holds function references as closures, in
-    /// those fields too, and a struct or array type must be one type in every module).
+    /// Reified: module `with` has struct or array types with fields of function references
+    /// and a module is reified, so every module is (reified code holds function references
+    /// as closures, in those fields too, which unreified code could neither name nor call).
     FunctionReferenceFields {
         /// The other module's static index.
         with: u32,
