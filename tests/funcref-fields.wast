@@ -317,3 +317,25 @@
   (core instance $n1 (instantiate $n (with "r" (instance $r1))))
   (func (export "run") (result u32) (canon lift (core func $n1 "run"))))
 (assert_return (invoke "run") (u32.const 1))
+
+;; The module whose memory the host reads, instantiated once, with the same struct type as a
+;; reified module: it is reified too (the exchange memory carries the host's strings).
+(component
+  (core module $a (type $s (struct (field funcref)))
+    (func (export "mk") (result anyref) (struct.new $s (ref.null func))))
+  (core module $b (type $s (struct (field funcref)))
+    (import "a" "mk" (func $mk (result anyref)))
+    (memory (export "mem") 1)
+    (data (i32.const 16) "ok")
+    (func (export "run") (result i32) (ref.test (ref $s) (call $mk)))
+    (func (export "name") (result i32)
+      (i32.store (i32.const 0) (i32.const 16))
+      (i32.store (i32.const 4) (i32.const 2))
+      (i32.const 0)))
+  (core instance $a1 (instantiate $a))
+  (core instance $a2 (instantiate $a))
+  (core instance $b1 (instantiate $b (with "a" (instance $a1))))
+  (func (export "run") (result u32) (canon lift (core func $b1 "run")))
+  (func (export "name") (result string) (canon lift (core func $b1 "name") (memory $b1 "mem"))))
+(assert_return (invoke "run") (u32.const 1))
+(assert_return (invoke "name") (str.const "ok"))

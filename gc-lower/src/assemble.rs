@@ -329,10 +329,10 @@ pub enum ReifyReason {
     /// The module calls, or is called by, a module reified before it, through this function
     /// import whose type passes function references.
     PassesFuncRefs(FuncRefEdge),
-    /// This module has struct or array types with fields of function references, and a
-    /// module was reified: reified code holds function references as closures, in those
-    /// fields too, so every module is reified (a struct or array type must be one type in
-    /// every module that declares it, and unreified code could not call the closures).
+    /// The module has struct or array types with fields of function references, and a
+    /// module was reified (this module, with such fields, is named): reified code holds
+    /// function references as closures, in those fields too, and a struct or array type must
+    /// be one type in every module that declares it.
     FuncRefFields(StaticModuleIndex),
 }
 
@@ -442,19 +442,18 @@ where
             }
             changed = true;
         }
-        // Fields of function references hold closures in reified code, which unreified code
-        // could neither call (a reified function's wrapper would return the struct type
-        // with closures) nor name (a struct type is one type in every module that declares
-        // it): once a module is reified, every module is, as `--reify all` has it.
-        if let Some(&with) = funcref_fields.first()
-            && modules.keys().any(|m| reified[m].is_some())
+        // Fields of function references hold closures in reified code, and a struct or array
+        // type is one type in every module that declares it (a module that declares one
+        // reaching such a field has such a field itself): once a module is reified, every
+        // module with such fields is, the one whose memory the host uses too (the exchange
+        // handles a reified memory).
+        if let Some(&with) = modules
+            .keys()
+            .find(|&m| reified[m].is_some())
+            .and_then(|_| funcref_fields.first())
         {
-            for (m, _) in modules.iter() {
-                let once = graph.multiplicity(m) == multi_instance::Multiplicity::One;
-                if reified[m].is_none()
-                    && graph.multiplicity(m) != multi_instance::Multiplicity::None
-                    && !(keep_native == Some(m) && once)
-                {
+            for &m in &funcref_fields {
+                if reified[m].is_none() {
                     reified[m] = Some(ReifyReason::FuncRefFields(with));
                     changed = true;
                 }
@@ -861,8 +860,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// Mirrored once per module and form.
     ///
     /// In a form of a reified module (`form.closures`), a function reference, typed or not, is
-    /// a closure, also in struct and array fields ([`plan_reified`] reifies every module once
-    /// one is when a module has such fields).
+    /// a closure, also in struct and array fields ([`plan_reified`] reifies every module with
+    /// such fields once any module is).
     ///
     /// Errors: [`not_yet`] for continuation types; [`unsupported`] for a rec group identical
     /// to the runtime's own types.
@@ -2742,8 +2741,21 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         // the plain form whatever the module's own form: a rec group that holds a `funcref`
         // elsewhere must be the same group as in the unreified modules that check it. The
         // function's own signature has no function reference here (the plan reifies both sides
-        // of such an import), so the plain form has the wrapper's parameters.
-        let ty = self.origin_type(origin, TypeForm::PLAIN, &params, &results)?;
+        // of such an import), so the plain form has the wrapper's parameters, unless they
+        // hold a struct or array type with fields of function references (of the closures
+        // form), which the unreified code can only see through a supertype (it would have
+        // such fields itself, and be reified): then the wrapper takes the closures form.
+        let mut ty = self.origin_type(origin, TypeForm::PLAIN, &params, &results)?;
+        if self.func_type_of(ty) != (params.clone(), results.clone()) {
+            let closures = TypeForm {
+                closures: true,
+                last: LastParam::None,
+            };
+            ty = self.origin_type(origin, closures, &params, &results)?;
+            if self.func_type_of(ty) != (params.clone(), results.clone()) {
+                ty = self.func_type(&params, &results);
+            }
+        }
         let mut body = we::Function::new([]);
         for i in 0..params.len() as u32 {
             body.instruction(&we::Instruction::LocalGet(i));

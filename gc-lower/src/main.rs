@@ -361,11 +361,11 @@ fn plan_text(plan: &gc_lower::plan::Plan, input: &Path) -> String {
                     import(i)
                 )
             }
-            Reason::FunctionReferenceFields { with } => format!(
-                "reified: {} has struct or array fields of function references, and a module \
-                 is reified",
-                label(*with)
-            ),
+            Reason::FunctionReferenceFields { .. } => {
+                "reified: its struct or array types have fields of function references, and a \
+                 module is reified"
+                    .to_string()
+            }
             Reason::PassesFunctionReferences {
                 with,
                 import: i,

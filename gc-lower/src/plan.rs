@@ -140,9 +140,10 @@ pub enum Reason {
         /// only when the importer's instances import different memories.
         imports: bool,
     },
-    /// Reified: module `with` has struct or array types with fields of function references
-    /// and a module is reified, so every module is (reified code holds function references
-    /// as closures, in those fields too, which unreified code could neither name nor call).
+    /// Reified: its struct or array types have fields of function references and a module
+    /// is reified (module `with` is the first with such fields): reified code holds function
+    /// references as closures, in those fields too, and a struct or array type must be one
+    /// type in every module that declares it.
     FunctionReferenceFields {
         /// The other module's static index.
         with: u32,
