@@ -1003,8 +1003,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 None
             };
             // Where the group's struct and array types come from when they are not in the
-            // second group: the unreified form (a mixed group of a module without fields of
-            // function references), or the values' form.
+            // second group: the unreified form (a mixed group whose types reach no field of a
+            // function reference), or the values' form (a form that appends a parameter).
             let values = if !twice || (field_group && form == values_form) {
                 None
             } else if field_group {
@@ -1095,9 +1095,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         })
                     };
                     // In a form with closures, a field of the func hierarchy holds a
-                    // closure (`plan_reified` reifies every module with such fields once one
-                    // is, so that the type is one in all of them); a mixed group's struct
-                    // and array types are mirrored in the unreified form only (see above).
+                    // closure (`plan_reified` reifies every module with such fields once any
+                    // module is, so that the type is one in all of them).
                     let mut field = |f: &wp::FieldType| -> Result<we::FieldType> {
                         Ok(we::FieldType {
                             element_type: match f.element_type {
