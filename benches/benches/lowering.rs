@@ -43,7 +43,10 @@ fn lowering(c: &mut Criterion) {
             b.iter(|| benches::validate_component(bytes).expect("invalid input"))
         });
         group.bench_function(BenchmarkId::new(*name, Form::Graph.name()), |b| {
-            b.iter(|| gc_lower::module_graph::lower_graph(bytes).expect("failed to lower"))
+            b.iter(|| {
+                gc_lower::module_graph::lower_graph(bytes, ReifyMode::Auto)
+                    .expect("failed to lower")
+            })
         });
         for (form, mode) in [(Form::All, ReifyMode::All), (Form::Auto, ReifyMode::Auto)] {
             group.bench_function(BenchmarkId::new(*name, form.name()), |b| {

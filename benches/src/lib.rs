@@ -405,7 +405,7 @@ impl Compiled {
                 Code::Component(pre)
             }
             Form::Graph => {
-                let graph = gc_lower::module_graph::lower_graph(component)?;
+                let graph = gc_lower::module_graph::lower_graph(component, ReifyMode::Auto)?;
                 let modules = gc_lower::module_graph::compile(&engine, &graph)?;
                 Code::Graph(graph, modules)
             }

@@ -50,12 +50,17 @@ struct GraphOpts {
     /// The directory to write the graph into (created if missing).
     #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
+    /// Give the graph the host interface of the single module lowered with this `--reify`
+    /// mode (an exchange memory where that module has one), so that host bindings made from
+    /// either drive both.
+    #[arg(long, value_enum, default_value_t)]
+    reify: gc_lower::ReifyMode,
 }
 
 impl GraphOpts {
     fn run(self) -> Result<()> {
         let bytes = read_input(&self.input)?;
-        let graph = gc_lower::module_graph::lower_graph(&bytes)
+        let graph = gc_lower::module_graph::lower_graph(&bytes, self.reify)
             .with_context(|| format!("failed to lower `{}`", self.input.display()))?;
         graph.write(&self.output)
     }

@@ -35,8 +35,9 @@
 //! Instances are numbered by their `instantiate` step; `"from": "host"` imports the host's
 //! function of the same module and name. A `late` step sets slot `late` of instance 0's table
 //! `late`. The exports are the guest core ABI of the world (`iface#f`, `cabi_post_iface#f`,
-//! `memory`, `cabi_realloc`, `iface#[dtor]r`), as the single-module output exports them, so one
-//! host binding serves both forms. Loaders: [`instantiate`] (wasmtime's core API) and
+//! `memory`, `cabi_realloc`, `iface#[dtor]r`), as the single-module output of the `--reify`
+//! mode given to [`lower_graph`] exports them (an exchange memory included), so one host
+//! binding serves both forms. Loaders: [`instantiate`] (wasmtime's core API) and
 //! [`JS_LOADER`] (any JavaScript engine).
 
 use std::collections::HashMap;
@@ -89,10 +90,17 @@ pub struct ModuleGraph {
 
 /// Lowers `component` (binary) into module-graph form.
 ///
+/// The graph's host functions have the guest core ABI of [`crate::lower`]'s output with
+/// `host_abi` as its [`crate::Options::reify`]: where that output passes the host's strings and
+/// lists through an exchange memory (a reified memory among the reasons, see
+/// [`crate::exchange`]), so does the graph, with the same `cabi_post_*` exports and the same
+/// string encoding, so that host bindings made from either output's world drive both.
+///
 /// Errors: as [`crate::lower`] (an invalid component, an [`crate::Unsupported`] feature).
-pub fn lower_graph(component: &[u8]) -> Result<ModuleGraph> {
+pub fn lower_graph(component: &[u8], host_abi: crate::ReifyMode) -> Result<ModuleGraph> {
     let scope = wasmtime_environ::ScopeVec::new();
-    let prepared = crate::prepare(component, &scope, None)?;
+    // Only the host interface (and its exchange) follows the plan; nothing is reified here.
+    let prepared = crate::prepare(component, &scope, Some(host_abi))?;
     let (front, graph, host) = (&prepared.front, &prepared.graph, &prepared.host);
     if front.uses_async {
         // Its task built-ins call functions of the adapter instances directly, which the

@@ -756,7 +756,7 @@ impl Runner<'_> {
         let graph = match self.output {
             OutputForm::Single => None,
             OutputForm::Graph => {
-                let graph = match crate::module_graph::lower_graph(bytes) {
+                let graph = match crate::module_graph::lower_graph(bytes, self.options.reify) {
                     Ok(g) => g,
                     Err(e) => return classify(e.context("failed to lower into a module graph")),
                 };

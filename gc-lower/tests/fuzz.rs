@@ -211,7 +211,7 @@ fn validity(origin: &str, bytes: &[u8]) -> Validity {
     }
 
     if let Ok(graph) = no_panic(origin, Entry::Graph, bytes, || {
-        gc_lower::module_graph::lower_graph(bytes)
+        gc_lower::module_graph::lower_graph(bytes, gc_lower::ReifyMode::Auto)
     }) {
         if !valid {
             fail("`lower_graph` accepted input that wasmparser rejects".into());

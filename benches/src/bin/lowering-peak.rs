@@ -103,7 +103,9 @@ fn child(op: &str, file: &Path) -> Result<()> {
             benches::validate_component(&bytes)?;
             0
         }
-        "graph" => gc_lower::module_graph::lower_graph(&bytes)?.modules.len(),
+        "graph" => gc_lower::module_graph::lower_graph(&bytes, ReifyMode::Auto)?
+            .modules
+            .len(),
         "reify-all" => benches::lower(&bytes, ReifyMode::All)?.len(),
         "reify-auto" => benches::lower(&bytes, ReifyMode::Auto)?.len(),
         _ => bail!("unknown operation `{op}`"),

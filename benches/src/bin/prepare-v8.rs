@@ -59,7 +59,7 @@ fn main() -> Result<()> {
             let lowered = benches::lower_with(&bytes, mode, access)?;
             write(form, &gc_lower::rewrap(&lowered)?)?;
         }
-        gc_lower::module_graph::lower_graph(&bytes)?
+        gc_lower::module_graph::lower_graph(&bytes, gc_lower::ReifyMode::Auto)?
             .write(&dir.join(format!("{}.graph", w.name)))?;
         let kernel = |k: &Kernel, expected: Option<u64>| -> Value {
             let sig = match k.sig {
@@ -121,7 +121,8 @@ fn main() -> Result<()> {
             dir.join(format!("{app}.reify-all-inline.wasm")),
             gc_lower::rewrap(&gc_lower::lower(&bytes, &options)?)?,
         )?;
-        gc_lower::module_graph::lower_graph(&bytes)?.write(&dir.join(format!("{app}.graph")))?;
+        gc_lower::module_graph::lower_graph(&bytes, gc_lower::ReifyMode::Auto)?
+            .write(&dir.join(format!("{app}.graph")))?;
         println!("{app}: written");
     }
     let path = dir.join("workloads.json");

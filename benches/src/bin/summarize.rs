@@ -115,7 +115,7 @@ fn main() -> Result<()> {
         let all = benches::lower(bytes, ReifyMode::All)?.len();
         let auto = benches::lower(bytes, ReifyMode::Auto)?.len();
         // Every module file of the graph, `graph.json` included.
-        let g = gc_lower::module_graph::lower_graph(bytes)?;
+        let g = gc_lower::module_graph::lower_graph(bytes, ReifyMode::Auto)?;
         let graph = g.modules.iter().map(|(_, m)| m.len()).sum::<usize>()
             + serde_json::to_string(&g.description)?.len();
         println!(
