@@ -97,7 +97,7 @@ pub fn lower_with_warnings(component: &[u8], options: &Options) -> anyhow::Resul
         host,
         reified,
         ..
-    } = prepare(component, &scope, Some(options.reify))?;
+    } = prepare(component, &scope, options.reify)?;
     let mut lowerer = assemble::Lowerer::new(&front, &graph, &host, &reified)?;
     lowerer.settings.memory_access = options.memory_access;
     lowerer.settings.inline_accesses = options.inline_accesses;
@@ -139,7 +139,8 @@ pub(crate) struct Prepared<'data> {
 }
 
 /// Translates `component`, builds its instance graph and host interface, and plans which
-/// modules to reify (`None`: none, the module-graph form). The component is translated once,
+/// modules to reify with `reify` (the module-graph form uses only the host interface that
+/// this plan gives). The component is translated once,
 /// and all of this runs on that translation before its types are finished: when the host
 /// cannot use the guest's memory in place ([`exchange::exchange_reason`], decided with the plan
 /// the component would have without adapters), the host adapters are added to that
@@ -148,7 +149,7 @@ pub(crate) struct Prepared<'data> {
 pub(crate) fn prepare<'data>(
     component: &'data [u8],
     scope: &'data wasmtime_environ::ScopeVec<u8>,
-    reify: Option<ReifyMode>,
+    reify: ReifyMode,
 ) -> anyhow::Result<Prepared<'data>> {
     use anyhow::Context as _;
     let mut prepared = None;
@@ -234,14 +235,11 @@ fn plan(
     types: &wasmtime_environ::component::ComponentTypesBuilder,
     graph: &multi_instance::InstanceGraph,
     host: &host::HostInterface,
-    reify: Option<ReifyMode>,
+    reify: ReifyMode,
 ) -> wasmtime_environ::SecondaryMap<
     wasmtime_environ::StaticModuleIndex,
     Option<assemble::ReifyReason>,
 > {
-    let Some(reify) = reify else {
-        return wasmtime_environ::SecondaryMap::new();
-    };
     let exchange = host
         .memory_users
         .first()

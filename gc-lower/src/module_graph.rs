@@ -100,7 +100,7 @@ pub struct ModuleGraph {
 pub fn lower_graph(component: &[u8], host_abi: crate::ReifyMode) -> Result<ModuleGraph> {
     let scope = wasmtime_environ::ScopeVec::new();
     // Only the host interface (and its exchange) follows the plan; nothing is reified here.
-    let prepared = crate::prepare(component, &scope, Some(host_abi))?;
+    let prepared = crate::prepare(component, &scope, host_abi)?;
     let (front, graph, host) = (&prepared.front, &prepared.graph, &prepared.host);
     if front.uses_async {
         // Its task built-ins call functions of the adapter instances directly, which the

@@ -483,7 +483,7 @@ pub struct HostExportPlan {
 /// [`crate::layout::MAX_VMCTX_FIELDS`] fields).
 pub fn plan(component: &[u8], reify: ReifyMode) -> Result<Plan> {
     let scope = wasmtime_environ::ScopeVec::new();
-    let prepared = crate::prepare(component, &scope, Some(reify))?;
+    let prepared = crate::prepare(component, &scope, reify)?;
     let (front, graph, host) = (&prepared.front, &prepared.graph, &prepared.host);
     let lowerer = Lowerer::new(front, graph, host, &prepared.reified)?;
     let host_component = host
