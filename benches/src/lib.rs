@@ -199,9 +199,20 @@ pub const STREAM: Workload = Workload {
     concurrent: true,
 };
 
+/// The async ABI with many tasks at once: 1000 subtasks started and waited for on one
+/// waitable set, each waiting on a set of its own for a subtask that yields once
+/// (`benches/workloads/fanout.wat`): the scheduler's cost in the number of tasks and handles.
+pub const FANOUT: Workload = Workload {
+    name: "fanout",
+    wat: include_str!("../workloads/fanout.wat"),
+    setup: &[],
+    kernels: &[kernel("1000-subtasks", "fanout", Sig::U32ToU32, 1000)],
+    concurrent: true,
+};
+
 /// The workloads that use the async ABI, run in [`Form::ASYNC`]: the module graph rejects
 /// them, and jco runs their original only with JSPI.
-pub const ASYNC_WORKLOADS: [Workload; 1] = [STREAM];
+pub const ASYNC_WORKLOADS: [Workload; 2] = [STREAM, FANOUT];
 
 /// The lowered forms that `prepare-v8` writes and the app benches measure, by file or id
 /// name: `--reify all` and `--reify auto` with the default emitter, and `--reify all` with one

@@ -12,6 +12,8 @@
 //   tests/node/node_modules/.bin/node benches/v8/core.mjs --export stream [--runs N] \
 //       [--jco /tmp/stream.jco] /tmp/stream.all.wasm /tmp/stream.auto.wasm
 //
+// `--arg N` passes the integer N to every call (`fanout.wat`'s `fanout`: `--arg 1000`).
+//
 // Runs with plain `WebAssembly`, so Bun (JavaScriptCore) runs the lowered modules too. Each
 // file is instantiated once and its `_initialize` run; every form's export must return the
 // same result. Then: warm-up calls for at least 500 ms per file, then N runs (default 11), the
@@ -25,17 +27,18 @@ import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 function options(argv) {
-  const o = { runs: 11, exp: null, jco: null, files: [] };
+  const o = { runs: 11, exp: null, jco: null, args: [], files: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--runs') o.runs = Number(argv[++i]);
     else if (a === '--export') o.exp = argv[++i];
     else if (a === '--jco') o.jco = argv[++i];
+    else if (a === '--arg') o.args.push(Number(argv[++i]));
     else if (a.startsWith('--')) throw new Error(`unknown option \`${a}\``);
     else o.files.push(a);
   }
   if (!o.exp || o.files.length === 0) {
-    throw new Error('usage: core.mjs --export NAME [--runs N] [--jco DIR] FILE...');
+    throw new Error('usage: core.mjs --export NAME [--arg N]... [--runs N] [--jco DIR] FILE...');
   }
   return o;
 }
@@ -53,15 +56,17 @@ if (opts.jco) {
   const bindings = await import(pathToFileURL(join(dir, `${opts.exp}.js`)).href);
   const compile = async (p) => WebAssembly.compile(await readFile(join(dir, p)));
   const instance = await bindings.instantiate(compile);
-  const f = instance[opts.exp.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase())];
+  const g = instance[opts.exp.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase())];
+  const f = () => g(...opts.args);
   forms.push({ file: `${opts.jco} (jco, JSPI)`, f, result: await call(f), times: [] });
 }
 for (const file of opts.files) {
   const module = new WebAssembly.Module(readFileSync(file));
   const instance = new WebAssembly.Instance(module, {});
   instance.exports._initialize();
-  const f = instance.exports[opts.exp];
-  if (typeof f !== 'function') throw new Error(`${file} has no export \`${opts.exp}\``);
+  const g = instance.exports[opts.exp];
+  if (typeof g !== 'function') throw new Error(`${file} has no export \`${opts.exp}\``);
+  const f = () => g(...opts.args);
   forms.push({ file, f, result: f(), times: [] });
 }
 for (const form of forms) {

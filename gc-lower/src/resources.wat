@@ -149,6 +149,8 @@
 
   ;; `HandleTable::remove`: frees handle `h` (slot `s`) onto the free list.
   (func $free (param $t (ref $table)) (param $h i32) (param $s i32)
+    (if (call $waitable (local.get $t) (local.get $s))
+      (then (call $count_in_set (local.get $t) (local.get $s) (i32.const -1))))
     (call $set_word (local.get $t) (local.get $s) (i32.const 0) (i32.const 0))
     (call $set_word (local.get $t) (local.get $s) (i32.const 3) (struct.get $table $next (local.get $t)))
     (struct.set $table $next (local.get $t) (i32.sub (local.get $h) (i32.const 1))))
@@ -348,9 +350,12 @@
   ;; Waitable sets, subtasks, and stream and future ends (the async ABI, `CanonicalABI.md`)
   ;; share the table with resources, as in wasmtime (`Slot::WaitableSet`, `Slot::GuestTask`,
   ;; `Slot::Future`, `Slot::Stream`).
-  ;; A set's slot is kind 3, its word 1 the count of tasks waiting on it. The waitables' word 1
-  ;; is the set they have joined (0: none), and bit 4 of word 3 is set while an event awaits
-  ;; delivery. A subtask's is kind 4: word 2 its task record, word 3 its state (`Subtask.State`:
+  ;; A set's slot is kind 3, its word 1 the count of tasks waiting on it, word 2 the count of
+  ;; its members, word 3 the count of its members with an event awaiting delivery (so that
+  ;; the scheduler's test of a set is one read, whatever the size of the table). The
+  ;; waitables' word 1 is the set they have joined (0: none), and bit 4 of word 3 is set while
+  ;; an event awaits delivery; words 1 and 3 of a waitable are written through
+  ;; `$set_waitable_word`, which keeps its set's counts. A subtask's is kind 4: word 2 its task record, word 3 its state (`Subtask.State`:
   ;; 0 starting, 1 started, 2 returned, 3 cancelled before it started, 4 cancelled before it
   ;; returned) in bits 0-3. A future's readable end is
   ;; kind 5, its writable end kind 6, a stream's kinds 7 and 8: word 2 the transmit's record (`transmit.wat`), word 3 the end's
@@ -383,25 +388,39 @@
   ;; waitable is in it (`WaitableSet.drop` in `CanonicalABI.md`; wasmtime's table refuses to
   ;; delete a set with members, "resource has children").
   (func (export "waitable-set-drop") (param $t (ref $table)) (param $h i32)
-    (local $s i32) (local $i i32) (local $m i32)
+    (local $s i32)
     (local.set $s (call $set_slot (local.get $t) (local.get $h)))
     (if (call $word (local.get $t) (local.get $s) (i32.const 1)) (then (call $has_waiters)))
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $i) (struct.get $table $len (local.get $t))))
-        (local.set $m (i32.shl (local.get $i) (i32.const 2)))
-        (if (i32.and
-              (call $waitable (local.get $t) (local.get $m))
-              (i32.eq (call $word (local.get $t) (local.get $m) (i32.const 1)) (local.get $h)))
-          (then (call $has_members)))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $next)))
+    (if (call $word (local.get $t) (local.get $s) (i32.const 2)) (then (call $has_members)))
     (call $free (local.get $t) (local.get $h) (local.get $s)))
 
   ;; Whether the slot at `s` is a waitable (a subtask, or a future or stream end).
   (func $waitable (param $t (ref $table)) (param $s i32) (result i32)
     (i32.lt_u (i32.sub (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
       (i32.const 5)))
+
+  ;; Adds `delta` (1 or -1) to the member count of the set that the waitable at slot `s` has
+  ;; joined, if any, and to its count of members with an event when the waitable has one.
+  (func $count_in_set (param $t (ref $table)) (param $s i32) (param $delta i32)
+    (local $set i32)
+    (local.set $set (call $word (local.get $t) (local.get $s) (i32.const 1)))
+    (if (i32.eqz (local.get $set)) (then (return)))
+    ;; The set's slot: it stays a set while it has members (`waitable-set-drop`).
+    (local.set $set (i32.shl (i32.sub (local.get $set) (i32.const 1)) (i32.const 2)))
+    (call $set_word (local.get $t) (local.get $set) (i32.const 2)
+      (i32.add (call $word (local.get $t) (local.get $set) (i32.const 2)) (local.get $delta)))
+    (if (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 16))
+      (then
+        (call $set_word (local.get $t) (local.get $set) (i32.const 3)
+          (i32.add (call $word (local.get $t) (local.get $set) (i32.const 3))
+            (local.get $delta))))))
+
+  ;; Word `k` of the waitable at slot `s` set to `v`, its set's counts kept.
+  (func $set_waitable_word (export "set-waitable-word") (param $t (ref $table)) (param $s i32)
+    (param $k i32) (param $v i32)
+    (call $count_in_set (local.get $t) (local.get $s) (i32.const -1))
+    (call $set_word (local.get $t) (local.get $s) (local.get $k) (local.get $v))
+    (call $count_in_set (local.get $t) (local.get $s) (i32.const 1)))
 
   ;; waitable.join (table, waitable, set): `set` 0 leaves the waitable's set.
   (func $join (export "waitable-join") (param $t (ref $table)) (param $w i32) (param $set i32)
@@ -410,7 +429,7 @@
     (if (i32.eqz (call $waitable (local.get $t) (local.get $s)))
       (then (call $not_waitable)))
     (if (local.get $set) (then (drop (call $set_slot (local.get $t) (local.get $set)))))
-    (call $set_word (local.get $t) (local.get $s) (i32.const 1) (local.get $set)))
+    (call $set_waitable_word (local.get $t) (local.get $s) (i32.const 1) (local.get $set)))
 
   ;; A started subtask of task record `task`: its handle.
   (func (export "subtask-new") (param $t (ref $table)) (param $task i32) (result i32)
@@ -423,7 +442,7 @@
   ;; Subtask `h`'s task was cancelled before it started (`CANCELLED_BEFORE_STARTED`, 3): a
   ;; state the canceller gets as `subtask.cancel`'s result, with no event.
   (func (export "subtask-start-cancelled") (param $t (ref $table)) (param $h i32)
-    (call $set_word (local.get $t) (call $subtask_slot (local.get $t) (local.get $h))
+    (call $set_waitable_word (local.get $t) (call $subtask_slot (local.get $t) (local.get $h))
       (i32.const 3) (i32.const 3)))
 
   ;; Subtask `h` has a new state `status` (1 started, after starting; 2 returned, 4 cancelled
@@ -433,7 +452,7 @@
     (local.set $s (call $slot (local.get $t) (local.get $h)))
     (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
       (then unreachable))
-    (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+    (call $set_waitable_word (local.get $t) (local.get $s) (i32.const 3)
       (i32.or (local.get $status) (i32.const 16))))
 
   ;; The slot of subtask `h`; traps unless `h` is one.
@@ -472,7 +491,7 @@
     (local.set $s (call $subtask_slot (local.get $t) (local.get $h)))
     (local.set $w3 (call $word (local.get $t) (local.get $s) (i32.const 3)))
     (if (i32.eqz (i32.and (local.get $w3) (i32.const 16))) (then (call $after_terminal)))
-    (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+    (call $set_waitable_word (local.get $t) (local.get $s) (i32.const 3)
       (i32.and (local.get $w3) (i32.const 15)))
     (i32.and (local.get $w3) (i32.const 15)))
 
@@ -494,6 +513,8 @@
   ;; delivery, or -1.
   (func $ready (param $t (ref $table)) (param $set i32) (result i32)
     (local $i i32) (local $s i32)
+    (if (i32.eqz (call $set_events (local.get $t) (local.get $set)))
+      (then (return (i32.const -1))))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (struct.get $table $len (local.get $t))))
@@ -509,9 +530,13 @@
         (br $next)))
     (i32.const -1))
 
+  ;; The number of members of set `set` with an event awaiting delivery.
+  (func $set_events (param $t (ref $table)) (param $set i32) (result i32)
+    (call $word (local.get $t) (call $set_slot (local.get $t) (local.get $set)) (i32.const 3)))
+
   ;; Whether set `set` has an event awaiting delivery.
   (func (export "has-event") (param $t (ref $table)) (param $set i32) (result i32)
-    (i32.ge_s (call $ready (local.get $t) (local.get $set)) (i32.const 0)))
+    (i32.ne (call $set_events (local.get $t) (local.get $set)) (i32.const 0)))
 
   ;; Takes the next event of set `set`: (event code, waitable handle, payload), or (0, 0, 0)
   ;; (`EVENT_NONE`) when there is none.
@@ -539,7 +564,7 @@
     (if (i32.eq (local.get $kind) (i32.const 4))
       (then
         (local.set $status (i32.and (local.get $w3) (i32.const 15)))
-        (call $set_word (local.get $t) (local.get $s) (i32.const 3) (local.get $status))
+        (call $set_waitable_word (local.get $t) (local.get $s) (i32.const 3) (local.get $status))
         (return (i32.const 1) (local.get $status))))
     (local.set $status (i32.and (i32.shr_u (local.get $w3) (i32.const 5)) (i32.const 7)))
     (local.set $ends (i32.ne (i32.and (local.get $w3) (i32.const 4)) (i32.const 0)))
@@ -547,7 +572,7 @@
       (then
         (local.set $w3 (i32.or (i32.and (local.get $w3) (i32.const -4))
           (i32.eq (local.get $status) (i32.const 1))))))
-    (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+    (call $set_waitable_word (local.get $t) (local.get $s) (i32.const 3)
       (i32.and (local.get $w3) (i32.const -245)))
     (if (i32.ge_u (local.get $kind) (i32.const 7))
       (then
@@ -580,11 +605,9 @@
   (func (export "slot") (param $t (ref $table)) (param $h i32) (result i32)
     (call $slot (local.get $t) (local.get $h)))
 
-  ;; Word `k` of the slot at `s`, read and written.
+  ;; Word `k` of the slot at `s` (written through `set-waitable-word`, for waitables).
   (func (export "word") (param $t (ref $table)) (param $s i32) (param $k i32) (result i32)
     (call $word (local.get $t) (local.get $s) (local.get $k)))
-  (func (export "set-word") (param $t (ref $table)) (param $s i32) (param $k i32) (param $v i32)
-    (call $set_word (local.get $t) (local.get $s) (local.get $k) (local.get $v)))
 
   ;; A new slot (kind, words 1-3): its handle.
   (func (export "insert") (param $t (ref $table)) (param $kind i32) (param $w1 i32)

@@ -261,38 +261,50 @@
       (select (i32.const 0x4000_0000) (i32.const 0)
         (i32.eq (call $get (local.get $id) (i32.const 0)) (i32.const 2)))))
 
+  ;; Whether record `id` (status `status`, one of the queued ones: 2, 3 or 5) can run now:
+  ;; yielded, waiting with an event (its set's, or a cancellation), or waiting to start in an
+  ;; instance that is free.
+  (func $can_run (param $id i32) (param $status i32) (result i32)
+    (if (i32.eq (local.get $status) (i32.const 2)) (then (return (i32.const 1))))
+    (if (i32.eq (local.get $status) (i32.const 5))
+      (then (return (call $free (call $get (local.get $id) (i32.const 2))))))
+    (if (i32.and (call $get (local.get $id) (i32.const 14)) (i32.const 2))
+      (then (return (i32.const 1))))
+    (call $has_event (call $table_of (call $get (local.get $id) (i32.const 2)))
+      (call $get (local.get $id) (i32.const 3))))
+
   ;; Runs one step of the next queued task that can run (a yielded one, a waiting one whose
   ;; set has an event, or a call waiting to start whose instance is free) and comes before
-  ;; `bound` in the order of `$key`; 0 when none can.
+  ;; `bound` in the order of `$key`; 0 when none can. One pass over the records: a test of a
+  ;; set is one read (`resources.wat` counts its members' events).
   (func $step (param $bound i32) (result i32)
-    (local $id i32) (local $best i32) (local $status i32) (local $t (ref $table))
+    (local $id i32) (local $best i32) (local $best_key i32) (local $key i32) (local $status i32)
+    (local $records (ref $handles)) (local $t (ref $table))
     (local.set $best (i32.const -1))
+    (local.set $records (global.get $records))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $id) (global.get $num)))
-        (local.set $status (call $get (local.get $id) (i32.const 0)))
-        (if (i32.and
-              (i32.or
-                (i32.or
-                  (i32.eq (local.get $status) (i32.const 2))
-                  (i32.and (i32.eq (local.get $status) (i32.const 5))
-                    (call $free (call $get (local.get $id) (i32.const 2)))))
-                (i32.and (i32.eq (local.get $status) (i32.const 3))
-                  (i32.or
-                    (i32.ne (i32.and (call $get (local.get $id) (i32.const 14)) (i32.const 2))
-                      (i32.const 0))
-                    (call $has_event (call $table_of (call $get (local.get $id) (i32.const 2)))
-                      (call $get (local.get $id) (i32.const 3))))))
-              (i32.and
-                (i32.lt_u (call $key (local.get $id)) (local.get $bound))
-                (i32.eqz (array.get $handles (global.get $entered)
-                  (call $get (local.get $id) (i32.const 2))))))
+        (local.set $status
+          (array.get $handles (local.get $records) (i32.shl (local.get $id) (i32.const 5))))
+        ;; Queued (2 yielded, 3 waiting, 5 starting), its instance not entered, before the
+        ;; bound and the best so far, and able to run.
+        (if (i32.or (i32.eq (i32.or (local.get $status) (i32.const 1)) (i32.const 3))
+              (i32.eq (local.get $status) (i32.const 5)))
           (then
-            (if (i32.lt_s (local.get $best) (i32.const 0))
-              (then (local.set $best (local.get $id)))
-              (else
-                (if (i32.lt_u (call $key (local.get $id)) (call $key (local.get $best)))
-                  (then (local.set $best (local.get $id))))))))
+            (local.set $key (call $key (local.get $id)))
+            (if (i32.and
+                  (i32.and
+                    (i32.lt_u (local.get $key) (local.get $bound))
+                    (i32.or (i32.lt_s (local.get $best) (i32.const 0))
+                      (i32.lt_u (local.get $key) (local.get $best_key))))
+                  (i32.eqz (array.get $handles (global.get $entered)
+                    (call $get (local.get $id) (i32.const 2)))))
+              (then
+                (if (call $can_run (local.get $id) (local.get $status))
+                  (then
+                    (local.set $best (local.get $id))
+                    (local.set $best_key (local.get $key))))))))
         (local.set $id (i32.add (local.get $id) (i32.const 1)))
         (br $next)))
     (if (i32.lt_s (local.get $best) (i32.const 0)) (then (return (i32.const 0))))

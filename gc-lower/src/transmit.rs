@@ -191,7 +191,7 @@ impl Lowerer<'_, '_> {
             "transmit-slot",
             "slot",
             "word",
-            "set-word",
+            "set-waitable-word",
             "insert",
             "remove",
             "end-has-event",

@@ -37,7 +37,7 @@
   (import "env" "transmit-slot" (func $end_slot (param (ref $table) i32 i32 i32) (result i32)))
   (import "env" "slot" (func $slot (param (ref $table) i32) (result i32)))
   (import "env" "word" (func $word (param (ref $table) i32 i32) (result i32)))
-  (import "env" "set-word" (func $set_word (param (ref $table) i32 i32 i32)))
+  (import "env" "set-waitable-word" (func $set_waitable_word (param (ref $table) i32 i32 i32)))
   (import "env" "insert" (func $insert (param (ref $table) i32 i32 i32 i32) (result i32)))
   (import "env" "remove" (func $remove (param (ref $table) i32 i32)))
   (import "env" "end-has-event" (func $has_event (param (ref $table) i32) (result i32)))
@@ -167,7 +167,7 @@
           (i32.ne (i32.and (local.get $w3) (i32.const 4)) (i32.const 0))))
         (local.set $count (call $get (local.get $x) (i32.add (i32.const 13) (local.get $side))))))
     (call $set (local.get $x) (i32.add (i32.const 13) (local.get $side)) (local.get $count))
-    (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+    (call $set_waitable_word (local.get $t) (local.get $s) (i32.const 3)
       (i32.or (i32.and (local.get $w3) (i32.const -245))
         (i32.or (i32.const 16)
           (i32.or (i32.shl (local.get $status) (i32.const 5))
@@ -181,7 +181,7 @@
     (local.set $s (call $slot (local.get $t) (call $end_handle (local.get $x) (local.get $side))))
     (local.set $w3 (call $word (local.get $t) (local.get $s) (i32.const 3)))
     (if (i32.eqz (i32.and (local.get $w3) (i32.const 16))) (then (return (i32.const 0))))
-    (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+    (call $set_waitable_word (local.get $t) (local.get $s) (i32.const 3)
       (i32.and (local.get $w3) (i32.const -245)))
     (if (result i32) (i32.and (local.get $w3) (i32.const 0xe0))
       (then (i32.const 0))
@@ -196,7 +196,7 @@
 
   ;; Sets the local state (0 idle, 1 done, 2 busy) of the end at slot `s`.
   (func $local (param $t (ref $table)) (param $s i32) (param $state i32)
-    (call $set_word (local.get $t) (local.get $s) (i32.const 3)
+    (call $set_waitable_word (local.get $t) (local.get $s) (i32.const 3)
       (i32.or (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const -4))
         (local.get $state))))
 
@@ -387,7 +387,7 @@
         ;; wasmtime's end becomes one of this side (`Read`/`Write { done: false }`),
         ;; whichever it was.
         (call $local (local.get $t) (local.get $s) (i32.const 0))
-        (call $set_word (local.get $t) (local.get $s) (i32.const 0)
+        (call $set_waitable_word (local.get $t) (local.get $s) (i32.const 0)
           (i32.add (local.get $base) (local.get $side)))))
     (local.get $result))
 
