@@ -261,6 +261,10 @@ pub(crate) struct ResourceState {
     /// `(record, side, ends) -> count`, the resources template's import for a stream end's
     /// event delivery, reserved with the binding; [`Lowerer::finish_transmits`] gives its body.
     pub(crate) stream_delivered: Option<OutFunc>,
+    /// `(table, set)`, the resources template's import that wakes one of the records waiting
+    /// on a set for each of its events, reserved with the binding;
+    /// [`Lowerer::finish_scheduler`] gives its body.
+    pub(crate) wake: Option<OutFunc>,
     /// Set while an own handle moves from the host's table into the guest's.
     pub(crate) moving_from_host: Option<OutGlobal>,
     /// The handle table global of each component instance that has one, made on first use

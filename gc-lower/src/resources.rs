@@ -267,10 +267,15 @@ impl Lowerer<'_, '_> {
         }
         let host_lend_end = self.add_func(ty, "resources:host-lend-end".into(), body);
 
+        // `wake (table, set)`, defined by the scheduler template once every built-in is known.
+        let ty = self.func_type(&[non_null(HANDLE_TABLE), we::ValType::I32], &[]);
+        let wake = self.reserve_func(ty, "resources:wake".into());
+        self.resources.wake = Some(wake);
+
         let binding = Binding {
             memories: Vec::new(),
             types: vec![HANDLES, HANDLE_TABLE],
-            imports: vec![table_for, owns, stream_delivered, host_lend_end],
+            imports: vec![table_for, owns, stream_delivered, host_lend_end, wake],
             globals: vec![
                 scopes.0,
                 depth.0,

@@ -13,8 +13,10 @@
 ;; are the borrow scopes, created once per output; `host-lend-end` (k, handle) drops a borrow
 ;; handle of the host's imported resource `k` with the guest core ABI's `[resource-drop]`.
 ;;
-;; A slot is four i32s: kind (0 free, 1 own, 2 borrow; 3-9 below), resource table type, rep,
-;; and an extra word (free: the next free slot; own: the lend count; borrow: its scope's id).
+;; A slot is eight i32s at `8 * (h - 1)`: kind (0 free, 1 own, 2 borrow; 3-9 below), resource
+;; table type, rep, and an extra word (free: the next free slot; own: the lend count; borrow:
+;; its scope's id); words 4 and 5 are a waitable set's (below), 6 and 7 unused. Eight rather
+;; than six keeps a handle's slot a shift away.
 ;;
 ;; Borrow scopes are wasmtime's per-task `CallContext`s: a scope per sync call and per task,
 ;; whose borrows and lends last until the task returns (validated at `task.return` or
@@ -47,6 +49,9 @@
   (import "env" "free-scope" (global $free_scope (mut i32)))
   (import "env" "free-lender" (global $free_lender (mut i32)))
   (import "env" "host-lend-end" (func $host_lend_end (param i32 i32)))
+  ;; The scheduler's `wake` (table, set): an event for set `set` wakes one of the records
+  ;; waiting on it in their callback loops.
+  (import "env" "wake" (func $wake (param (ref $table) i32)))
 
   ;; The traps, named for wasmtime's messages.
   (func $cannot_allocate (export "trap:cannot-allocate-another-handle") unreachable)
@@ -99,22 +104,23 @@
       (then
         (struct.set $table $slots (local.get $t)
           (call $reserve (struct.get $table $slots (local.get $t))
-            (i32.shl (i32.add (local.get $next) (i32.const 1)) (i32.const 2))))
+            (i32.shl (i32.add (local.get $next) (i32.const 1)) (i32.const 3))))
         (local.set $slots (struct.get $table $slots (local.get $t)))
-        (array.set $handles (local.get $slots) (i32.shl (local.get $next) (i32.const 2))
+        (array.set $handles (local.get $slots) (i32.shl (local.get $next) (i32.const 3))
           (i32.const 0))
         (array.set $handles (local.get $slots)
-          (i32.add (i32.shl (local.get $next) (i32.const 2)) (i32.const 3))
+          (i32.add (i32.shl (local.get $next) (i32.const 3)) (i32.const 3))
           (i32.add (local.get $next) (i32.const 1)))
         (struct.set $table $len (local.get $t) (i32.add (local.get $next) (i32.const 1)))))
     (local.set $slots (struct.get $table $slots (local.get $t)))
-    (local.set $s (i32.shl (local.get $next) (i32.const 2)))
+    (local.set $s (i32.shl (local.get $next) (i32.const 3)))
     (struct.set $table $next (local.get $t)
       (array.get $handles (local.get $slots) (i32.add (local.get $s) (i32.const 3))))
     (array.set $handles (local.get $slots) (local.get $s) (local.get $kind))
     (array.set $handles (local.get $slots) (i32.add (local.get $s) (i32.const 1)) (local.get $ty))
     (array.set $handles (local.get $slots) (i32.add (local.get $s) (i32.const 2)) (local.get $rep))
     (array.set $handles (local.get $slots) (i32.add (local.get $s) (i32.const 3)) (local.get $extra))
+    (array.set $handles (local.get $slots) (i32.add (local.get $s) (i32.const 4)) (i32.const 0))
     (i32.add (local.get $next) (i32.const 1)))
 
   ;; The first word of the slot of handle `h`; traps on an unknown (free or out of range)
@@ -124,7 +130,7 @@
     (if (i32.eqz (local.get $h)) (then (call $unknown_handle)))
     (if (i32.ge_u (i32.sub (local.get $h) (i32.const 1)) (struct.get $table $len (local.get $t)))
       (then (call $unknown_handle)))
-    (local.set $s (i32.shl (i32.sub (local.get $h) (i32.const 1)) (i32.const 2)))
+    (local.set $s (i32.shl (i32.sub (local.get $h) (i32.const 1)) (i32.const 3)))
     (if (i32.eqz (array.get $handles (struct.get $table $slots (local.get $t)) (local.get $s)))
       (then (call $unknown_handle)))
     (local.get $s))
@@ -352,7 +358,11 @@
   ;; `Slot::Future`, `Slot::Stream`).
   ;; A set's slot is kind 3, its word 1 the count of tasks waiting on it, word 2 the count of
   ;; its members, word 3 the count of its members with an event awaiting delivery (so that
-  ;; the scheduler's test of a set is one read, whatever the size of the table). The
+  ;; the scheduler's test of a set is one read, whatever the size of the table), word 4 the
+  ;; head of the list of task records waiting on it in their callback loops (`tasks.wat`,
+  ;; record + 1; 0: none), one of which `wake` takes off for each event (`$mark_ready`), and
+  ;; word 5, while word 3 is above 0, a slot at or before every member with an event (where
+  ;; `take-event` starts looking). The
   ;; waitables' word 1 is the set they have joined (0: none), and bit 4 of word 3 is set while
   ;; an event awaits delivery; words 1 and 3 of a waitable are written through
   ;; `$set_waitable_word`, which keeps its set's counts. A subtask's is kind 4: word 2 its task record, word 3 its state (`Subtask.State`:
@@ -384,6 +394,13 @@
     (call $set_word (local.get $t) (local.get $s) (i32.const 1)
       (i32.add (call $word (local.get $t) (local.get $s) (i32.const 1)) (local.get $delta))))
 
+  ;; The head of set `h`'s list of waiting records (record + 1; 0: none), and its setter.
+  (func (export "waiting") (param $t (ref $table)) (param $h i32) (result i32)
+    (call $word (local.get $t) (call $set_slot (local.get $t) (local.get $h)) (i32.const 4)))
+  (func (export "set-waiting") (param $t (ref $table)) (param $h i32) (param $head i32)
+    (call $set_word (local.get $t) (call $set_slot (local.get $t) (local.get $h)) (i32.const 4)
+      (local.get $head)))
+
   ;; waitable-set.drop (table, handle): traps while a task waits on the set, or while a
   ;; waitable is in it (`WaitableSet.drop` in `CanonicalABI.md`; wasmtime's table refuses to
   ;; delete a set with members, "resource has children").
@@ -402,18 +419,34 @@
   ;; Adds `delta` (1 or -1) to the member count of the set that the waitable at slot `s` has
   ;; joined, if any, and to its count of members with an event when the waitable has one.
   (func $count_in_set (param $t (ref $table)) (param $s i32) (param $delta i32)
-    (local $set i32)
+    (local $set i32) (local $events i32)
     (local.set $set (call $word (local.get $t) (local.get $s) (i32.const 1)))
     (if (i32.eqz (local.get $set)) (then (return)))
     ;; The set's slot: it stays a set while it has members (`waitable-set-drop`).
-    (local.set $set (i32.shl (i32.sub (local.get $set) (i32.const 1)) (i32.const 2)))
+    (local.set $set (i32.shl (i32.sub (local.get $set) (i32.const 1)) (i32.const 3)))
     (call $set_word (local.get $t) (local.get $set) (i32.const 2)
       (i32.add (call $word (local.get $t) (local.get $set) (i32.const 2)) (local.get $delta)))
-    (if (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 16))
-      (then
-        (call $set_word (local.get $t) (local.get $set) (i32.const 3)
-          (i32.add (call $word (local.get $t) (local.get $set) (i32.const 3))
-            (local.get $delta))))))
+    (if (i32.eqz (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 16)))
+      (then (return)))
+    (local.set $events (call $word (local.get $t) (local.get $set) (i32.const 3)))
+    (call $set_word (local.get $t) (local.get $set) (i32.const 3)
+      (i32.add (local.get $events) (local.get $delta)))
+    (if (i32.lt_s (local.get $delta) (i32.const 0)) (then (return)))
+    (if (i32.or (i32.eqz (local.get $events))
+          (i32.lt_u (local.get $s) (call $word (local.get $t) (local.get $set) (i32.const 5))))
+      (then (call $set_word (local.get $t) (local.get $set) (i32.const 5) (local.get $s)))))
+
+  ;; The waitable at slot `s` has been given an event, or joined a set with one (wasmtime's
+  ;; `Waitable::mark_ready`): when it is in a set that records wait on, one of them wakes.
+  (func $mark_ready (export "mark-ready") (param $t (ref $table)) (param $s i32)
+    (local $set i32)
+    (local.set $set (call $word (local.get $t) (local.get $s) (i32.const 1)))
+    (if (i32.eqz (local.get $set)) (then (return)))
+    (if (i32.eqz (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 16)))
+      (then (return)))
+    (if (call $word (local.get $t) (i32.shl (i32.sub (local.get $set) (i32.const 1)) (i32.const 3))
+          (i32.const 4))
+      (then (call $wake (local.get $t) (local.get $set)))))
 
   ;; Word `k` of the waitable at slot `s` set to `v`, its set's counts kept.
   (func $set_waitable_word (export "set-waitable-word") (param $t (ref $table)) (param $s i32)
@@ -429,7 +462,8 @@
     (if (i32.eqz (call $waitable (local.get $t) (local.get $s)))
       (then (call $not_waitable)))
     (if (local.get $set) (then (drop (call $set_slot (local.get $t) (local.get $set)))))
-    (call $set_waitable_word (local.get $t) (local.get $s) (i32.const 1) (local.get $set)))
+    (call $set_waitable_word (local.get $t) (local.get $s) (i32.const 1) (local.get $set))
+    (call $mark_ready (local.get $t) (local.get $s)))
 
   ;; A started subtask of task record `task`: its handle.
   (func (export "subtask-new") (param $t (ref $table)) (param $task i32) (result i32)
@@ -453,7 +487,8 @@
     (if (i32.ne (call $word (local.get $t) (local.get $s) (i32.const 0)) (i32.const 4))
       (then unreachable))
     (call $set_waitable_word (local.get $t) (local.get $s) (i32.const 3)
-      (i32.or (local.get $status) (i32.const 16))))
+      (i32.or (local.get $status) (i32.const 16)))
+    (call $mark_ready (local.get $t) (local.get $s)))
 
   ;; The slot of subtask `h`; traps unless `h` is one.
   (func $subtask_slot (param $t (ref $table)) (param $h i32) (result i32)
@@ -510,25 +545,31 @@
     (local.get $task))
 
   ;; The slot of the first waitable of set `set` (in handle order) with an event awaiting
-  ;; delivery, or -1.
+  ;; delivery, or -1. The pass starts at the set's word 5, which it leaves at the slot found.
   (func $ready (param $t (ref $table)) (param $set i32) (result i32)
-    (local $i i32) (local $s i32)
-    (if (i32.eqz (call $set_events (local.get $t) (local.get $set)))
+    (local $i i32) (local $s i32) (local $set_s i32)
+    (local.set $set_s (call $set_slot (local.get $t) (local.get $set)))
+    (if (i32.eqz (call $word (local.get $t) (local.get $set_s) (i32.const 3)))
       (then (return (i32.const -1))))
+    (local.set $i (i32.shr_u (call $word (local.get $t) (local.get $set_s) (i32.const 5))
+      (i32.const 3)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (struct.get $table $len (local.get $t))))
-        (local.set $s (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $s (i32.shl (local.get $i) (i32.const 3)))
         (if (i32.and
               (i32.and
                 (call $waitable (local.get $t) (local.get $s))
                 (i32.eq (call $word (local.get $t) (local.get $s) (i32.const 1)) (local.get $set)))
               (i32.ne (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3))
                 (i32.const 16)) (i32.const 0)))
-          (then (return (local.get $s))))
+          (then
+            (call $set_word (local.get $t) (local.get $set_s) (i32.const 5) (local.get $s))
+            (return (local.get $s))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
-    (i32.const -1))
+    ;; The count says a member has an event: the invariant of word 5 is broken.
+    unreachable)
 
   ;; The number of members of set `set` with an event awaiting delivery.
   (func $set_events (param $t (ref $table)) (param $set i32) (result i32)
@@ -549,7 +590,7 @@
     (local.set $payload)
     (local.set $code)
     (local.get $code)
-    (i32.add (i32.shr_u (local.get $s) (i32.const 2)) (i32.const 1))
+    (i32.add (i32.shr_u (local.get $s) (i32.const 3)) (i32.const 1))
     (local.get $payload))
 
   ;; Takes the event of the waitable at slot `s`: (event code, payload). A subtask's event is

@@ -31,13 +31,17 @@
 //! keeps the part of its state a later step needs, and its async caller gets `STARTED` and a
 //! subtask handle in its instance's handle table (shared with resources and waitable sets, as
 //! wasmtime's is). The scheduler runs queued tasks, one callback call per step, whenever
-//! something blocks: a `waitable-set.wait`, or a sync lower whose callee has not returned. A
-//! waiting task whose set has an event runs first, then yielded ones, each in the order they
-//! were queued (wasmtime's high- and low-priority work queues), and a task of an instance
-//! with a call on the stack waits until the instance is left (wasmtime's `do_not_enter`).
-//! `task.return` of a task that went on gives its subtask the `RETURNED` event. A set's
-//! events are delivered in handle order (wasmtime orders them by its store-wide task table,
-//! which can differ once handles are reused). Nothing runnable while something blocks is
+//! something blocks: a `waitable-set.wait`, or a sync lower whose callee has not returned.
+//! As in wasmtime, each event for a set that tasks wait on wakes one of them (the one made
+//! first, where wasmtime takes the least task id of its store-wide table) and queues it with
+//! high priority from then; woken tasks and deferred starts run first, then yielded ones, each
+//! in the order they were queued (wasmtime's high- and low-priority work queues), and a task
+//! of an instance with a call on the stack waits until the instance is left (wasmtime's
+//! `do_not_enter`). The queue is a binary heap, so a step costs the logarithm of the tasks
+//! queued, not a pass over them. `task.return` of a task that went on gives its subtask the
+//! `RETURNED` event. A set's events are delivered in handle order (wasmtime orders them by
+//! its store-wide task table, which can differ once handles are reused, as can the order of
+//! task ids and of the tasks made here). Nothing runnable while something blocks is
 //! wasmtime's deadlock trap.
 //!
 //! There is no stack switching, so a task that blocks holds the wasm stack: where wasmtime
@@ -306,8 +310,8 @@ const RECORD_SCOPE: i32 = 16;
 const RECORD_PARAMS: i32 = 17;
 /// The record status of a call whose start is deferred.
 const STATUS_STARTING_RECORD: i32 = 5;
-/// The words of a record (`tasks.wat`).
-const RECORD_WORDS: u32 = 32;
+/// The word of a record after a deferred call's parameters: its stamp (`tasks.wat`).
+const RECORD_STAMP: u32 = 31;
 
 /// The record words that a flat value of type `t` takes: two for a 64-bit one.
 fn value_words(t: we::ValType) -> u32 {
@@ -316,8 +320,8 @@ fn value_words(t: we::ValType) -> u32 {
         _ => 1,
     }
 }
-/// The record status of a task waiting on a waitable set.
-const STATUS_WAITING: i32 = 3;
+/// The record status of a task that waited on a waitable set and was woken (`tasks.wat`).
+const STATUS_WOKEN: i32 = 6;
 /// The subtask state `CANCELLED_BEFORE_RETURNED` (`CanonicalABI.md`, `Subtask.State`).
 const STATUS_RETURN_CANCELLED: i32 = 4;
 /// The event code `TASK_CANCELLED` (`CanonicalABI.md`, `EventCode`).
@@ -1549,6 +1553,10 @@ impl Lowerer<'_, '_> {
         let free = self.task_int(-1, "free-record");
         let seq = self.task_int(0, "seq");
         let loops = self.task_int(0, "loops");
+        let heap = self.task_array(16 * 2, "heap");
+        let heap_len = self.task_int(0, "heap-len");
+        let aside = self.task_array(16 * 2, "aside");
+        let stamps = self.task_int(0, "stamps");
         // `table-of`: a chain of comparisons with the component instances.
         let n = self
             .input
@@ -1588,6 +1596,8 @@ impl Lowerer<'_, '_> {
             self.resource_op("has-event")?,
             self.resource_op("waiters")?,
             self.resource_op("set-slot")?,
+            self.resource_op("waiting")?,
+            self.resource_op("set-waiting")?,
         ];
         let binding = Binding {
             memories: Vec::new(),
@@ -1604,6 +1614,10 @@ impl Lowerer<'_, '_> {
                 starting.0,
                 g.returned.0,
                 g.current.0,
+                heap.0,
+                heap_len.0,
+                aside.0,
+                stamps.0,
             ],
         };
         let s = Scheduler {
@@ -1632,6 +1646,17 @@ impl Lowerer<'_, '_> {
     /// a `br_table` on the record's adapter, then its deferred start for a record that is
     /// starting, else its resume function.
     pub(crate) fn finish_scheduler(&mut self) -> Result<()> {
+        if let Some(wake) = self.resources.wake {
+            let mut body = we::Function::new([]);
+            let mut ins = body.instructions();
+            // Without a scheduler no record waits on a set, and no list has a first record.
+            if self.tasks.scheduler.is_some() {
+                let f = self.scheduler_op("wake")?;
+                ins.local_get(0).local_get(1).call(f.0);
+            }
+            ins.end();
+            self.define_func(wake, body);
+        }
         let Some(s) = self.tasks.scheduler.clone() else {
             return Ok(());
         };
@@ -1749,7 +1774,7 @@ impl Lowerer<'_, '_> {
         save(&mut ins, &saved, base);
         self.begin_run(&mut ins, k, retptr)?;
         // A requested cancellation first (`TASK_CANCELLED`, as wasmtime's `get_event` takes
-        // the task's own event before its set's); then a waiting task's event; a yielded one
+        // the task's own event before its set's); then a woken task's event; a yielded one
         // gets `EVENT_NONE` (the zeroed locals).
         ins.local_get(0)
             .call(take_cancel.0)
@@ -1760,7 +1785,7 @@ impl Lowerer<'_, '_> {
             .local_get(0)
             .i32_const(RECORD_STATUS)
             .call(get.0)
-            .i32_const(STATUS_WAITING)
+            .i32_const(STATUS_WOKEN)
             .i32_eq()
             .if_(we::BlockType::Empty)
             .global_get(table.0)
@@ -1862,7 +1887,7 @@ impl Lowerer<'_, '_> {
     /// `() -> status`: defers the call that adapter `k`'s runner is starting, whose callee
     /// instance may not be entered now (wasmtime queues it in the instance's `pending`): a
     /// record in state starting that keeps the task's state, its return pointer, the
-    /// caller's parameters `kept` (words 17 on, two per 64-bit value) and the task's borrow
+    /// caller's parameters `kept` (words 17 to 30, two per 64-bit value) and the task's borrow
     /// scope, a subtask in the caller's table, and `STARTING` with its handle. The scheduler
     /// starts it ([`Self::deferred_start`]) once the instance is not entered and has no
     /// backpressure.
@@ -1874,7 +1899,7 @@ impl Lowerer<'_, '_> {
     ) -> Result<OutFunc> {
         let g = self.task_globals();
         let words: u32 = kept.iter().map(|(_, t)| value_words(*t)).sum();
-        if RECORD_PARAMS as u32 + words > RECORD_WORDS {
+        if RECORD_PARAMS as u32 + words > RECORD_STAMP {
             bail!(
                 "internal: the parameters of `{}` do not fit a task record",
                 self.tasks.adapters[k].name

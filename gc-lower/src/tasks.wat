@@ -14,8 +14,9 @@
 ;;
 ;; A record is 32 i32s at `32 * id`:
 ;;   0 status: 0 free (word 1 then the next free record), 1 running, 2 yielded, 3 waiting,
-;;     4 exited, 5 starting (a call deferred until its instance may be entered: words 17-31
-;;     then hold the caller's flat parameters)
+;;     4 exited, 5 starting (a call deferred until its instance may be entered: words 17-30
+;;     then hold the caller's flat parameters), 6 woken (it waited, and an event for its set
+;;     or its cancellation is to be delivered to it)
 ;;   1 the adapter whose callee the task is, 2 the callee's component instance,
 ;;   3 the waitable set it waits on, 4 its subtask handle in the caller's table (0: none),
 ;;   5 the caller's component instance, 6 the caller's return pointer, 7 its place in the
@@ -24,8 +25,27 @@
 ;;   for renumbering the queue, 14 its cancellation (bit 0: requested by `subtask.cancel`,
 ;;   bit 1: the `CANCELLED` event awaits delivery), 15 while it waits cancellably on the
 ;;   stack (wasmtime's `wake_on_cancel`): the set of its `waitable-set.wait`, or -1 in a
-;;   `thread.yield`; else 0; 16 its borrow scope (`resources.wat`); 17-31 a starting call's
-;;   flat parameters.
+;;   `thread.yield`; else 0; 16 its borrow scope (`resources.wat`); 17-30 a starting call's
+;;   flat parameters; while it waits (status 3), 17 and 18 the next and previous records
+;;   waiting on its set (record + 1; 0: none; the list's head is in the set's slot); 31 its
+;;   stamp: records made later have greater stamps (compared as `a - b < 0`, so that the
+;;   count may wrap).
+;;
+;; Waiting and waking follow wasmtime (`WaitableSet::waiting`, `Waitable::mark_ready`): a
+;; task that returns `WAIT` when its set has an event, or its cancellation, awaiting delivery
+;; is woken at once; else it joins the set's list of waiting records (and its waiter count).
+;; Each event for a set that records wait on wakes one of them, the one made first (wasmtime
+;; takes the waiter with the least task id, and its table gives ids in order while none is
+;; freed), and `subtask.cancel` wakes the task it cancels:
+;; a woken record leaves the list and is queued with high priority from then on.
+;;
+;; The ready heap (`heap`, `heap-len` entries) is a binary min-heap of (key, record) pairs
+;; ordered by `$key`, unsigned: it holds every yielded, starting and woken record under its
+;; current key, so that a step takes the first record that can run without passing over the
+;; others. An entry whose record is no longer queued under that key is stale and dropped when
+;; it comes out; a woken record whose set's event was taken meanwhile waits again; one that
+;; cannot run yet (its instance entered, or its start held by backpressure) is set aside
+;; (`aside`) and goes back in after the step.
 (module
   (type $handles (array (mut i32)))
   (type $table (struct (field $slots (mut (ref $handles))) (field $next (mut i32))
@@ -36,6 +56,8 @@
   (import "env" "has-event" (func $has_event (param (ref $table) i32) (result i32)))
   (import "env" "waiters" (func $waiters (param (ref $table) i32 i32)))
   (import "env" "set-slot" (func $set_slot (param (ref $table) i32) (result i32)))
+  (import "env" "waiting" (func $waiting (param (ref $table) i32) (result i32)))
+  (import "env" "set-waiting" (func $set_waiting (param (ref $table) i32 i32)))
   (import "env" "records" (global $records (mut (ref $handles))))
   (import "env" "num-records" (global $num (mut i32)))
   (import "env" "free" (global $free (mut i32)))
@@ -55,6 +77,10 @@
   ;; the call that started it).
   (import "env" "returned" (global $returned (mut i32)))
   (import "env" "current" (global $current (mut i32)))
+  (import "env" "heap" (global $heap (mut (ref $handles))))
+  (import "env" "heap-len" (global $heap_len (mut i32)))
+  (import "env" "aside" (global $aside (mut (ref $handles))))
+  (import "env" "stamps" (global $stamps (mut i32)))
   ;; The memory of a `waitable-set.wait` or `.poll` (bound per use).
   (memory 0)
 
@@ -110,6 +136,8 @@
     (call $set (local.get $id) (i32.const 1) (local.get $k))
     (call $set (local.get $id) (i32.const 2) (local.get $instance))
     (call $set (local.get $id) (i32.const 5) (local.get $caller))
+    (call $set (local.get $id) (i32.const 31) (global.get $stamps))
+    (global.set $stamps (i32.add (global.get $stamps) (i32.const 1)))
     (local.get $id))
 
   (func $release (param $id i32)
@@ -162,6 +190,7 @@
     (local $i i32)
     (call $set (local.get $id) (i32.const 7) (call $next_seq))
     (call $set (local.get $id) (i32.const 0) (i32.const 5))
+    (call $push (local.get $id))
     (local.set $i (call $get (local.get $id) (i32.const 2)))
     (array.set $handles (global.get $starting) (local.get $i)
       (i32.add (array.get $handles (global.get $starting) (local.get $i)) (i32.const 1))))
@@ -210,16 +239,17 @@
                 (call $get (local.get $id) (i32.const 13)))))
             (local.set $id (i32.add (local.get $id) (i32.const 1)))
             (br $each)))
-        (global.set $seq (local.get $n))))
+        (global.set $seq (local.get $n))
+        (call $rebuild)))
     (global.set $seq (i32.add (global.get $seq) (i32.const 1)))
     (i32.sub (global.get $seq) (i32.const 1)))
 
-  ;; Whether record `id` is in the run queue (yielded, waiting or starting).
+  ;; Whether record `id` is in the run queue (yielded, waiting, starting or woken).
   (func $queued (param $id i32) (result i32)
     (local $status i32)
     (local.set $status (call $get (local.get $id) (i32.const 0)))
     (i32.or (i32.eq (i32.or (local.get $status) (i32.const 1)) (i32.const 3))
-      (i32.eq (local.get $status) (i32.const 5))))
+      (i32.lt_u (i32.sub (local.get $status) (i32.const 5)) (i32.const 2))))
 
   ;; After a callback call of record `id` returned `code` (`CallbackCode`): queues the task
   ;; (`YIELD`; `WAIT` on a set of its instance, checked), or traps on another code. `EXIT` is
@@ -228,14 +258,159 @@
     (local $set i32) (local $t (ref $table))
     (call $set (local.get $id) (i32.const 7) (call $next_seq))
     (if (i32.eq (i32.and (local.get $code) (i32.const 15)) (i32.const 1))
-      (then (call $set (local.get $id) (i32.const 0) (i32.const 2)) (return)))
+      (then
+        (call $set (local.get $id) (i32.const 0) (i32.const 2))
+        (call $push (local.get $id))
+        (return)))
     (if (i32.ne (i32.and (local.get $code) (i32.const 15)) (i32.const 2)) (then (call $bad_code)))
     (local.set $set (i32.shr_u (local.get $code) (i32.const 4)))
     (local.set $t (call $table_of (call $get (local.get $id) (i32.const 2))))
     (drop (call $set_slot (local.get $t) (local.get $set)))
-    (call $waiters (local.get $t) (local.get $set) (i32.const 1))
     (call $set (local.get $id) (i32.const 3) (local.get $set))
+    (if (i32.or (call $has_event (local.get $t) (local.get $set))
+          (i32.and (call $get (local.get $id) (i32.const 14)) (i32.const 2)))
+      (then
+        (call $set (local.get $id) (i32.const 0) (i32.const 6))
+        (call $push (local.get $id)))
+      (else (call $wait_on (local.get $t) (local.get $set) (local.get $id)))))
+
+  ;; Record `id` waits on set `set` of table `t` (status 3): first in the set's list, and
+  ;; counted among its waiters.
+  (func $wait_on (param $t (ref $table)) (param $set i32) (param $id i32)
+    (call $waiters (local.get $t) (local.get $set) (i32.const 1))
+    (call $link (local.get $t) (local.get $set) (local.get $id))
     (call $set (local.get $id) (i32.const 0) (i32.const 3)))
+
+  ;; Waiting record `id` wakes (status 6): out of its set's list and waiter count, queued
+  ;; with high priority from now.
+  (func $woken (param $id i32)
+    (local $t (ref $table))
+    (local.set $t (call $table_of (call $get (local.get $id) (i32.const 2))))
+    (call $unlink (local.get $t) (call $get (local.get $id) (i32.const 3)) (local.get $id))
+    (call $waiters (local.get $t) (call $get (local.get $id) (i32.const 3)) (i32.const -1))
+    (call $set (local.get $id) (i32.const 7) (call $next_seq))
+    (call $set (local.get $id) (i32.const 0) (i32.const 6))
+    (call $push (local.get $id)))
+
+  ;; Record `id` waits on set `set` of table `t`: first in the set's list.
+  (func $link (param $t (ref $table)) (param $set i32) (param $id i32)
+    (local $head i32)
+    (local.set $head (call $waiting (local.get $t) (local.get $set)))
+    (call $set (local.get $id) (i32.const 17) (local.get $head))
+    (call $set (local.get $id) (i32.const 18) (i32.const 0))
+    (if (local.get $head)
+      (then (call $set (i32.sub (local.get $head) (i32.const 1)) (i32.const 18)
+        (i32.add (local.get $id) (i32.const 1)))))
+    (call $set_waiting (local.get $t) (local.get $set) (i32.add (local.get $id) (i32.const 1))))
+
+  ;; Record `id` no longer waits on set `set` of table `t`: out of the set's list.
+  (func $unlink (param $t (ref $table)) (param $set i32) (param $id i32)
+    (local $next i32) (local $prev i32)
+    (local.set $next (call $get (local.get $id) (i32.const 17)))
+    (local.set $prev (call $get (local.get $id) (i32.const 18)))
+    (if (local.get $prev)
+      (then (call $set (i32.sub (local.get $prev) (i32.const 1)) (i32.const 17) (local.get $next)))
+      (else (call $set_waiting (local.get $t) (local.get $set) (local.get $next))))
+    (if (local.get $next)
+      (then (call $set (i32.sub (local.get $next) (i32.const 1)) (i32.const 18) (local.get $prev)))))
+
+  ;; An event for set `set` of table `t`, which records wait on: the one made first wakes.
+  (func (export "wake") (param $t (ref $table)) (param $set i32)
+    (local $id i32) (local $least i32)
+    (local.set $id (i32.sub (call $waiting (local.get $t) (local.get $set)) (i32.const 1)))
+    (local.set $least (local.get $id))
+    (loop $each
+      (if (i32.lt_s (i32.sub (call $get (local.get $id) (i32.const 31))
+            (call $get (local.get $least) (i32.const 31))) (i32.const 0))
+        (then (local.set $least (local.get $id))))
+      (local.set $id (i32.sub (call $get (local.get $id) (i32.const 17)) (i32.const 1)))
+      (br_if $each (i32.ge_s (local.get $id) (i32.const 0))))
+    (call $woken (local.get $least)))
+
+  ;; `a`, or a copy of it twice as long when `need` elements do not fit.
+  (func $room (param $a (ref $handles)) (param $need i32) (result (ref $handles))
+    (local $b (ref $handles))
+    (if (i32.le_u (local.get $need) (array.len (local.get $a))) (then (return (local.get $a))))
+    (local.set $b (array.new_default $handles (i32.shl (array.len (local.get $a)) (i32.const 1))))
+    (array.copy $handles $handles (local.get $b) (i32.const 0) (local.get $a) (i32.const 0)
+      (array.len (local.get $a)))
+    (local.get $b))
+
+  ;; Puts record `id` (yielded, starting or woken) into the ready heap under its key.
+  (func $push (param $id i32)
+    (local $key i32) (local $i i32) (local $p i32) (local $h (ref $handles))
+    (local.set $key (call $key (local.get $id)))
+    (local.set $i (global.get $heap_len))
+    (global.set $heap (call $room (global.get $heap)
+      (i32.shl (i32.add (local.get $i) (i32.const 1)) (i32.const 1))))
+    (global.set $heap_len (i32.add (local.get $i) (i32.const 1)))
+    (local.set $h (global.get $heap))
+    (block $done
+      (loop $up
+        (br_if $done (i32.eqz (local.get $i)))
+        (local.set $p (i32.shr_u (i32.sub (local.get $i) (i32.const 1)) (i32.const 1)))
+        (br_if $done (i32.le_u
+          (array.get $handles (local.get $h) (i32.shl (local.get $p) (i32.const 1)))
+          (local.get $key)))
+        (array.copy $handles $handles (local.get $h) (i32.shl (local.get $i) (i32.const 1))
+          (local.get $h) (i32.shl (local.get $p) (i32.const 1)) (i32.const 2))
+        (local.set $i (local.get $p))
+        (br $up)))
+    (array.set $handles (local.get $h) (i32.shl (local.get $i) (i32.const 1)) (local.get $key))
+    (array.set $handles (local.get $h) (i32.add (i32.shl (local.get $i) (i32.const 1))
+      (i32.const 1)) (local.get $id)))
+
+  ;; Takes the entry with the least key out of the ready heap, which is not empty: (key,
+  ;; record).
+  (func $pop (result i32 i32)
+    (local $key i32) (local $id i32) (local $last i32) (local $n i32) (local $i i32)
+    (local $c i32) (local $h (ref $handles))
+    (local.set $h (global.get $heap))
+    (local.set $key (array.get $handles (local.get $h) (i32.const 0)))
+    (local.set $id (array.get $handles (local.get $h) (i32.const 1)))
+    (local.set $n (i32.sub (global.get $heap_len) (i32.const 1)))
+    (global.set $heap_len (local.get $n))
+    (local.set $last (array.get $handles (local.get $h) (i32.shl (local.get $n) (i32.const 1))))
+    ;; The last entry moves down from the root to its place.
+    (block $done
+      (loop $down
+        (local.set $c (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const 1)))
+        (br_if $done (i32.ge_u (local.get $c) (local.get $n)))
+        (if (i32.lt_u (i32.add (local.get $c) (i32.const 1)) (local.get $n))
+          (then
+            (if (i32.lt_u
+                  (array.get $handles (local.get $h)
+                    (i32.shl (i32.add (local.get $c) (i32.const 1)) (i32.const 1)))
+                  (array.get $handles (local.get $h) (i32.shl (local.get $c) (i32.const 1))))
+              (then (local.set $c (i32.add (local.get $c) (i32.const 1)))))))
+        (br_if $done (i32.le_u (local.get $last)
+          (array.get $handles (local.get $h) (i32.shl (local.get $c) (i32.const 1)))))
+        (array.copy $handles $handles (local.get $h) (i32.shl (local.get $i) (i32.const 1))
+          (local.get $h) (i32.shl (local.get $c) (i32.const 1)) (i32.const 2))
+        (local.set $i (local.get $c))
+        (br $down)))
+    (array.copy $handles $handles (local.get $h) (i32.shl (local.get $i) (i32.const 1))
+      (local.get $h) (i32.shl (local.get $n) (i32.const 1)) (i32.const 2))
+    (local.get $key)
+    (local.get $id))
+
+  ;; The ready heap made anew from the records (after `$next_seq` renumbered them).
+  (func $rebuild
+    (local $id i32)
+    (global.set $heap_len (i32.const 0))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $id) (global.get $num)))
+        (if (call $in_heap (local.get $id)) (then (call $push (local.get $id))))
+        (local.set $id (i32.add (local.get $id) (i32.const 1)))
+        (br $each))))
+
+  ;; Whether record `id` belongs in the ready heap: yielded, starting or woken.
+  (func $in_heap (param $id i32) (result i32)
+    (local $status i32)
+    (local.set $status (call $get (local.get $id) (i32.const 0)))
+    (i32.or (i32.eq (local.get $status) (i32.const 2))
+      (i32.lt_u (i32.sub (local.get $status) (i32.const 5)) (i32.const 2))))
 
   ;; Record `id`'s task has exited: the record is freed unless its subtask or a sync caller
   ;; still refers to it.
@@ -253,85 +428,83 @@
     (if (i32.eq (call $get (local.get $id) (i32.const 0)) (i32.const 4))
       (then (call $release (local.get $id)))))
 
-  ;; The order in which runnable record `id` runs: waiting tasks whose event has come and
-  ;; calls that may start first, then yielded ones, each in the order they were queued
-  ;; (wasmtime's high- and low-priority work queues).
+  ;; The order in which runnable record `id` runs: woken tasks and calls that may start
+  ;; first, then yielded ones, each in the order they were queued (wasmtime's high- and
+  ;; low-priority work queues).
   (func $key (param $id i32) (result i32)
     (i32.add (call $get (local.get $id) (i32.const 7))
       (select (i32.const 0x4000_0000) (i32.const 0)
         (i32.eq (call $get (local.get $id) (i32.const 0)) (i32.const 2)))))
 
-  ;; Whether record `id` (status `status`, one of the queued ones: 2, 3 or 5) can run now:
-  ;; yielded, waiting with an event (its set's, or a cancellation), or waiting to start in an
-  ;; instance that is free.
-  (func $can_run (param $id i32) (param $status i32) (result i32)
-    (if (i32.eq (local.get $status) (i32.const 2)) (then (return (i32.const 1))))
-    (if (i32.eq (local.get $status) (i32.const 5))
-      (then (return (call $free (call $get (local.get $id) (i32.const 2))))))
-    (if (i32.and (call $get (local.get $id) (i32.const 14)) (i32.const 2))
-      (then (return (i32.const 1))))
-    (call $has_event (call $table_of (call $get (local.get $id) (i32.const 2)))
-      (call $get (local.get $id) (i32.const 3))))
-
-  ;; Runs one step of the next queued task that can run (a yielded one, a waiting one whose
-  ;; set has an event, or a call waiting to start whose instance is free) and comes before
-  ;; `bound` in the order of `$key`; 0 when none can. One pass over the records: a test of a
-  ;; set is one read (`resources.wat` counts its members' events).
+  ;; Runs one step of the next queued task that can run (a yielded or woken one, or a call
+  ;; waiting to start whose instance is free) and comes before `bound` in the order of
+  ;; `$key`; 0 when none can. Takes entries out of the ready heap until one can run.
   (func $step (param $bound i32) (result i32)
-    (local $id i32) (local $best i32) (local $best_key i32) (local $key i32) (local $status i32)
-    (local $records (ref $handles)) (local $t (ref $table))
-    (local.set $best (i32.const -1))
-    (local.set $records (global.get $records))
+    (local $id i32) (local $key i32) (local $status i32) (local $found i32) (local $n i32)
+    (local $i i32)
+    (local.set $found (i32.const -1))
     (block $done
       (loop $next
-        (br_if $done (i32.ge_u (local.get $id) (global.get $num)))
-        (local.set $status
-          (array.get $handles (local.get $records) (i32.shl (local.get $id) (i32.const 5))))
-        ;; Queued (2 yielded, 3 waiting, 5 starting), its instance not entered, before the
-        ;; bound and the best so far, and able to run.
-        (if (i32.or (i32.eq (i32.or (local.get $status) (i32.const 1)) (i32.const 3))
-              (i32.eq (local.get $status) (i32.const 5)))
+        (br_if $done (i32.eqz (global.get $heap_len)))
+        (br_if $done (i32.ge_u (array.get $handles (global.get $heap) (i32.const 0))
+          (local.get $bound)))
+        (call $pop)
+        (local.set $id)
+        (local.set $key)
+        ;; Stale: out of the heap's states, or in again under another key.
+        (br_if $next (i32.eqz (call $in_heap (local.get $id))))
+        (br_if $next (i32.ne (call $key (local.get $id)) (local.get $key)))
+        (local.set $status (call $get (local.get $id) (i32.const 0)))
+        ;; Woken for an event that was taken since (by a `waitable-set.poll`, or a wait on the
+        ;; stack): it waits again.
+        (if (i32.eq (local.get $status) (i32.const 6))
           (then
-            (local.set $key (call $key (local.get $id)))
-            (if (i32.and
-                  (i32.and
-                    (i32.lt_u (local.get $key) (local.get $bound))
-                    (i32.or (i32.lt_s (local.get $best) (i32.const 0))
-                      (i32.lt_u (local.get $key) (local.get $best_key))))
-                  (i32.eqz (array.get $handles (global.get $entered)
-                    (call $get (local.get $id) (i32.const 2)))))
+            (if (i32.eqz (i32.or
+                  (i32.and (call $get (local.get $id) (i32.const 14)) (i32.const 2))
+                  (call $has_event (call $table_of (call $get (local.get $id) (i32.const 2)))
+                    (call $get (local.get $id) (i32.const 3)))))
               (then
-                (if (call $can_run (local.get $id) (local.get $status))
-                  (then
-                    (local.set $best (local.get $id))
-                    (local.set $best_key (local.get $key))))))))
-        (local.set $id (i32.add (local.get $id) (i32.const 1)))
+                (call $wait_on (call $table_of (call $get (local.get $id) (i32.const 2)))
+                  (call $get (local.get $id) (i32.const 3)) (local.get $id))
+                (br $next)))))
+        (if (i32.eqz (array.get $handles (global.get $entered)
+              (call $get (local.get $id) (i32.const 2))))
+          (then
+            (if (i32.or (i32.ne (local.get $status) (i32.const 5))
+                  (call $free (call $get (local.get $id) (i32.const 2))))
+              (then
+                (local.set $found (local.get $id))
+                (br $done)))))
+        ;; Its instance is entered, or its start is held by backpressure: set aside.
+        (global.set $aside (call $room (global.get $aside) (i32.add (local.get $n) (i32.const 1))))
+        (array.set $handles (global.get $aside) (local.get $n) (local.get $id))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br $next)))
-    (if (i32.lt_s (local.get $best) (i32.const 0)) (then (return (i32.const 0))))
-    (if (i32.eq (call $get (local.get $best) (i32.const 0)) (i32.const 3))
-      (then
-        (local.set $t (call $table_of (call $get (local.get $best) (i32.const 2))))
-        (call $waiters (local.get $t) (call $get (local.get $best) (i32.const 3)) (i32.const -1))))
-    (call $resume (local.get $best))
+    (block $back
+      (loop $each
+        (br_if $back (i32.ge_u (local.get $i) (local.get $n)))
+        (call $push (array.get $handles (global.get $aside) (local.get $i)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (if (i32.lt_s (local.get $found) (i32.const 0)) (then (return (i32.const 0))))
+    (call $resume (local.get $found))
     (i32.const 1))
 
   ;; `subtask.cancel` of record `id`'s task, which has not resolved: the cancellation is
   ;; requested and its event awaits delivery. Returns 1 when the task is to get it at once
-  ;; (wasmtime's `wake_on_cancel`: the task waits in its callback loop on a set that has no
-  ;; event; it moves to the back of the high-priority queue), 2 when it waits cancellably
-  ;; further down the stack on a set that has no event or in a yield (word 15), else 0 (it
-  ;; gets the event when it next waits or yields).
+  ;; (wasmtime's `wake_on_cancel`: the task waits in its callback loop and was not woken; it
+  ;; wakes now), 2 when it waits cancellably further down the stack on a set that has no
+  ;; event or in a yield (word 15), else 0 (it gets the event when it next runs, waits or
+  ;; yields).
   (func (export "request-cancel") (param $id i32) (result i32)
     (local $status i32) (local $wake i32) (local $t (ref $table))
     (call $set (local.get $id) (i32.const 14) (i32.const 3))
     (local.set $status (call $get (local.get $id) (i32.const 0)))
-    (local.set $t (call $table_of (call $get (local.get $id) (i32.const 2))))
     (if (i32.eq (local.get $status) (i32.const 3))
       (then
-        (if (call $has_event (local.get $t) (call $get (local.get $id) (i32.const 3)))
-          (then (return (i32.const 0))))
-        (call $set (local.get $id) (i32.const 7) (call $next_seq))
+        (call $woken (local.get $id))
         (return (i32.const 1))))
+    (local.set $t (call $table_of (call $get (local.get $id) (i32.const 2))))
     (local.set $wake (call $get (local.get $id) (i32.const 15)))
     (if (i32.and (i32.eq (local.get $status) (i32.const 1))
           (i32.ne (local.get $wake) (i32.const 0)))

@@ -192,6 +192,7 @@ impl Lowerer<'_, '_> {
             "slot",
             "word",
             "set-waitable-word",
+            "mark-ready",
             "insert",
             "remove",
             "end-has-event",

@@ -38,6 +38,7 @@
   (import "env" "slot" (func $slot (param (ref $table) i32) (result i32)))
   (import "env" "word" (func $word (param (ref $table) i32 i32) (result i32)))
   (import "env" "set-waitable-word" (func $set_waitable_word (param (ref $table) i32 i32 i32)))
+  (import "env" "mark-ready" (func $mark_ready (param (ref $table) i32)))
   (import "env" "insert" (func $insert (param (ref $table) i32 i32 i32 i32) (result i32)))
   (import "env" "remove" (func $remove (param (ref $table) i32 i32)))
   (import "env" "end-has-event" (func $has_event (param (ref $table) i32) (result i32)))
@@ -153,7 +154,8 @@
   ;; ending its pending operation when `ends`. Without `keep` the event replaces any awaiting
   ;; one (wasmtime's `set_event`). With `keep` (a drop, `status` 1 and `count` 0) an awaiting
   ;; event stays (`update_event`): a future's as it was, a stream's with the new status, its
-  ;; own count, and ending the operation if either does.
+  ;; own count, and ending the operation if either does. Either way the end is ready again
+  ;; (`mark-ready`).
   (func $event (param $x i32) (param $side i32) (param $status i32) (param $count i32)
     (param $ends i32) (param $keep i32) (param $kind i32)
     (local $t (ref $table)) (local $s i32) (local $w3 i32)
@@ -162,7 +164,9 @@
     (local.set $w3 (call $word (local.get $t) (local.get $s) (i32.const 3)))
     (if (i32.and (local.get $keep) (i32.ne (i32.and (local.get $w3) (i32.const 16)) (i32.const 0)))
       (then
-        (if (i32.eqz (local.get $kind)) (then (return)))
+        ;; Kept as it was, and set again all the same (one more waiter wakes).
+        (if (i32.eqz (local.get $kind))
+          (then (call $mark_ready (local.get $t) (local.get $s)) (return)))
         (local.set $ends (i32.or (local.get $ends)
           (i32.ne (i32.and (local.get $w3) (i32.const 4)) (i32.const 0))))
         (local.set $count (call $get (local.get $x) (i32.add (i32.const 13) (local.get $side))))))
@@ -171,7 +175,8 @@
       (i32.or (i32.and (local.get $w3) (i32.const -245))
         (i32.or (i32.const 16)
           (i32.or (i32.shl (local.get $status) (i32.const 5))
-            (i32.shl (local.get $ends) (i32.const 2)))))))
+            (i32.shl (local.get $ends) (i32.const 2))))))
+    (call $mark_ready (local.get $t) (local.get $s)))
 
   ;; The count of a completed event awaiting delivery at the end of `side` of record `x`,
   ;; which is taken (0 when there is none); wasmtime adds it to the next completion's.

@@ -374,8 +374,9 @@ layouts! {
         BOX_EXTERN: externref,
     }
 
-    /// `(array (mut i32))`: the slots of a resource handle table, four `i32`s per slot
-    /// (kind, resource table type, rep, and the kind's extra word), a growable stack of
+    /// `(array (mut i32))`: the slots of a resource handle table, eight `i32`s per slot
+    /// (kind, resource table type, rep, the kind's extra word, and a waitable set's list of
+    /// waiting tasks and first slot with an event; `resources.wat`), a growable stack of
     /// `i32`s, or the lengths in bytes of a reified instance's data segments.
     array HANDLES = (mut i32);
 
