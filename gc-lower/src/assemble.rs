@@ -261,7 +261,7 @@ pub(crate) struct ResourceState {
     /// `(record, side, ends) -> count`, the resources template's import for a stream end's
     /// event delivery, reserved with the binding; [`Lowerer::finish_transmits`] gives its body.
     pub(crate) stream_delivered: Option<OutFunc>,
-    /// `(table, set)`, the resources template's import that wakes one of the records waiting
+    /// `(table, set, head)`, the resources template's import that wakes one of the records waiting
     /// on a set for each of its events, reserved with the binding;
     /// [`Lowerer::finish_scheduler`] gives its body.
     pub(crate) wake: Option<OutFunc>,

@@ -267,8 +267,12 @@ impl Lowerer<'_, '_> {
         }
         let host_lend_end = self.add_func(ty, "resources:host-lend-end".into(), body);
 
-        // `wake (table, set)`, defined by the scheduler template once every built-in is known.
-        let ty = self.func_type(&[non_null(HANDLE_TABLE), we::ValType::I32], &[]);
+        // `wake (table, set, head)`, defined by the scheduler template once every built-in is
+        // known.
+        let ty = self.func_type(
+            &[non_null(HANDLE_TABLE), we::ValType::I32, we::ValType::I32],
+            &[],
+        );
         let wake = self.reserve_func(ty, "resources:wake".into());
         self.resources.wake = Some(wake);
 

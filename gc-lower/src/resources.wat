@@ -49,9 +49,9 @@
   (import "env" "free-scope" (global $free_scope (mut i32)))
   (import "env" "free-lender" (global $free_lender (mut i32)))
   (import "env" "host-lend-end" (func $host_lend_end (param i32 i32)))
-  ;; The scheduler's `wake` (table, set): an event for set `set` wakes one of the records
-  ;; waiting on it in their callback loops.
-  (import "env" "wake" (func $wake (param (ref $table) i32)))
+  ;; The scheduler's `wake` (table, set, first of its waiting records + 1): an event for set
+  ;; `set` wakes one of the records waiting on it in their callback loops.
+  (import "env" "wake" (func $wake (param (ref $table) i32 i32)))
 
   ;; The traps, named for wasmtime's messages.
   (func $cannot_allocate (export "trap:cannot-allocate-another-handle") unreachable)
@@ -394,12 +394,27 @@
     (call $set_word (local.get $t) (local.get $s) (i32.const 1)
       (i32.add (call $word (local.get $t) (local.get $s) (i32.const 1)) (local.get $delta))))
 
-  ;; The head of set `h`'s list of waiting records (record + 1; 0: none), and its setter.
-  (func (export "waiting") (param $t (ref $table)) (param $h i32) (result i32)
-    (call $word (local.get $t) (call $set_slot (local.get $t) (local.get $h)) (i32.const 4)))
-  (func (export "set-waiting") (param $t (ref $table)) (param $h i32) (param $head i32)
-    (call $set_word (local.get $t) (call $set_slot (local.get $t) (local.get $h)) (i32.const 4)
-      (local.get $head)))
+  ;; A record begins to wait on set `h`: one more waiter, and `head` (record + 1) first in
+  ;; the set's list of waiting records; returns the previous first (0: none).
+  (func (export "add-waiter") (param $t (ref $table)) (param $h i32) (param $head i32)
+    (result i32)
+    (local $s i32) (local $old i32)
+    (local.set $s (call $set_slot (local.get $t) (local.get $h)))
+    (call $set_word (local.get $t) (local.get $s) (i32.const 1)
+      (i32.add (call $word (local.get $t) (local.get $s) (i32.const 1)) (i32.const 1)))
+    (local.set $old (call $word (local.get $t) (local.get $s) (i32.const 4)))
+    (call $set_word (local.get $t) (local.get $s) (i32.const 4) (local.get $head))
+    (local.get $old))
+
+  ;; A record no longer waits on set `h`: one waiter less, and the list starts at `head`
+  ;; unless it is -1 (the record was not first).
+  (func (export "remove-waiter") (param $t (ref $table)) (param $h i32) (param $head i32)
+    (local $s i32)
+    (local.set $s (call $set_slot (local.get $t) (local.get $h)))
+    (call $set_word (local.get $t) (local.get $s) (i32.const 1)
+      (i32.sub (call $word (local.get $t) (local.get $s) (i32.const 1)) (i32.const 1)))
+    (if (i32.ge_s (local.get $head) (i32.const 0))
+      (then (call $set_word (local.get $t) (local.get $s) (i32.const 4) (local.get $head)))))
 
   ;; waitable-set.drop (table, handle): traps while a task waits on the set, or while a
   ;; waitable is in it (`WaitableSet.drop` in `CanonicalABI.md`; wasmtime's table refuses to
@@ -439,14 +454,14 @@
   ;; The waitable at slot `s` has been given an event, or joined a set with one (wasmtime's
   ;; `Waitable::mark_ready`): when it is in a set that records wait on, one of them wakes.
   (func $mark_ready (export "mark-ready") (param $t (ref $table)) (param $s i32)
-    (local $set i32)
+    (local $set i32) (local $head i32)
     (local.set $set (call $word (local.get $t) (local.get $s) (i32.const 1)))
     (if (i32.eqz (local.get $set)) (then (return)))
     (if (i32.eqz (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 16)))
       (then (return)))
-    (if (call $word (local.get $t) (i32.shl (i32.sub (local.get $set) (i32.const 1)) (i32.const 3))
-          (i32.const 4))
-      (then (call $wake (local.get $t) (local.get $set)))))
+    (local.set $head (call $word (local.get $t)
+      (i32.shl (i32.sub (local.get $set) (i32.const 1)) (i32.const 3)) (i32.const 4)))
+    (if (local.get $head) (then (call $wake (local.get $t) (local.get $set) (local.get $head)))))
 
   ;; Word `k` of the waitable at slot `s` set to `v`, its set's counts kept.
   (func $set_waitable_word (export "set-waitable-word") (param $t (ref $table)) (param $s i32)

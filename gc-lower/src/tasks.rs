@@ -1596,8 +1596,8 @@ impl Lowerer<'_, '_> {
             self.resource_op("has-event")?,
             self.resource_op("waiters")?,
             self.resource_op("set-slot")?,
-            self.resource_op("waiting")?,
-            self.resource_op("set-waiting")?,
+            self.resource_op("add-waiter")?,
+            self.resource_op("remove-waiter")?,
         ];
         let binding = Binding {
             memories: Vec::new(),
@@ -1652,7 +1652,7 @@ impl Lowerer<'_, '_> {
             // Without a scheduler no record waits on a set, and no list has a first record.
             if self.tasks.scheduler.is_some() {
                 let f = self.scheduler_op("wake")?;
-                ins.local_get(0).local_get(1).call(f.0);
+                ins.local_get(0).local_get(1).local_get(2).call(f.0);
             }
             ins.end();
             self.define_func(wake, body);

@@ -56,8 +56,8 @@
   (import "env" "has-event" (func $has_event (param (ref $table) i32) (result i32)))
   (import "env" "waiters" (func $waiters (param (ref $table) i32 i32)))
   (import "env" "set-slot" (func $set_slot (param (ref $table) i32) (result i32)))
-  (import "env" "waiting" (func $waiting (param (ref $table) i32) (result i32)))
-  (import "env" "set-waiting" (func $set_waiting (param (ref $table) i32 i32)))
+  (import "env" "add-waiter" (func $add_waiter (param (ref $table) i32 i32) (result i32)))
+  (import "env" "remove-waiter" (func $remove_waiter (param (ref $table) i32 i32)))
   (import "env" "records" (global $records (mut (ref $handles))))
   (import "env" "num-records" (global $num (mut i32)))
   (import "env" "free" (global $free (mut i32)))
@@ -277,47 +277,38 @@
   ;; Record `id` waits on set `set` of table `t` (status 3): first in the set's list, and
   ;; counted among its waiters.
   (func $wait_on (param $t (ref $table)) (param $set i32) (param $id i32)
-    (call $waiters (local.get $t) (local.get $set) (i32.const 1))
-    (call $link (local.get $t) (local.get $set) (local.get $id))
-    (call $set (local.get $id) (i32.const 0) (i32.const 3)))
-
-  ;; Waiting record `id` wakes (status 6): out of its set's list and waiter count, queued
-  ;; with high priority from now.
-  (func $woken (param $id i32)
-    (local $t (ref $table))
-    (local.set $t (call $table_of (call $get (local.get $id) (i32.const 2))))
-    (call $unlink (local.get $t) (call $get (local.get $id) (i32.const 3)) (local.get $id))
-    (call $waiters (local.get $t) (call $get (local.get $id) (i32.const 3)) (i32.const -1))
-    (call $set (local.get $id) (i32.const 7) (call $next_seq))
-    (call $set (local.get $id) (i32.const 0) (i32.const 6))
-    (call $push (local.get $id)))
-
-  ;; Record `id` waits on set `set` of table `t`: first in the set's list.
-  (func $link (param $t (ref $table)) (param $set i32) (param $id i32)
     (local $head i32)
-    (local.set $head (call $waiting (local.get $t) (local.get $set)))
+    (local.set $head (call $add_waiter (local.get $t) (local.get $set)
+      (i32.add (local.get $id) (i32.const 1))))
     (call $set (local.get $id) (i32.const 17) (local.get $head))
     (call $set (local.get $id) (i32.const 18) (i32.const 0))
     (if (local.get $head)
       (then (call $set (i32.sub (local.get $head) (i32.const 1)) (i32.const 18)
         (i32.add (local.get $id) (i32.const 1)))))
-    (call $set_waiting (local.get $t) (local.get $set) (i32.add (local.get $id) (i32.const 1))))
+    (call $set (local.get $id) (i32.const 0) (i32.const 3)))
 
-  ;; Record `id` no longer waits on set `set` of table `t`: out of the set's list.
-  (func $unlink (param $t (ref $table)) (param $set i32) (param $id i32)
+  ;; Record `id`, waiting on set `set` of table `t`, wakes (status 6): out of the set's list
+  ;; and waiter count, queued with high priority from now.
+  (func $woken (param $t (ref $table)) (param $set i32) (param $id i32)
     (local $next i32) (local $prev i32)
     (local.set $next (call $get (local.get $id) (i32.const 17)))
     (local.set $prev (call $get (local.get $id) (i32.const 18)))
     (if (local.get $prev)
-      (then (call $set (i32.sub (local.get $prev) (i32.const 1)) (i32.const 17) (local.get $next)))
-      (else (call $set_waiting (local.get $t) (local.get $set) (local.get $next))))
+      (then
+        (call $set (i32.sub (local.get $prev) (i32.const 1)) (i32.const 17) (local.get $next))
+        (call $remove_waiter (local.get $t) (local.get $set) (i32.const -1)))
+      (else (call $remove_waiter (local.get $t) (local.get $set) (local.get $next))))
     (if (local.get $next)
-      (then (call $set (i32.sub (local.get $next) (i32.const 1)) (i32.const 18) (local.get $prev)))))
+      (then (call $set (i32.sub (local.get $next) (i32.const 1)) (i32.const 18) (local.get $prev))))
+    (call $set (local.get $id) (i32.const 7) (call $next_seq))
+    (call $set (local.get $id) (i32.const 0) (i32.const 6))
+    (call $push (local.get $id)))
 
-  ;; An event for set `set` of table `t`, which records wait on: the one made first wakes.
-  (func (export "wake") (param $t (ref $table)) (param $set i32)
+  ;; An event for set `set` of table `t`, whose list of waiting records starts at `head`
+  ;; (record + 1): the one made first wakes.
+  (func (export "wake") (param $t (ref $table)) (param $set i32) (param $head i32)
     (local $id i32) (local $least i32)
-    (local.set $id (i32.sub (call $waiting (local.get $t) (local.get $set)) (i32.const 1)))
+    (local.set $id (i32.sub (local.get $head) (i32.const 1)))
     (local.set $least (local.get $id))
     (loop $each
       (if (i32.lt_s (i32.sub (call $get (local.get $id) (i32.const 31))
@@ -325,7 +316,7 @@
         (then (local.set $least (local.get $id))))
       (local.set $id (i32.sub (call $get (local.get $id) (i32.const 17)) (i32.const 1)))
       (br_if $each (i32.ge_s (local.get $id) (i32.const 0))))
-    (call $woken (local.get $least)))
+    (call $woken (local.get $t) (local.get $set) (local.get $least)))
 
   ;; `a`, or a copy of it twice as long when `need` elements do not fit.
   (func $room (param $a (ref $handles)) (param $need i32) (result (ref $handles))
@@ -352,8 +343,7 @@
         (br_if $done (i32.le_u
           (array.get $handles (local.get $h) (i32.shl (local.get $p) (i32.const 1)))
           (local.get $key)))
-        (array.copy $handles $handles (local.get $h) (i32.shl (local.get $i) (i32.const 1))
-          (local.get $h) (i32.shl (local.get $p) (i32.const 1)) (i32.const 2))
+        (call $move (local.get $h) (local.get $i) (local.get $p))
         (local.set $i (local.get $p))
         (br $up)))
     (array.set $handles (local.get $h) (i32.shl (local.get $i) (i32.const 1)) (local.get $key))
@@ -385,14 +375,20 @@
               (then (local.set $c (i32.add (local.get $c) (i32.const 1)))))))
         (br_if $done (i32.le_u (local.get $last)
           (array.get $handles (local.get $h) (i32.shl (local.get $c) (i32.const 1)))))
-        (array.copy $handles $handles (local.get $h) (i32.shl (local.get $i) (i32.const 1))
-          (local.get $h) (i32.shl (local.get $c) (i32.const 1)) (i32.const 2))
+        (call $move (local.get $h) (local.get $i) (local.get $c))
         (local.set $i (local.get $c))
         (br $down)))
-    (array.copy $handles $handles (local.get $h) (i32.shl (local.get $i) (i32.const 1))
-      (local.get $h) (i32.shl (local.get $n) (i32.const 1)) (i32.const 2))
+    (call $move (local.get $h) (local.get $i) (local.get $n))
     (local.get $key)
     (local.get $id))
+
+  ;; Entry `from` of heap `h` copied to entry `to`.
+  (func $move (param $h (ref $handles)) (param $to i32) (param $from i32)
+    (array.set $handles (local.get $h) (i32.shl (local.get $to) (i32.const 1))
+      (array.get $handles (local.get $h) (i32.shl (local.get $from) (i32.const 1))))
+    (array.set $handles (local.get $h) (i32.add (i32.shl (local.get $to) (i32.const 1)) (i32.const 1))
+      (array.get $handles (local.get $h) (i32.add (i32.shl (local.get $from) (i32.const 1))
+        (i32.const 1)))))
 
   ;; The ready heap made anew from the records (after `$next_seq` renumbered them).
   (func $rebuild
@@ -500,11 +496,11 @@
     (local $status i32) (local $wake i32) (local $t (ref $table))
     (call $set (local.get $id) (i32.const 14) (i32.const 3))
     (local.set $status (call $get (local.get $id) (i32.const 0)))
+    (local.set $t (call $table_of (call $get (local.get $id) (i32.const 2))))
     (if (i32.eq (local.get $status) (i32.const 3))
       (then
-        (call $woken (local.get $id))
+        (call $woken (local.get $t) (call $get (local.get $id) (i32.const 3)) (local.get $id))
         (return (i32.const 1))))
-    (local.set $t (call $table_of (call $get (local.get $id) (i32.const 2))))
     (local.set $wake (call $get (local.get $id) (i32.const 15)))
     (if (i32.and (i32.eq (local.get $status) (i32.const 1))
           (i32.ne (local.get $wake) (i32.const 0)))
