@@ -1738,8 +1738,9 @@ impl Lowerer<'_, '_> {
     }
 
     /// `(record)`: one step of a suspended task whose callee is adapter `k`'s callback lift
-    /// (`cb`, in component instance `callee`): restores the task, delivers its event (a
-    /// waiting task's, taken from its set; none for a yielded one) to its callback, then
+    /// (`cb`, in component instance `callee`): restores the task, delivers its event (its
+    /// cancellation; else a woken task's, taken from its set; none for a yielded one) to its
+    /// callback, then
     /// ends the task (`EXIT`, which must follow `task.return`) or queues it again, as
     /// wasmtime's `handle_callback_code` does.
     fn resume_task(
