@@ -434,33 +434,41 @@
   ;; Adds `delta` (1 or -1) to the member count of the set that the waitable at slot `s` has
   ;; joined, if any, and to its count of members with an event when the waitable has one.
   (func $count_in_set (param $t (ref $table)) (param $s i32) (param $delta i32)
-    (local $set i32) (local $events i32)
-    (local.set $set (call $word (local.get $t) (local.get $s) (i32.const 1)))
+    (local $a (ref $handles)) (local $set i32) (local $events i32)
+    ;; The slots, read once: nothing here replaces them.
+    (local.set $a (struct.get $table $slots (local.get $t)))
+    (local.set $set (array.get $handles (local.get $a) (i32.add (local.get $s) (i32.const 1))))
     (if (i32.eqz (local.get $set)) (then (return)))
     ;; The set's slot: it stays a set while it has members (`waitable-set-drop`).
     (local.set $set (i32.shl (i32.sub (local.get $set) (i32.const 1)) (i32.const 3)))
-    (call $set_word (local.get $t) (local.get $set) (i32.const 2)
-      (i32.add (call $word (local.get $t) (local.get $set) (i32.const 2)) (local.get $delta)))
-    (if (i32.eqz (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 16)))
+    (array.set $handles (local.get $a) (i32.add (local.get $set) (i32.const 2))
+      (i32.add (array.get $handles (local.get $a) (i32.add (local.get $set) (i32.const 2)))
+        (local.get $delta)))
+    (if (i32.eqz (i32.and (array.get $handles (local.get $a) (i32.add (local.get $s) (i32.const 3)))
+          (i32.const 16)))
       (then (return)))
-    (local.set $events (call $word (local.get $t) (local.get $set) (i32.const 3)))
-    (call $set_word (local.get $t) (local.get $set) (i32.const 3)
+    (local.set $events (array.get $handles (local.get $a) (i32.add (local.get $set) (i32.const 3))))
+    (array.set $handles (local.get $a) (i32.add (local.get $set) (i32.const 3))
       (i32.add (local.get $events) (local.get $delta)))
     (if (i32.lt_s (local.get $delta) (i32.const 0)) (then (return)))
     (if (i32.or (i32.eqz (local.get $events))
-          (i32.lt_u (local.get $s) (call $word (local.get $t) (local.get $set) (i32.const 5))))
-      (then (call $set_word (local.get $t) (local.get $set) (i32.const 5) (local.get $s)))))
+          (i32.lt_u (local.get $s)
+            (array.get $handles (local.get $a) (i32.add (local.get $set) (i32.const 5)))))
+      (then (array.set $handles (local.get $a) (i32.add (local.get $set) (i32.const 5))
+        (local.get $s)))))
 
   ;; The waitable at slot `s` has been given an event, or joined a set with one (wasmtime's
   ;; `Waitable::mark_ready`): when it is in a set that records wait on, one of them wakes.
   (func $mark_ready (export "mark-ready") (param $t (ref $table)) (param $s i32)
-    (local $set i32) (local $head i32)
-    (local.set $set (call $word (local.get $t) (local.get $s) (i32.const 1)))
+    (local $a (ref $handles)) (local $set i32) (local $head i32)
+    (local.set $a (struct.get $table $slots (local.get $t)))
+    (local.set $set (array.get $handles (local.get $a) (i32.add (local.get $s) (i32.const 1))))
     (if (i32.eqz (local.get $set)) (then (return)))
-    (if (i32.eqz (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 16)))
+    (if (i32.eqz (i32.and (array.get $handles (local.get $a) (i32.add (local.get $s) (i32.const 3)))
+          (i32.const 16)))
       (then (return)))
-    (local.set $head (call $word (local.get $t)
-      (i32.shl (i32.sub (local.get $set) (i32.const 1)) (i32.const 3)) (i32.const 4)))
+    (local.set $head (array.get $handles (local.get $a)
+      (i32.add (i32.shl (i32.sub (local.get $set) (i32.const 1)) (i32.const 3)) (i32.const 4))))
     (if (local.get $head) (then (call $wake (local.get $t) (local.get $set) (local.get $head)))))
 
   ;; Word `k` of the waitable at slot `s` set to `v`, its set's counts kept.
@@ -562,24 +570,32 @@
   ;; The slot of the first waitable of set `set` (in handle order) with an event awaiting
   ;; delivery, or -1. The pass starts at the set's word 5, which it leaves at the slot found.
   (func $ready (param $t (ref $table)) (param $set i32) (result i32)
-    (local $i i32) (local $s i32) (local $set_s i32)
+    (local $i i32) (local $s i32) (local $set_s i32) (local $a (ref $handles)) (local $len i32)
     (local.set $set_s (call $set_slot (local.get $t) (local.get $set)))
-    (if (i32.eqz (call $word (local.get $t) (local.get $set_s) (i32.const 3)))
+    (local.set $a (struct.get $table $slots (local.get $t)))
+    (local.set $len (struct.get $table $len (local.get $t)))
+    (if (i32.eqz (array.get $handles (local.get $a) (i32.add (local.get $set_s) (i32.const 3))))
       (then (return (i32.const -1))))
-    (local.set $i (i32.shr_u (call $word (local.get $t) (local.get $set_s) (i32.const 5))
+    (local.set $i (i32.shr_u
+      (array.get $handles (local.get $a) (i32.add (local.get $set_s) (i32.const 5)))
       (i32.const 3)))
     (block $done
       (loop $next
-        (br_if $done (i32.ge_u (local.get $i) (struct.get $table $len (local.get $t))))
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
         (local.set $s (i32.shl (local.get $i) (i32.const 3)))
+        ;; A waitable (kinds 4-8) of this set with an event.
         (if (i32.and
               (i32.and
-                (call $waitable (local.get $t) (local.get $s))
-                (i32.eq (call $word (local.get $t) (local.get $s) (i32.const 1)) (local.get $set)))
-              (i32.ne (i32.and (call $word (local.get $t) (local.get $s) (i32.const 3))
+                (i32.lt_u (i32.sub (array.get $handles (local.get $a) (local.get $s)) (i32.const 4))
+                  (i32.const 5))
+                (i32.eq (array.get $handles (local.get $a) (i32.add (local.get $s) (i32.const 1)))
+                  (local.get $set)))
+              (i32.ne (i32.and
+                (array.get $handles (local.get $a) (i32.add (local.get $s) (i32.const 3)))
                 (i32.const 16)) (i32.const 0)))
           (then
-            (call $set_word (local.get $t) (local.get $set_s) (i32.const 5) (local.get $s))
+            (array.set $handles (local.get $a) (i32.add (local.get $set_s) (i32.const 5))
+              (local.get $s))
             (return (local.get $s))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
