@@ -110,7 +110,7 @@
   ;; A new running record for the callee of adapter `k` (in component instance `instance`,
   ;; called from `caller`): its id.
   (func (export "alloc") (param $k i32) (param $instance i32) (param $caller i32) (result i32)
-    (local $id i32) (local $a (ref $handles)) (local $i i32)
+    (local $id i32) (local $i i32)
     (if (i32.ge_s (global.get $free) (i32.const 0))
       (then
         (local.set $id (global.get $free))
@@ -119,14 +119,8 @@
         (local.set $id (global.get $num))
         (if (i32.ge_u (local.get $id) (i32.const 0x0400_0000)) (then (call $too_many)))
         (global.set $num (i32.add (local.get $id) (i32.const 1)))
-        (if (i32.gt_u (i32.shl (global.get $num) (i32.const 5))
-              (array.len (global.get $records)))
-          (then
-            (local.set $a (array.new_default $handles
-              (i32.shl (array.len (global.get $records)) (i32.const 1))))
-            (array.copy $handles $handles (local.get $a) (i32.const 0) (global.get $records)
-              (i32.const 0) (array.len (global.get $records)))
-            (global.set $records (local.get $a))))))
+        (global.set $records (call $room (global.get $records)
+          (i32.shl (global.get $num) (i32.const 5))))))
     (local.set $i (i32.const 0))
     (loop $clear
       (call $set (local.get $id) (local.get $i) (i32.const 0))
