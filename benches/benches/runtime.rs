@@ -1,8 +1,8 @@
 //! Run time of each workload's kernels, and instantiation time, in the four forms.
 //!
 //! Ids: `{workload}/{kernel}/{form}` and `instantiate/{workload}/{form}`, where form is
-//! `native`, `graph`, `reify-all` or `reify-auto` (see [`benches::Form`]; the async ABI's
-//! workloads, [`benches::ASYNC_WORKLOADS`], have no `graph`). Each kernel is checked against
+//! `native`, `graph`, `reify-all` or `reify-auto` (see [`benches::Form`]), the async ABI's
+//! workloads ([`benches::ASYNC_WORKLOADS`]) included. Each kernel is checked against
 //! the native result before it is timed.
 
 use benches::{Form, Prepared};
@@ -17,16 +17,11 @@ fn config() -> Criterion {
 }
 
 fn prepared() -> Vec<Prepared> {
-    let sync = benches::workloads()
-        .expect("failed to build the workloads")
-        .into_iter()
-        .map(|w| (w, &Form::ALL[..]));
-    let async_ = benches::ASYNC_WORKLOADS
-        .into_iter()
-        .map(|w| (w, &Form::ASYNC[..]));
-    sync.chain(async_)
-        .map(|(w, forms)| {
-            let p = Prepared::with_forms(w, forms).expect("failed to prepare the workload");
+    let sync = benches::workloads().expect("failed to build the workloads");
+    sync.into_iter()
+        .chain(benches::ASYNC_WORKLOADS)
+        .map(|w| {
+            let p = Prepared::with_forms(w, &Form::ALL).expect("failed to prepare the workload");
             p.check()
                 .expect("a lowered form disagrees with the native run");
             p

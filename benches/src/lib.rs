@@ -55,10 +55,6 @@ impl Form {
     /// The four forms, in the order the tables list them.
     pub const ALL: [Form; 4] = [Form::Native, Form::Graph, Form::All, Form::Auto];
 
-    /// The forms of a workload that uses the async ABI ([`Workload::concurrent`]): all but
-    /// the module graph, which rejects it.
-    pub const ASYNC: [Form; 3] = [Form::Native, Form::All, Form::Auto];
-
     /// [`Form::ALL`], [`Form::AllHelper`] and [`Form::AllEveryLoop`].
     pub const WITH_HELPER: [Form; 6] = [
         Form::Native,
@@ -124,7 +120,7 @@ pub struct Workload {
     pub kernels: &'static [Kernel],
     /// Whether the component uses the component model's async ABI: natively it then runs on
     /// an engine with wasmtime's concurrency support and the async features on, each call
-    /// through `call_async` run to completion; the module-graph form rejects it.
+    /// through `call_async` run to completion.
     pub concurrent: bool,
 }
 
@@ -210,8 +206,8 @@ pub const FANOUT: Workload = Workload {
     concurrent: true,
 };
 
-/// The workloads that use the async ABI, run in [`Form::ASYNC`]: the module graph rejects
-/// them, and jco runs their original only with JSPI.
+/// The workloads that use the async ABI: jco runs their original only with JSPI, so on V8
+/// and JavaScriptCore `benches/v8/core.mjs` runs their lowered forms and module graph alone.
 pub const ASYNC_WORKLOADS: [Workload; 2] = [STREAM, FANOUT];
 
 /// The lowered forms that `prepare-v8` writes and the app benches measure, by file or id

@@ -24,12 +24,11 @@ fn every_workload_gives_the_native_results_in_every_form() {
     }
 }
 
-/// The async ABI's workloads agree across the forms that run them (the module graph rejects
-/// async components).
+/// The async ABI's workloads agree across the four forms.
 #[test]
 fn every_async_workload_gives_the_native_results() {
     for workload in benches::ASYNC_WORKLOADS {
-        let prepared = benches::Prepared::with_forms(workload, &benches::Form::ASYNC)
+        let prepared = benches::Prepared::with_forms(workload, &benches::Form::ALL)
             .unwrap_or_else(|e| panic!("failed to prepare `{}`: {e:?}", workload.name));
         let native = prepared
             .check()

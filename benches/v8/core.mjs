@@ -9,8 +9,12 @@
 //   WAST_STRICT_COMPONENT_INDICES=0 tests/node/node_modules/.bin/jco transpile \
 //       benches/workloads/stream.wat -o /tmp/stream.jco --multi-memory \
 //       --instantiation async --async-mode jspi --async-exports stream
+//   target/debug/gc-lower graph benches/workloads/stream.wat -o /tmp/stream.graph
 //   tests/node/node_modules/.bin/node benches/v8/core.mjs --export stream [--runs N] \
-//       [--jco /tmp/stream.jco] /tmp/stream.all.wasm /tmp/stream.auto.wasm
+//       [--jco /tmp/stream.jco] /tmp/stream.graph /tmp/stream.all.wasm /tmp/stream.auto.wasm
+//
+// A FILE that is a directory holding `graph.json` is a module graph, instantiated by its own
+// `loader.mjs` with no host imports.
 //
 // `--arg N` passes the integer N to every call (`fanout.wat`'s `fanout`: `--arg 1000`).
 //
@@ -20,7 +24,7 @@
 // files interleaved run by run, each run a batch of calls lasting about 50 ms; the figure is
 // the median over the runs of the time per call, in milliseconds.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -61,10 +65,18 @@ if (opts.jco) {
   forms.push({ file: `${opts.jco} (jco, JSPI)`, f, result: await call(f), times: [] });
 }
 for (const file of opts.files) {
-  const module = new WebAssembly.Module(readFileSync(file));
-  const instance = new WebAssembly.Instance(module, {});
-  instance.exports._initialize();
-  const g = instance.exports[opts.exp];
+  let exports;
+  if (existsSync(join(file, 'graph.json'))) {
+    // A module graph (`gc-lower graph`), instantiated by its own loader.
+    const { instantiateGraph } = await import(pathToFileURL(resolve(file, 'loader.mjs')).href);
+    const graph = JSON.parse(readFileSync(join(file, 'graph.json'), 'utf8'));
+    exports = await instantiateGraph(graph, (f) => new WebAssembly.Module(readFileSync(join(file, f))), {});
+  } else {
+    const module = new WebAssembly.Module(readFileSync(file));
+    exports = new WebAssembly.Instance(module, {}).exports;
+    exports._initialize();
+  }
+  const g = exports[opts.exp];
   if (typeof g !== 'function') throw new Error(`${file} has no export \`${opts.exp}\``);
   const f = () => g(...opts.args);
   forms.push({ file, f, result: f(), times: [] });

@@ -75,7 +75,7 @@ use std::collections::BTreeSet;
 use anyhow::{Context as _, Result, anyhow, bail};
 use hashbrown::HashMap;
 use multi_instance::{InstanceGraph, SharedState};
-use runtime_structs::TableKind;
+use runtime_structs::{Helper, TableKind};
 use wasm_encoder as we;
 use wasm_encoder::reencode::Reencode as _;
 use wasmtime_environ::component::{
@@ -93,8 +93,8 @@ use crate::front::Front;
 use crate::host::HostInterface;
 use crate::layout::Renumber;
 use crate::layout::{
-    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MAX_VMCTX_FIELDS, MemSlot,
-    ModuleLayout, OutFunc, OutGlobal, OutType, StateTarget, TabSlot, TagSlot, Vmctx,
+    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, LateMemory, MAX_VMCTX_FIELDS,
+    MemSlot, ModuleLayout, OutFunc, OutGlobal, OutType, StateTarget, TabSlot, TagSlot, Vmctx,
 };
 use crate::module_info::ModuleInfo;
 use crate::names::InputNames;
@@ -226,6 +226,8 @@ pub(crate) struct OutputModule {
 /// Functions and globals made on demand, each once, by what they are for.
 #[derive(Default)]
 pub(crate) struct Made {
+    /// Whether [`Lowerer::finish_runtime`] ran.
+    pub(crate) runtime_finished: bool,
     /// The runtime helpers (`gc-lower:i32.load`, …).
     pub(crate) helpers: HashMap<runtime_structs::Helper, OutFunc>,
     /// The trampolines of the component's canonical functions.
@@ -313,10 +315,41 @@ impl StateKind {
 pub struct LateFuncs {
     /// The output index of the `late` table.
     pub table: u32,
-    /// Entry `k`: the core instance and the name of the function it exports.
-    pub entries: Vec<(RuntimeInstanceIndex, String)>,
+    /// Entry `k`: who provides the function, and the name it exports it under.
+    pub entries: Vec<(LateSource, String)>,
+    /// The memories of core instances that gc-lower's own built-ins (the async runtime's event
+    /// stores and stream copies) use, by [`LateMemory`]: the core instance export that first
+    /// named each.
+    pub memories: Vec<LateMemoryDef>,
     /// The stub that calls each entry, by entry.
-    stubs: HashMap<(RuntimeInstanceIndex, String), OutFunc>,
+    stubs: HashMap<(LateSource, String), OutFunc>,
+    /// Each memory in `memories` by its defining core instance and index there.
+    memory_of: HashMap<(RuntimeInstanceIndex, u32), LateMemory>,
+}
+
+/// Who provides a function that the module-graph form's trampolines module calls late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LateSource {
+    /// A core instance of the component.
+    Instance(RuntimeInstanceIndex),
+    /// The accessor instance over memories `dst` and `src` (`crate::module_graph`'s
+    /// `memory.wasm`): its loads and stores act on `dst`, its `memory.copy` copies from `src`
+    /// to `dst`.
+    Accessor {
+        /// The memory written by stores and copies, and read by loads.
+        dst: LateMemory,
+        /// The memory a copy reads.
+        src: LateMemory,
+    },
+}
+
+/// A memory reached late: the core instance export that provides it.
+#[derive(Debug, Clone)]
+pub struct LateMemoryDef {
+    /// The exporting core instance (it may import the memory itself).
+    pub instance: RuntimeInstanceIndex,
+    /// The export's name.
+    pub export: String,
 }
 
 /// Why [`plan_reified`] reifies a static module: the first of its rules that applied.
@@ -773,11 +806,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         Ok(lw)
     }
 
-    /// A function that calls the function `name` of core instance `instance` through the
-    /// `late` table (module-graph form).
-    fn late_func(&mut self, instance: RuntimeInstanceIndex, name: String, ty: OutType) -> OutFunc {
+    /// A function that calls the function `name` that `source` exports through the `late`
+    /// table (module-graph form).
+    fn late_func(&mut self, source: LateSource, name: String, ty: OutType) -> OutFunc {
         let late = self.settings.late.as_mut().expect("module-graph form");
-        let key = (instance, name);
+        let key = (source, name);
         if let Some(f) = late.stubs.get(&key) {
             return *f;
         }
@@ -797,6 +830,52 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let minimum = late.entries.len() as u64;
         self.out.tables[table as usize].0.minimum = minimum;
         f
+    }
+
+    /// The memory `def` (an export of a core instance) as the module-graph form's trampolines
+    /// module reaches it; one [`LateMemory`] per memory, whichever export names it.
+    ///
+    /// Errors: `def` is not a memory that a core instance exports.
+    fn late_memory(&mut self, def: &CoreDef) -> Result<LateMemory> {
+        let (defining, _, index) = self.defining_instance(def, StateKind::Memory, false)?;
+        let CoreDef::Export(e) = def else {
+            bail!("internal: a late memory that is not an export");
+        };
+        let export = crate::front::export_name(self.input.front, self.input.graph, e)?;
+        let late = self.settings.late.as_mut().expect("module-graph form");
+        if let Some(m) = late.memory_of.get(&(defining, index)) {
+            return Ok(*m);
+        }
+        let m = LateMemory(late.memories.len() as u32);
+        late.memories.push(LateMemoryDef {
+            instance: e.instance,
+            export,
+        });
+        late.memory_of.insert((defining, index), m);
+        Ok(m)
+    }
+
+    /// `(addr i32, [value], offset i64) -> [value]`: the load or store `access` at `addr +
+    /// offset` of late memory `m`, with the instruction's own traps (module-graph form).
+    pub(crate) fn late_access(&mut self, m: LateMemory, access: Helper) -> Result<OutFunc> {
+        use we::ValType::{I32, I64};
+        let (params, results) = match access {
+            Helper::Load(kind) => (vec![I32, I64], vec![kind.value_type()]),
+            Helper::Store(kind) => (vec![I32, kind.value_type(), I64], vec![]),
+            _ => bail!("internal: a late memory access that is not a load or store"),
+        };
+        let ty = self.func_type(&params, &results);
+        let name = crate::module_graph::accessor_export(access)?.to_string();
+        Ok(self.late_func(LateSource::Accessor { dst: m, src: m }, name, ty))
+    }
+
+    /// `(d i32, s i32, n i32)`: `memory.copy` from late memory `src` to late memory `dst`
+    /// (module-graph form).
+    pub(crate) fn late_copy(&mut self, dst: LateMemory, src: LateMemory) -> OutFunc {
+        let i32 = we::ValType::I32;
+        let ty = self.func_type(&[i32, i32, i32], &[]);
+        let name = crate::module_graph::ACCESSOR_COPY.to_string();
+        self.late_func(LateSource::Accessor { dst, src }, name, ty)
     }
 
     /// The first type index after the runtime-structs rec group.
@@ -1590,7 +1669,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         for pos in self.input.infos[m].import_position.memories.clone() {
             match self.resolve_memory(&args[pos])? {
                 StateTarget::Native(x) => memories.push(x),
-                StateTarget::Boxed { .. } => {
+                StateTarget::Boxed { .. } | StateTarget::Late(_) => {
                     bail!("internal: unreified instance imports a reified memory")
                 }
             }
@@ -1612,7 +1691,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         for pos in self.input.infos[m].import_position.tables.clone() {
             match self.resolve_table(&args[pos])? {
                 StateTarget::Native(x) => tables.push(x),
-                StateTarget::Boxed { .. } => {
+                StateTarget::Boxed { .. } | StateTarget::Late(_) => {
                     bail!("internal: unreified instance imports a reified table")
                 }
             }
@@ -2274,7 +2353,8 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     let t = self.input.infos[m].funcs[f.as_u32() as usize];
                     let ty = self.module_types(m, TypeForm::PLAIN)?[t as usize];
                     let name = crate::front::export_name(self.input.front, self.input.graph, e)?;
-                    return Ok(FuncTarget::Plain(self.late_func(e.instance, name, ty)));
+                    let source = LateSource::Instance(e.instance);
+                    return Ok(FuncTarget::Plain(self.late_func(source, name, ty)));
                 }
                 self.func_of_instance(instance, f.as_u32())
             }
@@ -2385,6 +2465,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// Resolves an imported memory: an imported memory is the one its import is bound to (the
     /// same box or native memory whether or not the importer is reified).
     pub fn resolve_memory(&mut self, def: &CoreDef) -> Result<StateTarget> {
+        if self.settings.late.is_some() {
+            return Ok(StateTarget::Late(self.late_memory(def)?));
+        }
         let (instance, m, mi) = self.defining_instance(def, StateKind::Memory, false)?;
         if self.layouts[m].reified {
             let field = mi; // memory `i` owns field `i` of a vmctx
@@ -3015,10 +3098,22 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         Ok(we::ElementSegment { mode, elements })
     }
 
+    /// Gives the async runtime's dispatch functions their bodies (the scheduler's resume and
+    /// wake, the transmits' copy), once every built-in that they dispatch to is made; at most
+    /// once, and [`Self::finish`] calls it if no one did. The module-graph form calls it first to
+    /// learn every function its trampolines module calls late.
+    pub fn finish_runtime(&mut self) -> Result<()> {
+        if !self.made.runtime_finished {
+            self.made.runtime_finished = true;
+            self.finish_scheduler()?;
+            self.finish_transmits()?;
+        }
+        Ok(())
+    }
+
     /// Encodes the output module.
     pub fn finish(mut self, component_type: Option<&(String, Vec<u8>)>) -> Result<Vec<u8>> {
-        self.finish_scheduler()?;
-        self.finish_transmits()?;
+        self.finish_runtime()?;
         self.check_limits()?;
         let mut module = we::Module::new();
         let mut types = we::TypeSection::new();

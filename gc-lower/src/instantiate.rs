@@ -9,7 +9,7 @@ use hashbrown::HashMap;
 use anyhow::{Result, bail};
 use runtime_structs::{FUNCS, Helper, TableKind};
 use wasm_encoder as we;
-use wasmtime_environ::component::RuntimeComponentInstanceIndex;
+use wasmtime_environ::component::CoreDef;
 use wasmtime_environ::component::RuntimeInstanceIndex;
 use wasmtime_environ::wasmparser as wp;
 
@@ -19,7 +19,7 @@ use crate::code::{ConstructorScope, Sink};
 use crate::error::not_yet;
 use crate::host::ExportItem;
 use crate::layout::{
-    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MemSlot, OutType,
+    FuncTarget, GlobalSlot, GlobalTarget, ImportedFunc, InstanceSlot, MemSlot, OutFunc, OutType,
     StateTarget, TabSlot, TagSlot,
 };
 
@@ -143,46 +143,12 @@ impl Lowerer<'_, '_> {
 
         let host_memory = self.host_memory()?;
         let host = self.input.host;
-        // With the async ABI, a lift the host calls directly starts a task of its own
-        // (`crate::tasks`); through host adapters, FACT's `enter-sync-call` does (for an
-        // async callback lift, its `[start-call]`).
-        let task_exports: hashbrown::HashMap<&str, (bool, bool)> = host
-            .exports
-            .iter()
-            .filter(|e| self.input.front.uses_async && !e.adapted)
-            .map(|e| {
-                let types = &self.input.front.types;
-                let post_return = e.post_return.is_some();
-                (e.name.as_str(), (types[e.component_ty].async_, post_return))
-            })
-            .collect();
-        // The post-returns of lifts the host calls directly, with the lifting instance: they
-        // run with its may-leave flag cleared, as wasmtime's `post_return` runs them.
-        let post_returns: hashbrown::HashMap<String, RuntimeComponentInstanceIndex> = host
-            .exports
-            .iter()
-            .filter(|e| !e.adapted && e.post_return.is_some())
-            .map(|e| {
-                let component = &self.input.front.translation.component;
-                (e.post_return_name(), component.options[e.options].instance)
-            })
-            .collect();
         for (name, item) in host.export_items() {
             let (kind, index) = match item {
                 ExportItem::Func(def) => {
                     let target = self.resolve_func(def)?;
                     let f = self.plain_func(target)?;
-                    let f = match task_exports.get(name.as_str()) {
-                        Some(&(may_block, post)) => self.export_task(f, def, may_block, post)?,
-                        None => match post_returns.get(&name) {
-                            Some(&ci) => {
-                                let flags = self.flags_global(ci);
-                                let task = self.input.front.uses_async;
-                                self.export_post_return(f, flags, task)?
-                            }
-                            None => f,
-                        },
-                    };
+                    let f = self.host_export_wrapper(&name, f, def)?.unwrap_or(f);
                     (we::ExportKind::Func, f.0)
                 }
                 // The destructors of exported resources, run when the host drops a handle.
@@ -203,6 +169,36 @@ impl Lowerer<'_, '_> {
             self.out.exports.push((name, kind, index));
         }
         Ok(())
+    }
+
+    /// What the host calls as export `name`, function `f` (defined by `def`), when it is more
+    /// than `f`; `None` when it is `f` itself. With the async ABI, a lift the host calls
+    /// directly starts a task of its own ([`Self::export_task`]; through host adapters, FACT's
+    /// `enter-sync-call` does, or for an async callback lift its `[start-call]`). The
+    /// post-return of a lift the host calls directly runs with the lifting instance's may-leave
+    /// flag cleared, as wasmtime's `post_return` runs it ([`Self::export_post_return`]). Both
+    /// output forms export the same functions.
+    pub(crate) fn host_export_wrapper(
+        &mut self,
+        name: &str,
+        f: OutFunc,
+        def: &CoreDef,
+    ) -> Result<Option<OutFunc>> {
+        let host = self.input.host;
+        let uses_async = self.input.front.uses_async;
+        let direct = || host.exports.iter().filter(|e| !e.adapted);
+        if uses_async && let Some(e) = direct().find(|e| e.name == name) {
+            let may_block = self.input.front.types[e.component_ty].async_;
+            let post_return = e.post_return.is_some();
+            return Ok(Some(self.export_task(f, def, may_block, post_return)?));
+        }
+        if let Some(e) = direct().find(|e| e.post_return.is_some() && e.post_return_name() == name)
+        {
+            let instance = self.input.front.translation.component.options[e.options].instance;
+            let flags = self.flags_global(instance);
+            return Ok(Some(self.export_post_return(f, flags, uses_async)?));
+        }
+        Ok(None)
     }
 
     /// The memory through which host functions pass strings, lists and spilled flat values

@@ -98,7 +98,17 @@ pub enum StateTarget {
         /// The vmctx field holding the box.
         field: u32,
     },
+    /// A memory of a core instance that the module-graph form's trampolines module, which is
+    /// instantiated before every core instance, reaches through the accessor functions of
+    /// `crate::module_graph` (loads, stores and `memory.copy` as calls through its `late`
+    /// table).
+    Late(LateMemory),
 }
+
+/// A memory that the module-graph form's trampolines module reaches late: an index into
+/// [`crate::assemble::LateFuncs::memories`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LateMemory(pub u32);
 
 /// Where a global of some instance lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,14 +47,16 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::{Value as Json, json};
 use wasmtime_environ::EntityType;
 use wasmtime_environ::component::{
-    CoreDef, GlobalInitializer, InstantiateModule, RuntimeComponentInstanceIndex,
-    RuntimeInstanceIndex, Trampoline,
+    CoreDef, GlobalInitializer, InstantiateModule, RuntimeInstanceIndex, Trampoline,
 };
 
-use crate::assemble::Lowerer;
+use runtime_structs::{Helper, LoadKind, StoreKind};
+
+use crate::assemble::{LateSource, Lowerer};
 use crate::error::not_yet;
 use crate::front::{Front, export_name};
 use crate::host::ExportItem;
+use crate::layout::{FuncTarget, LateMemory};
 
 /// The JavaScript loader: `instantiateGraph(graph, getModule, imports)` (see the file).
 pub const JS_LOADER: &str = include_str!("graph.mjs");
@@ -102,11 +104,6 @@ pub fn lower_graph(component: &[u8], host_abi: crate::ReifyMode) -> Result<Modul
     // Only the host interface (and its exchange) follows the plan; nothing is reified here.
     let prepared = crate::prepare(component, &scope, host_abi)?;
     let (front, graph, host) = (&prepared.front, &prepared.graph, &prepared.host);
-    if front.uses_async {
-        // Its task built-ins call functions of the adapter instances directly, which the
-        // trampolines module, instantiated first, cannot yet (`crate::tasks`).
-        return Err(not_yet("async components in the module-graph form"));
-    }
     let mut lw = Lowerer::new_trampolines(front, graph, host)?;
     let mut b = Builder {
         front,
@@ -117,8 +114,11 @@ pub fn lower_graph(component: &[u8], host_abi: crate::ReifyMode) -> Result<Modul
         instance_of: HashMap::new(),
         runtime_steps: HashMap::new(),
         transcoders: HashMap::new(),
+        accessor_file: None,
         trampoline_exports: HashMap::new(),
         flag_exports: HashMap::new(),
+        may_block_export: None,
+        intrinsic_exports: Default::default(),
     };
     let host_imports: Vec<Json> = host
         .core_imports()
@@ -141,8 +141,19 @@ pub fn lower_graph(component: &[u8], host_abi: crate::ReifyMode) -> Result<Modul
         };
         let mut imports = Vec::new();
         let module = &front.modules[m].module;
-        for ((im, name, ty), arg) in module.imports().zip(args.iter()) {
-            let from = b.source(&mut lw, arg)?;
+        for (pos, ((im, name, ty), arg)) in module.imports().zip(args.iter()).enumerate() {
+            // FACT's per-adapter task built-ins (`[prepare-call]`, `[start-call]`): one
+            // function per importing adapter, which the trampolines module exports.
+            let from = match lw.adapter_import(next, pos)? {
+                Some(f) => {
+                    let name = format!("a{}.{pos}", next.as_u32());
+                    lw.out
+                        .exports
+                        .push((name.clone(), wasm_encoder::ExportKind::Func, f.0));
+                    json!({ "instance": 0, "export": name })
+                }
+                None => b.source(&mut lw, arg)?,
+            };
             imports.push(json!({
                 "module": im, "name": name, "kind": kind(&ty), "from": from,
             }));
@@ -161,31 +172,27 @@ pub fn lower_graph(component: &[u8], host_abi: crate::ReifyMode) -> Result<Modul
     {
         bail!("internal: host functions over different memories after the exchange phase");
     }
-    // The post-returns of lifts the host calls directly run with the lifting instance's
-    // may-leave flag cleared, as in the single module (`Lowerer::export_post_return`).
-    let post_returns: HashMap<String, RuntimeComponentInstanceIndex> = host
-        .exports
-        .iter()
-        .filter(|e| !e.adapted && e.post_return.is_some())
-        .map(|e| {
-            let component = &front.translation.component;
-            (e.post_return_name(), component.options[e.options].instance)
-        })
-        .collect();
     let mut exports = Vec::new();
     for (name, item) in host.export_items() {
         let (kind, from) = match item {
-            ExportItem::Func(def) if post_returns.contains_key(&name) => {
+            // A lift in a task of its own, or a post-return with its flags, as the
+            // single-module output exports it; else the core instance's own function.
+            ExportItem::Func(def) => {
                 let target = lw.resolve_func(def)?;
                 let f = lw.plain_func(target)?;
-                let flags = lw.flags_global(post_returns[&name]);
-                let wrapper = lw.export_post_return(f, flags, false)?;
-                lw.out
-                    .exports
-                    .push((name.clone(), wasm_encoder::ExportKind::Func, wrapper.0));
-                ("func", json!({ "instance": 0, "export": name }))
+                match lw.host_export_wrapper(&name, f, def)? {
+                    Some(wrapper) => {
+                        lw.out.exports.push((
+                            name.clone(),
+                            wasm_encoder::ExportKind::Func,
+                            wrapper.0,
+                        ));
+                        ("func", json!({ "instance": 0, "export": name }))
+                    }
+                    None => ("func", b.source(&mut lw, def)?),
+                }
             }
-            ExportItem::Func(def) | ExportItem::Realloc(def) => ("func", b.source(&mut lw, def)?),
+            ExportItem::Realloc(def) => ("func", b.source(&mut lw, def)?),
             ExportItem::Memory(def) => ("memory", b.source(&mut lw, def)?),
             // gc-lower's own destructor, in the trampoline module.
             ExportItem::ResourceDtor(k) => {
@@ -201,23 +208,78 @@ pub fn lower_graph(component: &[u8], host_abi: crate::ReifyMode) -> Result<Modul
         exports.push(json!({ "name": name, "kind": kind, "from": from }));
     }
 
-    // Late bindings go right after the instance that defines them.
+    // Every function called late is known once the async runtime's dispatchers are made.
+    lw.finish_runtime()?;
+    // Late bindings of core instances' functions go right after the instance that defines
+    // them; the accessor instances of memories come after every core instance, each followed
+    // by its late bindings.
     let late = lw.settings.late.as_ref().expect("module-graph form");
     let mut after: HashMap<usize, Vec<Json>> = HashMap::new();
-    for (k, (instance, name)) in late.entries.iter().enumerate() {
-        let step = b.runtime_steps[instance];
-        let from = json!({ "instance": b.instance_of[instance], "export": name });
-        after
-            .entry(step)
-            .or_default()
-            .push(json!({ "late": k, "from": from }));
+    let mut accessors: Vec<((LateMemory, LateMemory), Vec<Json>)> = Vec::new();
+    for (k, (source, name)) in late.entries.iter().enumerate() {
+        match *source {
+            LateSource::Instance(instance) => {
+                let step = b.runtime_steps[&instance];
+                let from = json!({ "instance": b.instance_of[&instance], "export": name });
+                after
+                    .entry(step)
+                    .or_default()
+                    .push(json!({ "late": k, "from": from }));
+            }
+            LateSource::Accessor { dst, src } => {
+                let place = match accessors.iter().position(|(pair, _)| *pair == (dst, src)) {
+                    Some(p) => p,
+                    None => {
+                        accessors.push(((dst, src), Vec::new()));
+                        accessors.len() - 1
+                    }
+                };
+                accessors[place]
+                    .1
+                    .push(json!({ "late": k, "export": name }));
+            }
+        }
     }
     let mut steps = Vec::new();
     for (i, step) in std::mem::take(&mut b.steps).into_iter().enumerate() {
         steps.push(step);
         steps.extend(after.remove(&i).unwrap_or_default());
     }
+    for ((dst, src), bindings) in accessors {
+        let instance = step_instance(&steps, steps.len());
+        let file = b.accessor_file();
+        let memory = |m: LateMemory| {
+            let def = &late.memories[m.0 as usize];
+            json!({ "instance": b.instance_of[&def.instance], "export": def.export })
+        };
+        steps.push(json!({
+            "instantiate": file,
+            "imports": [
+                { "module": "", "name": "dst", "kind": "memory", "from": memory(dst) },
+                { "module": "", "name": "src", "kind": "memory", "from": memory(src) },
+            ],
+        }));
+        for binding in bindings {
+            let from = json!({ "instance": instance, "export": binding["export"] });
+            steps.push(json!({ "late": binding["late"], "from": from }));
+        }
+    }
 
+    if front.uses_async {
+        // Start functions ran in a task that may not block; the host's calls may.
+        let f = lw.instantiated();
+        let name = "instantiated".to_string();
+        lw.out
+            .exports
+            .push((name.clone(), wasm_encoder::ExportKind::Func, f.0));
+        let file = b.modules.len();
+        b.modules.push(("start.wasm".into(), start_module()));
+        steps.push(json!({
+            "instantiate": file,
+            "imports": [ { "module": "", "name": "start", "kind": "func",
+                           "from": { "instance": 0, "export": name } } ],
+        }));
+    }
     let trampolines = lw.finish(None)?;
     crate::validate_output(&trampolines)?;
     b.modules[0].1 = trampolines;
@@ -270,8 +332,14 @@ struct Builder<'a, 'data> {
     runtime_steps: HashMap<RuntimeInstanceIndex, usize>,
     /// Instance of `transcode.wasm` of each (source, destination) memory pair.
     transcoders: HashMap<(String, String), usize>,
+    /// The module file of `memory.wasm` ([`accessor_module`]), once added.
+    accessor_file: Option<usize>,
     trampoline_exports: HashMap<u32, String>,
     flag_exports: HashMap<u32, String>,
+    /// The trampolines module's export of the task's may-block flag, once made.
+    may_block_export: Option<String>,
+    /// The trampolines module's exports of the unsafe intrinsics made so far.
+    intrinsic_exports: std::collections::HashSet<String>,
 }
 
 impl Builder<'_, '_> {
@@ -286,6 +354,18 @@ impl Builder<'_, '_> {
             self.front.modules[m].wasm.to_vec(),
         ));
         self.files.insert(Some(m), f);
+        f
+    }
+
+    /// The module file of `memory.wasm`, added on first use.
+    fn accessor_file(&mut self) -> usize {
+        if let Some(f) = self.accessor_file {
+            return f;
+        }
+        let f = self.modules.len();
+        self.modules
+            .push(("memory.wasm".into(), accessor_module().to_vec()));
+        self.accessor_file = Some(f);
         f
     }
 
@@ -355,9 +435,35 @@ impl Builder<'_, '_> {
                 };
                 json!({ "instance": 0, "export": name })
             }
-            CoreDef::UnsafeIntrinsic(_) => return Err(not_yet("unsafe intrinsics")),
+            // `context.get` and `context.set` of slots 0 and 1 (as the single module has them;
+            // others are rejected there, by name).
+            CoreDef::UnsafeIntrinsic(i) => {
+                let name = format!("intrinsic.{}", i.name());
+                if !self.intrinsic_exports.contains(&name) {
+                    let FuncTarget::Plain(f) = lw.resolve_func(def)? else {
+                        bail!("internal: an intrinsic that needs a vmctx");
+                    };
+                    lw.out
+                        .exports
+                        .push((name.clone(), wasm_encoder::ExportKind::Func, f.0));
+                    self.intrinsic_exports.insert(name.clone());
+                }
+                json!({ "instance": 0, "export": name })
+            }
             CoreDef::TaskMayBlock => {
-                return Err(not_yet("async components in the module-graph form"));
+                let name = match &self.may_block_export {
+                    Some(name) => name.clone(),
+                    None => {
+                        let g = lw.task_globals().may_block;
+                        let name = "may-block".to_string();
+                        lw.out
+                            .exports
+                            .push((name.clone(), wasm_encoder::ExportKind::Global, g.0));
+                        self.may_block_export = Some(name.clone());
+                        name
+                    }
+                };
+                json!({ "instance": 0, "export": name })
             }
         })
     }
@@ -409,6 +515,92 @@ fn transcode_module() -> Result<Vec<u8>> {
     );
     let bytes = wat::parse_str(&text).context("internal: transcode.wat with imported memories")?;
     Ok(MODULE.get_or_init(|| bytes).clone())
+}
+
+/// The export of `memory.wasm` ([`accessor_module`]) that does load or store `access`: the
+/// instruction's name (`i32.load8_u`, `f64.store`).
+///
+/// Errors: internal, when `access` is neither a load nor a store.
+pub(crate) fn accessor_export(access: Helper) -> Result<&'static str> {
+    match access {
+        Helper::Load(kind) => Ok(kind.name()),
+        Helper::Store(kind) => Ok(kind.name()),
+        _ => bail!("internal: a late memory access that is not a load or store"),
+    }
+}
+
+/// The export of `memory.wasm` that copies between its two memories.
+pub(crate) const ACCESSOR_COPY: &str = "memory.copy";
+
+/// `memory.wasm`: how the trampolines module, instantiated before every core instance, reaches
+/// a core instance's memory (`StateTarget::Late`). It imports two memories, `"" "dst"` and
+/// `"" "src"`, and exports:
+///
+/// - for each load, `(addr i32, offset i64) -> value`, and for each store, `(addr i32, value,
+///   offset i64)`, named as the instruction ([`accessor_export`]): the access at `addr + offset`
+///   of `dst` (`offset` is the instruction's static offset, so the sum never wraps), trapping
+///   out of bounds as the instruction does;
+/// - [`ACCESSOR_COPY`], `(d i32, s i32, n i32)`: `memory.copy` of `n` bytes from `src` at `s`
+///   to `dst` at `d`.
+///
+/// The graph instantiates it once per pair of memories used together (a memory's loads and
+/// stores use the pair of it with itself), after every core instance, and binds the functions
+/// the trampolines module uses to its `late` table.
+fn accessor_module() -> &'static [u8] {
+    static MODULE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    MODULE.get_or_init(|| {
+        let mut text = String::from(
+            "(module\n  (import \"\" \"dst\" (memory $dst 0))\n  \
+             (import \"\" \"src\" (memory $src 0))\n",
+        );
+        // The effective address; past 4 GiB the access traps as its instruction would, with
+        // an address no memory reaches.
+        let address = "(local.set $ea (i64.add (i64.extend_i32_u (local.get $addr)) \
+                       (local.get $offset)))";
+        for kind in LoadKind::ALL {
+            let (name, ty) = (kind.name(), val_type_text(kind.value_type()));
+            text.push_str(&format!(
+                "  (func (export \"{name}\") (param $addr i32) (param $offset i64) \
+                 (result {ty}) (local $ea i64)\n    {address}\n    \
+                 (if (i64.gt_u (local.get $ea) (i64.const 0xffffffff)) (then \
+                 (drop ({name} $dst offset=0xffffffff (i32.const -1))) (unreachable)))\n    \
+                 ({name} $dst (i32.wrap_i64 (local.get $ea))))\n"
+            ));
+        }
+        for kind in StoreKind::ALL {
+            let (name, ty) = (kind.name(), val_type_text(kind.value_type()));
+            text.push_str(&format!(
+                "  (func (export \"{name}\") (param $addr i32) (param $value {ty}) \
+                 (param $offset i64) (local $ea i64)\n    {address}\n    \
+                 (if (i64.gt_u (local.get $ea) (i64.const 0xffffffff)) (then \
+                 ({name} $dst offset=0xffffffff (i32.const -1) (local.get $value)) \
+                 (unreachable)))\n    \
+                 ({name} $dst (i32.wrap_i64 (local.get $ea)) (local.get $value)))\n"
+            ));
+        }
+        text.push_str(&format!(
+            "  (func (export \"{ACCESSOR_COPY}\") (param $d i32) (param $s i32) (param $n i32)\n    \
+             (memory.copy $dst $src (local.get $d) (local.get $s) (local.get $n))))\n"
+        ));
+        wat::parse_str(&text).expect("memory.wasm is valid text")
+    })
+}
+
+/// `start.wasm`: a module whose start function calls its one import, `"" "start"` (`() ->
+/// ()`); instantiating it is how a graph step calls a function.
+fn start_module() -> Vec<u8> {
+    wat::parse_str(r#"(module (import "" "start" (func $start)) (start $start))"#)
+        .expect("start.wasm is valid text")
+}
+
+/// The text format's name of a numeric value type.
+fn val_type_text(ty: wasm_encoder::ValType) -> &'static str {
+    match ty {
+        wasm_encoder::ValType::I64 => "i64",
+        wasm_encoder::ValType::F32 => "f32",
+        wasm_encoder::ValType::F64 => "f64",
+        _ => "i32",
+    }
 }
 
 /// The WIT text of a `component-type` custom section, for `graph.json`.
@@ -609,4 +801,103 @@ pub fn instantiate<T: 'static>(
         );
     }
     Ok(GraphInstance { exports })
+}
+
+#[cfg(all(test, feature = "runtime"))]
+mod tests {
+    use wasmtime::{Engine, Instance, Memory, MemoryType, Module, Store, Val};
+
+    /// `memory.wasm` over two memories of one page each, the first holding bytes 1, 2, 3, ...
+    fn accessor() -> (Store<()>, Instance, Memory, Memory) {
+        let engine = Engine::default();
+        let module = Module::new(&engine, super::accessor_module()).expect("memory.wasm compiles");
+        let mut store = Store::new(&engine, ());
+        let dst = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+        let src = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+        let bytes: Vec<u8> = (1..=255u8).cycle().take(65536).collect();
+        dst.write(&mut store, 0, &bytes).unwrap();
+        let instance = Instance::new(&mut store, &module, &[dst.into(), src.into()]).unwrap();
+        (store, instance, dst, src)
+    }
+
+    /// Calls export `name` of the accessor: its results, or the trap's message.
+    fn call(
+        store: &mut Store<()>,
+        instance: &Instance,
+        name: &str,
+        args: &[Val],
+    ) -> Result<Vec<Val>, String> {
+        let f = instance.get_func(&mut *store, name).expect(name);
+        let mut results = vec![Val::I32(0); f.ty(&*store).results().len()];
+        f.call(&mut *store, args, &mut results)
+            .map(|()| results)
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    #[test]
+    fn loads_and_stores_act_on_dst_at_addr_plus_offset() {
+        let (mut store, instance, dst, _) = accessor();
+        let got = call(
+            &mut store,
+            &instance,
+            "i32.load",
+            &[Val::I32(1), Val::I64(2)],
+        )
+        .unwrap();
+        // Bytes 4, 5, 6, 7 at address 3, little-endian.
+        assert_eq!(got[0].unwrap_i32(), 0x0706_0504);
+        let got = call(
+            &mut store,
+            &instance,
+            "i64.load8_s",
+            &[Val::I32(200), Val::I64(0)],
+        );
+        assert_eq!(got.unwrap()[0].unwrap_i64(), 201u8 as i8 as i64);
+        call(
+            &mut store,
+            &instance,
+            "i32.store16",
+            &[Val::I32(10), Val::I32(0x1_abcd), Val::I64(65524)],
+        )
+        .unwrap();
+        let mut two = [0u8; 2];
+        dst.read(&store, 65534, &mut two).unwrap();
+        assert_eq!(two, [0xcd, 0xab]);
+    }
+
+    #[test]
+    fn out_of_bounds_and_wrapping_accesses_trap_and_write_nothing() {
+        let (mut store, instance, dst, _) = accessor();
+        let before = dst.data(&store).to_vec();
+        for (name, args) in [
+            ("i32.load", vec![Val::I32(65533), Val::I64(0)]),
+            ("i64.load", vec![Val::I32(8), Val::I64(65530)]),
+            // `addr + offset` past 4 GiB: no wrap to a small address.
+            ("i32.load", vec![Val::I32(-4), Val::I64(8)]),
+            ("i32.store", vec![Val::I32(-4), Val::I32(7), Val::I64(8)]),
+            (
+                "i64.store",
+                vec![Val::I32(65532), Val::I64(-1), Val::I64(0)],
+            ),
+        ] {
+            let err = call(&mut store, &instance, name, &args).expect_err(name);
+            assert!(err.contains("out of bounds memory access"), "{name}: {err}");
+        }
+        assert!(
+            dst.data(&store) == before.as_slice(),
+            "a trapping store wrote"
+        );
+    }
+
+    #[test]
+    fn memory_copy_goes_from_src_to_dst() {
+        let (mut store, instance, dst, src) = accessor();
+        src.write(&mut store, 100, b"stream items").unwrap();
+        let args = [Val::I32(65530), Val::I32(100), Val::I32(6)];
+        call(&mut store, &instance, super::ACCESSOR_COPY, &args).unwrap();
+        assert_eq!(&dst.data(&store)[65530..], b"stream");
+        let args = [Val::I32(65531), Val::I32(100), Val::I32(6)];
+        let err = call(&mut store, &instance, super::ACCESSOR_COPY, &args).unwrap_err();
+        assert!(err.contains("out of bounds memory access"), "{err}");
+    }
 }

@@ -104,7 +104,7 @@ use hashbrown::HashMap;
 use wasm_encoder as we;
 use wasmtime_environ::StaticModuleIndex;
 use wasmtime_environ::component::{
-    CoreDef, ExportItem, GlobalInitializer, OptionsIndex, RuntimeCallbackIndex,
+    CoreDef, CoreExport, ExportItem, GlobalInitializer, OptionsIndex, RuntimeCallbackIndex,
     RuntimeComponentInstanceIndex, RuntimeInstanceIndex, RuntimeMemoryIndex,
     RuntimePostReturnIndex, Trampoline, TrampolineIndex, TypeTupleIndex,
 };
@@ -422,12 +422,29 @@ impl Lowerer<'_, '_> {
         )
     }
 
+    /// `() -> ()`: what the module-graph form runs once every core instance exists (its
+    /// `start.wasm`'s start function calls it): calls from the host may block from then on.
+    pub(crate) fn instantiated(&mut self) -> OutFunc {
+        let g = self.task_globals();
+        let ty = self.func_type(&[], &[]);
+        let mut body = we::Function::new([]);
+        body.instructions()
+            .i32_const(1)
+            .global_set(g.may_block.0)
+            .end();
+        self.add_func(ty, "instantiated".into(), body)
+    }
+
     /// The task globals, made once.
     pub(crate) fn task_globals(&mut self) -> TaskGlobals {
         if let Some(g) = self.tasks.globals {
             return g;
         }
-        let may_block = self.task_int(1, "may-block");
+        // Start functions run in a task that may not block: the single module's `_initialize`
+        // clears the flag around them; the module-graph form's core instances run theirs
+        // before its last step sets it ([`Self::instantiated`]).
+        let graph = self.settings.late.is_some();
+        let may_block = self.task_int(if graph { 0 } else { 1 }, "may-block");
         let context = [self.task_int(0, "context0"), self.task_int(0, "context1")];
         let adapter = self.task_int(-1, "adapter");
         let returned = self.task_int(0, "returned");
@@ -704,7 +721,7 @@ impl Lowerer<'_, '_> {
     /// name, past the import's `[...]` prefix) and the import's output type (the module's
     /// type in its form).
     fn import_of_adapter(
-        &self,
+        &mut self,
         instance: RuntimeInstanceIndex,
         pos: usize,
     ) -> Result<(String, OutType)> {
@@ -718,6 +735,11 @@ impl Lowerer<'_, '_> {
             .split_once(']')
             .map(|(_, n)| n.to_string())
             .with_context(|| format!("internal: task built-in imported as `{}`", import.name))?;
+        if self.settings.late.is_some() {
+            // The module-graph form lays no module out; the adapter module is as it was.
+            let ty = self.form_type(m, ty, crate::assemble::TypeForm::PLAIN)?;
+            return Ok((adapter, ty));
+        }
         Ok((adapter, self.layouts[m].types[ty as usize]))
     }
 
@@ -903,8 +925,13 @@ impl Lowerer<'_, '_> {
         let a = &self.tasks.adapters[k];
         let (instance, export) = (a.instance, format!("[{what}]{}", a.name));
         let m = self.input.graph.instances[instance].module;
-        let index = self.adapter_module_export(m, &export)?;
-        let target = self.func_of_instance(instance, index)?;
+        // Checked here for its message; `resolve_func` finds it again.
+        self.adapter_module_export(m, &export)?;
+        let def = CoreDef::Export(CoreExport {
+            instance,
+            item: ExportItem::Name(export),
+        });
+        let target = self.resolve_func(&def)?;
         self.plain_func(target)
     }
 

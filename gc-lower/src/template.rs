@@ -10,7 +10,9 @@
 //!   instance's vmctx global, and its `memory.copy` the runtime's (`array.copy` between two
 //!   boxes). They are not emitted inline, as a reified module's loops are: an inline loop first
 //!   extends the array to the whole memory, and a transcoder that did so would make every
-//!   string crossing allocate its memories whole (and trap on V8 past 1 GiB);
+//!   string crossing allocate its memories whole (and trap on V8 past 1 GiB); a memory that
+//!   the module-graph form's trampolines module reaches late ([`StateTarget::Late`]) has its
+//!   loads, stores and `memory.copy` as calls of the accessor instance's functions;
 //! - the template's struct and array types (declared first, in the order of
 //!   [`Binding::types`]) become those runtime-structs types; function types are interned;
 //! - imported functions become [`Binding::imports`], globals [`Binding::globals`];
@@ -224,10 +226,23 @@ impl Lowerer<'_, '_> {
                 continue;
             }
             if let wp::Operator::MemoryCopy { dst_mem, src_mem } = op {
+                let late = |m: u32| match binding.memories.get(m as usize) {
+                    Some(StateTarget::Late(x)) => Some(*x),
+                    _ => None,
+                };
+                match (late(dst_mem), late(src_mem)) {
+                    (Some(dst), Some(src)) => {
+                        out.push(we::Instruction::Call(self.late_copy(dst, src).0));
+                        continue;
+                    }
+                    (None, None) => {}
+                    _ => bail!("internal: `memory.copy` between a late memory and another"),
+                }
                 // Each side as its native memory (`Some`) or a box (`None`), when bound.
                 let side = |m: u32| match binding.memories.get(m as usize)? {
                     StateTarget::Native(x) => Some(Some(*x)),
                     StateTarget::Boxed { .. } => Some(None),
+                    StateTarget::Late(_) => None,
                 };
                 // As in reified modules; between native memories, the instruction as it is.
                 if let (Some(dst), Some(src)) = (side(dst_mem), side(src_mem))
@@ -247,6 +262,14 @@ impl Lowerer<'_, '_> {
             let access = load_kind(&op)
                 .map(|(kind, memarg)| (Helper::Load(kind), memarg))
                 .or_else(|| store_kind(&op).map(|(kind, memarg)| (Helper::Store(kind), memarg)));
+            if let Some((helper, memarg)) = access
+                && let Some(StateTarget::Late(m)) = binding.memories.get(memarg.memory as usize)
+            {
+                // `(addr [value] offset) -> [value]`, through the accessor instance.
+                out.push(we::Instruction::I64Const(memarg.offset as i64));
+                out.push(we::Instruction::Call(self.late_access(*m, helper)?.0));
+                continue;
+            }
             if let Some((helper, memarg)) = access
                 && let Some(StateTarget::Boxed { instance, field }) =
                     binding.memories.get(memarg.memory as usize).copied()

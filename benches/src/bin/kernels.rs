@@ -1,7 +1,7 @@
 //! A quick side-by-side timing of the kernels on wasmtime, without criterion: every form of
 //! [`Form::WITH_HELPER`] (the four of the tables plus `--reify all` with one helper call per
 //! load and store and with every access in a loop inline), interleaved, best of N; then the
-//! async ABI's workloads ([`ASYNC_WORKLOADS`]) in [`Form::ASYNC`], in a second table.
+//! async ABI's workloads ([`ASYNC_WORKLOADS`]) in [`Form::ALL`], in a second table.
 //!
 //! ```sh
 //! cargo run -p benches --bin kernels -- [--runs N] [--only WORKLOAD]
@@ -64,12 +64,18 @@ fn main() -> Result<()> {
         runs,
         &only,
     )?;
-    // The async ABI's workloads, in the forms that run them (no module graph).
-    let native = [("all / native", 1, 0), ("auto / native", 2, 0)];
+    // The async ABI's workloads, in the four forms.
+    let ratios = [
+        ("all / graph", 2, 1),
+        ("auto / graph", 3, 1),
+        ("graph / native", 1, 0),
+        ("all / native", 2, 0),
+        ("auto / native", 3, 0),
+    ];
     if printed {
         println!();
     }
-    table(&ASYNC_WORKLOADS, &Form::ASYNC, &native, runs, &only)?;
+    table(&ASYNC_WORKLOADS, &Form::ALL, &ratios, runs, &only)?;
     Ok(())
 }
 
