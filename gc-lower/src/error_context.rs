@@ -11,7 +11,7 @@
 //!
 //! Only UTF-8 options are lowered: a built-in whose options name another string encoding is
 //! not supported yet ([`crate::error::not_yet`]), nor are error contexts at the host boundary
-//! (`crate::host`) or as stream or future items (`crate::payload`).
+//! (`crate::host`). Streams and futures carry them through the copies of `crate::payload`.
 
 use std::sync::OnceLock;
 
@@ -104,6 +104,18 @@ impl Lowerer<'_, '_> {
         };
         self.tasks.error_contexts = Some(binding.clone());
         Ok(binding)
+    }
+
+    /// `(handle, src table type, dst table type) -> handle`: a new handle in the destination
+    /// instance's table to the error context that `handle` names in the source's, whose
+    /// handle stays (FACT's `error-context-transfer` without the may-leave check); for
+    /// error contexts that streams and futures carry (`crate::payload`). Traps as wasmtime's
+    /// `error_context_rep` does for a handle that is not an error context.
+    pub(crate) fn error_context_transfer(&mut self) -> Result<OutFunc> {
+        let binding = self.error_context_binding()?;
+        let template = template();
+        let f = template.export("transfer")?;
+        self.template_func(template, &binding, f)
     }
 
     /// The memory of canonical options `options`, which must name UTF-8 strings.

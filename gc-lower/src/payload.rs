@@ -15,12 +15,14 @@
 //! The template's memory 0 is the write site's memory and memory 1 the read site's; it imports
 //! `realloc` (the reader's, called as the canonical ABI calls it: with the reader's context
 //! slots cleared and its may-leave flag cleared, see `transmit.rs`) and the resources
-//! template's `transfer-own`. Exports: `copy-stream (src, dst, count, intra)` and
+//! template's `transfer-own` (and for error contexts, the error contexts' template's
+//! `transfer`: an error context is lifted from the writer's table, which keeps its handle,
+//! and lowered into the reader's as a new handle to the same message). Exports: `copy-stream (src, dst, count, intra)` and
 //! `copy-future (src, dst, intra)`, which check both addresses' alignment, refuse a copy within
 //! one component instance (`intra`), then copy `count` (or one) items.
 //!
-//! Supported: every type but `borrow` handles, futures, streams and error contexts inside an
-//! item, maps and fixed-length lists, and strings in an encoding other than UTF-8 on either
+//! Supported: every type but `borrow` handles, futures and streams inside an item, maps and
+//! fixed-length lists, and strings in an encoding other than UTF-8 on either
 //! side; those are [`Unsupported`](crate::Unsupported) when lowering.
 
 use std::collections::HashMap;
@@ -123,6 +125,15 @@ pub(crate) fn same_shape(types: &ComponentTypes, a: InterfaceType, b: InterfaceT
     }
 }
 
+/// A copy template's text, and what it needs bound beyond `realloc` and `transfer-own`.
+pub(crate) struct CopyText {
+    /// The template's WAT.
+    pub text: String,
+    /// Whether it calls its import `transfer-error-context` (`(handle, src table type, dst
+    /// table type) -> handle`, the error contexts' template's `transfer`).
+    pub error_contexts: bool,
+}
+
 /// The WAT of the copy template from the writer's item type `from` to the reader's `to` (of
 /// the same shape), both sides' strings in `encoding`.
 ///
@@ -132,7 +143,7 @@ pub(crate) fn copy_template(
     from: InterfaceType,
     to: InterfaceType,
     encoding: StringEncoding,
-) -> Result<String> {
+) -> Result<CopyText> {
     let mut g = Gen::new(types);
     // Locals 0 and 1 are the item's addresses in memories 0 and 1.
     g.value(from, to, 0, 1, encoding)?;
@@ -182,14 +193,20 @@ pub(crate) fn copy_template(
 "#,
         mask = align - 1,
     );
-    Ok(wat)
+    Ok(CopyText {
+        text: wat,
+        error_contexts: g.error_contexts,
+    })
 }
 
 /// The fixed part of every copy template: imports, memories, traps ([`UTF8_CHECK`] follows).
 const PRELUDE: &str = r#"(module
-  ;; The reader's `realloc`, and the resources template's `transfer-own`.
+  ;; The reader's `realloc`, the resources template's `transfer-own`, and the error contexts'
+  ;; `transfer` (bound only when called).
   (import "env" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
   (import "env" "transfer-own" (func $transfer_own (param i32 i32 i32) (result i32)))
+  (import "env" "transfer-error-context"
+    (func $transfer_error_context (param i32 i32 i32) (result i32)))
   (memory 0)
   (memory 0)
   (func $unaligned_write (export "trap:write-pointer-not-aligned") unreachable)
@@ -266,6 +283,8 @@ struct Gen<'a> {
     types: &'a ComponentTypes,
     locals: u32,
     body: String,
+    /// Whether the body calls `$transfer_error_context`.
+    error_contexts: bool,
 }
 
 /// The byte size of a discriminant for `cases` cases (`DiscriminantSize::from_count`).
@@ -283,6 +302,7 @@ impl<'a> Gen<'a> {
     fn new(types: &'a ComponentTypes) -> Self {
         Gen {
             types,
+            error_contexts: false,
             locals: 2,
             body: String::new(),
         }
@@ -573,8 +593,17 @@ impl<'a> Gen<'a> {
             (T::Future(_) | T::Stream(_), _) => {
                 return Err(not_yet("streams and futures of streams or futures"));
             }
-            (T::ErrorContext(_), _) => {
-                return Err(not_yet("streams and futures of error contexts"));
+            // Lifted from the writer's table (which keeps its handle) and lowered into the
+            // reader's as a new handle to the same message, as `ErrorContext::lift_from_index`
+            // and `lower_error_context_to_index` do.
+            (T::ErrorContext(a), T::ErrorContext(b)) => {
+                self.error_contexts = true;
+                self.line(&format!(
+                    "(i32.store 1 (local.get {dst}) (call $transfer_error_context \
+                     (i32.load 0 (local.get {src})) (i32.const {}) (i32.const {})))",
+                    a.as_u32(),
+                    b.as_u32()
+                ));
             }
             (T::Map(_) | T::FixedLengthList(_), _) => {
                 return Err(not_yet("streams and futures of maps or fixed-length lists"));

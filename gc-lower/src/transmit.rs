@@ -603,8 +603,8 @@ impl Lowerer<'_, '_> {
     /// The copy of items for `meeting`, a write site and read site `reader` (both of `kind`)
     /// whose items have the same shape and are not flat ([`Lowerer::meeting`]): the generated
     /// template's (`crate::payload`) `copy-stream` or `copy-future`, bound to the two sites'
-    /// memories, `realloc` (the reader's, [`Lowerer::payload_realloc`]) and the resources
-    /// template's `transfer-own`.
+    /// memories, `realloc` (the reader's, [`Lowerer::payload_realloc`]), the resources
+    /// template's `transfer-own` and, for error contexts, their template's `transfer`.
     fn generic_copy(
         &mut self,
         meeting: Meeting,
@@ -618,13 +618,16 @@ impl Lowerer<'_, '_> {
         // not read the encoding.
         let encoding =
             self.input.front.translation.component.options[reader.options].string_encoding;
-        let text = crate::payload::copy_template(types, from, to, encoding)?;
-        let template = crate::payload::template(text)?;
-        let transfer = self.resource_op("transfer-own")?;
+        let copy = crate::payload::copy_template(types, from, to, encoding)?;
+        let template = crate::payload::template(copy.text)?;
+        let mut imports = vec![realloc, self.resource_op("transfer-own")?];
+        if copy.error_contexts {
+            imports.push(self.error_context_transfer()?);
+        }
         let binding = Binding {
             memories: vec![src, dst],
             types: Vec::new(),
-            imports: vec![realloc, transfer],
+            imports,
             globals: Vec::new(),
         };
         let name = match kind {
