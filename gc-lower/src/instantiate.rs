@@ -146,9 +146,13 @@ impl Lowerer<'_, '_> {
         for (name, item) in host.export_items() {
             let (kind, index) = match item {
                 ExportItem::Func(def) => {
-                    let target = self.resolve_func(def)?;
-                    let f = self.plain_func(target)?;
-                    let f = self.host_export_wrapper(&name, f, def)?.unwrap_or(f);
+                    let f = match self.host_export_wrapper(&name, def)? {
+                        Some(wrapper) => wrapper,
+                        None => {
+                            let target = self.resolve_func(def)?;
+                            self.plain_func(target)?
+                        }
+                    };
                     (we::ExportKind::Func, f.0)
                 }
                 // The destructors of exported resources, run when the host drops a handle.
@@ -171,8 +175,8 @@ impl Lowerer<'_, '_> {
         Ok(())
     }
 
-    /// What the host calls as export `name`, function `f` (defined by `def`), when it is more
-    /// than `f`; `None` when it is `f` itself. With the async ABI, a lift the host calls
+    /// What the host calls as export `name`, the lifted function `def`, when it is more than
+    /// that function; `None` when it is the function itself. With the async ABI, a lift the host calls
     /// directly starts a task of its own ([`Self::export_task`]; through host adapters, FACT's
     /// `enter-sync-call` does, or for an async callback lift its `[start-call]`). The
     /// post-return of a lift the host calls directly runs with the lifting instance's may-leave
@@ -181,20 +185,28 @@ impl Lowerer<'_, '_> {
     pub(crate) fn host_export_wrapper(
         &mut self,
         name: &str,
-        f: OutFunc,
         def: &CoreDef,
     ) -> Result<Option<OutFunc>> {
         let host = self.input.host;
         let uses_async = self.input.front.uses_async;
         let direct = || host.exports.iter().filter(|e| !e.adapted);
-        if uses_async && let Some(e) = direct().find(|e| e.name == name) {
+        // (may block, keeps its context for a post-return) of a lift in a task of its own;
+        // else the lifting instance of a post-return.
+        let task = direct().find(|e| uses_async && e.name == name).map(|e| {
             let may_block = self.input.front.types[e.component_ty].async_;
-            let post_return = e.post_return.is_some();
-            return Ok(Some(self.export_task(f, def, may_block, post_return)?));
+            (may_block, e.post_return.is_some())
+        });
+        let post_return = direct()
+            .find(|e| e.post_return.is_some() && e.post_return_name() == name)
+            .map(|e| self.input.front.translation.component.options[e.options].instance);
+        if let Some((may_block, post)) = task {
+            let target = self.resolve_func(def)?;
+            let f = self.plain_func(target)?;
+            return Ok(Some(self.export_task(f, def, may_block, post)?));
         }
-        if let Some(e) = direct().find(|e| e.post_return.is_some() && e.post_return_name() == name)
-        {
-            let instance = self.input.front.translation.component.options[e.options].instance;
+        if let Some(instance) = post_return {
+            let target = self.resolve_func(def)?;
+            let f = self.plain_func(target)?;
             let flags = self.flags_global(instance);
             return Ok(Some(self.export_post_return(f, flags, uses_async)?));
         }

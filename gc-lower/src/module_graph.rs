@@ -6,11 +6,24 @@
 //!
 //! - `trampolines.wasm`, instantiated first: the component-instance flags globals (`flagsN`),
 //!   resource handle tables and the resource built-ins, FACT's resource transfers and call
-//!   scopes, lowered host imports (`tN`, one export per trampoline), and the destructors of
-//!   exported resources. It imports the host's functions under the guest core ABI's names,
-//!   exactly as the single-module output does. Functions of core instances it needs
-//!   (destructors, host adapters' entry points) are created after it, so it calls them through
-//!   its exported funcref table `late`, which the loader fills as soon as their instance exists.
+//!   scopes, lowered host imports (`tN`, one export per trampoline; `aN.P` for FACT's
+//!   per-adapter task built-ins, which instance `N` imports at position `P`), the context
+//!   intrinsics (`intrinsic.NAME`), and what the host calls in place of a core instance's
+//!   function (`export:NAME`: destructors of exported resources, post-returns with their
+//!   flags, and for an async component the tasks of lifts the host calls). For an async
+//!   component it holds the single module's whole async runtime (`crate::tasks`, streams,
+//!   futures, error contexts) and exports its task's may-block flag (`may-block`). It imports
+//!   the host's functions under the guest core ABI's names, exactly as the single-module
+//!   output does. Functions of core instances it needs (destructors, host adapters' entry
+//!   points, callbacks, reallocs) are created after it, so it calls them through its exported
+//!   funcref table `late`, which the loader fills as soon as their instance exists.
+//! - `memory.wasm` ([`accessor_module`]): loads, stores and `memory.copy` over two imported
+//!   memories, through which the trampolines module reaches the memories of core instances
+//!   (`crate::layout::StateTarget::Late`), also through `late`: instantiated once per pair of
+//!   memories used together, right after the later of the instances that export them.
+//! - `start.wasm` ([`start_module`]), for an async component, the last step: its start
+//!   function calls the trampolines module's `instantiated`, after which the host's calls may
+//!   block (start functions run in a task that may not).
 //! - `transcode.wasm`: the string transcoders (`transcode.wat`) over two imported memories,
 //!   instantiated once per pair of memories right before the first instance that imports one
 //!   of them (a FACT adapter module, which wasmtime-environ places after both memories exist).
@@ -34,7 +47,8 @@
 //!
 //! Instances are numbered by their `instantiate` step; `"from": "host"` imports the host's
 //! function of the same module and name. A `late` step sets slot `late` of instance 0's table
-//! `late`. The exports are the guest core ABI of the world (`iface#f`, `cabi_post_iface#f`,
+//! `late` to a function of an earlier instance (a core instance or a `memory.wasm` one). The
+//! exports are the guest core ABI of the world (`iface#f`, `cabi_post_iface#f`,
 //! `memory`, `cabi_realloc`, `iface#[dtor]r`), as the single-module output of the `--reify`
 //! mode given to [`lower_graph`] exports them (an exchange memory included), so one host
 //! binding serves both forms. Loaders: [`instantiate`] (wasmtime's core API) and
@@ -177,21 +191,10 @@ pub fn lower_graph(component: &[u8], host_abi: crate::ReifyMode) -> Result<Modul
         let (kind, from) = match item {
             // A lift in a task of its own, or a post-return with its flags, as the
             // single-module output exports it; else the core instance's own function.
-            ExportItem::Func(def) => {
-                let target = lw.resolve_func(def)?;
-                let f = lw.plain_func(target)?;
-                match lw.host_export_wrapper(&name, f, def)? {
-                    Some(wrapper) => {
-                        lw.out.exports.push((
-                            name.clone(),
-                            wasm_encoder::ExportKind::Func,
-                            wrapper.0,
-                        ));
-                        ("func", json!({ "instance": 0, "export": name }))
-                    }
-                    None => ("func", b.source(&mut lw, def)?),
-                }
-            }
+            ExportItem::Func(def) => match lw.host_export_wrapper(&name, def)? {
+                Some(wrapper) => ("func", own_export(&mut lw, &name, wrapper)),
+                None => ("func", b.source(&mut lw, def)?),
+            },
             ExportItem::Realloc(def) => ("func", b.source(&mut lw, def)?),
             ExportItem::Memory(def) => ("memory", b.source(&mut lw, def)?),
             // gc-lower's own destructor, in the trampoline module.
@@ -199,10 +202,7 @@ pub fn lower_graph(component: &[u8], host_abi: crate::ReifyMode) -> Result<Modul
                 let Some(f) = lw.resource_dtor_export(k)? else {
                     continue;
                 };
-                lw.out
-                    .exports
-                    .push((name.clone(), wasm_encoder::ExportKind::Func, f.0));
-                ("func", json!({ "instance": 0, "export": name }))
+                ("func", own_export(&mut lw, &name, f))
             }
         };
         exports.push(json!({ "name": name, "kind": kind, "from": from }));
@@ -211,8 +211,9 @@ pub fn lower_graph(component: &[u8], host_abi: crate::ReifyMode) -> Result<Modul
     // Every function called late is known once the async runtime's dispatchers are made.
     lw.finish_runtime()?;
     // Late bindings of core instances' functions go right after the instance that defines
-    // them; the accessor instances of memories come after every core instance, each followed
-    // by its late bindings.
+    // them. The accessor instance of a pair of memories goes right after the later of the
+    // instances that export them, followed by its late bindings, so that start functions of
+    // later instances reach them.
     let late = lw.settings.late.as_ref().expect("module-graph form");
     let mut after: HashMap<usize, Vec<Json>> = HashMap::new();
     let mut accessors: Vec<((LateMemory, LateMemory), Vec<Json>)> = Vec::new();
@@ -240,28 +241,78 @@ pub fn lower_graph(component: &[u8], host_abi: crate::ReifyMode) -> Result<Modul
             }
         }
     }
+    // Instance numbers so far count `b.steps`' instances; accessor `j` is numbered after
+    // them until every step has its place.
+    let num_instances = b.num_instances();
+    let mut accessors_after: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (j, ((dst, src), _)) in accessors.iter().enumerate() {
+        let step = [dst, src]
+            .into_iter()
+            .map(|m| b.runtime_steps[&late.memories[m.0 as usize].instance])
+            .max()
+            .expect("two memories");
+        accessors_after.entry(step).or_default().push(j);
+    }
+    // The provisional number of each instance, in the final order.
+    let mut order = Vec::new();
     let mut steps = Vec::new();
+    let mut file = None;
+    let mut originals = 0;
     for (i, step) in std::mem::take(&mut b.steps).into_iter().enumerate() {
+        if step.get("instantiate").is_some() {
+            order.push(originals);
+            originals += 1;
+        }
         steps.push(step);
         steps.extend(after.remove(&i).unwrap_or_default());
+        for j in accessors_after.remove(&i).unwrap_or_default() {
+            let ((dst, src), bindings) = &accessors[j];
+            let instance = num_instances + j;
+            let file = *file.get_or_insert_with(|| b.accessor_file());
+            let memory = |m: LateMemory| {
+                let def = &late.memories[m.0 as usize];
+                json!({ "instance": b.instance_of[&def.instance], "export": def.export })
+            };
+            order.push(instance);
+            steps.push(json!({
+                "instantiate": file,
+                "imports": [
+                    { "module": "", "name": "dst", "kind": "memory", "from": memory(*dst) },
+                    { "module": "", "name": "src", "kind": "memory", "from": memory(*src) },
+                ],
+            }));
+            for binding in bindings {
+                let from = json!({ "instance": instance, "export": binding["export"] });
+                steps.push(json!({ "late": binding["late"], "from": from }));
+            }
+        }
     }
-    for ((dst, src), bindings) in accessors {
-        let instance = step_instance(&steps, steps.len());
-        let file = b.accessor_file();
-        let memory = |m: LateMemory| {
-            let def = &late.memories[m.0 as usize];
-            json!({ "instance": b.instance_of[&def.instance], "export": def.export })
+    // Accessors counted among the core instances' original numbers: renumber once.
+    if order.iter().enumerate().any(|(new, old)| new != *old) {
+        let number: HashMap<usize, usize> =
+            order.iter().enumerate().map(|(n, o)| (*o, n)).collect();
+        let renumber = |from: &mut Json| {
+            if let Some(i) = from.get("instance").and_then(Json::as_u64) {
+                from["instance"] = json!(number[&(i as usize)]);
+            }
         };
-        steps.push(json!({
-            "instantiate": file,
-            "imports": [
-                { "module": "", "name": "dst", "kind": "memory", "from": memory(dst) },
-                { "module": "", "name": "src", "kind": "memory", "from": memory(src) },
-            ],
-        }));
-        for binding in bindings {
-            let from = json!({ "instance": instance, "export": binding["export"] });
-            steps.push(json!({ "late": binding["late"], "from": from }));
+        for step in &mut steps {
+            let imports = step.get_mut("imports").and_then(Json::as_array_mut);
+            for import in imports.into_iter().flatten() {
+                if let Some(from) = import.get_mut("from") {
+                    renumber(from);
+                }
+            }
+            if step.get("late").is_some()
+                && let Some(from) = step.get_mut("from")
+            {
+                renumber(from);
+            }
+        }
+        for export in &mut exports {
+            if let Some(from) = export.get_mut("from") {
+                renumber(from);
+            }
         }
     }
 
@@ -298,6 +349,17 @@ pub fn lower_graph(component: &[u8], host_abi: crate::ReifyMode) -> Result<Modul
         description,
         component_type: host.component_type.1.clone(),
     })
+}
+
+/// Exports `f` from the trampolines module as what the host calls `name`: under
+/// `export:{name}`, apart from the trampolines module's own exports (`late`, `tN`, ...).
+/// Returns its `from`.
+fn own_export(lw: &mut Lowerer<'_, '_>, name: &str, f: crate::layout::OutFunc) -> Json {
+    let export = format!("export:{name}");
+    lw.out
+        .exports
+        .push((export.clone(), wasm_encoder::ExportKind::Func, f.0));
+    json!({ "instance": 0, "export": export })
 }
 
 /// The kind of an import, as `graph.json` names it.
