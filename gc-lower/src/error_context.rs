@@ -9,9 +9,11 @@
 //! a registry of the output, and the handles are slots of the tables that `crate::resources`
 //! keeps.
 //!
-//! Only UTF-8 options are lowered: a built-in whose options name another string encoding is
-//! not supported yet ([`crate::error::not_yet`]), nor are error contexts at the host boundary
-//! (`crate::host`). Streams and futures carry them through the copies of `crate::payload`.
+//! The built-ins take their options' string encoding: the message is kept in UTF-8, lifted
+//! from UTF-8, UTF-16 or latin1+UTF-16 as wasmtime's `WasmStr` lifts a string and lowered
+//! into any of them as its `lower_string` lowers one, with the same `realloc` calls. Error
+//! contexts at the host boundary (`crate::host`) are not supported yet. Streams and futures
+//! carry them through the copies of `crate::payload`.
 
 use std::sync::OnceLock;
 
@@ -23,7 +25,6 @@ use wasmtime_environ::component::{
 };
 
 use crate::assemble::Lowerer;
-use crate::error::not_yet;
 use crate::layout::{Binding, OutFunc, OutType, StateTarget};
 use crate::template::Template;
 
@@ -118,17 +119,10 @@ impl Lowerer<'_, '_> {
         self.template_func(template, &binding, f)
     }
 
-    /// The memory of canonical options `options`, which must name UTF-8 strings.
-    ///
-    /// Errors: not supported yet ([`crate::error::not_yet`]) for another string encoding.
+    /// The memory of canonical options `options`.
     fn error_context_memory(&mut self, options: OptionsIndex) -> Result<StateTarget> {
         let component = &self.input.front.translation.component;
         let opts = &component.options[options];
-        if opts.string_encoding != StringEncoding::Utf8 {
-            return Err(not_yet(
-                "error contexts with strings in an encoding other than UTF-8",
-            ));
-        }
         let memory = opts
             .memory()
             .context("internal: an error-context built-in without a memory")?;
@@ -137,44 +131,63 @@ impl Lowerer<'_, '_> {
     }
 
     /// The error-context built-ins, of core type `ty`: `error-context.new` (`(ptr, len) ->
-    /// handle`: the debug message's UTF-8 bytes at `ptr`, lifted with wasmtime's checks),
+    /// handle`: the debug message at `ptr`, `len` bytes of UTF-8 or latin1 or code units of
+    /// UTF-16 (latin1+UTF-16: UTF-16 when bit 31 is set) as the options say, lifted with
+    /// wasmtime's checks),
     /// `error-context.debug-message` (`(handle, ptr)`: the message lowered as a string with
     /// the options' `realloc`, its pointer and length stored at `ptr`), `error-context.drop`
     /// (`(handle)`), each after the may-leave check, and FACT's `error-context-transfer`
     /// (`(handle, src table type, dst table type) -> handle`); `None` for other trampolines.
     /// Traps as wasmtime's host does: an unknown handle, a handle that is not an error
-    /// context, a message out of bounds or not UTF-8, a `realloc` result or `ptr` out of
-    /// bounds.
-    ///
-    /// Errors: not supported yet ([`crate::error::not_yet`]) for options with another string encoding than UTF-8.
+    /// context, a message out of bounds, misaligned (UTF-16, latin1+UTF-16: to 2), not UTF-8
+    /// or with an unpaired surrogate, a `realloc` result misaligned or out of bounds, `ptr`
+    /// out of bounds.
     pub(crate) fn error_context_builtin(
         &mut self,
         t: &Trampoline,
         ty: OutType,
     ) -> Result<Option<OutFunc>> {
         let mut binding = self.error_context_binding()?;
+        // The template function of a built-in whose options name `encoding`.
+        let encoded = |op: &'static str, encoding: StringEncoding| match encoding {
+            StringEncoding::Utf8 => op.to_string(),
+            StringEncoding::Utf16 => format!("{op}-utf16"),
+            StringEncoding::CompactUtf16 => format!("{op}-compact"),
+        };
+        let encoding = |options: &OptionsIndex| {
+            self.input.front.translation.component.options[*options].string_encoding
+        };
         // (instance, template function, number of parameters, name)
-        let (instance, op, params): (Option<RuntimeComponentInstanceIndex>, &str, u32) = match t {
+        let (instance, function, op, params): (
+            Option<RuntimeComponentInstanceIndex>,
+            String,
+            &str,
+            u32,
+        ) = match t {
             Trampoline::ErrorContextNew {
                 instance, options, ..
             } => {
+                let function = encoded("new", encoding(options));
                 binding.memories.push(self.error_context_memory(*options)?);
-                (Some(*instance), "new", 2)
+                (Some(*instance), function, "new", 2)
             }
             Trampoline::ErrorContextDebugMessage {
                 instance, options, ..
             } => {
+                let function = encoded("debug-message", encoding(options));
                 binding.memories.push(self.error_context_memory(*options)?);
                 let realloc = self.options_realloc(*instance, *options)?;
                 binding.imports.push(realloc);
-                (Some(*instance), "debug-message", 2)
+                (Some(*instance), function, "debug-message", 2)
             }
-            Trampoline::ErrorContextDrop { instance, .. } => (Some(*instance), "drop", 1),
-            Trampoline::ErrorContextTransfer => (None, "transfer", 3),
+            Trampoline::ErrorContextDrop { instance, .. } => {
+                (Some(*instance), "drop".into(), "drop", 1)
+            }
+            Trampoline::ErrorContextTransfer => (None, "transfer".into(), "transfer", 3),
             _ => return Ok(None),
         };
         let template = template();
-        let f = template.export(op)?;
+        let f = template.export(&function)?;
         let f = self.template_func(template, &binding, f)?;
         let mut body = we::Function::new([]);
         let mut ins = body.instructions();

@@ -14,6 +14,9 @@
 ;;
 ;; Memory 0 is the canonical options' memory of the built-in (`new`, `debug-message`);
 ;; `realloc` is theirs (`debug-message`), called as wasmtime's `LowerContext::realloc` does.
+;; The message is kept in UTF-8; `new-utf16`, `new-compact`, `debug-message-utf16` and
+;; `debug-message-compact` are the two built-ins for options naming UTF-16 and
+;; latin1+UTF-16 (`lift` and `lower_string` in `wasmtime/src/runtime/component/func/typed.rs`).
 ;;
 ;; Bound by the lowering: type 0 is runtime-structs' HANDLES, type 1 HANDLE_TABLE, type 2
 ;; BYTES, type 3 EXTERNS.
@@ -47,7 +50,144 @@
     unreachable)
   (func $realloc_bounds (export "trap:realloc-return-beyond-end-of-memory") unreachable)
   (func $too_large (export "trap:too-large-to-copy-into-wasm") unreachable)
+  (func $string_unaligned (export "trap:string-pointer-not-aligned-to-2") unreachable)
+  (func $realloc_unaligned (export "trap:realloc-return-result-not-aligned") unreachable)
+  (func $unpaired (export "trap:unpaired-surrogate-found") unreachable)
+  (func $byte_length (export "trap:byte-length-too-large") unreachable)
 ;; UTF8_CHECK
+
+  ;; Traps unless the `n` bytes at `p` lie within memory 0 (`trap` when `p + n` passes
+  ;; 4 GiB): touches the last of them, or for none the byte before `p` (`p` may be the
+  ;; memory's size).
+  (func $within (param $p i32) (param $n i64) (param $trap i32)
+    (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $p)) (local.get $n))
+          (i64.const 0xffff_ffff))
+      (then
+        (if (local.get $trap) (then (call $realloc_bounds)) (else (call $string_bounds)))))
+    (if (i64.ne (local.get $n) (i64.const 0))
+      (then (drop (i32.load8_u 0
+        (i32.sub (i32.add (local.get $p) (i32.wrap_i64 (local.get $n))) (i32.const 1)))))
+      (else (if (local.get $p)
+        (then (drop (i32.load8_u 0 (i32.sub (local.get $p) (i32.const 1)))))))))
+
+  ;; The options' `realloc (old, old size, 2, size)`, its result checked as wasmtime's
+  ;; `LowerContext::realloc` checks it: aligned to 2, and `size` bytes within memory 0.
+  (func $realloc2 (param $old i32) (param $old_size i32) (param $size i32) (result i32)
+    (local $q i32)
+    (local.set $q (call $realloc (local.get $old) (local.get $old_size) (i32.const 2)
+      (local.get $size)))
+    (if (i32.and (local.get $q) (i32.const 1)) (then (call $realloc_unaligned)))
+    (call $within (local.get $q) (i64.extend_i32_u (local.get $size)) (i32.const 1))
+    (local.get $q))
+
+  ;; Writes code point `c` into `msg` at `j` as UTF-8; returns the index after it.
+  (func $put_utf8 (param $msg (ref $bytes)) (param $j i32) (param $c i32) (result i32)
+    (if (i32.lt_u (local.get $c) (i32.const 0x80))
+      (then
+        (array.set $bytes (local.get $msg) (local.get $j) (local.get $c))
+        (return (i32.add (local.get $j) (i32.const 1)))))
+    (if (i32.lt_u (local.get $c) (i32.const 0x800))
+      (then
+        (array.set $bytes (local.get $msg) (local.get $j)
+          (i32.or (i32.const 0xc0) (i32.shr_u (local.get $c) (i32.const 6))))
+        (array.set $bytes (local.get $msg) (i32.add (local.get $j) (i32.const 1))
+          (i32.or (i32.const 0x80) (i32.and (local.get $c) (i32.const 0x3f))))
+        (return (i32.add (local.get $j) (i32.const 2)))))
+    (if (i32.lt_u (local.get $c) (i32.const 0x10000))
+      (then
+        (array.set $bytes (local.get $msg) (local.get $j)
+          (i32.or (i32.const 0xe0) (i32.shr_u (local.get $c) (i32.const 12))))
+        (array.set $bytes (local.get $msg) (i32.add (local.get $j) (i32.const 1))
+          (i32.or (i32.const 0x80)
+            (i32.and (i32.shr_u (local.get $c) (i32.const 6)) (i32.const 0x3f))))
+        (array.set $bytes (local.get $msg) (i32.add (local.get $j) (i32.const 2))
+          (i32.or (i32.const 0x80) (i32.and (local.get $c) (i32.const 0x3f))))
+        (return (i32.add (local.get $j) (i32.const 3)))))
+    (array.set $bytes (local.get $msg) (local.get $j)
+      (i32.or (i32.const 0xf0) (i32.shr_u (local.get $c) (i32.const 18))))
+    (array.set $bytes (local.get $msg) (i32.add (local.get $j) (i32.const 1))
+      (i32.or (i32.const 0x80)
+        (i32.and (i32.shr_u (local.get $c) (i32.const 12)) (i32.const 0x3f))))
+    (array.set $bytes (local.get $msg) (i32.add (local.get $j) (i32.const 2))
+      (i32.or (i32.const 0x80)
+        (i32.and (i32.shr_u (local.get $c) (i32.const 6)) (i32.const 0x3f))))
+    (array.set $bytes (local.get $msg) (i32.add (local.get $j) (i32.const 3))
+      (i32.or (i32.const 0x80) (i32.and (local.get $c) (i32.const 0x3f))))
+    (i32.add (local.get $j) (i32.const 4)))
+
+  ;; The code point of the (valid) UTF-8 sequence of `msg` at `k`, and its length in bytes
+  ;; above bit 21 (`c | len << 21`).
+  (func $get_utf8 (param $msg (ref $bytes)) (param $k i32) (result i32)
+    (local $b i32) (local $c i32) (local $more i32) (local $i i32)
+    (local.set $b (array.get_u $bytes (local.get $msg) (local.get $k)))
+    (if (i32.lt_u (local.get $b) (i32.const 0x80))
+      (then (return (i32.or (local.get $b) (i32.const 0x20_0000)))))
+    (if (i32.lt_u (local.get $b) (i32.const 0xe0))
+      (then
+        (local.set $c (i32.and (local.get $b) (i32.const 0x1f)))
+        (local.set $more (i32.const 1)))
+      (else (if (i32.lt_u (local.get $b) (i32.const 0xf0))
+        (then
+          (local.set $c (i32.and (local.get $b) (i32.const 0x0f)))
+          (local.set $more (i32.const 2)))
+        (else
+          (local.set $c (i32.and (local.get $b) (i32.const 0x07)))
+          (local.set $more (i32.const 3))))))
+    (local.set $i (i32.const 1))
+    (block $done
+      (loop $each
+        (br_if $done (i32.gt_u (local.get $i) (local.get $more)))
+        (local.set $c (i32.or (i32.shl (local.get $c) (i32.const 6))
+          (i32.and (array.get_u $bytes (local.get $msg) (i32.add (local.get $k) (local.get $i)))
+            (i32.const 0x3f))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (i32.or (local.get $c) (i32.shl (local.get $i) (i32.const 21))))
+
+  ;; The code point of the UTF-16 at unit `i` of the `n` units at `p` (memory 0), with the
+  ;; units it takes above bit 21; traps at an unpaired surrogate (Rust's `decode_utf16`).
+  (func $get_utf16 (param $p i32) (param $i i32) (param $n i32) (result i32)
+    (local $u i32) (local $v i32)
+    (local.set $u (i32.load16_u 0 (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 1)))))
+    (if (i32.ne (i32.and (local.get $u) (i32.const 0xf800)) (i32.const 0xd800))
+      (then (return (i32.or (local.get $u) (i32.const 0x20_0000)))))
+    (if (i32.or (i32.ge_u (local.get $u) (i32.const 0xdc00))
+          (i32.ge_u (i32.add (local.get $i) (i32.const 1)) (local.get $n)))
+      (then (call $unpaired)))
+    (local.set $v (i32.load16_u 0
+      (i32.add (local.get $p) (i32.shl (i32.add (local.get $i) (i32.const 1)) (i32.const 1)))))
+    (if (i32.ne (i32.and (local.get $v) (i32.const 0xfc00)) (i32.const 0xdc00))
+      (then (call $unpaired)))
+    (i32.or
+      (i32.add (i32.const 0x10000)
+        (i32.or (i32.shl (i32.and (local.get $u) (i32.const 0x3ff)) (i32.const 10))
+          (i32.and (local.get $v) (i32.const 0x3ff))))
+      (i32.const 0x40_0000)))
+
+  ;; The bytes of code point `c` in UTF-8.
+  (func $utf8_len (param $c i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $c) (i32.const 0x80))
+      (then (i32.const 1))
+      (else (if (result i32) (i32.lt_u (local.get $c) (i32.const 0x800))
+        (then (i32.const 2))
+        (else (select (i32.const 3) (i32.const 4)
+          (i32.lt_u (local.get $c) (i32.const 0x10000))))))))
+
+  ;; Writes code point `c` as UTF-16 at unit `j` of the units at `q` (memory 0); returns the
+  ;; unit after it.
+  (func $put_utf16 (param $q i32) (param $j i32) (param $c i32) (result i32)
+    (local $at i32)
+    (local.set $at (i32.add (local.get $q) (i32.shl (local.get $j) (i32.const 1))))
+    (if (i32.lt_u (local.get $c) (i32.const 0x10000))
+      (then
+        (i32.store16 0 (local.get $at) (local.get $c))
+        (return (i32.add (local.get $j) (i32.const 1)))))
+    (local.set $c (i32.sub (local.get $c) (i32.const 0x10000)))
+    (i32.store16 0 (local.get $at)
+      (i32.or (i32.const 0xd800) (i32.shr_u (local.get $c) (i32.const 10))))
+    (i32.store16 0 offset=2 (local.get $at)
+      (i32.or (i32.const 0xdc00) (i32.and (local.get $c) (i32.const 0x3ff))))
+    (i32.add (local.get $j) (i32.const 2)))
 
   ;; The slot of error context `h` in table `t`; traps unless `h` is one.
   (func $error_context_slot (param $t (ref $table)) (param $h i32) (result i32)
@@ -121,6 +261,161 @@
         (br $next)))
     (call $insert (local.get $t) (i32.const 9) (i32.const 0) (call $alloc (local.get $msg))
       (i32.const 0)))
+
+  ;; A new error context in table `t` holding `msg`.
+  (func $insert_message (param $t (ref $table)) (param $msg (ref $bytes)) (result i32)
+    (call $insert (local.get $t) (i32.const 9) (i32.const 0) (call $alloc (local.get $msg))
+      (i32.const 0)))
+
+  ;; error-context.new with UTF-16 options (table, ptr, units): the `units` code units at
+  ;; `ptr`, lifted as `WasmStr::new` and `decode_utf16` lift a string (`ptr` aligned to 2,
+  ;; in bounds, no unpaired surrogate).
+  (func $new_utf16 (export "new-utf16") (param $t (ref $table)) (param $p i32) (param $n i32)
+    (result i32)
+    (local $i i32) (local $c i32) (local $len i32) (local $msg (ref $bytes)) (local $j i32)
+    (if (i32.and (local.get $p) (i32.const 1)) (then (call $string_unaligned)))
+    (call $within (local.get $p) (i64.shl (i64.extend_i32_u (local.get $n)) (i64.const 1))
+      (i32.const 0))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $c (call $get_utf16 (local.get $p) (local.get $i) (local.get $n)))
+        (local.set $len (i32.add (local.get $len)
+          (call $utf8_len (i32.and (local.get $c) (i32.const 0x1f_ffff)))))
+        (local.set $i (i32.add (local.get $i) (i32.shr_u (local.get $c) (i32.const 21))))
+        (br $each)))
+    (local.set $msg (array.new_default $bytes (local.get $len)))
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $c (call $get_utf16 (local.get $p) (local.get $i) (local.get $n)))
+        (local.set $j (call $put_utf8 (local.get $msg) (local.get $j)
+          (i32.and (local.get $c) (i32.const 0x1f_ffff))))
+        (local.set $i (i32.add (local.get $i) (i32.shr_u (local.get $c) (i32.const 21))))
+        (br $each)))
+    (call $insert_message (local.get $t) (local.get $msg)))
+
+  ;; error-context.new with latin1+UTF-16 options (table, ptr, len): UTF-16 of `len ^ 2^31`
+  ;; units when bit 31 is set, else `len` latin1 bytes (`ptr` aligned to 2 either way).
+  (func (export "new-compact") (param $t (ref $table)) (param $p i32) (param $n i32)
+    (result i32)
+    (local $i i32) (local $b i32) (local $len i32) (local $msg (ref $bytes)) (local $j i32)
+    (if (i32.lt_s (local.get $n) (i32.const 0))
+      (then (return (call $new_utf16 (local.get $t) (local.get $p)
+        (i32.xor (local.get $n) (i32.const 0x8000_0000))))))
+    (if (i32.and (local.get $p) (i32.const 1)) (then (call $string_unaligned)))
+    (call $within (local.get $p) (i64.extend_i32_u (local.get $n)) (i32.const 0))
+    (local.set $len (local.get $n))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (if (i32.ge_u (i32.load8_u 0 (i32.add (local.get $p) (local.get $i))) (i32.const 0x80))
+          (then (local.set $len (i32.add (local.get $len) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (local.set $msg (array.new_default $bytes (local.get $len)))
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $j (call $put_utf8 (local.get $msg) (local.get $j)
+          (i32.load8_u 0 (i32.add (local.get $p) (local.get $i)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (call $insert_message (local.get $t) (local.get $msg)))
+
+  ;; The message of error context `h` of table `t`, after the check that `ret`'s 8 bytes
+  ;; are in bounds ("invalid debug message pointer: out of bounds").
+  (func $message_of (param $t (ref $table)) (param $h i32) (param $ret i32) (result (ref $bytes))
+    (local $msg (ref $bytes))
+    (local.set $msg (ref.cast (ref $bytes) (any.convert_extern
+      (array.get $externs (global.get $messages)
+        (call $word (local.get $t) (call $error_context_slot (local.get $t) (local.get $h))
+          (i32.const 2))))))
+    (drop (i32.load8_u 0 offset=7 (local.get $ret)))
+    (local.get $msg))
+
+  ;; error-context.debug-message with UTF-16 options (table, handle, ptr): the message
+  ;; lowered as wasmtime's `lower_string` lowers UTF-16: `realloc(0, 0, 2, 2 * bytes)`, the
+  ;; units, and `realloc(ptr, 2 * bytes, 2, 2 * units)` when fewer were needed.
+  (func (export "debug-message-utf16") (param $t (ref $table)) (param $h i32) (param $ret i32)
+    (local $msg (ref $bytes)) (local $n i32) (local $size i32) (local $q i32) (local $k i32)
+    (local $c i32) (local $units i32)
+    (local.set $msg (call $message_of (local.get $t) (local.get $h) (local.get $ret)))
+    (local.set $n (array.len (local.get $msg)))
+    (if (i32.gt_u (local.get $n) (i32.const 0x3fff_ffff)) (then (call $too_large)))
+    (local.set $size (i32.shl (local.get $n) (i32.const 1)))
+    (local.set $q (call $realloc2 (i32.const 0) (i32.const 0) (local.get $size)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
+        (local.set $c (call $get_utf8 (local.get $msg) (local.get $k)))
+        (local.set $units (call $put_utf16 (local.get $q) (local.get $units)
+          (i32.and (local.get $c) (i32.const 0x1f_ffff))))
+        (local.set $k (i32.add (local.get $k) (i32.shr_u (local.get $c) (i32.const 21))))
+        (br $each)))
+    (if (i32.lt_u (i32.shl (local.get $units) (i32.const 1)) (local.get $size))
+      (then (local.set $q (call $realloc2 (local.get $q) (local.get $size)
+        (i32.shl (local.get $units) (i32.const 1))))))
+    (i32.store 0 (local.get $ret) (local.get $q))
+    (i32.store 0 offset=4 (local.get $ret) (local.get $units)))
+
+  ;; error-context.debug-message with latin1+UTF-16 options (table, handle, ptr): as
+  ;; wasmtime's `lower_string` lowers latin1+UTF-16: `realloc(0, 0, 2, bytes)` and latin1
+  ;; while every code point fits a byte, shrunk with `realloc(ptr, bytes, 2, len)` when
+  ;; shorter; at the first that does not, `realloc(ptr, bytes, 2, 2 * bytes)`, the latin1 so
+  ;; far widened to UTF-16, the rest in UTF-16, shrunk to the units written, and the length
+  ;; tagged with bit 31.
+  (func (export "debug-message-compact") (param $t (ref $table)) (param $h i32)
+    (param $ret i32)
+    (local $msg (ref $bytes)) (local $n i32) (local $q i32) (local $k i32) (local $c i32)
+    (local $len i32) (local $worst i32) (local $i i32)
+    (local.set $msg (call $message_of (local.get $t) (local.get $h) (local.get $ret)))
+    (local.set $n (array.len (local.get $msg)))
+    (local.set $q (call $realloc2 (i32.const 0) (i32.const 0) (local.get $n)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
+        (local.set $c (call $get_utf8 (local.get $msg) (local.get $k)))
+        (if (i32.lt_u (i32.and (local.get $c) (i32.const 0x1f_ffff)) (i32.const 0x100))
+          (then
+            (i32.store8 0 (i32.add (local.get $q) (local.get $len)) (local.get $c))
+            (local.set $len (i32.add (local.get $len) (i32.const 1)))
+            (local.set $k (i32.add (local.get $k) (i32.shr_u (local.get $c) (i32.const 21))))
+            (br $each)))
+        ;; UTF-16 from here: the worst case, the latin1 so far widened (last first), then
+        ;; the rest.
+        (if (i32.gt_u (local.get $n) (i32.const 0x3fff_ffff)) (then (call $byte_length)))
+        (local.set $worst (i32.shl (local.get $n) (i32.const 1)))
+        (local.set $q (call $realloc2 (local.get $q) (local.get $n) (local.get $worst)))
+        (local.set $i (local.get $len))
+        (block $widened
+          (loop $widen
+            (br_if $widened (i32.eqz (local.get $i)))
+            (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+            (i32.store16 0 (i32.add (local.get $q) (i32.shl (local.get $i) (i32.const 1)))
+              (i32.load8_u 0 (i32.add (local.get $q) (local.get $i))))
+            (br $widen)))
+        (block $rest
+          (loop $next
+            (br_if $rest (i32.ge_u (local.get $k) (local.get $n)))
+            (local.set $c (call $get_utf8 (local.get $msg) (local.get $k)))
+            (local.set $len (call $put_utf16 (local.get $q) (local.get $len)
+              (i32.and (local.get $c) (i32.const 0x1f_ffff))))
+            (local.set $k (i32.add (local.get $k) (i32.shr_u (local.get $c) (i32.const 21))))
+            (br $next)))
+        (if (i32.gt_u (local.get $worst) (i32.shl (local.get $len) (i32.const 1)))
+          (then (local.set $q (call $realloc2 (local.get $q) (local.get $worst)
+            (i32.shl (local.get $len) (i32.const 1))))))
+        (i32.store 0 (local.get $ret) (local.get $q))
+        (i32.store 0 offset=4 (local.get $ret)
+          (i32.or (local.get $len) (i32.const 0x8000_0000)))
+        (return)))
+    (if (i32.lt_u (local.get $len) (local.get $n))
+      (then (local.set $q (call $realloc2 (local.get $q) (local.get $n) (local.get $len)))))
+    (i32.store 0 (local.get $ret) (local.get $q))
+    (i32.store 0 offset=4 (local.get $ret) (local.get $len)))
 
   ;; error-context.debug-message (table, handle, ptr): the message lowered as a string
   ;; (wasmtime's `lower_string`, UTF-8: at most 2^31 - 1 bytes, `realloc(0, 0, 1, len)` and

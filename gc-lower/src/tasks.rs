@@ -79,10 +79,9 @@
 //! `CANCELLED_BEFORE_STARTED` at once. A sync caller waits out backpressure running queued
 //! tasks.
 //!
-//! Threads are rejected by name when lowering (`crate::front`), as are error-context
-//! built-ins whose options name strings not in UTF-8 (`crate::error_context`) and streams and
-//! futures whose items hold borrows, streams, futures, maps or fixed-length lists, or strings
-//! not in UTF-8 (`crate::payload`).
+//! Threads are rejected by name when lowering (`crate::front`), as are streams and futures
+//! whose items hold borrows, streams, futures, maps or fixed-length lists, or strings not in
+//! UTF-8 (`crate::payload`).
 //!
 //! Cancellation follows wasmtime's `subtask_cancel` and `task_cancel`: `subtask.cancel` of a
 //! task that has not resolved marks its record (word 14); a task waiting in its callback loop
