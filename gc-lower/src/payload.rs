@@ -21,9 +21,13 @@
 //! `copy-future (src, dst, intra)`, which check both addresses' alignment, refuse a copy within
 //! one component instance (`intra`), then copy `count` (or one) items.
 //!
+//! Strings in any encoding on either side: UTF-8 to UTF-8 is checked and copied as above; any
+//! other pair is lifted as wasmtime's `WasmStr` lifts the writer's encoding (alignment,
+//! bounds, UTF-8 or unpaired surrogates) and lowered as its `lower_string` lowers the
+//! reader's, with the same `realloc` calls.
+//!
 //! Supported: every type but `borrow` handles, futures and streams inside an item, maps and
-//! fixed-length lists, and strings in an encoding other than UTF-8 on either
-//! side; those are [`Unsupported`](crate::Unsupported) when lowering.
+//! fixed-length lists; those are [`Unsupported`](crate::Unsupported) when lowering.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -74,6 +78,25 @@ pub(crate) fn is_generic(ty: Option<InterfaceType>) -> bool {
     )
 }
 
+/// The string encodings of the two sides of a copy: the writer's (`src`, memory 0) and the
+/// reader's (`dst`, memory 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Encodings {
+    /// The writer's canonical options' string encoding.
+    pub src: StringEncoding,
+    /// The reader's.
+    pub dst: StringEncoding,
+}
+
+/// The number by which the copy template's string functions name `encoding`.
+fn encoding_code(encoding: StringEncoding) -> u32 {
+    match encoding {
+        StringEncoding::Utf8 => 0,
+        StringEncoding::Utf16 => 1,
+        StringEncoding::CompactUtf16 => 2,
+    }
+}
+
 /// Fails with [`Unsupported`](crate::Unsupported) unless items of `ty` can be copied by the
 /// generated template when both sides use `encoding`.
 pub(crate) fn check_supported(
@@ -82,6 +105,10 @@ pub(crate) fn check_supported(
     encoding: StringEncoding,
 ) -> Result<()> {
     let mut g = Gen::new(types);
+    let encoding = Encodings {
+        src: encoding,
+        dst: encoding,
+    };
     g.value(ty, ty, 0, 1, encoding)
 }
 
@@ -135,14 +162,14 @@ pub(crate) struct CopyText {
 }
 
 /// The WAT of the copy template from the writer's item type `from` to the reader's `to` (of
-/// the same shape), both sides' strings in `encoding`.
+/// the same shape), their strings in `encoding`.
 ///
 /// Errors: [`Unsupported`](crate::Unsupported) for what the module docs list as unsupported.
 pub(crate) fn copy_template(
     types: &ComponentTypes,
     from: InterfaceType,
     to: InterfaceType,
-    encoding: StringEncoding,
+    encoding: Encodings,
 ) -> Result<CopyText> {
     let mut g = Gen::new(types);
     // Locals 0 and 1 are the item's addresses in memories 0 and 1.
@@ -151,6 +178,7 @@ pub(crate) fn copy_template(
     let (size, align) = (abi.size32, abi.align32);
     let mut wat = String::from(PRELUDE);
     wat.push_str(UTF8_CHECK);
+    wat.push_str(STRINGS);
     let locals = " i32".repeat((g.locals - 2) as usize);
     let _ = writeln!(
         wat,
@@ -221,6 +249,283 @@ const PRELUDE: &str = r#"(module
   (func $list_unaligned (export "trap:list-pointer-not-aligned") unreachable)
   (func $realloc_unaligned (export "trap:realloc-return-result-not-aligned") unreachable)
 
+"#;
+
+/// Template text of `$lift_string` and `$lower_string`, the copy of a string in UTF-16 or
+/// latin1+UTF-16 on either side (after [`UTF8_CHECK`], whose `$utf8` it calls).
+const STRINGS: &str = r#"
+  ;; Strings in UTF-16 or latin1+UTF-16 on either side: lifted from memory 0 as wasmtime's
+  ;; `WasmStr` lifts them and lowered into memory 1 as its `lower_string` lowers a string.
+  ;; An encoding is 0 (UTF-8), 1 (UTF-16) or 2 (latin1+UTF-16); a source is read as units of
+  ;; a kind: 0 UTF-8 bytes, 1 UTF-16 code units, 3 latin1 bytes.
+  (func $unaligned_string (export "trap:string-pointer-not-aligned-to-2") unreachable)
+  (func $unpaired (export "trap:unpaired-surrogate-found") unreachable)
+  (func $too_large (export "trap:too-large-to-copy-into-wasm") unreachable)
+  (func $byte_length (export "trap:byte-length-too-large") unreachable)
+  (func $realloc_bounds (export "trap:realloc-return-beyond-end-of-memory") unreachable)
+
+  ;; The kind of a source string of length word `n` in encoding `enc`.
+  (func $kind (param $n i32) (param $enc i32) (result i32)
+    (if (result i32) (i32.eq (local.get $enc) (i32.const 2))
+      (then (select (i32.const 1) (i32.const 3) (i32.lt_s (local.get $n) (i32.const 0))))
+      (else (local.get $enc))))
+
+  ;; The code point at unit `i` of the `n` units of kind `kind` at `p` (memory 0), with the
+  ;; units it takes above bit 21; traps at an unpaired surrogate (Rust's `decode_utf16`).
+  ;; UTF-8 has been checked.
+  (func $next (param $p i32) (param $i i32) (param $n i32) (param $kind i32) (result i32)
+    (local $u i32) (local $v i32) (local $more i32) (local $j i32)
+    (if (i32.eq (local.get $kind) (i32.const 3))
+      (then (return (i32.or (i32.load8_u 0 (i32.add (local.get $p) (local.get $i)))
+        (i32.const 0x20_0000)))))
+    (if (i32.eqz (local.get $kind))
+      (then
+        (local.set $u (i32.load8_u 0 (i32.add (local.get $p) (local.get $i))))
+        (if (i32.lt_u (local.get $u) (i32.const 0x80))
+          (then (return (i32.or (local.get $u) (i32.const 0x20_0000)))))
+        (local.set $more (select (i32.const 1)
+          (select (i32.const 2) (i32.const 3) (i32.lt_u (local.get $u) (i32.const 0xf0)))
+          (i32.lt_u (local.get $u) (i32.const 0xe0))))
+        (local.set $u (i32.and (local.get $u)
+          (i32.shr_u (i32.const 0x7f) (i32.add (local.get $more) (i32.const 1)))))
+        (local.set $j (i32.const 1))
+        (block $done
+          (loop $each
+            (br_if $done (i32.gt_u (local.get $j) (local.get $more)))
+            (local.set $u (i32.or (i32.shl (local.get $u) (i32.const 6))
+              (i32.and (i32.load8_u 0 (i32.add (local.get $p)
+                (i32.add (local.get $i) (local.get $j)))) (i32.const 0x3f))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $each)))
+        (return (i32.or (local.get $u) (i32.shl (local.get $j) (i32.const 21))))))
+    (local.set $u (i32.load16_u 0 (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 1)))))
+    (if (i32.ne (i32.and (local.get $u) (i32.const 0xf800)) (i32.const 0xd800))
+      (then (return (i32.or (local.get $u) (i32.const 0x20_0000)))))
+    (if (i32.or (i32.ge_u (local.get $u) (i32.const 0xdc00))
+          (i32.ge_u (i32.add (local.get $i) (i32.const 1)) (local.get $n)))
+      (then (call $unpaired)))
+    (local.set $v (i32.load16_u 0
+      (i32.add (local.get $p) (i32.shl (i32.add (local.get $i) (i32.const 1)) (i32.const 1)))))
+    (if (i32.ne (i32.and (local.get $v) (i32.const 0xfc00)) (i32.const 0xdc00))
+      (then (call $unpaired)))
+    (i32.or
+      (i32.add (i32.const 0x10000)
+        (i32.or (i32.shl (i32.and (local.get $u) (i32.const 0x3ff)) (i32.const 10))
+          (i32.and (local.get $v) (i32.const 0x3ff))))
+      (i32.const 0x40_0000)))
+
+  ;; The bytes of code point `c` in UTF-8.
+  (func $utf8_len (param $c i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $c) (i32.const 0x80))
+      (then (i32.const 1))
+      (else (if (result i32) (i32.lt_u (local.get $c) (i32.const 0x800))
+        (then (i32.const 2))
+        (else (select (i32.const 3) (i32.const 4)
+          (i32.lt_u (local.get $c) (i32.const 0x10000))))))))
+
+  ;; Lifts the string with pointer `p` and length word `n` of memory 0 in encoding `enc`
+  ;; (`WasmStr::new`: aligned to 2 unless UTF-8, within memory 0; then `to_str`): returns
+  ;; its length in UTF-8.
+  (func $lift_string (param $p i32) (param $n i32) (param $enc i32) (result i32)
+    (local $kind i32) (local $count i32) (local $bytes i64) (local $i i32) (local $c i32)
+    (local $len i32)
+    (local.set $kind (call $kind (local.get $n) (local.get $enc)))
+    (local.set $count (select (i32.and (local.get $n) (i32.const 0x7fff_ffff)) (local.get $n)
+      (i32.eq (local.get $enc) (i32.const 2))))
+    (if (i32.and (i32.ne (local.get $enc) (i32.const 0)) (i32.and (local.get $p) (i32.const 1)))
+      (then (call $unaligned_string)))
+    (local.set $bytes (i64.shl (i64.extend_i32_u (local.get $count))
+      (i64.extend_i32_u (i32.eq (local.get $kind) (i32.const 1)))))
+    (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $p)) (local.get $bytes))
+          (i64.const 0xffff_ffff))
+      (then (call $too_long)))
+    (if (i64.ne (local.get $bytes) (i64.const 0))
+      (then (drop (i32.load8_u 0
+        (i32.sub (i32.add (local.get $p) (i32.wrap_i64 (local.get $bytes))) (i32.const 1)))))
+      (else (if (local.get $p)
+        (then (drop (i32.load8_u 0 (i32.sub (local.get $p) (i32.const 1))))))))
+    (if (i32.eqz (local.get $kind))
+      (then
+        (call $utf8 (local.get $p) (local.get $count))
+        (return (local.get $count))))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+        (local.set $c (call $next (local.get $p) (local.get $i) (local.get $count)
+          (local.get $kind)))
+        (local.set $len (i32.add (local.get $len)
+          (call $utf8_len (i32.and (local.get $c) (i32.const 0x1f_ffff)))))
+        (local.set $i (i32.add (local.get $i) (i32.shr_u (local.get $c) (i32.const 21))))
+        (br $each)))
+    (local.get $len))
+
+  ;; The reader's `realloc (old, old size, align, size)`, its result checked as wasmtime's
+  ;; `LowerContext::realloc` checks it: aligned, and `size` bytes within memory 1.
+  (func $realloc_checked (param $old i32) (param $old_size i32) (param $align i32)
+    (param $size i32) (result i32)
+    (local $q i32)
+    (local.set $q (call $realloc (local.get $old) (local.get $old_size) (local.get $align)
+      (local.get $size)))
+    (if (i32.and (local.get $q) (i32.sub (local.get $align) (i32.const 1)))
+      (then (call $realloc_unaligned)))
+    (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $q)) (i64.extend_i32_u (local.get $size)))
+          (i64.const 0xffff_ffff))
+      (then (call $realloc_bounds)))
+    (if (local.get $size)
+      (then (drop (i32.load8_u 1
+        (i32.sub (i32.add (local.get $q) (local.get $size)) (i32.const 1)))))
+      (else (if (local.get $q)
+        (then (drop (i32.load8_u 1 (i32.sub (local.get $q) (i32.const 1))))))))
+    (local.get $q))
+
+  ;; Writes code point `c` as UTF-8 at byte `j` of memory 1; returns the byte after it.
+  (func $put_utf8 (param $j i32) (param $c i32) (result i32)
+    (if (i32.lt_u (local.get $c) (i32.const 0x80))
+      (then
+        (i32.store8 1 (local.get $j) (local.get $c))
+        (return (i32.add (local.get $j) (i32.const 1)))))
+    (if (i32.lt_u (local.get $c) (i32.const 0x800))
+      (then
+        (i32.store8 1 (local.get $j)
+          (i32.or (i32.const 0xc0) (i32.shr_u (local.get $c) (i32.const 6))))
+        (i32.store8 1 offset=1 (local.get $j)
+          (i32.or (i32.const 0x80) (i32.and (local.get $c) (i32.const 0x3f))))
+        (return (i32.add (local.get $j) (i32.const 2)))))
+    (if (i32.lt_u (local.get $c) (i32.const 0x10000))
+      (then
+        (i32.store8 1 (local.get $j)
+          (i32.or (i32.const 0xe0) (i32.shr_u (local.get $c) (i32.const 12))))
+        (i32.store8 1 offset=1 (local.get $j)
+          (i32.or (i32.const 0x80)
+            (i32.and (i32.shr_u (local.get $c) (i32.const 6)) (i32.const 0x3f))))
+        (i32.store8 1 offset=2 (local.get $j)
+          (i32.or (i32.const 0x80) (i32.and (local.get $c) (i32.const 0x3f))))
+        (return (i32.add (local.get $j) (i32.const 3)))))
+    (i32.store8 1 (local.get $j)
+      (i32.or (i32.const 0xf0) (i32.shr_u (local.get $c) (i32.const 18))))
+    (i32.store8 1 offset=1 (local.get $j)
+      (i32.or (i32.const 0x80)
+        (i32.and (i32.shr_u (local.get $c) (i32.const 12)) (i32.const 0x3f))))
+    (i32.store8 1 offset=2 (local.get $j)
+      (i32.or (i32.const 0x80)
+        (i32.and (i32.shr_u (local.get $c) (i32.const 6)) (i32.const 0x3f))))
+    (i32.store8 1 offset=3 (local.get $j)
+      (i32.or (i32.const 0x80) (i32.and (local.get $c) (i32.const 0x3f))))
+    (i32.add (local.get $j) (i32.const 4)))
+
+  ;; Writes code point `c` as UTF-16 at unit `j` of the units at `q` (memory 1); returns the
+  ;; unit after it.
+  (func $put_utf16 (param $q i32) (param $j i32) (param $c i32) (result i32)
+    (local $at i32)
+    (local.set $at (i32.add (local.get $q) (i32.shl (local.get $j) (i32.const 1))))
+    (if (i32.lt_u (local.get $c) (i32.const 0x10000))
+      (then
+        (i32.store16 1 (local.get $at) (local.get $c))
+        (return (i32.add (local.get $j) (i32.const 1)))))
+    (local.set $c (i32.sub (local.get $c) (i32.const 0x10000)))
+    (i32.store16 1 (local.get $at)
+      (i32.or (i32.const 0xd800) (i32.shr_u (local.get $c) (i32.const 10))))
+    (i32.store16 1 offset=2 (local.get $at)
+      (i32.or (i32.const 0xdc00) (i32.and (local.get $c) (i32.const 0x3ff))))
+    (i32.add (local.get $j) (i32.const 2)))
+
+  ;; Lowers the string lifted by `$lift_string` (pointer `p`, length word `n`, encoding
+  ;; `enc`, `len` bytes in UTF-8) into memory 1 in encoding `to` as wasmtime's
+  ;; `lower_string` does, with the same `realloc` calls, and stores its pointer and length
+  ;; word at `dst`.
+  (func $lower_string (param $p i32) (param $n i32) (param $enc i32) (param $len i32)
+    (param $to i32) (param $dst i32)
+    (local $kind i32) (local $count i32) (local $q i32) (local $i i32) (local $c i32)
+    (local $j i32) (local $size i32) (local $worst i32) (local $k i32)
+    (local.set $kind (call $kind (local.get $n) (local.get $enc)))
+    (local.set $count (select (i32.and (local.get $n) (i32.const 0x7fff_ffff)) (local.get $n)
+      (i32.eq (local.get $enc) (i32.const 2))))
+    (block $stored
+      ;; UTF-8: `realloc(0, 0, 1, len)`, each code point encoded.
+      (if (i32.eqz (local.get $to))
+        (then
+          (if (i32.gt_u (local.get $len) (i32.const 0x7fff_ffff)) (then (call $too_large)))
+          (local.set $q (call $realloc_checked (i32.const 0) (i32.const 0) (i32.const 1)
+            (local.get $len)))
+          (local.set $j (local.get $q))
+          (block $done
+            (loop $each
+              (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+              (local.set $c (call $next (local.get $p) (local.get $i) (local.get $count)
+                (local.get $kind)))
+              (local.set $j (call $put_utf8 (local.get $j)
+                (i32.and (local.get $c) (i32.const 0x1f_ffff))))
+              (local.set $i (i32.add (local.get $i) (i32.shr_u (local.get $c) (i32.const 21))))
+              (br $each)))
+          (local.set $j (local.get $len))
+          (br $stored)))
+      ;; UTF-16: `realloc(0, 0, 2, 2 * len)`, the units, and a shrink when fewer.
+      (if (i32.eq (local.get $to) (i32.const 1))
+        (then
+          (if (i32.gt_u (local.get $len) (i32.const 0x3fff_ffff)) (then (call $too_large)))
+          (local.set $size (i32.shl (local.get $len) (i32.const 1)))
+          (local.set $q (call $realloc_checked (i32.const 0) (i32.const 0) (i32.const 2)
+            (local.get $size)))
+          (block $done
+            (loop $each
+              (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+              (local.set $c (call $next (local.get $p) (local.get $i) (local.get $count)
+                (local.get $kind)))
+              (local.set $j (call $put_utf16 (local.get $q) (local.get $j)
+                (i32.and (local.get $c) (i32.const 0x1f_ffff))))
+              (local.set $i (i32.add (local.get $i) (i32.shr_u (local.get $c) (i32.const 21))))
+              (br $each)))
+          (if (i32.lt_u (i32.shl (local.get $j) (i32.const 1)) (local.get $size))
+            (then (local.set $q (call $realloc_checked (local.get $q) (local.get $size)
+              (i32.const 2) (i32.shl (local.get $j) (i32.const 1))))))
+          (br $stored)))
+      ;; latin1+UTF-16: `realloc(0, 0, 2, len)` and latin1 while every code point fits a
+      ;; byte; at the first that does not, `realloc(q, len, 2, 2 * len)`, the latin1 so far
+      ;; widened, the rest in UTF-16, a shrink to the units, and the length tagged.
+      (local.set $q (call $realloc_checked (i32.const 0) (i32.const 0) (i32.const 2)
+        (local.get $len)))
+      (block $done
+        (loop $each
+          (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+          (local.set $c (call $next (local.get $p) (local.get $i) (local.get $count)
+            (local.get $kind)))
+          (if (i32.lt_u (i32.and (local.get $c) (i32.const 0x1f_ffff)) (i32.const 0x100))
+            (then
+              (i32.store8 1 (i32.add (local.get $q) (local.get $j)) (local.get $c))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (local.set $i (i32.add (local.get $i) (i32.shr_u (local.get $c) (i32.const 21))))
+              (br $each)))
+          (if (i32.gt_u (local.get $len) (i32.const 0x3fff_ffff)) (then (call $byte_length)))
+          (local.set $worst (i32.shl (local.get $len) (i32.const 1)))
+          (local.set $q (call $realloc_checked (local.get $q) (local.get $len) (i32.const 2)
+            (local.get $worst)))
+          (local.set $k (local.get $j))
+          (block $widened
+            (loop $widen
+              (br_if $widened (i32.eqz (local.get $k)))
+              (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+              (i32.store16 1 (i32.add (local.get $q) (i32.shl (local.get $k) (i32.const 1)))
+                (i32.load8_u 1 (i32.add (local.get $q) (local.get $k))))
+              (br $widen)))
+          (block $rest
+            (loop $more
+              (br_if $rest (i32.ge_u (local.get $i) (local.get $count)))
+              (local.set $c (call $next (local.get $p) (local.get $i) (local.get $count)
+                (local.get $kind)))
+              (local.set $j (call $put_utf16 (local.get $q) (local.get $j)
+                (i32.and (local.get $c) (i32.const 0x1f_ffff))))
+              (local.set $i (i32.add (local.get $i) (i32.shr_u (local.get $c) (i32.const 21))))
+              (br $more)))
+          (if (i32.gt_u (local.get $worst) (i32.shl (local.get $j) (i32.const 1)))
+            (then (local.set $q (call $realloc_checked (local.get $q) (local.get $worst)
+              (i32.const 2) (i32.shl (local.get $j) (i32.const 1))))))
+          (local.set $j (i32.or (local.get $j) (i32.const 0x8000_0000)))
+          (br $stored)))
+      (if (i32.lt_u (local.get $j) (local.get $len))
+        (then (local.set $q (call $realloc_checked (local.get $q) (local.get $len)
+          (i32.const 2) (local.get $j))))))
+    (i32.store 1 (local.get $dst) (local.get $q))
+    (i32.store 1 offset=4 (local.get $dst) (local.get $j)))
 "#;
 
 /// Template text of `$utf8 (p, n)`, which traps in `trap:invalid-utf-8` unless the `n` bytes
@@ -372,7 +677,7 @@ impl<'a> Gen<'a> {
         dst: u32,
         cases: Vec<(Option<InterfaceType>, Option<InterfaceType>)>,
         payload_offset: u32,
-        encoding: StringEncoding,
+        encoding: Encodings,
     ) -> Result<()> {
         let d = self.discriminant(src, dst, discriminant_size(cases.len()), cases.len());
         let (psrc, pdst) = (self.at(src, payload_offset), self.at(dst, payload_offset));
@@ -396,7 +701,7 @@ impl<'a> Gen<'a> {
         to: InterfaceType,
         src: u32,
         dst: u32,
-        encoding: StringEncoding,
+        encoding: Encodings,
     ) -> Result<()> {
         use InterfaceType as T;
         let types = self.types;
@@ -487,12 +792,27 @@ impl<'a> Gen<'a> {
                 let offset = types[b].info.payload_offset32;
                 self.variant(src, dst, cases, offset, encoding)?;
             }
+            (T::String, T::String)
+                if encoding.src != StringEncoding::Utf8 || encoding.dst != StringEncoding::Utf8 =>
+            {
+                // Lifted as `WasmStr` lifts it (its length in UTF-8 found on the way), then
+                // lowered as `lower_string` lowers it.
+                let (p, n, len) = (self.local(), self.local(), self.local());
+                self.line(&format!("(local.set {p} (i32.load 0 (local.get {src})))"));
+                self.line(&format!(
+                    "(local.set {n} (i32.load 0 offset=4 (local.get {src})))"
+                ));
+                let (from, to) = (encoding_code(encoding.src), encoding_code(encoding.dst));
+                self.line(&format!(
+                    "(local.set {len} (call $lift_string (local.get {p}) (local.get {n}) \
+                     (i32.const {from})))"
+                ));
+                self.line(&format!(
+                    "(call $lower_string (local.get {p}) (local.get {n}) (i32.const {from}) \
+                     (local.get {len}) (i32.const {to}) (local.get {dst}))"
+                ));
+            }
             (T::String, T::String) => {
-                if encoding != StringEncoding::Utf8 {
-                    return Err(not_yet(
-                        "streams and futures of strings in an encoding other than UTF-8",
-                    ));
-                }
                 let (p, n, q) = (self.local(), self.local(), self.local());
                 self.line(&format!("(local.set {p} (i32.load 0 (local.get {src})))"));
                 self.line(&format!(
@@ -633,7 +953,7 @@ impl<'a> Gen<'a> {
         src: u32,
         dst: u32,
         fields: Vec<(InterfaceType, InterfaceType)>,
-        encoding: StringEncoding,
+        encoding: Encodings,
     ) -> Result<()> {
         let mut offset = 0;
         for (from, to) in fields {

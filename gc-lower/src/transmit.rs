@@ -121,13 +121,16 @@ struct Payload {
 }
 
 /// A write site and a read site whose items go through the generated copy
-/// ([`Lowerer::meeting`]): the writer's and the reader's item types, and their memories.
+/// ([`Lowerer::meeting`]): the writer's and the reader's item types, memories and string
+/// encodings.
 #[derive(Clone, Copy)]
 struct Meeting {
     from: InterfaceType,
     to: InterfaceType,
     src: StateTarget,
     dst: StateTarget,
+    /// The writer's and the reader's string encodings.
+    encoding: crate::payload::Encodings,
 }
 
 /// What the transmit template is bound to, and the sites, made once.
@@ -600,24 +603,20 @@ impl Lowerer<'_, '_> {
         Ok(Some(self.add_func(ty, name, body)))
     }
 
-    /// The copy of items for `meeting`, a write site and read site `reader` (both of `kind`)
-    /// whose items have the same shape and are not flat ([`Lowerer::meeting`]): the generated
+    /// The copy of items for `meeting`, a write site and a read site (both of `kind`) whose
+    /// items have the same shape and are not flat ([`Lowerer::meeting`]): the generated
     /// template's (`crate::payload`) `copy-stream` or `copy-future`, bound to the two sites'
     /// memories, `realloc` (the reader's, [`Lowerer::payload_realloc`]), the resources
     /// template's `transfer-own` and, for error contexts, their template's `transfer`.
-    fn generic_copy(
-        &mut self,
-        meeting: Meeting,
-        reader: &Site,
-        kind: Kind,
-        realloc: OutFunc,
-    ) -> Result<OutFunc> {
-        let Meeting { from, to, src, dst } = meeting;
+    fn generic_copy(&mut self, meeting: Meeting, kind: Kind, realloc: OutFunc) -> Result<OutFunc> {
+        let Meeting {
+            from,
+            to,
+            src,
+            dst,
+            encoding,
+        } = meeting;
         let types = &self.input.front.types;
-        // A type with strings has UTF-8 on both sides (`transmit_site` checks it); others do
-        // not read the encoding.
-        let encoding =
-            self.input.front.translation.component.options[reader.options].string_encoding;
         let copy = crate::payload::copy_template(types, from, to, encoding)?;
         let template = crate::payload::template(copy.text)?;
         let mut imports = vec![realloc, self.resource_op("transfer-own")?];
@@ -649,11 +648,22 @@ impl Lowerer<'_, '_> {
         let (Some(src), Some(dst)) = (writer.memory, reader.memory) else {
             return None;
         };
+        let options = &self.input.front.translation.component.options;
+        let encoding = crate::payload::Encodings {
+            src: options[writer.options].string_encoding,
+            dst: options[reader.options].string_encoding,
+        };
         (writer.write
             && !reader.write
             && writer.kind == kind
             && crate::payload::same_shape(&self.input.front.types, from, to))
-        .then_some(Meeting { from, to, src, dst })
+        .then_some(Meeting {
+            from,
+            to,
+            src,
+            dst,
+            encoding,
+        })
     }
 
     /// The reader's `realloc` for read site `reader` ([`Lowerer::options_realloc`]).
@@ -788,7 +798,7 @@ impl Lowerer<'_, '_> {
                             Some(r) => r,
                             None => *realloc.insert(self.payload_realloc(site)?),
                         };
-                        copies.push((w as u32, self.generic_copy(meeting, site, kind, r)?));
+                        copies.push((w as u32, self.generic_copy(meeting, kind, r)?));
                     }
                     stores.push(Step::Generic(copies, site.instance));
                 }
