@@ -17,11 +17,11 @@
 //!   output does. Functions of core instances it needs (destructors, host adapters' entry
 //!   points, callbacks, reallocs) are created after it, so it calls them through its exported
 //!   funcref table `late`, which the loader fills as soon as their instance exists.
-//! - `memory.wasm` ([`accessor_module`]): loads, stores and `memory.copy` over two imported
+//! - `memory.wasm` (`accessor_module`): loads, stores and `memory.copy` over two imported
 //!   memories, through which the trampolines module reaches the memories of core instances
 //!   (`crate::layout::StateTarget::Late`), also through `late`: instantiated once per pair of
 //!   memories used together, right after the later of the instances that export them.
-//! - `start.wasm` ([`start_module`]), for an async component, the last step: its start
+//! - `start.wasm` (`start_module`), for an async component, the last step: its start
 //!   function calls the trampolines module's `instantiated`, after which the host's calls may
 //!   block (start functions run in a task that may not).
 //! - `transcode.wasm`: the string transcoders (`transcode.wat`) over two imported memories,
