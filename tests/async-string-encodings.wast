@@ -193,3 +193,10 @@
 (assert_trap (invoke "run" (u32.const 0) (u32.const 1020) (u32.const 5) (u32.const 1) (u32.const 1)) "realloc return: result not aligned")
 (component instance $s7 $Strings)
 (assert_trap (invoke "run" (u32.const 1) (u32.const 2000) (u32.const 8) (u32.const 2) (u32.const 1)) "realloc return: result not aligned")
+;; Past 4 GiB: UTF-16 units whose bytes end past it, and UTF-8 bytes.
+(component instance $s8 $Strings)
+(assert_trap (invoke "run" (u32.const 1) (u32.const 2) (u32.const 0x80000000) (u32.const 0) (u32.const 0)) "string pointer/length out of bounds of memory")
+(component instance $s9 $Strings)
+(assert_trap (invoke "run" (u32.const 1) (u32.const 0) (u32.const 0x80000000) (u32.const 0) (u32.const 0)) "string pointer/length out of bounds of memory")
+(component instance $s10 $Strings)
+(assert_trap (invoke "run" (u32.const 0) (u32.const 0xffffffff) (u32.const 2) (u32.const 0) (u32.const 0)) "string pointer/length out of bounds of memory")

@@ -11,7 +11,8 @@
 //!
 //! The built-ins take their options' string encoding: the message is kept in UTF-8, lifted
 //! from UTF-8, UTF-16 or latin1+UTF-16 as wasmtime's `WasmStr` lifts a string and lowered
-//! into any of them as its `lower_string` lowers one, with the same `realloc` calls. Error
+//! into any of them as its `lower_string` lowers one, with the same `realloc` calls (a
+//! message of more than 2^31 - 1 bytes in UTF-8 traps, where wasmtime would keep it). Error
 //! contexts at the host boundary (`crate::host`) are not supported yet. Streams and futures
 //! carry them through the copies of `crate::payload`.
 

@@ -61,7 +61,7 @@
   ;; memory's size).
   (func $within (param $p i32) (param $n i64) (param $trap i32)
     (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $p)) (local.get $n))
-          (i64.const 0xffff_ffff))
+          (i64.const 0x1_0000_0000))
       (then
         (if (local.get $trap) (then (call $realloc_bounds)) (else (call $string_bounds)))))
     (if (i64.ne (local.get $n) (i64.const 0))
@@ -243,7 +243,7 @@
   (func (export "new") (param $t (ref $table)) (param $p i32) (param $n i32) (result i32)
     (local $msg (ref $bytes)) (local $i i32)
     (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $p)) (i64.extend_i32_u (local.get $n)))
-          (i64.const 0xffff_ffff))
+          (i64.const 0x1_0000_0000))
       (then (call $string_bounds)))
     (if (local.get $n)
       (then (drop (i32.load8_u 0
@@ -272,7 +272,7 @@
   ;; in bounds, no unpaired surrogate).
   (func $new_utf16 (export "new-utf16") (param $t (ref $table)) (param $p i32) (param $n i32)
     (result i32)
-    (local $i i32) (local $c i32) (local $len i32) (local $msg (ref $bytes)) (local $j i32)
+    (local $i i32) (local $c i32) (local $len i64) (local $msg (ref $bytes)) (local $j i32)
     (if (i32.and (local.get $p) (i32.const 1)) (then (call $string_unaligned)))
     (call $within (local.get $p) (i64.shl (i64.extend_i32_u (local.get $n)) (i64.const 1))
       (i32.const 0))
@@ -280,11 +280,13 @@
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
         (local.set $c (call $get_utf16 (local.get $p) (local.get $i) (local.get $n)))
-        (local.set $len (i32.add (local.get $len)
-          (call $utf8_len (i32.and (local.get $c) (i32.const 0x1f_ffff)))))
+        (local.set $len (i64.add (local.get $len) (i64.extend_i32_u
+          (call $utf8_len (i32.and (local.get $c) (i32.const 0x1f_ffff))))))
         (local.set $i (i32.add (local.get $i) (i32.shr_u (local.get $c) (i32.const 21))))
         (br $each)))
-    (local.set $msg (array.new_default $bytes (local.get $len)))
+    ;; A message kept in UTF-8 holds at most `MAX_STRING_BYTE_LENGTH` bytes.
+    (if (i64.gt_u (local.get $len) (i64.const 0x7fff_ffff)) (then (call $too_large)))
+    (local.set $msg (array.new_default $bytes (i32.wrap_i64 (local.get $len))))
     (local.set $i (i32.const 0))
     (block $done
       (loop $each
@@ -314,6 +316,9 @@
           (then (local.set $len (i32.add (local.get $len) (i32.const 1)))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $each)))
+    ;; Each byte from 0x80 takes two in UTF-8 (`len` at most 2^32 - 2): a message kept in
+    ;; UTF-8 holds at most `MAX_STRING_BYTE_LENGTH` bytes.
+    (if (i32.gt_u (local.get $len) (i32.const 0x7fff_ffff)) (then (call $too_large)))
     (local.set $msg (array.new_default $bytes (local.get $len)))
     (local.set $i (i32.const 0))
     (block $done
@@ -433,7 +438,7 @@
     (if (i32.gt_u (local.get $n) (i32.const 0x7fff_ffff)) (then (call $too_large)))
     (local.set $q (call $realloc (i32.const 0) (i32.const 0) (i32.const 1) (local.get $n)))
     (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $q)) (i64.extend_i32_u (local.get $n)))
-          (i64.const 0xffff_ffff))
+          (i64.const 0x1_0000_0000))
       (then (call $realloc_bounds)))
     (if (local.get $n)
       (then (drop (i32.load8_u 0

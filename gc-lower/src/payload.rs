@@ -26,6 +26,12 @@
 //! bounds, UTF-8 or unpaired surrogates) and lowered as its `lower_string` lowers the
 //! reader's, with the same `realloc` calls.
 //!
+//! wasmtime lifts every item of a copy before it lowers any; the template lifts and lowers
+//! item by item. The `realloc` calls are the same when nothing traps, but where an item's
+//! lowering traps (its `realloc` result misaligned or out of bounds) and a later item's lift
+//! would trap too (bad UTF-8, an unknown handle), the output traps at the first and wasmtime
+//! at the second, without calling `realloc`.
+//!
 //! Supported: every type but `borrow` handles, futures and streams inside an item, maps and
 //! fixed-length lists; those are [`Unsupported`](crate::Unsupported) when lowering.
 
@@ -246,6 +252,7 @@ const PRELUDE: &str = r#"(module
   (func $bad_char (export "trap:converted-integer-out-of-range-for-char") unreachable)
   (func $bad_case (export "trap:discriminant-out-of-range") unreachable)
   (func $too_long (export "trap:string-or-list-too-large") unreachable)
+  (func $string_bounds (export "trap:string-pointer-or-length-out-of-bounds-of-memory") unreachable)
   (func $list_unaligned (export "trap:list-pointer-not-aligned") unreachable)
   (func $realloc_unaligned (export "trap:realloc-return-result-not-aligned") unreachable)
 
@@ -328,7 +335,7 @@ const STRINGS: &str = r#"
   ;; its length in UTF-8.
   (func $lift_string (param $p i32) (param $n i32) (param $enc i32) (result i32)
     (local $kind i32) (local $count i32) (local $bytes i64) (local $i i32) (local $c i32)
-    (local $len i32)
+    (local $len i64)
     (local.set $kind (call $kind (local.get $n) (local.get $enc)))
     (local.set $count (select (i32.and (local.get $n) (i32.const 0x7fff_ffff)) (local.get $n)
       (i32.eq (local.get $enc) (i32.const 2))))
@@ -337,8 +344,8 @@ const STRINGS: &str = r#"
     (local.set $bytes (i64.shl (i64.extend_i32_u (local.get $count))
       (i64.extend_i32_u (i32.eq (local.get $kind) (i32.const 1)))))
     (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $p)) (local.get $bytes))
-          (i64.const 0xffff_ffff))
-      (then (call $too_long)))
+          (i64.const 0x1_0000_0000))
+      (then (call $string_bounds)))
     (if (i64.ne (local.get $bytes) (i64.const 0))
       (then (drop (i32.load8_u 0
         (i32.sub (i32.add (local.get $p) (i32.wrap_i64 (local.get $bytes))) (i32.const 1)))))
@@ -353,11 +360,14 @@ const STRINGS: &str = r#"
         (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
         (local.set $c (call $next (local.get $p) (local.get $i) (local.get $count)
           (local.get $kind)))
-        (local.set $len (i32.add (local.get $len)
-          (call $utf8_len (i32.and (local.get $c) (i32.const 0x1f_ffff)))))
+        (local.set $len (i64.add (local.get $len) (i64.extend_i32_u
+          (call $utf8_len (i32.and (local.get $c) (i32.const 0x1f_ffff))))))
         (local.set $i (i32.add (local.get $i) (i32.shr_u (local.get $c) (i32.const 21))))
         (br $each)))
-    (local.get $len))
+    ;; Past `MAX_STRING_BYTE_LENGTH` in UTF-8: wasmtime's lowering refuses it (in UTF-8 and
+    ;; UTF-16; latin1+UTF-16 would try a `realloc` of it first).
+    (if (i64.gt_u (local.get $len) (i64.const 0x7fff_ffff)) (then (call $too_large)))
+    (i32.wrap_i64 (local.get $len)))
 
   ;; The reader's `realloc (old, old size, align, size)`, its result checked as wasmtime's
   ;; `LowerContext::realloc` checks it: aligned, and `size` bytes within memory 1.
@@ -369,7 +379,7 @@ const STRINGS: &str = r#"
     (if (i32.and (local.get $q) (i32.sub (local.get $align) (i32.const 1)))
       (then (call $realloc_unaligned)))
     (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $q)) (i64.extend_i32_u (local.get $size)))
-          (i64.const 0xffff_ffff))
+          (i64.const 0x1_0000_0000))
       (then (call $realloc_bounds)))
     (if (local.get $size)
       (then (drop (i32.load8_u 1
@@ -821,8 +831,8 @@ impl<'a> Gen<'a> {
                 // `WasmStr::new`'s bounds, then `str::from_utf8`.
                 self.line(&format!(
                     "(if (i64.gt_u (i64.add (i64.extend_i32_u (local.get {p})) \
-                     (i64.extend_i32_u (local.get {n}))) (i64.const 0xffff_ffff)) \
-                     (then (call $too_long)))"
+                     (i64.extend_i32_u (local.get {n}))) (i64.const 0x1_0000_0000)) \
+                     (then (call $string_bounds)))"
                 ));
                 self.touch(0, p, n);
                 self.line(&format!("(call $utf8 (local.get {p}) (local.get {n}))"));
@@ -856,7 +866,7 @@ impl<'a> Gen<'a> {
                 self.line(&format!(
                     "(if (i64.gt_u (i64.add (i64.extend_i32_u (local.get {p})) \
                      (i64.mul (i64.extend_i32_u (local.get {n})) (i64.const {size}))) \
-                     (i64.const 0xffff_ffff)) (then (call $too_long)))"
+                     (i64.const 0x1_0000_0000)) (then (call $too_long)))"
                 ));
                 self.line(&format!(
                     "(local.set {bytes} (i32.mul (local.get {n}) (i32.const {size})))"
