@@ -439,6 +439,23 @@ const STRINGS: &str = r#"
       (i32.or (i32.const 0xdc00) (i32.and (local.get $c) (i32.const 0x3ff))))
     (i32.add (local.get $j) (i32.const 2)))
 
+  ;; Writes the code points of the source string (`count` units of `kind` at `p`, memory 0)
+  ;; from unit `i` on as UTF-16 from unit `j` of the units at `q` (memory 1); returns the
+  ;; unit after the last.
+  (func $utf16_from (param $p i32) (param $i i32) (param $count i32) (param $kind i32)
+    (param $q i32) (param $j i32) (result i32)
+    (local $c i32)
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+        (local.set $c (call $next (local.get $p) (local.get $i) (local.get $count)
+          (local.get $kind)))
+        (local.set $j (call $put_utf16 (local.get $q) (local.get $j)
+          (i32.and (local.get $c) (i32.const 0x1f_ffff))))
+        (local.set $i (i32.add (local.get $i) (i32.shr_u (local.get $c) (i32.const 21))))
+        (br $each)))
+    (local.get $j))
+
   ;; Lowers the string lifted by `$lift_string` (pointer `p`, length word `n`, encoding
   ;; `enc`, `len` bytes in UTF-8) into memory 1 in encoding `to` as wasmtime's
   ;; `lower_string` does, with the same `realloc` calls, and stores its pointer and length
@@ -476,15 +493,8 @@ const STRINGS: &str = r#"
           (local.set $size (i32.shl (local.get $len) (i32.const 1)))
           (local.set $q (call $realloc_checked (i32.const 0) (i32.const 0) (i32.const 2)
             (local.get $size)))
-          (block $done
-            (loop $each
-              (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
-              (local.set $c (call $next (local.get $p) (local.get $i) (local.get $count)
-                (local.get $kind)))
-              (local.set $j (call $put_utf16 (local.get $q) (local.get $j)
-                (i32.and (local.get $c) (i32.const 0x1f_ffff))))
-              (local.set $i (i32.add (local.get $i) (i32.shr_u (local.get $c) (i32.const 21))))
-              (br $each)))
+          (local.set $j (call $utf16_from (local.get $p) (local.get $i) (local.get $count)
+            (local.get $kind) (local.get $q) (i32.const 0)))
           (if (i32.lt_u (i32.shl (local.get $j) (i32.const 1)) (local.get $size))
             (then (local.set $q (call $realloc_checked (local.get $q) (local.get $size)
               (i32.const 2) (i32.shl (local.get $j) (i32.const 1))))))
@@ -517,15 +527,8 @@ const STRINGS: &str = r#"
               (i32.store16 1 (i32.add (local.get $q) (i32.shl (local.get $k) (i32.const 1)))
                 (i32.load8_u 1 (i32.add (local.get $q) (local.get $k))))
               (br $widen)))
-          (block $rest
-            (loop $more
-              (br_if $rest (i32.ge_u (local.get $i) (local.get $count)))
-              (local.set $c (call $next (local.get $p) (local.get $i) (local.get $count)
-                (local.get $kind)))
-              (local.set $j (call $put_utf16 (local.get $q) (local.get $j)
-                (i32.and (local.get $c) (i32.const 0x1f_ffff))))
-              (local.set $i (i32.add (local.get $i) (i32.shr_u (local.get $c) (i32.const 21))))
-              (br $more)))
+          (local.set $j (call $utf16_from (local.get $p) (local.get $i) (local.get $count)
+            (local.get $kind) (local.get $q) (local.get $j)))
           (if (i32.gt_u (local.get $worst) (i32.shl (local.get $j) (i32.const 1)))
             (then (local.set $q (call $realloc_checked (local.get $q) (local.get $worst)
               (i32.const 2) (i32.shl (local.get $j) (i32.const 1))))))
