@@ -31,12 +31,15 @@ use crate::template::Template;
 
 const I32: we::ValType = we::ValType::I32;
 
-/// The error-context template, with the shared UTF-8 check spliced in, parsed once.
+/// The error-context template, with the shared UTF-8 check and UTF-16 decoding spliced in,
+/// parsed once.
 fn template() -> &'static Template {
     static TEXT: OnceLock<String> = OnceLock::new();
     static TEMPLATE: OnceLock<Template> = OnceLock::new();
     let text = TEXT.get_or_init(|| {
-        include_str!("error_context.wat").replace(";; UTF8_CHECK", crate::payload::UTF8_CHECK)
+        include_str!("error_context.wat")
+            .replace(";; UTF8_CHECK", crate::payload::UTF8_CHECK)
+            .replace(";; UTF16_DECODE", crate::payload::UTF16_DECODE)
     });
     Template::cached(&TEMPLATE, "error-context", text)
 }

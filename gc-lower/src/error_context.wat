@@ -52,9 +52,9 @@
   (func $too_large (export "trap:too-large-to-copy-into-wasm") unreachable)
   (func $string_unaligned (export "trap:string-pointer-not-aligned-to-2") unreachable)
   (func $realloc_unaligned (export "trap:realloc-return-result-not-aligned") unreachable)
-  (func $unpaired (export "trap:unpaired-surrogate-found") unreachable)
   (func $byte_length (export "trap:byte-length-too-large") unreachable)
 ;; UTF8_CHECK
+;; UTF16_DECODE
 
   ;; Traps unless the `n` bytes at `p` lie within memory 0 (`trap` when `p + n` passes
   ;; 4 GiB): touches the last of them, or for none the byte before `p` (`p` may be the
@@ -70,13 +70,15 @@
       (else (if (local.get $p)
         (then (drop (i32.load8_u 0 (i32.sub (local.get $p) (i32.const 1)))))))))
 
-  ;; The options' `realloc (old, old size, 2, size)`, its result checked as wasmtime's
-  ;; `LowerContext::realloc` checks it: aligned to 2, and `size` bytes within memory 0.
-  (func $realloc2 (param $old i32) (param $old_size i32) (param $size i32) (result i32)
+  ;; The options' `realloc (old, old size, align, size)`, its result checked as wasmtime's
+  ;; `LowerContext::realloc` checks it: aligned, and `size` bytes within memory 0.
+  (func $realloc_checked (param $old i32) (param $old_size i32) (param $align i32)
+    (param $size i32) (result i32)
     (local $q i32)
-    (local.set $q (call $realloc (local.get $old) (local.get $old_size) (i32.const 2)
+    (local.set $q (call $realloc (local.get $old) (local.get $old_size) (local.get $align)
       (local.get $size)))
-    (if (i32.and (local.get $q) (i32.const 1)) (then (call $realloc_unaligned)))
+    (if (i32.and (local.get $q) (i32.sub (local.get $align) (i32.const 1)))
+      (then (call $realloc_unaligned)))
     (call $within (local.get $q) (i64.extend_i32_u (local.get $size)) (i32.const 1))
     (local.get $q))
 
@@ -143,35 +145,6 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $each)))
     (i32.or (local.get $c) (i32.shl (local.get $i) (i32.const 21))))
-
-  ;; The code point of the UTF-16 at unit `i` of the `n` units at `p` (memory 0), with the
-  ;; units it takes above bit 21; traps at an unpaired surrogate (Rust's `decode_utf16`).
-  (func $get_utf16 (param $p i32) (param $i i32) (param $n i32) (result i32)
-    (local $u i32) (local $v i32)
-    (local.set $u (i32.load16_u 0 (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 1)))))
-    (if (i32.ne (i32.and (local.get $u) (i32.const 0xf800)) (i32.const 0xd800))
-      (then (return (i32.or (local.get $u) (i32.const 0x20_0000)))))
-    (if (i32.or (i32.ge_u (local.get $u) (i32.const 0xdc00))
-          (i32.ge_u (i32.add (local.get $i) (i32.const 1)) (local.get $n)))
-      (then (call $unpaired)))
-    (local.set $v (i32.load16_u 0
-      (i32.add (local.get $p) (i32.shl (i32.add (local.get $i) (i32.const 1)) (i32.const 1)))))
-    (if (i32.ne (i32.and (local.get $v) (i32.const 0xfc00)) (i32.const 0xdc00))
-      (then (call $unpaired)))
-    (i32.or
-      (i32.add (i32.const 0x10000)
-        (i32.or (i32.shl (i32.and (local.get $u) (i32.const 0x3ff)) (i32.const 10))
-          (i32.and (local.get $v) (i32.const 0x3ff))))
-      (i32.const 0x40_0000)))
-
-  ;; The bytes of code point `c` in UTF-8.
-  (func $utf8_len (param $c i32) (result i32)
-    (if (result i32) (i32.lt_u (local.get $c) (i32.const 0x80))
-      (then (i32.const 1))
-      (else (if (result i32) (i32.lt_u (local.get $c) (i32.const 0x800))
-        (then (i32.const 2))
-        (else (select (i32.const 3) (i32.const 4)
-          (i32.lt_u (local.get $c) (i32.const 0x10000))))))))
 
   ;; Writes code point `c` as UTF-16 at unit `j` of the units at `q` (memory 0); returns the
   ;; unit after it.
@@ -242,14 +215,7 @@
   ;; debug message, lifted as wasmtime's `WasmStr::new` and `to_str` lift a string.
   (func (export "new") (param $t (ref $table)) (param $p i32) (param $n i32) (result i32)
     (local $msg (ref $bytes)) (local $i i32)
-    (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $p)) (i64.extend_i32_u (local.get $n)))
-          (i64.const 0x1_0000_0000))
-      (then (call $string_bounds)))
-    (if (local.get $n)
-      (then (drop (i32.load8_u 0
-        (i32.sub (i32.add (local.get $p) (local.get $n)) (i32.const 1)))))
-      (else (if (local.get $p)
-        (then (drop (i32.load8_u 0 (i32.sub (local.get $p) (i32.const 1))))))))
+    (call $within (local.get $p) (i64.extend_i32_u (local.get $n)) (i32.const 0))
     (call $utf8 (local.get $p) (local.get $n))
     (local.set $msg (array.new_default $bytes (local.get $n)))
     (block $done
@@ -259,8 +225,7 @@
           (i32.load8_u 0 (i32.add (local.get $p) (local.get $i))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
-    (call $insert (local.get $t) (i32.const 9) (i32.const 0) (call $alloc (local.get $msg))
-      (i32.const 0)))
+    (call $insert_message (local.get $t) (local.get $msg)))
 
   ;; A new error context in table `t` holding `msg`.
   (func $insert_message (param $t (ref $table)) (param $msg (ref $bytes)) (result i32)
@@ -351,7 +316,8 @@
     (local.set $n (array.len (local.get $msg)))
     (if (i32.gt_u (local.get $n) (i32.const 0x3fff_ffff)) (then (call $too_large)))
     (local.set $size (i32.shl (local.get $n) (i32.const 1)))
-    (local.set $q (call $realloc2 (i32.const 0) (i32.const 0) (local.get $size)))
+    (local.set $q (call $realloc_checked (i32.const 0) (i32.const 0) (i32.const 2)
+      (local.get $size)))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
@@ -361,7 +327,7 @@
         (local.set $k (i32.add (local.get $k) (i32.shr_u (local.get $c) (i32.const 21))))
         (br $each)))
     (if (i32.lt_u (i32.shl (local.get $units) (i32.const 1)) (local.get $size))
-      (then (local.set $q (call $realloc2 (local.get $q) (local.get $size)
+      (then (local.set $q (call $realloc_checked (local.get $q) (local.get $size) (i32.const 2)
         (i32.shl (local.get $units) (i32.const 1))))))
     (i32.store 0 (local.get $ret) (local.get $q))
     (i32.store 0 offset=4 (local.get $ret) (local.get $units)))
@@ -378,7 +344,8 @@
     (local $len i32) (local $worst i32) (local $i i32)
     (local.set $msg (call $message_of (local.get $t) (local.get $h) (local.get $ret)))
     (local.set $n (array.len (local.get $msg)))
-    (local.set $q (call $realloc2 (i32.const 0) (i32.const 0) (local.get $n)))
+    (local.set $q (call $realloc_checked (i32.const 0) (i32.const 0) (i32.const 2)
+      (local.get $n)))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
@@ -393,7 +360,8 @@
         ;; the rest.
         (if (i32.gt_u (local.get $n) (i32.const 0x3fff_ffff)) (then (call $byte_length)))
         (local.set $worst (i32.shl (local.get $n) (i32.const 1)))
-        (local.set $q (call $realloc2 (local.get $q) (local.get $n) (local.get $worst)))
+        (local.set $q (call $realloc_checked (local.get $q) (local.get $n) (i32.const 2)
+          (local.get $worst)))
         (local.set $i (local.get $len))
         (block $widened
           (loop $widen
@@ -411,14 +379,15 @@
             (local.set $k (i32.add (local.get $k) (i32.shr_u (local.get $c) (i32.const 21))))
             (br $next)))
         (if (i32.gt_u (local.get $worst) (i32.shl (local.get $len) (i32.const 1)))
-          (then (local.set $q (call $realloc2 (local.get $q) (local.get $worst)
+          (then (local.set $q (call $realloc_checked (local.get $q) (local.get $worst) (i32.const 2)
             (i32.shl (local.get $len) (i32.const 1))))))
         (i32.store 0 (local.get $ret) (local.get $q))
         (i32.store 0 offset=4 (local.get $ret)
           (i32.or (local.get $len) (i32.const 0x8000_0000)))
         (return)))
     (if (i32.lt_u (local.get $len) (local.get $n))
-      (then (local.set $q (call $realloc2 (local.get $q) (local.get $n) (local.get $len)))))
+      (then (local.set $q (call $realloc_checked (local.get $q) (local.get $n) (i32.const 2)
+        (local.get $len)))))
     (i32.store 0 (local.get $ret) (local.get $q))
     (i32.store 0 offset=4 (local.get $ret) (local.get $len)))
 
@@ -427,24 +396,12 @@
   ;; a copy), its pointer and length stored at `ptr`, whose 8 bytes are checked first.
   (func (export "debug-message") (param $t (ref $table)) (param $h i32) (param $ret i32)
     (local $msg (ref $bytes)) (local $n i32) (local $q i32) (local $i i32)
-    (local.set $msg (ref.cast (ref $bytes) (any.convert_extern
-      (array.get $externs (global.get $messages)
-        (call $word (local.get $t) (call $error_context_slot (local.get $t) (local.get $h))
-          (i32.const 2))))))
-    ;; "invalid debug message pointer: out of bounds"
-    (drop (i32.load8_u 0 offset=7 (local.get $ret)))
+    (local.set $msg (call $message_of (local.get $t) (local.get $h) (local.get $ret)))
     (local.set $n (array.len (local.get $msg)))
     ;; `MAX_STRING_BYTE_LENGTH`: "string length of {n} too large to copy into wasm"
     (if (i32.gt_u (local.get $n) (i32.const 0x7fff_ffff)) (then (call $too_large)))
-    (local.set $q (call $realloc (i32.const 0) (i32.const 0) (i32.const 1) (local.get $n)))
-    (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $q)) (i64.extend_i32_u (local.get $n)))
-          (i64.const 0x1_0000_0000))
-      (then (call $realloc_bounds)))
-    (if (local.get $n)
-      (then (drop (i32.load8_u 0
-        (i32.sub (i32.add (local.get $q) (local.get $n)) (i32.const 1)))))
-      (else (if (local.get $q)
-        (then (drop (i32.load8_u 0 (i32.sub (local.get $q) (i32.const 1))))))))
+    (local.set $q (call $realloc_checked (i32.const 0) (i32.const 0) (i32.const 1)
+      (local.get $n)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))

@@ -184,6 +184,7 @@ pub(crate) fn copy_template(
     let (size, align) = (abi.size32, abi.align32);
     let mut wat = String::from(PRELUDE);
     wat.push_str(UTF8_CHECK);
+    wat.push_str(UTF16_DECODE);
     wat.push_str(STRINGS);
     let locals = " i32".repeat((g.locals - 2) as usize);
     let _ = writeln!(
@@ -258,53 +259,16 @@ const PRELUDE: &str = r#"(module
 
 "#;
 
-/// Template text of `$lift_string` and `$lower_string`, the copy of a string in UTF-16 or
-/// latin1+UTF-16 on either side (after [`UTF8_CHECK`], whose `$utf8` it calls).
-const STRINGS: &str = r#"
-  ;; Strings in UTF-16 or latin1+UTF-16 on either side: lifted from memory 0 as wasmtime's
-  ;; `WasmStr` lifts them and lowered into memory 1 as its `lower_string` lowers a string.
-  ;; An encoding is 0 (UTF-8), 1 (UTF-16) or 2 (latin1+UTF-16); a source is read as units of
-  ;; a kind: 0 UTF-8 bytes, 1 UTF-16 code units, 3 latin1 bytes.
-  (func $unaligned_string (export "trap:string-pointer-not-aligned-to-2") unreachable)
-  (func $unpaired (export "trap:unpaired-surrogate-found") unreachable)
-  (func $too_large (export "trap:too-large-to-copy-into-wasm") unreachable)
-  (func $byte_length (export "trap:byte-length-too-large") unreachable)
-  (func $realloc_bounds (export "trap:realloc-return-beyond-end-of-memory") unreachable)
-
-  ;; The kind of a source string of length word `n` in encoding `enc`.
-  (func $kind (param $n i32) (param $enc i32) (result i32)
-    (if (result i32) (i32.eq (local.get $enc) (i32.const 2))
-      (then (select (i32.const 1) (i32.const 3) (i32.lt_s (local.get $n) (i32.const 0))))
-      (else (local.get $enc))))
-
-  ;; The code point at unit `i` of the `n` units of kind `kind` at `p` (memory 0), with the
+/// Template text of `$get_utf16 (p, i, n)`, the code point at unit `i` of the `n` UTF-16
+/// units at `p` of template memory 0 with the units it takes above bit 21, trapping in
+/// `trap:unpaired-surrogate-found` as Rust's `decode_utf16` fails; and `$utf8_len (c)`, the
+/// bytes of code point `c` in UTF-8. Shared by the copy templates and the error contexts'
+/// template.
+pub(crate) const UTF16_DECODE: &str = r#"  (func $unpaired (export "trap:unpaired-surrogate-found") unreachable)
+  ;; The code point of the UTF-16 at unit `i` of the `n` units at `p` (memory 0), with the
   ;; units it takes above bit 21; traps at an unpaired surrogate (Rust's `decode_utf16`).
-  ;; UTF-8 has been checked.
-  (func $next (param $p i32) (param $i i32) (param $n i32) (param $kind i32) (result i32)
-    (local $u i32) (local $v i32) (local $more i32) (local $j i32)
-    (if (i32.eq (local.get $kind) (i32.const 3))
-      (then (return (i32.or (i32.load8_u 0 (i32.add (local.get $p) (local.get $i)))
-        (i32.const 0x20_0000)))))
-    (if (i32.eqz (local.get $kind))
-      (then
-        (local.set $u (i32.load8_u 0 (i32.add (local.get $p) (local.get $i))))
-        (if (i32.lt_u (local.get $u) (i32.const 0x80))
-          (then (return (i32.or (local.get $u) (i32.const 0x20_0000)))))
-        (local.set $more (select (i32.const 1)
-          (select (i32.const 2) (i32.const 3) (i32.lt_u (local.get $u) (i32.const 0xf0)))
-          (i32.lt_u (local.get $u) (i32.const 0xe0))))
-        (local.set $u (i32.and (local.get $u)
-          (i32.shr_u (i32.const 0x7f) (i32.add (local.get $more) (i32.const 1)))))
-        (local.set $j (i32.const 1))
-        (block $done
-          (loop $each
-            (br_if $done (i32.gt_u (local.get $j) (local.get $more)))
-            (local.set $u (i32.or (i32.shl (local.get $u) (i32.const 6))
-              (i32.and (i32.load8_u 0 (i32.add (local.get $p)
-                (i32.add (local.get $i) (local.get $j)))) (i32.const 0x3f))))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br $each)))
-        (return (i32.or (local.get $u) (i32.shl (local.get $j) (i32.const 21))))))
+  (func $get_utf16 (param $p i32) (param $i i32) (param $n i32) (result i32)
+    (local $u i32) (local $v i32)
     (local.set $u (i32.load16_u 0 (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 1)))))
     (if (i32.ne (i32.and (local.get $u) (i32.const 0xf800)) (i32.const 0xd800))
       (then (return (i32.or (local.get $u) (i32.const 0x20_0000)))))
@@ -329,6 +293,55 @@ const STRINGS: &str = r#"
         (then (i32.const 2))
         (else (select (i32.const 3) (i32.const 4)
           (i32.lt_u (local.get $c) (i32.const 0x10000))))))))
+
+"#;
+
+/// Template text of `$lift_string` and `$lower_string`, the copy of a string in UTF-16 or
+/// latin1+UTF-16 on either side (after [`UTF8_CHECK`] and [`UTF16_DECODE`], which it calls).
+const STRINGS: &str = r#"
+  ;; Strings in UTF-16 or latin1+UTF-16 on either side: lifted from memory 0 as wasmtime's
+  ;; `WasmStr` lifts them and lowered into memory 1 as its `lower_string` lowers a string.
+  ;; An encoding is 0 (UTF-8), 1 (UTF-16) or 2 (latin1+UTF-16); a source is read as units of
+  ;; a kind: 0 UTF-8 bytes, 1 UTF-16 code units, 3 latin1 bytes.
+  (func $unaligned_string (export "trap:string-pointer-not-aligned-to-2") unreachable)
+  (func $too_large (export "trap:too-large-to-copy-into-wasm") unreachable)
+  (func $byte_length (export "trap:byte-length-too-large") unreachable)
+  (func $realloc_bounds (export "trap:realloc-return-beyond-end-of-memory") unreachable)
+
+  ;; The kind of a source string of length word `n` in encoding `enc`.
+  (func $kind (param $n i32) (param $enc i32) (result i32)
+    (if (result i32) (i32.eq (local.get $enc) (i32.const 2))
+      (then (select (i32.const 1) (i32.const 3) (i32.lt_s (local.get $n) (i32.const 0))))
+      (else (local.get $enc))))
+
+  ;; The code point at unit `i` of the `n` units of kind `kind` at `p` (memory 0), with the
+  ;; units it takes above bit 21 (UTF-8 has been checked; UTF-16 is `$get_utf16`'s).
+  (func $next (param $p i32) (param $i i32) (param $n i32) (param $kind i32) (result i32)
+    (local $u i32) (local $more i32) (local $j i32)
+    (if (i32.eq (local.get $kind) (i32.const 3))
+      (then (return (i32.or (i32.load8_u 0 (i32.add (local.get $p) (local.get $i)))
+        (i32.const 0x20_0000)))))
+    (if (i32.eqz (local.get $kind))
+      (then
+        (local.set $u (i32.load8_u 0 (i32.add (local.get $p) (local.get $i))))
+        (if (i32.lt_u (local.get $u) (i32.const 0x80))
+          (then (return (i32.or (local.get $u) (i32.const 0x20_0000)))))
+        (local.set $more (select (i32.const 1)
+          (select (i32.const 2) (i32.const 3) (i32.lt_u (local.get $u) (i32.const 0xf0)))
+          (i32.lt_u (local.get $u) (i32.const 0xe0))))
+        (local.set $u (i32.and (local.get $u)
+          (i32.shr_u (i32.const 0x7f) (i32.add (local.get $more) (i32.const 1)))))
+        (local.set $j (i32.const 1))
+        (block $done
+          (loop $each
+            (br_if $done (i32.gt_u (local.get $j) (local.get $more)))
+            (local.set $u (i32.or (i32.shl (local.get $u) (i32.const 6))
+              (i32.and (i32.load8_u 0 (i32.add (local.get $p)
+                (i32.add (local.get $i) (local.get $j)))) (i32.const 0x3f))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $each)))
+        (return (i32.or (local.get $u) (i32.shl (local.get $j) (i32.const 21))))))
+    (call $get_utf16 (local.get $p) (local.get $i) (local.get $n)))
 
   ;; Lifts the string with pointer `p` and length word `n` of memory 0 in encoding `enc`
   ;; (`WasmStr::new`: aligned to 2 unless UTF-8, within memory 0; then `to_str`): returns
