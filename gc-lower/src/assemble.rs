@@ -2754,7 +2754,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
             | Trampoline::ErrorContextDrop { .. }
             | Trampoline::ErrorContextTransfer => {
                 let ty = self.trampoline_type(t)?;
-                self.error_context_builtin(t_def, ty)?
+                self.error_context_builtin(t, t_def, ty)?
                     .context("internal: an error-context built-in without its function")?
             }
             Trampoline::ThreadYield {

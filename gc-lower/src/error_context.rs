@@ -12,20 +12,29 @@
 //! The built-ins take their options' string encoding: the message is kept in UTF-8, lifted
 //! from UTF-8, UTF-16 or latin1+UTF-16 as wasmtime's `WasmStr` lifts a string and lowered
 //! into any of them as its `lower_string` lowers one, with the same `realloc` calls (a
-//! message of more than 2^31 - 1 bytes in UTF-8 traps, where wasmtime would keep it). Error
-//! contexts at the host boundary (`crate::host`) are not supported yet. Streams and futures
-//! carry them through the copies of `crate::payload`.
+//! message of more than 2^31 - 1 bytes in UTF-8 traps, where wasmtime would keep it). Streams
+//! and futures carry them through the copies of `crate::payload`.
+//!
+//! At the host boundary (`crate::host`, `crate::exchange`), FACT's transfer into the host
+//! adapters' host side makes a host error context with the same message through the guest
+//! core ABI's `[error-context-new-utf8]`, once per error context (its host handle is kept
+//! beside the rep and dropped with it); a transfer out of it makes a new error context of
+//! the output from `[error-context-debug-message-utf8]`, which keeps the host's handle until
+//! it goes. The host's error context thus lives as long as the component holds it, as it
+//! does natively; two host values of one error context become two of the output's, which no
+//! built-in tells apart.
 
 use std::sync::OnceLock;
 
 use anyhow::{Context as _, Result};
 use wasm_encoder as we;
 use wasmtime_environ::component::{
-    OptionsIndex, RuntimeComponentInstanceIndex, StringEncoding, Trampoline,
+    OptionsIndex, RuntimeComponentInstanceIndex, StringEncoding, Trampoline, TrampolineIndex,
     TypeComponentLocalErrorContextTableIndex,
 };
 
 use crate::assemble::Lowerer;
+use crate::host::ErrorContextIntrinsic;
 use crate::layout::{Binding, OutFunc, OutType, StateTarget};
 use crate::template::Template;
 
@@ -80,6 +89,7 @@ impl Lowerer<'_, '_> {
         for op in ["slot", "word", "insert", "remove"] {
             imports.push(self.resource_op(op)?);
         }
+        imports.push(self.host_error_context_drop());
         let externs = runtime_structs::EXTERNS;
         let messages = self.add_global(
             we::GlobalType {
@@ -96,6 +106,7 @@ impl Lowerer<'_, '_> {
         let counts = self.task_array(0, "error-context-counts");
         let num = self.task_int(0, "error-context-reps");
         let free = self.task_int(-1, "free-error-context-rep");
+        let host_handles = self.task_array(0, "error-context-host-handles");
         let binding = Binding {
             memories: Vec::new(),
             types: vec![
@@ -105,10 +116,78 @@ impl Lowerer<'_, '_> {
                 externs,
             ],
             imports,
-            globals: vec![messages.0, counts.0, num.0, free.0],
+            globals: vec![messages.0, counts.0, num.0, free.0, host_handles.0],
         };
         self.tasks.error_contexts = Some(binding.clone());
         Ok(binding)
+    }
+
+    /// `(handle)`: the host's `[error-context-drop]` when the output imports it, else a
+    /// function that is never called (no rep then has a host handle).
+    fn host_error_context_drop(&mut self) -> OutFunc {
+        match self
+            .input
+            .host
+            .error_context_import(ErrorContextIntrinsic::Drop)
+        {
+            Some(f) => OutFunc(f),
+            None => {
+                let ty = self.func_type(&[I32], &[]);
+                let mut body = we::Function::new([]);
+                body.instructions().unreachable().end();
+                self.add_func(ty, "error-context:no-host-drop".into(), body)
+            }
+        }
+    }
+
+    /// FACT's `error-context-transfer` in the host adapters, `(handle, src table type, dst
+    /// table type) -> handle`: into the host side's table, the host error context that stands
+    /// for the output's (made with the host's `[error-context-new-utf8]` from the message,
+    /// once per error context, dropped with it); out of it, a new error context of the
+    /// output with the host error context's message (`[error-context-debug-message-utf8]`
+    /// into the exchange memory), which keeps the host's handle while it lives. Traps as
+    /// `transfer` does for a handle that is not an error context.
+    fn host_error_context_transfer(&mut self) -> Result<OutFunc> {
+        let mut binding = self.error_context_binding()?;
+        let host = &self.input.host;
+        let user = host
+            .memory_users
+            .first()
+            .context("internal: error contexts at the host boundary without the exchange memory")?
+            .clone();
+        let host_instance = host
+            .host_instance
+            .context("internal: error contexts at the host boundary without host adapters")?;
+        let intrinsic = |i| {
+            host.error_context_import(i)
+                .map(OutFunc)
+                .context("internal: an error-context intrinsic is not imported")
+        };
+        let (new, debug_message) = (
+            intrinsic(ErrorContextIntrinsic::New)?,
+            intrinsic(ErrorContextIntrinsic::DebugMessage)?,
+        );
+        let realloc = user
+            .realloc
+            .as_ref()
+            .context("internal: the exchange memory without its realloc")?;
+        let target = self.resolve_func(realloc)?;
+        let realloc = self.plain_func(target)?;
+        binding.memories.push(self.resolve_memory(&user.memory)?);
+        binding.imports.extend([realloc, new, debug_message]);
+        let template = template();
+        let f = template.export("host-transfer")?;
+        let f = self.template_func(template, &binding, f)?;
+        let ty = self.func_type(&[I32; 3], &[I32]);
+        let mut body = we::Function::new([]);
+        body.instructions()
+            .local_get(0)
+            .local_get(1)
+            .local_get(2)
+            .i32_const(host_instance.as_u32() as i32)
+            .call(f.0)
+            .end();
+        Ok(self.add_func(ty, "error-context-transfer:host".into(), body))
     }
 
     /// `(handle, src table type, dst table type) -> handle`: a new handle in the destination
@@ -148,6 +227,7 @@ impl Lowerer<'_, '_> {
     /// out of bounds.
     pub(crate) fn error_context_builtin(
         &mut self,
+        t_index: TrampolineIndex,
         t: &Trampoline,
         ty: OutType,
     ) -> Result<Option<OutFunc>> {
@@ -186,6 +266,11 @@ impl Lowerer<'_, '_> {
             }
             Trampoline::ErrorContextDrop { instance, .. } => {
                 (Some(*instance), "drop".into(), "drop", 1)
+            }
+            Trampoline::ErrorContextTransfer
+                if self.input.host.host_transfers.contains(&t_index) =>
+            {
+                return self.host_error_context_transfer().map(Some);
             }
             Trampoline::ErrorContextTransfer => (None, "transfer".into(), "transfer", 3),
             _ => return Ok(None),

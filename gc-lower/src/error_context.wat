@@ -10,7 +10,9 @@
 ;; `GlobalErrorContextRefCount`). A rep whose count falls to 0 lets its message go and joins
 ;; the free list: its count is then `-2 - next` (-1: the end). A handle is a slot of its
 ;; component instance's handle table (`resources.wat`), shared with resources and the async
-;; ABI's waitables as in wasmtime (`Slot::ErrorContext`): kind 9, word 2 the rep.
+;; ABI's waitables as in wasmtime (`Slot::ErrorContext`): kind 9, word 2 the rep. A rep may
+;; also stand for a host error context at the host boundary (`host-transfer`): its handle in
+;; `$host_handles`, dropped with the rep.
 ;;
 ;; Memory 0 is the canonical options' memory of the built-in (`new`, `debug-message`);
 ;; `realloc` is theirs (`debug-message`), called as wasmtime's `LowerContext::realloc` does.
@@ -36,12 +38,21 @@
   (import "env" "word" (func $word (param (ref $table) i32 i32) (result i32)))
   (import "env" "insert" (func $insert (param (ref $table) i32 i32 i32 i32) (result i32)))
   (import "env" "remove" (func $remove (param (ref $table) i32 i32)))
+  ;; The guest core ABI's `[error-context-drop]` of the host (a function that is never
+  ;; called when no error context crosses the host boundary).
+  (import "env" "host-drop" (func $host_drop (param i32)))
   ;; The options' `realloc (old ptr, old size, align, new size) -> ptr`.
   (import "env" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
+  ;; The host's `[error-context-new-utf8] (ptr, len) -> handle` and
+  ;; `[error-context-debug-message-utf8] (handle, ret)`, over memory 0 and `realloc`.
+  (import "env" "host-new" (func $host_new (param i32 i32) (result i32)))
+  (import "env" "host-debug-message" (func $host_debug_message (param i32 i32)))
   (import "env" "messages" (global $messages (mut (ref $externs))))
   (import "env" "counts" (global $counts (mut (ref $handles))))
   (import "env" "num-reps" (global $num (mut i32)))
   (import "env" "free-rep" (global $free (mut i32)))
+  ;; Rep -> the host's handle to the host error context that stands for it, 0 for none.
+  (import "env" "host-handles" (global $host_handles (mut (ref $handles))))
   (memory 0)
 
   ;; The traps, named for wasmtime's messages.
@@ -191,7 +202,11 @@
             (local.set $messages (array.new_default $externs (local.get $len)))
             (array.copy $externs $externs (local.get $messages) (i32.const 0)
               (global.get $messages) (i32.const 0) (local.get $rep))
-            (global.set $messages (local.get $messages))))
+            (global.set $messages (local.get $messages))
+            (local.set $counts (array.new_default $handles (local.get $len)))
+            (array.copy $handles $handles (local.get $counts) (i32.const 0)
+              (global.get $host_handles) (i32.const 0) (local.get $rep))
+            (global.set $host_handles (local.get $counts))))
         (global.set $num (i32.add (local.get $rep) (i32.const 1)))))
     (array.set $handles (global.get $counts) (local.get $rep) (i32.const 1))
     (array.set $externs (global.get $messages) (local.get $rep)
@@ -206,6 +221,10 @@
     (array.set $handles (global.get $counts) (local.get $rep) (local.get $count))
     (if (i32.eqz (local.get $count))
       (then
+        (if (array.get $handles (global.get $host_handles) (local.get $rep))
+          (then
+            (call $host_drop (array.get $handles (global.get $host_handles) (local.get $rep)))
+            (array.set $handles (global.get $host_handles) (local.get $rep) (i32.const 0))))
         (array.set $externs (global.get $messages) (local.get $rep) (ref.null extern))
         (array.set $handles (global.get $counts) (local.get $rep)
           (i32.sub (i32.const -2) (global.get $free)))
@@ -432,4 +451,56 @@
     (array.set $handles (global.get $counts) (local.get $rep)
       (i32.add (array.get $handles (global.get $counts) (local.get $rep)) (i32.const 1)))
     (local.get $h))
+;; host-transfer (handle, src ty, dst ty, host instance) -> handle: FACT's
+  ;; error-context-transfer across the host boundary, where `host instance` is the host
+  ;; adapters' host side. Out (the destination is the host's): the host error context that
+  ;; stands for the source's, made once per rep with `[error-context-new-utf8]` from its
+  ;; message written into memory 0, and dropped with the rep. In: a new rep with the host
+  ;; error context's message (`[error-context-debug-message-utf8]`), which keeps the host's
+  ;; handle until it goes, so that the host's error context lives as long as the output
+  ;; holds it, as it would in the component.
+  (func (export "host-transfer") (param $h i32) (param $src i32) (param $dst i32)
+    (param $host i32) (result i32)
+    (local $t (ref $table)) (local $rep i32) (local $msg (ref $bytes)) (local $n i32)
+    (local $q i32) (local $i i32) (local $hh i32)
+    (if (i32.eq (call $instance_of (local.get $dst)) (local.get $host))
+      (then
+        (local.set $t (call $table_of (call $instance_of (local.get $src))))
+        (local.set $rep (call $word (local.get $t)
+          (call $error_context_slot (local.get $t) (local.get $h)) (i32.const 2)))
+        (local.set $hh (array.get $handles (global.get $host_handles) (local.get $rep)))
+        (if (local.get $hh) (then (return (local.get $hh))))
+        (local.set $msg (ref.cast (ref $bytes) (any.convert_extern
+          (array.get $externs (global.get $messages) (local.get $rep)))))
+        (local.set $n (array.len (local.get $msg)))
+        (local.set $q (call $realloc_checked (i32.const 0) (i32.const 0) (i32.const 1)
+          (local.get $n)))
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (i32.store8 0 (i32.add (local.get $q) (local.get $i))
+              (array.get_u $bytes (local.get $msg) (local.get $i)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next)))
+        (local.set $hh (call $host_new (local.get $q) (local.get $n)))
+        (array.set $handles (global.get $host_handles) (local.get $rep) (local.get $hh))
+        (return (local.get $hh))))
+    (local.set $q (call $realloc_checked (i32.const 0) (i32.const 0) (i32.const 4)
+      (i32.const 8)))
+    (call $host_debug_message (local.get $h) (local.get $q))
+    (local.set $n (i32.load 0 offset=4 (local.get $q)))
+    (local.set $q (i32.load 0 (local.get $q)))
+    (call $within (local.get $q) (i64.extend_i32_u (local.get $n)) (i32.const 0))
+    (local.set $msg (array.new_default $bytes (local.get $n)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (array.set $bytes (local.get $msg) (local.get $i)
+          (i32.load8_u 0 (i32.add (local.get $q) (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.set $rep (call $alloc (local.get $msg)))
+    (array.set $handles (global.get $host_handles) (local.get $rep) (local.get $h))
+    (call $insert (call $table_of (call $instance_of (local.get $dst)))
+      (i32.const 9) (i32.const 0) (local.get $rep) (i32.const 0)))
 )

@@ -37,7 +37,9 @@
 //! with UTF-8 strings. Functions that pass resource handles are always adapted: the host side's
 //! function type is a copy whose handles live in the host's table of each resource (an index past
 //! the component's tables), and FACT's transfers into and out of those tables become the guest
-//! core ABI's resource intrinsics (see `resources.rs`). Host imports reach the host through an extra `LowerImport` trampoline
+//! core ABI's resource intrinsics (see `resources.rs`); error contexts move into and out of the
+//! host side's table the same way, made again on the other side from their debug message
+//! (`error_context.rs`). Host imports reach the host through an extra `LowerImport` trampoline
 //! with the host side's options, so [`crate::host::HostInterface::import_of`] knows it.
 //!
 //! Known imprecision: the adapter instances are created after every other instance, so a start
@@ -51,8 +53,9 @@ use wasmtime_environ::component::{
     Adapter, AdapterOptions, CanonicalOptions, CanonicalOptionsDataModel, ComponentTypes, CoreDef,
     CoreExport, DataModel, ExportItem, GlobalInitializer, InstantiateModule, InterfaceType,
     LinearMemoryOptions, OptionsIndex, RuntimeComponentInstanceIndex, RuntimeInstanceIndex,
-    RuntimeMemoryIndex, RuntimeReallocIndex, Trampoline, TypeFuncIndex, TypeFutureTable,
-    TypeResourceTable, TypeResourceTableIndex, TypeStreamTable, TypeTupleIndex, dfg,
+    RuntimeMemoryIndex, RuntimeReallocIndex, Trampoline, TypeErrorContextTable, TypeFuncIndex,
+    TypeFutureTable, TypeResourceTable, TypeResourceTableIndex, TypeStreamTable, TypeTupleIndex,
+    dfg,
 };
 use wasmtime_environ::fact;
 use wasmtime_environ::wasmparser::ValType;
@@ -733,7 +736,15 @@ pub fn add_host_adapters(
             fact::Import::StreamTransfer => {
                 trampoline(ext.translation, Trampoline::StreamTransfer, core_type)
             }
-            _ => bail!("internal error: a host adapter needs an unexpected FACT import"),
+            // An error context crossing the host boundary: made again on the other side
+            // from its debug message (`crate::error_context`).
+            fact::Import::ErrorContextTransfer => {
+                let def = trampoline(ext.translation, Trampoline::ErrorContextTransfer, core_type);
+                if let CoreDef::Trampoline(t) = def {
+                    plan.host_transfers.push(t);
+                }
+                def
+            }
         };
         fact_args.push(def);
     }
@@ -881,6 +892,14 @@ impl HostTypes<'_> {
                     instance: self.instance,
                 }))
             }
+            // Error contexts too: FACT's transfer into or out of the host side's table is
+            // where an error context becomes the host's or one of the output's.
+            InterfaceType::ErrorContext(_) => InterfaceType::ErrorContext(
+                self.builder
+                    .add_error_context_table_type(TypeErrorContextTable {
+                        instance: self.instance,
+                    }),
+            ),
             other => other,
         })
     }

@@ -30,6 +30,9 @@ pub(super) struct Uses {
     /// Resource handles or stream and future ends cross (they must move between the host's
     /// and the guest's tables).
     pub(super) handles: bool,
+    /// Error contexts cross (handles too, which the host adapters turn into the host's
+    /// error contexts and back through the guest core ABI's intrinsics).
+    pub(super) error_contexts: bool,
 }
 
 /// Flattens the component function type `ty` into its core type (canonical ABI
@@ -113,8 +116,9 @@ fn flat_values(
 }
 
 /// Fails with `not_yet` when `ty` holds a value that is not supported yet at the boundary
-/// (maps, error contexts); sets `uses.memory` when it holds a string or a list, `uses.handles`
-/// when it holds a resource handle or a stream or future end.
+/// (maps); sets `uses.memory` when it holds a string or a list, `uses.handles` when it holds
+/// a resource handle, a stream or future end or an error context, `uses.error_contexts` for
+/// the last.
 fn check_type(types: &ComponentTypes, ty: &InterfaceType, uses: &mut Uses) -> anyhow::Result<()> {
     match *ty {
         InterfaceType::Bool
@@ -150,7 +154,11 @@ fn check_type(types: &ComponentTypes, ty: &InterfaceType, uses: &mut Uses) -> an
             uses.handles = true;
             Ok(())
         }
-        InterfaceType::ErrorContext(_) => Err(not_yet("error contexts at the host boundary")),
+        InterfaceType::ErrorContext(_) => {
+            uses.handles = true;
+            uses.error_contexts = true;
+            Ok(())
+        }
         InterfaceType::Record(i) => types[i]
             .fields
             .iter()

@@ -68,13 +68,14 @@
 //! | resource `r` of imported instance `ns:pkg/i`     | import `"ns:pkg/i" "[resource-drop]r"` |
 //! | resource `r` of exported instance `ns:pkg/i`     | imports `"[export]ns:pkg/i" "[resource-new]r"`, `…-rep]r`, `…-drop]r`; export `"ns:pkg/i#[dtor]r"` |
 //! | resource `r` imported at the root                | import `"$root" "[resource-drop]r"`  |
+//! | `error-context` in a host function's type        | imports `"$root" "[error-context-new-utf8]"`, `…-debug-message-utf8]`, `"[error-context-drop]"` |
 //!
 //! This module finds the imports and exports; `flat.rs` flattens their function types
 //! (canonical ABI) and `wit.rs` writes the WIT world.
 //!
 //! Known limits of this stage, reported as [`crate::error::not_yet`]: a resource type that the
 //! component defines and exports at its root rather than in an exported interface (a WIT world
-//! cannot export a resource type, so wit-component cannot re-wrap it), maps, error contexts,
+//! cannot export a resource type, so wit-component cannot re-wrap it), maps,
 //! stackful async lifts, instances nested in instances and core modules or components crossing
 //! the root. Stream and future ends in a function's type are handles that the host adapters
 //! do not bridge (an end that would cross traps at a named limit, [`crate::exchange`]). An imported instance that holds only types is not imported back
@@ -127,8 +128,8 @@ pub struct HostInterface {
     /// The `LowerImport` trampolines that host adapters replace, with the function the guest
     /// calls instead (see [`crate::exchange`]).
     pub adapted_lowerings: HashMap<TrampolineIndex, CoreDef>,
-    /// The resource transfer trampolines of host adapters, which move handles into and out of
-    /// the host's tables (see [`crate::exchange`]).
+    /// The resource and error-context transfer trampolines of host adapters, which move
+    /// handles into and out of the host's tables (see [`crate::exchange`]).
     pub host_transfers: Vec<TrampolineIndex>,
     /// The exchange module's instance, when host adapters are in use.
     pub exchange: Option<wasmtime_environ::component::RuntimeInstanceIndex>,
@@ -142,6 +143,10 @@ pub struct HostInterface {
     /// [`HostInterface::imports`] in the function index space (see
     /// [`HostInterface::core_imports`]).
     pub resource_imports: Vec<ResourceImport>,
+    /// Whether some host function passes error contexts (lowered or lifted by a trampoline):
+    /// the output then imports the guest core ABI's error-context intrinsics
+    /// ([`ErrorContextIntrinsic`]) after the resource intrinsics.
+    pub error_context_imports: bool,
 }
 
 /// A resource type of an imported or exported interface, or one the world declares at its
@@ -197,6 +202,53 @@ impl ResourceIntrinsic {
                 FuncType::new([ValType::I32], [ValType::I32])
             }
             ResourceIntrinsic::Drop => FuncType::new([ValType::I32], []),
+        }
+    }
+}
+
+/// An error-context intrinsic of the guest core ABI, imported from [`ROOT_IMPORT_MODULE`]
+/// (wit-component's names; `canon error-context.new` and the others with the output's
+/// `memory`, `cabi_realloc` and UTF-8). The host adapters make a host error context from one
+/// of the output's with `New`, and one of the output's from a host error context with
+/// `DebugMessage` ([`crate::exchange`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorContextIntrinsic {
+    /// `[error-context-new-utf8]: (ptr i32, len i32) -> (handle i32)`: a host error context
+    /// whose debug message is the `len` bytes of UTF-8 at `ptr`.
+    New,
+    /// `[error-context-debug-message-utf8]: (handle i32, ret i32)`: the debug message of host
+    /// error context `handle`, allocated with `cabi_realloc`, its pointer and length (bytes)
+    /// stored at `ret`.
+    DebugMessage,
+    /// `[error-context-drop]: (handle i32)`.
+    Drop,
+}
+
+impl ErrorContextIntrinsic {
+    /// The three, in the order the output imports them.
+    pub const ALL: [ErrorContextIntrinsic; 3] = [
+        ErrorContextIntrinsic::New,
+        ErrorContextIntrinsic::DebugMessage,
+        ErrorContextIntrinsic::Drop,
+    ];
+
+    /// The core import name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorContextIntrinsic::New => "[error-context-new-utf8]",
+            ErrorContextIntrinsic::DebugMessage => "[error-context-debug-message-utf8]",
+            ErrorContextIntrinsic::Drop => "[error-context-drop]",
+        }
+    }
+
+    /// The core type.
+    pub fn ty(self) -> FuncType {
+        match self {
+            ErrorContextIntrinsic::New => {
+                FuncType::new([ValType::I32, ValType::I32], [ValType::I32])
+            }
+            ErrorContextIntrinsic::DebugMessage => FuncType::new([ValType::I32, ValType::I32], []),
+            ErrorContextIntrinsic::Drop => FuncType::new([ValType::I32], []),
         }
     }
 }
@@ -260,8 +312,8 @@ impl HostInterface {
         items
     }
 
-    /// Every core import of the output, in function index order: the host functions, then
-    /// the resource intrinsics, as (module, name, core type).
+    /// Every core import of the output, in function index order: the host functions, the
+    /// resource intrinsics, then the error-context intrinsics, as (module, name, core type).
     pub fn core_imports(&self) -> Vec<(&str, &str, FuncType)> {
         let functions = self
             .imports
@@ -271,7 +323,20 @@ impl HostInterface {
             .resource_imports
             .iter()
             .map(|i| (i.module.as_str(), i.name.as_str(), i.intrinsic.ty()));
-        functions.chain(intrinsics).collect()
+        let error_contexts = ErrorContextIntrinsic::ALL
+            .iter()
+            .filter(|_| self.error_context_imports)
+            .map(|i| (ROOT_IMPORT_MODULE, i.name(), i.ty()));
+        functions.chain(intrinsics).chain(error_contexts).collect()
+    }
+
+    /// The function index of the import of `intrinsic`, if the output imports it.
+    pub fn error_context_import(&self, intrinsic: ErrorContextIntrinsic) -> Option<u32> {
+        let position = ErrorContextIntrinsic::ALL
+            .iter()
+            .position(|i| *i == intrinsic)?;
+        self.error_context_imports
+            .then(|| (self.imports.len() + self.resource_imports.len() + position) as u32)
     }
 
     /// The function index of the import of `intrinsic` for resource `resource` (an index in
@@ -313,9 +378,11 @@ pub struct HostImport {
     pub component_ty: TypeFuncIndex,
     /// Whether values cross through linear memory (strings, lists, spilled values).
     pub uses_memory: bool,
-    /// Whether resource handles or stream and future ends cross (then the function always
-    /// goes through host adapters).
+    /// Whether resource handles, stream and future ends or error contexts cross (then the
+    /// function always goes through host adapters).
     pub has_handles: bool,
+    /// Whether error contexts cross.
+    pub has_error_contexts: bool,
     /// Whether the results go through a return area (more than one flat result): then
     /// [`HostImport::ty`] ends with the return-area pointer and has no results.
     pub return_area: bool,
@@ -357,9 +424,11 @@ pub struct HostExport {
     pub component_ty: TypeFuncIndex,
     /// Whether values cross through linear memory (strings, lists, spilled values).
     pub uses_memory: bool,
-    /// Whether resource handles or stream and future ends cross (then the function always
-    /// goes through host adapters).
+    /// Whether resource handles, stream and future ends or error contexts cross (then the
+    /// function always goes through host adapters).
     pub has_handles: bool,
+    /// Whether error contexts cross.
+    pub has_error_contexts: bool,
     /// The lifted core function.
     pub func: CoreDef,
     /// The canonical options of the lift.
@@ -407,6 +476,10 @@ pub fn host_interface(
     let (resources, resource_imports) =
         host_resources(&translation.component, types, num_resource_tables, found)?;
     let component_type = component_type(component, encoding_of(&memory_users))?;
+    let error_context_imports = imports
+        .iter()
+        .any(|i| i.has_error_contexts && !i.lowerings.is_empty())
+        || exports.iter().any(|e| e.has_error_contexts);
     Ok(HostInterface {
         imports,
         exports,
@@ -418,6 +491,7 @@ pub fn host_interface(
         host_instance: None,
         resources,
         resource_imports,
+        error_context_imports,
     })
 }
 
@@ -652,6 +726,7 @@ fn host_import(
         component_ty: ty,
         uses_memory: uses.memory,
         has_handles: uses.handles,
+        has_error_contexts: uses.error_contexts,
         lowerings: Vec::new(),
         adapted: false,
     })
@@ -750,6 +825,7 @@ fn exports(
             component_ty: ty,
             uses_memory: uses.memory,
             has_handles: uses.handles,
+            has_error_contexts: uses.error_contexts,
             func: func.clone(),
             options,
             post_return,
@@ -1557,7 +1633,7 @@ pub struct ExchangePlan {
     /// For each adapted export (its index in [`HostInterface::exports`]), the function the host
     /// calls and its post-return.
     pub exports: HashMap<usize, (CoreDef, CoreDef)>,
-    /// The resource transfer trampolines of the host adapters: only these can name a host
-    /// table.
+    /// The resource and error-context transfer trampolines of the host adapters: only these
+    /// can name a host table.
     pub host_transfers: Vec<TrampolineIndex>,
 }

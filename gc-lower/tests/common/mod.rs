@@ -7,6 +7,7 @@ use std::process::Command;
 use wasmtime::Engine;
 
 /// A wasmtime engine with the component model and what lowered output uses.
+#[allow(dead_code, reason = "not every test crate uses every helper")]
 pub fn engine() -> Engine {
     Engine::new(&gc_lower::run::config()).expect("failed to create the engine")
 }
