@@ -18,11 +18,17 @@
 //! At the host boundary (`crate::host`, `crate::exchange`), FACT's transfer into the host
 //! adapters' host side makes a host error context with the same message through the guest
 //! core ABI's `[error-context-new-utf8]`, once per error context (its host handle is kept
-//! beside the rep and dropped with it); a transfer out of it makes a new error context of
-//! the output from `[error-context-debug-message-utf8]`, which keeps the host's handle until
-//! it goes. The host's error context thus lives as long as the component holds it, as it
-//! does natively; two host values of one error context become two of the output's, which no
-//! built-in tells apart.
+//! beside the rep and dropped with it), and lends it to the host (one more count) until the
+//! host's call is over: wasmtime reads the handle after the component's code has run on (an
+//! `async` export's `task.return`), so it must not go before. The exchange module settles an
+//! import's loans as it returns and an export's when the host next calls an export (its
+//! post-return may not call the host's `error-context.drop`), through the host side's
+//! `error-context.drop` trampoline ([`crate::exchange`]). A transfer out of the host side
+//! makes a new error context of the output from `[error-context-debug-message-utf8]`, which
+//! keeps the host's handle until it goes. The host's error context thus lives as long as
+//! the component holds it, as it does natively (or, for one an export returned, until the
+//! host's next export call); two host values of one error context become two of the
+//! output's, which no built-in tells apart.
 
 use std::sync::OnceLock;
 
@@ -89,7 +95,7 @@ impl Lowerer<'_, '_> {
         for op in ["slot", "word", "insert", "remove"] {
             imports.push(self.resource_op(op)?);
         }
-        imports.push(self.host_error_context_drop());
+        imports.extend(self.host_error_context_ops()?);
         let externs = runtime_structs::EXTERNS;
         let messages = self.add_global(
             we::GlobalType {
@@ -107,6 +113,7 @@ impl Lowerer<'_, '_> {
         let num = self.task_int(0, "error-context-reps");
         let free = self.task_int(-1, "free-error-context-rep");
         let host_handles = self.task_array(0, "error-context-host-handles");
+        let lent_reps = self.task_array(0, "error-context-lent-reps");
         let binding = Binding {
             memories: Vec::new(),
             types: vec![
@@ -116,38 +123,53 @@ impl Lowerer<'_, '_> {
                 externs,
             ],
             imports,
-            globals: vec![messages.0, counts.0, num.0, free.0, host_handles.0],
+            globals: vec![
+                messages.0,
+                counts.0,
+                num.0,
+                free.0,
+                host_handles.0,
+                lent_reps.0,
+            ],
         };
         self.tasks.error_contexts = Some(binding.clone());
         Ok(binding)
     }
 
-    /// `(handle)`: the host's `[error-context-drop]` when the output imports it, else a
-    /// function that is never called (no rep then has a host handle).
-    fn host_error_context_drop(&mut self) -> OutFunc {
-        match self
-            .input
-            .host
-            .error_context_import(ErrorContextIntrinsic::Drop)
-        {
-            Some(f) => OutFunc(f),
-            None => {
-                let ty = self.func_type(&[I32], &[]);
-                let mut body = we::Function::new([]);
-                body.instructions().unreachable().end();
-                self.add_func(ty, "error-context:no-host-drop".into(), body)
+    /// The template's `host-drop`, `lent` and `set-lent`: the host's `[error-context-drop]`
+    /// and the exchange module's count of reps lent to the host when error contexts cross
+    /// the host boundary, else functions that are never called (no rep then has a host
+    /// handle or is lent).
+    fn host_error_context_ops(&mut self) -> Result<[OutFunc; 3]> {
+        let host = &self.input.host;
+        if let (Some(drop), Some(exchange)) = (
+            host.error_context_import(ErrorContextIntrinsic::Drop),
+            host.exchange,
+        ) {
+            let mut ops = [OutFunc(drop); 3];
+            for (k, name) in [(1, "lent"), (2, "set-lent")] {
+                let def = crate::exchange::func_export(exchange, name);
+                let target = self.resolve_func(&def)?;
+                ops[k] = self.plain_func(target)?;
             }
+            return Ok(ops);
         }
+        let mut never = |params: &[we::ValType], results: &[we::ValType], name: &str| {
+            let ty = self.func_type(params, results);
+            let mut body = we::Function::new([]);
+            body.instructions().unreachable().end();
+            self.add_func(ty, format!("error-context:no-host-{name}"), body)
+        };
+        Ok([
+            never(&[I32], &[], "drop"),
+            never(&[], &[I32], "lent"),
+            never(&[I32], &[], "set-lent"),
+        ])
     }
 
-    /// FACT's `error-context-transfer` in the host adapters, `(handle, src table type, dst
-    /// table type) -> handle`: into the host side's table, the host error context that stands
-    /// for the output's (made with the host's `[error-context-new-utf8]` from the message,
-    /// once per error context, dropped with it); out of it, a new error context of the
-    /// output with the host error context's message (`[error-context-debug-message-utf8]`
-    /// into the exchange memory), which keeps the host's handle while it lives. Traps as
-    /// `transfer` does for a handle that is not an error context.
-    fn host_error_context_transfer(&mut self) -> Result<OutFunc> {
+    /// The error-context template's binding at the host boundary: memory 0 the exchange
+    /// memory, `realloc` its bump allocator and the host's intrinsics.
+    fn host_error_context_binding(&mut self) -> Result<Binding> {
         let mut binding = self.error_context_binding()?;
         let host = &self.input.host;
         let user = host
@@ -155,9 +177,6 @@ impl Lowerer<'_, '_> {
             .first()
             .context("internal: error contexts at the host boundary without the exchange memory")?
             .clone();
-        let host_instance = host
-            .host_instance
-            .context("internal: error contexts at the host boundary without host adapters")?;
         let intrinsic = |i| {
             host.error_context_import(i)
                 .map(OutFunc)
@@ -175,6 +194,24 @@ impl Lowerer<'_, '_> {
         let realloc = self.plain_func(target)?;
         binding.memories.push(self.resolve_memory(&user.memory)?);
         binding.imports.extend([realloc, new, debug_message]);
+        Ok(binding)
+    }
+
+    /// FACT's `error-context-transfer` in the host adapters, `(handle, src table type, dst
+    /// table type) -> handle`: into the host side's table, the host error context that stands
+    /// for the output's (made with the host's `[error-context-new-utf8]` from the message,
+    /// once per error context, dropped with it), lent to the host until its call is over
+    /// ([`Lowerer::error_context_builtin`]'s settle); out of it, a new error context of the
+    /// output with the host error context's message (`[error-context-debug-message-utf8]`
+    /// into the exchange memory), which keeps the host's handle while it lives. Traps as
+    /// `transfer` does for a handle that is not an error context.
+    fn host_error_context_transfer(&mut self) -> Result<OutFunc> {
+        let binding = self.host_error_context_binding()?;
+        let host_instance = self
+            .input
+            .host
+            .host_instance
+            .context("internal: error contexts at the host boundary without host adapters")?;
         let template = template();
         let f = template.export("host-transfer")?;
         let f = self.template_func(template, &binding, f)?;
@@ -188,6 +225,16 @@ impl Lowerer<'_, '_> {
             .call(f.0)
             .end();
         Ok(self.add_func(ty, "error-context-transfer:host".into(), body))
+    }
+
+    /// `(mark)`: the host's call that began when the exchange module's count of lent reps was
+    /// `mark` is over; releases what was lent to it since.
+    fn host_error_context_settle(&mut self) -> Result<OutFunc> {
+        // No memory: the exchange module that calls it is made before its memory is known.
+        let binding = self.error_context_binding()?;
+        let template = template();
+        let f = template.export("host-settle")?;
+        self.template_func(template, &binding, f)
     }
 
     /// `(handle, src table type, dst table type) -> handle`: a new handle in the destination
@@ -263,6 +310,12 @@ impl Lowerer<'_, '_> {
                 let realloc = self.options_realloc(*instance, *options)?;
                 binding.imports.push(realloc);
                 (Some(*instance), function, "debug-message", 2)
+            }
+            // The host side's drop is its settle (`crate::exchange`): the host's call is over.
+            Trampoline::ErrorContextDrop { instance, .. }
+                if Some(*instance) == self.input.host.host_instance =>
+            {
+                return self.host_error_context_settle().map(Some);
             }
             Trampoline::ErrorContextDrop { instance, .. } => {
                 (Some(*instance), "drop".into(), "drop", 1)

@@ -41,6 +41,10 @@
   ;; The guest core ABI's `[error-context-drop]` of the host (a function that is never
   ;; called when no error context crosses the host boundary).
   (import "env" "host-drop" (func $host_drop (param i32)))
+  ;; The exchange module's count of reps lent to the host (`$lent-reps`), read and set (never
+  ;; called when no error context crosses the host boundary).
+  (import "env" "lent" (func $lent (result i32)))
+  (import "env" "set-lent" (func $set_lent (param i32)))
   ;; The options' `realloc (old ptr, old size, align, new size) -> ptr`.
   (import "env" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
   ;; The host's `[error-context-new-utf8] (ptr, len) -> handle` and
@@ -53,6 +57,9 @@
   (import "env" "free-rep" (global $free (mut i32)))
   ;; Rep -> the host's handle to the host error context that stands for it, 0 for none.
   (import "env" "host-handles" (global $host_handles (mut (ref $handles))))
+  ;; The reps lent to the host, the first `lent ()` of them: each holds one count until the
+  ;; host's call is over (`host-settle`).
+  (import "env" "lent-reps" (global $lent_reps (mut (ref $handles))))
   (memory 0)
 
   ;; The traps, named for wasmtime's messages.
@@ -455,9 +462,11 @@
   ;; error-context-transfer across the host boundary, where `host instance` is the host
   ;; adapters' host side. Out (the destination is the host's): the host error context that
   ;; stands for the source's, made once per rep with `[error-context-new-utf8]` from its
-  ;; message written into memory 0, and dropped with the rep. In: a new rep with the host
-  ;; error context's message (`[error-context-debug-message-utf8]`), which keeps the host's
-  ;; handle until it goes, so that the host's error context lives as long as the output
+  ;; message written into memory 0, and dropped with the rep; the rep is lent to the host (one
+  ;; more count) until the host's call is over, as wasmtime reads the handle after the
+  ;; component's code has run on (an `async` export's `task.return`). In: a new rep with the
+  ;; host error context's message (`[error-context-debug-message-utf8]`), which keeps the
+  ;; host's handle until it goes, so that the host's error context lives as long as the output
   ;; holds it, as it would in the component.
   (func (export "host-transfer") (param $h i32) (param $src i32) (param $dst i32)
     (param $host i32) (result i32)
@@ -468,6 +477,7 @@
         (local.set $t (call $table_of (call $instance_of (local.get $src))))
         (local.set $rep (call $word (local.get $t)
           (call $error_context_slot (local.get $t) (local.get $h)) (i32.const 2)))
+        (call $lend (local.get $rep))
         (local.set $hh (array.get $handles (global.get $host_handles) (local.get $rep)))
         (if (local.get $hh) (then (return (local.get $hh))))
         (local.set $msg (ref.cast (ref $bytes) (any.convert_extern
@@ -503,4 +513,33 @@
     (array.set $handles (global.get $host_handles) (local.get $rep) (local.get $h))
     (call $insert (call $table_of (call $instance_of (local.get $dst)))
       (i32.const 9) (i32.const 0) (local.get $rep) (i32.const 0)))
+
+  ;; Lends `rep` to the host: one more count, released by `host-settle`.
+  (func $lend (param $rep i32)
+    (local $n i32) (local $grown (ref $handles))
+    (local.set $n (call $lent))
+    (if (i32.ge_u (local.get $n) (array.len (global.get $lent_reps)))
+      (then
+        (local.set $grown (array.new_default $handles
+          (i32.add (i32.shl (local.get $n) (i32.const 1)) (i32.const 4))))
+        (array.copy $handles $handles (local.get $grown) (i32.const 0)
+          (global.get $lent_reps) (i32.const 0) (local.get $n))
+        (global.set $lent_reps (local.get $grown))))
+    (array.set $handles (global.get $lent_reps) (local.get $n) (local.get $rep))
+    (call $set_lent (i32.add (local.get $n) (i32.const 1)))
+    (array.set $handles (global.get $counts) (local.get $rep)
+      (i32.add (array.get $handles (global.get $counts) (local.get $rep)) (i32.const 1))))
+
+  ;; host-settle (mark): the host's call that began when `lent ()` was `mark` is over:
+  ;; releases the reps lent since (the last first).
+  (func (export "host-settle") (param $mark i32)
+    (local $n i32)
+    (local.set $n (call $lent))
+    (block $done
+      (loop $each
+        (br_if $done (i32.le_u (local.get $n) (local.get $mark)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (call $set_lent (local.get $n))
+        (call $release (array.get $handles (global.get $lent_reps) (local.get $n)))
+        (br $each))))
 )

@@ -1,5 +1,6 @@
 //! Host functions through a separate exchange memory, with FACT adapters (ARCHITECTURE.md §5); and
-//! every host function that passes resource handles, every `async` callback lift exported
+//! every host function that passes resource handles, stream or future ends or error contexts,
+//! every `async` callback lift exported
 //! (FACT's sync-to-async adapter runs its task until it returns), and every host import
 //! lowered `async` (FACT's async-to-sync adapter makes the host's sync lowering the subtask's
 //! first run, so the guest gets `RETURNED`; with one, every export goes through its entry,
@@ -70,8 +71,8 @@ use crate::host::{ExchangePlan, HOST_ENCODING, HostInterface, HostLowering};
 /// names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExchangeReason {
-    /// This function passes resource handles or stream or future ends, which always go through
-    /// adapters.
+    /// This function passes resource handles, stream or future ends or error contexts, which
+    /// always go through adapters.
     Handles(String),
     /// The memory this function uses is not a core export (not expected from a validated
     /// component).
@@ -343,7 +344,35 @@ pub fn add_host_adapters(
         host_transfers: Vec::new(),
     };
     let mut exchange_imports = Vec::new(); // (wat import, arg)
+    // With error contexts at the boundary, the host side's `error-context.drop` settles what
+    // was lent to the host once its call is over (`crate::error_context`).
+    let settle = if host.error_context_imports {
+        let ty = ext
+            .types
+            .add_error_context_table_type(TypeErrorContextTable {
+                instance: host_instance,
+            });
+        let t = ext
+            .translation
+            .trampolines
+            .push(Trampoline::ErrorContextDrop {
+                instance: host_instance,
+                ty,
+            });
+        ext.translation.component.trampolines.push(core_type);
+        Some(t)
+    } else {
+        None
+    };
+    let component = &mut ext.translation.component;
     let mut exchange_funcs = String::new();
+    match settle {
+        Some(t) => exchange_imports.push((
+            "(import \"host\" \"settle\" (func $settle (param i32)))\n".to_string(),
+            t,
+        )),
+        None => exchange_funcs.push_str("(func $settle (param i32))\n"),
+    }
     for ((&i, &host_ty), results) in adapted_imports
         .iter()
         .zip(&import_host_tys)
@@ -607,11 +636,20 @@ pub fn add_host_adapters(
             } else {
                 ""
             };
+            // What was lent to the host for this call is settled once it returns.
+            let (lent, release) = if settle.is_some() {
+                (
+                    "(local.set $lent (call $lent))\n  ",
+                    "(call $release (local.get $m)) (call $settle (local.get $lent))",
+                )
+            } else {
+                ("", "(call $release (local.get $m))")
+            };
             let body = match guest_ty.results() {
-                [] => format!("(call ${name} {args}) (call $release (local.get $m))"),
+                [] => format!("(call ${name} {args}) {release}"),
                 [_] => format!(
                     "(local.set $r (call ${name} {args}))\n  \
-                     (call $release (local.get $m)) (local.get $r)"
+                     {release} (local.get $r)"
                 ),
                 _ => bail!("internal error: a lowered import with several results"),
             };
@@ -621,8 +659,8 @@ pub fn add_host_adapters(
             };
             writeln!(
                 entry_funcs,
-                "(func (export \"{name}\") {ty} (local $m i32) {result_local}\n  {check}\
-                 (local.set $m (call $mark))\n  {body})"
+                "(func (export \"{name}\") {ty} (local $m i32) (local $lent i32) {result_local}\n  \
+                 {check}{lent}(local.set $m (call $mark))\n  {body})"
             )?;
             plan.lowerings
                 .insert(lowering.trampoline, func_export(entry, &name));
@@ -756,13 +794,23 @@ pub fn add_host_adapters(
     let mut wat = String::from("(module\n");
     wat.push_str(ENTRY_IMPORTS);
     wat.push_str(&entry_imports);
+    if settle.is_some() {
+        wat.push_str("(import \"settle\" \"settle\" (func $settle (param i32)))\n");
+    }
     wat.push_str(ENTRY_LIMIT);
     wat.push_str(&entry_funcs);
     wat.push_str(")\n");
-    let mut entry_args: Vec<CoreDef> = ["cabi_realloc", "mark", "release", "enter", "may-block"]
-        .iter()
-        .map(|name| func_export(exchange, name))
-        .collect();
+    let mut entry_args: Vec<CoreDef> = [
+        "cabi_realloc",
+        "mark",
+        "release",
+        "enter",
+        "may-block",
+        "lent",
+    ]
+    .iter()
+    .map(|name| func_export(exchange, name))
+    .collect();
     for &k in &adapted_exports {
         entry_args.push(func_export(fact_instance, &format!("export{k}")));
     }
@@ -774,6 +822,7 @@ pub fn add_host_adapters(
             ));
         }
     }
+    entry_args.extend(settle.map(CoreDef::Trampoline));
     let pushed = instantiate(ext, graph, &wat, entry_args, host_instance)?;
     debug_assert_eq!(pushed, entry);
     for &k in &adapted_exports {
@@ -963,9 +1012,16 @@ const EXCHANGE_RUNTIME: &str = r#"
   ;; functions, and destructors the host calls, which run in a task that may not block).
   (global $may-block (mut i32) (i32.const 0))
   (func (export "enter") (param $may-block i32)
+    (if (i32.eqz (global.get $depth)) (then (call $settle (i32.const 0))))
     (global.set $may-block (local.get $may-block))
     (global.set $depth (i32.add (global.get $depth) (i32.const 1))))
   (func (export "may-block") (result i32) (global.get $may-block))
+  ;; How many error contexts are lent to the host (`error_context.wat`'s `lent-reps`): each
+  ;; host call's are settled once it is over, an import's as it returns, an export's when the
+  ;; host next calls an export (a post-return may not call the host's `error-context.drop`).
+  (global $lent (mut i32) (i32.const 0))
+  (func (export "lent") (result i32) (global.get $lent))
+  (func (export "set-lent") (param i32) (global.set $lent (local.get 0)))
   (func $leave
     (global.set $depth (i32.sub (global.get $depth) (i32.const 1)))
     (if (i32.eqz (global.get $depth))
@@ -979,6 +1035,7 @@ const ENTRY_IMPORTS: &str = r#"
   (import "exchange" "release" (func $release (param i32)))
   (import "exchange" "enter" (func $enter (param i32)))
   (import "exchange" "may-block" (func $may-block (result i32)))
+  (import "exchange" "lent" (func $lent (result i32)))
 "#;
 
 /// The entry module's function that traps at a limit: an async lowering of a host function of
@@ -1058,7 +1115,7 @@ fn export_of<T>(instance: RuntimeInstanceIndex, name: &str) -> CoreExport<T> {
 }
 
 /// The function `name` exported by `instance`.
-fn func_export(instance: RuntimeInstanceIndex, name: &str) -> CoreDef {
+pub(crate) fn func_export(instance: RuntimeInstanceIndex, name: &str) -> CoreDef {
     CoreDef::Export(CoreExport {
         instance,
         item: ExportItem::Name(name.to_string()),
@@ -1107,7 +1164,8 @@ mod tests {
 
     #[test]
     fn exchange_runtime_is_valid_wat() {
-        let wat = format!("(module {EXCHANGE_RUNTIME})");
+        // With no error contexts at the boundary, `$settle` does nothing.
+        let wat = format!("(module {EXCHANGE_RUNTIME} (func $settle (param i32)))");
         let bytes = wat::parse_str(&wat).unwrap();
         wasmtime_environ::wasmparser::Validator::new()
             .validate_all(&bytes)

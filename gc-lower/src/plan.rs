@@ -371,8 +371,8 @@ pub enum HostMemory {
     rename_all_fields = "kebab-case"
 )]
 pub enum ExchangeWhy {
-    /// `function` passes resource handles or stream or future ends, which always go through
-    /// adapters.
+    /// `function` passes resource handles, stream or future ends or error contexts, which
+    /// always go through adapters.
     Handles {
         /// The function.
         function: String,

@@ -205,15 +205,16 @@ pub fn config() -> Config {
     config
 }
 
-/// [`config`] with wasmtime's concurrency support and the component model's async feature on,
-/// for components that use the component model's async support (`async` function types,
+/// [`config`] with wasmtime's concurrency support and the component model's async and
+/// error-context features on, for components that use the component model's async support (`async` function types,
 /// async lifts and lowers, async built-ins), whose calls then go through wasmtime's
 /// asynchronous API ([`run_command`] and [`invoke`] do so on such an engine).
 pub fn async_config() -> Config {
     let mut config = config();
     config
         .concurrency_support(true)
-        .wasm_component_model_async(true);
+        .wasm_component_model_async(true)
+        .wasm_component_model_error_context(true);
     config
 }
 

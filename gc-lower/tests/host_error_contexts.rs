@@ -1,4 +1,5 @@
-//! Error contexts at the host boundary: made by the component and returned to the host, passed
+//! Error contexts at the host boundary: made by the component and returned to the host (one
+//! dropped by the component right after an `async` export's `task.return`), passed
 //! back in by the host, passed to a host import and returned by it, and kept alive by the
 //! component's handles only. The same host serves the original component on wasmtime's
 //! component runtime and the lowered output re-wrapped as a component, in both reify modes;
@@ -61,6 +62,14 @@ const COMPONENT: &str = r#"
     (func (export "make-async") (param i32 i32) (result i32)
       (call $task_return (call $make (local.get 0) (local.get 1)))
       (i32.const 0))
+    ;; make-async-dropped (ptr, len): a new error context returned by `task.return`, its
+    ;; handle dropped right after (wasmtime has lifted it by then).
+    (func (export "make-async-dropped") (param i32 i32) (result i32)
+      (local $h i32)
+      (local.set $h (call $new (local.get 0) (local.get 1)))
+      (call $task_return (local.get $h))
+      (call $drop (local.get $h))
+      (i32.const 0))
     (func (export "callback") (param i32 i32 i32) (result i32) unreachable)
     ;; read (handle) -> (message, handle).
     (func (export "read") (param $h i32) (result i32)
@@ -103,6 +112,9 @@ const COMPONENT: &str = r#"
   (func (export "make-async") async (param "s" string) (result error-context)
     (canon lift (core func $m "make-async") async (callback (func $m "callback"))
       (memory $memory) (realloc $realloc)))
+  (func (export "make-async-dropped") async (param "s" string) (result error-context)
+    (canon lift (core func $m "make-async-dropped") async (callback (func $m "callback"))
+      (memory $memory) (realloc $realloc)))
   (func (export "read") (param "e" error-context) (result $read)
     (canon lift (core func $m "read") (memory $memory) (realloc $realloc)))
   (func (export "round-trip") (param "s" string) (result $read)
@@ -140,9 +152,10 @@ fn run(engine: &Engine, component: &[u8], with_async: bool) -> Vec<String> {
             .get_func(&mut *store, name)
             .unwrap_or_else(|| panic!("no `{name}`"))
     };
-    let (make, make_async, read, round_trip, echo_kept, forget) = (
+    let (make, make_async, make_async_dropped, read, round_trip, echo_kept, forget) = (
         func(&mut store, "make"),
         func(&mut store, "make-async"),
+        func(&mut store, "make-async-dropped"),
         func(&mut store, "read"),
         func(&mut store, "round-trip"),
         func(&mut store, "echo-kept"),
@@ -167,6 +180,12 @@ fn run(engine: &Engine, component: &[u8], with_async: bool) -> Vec<String> {
     let e1 = call(&mut store, make, "make boom", &[string("boom")]).expect("make")[0].clone();
     let e2 = call(&mut store, make, "make ünï", &[string("ünïcødé ✓")]).expect("make")[0].clone();
     let e3 = with_async.then(|| {
+        call(
+            &mut store,
+            make_async_dropped,
+            "make-async-dropped",
+            &[string("gone")],
+        );
         call(&mut store, make_async, "make-async", &[string("later")]).expect("make")[0].clone()
     });
     call(&mut store, read, "read e1", std::slice::from_ref(&e1));
@@ -215,7 +234,10 @@ fn error_contexts_at_the_host_boundary_match_native() {
     let native = run(&engine, &component, true);
     assert!(
         native.iter().any(|l| l.contains("through the host"))
-            && native.iter().any(|l| l.starts_with("read e3 -> \"later\"")),
+            && native.iter().any(|l| l.starts_with("read e3 -> \"later\""))
+            && native
+                .iter()
+                .any(|l| l == "make-async-dropped -> error-context"),
         "{native:#?}"
     );
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {

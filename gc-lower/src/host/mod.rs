@@ -143,7 +143,8 @@ pub struct HostInterface {
     /// [`HostInterface::imports`] in the function index space (see
     /// [`HostInterface::core_imports`]).
     pub resource_imports: Vec<ResourceImport>,
-    /// Whether some host function passes error contexts (lowered or lifted by a trampoline):
+    /// Whether some host function passes error contexts (an export, or an import that the
+    /// component lowers):
     /// the output then imports the guest core ABI's error-context intrinsics
     /// ([`ErrorContextIntrinsic`]) after the resource intrinsics.
     pub error_context_imports: bool,
