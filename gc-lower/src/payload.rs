@@ -17,7 +17,9 @@
 //! slots cleared and its may-leave flag cleared, see `transmit.rs`) and the resources
 //! template's `transfer-own` (and for error contexts, the error contexts' template's
 //! `transfer`: an error context is lifted from the writer's table, which keeps its handle,
-//! and lowered into the reader's as a new handle to the same message). Exports: `copy-stream (src, dst, count, intra)` and
+//! and lowered into the reader's as a new handle to the same message; for future and stream
+//! ends, the transmit template's `transfer`: a readable end moves from the writer's table
+//! into the reader's with the checks of wasmtime's `lift_index_to_transmit`). Exports: `copy-stream (src, dst, count, intra)` and
 //! `copy-future (src, dst, intra)`, which check both addresses' alignment, refuse a copy within
 //! one component instance (`intra`), then copy `count` (or one) items.
 //!
@@ -32,8 +34,8 @@
 //! would trap too (bad UTF-8, an unknown handle), the output traps at the first and wasmtime
 //! at the second, without calling `realloc`.
 //!
-//! Supported: every type but `borrow` handles, futures and streams inside an item, maps and
-//! fixed-length lists; those are [`Unsupported`](crate::Unsupported) when lowering.
+//! Supported: every type but `borrow` handles, maps and fixed-length lists; those are
+//! [`Unsupported`](crate::Unsupported) when lowering.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -165,6 +167,11 @@ pub(crate) struct CopyText {
     /// Whether it calls its import `transfer-error-context` (`(handle, src table type, dst
     /// table type) -> handle`, the error contexts' template's `transfer`).
     pub error_contexts: bool,
+    /// Whether it calls its import `transfer-future` (`(handle, src table type, dst table
+    /// type) -> handle`, FACT's `future-transfer`).
+    pub futures: bool,
+    /// Whether it calls its import `transfer-stream` (likewise, `stream-transfer`).
+    pub streams: bool,
 }
 
 /// The WAT of the copy template from the writer's item type `from` to the reader's `to` (of
@@ -231,17 +238,21 @@ pub(crate) fn copy_template(
     Ok(CopyText {
         text: wat,
         error_contexts: g.error_contexts,
+        futures: g.futures,
+        streams: g.streams,
     })
 }
 
 /// The fixed part of every copy template: imports, memories, traps ([`UTF8_CHECK`] follows).
 const PRELUDE: &str = r#"(module
   ;; The reader's `realloc`, the resources template's `transfer-own`, and the error contexts'
-  ;; `transfer` (bound only when called).
+  ;; and the future and stream ends' `transfer` (bound only when called).
   (import "env" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
   (import "env" "transfer-own" (func $transfer_own (param i32 i32 i32) (result i32)))
   (import "env" "transfer-error-context"
     (func $transfer_error_context (param i32 i32 i32) (result i32)))
+  (import "env" "transfer-future" (func $transfer_future (param i32 i32 i32) (result i32)))
+  (import "env" "transfer-stream" (func $transfer_stream (param i32 i32 i32) (result i32)))
   (memory 0)
   (memory 0)
   (func $unaligned_write (export "trap:write-pointer-not-aligned") unreachable)
@@ -616,6 +627,10 @@ struct Gen<'a> {
     body: String,
     /// Whether the body calls `$transfer_error_context`.
     error_contexts: bool,
+    /// Whether the body calls `$transfer_future`.
+    futures: bool,
+    /// Whether the body calls `$transfer_stream`.
+    streams: bool,
 }
 
 /// The byte size of a discriminant for `cases` cases (`DiscriminantSize::from_count`).
@@ -634,6 +649,8 @@ impl<'a> Gen<'a> {
         Gen {
             types,
             error_contexts: false,
+            futures: false,
+            streams: false,
             locals: 2,
             body: String::new(),
         }
@@ -936,8 +953,25 @@ impl<'a> Gen<'a> {
             (T::Borrow(_), _) => {
                 return Err(not_yet("streams and futures of borrow handles"));
             }
-            (T::Future(_) | T::Stream(_), _) => {
-                return Err(not_yet("streams and futures of streams or futures"));
+            // A readable end moves from the writer's table into the reader's, as
+            // `lift_index_to_transmit` and `lower_transmit_to_index` move it.
+            (T::Future(a), T::Future(b)) => {
+                self.futures = true;
+                self.line(&format!(
+                    "(i32.store 1 (local.get {dst}) (call $transfer_future \
+                     (i32.load 0 (local.get {src})) (i32.const {}) (i32.const {})))",
+                    a.as_u32(),
+                    b.as_u32()
+                ));
+            }
+            (T::Stream(a), T::Stream(b)) => {
+                self.streams = true;
+                self.line(&format!(
+                    "(i32.store 1 (local.get {dst}) (call $transfer_stream \
+                     (i32.load 0 (local.get {src})) (i32.const {}) (i32.const {})))",
+                    a.as_u32(),
+                    b.as_u32()
+                ));
             }
             // Lifted from the writer's table (which keeps its handle) and lowered into the
             // reader's as a new handle to the same message, as `ErrorContext::lift_from_index`

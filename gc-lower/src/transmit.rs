@@ -32,7 +32,7 @@
 
 use std::sync::OnceLock;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use wasm_encoder as we;
 use wasmtime_environ::Trap;
 use wasmtime_environ::component::{
@@ -603,11 +603,20 @@ impl Lowerer<'_, '_> {
         Ok(Some(self.add_func(ty, name, body)))
     }
 
+    /// `(handle, src, dst) -> handle` of type `ty` that is never called: a copy template's
+    /// transfer that its items do not need.
+    fn trap_transfer(&mut self, ty: OutType) -> OutFunc {
+        let mut body = we::Function::new([]);
+        body.instructions().unreachable().end();
+        self.add_func(ty, "transfer:never".into(), body)
+    }
+
     /// The copy of items for `meeting`, a write site and a read site (both of `kind`) whose
     /// items have the same shape and are not flat ([`Lowerer::meeting`]): the generated
     /// template's (`crate::payload`) `copy-stream` or `copy-future`, bound to the two sites'
     /// memories, `realloc` (the reader's, [`Lowerer::payload_realloc`]), the resources
-    /// template's `transfer-own` and, for error contexts, their template's `transfer`.
+    /// template's `transfer-own` and, for error contexts and future and stream ends, their
+    /// templates' `transfer`.
     fn generic_copy(&mut self, meeting: Meeting, kind: Kind, realloc: OutFunc) -> Result<OutFunc> {
         let Meeting {
             from,
@@ -619,9 +628,23 @@ impl Lowerer<'_, '_> {
         let types = &self.input.front.types;
         let copy = crate::payload::copy_template(types, from, to, encoding)?;
         let template = crate::payload::template(copy.text)?;
+        // The imports after `transfer-own` that the copy calls; one it does not call is
+        // bound to a function that traps, when a later one is called.
         let mut imports = vec![realloc, self.resource_op("transfer-own")?];
-        if copy.error_contexts {
-            imports.push(self.error_context_transfer()?);
+        let transfer_ty = self.func_type(&[I32; 3], &[I32]);
+        let needed = [copy.error_contexts, copy.futures, copy.streams];
+        let last = needed.iter().rposition(|&n| n).map_or(0, |p| p + 1);
+        for (k, &called) in needed.iter().enumerate().take(last) {
+            imports.push(match (k, called) {
+                (0, true) => self.error_context_transfer()?,
+                (1, true) => self
+                    .transmit_builtin(&Trampoline::FutureTransfer, transfer_ty)?
+                    .context("internal: no future transfer")?,
+                (_, true) => self
+                    .transmit_builtin(&Trampoline::StreamTransfer, transfer_ty)?
+                    .context("internal: no stream transfer")?,
+                (_, false) => self.trap_transfer(transfer_ty),
+            });
         }
         let binding = Binding {
             memories: vec![src, dst],
