@@ -70,6 +70,7 @@ pub fn input_features() -> WasmFeatures {
         | WasmFeatures::CM_MORE_ASYNC_BUILTINS
         | WasmFeatures::CM_ERROR_CONTEXT
         | WasmFeatures::CM_MAP
+        | WasmFeatures::CM_FIXED_LENGTH_LISTS
 }
 
 /// Validates and translates `component` (binary). `scope` owns the bytes of the adapter

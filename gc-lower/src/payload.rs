@@ -34,7 +34,7 @@
 //! would trap too (bad UTF-8, an unknown handle), the output traps at the first and wasmtime
 //! at the second, without calling `realloc`.
 //!
-//! Supported: every type but `borrow` handles, maps and fixed-length lists; those are
+//! Supported: every type but `borrow` handles and maps; those are
 //! [`Unsupported`](crate::Unsupported) when lowering.
 
 use std::collections::HashMap;
@@ -155,6 +155,9 @@ pub(crate) fn same_shape(types: &ComponentTypes, a: InterfaceType, b: InterfaceT
             opt(types[x].ok, types[y].ok) && opt(types[x].err, types[y].err)
         }
         (T::List(x), T::List(y)) => same_shape(types, types[x].element, types[y].element),
+        (T::FixedLengthList(x), T::FixedLengthList(y)) => {
+            types[x].size == types[y].size && same_shape(types, types[x].element, types[y].element)
+        }
         (T::Own(_), T::Own(_)) => true,
         (a, b) => std::mem::discriminant(&a) == std::mem::discriminant(&b),
     }
@@ -985,8 +988,13 @@ impl<'a> Gen<'a> {
                     b.as_u32()
                 ));
             }
-            (T::Map(_) | T::FixedLengthList(_), _) => {
-                return Err(not_yet("streams and futures of maps or fixed-length lists"));
+            // `size` elements in a row, as a tuple of them.
+            (T::FixedLengthList(a), T::FixedLengthList(b)) => {
+                let elements = (types[a].element, types[b].element);
+                self.fields(src, dst, vec![elements; types[b].size as usize], encoding)?;
+            }
+            (T::Map(_), _) => {
+                return Err(not_yet("streams and futures of maps"));
             }
             (from, to) => {
                 anyhow::bail!("internal: a stream or future item of type {from:?} read as {to:?}")

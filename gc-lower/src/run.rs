@@ -193,6 +193,7 @@ pub fn config() -> Config {
     config
         .wasm_component_model(true)
         .wasm_component_model_map(true)
+        .wasm_component_model_fixed_length_lists(true)
         .wasm_gc(true)
         .wasm_function_references(true)
         .wasm_reference_types(true)
