@@ -34,8 +34,8 @@
 //! would trap too (bad UTF-8, an unknown handle), the output traps at the first and wasmtime
 //! at the second, without calling `realloc`.
 //!
-//! Supported: every type but `borrow` handles and maps; those are
-//! [`Unsupported`](crate::Unsupported) when lowering.
+//! Supported: every type but `borrow` handles, which are [`Unsupported`](crate::Unsupported)
+//! when lowering.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -155,6 +155,10 @@ pub(crate) fn same_shape(types: &ComponentTypes, a: InterfaceType, b: InterfaceT
             opt(types[x].ok, types[y].ok) && opt(types[x].err, types[y].err)
         }
         (T::List(x), T::List(y)) => same_shape(types, types[x].element, types[y].element),
+        (T::Map(x), T::Map(y)) => {
+            same_shape(types, types[x].key, types[y].key)
+                && same_shape(types, types[x].value, types[y].value)
+        }
         (T::FixedLengthList(x), T::FixedLengthList(y)) => {
             types[x].size == types[y].size && same_shape(types, types[x].element, types[y].element)
         }
@@ -269,6 +273,8 @@ const PRELUDE: &str = r#"(module
   (func $too_long (export "trap:string-or-list-too-large") unreachable)
   (func $string_bounds (export "trap:string-pointer-or-length-out-of-bounds-of-memory") unreachable)
   (func $list_unaligned (export "trap:list-pointer-not-aligned") unreachable)
+  (func $map_bounds (export "trap:map-pointer-or-length-out-of-bounds-of-memory") unreachable)
+  (func $map_unaligned (export "trap:map-pointer-is-not-aligned") unreachable)
   (func $realloc_unaligned (export "trap:realloc-return-result-not-aligned") unreachable)
 
 "#;
@@ -890,68 +896,27 @@ impl<'a> Gen<'a> {
             (T::List(a), T::List(b)) => {
                 let (ea, eb) = (types[a].element, types[b].element);
                 let abi = types.canonical_abi(&eb);
-                let (size, align) = (abi.size32, abi.align32);
-                let (p, n, q, bytes) = (self.local(), self.local(), self.local(), self.local());
-                self.line(&format!("(local.set {p} (i32.load 0 (local.get {src})))"));
-                self.line(&format!(
-                    "(local.set {n} (i32.load 0 offset=4 (local.get {src})))"
-                ));
-                // `load_list`: the bytes within memory 0 (past 4 GiB is past any 32-bit
-                // memory; else touching the last byte, or the one before an empty list, traps
-                // where the memory ends), then the alignment.
-                self.line(&format!(
-                    "(if (i64.gt_u (i64.add (i64.extend_i32_u (local.get {p})) \
-                     (i64.mul (i64.extend_i32_u (local.get {n})) (i64.const {size}))) \
-                     (i64.const 0x1_0000_0000)) (then (call $too_long)))"
-                ));
-                self.line(&format!(
-                    "(local.set {bytes} (i32.mul (local.get {n}) (i32.const {size})))"
-                ));
-                self.touch(0, p, bytes);
-                self.line(&format!(
-                    "(if (i32.and (local.get {p}) (i32.const {})) (then (call $list_unaligned)))",
-                    align - 1
-                ));
-                self.line(&format!(
-                    "(local.set {q} (call $realloc (i32.const 0) (i32.const 0) \
-                        (i32.const {align}) (local.get {bytes})))"
-                ));
-                // `LowerContext::realloc`: the block aligned, and within memory 1.
-                self.line(&format!(
-                    "(if (i32.and (local.get {q}) (i32.const {})) \
-                        (then (call $realloc_unaligned)))",
-                    align - 1
-                ));
-                self.touch(1, q, bytes);
-                if is_generic(Some(eb)) || matches!(eb, T::Bool | T::Char) {
-                    let (i, s, d) = (self.local(), self.local(), self.local());
-                    self.line(&format!("(local.set {i} (i32.const 0))"));
-                    self.line("(block (loop");
-                    self.line(&format!(
-                        "(br_if 1 (i32.ge_u (local.get {i}) (local.get {n})))"
-                    ));
-                    self.line(&format!(
-                        "(local.set {s} \
-                            (i32.add (local.get {p}) (i32.mul (local.get {i}) (i32.const {size}))))"
-                    ));
-                    self.line(&format!(
-                        "(local.set {d} \
-                            (i32.add (local.get {q}) (i32.mul (local.get {i}) (i32.const {size}))))"
-                    ));
-                    self.value(ea, eb, s, d, encoding)?;
-                    self.line(&format!(
-                        "(local.set {i} (i32.add (local.get {i}) (i32.const 1)))"
-                    ));
-                    self.line("(br 0)))");
-                } else {
-                    self.line(&format!(
-                        "(memory.copy 1 0 (local.get {q}) (local.get {p}) (local.get {bytes}))"
-                    ));
-                }
-                self.line(&format!("(i32.store 1 (local.get {dst}) (local.get {q}))"));
-                self.line(&format!(
-                    "(i32.store 1 offset=4 (local.get {dst}) (local.get {n}))"
-                ));
+                let flat = !is_generic(Some(eb)) && !matches!(eb, T::Bool | T::Char);
+                self.sequence(
+                    src,
+                    dst,
+                    (abi.size32, abi.align32),
+                    Entries::List(ea, eb),
+                    flat,
+                    encoding,
+                )?;
+            }
+            // A list of (key, value) entries, as wasmtime's `load_map` and `lower_map` copy
+            // one.
+            (T::Map(a), T::Map(b)) => {
+                let (ma, mb) = (&types[a], &types[b]);
+                let entries = Entries::Map {
+                    keys: (ma.key, mb.key),
+                    values: (ma.value, mb.value),
+                    value_offset: mb.value_offset32,
+                };
+                let abi = (mb.entry_abi.size32, mb.entry_abi.align32);
+                self.sequence(src, dst, abi, entries, false, encoding)?;
             }
             (T::Borrow(_), _) => {
                 return Err(not_yet("streams and futures of borrow handles"));
@@ -993,13 +958,102 @@ impl<'a> Gen<'a> {
                 let elements = (types[a].element, types[b].element);
                 self.fields(src, dst, vec![elements; types[b].size as usize], encoding)?;
             }
-            (T::Map(_), _) => {
-                return Err(not_yet("streams and futures of maps"));
-            }
             (from, to) => {
                 anyhow::bail!("internal: a stream or future item of type {from:?} read as {to:?}")
             }
         }
+        Ok(())
+    }
+
+    /// A list's or map's (pointer, length) at `src`: the entries (`abi`: size and alignment
+    /// in bytes of each) checked within memory 0 and aligned, copied into a block of the
+    /// reader's `realloc` (element by element, or as bytes when `flat`), and its pointer and
+    /// length stored at `dst`, as wasmtime's `load_list` and `store_list` (`load_map`,
+    /// `lower_map`) do.
+    fn sequence(
+        &mut self,
+        src: u32,
+        dst: u32,
+        abi: (u32, u32),
+        entries: Entries,
+        flat: bool,
+        encoding: Encodings,
+    ) -> Result<()> {
+        let (size, align) = abi;
+        let (p, n, q, bytes) = (self.local(), self.local(), self.local(), self.local());
+        self.line(&format!("(local.set {p} (i32.load 0 (local.get {src})))"));
+        self.line(&format!(
+            "(local.set {n} (i32.load 0 offset=4 (local.get {src})))"
+        ));
+        // `load_list`: the bytes within memory 0 (past 4 GiB is past any 32-bit
+        // memory; else touching the last byte, or the one before an empty list, traps
+        // where the memory ends), then the alignment.
+        self.line(&format!(
+            "(if (i64.gt_u (i64.add (i64.extend_i32_u (local.get {p})) \
+                 (i64.mul (i64.extend_i32_u (local.get {n})) (i64.const {size}))) \
+                 (i64.const 0x1_0000_0000)) (then (call {})))",
+            entries.out_of_bounds()
+        ));
+        self.line(&format!(
+            "(local.set {bytes} (i32.mul (local.get {n}) (i32.const {size})))"
+        ));
+        self.touch(0, p, bytes);
+        self.line(&format!(
+            "(if (i32.and (local.get {p}) (i32.const {})) (then (call {})))",
+            align - 1,
+            entries.unaligned()
+        ));
+        self.line(&format!(
+            "(local.set {q} (call $realloc (i32.const 0) (i32.const 0) \
+                    (i32.const {align}) (local.get {bytes})))"
+        ));
+        // `LowerContext::realloc`: the block aligned, and within memory 1.
+        self.line(&format!(
+            "(if (i32.and (local.get {q}) (i32.const {})) \
+                    (then (call $realloc_unaligned)))",
+            align - 1
+        ));
+        self.touch(1, q, bytes);
+        if !flat {
+            let (i, s, d) = (self.local(), self.local(), self.local());
+            self.line(&format!("(local.set {i} (i32.const 0))"));
+            self.line("(block (loop");
+            self.line(&format!(
+                "(br_if 1 (i32.ge_u (local.get {i}) (local.get {n})))"
+            ));
+            self.line(&format!(
+                "(local.set {s} \
+                        (i32.add (local.get {p}) (i32.mul (local.get {i}) (i32.const {size}))))"
+            ));
+            self.line(&format!(
+                "(local.set {d} \
+                        (i32.add (local.get {q}) (i32.mul (local.get {i}) (i32.const {size}))))"
+            ));
+            match entries {
+                Entries::List(ea, eb) => self.value(ea, eb, s, d, encoding)?,
+                Entries::Map {
+                    keys,
+                    values,
+                    value_offset,
+                } => {
+                    self.value(keys.0, keys.1, s, d, encoding)?;
+                    let (s, d) = (self.at(s, value_offset), self.at(d, value_offset));
+                    self.value(values.0, values.1, s, d, encoding)?;
+                }
+            }
+            self.line(&format!(
+                "(local.set {i} (i32.add (local.get {i}) (i32.const 1)))"
+            ));
+            self.line("(br 0)))");
+        } else {
+            self.line(&format!(
+                "(memory.copy 1 0 (local.get {q}) (local.get {p}) (local.get {bytes}))"
+            ));
+        }
+        self.line(&format!("(i32.store 1 (local.get {dst}) (local.get {q}))"));
+        self.line(&format!(
+            "(i32.store 1 offset=4 (local.get {dst}) (local.get {n}))"
+        ));
         Ok(())
     }
 
@@ -1030,5 +1084,35 @@ impl<'a> Gen<'a> {
             self.value(from, to, s, d, encoding)?;
         }
         Ok(())
+    }
+}
+
+/// What a list-like value holds: a list's elements (the writer's and the reader's type), or a
+/// map's keys and values, each value `value_offset` bytes into its entry.
+#[derive(Clone, Copy)]
+enum Entries {
+    List(InterfaceType, InterfaceType),
+    Map {
+        keys: (InterfaceType, InterfaceType),
+        values: (InterfaceType, InterfaceType),
+        value_offset: u32,
+    },
+}
+
+impl Entries {
+    /// The template function that traps for entries past the memory.
+    fn out_of_bounds(self) -> &'static str {
+        match self {
+            Entries::List(..) => "$too_long",
+            Entries::Map { .. } => "$map_bounds",
+        }
+    }
+
+    /// The template function that traps for a misaligned pointer.
+    fn unaligned(self) -> &'static str {
+        match self {
+            Entries::List(..) => "$list_unaligned",
+            Entries::Map { .. } => "$map_unaligned",
+        }
     }
 }

@@ -80,7 +80,7 @@
 //! tasks.
 //!
 //! Threads are rejected by name when lowering (`crate::front`), as are streams and futures
-//! whose items hold borrows or maps (`crate::payload`).
+//! whose items hold borrows (`crate::payload`).
 //!
 //! Cancellation follows wasmtime's `subtask_cancel` and `task_cancel`: `subtask.cancel` of a
 //! task that has not resolved marks its record (word 14); a task waiting in its callback loop
