@@ -920,6 +920,12 @@ impl HostTypes<'_> {
                 list.element = self.ty(&list.element)?;
                 InterfaceType::List(self.builder.add_list_type(list))
             }
+            InterfaceType::Map(i) => {
+                let mut map = self.types()[i].clone();
+                map.key = self.ty(&map.key)?;
+                map.value = self.ty(&map.value)?;
+                InterfaceType::Map(self.builder.add_map_type(map))
+            }
             InterfaceType::FixedLengthList(i) => {
                 let mut list = self.types()[i].clone();
                 list.element = self.ty(&list.element)?;

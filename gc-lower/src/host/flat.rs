@@ -10,8 +10,6 @@ use wasmtime_environ::component::{
 };
 use wasmtime_environ::wasmparser::{FuncType, ValType};
 
-use crate::error::not_yet;
-
 /// The direction a host function's values cross the boundary in, which decides where results
 /// that do not fit in one flat value go (canonical ABI `flatten_functype`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,8 +113,8 @@ fn flat_values(
     Ok((flat_params, flat_results, uses))
 }
 
-/// Fails with `not_yet` when `ty` holds a value that is not supported yet at the boundary
-/// (maps); sets `uses.memory` when it holds a string or a list, `uses.handles` when it holds
+/// Says what the values of `ty` need: sets `uses.memory` when it holds a string, a list or
+/// a map, `uses.handles` when it holds
 /// a resource handle, a stream or future end or an error context, `uses.error_contexts` for
 /// the last.
 fn check_type(types: &ComponentTypes, ty: &InterfaceType, uses: &mut Uses) -> anyhow::Result<()> {
@@ -143,7 +141,11 @@ fn check_type(types: &ComponentTypes, ty: &InterfaceType, uses: &mut Uses) -> an
             uses.memory = true;
             check_type(types, &types[i].element, uses)
         }
-        InterfaceType::Map(_) => Err(not_yet("maps at the host boundary")),
+        InterfaceType::Map(i) => {
+            uses.memory = true;
+            check_type(types, &types[i].key, uses)?;
+            check_type(types, &types[i].value, uses)
+        }
         InterfaceType::Own(_) | InterfaceType::Borrow(_) => {
             uses.handles = true;
             Ok(())

@@ -75,7 +75,7 @@
 //!
 //! Known limits of this stage, reported as [`crate::error::not_yet`]: a resource type that the
 //! component defines and exports at its root rather than in an exported interface (a WIT world
-//! cannot export a resource type, so wit-component cannot re-wrap it), maps,
+//! cannot export a resource type, so wit-component cannot re-wrap it),
 //! stackful async lifts, instances nested in instances and core modules or components crossing
 //! the root. Stream and future ends in a function's type are handles that the host adapters
 //! do not bridge (an end that would cross traps at a named limit, [`crate::exchange`]). An imported instance that holds only types is not imported back
