@@ -6,7 +6,8 @@
 ;; reader hashes what it read. Each result is compared with wasmtime's.
 
 (component definition $Lists
-  ;; `bools (n)`: a `stream<list<bool, 3>>` of `n` (at most 2) items, bytes 1000.. as they
+  ;; `shorts ()`: a `future<list<u16, 3>>` of the bytes at 1040. `bools (n)`: a
+  ;; `stream<list<bool, 3>>` of `n` (at most 2) items, bytes 1000.. as they
   ;; are. `words ()`: a `future<list<string, 2>>` of "fixed" and "längd", or, with `bad`,
   ;; a second string that is not UTF-8.
   (component $Writer
@@ -14,6 +15,8 @@
     (type $SB (stream $LB))
     (type $LS (list string 2))
     (type $FL (future $LS))
+    (type $LU (list u16 3))
+    (type $FU (future $LU))
     (core module $Memory (memory (export "mem") 1))
     (core instance $memory (instantiate $Memory))
     (core func $new-sb (canon stream.new $SB))
@@ -22,6 +25,9 @@
     (core func $new-fl (canon future.new $FL))
     (core func $write-fl (canon future.write $FL async (memory $memory "mem")))
     (core func $ret-fl (canon task.return (result $FL)))
+    (core func $new-fu (canon future.new $FU))
+    (core func $write-fu (canon future.write $FU async (memory $memory "mem")))
+    (core func $ret-fu (canon task.return (result $FU)))
     (core module $W
       (import "" "mem" (memory 1))
       (import "" "new-sb" (func $new-sb (result i64)))
@@ -30,6 +36,9 @@
       (import "" "new-fl" (func $new-fl (result i64)))
       (import "" "write-fl" (func $write-fl (param i32 i32) (result i32)))
       (import "" "ret-fl" (func $ret-fl (param i32)))
+      (import "" "new-fu" (func $new-fu (result i64)))
+      (import "" "write-fu" (func $write-fu (param i32 i32) (result i32)))
+      (import "" "ret-fu" (func $ret-fu (param i32)))
       (global $w (mut i32) (i32.const 0))
       (global $arg (mut i32) (i32.const 0))
       (global $future (mut i32) (i32.const 0))
@@ -48,7 +57,18 @@
         (global.set $future (i32.const 1))
         (call $ret-fl (i32.wrap_i64 (local.get $rw)))
         (i32.const 1 (; YIELD ;)))
+      (func (export "shorts") (result i32)
+        (local $rw i64)
+        (local.set $rw (call $new-fu))
+        (global.set $w (i32.wrap_i64 (i64.shr_u (local.get $rw) (i64.const 32))))
+        (global.set $future (i32.const 2))
+        (call $ret-fu (i32.wrap_i64 (local.get $rw)))
+        (i32.const 1 (; YIELD ;)))
       (func (export "cb") (param i32 i32 i32) (result i32)
+        (if (i32.eq (global.get $future) (i32.const 2))
+          (then
+            (drop (call $write-fu (global.get $w) (i32.const 1040)))
+            (return (i32.const 0 (; EXIT ;)))))
         (if (global.get $future)
           (then
             (i32.store (i32.const 100) (i32.const 1020))
@@ -62,16 +82,21 @@
         (i32.const 0 (; EXIT ;)))
       (data (i32.const 1000) "\00\01\07\ff\00\02")
       (data (i32.const 1020) "fixedl\c3\a4ngd")
-      (data (i32.const 1030) "bad\ff\fe!"))
+      (data (i32.const 1030) "bad\ff\fe!")
+      (data (i32.const 1040) "\01\02\03\04\ff\fe"))
     (core instance $w (instantiate $W (with "" (instance
       (export "mem" (memory $memory "mem"))
       (export "new-sb" (func $new-sb)) (export "write-sb" (func $write-sb))
       (export "ret-sb" (func $ret-sb)) (export "new-fl" (func $new-fl))
-      (export "write-fl" (func $write-fl)) (export "ret-fl" (func $ret-fl))))))
+      (export "write-fl" (func $write-fl)) (export "ret-fl" (func $ret-fl))
+      (export "new-fu" (func $new-fu)) (export "write-fu" (func $write-fu))
+      (export "ret-fu" (func $ret-fu))))))
     (func (export "bools") async (param "n" u32) (result $SB)
       (canon lift (core func $w "bools") async (callback (func $w "cb"))))
     (func (export "words") async (param "bad" u32) (result $FL)
-      (canon lift (core func $w "words") async (callback (func $w "cb")))))
+      (canon lift (core func $w "words") async (callback (func $w "cb"))))
+    (func (export "shorts") async (result $FU)
+      (canon lift (core func $w "shorts") async (callback (func $w "cb")))))
 
   ;; Reads with sync reads; returns the count above bit 32 and a hash of the bytes it got.
   (component $Reader
@@ -79,8 +104,11 @@
     (type $SB (stream $LB))
     (type $LS (list string 2))
     (type $FL (future $LS))
+    (type $LU (list u16 3))
+    (type $FU (future $LU))
     (import "bools" (func $bools async (param "n" u32) (result $SB)))
     (import "words" (func $words async (param "bad" u32) (result $FL)))
+    (import "shorts" (func $shorts async (result $FU)))
     (core module $Alloc
       (memory (export "mem") 1)
       (global $next (mut i32) (i32.const 4096))
@@ -94,6 +122,8 @@
     (core instance $alloc (instantiate $Alloc))
     (core func $bools (canon lower (func $bools)))
     (core func $words (canon lower (func $words)))
+    (core func $shorts (canon lower (func $shorts)))
+    (core func $read-fu (canon future.read $FU (memory $alloc "mem")))
     (core func $read-sb (canon stream.read $SB (memory $alloc "mem")))
     (core func $read-fl (canon future.read $FL (memory $alloc "mem")
       (realloc (func $alloc "realloc"))))
@@ -103,6 +133,8 @@
       (import "" "words" (func $words (param i32) (result i32)))
       (import "" "read-sb" (func $read-sb (param i32 i32 i32) (result i32)))
       (import "" "read-fl" (func $read-fl (param i32 i32) (result i32)))
+      (import "" "shorts" (func $shorts (result i32)))
+      (import "" "read-fu" (func $read-fu (param i32 i32) (result i32)))
       (func $hash (param $h i32) (param $p i32) (param $n i32) (result i32)
         (local $i i32)
         (block $done
@@ -120,6 +152,9 @@
         (local.set $r (i32.shr_u (local.get $r) (i32.const 4)))
         (i64.or (i64.shl (i64.extend_i32_u (local.get $r)) (i64.const 32))
           (i64.extend_i32_u (call $hash (i32.const 0) (i32.const 100) (i32.const 6)))))
+      (func (export "run-shorts") (result i64)
+        (if (call $read-fu (call $shorts) (i32.const 500)) (then unreachable))
+        (i64.extend_i32_u (call $hash (i32.const 0) (i32.const 500) (i32.const 8))))
       (func (export "run-words") (param $bad i32) (result i64)
         (local $h i32)
         (if (call $read-fl (call $words (local.get $bad)) (i32.const 100)) (then unreachable))
@@ -132,21 +167,27 @@
     (core instance $m (instantiate $M (with "" (instance
       (export "mem" (memory $alloc "mem"))
       (export "bools" (func $bools)) (export "words" (func $words))
-      (export "read-sb" (func $read-sb)) (export "read-fl" (func $read-fl))))))
+      (export "read-sb" (func $read-sb)) (export "read-fl" (func $read-fl))
+      (export "shorts" (func $shorts)) (export "read-fu" (func $read-fu))))))
     (func (export "run-bools") async (param "n" u32) (result u64)
       (canon lift (core func $m "run-bools")))
     (func (export "run-words") async (param "bad" u32) (result u64)
-      (canon lift (core func $m "run-words"))))
+      (canon lift (core func $m "run-words")))
+    (func (export "run-shorts") async (result u64)
+      (canon lift (core func $m "run-shorts"))))
 
   (instance $writer (instantiate $Writer))
   (instance $reader (instantiate $Reader
-    (with "bools" (func $writer "bools")) (with "words" (func $writer "words"))))
+    (with "bools" (func $writer "bools")) (with "words" (func $writer "words"))
+    (with "shorts" (func $writer "shorts"))))
   (export "run-bools" (func $reader "run-bools"))
-  (export "run-words" (func $reader "run-words")))
+  (export "run-words" (func $reader "run-words"))
+  (export "run-shorts" (func $reader "run-shorts")))
 
 (component instance $l1 $Lists)
 (assert_return (invoke "run-bools" (u32.const 2)) (u64.const 8590888866))
 (assert_return (invoke "run-bools" (u32.const 1)) (u64.const 4295921570))
 (assert_return (invoke "run-words" (u32.const 0)) (u64.const 1737472480))
+(assert_return (invoke "run-shorts") (u64.const 3615240033))
 (component instance $l2 $Lists)
 (assert_trap (invoke "run-words" (u32.const 1)) "invalid utf-8")

@@ -2,8 +2,9 @@
 ;;! component_model_more_async_builtins = true
 ;; Bounds of the lists in stream and future items, checked as wasmtime's `load_list` and
 ;; `LowerContext::realloc` check them: an empty `list<string>` may start at the end of the
-;; writer's memory, not past it (no element is read, yet the copy traps), and the reader's
-;; `realloc` result must lie within its memory. Compared with wasmtime.
+;; writer's memory, not past it (no element is read, yet the copy traps), a list of 4 GiB
+;; lies past any 32-bit memory, and the reader's `realloc` result must lie within its
+;; memory. Compared with wasmtime.
 (component definition $L
   (component $W
     (type $F (future (list string)))
@@ -29,9 +30,12 @@
         (call $ret (i32.wrap_i64 (local.get $rw)))
         (i32.const 1))
       (func (export "cb") (param i32 i32 i32) (result i32)
-        (i32.store (i32.const 100) (global.get $p))
-        (i32.store (i32.const 104) (i32.const 0))
-        (drop (call $write (global.get $w) (i32.const 100)))
+        ;; The item high up, so that the strings a list at 0 holds are empty; at 0, a list
+        ;; of 2^29 strings: 4 GiB.
+        (i32.store (i32.const 60000) (global.get $p))
+        (i32.store (i32.const 60004)
+          (select (i32.const 0) (i32.const 0x2000_0000) (global.get $p)))
+        (drop (call $write (global.get $w) (i32.const 60000)))
         (call $drop (global.get $w))
         (i32.const 0)))
     (core instance $m (instantiate $M (with "" (instance (export "mem" (memory $memory "mem"))
@@ -73,3 +77,5 @@
 (assert_trap (invoke "run" (u32.const 65540) (u32.const 16)) "list pointer/length out of bounds")
 (component instance $c $L)
 (assert_trap (invoke "run" (u32.const 16) (u32.const 65540)) "realloc return: beyond end of memory")
+(component instance $d $L)
+(assert_trap (invoke "run" (u32.const 0) (u32.const 16)) "list pointer/length out of bounds")

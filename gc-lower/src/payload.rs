@@ -29,10 +29,12 @@
 //! reader's, with the same `realloc` calls.
 //!
 //! wasmtime lifts every item of a copy before it lowers any; the template lifts and lowers
-//! item by item. The `realloc` calls are the same when nothing traps, but where an item's
-//! lowering traps (its `realloc` result misaligned or out of bounds) and a later item's lift
-//! would trap too (bad UTF-8, an unknown handle), the output traps at the first and wasmtime
-//! at the second, without calling `realloc`.
+//! value by value (each field, element or entry as it comes). The `realloc` calls are the
+//! same when nothing traps, but where a value's lowering traps (its `realloc` result
+//! misaligned or out of bounds) and a later value's lift would trap too (bad UTF-8, an
+//! unknown handle, an end in a waitable set), the output traps at the first and wasmtime at
+//! the second, without calling `realloc`; and a handle or end moved before such a trap has
+//! left the writer's table, where wasmtime's lift of a later one fails first.
 //!
 //! Supported: every type but `borrow` handles, which are [`Unsupported`](crate::Unsupported)
 //! when lowering.
@@ -155,6 +157,8 @@ pub(crate) fn same_shape(types: &ComponentTypes, a: InterfaceType, b: InterfaceT
             opt(types[x].ok, types[y].ok) && opt(types[x].err, types[y].err)
         }
         (T::List(x), T::List(y)) => same_shape(types, types[x].element, types[y].element),
+        (T::Future(x), T::Future(y)) => opt(types[types[x].ty].payload, types[types[y].ty].payload),
+        (T::Stream(x), T::Stream(y)) => opt(types[types[x].ty].payload, types[types[y].ty].payload),
         (T::Map(x), T::Map(y)) => {
             same_shape(types, types[x].key, types[y].key)
                 && same_shape(types, types[x].value, types[y].value)
@@ -253,7 +257,8 @@ pub(crate) fn copy_template(
 /// The fixed part of every copy template: imports, memories, traps ([`UTF8_CHECK`] follows).
 const PRELUDE: &str = r#"(module
   ;; The reader's `realloc`, the resources template's `transfer-own`, and the error contexts'
-  ;; and the future and stream ends' `transfer` (bound only when called).
+  ;; and the future and stream ends' `transfer` (the last three bound when called, or when a
+  ;; later one is, to a function that traps).
   (import "env" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
   (import "env" "transfer-own" (func $transfer_own (param i32 i32 i32) (result i32)))
   (import "env" "transfer-error-context"
@@ -271,8 +276,9 @@ const PRELUDE: &str = r#"(module
   (func $bad_char (export "trap:converted-integer-out-of-range-for-char") unreachable)
   (func $bad_case (export "trap:discriminant-out-of-range") unreachable)
   (func $too_long (export "trap:string-or-list-too-large") unreachable)
+  (func $list_bounds (export "trap:list-pointer-or-length-out-of-bounds-of-memory") unreachable)
   (func $string_bounds (export "trap:string-pointer-or-length-out-of-bounds-of-memory") unreachable)
-  (func $list_unaligned (export "trap:list-pointer-not-aligned") unreachable)
+  (func $list_unaligned (export "trap:list-pointer-is-not-aligned") unreachable)
   (func $map_bounds (export "trap:map-pointer-or-length-out-of-bounds-of-memory") unreachable)
   (func $map_unaligned (export "trap:map-pointer-is-not-aligned") unreachable)
   (func $realloc_unaligned (export "trap:realloc-return-result-not-aligned") unreachable)
@@ -883,7 +889,8 @@ impl<'a> Gen<'a> {
                 ));
                 self.line(&format!(
                     "(local.set {q} \
-                        (call $realloc (i32.const 0) (i32.const 0) (i32.const 1) (local.get {n})))"
+                        (call $realloc_checked (i32.const 0) (i32.const 0) (i32.const 1) \
+                        (local.get {n})))"
                 ));
                 self.line(&format!(
                     "(memory.copy 1 0 (local.get {q}) (local.get {p}) (local.get {n}))"
@@ -954,9 +961,39 @@ impl<'a> Gen<'a> {
                 ));
             }
             // `size` elements in a row, as a tuple of them.
+            // `size` elements in a row, `k * element size` bytes in: numbers as bytes, any
+            // other element in a loop (as FACT's `translate_fixed_length_list` copies one).
             (T::FixedLengthList(a), T::FixedLengthList(b)) => {
-                let elements = (types[a].element, types[b].element);
-                self.fields(src, dst, vec![elements; types[b].size as usize], encoding)?;
+                let (ea, eb) = (types[a].element, types[b].element);
+                let count = types[b].size;
+                let size = types.canonical_abi(&eb).size32;
+                if u64::from(count) * u64::from(size) > u64::from(u32::MAX) {
+                    return Err(not_yet("fixed-length lists of 4 GiB or more"));
+                }
+                if !is_generic(Some(eb)) && !matches!(eb, T::Bool | T::Char) {
+                    self.line(&format!(
+                        "(memory.copy 1 0 (local.get {dst}) (local.get {src}) (i32.const {}))",
+                        u64::from(count) * u64::from(size)
+                    ));
+                } else {
+                    let (i, s, d) = (self.local(), self.local(), self.local());
+                    self.line(&format!("(local.set {i} (i32.const 0))"));
+                    self.line("(block (loop");
+                    self.line(&format!(
+                        "(br_if 1 (i32.ge_u (local.get {i}) (i32.const {count})))"
+                    ));
+                    for (at, base) in [(s, src), (d, dst)] {
+                        self.line(&format!(
+                            "(local.set {at} (i32.add (local.get {base}) \
+                             (i32.mul (local.get {i}) (i32.const {size}))))"
+                        ));
+                    }
+                    self.value(ea, eb, s, d, encoding)?;
+                    self.line(&format!(
+                        "(local.set {i} (i32.add (local.get {i}) (i32.const 1)))"
+                    ));
+                    self.line("(br 0)))");
+                }
             }
             (from, to) => {
                 anyhow::bail!("internal: a stream or future item of type {from:?} read as {to:?}")
@@ -968,7 +1005,7 @@ impl<'a> Gen<'a> {
     /// A list's or map's (pointer, length) at `src`: the entries (`abi`: size and alignment
     /// in bytes of each) checked within memory 0 and aligned, copied into a block of the
     /// reader's `realloc` (element by element, or as bytes when `flat`), and its pointer and
-    /// length stored at `dst`, as wasmtime's `load_list` and `store_list` (`load_map`,
+    /// length stored at `dst`, as wasmtime's `load_list` and `lower_list` (`load_map`,
     /// `lower_map`) do.
     fn sequence(
         &mut self,
@@ -988,10 +1025,14 @@ impl<'a> Gen<'a> {
         // `load_list`: the bytes within memory 0 (past 4 GiB is past any 32-bit
         // memory; else touching the last byte, or the one before an empty list, traps
         // where the memory ends), then the alignment.
+        // A block of 4 GiB or more (which `bytes` could not hold) is refused too: wasmtime's
+        // `realloc` of it fails.
         self.line(&format!(
-            "(if (i64.gt_u (i64.add (i64.extend_i32_u (local.get {p})) \
+            "(if (i32.or (i64.gt_u (i64.add (i64.extend_i32_u (local.get {p})) \
                  (i64.mul (i64.extend_i32_u (local.get {n})) (i64.const {size}))) \
-                 (i64.const 0x1_0000_0000)) (then (call {})))",
+                 (i64.const 0x1_0000_0000)) \
+                 (i64.gt_u (i64.mul (i64.extend_i32_u (local.get {n})) (i64.const {size})) \
+                 (i64.const 0xffff_ffff))) (then (call {})))",
             entries.out_of_bounds()
         ));
         self.line(&format!(
@@ -1003,17 +1044,11 @@ impl<'a> Gen<'a> {
             align - 1,
             entries.unaligned()
         ));
-        self.line(&format!(
-            "(local.set {q} (call $realloc (i32.const 0) (i32.const 0) \
-                    (i32.const {align}) (local.get {bytes})))"
-        ));
         // `LowerContext::realloc`: the block aligned, and within memory 1.
         self.line(&format!(
-            "(if (i32.and (local.get {q}) (i32.const {})) \
-                    (then (call $realloc_unaligned)))",
-            align - 1
+            "(local.set {q} (call $realloc_checked (i32.const 0) (i32.const 0) \
+                    (i32.const {align}) (local.get {bytes})))"
         ));
-        self.touch(1, q, bytes);
         if !flat {
             let (i, s, d) = (self.local(), self.local(), self.local());
             self.line(&format!("(local.set {i} (i32.const 0))"));
@@ -1103,7 +1138,7 @@ impl Entries {
     /// The template function that traps for entries past the memory.
     fn out_of_bounds(self) -> &'static str {
         match self {
-            Entries::List(..) => "$too_long",
+            Entries::List(..) => "$list_bounds",
             Entries::Map { .. } => "$map_bounds",
         }
     }

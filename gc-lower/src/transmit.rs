@@ -141,6 +141,9 @@ pub(crate) struct TransmitState {
     /// body [`Lowerer::finish_transmits`] gives.
     copy: Option<OutFunc>,
     sites: Vec<Site>,
+    /// The copy templates' transfers of an error context, a future end and a stream end,
+    /// and the function that traps in place of one a copy does not call, made once.
+    item_transfers: [Option<OutFunc>; 4],
 }
 
 impl Lowerer<'_, '_> {
@@ -603,12 +606,30 @@ impl Lowerer<'_, '_> {
         Ok(Some(self.add_func(ty, name, body)))
     }
 
-    /// `(handle, src, dst) -> handle` of type `ty` that is never called: a copy template's
-    /// transfer that its items do not need.
-    fn trap_transfer(&mut self, ty: OutType) -> OutFunc {
-        let mut body = we::Function::new([]);
-        body.instructions().unreachable().end();
-        self.add_func(ty, "transfer:never".into(), body)
+    /// A copy template's `(handle, src table type, dst table type) -> handle` transfer `k`:
+    /// 0 of an error context, 1 of a future end, 2 of a stream end, 3 one that is never called
+    /// (in place of one that the copy's items do not need); made once.
+    fn item_transfer(&mut self, k: usize) -> Result<OutFunc> {
+        if let Some(f) = self.tasks.transmits.item_transfers[k] {
+            return Ok(f);
+        }
+        let ty = self.func_type(&[I32; 3], &[I32]);
+        let f = match k {
+            0 => self.error_context_transfer()?,
+            1 => self
+                .transmit_builtin(&Trampoline::FutureTransfer, ty)?
+                .context("internal: no future transfer")?,
+            2 => self
+                .transmit_builtin(&Trampoline::StreamTransfer, ty)?
+                .context("internal: no stream transfer")?,
+            _ => {
+                let mut body = we::Function::new([]);
+                body.instructions().unreachable().end();
+                self.add_func(ty, "transfer:never".into(), body)
+            }
+        };
+        self.tasks.transmits.item_transfers[k] = Some(f);
+        Ok(f)
     }
 
     /// The copy of items for `meeting`, a write site and a read site (both of `kind`) whose
@@ -631,20 +652,10 @@ impl Lowerer<'_, '_> {
         // The imports after `transfer-own` that the copy calls; one it does not call is
         // bound to a function that traps, when a later one is called.
         let mut imports = vec![realloc, self.resource_op("transfer-own")?];
-        let transfer_ty = self.func_type(&[I32; 3], &[I32]);
         let needed = [copy.error_contexts, copy.futures, copy.streams];
         let last = needed.iter().rposition(|&n| n).map_or(0, |p| p + 1);
         for (k, &called) in needed.iter().enumerate().take(last) {
-            imports.push(match (k, called) {
-                (0, true) => self.error_context_transfer()?,
-                (1, true) => self
-                    .transmit_builtin(&Trampoline::FutureTransfer, transfer_ty)?
-                    .context("internal: no future transfer")?,
-                (_, true) => self
-                    .transmit_builtin(&Trampoline::StreamTransfer, transfer_ty)?
-                    .context("internal: no stream transfer")?,
-                (_, false) => self.trap_transfer(transfer_ty),
-            });
+            imports.push(self.item_transfer(if called { k } else { 3 })?);
         }
         let binding = Binding {
             memories: vec![src, dst],

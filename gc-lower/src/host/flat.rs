@@ -226,9 +226,14 @@ fn flatten(types: &ComponentTypes, ty: &InterfaceType, out: &mut Vec<ValType>) {
                 flatten(types, ty, out);
             }
         }
+        // Past `MAX_FLAT_PARAMS` values the function passes its values through memory
+        // whatever they are, so a long list stops there (one may hold 2^28 elements).
         InterfaceType::FixedLengthList(i) => {
             let list = &types[i];
             for _ in 0..list.size {
+                if out.len() > MAX_FLAT_PARAMS {
+                    break;
+                }
                 flatten(types, &list.element, out);
             }
         }
