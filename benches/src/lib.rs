@@ -334,6 +334,8 @@ pub fn generated() -> Workload {
 /// `GC_LOWER_BENCH_COLLECTOR=null` selects wasmtime's null collector instead (no read or write
 /// barriers, nothing is ever freed: for workloads that allocate little, such as `calls` and
 /// `memory`), to measure what the collector's barriers cost the reified forms.
+/// `GC_LOWER_BENCH_PERFMAP=1` turns on wasmtime's `PerfMap` profiler, so that `perf record`
+/// of a benchmark names the compiled functions (`/tmp/perf-PID.map`).
 pub fn config(form: Form) -> Config {
     config_for(form, false)
 }
@@ -350,6 +352,9 @@ pub fn config_for(form: Form, concurrent: bool) -> Config {
     }
     if std::env::var("GC_LOWER_BENCH_COLLECTOR").as_deref() == Ok("null") {
         config.collector(wasmtime::Collector::Null);
+    }
+    if std::env::var("GC_LOWER_BENCH_PERFMAP").as_deref() == Ok("1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
     config
 }

@@ -253,6 +253,9 @@ pub(crate) struct Made {
     pub(crate) flags: HashMap<RuntimeComponentInstanceIndex, OutGlobal>,
     /// The `context.get`/`context.set` functions, by slot and whether they set.
     pub(crate) contexts: HashMap<(usize, bool), OutFunc>,
+    /// The global that keeps the closure `ref.func` makes, by closure-table slot, for a
+    /// function of a module instantiated once (see [`Lowerer::closure_cache`]).
+    pub(crate) closure_caches: HashMap<u32, OutGlobal>,
 }
 
 /// The resource machinery's state (see `resources.rs`).
@@ -2979,6 +2982,28 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         self.push_closure_ctx(ins, target.instance());
         ins.push(we::Instruction::StructNew(runtime_structs::CLOSURE));
         Ok(())
+    }
+
+    /// The global, `(mut (ref null closure))`, null until first set, that keeps the closure
+    /// of closure-table slot `slot` once code of its module's one instance has made it with
+    /// `ref.func`: a closure is immutable and no instruction tells two with the same function
+    /// and vmctx apart (a `funcref` cannot be compared), so the first one serves every later
+    /// `ref.func`, which then allocates nothing.
+    pub fn closure_cache(&mut self, slot: u32) -> OutGlobal {
+        if let Some(g) = self.made.closure_caches.get(&slot) {
+            return *g;
+        }
+        let g = self.add_global(
+            we::GlobalType {
+                val_type: runtime_structs::ref_null(runtime_structs::CLOSURE),
+                mutable: true,
+                shared: false,
+            },
+            we::ConstExpr::ref_null(we::HeapType::Concrete(runtime_structs::CLOSURE)),
+            format!("gc-lower:closure{slot}"),
+        );
+        self.made.closure_caches.insert(slot, g);
+        g
     }
 
     /// Pushes a closure's context: the vmctx of reified instance `instance`, or for an

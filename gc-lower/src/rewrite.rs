@@ -937,9 +937,24 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     let func = OutFunc(self.layouts[m].func_base + function_index - nimp);
                     let instance = self.input.graph.instances_of[m][0];
                     let slot = self.closure_slot(FuncTarget::Reified { func, instance })?;
-                    out.push(I::I32Const(slot as i32));
-                    vmctx.push(out);
-                    out.push(I::StructNew(CLOSURE));
+                    if self.input.graph.instances_of[m].len() == 1 {
+                        // One instance, so one vmctx: the closure is made once.
+                        let cache = self.closure_cache(slot);
+                        out.push(I::GlobalGet(cache.0));
+                        out.push(I::RefIsNull);
+                        out.push(I::If(we::BlockType::Empty));
+                        out.push(I::I32Const(slot as i32));
+                        vmctx.push(out);
+                        out.push(I::StructNew(CLOSURE));
+                        out.push(I::GlobalSet(cache.0));
+                        out.push(I::End);
+                        out.push(I::GlobalGet(cache.0));
+                        out.push(I::RefAsNonNull);
+                    } else {
+                        out.push(I::I32Const(slot as i32));
+                        vmctx.push(out);
+                        out.push(I::StructNew(CLOSURE));
+                    }
                 } else {
                     match slot(&v.imported_funcs, "imported function", function_index)? {
                         ImportedFunc::Static(target) => self.emit_closure(out, target)?,
