@@ -3006,6 +3006,22 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         g
     }
 
+    /// Pushes the closure of closure-table slot `slot`: the one its cache global keeps
+    /// ([`Lowerer::closure_cache`]), made by `make` (which pushes it) the first time. Only for
+    /// a closure that is the same value wherever and whenever the code runs: a function of a
+    /// module instantiated once, or of an instance made before the code's.
+    pub fn cached_closure(&mut self, out: &mut Sink, slot: u32, make: Sink) {
+        let cache = self.closure_cache(slot);
+        out.push(we::Instruction::GlobalGet(cache.0));
+        out.push(we::Instruction::RefIsNull);
+        out.push(we::Instruction::If(we::BlockType::Empty));
+        out.0.extend(make.0);
+        out.push(we::Instruction::GlobalSet(cache.0));
+        out.push(we::Instruction::End);
+        out.push(we::Instruction::GlobalGet(cache.0));
+        out.push(we::Instruction::RefAsNonNull);
+    }
+
     /// Pushes a closure's context: the vmctx of reified instance `instance`, or for an
     /// unreified function (`None`) a null.
     pub fn push_closure_ctx(&self, ins: &mut Sink, instance: Option<RuntimeInstanceIndex>) {

@@ -937,27 +937,26 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                     let func = OutFunc(self.layouts[m].func_base + function_index - nimp);
                     let instance = self.input.graph.instances_of[m][0];
                     let slot = self.closure_slot(FuncTarget::Reified { func, instance })?;
+                    let mut make = Sink::default();
+                    make.push(I::I32Const(slot as i32));
+                    vmctx.push(&mut make);
+                    make.push(I::StructNew(CLOSURE));
                     if self.input.graph.instances_of[m].len() == 1 {
                         // One instance, so one vmctx: the closure is made once.
-                        let cache = self.closure_cache(slot);
-                        out.push(I::GlobalGet(cache.0));
-                        out.push(I::RefIsNull);
-                        out.push(I::If(we::BlockType::Empty));
-                        out.push(I::I32Const(slot as i32));
-                        vmctx.push(out);
-                        out.push(I::StructNew(CLOSURE));
-                        out.push(I::GlobalSet(cache.0));
-                        out.push(I::End);
-                        out.push(I::GlobalGet(cache.0));
-                        out.push(I::RefAsNonNull);
+                        self.cached_closure(out, slot, make);
                     } else {
-                        out.push(I::I32Const(slot as i32));
-                        vmctx.push(out);
-                        out.push(I::StructNew(CLOSURE));
+                        out.0.extend(make.0);
                     }
                 } else {
                     match slot(&v.imported_funcs, "imported function", function_index)? {
-                        ImportedFunc::Static(target) => self.emit_closure(out, target)?,
+                        // Every instance of this module imports the same function of an
+                        // instance made before it: one closure serves them all.
+                        ImportedFunc::Static(target) => {
+                            let slot = self.closure_slot(target)?;
+                            let mut make = Sink::default();
+                            self.emit_closure(&mut make, target)?;
+                            self.cached_closure(out, slot, make);
+                        }
                         // The field is set at instantiation; `ref.func` is non-null.
                         ImportedFunc::Dynamic(f) => {
                             cx.push_field(out, v, f);
