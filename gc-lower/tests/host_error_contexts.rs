@@ -241,16 +241,7 @@ fn error_contexts_at_the_host_boundary_match_native() {
         "{native:#?}"
     );
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let lowered = gc_lower::lower(
-            &component,
-            &gc_lower::Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to lower: {e:#}"));
-        let rewrapped = gc_lower::rewrap(&lowered)
-            .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to re-wrap: {e:#}"));
+        let rewrapped = common::lowered_component(&component, reify);
         let lowered = run(&engine, &rewrapped, true);
         assert_eq!(lowered, native, "--reify {reify:?}");
     }
@@ -297,12 +288,7 @@ fn error_contexts_at_the_host_boundary_run_on_v8_like_native_wasmtime() {
     let native = run(&engine(), &component, false);
     let hosts = [("ns:host/errors", ERRORS_JS)];
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let options = gc_lower::Options {
-            reify,
-            ..Default::default()
-        };
-        let lowered = gc_lower::lower(&component, &options).unwrap();
-        let rewrapped = gc_lower::rewrap(&lowered).unwrap();
+        let rewrapped = common::lowered_component(&component, reify);
         let seen = common::run_on_v8(&rewrapped, &hosts, RUN_MJS);
         let seen: Vec<String> = serde_json::from_value(seen).unwrap();
         assert_eq!(seen, native, "--reify {reify:?} on V8");

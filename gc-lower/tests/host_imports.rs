@@ -159,15 +159,7 @@ fn host_imports_over_reified_memories_match_native() {
     let inputs = inputs();
     let native = run(&engine, &component, &inputs);
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let lowered = gc_lower::lower(
-            &component,
-            &gc_lower::Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to lower: {e:#}"));
-        let rewrapped = gc_lower::rewrap(&lowered).expect("failed to re-wrap");
+        let rewrapped = common::lowered_component(&component, reify);
         let got = run(&engine, &rewrapped, &inputs);
         assert_eq!(got.0.len(), native.0.len());
         for (i, (a, b)) in got.0.iter().zip(&native.0).enumerate() {
@@ -190,15 +182,7 @@ fn host_imports_over_reified_memories_run_on_v8_like_native_wasmtime() {
     let component = wat::parse_str(COMPONENT).expect("the test component parses");
     let native = run(&engine(), &component, &inputs());
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let lowered = gc_lower::lower(
-            &component,
-            &gc_lower::Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let rewrapped = gc_lower::rewrap(&lowered).unwrap();
+        let rewrapped = common::lowered_component(&component, reify);
         let seen = run_on_v8(&rewrapped, &[("host", HOST_JS)], RUN_MJS);
         let (results, log): (Vec<String>, Vec<String>) = serde_json::from_value(seen).unwrap();
         assert!(

@@ -5,6 +5,8 @@
 //! component, in both reify modes (with `--reify all` the values cross through the exchange
 //! memory and FACT's adapters); what each call returns must agree.
 
+mod common;
+
 use wasmtime::component::{Component, Linker, Val};
 use wasmtime::{Engine, Store};
 
@@ -148,16 +150,7 @@ fn maps_at_the_host_boundary_match_native() {
     let native = run(&engine, &component);
     assert!(native.iter().all(|l| !l.ends_with("fails")), "{native:#?}");
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let lowered = gc_lower::lower(
-            &component,
-            &gc_lower::Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to lower: {e:#}"));
-        let rewrapped = gc_lower::rewrap(&lowered)
-            .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to re-wrap: {e:#}"));
+        let rewrapped = common::lowered_component(&component, reify);
         let lowered = run(&engine, &rewrapped);
         assert_eq!(lowered, native, "--reify {reify:?}");
     }

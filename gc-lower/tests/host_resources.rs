@@ -247,16 +247,7 @@ fn resources_at_the_host_boundary_match_native() {
     let native = run(&engine, &component);
     assert!(native.iter().any(|l| l == "dropped: 2"), "{native:#?}");
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let lowered = gc_lower::lower(
-            &component,
-            &gc_lower::Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to lower: {e:#}"));
-        let rewrapped = gc_lower::rewrap(&lowered)
-            .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to re-wrap: {e:#}"));
+        let rewrapped = common::lowered_component(&component, reify);
         let lowered = run(&engine, &rewrapped);
         assert_eq!(lowered, native, "--reify {reify:?}");
     }
@@ -303,15 +294,7 @@ fn resources_at_the_host_boundary_run_on_v8_like_native_wasmtime() {
     let component = wat::parse_str(COMPONENT).expect("the test component parses");
     let native = run(&engine(), &component);
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let lowered = gc_lower::lower(
-            &component,
-            &gc_lower::Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let rewrapped = gc_lower::rewrap(&lowered).unwrap();
+        let rewrapped = common::lowered_component(&component, reify);
         let seen = run_on_v8(&rewrapped, &[("ns:host/files", FILES_JS)], RUN_MJS);
         let seen: Vec<String> = serde_json::from_value(seen).unwrap();
         assert_eq!(seen, native, "--reify {reify:?} on V8");

@@ -245,16 +245,7 @@ fn resources_at_the_root_of_the_world_match_native() {
         "{native:#?}"
     );
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let lowered = gc_lower::lower(
-            &component,
-            &gc_lower::Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to lower: {e:#}"));
-        let rewrapped = gc_lower::rewrap(&lowered)
-            .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to re-wrap: {e:#}"));
+        let rewrapped = common::lowered_component(&component, reify);
         let lowered = run(&engine, &rewrapped);
         assert_eq!(lowered, native, "--reify {reify:?}");
     }
@@ -323,15 +314,7 @@ fn resources_at_the_root_of_the_world_run_on_v8_like_native_wasmtime() {
         ("consume", CONSUME_JS),
     ];
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let lowered = gc_lower::lower(
-            &component,
-            &gc_lower::Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let rewrapped = gc_lower::rewrap(&lowered).unwrap();
+        let rewrapped = common::lowered_component(&component, reify);
         let seen = run_on_v8(&rewrapped, &hosts, RUN_MJS);
         let seen: Vec<String> = serde_json::from_value(seen).unwrap();
         assert_eq!(seen, native, "--reify {reify:?} on V8");
@@ -439,16 +422,7 @@ fn async_exports_hold_a_host_borrow_until_they_return() {
         "the original on wasmtime"
     );
     for reify in [gc_lower::ReifyMode::Auto, gc_lower::ReifyMode::All] {
-        let lowered = gc_lower::lower(
-            &component,
-            &gc_lower::Options {
-                reify,
-                ..Default::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to lower: {e:#}"));
-        let rewrapped = gc_lower::rewrap(&lowered)
-            .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to re-wrap: {e:#}"));
+        let rewrapped = common::lowered_component(&component, reify);
         assert_eq!(run_async(&rewrapped), native, "--reify {reify:?}");
     }
 }

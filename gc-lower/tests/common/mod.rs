@@ -12,6 +12,22 @@ pub fn engine() -> Engine {
     Engine::new(&gc_lower::run::config()).expect("failed to create the engine")
 }
 
+/// `component` lowered with `--reify reify` and re-wrapped into a component, as
+/// `gc-lower IN --component` makes it; panics naming the step that fails.
+#[allow(dead_code, reason = "not every test crate uses every helper")]
+pub fn lowered_component(component: &[u8], reify: gc_lower::ReifyMode) -> Vec<u8> {
+    let lowered = gc_lower::lower(
+        component,
+        &gc_lower::Options {
+            reify,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to lower: {e:#}"));
+    gc_lower::rewrap(&lowered)
+        .unwrap_or_else(|e| panic!("--reify {reify:?}: failed to re-wrap: {e:#}"))
+}
+
 /// The workspace's root directory.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
