@@ -253,9 +253,9 @@ pub(crate) struct Made {
     pub(crate) flags: HashMap<RuntimeComponentInstanceIndex, OutGlobal>,
     /// The `context.get`/`context.set` functions, by slot and whether they set.
     pub(crate) contexts: HashMap<(usize, bool), OutFunc>,
-    /// The global that keeps the closure `ref.func` makes, by closure-table slot, for a
-    /// function of a module instantiated once (see [`Lowerer::closure_cache`]).
-    pub(crate) closure_caches: HashMap<u32, OutGlobal>,
+    /// The global that keeps the closure `ref.func` makes, by its function and instance
+    /// (see [`Lowerer::closure_cache`]).
+    pub(crate) closure_caches: HashMap<FuncTarget, OutGlobal>,
 }
 
 /// The resource machinery's state (see `resources.rs`).
@@ -2985,14 +2985,16 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     }
 
     /// The global, `(mut (ref null closure))`, null until first set, that keeps the closure
-    /// of closure-table slot `slot` once code of its module's one instance has made it with
-    /// `ref.func`: a closure is immutable and no instruction tells two with the same function
-    /// and vmctx apart (a `funcref` cannot be compared), so the first one serves every later
-    /// `ref.func`, which then allocates nothing.
-    pub fn closure_cache(&mut self, slot: u32) -> OutGlobal {
-        if let Some(g) = self.made.closure_caches.get(&slot) {
+    /// of `target` (a function and the instance whose vmctx it is called with; closures of
+    /// one function share a closure-table slot whatever their instance, so the slot cannot be
+    /// the key). A closure is immutable and no instruction tells two with the same function
+    /// and vmctx apart (a `funcref` cannot be compared), so the first one `ref.func` makes
+    /// serves every later one, which then allocates nothing.
+    pub fn closure_cache(&mut self, target: FuncTarget) -> OutGlobal {
+        if let Some(g) = self.made.closure_caches.get(&target) {
             return *g;
         }
+        let n = self.made.closure_caches.len();
         let g = self.add_global(
             we::GlobalType {
                 val_type: runtime_structs::ref_null(runtime_structs::CLOSURE),
@@ -3000,18 +3002,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 shared: false,
             },
             we::ConstExpr::ref_null(we::HeapType::Concrete(runtime_structs::CLOSURE)),
-            format!("gc-lower:closure{slot}"),
+            format!("gc-lower:closure{n}"),
         );
-        self.made.closure_caches.insert(slot, g);
+        self.made.closure_caches.insert(target, g);
         g
     }
 
-    /// Pushes the closure of closure-table slot `slot`: the one its cache global keeps
+    /// Pushes the closure of `target`: the one its cache global keeps
     /// ([`Lowerer::closure_cache`]), made by `make` (which pushes it) the first time. Only for
     /// a closure that is the same value wherever and whenever the code runs: a function of a
-    /// module instantiated once, or of an instance made before the code's.
-    pub fn cached_closure(&mut self, out: &mut Sink, slot: u32, make: Sink) {
-        let cache = self.closure_cache(slot);
+    /// module instantiated once, called with that instance's vmctx, or a function of an
+    /// instance made before the code's, which every instance of the code's module imports.
+    pub fn cached_closure(&mut self, out: &mut Sink, target: FuncTarget, make: Sink) {
+        let cache = self.closure_cache(target);
         out.push(we::Instruction::GlobalGet(cache.0));
         out.push(we::Instruction::RefIsNull);
         out.push(we::Instruction::If(we::BlockType::Empty));

@@ -936,14 +936,15 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                 if function_index >= nimp {
                     let func = OutFunc(self.layouts[m].func_base + function_index - nimp);
                     let instance = self.input.graph.instances_of[m][0];
-                    let slot = self.closure_slot(FuncTarget::Reified { func, instance })?;
+                    let target = FuncTarget::Reified { func, instance };
+                    let slot = self.closure_slot(target)?;
                     let mut make = Sink::default();
                     make.push(I::I32Const(slot as i32));
                     vmctx.push(&mut make);
                     make.push(I::StructNew(CLOSURE));
                     if self.input.graph.instances_of[m].len() == 1 {
                         // One instance, so one vmctx: the closure is made once.
-                        self.cached_closure(out, slot, make);
+                        self.cached_closure(out, target, make);
                     } else {
                         out.0.extend(make.0);
                     }
@@ -952,10 +953,9 @@ impl<'a, 'data> Lowerer<'a, 'data> {
                         // Every instance of this module imports the same function of an
                         // instance made before it: one closure serves them all.
                         ImportedFunc::Static(target) => {
-                            let slot = self.closure_slot(target)?;
                             let mut make = Sink::default();
                             self.emit_closure(&mut make, target)?;
-                            self.cached_closure(out, slot, make);
+                            self.cached_closure(out, target, make);
                         }
                         // The field is set at instantiation; `ref.func` is non-null.
                         ImportedFunc::Dynamic(f) => {
