@@ -366,12 +366,12 @@ pub fn add_host_adapters(
     };
     let component = &mut ext.translation.component;
     let mut exchange_funcs = String::new();
-    match settle {
-        Some(t) => exchange_imports.push((
+    if let Some(t) = settle {
+        exchange_imports.push((
             "(import \"host\" \"settle\" (func $settle (param i32)))\n".to_string(),
             t,
-        )),
-        None => exchange_funcs.push_str("(func $settle (param i32))\n"),
+        ));
+        exchange_funcs.push_str(EXCHANGE_LENT);
     }
     for ((&i, &host_ty), results) in adapted_imports
         .iter()
@@ -452,7 +452,14 @@ pub fn add_host_adapters(
     for (line, _) in &exchange_imports {
         wat.push_str(line);
     }
-    wat.push_str(EXCHANGE_RUNTIME);
+    wat.push_str(&EXCHANGE_RUNTIME.replace(
+        ";; SETTLE",
+        if settle.is_some() {
+            "(if (i32.eqz (global.get $depth)) (then (call $settle (i32.const 0))))"
+        } else {
+            ""
+        },
+    ));
     wat.push_str(&exchange_funcs);
     wat.push_str(")\n");
     let exchange_args = exchange_imports
@@ -795,22 +802,16 @@ pub fn add_host_adapters(
     wat.push_str(ENTRY_IMPORTS);
     wat.push_str(&entry_imports);
     if settle.is_some() {
+        wat.push_str("(import \"exchange\" \"lent\" (func $lent (result i32)))\n");
         wat.push_str("(import \"settle\" \"settle\" (func $settle (param i32)))\n");
     }
     wat.push_str(ENTRY_LIMIT);
     wat.push_str(&entry_funcs);
     wat.push_str(")\n");
-    let mut entry_args: Vec<CoreDef> = [
-        "cabi_realloc",
-        "mark",
-        "release",
-        "enter",
-        "may-block",
-        "lent",
-    ]
-    .iter()
-    .map(|name| func_export(exchange, name))
-    .collect();
+    let mut entry_args: Vec<CoreDef> = ["cabi_realloc", "mark", "release", "enter", "may-block"]
+        .iter()
+        .map(|name| func_export(exchange, name))
+        .collect();
     for &k in &adapted_exports {
         entry_args.push(func_export(fact_instance, &format!("export{k}")));
     }
@@ -822,7 +823,10 @@ pub fn add_host_adapters(
             ));
         }
     }
-    entry_args.extend(settle.map(CoreDef::Trampoline));
+    if let Some(t) = settle {
+        entry_args.push(func_export(exchange, "lent"));
+        entry_args.push(CoreDef::Trampoline(t));
+    }
     let pushed = instantiate(ext, graph, &wat, entry_args, host_instance)?;
     debug_assert_eq!(pushed, entry);
     for &k in &adapted_exports {
@@ -1018,20 +1022,24 @@ const EXCHANGE_RUNTIME: &str = r#"
   ;; functions, and destructors the host calls, which run in a task that may not block).
   (global $may-block (mut i32) (i32.const 0))
   (func (export "enter") (param $may-block i32)
-    (if (i32.eqz (global.get $depth)) (then (call $settle (i32.const 0))))
+    ;; SETTLE
     (global.set $may-block (local.get $may-block))
     (global.set $depth (i32.add (global.get $depth) (i32.const 1))))
   (func (export "may-block") (result i32) (global.get $may-block))
-  ;; How many error contexts are lent to the host (`error_context.wat`'s `lent-reps`): each
-  ;; host call's are settled once it is over, an import's as it returns, an export's when the
-  ;; host next calls an export (a post-return may not call the host's `error-context.drop`).
-  (global $lent (mut i32) (i32.const 0))
-  (func (export "lent") (result i32) (global.get $lent))
-  (func (export "set-lent") (param i32) (global.set $lent (local.get 0)))
   (func $leave
     (global.set $depth (i32.sub (global.get $depth) (i32.const 1)))
     (if (i32.eqz (global.get $depth))
       (then (global.set $bump (i32.const 8)) (global.set $may-block (i32.const 0)))))
+"#;
+
+/// The exchange module's count of error contexts lent to the host, with error contexts at
+/// the boundary (`error_context.wat`'s `lent-reps`): each host call's are settled once it is
+/// over, an import's as it returns, an export's when the host next calls an export (`enter`
+/// at depth 0; a post-return may not call the host's `error-context.drop`).
+const EXCHANGE_LENT: &str = r#"
+  (global $lent (mut i32) (i32.const 0))
+  (func (export "lent") (result i32) (global.get $lent))
+  (func (export "set-lent") (param i32) (global.set $lent (local.get 0)))
 "#;
 
 /// The entry module's imports from the exchange module, in the order of its arguments.
@@ -1041,7 +1049,6 @@ const ENTRY_IMPORTS: &str = r#"
   (import "exchange" "release" (func $release (param i32)))
   (import "exchange" "enter" (func $enter (param i32)))
   (import "exchange" "may-block" (func $may-block (result i32)))
-  (import "exchange" "lent" (func $lent (result i32)))
 "#;
 
 /// The entry module's function that traps at a limit: an async lowering of a host function of
@@ -1170,8 +1177,7 @@ mod tests {
 
     #[test]
     fn exchange_runtime_is_valid_wat() {
-        // With no error contexts at the boundary, `$settle` does nothing.
-        let wat = format!("(module {EXCHANGE_RUNTIME} (func $settle (param i32)))");
+        let wat = format!("(module {EXCHANGE_RUNTIME})");
         let bytes = wat::parse_str(&wat).unwrap();
         wasmtime_environ::wasmparser::Validator::new()
             .validate_all(&bytes)
