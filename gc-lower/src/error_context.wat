@@ -240,9 +240,13 @@
   ;; error-context.new (table, ptr, len) -> handle: the `len` bytes at `ptr` (UTF-8) as the
   ;; debug message, lifted as wasmtime's `WasmStr::new` and `to_str` lift a string.
   (func (export "new") (param $t (ref $table)) (param $p i32) (param $n i32) (result i32)
-    (local $msg (ref $bytes)) (local $i i32)
     (call $within (local.get $p) (i64.extend_i32_u (local.get $n)) (i32.const 0))
     (call $utf8 (local.get $p) (local.get $n))
+    (call $insert_message (local.get $t) (call $bytes_of (local.get $p) (local.get $n))))
+
+  ;; The `n` bytes at `p` of memory 0 (within it) as a new byte array.
+  (func $bytes_of (param $p i32) (param $n i32) (result (ref $bytes))
+    (local $msg (ref $bytes)) (local $i i32)
     (local.set $msg (array.new_default $bytes (local.get $n)))
     (block $done
       (loop $next
@@ -251,7 +255,18 @@
           (i32.load8_u 0 (i32.add (local.get $p) (local.get $i))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
-    (call $insert_message (local.get $t) (local.get $msg)))
+    (local.get $msg))
+
+  ;; Stores the bytes of `msg` at `q` of memory 0 (within it).
+  (func $put_bytes (param $msg (ref $bytes)) (param $q i32)
+    (local $i i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (array.len (local.get $msg))))
+        (i32.store8 0 (i32.add (local.get $q) (local.get $i))
+          (array.get_u $bytes (local.get $msg) (local.get $i)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))
 
   ;; A new error context in table `t` holding `msg`.
   (func $insert_message (param $t (ref $table)) (param $msg (ref $bytes)) (result i32)
@@ -421,20 +436,14 @@
   ;; (wasmtime's `lower_string`, UTF-8: at most 2^31 - 1 bytes, `realloc(0, 0, 1, len)` and
   ;; a copy), its pointer and length stored at `ptr`, whose 8 bytes are checked first.
   (func (export "debug-message") (param $t (ref $table)) (param $h i32) (param $ret i32)
-    (local $msg (ref $bytes)) (local $n i32) (local $q i32) (local $i i32)
+    (local $msg (ref $bytes)) (local $n i32) (local $q i32)
     (local.set $msg (call $message_of (local.get $t) (local.get $h) (local.get $ret)))
     (local.set $n (array.len (local.get $msg)))
     ;; `MAX_STRING_BYTE_LENGTH`: "string length of {n} too large to copy into wasm"
     (if (i32.gt_u (local.get $n) (i32.const 0x7fff_ffff)) (then (call $too_large)))
     (local.set $q (call $realloc_checked (i32.const 0) (i32.const 0) (i32.const 1)
       (local.get $n)))
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-        (i32.store8 0 (i32.add (local.get $q) (local.get $i))
-          (array.get_u $bytes (local.get $msg) (local.get $i)))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $next)))
+    (call $put_bytes (local.get $msg) (local.get $q))
     (i32.store 0 (local.get $ret) (local.get $q))
     (i32.store 0 offset=4 (local.get $ret) (local.get $n)))
 
@@ -471,7 +480,7 @@
   (func (export "host-transfer") (param $h i32) (param $src i32) (param $dst i32)
     (param $host i32) (result i32)
     (local $t (ref $table)) (local $rep i32) (local $msg (ref $bytes)) (local $n i32)
-    (local $q i32) (local $i i32) (local $hh i32)
+    (local $q i32) (local $hh i32)
     (if (i32.eq (call $instance_of (local.get $dst)) (local.get $host))
       (then
         (local.set $t (call $table_of (call $instance_of (local.get $src))))
@@ -485,13 +494,7 @@
         (local.set $n (array.len (local.get $msg)))
         (local.set $q (call $realloc_checked (i32.const 0) (i32.const 0) (i32.const 1)
           (local.get $n)))
-        (block $done
-          (loop $next
-            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-            (i32.store8 0 (i32.add (local.get $q) (local.get $i))
-              (array.get_u $bytes (local.get $msg) (local.get $i)))
-            (local.set $i (i32.add (local.get $i) (i32.const 1)))
-            (br $next)))
+        (call $put_bytes (local.get $msg) (local.get $q))
         (local.set $hh (call $host_new (local.get $q) (local.get $n)))
         (array.set $handles (global.get $host_handles) (local.get $rep) (local.get $hh))
         (return (local.get $hh))))
@@ -501,15 +504,7 @@
     (local.set $n (i32.load 0 offset=4 (local.get $q)))
     (local.set $q (i32.load 0 (local.get $q)))
     (call $within (local.get $q) (i64.extend_i32_u (local.get $n)) (i32.const 0))
-    (local.set $msg (array.new_default $bytes (local.get $n)))
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-        (array.set $bytes (local.get $msg) (local.get $i)
-          (i32.load8_u 0 (i32.add (local.get $q) (local.get $i))))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $next)))
-    (local.set $rep (call $alloc (local.get $msg)))
+    (local.set $rep (call $alloc (call $bytes_of (local.get $q) (local.get $n))))
     (array.set $handles (global.get $host_handles) (local.get $rep) (local.get $h))
     (call $insert (call $table_of (call $instance_of (local.get $dst)))
       (i32.const 9) (i32.const 0) (local.get $rep) (i32.const 0)))

@@ -644,13 +644,14 @@ pub fn add_host_adapters(
                 ""
             };
             // What was lent to the host for this call is settled once it returns.
-            let (lent, release) = if settle.is_some() {
+            let (lent_local, lent, release) = if settle.is_some() {
                 (
+                    "(local $lent i32) ",
                     "(local.set $lent (call $lent))\n  ",
                     "(call $release (local.get $m)) (call $settle (local.get $lent))",
                 )
             } else {
-                ("", "(call $release (local.get $m))")
+                ("", "", "(call $release (local.get $m))")
             };
             let body = match guest_ty.results() {
                 [] => format!("(call ${name} {args}) {release}"),
@@ -666,7 +667,7 @@ pub fn add_host_adapters(
             };
             writeln!(
                 entry_funcs,
-                "(func (export \"{name}\") {ty} (local $m i32) (local $lent i32) {result_local}\n  \
+                "(func (export \"{name}\") {ty} (local $m i32) {lent_local}{result_local}\n  \
                  {check}{lent}(local.set $m (call $mark))\n  {body})"
             )?;
             plan.lowerings
