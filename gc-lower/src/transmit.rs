@@ -141,9 +141,22 @@ pub(crate) struct TransmitState {
     /// body [`Lowerer::finish_transmits`] gives.
     copy: Option<OutFunc>,
     sites: Vec<Site>,
-    /// The copy templates' transfers of an error context, a future end and a stream end,
-    /// and the function that traps in place of one a copy does not call, made once.
+    /// The copy templates' transfers, by [`ItemTransfer`], made once.
     item_transfers: [Option<OutFunc>; 4],
+}
+
+/// A transfer that a copy template imports after `transfer-own`, in the template's order:
+/// what moves an item's handle from the writer's table into the reader's.
+#[derive(Clone, Copy)]
+enum ItemTransfer {
+    /// `error-context-transfer` (`crate::error_context`).
+    ErrorContext = 0,
+    /// FACT's `future-transfer` of a readable future end.
+    Future = 1,
+    /// FACT's `stream-transfer` of a readable stream end.
+    Stream = 2,
+    /// A function that traps, bound in place of a transfer the copy's items never call.
+    Never = 3,
 }
 
 impl Lowerer<'_, '_> {
@@ -606,29 +619,28 @@ impl Lowerer<'_, '_> {
         Ok(Some(self.add_func(ty, name, body)))
     }
 
-    /// A copy template's `(handle, src table type, dst table type) -> handle` transfer `k`:
-    /// 0 of an error context, 1 of a future end, 2 of a stream end, 3 one that is never called
-    /// (in place of one that the copy's items do not need); made once.
-    fn item_transfer(&mut self, k: usize) -> Result<OutFunc> {
-        if let Some(f) = self.tasks.transmits.item_transfers[k] {
+    /// A copy template's `(handle, src table type, dst table type) -> handle` transfer
+    /// `which`; made once.
+    fn item_transfer(&mut self, which: ItemTransfer) -> Result<OutFunc> {
+        if let Some(f) = self.tasks.transmits.item_transfers[which as usize] {
             return Ok(f);
         }
         let ty = self.func_type(&[I32; 3], &[I32]);
-        let f = match k {
-            0 => self.error_context_transfer()?,
-            1 => self
+        let f = match which {
+            ItemTransfer::ErrorContext => self.error_context_transfer()?,
+            ItemTransfer::Future => self
                 .transmit_builtin(&Trampoline::FutureTransfer, ty)?
                 .context("internal: no future transfer")?,
-            2 => self
+            ItemTransfer::Stream => self
                 .transmit_builtin(&Trampoline::StreamTransfer, ty)?
                 .context("internal: no stream transfer")?,
-            _ => {
+            ItemTransfer::Never => {
                 let mut body = we::Function::new([]);
                 body.instructions().unreachable().end();
                 self.add_func(ty, "transfer:never".into(), body)
             }
         };
-        self.tasks.transmits.item_transfers[k] = Some(f);
+        self.tasks.transmits.item_transfers[which as usize] = Some(f);
         Ok(f)
     }
 
@@ -652,10 +664,15 @@ impl Lowerer<'_, '_> {
         // The imports after `transfer-own` that the copy calls; one it does not call is
         // bound to a function that traps, when a later one is called.
         let mut imports = vec![realloc, self.resource_op("transfer-own")?];
-        let needed = [copy.error_contexts, copy.futures, copy.streams];
-        let last = needed.iter().rposition(|&n| n).map_or(0, |p| p + 1);
-        for (k, &called) in needed.iter().enumerate().take(last) {
-            imports.push(self.item_transfer(if called { k } else { 3 })?);
+        let needed = [
+            (copy.error_contexts, ItemTransfer::ErrorContext),
+            (copy.futures, ItemTransfer::Future),
+            (copy.streams, ItemTransfer::Stream),
+        ];
+        let last = needed.iter().rposition(|&(n, _)| n).map_or(0, |p| p + 1);
+        for &(called, which) in needed.iter().take(last) {
+            let which = if called { which } else { ItemTransfer::Never };
+            imports.push(self.item_transfer(which)?);
         }
         let binding = Binding {
             memories: vec![src, dst],
