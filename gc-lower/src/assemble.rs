@@ -3015,14 +3015,19 @@ impl<'a, 'data> Lowerer<'a, 'data> {
     /// instance made before the code's, which every instance of the code's module imports.
     pub fn cached_closure(&mut self, out: &mut Sink, target: FuncTarget, make: Sink) {
         let cache = self.closure_cache(target);
+        // One read of the global when it is set (on wasmtime, one read barrier):
+        // (block (result (ref $closure)) (br_on_non_null 0 (global.get $cache))
+        //   make (global.set $cache) (ref.as_non_null (global.get $cache)))
+        out.push(we::Instruction::Block(we::BlockType::Result(
+            runtime_structs::ref_non_null(runtime_structs::CLOSURE),
+        )));
         out.push(we::Instruction::GlobalGet(cache.0));
-        out.push(we::Instruction::RefIsNull);
-        out.push(we::Instruction::If(we::BlockType::Empty));
+        out.push(we::Instruction::BrOnNonNull(0));
         out.0.extend(make.0);
         out.push(we::Instruction::GlobalSet(cache.0));
-        out.push(we::Instruction::End);
         out.push(we::Instruction::GlobalGet(cache.0));
         out.push(we::Instruction::RefAsNonNull);
+        out.push(we::Instruction::End);
     }
 
     /// Pushes a closure's context: the vmctx of reified instance `instance`, or for an
