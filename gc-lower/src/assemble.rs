@@ -2616,6 +2616,11 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         if let Some(f) = self.made.trampolines.get(&t) {
             return Ok(*f);
         }
+        // The exchange module's calls of the host's `async` lowerings and waitable
+        // intrinsics are the output's imports themselves (`crate::exchange`).
+        if let Some(f) = self.input.host.async_import_of(t) {
+            return Ok(OutFunc(f));
+        }
         let t_def = &self.input.front.translation.trampolines[t];
         let f = match t_def {
             Trampoline::LowerImport { .. }

@@ -2,10 +2,13 @@
 //! every host function that passes resource handles, stream or future ends or error contexts,
 //! every `async` callback lift exported
 //! (FACT's sync-to-async adapter runs its task until it returns), and every host import
-//! lowered `async` (FACT's async-to-sync adapter makes the host's sync lowering the subtask's
-//! first run, so the guest gets `RETURNED`; with one, every export goes through its entry,
-//! which records in `may-block` whether the host's task may block, as wasmtime requires of a
-//! sync lowering of an `async` host function).
+//! lowered `async` (FACT's async-to-sync adapter makes the host's call the subtask's first
+//! run, so the guest gets `RETURNED`: the exchange module's `acall{i}` calls the host's
+//! `async` lowering and waits for its subtask when it has not returned at once, or, where
+//! the values do not pass through unchanged, the host's sync lowering is called; with one,
+//! every export goes through its entry, which records in `may-block` whether the host's task
+//! may block, as wasmtime requires of that wait and of a sync lowering of an `async` host
+//! function).
 //!
 //! The host reads and writes the values of strings, lists and spilled parameters or results in
 //! the one linear memory that the output exports as `memory`. When every host function names the
@@ -29,8 +32,11 @@
 //! - the *exchange module*: the exchange memory (exported `memory`), a bump `cabi_realloc`,
 //!   `mark`/`release` (bump pointer save and restore around an import call), `enter`/`leave`
 //!   (export call depth; the bump pointer resets when the outermost export's post-return runs),
-//!   `post{k}` (post-return of export `k`), and `call{i}` (host import `i` called with a return
-//!   area, for imports that return more than one flat value);
+//!   `post{k}` (post-return of export `k`), `call{i}` (host import `i` called with a return
+//!   area, for imports that return more than one flat value), and for an import lowered
+//!   `async`, `acall{i}` (the host's `async` lowering of import `i`, imported as
+//!   `[async-lower]name`, called and waited for in `$await` with the `$root` waitable
+//!   intrinsics; see [`AsyncCall`]);
 //! - the FACT adapter module, one adapter per adapted export and per adapted lowering;
 //! - the *entry module*: the functions the host and the guest call.
 //!
@@ -59,7 +65,7 @@ use wasmtime_environ::component::{
     dfg,
 };
 use wasmtime_environ::fact;
-use wasmtime_environ::wasmparser::ValType;
+use wasmtime_environ::wasmparser::{FuncType, ValType};
 use wasmtime_environ::{EntityIndex, IndexType, Limits, Memory, MemoryIndex};
 
 use crate::error::not_yet;
@@ -88,8 +94,9 @@ pub enum ExchangeReason {
     /// This export is an `async` callback lift: the host's sync call reaches it through
     /// FACT's sync-to-async adapter, which runs the task until it returns.
     AsyncLift(String),
-    /// This import is lowered `async`: FACT's async-to-sync adapter calls the host's sync
-    /// lowering as the first (and only) run of the subtask.
+    /// This import is lowered `async`: FACT's async-to-sync adapter calls the host as the
+    /// first (and only) run of the subtask (through the host's `async` lowering, waited for,
+    /// or its sync one).
     AsyncLower(String),
 }
 
@@ -260,6 +267,12 @@ pub fn add_host_adapters(
         .iter()
         .map(|&i| results_abi(host.imports[i].component_ty))
         .collect::<Vec<_>>();
+    // How each adapted import lowered `async` calls the host's `async` lowering, where the
+    // exchange module can pass its values through.
+    let import_async_calls = adapted_imports
+        .iter()
+        .map(|&i| async_call(types, &host.imports[i]))
+        .collect::<Result<Vec<_>>>()?;
     // The host side's function types: resource handles in the host's tables.
     let mut host_ty = |ty, import| {
         HostTypes {
@@ -342,6 +355,8 @@ pub fn add_host_adapters(
         lowerings: HashMap::new(),
         exports: HashMap::new(),
         host_transfers: Vec::new(),
+        async_lowerings: Vec::new(),
+        wait_trampolines: Vec::new(),
     };
     let mut exchange_imports = Vec::new(); // (wat import, arg)
     // With error contexts at the boundary, the host side's `error-context.drop` settles what
@@ -373,10 +388,13 @@ pub fn add_host_adapters(
         ));
         exchange_funcs.push_str(EXCHANGE_LENT);
     }
-    for ((&i, &host_ty), results) in adapted_imports
+    // The host side's options of the host's `async` lowerings, made with the first.
+    let mut host_async_options = None;
+    for (((&i, &host_ty), results), async_call) in adapted_imports
         .iter()
         .zip(&import_host_tys)
         .zip(&import_results)
+        .zip(&import_async_calls)
     {
         let import = &host.imports[i];
         let lowered = import.lowerings[0].lowered;
@@ -386,6 +404,35 @@ pub fn add_host_adapters(
             options: host_options,
         });
         component.trampolines.push(core_type);
+        if let Some(call) = async_call {
+            // The guest's `async` lowerings call the host's `async` lowering
+            // (`acall{i}`), so that a host function that returns at once never blocks.
+            let options = *host_async_options.get_or_insert_with(|| {
+                let mut options = component.options[host_options].clone();
+                options.async_ = true;
+                component.options.push(options)
+            });
+            let t = ext.translation.trampolines.push(Trampoline::LowerImport {
+                index: lowered,
+                lower_ty: host_ty,
+                options,
+            });
+            component.trampolines.push(core_type);
+            plan.async_lowerings.push(crate::host::AsyncHostLowering {
+                import: i,
+                name: format!("[async-lower]{}", import.name),
+                ty: call.ty.clone(),
+                trampoline: t,
+            });
+            exchange_imports.push((
+                format!(
+                    "(import \"host\" \"async{i}\" (func $async{i} {}))\n",
+                    sig(call.ty.params(), call.ty.results())
+                ),
+                t,
+            ));
+            exchange_funcs.push_str(&call.wat(i, results)?);
+        }
         plan.host_lowerings.push((
             i,
             HostLowering {
@@ -418,6 +465,39 @@ pub fn add_host_adapters(
                 local_gets(args.len()),
             )?;
         }
+    }
+    if !plan.async_lowerings.is_empty() {
+        // The waitable intrinsics with which `$await` waits for a host subtask.
+        let waits = [
+            Trampoline::WaitableSetNew {
+                instance: host_instance,
+            },
+            Trampoline::WaitableJoin {
+                instance: host_instance,
+            },
+            Trampoline::WaitableSetWait {
+                instance: host_instance,
+                options: host_options,
+            },
+            Trampoline::SubtaskDrop {
+                instance: host_instance,
+            },
+        ];
+        for (wait, intrinsic) in waits.into_iter().zip(crate::host::WaitIntrinsic::ALL) {
+            let t = ext.translation.trampolines.push(wait);
+            ext.translation.component.trampolines.push(core_type);
+            plan.wait_trampolines.push(t);
+            let ty = intrinsic.ty();
+            let name = intrinsic.name().trim_matches(|c| c == '[' || c == ']');
+            exchange_imports.push((
+                format!(
+                    "(import \"host\" \"{name}\" (func ${name} {}))\n",
+                    sig(ty.params(), ty.results())
+                ),
+                t,
+            ));
+        }
+        exchange_funcs.push_str(EXCHANGE_AWAIT);
     }
     for &k in &adapted_exports {
         let export = &host.exports[k];
@@ -601,13 +681,23 @@ pub fn add_host_adapters(
         .zip(&import_async_tys)
     {
         let import = &host.imports[i];
-        let callee = if import.return_area {
+        let sync_callee = if import.return_area {
             func_export(exchange, &format!("call{i}"))
         } else {
             CoreDef::Trampoline(host_lowering.trampoline)
         };
+        // The host's `async` lowering through `acall{i}`, if the exchange module calls it.
+        let async_callee = plan
+            .async_lowerings
+            .iter()
+            .any(|l| l.import == i)
+            .then(|| func_export(exchange, &format!("acall{i}")));
         for lowering in &import.lowerings {
             let name = format!("import{}", lowering.trampoline.as_u32());
+            let callee = match &async_callee {
+                Some(callee) if lowering.async_ => callee,
+                _ => &sync_callee,
+            };
             fact_module.adapt(
                 &name,
                 &Adapter {
@@ -618,7 +708,7 @@ pub fn add_host_adapters(
                         _ => bail!("internal error: a host lowering that is not `LowerImport`"),
                     },
                     lower_options: guest_side(lowering.options, None)?,
-                    func: to_dfg(&callee)?,
+                    func: to_dfg(callee)?,
                 },
             );
             // An async lowering's core type is not the sync one the host side has.
@@ -636,8 +726,11 @@ pub fn add_host_adapters(
                 "(import \"fact\" \"{name}\" (func ${name} {ty}))"
             )?;
             // The exchange memory's allocations of this call end with it: an async lowering's
-            // callee is the host's sync lowering, which returns before its first run ends.
-            let check = if lowering.async_ {
+            // callee is the host's sync lowering, or its async one waited for, which returns
+            // before its first run ends. A sync lowering of the host's `async` function
+            // blocks, which only a task that may block may do; an async one blocks (in
+            // `$await`) only when the host's function has not returned at once.
+            let check = if lowering.async_ && async_callee.is_none() {
                 "(if (i32.eqz (call $may-block))\n    \
                  (then (call $gc-lower:trap:unsupported-async-lower-of-the-host-in-a-sync-task)))\n  "
             } else {
@@ -1033,6 +1126,178 @@ const EXCHANGE_RUNTIME: &str = r#"
       (then (global.set $bump (i32.const 8)) (global.set $may-block (i32.const 0)))))
 "#;
 
+/// How the exchange module's `acall{i}` calls the host's `async` lowering of an import in
+/// place of its sync one: with the host side's lifted parameters as they are (at most 4 flat
+/// values, or a pointer to more than 16), and the results the host stores returned as the
+/// sync lift returns them.
+struct AsyncCall {
+    /// The core type of the host's `async` lowering.
+    ty: FuncType,
+    /// What `acall{i}` returns.
+    result: AsyncResult,
+}
+
+/// What `acall{i}` returns of the results the host stored at its pointer.
+enum AsyncResult {
+    /// No results.
+    None,
+    /// More than one flat result: the pointer to them, as the sync lift returns them.
+    Area,
+    /// One flat result, loaded with this instruction.
+    Load(&'static str),
+}
+
+/// How the exchange module calls the host's `async` lowering of `import`, if the component
+/// lowers it `async` and its values pass through unchanged: the parameters flat (at most 4)
+/// or spilled (more than 16) in both core types, and no result, more than one flat result
+/// (returned through their area), or one flat result of a scalar, enum, flags or handle
+/// type. Otherwise (5 to 16 flat parameters, one flat result of an aggregate such as a
+/// record, variant, `option` or tuple) the host's sync lowering is called, as for a sync
+/// lowering.
+///
+/// Errors: as [`crate::host::async_lowered_core_type`].
+fn async_call(
+    types: &ComponentTypes,
+    import: &crate::host::HostImport,
+) -> Result<Option<AsyncCall>> {
+    if !import.lowerings.iter().any(|l| l.async_) {
+        return Ok(None);
+    }
+    let ty = crate::host::async_lowered_core_type(types, import.component_ty)?;
+    let results = &types[types[import.component_ty].results].types;
+    let lifted = match import.return_area {
+        true => &import.ty.params()[..import.ty.params().len() - 1],
+        false => import.ty.params(),
+    };
+    let passed = match results.is_empty() {
+        true => ty.params(),
+        false => &ty.params()[..ty.params().len() - 1],
+    };
+    if lifted != passed {
+        return Ok(None);
+    }
+    let result = match results.first() {
+        None => AsyncResult::None,
+        Some(_) if import.return_area => AsyncResult::Area,
+        Some(ty) => {
+            let by_size = |size: u32| match size {
+                1 => Some("i32.load8_u"),
+                2 => Some("i32.load16_u"),
+                4 => Some("i32.load"),
+                _ => None,
+            };
+            let load = match ty {
+                InterfaceType::Bool | InterfaceType::U8 => Some("i32.load8_u"),
+                InterfaceType::S8 => Some("i32.load8_s"),
+                InterfaceType::U16 => Some("i32.load16_u"),
+                InterfaceType::S16 => Some("i32.load16_s"),
+                InterfaceType::U32
+                | InterfaceType::S32
+                | InterfaceType::Char
+                | InterfaceType::Own(_)
+                | InterfaceType::Borrow(_)
+                | InterfaceType::Future(_)
+                | InterfaceType::Stream(_)
+                | InterfaceType::ErrorContext(_) => Some("i32.load"),
+                InterfaceType::U64 | InterfaceType::S64 => Some("i64.load"),
+                InterfaceType::Float32 => Some("f32.load"),
+                InterfaceType::Float64 => Some("f64.load"),
+                InterfaceType::Enum(e) => by_size(types[*e].abi.size32),
+                InterfaceType::Flags(f) => by_size(types[*f].abi.size32),
+                _ => None,
+            };
+            match load {
+                Some(load) => AsyncResult::Load(load),
+                None => return Ok(None),
+            }
+        }
+    };
+    Ok(Some(AsyncCall { ty, result }))
+}
+
+impl AsyncCall {
+    /// The exchange module's `acall{i}` for host import `i`, whose results have the
+    /// canonical ABI `results`: the host side's lifted core type, calling the host's `async`
+    /// lowering `$async{i}` and waiting for it in `$await` when it has not returned at once.
+    fn wat(
+        &self,
+        i: usize,
+        results: &wasmtime_environ::component::CanonicalAbiInfo,
+    ) -> Result<String> {
+        let has_results = !matches!(self.result, AsyncResult::None);
+        let params = match has_results {
+            true => &self.ty.params()[..self.ty.params().len() - 1],
+            false => self.ty.params(),
+        };
+        let (result_ty, area, ret) = match self.result {
+            AsyncResult::None => (Vec::new(), "", String::new()),
+            AsyncResult::Area => (
+                vec![ValType::I32],
+                " (local.get $area)",
+                " (local.get $area)".into(),
+            ),
+            AsyncResult::Load(load) => {
+                let ty = match load {
+                    "i64.load" => ValType::I64,
+                    "f32.load" => ValType::F32,
+                    "f64.load" => ValType::F64,
+                    _ => ValType::I32,
+                };
+                (
+                    vec![ty],
+                    " (local.get $area)",
+                    format!(" ({load} (local.get $area))"),
+                )
+            }
+        };
+        let alloc = match has_results {
+            true => format!(
+                "(local.set $area (call $cabi_realloc (i32.const 0) (i32.const 0) \
+                 (i32.const {}) (i32.const {})))\n  ",
+                results.align32, results.size32
+            ),
+            false => String::new(),
+        };
+        let mut wat = String::new();
+        writeln!(
+            wat,
+            "(func (export \"acall{i}\") {} (local $area i32)\n  {alloc}\
+             (call $await (call $async{i} {}{area})){ret})",
+            sig(params, &result_ty),
+            local_gets(params.len()),
+        )?;
+        Ok(wat)
+    }
+}
+
+/// The exchange module's wait for a host subtask, with the host's `async` lowerings:
+/// `$await` takes the status an `async` lowering returned and, unless it is `RETURNED` (2),
+/// waits on the host's waitable set (made once) until the subtask's event says it has
+/// returned, then drops it (`CanonicalABI.md`: the event is `SUBTASK` (1), the subtask's
+/// handle and its state). Waiting blocks the host's task, which only a task that may block
+/// may do (`may-block`); elsewhere it traps at a limit of the lowering, where wasmtime would
+/// give the guest `STARTED` and let it go on.
+const EXCHANGE_AWAIT: &str = r#"
+  (global $host-set (mut i32) (i32.const 0))
+  (func $gc-lower:trap:unsupported-async-lower-of-the-host-in-a-sync-task unreachable)
+  (func $await (param $status i32) (local $subtask i32) (local $event i32)
+    (if (i32.eq (i32.and (local.get $status) (i32.const 0xf)) (i32.const 2))
+      (then (return)))
+    (if (i32.eqz (global.get $may-block))
+      (then (call $gc-lower:trap:unsupported-async-lower-of-the-host-in-a-sync-task)))
+    (local.set $subtask (i32.shr_u (local.get $status) (i32.const 4)))
+    (if (i32.eqz (global.get $host-set))
+      (then (global.set $host-set (call $waitable-set-new))))
+    (call $waitable-join (local.get $subtask) (global.get $host-set))
+    (local.set $event (call $cabi_realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 8)))
+    (loop $wait
+      (br_if $wait (i32.ne (call $waitable-set-wait (global.get $host-set) (local.get $event))
+                           (i32.const 1)))
+      (br_if $wait (i32.ne (i32.load (local.get $event)) (local.get $subtask)))
+      (br_if $wait (i32.ne (i32.load offset=4 (local.get $event)) (i32.const 2))))
+    (call $subtask-drop (local.get $subtask)))
+"#;
+
 /// The exchange module's count of error contexts lent to the host, with error contexts at
 /// the boundary (`error_context.wat`'s `lent-reps`): each host call's are settled once it is
 /// over, an import's as it returns, an export's when the host next calls an export (`enter`
@@ -1053,9 +1318,10 @@ const ENTRY_IMPORTS: &str = r#"
 "#;
 
 /// The entry module's function that traps at a limit: an async lowering of a host function of
-/// an `async` type where the host's task may not block (the output calls the host through a
-/// sync lowering, which wasmtime does not allow there, where the guest's async lowering would
-/// not block).
+/// an `async` type that is called through the host's sync lowering ([`async_call`] is `None`)
+/// where the host's task may not block (wasmtime does not allow that sync lowering there,
+/// where the guest's async lowering would not block). `EXCHANGE_AWAIT` has its own, for a
+/// wait on the host's subtask there.
 const ENTRY_LIMIT: &str = r#"
   (func $gc-lower:trap:unsupported-async-lower-of-the-host-in-a-sync-task unreachable)
 "#;

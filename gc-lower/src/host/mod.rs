@@ -69,6 +69,7 @@
 //! | resource `r` of exported instance `ns:pkg/i`     | imports `"[export]ns:pkg/i" "[resource-new]r"`, `…-rep]r`, `…-drop]r`; export `"ns:pkg/i#[dtor]r"` |
 //! | resource `r` imported at the root                | import `"$root" "[resource-drop]r"`  |
 //! | `error-context` in a host function's type        | imports `"$root" "[error-context-new-utf8]"`, `…-debug-message-utf8]`, `"[error-context-drop]"` |
+//! | host function `f` of `ns:pkg/i` lowered `async`   | import `"ns:pkg/i" "f"` and, where [`crate::exchange`] calls it, `"ns:pkg/i" "[async-lower]f"`; then imports `"$root" "[waitable-set-new]"`, `"[waitable-join]"`, `"[waitable-set-wait]"`, `"[subtask-drop]"` |
 //!
 //! This module finds the imports and exports; `flat.rs` flattens their function types
 //! (canonical ABI) and `wit.rs` writes the WIT world.
@@ -148,6 +149,76 @@ pub struct HostInterface {
     /// the output then imports the guest core ABI's error-context intrinsics
     /// ([`ErrorContextIntrinsic`]) after the resource intrinsics.
     pub error_context_imports: bool,
+    /// The host's `async` lowerings of host imports that the exchange module calls
+    /// (`[async-lower]{name}`, [`AsyncHostLowering`]), after the error-context intrinsics
+    /// in the function index space; with any, the waitable intrinsics
+    /// ([`WaitIntrinsic`]) follow them.
+    pub async_lowerings: Vec<AsyncHostLowering>,
+    /// The trampolines through which the exchange module calls the waitable intrinsics, in
+    /// [`WaitIntrinsic::ALL`] order (empty without [`HostInterface::async_lowerings`]).
+    pub wait_trampolines: Vec<TrampolineIndex>,
+}
+
+/// An `async` lowering of a host import with the host side's options, which the output
+/// imports as `{module}` `[async-lower]{name}` (wit-component's name): the exchange module
+/// calls it so that a host function that returns at once does not block the guest's task
+/// ([`crate::exchange`]).
+#[derive(Debug, Clone)]
+pub struct AsyncHostLowering {
+    /// The host import (an index in [`HostInterface::imports`]).
+    pub import: usize,
+    /// The core import name, `[async-lower]{name}`.
+    pub name: String,
+    /// Its core type (canonical ABI `flatten_functype` with `async`, `lower`).
+    pub ty: FuncType,
+    /// The `LowerImport` trampoline through which the exchange module calls it.
+    pub trampoline: TrampolineIndex,
+}
+
+/// A waitable intrinsic of the guest core ABI, imported from [`ROOT_IMPORT_MODULE`] when the
+/// output makes `async` lowerings of host imports: the exchange module waits on a host
+/// subtask with them (`CanonicalABI.md`, `canon waitable-set.*`, `canon subtask.drop`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitIntrinsic {
+    /// `[waitable-set-new]: () -> (set i32)`.
+    SetNew,
+    /// `[waitable-join]: (waitable i32, set i32)`.
+    Join,
+    /// `[waitable-set-wait]: (set i32, event pointer i32) -> (event code i32)`; the waitable
+    /// and the payload are stored at the pointer, in the exported `memory`.
+    SetWait,
+    /// `[subtask-drop]: (subtask i32)`.
+    SubtaskDrop,
+}
+
+impl WaitIntrinsic {
+    /// Every intrinsic, in import order.
+    pub const ALL: [WaitIntrinsic; 4] = [
+        WaitIntrinsic::SetNew,
+        WaitIntrinsic::Join,
+        WaitIntrinsic::SetWait,
+        WaitIntrinsic::SubtaskDrop,
+    ];
+
+    /// The core import name.
+    pub fn name(self) -> &'static str {
+        match self {
+            WaitIntrinsic::SetNew => "[waitable-set-new]",
+            WaitIntrinsic::Join => "[waitable-join]",
+            WaitIntrinsic::SetWait => "[waitable-set-wait]",
+            WaitIntrinsic::SubtaskDrop => "[subtask-drop]",
+        }
+    }
+
+    /// The core type.
+    pub fn ty(self) -> FuncType {
+        match self {
+            WaitIntrinsic::SetNew => FuncType::new([], [ValType::I32]),
+            WaitIntrinsic::Join => FuncType::new([ValType::I32, ValType::I32], []),
+            WaitIntrinsic::SetWait => FuncType::new([ValType::I32, ValType::I32], [ValType::I32]),
+            WaitIntrinsic::SubtaskDrop => FuncType::new([ValType::I32], []),
+        }
+    }
 }
 
 /// A resource type of an imported or exported interface, or one the world declares at its
@@ -314,7 +385,8 @@ impl HostInterface {
     }
 
     /// Every core import of the output, in function index order: the host functions, the
-    /// resource intrinsics, then the error-context intrinsics, as (module, name, core type).
+    /// resource intrinsics, the error-context intrinsics, the host's `async` lowerings, then
+    /// the waitable intrinsics, as (module, name, core type).
     pub fn core_imports(&self) -> Vec<(&str, &str, FuncType)> {
         let functions = self
             .imports
@@ -328,7 +400,46 @@ impl HostInterface {
             .iter()
             .filter(|_| self.error_context_imports)
             .map(|i| (ROOT_IMPORT_MODULE, i.name(), i.ty()));
-        functions.chain(intrinsics).chain(error_contexts).collect()
+        let async_lowerings = self.async_lowerings.iter().map(|l| {
+            (
+                self.imports[l.import].module.as_str(),
+                l.name.as_str(),
+                l.ty.clone(),
+            )
+        });
+        let waits = WaitIntrinsic::ALL
+            .iter()
+            .filter(|_| !self.async_lowerings.is_empty())
+            .map(|i| (ROOT_IMPORT_MODULE, i.name(), i.ty()));
+        functions
+            .chain(intrinsics)
+            .chain(error_contexts)
+            .chain(async_lowerings)
+            .chain(waits)
+            .collect()
+    }
+
+    /// The number of core imports before the host's `async` lowerings.
+    fn before_async_lowerings(&self) -> usize {
+        let error_contexts = if self.error_context_imports {
+            ErrorContextIntrinsic::ALL.len()
+        } else {
+            0
+        };
+        self.imports.len() + self.resource_imports.len() + error_contexts
+    }
+
+    /// The function index of the import that trampoline `t` stands for, when it is one the
+    /// exchange phase added to reach the host: a host `async` lowering
+    /// ([`HostInterface::async_lowerings`]) or a waitable intrinsic
+    /// ([`HostInterface::wait_trampolines`]).
+    pub fn async_import_of(&self, t: TrampolineIndex) -> Option<u32> {
+        let base = self.before_async_lowerings();
+        if let Some(k) = self.async_lowerings.iter().position(|l| l.trampoline == t) {
+            return Some((base + k) as u32);
+        }
+        let k = self.wait_trampolines.iter().position(|&w| w == t)?;
+        Some((base + self.async_lowerings.len() + k) as u32)
     }
 
     /// The function index of the import of `intrinsic`, if the output imports it.
@@ -407,7 +518,8 @@ pub struct HostLowering {
     pub options: OptionsIndex,
     /// Whether the lowering is `async` (the guest gets a status and, once the call has
     /// returned, its results in memory); such a lowering goes through the host adapters,
-    /// whose host side is a sync lowering ([`crate::exchange`]).
+    /// whose host side is a sync lift calling the host's `async` lowering
+    /// ([`AsyncHostLowering`]) or its sync one ([`crate::exchange`]).
     pub async_: bool,
 }
 
@@ -493,6 +605,8 @@ pub fn host_interface(
         resources,
         resource_imports,
         error_context_imports,
+        async_lowerings: Vec::new(),
+        wait_trampolines: Vec::new(),
     })
 }
 
@@ -534,6 +648,8 @@ impl HostInterface {
         }
         self.adapted_lowerings = plan.lowerings;
         self.host_transfers = plan.host_transfers;
+        self.async_lowerings = plan.async_lowerings;
+        self.wait_trampolines = plan.wait_trampolines;
         self.exchange = Some(plan.exchange);
         self.host_instance = Some(plan.host_instance);
         Ok(())
@@ -688,7 +804,7 @@ fn imports(
         };
         let import = &imports[position];
         // An async lowering passes its results (and more than 4 flat parameters) through
-        // memory; the host's side of it is a sync lowering ([`crate::exchange`]).
+        // memory; the host's side of it is a sync lift ([`crate::exchange`]).
         let uses_memory = if component.options[options].async_ {
             flat::flatten_async_lower(types, import.component_ty)?
                 .1
@@ -1637,4 +1753,8 @@ pub struct ExchangePlan {
     /// The resource and error-context transfer trampolines of the host adapters: only these
     /// can name a host table.
     pub host_transfers: Vec<TrampolineIndex>,
+    /// The host's `async` lowerings that the exchange module calls.
+    pub async_lowerings: Vec<AsyncHostLowering>,
+    /// The trampolines of the waitable intrinsics the exchange module calls.
+    pub wait_trampolines: Vec<TrampolineIndex>,
 }

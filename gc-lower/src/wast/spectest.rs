@@ -10,7 +10,10 @@
 //! support (a script that turns on component-model async) the asynchronous functions are
 //! there too: `host-echo-u32` (returns its argument at once), `host.never-return` and
 //! `host.[method]resource1.never-return` (never return), `host.return-two-slowly` and
-//! `host.echo-slowly` (return after yielding once to the executor).
+//! `host.echo-slowly` (return after yielding once to the executor). gc-lower's own tests add
+//! more of the latter kind, for the value types of an `async` lowering's results:
+//! `host.echo-slowly-s8`, `-u64`, `-f64`, `host.pair-slowly` (a `u32` and a `u64` returned as
+//! a tuple) and `host.sum5-slowly` (the sum of five `u32`s).
 //!
 //! Where wasmtime's host asserts (and panics), this one traps with the reason.
 
@@ -166,6 +169,43 @@ fn link_async(linker: &mut Linker<()>) -> Result<()> {
             Ok((v,))
         })
     })?;
+    host.func_wrap_concurrent("echo-slowly-s8", |_, (v,): (i8,)| {
+        Box::pin(async move {
+            yield_once().await;
+            Ok((v,))
+        })
+    })?;
+    host.func_wrap_concurrent("echo-slowly-u64", |_, (v,): (u64,)| {
+        Box::pin(async move {
+            yield_once().await;
+            Ok((v,))
+        })
+    })?;
+    host.func_wrap_concurrent("echo-slowly-f64", |_, (v,): (f64,)| {
+        Box::pin(async move {
+            yield_once().await;
+            Ok((v,))
+        })
+    })?;
+    host.func_wrap_concurrent("pair-slowly", |_, (a, b): (u32, u64)| {
+        Box::pin(async move {
+            yield_once().await;
+            Ok(((a, b),))
+        })
+    })?;
+    host.func_wrap_concurrent(
+        "sum5-slowly",
+        |_, (a, b, c, d, e): (u32, u32, u32, u32, u32)| {
+            Box::pin(async move {
+                yield_once().await;
+                Ok((a
+                    .wrapping_add(b)
+                    .wrapping_add(c)
+                    .wrapping_add(d)
+                    .wrapping_add(e),))
+            })
+        },
+    )?;
     Ok(())
 }
 
