@@ -1,14 +1,10 @@
 ;;! component_model_async = true
-;; Async lowers of host functions. The output calls the host's `async` lowering and, when the
-;; host's function has not returned at once, waits for its subtask, so the guest's subtask has
-;; returned by the time its lower returns: the status is `RETURNED` (2), where wasmtime may
-;; give `STARTED` and a subtask whose event comes later (`echo-slowly` yields once). Guests
-;; that handle both, as the canonical ABI requires, get the same values. A host function that
-;; returns at once (`host-echo-u32`) needs no wait, also in a task that may not block (one of
-;; an export whose type is not `async`); wasmtime does not let such a task wait, so where the
-;; output would have to, it traps at a limit of the lowering
-;; (`gc-lower:trap:unsupported-async-lower-of-the-host-in-a-sync-task`), which the runner
-;; records as a skip with that reason.
+;; Async lowers of host functions. The output calls the host's `async` lowering: a host
+;; function that returns at once gives `RETURNED` (2), one that has not (`echo-slowly` yields
+;; once) `STARTED` and a subtask whose event comes once the host's function has returned, as
+;; natively, also in a task that may not block (one of an export whose type is not `async`).
+;; The guests here handle both, as the canonical ABI requires. `tests/async-host-calls.wast`
+;; has more of the subtasks that go on.
 (component definition $HostLowers
   (import "host-echo-u32" (func $echo async (param "v" u32) (result u32)))
   (import "host" (instance $host
@@ -97,13 +93,10 @@
 (assert_return (invoke "both" (u32.const 21)) (u32.const 42))
 (assert_return (invoke "status-sync" (u32.const 41)) (u32.const 2))
 
-;; The output calls the host's own `async` lowering where the host side's values pass through
-;; unchanged, so a host function that has not returned at once (these yield once) is waited
-;; for inside the output's call of it, as a sync lowering would be: each guest here waits for
-;; its subtask as the canonical ABI requires (it returns `STARTED` natively, `RETURNED`
-;; lowered) and gets the same results. One result is loaded by its type (s8, u64, f64), more
-;; are returned through their area (a tuple), and five flat parameters (more than an `async`
-;; lowering passes flat) keep the host's sync lowering.
+;; The results of host functions that have not returned at once (these yield once), each
+;; waited for by the guest: one result loaded by its type (s8, u64, f64), more returned
+;; through their area (a tuple), and five flat parameters (more than an `async` lowering
+;; passes flat), which keep the host's sync lowering, so the guest gets `RETURNED` there.
 (component definition $SlowHost
   (import "host" (instance $host
     (export "echo-slowly" (func async (param "v" u32) (result u32)))
@@ -211,6 +204,5 @@
   (u64.const 0x1_ffff_ffff))
 (assert_return (invoke "sum5" (u32.const 1) (u32.const 2) (u32.const 3) (u32.const 4)
   (u32.const 5)) (u32.const 15))
-;; A task that may not block gets `STARTED` (1) natively and goes on; the output would have to
-;; wait for the host there, and traps at the limit (a skip).
+;; A task that may not block gets `STARTED` (1) and goes on.
 (assert_return (invoke "slow-state-sync" (u32.const 7)) (u32.const 1))

@@ -3,12 +3,12 @@
 //! every `async` callback lift exported
 //! (FACT's sync-to-async adapter runs its task until it returns), and every host import
 //! lowered `async` (FACT's async-to-sync adapter makes the host's call the subtask's first
-//! run, so the guest gets `RETURNED`: the exchange module's `acall{i}` calls the host's
-//! `async` lowering and waits for its subtask when it has not returned at once, or, where
-//! the values do not pass through unchanged, the host's sync lowering is called; with one,
-//! every export goes through its entry, which records in `may-block` whether the host's task
-//! may block, as wasmtime requires of that wait and of a sync lowering of an `async` host
-//! function).
+//! run: the exchange module calls the host's `async` lowering, and a call that has not
+//! returned at once goes on as a task of the scheduler, or is waited for inside the call;
+//! where the values do not pass through unchanged, the host's sync lowering is called; with
+//! one, every export goes through its entry, which records in `may-block` whether the host's
+//! task may block, as wasmtime requires of a wait for the host and of a sync lowering of an
+//! `async` host function).
 //!
 //! The host reads and writes the values of strings, lists and spilled parameters or results in
 //! the one linear memory that the output exports as `memory`. When every host function names the
@@ -36,7 +36,8 @@
 //!   area, for imports that return more than one flat value), and for an import lowered
 //!   `async`, `acall{i}` (the host's `async` lowering of import `i`, imported as
 //!   `[async-lower]name`, called and waited for in `$await` with the `$root` waitable
-//!   intrinsics; see [`AsyncCall`]);
+//!   intrinsics), for a deferred one also `hstart{i}` and `hfinish{i}`, and the host calls'
+//!   `host-pending`, `host-wait` and `last-area` (see [`AsyncCall`] and `EXCHANGE_AWAIT`);
 //! - the FACT adapter module, one adapter per adapted export and per adapted lowering;
 //! - the *entry module*: the functions the host and the guest call.
 //!
@@ -423,6 +424,7 @@ pub fn add_host_adapters(
                 name: format!("[async-lower]{}", import.name),
                 ty: call.ty.clone(),
                 trampoline: t,
+                deferred: call.deferred,
             });
             exchange_imports.push((
                 format!(
@@ -532,14 +534,25 @@ pub fn add_host_adapters(
     for (line, _) in &exchange_imports {
         wat.push_str(line);
     }
-    wat.push_str(&EXCHANGE_RUNTIME.replace(
+    let mut runtime = EXCHANGE_RUNTIME.replace(
         ";; SETTLE",
         if settle.is_some() {
             "(if (i32.eqz (global.get $depth)) (then (call $settle (i32.const 0))))"
         } else {
             ""
         },
-    ));
+    );
+    if !plan.async_lowerings.is_empty() {
+        // The host calls' entries and results stay below `$floor` (`EXCHANGE_AWAIT`).
+        runtime = runtime
+            .replace(
+                EXCHANGE_RELEASE,
+                "(func (export \"release\") (param i32) (global.set $bump (select (local.get 0) \
+                 (global.get $floor) (i32.gt_u (local.get 0) (global.get $floor)))))",
+            )
+            .replace(EXCHANGE_RESET, "(global.set $bump (global.get $floor))");
+    }
+    wat.push_str(&runtime);
     wat.push_str(&exchange_funcs);
     wat.push_str(")\n");
     let exchange_args = exchange_imports
@@ -1135,6 +1148,11 @@ struct AsyncCall {
     ty: FuncType,
     /// What `acall{i}` returns.
     result: AsyncResult,
+    /// Whether the guest's call goes on while the host's has not returned: the scheduler
+    /// calls `hstart{i}` in place of `acall{i}`, and `hfinish{i}` once the host's call has
+    /// returned (`crate::tasks`). Not with resource handles or error contexts in the
+    /// function's type, whose lends to the host end with the call.
+    deferred: bool,
 }
 
 /// What `acall{i}` returns of the results the host stored at its pointer.
@@ -1212,7 +1230,13 @@ fn async_call(
             }
         }
     };
-    Ok(Some(AsyncCall { ty, result }))
+    // Handles need the host's lends and borrows settled inside the call (`crate::resources`).
+    let deferred = !import.has_handles;
+    Ok(Some(AsyncCall {
+        ty,
+        result,
+        deferred,
+    }))
 }
 
 impl AsyncCall {
@@ -1266,37 +1290,172 @@ impl AsyncCall {
             sig(params, &result_ty),
             local_gets(params.len()),
         )?;
+        if self.deferred {
+            // The call's start, its status returned, its results' address in `last-area`;
+            // and the results as `acall{i}` returns them, from that address.
+            writeln!(
+                wat,
+                "(func (export \"hstart{i}\") {} (local $area i32)\n  {alloc}\
+                 (global.set $last-area (local.get $area))\n  (call $async{i} {}{area}))",
+                sig(params, &[ValType::I32]),
+                local_gets(params.len()),
+            )?;
+            writeln!(
+                wat,
+                "(func (export \"hfinish{i}\") (param $area i32) {}{ret})",
+                sig(&[], &result_ty),
+            )?;
+        }
         Ok(wat)
     }
 }
 
-/// The exchange module's wait for a host subtask, with the host's `async` lowerings:
-/// `$await` takes the status an `async` lowering returned and, unless it is `RETURNED` (2),
-/// waits on the host's waitable set (made once) until the subtask's event says it has
-/// returned, then drops it (`CanonicalABI.md`: the event is `SUBTASK` (1), the subtask's
-/// handle and its state). Waiting blocks the host's task, which only a task that may block
-/// may do (`may-block`); elsewhere it traps at a limit of the lowering, where wasmtime would
-/// give the guest `STARTED` and let it go on.
+/// The exchange module's host calls, with the host's `async` lowerings (`CanonicalABI.md`:
+/// a lowering returns `state | subtask << 4`, `RETURNED` is 2; `waitable-set.wait` stores
+/// the waitable and the payload at the pointer and returns the event code, `SUBTASK` 1 with
+/// the subtask's state as payload).
+///
+/// Each host subtask that has not returned at once is tracked in an entry of 16 bytes in the
+/// exchange memory (the host's handle, the task record whose call it is or -1, the address
+/// of its results, whether it has returned) and joined to the one waitable set of the
+/// output's host instance. `$host-event` waits on that set for one event (the event at
+/// address 0, below the bump allocator's first byte) and marks the entry of a subtask that
+/// returned. So a wait for one subtask keeps the events of the others:
+///
+/// - `$await` (`acall{i}`): waits, inside the call, until its subtask has returned;
+/// - `host-pending` (`hstart{i}` returned `STARTED`): tracks the subtask for a task record of
+///   the scheduler (`crate::tasks`), whose caller goes on;
+/// - `host-wait`, when no task can run: waits until a tracked call of a record has returned,
+///   and gives the record (its results' address in `last-area`), or -1 when none is pending.
+///
+/// Results and the entries stay in the bump allocator's memory: while an entry is in use,
+/// `release` and the end of the outermost export do not move the bump pointer below
+/// `$floor`, the end of what was allocated when the last entry was made.
+///
+/// Waiting blocks the host's task, which only a task that may block may do (`may-block`);
+/// elsewhere it traps at a limit of the lowering, where wasmtime would let the guest go on.
 const EXCHANGE_AWAIT: &str = r#"
   (global $host-set (mut i32) (i32.const 0))
+  (global $calls (mut i32) (i32.const 0))
+  (global $num-calls (mut i32) (i32.const 0))
+  (global $cap-calls (mut i32) (i32.const 0))
+  (global $used-calls (mut i32) (i32.const 0))
+  (global $deferred (mut i32) (i32.const 0))
+  (global $floor (mut i32) (i32.const 8))
+  (global $last-area (mut i32) (i32.const 0))
   (func $gc-lower:trap:unsupported-async-lower-of-the-host-in-a-sync-task unreachable)
-  (func $await (param $status i32) (local $subtask i32) (local $event i32)
+  (func $gc-lower:trap:unsupported-wait-for-the-host-in-a-sync-task unreachable)
+  (func $entry (param $e i32) (result i32)
+    (i32.add (global.get $calls) (i32.shl (local.get $e) (i32.const 4))))
+  ;; A new entry for host subtask $h, joined to the host set: its index.
+  (func $track (param $h i32) (param $record i32) (param $area i32) (result i32)
+    (local $e i32) (local $new i32)
+    (block $found
+      (loop $each
+        (br_if $found (i32.ge_u (local.get $e) (global.get $num-calls)))
+        (br_if $found (i32.eqz (i32.load (call $entry (local.get $e)))))
+        (local.set $e (i32.add (local.get $e) (i32.const 1)))
+        (br $each)))
+    (if (i32.eq (local.get $e) (global.get $num-calls))
+      (then
+        (if (i32.eq (global.get $num-calls) (global.get $cap-calls))
+          (then
+            (global.set $cap-calls (select (i32.shl (global.get $cap-calls) (i32.const 1))
+              (i32.const 8) (global.get $cap-calls)))
+            (local.set $new (call $cabi_realloc (i32.const 0) (i32.const 0) (i32.const 4)
+              (i32.shl (global.get $cap-calls) (i32.const 4))))
+            (if (global.get $num-calls)
+              (then (memory.copy (local.get $new) (global.get $calls)
+                (i32.shl (global.get $num-calls) (i32.const 4)))))
+            (global.set $calls (local.get $new))))
+        (global.set $num-calls (i32.add (global.get $num-calls) (i32.const 1)))))
+    (global.set $floor (global.get $bump))
+    (global.set $used-calls (i32.add (global.get $used-calls) (i32.const 1)))
+    (i32.store (call $entry (local.get $e)) (local.get $h))
+    (i32.store offset=4 (call $entry (local.get $e)) (local.get $record))
+    (i32.store offset=8 (call $entry (local.get $e)) (local.get $area))
+    (i32.store offset=12 (call $entry (local.get $e)) (i32.const 0))
+    (if (i32.eqz (global.get $host-set))
+      (then (global.set $host-set (call $waitable-set-new))))
+    (call $waitable-join (local.get $h) (global.get $host-set))
+    (local.get $e))
+  ;; Entry $e is done with: its subtask dropped, the entry free.
+  (func $untrack (param $e i32)
+    (call $subtask-drop (i32.load (call $entry (local.get $e))))
+    (i32.store (call $entry (local.get $e)) (i32.const 0))
+    (global.set $used-calls (i32.sub (global.get $used-calls) (i32.const 1)))
+    (if (i32.eqz (global.get $used-calls))
+      (then
+        (global.set $calls (i32.const 0))
+        (global.set $num-calls (i32.const 0))
+        (global.set $cap-calls (i32.const 0))
+        (global.set $floor (i32.const 8)))))
+  ;; One event of the host set: a subtask that returned marks its entry.
+  (func $host-event (local $e i32)
+    (if (i32.eqz (global.get $may-block))
+      (then (call $gc-lower:trap:unsupported-wait-for-the-host-in-a-sync-task)))
+    (if (i32.ne (call $waitable-set-wait (global.get $host-set) (i32.const 0)) (i32.const 1))
+      (then (return)))
+    (if (i32.ne (i32.load (i32.const 4)) (i32.const 2)) (then (return)))
+    (block $found
+      (loop $each
+        (if (i32.ge_u (local.get $e) (global.get $num-calls)) (then (return)))
+        (br_if $found (i32.eq (i32.load (call $entry (local.get $e))) (i32.load (i32.const 0))))
+        (local.set $e (i32.add (local.get $e) (i32.const 1)))
+        (br $each)))
+    (i32.store offset=12 (call $entry (local.get $e)) (i32.const 1))
+    ;; What the host allocated for its results stays until they are taken.
+    (global.set $floor (global.get $bump)))
+  ;; Waits for the subtask of `status` unless it has returned, then drops it.
+  (func $await (param $status i32) (local $e i32)
     (if (i32.eq (i32.and (local.get $status) (i32.const 0xf)) (i32.const 2))
       (then (return)))
     (if (i32.eqz (global.get $may-block))
       (then (call $gc-lower:trap:unsupported-async-lower-of-the-host-in-a-sync-task)))
-    (local.set $subtask (i32.shr_u (local.get $status) (i32.const 4)))
-    (if (i32.eqz (global.get $host-set))
-      (then (global.set $host-set (call $waitable-set-new))))
-    (call $waitable-join (local.get $subtask) (global.get $host-set))
-    (local.set $event (call $cabi_realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 8)))
+    (local.set $e (call $track (i32.shr_u (local.get $status) (i32.const 4)) (i32.const -1)
+      (i32.const 0)))
+    (block $done
+      (loop $wait
+        (br_if $done (i32.load offset=12 (call $entry (local.get $e))))
+        (call $host-event)
+        (br $wait)))
+    (call $untrack (local.get $e)))
+  (func (export "last-area") (result i32) (global.get $last-area))
+  ;; The host's subtask of `status` (a deferred call's) goes on for task record `record`.
+  (func (export "host-pending") (param $status i32) (param $record i32)
+    (drop (call $track (i32.shr_u (local.get $status) (i32.const 4)) (local.get $record)
+      (global.get $last-area)))
+    (global.set $deferred (i32.add (global.get $deferred) (i32.const 1))))
+  ;; -1 when no deferred call is pending; else waits until one has returned and gives its
+  ;; record, its results' address in `last-area`.
+  (func (export "host-wait") (result i32) (local $e i32) (local $record i32)
+    (if (i32.eqz (global.get $deferred)) (then (return (i32.const -1))))
     (loop $wait
-      (br_if $wait (i32.ne (call $waitable-set-wait (global.get $host-set) (local.get $event))
-                           (i32.const 1)))
-      (br_if $wait (i32.ne (i32.load (local.get $event)) (local.get $subtask)))
-      (br_if $wait (i32.ne (i32.load offset=4 (local.get $event)) (i32.const 2))))
-    (call $subtask-drop (local.get $subtask)))
+      (local.set $e (i32.const 0))
+      (block $none
+        (loop $each
+          (br_if $none (i32.ge_u (local.get $e) (global.get $num-calls)))
+          (if (i32.and (i32.ne (i32.load (call $entry (local.get $e))) (i32.const 0))
+                (i32.and (i32.ge_s (i32.load offset=4 (call $entry (local.get $e))) (i32.const 0))
+                  (i32.load offset=12 (call $entry (local.get $e)))))
+            (then
+              (local.set $record (i32.load offset=4 (call $entry (local.get $e))))
+              (global.set $last-area (i32.load offset=8 (call $entry (local.get $e))))
+              (call $untrack (local.get $e))
+              (global.set $deferred (i32.sub (global.get $deferred) (i32.const 1)))
+              (return (local.get $record))))
+          (local.set $e (i32.add (local.get $e) (i32.const 1)))
+          (br $each)))
+      (call $host-event)
+      (br $wait))
+    unreachable)
 "#;
+
+/// `EXCHANGE_RUNTIME`'s `release` and the bump pointer's reset at the end of the outermost
+/// export, which `EXCHANGE_AWAIT` keeps above its `$floor`.
+const EXCHANGE_RELEASE: &str =
+    r#"(func (export "release") (param i32) (global.set $bump (local.get 0)))"#;
+const EXCHANGE_RESET: &str = "(global.set $bump (i32.const 8))";
 
 /// The exchange module's count of error contexts lent to the host, with error contexts at
 /// the boundary (`error_context.wat`'s `lent-reps`): each host call's are settled once it is

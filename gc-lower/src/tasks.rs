@@ -287,6 +287,9 @@ struct Scheduler {
     resume: OutFunc,
     /// `(component instance) -> (ref HANDLE_TABLE)`.
     table_of: OutFunc,
+    /// `() -> (i32)`: waits for a pending host call and delivers its results (1), or 0 when
+    /// none is pending; its body is [`Lowerer::finish_scheduler`]'s.
+    host_step: OutFunc,
 }
 
 /// The scheduler template, parsed once.
@@ -297,6 +300,7 @@ fn scheduler_template() -> &'static Template {
 
 /// The words of a scheduler record (`tasks.wat`) that the Rust side reads or writes.
 const RECORD_STATUS: i32 = 0;
+const RECORD_INSTANCE: i32 = 2;
 const RECORD_SET: i32 = 3;
 const RECORD_SUBTASK: i32 = 4;
 const RECORD_CALLER: i32 = 5;
@@ -364,6 +368,29 @@ struct Adapter {
     resume: Option<OutFunc>,
     /// `(record)`: the deferred start of a call of this adapter's callback lift, once made.
     deferred_start: Option<OutFunc>,
+    /// `(record, results' address)`: the return of a host function's call that this
+    /// adapter's `async` lowering left pending ([`Lowerer::host_return`]), once made.
+    host_return: Option<OutFunc>,
+}
+
+/// What a task runner needs for a host function's call through its `async` lowering
+/// (`crate::exchange`'s deferred calls).
+struct HostCall {
+    /// `hstart{i}`: the lifted parameters -> the host's status.
+    start: OutFunc,
+    /// `hfinish{i}`: the results' address -> the results, as the sync lift returns them.
+    finish: OutFunc,
+    /// `last-area`: the results' address of the call `hstart{i}` or `host-wait` last gave.
+    last_area: OutFunc,
+    /// `host-pending (status, record)`: the host's call goes on for the record.
+    pending: OutFunc,
+    alloc: OutFunc,
+    set: OutFunc,
+    subtask_new: OutFunc,
+    /// The component instances of the adapter's caller and callee (the host side).
+    caller: RuntimeComponentInstanceIndex,
+    callee: RuntimeComponentInstanceIndex,
+    caller_table: OutGlobal,
 }
 
 /// What a task runner needs to suspend a callback task after its first run.
@@ -901,6 +928,7 @@ impl Lowerer<'_, '_> {
             sync: false,
             resume: None,
             deferred_start: None,
+            host_return: None,
         });
         self.tasks.by_name.insert(name.to_string(), k);
         Ok(k)
@@ -1214,6 +1242,16 @@ impl Lowerer<'_, '_> {
             _ => None,
         };
 
+        // A host function's call through its `async` lowering that may go on after this
+        // run: `hstart{i}` in place of the callee (its status), `hfinish{i}` for the
+        // results once the host's call has returned, now or later ([`Self::host_return`]).
+        let host = match (callback, sync) {
+            (None, false) => match self.host_call(k)? {
+                Some(i) => Some(self.host_call_ops(k, i)?),
+                None => None,
+            },
+            _ => None,
+        };
         // Locals: the saved task state, the callback code, a saved flag, the task's record,
         // the subtask status, then the callee's results.
         let saved_len = g.switched().len() as u32;
@@ -1238,6 +1276,9 @@ impl Lowerer<'_, '_> {
         for (_, t) in &all_pending {
             locals.push((1, *t));
         }
+        // The host's status of a host function's call.
+        let host_status = kept_base + all_pending.len() as u32;
+        locals.push((1, I32));
         let deferral = match (&suspend, sync) {
             (Some(_), false) => Some(self.deferral(k, &kept, retptr)?),
             _ => None,
@@ -1330,9 +1371,63 @@ impl Lowerer<'_, '_> {
         if let Some((ci, enter, _, _)) = entered {
             ins.i32_const(ci).call(enter.0);
         }
-        ins.call(start.0).call(callee.0);
+        ins.call(start.0);
+        match &host {
+            Some(h) => ins.call(h.start.0).local_set(host_status),
+            None => ins.call(callee.0),
+        };
         if let Some((ci, _, exit, _)) = entered {
             ins.i32_const(ci).call(exit.0);
+        }
+        if let Some(h) = &host {
+            // Returned at once: its results, as the callee's. Else the caller goes on with
+            // `STARTED` and a subtask, the task's record kept until the host's call returns.
+            ins.local_get(host_status)
+                .i32_const(0xf)
+                .i32_and()
+                .i32_const(STATUS_RETURNED)
+                .i32_ne()
+                .if_(we::BlockType::Empty);
+            ins.i32_const(k as i32)
+                .i32_const(h.callee.as_u32() as i32)
+                .i32_const(h.caller.as_u32() as i32)
+                .call(h.alloc.0)
+                .local_set(record);
+            ins.local_get(record)
+                .i32_const(RECORD_SCOPE)
+                .call(detach.0)
+                .call(h.set.0);
+            for (word, global) in g.recorded() {
+                ins.local_get(record)
+                    .i32_const(word)
+                    .global_get(global.0)
+                    .call(h.set.0);
+            }
+            if let Some(p) = retptr {
+                ins.local_get(record)
+                    .i32_const(RECORD_RETPTR)
+                    .global_get(p.0)
+                    .call(h.set.0);
+            }
+            ins.global_get(h.caller_table.0)
+                .local_get(record)
+                .call(h.subtask_new.0)
+                .local_set(status);
+            ins.local_get(record)
+                .i32_const(RECORD_SUBTASK)
+                .local_get(status)
+                .call(h.set.0);
+            ins.local_get(host_status)
+                .local_get(record)
+                .call(h.pending.0);
+            ins.local_get(status)
+                .i32_const(4)
+                .i32_shl()
+                .i32_const(STATUS_STARTED)
+                .i32_or()
+                .local_set(status);
+            ins.else_();
+            ins.call(h.last_area.0).call(h.finish.0);
         }
         match callback {
             Some(_) => {
@@ -1418,6 +1513,9 @@ impl Lowerer<'_, '_> {
                 for s in stored.iter().rev() {
                     ins.global_set(s.0);
                 }
+                if host.is_some() {
+                    ins.end();
+                }
                 if let Some((pr, flags)) = post_return {
                     if let Some(flags) = flags {
                         ins.global_get(flags.0)
@@ -1449,6 +1547,140 @@ impl Lowerer<'_, '_> {
         }
         ins.end();
         Ok(self.add_func(ty, format!("run-task:{name}"), body))
+    }
+
+    /// The host import `i` whose deferred calls adapter `k` makes: its callee is the exchange
+    /// module's `acall{i}` for a host `async` lowering that is deferred
+    /// ([`crate::host::AsyncHostLowering::deferred`]).
+    fn host_call(&self, k: usize) -> Result<Option<usize>> {
+        let Some(exchange) = self.input.host.exchange else {
+            return Ok(None);
+        };
+        let a = &self.tasks.adapters[k];
+        let m = self.input.graph.instances[a.instance].module;
+        let f = self.adapter_module_export(m, &format!("[adapter-callee]{}", a.name))?;
+        let Some(&pos) = self.input.infos[m].import_position.funcs.get(f as usize) else {
+            return Ok(None);
+        };
+        let arg = &self.input.graph.instances[a.instance].args[pos];
+        Ok(self
+            .input
+            .host
+            .async_lowerings
+            .iter()
+            .filter(|l| l.deferred)
+            .map(|l| l.import)
+            .find(|i| *arg == crate::exchange::func_export(exchange, &format!("acall{i}"))))
+    }
+
+    /// The exchange module's function `name`.
+    fn exchange_func(&mut self, exchange: RuntimeInstanceIndex, name: &str) -> Result<OutFunc> {
+        let target = self.resolve_func(&crate::exchange::func_export(exchange, name))?;
+        self.plain_func(target)
+    }
+
+    /// What adapter `k`'s runner needs for the deferred calls of host import `i`, with its
+    /// [`Self::host_return`] made.
+    fn host_call_ops(&mut self, k: usize, i: usize) -> Result<HostCall> {
+        let exchange = self
+            .input
+            .host
+            .exchange
+            .context("internal: a host call without the exchange module")?;
+        // The caller is the guest whose lowering the adapter is (`import{t}`, named by its
+        // trampoline), not the entry module's instance that calls the adapter for it.
+        let name = &self.tasks.adapters[k].name;
+        let options = self.input.host.imports[i]
+            .lowerings
+            .iter()
+            .find(|l| l.async_ && format!("import{}", l.trampoline.as_u32()) == *name)
+            .map(|l| l.options)
+            .with_context(|| format!("internal: host call adapter `{name}` has no lowering"))?;
+        let caller = self.input.front.translation.component.options[options].instance;
+        let callee = self
+            .callee_instance(k)?
+            .context("internal: a host call without the host side's instance")?;
+        let ops = HostCall {
+            start: self.exchange_func(exchange, &format!("hstart{i}"))?,
+            finish: self.exchange_func(exchange, &format!("hfinish{i}"))?,
+            last_area: self.exchange_func(exchange, "last-area")?,
+            pending: self.exchange_func(exchange, "host-pending")?,
+            alloc: self.scheduler_op("alloc")?,
+            set: self.scheduler_op("set")?,
+            subtask_new: self.resource_op("subtask-new")?,
+            caller,
+            callee,
+            caller_table: self.handle_table(caller),
+        };
+        self.host_return(k, ops.finish)?;
+        Ok(ops)
+    }
+
+    /// `(record, area)`: the return of adapter `k`'s host call that went on past its first
+    /// run, once the host's call has returned (the scheduler's `host-step`): in the task's
+    /// state (as a callback's run is, [`Self::begin_run`]), its results from `finish`
+    /// (`hfinish{i}` of the address `area`) to the caller as `task.return` gives them, the
+    /// caller's subtask `RETURNED`, then the task ends.
+    fn host_return(&mut self, k: usize, finish: OutFunc) -> Result<OutFunc> {
+        if let Some(f) = self.tasks.adapters[k].host_return {
+            return Ok(f);
+        }
+        let g = self.task_globals();
+        let get = self.scheduler_op("get")?;
+        let exited = self.scheduler_op("exited")?;
+        let attach = self.resource_op("attach-call")?;
+        let exit_scope = self.exit_sync_call()?;
+        let uncaught = self.uncaught_exception();
+        let ret = self.adapter_export(k, "async-return")?;
+        let (ret_params, _) = self.func_type_of(self.out_func_type(ret));
+        let (_, results) = self.func_type_of(self.out_func_type(finish));
+        let retptr = self.tasks.adapters[k]
+            .pending
+            .last()
+            .copied()
+            .filter(|p| self.out.globals[p.0 as usize].0.val_type == I32);
+        let mut saved = g.switched().to_vec();
+        saved.extend(retptr);
+        // Locals: the record and the address, the saved task state, the subtask handle,
+        // the results.
+        let base = 2;
+        let handle = base + saved.len() as u32;
+        let results_base = handle + 1;
+        let mut locals = vec![(saved.len() as u32 + 1, I32)];
+        locals.extend(results.iter().map(|t| (1, *t)));
+        let mut body = we::Function::new(locals);
+        let mut ins = body.instructions();
+        save(&mut ins, &saved, base);
+        self.begin_run(&mut ins, k, retptr)?;
+        ins.local_get(0)
+            .i32_const(RECORD_SCOPE)
+            .call(get.0)
+            .call(attach.0);
+        barrier_open(&mut ins);
+        ins.local_get(1).call(finish.0);
+        for i in (0..results.len() as u32).rev() {
+            ins.local_set(results_base + i);
+        }
+        ins.i32_const(1).global_set(g.returned.0);
+        self.resolve_subtask(&mut ins, handle, STATUS_RETURNED)?;
+        for i in 0..results.len() as u32 {
+            ins.local_get(results_base + i);
+        }
+        if ret_params.len() == results.len() + 1 {
+            let p = retptr.context("internal: a host call's return without its pointer")?;
+            ins.global_get(p.0);
+        }
+        ins.call(ret.0);
+        barrier_close(&mut ins, uncaught);
+        ins.call(exit_scope.0);
+        ins.local_get(0).call(exited.0);
+        restore(&mut ins, &saved, base);
+        ins.end();
+        let ty = self.func_type(&[I32, I32], &[]);
+        let name = format!("host-return:{}", self.tasks.adapters[k].name);
+        let f = self.add_func(ty, name, body);
+        self.tasks.adapters[k].host_return = Some(f);
+        Ok(f)
     }
 
     /// `TaskReturn`: checks that the current task was started by an adapter, has not
@@ -1615,6 +1847,8 @@ impl Lowerer<'_, '_> {
         let starting = self.task_array(n.max(1) as i32, "starting");
         let ty = self.func_type(&[I32], &[]);
         let resume = self.reserve_func(ty, "task:resume".into());
+        let ty = self.func_type(&[], &[I32]);
+        let host_step = self.reserve_func(ty, "task:host-step".into());
         let g = self.task_globals();
         let imports = vec![
             table_of,
@@ -1624,6 +1858,7 @@ impl Lowerer<'_, '_> {
             self.resource_op("set-slot")?,
             self.resource_op("add-waiter")?,
             self.resource_op("remove-waiter")?,
+            host_step,
         ];
         let binding = Binding {
             memories: Vec::new(),
@@ -1650,6 +1885,7 @@ impl Lowerer<'_, '_> {
             binding,
             resume,
             table_of,
+            host_step,
         };
         self.tasks.scheduler = Some(s.clone());
         Ok(s)
@@ -1687,6 +1923,46 @@ impl Lowerer<'_, '_> {
             return Ok(());
         };
         let get = self.scheduler_op("get")?;
+        // `host-step`: the exchange module's `host-wait` gives the record of a pending host
+        // call that has returned (-1: none pending), delivered by its adapter's
+        // `host-return`.
+        let host_returns: Vec<(usize, OutFunc)> = self
+            .tasks
+            .adapters
+            .iter()
+            .enumerate()
+            .filter_map(|(k, a)| a.host_return.map(|f| (k, f)))
+            .collect();
+        let mut body = we::Function::new([(1, I32)]);
+        let mut ins = body.instructions();
+        match self.input.host.exchange {
+            Some(exchange) if !host_returns.is_empty() => {
+                let wait = self.exchange_func(exchange, "host-wait")?;
+                let area = self.exchange_func(exchange, "last-area")?;
+                ins.call(wait.0).local_tee(0).i32_const(-1).i32_eq();
+                ins.if_(we::BlockType::Empty).i32_const(0).return_().end();
+                for (k, f) in host_returns {
+                    ins.local_get(0)
+                        .i32_const(1)
+                        .call(get.0)
+                        .i32_const(k as i32)
+                        .i32_eq()
+                        .if_(we::BlockType::Empty)
+                        .local_get(0)
+                        .call(area.0)
+                        .call(f.0)
+                        .i32_const(1)
+                        .return_()
+                        .end();
+                }
+                ins.unreachable();
+            }
+            _ => {
+                ins.i32_const(0);
+            }
+        }
+        ins.end();
+        self.define_func(s.host_step, body);
         let resumes: Vec<Option<OutFunc>> = self.tasks.adapters.iter().map(|a| a.resume).collect();
         let starts: Vec<Option<OutFunc>> = self
             .tasks
@@ -2489,6 +2765,19 @@ impl Lowerer<'_, '_> {
             ins.local_get(record).call(exited.0);
             ins.i32_const(3).return_();
             ins.end();
+            // A host function's call that went on (the only records of the host side's
+            // instance) is not cancelled in the host: a limit.
+            if let Some(host) = self.input.host.host_instance
+                && self.input.host.async_lowerings.iter().any(|l| l.deferred)
+            {
+                let host_call = self.trap_func("unsupported-cancel-of-a-pending-host-call");
+                ins.local_get(record)
+                    .i32_const(RECORD_INSTANCE)
+                    .call(get.0)
+                    .i32_const(host.as_u32() as i32)
+                    .i32_eq();
+                trap_if(&mut ins, host_call);
+            }
             // `request-cancel`: 1 wakes the callee now, 2 is the limit.
             ins.local_get(record).call(request.0).local_tee(wake);
             ins.i32_const(2).i32_eq();

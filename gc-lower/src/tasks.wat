@@ -9,11 +9,13 @@
 ;; Bound by the lowering: type 0 is runtime-structs' HANDLES, type 1 HANDLE_TABLE. Imported:
 ;; `table-of` (component instance -> its handle table), `resume` (runs one step of a record:
 ;; restores its task, calls its callback with its event, and `park`s or ends it; for a
-;; starting record, starts its deferred call), and the
-;; resources template's waitable-set operations.
+;; starting record, starts its deferred call), the
+;; resources template's waitable-set operations, and `host-step`.
 ;;
 ;; A record is 32 i32s at `32 * id`:
-;;   0 status: 0 free (word 1 then the next free record), 1 running, 2 yielded, 3 waiting,
+;;   0 status: 0 free (word 1 then the next free record), 1 running (or a host function's
+;;     call that an `async` lowering left pending, until `host-step` delivers its results),
+;;     2 yielded, 3 waiting,
 ;;     4 exited, 5 starting (a call deferred until its instance may be entered: words 17-30
 ;;     then hold the caller's flat parameters), 6 woken (it waited, and an event for its set
 ;;     or its cancellation is to be delivered to it)
@@ -58,6 +60,10 @@
   (import "env" "set-slot" (func $set_slot (param (ref $table) i32) (result i32)))
   (import "env" "add-waiter" (func $add_waiter (param (ref $table) i32 i32) (result i32)))
   (import "env" "remove-waiter" (func $remove_waiter (param (ref $table) i32 i32)))
+  ;; Waits for the host until a host function that an `async` lowering left pending returns,
+  ;; and delivers its results (`crate::exchange`'s deferred calls): 1, or 0 when no host
+  ;; call is pending.
+  (import "env" "host-step" (func $host_step (result i32)))
   (import "env" "records" (global $records (mut (ref $handles))))
   (import "env" "num-records" (global $num (mut i32)))
   (import "env" "free" (global $free (mut i32)))
@@ -519,11 +525,12 @@
     (if (i32.lt_s (local.get $id) (i32.const 0)) (then (return (i32.const 0))))
     (i32.and (call $get (local.get $id) (i32.const 14)) (i32.const 1)))
 
-  ;; Nothing can run: wasmtime's deadlock, unless another loop is blocked below this one,
-  ;; whose task wasmtime could resume on its own fiber, or the waiting task has returned in
-  ;; the call that started it, a sync one (an async one is the limit before any wait), whose
-  ;; caller wasmtime resumes.
+  ;; Nothing can run: the host's pending calls are waited for; without any, wasmtime's
+  ;; deadlock, unless another loop is blocked below this one, whose task wasmtime could
+  ;; resume on its own fiber, or the waiting task has returned in the call that started it,
+  ;; a sync one (an async one is the limit before any wait), whose caller wasmtime resumes.
   (func $stuck
+    (if (call $host_step) (then (return)))
     (if (i32.gt_u (global.get $loops) (i32.const 1)) (then (call $blocked_under)))
     (if (i32.and (global.get $returned) (i32.eq (global.get $current) (i32.const -1)))
       (then (call $returned_over_caller)))

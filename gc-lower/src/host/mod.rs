@@ -173,6 +173,10 @@ pub struct AsyncHostLowering {
     pub ty: FuncType,
     /// The `LowerImport` trampoline through which the exchange module calls it.
     pub trampoline: TrampolineIndex,
+    /// Whether a guest's `async` call of it goes on while the host's has not returned: the
+    /// exchange module exports `hstart{import}` and `hfinish{import}` for the scheduler
+    /// (`crate::tasks`), else `acall{import}` waits for the host inside the call.
+    pub deferred: bool,
 }
 
 /// A waitable intrinsic of the guest core ABI, imported from [`ROOT_IMPORT_MODULE`] when the

@@ -13,7 +13,8 @@
 //! `host.echo-slowly` (return after yielding once to the executor). gc-lower's own tests add
 //! more of the latter kind, for the value types of an `async` lowering's results:
 //! `host.echo-slowly-s8`, `-u64`, `-f64`, `host.pair-slowly` (a `u32` and a `u64` returned as
-//! a tuple) and `host.sum5-slowly` (the sum of five `u32`s).
+//! a tuple), `host.sum5-slowly` (the sum of five `u32`s) and
+//! `host.[method]resource1.rep-slowly` (the rep of a borrowed `resource1`).
 //!
 //! Where wasmtime's host asserts (and panics), this one traps with the reason.
 
@@ -193,6 +194,18 @@ fn link_async(linker: &mut Linker<()>) -> Result<()> {
             Ok(((a, b),))
         })
     })?;
+    host.func_wrap_concurrent(
+        "[method]resource1.rep-slowly",
+        |_, (this,): (Resource<Resource1>,)| {
+            Box::pin(async move {
+                if this.owned() {
+                    fail!("resource1.rep-slowly: `self` is owned, not borrowed");
+                }
+                yield_once().await;
+                Ok((this.rep(),))
+            })
+        },
+    )?;
     host.func_wrap_concurrent(
         "sum5-slowly",
         |_, (a, b, c, d, e): (u32, u32, u32, u32, u32)| {
