@@ -37,7 +37,7 @@
 //!   `async`, `acall{i}` (the host's `async` lowering of import `i`, imported as
 //!   `[async-lower]name`, called and waited for in `$await` with the `$root` waitable
 //!   intrinsics), for a deferred one also `hstart{i}` and `hfinish{i}`, and the host calls'
-//!   `host-pending`, `host-wait` and `last-area` (see [`AsyncCall`] and `EXCHANGE_AWAIT`);
+//!   `host-pending`, `host-wait` and `last-area` (see `AsyncCall` and `EXCHANGE_AWAIT`);
 //! - the FACT adapter module, one adapter per adapted export and per adapted lowering;
 //! - the *entry module*: the functions the host and the guest call.
 //!
