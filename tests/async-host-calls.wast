@@ -4,6 +4,8 @@
 ;; has returned (the output waits for the host when nothing else can run). Subtasks pending
 ;; across exports, two at once, one that never returns, and the traps of dropping one that
 ;; has not resolved. `subtask.cancel` of a pending host call is a limit of the lowering.
+;; The calls go on in the output where the function's type has no handles and its results
+;; no strings or lists; the others are waited for inside the call (at the end).
 (component definition $HostCalls
   (import "host" (instance $host
     (export "echo-slowly" (func async (param "v" u32) (result u32)))
@@ -218,3 +220,87 @@
 (assert_return (invoke "rep" (u32.const 43)) (u32.const 43))
 (assert_return (invoke "later-wait") (u32.const 7))
 (assert_return (invoke "rep" (u32.const 44)) (u32.const 44))
+
+;; A host function that returns a string allocates it when it returns, so its call is waited
+;; for inside the output's call of it too; one that returns a `u32` goes on meanwhile.
+(component definition $HostStringCalls
+  (import "host" (instance $host
+    (export "echo-string-slowly" (func async (param "s" string) (result string)))
+    (export "echo-slowly" (func async (param "v" u32) (result u32)))))
+  (alias export $host "echo-string-slowly" (func $echo-string))
+  (alias export $host "echo-slowly" (func $slow))
+  (core module $Libc
+    (memory (export "mem") 1)
+    (global $heap (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      (local.set $p (global.get $heap))
+      (global.set $heap (i32.add (local.get $p) (local.get 3)))
+      (local.get $p)))
+  (core instance $libc (instantiate $Libc))
+  (core func $echo-string (canon lower (func $echo-string) async (memory $libc "mem")
+    (realloc (func $libc "realloc"))))
+  (core func $slow (canon lower (func $slow) async (memory $libc "mem")))
+  (core func $new-set (canon waitable-set.new))
+  (core func $join (canon waitable.join))
+  (core func $wait (canon waitable-set.wait (memory $libc "mem")))
+  (core func $drop (canon subtask.drop))
+  (core module $M
+    (import "" "mem" (memory 1))
+    (import "" "echo-string" (func $echo-string (param i32 i32 i32) (result i32)))
+    (import "" "slow" (func $slow (param i32 i32) (result i32)))
+    (import "" "new-set" (func $new-set (result i32)))
+    (import "" "join" (func $join (param i32 i32)))
+    (import "" "wait" (func $wait (param i32 i32) (result i32)))
+    (import "" "drop" (func $drop (param i32)))
+    (data (i32.const 260) "hello, host")
+    (global $later (mut i32) (i32.const 0))
+    (func $settle (param $status i32) (local $set i32) (local $subtask i32)
+      (if (i32.eq (i32.and (local.get $status) (i32.const 0xf)) (i32.const 2)) (then (return)))
+      (local.set $subtask (i32.shr_u (local.get $status) (i32.const 4)))
+      (local.set $set (call $new-set))
+      (call $join (local.get $subtask) (local.get $set))
+      (loop $wait
+        (if (i32.ne (call $wait (local.get $set) (i32.const 64)) (i32.const 1)) (then unreachable))
+        (br_if $wait (i32.ne (i32.load (i32.const 68)) (i32.const 2))))
+      (call $drop (local.get $subtask)))
+    (func (export "later-start") (param $v i32) (result i32)
+      (global.set $later (call $slow (local.get $v) (i32.const 16)))
+      (i32.and (global.get $later) (i32.const 0xf)))
+    (func (export "later-wait") (result i32)
+      (call $settle (global.get $later))
+      (i32.load (i32.const 16)))
+    ;; The first `n` bytes of "hello, host" through the host: the length times 1000 plus
+    ;; the sum of the bytes.
+    (func (export "echo") (param $n i32) (result i32)
+      (local $p i32) (local $len i32) (local $i i32) (local $sum i32)
+      (call $settle (call $echo-string (i32.const 260) (local.get $n) (i32.const 0)))
+      (local.set $p (i32.load (i32.const 0)))
+      (local.set $len (i32.load (i32.const 4)))
+      (block $done
+        (loop $each
+          (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+          (local.set $sum (i32.add (local.get $sum)
+            (i32.load8_u (i32.add (local.get $p) (local.get $i)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $each)))
+      (i32.add (i32.mul (local.get $len) (i32.const 1000)) (local.get $sum))))
+  (core instance $i (instantiate $M (with "" (instance
+    (export "mem" (memory $libc "mem"))
+    (export "echo-string" (func $echo-string))
+    (export "slow" (func $slow))
+    (export "new-set" (func $new-set))
+    (export "join" (func $join))
+    (export "wait" (func $wait))
+    (export "drop" (func $drop))))))
+  (func (export "later-start") async (param "v" u32) (result u32)
+    (canon lift (core func $i "later-start")))
+  (func (export "later-wait") async (result u32) (canon lift (core func $i "later-wait")))
+  (func (export "echo") async (param "n" u32) (result u32) (canon lift (core func $i "echo"))))
+
+(component instance $e $HostStringCalls)
+(assert_return (invoke "later-start" (u32.const 5)) (u32.const 1))
+(assert_return (invoke "echo" (u32.const 11)) (u32.const 12054))
+(assert_return (invoke "echo" (u32.const 5)) (u32.const 5532))
+(assert_return (invoke "later-wait") (u32.const 5))
+(assert_return (invoke "echo" (u32.const 0)) (u32.const 0))

@@ -389,8 +389,10 @@ pub fn add_host_adapters(
         ));
         exchange_funcs.push_str(EXCHANGE_LENT);
     }
-    // The host side's options of the host's `async` lowerings, made with the first.
+    // The host side's options of the host's `async` lowerings, made with the first, and the
+    // size of a deferred call's results block (`EXCHANGE_AWAIT`'s `area-alloc`).
     let mut host_async_options = None;
+    let mut area_size = 8;
     for (((&i, &host_ty), results), async_call) in adapted_imports
         .iter()
         .zip(&import_host_tys)
@@ -434,6 +436,9 @@ pub fn add_host_adapters(
                 t,
             ));
             exchange_funcs.push_str(&call.wat(i, results)?);
+            if call.deferred {
+                area_size = area_size.max(results.size32.next_multiple_of(8));
+            }
         }
         plan.host_lowerings.push((
             i,
@@ -499,7 +504,9 @@ pub fn add_host_adapters(
                 t,
             ));
         }
-        exchange_funcs.push_str(EXCHANGE_AWAIT);
+        exchange_funcs.push_str(
+            &EXCHANGE_AWAIT.replace("(i32.const AREA)", &format!("(i32.const {area_size})")),
+        );
     }
     for &k in &adapted_exports {
         let export = &host.exports[k];
@@ -1150,8 +1157,9 @@ struct AsyncCall {
     result: AsyncResult,
     /// Whether the guest's call goes on while the host's has not returned: the scheduler
     /// calls `hstart{i}` in place of `acall{i}`, and `hfinish{i}` once the host's call has
-    /// returned (`crate::tasks`). Not with resource handles or error contexts in the
-    /// function's type, whose lends to the host end with the call.
+    /// returned (`crate::tasks`). Not with resource handles, stream or future ends or error
+    /// contexts in the function's type, whose lends to the host end with the call, nor with
+    /// strings, lists or maps in its results, which the host allocates when it returns.
     deferred: bool,
 }
 
@@ -1230,8 +1238,11 @@ fn async_call(
             }
         }
     };
-    // Handles need the host's lends and borrows settled inside the call (`crate::resources`).
-    let deferred = !import.has_handles;
+    // Handles need the host's lends and borrows settled inside the call (`crate::resources`);
+    // strings and lists in the results are allocated by the host when its call returns,
+    // wherever the output's code is then, so they are taken inside the call too.
+    let deferred =
+        !import.has_handles && !crate::host::results_hold_memory(types, import.component_ty)?;
     Ok(Some(AsyncCall {
         ty,
         result,
@@ -1293,6 +1304,11 @@ impl AsyncCall {
         if self.deferred {
             // The call's start, its status returned, its results' address in `last-area`;
             // and the results as `acall{i}` returns them, from that address.
+            // The results' block comes from `area-alloc`: it stays until `area-free`.
+            let alloc = match has_results {
+                true => "(local.set $area (call $area-alloc))\n  ",
+                false => "",
+            };
             writeln!(
                 wat,
                 "(func (export \"hstart{i}\") {} (local $area i32)\n  {alloc}\
@@ -1328,9 +1344,13 @@ impl AsyncCall {
 /// - `host-wait`, when no task can run: waits until a tracked call of a record has returned,
 ///   and gives the record (its results' address in `last-area`), or -1 when none is pending.
 ///
-/// Results and the entries stay in the bump allocator's memory: while an entry is in use,
-/// `release` and the end of the outermost export do not move the bump pointer below
-/// `$floor`, the end of what was allocated when the last entry was made.
+/// A deferred call's results go to a block of the largest results' size (`area-alloc`,
+/// `area-free`: a free list, so that the blocks in use are as many as the calls pending at
+/// once). The blocks and the entries stay in the bump allocator's memory: while any is in
+/// use, `release` and the end of the outermost export do not move the bump pointer below
+/// `$floor`, the end of what was allocated when the last block or entry array was made.
+/// The results of a deferred call hold no string or list (`AsyncCall::deferred`), so the
+/// host allocates nothing for them.
 ///
 /// Waiting blocks the host's task, which only a task that may block may do (`may-block`);
 /// elsewhere it traps at a limit of the lowering, where wasmtime would let the guest go on.
@@ -1343,6 +1363,8 @@ const EXCHANGE_AWAIT: &str = r#"
   (global $deferred (mut i32) (i32.const 0))
   (global $floor (mut i32) (i32.const 8))
   (global $last-area (mut i32) (i32.const 0))
+  (global $free-areas (mut i32) (i32.const 0))
+  (global $areas-out (mut i32) (i32.const 0))
   (func $gc-lower:trap:unsupported-async-lower-of-the-host-in-a-sync-task unreachable)
   (func $gc-lower:trap:unsupported-wait-for-the-host-in-a-sync-task unreachable)
   (func $entry (param $e i32) (result i32)
@@ -1367,9 +1389,9 @@ const EXCHANGE_AWAIT: &str = r#"
             (if (global.get $num-calls)
               (then (memory.copy (local.get $new) (global.get $calls)
                 (i32.shl (global.get $num-calls) (i32.const 4)))))
-            (global.set $calls (local.get $new))))
+            (global.set $calls (local.get $new))
+            (global.set $floor (global.get $bump))))
         (global.set $num-calls (i32.add (global.get $num-calls) (i32.const 1)))))
-    (global.set $floor (global.get $bump))
     (global.set $used-calls (i32.add (global.get $used-calls) (i32.const 1)))
     (i32.store (call $entry (local.get $e)) (local.get $h))
     (i32.store offset=4 (call $entry (local.get $e)) (local.get $record))
@@ -1384,12 +1406,36 @@ const EXCHANGE_AWAIT: &str = r#"
     (call $subtask-drop (i32.load (call $entry (local.get $e))))
     (i32.store (call $entry (local.get $e)) (i32.const 0))
     (global.set $used-calls (i32.sub (global.get $used-calls) (i32.const 1)))
-    (if (i32.eqz (global.get $used-calls))
+    (call $maybe-reset))
+  ;; With no entry and no block in use, the allocator's memory is all free again.
+  (func $maybe-reset
+    (if (i32.eqz (i32.or (global.get $used-calls) (global.get $areas-out)))
       (then
         (global.set $calls (i32.const 0))
         (global.set $num-calls (i32.const 0))
         (global.set $cap-calls (i32.const 0))
+        (global.set $free-areas (i32.const 0))
         (global.set $floor (i32.const 8)))))
+  ;; A block of AREA bytes (8-aligned) for a deferred call's results: from the free list,
+  ;; else new, below `$floor` from then on.
+  (func $area-alloc (export "area-alloc") (result i32) (local $p i32)
+    (global.set $areas-out (i32.add (global.get $areas-out) (i32.const 1)))
+    (if (global.get $free-areas)
+      (then
+        (local.set $p (global.get $free-areas))
+        (global.set $free-areas (i32.load (local.get $p)))
+        (return (local.get $p))))
+    (local.set $p (call $cabi_realloc (i32.const 0) (i32.const 0) (i32.const 8)
+      (i32.const AREA)))
+    (global.set $floor (global.get $bump))
+    (local.get $p))
+  ;; Block `p` (0: none) is free again.
+  (func (export "area-free") (param $p i32)
+    (if (i32.eqz (local.get $p)) (then (return)))
+    (i32.store (local.get $p) (global.get $free-areas))
+    (global.set $free-areas (local.get $p))
+    (global.set $areas-out (i32.sub (global.get $areas-out) (i32.const 1)))
+    (call $maybe-reset))
   ;; One event of the host set: a subtask that returned marks its entry.
   (func $host-event (local $e i32)
     (if (i32.eqz (global.get $may-block))
@@ -1403,9 +1449,7 @@ const EXCHANGE_AWAIT: &str = r#"
         (br_if $found (i32.eq (i32.load (call $entry (local.get $e))) (i32.load (i32.const 0))))
         (local.set $e (i32.add (local.get $e) (i32.const 1)))
         (br $each)))
-    (i32.store offset=12 (call $entry (local.get $e)) (i32.const 1))
-    ;; What the host allocated for its results stays until they are taken.
-    (global.set $floor (global.get $bump)))
+    (i32.store offset=12 (call $entry (local.get $e)) (i32.const 1)))
   ;; Waits for the subtask of `status` unless it has returned, then drops it.
   (func $await (param $status i32) (local $e i32)
     (if (i32.eq (i32.and (local.get $status) (i32.const 0xf)) (i32.const 2))

@@ -384,6 +384,8 @@ struct HostCall {
     last_area: OutFunc,
     /// `host-pending (status, record)`: the host's call goes on for the record.
     pending: OutFunc,
+    /// `area-free (address)`: the results' block is free again once they are taken.
+    area_free: OutFunc,
     alloc: OutFunc,
     set: OutFunc,
     subtask_new: OutFunc,
@@ -1276,9 +1278,10 @@ impl Lowerer<'_, '_> {
         for (_, t) in &all_pending {
             locals.push((1, *t));
         }
-        // The host's status of a host function's call.
+        // The host's status of a host function's call, and its results' block.
         let host_status = kept_base + all_pending.len() as u32;
-        locals.push((1, I32));
+        let host_area = host_status + 1;
+        locals.push((2, I32));
         let deferral = match (&suspend, sync) {
             (Some(_), false) => Some(self.deferral(k, &kept, retptr)?),
             _ => None,
@@ -1427,7 +1430,9 @@ impl Lowerer<'_, '_> {
                 .i32_or()
                 .local_set(status);
             ins.else_();
-            ins.call(h.last_area.0).call(h.finish.0);
+            ins.call(h.last_area.0)
+                .local_tee(host_area)
+                .call(h.finish.0);
         }
         match callback {
             Some(_) => {
@@ -1513,7 +1518,8 @@ impl Lowerer<'_, '_> {
                 for s in stored.iter().rev() {
                     ins.global_set(s.0);
                 }
-                if host.is_some() {
+                if let Some(h) = &host {
+                    ins.local_get(host_area).call(h.area_free.0);
                     ins.end();
                 }
                 if let Some((pr, flags)) = post_return {
@@ -1605,6 +1611,7 @@ impl Lowerer<'_, '_> {
             finish: self.exchange_func(exchange, &format!("hfinish{i}"))?,
             last_area: self.exchange_func(exchange, "last-area")?,
             pending: self.exchange_func(exchange, "host-pending")?,
+            area_free: self.exchange_func(exchange, "area-free")?,
             alloc: self.scheduler_op("alloc")?,
             set: self.scheduler_op("set")?,
             subtask_new: self.resource_op("subtask-new")?,
@@ -1612,7 +1619,7 @@ impl Lowerer<'_, '_> {
             callee,
             caller_table: self.handle_table(caller),
         };
-        self.host_return(k, ops.finish)?;
+        self.host_return(k, ops.finish, ops.area_free)?;
         Ok(ops)
     }
 
@@ -1621,7 +1628,7 @@ impl Lowerer<'_, '_> {
     /// state (as a callback's run is, [`Self::begin_run`]), its results from `finish`
     /// (`hfinish{i}` of the address `area`) to the caller as `task.return` gives them, the
     /// caller's subtask `RETURNED`, then the task ends.
-    fn host_return(&mut self, k: usize, finish: OutFunc) -> Result<OutFunc> {
+    fn host_return(&mut self, k: usize, finish: OutFunc, area_free: OutFunc) -> Result<OutFunc> {
         if let Some(f) = self.tasks.adapters[k].host_return {
             return Ok(f);
         }
@@ -1671,6 +1678,7 @@ impl Lowerer<'_, '_> {
             ins.global_get(p.0);
         }
         ins.call(ret.0);
+        ins.local_get(1).call(area_free.0);
         barrier_close(&mut ins, uncaught);
         ins.call(exit_scope.0);
         ins.local_get(0).call(exited.0);

@@ -525,10 +525,13 @@
     (if (i32.lt_s (local.get $id) (i32.const 0)) (then (return (i32.const 0))))
     (i32.and (call $get (local.get $id) (i32.const 14)) (i32.const 1)))
 
-  ;; Nothing can run: the host's pending calls are waited for; without any, wasmtime's
-  ;; deadlock, unless another loop is blocked below this one, whose task wasmtime could
-  ;; resume on its own fiber, or the waiting task has returned in the call that started it,
-  ;; a sync one (an async one is the limit before any wait), whose caller wasmtime resumes.
+  ;; Nothing can run: the host's pending calls are waited for first (one may be what the
+  ;; stuck tasks wait for; wasmtime's event loop waits for the host's futures too, so a
+  ;; deadlock with a host call pending that never returns hangs there as well); without any,
+  ;; wasmtime's deadlock, unless another loop is blocked below this one, whose task
+  ;; wasmtime could resume on its own fiber, or the waiting task has returned in the call
+  ;; that started it, a sync one (an async one is the limit before any wait), whose caller
+  ;; wasmtime resumes.
   (func $stuck
     (if (call $host_step) (then (return)))
     (if (i32.gt_u (global.get $loops) (i32.const 1)) (then (call $blocked_under)))

@@ -86,6 +86,21 @@ pub(super) fn flatten_async_lower(
     Ok((FuncType::new(flat_params, [ValType::I32]), uses))
 }
 
+/// Whether the results of the component function type `ty` hold a string, a list or a map
+/// (which the host allocates in memory with `realloc` when it returns them).
+///
+/// Errors: as [`flatten_func`].
+pub(super) fn results_hold_memory(
+    types: &ComponentTypes,
+    ty: TypeFuncIndex,
+) -> anyhow::Result<bool> {
+    let mut uses = Uses::default();
+    for ty in types[types[ty].results].types.iter() {
+        check_type(types, ty, &mut uses)?;
+    }
+    Ok(uses.memory)
+}
+
 /// The flat core types of the parameters and of the results of the component function type
 /// `ty` (canonical ABI `flatten_type` of each), before any is spilled to memory, and what
 /// else its values need.

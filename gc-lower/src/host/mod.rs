@@ -874,6 +874,13 @@ pub fn async_lowered_core_type(
     Ok(flat::flatten_async_lower(types, ty)?.0)
 }
 
+/// Whether the results of the component function type `ty` hold a string, a list or a map.
+///
+/// Errors: as [`host_interface`], for types this stage does not support.
+pub fn results_hold_memory(types: &ComponentTypes, ty: TypeFuncIndex) -> anyhow::Result<bool> {
+    flat::results_hold_memory(types, ty)
+}
+
 /// The functions of the imported instance type `instance`, by name, in export order.
 fn instance_funcs(
     types: &ComponentTypes,

@@ -13,7 +13,7 @@
 //! `host.echo-slowly` (return after yielding once to the executor). gc-lower's own tests add
 //! more of the latter kind, for the value types of an `async` lowering's results:
 //! `host.echo-slowly-s8`, `-u64`, `-f64`, `host.pair-slowly` (a `u32` and a `u64` returned as
-//! a tuple), `host.sum5-slowly` (the sum of five `u32`s) and
+//! a tuple), `host.sum5-slowly` (the sum of five `u32`s), `host.echo-string-slowly` and
 //! `host.[method]resource1.rep-slowly` (the rep of a borrowed `resource1`).
 //!
 //! Where wasmtime's host asserts (and panics), this one traps with the reason.
@@ -192,6 +192,12 @@ fn link_async(linker: &mut Linker<()>) -> Result<()> {
         Box::pin(async move {
             yield_once().await;
             Ok(((a, b),))
+        })
+    })?;
+    host.func_wrap_concurrent("echo-string-slowly", |_, (s,): (String,)| {
+        Box::pin(async move {
+            yield_once().await;
+            Ok((s,))
         })
     })?;
     host.func_wrap_concurrent(
