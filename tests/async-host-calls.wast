@@ -5,7 +5,8 @@
 ;; across exports, two at once, one that never returns, and the traps of dropping one that
 ;; has not resolved. `subtask.cancel` of a pending host call is a limit of the lowering.
 ;; The calls go on in the output where the function's type has no handles and its results
-;; no strings or lists; the others are waited for inside the call (at the end).
+;; no strings or lists; the others are waited for inside the call. Last, tasks that wait by
+;; yielding and polling.
 (component definition $HostCalls
   (import "host" (instance $host
     (export "echo-slowly" (func async (param "v" u32) (result u32)))
@@ -304,3 +305,84 @@
 (assert_return (invoke "echo" (u32.const 5)) (u32.const 5532))
 (assert_return (invoke "later-wait") (u32.const 5))
 (assert_return (invoke "echo" (u32.const 0)) (u32.const 0))
+
+;; Tasks that wait for a host call by yielding and polling, never blocking: a yield lets the
+;; host's calls go on (natively the event loop runs them), so the event comes.
+(component definition $HostPollCalls
+  (import "host" (instance $host
+    (export "echo-slowly" (func async (param "v" u32) (result u32)))))
+  (alias export $host "echo-slowly" (func $slow))
+  (core module $Memory (memory (export "mem") 1))
+  (core instance $memory (instantiate $Memory))
+  (core func $slow (canon lower (func $slow) async (memory $memory "mem")))
+  (core func $new-set (canon waitable-set.new))
+  (core func $join (canon waitable.join))
+  (core func $poll (canon waitable-set.poll (memory $memory "mem")))
+  (core func $drop (canon subtask.drop))
+  (core func $yield (canon thread.yield))
+  (core func $ret (canon task.return (result u32)))
+  (core module $M
+    (import "" "mem" (memory 1))
+    (import "" "slow" (func $slow (param i32 i32) (result i32)))
+    (import "" "new-set" (func $new-set (result i32)))
+    (import "" "join" (func $join (param i32 i32)))
+    (import "" "poll" (func $poll (param i32 i32) (result i32)))
+    (import "" "drop" (func $drop (param i32)))
+    (import "" "yield" (func $yield (result i32)))
+    (import "" "ret" (func $ret (param i32)))
+    (global $set (mut i32) (i32.const 0))
+    (global $polls (mut i32) (i32.const 0))
+    ;; Whether the event for the set has come: the subtask `RETURNED` (then dropped).
+    (func $done (result i32)
+      (global.set $polls (i32.add (global.get $polls) (i32.const 1)))
+      (if (i32.ne (call $poll (global.get $set) (i32.const 64)) (i32.const 1 (; SUBTASK ;)))
+        (then (return (i32.const 0))))
+      (if (i32.ne (i32.load (i32.const 68)) (i32.const 2)) (then (return (i32.const 0))))
+      (call $drop (i32.load (i32.const 64)))
+      (i32.const 1))
+    ;; A callback task: starts echo-slowly(v), then returns `YIELD` until its event has come;
+    ;; returns the result.
+    (func (export "poll-start") (param $v i32) (result i32)
+      (local $s i32)
+      (local.set $s (call $slow (local.get $v) (i32.const 32)))
+      (if (i32.eq (i32.and (local.get $s) (i32.const 0xf)) (i32.const 2))
+        (then
+          (call $ret (i32.load (i32.const 32)))
+          (return (i32.const 0 (; EXIT ;)))))
+      (global.set $set (call $new-set))
+      (call $join (i32.shr_u (local.get $s) (i32.const 4)) (global.get $set))
+      (i32.const 1 (; YIELD ;)))
+    (func (export "poll-cb") (param i32 i32 i32) (result i32)
+      (if (i32.eqz (call $done)) (then (return (i32.const 1 (; YIELD ;)))))
+      (call $ret (i32.load (i32.const 32)))
+      (i32.const 0 (; EXIT ;)))
+    ;; A sync lift of an `async` type: `thread.yield` until the event has come.
+    (func (export "yield-loop") (param $v i32) (result i32)
+      (local $s i32)
+      (local.set $s (call $slow (local.get $v) (i32.const 36)))
+      (if (i32.eq (i32.and (local.get $s) (i32.const 0xf)) (i32.const 2))
+        (then (return (i32.load (i32.const 36)))))
+      (global.set $set (call $new-set))
+      (call $join (i32.shr_u (local.get $s) (i32.const 4)) (global.get $set))
+      (loop $wait
+        (drop (call $yield))
+        (br_if $wait (i32.eqz (call $done))))
+      (i32.load (i32.const 36))))
+  (core instance $i (instantiate $M (with "" (instance
+    (export "mem" (memory $memory "mem"))
+    (export "slow" (func $slow))
+    (export "new-set" (func $new-set))
+    (export "join" (func $join))
+    (export "poll" (func $poll))
+    (export "drop" (func $drop))
+    (export "yield" (func $yield))
+    (export "ret" (func $ret))))))
+  (func (export "poll") async (param "v" u32) (result u32)
+    (canon lift (core func $i "poll-start") async (callback (func $i "poll-cb"))))
+  (func (export "yield-loop") async (param "v" u32) (result u32)
+    (canon lift (core func $i "yield-loop"))))
+
+(component instance $f $HostPollCalls)
+(assert_return (invoke "poll" (u32.const 11)) (u32.const 11))
+(assert_return (invoke "yield-loop" (u32.const 12)) (u32.const 12))
+(assert_return (invoke "poll" (u32.const 13)) (u32.const 13))

@@ -489,6 +489,14 @@ pub fn add_host_adapters(
             Trampoline::SubtaskDrop {
                 instance: host_instance,
             },
+            Trampoline::WaitableSetPoll {
+                instance: host_instance,
+                options: host_options,
+            },
+            Trampoline::ThreadYield {
+                instance: host_instance,
+                cancellable: false,
+            },
         ];
         for (wait, intrinsic) in waits.into_iter().zip(crate::host::WaitIntrinsic::ALL) {
             let t = ext.translation.trampolines.push(wait);
@@ -1342,7 +1350,9 @@ impl AsyncCall {
 /// - `host-pending` (`hstart{i}` returned `STARTED`): tracks the subtask for a task record of
 ///   the scheduler (`crate::tasks`), whose caller goes on;
 /// - `host-wait`, when no task can run: waits until a tracked call of a record has returned,
-///   and gives the record (its results' address in `last-area`), or -1 when none is pending.
+///   and gives the record (its results' address in `last-area`), or -1 when none is pending;
+/// - `host-poll`, when a task yields: the same without blocking, after a `[thread-yield]` to
+///   the host.
 ///
 /// A deferred call's results go to a block of the largest results' size (`area-alloc`,
 /// `area-free`: a free list, so that the blocks in use are as many as the calls pending at
@@ -1437,11 +1447,13 @@ const EXCHANGE_AWAIT: &str = r#"
     (global.set $areas-out (i32.sub (global.get $areas-out) (i32.const 1)))
     (call $maybe-reset))
   ;; One event of the host set: a subtask that returned marks its entry.
-  (func $host-event (local $e i32)
+  (func $host-event
     (if (i32.eqz (global.get $may-block))
       (then (call $gc-lower:trap:unsupported-wait-for-the-host-in-a-sync-task)))
-    (if (i32.ne (call $waitable-set-wait (global.get $host-set) (i32.const 0)) (i32.const 1))
-      (then (return)))
+    (call $mark (call $waitable-set-wait (global.get $host-set) (i32.const 0))))
+  ;; The event of code `code` at address 0: a subtask that returned marks its entry.
+  (func $mark (param $code i32) (local $e i32)
+    (if (i32.ne (local.get $code) (i32.const 1)) (then (return)))
     (if (i32.ne (i32.load (i32.const 4)) (i32.const 2)) (then (return)))
     (block $found
       (loop $each
@@ -1470,29 +1482,47 @@ const EXCHANGE_AWAIT: &str = r#"
     (drop (call $track (i32.shr_u (local.get $status) (i32.const 4)) (local.get $record)
       (global.get $last-area)))
     (global.set $deferred (i32.add (global.get $deferred) (i32.const 1))))
+  ;; The record of a deferred call that has returned, its entry untracked and its results'
+  ;; address in `last-area`; -1 when none has.
+  (func $returned (result i32) (local $e i32) (local $record i32)
+    (block $none
+      (loop $each
+        (br_if $none (i32.ge_u (local.get $e) (global.get $num-calls)))
+        (if (i32.and (i32.ne (i32.load (call $entry (local.get $e))) (i32.const 0))
+              (i32.and (i32.ge_s (i32.load offset=4 (call $entry (local.get $e))) (i32.const 0))
+                (i32.load offset=12 (call $entry (local.get $e)))))
+          (then
+            (local.set $record (i32.load offset=4 (call $entry (local.get $e))))
+            (global.set $last-area (i32.load offset=8 (call $entry (local.get $e))))
+            (call $untrack (local.get $e))
+            (global.set $deferred (i32.sub (global.get $deferred) (i32.const 1)))
+            (return (local.get $record))))
+        (local.set $e (i32.add (local.get $e) (i32.const 1)))
+        (br $each)))
+    (i32.const -1))
   ;; -1 when no deferred call is pending; else waits until one has returned and gives its
-  ;; record, its results' address in `last-area`.
-  (func (export "host-wait") (result i32) (local $e i32) (local $record i32)
+  ;; record (`$returned`).
+  (func (export "host-wait") (result i32) (local $record i32)
     (if (i32.eqz (global.get $deferred)) (then (return (i32.const -1))))
     (loop $wait
-      (local.set $e (i32.const 0))
-      (block $none
-        (loop $each
-          (br_if $none (i32.ge_u (local.get $e) (global.get $num-calls)))
-          (if (i32.and (i32.ne (i32.load (call $entry (local.get $e))) (i32.const 0))
-                (i32.and (i32.ge_s (i32.load offset=4 (call $entry (local.get $e))) (i32.const 0))
-                  (i32.load offset=12 (call $entry (local.get $e)))))
-            (then
-              (local.set $record (i32.load offset=4 (call $entry (local.get $e))))
-              (global.set $last-area (i32.load offset=8 (call $entry (local.get $e))))
-              (call $untrack (local.get $e))
-              (global.set $deferred (i32.sub (global.get $deferred) (i32.const 1)))
-              (return (local.get $record))))
-          (local.set $e (i32.add (local.get $e) (i32.const 1)))
-          (br $each)))
+      (local.set $record (call $returned))
+      (if (i32.ge_s (local.get $record) (i32.const 0)) (then (return (local.get $record))))
       (call $host-event)
       (br $wait))
     unreachable)
+  ;; As `host-wait` without blocking: a task that may block first yields to the host (so
+  ;; that the host's calls go on, as they do natively when a task yields), then the events
+  ;; that have come are taken; -1 when no deferred call has returned.
+  (func (export "host-poll") (result i32) (local $code i32)
+    (if (i32.eqz (global.get $deferred)) (then (return (i32.const -1))))
+    (if (global.get $may-block) (then (drop (call $thread-yield))))
+    (block $none
+      (loop $each
+        (local.set $code (call $waitable-set-poll (global.get $host-set) (i32.const 0)))
+        (br_if $none (i32.eqz (local.get $code)))
+        (call $mark (local.get $code))
+        (br $each)))
+    (call $returned))
 "#;
 
 /// `EXCHANGE_RUNTIME`'s `release` and the bump pointer's reset at the end of the outermost

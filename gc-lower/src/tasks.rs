@@ -290,6 +290,9 @@ struct Scheduler {
     /// `() -> (i32)`: waits for a pending host call and delivers its results (1), or 0 when
     /// none is pending; its body is [`Lowerer::finish_scheduler`]'s.
     host_step: OutFunc,
+    /// `() -> ()`: delivers the results of the host calls that have returned, without
+    /// blocking; its body is [`Lowerer::finish_scheduler`]'s.
+    host_poll: OutFunc,
 }
 
 /// The scheduler template, parsed once.
@@ -1857,6 +1860,8 @@ impl Lowerer<'_, '_> {
         let resume = self.reserve_func(ty, "task:resume".into());
         let ty = self.func_type(&[], &[I32]);
         let host_step = self.reserve_func(ty, "task:host-step".into());
+        let ty = self.func_type(&[], &[]);
+        let host_poll = self.reserve_func(ty, "task:host-poll".into());
         let g = self.task_globals();
         let imports = vec![
             table_of,
@@ -1867,6 +1872,7 @@ impl Lowerer<'_, '_> {
             self.resource_op("add-waiter")?,
             self.resource_op("remove-waiter")?,
             host_step,
+            host_poll,
         ];
         let binding = Binding {
             memories: Vec::new(),
@@ -1894,6 +1900,7 @@ impl Lowerer<'_, '_> {
             resume,
             table_of,
             host_step,
+            host_poll,
         };
         self.tasks.scheduler = Some(s.clone());
         Ok(s)
@@ -1941,36 +1948,57 @@ impl Lowerer<'_, '_> {
             .enumerate()
             .filter_map(|(k, a)| a.host_return.map(|f| (k, f)))
             .collect();
-        let mut body = we::Function::new([(1, I32)]);
-        let mut ins = body.instructions();
+        // `host-poll`: the same with the exchange module's `host-poll`, for every call that
+        // has returned.
+        let mut step = we::Function::new([(1, I32)]);
+        let mut poll = we::Function::new([(1, I32)]);
         match self.input.host.exchange {
             Some(exchange) if !host_returns.is_empty() => {
                 let wait = self.exchange_func(exchange, "host-wait")?;
+                let poll_host = self.exchange_func(exchange, "host-poll")?;
                 let area = self.exchange_func(exchange, "last-area")?;
+                // The record in local 0 delivered by its adapter's `host-return`.
+                let deliver =
+                    |ins: &mut we::InstructionSink<'_>,
+                     after: &dyn Fn(&mut we::InstructionSink<'_>)| {
+                        for &(k, f) in &host_returns {
+                            ins.local_get(0)
+                                .i32_const(1)
+                                .call(get.0)
+                                .i32_const(k as i32)
+                                .i32_eq()
+                                .if_(we::BlockType::Empty)
+                                .local_get(0)
+                                .call(area.0)
+                                .call(f.0);
+                            after(ins);
+                            ins.end();
+                        }
+                        ins.unreachable();
+                    };
+                let mut ins = step.instructions();
                 ins.call(wait.0).local_tee(0).i32_const(-1).i32_eq();
                 ins.if_(we::BlockType::Empty).i32_const(0).return_().end();
-                for (k, f) in host_returns {
-                    ins.local_get(0)
-                        .i32_const(1)
-                        .call(get.0)
-                        .i32_const(k as i32)
-                        .i32_eq()
-                        .if_(we::BlockType::Empty)
-                        .local_get(0)
-                        .call(area.0)
-                        .call(f.0)
-                        .i32_const(1)
-                        .return_()
-                        .end();
-                }
-                ins.unreachable();
+                deliver(&mut ins, &|ins| {
+                    ins.i32_const(1).return_();
+                });
+                ins.end();
+                let mut ins = poll.instructions();
+                ins.loop_(we::BlockType::Empty);
+                ins.call(poll_host.0).local_tee(0).i32_const(0).i32_lt_s();
+                ins.if_(we::BlockType::Empty).return_().end();
+                deliver(&mut ins, &|ins| {
+                    ins.br(1);
+                });
+                ins.end().end();
             }
             _ => {
-                ins.i32_const(0);
+                step.instructions().i32_const(0).end();
+                poll.instructions().end();
             }
         }
-        ins.end();
-        self.define_func(s.host_step, body);
+        self.define_func(s.host_step, step);
+        self.define_func(s.host_poll, poll);
         let resumes: Vec<Option<OutFunc>> = self.tasks.adapters.iter().map(|a| a.resume).collect();
         let starts: Vec<Option<OutFunc>> = self
             .tasks

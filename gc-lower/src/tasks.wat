@@ -10,7 +10,7 @@
 ;; `table-of` (component instance -> its handle table), `resume` (runs one step of a record:
 ;; restores its task, calls its callback with its event, and `park`s or ends it; for a
 ;; starting record, starts its deferred call), the
-;; resources template's waitable-set operations, and `host-step`.
+;; resources template's waitable-set operations, `host-step` and `host-poll`.
 ;;
 ;; A record is 32 i32s at `32 * id`:
 ;;   0 status: 0 free (word 1 then the next free record), 1 running (or a host function's
@@ -64,6 +64,9 @@
   ;; and delivers its results (`crate::exchange`'s deferred calls): 1, or 0 when no host
   ;; call is pending.
   (import "env" "host-step" (func $host_step (result i32)))
+  ;; Delivers the results of the host calls that have returned by now, after a yield to
+  ;; the host, without blocking: what a task's yield lets happen natively.
+  (import "env" "host-poll" (func $host_poll))
   (import "env" "records" (global $records (mut (ref $handles))))
   (import "env" "num-records" (global $num (mut i32)))
   (import "env" "free" (global $free (mut i32)))
@@ -483,6 +486,9 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $each)))
     (if (i32.lt_s (local.get $found) (i32.const 0)) (then (return (i32.const 0))))
+    ;; A task that yielded runs after the host's calls have had their turn.
+    (if (i32.eq (call $get (local.get $found) (i32.const 0)) (i32.const 2))
+      (then (call $host_poll)))
     (call $resume (local.get $found))
     (i32.const 1))
 
@@ -564,6 +570,7 @@
   ;; each as often as it can before then.
   (func (export "yield")
     (local $bound i32)
+    (call $host_poll)
     (local.set $bound (i32.add (call $next_seq) (i32.const 0x4000_0000)))
     (global.set $loops (i32.add (global.get $loops) (i32.const 1)))
     (loop $next

@@ -69,7 +69,7 @@
 //! | resource `r` of exported instance `ns:pkg/i`     | imports `"[export]ns:pkg/i" "[resource-new]r"`, `…-rep]r`, `…-drop]r`; export `"ns:pkg/i#[dtor]r"` |
 //! | resource `r` imported at the root                | import `"$root" "[resource-drop]r"`  |
 //! | `error-context` in a host function's type        | imports `"$root" "[error-context-new-utf8]"`, `…-debug-message-utf8]`, `"[error-context-drop]"` |
-//! | host function `f` of `ns:pkg/i` lowered `async`   | import `"ns:pkg/i" "f"` and, where [`crate::exchange`] calls it, `"ns:pkg/i" "[async-lower]f"`; then imports `"$root" "[waitable-set-new]"`, `"[waitable-join]"`, `"[waitable-set-wait]"`, `"[subtask-drop]"` |
+//! | host function `f` of `ns:pkg/i` lowered `async`   | import `"ns:pkg/i" "f"` and, where [`crate::exchange`] calls it, `"ns:pkg/i" "[async-lower]f"`; then imports `"$root" "[waitable-set-new]"`, `"[waitable-join]"`, `"[waitable-set-wait]"`, `"[subtask-drop]"`, `"[waitable-set-poll]"`, `"[thread-yield]"` |
 //!
 //! This module finds the imports and exports; `flat.rs` flattens their function types
 //! (canonical ABI) and `wit.rs` writes the WIT world.
@@ -193,15 +193,22 @@ pub enum WaitIntrinsic {
     SetWait,
     /// `[subtask-drop]: (subtask i32)`.
     SubtaskDrop,
+    /// `[waitable-set-poll]: (set i32, event pointer i32) -> (event code i32)`, as
+    /// `[waitable-set-wait]` without blocking (`EVENT_NONE`, 0, when no event has come).
+    SetPoll,
+    /// `[thread-yield]: () -> (cancelled i32)`: lets the host's other work go on.
+    Yield,
 }
 
 impl WaitIntrinsic {
     /// Every intrinsic, in import order.
-    pub const ALL: [WaitIntrinsic; 4] = [
+    pub const ALL: [WaitIntrinsic; 6] = [
         WaitIntrinsic::SetNew,
         WaitIntrinsic::Join,
         WaitIntrinsic::SetWait,
         WaitIntrinsic::SubtaskDrop,
+        WaitIntrinsic::SetPoll,
+        WaitIntrinsic::Yield,
     ];
 
     /// The core import name.
@@ -211,6 +218,8 @@ impl WaitIntrinsic {
             WaitIntrinsic::Join => "[waitable-join]",
             WaitIntrinsic::SetWait => "[waitable-set-wait]",
             WaitIntrinsic::SubtaskDrop => "[subtask-drop]",
+            WaitIntrinsic::SetPoll => "[waitable-set-poll]",
+            WaitIntrinsic::Yield => "[thread-yield]",
         }
     }
 
@@ -221,6 +230,8 @@ impl WaitIntrinsic {
             WaitIntrinsic::Join => FuncType::new([ValType::I32, ValType::I32], []),
             WaitIntrinsic::SetWait => FuncType::new([ValType::I32, ValType::I32], [ValType::I32]),
             WaitIntrinsic::SubtaskDrop => FuncType::new([ValType::I32], []),
+            WaitIntrinsic::SetPoll => FuncType::new([ValType::I32, ValType::I32], [ValType::I32]),
+            WaitIntrinsic::Yield => FuncType::new([], [ValType::I32]),
         }
     }
 }
