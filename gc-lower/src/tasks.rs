@@ -398,6 +398,53 @@ struct HostCall {
     caller_table: OutGlobal,
 }
 
+/// A task runner's record for a task that goes on past its first run (a callback task that
+/// did not exit, a host call that did not return), in local `record`: made by
+/// [`Lowerer::keep_task`].
+struct KeepTask {
+    /// The adapter.
+    k: usize,
+    /// The component instances of the adapter's callee and caller.
+    callee: RuntimeComponentInstanceIndex,
+    caller: RuntimeComponentInstanceIndex,
+    /// The scheduler's `alloc` and `set`, the resources template's `detach-call`.
+    alloc: OutFunc,
+    set: OutFunc,
+    detach: OutFunc,
+    /// The local of the record.
+    record: u32,
+    /// The caller's return pointer global, if the caller passed one.
+    retptr: Option<OutGlobal>,
+}
+
+impl KeepTask {
+    /// The async caller goes on: a subtask for the record in the caller's table
+    /// (`caller_table`, with the resources template's `subtask-new`), kept in the record,
+    /// and `STARTED` with its handle into local `status`.
+    fn started(
+        &self,
+        ins: &mut we::InstructionSink<'_>,
+        caller_table: OutGlobal,
+        subtask_new: OutFunc,
+        status: u32,
+    ) {
+        ins.global_get(caller_table.0)
+            .local_get(self.record)
+            .call(subtask_new.0)
+            .local_set(status);
+        ins.local_get(self.record)
+            .i32_const(RECORD_SUBTASK)
+            .local_get(status)
+            .call(self.set.0);
+        ins.local_get(status)
+            .i32_const(4)
+            .i32_shl()
+            .i32_const(STATUS_STARTED)
+            .i32_or()
+            .local_set(status);
+    }
+}
+
 /// What a task runner needs to suspend a callback task after its first run.
 struct Suspend {
     alloc: OutFunc,
@@ -1394,44 +1441,21 @@ impl Lowerer<'_, '_> {
                 .i32_const(STATUS_RETURNED)
                 .i32_ne()
                 .if_(we::BlockType::Empty);
-            ins.i32_const(k as i32)
-                .i32_const(h.callee.as_u32() as i32)
-                .i32_const(h.caller.as_u32() as i32)
-                .call(h.alloc.0)
-                .local_set(record);
-            ins.local_get(record)
-                .i32_const(RECORD_SCOPE)
-                .call(detach.0)
-                .call(h.set.0);
-            for (word, global) in g.recorded() {
-                ins.local_get(record)
-                    .i32_const(word)
-                    .global_get(global.0)
-                    .call(h.set.0);
-            }
-            if let Some(p) = retptr {
-                ins.local_get(record)
-                    .i32_const(RECORD_RETPTR)
-                    .global_get(p.0)
-                    .call(h.set.0);
-            }
-            ins.global_get(h.caller_table.0)
-                .local_get(record)
-                .call(h.subtask_new.0)
-                .local_set(status);
-            ins.local_get(record)
-                .i32_const(RECORD_SUBTASK)
-                .local_get(status)
-                .call(h.set.0);
+            let keep = KeepTask {
+                k,
+                callee: h.callee,
+                caller: h.caller,
+                alloc: h.alloc,
+                set: h.set,
+                detach,
+                record,
+                retptr,
+            };
+            self.keep_task(&mut ins, &keep);
+            keep.started(&mut ins, h.caller_table, h.subtask_new, status);
             ins.local_get(host_status)
                 .local_get(record)
                 .call(h.pending.0);
-            ins.local_get(status)
-                .i32_const(4)
-                .i32_shl()
-                .i32_const(STATUS_STARTED)
-                .i32_or()
-                .local_set(status);
             ins.else_();
             ins.call(h.last_area.0)
                 .local_tee(host_area)
@@ -1449,27 +1473,17 @@ impl Lowerer<'_, '_> {
                 ins.else_();
                 // Else the task goes on: a record, queued as the code says, which keeps the
                 // task's scope.
-                ins.i32_const(k as i32)
-                    .i32_const(sp.callee.as_u32() as i32)
-                    .i32_const(sp.caller.as_u32() as i32)
-                    .call(sp.alloc.0)
-                    .local_set(record);
-                ins.local_get(record)
-                    .i32_const(RECORD_SCOPE)
-                    .call(detach.0)
-                    .call(sp.set.0);
-                for (word, global) in g.recorded() {
-                    ins.local_get(record)
-                        .i32_const(word)
-                        .global_get(global.0)
-                        .call(sp.set.0);
-                }
-                if let Some(p) = retptr {
-                    ins.local_get(record)
-                        .i32_const(RECORD_RETPTR)
-                        .global_get(p.0)
-                        .call(sp.set.0);
-                }
+                let keep = KeepTask {
+                    k,
+                    callee: sp.callee,
+                    caller: sp.caller,
+                    alloc: sp.alloc,
+                    set: sp.set,
+                    detach,
+                    record,
+                    retptr,
+                };
+                self.keep_task(&mut ins, &keep);
                 ins.local_get(record).local_get(code).call(sp.park.0);
                 ins.global_get(g.returned.0).i32_eqz();
                 ins.if_(we::BlockType::Empty);
@@ -1485,20 +1499,7 @@ impl Lowerer<'_, '_> {
                     ins.local_get(record).call(sp.forget.0);
                 } else {
                     // The async caller goes on with `STARTED` and a subtask.
-                    ins.global_get(sp.caller_table.0)
-                        .local_get(record)
-                        .call(sp.subtask_new.0)
-                        .local_set(status);
-                    ins.local_get(record)
-                        .i32_const(RECORD_SUBTASK)
-                        .local_get(status)
-                        .call(sp.set.0);
-                    ins.local_get(status)
-                        .i32_const(4)
-                        .i32_shl()
-                        .i32_const(STATUS_STARTED)
-                        .i32_or()
-                        .local_set(status);
+                    keep.started(&mut ins, sp.caller_table, sp.subtask_new, status);
                 }
                 ins.end();
                 ins.end();
@@ -1556,6 +1557,35 @@ impl Lowerer<'_, '_> {
         }
         ins.end();
         Ok(self.add_func(ty, format!("run-task:{name}"), body))
+    }
+
+    /// A new record for the task of `keep` (in its local), which keeps the task's borrow
+    /// scope (taken off the stack), its state ([`TaskGlobals::recorded`]) and the caller's
+    /// return pointer.
+    fn keep_task(&mut self, ins: &mut we::InstructionSink<'_>, keep: &KeepTask) {
+        let g = self.task_globals();
+        let record = keep.record;
+        ins.i32_const(keep.k as i32)
+            .i32_const(keep.callee.as_u32() as i32)
+            .i32_const(keep.caller.as_u32() as i32)
+            .call(keep.alloc.0)
+            .local_set(record);
+        ins.local_get(record)
+            .i32_const(RECORD_SCOPE)
+            .call(keep.detach.0)
+            .call(keep.set.0);
+        for (word, global) in g.recorded() {
+            ins.local_get(record)
+                .i32_const(word)
+                .global_get(global.0)
+                .call(keep.set.0);
+        }
+        if let Some(p) = keep.retptr {
+            ins.local_get(record)
+                .i32_const(RECORD_RETPTR)
+                .global_get(p.0)
+                .call(keep.set.0);
+        }
     }
 
     /// The host import `i` whose deferred calls adapter `k` makes: its callee is the exchange

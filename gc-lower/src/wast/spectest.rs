@@ -25,7 +25,9 @@ use std::task::Poll;
 
 use anyhow::Result;
 use wasmtime::Module;
-use wasmtime::component::{Linker, Resource, ResourceType};
+use wasmtime::component::{
+    ComponentType, Lift, Linker, LinkerInstance, Lower, Resource, ResourceType,
+};
 
 /// Returns a trap with a message from the host function.
 macro_rules! fail {
@@ -164,40 +166,15 @@ fn link_async(linker: &mut Linker<()>) -> Result<()> {
             Ok((2u32,))
         })
     })?;
-    host.func_wrap_concurrent("echo-slowly", |_, (v,): (u32,)| {
-        Box::pin(async move {
-            yield_once().await;
-            Ok((v,))
-        })
-    })?;
-    host.func_wrap_concurrent("echo-slowly-s8", |_, (v,): (i8,)| {
-        Box::pin(async move {
-            yield_once().await;
-            Ok((v,))
-        })
-    })?;
-    host.func_wrap_concurrent("echo-slowly-u64", |_, (v,): (u64,)| {
-        Box::pin(async move {
-            yield_once().await;
-            Ok((v,))
-        })
-    })?;
-    host.func_wrap_concurrent("echo-slowly-f64", |_, (v,): (f64,)| {
-        Box::pin(async move {
-            yield_once().await;
-            Ok((v,))
-        })
-    })?;
+    echo_slowly::<u32>(&mut host, "echo-slowly")?;
+    echo_slowly::<i8>(&mut host, "echo-slowly-s8")?;
+    echo_slowly::<u64>(&mut host, "echo-slowly-u64")?;
+    echo_slowly::<f64>(&mut host, "echo-slowly-f64")?;
+    echo_slowly::<String>(&mut host, "echo-string-slowly")?;
     host.func_wrap_concurrent("pair-slowly", |_, (a, b): (u32, u64)| {
         Box::pin(async move {
             yield_once().await;
             Ok(((a, b),))
-        })
-    })?;
-    host.func_wrap_concurrent("echo-string-slowly", |_, (s,): (String,)| {
-        Box::pin(async move {
-            yield_once().await;
-            Ok((s,))
         })
     })?;
     host.func_wrap_concurrent(
@@ -225,6 +202,21 @@ fn link_async(linker: &mut Linker<()>) -> Result<()> {
             })
         },
     )?;
+    Ok(())
+}
+
+/// Defines `name` in `host`: an asynchronous function that returns its argument of type `T`
+/// after yielding once to the executor.
+fn echo_slowly<T>(host: &mut LinkerInstance<'_, ()>, name: &str) -> Result<()>
+where
+    T: ComponentType + Lift + Lower + Send + Sync + 'static,
+{
+    host.func_wrap_concurrent(name, |_, (v,): (T,)| {
+        Box::pin(async move {
+            yield_once().await;
+            Ok((v,))
+        })
+    })?;
     Ok(())
 }
 
