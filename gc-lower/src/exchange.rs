@@ -1351,8 +1351,9 @@ impl AsyncCall {
 ///   the scheduler (`crate::tasks`), whose caller goes on;
 /// - `host-wait`, when no task can run: waits until a tracked call of a record has returned,
 ///   and gives the record (its results' address in `last-area`), or -1 when none is pending;
-/// - `host-poll`, when a task yields: the same without blocking, after a `[thread-yield]` to
-///   the host.
+/// - `host-poll`, when a task yields: the events that have come, without blocking, after a
+///   `[thread-yield]` to the host; then `host-returned` gives each record whose call has
+///   returned, or -1.
 ///
 /// A deferred call's results go to a block of the largest results' size (`area-alloc`,
 /// `area-free`: a free list, so that the blocks in use are as many as the calls pending at
@@ -1484,7 +1485,7 @@ const EXCHANGE_AWAIT: &str = r#"
     (global.set $deferred (i32.add (global.get $deferred) (i32.const 1))))
   ;; The record of a deferred call that has returned, its entry untracked and its results'
   ;; address in `last-area`; -1 when none has.
-  (func $returned (result i32) (local $e i32) (local $record i32)
+  (func $returned (export "host-returned") (result i32) (local $e i32) (local $record i32)
     (block $none
       (loop $each
         (br_if $none (i32.ge_u (local.get $e) (global.get $num-calls)))
@@ -1510,19 +1511,19 @@ const EXCHANGE_AWAIT: &str = r#"
       (call $host-event)
       (br $wait))
     unreachable)
-  ;; As `host-wait` without blocking: a task that may block first yields to the host (so
-  ;; that the host's calls go on, as they do natively when a task yields), then the events
-  ;; that have come are taken; -1 when no deferred call has returned.
-  (func (export "host-poll") (result i32) (local $code i32)
-    (if (i32.eqz (global.get $deferred)) (then (return (i32.const -1))))
+  ;; As `host-wait` without blocking, for every deferred call: a task that may block first
+  ;; yields to the host once (so that the host's calls go on, as they do natively when a
+  ;; task yields), then the events that have come are taken; `host-returned` then gives
+  ;; each call that has returned.
+  (func (export "host-poll") (local $code i32)
+    (if (i32.eqz (global.get $deferred)) (then (return)))
     (if (global.get $may-block) (then (drop (call $thread-yield))))
     (block $none
       (loop $each
         (local.set $code (call $waitable-set-poll (global.get $host-set) (i32.const 0)))
         (br_if $none (i32.eqz (local.get $code)))
         (call $mark (local.get $code))
-        (br $each)))
-    (call $returned))
+        (br $each))))
 "#;
 
 /// `EXCHANGE_RUNTIME`'s `release` and the bump pointer's reset at the end of the outermost

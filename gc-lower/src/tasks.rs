@@ -1978,14 +1978,15 @@ impl Lowerer<'_, '_> {
             .enumerate()
             .filter_map(|(k, a)| a.host_return.map(|f| (k, f)))
             .collect();
-        // `host-poll`: the same with the exchange module's `host-poll`, for every call that
-        // has returned.
+        // `host-poll`: the exchange module's `host-poll` (one yield to the host and the events
+        // that have come), then every call that has returned (`host-returned`) delivered.
         let mut step = we::Function::new([(1, I32)]);
         let mut poll = we::Function::new([(1, I32)]);
         match self.input.host.exchange {
             Some(exchange) if !host_returns.is_empty() => {
                 let wait = self.exchange_func(exchange, "host-wait")?;
                 let poll_host = self.exchange_func(exchange, "host-poll")?;
+                let returned = self.exchange_func(exchange, "host-returned")?;
                 let area = self.exchange_func(exchange, "last-area")?;
                 // The record in local 0 delivered by its adapter's `host-return`.
                 let deliver =
@@ -2014,8 +2015,9 @@ impl Lowerer<'_, '_> {
                 });
                 ins.end();
                 let mut ins = poll.instructions();
+                ins.call(poll_host.0);
                 ins.loop_(we::BlockType::Empty);
-                ins.call(poll_host.0).local_tee(0).i32_const(0).i32_lt_s();
+                ins.call(returned.0).local_tee(0).i32_const(0).i32_lt_s();
                 ins.if_(we::BlockType::Empty).return_().end();
                 deliver(&mut ins, &|ins| {
                     ins.br(1);

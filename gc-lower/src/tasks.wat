@@ -442,6 +442,14 @@
     (local $id i32) (local $key i32) (local $status i32) (local $found i32) (local $n i32)
     (local $i i32)
     (local.set $found (i32.const -1))
+    ;; When a task that yielded is next, the host's calls have their turn first, and the
+    ;; tasks their results wake run before it (wasmtime polls the host's futures before it
+    ;; takes from its low-priority queue).
+    (if (global.get $heap_len)
+      (then
+        (if (i32.ge_u (array.get $handles (global.get $heap) (i32.const 0))
+              (i32.const 0x4000_0000))
+          (then (call $host_poll)))))
     (block $done
       (loop $next
         (br_if $done (i32.eqz (global.get $heap_len)))
@@ -486,9 +494,6 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $each)))
     (if (i32.lt_s (local.get $found) (i32.const 0)) (then (return (i32.const 0))))
-    ;; A task that yielded runs after the host's calls have had their turn.
-    (if (i32.eq (call $get (local.get $found) (i32.const 0)) (i32.const 2))
-      (then (call $host_poll)))
     (call $resume (local.get $found))
     (i32.const 1))
 
