@@ -1,9 +1,12 @@
 ;;! component_model_async = true
+;;! component_model_more_async_builtins = true
 ;; Async lowers of host functions that have not returned at once: the guest gets `STARTED`
 ;; and a subtask as natively, goes on, and gets the subtask's event once the host's function
 ;; has returned (the output waits for the host when nothing else can run). Subtasks pending
 ;; across exports, two at once, one that never returns, and the traps of dropping one that
-;; has not resolved. `subtask.cancel` of a pending host call is a limit of the lowering.
+;; has not resolved. `subtask.cancel` of a pending host call, sync and async, and of one that
+;; has returned but whose event the guest has not had; an async cancel in a task that may not
+;; block is a limit of the lowering (its cancel waits for the host's).
 ;; The calls go on in the output where the function's type has no handles and its results
 ;; no strings or lists; the others are waited for inside the call. Last, tasks that wait by
 ;; yielding and polling.
@@ -22,6 +25,8 @@
   (core func $wait (canon waitable-set.wait (memory $memory "mem")))
   (core func $drop (canon subtask.drop))
   (core func $cancel (canon subtask.cancel))
+  (core func $cancel-async (canon subtask.cancel async))
+  (core func $yield (canon thread.yield))
   (core module $M
     (import "" "mem" (memory 1))
     (import "" "slow" (func $slow (param i32 i32) (result i32)))
@@ -31,6 +36,8 @@
     (import "" "wait" (func $wait (param i32 i32) (result i32)))
     (import "" "drop" (func $drop (param i32)))
     (import "" "cancel" (func $cancel (param i32) (result i32)))
+    (import "" "cancel-async" (func $cancel-async (param i32) (result i32)))
+    (import "" "yield" (func $yield (result i32)))
     (global $later (mut i32) (i32.const 0))
     ;; Waits on a new set holding the subtask of `status` (unless it has returned) until
     ;; its state is `RETURNED`, then drops it; the event at 64.
@@ -102,7 +109,56 @@
       (local.set $s (call $slow (local.get $v) (i32.const 24)))
       (if (result i32) (i32.eq (i32.and (local.get $s) (i32.const 0xf)) (i32.const 1))
         (then (call $cancel (i32.shr_u (local.get $s) (i32.const 4))))
-        (else (i32.const -1)))))
+        (else (i32.const -1))))
+    ;; The same with an async cancel: its result, times 16, plus the state of the subtask's
+    ;; event when it was `BLOCKED` (waited for on a new set).
+    (func (export "cancel-async") (param $v i32) (result i32)
+      (local $s i32) (local $r i32) (local $set i32)
+      (local.set $s (call $slow (local.get $v) (i32.const 24)))
+      (if (i32.ne (i32.and (local.get $s) (i32.const 0xf)) (i32.const 1))
+        (then (return (i32.const -1))))
+      (local.set $s (i32.shr_u (local.get $s) (i32.const 4)))
+      (local.set $r (call $cancel-async (local.get $s)))
+      (if (i32.ne (local.get $r) (i32.const -1))
+        (then (return (i32.mul (local.get $r) (i32.const 16)))))
+      (local.set $set (call $new-set))
+      (call $join (local.get $s) (local.get $set))
+      (if (i32.ne (call $wait (local.get $set) (i32.const 64)) (i32.const 1 (; SUBTASK ;)))
+        (then unreachable))
+      (i32.add (i32.const 0x7ff0) (i32.load (i32.const 68))))
+    ;; The result of an async cancel of a call that has not returned, the subtask left.
+    (func (export "cancel-async-raw") (param $v i32) (result i32)
+      (local $s i32)
+      (local.set $s (call $slow (local.get $v) (i32.const 24)))
+      (if (i32.ne (i32.and (local.get $s) (i32.const 0xf)) (i32.const 1))
+        (then (return (i32.const -2))))
+      (call $cancel-async (i32.shr_u (local.get $s) (i32.const 4))))
+    ;; Two async cancels of a call that has not returned: the second traps.
+    (func (export "cancel-twice") (param $v i32) (result i32)
+      (local $s i32)
+      (local.set $s (call $slow (local.get $v) (i32.const 24)))
+      (if (i32.ne (i32.and (local.get $s) (i32.const 0xf)) (i32.const 1))
+        (then (return (i32.const -2))))
+      (local.set $s (i32.shr_u (local.get $s) (i32.const 4)))
+      (drop (call $cancel-async (local.get $s)))
+      (call $cancel-async (local.get $s)))
+    ;; Cancels the subtask of a call after yielding `n` times (the host's call may have
+    ;; returned meanwhile): the state, then the result at 28 (0 when there is none) times 16.
+    (func (export "cancel-after-yields") (param $v i32) (param $n i32) (result i32)
+      (local $s i32) (local $state i32)
+      (i32.store (i32.const 28) (i32.const 0))
+      (local.set $s (call $slow (local.get $v) (i32.const 28)))
+      (if (i32.ne (i32.and (local.get $s) (i32.const 0xf)) (i32.const 1))
+        (then (return (i32.const -1))))
+      (block $done
+        (loop $again
+          (br_if $done (i32.eqz (local.get $n)))
+          (drop (call $yield))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $again)))
+      (local.set $state (call $cancel (i32.shr_u (local.get $s) (i32.const 4))))
+      (call $drop (i32.shr_u (local.get $s) (i32.const 4)))
+      (i32.add (local.get $state) (i32.mul (i32.load (i32.const 28)) (i32.const 16)))))
   (core instance $i (instantiate $M (with "" (instance
     (export "mem" (memory $memory "mem"))
     (export "slow" (func $slow))
@@ -111,7 +167,9 @@
     (export "join" (func $join))
     (export "wait" (func $wait))
     (export "drop" (func $drop))
-    (export "cancel" (func $cancel))))))
+    (export "cancel" (func $cancel))
+    (export "cancel-async" (func $cancel-async))
+    (export "yield" (func $yield))))))
   (func (export "status") async (param "v" u32) (result u32) (canon lift (core func $i "status")))
   (func (export "two") async (param "a" u32) (param "b" u32) (result u32)
     (canon lift (core func $i "two")))
@@ -122,7 +180,15 @@
   (func (export "drop-pending") async (param "v" u32) (result u32)
     (canon lift (core func $i "drop-pending")))
   (func (export "cancel-pending") async (param "v" u32) (result u32)
-    (canon lift (core func $i "cancel-pending"))))
+    (canon lift (core func $i "cancel-pending")))
+  (func (export "cancel-async") async (param "v" u32) (result u32)
+    (canon lift (core func $i "cancel-async")))
+  (func (export "cancel-async-in-sync-task") (param "v" u32) (result u32)
+    (canon lift (core func $i "cancel-async-raw")))
+  (func (export "cancel-twice") async (param "v" u32) (result u32)
+    (canon lift (core func $i "cancel-twice")))
+  (func (export "cancel-after-yields") async (param "v" u32) (param "n" u32) (result u32)
+    (canon lift (core func $i "cancel-after-yields"))))
 
 (component instance $a $HostCalls)
 (assert_return (invoke "two" (u32.const 7) (u32.const 9)) (u32.const 1007009))
@@ -138,10 +204,26 @@
 (component instance $b $HostCalls)
 (assert_trap (invoke "drop-pending" (u32.const 1)) "cannot drop a subtask which has not yet resolved")
 
-;; wasmtime cancels the host's call (`CANCELLED_BEFORE_RETURNED`, 4); the output traps at
-;; `unsupported-cancel-of-a-pending-host-call`.
+;; The host's call is cancelled in the host; the instance goes on after it.
 (component instance $c $HostCalls)
+;; Sync: `CANCELLED_BEFORE_RETURNED`; async: `BLOCKED`, then the event with that state.
 (assert_return (invoke "cancel-pending" (u32.const 1)) (u32.const 4))
+(assert_return (invoke "two" (u32.const 5) (u32.const 6)) (u32.const 1005006))
+(assert_return (invoke "cancel-async" (u32.const 2)) (u32.const 32756))
+(assert_return (invoke "two" (u32.const 7) (u32.const 8)) (u32.const 1007008))
+;; After one yield or more the host's call has returned: `RETURNED`, with its result.
+(assert_return (invoke "cancel-after-yields" (u32.const 3) (u32.const 0)) (u32.const 4))
+(assert_return (invoke "cancel-after-yields" (u32.const 4) (u32.const 1)) (u32.const 66))
+(assert_return (invoke "cancel-after-yields" (u32.const 5) (u32.const 4)) (u32.const 82))
+(assert_return (invoke "two" (u32.const 9) (u32.const 1)) (u32.const 1009001))
+;; A second cancel of a host call traps.
+(component instance $c3 $HostCalls)
+(assert_trap (invoke "cancel-twice" (u32.const 1)) "called after terminal status delivered")
+
+;; In a task that may not block, wasmtime's async cancel gives `BLOCKED`; the output's cancel
+;; waits for the host, so it traps at `unsupported-cancel-of-a-host-call-in-a-sync-task`.
+(component instance $c2 $HostCalls)
+(assert_return (invoke "cancel-async-in-sync-task" (u32.const 2)) (u32.const 4294967295))
 
 ;; A host function whose type holds a resource handle is waited for inside the output's call
 ;; of it (the host's borrow ends with the call), so the guest gets `RETURNED` where wasmtime

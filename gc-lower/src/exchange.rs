@@ -37,7 +37,8 @@
 //!   `async`, `acall{i}` (the host's `async` lowering of import `i`, imported as
 //!   `[async-lower]name`, called and waited for in `$await` with the `$root` waitable
 //!   intrinsics), for a deferred one also `hstart{i}` and `hfinish{i}`, and the host calls'
-//!   `host-pending`, `host-wait` and `last-area` (see `AsyncCall` and `EXCHANGE_AWAIT`);
+//!   `host-pending`, `host-wait`, `host-cancel` and the entries' accessors (see `AsyncCall`
+//!   and `EXCHANGE_AWAIT`);
 //! - the FACT adapter module, one adapter per adapted export and per adapted lowering;
 //! - the *entry module*: the functions the host and the guest call.
 //!
@@ -496,6 +497,10 @@ pub fn add_host_adapters(
             Trampoline::ThreadYield {
                 instance: host_instance,
                 cancellable: false,
+            },
+            Trampoline::SubtaskCancel {
+                instance: host_instance,
+                async_: false,
             },
         ];
         for (wait, intrinsic) in waits.into_iter().zip(crate::host::WaitIntrinsic::ALL) {
@@ -1156,11 +1161,14 @@ const EXCHANGE_RUNTIME: &str = r#"
 
 /// How the exchange module's `acall{i}` calls the host's `async` lowering of an import in
 /// place of its sync one: with the host side's lifted parameters as they are (at most 4 flat
-/// values, or a pointer to more than 16), and the results the host stores returned as the
-/// sync lift returns them.
+/// values, or a pointer to more than 16) or stored into a block (5 to 16 flat values, which
+/// the `async` lowering spills), and the results the host stores returned as the sync lift
+/// returns them.
 struct AsyncCall {
     /// The core type of the host's `async` lowering.
     ty: FuncType,
+    /// The parameters that the sync lift passes flat and the `async` lowering spills.
+    spill: Option<Spill>,
     /// What `acall{i}` returns.
     result: AsyncResult,
     /// Whether the guest's call goes on while the host's has not returned: the scheduler
@@ -1169,6 +1177,96 @@ struct AsyncCall {
     /// contexts in the function's type, whose lends to the host end with the call, nor with
     /// strings, lists or maps in its results, which the host allocates when it returns.
     deferred: bool,
+}
+
+/// Parameters passed flat to the sync lift (5 to 16 flat values) and spilled by the `async`
+/// lowering: stored into a block laid out as the parameters' tuple (`CanonicalABI.md`,
+/// `lower_flat_values` with more than `MAX_FLAT_ASYNC_PARAMS` values), one store per flat
+/// value.
+struct Spill {
+    /// The flat parameters, as the sync lift passes them.
+    flat: Vec<ValType>,
+    /// Per flat parameter: the store instruction and the offset in the block (bytes).
+    stores: Vec<(&'static str, u32)>,
+    /// The tuple's size and alignment (bytes).
+    size: u32,
+    align: u32,
+}
+
+impl Spill {
+    /// The spill of parameters of types `params`, when each flat value is stored on its own
+    /// in the tuple's layout: scalars, strings and lists (pointer and length), enums, flags
+    /// of one flat value, handles, stream and future ends, error contexts. `None` for any
+    /// other type (records, variants, ... whose flat values and layout differ).
+    fn of(types: &ComponentTypes, params: &[InterfaceType]) -> Option<Spill> {
+        let by_size = |size: u32| match size {
+            1 => Some("i32.store8"),
+            2 => Some("i32.store16"),
+            4 => Some("i32.store"),
+            _ => None,
+        };
+        let mut spill = Spill {
+            flat: Vec::new(),
+            stores: Vec::new(),
+            size: 0,
+            align: 1,
+        };
+        for ty in params {
+            let abi = types.canonical_abi(ty);
+            let at = spill.size.next_multiple_of(abi.align32);
+            let (stores, flat): (&[(&str, u32)], &[ValType]) = match ty {
+                InterfaceType::Bool | InterfaceType::U8 | InterfaceType::S8 => {
+                    (&[("i32.store8", 0)], &[ValType::I32])
+                }
+                InterfaceType::U16 | InterfaceType::S16 => (&[("i32.store16", 0)], &[ValType::I32]),
+                InterfaceType::U32
+                | InterfaceType::S32
+                | InterfaceType::Char
+                | InterfaceType::Own(_)
+                | InterfaceType::Borrow(_)
+                | InterfaceType::Future(_)
+                | InterfaceType::Stream(_)
+                | InterfaceType::ErrorContext(_) => (&[("i32.store", 0)], &[ValType::I32]),
+                InterfaceType::U64 | InterfaceType::S64 => (&[("i64.store", 0)], &[ValType::I64]),
+                InterfaceType::Float32 => (&[("f32.store", 0)], &[ValType::F32]),
+                InterfaceType::Float64 => (&[("f64.store", 0)], &[ValType::F64]),
+                InterfaceType::String | InterfaceType::List(_) => (
+                    &[("i32.store", 0), ("i32.store", 4)],
+                    &[ValType::I32, ValType::I32],
+                ),
+                InterfaceType::Enum(_) | InterfaceType::Flags(_) => {
+                    spill.stores.push((by_size(abi.size32)?, at));
+                    spill.flat.push(ValType::I32);
+                    (&[], &[])
+                }
+                _ => return None,
+            };
+            spill
+                .stores
+                .extend(stores.iter().map(|&(store, offset)| (store, at + offset)));
+            spill.flat.extend_from_slice(flat);
+            spill.size = at + abi.size32;
+            spill.align = spill.align.max(abi.align32);
+        }
+        spill.size = spill.size.next_multiple_of(spill.align);
+        Some(spill)
+    }
+
+    /// The block allocated and the flat parameters (locals `0..`) stored into it: its
+    /// address in local `$spill`.
+    fn wat(&self) -> String {
+        let mut wat = format!(
+            "(local.set $spill (call $cabi_realloc (i32.const 0) (i32.const 0) (i32.const {}) \
+             (i32.const {})))\n  ",
+            self.align, self.size
+        );
+        for (k, (store, offset)) in self.stores.iter().enumerate() {
+            wat.push_str(&format!(
+                "({store} offset={offset} (local.get $spill) (local.get {k}))\n  "
+            ));
+        }
+        wat
+    }
 }
 
 /// What `acall{i}` returns of the results the host stored at its pointer.
@@ -1182,12 +1280,13 @@ enum AsyncResult {
 }
 
 /// How the exchange module calls the host's `async` lowering of `import`, if the component
-/// lowers it `async` and its values pass through unchanged: the parameters flat (at most 4)
-/// or spilled (more than 16) in both core types, and no result, more than one flat result
+/// lowers it `async` and its values pass through unchanged or are spilled one by one: the
+/// parameters flat (at most 4) or spilled (more than 16) in both core types, or 5 to 16
+/// flat values of the types [`Spill::of`] takes; and no result, more than one flat result
 /// (returned through their area), or one flat result of a scalar, enum, flags or handle
-/// type. Otherwise (5 to 16 flat parameters, one flat result of an aggregate such as a
-/// record, variant, `option` or tuple) the host's sync lowering is called, as for a sync
-/// lowering.
+/// type. Otherwise (5 to 16 flat parameters with a record, variant, `option`, tuple, ...
+/// among them; one flat result of such an aggregate) the host's sync lowering is called,
+/// as for a sync lowering.
 ///
 /// Errors: as [`crate::host::async_lowered_core_type`].
 fn async_call(
@@ -1207,9 +1306,16 @@ fn async_call(
         true => ty.params(),
         false => &ty.params()[..ty.params().len() - 1],
     };
-    if lifted != passed {
-        return Ok(None);
-    }
+    let spill = match lifted == passed {
+        true => None,
+        false => {
+            let params = &types[types[import.component_ty].params].types;
+            match Spill::of(types, params) {
+                Some(spill) if spill.flat == lifted && passed == [ValType::I32] => Some(spill),
+                _ => return Ok(None),
+            }
+        }
+    };
     let result = match results.first() {
         None => AsyncResult::None,
         Some(_) if import.return_area => AsyncResult::Area,
@@ -1253,6 +1359,7 @@ fn async_call(
         !import.has_handles && !crate::host::results_hold_memory(types, import.component_ty)?;
     Ok(Some(AsyncCall {
         ty,
+        spill,
         result,
         deferred,
     }))
@@ -1268,9 +1375,16 @@ impl AsyncCall {
         results: &wasmtime_environ::component::CanonicalAbiInfo,
     ) -> Result<String> {
         let has_results = !matches!(self.result, AsyncResult::None);
-        let params = match has_results {
-            true => &self.ty.params()[..self.ty.params().len() - 1],
-            false => self.ty.params(),
+        let params = match (&self.spill, has_results) {
+            (Some(spill), _) => &spill.flat[..],
+            (None, true) => &self.ty.params()[..self.ty.params().len() - 1],
+            (None, false) => self.ty.params(),
+        };
+        // The arguments of the `async` lowering before the results' block: the parameters,
+        // or the block they are spilled to.
+        let (spill, args) = match &self.spill {
+            Some(spill) => (spill.wat(), "(local.get $spill)".to_string()),
+            None => (String::new(), local_gets(params.len())),
         };
         let (result_ty, area, ret) = match self.result {
             AsyncResult::None => (Vec::new(), "", String::new()),
@@ -1304,25 +1418,25 @@ impl AsyncCall {
         let mut wat = String::new();
         writeln!(
             wat,
-            "(func (export \"acall{i}\") {} (local $area i32)\n  {alloc}\
-             (call $await (call $async{i} {}{area})){ret})",
+            "(func (export \"acall{i}\") {} (local $area i32) (local $spill i32)\n  {alloc}\
+             {spill}(call $await (call $async{i} {args}{area})){ret})",
             sig(params, &result_ty),
-            local_gets(params.len()),
         )?;
         if self.deferred {
-            // The call's start, its status returned, its results' address in `last-area`;
-            // and the results as `acall{i}` returns them, from that address.
-            // The results' block comes from `area-alloc`: it stays until `area-free`.
-            let alloc = match has_results {
-                true => "(local.set $area (call $area-alloc))\n  ",
-                false => "",
-            };
+            // The call's start with its results' block last (from `area-alloc`, kept until
+            // `area-free`; 0 without results), its status returned; and the results as
+            // `acall{i}` returns them, from that block.
+            let mut start_params = params.to_vec();
+            start_params.push(ValType::I32);
             writeln!(
                 wat,
-                "(func (export \"hstart{i}\") {} (local $area i32)\n  {alloc}\
-                 (global.set $last-area (local.get $area))\n  (call $async{i} {}{area}))",
-                sig(params, &[ValType::I32]),
-                local_gets(params.len()),
+                "(func (export \"hstart{i}\") {} (local $spill i32)\n  \
+                 {spill}(call $async{i} {args}{}))",
+                sig(&start_params, &[ValType::I32]),
+                match has_results {
+                    true => format!(" (local.get {})", params.len()),
+                    false => String::new(),
+                },
             )?;
             writeln!(
                 wat,
@@ -1337,23 +1451,32 @@ impl AsyncCall {
 /// The exchange module's host calls, with the host's `async` lowerings (`CanonicalABI.md`:
 /// a lowering returns `state | subtask << 4`, `RETURNED` is 2; `waitable-set.wait` stores
 /// the waitable and the payload at the pointer and returns the event code, `SUBTASK` 1 with
-/// the subtask's state as payload).
+/// the subtask's state as payload; `subtask.cancel` returns the state once the subtask has
+/// resolved, else `BLOCKED`).
 ///
 /// Each host subtask that has not returned at once is tracked in an entry of 16 bytes in the
 /// exchange memory (the host's handle, the task record whose call it is or -1, the address
-/// of its results, whether it has returned) and joined to the one waitable set of the
-/// output's host instance. `$host-event` waits on that set for one event (the event at
-/// address 0, below the bump allocator's first byte) and marks the entry of a subtask that
-/// returned. So a wait for one subtask keeps the events of the others:
+/// of its results, and its state once it has resolved: 0 while it has not, else `RETURNED`
+/// 2 or `CANCELLED_BEFORE_RETURNED` 4) and joined to the one waitable set of the output's
+/// host instance. `$host-event` waits on that set for one event (the event at address 0,
+/// below the bump allocator's first byte) and marks the entry of a subtask that resolved.
+/// So a wait for one subtask keeps the events of the others:
 ///
 /// - `$await` (`acall{i}`): waits, inside the call, until its subtask has returned;
 /// - `host-pending` (`hstart{i}` returned `STARTED`): tracks the subtask for a task record of
 ///   the scheduler (`crate::tasks`), whose caller goes on;
-/// - `host-wait`, when no task can run: waits until a tracked call of a record has returned,
-///   and gives the record (its results' address in `last-area`), or -1 when none is pending;
+/// - `host-wait`, when no task can run: waits until a tracked call of a record has resolved,
+///   and gives its entry, or -1 when none is pending;
 /// - `host-poll`, when a task yields: the events that have come, without blocking, after a
-///   `[thread-yield]` to the host; then `host-returned` gives each record whose call has
-///   returned, or -1.
+///   `[thread-yield]` to the host; then `host-resolved` gives each entry of a record whose
+///   call has resolved, or -1;
+/// - `host-cancel` (`subtask.cancel` of a record's call): cancels the host's subtask
+///   unless it has resolved (`[subtask-cancel]`, which waits until it has, so only a task
+///   that may block may call it) and gives its entry; an async cancel of a call that the
+///   host cancelled gets -1 (`BLOCKED`), as natively, and the entry is delivered later.
+///
+/// An entry given is read with `entry-record`, `entry-area` and `entry-state`, then freed
+/// with `entry-done`.
 ///
 /// A deferred call's results go to a block of the largest results' size (`area-alloc`,
 /// `area-free`: a free list, so that the blocks in use are as many as the calls pending at
@@ -1373,11 +1496,11 @@ const EXCHANGE_AWAIT: &str = r#"
   (global $used-calls (mut i32) (i32.const 0))
   (global $deferred (mut i32) (i32.const 0))
   (global $floor (mut i32) (i32.const 8))
-  (global $last-area (mut i32) (i32.const 0))
   (global $free-areas (mut i32) (i32.const 0))
   (global $areas-out (mut i32) (i32.const 0))
   (func $gc-lower:trap:unsupported-async-lower-of-the-host-in-a-sync-task unreachable)
   (func $gc-lower:trap:unsupported-wait-for-the-host-in-a-sync-task unreachable)
+  (func $gc-lower:trap:unsupported-cancel-of-a-host-call-in-a-sync-task unreachable)
   (func $entry (param $e i32) (result i32)
     (i32.add (global.get $calls) (i32.shl (local.get $e) (i32.const 4))))
   ;; A new entry for host subtask $h, joined to the host set: its index.
@@ -1447,22 +1570,23 @@ const EXCHANGE_AWAIT: &str = r#"
     (global.set $free-areas (local.get $p))
     (global.set $areas-out (i32.sub (global.get $areas-out) (i32.const 1)))
     (call $maybe-reset))
-  ;; One event of the host set: a subtask that returned marks its entry.
+  ;; One event of the host set: a subtask that resolved marks its entry.
   (func $host-event
     (if (i32.eqz (global.get $may-block))
       (then (call $gc-lower:trap:unsupported-wait-for-the-host-in-a-sync-task)))
     (call $mark (call $waitable-set-wait (global.get $host-set) (i32.const 0))))
-  ;; The event of code `code` at address 0: a subtask that returned marks its entry.
+  ;; The event of code `code` at address 0: a subtask that resolved (state `RETURNED` or
+  ;; past it) marks its entry with that state.
   (func $mark (param $code i32) (local $e i32)
     (if (i32.ne (local.get $code) (i32.const 1)) (then (return)))
-    (if (i32.ne (i32.load (i32.const 4)) (i32.const 2)) (then (return)))
+    (if (i32.lt_u (i32.load (i32.const 4)) (i32.const 2)) (then (return)))
     (block $found
       (loop $each
         (if (i32.ge_u (local.get $e) (global.get $num-calls)) (then (return)))
         (br_if $found (i32.eq (i32.load (call $entry (local.get $e))) (i32.load (i32.const 0))))
         (local.set $e (i32.add (local.get $e) (i32.const 1)))
         (br $each)))
-    (i32.store offset=12 (call $entry (local.get $e)) (i32.const 1)))
+    (i32.store offset=12 (call $entry (local.get $e)) (i32.load (i32.const 4))))
   ;; Waits for the subtask of `status` unless it has returned, then drops it.
   (func $await (param $status i32) (local $e i32)
     (if (i32.eq (i32.and (local.get $status) (i32.const 0xf)) (i32.const 2))
@@ -1477,44 +1601,49 @@ const EXCHANGE_AWAIT: &str = r#"
         (call $host-event)
         (br $wait)))
     (call $untrack (local.get $e)))
-  (func (export "last-area") (result i32) (global.get $last-area))
-  ;; The host's subtask of `status` (a deferred call's) goes on for task record `record`.
-  (func (export "host-pending") (param $status i32) (param $record i32)
+  ;; The host's subtask of `status` (a deferred call's, its results to block `area`) goes on
+  ;; for task record `record`.
+  (func (export "host-pending") (param $status i32) (param $record i32) (param $area i32)
     (drop (call $track (i32.shr_u (local.get $status) (i32.const 4)) (local.get $record)
-      (global.get $last-area)))
+      (local.get $area)))
     (global.set $deferred (i32.add (global.get $deferred) (i32.const 1))))
-  ;; The record of a deferred call that has returned, its entry untracked and its results'
-  ;; address in `last-area`; -1 when none has.
-  (func $returned (export "host-returned") (result i32) (local $e i32) (local $record i32)
+  ;; Entry `e`'s task record, results block and resolved state.
+  (func (export "entry-record") (param $e i32) (result i32)
+    (i32.load offset=4 (call $entry (local.get $e))))
+  (func (export "entry-area") (param $e i32) (result i32)
+    (i32.load offset=8 (call $entry (local.get $e))))
+  (func (export "entry-state") (param $e i32) (result i32)
+    (i32.load offset=12 (call $entry (local.get $e))))
+  ;; Entry `e` of a deferred call is done with: its subtask dropped, the entry free.
+  (func (export "entry-done") (param $e i32)
+    (call $untrack (local.get $e))
+    (global.set $deferred (i32.sub (global.get $deferred) (i32.const 1))))
+  ;; The entry of a deferred call that has resolved; -1 when none has.
+  (func $resolved (export "host-resolved") (result i32) (local $e i32)
     (block $none
       (loop $each
         (br_if $none (i32.ge_u (local.get $e) (global.get $num-calls)))
         (if (i32.and (i32.ne (i32.load (call $entry (local.get $e))) (i32.const 0))
               (i32.and (i32.ge_s (i32.load offset=4 (call $entry (local.get $e))) (i32.const 0))
-                (i32.load offset=12 (call $entry (local.get $e)))))
-          (then
-            (local.set $record (i32.load offset=4 (call $entry (local.get $e))))
-            (global.set $last-area (i32.load offset=8 (call $entry (local.get $e))))
-            (call $untrack (local.get $e))
-            (global.set $deferred (i32.sub (global.get $deferred) (i32.const 1)))
-            (return (local.get $record))))
+                (i32.ne (i32.load offset=12 (call $entry (local.get $e))) (i32.const 0))))
+          (then (return (local.get $e))))
         (local.set $e (i32.add (local.get $e) (i32.const 1)))
         (br $each)))
     (i32.const -1))
-  ;; -1 when no deferred call is pending; else waits until one has returned and gives its
-  ;; record (`$returned`).
-  (func (export "host-wait") (result i32) (local $record i32)
+  ;; -1 when no deferred call is pending; else waits until one has resolved and gives its
+  ;; entry (`$resolved`).
+  (func (export "host-wait") (result i32) (local $e i32)
     (if (i32.eqz (global.get $deferred)) (then (return (i32.const -1))))
     (loop $wait
-      (local.set $record (call $returned))
-      (if (i32.ge_s (local.get $record) (i32.const 0)) (then (return (local.get $record))))
+      (local.set $e (call $resolved))
+      (if (i32.ge_s (local.get $e) (i32.const 0)) (then (return (local.get $e))))
       (call $host-event)
       (br $wait))
     unreachable)
   ;; As `host-wait` without blocking, for every deferred call: a task that may block first
   ;; yields to the host once (so that the host's calls go on, as they do natively when a
-  ;; task yields), then the events that have come are taken; `host-returned` then gives
-  ;; each call that has returned.
+  ;; task yields), then the events that have come are taken; `host-resolved` then gives
+  ;; each call that has resolved.
   (func (export "host-poll") (local $code i32)
     (if (i32.eqz (global.get $deferred)) (then (return)))
     (if (global.get $may-block) (then (drop (call $thread-yield))))
@@ -1524,6 +1653,29 @@ const EXCHANGE_AWAIT: &str = r#"
         (br_if $none (i32.eqz (local.get $code)))
         (call $mark (local.get $code))
         (br $each))))
+  ;; `subtask.cancel` of the deferred call of task record `record`: its entry, the host's
+  ;; subtask resolved (cancelled in the host and waited for, unless it had resolved). An
+  ;; async cancel of a call that the host cancelled gets -1 (`BLOCKED`) as natively, where
+  ;; the host's subtask is still running: its entry is delivered as others are.
+  (func (export "host-cancel") (param $record i32) (param $sync i32) (result i32)
+    (local $e i32) (local $state i32)
+    (block $found
+      (loop $each
+        (if (i32.ge_u (local.get $e) (global.get $num-calls)) (then (unreachable)))
+        (br_if $found (i32.and (i32.ne (i32.load (call $entry (local.get $e))) (i32.const 0))
+          (i32.eq (i32.load offset=4 (call $entry (local.get $e))) (local.get $record))))
+        (local.set $e (i32.add (local.get $e) (i32.const 1)))
+        (br $each)))
+    (if (i32.load offset=12 (call $entry (local.get $e))) (then (return (local.get $e))))
+    (if (i32.eqz (global.get $may-block))
+      (then (call $gc-lower:trap:unsupported-cancel-of-a-host-call-in-a-sync-task)))
+    ;; A waitable in a set cannot be waited for synchronously: it leaves the host set.
+    (call $waitable-join (i32.load (call $entry (local.get $e))) (i32.const 0))
+    (local.set $state (call $subtask-cancel (i32.load (call $entry (local.get $e)))))
+    (i32.store offset=12 (call $entry (local.get $e)) (local.get $state))
+    (if (i32.and (i32.eqz (local.get $sync)) (i32.eq (local.get $state) (i32.const 4)))
+      (then (return (i32.const -1))))
+    (local.get $e))
 "#;
 
 /// `EXCHANGE_RUNTIME`'s `release` and the bump pointer's reset at the end of the outermost

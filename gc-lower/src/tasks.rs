@@ -287,12 +287,17 @@ struct Scheduler {
     resume: OutFunc,
     /// `(component instance) -> (ref HANDLE_TABLE)`.
     table_of: OutFunc,
-    /// `() -> (i32)`: waits for a pending host call and delivers its results (1), or 0 when
-    /// none is pending; its body is [`Lowerer::finish_scheduler`]'s.
+    /// `() -> (i32)`: waits until a pending host call has resolved and ends it (1: its results
+    /// delivered, or its cancellation), or 0 when none is pending; its body is
+    /// [`Lowerer::finish_scheduler`]'s.
     host_step: OutFunc,
-    /// `() -> ()`: delivers the results of the host calls that have returned, without
-    /// blocking; its body is [`Lowerer::finish_scheduler`]'s.
+    /// `() -> ()`: ends the host calls that have resolved, without blocking; its body is
+    /// [`Lowerer::finish_scheduler`]'s.
     host_poll: OutFunc,
+    /// `(entry)`: ends the pending host call of the exchange module's `entry`, which has
+    /// resolved, through its adapter's [`Lowerer::host_return`]; its body is
+    /// [`Lowerer::finish_scheduler`]'s.
+    host_deliver: OutFunc,
 }
 
 /// The scheduler template, parsed once.
@@ -309,6 +314,11 @@ const RECORD_SUBTASK: i32 = 4;
 const RECORD_CALLER: i32 = 5;
 const RECORD_RETPTR: i32 = 6;
 const RECORD_SYNC_WAITER: i32 = 8;
+/// Cancellation of the record's task: bit 0 requested, bit 1 its `TASK_CANCELLED` event awaits
+/// delivery (`tasks.wat`'s `request-cancel`).
+const RECORD_CANCEL: i32 = 14;
+/// [`RECORD_CANCEL`] of a task whose cancellation was requested, with no event to deliver.
+const CANCEL_REQUESTED: i32 = 1;
 const RECORD_WAKE_ON_CANCEL: i32 = 15;
 /// The id of the task's borrow scope (`resources.wat`).
 const RECORD_SCOPE: i32 = 16;
@@ -379,13 +389,13 @@ struct Adapter {
 /// What a task runner needs for a host function's call through its `async` lowering
 /// (`crate::exchange`'s deferred calls).
 struct HostCall {
-    /// `hstart{i}`: the lifted parameters -> the host's status.
+    /// `hstart{i}`: the lifted parameters and the results' block -> the host's status.
     start: OutFunc,
-    /// `hfinish{i}`: the results' address -> the results, as the sync lift returns them.
+    /// `hfinish{i}`: the results' block -> the results, as the sync lift returns them.
     finish: OutFunc,
-    /// `last-area`: the results' address of the call `hstart{i}` or `host-wait` last gave.
-    last_area: OutFunc,
-    /// `host-pending (status, record)`: the host's call goes on for the record.
+    /// `area-alloc`: a block for the results, when the function has any.
+    area_alloc: Option<OutFunc>,
+    /// `host-pending (status, record, block)`: the host's call goes on for the record.
     pending: OutFunc,
     /// `area-free (address)`: the results' block is free again once they are taken.
     area_free: OutFunc,
@@ -1426,7 +1436,15 @@ impl Lowerer<'_, '_> {
         }
         ins.call(start.0);
         match &host {
-            Some(h) => ins.call(h.start.0).local_set(host_status),
+            Some(h) => {
+                match h.area_alloc {
+                    Some(alloc) => ins.call(alloc.0),
+                    None => ins.i32_const(0),
+                };
+                ins.local_tee(host_area)
+                    .call(h.start.0)
+                    .local_set(host_status)
+            }
             None => ins.call(callee.0),
         };
         if let Some((ci, _, exit, _)) = entered {
@@ -1455,11 +1473,10 @@ impl Lowerer<'_, '_> {
             keep.started(&mut ins, h.caller_table, h.subtask_new, status);
             ins.local_get(host_status)
                 .local_get(record)
+                .local_get(host_area)
                 .call(h.pending.0);
             ins.else_();
-            ins.call(h.last_area.0)
-                .local_tee(host_area)
-                .call(h.finish.0);
+            ins.local_get(host_area).call(h.finish.0);
         }
         match callback {
             Some(_) => {
@@ -1639,10 +1656,16 @@ impl Lowerer<'_, '_> {
         let callee = self
             .callee_instance(k)?
             .context("internal: a host call without the host side's instance")?;
+        let finish = self.exchange_func(exchange, &format!("hfinish{i}"))?;
+        let has_results = !self.func_type_of(self.out_func_type(finish)).1.is_empty();
+        let area_alloc = match has_results {
+            true => Some(self.exchange_func(exchange, "area-alloc")?),
+            false => None,
+        };
         let ops = HostCall {
             start: self.exchange_func(exchange, &format!("hstart{i}"))?,
-            finish: self.exchange_func(exchange, &format!("hfinish{i}"))?,
-            last_area: self.exchange_func(exchange, "last-area")?,
+            finish,
+            area_alloc,
             pending: self.exchange_func(exchange, "host-pending")?,
             area_free: self.exchange_func(exchange, "area-free")?,
             alloc: self.scheduler_op("alloc")?,
@@ -1656,11 +1679,13 @@ impl Lowerer<'_, '_> {
         Ok(ops)
     }
 
-    /// `(record, area)`: the return of adapter `k`'s host call that went on past its first
-    /// run, once the host's call has returned (the scheduler's `host-step`): in the task's
-    /// state (as a callback's run is, [`Self::begin_run`]), its results from `finish`
-    /// (`hfinish{i}` of the address `area`) to the caller as `task.return` gives them, the
-    /// caller's subtask `RETURNED`, then the task ends.
+    /// `(record, area, cancelled)`: the end of adapter `k`'s host call that went on past its
+    /// first run, once the host's call has resolved (the scheduler's `host-step`, or
+    /// `subtask.cancel`): in the task's state (as a callback's run is, [`Self::begin_run`]),
+    /// its results from `finish` (`hfinish{i}` of the address `area`) to the caller as
+    /// `task.return` gives them and the caller's subtask `RETURNED`, or when `cancelled` (the
+    /// host's subtask `CANCELLED_BEFORE_RETURNED`) no results and the subtask
+    /// `CANCELLED_BEFORE_RETURNED`, as `task.cancel` resolves it; then the task ends.
     fn host_return(&mut self, k: usize, finish: OutFunc, area_free: OutFunc) -> Result<OutFunc> {
         if let Some(f) = self.tasks.adapters[k].host_return {
             return Ok(f);
@@ -1681,9 +1706,9 @@ impl Lowerer<'_, '_> {
             .filter(|p| self.out.globals[p.0 as usize].0.val_type == I32);
         let mut saved = g.switched().to_vec();
         saved.extend(retptr);
-        // Locals: the record and the address, the saved task state, the subtask handle,
-        // the results.
-        let base = 2;
+        // Locals: the record, the address and whether it was cancelled, the saved task
+        // state, the subtask handle, the results.
+        let base = 3;
         let handle = base + saved.len() as u32;
         let results_base = handle + 1;
         let mut locals = vec![(saved.len() as u32 + 1, I32)];
@@ -1697,11 +1722,14 @@ impl Lowerer<'_, '_> {
             .call(get.0)
             .call(attach.0);
         barrier_open(&mut ins);
+        ins.i32_const(1).global_set(g.returned.0);
+        ins.local_get(2).if_(we::BlockType::Empty);
+        self.resolve_subtask(&mut ins, handle, STATUS_RETURN_CANCELLED)?;
+        ins.else_();
         ins.local_get(1).call(finish.0);
         for i in (0..results.len() as u32).rev() {
             ins.local_set(results_base + i);
         }
-        ins.i32_const(1).global_set(g.returned.0);
         self.resolve_subtask(&mut ins, handle, STATUS_RETURNED)?;
         for i in 0..results.len() as u32 {
             ins.local_get(results_base + i);
@@ -1711,13 +1739,14 @@ impl Lowerer<'_, '_> {
             ins.global_get(p.0);
         }
         ins.call(ret.0);
+        ins.end();
         ins.local_get(1).call(area_free.0);
         barrier_close(&mut ins, uncaught);
         ins.call(exit_scope.0);
         ins.local_get(0).call(exited.0);
         restore(&mut ins, &saved, base);
         ins.end();
-        let ty = self.func_type(&[I32, I32], &[]);
+        let ty = self.func_type(&[I32, I32, I32], &[]);
         let name = format!("host-return:{}", self.tasks.adapters[k].name);
         let f = self.add_func(ty, name, body);
         self.tasks.adapters[k].host_return = Some(f);
@@ -1892,6 +1921,8 @@ impl Lowerer<'_, '_> {
         let host_step = self.reserve_func(ty, "task:host-step".into());
         let ty = self.func_type(&[], &[]);
         let host_poll = self.reserve_func(ty, "task:host-poll".into());
+        let ty = self.func_type(&[I32], &[]);
+        let host_deliver = self.reserve_func(ty, "task:host-deliver".into());
         let g = self.task_globals();
         let imports = vec![
             table_of,
@@ -1931,6 +1962,7 @@ impl Lowerer<'_, '_> {
             table_of,
             host_step,
             host_poll,
+            host_deliver,
         };
         self.tasks.scheduler = Some(s.clone());
         Ok(s)
@@ -1968,9 +2000,12 @@ impl Lowerer<'_, '_> {
             return Ok(());
         };
         let get = self.scheduler_op("get")?;
-        // `host-step`: the exchange module's `host-wait` gives the record of a pending host
-        // call that has returned (-1: none pending), delivered by its adapter's
-        // `host-return`.
+        // `host-deliver`: the entry's record, results block and state, the entry freed, then
+        // the record's adapter's `host-return`.
+        // `host-step`: the exchange module's `host-wait` gives the entry of a pending host
+        // call that has resolved (-1: none pending), delivered.
+        // `host-poll`: the exchange module's `host-poll` (one yield to the host and the events
+        // that have come), then every call that has resolved (`host-resolved`) delivered.
         let host_returns: Vec<(usize, OutFunc)> = self
             .tasks
             .adapters
@@ -1978,57 +2013,62 @@ impl Lowerer<'_, '_> {
             .enumerate()
             .filter_map(|(k, a)| a.host_return.map(|f| (k, f)))
             .collect();
-        // `host-poll`: the exchange module's `host-poll` (one yield to the host and the events
-        // that have come), then every call that has returned (`host-returned`) delivered.
         let mut step = we::Function::new([(1, I32)]);
         let mut poll = we::Function::new([(1, I32)]);
+        let mut deliver = we::Function::new([(3, I32)]);
         match self.input.host.exchange {
             Some(exchange) if !host_returns.is_empty() => {
                 let wait = self.exchange_func(exchange, "host-wait")?;
                 let poll_host = self.exchange_func(exchange, "host-poll")?;
-                let returned = self.exchange_func(exchange, "host-returned")?;
-                let area = self.exchange_func(exchange, "last-area")?;
-                // The record in local 0 delivered by its adapter's `host-return`.
-                let deliver =
-                    |ins: &mut we::InstructionSink<'_>,
-                     after: &dyn Fn(&mut we::InstructionSink<'_>)| {
-                        for &(k, f) in &host_returns {
-                            ins.local_get(0)
-                                .i32_const(1)
-                                .call(get.0)
-                                .i32_const(k as i32)
-                                .i32_eq()
-                                .if_(we::BlockType::Empty)
-                                .local_get(0)
-                                .call(area.0)
-                                .call(f.0);
-                            after(ins);
-                            ins.end();
-                        }
-                        ins.unreachable();
-                    };
+                let resolved = self.exchange_func(exchange, "host-resolved")?;
+                let entry_record = self.exchange_func(exchange, "entry-record")?;
+                let entry_area = self.exchange_func(exchange, "entry-area")?;
+                let entry_state = self.exchange_func(exchange, "entry-state")?;
+                let entry_done = self.exchange_func(exchange, "entry-done")?;
+                let (record, area, cancelled) = (1, 2, 3);
+                let mut ins = deliver.instructions();
+                ins.local_get(0).call(entry_record.0).local_set(record);
+                ins.local_get(0).call(entry_area.0).local_set(area);
+                ins.local_get(0)
+                    .call(entry_state.0)
+                    .i32_const(STATUS_RETURN_CANCELLED)
+                    .i32_eq()
+                    .local_set(cancelled);
+                ins.local_get(0).call(entry_done.0);
+                for &(k, f) in &host_returns {
+                    ins.local_get(record)
+                        .i32_const(1)
+                        .call(get.0)
+                        .i32_const(k as i32)
+                        .i32_eq()
+                        .if_(we::BlockType::Empty)
+                        .local_get(record)
+                        .local_get(area)
+                        .local_get(cancelled)
+                        .call(f.0)
+                        .return_()
+                        .end();
+                }
+                ins.unreachable().end();
                 let mut ins = step.instructions();
                 ins.call(wait.0).local_tee(0).i32_const(-1).i32_eq();
                 ins.if_(we::BlockType::Empty).i32_const(0).return_().end();
-                deliver(&mut ins, &|ins| {
-                    ins.i32_const(1).return_();
-                });
-                ins.end();
+                ins.local_get(0).call(s.host_deliver.0).i32_const(1).end();
                 let mut ins = poll.instructions();
                 ins.call(poll_host.0);
                 ins.loop_(we::BlockType::Empty);
-                ins.call(returned.0).local_tee(0).i32_const(0).i32_lt_s();
+                ins.call(resolved.0).local_tee(0).i32_const(0).i32_lt_s();
                 ins.if_(we::BlockType::Empty).return_().end();
-                deliver(&mut ins, &|ins| {
-                    ins.br(1);
-                });
+                ins.local_get(0).call(s.host_deliver.0).br(0);
                 ins.end().end();
             }
             _ => {
                 step.instructions().i32_const(0).end();
                 poll.instructions().end();
+                deliver.instructions().unreachable().end();
             }
         }
+        self.define_func(s.host_deliver, deliver);
         self.define_func(s.host_step, step);
         self.define_func(s.host_poll, poll);
         let resumes: Vec<Option<OutFunc>> = self.tasks.adapters.iter().map(|a| a.resume).collect();
@@ -2834,17 +2874,52 @@ impl Lowerer<'_, '_> {
             ins.i32_const(3).return_();
             ins.end();
             // A host function's call that went on (the only records of the host side's
-            // instance) is not cancelled in the host: a limit.
-            if let Some(host) = self.input.host.host_instance
-                && self.input.host.async_lowerings.iter().any(|l| l.deferred)
-            {
-                let host_call = self.trap_func("unsupported-cancel-of-a-pending-host-call");
+            // instance) is cancelled in the host (the exchange module's `host-cancel`, which
+            // gives its entry once the host's subtask has resolved, or -1 while an async
+            // cancel goes on), and ended as it resolved (`host-deliver`). A second cancel
+            // while its record lasts traps, as wasmtime's of a host task does
+            // (`CalleeDone { cancelled: true }`); once its event has been delivered, the
+            // record is gone and the second cancel gets its state.
+            let host = match (self.input.host.host_instance, self.input.host.exchange) {
+                (Some(host), Some(exchange))
+                    if self.input.host.async_lowerings.iter().any(|l| l.deferred) =>
+                {
+                    Some((
+                        host,
+                        self.exchange_func(exchange, "host-cancel")?,
+                        self.scheduler()?.host_deliver,
+                    ))
+                }
+                _ => None,
+            };
+            if let Some((host, host_cancel, host_deliver)) = host {
+                let requested = self.scheduler_op("cancel-requested")?;
+                let set = self.scheduler_op("set")?;
+                let twice = self.trap_func(&trap_reason(Trap::SubtaskCancelAfterTerminal));
                 ins.local_get(record)
                     .i32_const(RECORD_INSTANCE)
                     .call(get.0)
                     .i32_const(host.as_u32() as i32)
-                    .i32_eq();
-                trap_if(&mut ins, host_call);
+                    .i32_eq()
+                    .if_(we::BlockType::Empty);
+                ins.local_get(record).call(requested.0);
+                trap_if(&mut ins, twice);
+                ins.local_get(record)
+                    .i32_const(RECORD_CANCEL)
+                    .i32_const(CANCEL_REQUESTED)
+                    .call(set.0);
+                ins.local_get(record)
+                    .i32_const(!async_ as i32)
+                    .call(host_cancel.0)
+                    .local_tee(wake)
+                    .i32_const(0)
+                    .i32_lt_s()
+                    .if_(we::BlockType::Empty)
+                    .i32_const(BLOCKED)
+                    .return_()
+                    .end();
+                ins.local_get(wake).call(host_deliver.0);
+                ins.else_();
             }
             // `request-cancel`: 1 wakes the callee now, 2 is the limit.
             ins.local_get(record).call(request.0).local_tee(wake);
@@ -2871,6 +2946,9 @@ impl Lowerer<'_, '_> {
                 ins.local_get(record).call(wait_task.0);
             }
             ins.end();
+            if host.is_some() {
+                ins.end();
+            }
         }
         ins.end();
         ins.global_get(table.0).local_get(0).call(take.0).end();

@@ -69,7 +69,7 @@
 //! | resource `r` of exported instance `ns:pkg/i`     | imports `"[export]ns:pkg/i" "[resource-new]r"`, `…-rep]r`, `…-drop]r`; export `"ns:pkg/i#[dtor]r"` |
 //! | resource `r` imported at the root                | import `"$root" "[resource-drop]r"`  |
 //! | `error-context` in a host function's type        | imports `"$root" "[error-context-new-utf8]"`, `…-debug-message-utf8]`, `"[error-context-drop]"` |
-//! | host function `f` of `ns:pkg/i` lowered `async`   | import `"ns:pkg/i" "f"` and, where [`crate::exchange`] calls it, `"ns:pkg/i" "[async-lower]f"`; then imports `"$root" "[waitable-set-new]"`, `"[waitable-join]"`, `"[waitable-set-wait]"`, `"[subtask-drop]"`, `"[waitable-set-poll]"`, `"[thread-yield]"` |
+//! | host function `f` of `ns:pkg/i` lowered `async`   | import `"ns:pkg/i" "f"` and, where [`crate::exchange`] calls it, `"ns:pkg/i" "[async-lower]f"`; then imports `"$root" "[waitable-set-new]"`, `"[waitable-join]"`, `"[waitable-set-wait]"`, `"[subtask-drop]"`, `"[waitable-set-poll]"`, `"[thread-yield]"`, `"[subtask-cancel]"` |
 //!
 //! This module finds the imports and exports; `flat.rs` flattens their function types
 //! (canonical ABI) and `wit.rs` writes the WIT world.
@@ -181,7 +181,9 @@ pub struct AsyncHostLowering {
 
 /// A waitable intrinsic of the guest core ABI, imported from [`ROOT_IMPORT_MODULE`] when the
 /// output makes `async` lowerings of host imports: the exchange module waits on a host
-/// subtask with them (`CanonicalABI.md`, `canon waitable-set.*`, `canon subtask.drop`).
+/// subtask, polls for it, yields to the host and cancels the subtask with them
+/// (`CanonicalABI.md`, `canon waitable-set.*`, `canon thread.yield`, `canon subtask.drop`,
+/// `canon subtask.cancel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitIntrinsic {
     /// `[waitable-set-new]: () -> (set i32)`.
@@ -198,17 +200,22 @@ pub enum WaitIntrinsic {
     SetPoll,
     /// `[thread-yield]: () -> (cancelled i32)`: lets the host's other work go on.
     Yield,
+    /// `[subtask-cancel]: (subtask i32) -> (state i32)`: cancels the subtask and waits until
+    /// it has resolved (its state, `RETURNED` or `CANCELLED_BEFORE_RETURNED`); only a task
+    /// that may block may call it.
+    Cancel,
 }
 
 impl WaitIntrinsic {
     /// Every intrinsic, in import order.
-    pub const ALL: [WaitIntrinsic; 6] = [
+    pub const ALL: [WaitIntrinsic; 7] = [
         WaitIntrinsic::SetNew,
         WaitIntrinsic::Join,
         WaitIntrinsic::SetWait,
         WaitIntrinsic::SubtaskDrop,
         WaitIntrinsic::SetPoll,
         WaitIntrinsic::Yield,
+        WaitIntrinsic::Cancel,
     ];
 
     /// The core import name.
@@ -220,6 +227,7 @@ impl WaitIntrinsic {
             WaitIntrinsic::SubtaskDrop => "[subtask-drop]",
             WaitIntrinsic::SetPoll => "[waitable-set-poll]",
             WaitIntrinsic::Yield => "[thread-yield]",
+            WaitIntrinsic::Cancel => "[subtask-cancel]",
         }
     }
 
@@ -232,6 +240,7 @@ impl WaitIntrinsic {
             WaitIntrinsic::SubtaskDrop => FuncType::new([ValType::I32], []),
             WaitIntrinsic::SetPoll => FuncType::new([ValType::I32, ValType::I32], [ValType::I32]),
             WaitIntrinsic::Yield => FuncType::new([], [ValType::I32]),
+            WaitIntrinsic::Cancel => FuncType::new([ValType::I32], [ValType::I32]),
         }
     }
 }

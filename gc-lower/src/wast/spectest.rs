@@ -13,8 +13,10 @@
 //! `host.echo-slowly` (return after yielding once to the executor). gc-lower's own tests add
 //! more of the latter kind, for the value types of an `async` lowering's results:
 //! `host.echo-slowly-s8`, `-u64`, `-f64`, `host.pair-slowly` (a `u32` and a `u64` returned as
-//! a tuple), `host.sum5-slowly` (the sum of five `u32`s), `host.echo-string-slowly` and
-//! `host.[method]resource1.rep-slowly` (the rep of a borrowed `resource1`).
+//! a tuple), `host.sum5-slowly` (the sum of five `u32`s), `host.mix-slowly` (a `u8`, a
+//! `u64`, a string, an `s16`, an `f32` and a `bool`, seven flat values, folded into a
+//! `u64`: `a + b + 1000 * len(c) + d + 100 * e + 7 * f`, wrapping), `host.echo-string-slowly`
+//! and `host.[method]resource1.rep-slowly` (the rep of a borrowed `resource1`).
 //!
 //! Where wasmtime's host asserts (and panics), this one traps with the reason.
 
@@ -199,6 +201,20 @@ fn link_async(linker: &mut Linker<()>) -> Result<()> {
                     .wrapping_add(c)
                     .wrapping_add(d)
                     .wrapping_add(e),))
+            })
+        },
+    )?;
+    host.func_wrap_concurrent(
+        "mix-slowly",
+        |_, (a, b, c, d, e, f): (u8, u64, String, i16, f32, bool)| {
+            Box::pin(async move {
+                yield_once().await;
+                Ok((u64::from(a)
+                    .wrapping_add(b)
+                    .wrapping_add(1000 * c.len() as u64)
+                    .wrapping_add(i64::from(d) as u64)
+                    .wrapping_add((100.0 * f64::from(e)) as i64 as u64)
+                    .wrapping_add(7 * u64::from(f)),))
             })
         },
     )?;
