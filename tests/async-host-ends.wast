@@ -1,7 +1,8 @@
 ;;! component_model_async = true
-;; Stream and future ends in the types of host functions. The output does not bridge the
-;; host's streams and futures to its own: the component is lowered, and an end that would
-;; cross the boundary traps at a limit of the lowering
+;; Stream and future ends in the types of host functions. The output bridges only streams
+;; of numbers that the guest passes to host imports (`tests/async-host-streams.wast`): the
+;; component is lowered, and another end that would cross the boundary (here, returned by
+;; an export) traps at a limit of the lowering
 ;; (`gc-lower:trap:unsupported-stream-or-future-at-the-host-boundary`), which the runner
 ;; records as a skip with that reason, after wasmtime's checks of an end passed out (the
 ;; spec's `async/trap-if-done.wast` and `trap-if-transfer-in-waitable-set.wast` trap in

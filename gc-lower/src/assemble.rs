@@ -3188,7 +3188,7 @@ impl<'a, 'data> Lowerer<'a, 'data> {
         let mut imports = we::ImportSection::new();
         for (i, (module, name, _)) in self.input.host.core_imports().into_iter().enumerate() {
             let ty = self.out_func_type(OutFunc(i as u32));
-            imports.import(module, name, we::EntityType::Function(ty.0));
+            imports.import(&module, &name, we::EntityType::Function(ty.0));
         }
         module.section(&imports);
 

@@ -38,7 +38,9 @@
 //!   `[async-lower]name`, called and waited for in `$await` with the `$root` waitable
 //!   intrinsics), for a deferred one also `hstart{i}` and `hfinish{i}`, and the host calls'
 //!   `host-pending`, `host-wait`, `host-cancel` and the entries' accessors (see `AsyncCall`
-//!   and `EXCHANGE_AWAIT`);
+//!   and `EXCHANGE_AWAIT`); for the streams bridged to the host (`crate::host::HostStream`),
+//!   `hs-new`, `hs-write`, `hs-cancel`, `hs-drop`, `hs-alloc` and `hs-free` (see
+//!   `host_streams_wat`);
 //! - the FACT adapter module, one adapter per adapted export and per adapted lowering;
 //! - the *entry module*: the functions the host and the guest call.
 //!
@@ -63,8 +65,8 @@ use wasmtime_environ::component::{
     CoreExport, DataModel, ExportItem, GlobalInitializer, InstantiateModule, InterfaceType,
     LinearMemoryOptions, OptionsIndex, RuntimeComponentInstanceIndex, RuntimeInstanceIndex,
     RuntimeMemoryIndex, RuntimeReallocIndex, Trampoline, TypeErrorContextTable, TypeFuncIndex,
-    TypeFutureTable, TypeResourceTable, TypeResourceTableIndex, TypeStreamTable, TypeTupleIndex,
-    dfg,
+    TypeFutureTable, TypeResourceTable, TypeResourceTableIndex, TypeStreamTable,
+    TypeStreamTableIndex, TypeTupleIndex, dfg,
 };
 use wasmtime_environ::fact;
 use wasmtime_environ::wasmparser::{FuncType, ValType};
@@ -359,6 +361,7 @@ pub fn add_host_adapters(
         host_transfers: Vec::new(),
         async_lowerings: Vec::new(),
         wait_trampolines: Vec::new(),
+        host_streams: Vec::new(),
     };
     let mut exchange_imports = Vec::new(); // (wat import, arg)
     // With error contexts at the boundary, the host side's `error-context.drop` settles what
@@ -520,6 +523,70 @@ pub fn add_host_adapters(
         exchange_funcs.push_str(
             &EXCHANGE_AWAIT.replace("(i32.const AREA)", &format!("(i32.const {area_size})")),
         );
+        // The stream types whose readable ends the guest passes to the host, bridged to
+        // streams of the output's own instance (`crate::transmit`), with the intrinsics the
+        // exchange module calls for them.
+        let options = host_async_options
+            .context("internal error: async host lowerings without their options")?;
+        let types = crate::front::component_types(ext.types);
+        let mut places: Vec<(TypeStreamTableIndex, usize, u32)> = Vec::new();
+        for (&i, &host_ty) in adapted_imports.iter().zip(&import_host_tys) {
+            for (table, n) in host_stream_params(types, host_ty) {
+                if !places.iter().any(|p| p.0 == table) {
+                    places.push((table, i, n));
+                }
+            }
+        }
+        for (k, (table, i, n)) in places.into_iter().enumerate() {
+            let import = &host.imports[i];
+            let mut stream = crate::host::HostStream {
+                table,
+                module: import.module.clone(),
+                func: import.name.clone(),
+                index: n,
+                options,
+                trampolines: Vec::new(),
+            };
+            for intrinsic in crate::host::StreamIntrinsic::ALL {
+                use crate::host::StreamIntrinsic as S;
+                let t = match intrinsic {
+                    S::New => Trampoline::StreamNew {
+                        instance: host_instance,
+                        ty: table,
+                    },
+                    S::Write => Trampoline::StreamWrite {
+                        instance: host_instance,
+                        ty: table,
+                        options,
+                    },
+                    S::CancelWrite => Trampoline::StreamCancelWrite {
+                        instance: host_instance,
+                        ty: table,
+                        async_: false,
+                    },
+                    S::DropWritable => Trampoline::StreamDropWritable {
+                        instance: host_instance,
+                        ty: table,
+                    },
+                };
+                let t = ext.translation.trampolines.push(t);
+                ext.translation.component.trampolines.push(core_type);
+                stream.trampolines.push(t);
+                let ty = intrinsic.ty();
+                exchange_imports.push((
+                    format!(
+                        "(import \"host\" \"stream-{op}{k}\" (func $stream-{op}{k} {}))\n",
+                        sig(ty.params(), ty.results()),
+                        op = intrinsic.op(),
+                    ),
+                    t,
+                ));
+            }
+            plan.host_streams.push(stream);
+        }
+        if !plan.host_streams.is_empty() {
+            exchange_funcs.push_str(&host_streams_wat(plan.host_streams.len()));
+        }
     }
     for &k in &adapted_exports {
         let export = &host.exports[k];
@@ -1173,9 +1240,9 @@ struct AsyncCall {
     result: AsyncResult,
     /// Whether the guest's call goes on while the host's has not returned: the scheduler
     /// calls `hstart{i}` in place of `acall{i}`, and `hfinish{i}` once the host's call has
-    /// returned (`crate::tasks`). Not with resource handles, stream or future ends or error
-    /// contexts in the function's type, whose lends to the host end with the call, nor with
-    /// strings, lists or maps in its results, which the host allocates when it returns.
+    /// returned (`crate::tasks`). Not with resource handles or error contexts in the
+    /// function's type, whose lends to the host end with the call, nor with strings, lists
+    /// or maps in its results, which the host allocates when it returns.
     deferred: bool,
 }
 
@@ -1352,11 +1419,13 @@ fn async_call(
             }
         }
     };
-    // Handles need the host's lends and borrows settled inside the call (`crate::resources`);
-    // strings and lists in the results are allocated by the host when its call returns,
-    // wherever the output's code is then, so they are taken inside the call too.
+    // Resource handles and error contexts need the host's lends and borrows settled inside
+    // the call (`crate::resources`); strings and lists in the results are allocated by the
+    // host when its call returns, wherever the output's code is then, so they are taken
+    // inside the call too. Stream and future ends move to the host for good: a call that
+    // reads a stream the guest writes goes on while the guest writes.
     let deferred =
-        !import.has_handles && !crate::host::results_hold_memory(types, import.component_ty)?;
+        !import.has_lends && !crate::host::results_hold_memory(types, import.component_ty)?;
     Ok(Some(AsyncCall {
         ty,
         spill,
@@ -1535,9 +1604,12 @@ const EXCHANGE_AWAIT: &str = r#"
       (then (global.set $host-set (call $waitable-set-new))))
     (call $waitable-join (local.get $h) (global.get $host-set))
     (local.get $e))
-  ;; Entry $e is done with: its subtask dropped, the entry free.
+  ;; Entry $e is done with: its subtask dropped (a stream write's end out of the host set),
+  ;; the entry free.
   (func $untrack (param $e i32)
-    (call $subtask-drop (i32.load (call $entry (local.get $e))))
+    (if (i32.lt_s (i32.load offset=4 (call $entry (local.get $e))) (i32.const -1))
+      (then (call $waitable-join (i32.load (call $entry (local.get $e))) (i32.const 0)))
+      (else (call $subtask-drop (i32.load (call $entry (local.get $e))))))
     (i32.store (call $entry (local.get $e)) (i32.const 0))
     (global.set $used-calls (i32.sub (global.get $used-calls) (i32.const 1)))
     (call $maybe-reset))
@@ -1576,8 +1648,21 @@ const EXCHANGE_AWAIT: &str = r#"
       (then (call $gc-lower:trap:unsupported-wait-for-the-host-in-a-sync-task)))
     (call $mark (call $waitable-set-wait (global.get $host-set) (i32.const 0))))
   ;; The event of code `code` at address 0: a subtask that resolved (state `RETURNED` or
-  ;; past it) marks its entry with that state.
+  ;; past it) marks its entry with that state; a stream write (`STREAM_WRITE`, 3) marks its
+  ;; entry resolved (1) with the copy result in its third word.
   (func $mark (param $code i32) (local $e i32)
+    (if (i32.eq (local.get $code) (i32.const 3))
+      (then
+        (block $found
+          (loop $each
+            (if (i32.ge_u (local.get $e) (global.get $num-calls)) (then (return)))
+            (br_if $found (i32.eq (i32.load (call $entry (local.get $e)))
+              (i32.load (i32.const 0))))
+            (local.set $e (i32.add (local.get $e) (i32.const 1)))
+            (br $each)))
+        (i32.store offset=8 (call $entry (local.get $e)) (i32.load (i32.const 4)))
+        (i32.store offset=12 (call $entry (local.get $e)) (i32.const 1))
+        (return)))
     (if (i32.ne (local.get $code) (i32.const 1)) (then (return)))
     (if (i32.lt_u (i32.load (i32.const 4)) (i32.const 2)) (then (return)))
     (block $found
@@ -1618,13 +1703,13 @@ const EXCHANGE_AWAIT: &str = r#"
   (func (export "entry-done") (param $e i32)
     (call $untrack (local.get $e))
     (global.set $deferred (i32.sub (global.get $deferred) (i32.const 1))))
-  ;; The entry of a deferred call that has resolved; -1 when none has.
+  ;; The entry of a deferred call (or a stream write) that has resolved; -1 when none has.
   (func $resolved (export "host-resolved") (result i32) (local $e i32)
     (block $none
       (loop $each
         (br_if $none (i32.ge_u (local.get $e) (global.get $num-calls)))
         (if (i32.and (i32.ne (i32.load (call $entry (local.get $e))) (i32.const 0))
-              (i32.and (i32.ge_s (i32.load offset=4 (call $entry (local.get $e))) (i32.const 0))
+              (i32.and (i32.ne (i32.load offset=4 (call $entry (local.get $e))) (i32.const -1))
                 (i32.ne (i32.load offset=12 (call $entry (local.get $e))) (i32.const 0))))
           (then (return (local.get $e))))
         (local.set $e (i32.add (local.get $e) (i32.const 1)))
@@ -1676,6 +1761,169 @@ const EXCHANGE_AWAIT: &str = r#"
     (if (i32.and (i32.eqz (local.get $sync)) (i32.eq (local.get $state) (i32.const 4)))
       (then (return (i32.const -1))))
     (local.get $e))
+"#;
+
+/// The stream tables of the parameters of host-side function type `ty` whose items are
+/// numbers (copied as bytes), each with its place `N` among the type's futures and streams
+/// in wit-parser's order (`find_futures_and_streams`: parameters then results, depth first,
+/// an end after its payload's).
+fn host_stream_params(
+    types: &ComponentTypes,
+    ty: TypeFuncIndex,
+) -> Vec<(TypeStreamTableIndex, u32)> {
+    fn walk(
+        types: &ComponentTypes,
+        ty: &InterfaceType,
+        n: &mut u32,
+        found: &mut Vec<(TypeStreamTableIndex, u32)>,
+    ) {
+        let mut each = |tys: &mut dyn Iterator<Item = &InterfaceType>, n: &mut u32| {
+            for t in tys {
+                walk(types, t, n, found);
+            }
+        };
+        match *ty {
+            InterfaceType::Record(i) => each(&mut types[i].fields.iter().map(|f| &f.ty), n),
+            InterfaceType::Tuple(i) => each(&mut types[i].types.iter(), n),
+            InterfaceType::Variant(i) => each(&mut types[i].cases.values().flatten(), n),
+            InterfaceType::Option(i) => each(&mut std::iter::once(&types[i].ty), n),
+            InterfaceType::List(i) => each(&mut std::iter::once(&types[i].element), n),
+            InterfaceType::FixedLengthList(i) => each(&mut std::iter::once(&types[i].element), n),
+            InterfaceType::Map(i) => each(&mut [&types[i].key, &types[i].value].into_iter(), n),
+            InterfaceType::Result(i) => each(&mut types[i].ok.iter().chain(types[i].err.iter()), n),
+            InterfaceType::Future(t) => {
+                each(&mut types[types[t].ty].payload.iter(), n);
+                *n += 1;
+            }
+            InterfaceType::Stream(t) => {
+                let payload = types[types[t].ty].payload;
+                each(&mut payload.iter(), n);
+                use InterfaceType as I;
+                if let Some(
+                    I::U8
+                    | I::S8
+                    | I::U16
+                    | I::S16
+                    | I::U32
+                    | I::S32
+                    | I::U64
+                    | I::S64
+                    | I::Float32
+                    | I::Float64,
+                ) = payload
+                {
+                    found.push((t, *n));
+                }
+                *n += 1;
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    let mut n = 0;
+    for t in &types[types[ty].params].types {
+        walk(types, t, &mut n, &mut found);
+    }
+    found
+}
+
+/// The exchange module's writes to the host's streams that the output bridges its own to
+/// ([`crate::host::HostStream`], `crate::transmit`), for `n` stream types: `hs-new (k) ->
+/// ends`, `hs-write (k, x, writable, ptr, count) -> result`, `hs-cancel (k, writable) ->
+/// result`, `hs-drop (k, writable)`, and `hs-alloc (bytes) -> ptr` / `hs-free (ptr)` for the
+/// blocks the items are copied to. A write that the host has not taken at once (`BLOCKED`)
+/// is tracked in an entry of `EXCHANGE_AWAIT` whose record is `-2 - x` (`x` the transmit
+/// record), joined to the host set while it is pending; its `STREAM_WRITE` event marks it
+/// with the copy result (in the entry's third word), and `host-resolved` gives it as it
+/// gives a host call that has resolved.
+fn host_streams_wat(n: usize) -> String {
+    let dispatch = |name: &str, params: &str, result: &str, op: &str, args: &str| {
+        let mut wat = format!("(func ${name} {params} {result}\n");
+        for k in 0..n {
+            wat.push_str(&format!(
+                "  (if (i32.eq (local.get $k) (i32.const {k})) (then (return (call $stream-{op}{k} {args}))))\n"
+            ));
+        }
+        wat.push_str("  unreachable)\n");
+        wat
+    };
+    let mut wat = String::new();
+    wat.push_str(&dispatch(
+        "hs-new",
+        "(export \"hs-new\") (param $k i32)",
+        "(result i64)",
+        "new",
+        "",
+    ));
+    wat.push_str(&dispatch(
+        "hs-write-raw",
+        "(param $k i32) (param $h i32) (param $p i32) (param $n i32)",
+        "(result i32)",
+        "write",
+        "(local.get $h) (local.get $p) (local.get $n)",
+    ));
+    wat.push_str(&dispatch(
+        "hs-cancel-raw",
+        "(param $k i32) (param $h i32)",
+        "(result i32)",
+        "cancel-write",
+        "(local.get $h)",
+    ));
+    wat.push_str(&dispatch(
+        "hs-drop",
+        "(export \"hs-drop\") (param $k i32) (param $h i32)",
+        "",
+        "drop-writable",
+        "(local.get $h)",
+    ));
+    wat.push_str(EXCHANGE_STREAMS);
+    wat
+}
+
+/// The fixed part of [`host_streams_wat`].
+const EXCHANGE_STREAMS: &str = r#"
+  (func $gc-lower:trap:unsupported-cancel-of-a-host-stream-write-in-a-sync-task unreachable)
+  (func (export "hs-write") (param $k i32) (param $x i32) (param $h i32) (param $p i32)
+    (param $n i32) (result i32) (local $r i32)
+    (local.set $r (call $hs-write-raw (local.get $k) (local.get $h) (local.get $p) (local.get $n)))
+    (if (i32.eq (local.get $r) (i32.const -1))
+      (then
+        (drop (call $track (local.get $h) (i32.sub (i32.const -2) (local.get $x)) (i32.const 0)))
+        (global.set $deferred (i32.add (global.get $deferred) (i32.const 1)))))
+    (local.get $r))
+  ;; The pending write of writable end `h` of host stream `k` ended: its copy result, the
+  ;; event's when it has come, else the host's cancel's (which waits, so only a task that
+  ;; may block may make it).
+  (func (export "hs-cancel") (param $k i32) (param $h i32) (result i32) (local $e i32)
+    (local $r i32)
+    (block $found
+      (loop $each
+        (if (i32.ge_u (local.get $e) (global.get $num-calls)) (then (unreachable)))
+        (br_if $found (i32.eq (i32.load (call $entry (local.get $e))) (local.get $h)))
+        (local.set $e (i32.add (local.get $e) (i32.const 1)))
+        (br $each)))
+    (if (i32.load offset=12 (call $entry (local.get $e)))
+      (then (local.set $r (i32.load offset=8 (call $entry (local.get $e)))))
+      (else
+        (if (i32.eqz (global.get $may-block))
+          (then (call $gc-lower:trap:unsupported-cancel-of-a-host-stream-write-in-a-sync-task)))
+        (call $waitable-join (local.get $h) (i32.const 0))
+        (local.set $r (call $hs-cancel-raw (local.get $k) (local.get $h)))))
+    (call $untrack (local.get $e))
+    (global.set $deferred (i32.sub (global.get $deferred) (i32.const 1)))
+    (local.get $r))
+  ;; A block of `bytes` bytes (8-aligned) for a bridged stream's items, below `$floor` until
+  ;; `hs-free`.
+  (func (export "hs-alloc") (param $bytes i32) (result i32) (local $p i32)
+    (global.set $areas-out (i32.add (global.get $areas-out) (i32.const 1)))
+    (local.set $p (call $cabi_realloc (i32.const 0) (i32.const 0) (i32.const 8)
+      (local.get $bytes)))
+    (global.set $floor (global.get $bump))
+    (local.get $p))
+  (func (export "hs-free") (param $p i32)
+    (if (i32.eqz (local.get $p)) (then (return)))
+    (global.set $areas-out (i32.sub (global.get $areas-out) (i32.const 1)))
+    (call $maybe-reset))
 "#;
 
 /// `EXCHANGE_RUNTIME`'s `release` and the bump pointer's reset at the end of the outermost

@@ -2016,8 +2016,9 @@ impl Lowerer<'_, '_> {
         let mut step = we::Function::new([(1, I32)]);
         let mut poll = we::Function::new([(1, I32)]);
         let mut deliver = we::Function::new([(3, I32)]);
+        let host_streams = !self.input.host.host_streams.is_empty();
         match self.input.host.exchange {
-            Some(exchange) if !host_returns.is_empty() => {
+            Some(exchange) if !host_returns.is_empty() || host_streams => {
                 let wait = self.exchange_func(exchange, "host-wait")?;
                 let poll_host = self.exchange_func(exchange, "host-poll")?;
                 let resolved = self.exchange_func(exchange, "host-resolved")?;
@@ -2026,9 +2027,29 @@ impl Lowerer<'_, '_> {
                 let entry_state = self.exchange_func(exchange, "entry-state")?;
                 let entry_done = self.exchange_func(exchange, "entry-done")?;
                 let (record, area, cancelled) = (1, 2, 3);
+                let copied = match host_streams {
+                    true => Some(self.transmit_host_copied()?),
+                    false => None,
+                };
                 let mut ins = deliver.instructions();
                 ins.local_get(0).call(entry_record.0).local_set(record);
                 ins.local_get(0).call(entry_area.0).local_set(area);
+                if let Some(copied) = copied {
+                    // A write to a bridged stream (record `-2 - x`): its copy result, in the
+                    // entry's third word, to the transmit's writer.
+                    ins.local_get(record)
+                        .i32_const(-1)
+                        .i32_lt_s()
+                        .if_(we::BlockType::Empty);
+                    ins.local_get(0).call(entry_done.0);
+                    ins.i32_const(-2)
+                        .local_get(record)
+                        .i32_sub()
+                        .local_get(area)
+                        .call(copied.0)
+                        .return_();
+                    ins.end();
+                }
                 ins.local_get(0)
                     .call(entry_state.0)
                     .i32_const(STATUS_RETURN_CANCELLED)

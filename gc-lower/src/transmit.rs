@@ -29,6 +29,12 @@
 //! dispatches to on the write site: an own handle moves from the writer's handle table into
 //! the reader's (lifted and lowered, as wasmtime's copy of values does, with the same traps),
 //! and such items are refused within one instance too.
+//!
+//! A stream of numbers whose readable end the guest passes to a host import is bridged to a
+//! stream of the output's own instance, whose readable end the host gets
+//! ([`crate::host::HostStream`]): the guest's writes go to the exchange module's `hs-write`
+//! through a read site of the exchange memory, and their results come back as the host
+//! gives them (`transmit.wat`'s `$host_write` and `host-copied`).
 
 use std::sync::OnceLock;
 
@@ -143,6 +149,26 @@ pub(crate) struct TransmitState {
     sites: Vec<Site>,
     /// The copy templates' transfers, by [`ItemTransfer`], made once.
     item_transfers: [Option<OutFunc>; 4],
+    /// `(k) -> site`: the read site of bridged stream `k`, a lookup whose body
+    /// [`Lowerer::finish_transmits`] gives.
+    host_site: Option<OutFunc>,
+}
+
+/// The body of `(key) -> value` for the pairs of `keys` and `values`: -1 for any other key.
+fn lookup(keys: Vec<i32>, values: Vec<i32>) -> we::Function {
+    let mut body = we::Function::new([]);
+    let mut ins = body.instructions();
+    for (key, value) in keys.into_iter().zip(values) {
+        ins.local_get(0)
+            .i32_const(key)
+            .i32_eq()
+            .if_(we::BlockType::Empty)
+            .i32_const(value)
+            .return_()
+            .end();
+    }
+    ins.i32_const(-1).end();
+    body
 }
 
 /// A transfer that a copy template imports after `transfer-own`, in the template's order:
@@ -234,6 +260,7 @@ impl Lowerer<'_, '_> {
             .end()
             .end();
         imports.push(self.add_func(ty, "transmit:before-wait".into(), body));
+        imports.extend(self.host_stream_imports()?);
         let records = self.task_array(16 * 16, "transmit-records");
         let num = self.task_int(0, "num-transmits");
         let free = self.task_int(-1, "free-transmit");
@@ -246,6 +273,57 @@ impl Lowerer<'_, '_> {
         self.tasks.transmits.binding = Some(binding.clone());
         self.tasks.transmits.copy = Some(copy);
         Ok(binding)
+    }
+
+    /// The transmit template's imports for the streams bridged to the host
+    /// ([`crate::host::HostStream`]): `host-stream (host-side stream type) -> k` (-1 for a
+    /// type that is not bridged), `host-site (k) -> site` (a read site of the exchange
+    /// memory, registered here), then the exchange module's `hs-new`, `hs-write`,
+    /// `hs-cancel`, `hs-drop`, `hs-alloc` and `hs-free`; without bridged streams, functions
+    /// that are never called.
+    fn host_stream_imports(&mut self) -> Result<Vec<OutFunc>> {
+        let streams = self.input.host.host_streams.clone();
+        let k: Vec<i32> = (0..streams.len() as i32).collect();
+        let tables = streams.iter().map(|s| s.table.as_u32() as i32).collect();
+        let host_stream = lookup(tables, k);
+        let ty = self.func_type(&[I32], &[I32]);
+        let host_stream = self.add_func(ty, "transmit:host-stream".into(), host_stream);
+        // The read sites are made once every memory is laid out (`finish_transmits`).
+        let host_site = self.reserve_func(ty, "transmit:host-site".into());
+        self.tasks.transmits.host_site = Some(host_site);
+        let mut imports = vec![host_stream, host_site];
+        let exchange = self.input.host.exchange.filter(|_| !streams.is_empty());
+        let signatures: [(&str, &[we::ValType], &[we::ValType]); 6] = [
+            ("hs-new", &[I32], &[we::ValType::I64]),
+            ("hs-write", &[I32; 5], &[I32]),
+            ("hs-cancel", &[I32; 2], &[I32]),
+            ("hs-drop", &[I32; 2], &[]),
+            ("hs-alloc", &[I32], &[I32]),
+            ("hs-free", &[I32], &[]),
+        ];
+        for (name, params, results) in signatures {
+            let f = match exchange {
+                Some(exchange) => {
+                    let target =
+                        self.resolve_func(&crate::exchange::func_export(exchange, name))?;
+                    self.plain_func(target)?
+                }
+                None => {
+                    let ty = self.func_type(params, results);
+                    let mut body = we::Function::new([]);
+                    body.instructions().unreachable().end();
+                    self.add_func(ty, format!("transmit:{name}"), body)
+                }
+            };
+            imports.push(f);
+        }
+        Ok(imports)
+    }
+
+    /// The transmit template's `host-copied (x, result)`: the host's copy result of a pending
+    /// write to bridged record `x`, given to its writer.
+    pub(crate) fn transmit_host_copied(&mut self) -> Result<OutFunc> {
+        self.transmit_op("host-copied", &[])
     }
 
     /// Function `name` of the transmit template, bound to this output, with `memories` as its
@@ -783,6 +861,24 @@ impl Lowerer<'_, '_> {
     /// one and stored by the other, a stream's items copied between their memories) and the
     /// resources template's `stream-delivered`.
     pub(crate) fn finish_transmits(&mut self) -> Result<()> {
+        // The read sites of the streams bridged to the host, in the exchange memory.
+        if let Some(host_site) = self.tasks.transmits.host_site {
+            let mut sites = Vec::new();
+            if let Some(host) = self.input.host.host_instance {
+                for stream in self.input.host.host_streams.clone() {
+                    let (site, _) = self.transmit_site(
+                        Kind::Stream,
+                        host.as_u32(),
+                        stream.table.as_u32(),
+                        stream.options,
+                        false,
+                    )?;
+                    sites.push(site);
+                }
+            }
+            let body = lookup((0..sites.len() as i32).collect(), sites);
+            self.define_func(host_site, body);
+        }
         if let Some(delivered) = self.resources.stream_delivered {
             let mut body = we::Function::new([]);
             let mut ins = body.instructions();

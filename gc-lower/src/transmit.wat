@@ -19,6 +19,12 @@
 ;;   11, 12 the pending read's and write's remaining count (items);
 ;;   13, 14 the count of the event awaiting delivery at the readable and writable end;
 ;;   15 the size of one item in bytes.
+;; A stream whose readable end the guest passed to the host is *bridged* to a stream of the
+;; output's own instance (`crate::host::HostStream`), whose readable end the host got: word 5
+;; is -1, word 6 the bridge's writable end, word 3 its host stream `k`, word 4 and word 11 the
+;; address and size (bytes) of the block in the exchange memory that writes are copied to.
+;; The guest's writes go to the bridge (`$host_write`); one the host has not taken at once
+;; is pending until the host's event (`host-copied`).
 ;; A site is a `read` or `write` built-in: its memory and payload layout, which the imported
 ;; `copy` dispatches on. A count is below 2^28 (wasmtime's `ItemCount`); a future's is 1.
 ;;
@@ -50,6 +56,17 @@
   ;; Called before a sync read or write waits (the limit inside an `async`-lowered callee's
   ;; first call).
   (import "env" "before-wait" (func $before_wait))
+  ;; The bridge to the host's streams: the host stream of a host-side stream type (-1:
+  ;; none), its read site (the exchange memory), and the exchange module's `hs-new`,
+  ;; `hs-write`, `hs-cancel`, `hs-drop`, `hs-alloc`, `hs-free` (`crate::exchange`).
+  (import "env" "host-stream" (func $host_stream (param i32) (result i32)))
+  (import "env" "host-site" (func $host_site (param i32) (result i32)))
+  (import "env" "hs-new" (func $hs_new (param i32) (result i64)))
+  (import "env" "hs-write" (func $hs_write (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "hs-cancel" (func $hs_cancel (param i32 i32) (result i32)))
+  (import "env" "hs-drop" (func $hs_drop (param i32 i32)))
+  (import "env" "hs-alloc" (func $hs_alloc (param i32) (result i32)))
+  (import "env" "hs-free" (func $hs_free (param i32)))
   (import "env" "records" (global $records (mut (ref $handles))))
   (import "env" "num-records" (global $num (mut i32)))
   (import "env" "free-record" (global $free (mut i32)))
@@ -100,8 +117,8 @@
   (func $lift_in_set_stream (export "trap:cannot-lift-stream-while-its-in-a-waitable-set")
     unreachable)
   (func $lift_done (export "trap:cannot-lift-future-after-previous-read-succeeded") unreachable)
-  ;; An end crossing the host boundary: the host's streams and futures are not bridged to the
-  ;; output's own.
+  ;; An end crossing the host boundary that is not bridged: a future, a stream the host
+  ;; passes in, or one whose items are not numbers.
   (func $at_host (export "trap:unsupported-stream-or-future-at-the-host-boundary") unreachable)
   (func $too_many (export "trap:cannot-allocate-another-future-or-stream") unreachable)
 
@@ -199,6 +216,45 @@
     (if (local.get $ends) (then (call $set (local.get $x) (local.get $side) (i32.const 0))))
     (call $get (local.get $x) (i32.add (i32.const 13) (local.get $side))))
 
+  ;; Whether record `x`'s readable side is the host's (bridged).
+  (func $bridged (param $x i32) (result i32)
+    (i32.eq (call $get (local.get $x) (i32.const 5)) (i32.const -1)))
+
+  ;; A write of `count` items at `addr` of write site `site` to bridged record `x`: copied to
+  ;; the bridge's block, then written to the bridge; the host's copy result, or -1
+  ;; (`BLOCKED`: the host's event comes later, `host-copied`). A result of `DROPPED`: the
+  ;; host dropped its readable end.
+  (func $host_write (param $x i32) (param $site i32) (param $addr i32) (param $count i32)
+    (result i32)
+    (local $k i32) (local $bytes i32) (local $buf i32) (local $r i32)
+    (local.set $k (call $get (local.get $x) (i32.const 3)))
+    (local.set $bytes (i32.mul (local.get $count) (call $get (local.get $x) (i32.const 15))))
+    (local.set $buf (call $get (local.get $x) (i32.const 4)))
+    (if (i32.gt_u (local.get $bytes) (call $get (local.get $x) (i32.const 11)))
+      (then
+        (call $hs_free (local.get $buf))
+        (local.set $buf (call $hs_alloc (local.get $bytes)))
+        (call $set (local.get $x) (i32.const 4) (local.get $buf))
+        (call $set (local.get $x) (i32.const 11) (local.get $bytes))))
+    (call $copy (local.get $site) (local.get $addr) (call $host_site (local.get $k))
+      (local.get $buf) (local.get $count))
+    (local.set $r (call $hs_write (local.get $k) (local.get $x)
+      (call $get (local.get $x) (i32.const 6)) (local.get $buf) (local.get $count)))
+    (if (i32.eq (i32.and (local.get $r) (i32.const 0xf)) (i32.const 1))
+      (then (call $set (local.get $x) (i32.const 0) (i32.const 2))))
+    (local.get $r))
+
+  ;; The host's copy result `r` of the pending write of bridged record `x`: the writer's
+  ;; event, as a reader's copy gives it.
+  (func $host_copied (export "host-copied") (param $x i32) (param $r i32)
+    (if (i32.eq (i32.and (local.get $r) (i32.const 0xf)) (i32.const 1))
+      (then (call $set (local.get $x) (i32.const 0) (i32.const 2))))
+    (call $set (local.get $x) (i32.const 1) (i32.const 0))
+    (call $event (local.get $x) (i32.const 1) (i32.and (local.get $r) (i32.const 0xf))
+      (i32.add (i32.shr_u (local.get $r) (i32.const 4)) (call $take_completed (local.get $x)
+        (i32.const 1)))
+      (i32.const 1) (i32.const 0) (i32.const 1)))
+
   ;; Sets the local state (0 idle, 1 done, 2 busy) of the end at slot `s`.
   (func $local (param $t (ref $table)) (param $s i32) (param $state i32)
     (call $set_waitable_word (local.get $t) (local.get $s) (i32.const 3)
@@ -274,6 +330,14 @@
     (local.set $ostate (call $get (local.get $x) (local.get $other)))
     (if (i32.ne (local.get $ostate) (i32.const 2))
       (then (call $set (local.get $x) (local.get $other) (i32.const 0))))
+    (if (i32.and (local.get $side) (call $bridged (local.get $x)))
+      (then
+        ;; The readable end is the host's: the items go to the bridge.
+        (local.set $result (if (result i32) (i32.eq (local.get $ostate) (i32.const 2))
+          (then (i32.const 1))
+          (else (call $host_write (local.get $x) (local.get $site) (local.get $addr)
+            (local.get $count))))))
+      (else
     (if (i32.eq (local.get $ostate) (i32.const 1))
       (then
         ;; The other side is pending: the items move.
@@ -332,7 +396,7 @@
             ;; The other end is dropped.
             (if (i32.and (local.get $side) (i32.eqz (local.get $kind)))
               (then (call $set (local.get $x) (i32.const 2) (i32.const 1))))
-            (local.set $result (i32.const 1))))))
+            (local.set $result (i32.const 1))))))))
     (if (i32.eq (local.get $result) (i32.const -1))
       (then
         ;; This side waits with its buffer.
@@ -377,12 +441,25 @@
       (then
         (if (call $word (local.get $et) (call $slot (local.get $et) (local.get $eh)) (i32.const 1))
           (then (call $sync_and_async)))))
-    (local.set $result (i32.const 2))
-    (if (call $has_event (local.get $et) (local.get $eh))
+    (if (i32.and (i32.and (local.get $side) (call $bridged (local.get $x)))
+          (i32.and (i32.eq (call $get (local.get $x) (i32.const 1)) (i32.const 1))
+            (i32.eqz (call $has_event (local.get $et) (local.get $eh)))))
       (then
-        (local.set $result (call $take_event (local.get $et) (local.get $eh)))
-        (if (i32.and (local.get $kind) (i32.eqz (i32.and (local.get $result) (i32.const 15))))
-          (then (local.set $result (i32.or (local.get $result) (i32.const 2)))))))
+        ;; A write to the bridge that the guest's end has no event of yet: ended in the
+        ;; host, whose result the cancel gives as it is (natively the guest's cancel is the
+        ;; host stream's).
+        (local.set $result (call $hs_cancel (call $get (local.get $x) (i32.const 3))
+          (call $get (local.get $x) (i32.const 6))))
+        (if (i32.eq (i32.and (local.get $result) (i32.const 15)) (i32.const 1))
+          (then (call $set (local.get $x) (i32.const 0) (i32.const 2))))
+        (call $set (local.get $x) (i32.const 1) (i32.const 0)))
+      (else
+        (local.set $result (i32.const 2))
+        (if (call $has_event (local.get $et) (local.get $eh))
+          (then
+            (local.set $result (call $take_event (local.get $et) (local.get $eh)))
+            (if (i32.and (local.get $kind) (i32.eqz (i32.and (local.get $result) (i32.const 15))))
+              (then (local.set $result (i32.or (local.get $result) (i32.const 2)))))))))
     (if (i32.eq (call $get (local.get $x) (local.get $side)) (i32.const 1))
       (then (call $set (local.get $x) (local.get $side) (i32.const 0))))
     (local.set $s (call $slot (local.get $t) (local.get $h)))
@@ -430,6 +507,13 @@
             (call $get (local.get $x) (i32.const 2)))))
       (then (call $must_write)))
     (call $set (local.get $x) (local.get $side) (i32.const 2))
+    ;; The writer of a bridge: the bridge's writable end is dropped too, and the record freed.
+    (if (i32.and (local.get $side) (call $bridged (local.get $x)))
+      (then
+        (call $hs_drop (call $get (local.get $x) (i32.const 3)) (call $get (local.get $x) (i32.const 6)))
+        (call $hs_free (call $get (local.get $x) (i32.const 4)))
+        (call $release (local.get $x))
+        (return)))
     (local.set $ostate (call $get (local.get $x) (local.get $other)))
     (if (i32.eq (local.get $ostate) (i32.const 2))
       (then (call $release (local.get $x)) (return)))
@@ -444,7 +528,7 @@
   (func (export "transfer") (param $h i32) (param $src i32) (param $dst i32) (param $kind i32)
     (result i32)
     (local $st (ref $table)) (local $s i32) (local $w3 i32) (local $x i32) (local $di i32)
-    (local $nh i32) (local $si i32)
+    (local $nh i32) (local $si i32) (local $k i32) (local $ends i64) (local $r i32)
     (local.set $si (call $transmit_instance (local.get $src) (local.get $kind)))
     (if (i32.lt_s (local.get $si) (i32.const 0)) (then (call $at_host)))
     (local.set $st (call $table_of (local.get $si)))
@@ -466,7 +550,26 @@
     (call $remove (local.get $st) (local.get $h) (local.get $s))
     (if (call $get (local.get $x) (i32.const 2)) (then (call $lift_done)))
     (local.set $di (call $transmit_instance (local.get $dst) (local.get $kind)))
-    (if (i32.lt_s (local.get $di) (i32.const 0)) (then (call $at_host)))
+    (if (i32.lt_s (local.get $di) (i32.const 0))
+      (then
+        ;; To the host: a stream of numbers is bridged, its readable end given to the host.
+        (if (i32.eqz (local.get $kind)) (then (call $at_host)))
+        (local.set $k (call $host_stream (local.get $dst)))
+        (if (i32.lt_s (local.get $k) (i32.const 0)) (then (call $at_host)))
+        (local.set $ends (call $hs_new (local.get $k)))
+        (call $set (local.get $x) (i32.const 5) (i32.const -1))
+        (call $set (local.get $x) (i32.const 6) (i32.wrap_i64 (i64.shr_u (local.get $ends) (i64.const 32))))
+        (call $set (local.get $x) (i32.const 3) (local.get $k))
+        (call $set (local.get $x) (i32.const 4) (i32.const 0))
+        (call $set (local.get $x) (i32.const 11) (i32.const 0))
+        ;; A write already pending goes to the bridge.
+        (if (i32.eq (call $get (local.get $x) (i32.const 1)) (i32.const 1))
+          (then
+            (local.set $r (call $host_write (local.get $x) (call $get (local.get $x) (i32.const 7))
+              (call $get (local.get $x) (i32.const 8)) (call $get (local.get $x) (i32.const 12))))
+            (if (i32.ne (local.get $r) (i32.const -1))
+              (then (call $host_copied (local.get $x) (local.get $r))))))
+        (return (i32.wrap_i64 (local.get $ends)))))
     ;; The end keeps an event that awaits delivery.
     (local.set $nh (call $insert (call $table_of (local.get $di))
       (i32.add (i32.const 5) (i32.shl (local.get $kind) (i32.const 1))) (i32.const 0)

@@ -31,6 +31,9 @@ pub(super) struct Uses {
     /// Error contexts cross (handles too, which the host adapters turn into the host's
     /// error contexts and back through the guest core ABI's intrinsics).
     pub(super) error_contexts: bool,
+    /// Resource handles or error contexts cross: handles whose loans to the host end with
+    /// its call (stream and future ends move to it).
+    pub(super) lends: bool,
 }
 
 /// Flattens the component function type `ty` into its core type (canonical ABI
@@ -163,10 +166,12 @@ fn check_type(types: &ComponentTypes, ty: &InterfaceType, uses: &mut Uses) -> an
         }
         InterfaceType::Own(_) | InterfaceType::Borrow(_) => {
             uses.handles = true;
+            uses.lends = true;
             Ok(())
         }
         // Stream and future ends are handles too: they go through the host adapters, where
-        // FACT's transfer of one traps at a named limit (`crate::transmit`'s `transfer`).
+        // FACT's transfer of one passes it to the host or traps at a named limit
+        // (`crate::transmit`'s `transfer`).
         InterfaceType::Future(_) | InterfaceType::Stream(_) => {
             uses.handles = true;
             Ok(())
@@ -174,6 +179,7 @@ fn check_type(types: &ComponentTypes, ty: &InterfaceType, uses: &mut Uses) -> an
         InterfaceType::ErrorContext(_) => {
             uses.handles = true;
             uses.error_contexts = true;
+            uses.lends = true;
             Ok(())
         }
         InterfaceType::Record(i) => types[i]

@@ -157,6 +157,94 @@ pub struct HostInterface {
     /// The trampolines through which the exchange module calls the waitable intrinsics, in
     /// [`WaitIntrinsic::ALL`] order (empty without [`HostInterface::async_lowerings`]).
     pub wait_trampolines: Vec<TrampolineIndex>,
+    /// The stream types whose readable ends the guest passes to the host, which the output
+    /// bridges to streams of its own instance; their intrinsics follow the waitable ones.
+    pub host_streams: Vec<HostStream>,
+}
+
+/// A stream type whose readable ends the guest passes to host functions. The output makes a
+/// stream of its own (re-wrapped) instance for each such end (`[stream-new-N]f`), passes its
+/// readable end to the host, and writes what the guest writes to its writable end
+/// (`[async-lower][stream-write-N]f`); see `crate::transmit`. wit-component names the
+/// intrinsics after a function `f` of import module `module` whose type holds the stream
+/// type, `N` being its place among the function type's futures and streams (wit-parser's
+/// `find_futures_and_streams`); any such function names the same type.
+#[derive(Debug, Clone)]
+pub struct HostStream {
+    /// The host side's stream table of the type (`crate::exchange`'s copies of host types).
+    pub table: wasmtime_environ::component::TypeStreamTableIndex,
+    /// The import module of the function that names the intrinsics.
+    pub module: String,
+    /// That function's name.
+    pub func: String,
+    /// `N`: the stream type's place among that function type's futures and streams.
+    pub index: u32,
+    /// The host side's `async` canonical options (the exchange memory), which the bridge's
+    /// writes use.
+    pub options: wasmtime_environ::component::OptionsIndex,
+    /// The trampolines through which the exchange module calls the intrinsics, in
+    /// [`StreamIntrinsic::ALL`] order.
+    pub trampolines: Vec<TrampolineIndex>,
+}
+
+impl HostStream {
+    /// The core import name of `intrinsic` for this stream type.
+    pub fn import_name(&self, intrinsic: StreamIntrinsic) -> String {
+        let (prefix, op) = match intrinsic {
+            StreamIntrinsic::New => ("", "new"),
+            StreamIntrinsic::Write => ("[async-lower]", "write"),
+            StreamIntrinsic::CancelWrite => ("", "cancel-write"),
+            StreamIntrinsic::DropWritable => ("", "drop-writable"),
+        };
+        format!("{prefix}[stream-{op}-{}]{}", self.index, self.func)
+    }
+}
+
+/// An intrinsic of the guest core ABI for a stream type that the output bridges to the host
+/// ([`HostStream`]) (`CanonicalABI.md`, `canon stream.*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamIntrinsic {
+    /// `[stream-new-N]f: () -> (ends i64)`: `writable << 32 | readable`.
+    New,
+    /// `[async-lower][stream-write-N]f: (writable i32, ptr i32, count i32) -> (result
+    /// i32)`: the copy result (`count << 4 | status`), or `BLOCKED` and a `STREAM_WRITE`
+    /// event later.
+    Write,
+    /// `[stream-cancel-write-N]f: (writable i32) -> (result i32)`: ends a pending write,
+    /// waiting for it (only a task that may block may call it).
+    CancelWrite,
+    /// `[stream-drop-writable-N]f: (writable i32)`.
+    DropWritable,
+}
+
+impl StreamIntrinsic {
+    /// Every intrinsic, in import order.
+    pub const ALL: [StreamIntrinsic; 4] = [
+        StreamIntrinsic::New,
+        StreamIntrinsic::Write,
+        StreamIntrinsic::CancelWrite,
+        StreamIntrinsic::DropWritable,
+    ];
+
+    /// The core type.
+    pub fn ty(self) -> FuncType {
+        match self {
+            StreamIntrinsic::New => FuncType::new([], [ValType::I64]),
+            StreamIntrinsic::Write => FuncType::new([ValType::I32; 3], [ValType::I32]),
+            StreamIntrinsic::CancelWrite => FuncType::new([ValType::I32], [ValType::I32]),
+            StreamIntrinsic::DropWritable => FuncType::new([ValType::I32], []),
+        }
+    }
+
+    /// The exchange module's name for it (`$stream-{op}{k}` for host stream `k`).
+    pub fn op(self) -> &'static str {
+        match self {
+            StreamIntrinsic::New => "new",
+            StreamIntrinsic::Write => "write",
+            StreamIntrinsic::CancelWrite => "cancel-write",
+            StreamIntrinsic::DropWritable => "drop-writable",
+        }
+    }
 }
 
 /// An `async` lowering of a host import with the host side's options, which the output
@@ -409,9 +497,10 @@ impl HostInterface {
     }
 
     /// Every core import of the output, in function index order: the host functions, the
-    /// resource intrinsics, the error-context intrinsics, the host's `async` lowerings, then
-    /// the waitable intrinsics, as (module, name, core type).
-    pub fn core_imports(&self) -> Vec<(&str, &str, FuncType)> {
+    /// resource intrinsics, the error-context intrinsics, the host's `async` lowerings, the
+    /// waitable intrinsics, then the bridged streams' intrinsics, as (module, name, core
+    /// type).
+    pub fn core_imports(&self) -> Vec<(String, String, FuncType)> {
         let functions = self
             .imports
             .iter()
@@ -435,12 +524,19 @@ impl HostInterface {
             .iter()
             .filter(|_| !self.async_lowerings.is_empty())
             .map(|i| (ROOT_IMPORT_MODULE, i.name(), i.ty()));
-        functions
+        let mut all: Vec<(String, String, FuncType)> = functions
             .chain(intrinsics)
             .chain(error_contexts)
             .chain(async_lowerings)
             .chain(waits)
-            .collect()
+            .map(|(m, n, t)| (m.to_string(), n.to_string(), t))
+            .collect();
+        for s in &self.host_streams {
+            for i in StreamIntrinsic::ALL {
+                all.push((s.module.clone(), s.import_name(i), i.ty()));
+            }
+        }
+        all
     }
 
     /// The number of core imports before the host's `async` lowerings.
@@ -462,8 +558,17 @@ impl HostInterface {
         if let Some(k) = self.async_lowerings.iter().position(|l| l.trampoline == t) {
             return Some((base + k) as u32);
         }
-        let k = self.wait_trampolines.iter().position(|&w| w == t)?;
-        Some((base + self.async_lowerings.len() + k) as u32)
+        let base = base + self.async_lowerings.len();
+        if let Some(k) = self.wait_trampolines.iter().position(|&w| w == t) {
+            return Some((base + k) as u32);
+        }
+        let base = base + self.wait_trampolines.len();
+        let k = self
+            .host_streams
+            .iter()
+            .flat_map(|s| &s.trampolines)
+            .position(|&w| w == t)?;
+        Some((base + k) as u32)
     }
 
     /// The function index of the import of `intrinsic`, if the output imports it.
@@ -519,6 +624,9 @@ pub struct HostImport {
     pub has_handles: bool,
     /// Whether error contexts cross.
     pub has_error_contexts: bool,
+    /// Whether resource handles or error contexts cross: handles lent to the host, or moved,
+    /// until its call returns (stream and future ends are moved for good).
+    pub has_lends: bool,
     /// Whether the results go through a return area (more than one flat result): then
     /// [`HostImport::ty`] ends with the return-area pointer and has no results.
     pub return_area: bool,
@@ -631,6 +739,7 @@ pub fn host_interface(
         error_context_imports,
         async_lowerings: Vec::new(),
         wait_trampolines: Vec::new(),
+        host_streams: Vec::new(),
     })
 }
 
@@ -674,6 +783,7 @@ impl HostInterface {
         self.host_transfers = plan.host_transfers;
         self.async_lowerings = plan.async_lowerings;
         self.wait_trampolines = plan.wait_trampolines;
+        self.host_streams = plan.host_streams;
         self.exchange = Some(plan.exchange);
         self.host_instance = Some(plan.host_instance);
         Ok(())
@@ -868,6 +978,7 @@ fn host_import(
         uses_memory: uses.memory,
         has_handles: uses.handles,
         has_error_contexts: uses.error_contexts,
+        has_lends: uses.lends,
         lowerings: Vec::new(),
         adapted: false,
     })
@@ -1788,4 +1899,6 @@ pub struct ExchangePlan {
     pub async_lowerings: Vec<AsyncHostLowering>,
     /// The trampolines of the waitable intrinsics the exchange module calls.
     pub wait_trampolines: Vec<TrampolineIndex>,
+    /// The stream types bridged to the host.
+    pub host_streams: Vec<HostStream>,
 }

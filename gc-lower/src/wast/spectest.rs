@@ -16,7 +16,12 @@
 //! a tuple), `host.sum5-slowly` (the sum of five `u32`s), `host.mix-slowly` (a `u8`, a
 //! `u64`, a string, an `s16`, an `f32` and a `bool`, seven flat values, folded into a
 //! `u64`: `a + b + 1000 * len(c) + d + 100 * e + 7 * f`, wrapping), `host.echo-string-slowly`
-//! and `host.[method]resource1.rep-slowly` (the rep of a borrowed `resource1`).
+//! and `host.[method]resource1.rep-slowly` (the rep of a borrowed `resource1`); and
+//! `host.consume-stream`, which reads the `stream<u8>` it is passed until its writer drops it
+//! and returns `len << 32 | sum` of the bytes, and `host.consume-stream-slowly`, the same
+//! with each write taken only after yielding once to the executor (so that the writer's
+//! write is `BLOCKED` first), and `host.consume-stream-once`, which takes the first write
+//! and then drops its readable end.
 //!
 //! Where wasmtime's host asserts (and panics), this one traps with the reason.
 
@@ -27,8 +32,10 @@ use std::task::Poll;
 
 use anyhow::Result;
 use wasmtime::Module;
+use wasmtime::StoreContextMut;
 use wasmtime::component::{
-    ComponentType, Lift, Linker, LinkerInstance, Lower, Resource, ResourceType,
+    ComponentType, Lift, Linker, LinkerInstance, Lower, Resource, ResourceType, Source,
+    StreamConsumer, StreamReader, StreamResult,
 };
 
 /// Returns a trap with a message from the host function.
@@ -218,7 +225,86 @@ fn link_async(linker: &mut Linker<()>) -> Result<()> {
             })
         },
     )?;
+    for (name, slow, once) in [
+        ("consume-stream", false, false),
+        ("consume-stream-slowly", true, false),
+        ("consume-stream-once", false, true),
+    ] {
+        host.func_wrap_concurrent(name, move |accessor, (s,): (StreamReader<u8>,)| {
+            let (tx, rx) = futures::channel::oneshot::channel();
+            let piped = accessor.with(|mut store| {
+                s.pipe(
+                    &mut store,
+                    Summer {
+                        sum: 0,
+                        len: 0,
+                        slow,
+                        once,
+                        yielded: false,
+                        done: Some(tx),
+                    },
+                )
+            });
+            Box::pin(async move {
+                piped?;
+                let (sum, len) = rx.await.unwrap_or((0, 0));
+                Ok(((len << 32) | (sum & 0xffff_ffff),))
+            })
+        })?;
+    }
     Ok(())
+}
+
+/// `host.consume-stream`'s reader: every byte written is added up, and the total sent when
+/// the stream is gone (its writer dropped it).
+struct Summer {
+    sum: u64,
+    len: u64,
+    /// Whether each write is taken only after one `Pending` (`yielded` says it was given).
+    slow: bool,
+    /// Whether the stream is dropped after the first write.
+    once: bool,
+    yielded: bool,
+    done: Option<futures::channel::oneshot::Sender<(u64, u64)>>,
+}
+
+impl<D> StreamConsumer<D> for Summer {
+    type Item = u8;
+
+    fn poll_consume(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        mut store: StoreContextMut<D>,
+        mut source: Source<'_, u8>,
+        finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        let me = self.get_mut();
+        if me.slow && !me.yielded {
+            if finish {
+                return Poll::Ready(Ok(StreamResult::Cancelled));
+            }
+            me.yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        me.yielded = false;
+        let mut buffer = Vec::with_capacity(source.remaining(&mut store));
+        source.read(&mut store, &mut buffer)?;
+        me.sum += buffer.iter().map(|&b| u64::from(b)).sum::<u64>();
+        me.len += buffer.len() as u64;
+        Poll::Ready(Ok(match me.once {
+            true => StreamResult::Dropped,
+            false => StreamResult::Completed,
+        }))
+    }
+}
+
+impl Drop for Summer {
+    fn drop(&mut self) {
+        if let Some(done) = self.done.take() {
+            let _ = done.send((self.sum, self.len));
+        }
+    }
 }
 
 /// Defines `name` in `host`: an asynchronous function that returns its argument of type `T`
