@@ -1,6 +1,6 @@
 ;;! component_model_async = true
 ;; Stream and future ends in the types of host functions. The output bridges only streams
-;; of numbers that the guest passes to host imports (`tests/async-host-streams.wast`): the
+;; of numbers in host imports' types (`tests/async-host-streams.wast`): the
 ;; component is lowered, and another end that would cross the boundary (here, returned by
 ;; an export) traps at a limit of the lowering
 ;; (`gc-lower:trap:unsupported-stream-or-future-at-the-host-boundary`), which the runner

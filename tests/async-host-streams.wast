@@ -233,3 +233,153 @@
 (component instance $b $StreamToHost)
 (assert_return (invoke "write-first" (u32.const 0)) (u64.const 1157424073442066432))
 (assert_return (invoke "write-first" (u32.const 1)) (u64.const 1157424073442066432))
+
+;; Streams the host passes in (a host function's result): the guest reads them, async and
+;; sync, in reads of a given size, until the host's end is dropped; with `slow`, the host
+;; answers each read after yielding once (an async read is `BLOCKED` first). Also a read
+;; cancelled while the host has not answered it, and the readable end dropped early.
+(component definition $StreamFromHost
+  (import "host" (instance $host
+    (export "produce-stream" (func async (param "n" u32) (param "chunk" u32) (param "slow" bool)
+      (result (stream u8))))))
+  (alias export $host "produce-stream" (func $produce))
+  (type $s (stream u8))
+  (core module $Memory (memory (export "mem") 1))
+  (core instance $memory (instantiate $Memory))
+  (core func $produce (canon lower (func $produce) async (memory $memory "mem")))
+  (core func $read (canon stream.read $s async (memory $memory "mem")))
+  (core func $read-sync (canon stream.read $s (memory $memory "mem")))
+  (core func $cancel-r (canon stream.cancel-read $s))
+  (core func $drop-r (canon stream.drop-readable $s))
+  (core func $new-set (canon waitable-set.new))
+  (core func $join (canon waitable.join))
+  (core func $wait (canon waitable-set.wait (memory $memory "mem")))
+  (core func $drop (canon subtask.drop))
+  (core module $M
+    (import "" "mem" (memory 1))
+    (import "" "produce" (func $produce (param i32 i32 i32 i32) (result i32)))
+    (import "" "read" (func $read (param i32 i32 i32) (result i32)))
+    (import "" "read-sync" (func $read-sync (param i32 i32 i32) (result i32)))
+    (import "" "cancel-r" (func $cancel-r (param i32) (result i32)))
+    (import "" "drop-r" (func $drop-r (param i32)))
+    (import "" "new-set" (func $new-set (result i32)))
+    (import "" "join" (func $join (param i32 i32)))
+    (import "" "wait" (func $wait (param i32 i32) (result i32)))
+    (import "" "drop" (func $drop (param i32)))
+    ;; Events of `set` until one for `waitable`: its payload (the event at 64).
+    (func $event-of (param $set i32) (param $waitable i32) (result i32)
+      (loop $next
+        (drop (call $wait (local.get $set) (i32.const 64)))
+        (br_if $next (i32.ne (i32.load (i32.const 64)) (local.get $waitable))))
+      (i32.load (i32.const 68)))
+    ;; The readable end `produce-stream (n, chunk, slow)` returns (at 0), once its call has
+    ;; returned.
+    (func $open (param $n i32) (param $chunk i32) (param $slow i32) (result i32)
+      (local $status i32) (local $set i32) (local $subtask i32)
+      (local.set $status (call $produce (local.get $n) (local.get $chunk) (local.get $slow)
+        (i32.const 0)))
+      (if (i32.ne (i32.and (local.get $status) (i32.const 0xf)) (i32.const 2))
+        (then
+          (local.set $subtask (i32.shr_u (local.get $status) (i32.const 4)))
+          (local.set $set (call $new-set))
+          (call $join (local.get $subtask) (local.get $set))
+          (loop $returned
+            (br_if $returned (i32.ne (call $event-of (local.get $set) (local.get $subtask))
+              (i32.const 2))))
+          (call $drop (local.get $subtask))))
+      (i32.load (i32.const 0)))
+    ;; Reads the stream of `produce-stream (n, chunk, slow)` `size` bytes at a time (async
+    ;; unless `sync`; a `BLOCKED` read waits for its event) until it ends: the sum of the
+    ;; bytes, plus their count times 2^32, the count of reads times 2^44 and of `BLOCKED`
+    ;; ones times 2^54.
+    (func (export "receive") (param $n i32) (param $chunk i32) (param $slow i32) (param $size i32)
+      (param $sync i32) (result i64)
+      (local $r i32) (local $rs i32) (local $set i32) (local $res i32) (local $i i32)
+      (local $sum i64) (local $len i64) (local $reads i64) (local $blocked i64)
+      (local.set $r (call $open (local.get $n) (local.get $chunk) (local.get $slow)))
+      (local.set $set (call $new-set))
+      (block $ended
+        (loop $more
+          (if (local.get $sync)
+            (then (local.set $res (call $read-sync (local.get $r) (i32.const 1024) (local.get $size))))
+            (else
+              (local.set $res (call $read (local.get $r) (i32.const 1024) (local.get $size)))
+              (if (i32.eq (local.get $res) (i32.const -1))
+                (then
+                  (local.set $blocked (i64.add (local.get $blocked) (i64.const 1)))
+                  (call $join (local.get $r) (local.get $set))
+                  (local.set $res (call $event-of (local.get $set) (local.get $r)))
+                  (call $join (local.get $r) (i32.const 0))))))
+          (local.set $reads (i64.add (local.get $reads) (i64.const 1)))
+          (local.set $i (i32.const 0))
+          (block $summed
+            (loop $each
+              (br_if $summed (i32.ge_u (local.get $i) (i32.shr_u (local.get $res) (i32.const 4))))
+              (local.set $sum (i64.add (local.get $sum)
+                (i64.load8_u offset=1024 (local.get $i))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $each)))
+          (local.set $len (i64.add (local.get $len)
+            (i64.extend_i32_u (i32.shr_u (local.get $res) (i32.const 4)))))
+          (br_if $ended (i32.eq (i32.and (local.get $res) (i32.const 0xf)) (i32.const 1)))
+          (br_if $more (i64.lt_u (local.get $reads) (i64.const 1000)))))
+      (call $drop-r (local.get $r))
+      (i64.add (i64.add (local.get $sum) (i64.shl (local.get $len) (i64.const 32)))
+        (i64.add (i64.shl (local.get $reads) (i64.const 44))
+          (i64.shl (local.get $blocked) (i64.const 54)))))
+    ;; An async read of 8 bytes of a slow stream, cancelled (sync) when `BLOCKED`, then the
+    ;; readable end dropped: the read's result times 2^16 plus the cancel's (0xffff when the
+    ;; read was not `BLOCKED`), plus the first cancelled byte times 2^32.
+    (func (export "cancel-read") (result i64)
+      (local $r i32) (local $res i32) (local $c i32)
+      (local.set $r (call $open (i32.const 20) (i32.const 4) (i32.const 1)))
+      (i32.store8 (i32.const 1024) (i32.const 0xee))
+      (local.set $res (call $read (local.get $r) (i32.const 1024) (i32.const 8)))
+      (local.set $c (i32.const 0xffff))
+      (if (i32.eq (local.get $res) (i32.const -1))
+        (then (local.set $c (call $cancel-r (local.get $r)))))
+      (call $drop-r (local.get $r))
+      (i64.or (i64.extend_i32_u (i32.or (i32.shl (i32.and (local.get $res) (i32.const 0xffff))
+        (i32.const 16)) (i32.and (local.get $c) (i32.const 0xffff))))
+        (i64.shl (i64.load8_u (i32.const 1024)) (i64.const 32))))
+    ;; One read of `size` bytes, then the readable end dropped: the read's result.
+    (func (export "read-once") (param $size i32) (result i32)
+      (local $r i32) (local $res i32) (local $set i32)
+      (local.set $r (call $open (i32.const 100) (i32.const 10) (i32.const 0)))
+      (local.set $res (call $read (local.get $r) (i32.const 1024) (local.get $size)))
+      (if (i32.eq (local.get $res) (i32.const -1))
+        (then
+          (local.set $set (call $new-set))
+          (call $join (local.get $r) (local.get $set))
+          (local.set $res (call $event-of (local.get $set) (local.get $r)))
+          (call $join (local.get $r) (i32.const 0))))
+      (call $drop-r (local.get $r))
+      (local.get $res)))
+  (core instance $i (instantiate $M (with "" (instance
+    (export "mem" (memory $memory "mem"))
+    (export "produce" (func $produce))
+    (export "read" (func $read))
+    (export "read-sync" (func $read-sync))
+    (export "cancel-r" (func $cancel-r))
+    (export "drop-r" (func $drop-r))
+    (export "new-set" (func $new-set))
+    (export "join" (func $join))
+    (export "wait" (func $wait))
+    (export "drop" (func $drop))))))
+  (func (export "receive") async (param "n" u32) (param "chunk" u32) (param "slow" u32)
+    (param "size" u32) (param "sync" u32) (result u64) (canon lift (core func $i "receive")))
+  (func (export "cancel-read") async (result u64) (canon lift (core func $i "cancel-read")))
+  (func (export "read-once") async (param "size" u32) (result u32)
+    (canon lift (core func $i "read-once"))))
+
+(component instance $c $StreamFromHost)
+(assert_return (invoke "receive" (u32.const 10) (u32.const 100) (u32.const 0) (u32.const 16) (u32.const 0)) (u64.const 35227321761937))
+(assert_return (invoke "receive" (u32.const 100) (u32.const 7) (u32.const 0) (u32.const 16) (u32.const 0)) (u64.const 281904473451366))
+(assert_return (invoke "receive" (u32.const 100) (u32.const 30) (u32.const 0) (u32.const 16) (u32.const 1)) (u64.const 141166985096038))
+(assert_return (invoke "receive" (u32.const 0) (u32.const 1) (u32.const 0) (u32.const 16) (u32.const 0)) (u64.const 17592186044416))
+(assert_return (invoke "receive" (u32.const 50) (u32.const 8) (u32.const 1) (u32.const 16) (u32.const 0)) (u64.const 126241741803097741))
+(assert_return (invoke "receive" (u32.const 50) (u32.const 8) (u32.const 1) (u32.const 5) (u32.const 1)) (u64.const 246505352990349))
+(assert_return (invoke "receive" (u32.const 4000) (u32.const 4096) (u32.const 0) (u32.const 1000) (u32.const 0)) (u64.const 105140799914800))
+(assert_return (invoke "cancel-read") (u64.const 8589869120))
+(assert_return (invoke "read-once" (u32.const 4)) (u32.const 64))
+(assert_return (invoke "receive" (u32.const 9) (u32.const 2) (u32.const 1) (u32.const 16) (u32.const 0)) (u64.const 90177584318382197))

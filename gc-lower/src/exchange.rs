@@ -39,7 +39,7 @@
 //!   intrinsics), for a deferred one also `hstart{i}` and `hfinish{i}`, and the host calls'
 //!   `host-pending`, `host-wait`, `host-cancel` and the entries' accessors (see `AsyncCall`
 //!   and `EXCHANGE_AWAIT`); for the streams bridged to the host (`crate::host::HostStream`),
-//!   `hs-new`, `hs-write`, `hs-cancel`, `hs-drop`, `hs-alloc` and `hs-free` (see
+//!   `hs-new`, `hs-copy`, `hs-cancel`, `hs-drop`, `hs-alloc` and `hs-free` (see
 //!   `host_streams_wat`);
 //! - the FACT adapter module, one adapter per adapted export and per adapted lowering;
 //! - the *entry module*: the functions the host and the guest call.
@@ -523,31 +523,33 @@ pub fn add_host_adapters(
         exchange_funcs.push_str(
             &EXCHANGE_AWAIT.replace("(i32.const AREA)", &format!("(i32.const {area_size})")),
         );
-        // The stream types whose readable ends the guest passes to the host, bridged to
-        // streams of the output's own instance (`crate::transmit`), with the intrinsics the
-        // exchange module calls for them.
+        // The stream types whose readable ends cross the boundary in host imports' types,
+        // bridged (`crate::transmit`): those the guest passes to the host (parameters) and
+        // those the host passes in (results), with the intrinsics the exchange module calls
+        // for them.
         let options = host_async_options
             .context("internal error: async host lowerings without their options")?;
         let types = crate::front::component_types(ext.types);
-        let mut places: Vec<(TypeStreamTableIndex, usize, u32)> = Vec::new();
+        let mut places: Vec<(TypeStreamTableIndex, bool, usize, u32)> = Vec::new();
         for (&i, &host_ty) in adapted_imports.iter().zip(&import_host_tys) {
-            for (table, n) in host_stream_params(types, host_ty) {
-                if !places.iter().any(|p| p.0 == table) {
-                    places.push((table, i, n));
+            for (table, n, from_host) in host_stream_places(types, host_ty) {
+                if !places.iter().any(|p| p.0 == table && p.1 == from_host) {
+                    places.push((table, from_host, i, n));
                 }
             }
         }
-        for (k, (table, i, n)) in places.into_iter().enumerate() {
+        for (k, (table, from_host, i, n)) in places.into_iter().enumerate() {
             let import = &host.imports[i];
             let mut stream = crate::host::HostStream {
                 table,
                 module: import.module.clone(),
                 func: import.name.clone(),
                 index: n,
+                from_host,
                 options,
                 trampolines: Vec::new(),
             };
-            for intrinsic in crate::host::StreamIntrinsic::ALL {
+            for &intrinsic in stream.intrinsics() {
                 use crate::host::StreamIntrinsic as S;
                 let t = match intrinsic {
                     S::New => Trampoline::StreamNew {
@@ -568,6 +570,20 @@ pub fn add_host_adapters(
                         instance: host_instance,
                         ty: table,
                     },
+                    S::Read => Trampoline::StreamRead {
+                        instance: host_instance,
+                        ty: table,
+                        options,
+                    },
+                    S::CancelRead => Trampoline::StreamCancelRead {
+                        instance: host_instance,
+                        ty: table,
+                        async_: false,
+                    },
+                    S::DropReadable => Trampoline::StreamDropReadable {
+                        instance: host_instance,
+                        ty: table,
+                    },
                 };
                 let t = ext.translation.trampolines.push(t);
                 ext.translation.component.trampolines.push(core_type);
@@ -585,7 +601,7 @@ pub fn add_host_adapters(
             plan.host_streams.push(stream);
         }
         if !plan.host_streams.is_empty() {
-            exchange_funcs.push_str(&host_streams_wat(plan.host_streams.len()));
+            exchange_funcs.push_str(&host_streams_wat(&plan.host_streams));
         }
     }
     for &k in &adapted_exports {
@@ -1648,10 +1664,10 @@ const EXCHANGE_AWAIT: &str = r#"
       (then (call $gc-lower:trap:unsupported-wait-for-the-host-in-a-sync-task)))
     (call $mark (call $waitable-set-wait (global.get $host-set) (i32.const 0))))
   ;; The event of code `code` at address 0: a subtask that resolved (state `RETURNED` or
-  ;; past it) marks its entry with that state; a stream write (`STREAM_WRITE`, 3) marks its
-  ;; entry resolved (1) with the copy result in its third word.
+  ;; past it) marks its entry with that state; a stream read or write (`STREAM_READ` 2,
+  ;; `STREAM_WRITE` 3) marks its entry resolved (1) with the copy result in its third word.
   (func $mark (param $code i32) (local $e i32)
-    (if (i32.eq (local.get $code) (i32.const 3))
+    (if (i32.or (i32.eq (local.get $code) (i32.const 2)) (i32.eq (local.get $code) (i32.const 3)))
       (then
         (block $found
           (loop $each
@@ -1763,14 +1779,14 @@ const EXCHANGE_AWAIT: &str = r#"
     (local.get $e))
 "#;
 
-/// The stream tables of the parameters of host-side function type `ty` whose items are
-/// numbers (copied as bytes), each with its place `N` among the type's futures and streams
-/// in wit-parser's order (`find_futures_and_streams`: parameters then results, depth first,
-/// an end after its payload's).
-fn host_stream_params(
+/// The stream tables of host-side function type `ty` whose items are numbers (copied as
+/// bytes), each with its place `N` among the type's futures and streams in wit-parser's order
+/// (`find_futures_and_streams`: parameters then results, depth first, an end after its
+/// payload's), and whether it is in the results (the host passes its ends in).
+fn host_stream_places(
     types: &ComponentTypes,
     ty: TypeFuncIndex,
-) -> Vec<(TypeStreamTableIndex, u32)> {
+) -> Vec<(TypeStreamTableIndex, u32, bool)> {
     fn walk(
         types: &ComponentTypes,
         ty: &InterfaceType,
@@ -1819,29 +1835,42 @@ fn host_stream_params(
             _ => {}
         }
     }
-    let mut found = Vec::new();
+    let mut params = Vec::new();
     let mut n = 0;
     for t in &types[types[ty].params].types {
-        walk(types, t, &mut n, &mut found);
+        walk(types, t, &mut n, &mut params);
     }
-    found
+    let mut results = Vec::new();
+    for t in &types[types[ty].results].types {
+        walk(types, t, &mut n, &mut results);
+    }
+    let params = params.into_iter().map(|(t, n)| (t, n, false));
+    params
+        .chain(results.into_iter().map(|(t, n)| (t, n, true)))
+        .collect()
 }
 
-/// The exchange module's writes to the host's streams that the output bridges its own to
-/// ([`crate::host::HostStream`], `crate::transmit`), for `n` stream types: `hs-new (k) ->
-/// ends`, `hs-write (k, x, writable, ptr, count) -> result`, `hs-cancel (k, writable) ->
-/// result`, `hs-drop (k, writable)`, and `hs-alloc (bytes) -> ptr` / `hs-free (ptr)` for the
-/// blocks the items are copied to. A write that the host has not taken at once (`BLOCKED`)
-/// is tracked in an entry of `EXCHANGE_AWAIT` whose record is `-2 - x` (`x` the transmit
-/// record), joined to the host set while it is pending; its `STREAM_WRITE` event marks it
-/// with the copy result (in the entry's third word), and `host-resolved` gives it as it
-/// gives a host call that has resolved.
-fn host_streams_wat(n: usize) -> String {
-    let dispatch = |name: &str, params: &str, result: &str, op: &str, args: &str| {
+/// The exchange module's reads and writes of the host's streams that the output bridges
+/// ([`crate::host::HostStream`], `crate::transmit`), `streams` by their index `k`: `hs-new (k)
+/// -> ends`, `hs-copy (k, x, end, ptr, count) -> result` (a write to the host, or a read from
+/// it), `hs-cancel (k, end) -> result`, `hs-drop (k, end)`, and `hs-alloc (bytes) -> ptr` /
+/// `hs-free (ptr)` for the blocks the items are copied through. A copy that the host has not
+/// made at once (`BLOCKED`) is tracked in an entry of `EXCHANGE_AWAIT` whose record is `-2 -
+/// x` (`x` the transmit record), joined to the host set while it is pending; its
+/// `STREAM_READ` or `STREAM_WRITE` event marks it with the copy result (in the entry's third
+/// word), and `host-resolved` gives it as it gives a host call that has resolved.
+fn host_streams_wat(streams: &[crate::host::HostStream]) -> String {
+    use crate::host::StreamIntrinsic as S;
+    // A dispatch on `k` to the intrinsic that stream `k` has of `ops`.
+    let dispatch = |name: &str, params: &str, result: &str, ops: [S; 2], args: &str| {
         let mut wat = format!("(func ${name} {params} {result}\n");
-        for k in 0..n {
+        for (k, stream) in streams.iter().enumerate() {
+            let Some(op) = ops.iter().find(|op| stream.intrinsics().contains(op)) else {
+                continue;
+            };
             wat.push_str(&format!(
-                "  (if (i32.eq (local.get $k) (i32.const {k})) (then (return (call $stream-{op}{k} {args}))))\n"
+                "  (if (i32.eq (local.get $k) (i32.const {k})) (then (return (call $stream-{}{k} {args}))))\n",
+                op.op()
             ));
         }
         wat.push_str("  unreachable)\n");
@@ -1852,28 +1881,28 @@ fn host_streams_wat(n: usize) -> String {
         "hs-new",
         "(export \"hs-new\") (param $k i32)",
         "(result i64)",
-        "new",
+        [S::New, S::New],
         "",
     ));
     wat.push_str(&dispatch(
-        "hs-write-raw",
+        "hs-copy-raw",
         "(param $k i32) (param $h i32) (param $p i32) (param $n i32)",
         "(result i32)",
-        "write",
+        [S::Write, S::Read],
         "(local.get $h) (local.get $p) (local.get $n)",
     ));
     wat.push_str(&dispatch(
         "hs-cancel-raw",
         "(param $k i32) (param $h i32)",
         "(result i32)",
-        "cancel-write",
+        [S::CancelWrite, S::CancelRead],
         "(local.get $h)",
     ));
     wat.push_str(&dispatch(
         "hs-drop",
         "(export \"hs-drop\") (param $k i32) (param $h i32)",
         "",
-        "drop-writable",
+        [S::DropWritable, S::DropReadable],
         "(local.get $h)",
     ));
     wat.push_str(EXCHANGE_STREAMS);
@@ -1882,18 +1911,18 @@ fn host_streams_wat(n: usize) -> String {
 
 /// The fixed part of [`host_streams_wat`].
 const EXCHANGE_STREAMS: &str = r#"
-  (func $gc-lower:trap:unsupported-cancel-of-a-host-stream-write-in-a-sync-task unreachable)
-  (func (export "hs-write") (param $k i32) (param $x i32) (param $h i32) (param $p i32)
+  (func $gc-lower:trap:unsupported-cancel-of-a-host-stream-copy-in-a-sync-task unreachable)
+  (func (export "hs-copy") (param $k i32) (param $x i32) (param $h i32) (param $p i32)
     (param $n i32) (result i32) (local $r i32)
-    (local.set $r (call $hs-write-raw (local.get $k) (local.get $h) (local.get $p) (local.get $n)))
+    (local.set $r (call $hs-copy-raw (local.get $k) (local.get $h) (local.get $p) (local.get $n)))
     (if (i32.eq (local.get $r) (i32.const -1))
       (then
         (drop (call $track (local.get $h) (i32.sub (i32.const -2) (local.get $x)) (i32.const 0)))
         (global.set $deferred (i32.add (global.get $deferred) (i32.const 1)))))
     (local.get $r))
-  ;; The pending write of writable end `h` of host stream `k` ended: its copy result, the
-  ;; event's when it has come, else the host's cancel's (which waits, so only a task that
-  ;; may block may make it).
+  ;; The pending copy of end `h` of host stream `k` ended: its copy result, the event's
+  ;; when it has come, else the host's cancel's (which waits, so only a task that may block
+  ;; may make it).
   (func (export "hs-cancel") (param $k i32) (param $h i32) (result i32) (local $e i32)
     (local $r i32)
     (block $found
@@ -1906,7 +1935,7 @@ const EXCHANGE_STREAMS: &str = r#"
       (then (local.set $r (i32.load offset=8 (call $entry (local.get $e)))))
       (else
         (if (i32.eqz (global.get $may-block))
-          (then (call $gc-lower:trap:unsupported-cancel-of-a-host-stream-write-in-a-sync-task)))
+          (then (call $gc-lower:trap:unsupported-cancel-of-a-host-stream-copy-in-a-sync-task)))
         (call $waitable-join (local.get $h) (i32.const 0))
         (local.set $r (call $hs-cancel-raw (local.get $k) (local.get $h)))))
     (call $untrack (local.get $e))

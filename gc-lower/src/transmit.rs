@@ -30,11 +30,12 @@
 //! the reader's (lifted and lowered, as wasmtime's copy of values does, with the same traps),
 //! and such items are refused within one instance too.
 //!
-//! A stream of numbers whose readable end the guest passes to a host import is bridged to a
-//! stream of the output's own instance, whose readable end the host gets
-//! ([`crate::host::HostStream`]): the guest's writes go to the exchange module's `hs-write`
-//! through a read site of the exchange memory, and their results come back as the host
-//! gives them (`transmit.wat`'s `$host_write` and `host-copied`).
+//! A stream of numbers whose readable end crosses the host boundary in a host import's type
+//! is bridged ([`crate::host::HostStream`]): one the guest passes out to a stream of the
+//! output's own instance, whose readable end the host gets, one the host passes in by
+//! reading it with the host's intrinsics. The guest's writes or reads go to the exchange
+//! module's `hs-copy` through a site of the exchange memory, and their results come back as
+//! the host gives them (`transmit.wat`'s `$host_copy` and `host-copied`).
 
 use std::sync::OnceLock;
 
@@ -276,26 +277,47 @@ impl Lowerer<'_, '_> {
     }
 
     /// The transmit template's imports for the streams bridged to the host
-    /// ([`crate::host::HostStream`]): `host-stream (host-side stream type) -> k` (-1 for a
-    /// type that is not bridged), `host-site (k) -> site` (a read site of the exchange
-    /// memory, registered here), then the exchange module's `hs-new`, `hs-write`,
-    /// `hs-cancel`, `hs-drop`, `hs-alloc` and `hs-free`; without bridged streams, functions
-    /// that are never called.
+    /// ([`crate::host::HostStream`]): `host-stream (host-side stream type, from the host) ->
+    /// k` (-1 for a type that is not bridged that way), `host-site (k) -> site` (a site of
+    /// the exchange memory, registered in [`Lowerer::finish_transmits`]), `host-size (k) ->
+    /// bytes` (an item's), then the exchange module's `hs-new`, `hs-copy`, `hs-cancel`,
+    /// `hs-drop`, `hs-alloc` and `hs-free`; without bridged streams, functions that are never
+    /// called.
     fn host_stream_imports(&mut self) -> Result<Vec<OutFunc>> {
         let streams = self.input.host.host_streams.clone();
-        let k: Vec<i32> = (0..streams.len() as i32).collect();
-        let tables = streams.iter().map(|s| s.table.as_u32() as i32).collect();
-        let host_stream = lookup(tables, k);
+        let ty = self.func_type(&[I32, I32], &[I32]);
+        let mut body = we::Function::new([]);
+        let mut ins = body.instructions();
+        for (k, stream) in streams.iter().enumerate() {
+            ins.local_get(0)
+                .i32_const(stream.table.as_u32() as i32)
+                .i32_eq()
+                .local_get(1)
+                .i32_const(stream.from_host as i32)
+                .i32_eq()
+                .i32_and()
+                .if_(we::BlockType::Empty)
+                .i32_const(k as i32)
+                .return_()
+                .end();
+        }
+        ins.i32_const(-1).end();
+        let host_stream = self.add_func(ty, "transmit:host-stream".into(), body);
+        // The sites are made once every memory is laid out (`finish_transmits`).
         let ty = self.func_type(&[I32], &[I32]);
-        let host_stream = self.add_func(ty, "transmit:host-stream".into(), host_stream);
-        // The read sites are made once every memory is laid out (`finish_transmits`).
         let host_site = self.reserve_func(ty, "transmit:host-site".into());
         self.tasks.transmits.host_site = Some(host_site);
-        let mut imports = vec![host_stream, host_site];
+        let mut sizes = Vec::new();
+        for stream in &streams {
+            sizes.push(self.payload(Kind::Stream, stream.table.as_u32())?.size as i32);
+        }
+        let host_size = lookup((0..streams.len() as i32).collect(), sizes);
+        let host_size = self.add_func(ty, "transmit:host-size".into(), host_size);
+        let mut imports = vec![host_stream, host_site, host_size];
         let exchange = self.input.host.exchange.filter(|_| !streams.is_empty());
         let signatures: [(&str, &[we::ValType], &[we::ValType]); 6] = [
             ("hs-new", &[I32], &[we::ValType::I64]),
-            ("hs-write", &[I32; 5], &[I32]),
+            ("hs-copy", &[I32; 5], &[I32]),
             ("hs-cancel", &[I32; 2], &[I32]),
             ("hs-drop", &[I32; 2], &[]),
             ("hs-alloc", &[I32], &[I32]),
@@ -321,7 +343,7 @@ impl Lowerer<'_, '_> {
     }
 
     /// The transmit template's `host-copied (x, result)`: the host's copy result of a pending
-    /// write to bridged record `x`, given to its writer.
+    /// read or write of bridged record `x`, given to the guest's end.
     pub(crate) fn transmit_host_copied(&mut self) -> Result<OutFunc> {
         self.transmit_op("host-copied", &[])
     }
@@ -861,7 +883,8 @@ impl Lowerer<'_, '_> {
     /// one and stored by the other, a stream's items copied between their memories) and the
     /// resources template's `stream-delivered`.
     pub(crate) fn finish_transmits(&mut self) -> Result<()> {
-        // The read sites of the streams bridged to the host, in the exchange memory.
+        // The sites of the streams bridged to the host, in the exchange memory: where a
+        // write to the host is read from, where a read from it is written to.
         if let Some(host_site) = self.tasks.transmits.host_site {
             let mut sites = Vec::new();
             if let Some(host) = self.input.host.host_instance {
@@ -871,7 +894,7 @@ impl Lowerer<'_, '_> {
                         host.as_u32(),
                         stream.table.as_u32(),
                         stream.options,
-                        false,
+                        stream.from_host,
                     )?;
                     sites.push(site);
                 }

@@ -19,12 +19,16 @@
 ;;   11, 12 the pending read's and write's remaining count (items);
 ;;   13, 14 the count of the event awaiting delivery at the readable and writable end;
 ;;   15 the size of one item in bytes.
-;; A stream whose readable end the guest passed to the host is *bridged* to a stream of the
-;; output's own instance (`crate::host::HostStream`), whose readable end the host got: word 5
-;; is -1, word 6 the bridge's writable end, word 3 its host stream `k`, word 4 and word 11 the
-;; address and size (bytes) of the block in the exchange memory that writes are copied to.
-;; The guest's writes go to the bridge (`$host_write`); one the host has not taken at once
-;; is pending until the host's event (`host-copied`).
+;; A stream whose readable end crosses the host boundary is *bridged*
+;; (`crate::host::HostStream`): one side of its record is the host's. When the guest passes
+;; the readable end out, the readable side is a stream of the output's own instance whose
+;; readable end the host got; when the host passes one in, the writable side is the host's
+;; stream, read with the host's intrinsics. The host's side `b` has word `5 + 4b` -1, word
+;; `6 + 4b` the bridge's end (in the output's instance), word `3 + 4b` its host stream `k`,
+;; word `4 + 4b` and word `11 + b` the address and size (bytes) of the block in the exchange
+;; memory that items are copied through. The guest's reads or writes go to the bridge
+;; (`$host_copy`); one the host has not made at once is pending until the host's event
+;; (`host-copied`).
 ;; A site is a `read` or `write` built-in: its memory and payload layout, which the imported
 ;; `copy` dispatches on. A count is below 2^28 (wasmtime's `ItemCount`); a future's is 1.
 ;;
@@ -56,13 +60,15 @@
   ;; Called before a sync read or write waits (the limit inside an `async`-lowered callee's
   ;; first call).
   (import "env" "before-wait" (func $before_wait))
-  ;; The bridge to the host's streams: the host stream of a host-side stream type (-1:
-  ;; none), its read site (the exchange memory), and the exchange module's `hs-new`,
-  ;; `hs-write`, `hs-cancel`, `hs-drop`, `hs-alloc`, `hs-free` (`crate::exchange`).
-  (import "env" "host-stream" (func $host_stream (param i32) (result i32)))
+  ;; The bridges to the host's streams: the host stream of a host-side stream type passed
+  ;; out (0) or in (1) (-1: none), its site (in the exchange memory) and item size, and the
+  ;; exchange module's `hs-new`, `hs-copy`, `hs-cancel`, `hs-drop`, `hs-alloc`, `hs-free`
+  ;; (`crate::exchange`).
+  (import "env" "host-stream" (func $host_stream (param i32 i32) (result i32)))
   (import "env" "host-site" (func $host_site (param i32) (result i32)))
+  (import "env" "host-size" (func $host_size (param i32) (result i32)))
   (import "env" "hs-new" (func $hs_new (param i32) (result i64)))
-  (import "env" "hs-write" (func $hs_write (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "hs-copy" (func $hs_copy (param i32 i32 i32 i32 i32) (result i32)))
   (import "env" "hs-cancel" (func $hs_cancel (param i32 i32) (result i32)))
   (import "env" "hs-drop" (func $hs_drop (param i32 i32)))
   (import "env" "hs-alloc" (func $hs_alloc (param i32) (result i32)))
@@ -117,8 +123,8 @@
   (func $lift_in_set_stream (export "trap:cannot-lift-stream-while-its-in-a-waitable-set")
     unreachable)
   (func $lift_done (export "trap:cannot-lift-future-after-previous-read-succeeded") unreachable)
-  ;; An end crossing the host boundary that is not bridged: a future, a stream the host
-  ;; passes in, or one whose items are not numbers.
+  ;; An end crossing the host boundary that is not bridged: a future, a stream whose items
+  ;; are not numbers, or one that is not in a host import's type.
   (func $at_host (export "trap:unsupported-stream-or-future-at-the-host-boundary") unreachable)
   (func $too_many (export "trap:cannot-allocate-another-future-or-stream") unreachable)
 
@@ -216,43 +222,71 @@
     (if (local.get $ends) (then (call $set (local.get $x) (local.get $side) (i32.const 0))))
     (call $get (local.get $x) (i32.add (i32.const 13) (local.get $side))))
 
-  ;; Whether record `x`'s readable side is the host's (bridged).
-  (func $bridged (param $x i32) (result i32)
-    (i32.eq (call $get (local.get $x) (i32.const 5)) (i32.const -1)))
+  ;; Whether side `b` of record `x` is the host's (bridged).
+  (func $bridged (param $x i32) (param $b i32) (result i32)
+    (i32.eq (call $get (local.get $x) (i32.add (i32.const 5) (i32.shl (local.get $b) (i32.const 2))))
+      (i32.const -1)))
 
-  ;; A write of `count` items at `addr` of write site `site` to bridged record `x`: copied to
-  ;; the bridge's block, then written to the bridge; the host's copy result, or -1
-  ;; (`BLOCKED`: the host's event comes later, `host-copied`). A result of `DROPPED`: the
-  ;; host dropped its readable end.
-  (func $host_write (param $x i32) (param $site i32) (param $addr i32) (param $count i32)
-    (result i32)
-    (local $k i32) (local $bytes i32) (local $buf i32) (local $r i32)
-    (local.set $k (call $get (local.get $x) (i32.const 3)))
+  ;; A copy of `count` items at `addr` of site `site` on side `g` of bridged record `x` (the
+  ;; guest's; the other side is the host's): a write's items are copied to the bridge's block
+  ;; and written to the bridge, a read reads the bridge into the block and its items are
+  ;; copied on. The host's copy result, or -1 (`BLOCKED`: the host's event comes later,
+  ;; `host-copied`). A result of `DROPPED`: the host dropped its end.
+  (func $host_copy (param $x i32) (param $g i32) (param $site i32) (param $addr i32)
+    (param $count i32) (result i32)
+    (local $b i32) (local $k i32) (local $bytes i32) (local $buf i32) (local $r i32)
+    (local.set $b (i32.sub (i32.const 1) (local.get $g)))
+    (local.set $k (call $get (local.get $x) (i32.add (i32.const 3) (i32.shl (local.get $b) (i32.const 2)))))
     (local.set $bytes (i32.mul (local.get $count) (call $get (local.get $x) (i32.const 15))))
-    (local.set $buf (call $get (local.get $x) (i32.const 4)))
-    (if (i32.gt_u (local.get $bytes) (call $get (local.get $x) (i32.const 11)))
+    (local.set $buf (call $get (local.get $x) (i32.add (i32.const 4) (i32.shl (local.get $b) (i32.const 2)))))
+    (if (i32.gt_u (local.get $bytes) (call $get (local.get $x) (i32.add (i32.const 11) (local.get $b))))
       (then
         (call $hs_free (local.get $buf))
         (local.set $buf (call $hs_alloc (local.get $bytes)))
-        (call $set (local.get $x) (i32.const 4) (local.get $buf))
-        (call $set (local.get $x) (i32.const 11) (local.get $bytes))))
-    (call $copy (local.get $site) (local.get $addr) (call $host_site (local.get $k))
-      (local.get $buf) (local.get $count))
-    (local.set $r (call $hs_write (local.get $k) (local.get $x)
-      (call $get (local.get $x) (i32.const 6)) (local.get $buf) (local.get $count)))
-    (if (i32.eq (i32.and (local.get $r) (i32.const 0xf)) (i32.const 1))
-      (then (call $set (local.get $x) (i32.const 0) (i32.const 2))))
+        (call $set (local.get $x) (i32.add (i32.const 4) (i32.shl (local.get $b) (i32.const 2)))
+          (local.get $buf))
+        (call $set (local.get $x) (i32.add (i32.const 11) (local.get $b)) (local.get $bytes))))
+    (if (local.get $g)
+      (then
+        (call $copy (local.get $site) (local.get $addr) (call $host_site (local.get $k))
+          (local.get $buf) (local.get $count))))
+    (local.set $r (call $hs_copy (local.get $k) (local.get $x)
+      (call $get (local.get $x) (i32.add (i32.const 6) (i32.shl (local.get $b) (i32.const 2))))
+      (local.get $buf) (local.get $count)))
+    (if (i32.ne (local.get $r) (i32.const -1))
+      (then
+        (if (i32.eqz (local.get $g))
+          (then
+            (call $copy (call $host_site (local.get $k)) (local.get $buf) (local.get $site)
+              (local.get $addr) (i32.shr_u (local.get $r) (i32.const 4)))))
+        (if (i32.eq (i32.and (local.get $r) (i32.const 0xf)) (i32.const 1))
+          (then (call $set (local.get $x) (local.get $b) (i32.const 2))))))
     (local.get $r))
 
-  ;; The host's copy result `r` of the pending write of bridged record `x`: the writer's
-  ;; event, as a reader's copy gives it.
-  (func $host_copied (export "host-copied") (param $x i32) (param $r i32)
+  ;; The host's copy result `r` of the pending copy of the guest's side `g` of bridged record
+  ;; `x`: a read's items copied from the bridge's block to the read's buffer, the host's
+  ;; side marked dropped when it was, the guest's side no longer pending.
+  (func $host_settle (param $x i32) (param $g i32) (param $r i32)
+    (local $b i32)
+    (local.set $b (i32.sub (i32.const 1) (local.get $g)))
+    (if (i32.eqz (local.get $g))
+      (then
+        (call $copy (call $host_site (call $get (local.get $x) (i32.const 7)))
+          (call $get (local.get $x) (i32.const 8)) (call $get (local.get $x) (i32.const 3))
+          (call $get (local.get $x) (i32.const 4)) (i32.shr_u (local.get $r) (i32.const 4)))))
     (if (i32.eq (i32.and (local.get $r) (i32.const 0xf)) (i32.const 1))
-      (then (call $set (local.get $x) (i32.const 0) (i32.const 2))))
-    (call $set (local.get $x) (i32.const 1) (i32.const 0))
-    (call $event (local.get $x) (i32.const 1) (i32.and (local.get $r) (i32.const 0xf))
+      (then (call $set (local.get $x) (local.get $b) (i32.const 2))))
+    (call $set (local.get $x) (local.get $g) (i32.const 0)))
+
+  ;; The host's copy result `r` of the pending copy of bridged record `x`: settled, and the
+  ;; guest's end's event, as the other side's copy gives it.
+  (func $host_copied (export "host-copied") (param $x i32) (param $r i32)
+    (local $g i32)
+    (local.set $g (call $bridged (local.get $x) (i32.const 0)))
+    (call $host_settle (local.get $x) (local.get $g) (local.get $r))
+    (call $event (local.get $x) (local.get $g) (i32.and (local.get $r) (i32.const 0xf))
       (i32.add (i32.shr_u (local.get $r) (i32.const 4)) (call $take_completed (local.get $x)
-        (i32.const 1)))
+        (local.get $g)))
       (i32.const 1) (i32.const 0) (i32.const 1)))
 
   ;; Sets the local state (0 idle, 1 done, 2 busy) of the end at slot `s`.
@@ -330,13 +364,13 @@
     (local.set $ostate (call $get (local.get $x) (local.get $other)))
     (if (i32.ne (local.get $ostate) (i32.const 2))
       (then (call $set (local.get $x) (local.get $other) (i32.const 0))))
-    (if (i32.and (local.get $side) (call $bridged (local.get $x)))
+    (if (call $bridged (local.get $x) (local.get $other))
       (then
-        ;; The readable end is the host's: the items go to the bridge.
+        ;; The other end is the host's: the items go through the bridge.
         (local.set $result (if (result i32) (i32.eq (local.get $ostate) (i32.const 2))
           (then (i32.const 1))
-          (else (call $host_write (local.get $x) (local.get $site) (local.get $addr)
-            (local.get $count))))))
+          (else (call $host_copy (local.get $x) (local.get $side) (local.get $site)
+            (local.get $addr) (local.get $count))))))
       (else
     (if (i32.eq (local.get $ostate) (i32.const 1))
       (then
@@ -441,18 +475,17 @@
       (then
         (if (call $word (local.get $et) (call $slot (local.get $et) (local.get $eh)) (i32.const 1))
           (then (call $sync_and_async)))))
-    (if (i32.and (i32.and (local.get $side) (call $bridged (local.get $x)))
-          (i32.and (i32.eq (call $get (local.get $x) (i32.const 1)) (i32.const 1))
+    (if (i32.and (call $bridged (local.get $x) (i32.sub (i32.const 1) (local.get $side)))
+          (i32.and (i32.eq (call $get (local.get $x) (local.get $side)) (i32.const 1))
             (i32.eqz (call $has_event (local.get $et) (local.get $eh)))))
       (then
-        ;; A write to the bridge that the guest's end has no event of yet: ended in the
+        ;; A copy through the bridge that the guest's end has no event of yet: ended in the
         ;; host, whose result the cancel gives as it is (natively the guest's cancel is the
         ;; host stream's).
-        (local.set $result (call $hs_cancel (call $get (local.get $x) (i32.const 3))
-          (call $get (local.get $x) (i32.const 6))))
-        (if (i32.eq (i32.and (local.get $result) (i32.const 15)) (i32.const 1))
-          (then (call $set (local.get $x) (i32.const 0) (i32.const 2))))
-        (call $set (local.get $x) (i32.const 1) (i32.const 0)))
+        (local.set $result (call $hs_cancel
+          (call $get (local.get $x) (i32.sub (i32.const 7) (i32.shl (local.get $side) (i32.const 2))))
+          (call $get (local.get $x) (i32.sub (i32.const 10) (i32.shl (local.get $side) (i32.const 2))))))
+        (call $host_settle (local.get $x) (local.get $side) (local.get $result)))
       (else
         (local.set $result (i32.const 2))
         (if (call $has_event (local.get $et) (local.get $eh))
@@ -507,11 +540,14 @@
             (call $get (local.get $x) (i32.const 2)))))
       (then (call $must_write)))
     (call $set (local.get $x) (local.get $side) (i32.const 2))
-    ;; The writer of a bridge: the bridge's writable end is dropped too, and the record freed.
-    (if (i32.and (local.get $side) (call $bridged (local.get $x)))
+    ;; The guest's end of a bridge: the bridge's end is dropped too, and the record freed.
+    (if (call $bridged (local.get $x) (local.get $other))
       (then
-        (call $hs_drop (call $get (local.get $x) (i32.const 3)) (call $get (local.get $x) (i32.const 6)))
-        (call $hs_free (call $get (local.get $x) (i32.const 4)))
+        (call $hs_drop
+          (call $get (local.get $x) (i32.add (i32.const 3) (i32.shl (local.get $other) (i32.const 2))))
+          (call $get (local.get $x) (i32.add (i32.const 6) (i32.shl (local.get $other) (i32.const 2)))))
+        (call $hs_free
+          (call $get (local.get $x) (i32.add (i32.const 4) (i32.shl (local.get $other) (i32.const 2)))))
         (call $release (local.get $x))
         (return)))
     (local.set $ostate (call $get (local.get $x) (local.get $other)))
@@ -530,7 +566,25 @@
     (local $st (ref $table)) (local $s i32) (local $w3 i32) (local $x i32) (local $di i32)
     (local $nh i32) (local $si i32) (local $k i32) (local $ends i64) (local $r i32)
     (local.set $si (call $transmit_instance (local.get $src) (local.get $kind)))
-    (if (i32.lt_s (local.get $si) (i32.const 0)) (then (call $at_host)))
+    (if (i32.lt_s (local.get $si) (i32.const 0))
+      (then
+        ;; From the host: a stream of numbers is bridged, its writable side the host's
+        ;; stream, read when the guest reads.
+        (if (i32.eqz (local.get $kind)) (then (call $at_host)))
+        (local.set $k (call $host_stream (local.get $src) (i32.const 1)))
+        (if (i32.lt_s (local.get $k) (i32.const 0)) (then (call $at_host)))
+        (local.set $di (call $transmit_instance (local.get $dst) (local.get $kind)))
+        (if (i32.lt_s (local.get $di) (i32.const 0)) (then (call $at_host)))
+        (local.set $x (call $alloc))
+        (local.set $nh (call $insert (call $table_of (local.get $di)) (i32.const 7) (i32.const 0)
+          (local.get $x) (i32.shl (local.get $dst) (i32.const 8))))
+        (call $set (local.get $x) (i32.const 5) (local.get $di))
+        (call $set (local.get $x) (i32.const 6) (local.get $nh))
+        (call $set (local.get $x) (i32.const 9) (i32.const -1))
+        (call $set (local.get $x) (i32.const 10) (local.get $h))
+        (call $set (local.get $x) (i32.const 7) (local.get $k))
+        (call $set (local.get $x) (i32.const 15) (call $host_size (local.get $k)))
+        (return (local.get $nh))))
     (local.set $st (call $table_of (local.get $si)))
     (local.set $s (call $end_slot (local.get $st) (local.get $h) (local.get $src) (local.get $kind)))
     (local.set $w3 (call $word (local.get $st) (local.get $s) (i32.const 3)))
@@ -552,10 +606,12 @@
     (local.set $di (call $transmit_instance (local.get $dst) (local.get $kind)))
     (if (i32.lt_s (local.get $di) (i32.const 0))
       (then
-        ;; To the host: a stream of numbers is bridged, its readable end given to the host.
+        ;; To the host: a stream of numbers is bridged, its readable end given to the host
+        ;; (not one the host passed in: its writable side is the host's already).
         (if (i32.eqz (local.get $kind)) (then (call $at_host)))
-        (local.set $k (call $host_stream (local.get $dst)))
-        (if (i32.lt_s (local.get $k) (i32.const 0)) (then (call $at_host)))
+        (local.set $k (call $host_stream (local.get $dst) (i32.const 0)))
+        (if (i32.or (i32.lt_s (local.get $k) (i32.const 0)) (call $bridged (local.get $x) (i32.const 1)))
+          (then (call $at_host)))
         (local.set $ends (call $hs_new (local.get $k)))
         (call $set (local.get $x) (i32.const 5) (i32.const -1))
         (call $set (local.get $x) (i32.const 6) (i32.wrap_i64 (i64.shr_u (local.get $ends) (i64.const 32))))
@@ -565,7 +621,7 @@
         ;; A write already pending goes to the bridge.
         (if (i32.eq (call $get (local.get $x) (i32.const 1)) (i32.const 1))
           (then
-            (local.set $r (call $host_write (local.get $x) (call $get (local.get $x) (i32.const 7))
+            (local.set $r (call $host_copy (local.get $x) (i32.const 1) (call $get (local.get $x) (i32.const 7))
               (call $get (local.get $x) (i32.const 8)) (call $get (local.get $x) (i32.const 12))))
             (if (i32.ne (local.get $r) (i32.const -1))
               (then (call $host_copied (local.get $x) (local.get $r))))))

@@ -157,18 +157,21 @@ pub struct HostInterface {
     /// The trampolines through which the exchange module calls the waitable intrinsics, in
     /// [`WaitIntrinsic::ALL`] order (empty without [`HostInterface::async_lowerings`]).
     pub wait_trampolines: Vec<TrampolineIndex>,
-    /// The stream types whose readable ends the guest passes to the host, which the output
-    /// bridges to streams of its own instance; their intrinsics follow the waitable ones.
+    /// The stream types whose readable ends cross the boundary and that the output bridges:
+    /// passed to the host (to streams of the output's own instance), or passed in by the
+    /// host (read with the host's intrinsics); their intrinsics follow the waitable ones.
     pub host_streams: Vec<HostStream>,
 }
 
-/// A stream type whose readable ends the guest passes to host functions. The output makes a
-/// stream of its own (re-wrapped) instance for each such end (`[stream-new-N]f`), passes its
-/// readable end to the host, and writes what the guest writes to its writable end
-/// (`[async-lower][stream-write-N]f`); see `crate::transmit`. wit-component names the
-/// intrinsics after a function `f` of import module `module` whose type holds the stream
-/// type, `N` being its place among the function type's futures and streams (wit-parser's
-/// `find_futures_and_streams`); any such function names the same type.
+/// A stream type whose readable ends cross the host boundary, one way. To the host (a host
+/// function's parameter): the output makes a stream of its own (re-wrapped) instance for
+/// each such end (`[stream-new-N]f`), passes its readable end to the host, and writes what
+/// the guest writes to its writable end (`[async-lower][stream-write-N]f`). From the host (a
+/// host function's result): the output reads the end the host gives it
+/// (`[async-lower][stream-read-N]f`) when the guest reads. See `crate::transmit`.
+/// wit-component names the intrinsics after a function `f` of import module `module` whose
+/// type holds the stream type, `N` being its place among the function type's futures and
+/// streams (wit-parser's `find_futures_and_streams`); any such function names the same type.
 #[derive(Debug, Clone)]
 pub struct HostStream {
     /// The host side's stream table of the type (`crate::exchange`'s copies of host types).
@@ -179,15 +182,26 @@ pub struct HostStream {
     pub func: String,
     /// `N`: the stream type's place among that function type's futures and streams.
     pub index: u32,
+    /// Whether the host passes the ends in (and the output reads them), else the guest
+    /// passes them out.
+    pub from_host: bool,
     /// The host side's `async` canonical options (the exchange memory), which the bridge's
     /// writes use.
     pub options: wasmtime_environ::component::OptionsIndex,
     /// The trampolines through which the exchange module calls the intrinsics, in
-    /// [`StreamIntrinsic::ALL`] order.
+    /// [`HostStream::intrinsics`] order.
     pub trampolines: Vec<TrampolineIndex>,
 }
 
 impl HostStream {
+    /// The intrinsics the output imports for this stream type.
+    pub fn intrinsics(&self) -> &'static [StreamIntrinsic] {
+        match self.from_host {
+            false => &StreamIntrinsic::TO_HOST,
+            true => &StreamIntrinsic::FROM_HOST,
+        }
+    }
+
     /// The core import name of `intrinsic` for this stream type.
     pub fn import_name(&self, intrinsic: StreamIntrinsic) -> String {
         let (prefix, op) = match intrinsic {
@@ -195,6 +209,9 @@ impl HostStream {
             StreamIntrinsic::Write => ("[async-lower]", "write"),
             StreamIntrinsic::CancelWrite => ("", "cancel-write"),
             StreamIntrinsic::DropWritable => ("", "drop-writable"),
+            StreamIntrinsic::Read => ("[async-lower]", "read"),
+            StreamIntrinsic::CancelRead => ("", "cancel-read"),
+            StreamIntrinsic::DropReadable => ("", "drop-readable"),
         };
         format!("{prefix}[stream-{op}-{}]{}", self.index, self.func)
     }
@@ -215,15 +232,29 @@ pub enum StreamIntrinsic {
     CancelWrite,
     /// `[stream-drop-writable-N]f: (writable i32)`.
     DropWritable,
+    /// `[async-lower][stream-read-N]f: (readable i32, ptr i32, count i32) -> (result i32)`:
+    /// the copy result, or `BLOCKED` and a `STREAM_READ` event later.
+    Read,
+    /// `[stream-cancel-read-N]f: (readable i32) -> (result i32)`: ends a pending read,
+    /// waiting for it.
+    CancelRead,
+    /// `[stream-drop-readable-N]f: (readable i32)`.
+    DropReadable,
 }
 
 impl StreamIntrinsic {
-    /// Every intrinsic, in import order.
-    pub const ALL: [StreamIntrinsic; 4] = [
+    /// The intrinsics of a stream type bridged to the host, in import order.
+    pub const TO_HOST: [StreamIntrinsic; 4] = [
         StreamIntrinsic::New,
         StreamIntrinsic::Write,
         StreamIntrinsic::CancelWrite,
         StreamIntrinsic::DropWritable,
+    ];
+    /// The intrinsics of a stream type read from the host, in import order.
+    pub const FROM_HOST: [StreamIntrinsic; 3] = [
+        StreamIntrinsic::Read,
+        StreamIntrinsic::CancelRead,
+        StreamIntrinsic::DropReadable,
     ];
 
     /// The core type.
@@ -233,6 +264,9 @@ impl StreamIntrinsic {
             StreamIntrinsic::Write => FuncType::new([ValType::I32; 3], [ValType::I32]),
             StreamIntrinsic::CancelWrite => FuncType::new([ValType::I32], [ValType::I32]),
             StreamIntrinsic::DropWritable => FuncType::new([ValType::I32], []),
+            StreamIntrinsic::Read => FuncType::new([ValType::I32; 3], [ValType::I32]),
+            StreamIntrinsic::CancelRead => FuncType::new([ValType::I32], [ValType::I32]),
+            StreamIntrinsic::DropReadable => FuncType::new([ValType::I32], []),
         }
     }
 
@@ -243,6 +277,9 @@ impl StreamIntrinsic {
             StreamIntrinsic::Write => "write",
             StreamIntrinsic::CancelWrite => "cancel-write",
             StreamIntrinsic::DropWritable => "drop-writable",
+            StreamIntrinsic::Read => "read",
+            StreamIntrinsic::CancelRead => "cancel-read",
+            StreamIntrinsic::DropReadable => "drop-readable",
         }
     }
 }
@@ -532,7 +569,7 @@ impl HostInterface {
             .map(|(m, n, t)| (m.to_string(), n.to_string(), t))
             .collect();
         for s in &self.host_streams {
-            for i in StreamIntrinsic::ALL {
+            for &i in s.intrinsics() {
                 all.push((s.module.clone(), s.import_name(i), i.ty()));
             }
         }

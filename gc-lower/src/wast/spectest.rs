@@ -21,7 +21,9 @@
 //! and returns `len << 32 | sum` of the bytes, and `host.consume-stream-slowly`, the same
 //! with each write taken only after yielding once to the executor (so that the writer's
 //! write is `BLOCKED` first), and `host.consume-stream-once`, which takes the first write
-//! and then drops its readable end.
+//! and then drops its readable end; and `host.produce-stream (n, chunk, slow)`, which
+//! returns a `stream<u8>` of the `n` bytes `(3 * i + 1) & 0xff`, at most `chunk` per read,
+//! each after yielding once to the executor when `slow`.
 //!
 //! Where wasmtime's host asserts (and panics), this one traps with the reason.
 
@@ -34,8 +36,8 @@ use anyhow::Result;
 use wasmtime::Module;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{
-    ComponentType, Lift, Linker, LinkerInstance, Lower, Resource, ResourceType, Source,
-    StreamConsumer, StreamReader, StreamResult,
+    ComponentType, Destination, Lift, Linker, LinkerInstance, Lower, Resource, ResourceType,
+    Source, StreamConsumer, StreamProducer, StreamReader, StreamResult, VecBuffer,
 };
 
 /// Returns a trap with a message from the host function.
@@ -252,7 +254,66 @@ fn link_async(linker: &mut Linker<()>) -> Result<()> {
             })
         })?;
     }
+    host.func_wrap_concurrent(
+        "produce-stream",
+        |accessor, (n, chunk, slow): (u32, u32, bool)| {
+            let data = (0..n).map(|i| (3 * i + 1) as u8).collect();
+            let reader = accessor.with(|mut store| {
+                StreamReader::new(
+                    &mut store,
+                    Dripper {
+                        data,
+                        chunk: chunk.max(1) as usize,
+                        slow,
+                        yielded: false,
+                    },
+                )
+            });
+            Box::pin(async move { Ok((reader?,)) })
+        },
+    )?;
     Ok(())
+}
+
+/// `host.produce-stream`'s writer: `data` given `chunk` bytes at a time, then the stream
+/// ends.
+struct Dripper {
+    data: Vec<u8>,
+    chunk: usize,
+    /// Whether each read is answered only after one `Pending` (`yielded` says it was given).
+    slow: bool,
+    yielded: bool,
+}
+
+impl<D> StreamProducer<D> for Dripper {
+    type Item = u8;
+    type Buffer = VecBuffer<u8>;
+
+    fn poll_produce<'a>(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        _store: StoreContextMut<'a, D>,
+        mut destination: Destination<'a, u8, VecBuffer<u8>>,
+        finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        let me = self.get_mut();
+        if me.data.is_empty() {
+            return Poll::Ready(Ok(StreamResult::Dropped));
+        }
+        if me.slow && !me.yielded {
+            if finish {
+                return Poll::Ready(Ok(StreamResult::Cancelled));
+            }
+            me.yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        me.yielded = false;
+        let rest = me.data.split_off(me.chunk.min(me.data.len()));
+        let head = std::mem::replace(&mut me.data, rest);
+        destination.set_buffer(head.into());
+        Poll::Ready(Ok(StreamResult::Completed))
+    }
 }
 
 /// `host.consume-stream`'s reader: every byte written is added up, and the total sent when
