@@ -1,6 +1,6 @@
 ;;! component_model_async = true
-;; Stream and future ends in the types of host functions. The output bridges only streams
-;; of numbers in host imports' types (`tests/async-host-streams.wast`): the
+;; Stream and future ends in the types of host functions. The output bridges only those in
+;; host imports' types (`tests/async-host-streams.wast`, `tests/async-host-futures.wast`): the
 ;; component is lowered, and another end that would cross the boundary (here, returned by
 ;; an export) traps at a limit of the lowering
 ;; (`gc-lower:trap:unsupported-stream-or-future-at-the-host-boundary`), which the runner

@@ -38,9 +38,9 @@
 //!   `[async-lower]name`, called and waited for in `$await` with the `$root` waitable
 //!   intrinsics), for a deferred one also `hstart{i}` and `hfinish{i}`, and the host calls'
 //!   `host-pending`, `host-wait`, `host-cancel` and the entries' accessors (see `AsyncCall`
-//!   and `EXCHANGE_AWAIT`); for the streams bridged to the host (`crate::host::HostStream`),
+//!   and `EXCHANGE_AWAIT`); for the streams bridged to the host (`crate::host::HostTransmit`),
 //!   `hs-new`, `hs-copy`, `hs-cancel`, `hs-drop`, `hs-alloc` and `hs-free` (see
-//!   `host_streams_wat`);
+//!   `host_transmits_wat`);
 //! - the FACT adapter module, one adapter per adapted export and per adapted lowering;
 //! - the *entry module*: the functions the host and the guest call.
 //!
@@ -65,8 +65,8 @@ use wasmtime_environ::component::{
     CoreExport, DataModel, ExportItem, GlobalInitializer, InstantiateModule, InterfaceType,
     LinearMemoryOptions, OptionsIndex, RuntimeComponentInstanceIndex, RuntimeInstanceIndex,
     RuntimeMemoryIndex, RuntimeReallocIndex, Trampoline, TypeErrorContextTable, TypeFuncIndex,
-    TypeFutureTable, TypeResourceTable, TypeResourceTableIndex, TypeStreamTable,
-    TypeStreamTableIndex, TypeTupleIndex, dfg,
+    TypeFutureTable, TypeResourceTable, TypeResourceTableIndex, TypeStreamTable, TypeTupleIndex,
+    dfg,
 };
 use wasmtime_environ::fact;
 use wasmtime_environ::wasmparser::{FuncType, ValType};
@@ -74,7 +74,7 @@ use wasmtime_environ::{EntityIndex, IndexType, Limits, Memory, MemoryIndex};
 
 use crate::error::not_yet;
 use crate::front::Extension;
-use crate::host::{ExchangePlan, HOST_ENCODING, HostInterface, HostLowering};
+use crate::host::{ExchangePlan, HOST_ENCODING, HostInterface, HostLowering, TransmitTable};
 
 /// Why the host functions cannot use the guest's memory in place, so that they go through
 /// the exchange memory; see [`exchange_reason`]. Function names are core import or export
@@ -361,7 +361,7 @@ pub fn add_host_adapters(
         host_transfers: Vec::new(),
         async_lowerings: Vec::new(),
         wait_trampolines: Vec::new(),
-        host_streams: Vec::new(),
+        host_transmits: Vec::new(),
     };
     let mut exchange_imports = Vec::new(); // (wat import, arg)
     // With error contexts at the boundary, the host side's `error-context.drop` settles what
@@ -523,16 +523,16 @@ pub fn add_host_adapters(
         exchange_funcs.push_str(
             &EXCHANGE_AWAIT.replace("(i32.const AREA)", &format!("(i32.const {area_size})")),
         );
-        // The stream types whose readable ends cross the boundary in host imports' types,
-        // bridged (`crate::transmit`): those the guest passes to the host (parameters) and
-        // those the host passes in (results), with the intrinsics the exchange module calls
-        // for them.
+        // The stream and future types whose readable ends cross the boundary in host
+        // imports' types, bridged (`crate::transmit`): those the guest passes to the host
+        // (parameters) and those the host passes in (results), with the intrinsics the
+        // exchange module calls for them.
         let options = host_async_options
             .context("internal error: async host lowerings without their options")?;
         let types = crate::front::component_types(ext.types);
-        let mut places: Vec<(TypeStreamTableIndex, bool, usize, u32)> = Vec::new();
+        let mut places: Vec<(TransmitTable, bool, usize, u32)> = Vec::new();
         for (&i, &host_ty) in adapted_imports.iter().zip(&import_host_tys) {
-            for (table, n, from_host) in host_stream_places(types, host_ty) {
+            for (table, n, from_host) in host_transmit_places(types, host_ty) {
                 if !places.iter().any(|p| p.0 == table && p.1 == from_host) {
                     places.push((table, from_host, i, n));
                 }
@@ -540,7 +540,7 @@ pub fn add_host_adapters(
         }
         for (k, (table, from_host, i, n)) in places.into_iter().enumerate() {
             let import = &host.imports[i];
-            let mut stream = crate::host::HostStream {
+            let mut transmit = crate::host::HostTransmit {
                 table,
                 module: import.module.clone(),
                 func: import.name.clone(),
@@ -549,59 +549,25 @@ pub fn add_host_adapters(
                 options,
                 trampolines: Vec::new(),
             };
-            for &intrinsic in stream.intrinsics() {
-                use crate::host::StreamIntrinsic as S;
-                let t = match intrinsic {
-                    S::New => Trampoline::StreamNew {
-                        instance: host_instance,
-                        ty: table,
-                    },
-                    S::Write => Trampoline::StreamWrite {
-                        instance: host_instance,
-                        ty: table,
-                        options,
-                    },
-                    S::CancelWrite => Trampoline::StreamCancelWrite {
-                        instance: host_instance,
-                        ty: table,
-                        async_: false,
-                    },
-                    S::DropWritable => Trampoline::StreamDropWritable {
-                        instance: host_instance,
-                        ty: table,
-                    },
-                    S::Read => Trampoline::StreamRead {
-                        instance: host_instance,
-                        ty: table,
-                        options,
-                    },
-                    S::CancelRead => Trampoline::StreamCancelRead {
-                        instance: host_instance,
-                        ty: table,
-                        async_: false,
-                    },
-                    S::DropReadable => Trampoline::StreamDropReadable {
-                        instance: host_instance,
-                        ty: table,
-                    },
-                };
+            for &intrinsic in transmit.intrinsics() {
+                let t = transmit_trampoline(host_instance, table, intrinsic, options);
                 let t = ext.translation.trampolines.push(t);
                 ext.translation.component.trampolines.push(core_type);
-                stream.trampolines.push(t);
-                let ty = intrinsic.ty();
+                transmit.trampolines.push(t);
+                let ty = transmit.intrinsic_ty(intrinsic);
                 exchange_imports.push((
                     format!(
-                        "(import \"host\" \"stream-{op}{k}\" (func $stream-{op}{k} {}))\n",
+                        "(import \"host\" \"{op}{k}\" (func ${op}{k} {}))\n",
                         sig(ty.params(), ty.results()),
                         op = intrinsic.op(),
                     ),
                     t,
                 ));
             }
-            plan.host_streams.push(stream);
+            plan.host_transmits.push(transmit);
         }
-        if !plan.host_streams.is_empty() {
-            exchange_funcs.push_str(&host_streams_wat(&plan.host_streams));
+        if !plan.host_transmits.is_empty() {
+            exchange_funcs.push_str(&host_transmits_wat(&plan.host_transmits));
         }
     }
     for &k in &adapted_exports {
@@ -1664,10 +1630,11 @@ const EXCHANGE_AWAIT: &str = r#"
       (then (call $gc-lower:trap:unsupported-wait-for-the-host-in-a-sync-task)))
     (call $mark (call $waitable-set-wait (global.get $host-set) (i32.const 0))))
   ;; The event of code `code` at address 0: a subtask that resolved (state `RETURNED` or
-  ;; past it) marks its entry with that state; a stream read or write (`STREAM_READ` 2,
-  ;; `STREAM_WRITE` 3) marks its entry resolved (1) with the copy result in its third word.
+  ;; past it) marks its entry with that state; a stream's or future's read or write
+  ;; (`STREAM_READ` 2 to `FUTURE_WRITE` 5) marks its entry resolved (1) with the copy result
+  ;; in its third word.
   (func $mark (param $code i32) (local $e i32)
-    (if (i32.or (i32.eq (local.get $code) (i32.const 2)) (i32.eq (local.get $code) (i32.const 3)))
+    (if (i32.and (i32.ge_u (local.get $code) (i32.const 2)) (i32.le_u (local.get $code) (i32.const 5)))
       (then
         (block $found
           (loop $each
@@ -1779,61 +1746,52 @@ const EXCHANGE_AWAIT: &str = r#"
     (local.get $e))
 "#;
 
-/// The stream tables of host-side function type `ty` whose items are numbers (copied as
-/// bytes), each with its place `N` among the type's futures and streams in wit-parser's order
-/// (`find_futures_and_streams`: parameters then results, depth first, an end after its
-/// payload's), and whether it is in the results (the host passes its ends in).
-fn host_stream_places(
+/// The stream and future tables of host-side function type `ty` whose items the bridges copy
+/// ([`crate::host::plain_type`], or none), each with its place `N` among the type's futures
+/// and streams in wit-parser's order (`find_futures_and_streams`: parameters then results,
+/// depth first, an end after its payload's), and whether it is in the results (the host
+/// passes its ends in).
+fn host_transmit_places(
     types: &ComponentTypes,
     ty: TypeFuncIndex,
-) -> Vec<(TypeStreamTableIndex, u32, bool)> {
+) -> Vec<(TransmitTable, u32, bool)> {
     fn walk(
         types: &ComponentTypes,
         ty: &InterfaceType,
         n: &mut u32,
-        found: &mut Vec<(TypeStreamTableIndex, u32)>,
+        found: &mut Vec<(TransmitTable, u32)>,
     ) {
         let mut each = |tys: &mut dyn Iterator<Item = &InterfaceType>, n: &mut u32| {
             for t in tys {
                 walk(types, t, n, found);
             }
         };
-        match *ty {
-            InterfaceType::Record(i) => each(&mut types[i].fields.iter().map(|f| &f.ty), n),
-            InterfaceType::Tuple(i) => each(&mut types[i].types.iter(), n),
-            InterfaceType::Variant(i) => each(&mut types[i].cases.values().flatten(), n),
-            InterfaceType::Option(i) => each(&mut std::iter::once(&types[i].ty), n),
-            InterfaceType::List(i) => each(&mut std::iter::once(&types[i].element), n),
-            InterfaceType::FixedLengthList(i) => each(&mut std::iter::once(&types[i].element), n),
-            InterfaceType::Map(i) => each(&mut [&types[i].key, &types[i].value].into_iter(), n),
-            InterfaceType::Result(i) => each(&mut types[i].ok.iter().chain(types[i].err.iter()), n),
-            InterfaceType::Future(t) => {
-                each(&mut types[types[t].ty].payload.iter(), n);
-                *n += 1;
+        let (table, payload) = match *ty {
+            InterfaceType::Record(i) => {
+                return each(&mut types[i].fields.iter().map(|f| &f.ty), n);
             }
-            InterfaceType::Stream(t) => {
-                let payload = types[types[t].ty].payload;
-                each(&mut payload.iter(), n);
-                use InterfaceType as I;
-                if let Some(
-                    I::U8
-                    | I::S8
-                    | I::U16
-                    | I::S16
-                    | I::U32
-                    | I::S32
-                    | I::U64
-                    | I::S64
-                    | I::Float32
-                    | I::Float64,
-                ) = payload
-                {
-                    found.push((t, *n));
-                }
-                *n += 1;
+            InterfaceType::Tuple(i) => return each(&mut types[i].types.iter(), n),
+            InterfaceType::Variant(i) => return each(&mut types[i].cases.values().flatten(), n),
+            InterfaceType::Option(i) => return each(&mut std::iter::once(&types[i].ty), n),
+            InterfaceType::List(i) => return each(&mut std::iter::once(&types[i].element), n),
+            InterfaceType::FixedLengthList(i) => {
+                return each(&mut std::iter::once(&types[i].element), n);
             }
-            _ => {}
+            InterfaceType::Map(i) => {
+                return each(&mut [&types[i].key, &types[i].value].into_iter(), n);
+            }
+            InterfaceType::Result(i) => {
+                return each(&mut types[i].ok.iter().chain(types[i].err.iter()), n);
+            }
+            InterfaceType::Future(t) => (TransmitTable::Future(t), types[types[t].ty].payload),
+            InterfaceType::Stream(t) => (TransmitTable::Stream(t), types[types[t].ty].payload),
+            _ => return,
+        };
+        each(&mut payload.iter(), n);
+        if payload.is_none_or(|p| crate::host::plain_type(types, &p)) {
+            found.push((table, *n));
         }
+        *n += 1;
     }
     let mut params = Vec::new();
     let mut n = 0;
@@ -1850,26 +1808,95 @@ fn host_stream_places(
         .collect()
 }
 
-/// The exchange module's reads and writes of the host's streams that the output bridges
-/// ([`crate::host::HostStream`], `crate::transmit`), `streams` by their index `k`: `hs-new (k)
-/// -> ends`, `hs-copy (k, x, end, ptr, count) -> result` (a write to the host, or a read from
-/// it), `hs-cancel (k, end) -> result`, `hs-drop (k, end)`, and `hs-alloc (bytes) -> ptr` /
-/// `hs-free (ptr)` for the blocks the items are copied through. A copy that the host has not
-/// made at once (`BLOCKED`) is tracked in an entry of `EXCHANGE_AWAIT` whose record is `-2 -
-/// x` (`x` the transmit record), joined to the host set while it is pending; its
-/// `STREAM_READ` or `STREAM_WRITE` event marks it with the copy result (in the entry's third
-/// word), and `host-resolved` gives it as it gives a host call that has resolved.
-fn host_streams_wat(streams: &[crate::host::HostStream]) -> String {
-    use crate::host::StreamIntrinsic as S;
-    // A dispatch on `k` to the intrinsic that stream `k` has of `ops`.
+/// The trampoline of bridged `table`'s `intrinsic` in the host side's instance `instance`,
+/// with the host side's `async` options `options` for a read or write.
+fn transmit_trampoline(
+    instance: RuntimeComponentInstanceIndex,
+    table: TransmitTable,
+    intrinsic: crate::host::TransmitIntrinsic,
+    options: OptionsIndex,
+) -> Trampoline {
+    use crate::host::TransmitIntrinsic as I;
+    match table {
+        TransmitTable::Stream(ty) => match intrinsic {
+            I::New => Trampoline::StreamNew { instance, ty },
+            I::Write => Trampoline::StreamWrite {
+                instance,
+                ty,
+                options,
+            },
+            I::CancelWrite => Trampoline::StreamCancelWrite {
+                instance,
+                ty,
+                async_: false,
+            },
+            I::DropWritable => Trampoline::StreamDropWritable { instance, ty },
+            I::Read => Trampoline::StreamRead {
+                instance,
+                ty,
+                options,
+            },
+            I::CancelRead => Trampoline::StreamCancelRead {
+                instance,
+                ty,
+                async_: false,
+            },
+            I::DropReadable => Trampoline::StreamDropReadable { instance, ty },
+        },
+        TransmitTable::Future(ty) => match intrinsic {
+            I::New => Trampoline::FutureNew { instance, ty },
+            I::Write => Trampoline::FutureWrite {
+                instance,
+                ty,
+                options,
+            },
+            I::CancelWrite => Trampoline::FutureCancelWrite {
+                instance,
+                ty,
+                async_: false,
+            },
+            I::DropWritable => Trampoline::FutureDropWritable { instance, ty },
+            I::Read => Trampoline::FutureRead {
+                instance,
+                ty,
+                options,
+            },
+            I::CancelRead => Trampoline::FutureCancelRead {
+                instance,
+                ty,
+                async_: false,
+            },
+            I::DropReadable => Trampoline::FutureDropReadable { instance, ty },
+        },
+    }
+}
+
+/// The exchange module's reads and writes of the host's streams and futures that the output
+/// bridges ([`crate::host::HostTransmit`], `crate::transmit`), `transmits` by their index
+/// `k`: `hs-new (k) -> ends`, `hs-copy (k, x, end, ptr, count) -> result` (a write to the
+/// host, or a read from it; a future's without the count), `hs-cancel (k, end) -> result`,
+/// `hs-drop (k, end)`, and `hs-alloc (bytes) -> ptr` / `hs-free (ptr)` for the blocks the
+/// items are copied through. A copy that the host has not made at once (`BLOCKED`) is tracked
+/// in an entry of `EXCHANGE_AWAIT` whose record is `-2 - x` (`x` the transmit record), joined
+/// to the host set while it is pending; its `STREAM_READ`, `STREAM_WRITE`, `FUTURE_READ` or
+/// `FUTURE_WRITE` event marks it with the copy result (in the entry's third word), and
+/// `host-resolved` gives it as it gives a host call that has resolved.
+fn host_transmits_wat(transmits: &[crate::host::HostTransmit]) -> String {
+    use crate::host::TransmitIntrinsic as S;
+    // A dispatch on `k` to the intrinsic that type `k` has of `ops` (a future's copy without
+    // the count).
     let dispatch = |name: &str, params: &str, result: &str, ops: [S; 2], args: &str| {
         let mut wat = format!("(func ${name} {params} {result}\n");
-        for (k, stream) in streams.iter().enumerate() {
-            let Some(op) = ops.iter().find(|op| stream.intrinsics().contains(op)) else {
+        for (k, transmit) in transmits.iter().enumerate() {
+            let Some(op) = ops.iter().find(|op| transmit.intrinsics().contains(op)) else {
                 continue;
             };
+            let args = match transmit.table {
+                TransmitTable::Future(_) => args.replace(" (local.get $n)", ""),
+                TransmitTable::Stream(_) => args.to_string(),
+            };
             wat.push_str(&format!(
-                "  (if (i32.eq (local.get $k) (i32.const {k})) (then (return (call $stream-{}{k} {args}))))\n",
+                "  (if (i32.eq (local.get $k) (i32.const {k})) (then (return (call ${}{k} {args}))))\n",
                 op.op()
             ));
         }
@@ -1909,7 +1936,7 @@ fn host_streams_wat(streams: &[crate::host::HostStream]) -> String {
     wat
 }
 
-/// The fixed part of [`host_streams_wat`].
+/// The fixed part of [`host_transmits_wat`].
 const EXCHANGE_STREAMS: &str = r#"
   (func $gc-lower:trap:unsupported-cancel-of-a-host-stream-copy-in-a-sync-task unreachable)
   (func (export "hs-copy") (param $k i32) (param $x i32) (param $h i32) (param $p i32)

@@ -2016,9 +2016,9 @@ impl Lowerer<'_, '_> {
         let mut step = we::Function::new([(1, I32)]);
         let mut poll = we::Function::new([(1, I32)]);
         let mut deliver = we::Function::new([(3, I32)]);
-        let host_streams = !self.input.host.host_streams.is_empty();
+        let host_transmits = !self.input.host.host_transmits.is_empty();
         match self.input.host.exchange {
-            Some(exchange) if !host_returns.is_empty() || host_streams => {
+            Some(exchange) if !host_returns.is_empty() || host_transmits => {
                 let wait = self.exchange_func(exchange, "host-wait")?;
                 let poll_host = self.exchange_func(exchange, "host-poll")?;
                 let resolved = self.exchange_func(exchange, "host-resolved")?;
@@ -2027,7 +2027,7 @@ impl Lowerer<'_, '_> {
                 let entry_state = self.exchange_func(exchange, "entry-state")?;
                 let entry_done = self.exchange_func(exchange, "entry-done")?;
                 let (record, area, cancelled) = (1, 2, 3);
-                let copied = match host_streams {
+                let copied = match host_transmits {
                     true => Some(self.transmit_host_copied()?),
                     false => None,
                 };

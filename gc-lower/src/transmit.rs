@@ -30,8 +30,9 @@
 //! the reader's (lifted and lowered, as wasmtime's copy of values does, with the same traps),
 //! and such items are refused within one instance too.
 //!
-//! A stream of numbers whose readable end crosses the host boundary in a host import's type
-//! is bridged ([`crate::host::HostStream`]): one the guest passes out to a stream of the
+//! A stream or future whose readable end crosses the host boundary in a host import's type,
+//! and whose items hold no string, list or handle, is bridged
+//! ([`crate::host::HostTransmit`]): one the guest passes out to a stream or future of the
 //! output's own instance, whose readable end the host gets, one the host passes in by
 //! reading it with the host's intrinsics. The guest's writes or reads go to the exchange
 //! module's `hs-copy` through a site of the exchange memory, and their results come back as
@@ -65,6 +66,14 @@ enum Kind {
 }
 
 impl Kind {
+    /// The kind of a host-side table type.
+    fn of(table: crate::host::TransmitTable) -> Kind {
+        match table {
+            crate::host::TransmitTable::Future(_) => Kind::Future,
+            crate::host::TransmitTable::Stream(_) => Kind::Stream,
+        }
+    }
+
     /// The built-ins' family, as the text format spells it.
     fn name(self) -> &'static str {
         match self {
@@ -261,7 +270,7 @@ impl Lowerer<'_, '_> {
             .end()
             .end();
         imports.push(self.add_func(ty, "transmit:before-wait".into(), body));
-        imports.extend(self.host_stream_imports()?);
+        imports.extend(self.host_transmit_imports()?);
         let records = self.task_array(16 * 16, "transmit-records");
         let num = self.task_int(0, "num-transmits");
         let free = self.task_int(-1, "free-transmit");
@@ -276,24 +285,28 @@ impl Lowerer<'_, '_> {
         Ok(binding)
     }
 
-    /// The transmit template's imports for the streams bridged to the host
-    /// ([`crate::host::HostStream`]): `host-stream (host-side stream type, from the host) ->
-    /// k` (-1 for a type that is not bridged that way), `host-site (k) -> site` (a site of
-    /// the exchange memory, registered in [`Lowerer::finish_transmits`]), `host-size (k) ->
-    /// bytes` (an item's), then the exchange module's `hs-new`, `hs-copy`, `hs-cancel`,
-    /// `hs-drop`, `hs-alloc` and `hs-free`; without bridged streams, functions that are never
-    /// called.
-    fn host_stream_imports(&mut self) -> Result<Vec<OutFunc>> {
-        let streams = self.input.host.host_streams.clone();
-        let ty = self.func_type(&[I32, I32], &[I32]);
+    /// The transmit template's imports for the streams and futures bridged to the host
+    /// ([`crate::host::HostTransmit`]): `host-transmit (host-side table type, kind, from the
+    /// host) -> k` (-1 for a type that is not bridged that way), `host-site (k) -> site` (a
+    /// site of the exchange memory, registered in [`Lowerer::finish_transmits`]), `host-size
+    /// (k) -> bytes` (an item's), `host-kind (k) -> kind`, then the exchange module's
+    /// `hs-new`, `hs-copy`, `hs-cancel`, `hs-drop`, `hs-alloc` and `hs-free`; without
+    /// bridged types, functions that are never called.
+    fn host_transmit_imports(&mut self) -> Result<Vec<OutFunc>> {
+        let transmits = self.input.host.host_transmits.clone();
+        let ty = self.func_type(&[I32; 3], &[I32]);
         let mut body = we::Function::new([]);
         let mut ins = body.instructions();
-        for (k, stream) in streams.iter().enumerate() {
+        for (k, transmit) in transmits.iter().enumerate() {
             ins.local_get(0)
-                .i32_const(stream.table.as_u32() as i32)
+                .i32_const(transmit.table.index() as i32)
                 .i32_eq()
                 .local_get(1)
-                .i32_const(stream.from_host as i32)
+                .i32_const(transmit.table.kind() as i32)
+                .i32_eq()
+                .i32_and()
+                .local_get(2)
+                .i32_const(transmit.from_host as i32)
                 .i32_eq()
                 .i32_and()
                 .if_(we::BlockType::Empty)
@@ -302,19 +315,23 @@ impl Lowerer<'_, '_> {
                 .end();
         }
         ins.i32_const(-1).end();
-        let host_stream = self.add_func(ty, "transmit:host-stream".into(), body);
+        let host_transmit = self.add_func(ty, "transmit:host-transmit".into(), body);
         // The sites are made once every memory is laid out (`finish_transmits`).
         let ty = self.func_type(&[I32], &[I32]);
         let host_site = self.reserve_func(ty, "transmit:host-site".into());
         self.tasks.transmits.host_site = Some(host_site);
         let mut sizes = Vec::new();
-        for stream in &streams {
-            sizes.push(self.payload(Kind::Stream, stream.table.as_u32())?.size as i32);
+        for transmit in &transmits {
+            let kind = Kind::of(transmit.table);
+            sizes.push(self.payload(kind, transmit.table.index())?.size as i32);
         }
-        let host_size = lookup((0..streams.len() as i32).collect(), sizes);
+        let keys: Vec<i32> = (0..transmits.len() as i32).collect();
+        let host_size = lookup(keys.clone(), sizes);
         let host_size = self.add_func(ty, "transmit:host-size".into(), host_size);
-        let mut imports = vec![host_stream, host_site, host_size];
-        let exchange = self.input.host.exchange.filter(|_| !streams.is_empty());
+        let kinds = transmits.iter().map(|t| t.table.kind() as i32).collect();
+        let host_kind = self.add_func(ty, "transmit:host-kind".into(), lookup(keys, kinds));
+        let mut imports = vec![host_transmit, host_site, host_size, host_kind];
+        let exchange = self.input.host.exchange.filter(|_| !transmits.is_empty());
         let signatures: [(&str, &[we::ValType], &[we::ValType]); 6] = [
             ("hs-new", &[I32], &[we::ValType::I64]),
             ("hs-copy", &[I32; 5], &[I32]),
@@ -883,18 +900,18 @@ impl Lowerer<'_, '_> {
     /// one and stored by the other, a stream's items copied between their memories) and the
     /// resources template's `stream-delivered`.
     pub(crate) fn finish_transmits(&mut self) -> Result<()> {
-        // The sites of the streams bridged to the host, in the exchange memory: where a
-        // write to the host is read from, where a read from it is written to.
+        // The sites of the streams and futures bridged to the host, in the exchange memory:
+        // where a write to the host is read from, where a read from it is written to.
         if let Some(host_site) = self.tasks.transmits.host_site {
             let mut sites = Vec::new();
             if let Some(host) = self.input.host.host_instance {
-                for stream in self.input.host.host_streams.clone() {
+                for transmit in self.input.host.host_transmits.clone() {
                     let (site, _) = self.transmit_site(
-                        Kind::Stream,
+                        Kind::of(transmit.table),
                         host.as_u32(),
-                        stream.table.as_u32(),
-                        stream.options,
-                        stream.from_host,
+                        transmit.table.index(),
+                        transmit.options,
+                        transmit.from_host,
                     )?;
                     sites.push(site);
                 }

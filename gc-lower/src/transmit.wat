@@ -19,11 +19,11 @@
 ;;   11, 12 the pending read's and write's remaining count (items);
 ;;   13, 14 the count of the event awaiting delivery at the readable and writable end;
 ;;   15 the size of one item in bytes.
-;; A stream whose readable end crosses the host boundary is *bridged*
-;; (`crate::host::HostStream`): one side of its record is the host's. When the guest passes
-;; the readable end out, the readable side is a stream of the output's own instance whose
-;; readable end the host got; when the host passes one in, the writable side is the host's
-;; stream, read with the host's intrinsics. The host's side `b` has word `5 + 4b` -1, word
+;; A stream or future whose readable end crosses the host boundary is *bridged*
+;; (`crate::host::HostTransmit`): one side of its record is the host's. When the guest passes
+;; the readable end out, the readable side is a stream or future of the output's own instance
+;; whose readable end the host got; when the host passes one in, the writable side is the
+;; host's, read with the host's intrinsics. The host's side `b` has word `5 + 4b` -1, word
 ;; `6 + 4b` the bridge's end (in the output's instance), word `3 + 4b` its host stream `k`,
 ;; word `4 + 4b` and word `11 + b` the address and size (bytes) of the block in the exchange
 ;; memory that items are copied through. The guest's reads or writes go to the bridge
@@ -60,13 +60,14 @@
   ;; Called before a sync read or write waits (the limit inside an `async`-lowered callee's
   ;; first call).
   (import "env" "before-wait" (func $before_wait))
-  ;; The bridges to the host's streams: the host stream of a host-side stream type passed
-  ;; out (0) or in (1) (-1: none), its site (in the exchange memory) and item size, and the
-  ;; exchange module's `hs-new`, `hs-copy`, `hs-cancel`, `hs-drop`, `hs-alloc`, `hs-free`
-  ;; (`crate::exchange`).
-  (import "env" "host-stream" (func $host_stream (param i32 i32) (result i32)))
+  ;; The bridges to the host's streams and futures: the bridged type `k` of a host-side
+  ;; table type of a kind passed out (0) or in (1) (-1: none), its site (in the exchange
+  ;; memory), item size and kind, and the exchange module's `hs-new`, `hs-copy`,
+  ;; `hs-cancel`, `hs-drop`, `hs-alloc`, `hs-free` (`crate::exchange`).
+  (import "env" "host-transmit" (func $host_transmit (param i32 i32 i32) (result i32)))
   (import "env" "host-site" (func $host_site (param i32) (result i32)))
   (import "env" "host-size" (func $host_size (param i32) (result i32)))
+  (import "env" "host-kind" (func $host_kind (param i32) (result i32)))
   (import "env" "hs-new" (func $hs_new (param i32) (result i64)))
   (import "env" "hs-copy" (func $hs_copy (param i32 i32 i32 i32 i32) (result i32)))
   (import "env" "hs-cancel" (func $hs_cancel (param i32 i32) (result i32)))
@@ -123,8 +124,8 @@
   (func $lift_in_set_stream (export "trap:cannot-lift-stream-while-its-in-a-waitable-set")
     unreachable)
   (func $lift_done (export "trap:cannot-lift-future-after-previous-read-succeeded") unreachable)
-  ;; An end crossing the host boundary that is not bridged: a future, a stream whose items
-  ;; are not numbers, or one that is not in a host import's type.
+  ;; An end crossing the host boundary that is not bridged: one whose items hold strings,
+  ;; lists or handles, or one that is not in a host import's type.
   (func $at_host (export "trap:unsupported-stream-or-future-at-the-host-boundary") unreachable)
   (func $too_many (export "trap:cannot-allocate-another-future-or-stream") unreachable)
 
@@ -258,36 +259,58 @@
         (if (i32.eqz (local.get $g))
           (then
             (call $copy (call $host_site (local.get $k)) (local.get $buf) (local.get $site)
-              (local.get $addr) (i32.shr_u (local.get $r) (i32.const 4)))))
-        (if (i32.eq (i32.and (local.get $r) (i32.const 0xf)) (i32.const 1))
-          (then (call $set (local.get $x) (local.get $b) (i32.const 2))))))
+              (local.get $addr) (call $items (local.get $k) (local.get $r)))))
+        (call $host_ended (local.get $x) (local.get $k) (local.get $g) (local.get $r))))
     (local.get $r))
+
+  ;; The items a copy result `r` of bridged type `k` moved: a stream's count, a future's one
+  ;; value when it completed.
+  (func $items (param $k i32) (param $r i32) (result i32)
+    (if (result i32) (call $host_kind (local.get $k))
+      (then (i32.shr_u (local.get $r) (i32.const 4)))
+      (else (i32.eqz (i32.and (local.get $r) (i32.const 0xf))))))
+
+  ;; What a copy result `r` of bridged type `k` on the guest's side `g` of record `x` ends:
+  ;; the host's side is dropped when it says so; a future's value is delivered (`done`)
+  ;; when it moved, or when the host dropped the readable end of one the guest writes.
+  (func $host_ended (param $x i32) (param $k i32) (param $g i32) (param $r i32)
+    (local $status i32)
+    (local.set $status (i32.and (local.get $r) (i32.const 0xf)))
+    (if (i32.eq (local.get $status) (i32.const 1))
+      (then (call $set (local.get $x) (i32.sub (i32.const 1) (local.get $g)) (i32.const 2))))
+    (if (i32.and (i32.eqz (call $host_kind (local.get $k)))
+          (i32.or (i32.eqz (local.get $status))
+            (i32.and (local.get $g) (i32.eq (local.get $status) (i32.const 1)))))
+      (then (call $set (local.get $x) (i32.const 2) (i32.const 1)))))
 
   ;; The host's copy result `r` of the pending copy of the guest's side `g` of bridged record
   ;; `x`: a read's items copied from the bridge's block to the read's buffer, the host's
   ;; side marked dropped when it was, the guest's side no longer pending.
   (func $host_settle (param $x i32) (param $g i32) (param $r i32)
-    (local $b i32)
-    (local.set $b (i32.sub (i32.const 1) (local.get $g)))
+    (local $k i32)
+    (local.set $k (call $get (local.get $x) (i32.sub (i32.const 7) (i32.shl (local.get $g) (i32.const 2)))))
     (if (i32.eqz (local.get $g))
       (then
-        (call $copy (call $host_site (call $get (local.get $x) (i32.const 7)))
+        (call $copy (call $host_site (local.get $k))
           (call $get (local.get $x) (i32.const 8)) (call $get (local.get $x) (i32.const 3))
-          (call $get (local.get $x) (i32.const 4)) (i32.shr_u (local.get $r) (i32.const 4)))))
-    (if (i32.eq (i32.and (local.get $r) (i32.const 0xf)) (i32.const 1))
-      (then (call $set (local.get $x) (local.get $b) (i32.const 2))))
+          (call $get (local.get $x) (i32.const 4)) (call $items (local.get $k) (local.get $r)))))
+    (call $host_ended (local.get $x) (local.get $k) (local.get $g) (local.get $r))
     (call $set (local.get $x) (local.get $g) (i32.const 0)))
 
   ;; The host's copy result `r` of the pending copy of bridged record `x`: settled, and the
   ;; guest's end's event, as the other side's copy gives it.
   (func $host_copied (export "host-copied") (param $x i32) (param $r i32)
-    (local $g i32)
+    (local $g i32) (local $kind i32)
     (local.set $g (call $bridged (local.get $x) (i32.const 0)))
+    (local.set $kind (call $host_kind (call $get (local.get $x)
+      (i32.sub (i32.const 7) (i32.shl (local.get $g) (i32.const 2))))))
     (call $host_settle (local.get $x) (local.get $g) (local.get $r))
     (call $event (local.get $x) (local.get $g) (i32.and (local.get $r) (i32.const 0xf))
-      (i32.add (i32.shr_u (local.get $r) (i32.const 4)) (call $take_completed (local.get $x)
-        (local.get $g)))
-      (i32.const 1) (i32.const 0) (i32.const 1)))
+      (select
+        (i32.add (i32.shr_u (local.get $r) (i32.const 4)) (call $take_completed (local.get $x)
+          (local.get $g)))
+        (i32.const 0) (local.get $kind))
+      (i32.const 1) (i32.const 0) (local.get $kind)))
 
   ;; Sets the local state (0 idle, 1 done, 2 busy) of the end at slot `s`.
   (func $local (param $t (ref $table)) (param $s i32) (param $state i32)
@@ -568,15 +591,15 @@
     (local.set $si (call $transmit_instance (local.get $src) (local.get $kind)))
     (if (i32.lt_s (local.get $si) (i32.const 0))
       (then
-        ;; From the host: a stream of numbers is bridged, its writable side the host's
-        ;; stream, read when the guest reads.
-        (if (i32.eqz (local.get $kind)) (then (call $at_host)))
-        (local.set $k (call $host_stream (local.get $src) (i32.const 1)))
+        ;; From the host: the end is bridged, the record's writable side the host's end,
+        ;; read when the guest reads.
+        (local.set $k (call $host_transmit (local.get $src) (local.get $kind) (i32.const 1)))
         (if (i32.lt_s (local.get $k) (i32.const 0)) (then (call $at_host)))
         (local.set $di (call $transmit_instance (local.get $dst) (local.get $kind)))
         (if (i32.lt_s (local.get $di) (i32.const 0)) (then (call $at_host)))
         (local.set $x (call $alloc))
-        (local.set $nh (call $insert (call $table_of (local.get $di)) (i32.const 7) (i32.const 0)
+        (local.set $nh (call $insert (call $table_of (local.get $di))
+          (i32.add (i32.const 5) (i32.shl (local.get $kind) (i32.const 1))) (i32.const 0)
           (local.get $x) (i32.shl (local.get $dst) (i32.const 8))))
         (call $set (local.get $x) (i32.const 5) (local.get $di))
         (call $set (local.get $x) (i32.const 6) (local.get $nh))
@@ -606,10 +629,9 @@
     (local.set $di (call $transmit_instance (local.get $dst) (local.get $kind)))
     (if (i32.lt_s (local.get $di) (i32.const 0))
       (then
-        ;; To the host: a stream of numbers is bridged, its readable end given to the host
-        ;; (not one the host passed in: its writable side is the host's already).
-        (if (i32.eqz (local.get $kind)) (then (call $at_host)))
-        (local.set $k (call $host_stream (local.get $dst) (i32.const 0)))
+        ;; To the host: the end is bridged, a readable end of the output's own given to the
+        ;; host (not one the host passed in: its writable side is the host's already).
+        (local.set $k (call $host_transmit (local.get $dst) (local.get $kind) (i32.const 0)))
         (if (i32.or (i32.lt_s (local.get $k) (i32.const 0)) (call $bridged (local.get $x) (i32.const 1)))
           (then (call $at_host)))
         (local.set $ends (call $hs_new (local.get $k)))

@@ -135,7 +135,11 @@ fn flat_values(
 /// a map, `uses.handles` when it holds
 /// a resource handle, a stream or future end or an error context, `uses.error_contexts` for
 /// the last.
-fn check_type(types: &ComponentTypes, ty: &InterfaceType, uses: &mut Uses) -> anyhow::Result<()> {
+pub(super) fn check_type(
+    types: &ComponentTypes,
+    ty: &InterfaceType,
+    uses: &mut Uses,
+) -> anyhow::Result<()> {
     match *ty {
         InterfaceType::Bool
         | InterfaceType::S8

@@ -88,7 +88,7 @@ use hashbrown::HashMap;
 use wasmtime_environ::EntityIndex;
 use wasmtime_environ::component::{
     CanonicalOptionsDataModel, Component, ComponentTranslation, ComponentTypes, CoreDef, Export,
-    GlobalInitializer, LoweredIndex, NameMapNoIntern, OptionsIndex, ResourceIndex,
+    GlobalInitializer, InterfaceType, LoweredIndex, NameMapNoIntern, OptionsIndex, ResourceIndex,
     RuntimeInstanceIndex, RuntimeMemoryIndex, RuntimePostReturnIndex, RuntimeReallocIndex,
     StringEncoding, Trampoline, TrampolineIndex, TypeComponentInstanceIndex, TypeDef,
     TypeFuncIndex, TypeResourceTable, TypeResourceTableIndex,
@@ -157,83 +157,143 @@ pub struct HostInterface {
     /// The trampolines through which the exchange module calls the waitable intrinsics, in
     /// [`WaitIntrinsic::ALL`] order (empty without [`HostInterface::async_lowerings`]).
     pub wait_trampolines: Vec<TrampolineIndex>,
-    /// The stream types whose readable ends cross the boundary and that the output bridges:
-    /// passed to the host (to streams of the output's own instance), or passed in by the
-    /// host (read with the host's intrinsics); their intrinsics follow the waitable ones.
-    pub host_streams: Vec<HostStream>,
+    /// The stream and future types whose readable ends cross the boundary and that the
+    /// output bridges: passed to the host (to streams and futures of the output's own
+    /// instance), or passed in by the host (read with the host's intrinsics); their
+    /// intrinsics follow the waitable ones.
+    pub host_transmits: Vec<HostTransmit>,
 }
 
-/// A stream type whose readable ends cross the host boundary, one way. To the host (a host
-/// function's parameter): the output makes a stream of its own (re-wrapped) instance for
-/// each such end (`[stream-new-N]f`), passes its readable end to the host, and writes what
-/// the guest writes to its writable end (`[async-lower][stream-write-N]f`). From the host (a
-/// host function's result): the output reads the end the host gives it
-/// (`[async-lower][stream-read-N]f`) when the guest reads. See `crate::transmit`.
-/// wit-component names the intrinsics after a function `f` of import module `module` whose
-/// type holds the stream type, `N` being its place among the function type's futures and
-/// streams (wit-parser's `find_futures_and_streams`); any such function names the same type.
+/// A stream or future table type of the host side (`crate::exchange`'s copies of host types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransmitTable {
+    /// A future type.
+    Future(wasmtime_environ::component::TypeFutureTableIndex),
+    /// A stream type.
+    Stream(wasmtime_environ::component::TypeStreamTableIndex),
+}
+
+impl TransmitTable {
+    /// The transmit template's `$kind`: 0 a future, 1 a stream.
+    pub fn kind(self) -> u32 {
+        match self {
+            TransmitTable::Future(_) => 0,
+            TransmitTable::Stream(_) => 1,
+        }
+    }
+
+    /// The table type's index (in the index space of its kind).
+    pub fn index(self) -> u32 {
+        match self {
+            TransmitTable::Future(t) => t.as_u32(),
+            TransmitTable::Stream(t) => t.as_u32(),
+        }
+    }
+
+    /// The intrinsics' family, as wit-component spells it.
+    fn family(self) -> &'static str {
+        match self {
+            TransmitTable::Future(_) => "future",
+            TransmitTable::Stream(_) => "stream",
+        }
+    }
+}
+
+/// A stream or future type whose readable ends cross the host boundary, one way, bridged by
+/// the output (see `crate::transmit`). To the host (a host function's parameter): the output
+/// makes a stream or future of its own (re-wrapped) instance for each such end
+/// (`[stream-new-N]f`), passes its readable end to the host, and writes what the guest writes
+/// to its writable end (`[async-lower][stream-write-N]f`). From the host (a host function's
+/// result): the output reads the end the host gives it (`[async-lower][stream-read-N]f`)
+/// when the guest reads. wit-component names the intrinsics after a function `f` of import
+/// module `module` whose type holds the type, `N` being its place among the function type's
+/// futures and streams (wit-parser's `find_futures_and_streams`); any such function names
+/// the same type.
 #[derive(Debug, Clone)]
-pub struct HostStream {
-    /// The host side's stream table of the type (`crate::exchange`'s copies of host types).
-    pub table: wasmtime_environ::component::TypeStreamTableIndex,
+pub struct HostTransmit {
+    /// The host side's table type.
+    pub table: TransmitTable,
     /// The import module of the function that names the intrinsics.
     pub module: String,
     /// That function's name.
     pub func: String,
-    /// `N`: the stream type's place among that function type's futures and streams.
+    /// `N`: the type's place among that function type's futures and streams.
     pub index: u32,
     /// Whether the host passes the ends in (and the output reads them), else the guest
     /// passes them out.
     pub from_host: bool,
     /// The host side's `async` canonical options (the exchange memory), which the bridge's
-    /// writes use.
+    /// reads and writes use.
     pub options: wasmtime_environ::component::OptionsIndex,
     /// The trampolines through which the exchange module calls the intrinsics, in
-    /// [`HostStream::intrinsics`] order.
+    /// [`HostTransmit::intrinsics`] order.
     pub trampolines: Vec<TrampolineIndex>,
 }
 
-impl HostStream {
-    /// The intrinsics the output imports for this stream type.
-    pub fn intrinsics(&self) -> &'static [StreamIntrinsic] {
+impl HostTransmit {
+    /// The intrinsics the output imports for this type.
+    pub fn intrinsics(&self) -> &'static [TransmitIntrinsic] {
         match self.from_host {
-            false => &StreamIntrinsic::TO_HOST,
-            true => &StreamIntrinsic::FROM_HOST,
+            false => &TransmitIntrinsic::TO_HOST,
+            true => &TransmitIntrinsic::FROM_HOST,
         }
     }
 
-    /// The core import name of `intrinsic` for this stream type.
-    pub fn import_name(&self, intrinsic: StreamIntrinsic) -> String {
+    /// The core import name of `intrinsic` for this type.
+    pub fn import_name(&self, intrinsic: TransmitIntrinsic) -> String {
         let (prefix, op) = match intrinsic {
-            StreamIntrinsic::New => ("", "new"),
-            StreamIntrinsic::Write => ("[async-lower]", "write"),
-            StreamIntrinsic::CancelWrite => ("", "cancel-write"),
-            StreamIntrinsic::DropWritable => ("", "drop-writable"),
-            StreamIntrinsic::Read => ("[async-lower]", "read"),
-            StreamIntrinsic::CancelRead => ("", "cancel-read"),
-            StreamIntrinsic::DropReadable => ("", "drop-readable"),
+            TransmitIntrinsic::New => ("", "new"),
+            TransmitIntrinsic::Write => ("[async-lower]", "write"),
+            TransmitIntrinsic::CancelWrite => ("", "cancel-write"),
+            TransmitIntrinsic::DropWritable => ("", "drop-writable"),
+            TransmitIntrinsic::Read => ("[async-lower]", "read"),
+            TransmitIntrinsic::CancelRead => ("", "cancel-read"),
+            TransmitIntrinsic::DropReadable => ("", "drop-readable"),
         };
-        format!("{prefix}[stream-{op}-{}]{}", self.index, self.func)
+        let family = self.table.family();
+        format!("{prefix}[{family}-{op}-{}]{}", self.index, self.func)
+    }
+
+    /// The core type of `intrinsic` for this type: a stream's read and write take a count
+    /// too.
+    pub fn intrinsic_ty(&self, intrinsic: TransmitIntrinsic) -> FuncType {
+        let copy = match self.table {
+            TransmitTable::Future(_) => vec![ValType::I32; 2],
+            TransmitTable::Stream(_) => vec![ValType::I32; 3],
+        };
+        match intrinsic {
+            TransmitIntrinsic::New => FuncType::new([], [ValType::I64]),
+            TransmitIntrinsic::Write | TransmitIntrinsic::Read => {
+                FuncType::new(copy, [ValType::I32])
+            }
+            TransmitIntrinsic::CancelWrite | TransmitIntrinsic::CancelRead => {
+                FuncType::new([ValType::I32], [ValType::I32])
+            }
+            TransmitIntrinsic::DropWritable | TransmitIntrinsic::DropReadable => {
+                FuncType::new([ValType::I32], [])
+            }
+        }
     }
 }
 
-/// An intrinsic of the guest core ABI for a stream type that the output bridges to the host
-/// ([`HostStream`]) (`CanonicalABI.md`, `canon stream.*`).
+/// An intrinsic of the guest core ABI for a stream or future type that the output bridges
+/// to the host ([`HostTransmit`]) (`CanonicalABI.md`, `canon stream.*`, `canon future.*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamIntrinsic {
+pub enum TransmitIntrinsic {
     /// `[stream-new-N]f: () -> (ends i64)`: `writable << 32 | readable`.
     New,
     /// `[async-lower][stream-write-N]f: (writable i32, ptr i32, count i32) -> (result
-    /// i32)`: the copy result (`count << 4 | status`), or `BLOCKED` and a `STREAM_WRITE`
-    /// event later.
+    /// i32)` (a future's without the count): the copy result (`count << 4 | status`), or
+    /// `BLOCKED` and a `STREAM_WRITE` (`FUTURE_WRITE`) event later.
     Write,
     /// `[stream-cancel-write-N]f: (writable i32) -> (result i32)`: ends a pending write,
     /// waiting for it (only a task that may block may call it).
     CancelWrite,
     /// `[stream-drop-writable-N]f: (writable i32)`.
     DropWritable,
-    /// `[async-lower][stream-read-N]f: (readable i32, ptr i32, count i32) -> (result i32)`:
-    /// the copy result, or `BLOCKED` and a `STREAM_READ` event later.
+    /// `[async-lower][stream-read-N]f: (readable i32, ptr i32, count i32) -> (result i32)`
+    /// (a future's without the count): the copy result, or `BLOCKED` and a `STREAM_READ`
+    /// (`FUTURE_READ`) event later.
     Read,
     /// `[stream-cancel-read-N]f: (readable i32) -> (result i32)`: ends a pending read,
     /// waiting for it.
@@ -242,44 +302,31 @@ pub enum StreamIntrinsic {
     DropReadable,
 }
 
-impl StreamIntrinsic {
-    /// The intrinsics of a stream type bridged to the host, in import order.
-    pub const TO_HOST: [StreamIntrinsic; 4] = [
-        StreamIntrinsic::New,
-        StreamIntrinsic::Write,
-        StreamIntrinsic::CancelWrite,
-        StreamIntrinsic::DropWritable,
+impl TransmitIntrinsic {
+    /// The intrinsics of a type bridged to the host, in import order.
+    pub const TO_HOST: [TransmitIntrinsic; 4] = [
+        TransmitIntrinsic::New,
+        TransmitIntrinsic::Write,
+        TransmitIntrinsic::CancelWrite,
+        TransmitIntrinsic::DropWritable,
     ];
-    /// The intrinsics of a stream type read from the host, in import order.
-    pub const FROM_HOST: [StreamIntrinsic; 3] = [
-        StreamIntrinsic::Read,
-        StreamIntrinsic::CancelRead,
-        StreamIntrinsic::DropReadable,
+    /// The intrinsics of a type read from the host, in import order.
+    pub const FROM_HOST: [TransmitIntrinsic; 3] = [
+        TransmitIntrinsic::Read,
+        TransmitIntrinsic::CancelRead,
+        TransmitIntrinsic::DropReadable,
     ];
 
-    /// The core type.
-    pub fn ty(self) -> FuncType {
-        match self {
-            StreamIntrinsic::New => FuncType::new([], [ValType::I64]),
-            StreamIntrinsic::Write => FuncType::new([ValType::I32; 3], [ValType::I32]),
-            StreamIntrinsic::CancelWrite => FuncType::new([ValType::I32], [ValType::I32]),
-            StreamIntrinsic::DropWritable => FuncType::new([ValType::I32], []),
-            StreamIntrinsic::Read => FuncType::new([ValType::I32; 3], [ValType::I32]),
-            StreamIntrinsic::CancelRead => FuncType::new([ValType::I32], [ValType::I32]),
-            StreamIntrinsic::DropReadable => FuncType::new([ValType::I32], []),
-        }
-    }
-
-    /// The exchange module's name for it (`$stream-{op}{k}` for host stream `k`).
+    /// The exchange module's name for it (`${op}{k}` for bridged type `k`).
     pub fn op(self) -> &'static str {
         match self {
-            StreamIntrinsic::New => "new",
-            StreamIntrinsic::Write => "write",
-            StreamIntrinsic::CancelWrite => "cancel-write",
-            StreamIntrinsic::DropWritable => "drop-writable",
-            StreamIntrinsic::Read => "read",
-            StreamIntrinsic::CancelRead => "cancel-read",
-            StreamIntrinsic::DropReadable => "drop-readable",
+            TransmitIntrinsic::New => "new",
+            TransmitIntrinsic::Write => "write",
+            TransmitIntrinsic::CancelWrite => "cancel-write",
+            TransmitIntrinsic::DropWritable => "drop-writable",
+            TransmitIntrinsic::Read => "read",
+            TransmitIntrinsic::CancelRead => "cancel-read",
+            TransmitIntrinsic::DropReadable => "drop-readable",
         }
     }
 }
@@ -568,9 +615,9 @@ impl HostInterface {
             .chain(waits)
             .map(|(m, n, t)| (m.to_string(), n.to_string(), t))
             .collect();
-        for s in &self.host_streams {
+        for s in &self.host_transmits {
             for &i in s.intrinsics() {
-                all.push((s.module.clone(), s.import_name(i), i.ty()));
+                all.push((s.module.clone(), s.import_name(i), s.intrinsic_ty(i)));
             }
         }
         all
@@ -601,7 +648,7 @@ impl HostInterface {
         }
         let base = base + self.wait_trampolines.len();
         let k = self
-            .host_streams
+            .host_transmits
             .iter()
             .flat_map(|s| &s.trampolines)
             .position(|&w| w == t)?;
@@ -776,7 +823,7 @@ pub fn host_interface(
         error_context_imports,
         async_lowerings: Vec::new(),
         wait_trampolines: Vec::new(),
-        host_streams: Vec::new(),
+        host_transmits: Vec::new(),
     })
 }
 
@@ -820,7 +867,7 @@ impl HostInterface {
         self.host_transfers = plan.host_transfers;
         self.async_lowerings = plan.async_lowerings;
         self.wait_trampolines = plan.wait_trampolines;
-        self.host_streams = plan.host_streams;
+        self.host_transmits = plan.host_transmits;
         self.exchange = Some(plan.exchange);
         self.host_instance = Some(plan.host_instance);
         Ok(())
@@ -1040,6 +1087,14 @@ pub fn async_lowered_core_type(
     ty: TypeFuncIndex,
 ) -> anyhow::Result<FuncType> {
     Ok(flat::flatten_async_lower(types, ty)?.0)
+}
+
+/// Whether the values of `ty` hold no string, list, map, resource handle, stream or future
+/// end or error context: the items that the output's bridges to the host's streams and
+/// futures copy (`crate::transmit`), which need neither an allocation nor a handle table.
+pub fn plain_type(types: &ComponentTypes, ty: &InterfaceType) -> bool {
+    let mut uses = flat::Uses::default();
+    flat::check_type(types, ty, &mut uses).is_ok() && !uses.memory && !uses.handles
 }
 
 /// Whether the results of the component function type `ty` hold a string, a list or a map.
@@ -1936,6 +1991,6 @@ pub struct ExchangePlan {
     pub async_lowerings: Vec<AsyncHostLowering>,
     /// The trampolines of the waitable intrinsics the exchange module calls.
     pub wait_trampolines: Vec<TrampolineIndex>,
-    /// The stream types bridged to the host.
-    pub host_streams: Vec<HostStream>,
+    /// The stream and future types bridged to the host.
+    pub host_transmits: Vec<HostTransmit>,
 }

@@ -23,7 +23,11 @@
 //! write is `BLOCKED` first), and `host.consume-stream-once`, which takes the first write
 //! and then drops its readable end; and `host.produce-stream (n, chunk, slow)`, which
 //! returns a `stream<u8>` of the `n` bytes `(3 * i + 1) & 0xff`, at most `chunk` per read,
-//! each after yielding once to the executor when `slow`.
+//! each after yielding once to the executor when `slow`; `host.future-to-host`, which
+//! reads the `future<u32>` it is passed and returns its value plus one, and
+//! `host.future-from-host (v, slow)`, which returns a `future<u32>` of `2 * v`, written after
+//! yielding once when `slow`, and `host.result-from-host (v)`, which returns a
+//! `future<result<u32, u8>>`: `ok(v)` for an even `v`, else `err(v % 256)`.
 //!
 //! Where wasmtime's host asserts (and panics), this one traps with the reason.
 
@@ -36,8 +40,9 @@ use anyhow::Result;
 use wasmtime::Module;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{
-    ComponentType, Destination, Lift, Linker, LinkerInstance, Lower, Resource, ResourceType,
-    Source, StreamConsumer, StreamProducer, StreamReader, StreamResult, VecBuffer,
+    ComponentType, Destination, FutureConsumer, FutureReader, Lift, Linker, LinkerInstance, Lower,
+    Resource, ResourceType, Source, StreamConsumer, StreamProducer, StreamReader, StreamResult,
+    VecBuffer,
 };
 
 /// Returns a trap with a message from the host function.
@@ -272,7 +277,61 @@ fn link_async(linker: &mut Linker<()>) -> Result<()> {
             Box::pin(async move { Ok((reader?,)) })
         },
     )?;
+    host.func_wrap_concurrent("future-to-host", |accessor, (f,): (FutureReader<u32>,)| {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let piped = accessor.with(|mut store| f.pipe(&mut store, Taker { done: Some(tx) }));
+        Box::pin(async move {
+            piped?;
+            let v: u32 = rx.await.unwrap_or(0);
+            Ok((v.wrapping_add(1),))
+        })
+    })?;
+    host.func_wrap_concurrent("future-from-host", |accessor, (v, slow): (u32, bool)| {
+        let reader = accessor.with(|mut store| {
+            FutureReader::new(&mut store, async move {
+                if slow {
+                    yield_once().await;
+                }
+                Ok::<u32, wasmtime::Error>(v.wrapping_mul(2))
+            })
+        });
+        Box::pin(async move { Ok((reader?,)) })
+    })?;
+    host.func_wrap_concurrent("result-from-host", |accessor, (v,): (u32,)| {
+        let value: Result<u32, u8> = if v % 2 == 0 { Ok(v) } else { Err(v as u8) };
+        let reader = accessor.with(|mut store| {
+            FutureReader::new(&mut store, async move {
+                yield_once().await;
+                Ok::<_, wasmtime::Error>(value)
+            })
+        });
+        Box::pin(async move { Ok((reader?,)) })
+    })?;
     Ok(())
+}
+
+/// `host.future-to-host`'s reader: the value, sent on.
+struct Taker {
+    done: Option<futures::channel::oneshot::Sender<u32>>,
+}
+
+impl<D> FutureConsumer<D> for Taker {
+    type Item = u32;
+
+    fn poll_consume(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        mut store: StoreContextMut<D>,
+        mut source: Source<'_, u32>,
+        _finish: bool,
+    ) -> Poll<wasmtime::Result<()>> {
+        let mut value = None;
+        source.read(&mut store, &mut value)?;
+        if let (Some(v), Some(done)) = (value, self.get_mut().done.take()) {
+            let _ = done.send(v);
+        }
+        Poll::Ready(Ok(()))
+    }
 }
 
 /// `host.produce-stream`'s writer: `data` given `chunk` bytes at a time, then the stream
