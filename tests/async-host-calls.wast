@@ -7,7 +7,7 @@
 ;; has not resolved. `subtask.cancel` of a pending host call, sync and async, and of one that
 ;; has returned but whose event the guest has not had; an async cancel in a task that may not
 ;; block is a limit of the lowering (its cancel waits for the host's).
-;; The calls go on in the output where the function's type has no handles and its results
+;; The calls go on in the output where the function's type has no error contexts and its results
 ;; no strings or lists; the others are waited for inside the call. Last, tasks that wait by
 ;; yielding and polling.
 (component definition $HostCalls
@@ -225,10 +225,10 @@
 (component instance $c2 $HostCalls)
 (assert_return (invoke "cancel-async-in-sync-task" (u32.const 2)) (u32.const 4294967295))
 
-;; A host function whose type holds a resource handle is waited for inside the output's call
-;; of it (the host's borrow ends with the call), so the guest gets `RETURNED` where wasmtime
-;; gives `STARTED`; a guest that handles both gets the same results. One host call goes on
-;; meanwhile (`later-start`), and its event is kept for `later-wait`.
+;; A host function whose type holds a borrowed resource handle goes on as others do: the
+;; guest gets `STARTED`, and the borrow stays lent to the host until the call returns (a
+;; drop of the handle meanwhile traps, as natively). One host call goes on meanwhile
+;; (`later-start`), and its event is kept for `later-wait`.
 (component definition $HostResourceCalls
   (import "host" (instance $host
     (export "resource1" (type $r (sub resource)))
@@ -275,6 +275,23 @@
     (func (export "later-wait") (result i32)
       (call $settle (global.get $later))
       (i32.load (i32.const 16)))
+    ;; A new resource1 of rep `r` lent to the host's pending call, then dropped before that
+    ;; call has returned: the state of the call, when the drop did not trap.
+    (func (export "drop-lent") (param $r i32) (result i32)
+      (local $h i32) (local $s i32)
+      (local.set $h (call $new (local.get $r)))
+      (local.set $s (call $rep (local.get $h) (i32.const 0)))
+      (call $drop-r (local.get $h))
+      (i32.and (local.get $s) (i32.const 0xf)))
+    ;; The state of the call of `rep`, then its result once it has returned.
+    (func (export "rep-state") (param $r i32) (result i32)
+      (local $h i32) (local $s i32)
+      (local.set $h (call $new (local.get $r)))
+      (local.set $s (call $rep (local.get $h) (i32.const 0)))
+      (call $settle (local.get $s))
+      (call $drop-r (local.get $h))
+      (i32.add (i32.shl (i32.and (local.get $s) (i32.const 0xf)) (i32.const 16))
+        (i32.load (i32.const 0))))
     ;; A new resource1 of rep `r`, its rep through the host, then dropped.
     (func (export "rep") (param $r i32) (result i32)
       (local $h i32)
@@ -295,7 +312,11 @@
   (func (export "later-start") async (param "v" u32) (result u32)
     (canon lift (core func $i "later-start")))
   (func (export "later-wait") async (result u32) (canon lift (core func $i "later-wait")))
-  (func (export "rep") async (param "r" u32) (result u32) (canon lift (core func $i "rep"))))
+  (func (export "rep") async (param "r" u32) (result u32) (canon lift (core func $i "rep")))
+  (func (export "rep-state") async (param "r" u32) (result u32)
+    (canon lift (core func $i "rep-state")))
+  (func (export "drop-lent") async (param "r" u32) (result u32)
+    (canon lift (core func $i "drop-lent"))))
 
 (component instance $d $HostResourceCalls)
 (assert_return (invoke "rep" (u32.const 42)) (u32.const 42))
@@ -303,6 +324,9 @@
 (assert_return (invoke "rep" (u32.const 43)) (u32.const 43))
 (assert_return (invoke "later-wait") (u32.const 7))
 (assert_return (invoke "rep" (u32.const 44)) (u32.const 44))
+(assert_return (invoke "rep-state" (u32.const 45)) (u32.const 65581))
+(component instance $d2 $HostResourceCalls)
+(assert_trap (invoke "drop-lent" (u32.const 46)) "borrow")
 
 ;; A host function that returns a string allocates it when it returns, so its call is waited
 ;; for inside the output's call of it too; one that returns a `u32` goes on meanwhile.

@@ -175,6 +175,13 @@
       (call $drop-w (local.get $w))
       (i64.add (i64.add (call $finish (local.get $status)) (call $bits (local.get $r) (i64.const 40)))
         (call $bits (local.get $e) (i64.const 52))))
+    ;; A stream whose writable end is dropped before its readable end is passed: the
+    ;; host's result, once its call has returned.
+    (func (export "drop-first") (result i64)
+      (local $ends i64)
+      (local.set $ends (call $new))
+      (call $drop-w (i32.wrap_i64 (i64.shr_u (local.get $ends) (i64.const 32))))
+      (call $finish (call $consume (i32.wrap_i64 (local.get $ends)) (i32.const 0))))
     ;; The first async write's result, raw (the stream and the host's call are left).
     (func (export "first-write") (param $size i32) (param $slow i32) (result i32)
       (local $ends i64) (local $w i32)
@@ -203,6 +210,7 @@
   (func (export "cancel-write") async (result u64) (canon lift (core func $i "cancel-write")))
   (func (export "after-drop") async (param "second" u32) (result u64)
     (canon lift (core func $i "after-drop")))
+  (func (export "drop-first") async (result u64) (canon lift (core func $i "drop-first")))
   (func (export "write-first") async (param "slow" u32) (result u64)
     (canon lift (core func $i "write-first")))
   (func (export "first-write") async (param "size" u32) (param "slow" u32) (result u32)
@@ -229,8 +237,9 @@
 (assert_return (invoke "after-drop" (u32.const 0)) (u64.const 141871359721676))
 (assert_trap (invoke "after-drop" (u32.const 1)) "cannot write after being notified that the readable end dropped")
 
-;; A write made before the readable end is passed.
+;; A write made before the readable end is passed; a writable end dropped before.
 (component instance $b $StreamToHost)
+(assert_return (invoke "drop-first") (u64.const 0))
 (assert_return (invoke "write-first" (u32.const 0)) (u64.const 1157424073442066432))
 (assert_return (invoke "write-first" (u32.const 1)) (u64.const 1157424073442066432))
 

@@ -1222,7 +1222,7 @@ struct AsyncCall {
     result: AsyncResult,
     /// Whether the guest's call goes on while the host's has not returned: the scheduler
     /// calls `hstart{i}` in place of `acall{i}`, and `hfinish{i}` once the host's call has
-    /// returned (`crate::tasks`). Not with resource handles or error contexts in the
+    /// returned (`crate::tasks`). Not with error contexts in the
     /// function's type, whose lends to the host end with the call, nor with strings, lists
     /// or maps in its results, which the host allocates when it returns.
     deferred: bool,
@@ -1401,13 +1401,14 @@ fn async_call(
             }
         }
     };
-    // Resource handles and error contexts need the host's lends and borrows settled inside
-    // the call (`crate::resources`); strings and lists in the results are allocated by the
-    // host when its call returns, wherever the output's code is then, so they are taken
-    // inside the call too. Stream and future ends move to the host for good: a call that
-    // reads a stream the guest writes goes on while the guest writes.
-    let deferred =
-        !import.has_lends && !crate::host::results_hold_memory(types, import.component_ty)?;
+    // Error contexts lent to the host are settled as the import returns
+    // (`crate::error_context`); strings and lists in the results are allocated by the host
+    // when its call returns, wherever the output's code is then, so such calls are waited
+    // for inside the call. A borrow lent to the host stays lent in the task's scope, kept in
+    // its record until the host's call has returned; stream and future ends move to the host
+    // for good (a call that reads a stream the guest writes goes on while the guest writes).
+    let deferred = !import.has_error_contexts
+        && !crate::host::results_hold_memory(types, import.component_ty)?;
     Ok(Some(AsyncCall {
         ty,
         spill,
@@ -1787,7 +1788,11 @@ fn host_transmit_places(
             InterfaceType::Stream(t) => (TransmitTable::Stream(t), types[types[t].ty].payload),
             _ => return,
         };
-        each(&mut payload.iter(), n);
+        // Ends in the payload count, but they are not the host side's copies (`HostTypes`
+        // copies no payload), and a payload that holds them is not plain.
+        for t in payload.iter() {
+            walk(types, t, n, &mut Vec::new());
+        }
         if payload.is_none_or(|p| crate::host::plain_type(types, &p)) {
             found.push((table, *n));
         }
@@ -1874,7 +1879,8 @@ fn transmit_trampoline(
 /// The exchange module's reads and writes of the host's streams and futures that the output
 /// bridges ([`crate::host::HostTransmit`], `crate::transmit`), `transmits` by their index
 /// `k`: `hs-new (k) -> ends`, `hs-copy (k, x, end, ptr, count) -> result` (a write to the
-/// host, or a read from it; a future's without the count), `hs-cancel (k, end) -> result`,
+/// host, or a read from it; a future's without the count), `hs-cancel (k, end, stream) ->
+/// result`,
 /// `hs-drop (k, end)`, and `hs-alloc (bytes) -> ptr` / `hs-free (ptr)` for the blocks the
 /// items are copied through. A copy that the host has not made at once (`BLOCKED`) is tracked
 /// in an entry of `EXCHANGE_AWAIT` whose record is `-2 - x` (`x` the transmit record), joined
@@ -1947,11 +1953,12 @@ const EXCHANGE_STREAMS: &str = r#"
         (drop (call $track (local.get $h) (i32.sub (i32.const -2) (local.get $x)) (i32.const 0)))
         (global.set $deferred (i32.add (global.get $deferred) (i32.const 1)))))
     (local.get $r))
-  ;; The pending copy of end `h` of host stream `k` ended: its copy result, the event's
-  ;; when it has come, else the host's cancel's (which waits, so only a task that may block
-  ;; may make it).
-  (func (export "hs-cancel") (param $k i32) (param $h i32) (result i32) (local $e i32)
-    (local $r i32)
+  ;; The pending copy of end `h` of bridged type `k` ended: its copy result, the event's
+  ;; when it has come (a stream's completed copy reported as cancelled, `$stream`, as
+  ;; wasmtime's cancel of a copy whose event awaits), else the host's cancel's (which waits,
+  ;; so only a task that may block may make it).
+  (func (export "hs-cancel") (param $k i32) (param $h i32) (param $stream i32) (result i32)
+    (local $e i32) (local $r i32)
     (block $found
       (loop $each
         (if (i32.ge_u (local.get $e) (global.get $num-calls)) (then (unreachable)))
@@ -1959,7 +1966,10 @@ const EXCHANGE_STREAMS: &str = r#"
         (local.set $e (i32.add (local.get $e) (i32.const 1)))
         (br $each)))
     (if (i32.load offset=12 (call $entry (local.get $e)))
-      (then (local.set $r (i32.load offset=8 (call $entry (local.get $e)))))
+      (then
+        (local.set $r (i32.load offset=8 (call $entry (local.get $e))))
+        (if (i32.and (local.get $stream) (i32.eqz (i32.and (local.get $r) (i32.const 0xf))))
+          (then (local.set $r (i32.or (local.get $r) (i32.const 2))))))
       (else
         (if (i32.eqz (global.get $may-block))
           (then (call $gc-lower:trap:unsupported-cancel-of-a-host-stream-copy-in-a-sync-task)))

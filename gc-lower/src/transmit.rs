@@ -335,7 +335,7 @@ impl Lowerer<'_, '_> {
         let signatures: [(&str, &[we::ValType], &[we::ValType]); 6] = [
             ("hs-new", &[I32], &[we::ValType::I64]),
             ("hs-copy", &[I32; 5], &[I32]),
-            ("hs-cancel", &[I32; 2], &[I32]),
+            ("hs-cancel", &[I32; 3], &[I32]),
             ("hs-drop", &[I32; 2], &[]),
             ("hs-alloc", &[I32], &[I32]),
             ("hs-free", &[I32], &[]),

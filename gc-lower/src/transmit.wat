@@ -70,7 +70,7 @@
   (import "env" "host-kind" (func $host_kind (param i32) (result i32)))
   (import "env" "hs-new" (func $hs_new (param i32) (result i64)))
   (import "env" "hs-copy" (func $hs_copy (param i32 i32 i32 i32 i32) (result i32)))
-  (import "env" "hs-cancel" (func $hs_cancel (param i32 i32) (result i32)))
+  (import "env" "hs-cancel" (func $hs_cancel (param i32 i32 i32) (result i32)))
   (import "env" "hs-drop" (func $hs_drop (param i32 i32)))
   (import "env" "hs-alloc" (func $hs_alloc (param i32) (result i32)))
   (import "env" "hs-free" (func $hs_free (param i32)))
@@ -503,12 +503,16 @@
             (i32.eqz (call $has_event (local.get $et) (local.get $eh)))))
       (then
         ;; A copy through the bridge that the guest's end has no event of yet: ended in the
-        ;; host, whose result the cancel gives as it is (natively the guest's cancel is the
-        ;; host stream's).
+        ;; host (the host's cancel waits, where wasmtime's async cancel may give `BLOCKED`),
+        ;; its result the cancel's; the end is done when the host's end was dropped, as
+        ;; the delivery of that result would make it.
         (local.set $result (call $hs_cancel
           (call $get (local.get $x) (i32.sub (i32.const 7) (i32.shl (local.get $side) (i32.const 2))))
-          (call $get (local.get $x) (i32.sub (i32.const 10) (i32.shl (local.get $side) (i32.const 2))))))
-        (call $host_settle (local.get $x) (local.get $side) (local.get $result)))
+          (call $get (local.get $x) (i32.sub (i32.const 10) (i32.shl (local.get $side) (i32.const 2))))
+          (local.get $kind)))
+        (call $host_settle (local.get $x) (local.get $side) (local.get $result))
+        (call $local (local.get $et) (call $slot (local.get $et) (local.get $eh))
+          (i32.eq (i32.and (local.get $result) (i32.const 15)) (i32.const 1))))
       (else
         (local.set $result (i32.const 2))
         (if (call $has_event (local.get $et) (local.get $eh))
@@ -640,6 +644,13 @@
         (call $set (local.get $x) (i32.const 3) (local.get $k))
         (call $set (local.get $x) (i32.const 4) (i32.const 0))
         (call $set (local.get $x) (i32.const 11) (i32.const 0))
+        ;; A writer dropped already: so is the bridge's, and the record is freed (the guest
+        ;; holds neither end any more).
+        (if (i32.eq (call $get (local.get $x) (i32.const 1)) (i32.const 2))
+          (then
+            (call $hs_drop (local.get $k) (call $get (local.get $x) (i32.const 6)))
+            (call $release (local.get $x))
+            (return (i32.wrap_i64 (local.get $ends)))))
         ;; A write already pending goes to the bridge.
         (if (i32.eq (call $get (local.get $x) (i32.const 1)) (i32.const 1))
           (then

@@ -8,7 +8,8 @@
 //! Each script runs as its own trial under each of four configurations ([`CONFIGS`]), named
 //! `CONFIG::FILE` (`all::tests/resources.wast`, `graph::spec/linking/alias.wast`), so a
 //! failure names its script and `cargo test -p gc-lower --test wast -- resources.wast` runs
-//! one. A trial fails when an assertion fails, and when its outcome differs from the one
+//! one. A trial fails when an assertion fails, when its runner has not finished within ten
+//! minutes ([`SCRIPT_LIMIT`]: it is killed), and when its outcome differs from the one
 //! recorded in `tests/wast-expected.txt`: its number of passed assertions and each skip
 //! reason with its count. A change that turns passes into skips is seen there.
 //! `BLESS=1 cargo test -p gc-lower --test wast` records the outcomes of the trials that ran
@@ -305,6 +306,72 @@ fn testing_md(outcomes: &Outcomes) -> String {
     text
 }
 
+/// How long one script may run under one configuration before its trial fails (a runner that
+/// hangs, as an output that spins or waits forever would make it, fails by name instead of
+/// holding the test run until its time runs out).
+const SCRIPT_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Runs `command` and collects its output, as `Command::output` does, killing it (and
+/// failing) when it has not exited within `limit`.
+fn output_within(
+    mut command: Command,
+    limit: std::time::Duration,
+) -> Result<std::process::Output, Failed> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("failed to run `gc-lower wast`: {e}"))?;
+    // The pipes are drained meanwhile, so that a full pipe does not stop the child.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| format!("failed to wait for `gc-lower wast`: {e}"))?
+        {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "`gc-lower wast` did not finish within {} s and was killed",
+                limit.as_secs()
+            )
+            .into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
 /// Runs one script (`label`: its name in trials; `spec/async/` ones get [`ASYNC_FEATURES`])
 /// under one configuration: fails when an assertion fails or the runner
 /// does, and returns what it did.
@@ -316,7 +383,8 @@ fn run_script(config: &Config, label: &str, file: &Path) -> Result<Outcome, Fail
             common::node_tools();
         });
     }
-    let output = Command::new(env!("CARGO_BIN_EXE_gc-lower"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gc-lower"));
+    command
         .arg("wast")
         .arg("--json")
         .args(["--reify", config.reify])
@@ -330,9 +398,8 @@ fn run_script(config: &Config, label: &str, file: &Path) -> Result<Outcome, Fail
                 .flat_map(|feature| ["-W", feature]),
         )
         .arg(file)
-        .current_dir(repo_root())
-        .output()
-        .map_err(|e| format!("failed to run `gc-lower wast`: {e}"))?;
+        .current_dir(repo_root());
+    let output = output_within(command, SCRIPT_LIMIT)?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let report: serde_json::Value = stdout

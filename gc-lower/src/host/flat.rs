@@ -31,9 +31,6 @@ pub(super) struct Uses {
     /// Error contexts cross (handles too, which the host adapters turn into the host's
     /// error contexts and back through the guest core ABI's intrinsics).
     pub(super) error_contexts: bool,
-    /// Resource handles or error contexts cross: handles whose loans to the host end with
-    /// its call (stream and future ends move to it).
-    pub(super) lends: bool,
 }
 
 /// Flattens the component function type `ty` into its core type (canonical ABI
@@ -170,7 +167,6 @@ pub(super) fn check_type(
         }
         InterfaceType::Own(_) | InterfaceType::Borrow(_) => {
             uses.handles = true;
-            uses.lends = true;
             Ok(())
         }
         // Stream and future ends are handles too: they go through the host adapters, where
@@ -183,7 +179,6 @@ pub(super) fn check_type(
         InterfaceType::ErrorContext(_) => {
             uses.handles = true;
             uses.error_contexts = true;
-            uses.lends = true;
             Ok(())
         }
         InterfaceType::Record(i) => types[i]

@@ -708,9 +708,6 @@ pub struct HostImport {
     pub has_handles: bool,
     /// Whether error contexts cross.
     pub has_error_contexts: bool,
-    /// Whether resource handles or error contexts cross: handles lent to the host, or moved,
-    /// until its call returns (stream and future ends are moved for good).
-    pub has_lends: bool,
     /// Whether the results go through a return area (more than one flat result): then
     /// [`HostImport::ty`] ends with the return-area pointer and has no results.
     pub return_area: bool,
@@ -1062,7 +1059,6 @@ fn host_import(
         uses_memory: uses.memory,
         has_handles: uses.handles,
         has_error_contexts: uses.error_contexts,
-        has_lends: uses.lends,
         lowerings: Vec::new(),
         adapted: false,
     })
