@@ -8,14 +8,17 @@
   (import "host" (instance $host
     (export "future-to-host" (func async (param "f" (future u32)) (result u32)))
     (export "future-from-host" (func async (param "v" u32) (param "slow" bool)
-      (result (future u32))))))
+      (result (future u32))))
+    (export "future-never" (func async (result (future u32))))))
   (alias export $host "future-to-host" (func $to-host))
   (alias export $host "future-from-host" (func $from-host))
+  (alias export $host "future-never" (func $never))
   (type $f (future u32))
   (core module $Memory (memory (export "mem") 1))
   (core instance $memory (instantiate $Memory))
   (core func $to-host (canon lower (func $to-host) async (memory $memory "mem")))
   (core func $from-host (canon lower (func $from-host) async (memory $memory "mem")))
+  (core func $never (canon lower (func $never) async (memory $memory "mem")))
   (core func $new (canon future.new $f))
   (core func $write (canon future.write $f async (memory $memory "mem")))
   (core func $write-sync (canon future.write $f (memory $memory "mem")))
@@ -32,6 +35,7 @@
     (import "" "mem" (memory 1))
     (import "" "to-host" (func $to-host (param i32 i32) (result i32)))
     (import "" "from-host" (func $from-host (param i32 i32 i32) (result i32)))
+    (import "" "never" (func $never (param i32) (result i32)))
     (import "" "new" (func $new (result i64)))
     (import "" "write" (func $write (param i32 i32) (result i32)))
     (import "" "write-sync" (func $write-sync (param i32 i32) (result i32)))
@@ -119,6 +123,22 @@
       (call $drop-r (local.get $r))
       (i32.or (i32.shl (i32.and (local.get $res) (i32.const 0xff)) (i32.const 8))
         (i32.and (local.get $c) (i32.const 0xff))))
+    ;; An async read of a future the host never writes, cancelled: the read's result (low 8
+    ;; bits) times 256 plus the cancel's, plus the buffer (set to 0xdead beforehand) times
+    ;; 2^16, which a cancelled read leaves as it was.
+    (func (export "cancel-never") (result i64)
+      (local $r i32) (local $res i32) (local $c i32)
+      (call $finish (call $never (i32.const 0)))
+      (local.set $r (i32.load (i32.const 0)))
+      (i32.store (i32.const 32) (i32.const 0xdead))
+      (local.set $res (call $read (local.get $r) (i32.const 32)))
+      (local.set $c (i32.const 0xff))
+      (if (i32.eq (local.get $res) (i32.const -1))
+        (then (local.set $c (call $cancel-r (local.get $r)))))
+      (call $drop-r (local.get $r))
+      (i64.or (i64.extend_i32_u (i32.or (i32.shl (i32.and (local.get $res) (i32.const 0xff))
+        (i32.const 8)) (i32.and (local.get $c) (i32.const 0xff))))
+        (i64.shl (i64.extend_i32_u (i32.load (i32.const 32))) (i64.const 16))))
     ;; The readable end of a future from the host dropped unread.
     (func (export "drop-unread") (result i32)
       (call $drop-r (call $open (i32.const 7) (i32.const 1)))
@@ -127,6 +147,7 @@
     (export "mem" (memory $memory "mem"))
     (export "to-host" (func $to-host))
     (export "from-host" (func $from-host))
+    (export "never" (func $never))
     (export "new" (func $new))
     (export "write" (func $write))
     (export "write-sync" (func $write-sync))
@@ -144,7 +165,8 @@
   (func (export "from-host") async (param "v" u32) (param "slow" u32) (param "sync" u32)
     (result u64) (canon lift (core func $i "from-host")))
   (func (export "cancel-read") async (result u32) (canon lift (core func $i "cancel-read")))
-  (func (export "drop-unread") async (result u32) (canon lift (core func $i "drop-unread"))))
+  (func (export "drop-unread") async (result u32) (canon lift (core func $i "drop-unread")))
+  (func (export "cancel-never") async (result u64) (canon lift (core func $i "cancel-never"))))
 
 (component instance $a $Futures)
 (assert_return (invoke "to-host" (u32.const 41) (u32.const 0)) (u64.const 42))
@@ -154,6 +176,8 @@
 (assert_return (invoke "from-host" (u32.const 23) (u32.const 1) (u32.const 1)) (u64.const 46))
 (assert_return (invoke "cancel-read") (u32.const 65280))
 (assert_return (invoke "drop-unread") (u32.const 1))
+;; A read the host never answers, cancelled: the buffer stays as it was.
+(assert_return (invoke "cancel-never") (u64.const 3735944962))
 (assert_return (invoke "to-host" (u32.const 7) (u32.const 0)) (u64.const 8))
 
 ;; A future of a `result` (a value that is not a number) from the host.

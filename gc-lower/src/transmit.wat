@@ -256,7 +256,9 @@
       (local.get $buf) (local.get $count)))
     (if (i32.ne (local.get $r) (i32.const -1))
       (then
-        (if (i32.eqz (local.get $g))
+        ;; Only what moved is copied (a future's copy moves its value whatever the count).
+        (if (i32.and (i32.eqz (local.get $g))
+              (i32.ne (call $items (local.get $k) (local.get $r)) (i32.const 0)))
           (then
             (call $copy (call $host_site (local.get $k)) (local.get $buf) (local.get $site)
               (local.get $addr) (call $items (local.get $k) (local.get $r)))))
@@ -289,7 +291,8 @@
   (func $host_settle (param $x i32) (param $g i32) (param $r i32)
     (local $k i32)
     (local.set $k (call $get (local.get $x) (i32.sub (i32.const 7) (i32.shl (local.get $g) (i32.const 2)))))
-    (if (i32.eqz (local.get $g))
+    (if (i32.and (i32.eqz (local.get $g))
+          (i32.ne (call $items (local.get $k) (local.get $r)) (i32.const 0)))
       (then
         (call $copy (call $host_site (local.get $k))
           (call $get (local.get $x) (i32.const 8)) (call $get (local.get $x) (i32.const 3))

@@ -318,10 +318,14 @@ fn output_within(
     limit: std::time::Duration,
 ) -> Result<std::process::Output, Failed> {
     use std::io::Read;
+    use std::os::unix::process::CommandExt;
     use std::process::Stdio;
+    // A process group of its own, so that a kill reaches the engines it runs (Node, Bun, a
+    // browser), where an output that spins would be spinning.
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|e| format!("failed to run `gc-lower wast`: {e}"))?;
     // The pipes are drained meanwhile, so that a full pipe does not stop the child.
@@ -355,11 +359,19 @@ fn output_within(
             break status;
         }
         if start.elapsed() > limit {
+            let _ = Command::new("kill")
+                .args(["-KILL", &format!("-{}", child.id())])
+                .status();
             let _ = child.kill();
             let _ = child.wait();
+            let stdout = stdout.join().unwrap_or_default();
+            let stderr = stderr.join().unwrap_or_default();
             return Err(format!(
-                "`gc-lower wast` did not finish within {} s and was killed",
-                limit.as_secs()
+                "`gc-lower wast` did not finish within {} s and was killed (with its process \
+                 group); its output so far:\n{}\n{}",
+                limit.as_secs(),
+                String::from_utf8_lossy(&stdout),
+                String::from_utf8_lossy(&stderr)
             )
             .into());
         }

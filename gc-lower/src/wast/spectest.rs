@@ -27,7 +27,8 @@
 //! reads the `future<u32>` it is passed and returns its value plus one, and
 //! `host.future-from-host (v, slow)`, which returns a `future<u32>` of `2 * v`, written after
 //! yielding once when `slow`, and `host.result-from-host (v)`, which returns a
-//! `future<result<u32, u8>>`: `ok(v)` for an even `v`, else `err(v % 256)`.
+//! `future<result<u32, u8>>`: `ok(v)` for an even `v`, else `err(v % 256)`, and
+//! `host.future-never`, which returns a `future<u32>` never written.
 //!
 //! Where wasmtime's host asserts (and panics), this one traps with the reason.
 
@@ -294,6 +295,12 @@ fn link_async(linker: &mut Linker<()>) -> Result<()> {
                 }
                 Ok::<u32, wasmtime::Error>(v.wrapping_mul(2))
             })
+        });
+        Box::pin(async move { Ok((reader?,)) })
+    })?;
+    host.func_wrap_concurrent("future-never", |accessor, (): ()| {
+        let reader = accessor.with(|mut store| {
+            FutureReader::new(&mut store, std::future::pending::<wasmtime::Result<u32>>())
         });
         Box::pin(async move { Ok((reader?,)) })
     })?;
