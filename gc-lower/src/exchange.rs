@@ -393,9 +393,30 @@ pub fn add_host_adapters(
         ));
         exchange_funcs.push_str(EXCHANGE_LENT);
     }
-    // The host side's options of the host's `async` lowerings, made with the first, and the
-    // size of a deferred call's results block (`EXCHANGE_AWAIT`'s `area-alloc`).
+    // The stream and future types whose readable ends cross the boundary in host imports'
+    // types, to be bridged (`crate::transmit`): those the guest passes to the host
+    // (parameters) and those the host passes in (results), each with the first import and
+    // the position among its ends where it appears. Read before FACT borrows the types.
+    let types = crate::front::component_types(ext.types);
+    let mut places: Vec<(TransmitTable, bool, usize, u32)> = Vec::new();
+    for (&i, &host_ty) in adapted_imports.iter().zip(&import_host_tys) {
+        for (table, n, from_host) in host_transmit_places(types, host_ty) {
+            if !places.iter().any(|p| p.0 == table && p.1 == from_host) {
+                places.push((table, from_host, i, n));
+            }
+        }
+    }
+    // The host side's options of the host's `async` lowerings and intrinsics (made with the
+    // first that needs them), and the size of a deferred call's results block
+    // (`EXCHANGE_AWAIT`'s `area-alloc`).
     let mut host_async_options = None;
+    let mut async_options = |component: &mut wasmtime_environ::component::Component| {
+        *host_async_options.get_or_insert_with(|| {
+            let mut options = component.options[host_options].clone();
+            options.async_ = true;
+            component.options.push(options)
+        })
+    };
     let mut area_size = 8;
     for (((&i, &host_ty), results), async_call) in adapted_imports
         .iter()
@@ -414,11 +435,7 @@ pub fn add_host_adapters(
         if let Some(call) = async_call {
             // The guest's `async` lowerings call the host's `async` lowering
             // (`acall{i}`), so that a host function that returns at once never blocks.
-            let options = *host_async_options.get_or_insert_with(|| {
-                let mut options = component.options[host_options].clone();
-                options.async_ = true;
-                component.options.push(options)
-            });
+            let options = async_options(component);
             let t = ext.translation.trampolines.push(Trampoline::LowerImport {
                 index: lowered,
                 lower_ty: host_ty,
@@ -477,7 +494,10 @@ pub fn add_host_adapters(
             )?;
         }
     }
-    if !plan.async_lowerings.is_empty() {
+    // The host's subtasks (calls that go on) and copies (of bridged ends) are waited for with
+    // the host's waitable intrinsics, also when the guest lowers every host import sync.
+    let host_waits = !plan.async_lowerings.is_empty() || !places.is_empty();
+    if host_waits {
         // The waitable intrinsics with which `$await` waits for a host subtask.
         let waits = [
             Trampoline::WaitableSetNew {
@@ -523,21 +543,8 @@ pub fn add_host_adapters(
         exchange_funcs.push_str(
             &EXCHANGE_AWAIT.replace("(i32.const AREA)", &format!("(i32.const {area_size})")),
         );
-        // The stream and future types whose readable ends cross the boundary in host
-        // imports' types, bridged (`crate::transmit`): those the guest passes to the host
-        // (parameters) and those the host passes in (results), with the intrinsics the
-        // exchange module calls for them.
-        let options = host_async_options
-            .context("internal error: async host lowerings without their options")?;
-        let types = crate::front::component_types(ext.types);
-        let mut places: Vec<(TransmitTable, bool, usize, u32)> = Vec::new();
-        for (&i, &host_ty) in adapted_imports.iter().zip(&import_host_tys) {
-            for (table, n, from_host) in host_transmit_places(types, host_ty) {
-                if !places.iter().any(|p| p.0 == table && p.1 == from_host) {
-                    places.push((table, from_host, i, n));
-                }
-            }
-        }
+        // The bridged types, with the intrinsics the exchange module calls for them.
+        let options = async_options(&mut ext.translation.component);
         for (k, (table, from_host, i, n)) in places.into_iter().enumerate() {
             let import = &host.imports[i];
             let mut transmit = crate::host::HostTransmit {
@@ -611,7 +618,7 @@ pub fn add_host_adapters(
             ""
         },
     );
-    if !plan.async_lowerings.is_empty() {
+    if host_waits {
         // The host calls' entries and results stay below `$floor` (`EXCHANGE_AWAIT`).
         runtime = runtime
             .replace(

@@ -3,9 +3,11 @@
 //!
 //! A lowered core module speaks the guest core ABI and carries its WIT world, so
 //! [`crate::rewrap`] turns it back into a component; that component (or one given directly)
-//! is instantiated with wasmtime-wasi's preview 2 implementation of `wasi:cli` and the
-//! interfaces it builds on (io, clocks, random, filesystem, sockets), and either its
-//! `wasi:cli/run` export is called or, with `--invoke`, one export named in a
+//! is instantiated with wasmtime-wasi's implementation of `wasi:cli` and the interfaces it
+//! builds on (io, clocks, random, filesystem, sockets): WASI 0.2 always, and WASI 0.3
+//! (`wasi:cli@0.3.0`, streams and futures for standard I/O) as well when the component uses
+//! the component model's async support. Either its `wasi:cli/run` export (0.2 or 0.3) is
+//! called or, with `--invoke`, one export named in a
 //! [WAVE](https://github.com/bytecodealliance/wasm-tools/tree/main/crates/wasm-wave) call
 //! such as `greet("x", 3)`.
 //!
@@ -253,11 +255,18 @@ pub enum Outcome {
     Returned(String),
 }
 
+/// A store of `wasi` and a linker with WASI 0.2 and, on an engine with wasmtime's
+/// concurrency support, WASI 0.3.
 fn store_and_linker(engine: &Engine, wasi: WasiCtx) -> Result<(Store<Host>, Linker<Host>)> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
         .map_err(anyhow::Error::from)
-        .context("failed to add WASI to the linker")?;
+        .context("failed to add WASI 0.2 to the linker")?;
+    if engine.get_concurrency_support() {
+        wasmtime_wasi::p3::add_to_linker(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("failed to add WASI 0.3 to the linker")?;
+    }
     let store = Store::new(
         engine,
         Host {
@@ -310,25 +319,27 @@ pub fn run_command(engine: &Engine, component: &Component, wasi: WasiCtx) -> Res
 }
 
 /// [`run_command`] on an engine with wasmtime's concurrency support: instantiation and the
-/// call of `wasi:cli/run`'s `run` go through wasmtime's asynchronous API, run to completion
-/// here.
+/// call of `wasi:cli/run`'s `run` (WASI 0.2's, or 0.3's `async` one) go through wasmtime's
+/// asynchronous API, run to completion here on wasmtime-wasi's Tokio runtime (WASI 0.3's
+/// standard I/O is Tokio's).
 fn run_command_async(
     mut store: Store<Host>,
     linker: Linker<Host>,
     component: &Component,
 ) -> Result<Outcome> {
-    use futures::executor::block_on;
-    let instance = block_on(linker.instantiate_async(&mut store, component))
+    use wasmtime_wasi::runtime::in_tokio;
+    let instance = in_tokio(linker.instantiate_async(&mut store, component))
         .map_err(anyhow::Error::from)
         .context("failed to instantiate the component as a `wasi:cli/command`")?;
-    // WASI 0.2's `run`, as the synchronous path's bindings look it up (only WASI 0.2 is
-    // linked).
     let run_interface = component
         .component_type()
         .exports(store.engine())
-        .find(|(name, _)| name.starts_with("wasi:cli/run@0.2."))
+        .find(|(name, _)| name.starts_with("wasi:cli/run@0.2.") || *name == "wasi:cli/run@0.3.0")
         .map(|(name, _)| name.to_string())
-        .context("the component is not a WASI 0.2 command: it exports no `wasi:cli/run@0.2`")?;
+        .context(
+            "the component is not a WASI 0.2 or 0.3 command: it exports no \
+             `wasi:cli/run@0.2` or `wasi:cli/run@0.3.0`",
+        )?;
     let interface = instance
         .get_export_index(&mut store, None, &run_interface)
         .context("internal error: `wasi:cli/run` not found")?;
@@ -339,7 +350,7 @@ fn run_command_async(
         .get_typed_func::<(), (Result<(), ()>,)>(&mut store, &run)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("`{run_interface}#run` does not have the type of `run`"))?;
-    Ok(match block_on(run.call_async(&mut store, ())) {
+    Ok(match in_tokio(run.call_async(&mut store, ())) {
         Ok((Ok(()),)) => Outcome::Exit(0),
         Ok((Err(()),)) => Outcome::Exit(1),
         Err(err) => outcome_of_error(err).context("failed to run the command")?,
@@ -389,7 +400,7 @@ pub fn invoke(
     let (mut store, linker) = store_and_linker(engine, wasi)?;
     let concurrent = engine.get_concurrency_support();
     let instance = if concurrent {
-        futures::executor::block_on(linker.instantiate_async(&mut store, component))
+        wasmtime_wasi::runtime::in_tokio(linker.instantiate_async(&mut store, component))
     } else {
         linker.instantiate(&mut store, component)
     }
@@ -408,7 +419,7 @@ pub fn invoke(
         .with_context(|| format!("internal error: `{name}` is not a function"))?;
     let mut results = vec![Val::Bool(false); ty.results().len()];
     let called = if concurrent {
-        futures::executor::block_on(func.call_async(&mut store, &params, &mut results))
+        wasmtime_wasi::runtime::in_tokio(func.call_async(&mut store, &params, &mut results))
     } else {
         func.call(&mut store, &params, &mut results)
     };

@@ -19,6 +19,11 @@
 //!   export calls the source's through an async lower and reads what the source writes after
 //!   returning the stream. The lowered output must return what the original returns on
 //!   wasmtime (run there with wasmtime's async support), on wasmtime and on V8.
+//! - `tests/c/upper.c`, a WASI 0.3 command whose bindings come from
+//!   `tests/c/wasi-0.3/upper.wit`: its async `run` reads standard input from a stream the
+//!   host passes in and writes standard output and error to streams it passes to the host.
+//!   Lowered in both reify modes, it prints and exits as the original does on wasmtime-wasi's
+//!   WASI 0.3, in the test and through `gc-lower run` with piped standard input.
 //!
 //! Needs `clang-19`, `lld-19`, `libclang-rt-19-dev-wasm32` and `wasi-libc` (Debian); without
 //! `clang-19` the tests print why and pass, unless `GC_LOWER_REQUIRE_CLANG` is set (as
@@ -621,41 +626,46 @@ fn pipe() -> Option<&'static [u8]> {
         if !have_clang() {
             return None;
         }
-        let c = common::repo_root().join("tests/c");
-        let mut resolve = wit_parser::Resolve::default();
-        let package = resolve
-            .push_path(c.join("pipe.wit"))
-            .expect("tests/c/pipe.wit parses")
-            .0;
-        let dir = tempfile::tempdir().unwrap();
-        let library = |name: &str, world: &str| {
-            let world = resolve.select_world(&[package], Some(world)).unwrap();
-            let mut files = wit_bindgen_core::Files::default();
-            let mut generator = wit_bindgen_c::Opts::default().build();
-            let mut resolve = resolve.clone();
-            generator
-                .generate(&mut resolve, world, &mut files)
-                .unwrap_or_else(|e| panic!("wit-bindgen-c fails on `{name}`: {e:?}"));
-            let mut sources = vec![c.join(format!("{name}.c"))];
-            for (file, text) in files.iter() {
-                std::fs::write(dir.path().join(file), text).unwrap();
-                if !file.ends_with(".h") {
-                    sources.push(dir.path().join(file));
-                }
-            }
-            let include = format!("-I{}", dir.path().display());
-            let core = compile_sources(
-                name,
-                &sources,
-                &["-nostartfiles", "-Wl,--no-entry", &include],
-            );
-            library_component(name, &core)
-        };
+        let wit = common::repo_root().join("tests/c/pipe.wit");
+        let library = |name: &str, world: &str| bindgen_component(&wit, world, name);
         let source = library("pipe_source", "source-world");
         let sink = library("pipe_sink", "sink-world");
         Some(compose_pipe(&source, &sink))
     })
     .as_deref()
+}
+
+/// `tests/c/NAME.c` compiled as a library (no `main`) with the C bindings that wit-bindgen's
+/// C generator (as `wit-bindgen c` would) makes for `world` of the WIT package at `wit` (a
+/// file, or a directory with its dependencies in `deps/`), and made a component by
+/// wit-component (with no WASI preview 1 adapter: the program imports only its world).
+fn bindgen_component(wit: &Path, world: &str, name: &str) -> Vec<u8> {
+    let mut resolve = wit_parser::Resolve::default();
+    let package = resolve
+        .push_path(wit)
+        .unwrap_or_else(|e| panic!("`{}` does not parse: {e:?}", wit.display()))
+        .0;
+    let world = resolve.select_world(&[package], Some(world)).unwrap();
+    let mut files = wit_bindgen_core::Files::default();
+    wit_bindgen_c::Opts::default()
+        .build()
+        .generate(&mut resolve, world, &mut files)
+        .unwrap_or_else(|e| panic!("wit-bindgen-c fails on `{name}`: {e:?}"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut sources = vec![common::repo_root().join(format!("tests/c/{name}.c"))];
+    for (file, text) in files.iter() {
+        std::fs::write(dir.path().join(file), text).unwrap();
+        if !file.ends_with(".h") {
+            sources.push(dir.path().join(file));
+        }
+    }
+    let include = format!("-I{}", dir.path().display());
+    let core = compile_sources(
+        name,
+        &sources,
+        &["-nostartfiles", "-Wl,--no-entry", &include],
+    );
+    library_component(name, &core)
 }
 
 /// `(component (component $source) (component $sink) an instance of $source, one of $sink
@@ -795,6 +805,147 @@ fn async_c_components_with_a_stream_lowered_run_like_the_original_on_v8() {
         assert!(
             got == native,
             "--reify {reify:?} on V8: {got:?}, natively {native:?}"
+        );
+    }
+}
+
+/// `tests/c/upper.c`, a WASI 0.3 command (`tests/c/wasi-0.3/upper.wit`): its standard input,
+/// output and error are streams passed to and from the host, each with a future result.
+fn upper() -> Option<&'static [u8]> {
+    static UPPER: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+    UPPER
+        .get_or_init(|| {
+            have_clang().then(|| {
+                let wit = common::repo_root().join("tests/c/wasi-0.3");
+                bindgen_component(&wit, "upper", "upper")
+            })
+        })
+        .as_deref()
+}
+
+/// The runs of `upper`: arguments and standard input. Empty input; a line; 100 000 bytes
+/// (many reads of 4 KiB, and writes the host takes in parts) with `--fail`, which makes
+/// `run` return an error after copying; 1 MiB.
+fn upper_cases() -> Vec<(Vec<&'static str>, Vec<u8>)> {
+    let text = input_text().into_bytes();
+    let cycle = |n: usize| text.iter().copied().cycle().take(n).collect::<Vec<u8>>();
+    vec![
+        (vec![], vec![]),
+        (vec!["one", "two words"], b"hello, world\n".to_vec()),
+        (vec!["--fail"], cycle(100_000)),
+        (vec!["big"], cycle(1 << 20)),
+    ]
+}
+
+/// Runs `component` as a WASI 0.3 command through [`run_command`] (wasmtime-wasi's WASI 0.3,
+/// on an engine with wasmtime's async support) with `args` after its name and `stdin`.
+fn run_upper(component: &[u8], args: &[&str], stdin: &[u8]) -> Run {
+    let engine =
+        wasmtime::Engine::new(&gc_lower::run::async_config()).expect("failed to create the engine");
+    let component = Component::new(&engine, component).expect("the component compiles");
+    let stdout = MemoryOutputPipe::new(4 << 20);
+    let stderr = MemoryOutputPipe::new(1 << 20);
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(
+        stdin.to_vec(),
+    ))
+    .stdout(stdout.clone())
+    .stderr(stderr.clone())
+    .arg("upper.wasm")
+    .args(args);
+    let end = match run_command(&engine, &component, wasi.build()).expect("failed to run") {
+        Outcome::Exit(code) => Ok(code),
+        Outcome::Trap(err) => Err(format!("{err:#}")),
+        Outcome::Returned(_) => unreachable!("`run_command` does not invoke"),
+    };
+    let text = |pipe: &MemoryOutputPipe| String::from_utf8_lossy(&pipe.contents()).into_owned();
+    Run {
+        stdout: text(&stdout),
+        stderr: text(&stderr),
+        end,
+    }
+}
+
+#[test]
+fn wasi_0_3_program_lowered_runs_like_the_original_on_wasmtime() {
+    let Some(original) = upper() else { return };
+    for (args, stdin) in upper_cases() {
+        let native = run_upper(original, &args, &stdin);
+        // The case exercises what it claims to: every byte went through, upper-cased.
+        let copied = String::from_utf8_lossy(&stdin).to_ascii_uppercase();
+        assert_eq!(
+            native.stdout,
+            format!(
+                "args:{}\n{copied}",
+                args.iter().map(|a| format!(" {a}")).collect::<String>()
+            ),
+            "{args:?}"
+        );
+        assert_eq!(native.stderr, format!("upper: {} bytes\n", stdin.len()));
+        assert_eq!(native.end, Ok(i32::from(args.contains(&"--fail"))));
+        for reify in [ReifyMode::Auto, ReifyMode::All] {
+            let got = run_upper(&lower_and_rewrap(original, reify), &args, &stdin);
+            assert!(
+                got == native,
+                "--reify {reify:?}, {args:?}: {:?}, {} bytes out; natively {:?}, {} bytes",
+                got.end,
+                got.stdout.len(),
+                native.end,
+                native.stdout.len()
+            );
+        }
+    }
+}
+
+/// `gc-lower run` runs a WASI 0.3 command with the process's standard input, output and
+/// error (Tokio's, in wasmtime-wasi) and its exit status: the lowered core module and the
+/// component lowered on the fly (`--reify all`) print and exit as the original does.
+#[test]
+fn gc_lower_run_runs_the_wasi_0_3_program_like_the_original() {
+    use std::io::Write as _;
+    let Some(original) = upper() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let lowered = gc_lower::lower(original, &gc_lower::Options::default()).unwrap();
+    std::fs::write(work.path().join("upper.wasm"), original).unwrap();
+    std::fs::write(work.path().join("upper.lowered.wasm"), lowered).unwrap();
+    for (args, stdin) in upper_cases() {
+        let run = |file: &str, extra: &[&str]| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_gc-lower"))
+                .current_dir(work.path())
+                .arg("run")
+                .args(extra)
+                .arg(file)
+                .args(&args)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("failed to run `gc-lower run`");
+            let mut input = child.stdin.take().unwrap();
+            let bytes = stdin.clone();
+            let writer = std::thread::spawn(move || input.write_all(&bytes));
+            let output = child.wait_with_output().unwrap();
+            writer
+                .join()
+                .unwrap()
+                .expect("failed to write standard input");
+            (
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+                output.status.code(),
+            )
+        };
+        let native = run("upper.wasm", &[]);
+        assert!(native.0.starts_with("args:"), "{args:?}: {native:?}");
+        assert_eq!(
+            native.0.len(),
+            stdin.len() + 6 + args.iter().map(|a| a.len() + 1).sum::<usize>()
+        );
+        assert_eq!(run("upper.lowered.wasm", &[]), native, "lowered, {args:?}");
+        assert_eq!(
+            run("upper.wasm", &["--reify", "all"]),
+            native,
+            "--reify all, {args:?}"
         );
     }
 }

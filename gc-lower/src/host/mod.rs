@@ -151,11 +151,12 @@ pub struct HostInterface {
     pub error_context_imports: bool,
     /// The host's `async` lowerings of host imports that the exchange module calls
     /// (`[async-lower]{name}`, [`AsyncHostLowering`]), after the error-context intrinsics
-    /// in the function index space; with any, the waitable intrinsics
-    /// ([`WaitIntrinsic`]) follow them.
+    /// in the function index space; the waitable intrinsics ([`WaitIntrinsic`]), if any,
+    /// follow them.
     pub async_lowerings: Vec<AsyncHostLowering>,
     /// The trampolines through which the exchange module calls the waitable intrinsics, in
-    /// [`WaitIntrinsic::ALL`] order (empty without [`HostInterface::async_lowerings`]).
+    /// [`WaitIntrinsic::ALL`] order: empty unless there are
+    /// [`HostInterface::async_lowerings`] or [`HostInterface::host_transmits`].
     pub wait_trampolines: Vec<TrampolineIndex>,
     /// The stream and future types whose readable ends cross the boundary and that the
     /// output bridges: passed to the host (to streams and futures of the output's own
@@ -606,7 +607,7 @@ impl HostInterface {
         });
         let waits = WaitIntrinsic::ALL
             .iter()
-            .filter(|_| !self.async_lowerings.is_empty())
+            .filter(|_| !self.wait_trampolines.is_empty())
             .map(|i| (ROOT_IMPORT_MODULE, i.name(), i.ty()));
         let mut all: Vec<(String, String, FuncType)> = functions
             .chain(intrinsics)
