@@ -36,11 +36,11 @@
 //!   area, for imports that return more than one flat value), and for an import lowered
 //!   `async`, `acall{i}` (the host's `async` lowering of import `i`, imported as
 //!   `[async-lower]name`, called and waited for in `$await` with the `$root` waitable
-//!   intrinsics), for a deferred one also `hstart{i}` and `hfinish{i}`, and the host calls'
-//!   `host-pending`, `host-wait`, `host-cancel` and the entries' accessors (see `AsyncCall`
-//!   and `EXCHANGE_AWAIT`); for the streams bridged to the host (`crate::host::HostTransmit`),
-//!   `hs-new`, `hs-copy`, `hs-cancel`, `hs-drop`, `hs-alloc` and `hs-free` (see
-//!   `host_transmits_wat`);
+//!   intrinsics), for a deferred one also `hstart{i}` and `hfinish{i}`; with either, or with
+//!   a stream or future bridged to or from the host (`crate::host::HostTransmit`), the
+//!   host's pending work: `host-pending`, `host-wait`, `host-cancel` and the entries'
+//!   accessors (see `AsyncCall` and `EXCHANGE_AWAIT`); for the bridges, `hs-new`,
+//!   `hs-copy`, `hs-cancel`, `hs-drop`, `hs-alloc` and `hs-free` (see `host_transmits_wat`);
 //! - the FACT adapter module, one adapter per adapted export and per adapted lowering;
 //! - the *entry module*: the functions the host and the guest call.
 //!

@@ -304,6 +304,17 @@ pub fn run_command(engine: &Engine, component: &Component, wasi: WasiCtx) -> Res
              (`--invoke` calls one of its functions)"
         );
     }
+    if !engine.get_concurrency_support()
+        && component
+            .component_type()
+            .exports(engine)
+            .any(|(name, _)| name.starts_with("wasi:cli/run@0.3."))
+    {
+        bail!(
+            "the component is a WASI 0.3 command, which needs an engine with wasmtime's \
+             concurrency support (`async_config`)"
+        );
+    }
     let (mut store, linker) = store_and_linker(engine, wasi)?;
     if engine.get_concurrency_support() {
         return run_command_async(store, linker, component);
@@ -318,17 +329,24 @@ pub fn run_command(engine: &Engine, component: &Component, wasi: WasiCtx) -> Res
     })
 }
 
+/// Runs `future` (a call through wasmtime's asynchronous API) to completion on this thread,
+/// with wasmtime-wasi's Tokio runtime as the ambient one: WASI 0.3's standard I/O and
+/// sockets are Tokio's and need its handle, and WASI 0.2's synchronous functions, linked
+/// with `add_to_linker_sync`, block on that runtime themselves (`in_tokio`), which they may
+/// not do inside its `block_on`.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    wasmtime_wasi::runtime::with_ambient_tokio_runtime(|| futures::executor::block_on(future))
+}
+
 /// [`run_command`] on an engine with wasmtime's concurrency support: instantiation and the
 /// call of `wasi:cli/run`'s `run` (WASI 0.2's, or 0.3's `async` one) go through wasmtime's
-/// asynchronous API, run to completion here on wasmtime-wasi's Tokio runtime (WASI 0.3's
-/// standard I/O is Tokio's).
+/// asynchronous API, run to completion here ([`block_on`]).
 fn run_command_async(
     mut store: Store<Host>,
     linker: Linker<Host>,
     component: &Component,
 ) -> Result<Outcome> {
-    use wasmtime_wasi::runtime::in_tokio;
-    let instance = in_tokio(linker.instantiate_async(&mut store, component))
+    let instance = block_on(linker.instantiate_async(&mut store, component))
         .map_err(anyhow::Error::from)
         .context("failed to instantiate the component as a `wasi:cli/command`")?;
     let run_interface = component
@@ -350,7 +368,7 @@ fn run_command_async(
         .get_typed_func::<(), (Result<(), ()>,)>(&mut store, &run)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("`{run_interface}#run` does not have the type of `run`"))?;
-    Ok(match in_tokio(run.call_async(&mut store, ())) {
+    Ok(match block_on(run.call_async(&mut store, ())) {
         Ok((Ok(()),)) => Outcome::Exit(0),
         Ok((Err(()),)) => Outcome::Exit(1),
         Err(err) => outcome_of_error(err).context("failed to run the command")?,
@@ -400,7 +418,7 @@ pub fn invoke(
     let (mut store, linker) = store_and_linker(engine, wasi)?;
     let concurrent = engine.get_concurrency_support();
     let instance = if concurrent {
-        wasmtime_wasi::runtime::in_tokio(linker.instantiate_async(&mut store, component))
+        block_on(linker.instantiate_async(&mut store, component))
     } else {
         linker.instantiate(&mut store, component)
     }
@@ -419,7 +437,7 @@ pub fn invoke(
         .with_context(|| format!("internal error: `{name}` is not a function"))?;
     let mut results = vec![Val::Bool(false); ty.results().len()];
     let called = if concurrent {
-        wasmtime_wasi::runtime::in_tokio(func.call_async(&mut store, &params, &mut results))
+        block_on(func.call_async(&mut store, &params, &mut results))
     } else {
         func.call(&mut store, &params, &mut results)
     };

@@ -677,6 +677,59 @@ fn run_invokes_async_functions() {
     }
 }
 
+/// A command with an `async` function type (so it runs with wasmtime's async support on)
+/// that calls a blocking WASI 0.2 function, `[method]pollable.block` of a 1 ms clock
+/// subscription, which wasmtime-wasi's synchronous bindings run on its Tokio runtime from
+/// inside the asynchronous call: the original and the lowered core module exit with 0.
+#[test]
+fn run_blocks_in_wasi_0_2_with_async_on() {
+    let dir = tempfile::tempdir().expect("failed to create a temporary directory");
+    let original = dir.path().join("sleep.wat");
+    std::fs::write(
+        &original,
+        br#"(component
+              (import "wasi:io/poll@0.2.0" (instance $poll
+                (export "pollable" (type (sub resource)))
+                (export "[method]pollable.block" (func (param "self" (borrow 0))))))
+              (alias export $poll "pollable" (type $pollable))
+              (import "wasi:clocks/monotonic-clock@0.2.0" (instance $clock
+                (alias outer 1 $pollable (type $p))
+                (export "pollable" (type (eq $p)))
+                (export "subscribe-duration" (func (param "when" u64) (result (own 1))))))
+              (alias export $poll "[method]pollable.block" (func $block))
+              (alias export $clock "subscribe-duration" (func $subscribe))
+              (core func $block (canon lower (func $block)))
+              (core func $subscribe (canon lower (func $subscribe)))
+              (core func $drop (canon resource.drop $pollable))
+              (core module $M
+                (import "" "block" (func $block (param i32)))
+                (import "" "subscribe" (func $subscribe (param i64) (result i32)))
+                (import "" "drop" (func $drop (param i32)))
+                (func (export "run") (result i32) (local $p i32)
+                  (local.set $p (call $subscribe (i64.const 1000000)))
+                  (call $block (local.get $p))
+                  (call $drop (local.get $p))
+                  (i32.const 0))
+                (func (export "f") (result i32) i32.const 7))
+              (core instance $m (instantiate $M (with "" (instance
+                (export "block" (func $block))
+                (export "subscribe" (func $subscribe))
+                (export "drop" (func $drop))))))
+              (func $run (result (result)) (canon lift (core func $m "run")))
+              (instance $r (export "run" (func $run)))
+              (export "wasi:cli/run@0.2.0" (instance $r))
+              (func (export "f") async (result u32) (canon lift (core func $m "f"))))"#,
+    )
+    .expect("failed to write the input");
+    let lowered = dir.path().join("sleep.wasm");
+    let output = run(&[path_str(&original), "-o", path_str(&lowered)]);
+    assert!(output.status.success(), "{output:?}");
+    for file in [&original, &lowered] {
+        let output = run(&["run", path_str(file)]);
+        assert!(output.status.success(), "{file:?}: {output:?}");
+    }
+}
+
 /// The text parser quotes the line it stopped in: a megabyte of NUL bytes is one line, which
 /// the error shows cut short and escaped.
 #[test]

@@ -4,7 +4,7 @@
 // CHUNK bytes with ASCII letters upper-cased, and then writes the number of bytes copied to
 // standard error. Each of the three is a stream passed to or from the host
 // (`read-via-stream`, `write-via-stream`), and each stream's future result is read before
-// `run` returns; `run` returns an error when one of them is an error or when an argument is
+// `run` returns; `run` returns an error when one of them is not a success or when an argument is
 // `--fail`. The task's state lives in its context slot 0.
 
 #include <stdlib.h>
@@ -71,14 +71,16 @@ static void write_then(struct state *s, wasi_cli_stdin_stream_u8_writer_t target
     s->phase = WRITE;
 }
 
-// What a write moved; a reader that went away ends the write with an error.
+// What a write moved. A reader that went away ends the stream (no write may follow): an
+// error when bytes were left, and standard output's copy stops.
 static void wrote(struct state *s, upper_waitable_status_t status) {
     uint32_t count = UPPER_WAITABLE_COUNT(status);
     s->pending += count;
     s->left -= count;
-    if (UPPER_WAITABLE_STATE(status) == UPPER_WAITABLE_DROPPED && s->left) {
-        s->failed = 1;
+    if (UPPER_WAITABLE_STATE(status) == UPPER_WAITABLE_DROPPED) {
+        s->failed |= s->left != 0;
         s->left = 0;
+        s->next = s->target == s->out ? STDOUT_RESULT : STDERR_RESULT;
     }
 }
 
@@ -122,9 +124,11 @@ static upper_callback_code_t finish(struct state *s) {
 
 static upper_callback_code_t step(struct state *s);
 
-// The current phase's future delivered its result (into its buffer): the future is dropped
-// and the next phase goes on.
-static upper_callback_code_t resolved(struct state *s) {
+// The current phase's future read ended with `status`: its result is in its buffer when
+// the status is COMPLETED (anything else is a failure). The future is dropped and the next
+// phase goes on.
+static upper_callback_code_t resolved(struct state *s, upper_waitable_status_t status) {
+    s->failed |= UPPER_WAITABLE_STATE(status) != UPPER_WAITABLE_COMPLETED;
     switch (s->phase) {
     case STDOUT_RESULT:
         leave(s->out_result);
@@ -179,7 +183,7 @@ static upper_callback_code_t step(struct state *s) {
                                                                         &s->out_status);
             if (status == UPPER_WAITABLE_STATUS_BLOCKED)
                 return wait_on(s, s->out_result);
-            return resolved(s);
+            return resolved(s, status);
         case SUMMARY: {
             wasi_cli_stdin_stream_u8_t reader = wasi_cli_stdin_stream_u8_new(&s->err);
             s->err_result = wasi_cli_stderr_write_via_stream(reader);
@@ -197,7 +201,7 @@ static upper_callback_code_t step(struct state *s) {
                                                                         &s->err_status);
             if (status == UPPER_WAITABLE_STATUS_BLOCKED)
                 return wait_on(s, s->err_result);
-            return resolved(s);
+            return resolved(s, status);
         case STDIN_RESULT:
             if (s->in) {
                 leave(s->in);
@@ -208,7 +212,7 @@ static upper_callback_code_t step(struct state *s) {
                                                                        &s->in_status);
             if (status == UPPER_WAITABLE_STATUS_BLOCKED)
                 return wait_on(s, s->in_result);
-            return resolved(s);
+            return resolved(s, status);
         }
     }
 }
@@ -261,7 +265,7 @@ upper_callback_code_t exports_wasi_cli_run_run_callback(upper_event_t *event) {
         got(s, event->code);
         break;
     case UPPER_EVENT_FUTURE_READ:
-        return resolved(s);
+        return resolved(s, event->code);
     default:
         abort();
     }

@@ -69,7 +69,9 @@
 //! | resource `r` of exported instance `ns:pkg/i`     | imports `"[export]ns:pkg/i" "[resource-new]r"`, `…-rep]r`, `…-drop]r`; export `"ns:pkg/i#[dtor]r"` |
 //! | resource `r` imported at the root                | import `"$root" "[resource-drop]r"`  |
 //! | `error-context` in a host function's type        | imports `"$root" "[error-context-new-utf8]"`, `…-debug-message-utf8]`, `"[error-context-drop]"` |
-//! | host function `f` of `ns:pkg/i` lowered `async`   | import `"ns:pkg/i" "f"` and, where [`crate::exchange`] calls it, `"ns:pkg/i" "[async-lower]f"`; then imports `"$root" "[waitable-set-new]"`, `"[waitable-join]"`, `"[waitable-set-wait]"`, `"[subtask-drop]"`, `"[waitable-set-poll]"`, `"[thread-yield]"`, `"[subtask-cancel]"` |
+//! | host function `f` of `ns:pkg/i` lowered `async`   | import `"ns:pkg/i" "f"` and, where [`crate::exchange`] calls it, `"ns:pkg/i" "[async-lower]f"` |
+//! | either of those two, or a bridged stream or future | imports `"$root" "[waitable-set-new]"`, `"[waitable-join]"`, `"[waitable-set-wait]"`, `"[subtask-drop]"`, `"[waitable-set-poll]"`, `"[thread-yield]"`, `"[subtask-cancel]"` ([`WaitIntrinsic`]) |
+//! | stream or future type bridged to or from the host ([`HostTransmit`], `N` its place in the first import's type that holds it) | imports `"ns:pkg/i" "[stream-new-N]f"`, `"[async-lower][stream-write-N]f"`, … (or `future`) of that import `f` |
 //!
 //! This module finds the imports and exports; `flat.rs` flattens their function types
 //! (canonical ABI) and `wit.rs` writes the WIT world.
@@ -78,8 +80,9 @@
 //! component defines and exports at its root rather than in an exported interface (a WIT world
 //! cannot export a resource type, so wit-component cannot re-wrap it),
 //! stackful async lifts, instances nested in instances and core modules or components crossing
-//! the root. Stream and future ends in a function's type are handles that the host adapters
-//! do not bridge (an end that would cross traps at a named limit, [`crate::exchange`]). An imported instance that holds only types is not imported back
+//! the root. Stream and future ends in a host import's type whose items hold no string, list,
+//! map or handle are bridged ([`HostTransmit`]); any other end that would cross traps at a
+//! named limit ([`crate::exchange`]). An imported instance that holds only types is not imported back
 //! by wit-component (it prunes imports that no core import uses), so such a component's
 //! re-wrapped type lacks that import.
 
