@@ -219,13 +219,89 @@ pub const LOWERED_FORMS: [(&str, ReifyMode, MemoryAccess); 3] = [
     ("reify-all-helper", ReifyMode::All, MemoryAccess::Helper),
 ];
 
+/// Whether clang-19 can be run; when it cannot, says so on standard error for `what`.
+fn have_clang(what: &str) -> bool {
+    let found = std::process::Command::new("clang-19")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!(
+            "{what}: clang-19 not found (Debian: clang-19 lld-19 libclang-rt-19-dev-wasm32 \
+             wasi-libc), skipped"
+        );
+    }
+    found
+}
+
+/// Compiles the C files `sources` with clang-19 against wasi-libc as a library module (no
+/// entry point, no start files), with `flags` added; the core module's bytes.
+fn compile_library(sources: &[std::path::PathBuf], flags: &[&str]) -> Result<Vec<u8>> {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("library.wasm");
+    let output = std::process::Command::new("clang-19")
+        .args([
+            "--target=wasm32-wasi",
+            "--sysroot=/usr",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+        ])
+        .args(["-nostartfiles", "-Wl,--no-entry"])
+        .args(flags)
+        .args(sources)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .context("failed to run clang-19")?;
+    ensure!(
+        output.status.success(),
+        "clang-19 failed on {sources:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(std::fs::read(&out)?)
+}
+
+/// The WASI 0.3 command `tests/c/upper.c` (standard input copied to standard output
+/// upper-cased, through the host's streams) as a component: its bindings made by
+/// wit-bindgen's C generator from `tests/c/wasi-0.3/upper.wit`, compiled by clang-19, made a
+/// component by wit-component. `None` when clang-19 cannot be run.
+pub fn wasi_upper() -> Result<Option<Vec<u8>>> {
+    if !have_clang("wasi-upper") {
+        return Ok(None);
+    }
+    let c = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/c");
+    let mut resolve = wit_parser::Resolve::default();
+    let package = resolve.push_path(c.join("wasi-0.3"))?.0;
+    let world = resolve.select_world(&[package], Some("upper"))?;
+    let mut files = wit_bindgen_core::Files::default();
+    wit_bindgen_c::Opts::default()
+        .build()
+        .generate(&mut resolve, world, &mut files)?;
+    let dir = tempfile::tempdir()?;
+    let mut sources = vec![c.join("upper.c")];
+    for (file, text) in files.iter() {
+        std::fs::write(dir.path().join(file), text)?;
+        if !file.ends_with(".h") {
+            sources.push(dir.path().join(file));
+        }
+    }
+    let include = format!("-I{}", dir.path().display());
+    let core = compile_library(&sources, &[&include])?;
+    let component = wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(&core)?
+        .encode()?;
+    Ok(Some(component))
+}
+
 /// The `c-memory` workload: `benches/workloads/c-memory.c` (qsort, hashing, `memcpy` and
 /// `memset` over buffers from `malloc`) built by clang-19 against wasi-libc as a library
 /// module, instantiated twice in a component (the second instance is set up too, so the two
 /// memories are both in use). `None`, with a message on standard error, when clang-19 cannot
 /// be run; an error when it fails.
 pub fn c_memory() -> Result<Option<Workload>> {
-    use std::process::Command;
     const SETUP: &[Kernel] = &[
         kernel("setup", "setup", Sig::U32ToUnit, 7),
         kernel("b-setup", "b-setup", Sig::U32ToUnit, 11),
@@ -235,43 +311,12 @@ pub fn c_memory() -> Result<Option<Workload>> {
         kernel("hash", "hash", Sig::ToU32, 0),
         kernel("memcpy", "copy", Sig::U32ToU32, 5),
     ];
-    if !Command::new("clang-19")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        eprintln!(
-            "c-memory: clang-19 not found (Debian: clang-19 lld-19 libclang-rt-19-dev-wasm32 \
-             wasi-libc), skipped"
-        );
+    if !have_clang("c-memory") {
         return Ok(None);
     }
     let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/c-memory.c");
-    let dir = tempfile::tempdir()?;
-    let out = dir.path().join("c-memory.wasm");
-    let output = Command::new("clang-19")
-        .args([
-            "--target=wasm32-wasi",
-            "--sysroot=/usr",
-            "-O2",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-        ])
-        // A library module: no entry point, no start files, only the exports it names.
-        .args(["-nostartfiles", "-Wl,--no-entry"])
-        .arg(&source)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .context("failed to run clang-19")?;
-    ensure!(
-        output.status.success(),
-        "clang-19 failed on `{}`: {}",
-        source.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let module = wasmprinter::print_bytes(std::fs::read(&out)?)?;
+    let core = compile_library(&[source], &[])?;
+    let module = wasmprinter::print_bytes(core)?;
     // The first line is `(module` and the module's name, which the component text replaces.
     let (first, fields) = module
         .split_once('\n')
