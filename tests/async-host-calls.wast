@@ -492,3 +492,95 @@
 (assert_return (invoke "poll" (u32.const 11)) (u32.const 11))
 (assert_return (invoke "yield-loop" (u32.const 12)) (u32.const 12))
 (assert_return (invoke "poll" (u32.const 13)) (u32.const 13))
+
+;; A borrow passed on: A lends its own handle to B, which passes the borrow on to a host call
+;; that goes on and returns; A then drops its handle while the host's call is pending. A
+;; borrow lifted from a borrow lends nothing, so the drop succeeds natively; the output,
+;; whose host call borrows the host's own handle directly, makes the host's drop once the
+;; call has ended (README, "async lowers of host functions").
+(component definition $PassedOn
+  (import "host" (instance $host
+    (export "resource1" (type $r (sub resource)))
+    (export "[constructor]resource1" (func (param "r" u32) (result (own $r))))
+    (export "[method]resource1.rep-slowly" (func async (param "self" (borrow $r)) (result u32)))))
+  (alias export $host "resource1" (type $r))
+  (alias export $host "[constructor]resource1" (func $new))
+  (alias export $host "[method]resource1.rep-slowly" (func $rep))
+  ;; B: `lend(x: borrow<r>) -> u32` passes x on to the host's `rep-slowly`, drops its
+  ;; borrow, returns the call's state with `task.return`, then waits for the host's call.
+  (component $B
+    (import "r" (type $r (sub resource)))
+    (import "rep" (func $rep async (param "self" (borrow $r)) (result u32)))
+    (core module $Memory (memory (export "mem") 1))
+    (core instance $memory (instantiate $Memory))
+    (core func $rep (canon lower (func $rep) async (memory $memory "mem")))
+    (core func $drop-r (canon resource.drop $r))
+    (core func $new-set (canon waitable-set.new))
+    (core func $join (canon waitable.join))
+    (core func $drop (canon subtask.drop))
+    (core func $task.return (canon task.return (result u32)))
+    (core module $M
+      (import "" "mem" (memory 1))
+      (import "" "rep" (func $rep (param i32 i32) (result i32)))
+      (import "" "drop-r" (func $drop-r (param i32)))
+      (import "" "new-set" (func $new-set (result i32)))
+      (import "" "join" (func $join (param i32 i32)))
+      (import "" "drop" (func $drop (param i32)))
+      (import "" "task.return" (func $task.return (param i32)))
+      (global $subtask (mut i32) (i32.const 0))
+      (func (export "lend") (param $x i32) (result i32)
+        (local $s i32) (local $set i32)
+        (local.set $s (call $rep (local.get $x) (i32.const 16)))
+        (call $drop-r (local.get $x))
+        (call $task.return (i32.and (local.get $s) (i32.const 0xf)))
+        (if (i32.eq (i32.and (local.get $s) (i32.const 0xf)) (i32.const 2))
+          (then (return (i32.const 0))))
+        (global.set $subtask (i32.shr_u (local.get $s) (i32.const 4)))
+        (local.set $set (call $new-set))
+        (call $join (global.get $subtask) (local.get $set))
+        (i32.or (i32.const 2) (i32.shl (local.get $set) (i32.const 4))))
+      ;; The event is the host call's: its subtask has returned.
+      (func (export "lend-cb") (param $event i32) (param $subtask i32) (param i32) (result i32)
+        (call $drop (local.get $subtask))
+        (i32.const 0)))
+    (core instance $i (instantiate $M (with "" (instance
+      (export "mem" (memory $memory "mem"))
+      (export "rep" (func $rep))
+      (export "drop-r" (func $drop-r))
+      (export "new-set" (func $new-set))
+      (export "join" (func $join))
+      (export "drop" (func $drop))
+      (export "task.return" (func $task.return))))))
+    (func (export "lend") async (param "x" (borrow $r)) (result u32)
+      (canon lift (core func $i "lend") async (callback (core func $i "lend-cb")))))
+  (instance $b (instantiate $B (with "r" (type $r)) (with "rep" (func $rep))))
+  ;; A: a new resource1, lent to B's lend, dropped once lend has returned.
+  (component $A
+    (import "r" (type $r (sub resource)))
+    (import "new" (func $new (param "r" u32) (result (own $r))))
+    (import "lend" (func $lend async (param "x" (borrow $r)) (result u32)))
+    (core func $new (canon lower (func $new)))
+    (core func $lend (canon lower (func $lend)))
+    (core func $drop-r (canon resource.drop $r))
+    (core module $M
+      (import "" "new" (func $new (param i32) (result i32)))
+      (import "" "lend" (func $lend (param i32) (result i32)))
+      (import "" "drop-r" (func $drop-r (param i32)))
+      (func (export "run") (param $r i32) (result i32)
+        (local $h i32) (local $s i32)
+        (local.set $h (call $new (local.get $r)))
+        (local.set $s (call $lend (local.get $h)))
+        (call $drop-r (local.get $h))
+        (local.get $s)))
+    (core instance $i (instantiate $M (with "" (instance
+      (export "new" (func $new))
+      (export "lend" (func $lend))
+      (export "drop-r" (func $drop-r))))))
+    (func (export "run") async (param "r" u32) (result u32)
+      (canon lift (core func $i "run"))))
+  (instance $a (instantiate $A (with "r" (type $r)) (with "new" (func $new))
+    (with "lend" (func $b "lend"))))
+  (export "run" (func $a "run")))
+(component instance $p $PassedOn)
+(assert_return (invoke "run" (u32.const 5)) (u32.const 1))
+(assert_return (invoke "run" (u32.const 6)) (u32.const 1))

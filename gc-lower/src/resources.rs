@@ -31,6 +31,15 @@
 //! Dropping an own handle of an imported resource calls `[resource-drop]r` with the host's
 //! handle; the exported destructor `iface#[dtor]r` runs the component's destructor.
 //!
+//! The output holds each handle of an imported resource as the host's own handle in the
+//! re-wrapped component's table, which a borrow passed to the host borrows directly: wasmtime
+//! counts that lend until the host's call returns, also for a borrow that a component
+//! received as a borrow and passed on, which natively lends nothing. So the output counts its
+//! own lends of the host's handles (`lend-to-host`, ended with the call's borrow scope), and
+//! a drop of a handle lent to a host call that goes on is made when the last such call ends
+//! (`drop-host`); the guest's handle is gone at once, as natively, and the host sees the
+//! drop when its call has returned.
+//!
 //! A borrow of an imported resource that the host passes to an export is a borrow handle in
 //! the output's own table of the re-wrapped component, which the guest core ABI requires the
 //! output to drop before the export returns. The output records each such handle among the
@@ -178,6 +187,7 @@ impl Lowerer<'_, '_> {
             we::ConstExpr::i32_const(-1),
             "resources:free-lender".into(),
         );
+        let host_lent = self.add_global(array_global, handles(16), "resources:host-lent".into());
 
         // One handle table per component instance that holds a resource table.
         let resource_tables = self.resource_tables();
@@ -289,6 +299,7 @@ impl Lowerer<'_, '_> {
                 num_scopes.0,
                 free_scope.0,
                 free_lender.0,
+                host_lent.0,
             ],
         };
         self.resources.resource_binding = Some(binding.clone());
@@ -375,12 +386,21 @@ impl Lowerer<'_, '_> {
                         "handles of an imported resource type that the world does not name",
                     ));
                 };
-                let drop = self
-                    .input
+                self.input
                     .host
                     .resource_import(k, ResourceIntrinsic::Drop)
                     .context("internal: an imported resource without `[resource-drop]`")?;
-                Some(OutFunc(drop))
+                // `[resource-drop]r` of the host's handle, once no host call that goes on
+                // borrows it (`drop-host`).
+                let drop_host = self.resource_op("drop-host")?;
+                let sig = self.func_type(&[we::ValType::I32], &[]);
+                let mut body = we::Function::new([]);
+                body.instructions()
+                    .i32_const(k as i32)
+                    .local_get(0)
+                    .call(drop_host.0)
+                    .end();
+                Some(self.add_func(sig, format!("resources:drop-host{k}"), body))
             }
         };
         let sig = self.func_type(&[we::ValType::I32], &[]);
@@ -496,6 +516,7 @@ impl Lowerer<'_, '_> {
         let exported = self.input.host.resources.iter().any(|r| r.exported);
         let moving = (!borrow && exported).then(|| self.moving_from_host());
         let lend_from_host = self.resource_op("lend-from-host")?;
+        let lend_to_host = self.resource_op("lend-to-host")?;
         // A borrow the host lends is dropped with its resource's `[resource-drop]`.
         if borrow {
             for (k, resource) in self.input.host.resources.iter().enumerate() {
@@ -528,11 +549,16 @@ impl Lowerer<'_, '_> {
                 .i32_eq()
                 .if_(we::BlockType::Empty);
             if borrow {
-                ins.local_get(h)
-                    .local_get(src)
-                    .local_get(dst)
-                    .call(op.0)
-                    .return_();
+                ins.local_get(h).local_get(src).local_get(dst).call(op.0);
+                if !resource.exported {
+                    // The host's handle is lent to the call until its scope ends.
+                    ins.local_set(rep)
+                        .i32_const(k as i32)
+                        .local_get(rep)
+                        .call(lend_to_host.0)
+                        .local_get(rep);
+                }
+                ins.return_();
             } else {
                 // Lift the own handle: remove it (no destructor), trap on a borrow.
                 ins.local_get(src)
@@ -630,6 +656,8 @@ pub fn check_template() -> Result<()> {
         "detach-call",
         "validate-scope",
         "lend-from-host",
+        "lend-to-host",
+        "drop-host",
     ] {
         template().export(name)?;
     }

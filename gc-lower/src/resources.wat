@@ -28,8 +28,9 @@
 ;; active scopes are a stack of ids (`scope-stack`, `depth` of them), the innermost last. A
 ;; lender is three i32s at `3 * index` in `lenders`: the resource table type of an own handle
 ;; lent to the scope's borrows (or `-1 - k` for a borrow handle of the host's resource `k`
-;; that the host lent to the call), the handle, and the next lender of the scope (or of the
-;; free list).
+;; that the host lent to the call, or `HOST_LENT - k`, at most `HOST_LENT`, for the host's
+;; own handle of its resource `k` that the output lent to a host call), the handle, and the
+;; next lender of the scope (or of the free list).
 (module
   (type $handles (array (mut i32)))
   (type $table (struct (field $slots (mut (ref $handles))) (field $next (mut i32))
@@ -48,6 +49,9 @@
   (import "env" "num-scopes" (global $num_scopes (mut i32)))
   (import "env" "free-scope" (global $free_scope (mut i32)))
   (import "env" "free-lender" (global $free_lender (mut i32)))
+  ;; The host's handles the output lends to host calls (`lend-to-host`), by handle: the count
+  ;; of calls that borrow it, plus `DROP_PENDING` once the guest has dropped it meanwhile.
+  (import "env" "host-lent" (global $host_lent (mut (ref $handles))))
   (import "env" "host-lend-end" (func $host_lend_end (param i32 i32)))
   ;; The scheduler's `wake` (table, set, first of its waiting records + 1): an event for set
   ;; `set` wakes one of the records waiting on it in their callback loops.
@@ -315,14 +319,48 @@
           (global.get $free_lender))
         (global.set $free_lender (local.get $e))
         (local.set $e (local.get $next))
-        (if (i32.lt_s (local.get $ty) (i32.const 0))
+        (if (i32.le_s (local.get $ty) (i32.const -65536 (; HOST_LENT ;)))
+          (then (call $unlend_host (i32.sub (i32.const -65536) (local.get $ty)) (local.get $h)))
+        (else (if (i32.lt_s (local.get $ty) (i32.const 0))
           (then (call $host_lend_end (i32.sub (i32.const -1) (local.get $ty)) (local.get $h)))
           (else
             (local.set $t (call $table_for (local.get $ty)))
             (local.set $s (call $slot (local.get $t) (local.get $h)))
             (call $set_word (local.get $t) (local.get $s) (i32.const 3)
-              (i32.sub (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 1)))))
+              (i32.sub (call $word (local.get $t) (local.get $s) (i32.const 3)) (i32.const 1)))))))
         (br $next))))
+
+  ;; lend-to-host (k, w): the output lends the host's own handle `w` of its resource `k` to
+  ;; the host's call being made, in the call's scope.
+  (func (export "lend-to-host") (param $k i32) (param $w i32)
+    (global.set $host_lent (call $reserve (global.get $host_lent) (i32.add (local.get $w) (i32.const 1))))
+    (array.set $handles (global.get $host_lent) (local.get $w)
+      (i32.add (array.get $handles (global.get $host_lent) (local.get $w)) (i32.const 1)))
+    (call $lend (call $current) (i32.sub (i32.const -65536) (local.get $k)) (local.get $w)))
+
+  ;; The end of one host call's lend of handle `w` of resource `k`: the guest's drop of it,
+  ;; if it came meanwhile, is made once no call borrows it.
+  (func $unlend_host (param $k i32) (param $w i32)
+    (local $n i32)
+    (local.set $n (i32.sub (array.get $handles (global.get $host_lent) (local.get $w)) (i32.const 1)))
+    (if (i32.eq (local.get $n) (i32.const 0x40000000 (; DROP_PENDING ;)))
+      (then
+        (local.set $n (i32.const 0))
+        (call $host_lend_end (local.get $k) (local.get $w))))
+    (array.set $handles (global.get $host_lent) (local.get $w) (local.get $n)))
+
+  ;; drop-host (k, w): the guest dropped its own handle of the host's resource `k`, the host's
+  ;; handle `w`: `[resource-drop]` now, or once the host calls that borrow it have ended.
+  (func (export "drop-host") (param $k i32) (param $w i32)
+    (if (i32.lt_u (local.get $w) (array.len (global.get $host_lent)))
+      (then
+        (if (array.get $handles (global.get $host_lent) (local.get $w))
+          (then
+            (array.set $handles (global.get $host_lent) (local.get $w)
+              (i32.or (array.get $handles (global.get $host_lent) (local.get $w))
+                (i32.const 0x40000000 (; DROP_PENDING ;))))
+            (return)))))
+    (call $host_lend_end (local.get $k) (local.get $w)))
 
   ;; enter-sync-call: a new scope, the innermost.
   (func (export "enter-call")
