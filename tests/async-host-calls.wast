@@ -497,13 +497,15 @@
 ;; that goes on and returns; A then drops its handle while the host's call is pending. A
 ;; borrow lifted from a borrow lends nothing, so the drop succeeds natively; the output,
 ;; whose host call borrows the host's own handle directly, makes the host's drop once the
-;; call has ended (README, "async lowers of host functions").
+;; call has ended (README, "async lowers of host functions"), which `check` sees.
 (component definition $PassedOn
   (import "host" (instance $host
     (export "resource1" (type $r (sub resource)))
     (export "[constructor]resource1" (func (param "r" u32) (result (own $r))))
-    (export "[method]resource1.rep-slowly" (func async (param "self" (borrow $r)) (result u32)))))
+    (export "[method]resource1.rep-slowly" (func async (param "self" (borrow $r)) (result u32)))
+    (export "[static]resource1.last-drop" (func (result u32)))))
   (alias export $host "resource1" (type $r))
+  (alias export $host "[static]resource1.last-drop" (func $last-drop))
   (alias export $host "[constructor]resource1" (func $new))
   (alias export $host "[method]resource1.rep-slowly" (func $rep))
   ;; B: `lend(x: borrow<r>) -> u32` passes x on to the host's `rep-slowly`, drops its
@@ -554,18 +556,33 @@
     (func (export "lend") async (param "x" (borrow $r)) (result u32)
       (canon lift (core func $i "lend") async (callback (core func $i "lend-cb")))))
   (instance $b (instantiate $B (with "r" (type $r)) (with "rep" (func $rep))))
-  ;; A: a new resource1, lent to B's lend, dropped once lend has returned.
+  ;; A: a new resource1, lent to B's lend, dropped once lend has returned; `check` yields
+  ;; four times (so that the host's calls end) and returns the rep the host dropped last.
   (component $A
     (import "r" (type $r (sub resource)))
     (import "new" (func $new (param "r" u32) (result (own $r))))
     (import "lend" (func $lend async (param "x" (borrow $r)) (result u32)))
+    (import "last-drop" (func $last-drop (result u32)))
     (core func $new (canon lower (func $new)))
+    (core func $last-drop (canon lower (func $last-drop)))
+    (core func $task.return (canon task.return (result u32)))
     (core func $lend (canon lower (func $lend)))
     (core func $drop-r (canon resource.drop $r))
     (core module $M
       (import "" "new" (func $new (param i32) (result i32)))
       (import "" "lend" (func $lend (param i32) (result i32)))
       (import "" "drop-r" (func $drop-r (param i32)))
+      (import "" "last-drop" (func $last-drop (result i32)))
+      (import "" "task.return" (func $task.return (param i32)))
+      (global $yields (mut i32) (i32.const 0))
+      (func (export "check") (result i32)
+        (global.set $yields (i32.const 0))
+        (i32.const 1 (; YIELD ;)))
+      (func (export "check-cb") (param i32 i32 i32) (result i32)
+        (global.set $yields (i32.add (global.get $yields) (i32.const 1)))
+        (if (i32.lt_u (global.get $yields) (i32.const 4)) (then (return (i32.const 1))))
+        (call $task.return (call $last-drop))
+        (i32.const 0 (; EXIT ;)))
       (func (export "run") (param $r i32) (result i32)
         (local $h i32) (local $s i32)
         (local.set $h (call $new (local.get $r)))
@@ -575,12 +592,18 @@
     (core instance $i (instantiate $M (with "" (instance
       (export "new" (func $new))
       (export "lend" (func $lend))
-      (export "drop-r" (func $drop-r))))))
+      (export "drop-r" (func $drop-r))
+      (export "last-drop" (func $last-drop))
+      (export "task.return" (func $task.return))))))
     (func (export "run") async (param "r" u32) (result u32)
-      (canon lift (core func $i "run"))))
+      (canon lift (core func $i "run")))
+    (func (export "check") async (result u32)
+      (canon lift (core func $i "check") async (callback (core func $i "check-cb")))))
   (instance $a (instantiate $A (with "r" (type $r)) (with "new" (func $new))
-    (with "lend" (func $b "lend"))))
-  (export "run" (func $a "run")))
+    (with "lend" (func $b "lend")) (with "last-drop" (func $last-drop))))
+  (export "run" (func $a "run"))
+  (export "check" (func $a "check")))
 (component instance $p $PassedOn)
 (assert_return (invoke "run" (u32.const 5)) (u32.const 1))
 (assert_return (invoke "run" (u32.const 6)) (u32.const 1))
+(assert_return (invoke "check") (u32.const 6))

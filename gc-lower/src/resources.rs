@@ -31,14 +31,16 @@
 //! Dropping an own handle of an imported resource calls `[resource-drop]r` with the host's
 //! handle; the exported destructor `iface#[dtor]r` runs the component's destructor.
 //!
-//! The output holds each handle of an imported resource as the host's own handle in the
+//! The output holds each own handle of an imported resource as the host's own handle in the
 //! re-wrapped component's table, which a borrow passed to the host borrows directly: wasmtime
 //! counts that lend until the host's call returns, also for a borrow that a component
 //! received as a borrow and passed on, which natively lends nothing. So the output counts its
-//! own lends of the host's handles (`lend-to-host`, ended with the call's borrow scope), and
-//! a drop of a handle lent to a host call that goes on is made when the last such call ends
-//! (`drop-host`); the guest's handle is gone at once, as natively, and the host sees the
-//! drop when its call has returned.
+//! own lends of the host's own handles (`lend-to-host`, ended with the call's borrow scope;
+//! a borrow handle the host lent in is marked by `lend-from-host` and lends nothing, as in
+//! wasmtime), and a drop of a handle lent to a host call that goes on is made when the last
+//! such call ends (`drop-host`); the guest's handle is gone at once, as natively, and the
+//! host sees the drop when its call has returned. Passing such a handle to the host as an
+//! own meanwhile still traps in wasmtime, where natively it moves.
 //!
 //! A borrow of an imported resource that the host passes to an export is a borrow handle in
 //! the output's own table of the re-wrapped component, which the guest core ABI requires the

@@ -50,7 +50,9 @@
   (import "env" "free-scope" (global $free_scope (mut i32)))
   (import "env" "free-lender" (global $free_lender (mut i32)))
   ;; The host's handles the output lends to host calls (`lend-to-host`), by handle: the count
-  ;; of calls that borrow it, plus `DROP_PENDING` once the guest has dropped it meanwhile.
+  ;; of calls that borrow it, plus `DROP_PENDING` (0x40000000) once the guest has dropped it
+  ;; meanwhile; or `HOST_BORROW` (0x20000000) for a borrow handle the host lent to a call
+  ;; that goes on (`lend-from-host`).
   (import "env" "host-lent" (global $host_lent (mut (ref $handles))))
   (import "env" "host-lend-end" (func $host_lend_end (param i32 i32)))
   ;; The scheduler's `wake` (table, set, first of its waiting records + 1): an event for set
@@ -293,7 +295,11 @@
 
   ;; lend-from-host (k, h): the host lent its borrow handle `h` of its resource `k` to the
   ;; current call, which drops it when its scope ends.
+  ;; The handle is marked `HOST_BORROW` in `host-lent` while the call lasts: the output's
+  ;; borrows of it lend nothing (`lend-to-host`).
   (func (export "lend-from-host") (param $k i32) (param $h i32)
+    (global.set $host_lent (call $reserve (global.get $host_lent) (i32.add (local.get $h) (i32.const 1))))
+    (array.set $handles (global.get $host_lent) (local.get $h) (i32.const 0x20000000 (; HOST_BORROW ;)))
     (call $lend (call $current) (i32.sub (i32.const -1) (local.get $k)) (local.get $h)))
 
   ;; wasmtime's `validate_scope_exit` for scope `id`: traps when borrow handles of the scope
@@ -322,7 +328,9 @@
         (if (i32.le_s (local.get $ty) (i32.const -65536 (; HOST_LENT ;)))
           (then (call $unlend_host (i32.sub (i32.const -65536) (local.get $ty)) (local.get $h)))
         (else (if (i32.lt_s (local.get $ty) (i32.const 0))
-          (then (call $host_lend_end (i32.sub (i32.const -1) (local.get $ty)) (local.get $h)))
+          (then
+            (array.set $handles (global.get $host_lent) (local.get $h) (i32.const 0))
+            (call $host_lend_end (i32.sub (i32.const -1) (local.get $ty)) (local.get $h)))
           (else
             (local.set $t (call $table_for (local.get $ty)))
             (local.set $s (call $slot (local.get $t) (local.get $h)))
@@ -331,9 +339,13 @@
         (br $next))))
 
   ;; lend-to-host (k, w): the output lends the host's own handle `w` of its resource `k` to
-  ;; the host's call being made, in the call's scope.
+  ;; the host's call being made, in the call's scope (wasmtime counts that lend). A borrow
+  ;; handle the host lent in (`HOST_BORROW`) lends nothing, as in wasmtime.
   (func (export "lend-to-host") (param $k i32) (param $w i32)
     (global.set $host_lent (call $reserve (global.get $host_lent) (i32.add (local.get $w) (i32.const 1))))
+    (if (i32.and (array.get $handles (global.get $host_lent) (local.get $w))
+          (i32.const 0x20000000 (; HOST_BORROW ;)))
+      (then (return)))
     (array.set $handles (global.get $host_lent) (local.get $w)
       (i32.add (array.get $handles (global.get $host_lent) (local.get $w)) (i32.const 1)))
     (call $lend (call $current) (i32.sub (i32.const -65536) (local.get $k)) (local.get $w)))
