@@ -201,16 +201,19 @@ fn run_on_wasmtime(
     case: &Case,
     dir: &Path,
 ) -> Run {
-    let stdout = MemoryOutputPipe::new(1 << 20);
-    let stderr = MemoryOutputPipe::new(1 << 20);
     let mut wasi = WasiCtxBuilder::new();
-    wasi.stdout(stdout.clone())
-        .stderr(stderr.clone())
-        .arg("wordfreq.wasm")
-        .args(case.args)
-        .envs(case.env);
+    wasi.arg("wordfreq.wasm").args(case.args).envs(case.env);
     wasi.preopened_dir(dir, GUEST_DIR, FsPerms::ReadWrite)
         .expect("failed to preopen the data directory");
+    run_captured(engine, component, wasi)
+}
+
+/// Runs `component` as a command ([`run_command`]) with `wasi`, standard output and error
+/// captured (up to 4 MiB and 1 MiB).
+fn run_captured(engine: &wasmtime::Engine, component: &Component, mut wasi: WasiCtxBuilder) -> Run {
+    let stdout = MemoryOutputPipe::new(4 << 20);
+    let stderr = MemoryOutputPipe::new(1 << 20);
+    wasi.stdout(stdout.clone()).stderr(stderr.clone());
     let end = match run_command(engine, component, wasi.build()).expect("failed to run") {
         Outcome::Exit(code) => Ok(code),
         Outcome::Trap(err) => Err(format!("{err:#}")),
@@ -843,27 +846,13 @@ fn run_upper(component: &[u8], args: &[&str], stdin: &[u8]) -> Run {
     let engine =
         wasmtime::Engine::new(&gc_lower::run::async_config()).expect("failed to create the engine");
     let component = Component::new(&engine, component).expect("the component compiles");
-    let stdout = MemoryOutputPipe::new(4 << 20);
-    let stderr = MemoryOutputPipe::new(1 << 20);
     let mut wasi = WasiCtxBuilder::new();
     wasi.stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(
         stdin.to_vec(),
     ))
-    .stdout(stdout.clone())
-    .stderr(stderr.clone())
     .arg("upper.wasm")
     .args(args);
-    let end = match run_command(&engine, &component, wasi.build()).expect("failed to run") {
-        Outcome::Exit(code) => Ok(code),
-        Outcome::Trap(err) => Err(format!("{err:#}")),
-        Outcome::Returned(_) => unreachable!("`run_command` does not invoke"),
-    };
-    let text = |pipe: &MemoryOutputPipe| String::from_utf8_lossy(&pipe.contents()).into_owned();
-    Run {
-        stdout: text(&stdout),
-        stderr: text(&stderr),
-        end,
-    }
+    run_captured(&engine, &component, wasi)
 }
 
 #[test]
