@@ -40,7 +40,9 @@
 //! wasmtime), and a drop of a handle lent to a host call that goes on is made when the last
 //! such call ends (`drop-host`); the guest's handle is gone at once, as natively, and the
 //! host sees the drop when its call has returned. Passing such a handle to the host as an
-//! own meanwhile still traps in wasmtime, where natively it moves.
+//! own meanwhile, which wasmtime refuses, traps at a limit (`give-host`,
+//! `gc-lower:trap:unsupported-own-handle-to-the-host-while-a-host-call-borrows-it`), where
+//! natively it moves.
 //!
 //! A borrow of an imported resource that the host passes to an export is a borrow handle in
 //! the output's own table of the re-wrapped component, which the guest core ABI requires the
@@ -519,6 +521,7 @@ impl Lowerer<'_, '_> {
         let moving = (!borrow && exported).then(|| self.moving_from_host());
         let lend_from_host = self.resource_op("lend-from-host")?;
         let lend_to_host = self.resource_op("lend-to-host")?;
+        let give_host = self.resource_op("give-host")?;
         // A borrow the host lends is dropped with its resource's `[resource-drop]`.
         if borrow {
             for (k, resource) in self.input.host.resources.iter().enumerate() {
@@ -577,6 +580,9 @@ impl Lowerer<'_, '_> {
                     .i32_wrap_i64();
                 if resource.exported {
                     ins.call(intrinsic(ResourceIntrinsic::New)?);
+                } else {
+                    // The host's handle itself, unless a host call borrows it.
+                    ins.local_tee(rep).call(give_host.0).local_get(rep);
                 }
                 ins.return_();
             }
@@ -660,6 +666,7 @@ pub fn check_template() -> Result<()> {
         "lend-from-host",
         "lend-to-host",
         "drop-host",
+        "give-host",
     ] {
         template().export(name)?;
     }

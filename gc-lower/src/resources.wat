@@ -361,6 +361,17 @@
         (call $host_lend_end (local.get $k) (local.get $w))))
     (array.set $handles (global.get $host_lent) (local.get $w) (local.get $n)))
 
+  ;; give-host (w): the host's own handle `w` moves to the host. wasmtime refuses that while a
+  ;; host call that goes on borrows it through the output (`lend-to-host`), where natively a
+  ;; borrow passed on from a borrow lends nothing: a limit.
+  (func $lent_own_to_host
+    (export "trap:unsupported-own-handle-to-the-host-while-a-host-call-borrows-it") unreachable)
+  (func (export "give-host") (param $w i32)
+    (if (i32.lt_u (local.get $w) (array.len (global.get $host_lent)))
+      (then
+        (if (i32.and (array.get $handles (global.get $host_lent) (local.get $w)) (i32.const 0xffff))
+          (then (call $lent_own_to_host))))))
+
   ;; drop-host (k, w): the guest dropped its own handle of the host's resource `k`, the host's
   ;; handle `w`: `[resource-drop]` now, or once the host calls that borrow it have ended.
   (func (export "drop-host") (param $k i32) (param $w i32)
