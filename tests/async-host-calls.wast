@@ -504,10 +504,12 @@
     (export "[constructor]resource1" (func (param "r" u32) (result (own $r))))
     (export "[method]resource1.rep-slowly" (func async (param "self" (borrow $r)) (result u32)))
     (export "[static]resource1.last-drop" (func (result u32)))
+    (export "[static]resource1.drops" (func (result u32)))
     (export "[static]resource1.assert" (func (param "r" (own $r)) (param "rep" u32)))))
   (alias export $host "resource1" (type $r))
   (alias export $host "[static]resource1.last-drop" (func $last-drop))
   (alias export $host "[static]resource1.assert" (func $assert))
+  (alias export $host "[static]resource1.drops" (func $drops))
   (alias export $host "[constructor]resource1" (func $new))
   (alias export $host "[method]resource1.rep-slowly" (func $rep))
   ;; B: `lend(x: borrow<r>) -> u32` passes x on to the host's `rep-slowly`, drops its
@@ -559,7 +561,8 @@
       (canon lift (core func $i "lend") async (callback (core func $i "lend-cb")))))
   (instance $b (instantiate $B (with "r" (type $r)) (with "rep" (func $rep))))
   ;; A: a new resource1, lent to B's lend, dropped once lend has returned; `check` yields
-  ;; four times (so that the host's calls end) and returns the rep the host dropped last;
+  ;; four times (so that the host's calls end) and returns the rep the host dropped last
+  ;; plus 100 times the count of the host's drops;
   ;; `give` passes the handle to the host instead of dropping it (wasmtime refuses that in
   ;; the output, a limit).
   (component $A
@@ -568,7 +571,9 @@
     (import "lend" (func $lend async (param "x" (borrow $r)) (result u32)))
     (import "last-drop" (func $last-drop (result u32)))
     (import "assert" (func $assert (param "r" (own $r)) (param "rep" u32)))
+    (import "drops" (func $drops (result u32)))
     (core func $new (canon lower (func $new)))
+    (core func $drops (canon lower (func $drops)))
     (core func $assert (canon lower (func $assert)))
     (core func $last-drop (canon lower (func $last-drop)))
     (core func $task.return (canon task.return (result u32)))
@@ -581,6 +586,7 @@
       (import "" "last-drop" (func $last-drop (result i32)))
       (import "" "task.return" (func $task.return (param i32)))
       (import "" "assert" (func $assert (param i32 i32)))
+      (import "" "drops" (func $drops (result i32)))
       (func (export "give") (param $r i32) (result i32)
         (local $h i32) (local $s i32)
         (local.set $h (call $new (local.get $r)))
@@ -594,7 +600,8 @@
       (func (export "check-cb") (param i32 i32 i32) (result i32)
         (global.set $yields (i32.add (global.get $yields) (i32.const 1)))
         (if (i32.lt_u (global.get $yields) (i32.const 4)) (then (return (i32.const 1))))
-        (call $task.return (call $last-drop))
+        (call $task.return
+          (i32.add (call $last-drop) (i32.mul (call $drops) (i32.const 100))))
         (i32.const 0 (; EXIT ;)))
       (func (export "run") (param $r i32) (result i32)
         (local $h i32) (local $s i32)
@@ -608,7 +615,8 @@
       (export "drop-r" (func $drop-r))
       (export "last-drop" (func $last-drop))
       (export "task.return" (func $task.return))
-      (export "assert" (func $assert))))))
+      (export "assert" (func $assert))
+      (export "drops" (func $drops))))))
     (func (export "run") async (param "r" u32) (result u32)
       (canon lift (core func $i "run")))
     (func (export "give") async (param "r" u32) (result u32)
@@ -617,13 +625,13 @@
       (canon lift (core func $i "check") async (callback (core func $i "check-cb")))))
   (instance $a (instantiate $A (with "r" (type $r)) (with "new" (func $new))
     (with "lend" (func $b "lend")) (with "last-drop" (func $last-drop))
-    (with "assert" (func $assert))))
+    (with "assert" (func $assert)) (with "drops" (func $drops))))
   (export "run" (func $a "run"))
   (export "check" (func $a "check"))
   (export "give" (func $a "give")))
 (component instance $p $PassedOn)
 (assert_return (invoke "run" (u32.const 5)) (u32.const 1))
 (assert_return (invoke "run" (u32.const 6)) (u32.const 1))
-(assert_return (invoke "check") (u32.const 6))
+(assert_return (invoke "check") (u32.const 606))
 (component instance $p2 $PassedOn)
 (assert_return (invoke "give" (u32.const 7)) (u32.const 1))

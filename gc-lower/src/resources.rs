@@ -23,7 +23,7 @@
 //!
 //! | transfer                    | exported resource (the guest defines it) | imported resource |
 //! |-----------------------------|------------------------------------------|-------------------|
-//! | own, guest → host           | remove, `[resource-new]r(rep)`           | remove; the rep is the host's handle |
+//! | own, guest → host           | remove, `[resource-new]r(rep)`           | remove; the rep is the host's handle (`give-host`: a limit while a host call borrows it) |
 //! | own, host → guest           | `[resource-rep]r`, `[resource-drop]r` without running the destructor, insert | insert the host's handle as the rep |
 //! | borrow, guest → host        | not supported (rejected when lowering)   | lend; the host's handle |
 //! | borrow, host → guest        | the rep arrives (the wrapper defines `r`): lower-borrow | the host's borrow handle as the rep: lower-borrow |

@@ -10,8 +10,9 @@
 ;; Bound by the lowering: type 0 is runtime-structs' HANDLES, type 1 HANDLE_TABLE; the imported
 ;; `table-for` returns the handle table of the component instance that owns a resource table
 ;; type, `owns` says whether that instance defines the resource itself; the imported globals
-;; are the borrow scopes, created once per output; `host-lend-end` (k, handle) drops a borrow
-;; handle of the host's imported resource `k` with the guest core ABI's `[resource-drop]`.
+;; are the borrow scopes, created once per output; `host-lend-end` (k, handle) drops a handle
+;; of the host's imported resource `k` (a borrow the host lent in, or the host's own handle
+;; once no host call borrows it) with the guest core ABI's `[resource-drop]`.
 ;;
 ;; A slot is eight i32s at `8 * (h - 1)`: kind (0 free, 1 own, 2 borrow; 3-9 below), resource
 ;; table type, rep, and an extra word (free: the next free slot; own: the lend count; borrow:
@@ -51,8 +52,8 @@
   (import "env" "free-lender" (global $free_lender (mut i32)))
   ;; The host's handles the output lends to host calls (`lend-to-host`), by handle: the count
   ;; of calls that borrow it, plus `DROP_PENDING` (0x40000000) once the guest has dropped it
-  ;; meanwhile; or `HOST_BORROW` (0x20000000) for a borrow handle the host lent to a call
-  ;; that goes on (`lend-from-host`).
+  ;; meanwhile; or `HOST_BORROW` (0x20000000) for a borrow handle the host lent in, while
+  ;; the call it lent it to lasts (`lend-from-host`).
   (import "env" "host-lent" (global $host_lent (mut (ref $handles))))
   (import "env" "host-lend-end" (func $host_lend_end (param i32 i32)))
   ;; The scheduler's `wake` (table, set, first of its waiting records + 1): an event for set
@@ -369,7 +370,8 @@
   (func (export "give-host") (param $w i32)
     (if (i32.lt_u (local.get $w) (array.len (global.get $host_lent)))
       (then
-        (if (i32.and (array.get $handles (global.get $host_lent) (local.get $w)) (i32.const 0xffff))
+        (if (i32.and (array.get $handles (global.get $host_lent) (local.get $w))
+              (i32.const 0x1fffffff (; the count ;)))
           (then (call $lent_own_to_host))))))
 
   ;; drop-host (k, w): the guest dropped its own handle of the host's resource `k`, the host's
