@@ -35,9 +35,9 @@
 //! re-wrapped component's table, which a borrow passed to the host borrows directly: wasmtime
 //! counts that lend until the host's call returns, also for a borrow that a component
 //! received as a borrow and passed on, which natively lends nothing. So the output counts its
-//! own lends of the host's own handles (`lend-to-host`, ended with the call's borrow scope;
-//! a borrow handle the host lent in is marked by `lend-from-host` and lends nothing, as in
-//! wasmtime), and a drop of a handle lent to a host call that goes on is made when the last
+//! own lends of the host's own handles where a host call may go on (`lend-to-host`, ended
+//! with the call's borrow scope; a borrow handle the host lent in is marked by
+//! `lend-from-host` and lends nothing, as in wasmtime), and a drop of a handle lent to a host call that goes on is made when the last
 //! such call ends (`drop-host`); the guest's handle is gone at once, as natively, and the
 //! host sees the drop when its call has returned. Passing such a handle to the host as an
 //! own meanwhile, which wasmtime refuses, traps at a limit (`give-host`,
@@ -390,21 +390,26 @@ impl Lowerer<'_, '_> {
                         "handles of an imported resource type that the world does not name",
                     ));
                 };
-                self.input
+                let drop = self
+                    .input
                     .host
                     .resource_import(k, ResourceIntrinsic::Drop)
                     .context("internal: an imported resource without `[resource-drop]`")?;
-                // `[resource-drop]r` of the host's handle, once no host call that goes on
-                // borrows it (`drop-host`).
-                let drop_host = self.resource_op("drop-host")?;
-                let sig = self.func_type(&[we::ValType::I32], &[]);
-                let mut body = we::Function::new([]);
-                body.instructions()
-                    .i32_const(k as i32)
-                    .local_get(0)
-                    .call(drop_host.0)
-                    .end();
-                Some(self.add_func(sig, format!("resources:drop-host{k}"), body))
+                if self.host_calls_go_on() {
+                    // `[resource-drop]r` of the host's handle, once no host call that goes
+                    // on borrows it (`drop-host`).
+                    let drop_host = self.resource_op("drop-host")?;
+                    let sig = self.func_type(&[we::ValType::I32], &[]);
+                    let mut body = we::Function::new([]);
+                    body.instructions()
+                        .i32_const(k as i32)
+                        .local_get(0)
+                        .call(drop_host.0)
+                        .end();
+                    Some(self.add_func(sig, format!("resources:drop-host{k}"), body))
+                } else {
+                    Some(OutFunc(drop))
+                }
             }
         };
         let sig = self.func_type(&[we::ValType::I32], &[]);
@@ -454,6 +459,14 @@ impl Lowerer<'_, '_> {
             }
             None => Ok(None),
         }
+    }
+
+    /// Whether some host call may go on while the guest runs (a deferred `async` lowering,
+    /// [`crate::host::AsyncHostLowering::deferred`]): only then can the guest drop or pass on
+    /// a host's handle that a host call borrows, so only then does the output count its lends
+    /// to the host (`lend-to-host`, `drop-host`, `give-host`).
+    fn host_calls_go_on(&self) -> bool {
+        self.input.host.async_lowerings.iter().any(|l| l.deferred)
     }
 
     /// The global that is 1 while an own handle moves from the host's table into the guest's:
@@ -520,8 +533,14 @@ impl Lowerer<'_, '_> {
         let exported = self.input.host.resources.iter().any(|r| r.exported);
         let moving = (!borrow && exported).then(|| self.moving_from_host());
         let lend_from_host = self.resource_op("lend-from-host")?;
-        let lend_to_host = self.resource_op("lend-to-host")?;
-        let give_host = self.resource_op("give-host")?;
+        // Lends to host calls counted only where a host call may go on.
+        let counted = match self.host_calls_go_on() {
+            true => Some((
+                self.resource_op("lend-to-host")?,
+                self.resource_op("give-host")?,
+            )),
+            false => None,
+        };
         // A borrow the host lends is dropped with its resource's `[resource-drop]`.
         if borrow {
             for (k, resource) in self.input.host.resources.iter().enumerate() {
@@ -555,7 +574,7 @@ impl Lowerer<'_, '_> {
                 .if_(we::BlockType::Empty);
             if borrow {
                 ins.local_get(h).local_get(src).local_get(dst).call(op.0);
-                if !resource.exported {
+                if let (false, Some((lend_to_host, _))) = (resource.exported, counted) {
                     // The host's handle is lent to the call until its scope ends.
                     ins.local_set(rep)
                         .i32_const(k as i32)
@@ -580,7 +599,7 @@ impl Lowerer<'_, '_> {
                     .i32_wrap_i64();
                 if resource.exported {
                     ins.call(intrinsic(ResourceIntrinsic::New)?);
-                } else {
+                } else if let Some((_, give_host)) = counted {
                     // The host's handle itself, unless a host call borrows it.
                     ins.local_tee(rep).call(give_host.0).local_get(rep);
                 }

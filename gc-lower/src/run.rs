@@ -352,11 +352,13 @@ fn run_command_async(
     let run_interface = component
         .component_type()
         .exports(store.engine())
-        .find(|(name, _)| name.starts_with("wasi:cli/run@0.2.") || *name == "wasi:cli/run@0.3.0")
+        .find(|(name, _)| {
+            name.starts_with("wasi:cli/run@0.2.") || name.starts_with("wasi:cli/run@0.3.")
+        })
         .map(|(name, _)| name.to_string())
         .context(
             "the component is not a WASI 0.2 or 0.3 command: it exports no \
-             `wasi:cli/run@0.2` or `wasi:cli/run@0.3.0`",
+             `wasi:cli/run@0.2` or `wasi:cli/run@0.3`",
         )?;
     let interface = instance
         .get_export_index(&mut store, None, &run_interface)
