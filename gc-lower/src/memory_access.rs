@@ -1120,9 +1120,24 @@ impl InlineMemories {
 
     /// (Re)loads the word array and bound of each memory of `memories` (all cached), once
     /// `gc-lower:memory.whole` has made the array hold the whole memory (so the bound is the
-    /// size). When the box's bound already is the size, the array holds the whole memory and
-    /// `memory.whole` would return the box's array and bound as they are, so it is called
-    /// only when they differ.
+    /// size). When the box's bound already is the size, the array holds the whole memory, so
+    /// `memory.whole` is called only when they differ; either way the array is then read from
+    /// the box, where `memory.whole` leaves the array it returns:
+    ///
+    /// ```wat
+    /// (if (i64.ne (local.tee $bound (struct.get $membox $bound (local.get $box)))
+    ///             (i64.shl (i64.extend_i32_u (struct.get $membox $pages (local.get $box)))
+    ///                      (i64.const 16)))
+    ///   (then (call $gc-lower:memory.whole (local.get $box))
+    ///         (local.set $bound) (drop)))
+    /// (local.set $words (struct.get $membox $words (local.get $box)))
+    /// ```
+    ///
+    /// Reading the array once after the `if`, rather than taking it as the `if`'s result from
+    /// either arm, lets Cranelift see that every access in a loop reads the same array's
+    /// length: with the array from an `if` result, wasmtime reloaded the length and redid its
+    /// element-offset checks at every access of an unchecked loop version (`sum-i32` 1.36
+    /// times slower, `fnv1a` 1.27; BENCHMARKS.md, "One array after the loop-entry test").
     fn reload(&self, out: &mut Sink, memories: &[u32]) {
         use we::Instruction as I;
         let field = |field_index| I::StructGet {
@@ -1141,19 +1156,17 @@ impl InlineMemories {
                 runtime_structs::helpers::PAGE_SIZE.trailing_zeros(),
             )));
             out.push(I::I64Shl);
-            out.push(I::I64Eq);
-            // The array is the `if`'s result: a non-null local set in an arm would be unset
-            // after it.
-            out.push(I::If(we::BlockType::Result(ref_non_null(WORDS))));
-            out.push(I::LocalGet(c.membox));
-            out.push(field(runtime_structs::field::MEMBOX_WORDS));
-            out.push(I::Else);
+            out.push(I::I64Ne);
+            out.push(I::If(we::BlockType::Empty));
             out.push(I::LocalGet(c.membox));
             out.push(I::Call(
                 self.whole.expect("a loop accesses memory inline").0,
             ));
             out.push(I::LocalSet(bound));
+            out.push(I::Drop);
             out.push(I::End);
+            out.push(I::LocalGet(c.membox));
+            out.push(field(runtime_structs::field::MEMBOX_WORDS));
             out.push(I::LocalSet(words));
         }
     }
