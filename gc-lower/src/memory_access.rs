@@ -1136,7 +1136,7 @@ impl InlineMemories {
     /// Reading the array once after the `if`, rather than taking it as the `if`'s result from
     /// either arm, lets Cranelift see that every access in a loop reads the same array's
     /// length: with the array from an `if` result, wasmtime reloaded the length and redid its
-    /// element-offset checks at every access of an unchecked loop version (`sum-i32` 1.36
+    /// element-offset checks at every access of an unchecked loop version (`sum-i32` 1.37–1.39
     /// times slower, `fnv1a` 1.27; BENCHMARKS.md, "One array after the loop-entry test").
     fn reload(&self, out: &mut Sink, memories: &[u32]) {
         use we::Instruction as I;
