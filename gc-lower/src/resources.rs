@@ -534,12 +534,13 @@ impl Lowerer<'_, '_> {
         let moving = (!borrow && exported).then(|| self.moving_from_host());
         let lend_from_host = self.resource_op("lend-from-host")?;
         // Lends to host calls counted only where a host call may go on.
-        let counted = match self.host_calls_go_on() {
-            true => Some((
+        let counted = if self.host_calls_go_on() {
+            Some((
                 self.resource_op("lend-to-host")?,
                 self.resource_op("give-host")?,
-            )),
-            false => None,
+            ))
+        } else {
+            None
         };
         // A borrow the host lends is dropped with its resource's `[resource-drop]`.
         if borrow {
