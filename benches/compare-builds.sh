@@ -5,13 +5,18 @@
 #
 #   benches/compare-builds.sh REV [--pairs N] [--bin kernels|app-profile] [-- ARGS...]
 #
-# REV: the older commit (a hash, a tag, `HEAD~3`, ...). Its tree is checked out into a worktree
-# under ${TMPDIR:-/tmp} and built there into its own target directory (the first time: about 6
-# minutes on 2 cores; later runs reuse it). The working tree is built with `cargo build -p
-# benches --bin BIN --locked` as usual. Then, N times (default 2), the old build's BIN and the
-# new one's run with ARGS, in turns that alternate which goes first; each run's output is
-# printed under a header naming the build and the time. ARGS default to `--runs 7 --only memory`
-# for `kernels`; `app-profile` needs its app (`APP.wasm --reify all --call all --repeat 20`).
+# REV: the older commit (a hash, a tag, `HEAD~3`, ...; `HEAD` itself compares the uncommitted
+# changes, or gauges the noise on a clean tree). Its tree is checked out into a worktree
+# `gc-lower-build-SHORT` under ${TMPDIR:-/tmp} and built there into its own target directory
+# `gc-lower-build-SHORT-target` (the first time: about 6 minutes on 2 cores; later runs reuse
+# both, after checking that the worktree is still that commit, unchanged; `git worktree remove`
+# and `rm -r` them when done). The working tree is built with `cargo build -p benches --bin BIN
+# --locked` into `$CARGO_TARGET_DIR` or `target/` (other ways of moving the target directory
+# are not followed). Then, N times (default 2), the old build's BIN and the new one's run with
+# ARGS from the repository root (a relative path in ARGS is taken from there), in turns that
+# alternate which goes first, the old one first in the first; each run's output is printed
+# under a header naming the build and the time. ARGS default to `--runs 7 --only memory` for
+# `kernels`; `app-profile` needs its app (`APP.wasm --reify all --call all --repeat 20`).
 #
 # Examples:
 #   benches/compare-builds.sh 8f79c95 -- --runs 7 --only memory
@@ -60,18 +65,23 @@ commit=$(git rev-parse --verify --quiet "$rev^{commit}") || {
     exit 1
 }
 short=$(git rev-parse --short "$commit")
-tmp=${TMPDIR:-/tmp}
+tmp=$(cd "${TMPDIR:-/tmp}" && pwd -P)
 tree=$tmp/gc-lower-build-$short
 target=$tmp/gc-lower-build-$short-target
 
+git worktree prune
 if [ ! -d "$tree" ]; then
     git worktree add --detach "$tree" "$commit" >/dev/null
+elif [ "$(git -C "$tree" rev-parse HEAD 2>/dev/null)" != "$commit" ] ||
+    [ -n "$(git -C "$tree" status --porcelain 2>/dev/null)" ]; then
+    echo "\`$tree\` is not an unchanged checkout of $short: remove it (git worktree remove --force)" >&2
+    exit 1
 fi
 echo "--- building $bin at $short (in $tree)" >&2
 (cd "$tree" && CARGO_TARGET_DIR=$target cargo build -p benches --bin "$bin" --locked)
 echo "--- building $bin of the working tree" >&2
 cargo build -p benches --bin "$bin" --locked
-new=${CARGO_TARGET_DIR:-target}/debug/$bin
+new=$(cd "${CARGO_TARGET_DIR:-target}" && pwd -P)/debug/$bin
 old=$target/debug/$bin
 
 run() {
