@@ -5,7 +5,7 @@
 //! spec tests shipped in the `wasm-tools` crate, which cargo fetches for the standalone
 //! package `tests/spec-suite` (found with `cargo metadata`).
 //!
-//! Each script runs as its own trial under each of four configurations ([`CONFIGS`]), named
+//! Each script runs as its own trial under each of five configurations ([`CONFIGS`]), named
 //! `CONFIG::FILE` (`all::tests/resources.wast`, `graph::spec/linking/alias.wast`), so a
 //! failure names its script and `cargo test -p gc-lower --test wast -- resources.wast` runs
 //! one. A trial fails when an assertion fails, when its runner has not finished within ten
@@ -47,19 +47,27 @@ struct Config {
 /// again in a headless page); the module-graph form on wasmtime, Node and Bun (its wasmtime
 /// loader on the core side, its JS loader under jco's bindings on V8 and JavaScriptCore).
 ///
-/// `--reify auto` stays on wasmtime alone: an assertion that an engine cannot check (jco's
-/// lifting deviations, a proposal jco lacks) is skipped on every engine, so adding the
-/// JavaScript engines would check fewer assertions on wasmtime (the reify-auto run on every
-/// engine is `gc-lower wast --engine all tests/*.wast`).
+/// `--reify auto` runs twice: on wasmtime alone, and on every engine (`auto-js`). An
+/// assertion that an engine cannot check (jco's lifting deviations, a proposal jco lacks) is
+/// skipped on every engine of a run, so the wasmtime-only run keeps checking those on
+/// wasmtime, and the other checks the same output on the JavaScript engines.
 ///
 /// `--reify all --inline-accesses all` on wasmtime checks the fast paths that the default
 /// emits only in functions with few loads and stores, in every function.
-const CONFIGS: [Config; 4] = [
+const CONFIGS: [Config; 5] = [
     Config {
         name: "auto",
         what: "`--reify auto`, wasmtime",
         reify: "auto",
         engine: "wasmtime",
+        output: "single",
+        extra: &[],
+    },
+    Config {
+        name: "auto-js",
+        what: "`--reify auto`, wasmtime, V8, JavaScriptCore, Chromium and SpiderMonkey",
+        reify: "auto",
+        engine: "all",
         output: "single",
         extra: &[],
     },
